@@ -1,0 +1,210 @@
+package attach
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+
+	"github.com/containernetworking/plugins/pkg/ip"
+	"github.com/containernetworking/plugins/pkg/ns"
+	"github.com/safchain/ethtool"
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// VethSpec describes the veth pair of one container attachment.
+type VethSpec struct {
+	HostName  string // host end, added to the integration bridge
+	ContName  string // container end (the CNI ifname)
+	Netns     string // path of the container's network namespace
+	MAC       net.HardwareAddr
+	MTU       int
+	Addrs     []netip.Prefix // container addresses with the subnet's prefix length
+	Gateways  []netip.Addr   // default route next hops (one per family)
+	TxCsumOff bool           // turn TX checksum offload off on both ends (userspace datapath)
+}
+
+// VethInfo is what SetupVeth created.
+type VethInfo struct {
+	HostIndex int
+	ContIndex int
+	ContMAC   net.HardwareAddr
+}
+
+// SetupVeth creates the veth pair, configures the container end (MAC, MTU,
+// addresses, default routes) and brings both ends up. On failure it removes
+// what it created.
+func SetupVeth(s VethSpec) (VethInfo, error) {
+	var info VethInfo
+	netns, err := ns.GetNS(s.Netns)
+	if err != nil {
+		return info, fmt.Errorf("netns %s: %w", s.Netns, err)
+	}
+	defer netns.Close()
+	hostNS, err := ns.GetCurrentNS()
+	if err != nil {
+		return info, err
+	}
+	defer hostNS.Close()
+	// A stale host end from a crash would make creation fail: remove it.
+	if l, err := netlink.LinkByName(s.HostName); err == nil {
+		_ = netlink.LinkDel(l)
+	}
+	err = netns.Do(func(ns.NetNS) error {
+		if _, err := netlink.LinkByName(s.ContName); err == nil {
+			return fmt.Errorf("ifname %q: an interface of that name already exists in netns %s", s.ContName, s.Netns)
+		}
+		hostIf, contIf, err := ip.SetupVethWithName(s.ContName, s.HostName, s.MTU, s.MAC.String(), hostNS)
+		if err != nil {
+			return fmt.Errorf("create veth %s/%s: %w", s.HostName, s.ContName, err)
+		}
+		info.HostIndex, info.ContIndex, info.ContMAC = hostIf.Index, contIf.Index, contIf.HardwareAddr
+		link, err := netlink.LinkByName(s.ContName)
+		if err != nil {
+			return err
+		}
+		if s.TxCsumOff {
+			if err := SetTxChecksum(s.ContName, false); err != nil {
+				return err
+			}
+		}
+		for _, p := range s.Addrs {
+			a := &netlink.Addr{IPNet: prefixToIPNet(p)}
+			if p.Addr().Is6() {
+				a.Flags = unix.IFA_F_NODAD
+			}
+			if err := netlink.AddrAdd(link, a); err != nil {
+				return fmt.Errorf("address %s on %s: %w", p, s.ContName, err)
+			}
+		}
+		for _, gw := range s.Gateways {
+			dst := "0.0.0.0/0"
+			if gw.Is6() {
+				dst = "::/0"
+			}
+			_, dnet, _ := net.ParseCIDR(dst)
+			r := &netlink.Route{LinkIndex: link.Attrs().Index, Dst: dnet, Gw: net.IP(gw.AsSlice())}
+			if err := netlink.RouteAdd(r); err != nil {
+				return fmt.Errorf("default route via %s on %s: %w", gw, s.ContName, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		_ = DeleteHostVeth(s.HostName)
+		return info, err
+	}
+	if s.TxCsumOff {
+		if err := SetTxChecksum(s.HostName, false); err != nil {
+			_ = DeleteHostVeth(s.HostName)
+			return info, err
+		}
+	}
+	return info, nil
+}
+
+// DeleteHostVeth deletes the veth pair by its host end; a missing link is not an error.
+func DeleteHostVeth(name string) error {
+	l, err := netlink.LinkByName(name)
+	if err != nil {
+		var nf netlink.LinkNotFoundError
+		if errors.As(err, &nf) {
+			return nil
+		}
+		return err
+	}
+	return netlink.LinkDel(l)
+}
+
+// HostVethExists reports whether the host end called name exists.
+func HostVethExists(name string) bool {
+	_, err := netlink.LinkByName(name)
+	return err == nil
+}
+
+// CheckVeth verifies that netns holds ifname with the given MAC and addresses.
+func CheckVeth(netnsPath, ifname string, mac net.HardwareAddr, addrs []netip.Prefix) error {
+	return ns.WithNetNSPath(netnsPath, func(ns.NetNS) error {
+		link, err := netlink.LinkByName(ifname)
+		if err != nil {
+			return fmt.Errorf("interface %q not found in netns %s", ifname, netnsPath)
+		}
+		if mac != nil && link.Attrs().HardwareAddr.String() != mac.String() {
+			return fmt.Errorf("interface %q has MAC %s, want %s", ifname, link.Attrs().HardwareAddr, mac)
+		}
+		have, err := netlink.AddrList(link, netlink.FAMILY_ALL)
+		if err != nil {
+			return err
+		}
+		for _, want := range addrs {
+			found := false
+			for _, a := range have {
+				if a.IPNet.String() == prefixToIPNet(want).String() {
+					found = true
+					break
+				}
+			}
+			if !found {
+				return fmt.Errorf("interface %q lacks address %s", ifname, want)
+			}
+		}
+		return nil
+	})
+}
+
+func prefixToIPNet(p netip.Prefix) *net.IPNet {
+	bits := 32
+	if p.Addr().Is6() {
+		bits = 128
+	}
+	return &net.IPNet{IP: net.IP(p.Addr().AsSlice()), Mask: net.CIDRMask(p.Bits(), bits)}
+}
+
+// SetTxChecksum turns TX checksum offload of name on or off, like
+// `ethtool -K NAME tx on|off` (every tx-checksum-* feature), in the calling
+// thread's network namespace.
+func SetTxChecksum(name string, on bool) error {
+	e, err := ethtool.NewEthtool()
+	if err != nil {
+		return fmt.Errorf("ethtool: %w", err)
+	}
+	defer e.Close()
+	feats, err := e.Features(name)
+	if err != nil {
+		return fmt.Errorf("ethtool features of %s: %w", name, err)
+	}
+	change := map[string]bool{}
+	for f, cur := range feats {
+		if strings.HasPrefix(f, "tx-checksum") && cur != on {
+			change[f] = on
+		}
+	}
+	if len(change) == 0 {
+		return nil
+	}
+	if err := e.Change(name, change); err != nil {
+		return fmt.Errorf("ethtool tx %v on %s: %w", on, name, err)
+	}
+	return nil
+}
+
+// TxChecksum reports whether any TX checksum offload of name is on.
+func TxChecksum(name string) (bool, error) {
+	e, err := ethtool.NewEthtool()
+	if err != nil {
+		return false, fmt.Errorf("ethtool: %w", err)
+	}
+	defer e.Close()
+	feats, err := e.Features(name)
+	if err != nil {
+		return false, fmt.Errorf("ethtool features of %s: %w", name, err)
+	}
+	for f, on := range feats {
+		if strings.HasPrefix(f, "tx-checksum") && on {
+			return true, nil
+		}
+	}
+	return false, nil
+}

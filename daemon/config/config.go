@@ -1,0 +1,287 @@
+// Package config loads, defaults and validates quantumnetd's TOML config file.
+package config
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/quantumnet/quantumnet/pkg/api"
+	"github.com/quantumnet/quantumnet/pkg/ovs"
+)
+
+// DefaultPath is where quantumnetd looks for its config.
+const DefaultPath = "/etc/quantumnet/quantumnetd.toml"
+
+// Config is quantumnetd's configuration. See Example for every key.
+type Config struct {
+	OVN     OVN     `toml:"ovn"`
+	Chassis Chassis `toml:"chassis"`
+	Daemon  Daemon  `toml:"daemon"`
+}
+
+// OVN is where the central databases are.
+type OVN struct {
+	NBRemotes []string `toml:"nb_remotes"`
+	SBRemotes []string `toml:"sb_remotes"`
+	SSLKey    string   `toml:"ssl_key"`
+	SSLCert   string   `toml:"ssl_cert"`
+	SSLCA     string   `toml:"ssl_ca"`
+}
+
+// Chassis is this host's OVS and ovn-controller configuration.
+type Chassis struct {
+	Name              string   `toml:"name"`
+	EncapType         string   `toml:"encap_type"`
+	EncapIP           string   `toml:"encap_ip"`
+	IntegrationBridge string   `toml:"integration_bridge"`
+	DatapathType      string   `toml:"datapath_type"`
+	BridgeMappings    []string `toml:"bridge_mappings"`
+	OVSRemote         string   `toml:"ovs_remote"`
+	Manage            *bool    `toml:"manage"`
+}
+
+// Daemon is the daemon's own settings.
+type Daemon struct {
+	Socket       string   `toml:"socket"`
+	LogLevel     string   `toml:"log_level"`
+	ReadyTimeout Duration `toml:"ready_timeout"`
+	MACPrefix    string   `toml:"mac_prefix"`
+}
+
+// Duration is a time.Duration written as "30s".
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses "30s", "1m".
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText writes the duration back.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// Defaults returns a config with every default filled in.
+func Defaults() Config {
+	host, _ := os.Hostname()
+	t := true
+	return Config{
+		OVN: OVN{
+			NBRemotes: []string{"unix:/var/run/ovn/ovnnb_db.sock"},
+			SBRemotes: []string{"unix:/var/run/ovn/ovnsb_db.sock"},
+		},
+		Chassis: Chassis{
+			Name: host, EncapType: "geneve", EncapIP: "127.0.0.1", IntegrationBridge: "br-int",
+			DatapathType: "auto", OVSRemote: "unix:/var/run/openvswitch/db.sock", Manage: &t,
+		},
+		Daemon: Daemon{Socket: api.DefaultSocket, LogLevel: "info", ReadyTimeout: Duration{30 * time.Second}, MACPrefix: "0a:51:4e"},
+	}
+}
+
+// Load reads path over the defaults. A missing file is an error only when
+// mustExist (the path was given explicitly).
+func Load(path string, mustExist bool) (Config, error) {
+	c := Defaults()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) && !mustExist {
+			return c, c.Validate()
+		}
+		return c, fmt.Errorf("config %s: %w", path, err)
+	}
+	if err := Parse(string(b), &c); err != nil {
+		return c, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse decodes TOML text over c, rejecting unknown keys, then validates.
+func Parse(text string, c *Config) error {
+	md, err := toml.Decode(text, c)
+	if err != nil {
+		return err
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		keys := make([]string, len(und))
+		for i, k := range und {
+			keys[i] = k.String()
+		}
+		return fmt.Errorf("unknown key(s): %s", strings.Join(keys, ", "))
+	}
+	return c.Validate()
+}
+
+var (
+	chassisRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+	bridgeRE  = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,15}$`)
+	macPfxRE  = regexp.MustCompile(`^[0-9a-f]{2}:[0-9a-f]{2}:[0-9a-f]{2}$`)
+)
+
+// Validate checks every field and names the first bad one.
+func (c *Config) Validate() error {
+	if len(c.OVN.NBRemotes) == 0 {
+		return errors.New("ovn.nb_remotes: at least one remote is required")
+	}
+	if len(c.OVN.SBRemotes) == 0 {
+		return errors.New("ovn.sb_remotes: at least one remote is required")
+	}
+	ssl := false
+	for field, rs := range map[string][]string{"ovn.nb_remotes": c.OVN.NBRemotes, "ovn.sb_remotes": c.OVN.SBRemotes} {
+		for _, r := range rs {
+			if err := ovs.ValidateRemote(r); err != nil {
+				return fmt.Errorf("%s: %w", field, err)
+			}
+			ssl = ssl || strings.HasPrefix(r, "ssl:")
+		}
+	}
+	if ssl && (c.OVN.SSLKey == "" || c.OVN.SSLCert == "" || c.OVN.SSLCA == "") {
+		return errors.New("ovn.ssl_key, ovn.ssl_cert, ovn.ssl_ca: all three are required with an ssl: remote")
+	}
+	if c.Chassis.Name == "" || !chassisRE.MatchString(c.Chassis.Name) {
+		return fmt.Errorf("chassis.name: %q is invalid (letters, digits, '.', '_', '-', up to 64)", c.Chassis.Name)
+	}
+	switch c.Chassis.EncapType {
+	case "geneve", "vxlan":
+	default:
+		return fmt.Errorf("chassis.encap_type: %q is not geneve or vxlan", c.Chassis.EncapType)
+	}
+	if _, err := netip.ParseAddr(c.Chassis.EncapIP); err != nil {
+		return fmt.Errorf("chassis.encap_ip: %q is not an IP address", c.Chassis.EncapIP)
+	}
+	if !bridgeRE.MatchString(c.Chassis.IntegrationBridge) {
+		return fmt.Errorf("chassis.integration_bridge: %q is not a valid bridge name", c.Chassis.IntegrationBridge)
+	}
+	switch c.Chassis.DatapathType {
+	case "auto", "netdev", "system":
+	default:
+		return fmt.Errorf("chassis.datapath_type: %q is not auto, netdev or system", c.Chassis.DatapathType)
+	}
+	for _, m := range c.Chassis.BridgeMappings {
+		phys, br, ok := strings.Cut(m, ":")
+		if !ok || phys == "" || !bridgeRE.MatchString(br) {
+			return fmt.Errorf("chassis.bridge_mappings: %q is not PHYSNET:BRIDGE", m)
+		}
+	}
+	if err := ovs.ValidateRemote(c.Chassis.OVSRemote); err != nil {
+		return fmt.Errorf("chassis.ovs_remote: %w", err)
+	}
+	if c.Chassis.Manage == nil {
+		t := true
+		c.Chassis.Manage = &t
+	}
+	if c.Daemon.Socket == "" || !strings.HasPrefix(c.Daemon.Socket, "/") {
+		return fmt.Errorf("daemon.socket: %q must be an absolute path", c.Daemon.Socket)
+	}
+	if len(c.Daemon.Socket) > 100 {
+		return fmt.Errorf("daemon.socket: %q is longer than a unix socket path may be", c.Daemon.Socket)
+	}
+	if _, err := ParseLevel(c.Daemon.LogLevel); err != nil {
+		return err
+	}
+	if c.Daemon.ReadyTimeout.Duration < 100*time.Millisecond || c.Daemon.ReadyTimeout.Duration > 5*time.Minute {
+		return fmt.Errorf("daemon.ready_timeout: %s is out of range 100ms-5m", c.Daemon.ReadyTimeout.Duration)
+	}
+	if _, err := c.MACPrefix(); err != nil {
+		return err
+	}
+	return nil
+}
+
+// ParseLevel maps daemon.log_level to a slog level.
+func ParseLevel(s string) (slog.Level, error) {
+	switch s {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "info", "":
+		return slog.LevelInfo, nil
+	case "warn":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, fmt.Errorf("daemon.log_level: %q is not debug, info, warn or error", s)
+}
+
+// MACPrefix parses daemon.mac_prefix; it must be locally administered unicast.
+func (c *Config) MACPrefix() ([3]byte, error) {
+	var p [3]byte
+	if !macPfxRE.MatchString(c.Daemon.MACPrefix) {
+		return p, fmt.Errorf("daemon.mac_prefix: %q is not three hex octets like 0a:51:4e", c.Daemon.MACPrefix)
+	}
+	hw, err := net.ParseMAC(c.Daemon.MACPrefix + ":00:00:00")
+	if err != nil {
+		return p, fmt.Errorf("daemon.mac_prefix: %v", err)
+	}
+	if hw[0]&0x02 == 0 || hw[0]&0x01 != 0 {
+		return p, fmt.Errorf("daemon.mac_prefix: %q must be locally administered unicast (second hex digit 2, 6, a or e)", c.Daemon.MACPrefix)
+	}
+	copy(p[:], hw[:3])
+	return p, nil
+}
+
+// TLS builds the client TLS config for ssl: remotes, or nil.
+func (c *Config) TLS() (*tls.Config, error) {
+	if c.OVN.SSLKey == "" {
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(c.OVN.SSLCert, c.OVN.SSLKey)
+	if err != nil {
+		return nil, fmt.Errorf("ovn.ssl_cert/ovn.ssl_key: %w", err)
+	}
+	ca, err := os.ReadFile(c.OVN.SSLCA)
+	if err != nil {
+		return nil, fmt.Errorf("ovn.ssl_ca: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(ca) {
+		return nil, fmt.Errorf("ovn.ssl_ca: %s holds no PEM certificate", c.OVN.SSLCA)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
+}
+
+// Example is a complete, commented config file with the defaults.
+const Example = `# quantumnetd configuration (TOML). Every key is optional; shown are the defaults.
+
+[ovn]
+# OVN Northbound / Southbound databases: unix:PATH, tcp:HOST:PORT or ssl:HOST:PORT.
+# List every member of a clustered (Raft) database; the daemon follows the leader.
+nb_remotes = ["unix:/var/run/ovn/ovnnb_db.sock"]
+sb_remotes = ["unix:/var/run/ovn/ovnsb_db.sock"]
+# Required with ssl: remotes.
+# ssl_key  = "/etc/quantumnet/pki/key.pem"
+# ssl_cert = "/etc/quantumnet/pki/cert.pem"
+# ssl_ca   = "/etc/quantumnet/pki/ca.pem"
+
+[chassis]
+# Chassis name (OVS external_ids:system-id). Default: the host name.
+# name = "host-1"
+encap_type = "geneve"          # geneve or vxlan
+encap_ip = "127.0.0.1"         # this host's tunnel (underlay) address
+integration_bridge = "br-int"
+datapath_type = "auto"         # auto (netdev without the openvswitch kernel module), netdev, system
+bridge_mappings = []           # e.g. ["physnet1:br-ex"]
+ovs_remote = "unix:/var/run/openvswitch/db.sock"
+# Write the Open_vSwitch external_ids ovn-controller needs and create the
+# integration bridge. Set false when another tool manages them.
+manage = true
+
+[daemon]
+socket = "/run/quantumnet/quantumnetd.sock"   # root-only; clients honour $QUANTUMNET_SOCKET
+log_level = "info"             # debug, info, warn, error
+ready_timeout = "30s"          # how long ADD waits for ovn-controller to install a port's flows
+mac_prefix = "0a:51:4e"        # locally administered prefix of generated MACs
+`

@@ -1,0 +1,139 @@
+// Package network validates network definitions and maps them to and from
+// the external_ids of their OVN Logical_Switch (Northbound is the only store).
+package network
+
+import (
+	"fmt"
+	"net/netip"
+	"regexp"
+	"strconv"
+
+	"github.com/quantumnet/quantumnet/ipam"
+	"github.com/quantumnet/quantumnet/pkg/ovn"
+	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
+)
+
+// Defaults.
+const (
+	DefaultMTU = 1400 // leaves room for Geneve on a 1500-byte underlay
+	MinMTU     = 576
+	MaxMTU     = 9000
+)
+
+var (
+	nameRE   = regexp.MustCompile(`^[a-z0-9]([a-z0-9_-]{0,30}[a-z0-9])?$`)
+	domainRE = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+)
+
+// Spec is a validated network.
+type Spec struct {
+	Name      string
+	Subnet4   netip.Prefix
+	Gateway4  netip.Addr
+	Subnet6   netip.Prefix
+	Gateway6  netip.Addr
+	MTU       int
+	DNSDomain string
+}
+
+// Input is a network as a user writes it (strings, optional fields).
+type Input struct {
+	Name, Subnet4, Gateway4, Subnet6, Gateway6, DNSDomain string
+	MTU                                                   int
+}
+
+// ValidateName checks a network name.
+func ValidateName(name string) error {
+	if name == "" {
+		return fmt.Errorf("network: name is required")
+	}
+	if !nameRE.MatchString(name) {
+		return fmt.Errorf("network: name %q is invalid: use 1-32 lower-case letters, digits, '-' or '_', starting and ending with a letter or digit", name)
+	}
+	return nil
+}
+
+// Parse validates in and fills defaults (gateway = first host, MTU 1400).
+func Parse(in Input) (Spec, error) {
+	s := Spec{Name: in.Name, MTU: in.MTU, DNSDomain: in.DNSDomain}
+	if err := ValidateName(in.Name); err != nil {
+		return s, err
+	}
+	if in.Subnet4 == "" && in.Subnet6 == "" {
+		return s, fmt.Errorf("network %q: subnet4 or subnet6 is required", in.Name)
+	}
+	var err error
+	if in.Subnet4 != "" {
+		if s.Subnet4, err = ipam.ParseSubnet("subnet4", in.Subnet4); err != nil {
+			return s, err
+		}
+		if !s.Subnet4.Addr().Is4() {
+			return s, fmt.Errorf("subnet4: %s is not an IPv4 subnet", in.Subnet4)
+		}
+		s.Gateway4 = ipam.DefaultGateway(s.Subnet4)
+		if in.Gateway4 != "" {
+			if s.Gateway4, err = ipam.ParseGateway("gateway4", in.Gateway4, s.Subnet4); err != nil {
+				return s, err
+			}
+		}
+	} else if in.Gateway4 != "" {
+		return s, fmt.Errorf("gateway4: given without subnet4")
+	}
+	if in.Subnet6 != "" {
+		if s.Subnet6, err = ipam.ParseSubnet("subnet6", in.Subnet6); err != nil {
+			return s, err
+		}
+		if !s.Subnet6.Addr().Is6() {
+			return s, fmt.Errorf("subnet6: %s is not an IPv6 subnet", in.Subnet6)
+		}
+		s.Gateway6 = ipam.DefaultGateway(s.Subnet6)
+		if in.Gateway6 != "" {
+			if s.Gateway6, err = ipam.ParseGateway("gateway6", in.Gateway6, s.Subnet6); err != nil {
+				return s, err
+			}
+		}
+	} else if in.Gateway6 != "" {
+		return s, fmt.Errorf("gateway6: given without subnet6")
+	}
+	if s.MTU == 0 {
+		s.MTU = DefaultMTU
+	}
+	if s.MTU < MinMTU || s.MTU > MaxMTU {
+		return s, fmt.Errorf("mtu: %d is out of range %d-%d", s.MTU, MinMTU, MaxMTU)
+	}
+	if s.DNSDomain != "" && !domainRE.MatchString(s.DNSDomain) {
+		return s, fmt.Errorf("dns_domain: %q is not a valid domain name", s.DNSDomain)
+	}
+	return s, nil
+}
+
+// ExternalIDs is how s is stored on its Logical_Switch.
+func (s Spec) ExternalIDs() map[string]string {
+	ids := map[string]string{ovn.KeyNetwork: s.Name, ovn.KeyMTU: strconv.Itoa(s.MTU)}
+	if s.Subnet4.IsValid() {
+		ids[ovn.KeySubnet4] = s.Subnet4.String()
+		ids[ovn.KeyGateway4] = s.Gateway4.String()
+	}
+	if s.Subnet6.IsValid() {
+		ids[ovn.KeySubnet6] = s.Subnet6.String()
+		ids[ovn.KeyGateway6] = s.Gateway6.String()
+	}
+	if s.DNSDomain != "" {
+		ids[ovn.KeyDNSDomain] = s.DNSDomain
+	}
+	return ids
+}
+
+// FromSwitch reads a Spec back from its Logical_Switch.
+func FromSwitch(ls *nbdb.LogicalSwitch) (Spec, error) {
+	ids := ls.ExternalIDs
+	mtu, _ := strconv.Atoi(ids[ovn.KeyMTU])
+	s, err := Parse(Input{
+		Name: ids[ovn.KeyNetwork], Subnet4: ids[ovn.KeySubnet4], Gateway4: ids[ovn.KeyGateway4],
+		Subnet6: ids[ovn.KeySubnet6], Gateway6: ids[ovn.KeyGateway6], MTU: mtu, DNSDomain: ids[ovn.KeyDNSDomain],
+	})
+	if err != nil {
+		return s, fmt.Errorf("logical switch %s: stored network is invalid: %w", ls.Name, err)
+	}
+	return s, nil
+}

@@ -1,0 +1,88 @@
+package ipam
+
+import (
+	"errors"
+	"net/netip"
+	"strings"
+	"testing"
+)
+
+func TestParseSubnet(t *testing.T) {
+	for _, tc := range []struct {
+		in, err string
+	}{
+		{"10.0.0.0/24", ""},
+		{"fd00::/64", ""},
+		{"10.0.0.1/24", "host bits"},
+		{"10.0.0.0/30", "too small"},
+		{"fd00::/127", "too small"},
+		{"banana", "not a CIDR"},
+		{"10.0.0.0", "not a CIDR"},
+	} {
+		_, err := ParseSubnet("subnet4", tc.in)
+		if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err) || !strings.Contains(err.Error(), "subnet4")) {
+			t.Errorf("ParseSubnet(%q) = %v, want error containing %q and the field", tc.in, err, tc.err)
+		}
+	}
+}
+
+func TestParseGateway(t *testing.T) {
+	p := netip.MustParsePrefix("10.1.0.0/24")
+	for _, tc := range []struct {
+		in, err string
+	}{
+		{"10.1.0.1", ""},
+		{"10.1.0.254", ""},
+		{"10.1.0.0", "network or broadcast"},
+		{"10.1.0.255", "network or broadcast"},
+		{"10.2.0.1", "outside"},
+		{"x", "not an IP"},
+	} {
+		_, err := ParseGateway("gateway4", tc.in, p)
+		if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
+			t.Errorf("ParseGateway(%q) = %v, want %q", tc.in, err, tc.err)
+		}
+	}
+}
+
+func TestNextFreeSkipsReservedAndExhausts(t *testing.T) {
+	p := netip.MustParsePrefix("10.0.0.0/29") // .1 gw, .2-.6 hosts, .7 broadcast
+	gw := netip.MustParseAddr("10.0.0.1")
+	used := map[netip.Addr]bool{}
+	var got []string
+	for {
+		a, err := NextFree(p, gw, func(a netip.Addr) bool { return used[a] })
+		if err != nil {
+			if !errors.Is(err, ErrExhausted) {
+				t.Fatalf("unexpected error %v", err)
+			}
+			break
+		}
+		if used[a] {
+			t.Fatalf("%s handed out twice", a)
+		}
+		used[a] = true
+		got = append(got, a.String())
+	}
+	want := "10.0.0.2 10.0.0.3 10.0.0.4 10.0.0.5 10.0.0.6"
+	if strings.Join(got, " ") != want {
+		t.Fatalf("allocated %v, want %s", got, want)
+	}
+}
+
+func TestNewMACUniqueUnderPrefix(t *testing.T) {
+	seen := map[string]bool{}
+	for range 1000 {
+		m, err := NewMAC(DefaultMACPrefix, func(s string) bool { return seen[s] })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m[0] != 0x0a || m[1] != 0x51 || m[2] != 0x4e {
+			t.Fatalf("MAC %s not under prefix", m)
+		}
+		if seen[m.String()] {
+			t.Fatalf("duplicate %s", m)
+		}
+		seen[m.String()] = true
+	}
+}

@@ -1,0 +1,36 @@
+// Package ovn is the typed client of the OVN Northbound and Southbound
+// databases. Everything QuantumNet writes carries external_ids under the
+// "quantumnet:" prefix; rows without it are never touched.
+package ovn
+
+// Ownership keys, defined once. A row is QuantumNet's when it carries KeyNetwork.
+const (
+	KeyPrefix      = "quantumnet:"
+	KeyNetwork     = KeyPrefix + "network"      // network name (LS and LSP)
+	KeySubnet4     = KeyPrefix + "subnet4"      // LS
+	KeyGateway4    = KeyPrefix + "gateway4"     // LS
+	KeySubnet6     = KeyPrefix + "subnet6"      // LS
+	KeyGateway6    = KeyPrefix + "gateway6"     // LS
+	KeyMTU         = KeyPrefix + "mtu"          // LS
+	KeyDNSDomain   = KeyPrefix + "dns-domain"   // LS
+	KeyKind        = KeyPrefix + "kind"         // LSP: container | vm
+	KeyContainerID = KeyPrefix + "container-id" // LSP, OVS Port
+	KeyIfname      = KeyPrefix + "ifname"       // LSP, OVS Port
+	KeyNetns       = KeyPrefix + "netns"        // LSP
+	KeyCNINetwork  = KeyPrefix + "cni-network"  // LSP: the CNI config name
+	KeyChassis     = KeyPrefix + "chassis"      // LSP: chassis that created it
+	KeyHostIfname  = KeyPrefix + "host-ifname"  // LSP
+	KeyPort        = KeyPrefix + "port"         // OVS Port/Interface: the LSP name
+)
+
+// Port kinds.
+const (
+	KindContainer = "container"
+	KindVM        = "vm"
+)
+
+// SwitchPrefix prefixes the Logical_Switch name of a network.
+const SwitchPrefix = "qn-"
+
+// OptRequestedChassis is the LSP option that pins a port to a chassis.
+const OptRequestedChassis = "requested-chassis"

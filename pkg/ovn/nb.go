@@ -1,0 +1,224 @@
+package ovn
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+
+	"github.com/ovn-kubernetes/libovsdb/model"
+	"github.com/ovn-kubernetes/libovsdb/ovsdb"
+
+	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
+	"github.com/quantumnet/quantumnet/pkg/ovs"
+)
+
+// Sentinel errors (aliases of the OVSDB helper's, so errors.Is works across both).
+var (
+	ErrNotFound     = ovs.ErrNotFound
+	ErrExists       = ovs.ErrExists
+	ErrNotConnected = ovs.ErrNotConnected
+	ErrNotManaged   = errors.New("not managed by quantumnet")
+	ErrInUse        = errors.New("in use")
+)
+
+// NB is the typed Northbound client.
+type NB struct {
+	*ovs.Conn
+}
+
+// NewNB dials the Northbound database (one remote, or one per cluster member).
+func NewNB(ctx context.Context, remotes []string, tlsCfg *tls.Config, log *slog.Logger) (*NB, error) {
+	dbm, err := nbdb.FullDatabaseModel()
+	if err != nil {
+		return nil, err
+	}
+	c, err := ovs.Dial(ctx, dbm, ovs.DialConfig{
+		Name: "nb", Remotes: remotes, TLS: tlsCfg, Logger: log, LeaderOnly: true,
+		Tables: []model.Model{&nbdb.LogicalSwitch{}, &nbdb.LogicalSwitchPort{}},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &NB{Conn: c}, nil
+}
+
+// SwitchName is the Logical_Switch name of network.
+func SwitchName(network string) string { return SwitchPrefix + network }
+
+// GetSwitch returns the Logical_Switch of network.
+func (c *NB) GetSwitch(network string) (*nbdb.LogicalSwitch, error) {
+	var rows []nbdb.LogicalSwitch
+	err := c.WhereCache(func(ls *nbdb.LogicalSwitch) bool {
+		return ls.ExternalIDs[KeyNetwork] == network && ls.Name == SwitchName(network)
+	}).List(context.Background(), &rows)
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("network %q: %w", network, ErrNotFound)
+	}
+	return &rows[0], nil
+}
+
+// ListSwitches returns every network's Logical_Switch.
+func (c *NB) ListSwitches() ([]nbdb.LogicalSwitch, error) {
+	var rows []nbdb.LogicalSwitch
+	err := c.WhereCache(func(ls *nbdb.LogicalSwitch) bool {
+		return ls.ExternalIDs[KeyNetwork] != ""
+	}).List(context.Background(), &rows)
+	return rows, err
+}
+
+// CreateSwitch creates the Logical_Switch of network with the given
+// external_ids (KeyNetwork is added); it fails with ErrExists if a switch of
+// that name exists, even one created concurrently by another daemon.
+func (c *NB) CreateSwitch(ctx context.Context, network string, ids map[string]string) (*nbdb.LogicalSwitch, error) {
+	if _, err := c.GetSwitch(network); err == nil {
+		return nil, fmt.Errorf("network %q: %w", network, ErrExists)
+	}
+	ids = maps.Clone(ids)
+	ids[KeyNetwork] = network
+	ls := &nbdb.LogicalSwitch{UUID: "ls", Name: SwitchName(network), ExternalIDs: ids}
+	ops, err := c.Create(ls)
+	if err != nil {
+		return nil, err
+	}
+	wait := waitNoRow(nbdb.LogicalSwitchTable, "name", ls.Name)
+	if err := c.transact(ctx, "create network "+network, append([]ovsdb.Operation{wait}, ops...)); err != nil {
+		if errors.Is(err, ErrExists) {
+			return nil, fmt.Errorf("network %q: %w", network, ErrExists)
+		}
+		return nil, err
+	}
+	return ls, nil
+}
+
+// DeleteSwitch deletes network's switch; it refuses (ErrInUse) while the
+// switch has ports, checked inside the transaction.
+func (c *NB) DeleteSwitch(ctx context.Context, network string) error {
+	ls, err := c.GetSwitch(network)
+	if err != nil {
+		return err
+	}
+	if n := len(ls.Ports); n > 0 {
+		return fmt.Errorf("network %q has %d port(s): %w", network, n, ErrInUse)
+	}
+	zero := 0
+	wait := ovsdb.Operation{
+		Op: ovsdb.OperationWait, Table: nbdb.LogicalSwitchTable, Timeout: &zero,
+		Where:   []ovsdb.Condition{{Column: "_uuid", Function: ovsdb.ConditionEqual, Value: ovsdb.UUID{GoUUID: ls.UUID}}},
+		Columns: []string{"ports"}, Until: string(ovsdb.WaitConditionEqual),
+		Rows: []ovsdb.Row{{"ports": ovsdb.OvsSet{GoSet: []any{}}}},
+	}
+	del, err := c.Where(ls).Delete()
+	if err != nil {
+		return err
+	}
+	if err := c.transact(ctx, "delete network "+network, append([]ovsdb.Operation{wait}, del...)); err != nil {
+		if errors.Is(err, ErrExists) {
+			return fmt.Errorf("network %q gained ports meanwhile: %w", network, ErrInUse)
+		}
+		return err
+	}
+	return nil
+}
+
+// GetPort returns the Logical_Switch_Port called name.
+func (c *NB) GetPort(name string) (*nbdb.LogicalSwitchPort, error) {
+	lsp := &nbdb.LogicalSwitchPort{Name: name}
+	var rows []nbdb.LogicalSwitchPort
+	err := c.WhereCache(func(p *nbdb.LogicalSwitchPort) bool { return p.Name == lsp.Name }).List(context.Background(), &rows)
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("logical port %s: %w", name, ErrNotFound)
+	}
+	return &rows[0], nil
+}
+
+// ListPorts returns the QuantumNet ports whose external_ids match every key of match.
+func (c *NB) ListPorts(match map[string]string) ([]nbdb.LogicalSwitchPort, error) {
+	var rows []nbdb.LogicalSwitchPort
+	err := c.WhereCache(func(p *nbdb.LogicalSwitchPort) bool {
+		if p.ExternalIDs[KeyNetwork] == "" {
+			return false
+		}
+		for k, v := range match {
+			if p.ExternalIDs[k] != v {
+				return false
+			}
+		}
+		return true
+	}).List(context.Background(), &rows)
+	return rows, err
+}
+
+// CreatePortOps builds the operations that create lsp on network's switch
+// (insert plus switch membership). extra operations (e.g. IPAM waits) are
+// committed in the same transaction by CreatePort.
+func (c *NB) CreatePortOps(ls *nbdb.LogicalSwitch, lsp *nbdb.LogicalSwitchPort) ([]ovsdb.Operation, error) {
+	lsp.UUID = "lsp"
+	ops, err := c.Create(lsp)
+	if err != nil {
+		return nil, err
+	}
+	mut, err := c.Where(ls).Mutate(ls, model.Mutation{Field: &ls.Ports, Mutator: ovsdb.MutateOperationInsert, Value: []string{lsp.UUID}})
+	if err != nil {
+		return nil, err
+	}
+	wait := waitNoRow(nbdb.LogicalSwitchPortTable, "name", lsp.Name)
+	return append(append([]ovsdb.Operation{wait}, ops...), mut...), nil
+}
+
+// CreatePort creates lsp on ls in one transaction, with extra operations.
+func (c *NB) CreatePort(ctx context.Context, ls *nbdb.LogicalSwitch, lsp *nbdb.LogicalSwitchPort, extra ...ovsdb.Operation) error {
+	ops, err := c.CreatePortOps(ls, lsp)
+	if err != nil {
+		return err
+	}
+	return c.transact(ctx, "create logical port "+lsp.Name, append(extra, ops...))
+}
+
+// DeletePort deletes the port called name from its switch; a missing port is
+// not an error. A port without QuantumNet ownership is refused.
+func (c *NB) DeletePort(ctx context.Context, name string) error {
+	lsp, err := c.GetPort(name)
+	if err != nil {
+		return nil
+	}
+	if lsp.ExternalIDs[KeyNetwork] == "" {
+		return fmt.Errorf("logical port %s: %w", name, ErrNotManaged)
+	}
+	ls, err := c.GetSwitch(lsp.ExternalIDs[KeyNetwork])
+	if err != nil {
+		return err
+	}
+	mut, err := c.Where(ls).Mutate(ls, model.Mutation{Field: &ls.Ports, Mutator: ovsdb.MutateOperationDelete, Value: []string{lsp.UUID}})
+	if err != nil {
+		return err
+	}
+	del, err := c.Where(lsp).Delete()
+	if err != nil {
+		return err
+	}
+	return c.transact(ctx, "delete logical port "+name, append(mut, del...))
+}
+
+func (c *NB) transact(ctx context.Context, what string, ops []ovsdb.Operation) error {
+	return ovs.Transact(ctx, c.Conn, what, ops)
+}
+
+// waitNoRow: see ovs.waitNoRow.
+func waitNoRow(table, column, value string) ovsdb.Operation {
+	zero := 0
+	return ovsdb.Operation{
+		Op: ovsdb.OperationWait, Table: table, Timeout: &zero,
+		Where:   []ovsdb.Condition{{Column: column, Function: ovsdb.ConditionEqual, Value: value}},
+		Columns: []string{column}, Until: string(ovsdb.WaitConditionNotEqual),
+		Rows: []ovsdb.Row{{column: value}},
+	}
+}

@@ -1,0 +1,311 @@
+package ovs
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"maps"
+	"sync"
+
+	"github.com/ovn-kubernetes/libovsdb/cache"
+	"github.com/ovn-kubernetes/libovsdb/model"
+	"github.com/ovn-kubernetes/libovsdb/ovsdb"
+
+	"github.com/quantumnet/quantumnet/pkg/ovs/vswitchd"
+)
+
+// Well-known external_ids keys that ovn-controller reads or writes.
+const (
+	KeyIfaceID      = "iface-id"
+	KeyAttachedMAC  = "attached-mac"
+	KeyOVNInstalled = "ovn-installed"
+)
+
+// Client is the typed client of the local Open_vSwitch database.
+type Client struct {
+	*Conn
+	log *slog.Logger
+
+	mu      sync.Mutex
+	waiters map[string][]chan struct{} // interface name -> waiters for ovn-installed
+}
+
+// New dials the local OVS database (normally unix:/run/openvswitch/db.sock).
+func New(ctx context.Context, remotes []string, log *slog.Logger) (*Client, error) {
+	dbm, err := vswitchd.FullDatabaseModel()
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{log: log, waiters: map[string][]chan struct{}{}}
+	conn, err := Dial(ctx, dbm, DialConfig{
+		Name: "ovs", Remotes: remotes, Logger: log,
+		Tables: []model.Model{&vswitchd.OpenvSwitch{}, &vswitchd.Bridge{}, &vswitchd.Port{}, &vswitchd.Interface{}},
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.Conn = conn
+	conn.Cache().AddEventHandler(&cache.EventHandlerFuncs{
+		AddFunc:    func(table string, m model.Model) { c.onInterface(table, m) },
+		UpdateFunc: func(table string, _, m model.Model) { c.onInterface(table, m) },
+	})
+	return c, nil
+}
+
+func (c *Client) onInterface(table string, m model.Model) {
+	if table != vswitchd.InterfaceTable {
+		return
+	}
+	iface := m.(*vswitchd.Interface)
+	if iface.ExternalIDs[KeyOVNInstalled] != "true" {
+		return
+	}
+	c.mu.Lock()
+	ws := c.waiters[iface.Name]
+	delete(c.waiters, iface.Name)
+	c.mu.Unlock()
+	for _, w := range ws {
+		close(w)
+	}
+}
+
+// WaitInstalled blocks until ovn-controller marks interface name with
+// external_ids:ovn-installed=true (an event from the monitor, no polling),
+// or ctx ends.
+func (c *Client) WaitInstalled(ctx context.Context, name string) error {
+	ch := make(chan struct{})
+	c.mu.Lock()
+	c.waiters[name] = append(c.waiters[name], ch)
+	c.mu.Unlock()
+	if iface, err := c.GetInterface(name); err == nil && iface.ExternalIDs[KeyOVNInstalled] == "true" {
+		c.dropWaiter(name, ch)
+		return nil
+	}
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		c.dropWaiter(name, ch)
+		return fmt.Errorf("interface %s: ovn-controller did not install its flows (ovn-installed) in time: %w", name, ctx.Err())
+	}
+}
+
+func (c *Client) dropWaiter(name string, ch chan struct{}) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ws := c.waiters[name]
+	for i, w := range ws {
+		if w == ch {
+			c.waiters[name] = append(ws[:i], ws[i+1:]...)
+			break
+		}
+	}
+	if len(c.waiters[name]) == 0 {
+		delete(c.waiters, name)
+	}
+}
+
+// Root returns the single Open_vSwitch row.
+func (c *Client) Root() (*vswitchd.OpenvSwitch, error) {
+	var rows []vswitchd.OpenvSwitch
+	if err := c.List(context.Background(), &rows); err != nil {
+		return nil, err
+	}
+	if len(rows) != 1 {
+		return nil, fmt.Errorf("Open_vSwitch table has %d rows, want 1: %w", len(rows), ErrNotFound)
+	}
+	return &rows[0], nil
+}
+
+// EnsureExternalIDs sets the given keys in Open_vSwitch external_ids
+// (keeping every other key). It writes nothing when all are already set.
+func (c *Client) EnsureExternalIDs(ctx context.Context, want map[string]string) error {
+	root, err := c.Root()
+	if err != nil {
+		return err
+	}
+	ids := maps.Clone(root.ExternalIDs)
+	if ids == nil {
+		ids = map[string]string{}
+	}
+	changed := false
+	for k, v := range want {
+		if ids[k] != v {
+			ids[k] = v
+			changed = true
+		}
+	}
+	if !changed {
+		return nil
+	}
+	root.ExternalIDs = ids
+	ops, err := c.Where(root).Update(root, &root.ExternalIDs)
+	if err != nil {
+		return err
+	}
+	return c.transact(ctx, "set Open_vSwitch external_ids", ops)
+}
+
+// GetBridge returns the bridge called name.
+func (c *Client) GetBridge(name string) (*vswitchd.Bridge, error) {
+	var rows []vswitchd.Bridge
+	err := c.WhereCache(func(b *vswitchd.Bridge) bool { return b.Name == name }).List(context.Background(), &rows)
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("bridge %s: %w", name, ErrNotFound)
+	}
+	return &rows[0], nil
+}
+
+// EnsureBridge creates the integration bridge with its internal port if it
+// does not exist (fail-mode secure, in-band control off) and returns its
+// datapath type. An existing bridge is left as it is.
+func (c *Client) EnsureBridge(ctx context.Context, name, datapathType string) (string, error) {
+	if b, err := c.GetBridge(name); err == nil {
+		return b.DatapathType, nil
+	}
+	root, err := c.Root()
+	if err != nil {
+		return "", err
+	}
+	secure := vswitchd.BridgeFailModeSecure
+	iface := &vswitchd.Interface{UUID: "iface", Name: name, Type: "internal"}
+	port := &vswitchd.Port{UUID: "port", Name: name, Interfaces: []string{"iface"}}
+	br := &vswitchd.Bridge{UUID: "br", Name: name, DatapathType: datapathType, FailMode: &secure,
+		OtherConfig: map[string]string{"disable-in-band": "true"}, Ports: []string{"port"}}
+	ops, err := c.Create(iface, port, br)
+	if err != nil {
+		return "", err
+	}
+	mut, err := c.Where(root).Mutate(root, model.Mutation{Field: &root.Bridges, Mutator: ovsdb.MutateOperationInsert, Value: []string{"br"}})
+	if err != nil {
+		return "", err
+	}
+	wait := waitNoRow(vswitchd.BridgeTable, "name", name)
+	if err := c.transact(ctx, "create bridge "+name, append(append([]ovsdb.Operation{wait}, ops...), mut...)); err != nil {
+		return "", err
+	}
+	return datapathType, nil
+}
+
+// waitNoRow is an OVSDB wait that fails the transaction when exactly one row
+// with column == value already exists (optimistic "create if absent").
+func waitNoRow(table, column, value string) ovsdb.Operation {
+	zero := 0
+	return ovsdb.Operation{
+		Op: ovsdb.OperationWait, Table: table, Timeout: &zero,
+		Where:   []ovsdb.Condition{{Column: column, Function: ovsdb.ConditionEqual, Value: value}},
+		Columns: []string{column}, Until: string(ovsdb.WaitConditionNotEqual),
+		Rows: []ovsdb.Row{{column: value}},
+	}
+}
+
+// GetInterface returns the interface called name.
+func (c *Client) GetInterface(name string) (*vswitchd.Interface, error) {
+	var rows []vswitchd.Interface
+	err := c.WhereCache(func(i *vswitchd.Interface) bool { return i.Name == name }).List(context.Background(), &rows)
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("interface %s: %w", name, ErrNotFound)
+	}
+	return &rows[0], nil
+}
+
+// GetPort returns the port called name.
+func (c *Client) GetPort(name string) (*vswitchd.Port, error) {
+	var rows []vswitchd.Port
+	err := c.WhereCache(func(p *vswitchd.Port) bool { return p.Name == name }).List(context.Background(), &rows)
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("port %s: %w", name, ErrNotFound)
+	}
+	return &rows[0], nil
+}
+
+// ListPorts returns the ports whose external_ids match every key of match.
+func (c *Client) ListPorts(match map[string]string) ([]vswitchd.Port, error) {
+	var rows []vswitchd.Port
+	err := c.WhereCache(func(p *vswitchd.Port) bool {
+		for k, v := range match {
+			if p.ExternalIDs[k] != v {
+				return false
+			}
+		}
+		return true
+	}).List(context.Background(), &rows)
+	return rows, err
+}
+
+// AddPort adds a system port name to bridge in one transaction (Interface,
+// Port, bridge membership), with the given external_ids on both rows.
+func (c *Client) AddPort(ctx context.Context, bridge, name string, ifaceIDs, portIDs map[string]string) error {
+	br, err := c.GetBridge(bridge)
+	if err != nil {
+		return err
+	}
+	iface := &vswitchd.Interface{UUID: "iface", Name: name, ExternalIDs: ifaceIDs}
+	port := &vswitchd.Port{UUID: "port", Name: name, Interfaces: []string{"iface"}, ExternalIDs: portIDs}
+	ops, err := c.Create(iface, port)
+	if err != nil {
+		return err
+	}
+	mut, err := c.Where(br).Mutate(br, model.Mutation{Field: &br.Ports, Mutator: ovsdb.MutateOperationInsert, Value: []string{"port"}})
+	if err != nil {
+		return err
+	}
+	wait := waitNoRow(vswitchd.PortTable, "name", name)
+	return c.transact(ctx, "add port "+name, append(append([]ovsdb.Operation{wait}, ops...), mut...))
+}
+
+// DeletePort removes port name from bridge (its interface goes with it).
+// A missing port is not an error.
+func (c *Client) DeletePort(ctx context.Context, bridge, name string) error {
+	p, err := c.GetPort(name)
+	if err != nil {
+		return nil
+	}
+	br, err := c.GetBridge(bridge)
+	if err != nil {
+		return err
+	}
+	mut, err := c.Where(br).Mutate(br, model.Mutation{Field: &br.Ports, Mutator: ovsdb.MutateOperationDelete, Value: []string{p.UUID}})
+	if err != nil {
+		return err
+	}
+	del, err := c.Where(p).Delete()
+	if err != nil {
+		return err
+	}
+	return c.transact(ctx, "delete port "+name, append(mut, del...))
+}
+
+// transact commits ops and turns any per-operation error into one error.
+func (c *Client) transact(ctx context.Context, what string, ops []ovsdb.Operation) error {
+	return Transact(ctx, c.Conn, what, ops)
+}
+
+// Transact commits ops on conn and checks every operation's result.
+func Transact(ctx context.Context, conn *Conn, what string, ops []ovsdb.Operation) error {
+	if !conn.Connected() {
+		return fmt.Errorf("%s: %s database: %w", what, conn.Name(), ErrNotConnected)
+	}
+	res, err := conn.Transact(ctx, ops...)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if _, err := ovsdb.CheckOperationResults(res, ops); err != nil {
+		for i, r := range res {
+			if i < len(ops) && ops[i].Op == ovsdb.OperationWait && r.Error != "" {
+				return fmt.Errorf("%s: %w (changed concurrently)", what, ErrExists)
+			}
+		}
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}

@@ -1,0 +1,162 @@
+// Package ovs is the typed client of the local Open_vSwitch database
+// (bridges, ports, interfaces, chassis configuration), and the OVSDB
+// connection helper the OVN client shares.
+package ovs
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	"github.com/go-logr/logr"
+	"github.com/ovn-kubernetes/libovsdb/client"
+	"github.com/ovn-kubernetes/libovsdb/model"
+)
+
+// Sentinel errors shared by the typed clients.
+var (
+	ErrNotFound     = errors.New("not found")
+	ErrExists       = errors.New("already exists")
+	ErrNotConnected = errors.New("not connected")
+)
+
+// DialConfig describes one OVSDB database connection.
+type DialConfig struct {
+	Name    string   // for logs and errors: "nb", "sb", "ovs"
+	Remotes []string // unix:PATH, tcp:HOST:PORT, ssl:HOST:PORT; several for a cluster
+	TLS     *tls.Config
+	Logger  *slog.Logger
+	// Tables to monitor; empty monitors nothing.
+	Tables []model.Model
+	// LeaderOnly makes the client follow the Raft leader of a cluster.
+	LeaderOnly bool
+}
+
+// Conn is an OVSDB client that connects in the background and reconnects
+// with exponential backoff, re-establishing its monitors.
+type Conn struct {
+	client.Client
+	cfg     DialConfig
+	monitor atomic.Bool // monitors established at least once
+}
+
+// ValidateRemote checks the syntax of one OVSDB remote.
+func ValidateRemote(r string) error {
+	proto, addr, ok := strings.Cut(r, ":")
+	if !ok || addr == "" {
+		return fmt.Errorf("%q: want unix:PATH, tcp:HOST:PORT or ssl:HOST:PORT", r)
+	}
+	switch proto {
+	case "unix":
+		return nil
+	case "tcp", "ssl":
+		i := strings.LastIndex(addr, ":")
+		if i <= 0 || i == len(addr)-1 {
+			return fmt.Errorf("%q: want %s:HOST:PORT", r, proto)
+		}
+		return nil
+	}
+	return fmt.Errorf("%q: unknown transport %q (want unix, tcp or ssl)", r, proto)
+}
+
+// Dial creates the client and starts connecting in the background; it
+// returns at once. Use Connected / WaitConnected to know when it is up.
+func Dial(ctx context.Context, dbModel model.ClientDBModel, cfg DialConfig) (*Conn, error) {
+	if len(cfg.Remotes) == 0 {
+		return nil, fmt.Errorf("%s: no remote given", cfg.Name)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	log := logr.FromSlogHandler(cfg.Logger.With("db", cfg.Name).Handler())
+	bo := backoff.NewExponentialBackOff()
+	bo.InitialInterval = 100 * time.Millisecond
+	bo.MaxInterval = 5 * time.Second
+	bo.MaxElapsedTime = 0
+	opts := []client.Option{
+		client.WithReconnect(5*time.Second, bo),
+		client.WithLeaderOnly(cfg.LeaderOnly),
+		client.WithLogger(&log),
+	}
+	for _, r := range cfg.Remotes {
+		if err := ValidateRemote(r); err != nil {
+			return nil, fmt.Errorf("%s remote %w", cfg.Name, err)
+		}
+		opts = append(opts, client.WithEndpoint(r))
+	}
+	if cfg.TLS != nil {
+		opts = append(opts, client.WithTLSConfig(cfg.TLS))
+	}
+	c, err := client.NewOVSDBClient(dbModel, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", cfg.Name, err)
+	}
+	conn := &Conn{Client: c, cfg: cfg}
+	go conn.run(ctx)
+	return conn, nil
+}
+
+// run makes the first connection (libovsdb reconnects on its own afterwards).
+func (c *Conn) run(ctx context.Context) {
+	delay := 100 * time.Millisecond
+	for {
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := c.Client.Connect(cctx)
+		if err == nil {
+			if len(c.cfg.Tables) > 0 {
+				_, err = c.Client.Monitor(cctx, c.Client.NewMonitor(tables(c.cfg.Tables)...))
+			}
+			if err == nil {
+				cancel()
+				c.monitor.Store(true)
+				c.cfg.Logger.Info("connected", "db", c.cfg.Name, "endpoint", c.Client.CurrentEndpoint())
+				return
+			}
+			c.Client.Disconnect()
+		}
+		cancel()
+		c.cfg.Logger.Warn("cannot connect, retrying", "db", c.cfg.Name, "remotes", c.cfg.Remotes, "err", err, "in", delay)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, 5*time.Second)
+	}
+}
+
+func tables(ms []model.Model) []client.MonitorOption {
+	out := make([]client.MonitorOption, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, client.WithTable(m))
+	}
+	return out
+}
+
+// Connected reports whether the connection is up and its cache is filled.
+func (c *Conn) Connected() bool {
+	return c.monitor.Load() && c.Client.Connected()
+}
+
+// WaitConnected blocks until Connected or ctx ends.
+func (c *Conn) WaitConnected(ctx context.Context) error {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for !c.Connected() {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s %v: %w", c.cfg.Name, c.cfg.Remotes, ErrNotConnected)
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+// Name is the database's name given in DialConfig.
+func (c *Conn) Name() string { return c.cfg.Name }

@@ -1,0 +1,416 @@
+#!/usr/bin/env bash
+# sandbox.sh — a complete local OVN deployment (NB, SB, northd, OVS with the
+# userspace datapath, ovn-controller) without systemd, entirely inside one run
+# directory. It never touches a system-wide OVS/OVN: every daemon and every
+# ctl call gets explicit socket/db/pidfile paths, and OVS_*/OVN_* directory
+# variables point into the run directory.
+set -euo pipefail
+
+PROG=${0##*/}
+
+usage() {
+	cat <<EOF
+Usage: $PROG {up|down|status|env}
+
+  up      create the databases and start every daemon that is not running yet,
+          configure br-int, wait until the chassis is registered in SB
+  down    stop every daemon this sandbox started (pidfiles in the run dir),
+          then remove the run dir
+  status  one line per component; exit 0 if all run and the chassis is
+          registered in SB, 3 otherwise
+  env     print export lines for eval: eval "\$($PROG env)"
+
+Settings (environment):
+  QN_SANDBOX_DIR  run directory      (default /tmp/quantumnet-sandbox, now: $DIR)
+  QN_CHASSIS      OVN chassis name   (default chassis-local, now: $CHASSIS)
+  QN_ENCAP_IP     Geneve encap IP    (default 127.0.0.1, now: $ENCAP_IP)
+  QN_UP_TIMEOUT   seconds to wait for the chassis in SB (default 20)
+
+Sockets: NB unix:\$DIR/nb.sock, SB unix:\$DIR/sb.sock, OVS unix:\$DIR/db.sock.
+Needs root and the packages installed by scripts/deps.sh.
+EOF
+}
+
+log() { printf '%s: %s\n' "$PROG" "$*"; }
+warn() { printf '%s: warning: %s\n' "$PROG" "$*" >&2; }
+die() {
+	printf '%s: error: %s\n' "$PROG" "$*" >&2
+	exit 1
+}
+
+# ---------------------------------------------------------------- settings
+DIR=${QN_SANDBOX_DIR:-/tmp/quantumnet-sandbox}
+CHASSIS=${QN_CHASSIS:-chassis-local}
+ENCAP_IP=${QN_ENCAP_IP:-127.0.0.1}
+UP_TIMEOUT=${QN_UP_TIMEOUT:-20}
+
+[[ -n $DIR ]] || die "QN_SANDBOX_DIR is empty"
+[[ $DIR == /* ]] || DIR=$PWD/$DIR
+DIR=${DIR%/}
+[[ -n $DIR && $DIR != / ]] || die "QN_SANDBOX_DIR must not be /"
+# Unix socket paths are limited to 107 bytes; the longest one we create is
+# $DIR/ovn-controller.<pid>.ctl.
+((${#DIR} + 32 <= 107)) || die "QN_SANDBOX_DIR too long for unix socket paths (${#DIR} chars, max 75): $DIR"
+[[ $UP_TIMEOUT =~ ^[0-9]+$ ]] || die "QN_UP_TIMEOUT must be a number of seconds, got: $UP_TIMEOUT"
+[[ -n $CHASSIS ]] || die "QN_CHASSIS is empty"
+
+MARKER=$DIR/.quantumnet-sandbox
+NB_SOCK=$DIR/nb.sock
+SB_SOCK=$DIR/sb.sock
+OVS_SOCK=$DIR/db.sock
+NB_DB=$DIR/ovnnb_db.db
+SB_DB=$DIR/ovnsb_db.db
+OVS_DB=$DIR/conf.db
+NB_SCHEMA=/usr/share/ovn/ovn-nb.ovsschema
+SB_SCHEMA=/usr/share/ovn/ovn-sb.ovsschema
+OVS_SCHEMA=/usr/share/openvswitch/vswitch.ovsschema
+
+# Every daemon and ctl call below inherits these.
+export OVS_RUNDIR=$DIR OVS_LOGDIR=$DIR OVS_DBDIR=$DIR OVS_SYSCONFDIR=$DIR
+export OVN_RUNDIR=$DIR OVN_LOGDIR=$DIR OVN_DBDIR=$DIR OVN_SYSCONFDIR=$DIR
+PATH=$PATH:/usr/sbin:/sbin
+
+# Components in start order. Each NAME has $DIR/NAME.pid and $DIR/NAME.log.
+COMPONENTS=(ovsdb-server-nb ovsdb-server-sb ovn-northd ovsdb-server ovs-vswitchd ovn-controller)
+
+# binary NAME: the executable of a component (also its /proc comm).
+binary() {
+	case $1 in
+	ovsdb-server-nb | ovsdb-server-sb | ovsdb-server) echo ovsdb-server ;;
+	*) echo "$1" ;;
+	esac
+}
+
+# ctl_path NAME PID: the component's unixctl socket.
+ctl_path() {
+	if [[ $1 == ovn-controller ]]; then
+		# ovn-controller 23.03 rejects --unixctl: it uses $OVS_RUNDIR/ovn-controller.<pid>.ctl.
+		echo "$DIR/ovn-controller.$2.ctl"
+	else
+		echo "$DIR/$1.ctl"
+	fi
+}
+
+# running_pid NAME: print the pid of NAME if it is running and was started by
+# this sandbox (its command line names our pidfile); else return 1.
+running_pid() {
+	local name=$1 pidfile=$DIR/$1.pid pid cmdline
+	[[ -r $pidfile ]] || return 1
+	pid=$(<"$pidfile") || return 1
+	pid=${pid//[[:space:]]/}
+	[[ $pid =~ ^[0-9]+$ ]] || return 1
+	# A zombie or a reused pid has another (or an empty) command line.
+	cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+	[[ $cmdline == *"--pidfile=$pidfile "* ]] || return 1
+	[[ $(<"/proc/$pid/comm") == "$(binary "$name")" ]] || return 1
+	echo "$pid"
+}
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+tail_log() {
+	local f=$DIR/$1.log
+	if [[ -r $f ]]; then
+		printf -- '--- last lines of %s ---\n' "$f" >&2
+		tail -n "${2:-20}" "$f" >&2
+		printf -- '---\n' >&2
+	else
+		printf -- '(no log file %s)\n' "$f" >&2
+	fi
+}
+
+require_tools() {
+	local c missing=()
+	for c in ovsdb-tool ovsdb-server ovs-vswitchd ovs-vsctl ovs-appctl ovn-northd ovn-controller ovn-sbctl ovn-nbctl; do
+		command -v "$c" >/dev/null 2>&1 || missing+=("$c")
+	done
+	[[ ${#missing[@]} -eq 0 ]] || die "missing commands: ${missing[*]} (run scripts/deps.sh)"
+	local f
+	for f in "$NB_SCHEMA" "$SB_SCHEMA" "$OVS_SCHEMA"; do
+		[[ -r $f ]] || die "schema file missing: $f (run scripts/deps.sh)"
+	done
+}
+
+require_root() {
+	[[ $(id -u) -eq 0 ]] || die "must run as root (ovs-vswitchd creates tap devices for br-int)"
+}
+
+vsctl() { ovs-vsctl --db="unix:$OVS_SOCK" --timeout=20 "$@"; }
+sbctl() { ovn-sbctl --db="unix:$SB_SOCK" --timeout=3 "$@"; }
+
+chassis_registered() {
+	local out
+	out=$(sbctl --bare --columns=name find Chassis "name=\"$CHASSIS\"" 2>/dev/null) || return 1
+	[[ $out == "$CHASSIS" ]]
+}
+
+create_db() {
+	local db=$1 schema=$2
+	[[ -e $db ]] && return 0
+	ovsdb-tool create "$db" "$schema" || die "ovsdb-tool create $db $schema failed"
+}
+
+# start NAME: start one component (it is known not to run).
+start() {
+	local name=$1
+	local common=(--detach --no-chdir "--pidfile=$DIR/$name.pid" "--log-file=$DIR/$name.log")
+	local cmd
+	case $name in
+	ovsdb-server-nb)
+		create_db "$NB_DB" "$NB_SCHEMA"
+		cmd=(ovsdb-server "${common[@]}" "--unixctl=$DIR/$name.ctl" "--remote=punix:$NB_SOCK" "$NB_DB")
+		;;
+	ovsdb-server-sb)
+		create_db "$SB_DB" "$SB_SCHEMA"
+		cmd=(ovsdb-server "${common[@]}" "--unixctl=$DIR/$name.ctl" "--remote=punix:$SB_SOCK" "$SB_DB")
+		;;
+	ovn-northd)
+		cmd=(ovn-northd "${common[@]}" "--unixctl=$DIR/$name.ctl" "--ovnnb-db=unix:$NB_SOCK" "--ovnsb-db=unix:$SB_SOCK")
+		;;
+	ovsdb-server)
+		create_db "$OVS_DB" "$OVS_SCHEMA"
+		cmd=(ovsdb-server "${common[@]}" "--unixctl=$DIR/$name.ctl" "--remote=punix:$OVS_SOCK"
+			"--remote=db:Open_vSwitch,Open_vSwitch,manager_options" "$OVS_DB")
+		;;
+	ovs-vswitchd)
+		# A netdev bridge is a tap device in this network namespace: a second
+		# OVS with a br-int here would collide with ours. Taps left behind by
+		# our own vswitchd (killed without cleanup) are removed first.
+		remove_stale_taps
+		if ip link show br-int >/dev/null 2>&1; then
+			die "a network device br-int already exists in this network namespace: another OVS with a netdev br-int runs here, or one was killed without cleanup (then: ip link del br-int; ip link del ovs-netdev)"
+		fi
+		cmd=(ovs-vswitchd "unix:$OVS_SOCK" "${common[@]}" "--unixctl=$DIR/$name.ctl")
+		;;
+	ovn-controller)
+		# No --unixctl: ovn-controller 23.03 rejects it.
+		cmd=(ovn-controller "unix:$OVS_SOCK" "${common[@]}")
+		;;
+	*) die "internal: unknown component $name" ;;
+	esac
+	# With --detach the daemon returns once it is ready and has pointed its
+	# stdio at /dev/null, so capturing its output cannot block.
+	local out
+	if ! out=$("${cmd[@]}" 2>&1); then
+		printf '%s: error: starting %s failed: %s\n%s\n' "$PROG" "$name" "${cmd[*]}" "$out" >&2
+		tail_log "$name"
+		exit 1
+	fi
+	local pid
+	pid=$(running_pid "$name") || {
+		printf '%s: error: %s exited right after starting\n' "$PROG" "$name" >&2
+		tail_log "$name"
+		exit 1
+	}
+	log "started $name (pid $pid)"
+}
+
+configure_ovs() {
+	# Initialise the Open_vSwitch row (first run) and the chassis settings.
+	vsctl --no-wait init || { tail_log ovsdb-server; die "ovs-vsctl init failed"; }
+	vsctl set Open_vSwitch . \
+		"external_ids:system-id=\"$CHASSIS\"" \
+		"external_ids:ovn-remote=\"unix:$SB_SOCK\"" \
+		external_ids:ovn-encap-type=geneve \
+		"external_ids:ovn-encap-ip=\"$ENCAP_IP\"" \
+		external_ids:ovn-bridge-datapath-type=netdev ||
+		die "ovs-vsctl set Open_vSwitch failed"
+	vsctl --may-exist add-br br-int \
+		-- set Bridge br-int datapath_type=netdev fail-mode=secure other-config:disable-in-band=true ||
+		{
+			tail_log ovs-vswitchd
+			die "creating br-int failed"
+		}
+}
+
+# The userspace datapath's tap devices (created by our ovs-vswitchd) are
+# recorded with their ifindex, so that down can remove them if vswitchd died
+# without cleaning up, and never removes a device someone else created.
+TAPS_FILE=$DIR/taps
+record_taps() {
+	local dev idx
+	: >"$TAPS_FILE.tmp"
+	for dev in br-int ovs-netdev; do
+		idx=$(cat "/sys/class/net/$dev/ifindex" 2>/dev/null) || continue
+		printf '%s %s\n' "$dev" "$idx" >>"$TAPS_FILE.tmp"
+	done
+	mv -f "$TAPS_FILE.tmp" "$TAPS_FILE"
+}
+
+remove_stale_taps() {
+	local dev idx
+	[[ -r $TAPS_FILE ]] || return 0
+	while read -r dev idx; do
+		[[ -n $dev ]] || continue
+		if [[ $(cat "/sys/class/net/$dev/ifindex" 2>/dev/null) == "$idx" ]]; then
+			if ip link del "$dev" 2>/dev/null; then
+				log "removed leftover device $dev"
+			fi
+		fi
+	done <"$TAPS_FILE"
+	return 0
+}
+
+cmd_up() {
+	require_root
+	require_tools
+	if [[ -e $DIR && ! -e $MARKER ]]; then
+		if [[ -n $(ls -A "$DIR" 2>/dev/null) ]]; then
+			die "$DIR exists, is not empty and is not a sandbox run dir (no $MARKER); choose another QN_SANDBOX_DIR"
+		fi
+	fi
+	mkdir -p "$DIR"
+	chmod 0755 "$DIR"
+	: >"$MARKER"
+
+	local t0 name pid started=0
+	t0=$(now_ms)
+	for name in "${COMPONENTS[@]}"; do
+		if pid=$(running_pid "$name"); then
+			log "$name already running (pid $pid)"
+		else
+			start "$name"
+			started=$((started + 1))
+		fi
+		# br-int must exist (with netdev type) before ovn-controller starts.
+		if [[ $name == ovs-vswitchd ]]; then
+			configure_ovs
+			record_taps
+		fi
+	done
+	if pid=$(running_pid ovn-controller); then
+		ln -sfn "ovn-controller.$pid.ctl" "$DIR/ovn-controller.ctl"
+	fi
+
+	local deadline=$(($(now_ms) + UP_TIMEOUT * 1000))
+	until chassis_registered; do
+		if (($(now_ms) >= deadline)); then
+			printf '%s: error: chassis %s did not appear in SB (unix:%s) within %ss\n' \
+				"$PROG" "$CHASSIS" "$SB_SOCK" "$UP_TIMEOUT" >&2
+			tail_log ovn-controller 30
+			tail_log ovsdb-server-sb 10
+			tail_log ovn-northd 10
+			exit 1
+		fi
+		for name in ovsdb-server-sb ovn-controller; do
+			running_pid "$name" >/dev/null || {
+				printf '%s: error: %s died while waiting for the chassis\n' "$PROG" "$name" >&2
+				tail_log "$name" 30
+				exit 1
+			}
+		done
+		sleep 0.1
+	done
+	if ((started > 0)); then
+		log "up: started $started component(s), chassis $CHASSIS registered in SB after $(($(now_ms) - t0)) ms"
+	else
+		log "up: already running; chassis $CHASSIS registered in SB"
+	fi
+	log "use: eval \"\$($0 env)\""
+}
+
+# stop NAME: graceful exit via unixctl, then SIGTERM, then SIGKILL.
+stop() {
+	local name=$1 pid ctl i
+	pid=$(running_pid "$name") || return 0
+	ctl=$(ctl_path "$name" "$pid")
+	local exit_cmd=(exit)
+	# --cleanup: vswitchd deletes its datapath, so the netdev tap devices
+	# (br-int, ovs-netdev) go too; without it they outlive the process.
+	[[ $name == ovs-vswitchd ]] && exit_cmd=(exit --cleanup)
+	if [[ -S $ctl ]]; then
+		ovs-appctl --timeout=5 -t "$ctl" "${exit_cmd[@]}" >/dev/null 2>&1 || true
+	fi
+	for ((i = 0; i < 50; i++)); do
+		running_pid "$name" >/dev/null || {
+			log "stopped $name (pid $pid)"
+			return 0
+		}
+		sleep 0.1
+	done
+	kill -TERM "$pid" 2>/dev/null || true
+	for ((i = 0; i < 30; i++)); do
+		running_pid "$name" >/dev/null || {
+			log "stopped $name (pid $pid, SIGTERM)"
+			return 0
+		}
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	sleep 0.2
+	if running_pid "$name" >/dev/null; then
+		warn "$name (pid $pid) did not stop"
+		return 1
+	fi
+	log "stopped $name (pid $pid, SIGKILL)"
+}
+
+cmd_down() {
+	if [[ ! -e $DIR ]]; then
+		log "down: nothing to do ($DIR does not exist)"
+		return 0
+	fi
+	[[ -e $MARKER ]] || die "$DIR is not a sandbox run dir (no $MARKER); not touching it"
+	local i failed=0
+	# Reverse order: ovn-controller first, while SB is still there to
+	# receive its chassis cleanup.
+	for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do
+		stop "${COMPONENTS[i]}" || failed=1
+	done
+	[[ $failed -eq 0 ]] || die "some components did not stop; leaving $DIR in place"
+	remove_stale_taps
+	rm -rf -- "$DIR"
+	log "down: removed $DIR"
+}
+
+cmd_status() {
+	local name pid all=0
+	for name in "${COMPONENTS[@]}"; do
+		if pid=$(running_pid "$name"); then
+			printf '%-16s running (pid %s)\n' "$name" "$pid"
+		else
+			printf '%-16s not running\n' "$name"
+			all=3
+		fi
+	done
+	if running_pid ovsdb-server-sb >/dev/null && chassis_registered; then
+		printf '%-16s %s registered in SB\n' chassis "$CHASSIS"
+	else
+		printf '%-16s %s not registered in SB\n' chassis "$CHASSIS"
+		all=3
+	fi
+	return "$all"
+}
+
+cmd_env() {
+	local v
+	for v in \
+		"QN_SANDBOX_DIR=$DIR" \
+		"QN_NB_REMOTE=unix:$NB_SOCK" \
+		"QN_SB_REMOTE=unix:$SB_SOCK" \
+		"QN_OVS_REMOTE=unix:$OVS_SOCK" \
+		"QN_CHASSIS=$CHASSIS" \
+		"QN_ENCAP_IP=$ENCAP_IP" \
+		"OVN_NB_DB=unix:$NB_SOCK" \
+		"OVN_SB_DB=unix:$SB_SOCK" \
+		"OVS_RUNDIR=$DIR" "OVS_LOGDIR=$DIR" "OVS_DBDIR=$DIR" "OVS_SYSCONFDIR=$DIR" \
+		"OVN_RUNDIR=$DIR" "OVN_LOGDIR=$DIR" "OVN_DBDIR=$DIR" "OVN_SYSCONFDIR=$DIR"; do
+		printf 'export %s=%q\n' "${v%%=*}" "${v#*=}"
+	done
+}
+
+[[ $# -eq 1 ]] || {
+	usage >&2
+	exit 2
+}
+case $1 in
+up) cmd_up ;;
+down) cmd_down ;;
+status) cmd_status ;;
+env) cmd_env ;;
+-h | --help | help) usage ;;
+*)
+	usage >&2
+	die "unknown command: $1"
+	;;
+esac
