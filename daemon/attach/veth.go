@@ -70,6 +70,9 @@ func SetupVeth(s VethSpec) (VethInfo, error) {
 				return err
 			}
 		}
+		if err := netlink.LinkSetUp(link); err != nil {
+			return fmt.Errorf("set %s up: %w", s.ContName, err)
+		}
 		for _, p := range s.Addrs {
 			a := &netlink.Addr{IPNet: prefixToIPNet(p)}
 			if p.Addr().Is6() {

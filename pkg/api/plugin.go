@@ -170,7 +170,7 @@ func (a attached) Wait(ctx context.Context) error {
 	return nil
 }
 func (attached) Kill(context.Context) error { return nil }
-func (attached) ID() string                  { return "" }
+func (attached) ID() string                 { return "" }
 func (attached) PluginToHost(n, a string) (string, string, error) {
 	return n, a, nil
 }
@@ -179,7 +179,7 @@ func (attached) HostToPlugin(n, a string) (string, string, error) {
 }
 
 // ErrUnreachable wraps every failure to reach the daemon.
-var ErrUnreachable = errors.New("quantumnetd unreachable")
+var ErrUnreachable = errors.New("quantumnetd is not reachable (is it running?)")
 
 // ErrIncompatible is returned when the daemon speaks another API version.
 var ErrIncompatible = errors.New("quantumnetd API version mismatch")

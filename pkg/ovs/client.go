@@ -40,15 +40,17 @@ func New(ctx context.Context, remotes []string, log *slog.Logger) (*Client, erro
 	conn, err := Dial(ctx, dbm, DialConfig{
 		Name: "ovs", Remotes: remotes, Logger: log,
 		Tables: []model.Model{&vswitchd.OpenvSwitch{}, &vswitchd.Bridge{}, &vswitchd.Port{}, &vswitchd.Interface{}},
+		OnCache: func(tc *cache.TableCache) {
+			tc.AddEventHandler(&cache.EventHandlerFuncs{
+				AddFunc:    func(table string, m model.Model) { c.onInterface(table, m) },
+				UpdateFunc: func(table string, _, m model.Model) { c.onInterface(table, m) },
+			})
+		},
 	})
 	if err != nil {
 		return nil, err
 	}
 	c.Conn = conn
-	conn.Cache().AddEventHandler(&cache.EventHandlerFuncs{
-		AddFunc:    func(table string, m model.Model) { c.onInterface(table, m) },
-		UpdateFunc: func(table string, _, m model.Model) { c.onInterface(table, m) },
-	})
 	return c, nil
 }
 
@@ -175,7 +177,7 @@ func (c *Client) EnsureBridge(ctx context.Context, name, datapathType string) (s
 	port := &vswitchd.Port{UUID: "port", Name: name, Interfaces: []string{"iface"}}
 	br := &vswitchd.Bridge{UUID: "br", Name: name, DatapathType: datapathType, FailMode: &secure,
 		OtherConfig: map[string]string{"disable-in-band": "true"}, Ports: []string{"port"}}
-	ops, err := c.Create(iface, port, br)
+	ops, err := c.createAll(iface, port, br)
 	if err != nil {
 		return "", err
 	}
@@ -200,6 +202,19 @@ func waitNoRow(table, column, value string) ovsdb.Operation {
 		Columns: []string{column}, Until: string(ovsdb.WaitConditionNotEqual),
 		Rows: []ovsdb.Row{{column: value}},
 	}
+}
+
+// createAll builds insert operations for models of different tables.
+func (c *Client) createAll(ms ...model.Model) ([]ovsdb.Operation, error) {
+	var ops []ovsdb.Operation
+	for _, m := range ms {
+		op, err := c.Create(m)
+		if err != nil {
+			return nil, err
+		}
+		ops = append(ops, op...)
+	}
+	return ops, nil
 }
 
 // GetInterface returns the interface called name.
@@ -251,7 +266,7 @@ func (c *Client) AddPort(ctx context.Context, bridge, name string, ifaceIDs, por
 	}
 	iface := &vswitchd.Interface{UUID: "iface", Name: name, ExternalIDs: ifaceIDs}
 	port := &vswitchd.Port{UUID: "port", Name: name, Interfaces: []string{"iface"}, ExternalIDs: portIDs}
-	ops, err := c.Create(iface, port)
+	ops, err := c.createAll(iface, port)
 	if err != nil {
 		return err
 	}

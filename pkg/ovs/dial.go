@@ -15,6 +15,7 @@ import (
 
 	"github.com/cenkalti/backoff/v4"
 	"github.com/go-logr/logr"
+	"github.com/ovn-kubernetes/libovsdb/cache"
 	"github.com/ovn-kubernetes/libovsdb/client"
 	"github.com/ovn-kubernetes/libovsdb/model"
 )
@@ -36,6 +37,9 @@ type DialConfig struct {
 	Tables []model.Model
 	// LeaderOnly makes the client follow the Raft leader of a cluster.
 	LeaderOnly bool
+	// OnCache runs once, after the first connection and before the monitor
+	// fills the cache (the cache survives reconnects): add event handlers here.
+	OnCache func(*cache.TableCache)
 }
 
 // Conn is an OVSDB client that connects in the background and reconnects
@@ -44,6 +48,7 @@ type Conn struct {
 	client.Client
 	cfg     DialConfig
 	monitor atomic.Bool // monitors established at least once
+	hooked  bool
 }
 
 // ValidateRemote checks the syntax of one OVSDB remote.
@@ -109,6 +114,10 @@ func (c *Conn) run(ctx context.Context) {
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		err := c.Client.Connect(cctx)
 		if err == nil {
+			if c.cfg.OnCache != nil && !c.hooked {
+				c.cfg.OnCache(c.Client.Cache())
+				c.hooked = true
+			}
 			if len(c.cfg.Tables) > 0 {
 				_, err = c.Client.Monitor(cctx, c.Client.NewMonitor(tables(c.cfg.Tables)...))
 			}

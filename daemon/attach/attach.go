@@ -1,0 +1,538 @@
+// Package attach owns the lifecycle of a container attachment: its address,
+// its OVN logical port, its veth pair and its OVS port, created with
+// rollback, removed idempotently, checked and garbage-collected.
+package attach
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/quantumnet/quantumnet/daemon/network"
+	"github.com/quantumnet/quantumnet/ipam"
+	"github.com/quantumnet/quantumnet/pkg/ovn"
+	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
+	"github.com/quantumnet/quantumnet/pkg/ovs"
+)
+
+// Errors the server maps to protocol codes.
+var (
+	ErrInvalid     = errors.New("invalid argument")
+	ErrNotFound    = ovn.ErrNotFound
+	ErrUnavailable = errors.New("not ready")
+	ErrExhausted   = ipam.ErrExhausted
+	ErrConflict    = errors.New("address conflict")
+)
+
+// Manager creates and removes container attachments on this chassis.
+type Manager struct {
+	NB           *ovn.NB
+	SB           *ovn.SB
+	OVS          *ovs.Client
+	Chassis      string
+	Bridge       string
+	Netdev       func() bool // userspace datapath: TX checksum offload must go off
+	ReadyTimeout time.Duration
+	MACPrefix    [3]byte
+	Log          *slog.Logger
+
+	// Reconciled is set once the start-up Reconcile ran; ADD waits for it.
+	Reconciled atomic.Bool
+
+	mu    sync.Mutex
+	locks map[string]*sync.Mutex // per network: allocation + create
+}
+
+// Request is one CNI ADD/DEL/CHECK.
+type Request struct {
+	ContainerID string
+	Ifname      string
+	Netns       string
+	Network     string
+	CNINetwork  string
+	IPs         []string
+	MAC         string
+}
+
+// Result is what ADD configured.
+type Result struct {
+	Port       string
+	HostIfname string
+	MAC        net.HardwareAddr
+	MTU        int
+	Addrs      []netip.Prefix
+	Gateways   []netip.Addr
+	DNSDomain  string
+}
+
+var ifnameRE = regexp.MustCompile(`^[^/\s:]{1,15}$`)
+
+// Validate checks the request for verb ("ADD", "DEL", "CHECK").
+func (r *Request) Validate(verb string) error {
+	if r.ContainerID == "" {
+		return fmt.Errorf("%w: CNI_CONTAINERID is required", ErrInvalid)
+	}
+	if r.Ifname == "" || !ifnameRE.MatchString(r.Ifname) || r.Ifname == "." || r.Ifname == ".." {
+		return fmt.Errorf("%w: CNI_IFNAME %q is not a valid interface name", ErrInvalid, r.Ifname)
+	}
+	if verb == "DEL" {
+		return nil
+	}
+	if r.Network == "" {
+		return fmt.Errorf("%w: network: the CNI config field \"network\" is required", ErrInvalid)
+	}
+	if r.Netns == "" {
+		return fmt.Errorf("%w: CNI_NETNS is required", ErrInvalid)
+	}
+	if _, err := os.Stat(r.Netns); err != nil {
+		return fmt.Errorf("%w: CNI_NETNS %s: %v", ErrInvalid, r.Netns, err)
+	}
+	return nil
+}
+
+// PortName is the deterministic LSP name of an attachment, and HostIfname the
+// name of its host veth end (15 characters at most).
+func PortName(containerID, ifname string) string {
+	return "qn-c-" + attachHash(containerID, ifname)[:24]
+}
+
+// HostIfname is the host-side veth name of an attachment.
+func HostIfname(containerID, ifname string) string {
+	return "qnc" + attachHash(containerID, ifname)[:12]
+}
+
+func attachHash(containerID, ifname string) string {
+	h := sha256.Sum256([]byte(containerID + "/" + ifname))
+	return hex.EncodeToString(h[:])
+}
+
+func (m *Manager) netLock(network string) *sync.Mutex {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.locks == nil {
+		m.locks = map[string]*sync.Mutex{}
+	}
+	l, ok := m.locks[network]
+	if !ok {
+		l = &sync.Mutex{}
+		m.locks[network] = l
+	}
+	return l
+}
+
+// Ready reports what keeps the manager from serving ADD (nil when ready).
+func (m *Manager) Ready() []string {
+	var problems []string
+	if !m.NB.Connected() {
+		problems = append(problems, "not connected to OVN Northbound")
+	}
+	if !m.OVS.Connected() {
+		problems = append(problems, "not connected to the local OVS database")
+	} else if _, err := m.OVS.GetBridge(m.Bridge); err != nil {
+		problems = append(problems, fmt.Sprintf("integration bridge %s does not exist", m.Bridge))
+	}
+	if !m.SB.Connected() {
+		problems = append(problems, "not connected to OVN Southbound")
+	} else if !m.SB.ChassisRegistered(m.Chassis) {
+		problems = append(problems, fmt.Sprintf("chassis %s is not registered in Southbound (is ovn-controller running?)", m.Chassis))
+	}
+	if len(problems) == 0 && !m.Reconciled.Load() {
+		problems = append(problems, "reconciling state after start")
+	}
+	return problems
+}
+
+// Add attaches the container; any failure undoes every step taken.
+func (m *Manager) Add(ctx context.Context, r Request) (res *Result, err error) {
+	if err := r.Validate("ADD"); err != nil {
+		return nil, err
+	}
+	if p := m.Ready(); len(p) > 0 {
+		return nil, fmt.Errorf("%w: %s", ErrUnavailable, strings.Join(p, "; "))
+	}
+	ls, err := m.NB.GetSwitch(r.Network)
+	if err != nil {
+		return nil, fmt.Errorf("network %q does not exist (create it with: qnetctl network create %s ...): %w", r.Network, r.Network, ErrNotFound)
+	}
+	spec, err := network.FromSwitch(ls)
+	if err != nil {
+		return nil, err
+	}
+	name, host := PortName(r.ContainerID, r.Ifname), HostIfname(r.ContainerID, r.Ifname)
+	log := m.Log.With("port", name, "container", r.ContainerID, "ifname", r.Ifname, "network", r.Network)
+
+	// A previous ADD of the same attachment: answer it again if complete,
+	// otherwise clear its remains and start over.
+	if old, err := m.NB.GetPort(name); err == nil {
+		if res, err := m.existing(old, r, spec); err == nil {
+			log.Info("ADD of an existing attachment: returning it")
+			return res, nil
+		}
+		if err := m.Del(ctx, r); err != nil {
+			return nil, err
+		}
+	}
+
+	var undo []func()
+	defer func() {
+		if err != nil {
+			for i := len(undo) - 1; i >= 0; i-- {
+				undo[i]()
+			}
+			log.Warn("ADD failed, rolled back", "err", err)
+		}
+	}()
+	cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	undo = append(undo, cancel)
+
+	lock := m.netLock(r.Network)
+	lock.Lock()
+	res, lsp, err := m.allocate(r, spec, name, host)
+	if err == nil {
+		err = m.NB.CreatePort(ctx, ls, lsp)
+	}
+	lock.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	undo = append(undo, func() { _ = m.NB.DeletePort(cleanup, name) })
+
+	if _, err = SetupVeth(VethSpec{
+		HostName: host, ContName: r.Ifname, Netns: r.Netns, MAC: res.MAC, MTU: res.MTU,
+		Addrs: res.Addrs, Gateways: res.Gateways, TxCsumOff: m.Netdev(),
+	}); err != nil {
+		return nil, err
+	}
+	undo = append(undo, func() { _ = DeleteHostVeth(host) })
+
+	ids := map[string]string{ovn.KeyPort: name, ovn.KeyContainerID: r.ContainerID, ovn.KeyIfname: r.Ifname}
+	ifaceIDs := map[string]string{ovs.KeyIfaceID: name, ovs.KeyAttachedMAC: res.MAC.String(), ovn.KeyPort: name}
+	if err = m.OVS.AddPort(ctx, m.Bridge, host, ifaceIDs, ids); err != nil {
+		return nil, err
+	}
+	undo = append(undo, func() { _ = m.OVS.DeletePort(cleanup, m.Bridge, host) })
+
+	wctx, wcancel := context.WithTimeout(ctx, m.ReadyTimeout)
+	defer wcancel()
+	if err = m.OVS.WaitInstalled(wctx, host); err != nil {
+		return nil, err
+	}
+	log.Info("attached", "addresses", res.Addrs, "mac", res.MAC.String())
+	return res, nil
+}
+
+// allocate picks the MAC and addresses (requested ones if given) and builds the LSP.
+func (m *Manager) allocate(r Request, spec network.Spec, name, host string) (*Result, *nbdb.LogicalSwitchPort, error) {
+	ports, err := m.NB.ListPorts(nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	usedIP := map[netip.Addr]bool{}
+	usedMAC := map[string]bool{}
+	for _, p := range ports {
+		for _, a := range p.Addresses {
+			f := strings.Fields(a)
+			if len(f) == 0 {
+				continue
+			}
+			usedMAC[strings.ToLower(f[0])] = true
+			if p.ExternalIDs[ovn.KeyNetwork] != spec.Name {
+				continue
+			}
+			for _, s := range f[1:] {
+				if ip, err := netip.ParseAddr(s); err == nil {
+					usedIP[ip] = true
+				}
+			}
+		}
+	}
+	res := &Result{Port: name, HostIfname: host, MTU: spec.MTU, DNSDomain: spec.DNSDomain}
+	if r.MAC != "" {
+		mac, err := net.ParseMAC(r.MAC)
+		if err != nil || len(mac) != 6 || mac[0]&1 != 0 {
+			return nil, nil, fmt.Errorf("%w: mac: %q is not a unicast Ethernet address", ErrInvalid, r.MAC)
+		}
+		if usedMAC[mac.String()] {
+			return nil, nil, fmt.Errorf("%w: mac: %s is already used by another port", ErrConflict, mac)
+		}
+		res.MAC = mac
+	} else if res.MAC, err = ipam.NewMAC(m.MACPrefix, func(s string) bool { return usedMAC[s] }); err != nil {
+		return nil, nil, err
+	}
+	requested := map[bool]netip.Addr{} // is6 -> addr
+	for _, s := range r.IPs {
+		a, err := netip.ParseAddr(strings.SplitN(s, "/", 2)[0])
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: ips: %q is not an IP address", ErrInvalid, s)
+		}
+		requested[a.Is6()] = a
+	}
+	for _, fam := range []struct {
+		subnet netip.Prefix
+		gw     netip.Addr
+		is6    bool
+	}{{spec.Subnet4, spec.Gateway4, false}, {spec.Subnet6, spec.Gateway6, true}} {
+		want, asked := requested[fam.is6]
+		if !fam.subnet.IsValid() {
+			if asked {
+				return nil, nil, fmt.Errorf("%w: ips: %s: network %q has no subnet of that family", ErrInvalid, want, spec.Name)
+			}
+			continue
+		}
+		var a netip.Addr
+		if asked {
+			if !ipam.Usable(fam.subnet, fam.gw, want) {
+				return nil, nil, fmt.Errorf("%w: ips: %s is not a usable address of %s", ErrInvalid, want, fam.subnet)
+			}
+			if usedIP[want] {
+				return nil, nil, fmt.Errorf("%w: ips: %s is already in use on network %q", ErrConflict, want, spec.Name)
+			}
+			a = want
+		} else if a, err = ipam.NextFree(fam.subnet, fam.gw, func(a netip.Addr) bool { return usedIP[a] }); err != nil {
+			return nil, nil, fmt.Errorf("network %q: %w", spec.Name, err)
+		}
+		res.Addrs = append(res.Addrs, netip.PrefixFrom(a, fam.subnet.Bits()))
+		res.Gateways = append(res.Gateways, fam.gw)
+	}
+	addr := res.MAC.String()
+	for _, p := range res.Addrs {
+		addr += " " + p.Addr().String()
+	}
+	lsp := &nbdb.LogicalSwitchPort{
+		Name:         name,
+		Addresses:    []string{addr},
+		PortSecurity: []string{addr},
+		Options:      map[string]string{ovn.OptRequestedChassis: m.Chassis},
+		ExternalIDs: map[string]string{
+			ovn.KeyNetwork: spec.Name, ovn.KeyKind: ovn.KindContainer, ovn.KeyContainerID: r.ContainerID,
+			ovn.KeyIfname: r.Ifname, ovn.KeyNetns: r.Netns, ovn.KeyCNINetwork: r.CNINetwork,
+			ovn.KeyChassis: m.Chassis, ovn.KeyHostIfname: host,
+		},
+	}
+	return res, lsp, nil
+}
+
+// resultOf rebuilds the Result of an existing LSP.
+func resultOf(lsp *nbdb.LogicalSwitchPort, spec network.Spec) (*Result, error) {
+	if len(lsp.Addresses) == 0 {
+		return nil, fmt.Errorf("logical port %s has no addresses", lsp.Name)
+	}
+	f := strings.Fields(lsp.Addresses[0])
+	mac, err := net.ParseMAC(f[0])
+	if err != nil {
+		return nil, fmt.Errorf("logical port %s: bad MAC %q", lsp.Name, f[0])
+	}
+	res := &Result{Port: lsp.Name, HostIfname: lsp.ExternalIDs[ovn.KeyHostIfname], MAC: mac, MTU: spec.MTU, DNSDomain: spec.DNSDomain}
+	for _, s := range f[1:] {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			continue
+		}
+		if a.Is4() && spec.Subnet4.IsValid() {
+			res.Addrs = append(res.Addrs, netip.PrefixFrom(a, spec.Subnet4.Bits()))
+			res.Gateways = append(res.Gateways, spec.Gateway4)
+		} else if a.Is6() && spec.Subnet6.IsValid() {
+			res.Addrs = append(res.Addrs, netip.PrefixFrom(a, spec.Subnet6.Bits()))
+			res.Gateways = append(res.Gateways, spec.Gateway6)
+		}
+	}
+	return res, nil
+}
+
+// existing returns the result of an attachment that is complete.
+func (m *Manager) existing(lsp *nbdb.LogicalSwitchPort, r Request, spec network.Spec) (*Result, error) {
+	if lsp.ExternalIDs[ovn.KeyContainerID] != r.ContainerID || lsp.ExternalIDs[ovn.KeyNetwork] != r.Network || lsp.ExternalIDs[ovn.KeyNetns] != r.Netns {
+		return nil, errors.New("different attachment")
+	}
+	res, err := resultOf(lsp, spec)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.check(lsp, r, res); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// Del removes the attachment; missing pieces are not errors, so DEL is
+// idempotent and works without a netns.
+func (m *Manager) Del(ctx context.Context, r Request) error {
+	if err := r.Validate("DEL"); err != nil {
+		return err
+	}
+	name, host := PortName(r.ContainerID, r.Ifname), HostIfname(r.ContainerID, r.Ifname)
+	return m.remove(ctx, name, host)
+}
+
+func (m *Manager) remove(ctx context.Context, name, host string) error {
+	if !m.OVS.Connected() {
+		return fmt.Errorf("%w: not connected to the local OVS database", ErrUnavailable)
+	}
+	if err := m.OVS.DeletePort(ctx, m.Bridge, host); err != nil {
+		return err
+	}
+	if err := DeleteHostVeth(host); err != nil {
+		return fmt.Errorf("delete veth %s: %w", host, err)
+	}
+	if _, err := m.NB.GetPort(name); err == nil || !m.NB.Connected() {
+		if !m.NB.Connected() {
+			return fmt.Errorf("%w: not connected to OVN Northbound", ErrUnavailable)
+		}
+		if err := m.NB.DeletePort(ctx, name); err != nil {
+			return err
+		}
+	}
+	m.Log.Info("detached", "port", name, "host_ifname", host)
+	return nil
+}
+
+// Check verifies the attachment: logical port, OVS port, interface and addresses.
+func (m *Manager) Check(ctx context.Context, r Request) error {
+	if err := r.Validate("CHECK"); err != nil {
+		return err
+	}
+	name := PortName(r.ContainerID, r.Ifname)
+	lsp, err := m.NB.GetPort(name)
+	if err != nil {
+		return fmt.Errorf("%w: logical port %s of container %s/%s is missing in OVN", ErrNotFound, name, r.ContainerID, r.Ifname)
+	}
+	ls, err := m.NB.GetSwitch(r.Network)
+	if err != nil {
+		return fmt.Errorf("%w: network %q", ErrNotFound, r.Network)
+	}
+	spec, err := network.FromSwitch(ls)
+	if err != nil {
+		return err
+	}
+	res, err := resultOf(lsp, spec)
+	if err != nil {
+		return err
+	}
+	for _, want := range r.IPs {
+		a, err := netip.ParseAddr(strings.SplitN(want, "/", 2)[0])
+		if err != nil {
+			return fmt.Errorf("%w: prevResult: %q is not an IP address", ErrInvalid, want)
+		}
+		found := false
+		for _, have := range res.Addrs {
+			found = found || have.Addr() == a
+		}
+		if !found {
+			return fmt.Errorf("address %s of the previous result is not the address of logical port %s (%v)", a, lsp.Name, res.Addrs)
+		}
+	}
+	return m.check(lsp, r, res)
+}
+
+func (m *Manager) check(lsp *nbdb.LogicalSwitchPort, r Request, res *Result) error {
+	if lsp.ExternalIDs[ovn.KeyNetwork] != r.Network {
+		return fmt.Errorf("logical port %s belongs to network %q, not %q", lsp.Name, lsp.ExternalIDs[ovn.KeyNetwork], r.Network)
+	}
+	iface, err := m.OVS.GetInterface(res.HostIfname)
+	if err != nil {
+		return fmt.Errorf("%w: OVS interface %s is missing from %s", ErrNotFound, res.HostIfname, m.Bridge)
+	}
+	if iface.ExternalIDs[ovs.KeyIfaceID] != lsp.Name {
+		return fmt.Errorf("OVS interface %s has iface-id %q, want %q", res.HostIfname, iface.ExternalIDs[ovs.KeyIfaceID], lsp.Name)
+	}
+	if !HostVethExists(res.HostIfname) {
+		return fmt.Errorf("%w: host interface %s is missing", ErrNotFound, res.HostIfname)
+	}
+	if err := CheckVeth(r.Netns, r.Ifname, res.MAC, res.Addrs); err != nil {
+		return fmt.Errorf("%w: %v", ErrNotFound, err)
+	}
+	return nil
+}
+
+// Attachment names one container attachment.
+type Attachment struct{ ContainerID, Ifname string }
+
+// GC removes this chassis' attachments of cniNetwork that are not in valid.
+func (m *Manager) GC(ctx context.Context, cniNetwork string, valid []Attachment) ([]Attachment, error) {
+	if p := m.Ready(); !m.NB.Connected() || !m.OVS.Connected() {
+		return nil, fmt.Errorf("%w: %s", ErrUnavailable, strings.Join(p, "; "))
+	}
+	keep := map[Attachment]bool{}
+	for _, a := range valid {
+		keep[a] = true
+	}
+	ports, err := m.NB.ListPorts(map[string]string{ovn.KeyKind: ovn.KindContainer, ovn.KeyChassis: m.Chassis, ovn.KeyCNINetwork: cniNetwork})
+	if err != nil {
+		return nil, err
+	}
+	var removed []Attachment
+	var errs []error
+	for _, p := range ports {
+		a := Attachment{p.ExternalIDs[ovn.KeyContainerID], p.ExternalIDs[ovn.KeyIfname]}
+		if keep[a] {
+			continue
+		}
+		if err := m.remove(ctx, p.Name, HostIfname(a.ContainerID, a.Ifname)); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		removed = append(removed, a)
+	}
+	return removed, errors.Join(errs...)
+}
+
+// Reconcile repairs or removes what a crash may have left on this chassis:
+// OVS ports and veths whose logical port is gone are removed; logical ports
+// of this chassis whose namespace or veth is gone are removed; a live
+// container whose OVS port was lost gets it back. Run it at start, before
+// serving.
+func (m *Manager) Reconcile(ctx context.Context) error {
+	var errs []error
+	ports, err := m.OVS.ListPorts(nil)
+	if err != nil {
+		return err
+	}
+	for _, p := range ports {
+		name := p.ExternalIDs[ovn.KeyPort]
+		if name == "" || p.ExternalIDs[ovn.KeyContainerID] == "" {
+			continue
+		}
+		if _, err := m.NB.GetPort(name); errors.Is(err, ovn.ErrNotFound) {
+			m.Log.Info("reconcile: removing OVS port without logical port", "port", p.Name)
+			errs = append(errs, m.OVS.DeletePort(ctx, m.Bridge, p.Name), DeleteHostVeth(p.Name))
+		}
+	}
+	lsps, err := m.NB.ListPorts(map[string]string{ovn.KeyKind: ovn.KindContainer, ovn.KeyChassis: m.Chassis})
+	if err != nil {
+		return err
+	}
+	for _, lsp := range lsps {
+		host := lsp.ExternalIDs[ovn.KeyHostIfname]
+		_, nsErr := os.Stat(lsp.ExternalIDs[ovn.KeyNetns])
+		if nsErr == nil && HostVethExists(host) {
+			if _, err := m.OVS.GetPort(host); err == nil {
+				continue
+			}
+			// The container is alive but its OVS port was lost (crash between
+			// veth and OVS port, or an OVS database reset): put it back.
+			m.Log.Info("reconcile: re-adding lost OVS port", "port", lsp.Name, "host_ifname", host)
+			mac := ""
+			if f := strings.Fields(strings.Join(lsp.Addresses, " ")); len(f) > 0 {
+				mac = f[0]
+			}
+			ids := map[string]string{ovn.KeyPort: lsp.Name, ovn.KeyContainerID: lsp.ExternalIDs[ovn.KeyContainerID], ovn.KeyIfname: lsp.ExternalIDs[ovn.KeyIfname]}
+			ifaceIDs := map[string]string{ovs.KeyIfaceID: lsp.Name, ovs.KeyAttachedMAC: mac, ovn.KeyPort: lsp.Name}
+			errs = append(errs, m.OVS.AddPort(ctx, m.Bridge, host, ifaceIDs, ids))
+			continue
+		}
+		m.Log.Info("reconcile: removing broken attachment", "port", lsp.Name, "netns", lsp.ExternalIDs[ovn.KeyNetns], "veth_present", HostVethExists(host))
+		errs = append(errs, m.remove(ctx, lsp.Name, host))
+	}
+	return errors.Join(errs...)
+}

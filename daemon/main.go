@@ -1,0 +1,230 @@
+// Command quantumnetd is QuantumNet's per-host daemon: it owns IPAM, OVN
+// logical ports, OVS ports and the chassis configuration, and serves the
+// CNI plugin, the qemu hook and qnetctl over a root-only unix socket.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/quantumnet/quantumnet/daemon/attach"
+	"github.com/quantumnet/quantumnet/daemon/config"
+	"github.com/quantumnet/quantumnet/daemon/server"
+	"github.com/quantumnet/quantumnet/pkg/api"
+	"github.com/quantumnet/quantumnet/pkg/ovn"
+	"github.com/quantumnet/quantumnet/pkg/ovs"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "quantumnetd:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	fs := flag.NewFlagSet("quantumnetd", flag.ContinueOnError)
+	cfgPath := fs.String("config", config.DefaultPath, "config file (TOML); a missing default file means all defaults")
+	socket := fs.String("socket", "", "override daemon.socket")
+	level := fs.String("log-level", "", "override daemon.log_level (debug, info, warn, error)")
+	format := fs.String("log-format", "text", "log format: text or json")
+	check := fs.Bool("check-config", false, "validate the config, print it, and exit")
+	example := fs.Bool("print-example-config", false, "print a commented example config and exit")
+	version := fs.Bool("version", false, "print the version and exit")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: quantumnetd [flags]\n\nQuantumNet's per-host daemon. Flags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if *version {
+		fmt.Printf("quantumnetd %s (API %d)\n", server.Version, api.APIVersion)
+		return nil
+	}
+	if *example {
+		fmt.Print(config.Example)
+		return nil
+	}
+	explicit := false
+	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "config" })
+	cfg, err := config.Load(*cfgPath, explicit)
+	if err != nil {
+		return err
+	}
+	if *socket != "" {
+		cfg.Daemon.Socket = *socket
+	}
+	if *level != "" {
+		cfg.Daemon.LogLevel = *level
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if *check {
+		fmt.Printf("config OK: chassis %s, NB %v, SB %v, OVS %s, socket %s\n", cfg.Chassis.Name, cfg.OVN.NBRemotes, cfg.OVN.SBRemotes, cfg.Chassis.OVSRemote, cfg.Daemon.Socket)
+		return nil
+	}
+	lvl, _ := config.ParseLevel(cfg.Daemon.LogLevel)
+	var h slog.Handler
+	switch *format {
+	case "json":
+		h = slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: lvl})
+	case "text":
+		h = slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl})
+	default:
+		return fmt.Errorf("-log-format: %q is not text or json", *format)
+	}
+	log := slog.New(h)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	return serve(ctx, cfg, log)
+}
+
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	tlsCfg, err := cfg.TLS()
+	if err != nil {
+		return err
+	}
+	ovsc, err := ovs.New(ctx, []string{cfg.Chassis.OVSRemote}, log)
+	if err != nil {
+		return err
+	}
+	nb, err := ovn.NewNB(ctx, cfg.OVN.NBRemotes, tlsCfg, log)
+	if err != nil {
+		return err
+	}
+	sb, err := ovn.NewSB(ctx, cfg.OVN.SBRemotes, tlsCfg, log)
+	if err != nil {
+		return err
+	}
+	macPrefix, _ := cfg.MACPrefix()
+	wantDP := cfg.Chassis.DatapathType
+	if wantDP == "auto" {
+		wantDP = "netdev"
+		if _, err := os.Stat("/sys/module/openvswitch"); err == nil {
+			wantDP = "system"
+		}
+	}
+	bridge := cfg.Chassis.IntegrationBridge
+	dpType := func() string {
+		if b, err := ovsc.GetBridge(bridge); err == nil {
+			if b.DatapathType == "" {
+				return "system"
+			}
+			return b.DatapathType
+		}
+		return wantDP
+	}
+	mgr := &attach.Manager{
+		NB: nb, SB: sb, OVS: ovsc, Chassis: cfg.Chassis.Name, Bridge: bridge,
+		Netdev: func() bool { return dpType() == "netdev" }, ReadyTimeout: cfg.Daemon.ReadyTimeout.Duration,
+		MACPrefix: macPrefix, Log: log,
+	}
+	srv := &server.Server{Attach: mgr, DatapathType: dpType, Log: log}
+	ls, err := api.Listen(cfg.Daemon.Socket, srv)
+	if err != nil {
+		return err
+	}
+	log.Info("quantumnetd serving", "socket", cfg.Daemon.Socket, "chassis", cfg.Chassis.Name, "version", server.Version)
+
+	if *cfg.Chassis.Manage {
+		go manageChassis(ctx, cfg, wantDP, ovsc, log)
+	}
+	go func() {
+		for ctx.Err() == nil {
+			wctx, cancel := context.WithTimeout(ctx, time.Minute)
+			err := nb.WaitConnected(wctx)
+			if err == nil {
+				err = ovsc.WaitConnected(wctx)
+			}
+			if err == nil {
+				err = mgr.Reconcile(wctx)
+			}
+			cancel()
+			if err == nil {
+				mgr.Reconciled.Store(true)
+				log.Info("start-up reconcile done")
+				return
+			}
+			log.Warn("start-up reconcile failed, retrying", "err", err)
+			time.Sleep(time.Second)
+		}
+	}()
+	errc := make(chan error, 1)
+	go func() { errc <- ls.Serve() }()
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+		ls.Stop()
+		return nil
+	case err := <-errc:
+		return err
+	}
+}
+
+// manageChassis keeps the Open_vSwitch external_ids ovn-controller needs and
+// the integration bridge in place, also after the OVS database reconnects.
+func manageChassis(ctx context.Context, cfg config.Config, dp string, c *ovs.Client, log *slog.Logger) {
+	ids := map[string]string{
+		"system-id":                cfg.Chassis.Name,
+		"ovn-remote":               joinRemotes(cfg.OVN.SBRemotes),
+		"ovn-encap-type":           cfg.Chassis.EncapType,
+		"ovn-encap-ip":             cfg.Chassis.EncapIP,
+		"ovn-bridge":               cfg.Chassis.IntegrationBridge,
+		"ovn-bridge-datapath-type": dp,
+		"ovn-bridge-mappings":      joinRemotes(cfg.Chassis.BridgeMappings),
+	}
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	var last string
+	for {
+		if c.Connected() {
+			err := c.EnsureExternalIDs(ctx, ids)
+			if err == nil {
+				var got string
+				if got, err = c.EnsureBridge(ctx, cfg.Chassis.IntegrationBridge, dp); err == nil && got != dp && last == "" {
+					log.Warn("integration bridge has another datapath type than configured", "bridge", cfg.Chassis.IntegrationBridge, "has", got, "want", dp)
+				}
+			}
+			msg := "ok"
+			if err != nil {
+				msg = err.Error()
+			}
+			if msg != last {
+				if err != nil {
+					log.Warn("chassis configuration", "err", err)
+				} else {
+					log.Info("chassis configured", "chassis", cfg.Chassis.Name, "bridge", cfg.Chassis.IntegrationBridge, "datapath_type", dp)
+				}
+				last = msg
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func joinRemotes(rs []string) string {
+	out := ""
+	for i, r := range rs {
+		if i > 0 {
+			out += ","
+		}
+		out += r
+	}
+	return out
+}

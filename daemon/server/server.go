@@ -1,0 +1,264 @@
+// Package server is the daemon's gRPC service: it validates requests, calls
+// the domain packages and maps their errors to status codes the thin
+// clients turn into their protocol's codes.
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/netip"
+	"sort"
+	"strings"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/quantumnet/quantumnet/daemon/attach"
+	"github.com/quantumnet/quantumnet/daemon/network"
+	"github.com/quantumnet/quantumnet/ipam"
+	"github.com/quantumnet/quantumnet/pkg/api"
+	"github.com/quantumnet/quantumnet/pkg/ovn"
+	"github.com/quantumnet/quantumnet/pkg/ovs"
+)
+
+// Version is the daemon's version string (set by the build).
+var Version = "dev"
+
+// Server implements api.QuantumNetServer.
+type Server struct {
+	api.UnimplementedQuantumNetServer
+	Attach       *attach.Manager
+	DatapathType func() string
+	Log          *slog.Logger
+}
+
+var _ api.QuantumNetServer = (*Server)(nil)
+
+// Hello answers the versioned handshake.
+func (s *Server) Hello(_ context.Context, req *api.HelloRequest) (*api.HelloReply, error) {
+	s.Log.Debug("hello", "client", req.Client, "api_version", req.ApiVersion)
+	return &api.HelloReply{ApiVersion: api.APIVersion, MinApiVersion: api.MinAPIVersion, DaemonVersion: Version, Chassis: s.Attach.Chassis}, nil
+}
+
+// Status reports readiness.
+func (s *Server) Status(context.Context, *api.StatusRequest) (*api.StatusReply, error) {
+	m := s.Attach
+	problems := m.Ready()
+	return &api.StatusReply{
+		Ready: len(problems) == 0, NbConnected: m.NB.Connected(), SbConnected: m.SB.Connected(),
+		OvsConnected: m.OVS.Connected(), ChassisRegistered: m.SB.Connected() && m.SB.ChassisRegistered(m.Chassis),
+		Chassis: m.Chassis, DatapathType: s.DatapathType(), Problems: problems,
+	}, nil
+}
+
+func request(r *api.CNIRequest) attach.Request {
+	return attach.Request{ContainerID: r.ContainerId, Ifname: r.Ifname, Netns: r.Netns, Network: r.Network,
+		CNINetwork: r.CniNetworkName, IPs: r.Ips, MAC: r.Mac}
+}
+
+// CNIAdd attaches a container.
+func (s *Server) CNIAdd(ctx context.Context, r *api.CNIRequest) (*api.CNIResult, error) {
+	res, err := s.Attach.Add(ctx, request(r))
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	out := &api.CNIResult{
+		Interfaces: []*api.CNIInterface{
+			{Name: res.HostIfname},
+			{Name: r.Ifname, Mac: res.MAC.String(), Sandbox: r.Netns, Mtu: uint32(res.MTU)},
+		},
+	}
+	for i, a := range res.Addrs {
+		out.Ips = append(out.Ips, &api.CNIIPConfig{Address: a.String(), Gateway: res.Gateways[i].String(), Interface: 1})
+		dst := "0.0.0.0/0"
+		if a.Addr().Is6() {
+			dst = "::/0"
+		}
+		out.Routes = append(out.Routes, &api.CNIRoute{Dst: dst, Gw: res.Gateways[i].String()})
+	}
+	if res.DNSDomain != "" {
+		out.DnsDomain = res.DNSDomain
+		out.DnsSearch = []string{res.DNSDomain}
+	}
+	return out, nil
+}
+
+// CNIDel detaches a container (idempotent).
+func (s *Server) CNIDel(ctx context.Context, r *api.CNIRequest) (*api.Empty, error) {
+	if err := s.Attach.Del(ctx, request(r)); err != nil {
+		return nil, toStatus(err)
+	}
+	return &api.Empty{}, nil
+}
+
+// CNICheck verifies an attachment.
+func (s *Server) CNICheck(ctx context.Context, r *api.CNIRequest) (*api.Empty, error) {
+	if err := s.Attach.Check(ctx, request(r)); err != nil {
+		return nil, toStatus(err)
+	}
+	return &api.Empty{}, nil
+}
+
+// CNIGC removes stale attachments.
+func (s *Server) CNIGC(ctx context.Context, r *api.CNIGCRequest) (*api.CNIGCReply, error) {
+	if r.CniNetworkName == "" {
+		return nil, status.Error(codes.InvalidArgument, "name: the CNI network name is required for GC")
+	}
+	valid := make([]attach.Attachment, 0, len(r.Valid))
+	for _, v := range r.Valid {
+		valid = append(valid, attach.Attachment{ContainerID: v.ContainerId, Ifname: v.Ifname})
+	}
+	removed, err := s.Attach.GC(ctx, r.CniNetworkName, valid)
+	out := &api.CNIGCReply{}
+	for _, a := range removed {
+		out.Removed = append(out.Removed, &api.CNIAttachment{ContainerId: a.ContainerID, Ifname: a.Ifname})
+	}
+	if err != nil {
+		return out, toStatus(err)
+	}
+	return out, nil
+}
+
+// CreateNetwork validates and creates a network.
+func (s *Server) CreateNetwork(ctx context.Context, n *api.Network) (*api.Network, error) {
+	spec, err := network.Parse(network.Input{Name: n.Name, Subnet4: n.Subnet4, Gateway4: n.Gateway4,
+		Subnet6: n.Subnet6, Gateway6: n.Gateway6, MTU: int(n.Mtu), DNSDomain: n.DnsDomain})
+	if err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	if !s.Attach.NB.Connected() {
+		return nil, status.Error(codes.Unavailable, "not connected to OVN Northbound")
+	}
+	ls, err := s.Attach.NB.CreateSwitch(ctx, spec.Name, spec.ExternalIDs())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	s.Log.Info("network created", "network", spec.Name, "subnet4", n.Subnet4, "subnet6", n.Subnet6)
+	got, err := s.Attach.NB.GetSwitch(spec.Name)
+	if err == nil {
+		ls = got
+	}
+	return toNetwork(spec, ls.UUID, len(ls.Ports)), nil
+}
+
+func toNetwork(spec network.Spec, uuid string, ports int) *api.Network {
+	n := &api.Network{Name: spec.Name, Mtu: uint32(spec.MTU), DnsDomain: spec.DNSDomain, Uuid: uuid, Ports: uint32(ports)}
+	if spec.Subnet4.IsValid() {
+		n.Subnet4, n.Gateway4 = spec.Subnet4.String(), spec.Gateway4.String()
+	}
+	if spec.Subnet6.IsValid() {
+		n.Subnet6, n.Gateway6 = spec.Subnet6.String(), spec.Gateway6.String()
+	}
+	return n
+}
+
+// GetNetwork shows one network.
+func (s *Server) GetNetwork(_ context.Context, r *api.NetworkRef) (*api.Network, error) {
+	if err := network.ValidateName(r.Name); err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	ls, err := s.Attach.NB.GetSwitch(r.Name)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	spec, err := network.FromSwitch(ls)
+	if err != nil {
+		return nil, status.Error(codes.DataLoss, err.Error())
+	}
+	return toNetwork(spec, ls.UUID, len(ls.Ports)), nil
+}
+
+// ListNetworks lists networks by name.
+func (s *Server) ListNetworks(context.Context, *api.Empty) (*api.NetworkList, error) {
+	lss, err := s.Attach.NB.ListSwitches()
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	out := &api.NetworkList{}
+	for i := range lss {
+		spec, err := network.FromSwitch(&lss[i])
+		if err != nil {
+			s.Log.Warn("skipping invalid network", "switch", lss[i].Name, "err", err)
+			continue
+		}
+		out.Networks = append(out.Networks, toNetwork(spec, lss[i].UUID, len(lss[i].Ports)))
+	}
+	sort.Slice(out.Networks, func(i, j int) bool { return out.Networks[i].Name < out.Networks[j].Name })
+	return out, nil
+}
+
+// DeleteNetwork deletes a network without ports.
+func (s *Server) DeleteNetwork(ctx context.Context, r *api.NetworkRef) (*api.Empty, error) {
+	if err := network.ValidateName(r.Name); err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	if err := s.Attach.NB.DeleteSwitch(ctx, r.Name); err != nil {
+		return nil, toStatus(err)
+	}
+	s.Log.Info("network deleted", "network", r.Name)
+	return &api.Empty{}, nil
+}
+
+// ListPorts lists QuantumNet's logical ports.
+func (s *Server) ListPorts(_ context.Context, f *api.PortFilter) (*api.PortList, error) {
+	match := map[string]string{}
+	if f.Network != "" {
+		match[ovn.KeyNetwork] = f.Network
+	}
+	lsps, err := s.Attach.NB.ListPorts(match)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	out := &api.PortList{}
+	for _, p := range lsps {
+		port := &api.Port{
+			Name: p.Name, Network: p.ExternalIDs[ovn.KeyNetwork], Chassis: p.Options[ovn.OptRequestedChassis],
+			Kind: p.ExternalIDs[ovn.KeyKind], ContainerId: p.ExternalIDs[ovn.KeyContainerID],
+			Ifname: p.ExternalIDs[ovn.KeyIfname], HostIfname: p.ExternalIDs[ovn.KeyHostIfname],
+			Up: p.Up != nil && *p.Up,
+		}
+		if s.Attach.SB.Connected() {
+			port.BoundChassis = s.Attach.SB.BoundChassis(p.Name)
+		}
+		if len(p.Addresses) > 0 {
+			f := strings.Fields(p.Addresses[0])
+			port.Mac = f[0]
+			for _, a := range f[1:] {
+				if _, err := netip.ParseAddr(a); err == nil {
+					port.Addresses = append(port.Addresses, a)
+				}
+			}
+		}
+		out.Ports = append(out.Ports, port)
+	}
+	sort.Slice(out.Ports, func(i, j int) bool {
+		if out.Ports[i].Network != out.Ports[j].Network {
+			return out.Ports[i].Network < out.Ports[j].Network
+		}
+		return out.Ports[i].Name < out.Ports[j].Name
+	})
+	return out, nil
+}
+
+// toStatus maps domain errors to gRPC codes.
+func toStatus(err error) error {
+	code := codes.Internal
+	switch {
+	case errors.Is(err, attach.ErrInvalid):
+		code = codes.InvalidArgument
+	case errors.Is(err, attach.ErrUnavailable), errors.Is(err, ovs.ErrNotConnected):
+		code = codes.Unavailable
+	case errors.Is(err, ipam.ErrExhausted):
+		code = codes.ResourceExhausted
+	case errors.Is(err, attach.ErrConflict), errors.Is(err, ovn.ErrExists):
+		code = codes.AlreadyExists
+	case errors.Is(err, ovn.ErrInUse):
+		code = codes.FailedPrecondition
+	case errors.Is(err, ovn.ErrNotFound):
+		code = codes.NotFound
+	case errors.Is(err, context.DeadlineExceeded):
+		code = codes.DeadlineExceeded
+	}
+	return status.Error(code, err.Error())
+}

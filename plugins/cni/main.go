@@ -1,0 +1,235 @@
+// Command quantumnet is QuantumNet's CNI plugin (spec 1.1.0). It parses its
+// input, makes one call to quantumnetd and prints the result: nothing else.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/containernetworking/cni/pkg/skel"
+	"github.com/containernetworking/cni/pkg/types"
+	current "github.com/containernetworking/cni/pkg/types/100"
+	"github.com/containernetworking/cni/pkg/version"
+
+	"github.com/quantumnet/quantumnet/pkg/api"
+	"github.com/quantumnet/quantumnet/pkg/rpcclient"
+)
+
+// NetConf is the plugin's configuration.
+type NetConf struct {
+	types.PluginConf
+	// Network is the QuantumNet network to attach to (required).
+	Network string `json:"network"`
+	// Socket overrides the daemon socket path.
+	Socket string `json:"socket,omitempty"`
+	// Timeout bounds one call to the daemon, e.g. "60s".
+	Timeout string `json:"timeout,omitempty"`
+	// RuntimeConfig carries the "ips" and "mac" capabilities.
+	RuntimeConfig struct {
+		IPs []string `json:"ips,omitempty"`
+		Mac string   `json:"mac,omitempty"`
+	} `json:"runtimeConfig,omitempty"`
+	// Args carries "ips"/"mac" the CNI-args way.
+	Args struct {
+		CNI struct {
+			IPs []string `json:"ips,omitempty"`
+			Mac string   `json:"mac,omitempty"`
+		} `json:"cni,omitempty"`
+	} `json:"args,omitempty"`
+	LegacyAttachments []types.GCAttachment `json:"cni.dev/attachments,omitempty"`
+}
+
+func parse(stdin []byte, needNetwork bool) (*NetConf, error) {
+	c := &NetConf{}
+	if err := json.Unmarshal(stdin, c); err != nil {
+		return nil, types.NewError(types.ErrDecodingFailure, "config: malformed JSON", err.Error())
+	}
+	if c.CNIVersion == "" {
+		return nil, types.NewError(types.ErrInvalidNetworkConfig, "cniVersion: required", "")
+	}
+	if needNetwork && c.Network == "" {
+		return nil, types.NewError(types.ErrInvalidNetworkConfig, `network: required (the QuantumNet network to attach to, e.g. "network": "blue")`, "")
+	}
+	if c.Timeout != "" {
+		if _, err := time.ParseDuration(c.Timeout); err != nil {
+			return nil, types.NewError(types.ErrInvalidNetworkConfig, fmt.Sprintf("timeout: %q is not a duration like \"60s\"", c.Timeout), "")
+		}
+	}
+	return c, nil
+}
+
+func (c *NetConf) ctx() (context.Context, context.CancelFunc) {
+	d := 60 * time.Second
+	if c.Timeout != "" {
+		d, _ = time.ParseDuration(c.Timeout)
+	}
+	return context.WithTimeout(context.Background(), d)
+}
+
+func request(a *skel.CmdArgs, c *NetConf) *api.CNIRequest {
+	r := &api.CNIRequest{ContainerId: a.ContainerID, Ifname: a.IfName, Netns: a.Netns, Network: c.Network, CniNetworkName: c.Name}
+	r.Ips = append(append(r.Ips, c.RuntimeConfig.IPs...), c.Args.CNI.IPs...)
+	r.Mac = c.RuntimeConfig.Mac
+	if r.Mac == "" {
+		r.Mac = c.Args.CNI.Mac
+	}
+	// CNI_ARGS "IP=..;MAC=.." as well.
+	for _, kv := range strings.Split(a.Args, ";") {
+		k, v, _ := strings.Cut(kv, "=")
+		switch k {
+		case "IP":
+			r.Ips = append(r.Ips, strings.Split(v, ",")...)
+		case "MAC":
+			if r.Mac == "" {
+				r.Mac = v
+			}
+		}
+	}
+	return r
+}
+
+func call[T any](c *NetConf, f func(context.Context, *api.Client) (T, error)) (T, error) {
+	ctx, cancel := c.ctx()
+	defer cancel()
+	var zero T
+	cl, err := rpcclient.Dial(ctx, c.Socket, "cni")
+	if err != nil {
+		return zero, err
+	}
+	defer cl.Close()
+	return f(ctx, cl)
+}
+
+func cmdAdd(a *skel.CmdArgs) error {
+	c, err := parse(a.StdinData, true)
+	if err != nil {
+		return err
+	}
+	res, err := call(c, func(ctx context.Context, cl *api.Client) (*api.CNIResult, error) {
+		return cl.CNIAdd(ctx, request(a, c))
+	})
+	if err != nil {
+		return rpcclient.CNIError(err)
+	}
+	out, err := toResult(res, c.CNIVersion)
+	if err != nil {
+		return types.NewError(types.ErrInternal, "daemon returned a malformed result", err.Error())
+	}
+	return types.PrintResult(out, c.CNIVersion)
+}
+
+func toResult(r *api.CNIResult, v string) (*current.Result, error) {
+	out := &current.Result{CNIVersion: current.ImplementedSpecVersion}
+	for _, i := range r.Interfaces {
+		out.Interfaces = append(out.Interfaces, &current.Interface{Name: i.Name, Mac: i.Mac, Sandbox: i.Sandbox, Mtu: int(i.Mtu)})
+	}
+	for _, ip := range r.Ips {
+		addr, err := types.ParseCIDR(ip.Address)
+		if err != nil {
+			return nil, err
+		}
+		idx := int(ip.Interface)
+		out.IPs = append(out.IPs, &current.IPConfig{Address: *addr, Gateway: net.ParseIP(ip.Gateway), Interface: &idx})
+	}
+	for _, rt := range r.Routes {
+		_, dst, err := net.ParseCIDR(rt.Dst)
+		if err != nil {
+			return nil, err
+		}
+		out.Routes = append(out.Routes, &types.Route{Dst: *dst, GW: net.ParseIP(rt.Gw)})
+	}
+	out.DNS = types.DNS{Nameservers: r.DnsNameservers, Domain: r.DnsDomain, Search: r.DnsSearch}
+	_ = v
+	return out, nil
+}
+
+func cmdDel(a *skel.CmdArgs) error {
+	c, err := parse(a.StdinData, false)
+	if err != nil {
+		return err
+	}
+	_, err = call(c, func(ctx context.Context, cl *api.Client) (*api.Empty, error) {
+		return cl.CNIDel(ctx, request(a, c))
+	})
+	if err != nil && rpcclient.Unreachable(err) {
+		// DEL must succeed when there is nothing the daemon could have created.
+		return nil
+	}
+	return rpcclient.CNIError(err)
+}
+
+func cmdCheck(a *skel.CmdArgs) error {
+	c, err := parse(a.StdinData, true)
+	if err != nil {
+		return err
+	}
+	req := request(a, c)
+	if c.RawPrevResult != nil {
+		if err := version.ParsePrevResult(&c.PluginConf); err != nil {
+			return types.NewError(types.ErrDecodingFailure, "prevResult: cannot parse", err.Error())
+		}
+		prev, err := current.NewResultFromResult(c.PrevResult)
+		if err != nil {
+			return types.NewError(types.ErrDecodingFailure, "prevResult: cannot convert", err.Error())
+		}
+		req.Ips = nil
+		for _, ip := range prev.IPs {
+			req.Ips = append(req.Ips, ip.Address.String())
+		}
+	}
+	_, err = call(c, func(ctx context.Context, cl *api.Client) (*api.Empty, error) {
+		return cl.CNICheck(ctx, req)
+	})
+	return rpcclient.CNIError(err)
+}
+
+func cmdGC(a *skel.CmdArgs) error {
+	c, err := parse(a.StdinData, false)
+	if err != nil {
+		return err
+	}
+	if c.Name == "" {
+		return types.NewError(types.ErrInvalidNetworkConfig, "name: required for GC", "")
+	}
+	req := &api.CNIGCRequest{CniNetworkName: c.Name, Network: c.Network}
+	valid := c.ValidAttachments
+	if len(valid) == 0 {
+		valid = c.LegacyAttachments
+	}
+	for _, v := range valid {
+		req.Valid = append(req.Valid, &api.CNIAttachment{ContainerId: v.ContainerID, Ifname: v.IfName})
+	}
+	_, err = call(c, func(ctx context.Context, cl *api.Client) (*api.CNIGCReply, error) {
+		return cl.CNIGC(ctx, req)
+	})
+	return rpcclient.CNIError(err)
+}
+
+func cmdStatus(a *skel.CmdArgs) error {
+	c, err := parse(a.StdinData, false)
+	if err != nil {
+		return err
+	}
+	st, err := call(c, func(ctx context.Context, cl *api.Client) (*api.StatusReply, error) {
+		return cl.Status(ctx, &api.StatusRequest{})
+	})
+	if err != nil {
+		return rpcclient.CNIError(err)
+	}
+	if !st.Ready {
+		return types.NewError(types.ErrPluginNotAvailable, "quantumnetd cannot serve ADD: "+strings.Join(st.Problems, "; "), "")
+	}
+	return nil
+}
+
+// Version is set by the build.
+var Version = "dev"
+
+func main() {
+	skel.PluginMainFuncs(skel.CNIFuncs{Add: cmdAdd, Del: cmdDel, Check: cmdCheck, GC: cmdGC, Status: cmdStatus},
+		version.All, "QuantumNet CNI plugin "+Version)
+}
