@@ -20,6 +20,7 @@ BASE_PACKAGES=(
 	busybox
 	dnsutils
 	procps
+	protobuf-compiler
 )
 
 LIBVIRT_PACKAGES=(

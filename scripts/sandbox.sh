@@ -25,6 +25,8 @@ Settings (environment):
   QN_CHASSIS      OVN chassis name   (default chassis-local, now: $CHASSIS)
   QN_ENCAP_IP     Geneve encap IP    (default 127.0.0.1, now: $ENCAP_IP)
   QN_UP_TIMEOUT   seconds to wait for the chassis in SB (default 20)
+  QN_NETNS        run ovs-vswitchd and ovn-controller in this network namespace
+                  (created by up, deleted by down if up created it; default: none)
 
 Sockets: NB unix:\$DIR/nb.sock, SB unix:\$DIR/sb.sock, OVS unix:\$DIR/db.sock.
 Needs root and the packages installed by scripts/deps.sh.
@@ -43,6 +45,12 @@ DIR=${QN_SANDBOX_DIR:-/tmp/quantumnet-sandbox}
 CHASSIS=${QN_CHASSIS:-chassis-local}
 ENCAP_IP=${QN_ENCAP_IP:-127.0.0.1}
 UP_TIMEOUT=${QN_UP_TIMEOUT:-20}
+# Optional network namespace for ovs-vswitchd and ovn-controller (the chassis'
+# "host"): created by up if missing, deleted by down if up created it. The
+# daemon and workloads' host ends then live in it too (ip netns exec).
+NETNS=${QN_NETNS:-}
+NS=()
+[[ -z $NETNS ]] || NS=(ip netns exec "$NETNS")
 
 [[ -n $DIR ]] || die "QN_SANDBOX_DIR is empty"
 [[ $DIR == /* ]] || DIR=$PWD/$DIR
@@ -177,14 +185,14 @@ start() {
 		# OVS with a br-int here would collide with ours. Taps left behind by
 		# our own vswitchd (killed without cleanup) are removed first.
 		remove_stale_taps
-		if ip link show br-int >/dev/null 2>&1; then
+		if "${NS[@]}" ip link show br-int >/dev/null 2>&1; then
 			die "a network device br-int already exists in this network namespace: another OVS with a netdev br-int runs here, or one was killed without cleanup (then: ip link del br-int; ip link del ovs-netdev)"
 		fi
-		cmd=(ovs-vswitchd "unix:$OVS_SOCK" "${common[@]}" "--unixctl=$DIR/$name.ctl")
+		cmd=("${NS[@]}" ovs-vswitchd "unix:$OVS_SOCK" "${common[@]}" "--unixctl=$DIR/$name.ctl")
 		;;
 	ovn-controller)
 		# No --unixctl: ovn-controller 23.03 rejects it.
-		cmd=(ovn-controller "unix:$OVS_SOCK" "${common[@]}")
+		cmd=("${NS[@]}" ovn-controller "unix:$OVS_SOCK" "${common[@]}")
 		;;
 	*) die "internal: unknown component $name" ;;
 	esac
@@ -231,7 +239,7 @@ record_taps() {
 	local dev idx
 	: >"$TAPS_FILE.tmp"
 	for dev in br-int ovs-netdev; do
-		idx=$(cat "/sys/class/net/$dev/ifindex" 2>/dev/null) || continue
+		idx=$("${NS[@]}" cat "/sys/class/net/$dev/ifindex" 2>/dev/null) || continue
 		printf '%s %s\n' "$dev" "$idx" >>"$TAPS_FILE.tmp"
 	done
 	mv -f "$TAPS_FILE.tmp" "$TAPS_FILE"
@@ -242,8 +250,8 @@ remove_stale_taps() {
 	[[ -r $TAPS_FILE ]] || return 0
 	while read -r dev idx; do
 		[[ -n $dev ]] || continue
-		if [[ $(cat "/sys/class/net/$dev/ifindex" 2>/dev/null) == "$idx" ]]; then
-			if ip link del "$dev" 2>/dev/null; then
+		if [[ $("${NS[@]}" cat "/sys/class/net/$dev/ifindex" 2>/dev/null) == "$idx" ]]; then
+			if "${NS[@]}" ip link del "$dev" 2>/dev/null; then
 				log "removed leftover device $dev"
 			fi
 		fi
@@ -262,6 +270,12 @@ cmd_up() {
 	mkdir -p "$DIR"
 	chmod 0755 "$DIR"
 	: >"$MARKER"
+	if [[ -n $NETNS && ! -e /var/run/netns/$NETNS ]]; then
+		ip netns add "$NETNS" || die "ip netns add $NETNS failed"
+		ip -n "$NETNS" link set lo up
+		: >"$DIR/netns-created"
+		log "created network namespace $NETNS"
+	fi
 
 	local t0 name pid started=0
 	t0=$(now_ms)
@@ -359,6 +373,9 @@ cmd_down() {
 	done
 	[[ $failed -eq 0 ]] || die "some components did not stop; leaving $DIR in place"
 	remove_stale_taps
+	if [[ -n $NETNS && -e $DIR/netns-created ]]; then
+		ip netns del "$NETNS" 2>/dev/null && log "deleted network namespace $NETNS"
+	fi
 	rm -rf -- "$DIR"
 	log "down: removed $DIR"
 }
@@ -391,6 +408,7 @@ cmd_env() {
 		"QN_OVS_REMOTE=unix:$OVS_SOCK" \
 		"QN_CHASSIS=$CHASSIS" \
 		"QN_ENCAP_IP=$ENCAP_IP" \
+		"QN_NETNS=$NETNS" \
 		"OVN_NB_DB=unix:$NB_SOCK" \
 		"OVN_SB_DB=unix:$SB_SOCK" \
 		"OVS_RUNDIR=$DIR" "OVS_LOGDIR=$DIR" "OVS_DBDIR=$DIR" "OVS_SYSCONFDIR=$DIR" \

@@ -1,0 +1,366 @@
+package e2e
+
+import (
+	"errors"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/containernetworking/cni/libcni"
+	"github.com/containernetworking/cni/pkg/types"
+	current "github.com/containernetworking/cni/pkg/types/100"
+)
+
+func cniCode(err error) uint {
+	var e *types.Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return 0
+}
+
+func addrOf(t *testing.T, r types.Result) string {
+	t.Helper()
+	res, err := current.NewResultFromResult(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.IPs) != 1 {
+		t.Fatalf("result has %d IPs, want 1: %+v", len(res.IPs), res)
+	}
+	return res.IPs[0].Address.IP.String()
+}
+
+// TestContainersPingThroughOVN is the main user story: two containers on one
+// network reach each other; CHECK passes; DEL twice; nothing is left.
+func TestContainersPingThroughOVN(t *testing.T) {
+	requireE2E(t)
+	d := startDaemon(t, "")
+	d.waitReady()
+	d.mustQnetctl("network", "create", "e2e-blue", "--subnet4", "10.201.0.0/24", "--mtu", "1400")
+	t.Cleanup(func() { d.qnetctl("network", "delete", "e2e-blue") })
+
+	c, err := newCNI(t, d, confList("bluenet", "e2e-blue", d.socket, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nsA, nsB := netns(t, "a"), netns(t, "b")
+	rtA, rtB := rt("ctr-a", nsA, "eth0"), rt("ctr-b", nsB, "eth0")
+	resA, err := c.cfg.AddNetworkList(ctx(t), c.list, rtA)
+	if err != nil {
+		t.Fatalf("ADD a: %v", err)
+	}
+	resB, err := c.cfg.AddNetworkList(ctx(t), c.list, rtB)
+	if err != nil {
+		t.Fatalf("ADD b: %v", err)
+	}
+	ipA, ipB := addrOf(t, resA), addrOf(t, resB)
+	if ipA == ipB {
+		t.Fatalf("both containers got %s", ipA)
+	}
+	if err := ping(t, nsA, ipB); err != nil {
+		t.Fatal(err)
+	}
+	if err := ping(t, nsB, ipA); err != nil {
+		t.Fatal(err)
+	}
+	// The container sees the MTU of the network and TX checksum offload is off.
+	out, _ := exec.Command("ip", "netns", "exec", nsName(nsA), "ip", "-o", "link", "show", "eth0").CombinedOutput()
+	if !strings.Contains(string(out), "mtu 1400") {
+		t.Errorf("eth0 in container: %s; want mtu 1400", out)
+	}
+	out, _ = exec.Command("ip", "netns", "exec", nsName(nsA), "ethtool", "-k", "eth0").CombinedOutput()
+	if !strings.Contains(string(out), "tx-checksum-ip-generic: off") {
+		t.Errorf("TX checksum offload still on in the container:\n%s", out)
+	}
+	// The LSP is pinned to this chassis and bound to it.
+	ports := nbPorts(t, "e2e-blue")
+	if len(ports) != 2 {
+		t.Fatalf("NB has ports %v, want 2", ports)
+	}
+	for _, p := range ports {
+		if rc := sh(t, "ovn-nbctl", "get", "Logical_Switch_Port", p, "options:requested-chassis"); strings.Trim(rc, `"`) != chassis {
+			t.Errorf("port %s requested-chassis %s", p, rc)
+		}
+	}
+	if out := d.mustQnetctl("port", "list", "--network", "e2e-blue"); strings.Count(out, chassis) < 4 {
+		t.Errorf("qnetctl port list does not show both ports bound to %s:\n%s", chassis, out)
+	}
+
+	if err := c.cfg.CheckNetworkList(ctx(t), c.list, rtA); err != nil {
+		t.Fatalf("CHECK: %v", err)
+	}
+	// Deleting a network with ports is refused.
+	if out, err := d.qnetctl("network", "delete", "e2e-blue"); err == nil || !strings.Contains(out, "port") {
+		t.Fatalf("network delete with ports: err=%v out=%s", err, out)
+	}
+
+	hostBefore := hostLinks(t, "qnc")
+	for i := 0; i < 2; i++ {
+		if err := c.cfg.DelNetworkList(ctx(t), c.list, rtA); err != nil {
+			t.Fatalf("DEL a #%d: %v", i+1, err)
+		}
+	}
+	if err := c.cfg.CheckNetworkList(ctx(t), c.list, rtA); err == nil {
+		t.Fatal("CHECK after DEL passed")
+	}
+	if err := c.cfg.DelNetworkList(ctx(t), c.list, rtB); err != nil {
+		t.Fatal(err)
+	}
+	if p := nbPorts(t, "e2e-blue"); len(p) != 0 {
+		t.Errorf("logical ports left: %v", p)
+	}
+	if p := ovsPorts(t); len(p) != 0 {
+		t.Errorf("OVS ports left on br-int: %v", p)
+	}
+	if l := hostLinks(t, "qnc"); len(l) != 0 {
+		t.Errorf("host veths left: %v (before DEL: %v)", l, hostBefore)
+	}
+	out, _ = exec.Command("ip", "netns", "exec", nsName(nsA), "ip", "-o", "addr", "show").CombinedOutput()
+	if strings.Contains(string(out), ipA) {
+		t.Errorf("address %s still in container a:\n%s", ipA, out)
+	}
+	if addrs := sh(t, "ovn-nbctl", "--bare", "--columns=addresses", "list", "Logical_Switch_Port"); strings.Contains(addrs, ipA) || strings.Contains(addrs, ipB) {
+		t.Errorf("addresses still held in NB: %s", addrs)
+	}
+	// DEL of something never created, without a netns, succeeds.
+	if err := c.cfg.DelNetworkList(ctx(t), c.list, rt("never", "", "eth0")); err != nil {
+		t.Fatalf("DEL of unknown attachment: %v", err)
+	}
+	d.mustQnetctl("network", "delete", "e2e-blue")
+}
+
+// TestDaemonDownAndRestart: ADD with the daemon stopped returns 11 and leaves
+// nothing; containers keep working across a daemon restart; a new ADD works.
+func TestDaemonDownAndRestart(t *testing.T) {
+	requireE2E(t)
+	d := startDaemon(t, "")
+	d.waitReady()
+	d.mustQnetctl("network", "create", "e2e-red", "--subnet4", "10.202.0.0/24")
+	t.Cleanup(func() { d.qnetctl("network", "delete", "e2e-red") })
+	c, err := newCNI(t, d, confList("rednet", "e2e-red", d.socket, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nsA, nsB, nsC := netns(t, "ra"), netns(t, "rb"), netns(t, "rc")
+	resA, err := c.cfg.AddNetworkList(ctx(t), c.list, rt("r-a", nsA, "eth0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.cfg.DelNetworkList(ctx(t), c.list, rt("r-a", nsA, "eth0")) })
+	resB, err := c.cfg.AddNetworkList(ctx(t), c.list, rt("r-b", nsB, "eth0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.cfg.DelNetworkList(ctx(t), c.list, rt("r-b", nsB, "eth0")) })
+
+	d.stop()
+	nbBefore, ovsBefore := nbPorts(t, "e2e-red"), ovsPorts(t)
+	_, err = c.cfg.AddNetworkList(ctx(t), c.list, rt("r-c", nsC, "eth0"))
+	if cniCode(err) != 11 {
+		t.Fatalf("ADD with daemon down: %v (code %d), want code 11", err, cniCode(err))
+	}
+	if err := c.cfg.GetStatusNetworkList(ctx(t), c.list); cniCode(err) != 11 {
+		t.Fatalf("STATUS with daemon down: %v, want code 11", err)
+	}
+	if err := c.cfg.DelNetworkList(ctx(t), c.list, rt("r-c", nsC, "eth0")); err != nil {
+		t.Fatalf("DEL with daemon down: %v", err)
+	}
+	if !slices.Equal(nbPorts(t, "e2e-red"), nbBefore) || !slices.Equal(ovsPorts(t), ovsBefore) {
+		t.Fatal("ADD with the daemon down changed NB or OVS")
+	}
+	out, _ := exec.Command("ip", "netns", "exec", nsName(nsC), "ip", "-o", "link").CombinedOutput()
+	if strings.Contains(string(out), "eth0") {
+		t.Fatalf("ADD with the daemon down left an interface:\n%s", out)
+	}
+	// Existing containers keep pinging while the daemon is down.
+	if err := ping(t, nsA, addrOf(t, resB)); err != nil {
+		t.Fatalf("with daemon down: %v", err)
+	}
+
+	d.start()
+	d.waitReady()
+	if err := ping(t, nsB, addrOf(t, resA)); err != nil {
+		t.Fatalf("after restart: %v", err)
+	}
+	_, err = c.cfg.AddNetworkList(ctx(t), c.list, rt("r-c", nsC, "eth0"))
+	if err != nil {
+		t.Fatalf("ADD after restart: %v", err)
+	}
+	t.Cleanup(func() { c.cfg.DelNetworkList(ctx(t), c.list, rt("r-c", nsC, "eth0")) })
+	if err := ping(t, nsC, addrOf(t, resA)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.cfg.GetStatusNetworkList(ctx(t), c.list); err != nil {
+		t.Fatalf("STATUS when ready: %v", err)
+	}
+}
+
+// TestStatusNotReady: a daemon that cannot reach Northbound answers STATUS
+// with 50 and ADD with 11, and creates nothing.
+func TestStatusNotReady(t *testing.T) {
+	requireE2E(t)
+	d := startDaemon(t, "unix:/nonexistent/qn-nb.sock")
+	c, err := newCNI(t, d, confList("n", "e2e-none", d.socket, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.cfg.GetStatusNetworkList(ctx(t), c.list); cniCode(err) != 50 || !strings.Contains(err.Error(), "Northbound") {
+		t.Fatalf("STATUS: %v, want code 50 naming Northbound", err)
+	}
+	ns := netns(t, "nr")
+	if _, err := c.cfg.AddNetworkList(ctx(t), c.list, rt("nr", ns, "eth0")); cniCode(err) != 11 {
+		t.Fatalf("ADD: %v, want code 11", err)
+	}
+	if l := hostLinks(t, "qnc"); len(l) != 0 {
+		t.Fatalf("links created: %v", l)
+	}
+}
+
+// TestBadConfigs: malformed or incomplete configs and unknown networks get
+// errors naming the problem, and create nothing.
+func TestBadConfigs(t *testing.T) {
+	requireE2E(t)
+	d := startDaemon(t, "")
+	d.waitReady()
+	ns := netns(t, "bad")
+	before := ovsPorts(t)
+	for _, tc := range []struct {
+		name, stdin, want string
+		code              uint
+	}{
+		{"unknown network", `{"cniVersion":"1.1.0","name":"x","type":"quantumnet","network":"nosuchnet","socket":"` + d.socket + `"}`, `"nosuchnet" does not exist`, 102},
+		{"malformed JSON", `{"cniVersion":"1.1.0","name":"x","type":"quantumnet",`, "network config", 6},
+		{"missing network", `{"cniVersion":"1.1.0","name":"x","type":"quantumnet","socket":"` + d.socket + `"}`, "network: required", 7},
+		{"bad requested IP", `{"cniVersion":"1.1.0","name":"x","type":"quantumnet","network":"e2e-bad","socket":"` + d.socket + `","runtimeConfig":{"ips":["10.9.9.9/24"]}}`, "not a usable address", 7},
+		{"bad timeout", `{"cniVersion":"1.1.0","name":"x","type":"quantumnet","network":"e2e-bad","timeout":"soon"}`, "timeout", 7},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.name == "bad requested IP" {
+				d.mustQnetctl("network", "create", "e2e-bad", "--subnet4", "10.203.0.0/24")
+				defer d.qnetctl("network", "delete", "e2e-bad")
+			}
+			cmd := exec.Command(binDir+"/quantumnet")
+			cmd.Env = []string{"CNI_COMMAND=ADD", "CNI_CONTAINERID=bad", "CNI_NETNS=" + ns, "CNI_IFNAME=eth0", "CNI_PATH=" + binDir}
+			cmd.Stdin = strings.NewReader(tc.stdin)
+			out, err := cmd.Output()
+			if err == nil {
+				t.Fatalf("ADD succeeded: %s", out)
+			}
+			e := &types.Error{}
+			if jerr := jsonUnmarshal(out, e); jerr != nil {
+				t.Fatalf("stdout is not a CNI error: %q", out)
+			}
+			if e.Code != tc.code || !strings.Contains(e.Msg+" "+e.Details, tc.want) {
+				t.Fatalf("got code %d %q, want code %d containing %q", e.Code, e.Msg, tc.code, tc.want)
+			}
+		})
+	}
+	if after := ovsPorts(t); !slices.Equal(after, before) {
+		t.Fatalf("OVS ports changed: %v -> %v", before, after)
+	}
+	if l := hostLinks(t, "qnc"); len(l) != 0 {
+		t.Fatalf("links created: %v", l)
+	}
+	out, _ := exec.Command("ip", "netns", "exec", nsName(ns), "ip", "-o", "link").CombinedOutput()
+	if strings.Contains(string(out), "eth0") {
+		t.Fatalf("an interface was created:\n%s", out)
+	}
+}
+
+// TestRollbackAndRequestedAddress: a failing ADD (ifname taken inside the
+// netns) leaves no LSP, OVS port or veth; a requested IP is honoured and a
+// second request for it is refused.
+func TestRollbackAndRequestedAddress(t *testing.T) {
+	requireE2E(t)
+	d := startDaemon(t, "")
+	d.waitReady()
+	d.mustQnetctl("network", "create", "e2e-green", "--subnet4", "10.204.0.0/24")
+	t.Cleanup(func() { d.qnetctl("network", "delete", "e2e-green") })
+	ns := netns(t, "rb")
+	if out, err := exec.Command("ip", "netns", "exec", nsName(ns), "ip", "link", "add", "eth0", "type", "veth", "peer", "name", "eth0peer").CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	c, _ := newCNI(t, d, confList("greennet", "e2e-green", d.socket, ""))
+	_, err := c.cfg.AddNetworkList(ctx(t), c.list, rt("rb", ns, "eth0"))
+	if err == nil || !strings.Contains(err.Error(), "eth0") {
+		t.Fatalf("ADD into a taken ifname: %v", err)
+	}
+	if p := nbPorts(t, "e2e-green"); len(p) != 0 {
+		t.Errorf("failed ADD left logical ports %v", p)
+	}
+	if p := ovsPorts(t); len(p) != 0 {
+		t.Errorf("failed ADD left OVS ports %v", p)
+	}
+	if l := hostLinks(t, "qnc"); len(l) != 0 {
+		t.Errorf("failed ADD left veths %v", l)
+	}
+
+	cr, _ := newCNI(t, d, `{"cniVersion":"1.1.0","name":"greennet","plugins":[{"type":"quantumnet","network":"e2e-green","socket":"`+d.socket+`","capabilities":{"ips":true,"mac":true}}]}`)
+	ns1, ns2 := netns(t, "rq1"), netns(t, "rq2")
+	r1 := rt("rq1", ns1, "eth0")
+	r1.CapabilityArgs = map[string]any{"ips": []string{"10.204.0.77/24"}, "mac": "0a:51:4e:00:00:77"}
+	res, err := cr.cfg.AddNetworkList(ctx(t), cr.list, r1)
+	if err != nil {
+		t.Fatalf("ADD with requested IP: %v", err)
+	}
+	t.Cleanup(func() { cr.cfg.DelNetworkList(ctx(t), cr.list, r1) })
+	if got := addrOf(t, res); got != "10.204.0.77" {
+		t.Fatalf("got %s, want the requested 10.204.0.77", got)
+	}
+	cur, _ := current.NewResultFromResult(res)
+	if cur.Interfaces[1].Mac != "0a:51:4e:00:00:77" {
+		t.Fatalf("got MAC %s, want the requested one", cur.Interfaces[1].Mac)
+	}
+	r2 := rt("rq2", ns2, "eth0")
+	r2.CapabilityArgs = map[string]any{"ips": []string{"10.204.0.77/24"}}
+	_, err = cr.cfg.AddNetworkList(ctx(t), cr.list, r2)
+	if cniCode(err) != 101 || !strings.Contains(err.Error(), "10.204.0.77") {
+		t.Fatalf("second ADD of a taken IP: %v, want code 101 naming it", err)
+	}
+	if p := nbPorts(t, "e2e-green"); len(p) != 1 {
+		t.Errorf("logical ports %v, want only the first", p)
+	}
+}
+
+// TestGC removes every attachment not listed as valid, and only those.
+func TestGC(t *testing.T) {
+	requireE2E(t)
+	d := startDaemon(t, "")
+	d.waitReady()
+	d.mustQnetctl("network", "create", "e2e-gc", "--subnet4", "10.205.0.0/24")
+	t.Cleanup(func() { d.qnetctl("network", "delete", "e2e-gc") })
+	c, _ := newCNI(t, d, confList("gcnet", "e2e-gc", d.socket, ""))
+	var keep []types.GCAttachment
+	for i, id := range []string{"gc-1", "gc-2", "gc-3"} {
+		ns := netns(t, id)
+		if _, err := c.cfg.AddNetworkList(ctx(t), c.list, rt(id, ns, "eth0")); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			keep = append(keep, types.GCAttachment{ContainerID: id, IfName: "eth0"})
+		}
+	}
+	if err := c.cfg.GCNetworkList(ctx(t), c.list, &libcni.GCArgs{ValidAttachments: keep}); err != nil {
+		t.Fatalf("GC: %v", err)
+	}
+	if p := nbPorts(t, "e2e-gc"); len(p) != 1 {
+		t.Fatalf("after GC: logical ports %v, want 1", p)
+	}
+	if p := ovsPorts(t); len(p) != 1 {
+		t.Fatalf("after GC: OVS ports %v, want 1", p)
+	}
+	if l := hostLinks(t, "qnc"); len(l) != 1 {
+		t.Fatalf("after GC: veths %v, want 1", l)
+	}
+	if err := c.cfg.CheckNetworkList(ctx(t), c.list, rt("gc-1", "/var/run/netns/"+nsNameFor("gc-1"), "eth0")); err != nil {
+		t.Fatalf("kept attachment fails CHECK: %v", err)
+	}
+	if err := c.cfg.GCNetworkList(ctx(t), c.list, &libcni.GCArgs{}); err != nil {
+		t.Fatal(err)
+	}
+	if p := nbPorts(t, "e2e-gc"); len(p) != 0 {
+		t.Fatalf("GC with no valid attachments left %v", p)
+	}
+}
