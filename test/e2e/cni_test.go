@@ -241,7 +241,7 @@ func TestBadConfigs(t *testing.T) {
 				d.mustQnetctl("network", "create", "e2e-bad", "--subnet4", "10.203.0.0/24")
 				defer d.qnetctl("network", "delete", "e2e-bad")
 			}
-			cmd := exec.Command(binDir+"/quantumnet")
+			cmd := exec.Command(binDir + "/quantumnet")
 			cmd.Env = []string{"CNI_COMMAND=ADD", "CNI_CONTAINERID=bad", "CNI_NETNS=" + ns, "CNI_IFNAME=eth0", "CNI_PATH=" + binDir}
 			cmd.Stdin = strings.NewReader(tc.stdin)
 			out, err := cmd.Output()
