@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# demo.sh — QuantumNet end to end on one machine: a local OVN deployment,
+# quantumnetd, a network, and two "containers" (network namespaces) attached
+# by the quantumnet CNI plugin through cnitool exactly as a runtime does,
+# pinging each other through OVN. Cleans up after itself unless
+# QN_DEMO_KEEP=1 (then: scripts/demo.sh down).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH=$PATH:/usr/local/go/bin:/usr/sbin:/sbin
+
+export QN_SANDBOX_DIR=${QN_SANDBOX_DIR:-/tmp/quantumnet-demo}
+export QN_CHASSIS=${QN_CHASSIS:-chassis-demo}
+export QN_NETNS=${QN_NETNS:-qn-demo-host} # the chassis' "host" namespace
+DIR=$QN_SANDBOX_DIR
+BIN=$PWD/bin
+NET=demo
+SUBNET=10.250.0.0/24
+CTRS=(qn-demo-a qn-demo-b)
+SOCK=$DIR/quantumnetd.sock
+export QUANTUMNET_SOCKET=$SOCK
+export CNI_PATH=$BIN NETCONFPATH=$DIR/net.d
+NB="ovn-nbctl --db=unix:$DIR/nb.sock"
+SB="ovn-sbctl --db=unix:$DIR/sb.sock"
+
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+
+down() {
+	set +e
+	for c in "${CTRS[@]}"; do
+		if [[ -e /var/run/netns/$c ]]; then
+			"$BIN/cnitool" del "$NET" "/var/run/netns/$c" >/dev/null 2>&1
+			ip netns del "$c"
+		fi
+	done
+	[[ -S $SOCK ]] && "$BIN/qnetctl" network delete "$NET" >/dev/null 2>&1
+	if [[ -f $DIR/quantumnetd.pid ]]; then
+		kill "$(cat "$DIR/quantumnetd.pid")" 2>/dev/null
+		for _ in $(seq 50); do kill -0 "$(cat "$DIR/quantumnetd.pid")" 2>/dev/null || break; sleep 0.1; done
+		rm -f "$DIR/quantumnetd.pid"
+	fi
+	[[ -d $DIR ]] && scripts/sandbox.sh down >/dev/null
+	set -e
+}
+
+if [[ ${1:-} == down ]]; then
+	down
+	echo "demo: cleaned up"
+	exit 0
+fi
+[[ $(id -u) -eq 0 ]] || { echo "demo: must run as root (network namespaces, OVS)" >&2; exit 1; }
+[[ -x $BIN/quantumnetd && -x $BIN/quantumnet && -x $BIN/qnetctl ]] || { echo "demo: run 'make build' first" >&2; exit 1; }
+go build -o "$BIN/cnitool" github.com/containernetworking/cni/cnitool
+
+fail() {
+	echo "demo: FAILED: $*" >&2
+	[[ -f $DIR/quantumnetd.log ]] && { echo "--- quantumnetd.log (tail)"; tail -20 "$DIR/quantumnetd.log"; } >&2
+	exit 1
+}
+if [[ ${QN_DEMO_KEEP:-0} != 1 ]]; then
+	trap down EXIT
+else
+	trap 'echo; echo "demo: left running (QN_DEMO_KEEP=1); clean up with: scripts/demo.sh down"' EXIT
+fi
+down # leftovers of an interrupted run
+
+step "Starting a local OVN deployment (NB, SB, northd, OVS userspace datapath, ovn-controller) in $DIR"
+scripts/sandbox.sh up | sed 's/^/    /'
+
+step "Starting quantumnetd (chassis $QN_CHASSIS, socket $SOCK)"
+cat >"$DIR/quantumnetd.toml" <<EOT
+[ovn]
+nb_remotes = ["unix:$DIR/nb.sock"]
+sb_remotes = ["unix:$DIR/sb.sock"]
+[chassis]
+name = "$QN_CHASSIS"
+ovs_remote = "unix:$DIR/db.sock"
+datapath_type = "netdev"
+[daemon]
+socket = "$SOCK"
+EOT
+ip netns exec "$QN_NETNS" "$BIN/quantumnetd" -config "$DIR/quantumnetd.toml" >"$DIR/quantumnetd.log" 2>&1 &
+echo $! >"$DIR/quantumnetd.pid"
+for _ in $(seq 100); do "$BIN/qnetctl" status >/dev/null 2>&1 && break; sleep 0.1; done
+"$BIN/qnetctl" status | sed 's/^/    /' || fail "quantumnetd is not ready"
+
+step "Creating network '$NET' ($SUBNET)"
+"$BIN/qnetctl" network create "$NET" --subnet4 "$SUBNET" --dns-domain demo.internal | sed 's/^/    /'
+
+step "Attaching two containers with the quantumnet CNI plugin (cnitool, CNI 1.1.0)"
+mkdir -p "$NETCONFPATH"
+cat >"$NETCONFPATH/10-$NET.conflist" <<EOT
+{
+  "cniVersion": "1.1.0",
+  "name": "$NET",
+  "plugins": [ { "type": "quantumnet", "network": "$NET" } ]
+}
+EOT
+declare -A IP
+for c in "${CTRS[@]}"; do
+	ip netns add "$c"
+	ip -n "$c" link set lo up
+	t0=$(date +%s%N)
+	res=$("$BIN/cnitool" add "$NET" "/var/run/netns/$c") || fail "cnitool add $c: $res"
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	IP[$c]=$(sed -n 's/.*"address": "\([0-9.]*\)\/.*/\1/p' <<<"$res" | head -1)
+	echo "    $c: eth0 ${IP[$c]} (ADD took ${ms} ms, including the wait for ovn-controller's flows)"
+done
+
+step "Ping through OVN"
+ip netns exec qn-demo-a ping -c 3 -i 0.2 -W 2 "${IP[qn-demo-b]}" | sed 's/^/    /' || fail "qn-demo-a cannot reach qn-demo-b"
+ip netns exec qn-demo-b ping -c 3 -i 0.2 -W 2 "${IP[qn-demo-a]}" | sed 's/^/    /' || fail "qn-demo-b cannot reach qn-demo-a"
+
+step "CNI CHECK"
+for c in "${CTRS[@]}"; do "$BIN/cnitool" check "$NET" "/var/run/netns/$c" && echo "    $c: OK"; done
+
+step "What was created"
+echo "--- qnetctl network show $NET"
+"$BIN/qnetctl" network show "$NET" | sed 's/^/    /'
+echo "--- qnetctl port list"
+"$BIN/qnetctl" port list | sed 's/^/    /'
+echo "--- OVN Northbound (ovn-nbctl show qn-$NET)"
+$NB show "qn-$NET" | sed 's/^/    /'
+echo "--- OVN Southbound chassis and bindings (ovn-sbctl show)"
+$SB show | sed 's/^/    /'
+echo
+echo "demo: OK — two containers on OVN network '$NET' reach each other."
