@@ -113,7 +113,7 @@ func cmdAdd(a *skel.CmdArgs) error {
 		return cl.CNIAdd(ctx, request(a, c))
 	})
 	if err != nil {
-		return rpcclient.CNIError(err)
+		return cniErr(err)
 	}
 	out, err := toResult(res, c.CNIVersion)
 	if err != nil {
@@ -159,7 +159,7 @@ func cmdDel(a *skel.CmdArgs) error {
 		// DEL must succeed when there is nothing the daemon could have created.
 		return nil
 	}
-	return rpcclient.CNIError(err)
+	return cniErr(err)
 }
 
 func cmdCheck(a *skel.CmdArgs) error {
@@ -184,7 +184,7 @@ func cmdCheck(a *skel.CmdArgs) error {
 	_, err = call(c, func(ctx context.Context, cl *api.Client) (*api.Empty, error) {
 		return cl.CNICheck(ctx, req)
 	})
-	return rpcclient.CNIError(err)
+	return cniErr(err)
 }
 
 func cmdGC(a *skel.CmdArgs) error {
@@ -206,7 +206,7 @@ func cmdGC(a *skel.CmdArgs) error {
 	_, err = call(c, func(ctx context.Context, cl *api.Client) (*api.CNIGCReply, error) {
 		return cl.CNIGC(ctx, req)
 	})
-	return rpcclient.CNIError(err)
+	return cniErr(err)
 }
 
 func cmdStatus(a *skel.CmdArgs) error {
@@ -218,12 +218,20 @@ func cmdStatus(a *skel.CmdArgs) error {
 		return cl.Status(ctx, &api.StatusRequest{})
 	})
 	if err != nil {
-		return rpcclient.CNIError(err)
+		return cniErr(err)
 	}
 	if !st.Ready {
 		return types.NewError(types.ErrPluginNotAvailable, "quantumnetd cannot serve ADD: "+strings.Join(st.Problems, "; "), "")
 	}
 	return nil
+}
+
+// cniErr maps err to a CNI error; nil stays a nil interface.
+func cniErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	return rpcclient.CNIError(err)
 }
 
 // Version is set by the build.

@@ -1,0 +1,42 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/containernetworking/cni/pkg/skel"
+	"github.com/containernetworking/cni/pkg/types"
+)
+
+func TestParseNamesTheField(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		code uint
+		msg  string
+	}{
+		{`{"cniVersion":"1.1.0","name":"n","type":"quantumnet"}`, types.ErrInvalidNetworkConfig, "network: required"},
+		{`{"name":"n","type":"quantumnet","network":"blue"}`, types.ErrInvalidNetworkConfig, "cniVersion"},
+		{`{"cniVersion":"1.1.0","network":"blue","timeout":"x"}`, types.ErrInvalidNetworkConfig, "timeout"},
+		{`{"cniVersion":`, types.ErrDecodingFailure, "malformed JSON"},
+	} {
+		_, err := parse([]byte(tc.in), true)
+		e, ok := err.(*types.Error)
+		if !ok || e.Code != tc.code || !strings.Contains(e.Msg, tc.msg) {
+			t.Errorf("parse(%s) = %v, want code %d with %q", tc.in, err, tc.code, tc.msg)
+		}
+	}
+	if _, err := parse([]byte(`{"cniVersion":"1.1.0","name":"n"}`), false); err != nil {
+		t.Errorf("DEL without network: %v", err)
+	}
+}
+
+func TestRequestCollectsIPsAndMAC(t *testing.T) {
+	c, err := parse([]byte(`{"cniVersion":"1.1.0","name":"n","network":"blue","runtimeConfig":{"ips":["10.0.0.5/24"],"mac":"0a:51:4e:00:00:01"}}`), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := request(&skel.CmdArgs{ContainerID: "c1", IfName: "eth0", Netns: "/x", Args: "IgnoreUnknown=1;IP=fd00::5"}, c)
+	if r.Network != "blue" || r.CniNetworkName != "n" || r.Mac != "0a:51:4e:00:00:01" || strings.Join(r.Ips, ",") != "10.0.0.5/24,fd00::5" {
+		t.Fatalf("request = %+v", r)
+	}
+}
