@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/quantumnet/quantumnet/daemon/attach"
+	"github.com/quantumnet/quantumnet/daemon/chassis"
 	"github.com/quantumnet/quantumnet/daemon/config"
 	"github.com/quantumnet/quantumnet/daemon/server"
 	"github.com/quantumnet/quantumnet/pkg/api"
@@ -139,7 +140,10 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	log.Info("quantumnetd serving", "socket", cfg.Daemon.Socket, "chassis", cfg.Chassis.Name, "version", server.Version)
 
 	if *cfg.Chassis.Manage {
-		go manageChassis(ctx, cfg, wantDP, ovsc, log)
+		go chassis.Run(ctx, chassis.Config{
+			Name: cfg.Chassis.Name, SBRemotes: cfg.OVN.SBRemotes, EncapType: cfg.Chassis.EncapType,
+			EncapIP: cfg.Chassis.EncapIP, Bridge: bridge, DatapathType: wantDP, BridgeMappings: cfg.Chassis.BridgeMappings,
+		}, ovsc, 2*time.Second, log)
 	}
 	go func() {
 		for ctx.Err() == nil {
@@ -171,60 +175,4 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	case err := <-errc:
 		return err
 	}
-}
-
-// manageChassis keeps the Open_vSwitch external_ids ovn-controller needs and
-// the integration bridge in place, also after the OVS database reconnects.
-func manageChassis(ctx context.Context, cfg config.Config, dp string, c *ovs.Client, log *slog.Logger) {
-	ids := map[string]string{
-		"system-id":                cfg.Chassis.Name,
-		"ovn-remote":               joinRemotes(cfg.OVN.SBRemotes),
-		"ovn-encap-type":           cfg.Chassis.EncapType,
-		"ovn-encap-ip":             cfg.Chassis.EncapIP,
-		"ovn-bridge":               cfg.Chassis.IntegrationBridge,
-		"ovn-bridge-datapath-type": dp,
-		"ovn-bridge-mappings":      joinRemotes(cfg.Chassis.BridgeMappings),
-	}
-	t := time.NewTicker(2 * time.Second)
-	defer t.Stop()
-	var last string
-	for {
-		if c.Connected() {
-			err := c.EnsureExternalIDs(ctx, ids)
-			if err == nil {
-				var got string
-				if got, err = c.EnsureBridge(ctx, cfg.Chassis.IntegrationBridge, dp); err == nil && got != dp && last == "" {
-					log.Warn("integration bridge has another datapath type than configured", "bridge", cfg.Chassis.IntegrationBridge, "has", got, "want", dp)
-				}
-			}
-			msg := "ok"
-			if err != nil {
-				msg = err.Error()
-			}
-			if msg != last {
-				if err != nil {
-					log.Warn("chassis configuration", "err", err)
-				} else {
-					log.Info("chassis configured", "chassis", cfg.Chassis.Name, "bridge", cfg.Chassis.IntegrationBridge, "datapath_type", dp)
-				}
-				last = msg
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-func joinRemotes(rs []string) string {
-	out := ""
-	for i, r := range rs {
-		if i > 0 {
-			out += ","
-		}
-		out += r
-	}
-	return out
 }
