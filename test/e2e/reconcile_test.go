@@ -1,0 +1,88 @@
+package e2e
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestDualStack: a network with IPv4 and IPv6 gives both addresses; both ping.
+func TestDualStack(t *testing.T) {
+	requireE2E(t)
+	d := startDaemon(t, "")
+	d.waitReady()
+	d.mustQnetctl("network", "create", "e2e-dual", "--subnet4", "10.206.0.0/24", "--subnet6", "fd00:206::/64")
+	t.Cleanup(func() { d.qnetctl("network", "delete", "e2e-dual") })
+	c, _ := newCNI(t, d, confList("dualnet", "e2e-dual", d.socket, ""))
+	nsA, nsB := netns(t, "da"), netns(t, "db")
+	var v6 []string
+	for _, x := range []struct{ id, ns string }{{"d-a", nsA}, {"d-b", nsB}} {
+		r := rt(x.id, x.ns, "eth0")
+		res, err := c.cfg.AddNetworkList(ctx(t), c.list, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.cfg.DelNetworkList(ctx(t), c.list, r) })
+		cur := mustCurrent(t, res)
+		if len(cur.IPs) != 2 || cur.IPs[1].Address.IP.To4() != nil {
+			t.Fatalf("want an IPv4 and an IPv6 address, got %+v", cur.IPs)
+		}
+		v6 = append(v6, cur.IPs[1].Address.IP.String())
+	}
+	if err := ping(t, nsA, v6[1]); err != nil {
+		t.Fatal(err)
+	}
+	if err := ping(t, nsB, v6[0]); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestReconcileAfterCrash: what a vanished container or a half-deleted port
+// leaves behind is removed when the daemon starts again.
+func TestReconcileAfterCrash(t *testing.T) {
+	requireE2E(t)
+	d := startDaemon(t, "")
+	d.waitReady()
+	d.mustQnetctl("network", "create", "e2e-rec", "--subnet4", "10.207.0.0/24")
+	t.Cleanup(func() { d.qnetctl("network", "delete", "e2e-rec") })
+	c, _ := newCNI(t, d, confList("recnet", "e2e-rec", d.socket, ""))
+	nsA, nsB, nsC := netns(t, "ca"), netns(t, "cb"), netns(t, "cc")
+	for _, x := range []struct{ id, ns string }{{"c-a", nsA}, {"c-b", nsB}, {"c-c", nsC}} {
+		if _, err := c.cfg.AddNetworkList(ctx(t), c.list, rt(x.id, x.ns, "eth0")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { c.cfg.DelNetworkList(ctx(t), c.list, rt("c-c", nsC, "eth0")) })
+	d.kill() // SIGKILL: no chance to clean anything
+	// Container a vanished without DEL: its netns (and so its veth) is gone.
+	if out, err := exec.Command("ip", "netns", "del", nsName(nsA)).CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	// Container b's logical port was deleted behind the daemon's back.
+	portsB := nbPortsOf(t, "c-b")
+	if len(portsB) != 1 {
+		t.Fatalf("ports of c-b: %v", portsB)
+	}
+	sh(t, "ovn-nbctl", "lsp-del", portsB[0])
+
+	d.start()
+	d.waitReady()
+	ports := nbPorts(t, "e2e-rec")
+	if len(ports) != 1 || len(nbPortsOf(t, "c-c")) != 1 {
+		t.Fatalf("after restart NB has %v, want only c-c's port", ports)
+	}
+	if p := ovsPorts(t); len(p) != 1 {
+		t.Fatalf("after restart OVS has %v, want only c-c's port", p)
+	}
+	if l := hostLinks(t, "qnc"); len(l) != 1 {
+		t.Fatalf("after restart veths %v, want only c-c's", l)
+	}
+	if err := c.cfg.CheckNetworkList(ctx(t), c.list, rt("c-c", nsC, "eth0")); err != nil {
+		t.Fatalf("surviving container fails CHECK: %v", err)
+	}
+}
+
+func nbPortsOf(t *testing.T, containerID string) []string {
+	out := sh(t, "ovn-nbctl", "--bare", "--columns=name", "find", "Logical_Switch_Port", "external_ids:quantumnet\\:container-id="+containerID)
+	return strings.Fields(out)
+}
