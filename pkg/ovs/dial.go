@@ -150,7 +150,9 @@ func tables(ms []model.Model) []client.MonitorOption {
 
 // Connected reports whether the connection is up and its cache is filled.
 func (c *Conn) Connected() bool {
-	return c.monitor.Load() && c.Client.Connected()
+	// With reconnect enabled libovsdb keeps Connected() true while it
+	// redials; its RPC client (and so CurrentEndpoint) is gone meanwhile.
+	return c.monitor.Load() && c.Client.Connected() && c.Client.CurrentEndpoint() != ""
 }
 
 // WaitConnected blocks until Connected or ctx ends.
