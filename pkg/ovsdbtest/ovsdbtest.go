@@ -1,0 +1,341 @@
+// Package ovsdbtest starts a real, private ovsdb-server for integration
+// tests: a fresh database created from a schema in a temporary directory,
+// served on a unix socket, killed when the test ends. It starts in
+// milliseconds, so every test can have its own.
+//
+// Without ovsdb-server/ovsdb-tool installed the calling test is skipped,
+// unless CI=true, where it fails: CI must run these tests. QN_SKIP_INTEGRATION=1
+// (make test-unit) and -short skip them explicitly.
+package ovsdbtest
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// startTimeout bounds how long ovsdb-server may take to accept on its socket.
+const startTimeout = 10 * time.Second
+
+// Server is one ovsdb-server child process serving one database file.
+type Server struct {
+	// Remote is the OVSDB remote of the server ("unix:/tmp/qn.../db.sock"),
+	// usable by libovsdb and as --db= of ovs-vsctl / ovn-nbctl.
+	Remote string
+	// Socket, Control, DB and Log are the paths of the server's socket,
+	// unixctl socket, database file and log file.
+	Socket, Control, DB, Log string
+
+	t      testing.TB
+	binary string
+
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	done chan struct{} // closed when cmd has exited
+}
+
+// Start starts an ovsdb-server on a fresh database created from schemaPath
+// and returns its remote. The server is killed when the test ends.
+func Start(t testing.TB, schemaPath string) (remote string) {
+	t.Helper()
+	return New(t, schemaPath).Remote
+}
+
+// New is Start returning the Server, for tests that stop and restart it.
+func New(t testing.TB, schemaPath string) *Server {
+	t.Helper()
+	server, tool := Require(t, "ovsdb-server"), Require(t, "ovsdb-tool")
+	schema, err := filepath.Abs(schemaPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(schema); err != nil {
+		t.Fatalf("ovsdbtest: schema: %v", err)
+	}
+	dir := t.TempDir()
+	sockDir := shortDir(t, dir)
+	s := &Server{
+		Remote:  "unix:" + filepath.Join(sockDir, "db.sock"),
+		Socket:  filepath.Join(sockDir, "db.sock"),
+		Control: filepath.Join(sockDir, "db.ctl"),
+		DB:      filepath.Join(dir, "db"),
+		Log:     filepath.Join(dir, "ovsdb-server.log"),
+		t:       t,
+		binary:  server,
+	}
+	if out, err := exec.Command(tool, "create", s.DB, schema).CombinedOutput(); err != nil {
+		t.Fatalf("ovsdbtest: ovsdb-tool create %s %s: %v\n%s", s.DB, schema, err, out)
+	}
+	// Registered after t.TempDir, so it runs before the directory is removed.
+	t.Cleanup(func() {
+		s.Stop()
+		if t.Failed() {
+			t.Logf("ovsdbtest: tail of %s:\n%s", s.Log, tail(s.Log, 40))
+		}
+	})
+	s.Start()
+	return s
+}
+
+// Require returns the path of a program the integration tests need. When
+// it is missing the test is skipped, or fails when CI=true.
+func Require(t testing.TB, program string) string {
+	t.Helper()
+	if os.Getenv("QN_SKIP_INTEGRATION") == "1" {
+		t.Skip("QN_SKIP_INTEGRATION=1: skipping a test that needs a real " + program)
+	}
+	if testing.Short() {
+		t.Skip("-short: skipping a test that needs a real " + program)
+	}
+	if p, err := exec.LookPath(program); err == nil {
+		return p
+	}
+	// ovsdb-server lives in /usr/sbin, often not in an unprivileged PATH.
+	for _, d := range []string{"/usr/sbin", "/usr/local/sbin", "/sbin"} {
+		p := filepath.Join(d, program)
+		if fi, err := os.Stat(p); err == nil && fi.Mode()&0o111 != 0 {
+			return p
+		}
+	}
+	msg := program + " is not installed (apt-get install openvswitch-switch ovn-central, or make deps)"
+	if os.Getenv("CI") == "true" {
+		t.Fatal("CI=true and " + msg + ": CI must run the integration tests")
+	}
+	t.Skip(msg + ": skipping integration test")
+	return ""
+}
+
+// shortDir returns a directory for unix sockets, whose paths must stay under
+// ~107 bytes: dir itself when short enough, else a fresh one under $TMPDIR
+// or /tmp, removed at the end of the test.
+func shortDir(t testing.TB, dir string) string {
+	const limit = 100 - len("/db.sock")
+	if len(dir) <= limit {
+		return dir
+	}
+	for _, base := range []string{"", "/tmp"} {
+		d, err := os.MkdirTemp(base, "qn")
+		if err != nil {
+			continue
+		}
+		if len(d) > limit {
+			os.RemoveAll(d)
+			continue
+		}
+		t.Cleanup(func() { os.RemoveAll(d) })
+		return d
+	}
+	t.Fatalf("ovsdbtest: no temporary directory short enough for a unix socket (TMPDIR=%q)", os.Getenv("TMPDIR"))
+	return ""
+}
+
+// Start (re)starts the server on the same database file and socket, and
+// waits until the socket accepts. Starting a running server is a test bug.
+func (s *Server) Start() {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd != nil {
+		s.t.Fatal("ovsdbtest: Start: the server is already running")
+	}
+	// --remote serves the socket, --unixctl keeps the control socket out of
+	// /var/run, no --pidfile and no --detach: the test owns the process.
+	// jsonrpc debug logging records every request (see Requests).
+	cmd := exec.Command(s.binary, s.DB,
+		"--remote=punix:"+s.Socket, "--unixctl="+s.Control, "--no-chdir",
+		"--log-file="+s.Log, "-vconsole:off", "-vfile:info", "-vjsonrpc:file:dbg")
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stderr, &stderr
+	// Die with the test binary even if it is killed before its cleanups.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		s.t.Fatalf("ovsdbtest: start ovsdb-server: %v", err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	s.cmd, s.done = cmd, done
+
+	deadline := time.Now().Add(startTimeout)
+	for {
+		c, err := net.Dial("unix", s.Socket)
+		if err == nil {
+			c.Close()
+			return
+		}
+		select {
+		case <-done:
+			s.cmd = nil
+			s.t.Fatalf("ovsdbtest: ovsdb-server exited at start: %v\n%s\n%s", cmd.ProcessState, stderr.String(), tail(s.Log, 20))
+		case <-time.After(5 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			<-done
+			s.cmd = nil
+			s.t.Fatalf("ovsdbtest: ovsdb-server does not accept on %s after %v: %v\n%s", s.Socket, startTimeout, err, tail(s.Log, 20))
+		}
+	}
+}
+
+// Stop terminates the server (SIGTERM, SIGKILL after 5 s) and waits for it
+// to exit. Its clients see their connection drop. Stopping a stopped server
+// does nothing.
+func (s *Server) Stop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(5 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.done
+	}
+	s.cmd, s.done = nil, nil
+}
+
+// Running reports whether the server process is running.
+func (s *Server) Running() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return false
+	}
+	select {
+	case <-s.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// Requests counts the JSON-RPC requests with the given method ("transact",
+// "monitor_cond_since", ...) the server has received since its first start.
+// A request is logged when received, so every request whose reply a client
+// has seen is counted.
+func (s *Server) Requests(method string) int {
+	s.t.Helper()
+	f, err := os.Open(s.Log)
+	if err != nil {
+		s.t.Fatalf("ovsdbtest: %v", err)
+	}
+	defer f.Close()
+	needle := `received request, method="` + method + `"`
+	n := 0
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 1<<20), 64<<20)
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), needle) {
+			n++
+		}
+	}
+	if err := sc.Err(); err != nil {
+		s.t.Fatalf("ovsdbtest: read %s: %v", s.Log, err)
+	}
+	return n
+}
+
+// Run runs a command-line client of the database (ovs-vsctl, ovn-nbctl,
+// ovsdb-client ...) with args, and returns its trimmed stdout; a failure
+// fails the test. Put --db=s.Remote (or s.Remote for ovsdb-client) in args.
+func (s *Server) Run(program string, args ...string) string {
+	s.t.Helper()
+	out, err := s.TryRun(program, args...)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return out
+}
+
+// TryRun is Run returning the error instead of failing the test.
+func (s *Server) TryRun(program string, args ...string) (string, error) {
+	s.t.Helper()
+	path := Require(s.t, program)
+	cmd := exec.Command(path, args...)
+	// Keep the tools' own pid/ctl/log files out of the system's run dirs.
+	dir := filepath.Dir(s.Socket)
+	cmd.Env = append(os.Environ(), "OVS_RUNDIR="+dir, "OVN_RUNDIR="+dir)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("%s %s: %w: %s", program, strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return strings.TrimSpace(stdout.String()), nil
+}
+
+// Logger returns a logger for the clients under test that keeps its output
+// in memory and prints it only when the test fails (clients log from
+// background goroutines, possibly after the test has ended).
+func Logger(t testing.TB) *slog.Logger {
+	b := &syncBuffer{}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("client log:\n%s", b.String())
+		}
+	})
+	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// Eventually polls cond every 10 ms until it is true, failing the test with
+// msg after timeout. For what another connection or process changed: a
+// client's cache follows the database asynchronously.
+func Eventually(t testing.TB, timeout time.Duration, cond func() bool, msg string, args ...any) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v: "+msg, append([]any{timeout}, args...)...)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func tail(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return "(no log file)"
+		}
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	for i, l := range lines {
+		if len(l) > 300 { // jsonrpc debug lines carry whole schemas
+			lines[i] = l[:300] + "..."
+		}
+	}
+	return strings.Join(lines, "\n")
+}
