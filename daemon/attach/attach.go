@@ -196,17 +196,40 @@ func (m *Manager) Add(ctx context.Context, r Request) (res *Result, err error) {
 	cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	undo = append(undo, cancel)
 
+	t0 := time.Now()
 	lock := m.netLock(r.Network)
 	lock.Lock()
 	res, lsp, err := m.allocate(r, spec, name, host)
-	if err == nil {
-		err = m.NB.CreatePort(ctx, ls, lsp)
-	}
-	lock.Unlock()
 	if err != nil {
+		lock.Unlock()
 		return nil, err
 	}
-	undo = append(undo, func() { _ = m.NB.DeletePort(cleanup, name) })
+	// The NB transaction (and northd's work that follows it) runs while the
+	// veth is plumbed: ovn-controller binds the port once both exist.
+	nbDone := make(chan error, 1)
+	var tNB time.Time
+	go func() {
+		defer lock.Unlock()
+		err := m.NB.CreatePort(ctx, ls, lsp)
+		tNB = time.Now()
+		nbDone <- err
+	}()
+	nbJoined := false
+	joinNB := func() error {
+		nbJoined = true
+		if err := <-nbDone; err != nil {
+			return err
+		}
+		undo = append(undo, func() { _ = m.NB.DeletePort(cleanup, name) })
+		return nil
+	}
+	defer func() {
+		if !nbJoined { // an early return: wait for the transaction, then undo it
+			if err := <-nbDone; err == nil {
+				_ = m.NB.DeletePort(cleanup, name)
+			}
+		}
+	}()
 
 	if _, err = SetupVeth(VethSpec{
 		HostName: host, ContName: r.Ifname, Netns: r.Netns, MAC: res.MAC, MTU: res.MTU,
@@ -215,6 +238,7 @@ func (m *Manager) Add(ctx context.Context, r Request) (res *Result, err error) {
 		return nil, err
 	}
 	undo = append(undo, func() { _ = DeleteHostVeth(host) })
+	tVeth := time.Now()
 
 	ids := map[string]string{ovn.KeyPort: name, ovn.KeyContainerID: r.ContainerID, ovn.KeyIfname: r.Ifname}
 	ifaceIDs := map[string]string{ovs.KeyIfaceID: name, ovs.KeyAttachedMAC: res.MAC.String(), ovn.KeyPort: name}
@@ -222,13 +246,18 @@ func (m *Manager) Add(ctx context.Context, r Request) (res *Result, err error) {
 		return nil, err
 	}
 	undo = append(undo, func() { _ = m.OVS.DeletePort(cleanup, m.Bridge, host) })
+	if err = joinNB(); err != nil {
+		return nil, err
+	}
+	tOVS := time.Now()
 
 	wctx, wcancel := context.WithTimeout(ctx, m.ReadyTimeout)
 	defer wcancel()
 	if err = m.OVS.WaitInstalled(wctx, host); err != nil {
 		return nil, err
 	}
-	log.Info("attached", "addresses", res.Addrs, "mac", res.MAC.String())
+	log.Info("attached", "addresses", res.Addrs, "mac", res.MAC.String(),
+		"nb", tNB.Sub(t0), "veth", tVeth.Sub(t0), "ovs", tOVS.Sub(tVeth), "installed", time.Since(tOVS), "total", time.Since(t0))
 	return res, nil
 }
 

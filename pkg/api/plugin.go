@@ -235,7 +235,11 @@ func Dial(ctx context.Context, socket, clientName string) (*Client, error) {
 // Close closes the connection; the daemon keeps running.
 func (c *Client) Close() {
 	c.once.Do(func() {
-		if c.rpc != nil {
+		// Close the connection only: go-plugin's own Close would first send
+		// the controller a Shutdown (a no-op here), one more round trip.
+		if g, ok := c.rpc.(*plugin.GRPCClient); ok {
+			_ = g.Conn.Close()
+		} else if c.rpc != nil {
 			_ = c.rpc.Close()
 		}
 		c.pc.Kill()
