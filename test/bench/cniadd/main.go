@@ -1343,7 +1343,7 @@ func (b *bench) report(results []*phaseResult) *report {
 	fmt.Printf("\nCNI ADD latency through libcni (AddNetworkList, real plugin binaries), cniVersion %s\n", cniVersion)
 	fmt.Printf("n=%d per mode, parallel mode %d at a time, %d untimed warm-up ADD+DEL per contender; each ADD into a fresh netns\n",
 		*flagN, *flagParallel, *flagWarmup)
-	fmt.Printf("(netns creation and DEL not timed); %d CPUs, load average %s at start, %s at end; quantumnetd %s\n\n",
+	fmt.Printf("(netns creation and DEL not timed); %d CPUs, load average %s at start, %s at end; %s\n\n",
 		rep.CPUs, rep.LoadStart, rep.LoadEnd, b.daemonVersion)
 	fmt.Fprintln(w, "contender\tmode\tp50\tp99\tmax\tmean\tADDs/s\tp50/qn p50\tp99/qn p99\tmean/qn mean\tADDs/s vs qn\t")
 	for _, r := range results {
