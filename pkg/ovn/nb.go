@@ -50,10 +50,9 @@ func SwitchName(network string) string { return SwitchPrefix + network }
 
 // GetSwitch returns the Logical_Switch of network.
 func (c *NB) GetSwitch(network string) (*nbdb.LogicalSwitch, error) {
-	var rows []nbdb.LogicalSwitch
-	err := c.WhereCache(func(ls *nbdb.LogicalSwitch) bool {
+	rows, err := ovs.Query(c.Conn, func(ls *nbdb.LogicalSwitch) bool {
 		return ls.ExternalIDs[KeyNetwork] == network && ls.Name == SwitchName(network)
-	}).List(context.Background(), &rows)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -65,21 +64,25 @@ func (c *NB) GetSwitch(network string) (*nbdb.LogicalSwitch, error) {
 
 // ListSwitches returns every network's Logical_Switch.
 func (c *NB) ListSwitches() ([]nbdb.LogicalSwitch, error) {
-	var rows []nbdb.LogicalSwitch
-	err := c.WhereCache(func(ls *nbdb.LogicalSwitch) bool {
+	return ovs.Query(c.Conn, func(ls *nbdb.LogicalSwitch) bool {
 		return ls.ExternalIDs[KeyNetwork] != ""
-	}).List(context.Background(), &rows)
-	return rows, err
+	})
 }
 
 // CreateSwitch creates the Logical_Switch of network with the given
 // external_ids (KeyNetwork is added); it fails with ErrExists if a switch of
 // that name exists, even one created concurrently by another daemon.
 func (c *NB) CreateSwitch(ctx context.Context, network string, ids map[string]string) (*nbdb.LogicalSwitch, error) {
+	if err := c.Ready(); err != nil {
+		return nil, err
+	}
 	if _, err := c.GetSwitch(network); err == nil {
 		return nil, fmt.Errorf("network %q: %w", network, ErrExists)
 	}
 	ids = maps.Clone(ids)
+	if ids == nil {
+		ids = map[string]string{}
+	}
 	ids[KeyNetwork] = network
 	ls := &nbdb.LogicalSwitch{UUID: "ls", Name: SwitchName(network), ExternalIDs: ids}
 	ops, err := c.Create(ls)
@@ -87,18 +90,23 @@ func (c *NB) CreateSwitch(ctx context.Context, network string, ids map[string]st
 		return nil, err
 	}
 	wait := waitNoRow(nbdb.LogicalSwitchTable, "name", ls.Name)
-	if err := c.transact(ctx, "create network "+network, append([]ovsdb.Operation{wait}, ops...)); err != nil {
+	res, err := ovs.Transact(ctx, c.Conn, "create network "+network, append([]ovsdb.Operation{wait}, ops...))
+	if err != nil {
 		if errors.Is(err, ErrExists) {
 			return nil, fmt.Errorf("network %q: %w", network, ErrExists)
 		}
 		return nil, err
 	}
+	ls.UUID = res[1].UUID.GoUUID
 	return ls, nil
 }
 
 // DeleteSwitch deletes network's switch; it refuses (ErrInUse) while the
 // switch has ports, checked inside the transaction.
 func (c *NB) DeleteSwitch(ctx context.Context, network string) error {
+	if err := c.Ready(); err != nil {
+		return err
+	}
 	ls, err := c.GetSwitch(network)
 	if err != nil {
 		return err
@@ -128,9 +136,7 @@ func (c *NB) DeleteSwitch(ctx context.Context, network string) error {
 
 // GetPort returns the Logical_Switch_Port called name.
 func (c *NB) GetPort(name string) (*nbdb.LogicalSwitchPort, error) {
-	lsp := &nbdb.LogicalSwitchPort{Name: name}
-	var rows []nbdb.LogicalSwitchPort
-	err := c.WhereCache(func(p *nbdb.LogicalSwitchPort) bool { return p.Name == lsp.Name }).List(context.Background(), &rows)
+	rows, err := ovs.Query(c.Conn, func(p *nbdb.LogicalSwitchPort) bool { return p.Name == name })
 	if err != nil {
 		return nil, err
 	}
@@ -142,8 +148,7 @@ func (c *NB) GetPort(name string) (*nbdb.LogicalSwitchPort, error) {
 
 // ListPorts returns the QuantumNet ports whose external_ids match every key of match.
 func (c *NB) ListPorts(match map[string]string) ([]nbdb.LogicalSwitchPort, error) {
-	var rows []nbdb.LogicalSwitchPort
-	err := c.WhereCache(func(p *nbdb.LogicalSwitchPort) bool {
+	return ovs.Query(c.Conn, func(p *nbdb.LogicalSwitchPort) bool {
 		if p.ExternalIDs[KeyNetwork] == "" {
 			return false
 		}
@@ -153,14 +158,16 @@ func (c *NB) ListPorts(match map[string]string) ([]nbdb.LogicalSwitchPort, error
 			}
 		}
 		return true
-	}).List(context.Background(), &rows)
-	return rows, err
+	})
 }
 
 // CreatePortOps builds the operations that create lsp on network's switch
 // (insert plus switch membership). extra operations (e.g. IPAM waits) are
 // committed in the same transaction by CreatePort.
 func (c *NB) CreatePortOps(ls *nbdb.LogicalSwitch, lsp *nbdb.LogicalSwitchPort) ([]ovsdb.Operation, error) {
+	if err := c.Ready(); err != nil {
+		return nil, err
+	}
 	lsp.UUID = "lsp"
 	ops, err := c.Create(lsp)
 	if err != nil {
@@ -186,6 +193,9 @@ func (c *NB) CreatePort(ctx context.Context, ls *nbdb.LogicalSwitch, lsp *nbdb.L
 // DeletePort deletes the port called name from its switch; a missing port is
 // not an error. A port without QuantumNet ownership is refused.
 func (c *NB) DeletePort(ctx context.Context, name string) error {
+	if err := c.Ready(); err != nil {
+		return err
+	}
 	lsp, err := c.GetPort(name)
 	if err != nil {
 		return nil
@@ -209,7 +219,8 @@ func (c *NB) DeletePort(ctx context.Context, name string) error {
 }
 
 func (c *NB) transact(ctx context.Context, what string, ops []ovsdb.Operation) error {
-	return ovs.Transact(ctx, c.Conn, what, ops)
+	_, err := ovs.Transact(ctx, c.Conn, what, ops)
+	return err
 }
 
 // waitNoRow: see ovs.waitNoRow.

@@ -40,8 +40,7 @@ func (c *SB) ChassisRegistered(name string) bool {
 
 // GetChassis returns the Chassis row called name.
 func (c *SB) GetChassis(name string) (*sbdb.Chassis, error) {
-	var rows []sbdb.Chassis
-	err := c.WhereCache(func(ch *sbdb.Chassis) bool { return ch.Name == name }).List(context.Background(), &rows)
+	rows, err := ovs.Query(c.Conn, func(ch *sbdb.Chassis) bool { return ch.Name == name })
 	if err != nil {
 		return nil, err
 	}
@@ -53,13 +52,14 @@ func (c *SB) GetChassis(name string) (*sbdb.Chassis, error) {
 
 // BoundChassis returns the name of the chassis port is bound to, or "".
 func (c *SB) BoundChassis(port string) string {
-	var pbs []sbdb.PortBinding
-	if err := c.WhereCache(func(pb *sbdb.PortBinding) bool { return pb.LogicalPort == port }).List(context.Background(), &pbs); err != nil || len(pbs) == 0 || pbs[0].Chassis == nil {
+	pbs, err := ovs.Query(c.Conn, func(pb *sbdb.PortBinding) bool { return pb.LogicalPort == port })
+	if err != nil || len(pbs) == 0 || pbs[0].Chassis == nil {
 		return ""
 	}
-	ch := &sbdb.Chassis{UUID: *pbs[0].Chassis}
-	if err := c.Get(context.Background(), ch); err != nil {
+	id := *pbs[0].Chassis
+	chs, err := ovs.Query(c.Conn, func(ch *sbdb.Chassis) bool { return ch.UUID == id })
+	if err != nil || len(chs) == 0 {
 		return ""
 	}
-	return ch.Name
+	return chs[0].Name
 }

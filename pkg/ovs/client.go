@@ -109,8 +109,8 @@ func (c *Client) dropWaiter(name string, ch chan struct{}) {
 
 // Root returns the single Open_vSwitch row.
 func (c *Client) Root() (*vswitchd.OpenvSwitch, error) {
-	var rows []vswitchd.OpenvSwitch
-	if err := c.List(context.Background(), &rows); err != nil {
+	rows, err := Query(c.Conn, func(*vswitchd.OpenvSwitch) bool { return true })
+	if err != nil {
 		return nil, err
 	}
 	if len(rows) != 1 {
@@ -122,6 +122,9 @@ func (c *Client) Root() (*vswitchd.OpenvSwitch, error) {
 // EnsureExternalIDs sets the given keys in Open_vSwitch external_ids
 // (keeping every other key). It writes nothing when all are already set.
 func (c *Client) EnsureExternalIDs(ctx context.Context, want map[string]string) error {
+	if err := c.Ready(); err != nil {
+		return err
+	}
 	root, err := c.Root()
 	if err != nil {
 		return err
@@ -150,8 +153,7 @@ func (c *Client) EnsureExternalIDs(ctx context.Context, want map[string]string) 
 
 // GetBridge returns the bridge called name.
 func (c *Client) GetBridge(name string) (*vswitchd.Bridge, error) {
-	var rows []vswitchd.Bridge
-	err := c.WhereCache(func(b *vswitchd.Bridge) bool { return b.Name == name }).List(context.Background(), &rows)
+	rows, err := Query(c.Conn, func(b *vswitchd.Bridge) bool { return b.Name == name })
 	if err != nil {
 		return nil, err
 	}
@@ -165,6 +167,9 @@ func (c *Client) GetBridge(name string) (*vswitchd.Bridge, error) {
 // does not exist (fail-mode secure, in-band control off) and returns its
 // datapath type. An existing bridge is left as it is.
 func (c *Client) EnsureBridge(ctx context.Context, name, datapathType string) (string, error) {
+	if err := c.Ready(); err != nil {
+		return "", err
+	}
 	if b, err := c.GetBridge(name); err == nil {
 		return b.DatapathType, nil
 	}
@@ -219,8 +224,7 @@ func (c *Client) createAll(ms ...model.Model) ([]ovsdb.Operation, error) {
 
 // GetInterface returns the interface called name.
 func (c *Client) GetInterface(name string) (*vswitchd.Interface, error) {
-	var rows []vswitchd.Interface
-	err := c.WhereCache(func(i *vswitchd.Interface) bool { return i.Name == name }).List(context.Background(), &rows)
+	rows, err := Query(c.Conn, func(i *vswitchd.Interface) bool { return i.Name == name })
 	if err != nil {
 		return nil, err
 	}
@@ -232,8 +236,7 @@ func (c *Client) GetInterface(name string) (*vswitchd.Interface, error) {
 
 // GetPort returns the port called name.
 func (c *Client) GetPort(name string) (*vswitchd.Port, error) {
-	var rows []vswitchd.Port
-	err := c.WhereCache(func(p *vswitchd.Port) bool { return p.Name == name }).List(context.Background(), &rows)
+	rows, err := Query(c.Conn, func(p *vswitchd.Port) bool { return p.Name == name })
 	if err != nil {
 		return nil, err
 	}
@@ -245,21 +248,22 @@ func (c *Client) GetPort(name string) (*vswitchd.Port, error) {
 
 // ListPorts returns the ports whose external_ids match every key of match.
 func (c *Client) ListPorts(match map[string]string) ([]vswitchd.Port, error) {
-	var rows []vswitchd.Port
-	err := c.WhereCache(func(p *vswitchd.Port) bool {
+	return Query(c.Conn, func(p *vswitchd.Port) bool {
 		for k, v := range match {
 			if p.ExternalIDs[k] != v {
 				return false
 			}
 		}
 		return true
-	}).List(context.Background(), &rows)
-	return rows, err
+	})
 }
 
 // AddPort adds a system port name to bridge in one transaction (Interface,
 // Port, bridge membership), with the given external_ids on both rows.
 func (c *Client) AddPort(ctx context.Context, bridge, name string, ifaceIDs, portIDs map[string]string) error {
+	if err := c.Ready(); err != nil {
+		return err
+	}
 	br, err := c.GetBridge(bridge)
 	if err != nil {
 		return err
@@ -281,6 +285,9 @@ func (c *Client) AddPort(ctx context.Context, bridge, name string, ifaceIDs, por
 // DeletePort removes port name from bridge (its interface goes with it).
 // A missing port is not an error.
 func (c *Client) DeletePort(ctx context.Context, bridge, name string) error {
+	if err := c.Ready(); err != nil {
+		return err
+	}
 	p, err := c.GetPort(name)
 	if err != nil {
 		return nil
@@ -302,25 +309,44 @@ func (c *Client) DeletePort(ctx context.Context, bridge, name string) error {
 
 // transact commits ops and turns any per-operation error into one error.
 func (c *Client) transact(ctx context.Context, what string, ops []ovsdb.Operation) error {
-	return Transact(ctx, c.Conn, what, ops)
+	_, err := Transact(ctx, c.Conn, what, ops)
+	return err
 }
 
-// Transact commits ops on conn and checks every operation's result.
-func Transact(ctx context.Context, conn *Conn, what string, ops []ovsdb.Operation) error {
+// Transact commits ops on conn and checks every operation's result. A
+// failed wait of the caller's is ErrExists (someone changed what the
+// decision was based on). Every mutate or update of a row named by UUID
+// gets a wait for that row appended, so that a row deleted meanwhile aborts
+// the whole transaction with ErrNotFound instead of committing around it.
+func Transact(ctx context.Context, conn *Conn, what string, ops []ovsdb.Operation) ([]ovsdb.OperationResult, error) {
 	if !conn.Connected() {
-		return fmt.Errorf("%s: %s database: %w", what, conn.Name(), ErrNotConnected)
+		return nil, fmt.Errorf("%s: %s database: %w", what, conn.Name(), ErrNotConnected)
+	}
+	n := len(ops)
+	for _, op := range ops[:n] {
+		if (op.Op == ovsdb.OperationMutate || op.Op == ovsdb.OperationUpdate) && len(op.Where) == 1 && op.Where[0].Column == "_uuid" {
+			zero := 0
+			ops = append(ops, ovsdb.Operation{
+				Op: ovsdb.OperationWait, Table: op.Table, Timeout: &zero, Where: op.Where,
+				Columns: []string{"_uuid"}, Until: string(ovsdb.WaitConditionEqual),
+				Rows: []ovsdb.Row{{"_uuid": op.Where[0].Value}},
+			})
+		}
 	}
 	res, err := conn.Transact(ctx, ops...)
 	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	if _, err := ovsdb.CheckOperationResults(res, ops); err != nil {
 		for i, r := range res {
 			if i < len(ops) && ops[i].Op == ovsdb.OperationWait && r.Error != "" {
-				return fmt.Errorf("%s: %w (changed concurrently)", what, ErrExists)
+				if i >= n {
+					return nil, fmt.Errorf("%s: %s row %v was deleted meanwhile: %w", what, ops[i].Table, ops[i].Where[0].Value, ErrNotFound)
+				}
+				return nil, fmt.Errorf("%s: %w (changed concurrently)", what, ErrExists)
 			}
 		}
-		return fmt.Errorf("%s: %w", what, err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	return nil
+	return res[:n], nil
 }

@@ -169,5 +169,28 @@ func (c *Conn) WaitConnected(ctx context.Context) error {
 	return nil
 }
 
+// Ready is nil once the connection is up and its cache filled, else
+// ErrNotConnected (mutators call it first: libovsdb's builders need the cache).
+func (c *Conn) Ready() error {
+	if !c.Connected() {
+		return fmt.Errorf("%s %v: %w", c.cfg.Name, c.cfg.Remotes, ErrNotConnected)
+	}
+	return nil
+}
+
+// Query returns the cached rows of T matching pred. Before the first
+// connection there is no cache (libovsdb makes it on connect): that is
+// ErrNotConnected, not a panic. It never waits for the server.
+func Query[T any](c *Conn, pred func(*T) bool) ([]T, error) {
+	if !c.monitor.Load() {
+		return nil, fmt.Errorf("%s %v: %w", c.cfg.Name, c.cfg.Remotes, ErrNotConnected)
+	}
+	var rows []T
+	if err := c.WhereCache(pred).List(context.Background(), &rows); err != nil {
+		return nil, err
+	}
+	return rows, nil
+}
+
 // Name is the database's name given in DialConfig.
 func (c *Conn) Name() string { return c.cfg.Name }

@@ -11,6 +11,7 @@ package ovsdbtest
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -191,13 +192,19 @@ func (s *Server) Start() {
 // Stop terminates the server (SIGTERM, SIGKILL after 5 s) and waits for it
 // to exit. Its clients see their connection drop. Stopping a stopped server
 // does nothing.
-func (s *Server) Stop() {
+func (s *Server) Stop() { s.stop(syscall.SIGTERM) }
+
+// Kill kills the server with SIGKILL, as a crash or the OOM killer would:
+// it has no chance to tell its clients anything. Start restarts it.
+func (s *Server) Kill() { s.stop(syscall.SIGKILL) }
+
+func (s *Server) stop(sig syscall.Signal) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.cmd == nil {
 		return
 	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	_ = s.cmd.Process.Signal(sig)
 	select {
 	case <-s.done:
 	case <-time.After(5 * time.Second):
@@ -274,6 +281,106 @@ func (s *Server) TryRun(program string, args ...string) (string, error) {
 		return "", fmt.Errorf("%s %s: %w: %s", program, strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
 	}
 	return strings.TrimSpace(stdout.String()), nil
+}
+
+// Row is one database row as ovs-vsctl / ovn-nbctl show it: a column's
+// value is a string (an atom, UUIDs included), a []string (a set) or a
+// map[string]string (a map).
+type Row map[string]any
+
+// Find returns the rows of table matching conditions, read by tool
+// ("ovs-vsctl" or "ovn-nbctl", which share the syntax: "name=tap1",
+// "external_ids:k=v"), with the given columns: an observer of the database
+// independent of the client under test.
+func (s *Server) Find(tool, table string, columns []string, conditions ...string) []Row {
+	s.t.Helper()
+	args := append([]string{"--db=" + s.Remote, "--timeout=10", "--format=json",
+		"--columns=" + strings.Join(columns, ","), "find", table}, conditions...)
+	out := s.Run(tool, args...)
+	var tbl struct {
+		Data     [][]any  `json:"data"`
+		Headings []string `json:"headings"`
+	}
+	if err := json.Unmarshal([]byte(out), &tbl); err != nil {
+		s.t.Fatalf("%s find %s: %v\n%s", tool, table, err, out)
+	}
+	var rows []Row
+	for _, d := range tbl.Data {
+		r := Row{}
+		for i, h := range tbl.Headings {
+			r[h] = decode(d[i])
+		}
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+// FindOne is Find expecting exactly one row.
+func (s *Server) FindOne(tool, table string, columns []string, conditions ...string) Row {
+	s.t.Helper()
+	rows := s.Find(tool, table, columns, conditions...)
+	if len(rows) != 1 {
+		s.t.Fatalf("%s %v: %d rows in the database, want 1: %v", table, conditions, len(rows), rows)
+	}
+	return rows[0]
+}
+
+// decode turns an OVSDB JSON datum into a string, []string or map[string]string.
+func decode(v any) any {
+	a, ok := v.([]any)
+	if !ok || len(a) != 2 {
+		return fmt.Sprint(v)
+	}
+	switch a[0] {
+	case "uuid", "named-uuid":
+		return fmt.Sprint(a[1])
+	case "set":
+		out := []string{}
+		for _, e := range a[1].([]any) {
+			out = append(out, fmt.Sprint(decode(e)))
+		}
+		return out
+	case "map":
+		out := map[string]string{}
+		for _, kv := range a[1].([]any) {
+			p := kv.([]any)
+			out[fmt.Sprint(decode(p[0]))] = fmt.Sprint(decode(p[1]))
+		}
+		return out
+	}
+	return fmt.Sprint(v)
+}
+
+// Set returns column c as a set (an atom is a set of one, an empty
+// optional value an empty set).
+func (r Row) Set(c string) []string {
+	switch v := r[c].(type) {
+	case []string:
+		return v
+	case string:
+		return []string{v}
+	}
+	return nil
+}
+
+// Map returns column c as a map.
+func (r Row) Map(c string) map[string]string {
+	m, _ := r[c].(map[string]string)
+	return m
+}
+
+// Str returns column c as a string ("" for an empty optional value).
+func (r Row) Str(c string) string {
+	if s, ok := r[c].(string); ok {
+		return s
+	}
+	if s := r.Set(c); len(s) == 1 {
+		return s[0]
+	}
+	if s := r.Set(c); s != nil && len(s) == 0 {
+		return ""
+	}
+	return fmt.Sprint(r[c])
 }
 
 // Logger returns a logger for the clients under test that keeps its output
