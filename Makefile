@@ -24,8 +24,8 @@ build: ## build quantumnetd, the quantumnet CNI plugin and qnetctl into bin/
 
 test: deps build ## everything CI runs: lint, generated code, unit, integration and end-to-end tests
 	$(MAKE) lint check-generated
-	$(GO) test -count=1 -timeout 20m ./...
 	scripts/test-sandbox.sh
+	$(GO) test -count=1 -timeout 20m ./...
 
 test-unit: ## unit tests only (no root, no OVS)
 	QN_SKIP_INTEGRATION=1 $(GO) test -count=1 -short ./...

@@ -1,0 +1,352 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/containernetworking/cni/libcni"
+	"github.com/containernetworking/cni/pkg/invoke"
+	"github.com/containernetworking/cni/pkg/version"
+	"github.com/vishvananda/netlink"
+)
+
+// ---------------------------------------------------------------- setup
+
+func (b *bench) setup(ctx context.Context) error {
+	var err error
+	if b.repo, err = findRepo(); err != nil {
+		return err
+	}
+	b.bin = *flagBin
+	if b.bin == "" {
+		b.bin = filepath.Join(b.repo, "bin")
+	}
+	if b.bin, err = filepath.Abs(b.bin); err != nil {
+		return err
+	}
+	for _, f := range []string{"quantumnetd", "quantumnet", "qnetctl"} {
+		if _, err := os.Stat(filepath.Join(b.bin, f)); err != nil {
+			return fmt.Errorf("%s missing (run make build): %w", filepath.Join(b.bin, f), err)
+		}
+	}
+	for _, t := range []string{"ip", "ovn-nbctl", "ovs-vsctl", "jq", "flock", "ethtool", "nsenter", "sha256sum"} {
+		if _, err := exec.LookPath(t); err != nil {
+			return fmt.Errorf("%s not found (run scripts/deps.sh; jq is needed by the shell baseline)", t)
+		}
+	}
+	if _, err := netlink.LinkByName(bridgeName); err == nil {
+		return fmt.Errorf("a link %s already exists (left by an earlier run killed with SIGKILL?); remove it with: ip link del %s", bridgeName, bridgeName)
+	}
+	b.bridgeOurs = true
+	if b.tmp, err = os.MkdirTemp("", "qnbench-"); err != nil {
+		return err
+	}
+	b.pluginDir = filepath.Join(b.tmp, "plugins")
+	if err := os.MkdirAll(b.pluginDir, 0o755); err != nil {
+		return err
+	}
+	if b.stderrLog, err = os.Create(filepath.Join(b.tmp, "plugin-stderr.log")); err != nil {
+		return err
+	}
+	b.loadStart = loadavg()
+
+	// The OVN sandbox.
+	logf("sandbox: checking (scripts/sandbox.sh status)")
+	out, err := b.cmd(ctx, 10*time.Second, filepath.Join(b.repo, "scripts", "sandbox.sh"), "status")
+	if err != nil {
+		anyRunning := strings.Contains(out, "running (pid")
+		logf("sandbox: not (fully) up; running scripts/sandbox.sh up")
+		if out, err := b.cmd(ctx, 90*time.Second, filepath.Join(b.repo, "scripts", "sandbox.sh"), "up"); err != nil {
+			return fmt.Errorf("scripts/sandbox.sh up: %v\n%s", err, out)
+		}
+		b.sandboxStarted = !anyRunning
+		if anyRunning {
+			b.problem("the sandbox was partly running before: it is left up at the end")
+		}
+	} else {
+		logf("sandbox: already up (it will be left up)")
+	}
+	out, err = b.cmd(ctx, 10*time.Second, filepath.Join(b.repo, "scripts", "sandbox.sh"), "env")
+	if err != nil {
+		return fmt.Errorf("scripts/sandbox.sh env: %v\n%s", err, out)
+	}
+	b.env = parseEnv(out)
+	for _, k := range []string{"QN_NB_REMOTE", "QN_SB_REMOTE", "QN_OVS_REMOTE", "QN_CHASSIS"} {
+		if b.env[k] == "" {
+			return fmt.Errorf("scripts/sandbox.sh env did not print %s", k)
+		}
+	}
+	for _, k := range []string{"QN_NB_REMOTE", "QN_OVS_REMOTE"} {
+		if !strings.HasPrefix(b.env[k], "unix:") {
+			return fmt.Errorf("%s=%s is not a unix: socket", k, b.env[k])
+		}
+	}
+
+	// Reference plugins and the shell baseline.
+	if err := b.buildReferencePlugins(ctx); err != nil {
+		return err
+	}
+	shell := filepath.Join(b.repo, "test", "bench", "cniadd", "shell-cni.sh")
+	if err := os.Symlink(shell, filepath.Join(b.pluginDir, "qnbench-shell")); err != nil {
+		return err
+	}
+
+	// quantumnetd.
+	if err := b.startDaemon(ctx); err != nil {
+		return err
+	}
+	name := fmt.Sprintf("qnbench-%d", b.pid)
+	if out, err := b.qnetctl(ctx, "network", "create", name, "--subnet4", qnSubnet); err != nil {
+		return fmt.Errorf("qnetctl network create %s: %v\n%s", name, err, out)
+	}
+	b.network = name
+
+	// Shell baseline: its logical switch and state dir.
+	sw := fmt.Sprintf("qnbench-sh-%d", b.pid)
+	if out, err := b.cmd(ctx, 15*time.Second, "ovn-nbctl", "--db="+b.env["QN_NB_REMOTE"], "--timeout=10", "ls-add", sw); err != nil {
+		return fmt.Errorf("ovn-nbctl ls-add %s: %v\n%s", sw, err, out)
+	}
+	b.shellSwitch = sw
+	b.shellOwner = fmt.Sprintf("qnbench-%d", b.pid)
+	shellState := filepath.Join(b.tmp, "shell-state")
+	if err := os.MkdirAll(shellState, 0o755); err != nil {
+		return err
+	}
+	b.hostLocalDir = filepath.Join(b.tmp, "host-local")
+
+	// libcni, as a runtime uses it: CNI_PATH has quantumnet's bin dir and
+	// the temp plugin dir; plugin stderr goes to a log file.
+	exe := &invoke.DefaultExec{RawExec: &invoke.RawExec{Stderr: b.stderrLog}, PluginDecoder: version.PluginDecoder{}}
+	b.cni = libcni.NewCNIConfigWithCacheDir([]string{b.bin, b.pluginDir}, filepath.Join(b.tmp, "cni-cache"), exe)
+	b.cniDetached = libcni.NewCNIConfigWithCacheDir([]string{b.bin, b.pluginDir}, filepath.Join(b.tmp, "cni-cache"), &detachedExec{})
+
+	confs := []struct {
+		name, short string
+		plugin      map[string]any
+		verify      func(context.Context, []*attachment) error
+	}{
+		{cQN, "qn", map[string]any{"type": "quantumnet", "network": b.network, "socket": b.daemonSock}, b.verifyQN},
+		{cBridge, "br", map[string]any{
+			"type": "bridge", "bridge": bridgeName, "isGateway": false, "ipMasq": false, "mtu": 1400,
+			"ipam": map[string]any{"type": "host-local", "dataDir": b.hostLocalDir,
+				"ranges": [][]map[string]string{{{"subnet": bridgeSubnet}}}},
+		}, b.verifyBridge},
+		{cShell, "sh", map[string]any{
+			"type": "qnbench-shell", "nbDB": b.env["QN_NB_REMOTE"], "ovsDB": b.env["QN_OVS_REMOTE"],
+			"logicalSwitch": sw, "stateDir": shellState, "subnet16": shellNet16, "readyTimeout": 15, "owner": b.shellOwner,
+		}, b.verifyShell},
+	}
+	for _, cf := range confs {
+		raw, err := json.Marshal(map[string]any{"cniVersion": cniVersion, "name": "qnbench-" + cf.short, "plugins": []any{cf.plugin}})
+		if err != nil {
+			return err
+		}
+		list, err := libcni.ConfListFromBytes(raw)
+		if err != nil {
+			return fmt.Errorf("%s config: %w", cf.name, err)
+		}
+		b.contenders = append(b.contenders, &contender{name: cf.name, short: cf.short, list: list, verify: cf.verify, live: map[string]*attachment{}})
+	}
+	return nil
+}
+
+func findRepo() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && bytes.Contains(b, []byte("module github.com/quantumnet/quantumnet\n")) {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("run from inside the quantumnet repository (go.mod of github.com/quantumnet/quantumnet not found)")
+		}
+		dir = parent
+	}
+}
+
+func goTool() string {
+	if p, err := exec.LookPath("go"); err == nil {
+		return p
+	}
+	return "/usr/local/go/bin/go"
+}
+
+// buildReferencePlugins builds bridge and host-local at the version of
+// containernetworking/plugins in go.mod: in the main module if it has every
+// go.sum entry they need, else in the plugins module itself (its own go.mod
+// and go.sum, same version), which changes nothing in this repository.
+func (b *bench) buildReferencePlugins(ctx context.Context) error {
+	pkgs := map[string]string{"bridge": "plugins/main/bridge", "host-local": "plugins/ipam/host-local"}
+	ver, err := b.cmdIn(ctx, b.repo, 60*time.Second, nil, goTool(), "list", "-m", "-f", "{{.Version}} {{.Dir}}", refPlugins)
+	if err != nil {
+		return fmt.Errorf("go list -m %s: %v\n%s", refPlugins, err, ver)
+	}
+	f := strings.Fields(ver)
+	if len(f) < 1 {
+		return fmt.Errorf("go list -m %s printed %q", refPlugins, ver)
+	}
+	modDir := ""
+	if len(f) > 1 {
+		modDir = f[1]
+	}
+	logf("building bridge and host-local %s into %s", f[0], b.pluginDir)
+	for name, pkg := range pkgs {
+		out := filepath.Join(b.pluginDir, name)
+		o1, err := b.cmdIn(ctx, b.repo, 5*time.Minute, nil, goTool(), "build", "-o", out, refPlugins+"/"+pkg)
+		if err == nil {
+			continue
+		}
+		if modDir == "" {
+			// go list -m printed no Dir: the module is not downloaded yet.
+			if o, err := b.cmdIn(ctx, b.repo, 5*time.Minute, nil, goTool(), "mod", "download", refPlugins); err != nil {
+				return fmt.Errorf("go mod download %s: %v\n%s", refPlugins, err, o)
+			}
+			o, err := b.cmdIn(ctx, b.repo, time.Minute, nil, goTool(), "list", "-m", "-f", "{{.Dir}}", refPlugins)
+			if err != nil {
+				return fmt.Errorf("go list -m %s: %v\n%s", refPlugins, err, o)
+			}
+			modDir = strings.TrimSpace(o)
+		}
+		env := []string{"GOWORK=off", "GOFLAGS=-mod=readonly -buildvcs=false"}
+		o2, err := b.cmdIn(ctx, modDir, 5*time.Minute, env, goTool(), "build", "-o", out, "./"+pkg)
+		if err != nil {
+			return fmt.Errorf("building %s failed in this module:\n%s\nand in %s:\n%s", name, o1, modDir, o2)
+		}
+		logf("  %s: built in %s (this module's go.sum lacks entries the plugin needs)", name, modDir)
+	}
+	return nil
+}
+
+func (b *bench) startDaemon(ctx context.Context) error {
+	b.daemonSock = filepath.Join(b.tmp, "quantumnetd.sock")
+	b.daemonLog = filepath.Join(b.tmp, "quantumnetd.log")
+	cfgPath := filepath.Join(b.tmp, "quantumnetd.toml")
+	// manage = false: the sandbox configures the chassis; this daemon is a
+	// guest on it and leaves Open_vSwitch external_ids alone.
+	cfg := fmt.Sprintf(`[ovn]
+nb_remotes = [%q]
+sb_remotes = [%q]
+[chassis]
+name = %q
+ovs_remote = %q
+datapath_type = "netdev"
+manage = false
+[daemon]
+socket = %q
+ready_timeout = "15s"
+`, b.env["QN_NB_REMOTE"], b.env["QN_SB_REMOTE"], b.env["QN_CHASSIS"], b.env["QN_OVS_REMOTE"], b.daemonSock)
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		return err
+	}
+	if out, err := b.cmd(ctx, 10*time.Second, filepath.Join(b.bin, "quantumnetd"), "-version"); err == nil {
+		b.daemonVersion = strings.TrimSpace(out)
+	}
+	lf, err := os.Create(b.daemonLog)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(filepath.Join(b.bin, "quantumnetd"), "-config", cfgPath)
+	cmd.Stdout, cmd.Stderr = lf, lf
+	// Own process group: a Ctrl-C in the terminal must not kill it before
+	// the cleanup has deleted the attachments through it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		lf.Close()
+		return fmt.Errorf("starting quantumnetd: %w", err)
+	}
+	b.daemon = cmd
+	b.daemonDone = make(chan struct{})
+	go func() { _ = cmd.Wait(); lf.Close(); close(b.daemonDone) }()
+	logf("quantumnetd started (pid %d, log %s)", cmd.Process.Pid, b.daemonLog)
+
+	deadline := time.Now().Add(30 * time.Second)
+	var out string
+	for time.Now().Before(deadline) {
+		select {
+		case <-b.daemonDone:
+			return fmt.Errorf("quantumnetd exited during start-up (%v)", cmd.ProcessState)
+		case <-ctx.Done():
+			return ctx.Err()
+		default:
+		}
+		if _, err := os.Stat(b.daemonSock); err == nil {
+			if out, err = b.qnetctl(ctx, "status"); err == nil {
+				return nil
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("quantumnetd did not become ready within 30s:\n%s", out)
+}
+
+// ---------------------------------------------------------------- commands
+
+// cmdIn runs a helper command (own process group, so that a second Ctrl-C
+// during the cleanup does not kill it) and returns its combined output.
+func (b *bench) cmdIn(ctx context.Context, dir string, timeout time.Duration, env []string, name string, args ...string) (string, error) {
+	if ctx.Err() != nil {
+		// Setup commands stop on Ctrl-C; cleanup passes a fresh context.
+		return "", ctx.Err()
+	}
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	c := exec.CommandContext(cctx, name, args...)
+	c.Dir = dir
+	if env != nil {
+		c.Env = append(os.Environ(), env...)
+	}
+	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	var buf bytes.Buffer
+	c.Stdout, c.Stderr = &buf, &buf
+	err := c.Run()
+	return buf.String(), err
+}
+
+func (b *bench) cmd(ctx context.Context, timeout time.Duration, name string, args ...string) (string, error) {
+	return b.cmdIn(ctx, "", timeout, nil, name, args...)
+}
+
+func (b *bench) cmdStdin(ctx context.Context, stdin string, name string, args ...string) (string, error) {
+	cctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	c := exec.CommandContext(cctx, name, args...)
+	c.Stdin = strings.NewReader(stdin)
+	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out, err := c.CombinedOutput()
+	return string(out), err
+}
+
+func (b *bench) qnetctl(ctx context.Context, args ...string) (string, error) {
+	return b.cmd(ctx, 30*time.Second, filepath.Join(b.bin, "qnetctl"), append([]string{"--socket", b.daemonSock}, args...)...)
+}
+
+func parseEnv(out string) map[string]string {
+	m := map[string]string{}
+	for _, l := range strings.Split(out, "\n") {
+		l = strings.TrimPrefix(strings.TrimSpace(l), "export ")
+		k, v, ok := strings.Cut(l, "=")
+		if !ok {
+			continue
+		}
+		if uq, err := strconv.Unquote(v); err == nil {
+			v = uq
+		} else {
+			v = strings.Trim(v, "'")
+		}
+		m[k] = v
+	}
+	return m
+}
