@@ -89,7 +89,7 @@ func (c *NB) CreateSwitch(ctx context.Context, network string, ids map[string]st
 	if err != nil {
 		return nil, err
 	}
-	wait := waitNoRow(nbdb.LogicalSwitchTable, "name", ls.Name)
+	wait := ovs.WaitNoRow(nbdb.LogicalSwitchTable, "name", ls.Name)
 	res, err := ovs.Transact(ctx, c.Conn, "create network "+network, append([]ovsdb.Operation{wait}, ops...))
 	if err != nil {
 		if errors.Is(err, ErrExists) {
@@ -177,7 +177,7 @@ func (c *NB) CreatePortOps(ls *nbdb.LogicalSwitch, lsp *nbdb.LogicalSwitchPort) 
 	if err != nil {
 		return nil, err
 	}
-	wait := waitNoRow(nbdb.LogicalSwitchPortTable, "name", lsp.Name)
+	wait := ovs.WaitNoRow(nbdb.LogicalSwitchPortTable, "name", lsp.Name)
 	return append(append([]ovsdb.Operation{wait}, ops...), mut...), nil
 }
 
@@ -221,15 +221,4 @@ func (c *NB) DeletePort(ctx context.Context, name string) error {
 func (c *NB) transact(ctx context.Context, what string, ops []ovsdb.Operation) error {
 	_, err := ovs.Transact(ctx, c.Conn, what, ops)
 	return err
-}
-
-// waitNoRow: see ovs.waitNoRow.
-func waitNoRow(table, column, value string) ovsdb.Operation {
-	zero := 0
-	return ovsdb.Operation{
-		Op: ovsdb.OperationWait, Table: table, Timeout: &zero,
-		Where:   []ovsdb.Condition{{Column: column, Function: ovsdb.ConditionEqual, Value: value}},
-		Columns: []string{column}, Until: string(ovsdb.WaitConditionNotEqual),
-		Rows: []ovsdb.Row{{column: value}},
-	}
 }

@@ -190,16 +190,16 @@ func (c *Client) EnsureBridge(ctx context.Context, name, datapathType string) (s
 	if err != nil {
 		return "", err
 	}
-	wait := waitNoRow(vswitchd.BridgeTable, "name", name)
+	wait := WaitNoRow(vswitchd.BridgeTable, "name", name)
 	if err := c.transact(ctx, "create bridge "+name, append(append([]ovsdb.Operation{wait}, ops...), mut...)); err != nil {
 		return "", err
 	}
 	return datapathType, nil
 }
 
-// waitNoRow is an OVSDB wait that fails the transaction when exactly one row
+// WaitNoRow is an OVSDB wait that fails the transaction when exactly one row
 // with column == value already exists (optimistic "create if absent").
-func waitNoRow(table, column, value string) ovsdb.Operation {
+func WaitNoRow(table, column, value string) ovsdb.Operation {
 	zero := 0
 	return ovsdb.Operation{
 		Op: ovsdb.OperationWait, Table: table, Timeout: &zero,
@@ -278,7 +278,7 @@ func (c *Client) AddPort(ctx context.Context, bridge, name string, ifaceIDs, por
 	if err != nil {
 		return err
 	}
-	wait := waitNoRow(vswitchd.PortTable, "name", name)
+	wait := WaitNoRow(vswitchd.PortTable, "name", name)
 	return c.transact(ctx, "add port "+name, append(append([]ovsdb.Operation{wait}, ops...), mut...))
 }
 
