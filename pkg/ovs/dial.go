@@ -79,7 +79,8 @@ func Dial(ctx context.Context, dbModel model.ClientDBModel, cfg DialConfig) (*Co
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	log := logr.FromSlogHandler(cfg.Logger.With("db", cfg.Name).Handler())
+	// libovsdb logs every transaction at debug level: keep it at info and above.
+	log := logr.FromSlogHandler(minLevel{cfg.Logger.With("db", cfg.Name).Handler(), slog.LevelInfo})
 	bo := backoff.NewExponentialBackOff()
 	bo.InitialInterval = 100 * time.Millisecond
 	bo.MaxInterval = 5 * time.Second
@@ -194,3 +195,18 @@ func Query[T any](c *Conn, pred func(*T) bool) ([]T, error) {
 
 // Name is the database's name given in DialConfig.
 func (c *Conn) Name() string { return c.cfg.Name }
+
+// minLevel drops records below level.
+type minLevel struct {
+	slog.Handler
+	level slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.level && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(a []slog.Attr) slog.Handler {
+	return minLevel{h.Handler.WithAttrs(a), h.level}
+}
+func (h minLevel) WithGroup(n string) slog.Handler { return minLevel{h.Handler.WithGroup(n), h.level} }
