@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/quantumnet/quantumnet/daemon/alloc"
 	"github.com/quantumnet/quantumnet/daemon/attach"
 	"github.com/quantumnet/quantumnet/daemon/chassis"
 	"github.com/quantumnet/quantumnet/daemon/config"
@@ -127,8 +128,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		}
 		return wantDP
 	}
+	al := &alloc.Allocator{NB: nb, MACPrefix: macPrefix, Log: log}
 	mgr := &attach.Manager{
-		NB: nb, SB: sb, OVS: ovsc, Chassis: cfg.Chassis.Name, Bridge: bridge,
+		NB: nb, SB: sb, OVS: ovsc, Alloc: al, Chassis: cfg.Chassis.Name, Bridge: bridge,
 		Netdev: func() bool { return dpType() == "netdev" }, ReadyTimeout: cfg.Daemon.ReadyTimeout.Duration,
 		MACPrefix: macPrefix, Log: log,
 	}
@@ -154,6 +156,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 			}
 			if err == nil {
 				err = mgr.Reconcile(wctx)
+			}
+			if err == nil {
+				err = al.Reconcile(wctx)
 			}
 			cancel()
 			if err == nil {

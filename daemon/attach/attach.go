@@ -15,10 +15,10 @@ import (
 	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/quantumnet/quantumnet/daemon/alloc"
 	"github.com/quantumnet/quantumnet/daemon/network"
 	"github.com/quantumnet/quantumnet/ipam"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
@@ -28,17 +28,18 @@ import (
 
 // Errors the server maps to protocol codes.
 var (
-	ErrInvalid     = errors.New("invalid argument")
+	ErrInvalid     = alloc.ErrInvalid
 	ErrNotFound    = ovn.ErrNotFound
 	ErrUnavailable = errors.New("not ready")
 	ErrExhausted   = ipam.ErrExhausted
-	ErrConflict    = errors.New("address conflict")
+	ErrConflict    = alloc.ErrConflict
 )
 
 // Manager creates and removes container attachments on this chassis.
 type Manager struct {
 	NB           *ovn.NB
 	SB           *ovn.SB
+	Alloc        *alloc.Allocator
 	OVS          *ovs.Client
 	Chassis      string
 	Bridge       string
@@ -49,9 +50,6 @@ type Manager struct {
 
 	// Reconciled is set once the start-up Reconcile ran; ADD waits for it.
 	Reconciled atomic.Bool
-
-	mu    sync.Mutex
-	locks map[string]*sync.Mutex // per network: allocation + create
 }
 
 // Request is one CNI ADD/DEL/CHECK.
@@ -115,20 +113,6 @@ func HostIfname(containerID, ifname string) string {
 func attachHash(containerID, ifname string) string {
 	h := sha256.Sum256([]byte(containerID + "/" + ifname))
 	return hex.EncodeToString(h[:])
-}
-
-func (m *Manager) netLock(network string) *sync.Mutex {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.locks == nil {
-		m.locks = map[string]*sync.Mutex{}
-	}
-	l, ok := m.locks[network]
-	if !ok {
-		l = &sync.Mutex{}
-		m.locks[network] = l
-	}
-	return l
 }
 
 // Ready reports what keeps the manager from serving ADD (nil when ready).
@@ -196,40 +180,31 @@ func (m *Manager) Add(ctx context.Context, r Request) (res *Result, err error) {
 	cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	undo = append(undo, cancel)
 
+	want := alloc.Want{}
+	for _, ip := range r.IPs {
+		a, err := netip.ParseAddr(strings.SplitN(ip, "/", 2)[0])
+		if err != nil {
+			return nil, fmt.Errorf("%w: ips: %q is not an IP address", ErrInvalid, ip)
+		}
+		want.IPs = append(want.IPs, a)
+	}
+	if r.MAC != "" {
+		mac, err := net.ParseMAC(r.MAC)
+		if err != nil || len(mac) != 6 {
+			return nil, fmt.Errorf("%w: mac: %q is not an Ethernet address", ErrInvalid, r.MAC)
+		}
+		want.MAC = mac
+	}
 	t0 := time.Now()
-	lock := m.netLock(r.Network)
-	lock.Lock()
-	res, lsp, err := m.allocate(r, spec, name, host)
+	claim, err := m.Alloc.CreatePort(ctx, r.Network, want, name, func(cl *alloc.Claim) *nbdb.LogicalSwitchPort {
+		return m.portRow(r, cl, name, host)
+	})
 	if err != nil {
-		lock.Unlock()
 		return nil, err
 	}
-	// The NB transaction (and northd's work that follows it) runs while the
-	// veth is plumbed: ovn-controller binds the port once both exist.
-	nbDone := make(chan error, 1)
-	var tNB time.Time
-	go func() {
-		defer lock.Unlock()
-		err := m.NB.CreatePort(ctx, ls, lsp)
-		tNB = time.Now()
-		nbDone <- err
-	}()
-	nbJoined := false
-	joinNB := func() error {
-		nbJoined = true
-		if err := <-nbDone; err != nil {
-			return err
-		}
-		undo = append(undo, func() { _ = m.NB.DeletePort(cleanup, name) })
-		return nil
-	}
-	defer func() {
-		if !nbJoined { // an early return: wait for the transaction, then undo it
-			if err := <-nbDone; err == nil {
-				_ = m.NB.DeletePort(cleanup, name)
-			}
-		}
-	}()
+	undo = append(undo, func() { _ = m.Alloc.DeletePort(cleanup, name) })
+	tNB := time.Now()
+	res = &Result{Port: name, HostIfname: host, MAC: claim.MAC, MTU: spec.MTU, Addrs: claim.Addrs, Gateways: claim.Gateways, DNSDomain: spec.DNSDomain}
 
 	if _, err = SetupVeth(VethSpec{
 		HostName: host, ContName: r.Ifname, Netns: r.Netns, MAC: res.MAC, MTU: res.MTU,
@@ -246,9 +221,6 @@ func (m *Manager) Add(ctx context.Context, r Request) (res *Result, err error) {
 		return nil, err
 	}
 	undo = append(undo, func() { _ = m.OVS.DeletePort(cleanup, m.Bridge, host) })
-	if err = joinNB(); err != nil {
-		return nil, err
-	}
 	tOVS := time.Now()
 
 	wctx, wcancel := context.WithTimeout(ctx, m.ReadyTimeout)
@@ -257,99 +229,27 @@ func (m *Manager) Add(ctx context.Context, r Request) (res *Result, err error) {
 		return nil, err
 	}
 	log.Info("attached", "addresses", res.Addrs, "mac", res.MAC.String(),
-		"nb", tNB.Sub(t0), "veth", tVeth.Sub(t0), "ovs", tOVS.Sub(tVeth), "installed", time.Since(tOVS), "total", time.Since(t0))
+		"nb", tNB.Sub(t0), "veth", tVeth.Sub(tNB), "ovs", tOVS.Sub(tVeth), "installed", time.Since(tOVS), "total", time.Since(t0))
 	return res, nil
 }
 
-// allocate picks the MAC and addresses (requested ones if given) and builds the LSP.
-func (m *Manager) allocate(r Request, spec network.Spec, name, host string) (*Result, *nbdb.LogicalSwitchPort, error) {
-	ports, err := m.NB.ListPorts(nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	usedIP := map[netip.Addr]bool{}
-	usedMAC := map[string]bool{}
-	for _, p := range ports {
-		for _, a := range p.Addresses {
-			f := strings.Fields(a)
-			if len(f) == 0 {
-				continue
-			}
-			usedMAC[strings.ToLower(f[0])] = true
-			if p.ExternalIDs[ovn.KeyNetwork] != spec.Name {
-				continue
-			}
-			for _, s := range f[1:] {
-				if ip, err := netip.ParseAddr(s); err == nil {
-					usedIP[ip] = true
-				}
-			}
-		}
-	}
-	res := &Result{Port: name, HostIfname: host, MTU: spec.MTU, DNSDomain: spec.DNSDomain}
-	if r.MAC != "" {
-		mac, err := net.ParseMAC(r.MAC)
-		if err != nil || len(mac) != 6 || mac[0]&1 != 0 {
-			return nil, nil, fmt.Errorf("%w: mac: %q is not a unicast Ethernet address", ErrInvalid, r.MAC)
-		}
-		if usedMAC[mac.String()] {
-			return nil, nil, fmt.Errorf("%w: mac: %s is already used by another port", ErrConflict, mac)
-		}
-		res.MAC = mac
-	} else if res.MAC, err = ipam.NewMAC(m.MACPrefix, func(s string) bool { return usedMAC[s] }); err != nil {
-		return nil, nil, err
-	}
-	requested := map[bool]netip.Addr{} // is6 -> addr
-	for _, s := range r.IPs {
-		a, err := netip.ParseAddr(strings.SplitN(s, "/", 2)[0])
-		if err != nil {
-			return nil, nil, fmt.Errorf("%w: ips: %q is not an IP address", ErrInvalid, s)
-		}
-		requested[a.Is6()] = a
-	}
-	for _, fam := range []struct {
-		subnet netip.Prefix
-		gw     netip.Addr
-		is6    bool
-	}{{spec.Subnet4, spec.Gateway4, false}, {spec.Subnet6, spec.Gateway6, true}} {
-		want, asked := requested[fam.is6]
-		if !fam.subnet.IsValid() {
-			if asked {
-				return nil, nil, fmt.Errorf("%w: ips: %s: network %q has no subnet of that family", ErrInvalid, want, spec.Name)
-			}
-			continue
-		}
-		var a netip.Addr
-		if asked {
-			if !ipam.Usable(fam.subnet, fam.gw, want) {
-				return nil, nil, fmt.Errorf("%w: ips: %s is not a usable address of %s", ErrInvalid, want, fam.subnet)
-			}
-			if usedIP[want] {
-				return nil, nil, fmt.Errorf("%w: ips: %s is already in use on network %q", ErrConflict, want, spec.Name)
-			}
-			a = want
-		} else if a, err = ipam.NextFree(fam.subnet, fam.gw, func(a netip.Addr) bool { return usedIP[a] }); err != nil {
-			return nil, nil, fmt.Errorf("network %q: %w", spec.Name, err)
-		}
-		res.Addrs = append(res.Addrs, netip.PrefixFrom(a, fam.subnet.Bits()))
-		res.Gateways = append(res.Gateways, fam.gw)
-	}
-	addr := res.MAC.String()
-	for _, p := range res.Addrs {
+// portRow builds the logical port of an attachment from its claim.
+func (m *Manager) portRow(r Request, cl *alloc.Claim, name, host string) *nbdb.LogicalSwitchPort {
+	addr := cl.MAC.String()
+	for _, p := range cl.Addrs {
 		addr += " " + p.Addr().String()
 	}
-	lsp := &nbdb.LogicalSwitchPort{
+	return &nbdb.LogicalSwitchPort{
 		Name:         name,
 		Addresses:    []string{addr},
 		PortSecurity: []string{addr},
 		Options:      map[string]string{ovn.OptRequestedChassis: m.Chassis},
 		ExternalIDs: map[string]string{
-			ovn.KeyNetwork: spec.Name, ovn.KeyKind: ovn.KindContainer, ovn.KeyContainerID: r.ContainerID,
+			ovn.KeyNetwork: r.Network, ovn.KeyKind: ovn.KindContainer, ovn.KeyContainerID: r.ContainerID,
 			ovn.KeyIfname: r.Ifname, ovn.KeyNetns: r.Netns, ovn.KeyCNINetwork: r.CNINetwork,
 			ovn.KeyChassis: m.Chassis, ovn.KeyHostIfname: host,
 		},
 	}
-	return res, lsp, nil
 }
 
 // resultOf rebuilds the Result of an existing LSP.
@@ -418,7 +318,7 @@ func (m *Manager) remove(ctx context.Context, name, host string) error {
 		if !m.NB.Connected() {
 			return fmt.Errorf("%w: not connected to OVN Northbound", ErrUnavailable)
 		}
-		if err := m.NB.DeletePort(ctx, name); err != nil {
+		if err := m.Alloc.DeletePort(ctx, name); err != nil {
 			return err
 		}
 	}

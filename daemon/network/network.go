@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/quantumnet/quantumnet/ipam"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
@@ -34,12 +35,31 @@ type Spec struct {
 	Gateway6  netip.Addr
 	MTU       int
 	DNSDomain string
+	Range4    ipam.Range // allocation range (zero: the whole subnet)
+	Range6    ipam.Range
+	Exclude   []ipam.Range // never handed out
 }
 
 // Input is a network as a user writes it (strings, optional fields).
 type Input struct {
 	Name, Subnet4, Gateway4, Subnet6, Gateway6, DNSDomain string
 	MTU                                                   int
+	Range4, Range6                                        string   // "FIRST-LAST"
+	Exclude                                               []string // "FIRST-LAST" or one address
+}
+
+// ParseRange parses "FIRST-LAST" (or one address) for field.
+func ParseRange(field, s string) (ipam.Range, error) {
+	first, last, ok := strings.Cut(strings.TrimSpace(s), "-")
+	if !ok {
+		last = first
+	}
+	f, err1 := netip.ParseAddr(strings.TrimSpace(first))
+	l, err2 := netip.ParseAddr(strings.TrimSpace(last))
+	if err1 != nil || err2 != nil || f.Is4() != l.Is4() || l.Less(f) {
+		return ipam.Range{}, fmt.Errorf("%s: %q is not FIRST-LAST (two addresses of one family, FIRST <= LAST) or one address", field, s)
+	}
+	return ipam.Range{First: f, Last: l}, nil
 }
 
 // ValidateName checks a network name.
@@ -95,6 +115,42 @@ func Parse(in Input) (Spec, error) {
 	} else if in.Gateway6 != "" {
 		return s, fmt.Errorf("gateway6: given without subnet6")
 	}
+	for _, r := range []struct {
+		field, in string
+		subnet    netip.Prefix
+		out       *ipam.Range
+	}{{"range4", in.Range4, s.Subnet4, &s.Range4}, {"range6", in.Range6, s.Subnet6, &s.Range6}} {
+		if r.in == "" {
+			continue
+		}
+		rg, err := ParseRange(r.field, r.in)
+		if err != nil {
+			return s, err
+		}
+		if !r.subnet.IsValid() || !r.subnet.Contains(rg.First) || !r.subnet.Contains(rg.Last) {
+			return s, fmt.Errorf("%s: %s is not inside the network's subnet (%s)", r.field, rg, r.subnet)
+		}
+		*r.out = rg
+	}
+	for _, e := range in.Exclude {
+		rg, err := ParseRange("exclude", e)
+		if err != nil {
+			return s, err
+		}
+		if !(s.Subnet4.IsValid() && s.Subnet4.Contains(rg.First) && s.Subnet4.Contains(rg.Last)) &&
+			!(s.Subnet6.IsValid() && s.Subnet6.Contains(rg.First) && s.Subnet6.Contains(rg.Last)) {
+			return s, fmt.Errorf("exclude: %s is not inside a subnet of the network", rg)
+		}
+		s.Exclude = append(s.Exclude, rg)
+	}
+	for _, p := range []ipam.PoolConfig{s.Pool4(), s.Pool6()} {
+		if !p.Subnet.IsValid() {
+			continue
+		}
+		if _, err := ipam.NewPool(p); err != nil {
+			return s, fmt.Errorf("network %q: %w", in.Name, err)
+		}
+	}
 	if s.MTU == 0 {
 		s.MTU = DefaultMTU
 	}
@@ -121,7 +177,40 @@ func (s Spec) ExternalIDs() map[string]string {
 	if s.DNSDomain != "" {
 		ids[ovn.KeyDNSDomain] = s.DNSDomain
 	}
+	if s.Range4.First.IsValid() {
+		ids[ovn.KeyRange4] = s.Range4.String()
+	}
+	if s.Range6.First.IsValid() {
+		ids[ovn.KeyRange6] = s.Range6.String()
+	}
+	if len(s.Exclude) > 0 {
+		ex := make([]string, len(s.Exclude))
+		for i, r := range s.Exclude {
+			ex[i] = r.String()
+		}
+		ids[ovn.KeyExclude] = strings.Join(ex, ",")
+	}
 	return ids
+}
+
+// Pool4 is the IPv4 allocation pool's configuration (zero Subnet: none).
+func (s Spec) Pool4() ipam.PoolConfig {
+	return ipam.PoolConfig{Subnet: s.Subnet4, Gateway: s.Gateway4, Range: s.Range4, Exclude: s.excluded(true)}
+}
+
+// Pool6 is the IPv6 allocation pool's configuration (zero Subnet: none).
+func (s Spec) Pool6() ipam.PoolConfig {
+	return ipam.PoolConfig{Subnet: s.Subnet6, Gateway: s.Gateway6, Range: s.Range6, Exclude: s.excluded(false)}
+}
+
+func (s Spec) excluded(v4 bool) []ipam.Range {
+	var out []ipam.Range
+	for _, r := range s.Exclude {
+		if r.First.Is4() == v4 {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // FromSwitch reads a Spec back from its Logical_Switch.
@@ -131,9 +220,17 @@ func FromSwitch(ls *nbdb.LogicalSwitch) (Spec, error) {
 	s, err := Parse(Input{
 		Name: ids[ovn.KeyNetwork], Subnet4: ids[ovn.KeySubnet4], Gateway4: ids[ovn.KeyGateway4],
 		Subnet6: ids[ovn.KeySubnet6], Gateway6: ids[ovn.KeyGateway6], MTU: mtu, DNSDomain: ids[ovn.KeyDNSDomain],
+		Range4: ids[ovn.KeyRange4], Range6: ids[ovn.KeyRange6], Exclude: splitList(ids[ovn.KeyExclude]),
 	})
 	if err != nil {
 		return s, fmt.Errorf("logical switch %s: stored network is invalid: %w", ls.Name, err)
 	}
 	return s, nil
+}
+
+func splitList(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
 }

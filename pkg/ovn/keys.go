@@ -13,6 +13,11 @@ const (
 	KeyGateway6    = KeyPrefix + "gateway6"     // LS
 	KeyMTU         = KeyPrefix + "mtu"          // LS
 	KeyDNSDomain   = KeyPrefix + "dns-domain"   // LS
+	KeyRange4      = KeyPrefix + "range4"       // LS: allocation range FIRST-LAST
+	KeyRange6      = KeyPrefix + "range6"       // LS
+	KeyExclude     = KeyPrefix + "exclude"      // LS: excluded ranges, comma-separated
+	KeyIPPrefix    = KeyPrefix + "ip:"          // LS: one key per allocated address
+	KeyIPAMGen     = KeyPrefix + "ipam-gen"     // LS other_config: bumped by every allocation change
 	KeyKind        = KeyPrefix + "kind"         // LSP: container | vm
 	KeyContainerID = KeyPrefix + "container-id" // LSP, OVS Port
 	KeyIfname      = KeyPrefix + "ifname"       // LSP, OVS Port

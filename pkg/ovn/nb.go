@@ -193,29 +193,44 @@ func (c *NB) CreatePort(ctx context.Context, ls *nbdb.LogicalSwitch, lsp *nbdb.L
 // DeletePort deletes the port called name from its switch; a missing port is
 // not an error. A port without QuantumNet ownership is refused.
 func (c *NB) DeletePort(ctx context.Context, name string) error {
-	if err := c.Ready(); err != nil {
+	ops, err := c.DeletePortOps(name)
+	if err != nil || ops == nil {
 		return err
+	}
+	return c.transact(ctx, "delete logical port "+name, ops)
+}
+
+// DeletePortOps builds the operations that delete the port called name
+// (nil, nil when there is no such port).
+func (c *NB) DeletePortOps(name string) ([]ovsdb.Operation, error) {
+	if err := c.Ready(); err != nil {
+		return nil, err
 	}
 	lsp, err := c.GetPort(name)
 	if err != nil {
-		return nil
+		return nil, nil
 	}
 	if lsp.ExternalIDs[KeyNetwork] == "" {
-		return fmt.Errorf("logical port %s: %w", name, ErrNotManaged)
+		return nil, fmt.Errorf("logical port %s: %w", name, ErrNotManaged)
 	}
 	ls, err := c.GetSwitch(lsp.ExternalIDs[KeyNetwork])
 	if err != nil {
-		return err
+		return nil, err
 	}
 	mut, err := c.Where(ls).Mutate(ls, model.Mutation{Field: &ls.Ports, Mutator: ovsdb.MutateOperationDelete, Value: []string{lsp.UUID}})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	del, err := c.Where(lsp).Delete()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return c.transact(ctx, "delete logical port "+name, append(mut, del...))
+	return append(mut, del...), nil
+}
+
+// Transact commits ops (see ovs.Transact).
+func (c *NB) Transact(ctx context.Context, what string, ops []ovsdb.Operation) error {
+	return c.transact(ctx, what, ops)
 }
 
 func (c *NB) transact(ctx context.Context, what string, ops []ovsdb.Operation) error {

@@ -307,6 +307,18 @@ func (c *Client) DeletePort(ctx context.Context, bridge, name string) error {
 	return c.transact(ctx, "delete port "+name, append(mut, del...))
 }
 
+// WaitError is a caller's wait operation that failed: what it guarded
+// changed concurrently. It wraps ErrExists.
+type WaitError struct {
+	What  string
+	Index int // of the operation in the caller's list
+}
+
+func (e *WaitError) Error() string { return e.What + ": " + ErrExists.Error() + " (changed concurrently)" }
+
+// Unwrap makes errors.Is(err, ErrExists) true.
+func (e *WaitError) Unwrap() error { return ErrExists }
+
 // transact commits ops and turns any per-operation error into one error.
 func (c *Client) transact(ctx context.Context, what string, ops []ovsdb.Operation) error {
 	_, err := Transact(ctx, c.Conn, what, ops)
@@ -343,7 +355,7 @@ func Transact(ctx context.Context, conn *Conn, what string, ops []ovsdb.Operatio
 				if i >= n {
 					return nil, fmt.Errorf("%s: %s row %v was deleted meanwhile: %w", what, ops[i].Table, ops[i].Where[0].Value, ErrNotFound)
 				}
-				return nil, fmt.Errorf("%s: %w (changed concurrently)", what, ErrExists)
+				return nil, &WaitError{What: what, Index: i}
 			}
 		}
 		return nil, fmt.Errorf("%s: %w", what, err)
