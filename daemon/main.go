@@ -134,7 +134,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		Netdev: func() bool { return dpType() == "netdev" }, ReadyTimeout: cfg.Daemon.ReadyTimeout.Duration,
 		MACPrefix: macPrefix, Log: log,
 	}
-	srv := &server.Server{Attach: mgr, DatapathType: dpType, Log: log}
+	srv := &server.Server{Attach: mgr, Alloc: al, DatapathType: dpType, Log: log}
 	ls, err := api.Listen(cfg.Daemon.Socket, srv)
 	if err != nil {
 		return err

@@ -554,10 +554,14 @@ func (a *Allocator) Reserve(ctx context.Context, netName, owner string, ip netip
 		}
 		if ip.IsValid() {
 			if err := pool.Claim(ip); err != nil {
-				if errors.Is(err, ipam.ErrInUse) {
+				switch {
+				case errors.Is(err, ipam.ErrInUse):
 					return nil, nil, fmt.Errorf("%w: %s is already in use on network %q", ErrConflict, ip, netName)
+				case errors.Is(err, ipam.ErrReserved):
+					return nil, nil, fmt.Errorf("%w: address: %s is never handed out on network %q (network, broadcast, gateway or excluded)", ErrInvalid, ip, netName)
+				default:
+					return nil, nil, fmt.Errorf("%w: address: %s is outside network %q's allocation range %s", ErrInvalid, ip, netName, pool.RangeString())
 				}
-				return nil, nil, fmt.Errorf("%w: %s: %v", ErrInvalid, ip, err)
 			}
 			got = ip
 		} else {

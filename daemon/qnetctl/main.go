@@ -26,11 +26,16 @@ Usage:
 Commands:
   status                                   daemon readiness (NB, SB, OVS, chassis)
   network create NAME [--subnet4 CIDR] [--gateway4 IP] [--subnet6 CIDR] [--gateway6 IP]
-                      [--mtu N] [--dns-domain DOMAIN]
+                      [--mtu N] [--dns-domain DOMAIN] [--range4 FIRST-LAST] [--range6 FIRST-LAST]
+                      [--exclude FIRST-LAST|IP]...
   network list
   network show NAME
   network delete NAME                      refused while the network has ports
   port list [--network NAME]
+  ipam show NETWORK                        used, free, reserved per subnet; reservations
+  ipam reserve NETWORK --owner WHO [--address IP | --ipv6] [--mac MAC]
+                                           reserve an address (with --mac: a static binding)
+  ipam release NETWORK ADDRESS
   version
 
 The socket defaults to $QUANTUMNET_SOCKET, else /run/quantumnet/quantumnetd.sock.
@@ -80,6 +85,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = c.networkDelete(rest[2:])
 	case "port list", "port ls":
 		err = c.portList(rest[2:])
+	case "ipam show":
+		err = c.ipamShow(rest[2:])
+	case "ipam reserve":
+		err = c.ipamReserve(rest[2:])
+	case "ipam release":
+		err = c.ipamRelease(rest[2:])
 	default:
 		switch rest[0] {
 		case "status":
@@ -158,6 +169,12 @@ func (c *cli) networkCreate(args []string) error {
 	fs.StringVar(&n.Gateway6, "gateway6", "", "IPv6 gateway (default: first address)")
 	fs.UintVar(&mtu, "mtu", 0, "MTU (default 1400)")
 	fs.StringVar(&n.DnsDomain, "dns-domain", "", "DNS domain")
+	fs.StringVar(&n.Range4, "range4", "", "IPv4 allocation range FIRST-LAST")
+	fs.StringVar(&n.Range6, "range6", "", "IPv6 allocation range FIRST-LAST")
+	fs.Func("exclude", "excluded range FIRST-LAST or address (repeatable)", func(v string) error {
+		n.Exclude = append(n.Exclude, v)
+		return nil
+	})
 	name, err := positional(fs, args, "network create")
 	if err != nil {
 		return err
@@ -184,6 +201,15 @@ func (c *cli) printNetwork(n *api.Network) error {
 	}
 	if n.Subnet6 != "" {
 		fmt.Fprintf(w, "subnet6:\t%s (gateway %s)\n", n.Subnet6, n.Gateway6)
+	}
+	if n.Range4 != "" {
+		fmt.Fprintf(w, "range4:\t%s\n", n.Range4)
+	}
+	if n.Range6 != "" {
+		fmt.Fprintf(w, "range6:\t%s\n", n.Range6)
+	}
+	if len(n.Exclude) > 0 {
+		fmt.Fprintf(w, "excluded:\t%s\n", strings.Join(n.Exclude, ", "))
 	}
 	fmt.Fprintf(w, "mtu:\t%d\n", n.Mtu)
 	if n.DnsDomain != "" {
@@ -325,6 +351,86 @@ func (c *cli) version() error {
 	return c.call(func(ctx context.Context, cl *api.Client) error {
 		fmt.Fprintf(c.out, "qnetctl API %d; quantumnetd %s (API %d-%d) on chassis %s\n", api.APIVersion,
 			cl.Hello.DaemonVersion, cl.Hello.MinApiVersion, cl.Hello.ApiVersion, cl.Hello.Chassis)
+		return nil
+	})
+}
+
+func (c *cli) ipamShow(args []string) error {
+	name, err := positional(flag.NewFlagSet("ipam show", flag.ContinueOnError), args, "ipam show")
+	if err != nil {
+		return err
+	}
+	return c.call(func(ctx context.Context, cl *api.Client) error {
+		u, err := cl.IPAMShow(ctx, &api.NetworkRef{Name: name})
+		if err != nil {
+			return err
+		}
+		if c.output == "json" {
+			return c.json(u)
+		}
+		w := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "SUBNET\tRANGE\tSIZE\tUSED\tFREE\tRESERVED")
+		for _, s := range u.Subnets {
+			fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\t%d\n", s.Subnet, s.Range, s.Size, s.Used, s.Free, s.Reserved)
+		}
+		if err := w.Flush(); err != nil {
+			return err
+		}
+		var res []*api.IPAMReservation
+		for _, s := range u.Subnets {
+			res = append(res, s.Reservations...)
+		}
+		if len(res) == 0 {
+			return nil
+		}
+		fmt.Fprintln(c.out, "\nreservations:")
+		w = tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "ADDRESS\tOWNER\tMAC\tIN USE BY")
+		for _, r := range res {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", r.Address, r.Owner, dash(r.Mac), dash(r.Port))
+		}
+		return w.Flush()
+	})
+}
+
+func (c *cli) ipamReserve(args []string) error {
+	fs := flag.NewFlagSet("ipam reserve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	req := &api.IPAMReserveRequest{}
+	fs.StringVar(&req.Owner, "owner", "", "who holds the address (required)")
+	fs.StringVar(&req.Address, "address", "", "the address to reserve (default: the next free one)")
+	fs.BoolVar(&req.Ipv6, "ipv6", false, "reserve the next free IPv6 address")
+	fs.StringVar(&req.Mac, "mac", "", "static binding: a port with this MAC gets the address")
+	name, err := positional(fs, args, "ipam reserve")
+	if err != nil {
+		return err
+	}
+	if req.Owner == "" {
+		return usageErr("ipam reserve: --owner is required")
+	}
+	req.Network = name
+	return c.call(func(ctx context.Context, cl *api.Client) error {
+		r, err := cl.IPAMReserve(ctx, req)
+		if err != nil {
+			return err
+		}
+		if c.output == "json" {
+			return c.json(r)
+		}
+		fmt.Fprintf(c.out, "reserved %s on %s for %s\n", r.Address, r.Network, r.Owner)
+		return nil
+	})
+}
+
+func (c *cli) ipamRelease(args []string) error {
+	if len(args) != 2 {
+		return usageErr("ipam release: want NETWORK ADDRESS")
+	}
+	return c.call(func(ctx context.Context, cl *api.Client) error {
+		if _, err := cl.IPAMRelease(ctx, &api.IPAMReleaseRequest{Network: args[0], Address: args[1]}); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.out, "released %s on %s\n", args[1], args[0])
 		return nil
 	})
 }

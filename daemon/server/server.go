@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/netip"
 	"sort"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/quantumnet/quantumnet/daemon/alloc"
 	"github.com/quantumnet/quantumnet/daemon/attach"
 	"github.com/quantumnet/quantumnet/daemon/network"
 	"github.com/quantumnet/quantumnet/ipam"
@@ -29,6 +31,7 @@ var Version = "dev"
 type Server struct {
 	api.UnimplementedQuantumNetServer
 	Attach       *attach.Manager
+	Alloc        *alloc.Allocator
 	DatapathType func() string
 	Log          *slog.Logger
 }
@@ -123,7 +126,8 @@ func (s *Server) CNIGC(ctx context.Context, r *api.CNIGCRequest) (*api.CNIGCRepl
 // CreateNetwork validates and creates a network.
 func (s *Server) CreateNetwork(ctx context.Context, n *api.Network) (*api.Network, error) {
 	spec, err := network.Parse(network.Input{Name: n.Name, Subnet4: n.Subnet4, Gateway4: n.Gateway4,
-		Subnet6: n.Subnet6, Gateway6: n.Gateway6, MTU: int(n.Mtu), DNSDomain: n.DnsDomain})
+		Subnet6: n.Subnet6, Gateway6: n.Gateway6, MTU: int(n.Mtu), DNSDomain: n.DnsDomain,
+		Range4: n.Range4, Range6: n.Range6, Exclude: n.Exclude})
 	if err != nil {
 		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}
@@ -150,7 +154,82 @@ func toNetwork(spec network.Spec, uuid string, ports int) *api.Network {
 	if spec.Subnet6.IsValid() {
 		n.Subnet6, n.Gateway6 = spec.Subnet6.String(), spec.Gateway6.String()
 	}
+	if spec.Range4.First.IsValid() {
+		n.Range4 = spec.Range4.String()
+	}
+	if spec.Range6.First.IsValid() {
+		n.Range6 = spec.Range6.String()
+	}
+	for _, r := range spec.Exclude {
+		n.Exclude = append(n.Exclude, r.String())
+	}
 	return n
+}
+
+// IPAMShow reports a network's allocations.
+func (s *Server) IPAMShow(_ context.Context, r *api.NetworkRef) (*api.IPAMUsage, error) {
+	if err := network.ValidateName(r.Name); err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	us, err := s.Alloc.Show(r.Name)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	out := &api.IPAMUsage{Network: r.Name}
+	for _, u := range us {
+		sub := &api.IPAMSubnet{Subnet: u.Subnet.String(), Range: u.Range, Size: u.Size, Used: u.Used, Reserved: u.Reserved, Free: u.Free}
+		for _, ip := range alloc.SortedAddrs(u.Reservations) {
+			e := u.Reservations[ip]
+			sub.Reservations = append(sub.Reservations, &api.IPAMReservation{Network: r.Name, Address: ip.String(), Owner: e.Owner, Mac: e.MAC, Port: e.Port})
+		}
+		out.Subnets = append(out.Subnets, sub)
+	}
+	return out, nil
+}
+
+// IPAMReserve reserves an address (the next free one, or the one asked for).
+func (s *Server) IPAMReserve(ctx context.Context, r *api.IPAMReserveRequest) (*api.IPAMReservation, error) {
+	if err := network.ValidateName(r.Network); err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	var ip netip.Addr
+	if r.Address != "" {
+		var err error
+		if ip, err = netip.ParseAddr(r.Address); err != nil {
+			return nil, status.Errorf(codes.InvalidArgument, "address: %q is not an IP address", r.Address)
+		}
+	}
+	var mac net.HardwareAddr
+	if r.Mac != "" {
+		var err error
+		if mac, err = net.ParseMAC(r.Mac); err != nil || len(mac) != 6 {
+			return nil, status.Errorf(codes.InvalidArgument, "mac: %q is not an Ethernet address", r.Mac)
+		}
+	}
+	got, err := s.Alloc.Reserve(ctx, r.Network, r.Owner, ip, r.Ipv6, mac)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	out := &api.IPAMReservation{Network: r.Network, Address: got.String(), Owner: r.Owner}
+	if mac != nil {
+		out.Mac = mac.String()
+	}
+	return out, nil
+}
+
+// IPAMRelease ends a reservation.
+func (s *Server) IPAMRelease(ctx context.Context, r *api.IPAMReleaseRequest) (*api.Empty, error) {
+	if err := network.ValidateName(r.Network); err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	ip, err := netip.ParseAddr(r.Address)
+	if err != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "address: %q is not an IP address", r.Address)
+	}
+	if err := s.Alloc.Release(ctx, r.Network, ip); err != nil {
+		return nil, toStatus(err)
+	}
+	return &api.Empty{}, nil
 }
 
 // GetNetwork shows one network.
@@ -251,6 +330,8 @@ func toStatus(err error) error {
 		code = codes.Unavailable
 	case errors.Is(err, ipam.ErrExhausted):
 		code = codes.ResourceExhausted
+	case errors.As(err, new(*ovs.WaitError)):
+		code = codes.Unavailable // lost optimistic retries: try again later
 	case errors.Is(err, attach.ErrConflict), errors.Is(err, ovn.ErrExists):
 		code = codes.AlreadyExists
 	case errors.Is(err, ovn.ErrInUse):

@@ -839,8 +839,12 @@ type Network struct {
 	Mtu       uint32                 `protobuf:"varint,6,opt,name=mtu,proto3" json:"mtu,omitempty"`
 	DnsDomain string                 `protobuf:"bytes,7,opt,name=dns_domain,json=dnsDomain,proto3" json:"dns_domain,omitempty"`
 	// read-only
-	Uuid          string `protobuf:"bytes,8,opt,name=uuid,proto3" json:"uuid,omitempty"`
-	Ports         uint32 `protobuf:"varint,9,opt,name=ports,proto3" json:"ports,omitempty"`
+	Uuid  string `protobuf:"bytes,8,opt,name=uuid,proto3" json:"uuid,omitempty"`
+	Ports uint32 `protobuf:"varint,9,opt,name=ports,proto3" json:"ports,omitempty"`
+	// allocation range "FIRST-LAST" per family, excluded ranges or addresses
+	Range4        string   `protobuf:"bytes,10,opt,name=range4,proto3" json:"range4,omitempty"`
+	Range6        string   `protobuf:"bytes,11,opt,name=range6,proto3" json:"range6,omitempty"`
+	Exclude       []string `protobuf:"bytes,12,rep,name=exclude,proto3" json:"exclude,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -936,6 +940,27 @@ func (x *Network) GetPorts() uint32 {
 		return x.Ports
 	}
 	return 0
+}
+
+func (x *Network) GetRange4() string {
+	if x != nil {
+		return x.Range4
+	}
+	return ""
+}
+
+func (x *Network) GetRange6() string {
+	if x != nil {
+		return x.Range6
+	}
+	return ""
+}
+
+func (x *Network) GetExclude() []string {
+	if x != nil {
+		return x.Exclude
+	}
+	return nil
 }
 
 type NetworkRef struct {
@@ -1238,6 +1263,354 @@ func (x *PortList) GetPorts() []*Port {
 	return nil
 }
 
+type IPAMSubnet struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Subnet        string                 `protobuf:"bytes,1,opt,name=subnet,proto3" json:"subnet,omitempty"`
+	Range         string                 `protobuf:"bytes,2,opt,name=range,proto3" json:"range,omitempty"`
+	Size          uint64                 `protobuf:"varint,3,opt,name=size,proto3" json:"size,omitempty"`
+	Used          uint64                 `protobuf:"varint,4,opt,name=used,proto3" json:"used,omitempty"`         // by ports and reservations
+	Reserved      uint64                 `protobuf:"varint,5,opt,name=reserved,proto3" json:"reserved,omitempty"` // never handed out: network, broadcast, gateway, excluded
+	Free          uint64                 `protobuf:"varint,6,opt,name=free,proto3" json:"free,omitempty"`
+	Reservations  []*IPAMReservation     `protobuf:"bytes,7,rep,name=reservations,proto3" json:"reservations,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IPAMSubnet) Reset() {
+	*x = IPAMSubnet{}
+	mi := &file_quantumnet_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IPAMSubnet) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IPAMSubnet) ProtoMessage() {}
+
+func (x *IPAMSubnet) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IPAMSubnet.ProtoReflect.Descriptor instead.
+func (*IPAMSubnet) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *IPAMSubnet) GetSubnet() string {
+	if x != nil {
+		return x.Subnet
+	}
+	return ""
+}
+
+func (x *IPAMSubnet) GetRange() string {
+	if x != nil {
+		return x.Range
+	}
+	return ""
+}
+
+func (x *IPAMSubnet) GetSize() uint64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *IPAMSubnet) GetUsed() uint64 {
+	if x != nil {
+		return x.Used
+	}
+	return 0
+}
+
+func (x *IPAMSubnet) GetReserved() uint64 {
+	if x != nil {
+		return x.Reserved
+	}
+	return 0
+}
+
+func (x *IPAMSubnet) GetFree() uint64 {
+	if x != nil {
+		return x.Free
+	}
+	return 0
+}
+
+func (x *IPAMSubnet) GetReservations() []*IPAMReservation {
+	if x != nil {
+		return x.Reservations
+	}
+	return nil
+}
+
+type IPAMUsage struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Network       string                 `protobuf:"bytes,1,opt,name=network,proto3" json:"network,omitempty"`
+	Subnets       []*IPAMSubnet          `protobuf:"bytes,2,rep,name=subnets,proto3" json:"subnets,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IPAMUsage) Reset() {
+	*x = IPAMUsage{}
+	mi := &file_quantumnet_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IPAMUsage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IPAMUsage) ProtoMessage() {}
+
+func (x *IPAMUsage) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IPAMUsage.ProtoReflect.Descriptor instead.
+func (*IPAMUsage) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *IPAMUsage) GetNetwork() string {
+	if x != nil {
+		return x.Network
+	}
+	return ""
+}
+
+func (x *IPAMUsage) GetSubnets() []*IPAMSubnet {
+	if x != nil {
+		return x.Subnets
+	}
+	return nil
+}
+
+type IPAMReserveRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Network       string                 `protobuf:"bytes,1,opt,name=network,proto3" json:"network,omitempty"`
+	Owner         string                 `protobuf:"bytes,2,opt,name=owner,proto3" json:"owner,omitempty"`     // who holds it (required)
+	Address       string                 `protobuf:"bytes,3,opt,name=address,proto3" json:"address,omitempty"` // wanted address; empty: the next free one
+	Ipv6          bool                   `protobuf:"varint,4,opt,name=ipv6,proto3" json:"ipv6,omitempty"`      // with an empty address: allocate IPv6
+	Mac           string                 `protobuf:"bytes,5,opt,name=mac,proto3" json:"mac,omitempty"`         // static binding: a port with this MAC gets the address
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IPAMReserveRequest) Reset() {
+	*x = IPAMReserveRequest{}
+	mi := &file_quantumnet_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IPAMReserveRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IPAMReserveRequest) ProtoMessage() {}
+
+func (x *IPAMReserveRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IPAMReserveRequest.ProtoReflect.Descriptor instead.
+func (*IPAMReserveRequest) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *IPAMReserveRequest) GetNetwork() string {
+	if x != nil {
+		return x.Network
+	}
+	return ""
+}
+
+func (x *IPAMReserveRequest) GetOwner() string {
+	if x != nil {
+		return x.Owner
+	}
+	return ""
+}
+
+func (x *IPAMReserveRequest) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *IPAMReserveRequest) GetIpv6() bool {
+	if x != nil {
+		return x.Ipv6
+	}
+	return false
+}
+
+func (x *IPAMReserveRequest) GetMac() string {
+	if x != nil {
+		return x.Mac
+	}
+	return ""
+}
+
+type IPAMReservation struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Network       string                 `protobuf:"bytes,1,opt,name=network,proto3" json:"network,omitempty"`
+	Address       string                 `protobuf:"bytes,2,opt,name=address,proto3" json:"address,omitempty"`
+	Owner         string                 `protobuf:"bytes,3,opt,name=owner,proto3" json:"owner,omitempty"`
+	Mac           string                 `protobuf:"bytes,4,opt,name=mac,proto3" json:"mac,omitempty"`
+	Port          string                 `protobuf:"bytes,5,opt,name=port,proto3" json:"port,omitempty"` // port using it now, if any
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IPAMReservation) Reset() {
+	*x = IPAMReservation{}
+	mi := &file_quantumnet_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IPAMReservation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IPAMReservation) ProtoMessage() {}
+
+func (x *IPAMReservation) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IPAMReservation.ProtoReflect.Descriptor instead.
+func (*IPAMReservation) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *IPAMReservation) GetNetwork() string {
+	if x != nil {
+		return x.Network
+	}
+	return ""
+}
+
+func (x *IPAMReservation) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *IPAMReservation) GetOwner() string {
+	if x != nil {
+		return x.Owner
+	}
+	return ""
+}
+
+func (x *IPAMReservation) GetMac() string {
+	if x != nil {
+		return x.Mac
+	}
+	return ""
+}
+
+func (x *IPAMReservation) GetPort() string {
+	if x != nil {
+		return x.Port
+	}
+	return ""
+}
+
+type IPAMReleaseRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Network       string                 `protobuf:"bytes,1,opt,name=network,proto3" json:"network,omitempty"`
+	Address       string                 `protobuf:"bytes,2,opt,name=address,proto3" json:"address,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IPAMReleaseRequest) Reset() {
+	*x = IPAMReleaseRequest{}
+	mi := &file_quantumnet_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IPAMReleaseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IPAMReleaseRequest) ProtoMessage() {}
+
+func (x *IPAMReleaseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IPAMReleaseRequest.ProtoReflect.Descriptor instead.
+func (*IPAMReleaseRequest) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *IPAMReleaseRequest) GetNetwork() string {
+	if x != nil {
+		return x.Network
+	}
+	return ""
+}
+
+func (x *IPAMReleaseRequest) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
 var File_quantumnet_proto protoreflect.FileDescriptor
 
 const file_quantumnet_proto_rawDesc = "" +
@@ -1306,7 +1679,7 @@ const file_quantumnet_proto_rawDesc = "" +
 	"\x05valid\x18\x03 \x03(\v2\x1c.quantumnet.v1.CNIAttachmentR\x05valid\"D\n" +
 	"\n" +
 	"CNIGCReply\x126\n" +
-	"\aremoved\x18\x01 \x03(\v2\x1c.quantumnet.v1.CNIAttachmentR\aremoved\"\xe4\x01\n" +
+	"\aremoved\x18\x01 \x03(\v2\x1c.quantumnet.v1.CNIAttachmentR\aremoved\"\xae\x02\n" +
 	"\aNetwork\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\asubnet4\x18\x02 \x01(\tR\asubnet4\x12\x1a\n" +
@@ -1317,7 +1690,11 @@ const file_quantumnet_proto_rawDesc = "" +
 	"\n" +
 	"dns_domain\x18\a \x01(\tR\tdnsDomain\x12\x12\n" +
 	"\x04uuid\x18\b \x01(\tR\x04uuid\x12\x14\n" +
-	"\x05ports\x18\t \x01(\rR\x05ports\" \n" +
+	"\x05ports\x18\t \x01(\rR\x05ports\x12\x16\n" +
+	"\x06range4\x18\n" +
+	" \x01(\tR\x06range4\x12\x16\n" +
+	"\x06range6\x18\v \x01(\tR\x06range6\x12\x18\n" +
+	"\aexclude\x18\f \x03(\tR\aexclude\" \n" +
 	"\n" +
 	"NetworkRef\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"A\n" +
@@ -1341,7 +1718,34 @@ const file_quantumnet_proto_rawDesc = "" +
 	"hostIfname\x12\x0e\n" +
 	"\x02up\x18\v \x01(\bR\x02up\"5\n" +
 	"\bPortList\x12)\n" +
-	"\x05ports\x18\x01 \x03(\v2\x13.quantumnet.v1.PortR\x05ports2\xd0\x05\n" +
+	"\x05ports\x18\x01 \x03(\v2\x13.quantumnet.v1.PortR\x05ports\"\xd6\x01\n" +
+	"\n" +
+	"IPAMSubnet\x12\x16\n" +
+	"\x06subnet\x18\x01 \x01(\tR\x06subnet\x12\x14\n" +
+	"\x05range\x18\x02 \x01(\tR\x05range\x12\x12\n" +
+	"\x04size\x18\x03 \x01(\x04R\x04size\x12\x12\n" +
+	"\x04used\x18\x04 \x01(\x04R\x04used\x12\x1a\n" +
+	"\breserved\x18\x05 \x01(\x04R\breserved\x12\x12\n" +
+	"\x04free\x18\x06 \x01(\x04R\x04free\x12B\n" +
+	"\freservations\x18\a \x03(\v2\x1e.quantumnet.v1.IPAMReservationR\freservations\"Z\n" +
+	"\tIPAMUsage\x12\x18\n" +
+	"\anetwork\x18\x01 \x01(\tR\anetwork\x123\n" +
+	"\asubnets\x18\x02 \x03(\v2\x19.quantumnet.v1.IPAMSubnetR\asubnets\"\x84\x01\n" +
+	"\x12IPAMReserveRequest\x12\x18\n" +
+	"\anetwork\x18\x01 \x01(\tR\anetwork\x12\x14\n" +
+	"\x05owner\x18\x02 \x01(\tR\x05owner\x12\x18\n" +
+	"\aaddress\x18\x03 \x01(\tR\aaddress\x12\x12\n" +
+	"\x04ipv6\x18\x04 \x01(\bR\x04ipv6\x12\x10\n" +
+	"\x03mac\x18\x05 \x01(\tR\x03mac\"\x81\x01\n" +
+	"\x0fIPAMReservation\x12\x18\n" +
+	"\anetwork\x18\x01 \x01(\tR\anetwork\x12\x18\n" +
+	"\aaddress\x18\x02 \x01(\tR\aaddress\x12\x14\n" +
+	"\x05owner\x18\x03 \x01(\tR\x05owner\x12\x10\n" +
+	"\x03mac\x18\x04 \x01(\tR\x03mac\x12\x12\n" +
+	"\x04port\x18\x05 \x01(\tR\x04port\"H\n" +
+	"\x12IPAMReleaseRequest\x12\x18\n" +
+	"\anetwork\x18\x01 \x01(\tR\anetwork\x12\x18\n" +
+	"\aaddress\x18\x02 \x01(\tR\aaddress2\xab\a\n" +
 	"\n" +
 	"QuantumNet\x12?\n" +
 	"\x05Hello\x12\x1b.quantumnet.v1.HelloRequest\x1a\x19.quantumnet.v1.HelloReply\x12B\n" +
@@ -1355,7 +1759,10 @@ const file_quantumnet_proto_rawDesc = "" +
 	"GetNetwork\x12\x19.quantumnet.v1.NetworkRef\x1a\x16.quantumnet.v1.Network\x12@\n" +
 	"\fListNetworks\x12\x14.quantumnet.v1.Empty\x1a\x1a.quantumnet.v1.NetworkList\x12@\n" +
 	"\rDeleteNetwork\x12\x19.quantumnet.v1.NetworkRef\x1a\x14.quantumnet.v1.Empty\x12?\n" +
-	"\tListPorts\x12\x19.quantumnet.v1.PortFilter\x1a\x17.quantumnet.v1.PortListB*Z(github.com/quantumnet/quantumnet/pkg/apib\x06proto3"
+	"\tListPorts\x12\x19.quantumnet.v1.PortFilter\x1a\x17.quantumnet.v1.PortList\x12?\n" +
+	"\bIPAMShow\x12\x19.quantumnet.v1.NetworkRef\x1a\x18.quantumnet.v1.IPAMUsage\x12P\n" +
+	"\vIPAMReserve\x12!.quantumnet.v1.IPAMReserveRequest\x1a\x1e.quantumnet.v1.IPAMReservation\x12F\n" +
+	"\vIPAMRelease\x12!.quantumnet.v1.IPAMReleaseRequest\x1a\x14.quantumnet.v1.EmptyB*Z(github.com/quantumnet/quantumnet/pkg/apib\x06proto3"
 
 var (
 	file_quantumnet_proto_rawDescOnce sync.Once
@@ -1369,27 +1776,32 @@ func file_quantumnet_proto_rawDescGZIP() []byte {
 	return file_quantumnet_proto_rawDescData
 }
 
-var file_quantumnet_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_quantumnet_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_quantumnet_proto_goTypes = []any{
-	(*Empty)(nil),         // 0: quantumnet.v1.Empty
-	(*HelloRequest)(nil),  // 1: quantumnet.v1.HelloRequest
-	(*HelloReply)(nil),    // 2: quantumnet.v1.HelloReply
-	(*StatusRequest)(nil), // 3: quantumnet.v1.StatusRequest
-	(*StatusReply)(nil),   // 4: quantumnet.v1.StatusReply
-	(*CNIRequest)(nil),    // 5: quantumnet.v1.CNIRequest
-	(*CNIInterface)(nil),  // 6: quantumnet.v1.CNIInterface
-	(*CNIIPConfig)(nil),   // 7: quantumnet.v1.CNIIPConfig
-	(*CNIRoute)(nil),      // 8: quantumnet.v1.CNIRoute
-	(*CNIResult)(nil),     // 9: quantumnet.v1.CNIResult
-	(*CNIAttachment)(nil), // 10: quantumnet.v1.CNIAttachment
-	(*CNIGCRequest)(nil),  // 11: quantumnet.v1.CNIGCRequest
-	(*CNIGCReply)(nil),    // 12: quantumnet.v1.CNIGCReply
-	(*Network)(nil),       // 13: quantumnet.v1.Network
-	(*NetworkRef)(nil),    // 14: quantumnet.v1.NetworkRef
-	(*NetworkList)(nil),   // 15: quantumnet.v1.NetworkList
-	(*PortFilter)(nil),    // 16: quantumnet.v1.PortFilter
-	(*Port)(nil),          // 17: quantumnet.v1.Port
-	(*PortList)(nil),      // 18: quantumnet.v1.PortList
+	(*Empty)(nil),              // 0: quantumnet.v1.Empty
+	(*HelloRequest)(nil),       // 1: quantumnet.v1.HelloRequest
+	(*HelloReply)(nil),         // 2: quantumnet.v1.HelloReply
+	(*StatusRequest)(nil),      // 3: quantumnet.v1.StatusRequest
+	(*StatusReply)(nil),        // 4: quantumnet.v1.StatusReply
+	(*CNIRequest)(nil),         // 5: quantumnet.v1.CNIRequest
+	(*CNIInterface)(nil),       // 6: quantumnet.v1.CNIInterface
+	(*CNIIPConfig)(nil),        // 7: quantumnet.v1.CNIIPConfig
+	(*CNIRoute)(nil),           // 8: quantumnet.v1.CNIRoute
+	(*CNIResult)(nil),          // 9: quantumnet.v1.CNIResult
+	(*CNIAttachment)(nil),      // 10: quantumnet.v1.CNIAttachment
+	(*CNIGCRequest)(nil),       // 11: quantumnet.v1.CNIGCRequest
+	(*CNIGCReply)(nil),         // 12: quantumnet.v1.CNIGCReply
+	(*Network)(nil),            // 13: quantumnet.v1.Network
+	(*NetworkRef)(nil),         // 14: quantumnet.v1.NetworkRef
+	(*NetworkList)(nil),        // 15: quantumnet.v1.NetworkList
+	(*PortFilter)(nil),         // 16: quantumnet.v1.PortFilter
+	(*Port)(nil),               // 17: quantumnet.v1.Port
+	(*PortList)(nil),           // 18: quantumnet.v1.PortList
+	(*IPAMSubnet)(nil),         // 19: quantumnet.v1.IPAMSubnet
+	(*IPAMUsage)(nil),          // 20: quantumnet.v1.IPAMUsage
+	(*IPAMReserveRequest)(nil), // 21: quantumnet.v1.IPAMReserveRequest
+	(*IPAMReservation)(nil),    // 22: quantumnet.v1.IPAMReservation
+	(*IPAMReleaseRequest)(nil), // 23: quantumnet.v1.IPAMReleaseRequest
 }
 var file_quantumnet_proto_depIdxs = []int32{
 	6,  // 0: quantumnet.v1.CNIResult.interfaces:type_name -> quantumnet.v1.CNIInterface
@@ -1399,33 +1811,41 @@ var file_quantumnet_proto_depIdxs = []int32{
 	10, // 4: quantumnet.v1.CNIGCReply.removed:type_name -> quantumnet.v1.CNIAttachment
 	13, // 5: quantumnet.v1.NetworkList.networks:type_name -> quantumnet.v1.Network
 	17, // 6: quantumnet.v1.PortList.ports:type_name -> quantumnet.v1.Port
-	1,  // 7: quantumnet.v1.QuantumNet.Hello:input_type -> quantumnet.v1.HelloRequest
-	3,  // 8: quantumnet.v1.QuantumNet.Status:input_type -> quantumnet.v1.StatusRequest
-	5,  // 9: quantumnet.v1.QuantumNet.CNIAdd:input_type -> quantumnet.v1.CNIRequest
-	5,  // 10: quantumnet.v1.QuantumNet.CNIDel:input_type -> quantumnet.v1.CNIRequest
-	5,  // 11: quantumnet.v1.QuantumNet.CNICheck:input_type -> quantumnet.v1.CNIRequest
-	11, // 12: quantumnet.v1.QuantumNet.CNIGC:input_type -> quantumnet.v1.CNIGCRequest
-	13, // 13: quantumnet.v1.QuantumNet.CreateNetwork:input_type -> quantumnet.v1.Network
-	14, // 14: quantumnet.v1.QuantumNet.GetNetwork:input_type -> quantumnet.v1.NetworkRef
-	0,  // 15: quantumnet.v1.QuantumNet.ListNetworks:input_type -> quantumnet.v1.Empty
-	14, // 16: quantumnet.v1.QuantumNet.DeleteNetwork:input_type -> quantumnet.v1.NetworkRef
-	16, // 17: quantumnet.v1.QuantumNet.ListPorts:input_type -> quantumnet.v1.PortFilter
-	2,  // 18: quantumnet.v1.QuantumNet.Hello:output_type -> quantumnet.v1.HelloReply
-	4,  // 19: quantumnet.v1.QuantumNet.Status:output_type -> quantumnet.v1.StatusReply
-	9,  // 20: quantumnet.v1.QuantumNet.CNIAdd:output_type -> quantumnet.v1.CNIResult
-	0,  // 21: quantumnet.v1.QuantumNet.CNIDel:output_type -> quantumnet.v1.Empty
-	0,  // 22: quantumnet.v1.QuantumNet.CNICheck:output_type -> quantumnet.v1.Empty
-	12, // 23: quantumnet.v1.QuantumNet.CNIGC:output_type -> quantumnet.v1.CNIGCReply
-	13, // 24: quantumnet.v1.QuantumNet.CreateNetwork:output_type -> quantumnet.v1.Network
-	13, // 25: quantumnet.v1.QuantumNet.GetNetwork:output_type -> quantumnet.v1.Network
-	15, // 26: quantumnet.v1.QuantumNet.ListNetworks:output_type -> quantumnet.v1.NetworkList
-	0,  // 27: quantumnet.v1.QuantumNet.DeleteNetwork:output_type -> quantumnet.v1.Empty
-	18, // 28: quantumnet.v1.QuantumNet.ListPorts:output_type -> quantumnet.v1.PortList
-	18, // [18:29] is the sub-list for method output_type
-	7,  // [7:18] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	22, // 7: quantumnet.v1.IPAMSubnet.reservations:type_name -> quantumnet.v1.IPAMReservation
+	19, // 8: quantumnet.v1.IPAMUsage.subnets:type_name -> quantumnet.v1.IPAMSubnet
+	1,  // 9: quantumnet.v1.QuantumNet.Hello:input_type -> quantumnet.v1.HelloRequest
+	3,  // 10: quantumnet.v1.QuantumNet.Status:input_type -> quantumnet.v1.StatusRequest
+	5,  // 11: quantumnet.v1.QuantumNet.CNIAdd:input_type -> quantumnet.v1.CNIRequest
+	5,  // 12: quantumnet.v1.QuantumNet.CNIDel:input_type -> quantumnet.v1.CNIRequest
+	5,  // 13: quantumnet.v1.QuantumNet.CNICheck:input_type -> quantumnet.v1.CNIRequest
+	11, // 14: quantumnet.v1.QuantumNet.CNIGC:input_type -> quantumnet.v1.CNIGCRequest
+	13, // 15: quantumnet.v1.QuantumNet.CreateNetwork:input_type -> quantumnet.v1.Network
+	14, // 16: quantumnet.v1.QuantumNet.GetNetwork:input_type -> quantumnet.v1.NetworkRef
+	0,  // 17: quantumnet.v1.QuantumNet.ListNetworks:input_type -> quantumnet.v1.Empty
+	14, // 18: quantumnet.v1.QuantumNet.DeleteNetwork:input_type -> quantumnet.v1.NetworkRef
+	16, // 19: quantumnet.v1.QuantumNet.ListPorts:input_type -> quantumnet.v1.PortFilter
+	14, // 20: quantumnet.v1.QuantumNet.IPAMShow:input_type -> quantumnet.v1.NetworkRef
+	21, // 21: quantumnet.v1.QuantumNet.IPAMReserve:input_type -> quantumnet.v1.IPAMReserveRequest
+	23, // 22: quantumnet.v1.QuantumNet.IPAMRelease:input_type -> quantumnet.v1.IPAMReleaseRequest
+	2,  // 23: quantumnet.v1.QuantumNet.Hello:output_type -> quantumnet.v1.HelloReply
+	4,  // 24: quantumnet.v1.QuantumNet.Status:output_type -> quantumnet.v1.StatusReply
+	9,  // 25: quantumnet.v1.QuantumNet.CNIAdd:output_type -> quantumnet.v1.CNIResult
+	0,  // 26: quantumnet.v1.QuantumNet.CNIDel:output_type -> quantumnet.v1.Empty
+	0,  // 27: quantumnet.v1.QuantumNet.CNICheck:output_type -> quantumnet.v1.Empty
+	12, // 28: quantumnet.v1.QuantumNet.CNIGC:output_type -> quantumnet.v1.CNIGCReply
+	13, // 29: quantumnet.v1.QuantumNet.CreateNetwork:output_type -> quantumnet.v1.Network
+	13, // 30: quantumnet.v1.QuantumNet.GetNetwork:output_type -> quantumnet.v1.Network
+	15, // 31: quantumnet.v1.QuantumNet.ListNetworks:output_type -> quantumnet.v1.NetworkList
+	0,  // 32: quantumnet.v1.QuantumNet.DeleteNetwork:output_type -> quantumnet.v1.Empty
+	18, // 33: quantumnet.v1.QuantumNet.ListPorts:output_type -> quantumnet.v1.PortList
+	20, // 34: quantumnet.v1.QuantumNet.IPAMShow:output_type -> quantumnet.v1.IPAMUsage
+	22, // 35: quantumnet.v1.QuantumNet.IPAMReserve:output_type -> quantumnet.v1.IPAMReservation
+	0,  // 36: quantumnet.v1.QuantumNet.IPAMRelease:output_type -> quantumnet.v1.Empty
+	23, // [23:37] is the sub-list for method output_type
+	9,  // [9:23] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_quantumnet_proto_init() }
@@ -1439,7 +1859,7 @@ func file_quantumnet_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_quantumnet_proto_rawDesc), len(file_quantumnet_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   19,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

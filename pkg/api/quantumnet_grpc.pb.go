@@ -34,6 +34,9 @@ const (
 	QuantumNet_ListNetworks_FullMethodName  = "/quantumnet.v1.QuantumNet/ListNetworks"
 	QuantumNet_DeleteNetwork_FullMethodName = "/quantumnet.v1.QuantumNet/DeleteNetwork"
 	QuantumNet_ListPorts_FullMethodName     = "/quantumnet.v1.QuantumNet/ListPorts"
+	QuantumNet_IPAMShow_FullMethodName      = "/quantumnet.v1.QuantumNet/IPAMShow"
+	QuantumNet_IPAMReserve_FullMethodName   = "/quantumnet.v1.QuantumNet/IPAMReserve"
+	QuantumNet_IPAMRelease_FullMethodName   = "/quantumnet.v1.QuantumNet/IPAMRelease"
 )
 
 // QuantumNetClient is the client API for QuantumNet service.
@@ -53,6 +56,11 @@ type QuantumNetClient interface {
 	ListNetworks(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*NetworkList, error)
 	DeleteNetwork(ctx context.Context, in *NetworkRef, opts ...grpc.CallOption) (*Empty, error)
 	ListPorts(ctx context.Context, in *PortFilter, opts ...grpc.CallOption) (*PortList, error)
+	// IPAM: usage per subnet, and reservations not tied to a port (an
+	// address for a VM, a static MAC -> address binding DHCP honours).
+	IPAMShow(ctx context.Context, in *NetworkRef, opts ...grpc.CallOption) (*IPAMUsage, error)
+	IPAMReserve(ctx context.Context, in *IPAMReserveRequest, opts ...grpc.CallOption) (*IPAMReservation, error)
+	IPAMRelease(ctx context.Context, in *IPAMReleaseRequest, opts ...grpc.CallOption) (*Empty, error)
 }
 
 type quantumNetClient struct {
@@ -173,6 +181,36 @@ func (c *quantumNetClient) ListPorts(ctx context.Context, in *PortFilter, opts .
 	return out, nil
 }
 
+func (c *quantumNetClient) IPAMShow(ctx context.Context, in *NetworkRef, opts ...grpc.CallOption) (*IPAMUsage, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(IPAMUsage)
+	err := c.cc.Invoke(ctx, QuantumNet_IPAMShow_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *quantumNetClient) IPAMReserve(ctx context.Context, in *IPAMReserveRequest, opts ...grpc.CallOption) (*IPAMReservation, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(IPAMReservation)
+	err := c.cc.Invoke(ctx, QuantumNet_IPAMReserve_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *quantumNetClient) IPAMRelease(ctx context.Context, in *IPAMReleaseRequest, opts ...grpc.CallOption) (*Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, QuantumNet_IPAMRelease_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // QuantumNetServer is the server API for QuantumNet service.
 // All implementations must embed UnimplementedQuantumNetServer
 // for forward compatibility.
@@ -190,6 +228,11 @@ type QuantumNetServer interface {
 	ListNetworks(context.Context, *Empty) (*NetworkList, error)
 	DeleteNetwork(context.Context, *NetworkRef) (*Empty, error)
 	ListPorts(context.Context, *PortFilter) (*PortList, error)
+	// IPAM: usage per subnet, and reservations not tied to a port (an
+	// address for a VM, a static MAC -> address binding DHCP honours).
+	IPAMShow(context.Context, *NetworkRef) (*IPAMUsage, error)
+	IPAMReserve(context.Context, *IPAMReserveRequest) (*IPAMReservation, error)
+	IPAMRelease(context.Context, *IPAMReleaseRequest) (*Empty, error)
 	mustEmbedUnimplementedQuantumNetServer()
 }
 
@@ -232,6 +275,15 @@ func (UnimplementedQuantumNetServer) DeleteNetwork(context.Context, *NetworkRef)
 }
 func (UnimplementedQuantumNetServer) ListPorts(context.Context, *PortFilter) (*PortList, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListPorts not implemented")
+}
+func (UnimplementedQuantumNetServer) IPAMShow(context.Context, *NetworkRef) (*IPAMUsage, error) {
+	return nil, status.Error(codes.Unimplemented, "method IPAMShow not implemented")
+}
+func (UnimplementedQuantumNetServer) IPAMReserve(context.Context, *IPAMReserveRequest) (*IPAMReservation, error) {
+	return nil, status.Error(codes.Unimplemented, "method IPAMReserve not implemented")
+}
+func (UnimplementedQuantumNetServer) IPAMRelease(context.Context, *IPAMReleaseRequest) (*Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method IPAMRelease not implemented")
 }
 func (UnimplementedQuantumNetServer) mustEmbedUnimplementedQuantumNetServer() {}
 func (UnimplementedQuantumNetServer) testEmbeddedByValue()                    {}
@@ -452,6 +504,60 @@ func _QuantumNet_ListPorts_Handler(srv interface{}, ctx context.Context, dec fun
 	return interceptor(ctx, in, info, handler)
 }
 
+func _QuantumNet_IPAMShow_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(NetworkRef)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuantumNetServer).IPAMShow(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuantumNet_IPAMShow_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuantumNetServer).IPAMShow(ctx, req.(*NetworkRef))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QuantumNet_IPAMReserve_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(IPAMReserveRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuantumNetServer).IPAMReserve(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuantumNet_IPAMReserve_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuantumNetServer).IPAMReserve(ctx, req.(*IPAMReserveRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QuantumNet_IPAMRelease_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(IPAMReleaseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuantumNetServer).IPAMRelease(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuantumNet_IPAMRelease_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuantumNetServer).IPAMRelease(ctx, req.(*IPAMReleaseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // QuantumNet_ServiceDesc is the grpc.ServiceDesc for QuantumNet service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -502,6 +608,18 @@ var QuantumNet_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListPorts",
 			Handler:    _QuantumNet_ListPorts_Handler,
+		},
+		{
+			MethodName: "IPAMShow",
+			Handler:    _QuantumNet_IPAMShow_Handler,
+		},
+		{
+			MethodName: "IPAMReserve",
+			Handler:    _QuantumNet_IPAMReserve_Handler,
+		},
+		{
+			MethodName: "IPAMRelease",
+			Handler:    _QuantumNet_IPAMRelease_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
