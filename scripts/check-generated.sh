@@ -13,7 +13,7 @@ fail=0
 for spec in "pkg/ovn/nbdb nbdb ovn-nb.ovsschema" "pkg/ovn/sbdb sbdb ovn-sb.ovsschema" "pkg/ovs/vswitchd vswitchd vswitch.ovsschema"; do
 	read -r dir pkg schema <<<"$spec"
 	mkdir -p "$tmp/$dir"
-	go run github.com/ovn-kubernetes/libovsdb/cmd/modelgen -p "$pkg" -o "$tmp/$dir" "$dir/$schema"
+	go run github.com/ovn-kubernetes/libovsdb/cmd/modelgen -extended -p "$pkg" -o "$tmp/$dir" "$dir/$schema"
 	for f in "$tmp/$dir"/*.go; do
 		if ! diff -q "$f" "$dir/$(basename "$f")" >/dev/null 2>&1; then
 			echo "check-generated: $dir/$(basename "$f") is stale: run 'make generate'" >&2

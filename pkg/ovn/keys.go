@@ -18,6 +18,8 @@ const (
 	KeyExclude     = KeyPrefix + "exclude"      // LS: excluded ranges, comma-separated
 	KeyIPPrefix    = KeyPrefix + "ip:"          // LS: one key per allocated address
 	KeyIPAMGen     = KeyPrefix + "ipam-gen"     // LS other_config: bumped by every allocation change
+	KeyIPAMLast4   = KeyPrefix + "ipam-last4"   // LS other_config: last address handed out (round robin)
+	KeyIPAMLast6   = KeyPrefix + "ipam-last6"
 	KeyKind        = KeyPrefix + "kind"         // LSP: container | vm
 	KeyContainerID = KeyPrefix + "container-id" // LSP, OVS Port
 	KeyIfname      = KeyPrefix + "ifname"       // LSP, OVS Port

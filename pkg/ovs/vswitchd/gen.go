@@ -1,4 +1,4 @@
 // Package vswitchd holds libovsdb models generated from vswitch.ovsschema (committed next to it).
 package vswitchd
 
-//go:generate go run github.com/ovn-kubernetes/libovsdb/cmd/modelgen -p vswitchd -o . vswitch.ovsschema
+//go:generate go run github.com/ovn-kubernetes/libovsdb/cmd/modelgen -extended -p vswitchd -o . vswitch.ovsschema
