@@ -157,9 +157,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 			if err == nil {
 				err = mgr.Reconcile(wctx)
 			}
-			if err == nil {
-				err = al.Reconcile(wctx)
-			}
+
 			cancel()
 			if err == nil {
 				mgr.Reconciled.Store(true)

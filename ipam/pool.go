@@ -262,6 +262,25 @@ func (p *Pool) nextNotFull(from, to uint64) (uint64, bool) {
 	return 0, false
 }
 
+// Last returns the address handed out last by Allocate (invalid if none).
+func (p *Pool) Last() netip.Addr {
+	if p.cursor == 0 {
+		if p.nUsed == 0 {
+			return netip.Addr{}
+		}
+		return p.addr(p.size - 1)
+	}
+	return p.addr(p.cursor - 1)
+}
+
+// ResumeAfter makes Allocate continue after a (the Last of an earlier pool
+// over the same range), keeping round robin across restarts and daemons.
+func (p *Pool) ResumeAfter(a netip.Addr) {
+	if i, ok := p.index(a); ok {
+		p.cursor = (i + 1) % p.size
+	}
+}
+
 // Claim marks a as allocated (a requested address, or state rebuilt from
 // the store).
 func (p *Pool) Claim(a netip.Addr) error {

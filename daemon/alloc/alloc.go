@@ -1,13 +1,14 @@
 // Package alloc allocates addresses and MACs against OVN Northbound, the
-// only store. A network's allocations are recorded on its Logical_Switch:
-// one external_ids key per address ("quantumnet:ip:ADDR" = "port=LSP" or
-// "owner=WHO;mac=MAC", both for a static binding in use), committed in the
-// same transaction as the port they belong to. A generation counter in the
-// switch's other_config makes every change optimistic: a transaction waits
-// for the generation it read and bumps it, so two daemons allocating on one
-// network at once cannot both win with the same view; the loser retries
-// from the winner's state. The in-memory pools (ipam.Pool bitmaps) are a
-// cache of those keys, rebuilt when another daemon moved the generation.
+// only store. An address is in use when a logical port of the network has
+// it (the port's addresses) or a reservation holds it: a DHCP_Options row
+// marked quantumnet:kind=reservation (an API allocation, or a static MAC
+// binding that DHCP honours). Both are written in the transaction that
+// allocates them. A generation counter in the switch's other_config makes
+// allocation optimistic: the transaction waits for the generation its
+// choice was based on and bumps it, so two daemons allocating on one
+// network at once cannot both win with the same view; the loser rebuilds
+// from the winner's state and retries. Freeing needs no guard. The
+// in-memory pools (ipam.Pool bitmaps) are a cache of those rows.
 package alloc
 
 import (
@@ -49,36 +50,7 @@ type Entry struct {
 	Port  string // logical port using it
 	Owner string // reservation owner (API allocation or static binding)
 	MAC   string // static binding: the MAC that gets this address
-}
-
-func (e Entry) String() string {
-	var parts []string
-	if e.Port != "" {
-		parts = append(parts, "port="+e.Port)
-	}
-	if e.Owner != "" {
-		parts = append(parts, "owner="+e.Owner)
-	}
-	if e.MAC != "" {
-		parts = append(parts, "mac="+e.MAC)
-	}
-	return strings.Join(parts, ";")
-}
-
-func parseEntry(s string) Entry {
-	var e Entry
-	for _, kv := range strings.Split(s, ";") {
-		k, v, _ := strings.Cut(kv, "=")
-		switch k {
-		case "port":
-			e.Port = v
-		case "owner":
-			e.Owner = v
-		case "mac":
-			e.MAC = v
-		}
-	}
-	return e
+	row   string // the reservation's DHCP_Options UUID
 }
 
 // Allocator allocates on every network, for this daemon.
@@ -101,6 +73,7 @@ type netState struct {
 	pools   map[bool]*ipam.Pool // is6 -> pool
 	entries map[netip.Addr]Entry
 	byMAC   map[string]netip.Addr // static bindings
+	fresh   bool                  // rebuilt from the cache since the last commit
 }
 
 func genOf(other map[string]string) int64 {
@@ -136,9 +109,9 @@ func (a *Allocator) lock(netName string) (*netState, *nbdb.LogicalSwitch, error)
 	return st, ls, nil
 }
 
-// rebuild reloads st from the switch row (one row: its keys and generation
-// are consistent), plus the addresses of ports that have no key (made by
-// other tools), so that nothing in use is ever handed out.
+// rebuild reloads st from the cache: the switch (its generation first: the
+// cache applies a whole update before any later read sees a table), then
+// the addresses of its ports and its reservations.
 func (a *Allocator) rebuild(st *netState, ls *nbdb.LogicalSwitch) error {
 	spec, err := network.FromSwitch(ls)
 	if err != nil {
@@ -154,26 +127,8 @@ func (a *Allocator) rebuild(st *netState, ls *nbdb.LogicalSwitch) error {
 			return err
 		}
 	}
-	st.entries = make(map[netip.Addr]Entry, len(ls.ExternalIDs))
+	st.entries = map[netip.Addr]Entry{}
 	st.byMAC = map[string]netip.Addr{}
-	for k, v := range ls.ExternalIDs {
-		s, ok := strings.CutPrefix(k, ovn.KeyIPPrefix)
-		if !ok {
-			continue
-		}
-		ip, err := netip.ParseAddr(s)
-		if err != nil {
-			continue
-		}
-		e := parseEntry(v)
-		st.entries[ip] = e
-		if e.MAC != "" {
-			st.byMAC[e.MAC] = ip
-		}
-		if p := st.pools[ip.Is6()]; p != nil {
-			_ = p.Claim(ip) // reserved or out of range: never handed out anyway
-		}
-	}
 	in := make(map[string]bool, len(ls.Ports))
 	for _, u := range ls.Ports {
 		in[u] = true
@@ -182,13 +137,30 @@ func (a *Allocator) rebuild(st *netState, ls *nbdb.LogicalSwitch) error {
 	if err != nil {
 		return err
 	}
-	for _, p := range ports {
-		for _, ip := range portAddrs(&p) {
-			if _, ok := st.entries[ip]; !ok {
-				if pool := st.pools[ip.Is6()]; pool != nil {
-					_ = pool.Claim(ip)
-				}
-			}
+	for i := range ports {
+		for _, ip := range portAddrs(&ports[i]) {
+			st.entries[ip] = Entry{Port: ports[i].Name}
+		}
+	}
+	res, err := a.NB.Reservations(spec.Name)
+	if err != nil {
+		return err
+	}
+	for _, r := range res {
+		ip, err := netip.ParseAddr(r.ExternalIDs[ovn.KeyIP])
+		if err != nil {
+			continue
+		}
+		e := st.entries[ip]
+		e.Owner, e.MAC, e.row = r.ExternalIDs[ovn.KeyOwner], r.ExternalIDs[ovn.KeyMAC], r.UUID
+		st.entries[ip] = e
+		if e.MAC != "" {
+			st.byMAC[e.MAC] = ip
+		}
+	}
+	for ip := range st.entries {
+		if p := st.pools[ip.Is6()]; p != nil {
+			_ = p.Claim(ip) // reserved or out of range: never handed out anyway
 		}
 	}
 	st.other = maps.Clone(ls.OtherConfig)
@@ -196,6 +168,12 @@ func (a *Allocator) rebuild(st *netState, ls *nbdb.LogicalSwitch) error {
 		st.other = map[string]string{}
 	}
 	st.gen = genOf(st.other)
+	st.fresh = true
+	for is6, key := range map[bool]string{false: ovn.KeyIPAMLast4, true: ovn.KeyIPAMLast6} {
+		if last, err := netip.ParseAddr(st.other[key]); err == nil && st.pools[is6] != nil {
+			st.pools[is6].ResumeAfter(last)
+		}
+	}
 	return nil
 }
 
@@ -213,17 +191,18 @@ func portAddrs(p *nbdb.LogicalSwitchPort) []netip.Addr {
 	return out
 }
 
-// change is one transaction's worth of key changes.
+// change is one transaction's worth of allocation changes.
 type change struct {
-	set   map[netip.Addr]Entry
-	unset []netip.Addr
-	// picked from the pools by this attempt, given back if it fails
-	picked []netip.Addr
-	// released to the pools by this attempt, taken back if it fails
-	released []netip.Addr
+	guard    bool                 // allocates: guarded by the generation
+	set      map[netip.Addr]Entry // entries after the commit
+	unset    []netip.Addr
+	inserts  []*nbdb.DHCPOptions // reservation rows to create
+	deletes  []string            // reservation rows to delete
+	picked   []netip.Addr        // taken from the pools (given back on failure)
+	released []netip.Addr        // given back to the pools (taken again on failure)
 }
 
-func newChange() *change { return &change{set: map[netip.Addr]Entry{}} }
+func newChange(guard bool) *change { return &change{guard: guard, set: map[netip.Addr]Entry{}} }
 
 // undo restores the pools after a failed attempt.
 func (st *netState) undo(c *change) {
@@ -239,39 +218,49 @@ func (st *netState) undo(c *change) {
 	}
 }
 
-// ops builds the key mutations and the generation guard of c.
-func (st *netState) ops(c *change) []ovsdb.Operation {
-	where := []ovsdb.Condition{{Column: "_uuid", Function: ovsdb.ConditionEqual, Value: ovsdb.UUID{GoUUID: st.uuid}}}
-	zero := 0
+// nextOther is the other_config a guarded commit writes: the next
+// generation and where each pool's round robin stands.
+func (st *netState) nextOther() map[string]string {
 	next := maps.Clone(st.other)
 	next[ovn.KeyIPAMGen] = strconv.FormatInt(st.gen+1, 10)
-	ops := []ovsdb.Operation{
-		{Op: ovsdb.OperationWait, Table: nbdb.LogicalSwitchTable, Where: where, Timeout: &zero,
-			Columns: []string{"other_config"}, Until: string(ovsdb.WaitConditionEqual),
-			Rows: []ovsdb.Row{{"other_config": toOvsMap(st.other)}}},
-		{Op: ovsdb.OperationUpdate, Table: nbdb.LogicalSwitchTable, Where: where,
-			Row: ovsdb.Row{"other_config": toOvsMap(next)}},
+	for is6, key := range map[bool]string{false: ovn.KeyIPAMLast4, true: ovn.KeyIPAMLast6} {
+		if p := st.pools[is6]; p != nil && p.Last().IsValid() {
+			next[key] = p.Last().String()
+		}
 	}
-	var del []any
-	for _, ip := range c.unset {
-		del = append(del, ovn.KeyIPPrefix+ip.String())
+	return next
+}
+
+// ops builds the generation guard (first, when c allocates) and the
+// reservation rows of c.
+func (a *Allocator) ops(st *netState, c *change) ([]ovsdb.Operation, error) {
+	var ops []ovsdb.Operation
+	if c.guard {
+		where := []ovsdb.Condition{{Column: "_uuid", Function: ovsdb.ConditionEqual, Value: ovsdb.UUID{GoUUID: st.uuid}}}
+		zero := 0
+		ops = append(ops,
+			ovsdb.Operation{Op: ovsdb.OperationWait, Table: nbdb.LogicalSwitchTable, Where: where, Timeout: &zero,
+				Columns: []string{"other_config"}, Until: string(ovsdb.WaitConditionEqual),
+				Rows: []ovsdb.Row{{"other_config": toOvsMap(st.other)}}},
+			ovsdb.Operation{Op: ovsdb.OperationUpdate, Table: nbdb.LogicalSwitchTable, Where: where,
+				Row: ovsdb.Row{"other_config": toOvsMap(st.nextOther())}})
 	}
-	ins := map[any]any{}
-	for ip, e := range c.set {
-		del = append(del, ovn.KeyIPPrefix+ip.String())
-		ins[ovn.KeyIPPrefix+ip.String()] = e.String()
+	for i, r := range c.inserts {
+		r.UUID = fmt.Sprintf("res%d", i)
+		o, err := a.NB.Create(r)
+		if err != nil {
+			return nil, err
+		}
+		ops = append(ops, o...)
 	}
-	var muts []ovsdb.Mutation
-	if len(del) > 0 {
-		muts = append(muts, ovsdb.Mutation{Column: "external_ids", Mutator: ovsdb.MutateOperationDelete, Value: ovsdb.OvsSet{GoSet: del}})
+	for _, u := range c.deletes {
+		o, err := a.NB.Where(&nbdb.DHCPOptions{UUID: u}).Delete()
+		if err != nil {
+			return nil, err
+		}
+		ops = append(ops, o...)
 	}
-	if len(ins) > 0 {
-		muts = append(muts, ovsdb.Mutation{Column: "external_ids", Mutator: ovsdb.MutateOperationInsert, Value: ovsdb.OvsMap{GoMap: ins}})
-	}
-	if len(muts) > 0 {
-		ops = append(ops, ovsdb.Operation{Op: ovsdb.OperationMutate, Table: nbdb.LogicalSwitchTable, Where: where, Mutations: muts})
-	}
-	return ops
+	return ops, nil
 }
 
 func toOvsMap(m map[string]string) ovsdb.OvsMap {
@@ -282,16 +271,25 @@ func toOvsMap(m map[string]string) ovsdb.OvsMap {
 	return ovsdb.OvsMap{GoMap: out}
 }
 
-// applied records a committed change in st.
-func (st *netState) applied(c *change) {
+// applied records a committed change in st; res are the transaction's
+// results, for the UUIDs of inserted reservations.
+func (st *netState) applied(c *change, res []ovsdb.OperationResult, first int) {
 	for _, ip := range c.unset {
 		if e, ok := st.entries[ip]; ok && e.MAC != "" {
 			delete(st.byMAC, e.MAC)
 		}
 		delete(st.entries, ip)
 	}
+	for i, r := range c.inserts {
+		ip, _ := netip.ParseAddr(r.ExternalIDs[ovn.KeyIP])
+		e := c.set[ip]
+		if first+i < len(res) {
+			e.row = res[first+i].UUID.GoUUID
+		}
+		c.set[ip] = e
+	}
 	for ip, e := range c.set {
-		if old, ok := st.entries[ip]; ok && old.MAC != "" {
+		if old, ok := st.entries[ip]; ok && old.MAC != "" && old.MAC != e.MAC {
 			delete(st.byMAC, old.MAC)
 		}
 		st.entries[ip] = e
@@ -299,14 +297,17 @@ func (st *netState) applied(c *change) {
 			st.byMAC[e.MAC] = ip
 		}
 	}
-	st.other[ovn.KeyIPAMGen] = strconv.FormatInt(st.gen+1, 10)
-	st.gen++
+	if c.guard {
+		st.other = st.nextOther()
+		st.gen++
+	}
+	st.fresh = false
 }
 
-// run performs one optimistic operation on network: attempt builds the
-// change and the extra operations from the locked state; the whole is
-// committed guarded by the generation, and retried from fresh state when
-// another daemon changed the network meanwhile.
+// run performs one operation on network: attempt builds the change and the
+// extra operations from the locked state; the whole is committed (guarded
+// by the generation when it allocates) and retried from fresh state when
+// another daemon allocated on the network meanwhile.
 func (a *Allocator) run(ctx context.Context, netName, what string, attempt func(st *netState, ls *nbdb.LogicalSwitch) (*change, []ovsdb.Operation, error)) error {
 	for try := 0; ; try++ {
 		st, ls, err := a.lock(netName)
@@ -315,21 +316,39 @@ func (a *Allocator) run(ctx context.Context, netName, what string, attempt func(
 		}
 		c, extra, err := attempt(st, ls)
 		if err != nil {
+			// Frees by other daemons do not move the generation: before
+			// saying a network is full, look again at what the cache holds.
+			if errors.Is(err, ErrExhausted) && !st.fresh {
+				st.gen = -1
+				st.mu.Unlock()
+				continue
+			}
 			st.mu.Unlock()
 			return err
 		}
-		guard := st.ops(c)
-		err = a.NB.Transact(ctx, what, append(guard, extra...))
+		own, err := a.ops(st, c)
+		if err != nil {
+			st.undo(c)
+			st.mu.Unlock()
+			return err
+		}
+		first := 0
+		if c.guard {
+			first = 2
+		}
+		all := append(own, extra...)
+		res, err := a.NB.TransactResults(ctx, what, all)
 		if err == nil {
-			st.applied(c)
+			st.applied(c, res, first)
 			st.mu.Unlock()
 			return nil
 		}
 		st.undo(c)
 		var we *ovs.WaitError
-		if !errors.As(err, &we) || we.Index != 0 || try >= maxRetries {
+		conflict := c.guard && errors.As(err, &we) && we.Index == 0
+		if !conflict || try >= maxRetries {
 			st.mu.Unlock()
-			if we != nil && we.Index == 0 {
+			if conflict {
 				return fmt.Errorf("%s: network %q changed concurrently %d times, giving up: %w", what, netName, try+1, err)
 			}
 			return err
@@ -354,7 +373,7 @@ func (a *Allocator) waitGen(ctx context.Context, netName string, gen int64) {
 	}
 }
 
-// Want is what a port or reservation asks for.
+// Want is what a port asks for.
 type Want struct {
 	IPs []netip.Addr     // requested addresses, at most one per family
 	MAC net.HardwareAddr // requested MAC
@@ -368,32 +387,21 @@ type Claim struct {
 	Spec     network.Spec
 }
 
-// macInUse reports whether a QuantumNet port already has mac.
-func (a *Allocator) macInUse(mac string) bool {
-	ps, _ := ovs.Query(a.NB.Conn, func(p *nbdb.LogicalSwitchPort) bool {
-		if p.ExternalIDs[ovn.KeyNetwork] == "" || len(p.Addresses) == 0 {
-			return false
-		}
-		f := strings.Fields(p.Addresses[0])
-		return len(f) > 0 && strings.EqualFold(f[0], mac)
-	})
-	return len(ps) > 0
-}
-
 // pick chooses the MAC and one address per family of the network for a
-// port (static binding of the MAC first, then requested, then the next free).
+// port: the static binding of its MAC first, then the requested address,
+// then the next free one.
 func (a *Allocator) pick(st *netState, want Want, port string, c *change) (*Claim, error) {
 	cl := &Claim{Spec: st.spec}
 	if want.MAC != nil {
 		if len(want.MAC) != 6 || want.MAC[0]&1 != 0 {
 			return nil, fmt.Errorf("%w: mac: %s is not a unicast Ethernet address", ErrInvalid, want.MAC)
 		}
-		if a.macInUse(want.MAC.String()) {
+		if a.NB.MACInUse(want.MAC.String()) {
 			return nil, fmt.Errorf("%w: mac: %s is already used by another port", ErrConflict, want.MAC)
 		}
 		cl.MAC = want.MAC
 	} else {
-		mac, err := ipam.NewMAC(a.MACPrefix, func(m string) bool { _, static := st.byMAC[m]; return static || a.macInUse(m) })
+		mac, err := ipam.NewMAC(a.MACPrefix, func(m string) bool { _, static := st.byMAC[m]; return static || a.NB.MACInUse(m) })
 		if err != nil {
 			return nil, err
 		}
@@ -441,7 +449,7 @@ func (a *Allocator) pick(st *netState, want Want, port string, c *change) (*Clai
 				case errors.Is(err, ipam.ErrReserved):
 					return nil, fmt.Errorf("%w: ips: %s is not a usable address of %s (network, broadcast, gateway or excluded)", ErrInvalid, want, fam.subnet)
 				default:
-					return nil, fmt.Errorf("%w: ips: %s is not a usable address of %s: %v", ErrInvalid, want, fam.subnet, err)
+					return nil, fmt.Errorf("%w: ips: %s is outside the allocation range %s", ErrInvalid, want, pool.RangeString())
 				}
 			}
 			c.picked = append(c.picked, want)
@@ -466,7 +474,7 @@ func (a *Allocator) pick(st *netState, want Want, port string, c *change) (*Clai
 func (a *Allocator) CreatePort(ctx context.Context, netName string, want Want, name string, mk func(*Claim) *nbdb.LogicalSwitchPort) (*Claim, error) {
 	var claim *Claim
 	err := a.run(ctx, netName, "create logical port "+name, func(st *netState, ls *nbdb.LogicalSwitch) (*change, []ovsdb.Operation, error) {
-		c := newChange()
+		c := newChange(true)
 		cl, err := a.pick(st, want, name, c)
 		if err != nil {
 			st.undo(c)
@@ -483,9 +491,8 @@ func (a *Allocator) CreatePort(ctx context.Context, netName string, want Want, n
 	return claim, err
 }
 
-// DeletePort deletes the port and releases its addresses (a static binding
-// stays, free for its MAC again) in one transaction. A missing port is not
-// an error.
+// DeletePort deletes the port, which frees its addresses (a static binding
+// stays, free for its MAC again). A missing port is not an error.
 func (a *Allocator) DeletePort(ctx context.Context, name string) error {
 	lsp, err := a.NB.GetPort(name)
 	if err != nil {
@@ -499,20 +506,20 @@ func (a *Allocator) DeletePort(ctx context.Context, name string) error {
 		return fmt.Errorf("logical port %s: %w", name, ovn.ErrNotManaged)
 	}
 	if _, err := a.NB.GetSwitch(netName); err != nil {
-		return a.NB.DeletePort(ctx, name) // no switch: no keys either
+		return a.NB.DeletePort(ctx, name)
 	}
 	return a.run(ctx, netName, "delete logical port "+name, func(st *netState, _ *nbdb.LogicalSwitch) (*change, []ovsdb.Operation, error) {
+		c := newChange(false)
 		ops, err := a.NB.DeletePortOps(name)
 		if err != nil || ops == nil {
-			return newChange(), nil, err
+			return c, nil, err
 		}
-		c := newChange()
 		for _, ip := range portAddrs(lsp) {
 			e, ok := st.entries[ip]
 			if !ok || e.Port != name {
 				continue
 			}
-			if e.Owner != "" { // static binding: keep it, no longer in use
+			if e.Owner != "" { // static binding: stays, no longer in use
 				e.Port = ""
 				c.set[ip] = e
 				continue
@@ -530,15 +537,15 @@ func (a *Allocator) DeletePort(ctx context.Context, name string) error {
 // ip is the wanted address (zero: the next free one, of the family given by
 // v6); with mac it is a static binding that a port with that MAC gets.
 func (a *Allocator) Reserve(ctx context.Context, netName, owner string, ip netip.Addr, v6 bool, mac net.HardwareAddr) (netip.Addr, error) {
-	if owner == "" || strings.ContainsAny(owner, ";=") {
-		return netip.Addr{}, fmt.Errorf("%w: owner: %q must be non-empty without ';' or '='", ErrInvalid, owner)
+	if owner == "" {
+		return netip.Addr{}, fmt.Errorf("%w: owner: required", ErrInvalid)
 	}
 	if mac != nil && (len(mac) != 6 || mac[0]&1 != 0) {
 		return netip.Addr{}, fmt.Errorf("%w: mac: %s is not a unicast Ethernet address", ErrInvalid, mac)
 	}
 	var got netip.Addr
 	err := a.run(ctx, netName, "reserve on "+netName, func(st *netState, _ *nbdb.LogicalSwitch) (*change, []ovsdb.Operation, error) {
-		c := newChange()
+		c := newChange(true)
 		if mac != nil {
 			if old, ok := st.byMAC[mac.String()]; ok {
 				return nil, nil, fmt.Errorf("%w: mac: %s is already bound to %s", ErrConflict, mac, old)
@@ -572,10 +579,13 @@ func (a *Allocator) Reserve(ctx context.Context, netName, owner string, ip netip
 		}
 		c.picked = append(c.picked, got)
 		e := Entry{Owner: owner}
+		ids := map[string]string{ovn.KeyNetwork: netName, ovn.KeyKind: ovn.KindReservation, ovn.KeyOwner: owner, ovn.KeyIP: got.String()}
 		if mac != nil {
 			e.MAC = mac.String()
+			ids[ovn.KeyMAC] = e.MAC
 		}
 		c.set[got] = e
+		c.inserts = append(c.inserts, &nbdb.DHCPOptions{Cidr: netip.PrefixFrom(got, got.BitLen()).String(), ExternalIDs: ids})
 		return c, nil, nil
 	})
 	return got, err
@@ -589,7 +599,8 @@ func (a *Allocator) Release(ctx context.Context, netName string, ip netip.Addr) 
 		if !ok || e.Owner == "" {
 			return nil, nil, fmt.Errorf("%w: %s is not reserved on network %q", ErrNotFound, ip, netName)
 		}
-		c := newChange()
+		c := newChange(false)
+		c.deletes = append(c.deletes, e.row)
 		if e.Port != "" {
 			c.set[ip] = Entry{Port: e.Port}
 			return c, nil, nil
@@ -644,57 +655,4 @@ func SortedAddrs(m map[netip.Addr]Entry) []netip.Addr {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Less(out[j]) })
 	return out
-}
-
-// Reconcile drops the keys of ports that no longer exist (deleted by another
-// tool, without their keys).
-func (a *Allocator) Reconcile(ctx context.Context) error {
-	lss, err := a.NB.ListSwitches()
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, ls := range lss {
-		var stale []netip.Addr
-		for k, v := range ls.ExternalIDs {
-			s, ok := strings.CutPrefix(k, ovn.KeyIPPrefix)
-			e := parseEntry(v)
-			if !ok || e.Port == "" {
-				continue
-			}
-			if _, err := a.NB.GetPort(e.Port); errors.Is(err, ovn.ErrNotFound) {
-				if ip, err := netip.ParseAddr(s); err == nil {
-					stale = append(stale, ip)
-				}
-			}
-		}
-		if len(stale) == 0 {
-			continue
-		}
-		netName := ls.ExternalIDs[ovn.KeyNetwork]
-		a.Log.Info("reconcile: releasing addresses of ports that are gone", "network", netName, "addresses", stale)
-		errs = append(errs, a.run(ctx, netName, "reconcile "+netName, func(st *netState, _ *nbdb.LogicalSwitch) (*change, []ovsdb.Operation, error) {
-			c := newChange()
-			for _, ip := range stale {
-				e, ok := st.entries[ip]
-				if !ok || e.Port == "" {
-					continue
-				}
-				if _, err := a.NB.GetPort(e.Port); !errors.Is(err, ovn.ErrNotFound) {
-					continue
-				}
-				if e.Owner != "" {
-					e.Port = ""
-					c.set[ip] = e
-					continue
-				}
-				c.unset = append(c.unset, ip)
-				if p := st.pools[ip.Is6()]; p != nil && p.Release(ip) == nil {
-					c.released = append(c.released, ip)
-				}
-			}
-			return c, nil, nil
-		}))
-	}
-	return errors.Join(errs...)
 }

@@ -6,19 +6,21 @@ package ovn
 // Ownership keys, defined once. A row is QuantumNet's when it carries KeyNetwork.
 const (
 	KeyPrefix      = "quantumnet:"
-	KeyNetwork     = KeyPrefix + "network"      // network name (LS and LSP)
-	KeySubnet4     = KeyPrefix + "subnet4"      // LS
-	KeyGateway4    = KeyPrefix + "gateway4"     // LS
-	KeySubnet6     = KeyPrefix + "subnet6"      // LS
-	KeyGateway6    = KeyPrefix + "gateway6"     // LS
-	KeyMTU         = KeyPrefix + "mtu"          // LS
-	KeyDNSDomain   = KeyPrefix + "dns-domain"   // LS
-	KeyRange4      = KeyPrefix + "range4"       // LS: allocation range FIRST-LAST
-	KeyRange6      = KeyPrefix + "range6"       // LS
-	KeyExclude     = KeyPrefix + "exclude"      // LS: excluded ranges, comma-separated
-	KeyIPPrefix    = KeyPrefix + "ip:"          // LS: one key per allocated address
-	KeyIPAMGen     = KeyPrefix + "ipam-gen"     // LS other_config: bumped by every allocation change
-	KeyIPAMLast4   = KeyPrefix + "ipam-last4"   // LS other_config: last address handed out (round robin)
+	KeyNetwork     = KeyPrefix + "network"    // network name (LS and LSP)
+	KeySubnet4     = KeyPrefix + "subnet4"    // LS
+	KeyGateway4    = KeyPrefix + "gateway4"   // LS
+	KeySubnet6     = KeyPrefix + "subnet6"    // LS
+	KeyGateway6    = KeyPrefix + "gateway6"   // LS
+	KeyMTU         = KeyPrefix + "mtu"        // LS
+	KeyDNSDomain   = KeyPrefix + "dns-domain" // LS
+	KeyRange4      = KeyPrefix + "range4"     // LS: allocation range FIRST-LAST
+	KeyRange6      = KeyPrefix + "range6"     // LS
+	KeyExclude     = KeyPrefix + "exclude"    // LS: excluded ranges, comma-separated
+	KeyOwner       = KeyPrefix + "owner"      // reservation (DHCP_Options): who holds it
+	KeyMAC         = KeyPrefix + "mac"        // reservation: static binding MAC
+	KeyIP          = KeyPrefix + "ip"         // reservation: the address
+	KeyIPAMGen     = KeyPrefix + "ipam-gen"   // LS other_config: bumped by every allocation change
+	KeyIPAMLast4   = KeyPrefix + "ipam-last4" // LS other_config: last address handed out (round robin)
 	KeyIPAMLast6   = KeyPrefix + "ipam-last6"
 	KeyKind        = KeyPrefix + "kind"         // LSP: container | vm
 	KeyContainerID = KeyPrefix + "container-id" // LSP, OVS Port
@@ -34,6 +36,9 @@ const (
 const (
 	KindContainer = "container"
 	KindVM        = "vm"
+	// KindReservation marks a DHCP_Options row that records an address
+	// reservation (an API allocation or a static MAC binding).
+	KindReservation = "reservation"
 )
 
 // SwitchPrefix prefixes the Logical_Switch name of a network.

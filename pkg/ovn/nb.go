@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"strings"
+	"sync"
 
+	"github.com/ovn-kubernetes/libovsdb/cache"
 	"github.com/ovn-kubernetes/libovsdb/model"
 	"github.com/ovn-kubernetes/libovsdb/ovsdb"
 
@@ -27,6 +30,9 @@ var (
 // NB is the typed Northbound client.
 type NB struct {
 	*ovs.Conn
+
+	mmu  sync.RWMutex
+	macs map[string]string // MAC -> port, of QuantumNet's ports (kept by cache events)
 }
 
 // NewNB dials the Northbound database (one remote, or one per cluster member).
@@ -35,14 +41,68 @@ func NewNB(ctx context.Context, remotes []string, tlsCfg *tls.Config, log *slog.
 	if err != nil {
 		return nil, err
 	}
+	nb := &NB{macs: map[string]string{}}
 	c, err := ovs.Dial(ctx, dbm, ovs.DialConfig{
 		Name: "nb", Remotes: remotes, TLS: tlsCfg, Logger: log, LeaderOnly: true,
-		Tables: []model.Model{&nbdb.LogicalSwitch{}, &nbdb.LogicalSwitchPort{}},
+		Tables: []model.Model{&nbdb.LogicalSwitch{}, &nbdb.LogicalSwitchPort{}, &nbdb.DHCPOptions{}},
+		OnCache: func(tc *cache.TableCache) {
+			tc.AddEventHandler(&cache.EventHandlerFuncs{
+				AddFunc:    func(table string, m model.Model) { nb.indexPort(table, nil, m) },
+				UpdateFunc: func(table string, old, m model.Model) { nb.indexPort(table, old, m) },
+				DeleteFunc: func(table string, m model.Model) { nb.indexPort(table, m, nil) },
+			})
+		},
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &NB{Conn: c}, nil
+	nb.Conn = c
+	return nb, nil
+}
+
+func portMAC(p *nbdb.LogicalSwitchPort) string {
+	if p == nil || p.ExternalIDs[KeyNetwork] == "" || len(p.Addresses) == 0 {
+		return ""
+	}
+	f := strings.Fields(p.Addresses[0])
+	if len(f) == 0 {
+		return ""
+	}
+	return strings.ToLower(f[0])
+}
+
+// indexPort keeps the MAC index in step with the cache.
+func (c *NB) indexPort(table string, old, cur model.Model) {
+	if table != nbdb.LogicalSwitchPortTable {
+		return
+	}
+	c.mmu.Lock()
+	defer c.mmu.Unlock()
+	if o, _ := old.(*nbdb.LogicalSwitchPort); o != nil {
+		if m := portMAC(o); m != "" && c.macs[m] == o.Name {
+			delete(c.macs, m)
+		}
+	}
+	if n, _ := cur.(*nbdb.LogicalSwitchPort); n != nil {
+		if m := portMAC(n); m != "" {
+			c.macs[m] = n.Name
+		}
+	}
+}
+
+// MACInUse reports whether one of QuantumNet's ports has mac (O(1)).
+func (c *NB) MACInUse(mac string) bool {
+	c.mmu.RLock()
+	defer c.mmu.RUnlock()
+	_, ok := c.macs[strings.ToLower(mac)]
+	return ok
+}
+
+// Reservations returns the reservation rows of network.
+func (c *NB) Reservations(network string) ([]nbdb.DHCPOptions, error) {
+	return ovs.Query(c.Conn, func(d *nbdb.DHCPOptions) bool {
+		return d.ExternalIDs[KeyKind] == KindReservation && d.ExternalIDs[KeyNetwork] == network
+	})
 }
 
 // SwitchName is the Logical_Switch name of network.
@@ -124,6 +184,18 @@ func (c *NB) DeleteSwitch(ctx context.Context, network string) error {
 	del, err := c.Where(ls).Delete()
 	if err != nil {
 		return err
+	}
+	// Its address reservations go with it.
+	res, err := c.Reservations(network)
+	if err != nil {
+		return err
+	}
+	for i := range res {
+		d, err := c.Where(&res[i]).Delete()
+		if err != nil {
+			return err
+		}
+		del = append(del, d...)
 	}
 	if err := c.transact(ctx, "delete network "+network, append([]ovsdb.Operation{wait}, del...)); err != nil {
 		if errors.Is(err, ErrExists) {
@@ -228,9 +300,9 @@ func (c *NB) DeletePortOps(name string) ([]ovsdb.Operation, error) {
 	return append(mut, del...), nil
 }
 
-// Transact commits ops (see ovs.Transact).
-func (c *NB) Transact(ctx context.Context, what string, ops []ovsdb.Operation) error {
-	return c.transact(ctx, what, ops)
+// TransactResults commits ops (see ovs.Transact) and returns their results.
+func (c *NB) TransactResults(ctx context.Context, what string, ops []ovsdb.Operation) ([]ovsdb.OperationResult, error) {
+	return ovs.Transact(ctx, c.Conn, what, ops)
 }
 
 func (c *NB) transact(ctx context.Context, what string, ops []ovsdb.Operation) error {

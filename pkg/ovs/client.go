@@ -314,7 +314,9 @@ type WaitError struct {
 	Index int // of the operation in the caller's list
 }
 
-func (e *WaitError) Error() string { return e.What + ": " + ErrExists.Error() + " (changed concurrently)" }
+func (e *WaitError) Error() string {
+	return e.What + ": " + ErrExists.Error() + " (changed concurrently)"
+}
 
 // Unwrap makes errors.Is(err, ErrExists) true.
 func (e *WaitError) Unwrap() error { return ErrExists }

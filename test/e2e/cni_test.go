@@ -233,7 +233,7 @@ func TestBadConfigs(t *testing.T) {
 		{"unknown network", `{"cniVersion":"1.1.0","name":"x","type":"quantumnet","network":"nosuchnet","socket":"` + d.socket + `"}`, `"nosuchnet" does not exist`, 102},
 		{"malformed JSON", `{"cniVersion":"1.1.0","name":"x","type":"quantumnet",`, "network config", 6},
 		{"missing network", `{"cniVersion":"1.1.0","name":"x","type":"quantumnet","socket":"` + d.socket + `"}`, "network: required", 7},
-		{"bad requested IP", `{"cniVersion":"1.1.0","name":"x","type":"quantumnet","network":"e2e-bad","socket":"` + d.socket + `","runtimeConfig":{"ips":["10.9.9.9/24"]}}`, "not a usable address", 7},
+		{"bad requested IP", `{"cniVersion":"1.1.0","name":"x","type":"quantumnet","network":"e2e-bad","socket":"` + d.socket + `","runtimeConfig":{"ips":["10.9.9.9/24"]}}`, "10.9.9.9 is outside the allocation range", 7},
 		{"bad timeout", `{"cniVersion":"1.1.0","name":"x","type":"quantumnet","network":"e2e-bad","timeout":"soon"}`, "timeout", 7},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

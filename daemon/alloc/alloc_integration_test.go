@@ -1,0 +1,189 @@
+package alloc
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/quantumnet/quantumnet/daemon/network"
+	"github.com/quantumnet/quantumnet/pkg/ovn"
+	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
+	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
+)
+
+func newAllocator(t *testing.T, remote string) *Allocator {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	nb, err := ovn.NewNB(ctx, []string{remote}, nil, ovsdbtest.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer wcancel()
+	if err := nb.WaitConnected(wctx); err != nil {
+		t.Fatal(err)
+	}
+	return &Allocator{NB: nb, MACPrefix: [3]byte{0x0a, 0x51, 0x4e}, Log: ovsdbtest.Logger(t)}
+}
+
+func createNet(t *testing.T, a *Allocator, in network.Input) {
+	t.Helper()
+	spec, err := network.Parse(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.NB.CreateSwitch(context.Background(), spec.Name, spec.ExternalIDs()); err != nil {
+		t.Fatal(err)
+	}
+	ovsdbtest.Eventually(t, 5*time.Second, func() bool { _, err := a.NB.GetSwitch(spec.Name); return err == nil }, "switch never cached")
+}
+
+func mkPort(name string) func(*Claim) *nbdb.LogicalSwitchPort {
+	return func(cl *Claim) *nbdb.LogicalSwitchPort {
+		addr := cl.MAC.String()
+		for _, p := range cl.Addrs {
+			addr += " " + p.Addr().String()
+		}
+		return &nbdb.LogicalSwitchPort{Name: name, Addresses: []string{addr}, ExternalIDs: map[string]string{ovn.KeyNetwork: "n1", ovn.KeyKind: ovn.KindContainer}}
+	}
+}
+
+// TestIntegrationIPAMPortsAndReservations: ports and reservations share the
+// pool; static bindings go to their MAC; releases are reused last; a full
+// pool is a clean ErrExhausted; everything lives in NB.
+func TestIntegrationIPAMPortsAndReservations(t *testing.T) {
+	srv := ovsdbtest.New(t, "../../pkg/ovn/nbdb/ovn-nb.ovsschema")
+	a := newAllocator(t, srv.Remote)
+	createNet(t, a, network.Input{Name: "n1", Subnet4: "10.5.0.0/28", Exclude: []string{"10.5.0.2-10.5.0.3"}})
+	ctx := context.Background()
+
+	cl, err := a.CreatePort(ctx, "n1", Want{}, "p1", mkPort("p1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cl.Addrs[0].String(); got != "10.5.0.4/28" {
+		t.Fatalf("first port got %s, want 10.5.0.4/28 (gateway .1 and excluded .2-.3 skipped)", got)
+	}
+	r, err := a.Reserve(ctx, "n1", "vm-a", netip.Addr{}, false, nil)
+	if err != nil || r.String() != "10.5.0.5" {
+		t.Fatalf("reserve: %v %v", r, err)
+	}
+	mac, _ := net.ParseMAC("0a:51:4e:aa:bb:cc")
+	if _, err := a.Reserve(ctx, "n1", "vm-b", netip.MustParseAddr("10.5.0.9"), false, mac); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		ip   string
+		want error
+	}{{"10.5.0.4", ErrConflict}, {"10.5.0.5", ErrConflict}, {"10.5.0.2", ErrInvalid}, {"10.6.0.1", ErrInvalid}} {
+		if _, err := a.Reserve(ctx, "n1", "x", netip.MustParseAddr(tc.ip), false, nil); !errors.Is(err, tc.want) {
+			t.Errorf("reserve %s: %v, want %v", tc.ip, err, tc.want)
+		}
+	}
+	// A port with the bound MAC gets the bound address; asking for it without the MAC is refused.
+	if _, err := a.CreatePort(ctx, "n1", Want{IPs: []netip.Addr{netip.MustParseAddr("10.5.0.9")}}, "px", mkPort("px")); !errors.Is(err, ErrConflict) {
+		t.Fatalf("port asking for a bound address: %v", err)
+	}
+	cl, err = a.CreatePort(ctx, "n1", Want{MAC: mac}, "p2", mkPort("p2"))
+	if err != nil || cl.Addrs[0].Addr().String() != "10.5.0.9" {
+		t.Fatalf("static binding: %v %v", cl, err)
+	}
+	// Everything is in NB, and a second allocator (another daemon) sees it.
+	b := newAllocator(t, srv.Remote)
+	us, err := b.Show("n1")
+	if err != nil || us[0].Used != 3 || len(us[0].Reservations) != 2 {
+		t.Fatalf("show from a second daemon: %+v %v", us, err)
+	}
+	// Release the port: the next allocations use the rest first.
+	if err := a.DeletePort(ctx, "p1"); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for i := 0; ; i++ {
+		ip, err := b.Reserve(ctx, "n1", "fill", netip.Addr{}, false, nil)
+		if err != nil {
+			if !errors.Is(err, ErrExhausted) {
+				t.Fatalf("fill: %v", err)
+			}
+			break
+		}
+		got = append(got, ip.String())
+	}
+	want := "10.5.0.6 10.5.0.7 10.5.0.8 10.5.0.10 10.5.0.11 10.5.0.12 10.5.0.13 10.5.0.14 10.5.0.4"
+	if strings.Join(got, " ") != want {
+		t.Fatalf("fill order %v, want %s (the released .4 last)", got, want)
+	}
+	// The bound address stays bound after its port goes.
+	if err := a.DeletePort(ctx, "p2"); err != nil {
+		t.Fatal(err)
+	}
+	if us, _ := a.Show("n1"); us[0].Reservations[netip.MustParseAddr("10.5.0.9")].MAC != mac.String() {
+		t.Fatalf("static binding lost: %+v", us[0].Reservations)
+	}
+	if err := a.Release(ctx, "n1", netip.MustParseAddr("10.5.0.9")); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Release(ctx, "n1", netip.MustParseAddr("10.5.0.9")); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("second release: %v", err)
+	}
+}
+
+// TestIntegrationIPAMConcurrentDaemons: two allocators on two NB
+// connections fill one network at once: no address twice, the only
+// failures are exhaustion, and NB holds exactly what was handed out.
+func TestIntegrationIPAMConcurrentDaemons(t *testing.T) {
+	srv := ovsdbtest.New(t, "../../pkg/ovn/nbdb/ovn-nb.ovsschema")
+	a, b := newAllocator(t, srv.Remote), newAllocator(t, srv.Remote)
+	createNet(t, a, network.Input{Name: "n1", Subnet4: "10.6.0.0/24"})
+	ovsdbtest.Eventually(t, 5*time.Second, func() bool { _, err := b.NB.GetSwitch("n1"); return err == nil }, "b never saw the switch")
+	var mu sync.Mutex
+	seen := map[netip.Addr]int{}
+	var wg sync.WaitGroup
+	var errs []error
+	for i, al := range []*Allocator{a, b, a, b} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 100 {
+				ip, err := al.Reserve(context.Background(), "n1", "w", netip.Addr{}, false, nil)
+				mu.Lock()
+				if err != nil {
+					if !errors.Is(err, ErrExhausted) {
+						errs = append(errs, err)
+					}
+				} else {
+					seen[ip] = i
+				}
+				mu.Unlock()
+				if err != nil {
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		t.Fatalf("failures other than exhaustion: %v", errs[0])
+	}
+	if len(seen) != 253 {
+		t.Fatalf("%d addresses handed out of 253", len(seen))
+	}
+	res, _ := a.NB.Reservations("n1")
+	if len(res) != 253 {
+		t.Fatalf("NB holds %d allocations, want 253", len(res))
+	}
+	rows := strings.Fields(srv.Run("ovn-nbctl", "--db="+srv.Remote, "--bare", "--columns=cidr", "find", "DHCP_Options", "external_ids:quantumnet\\:kind=reservation"))
+	uniq := map[string]bool{}
+	for _, r := range rows {
+		uniq[r] = true
+	}
+	if len(rows) != 253 || len(uniq) != 253 {
+		t.Fatalf("ovn-nbctl sees %d reservation rows, %d distinct", len(rows), len(uniq))
+	}
+}

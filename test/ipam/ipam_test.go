@@ -1,0 +1,292 @@
+// Package ipam_test drives address allocation through real quantumnetd
+// processes against one real Northbound ovsdb-server: two daemons racing on
+// one network, and a daemon killed with SIGKILL in the middle of a stream.
+package ipam_test
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/quantumnet/quantumnet/pkg/api"
+	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
+)
+
+var daemonBin string
+
+func TestMain(m *testing.M) {
+	_, file, _, _ := runtime.Caller(0)
+	repo := filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+	dir, err := os.MkdirTemp("", "qnipam")
+	if err != nil {
+		panic(err)
+	}
+	daemonBin = filepath.Join(dir, "quantumnetd")
+	cmd := exec.Command("go", "build", "-o", daemonBin, "./daemon")
+	cmd.Dir = repo
+	if out, err := cmd.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build quantumnetd: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type daemon struct {
+	cmd    *exec.Cmd
+	socket string
+	done   chan struct{}
+}
+
+// startDaemon runs quantumnetd against nb only (SB and OVS are absent: IPAM
+// needs neither).
+func startDaemon(t *testing.T, nb, name string) *daemon {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "qnd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	d := &daemon{socket: filepath.Join(dir, "qn.sock")}
+	cfg := fmt.Sprintf(`[ovn]
+nb_remotes = [%q]
+sb_remotes = ["unix:%s/none-sb.sock"]
+[chassis]
+name = %q
+ovs_remote = "unix:%s/none-ovs.sock"
+manage = false
+[daemon]
+socket = %q
+log_level = "warn"
+`, nb, dir, name, dir, d.socket)
+	path := filepath.Join(dir, "q.toml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	log, _ := os.Create(filepath.Join(dir, "log"))
+	d.cmd = exec.Command(daemonBin, "-config", path)
+	d.cmd.Stdout, d.cmd.Stderr = log, log
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	d.done = make(chan struct{})
+	go func() { d.cmd.Wait(); close(d.done) }()
+	t.Cleanup(func() {
+		d.cmd.Process.Kill()
+		<-d.done
+		if t.Failed() {
+			b, _ := os.ReadFile(filepath.Join(dir, "log"))
+			t.Logf("%s log:\n%s", name, b)
+		}
+	})
+	return d
+}
+
+func (d *daemon) client(t *testing.T) *api.Client {
+	t.Helper()
+	var c *api.Client
+	ovsdbtest.Eventually(t, 15*time.Second, func() bool {
+		var err error
+		c, err = api.Dial(context.Background(), d.socket, "test")
+		if err != nil {
+			return false
+		}
+		// NB connected: a lookup of a missing network is NotFound, not Unavailable.
+		_, err = c.GetNetwork(context.Background(), &api.NetworkRef{Name: "probe"})
+		if status.Code(err) == codes.NotFound {
+			return true
+		}
+		c.Close()
+		return false
+	}, "daemon never served with NB connected")
+	t.Cleanup(c.Close)
+	return c
+}
+
+// TestIntegrationIPAMTwoDaemons: two daemons, two NB connections, 2 x 2,000
+// allocations on one /20 at the same time: no address twice, every failure a
+// clean exhaustion error, NB holding exactly what was handed out.
+func TestIntegrationIPAMTwoDaemons(t *testing.T) {
+	nb := ovsdbtest.New(t, "../../pkg/ovn/nbdb/ovn-nb.ovsschema")
+	d1, d2 := startDaemon(t, nb.Remote, "chassis-1"), startDaemon(t, nb.Remote, "chassis-2")
+	c1, c2 := d1.client(t), d2.client(t)
+	// A /20 narrowed to 3,800 addresses, so that 4,000 requests run it dry.
+	if _, err := c1.CreateNetwork(context.Background(), &api.Network{Name: "race", Subnet4: "10.20.0.0/20", Range4: "10.20.0.10-10.20.14.225"}); err != nil {
+		t.Fatal(err)
+	}
+	ovsdbtest.Eventually(t, 5*time.Second, func() bool {
+		_, err := c2.GetNetwork(context.Background(), &api.NetworkRef{Name: "race"})
+		return err == nil
+	}, "second daemon never saw the network")
+	const perDaemon, workers = 2000, 16
+	var mu sync.Mutex
+	got := map[string]string{}
+	var dups, other []string
+	exhausted := 0
+	var wg sync.WaitGroup
+	start := time.Now()
+	for di, c := range []*api.Client{c1, c2} {
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := w; i < perDaemon; i += workers {
+					owner := fmt.Sprintf("d%d-%d", di+1, i)
+					r, err := c.IPAMReserve(context.Background(), &api.IPAMReserveRequest{Network: "race", Owner: owner})
+					mu.Lock()
+					switch {
+					case status.Code(err) == codes.ResourceExhausted:
+						exhausted++
+					case err != nil:
+						other = append(other, err.Error())
+					case got[r.Address] != "":
+						dups = append(dups, r.Address+" to "+got[r.Address]+" and "+owner)
+					default:
+						got[r.Address] = owner
+					}
+					mu.Unlock()
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	t.Logf("4,000 allocations by two daemons in %v: %d handed out, %d exhausted", time.Since(start), len(got), exhausted)
+	if len(dups) > 0 {
+		t.Fatalf("%d addresses handed out twice, e.g. %s", len(dups), dups[0])
+	}
+	if len(other) > 0 {
+		t.Fatalf("%d failures other than exhaustion, e.g. %s", len(other), other[0])
+	}
+	if len(got) != 3800 || exhausted != 200 {
+		t.Fatalf("%d handed out and %d exhausted, want 3800 and 200", len(got), exhausted)
+	}
+	// NB holds exactly those allocations, with their owners.
+	u, err := c2.IPAMShow(context.Background(), &api.NetworkRef{Name: "race"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := u.Subnets[0]; s.Used != 3800 || s.Free != 0 || len(s.Reservations) != 3800 {
+		t.Fatalf("NB says used %d free %d reservations %d", s.Used, s.Free, len(s.Reservations))
+	}
+	for _, r := range u.Subnets[0].Reservations {
+		if got[r.Address] != r.Owner {
+			t.Fatalf("NB has %s for %s, the daemon answered %q", r.Address, r.Owner, got[r.Address])
+		}
+	}
+}
+
+// TestIntegrationIPAMRestart: 10,000 allocations on a /16, the daemon killed
+// with SIGKILL in the middle, restarted, the stream finished: every
+// acknowledged address is still held by its owner, none is held twice, and
+// the rest of the pool is free.
+func TestIntegrationIPAMRestart(t *testing.T) {
+	nb := ovsdbtest.New(t, "../../pkg/ovn/nbdb/ovn-nb.ovsschema")
+	d := startDaemon(t, nb.Remote, "chassis-1")
+	c := d.client(t)
+	if _, err := c.CreateNetwork(context.Background(), &api.Network{Name: "big", Subnet4: "10.30.0.0/16"}); err != nil {
+		t.Fatal(err)
+	}
+	const total, workers = 10000, 16
+	acked := map[string]string{}
+	var mu sync.Mutex
+	next, failed := 0, 0
+	run := func(c *api.Client, stopAt int) {
+		var wg sync.WaitGroup
+		for range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					mu.Lock()
+					i := next
+					if i >= stopAt {
+						mu.Unlock()
+						return
+					}
+					next++
+					mu.Unlock()
+					owner := fmt.Sprintf("o%05d", i)
+					r, err := c.IPAMReserve(context.Background(), &api.IPAMReserveRequest{Network: "big", Owner: owner})
+					if err != nil {
+						mu.Lock()
+						failed++
+						mu.Unlock()
+						return // the daemon died: this request may or may not have committed
+					}
+					mu.Lock()
+					if prev, dup := acked[r.Address]; dup {
+						t.Errorf("%s acknowledged to %s and %s", r.Address, prev, owner)
+					}
+					acked[r.Address] = owner
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	// Kill the daemon while the stream runs.
+	go func() {
+		for {
+			mu.Lock()
+			n := len(acked)
+			mu.Unlock()
+			if n >= 4000 {
+				d.cmd.Process.Signal(syscall.SIGKILL)
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	run(c, total)
+	<-d.done
+	killedAt := len(acked)
+	d2 := startDaemon(t, nb.Remote, "chassis-1")
+	c2 := d2.client(t)
+	run(c2, total) // the rest of the stream, on the restarted daemon
+	u, err := c2.IPAMShow(context.Background(), &api.NetworkRef{Name: "big"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := map[string]string{}
+	byOwner := map[string]string{}
+	for _, r := range u.Subnets[0].Reservations {
+		held[r.Address] = r.Owner
+		if prev, dup := byOwner[r.Owner]; dup {
+			t.Errorf("owner %s holds %s and %s", r.Owner, prev, r.Address)
+		}
+		byOwner[r.Owner] = r.Address
+	}
+	for addr, owner := range acked {
+		if held[addr] != owner {
+			t.Fatalf("acknowledged %s for %s, NB holds it for %q", addr, owner, held[addr])
+		}
+	}
+	s := u.Subnets[0]
+	if s.Used != uint64(len(held)) || s.Used+s.Free+s.Reserved != s.Size {
+		t.Fatalf("pool accounting after restart: %+v (NB holds %d)", s, len(held))
+	}
+	// Unacknowledged commits are at most the requests in flight at the kill.
+	if extra := len(held) - len(acked); extra < 0 || extra > failed {
+		t.Fatalf("NB holds %d allocations, %d acknowledged, %d in flight at the kill", len(held), len(acked), failed)
+	}
+	if killedAt >= total || len(acked)+failed != total || failed > workers {
+		t.Fatalf("killed after %d of %d; %d acknowledged, %d failed", killedAt, total, len(acked), failed)
+	}
+	t.Logf("killed after %d acknowledged; %d in flight, %d of them committed; %d acknowledged in all", killedAt, failed, len(held)-len(acked), len(acked))
+	first := netip.MustParseAddr("10.30.0.2")
+	if _, ok := held[first.String()]; !ok {
+		t.Fatalf("first address %s not handed out", first)
+	}
+}
