@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"errors"
+	"regexp"
 	"os/exec"
 	"slices"
 	"strings"
@@ -362,5 +363,53 @@ func TestGC(t *testing.T) {
 	}
 	if p := nbPorts(t, "e2e-gc"); len(p) != 0 {
 		t.Fatalf("GC with no valid attachments left %v", p)
+	}
+}
+
+// TestExhaustion: when a network has no free address left, ADD fails with
+// QuantumNet's own code 100 and creates nothing; a freed address is used again.
+func TestExhaustion(t *testing.T) {
+	requireE2E(t)
+	d := startDaemon(t, "")
+	d.waitReady()
+	d.mustQnetctl("network", "create", "e2e-tiny", "--subnet4", "10.209.0.0/24", "--range4", "10.209.0.10-10.209.0.12", "--exclude", "10.209.0.11")
+	t.Cleanup(func() { d.qnetctl("network", "delete", "e2e-tiny") })
+	c, _ := newCNI(t, d, confList("tinynet", "e2e-tiny", d.socket, ""))
+	var got []string
+	for _, id := range []string{"t-1", "t-2"} {
+		res, err := c.cfg.AddNetworkList(ctx(t), c.list, rt(id, netns(t, id), "eth0"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, addrOf(t, res))
+	}
+	if strings.Join(got, " ") != "10.209.0.10 10.209.0.12" {
+		t.Fatalf("got %v, want .10 and .12 (.11 excluded)", got)
+	}
+	ports, links := ovsPorts(t), hostLinks(t, "qnc")
+	ns3 := netns(t, "t-3")
+	_, err := c.cfg.AddNetworkList(ctx(t), c.list, rt("t-3", ns3, "eth0"))
+	if cniCode(err) != 100 || !strings.Contains(err.Error(), "no free address") {
+		t.Fatalf("ADD on a full network: %v (code %d), want code 100", err, cniCode(err))
+	}
+	if p := nbPorts(t, "e2e-tiny"); len(p) != 2 {
+		t.Fatalf("logical ports %v after the failed ADD", p)
+	}
+	if !slices.Equal(ovsPorts(t), ports) || !slices.Equal(hostLinks(t, "qnc"), links) {
+		t.Fatal("the failed ADD left an OVS port or a veth")
+	}
+	out := d.mustQnetctl("ipam", "show", "e2e-tiny")
+	if !regexp.MustCompile(`10\.209\.0\.0/24\s+10\.209\.0\.10-10\.209\.0\.12\s+3\s+2\s+0\s+1`).MatchString(out) {
+		t.Fatalf("ipam show:\n%s", out)
+	}
+	if err := c.cfg.DelNetworkList(ctx(t), c.list, rt("t-1", "/var/run/netns/"+nsNameFor("t-1"), "eth0")); err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.cfg.AddNetworkList(ctx(t), c.list, rt("t-3", ns3, "eth0"))
+	if err != nil || addrOf(t, res) != "10.209.0.10" {
+		t.Fatalf("ADD after a DEL: %v %v", res, err)
+	}
+	for _, id := range []string{"t-2", "t-3"} {
+		c.cfg.DelNetworkList(ctx(t), c.list, rt(id, "/var/run/netns/"+nsNameFor(id), "eth0"))
 	}
 }
