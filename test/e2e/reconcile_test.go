@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -64,9 +65,20 @@ func TestReconcileAfterCrash(t *testing.T) {
 		t.Fatalf("ports of c-b: %v", portsB)
 	}
 	sh(t, "ovn-nbctl", "lsp-del", portsB[0])
+	// A crash right after the allocation (the logical port holds the
+	// address) but before the veth existed.
+	sh(t, "ovn-nbctl", "lsp-add", "qn-e2e-rec", "qn-c-crashed", "--", "lsp-set-addresses", "qn-c-crashed", "0a:51:4e:00:99:99 10.207.0.99",
+		"--", "set", "Logical_Switch_Port", "qn-c-crashed",
+		"external_ids:quantumnet\\:network=e2e-rec", "external_ids:quantumnet\\:kind=container",
+		"external_ids:quantumnet\\:chassis="+chassis, "external_ids:quantumnet\\:container-id=c-crashed",
+		"external_ids:quantumnet\\:ifname=eth0", "external_ids:quantumnet\\:netns="+nsC,
+		"external_ids:quantumnet\\:host-ifname=qncdeadbeef0000")
 
 	d.start()
 	d.waitReady()
+	if out := d.mustQnetctl("ipam", "show", "e2e-rec"); !regexp.MustCompile(`10\.207\.0\.0/24\s+\S+\s+256\s+1\s+`).MatchString(out) {
+		t.Errorf("after restart the network should hold one address (c-c's):\n%s", out)
+	}
 	ports := nbPorts(t, "e2e-rec")
 	if len(ports) != 1 || len(nbPortsOf(t, "c-c")) != 1 {
 		t.Fatalf("after restart NB has %v, want only c-c's port", ports)
