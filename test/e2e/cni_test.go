@@ -2,8 +2,8 @@ package e2e
 
 import (
 	"errors"
-	"regexp"
 	"os/exec"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
