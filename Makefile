@@ -12,7 +12,7 @@ CNI_BIN_DIR ?= /opt/cni/bin
         sandbox-up sandbox-down sandbox-status demo install clean
 
 help: ## list the targets
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-18s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-18s %s\n", $$1, $$2}'
 
 deps: ## install missing Debian packages (OVS, OVN, iproute2, ...); idempotent
 	@scripts/deps.sh

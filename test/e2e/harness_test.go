@@ -89,6 +89,9 @@ func sandbox(verb string) (string, error) {
 
 func requireE2E(t *testing.T) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end test (-short)")
+	}
 	if skipReason != "" {
 		t.Skip(skipReason)
 	}

@@ -54,6 +54,9 @@ type daemon struct {
 // needs neither).
 func startDaemon(t *testing.T, nb, name string) *daemon {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("runs daemons (-short)")
+	}
 	dir, err := os.MkdirTemp("", "qnd")
 	if err != nil {
 		t.Fatal(err)
