@@ -9,6 +9,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -39,6 +40,10 @@ func TestMain(m *testing.M) {
 func run(m *testing.M) int {
 	_, file, _, _ := runtime.Caller(0)
 	repo = filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+	flag.Parse()
+	if testing.Short() {
+		return m.Run() // every test skips itself
+	}
 	if os.Geteuid() != 0 {
 		skipReason = "end-to-end tests need root"
 	} else if _, err := exec.LookPath("ovn-controller"); err != nil {
