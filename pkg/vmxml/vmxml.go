@@ -1,0 +1,186 @@
+// Package vmxml reads the QuantumNet contract out of a libvirt domain XML:
+// which NICs are QuantumNet's (bridge br-int, an openvswitch virtualport
+// with an interfaceid) and, from the domain's <metadata>, which network,
+// address and security groups each gets. It does no I/O.
+package vmxml
+
+import (
+	"encoding/xml"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+
+	"libvirt.org/go/libvirtxml"
+)
+
+// Namespace is the XML namespace of QuantumNet's domain metadata.
+const Namespace = "https://quantumnet.dev/xmlns/libvirt-domain/1"
+
+// Metadata is <quantumnet:network> inside the domain's <metadata>:
+//
+//	<metadata>
+//	  <quantumnet:network xmlns:quantumnet="https://quantumnet.dev/xmlns/libvirt-domain/1">
+//	    <quantumnet:interface id="6f1c...-uuid" network="blue" ip="10.0.0.5" security-groups="web,ssh"/>
+//	  </quantumnet:network>
+//	</metadata>
+//
+// An interface is matched to a NIC by its interfaceid (id) or its MAC (mac).
+type Metadata struct {
+	XMLName    xml.Name       `xml:"network"`
+	Interfaces []MetaIfaceXML `xml:"interface"`
+}
+
+// MetaIfaceXML is one <quantumnet:interface>.
+type MetaIfaceXML struct {
+	ID             string `xml:"id,attr"`
+	MAC            string `xml:"mac,attr"`
+	Network        string `xml:"network,attr"`
+	IP             string `xml:"ip,attr"`
+	IP6            string `xml:"ip6,attr"`
+	SecurityGroups string `xml:"security-groups,attr"`
+}
+
+// NIC is one of the domain's QuantumNet interfaces.
+type NIC struct {
+	InterfaceID    string // libvirt interfaceid: the logical port's name
+	MAC            string // from <mac address>, may be empty (libvirt generates one)
+	Network        string
+	IPs            []netip.Addr
+	SecurityGroups []string
+}
+
+// Domain is what the contract yields.
+type Domain struct {
+	Name, UUID string
+	NICs       []NIC
+}
+
+// Parse reads domXML. bridge is the integration bridge (br-int): every NIC
+// on it must be described by the metadata. Errors name the domain, the NIC
+// and the problem.
+func Parse(domXML []byte, bridge string) (*Domain, error) {
+	var dom libvirtxml.Domain
+	if err := dom.Unmarshal(string(domXML)); err != nil {
+		return nil, fmt.Errorf("domain XML: %v", err)
+	}
+	d := &Domain{Name: dom.Name, UUID: dom.UUID}
+	meta, err := parseMetadata(&dom)
+	if err != nil {
+		return nil, fmt.Errorf("domain %s: %w", d.Name, err)
+	}
+	used := make([]bool, len(meta))
+	if dom.Devices == nil {
+		return d, unusedMeta(d.Name, meta, used)
+	}
+	for i, ifc := range dom.Devices.Interfaces {
+		if ifc.Source == nil || ifc.Source.Bridge == nil || ifc.Source.Bridge.Bridge != bridge {
+			continue
+		}
+		mac := ""
+		if ifc.MAC != nil {
+			mac = strings.ToLower(ifc.MAC.Address)
+		}
+		what := fmt.Sprintf("domain %s: NIC #%d (bridge %s", d.Name, i+1, bridge)
+		if mac != "" {
+			what += ", mac " + mac
+		}
+		what += ")"
+		var id string
+		if ifc.VirtualPort != nil && ifc.VirtualPort.Params != nil && ifc.VirtualPort.Params.OpenVSwitch != nil {
+			id = ifc.VirtualPort.Params.OpenVSwitch.InterfaceID
+		}
+		if ifc.VirtualPort == nil || ifc.VirtualPort.Params == nil || ifc.VirtualPort.Params.OpenVSwitch == nil {
+			return nil, fmt.Errorf("%s: needs <virtualport type='openvswitch'><parameters interfaceid='UUID'/></virtualport>", what)
+		}
+		if id == "" {
+			return nil, fmt.Errorf("%s: <virtualport type='openvswitch'> has no interfaceid (give one: it names the logical port, and must not change)", what)
+		}
+		what = fmt.Sprintf("domain %s: NIC %s", d.Name, id)
+		k := -1
+		for j, m := range meta {
+			if (m.ID != "" && strings.EqualFold(m.ID, id)) || (m.MAC != "" && mac != "" && strings.EqualFold(m.MAC, mac)) {
+				if k >= 0 {
+					return nil, fmt.Errorf("%s: described twice in <quantumnet:network>", what)
+				}
+				k = j
+			}
+		}
+		if k < 0 {
+			return nil, fmt.Errorf("%s: on %s but not described in <metadata><quantumnet:network xmlns:quantumnet=%q><quantumnet:interface id=%q network=\"...\"/>", what, bridge, Namespace, id)
+		}
+		used[k] = true
+		m := meta[k]
+		nic := NIC{InterfaceID: id, MAC: mac, Network: m.Network}
+		if m.Network == "" {
+			return nil, fmt.Errorf("%s: <quantumnet:interface> has no network attribute", what)
+		}
+		for _, s := range []string{m.IP, m.IP6} {
+			if s == "" {
+				continue
+			}
+			ip, err := netip.ParseAddr(s)
+			if err != nil {
+				return nil, fmt.Errorf("%s: ip %q is not an IP address", what, s)
+			}
+			nic.IPs = append(nic.IPs, ip)
+		}
+		if m.MAC != "" {
+			if _, err := net.ParseMAC(m.MAC); err != nil {
+				return nil, fmt.Errorf("%s: mac %q is not a MAC address", what, m.MAC)
+			}
+		}
+		for _, sg := range strings.Split(m.SecurityGroups, ",") {
+			if sg = strings.TrimSpace(sg); sg != "" {
+				nic.SecurityGroups = append(nic.SecurityGroups, sg)
+			}
+		}
+		d.NICs = append(d.NICs, nic)
+	}
+	return d, unusedMeta(d.Name, meta, used)
+}
+
+func unusedMeta(dom string, meta []MetaIfaceXML, used []bool) error {
+	for i, m := range meta {
+		if !used[i] {
+			return fmt.Errorf("domain %s: <quantumnet:interface id=%q mac=%q> matches no NIC on the integration bridge", dom, m.ID, m.MAC)
+		}
+	}
+	return nil
+}
+
+// parseMetadata finds <quantumnet:network> in the domain's metadata.
+func parseMetadata(dom *libvirtxml.Domain) ([]MetaIfaceXML, error) {
+	if dom.Metadata == nil || strings.TrimSpace(dom.Metadata.XML) == "" {
+		return nil, nil
+	}
+	dec := xml.NewDecoder(strings.NewReader("<metadata>" + dom.Metadata.XML + "</metadata>"))
+	var out []MetaIfaceXML
+	depth := 0
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			if err.Error() == "EOF" {
+				return out, nil
+			}
+			return nil, fmt.Errorf("<metadata>: %v", err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			depth++
+			if depth == 2 && t.Name.Space == Namespace {
+				if t.Name.Local != "network" {
+					return nil, fmt.Errorf("<metadata>: unknown QuantumNet element <%s> (want <network>)", t.Name.Local)
+				}
+				var m Metadata
+				if err := dec.DecodeElement(&m, &t); err != nil {
+					return nil, fmt.Errorf("<quantumnet:network>: %v", err)
+				}
+				depth--
+				out = append(out, m.Interfaces...)
+			}
+		case xml.EndElement:
+			depth--
+		}
+	}
+}
