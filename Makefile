@@ -7,6 +7,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/quantumnet/quantumnet/daemon/server.Version=$(VERSION) -X main.Version=$(VERSION)
 PREFIX ?= /usr/local
 CNI_BIN_DIR ?= /opt/cni/bin
+LIBVIRT_HOOKS_DIR ?= /etc/libvirt/hooks
 
 .PHONY: help deps build test test-unit test-integration test-e2e bench lint generate check-generated \
         sandbox-up sandbox-down sandbox-status demo install clean
@@ -17,10 +18,11 @@ help: ## list the targets
 deps: ## install missing Debian packages (OVS, OVN, iproute2, ...); idempotent
 	@scripts/deps.sh
 
-build: ## build quantumnetd, the quantumnet CNI plugin and qnetctl into bin/
+build: ## build quantumnetd, the quantumnet CNI plugin, the qemu hook and qnetctl into bin/
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/quantumnetd ./daemon
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/quantumnet ./plugins/cni
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/qnetctl ./daemon/qnetctl
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/quantumnet-qemu-hook ./hooks/qemu
 
 test: deps build ## everything CI runs: lint, generated code, unit, integration and end-to-end tests
 	$(MAKE) lint check-generated
@@ -65,6 +67,7 @@ install: build ## install binaries (PREFIX=/usr/local, CNI_BIN_DIR=/opt/cni/bin)
 	install -D -m 0755 $(BIN)/quantumnetd $(DESTDIR)$(PREFIX)/sbin/quantumnetd
 	install -D -m 0755 $(BIN)/qnetctl $(DESTDIR)$(PREFIX)/bin/qnetctl
 	install -D -m 0755 $(BIN)/quantumnet $(DESTDIR)$(CNI_BIN_DIR)/quantumnet
+	install -D -m 0755 $(BIN)/quantumnet-qemu-hook $(DESTDIR)$(LIBVIRT_HOOKS_DIR)/qemu.d/quantumnet
 
 clean: ## remove build output
 	rm -rf $(BIN)

@@ -1611,6 +1611,262 @@ func (x *IPAMReleaseRequest) GetAddress() string {
 	return ""
 }
 
+type VMNIC struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	InterfaceId    string                 `protobuf:"bytes,1,opt,name=interface_id,json=interfaceId,proto3" json:"interface_id,omitempty"` // libvirt interfaceid = the logical port's name
+	Mac            string                 `protobuf:"bytes,2,opt,name=mac,proto3" json:"mac,omitempty"`
+	Network        string                 `protobuf:"bytes,3,opt,name=network,proto3" json:"network,omitempty"`
+	Ips            []string               `protobuf:"bytes,4,rep,name=ips,proto3" json:"ips,omitempty"` // requested addresses
+	SecurityGroups []string               `protobuf:"bytes,5,rep,name=security_groups,json=securityGroups,proto3" json:"security_groups,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *VMNIC) Reset() {
+	*x = VMNIC{}
+	mi := &file_quantumnet_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VMNIC) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VMNIC) ProtoMessage() {}
+
+func (x *VMNIC) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VMNIC.ProtoReflect.Descriptor instead.
+func (*VMNIC) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *VMNIC) GetInterfaceId() string {
+	if x != nil {
+		return x.InterfaceId
+	}
+	return ""
+}
+
+func (x *VMNIC) GetMac() string {
+	if x != nil {
+		return x.Mac
+	}
+	return ""
+}
+
+func (x *VMNIC) GetNetwork() string {
+	if x != nil {
+		return x.Network
+	}
+	return ""
+}
+
+func (x *VMNIC) GetIps() []string {
+	if x != nil {
+		return x.Ips
+	}
+	return nil
+}
+
+func (x *VMNIC) GetSecurityGroups() []string {
+	if x != nil {
+		return x.SecurityGroups
+	}
+	return nil
+}
+
+type VMRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Domain        string                 `protobuf:"bytes,1,opt,name=domain,proto3" json:"domain,omitempty"` // name
+	Uuid          string                 `protobuf:"bytes,2,opt,name=uuid,proto3" json:"uuid,omitempty"`
+	Nics          []*VMNIC               `protobuf:"bytes,3,rep,name=nics,proto3" json:"nics,omitempty"`
+	Event         string                 `protobuf:"bytes,4,opt,name=event,proto3" json:"event,omitempty"` // the hook's operation, for logs
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VMRequest) Reset() {
+	*x = VMRequest{}
+	mi := &file_quantumnet_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VMRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VMRequest) ProtoMessage() {}
+
+func (x *VMRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VMRequest.ProtoReflect.Descriptor instead.
+func (*VMRequest) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *VMRequest) GetDomain() string {
+	if x != nil {
+		return x.Domain
+	}
+	return ""
+}
+
+func (x *VMRequest) GetUuid() string {
+	if x != nil {
+		return x.Uuid
+	}
+	return ""
+}
+
+func (x *VMRequest) GetNics() []*VMNIC {
+	if x != nil {
+		return x.Nics
+	}
+	return nil
+}
+
+func (x *VMRequest) GetEvent() string {
+	if x != nil {
+		return x.Event
+	}
+	return ""
+}
+
+type VMPort struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	InterfaceId   string                 `protobuf:"bytes,1,opt,name=interface_id,json=interfaceId,proto3" json:"interface_id,omitempty"`
+	Network       string                 `protobuf:"bytes,2,opt,name=network,proto3" json:"network,omitempty"`
+	Mac           string                 `protobuf:"bytes,3,opt,name=mac,proto3" json:"mac,omitempty"`
+	Addresses     []string               `protobuf:"bytes,4,rep,name=addresses,proto3" json:"addresses,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VMPort) Reset() {
+	*x = VMPort{}
+	mi := &file_quantumnet_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VMPort) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VMPort) ProtoMessage() {}
+
+func (x *VMPort) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VMPort.ProtoReflect.Descriptor instead.
+func (*VMPort) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *VMPort) GetInterfaceId() string {
+	if x != nil {
+		return x.InterfaceId
+	}
+	return ""
+}
+
+func (x *VMPort) GetNetwork() string {
+	if x != nil {
+		return x.Network
+	}
+	return ""
+}
+
+func (x *VMPort) GetMac() string {
+	if x != nil {
+		return x.Mac
+	}
+	return ""
+}
+
+func (x *VMPort) GetAddresses() []string {
+	if x != nil {
+		return x.Addresses
+	}
+	return nil
+}
+
+type VMReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ports         []*VMPort              `protobuf:"bytes,1,rep,name=ports,proto3" json:"ports,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VMReply) Reset() {
+	*x = VMReply{}
+	mi := &file_quantumnet_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VMReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VMReply) ProtoMessage() {}
+
+func (x *VMReply) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VMReply.ProtoReflect.Descriptor instead.
+func (*VMReply) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *VMReply) GetPorts() []*VMPort {
+	if x != nil {
+		return x.Ports
+	}
+	return nil
+}
+
 var File_quantumnet_proto protoreflect.FileDescriptor
 
 const file_quantumnet_proto_rawDesc = "" +
@@ -1745,7 +2001,25 @@ const file_quantumnet_proto_rawDesc = "" +
 	"\x04port\x18\x05 \x01(\tR\x04port\"H\n" +
 	"\x12IPAMReleaseRequest\x12\x18\n" +
 	"\anetwork\x18\x01 \x01(\tR\anetwork\x12\x18\n" +
-	"\aaddress\x18\x02 \x01(\tR\aaddress2\xab\a\n" +
+	"\aaddress\x18\x02 \x01(\tR\aaddress\"\x91\x01\n" +
+	"\x05VMNIC\x12!\n" +
+	"\finterface_id\x18\x01 \x01(\tR\vinterfaceId\x12\x10\n" +
+	"\x03mac\x18\x02 \x01(\tR\x03mac\x12\x18\n" +
+	"\anetwork\x18\x03 \x01(\tR\anetwork\x12\x10\n" +
+	"\x03ips\x18\x04 \x03(\tR\x03ips\x12'\n" +
+	"\x0fsecurity_groups\x18\x05 \x03(\tR\x0esecurityGroups\"w\n" +
+	"\tVMRequest\x12\x16\n" +
+	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x12\n" +
+	"\x04uuid\x18\x02 \x01(\tR\x04uuid\x12(\n" +
+	"\x04nics\x18\x03 \x03(\v2\x14.quantumnet.v1.VMNICR\x04nics\x12\x14\n" +
+	"\x05event\x18\x04 \x01(\tR\x05event\"u\n" +
+	"\x06VMPort\x12!\n" +
+	"\finterface_id\x18\x01 \x01(\tR\vinterfaceId\x12\x18\n" +
+	"\anetwork\x18\x02 \x01(\tR\anetwork\x12\x10\n" +
+	"\x03mac\x18\x03 \x01(\tR\x03mac\x12\x1c\n" +
+	"\taddresses\x18\x04 \x03(\tR\taddresses\"6\n" +
+	"\aVMReply\x12+\n" +
+	"\x05ports\x18\x01 \x03(\v2\x15.quantumnet.v1.VMPortR\x05ports2\xa3\t\n" +
 	"\n" +
 	"QuantumNet\x12?\n" +
 	"\x05Hello\x12\x1b.quantumnet.v1.HelloRequest\x1a\x19.quantumnet.v1.HelloReply\x12B\n" +
@@ -1762,7 +2036,11 @@ const file_quantumnet_proto_rawDesc = "" +
 	"\tListPorts\x12\x19.quantumnet.v1.PortFilter\x1a\x17.quantumnet.v1.PortList\x12?\n" +
 	"\bIPAMShow\x12\x19.quantumnet.v1.NetworkRef\x1a\x18.quantumnet.v1.IPAMUsage\x12P\n" +
 	"\vIPAMReserve\x12!.quantumnet.v1.IPAMReserveRequest\x1a\x1e.quantumnet.v1.IPAMReservation\x12F\n" +
-	"\vIPAMRelease\x12!.quantumnet.v1.IPAMReleaseRequest\x1a\x14.quantumnet.v1.EmptyB*Z(github.com/quantumnet/quantumnet/pkg/apib\x06proto3"
+	"\vIPAMRelease\x12!.quantumnet.v1.IPAMReleaseRequest\x1a\x14.quantumnet.v1.Empty\x12=\n" +
+	"\tVMPrepare\x12\x18.quantumnet.v1.VMRequest\x1a\x16.quantumnet.v1.VMReply\x12;\n" +
+	"\tVMStarted\x12\x18.quantumnet.v1.VMRequest\x1a\x14.quantumnet.v1.Empty\x12;\n" +
+	"\tVMStopped\x12\x18.quantumnet.v1.VMRequest\x1a\x14.quantumnet.v1.Empty\x12=\n" +
+	"\vVMReconnect\x12\x18.quantumnet.v1.VMRequest\x1a\x14.quantumnet.v1.EmptyB*Z(github.com/quantumnet/quantumnet/pkg/apib\x06proto3"
 
 var (
 	file_quantumnet_proto_rawDescOnce sync.Once
@@ -1776,7 +2054,7 @@ func file_quantumnet_proto_rawDescGZIP() []byte {
 	return file_quantumnet_proto_rawDescData
 }
 
-var file_quantumnet_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_quantumnet_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_quantumnet_proto_goTypes = []any{
 	(*Empty)(nil),              // 0: quantumnet.v1.Empty
 	(*HelloRequest)(nil),       // 1: quantumnet.v1.HelloRequest
@@ -1802,6 +2080,10 @@ var file_quantumnet_proto_goTypes = []any{
 	(*IPAMReserveRequest)(nil), // 21: quantumnet.v1.IPAMReserveRequest
 	(*IPAMReservation)(nil),    // 22: quantumnet.v1.IPAMReservation
 	(*IPAMReleaseRequest)(nil), // 23: quantumnet.v1.IPAMReleaseRequest
+	(*VMNIC)(nil),              // 24: quantumnet.v1.VMNIC
+	(*VMRequest)(nil),          // 25: quantumnet.v1.VMRequest
+	(*VMPort)(nil),             // 26: quantumnet.v1.VMPort
+	(*VMReply)(nil),            // 27: quantumnet.v1.VMReply
 }
 var file_quantumnet_proto_depIdxs = []int32{
 	6,  // 0: quantumnet.v1.CNIResult.interfaces:type_name -> quantumnet.v1.CNIInterface
@@ -1813,39 +2095,49 @@ var file_quantumnet_proto_depIdxs = []int32{
 	17, // 6: quantumnet.v1.PortList.ports:type_name -> quantumnet.v1.Port
 	22, // 7: quantumnet.v1.IPAMSubnet.reservations:type_name -> quantumnet.v1.IPAMReservation
 	19, // 8: quantumnet.v1.IPAMUsage.subnets:type_name -> quantumnet.v1.IPAMSubnet
-	1,  // 9: quantumnet.v1.QuantumNet.Hello:input_type -> quantumnet.v1.HelloRequest
-	3,  // 10: quantumnet.v1.QuantumNet.Status:input_type -> quantumnet.v1.StatusRequest
-	5,  // 11: quantumnet.v1.QuantumNet.CNIAdd:input_type -> quantumnet.v1.CNIRequest
-	5,  // 12: quantumnet.v1.QuantumNet.CNIDel:input_type -> quantumnet.v1.CNIRequest
-	5,  // 13: quantumnet.v1.QuantumNet.CNICheck:input_type -> quantumnet.v1.CNIRequest
-	11, // 14: quantumnet.v1.QuantumNet.CNIGC:input_type -> quantumnet.v1.CNIGCRequest
-	13, // 15: quantumnet.v1.QuantumNet.CreateNetwork:input_type -> quantumnet.v1.Network
-	14, // 16: quantumnet.v1.QuantumNet.GetNetwork:input_type -> quantumnet.v1.NetworkRef
-	0,  // 17: quantumnet.v1.QuantumNet.ListNetworks:input_type -> quantumnet.v1.Empty
-	14, // 18: quantumnet.v1.QuantumNet.DeleteNetwork:input_type -> quantumnet.v1.NetworkRef
-	16, // 19: quantumnet.v1.QuantumNet.ListPorts:input_type -> quantumnet.v1.PortFilter
-	14, // 20: quantumnet.v1.QuantumNet.IPAMShow:input_type -> quantumnet.v1.NetworkRef
-	21, // 21: quantumnet.v1.QuantumNet.IPAMReserve:input_type -> quantumnet.v1.IPAMReserveRequest
-	23, // 22: quantumnet.v1.QuantumNet.IPAMRelease:input_type -> quantumnet.v1.IPAMReleaseRequest
-	2,  // 23: quantumnet.v1.QuantumNet.Hello:output_type -> quantumnet.v1.HelloReply
-	4,  // 24: quantumnet.v1.QuantumNet.Status:output_type -> quantumnet.v1.StatusReply
-	9,  // 25: quantumnet.v1.QuantumNet.CNIAdd:output_type -> quantumnet.v1.CNIResult
-	0,  // 26: quantumnet.v1.QuantumNet.CNIDel:output_type -> quantumnet.v1.Empty
-	0,  // 27: quantumnet.v1.QuantumNet.CNICheck:output_type -> quantumnet.v1.Empty
-	12, // 28: quantumnet.v1.QuantumNet.CNIGC:output_type -> quantumnet.v1.CNIGCReply
-	13, // 29: quantumnet.v1.QuantumNet.CreateNetwork:output_type -> quantumnet.v1.Network
-	13, // 30: quantumnet.v1.QuantumNet.GetNetwork:output_type -> quantumnet.v1.Network
-	15, // 31: quantumnet.v1.QuantumNet.ListNetworks:output_type -> quantumnet.v1.NetworkList
-	0,  // 32: quantumnet.v1.QuantumNet.DeleteNetwork:output_type -> quantumnet.v1.Empty
-	18, // 33: quantumnet.v1.QuantumNet.ListPorts:output_type -> quantumnet.v1.PortList
-	20, // 34: quantumnet.v1.QuantumNet.IPAMShow:output_type -> quantumnet.v1.IPAMUsage
-	22, // 35: quantumnet.v1.QuantumNet.IPAMReserve:output_type -> quantumnet.v1.IPAMReservation
-	0,  // 36: quantumnet.v1.QuantumNet.IPAMRelease:output_type -> quantumnet.v1.Empty
-	23, // [23:37] is the sub-list for method output_type
-	9,  // [9:23] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	24, // 9: quantumnet.v1.VMRequest.nics:type_name -> quantumnet.v1.VMNIC
+	26, // 10: quantumnet.v1.VMReply.ports:type_name -> quantumnet.v1.VMPort
+	1,  // 11: quantumnet.v1.QuantumNet.Hello:input_type -> quantumnet.v1.HelloRequest
+	3,  // 12: quantumnet.v1.QuantumNet.Status:input_type -> quantumnet.v1.StatusRequest
+	5,  // 13: quantumnet.v1.QuantumNet.CNIAdd:input_type -> quantumnet.v1.CNIRequest
+	5,  // 14: quantumnet.v1.QuantumNet.CNIDel:input_type -> quantumnet.v1.CNIRequest
+	5,  // 15: quantumnet.v1.QuantumNet.CNICheck:input_type -> quantumnet.v1.CNIRequest
+	11, // 16: quantumnet.v1.QuantumNet.CNIGC:input_type -> quantumnet.v1.CNIGCRequest
+	13, // 17: quantumnet.v1.QuantumNet.CreateNetwork:input_type -> quantumnet.v1.Network
+	14, // 18: quantumnet.v1.QuantumNet.GetNetwork:input_type -> quantumnet.v1.NetworkRef
+	0,  // 19: quantumnet.v1.QuantumNet.ListNetworks:input_type -> quantumnet.v1.Empty
+	14, // 20: quantumnet.v1.QuantumNet.DeleteNetwork:input_type -> quantumnet.v1.NetworkRef
+	16, // 21: quantumnet.v1.QuantumNet.ListPorts:input_type -> quantumnet.v1.PortFilter
+	14, // 22: quantumnet.v1.QuantumNet.IPAMShow:input_type -> quantumnet.v1.NetworkRef
+	21, // 23: quantumnet.v1.QuantumNet.IPAMReserve:input_type -> quantumnet.v1.IPAMReserveRequest
+	23, // 24: quantumnet.v1.QuantumNet.IPAMRelease:input_type -> quantumnet.v1.IPAMReleaseRequest
+	25, // 25: quantumnet.v1.QuantumNet.VMPrepare:input_type -> quantumnet.v1.VMRequest
+	25, // 26: quantumnet.v1.QuantumNet.VMStarted:input_type -> quantumnet.v1.VMRequest
+	25, // 27: quantumnet.v1.QuantumNet.VMStopped:input_type -> quantumnet.v1.VMRequest
+	25, // 28: quantumnet.v1.QuantumNet.VMReconnect:input_type -> quantumnet.v1.VMRequest
+	2,  // 29: quantumnet.v1.QuantumNet.Hello:output_type -> quantumnet.v1.HelloReply
+	4,  // 30: quantumnet.v1.QuantumNet.Status:output_type -> quantumnet.v1.StatusReply
+	9,  // 31: quantumnet.v1.QuantumNet.CNIAdd:output_type -> quantumnet.v1.CNIResult
+	0,  // 32: quantumnet.v1.QuantumNet.CNIDel:output_type -> quantumnet.v1.Empty
+	0,  // 33: quantumnet.v1.QuantumNet.CNICheck:output_type -> quantumnet.v1.Empty
+	12, // 34: quantumnet.v1.QuantumNet.CNIGC:output_type -> quantumnet.v1.CNIGCReply
+	13, // 35: quantumnet.v1.QuantumNet.CreateNetwork:output_type -> quantumnet.v1.Network
+	13, // 36: quantumnet.v1.QuantumNet.GetNetwork:output_type -> quantumnet.v1.Network
+	15, // 37: quantumnet.v1.QuantumNet.ListNetworks:output_type -> quantumnet.v1.NetworkList
+	0,  // 38: quantumnet.v1.QuantumNet.DeleteNetwork:output_type -> quantumnet.v1.Empty
+	18, // 39: quantumnet.v1.QuantumNet.ListPorts:output_type -> quantumnet.v1.PortList
+	20, // 40: quantumnet.v1.QuantumNet.IPAMShow:output_type -> quantumnet.v1.IPAMUsage
+	22, // 41: quantumnet.v1.QuantumNet.IPAMReserve:output_type -> quantumnet.v1.IPAMReservation
+	0,  // 42: quantumnet.v1.QuantumNet.IPAMRelease:output_type -> quantumnet.v1.Empty
+	27, // 43: quantumnet.v1.QuantumNet.VMPrepare:output_type -> quantumnet.v1.VMReply
+	0,  // 44: quantumnet.v1.QuantumNet.VMStarted:output_type -> quantumnet.v1.Empty
+	0,  // 45: quantumnet.v1.QuantumNet.VMStopped:output_type -> quantumnet.v1.Empty
+	0,  // 46: quantumnet.v1.QuantumNet.VMReconnect:output_type -> quantumnet.v1.Empty
+	29, // [29:47] is the sub-list for method output_type
+	11, // [11:29] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_quantumnet_proto_init() }
@@ -1859,7 +2151,7 @@ func file_quantumnet_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_quantumnet_proto_rawDesc), len(file_quantumnet_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   24,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

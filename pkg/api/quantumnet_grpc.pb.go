@@ -37,6 +37,10 @@ const (
 	QuantumNet_IPAMShow_FullMethodName      = "/quantumnet.v1.QuantumNet/IPAMShow"
 	QuantumNet_IPAMReserve_FullMethodName   = "/quantumnet.v1.QuantumNet/IPAMReserve"
 	QuantumNet_IPAMRelease_FullMethodName   = "/quantumnet.v1.QuantumNet/IPAMRelease"
+	QuantumNet_VMPrepare_FullMethodName     = "/quantumnet.v1.QuantumNet/VMPrepare"
+	QuantumNet_VMStarted_FullMethodName     = "/quantumnet.v1.QuantumNet/VMStarted"
+	QuantumNet_VMStopped_FullMethodName     = "/quantumnet.v1.QuantumNet/VMStopped"
+	QuantumNet_VMReconnect_FullMethodName   = "/quantumnet.v1.QuantumNet/VMReconnect"
 )
 
 // QuantumNetClient is the client API for QuantumNet service.
@@ -61,6 +65,11 @@ type QuantumNetClient interface {
 	IPAMShow(ctx context.Context, in *NetworkRef, opts ...grpc.CallOption) (*IPAMUsage, error)
 	IPAMReserve(ctx context.Context, in *IPAMReserveRequest, opts ...grpc.CallOption) (*IPAMReservation, error)
 	IPAMRelease(ctx context.Context, in *IPAMReleaseRequest, opts ...grpc.CallOption) (*Empty, error)
+	// libvirt VMs, one call per qemu hook event.
+	VMPrepare(ctx context.Context, in *VMRequest, opts ...grpc.CallOption) (*VMReply, error)
+	VMStarted(ctx context.Context, in *VMRequest, opts ...grpc.CallOption) (*Empty, error)
+	VMStopped(ctx context.Context, in *VMRequest, opts ...grpc.CallOption) (*Empty, error)
+	VMReconnect(ctx context.Context, in *VMRequest, opts ...grpc.CallOption) (*Empty, error)
 }
 
 type quantumNetClient struct {
@@ -211,6 +220,46 @@ func (c *quantumNetClient) IPAMRelease(ctx context.Context, in *IPAMReleaseReque
 	return out, nil
 }
 
+func (c *quantumNetClient) VMPrepare(ctx context.Context, in *VMRequest, opts ...grpc.CallOption) (*VMReply, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(VMReply)
+	err := c.cc.Invoke(ctx, QuantumNet_VMPrepare_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *quantumNetClient) VMStarted(ctx context.Context, in *VMRequest, opts ...grpc.CallOption) (*Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, QuantumNet_VMStarted_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *quantumNetClient) VMStopped(ctx context.Context, in *VMRequest, opts ...grpc.CallOption) (*Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, QuantumNet_VMStopped_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *quantumNetClient) VMReconnect(ctx context.Context, in *VMRequest, opts ...grpc.CallOption) (*Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, QuantumNet_VMReconnect_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // QuantumNetServer is the server API for QuantumNet service.
 // All implementations must embed UnimplementedQuantumNetServer
 // for forward compatibility.
@@ -233,6 +282,11 @@ type QuantumNetServer interface {
 	IPAMShow(context.Context, *NetworkRef) (*IPAMUsage, error)
 	IPAMReserve(context.Context, *IPAMReserveRequest) (*IPAMReservation, error)
 	IPAMRelease(context.Context, *IPAMReleaseRequest) (*Empty, error)
+	// libvirt VMs, one call per qemu hook event.
+	VMPrepare(context.Context, *VMRequest) (*VMReply, error)
+	VMStarted(context.Context, *VMRequest) (*Empty, error)
+	VMStopped(context.Context, *VMRequest) (*Empty, error)
+	VMReconnect(context.Context, *VMRequest) (*Empty, error)
 	mustEmbedUnimplementedQuantumNetServer()
 }
 
@@ -284,6 +338,18 @@ func (UnimplementedQuantumNetServer) IPAMReserve(context.Context, *IPAMReserveRe
 }
 func (UnimplementedQuantumNetServer) IPAMRelease(context.Context, *IPAMReleaseRequest) (*Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method IPAMRelease not implemented")
+}
+func (UnimplementedQuantumNetServer) VMPrepare(context.Context, *VMRequest) (*VMReply, error) {
+	return nil, status.Error(codes.Unimplemented, "method VMPrepare not implemented")
+}
+func (UnimplementedQuantumNetServer) VMStarted(context.Context, *VMRequest) (*Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method VMStarted not implemented")
+}
+func (UnimplementedQuantumNetServer) VMStopped(context.Context, *VMRequest) (*Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method VMStopped not implemented")
+}
+func (UnimplementedQuantumNetServer) VMReconnect(context.Context, *VMRequest) (*Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method VMReconnect not implemented")
 }
 func (UnimplementedQuantumNetServer) mustEmbedUnimplementedQuantumNetServer() {}
 func (UnimplementedQuantumNetServer) testEmbeddedByValue()                    {}
@@ -558,6 +624,78 @@ func _QuantumNet_IPAMRelease_Handler(srv interface{}, ctx context.Context, dec f
 	return interceptor(ctx, in, info, handler)
 }
 
+func _QuantumNet_VMPrepare_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(VMRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuantumNetServer).VMPrepare(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuantumNet_VMPrepare_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuantumNetServer).VMPrepare(ctx, req.(*VMRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QuantumNet_VMStarted_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(VMRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuantumNetServer).VMStarted(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuantumNet_VMStarted_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuantumNetServer).VMStarted(ctx, req.(*VMRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QuantumNet_VMStopped_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(VMRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuantumNetServer).VMStopped(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuantumNet_VMStopped_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuantumNetServer).VMStopped(ctx, req.(*VMRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QuantumNet_VMReconnect_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(VMRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuantumNetServer).VMReconnect(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuantumNet_VMReconnect_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuantumNetServer).VMReconnect(ctx, req.(*VMRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // QuantumNet_ServiceDesc is the grpc.ServiceDesc for QuantumNet service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -620,6 +758,22 @@ var QuantumNet_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "IPAMRelease",
 			Handler:    _QuantumNet_IPAMRelease_Handler,
+		},
+		{
+			MethodName: "VMPrepare",
+			Handler:    _QuantumNet_VMPrepare_Handler,
+		},
+		{
+			MethodName: "VMStarted",
+			Handler:    _QuantumNet_VMStarted_Handler,
+		},
+		{
+			MethodName: "VMStopped",
+			Handler:    _QuantumNet_VMStopped_Handler,
+		},
+		{
+			MethodName: "VMReconnect",
+			Handler:    _QuantumNet_VMReconnect_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -19,6 +19,9 @@ const (
 	KeyOwner       = KeyPrefix + "owner"      // reservation (DHCP_Options): who holds it
 	KeyMAC         = KeyPrefix + "mac"        // reservation: static binding MAC
 	KeyIP          = KeyPrefix + "ip"         // reservation: the address
+	KeyVMUUID      = KeyPrefix + "vm-uuid"    // LSP of a VM NIC: the libvirt domain UUID
+	KeyVMName      = KeyPrefix + "vm-name"    // LSP of a VM NIC: the domain name
+	KeyVMState     = KeyPrefix + "vm-state"   // LSP of a VM NIC: starting | running | stopped
 	KeyIPAMGen     = KeyPrefix + "ipam-gen"   // LS other_config: bumped by every allocation change
 	KeyIPAMLast4   = KeyPrefix + "ipam-last4" // LS other_config: last address handed out (round robin)
 	KeyIPAMLast6   = KeyPrefix + "ipam-last6"
@@ -39,6 +42,8 @@ const (
 	// KindReservation marks a DHCP_Options row that records an address
 	// reservation (an API allocation or a static MAC binding).
 	KindReservation = "reservation"
+	// KindDHCP marks a network's DHCPv4 options row.
+	KindDHCP = "dhcp"
 )
 
 // SwitchPrefix prefixes the Logical_Switch name of a network.

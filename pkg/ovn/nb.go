@@ -105,6 +105,48 @@ func (c *NB) Reservations(network string) ([]nbdb.DHCPOptions, error) {
 	})
 }
 
+// DHCPv4 returns the network's DHCPv4 options row, creating it with opts
+// (cidr and options) when there is none.
+func (c *NB) DHCPv4(ctx context.Context, network, cidr string, opts map[string]string) (string, error) {
+	find := func() (string, bool) {
+		rows, err := ovs.Query(c.Conn, func(d *nbdb.DHCPOptions) bool {
+			return d.ExternalIDs[KeyKind] == KindDHCP && d.ExternalIDs[KeyNetwork] == network && d.Cidr == cidr
+		})
+		if err != nil || len(rows) == 0 {
+			return "", false
+		}
+		return rows[0].UUID, true
+	}
+	if u, ok := find(); ok {
+		return u, nil
+	}
+	if err := c.Ready(); err != nil {
+		return "", err
+	}
+	row := &nbdb.DHCPOptions{UUID: "dhcp", Cidr: cidr, Options: opts, ExternalIDs: map[string]string{KeyNetwork: network, KeyKind: KindDHCP}}
+	ops, err := c.Create(row)
+	if err != nil {
+		return "", err
+	}
+	res, err := ovs.Transact(ctx, c.Conn, "create DHCP options of "+network, ops)
+	if err != nil {
+		return "", err
+	}
+	return res[0].UUID.GoUUID, nil
+}
+
+// UpdatePort writes the given columns of lsp (found by name).
+func (c *NB) UpdatePort(ctx context.Context, lsp *nbdb.LogicalSwitchPort, fields ...any) error {
+	if err := c.Ready(); err != nil {
+		return err
+	}
+	ops, err := c.Where(lsp).Update(lsp, fields...)
+	if err != nil {
+		return err
+	}
+	return c.transact(ctx, "update logical port "+lsp.Name, ops)
+}
+
 // SwitchName is the Logical_Switch name of network.
 func SwitchName(network string) string { return SwitchPrefix + network }
 
@@ -185,8 +227,8 @@ func (c *NB) DeleteSwitch(ctx context.Context, network string) error {
 	if err != nil {
 		return err
 	}
-	// Its address reservations go with it.
-	res, err := c.Reservations(network)
+	// Its address reservations and DHCP options go with it.
+	res, err := ovs.Query(c.Conn, func(d *nbdb.DHCPOptions) bool { return d.ExternalIDs[KeyNetwork] == network })
 	if err != nil {
 		return err
 	}

@@ -65,9 +65,36 @@ func (c *Client) onInterface(table string, m model.Model) {
 	c.mu.Lock()
 	ws := c.waiters[iface.Name]
 	delete(c.waiters, iface.Name)
+	if id := iface.ExternalIDs[KeyIfaceID]; id != "" {
+		ws = append(ws, c.waiters["iface-id:"+id]...)
+		delete(c.waiters, "iface-id:"+id)
+	}
 	c.mu.Unlock()
 	for _, w := range ws {
 		close(w)
+	}
+}
+
+// WaitInstalledByIfaceID is WaitInstalled for the interface carrying
+// external_ids:iface-id=id (one libvirt added, whose name we do not choose).
+func (c *Client) WaitInstalledByIfaceID(ctx context.Context, id string) error {
+	key := "iface-id:" + id
+	ch := make(chan struct{})
+	c.mu.Lock()
+	c.waiters[key] = append(c.waiters[key], ch)
+	c.mu.Unlock()
+	if ifs, err := Query(c.Conn, func(i *vswitchd.Interface) bool {
+		return i.ExternalIDs[KeyIfaceID] == id && i.ExternalIDs[KeyOVNInstalled] == "true"
+	}); err == nil && len(ifs) > 0 {
+		c.dropWaiter(key, ch)
+		return nil
+	}
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		c.dropWaiter(key, ch)
+		return fmt.Errorf("port %s: ovn-controller did not install its flows (ovn-installed) in time: %w", id, ctx.Err())
 	}
 }
 

@@ -1,0 +1,285 @@
+// Package vm gives libvirt domains their ports: one logical port per NIC,
+// named by the NIC's interfaceid (libvirt adds the tap to br-int with that
+// iface-id; ovn-controller binds by it), with an address from IPAM that
+// the guest gets by OVN's native DHCP. A defined domain keeps its ports and
+// addresses while it is shut off; they are released when it is undefined.
+package vm
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/quantumnet/quantumnet/daemon/alloc"
+	"github.com/quantumnet/quantumnet/daemon/network"
+	"github.com/quantumnet/quantumnet/pkg/ovn"
+	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
+	"github.com/quantumnet/quantumnet/pkg/ovs"
+)
+
+// Errors the server maps to status codes.
+var (
+	ErrInvalid  = alloc.ErrInvalid
+	ErrNotFound = ovn.ErrNotFound
+)
+
+// NIC is one QuantumNet NIC of a domain.
+type NIC struct {
+	InterfaceID string
+	MAC         string
+	Network     string
+	IPs         []netip.Addr
+}
+
+// Domain is a libvirt domain as a hook or an event describes it.
+type Domain struct {
+	Name, UUID string
+	NICs       []NIC
+}
+
+// Port is what a NIC got.
+type Port struct {
+	InterfaceID, Network, MAC string
+	Addrs                     []netip.Addr
+}
+
+// Manager owns the ports of this chassis' VMs.
+type Manager struct {
+	NB           *ovn.NB
+	OVS          *ovs.Client
+	Alloc        *alloc.Allocator
+	Chassis      string
+	ReadyTimeout time.Duration
+	Log          *slog.Logger
+}
+
+// serverMAC is the MAC OVN's DHCP server of network answers from: fixed
+// per network, locally administered.
+func serverMAC(network string) string {
+	h := sha256.Sum256([]byte("quantumnet-dhcp:" + network))
+	return net.HardwareAddr{0x0a, 0x51, 0x4f, h[0], h[1], h[2]}.String()
+}
+
+// dhcp returns the network's DHCPv4 options row (creating it).
+func (m *Manager) dhcp(ctx context.Context, spec network.Spec) (string, error) {
+	if !spec.Subnet4.IsValid() {
+		return "", nil
+	}
+	opts := map[string]string{
+		"server_id":  spec.Gateway4.String(),
+		"server_mac": serverMAC(spec.Name),
+		"lease_time": "3600",
+		"router":     spec.Gateway4.String(),
+		"mtu":        strconv.Itoa(spec.MTU),
+	}
+	if spec.DNSDomain != "" {
+		opts["domain_name"] = `"` + spec.DNSDomain + `"`
+	}
+	return m.NB.DHCPv4(ctx, spec.Name, spec.Subnet4.String(), opts)
+}
+
+// Prepare makes sure every NIC has its port, before QEMU starts: existing
+// ports (a defined domain starting again) are pinned to this chassis, new
+// ones are allocated. Nothing is left behind if one NIC fails.
+func (m *Manager) Prepare(ctx context.Context, d Domain) (ports []Port, err error) {
+	if d.UUID == "" {
+		return nil, fmt.Errorf("%w: domain %s: no UUID", ErrInvalid, d.Name)
+	}
+	var created []string
+	defer func() {
+		if err != nil {
+			cleanup := context.WithoutCancel(ctx)
+			for _, name := range created {
+				_ = m.Alloc.DeletePort(cleanup, name)
+			}
+		}
+	}()
+	for _, nic := range d.NICs {
+		what := fmt.Sprintf("domain %s: NIC %s", d.Name, nic.InterfaceID)
+		if nic.MAC == "" {
+			return nil, fmt.Errorf("%w: %s: no MAC address", ErrInvalid, what)
+		}
+		mac, perr := net.ParseMAC(nic.MAC)
+		if perr != nil || len(mac) != 6 {
+			return nil, fmt.Errorf("%w: %s: MAC %q is not an Ethernet address", ErrInvalid, what, nic.MAC)
+		}
+		ls, gerr := m.NB.GetSwitch(nic.Network)
+		if gerr != nil {
+			return nil, fmt.Errorf("%s: network %q does not exist: %w", what, nic.Network, ErrNotFound)
+		}
+		spec, serr := network.FromSwitch(ls)
+		if serr != nil {
+			return nil, serr
+		}
+		if lsp, gerr := m.NB.GetPort(nic.InterfaceID); gerr == nil {
+			p, uerr := m.adopt(ctx, d, nic, lsp)
+			if uerr != nil {
+				return nil, fmt.Errorf("%s: %w", what, uerr)
+			}
+			ports = append(ports, p)
+			continue
+		}
+		dhcpUUID, derr := m.dhcp(ctx, spec)
+		if derr != nil {
+			return nil, fmt.Errorf("%s: %w", what, derr)
+		}
+		claim, cerr := m.Alloc.CreatePort(ctx, nic.Network, alloc.Want{IPs: nic.IPs, MAC: mac}, nic.InterfaceID, func(cl *alloc.Claim) *nbdb.LogicalSwitchPort {
+			return m.portRow(d, nic, cl, dhcpUUID)
+		})
+		if cerr != nil {
+			return nil, fmt.Errorf("%s: %w", what, cerr)
+		}
+		created = append(created, nic.InterfaceID)
+		p := Port{InterfaceID: nic.InterfaceID, Network: nic.Network, MAC: claim.MAC.String()}
+		for _, a := range claim.Addrs {
+			p.Addrs = append(p.Addrs, a.Addr())
+		}
+		m.Log.Info("VM port created", "domain", d.Name, "port", nic.InterfaceID, "network", nic.Network, "mac", p.MAC, "addresses", p.Addrs)
+		ports = append(ports, p)
+	}
+	return ports, nil
+}
+
+func (m *Manager) portRow(d Domain, nic NIC, cl *alloc.Claim, dhcpUUID string) *nbdb.LogicalSwitchPort {
+	addr := cl.MAC.String()
+	for _, p := range cl.Addrs {
+		addr += " " + p.Addr().String()
+	}
+	lsp := &nbdb.LogicalSwitchPort{
+		Name:         nic.InterfaceID,
+		Addresses:    []string{addr},
+		PortSecurity: []string{addr},
+		Options:      map[string]string{ovn.OptRequestedChassis: m.Chassis},
+		ExternalIDs: map[string]string{
+			ovn.KeyNetwork: nic.Network, ovn.KeyKind: ovn.KindVM, ovn.KeyVMUUID: d.UUID, ovn.KeyVMName: d.Name,
+			ovn.KeyChassis: m.Chassis, ovn.KeyVMState: "starting",
+		},
+	}
+	if dhcpUUID != "" {
+		lsp.Dhcpv4Options = &dhcpUUID
+	}
+	return lsp
+}
+
+// adopt checks an existing port against the NIC and pins it to this chassis.
+func (m *Manager) adopt(ctx context.Context, d Domain, nic NIC, lsp *nbdb.LogicalSwitchPort) (Port, error) {
+	ids := lsp.ExternalIDs
+	switch {
+	case ids[ovn.KeyKind] != ovn.KindVM:
+		return Port{}, fmt.Errorf("%w: logical port %s exists and is not a VM port", ErrInvalid, lsp.Name)
+	case ids[ovn.KeyVMUUID] != d.UUID:
+		return Port{}, fmt.Errorf("%w: logical port %s belongs to domain %s", ErrInvalid, lsp.Name, ids[ovn.KeyVMUUID])
+	case ids[ovn.KeyNetwork] != nic.Network:
+		return Port{}, fmt.Errorf("%w: logical port %s is on network %q, the metadata says %q (a NIC cannot change networks: give it a new interfaceid)", ErrInvalid, lsp.Name, ids[ovn.KeyNetwork], nic.Network)
+	}
+	f := strings.Fields(strings.Join(lsp.Addresses, " "))
+	p := Port{InterfaceID: lsp.Name, Network: nic.Network}
+	if len(f) > 0 {
+		p.MAC = f[0]
+		for _, s := range f[1:] {
+			if a, err := netip.ParseAddr(s); err == nil {
+				p.Addrs = append(p.Addrs, a)
+			}
+		}
+	}
+	if !strings.EqualFold(p.MAC, nic.MAC) {
+		return Port{}, fmt.Errorf("%w: logical port %s has MAC %s, the NIC %s", ErrInvalid, lsp.Name, p.MAC, nic.MAC)
+	}
+	if lsp.Options[ovn.OptRequestedChassis] != m.Chassis || ids[ovn.KeyChassis] != m.Chassis || ids[ovn.KeyVMState] != "starting" {
+		if lsp.Options == nil {
+			lsp.Options = map[string]string{}
+		}
+		lsp.Options[ovn.OptRequestedChassis] = m.Chassis
+		lsp.ExternalIDs[ovn.KeyChassis] = m.Chassis
+		lsp.ExternalIDs[ovn.KeyVMState] = "starting"
+		if err := m.NB.UpdatePort(ctx, lsp, &lsp.Options, &lsp.ExternalIDs); err != nil {
+			return Port{}, err
+		}
+	}
+	return p, nil
+}
+
+// Started returns at once; in the background it waits for ovn-controller
+// to bind each port and records it.
+func (m *Manager) Started(d Domain) {
+	for _, nic := range d.NICs {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), m.ReadyTimeout)
+			defer cancel()
+			t0 := time.Now()
+			if err := m.OVS.WaitInstalledByIfaceID(ctx, nic.InterfaceID); err != nil {
+				m.Log.Warn("VM port did not bind", "domain", d.Name, "port", nic.InterfaceID, "err", err)
+				return
+			}
+			m.setState(ctx, nic.InterfaceID, "running")
+			m.Log.Info("VM port bound", "domain", d.Name, "port", nic.InterfaceID, "after", time.Since(t0))
+		}()
+	}
+}
+
+func (m *Manager) setState(ctx context.Context, port, state string) {
+	lsp, err := m.NB.GetPort(port)
+	if err != nil || lsp.ExternalIDs[ovn.KeyKind] != ovn.KindVM || lsp.ExternalIDs[ovn.KeyVMState] == state {
+		return
+	}
+	lsp.ExternalIDs[ovn.KeyVMState] = state
+	if err := m.NB.UpdatePort(ctx, lsp, &lsp.ExternalIDs); err != nil {
+		m.Log.Warn("VM port state", "port", port, "state", state, "err", err)
+	}
+}
+
+// Stopped records that the domain's ports are unbound (QEMU is gone); the
+// ports and addresses stay while the domain is defined.
+func (m *Manager) Stopped(ctx context.Context, d Domain) {
+	for _, p := range m.portsOf(d.UUID) {
+		if p.ExternalIDs[ovn.KeyChassis] == m.Chassis {
+			m.setState(ctx, p.Name, "stopped")
+		}
+	}
+}
+
+func (m *Manager) portsOf(uuid string) []nbdb.LogicalSwitchPort {
+	ps, _ := m.NB.ListPorts(map[string]string{ovn.KeyKind: ovn.KindVM, ovn.KeyVMUUID: uuid})
+	return ps
+}
+
+// Undefined releases the ports and addresses of a domain that no longer
+// exists.
+func (m *Manager) Undefined(ctx context.Context, uuid string) error {
+	var errs []error
+	for _, p := range m.portsOf(uuid) {
+		if p.ExternalIDs[ovn.KeyChassis] != m.Chassis {
+			continue // another host's domain of that UUID (after a migration)
+		}
+		m.Log.Info("VM undefined: releasing its port", "domain", p.ExternalIDs[ovn.KeyVMName], "port", p.Name)
+		errs = append(errs, m.Alloc.DeletePort(ctx, p.Name))
+	}
+	return errors.Join(errs...)
+}
+
+// Reconcile releases the ports of this chassis' domains that are gone
+// (exists reports whether libvirt still defines a domain UUID).
+func (m *Manager) Reconcile(ctx context.Context, exists func(uuid string) bool) error {
+	ps, err := m.NB.ListPorts(map[string]string{ovn.KeyKind: ovn.KindVM, ovn.KeyChassis: m.Chassis})
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	var errs []error
+	for _, p := range ps {
+		u := p.ExternalIDs[ovn.KeyVMUUID]
+		if seen[u] || exists(u) {
+			continue
+		}
+		seen[u] = true
+		errs = append(errs, m.Undefined(ctx, u))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,105 @@
+// Command quantumnet-qemu-hook is QuantumNet's libvirt qemu hook, installed
+// as /etc/libvirt/hooks/qemu.d/quantumnet. libvirtd runs it as
+// `quantumnet-qemu-hook DOMAIN OPERATION SUBOPERATION EXTRA` with the domain
+// XML on stdin. It reads the QuantumNet NICs out of the XML and makes one
+// call to quantumnetd; it never calls libvirt (that would deadlock).
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/quantumnet/quantumnet/pkg/api"
+	"github.com/quantumnet/quantumnet/pkg/rpcclient"
+	"github.com/quantumnet/quantumnet/pkg/vmxml"
+)
+
+// Bridge is the integration bridge whose NICs are QuantumNet's.
+var Bridge = "br-int"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) < 2 {
+		fmt.Fprintln(stderr, "usage: quantumnet-qemu-hook DOMAIN OPERATION [SUBOPERATION EXTRA] < domain.xml")
+		return 2
+	}
+	op := args[1]
+	xml, err := io.ReadAll(stdin)
+	if err != nil {
+		fmt.Fprintf(stderr, "quantumnet: reading the domain XML: %v\n", err)
+		return failure(op)
+	}
+	switch op {
+	case "migrate", "restore":
+		// The XML goes back unchanged: stdout is what libvirt uses.
+		_, _ = stdout.Write(xml)
+		return 0
+	case "prepare", "start", "started", "stopped", "release", "reconnect":
+	default:
+		return 0
+	}
+	if br := os.Getenv("QUANTUMNET_BRIDGE"); br != "" {
+		Bridge = br
+	}
+	dom, err := vmxml.Parse(xml, Bridge)
+	if err != nil {
+		fmt.Fprintf(stderr, "quantumnet: %v\n", err)
+		return failure(op)
+	}
+	if len(dom.NICs) == 0 {
+		return 0 // not a QuantumNet domain
+	}
+	req := &api.VMRequest{Domain: dom.Name, Uuid: dom.UUID, Event: op}
+	for _, n := range dom.NICs {
+		nic := &api.VMNIC{InterfaceId: n.InterfaceID, Mac: n.MAC, Network: n.Network, SecurityGroups: n.SecurityGroups}
+		for _, ip := range n.IPs {
+			nic.Ips = append(nic.Ips, ip.String())
+		}
+		req.Nics = append(req.Nics, nic)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c, err := rpcclient.Dial(ctx, "", "qemu-hook")
+	if err != nil {
+		fmt.Fprintf(stderr, "quantumnet: domain %s: %s\n", dom.Name, rpcclient.Message(err))
+		return failure(op)
+	}
+	defer c.Close()
+	switch op {
+	case "prepare", "start":
+		_, err = c.VMPrepare(ctx, req)
+	case "started":
+		_, err = c.VMStarted(ctx, req)
+	case "stopped", "release":
+		_, err = c.VMStopped(ctx, req)
+	case "reconnect":
+		_, err = c.VMReconnect(ctx, req)
+	}
+	if err != nil {
+		msg := rpcclient.Message(err)
+		if !strings.Contains(msg, dom.Name) {
+			msg = "domain " + dom.Name + ": " + msg
+		}
+		fmt.Fprintf(stderr, "quantumnet: %s\n", msg)
+		return failure(op)
+	}
+	return 0
+}
+
+// failure is the exit code of a failed operation: only prepare and start
+// may stop a domain from starting; a failing reconnect would kill a running
+// VM, and stopped/release/started must not get in libvirt's way.
+func failure(op string) int {
+	switch op {
+	case "prepare", "start":
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/quantumnet/quantumnet/pkg/vmxml"
+)
+
+const domXML = `<domain type='qemu'><name>web1</name><uuid>11111111-2222-3333-4444-555555555555</uuid>
+<metadata><qn:network xmlns:qn="` + vmxml.Namespace + `"><qn:interface id="aaaa" network="blue"/></qn:network></metadata>
+<devices><interface type='bridge'><source bridge='br-int'/><virtualport type='openvswitch'><parameters interfaceid='aaaa'/></virtualport><mac address='52:54:00:00:00:01'/></interface></devices></domain>`
+
+func hook(t *testing.T, op, xml string) (int, string, string) {
+	t.Helper()
+	t.Setenv("QUANTUMNET_SOCKET", t.TempDir()+"/absent.sock")
+	var out, errb bytes.Buffer
+	code := run([]string{"web1", op, "begin", "-"}, strings.NewReader(xml), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestHook(t *testing.T) {
+	// migrate / restore: the XML passes through unchanged.
+	for _, op := range []string{"migrate", "restore"} {
+		if code, out, _ := hook(t, op, domXML); code != 0 || out != domXML {
+			t.Errorf("%s: code %d, stdout changed", op, code)
+		}
+	}
+	// The daemon is down: prepare and start fail naming the domain; the
+	// others never fail (a failing reconnect would kill the VM).
+	for _, op := range []string{"prepare", "start"} {
+		code, out, errs := hook(t, op, domXML)
+		if code != 1 || out != "" || !strings.Contains(errs, "web1") || !strings.Contains(errs, "not reachable") {
+			t.Errorf("%s with the daemon down: code %d, stderr %q", op, code, errs)
+		}
+	}
+	for _, op := range []string{"started", "stopped", "release", "reconnect"} {
+		if code, out, _ := hook(t, op, domXML); code != 0 || out != "" {
+			t.Errorf("%s with the daemon down: code %d", op, code)
+		}
+	}
+	// A domain without QuantumNet NICs needs no daemon.
+	plain := `<domain type='qemu'><name>other</name><devices><interface type='network'><source network='default'/></interface></devices></domain>`
+	if code, _, errs := hook(t, "prepare", plain); code != 0 {
+		t.Errorf("foreign domain: code %d %s", code, errs)
+	}
+	// A NIC on br-int without metadata is refused before any RPC.
+	bad := strings.Replace(domXML, `id="aaaa"`, `id="zzzz"`, 1)
+	code, _, errs := hook(t, "prepare", bad)
+	if code != 1 || !strings.Contains(errs, "domain web1: NIC aaaa") {
+		t.Errorf("bad metadata: code %d, stderr %q", code, errs)
+	}
+	if code, _, _ := hook(t, "reconnect", bad); code != 0 {
+		t.Errorf("reconnect with bad metadata must still exit 0, got %d", code)
+	}
+}
