@@ -18,7 +18,9 @@ import (
 	"github.com/quantumnet/quantumnet/daemon/attach"
 	"github.com/quantumnet/quantumnet/daemon/chassis"
 	"github.com/quantumnet/quantumnet/daemon/config"
+	"github.com/quantumnet/quantumnet/daemon/lvwatch"
 	"github.com/quantumnet/quantumnet/daemon/server"
+	"github.com/quantumnet/quantumnet/daemon/vm"
 	"github.com/quantumnet/quantumnet/pkg/api"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
 	"github.com/quantumnet/quantumnet/pkg/ovs"
@@ -134,7 +136,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		Netdev: func() bool { return dpType() == "netdev" }, ReadyTimeout: cfg.Daemon.ReadyTimeout.Duration,
 		MACPrefix: macPrefix, Log: log,
 	}
-	srv := &server.Server{Attach: mgr, Alloc: al, DatapathType: dpType, Log: log}
+	vms := &vm.Manager{NB: nb, OVS: ovsc, Alloc: al, Chassis: cfg.Chassis.Name, ReadyTimeout: cfg.Daemon.ReadyTimeout.Duration, Log: log}
+	srv := &server.Server{Attach: mgr, Alloc: al, VM: vms, DatapathType: dpType, Log: log}
 	ls, err := api.Listen(cfg.Daemon.Socket, srv)
 	if err != nil {
 		return err
@@ -168,6 +171,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 			time.Sleep(time.Second)
 		}
 	}()
+	if *cfg.Libvirt.Enabled {
+		go (&lvwatch.Watcher{URI: cfg.Libvirt.URI, VM: vms, Log: log}).Run(ctx)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- ls.Serve() }()
 	select {

@@ -21,6 +21,8 @@ BASE_PACKAGES=(
 	dnsutils
 	procps
 	protobuf-compiler
+	libvirt-dev
+	pkg-config
 )
 
 LIBVIRT_PACKAGES=(

@@ -28,6 +28,13 @@ type Config struct {
 	OVN     OVN     `toml:"ovn"`
 	Chassis Chassis `toml:"chassis"`
 	Daemon  Daemon  `toml:"daemon"`
+	Libvirt Libvirt `toml:"libvirt"`
+}
+
+// Libvirt is where the daemon follows domain lifecycle events.
+type Libvirt struct {
+	URI     string `toml:"uri"`
+	Enabled *bool  `toml:"enabled"`
 }
 
 // OVN is where the central databases are.
@@ -88,7 +95,8 @@ func Defaults() Config {
 			Name: host, EncapType: "geneve", EncapIP: "127.0.0.1", IntegrationBridge: "br-int",
 			DatapathType: "auto", OVSRemote: "unix:/var/run/openvswitch/db.sock", Manage: &t,
 		},
-		Daemon: Daemon{Socket: api.DefaultSocket, LogLevel: "info", ReadyTimeout: Duration{30 * time.Second}, MACPrefix: "0a:51:4e"},
+		Libvirt: Libvirt{URI: "qemu:///system", Enabled: &t},
+		Daemon:  Daemon{Socket: api.DefaultSocket, LogLevel: "info", ReadyTimeout: Duration{30 * time.Second}, MACPrefix: "0a:51:4e"},
 	}
 }
 
@@ -178,6 +186,13 @@ func (c *Config) Validate() error {
 	}
 	if err := ovs.ValidateRemote(c.Chassis.OVSRemote); err != nil {
 		return fmt.Errorf("chassis.ovs_remote: %w", err)
+	}
+	if c.Libvirt.Enabled == nil {
+		t := true
+		c.Libvirt.Enabled = &t
+	}
+	if *c.Libvirt.Enabled && !strings.Contains(c.Libvirt.URI, ":///") && !strings.Contains(c.Libvirt.URI, "://") {
+		return fmt.Errorf("libvirt.uri: %q is not a libvirt URI like qemu:///system", c.Libvirt.URI)
 	}
 	if c.Chassis.Manage == nil {
 		t := true
@@ -284,4 +299,10 @@ socket = "/run/quantumnet/quantumnetd.sock"   # root-only; clients honour $QUANT
 log_level = "info"             # debug, info, warn, error
 ready_timeout = "30s"          # how long ADD waits for ovn-controller to install a port's flows
 mac_prefix = "0a:51:4e"        # locally administered prefix of generated MACs
+
+[libvirt]
+# The daemon follows domain lifecycle events here: the ports and addresses of
+# an undefined domain are released. Without libvirt it keeps retrying quietly.
+enabled = true
+uri = "qemu:///system"
 `

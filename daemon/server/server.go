@@ -18,6 +18,7 @@ import (
 	"github.com/quantumnet/quantumnet/daemon/alloc"
 	"github.com/quantumnet/quantumnet/daemon/attach"
 	"github.com/quantumnet/quantumnet/daemon/network"
+	"github.com/quantumnet/quantumnet/daemon/vm"
 	"github.com/quantumnet/quantumnet/ipam"
 	"github.com/quantumnet/quantumnet/pkg/api"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
@@ -32,6 +33,7 @@ type Server struct {
 	api.UnimplementedQuantumNetServer
 	Attach       *attach.Manager
 	Alloc        *alloc.Allocator
+	VM           *vm.Manager
 	DatapathType func() string
 	Log          *slog.Logger
 }
@@ -342,4 +344,76 @@ func toStatus(err error) error {
 		code = codes.DeadlineExceeded
 	}
 	return status.Error(code, err.Error())
+}
+
+func vmDomain(r *api.VMRequest) (vm.Domain, error) {
+	d := vm.Domain{Name: r.Domain, UUID: r.Uuid}
+	for _, n := range r.Nics {
+		nic := vm.NIC{InterfaceID: n.InterfaceId, MAC: n.Mac, Network: n.Network}
+		if nic.InterfaceID == "" {
+			return d, status.Errorf(codes.InvalidArgument, "domain %s: a NIC without interfaceid", r.Domain)
+		}
+		if err := network.ValidateName(nic.Network); err != nil {
+			return d, status.Errorf(codes.InvalidArgument, "domain %s: NIC %s: %v", r.Domain, nic.InterfaceID, err)
+		}
+		for _, s := range n.Ips {
+			ip, err := netip.ParseAddr(s)
+			if err != nil {
+				return d, status.Errorf(codes.InvalidArgument, "domain %s: NIC %s: ip %q is not an IP address", r.Domain, nic.InterfaceID, s)
+			}
+			nic.IPs = append(nic.IPs, ip)
+		}
+		d.NICs = append(d.NICs, nic)
+	}
+	return d, nil
+}
+
+// VMPrepare gives a domain's NICs their ports (prepare, start).
+func (s *Server) VMPrepare(ctx context.Context, r *api.VMRequest) (*api.VMReply, error) {
+	d, err := vmDomain(r)
+	if err != nil {
+		return nil, err
+	}
+	if !s.Attach.NB.Connected() {
+		return nil, status.Error(codes.Unavailable, "not connected to OVN Northbound")
+	}
+	ports, err := s.VM.Prepare(ctx, d)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	out := &api.VMReply{}
+	for _, p := range ports {
+		vp := &api.VMPort{InterfaceId: p.InterfaceID, Network: p.Network, Mac: p.MAC}
+		for _, a := range p.Addrs {
+			vp.Addresses = append(vp.Addresses, a.String())
+		}
+		out.Ports = append(out.Ports, vp)
+	}
+	return out, nil
+}
+
+// VMStarted returns at once; the binding is confirmed in the background.
+func (s *Server) VMStarted(_ context.Context, r *api.VMRequest) (*api.Empty, error) {
+	d, err := vmDomain(r)
+	if err != nil {
+		return nil, err
+	}
+	s.VM.Started(d)
+	return &api.Empty{}, nil
+}
+
+// VMStopped records that a domain's ports are unbound.
+func (s *Server) VMStopped(ctx context.Context, r *api.VMRequest) (*api.Empty, error) {
+	s.VM.Stopped(ctx, vm.Domain{Name: r.Domain, UUID: r.Uuid})
+	return &api.Empty{}, nil
+}
+
+// VMReconnect re-checks a running domain's ports after libvirtd restarted.
+func (s *Server) VMReconnect(_ context.Context, r *api.VMRequest) (*api.Empty, error) {
+	d, err := vmDomain(r)
+	if err != nil {
+		return nil, err
+	}
+	s.VM.Started(d)
+	return &api.Empty{}, nil
 }
