@@ -1,0 +1,109 @@
+package vm
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/quantumnet/quantumnet/daemon/alloc"
+	"github.com/quantumnet/quantumnet/daemon/network"
+	"github.com/quantumnet/quantumnet/pkg/ovn"
+	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
+)
+
+// TestIntegrationVMPorts: prepare creates one port per NIC with an address
+// and DHCP options; preparing again (a restart of the domain) keeps them;
+// a bad NIC leaves nothing; stopped keeps the addresses; undefine and the
+// reconcile release them.
+func TestIntegrationVMPorts(t *testing.T) {
+	srv := ovsdbtest.New(t, "../../pkg/ovn/nbdb/ovn-nb.ovsschema")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	log := ovsdbtest.Logger(t)
+	nb, err := ovn.NewNB(ctx, []string{srv.Remote}, nil, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer wcancel()
+	if err := nb.WaitConnected(wctx); err != nil {
+		t.Fatal(err)
+	}
+	spec, _ := network.Parse(network.Input{Name: "blue", Subnet4: "10.8.0.0/24", DNSDomain: "blue.internal"})
+	if _, err := nb.CreateSwitch(ctx, "blue", spec.ExternalIDs()); err != nil {
+		t.Fatal(err)
+	}
+	ovsdbtest.Eventually(t, 5*time.Second, func() bool { _, err := nb.GetSwitch("blue"); return err == nil }, "switch")
+	m := &Manager{NB: nb, Alloc: &alloc.Allocator{NB: nb, Log: log}, Chassis: "ch1", ReadyTimeout: time.Second, Log: log}
+	dom := Domain{Name: "web1", UUID: "11111111-2222-3333-4444-555555555555", NICs: []NIC{
+		{InterfaceID: "aaaa", MAC: "52:54:00:00:00:01", Network: "blue"},
+		{InterfaceID: "bbbb", MAC: "52:54:00:00:00:02", Network: "blue", IPs: []netip.Addr{netip.MustParseAddr("10.8.0.77")}},
+	}}
+	ports, err := m.Prepare(ctx, dom)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ports) != 2 || ports[0].Addrs[0].String() != "10.8.0.2" || ports[1].Addrs[0].String() != "10.8.0.77" {
+		t.Fatalf("ports %+v", ports)
+	}
+	db := "--db=" + srv.Remote
+	if rc := srv.Run("ovn-nbctl", db, "get", "Logical_Switch_Port", "aaaa", "options:requested-chassis"); strings.Trim(rc, `"`) != "ch1" {
+		t.Errorf("requested-chassis %s", rc)
+	}
+	dhcp := srv.Run("ovn-nbctl", db, "get", "Logical_Switch_Port", "aaaa", "dhcpv4_options")
+	opts := srv.Run("ovn-nbctl", db, "dhcp-options-get-options", dhcp)
+	for _, want := range []string{"router=10.8.0.1", "server_id=10.8.0.1", "lease_time=3600", "mtu=1400", `domain_name="blue.internal"`} {
+		if !strings.Contains(opts, want) {
+			t.Errorf("DHCP options %q lack %s", opts, want)
+		}
+	}
+	// The domain starts again: same ports, same addresses.
+	again, err := m.Prepare(ctx, dom)
+	if err != nil || again[0].Addrs[0] != ports[0].Addrs[0] {
+		t.Fatalf("prepare again: %+v %v", again, err)
+	}
+	// A NIC on a network that does not exist: nothing of the domain is created.
+	bad := Domain{Name: "web2", UUID: "22222222-2222-3333-4444-555555555555", NICs: []NIC{
+		{InterfaceID: "cccc", MAC: "52:54:00:00:00:03", Network: "blue"},
+		{InterfaceID: "dddd", MAC: "52:54:00:00:00:04", Network: "nosuch"},
+	}}
+	if _, err := m.Prepare(ctx, bad); err == nil || !strings.Contains(err.Error(), "domain web2: NIC dddd: network \"nosuch\" does not exist") {
+		t.Fatalf("bad NIC: %v", err)
+	}
+	if _, err := nb.GetPort("cccc"); !errors.Is(err, ovn.ErrNotFound) {
+		t.Fatalf("the good NIC of a refused domain was left behind: %v", err)
+	}
+	// A NIC cannot move to another domain's port.
+	thief := Domain{Name: "web3", UUID: "33333333-2222-3333-4444-555555555555", NICs: []NIC{{InterfaceID: "aaaa", MAC: "52:54:00:00:00:01", Network: "blue"}}}
+	if _, err := m.Prepare(ctx, thief); err == nil || !strings.Contains(err.Error(), "belongs to domain") {
+		t.Fatalf("port of another domain: %v", err)
+	}
+	// Stopped: ports and addresses stay.
+	m.Stopped(ctx, dom)
+	ovsdbtest.Eventually(t, 5*time.Second, func() bool {
+		p, err := nb.GetPort("aaaa")
+		return err == nil && p.ExternalIDs[ovn.KeyVMState] == "stopped"
+	}, "state never stopped")
+	// Reconcile with the domain still defined: nothing happens; undefined: released.
+	if err := m.Reconcile(ctx, func(u string) bool { return u == dom.UUID }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nb.GetPort("aaaa"); err != nil {
+		t.Fatal("reconcile removed a defined domain's port")
+	}
+	if err := m.Reconcile(ctx, func(string) bool { return false }); err != nil {
+		t.Fatal(err)
+	}
+	ovsdbtest.Eventually(t, 5*time.Second, func() bool {
+		_, e1 := nb.GetPort("aaaa")
+		_, e2 := nb.GetPort("bbbb")
+		return errors.Is(e1, ovn.ErrNotFound) && errors.Is(e2, ovn.ErrNotFound)
+	}, "undefined domain's ports not released")
+	us, err := m.Alloc.Show("blue")
+	if err != nil || us[0].Used != 0 {
+		t.Fatalf("addresses not released: %+v %v", us, err)
+	}
+}
