@@ -104,7 +104,7 @@ ctl_path() {
 running_pid() {
 	local name=$1 pidfile=$DIR/$1.pid pid cmdline
 	[[ -r $pidfile ]] || return 1
-	pid=$(<"$pidfile") || return 1
+	pid=$(cat -- "$pidfile" 2>/dev/null) || return 1
 	pid=${pid//[[:space:]]/}
 	[[ $pid =~ ^[0-9]+$ ]] || return 1
 	# A zombie or a reused pid has another (or an empty) command line.
