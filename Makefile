@@ -24,7 +24,8 @@ build: ## build quantumnetd, the quantumnet CNI plugin, the qemu hook and qnetct
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/qnetctl ./daemon/qnetctl
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/quantumnet-qemu-hook ./hooks/qemu
 
-test: deps build ## everything CI runs: lint, generated code, unit, integration and end-to-end tests
+test: deps build ## everything CI runs: lint, generated code, unit, integration and end-to-end tests (VMs too)
+	scripts/deps.sh --with-libvirt
 	$(MAKE) lint check-generated
 	scripts/test-sandbox.sh
 	$(GO) test -count=1 -timeout 20m ./...
@@ -35,8 +36,9 @@ test-unit: ## unit tests only (no root, no OVS)
 test-integration: build ## tests against a real ovsdb-server (started by the tests)
 	$(GO) test -count=1 -run Integration ./pkg/... ./daemon/...
 
-test-e2e: deps build ## end-to-end tests: local OVN sandbox, namespaces, the real plugin binary (root)
-	$(GO) test -count=1 -timeout 20m -v ./test/e2e/...
+test-e2e: deps build ## end-to-end tests: OVN sandbox, namespaces, the plugin binary, libvirt VMs (root)
+	scripts/deps.sh --with-libvirt
+	$(GO) test -count=1 -timeout 20m -v ./test/e2e/... ./test/vm/...
 
 bench: deps build ## CNI ADD latency vs bridge+host-local and a shell baseline; prints a table
 	$(GO) run ./test/bench/cniadd

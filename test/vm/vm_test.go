@@ -1,0 +1,473 @@
+// Package vm_test runs VMs on QuantumNet networks end to end: the OVN
+// sandbox, a real libvirtd with the quantumnet qemu hook installed, QEMU
+// (TCG) booting a small Linux guest that gets its address by OVN's DHCP,
+// and a container attached by the CNI plugin on the same network. Root and
+// libvirt are needed; without them it skips, except under CI=true.
+package vm_test
+
+import (
+	"context"
+	"crypto/rand"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/containernetworking/cni/libcni"
+	current "github.com/containernetworking/cni/pkg/types/100"
+)
+
+var (
+	repo, binDir, sandboxDir, skipReason string
+	kernel, initrd                       string
+)
+
+const (
+	chassis  = "chassis-vm"
+	hookPath = "/etc/libvirt/hooks/qemu.d/quantumnet"
+)
+
+func TestMain(m *testing.M) { os.Exit(run(m)) }
+
+func run(m *testing.M) int {
+	_, file, _, _ := runtime.Caller(0)
+	repo = filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+	flag.Parse()
+	if testing.Short() {
+		return m.Run()
+	}
+	switch {
+	case os.Geteuid() != 0:
+		skipReason = "VM tests need root"
+	case !have("ovn-controller"):
+		skipReason = "OVN is not installed (scripts/deps.sh)"
+	case !have("libvirtd") || !have("qemu-system-x86_64"):
+		skipReason = "libvirt/QEMU are not installed (scripts/deps.sh --with-libvirt)"
+	}
+	if skipReason != "" {
+		if os.Getenv("CI") == "true" {
+			fmt.Fprintln(os.Stderr, "vm: under CI these tests must run:", skipReason)
+			return 1
+		}
+		return m.Run()
+	}
+	if out, err := exec.Command("pgrep", "-x", "libvirtd").Output(); err == nil && len(out) > 0 {
+		if os.Getenv("CI") == "true" {
+			fmt.Fprintln(os.Stderr, "vm: a libvirtd is already running; the VM tests need their own")
+			return 1
+		}
+		skipReason = "a libvirtd is already running; the VM tests need their own"
+		return m.Run()
+	}
+	if _, err := os.Stat(hookPath); err == nil {
+		fmt.Fprintf(os.Stderr, "vm: %s exists; not overwriting an installed hook\n", hookPath)
+		return 1
+	}
+	tmp, err := os.MkdirTemp("", "qnvm")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(tmp)
+	binDir = filepath.Join(tmp, "bin")
+	for pkg, name := range map[string]string{"./daemon": "quantumnetd", "./plugins/cni": "quantumnet", "./daemon/qnetctl": "qnetctl", "./hooks/qemu": "quantumnet-qemu-hook"} {
+		cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, name), pkg)
+		cmd.Dir = repo
+		if out, err := cmd.CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "vm: build %s: %v\n%s", pkg, err, out)
+			return 1
+		}
+	}
+	if out, err := script("test-guest.sh", "build"); err != nil {
+		fmt.Fprintf(os.Stderr, "vm: test guest: %v\n%s", err, out)
+		return 1
+	}
+	out, _ := script("test-guest.sh", "env")
+	kernel = envValue(out, "QN_GUEST_KERNEL")
+	initrd = envValue(out, "QN_GUEST_INITRD")
+	sandboxDir = fmt.Sprintf("/tmp/qn-vm-%d", os.Getpid())
+	defer script("sandbox.sh", "down")
+	if out, err := script("sandbox.sh", "up"); err != nil {
+		fmt.Fprintf(os.Stderr, "vm: sandbox up: %v\n%s", err, out)
+		return 1
+	}
+	// The hook, as libvirt runs it (a clean environment): a wrapper that
+	// points it at this test's daemon socket.
+	if err := os.MkdirAll(filepath.Dir(hookPath), 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	wrapper := fmt.Sprintf("#!/bin/sh\nQUANTUMNET_SOCKET=%s/qd.sock exec %s/quantumnet-qemu-hook \"$@\"\n", sandboxDir, binDir)
+	if err := os.WriteFile(hookPath, []byte(wrapper), 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.Remove(hookPath)
+	defer script("libvirt-sandbox.sh", "down")
+	if out, err := script("libvirt-sandbox.sh", "up"); err != nil {
+		fmt.Fprintf(os.Stderr, "vm: libvirt up: %v\n%s", err, out)
+		return 1
+	}
+	return m.Run()
+}
+
+func have(cmd string) bool { _, err := exec.LookPath(cmd); return err == nil }
+
+func script(name string, args ...string) (string, error) {
+	cmd := exec.Command(filepath.Join(repo, "scripts", name), args...)
+	cmd.Env = append(os.Environ(), "QN_SANDBOX_DIR="+sandboxDir, "QN_CHASSIS="+chassis, "QN_ENCAP_IP=127.0.0.1",
+		"QN_LIBVIRT_DIR="+sandboxDir+"-libvirt")
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+func envValue(out, key string) string {
+	for _, l := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimPrefix(l, "export "), key+"="); ok {
+			return strings.Trim(v, `'"`)
+		}
+	}
+	return ""
+}
+
+// daemon is quantumnetd, on the sandbox, following libvirt.
+type daemon struct {
+	t    *testing.T
+	cmd  *exec.Cmd
+	done chan struct{}
+	cfg  string
+	log  string
+}
+
+func startDaemon(t *testing.T) *daemon {
+	t.Helper()
+	d := &daemon{t: t, cfg: sandboxDir + "/qd.toml", log: sandboxDir + "/qd.log"}
+	cfg := fmt.Sprintf(`[ovn]
+nb_remotes = ["unix:%[1]s/nb.sock"]
+sb_remotes = ["unix:%[1]s/sb.sock"]
+[chassis]
+name = %[2]q
+ovs_remote = "unix:%[1]s/db.sock"
+datapath_type = "netdev"
+[daemon]
+socket = "%[1]s/qd.sock"
+log_level = "debug"
+[libvirt]
+uri = "qemu:///system"
+`, sandboxDir, chassis)
+	if err := os.WriteFile(d.cfg, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d.start()
+	t.Cleanup(func() {
+		d.stop()
+		if t.Failed() {
+			b, _ := os.ReadFile(d.log)
+			t.Logf("quantumnetd log (tail):\n%s", tail(string(b), 40))
+		}
+	})
+	return d
+}
+
+func (d *daemon) start() {
+	f, _ := os.OpenFile(d.log, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	d.cmd = exec.Command(filepath.Join(binDir, "quantumnetd"), "-config", d.cfg)
+	d.cmd.Stdout, d.cmd.Stderr = f, f
+	if err := d.cmd.Start(); err != nil {
+		d.t.Fatal(err)
+	}
+	d.done = make(chan struct{})
+	go func() { d.cmd.Wait(); f.Close(); close(d.done) }()
+	waitFor(d.t, 20*time.Second, func() bool { _, err := d.qnetctl("status"); return err == nil }, "quantumnetd never became ready")
+}
+
+func (d *daemon) stop() {
+	if d.cmd == nil {
+		return
+	}
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-d.done:
+	case <-time.After(10 * time.Second):
+		d.cmd.Process.Kill()
+		<-d.done
+	}
+}
+
+func (d *daemon) qnetctl(args ...string) (string, error) {
+	out, err := exec.Command(filepath.Join(binDir, "qnetctl"), append([]string{"--socket", sandboxDir + "/qd.sock"}, args...)...).CombinedOutput()
+	return string(out), err
+}
+
+func waitFor(t *testing.T, d time.Duration, cond func() bool, msg string) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal(msg)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func tail(s string, n int) string {
+	l := strings.Split(s, "\n")
+	if len(l) > n {
+		l = l[len(l)-n:]
+	}
+	return strings.Join(l, "\n")
+}
+
+func virsh(args ...string) (string, error) {
+	out, err := exec.Command("virsh", append([]string{"-c", "qemu:///system"}, args...)...).CombinedOutput()
+	return string(out), err
+}
+
+func nbctl(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := exec.Command("ovn-nbctl", append([]string{"--db=unix:" + sandboxDir + "/nb.sock"}, args...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ovn-nbctl %v: %v\n%s", args, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func uuid() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+type guest struct {
+	name, iface, mac, console string
+}
+
+func domainXML(g guest, network, ping string) string {
+	return fmt.Sprintf(`<domain type='qemu'>
+  <name>%[1]s</name>
+  <memory unit='MiB'>128</memory>
+  <vcpu>1</vcpu>
+  <metadata>
+    <quantumnet:network xmlns:quantumnet="https://quantumnet.dev/xmlns/libvirt-domain/1">
+      <quantumnet:interface id="%[2]s" network="%[3]s"/>
+    </quantumnet:network>
+  </metadata>
+  <os><type arch='x86_64'>hvm</type><kernel>%[5]s</kernel><initrd>%[6]s</initrd>
+    <cmdline>console=ttyS0 qnping=%[4]s</cmdline></os>
+  <devices>
+    <interface type='bridge'>
+      <source bridge='br-int'/>
+      <virtualport type='openvswitch'><parameters interfaceid='%[2]s'/></virtualport>
+      <mac address='%[7]s'/>
+      <model type='virtio'/>
+    </interface>
+    <serial type='pty'><log file='%[8]s' append='off'/></serial>
+    <console type='pty'/>
+  </devices>
+</domain>`, g.name, g.iface, network, ping, kernel, initrd, g.mac, g.console)
+}
+
+func define(t *testing.T, g guest, network, ping string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), g.name+".xml")
+	os.WriteFile(path, []byte(domainXML(g, network, ping)), 0o644)
+	if out, err := virsh("define", path); err != nil {
+		t.Fatalf("virsh define: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { virsh("destroy", g.name); virsh("undefine", g.name) })
+}
+
+var ipLine = regexp.MustCompile(`QNGUEST IP=([0-9.]+)/`)
+
+// consoleIP waits for the guest to report its DHCP address (after since bytes of the log).
+func consoleIP(t *testing.T, g guest) string {
+	t.Helper()
+	var ip string
+	waitFor(t, 90*time.Second, func() bool {
+		b, _ := os.ReadFile(g.console)
+		if m := ipLine.FindAllStringSubmatch(string(b), -1); len(m) > 0 {
+			ip = m[len(m)-1][1]
+			return true
+		}
+		return strings.Contains(string(b), "DHCP FAILED")
+	}, "the guest never reported a DHCP address")
+	if ip == "" {
+		b, _ := os.ReadFile(g.console)
+		t.Fatalf("guest DHCP failed:\n%s", tail(string(b), 20))
+	}
+	return ip
+}
+
+func pingsOK(t *testing.T, g guest, target string, n int) {
+	t.Helper()
+	re := regexp.MustCompile(`QNGUEST PING ` + regexp.QuoteMeta(target) + ` OK`)
+	waitFor(t, 60*time.Second, func() bool {
+		b, _ := os.ReadFile(g.console)
+		return len(re.FindAllIndex(b, -1)) >= n
+	}, "the guest does not reach "+target)
+}
+
+func containerPing(t *testing.T, ns, ip string) error {
+	out, err := exec.Command("ip", "netns", "exec", ns, "ping", "-c", "3", "-i", "0.2", "-W", "2", ip).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("ping %s from %s: %v\n%s", ip, ns, err, out)
+	}
+	return nil
+}
+
+func portAddr(t *testing.T, iface string) string {
+	f := strings.Fields(strings.Trim(nbctl(t, "--bare", "--columns=addresses", "find", "Logical_Switch_Port", "name="+iface), `"`))
+	if len(f) < 2 {
+		return ""
+	}
+	return f[1]
+}
+
+// TestVMAndContainer is the user story of VMs on QuantumNet.
+func TestVMAndContainer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short")
+	}
+	if skipReason != "" {
+		t.Skip(skipReason)
+	}
+	d := startDaemon(t)
+	if out, err := d.qnetctl("network", "create", "vmnet", "--subnet4", "10.210.0.0/24"); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	t.Cleanup(func() { d.qnetctl("network", "delete", "vmnet") })
+
+	// A container on the network, through the CNI plugin.
+	ns := fmt.Sprintf("qnvm-c-%d", os.Getpid())
+	exec.Command("ip", "netns", "add", ns).Run()
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
+	list, _ := libcni.ConfListFromBytes([]byte(`{"cniVersion":"1.1.0","name":"vmnet","plugins":[{"type":"quantumnet","network":"vmnet","socket":"` + sandboxDir + `/qd.sock"}]}`))
+	cni := libcni.NewCNIConfigWithCacheDir([]string{binDir}, t.TempDir(), nil)
+	rt := &libcni.RuntimeConf{ContainerID: "vm-ctr", NetNS: "/var/run/netns/" + ns, IfName: "eth0"}
+	r, err := cni.AddNetworkList(context.Background(), list, rt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cni.DelNetworkList(context.Background(), list, rt) })
+	cres, _ := current.NewResultFromResult(r)
+	ctrIP := cres.IPs[0].Address.IP.String()
+
+	g := guest{name: "qn-test-vm1", iface: uuid(), mac: "52:54:00:21:00:01", console: sandboxDir + "/vm1.console"}
+	define(t, g, "vmnet", ctrIP)
+	if out, err := virsh("start", g.name); err != nil {
+		t.Fatalf("virsh start: %v\n%s", err, out)
+	}
+	ip := consoleIP(t, g)
+	if want := portAddr(t, g.iface); ip != want {
+		t.Fatalf("the guest got %s by DHCP, IPAM assigned %s", ip, want)
+	}
+	t.Logf("the guest got %s by DHCP from OVN; the container is %s", ip, ctrIP)
+	pingsOK(t, g, ctrIP, 3)
+	if err := containerPing(t, ns, ip); err != nil {
+		t.Fatal(err)
+	}
+
+	// Shut off and started again: the same address.
+	if out, err := virsh("destroy", g.name); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	if portAddr(t, g.iface) != ip {
+		t.Fatal("a shut-off VM lost its address")
+	}
+	if out, err := virsh("start", g.name); err != nil {
+		t.Fatalf("virsh start again: %v\n%s", err, out)
+	}
+	if ip2 := consoleIP(t, g); ip2 != ip {
+		t.Fatalf("after a restart the guest got %s, before %s", ip2, ip)
+	}
+	pingsOK(t, g, ctrIP, 3)
+
+	// quantumnetd restarts: the running VM is not disturbed.
+	d.stop()
+	d.start()
+	if err := containerPing(t, ns, ip); err != nil {
+		t.Fatalf("after a daemon restart: %v", err)
+	}
+
+	// libvirtd restarts (the reconnect hook): the VM keeps running, connected.
+	if out, err := restartLibvirtd(); err != nil {
+		t.Fatalf("libvirtd restart: %v\n%s", err, out)
+	}
+	if out, _ := virsh("domstate", g.name); !strings.Contains(out, "running") {
+		t.Fatalf("after a libvirtd restart the VM is %q", out)
+	}
+	if err := containerPing(t, ns, ip); err != nil {
+		t.Fatalf("after a libvirtd restart: %v", err)
+	}
+
+	// Undefined: the port and the address are released (libvirt event).
+	virsh("destroy", g.name)
+	if out, err := virsh("undefine", g.name); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	waitFor(t, 15*time.Second, func() bool { return portAddr(t, g.iface) == "" }, "the undefined VM's port was not released")
+	if out, _ := d.qnetctl("ipam", "show", "vmnet"); !regexp.MustCompile(`10\.210\.0\.0/24\s+\S+\s+256\s+1\s+`).MatchString(out) {
+		t.Fatalf("after undefine only the container should hold an address:\n%s", out)
+	}
+}
+
+// TestVMBadNetwork: a NIC naming an unknown network keeps the VM from
+// starting with a readable libvirt error, and leaves nothing behind.
+func TestVMBadNetwork(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short")
+	}
+	if skipReason != "" {
+		t.Skip(skipReason)
+	}
+	startDaemon(t)
+	g := guest{name: "qn-test-bad", iface: uuid(), mac: "52:54:00:21:00:09", console: sandboxDir + "/bad.console"}
+	define(t, g, "nosuchnet", "10.0.0.1")
+	out, err := virsh("start", g.name)
+	if err == nil {
+		t.Fatal("a VM with a NIC on an unknown network started")
+	}
+	t.Logf("virsh start says: %s", strings.TrimSpace(out))
+	if !strings.Contains(out, "nosuchnet") || !strings.Contains(out, g.name) {
+		t.Fatalf("libvirt's error does not say what is wrong:\n%s", out)
+	}
+	if a := portAddr(t, g.iface); a != "" {
+		t.Fatalf("a port was left behind: %s", a)
+	}
+	if ports := nbctl(t, "--bare", "--columns=name", "find", "Logical_Switch_Port", "name="+g.iface); ports != "" {
+		t.Fatalf("logical port left: %s", ports)
+	}
+	if taps, _ := exec.Command("ovs-vsctl", "--db=unix:"+sandboxDir+"/db.sock", "list-ports", "br-int").Output(); strings.Contains(string(taps), "vnet") {
+		t.Fatalf("a tap was left on br-int: %s", taps)
+	}
+}
+
+// restartLibvirtd stops the libvirtd the sandbox started (QEMU processes
+// survive it) and starts it again.
+func restartLibvirtd() (string, error) {
+	pidFile := sandboxDir + "-libvirt/libvirtd.pid"
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		return "", err
+	}
+	var pid int
+	fmt.Sscan(strings.TrimSpace(string(b)), &pid)
+	syscall.Kill(pid, syscall.SIGTERM)
+	for i := 0; i < 100; i++ {
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err != nil {
+			break
+		}
+		if st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); strings.Contains(string(st), ") Z") {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return script("libvirt-sandbox.sh", "up")
+}
