@@ -15,7 +15,7 @@ DEFAULT_OUTDIR=/var/lib/quantumnet-test-guest
 
 # Modules for a virtio NIC, in load order. A module the kernel has built in
 # is skipped; virtio_pci and virtio_net must be there in one form or another.
-MODULES=(virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci failover net_failover virtio_net)
+MODULES=(virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci failover net_failover virtio_net evdev button)
 REQUIRED_MODULES=(virtio_pci virtio_net)
 KERNEL_META=linux-image-cloud-amd64
 MAX_INITRD_BYTES=$((10 * 1024 * 1024))
@@ -198,6 +198,12 @@ say "BOOT kernel=$(uname -r) up=$(up)"
 for m in $(cat /etc/qn-modules); do
 	insmod "/lib/modules/$m.ko" || say "ERROR insmod $m failed"
 done
+
+# virsh shutdown presses the ACPI power button: power off cleanly.
+mkdir -p /etc/acpi/PWRF
+printf '#!/bin/sh\necho "QNGUEST POWEROFF" >/dev/console\nsync\npoweroff -f\n' >/etc/acpi/PWRF/00000080
+chmod +x /etc/acpi/PWRF/00000080
+acpid -c /etc/acpi -l /dev/null 2>/dev/null || say "ERROR acpid failed"
 
 targets=
 for w in $(cat /proc/cmdline); do
@@ -419,7 +425,7 @@ cmd_build() {
 		mkdir -p "$root/${applet%/*}"
 		ln -sf /bin/busybox "$root/$applet"
 	done < <("$root/bin/busybox" --list-full)
-	for applet in sh insmod ip udhcpc ping setsid cttyhack cpio; do
+	for applet in sh insmod ip udhcpc ping setsid cttyhack cpio acpid poweroff; do
 		[[ -L $root/bin/$applet || -L $root/sbin/$applet || -L $root/usr/bin/$applet || -L $root/usr/sbin/$applet ]] ||
 			die "busybox lacks the applet $applet"
 	done

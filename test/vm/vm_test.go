@@ -259,6 +259,7 @@ func domainXML(g guest, network, ping string) string {
       <quantumnet:interface id="%[2]s" network="%[3]s"/>
     </quantumnet:network>
   </metadata>
+  <features><acpi/></features>
   <os><type arch='x86_64'>hvm</type><kernel>%[5]s</kernel><initrd>%[6]s</initrd>
     <cmdline>console=ttyS0 qnping=%[4]s</cmdline></os>
   <devices>
@@ -374,9 +375,13 @@ func TestVMAndContainer(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Shut off and started again: the same address.
-	if out, err := virsh("destroy", g.name); err != nil {
+	// Shut down (the guest powers off on ACPI) and started again: the same address.
+	if out, err := virsh("shutdown", g.name); err != nil {
 		t.Fatalf("%v %s", err, out)
+	}
+	waitFor(t, 60*time.Second, func() bool { out, _ := virsh("domstate", g.name); return strings.Contains(out, "shut off") }, "the guest did not shut down")
+	if b, _ := os.ReadFile(g.console); !strings.Contains(string(b), "QNGUEST POWEROFF") {
+		t.Fatal("the guest did not power off through ACPI")
 	}
 	if portAddr(t, g.iface) != ip {
 		t.Fatal("a shut-off VM lost its address")
