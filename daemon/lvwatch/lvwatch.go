@@ -85,7 +85,15 @@ func (w *Watcher) connect(ctx context.Context, closed chan struct{}) (*libvirt.C
 	}
 	_ = conn.SetKeepAlive(5, 3)
 	_, err = conn.DomainEventLifecycleRegister(nil, func(_ *libvirt.Connect, d *libvirt.Domain, ev *libvirt.DomainEventLifecycle) {
-		if ev.Event != libvirt.DOMAIN_EVENT_UNDEFINED {
+		var act func(context.Context, string) error
+		switch {
+		case ev.Event == libvirt.DOMAIN_EVENT_UNDEFINED:
+			act = w.VM.Undefined
+		case ev.Event == libvirt.DOMAIN_EVENT_RESUMED && ev.Detail == int(libvirt.DOMAIN_EVENT_RESUMED_MIGRATED),
+			ev.Event == libvirt.DOMAIN_EVENT_STOPPED && ev.Detail == int(libvirt.DOMAIN_EVENT_STOPPED_MIGRATED):
+			// The guest runs on the destination now (either side may see it first).
+			act = w.VM.MigrationDone
+		default:
 			return
 		}
 		uuid, err := d.GetUUIDString()
@@ -95,8 +103,8 @@ func (w *Watcher) connect(ctx context.Context, closed chan struct{}) (*libvirt.C
 		go func() {
 			cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			if err := w.VM.Undefined(cctx, uuid); err != nil {
-				w.Log.Warn("libvirt: releasing the ports of an undefined domain", "uuid", uuid, "err", err)
+			if err := act(cctx, uuid); err != nil {
+				w.Log.Warn("libvirt: handling a domain event", "uuid", uuid, "event", ev.String(), "err", err)
 			}
 		}()
 	})
@@ -111,14 +119,27 @@ func (w *Watcher) connect(ctx context.Context, closed chan struct{}) (*libvirt.C
 		return nil, err
 	}
 	exists := map[string]bool{}
+	states := map[string]string{}
 	for _, d := range doms {
 		if u, err := d.GetUUIDString(); err == nil {
 			exists[u] = true
+			states[u] = "shutoff"
+			if st, _, err := d.GetState(); err == nil {
+				switch st {
+				case libvirt.DOMAIN_RUNNING:
+					states[u] = "running"
+				case libvirt.DOMAIN_PAUSED:
+					states[u] = "paused"
+				}
+			}
 		}
 		d.Free()
 	}
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
+	if err := w.VM.ReconcileMigrations(cctx, func(u string) string { return states[u] }); err != nil {
+		w.Log.Warn("libvirt: reconcile of half-done migrations", "err", err)
+	}
 	if err := w.VM.Reconcile(cctx, func(u string) bool { return exists[u] }); err != nil {
 		w.Log.Warn("libvirt: reconcile of VM ports", "err", err)
 	}

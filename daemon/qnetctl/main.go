@@ -32,6 +32,7 @@ Commands:
   network show NAME
   network delete NAME                      refused while the network has ports
   port list [--network NAME]
+  port show PORT                           one port: addresses, chassis, binding, migration
   ipam show NETWORK                        used, free, reserved per subnet; reservations
   ipam reserve NETWORK --owner WHO [--address IP | --ipv6] [--mac MAC]
                                            reserve an address (with --mac: a static binding)
@@ -85,6 +86,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = c.networkDelete(rest[2:])
 	case "port list", "port ls":
 		err = c.portList(rest[2:])
+	case "port show":
+		err = c.portShow(rest[2:])
 	case "ipam show":
 		err = c.ipamShow(rest[2:])
 	case "ipam reserve":
@@ -432,5 +435,46 @@ func (c *cli) ipamRelease(args []string) error {
 		}
 		fmt.Fprintf(c.out, "released %s on %s\n", args[1], args[0])
 		return nil
+	})
+}
+
+func (c *cli) portShow(args []string) error {
+	name, err := positional(flag.NewFlagSet("port show", flag.ContinueOnError), args, "port show")
+	if err != nil {
+		return err
+	}
+	return c.call(func(ctx context.Context, cl *api.Client) error {
+		l, err := cl.ListPorts(ctx, &api.PortFilter{})
+		if err != nil {
+			return err
+		}
+		for _, p := range l.Ports {
+			if p.Name != name {
+				continue
+			}
+			if c.output == "json" {
+				return c.json(p)
+			}
+			w := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
+			fmt.Fprintf(w, "port:\t%s\n", p.Name)
+			fmt.Fprintf(w, "network:\t%s\n", p.Network)
+			fmt.Fprintf(w, "kind:\t%s\n", p.Kind)
+			if p.Vm != "" {
+				fmt.Fprintf(w, "vm:\t%s\n", p.Vm)
+			}
+			if p.ContainerId != "" {
+				fmt.Fprintf(w, "container:\t%s/%s (host %s)\n", p.ContainerId, p.Ifname, p.HostIfname)
+			}
+			fmt.Fprintf(w, "mac:\t%s\n", p.Mac)
+			fmt.Fprintf(w, "addresses:\t%s\n", strings.Join(p.Addresses, ", "))
+			fmt.Fprintf(w, "requested chassis:\t%s\n", dash(p.Chassis))
+			fmt.Fprintf(w, "bound to:\t%s (up: %v)\n", dash(p.BoundChassis), p.Up)
+			if p.Migration != "" {
+				fmt.Fprintf(w, "migration:\t%s\n", p.Migration)
+				fmt.Fprintf(w, "activation:\t%s\n", dash(p.Activation))
+			}
+			return w.Flush()
+		}
+		return fmt.Errorf("port %q: not found", name)
 	})
 }

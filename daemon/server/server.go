@@ -302,6 +302,16 @@ func (s *Server) ListPorts(_ context.Context, f *api.PortFilter) (*api.PortList,
 		if s.Attach.SB.Connected() {
 			port.BoundChassis = s.Attach.SB.BoundChassis(p.Name)
 		}
+		port.Vm = p.ExternalIDs[ovn.KeyVMName]
+		port.Migration = vm.Migration(&p)
+		if a := p.Options[ovn.OptActivation]; a != "" {
+			port.Activation = a
+			if act := s.Attach.SB.PortOption(p.Name, ovn.OptActivatedChassis); act != "" {
+				port.Activation += ", activated on " + act
+			} else {
+				port.Activation += ", waiting"
+			}
+		}
 		if len(p.Addresses) > 0 {
 			f := strings.Fields(p.Addresses[0])
 			port.Mac = f[0]
@@ -392,28 +402,46 @@ func (s *Server) VMPrepare(ctx context.Context, r *api.VMRequest) (*api.VMReply,
 	return out, nil
 }
 
-// VMStarted returns at once; the binding is confirmed in the background.
-func (s *Server) VMStarted(_ context.Context, r *api.VMRequest) (*api.Empty, error) {
+// VMStarted returns at once (the binding is confirmed in the background),
+// except on a migration's destination, where it waits for the flows.
+func (s *Server) VMStarted(ctx context.Context, r *api.VMRequest) (*api.Empty, error) {
 	d, err := vmDomain(r)
 	if err != nil {
 		return nil, err
 	}
-	s.VM.Started(d)
+	if err := s.VM.Started(ctx, d); err != nil {
+		return nil, toStatus(err)
+	}
 	return &api.Empty{}, nil
 }
 
-// VMStopped records that a domain's ports are unbound.
+// VMStopped: the domain's ports are unbound; for a migration it completes
+// (on the source) or rolls back (on the destination) the handoff.
 func (s *Server) VMStopped(ctx context.Context, r *api.VMRequest) (*api.Empty, error) {
-	s.VM.Stopped(ctx, vm.Domain{Name: r.Domain, UUID: r.Uuid})
+	if err := s.VM.Released(ctx, vm.Domain{Name: r.Domain, UUID: r.Uuid}); err != nil {
+		return nil, toStatus(err)
+	}
+	return &api.Empty{}, nil
+}
+
+// VMMigrateIn binds a migrating domain's ports on both chassis.
+func (s *Server) VMMigrateIn(ctx context.Context, r *api.VMRequest) (*api.Empty, error) {
+	d, err := vmDomain(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.VM.MigrateIn(ctx, d); err != nil {
+		return nil, toStatus(err)
+	}
 	return &api.Empty{}, nil
 }
 
 // VMReconnect re-checks a running domain's ports after libvirtd restarted.
-func (s *Server) VMReconnect(_ context.Context, r *api.VMRequest) (*api.Empty, error) {
+func (s *Server) VMReconnect(ctx context.Context, r *api.VMRequest) (*api.Empty, error) {
 	d, err := vmDomain(r)
 	if err != nil {
 		return nil, err
 	}
-	s.VM.Started(d)
+	_ = s.VM.Started(ctx, d)
 	return &api.Empty{}, nil
 }

@@ -192,6 +192,9 @@ func (m *Manager) adopt(ctx context.Context, d Domain, nic NIC, lsp *nbdb.Logica
 	if !strings.EqualFold(p.MAC, nic.MAC) {
 		return Port{}, fmt.Errorf("%w: logical port %s has MAC %s, the NIC %s", ErrInvalid, lsp.Name, p.MAC, nic.MAC)
 	}
+	if ids[ovn.KeyMigrationTo] == m.Chassis {
+		return p, nil // an incoming migration: bound on both chassis until it ends
+	}
 	if lsp.Options[ovn.OptRequestedChassis] != m.Chassis || ids[ovn.KeyChassis] != m.Chassis || ids[ovn.KeyVMState] != "starting" {
 		if lsp.Options == nil {
 			lsp.Options = map[string]string{}
@@ -207,8 +210,21 @@ func (m *Manager) adopt(ctx context.Context, d Domain, nic NIC, lsp *nbdb.Logica
 }
 
 // Started returns at once; in the background it waits for ovn-controller
-// to bind each port and records it.
-func (m *Manager) Started(d Domain) {
+// to bind each port and records it. On the destination of a migration
+// (QEMU still paused) it waits, so that the flows are there before the
+// guest resumes.
+func (m *Manager) Started(ctx context.Context, d Domain) error {
+	if m.migratingHere(d) {
+		t0 := time.Now()
+		err := m.WaitInstalled(ctx, d)
+		m.Log.Info("migration in: flows installed on the destination", "domain", d.Name, "after", time.Since(t0), "err", err)
+		return err
+	}
+	m.watchBinding(d)
+	return nil
+}
+
+func (m *Manager) watchBinding(d Domain) {
 	for _, nic := range d.NICs {
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), m.ReadyTimeout)
@@ -239,7 +255,7 @@ func (m *Manager) setState(ctx context.Context, port, state string) {
 // ports and addresses stay while the domain is defined.
 func (m *Manager) Stopped(ctx context.Context, d Domain) {
 	for _, p := range m.portsOf(d.UUID) {
-		if p.ExternalIDs[ovn.KeyChassis] == m.Chassis {
+		if p.ExternalIDs[ovn.KeyChassis] == m.Chassis && p.ExternalIDs[ovn.KeyMigrationTo] == "" {
 			m.setState(ctx, p.Name, "stopped")
 		}
 	}
@@ -255,8 +271,8 @@ func (m *Manager) portsOf(uuid string) []nbdb.LogicalSwitchPort {
 func (m *Manager) Undefined(ctx context.Context, uuid string) error {
 	var errs []error
 	for _, p := range m.portsOf(uuid) {
-		if p.ExternalIDs[ovn.KeyChassis] != m.Chassis {
-			continue // another host's domain of that UUID (after a migration)
+		if p.ExternalIDs[ovn.KeyChassis] != m.Chassis || p.ExternalIDs[ovn.KeyMigrationTo] != "" {
+			continue // another host's domain of that UUID (after a migration), or moving
 		}
 		m.Log.Info("VM undefined: releasing its port", "domain", p.ExternalIDs[ovn.KeyVMName], "port", p.Name)
 		errs = append(errs, m.Alloc.DeletePort(ctx, p.Name))

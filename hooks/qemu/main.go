@@ -37,11 +37,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return failure(op)
 	}
 	switch op {
-	case "migrate", "restore":
+	case "restore":
 		// The XML goes back unchanged: stdout is what libvirt uses.
 		_, _ = stdout.Write(xml)
 		return 0
-	case "prepare", "start", "started", "stopped", "release", "reconnect":
+	case "migrate", "prepare", "start", "started", "stopped", "release", "reconnect":
 	default:
 		return 0
 	}
@@ -54,6 +54,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return failure(op)
 	}
 	if len(dom.NICs) == 0 {
+		if op == "migrate" {
+			_, _ = stdout.Write(xml)
+		}
 		return 0 // not a QuantumNet domain
 	}
 	req := &api.VMRequest{Domain: dom.Name, Uuid: dom.UUID, Event: op}
@@ -81,6 +84,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		_, err = c.VMStopped(ctx, req)
 	case "reconnect":
 		_, err = c.VMReconnect(ctx, req)
+	case "migrate":
+		// On the destination, before anything else of the incoming domain:
+		// bind its ports on both chassis. The XML goes back unchanged.
+		if _, err = c.VMMigrateIn(ctx, req); err == nil {
+			_, _ = stdout.Write(xml)
+		}
 	}
 	if err != nil {
 		msg := rpcclient.Message(err)
@@ -93,12 +102,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// failure is the exit code of a failed operation: only prepare and start
-// may stop a domain from starting; a failing reconnect would kill a running
+// failure is the exit code of a failed operation: only prepare, start and
+// migrate (which refuses the incoming migration) may stop a domain; a failing reconnect would kill a running
 // VM, and stopped/release/started must not get in libvirt's way.
 func failure(op string) int {
 	switch op {
-	case "prepare", "start":
+	case "prepare", "start", "migrate":
 		return 1
 	}
 	return 0

@@ -21,11 +21,18 @@ func hook(t *testing.T, op, xml string) (int, string, string) {
 }
 
 func TestHook(t *testing.T) {
-	// migrate / restore: the XML passes through unchanged.
-	for _, op := range []string{"migrate", "restore"} {
-		if code, out, _ := hook(t, op, domXML); code != 0 || out != domXML {
-			t.Errorf("%s: code %d, stdout changed", op, code)
-		}
+	// restore: the XML passes through unchanged; migrate too, for a domain
+	// without QuantumNet NICs.
+	if code, out, _ := hook(t, "restore", domXML); code != 0 || out != domXML {
+		t.Errorf("restore: code %d, stdout changed", code)
+	}
+	plainXML := `<domain type='qemu'><name>other</name><devices/></domain>`
+	if code, out, _ := hook(t, "migrate", plainXML); code != 0 || out != plainXML {
+		t.Errorf("migrate of a foreign domain: code %d, stdout %q", code, out)
+	}
+	// migrate of a QuantumNet domain with the daemon down refuses the migration.
+	if code, out, errs := hook(t, "migrate", domXML); code != 1 || out != "" || !strings.Contains(errs, "not reachable") {
+		t.Errorf("migrate with the daemon down: code %d, stdout %q, stderr %q", code, out, errs)
 	}
 	// The daemon is down: prepare and start fail naming the domain; the
 	// others never fail (a failing reconnect would kill the VM).

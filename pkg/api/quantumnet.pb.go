@@ -1101,13 +1101,16 @@ type Port struct {
 	Network       string                 `protobuf:"bytes,2,opt,name=network,proto3" json:"network,omitempty"`
 	Mac           string                 `protobuf:"bytes,3,opt,name=mac,proto3" json:"mac,omitempty"`
 	Addresses     []string               `protobuf:"bytes,4,rep,name=addresses,proto3" json:"addresses,omitempty"`
-	Chassis       string                 `protobuf:"bytes,5,opt,name=chassis,proto3" json:"chassis,omitempty"`                               // requested-chassis
+	Chassis       string                 `protobuf:"bytes,5,opt,name=chassis,proto3" json:"chassis,omitempty"`                               // requested-chassis (two, during a migration)
 	BoundChassis  string                 `protobuf:"bytes,6,opt,name=bound_chassis,json=boundChassis,proto3" json:"bound_chassis,omitempty"` // from SB Port_Binding
 	Kind          string                 `protobuf:"bytes,7,opt,name=kind,proto3" json:"kind,omitempty"`                                     // "container" or "vm"
 	ContainerId   string                 `protobuf:"bytes,8,opt,name=container_id,json=containerId,proto3" json:"container_id,omitempty"`
 	Ifname        string                 `protobuf:"bytes,9,opt,name=ifname,proto3" json:"ifname,omitempty"`
 	HostIfname    string                 `protobuf:"bytes,10,opt,name=host_ifname,json=hostIfname,proto3" json:"host_ifname,omitempty"`
 	Up            bool                   `protobuf:"varint,11,opt,name=up,proto3" json:"up,omitempty"`
+	Vm            string                 `protobuf:"bytes,12,opt,name=vm,proto3" json:"vm,omitempty"`                 // domain name, for VM ports
+	Migration     string                 `protobuf:"bytes,13,opt,name=migration,proto3" json:"migration,omitempty"`   // "FROM -> TO" while migrating
+	Activation    string                 `protobuf:"bytes,14,opt,name=activation,proto3" json:"activation,omitempty"` // activation-strategy, and whether the destination activated
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1217,6 +1220,27 @@ func (x *Port) GetUp() bool {
 		return x.Up
 	}
 	return false
+}
+
+func (x *Port) GetVm() string {
+	if x != nil {
+		return x.Vm
+	}
+	return ""
+}
+
+func (x *Port) GetMigration() string {
+	if x != nil {
+		return x.Migration
+	}
+	return ""
+}
+
+func (x *Port) GetActivation() string {
+	if x != nil {
+		return x.Activation
+	}
+	return ""
 }
 
 type PortList struct {
@@ -1958,7 +1982,7 @@ const file_quantumnet_proto_rawDesc = "" +
 	"\bnetworks\x18\x01 \x03(\v2\x16.quantumnet.v1.NetworkR\bnetworks\"&\n" +
 	"\n" +
 	"PortFilter\x12\x18\n" +
-	"\anetwork\x18\x01 \x01(\tR\anetwork\"\xa3\x02\n" +
+	"\anetwork\x18\x01 \x01(\tR\anetwork\"\xf1\x02\n" +
 	"\x04Port\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\anetwork\x18\x02 \x01(\tR\anetwork\x12\x10\n" +
@@ -1972,7 +1996,12 @@ const file_quantumnet_proto_rawDesc = "" +
 	"\vhost_ifname\x18\n" +
 	" \x01(\tR\n" +
 	"hostIfname\x12\x0e\n" +
-	"\x02up\x18\v \x01(\bR\x02up\"5\n" +
+	"\x02up\x18\v \x01(\bR\x02up\x12\x0e\n" +
+	"\x02vm\x18\f \x01(\tR\x02vm\x12\x1c\n" +
+	"\tmigration\x18\r \x01(\tR\tmigration\x12\x1e\n" +
+	"\n" +
+	"activation\x18\x0e \x01(\tR\n" +
+	"activation\"5\n" +
 	"\bPortList\x12)\n" +
 	"\x05ports\x18\x01 \x03(\v2\x13.quantumnet.v1.PortR\x05ports\"\xd6\x01\n" +
 	"\n" +
@@ -2019,7 +2048,7 @@ const file_quantumnet_proto_rawDesc = "" +
 	"\x03mac\x18\x03 \x01(\tR\x03mac\x12\x1c\n" +
 	"\taddresses\x18\x04 \x03(\tR\taddresses\"6\n" +
 	"\aVMReply\x12+\n" +
-	"\x05ports\x18\x01 \x03(\v2\x15.quantumnet.v1.VMPortR\x05ports2\xa3\t\n" +
+	"\x05ports\x18\x01 \x03(\v2\x15.quantumnet.v1.VMPortR\x05ports2\xe2\t\n" +
 	"\n" +
 	"QuantumNet\x12?\n" +
 	"\x05Hello\x12\x1b.quantumnet.v1.HelloRequest\x1a\x19.quantumnet.v1.HelloReply\x12B\n" +
@@ -2040,7 +2069,8 @@ const file_quantumnet_proto_rawDesc = "" +
 	"\tVMPrepare\x12\x18.quantumnet.v1.VMRequest\x1a\x16.quantumnet.v1.VMReply\x12;\n" +
 	"\tVMStarted\x12\x18.quantumnet.v1.VMRequest\x1a\x14.quantumnet.v1.Empty\x12;\n" +
 	"\tVMStopped\x12\x18.quantumnet.v1.VMRequest\x1a\x14.quantumnet.v1.Empty\x12=\n" +
-	"\vVMReconnect\x12\x18.quantumnet.v1.VMRequest\x1a\x14.quantumnet.v1.EmptyB*Z(github.com/quantumnet/quantumnet/pkg/apib\x06proto3"
+	"\vVMReconnect\x12\x18.quantumnet.v1.VMRequest\x1a\x14.quantumnet.v1.Empty\x12=\n" +
+	"\vVMMigrateIn\x12\x18.quantumnet.v1.VMRequest\x1a\x14.quantumnet.v1.EmptyB*Z(github.com/quantumnet/quantumnet/pkg/apib\x06proto3"
 
 var (
 	file_quantumnet_proto_rawDescOnce sync.Once
@@ -2115,26 +2145,28 @@ var file_quantumnet_proto_depIdxs = []int32{
 	25, // 26: quantumnet.v1.QuantumNet.VMStarted:input_type -> quantumnet.v1.VMRequest
 	25, // 27: quantumnet.v1.QuantumNet.VMStopped:input_type -> quantumnet.v1.VMRequest
 	25, // 28: quantumnet.v1.QuantumNet.VMReconnect:input_type -> quantumnet.v1.VMRequest
-	2,  // 29: quantumnet.v1.QuantumNet.Hello:output_type -> quantumnet.v1.HelloReply
-	4,  // 30: quantumnet.v1.QuantumNet.Status:output_type -> quantumnet.v1.StatusReply
-	9,  // 31: quantumnet.v1.QuantumNet.CNIAdd:output_type -> quantumnet.v1.CNIResult
-	0,  // 32: quantumnet.v1.QuantumNet.CNIDel:output_type -> quantumnet.v1.Empty
-	0,  // 33: quantumnet.v1.QuantumNet.CNICheck:output_type -> quantumnet.v1.Empty
-	12, // 34: quantumnet.v1.QuantumNet.CNIGC:output_type -> quantumnet.v1.CNIGCReply
-	13, // 35: quantumnet.v1.QuantumNet.CreateNetwork:output_type -> quantumnet.v1.Network
-	13, // 36: quantumnet.v1.QuantumNet.GetNetwork:output_type -> quantumnet.v1.Network
-	15, // 37: quantumnet.v1.QuantumNet.ListNetworks:output_type -> quantumnet.v1.NetworkList
-	0,  // 38: quantumnet.v1.QuantumNet.DeleteNetwork:output_type -> quantumnet.v1.Empty
-	18, // 39: quantumnet.v1.QuantumNet.ListPorts:output_type -> quantumnet.v1.PortList
-	20, // 40: quantumnet.v1.QuantumNet.IPAMShow:output_type -> quantumnet.v1.IPAMUsage
-	22, // 41: quantumnet.v1.QuantumNet.IPAMReserve:output_type -> quantumnet.v1.IPAMReservation
-	0,  // 42: quantumnet.v1.QuantumNet.IPAMRelease:output_type -> quantumnet.v1.Empty
-	27, // 43: quantumnet.v1.QuantumNet.VMPrepare:output_type -> quantumnet.v1.VMReply
-	0,  // 44: quantumnet.v1.QuantumNet.VMStarted:output_type -> quantumnet.v1.Empty
-	0,  // 45: quantumnet.v1.QuantumNet.VMStopped:output_type -> quantumnet.v1.Empty
-	0,  // 46: quantumnet.v1.QuantumNet.VMReconnect:output_type -> quantumnet.v1.Empty
-	29, // [29:47] is the sub-list for method output_type
-	11, // [11:29] is the sub-list for method input_type
+	25, // 29: quantumnet.v1.QuantumNet.VMMigrateIn:input_type -> quantumnet.v1.VMRequest
+	2,  // 30: quantumnet.v1.QuantumNet.Hello:output_type -> quantumnet.v1.HelloReply
+	4,  // 31: quantumnet.v1.QuantumNet.Status:output_type -> quantumnet.v1.StatusReply
+	9,  // 32: quantumnet.v1.QuantumNet.CNIAdd:output_type -> quantumnet.v1.CNIResult
+	0,  // 33: quantumnet.v1.QuantumNet.CNIDel:output_type -> quantumnet.v1.Empty
+	0,  // 34: quantumnet.v1.QuantumNet.CNICheck:output_type -> quantumnet.v1.Empty
+	12, // 35: quantumnet.v1.QuantumNet.CNIGC:output_type -> quantumnet.v1.CNIGCReply
+	13, // 36: quantumnet.v1.QuantumNet.CreateNetwork:output_type -> quantumnet.v1.Network
+	13, // 37: quantumnet.v1.QuantumNet.GetNetwork:output_type -> quantumnet.v1.Network
+	15, // 38: quantumnet.v1.QuantumNet.ListNetworks:output_type -> quantumnet.v1.NetworkList
+	0,  // 39: quantumnet.v1.QuantumNet.DeleteNetwork:output_type -> quantumnet.v1.Empty
+	18, // 40: quantumnet.v1.QuantumNet.ListPorts:output_type -> quantumnet.v1.PortList
+	20, // 41: quantumnet.v1.QuantumNet.IPAMShow:output_type -> quantumnet.v1.IPAMUsage
+	22, // 42: quantumnet.v1.QuantumNet.IPAMReserve:output_type -> quantumnet.v1.IPAMReservation
+	0,  // 43: quantumnet.v1.QuantumNet.IPAMRelease:output_type -> quantumnet.v1.Empty
+	27, // 44: quantumnet.v1.QuantumNet.VMPrepare:output_type -> quantumnet.v1.VMReply
+	0,  // 45: quantumnet.v1.QuantumNet.VMStarted:output_type -> quantumnet.v1.Empty
+	0,  // 46: quantumnet.v1.QuantumNet.VMStopped:output_type -> quantumnet.v1.Empty
+	0,  // 47: quantumnet.v1.QuantumNet.VMReconnect:output_type -> quantumnet.v1.Empty
+	0,  // 48: quantumnet.v1.QuantumNet.VMMigrateIn:output_type -> quantumnet.v1.Empty
+	30, // [30:49] is the sub-list for method output_type
+	11, // [11:30] is the sub-list for method input_type
 	11, // [11:11] is the sub-list for extension type_name
 	11, // [11:11] is the sub-list for extension extendee
 	0,  // [0:11] is the sub-list for field type_name

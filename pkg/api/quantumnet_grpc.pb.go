@@ -41,6 +41,7 @@ const (
 	QuantumNet_VMStarted_FullMethodName     = "/quantumnet.v1.QuantumNet/VMStarted"
 	QuantumNet_VMStopped_FullMethodName     = "/quantumnet.v1.QuantumNet/VMStopped"
 	QuantumNet_VMReconnect_FullMethodName   = "/quantumnet.v1.QuantumNet/VMReconnect"
+	QuantumNet_VMMigrateIn_FullMethodName   = "/quantumnet.v1.QuantumNet/VMMigrateIn"
 )
 
 // QuantumNetClient is the client API for QuantumNet service.
@@ -70,6 +71,7 @@ type QuantumNetClient interface {
 	VMStarted(ctx context.Context, in *VMRequest, opts ...grpc.CallOption) (*Empty, error)
 	VMStopped(ctx context.Context, in *VMRequest, opts ...grpc.CallOption) (*Empty, error)
 	VMReconnect(ctx context.Context, in *VMRequest, opts ...grpc.CallOption) (*Empty, error)
+	VMMigrateIn(ctx context.Context, in *VMRequest, opts ...grpc.CallOption) (*Empty, error)
 }
 
 type quantumNetClient struct {
@@ -260,6 +262,16 @@ func (c *quantumNetClient) VMReconnect(ctx context.Context, in *VMRequest, opts 
 	return out, nil
 }
 
+func (c *quantumNetClient) VMMigrateIn(ctx context.Context, in *VMRequest, opts ...grpc.CallOption) (*Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, QuantumNet_VMMigrateIn_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // QuantumNetServer is the server API for QuantumNet service.
 // All implementations must embed UnimplementedQuantumNetServer
 // for forward compatibility.
@@ -287,6 +299,7 @@ type QuantumNetServer interface {
 	VMStarted(context.Context, *VMRequest) (*Empty, error)
 	VMStopped(context.Context, *VMRequest) (*Empty, error)
 	VMReconnect(context.Context, *VMRequest) (*Empty, error)
+	VMMigrateIn(context.Context, *VMRequest) (*Empty, error)
 	mustEmbedUnimplementedQuantumNetServer()
 }
 
@@ -350,6 +363,9 @@ func (UnimplementedQuantumNetServer) VMStopped(context.Context, *VMRequest) (*Em
 }
 func (UnimplementedQuantumNetServer) VMReconnect(context.Context, *VMRequest) (*Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method VMReconnect not implemented")
+}
+func (UnimplementedQuantumNetServer) VMMigrateIn(context.Context, *VMRequest) (*Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method VMMigrateIn not implemented")
 }
 func (UnimplementedQuantumNetServer) mustEmbedUnimplementedQuantumNetServer() {}
 func (UnimplementedQuantumNetServer) testEmbeddedByValue()                    {}
@@ -696,6 +712,24 @@ func _QuantumNet_VMReconnect_Handler(srv interface{}, ctx context.Context, dec f
 	return interceptor(ctx, in, info, handler)
 }
 
+func _QuantumNet_VMMigrateIn_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(VMRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuantumNetServer).VMMigrateIn(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuantumNet_VMMigrateIn_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuantumNetServer).VMMigrateIn(ctx, req.(*VMRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // QuantumNet_ServiceDesc is the grpc.ServiceDesc for QuantumNet service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -774,6 +808,10 @@ var QuantumNet_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "VMReconnect",
 			Handler:    _QuantumNet_VMReconnect_Handler,
+		},
+		{
+			MethodName: "VMMigrateIn",
+			Handler:    _QuantumNet_VMMigrateIn_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

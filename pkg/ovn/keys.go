@@ -49,5 +49,11 @@ const (
 // SwitchPrefix prefixes the Logical_Switch name of a network.
 const SwitchPrefix = "qn-"
 
-// OptRequestedChassis is the LSP option that pins a port to a chassis.
-const OptRequestedChassis = "requested-chassis"
+// LSP options of port binding and migration.
+const (
+	OptRequestedChassis = "requested-chassis"
+	OptActivation       = "activation-strategy"
+	OptActivatedChassis = "additional-chassis-activated" // set by OVN once the destination saw the RARP
+	KeyMigrationFrom    = KeyPrefix + "migration-from"
+	KeyMigrationTo      = KeyPrefix + "migration-to"
+)

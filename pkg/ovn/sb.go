@@ -63,3 +63,12 @@ func (c *SB) BoundChassis(port string) string {
 	}
 	return chs[0].Name
 }
+
+// PortOption returns an option of port's Port_Binding ("" if none).
+func (c *SB) PortOption(port, key string) string {
+	pbs, err := ovs.Query(c.Conn, func(pb *sbdb.PortBinding) bool { return pb.LogicalPort == port })
+	if err != nil || len(pbs) == 0 {
+		return ""
+	}
+	return pbs[0].Options[key]
+}
