@@ -27,6 +27,12 @@ Settings (environment):
   QN_UP_TIMEOUT   seconds to wait for the chassis in SB (default 20)
   QN_NETNS        run ovs-vswitchd and ovn-controller in this network namespace
                   (created by up, deleted by down if up created it; default: none)
+  QN_SANDBOX_ROLE all (default): NB, SB, northd and one chassis;
+                  central: only NB, SB and northd (no chassis);
+                  chassis: only OVS and ovn-controller, using the NB/SB of the
+                  central sandbox in QN_CENTRAL_DIR (now: $ROLE)
+  QN_CENTRAL_DIR  run directory of the central sandbox (role chassis; setting
+                  it alone implies role chassis; now: ${CENTRAL_DIR:-none})
 
 Sockets: NB unix:\$DIR/nb.sock, SB unix:\$DIR/sb.sock, OVS unix:\$DIR/db.sock.
 Needs root and the packages installed by scripts/deps.sh.
@@ -62,9 +68,29 @@ DIR=${DIR%/}
 [[ $UP_TIMEOUT =~ ^[0-9]+$ ]] || die "QN_UP_TIMEOUT must be a number of seconds, got: $UP_TIMEOUT"
 [[ -n $CHASSIS ]] || die "QN_CHASSIS is empty"
 
+# Roles let several sandboxes share one NB/SB (e.g. scripts/twohost.sh: a
+# central sandbox and one chassis sandbox per simulated host).
+CENTRAL_DIR=${QN_CENTRAL_DIR:-}
+if [[ -n $CENTRAL_DIR ]]; then
+	ROLE=${QN_SANDBOX_ROLE:-chassis}
+else
+	ROLE=${QN_SANDBOX_ROLE:-all}
+fi
+case $ROLE in
+all | central) [[ -z $CENTRAL_DIR ]] || die "QN_CENTRAL_DIR is only for QN_SANDBOX_ROLE=chassis (role is $ROLE)" ;;
+chassis)
+	[[ -n $CENTRAL_DIR ]] || die "QN_SANDBOX_ROLE=chassis needs QN_CENTRAL_DIR (the central sandbox's run dir)"
+	[[ $CENTRAL_DIR == /* ]] || CENTRAL_DIR=$PWD/$CENTRAL_DIR
+	CENTRAL_DIR=${CENTRAL_DIR%/}
+	[[ $CENTRAL_DIR != "$DIR" ]] || die "QN_CENTRAL_DIR must differ from QN_SANDBOX_DIR"
+	;;
+*) die "QN_SANDBOX_ROLE must be all, central or chassis, got: $ROLE" ;;
+esac
+[[ $ROLE != central || -z $NETNS ]] || die "QN_NETNS makes no sense with QN_SANDBOX_ROLE=central"
+
 MARKER=$DIR/.quantumnet-sandbox
-NB_SOCK=$DIR/nb.sock
-SB_SOCK=$DIR/sb.sock
+NB_SOCK=${CENTRAL_DIR:-$DIR}/nb.sock
+SB_SOCK=${CENTRAL_DIR:-$DIR}/sb.sock
 OVS_SOCK=$DIR/db.sock
 NB_DB=$DIR/ovnnb_db.db
 SB_DB=$DIR/ovnsb_db.db
@@ -80,6 +106,12 @@ PATH=$PATH:/usr/sbin:/sbin
 
 # Components in start order. Each NAME has $DIR/NAME.pid and $DIR/NAME.log.
 COMPONENTS=(ovsdb-server-nb ovsdb-server-sb ovn-northd ovsdb-server ovs-vswitchd ovn-controller)
+case $ROLE in
+central) COMPONENTS=(ovsdb-server-nb ovsdb-server-sb ovn-northd) ;;
+chassis) COMPONENTS=(ovsdb-server ovs-vswitchd ovn-controller) ;;
+esac
+HAS_CHASSIS=1
+[[ $ROLE != central ]] || HAS_CHASSIS=0
 
 # binary NAME: the executable of a component (also its /proc comm).
 binary() {
@@ -267,6 +299,9 @@ cmd_up() {
 			die "$DIR exists, is not empty and is not a sandbox run dir (no $MARKER); choose another QN_SANDBOX_DIR"
 		fi
 	fi
+	if [[ $ROLE == chassis && ! -S $SB_SOCK ]]; then
+		die "no SB socket $SB_SOCK: start the central sandbox first (QN_SANDBOX_DIR=$CENTRAL_DIR QN_SANDBOX_ROLE=central $PROG up)"
+	fi
 	mkdir -p "$DIR"
 	chmod 0755 "$DIR"
 	: >"$MARKER"
@@ -296,6 +331,15 @@ cmd_up() {
 		ln -sfn "ovn-controller.$pid.ctl" "$DIR/ovn-controller.ctl"
 	fi
 
+	if ((HAS_CHASSIS == 0)); then
+		if ((started > 0)); then
+			log "up: started $started component(s) after $(($(now_ms) - t0)) ms (role $ROLE)"
+		else
+			log "up: already running (role $ROLE)"
+		fi
+		log "use: eval \"\$($0 env)\""
+		return 0
+	fi
 	local deadline=$(($(now_ms) + UP_TIMEOUT * 1000))
 	until chassis_registered; do
 		if (($(now_ms) >= deadline)); then
@@ -306,7 +350,9 @@ cmd_up() {
 			tail_log ovn-northd 10
 			exit 1
 		fi
+		[[ -S $SB_SOCK ]] || die "the SB socket $SB_SOCK went away while waiting for the chassis"
 		for name in ovsdb-server-sb ovn-controller; do
+			[[ " ${COMPONENTS[*]} " == *" $name "* ]] || continue
 			running_pid "$name" >/dev/null || {
 				printf '%s: error: %s died while waiting for the chassis\n' "$PROG" "$name" >&2
 				tail_log "$name" 30
@@ -390,7 +436,11 @@ cmd_status() {
 			all=3
 		fi
 	done
-	if running_pid ovsdb-server-sb >/dev/null && chassis_registered; then
+	((HAS_CHASSIS == 1)) || return "$all"
+	if [[ $ROLE == chassis ]] && ! [[ -S $SB_SOCK ]]; then
+		printf '%-16s %s: no central SB at %s\n' chassis "$CHASSIS" "$SB_SOCK"
+		all=3
+	elif { [[ $ROLE == chassis ]] || running_pid ovsdb-server-sb >/dev/null; } && chassis_registered; then
 		printf '%-16s %s registered in SB\n' chassis "$CHASSIS"
 	else
 		printf '%-16s %s not registered in SB\n' chassis "$CHASSIS"

@@ -148,7 +148,9 @@ func (m *Manager) finish(ctx context.Context, uuid string, done bool) error {
 }
 
 // MigrationDone makes the destination the ports' only chassis.
-func (m *Manager) MigrationDone(ctx context.Context, uuid string) error { return m.finish(ctx, uuid, true) }
+func (m *Manager) MigrationDone(ctx context.Context, uuid string) error {
+	return m.finish(ctx, uuid, true)
+}
 
 // MigrationFailed gives the ports back to the source.
 func (m *Manager) MigrationFailed(ctx context.Context, uuid string) error {
