@@ -138,12 +138,21 @@ alive() {
 }
 
 # foreign_pids NAME: pids of NAME processes this script did not start.
+# A daemon whose /run/libvirt is another directory (a private mount, as the
+# per-host libvirtds of scripts/twohost.sh have) does not own qemu:///system
+# here and does not count.
 foreign_pids() {
-	local name=$1 ours pid out=()
+	local name=$1 ours pid out=() here there
 	ours=$(running_pid "$name") || ours=
+	here=$(stat -L -c %d:%i /run/libvirt 2>/dev/null) || here=
 	for pid in $(pgrep -x "$name" || true); do
 		# Zombies (pid 1 may be slow to reap them) do not count.
-		[[ $pid != "$ours" ]] && alive "$pid" "$name" && out+=("$pid")
+		if [[ $pid == "$ours" ]] || ! alive "$pid" "$name"; then
+			continue
+		fi
+		there=$(stat -L -c %d:%i "/proc/$pid/root/run/libvirt" 2>/dev/null) || there=
+		[[ -n $here && -n $there && $here != "$there" ]] && continue
+		out+=("$pid")
 	done
 	echo "${out[*]}"
 }
