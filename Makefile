@@ -40,8 +40,9 @@ test-e2e: deps build ## end-to-end tests: OVN sandbox, namespaces, the plugin bi
 	scripts/deps.sh --with-libvirt
 	$(GO) test -count=1 -timeout 20m -v ./test/e2e/... ./test/vm/...
 
-bench: deps build ## CNI ADD latency vs bridge+host-local and a shell baseline; prints a table
+bench: deps build ## benchmarks, side by side with their peers: CNI ADD latency, IPAM rates and rebuild
 	$(GO) run ./test/bench/cniadd
+	$(GO) run ./test/bench/ipam
 
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi

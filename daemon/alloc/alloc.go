@@ -73,7 +73,6 @@ type netState struct {
 	pools   map[bool]*ipam.Pool // is6 -> pool
 	entries map[netip.Addr]Entry
 	byMAC   map[string]netip.Addr // static bindings
-	fresh   bool                  // rebuilt from the cache since the last commit
 }
 
 func genOf(other map[string]string) int64 {
@@ -133,16 +132,18 @@ func (a *Allocator) rebuild(st *netState, ls *nbdb.LogicalSwitch) error {
 	for _, u := range ls.Ports {
 		in[u] = true
 	}
-	ports, err := ovs.Query(a.NB.Conn, func(p *nbdb.LogicalSwitchPort) bool { return in[p.UUID] })
+	ports, err := ovs.QueryShallow(a.NB.Conn, nbdb.LogicalSwitchPortTable, func(p *nbdb.LogicalSwitchPort) bool { return in[p.UUID] })
 	if err != nil {
 		return err
 	}
-	for i := range ports {
-		for _, ip := range portAddrs(&ports[i]) {
-			st.entries[ip] = Entry{Port: ports[i].Name}
+	for _, p := range ports {
+		for _, ip := range portAddrs(p) {
+			st.entries[ip] = Entry{Port: p.Name}
 		}
 	}
-	res, err := a.NB.Reservations(spec.Name)
+	res, err := ovs.QueryShallow(a.NB.Conn, nbdb.DHCPOptionsTable, func(d *nbdb.DHCPOptions) bool {
+		return d.ExternalIDs[ovn.KeyKind] == ovn.KindReservation && d.ExternalIDs[ovn.KeyNetwork] == spec.Name
+	})
 	if err != nil {
 		return err
 	}
@@ -168,7 +169,6 @@ func (a *Allocator) rebuild(st *netState, ls *nbdb.LogicalSwitch) error {
 		st.other = map[string]string{}
 	}
 	st.gen = genOf(st.other)
-	st.fresh = true
 	for is6, key := range map[bool]string{false: ovn.KeyIPAMLast4, true: ovn.KeyIPAMLast6} {
 		if last, err := netip.ParseAddr(st.other[key]); err == nil && st.pools[is6] != nil {
 			st.pools[is6].ResumeAfter(last)
@@ -301,7 +301,6 @@ func (st *netState) applied(c *change, res []ovsdb.OperationResult, first int) {
 		st.other = st.nextOther()
 		st.gen++
 	}
-	st.fresh = false
 }
 
 // run performs one operation on network: attempt builds the change and the
@@ -316,13 +315,6 @@ func (a *Allocator) run(ctx context.Context, netName, what string, attempt func(
 		}
 		c, extra, err := attempt(st, ls)
 		if err != nil {
-			// Frees by other daemons do not move the generation: before
-			// saying a network is full, look again at what the cache holds.
-			if errors.Is(err, ErrExhausted) && !st.fresh {
-				st.gen = -1
-				st.mu.Unlock()
-				continue
-			}
 			st.mu.Unlock()
 			return err
 		}
@@ -509,7 +501,7 @@ func (a *Allocator) DeletePort(ctx context.Context, name string) error {
 		return a.NB.DeletePort(ctx, name)
 	}
 	return a.run(ctx, netName, "delete logical port "+name, func(st *netState, _ *nbdb.LogicalSwitch) (*change, []ovsdb.Operation, error) {
-		c := newChange(false)
+		c := newChange(true)
 		ops, err := a.NB.DeletePortOps(name)
 		if err != nil || ops == nil {
 			return c, nil, err
@@ -599,7 +591,7 @@ func (a *Allocator) Release(ctx context.Context, netName string, ip netip.Addr) 
 		if !ok || e.Owner == "" {
 			return nil, nil, fmt.Errorf("%w: %s is not reserved on network %q", ErrNotFound, ip, netName)
 		}
-		c := newChange(false)
+		c := newChange(true)
 		c.deletes = append(c.deletes, e.row)
 		if e.Port != "" {
 			c.set[ip] = Entry{Port: e.Port}

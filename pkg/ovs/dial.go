@@ -193,6 +193,26 @@ func Query[T any](c *Conn, pred func(*T) bool) ([]T, error) {
 	return rows, nil
 }
 
+// QueryShallow is Query without copying the rows: the results point into
+// the cache and must be treated as read-only (libovsdb replaces, never
+// mutates, a cached row). For scans of large tables.
+func QueryShallow[T any](c *Conn, table string, pred func(*T) bool) ([]*T, error) {
+	if !c.monitor.Load() {
+		return nil, fmt.Errorf("%s %v: %w", c.cfg.Name, c.cfg.Remotes, ErrNotConnected)
+	}
+	rc := c.Cache().Table(table)
+	if rc == nil {
+		return nil, nil
+	}
+	var out []*T
+	for _, m := range rc.RowsShallow() {
+		if t, ok := m.(*T); ok && pred(t) {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
 // Name is the database's name given in DialConfig.
 func (c *Conn) Name() string { return c.cfg.Name }
 

@@ -1,0 +1,775 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/quantumnet/quantumnet/daemon/alloc"
+	"github.com/quantumnet/quantumnet/pkg/api"
+	"github.com/quantumnet/quantumnet/pkg/ovn"
+)
+
+// ---------------------------------------------------------------- NB
+
+// nbServer is a private Northbound ovsdb-server (as pkg/ovsdbtest starts
+// one, without its jsonrpc debug log: it would slow every transaction).
+type nbServer struct {
+	p                         *proc
+	remote, sock, db, logPath string
+}
+
+func (e *env) startNB(ctx context.Context) (*nbServer, error) {
+	server, err := findProgram("ovsdb-server")
+	if err != nil {
+		return nil, err
+	}
+	tool, err := findProgram("ovsdb-tool")
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(e.tmp, "nb")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	s := &nbServer{sock: filepath.Join(dir, "nb.sock"), db: filepath.Join(dir, "nb.db"), logPath: filepath.Join(dir, "ovsdb-server.log")}
+	s.remote = "unix:" + s.sock
+	schema := filepath.Join(e.repo, "pkg", "ovn", "nbdb", "ovn-nb.ovsschema")
+	if out, err := exec.CommandContext(ctx, tool, "create", s.db, schema).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("ovsdb-tool create: %v\n%s", err, out)
+	}
+	cmd := exec.Command(server, s.db, "--remote=punix:"+s.sock, "--unixctl="+filepath.Join(dir, "nb.ctl"), "--no-chdir",
+		"--log-file="+s.logPath, "-vconsole:off", "-vfile:info")
+	out, _ := os.Create(filepath.Join(dir, "stderr"))
+	cmd.Stdout, cmd.Stderr = out, out
+	if s.p, err = startProc("ovsdb-server", cmd); err != nil {
+		return nil, err
+	}
+	e.clean.add(func() { s.p.stop(syscall.SIGTERM, 5*time.Second); out.Close() })
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.Dial("unix", s.sock)
+		if err == nil {
+			c.Close()
+			return s, nil
+		}
+		if s.p.exited() || time.Now().After(deadline) {
+			return nil, fmt.Errorf("ovsdb-server does not accept on %s: %v\n%s", s.sock, err, tailFile(s.logPath, 10))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func findProgram(name string) (string, error) {
+	if p, err := exec.LookPath(name); err == nil {
+		return p, nil
+	}
+	for _, d := range []string{"/usr/sbin", "/usr/local/sbin", "/sbin"} {
+		p := filepath.Join(d, name)
+		if fi, err := os.Stat(p); err == nil && fi.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s is not installed (make deps)", name)
+}
+
+func tailFile(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// ---------------------------------------------------------------- daemon
+
+type qnd struct {
+	p       *proc
+	socket  string
+	logPath string
+	started time.Time // just before exec
+}
+
+// startDaemon runs quantumnetd against NB only (SB and OVS absent, the
+// chassis not managed: IPAM needs neither), as test/ipam does.
+func (e *env) startDaemon(bin, nbRemote, name, level string) (*qnd, error) {
+	dir, err := os.MkdirTemp(e.tmp, "qnd")
+	if err != nil {
+		return nil, err
+	}
+	d := &qnd{socket: filepath.Join(dir, "qn.sock"), logPath: filepath.Join(dir, "log")}
+	cfg := fmt.Sprintf(`[ovn]
+nb_remotes = [%q]
+sb_remotes = ["unix:%s/none-sb.sock"]
+[chassis]
+name = %q
+ovs_remote = "unix:%s/none-ovs.sock"
+manage = false
+[daemon]
+socket = %q
+log_level = %q
+`, nbRemote, dir, name, dir, d.socket, level)
+	path := filepath.Join(dir, "q.toml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		return nil, err
+	}
+	lf, err := os.Create(d.logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, "-config", path)
+	cmd.Stdout, cmd.Stderr = lf, lf
+	d.started = time.Now()
+	if d.p, err = startProc("quantumnetd", cmd); err != nil {
+		lf.Close()
+		return nil, err
+	}
+	e.clean.add(func() { d.p.stop(syscall.SIGTERM, 3*time.Second); lf.Close() })
+	return d, nil
+}
+
+// client dials the daemon once it serves with NB connected (a lookup of a
+// missing network is NotFound, not Unavailable).
+func (d *qnd) client(ctx context.Context, timeout time.Duration) (*api.Client, error) {
+	deadline := time.Now().Add(timeout)
+	var last error
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		if d.p.exited() {
+			return nil, fmt.Errorf("quantumnetd exited: %v\n%s", d.p.cmd.ProcessState, tailFile(d.logPath, 20))
+		}
+		c, err := api.Dial(ctx, d.socket, "bench-ipam")
+		if err == nil {
+			_, err = c.GetNetwork(ctx, &api.NetworkRef{Name: "probe"})
+			if status.Code(err) == codes.NotFound {
+				return c, nil
+			}
+			c.Close()
+		}
+		last = err
+		time.Sleep(10 * time.Millisecond)
+	}
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	return nil, fmt.Errorf("quantumnetd not serving with NB connected after %v: %v\n%s", timeout, last, tailFile(d.logPath, 20))
+}
+
+func (d *qnd) dialN(ctx context.Context, n int) ([]*api.Client, error) {
+	var out []*api.Client
+	for range n {
+		c, err := api.Dial(ctx, d.socket, "bench-ipam")
+		if err != nil {
+			closeAll(out)
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+func closeAll(cs []*api.Client) {
+	for _, c := range cs {
+		c.Close()
+	}
+}
+
+// ---------------------------------------------------------------- driving
+
+// parallel runs op(c, i) for i in [0, n) on len(cs) workers, one client
+// each; it returns every latency, the wall time and the first error (which
+// stops the others).
+func parallel(ctx context.Context, cs []*api.Client, n int, op func(c *api.Client, i int) error) ([]time.Duration, time.Duration, error) {
+	var next atomic.Int64
+	var stop atomic.Bool
+	var mu sync.Mutex
+	var first error
+	lat := make([][]time.Duration, len(cs))
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w, c := range cs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !stop.Load() && ctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				t := time.Now()
+				if err := op(c, i); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+					stop.Store(true)
+					return
+				}
+				lat[w] = append(lat[w], time.Since(t))
+			}
+		}()
+	}
+	wg.Wait()
+	wall := time.Since(start)
+	var all []time.Duration
+	for _, l := range lat {
+		all = append(all, l...)
+	}
+	if first == nil && ctx.Err() != nil {
+		first = ctx.Err()
+	}
+	return all, wall, first
+}
+
+// holder tracks what the daemon handed out, to catch an address handed
+// out twice.
+type holder struct {
+	mu   sync.Mutex
+	held map[netip.Addr]string // address -> owner
+}
+
+func (h *holder) add(addr, owner string) error {
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		return fmt.Errorf("IPAMReserve for %s answered %q: %v", owner, addr, err)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if prev, dup := h.held[a]; dup {
+		return fmt.Errorf("IPAMReserve handed out %s to %s, it is held by %s", a, owner, prev)
+	}
+	h.held[a] = owner
+	return nil
+}
+
+func (h *holder) del(a netip.Addr) {
+	h.mu.Lock()
+	delete(h.held, a)
+	h.mu.Unlock()
+}
+
+func (h *holder) len() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.held)
+}
+
+// reserve makes n reservations with owners tag-0..tag-(n-1) on cs,
+// returning their addresses in order.
+func (h *holder) reserve(ctx context.Context, cs []*api.Client, tag string, n int) ([]netip.Addr, durStats, error) {
+	addrs := make([]netip.Addr, n)
+	lat, wall, err := parallel(ctx, cs, n, func(c *api.Client, i int) error {
+		owner := fmt.Sprintf("%s-%05d", tag, i)
+		r, err := c.IPAMReserve(ctx, &api.IPAMReserveRequest{Network: netName, Owner: owner})
+		if err != nil {
+			return fmt.Errorf("IPAMReserve %s: %w", owner, err)
+		}
+		if err := h.add(r.Address, owner); err != nil {
+			return err
+		}
+		addrs[i] = netip.MustParseAddr(r.Address)
+		return nil
+	})
+	return addrs, summarize(lat, wall), err
+}
+
+// release ends the reservations of addrs (invalid ones skipped) on cs.
+func (h *holder) release(ctx context.Context, cs []*api.Client, addrs []netip.Addr) (durStats, error) {
+	var todo []netip.Addr
+	for _, a := range addrs {
+		if a.IsValid() {
+			todo = append(todo, a)
+		}
+	}
+	lat, wall, err := parallel(ctx, cs, len(todo), func(c *api.Client, i int) error {
+		if _, err := c.IPAMRelease(ctx, &api.IPAMReleaseRequest{Network: netName, Address: todo[i].String()}); err != nil {
+			return fmt.Errorf("IPAMRelease %s: %w", todo[i], err)
+		}
+		h.del(todo[i])
+		return nil
+	})
+	return summarize(lat, wall), err
+}
+
+func show(ctx context.Context, c *api.Client) (*api.IPAMSubnet, error) {
+	u, err := c.IPAMShow(ctx, &api.NetworkRef{Name: netName})
+	if err != nil {
+		return nil, err
+	}
+	if len(u.Subnets) != 1 {
+		return nil, fmt.Errorf("IPAMShow: %d subnets, want 1", len(u.Subnets))
+	}
+	return u.Subnets[0], nil
+}
+
+// ---------------------------------------------------------------- section 1 + 3
+
+func (e *env) quantumnetd(ctx context.Context, bin string, fills []int) error {
+	nb, err := e.startNB(ctx)
+	if err != nil {
+		return err
+	}
+	d, err := e.startDaemon(bin, nb.remote, "bench-1", "warn")
+	if err != nil {
+		return err
+	}
+	c, err := d.client(ctx, 20*time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	subnet := netip.PrefixFrom(netip.MustParseAddr(subnetBase), *flagPrefix)
+	if _, err := c.CreateNetwork(ctx, &api.Network{Name: netName, Subnet4: subnet.String()}); err != nil {
+		return fmt.Errorf("CreateNetwork: %w", err)
+	}
+	s, err := show(ctx, c)
+	if err != nil {
+		return err
+	}
+	e.res.Daemon.RSSEmptyKiB, _ = procMem(d.p.cmd.Process.Pid)
+	usable := int(s.Size - s.Reserved)
+	e.res.Daemon.Usable, e.res.Daemon.Workers = usable, *flagWorkers
+	cs, err := d.dialN(ctx, *flagWorkers)
+	if err != nil {
+		return err
+	}
+	defer func() { closeAll(cs) }()
+	h := &holder{held: map[netip.Addr]string{}}
+	// Warm up (not timed): connections, caches, the daemon's first rebuild.
+	if addrs, _, err := h.reserve(ctx, cs[:1], "warmup", 20); err != nil {
+		return fmt.Errorf("warm-up: %w", err)
+	} else if _, err := h.release(ctx, cs[:1], addrs); err != nil {
+		return fmt.Errorf("warm-up: %w", err)
+	}
+	fillSeq := 0
+	prefill := func(target int) error {
+		from := h.len()
+		if target <= from {
+			return nil
+		}
+		_, st, err := h.reserve(ctx, cs, "fill"+strconv.Itoa(fillSeq), target-from)
+		fillSeq++
+		e.res.Daemon.Prefill = append(e.res.Daemon.Prefill, prefillResult{From: from, To: h.len(), Stats: st})
+		logf("quantumnetd: pre-filled %d -> %d in %s (%.0f reservations/s, %d clients)", from, h.len(), st.Total.Round(time.Millisecond), st.PerSec, len(cs))
+		return err
+	}
+	for _, fill := range fills {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		target := usable * fill / 100
+		n := min(*flagN, usable-target) // what fits
+		if n < 1 {
+			return fmt.Errorf("fill %d %%: no free address left", fill)
+		}
+		if err := prefill(target); err != nil {
+			return fmt.Errorf("pre-fill to %d %%: %w", fill, err)
+		}
+		logf("quantumnetd: %d %% full (%d reservations): %d reserves + releases, sequential then %d clients", fill, h.len(), n, len(cs))
+		lvl := qnLevel{FillPct: fill, Filled: h.len()}
+		var errs []error
+		addrs, st, err := h.reserve(ctx, cs[:1], fmt.Sprintf("seq%d", fill), n)
+		lvl.SeqAdd = st
+		errs = append(errs, err)
+		lvl.SeqDel, err = h.release(ctx, cs[:1], addrs)
+		errs = append(errs, err)
+		if err := errors.Join(errs...); err == nil && ctx.Err() == nil {
+			addrs, lvl.ConcAdd, err = h.reserve(ctx, cs, fmt.Sprintf("conc%d", fill), n)
+			errs = append(errs, err)
+			lvl.ConcDel, err = h.release(ctx, cs, addrs)
+			errs = append(errs, err)
+		}
+		e.res.Daemon.Levels = append(e.res.Daemon.Levels, lvl)
+		if err := errors.Join(errs...); err != nil {
+			return fmt.Errorf("fill %d %%: %w", fill, err)
+		}
+		if s, err := show(ctx, c); err != nil {
+			return err
+		} else if int(s.Used) != h.len() || len(s.Reservations) != h.len() {
+			return fmt.Errorf("fill %d %%: after the phase the daemon says used %d, %d reservations; want %d", fill, s.Used, len(s.Reservations), h.len())
+		}
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err := e.exhaust(ctx, cs, h, prefill, usable); err != nil {
+		return fmt.Errorf("at 100 %% full: %w", err)
+	}
+	if *flagRebuild == 0 || ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return e.rebuild(ctx, bin, nb, d, c, cs, h, prefill, usable)
+}
+
+// exhaust fills the network to 100 % and times refused reservations
+// (ResourceExhausted): back to back, and each right after a commit (a
+// release and a reservation of the freed address), as under churn on a
+// full network.
+func (e *env) exhaust(ctx context.Context, cs []*api.Client, h *holder, prefill func(int) error, usable int) error {
+	if err := prefill(usable); err != nil {
+		return err
+	}
+	x := &exhaustResult{Filled: h.len()}
+	e.res.Daemon.Exhaust = x
+	refuse := func(tag string) (time.Duration, error) {
+		t := time.Now()
+		_, err := cs[0].IPAMReserve(ctx, &api.IPAMReserveRequest{Network: netName, Owner: tag})
+		d := time.Since(t)
+		if status.Code(err) != codes.ResourceExhausted {
+			return d, fmt.Errorf("IPAMReserve on a full network: %v, want ResourceExhausted", err)
+		}
+		return d, nil
+	}
+	const k = 5
+	var lat []time.Duration
+	for i := range k {
+		d, err := refuse(fmt.Sprintf("full-%d", i))
+		if err != nil {
+			return err
+		}
+		lat = append(lat, d)
+	}
+	x.Refused = summarize(lat, 0)
+	lat = nil
+	var some netip.Addr
+	h.mu.Lock()
+	for a := range h.held {
+		some = a
+		break
+	}
+	h.mu.Unlock()
+	for i := range k {
+		if _, err := h.release(ctx, cs[:1], []netip.Addr{some}); err != nil {
+			return err
+		}
+		addrs, _, err := h.reserve(ctx, cs[:1], fmt.Sprintf("churn%d", i), 1)
+		if err != nil {
+			return err
+		}
+		some = addrs[0]
+		d, err := refuse(fmt.Sprintf("full-after-commit-%d", i))
+		if err != nil {
+			return err
+		}
+		lat = append(lat, d)
+	}
+	x.RefusedAfterCommit = summarize(lat, 0)
+	logf("quantumnetd: 100 %% full (%d): refused IPAMReserve p50 %s back to back, %s right after a commit",
+		x.Filled, fmtDur(x.Refused.P50), fmtDur(x.RefusedAfterCommit.P50))
+	return nil
+}
+
+// rebuild: bring the network to exactly -rebuild reservations through the
+// daemon, stop it, start a fresh one and time it until IPAMShow answers
+// with all of them; then time the pool rebuild alone in this process.
+func (e *env) rebuild(ctx context.Context, bin string, nb *nbServer, d *qnd, c *api.Client, cs []*api.Client,
+	h *holder, prefill func(int) error, usable int) error {
+	want := *flagRebuild
+	if want > usable {
+		return fmt.Errorf("-rebuild %d: the /%d has %d usable addresses", want, *flagPrefix, usable)
+	}
+	if err := prefill(want); err != nil {
+		return fmt.Errorf("pre-fill to %d: %w", want, err)
+	}
+	if extra := h.len() - want; extra > 0 {
+		var addrs []netip.Addr
+		h.mu.Lock()
+		for a := range h.held {
+			if len(addrs) == extra {
+				break
+			}
+			addrs = append(addrs, a)
+		}
+		h.mu.Unlock()
+		if _, err := h.release(ctx, cs, addrs); err != nil {
+			return err
+		}
+	}
+	s, err := show(ctx, c)
+	if err != nil {
+		return err
+	}
+	if int(s.Used) != want || len(s.Reservations) != want {
+		return fmt.Errorf("rebuild: before the restart the daemon says used %d, %d reservations; want %d", s.Used, len(s.Reservations), want)
+	}
+	r := &rebuildResult{Reservations: want}
+	e.res.Rebuild = r
+	if fi, err := os.Stat(nb.db); err == nil {
+		r.DBFileBytes = fi.Size()
+	}
+	// Stop the daemon that wrote them; a fresh one must find them in NB.
+	closeAll(cs)
+	c.Close()
+	d.p.stop(syscall.SIGTERM, 5*time.Second)
+	logf("rebuild: %d reservations in NB; starting a fresh quantumnetd", want)
+
+	d2, err := e.startDaemon(bin, nb.remote, "bench-2", "info")
+	if err != nil {
+		return err
+	}
+	var c2 *api.Client
+	defer func() {
+		if c2 != nil {
+			c2.Close()
+		}
+	}()
+	deadline := d2.started.Add(60 * time.Second)
+	var last error
+	for {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if time.Now().After(deadline) || d2.p.exited() {
+			return fmt.Errorf("rebuild: the fresh daemon never answered IPAMShow with %d used: %v\n%s", want, last, tailFile(d2.logPath, 20))
+		}
+		if c2 == nil {
+			if c2, last = api.Dial(ctx, d2.socket, "bench-ipam"); last != nil {
+				c2 = nil
+				time.Sleep(time.Millisecond)
+				continue
+			}
+			r.ToSocket = time.Since(d2.started)
+		}
+		s, err := show(ctx, c2)
+		if err == nil && int(s.Used) == want && len(s.Reservations) == want {
+			r.ToShow = time.Since(d2.started)
+			break
+		}
+		if err == nil {
+			err = fmt.Errorf("used %d, %d reservations", s.Used, len(s.Reservations))
+		}
+		last = err
+		time.Sleep(time.Millisecond)
+	}
+	if t, err := logTime(d2.logPath, "msg=connected", "db=nb"); err == nil {
+		r.ToNBConnected = t.Sub(d2.started)
+	}
+	var warm []time.Duration
+	for range 5 {
+		t := time.Now()
+		if _, err := show(ctx, c2); err != nil {
+			return err
+		}
+		warm = append(warm, time.Since(t))
+	}
+	r.ShowWarm = median(warm)
+	r.RSSKiB, r.HWMKiB = procMem(d2.p.cmd.Process.Pid)
+	logf("rebuild: fresh daemon answered after %s (socket %s, NB connected %s); warm IPAMShow %s",
+		r.ToShow.Round(time.Millisecond), r.ToSocket.Round(time.Millisecond), r.ToNBConnected.Round(time.Millisecond), r.ShowWarm.Round(time.Millisecond))
+	// Free the CPU for the in-process measurement.
+	c2.Close()
+	c2 = nil
+	d2.p.stop(syscall.SIGTERM, 5*time.Second)
+	return e.rebuildInProcess(ctx, nb, want, r)
+}
+
+// rebuildInProcess connects the daemon's own NB client (pkg/ovn) to the
+// database and times daemon/alloc on the loaded cache: a fresh Allocator's
+// first Show rebuilds the pools from the cache; a second Show does not;
+// the difference is the rebuild alone.
+func (e *env) rebuildInProcess(ctx context.Context, nb *nbServer, want int, r *rebuildResult) error {
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// What the server side costs: the same monitor request, raw, its reply
+	// only scanned as JSON.
+	if fb, d, n, err := rawMonitor(nb.sock); err != nil {
+		logf("NOTE: raw monitor request: %v", err)
+	} else {
+		r.RawMonitorFirstByte, r.RawMonitor, r.RawMonitorBytes = fb, d, n
+	}
+	if *flagCPUProfile != "" {
+		f, err := os.Create(*flagCPUProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return err
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			f.Close()
+			logf("CPU profile of the in-process rebuild written to %s", *flagCPUProfile)
+		}()
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	heap0 := liveHeap()
+	t := time.Now()
+	nbc, err := ovn.NewNB(cctx, []string{nb.remote}, nil, log)
+	if err != nil {
+		return err
+	}
+	defer nbc.Close()
+	wctx, wcancel := context.WithTimeout(cctx, 60*time.Second)
+	defer wcancel()
+	if err := nbc.WaitConnected(wctx); err != nil {
+		return err
+	}
+	r.InProcMonitorLoad = time.Since(t)
+	var first, second []time.Duration
+	for range 5 {
+		al := &alloc.Allocator{NB: nbc}
+		t := time.Now()
+		us, err := al.Show(netName)
+		if err != nil {
+			return err
+		}
+		first = append(first, time.Since(t))
+		if len(us) != 1 || int(us[0].Used) != want {
+			return fmt.Errorf("in-process rebuild: %+v, want %d used", us, want)
+		}
+		t = time.Now()
+		if _, err := al.Show(netName); err != nil {
+			return err
+		}
+		second = append(second, time.Since(t))
+	}
+	// Live heap of the NB cache plus one allocator's state (kept alive).
+	keep := &alloc.Allocator{NB: nbc}
+	if _, err := keep.Show(netName); err != nil {
+		return err
+	}
+	r.InProcLiveHeap = int64(liveHeap()) - int64(heap0)
+	runtime.KeepAlive(keep)
+	r.InProcFirstShow, r.InProcWarmShow = median(first), median(second)
+	r.InProcRebuild = max(0, r.InProcFirstShow-r.InProcWarmShow)
+	logf("rebuild: in-process monitor load %s, first Show %s, warm Show %s: rebuild alone %s",
+		r.InProcMonitorLoad.Round(time.Millisecond), r.InProcFirstShow.Round(time.Millisecond), r.InProcWarmShow.Round(time.Millisecond), r.InProcRebuild.Round(time.Millisecond))
+	return nil
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
+}
+
+// logTime returns the time= of the first line of a slog text log holding
+// every needle.
+func logTime(path string, needles ...string) (time.Time, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return time.Time{}, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		ok := true
+		for _, n := range needles {
+			ok = ok && strings.Contains(line, n)
+		}
+		if !ok || !strings.HasPrefix(line, "time=") {
+			continue
+		}
+		ts, _, _ := strings.Cut(strings.TrimPrefix(line, "time="), " ")
+		return time.Parse(time.RFC3339Nano, ts)
+	}
+	return time.Time{}, errors.New("not found")
+}
+
+// procMem returns VmRSS and VmHWM of pid, in KiB.
+func procMem(pid int) (rss, hwm int64) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) < 2 {
+			continue
+		}
+		v, _ := strconv.ParseInt(f[1], 10, 64)
+		switch f[0] {
+		case "VmRSS:":
+			rss = v
+		case "VmHWM:":
+			hwm = v
+		}
+	}
+	return rss, hwm
+}
+
+// rawMonitor sends the monitor request the daemon's NB client makes (every
+// column of its three tables) on a plain JSON-RPC connection and times the
+// initial reply, scanned as JSON but not decoded into rows: the server's
+// share of a monitor load (serialisation and transfer).
+func rawMonitor(sock string) (first, total time.Duration, size int, err error) {
+	conn, err := net.Dial("unix", sock)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(60 * time.Second))
+	req := map[string]any{"id": 1, "method": "monitor", "params": []any{"OVN_Northbound", "bench-raw",
+		map[string]any{"Logical_Switch": map[string]any{}, "Logical_Switch_Port": map[string]any{}, "DHCP_Options": map[string]any{}}}}
+	t := time.Now()
+	if err := json.NewEncoder(conn).Encode(req); err != nil {
+		return 0, 0, 0, err
+	}
+	fb := &firstByte{r: conn, start: t}
+	dec := json.NewDecoder(bufio.NewReaderSize(fb, 1<<20))
+	for {
+		var resp struct {
+			ID     any             `json:"id"`
+			Result json.RawMessage `json:"result"`
+			Error  any             `json:"error"`
+		}
+		if err := dec.Decode(&resp); err != nil {
+			return 0, 0, 0, err
+		}
+		if resp.ID == nil { // a notification
+			continue
+		}
+		if resp.Error != nil {
+			return 0, 0, 0, fmt.Errorf("monitor: %v", resp.Error)
+		}
+		return fb.first, time.Since(t), len(resp.Result), nil
+	}
+}
+
+// firstByte records when its first read returned data.
+type firstByte struct {
+	r     io.Reader
+	start time.Time
+	first time.Duration
+}
+
+func (f *firstByte) Read(p []byte) (int, error) {
+	n, err := f.r.Read(p)
+	if n > 0 && f.first == 0 {
+		f.first = time.Since(f.start)
+	}
+	return n, err
+}
+
+// liveHeap is the heap in use after a full collection.
+func liveHeap() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
