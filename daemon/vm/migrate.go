@@ -85,7 +85,34 @@ func (m *Manager) MigrateIn(ctx context.Context, d Domain) error {
 		return err
 	}
 	m.Log.Info("migration in: ports bound on both chassis", "domain", d.Name, "from", lsps[0].ExternalIDs[ovn.KeyMigrationFrom], "to", m.Chassis)
+	// If the incoming domain never shows up here (libvirt refused it after
+	// this hook, e.g. a name conflict), no hook or event will say so: give
+	// the ports back to the source.
+	m.mu.Lock()
+	if m.incoming == nil {
+		m.incoming = map[string]bool{}
+	}
+	m.incoming[d.UUID] = true
+	m.mu.Unlock()
+	go func() {
+		time.Sleep(m.ReadyTimeout)
+		m.mu.Lock()
+		pending := m.incoming[d.UUID]
+		delete(m.incoming, d.UUID)
+		m.mu.Unlock()
+		if pending && m.migratingHere(d) {
+			m.Log.Warn("migration in: the domain never arrived, giving its ports back to the source", "domain", d.Name)
+			_ = m.MigrationFailed(context.Background(), d.UUID)
+		}
+	}()
 	return nil
+}
+
+// arrived records that an incoming domain reached prepare here.
+func (m *Manager) arrived(uuid string) {
+	m.mu.Lock()
+	delete(m.incoming, uuid)
+	m.mu.Unlock()
 }
 
 // migrating reports whether the domain's ports are moving to this chassis.

@@ -15,6 +15,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/quantumnet/quantumnet/daemon/alloc"
@@ -58,6 +59,9 @@ type Manager struct {
 	Chassis      string
 	ReadyTimeout time.Duration
 	Log          *slog.Logger
+
+	mu       sync.Mutex
+	incoming map[string]bool // domains whose migration here began, not yet prepared
 }
 
 // serverMAC is the MAC OVN's DHCP server of network answers from: fixed
@@ -193,6 +197,7 @@ func (m *Manager) adopt(ctx context.Context, d Domain, nic NIC, lsp *nbdb.Logica
 		return Port{}, fmt.Errorf("%w: logical port %s has MAC %s, the NIC %s", ErrInvalid, lsp.Name, p.MAC, nic.MAC)
 	}
 	if ids[ovn.KeyMigrationTo] == m.Chassis {
+		m.arrived(d.UUID)
 		return p, nil // an incoming migration: bound on both chassis until it ends
 	}
 	if lsp.Options[ovn.OptRequestedChassis] != m.Chassis || ids[ovn.KeyChassis] != m.Chassis || ids[ovn.KeyVMState] != "starting" {
