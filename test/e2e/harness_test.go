@@ -14,13 +14,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/containernetworking/cni/libcni"
+
+	"github.com/quantumnet/quantumnet/test/testenv"
 )
 
 var (
@@ -38,8 +39,7 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	_, file, _, _ := runtime.Caller(0)
-	repo = filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+	repo = testenv.Repo()
 	flag.Parse()
 	if testing.Short() {
 		return m.Run() // every test skips itself
@@ -63,13 +63,9 @@ func run(m *testing.M) int {
 	}
 	defer os.RemoveAll(tmp)
 	binDir = filepath.Join(tmp, "bin")
-	for pkg, name := range map[string]string{"./daemon": "quantumnetd", "./plugins/cni": "quantumnet", "./daemon/qnetctl": "qnetctl"} {
-		cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, name), pkg)
-		cmd.Dir = repo
-		if out, err := cmd.CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "e2e: build %s: %v\n%s", pkg, err, out)
-			return 1
-		}
+	if err := testenv.Build(binDir); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
+		return 1
 	}
 	sandboxDir = filepath.Join("/tmp", fmt.Sprintf("qn-e2e-%d", os.Getpid()))
 	hostNS = fmt.Sprintf("qn-e2e-host-%d", os.Getpid())
@@ -144,7 +140,7 @@ ready_timeout = "15s"
 		d.stop()
 		if t.Failed() {
 			b, _ := os.ReadFile(d.log)
-			t.Logf("quantumnetd log:\n%s", tail(string(b), 60))
+			t.Logf("quantumnetd log:\n%s", testenv.Tail(string(b), 60))
 		}
 	})
 	return d
@@ -316,14 +312,6 @@ func hostLinks(t *testing.T, prefix string) []string {
 		}
 	}
 	return l
-}
-
-func tail(s string, n int) string {
-	lines := strings.Split(s, "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
 
 func ctx(t *testing.T) context.Context {

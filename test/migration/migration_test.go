@@ -16,7 +16,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -25,6 +24,8 @@ import (
 
 	"github.com/containernetworking/cni/libcni"
 	current "github.com/containernetworking/cni/pkg/types/100"
+
+	"github.com/quantumnet/quantumnet/test/testenv"
 )
 
 var (
@@ -35,8 +36,7 @@ var (
 func TestMain(m *testing.M) { os.Exit(run(m)) }
 
 func run(m *testing.M) int {
-	_, file, _, _ := runtime.Caller(0)
-	repo = filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+	repo = testenv.Repo()
 	flag.Parse()
 	if testing.Short() {
 		return m.Run()
@@ -63,13 +63,9 @@ func run(m *testing.M) int {
 	}
 	defer os.RemoveAll(tmp)
 	binDir = filepath.Join(tmp, "bin")
-	for pkg, name := range map[string]string{"./daemon": "quantumnetd", "./plugins/cni": "quantumnet", "./daemon/qnetctl": "qnetctl", "./hooks/qemu": "quantumnet-qemu-hook"} {
-		cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, name), pkg)
-		cmd.Dir = repo
-		if out, err := cmd.CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "migration: build %s: %v\n%s", pkg, err, out)
-			return 1
-		}
+	if err := testenv.Build(binDir); err != nil {
+		fmt.Fprintf(os.Stderr, "migration: %v\n", err)
+		return 1
 	}
 	if out, err := script("test-guest.sh", "build"); err != nil {
 		fmt.Fprintf(os.Stderr, "migration: test guest: %v\n%s", err, out)
@@ -141,7 +137,7 @@ uri = "qemu:///system"
 	}
 	d.done = make(chan struct{})
 	go func() { d.cmd.Wait(); logf.Close(); close(d.done) }()
-	waitFor(t, 30*time.Second, func() bool { _, err := d.qnetctl("status"); return err == nil }, "quantumnetd on host "+host+" never became ready")
+	testenv.WaitFor(t, 30*time.Second, func() bool { _, err := d.qnetctl("status"); return err == nil }, "quantumnetd on host "+host+" never became ready")
 	t.Cleanup(func() {
 		d.cmd.Process.Signal(syscall.SIGTERM)
 		select {
@@ -151,7 +147,7 @@ uri = "qemu:///system"
 		}
 		if t.Failed() {
 			b, _ := os.ReadFile(filepath.Join(dir, "quantumnetd-"+host+".log"))
-			t.Logf("quantumnetd %s log (tail):\n%s", host, tail(string(b), 30))
+			t.Logf("quantumnetd %s log (tail):\n%s", host, testenv.Tail(string(b), 30))
 		}
 	})
 	return d
@@ -160,25 +156,6 @@ uri = "qemu:///system"
 func (d *daemon) qnetctl(args ...string) (string, error) {
 	out, err := exec.Command(filepath.Join(binDir, "qnetctl"), append([]string{"--socket", env["QN_QUANTUMNETD_SOCKET_"+strings.ToUpper(d.host)]}, args...)...).CombinedOutput()
 	return string(out), err
-}
-
-func waitFor(t *testing.T, d time.Duration, cond func() bool, msg string) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal(msg)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func tail(s string, n int) string {
-	l := strings.Split(s, "\n")
-	if len(l) > n {
-		l = l[len(l)-n:]
-	}
-	return strings.Join(l, "\n")
 }
 
 func virsh(host string, args ...string) (string, error) {
@@ -304,7 +281,7 @@ func TestLiveMigration(t *testing.T) {
 	}
 	var vmIP string
 	ipRE := regexp.MustCompile(`QNGUEST IP=([0-9.]+)/`)
-	waitFor(t, 90*time.Second, func() bool {
+	testenv.WaitFor(t, 90*time.Second, func() bool {
 		b, _ := os.ReadFile(console)
 		if m := ipRE.FindStringSubmatch(string(b)); m != nil {
 			vmIP = m[1]
@@ -316,7 +293,7 @@ func TestLiveMigration(t *testing.T) {
 	if !strings.Contains(addrs, vmIP) || !strings.Contains(addrs, mac) {
 		t.Fatalf("VM DHCP address %s, port addresses %s", vmIP, addrs)
 	}
-	waitFor(t, 30*time.Second, func() bool {
+	testenv.WaitFor(t, 30*time.Second, func() bool {
 		return exec.Command("ip", "netns", "exec", ns, "ping", "-c", "1", "-W", "1", vmIP).Run() == nil
 	}, "the container on host B cannot reach the VM on host A")
 
@@ -328,7 +305,7 @@ func TestLiveMigration(t *testing.T) {
 		t0 := time.Now()
 		out, err := virsh(from, "migrate", "--live", "--p2p", "--persistent", "--undefinesource", name, env["QN_LIBVIRT_MIGRATE_URI_"+strings.ToUpper(to)])
 		took := time.Since(t0)
-		waitFor(t, 10*time.Second, func() bool {
+		testenv.WaitFor(t, 10*time.Second, func() bool {
 			return nbGet(t, iface, "options:requested-chassis") == env["QN_CHASSIS_"+strings.ToUpper(to)]
 		}, "after the migration the port is not the destination's alone: "+nbGet(t, iface, "options:requested-chassis"))
 		time.Sleep(300 * time.Millisecond)
@@ -383,7 +360,7 @@ func TestLiveMigration(t *testing.T) {
 	if st, _ := virsh(from, "domstate", name); !strings.Contains(st, "running") {
 		t.Fatalf("after a refused migration the VM is %q on the source", st)
 	}
-	waitFor(t, 15*time.Second, func() bool {
+	testenv.WaitFor(t, 15*time.Second, func() bool {
 		return nbGet(t, iface, "options:requested-chassis") == env["QN_CHASSIS_"+strings.ToUpper(from)]
 	}, "after a refused migration the port is not the source's alone")
 	if err := exec.Command("ip", "netns", "exec", ns, "ping", "-c", "3", "-W", "1", vmIP).Run(); err != nil {

@@ -14,7 +14,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -22,6 +21,8 @@ import (
 
 	"github.com/containernetworking/cni/libcni"
 	current "github.com/containernetworking/cni/pkg/types/100"
+
+	"github.com/quantumnet/quantumnet/test/testenv"
 )
 
 var (
@@ -37,8 +38,7 @@ const (
 func TestMain(m *testing.M) { os.Exit(run(m)) }
 
 func run(m *testing.M) int {
-	_, file, _, _ := runtime.Caller(0)
-	repo = filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+	repo = testenv.Repo()
 	flag.Parse()
 	if testing.Short() {
 		return m.Run()
@@ -79,13 +79,9 @@ func run(m *testing.M) int {
 	}
 	defer os.RemoveAll(tmp)
 	binDir = filepath.Join(tmp, "bin")
-	for pkg, name := range map[string]string{"./daemon": "quantumnetd", "./plugins/cni": "quantumnet", "./daemon/qnetctl": "qnetctl", "./hooks/qemu": "quantumnet-qemu-hook"} {
-		cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, name), pkg)
-		cmd.Dir = repo
-		if out, err := cmd.CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "vm: build %s: %v\n%s", pkg, err, out)
-			return 1
-		}
+	if err := testenv.Build(binDir); err != nil {
+		fmt.Fprintf(os.Stderr, "vm: %v\n", err)
+		return 1
 	}
 	if out, err := script("test-guest.sh", "build"); err != nil {
 		fmt.Fprintf(os.Stderr, "vm: test guest: %v\n%s", err, out)
@@ -172,7 +168,7 @@ uri = "qemu:///system"
 		d.stop()
 		if t.Failed() {
 			b, _ := os.ReadFile(d.log)
-			t.Logf("quantumnetd log (tail):\n%s", tail(string(b), 40))
+			t.Logf("quantumnetd log (tail):\n%s", testenv.Tail(string(b), 40))
 		}
 	})
 	return d
@@ -187,7 +183,7 @@ func (d *daemon) start() {
 	}
 	d.done = make(chan struct{})
 	go func() { d.cmd.Wait(); f.Close(); close(d.done) }()
-	waitFor(d.t, 20*time.Second, func() bool { _, err := d.qnetctl("status"); return err == nil }, "quantumnetd never became ready")
+	testenv.WaitFor(d.t, 20*time.Second, func() bool { _, err := d.qnetctl("status"); return err == nil }, "quantumnetd never became ready")
 }
 
 func (d *daemon) stop() {
@@ -206,25 +202,6 @@ func (d *daemon) stop() {
 func (d *daemon) qnetctl(args ...string) (string, error) {
 	out, err := exec.Command(filepath.Join(binDir, "qnetctl"), append([]string{"--socket", sandboxDir + "/qd.sock"}, args...)...).CombinedOutput()
 	return string(out), err
-}
-
-func waitFor(t *testing.T, d time.Duration, cond func() bool, msg string) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal(msg)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-func tail(s string, n int) string {
-	l := strings.Split(s, "\n")
-	if len(l) > n {
-		l = l[len(l)-n:]
-	}
-	return strings.Join(l, "\n")
 }
 
 func virsh(args ...string) (string, error) {
@@ -293,7 +270,7 @@ var ipLine = regexp.MustCompile(`QNGUEST IP=([0-9.]+)/`)
 func consoleIP(t *testing.T, g guest) string {
 	t.Helper()
 	var ip string
-	waitFor(t, 90*time.Second, func() bool {
+	testenv.WaitFor(t, 90*time.Second, func() bool {
 		b, _ := os.ReadFile(g.console)
 		if m := ipLine.FindAllStringSubmatch(string(b), -1); len(m) > 0 {
 			ip = m[len(m)-1][1]
@@ -303,7 +280,7 @@ func consoleIP(t *testing.T, g guest) string {
 	}, "the guest never reported a DHCP address")
 	if ip == "" {
 		b, _ := os.ReadFile(g.console)
-		t.Fatalf("guest DHCP failed:\n%s", tail(string(b), 20))
+		t.Fatalf("guest DHCP failed:\n%s", testenv.Tail(string(b), 20))
 	}
 	return ip
 }
@@ -311,7 +288,7 @@ func consoleIP(t *testing.T, g guest) string {
 func pingsOK(t *testing.T, g guest, target string, n int) {
 	t.Helper()
 	re := regexp.MustCompile(`QNGUEST PING ` + regexp.QuoteMeta(target) + ` OK`)
-	waitFor(t, 60*time.Second, func() bool {
+	testenv.WaitFor(t, 60*time.Second, func() bool {
 		b, _ := os.ReadFile(g.console)
 		return len(re.FindAllIndex(b, -1)) >= n
 	}, "the guest does not reach "+target)
@@ -381,7 +358,7 @@ func TestVMAndContainer(t *testing.T) {
 	if out, err := virsh("shutdown", g.name); err != nil {
 		t.Fatalf("%v %s", err, out)
 	}
-	waitFor(t, 60*time.Second, func() bool { out, _ := virsh("domstate", g.name); return strings.Contains(out, "shut off") }, "the guest did not shut down")
+	testenv.WaitFor(t, 60*time.Second, func() bool { out, _ := virsh("domstate", g.name); return strings.Contains(out, "shut off") }, "the guest did not shut down")
 	if b, _ := os.ReadFile(g.console); !strings.Contains(string(b), "QNGUEST POWEROFF") {
 		t.Fatal("the guest did not power off through ACPI")
 	}
@@ -419,7 +396,7 @@ func TestVMAndContainer(t *testing.T) {
 	if out, err := virsh("undefine", g.name); err != nil {
 		t.Fatalf("%v %s", err, out)
 	}
-	waitFor(t, 15*time.Second, func() bool { return portAddr(t, g.iface) == "" }, "the undefined VM's port was not released")
+	testenv.WaitFor(t, 15*time.Second, func() bool { return portAddr(t, g.iface) == "" }, "the undefined VM's port was not released")
 	if out, _ := d.qnetctl("ipam", "show", "vmnet"); !regexp.MustCompile(`10\.210\.0\.0/24\s+\S+\s+256\s+1\s+`).MatchString(out) {
 		t.Fatalf("after undefine only the container should hold an address:\n%s", out)
 	}
