@@ -1,0 +1,155 @@
+package secgroup
+
+import (
+	"maps"
+	"slices"
+	"strings"
+)
+
+// Diff compares the current rows with the desired ones, keyed by port group
+// name and ACL key, and returns the rows to insert, to delete (as they are
+// now, with their UUIDs) and to update (as they should be, with the UUID of
+// the current row). Each result is sorted like an Output. A row is updated
+// when any column differs (UUIDs aside); port and ACL lists compare as
+// sets. A second current ACL with the key of another (a leftover) is
+// deleted. Use Delta to turn an update of a port group's ports or ACLs into
+// mutations. ACL is not a root table: an ACL is deleted by taking it out of
+// its port group's acls (or deleting the group), and ovsdb-server
+// garbage-collects it; every ACL in toDelete goes with such a change in
+// toUpdate or toDelete.
+func Diff(current, desired Output) (toAdd, toDelete, toUpdate Output) {
+	curPG := make(map[string]PortGroup, len(current.PortGroups))
+	for _, p := range current.PortGroups {
+		if _, dup := curPG[p.Name]; dup {
+			toDelete.PortGroups = append(toDelete.PortGroups, p)
+			continue
+		}
+		curPG[p.Name] = p
+	}
+	desPG := make(map[string]bool, len(desired.PortGroups))
+	for _, p := range desired.PortGroups {
+		desPG[p.Name] = true
+		c, ok := curPG[p.Name]
+		switch {
+		case !ok:
+			toAdd.PortGroups = append(toAdd.PortGroups, p)
+		case !samePortGroup(c, p):
+			p.UUID = c.UUID
+			toUpdate.PortGroups = append(toUpdate.PortGroups, p)
+		}
+	}
+	for _, p := range curPG {
+		if !desPG[p.Name] {
+			toDelete.PortGroups = append(toDelete.PortGroups, p)
+		}
+	}
+
+	curACL := make(map[string]ACL, len(current.ACLs))
+	for _, a := range current.ACLs {
+		if _, dup := curACL[a.Key]; dup {
+			toDelete.ACLs = append(toDelete.ACLs, a)
+			continue
+		}
+		curACL[a.Key] = a
+	}
+	desACL := make(map[string]bool, len(desired.ACLs))
+	for _, a := range desired.ACLs {
+		desACL[a.Key] = true
+		c, ok := curACL[a.Key]
+		switch {
+		case !ok:
+			toAdd.ACLs = append(toAdd.ACLs, a)
+		case !sameACL(c, a):
+			a.UUID = c.UUID
+			toUpdate.ACLs = append(toUpdate.ACLs, a)
+		}
+	}
+	for _, a := range curACL {
+		if !desACL[a.Key] {
+			toDelete.ACLs = append(toDelete.ACLs, a)
+		}
+	}
+	toAdd.sort()
+	toDelete.sort()
+	toUpdate.sort()
+	return toAdd, toDelete, toUpdate
+}
+
+// Empty reports whether o has no rows (a Diff result with nothing to do).
+func (o Output) Empty() bool { return len(o.PortGroups) == 0 && len(o.ACLs) == 0 }
+
+func samePortGroup(a, b PortGroup) bool {
+	return sameSet(a.Ports, b.Ports) && sameSet(a.ACLs, b.ACLs) && maps.Equal(a.ExternalIDs, b.ExternalIDs)
+}
+
+func sameACL(a, b ACL) bool {
+	return a.Direction == b.Direction && a.Priority == b.Priority && a.Match == b.Match &&
+		a.Action == b.Action && maps.Equal(a.ExternalIDs, b.ExternalIDs)
+}
+
+func sameSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	if slices.Equal(a, b) {
+		return true
+	}
+	return slices.Equal(slices.Sorted(slices.Values(a)), slices.Sorted(slices.Values(b)))
+}
+
+// Delta returns what to insert into and delete from the set current to make
+// it desired (sorted): the mutations of a Port_Group's ports or acls, so
+// that adding one port to a group of thousands writes one element.
+func Delta(current, desired []string) (add, del []string) {
+	cur := make(map[string]bool, len(current))
+	for _, s := range current {
+		cur[s] = true
+	}
+	des := make(map[string]bool, len(desired))
+	for _, s := range desired {
+		des[s] = true
+		if !cur[s] {
+			add = append(add, s)
+		}
+	}
+	for _, s := range current {
+		if !des[s] {
+			del = append(del, s)
+		}
+	}
+	slices.Sort(add)
+	slices.Sort(del)
+	return slices.Compact(add), slices.Compact(del)
+}
+
+// Groups rebuilds the security groups from their rows (Northbound is the
+// only store): one per port group with a KeySG other than AllName, with
+// its description and, from the KeyRuleSpec of its ACLs, its rules (sorted
+// by rule id). It fails on an ACL whose rule does not parse.
+func Groups(o Output) ([]Group, error) {
+	var groups []Group
+	idx := map[string]int{}
+	for _, p := range o.PortGroups {
+		name := p.ExternalIDs[KeySG]
+		if name == "" || name == AllName {
+			continue
+		}
+		idx[name] = len(groups)
+		groups = append(groups, Group{Name: name, Description: p.ExternalIDs[KeyDescription]})
+	}
+	acls := slices.Clone(o.ACLs)
+	slices.SortFunc(acls, func(a, b ACL) int { return strings.Compare(a.Key, b.Key) })
+	for _, a := range acls {
+		i, ok := idx[a.ExternalIDs[KeySG]]
+		if !ok {
+			continue
+		}
+		r, err := ParseRule(a.ExternalIDs[KeyRuleSpec])
+		if err != nil {
+			return nil, err
+		}
+		groups[i].Rules = append(groups[i].Rules, r)
+	}
+	slices.SortFunc(groups, func(a, b Group) int { return strings.Compare(a.Name, b.Name) })
+	return groups, nil
+}
