@@ -214,7 +214,7 @@ func (p *pinger) stop() (lost int, gap time.Duration) {
 	return lost, gap
 }
 
-var downtimeRE = regexp.MustCompile(`Total downtime:\s+(\d+) ms`)
+var downtimeRE = regexp.MustCompile(`Total downtime:\s+(\d+)\s+ms`)
 
 // TestLiveMigration: a VM moves between the hosts several times, both ways,
 // while a container on host B pings it every 10 ms; its address, MAC and
@@ -314,7 +314,7 @@ func TestLiveMigration(t *testing.T) {
 			t.Fatalf("migrate %s->%s: %v\n%s", from, to, err, out)
 		}
 		job, _ := virsh(to, "domjobinfo", "--completed", name)
-		downtime := "? (" + strings.Join(strings.Fields(job), " ") + ")"
+		downtime := "?"
 		if m := downtimeRE.FindStringSubmatch(job); m != nil {
 			downtime = m[1] + " ms"
 		}
@@ -333,6 +333,11 @@ func TestLiveMigration(t *testing.T) {
 		}
 		if err := exec.Command("ip", "netns", "exec", ns, "ping", "-c", "2", "-W", "1", vmIP).Run(); err != nil {
 			t.Fatalf("after migrating to %s the container cannot reach the VM", to)
+		}
+		show, _ := da.qnetctl("port", "show", iface)
+		if !regexp.MustCompile(`requested chassis:\s+`+env["QN_CHASSIS_"+strings.ToUpper(to)]+`\n`).MatchString(show) ||
+			!regexp.MustCompile(`bound to:\s+`+env["QN_CHASSIS_"+strings.ToUpper(to)]).MatchString(show) || !strings.Contains(show, "vm:") {
+			t.Fatalf("qnetctl port show after migrating to %s:\n%s", to, show)
 		}
 		from = to
 	}
