@@ -40,9 +40,10 @@ test-e2e: deps build ## end-to-end tests: OVN sandbox, namespaces, the plugin bi
 	scripts/deps.sh --with-libvirt
 	$(GO) test -count=1 -timeout 20m -v ./test/e2e/... ./test/vm/... ./test/migration/...
 
-bench: deps build ## benchmarks, side by side with their peers: CNI ADD latency, IPAM rates and rebuild
+bench: deps build ## benchmarks, side by side with their peers: CNI ADD latency, IPAM, live migration
 	$(GO) run ./test/bench/cniadd
 	$(GO) run ./test/bench/ipam
+	$(GO) run ./test/bench/migration
 
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi

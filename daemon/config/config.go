@@ -85,7 +85,6 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil
 // Defaults returns a config with every default filled in.
 func Defaults() Config {
 	host, _ := os.Hostname()
-	t := true
 	return Config{
 		OVN: OVN{
 			NBRemotes: []string{"unix:/var/run/ovn/ovnnb_db.sock"},
@@ -93,9 +92,9 @@ func Defaults() Config {
 		},
 		Chassis: Chassis{
 			Name: host, EncapType: "geneve", EncapIP: "127.0.0.1", IntegrationBridge: "br-int",
-			DatapathType: "auto", OVSRemote: "unix:/var/run/openvswitch/db.sock", Manage: &t,
+			DatapathType: "auto", OVSRemote: "unix:/var/run/openvswitch/db.sock", Manage: new(true),
 		},
-		Libvirt: Libvirt{URI: "qemu:///system", Enabled: &t},
+		Libvirt: Libvirt{URI: "qemu:///system", Enabled: new(true)},
 		Daemon:  Daemon{Socket: api.DefaultSocket, LogLevel: "info", ReadyTimeout: Duration{30 * time.Second}, MACPrefix: "0a:51:4e"},
 	}
 }

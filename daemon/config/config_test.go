@@ -77,3 +77,21 @@ func TestLoad(t *testing.T) {
 		t.Fatalf("got %+v", c)
 	}
 }
+
+// TestSwitchesAreIndependent: turning one boolean off leaves the others on.
+func TestSwitchesAreIndependent(t *testing.T) {
+	c := Defaults()
+	if err := Parse("[chassis]\nmanage = false\n", &c); err != nil {
+		t.Fatal(err)
+	}
+	if *c.Chassis.Manage || !*c.Libvirt.Enabled {
+		t.Fatalf("manage=%v libvirt.enabled=%v, want false and true", *c.Chassis.Manage, *c.Libvirt.Enabled)
+	}
+	c = Defaults()
+	if err := Parse("[libvirt]\nenabled = false\n", &c); err != nil {
+		t.Fatal(err)
+	}
+	if !*c.Chassis.Manage || *c.Libvirt.Enabled {
+		t.Fatalf("manage=%v libvirt.enabled=%v, want true and false", *c.Chassis.Manage, *c.Libvirt.Enabled)
+	}
+}

@@ -375,5 +375,12 @@ func TestLiveMigration(t *testing.T) {
 	if strings.TrimSpace(string(sbAdd)) != "" {
 		t.Fatalf("after a refused migration the port is still bound on another chassis: %s", sbAdd)
 	}
+	// Undefined on the host it ended on: that host's daemon, following
+	// libvirt's events, releases the port.
+	virsh(from, "destroy", name)
+	if out, err := virsh(from, "undefine", name); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	testenv.WaitFor(t, 15*time.Second, func() bool { return nbGet(t, iface, "addresses") == "" }, "the undefined VM's port was not released")
 	_ = db
 }
