@@ -80,17 +80,6 @@ func Usable(p netip.Prefix, gw, a netip.Addr) bool {
 	return true
 }
 
-// NextFree returns the lowest usable address of p not in use. It is the
-// simple allocator of the first release: a scan over the subnet.
-func NextFree(p netip.Prefix, gw netip.Addr, used func(netip.Addr) bool) (netip.Addr, error) {
-	for a := p.Addr().Next(); p.Contains(a); a = a.Next() {
-		if Usable(p, gw, a) && !used(a) {
-			return a, nil
-		}
-	}
-	return netip.Addr{}, fmt.Errorf("subnet %s: %w", p, ErrExhausted)
-}
-
 // DefaultMACPrefix is the locally administered prefix of generated MACs.
 var DefaultMACPrefix = [3]byte{0x0a, 0x51, 0x4e}
 
