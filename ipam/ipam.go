@@ -69,17 +69,6 @@ func lastAddr(p netip.Prefix) netip.Addr {
 	return a
 }
 
-// Usable reports whether a may be handed out in p with gateway gw.
-func Usable(p netip.Prefix, gw, a netip.Addr) bool {
-	if !p.Contains(a) || a == p.Addr() || a == gw {
-		return false
-	}
-	if a.Is4() && a == lastAddr(p) {
-		return false
-	}
-	return true
-}
-
 // DefaultMACPrefix is the locally administered prefix of generated MACs.
 var DefaultMACPrefix = [3]byte{0x0a, 0x51, 0x4e}
 
