@@ -167,7 +167,6 @@ func prefixToIPNet(p netip.Prefix) *net.IPNet {
 // ethtool ioctl constants (linux/ethtool.h, linux/sockios.h).
 const (
 	siocEthtool    = 0x8946
-	ethtoolGTxCsum = 0x16
 	ethtoolSTxCsum = 0x17
 )
 
@@ -213,13 +212,4 @@ func SetTxChecksum(name string, on bool) error {
 		return fmt.Errorf("ethtool tx %v on %s: %w", on, name, err)
 	}
 	return nil
-}
-
-// TxChecksum reports whether TX checksum offload of name is on.
-func TxChecksum(name string) (bool, error) {
-	v := ethtoolValue{cmd: ethtoolGTxCsum}
-	if err := ethtool(name, &v); err != nil {
-		return false, fmt.Errorf("ethtool get tx on %s: %w", name, err)
-	}
-	return v.data != 0, nil
 }
