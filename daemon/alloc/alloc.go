@@ -141,9 +141,7 @@ func (a *Allocator) rebuild(st *netState, ls *nbdb.LogicalSwitch) error {
 			st.entries[ip] = Entry{Port: p.Name}
 		}
 	}
-	res, err := ovs.QueryShallow(a.NB.Conn, nbdb.DHCPOptionsTable, func(d *nbdb.DHCPOptions) bool {
-		return d.ExternalIDs[ovn.KeyKind] == ovn.KindReservation && d.ExternalIDs[ovn.KeyNetwork] == spec.Name
-	})
+	res, err := a.NB.Reservations(spec.Name)
 	if err != nil {
 		return err
 	}

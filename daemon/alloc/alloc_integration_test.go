@@ -132,6 +132,18 @@ func TestIntegrationIPAMPortsAndReservations(t *testing.T) {
 	if err := a.Release(ctx, "n1", netip.MustParseAddr("10.5.0.9")); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("second release: %v", err)
 	}
+	// A requested MAC is accepted only if no port has it yet.
+	own, _ := net.ParseMAC("0a:51:4e:11:22:33")
+	if _, err := a.CreatePort(ctx, "n1", Want{MAC: own}, "p3", mkPort("p3")); err != nil {
+		t.Fatal(err)
+	}
+	ovsdbtest.Eventually(t, 5*time.Second, func() bool { return a.NB.MACInUse(own.String()) }, "MAC index never saw p3")
+	if _, err := a.CreatePort(ctx, "n1", Want{MAC: own}, "p4", mkPort("p4")); !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), own.String()) {
+		t.Fatalf("a second port with MAC %s: %v, want a conflict naming it", own, err)
+	}
+	if err := a.DeletePort(ctx, "p3"); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestIntegrationIPAMConcurrentDaemons: two allocators on two NB

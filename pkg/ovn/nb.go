@@ -98,9 +98,10 @@ func (c *NB) MACInUse(mac string) bool {
 	return ok
 }
 
-// Reservations returns the reservation rows of network.
-func (c *NB) Reservations(network string) ([]nbdb.DHCPOptions, error) {
-	return ovs.Query(c.Conn, func(d *nbdb.DHCPOptions) bool {
+// Reservations returns the reservation rows of network, read-only (they
+// point into the cache: scans of tens of thousands copy nothing).
+func (c *NB) Reservations(network string) ([]*nbdb.DHCPOptions, error) {
+	return ovs.QueryShallow(c.Conn, nbdb.DHCPOptionsTable, func(d *nbdb.DHCPOptions) bool {
 		return d.ExternalIDs[KeyKind] == KindReservation && d.ExternalIDs[KeyNetwork] == network
 	})
 }
