@@ -20,6 +20,7 @@ import (
 	"github.com/quantumnet/quantumnet/daemon/config"
 	"github.com/quantumnet/quantumnet/daemon/lvwatch"
 	"github.com/quantumnet/quantumnet/daemon/server"
+	"github.com/quantumnet/quantumnet/daemon/sg"
 	"github.com/quantumnet/quantumnet/daemon/vm"
 	"github.com/quantumnet/quantumnet/pkg/api"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
@@ -130,14 +131,16 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		}
 		return wantDP
 	}
-	al := &alloc.Allocator{NB: nb, MACPrefix: macPrefix, Log: log}
+	sgm := &sg.Manager{NB: nb, Log: log}
+	al := &alloc.Allocator{NB: nb, MACPrefix: macPrefix, Log: log, PortOps: sgm.PortOps}
 	mgr := &attach.Manager{
 		NB: nb, SB: sb, OVS: ovsc, Alloc: al, Chassis: cfg.Chassis.Name, Bridge: bridge,
 		Netdev: func() bool { return dpType() == "netdev" }, ReadyTimeout: cfg.Daemon.ReadyTimeout.Duration,
 		MACPrefix: macPrefix, Log: log,
 	}
-	vms := &vm.Manager{NB: nb, OVS: ovsc, Alloc: al, Chassis: cfg.Chassis.Name, ReadyTimeout: cfg.Daemon.ReadyTimeout.Duration, Log: log}
-	srv := &server.Server{Attach: mgr, Alloc: al, VM: vms, DatapathType: dpType, Log: log}
+	vms := &vm.Manager{NB: nb, OVS: ovsc, Alloc: al, Chassis: cfg.Chassis.Name, ReadyTimeout: cfg.Daemon.ReadyTimeout.Duration, Log: log,
+		SetPortGroups: sgm.SetPortGroups}
+	srv := &server.Server{Attach: mgr, Alloc: al, VM: vms, SG: sgm, DatapathType: dpType, Log: log}
 	ls, err := api.Listen(cfg.Daemon.Socket, srv)
 	if err != nil {
 		return err
@@ -159,6 +162,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 			}
 			if err == nil {
 				err = mgr.Reconcile(wctx)
+			}
+			if err == nil {
+				err = sgm.Sync(wctx)
 			}
 
 			cancel()

@@ -58,6 +58,9 @@ type Allocator struct {
 	NB        *ovn.NB
 	MACPrefix [3]byte
 	Log       *slog.Logger
+	// PortOps, if set, adds operations to the transaction that creates a
+	// port (lsp.UUID is its named UUID): its security group memberships.
+	PortOps func(lsp *nbdb.LogicalSwitchPort) ([]ovsdb.Operation, error)
 
 	mu   sync.Mutex
 	nets map[string]*netState
@@ -239,9 +242,9 @@ func (a *Allocator) ops(st *netState, c *change) ([]ovsdb.Operation, error) {
 		ops = append(ops,
 			ovsdb.Operation{Op: ovsdb.OperationWait, Table: nbdb.LogicalSwitchTable, Where: where, Timeout: &zero,
 				Columns: []string{"other_config"}, Until: string(ovsdb.WaitConditionEqual),
-				Rows: []ovsdb.Row{{"other_config": toOvsMap(st.other)}}},
+				Rows: []ovsdb.Row{{"other_config": ovn.OvsMap(st.other)}}},
 			ovsdb.Operation{Op: ovsdb.OperationUpdate, Table: nbdb.LogicalSwitchTable, Where: where,
-				Row: ovsdb.Row{"other_config": toOvsMap(st.nextOther())}})
+				Row: ovsdb.Row{"other_config": ovn.OvsMap(st.nextOther())}})
 	}
 	for i, r := range c.inserts {
 		r.UUID = fmt.Sprintf("res%d", i)
@@ -259,14 +262,6 @@ func (a *Allocator) ops(st *netState, c *change) ([]ovsdb.Operation, error) {
 		ops = append(ops, o...)
 	}
 	return ops, nil
-}
-
-func toOvsMap(m map[string]string) ovsdb.OvsMap {
-	out := make(map[any]any, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return ovsdb.OvsMap{GoMap: out}
 }
 
 // applied records a committed change in st; res are the transaction's
@@ -470,7 +465,14 @@ func (a *Allocator) CreatePort(ctx context.Context, netName string, want Want, n
 			st.undo(c)
 			return nil, nil, err
 		}
-		ops, err := a.NB.CreatePortOps(ls, mk(cl))
+		lsp := mk(cl)
+		ops, err := a.NB.CreatePortOps(ls, lsp)
+		if err == nil && a.PortOps != nil {
+			var more []ovsdb.Operation
+			if more, err = a.PortOps(lsp); err == nil {
+				ops = append(ops, more...)
+			}
+		}
 		if err != nil {
 			st.undo(c)
 			return nil, nil, err

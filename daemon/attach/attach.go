@@ -61,6 +61,9 @@ type Request struct {
 	CNINetwork  string
 	IPs         []string
 	MAC         string
+	// SecurityGroups (normalized: sorted, no duplicates) go on the port
+	// with it; none: the network's default.
+	SecurityGroups []string
 }
 
 // Result is what ADD configured.
@@ -239,7 +242,7 @@ func (m *Manager) portRow(r Request, cl *alloc.Claim, name, host string) *nbdb.L
 	for _, p := range cl.Addrs {
 		addr += " " + p.Addr().String()
 	}
-	return &nbdb.LogicalSwitchPort{
+	lsp := &nbdb.LogicalSwitchPort{
 		Name:         name,
 		Addresses:    []string{addr},
 		PortSecurity: []string{addr},
@@ -250,6 +253,10 @@ func (m *Manager) portRow(r Request, cl *alloc.Claim, name, host string) *nbdb.L
 			ovn.KeyChassis: m.Chassis, ovn.KeyHostIfname: host,
 		},
 	}
+	if len(r.SecurityGroups) > 0 {
+		lsp.ExternalIDs[ovn.KeySecurityGroups] = strings.Join(r.SecurityGroups, ",")
+	}
+	return lsp
 }
 
 // resultOf rebuilds the Result of an existing LSP.

@@ -37,8 +37,8 @@ Commands:
   ipam reserve NETWORK --owner WHO [--address IP | --ipv6] [--mac MAC]
                                            reserve an address (with --mac: a static binding)
   ipam release NETWORK ADDRESS
-  version
-
+` + sgUsage + `  version
+` + ruleHelp + `
 The socket defaults to $QUANTUMNET_SOCKET, else /run/quantumnet/quantumnetd.sock.
 `
 
@@ -75,36 +75,40 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	var err error
-	switch strings.Join(rest[:min(2, len(rest))], " ") {
-	case "network create":
-		err = c.networkCreate(rest[2:])
-	case "network list", "network ls":
-		err = c.networkList()
-	case "network show":
-		err = c.networkShow(rest[2:])
-	case "network delete", "network rm":
-		err = c.networkDelete(rest[2:])
-	case "port list", "port ls":
-		err = c.portList(rest[2:])
-	case "port show":
-		err = c.portShow(rest[2:])
-	case "ipam show":
-		err = c.ipamShow(rest[2:])
-	case "ipam reserve":
-		err = c.ipamReserve(rest[2:])
-	case "ipam release":
-		err = c.ipamRelease(rest[2:])
-	default:
-		switch rest[0] {
-		case "status":
-			err = c.status()
-		case "version":
-			err = c.version()
-		case "help":
-			fmt.Fprint(stdout, usage)
+	if ok, serr := c.sgCommand(rest); ok {
+		err = serr
+	} else {
+		switch strings.Join(rest[:min(2, len(rest))], " ") {
+		case "network create":
+			err = c.networkCreate(rest[2:])
+		case "network list", "network ls":
+			err = c.networkList()
+		case "network show":
+			err = c.networkShow(rest[2:])
+		case "network delete", "network rm":
+			err = c.networkDelete(rest[2:])
+		case "port list", "port ls":
+			err = c.portList(rest[2:])
+		case "port show":
+			err = c.portShow(rest[2:])
+		case "ipam show":
+			err = c.ipamShow(rest[2:])
+		case "ipam reserve":
+			err = c.ipamReserve(rest[2:])
+		case "ipam release":
+			err = c.ipamRelease(rest[2:])
 		default:
-			fmt.Fprintf(stderr, "qnetctl: unknown command %q\n\n%s", strings.Join(rest, " "), usage)
-			return 2
+			switch rest[0] {
+			case "status":
+				err = c.status()
+			case "version":
+				err = c.version()
+			case "help":
+				fmt.Fprint(stdout, usage)
+			default:
+				fmt.Fprintf(stderr, "qnetctl: unknown command %q\n\n%s", strings.Join(rest, " "), usage)
+				return 2
+			}
 		}
 	}
 	if err != nil {
@@ -469,6 +473,7 @@ func (c *cli) portShow(args []string) error {
 			fmt.Fprintf(w, "addresses:\t%s\n", strings.Join(p.Addresses, ", "))
 			fmt.Fprintf(w, "requested chassis:\t%s\n", dash(p.Chassis))
 			fmt.Fprintf(w, "bound to:\t%s (up: %v)\n", dash(p.BoundChassis), p.Up)
+			fmt.Fprintf(w, "security groups:\t%s\n", dash(strings.Join(p.SecurityGroups, ", ")))
 			if p.Migration != "" {
 				fmt.Fprintf(w, "migration:\t%s\n", p.Migration)
 				fmt.Fprintf(w, "activation:\t%s\n", dash(p.Activation))

@@ -18,10 +18,13 @@ import (
 	"github.com/quantumnet/quantumnet/daemon/alloc"
 	"github.com/quantumnet/quantumnet/daemon/attach"
 	"github.com/quantumnet/quantumnet/daemon/network"
+	"github.com/quantumnet/quantumnet/daemon/secgroup"
+	"github.com/quantumnet/quantumnet/daemon/sg"
 	"github.com/quantumnet/quantumnet/daemon/vm"
 	"github.com/quantumnet/quantumnet/ipam"
 	"github.com/quantumnet/quantumnet/pkg/api"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
+	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
 	"github.com/quantumnet/quantumnet/pkg/ovs"
 )
 
@@ -34,6 +37,7 @@ type Server struct {
 	Attach       *attach.Manager
 	Alloc        *alloc.Allocator
 	VM           *vm.Manager
+	SG           *sg.Manager
 	DatapathType func() string
 	Log          *slog.Logger
 }
@@ -57,14 +61,24 @@ func (s *Server) Status(context.Context, *api.StatusRequest) (*api.StatusReply, 
 	}, nil
 }
 
-func request(r *api.CNIRequest) attach.Request {
-	return attach.Request{ContainerID: r.ContainerId, Ifname: r.Ifname, Netns: r.Netns, Network: r.Network,
+func request(r *api.CNIRequest) (attach.Request, error) {
+	req := attach.Request{ContainerID: r.ContainerId, Ifname: r.Ifname, Netns: r.Netns, Network: r.Network,
 		CNINetwork: r.CniNetworkName, IPs: r.Ips, MAC: r.Mac}
+	groups, err := sg.NormalizeGroups(r.SecurityGroups)
+	if err != nil {
+		return req, status.Error(codes.InvalidArgument, err.Error())
+	}
+	req.SecurityGroups = groups
+	return req, nil
 }
 
 // CNIAdd attaches a container.
 func (s *Server) CNIAdd(ctx context.Context, r *api.CNIRequest) (*api.CNIResult, error) {
-	res, err := s.Attach.Add(ctx, request(r))
+	req, err := request(r)
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.Attach.Add(ctx, req)
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -91,7 +105,8 @@ func (s *Server) CNIAdd(ctx context.Context, r *api.CNIRequest) (*api.CNIResult,
 
 // CNIDel detaches a container (idempotent).
 func (s *Server) CNIDel(ctx context.Context, r *api.CNIRequest) (*api.Empty, error) {
-	if err := s.Attach.Del(ctx, request(r)); err != nil {
+	req, _ := request(r) // security groups do not matter here
+	if err := s.Attach.Del(ctx, req); err != nil {
 		return nil, toStatus(err)
 	}
 	return &api.Empty{}, nil
@@ -99,7 +114,8 @@ func (s *Server) CNIDel(ctx context.Context, r *api.CNIRequest) (*api.Empty, err
 
 // CNICheck verifies an attachment.
 func (s *Server) CNICheck(ctx context.Context, r *api.CNIRequest) (*api.Empty, error) {
-	if err := s.Attach.Check(ctx, request(r)); err != nil {
+	req, _ := request(r) // security groups do not matter here
+	if err := s.Attach.Check(ctx, req); err != nil {
 		return nil, toStatus(err)
 	}
 	return &api.Empty{}, nil
@@ -141,6 +157,7 @@ func (s *Server) CreateNetwork(ctx context.Context, n *api.Network) (*api.Networ
 		return nil, toStatus(err)
 	}
 	s.Log.Info("network created", "network", spec.Name, "subnet4", n.Subnet4, "subnet6", n.Subnet6)
+	s.syncSG(ctx)
 	got, err := s.Attach.NB.GetSwitch(spec.Name)
 	if err == nil {
 		ls = got
@@ -278,6 +295,7 @@ func (s *Server) DeleteNetwork(ctx context.Context, r *api.NetworkRef) (*api.Emp
 		return nil, toStatus(err)
 	}
 	s.Log.Info("network deleted", "network", r.Name)
+	s.syncSG(ctx)
 	return &api.Empty{}, nil
 }
 
@@ -292,36 +310,8 @@ func (s *Server) ListPorts(_ context.Context, f *api.PortFilter) (*api.PortList,
 		return nil, toStatus(err)
 	}
 	out := &api.PortList{}
-	for _, p := range lsps {
-		port := &api.Port{
-			Name: p.Name, Network: p.ExternalIDs[ovn.KeyNetwork], Chassis: p.Options[ovn.OptRequestedChassis],
-			Kind: p.ExternalIDs[ovn.KeyKind], ContainerId: p.ExternalIDs[ovn.KeyContainerID],
-			Ifname: p.ExternalIDs[ovn.KeyIfname], HostIfname: p.ExternalIDs[ovn.KeyHostIfname],
-			Up: p.Up != nil && *p.Up,
-		}
-		if s.Attach.SB.Connected() {
-			port.BoundChassis = s.Attach.SB.BoundChassis(p.Name)
-		}
-		port.Vm = p.ExternalIDs[ovn.KeyVMName]
-		port.Migration = vm.Migration(&p)
-		if a := p.Options[ovn.OptActivation]; a != "" {
-			port.Activation = a
-			if act := s.Attach.SB.PortOption(p.Name, ovn.OptActivatedChassis); act != "" {
-				port.Activation += ", activated on " + act
-			} else {
-				port.Activation += ", waiting"
-			}
-		}
-		if len(p.Addresses) > 0 {
-			f := strings.Fields(p.Addresses[0])
-			port.Mac = f[0]
-			for _, a := range f[1:] {
-				if _, err := netip.ParseAddr(a); err == nil {
-					port.Addresses = append(port.Addresses, a)
-				}
-			}
-		}
-		out.Ports = append(out.Ports, port)
+	for i := range lsps {
+		out.Ports = append(out.Ports, s.port(&lsps[i]))
 	}
 	sort.Slice(out.Ports, func(i, j int) bool {
 		if out.Ports[i].Network != out.Ports[j].Network {
@@ -332,11 +322,57 @@ func (s *Server) ListPorts(_ context.Context, f *api.PortFilter) (*api.PortList,
 	return out, nil
 }
 
+// port is a logical port as shown to users.
+func (s *Server) port(p *nbdb.LogicalSwitchPort) *api.Port {
+	port := &api.Port{
+		Name: p.Name, Network: p.ExternalIDs[ovn.KeyNetwork], Chassis: p.Options[ovn.OptRequestedChassis],
+		Kind: p.ExternalIDs[ovn.KeyKind], ContainerId: p.ExternalIDs[ovn.KeyContainerID],
+		Ifname: p.ExternalIDs[ovn.KeyIfname], HostIfname: p.ExternalIDs[ovn.KeyHostIfname],
+		Up: p.Up != nil && *p.Up, SecurityGroups: sg.PortGroupsOf(p),
+	}
+	if s.Attach.SB.Connected() {
+		port.BoundChassis = s.Attach.SB.BoundChassis(p.Name)
+	}
+	port.Vm = p.ExternalIDs[ovn.KeyVMName]
+	port.Migration = vm.Migration(p)
+	if a := p.Options[ovn.OptActivation]; a != "" {
+		port.Activation = a
+		if act := s.Attach.SB.PortOption(p.Name, ovn.OptActivatedChassis); act != "" {
+			port.Activation += ", activated on " + act
+		} else {
+			port.Activation += ", waiting"
+		}
+	}
+	if len(p.Addresses) > 0 {
+		f := strings.Fields(p.Addresses[0])
+		port.Mac = f[0]
+		for _, a := range f[1:] {
+			if _, err := netip.ParseAddr(a); err == nil {
+				port.Addresses = append(port.Addresses, a)
+			}
+		}
+	}
+	return port
+}
+
+// syncSG rewrites the security groups' plumbing ACLs, which name every
+// network's gateways (DHCP and DNS to them are never blocked). A failure
+// is logged: the next change or start repairs it.
+func (s *Server) syncSG(ctx context.Context) {
+	if s.SG == nil {
+		return
+	}
+	if err := s.SG.Sync(ctx); err != nil {
+		s.Log.Warn("security groups: sync after a network change failed", "err", err)
+	}
+}
+
 // toStatus maps domain errors to gRPC codes.
 func toStatus(err error) error {
 	code := codes.Internal
 	switch {
-	case errors.Is(err, attach.ErrInvalid):
+	case errors.Is(err, attach.ErrInvalid), errors.Is(err, secgroup.ErrInvalid),
+		errors.Is(err, secgroup.ErrUnknownGroup), errors.Is(err, secgroup.ErrUnknownPreset):
 		code = codes.InvalidArgument
 	case errors.Is(err, attach.ErrUnavailable), errors.Is(err, ovs.ErrNotConnected):
 		code = codes.Unavailable
@@ -363,6 +399,11 @@ func vmDomain(r *api.VMRequest) (vm.Domain, error) {
 		if nic.InterfaceID == "" {
 			return d, status.Errorf(codes.InvalidArgument, "domain %s: a NIC without interfaceid", r.Domain)
 		}
+		groups, err := sg.NormalizeGroups(n.SecurityGroups)
+		if err != nil {
+			return d, status.Errorf(codes.InvalidArgument, "domain %s: NIC %s: %v", r.Domain, nic.InterfaceID, err)
+		}
+		nic.SecurityGroups = groups
 		if err := network.ValidateName(nic.Network); err != nil {
 			return d, status.Errorf(codes.InvalidArgument, "domain %s: NIC %s: %v", r.Domain, nic.InterfaceID, err)
 		}

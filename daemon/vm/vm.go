@@ -37,6 +37,9 @@ type NIC struct {
 	MAC         string
 	Network     string
 	IPs         []netip.Addr
+	// SecurityGroups from the domain metadata (normalized): applied when
+	// the port is made, and again at every start.
+	SecurityGroups []string
 }
 
 // Domain is a libvirt domain as a hook or an event describes it.
@@ -59,6 +62,8 @@ type Manager struct {
 	Chassis      string
 	ReadyTimeout time.Duration
 	Log          *slog.Logger
+	// SetPortGroups changes a live port's security groups (daemon/sg).
+	SetPortGroups func(ctx context.Context, port string, groups []string) ([]string, error)
 
 	mu       sync.Mutex
 	incoming map[string]bool // domains whose migration here began, not yet prepared
@@ -169,6 +174,9 @@ func (m *Manager) portRow(d Domain, nic NIC, cl *alloc.Claim, dhcpUUID string) *
 	if dhcpUUID != "" {
 		lsp.Dhcpv4Options = &dhcpUUID
 	}
+	if len(nic.SecurityGroups) > 0 {
+		lsp.ExternalIDs[ovn.KeySecurityGroups] = strings.Join(nic.SecurityGroups, ",")
+	}
 	return lsp
 }
 
@@ -208,6 +216,12 @@ func (m *Manager) adopt(ctx context.Context, d Domain, nic NIC, lsp *nbdb.Logica
 		lsp.ExternalIDs[ovn.KeyChassis] = m.Chassis
 		lsp.ExternalIDs[ovn.KeyVMState] = "starting"
 		if err := m.NB.UpdatePort(ctx, lsp, &lsp.Options, &lsp.ExternalIDs); err != nil {
+			return Port{}, err
+		}
+	}
+	// The metadata's security groups hold from every start on.
+	if m.SetPortGroups != nil && ids[ovn.KeySecurityGroups] != strings.Join(nic.SecurityGroups, ",") {
+		if _, err := m.SetPortGroups(ctx, lsp.Name, nic.SecurityGroups); err != nil {
 			return Port{}, err
 		}
 	}

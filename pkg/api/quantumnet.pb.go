@@ -326,6 +326,7 @@ type CNIRequest struct {
 	CniNetworkName string                 `protobuf:"bytes,5,opt,name=cni_network_name,json=cniNetworkName,proto3" json:"cni_network_name,omitempty"` // the CNI config "name"
 	Ips            []string               `protobuf:"bytes,6,rep,name=ips,proto3" json:"ips,omitempty"`                                               // requested addresses (CIDR or bare), optional
 	Mac            string                 `protobuf:"bytes,7,opt,name=mac,proto3" json:"mac,omitempty"`                                               // requested MAC, optional
+	SecurityGroups []string               `protobuf:"bytes,8,rep,name=security_groups,json=securityGroups,proto3" json:"security_groups,omitempty"`   // optional; none: the network's default
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -407,6 +408,13 @@ func (x *CNIRequest) GetMac() string {
 		return x.Mac
 	}
 	return ""
+}
+
+func (x *CNIRequest) GetSecurityGroups() []string {
+	if x != nil {
+		return x.SecurityGroups
+	}
+	return nil
 }
 
 type CNIInterface struct {
@@ -1096,23 +1104,24 @@ func (x *PortFilter) GetNetwork() string {
 }
 
 type Port struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Network       string                 `protobuf:"bytes,2,opt,name=network,proto3" json:"network,omitempty"`
-	Mac           string                 `protobuf:"bytes,3,opt,name=mac,proto3" json:"mac,omitempty"`
-	Addresses     []string               `protobuf:"bytes,4,rep,name=addresses,proto3" json:"addresses,omitempty"`
-	Chassis       string                 `protobuf:"bytes,5,opt,name=chassis,proto3" json:"chassis,omitempty"`                               // requested-chassis (two, during a migration)
-	BoundChassis  string                 `protobuf:"bytes,6,opt,name=bound_chassis,json=boundChassis,proto3" json:"bound_chassis,omitempty"` // from SB Port_Binding
-	Kind          string                 `protobuf:"bytes,7,opt,name=kind,proto3" json:"kind,omitempty"`                                     // "container" or "vm"
-	ContainerId   string                 `protobuf:"bytes,8,opt,name=container_id,json=containerId,proto3" json:"container_id,omitempty"`
-	Ifname        string                 `protobuf:"bytes,9,opt,name=ifname,proto3" json:"ifname,omitempty"`
-	HostIfname    string                 `protobuf:"bytes,10,opt,name=host_ifname,json=hostIfname,proto3" json:"host_ifname,omitempty"`
-	Up            bool                   `protobuf:"varint,11,opt,name=up,proto3" json:"up,omitempty"`
-	Vm            string                 `protobuf:"bytes,12,opt,name=vm,proto3" json:"vm,omitempty"`                 // domain name, for VM ports
-	Migration     string                 `protobuf:"bytes,13,opt,name=migration,proto3" json:"migration,omitempty"`   // "FROM -> TO" while migrating
-	Activation    string                 `protobuf:"bytes,14,opt,name=activation,proto3" json:"activation,omitempty"` // activation-strategy, and whether the destination activated
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Name           string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Network        string                 `protobuf:"bytes,2,opt,name=network,proto3" json:"network,omitempty"`
+	Mac            string                 `protobuf:"bytes,3,opt,name=mac,proto3" json:"mac,omitempty"`
+	Addresses      []string               `protobuf:"bytes,4,rep,name=addresses,proto3" json:"addresses,omitempty"`
+	Chassis        string                 `protobuf:"bytes,5,opt,name=chassis,proto3" json:"chassis,omitempty"`                               // requested-chassis (two, during a migration)
+	BoundChassis   string                 `protobuf:"bytes,6,opt,name=bound_chassis,json=boundChassis,proto3" json:"bound_chassis,omitempty"` // from SB Port_Binding
+	Kind           string                 `protobuf:"bytes,7,opt,name=kind,proto3" json:"kind,omitempty"`                                     // "container" or "vm"
+	ContainerId    string                 `protobuf:"bytes,8,opt,name=container_id,json=containerId,proto3" json:"container_id,omitempty"`
+	Ifname         string                 `protobuf:"bytes,9,opt,name=ifname,proto3" json:"ifname,omitempty"`
+	HostIfname     string                 `protobuf:"bytes,10,opt,name=host_ifname,json=hostIfname,proto3" json:"host_ifname,omitempty"`
+	Up             bool                   `protobuf:"varint,11,opt,name=up,proto3" json:"up,omitempty"`
+	Vm             string                 `protobuf:"bytes,12,opt,name=vm,proto3" json:"vm,omitempty"`                 // domain name, for VM ports
+	Migration      string                 `protobuf:"bytes,13,opt,name=migration,proto3" json:"migration,omitempty"`   // "FROM -> TO" while migrating
+	Activation     string                 `protobuf:"bytes,14,opt,name=activation,proto3" json:"activation,omitempty"` // activation-strategy, and whether the destination activated
+	SecurityGroups []string               `protobuf:"bytes,15,rep,name=security_groups,json=securityGroups,proto3" json:"security_groups,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Port) Reset() {
@@ -1241,6 +1250,13 @@ func (x *Port) GetActivation() string {
 		return x.Activation
 	}
 	return ""
+}
+
+func (x *Port) GetSecurityGroups() []string {
+	if x != nil {
+		return x.SecurityGroups
+	}
+	return nil
 }
 
 type PortList struct {
@@ -1891,6 +1907,387 @@ func (x *VMReply) GetPorts() []*VMPort {
 	return nil
 }
 
+type SecurityGroupRule struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`     // stable: a hash of the canonical form
+	Spec          string                 `protobuf:"bytes,2,opt,name=spec,proto3" json:"spec,omitempty"` // the rule in the rule syntax (canonical form)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SecurityGroupRule) Reset() {
+	*x = SecurityGroupRule{}
+	mi := &file_quantumnet_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SecurityGroupRule) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SecurityGroupRule) ProtoMessage() {}
+
+func (x *SecurityGroupRule) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SecurityGroupRule.ProtoReflect.Descriptor instead.
+func (*SecurityGroupRule) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *SecurityGroupRule) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *SecurityGroupRule) GetSpec() string {
+	if x != nil {
+		return x.Spec
+	}
+	return ""
+}
+
+type SecurityGroup struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Name        string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Description string                 `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
+	Rules       []*SecurityGroupRule   `protobuf:"bytes,3,rep,name=rules,proto3" json:"rules,omitempty"` // on create: spec only
+	// read-only
+	Ports         []string `protobuf:"bytes,4,rep,name=ports,proto3" json:"ports,omitempty"` // member logical ports
+	Acls          uint32   `protobuf:"varint,5,opt,name=acls,proto3" json:"acls,omitempty"`  // ACL rows of the group
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SecurityGroup) Reset() {
+	*x = SecurityGroup{}
+	mi := &file_quantumnet_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SecurityGroup) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SecurityGroup) ProtoMessage() {}
+
+func (x *SecurityGroup) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SecurityGroup.ProtoReflect.Descriptor instead.
+func (*SecurityGroup) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *SecurityGroup) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SecurityGroup) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *SecurityGroup) GetRules() []*SecurityGroupRule {
+	if x != nil {
+		return x.Rules
+	}
+	return nil
+}
+
+func (x *SecurityGroup) GetPorts() []string {
+	if x != nil {
+		return x.Ports
+	}
+	return nil
+}
+
+func (x *SecurityGroup) GetAcls() uint32 {
+	if x != nil {
+		return x.Acls
+	}
+	return 0
+}
+
+type SecurityGroupRef struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SecurityGroupRef) Reset() {
+	*x = SecurityGroupRef{}
+	mi := &file_quantumnet_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SecurityGroupRef) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SecurityGroupRef) ProtoMessage() {}
+
+func (x *SecurityGroupRef) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SecurityGroupRef.ProtoReflect.Descriptor instead.
+func (*SecurityGroupRef) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *SecurityGroupRef) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type SecurityGroupList struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Groups        []*SecurityGroup       `protobuf:"bytes,1,rep,name=groups,proto3" json:"groups,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SecurityGroupList) Reset() {
+	*x = SecurityGroupList{}
+	mi := &file_quantumnet_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SecurityGroupList) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SecurityGroupList) ProtoMessage() {}
+
+func (x *SecurityGroupList) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SecurityGroupList.ProtoReflect.Descriptor instead.
+func (*SecurityGroupList) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *SecurityGroupList) GetGroups() []*SecurityGroup {
+	if x != nil {
+		return x.Groups
+	}
+	return nil
+}
+
+type SecurityGroupRules struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Group         string                 `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	Rules         []string               `protobuf:"bytes,2,rep,name=rules,proto3" json:"rules,omitempty"`   // add: rule syntax; delete: rule ids or rule syntax
+	Preset        string                 `protobuf:"bytes,3,opt,name=preset,proto3" json:"preset,omitempty"` // add only: a preset's rules (ssh, web, rdp, database, icmp, internal)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SecurityGroupRules) Reset() {
+	*x = SecurityGroupRules{}
+	mi := &file_quantumnet_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SecurityGroupRules) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SecurityGroupRules) ProtoMessage() {}
+
+func (x *SecurityGroupRules) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SecurityGroupRules.ProtoReflect.Descriptor instead.
+func (*SecurityGroupRules) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *SecurityGroupRules) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
+func (x *SecurityGroupRules) GetRules() []string {
+	if x != nil {
+		return x.Rules
+	}
+	return nil
+}
+
+func (x *SecurityGroupRules) GetPreset() string {
+	if x != nil {
+		return x.Preset
+	}
+	return ""
+}
+
+type SecurityGroupRulesReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Group         *SecurityGroup         `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	Added         []*SecurityGroupRule   `protobuf:"bytes,2,rep,name=added,proto3" json:"added,omitempty"` // the rules that were not there yet
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SecurityGroupRulesReply) Reset() {
+	*x = SecurityGroupRulesReply{}
+	mi := &file_quantumnet_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SecurityGroupRulesReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SecurityGroupRulesReply) ProtoMessage() {}
+
+func (x *SecurityGroupRulesReply) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SecurityGroupRulesReply.ProtoReflect.Descriptor instead.
+func (*SecurityGroupRulesReply) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *SecurityGroupRulesReply) GetGroup() *SecurityGroup {
+	if x != nil {
+		return x.Group
+	}
+	return nil
+}
+
+func (x *SecurityGroupRulesReply) GetAdded() []*SecurityGroupRule {
+	if x != nil {
+		return x.Added
+	}
+	return nil
+}
+
+type PortSecurityGroups struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Port           string                 `protobuf:"bytes,1,opt,name=port,proto3" json:"port,omitempty"`
+	SecurityGroups []string               `protobuf:"bytes,2,rep,name=security_groups,json=securityGroups,proto3" json:"security_groups,omitempty"` // none: the network's default
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *PortSecurityGroups) Reset() {
+	*x = PortSecurityGroups{}
+	mi := &file_quantumnet_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PortSecurityGroups) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PortSecurityGroups) ProtoMessage() {}
+
+func (x *PortSecurityGroups) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PortSecurityGroups.ProtoReflect.Descriptor instead.
+func (*PortSecurityGroups) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *PortSecurityGroups) GetPort() string {
+	if x != nil {
+		return x.Port
+	}
+	return ""
+}
+
+func (x *PortSecurityGroups) GetSecurityGroups() []string {
+	if x != nil {
+		return x.SecurityGroups
+	}
+	return nil
+}
+
 var File_quantumnet_proto protoreflect.FileDescriptor
 
 const file_quantumnet_proto_rawDesc = "" +
@@ -1917,7 +2314,7 @@ const file_quantumnet_proto_rawDesc = "" +
 	"\x12chassis_registered\x18\x05 \x01(\bR\x11chassisRegistered\x12\x18\n" +
 	"\achassis\x18\x06 \x01(\tR\achassis\x12#\n" +
 	"\rdatapath_type\x18\a \x01(\tR\fdatapathType\x12\x1a\n" +
-	"\bproblems\x18\b \x03(\tR\bproblems\"\xc5\x01\n" +
+	"\bproblems\x18\b \x03(\tR\bproblems\"\xee\x01\n" +
 	"\n" +
 	"CNIRequest\x12!\n" +
 	"\fcontainer_id\x18\x01 \x01(\tR\vcontainerId\x12\x16\n" +
@@ -1926,7 +2323,8 @@ const file_quantumnet_proto_rawDesc = "" +
 	"\anetwork\x18\x04 \x01(\tR\anetwork\x12(\n" +
 	"\x10cni_network_name\x18\x05 \x01(\tR\x0ecniNetworkName\x12\x10\n" +
 	"\x03ips\x18\x06 \x03(\tR\x03ips\x12\x10\n" +
-	"\x03mac\x18\a \x01(\tR\x03mac\"`\n" +
+	"\x03mac\x18\a \x01(\tR\x03mac\x12'\n" +
+	"\x0fsecurity_groups\x18\b \x03(\tR\x0esecurityGroups\"`\n" +
 	"\fCNIInterface\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x10\n" +
 	"\x03mac\x18\x02 \x01(\tR\x03mac\x12\x18\n" +
@@ -1982,7 +2380,7 @@ const file_quantumnet_proto_rawDesc = "" +
 	"\bnetworks\x18\x01 \x03(\v2\x16.quantumnet.v1.NetworkR\bnetworks\"&\n" +
 	"\n" +
 	"PortFilter\x12\x18\n" +
-	"\anetwork\x18\x01 \x01(\tR\anetwork\"\xf1\x02\n" +
+	"\anetwork\x18\x01 \x01(\tR\anetwork\"\x9a\x03\n" +
 	"\x04Port\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\anetwork\x18\x02 \x01(\tR\anetwork\x12\x10\n" +
@@ -2001,7 +2399,8 @@ const file_quantumnet_proto_rawDesc = "" +
 	"\tmigration\x18\r \x01(\tR\tmigration\x12\x1e\n" +
 	"\n" +
 	"activation\x18\x0e \x01(\tR\n" +
-	"activation\"5\n" +
+	"activation\x12'\n" +
+	"\x0fsecurity_groups\x18\x0f \x03(\tR\x0esecurityGroups\"5\n" +
 	"\bPortList\x12)\n" +
 	"\x05ports\x18\x01 \x03(\v2\x13.quantumnet.v1.PortR\x05ports\"\xd6\x01\n" +
 	"\n" +
@@ -2048,7 +2447,30 @@ const file_quantumnet_proto_rawDesc = "" +
 	"\x03mac\x18\x03 \x01(\tR\x03mac\x12\x1c\n" +
 	"\taddresses\x18\x04 \x03(\tR\taddresses\"6\n" +
 	"\aVMReply\x12+\n" +
-	"\x05ports\x18\x01 \x03(\v2\x15.quantumnet.v1.VMPortR\x05ports2\xe2\t\n" +
+	"\x05ports\x18\x01 \x03(\v2\x15.quantumnet.v1.VMPortR\x05ports\"7\n" +
+	"\x11SecurityGroupRule\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04spec\x18\x02 \x01(\tR\x04spec\"\xa7\x01\n" +
+	"\rSecurityGroup\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
+	"\vdescription\x18\x02 \x01(\tR\vdescription\x126\n" +
+	"\x05rules\x18\x03 \x03(\v2 .quantumnet.v1.SecurityGroupRuleR\x05rules\x12\x14\n" +
+	"\x05ports\x18\x04 \x03(\tR\x05ports\x12\x12\n" +
+	"\x04acls\x18\x05 \x01(\rR\x04acls\"&\n" +
+	"\x10SecurityGroupRef\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"I\n" +
+	"\x11SecurityGroupList\x124\n" +
+	"\x06groups\x18\x01 \x03(\v2\x1c.quantumnet.v1.SecurityGroupR\x06groups\"X\n" +
+	"\x12SecurityGroupRules\x12\x14\n" +
+	"\x05group\x18\x01 \x01(\tR\x05group\x12\x14\n" +
+	"\x05rules\x18\x02 \x03(\tR\x05rules\x12\x16\n" +
+	"\x06preset\x18\x03 \x01(\tR\x06preset\"\x85\x01\n" +
+	"\x17SecurityGroupRulesReply\x122\n" +
+	"\x05group\x18\x01 \x01(\v2\x1c.quantumnet.v1.SecurityGroupR\x05group\x126\n" +
+	"\x05added\x18\x02 \x03(\v2 .quantumnet.v1.SecurityGroupRuleR\x05added\"Q\n" +
+	"\x12PortSecurityGroups\x12\x12\n" +
+	"\x04port\x18\x01 \x01(\tR\x04port\x12'\n" +
+	"\x0fsecurity_groups\x18\x02 \x03(\tR\x0esecurityGroups2\xc0\x0e\n" +
 	"\n" +
 	"QuantumNet\x12?\n" +
 	"\x05Hello\x12\x1b.quantumnet.v1.HelloRequest\x1a\x19.quantumnet.v1.HelloReply\x12B\n" +
@@ -2070,7 +2492,14 @@ const file_quantumnet_proto_rawDesc = "" +
 	"\tVMStarted\x12\x18.quantumnet.v1.VMRequest\x1a\x14.quantumnet.v1.Empty\x12;\n" +
 	"\tVMStopped\x12\x18.quantumnet.v1.VMRequest\x1a\x14.quantumnet.v1.Empty\x12=\n" +
 	"\vVMReconnect\x12\x18.quantumnet.v1.VMRequest\x1a\x14.quantumnet.v1.Empty\x12=\n" +
-	"\vVMMigrateIn\x12\x18.quantumnet.v1.VMRequest\x1a\x14.quantumnet.v1.EmptyB*Z(github.com/quantumnet/quantumnet/pkg/apib\x06proto3"
+	"\vVMMigrateIn\x12\x18.quantumnet.v1.VMRequest\x1a\x14.quantumnet.v1.Empty\x12Q\n" +
+	"\x13CreateSecurityGroup\x12\x1c.quantumnet.v1.SecurityGroup\x1a\x1c.quantumnet.v1.SecurityGroup\x12Q\n" +
+	"\x10GetSecurityGroup\x12\x1f.quantumnet.v1.SecurityGroupRef\x1a\x1c.quantumnet.v1.SecurityGroup\x12L\n" +
+	"\x12ListSecurityGroups\x12\x14.quantumnet.v1.Empty\x1a .quantumnet.v1.SecurityGroupList\x12L\n" +
+	"\x13DeleteSecurityGroup\x12\x1f.quantumnet.v1.SecurityGroupRef\x1a\x14.quantumnet.v1.Empty\x12b\n" +
+	"\x15AddSecurityGroupRules\x12!.quantumnet.v1.SecurityGroupRules\x1a&.quantumnet.v1.SecurityGroupRulesReply\x12e\n" +
+	"\x18DeleteSecurityGroupRules\x12!.quantumnet.v1.SecurityGroupRules\x1a&.quantumnet.v1.SecurityGroupRulesReply\x12O\n" +
+	"\x15SetPortSecurityGroups\x12!.quantumnet.v1.PortSecurityGroups\x1a\x13.quantumnet.v1.PortB*Z(github.com/quantumnet/quantumnet/pkg/apib\x06proto3"
 
 var (
 	file_quantumnet_proto_rawDescOnce sync.Once
@@ -2084,36 +2513,43 @@ func file_quantumnet_proto_rawDescGZIP() []byte {
 	return file_quantumnet_proto_rawDescData
 }
 
-var file_quantumnet_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_quantumnet_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_quantumnet_proto_goTypes = []any{
-	(*Empty)(nil),              // 0: quantumnet.v1.Empty
-	(*HelloRequest)(nil),       // 1: quantumnet.v1.HelloRequest
-	(*HelloReply)(nil),         // 2: quantumnet.v1.HelloReply
-	(*StatusRequest)(nil),      // 3: quantumnet.v1.StatusRequest
-	(*StatusReply)(nil),        // 4: quantumnet.v1.StatusReply
-	(*CNIRequest)(nil),         // 5: quantumnet.v1.CNIRequest
-	(*CNIInterface)(nil),       // 6: quantumnet.v1.CNIInterface
-	(*CNIIPConfig)(nil),        // 7: quantumnet.v1.CNIIPConfig
-	(*CNIRoute)(nil),           // 8: quantumnet.v1.CNIRoute
-	(*CNIResult)(nil),          // 9: quantumnet.v1.CNIResult
-	(*CNIAttachment)(nil),      // 10: quantumnet.v1.CNIAttachment
-	(*CNIGCRequest)(nil),       // 11: quantumnet.v1.CNIGCRequest
-	(*CNIGCReply)(nil),         // 12: quantumnet.v1.CNIGCReply
-	(*Network)(nil),            // 13: quantumnet.v1.Network
-	(*NetworkRef)(nil),         // 14: quantumnet.v1.NetworkRef
-	(*NetworkList)(nil),        // 15: quantumnet.v1.NetworkList
-	(*PortFilter)(nil),         // 16: quantumnet.v1.PortFilter
-	(*Port)(nil),               // 17: quantumnet.v1.Port
-	(*PortList)(nil),           // 18: quantumnet.v1.PortList
-	(*IPAMSubnet)(nil),         // 19: quantumnet.v1.IPAMSubnet
-	(*IPAMUsage)(nil),          // 20: quantumnet.v1.IPAMUsage
-	(*IPAMReserveRequest)(nil), // 21: quantumnet.v1.IPAMReserveRequest
-	(*IPAMReservation)(nil),    // 22: quantumnet.v1.IPAMReservation
-	(*IPAMReleaseRequest)(nil), // 23: quantumnet.v1.IPAMReleaseRequest
-	(*VMNIC)(nil),              // 24: quantumnet.v1.VMNIC
-	(*VMRequest)(nil),          // 25: quantumnet.v1.VMRequest
-	(*VMPort)(nil),             // 26: quantumnet.v1.VMPort
-	(*VMReply)(nil),            // 27: quantumnet.v1.VMReply
+	(*Empty)(nil),                   // 0: quantumnet.v1.Empty
+	(*HelloRequest)(nil),            // 1: quantumnet.v1.HelloRequest
+	(*HelloReply)(nil),              // 2: quantumnet.v1.HelloReply
+	(*StatusRequest)(nil),           // 3: quantumnet.v1.StatusRequest
+	(*StatusReply)(nil),             // 4: quantumnet.v1.StatusReply
+	(*CNIRequest)(nil),              // 5: quantumnet.v1.CNIRequest
+	(*CNIInterface)(nil),            // 6: quantumnet.v1.CNIInterface
+	(*CNIIPConfig)(nil),             // 7: quantumnet.v1.CNIIPConfig
+	(*CNIRoute)(nil),                // 8: quantumnet.v1.CNIRoute
+	(*CNIResult)(nil),               // 9: quantumnet.v1.CNIResult
+	(*CNIAttachment)(nil),           // 10: quantumnet.v1.CNIAttachment
+	(*CNIGCRequest)(nil),            // 11: quantumnet.v1.CNIGCRequest
+	(*CNIGCReply)(nil),              // 12: quantumnet.v1.CNIGCReply
+	(*Network)(nil),                 // 13: quantumnet.v1.Network
+	(*NetworkRef)(nil),              // 14: quantumnet.v1.NetworkRef
+	(*NetworkList)(nil),             // 15: quantumnet.v1.NetworkList
+	(*PortFilter)(nil),              // 16: quantumnet.v1.PortFilter
+	(*Port)(nil),                    // 17: quantumnet.v1.Port
+	(*PortList)(nil),                // 18: quantumnet.v1.PortList
+	(*IPAMSubnet)(nil),              // 19: quantumnet.v1.IPAMSubnet
+	(*IPAMUsage)(nil),               // 20: quantumnet.v1.IPAMUsage
+	(*IPAMReserveRequest)(nil),      // 21: quantumnet.v1.IPAMReserveRequest
+	(*IPAMReservation)(nil),         // 22: quantumnet.v1.IPAMReservation
+	(*IPAMReleaseRequest)(nil),      // 23: quantumnet.v1.IPAMReleaseRequest
+	(*VMNIC)(nil),                   // 24: quantumnet.v1.VMNIC
+	(*VMRequest)(nil),               // 25: quantumnet.v1.VMRequest
+	(*VMPort)(nil),                  // 26: quantumnet.v1.VMPort
+	(*VMReply)(nil),                 // 27: quantumnet.v1.VMReply
+	(*SecurityGroupRule)(nil),       // 28: quantumnet.v1.SecurityGroupRule
+	(*SecurityGroup)(nil),           // 29: quantumnet.v1.SecurityGroup
+	(*SecurityGroupRef)(nil),        // 30: quantumnet.v1.SecurityGroupRef
+	(*SecurityGroupList)(nil),       // 31: quantumnet.v1.SecurityGroupList
+	(*SecurityGroupRules)(nil),      // 32: quantumnet.v1.SecurityGroupRules
+	(*SecurityGroupRulesReply)(nil), // 33: quantumnet.v1.SecurityGroupRulesReply
+	(*PortSecurityGroups)(nil),      // 34: quantumnet.v1.PortSecurityGroups
 }
 var file_quantumnet_proto_depIdxs = []int32{
 	6,  // 0: quantumnet.v1.CNIResult.interfaces:type_name -> quantumnet.v1.CNIInterface
@@ -2127,49 +2563,67 @@ var file_quantumnet_proto_depIdxs = []int32{
 	19, // 8: quantumnet.v1.IPAMUsage.subnets:type_name -> quantumnet.v1.IPAMSubnet
 	24, // 9: quantumnet.v1.VMRequest.nics:type_name -> quantumnet.v1.VMNIC
 	26, // 10: quantumnet.v1.VMReply.ports:type_name -> quantumnet.v1.VMPort
-	1,  // 11: quantumnet.v1.QuantumNet.Hello:input_type -> quantumnet.v1.HelloRequest
-	3,  // 12: quantumnet.v1.QuantumNet.Status:input_type -> quantumnet.v1.StatusRequest
-	5,  // 13: quantumnet.v1.QuantumNet.CNIAdd:input_type -> quantumnet.v1.CNIRequest
-	5,  // 14: quantumnet.v1.QuantumNet.CNIDel:input_type -> quantumnet.v1.CNIRequest
-	5,  // 15: quantumnet.v1.QuantumNet.CNICheck:input_type -> quantumnet.v1.CNIRequest
-	11, // 16: quantumnet.v1.QuantumNet.CNIGC:input_type -> quantumnet.v1.CNIGCRequest
-	13, // 17: quantumnet.v1.QuantumNet.CreateNetwork:input_type -> quantumnet.v1.Network
-	14, // 18: quantumnet.v1.QuantumNet.GetNetwork:input_type -> quantumnet.v1.NetworkRef
-	0,  // 19: quantumnet.v1.QuantumNet.ListNetworks:input_type -> quantumnet.v1.Empty
-	14, // 20: quantumnet.v1.QuantumNet.DeleteNetwork:input_type -> quantumnet.v1.NetworkRef
-	16, // 21: quantumnet.v1.QuantumNet.ListPorts:input_type -> quantumnet.v1.PortFilter
-	14, // 22: quantumnet.v1.QuantumNet.IPAMShow:input_type -> quantumnet.v1.NetworkRef
-	21, // 23: quantumnet.v1.QuantumNet.IPAMReserve:input_type -> quantumnet.v1.IPAMReserveRequest
-	23, // 24: quantumnet.v1.QuantumNet.IPAMRelease:input_type -> quantumnet.v1.IPAMReleaseRequest
-	25, // 25: quantumnet.v1.QuantumNet.VMPrepare:input_type -> quantumnet.v1.VMRequest
-	25, // 26: quantumnet.v1.QuantumNet.VMStarted:input_type -> quantumnet.v1.VMRequest
-	25, // 27: quantumnet.v1.QuantumNet.VMStopped:input_type -> quantumnet.v1.VMRequest
-	25, // 28: quantumnet.v1.QuantumNet.VMReconnect:input_type -> quantumnet.v1.VMRequest
-	25, // 29: quantumnet.v1.QuantumNet.VMMigrateIn:input_type -> quantumnet.v1.VMRequest
-	2,  // 30: quantumnet.v1.QuantumNet.Hello:output_type -> quantumnet.v1.HelloReply
-	4,  // 31: quantumnet.v1.QuantumNet.Status:output_type -> quantumnet.v1.StatusReply
-	9,  // 32: quantumnet.v1.QuantumNet.CNIAdd:output_type -> quantumnet.v1.CNIResult
-	0,  // 33: quantumnet.v1.QuantumNet.CNIDel:output_type -> quantumnet.v1.Empty
-	0,  // 34: quantumnet.v1.QuantumNet.CNICheck:output_type -> quantumnet.v1.Empty
-	12, // 35: quantumnet.v1.QuantumNet.CNIGC:output_type -> quantumnet.v1.CNIGCReply
-	13, // 36: quantumnet.v1.QuantumNet.CreateNetwork:output_type -> quantumnet.v1.Network
-	13, // 37: quantumnet.v1.QuantumNet.GetNetwork:output_type -> quantumnet.v1.Network
-	15, // 38: quantumnet.v1.QuantumNet.ListNetworks:output_type -> quantumnet.v1.NetworkList
-	0,  // 39: quantumnet.v1.QuantumNet.DeleteNetwork:output_type -> quantumnet.v1.Empty
-	18, // 40: quantumnet.v1.QuantumNet.ListPorts:output_type -> quantumnet.v1.PortList
-	20, // 41: quantumnet.v1.QuantumNet.IPAMShow:output_type -> quantumnet.v1.IPAMUsage
-	22, // 42: quantumnet.v1.QuantumNet.IPAMReserve:output_type -> quantumnet.v1.IPAMReservation
-	0,  // 43: quantumnet.v1.QuantumNet.IPAMRelease:output_type -> quantumnet.v1.Empty
-	27, // 44: quantumnet.v1.QuantumNet.VMPrepare:output_type -> quantumnet.v1.VMReply
-	0,  // 45: quantumnet.v1.QuantumNet.VMStarted:output_type -> quantumnet.v1.Empty
-	0,  // 46: quantumnet.v1.QuantumNet.VMStopped:output_type -> quantumnet.v1.Empty
-	0,  // 47: quantumnet.v1.QuantumNet.VMReconnect:output_type -> quantumnet.v1.Empty
-	0,  // 48: quantumnet.v1.QuantumNet.VMMigrateIn:output_type -> quantumnet.v1.Empty
-	30, // [30:49] is the sub-list for method output_type
-	11, // [11:30] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	28, // 11: quantumnet.v1.SecurityGroup.rules:type_name -> quantumnet.v1.SecurityGroupRule
+	29, // 12: quantumnet.v1.SecurityGroupList.groups:type_name -> quantumnet.v1.SecurityGroup
+	29, // 13: quantumnet.v1.SecurityGroupRulesReply.group:type_name -> quantumnet.v1.SecurityGroup
+	28, // 14: quantumnet.v1.SecurityGroupRulesReply.added:type_name -> quantumnet.v1.SecurityGroupRule
+	1,  // 15: quantumnet.v1.QuantumNet.Hello:input_type -> quantumnet.v1.HelloRequest
+	3,  // 16: quantumnet.v1.QuantumNet.Status:input_type -> quantumnet.v1.StatusRequest
+	5,  // 17: quantumnet.v1.QuantumNet.CNIAdd:input_type -> quantumnet.v1.CNIRequest
+	5,  // 18: quantumnet.v1.QuantumNet.CNIDel:input_type -> quantumnet.v1.CNIRequest
+	5,  // 19: quantumnet.v1.QuantumNet.CNICheck:input_type -> quantumnet.v1.CNIRequest
+	11, // 20: quantumnet.v1.QuantumNet.CNIGC:input_type -> quantumnet.v1.CNIGCRequest
+	13, // 21: quantumnet.v1.QuantumNet.CreateNetwork:input_type -> quantumnet.v1.Network
+	14, // 22: quantumnet.v1.QuantumNet.GetNetwork:input_type -> quantumnet.v1.NetworkRef
+	0,  // 23: quantumnet.v1.QuantumNet.ListNetworks:input_type -> quantumnet.v1.Empty
+	14, // 24: quantumnet.v1.QuantumNet.DeleteNetwork:input_type -> quantumnet.v1.NetworkRef
+	16, // 25: quantumnet.v1.QuantumNet.ListPorts:input_type -> quantumnet.v1.PortFilter
+	14, // 26: quantumnet.v1.QuantumNet.IPAMShow:input_type -> quantumnet.v1.NetworkRef
+	21, // 27: quantumnet.v1.QuantumNet.IPAMReserve:input_type -> quantumnet.v1.IPAMReserveRequest
+	23, // 28: quantumnet.v1.QuantumNet.IPAMRelease:input_type -> quantumnet.v1.IPAMReleaseRequest
+	25, // 29: quantumnet.v1.QuantumNet.VMPrepare:input_type -> quantumnet.v1.VMRequest
+	25, // 30: quantumnet.v1.QuantumNet.VMStarted:input_type -> quantumnet.v1.VMRequest
+	25, // 31: quantumnet.v1.QuantumNet.VMStopped:input_type -> quantumnet.v1.VMRequest
+	25, // 32: quantumnet.v1.QuantumNet.VMReconnect:input_type -> quantumnet.v1.VMRequest
+	25, // 33: quantumnet.v1.QuantumNet.VMMigrateIn:input_type -> quantumnet.v1.VMRequest
+	29, // 34: quantumnet.v1.QuantumNet.CreateSecurityGroup:input_type -> quantumnet.v1.SecurityGroup
+	30, // 35: quantumnet.v1.QuantumNet.GetSecurityGroup:input_type -> quantumnet.v1.SecurityGroupRef
+	0,  // 36: quantumnet.v1.QuantumNet.ListSecurityGroups:input_type -> quantumnet.v1.Empty
+	30, // 37: quantumnet.v1.QuantumNet.DeleteSecurityGroup:input_type -> quantumnet.v1.SecurityGroupRef
+	32, // 38: quantumnet.v1.QuantumNet.AddSecurityGroupRules:input_type -> quantumnet.v1.SecurityGroupRules
+	32, // 39: quantumnet.v1.QuantumNet.DeleteSecurityGroupRules:input_type -> quantumnet.v1.SecurityGroupRules
+	34, // 40: quantumnet.v1.QuantumNet.SetPortSecurityGroups:input_type -> quantumnet.v1.PortSecurityGroups
+	2,  // 41: quantumnet.v1.QuantumNet.Hello:output_type -> quantumnet.v1.HelloReply
+	4,  // 42: quantumnet.v1.QuantumNet.Status:output_type -> quantumnet.v1.StatusReply
+	9,  // 43: quantumnet.v1.QuantumNet.CNIAdd:output_type -> quantumnet.v1.CNIResult
+	0,  // 44: quantumnet.v1.QuantumNet.CNIDel:output_type -> quantumnet.v1.Empty
+	0,  // 45: quantumnet.v1.QuantumNet.CNICheck:output_type -> quantumnet.v1.Empty
+	12, // 46: quantumnet.v1.QuantumNet.CNIGC:output_type -> quantumnet.v1.CNIGCReply
+	13, // 47: quantumnet.v1.QuantumNet.CreateNetwork:output_type -> quantumnet.v1.Network
+	13, // 48: quantumnet.v1.QuantumNet.GetNetwork:output_type -> quantumnet.v1.Network
+	15, // 49: quantumnet.v1.QuantumNet.ListNetworks:output_type -> quantumnet.v1.NetworkList
+	0,  // 50: quantumnet.v1.QuantumNet.DeleteNetwork:output_type -> quantumnet.v1.Empty
+	18, // 51: quantumnet.v1.QuantumNet.ListPorts:output_type -> quantumnet.v1.PortList
+	20, // 52: quantumnet.v1.QuantumNet.IPAMShow:output_type -> quantumnet.v1.IPAMUsage
+	22, // 53: quantumnet.v1.QuantumNet.IPAMReserve:output_type -> quantumnet.v1.IPAMReservation
+	0,  // 54: quantumnet.v1.QuantumNet.IPAMRelease:output_type -> quantumnet.v1.Empty
+	27, // 55: quantumnet.v1.QuantumNet.VMPrepare:output_type -> quantumnet.v1.VMReply
+	0,  // 56: quantumnet.v1.QuantumNet.VMStarted:output_type -> quantumnet.v1.Empty
+	0,  // 57: quantumnet.v1.QuantumNet.VMStopped:output_type -> quantumnet.v1.Empty
+	0,  // 58: quantumnet.v1.QuantumNet.VMReconnect:output_type -> quantumnet.v1.Empty
+	0,  // 59: quantumnet.v1.QuantumNet.VMMigrateIn:output_type -> quantumnet.v1.Empty
+	29, // 60: quantumnet.v1.QuantumNet.CreateSecurityGroup:output_type -> quantumnet.v1.SecurityGroup
+	29, // 61: quantumnet.v1.QuantumNet.GetSecurityGroup:output_type -> quantumnet.v1.SecurityGroup
+	31, // 62: quantumnet.v1.QuantumNet.ListSecurityGroups:output_type -> quantumnet.v1.SecurityGroupList
+	0,  // 63: quantumnet.v1.QuantumNet.DeleteSecurityGroup:output_type -> quantumnet.v1.Empty
+	33, // 64: quantumnet.v1.QuantumNet.AddSecurityGroupRules:output_type -> quantumnet.v1.SecurityGroupRulesReply
+	33, // 65: quantumnet.v1.QuantumNet.DeleteSecurityGroupRules:output_type -> quantumnet.v1.SecurityGroupRulesReply
+	17, // 66: quantumnet.v1.QuantumNet.SetPortSecurityGroups:output_type -> quantumnet.v1.Port
+	41, // [41:67] is the sub-list for method output_type
+	15, // [15:41] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_quantumnet_proto_init() }
@@ -2183,7 +2637,7 @@ func file_quantumnet_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_quantumnet_proto_rawDesc), len(file_quantumnet_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   28,
+			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

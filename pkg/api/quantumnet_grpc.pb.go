@@ -23,25 +23,32 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	QuantumNet_Hello_FullMethodName         = "/quantumnet.v1.QuantumNet/Hello"
-	QuantumNet_Status_FullMethodName        = "/quantumnet.v1.QuantumNet/Status"
-	QuantumNet_CNIAdd_FullMethodName        = "/quantumnet.v1.QuantumNet/CNIAdd"
-	QuantumNet_CNIDel_FullMethodName        = "/quantumnet.v1.QuantumNet/CNIDel"
-	QuantumNet_CNICheck_FullMethodName      = "/quantumnet.v1.QuantumNet/CNICheck"
-	QuantumNet_CNIGC_FullMethodName         = "/quantumnet.v1.QuantumNet/CNIGC"
-	QuantumNet_CreateNetwork_FullMethodName = "/quantumnet.v1.QuantumNet/CreateNetwork"
-	QuantumNet_GetNetwork_FullMethodName    = "/quantumnet.v1.QuantumNet/GetNetwork"
-	QuantumNet_ListNetworks_FullMethodName  = "/quantumnet.v1.QuantumNet/ListNetworks"
-	QuantumNet_DeleteNetwork_FullMethodName = "/quantumnet.v1.QuantumNet/DeleteNetwork"
-	QuantumNet_ListPorts_FullMethodName     = "/quantumnet.v1.QuantumNet/ListPorts"
-	QuantumNet_IPAMShow_FullMethodName      = "/quantumnet.v1.QuantumNet/IPAMShow"
-	QuantumNet_IPAMReserve_FullMethodName   = "/quantumnet.v1.QuantumNet/IPAMReserve"
-	QuantumNet_IPAMRelease_FullMethodName   = "/quantumnet.v1.QuantumNet/IPAMRelease"
-	QuantumNet_VMPrepare_FullMethodName     = "/quantumnet.v1.QuantumNet/VMPrepare"
-	QuantumNet_VMStarted_FullMethodName     = "/quantumnet.v1.QuantumNet/VMStarted"
-	QuantumNet_VMStopped_FullMethodName     = "/quantumnet.v1.QuantumNet/VMStopped"
-	QuantumNet_VMReconnect_FullMethodName   = "/quantumnet.v1.QuantumNet/VMReconnect"
-	QuantumNet_VMMigrateIn_FullMethodName   = "/quantumnet.v1.QuantumNet/VMMigrateIn"
+	QuantumNet_Hello_FullMethodName                    = "/quantumnet.v1.QuantumNet/Hello"
+	QuantumNet_Status_FullMethodName                   = "/quantumnet.v1.QuantumNet/Status"
+	QuantumNet_CNIAdd_FullMethodName                   = "/quantumnet.v1.QuantumNet/CNIAdd"
+	QuantumNet_CNIDel_FullMethodName                   = "/quantumnet.v1.QuantumNet/CNIDel"
+	QuantumNet_CNICheck_FullMethodName                 = "/quantumnet.v1.QuantumNet/CNICheck"
+	QuantumNet_CNIGC_FullMethodName                    = "/quantumnet.v1.QuantumNet/CNIGC"
+	QuantumNet_CreateNetwork_FullMethodName            = "/quantumnet.v1.QuantumNet/CreateNetwork"
+	QuantumNet_GetNetwork_FullMethodName               = "/quantumnet.v1.QuantumNet/GetNetwork"
+	QuantumNet_ListNetworks_FullMethodName             = "/quantumnet.v1.QuantumNet/ListNetworks"
+	QuantumNet_DeleteNetwork_FullMethodName            = "/quantumnet.v1.QuantumNet/DeleteNetwork"
+	QuantumNet_ListPorts_FullMethodName                = "/quantumnet.v1.QuantumNet/ListPorts"
+	QuantumNet_IPAMShow_FullMethodName                 = "/quantumnet.v1.QuantumNet/IPAMShow"
+	QuantumNet_IPAMReserve_FullMethodName              = "/quantumnet.v1.QuantumNet/IPAMReserve"
+	QuantumNet_IPAMRelease_FullMethodName              = "/quantumnet.v1.QuantumNet/IPAMRelease"
+	QuantumNet_VMPrepare_FullMethodName                = "/quantumnet.v1.QuantumNet/VMPrepare"
+	QuantumNet_VMStarted_FullMethodName                = "/quantumnet.v1.QuantumNet/VMStarted"
+	QuantumNet_VMStopped_FullMethodName                = "/quantumnet.v1.QuantumNet/VMStopped"
+	QuantumNet_VMReconnect_FullMethodName              = "/quantumnet.v1.QuantumNet/VMReconnect"
+	QuantumNet_VMMigrateIn_FullMethodName              = "/quantumnet.v1.QuantumNet/VMMigrateIn"
+	QuantumNet_CreateSecurityGroup_FullMethodName      = "/quantumnet.v1.QuantumNet/CreateSecurityGroup"
+	QuantumNet_GetSecurityGroup_FullMethodName         = "/quantumnet.v1.QuantumNet/GetSecurityGroup"
+	QuantumNet_ListSecurityGroups_FullMethodName       = "/quantumnet.v1.QuantumNet/ListSecurityGroups"
+	QuantumNet_DeleteSecurityGroup_FullMethodName      = "/quantumnet.v1.QuantumNet/DeleteSecurityGroup"
+	QuantumNet_AddSecurityGroupRules_FullMethodName    = "/quantumnet.v1.QuantumNet/AddSecurityGroupRules"
+	QuantumNet_DeleteSecurityGroupRules_FullMethodName = "/quantumnet.v1.QuantumNet/DeleteSecurityGroupRules"
+	QuantumNet_SetPortSecurityGroups_FullMethodName    = "/quantumnet.v1.QuantumNet/SetPortSecurityGroups"
 )
 
 // QuantumNetClient is the client API for QuantumNet service.
@@ -72,6 +79,16 @@ type QuantumNetClient interface {
 	VMStopped(ctx context.Context, in *VMRequest, opts ...grpc.CallOption) (*Empty, error)
 	VMReconnect(ctx context.Context, in *VMRequest, opts ...grpc.CallOption) (*Empty, error)
 	VMMigrateIn(ctx context.Context, in *VMRequest, opts ...grpc.CallOption) (*Empty, error)
+	// Security groups: Port_Groups and ACLs in Northbound.
+	CreateSecurityGroup(ctx context.Context, in *SecurityGroup, opts ...grpc.CallOption) (*SecurityGroup, error)
+	GetSecurityGroup(ctx context.Context, in *SecurityGroupRef, opts ...grpc.CallOption) (*SecurityGroup, error)
+	ListSecurityGroups(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*SecurityGroupList, error)
+	DeleteSecurityGroup(ctx context.Context, in *SecurityGroupRef, opts ...grpc.CallOption) (*Empty, error)
+	// Rules given in the rule syntax, or a preset's rules; already present ones are skipped.
+	AddSecurityGroupRules(ctx context.Context, in *SecurityGroupRules, opts ...grpc.CallOption) (*SecurityGroupRulesReply, error)
+	// Rules given by id or in the rule syntax.
+	DeleteSecurityGroupRules(ctx context.Context, in *SecurityGroupRules, opts ...grpc.CallOption) (*SecurityGroupRulesReply, error)
+	SetPortSecurityGroups(ctx context.Context, in *PortSecurityGroups, opts ...grpc.CallOption) (*Port, error)
 }
 
 type quantumNetClient struct {
@@ -272,6 +289,76 @@ func (c *quantumNetClient) VMMigrateIn(ctx context.Context, in *VMRequest, opts 
 	return out, nil
 }
 
+func (c *quantumNetClient) CreateSecurityGroup(ctx context.Context, in *SecurityGroup, opts ...grpc.CallOption) (*SecurityGroup, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SecurityGroup)
+	err := c.cc.Invoke(ctx, QuantumNet_CreateSecurityGroup_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *quantumNetClient) GetSecurityGroup(ctx context.Context, in *SecurityGroupRef, opts ...grpc.CallOption) (*SecurityGroup, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SecurityGroup)
+	err := c.cc.Invoke(ctx, QuantumNet_GetSecurityGroup_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *quantumNetClient) ListSecurityGroups(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*SecurityGroupList, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SecurityGroupList)
+	err := c.cc.Invoke(ctx, QuantumNet_ListSecurityGroups_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *quantumNetClient) DeleteSecurityGroup(ctx context.Context, in *SecurityGroupRef, opts ...grpc.CallOption) (*Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, QuantumNet_DeleteSecurityGroup_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *quantumNetClient) AddSecurityGroupRules(ctx context.Context, in *SecurityGroupRules, opts ...grpc.CallOption) (*SecurityGroupRulesReply, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SecurityGroupRulesReply)
+	err := c.cc.Invoke(ctx, QuantumNet_AddSecurityGroupRules_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *quantumNetClient) DeleteSecurityGroupRules(ctx context.Context, in *SecurityGroupRules, opts ...grpc.CallOption) (*SecurityGroupRulesReply, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SecurityGroupRulesReply)
+	err := c.cc.Invoke(ctx, QuantumNet_DeleteSecurityGroupRules_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *quantumNetClient) SetPortSecurityGroups(ctx context.Context, in *PortSecurityGroups, opts ...grpc.CallOption) (*Port, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Port)
+	err := c.cc.Invoke(ctx, QuantumNet_SetPortSecurityGroups_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // QuantumNetServer is the server API for QuantumNet service.
 // All implementations must embed UnimplementedQuantumNetServer
 // for forward compatibility.
@@ -300,6 +387,16 @@ type QuantumNetServer interface {
 	VMStopped(context.Context, *VMRequest) (*Empty, error)
 	VMReconnect(context.Context, *VMRequest) (*Empty, error)
 	VMMigrateIn(context.Context, *VMRequest) (*Empty, error)
+	// Security groups: Port_Groups and ACLs in Northbound.
+	CreateSecurityGroup(context.Context, *SecurityGroup) (*SecurityGroup, error)
+	GetSecurityGroup(context.Context, *SecurityGroupRef) (*SecurityGroup, error)
+	ListSecurityGroups(context.Context, *Empty) (*SecurityGroupList, error)
+	DeleteSecurityGroup(context.Context, *SecurityGroupRef) (*Empty, error)
+	// Rules given in the rule syntax, or a preset's rules; already present ones are skipped.
+	AddSecurityGroupRules(context.Context, *SecurityGroupRules) (*SecurityGroupRulesReply, error)
+	// Rules given by id or in the rule syntax.
+	DeleteSecurityGroupRules(context.Context, *SecurityGroupRules) (*SecurityGroupRulesReply, error)
+	SetPortSecurityGroups(context.Context, *PortSecurityGroups) (*Port, error)
 	mustEmbedUnimplementedQuantumNetServer()
 }
 
@@ -366,6 +463,27 @@ func (UnimplementedQuantumNetServer) VMReconnect(context.Context, *VMRequest) (*
 }
 func (UnimplementedQuantumNetServer) VMMigrateIn(context.Context, *VMRequest) (*Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method VMMigrateIn not implemented")
+}
+func (UnimplementedQuantumNetServer) CreateSecurityGroup(context.Context, *SecurityGroup) (*SecurityGroup, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateSecurityGroup not implemented")
+}
+func (UnimplementedQuantumNetServer) GetSecurityGroup(context.Context, *SecurityGroupRef) (*SecurityGroup, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetSecurityGroup not implemented")
+}
+func (UnimplementedQuantumNetServer) ListSecurityGroups(context.Context, *Empty) (*SecurityGroupList, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListSecurityGroups not implemented")
+}
+func (UnimplementedQuantumNetServer) DeleteSecurityGroup(context.Context, *SecurityGroupRef) (*Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteSecurityGroup not implemented")
+}
+func (UnimplementedQuantumNetServer) AddSecurityGroupRules(context.Context, *SecurityGroupRules) (*SecurityGroupRulesReply, error) {
+	return nil, status.Error(codes.Unimplemented, "method AddSecurityGroupRules not implemented")
+}
+func (UnimplementedQuantumNetServer) DeleteSecurityGroupRules(context.Context, *SecurityGroupRules) (*SecurityGroupRulesReply, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteSecurityGroupRules not implemented")
+}
+func (UnimplementedQuantumNetServer) SetPortSecurityGroups(context.Context, *PortSecurityGroups) (*Port, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetPortSecurityGroups not implemented")
 }
 func (UnimplementedQuantumNetServer) mustEmbedUnimplementedQuantumNetServer() {}
 func (UnimplementedQuantumNetServer) testEmbeddedByValue()                    {}
@@ -730,6 +848,132 @@ func _QuantumNet_VMMigrateIn_Handler(srv interface{}, ctx context.Context, dec f
 	return interceptor(ctx, in, info, handler)
 }
 
+func _QuantumNet_CreateSecurityGroup_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SecurityGroup)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuantumNetServer).CreateSecurityGroup(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuantumNet_CreateSecurityGroup_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuantumNetServer).CreateSecurityGroup(ctx, req.(*SecurityGroup))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QuantumNet_GetSecurityGroup_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SecurityGroupRef)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuantumNetServer).GetSecurityGroup(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuantumNet_GetSecurityGroup_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuantumNetServer).GetSecurityGroup(ctx, req.(*SecurityGroupRef))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QuantumNet_ListSecurityGroups_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(Empty)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuantumNetServer).ListSecurityGroups(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuantumNet_ListSecurityGroups_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuantumNetServer).ListSecurityGroups(ctx, req.(*Empty))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QuantumNet_DeleteSecurityGroup_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SecurityGroupRef)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuantumNetServer).DeleteSecurityGroup(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuantumNet_DeleteSecurityGroup_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuantumNetServer).DeleteSecurityGroup(ctx, req.(*SecurityGroupRef))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QuantumNet_AddSecurityGroupRules_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SecurityGroupRules)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuantumNetServer).AddSecurityGroupRules(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuantumNet_AddSecurityGroupRules_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuantumNetServer).AddSecurityGroupRules(ctx, req.(*SecurityGroupRules))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QuantumNet_DeleteSecurityGroupRules_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SecurityGroupRules)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuantumNetServer).DeleteSecurityGroupRules(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuantumNet_DeleteSecurityGroupRules_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuantumNetServer).DeleteSecurityGroupRules(ctx, req.(*SecurityGroupRules))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QuantumNet_SetPortSecurityGroups_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PortSecurityGroups)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuantumNetServer).SetPortSecurityGroups(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuantumNet_SetPortSecurityGroups_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuantumNetServer).SetPortSecurityGroups(ctx, req.(*PortSecurityGroups))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // QuantumNet_ServiceDesc is the grpc.ServiceDesc for QuantumNet service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -812,6 +1056,34 @@ var QuantumNet_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "VMMigrateIn",
 			Handler:    _QuantumNet_VMMigrateIn_Handler,
+		},
+		{
+			MethodName: "CreateSecurityGroup",
+			Handler:    _QuantumNet_CreateSecurityGroup_Handler,
+		},
+		{
+			MethodName: "GetSecurityGroup",
+			Handler:    _QuantumNet_GetSecurityGroup_Handler,
+		},
+		{
+			MethodName: "ListSecurityGroups",
+			Handler:    _QuantumNet_ListSecurityGroups_Handler,
+		},
+		{
+			MethodName: "DeleteSecurityGroup",
+			Handler:    _QuantumNet_DeleteSecurityGroup_Handler,
+		},
+		{
+			MethodName: "AddSecurityGroupRules",
+			Handler:    _QuantumNet_AddSecurityGroupRules_Handler,
+		},
+		{
+			MethodName: "DeleteSecurityGroupRules",
+			Handler:    _QuantumNet_DeleteSecurityGroupRules_Handler,
+		},
+		{
+			MethodName: "SetPortSecurityGroups",
+			Handler:    _QuantumNet_SetPortSecurityGroups_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

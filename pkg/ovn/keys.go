@@ -33,6 +33,12 @@ const (
 	KeyChassis     = KeyPrefix + "chassis"      // LSP: chassis that created it
 	KeyHostIfname  = KeyPrefix + "host-ifname"  // LSP
 	KeyPort        = KeyPrefix + "port"         // OVS Port/Interface: the LSP name
+	// KeySecurityGroups lists an LSP's security groups, comma-separated;
+	// its Port_Group memberships follow it in the same transaction.
+	KeySecurityGroups = KeyPrefix + "security-groups"
+	// KeySGGen is the generation of the security groups (on the port group
+	// of all members): bumped by every change of a group or rule.
+	KeySGGen = KeyPrefix + "sg-gen"
 )
 
 // Port kinds.

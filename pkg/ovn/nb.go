@@ -44,7 +44,7 @@ func NewNB(ctx context.Context, remotes []string, tlsCfg *tls.Config, log *slog.
 	nb := &NB{macs: map[string]string{}}
 	c, err := ovs.Dial(ctx, dbm, ovs.DialConfig{
 		Name: "nb", Remotes: remotes, TLS: tlsCfg, Logger: log, LeaderOnly: true,
-		Tables: []model.Model{&nbdb.LogicalSwitch{}, &nbdb.LogicalSwitchPort{}, &nbdb.DHCPOptions{}},
+		Tables: []model.Model{&nbdb.LogicalSwitch{}, &nbdb.LogicalSwitchPort{}, &nbdb.DHCPOptions{}, &nbdb.PortGroup{}, &nbdb.ACL{}},
 		OnCache: func(tc *cache.TableCache) {
 			tc.AddEventHandler(&cache.EventHandlerFuncs{
 				AddFunc:    func(table string, m model.Model) { nb.indexPort(table, nil, m) },

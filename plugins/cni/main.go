@@ -28,16 +28,20 @@ type NetConf struct {
 	Socket string `json:"socket,omitempty"`
 	// Timeout bounds one call to the daemon, e.g. "60s".
 	Timeout string `json:"timeout,omitempty"`
+	// SecurityGroups are the security groups of every attachment made with
+	// this config (unless the container's args name others).
+	SecurityGroups []string `json:"securityGroups,omitempty"`
 	// RuntimeConfig carries the "ips" and "mac" capabilities.
 	RuntimeConfig struct {
 		IPs []string `json:"ips,omitempty"`
 		Mac string   `json:"mac,omitempty"`
 	} `json:"runtimeConfig,omitempty"`
-	// Args carries "ips"/"mac" the CNI-args way.
+	// Args carries "ips"/"mac"/"securityGroups" the CNI-args way.
 	Args struct {
 		CNI struct {
-			IPs []string `json:"ips,omitempty"`
-			Mac string   `json:"mac,omitempty"`
+			IPs            []string `json:"ips,omitempty"`
+			Mac            string   `json:"mac,omitempty"`
+			SecurityGroups []string `json:"securityGroups,omitempty"`
 		} `json:"cni,omitempty"`
 	} `json:"args,omitempty"`
 	LegacyAttachments []types.GCAttachment `json:"cni.dev/attachments,omitempty"`
@@ -77,7 +81,12 @@ func request(a *skel.CmdArgs, c *NetConf) *api.CNIRequest {
 	if r.Mac == "" {
 		r.Mac = c.Args.CNI.Mac
 	}
-	// CNI_ARGS "IP=..;MAC=.." as well.
+	// Security groups: the container's (CNI_ARGS, then args) replace the config's.
+	r.SecurityGroups = c.SecurityGroups
+	if len(c.Args.CNI.SecurityGroups) > 0 {
+		r.SecurityGroups = c.Args.CNI.SecurityGroups
+	}
+	// CNI_ARGS "IP=..;MAC=..;SECURITY_GROUPS=a,b" as well.
 	for _, kv := range strings.Split(a.Args, ";") {
 		k, v, _ := strings.Cut(kv, "=")
 		switch k {
@@ -87,6 +96,8 @@ func request(a *skel.CmdArgs, c *NetConf) *api.CNIRequest {
 			if r.Mac == "" {
 				r.Mac = v
 			}
+		case "SECURITY_GROUPS":
+			r.SecurityGroups = strings.Split(v, ",")
 		}
 	}
 	return r

@@ -40,3 +40,24 @@ func TestRequestCollectsIPsAndMAC(t *testing.T) {
 		t.Fatalf("request = %+v", r)
 	}
 }
+
+func TestRequestSecurityGroups(t *testing.T) {
+	for _, tc := range []struct {
+		conf, args, want string
+	}{
+		{`{"cniVersion":"1.1.0","name":"n","network":"blue"}`, "", ""},
+		{`{"cniVersion":"1.1.0","name":"n","network":"blue","securityGroups":["web","ssh"]}`, "", "web,ssh"},
+		// The container's args replace the config's groups.
+		{`{"cniVersion":"1.1.0","name":"n","network":"blue","securityGroups":["web"],"args":{"cni":{"securityGroups":["db"]}}}`, "", "db"},
+		{`{"cniVersion":"1.1.0","name":"n","network":"blue","securityGroups":["web"],"args":{"cni":{"securityGroups":["db"]}}}`, "IgnoreUnknown=1;SECURITY_GROUPS=a,b", "a,b"},
+	} {
+		c, err := parse([]byte(tc.conf), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := request(&skel.CmdArgs{ContainerID: "c1", IfName: "eth0", Netns: "/x", Args: tc.args}, c)
+		if got := strings.Join(r.SecurityGroups, ","); got != tc.want {
+			t.Errorf("%s + %q: security groups %q, want %q", tc.conf, tc.args, got, tc.want)
+		}
+	}
+}

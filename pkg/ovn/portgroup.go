@@ -1,0 +1,153 @@
+package ovn
+
+import (
+	"github.com/ovn-kubernetes/libovsdb/model"
+	"github.com/ovn-kubernetes/libovsdb/ovsdb"
+
+	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
+	"github.com/quantumnet/quantumnet/pkg/ovs"
+)
+
+// Port groups and ACLs: the rows of the security groups. The builders
+// return operations for one transaction (see ovs.Transact, which adds an
+// existence wait to every mutate or update by UUID).
+
+// PortGroups returns the port groups with a non-empty external id key,
+// read-only (they point into the cache).
+func (c *NB) PortGroups(key string) ([]*nbdb.PortGroup, error) {
+	return ovs.QueryShallow(c.Conn, nbdb.PortGroupTable, func(p *nbdb.PortGroup) bool { return p.ExternalIDs[key] != "" })
+}
+
+// GetPortGroup returns the port group called name (a copy).
+func (c *NB) GetPortGroup(name string) (*nbdb.PortGroup, error) {
+	rows, err := ovs.Query(c.Conn, func(p *nbdb.PortGroup) bool { return p.Name == name })
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		return nil, ErrNotFound
+	}
+	return &rows[0], nil
+}
+
+// ACLs returns the ACLs with a non-empty external id key, read-only.
+func (c *NB) ACLs(key string) ([]*nbdb.ACL, error) {
+	return ovs.QueryShallow(c.Conn, nbdb.ACLTable, func(a *nbdb.ACL) bool { return a.ExternalIDs[key] != "" })
+}
+
+// PortsShallow returns QuantumNet's logical switch ports, read-only.
+func (c *NB) PortsShallow() ([]*nbdb.LogicalSwitchPort, error) {
+	return ovs.QueryShallow(c.Conn, nbdb.LogicalSwitchPortTable, func(p *nbdb.LogicalSwitchPort) bool {
+		return p.ExternalIDs[KeyNetwork] != ""
+	})
+}
+
+// InsertACLOps inserts a (a.UUID: a named UUID the same transaction's port
+// group refers to; an ACL belongs to no root table but a port group).
+func (c *NB) InsertACLOps(a *nbdb.ACL) ([]ovsdb.Operation, error) {
+	return c.Create(a)
+}
+
+// UpdateACLOps rewrites every column of the ACL a.UUID.
+func (c *NB) UpdateACLOps(a *nbdb.ACL) ([]ovsdb.Operation, error) {
+	return c.Where(a).Update(a, &a.Direction, &a.Priority, &a.Match, &a.Action, &a.ExternalIDs)
+}
+
+// InsertPortGroupOps inserts pg (its Ports and ACLs are UUIDs or named
+// UUIDs), failing the transaction if a port group has its name already.
+func (c *NB) InsertPortGroupOps(pg *nbdb.PortGroup) ([]ovsdb.Operation, error) {
+	ops, err := c.Create(pg)
+	if err != nil {
+		return nil, err
+	}
+	return append([]ovsdb.Operation{ovs.WaitNoRow(nbdb.PortGroupTable, "name", pg.Name)}, ops...), nil
+}
+
+// MutatePortGroupOps inserts into and deletes from the port group uuid's
+// ports and acls (UUIDs or named UUIDs): one element per change, however
+// large the group.
+func (c *NB) MutatePortGroupOps(uuid string, addPorts, delPorts, addACLs, delACLs []string) ([]ovsdb.Operation, error) {
+	pg := &nbdb.PortGroup{UUID: uuid}
+	var muts []model.Mutation
+	for _, m := range []struct {
+		field any
+		op    ovsdb.Mutator
+		v     []string
+	}{
+		{&pg.Ports, ovsdb.MutateOperationDelete, delPorts},
+		{&pg.Ports, ovsdb.MutateOperationInsert, addPorts},
+		{&pg.ACLs, ovsdb.MutateOperationDelete, delACLs},
+		{&pg.ACLs, ovsdb.MutateOperationInsert, addACLs},
+	} {
+		if len(m.v) > 0 {
+			muts = append(muts, model.Mutation{Field: m.field, Mutator: m.op, Value: m.v})
+		}
+	}
+	if len(muts) == 0 {
+		return nil, nil
+	}
+	return c.Where(pg).Mutate(pg, muts...)
+}
+
+// SetPortGroupExternalIDsOps replaces the external ids of the port group uuid.
+func (c *NB) SetPortGroupExternalIDsOps(uuid string, ids map[string]string) ([]ovsdb.Operation, error) {
+	pg := &nbdb.PortGroup{UUID: uuid, ExternalIDs: ids}
+	return c.Where(pg).Update(pg, &pg.ExternalIDs)
+}
+
+// DeletePortGroupOps deletes the port group uuid (its ACLs go with it).
+func (c *NB) DeletePortGroupOps(uuid string) ([]ovsdb.Operation, error) {
+	return c.Where(&nbdb.PortGroup{UUID: uuid}).Delete()
+}
+
+// UpdatePortOps updates fields of the logical switch port lsp.UUID.
+func (c *NB) UpdatePortOps(lsp *nbdb.LogicalSwitchPort, fields ...any) ([]ovsdb.Operation, error) {
+	return c.Where(lsp).Update(lsp, fields...)
+}
+
+// WaitPortGroupOp fails the transaction unless the port group called name
+// has exactly these external ids (the caller's view: an optimistic guard).
+func WaitPortGroupOp(name string, externalIDs map[string]string) ovsdb.Operation {
+	zero := 0
+	return ovsdb.Operation{
+		Op: ovsdb.OperationWait, Table: nbdb.PortGroupTable, Timeout: &zero,
+		Where:   []ovsdb.Condition{{Column: "name", Function: ovsdb.ConditionEqual, Value: name}},
+		Columns: []string{"external_ids"}, Until: string(ovsdb.WaitConditionEqual),
+		Rows: []ovsdb.Row{{"external_ids": OvsMap(externalIDs)}},
+	}
+}
+
+// WaitPortGroupPortsOp fails the transaction unless the port group uuid has
+// exactly these ports (UUIDs).
+func WaitPortGroupPortsOp(uuid string, ports []string) ovsdb.Operation {
+	set := make([]any, len(ports))
+	for i, p := range ports {
+		set[i] = ovsdb.UUID{GoUUID: p}
+	}
+	return waitRowOp(nbdb.PortGroupTable, uuid, "ports", ovsdb.OvsSet{GoSet: set})
+}
+
+// WaitPortExternalIDsOp fails the transaction unless the logical switch
+// port uuid has exactly these external ids.
+func WaitPortExternalIDsOp(uuid string, ids map[string]string) ovsdb.Operation {
+	return waitRowOp(nbdb.LogicalSwitchPortTable, uuid, "external_ids", OvsMap(ids))
+}
+
+func waitRowOp(table, uuid, column string, value any) ovsdb.Operation {
+	zero := 0
+	return ovsdb.Operation{
+		Op: ovsdb.OperationWait, Table: table, Timeout: &zero,
+		Where:   []ovsdb.Condition{{Column: "_uuid", Function: ovsdb.ConditionEqual, Value: ovsdb.UUID{GoUUID: uuid}}},
+		Columns: []string{column}, Until: string(ovsdb.WaitConditionEqual),
+		Rows: []ovsdb.Row{{column: value}},
+	}
+}
+
+// OvsMap is m as an OVSDB map value, for operations built by hand.
+func OvsMap(m map[string]string) ovsdb.OvsMap {
+	om := ovsdb.OvsMap{GoMap: make(map[any]any, len(m))}
+	for k, v := range m {
+		om.GoMap[k] = v
+	}
+	return om
+}
