@@ -20,12 +20,13 @@ func BenchmarkTranslate(b *testing.B) {
 	checkScale(b, out)
 }
 
-// checkScale: the rows grow with the rules (10 x 20 plus the 14 shared
-// ACLs, 10 groups plus the all-ports group), never with the 1,000 ports.
+// checkScale: the rows grow with the rules (10 x 20 plus the 15 shared
+// ACLs, 10 groups plus the all-ports and restricted-egress groups), never
+// with the 1,000 ports.
 func checkScale(t testing.TB, out Output) {
 	t.Helper()
-	if len(out.ACLs) != 10*20+14 || len(out.PortGroups) != 11 {
-		t.Fatalf("%d ACLs in %d port groups for 10 groups x 20 rules, want 214 in 11", len(out.ACLs), len(out.PortGroups))
+	if len(out.ACLs) != 10*20+15 || len(out.PortGroups) != 12 {
+		t.Fatalf("%d ACLs in %d port groups for 10 groups x 20 rules, want 215 in 12", len(out.ACLs), len(out.PortGroups))
 	}
 }
 

@@ -123,7 +123,8 @@ func Delta(current, desired []string) (add, del []string) {
 }
 
 // Groups rebuilds the security groups from their rows (Northbound is the
-// only store): one per port group with a KeySG other than AllName, with
+// only store): one per port group with a KeySG other than AllName and
+// EgressName, with
 // its description and, from the KeyRuleSpec of its ACLs, its rules (sorted
 // by rule id). It fails on an ACL whose rule does not parse.
 func Groups(o Output) ([]Group, error) {
@@ -131,7 +132,7 @@ func Groups(o Output) ([]Group, error) {
 	idx := map[string]int{}
 	for _, p := range o.PortGroups {
 		name := p.ExternalIDs[KeySG]
-		if name == "" || name == AllName {
+		if name == "" || name == AllName || name == EgressName {
 			continue
 		}
 		idx[name] = len(groups)

@@ -10,9 +10,15 @@
 // These are the defaults of the public clouds:
 //
 //   - A port with at least one security group drops every inbound (ingress)
-//     IP packet that no rule of its groups allows, and allows all outbound
-//     (egress) traffic. A group without rules therefore isolates its ports.
-//     The rules of all a port's groups add up (a union of allows).
+//     IP packet that no rule of its groups allows. A group without rules
+//     therefore isolates its ports. The rules of all a port's groups add up
+//     (a union of allows).
+//   - Egress is allowed, unless every one of the port's groups has an egress
+//     allow rule: then the port may send only what those rules allow. A
+//     group without egress rules stands for "all egress allowed" (as the
+//     default egress rule of a cloud's group does), and a union with
+//     "everything" is everything. Restricted ports are the members of the
+//     port group qn_sg_egress_restricted, whose one ACL drops their egress.
 //   - A port without security groups follows the network's default, which
 //     is: allow everything. Such a port is in no port group, so no ACL of
 //     QuantumNet matches its traffic (OVN's own default is allow).
@@ -29,13 +35,12 @@
 //     from). Without service addresses of a family, DNS of that family (and
 //     for IPv4, DHCP answers) is left to the rules; OVN's own DHCP and DNS
 //     answers still pass, as ovn-northd allows them above every ACL.
-//   - A stateless rule (allow-stateless) is not tracked by conntrack: replies
-//     need their own rule in the other direction, as in OpenStack's
-//     stateless groups. OVN skips conntrack for packets a stateless ACL
+//   - A stateless rule (allow-stateless) is not tracked by conntrack: its
+//     replies are not replies of an allowed connection, and pass only where
+//     the other direction lets them by itself (ingress: a rule; egress: not
+//     restricted, or a rule), as in OpenStack's stateless groups. OVN skips conntrack for packets a stateless ACL
 //     matches whatever stateful ACL also matches them, but a higher
 //     priority drop still drops them.
-//   - Egress is open by default, so a user egress rule changes nothing unless
-//     it is stateless (it then exempts that traffic from conntrack).
 //
 // # Tiers and actions
 //
@@ -54,6 +59,8 @@
 //	2001-2999  admin allow (2500)
 //	2000       admin deny (drop)
 //	1001-1999  user rules (1500), stateful or stateless
+//	1001       restricted egress: from-lport "inport ==
+//	           @qn_sg_egress_restricted && ip" drop
 //	1000       defaults on qn_sg_all: to-lport "outport == @qn_sg_all && ip"
 //	           drop, from-lport "inport == @qn_sg_all && ip" allow-related
 //
@@ -68,9 +75,10 @@
 // [a-zA-Z_.][a-zA-Z_.0-9]*) whose ports are its members and whose ACLs are
 // its rules, one ACL per rule, matching on "outport == @qn_sg_NAME"
 // (ingress, to-lport) or "inport == @qn_sg_NAME" (egress, from-lport). The
-// number of ACL rows is the number of rules (plus 14 shared rows at most),
+// number of ACL rows is the number of rules (plus 15 shared rows at most),
 // never ports x rules. One more port group, qn_sg_all, holds every port that
-// has any security group and carries the plumbing and default ACLs.
+// has any security group and carries the plumbing and default ACLs; and
+// qn_sg_egress_restricted the ports whose egress is restricted.
 //
 // A rule whose remote is another group (or "self", the group itself)
 // matches the group's addresses through the address sets OVN derives from

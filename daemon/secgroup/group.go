@@ -14,6 +14,10 @@ const MaxDescription = 255
 // plumbing and default ACLs) in their KeySG; no group may be named so.
 const AllName = "all"
 
+// EgressName is the group name of the rows that restrict egress (port group
+// qn_sg_egress_restricted and its drop ACL); no group may be named so.
+const EgressName = "egress-restricted"
+
 var nameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9_-]{0,30}[a-z0-9])?$`)
 
 // Group is a security group: a name, a description and its rules (in no
@@ -31,8 +35,10 @@ func ValidateName(name string) error {
 	if !nameRE.MatchString(name) {
 		return fieldErr("name", "%q is not a valid security group name (1-32 of a-z, 0-9, '-', '_', starting and ending with a letter or digit)", name)
 	}
-	if name == AllName || name == Self {
-		return fieldErr("name", "%q is reserved", name)
+	for _, r := range []string{AllName, Self, EgressName} {
+		if PortGroupName(name) == PortGroupName(r) {
+			return fieldErr("name", "%q is reserved", name)
+		}
 	}
 	return nil
 }
@@ -88,6 +94,22 @@ func PortGroupName(name string) string {
 
 // AllPortGroup is the port group of every port that has a security group.
 const AllPortGroup = "qn_sg_all"
+
+// EgressPortGroup is the port group of the ports whose egress is
+// restricted: every one of their groups has an egress allow rule.
+const EgressPortGroup = "qn_sg_egress_restricted"
+
+// AllowsEgress reports whether g has an egress allow rule: a port all of
+// whose groups have one may send only what these rules allow (a group
+// without egress rules allows all egress, as in the clouds).
+func (g Group) AllowsEgress() bool {
+	for _, r := range g.Rules {
+		if r.Direction == Egress && r.Action != Deny {
+			return true
+		}
+	}
+	return false
+}
 
 // addressSet is the name of the address set OVN derives from port group pg.
 func addressSet(pg string, fam Ethertype) string {

@@ -35,6 +35,9 @@ const (
 	PriorityAdminDeny  = 2000
 	PriorityUser       = 1500
 	PriorityDefault    = 1000
+	// PriorityEgressDrop drops the egress of restricted ports, above the
+	// default egress allow.
+	PriorityEgressDrop = 1001
 )
 
 // ErrUnknownGroup is returned by Translate for a rule whose remote group, or
@@ -116,7 +119,7 @@ func Translate(in Input) (Output, error) {
 	}
 
 	members := make(map[string][]string, len(groups))
-	var all []string
+	var all, restricted []string
 	seen := make(map[string]bool, len(in.Ports))
 	for _, p := range in.Ports {
 		if p.Name == "" {
@@ -126,7 +129,7 @@ func Translate(in Input) (Output, error) {
 			return Output{}, fmt.Errorf("%w: port %s given twice", ErrInvalid, p.Name)
 		}
 		seen[p.Name] = true
-		member := false
+		member, open := false, false
 		for i, g := range p.Groups {
 			if _, ok := groups[g]; !ok {
 				return Output{}, fmt.Errorf("port %s: %w %q", p.Name, ErrUnknownGroup, g)
@@ -136,9 +139,13 @@ func Translate(in Input) (Output, error) {
 			}
 			members[g] = append(members[g], p.Name)
 			member = true
+			open = open || !groups[g].AllowsEgress()
 		}
 		if member {
 			all = append(all, p.Name)
+		}
+		if member && !open {
+			restricted = append(restricted, p.Name)
 		}
 	}
 
@@ -149,6 +156,13 @@ func Translate(in Input) (Output, error) {
 	}
 	out.PortGroups = append(out.PortGroups, portGroup(AllPortGroup, AllName, "", all, shared))
 	out.ACLs = append(out.ACLs, shared...)
+	drop := ACL{
+		Key: EgressName + "/default-egress-drop", Direction: nbdb.ACLDirectionFromLport, Priority: PriorityEgressDrop,
+		Match: "inport == @" + EgressPortGroup + " && ip", Action: nbdb.ACLActionDrop,
+		ExternalIDs: map[string]string{KeySG: EgressName, KeyRule: "default-egress-drop"},
+	}
+	out.PortGroups = append(out.PortGroups, portGroup(EgressPortGroup, EgressName, "", restricted, []ACL{drop}))
+	out.ACLs = append(out.ACLs, drop)
 
 	for _, g := range groups {
 		pg := PortGroupName(g.Name)

@@ -232,8 +232,8 @@ func TestTranslateRowsDoNotGrowWithPorts(t *testing.T) {
 	if len(big.ACLs) != 10*20+shared || len(small.ACLs) != len(big.ACLs) {
 		t.Fatalf("%d ACLs for 10 ports, %d for 1000, want %d for both", len(small.ACLs), len(big.ACLs), 10*20+shared)
 	}
-	if len(big.PortGroups) != 11 {
-		t.Fatalf("%d port groups, want 10 + qn_sg_all", len(big.PortGroups))
+	if len(big.PortGroups) != 12 {
+		t.Fatalf("%d port groups, want 10 + qn_sg_all + qn_sg_egress_restricted", len(big.PortGroups))
 	}
 	if all := big.PortGroups[0]; all.Name != AllPortGroup || len(all.Ports) != 1000 {
 		n := len(all.Ports)
@@ -303,8 +303,9 @@ func TestAddPortChangesNoACL(t *testing.T) {
 			t.Fatalf("%s ports: +%v -%v", p.Name, a, d)
 		}
 	}
-	if !slices.Equal(names, []string{"qn_sg_all", "qn_sg_g7"}) {
-		t.Fatalf("updated port groups %v, want qn_sg_all and qn_sg_g7", names)
+	// g7 has egress allow rules: its ports' egress is restricted.
+	if !slices.Equal(names, []string{"qn_sg_all", "qn_sg_egress_restricted", "qn_sg_g7"}) {
+		t.Fatalf("updated port groups %v, want qn_sg_all, qn_sg_egress_restricted and qn_sg_g7", names)
 	}
 }
 
@@ -376,5 +377,37 @@ func TestPresets(t *testing.T) {
 	// Presets together make a valid group: they never repeat a rule.
 	if err := (Group{Name: "g", Rules: preset(t, Presets()...)}).Validate(); err != nil {
 		t.Fatalf("all presets in one group: %v", err)
+	}
+}
+
+// A port's egress is restricted exactly when every one of its groups has an
+// egress allow rule (a group without one allows all egress, and the rules
+// of a port's groups add up); an admin deny alone restricts nothing more.
+func TestEgressRestriction(t *testing.T) {
+	in := Input{
+		Groups: []Group{
+			{Name: "out443", Rules: rules(t, "egress tcp 443")},
+			{Name: "dns", Rules: rules(t, "egress udp 53 to 10.0.0.2")},
+			{Name: "open", Rules: rules(t, "ingress tcp 22")},
+			{Name: "deny", Rules: rules(t, "admin deny egress tcp 25")},
+		},
+		Ports: []Port{
+			{Name: "a", Groups: []string{"out443"}},
+			{Name: "b", Groups: []string{"out443", "dns"}},
+			{Name: "c", Groups: []string{"out443", "open"}},
+			{Name: "d", Groups: []string{"deny"}},
+			{Name: "e"},
+		},
+	}
+	out := mustTranslate(t, in)
+	i := slices.IndexFunc(out.PortGroups, func(p PortGroup) bool { return p.Name == EgressPortGroup })
+	if i < 0 {
+		t.Fatal("no restricted-egress port group")
+	}
+	if got := out.PortGroups[i].Ports; !slices.Equal(got, []string{"a", "b"}) {
+		t.Fatalf("restricted egress: %v, want [a b]", got)
+	}
+	if err := ValidateName("egress_restricted"); err == nil {
+		t.Fatal("a group may be named like the restricted-egress port group")
 	}
 }

@@ -525,6 +525,11 @@ func (m *Manager) PortOps(lsp *nbdb.LogicalSwitchPort) ([]ovsdb.Operation, error
 	if err != nil {
 		return nil, err
 	}
+	if eg, err := m.restrictedPG(groups); err != nil {
+		return nil, err
+	} else if eg != nil {
+		pgs = append(pgs, eg)
+	}
 	var ops []ovsdb.Operation
 	for _, pg := range pgs {
 		o, err := m.NB.MutatePortGroupOps(pg.UUID, []string{lsp.UUID}, nil, nil, nil)
@@ -559,6 +564,33 @@ func (m *Manager) pgsOf(groups []string) ([]*nbdb.PortGroup, error) {
 		return nil, fmt.Errorf("port group %s: %w", secgroup.AllPortGroup, ovn.ErrNotFound)
 	}
 	return append(out, all), nil
+}
+
+// restrictedPG returns the restricted-egress port group if a port in
+// groups belongs in it (each of them has an egress allow rule), else nil.
+// This is the translator's rule (secgroup.Group.AllowsEgress), read from
+// the ACLs: an egress ACL of a group that is not a drop.
+func (m *Manager) restrictedPG(groups []string) (*nbdb.PortGroup, error) {
+	acls, err := m.NB.ACLs(secgroup.KeySG)
+	if err != nil {
+		return nil, err
+	}
+	allows := map[string]bool{}
+	for _, a := range acls {
+		if a.Direction == nbdb.ACLDirectionFromLport && a.Action != nbdb.ACLActionDrop && a.ExternalIDs[secgroup.KeyRuleSpec] != "" {
+			allows[a.ExternalIDs[secgroup.KeySG]] = true
+		}
+	}
+	for _, g := range groups {
+		if !allows[g] {
+			return nil, nil
+		}
+	}
+	pg, err := m.NB.GetPortGroup(secgroup.EgressPortGroup)
+	if err != nil {
+		return nil, fmt.Errorf("port group %s: %w", secgroup.EgressPortGroup, err)
+	}
+	return pg, nil
 }
 
 // SetPortGroups sets the security groups of a live port (none: the
@@ -605,6 +637,13 @@ func (m *Manager) setPortGroups(ctx context.Context, port string, groups []strin
 		}
 		for _, pg := range in {
 			want[pg.UUID] = true
+		}
+		eg, err := m.restrictedPG(groups)
+		if err != nil {
+			return err
+		}
+		if eg != nil {
+			want[eg.UUID] = true
 		}
 	}
 	// Guard: two concurrent changes of one port must not mix memberships.

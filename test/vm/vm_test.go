@@ -226,6 +226,7 @@ func uuid() string {
 
 type guest struct {
 	name, iface, mac, console string
+	groups                    string // security-groups in the metadata
 }
 
 func domainXML(g guest, network, ping string) string {
@@ -235,7 +236,7 @@ func domainXML(g guest, network, ping string) string {
   <vcpu>1</vcpu>
   <metadata>
     <quantumnet:network xmlns:quantumnet="https://quantumnet.dev/xmlns/libvirt-domain/1">
-      <quantumnet:interface id="%[2]s" network="%[3]s"/>
+      <quantumnet:interface id="%[2]s" network="%[3]s"%[9]s/>
     </quantumnet:network>
   </metadata>
   <features><acpi/></features>
@@ -251,7 +252,14 @@ func domainXML(g guest, network, ping string) string {
     <serial type='pty'><log file='%[8]s' append='off'/></serial>
     <console type='pty'/>
   </devices>
-</domain>`, g.name, g.iface, network, ping, kernel, initrd, g.mac, g.console)
+</domain>`, g.name, g.iface, network, ping, kernel, initrd, g.mac, g.console, groupsAttr(g.groups))
+}
+
+func groupsAttr(groups string) string {
+	if groups == "" {
+		return ""
+	}
+	return fmt.Sprintf(" security-groups=%q", groups)
 }
 
 func define(t *testing.T, g guest, network, ping string) {
@@ -339,7 +347,13 @@ func TestVMAndContainer(t *testing.T) {
 	cres, _ := current.NewResultFromResult(r)
 	ctrIP := cres.IPs[0].Address.IP.String()
 
-	g := guest{name: "qn-test-vm1", iface: uuid(), mac: "52:54:00:21:00:01", console: sandboxDir + "/vm1.console"}
+	// The VM is in a security group without rules: DHCP still works (it is
+	// never blocked), its own pings go out, nothing comes in.
+	if out, err := d.qnetctl("sg", "create", "vmsg"); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	t.Cleanup(func() { d.qnetctl("sg", "delete", "vmsg") })
+	g := guest{name: "qn-test-vm1", iface: uuid(), mac: "52:54:00:21:00:01", console: sandboxDir + "/vm1.console", groups: "vmsg"}
 	define(t, g, "vmnet", ctrIP)
 	if out, err := virsh("start", g.name); err != nil {
 		t.Fatalf("virsh start: %v\n%s", err, out)
@@ -350,8 +364,17 @@ func TestVMAndContainer(t *testing.T) {
 	}
 	t.Logf("the guest got %s by DHCP from OVN; the container is %s", ip, ctrIP)
 	pingsOK(t, g, ctrIP, 3)
+	if out, _ := d.qnetctl("port", "show", g.iface); !regexp.MustCompile(`security groups:\s+vmsg\n`).MatchString(out) {
+		t.Fatalf("the VM port is not in the metadata's group:\n%s", out)
+	}
+	if err := containerPing(t, ns, ip); err == nil {
+		t.Fatal("the container pings a VM whose group has no rules")
+	}
+	if out, err := d.qnetctl("sg", "preset", "add", "vmsg", "icmp"); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
 	if err := containerPing(t, ns, ip); err != nil {
-		t.Fatal(err)
+		t.Fatalf("with the icmp preset: %v", err)
 	}
 
 	// Shut down (the guest powers off on ACPI) and started again: the same address.

@@ -1,0 +1,316 @@
+package e2e
+
+import (
+	"encoding/json"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// sgEnv is one daemon, one dual-stack network and its containers, for the
+// security group tests.
+type sgEnv struct {
+	t   *testing.T
+	d   *daemon
+	net string
+	c   *cni
+}
+
+type ctr struct {
+	ns, ip4, ip6, port string
+}
+
+func newSGEnv(t *testing.T, network, subnet4, subnet6 string) *sgEnv {
+	requireE2E(t)
+	d := startDaemon(t, "")
+	d.waitReady()
+	d.mustQnetctl("network", "create", network, "--subnet4", subnet4, "--subnet6", subnet6)
+	t.Cleanup(func() { d.qnetctl("network", "delete", network) })
+	c, err := newCNI(t, d, confList(network+"-cni", network, d.socket, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &sgEnv{t: t, d: d, net: network, c: c}
+}
+
+// group creates a security group with rules, deleted at cleanup (after
+// the containers that use it, which are added later).
+func (e *sgEnv) group(name string, rules ...string) {
+	e.t.Helper()
+	args := []string{"sg", "create", name}
+	for _, r := range rules {
+		args = append(args, "--rule", r)
+	}
+	e.d.mustQnetctl(args...)
+	e.t.Cleanup(func() { e.d.qnetctl("sg", "delete", name) })
+}
+
+// container attaches a new namespace with security groups given the way a
+// runtime passes per-container arguments (CNI_ARGS).
+func (e *sgEnv) container(id string, groups ...string) ctr {
+	e.t.Helper()
+	return e.containerWith(e.c, id, groups...)
+}
+
+func (e *sgEnv) containerWith(c *cni, id string, groups ...string) ctr {
+	e.t.Helper()
+	path := netns(e.t, id)
+	r := rt(id, path, "eth0")
+	if len(groups) > 0 {
+		r.Args = [][2]string{{"IgnoreUnknown", "1"}, {"SECURITY_GROUPS", strings.Join(groups, ",")}}
+	}
+	res, err := c.cfg.AddNetworkList(ctx(e.t), c.list, r)
+	if err != nil {
+		e.t.Fatalf("ADD %s: %v", id, err)
+	}
+	e.t.Cleanup(func() { c.cfg.DelNetworkList(ctx(e.t), c.list, r) })
+	cur := mustCurrent(e.t, res)
+	out := ctr{ns: path, port: e.portOf(id)}
+	for _, ip := range cur.IPs {
+		if ip.Address.IP.To4() != nil {
+			out.ip4 = ip.Address.IP.String()
+		} else {
+			out.ip6 = ip.Address.IP.String()
+		}
+	}
+	return out
+}
+
+// portOf finds a container's logical port with qnetctl.
+func (e *sgEnv) portOf(containerID string) string {
+	e.t.Helper()
+	var ports []struct {
+		Name           string   `json:"name"`
+		ContainerID    string   `json:"container_id"`
+		SecurityGroups []string `json:"security_groups"`
+	}
+	if err := json.Unmarshal([]byte(e.d.mustQnetctl("-o", "json", "port", "list", "--network", e.net)), &ports); err != nil {
+		e.t.Fatal(err)
+	}
+	for _, p := range ports {
+		if p.ContainerID == containerID {
+			return p.Name
+		}
+	}
+	e.t.Fatalf("no port of container %s", containerID)
+	return ""
+}
+
+// TestSecurityGroupsTraffic: rules admit exactly the TCP, UDP and ICMP they
+// name, on a port that got its group from the CNI config; a preset added to
+// a live group takes effect; an admin deny overrides a user allow.
+func TestSecurityGroupsTraffic(t *testing.T) {
+	e := newSGEnv(t, "e2e-sg", "10.210.0.0/24", "fd00:210::/64")
+	e.group("web", "ingress tcp 8080", "ingress udp 9000")
+	// The server gets its group from the CNI config, the client has none.
+	conf, err := newCNI(t, e.d, confList("e2e-sg-web", e.net, e.d.socket, `,"securityGroups":["web"]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := e.containerWith(conf, "sg-srv")
+	cli := e.container("sg-cli")
+	if out := e.d.mustQnetctl("port", "show", srv.port); !regexp.MustCompile(`security groups:\s+web\n`).MatchString(out) {
+		t.Fatalf("port show does not name the group:\n%s", out)
+	}
+	serveTCP(t, srv.ns, 8080)
+	serveTCP(t, srv.ns, 8081)
+	serveUDP(t, srv.ns, 9000)
+	serveUDP(t, srv.ns, 9001)
+	serveTCP(t, cli.ns, 7000)
+
+	allowed(t, "tcp 8080 (allowed)", tcpOK(cli.ns, srv.ip4, 8080))
+	blocked(t, "tcp 8081 (no rule)", tcpOK(cli.ns, srv.ip4, 8081))
+	allowed(t, "udp 9000 (allowed)", udpEcho(cli.ns, srv.ip4, 9000))
+	blocked(t, "udp 9001 (no rule)", udpEcho(cli.ns, srv.ip4, 9001))
+	blocked(t, "ping (no icmp rule)", pingOnce(cli.ns, srv.ip4))
+	blocked(t, "tcp 8080 over IPv6 (the rules are IPv4)", tcpOK(cli.ns, srv.ip6, 8080))
+	// Egress is open: the server reaches the client.
+	allowed(t, "server to client (egress open)", tcpOK(srv.ns, cli.ip4, 7000))
+
+	out := e.d.mustQnetctl("sg", "preset", "add", "web", "icmp")
+	if !strings.Contains(out, "ingress ipv4 icmp") {
+		t.Fatalf("preset add output:\n%s", out)
+	}
+	took := eventually(t, "ping after the icmp preset", func() error { return pingOnce(cli.ns, srv.ip4) })
+	t.Logf("icmp preset effective after %v", took)
+
+	// An admin deny beats the user allow; deleting it (by its text) restores it.
+	e.d.mustQnetctl("sg", "rule", "add", "web", "admin", "deny", "ingress", "tcp", "8080", "from", cli.ip4)
+	eventually(t, "admin deny effective", func() error {
+		if err := tcpOK(cli.ns, srv.ip4, 8080); err == nil {
+			return errTimeout
+		}
+		return nil
+	})
+	e.d.mustQnetctl("sg", "rule", "delete", "web", "admin deny ingress tcp 8080 from "+cli.ip4+"/32")
+	eventually(t, "tcp 8080 after the admin deny is deleted", func() error { return tcpQuick(cli.ns, srv.ip4, 8080) })
+
+	// The group shows its rules and member; deleting it is refused while the
+	// server is in it.
+	show := e.d.mustQnetctl("sg", "show", "web")
+	for _, want := range []string{"ingress ipv4 tcp 8080", "ingress ipv4 udp 9000", "ingress ipv4 icmp", srv.port} {
+		if !strings.Contains(show, want) {
+			t.Errorf("sg show lacks %q:\n%s", want, show)
+		}
+	}
+	if out, err := e.d.qnetctl("sg", "delete", "web"); err == nil || !strings.Contains(out, srv.port) {
+		t.Fatalf("deleting a group in use: err=%v\n%s", err, out)
+	}
+}
+
+// TestSecurityGroupsRemoteGroup: a rule from another group admits its
+// members only; putting a port in that group lets it in without touching
+// any rule, within a second or so (logged).
+func TestSecurityGroupsRemoteGroup(t *testing.T) {
+	e := newSGEnv(t, "e2e-sgr", "10.211.0.0/24", "fd00:211::/64")
+	e.group("app")
+	e.group("db", "ingress tcp 5432 from sg:app", "ingress ipv6 tcp 5432 from sg:app")
+	db := e.container("sgr-db", "db")
+	member := e.container("sgr-app", "app")
+	other := e.container("sgr-other")
+	serveTCP(t, db.ns, 5432)
+
+	allowed(t, "member to db", tcpOK(member.ns, db.ip4, 5432))
+	allowed(t, "member to db over IPv6", tcpOK(member.ns, db.ip6, 5432))
+	blocked(t, "non-member to db", tcpOK(other.ns, db.ip4, 5432))
+
+	out := e.d.mustQnetctl("port", "set-security-groups", other.port, "app")
+	if !strings.Contains(out, "app") {
+		t.Fatalf("set-security-groups: %s", out)
+	}
+	took := eventually(t, "new member to db", func() error { return tcpQuick(other.ns, db.ip4, 5432) })
+	t.Logf("new member admitted after %v", took)
+	if show := e.d.mustQnetctl("sg", "show", "app"); !strings.Contains(show, other.port) || !strings.Contains(show, member.port) {
+		t.Fatalf("sg show app lacks its members:\n%s", show)
+	}
+	// Out of the group again: dropped again.
+	e.d.mustQnetctl("port", "set-security-groups", other.port)
+	eventually(t, "former member dropped", func() error {
+		if err := tcpOK(other.ns, db.ip4, 5432); err == nil {
+			return errTimeout
+		}
+		return nil
+	})
+}
+
+// TestSecurityGroupsEgressAndStateless: egress rules restrict outbound;
+// replies to an allowed inbound connection pass without an egress rule; a
+// stateless rule's replies need their own rule.
+func TestSecurityGroupsEgressAndStateless(t *testing.T) {
+	e := newSGEnv(t, "e2e-sge", "10.212.0.0/24", "fd00:212::/64")
+	e.group("out", "ingress tcp 8443", "ingress tcp 8090 stateless", "egress tcp 7000")
+	peer := e.container("sge-peer")
+	host := e.container("sge-host", "out")
+	serveTCP(t, peer.ns, 7000)
+	serveTCP(t, peer.ns, 7001)
+	serveTCP(t, host.ns, 8443)
+	serveTCP(t, host.ns, 8090)
+
+	allowed(t, "egress tcp 7000 (rule)", tcpOK(host.ns, peer.ip4, 7000))
+	blocked(t, "egress tcp 7001 (no rule, egress restricted)", tcpOK(host.ns, peer.ip4, 7001))
+	blocked(t, "egress ping (no rule)", pingOnce(host.ns, peer.ip4))
+	allowed(t, "inbound 8443: the replies pass without an egress rule", tcpOK(peer.ns, host.ip4, 8443))
+	blocked(t, "inbound 8090 stateless: the replies have no rule", tcpOK(peer.ns, host.ip4, 8090))
+
+	e.d.mustQnetctl("sg", "rule", "add", "out", "egress tcp stateless")
+	eventually(t, "inbound 8090 once replies have a stateless rule", func() error { return tcpQuick(peer.ns, host.ip4, 8090) })
+
+	// Without egress rules the group leaves egress open again.
+	for _, r := range []string{"egress tcp 7000", "egress tcp stateless"} {
+		e.d.mustQnetctl("sg", "rule", "delete", "out", r)
+	}
+	eventually(t, "egress tcp 7001 once no egress rule restricts", func() error { return tcpQuick(host.ns, peer.ip4, 7001) })
+}
+
+// TestSecurityGroupsIPv6: an IPv6 rule admits IPv6 only, and neighbour
+// discovery works on a port whose group has no ICMPv6 rule.
+func TestSecurityGroupsIPv6(t *testing.T) {
+	e := newSGEnv(t, "e2e-sg6", "10.213.0.0/24", "fd00:213::/64")
+	e.group("v6web", "ingress ipv6 tcp 8080")
+	srv := e.container("sg6-srv", "v6web")
+	cli := e.container("sg6-cli")
+	serveTCP(t, srv.ns, 8080)
+	allowed(t, "tcp 8080 over IPv6 (needs ND)", tcpOK(cli.ns, srv.ip6, 8080))
+	blocked(t, "tcp 8080 over IPv4", tcpOK(cli.ns, srv.ip4, 8080))
+	blocked(t, "ping6 (no icmpv6 rule)", pingOnce(cli.ns, srv.ip6))
+	// The client learned the server's address by ND.
+	out, _ := execIn(cli.ns, "ip", "-6", "neigh", "show", srv.ip6)
+	if !strings.Contains(out, "lladdr") {
+		t.Fatalf("no neighbour entry for %s in the client: %q", srv.ip6, out)
+	}
+}
+
+// TestSecurityGroupsLiveChange: changing a live port's groups takes effect
+// at once and breaks no allowed established connection.
+func TestSecurityGroupsLiveChange(t *testing.T) {
+	e := newSGEnv(t, "e2e-sgl", "10.214.0.0/24", "fd00:214::/64")
+	e.group("web", "ingress tcp 8080")
+	e.group("pg", "ingress tcp 5432")
+	e.group("iso")
+	srv := e.container("sgl-srv", "web")
+	cli := e.container("sgl-cli")
+	for _, p := range []int{8080, 5432, 9999} {
+		serveTCP(t, srv.ns, p)
+	}
+	conn, err := dialTCP(cli.ns, srv.ip4, 8080)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.c.Close()
+	blocked(t, "tcp 5432 before", tcpOK(cli.ns, srv.ip4, 5432))
+
+	e.d.mustQnetctl("port", "set-security-groups", srv.port, "web,pg")
+	took := eventually(t, "tcp 5432 after adding group pg", func() error { return tcpQuick(cli.ns, srv.ip4, 5432) })
+	t.Logf("group added to a live port: effective after %v", took)
+	allowed(t, "established 8080 connection after adding a group", conn.echo("still here"))
+
+	e.d.mustQnetctl("port", "set-security-groups", srv.port)
+	eventually(t, "tcp 9999 with no groups (the network default: allow)", func() error { return tcpQuick(cli.ns, srv.ip4, 9999) })
+	allowed(t, "established 8080 connection with no groups", conn.echo("and here"))
+
+	e.d.mustQnetctl("port", "set-security-groups", srv.port, "iso")
+	eventually(t, "new connections dropped in a group without rules", func() error {
+		if err := tcpOK(cli.ns, srv.ip4, 8080); err == nil {
+			return errTimeout
+		}
+		return nil
+	})
+}
+
+// TestSecurityGroupErrors: bad rules and references are refused with the
+// field named, and leave nothing behind.
+func TestSecurityGroupErrors(t *testing.T) {
+	e := newSGEnv(t, "e2e-sgx", "10.215.0.0/24", "fd00:215::/64")
+	e.group("base")
+	for _, c := range []struct{ args, want string }{
+		{"sg rule add base ingress tcp 80 from 10.0.0.300/8", "10.0.0.300"},
+		{"sg rule add base ingress tcp 90-80", "90-80"},
+		{"sg rule add base ingress tcp type 8", "type"},
+		{"sg rule add base ingress gre", "gre"},
+		{"sg rule add base ingress tcp 22 from sg:nosuch", "nosuch"},
+		{"sg rule add nosuch ingress tcp 22", "not found"},
+		{"sg create Bad_Name", "name"},
+		{"sg create all", "reserved"},
+		{"sg preset add base nosuch", "preset"},
+		{"sg create base", "exists"},
+	} {
+		out, err := e.d.qnetctl(strings.Fields(c.args)...)
+		if err == nil || !strings.Contains(out, c.want) {
+			t.Errorf("qnetctl %s: err=%v, want an error naming %q:\n%s", c.args, err, c.want, out)
+		}
+	}
+	if show := e.d.mustQnetctl("sg", "show", "base"); !strings.Contains(show, "rules:  none") {
+		t.Errorf("refused rules were added:\n%s", show)
+	}
+	// An ADD naming an unknown group is refused and leaves no port.
+	path := netns(t, "sgx")
+	r := rt("sgx-ctr", path, "eth0")
+	r.Args = [][2]string{{"IgnoreUnknown", "1"}, {"SECURITY_GROUPS", "nosuch"}}
+	_, err := e.c.cfg.AddNetworkList(ctx(t), e.c.list, r)
+	if err == nil || !strings.Contains(err.Error(), "nosuch") {
+		t.Fatalf("ADD with an unknown group: %v", err)
+	}
+	if p := nbPorts(t, e.net); len(p) != 0 {
+		t.Fatalf("a refused ADD left ports %v", p)
+	}
+}
