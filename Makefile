@@ -9,7 +9,7 @@ PREFIX ?= /usr/local
 CNI_BIN_DIR ?= /opt/cni/bin
 LIBVIRT_HOOKS_DIR ?= /etc/libvirt/hooks
 
-.PHONY: help deps build test test-unit test-integration test-e2e bench lint generate check-generated \
+.PHONY: help deps build test test-unit test-integration test-e2e bench bench-sg lint generate check-generated \
         sandbox-up sandbox-down sandbox-status demo install clean
 
 help: ## list the targets
@@ -40,10 +40,15 @@ test-e2e: deps build ## end-to-end tests: OVN sandbox, namespaces, the plugin bi
 	scripts/deps.sh --with-libvirt
 	$(GO) test -count=1 -timeout 20m -v ./test/e2e/... ./test/vm/... ./test/migration/...
 
-bench: deps build ## benchmarks, side by side with their peers: CNI ADD latency, IPAM, live migration
+bench: deps build ## benchmarks, side by side with their peers: CNI ADD latency, IPAM, live migration, security groups
 	$(GO) run ./test/bench/cniadd
 	$(GO) run ./test/bench/ipam
 	$(GO) run ./test/bench/migration
+	$(MAKE) bench-sg
+
+bench-sg: ## security groups: translate and apply 1,000 ports x 10 groups x 20 rules, ACL rows; vs per-port ACLs
+	$(GO) test -run '^$$' -bench . -benchmem ./daemon/secgroup
+	$(GO) test -run '^$$' -bench . -benchtime 5x ./daemon/sg
 
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi

@@ -171,6 +171,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 			if err == nil {
 				mgr.Reconciled.Store(true)
 				log.Info("start-up reconcile done")
+				go sgm.Run(ctx, 30*time.Second)
 				return
 			}
 			log.Warn("start-up reconcile failed, retrying", "err", err)

@@ -32,6 +32,7 @@ down() {
 			ip netns del "$c"
 		fi
 	done
+	[[ -S $SOCK ]] && "$BIN/qnetctl" sg delete demo-iso >/dev/null 2>&1
 	[[ -S $SOCK ]] && "$BIN/qnetctl" network delete "$NET" >/dev/null 2>&1
 	if [[ -f $DIR/quantumnetd.pid ]]; then
 		kill "$(cat "$DIR/quantumnetd.pid")" 2>/dev/null
@@ -113,9 +114,25 @@ ip netns exec qn-demo-b ping -c 3 -i 0.2 -W 2 "${IP[qn-demo-a]}" | sed 's/^/    
 step "CNI CHECK"
 for c in "${CTRS[@]}"; do "$BIN/cnitool" check "$NET" "/var/run/netns/$c" && echo "    $c: OK"; done
 
+step "Security groups: isolate qn-demo-b, then allow ICMP to it"
+PORT_B=$("$BIN/qnetctl" port list --network "$NET" | awk -v ip="${IP[qn-demo-b]}" '$5 == ip {print $2}')
+[[ -n $PORT_B ]] || fail "no port with address ${IP[qn-demo-b]}"
+"$BIN/qnetctl" sg create demo-iso --description "demo: nothing comes in" | sed 's/^/    /'
+"$BIN/qnetctl" port set-security-groups "$PORT_B" demo-iso | sed 's/^/    /'
+if ip netns exec qn-demo-a ping -c 2 -i 0.2 -W 1 "${IP[qn-demo-b]}" >/dev/null 2>&1; then
+	fail "qn-demo-b is still reachable in a group without rules"
+fi
+echo "    qn-demo-a -> qn-demo-b: dropped (no rule allows it)"
+ip netns exec qn-demo-b ping -c 1 -W 2 "${IP[qn-demo-a]}" >/dev/null || fail "qn-demo-b cannot reach out"
+echo "    qn-demo-b -> qn-demo-a: OK (egress is open, replies pass)"
+"$BIN/qnetctl" sg preset add demo-iso icmp | sed 's/^/    /'
+ip netns exec qn-demo-a ping -c 3 -i 0.2 -W 2 "${IP[qn-demo-b]}" | sed 's/^/    /' || fail "ICMP still dropped after the icmp preset"
+
 step "What was created"
 echo "--- qnetctl network show $NET"
 "$BIN/qnetctl" network show "$NET" | sed 's/^/    /'
+echo "--- qnetctl sg show demo-iso"
+"$BIN/qnetctl" sg show demo-iso | sed 's/^/    /'
 echo "--- qnetctl port list"
 "$BIN/qnetctl" port list | sed 's/^/    /'
 echo "--- OVN Northbound (ovn-nbctl show qn-$NET)"
@@ -123,4 +140,4 @@ $NB show "qn-$NET" | sed 's/^/    /'
 echo "--- OVN Southbound chassis and bindings (ovn-sbctl show)"
 $SB show | sed 's/^/    /'
 echo
-echo "demo: OK — two containers on OVN network '$NET' reach each other."
+echo "demo: OK — two containers on OVN network '$NET' reach each other; a security group decides what reaches one of them."

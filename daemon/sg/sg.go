@@ -333,6 +333,27 @@ func (m *Manager) Sync(ctx context.Context) error {
 	})
 }
 
+// Run syncs every interval until ctx ends: it repairs what a race between
+// daemons can leave (a port created while its group gained its first
+// egress rule), and writes nothing when all is as it should be.
+func (m *Manager) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if !m.NB.Connected() {
+				continue
+			}
+			if err := m.Sync(ctx); err != nil && ctx.Err() == nil {
+				m.Log.Warn("security groups: periodic sync failed", "err", err)
+			}
+		}
+	}
+}
+
 func find(groups []secgroup.Group, name string) int {
 	return slices.IndexFunc(groups, func(g secgroup.Group) bool { return g.Name == name })
 }

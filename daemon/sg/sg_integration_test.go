@@ -178,6 +178,29 @@ func TestIntegrationGroupsAndPorts(t *testing.T) {
 		t.Fatalf("p2 external_ids %v", ids)
 	}
 
+	// Sync repairs a membership lost behind its back, and writes nothing
+	// when all is right (the generation stays).
+	p2 := e.srv.FindOne("ovn-nbctl", "Logical_Switch_Port", []string{"_uuid"}, "name=p2").Str("_uuid")
+	e.srv.Run("ovn-nbctl", "--db="+e.srv.Remote, "remove", "Port_Group", "qn_sg_web", "ports", p2)
+	ovsdbtest.Eventually(t, 5*time.Second, func() bool { pg, _ := e.nb.GetPortGroup("qn_sg_web"); return len(pg.Ports) == 1 }, "removal seen")
+	if err := e.m.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.members("qn_sg_web"); !slices.Equal(got, []string{"p1", "p2"}) {
+		t.Fatalf("after sync qn_sg_web has %v", got)
+	}
+	gen := func() string {
+		return e.srv.FindOne("ovn-nbctl", "Port_Group", []string{"external_ids"}, "name="+secgroup.AllPortGroup).Map("external_ids")[ovn.KeySGGen]
+	}
+	g0 := gen()
+	ovsdbtest.Eventually(t, 5*time.Second, func() bool { pg, _ := e.nb.GetPortGroup("qn_sg_web"); return len(pg.Ports) == 2 }, "repair seen")
+	if err := e.m.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if g1 := gen(); g1 != g0 {
+		t.Fatalf("a sync with nothing to do wrote (generation %s -> %s)", g0, g1)
+	}
+
 	// Refusals: unknown remote group, a group with members, a group named
 	// by another's rule, an unknown rule.
 	if _, err := e.m.AddRules(ctx, "db", []secgroup.Rule{mustRule(t, "ingress tcp 5432 from sg:nosuch")}); !errors.Is(err, secgroup.ErrUnknownGroup) {
