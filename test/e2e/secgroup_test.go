@@ -18,6 +18,7 @@ type sgEnv struct {
 
 type ctr struct {
 	ns, ip4, ip6, port string
+	del                func() error // CNI DEL
 }
 
 func newSGEnv(t *testing.T, network, subnet4, subnet6 string) *sgEnv {
@@ -63,9 +64,10 @@ func (e *sgEnv) containerWith(c *cni, id string, groups ...string) ctr {
 	if err != nil {
 		e.t.Fatalf("ADD %s: %v", id, err)
 	}
-	e.t.Cleanup(func() { c.cfg.DelNetworkList(ctx(e.t), c.list, r) })
+	del := func() error { return c.cfg.DelNetworkList(ctx(e.t), c.list, r) }
+	e.t.Cleanup(func() { del() })
 	cur := mustCurrent(e.t, res)
-	out := ctr{ns: path, port: e.portOf(id)}
+	out := ctr{ns: path, port: e.portOf(id), del: del}
 	for _, ip := range cur.IPs {
 		if ip.Address.IP.To4() != nil {
 			out.ip4 = ip.Address.IP.String()
@@ -191,6 +193,22 @@ func TestSecurityGroupsRemoteGroup(t *testing.T) {
 		}
 		return nil
 	})
+
+	// DEL takes a port out of its groups: then the group can go, and its
+	// rows with it.
+	if out, err := e.d.qnetctl("sg", "delete", "db"); err == nil {
+		t.Fatalf("deleted a group with a member:\n%s", out)
+	}
+	if err := db.del(); err != nil {
+		t.Fatal(err)
+	}
+	e.d.mustQnetctl("sg", "delete", "db")
+	if rows := sh(t, "ovn-nbctl", "--bare", "--columns=name", "find", "Port_Group", "name=qn_sg_db"); rows != "" {
+		t.Fatalf("port group of a deleted group left: %s", rows)
+	}
+	if rows := sh(t, "ovn-nbctl", "--bare", "--columns=_uuid", "find", "ACL", "external_ids:quantumnet\\:sg=db"); rows != "" {
+		t.Fatalf("ACLs of a deleted group left: %s", rows)
+	}
 }
 
 // TestSecurityGroupsEgressAndStateless: egress rules restrict outbound;
