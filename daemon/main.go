@@ -9,8 +9,10 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -18,7 +20,9 @@ import (
 	"github.com/quantumnet/quantumnet/daemon/attach"
 	"github.com/quantumnet/quantumnet/daemon/chassis"
 	"github.com/quantumnet/quantumnet/daemon/config"
+	qndns "github.com/quantumnet/quantumnet/daemon/dns"
 	"github.com/quantumnet/quantumnet/daemon/lvwatch"
+	"github.com/quantumnet/quantumnet/daemon/netsvc"
 	"github.com/quantumnet/quantumnet/daemon/server"
 	"github.com/quantumnet/quantumnet/daemon/sg"
 	"github.com/quantumnet/quantumnet/daemon/vm"
@@ -133,14 +137,24 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	sgm := &sg.Manager{NB: nb, Log: log}
 	al := &alloc.Allocator{NB: nb, MACPrefix: macPrefix, Log: log, PortOps: sgm.PortOps}
+	svc := &netsvc.Manager{NB: nb, Alloc: al, Log: log}
 	mgr := &attach.Manager{
 		NB: nb, SB: sb, OVS: ovsc, Alloc: al, Chassis: cfg.Chassis.Name, Bridge: bridge,
 		Netdev: func() bool { return dpType() == "netdev" }, ReadyTimeout: cfg.Daemon.ReadyTimeout.Duration,
-		MACPrefix: macPrefix, Log: log,
+		MACPrefix: macPrefix, Log: log, Services: svc,
 	}
 	vms := &vm.Manager{NB: nb, OVS: ovsc, Alloc: al, Chassis: cfg.Chassis.Name, ReadyTimeout: cfg.Daemon.ReadyTimeout.Duration, Log: log,
-		SetPortGroups: sgm.SetPortGroups}
-	srv := &server.Server{Attach: mgr, Alloc: al, VM: vms, SG: sgm, DatapathType: dpType, Log: log}
+		SetPortGroups: sgm.SetPortGroups, PortDHCP: svc.PortDHCP, Label: netsvc.Label}
+	srv := &server.Server{Attach: mgr, Alloc: al, VM: vms, SG: sgm, Svc: svc, DatapathType: dpType, Log: log}
+	runner := &netsvc.Runner{M: svc, Upstream: upstream(cfg.DNS.Upstream)}
+	runnerDone := make(chan struct{})
+	var runnerStarted atomic.Bool
+	if *cfg.DNS.Resolver {
+		resolver := &qndns.Resolver{Log: log}
+		runner.Endpoints = &netsvc.Endpoints{NB: nb, OVS: ovsc, Bridge: bridge, Resolver: resolver, Log: log,
+			Netdev: func() bool { return dpType() == "netdev" }}
+		resolver.Upstream = runner.Endpoints.Upstream
+	}
 	ls, err := api.Listen(cfg.Daemon.Socket, srv)
 	if err != nil {
 		return err
@@ -172,6 +186,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 				mgr.Reconciled.Store(true)
 				log.Info("start-up reconcile done")
 				go sgm.Run(ctx, 30*time.Second)
+				runnerStarted.Store(true)
+				go func() { runner.Run(ctx); close(runnerDone) }()
 				return
 			}
 			log.Warn("start-up reconcile failed, retrying", "err", err)
@@ -187,8 +203,26 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	case <-ctx.Done():
 		log.Info("shutting down")
 		ls.Stop()
+		if runnerStarted.Load() {
+			select { // the resolver endpoints go down with it
+			case <-runnerDone:
+			case <-time.After(5 * time.Second):
+			}
+		}
 		return nil
 	case err := <-errc:
 		return err
 	}
+}
+
+// upstream writes configured upstream servers as IP:PORT.
+func upstream(in []string) []string {
+	var out []string
+	for _, u := range in {
+		if a, err := netip.ParseAddr(u); err == nil {
+			u = netip.AddrPortFrom(a, 53).String()
+		}
+		out = append(out, u)
+	}
+	return out
 }

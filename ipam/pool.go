@@ -352,5 +352,8 @@ func (p *Pool) RangeString() string {
 	return p.first.String() + "-" + p.addr(p.size-1).String()
 }
 
+// LastAddr is the last address of the allocation range.
+func (p *Pool) LastAddr() netip.Addr { return p.addr(p.size - 1) }
+
 // Subnet is the pool's subnet.
 func (p *Pool) Subnet() netip.Prefix { return p.cfg.Subnet }

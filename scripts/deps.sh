@@ -19,6 +19,7 @@ BASE_PACKAGES=(
 	iputils-ping
 	busybox
 	dnsutils
+	isc-dhcp-client
 	procps
 	protobuf-compiler
 	libvirt-dev
@@ -37,7 +38,7 @@ LIBVIRT_PACKAGES=(
 BASE_COMMANDS=(
 	ovsdb-tool ovsdb-server ovs-vswitchd ovs-vsctl ovs-appctl ovs-ofctl
 	ovn-northd ovn-controller ovn-nbctl ovn-sbctl ovn-appctl
-	ip iptables ethtool ping busybox dig pgrep
+	ip iptables ethtool ping busybox dig pgrep dhclient getent
 )
 LIBVIRT_COMMANDS=(libvirtd virsh qemu-system-x86_64)
 

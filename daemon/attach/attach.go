@@ -47,9 +47,18 @@ type Manager struct {
 	ReadyTimeout time.Duration
 	MACPrefix    [3]byte
 	Log          *slog.Logger
+	// Services, if set, give a network's DHCP rows (for a new port to refer
+	// to) and the DNS servers a container is told about.
+	Services Services
 
 	// Reconciled is set once the start-up Reconcile ran; ADD waits for it.
 	Reconciled atomic.Bool
+}
+
+// Services are what attach needs of a network's services (daemon/netsvc).
+type Services interface {
+	PortDHCP(network string) (v4, v6 *string)
+	DNSServersOf(network string) []netip.Addr
 }
 
 // Request is one CNI ADD/DEL/CHECK.
@@ -64,6 +73,8 @@ type Request struct {
 	// SecurityGroups (normalized: sorted, no duplicates) go on the port
 	// with it; none: the network's default.
 	SecurityGroups []string
+	// DNSName is the port's DNS label (<DNSName>.<network domain>), if any.
+	DNSName string
 }
 
 // Result is what ADD configured.
@@ -75,6 +86,7 @@ type Result struct {
 	Addrs      []netip.Prefix
 	Gateways   []netip.Addr
 	DNSDomain  string
+	DNSServers []netip.Addr
 }
 
 var ifnameRE = regexp.MustCompile(`^[^/\s:]{1,15}$`)
@@ -208,6 +220,9 @@ func (m *Manager) Add(ctx context.Context, r Request) (res *Result, err error) {
 	undo = append(undo, func() { _ = m.Alloc.DeletePort(cleanup, name) })
 	tNB := time.Now()
 	res = &Result{Port: name, HostIfname: host, MAC: claim.MAC, MTU: spec.MTU, Addrs: claim.Addrs, Gateways: claim.Gateways, DNSDomain: spec.DNSDomain}
+	if m.Services != nil {
+		res.DNSServers = m.Services.DNSServersOf(r.Network)
+	}
 
 	if _, err = SetupVeth(VethSpec{
 		HostName: host, ContName: r.Ifname, Netns: r.Netns, MAC: res.MAC, MTU: res.MTU,
@@ -255,6 +270,12 @@ func (m *Manager) portRow(r Request, cl *alloc.Claim, name, host string) *nbdb.L
 	}
 	if len(r.SecurityGroups) > 0 {
 		lsp.ExternalIDs[ovn.KeySecurityGroups] = strings.Join(r.SecurityGroups, ",")
+	}
+	if r.DNSName != "" {
+		lsp.ExternalIDs[ovn.KeyDNSName] = r.DNSName
+	}
+	if m.Services != nil {
+		lsp.Dhcpv4Options, lsp.Dhcpv6Options = m.Services.PortDHCP(r.Network)
 	}
 	return lsp
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"unsafe"
 
 	"github.com/containernetworking/plugins/pkg/ip"
@@ -69,6 +70,10 @@ func SetupVeth(s VethSpec) (VethInfo, error) {
 				return err
 			}
 		}
+		// OVN port security makes addresses unique: no duplicate address
+		// detection, whose second of a "tentative" link-local address would
+		// hold up DHCPv6 and router solicitations.
+		_ = os.WriteFile("/proc/sys/net/ipv6/conf/"+s.ContName+"/accept_dad", []byte("0"), 0o644)
 		if err := netlink.LinkSetUp(link); err != nil {
 			return fmt.Errorf("set %s up: %w", s.ContName, err)
 		}

@@ -29,9 +29,21 @@ type Config struct {
 	Chassis Chassis `toml:"chassis"`
 	Daemon  Daemon  `toml:"daemon"`
 	Libvirt Libvirt `toml:"libvirt"`
+	DNS     DNS     `toml:"dns"`
 }
 
 // Libvirt is where the daemon follows domain lifecycle events.
+// DNS configures the networks' resolvers.
+type DNS struct {
+	// Upstream servers ("IP" or "IP:PORT") for names that are not a
+	// network's own, unless the network names its own (dns_upstream).
+	Upstream []string `toml:"upstream"`
+	// Resolver: serve each network's resolver on this chassis (a localport
+	// endpoint). Off: DHCP still names the resolver address, and OVN native
+	// DNS answers the queries it can for ports here.
+	Resolver *bool `toml:"resolver"`
+}
+
 type Libvirt struct {
 	URI     string `toml:"uri"`
 	Enabled *bool  `toml:"enabled"`
@@ -95,6 +107,7 @@ func Defaults() Config {
 			DatapathType: "auto", OVSRemote: "unix:/var/run/openvswitch/db.sock", Manage: new(true),
 		},
 		Libvirt: Libvirt{URI: "qemu:///system", Enabled: new(true)},
+		DNS:     DNS{Resolver: new(true)},
 		Daemon:  Daemon{Socket: api.DefaultSocket, LogLevel: "info", ReadyTimeout: Duration{30 * time.Second}, MACPrefix: "0a:51:4e"},
 	}
 }
@@ -197,6 +210,19 @@ func (c *Config) Validate() error {
 		t := true
 		c.Chassis.Manage = &t
 	}
+	if c.DNS.Resolver == nil {
+		t := true
+		c.DNS.Resolver = &t
+	}
+	for _, u := range c.DNS.Upstream {
+		hp := u
+		if _, err := netip.ParseAddr(u); err == nil {
+			hp = net.JoinHostPort(u, "53")
+		}
+		if ap, err := netip.ParseAddrPort(hp); err != nil || ap.Port() == 0 {
+			return fmt.Errorf("dns.upstream: %q is not IP or IP:PORT", u)
+		}
+	}
 	if c.Daemon.Socket == "" || !strings.HasPrefix(c.Daemon.Socket, "/") {
 		return fmt.Errorf("daemon.socket: %q must be an absolute path", c.Daemon.Socket)
 	}
@@ -298,6 +324,14 @@ socket = "/run/quantumnet/quantumnetd.sock"   # root-only; clients honour $QUANT
 log_level = "info"             # debug, info, warn, error
 ready_timeout = "30s"          # how long ADD waits for ovn-controller to install a port's flows
 mac_prefix = "0a:51:4e"        # locally administered prefix of generated MACs
+
+[dns]
+# Upstream DNS servers ("IP" or "IP:PORT") the networks' resolvers forward
+# other names to, unless a network names its own (qnetctl network set
+# --dns-upstream). None: such names are refused.
+upstream = []
+# Serve each network's resolver on this chassis (a localport endpoint).
+resolver = true
 
 [libvirt]
 # The daemon follows domain lifecycle events here: the ports and addresses of

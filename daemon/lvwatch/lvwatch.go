@@ -87,6 +87,14 @@ func (w *Watcher) connect(ctx context.Context, closed chan struct{}) (*libvirt.C
 	_, err = conn.DomainEventLifecycleRegister(nil, func(_ *libvirt.Connect, d *libvirt.Domain, ev *libvirt.DomainEventLifecycle) {
 		var act func(context.Context, string) error
 		switch {
+		case ev.Event == libvirt.DOMAIN_EVENT_UNDEFINED && ev.Detail == int(libvirt.DOMAIN_EVENT_UNDEFINED_RENAMED):
+			return // the DEFINED_RENAMED of the new name follows: the domain lives on
+		case ev.Event == libvirt.DOMAIN_EVENT_DEFINED && ev.Detail == int(libvirt.DOMAIN_EVENT_DEFINED_RENAMED):
+			name, err := d.GetName()
+			if err != nil {
+				return
+			}
+			act = func(ctx context.Context, uuid string) error { return w.VM.Renamed(ctx, uuid, name) }
 		case ev.Event == libvirt.DOMAIN_EVENT_UNDEFINED:
 			act = w.VM.Undefined
 		case ev.Event == libvirt.DOMAIN_EVENT_RESUMED && ev.Detail == int(libvirt.DOMAIN_EVENT_RESUMED_MIGRATED),

@@ -4,6 +4,7 @@ package network
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 	"regexp"
 	"strconv"
@@ -19,6 +20,12 @@ const (
 	DefaultMTU = 1400 // leaves room for Geneve on a 1500-byte underlay
 	MinMTU     = 576
 	MaxMTU     = 9000
+	// DefaultDNSDomain is the domain of a network's names when none is given.
+	DefaultDNSDomain = "quantix.local"
+	// DefaultLeaseTime is the DHCP lease time, in seconds.
+	DefaultLeaseTime = 3600
+	MinLeaseTime     = 5
+	MaxLeaseTime     = 365 * 24 * 3600
 )
 
 var (
@@ -38,7 +45,21 @@ type Spec struct {
 	Range4    ipam.Range // allocation range (zero: the whole subnet)
 	Range6    ipam.Range
 	Exclude   []ipam.Range // never handed out
+	// DHCP and DNS.
+	LeaseTime  int          // seconds
+	DNSServers []netip.Addr // handed out by DHCP and CNI; none: the network's resolver
+	NTPServers []netip.Addr // IPv4, DHCP option 42
+	Routes     []Route      // IPv4 classless static routes (DHCP option 121), besides the default route
+	Upstream   []string     // DNS servers ("IP" or "IP:PORT") the resolver forwards other names to; none: the daemon's
 }
+
+// Route is a static route handed out by DHCP.
+type Route struct {
+	Dst netip.Prefix
+	Via netip.Addr
+}
+
+func (r Route) String() string { return r.Dst.String() + "=" + r.Via.String() }
 
 // Input is a network as a user writes it (strings, optional fields).
 type Input struct {
@@ -46,6 +67,10 @@ type Input struct {
 	MTU                                                   int
 	Range4, Range6                                        string   // "FIRST-LAST"
 	Exclude                                               []string // "FIRST-LAST" or one address
+	LeaseTime                                             int
+	DNSServers, NTPServers                                []string // addresses
+	Routes                                                []string // "CIDR=GATEWAY"
+	Upstream                                              []string // "IP" or "IP:PORT"
 }
 
 // ParseRange parses "FIRST-LAST" (or one address) for field.
@@ -75,7 +100,7 @@ func ValidateName(name string) error {
 
 // Parse validates in and fills defaults (gateway = first host, MTU 1400).
 func Parse(in Input) (Spec, error) {
-	s := Spec{Name: in.Name, MTU: in.MTU, DNSDomain: in.DNSDomain}
+	s := Spec{Name: in.Name, MTU: in.MTU, DNSDomain: strings.ToLower(in.DNSDomain), LeaseTime: in.LeaseTime}
 	if err := ValidateName(in.Name); err != nil {
 		return s, err
 	}
@@ -157,10 +182,68 @@ func Parse(in Input) (Spec, error) {
 	if s.MTU < MinMTU || s.MTU > MaxMTU {
 		return s, fmt.Errorf("mtu: %d is out of range %d-%d", s.MTU, MinMTU, MaxMTU)
 	}
-	if s.DNSDomain != "" && !domainRE.MatchString(s.DNSDomain) {
+	if s.DNSDomain == "" {
+		s.DNSDomain = DefaultDNSDomain
+	}
+	if len(s.DNSDomain) > 200 || !domainRE.MatchString(s.DNSDomain) {
 		return s, fmt.Errorf("dns_domain: %q is not a valid domain name", s.DNSDomain)
 	}
+	if s.LeaseTime == 0 {
+		s.LeaseTime = DefaultLeaseTime
+	}
+	if s.LeaseTime < MinLeaseTime || s.LeaseTime > MaxLeaseTime {
+		return s, fmt.Errorf("lease_time: %d s is out of range %d-%d", s.LeaseTime, MinLeaseTime, MaxLeaseTime)
+	}
+	if s.DNSServers, err = parseAddrs("dns_servers", in.DNSServers, false); err != nil {
+		return s, err
+	}
+	if s.NTPServers, err = parseAddrs("ntp_servers", in.NTPServers, true); err != nil {
+		return s, err
+	}
+	for _, r := range in.Routes {
+		dst, via, ok := strings.Cut(strings.TrimSpace(r), "=")
+		p, err1 := netip.ParsePrefix(strings.TrimSpace(dst))
+		gw, err2 := netip.ParseAddr(strings.TrimSpace(via))
+		switch {
+		case !ok || err1 != nil || err2 != nil:
+			return s, fmt.Errorf("routes: %q is not CIDR=GATEWAY (e.g. 192.168.10.0/24=10.0.0.254)", r)
+		case !p.Addr().Is4() || !gw.Is4():
+			return s, fmt.Errorf("routes: %q: DHCP routes are IPv4 (IPv6 routes come by router advertisements)", r)
+		case p != p.Masked():
+			return s, fmt.Errorf("routes: %q: the destination has host bits set (did you mean %s?)", r, p.Masked())
+		case !s.Subnet4.IsValid() || !s.Subnet4.Contains(gw):
+			return s, fmt.Errorf("routes: %q: the gateway %s is not in the network's IPv4 subnet", r, gw)
+		}
+		s.Routes = append(s.Routes, Route{Dst: p, Via: gw})
+	}
+	for _, u := range in.Upstream {
+		u = strings.TrimSpace(u)
+		hp := u
+		if _, err := netip.ParseAddr(u); err == nil {
+			hp = net.JoinHostPort(u, "53")
+		}
+		ap, err := netip.ParseAddrPort(hp)
+		if err != nil || ap.Port() == 0 {
+			return s, fmt.Errorf("dns_upstream: %q is not IP or IP:PORT", u)
+		}
+		s.Upstream = append(s.Upstream, ap.String())
+	}
 	return s, nil
+}
+
+func parseAddrs(field string, in []string, v4only bool) ([]netip.Addr, error) {
+	var out []netip.Addr
+	for _, a := range in {
+		ip, err := netip.ParseAddr(strings.TrimSpace(a))
+		if err != nil || ip.Zone() != "" {
+			return nil, fmt.Errorf("%s: %q is not an IP address", field, a)
+		}
+		if v4only && !ip.Is4() {
+			return nil, fmt.Errorf("%s: %s: only IPv4 addresses (DHCPv4 option)", field, ip)
+		}
+		out = append(out, ip)
+	}
+	return out, nil
 }
 
 // ExternalIDs is how s is stored on its Logical_Switch.
@@ -177,6 +260,15 @@ func (s Spec) ExternalIDs() map[string]string {
 	if s.DNSDomain != "" {
 		ids[ovn.KeyDNSDomain] = s.DNSDomain
 	}
+	ids[ovn.KeyLeaseTime] = strconv.Itoa(s.LeaseTime)
+	for key, list := range map[string][]string{
+		ovn.KeyDNSServers: addrStrings(s.DNSServers), ovn.KeyNTPServers: addrStrings(s.NTPServers),
+		ovn.KeyRoutes: routeStrings(s.Routes), ovn.KeyDNSUpstream: s.Upstream,
+	} {
+		if len(list) > 0 {
+			ids[key] = strings.Join(list, ",")
+		}
+	}
 	if s.Range4.First.IsValid() {
 		ids[ovn.KeyRange4] = s.Range4.String()
 	}
@@ -191,6 +283,45 @@ func (s Spec) ExternalIDs() map[string]string {
 		ids[ovn.KeyExclude] = strings.Join(ex, ",")
 	}
 	return ids
+}
+
+func addrStrings(as []netip.Addr) []string {
+	out := make([]string, len(as))
+	for i, a := range as {
+		out[i] = a.String()
+	}
+	return out
+}
+
+func routeStrings(rs []Route) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.String()
+	}
+	return out
+}
+
+// Input returns s as an Input (for a change of some of its fields).
+func (s Spec) Input() Input {
+	in := Input{Name: s.Name, DNSDomain: s.DNSDomain, MTU: s.MTU, LeaseTime: s.LeaseTime,
+		DNSServers: addrStrings(s.DNSServers), NTPServers: addrStrings(s.NTPServers), Routes: routeStrings(s.Routes),
+		Upstream: s.Upstream}
+	if s.Subnet4.IsValid() {
+		in.Subnet4, in.Gateway4 = s.Subnet4.String(), s.Gateway4.String()
+	}
+	if s.Subnet6.IsValid() {
+		in.Subnet6, in.Gateway6 = s.Subnet6.String(), s.Gateway6.String()
+	}
+	if s.Range4.First.IsValid() {
+		in.Range4 = s.Range4.String()
+	}
+	if s.Range6.First.IsValid() {
+		in.Range6 = s.Range6.String()
+	}
+	for _, r := range s.Exclude {
+		in.Exclude = append(in.Exclude, r.String())
+	}
+	return in
 }
 
 // Pool4 is the IPv4 allocation pool's configuration (zero Subnet: none).
@@ -217,10 +348,13 @@ func (s Spec) excluded(v4 bool) []ipam.Range {
 func FromSwitch(ls *nbdb.LogicalSwitch) (Spec, error) {
 	ids := ls.ExternalIDs
 	mtu, _ := strconv.Atoi(ids[ovn.KeyMTU])
+	lease, _ := strconv.Atoi(ids[ovn.KeyLeaseTime])
 	s, err := Parse(Input{
 		Name: ids[ovn.KeyNetwork], Subnet4: ids[ovn.KeySubnet4], Gateway4: ids[ovn.KeyGateway4],
 		Subnet6: ids[ovn.KeySubnet6], Gateway6: ids[ovn.KeyGateway6], MTU: mtu, DNSDomain: ids[ovn.KeyDNSDomain],
 		Range4: ids[ovn.KeyRange4], Range6: ids[ovn.KeyRange6], Exclude: splitList(ids[ovn.KeyExclude]),
+		LeaseTime: lease, DNSServers: splitList(ids[ovn.KeyDNSServers]), NTPServers: splitList(ids[ovn.KeyNTPServers]),
+		Routes: splitList(ids[ovn.KeyRoutes]), Upstream: splitList(ids[ovn.KeyDNSUpstream]),
 	})
 	if err != nil {
 		return s, fmt.Errorf("logical switch %s: stored network is invalid: %w", ls.Name, err)

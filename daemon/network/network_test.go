@@ -31,6 +31,17 @@ func TestParse(t *testing.T) {
 		{"range6 without subnet6", Input{Name: "blue", Subnet4: "10.10.0.0/24", Range6: "fd00::1-fd00::9"}, "range6"},
 		{"exclude outside", Input{Name: "blue", Subnet4: "10.10.0.0/24", Exclude: []string{"192.168.0.1"}}, "exclude: 192.168.0.1-192.168.0.1 is not inside"},
 		{"exclude garbage", Input{Name: "blue", Subnet4: "10.10.0.0/24", Exclude: []string{"x-y"}}, "exclude"},
+		{"dhcp options", Input{Name: "blue", Subnet4: "10.10.0.0/24", Subnet6: "fd00::/64", LeaseTime: 60,
+			DNSServers: []string{"10.10.0.53", "fd00::53"}, NTPServers: []string{"10.10.0.123"},
+			Routes: []string{"192.168.0.0/16=10.10.0.254"}, Upstream: []string{"192.0.2.53", "[2001:db8::53]:5353"}}, ""},
+		{"lease too short", Input{Name: "blue", Subnet4: "10.10.0.0/24", LeaseTime: 2}, "lease_time: 2 s"},
+		{"bad dns server", Input{Name: "blue", Subnet4: "10.10.0.0/24", DNSServers: []string{"10.0.0.300"}}, `dns_servers: "10.0.0.300"`},
+		{"ntp v6", Input{Name: "blue", Subnet4: "10.10.0.0/24", NTPServers: []string{"fd00::1"}}, "ntp_servers: fd00::1: only IPv4"},
+		{"route syntax", Input{Name: "blue", Subnet4: "10.10.0.0/24", Routes: []string{"192.168.0.0/16"}}, "routes: \"192.168.0.0/16\" is not CIDR=GATEWAY"},
+		{"route host bits", Input{Name: "blue", Subnet4: "10.10.0.0/24", Routes: []string{"192.168.0.1/16=10.10.0.254"}}, "host bits"},
+		{"route gw outside", Input{Name: "blue", Subnet4: "10.10.0.0/24", Routes: []string{"192.168.0.0/16=10.11.0.254"}}, "not in the network's IPv4 subnet"},
+		{"route v6", Input{Name: "blue", Subnet6: "fd00::/64", Routes: []string{"fd01::/64=fd00::1"}}, "IPv6 routes come by router advertisements"},
+		{"upstream", Input{Name: "blue", Subnet4: "10.10.0.0/24", Upstream: []string{"dns.example"}}, `dns_upstream: "dns.example"`},
 		{"v6 range too large", Input{Name: "blue", Subnet6: "fd00::/64", Range6: "fd00::1-fd00::ffff:ffff"}, "too large"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -51,7 +62,18 @@ func TestParse(t *testing.T) {
 		})
 	}
 	s, _ := Parse(Input{Name: "blue", Subnet4: "10.10.0.0/24"})
-	if s.Gateway4.String() != "10.10.0.1" || s.MTU != 1400 {
+	if s.Gateway4.String() != "10.10.0.1" || s.MTU != 1400 || s.DNSDomain != "quantix.local" || s.LeaseTime != 3600 {
 		t.Fatalf("defaults: %+v", s)
+	}
+	s, _ = Parse(Input{Name: "blue", Subnet4: "10.10.0.0/24", Upstream: []string{"192.0.2.53"}})
+	if s.Upstream[0] != "192.0.2.53:53" {
+		t.Fatalf("upstream without a port: %v", s.Upstream)
+	}
+	// A Spec's Input parses back to the Spec.
+	in := Input{Name: "blue", Subnet4: "10.10.0.0/24", Subnet6: "fd00::/64", Range4: "10.10.0.100-10.10.0.200",
+		Exclude: []string{"10.10.0.150"}, LeaseTime: 60, DNSServers: []string{"10.10.0.53"}, Routes: []string{"192.168.0.0/16=10.10.0.254"}}
+	s, _ = Parse(in)
+	if back, err := Parse(s.Input()); err != nil || !reflect.DeepEqual(back, s) {
+		t.Fatalf("Input round trip: %+v, %v; want %+v", back, err, s)
 	}
 }

@@ -27,12 +27,17 @@ Commands:
   status                                   daemon readiness (NB, SB, OVS, chassis)
   network create NAME [--subnet4 CIDR] [--gateway4 IP] [--subnet6 CIDR] [--gateway6 IP]
                       [--mtu N] [--dns-domain DOMAIN] [--range4 FIRST-LAST] [--range6 FIRST-LAST]
-                      [--exclude FIRST-LAST|IP]...
+                      [--exclude FIRST-LAST|IP]... [--lease-time S] [--dns-server IP]...
+                      [--ntp-server IP]... [--route CIDR=GW]... [--dns-upstream IP[:PORT]]...
   network list
   network show NAME
+  network set NAME [--mtu N] [--dns-domain D] [--lease-time S] [--dns-server IP]... [--ntp-server IP]...
+                   [--route CIDR=GW]... [--dns-upstream IP[:PORT]]...
+                                           DHCP/DNS settings; a list flag replaces the list ("none" clears it)
   network delete NAME                      refused while the network has ports
   port list [--network NAME]
   port show PORT                           one port: addresses, chassis, binding, migration
+  port set-dns-name PORT NAME              the port is NAME.<network domain> ("" removes the name)
   ipam show NETWORK                        used, free, reserved per subnet; reservations
   ipam reserve NETWORK --owner WHO [--address IP | --ipv6] [--mac MAC]
                                            reserve an address (with --mac: a static binding)
@@ -85,6 +90,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 			err = c.networkList()
 		case "network show":
 			err = c.networkShow(rest[2:])
+		case "network set":
+			err = c.networkSet(rest[2:])
+		case "port set-dns-name":
+			err = c.portSetDNSName(rest[2:])
 		case "network delete", "network rm":
 			err = c.networkDelete(rest[2:])
 		case "port list", "port ls":
@@ -182,11 +191,14 @@ func (c *cli) networkCreate(args []string) error {
 		n.Exclude = append(n.Exclude, v)
 		return nil
 	})
+	var lease uint
+	fs.UintVar(&lease, "lease-time", 0, "DHCP lease time in seconds (default 3600)")
+	dhcpListFlags(fs, &n.DnsServers, &n.NtpServers, &n.Routes, &n.DnsUpstream)
 	name, err := positional(fs, args, "network create")
 	if err != nil {
 		return err
 	}
-	n.Name, n.Mtu = name, uint32(mtu)
+	n.Name, n.Mtu, n.LeaseTime = name, uint32(mtu), uint32(lease)
 	return c.call(func(ctx context.Context, cl *api.Client) error {
 		got, err := cl.CreateNetwork(ctx, n)
 		if err != nil {
@@ -222,6 +234,7 @@ func (c *cli) printNetwork(n *api.Network) error {
 	if n.DnsDomain != "" {
 		fmt.Fprintf(w, "dns domain:\t%s\n", n.DnsDomain)
 	}
+	printDHCP(w, n)
 	fmt.Fprintf(w, "ports:\t%d\n", n.Ports)
 	fmt.Fprintf(w, "switch:\tqn-%s (%s)\n", n.Name, n.Uuid)
 	return w.Flush()
@@ -474,6 +487,7 @@ func (c *cli) portShow(args []string) error {
 			fmt.Fprintf(w, "requested chassis:\t%s\n", dash(p.Chassis))
 			fmt.Fprintf(w, "bound to:\t%s (up: %v)\n", dash(p.BoundChassis), p.Up)
 			fmt.Fprintf(w, "security groups:\t%s\n", dash(strings.Join(p.SecurityGroups, ", ")))
+			fmt.Fprintf(w, "dns name:\t%s\n", dash(p.DnsName))
 			if p.Migration != "" {
 				fmt.Fprintf(w, "migration:\t%s\n", p.Migration)
 				fmt.Fprintf(w, "activation:\t%s\n", dash(p.Activation))

@@ -17,6 +17,7 @@ import (
 
 	"github.com/quantumnet/quantumnet/daemon/alloc"
 	"github.com/quantumnet/quantumnet/daemon/attach"
+	"github.com/quantumnet/quantumnet/daemon/netsvc"
 	"github.com/quantumnet/quantumnet/daemon/network"
 	"github.com/quantumnet/quantumnet/daemon/secgroup"
 	"github.com/quantumnet/quantumnet/daemon/sg"
@@ -38,6 +39,7 @@ type Server struct {
 	Alloc        *alloc.Allocator
 	VM           *vm.Manager
 	SG           *sg.Manager
+	Svc          *netsvc.Manager
 	DatapathType func() string
 	Log          *slog.Logger
 }
@@ -63,7 +65,7 @@ func (s *Server) Status(context.Context, *api.StatusRequest) (*api.StatusReply, 
 
 func request(r *api.CNIRequest) (attach.Request, error) {
 	req := attach.Request{ContainerID: r.ContainerId, Ifname: r.Ifname, Netns: r.Netns, Network: r.Network,
-		CNINetwork: r.CniNetworkName, IPs: r.Ips, MAC: r.Mac}
+		CNINetwork: r.CniNetworkName, IPs: r.Ips, MAC: r.Mac, DNSName: netsvc.Label(r.Name)}
 	groups, err := sg.NormalizeGroups(r.SecurityGroups)
 	if err != nil {
 		return req, status.Error(codes.InvalidArgument, err.Error())
@@ -99,6 +101,9 @@ func (s *Server) CNIAdd(ctx context.Context, r *api.CNIRequest) (*api.CNIResult,
 	if res.DNSDomain != "" {
 		out.DnsDomain = res.DNSDomain
 		out.DnsSearch = []string{res.DNSDomain}
+	}
+	for _, a := range res.DNSServers {
+		out.DnsNameservers = append(out.DnsNameservers, a.String())
 	}
 	return out, nil
 }
@@ -139,50 +144,6 @@ func (s *Server) CNIGC(ctx context.Context, r *api.CNIGCRequest) (*api.CNIGCRepl
 		return out, toStatus(err)
 	}
 	return out, nil
-}
-
-// CreateNetwork validates and creates a network.
-func (s *Server) CreateNetwork(ctx context.Context, n *api.Network) (*api.Network, error) {
-	spec, err := network.Parse(network.Input{Name: n.Name, Subnet4: n.Subnet4, Gateway4: n.Gateway4,
-		Subnet6: n.Subnet6, Gateway6: n.Gateway6, MTU: int(n.Mtu), DNSDomain: n.DnsDomain,
-		Range4: n.Range4, Range6: n.Range6, Exclude: n.Exclude})
-	if err != nil {
-		return nil, status.Error(codes.InvalidArgument, err.Error())
-	}
-	if !s.Attach.NB.Connected() {
-		return nil, status.Error(codes.Unavailable, "not connected to OVN Northbound")
-	}
-	ls, err := s.Attach.NB.CreateSwitch(ctx, spec.Name, spec.ExternalIDs())
-	if err != nil {
-		return nil, toStatus(err)
-	}
-	s.Log.Info("network created", "network", spec.Name, "subnet4", n.Subnet4, "subnet6", n.Subnet6)
-	s.syncSG(ctx)
-	got, err := s.Attach.NB.GetSwitch(spec.Name)
-	if err == nil {
-		ls = got
-	}
-	return toNetwork(spec, ls.UUID, len(ls.Ports)), nil
-}
-
-func toNetwork(spec network.Spec, uuid string, ports int) *api.Network {
-	n := &api.Network{Name: spec.Name, Mtu: uint32(spec.MTU), DnsDomain: spec.DNSDomain, Uuid: uuid, Ports: uint32(ports)}
-	if spec.Subnet4.IsValid() {
-		n.Subnet4, n.Gateway4 = spec.Subnet4.String(), spec.Gateway4.String()
-	}
-	if spec.Subnet6.IsValid() {
-		n.Subnet6, n.Gateway6 = spec.Subnet6.String(), spec.Gateway6.String()
-	}
-	if spec.Range4.First.IsValid() {
-		n.Range4 = spec.Range4.String()
-	}
-	if spec.Range6.First.IsValid() {
-		n.Range6 = spec.Range6.String()
-	}
-	for _, r := range spec.Exclude {
-		n.Exclude = append(n.Exclude, r.String())
-	}
-	return n
 }
 
 // IPAMShow reports a network's allocations.
@@ -251,41 +212,6 @@ func (s *Server) IPAMRelease(ctx context.Context, r *api.IPAMReleaseRequest) (*a
 	return &api.Empty{}, nil
 }
 
-// GetNetwork shows one network.
-func (s *Server) GetNetwork(_ context.Context, r *api.NetworkRef) (*api.Network, error) {
-	if err := network.ValidateName(r.Name); err != nil {
-		return nil, status.Error(codes.InvalidArgument, err.Error())
-	}
-	ls, err := s.Attach.NB.GetSwitch(r.Name)
-	if err != nil {
-		return nil, toStatus(err)
-	}
-	spec, err := network.FromSwitch(ls)
-	if err != nil {
-		return nil, status.Error(codes.DataLoss, err.Error())
-	}
-	return toNetwork(spec, ls.UUID, len(ls.Ports)), nil
-}
-
-// ListNetworks lists networks by name.
-func (s *Server) ListNetworks(context.Context, *api.Empty) (*api.NetworkList, error) {
-	lss, err := s.Attach.NB.ListSwitches()
-	if err != nil {
-		return nil, toStatus(err)
-	}
-	out := &api.NetworkList{}
-	for i := range lss {
-		spec, err := network.FromSwitch(&lss[i])
-		if err != nil {
-			s.Log.Warn("skipping invalid network", "switch", lss[i].Name, "err", err)
-			continue
-		}
-		out.Networks = append(out.Networks, toNetwork(spec, lss[i].UUID, len(lss[i].Ports)))
-	}
-	sort.Slice(out.Networks, func(i, j int) bool { return out.Networks[i].Name < out.Networks[j].Name })
-	return out, nil
-}
-
 // DeleteNetwork deletes a network without ports.
 func (s *Server) DeleteNetwork(ctx context.Context, r *api.NetworkRef) (*api.Empty, error) {
 	if err := network.ValidateName(r.Name); err != nil {
@@ -328,7 +254,7 @@ func (s *Server) port(p *nbdb.LogicalSwitchPort) *api.Port {
 		Name: p.Name, Network: p.ExternalIDs[ovn.KeyNetwork], Chassis: p.Options[ovn.OptRequestedChassis],
 		Kind: p.ExternalIDs[ovn.KeyKind], ContainerId: p.ExternalIDs[ovn.KeyContainerID],
 		Ifname: p.ExternalIDs[ovn.KeyIfname], HostIfname: p.ExternalIDs[ovn.KeyHostIfname],
-		Up: p.Up != nil && *p.Up, SecurityGroups: sg.PortGroupsOf(p),
+		Up: p.Up != nil && *p.Up, SecurityGroups: sg.PortGroupsOf(p), DnsName: p.ExternalIDs[ovn.KeyDNSName],
 	}
 	if s.Attach.SB.Connected() {
 		port.BoundChassis = s.Attach.SB.BoundChassis(p.Name)

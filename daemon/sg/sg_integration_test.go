@@ -290,6 +290,7 @@ func TestIntegrationConcurrentDaemons(t *testing.T) {
 	if err := e.m.Create(e.ctx, secgroup.Group{Name: "web"}); err != nil {
 		t.Fatal(err)
 	}
+	ovsdbtest.Eventually(t, 5*time.Second, func() bool { _, err := m2.Get("web"); return err == nil }, "the second daemon sees the group")
 	var wg sync.WaitGroup
 	errs := make(chan error, 100)
 	for d, m := range []*Manager{e.m, m2} {

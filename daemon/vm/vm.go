@@ -7,13 +7,11 @@ package vm
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -64,34 +62,13 @@ type Manager struct {
 	Log          *slog.Logger
 	// SetPortGroups changes a live port's security groups (daemon/sg).
 	SetPortGroups func(ctx context.Context, port string, groups []string) ([]string, error)
+	// PortDHCP gives a network's DHCPv4 and DHCPv6 rows (daemon/netsvc).
+	PortDHCP func(network string) (v4, v6 *string)
+	// Label turns a domain name into the DNS name of its ports.
+	Label func(name string) string
 
 	mu       sync.Mutex
 	incoming map[string]bool // domains whose migration here began, not yet prepared
-}
-
-// serverMAC is the MAC OVN's DHCP server of network answers from: fixed
-// per network, locally administered.
-func serverMAC(network string) string {
-	h := sha256.Sum256([]byte("quantumnet-dhcp:" + network))
-	return net.HardwareAddr{0x0a, 0x51, 0x4f, h[0], h[1], h[2]}.String()
-}
-
-// dhcp returns the network's DHCPv4 options row (creating it).
-func (m *Manager) dhcp(ctx context.Context, spec network.Spec) (string, error) {
-	if !spec.Subnet4.IsValid() {
-		return "", nil
-	}
-	opts := map[string]string{
-		"server_id":  spec.Gateway4.String(),
-		"server_mac": serverMAC(spec.Name),
-		"lease_time": "3600",
-		"router":     spec.Gateway4.String(),
-		"mtu":        strconv.Itoa(spec.MTU),
-	}
-	if spec.DNSDomain != "" {
-		opts["domain_name"] = `"` + spec.DNSDomain + `"`
-	}
-	return m.NB.DHCPv4(ctx, spec.Name, spec.Subnet4.String(), opts)
 }
 
 // Prepare makes sure every NIC has its port, before QEMU starts: existing
@@ -123,8 +100,7 @@ func (m *Manager) Prepare(ctx context.Context, d Domain) (ports []Port, err erro
 		if gerr != nil {
 			return nil, fmt.Errorf("%s: network %q does not exist: %w", what, nic.Network, ErrNotFound)
 		}
-		spec, serr := network.FromSwitch(ls)
-		if serr != nil {
+		if _, serr := network.FromSwitch(ls); serr != nil {
 			return nil, serr
 		}
 		if lsp, gerr := m.NB.GetPort(nic.InterfaceID); gerr == nil {
@@ -135,12 +111,8 @@ func (m *Manager) Prepare(ctx context.Context, d Domain) (ports []Port, err erro
 			ports = append(ports, p)
 			continue
 		}
-		dhcpUUID, derr := m.dhcp(ctx, spec)
-		if derr != nil {
-			return nil, fmt.Errorf("%s: %w", what, derr)
-		}
 		claim, cerr := m.Alloc.CreatePort(ctx, nic.Network, alloc.Want{IPs: nic.IPs, MAC: mac}, nic.InterfaceID, func(cl *alloc.Claim) *nbdb.LogicalSwitchPort {
-			return m.portRow(d, nic, cl, dhcpUUID)
+			return m.portRow(d, nic, cl)
 		})
 		if cerr != nil {
 			return nil, fmt.Errorf("%s: %w", what, cerr)
@@ -156,7 +128,7 @@ func (m *Manager) Prepare(ctx context.Context, d Domain) (ports []Port, err erro
 	return ports, nil
 }
 
-func (m *Manager) portRow(d Domain, nic NIC, cl *alloc.Claim, dhcpUUID string) *nbdb.LogicalSwitchPort {
+func (m *Manager) portRow(d Domain, nic NIC, cl *alloc.Claim) *nbdb.LogicalSwitchPort {
 	addr := cl.MAC.String()
 	for _, p := range cl.Addrs {
 		addr += " " + p.Addr().String()
@@ -171,8 +143,11 @@ func (m *Manager) portRow(d Domain, nic NIC, cl *alloc.Claim, dhcpUUID string) *
 			ovn.KeyChassis: m.Chassis, ovn.KeyVMState: "starting",
 		},
 	}
-	if dhcpUUID != "" {
-		lsp.Dhcpv4Options = &dhcpUUID
+	if m.PortDHCP != nil {
+		lsp.Dhcpv4Options, lsp.Dhcpv6Options = m.PortDHCP(nic.Network)
+	}
+	if l := m.label(d.Name); l != "" {
+		lsp.ExternalIDs[ovn.KeyDNSName] = l
 	}
 	if len(nic.SecurityGroups) > 0 {
 		lsp.ExternalIDs[ovn.KeySecurityGroups] = strings.Join(nic.SecurityGroups, ",")
@@ -216,6 +191,12 @@ func (m *Manager) adopt(ctx context.Context, d Domain, nic NIC, lsp *nbdb.Logica
 		lsp.ExternalIDs[ovn.KeyChassis] = m.Chassis
 		lsp.ExternalIDs[ovn.KeyVMState] = "starting"
 		if err := m.NB.UpdatePort(ctx, lsp, &lsp.Options, &lsp.ExternalIDs); err != nil {
+			return Port{}, err
+		}
+	}
+	// The domain's name (it may have been renamed) names its ports.
+	if ids[ovn.KeyVMName] != d.Name || ids[ovn.KeyDNSName] != m.label(d.Name) {
+		if err := m.Renamed(ctx, d.UUID, d.Name); err != nil {
 			return Port{}, err
 		}
 	}
@@ -283,6 +264,32 @@ func (m *Manager) Stopped(ctx context.Context, d Domain) {
 func (m *Manager) portsOf(uuid string) []nbdb.LogicalSwitchPort {
 	ps, _ := m.NB.ListPorts(map[string]string{ovn.KeyKind: ovn.KindVM, ovn.KeyVMUUID: uuid})
 	return ps
+}
+
+func (m *Manager) label(name string) string {
+	if m.Label == nil {
+		return ""
+	}
+	return m.Label(name)
+}
+
+// Renamed follows a domain's new name: its ports' VM name and DNS name.
+func (m *Manager) Renamed(ctx context.Context, uuid, name string) error {
+	var errs []error
+	for _, p := range m.portsOf(uuid) {
+		if p.ExternalIDs[ovn.KeyVMName] == name {
+			continue
+		}
+		p.ExternalIDs[ovn.KeyVMName] = name
+		if l := m.label(name); l != "" {
+			p.ExternalIDs[ovn.KeyDNSName] = l
+		} else {
+			delete(p.ExternalIDs, ovn.KeyDNSName)
+		}
+		m.Log.Info("VM renamed", "domain", name, "port", p.Name)
+		errs = append(errs, m.NB.UpdatePort(ctx, &p, &p.ExternalIDs))
+	}
+	return errors.Join(errs...)
 }
 
 // Undefined releases the ports and addresses of a domain that no longer

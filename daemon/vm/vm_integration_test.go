@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/quantumnet/quantumnet/daemon/alloc"
+	"github.com/quantumnet/quantumnet/daemon/netsvc"
 	"github.com/quantumnet/quantumnet/daemon/network"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
@@ -37,7 +38,13 @@ func TestIntegrationVMPorts(t *testing.T) {
 		t.Fatal(err)
 	}
 	ovsdbtest.Eventually(t, 5*time.Second, func() bool { _, err := nb.GetSwitch("blue"); return err == nil }, "switch")
-	m := &Manager{NB: nb, Alloc: &alloc.Allocator{NB: nb, Log: log}, Chassis: "ch1", ReadyTimeout: time.Second, Log: log}
+	al := &alloc.Allocator{NB: nb, Log: log}
+	svc := &netsvc.Manager{NB: nb, Alloc: al, Log: log}
+	if err := svc.Ensure(ctx, "blue"); err != nil {
+		t.Fatal(err)
+	}
+	ovsdbtest.Eventually(t, 5*time.Second, func() bool { v4, _ := svc.PortDHCP("blue"); return v4 != nil }, "DHCP options")
+	m := &Manager{NB: nb, Alloc: al, Chassis: "ch1", ReadyTimeout: time.Second, Log: log, PortDHCP: svc.PortDHCP, Label: netsvc.Label}
 	dom := Domain{Name: "web1", UUID: "11111111-2222-3333-4444-555555555555", NICs: []NIC{
 		{InterfaceID: "aaaa", MAC: "52:54:00:00:00:01", Network: "blue"},
 		{InterfaceID: "bbbb", MAC: "52:54:00:00:00:02", Network: "blue", IPs: []netip.Addr{netip.MustParseAddr("10.8.0.77")}},
@@ -102,8 +109,9 @@ func TestIntegrationVMPorts(t *testing.T) {
 		_, e2 := nb.GetPort("bbbb")
 		return errors.Is(e1, ovn.ErrNotFound) && errors.Is(e2, ovn.ErrNotFound)
 	}, "undefined domain's ports not released")
+	// What is left is the network's resolver address.
 	us, err := m.Alloc.Show("blue")
-	if err != nil || us[0].Used != 0 {
+	if err != nil || us[0].Used != 1 || us[0].Reservations[netip.MustParseAddr("10.8.0.254")].Owner != ovn.OwnerResolver {
 		t.Fatalf("addresses not released: %+v %v", us, err)
 	}
 }

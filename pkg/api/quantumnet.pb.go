@@ -327,6 +327,7 @@ type CNIRequest struct {
 	Ips            []string               `protobuf:"bytes,6,rep,name=ips,proto3" json:"ips,omitempty"`                                               // requested addresses (CIDR or bare), optional
 	Mac            string                 `protobuf:"bytes,7,opt,name=mac,proto3" json:"mac,omitempty"`                                               // requested MAC, optional
 	SecurityGroups []string               `protobuf:"bytes,8,rep,name=security_groups,json=securityGroups,proto3" json:"security_groups,omitempty"`   // optional; none: the network's default
+	Name           string                 `protobuf:"bytes,9,opt,name=name,proto3" json:"name,omitempty"`                                             // DNS name of the port (<name>.<network domain>), optional
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -415,6 +416,13 @@ func (x *CNIRequest) GetSecurityGroups() []string {
 		return x.SecurityGroups
 	}
 	return nil
+}
+
+func (x *CNIRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
 }
 
 type CNIInterface struct {
@@ -850,9 +858,16 @@ type Network struct {
 	Uuid  string `protobuf:"bytes,8,opt,name=uuid,proto3" json:"uuid,omitempty"`
 	Ports uint32 `protobuf:"varint,9,opt,name=ports,proto3" json:"ports,omitempty"`
 	// allocation range "FIRST-LAST" per family, excluded ranges or addresses
-	Range4        string   `protobuf:"bytes,10,opt,name=range4,proto3" json:"range4,omitempty"`
-	Range6        string   `protobuf:"bytes,11,opt,name=range6,proto3" json:"range6,omitempty"`
-	Exclude       []string `protobuf:"bytes,12,rep,name=exclude,proto3" json:"exclude,omitempty"`
+	Range4  string   `protobuf:"bytes,10,opt,name=range4,proto3" json:"range4,omitempty"`
+	Range6  string   `protobuf:"bytes,11,opt,name=range6,proto3" json:"range6,omitempty"`
+	Exclude []string `protobuf:"bytes,12,rep,name=exclude,proto3" json:"exclude,omitempty"`
+	// DHCP and DNS
+	LeaseTime     uint32   `protobuf:"varint,13,opt,name=lease_time,json=leaseTime,proto3" json:"lease_time,omitempty"`   // seconds; 0: the default (3600)
+	DnsServers    []string `protobuf:"bytes,14,rep,name=dns_servers,json=dnsServers,proto3" json:"dns_servers,omitempty"` // handed out by DHCP/CNI; none: the network's resolver
+	NtpServers    []string `protobuf:"bytes,15,rep,name=ntp_servers,json=ntpServers,proto3" json:"ntp_servers,omitempty"`
+	Routes        []string `protobuf:"bytes,16,rep,name=routes,proto3" json:"routes,omitempty"`                              // "CIDR=GATEWAY" (DHCPv4 classless static routes)
+	DnsUpstream   []string `protobuf:"bytes,17,rep,name=dns_upstream,json=dnsUpstream,proto3" json:"dns_upstream,omitempty"` // the resolver's upstream servers; none: the daemon's
+	Resolvers     []string `protobuf:"bytes,18,rep,name=resolvers,proto3" json:"resolvers,omitempty"`                        // read-only: the resolver's addresses
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -971,6 +986,192 @@ func (x *Network) GetExclude() []string {
 	return nil
 }
 
+func (x *Network) GetLeaseTime() uint32 {
+	if x != nil {
+		return x.LeaseTime
+	}
+	return 0
+}
+
+func (x *Network) GetDnsServers() []string {
+	if x != nil {
+		return x.DnsServers
+	}
+	return nil
+}
+
+func (x *Network) GetNtpServers() []string {
+	if x != nil {
+		return x.NtpServers
+	}
+	return nil
+}
+
+func (x *Network) GetRoutes() []string {
+	if x != nil {
+		return x.Routes
+	}
+	return nil
+}
+
+func (x *Network) GetDnsUpstream() []string {
+	if x != nil {
+		return x.DnsUpstream
+	}
+	return nil
+}
+
+func (x *Network) GetResolvers() []string {
+	if x != nil {
+		return x.Resolvers
+	}
+	return nil
+}
+
+type StringList struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Values        []string               `protobuf:"bytes,1,rep,name=values,proto3" json:"values,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StringList) Reset() {
+	*x = StringList{}
+	mi := &file_quantumnet_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StringList) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StringList) ProtoMessage() {}
+
+func (x *StringList) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StringList.ProtoReflect.Descriptor instead.
+func (*StringList) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *StringList) GetValues() []string {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
+type NetworkUpdate struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Mtu           *uint32                `protobuf:"varint,2,opt,name=mtu,proto3,oneof" json:"mtu,omitempty"`
+	DnsDomain     *string                `protobuf:"bytes,3,opt,name=dns_domain,json=dnsDomain,proto3,oneof" json:"dns_domain,omitempty"`
+	LeaseTime     *uint32                `protobuf:"varint,4,opt,name=lease_time,json=leaseTime,proto3,oneof" json:"lease_time,omitempty"`
+	DnsServers    *StringList            `protobuf:"bytes,5,opt,name=dns_servers,json=dnsServers,proto3" json:"dns_servers,omitempty"` // present: replaces the list (empty: clears it)
+	NtpServers    *StringList            `protobuf:"bytes,6,opt,name=ntp_servers,json=ntpServers,proto3" json:"ntp_servers,omitempty"`
+	Routes        *StringList            `protobuf:"bytes,7,opt,name=routes,proto3" json:"routes,omitempty"`
+	DnsUpstream   *StringList            `protobuf:"bytes,8,opt,name=dns_upstream,json=dnsUpstream,proto3" json:"dns_upstream,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NetworkUpdate) Reset() {
+	*x = NetworkUpdate{}
+	mi := &file_quantumnet_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NetworkUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NetworkUpdate) ProtoMessage() {}
+
+func (x *NetworkUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NetworkUpdate.ProtoReflect.Descriptor instead.
+func (*NetworkUpdate) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *NetworkUpdate) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *NetworkUpdate) GetMtu() uint32 {
+	if x != nil && x.Mtu != nil {
+		return *x.Mtu
+	}
+	return 0
+}
+
+func (x *NetworkUpdate) GetDnsDomain() string {
+	if x != nil && x.DnsDomain != nil {
+		return *x.DnsDomain
+	}
+	return ""
+}
+
+func (x *NetworkUpdate) GetLeaseTime() uint32 {
+	if x != nil && x.LeaseTime != nil {
+		return *x.LeaseTime
+	}
+	return 0
+}
+
+func (x *NetworkUpdate) GetDnsServers() *StringList {
+	if x != nil {
+		return x.DnsServers
+	}
+	return nil
+}
+
+func (x *NetworkUpdate) GetNtpServers() *StringList {
+	if x != nil {
+		return x.NtpServers
+	}
+	return nil
+}
+
+func (x *NetworkUpdate) GetRoutes() *StringList {
+	if x != nil {
+		return x.Routes
+	}
+	return nil
+}
+
+func (x *NetworkUpdate) GetDnsUpstream() *StringList {
+	if x != nil {
+		return x.DnsUpstream
+	}
+	return nil
+}
+
 type NetworkRef struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -980,7 +1181,7 @@ type NetworkRef struct {
 
 func (x *NetworkRef) Reset() {
 	*x = NetworkRef{}
-	mi := &file_quantumnet_proto_msgTypes[14]
+	mi := &file_quantumnet_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -992,7 +1193,7 @@ func (x *NetworkRef) String() string {
 func (*NetworkRef) ProtoMessage() {}
 
 func (x *NetworkRef) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[14]
+	mi := &file_quantumnet_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1005,7 +1206,7 @@ func (x *NetworkRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NetworkRef.ProtoReflect.Descriptor instead.
 func (*NetworkRef) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{14}
+	return file_quantumnet_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *NetworkRef) GetName() string {
@@ -1024,7 +1225,7 @@ type NetworkList struct {
 
 func (x *NetworkList) Reset() {
 	*x = NetworkList{}
-	mi := &file_quantumnet_proto_msgTypes[15]
+	mi := &file_quantumnet_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1036,7 +1237,7 @@ func (x *NetworkList) String() string {
 func (*NetworkList) ProtoMessage() {}
 
 func (x *NetworkList) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[15]
+	mi := &file_quantumnet_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1049,7 +1250,7 @@ func (x *NetworkList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NetworkList.ProtoReflect.Descriptor instead.
 func (*NetworkList) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{15}
+	return file_quantumnet_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *NetworkList) GetNetworks() []*Network {
@@ -1068,7 +1269,7 @@ type PortFilter struct {
 
 func (x *PortFilter) Reset() {
 	*x = PortFilter{}
-	mi := &file_quantumnet_proto_msgTypes[16]
+	mi := &file_quantumnet_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1080,7 +1281,7 @@ func (x *PortFilter) String() string {
 func (*PortFilter) ProtoMessage() {}
 
 func (x *PortFilter) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[16]
+	mi := &file_quantumnet_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1093,7 +1294,7 @@ func (x *PortFilter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PortFilter.ProtoReflect.Descriptor instead.
 func (*PortFilter) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{16}
+	return file_quantumnet_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *PortFilter) GetNetwork() string {
@@ -1120,13 +1321,14 @@ type Port struct {
 	Migration      string                 `protobuf:"bytes,13,opt,name=migration,proto3" json:"migration,omitempty"`   // "FROM -> TO" while migrating
 	Activation     string                 `protobuf:"bytes,14,opt,name=activation,proto3" json:"activation,omitempty"` // activation-strategy, and whether the destination activated
 	SecurityGroups []string               `protobuf:"bytes,15,rep,name=security_groups,json=securityGroups,proto3" json:"security_groups,omitempty"`
+	DnsName        string                 `protobuf:"bytes,16,opt,name=dns_name,json=dnsName,proto3" json:"dns_name,omitempty"` // <dns_name>.<network domain>
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Port) Reset() {
 	*x = Port{}
-	mi := &file_quantumnet_proto_msgTypes[17]
+	mi := &file_quantumnet_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1138,7 +1340,7 @@ func (x *Port) String() string {
 func (*Port) ProtoMessage() {}
 
 func (x *Port) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[17]
+	mi := &file_quantumnet_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1151,7 +1353,7 @@ func (x *Port) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Port.ProtoReflect.Descriptor instead.
 func (*Port) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{17}
+	return file_quantumnet_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Port) GetName() string {
@@ -1259,6 +1461,13 @@ func (x *Port) GetSecurityGroups() []string {
 	return nil
 }
 
+func (x *Port) GetDnsName() string {
+	if x != nil {
+		return x.DnsName
+	}
+	return ""
+}
+
 type PortList struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Ports         []*Port                `protobuf:"bytes,1,rep,name=ports,proto3" json:"ports,omitempty"`
@@ -1268,7 +1477,7 @@ type PortList struct {
 
 func (x *PortList) Reset() {
 	*x = PortList{}
-	mi := &file_quantumnet_proto_msgTypes[18]
+	mi := &file_quantumnet_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1280,7 +1489,7 @@ func (x *PortList) String() string {
 func (*PortList) ProtoMessage() {}
 
 func (x *PortList) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[18]
+	mi := &file_quantumnet_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1293,7 +1502,7 @@ func (x *PortList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PortList.ProtoReflect.Descriptor instead.
 func (*PortList) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{18}
+	return file_quantumnet_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *PortList) GetPorts() []*Port {
@@ -1318,7 +1527,7 @@ type IPAMSubnet struct {
 
 func (x *IPAMSubnet) Reset() {
 	*x = IPAMSubnet{}
-	mi := &file_quantumnet_proto_msgTypes[19]
+	mi := &file_quantumnet_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1330,7 +1539,7 @@ func (x *IPAMSubnet) String() string {
 func (*IPAMSubnet) ProtoMessage() {}
 
 func (x *IPAMSubnet) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[19]
+	mi := &file_quantumnet_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1343,7 +1552,7 @@ func (x *IPAMSubnet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPAMSubnet.ProtoReflect.Descriptor instead.
 func (*IPAMSubnet) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{19}
+	return file_quantumnet_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *IPAMSubnet) GetSubnet() string {
@@ -1405,7 +1614,7 @@ type IPAMUsage struct {
 
 func (x *IPAMUsage) Reset() {
 	*x = IPAMUsage{}
-	mi := &file_quantumnet_proto_msgTypes[20]
+	mi := &file_quantumnet_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1417,7 +1626,7 @@ func (x *IPAMUsage) String() string {
 func (*IPAMUsage) ProtoMessage() {}
 
 func (x *IPAMUsage) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[20]
+	mi := &file_quantumnet_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1430,7 +1639,7 @@ func (x *IPAMUsage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPAMUsage.ProtoReflect.Descriptor instead.
 func (*IPAMUsage) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{20}
+	return file_quantumnet_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *IPAMUsage) GetNetwork() string {
@@ -1460,7 +1669,7 @@ type IPAMReserveRequest struct {
 
 func (x *IPAMReserveRequest) Reset() {
 	*x = IPAMReserveRequest{}
-	mi := &file_quantumnet_proto_msgTypes[21]
+	mi := &file_quantumnet_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1472,7 +1681,7 @@ func (x *IPAMReserveRequest) String() string {
 func (*IPAMReserveRequest) ProtoMessage() {}
 
 func (x *IPAMReserveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[21]
+	mi := &file_quantumnet_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1485,7 +1694,7 @@ func (x *IPAMReserveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPAMReserveRequest.ProtoReflect.Descriptor instead.
 func (*IPAMReserveRequest) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{21}
+	return file_quantumnet_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *IPAMReserveRequest) GetNetwork() string {
@@ -1536,7 +1745,7 @@ type IPAMReservation struct {
 
 func (x *IPAMReservation) Reset() {
 	*x = IPAMReservation{}
-	mi := &file_quantumnet_proto_msgTypes[22]
+	mi := &file_quantumnet_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1548,7 +1757,7 @@ func (x *IPAMReservation) String() string {
 func (*IPAMReservation) ProtoMessage() {}
 
 func (x *IPAMReservation) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[22]
+	mi := &file_quantumnet_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1561,7 +1770,7 @@ func (x *IPAMReservation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPAMReservation.ProtoReflect.Descriptor instead.
 func (*IPAMReservation) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{22}
+	return file_quantumnet_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *IPAMReservation) GetNetwork() string {
@@ -1609,7 +1818,7 @@ type IPAMReleaseRequest struct {
 
 func (x *IPAMReleaseRequest) Reset() {
 	*x = IPAMReleaseRequest{}
-	mi := &file_quantumnet_proto_msgTypes[23]
+	mi := &file_quantumnet_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1621,7 +1830,7 @@ func (x *IPAMReleaseRequest) String() string {
 func (*IPAMReleaseRequest) ProtoMessage() {}
 
 func (x *IPAMReleaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[23]
+	mi := &file_quantumnet_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1634,7 +1843,7 @@ func (x *IPAMReleaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPAMReleaseRequest.ProtoReflect.Descriptor instead.
 func (*IPAMReleaseRequest) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{23}
+	return file_quantumnet_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *IPAMReleaseRequest) GetNetwork() string {
@@ -1664,7 +1873,7 @@ type VMNIC struct {
 
 func (x *VMNIC) Reset() {
 	*x = VMNIC{}
-	mi := &file_quantumnet_proto_msgTypes[24]
+	mi := &file_quantumnet_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1676,7 +1885,7 @@ func (x *VMNIC) String() string {
 func (*VMNIC) ProtoMessage() {}
 
 func (x *VMNIC) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[24]
+	mi := &file_quantumnet_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1689,7 +1898,7 @@ func (x *VMNIC) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VMNIC.ProtoReflect.Descriptor instead.
 func (*VMNIC) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{24}
+	return file_quantumnet_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *VMNIC) GetInterfaceId() string {
@@ -1739,7 +1948,7 @@ type VMRequest struct {
 
 func (x *VMRequest) Reset() {
 	*x = VMRequest{}
-	mi := &file_quantumnet_proto_msgTypes[25]
+	mi := &file_quantumnet_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1751,7 +1960,7 @@ func (x *VMRequest) String() string {
 func (*VMRequest) ProtoMessage() {}
 
 func (x *VMRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[25]
+	mi := &file_quantumnet_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1764,7 +1973,7 @@ func (x *VMRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VMRequest.ProtoReflect.Descriptor instead.
 func (*VMRequest) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{25}
+	return file_quantumnet_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *VMRequest) GetDomain() string {
@@ -1807,7 +2016,7 @@ type VMPort struct {
 
 func (x *VMPort) Reset() {
 	*x = VMPort{}
-	mi := &file_quantumnet_proto_msgTypes[26]
+	mi := &file_quantumnet_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1819,7 +2028,7 @@ func (x *VMPort) String() string {
 func (*VMPort) ProtoMessage() {}
 
 func (x *VMPort) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[26]
+	mi := &file_quantumnet_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1832,7 +2041,7 @@ func (x *VMPort) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VMPort.ProtoReflect.Descriptor instead.
 func (*VMPort) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{26}
+	return file_quantumnet_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *VMPort) GetInterfaceId() string {
@@ -1872,7 +2081,7 @@ type VMReply struct {
 
 func (x *VMReply) Reset() {
 	*x = VMReply{}
-	mi := &file_quantumnet_proto_msgTypes[27]
+	mi := &file_quantumnet_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1884,7 +2093,7 @@ func (x *VMReply) String() string {
 func (*VMReply) ProtoMessage() {}
 
 func (x *VMReply) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[27]
+	mi := &file_quantumnet_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1897,7 +2106,7 @@ func (x *VMReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VMReply.ProtoReflect.Descriptor instead.
 func (*VMReply) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{27}
+	return file_quantumnet_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *VMReply) GetPorts() []*VMPort {
@@ -1917,7 +2126,7 @@ type SecurityGroupRule struct {
 
 func (x *SecurityGroupRule) Reset() {
 	*x = SecurityGroupRule{}
-	mi := &file_quantumnet_proto_msgTypes[28]
+	mi := &file_quantumnet_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1929,7 +2138,7 @@ func (x *SecurityGroupRule) String() string {
 func (*SecurityGroupRule) ProtoMessage() {}
 
 func (x *SecurityGroupRule) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[28]
+	mi := &file_quantumnet_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1942,7 +2151,7 @@ func (x *SecurityGroupRule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecurityGroupRule.ProtoReflect.Descriptor instead.
 func (*SecurityGroupRule) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{28}
+	return file_quantumnet_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *SecurityGroupRule) GetId() string {
@@ -1973,7 +2182,7 @@ type SecurityGroup struct {
 
 func (x *SecurityGroup) Reset() {
 	*x = SecurityGroup{}
-	mi := &file_quantumnet_proto_msgTypes[29]
+	mi := &file_quantumnet_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1985,7 +2194,7 @@ func (x *SecurityGroup) String() string {
 func (*SecurityGroup) ProtoMessage() {}
 
 func (x *SecurityGroup) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[29]
+	mi := &file_quantumnet_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1998,7 +2207,7 @@ func (x *SecurityGroup) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecurityGroup.ProtoReflect.Descriptor instead.
 func (*SecurityGroup) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{29}
+	return file_quantumnet_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *SecurityGroup) GetName() string {
@@ -2045,7 +2254,7 @@ type SecurityGroupRef struct {
 
 func (x *SecurityGroupRef) Reset() {
 	*x = SecurityGroupRef{}
-	mi := &file_quantumnet_proto_msgTypes[30]
+	mi := &file_quantumnet_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2057,7 +2266,7 @@ func (x *SecurityGroupRef) String() string {
 func (*SecurityGroupRef) ProtoMessage() {}
 
 func (x *SecurityGroupRef) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[30]
+	mi := &file_quantumnet_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2070,7 +2279,7 @@ func (x *SecurityGroupRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecurityGroupRef.ProtoReflect.Descriptor instead.
 func (*SecurityGroupRef) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{30}
+	return file_quantumnet_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *SecurityGroupRef) GetName() string {
@@ -2089,7 +2298,7 @@ type SecurityGroupList struct {
 
 func (x *SecurityGroupList) Reset() {
 	*x = SecurityGroupList{}
-	mi := &file_quantumnet_proto_msgTypes[31]
+	mi := &file_quantumnet_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2101,7 +2310,7 @@ func (x *SecurityGroupList) String() string {
 func (*SecurityGroupList) ProtoMessage() {}
 
 func (x *SecurityGroupList) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[31]
+	mi := &file_quantumnet_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2114,7 +2323,7 @@ func (x *SecurityGroupList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecurityGroupList.ProtoReflect.Descriptor instead.
 func (*SecurityGroupList) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{31}
+	return file_quantumnet_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *SecurityGroupList) GetGroups() []*SecurityGroup {
@@ -2135,7 +2344,7 @@ type SecurityGroupRules struct {
 
 func (x *SecurityGroupRules) Reset() {
 	*x = SecurityGroupRules{}
-	mi := &file_quantumnet_proto_msgTypes[32]
+	mi := &file_quantumnet_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2147,7 +2356,7 @@ func (x *SecurityGroupRules) String() string {
 func (*SecurityGroupRules) ProtoMessage() {}
 
 func (x *SecurityGroupRules) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[32]
+	mi := &file_quantumnet_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2160,7 +2369,7 @@ func (x *SecurityGroupRules) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecurityGroupRules.ProtoReflect.Descriptor instead.
 func (*SecurityGroupRules) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{32}
+	return file_quantumnet_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *SecurityGroupRules) GetGroup() string {
@@ -2194,7 +2403,7 @@ type SecurityGroupRulesReply struct {
 
 func (x *SecurityGroupRulesReply) Reset() {
 	*x = SecurityGroupRulesReply{}
-	mi := &file_quantumnet_proto_msgTypes[33]
+	mi := &file_quantumnet_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2206,7 +2415,7 @@ func (x *SecurityGroupRulesReply) String() string {
 func (*SecurityGroupRulesReply) ProtoMessage() {}
 
 func (x *SecurityGroupRulesReply) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[33]
+	mi := &file_quantumnet_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2219,7 +2428,7 @@ func (x *SecurityGroupRulesReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecurityGroupRulesReply.ProtoReflect.Descriptor instead.
 func (*SecurityGroupRulesReply) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{33}
+	return file_quantumnet_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *SecurityGroupRulesReply) GetGroup() *SecurityGroup {
@@ -2246,7 +2455,7 @@ type PortSecurityGroups struct {
 
 func (x *PortSecurityGroups) Reset() {
 	*x = PortSecurityGroups{}
-	mi := &file_quantumnet_proto_msgTypes[34]
+	mi := &file_quantumnet_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2258,7 +2467,7 @@ func (x *PortSecurityGroups) String() string {
 func (*PortSecurityGroups) ProtoMessage() {}
 
 func (x *PortSecurityGroups) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[34]
+	mi := &file_quantumnet_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2271,7 +2480,7 @@ func (x *PortSecurityGroups) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PortSecurityGroups.ProtoReflect.Descriptor instead.
 func (*PortSecurityGroups) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{34}
+	return file_quantumnet_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *PortSecurityGroups) GetPort() string {
@@ -2286,6 +2495,58 @@ func (x *PortSecurityGroups) GetSecurityGroups() []string {
 		return x.SecurityGroups
 	}
 	return nil
+}
+
+type PortDNSName struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Port          string                 `protobuf:"bytes,1,opt,name=port,proto3" json:"port,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PortDNSName) Reset() {
+	*x = PortDNSName{}
+	mi := &file_quantumnet_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PortDNSName) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PortDNSName) ProtoMessage() {}
+
+func (x *PortDNSName) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PortDNSName.ProtoReflect.Descriptor instead.
+func (*PortDNSName) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *PortDNSName) GetPort() string {
+	if x != nil {
+		return x.Port
+	}
+	return ""
+}
+
+func (x *PortDNSName) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
 }
 
 var File_quantumnet_proto protoreflect.FileDescriptor
@@ -2314,7 +2575,7 @@ const file_quantumnet_proto_rawDesc = "" +
 	"\x12chassis_registered\x18\x05 \x01(\bR\x11chassisRegistered\x12\x18\n" +
 	"\achassis\x18\x06 \x01(\tR\achassis\x12#\n" +
 	"\rdatapath_type\x18\a \x01(\tR\fdatapathType\x12\x1a\n" +
-	"\bproblems\x18\b \x03(\tR\bproblems\"\xee\x01\n" +
+	"\bproblems\x18\b \x03(\tR\bproblems\"\x82\x02\n" +
 	"\n" +
 	"CNIRequest\x12!\n" +
 	"\fcontainer_id\x18\x01 \x01(\tR\vcontainerId\x12\x16\n" +
@@ -2324,7 +2585,8 @@ const file_quantumnet_proto_rawDesc = "" +
 	"\x10cni_network_name\x18\x05 \x01(\tR\x0ecniNetworkName\x12\x10\n" +
 	"\x03ips\x18\x06 \x03(\tR\x03ips\x12\x10\n" +
 	"\x03mac\x18\a \x01(\tR\x03mac\x12'\n" +
-	"\x0fsecurity_groups\x18\b \x03(\tR\x0esecurityGroups\"`\n" +
+	"\x0fsecurity_groups\x18\b \x03(\tR\x0esecurityGroups\x12\x12\n" +
+	"\x04name\x18\t \x01(\tR\x04name\"`\n" +
 	"\fCNIInterface\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x10\n" +
 	"\x03mac\x18\x02 \x01(\tR\x03mac\x12\x18\n" +
@@ -2357,7 +2619,7 @@ const file_quantumnet_proto_rawDesc = "" +
 	"\x05valid\x18\x03 \x03(\v2\x1c.quantumnet.v1.CNIAttachmentR\x05valid\"D\n" +
 	"\n" +
 	"CNIGCReply\x126\n" +
-	"\aremoved\x18\x01 \x03(\v2\x1c.quantumnet.v1.CNIAttachmentR\aremoved\"\xae\x02\n" +
+	"\aremoved\x18\x01 \x03(\v2\x1c.quantumnet.v1.CNIAttachmentR\aremoved\"\xe8\x03\n" +
 	"\aNetwork\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\asubnet4\x18\x02 \x01(\tR\asubnet4\x12\x1a\n" +
@@ -2372,7 +2634,35 @@ const file_quantumnet_proto_rawDesc = "" +
 	"\x06range4\x18\n" +
 	" \x01(\tR\x06range4\x12\x16\n" +
 	"\x06range6\x18\v \x01(\tR\x06range6\x12\x18\n" +
-	"\aexclude\x18\f \x03(\tR\aexclude\" \n" +
+	"\aexclude\x18\f \x03(\tR\aexclude\x12\x1d\n" +
+	"\n" +
+	"lease_time\x18\r \x01(\rR\tleaseTime\x12\x1f\n" +
+	"\vdns_servers\x18\x0e \x03(\tR\n" +
+	"dnsServers\x12\x1f\n" +
+	"\vntp_servers\x18\x0f \x03(\tR\n" +
+	"ntpServers\x12\x16\n" +
+	"\x06routes\x18\x10 \x03(\tR\x06routes\x12!\n" +
+	"\fdns_upstream\x18\x11 \x03(\tR\vdnsUpstream\x12\x1c\n" +
+	"\tresolvers\x18\x12 \x03(\tR\tresolvers\"$\n" +
+	"\n" +
+	"StringList\x12\x16\n" +
+	"\x06values\x18\x01 \x03(\tR\x06values\"\x91\x03\n" +
+	"\rNetworkUpdate\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x15\n" +
+	"\x03mtu\x18\x02 \x01(\rH\x00R\x03mtu\x88\x01\x01\x12\"\n" +
+	"\n" +
+	"dns_domain\x18\x03 \x01(\tH\x01R\tdnsDomain\x88\x01\x01\x12\"\n" +
+	"\n" +
+	"lease_time\x18\x04 \x01(\rH\x02R\tleaseTime\x88\x01\x01\x12:\n" +
+	"\vdns_servers\x18\x05 \x01(\v2\x19.quantumnet.v1.StringListR\n" +
+	"dnsServers\x12:\n" +
+	"\vntp_servers\x18\x06 \x01(\v2\x19.quantumnet.v1.StringListR\n" +
+	"ntpServers\x121\n" +
+	"\x06routes\x18\a \x01(\v2\x19.quantumnet.v1.StringListR\x06routes\x12<\n" +
+	"\fdns_upstream\x18\b \x01(\v2\x19.quantumnet.v1.StringListR\vdnsUpstreamB\x06\n" +
+	"\x04_mtuB\r\n" +
+	"\v_dns_domainB\r\n" +
+	"\v_lease_time\" \n" +
 	"\n" +
 	"NetworkRef\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"A\n" +
@@ -2380,7 +2670,7 @@ const file_quantumnet_proto_rawDesc = "" +
 	"\bnetworks\x18\x01 \x03(\v2\x16.quantumnet.v1.NetworkR\bnetworks\"&\n" +
 	"\n" +
 	"PortFilter\x12\x18\n" +
-	"\anetwork\x18\x01 \x01(\tR\anetwork\"\x9a\x03\n" +
+	"\anetwork\x18\x01 \x01(\tR\anetwork\"\xb5\x03\n" +
 	"\x04Port\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\anetwork\x18\x02 \x01(\tR\anetwork\x12\x10\n" +
@@ -2400,7 +2690,8 @@ const file_quantumnet_proto_rawDesc = "" +
 	"\n" +
 	"activation\x18\x0e \x01(\tR\n" +
 	"activation\x12'\n" +
-	"\x0fsecurity_groups\x18\x0f \x03(\tR\x0esecurityGroups\"5\n" +
+	"\x0fsecurity_groups\x18\x0f \x03(\tR\x0esecurityGroups\x12\x19\n" +
+	"\bdns_name\x18\x10 \x01(\tR\adnsName\"5\n" +
 	"\bPortList\x12)\n" +
 	"\x05ports\x18\x01 \x03(\v2\x13.quantumnet.v1.PortR\x05ports\"\xd6\x01\n" +
 	"\n" +
@@ -2470,7 +2761,10 @@ const file_quantumnet_proto_rawDesc = "" +
 	"\x05added\x18\x02 \x03(\v2 .quantumnet.v1.SecurityGroupRuleR\x05added\"Q\n" +
 	"\x12PortSecurityGroups\x12\x12\n" +
 	"\x04port\x18\x01 \x01(\tR\x04port\x12'\n" +
-	"\x0fsecurity_groups\x18\x02 \x03(\tR\x0esecurityGroups2\xc0\x0e\n" +
+	"\x0fsecurity_groups\x18\x02 \x03(\tR\x0esecurityGroups\"5\n" +
+	"\vPortDNSName\x12\x12\n" +
+	"\x04port\x18\x01 \x01(\tR\x04port\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name2\xca\x0f\n" +
 	"\n" +
 	"QuantumNet\x12?\n" +
 	"\x05Hello\x12\x1b.quantumnet.v1.HelloRequest\x1a\x19.quantumnet.v1.HelloReply\x12B\n" +
@@ -2483,7 +2777,8 @@ const file_quantumnet_proto_rawDesc = "" +
 	"\n" +
 	"GetNetwork\x12\x19.quantumnet.v1.NetworkRef\x1a\x16.quantumnet.v1.Network\x12@\n" +
 	"\fListNetworks\x12\x14.quantumnet.v1.Empty\x1a\x1a.quantumnet.v1.NetworkList\x12@\n" +
-	"\rDeleteNetwork\x12\x19.quantumnet.v1.NetworkRef\x1a\x14.quantumnet.v1.Empty\x12?\n" +
+	"\rDeleteNetwork\x12\x19.quantumnet.v1.NetworkRef\x1a\x14.quantumnet.v1.Empty\x12E\n" +
+	"\rUpdateNetwork\x12\x1c.quantumnet.v1.NetworkUpdate\x1a\x16.quantumnet.v1.Network\x12?\n" +
 	"\tListPorts\x12\x19.quantumnet.v1.PortFilter\x1a\x17.quantumnet.v1.PortList\x12?\n" +
 	"\bIPAMShow\x12\x19.quantumnet.v1.NetworkRef\x1a\x18.quantumnet.v1.IPAMUsage\x12P\n" +
 	"\vIPAMReserve\x12!.quantumnet.v1.IPAMReserveRequest\x1a\x1e.quantumnet.v1.IPAMReservation\x12F\n" +
@@ -2499,7 +2794,8 @@ const file_quantumnet_proto_rawDesc = "" +
 	"\x13DeleteSecurityGroup\x12\x1f.quantumnet.v1.SecurityGroupRef\x1a\x14.quantumnet.v1.Empty\x12b\n" +
 	"\x15AddSecurityGroupRules\x12!.quantumnet.v1.SecurityGroupRules\x1a&.quantumnet.v1.SecurityGroupRulesReply\x12e\n" +
 	"\x18DeleteSecurityGroupRules\x12!.quantumnet.v1.SecurityGroupRules\x1a&.quantumnet.v1.SecurityGroupRulesReply\x12O\n" +
-	"\x15SetPortSecurityGroups\x12!.quantumnet.v1.PortSecurityGroups\x1a\x13.quantumnet.v1.PortB*Z(github.com/quantumnet/quantumnet/pkg/apib\x06proto3"
+	"\x15SetPortSecurityGroups\x12!.quantumnet.v1.PortSecurityGroups\x1a\x13.quantumnet.v1.Port\x12A\n" +
+	"\x0eSetPortDNSName\x12\x1a.quantumnet.v1.PortDNSName\x1a\x13.quantumnet.v1.PortB*Z(github.com/quantumnet/quantumnet/pkg/apib\x06proto3"
 
 var (
 	file_quantumnet_proto_rawDescOnce sync.Once
@@ -2513,7 +2809,7 @@ func file_quantumnet_proto_rawDescGZIP() []byte {
 	return file_quantumnet_proto_rawDescData
 }
 
-var file_quantumnet_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
+var file_quantumnet_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
 var file_quantumnet_proto_goTypes = []any{
 	(*Empty)(nil),                   // 0: quantumnet.v1.Empty
 	(*HelloRequest)(nil),            // 1: quantumnet.v1.HelloRequest
@@ -2529,27 +2825,30 @@ var file_quantumnet_proto_goTypes = []any{
 	(*CNIGCRequest)(nil),            // 11: quantumnet.v1.CNIGCRequest
 	(*CNIGCReply)(nil),              // 12: quantumnet.v1.CNIGCReply
 	(*Network)(nil),                 // 13: quantumnet.v1.Network
-	(*NetworkRef)(nil),              // 14: quantumnet.v1.NetworkRef
-	(*NetworkList)(nil),             // 15: quantumnet.v1.NetworkList
-	(*PortFilter)(nil),              // 16: quantumnet.v1.PortFilter
-	(*Port)(nil),                    // 17: quantumnet.v1.Port
-	(*PortList)(nil),                // 18: quantumnet.v1.PortList
-	(*IPAMSubnet)(nil),              // 19: quantumnet.v1.IPAMSubnet
-	(*IPAMUsage)(nil),               // 20: quantumnet.v1.IPAMUsage
-	(*IPAMReserveRequest)(nil),      // 21: quantumnet.v1.IPAMReserveRequest
-	(*IPAMReservation)(nil),         // 22: quantumnet.v1.IPAMReservation
-	(*IPAMReleaseRequest)(nil),      // 23: quantumnet.v1.IPAMReleaseRequest
-	(*VMNIC)(nil),                   // 24: quantumnet.v1.VMNIC
-	(*VMRequest)(nil),               // 25: quantumnet.v1.VMRequest
-	(*VMPort)(nil),                  // 26: quantumnet.v1.VMPort
-	(*VMReply)(nil),                 // 27: quantumnet.v1.VMReply
-	(*SecurityGroupRule)(nil),       // 28: quantumnet.v1.SecurityGroupRule
-	(*SecurityGroup)(nil),           // 29: quantumnet.v1.SecurityGroup
-	(*SecurityGroupRef)(nil),        // 30: quantumnet.v1.SecurityGroupRef
-	(*SecurityGroupList)(nil),       // 31: quantumnet.v1.SecurityGroupList
-	(*SecurityGroupRules)(nil),      // 32: quantumnet.v1.SecurityGroupRules
-	(*SecurityGroupRulesReply)(nil), // 33: quantumnet.v1.SecurityGroupRulesReply
-	(*PortSecurityGroups)(nil),      // 34: quantumnet.v1.PortSecurityGroups
+	(*StringList)(nil),              // 14: quantumnet.v1.StringList
+	(*NetworkUpdate)(nil),           // 15: quantumnet.v1.NetworkUpdate
+	(*NetworkRef)(nil),              // 16: quantumnet.v1.NetworkRef
+	(*NetworkList)(nil),             // 17: quantumnet.v1.NetworkList
+	(*PortFilter)(nil),              // 18: quantumnet.v1.PortFilter
+	(*Port)(nil),                    // 19: quantumnet.v1.Port
+	(*PortList)(nil),                // 20: quantumnet.v1.PortList
+	(*IPAMSubnet)(nil),              // 21: quantumnet.v1.IPAMSubnet
+	(*IPAMUsage)(nil),               // 22: quantumnet.v1.IPAMUsage
+	(*IPAMReserveRequest)(nil),      // 23: quantumnet.v1.IPAMReserveRequest
+	(*IPAMReservation)(nil),         // 24: quantumnet.v1.IPAMReservation
+	(*IPAMReleaseRequest)(nil),      // 25: quantumnet.v1.IPAMReleaseRequest
+	(*VMNIC)(nil),                   // 26: quantumnet.v1.VMNIC
+	(*VMRequest)(nil),               // 27: quantumnet.v1.VMRequest
+	(*VMPort)(nil),                  // 28: quantumnet.v1.VMPort
+	(*VMReply)(nil),                 // 29: quantumnet.v1.VMReply
+	(*SecurityGroupRule)(nil),       // 30: quantumnet.v1.SecurityGroupRule
+	(*SecurityGroup)(nil),           // 31: quantumnet.v1.SecurityGroup
+	(*SecurityGroupRef)(nil),        // 32: quantumnet.v1.SecurityGroupRef
+	(*SecurityGroupList)(nil),       // 33: quantumnet.v1.SecurityGroupList
+	(*SecurityGroupRules)(nil),      // 34: quantumnet.v1.SecurityGroupRules
+	(*SecurityGroupRulesReply)(nil), // 35: quantumnet.v1.SecurityGroupRulesReply
+	(*PortSecurityGroups)(nil),      // 36: quantumnet.v1.PortSecurityGroups
+	(*PortDNSName)(nil),             // 37: quantumnet.v1.PortDNSName
 }
 var file_quantumnet_proto_depIdxs = []int32{
 	6,  // 0: quantumnet.v1.CNIResult.interfaces:type_name -> quantumnet.v1.CNIInterface
@@ -2557,73 +2856,81 @@ var file_quantumnet_proto_depIdxs = []int32{
 	8,  // 2: quantumnet.v1.CNIResult.routes:type_name -> quantumnet.v1.CNIRoute
 	10, // 3: quantumnet.v1.CNIGCRequest.valid:type_name -> quantumnet.v1.CNIAttachment
 	10, // 4: quantumnet.v1.CNIGCReply.removed:type_name -> quantumnet.v1.CNIAttachment
-	13, // 5: quantumnet.v1.NetworkList.networks:type_name -> quantumnet.v1.Network
-	17, // 6: quantumnet.v1.PortList.ports:type_name -> quantumnet.v1.Port
-	22, // 7: quantumnet.v1.IPAMSubnet.reservations:type_name -> quantumnet.v1.IPAMReservation
-	19, // 8: quantumnet.v1.IPAMUsage.subnets:type_name -> quantumnet.v1.IPAMSubnet
-	24, // 9: quantumnet.v1.VMRequest.nics:type_name -> quantumnet.v1.VMNIC
-	26, // 10: quantumnet.v1.VMReply.ports:type_name -> quantumnet.v1.VMPort
-	28, // 11: quantumnet.v1.SecurityGroup.rules:type_name -> quantumnet.v1.SecurityGroupRule
-	29, // 12: quantumnet.v1.SecurityGroupList.groups:type_name -> quantumnet.v1.SecurityGroup
-	29, // 13: quantumnet.v1.SecurityGroupRulesReply.group:type_name -> quantumnet.v1.SecurityGroup
-	28, // 14: quantumnet.v1.SecurityGroupRulesReply.added:type_name -> quantumnet.v1.SecurityGroupRule
-	1,  // 15: quantumnet.v1.QuantumNet.Hello:input_type -> quantumnet.v1.HelloRequest
-	3,  // 16: quantumnet.v1.QuantumNet.Status:input_type -> quantumnet.v1.StatusRequest
-	5,  // 17: quantumnet.v1.QuantumNet.CNIAdd:input_type -> quantumnet.v1.CNIRequest
-	5,  // 18: quantumnet.v1.QuantumNet.CNIDel:input_type -> quantumnet.v1.CNIRequest
-	5,  // 19: quantumnet.v1.QuantumNet.CNICheck:input_type -> quantumnet.v1.CNIRequest
-	11, // 20: quantumnet.v1.QuantumNet.CNIGC:input_type -> quantumnet.v1.CNIGCRequest
-	13, // 21: quantumnet.v1.QuantumNet.CreateNetwork:input_type -> quantumnet.v1.Network
-	14, // 22: quantumnet.v1.QuantumNet.GetNetwork:input_type -> quantumnet.v1.NetworkRef
-	0,  // 23: quantumnet.v1.QuantumNet.ListNetworks:input_type -> quantumnet.v1.Empty
-	14, // 24: quantumnet.v1.QuantumNet.DeleteNetwork:input_type -> quantumnet.v1.NetworkRef
-	16, // 25: quantumnet.v1.QuantumNet.ListPorts:input_type -> quantumnet.v1.PortFilter
-	14, // 26: quantumnet.v1.QuantumNet.IPAMShow:input_type -> quantumnet.v1.NetworkRef
-	21, // 27: quantumnet.v1.QuantumNet.IPAMReserve:input_type -> quantumnet.v1.IPAMReserveRequest
-	23, // 28: quantumnet.v1.QuantumNet.IPAMRelease:input_type -> quantumnet.v1.IPAMReleaseRequest
-	25, // 29: quantumnet.v1.QuantumNet.VMPrepare:input_type -> quantumnet.v1.VMRequest
-	25, // 30: quantumnet.v1.QuantumNet.VMStarted:input_type -> quantumnet.v1.VMRequest
-	25, // 31: quantumnet.v1.QuantumNet.VMStopped:input_type -> quantumnet.v1.VMRequest
-	25, // 32: quantumnet.v1.QuantumNet.VMReconnect:input_type -> quantumnet.v1.VMRequest
-	25, // 33: quantumnet.v1.QuantumNet.VMMigrateIn:input_type -> quantumnet.v1.VMRequest
-	29, // 34: quantumnet.v1.QuantumNet.CreateSecurityGroup:input_type -> quantumnet.v1.SecurityGroup
-	30, // 35: quantumnet.v1.QuantumNet.GetSecurityGroup:input_type -> quantumnet.v1.SecurityGroupRef
-	0,  // 36: quantumnet.v1.QuantumNet.ListSecurityGroups:input_type -> quantumnet.v1.Empty
-	30, // 37: quantumnet.v1.QuantumNet.DeleteSecurityGroup:input_type -> quantumnet.v1.SecurityGroupRef
-	32, // 38: quantumnet.v1.QuantumNet.AddSecurityGroupRules:input_type -> quantumnet.v1.SecurityGroupRules
-	32, // 39: quantumnet.v1.QuantumNet.DeleteSecurityGroupRules:input_type -> quantumnet.v1.SecurityGroupRules
-	34, // 40: quantumnet.v1.QuantumNet.SetPortSecurityGroups:input_type -> quantumnet.v1.PortSecurityGroups
-	2,  // 41: quantumnet.v1.QuantumNet.Hello:output_type -> quantumnet.v1.HelloReply
-	4,  // 42: quantumnet.v1.QuantumNet.Status:output_type -> quantumnet.v1.StatusReply
-	9,  // 43: quantumnet.v1.QuantumNet.CNIAdd:output_type -> quantumnet.v1.CNIResult
-	0,  // 44: quantumnet.v1.QuantumNet.CNIDel:output_type -> quantumnet.v1.Empty
-	0,  // 45: quantumnet.v1.QuantumNet.CNICheck:output_type -> quantumnet.v1.Empty
-	12, // 46: quantumnet.v1.QuantumNet.CNIGC:output_type -> quantumnet.v1.CNIGCReply
-	13, // 47: quantumnet.v1.QuantumNet.CreateNetwork:output_type -> quantumnet.v1.Network
-	13, // 48: quantumnet.v1.QuantumNet.GetNetwork:output_type -> quantumnet.v1.Network
-	15, // 49: quantumnet.v1.QuantumNet.ListNetworks:output_type -> quantumnet.v1.NetworkList
-	0,  // 50: quantumnet.v1.QuantumNet.DeleteNetwork:output_type -> quantumnet.v1.Empty
-	18, // 51: quantumnet.v1.QuantumNet.ListPorts:output_type -> quantumnet.v1.PortList
-	20, // 52: quantumnet.v1.QuantumNet.IPAMShow:output_type -> quantumnet.v1.IPAMUsage
-	22, // 53: quantumnet.v1.QuantumNet.IPAMReserve:output_type -> quantumnet.v1.IPAMReservation
-	0,  // 54: quantumnet.v1.QuantumNet.IPAMRelease:output_type -> quantumnet.v1.Empty
-	27, // 55: quantumnet.v1.QuantumNet.VMPrepare:output_type -> quantumnet.v1.VMReply
-	0,  // 56: quantumnet.v1.QuantumNet.VMStarted:output_type -> quantumnet.v1.Empty
-	0,  // 57: quantumnet.v1.QuantumNet.VMStopped:output_type -> quantumnet.v1.Empty
-	0,  // 58: quantumnet.v1.QuantumNet.VMReconnect:output_type -> quantumnet.v1.Empty
-	0,  // 59: quantumnet.v1.QuantumNet.VMMigrateIn:output_type -> quantumnet.v1.Empty
-	29, // 60: quantumnet.v1.QuantumNet.CreateSecurityGroup:output_type -> quantumnet.v1.SecurityGroup
-	29, // 61: quantumnet.v1.QuantumNet.GetSecurityGroup:output_type -> quantumnet.v1.SecurityGroup
-	31, // 62: quantumnet.v1.QuantumNet.ListSecurityGroups:output_type -> quantumnet.v1.SecurityGroupList
-	0,  // 63: quantumnet.v1.QuantumNet.DeleteSecurityGroup:output_type -> quantumnet.v1.Empty
-	33, // 64: quantumnet.v1.QuantumNet.AddSecurityGroupRules:output_type -> quantumnet.v1.SecurityGroupRulesReply
-	33, // 65: quantumnet.v1.QuantumNet.DeleteSecurityGroupRules:output_type -> quantumnet.v1.SecurityGroupRulesReply
-	17, // 66: quantumnet.v1.QuantumNet.SetPortSecurityGroups:output_type -> quantumnet.v1.Port
-	41, // [41:67] is the sub-list for method output_type
-	15, // [15:41] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	14, // 5: quantumnet.v1.NetworkUpdate.dns_servers:type_name -> quantumnet.v1.StringList
+	14, // 6: quantumnet.v1.NetworkUpdate.ntp_servers:type_name -> quantumnet.v1.StringList
+	14, // 7: quantumnet.v1.NetworkUpdate.routes:type_name -> quantumnet.v1.StringList
+	14, // 8: quantumnet.v1.NetworkUpdate.dns_upstream:type_name -> quantumnet.v1.StringList
+	13, // 9: quantumnet.v1.NetworkList.networks:type_name -> quantumnet.v1.Network
+	19, // 10: quantumnet.v1.PortList.ports:type_name -> quantumnet.v1.Port
+	24, // 11: quantumnet.v1.IPAMSubnet.reservations:type_name -> quantumnet.v1.IPAMReservation
+	21, // 12: quantumnet.v1.IPAMUsage.subnets:type_name -> quantumnet.v1.IPAMSubnet
+	26, // 13: quantumnet.v1.VMRequest.nics:type_name -> quantumnet.v1.VMNIC
+	28, // 14: quantumnet.v1.VMReply.ports:type_name -> quantumnet.v1.VMPort
+	30, // 15: quantumnet.v1.SecurityGroup.rules:type_name -> quantumnet.v1.SecurityGroupRule
+	31, // 16: quantumnet.v1.SecurityGroupList.groups:type_name -> quantumnet.v1.SecurityGroup
+	31, // 17: quantumnet.v1.SecurityGroupRulesReply.group:type_name -> quantumnet.v1.SecurityGroup
+	30, // 18: quantumnet.v1.SecurityGroupRulesReply.added:type_name -> quantumnet.v1.SecurityGroupRule
+	1,  // 19: quantumnet.v1.QuantumNet.Hello:input_type -> quantumnet.v1.HelloRequest
+	3,  // 20: quantumnet.v1.QuantumNet.Status:input_type -> quantumnet.v1.StatusRequest
+	5,  // 21: quantumnet.v1.QuantumNet.CNIAdd:input_type -> quantumnet.v1.CNIRequest
+	5,  // 22: quantumnet.v1.QuantumNet.CNIDel:input_type -> quantumnet.v1.CNIRequest
+	5,  // 23: quantumnet.v1.QuantumNet.CNICheck:input_type -> quantumnet.v1.CNIRequest
+	11, // 24: quantumnet.v1.QuantumNet.CNIGC:input_type -> quantumnet.v1.CNIGCRequest
+	13, // 25: quantumnet.v1.QuantumNet.CreateNetwork:input_type -> quantumnet.v1.Network
+	16, // 26: quantumnet.v1.QuantumNet.GetNetwork:input_type -> quantumnet.v1.NetworkRef
+	0,  // 27: quantumnet.v1.QuantumNet.ListNetworks:input_type -> quantumnet.v1.Empty
+	16, // 28: quantumnet.v1.QuantumNet.DeleteNetwork:input_type -> quantumnet.v1.NetworkRef
+	15, // 29: quantumnet.v1.QuantumNet.UpdateNetwork:input_type -> quantumnet.v1.NetworkUpdate
+	18, // 30: quantumnet.v1.QuantumNet.ListPorts:input_type -> quantumnet.v1.PortFilter
+	16, // 31: quantumnet.v1.QuantumNet.IPAMShow:input_type -> quantumnet.v1.NetworkRef
+	23, // 32: quantumnet.v1.QuantumNet.IPAMReserve:input_type -> quantumnet.v1.IPAMReserveRequest
+	25, // 33: quantumnet.v1.QuantumNet.IPAMRelease:input_type -> quantumnet.v1.IPAMReleaseRequest
+	27, // 34: quantumnet.v1.QuantumNet.VMPrepare:input_type -> quantumnet.v1.VMRequest
+	27, // 35: quantumnet.v1.QuantumNet.VMStarted:input_type -> quantumnet.v1.VMRequest
+	27, // 36: quantumnet.v1.QuantumNet.VMStopped:input_type -> quantumnet.v1.VMRequest
+	27, // 37: quantumnet.v1.QuantumNet.VMReconnect:input_type -> quantumnet.v1.VMRequest
+	27, // 38: quantumnet.v1.QuantumNet.VMMigrateIn:input_type -> quantumnet.v1.VMRequest
+	31, // 39: quantumnet.v1.QuantumNet.CreateSecurityGroup:input_type -> quantumnet.v1.SecurityGroup
+	32, // 40: quantumnet.v1.QuantumNet.GetSecurityGroup:input_type -> quantumnet.v1.SecurityGroupRef
+	0,  // 41: quantumnet.v1.QuantumNet.ListSecurityGroups:input_type -> quantumnet.v1.Empty
+	32, // 42: quantumnet.v1.QuantumNet.DeleteSecurityGroup:input_type -> quantumnet.v1.SecurityGroupRef
+	34, // 43: quantumnet.v1.QuantumNet.AddSecurityGroupRules:input_type -> quantumnet.v1.SecurityGroupRules
+	34, // 44: quantumnet.v1.QuantumNet.DeleteSecurityGroupRules:input_type -> quantumnet.v1.SecurityGroupRules
+	36, // 45: quantumnet.v1.QuantumNet.SetPortSecurityGroups:input_type -> quantumnet.v1.PortSecurityGroups
+	37, // 46: quantumnet.v1.QuantumNet.SetPortDNSName:input_type -> quantumnet.v1.PortDNSName
+	2,  // 47: quantumnet.v1.QuantumNet.Hello:output_type -> quantumnet.v1.HelloReply
+	4,  // 48: quantumnet.v1.QuantumNet.Status:output_type -> quantumnet.v1.StatusReply
+	9,  // 49: quantumnet.v1.QuantumNet.CNIAdd:output_type -> quantumnet.v1.CNIResult
+	0,  // 50: quantumnet.v1.QuantumNet.CNIDel:output_type -> quantumnet.v1.Empty
+	0,  // 51: quantumnet.v1.QuantumNet.CNICheck:output_type -> quantumnet.v1.Empty
+	12, // 52: quantumnet.v1.QuantumNet.CNIGC:output_type -> quantumnet.v1.CNIGCReply
+	13, // 53: quantumnet.v1.QuantumNet.CreateNetwork:output_type -> quantumnet.v1.Network
+	13, // 54: quantumnet.v1.QuantumNet.GetNetwork:output_type -> quantumnet.v1.Network
+	17, // 55: quantumnet.v1.QuantumNet.ListNetworks:output_type -> quantumnet.v1.NetworkList
+	0,  // 56: quantumnet.v1.QuantumNet.DeleteNetwork:output_type -> quantumnet.v1.Empty
+	13, // 57: quantumnet.v1.QuantumNet.UpdateNetwork:output_type -> quantumnet.v1.Network
+	20, // 58: quantumnet.v1.QuantumNet.ListPorts:output_type -> quantumnet.v1.PortList
+	22, // 59: quantumnet.v1.QuantumNet.IPAMShow:output_type -> quantumnet.v1.IPAMUsage
+	24, // 60: quantumnet.v1.QuantumNet.IPAMReserve:output_type -> quantumnet.v1.IPAMReservation
+	0,  // 61: quantumnet.v1.QuantumNet.IPAMRelease:output_type -> quantumnet.v1.Empty
+	29, // 62: quantumnet.v1.QuantumNet.VMPrepare:output_type -> quantumnet.v1.VMReply
+	0,  // 63: quantumnet.v1.QuantumNet.VMStarted:output_type -> quantumnet.v1.Empty
+	0,  // 64: quantumnet.v1.QuantumNet.VMStopped:output_type -> quantumnet.v1.Empty
+	0,  // 65: quantumnet.v1.QuantumNet.VMReconnect:output_type -> quantumnet.v1.Empty
+	0,  // 66: quantumnet.v1.QuantumNet.VMMigrateIn:output_type -> quantumnet.v1.Empty
+	31, // 67: quantumnet.v1.QuantumNet.CreateSecurityGroup:output_type -> quantumnet.v1.SecurityGroup
+	31, // 68: quantumnet.v1.QuantumNet.GetSecurityGroup:output_type -> quantumnet.v1.SecurityGroup
+	33, // 69: quantumnet.v1.QuantumNet.ListSecurityGroups:output_type -> quantumnet.v1.SecurityGroupList
+	0,  // 70: quantumnet.v1.QuantumNet.DeleteSecurityGroup:output_type -> quantumnet.v1.Empty
+	35, // 71: quantumnet.v1.QuantumNet.AddSecurityGroupRules:output_type -> quantumnet.v1.SecurityGroupRulesReply
+	35, // 72: quantumnet.v1.QuantumNet.DeleteSecurityGroupRules:output_type -> quantumnet.v1.SecurityGroupRulesReply
+	19, // 73: quantumnet.v1.QuantumNet.SetPortSecurityGroups:output_type -> quantumnet.v1.Port
+	19, // 74: quantumnet.v1.QuantumNet.SetPortDNSName:output_type -> quantumnet.v1.Port
+	47, // [47:75] is the sub-list for method output_type
+	19, // [19:47] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_quantumnet_proto_init() }
@@ -2631,13 +2938,14 @@ func file_quantumnet_proto_init() {
 	if File_quantumnet_proto != nil {
 		return
 	}
+	file_quantumnet_proto_msgTypes[15].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_quantumnet_proto_rawDesc), len(file_quantumnet_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   35,
+			NumMessages:   38,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -33,6 +33,7 @@ const (
 	QuantumNet_GetNetwork_FullMethodName               = "/quantumnet.v1.QuantumNet/GetNetwork"
 	QuantumNet_ListNetworks_FullMethodName             = "/quantumnet.v1.QuantumNet/ListNetworks"
 	QuantumNet_DeleteNetwork_FullMethodName            = "/quantumnet.v1.QuantumNet/DeleteNetwork"
+	QuantumNet_UpdateNetwork_FullMethodName            = "/quantumnet.v1.QuantumNet/UpdateNetwork"
 	QuantumNet_ListPorts_FullMethodName                = "/quantumnet.v1.QuantumNet/ListPorts"
 	QuantumNet_IPAMShow_FullMethodName                 = "/quantumnet.v1.QuantumNet/IPAMShow"
 	QuantumNet_IPAMReserve_FullMethodName              = "/quantumnet.v1.QuantumNet/IPAMReserve"
@@ -49,6 +50,7 @@ const (
 	QuantumNet_AddSecurityGroupRules_FullMethodName    = "/quantumnet.v1.QuantumNet/AddSecurityGroupRules"
 	QuantumNet_DeleteSecurityGroupRules_FullMethodName = "/quantumnet.v1.QuantumNet/DeleteSecurityGroupRules"
 	QuantumNet_SetPortSecurityGroups_FullMethodName    = "/quantumnet.v1.QuantumNet/SetPortSecurityGroups"
+	QuantumNet_SetPortDNSName_FullMethodName           = "/quantumnet.v1.QuantumNet/SetPortDNSName"
 )
 
 // QuantumNetClient is the client API for QuantumNet service.
@@ -67,6 +69,9 @@ type QuantumNetClient interface {
 	GetNetwork(ctx context.Context, in *NetworkRef, opts ...grpc.CallOption) (*Network, error)
 	ListNetworks(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*NetworkList, error)
 	DeleteNetwork(ctx context.Context, in *NetworkRef, opts ...grpc.CallOption) (*Empty, error)
+	// UpdateNetwork changes a network's MTU, DNS and DHCP settings (not its
+	// subnets); clients see DHCP changes at their next renewal.
+	UpdateNetwork(ctx context.Context, in *NetworkUpdate, opts ...grpc.CallOption) (*Network, error)
 	ListPorts(ctx context.Context, in *PortFilter, opts ...grpc.CallOption) (*PortList, error)
 	// IPAM: usage per subnet, and reservations not tied to a port (an
 	// address for a VM, a static MAC -> address binding DHCP honours).
@@ -89,6 +94,8 @@ type QuantumNetClient interface {
 	// Rules given by id or in the rule syntax.
 	DeleteSecurityGroupRules(ctx context.Context, in *SecurityGroupRules, opts ...grpc.CallOption) (*SecurityGroupRulesReply, error)
 	SetPortSecurityGroups(ctx context.Context, in *PortSecurityGroups, opts ...grpc.CallOption) (*Port, error)
+	// SetPortDNSName names a port <name>.<network domain> ("": no name).
+	SetPortDNSName(ctx context.Context, in *PortDNSName, opts ...grpc.CallOption) (*Port, error)
 }
 
 type quantumNetClient struct {
@@ -193,6 +200,16 @@ func (c *quantumNetClient) DeleteNetwork(ctx context.Context, in *NetworkRef, op
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Empty)
 	err := c.cc.Invoke(ctx, QuantumNet_DeleteNetwork_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *quantumNetClient) UpdateNetwork(ctx context.Context, in *NetworkUpdate, opts ...grpc.CallOption) (*Network, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Network)
+	err := c.cc.Invoke(ctx, QuantumNet_UpdateNetwork_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -359,6 +376,16 @@ func (c *quantumNetClient) SetPortSecurityGroups(ctx context.Context, in *PortSe
 	return out, nil
 }
 
+func (c *quantumNetClient) SetPortDNSName(ctx context.Context, in *PortDNSName, opts ...grpc.CallOption) (*Port, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Port)
+	err := c.cc.Invoke(ctx, QuantumNet_SetPortDNSName_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // QuantumNetServer is the server API for QuantumNet service.
 // All implementations must embed UnimplementedQuantumNetServer
 // for forward compatibility.
@@ -375,6 +402,9 @@ type QuantumNetServer interface {
 	GetNetwork(context.Context, *NetworkRef) (*Network, error)
 	ListNetworks(context.Context, *Empty) (*NetworkList, error)
 	DeleteNetwork(context.Context, *NetworkRef) (*Empty, error)
+	// UpdateNetwork changes a network's MTU, DNS and DHCP settings (not its
+	// subnets); clients see DHCP changes at their next renewal.
+	UpdateNetwork(context.Context, *NetworkUpdate) (*Network, error)
 	ListPorts(context.Context, *PortFilter) (*PortList, error)
 	// IPAM: usage per subnet, and reservations not tied to a port (an
 	// address for a VM, a static MAC -> address binding DHCP honours).
@@ -397,6 +427,8 @@ type QuantumNetServer interface {
 	// Rules given by id or in the rule syntax.
 	DeleteSecurityGroupRules(context.Context, *SecurityGroupRules) (*SecurityGroupRulesReply, error)
 	SetPortSecurityGroups(context.Context, *PortSecurityGroups) (*Port, error)
+	// SetPortDNSName names a port <name>.<network domain> ("": no name).
+	SetPortDNSName(context.Context, *PortDNSName) (*Port, error)
 	mustEmbedUnimplementedQuantumNetServer()
 }
 
@@ -436,6 +468,9 @@ func (UnimplementedQuantumNetServer) ListNetworks(context.Context, *Empty) (*Net
 }
 func (UnimplementedQuantumNetServer) DeleteNetwork(context.Context, *NetworkRef) (*Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteNetwork not implemented")
+}
+func (UnimplementedQuantumNetServer) UpdateNetwork(context.Context, *NetworkUpdate) (*Network, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateNetwork not implemented")
 }
 func (UnimplementedQuantumNetServer) ListPorts(context.Context, *PortFilter) (*PortList, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListPorts not implemented")
@@ -484,6 +519,9 @@ func (UnimplementedQuantumNetServer) DeleteSecurityGroupRules(context.Context, *
 }
 func (UnimplementedQuantumNetServer) SetPortSecurityGroups(context.Context, *PortSecurityGroups) (*Port, error) {
 	return nil, status.Error(codes.Unimplemented, "method SetPortSecurityGroups not implemented")
+}
+func (UnimplementedQuantumNetServer) SetPortDNSName(context.Context, *PortDNSName) (*Port, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetPortDNSName not implemented")
 }
 func (UnimplementedQuantumNetServer) mustEmbedUnimplementedQuantumNetServer() {}
 func (UnimplementedQuantumNetServer) testEmbeddedByValue()                    {}
@@ -682,6 +720,24 @@ func _QuantumNet_DeleteNetwork_Handler(srv interface{}, ctx context.Context, dec
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(QuantumNetServer).DeleteNetwork(ctx, req.(*NetworkRef))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QuantumNet_UpdateNetwork_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(NetworkUpdate)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuantumNetServer).UpdateNetwork(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuantumNet_UpdateNetwork_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuantumNetServer).UpdateNetwork(ctx, req.(*NetworkUpdate))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -974,6 +1030,24 @@ func _QuantumNet_SetPortSecurityGroups_Handler(srv interface{}, ctx context.Cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _QuantumNet_SetPortDNSName_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PortDNSName)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuantumNetServer).SetPortDNSName(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuantumNet_SetPortDNSName_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuantumNetServer).SetPortDNSName(ctx, req.(*PortDNSName))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // QuantumNet_ServiceDesc is the grpc.ServiceDesc for QuantumNet service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1020,6 +1094,10 @@ var QuantumNet_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteNetwork",
 			Handler:    _QuantumNet_DeleteNetwork_Handler,
+		},
+		{
+			MethodName: "UpdateNetwork",
+			Handler:    _QuantumNet_UpdateNetwork_Handler,
 		},
 		{
 			MethodName: "ListPorts",
@@ -1084,6 +1162,10 @@ var QuantumNet_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SetPortSecurityGroups",
 			Handler:    _QuantumNet_SetPortSecurityGroups_Handler,
+		},
+		{
+			MethodName: "SetPortDNSName",
+			Handler:    _QuantumNet_SetPortDNSName_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

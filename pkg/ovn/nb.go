@@ -33,6 +33,26 @@ type NB struct {
 
 	mmu  sync.RWMutex
 	macs map[string]string // MAC -> port, of QuantumNet's ports (kept by cache events)
+
+	smu  sync.RWMutex
+	subs []func(table string, old, cur model.Model)
+}
+
+// Subscribe calls f for every change of a cached row (old nil: inserted,
+// cur nil: deleted). f runs in the cache's goroutine: it must not block.
+func (c *NB) Subscribe(f func(table string, old, cur model.Model)) {
+	c.smu.Lock()
+	defer c.smu.Unlock()
+	c.subs = append(c.subs, f)
+}
+
+func (c *NB) changed(table string, old, cur model.Model) {
+	c.indexPort(table, old, cur)
+	c.smu.RLock()
+	defer c.smu.RUnlock()
+	for _, f := range c.subs {
+		f(table, old, cur)
+	}
 }
 
 // NewNB dials the Northbound database (one remote, or one per cluster member).
@@ -44,12 +64,13 @@ func NewNB(ctx context.Context, remotes []string, tlsCfg *tls.Config, log *slog.
 	nb := &NB{macs: map[string]string{}}
 	c, err := ovs.Dial(ctx, dbm, ovs.DialConfig{
 		Name: "nb", Remotes: remotes, TLS: tlsCfg, Logger: log, LeaderOnly: true,
-		Tables: []model.Model{&nbdb.LogicalSwitch{}, &nbdb.LogicalSwitchPort{}, &nbdb.DHCPOptions{}, &nbdb.PortGroup{}, &nbdb.ACL{}},
+		Tables: []model.Model{&nbdb.LogicalSwitch{}, &nbdb.LogicalSwitchPort{}, &nbdb.DHCPOptions{}, &nbdb.PortGroup{}, &nbdb.ACL{},
+			&nbdb.LogicalRouter{}, &nbdb.LogicalRouterPort{}, &nbdb.DNS{}},
 		OnCache: func(tc *cache.TableCache) {
 			tc.AddEventHandler(&cache.EventHandlerFuncs{
-				AddFunc:    func(table string, m model.Model) { nb.indexPort(table, nil, m) },
-				UpdateFunc: func(table string, old, m model.Model) { nb.indexPort(table, old, m) },
-				DeleteFunc: func(table string, m model.Model) { nb.indexPort(table, m, nil) },
+				AddFunc:    func(table string, m model.Model) { nb.changed(table, nil, m) },
+				UpdateFunc: func(table string, old, m model.Model) { nb.changed(table, old, m) },
+				DeleteFunc: func(table string, m model.Model) { nb.changed(table, m, nil) },
 			})
 		},
 	})
@@ -204,8 +225,10 @@ func (c *NB) CreateSwitch(ctx context.Context, network string, ids map[string]st
 	return ls, nil
 }
 
-// DeleteSwitch deletes network's switch; it refuses (ErrInUse) while the
-// switch has ports, checked inside the transaction.
+// DeleteSwitch deletes network's switch with its service rows (router,
+// resolver localport, DNS records, DHCP options, reservations); it refuses
+// (ErrInUse) while the switch has ports of workloads, checked inside the
+// transaction.
 func (c *NB) DeleteSwitch(ctx context.Context, network string) error {
 	if err := c.Ready(); err != nil {
 		return err
@@ -214,7 +237,24 @@ func (c *NB) DeleteSwitch(ctx context.Context, network string) error {
 	if err != nil {
 		return err
 	}
-	if n := len(ls.Ports); n > 0 {
+	service := map[string]bool{}
+	svcPorts, err := ovs.Query(c.Conn, func(p *nbdb.LogicalSwitchPort) bool { return p.ExternalIDs[KeyServiceOf] == network })
+	if err != nil {
+		return err
+	}
+	for _, p := range svcPorts {
+		service[p.UUID] = true
+	}
+	kept := []any{}
+	n := 0
+	for _, u := range ls.Ports {
+		if service[u] {
+			kept = append(kept, ovsdb.UUID{GoUUID: u})
+		} else {
+			n++
+		}
+	}
+	if n > 0 {
 		return fmt.Errorf("network %q has %d port(s): %w", network, n, ErrInUse)
 	}
 	zero := 0
@@ -222,19 +262,32 @@ func (c *NB) DeleteSwitch(ctx context.Context, network string) error {
 		Op: ovsdb.OperationWait, Table: nbdb.LogicalSwitchTable, Timeout: &zero,
 		Where:   []ovsdb.Condition{{Column: "_uuid", Function: ovsdb.ConditionEqual, Value: ovsdb.UUID{GoUUID: ls.UUID}}},
 		Columns: []string{"ports"}, Until: string(ovsdb.WaitConditionEqual),
-		Rows: []ovsdb.Row{{"ports": ovsdb.OvsSet{GoSet: []any{}}}},
+		Rows: []ovsdb.Row{{"ports": ovsdb.OvsSet{GoSet: kept}}},
 	}
 	del, err := c.Where(ls).Delete()
 	if err != nil {
 		return err
 	}
-	// Its address reservations and DHCP options go with it.
-	res, err := ovs.Query(c.Conn, func(d *nbdb.DHCPOptions) bool { return d.ExternalIDs[KeyNetwork] == network })
+	// Its address reservations and DHCP options go with it, and its other
+	// service rows (root tables: not collected with the switch).
+	var rows []model.Model
+	dhcp, err := ovs.Query(c.Conn, func(d *nbdb.DHCPOptions) bool { return d.ExternalIDs[KeyNetwork] == network })
 	if err != nil {
 		return err
 	}
-	for i := range res {
-		d, err := c.Where(&res[i]).Delete()
+	for i := range dhcp {
+		rows = append(rows, &dhcp[i])
+	}
+	lrs, _ := ovs.Query(c.Conn, func(r *nbdb.LogicalRouter) bool { return r.ExternalIDs[KeyServiceOf] == network })
+	for i := range lrs {
+		rows = append(rows, &lrs[i])
+	}
+	dns, _ := ovs.Query(c.Conn, func(d *nbdb.DNS) bool { return d.ExternalIDs[KeyServiceOf] == network })
+	for i := range dns {
+		rows = append(rows, &dns[i])
+	}
+	for _, r := range rows {
+		d, err := c.Where(r).Delete()
 		if err != nil {
 			return err
 		}

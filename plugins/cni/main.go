@@ -42,6 +42,7 @@ type NetConf struct {
 			IPs            []string `json:"ips,omitempty"`
 			Mac            string   `json:"mac,omitempty"`
 			SecurityGroups []string `json:"securityGroups,omitempty"`
+			Name           string   `json:"name,omitempty"` // the port's DNS name
 		} `json:"cni,omitempty"`
 	} `json:"args,omitempty"`
 	LegacyAttachments []types.GCAttachment `json:"cni.dev/attachments,omitempty"`
@@ -86,7 +87,10 @@ func request(a *skel.CmdArgs, c *NetConf) *api.CNIRequest {
 	if len(c.Args.CNI.SecurityGroups) > 0 {
 		r.SecurityGroups = c.Args.CNI.SecurityGroups
 	}
-	// CNI_ARGS "IP=..;MAC=..;SECURITY_GROUPS=a,b" as well.
+	// The DNS name: args.cni.name, else CNI_ARGS NAME or K8S_POD_NAME.
+	r.Name = c.Args.CNI.Name
+	podName := ""
+	// CNI_ARGS "IP=..;MAC=..;SECURITY_GROUPS=a,b;NAME=.." as well.
 	for _, kv := range strings.Split(a.Args, ";") {
 		k, v, _ := strings.Cut(kv, "=")
 		switch k {
@@ -98,7 +102,16 @@ func request(a *skel.CmdArgs, c *NetConf) *api.CNIRequest {
 			}
 		case "SECURITY_GROUPS":
 			r.SecurityGroups = strings.Split(v, ",")
+		case "NAME":
+			if r.Name == "" {
+				r.Name = v
+			}
+		case "K8S_POD_NAME":
+			podName = v
 		}
+	}
+	if r.Name == "" {
+		r.Name = podName
 	}
 	return r
 }

@@ -61,3 +61,22 @@ func TestRequestSecurityGroups(t *testing.T) {
 		}
 	}
 }
+
+func TestRequestName(t *testing.T) {
+	for _, tc := range []struct {
+		conf, args, want string
+	}{
+		{`{"cniVersion":"1.1.0","name":"n","network":"blue"}`, "", ""},
+		{`{"cniVersion":"1.1.0","name":"n","network":"blue"}`, "IgnoreUnknown=1;K8S_POD_NAMESPACE=x;K8S_POD_NAME=web-0", "web-0"},
+		{`{"cniVersion":"1.1.0","name":"n","network":"blue"}`, "K8S_POD_NAME=web-0;NAME=front", "front"},
+		{`{"cniVersion":"1.1.0","name":"n","network":"blue","args":{"cni":{"name":"db"}}}`, "NAME=front;K8S_POD_NAME=web-0", "db"},
+	} {
+		c, err := parse([]byte(tc.conf), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := request(&skel.CmdArgs{ContainerID: "c1", IfName: "eth0", Args: tc.args}, c).Name; got != tc.want {
+			t.Errorf("%s + %q: name %q, want %q", tc.conf, tc.args, got, tc.want)
+		}
+	}
+}

@@ -122,7 +122,7 @@ func TestContainersPingThroughOVN(t *testing.T) {
 	if strings.Contains(string(out), ipA) {
 		t.Errorf("address %s still in container a:\n%s", ipA, out)
 	}
-	if addrs := sh(t, "ovn-nbctl", "--bare", "--columns=addresses", "list", "Logical_Switch_Port"); strings.Contains(addrs, ipA) || strings.Contains(addrs, ipB) {
+	if addrs := strings.Fields(sh(t, "ovn-nbctl", "--bare", "--columns=addresses", "list", "Logical_Switch_Port")); slices.Contains(addrs, ipA) || slices.Contains(addrs, ipB) {
 		t.Errorf("addresses still held in NB: %s", addrs)
 	}
 	// DEL of something never created, without a netns, succeeds.

@@ -111,6 +111,12 @@ type daemon struct {
 // startDaemon starts quantumnetd against the sandbox; nbRemote "" means the sandbox NB.
 func startDaemon(t *testing.T, nbRemote string) *daemon {
 	t.Helper()
+	return startDaemonWith(t, nbRemote, "")
+}
+
+// startDaemonWith is startDaemon with more config (TOML appended).
+func startDaemonWith(t *testing.T, nbRemote, extra string) *daemon {
+	t.Helper()
 	dir, err := os.MkdirTemp("", "qnd")
 	if err != nil {
 		t.Fatal(err)
@@ -131,7 +137,7 @@ datapath_type = "netdev"
 socket = %q
 log_level = "debug"
 ready_timeout = "15s"
-`, nbRemote, sandboxDir, chassis, sandboxDir, d.socket)
+`, nbRemote, sandboxDir, chassis, sandboxDir, d.socket) + extra
 	if err := os.WriteFile(d.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -297,8 +303,16 @@ func nbPorts(t *testing.T, network string) []string {
 	return strings.Fields(out)
 }
 
+// ovsPorts lists the OVS ports of containers on br-int (not the
+// networks' resolver endpoints, qnd*).
 func ovsPorts(t *testing.T) []string {
-	return strings.Fields(sh(t, "ovs-vsctl", "list-ports", "br-int"))
+	var out []string
+	for _, p := range strings.Fields(sh(t, "ovs-vsctl", "list-ports", "br-int")) {
+		if !strings.HasPrefix(p, "qnd") {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // hostLinks lists the chassis host's links whose names start with prefix.

@@ -76,8 +76,8 @@ func TestReconcileAfterCrash(t *testing.T) {
 
 	d.start()
 	d.waitReady()
-	if out := d.mustQnetctl("ipam", "show", "e2e-rec"); !regexp.MustCompile(`10\.207\.0\.0/24\s+\S+\s+256\s+1\s+`).MatchString(out) {
-		t.Errorf("after restart the network should hold one address (c-c's):\n%s", out)
+	if out := d.mustQnetctl("ipam", "show", "e2e-rec"); !regexp.MustCompile(`10\.207\.0\.0/24\s+\S+\s+256\s+2\s+`).MatchString(out) {
+		t.Errorf("after restart the network should hold two addresses (c-c's and the resolver's):\n%s", out)
 	}
 	ports := nbPorts(t, "e2e-rec")
 	if len(ports) != 1 || len(nbPortsOf(t, "c-c")) != 1 {

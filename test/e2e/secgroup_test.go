@@ -22,9 +22,19 @@ type ctr struct {
 }
 
 func newSGEnv(t *testing.T, network, subnet4, subnet6 string) *sgEnv {
+	return newSGEnvWith(t, network, subnet4, subnet6, "")
+}
+
+// newSGEnvWith is newSGEnv with more daemon config.
+func newSGEnvWith(t *testing.T, network, subnet4, subnet6, config string) *sgEnv {
 	requireE2E(t)
-	d := startDaemon(t, "")
+	d := startDaemonWith(t, "", config)
 	d.waitReady()
+	return newSGEnvOn(t, d, network, subnet4, subnet6)
+}
+
+// newSGEnvOn makes another network on a running daemon.
+func newSGEnvOn(t *testing.T, d *daemon, network, subnet4, subnet6 string) *sgEnv {
 	d.mustQnetctl("network", "create", network, "--subnet4", subnet4, "--subnet6", subnet6)
 	t.Cleanup(func() { d.qnetctl("network", "delete", network) })
 	c, err := newCNI(t, d, confList(network+"-cni", network, d.socket, ""))
@@ -55,10 +65,25 @@ func (e *sgEnv) container(id string, groups ...string) ctr {
 
 func (e *sgEnv) containerWith(c *cni, id string, groups ...string) ctr {
 	e.t.Helper()
+	var args [][2]string
+	if len(groups) > 0 {
+		args = [][2]string{{"SECURITY_GROUPS", strings.Join(groups, ",")}}
+	}
+	return e.attach(c, id, args)
+}
+
+// containerArgs attaches a namespace with CNI_ARGS.
+func (e *sgEnv) containerArgs(id string, args ...[2]string) ctr {
+	e.t.Helper()
+	return e.attach(e.c, id, args)
+}
+
+func (e *sgEnv) attach(c *cni, id string, args [][2]string) ctr {
+	e.t.Helper()
 	path := netns(e.t, id)
 	r := rt(id, path, "eth0")
-	if len(groups) > 0 {
-		r.Args = [][2]string{{"IgnoreUnknown", "1"}, {"SECURITY_GROUPS", strings.Join(groups, ",")}}
+	if len(args) > 0 {
+		r.Args = append([][2]string{{"IgnoreUnknown", "1"}}, args...)
 	}
 	res, err := c.cfg.AddNetworkList(ctx(e.t), c.list, r)
 	if err != nil {

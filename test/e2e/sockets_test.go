@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -213,4 +214,8 @@ func allowed(t *testing.T, what string, err error) {
 func execIn(nsPath string, name string, args ...string) (string, error) {
 	out, err := exec.Command("ip", append([]string{"netns", "exec", nsName(nsPath), name}, args...)...).CombinedOutput()
 	return string(out), err
+}
+
+func execCommandContext(ctx context.Context, name string, args ...string) *exec.Cmd {
+	return exec.CommandContext(ctx, name, args...)
 }

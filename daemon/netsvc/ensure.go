@@ -1,0 +1,421 @@
+package netsvc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ovn-kubernetes/libovsdb/model"
+	"github.com/ovn-kubernetes/libovsdb/ovsdb"
+
+	"github.com/quantumnet/quantumnet/daemon/alloc"
+	"github.com/quantumnet/quantumnet/daemon/network"
+	"github.com/quantumnet/quantumnet/ipam"
+	"github.com/quantumnet/quantumnet/pkg/ovn"
+	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
+	"github.com/quantumnet/quantumnet/pkg/ovs"
+)
+
+// Manager keeps the service rows of every network in Northbound, and (see
+// endpoint.go) this chassis' resolver endpoints.
+type Manager struct {
+	NB    *ovn.NB
+	Alloc *alloc.Allocator
+	Log   *slog.Logger
+}
+
+// Resolvers returns a network's resolver addresses (recorded in its
+// switch's other_config).
+func (m *Manager) Resolvers(netName string) (Resolvers, error) {
+	ls, err := m.NB.GetSwitch(netName)
+	if err != nil {
+		return Resolvers{}, err
+	}
+	return resolversOf(ls), nil
+}
+
+func resolversOf(ls *nbdb.LogicalSwitch) Resolvers {
+	var r Resolvers
+	r.V4, _ = netip.ParseAddr(ls.OtherConfig[ovn.KeyResolver4])
+	r.V6, _ = netip.ParseAddr(ls.OtherConfig[ovn.KeyResolver6])
+	return r
+}
+
+// pickResolvers chooses the resolver addresses a network lacks: with an
+// allocation range, the subnet's last host address when it lies outside
+// the range (IPAM never hands it out); else the range's last free address,
+// reserved in IPAM (owner quantumnet:dns); none if the subnet is full.
+func (m *Manager) pickResolvers(ctx context.Context, spec network.Spec, have Resolvers) Resolvers {
+	r := have
+	for _, f := range []struct {
+		pool ipam.PoolConfig
+		got  *netip.Addr
+	}{{spec.Pool4(), &r.V4}, {spec.Pool6(), &r.V6}} {
+		if !f.pool.Subnet.IsValid() || f.got.IsValid() || m.Alloc == nil {
+			continue
+		}
+		if a := outsideRange(f.pool); a.IsValid() {
+			*f.got = a
+			continue
+		}
+		v6 := f.pool.Subnet.Addr().Is6()
+		a, err := m.Alloc.Reserve(ctx, spec.Name, ovn.OwnerResolver, ResolverCandidate(f.pool), v6, nil)
+		if err != nil {
+			a, err = m.Alloc.Reserve(ctx, spec.Name, ovn.OwnerResolver, netip.Addr{}, v6, nil)
+		}
+		if err != nil {
+			m.Log.Warn("network has no room for a resolver address; DHCP names the gateway (OVN native DNS only)", "network", spec.Name, "subnet", f.pool.Subnet, "err", err)
+			continue
+		}
+		*f.got = a
+	}
+	return r
+}
+
+// outsideRange is the subnet's last host address if an allocation range
+// leaves it out (and it is not the gateway or excluded), else invalid.
+func outsideRange(c ipam.PoolConfig) netip.Addr {
+	if !c.Range.First.IsValid() {
+		return netip.Addr{}
+	}
+	full := c
+	full.Range = ipam.Range{}
+	a := ResolverCandidate(full)
+	if !a.IsValid() || a == c.Gateway || c.Subnet.Addr().Is6() && a.Less(c.Range.Last) {
+		return netip.Addr{}
+	}
+	if !(a.Less(c.Range.First) || c.Range.Last.Less(a)) {
+		return netip.Addr{}
+	}
+	for _, x := range c.Exclude {
+		if !a.Less(x.First) && !x.Last.Less(a) {
+			return netip.Addr{}
+		}
+	}
+	return a
+}
+
+// Hosts returns the named ports of a network (read from the cache).
+func (m *Manager) Hosts(netName string) ([]Host, error) {
+	lsps, err := m.NB.PortsShallow()
+	if err != nil {
+		return nil, err
+	}
+	var hosts []Host
+	for _, p := range lsps {
+		if p.ExternalIDs[ovn.KeyNetwork] != netName {
+			continue
+		}
+		label := p.ExternalIDs[ovn.KeyDNSName]
+		if label == "" || len(p.Addresses) == 0 {
+			continue
+		}
+		h := Host{Label: label}
+		for _, f := range strings.Fields(p.Addresses[0])[1:] {
+			if a, err := netip.ParseAddr(f); err == nil {
+				h.Addrs = append(h.Addrs, a)
+			}
+		}
+		hosts = append(hosts, h)
+	}
+	slices.SortFunc(hosts, func(a, b Host) int { return strings.Compare(a.Label, b.Label) })
+	return hosts, nil
+}
+
+func (m *Manager) dhcpRow(netName, kind string) *nbdb.DHCPOptions {
+	rows, _ := ovn.List(m.NB, func(d *nbdb.DHCPOptions) bool {
+		return d.ExternalIDs[ovn.KeyKind] == kind && d.ExternalIDs[ovn.KeyNetwork] == netName
+	})
+	if len(rows) == 0 {
+		return nil
+	}
+	return &rows[0]
+}
+
+// PortDHCP returns the UUIDs of a network's DHCPv4 and DHCPv6 rows (nil
+// when it has none), for a new port to refer to.
+func (m *Manager) PortDHCP(netName string) (v4, v6 *string) {
+	if d := m.dhcpRow(netName, ovn.KindDHCP); d != nil {
+		v4 = &d.UUID
+	}
+	if d := m.dhcpRow(netName, ovn.KindDHCP6); d != nil {
+		v6 = &d.UUID
+	}
+	return v4, v6
+}
+
+// DNSServersOf returns the DNS servers a network's ports are told about.
+func (m *Manager) DNSServersOf(netName string) []netip.Addr {
+	ls, err := m.NB.GetSwitch(netName)
+	if err != nil {
+		return nil
+	}
+	spec, err := network.FromSwitch(ls)
+	if err != nil {
+		return nil
+	}
+	res, _ := m.Resolvers(netName)
+	v4, v6 := DNSServers(spec, res)
+	return append(v4, v6...)
+}
+
+func one[T any](rows []T) *T {
+	if len(rows) == 0 {
+		return nil
+	}
+	return &rows[0]
+}
+
+// Ensure makes a network's service rows what its switch says: DHCPv4 and
+// DHCPv6 options (and every port referring to them), the router with its
+// router advertisements, the resolver's localport and addresses, and the
+// DNS records of its named ports. It writes only what differs, in one
+// transaction (after reserving missing resolver addresses), and retries
+// when another daemon did the same at the same time.
+func (m *Manager) Ensure(ctx context.Context, netName string) error {
+	for attempt := 0; ; attempt++ {
+		err := m.ensure(ctx, netName)
+		if err == nil || attempt >= 5 || !errors.Is(err, ovn.ErrExists) {
+			return err
+		}
+		time.Sleep(time.Duration(20*(attempt+1)) * time.Millisecond)
+	}
+}
+
+func (m *Manager) ensure(ctx context.Context, netName string) error {
+	if err := m.NB.Ready(); err != nil {
+		return err
+	}
+	ls, err := m.NB.GetSwitch(netName)
+	if err != nil {
+		return err
+	}
+	spec, err := network.FromSwitch(ls)
+	if err != nil {
+		return err
+	}
+	res := m.pickResolvers(ctx, spec, resolversOf(ls))
+	var ops []ovsdb.Operation
+	add := func(o []ovsdb.Operation, err error) error {
+		ops = append(ops, o...)
+		return err
+	}
+	lsRef := &nbdb.LogicalSwitch{UUID: ls.UUID}
+	var lsMuts []model.Mutation
+	svc := map[string]string{ovn.KeyServiceOf: netName}
+
+	// DHCP.
+	dhcpRef := map[string]string{}
+	for _, d := range []struct {
+		kind   string
+		subnet netip.Prefix
+		opts   map[string]string
+	}{{ovn.KindDHCP, spec.Subnet4, DHCPv4Options(spec, res)}, {ovn.KindDHCP6, spec.Subnet6, DHCPv6Options(spec, res)}} {
+		cur := m.dhcpRow(netName, d.kind)
+		switch {
+		case d.opts == nil && cur != nil:
+			if err := add(m.NB.DeleteOps(cur)); err != nil {
+				return err
+			}
+		case d.opts == nil:
+		case cur == nil:
+			row := &nbdb.DHCPOptions{UUID: "dhcp_" + d.kind, Cidr: d.subnet.String(), Options: d.opts,
+				ExternalIDs: map[string]string{ovn.KeyNetwork: netName, ovn.KeyKind: d.kind}}
+			ops = append(ops, ovn.WaitNoRowWithIDs(nbdb.DHCPOptionsTable, row.ExternalIDs))
+			if err := add(m.NB.InsertOps(row)); err != nil {
+				return err
+			}
+			dhcpRef[d.kind] = row.UUID
+		default:
+			dhcpRef[d.kind] = cur.UUID
+			if !maps.Equal(cur.Options, d.opts) || cur.Cidr != d.subnet.String() {
+				cur.Options, cur.Cidr = d.opts, d.subnet.String()
+				if err := add(m.NB.UpdateOps(cur, &cur.Options, &cur.Cidr)); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	// Every port of the network refers to the network's DHCP rows.
+	ports, err := m.NB.ListPorts(map[string]string{ovn.KeyNetwork: netName})
+	if err != nil {
+		return err
+	}
+	for i := range ports {
+		p := &ports[i]
+		want4, want6 := ptr(dhcpRef[ovn.KindDHCP]), ptr(dhcpRef[ovn.KindDHCP6])
+		if eqPtr(p.Dhcpv4Options, want4) && eqPtr(p.Dhcpv6Options, want6) {
+			continue
+		}
+		p.Dhcpv4Options, p.Dhcpv6Options = want4, want6
+		if err := add(m.NB.UpdateOps(p, &p.Dhcpv4Options, &p.Dhcpv6Options)); err != nil {
+			return err
+		}
+	}
+
+	// The router: the gateway addresses, router advertisements.
+	lrName, lrpName, rsName := RouterName(netName), RouterPortName(netName), RouterLSPName(netName)
+	lr := one(must(ovn.List(m.NB, func(r *nbdb.LogicalRouter) bool { return r.Name == lrName })))
+	lrp := one(must(ovn.List(m.NB, func(p *nbdb.LogicalRouterPort) bool { return p.Name == lrpName })))
+	wantLRP := nbdb.LogicalRouterPort{Name: lrpName, MAC: RouterMAC(netName), Networks: RouterNetworks(spec),
+		Ipv6RaConfigs: RAConfigs(spec), ExternalIDs: svc}
+	switch {
+	case lr == nil:
+		wantLRP.UUID = "lrp"
+		if err := add(m.NB.InsertOps(&wantLRP)); err != nil {
+			return err
+		}
+		ops = append(ops, ovs.WaitNoRow(nbdb.LogicalRouterTable, "name", lrName))
+		if err := add(m.NB.InsertOps(&nbdb.LogicalRouter{UUID: "lr", Name: lrName, Ports: []string{"lrp"}, ExternalIDs: svc})); err != nil {
+			return err
+		}
+	case lrp == nil:
+		wantLRP.UUID = "lrp"
+		if err := add(m.NB.InsertOps(&wantLRP)); err != nil {
+			return err
+		}
+		if err := add(m.NB.MutateOps(lr, model.Mutation{Field: &lr.Ports, Mutator: ovsdb.MutateOperationInsert, Value: []string{"lrp"}})); err != nil {
+			return err
+		}
+	case lrp.MAC != wantLRP.MAC || !sameSet(lrp.Networks, wantLRP.Networks) || !maps.Equal(lrp.Ipv6RaConfigs, wantLRP.Ipv6RaConfigs):
+		lrp.MAC, lrp.Networks, lrp.Ipv6RaConfigs = wantLRP.MAC, wantLRP.Networks, wantLRP.Ipv6RaConfigs
+		if err := add(m.NB.UpdateOps(lrp, &lrp.MAC, &lrp.Networks, &lrp.Ipv6RaConfigs)); err != nil {
+			return err
+		}
+	}
+	if rs, _ := m.NB.GetPort(rsName); rs == nil {
+		row := &nbdb.LogicalSwitchPort{UUID: "rs", Name: rsName, Type: "router", Addresses: []string{"router"},
+			Options: map[string]string{"router-port": lrpName}, ExternalIDs: svc}
+		ops = append(ops, ovs.WaitNoRow(nbdb.LogicalSwitchPortTable, "name", rsName))
+		if err := add(m.NB.InsertOps(row)); err != nil {
+			return err
+		}
+		lsMuts = append(lsMuts, model.Mutation{Field: &lsRef.Ports, Mutator: ovsdb.MutateOperationInsert, Value: []string{"rs"}})
+	}
+
+	// The resolver's localport.
+	dnsName := ResolverName(netName)
+	addr := ResolverMAC(netName)
+	for _, a := range []netip.Addr{res.V4, res.V6} {
+		if a.IsValid() {
+			addr += " " + a.String()
+		}
+	}
+	cur, _ := m.NB.GetPort(dnsName)
+	switch {
+	case !res.V4.IsValid() && !res.V6.IsValid():
+		if cur != nil {
+			lsMuts = append(lsMuts, model.Mutation{Field: &lsRef.Ports, Mutator: ovsdb.MutateOperationDelete, Value: []string{cur.UUID}})
+			if err := add(m.NB.DeleteOps(cur)); err != nil {
+				return err
+			}
+		}
+	case cur == nil:
+		row := &nbdb.LogicalSwitchPort{UUID: "resolver", Name: dnsName, Type: "localport", Addresses: []string{addr}, ExternalIDs: svc}
+		ops = append(ops, ovs.WaitNoRow(nbdb.LogicalSwitchPortTable, "name", dnsName))
+		if err := add(m.NB.InsertOps(row)); err != nil {
+			return err
+		}
+		lsMuts = append(lsMuts, model.Mutation{Field: &lsRef.Ports, Mutator: ovsdb.MutateOperationInsert, Value: []string{"resolver"}})
+	case !slices.Equal(cur.Addresses, []string{addr}):
+		cur.Addresses = []string{addr}
+		if err := add(m.NB.UpdateOps(cur, &cur.Addresses)); err != nil {
+			return err
+		}
+	}
+
+	// DNS records, for OVN native DNS.
+	hosts, err := m.Hosts(netName)
+	if err != nil {
+		return err
+	}
+	records := OVNRecords(spec.DNSDomain, hosts)
+	dns := one(must(ovn.List(m.NB, func(d *nbdb.DNS) bool { return d.ExternalIDs[ovn.KeyServiceOf] == netName })))
+	switch {
+	case dns == nil:
+		row := &nbdb.DNS{UUID: "dns", Records: records, ExternalIDs: svc}
+		ops = append(ops, ovn.WaitNoRowWithIDs(nbdb.DNSTable, svc))
+		if err := add(m.NB.InsertOps(row)); err != nil {
+			return err
+		}
+		lsMuts = append(lsMuts, model.Mutation{Field: &lsRef.DNSRecords, Mutator: ovsdb.MutateOperationInsert, Value: []string{"dns"}})
+	default:
+		if !maps.Equal(dns.Records, records) {
+			dns.Records = records
+			if err := add(m.NB.UpdateOps(dns, &dns.Records)); err != nil {
+				return err
+			}
+		}
+		if !slices.Contains(ls.DNSRecords, dns.UUID) {
+			lsMuts = append(lsMuts, model.Mutation{Field: &lsRef.DNSRecords, Mutator: ovsdb.MutateOperationInsert, Value: []string{dns.UUID}})
+		}
+	}
+	// The resolver addresses, recorded once chosen.
+	for key, a := range map[string]netip.Addr{ovn.KeyResolver4: res.V4, ovn.KeyResolver6: res.V6} {
+		if a.IsValid() && ls.OtherConfig[key] != a.String() {
+			lsMuts = append(lsMuts,
+				model.Mutation{Field: &lsRef.OtherConfig, Mutator: ovsdb.MutateOperationDelete, Value: []string{key}},
+				model.Mutation{Field: &lsRef.OtherConfig, Mutator: ovsdb.MutateOperationInsert, Value: map[string]string{key: a.String()}})
+		}
+	}
+	if err := add(m.NB.MutateOps(lsRef, lsMuts...)); err != nil {
+		return err
+	}
+	if len(ops) == 0 {
+		return nil
+	}
+	if _, err := m.NB.TransactResults(ctx, "network services of "+netName, ops); err != nil {
+		var we *ovs.WaitError
+		if errors.As(err, &we) && we.Index < len(ops) {
+			m.Log.Debug("network services: a row changed meanwhile", "network", netName, "table", ops[we.Index].Table, "where", fmt.Sprint(ops[we.Index].Where))
+		}
+		return err
+	}
+	m.Log.Debug("network services written", "network", netName, "ops", len(ops))
+	return nil
+}
+
+func must[T any](v T, _ error) T { return v }
+
+func ptr(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func eqPtr(a, b *string) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
+}
+
+func sameSet(a, b []string) bool {
+	return slices.Equal(slices.Sorted(slices.Values(a)), slices.Sorted(slices.Values(b)))
+}
+
+// EnsureAll ensures every network's services (at start).
+func (m *Manager) EnsureAll(ctx context.Context) error {
+	lss, err := m.NB.ListSwitches()
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for i := range lss {
+		n := lss[i].ExternalIDs[ovn.KeyNetwork]
+		if n == "" {
+			continue
+		}
+		if err := m.Ensure(ctx, n); err != nil {
+			errs = append(errs, fmt.Errorf("network %s: %w", n, err))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,153 @@
+package netsvc
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/ovn-kubernetes/libovsdb/model"
+
+	"github.com/quantumnet/quantumnet/daemon/network"
+	"github.com/quantumnet/quantumnet/pkg/ovn"
+	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
+)
+
+// Runner follows Northbound: a change of a network's switch, of its ports
+// (names, addresses) or of its resolver reservations brings its service
+// rows and this chassis' resolver endpoint up to date within milliseconds;
+// everything is checked again every Interval.
+type Runner struct {
+	M         *Manager
+	Endpoints *Endpoints // nil: no resolver endpoints on this chassis
+	Upstream  []string   // the daemon's default upstream DNS servers
+	Interval  time.Duration
+
+	mu    sync.Mutex
+	dirty map[string]bool
+	kick  chan struct{}
+}
+
+// networkOf returns the network a changed row belongs to, if any.
+func networkOf(table string, m model.Model) string {
+	switch r := m.(type) {
+	case *nbdb.LogicalSwitch:
+		return r.ExternalIDs[ovn.KeyNetwork]
+	case *nbdb.LogicalSwitchPort:
+		if n := r.ExternalIDs[ovn.KeyNetwork]; n != "" {
+			return n
+		}
+		return r.ExternalIDs[ovn.KeyServiceOf]
+	case *nbdb.DHCPOptions:
+		if r.ExternalIDs[ovn.KeyOwner] == ovn.OwnerResolver || r.ExternalIDs[ovn.KeyKind] != ovn.KindReservation {
+			return r.ExternalIDs[ovn.KeyNetwork]
+		}
+	}
+	return ""
+}
+
+func (r *Runner) mark(n string) {
+	if n == "" {
+		return
+	}
+	r.mu.Lock()
+	r.dirty[n] = true
+	r.mu.Unlock()
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run works until ctx ends. Call it once Northbound is connected.
+func (r *Runner) Run(ctx context.Context) {
+	r.dirty, r.kick = map[string]bool{}, make(chan struct{}, 1)
+	r.M.NB.Subscribe(func(table string, old, cur model.Model) {
+		if old != nil {
+			r.mark(networkOf(table, old))
+		}
+		if cur != nil {
+			r.mark(networkOf(table, cur))
+		}
+	})
+	if r.Interval == 0 {
+		r.Interval = 30 * time.Second
+	}
+	tick := time.NewTicker(r.Interval)
+	defer tick.Stop()
+	r.all(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			if r.Endpoints != nil {
+				r.Endpoints.Close(context.Background())
+			}
+			return
+		case <-tick.C:
+			r.all(ctx)
+		case <-r.kick:
+			time.Sleep(10 * time.Millisecond) // gather a burst
+			r.mu.Lock()
+			nets := r.dirty
+			r.dirty = map[string]bool{}
+			r.mu.Unlock()
+			for n := range nets {
+				r.one(ctx, n)
+			}
+		}
+	}
+}
+
+// all brings every network up to date and drops endpoints of networks
+// that are gone.
+func (r *Runner) all(ctx context.Context) {
+	if !r.M.NB.Connected() {
+		return
+	}
+	lss, err := r.M.NB.ListSwitches()
+	if err != nil {
+		return
+	}
+	keep := map[string]bool{}
+	for i := range lss {
+		if n := lss[i].ExternalIDs[ovn.KeyNetwork]; n != "" {
+			keep[n] = true
+			r.one(ctx, n)
+		}
+	}
+	if r.Endpoints != nil {
+		r.Endpoints.Prune(ctx, keep)
+	}
+}
+
+func (r *Runner) one(ctx context.Context, n string) {
+	if !r.M.NB.Connected() {
+		r.mark(n) // again once connected
+		return
+	}
+	ls, err := r.M.NB.GetSwitch(n)
+	if err != nil {
+		if r.Endpoints != nil {
+			_ = r.Endpoints.Sync(ctx, n, nil, Resolvers{}, nil, nil)
+		}
+		return
+	}
+	if err := r.M.Ensure(ctx, n); err != nil && ctx.Err() == nil {
+		r.M.Log.Warn("network services", "network", n, "err", err)
+	}
+	if r.Endpoints == nil {
+		return
+	}
+	spec, err := network.FromSwitch(ls)
+	if err != nil {
+		return
+	}
+	res, _ := r.M.Resolvers(n)
+	hosts, _ := r.M.Hosts(n)
+	up := spec.Upstream
+	if len(up) == 0 {
+		up = r.Upstream
+	}
+	if err := r.Endpoints.Sync(ctx, n, &spec, res, hosts, up); err != nil && ctx.Err() == nil {
+		r.M.Log.Warn("resolver endpoint", "network", n, "err", err)
+	}
+}
