@@ -47,7 +47,7 @@ URI: qemu:///system (socket /run/libvirt/libvirt-sock). Needs root.
 Domains: <domain type='qemu'> (TCG, no KVM); an OVN port is
   <interface type='bridge'><source bridge='br-int'/>
     <virtualport type='openvswitch'><parameters interfaceid='LSP'/></virtualport>
-    <mac address='...'/><model type='virtio'/></interface>
+    <mac address='...'/><model type='virtio'/><driver name='qemu'><host csum='off'/></driver></interface>
   where LSP, the logical switch port's name, must be a UUID (libvirt: "XML
   error: cannot parse interfaceid parameter as a uuid"). libvirt then runs
   ovs-vsctl --timeout=5 -- --may-exist add-port br-int vnetN -- set Interface

@@ -45,11 +45,15 @@ The guest (boot it with <kernel>, <initrd> and e.g.
     in a line: an interactive prompt or a kernel message may precede it):
       QNGUEST BOOT kernel=<release> up=<s>
       QNGUEST LINK eth0 mac=<mac> up=<s>
-      QNGUEST IP=<addr>/<prefix> GW=<gateway or none> DNS=<servers or none>
+      QNGUEST IP=<addr>/<prefix> GW=<gateway or none> DNS=<servers or none> MTU=<mtu or none> DOMAIN=<domain or none>
       QNGUEST READY up=<s>             (lease configured)
       QNGUEST DHCP FAILED up=<s>       (no lease after 20 tries)
       QNGUEST ERROR <text>             (e.g. no eth0, insmod failed)
     up=<s> is the guest's uptime in seconds (/proc/uptime);
+  - kernel command line qnlookup=NAME[,NAME...]: after READY, resolves each
+    NAME with nslookup (the lease's DNS server) every 0.5 s until it
+    answers (at most 120 tries) and prints
+      QNGUEST LOOKUP <name> OK <addresses> | FAIL
   - kernel command line qnping=IP[,IP...] (may repeat): after READY, pings
     each IP forever (ping -c 1 -W 1, then 0.2 s pause) and prints
       QNGUEST PING <ip> OK|FAIL seq=<n> up=<s>
@@ -206,11 +210,28 @@ chmod +x /etc/acpi/PWRF/00000080
 acpid -c /etc/acpi -l /dev/null 2>/dev/null || say "ERROR acpid failed"
 
 targets=
+lookups=
 for w in $(cat /proc/cmdline); do
 	case $w in
 	qnping=*) targets="$targets $(echo "${w#qnping=}" | tr ',' ' ')" ;;
+	qnlookup=*) lookups="$lookups $(echo "${w#qnlookup=}" | tr ',' ' ')" ;;
 	esac
 done
+
+lookup_loop() {
+	n=0
+	while [ $n -lt 120 ]; do
+		n=$((n + 1))
+		a=$(nslookup "$1" 2>/dev/null | awk '/^Name:/ { f = 1 } f && /^Address/ { printf "%s ", $2 }')
+		if [ -n "$a" ]; then
+			say "LOOKUP $1 OK $a"
+			return
+		fi
+		[ $n -le 2 ] && say "LOOKUP $1 TRY $(nslookup "$1" 2>&1 | tr '\n' '|' | cut -c1-300)"
+		sleep 0.5
+	done
+	say "LOOKUP $1 FAIL"
+}
 
 ping_loop() {
 	n=0
@@ -235,10 +256,13 @@ else
 	say "LINK eth0 mac=$(cat /sys/class/net/eth0/address) up=$(up)"
 	if udhcpc -i eth0 -q -f -n -t 20 -s /etc/udhcpc.script && [ -r /run/qn-lease ]; then
 		. /run/qn-lease
-		say "IP=$IP GW=$GW DNS=$DNS"
+		say "IP=$IP GW=$GW DNS=$DNS MTU=$MTU DOMAIN=$DOMAIN"
 		say "READY up=$(up)"
 		for t in $targets; do
 			ping_loop "$t" &
+		done
+		for l in $lookups; do
+			lookup_loop "$l" &
 		done
 	else
 		say "DHCP FAILED up=$(up)"
@@ -296,7 +320,7 @@ bound | renew)
 	[ -n "$domain" ] && echo "search $domain" >>/etc/resolv.conf
 	for d in $dns; do echo "nameserver $d" >>/etc/resolv.conf; done
 	dnslist=$(echo $dns | tr ' ' ',')
-	printf 'IP=%s\nGW=%s\nDNS=%s\n' "$ip/${mask:-32}" "${gw:-none}" "${dnslist:-none}" >/run/qn-lease
+	printf 'IP=%s\nGW=%s\nDNS=%s\nMTU=%s\nDOMAIN=%s\n' "$ip/${mask:-32}" "${gw:-none}" "${dnslist:-none}" "${mtu:-none}" "${domain:-none}" >/run/qn-lease
 	;;
 leasefail | nak)
 	echo "udhcpc: $1 ${message:-}"
@@ -425,7 +449,7 @@ cmd_build() {
 		mkdir -p "$root/${applet%/*}"
 		ln -sf /bin/busybox "$root/$applet"
 	done < <("$root/bin/busybox" --list-full)
-	for applet in sh insmod ip udhcpc ping setsid cttyhack cpio acpid poweroff; do
+	for applet in sh insmod ip udhcpc ping setsid cttyhack cpio acpid poweroff nslookup awk; do
 		[[ -L $root/bin/$applet || -L $root/sbin/$applet || -L $root/usr/bin/$applet || -L $root/usr/sbin/$applet ]] ||
 			die "busybox lacks the applet $applet"
 	done

@@ -31,7 +31,8 @@ type Manager struct {
 }
 
 // Resolvers returns a network's resolver addresses (recorded in its
-// switch's other_config).
+// switch's external_ids; not other_config, whose every change IPAM's
+// optimistic guard takes for a concurrent allocation).
 func (m *Manager) Resolvers(netName string) (Resolvers, error) {
 	ls, err := m.NB.GetSwitch(netName)
 	if err != nil {
@@ -42,8 +43,8 @@ func (m *Manager) Resolvers(netName string) (Resolvers, error) {
 
 func resolversOf(ls *nbdb.LogicalSwitch) Resolvers {
 	var r Resolvers
-	r.V4, _ = netip.ParseAddr(ls.OtherConfig[ovn.KeyResolver4])
-	r.V6, _ = netip.ParseAddr(ls.OtherConfig[ovn.KeyResolver6])
+	r.V4, _ = netip.ParseAddr(ls.ExternalIDs[ovn.KeyResolver4])
+	r.V6, _ = netip.ParseAddr(ls.ExternalIDs[ovn.KeyResolver6])
 	return r
 }
 
@@ -358,10 +359,10 @@ func (m *Manager) ensure(ctx context.Context, netName string) error {
 	}
 	// The resolver addresses, recorded once chosen.
 	for key, a := range map[string]netip.Addr{ovn.KeyResolver4: res.V4, ovn.KeyResolver6: res.V6} {
-		if a.IsValid() && ls.OtherConfig[key] != a.String() {
+		if a.IsValid() && ls.ExternalIDs[key] != a.String() {
 			lsMuts = append(lsMuts,
-				model.Mutation{Field: &lsRef.OtherConfig, Mutator: ovsdb.MutateOperationDelete, Value: []string{key}},
-				model.Mutation{Field: &lsRef.OtherConfig, Mutator: ovsdb.MutateOperationInsert, Value: map[string]string{key: a.String()}})
+				model.Mutation{Field: &lsRef.ExternalIDs, Mutator: ovsdb.MutateOperationDelete, Value: []string{key}},
+				model.Mutation{Field: &lsRef.ExternalIDs, Mutator: ovsdb.MutateOperationInsert, Value: map[string]string{key: a.String()}})
 		}
 	}
 	if err := add(m.NB.MutateOps(lsRef, lsMuts...)); err != nil {

@@ -358,6 +358,16 @@ func (s *Server) VMPrepare(ctx context.Context, r *api.VMRequest) (*api.VMReply,
 	if err != nil {
 		return nil, toStatus(err)
 	}
+	if s.DatapathType() == "netdev" {
+		for _, n := range r.Nics {
+			if n.ChecksumOffload {
+				s.Log.Warn("VM NIC offloads checksums onto the userspace datapath, which does not complete them: "+
+					"the guest's TCP and UDP (DNS too) will arrive with bad checksums; "+
+					"give the interface <driver name='qemu'><host csum='off'/></driver>",
+					"domain", r.Domain, "port", n.InterfaceId)
+			}
+		}
+	}
 	out := &api.VMReply{}
 	for _, p := range ports {
 		vp := &api.VMPort{InterfaceId: p.InterfaceID, Network: p.Network, Mac: p.MAC}

@@ -61,7 +61,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	req := &api.VMRequest{Domain: dom.Name, Uuid: dom.UUID, Event: op}
 	for _, n := range dom.NICs {
-		nic := &api.VMNIC{InterfaceId: n.InterfaceID, Mac: n.MAC, Network: n.Network, SecurityGroups: n.SecurityGroups}
+		nic := &api.VMNIC{InterfaceId: n.InterfaceID, Mac: n.MAC, Network: n.Network, SecurityGroups: n.SecurityGroups,
+			ChecksumOffload: n.ChecksumOffload}
 		for _, ip := range n.IPs {
 			nic.Ips = append(nic.Ips, ip.String())
 		}

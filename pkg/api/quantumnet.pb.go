@@ -1861,14 +1861,15 @@ func (x *IPAMReleaseRequest) GetAddress() string {
 }
 
 type VMNIC struct {
-	state          protoimpl.MessageState `protogen:"open.v1"`
-	InterfaceId    string                 `protobuf:"bytes,1,opt,name=interface_id,json=interfaceId,proto3" json:"interface_id,omitempty"` // libvirt interfaceid = the logical port's name
-	Mac            string                 `protobuf:"bytes,2,opt,name=mac,proto3" json:"mac,omitempty"`
-	Network        string                 `protobuf:"bytes,3,opt,name=network,proto3" json:"network,omitempty"`
-	Ips            []string               `protobuf:"bytes,4,rep,name=ips,proto3" json:"ips,omitempty"` // requested addresses
-	SecurityGroups []string               `protobuf:"bytes,5,rep,name=security_groups,json=securityGroups,proto3" json:"security_groups,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	InterfaceId     string                 `protobuf:"bytes,1,opt,name=interface_id,json=interfaceId,proto3" json:"interface_id,omitempty"` // libvirt interfaceid = the logical port's name
+	Mac             string                 `protobuf:"bytes,2,opt,name=mac,proto3" json:"mac,omitempty"`
+	Network         string                 `protobuf:"bytes,3,opt,name=network,proto3" json:"network,omitempty"`
+	Ips             []string               `protobuf:"bytes,4,rep,name=ips,proto3" json:"ips,omitempty"` // requested addresses
+	SecurityGroups  []string               `protobuf:"bytes,5,rep,name=security_groups,json=securityGroups,proto3" json:"security_groups,omitempty"`
+	ChecksumOffload bool                   `protobuf:"varint,6,opt,name=checksum_offload,json=checksumOffload,proto3" json:"checksum_offload,omitempty"` // the guest may send partial checksums (no <host csum='off'/>)
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *VMNIC) Reset() {
@@ -1934,6 +1935,13 @@ func (x *VMNIC) GetSecurityGroups() []string {
 		return x.SecurityGroups
 	}
 	return nil
+}
+
+func (x *VMNIC) GetChecksumOffload() bool {
+	if x != nil {
+		return x.ChecksumOffload
+	}
+	return false
 }
 
 type VMRequest struct {
@@ -2720,13 +2728,14 @@ const file_quantumnet_proto_rawDesc = "" +
 	"\x04port\x18\x05 \x01(\tR\x04port\"H\n" +
 	"\x12IPAMReleaseRequest\x12\x18\n" +
 	"\anetwork\x18\x01 \x01(\tR\anetwork\x12\x18\n" +
-	"\aaddress\x18\x02 \x01(\tR\aaddress\"\x91\x01\n" +
+	"\aaddress\x18\x02 \x01(\tR\aaddress\"\xbc\x01\n" +
 	"\x05VMNIC\x12!\n" +
 	"\finterface_id\x18\x01 \x01(\tR\vinterfaceId\x12\x10\n" +
 	"\x03mac\x18\x02 \x01(\tR\x03mac\x12\x18\n" +
 	"\anetwork\x18\x03 \x01(\tR\anetwork\x12\x10\n" +
 	"\x03ips\x18\x04 \x03(\tR\x03ips\x12'\n" +
-	"\x0fsecurity_groups\x18\x05 \x03(\tR\x0esecurityGroups\"w\n" +
+	"\x0fsecurity_groups\x18\x05 \x03(\tR\x0esecurityGroups\x12)\n" +
+	"\x10checksum_offload\x18\x06 \x01(\bR\x0fchecksumOffload\"w\n" +
 	"\tVMRequest\x12\x16\n" +
 	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x12\n" +
 	"\x04uuid\x18\x02 \x01(\tR\x04uuid\x12(\n" +

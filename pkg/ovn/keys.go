@@ -18,8 +18,8 @@ const (
 	KeyNTPServers  = KeyPrefix + "ntp-servers"  // LS
 	KeyRoutes      = KeyPrefix + "routes"       // LS: DHCP classless static routes CIDR=GW,...
 	KeyDNSUpstream = KeyPrefix + "dns-upstream" // LS: the resolver's upstream servers
-	KeyResolver4   = KeyPrefix + "resolver4"    // LS other_config: the resolver's IPv4 address
-	KeyResolver6   = KeyPrefix + "resolver6"    // LS other_config
+	KeyResolver4   = KeyPrefix + "resolver4"    // LS: the resolver's IPv4 address
+	KeyResolver6   = KeyPrefix + "resolver6"    // LS
 	KeyRange4      = KeyPrefix + "range4"       // LS: allocation range FIRST-LAST
 	KeyRange6      = KeyPrefix + "range6"       // LS
 	KeyExclude     = KeyPrefix + "exclude"      // LS: excluded ranges, comma-separated

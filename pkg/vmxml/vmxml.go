@@ -48,6 +48,11 @@ type NIC struct {
 	Network        string
 	IPs            []netip.Addr
 	SecurityGroups []string
+	// ChecksumOffload: the guest may hand the NIC packets with partial
+	// checksums (unless <driver><host csum='off'/></driver>). On OVS's
+	// userspace datapath nothing completes them: the guest's TCP and UDP
+	// (DNS included) arrive with bad checksums.
+	ChecksumOffload bool
 }
 
 // Domain is what the contract yields.
@@ -111,7 +116,8 @@ func Parse(domXML []byte, bridge string) (*Domain, error) {
 		}
 		used[k] = true
 		m := meta[k]
-		nic := NIC{InterfaceID: id, MAC: mac, Network: m.Network}
+		nic := NIC{InterfaceID: id, MAC: mac, Network: m.Network,
+			ChecksumOffload: ifc.Driver == nil || ifc.Driver.Host == nil || ifc.Driver.Host.CSum != "off"}
 		if m.Network == "" {
 			return nil, fmt.Errorf("%s: <quantumnet:interface> has no network attribute", what)
 		}

@@ -55,3 +55,16 @@ func TestParse(t *testing.T) {
 		}
 	}
 }
+
+func TestChecksumOffload(t *testing.T) {
+	off := strings.Replace(nicXML("bbbb", ""), `<model type='virtio'/>`, `<model type='virtio'/><driver name='qemu'><host csum='off'/></driver>`, 1)
+	x := head + meta(`<qn:interface id="aaaa" network="blue"/><qn:interface id="bbbb" network="blue"/>`) +
+		`<devices>` + nicXML("aaaa", "") + off + `</devices></domain>`
+	d, err := Parse([]byte(x), "br-int")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !d.NICs[0].ChecksumOffload || d.NICs[1].ChecksumOffload {
+		t.Fatalf("checksum offload: %v %v, want true (default) and false (<host csum='off'/>)", d.NICs[0].ChecksumOffload, d.NICs[1].ChecksumOffload)
+	}
+}

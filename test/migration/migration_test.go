@@ -262,7 +262,7 @@ func TestLiveMigration(t *testing.T) {
 <features><acpi/></features>
 <os><type arch='x86_64'>hvm</type><kernel>%s</kernel><initrd>%s</initrd><cmdline>console=ttyS0 qnping=%s</cmdline></os>
 <devices><interface type='bridge'><source bridge='br-int'/><virtualport type='openvswitch'><parameters interfaceid='%s'/></virtualport>
-<mac address='%s'/><model type='virtio'/></interface>
+<mac address='%s'/><model type='virtio'/><driver name='qemu'><host csum='off'/></driver></interface>
 <serial type='pty'><log file='%s' append='on'/></serial><console type='pty'/></devices></domain>`,
 		name, iface, env["QN_GUEST_KERNEL"], env["QN_GUEST_INITRD"], ctrIP, iface, mac, console)
 	xmlPath := filepath.Join(dir, "mig.xml")
@@ -296,6 +296,21 @@ func TestLiveMigration(t *testing.T) {
 	testenv.WaitFor(t, 30*time.Second, func() bool {
 		return exec.Command("ip", "netns", "exec", ns, "ping", "-c", "1", "-W", "1", vmIP).Run() == nil
 	}, "the container on host B cannot reach the VM on host A")
+
+	// Its name resolves on the other host (a resolver runs on every chassis).
+	netJSON, _ := da.qnetctl("-o", "json", "network", "show", "mignet")
+	m := regexp.MustCompile(`"resolvers":\s*\[\s*"([0-9.]+)"`).FindStringSubmatch(netJSON)
+	if m == nil {
+		t.Fatalf("mignet has no resolver:\n%s", netJSON)
+	}
+	resolver := m[1]
+	lookup := func() string {
+		out, _ := exec.Command("ip", "netns", "exec", ns, "dig", "+short", "+tries=1", "+time=2", "@"+resolver, name+".quantix.local").CombinedOutput()
+		return strings.TrimSpace(string(out))
+	}
+	if got := lookup(); got != vmIP {
+		t.Fatalf("%s.quantix.local from host B: %q, want %s", name, got, vmIP)
+	}
 
 	from := "a"
 	for i := 0; i < 4; i++ {
@@ -333,6 +348,9 @@ func TestLiveMigration(t *testing.T) {
 		}
 		if err := exec.Command("ip", "netns", "exec", ns, "ping", "-c", "2", "-W", "1", vmIP).Run(); err != nil {
 			t.Fatalf("after migrating to %s the container cannot reach the VM", to)
+		}
+		if got := lookup(); got != vmIP {
+			t.Fatalf("after migrating to %s, %s.quantix.local resolves to %q, want %s", to, name, got, vmIP)
 		}
 		show, _ := da.qnetctl("port", "show", iface)
 		if !regexp.MustCompile(`requested chassis:\s+`+env["QN_CHASSIS_"+strings.ToUpper(to)]+`\n`).MatchString(show) ||

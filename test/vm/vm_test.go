@@ -227,6 +227,7 @@ func uuid() string {
 type guest struct {
 	name, iface, mac, console string
 	groups                    string // security-groups in the metadata
+	lookup                    string // names the guest resolves (qnlookup=)
 }
 
 func domainXML(g guest, network, ping string) string {
@@ -241,18 +242,26 @@ func domainXML(g guest, network, ping string) string {
   </metadata>
   <features><acpi/></features>
   <os><type arch='x86_64'>hvm</type><kernel>%[5]s</kernel><initrd>%[6]s</initrd>
-    <cmdline>console=ttyS0 qnping=%[4]s</cmdline></os>
+    <cmdline>console=ttyS0 qnping=%[4]s%[10]s</cmdline></os>
   <devices>
     <interface type='bridge'>
       <source bridge='br-int'/>
       <virtualport type='openvswitch'><parameters interfaceid='%[2]s'/></virtualport>
       <mac address='%[7]s'/>
       <model type='virtio'/>
+      <driver name='qemu'><host csum='off'/></driver>
     </interface>
     <serial type='pty'><log file='%[8]s' append='off'/></serial>
     <console type='pty'/>
   </devices>
-</domain>`, g.name, g.iface, network, ping, kernel, initrd, g.mac, g.console, groupsAttr(g.groups))
+</domain>`, g.name, g.iface, network, ping, kernel, initrd, g.mac, g.console, groupsAttr(g.groups), lookupArg(g.lookup))
+}
+
+func lookupArg(names string) string {
+	if names == "" {
+		return ""
+	}
+	return " qnlookup=" + names
 }
 
 func groupsAttr(groups string) string {
@@ -338,7 +347,8 @@ func TestVMAndContainer(t *testing.T) {
 	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
 	list, _ := libcni.ConfListFromBytes([]byte(`{"cniVersion":"1.1.0","name":"vmnet","plugins":[{"type":"quantumnet","network":"vmnet","socket":"` + sandboxDir + `/qd.sock"}]}`))
 	cni := libcni.NewCNIConfigWithCacheDir([]string{binDir}, t.TempDir(), nil)
-	rt := &libcni.RuntimeConf{ContainerID: "vm-ctr", NetNS: "/var/run/netns/" + ns, IfName: "eth0"}
+	rt := &libcni.RuntimeConf{ContainerID: "vm-ctr", NetNS: "/var/run/netns/" + ns, IfName: "eth0",
+		Args: [][2]string{{"IgnoreUnknown", "1"}, {"NAME", "vmctr"}}}
 	r, err := cni.AddNetworkList(context.Background(), list, rt)
 	if err != nil {
 		t.Fatal(err)
@@ -353,7 +363,8 @@ func TestVMAndContainer(t *testing.T) {
 		t.Fatalf("%v %s", err, out)
 	}
 	t.Cleanup(func() { d.qnetctl("sg", "delete", "vmsg") })
-	g := guest{name: "qn-test-vm1", iface: uuid(), mac: "52:54:00:21:00:01", console: sandboxDir + "/vm1.console", groups: "vmsg"}
+	g := guest{name: "qn-test-vm1", iface: uuid(), mac: "52:54:00:21:00:01", console: sandboxDir + "/vm1.console", groups: "vmsg",
+		lookup: "vmctr.quantix.local"}
 	define(t, g, "vmnet", ctrIP)
 	if out, err := virsh("start", g.name); err != nil {
 		t.Fatalf("virsh start: %v\n%s", err, out)
@@ -363,6 +374,33 @@ func TestVMAndContainer(t *testing.T) {
 		t.Fatalf("the guest got %s by DHCP, IPAM assigned %s", ip, want)
 	}
 	t.Logf("the guest got %s by DHCP from OVN; the container is %s", ip, ctrIP)
+	// The lease carries the network's options; the guest resolves the
+	// container's name through the resolver its lease names.
+	resolver := networkResolver(t, d, "vmnet")
+	t.Logf("container resolves itself: %q", dig(ns, resolver, "vmctr.quantix.local"))
+	leaseRE := regexp.MustCompile(`QNGUEST IP=` + regexp.QuoteMeta(ip) + `/24 GW=10\.210\.0\.1 DNS=` + regexp.QuoteMeta(resolver) + ` MTU=1400 DOMAIN=quantix\.local`)
+	if b, _ := os.ReadFile(g.console); !leaseRE.Match(b) {
+		t.Fatalf("the guest's lease lacks the network's options (want %s):\n%s", leaseRE, testenv.Tail(string(b), 15))
+	}
+	lookedUp := func() bool {
+		b, _ := os.ReadFile(g.console)
+		return strings.Contains(string(b), "QNGUEST LOOKUP vmctr.quantix.local OK "+ctrIP)
+	}
+	for end := time.Now().Add(60 * time.Second); !lookedUp() && time.Now().Before(end); {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !lookedUp() {
+		b, _ := os.ReadFile(g.console)
+		var lines []string
+		for _, l := range strings.Split(string(b), "\n") {
+			if !strings.Contains(l, "QNGUEST PING") {
+				lines = append(lines, l)
+			}
+		}
+		t.Fatalf("the guest does not resolve vmctr.quantix.local to the container:\n%s", testenv.Tail(strings.Join(lines, "\n"), 30))
+	}
+	// And the container resolves the VM's name.
+	testenv.WaitFor(t, 10*time.Second, func() bool { return dig(ns, resolver, g.name+".quantix.local") == ip }, "the container does not resolve the VM's name")
 	pingsOK(t, g, ctrIP, 3)
 	if out, _ := d.qnetctl("port", "show", g.iface); !regexp.MustCompile(`security groups:\s+vmsg\n`).MatchString(out) {
 		t.Fatalf("the VM port is not in the metadata's group:\n%s", out)
@@ -414,8 +452,23 @@ func TestVMAndContainer(t *testing.T) {
 		t.Fatalf("after a libvirtd restart: %v", err)
 	}
 
-	// Undefined: the port and the address are released (libvirt event).
+	// Renamed (shut off): its DNS name follows within a second.
 	virsh("destroy", g.name)
+	if out, err := virsh("domrename", g.name, "qn-test-vm1b"); err != nil {
+		t.Fatalf("virsh domrename: %v\n%s", err, out)
+	}
+	g.name = "qn-test-vm1b"
+	t.Cleanup(func() { virsh("undefine", "qn-test-vm1b") })
+	start := time.Now()
+	testenv.WaitFor(t, 10*time.Second, func() bool {
+		return dig(ns, resolver, "qn-test-vm1b.quantix.local") == ip && dig(ns, resolver, "qn-test-vm1.quantix.local") == ""
+	}, "the renamed VM's DNS name did not follow")
+	t.Logf("rename visible in DNS after %v", time.Since(start))
+	if portAddr(t, g.iface) != ip {
+		t.Fatal("a renamed VM lost its port")
+	}
+
+	// Undefined: the port and the address are released (libvirt event).
 	if out, err := virsh("undefine", g.name); err != nil {
 		t.Fatalf("%v %s", err, out)
 	}
@@ -477,4 +530,24 @@ func restartLibvirtd() (string, error) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	return script("libvirt-sandbox.sh", "up")
+}
+
+// dig resolves name (A) from a namespace through server ("" if nothing).
+func dig(ns, server, name string) string {
+	out, _ := exec.Command("ip", "netns", "exec", ns, "dig", "+short", "+tries=1", "+time=2", "@"+server, name, "A").CombinedOutput()
+	return strings.TrimSpace(string(out))
+}
+
+// networkResolver is a network's IPv4 resolver address.
+func networkResolver(t *testing.T, d *daemon, network string) string {
+	t.Helper()
+	out, err := d.qnetctl("-o", "json", "network", "show", network)
+	if err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	m := regexp.MustCompile(`"resolvers":\s*\[\s*"([0-9.]+)"`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("network %s has no IPv4 resolver:\n%s", network, out)
+	}
+	return m[1]
 }

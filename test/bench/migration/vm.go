@@ -42,7 +42,7 @@ func (b *bench) domainXML(v *vm, qnMeta bool) string {
 <features><acpi/></features>
 <os><type arch='x86_64'>hvm</type><kernel>%s</kernel><initrd>%s</initrd><cmdline>console=ttyS0</cmdline></os>
 <devices><interface type='bridge'><source bridge='br-int'/><virtualport type='openvswitch'><parameters interfaceid='%s'/></virtualport>
-<mac address='%s'/><model type='virtio'/></interface>
+<mac address='%s'/><model type='virtio'/><driver name='qemu'><host csum='off'/></driver></interface>
 <serial type='pty'><log file='%s' append='off'/></serial><console type='pty'/></devices></domain>`,
 		v.name, meta, b.env["QN_GUEST_KERNEL"], b.env["QN_GUEST_INITRD"], v.iface, v.mac, v.console)
 }

@@ -1,0 +1,792 @@
+package netsvc_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net/netip"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/quantumnet/quantumnet/daemon/alloc"
+	"github.com/quantumnet/quantumnet/daemon/netsvc"
+	"github.com/quantumnet/quantumnet/daemon/network"
+	"github.com/quantumnet/quantumnet/pkg/ovn"
+	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
+	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
+)
+
+const nbSchema = "../../pkg/ovn/nbdb/ovn-nb.ovsschema"
+
+// env is one ovsdb-server and the daemons (NB connections) of a test.
+type env struct {
+	t   *testing.T
+	srv *ovsdbtest.Server
+	ctx context.Context
+}
+
+// daemon is one daemon's view: its own NB client, allocator and manager.
+type daemon struct {
+	nb *ovn.NB
+	al *alloc.Allocator
+	m  *netsvc.Manager
+}
+
+func newEnv(t *testing.T) *env {
+	srv := ovsdbtest.New(t, nbSchema)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	return &env{t: t, srv: srv, ctx: ctx}
+}
+
+func (e *env) connect() *daemon {
+	e.t.Helper()
+	log := ovsdbtest.Logger(e.t)
+	nb, err := ovn.NewNB(e.ctx, []string{e.srv.Remote}, nil, log)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(nb.Close) // before the server stops: no reconnection attempts after the test
+	wctx, cancel := context.WithTimeout(e.ctx, 10*time.Second)
+	defer cancel()
+	if err := nb.WaitConnected(wctx); err != nil {
+		e.t.Fatal(err)
+	}
+	al := &alloc.Allocator{NB: nb, Log: log}
+	return &daemon{nb: nb, al: al, m: &netsvc.Manager{NB: nb, Alloc: al, Log: log}}
+}
+
+// createNet creates a network's switch and waits until every daemon sees it.
+func (e *env) createNet(in network.Input, ds ...*daemon) network.Spec {
+	e.t.Helper()
+	spec, err := network.Parse(in)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := ds[0].nb.CreateSwitch(e.ctx, spec.Name, spec.ExternalIDs()); err != nil {
+		e.t.Fatal(err)
+	}
+	for _, d := range ds {
+		ovsdbtest.Eventually(e.t, 5*time.Second, func() bool { _, err := d.nb.GetSwitch(spec.Name); return err == nil }, "switch %s not cached", spec.Name)
+	}
+	return spec
+}
+
+// ensure runs Ensure and waits until the daemon's cache holds what it wrote.
+func (e *env) ensure(d *daemon, netName string) {
+	e.t.Helper()
+	if err := d.m.Ensure(e.ctx, netName); err != nil {
+		e.t.Fatalf("Ensure %s: %v", netName, err)
+	}
+	e.settle(d)
+}
+
+// The tables and columns Ensure reads and writes.
+var tables = []struct {
+	name string
+	cols []string
+	list func(nb *ovn.NB) ([]any, error)
+}{
+	{nbdb.LogicalSwitchTable, []string{"_uuid", "name", "ports", "dns_records", "other_config", "external_ids"}, listAll[nbdb.LogicalSwitch]},
+	{nbdb.LogicalSwitchPortTable, []string{"_uuid", "name", "type", "addresses", "options", "dhcpv4_options", "dhcpv6_options", "external_ids"}, listAll[nbdb.LogicalSwitchPort]},
+	{nbdb.DHCPOptionsTable, []string{"_uuid", "cidr", "options", "external_ids"}, listAll[nbdb.DHCPOptions]},
+	{nbdb.LogicalRouterTable, []string{"_uuid", "name", "ports", "external_ids"}, listAll[nbdb.LogicalRouter]},
+	{nbdb.LogicalRouterPortTable, []string{"_uuid", "name", "mac", "networks", "ipv6_ra_configs", "external_ids"}, listAll[nbdb.LogicalRouterPort]},
+	{nbdb.DNSTable, []string{"_uuid", "records", "external_ids"}, listAll[nbdb.DNS]},
+}
+
+func listAll[T any](nb *ovn.NB) ([]any, error) {
+	rows, err := ovn.List(nb, func(*T) bool { return true })
+	out := make([]any, len(rows))
+	for i := range rows {
+		out[i] = &rows[i]
+	}
+	return out, err
+}
+
+// value renders a column value (atom, set, map, optional) one way for the
+// database's and the cache's rows.
+func value(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case []string:
+		return strings.Join(slices.Sorted(slices.Values(v)), ",")
+	case map[string]string:
+		var kv []string
+		for k, x := range v {
+			kv = append(kv, k+"="+x)
+		}
+		slices.Sort(kv)
+		return strings.Join(kv, ",")
+	case *string:
+		if v == nil {
+			return ""
+		}
+		return *v
+	}
+	return fmt.Sprint(v)
+}
+
+// dbState is what the database holds in the tables of Ensure.
+func (e *env) dbState() string {
+	e.t.Helper()
+	var lines []string
+	for _, tb := range tables {
+		for _, r := range e.srv.Find("ovn-nbctl", tb.name, tb.cols) {
+			l := tb.name
+			for _, c := range tb.cols {
+				l += " " + c + "=" + value(r[c])
+			}
+			lines = append(lines, l)
+		}
+	}
+	slices.Sort(lines)
+	return strings.Join(lines, "\n")
+}
+
+// cacheState is the same from a daemon's cache.
+func cacheState(nb *ovn.NB) string {
+	var lines []string
+	for _, tb := range tables {
+		rows, err := tb.list(nb)
+		if err != nil {
+			return err.Error()
+		}
+		for _, r := range rows {
+			v := reflect.ValueOf(r).Elem()
+			byCol := map[string]any{}
+			for i := range v.NumField() {
+				byCol[v.Type().Field(i).Tag.Get("ovsdb")] = v.Field(i).Interface()
+			}
+			l := tb.name
+			for _, c := range tb.cols {
+				l += " " + c + "=" + value(byCol[c])
+			}
+			lines = append(lines, l)
+		}
+	}
+	slices.Sort(lines)
+	return strings.Join(lines, "\n")
+}
+
+// settle waits until the caches of ds hold what the database holds (a
+// client's cache follows the database asynchronously).
+func (e *env) settle(ds ...*daemon) {
+	e.t.Helper()
+	for i, d := range ds {
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			db, cache := e.dbState(), cacheState(d.nb)
+			if db == cache {
+				break
+			}
+			if time.Now().After(deadline) {
+				e.t.Fatalf("daemon %d: the cache never caught up with the database:\ndatabase\n%s\ncache\n%s", i+1, db, cache)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+}
+
+// rows returns the rows of table whose external_ids include ids.
+func (e *env) rows(table string, cols []string, ids map[string]string) []ovsdbtest.Row {
+	e.t.Helper()
+	var out []ovsdbtest.Row
+	for _, r := range e.srv.Find("ovn-nbctl", table, append([]string{"external_ids"}, cols...)) {
+		ext := r.Map("external_ids")
+		ok := true
+		for k, v := range ids {
+			if ext[k] != v {
+				ok = false
+			}
+		}
+		if ok {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (e *env) one(table string, cols []string, ids map[string]string) ovsdbtest.Row {
+	e.t.Helper()
+	rs := e.rows(table, cols, ids)
+	if len(rs) != 1 {
+		e.t.Fatalf("%s with %v: %d rows, want 1: %v", table, ids, len(rs), rs)
+	}
+	return rs[0]
+}
+
+func (e *env) dhcp(netName, kind string) ovsdbtest.Row {
+	e.t.Helper()
+	return e.one(nbdb.DHCPOptionsTable, []string{"_uuid", "cidr", "options"}, map[string]string{ovn.KeyNetwork: netName, ovn.KeyKind: kind})
+}
+
+func (e *env) switchRow(netName string) ovsdbtest.Row {
+	e.t.Helper()
+	return e.srv.FindOne("ovn-nbctl", nbdb.LogicalSwitchTable, []string{"_uuid", "ports", "dns_records", "other_config", "external_ids"}, "name="+ovn.SwitchName(netName))
+}
+
+func (e *env) port(name string) ovsdbtest.Row {
+	e.t.Helper()
+	return e.srv.FindOne("ovn-nbctl", nbdb.LogicalSwitchPortTable,
+		[]string{"_uuid", "type", "addresses", "options", "dhcpv4_options", "dhcpv6_options", "external_ids"}, "name="+name)
+}
+
+func (e *env) dnsRow(netName string) ovsdbtest.Row {
+	e.t.Helper()
+	return e.one(nbdb.DNSTable, []string{"_uuid", "records"}, map[string]string{ovn.KeyServiceOf: netName})
+}
+
+// resolverReservations are the addresses reserved for a network's resolver, in the database.
+func (e *env) resolverReservations(netName string) []string {
+	e.t.Helper()
+	var out []string
+	for _, r := range e.rows(nbdb.DHCPOptionsTable, nil, map[string]string{ovn.KeyNetwork: netName, ovn.KeyKind: ovn.KindReservation}) {
+		if r.Map("external_ids")[ovn.KeyOwner] == ovn.OwnerResolver {
+			out = append(out, r.Map("external_ids")[ovn.KeyIP])
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// createPort creates a workload port of a network through IPAM, without
+// DHCP references, named label (none: "").
+func (e *env) createPort(d *daemon, netName, name, label string) netsvc.Host {
+	e.t.Helper()
+	h := netsvc.Host{Label: label}
+	_, err := d.al.CreatePort(e.ctx, netName, alloc.Want{}, name, func(cl *alloc.Claim) *nbdb.LogicalSwitchPort {
+		addr := cl.MAC.String()
+		h.Addrs = nil
+		for _, a := range cl.Addrs {
+			addr += " " + a.Addr().String()
+			h.Addrs = append(h.Addrs, a.Addr())
+		}
+		ids := map[string]string{ovn.KeyNetwork: netName, ovn.KeyKind: ovn.KindContainer}
+		if label != "" {
+			ids[ovn.KeyDNSName] = label
+		}
+		return &nbdb.LogicalSwitchPort{Name: name, Addresses: []string{addr}, ExternalIDs: ids}
+	})
+	if err != nil {
+		e.t.Fatalf("create port %s: %v", name, err)
+	}
+	return h
+}
+
+// recorded returns the resolver addresses recorded on a network's switch
+// row (external_ids, where Ensure writes them; other_config, where it used
+// to).
+func recorded(ls ovsdbtest.Row) (v4, v6 string) {
+	get := func(key string) string {
+		if v, ok := ls.Map("external_ids")[key]; ok {
+			return v
+		}
+		return ls.Map("other_config")[key]
+	}
+	return get(ovn.KeyResolver4), get(ovn.KeyResolver6)
+}
+
+func checkMap(t *testing.T, what string, got, want map[string]string) {
+	t.Helper()
+	if !maps.Equal(got, want) {
+		t.Errorf("%s:\n got  %v\n want %v", what, got, want)
+	}
+}
+
+func checkSet(t *testing.T, what string, got, want []string) {
+	t.Helper()
+	if !slices.Equal(slices.Sorted(slices.Values(got)), slices.Sorted(slices.Values(want))) {
+		t.Errorf("%s: got %v, want %v", what, got, want)
+	}
+}
+
+var dual = network.Input{Name: "blue", Subnet4: "10.8.0.0/24", Subnet6: "fd00:8::/64", DNSDomain: "blue.internal"}
+
+// TestIntegrationEnsureDualStack: a fresh dual-stack network gets its DHCP
+// rows, its router with router advertisements, the router's switch port,
+// the resolver's localport with addresses recorded and reserved, and its
+// DNS row.
+func TestIntegrationEnsureDualStack(t *testing.T) {
+	e := newEnv(t)
+	d := e.connect()
+	e.createNet(dual, d)
+	before := e.srv.Requests("transact")
+	e.ensure(d, "blue")
+	if n := e.srv.Requests("transact") - before; n == 0 {
+		t.Fatal("Ensure of a fresh network wrote nothing")
+	}
+
+	rmac := netsvc.RouterMAC("blue")
+	v4 := e.dhcp("blue", ovn.KindDHCP)
+	if v4.Str("cidr") != "10.8.0.0/24" {
+		t.Errorf("DHCPv4 cidr %q", v4.Str("cidr"))
+	}
+	checkMap(t, "DHCPv4 options", v4.Map("options"), map[string]string{
+		"server_id": "10.8.0.1", "server_mac": rmac, "router": "10.8.0.1", "lease_time": "3600", "mtu": "1400",
+		"domain_name": `"blue.internal"`, "dns_server": "10.8.0.254"})
+	v6 := e.dhcp("blue", ovn.KindDHCP6)
+	if v6.Str("cidr") != "fd00:8::/64" {
+		t.Errorf("DHCPv6 cidr %q", v6.Str("cidr"))
+	}
+	checkMap(t, "DHCPv6 options", v6.Map("options"), map[string]string{"server_id": rmac, "dns_server": "fd00:8::f:ffff"})
+
+	ls := e.switchRow("blue")
+	lr := e.srv.FindOne("ovn-nbctl", nbdb.LogicalRouterTable, []string{"ports", "external_ids"}, "name="+netsvc.RouterName("blue"))
+	lrp := e.srv.FindOne("ovn-nbctl", nbdb.LogicalRouterPortTable, []string{"_uuid", "mac", "networks", "ipv6_ra_configs"}, "name="+netsvc.RouterPortName("blue"))
+	checkSet(t, "router ports", lr.Set("ports"), []string{lrp.Str("_uuid")})
+	if lr.Map("external_ids")[ovn.KeyServiceOf] != "blue" {
+		t.Errorf("router external_ids %v", lr.Map("external_ids"))
+	}
+	if lrp.Str("mac") != rmac {
+		t.Errorf("router port mac %s, want %s", lrp.Str("mac"), rmac)
+	}
+	checkSet(t, "router port networks", lrp.Set("networks"), []string{"10.8.0.1/24", "fd00:8::1/64"})
+	ra := lrp.Map("ipv6_ra_configs")
+	if ra["address_mode"] != "dhcpv6_stateful" || ra["mtu"] != "1400" || ra["send_periodic"] != "true" {
+		t.Errorf("ipv6_ra_configs %v", ra)
+	}
+	rs := e.port(netsvc.RouterLSPName("blue"))
+	if rs.Str("type") != "router" || !slices.Equal(rs.Set("addresses"), []string{"router"}) || rs.Map("options")["router-port"] != netsvc.RouterPortName("blue") {
+		t.Errorf("router switch port %v", rs)
+	}
+	res := e.port(netsvc.ResolverName("blue"))
+	wantAddr := netsvc.ResolverMAC("blue") + " 10.8.0.254 fd00:8::f:ffff"
+	if res.Str("type") != "localport" || !slices.Equal(res.Set("addresses"), []string{wantAddr}) {
+		t.Errorf("resolver port: type %q addresses %v, want localport [%s]", res.Str("type"), res.Set("addresses"), wantAddr)
+	}
+	checkSet(t, "switch ports", ls.Set("ports"), []string{rs.Str("_uuid"), res.Str("_uuid")})
+	if r4, r6 := recorded(ls); r4 != "10.8.0.254" || r6 != "fd00:8::f:ffff" {
+		t.Errorf("recorded resolvers %q %q, want 10.8.0.254 fd00:8::f:ffff", r4, r6)
+	}
+	if got := e.resolverReservations("blue"); !slices.Equal(got, []string{"10.8.0.254", "fd00:8::f:ffff"}) {
+		t.Errorf("resolver reservations in NB %v", got)
+	}
+	reservations, err := d.nb.Reservations("blue")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var owned []string
+	for _, r := range reservations {
+		if r.ExternalIDs[ovn.KeyOwner] == ovn.OwnerResolver {
+			owned = append(owned, r.ExternalIDs[ovn.KeyIP])
+		}
+	}
+	checkSet(t, "nb.Reservations of the resolver", owned, []string{"10.8.0.254", "fd00:8::f:ffff"})
+	dr := e.dnsRow("blue")
+	checkSet(t, "switch dns_records", ls.Set("dns_records"), []string{dr.Str("_uuid")})
+	if len(dr.Map("records")) != 0 {
+		t.Errorf("DNS records of a network without ports: %v", dr.Map("records"))
+	}
+	// What the manager tells about it.
+	r, err := d.m.Resolvers("blue")
+	if err != nil || r.V4.String() != "10.8.0.254" || r.V6.String() != "fd00:8::f:ffff" {
+		t.Errorf("Resolvers: %+v %v", r, err)
+	}
+	p4, p6 := d.m.PortDHCP("blue")
+	if p4 == nil || p6 == nil || *p4 != v4.Str("_uuid") || *p6 != v6.Str("_uuid") {
+		t.Errorf("PortDHCP: %v %v, want %s %s", p4, p6, v4.Str("_uuid"), v6.Str("_uuid"))
+	}
+}
+
+// TestIntegrationEnsureIdempotent: once in place, Ensure writes nothing
+// and every row keeps its UUID.
+func TestIntegrationEnsureIdempotent(t *testing.T) {
+	e := newEnv(t)
+	d := e.connect()
+	e.createNet(dual, d)
+	e.createPort(d, "blue", "p1", "web")
+	e.settle(d)
+	e.ensure(d, "blue")
+	state := e.dbState()
+	before := e.srv.Requests("transact")
+	for range 3 {
+		if err := d.m.Ensure(e.ctx, "blue"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := e.srv.Requests("transact") - before; n != 0 {
+		t.Errorf("Ensure of a network in place: %d transactions, want none", n)
+	}
+	if after := e.dbState(); after != state {
+		t.Errorf("rows changed:\nbefore\n%s\nafter\n%s", state, after)
+	}
+}
+
+// TestIntegrationEnsurePorts: the ports of the network get the DHCP rows;
+// the DNS row follows their names, a rename and a deletion.
+func TestIntegrationEnsurePorts(t *testing.T) {
+	e := newEnv(t)
+	d := e.connect()
+	e.createNet(dual, d)
+	e.ensure(d, "blue")
+	web := e.createPort(d, "blue", "p-web", "web")
+	e.createPort(d, "blue", "p-none", "")
+	e.settle(d)
+	for _, p := range []string{"p-web", "p-none"} {
+		if r := e.port(p); r.Str("dhcpv4_options") != "" || r.Str("dhcpv6_options") != "" {
+			t.Fatalf("port %s created with DHCP references: %v", p, r)
+		}
+	}
+	e.ensure(d, "blue")
+	v4, v6 := e.dhcp("blue", ovn.KindDHCP).Str("_uuid"), e.dhcp("blue", ovn.KindDHCP6).Str("_uuid")
+	for _, p := range []string{"p-web", "p-none"} {
+		if r := e.port(p); r.Str("dhcpv4_options") != v4 || r.Str("dhcpv6_options") != v6 {
+			t.Errorf("port %s: dhcpv4_options %q dhcpv6_options %q, want %s %s", p, r.Str("dhcpv4_options"), r.Str("dhcpv6_options"), v4, v6)
+		}
+	}
+	if len(web.Addrs) != 2 {
+		t.Fatalf("port addresses %v", web.Addrs)
+	}
+	reverse := func(a netip.Addr) string {
+		r, err := dns.ReverseAddr(a.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSuffix(r, ".")
+	}
+	records := func(label string) map[string]string {
+		fq := label + ".blue.internal"
+		return map[string]string{
+			fq:                    web.Addrs[0].String() + " " + web.Addrs[1].String(),
+			reverse(web.Addrs[0]): fq,
+			reverse(web.Addrs[1]): fq,
+		}
+	}
+	checkMap(t, "DNS records", e.dnsRow("blue").Map("records"), records("web"))
+
+	// Renamed.
+	lsp, err := d.nb.GetPort("p-web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lsp.ExternalIDs[ovn.KeyDNSName] = "www"
+	if err := d.nb.UpdatePort(e.ctx, lsp, &lsp.ExternalIDs); err != nil {
+		t.Fatal(err)
+	}
+	e.settle(d)
+	e.ensure(d, "blue")
+	checkMap(t, "DNS records after the rename", e.dnsRow("blue").Map("records"), records("www"))
+
+	// Deleted.
+	if err := d.al.DeletePort(e.ctx, "p-web"); err != nil {
+		t.Fatal(err)
+	}
+	e.settle(d)
+	e.ensure(d, "blue")
+	if r := e.dnsRow("blue").Map("records"); len(r) != 0 {
+		t.Errorf("DNS records after the deletion: %v", r)
+	}
+	if r := e.port("p-none"); r.Str("dhcpv4_options") != v4 || r.Str("dhcpv6_options") != v6 {
+		t.Errorf("p-none lost its DHCP references: %v", r)
+	}
+}
+
+// TestIntegrationEnsureSettingsChange: a change of the network's settings
+// reaches the DHCP rows (updated in place) and the router advertisements.
+func TestIntegrationEnsureSettingsChange(t *testing.T) {
+	e := newEnv(t)
+	d := e.connect()
+	spec := e.createNet(dual, d)
+	e.ensure(d, "blue")
+	v4uuid, v6uuid := e.dhcp("blue", ovn.KindDHCP).Str("_uuid"), e.dhcp("blue", ovn.KindDHCP6).Str("_uuid")
+
+	in := spec.Input()
+	in.LeaseTime, in.MTU = 60, 1380
+	in.DNSServers = []string{"192.0.2.53", "2001:db8::53"}
+	in.NTPServers = []string{"192.0.2.123"}
+	in.Routes = []string{"192.168.10.0/24=10.8.0.250"}
+	changed, err := network.Parse(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls, err := d.nb.GetSwitch("blue")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As UpdateNetwork does: the settings' keys rewritten, the others kept.
+	maps.Copy(ls.ExternalIDs, changed.ExternalIDs())
+	ops, err := d.nb.UpdateOps(ls, &ls.ExternalIDs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.nb.TransactResults(e.ctx, "change network", ops); err != nil {
+		t.Fatal(err)
+	}
+	e.settle(d)
+	e.ensure(d, "blue")
+
+	v4 := e.dhcp("blue", ovn.KindDHCP)
+	checkMap(t, "DHCPv4 options", v4.Map("options"), map[string]string{
+		"server_id": "10.8.0.1", "server_mac": netsvc.RouterMAC("blue"), "router": "10.8.0.1", "lease_time": "60", "mtu": "1380",
+		"domain_name": `"blue.internal"`, "dns_server": "192.0.2.53", "ntp_server": "192.0.2.123",
+		"classless_static_route": "{192.168.10.0/24,10.8.0.250, 0.0.0.0/0,10.8.0.1}"})
+	v6 := e.dhcp("blue", ovn.KindDHCP6)
+	checkMap(t, "DHCPv6 options", v6.Map("options"), map[string]string{"server_id": netsvc.RouterMAC("blue"), "dns_server": "2001:db8::53"})
+	if v4.Str("_uuid") != v4uuid || v6.Str("_uuid") != v6uuid {
+		t.Errorf("DHCP rows replaced instead of updated")
+	}
+	lrp := e.srv.FindOne("ovn-nbctl", nbdb.LogicalRouterPortTable, []string{"ipv6_ra_configs"}, "name="+netsvc.RouterPortName("blue"))
+	if mtu := lrp.Map("ipv6_ra_configs")["mtu"]; mtu != "1380" {
+		t.Errorf("RA mtu %q, want 1380", mtu)
+	}
+	if got := e.resolverReservations("blue"); !slices.Equal(got, []string{"10.8.0.254", "fd00:8::f:ffff"}) {
+		t.Errorf("resolver reservations after the change %v", got)
+	}
+}
+
+// TestIntegrationEnsureRange: with allocation ranges, the resolver takes an
+// address outside them, which needs no reservation.
+func TestIntegrationEnsureRange(t *testing.T) {
+	e := newEnv(t)
+	d := e.connect()
+	e.createNet(network.Input{Name: "green", Subnet4: "10.9.0.0/24", Range4: "10.9.0.10-10.9.0.100",
+		Subnet6: "fd00:9::/64", Range6: "fd00:9::100-fd00:9::1ff"}, d)
+	e.ensure(d, "green")
+	if r4, r6 := recorded(e.switchRow("green")); r4 != "10.9.0.254" || r6 != "fd00:9::f:ffff" {
+		t.Errorf("recorded resolvers %q %q, want 10.9.0.254 fd00:9::f:ffff", r4, r6)
+	}
+	if got := e.resolverReservations("green"); len(got) != 0 {
+		t.Errorf("resolver addresses outside the ranges reserved: %v", got)
+	}
+	want := netsvc.ResolverMAC("green") + " 10.9.0.254 fd00:9::f:ffff"
+	if a := e.port(netsvc.ResolverName("green")).Set("addresses"); !slices.Equal(a, []string{want}) {
+		t.Errorf("resolver addresses %v, want %s", a, want)
+	}
+	if server := e.dhcp("green", ovn.KindDHCP).Map("options")["dns_server"]; server != "10.9.0.254" {
+		t.Errorf("DHCPv4 dns_server %q", server)
+	}
+}
+
+// TestIntegrationEnsureNoRoom: an IPv4 subnet whose one usable address is
+// taken gets no IPv4 resolver; DHCP names the gateway. (A /30 is the
+// natural case, but network.Parse takes IPv4 subnets up to /29: a /29
+// with four of its five host addresses excluded.)
+func TestIntegrationEnsureNoRoom(t *testing.T) {
+	e := newEnv(t)
+	d := e.connect()
+	e.createNet(network.Input{Name: "tiny", Subnet4: "10.10.0.0/29", Exclude: []string{"10.10.0.2-10.10.0.5"}, Subnet6: "fd00:10::/64"}, d)
+	p := e.createPort(d, "tiny", "p1", "")
+	if p.Addrs[0].String() != "10.10.0.6" {
+		t.Fatalf("the port got %v, want the one usable address 10.10.0.6", p.Addrs)
+	}
+	e.settle(d)
+	e.ensure(d, "tiny")
+	if r4, r6 := recorded(e.switchRow("tiny")); r4 != "" || r6 != "fd00:10::f:ffff" {
+		t.Errorf("recorded resolvers %q %q, want none for IPv4, fd00:10::f:ffff", r4, r6)
+	}
+	want := netsvc.ResolverMAC("tiny") + " fd00:10::f:ffff"
+	if a := e.port(netsvc.ResolverName("tiny")).Set("addresses"); !slices.Equal(a, []string{want}) {
+		t.Errorf("resolver addresses %v, want %s", a, want)
+	}
+	if server := e.dhcp("tiny", ovn.KindDHCP).Map("options")["dns_server"]; server != "10.10.0.1" {
+		t.Errorf("DHCPv4 dns_server %q, want the gateway 10.10.0.1", server)
+	}
+	if got := e.resolverReservations("tiny"); !slices.Equal(got, []string{"fd00:10::f:ffff"}) {
+		t.Errorf("resolver reservations %v", got)
+	}
+	if r := e.port("p1"); r.Str("dhcpv4_options") == "" {
+		t.Errorf("port without DHCPv4 options: %v", r)
+	}
+}
+
+// race has two daemons ensure a fresh network at the same moment, both
+// successfully, and waits until both caches hold the result.
+func (e *env) race(name string, d1, d2 *daemon) {
+	e.t.Helper()
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	errs := make([]error, 2)
+	for j, d := range []*daemon{d1, d2} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			errs[j] = d.m.Ensure(e.ctx, name)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for j, err := range errs {
+		if err != nil {
+			e.t.Errorf("%s: daemon %d: %v", name, j+1, err)
+		}
+	}
+	e.settle(d1, d2)
+}
+
+// raceInput is the i-th network of a race. With ranges its resolvers need
+// no reservation: both daemons go straight to the service rows' transaction.
+func raceInput(i int, ranged bool) network.Input {
+	in := dual
+	in.Name, in.Subnet4, in.Subnet6 = fmt.Sprintf("n%d", i), fmt.Sprintf("10.%d.0.0/24", 20+i), fmt.Sprintf("fd00:%d::/64", 20+i)
+	if ranged {
+		in.Range4, in.Range6 = fmt.Sprintf("10.%d.0.10-10.%d.0.100", 20+i, 20+i), fmt.Sprintf("fd00:%d::100-fd00:%d::1ff", 20+i, 20+i)
+	}
+	return in
+}
+
+// TestIntegrationEnsureConcurrent: two daemons ensure a fresh network at
+// the same moment: one set of service rows (the loser retries).
+func TestIntegrationEnsureConcurrent(t *testing.T) {
+	e := newEnv(t)
+	d1, d2 := e.connect(), e.connect()
+	for i := range 5 {
+		in := raceInput(i, i%2 == 0)
+		name := in.Name
+		e.createNet(in, d1, d2)
+		e.race(name, d1, d2)
+		svc := map[string]string{ovn.KeyServiceOf: name}
+		count := func(table string, ids map[string]string) int { return len(e.rows(table, nil, ids)) }
+		for _, c := range []struct {
+			what string
+			n    int
+		}{
+			{"routers", count(nbdb.LogicalRouterTable, svc)},
+			{"router ports", count(nbdb.LogicalRouterPortTable, svc)},
+			{"DHCPv4 rows", count(nbdb.DHCPOptionsTable, map[string]string{ovn.KeyNetwork: name, ovn.KeyKind: ovn.KindDHCP})},
+			{"DHCPv6 rows", count(nbdb.DHCPOptionsTable, map[string]string{ovn.KeyNetwork: name, ovn.KeyKind: ovn.KindDHCP6})},
+			{"DNS rows", count(nbdb.DNSTable, svc)},
+			{"service switch ports", count(nbdb.LogicalSwitchPortTable, svc)},
+			{"resolver ports", len(e.srv.Find("ovn-nbctl", nbdb.LogicalSwitchPortTable, []string{"_uuid"}, "name="+netsvc.ResolverName(name)))},
+			{"router switch ports", len(e.srv.Find("ovn-nbctl", nbdb.LogicalSwitchPortTable, []string{"_uuid"}, "name="+netsvc.RouterLSPName(name)))},
+		} {
+			want := 1
+			if c.what == "service switch ports" {
+				want = 2
+			}
+			if c.n != want {
+				t.Errorf("%s: %d %s, want %d", name, c.n, c.what, want)
+			}
+		}
+		ls := e.switchRow(name)
+		if n := len(ls.Set("ports")); n != 2 {
+			t.Errorf("%s: %d switch ports, want 2", name, n)
+		}
+		if n := len(ls.Set("dns_records")); n != 1 {
+			t.Errorf("%s: %d dns_records, want 1", name, n)
+		}
+		r4, r6 := recorded(ls)
+		want := netsvc.ResolverMAC(name) + " " + r4 + " " + r6
+		if a := e.port(netsvc.ResolverName(name)).Set("addresses"); r4 == "" || r6 == "" || !slices.Equal(a, []string{want}) {
+			t.Errorf("%s: resolver port addresses %v, recorded resolvers %q %q", name, a, r4, r6)
+		}
+	}
+}
+
+// TestIntegrationEnsureConcurrentReservations: after the same race, the
+// network's resolver reservations are the recorded resolver addresses and
+// no others.
+func TestIntegrationEnsureConcurrentReservations(t *testing.T) {
+	t.Skip("BUG: concurrent Ensure of a fresh network leaks resolver reservations (owner quantumnet:dns): " +
+		"pickResolvers commits its reservations before the service rows' transaction, so both daemons reserve " +
+		"(the second one's candidate .254 / ::f:ffff is taken, so it reserves the first free address .2 / ::2); " +
+		"only one daemon's addresses end up recorded on the switch and the other's reservations are never released")
+	e := newEnv(t)
+	d1, d2 := e.connect(), e.connect()
+	for i := range 5 {
+		in := raceInput(i, false)
+		e.createNet(in, d1, d2)
+		e.race(in.Name, d1, d2)
+		r4, r6 := recorded(e.switchRow(in.Name))
+		want := []string{r4, r6}
+		slices.Sort(want)
+		if got := e.resolverReservations(in.Name); !slices.Equal(got, want) {
+			t.Errorf("%s: resolver reservations %v, want only the recorded resolvers' %v", in.Name, got, want)
+		}
+	}
+}
+
+// TestIntegrationEnsureEmptyAddresses: a named port of the network whose
+// addresses entry is empty (a row written by hand, or by a bug elsewhere)
+// has no DNS record; Ensure does not fail, let alone panic.
+func TestIntegrationEnsureEmptyAddresses(t *testing.T) {
+	t.Skip(`BUG: Manager.Hosts panics (slice bounds out of range [1:0]) on a port of the network with ` +
+		`quantumnet:dns-name whose addresses[0] is "" or blank: strings.Fields(p.Addresses[0])[1:]; ` +
+		`Ensure, EnsureAll and the Runner then crash the daemon on every pass`)
+	e := newEnv(t)
+	d := e.connect()
+	e.createNet(dual, d)
+	ls, err := d.nb.GetSwitch("blue")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.nb.CreatePort(e.ctx, ls, &nbdb.LogicalSwitchPort{Name: "odd", Addresses: []string{""},
+		ExternalIDs: map[string]string{ovn.KeyNetwork: "blue", ovn.KeyDNSName: "odd"}}); err != nil {
+		t.Fatal(err)
+	}
+	e.settle(d)
+	err = func() (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("panic: %v", r)
+			}
+		}()
+		return d.m.Ensure(e.ctx, "blue")
+	}()
+	if err != nil {
+		t.Fatalf("Ensure: %v", err)
+	}
+	e.settle(d)
+	if r := e.dnsRow("blue").Map("records"); len(r) != 0 {
+		t.Errorf("DNS records %v, want none", r)
+	}
+}
+
+// TestIntegrationDeleteSwitch: a network with only service ports is deleted
+// with all its service rows; one with a workload port is refused; another
+// network keeps its rows.
+func TestIntegrationDeleteSwitch(t *testing.T) {
+	e := newEnv(t)
+	d := e.connect()
+	e.createNet(dual, d)
+	e.createNet(network.Input{Name: "red", Subnet4: "10.11.0.0/24", Subnet6: "fd00:11::/64"}, d)
+	e.ensure(d, "blue")
+	e.ensure(d, "red")
+	e.createPort(d, "red", "w1", "web")
+	e.settle(d)
+	e.ensure(d, "red")
+	redBefore := e.rows(nbdb.DHCPOptionsTable, []string{"_uuid"}, map[string]string{ovn.KeyNetwork: "red"})
+	if len(redBefore) != 4 { // DHCPv4, DHCPv6, two resolver reservations
+		t.Fatalf("red: %d DHCP_Options rows, want 4", len(redBefore))
+	}
+
+	if err := d.nb.DeleteSwitch(e.ctx, "blue"); err != nil {
+		t.Fatalf("delete a network with only service ports: %v", err)
+	}
+	for _, c := range []struct {
+		table string
+		ids   map[string]string
+	}{
+		{nbdb.LogicalSwitchTable, map[string]string{ovn.KeyNetwork: "blue"}},
+		{nbdb.LogicalRouterTable, map[string]string{ovn.KeyServiceOf: "blue"}},
+		{nbdb.LogicalRouterPortTable, map[string]string{ovn.KeyServiceOf: "blue"}},
+		{nbdb.LogicalSwitchPortTable, map[string]string{ovn.KeyServiceOf: "blue"}},
+		{nbdb.DHCPOptionsTable, map[string]string{ovn.KeyNetwork: "blue"}},
+		{nbdb.DNSTable, map[string]string{ovn.KeyServiceOf: "blue"}},
+	} {
+		if rs := e.rows(c.table, nil, c.ids); len(rs) != 0 {
+			t.Errorf("after deleting blue: %d %s rows left: %v", len(rs), c.table, rs)
+		}
+	}
+
+	err := d.nb.DeleteSwitch(e.ctx, "red")
+	if !errors.Is(err, ovn.ErrInUse) {
+		t.Fatalf("delete a network with a workload port: %v, want ErrInUse", err)
+	}
+	if got := e.rows(nbdb.DHCPOptionsTable, []string{"_uuid"}, map[string]string{ovn.KeyNetwork: "red"}); len(got) != len(redBefore) {
+		t.Errorf("red: %d DHCP_Options rows after the refused deletion, want %d", len(got), len(redBefore))
+	}
+	e.one(nbdb.LogicalRouterTable, nil, map[string]string{ovn.KeyServiceOf: "red"})
+	e.one(nbdb.DNSTable, nil, map[string]string{ovn.KeyServiceOf: "red"})
+	e.port(netsvc.ResolverName("red"))
+	e.port(netsvc.RouterLSPName("red"))
+}
