@@ -54,6 +54,7 @@ The guest (boot it with <kernel>, <initrd> and e.g.
     NAME with nslookup (the lease's DNS server) every 0.5 s until it
     answers (at most 120 tries) and prints
       QNGUEST LOOKUP <name> OK <addresses> | FAIL
+    (and, for the first two failed tries, QNGUEST LOOKUP <name> TRY <output>)
   - kernel command line qnping=IP[,IP...] (may repeat): after READY, pings
     each IP forever (ping -c 1 -W 1, then 0.2 s pause) and prints
       QNGUEST PING <ip> OK|FAIL seq=<n> up=<s>

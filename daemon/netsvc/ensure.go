@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ovn-kubernetes/libovsdb/model"
@@ -28,6 +29,24 @@ type Manager struct {
 	NB    *ovn.NB
 	Alloc *alloc.Allocator
 	Log   *slog.Logger
+
+	mu    sync.Mutex
+	locks map[string]*sync.Mutex // one Ensure per network at a time here
+}
+
+func (m *Manager) lock(netName string) func() {
+	m.mu.Lock()
+	if m.locks == nil {
+		m.locks = map[string]*sync.Mutex{}
+	}
+	l := m.locks[netName]
+	if l == nil {
+		l = &sync.Mutex{}
+		m.locks[netName] = l
+	}
+	m.mu.Unlock()
+	l.Lock()
+	return l.Unlock
 }
 
 // Resolvers returns a network's resolver addresses (recorded in its
@@ -51,21 +70,47 @@ func resolversOf(ls *nbdb.LogicalSwitch) Resolvers {
 // pickResolvers chooses the resolver addresses a network lacks: with an
 // allocation range, the subnet's last host address when it lies outside
 // the range (IPAM never hands it out); else the range's last free address,
-// reserved in IPAM (owner quantumnet:dns); none if the subnet is full.
+// reserved in IPAM (owner quantumnet:dns) — or one such reservation made
+// before (by a concurrent Ensure, here or on another daemon); none if the
+// subnet is full. Reservations of the resolver's owner that are not the
+// recorded address (a concurrent Ensure that lost) are released.
 func (m *Manager) pickResolvers(ctx context.Context, spec network.Spec, have Resolvers) Resolvers {
 	r := have
+	var mine []netip.Addr
+	if rows, err := m.NB.Reservations(spec.Name); err == nil {
+		for _, d := range rows {
+			if a, err := netip.ParseAddr(d.ExternalIDs[ovn.KeyIP]); err == nil && d.ExternalIDs[ovn.KeyOwner] == ovn.OwnerResolver {
+				mine = append(mine, a)
+			}
+		}
+	}
+	slices.SortFunc(mine, func(a, b netip.Addr) int { return b.Compare(a) }) // the highest first: the candidate's end
 	for _, f := range []struct {
 		pool ipam.PoolConfig
 		got  *netip.Addr
 	}{{spec.Pool4(), &r.V4}, {spec.Pool6(), &r.V6}} {
-		if !f.pool.Subnet.IsValid() || f.got.IsValid() || m.Alloc == nil {
+		if !f.pool.Subnet.IsValid() || m.Alloc == nil {
+			continue
+		}
+		v6 := f.pool.Subnet.Addr().Is6()
+		if f.got.IsValid() {
+			for _, a := range mine {
+				if a.Is6() == v6 && a != *f.got {
+					if err := m.Alloc.Release(ctx, spec.Name, a); err == nil {
+						m.Log.Info("released a resolver address another Ensure reserved", "network", spec.Name, "address", a)
+					}
+				}
+			}
 			continue
 		}
 		if a := outsideRange(f.pool); a.IsValid() {
 			*f.got = a
 			continue
 		}
-		v6 := f.pool.Subnet.Addr().Is6()
+		if i := slices.IndexFunc(mine, func(a netip.Addr) bool { return a.Is6() == v6 }); i >= 0 {
+			*f.got = mine[i]
+			continue
+		}
 		a, err := m.Alloc.Reserve(ctx, spec.Name, ovn.OwnerResolver, ResolverCandidate(f.pool), v6, nil)
 		if err != nil {
 			a, err = m.Alloc.Reserve(ctx, spec.Name, ovn.OwnerResolver, netip.Addr{}, v6, nil)
@@ -117,8 +162,12 @@ func (m *Manager) Hosts(netName string) ([]Host, error) {
 		if label == "" || len(p.Addresses) == 0 {
 			continue
 		}
+		fields := strings.Fields(p.Addresses[0])
+		if len(fields) < 2 {
+			continue // no address (yet)
+		}
 		h := Host{Label: label}
-		for _, f := range strings.Fields(p.Addresses[0])[1:] {
+		for _, f := range fields[1:] {
 			if a, err := netip.ParseAddr(f); err == nil {
 				h.Addrs = append(h.Addrs, a)
 			}
@@ -193,6 +242,7 @@ func (m *Manager) ensure(ctx context.Context, netName string) error {
 	if err := m.NB.Ready(); err != nil {
 		return err
 	}
+	defer m.lock(netName)()
 	ls, err := m.NB.GetSwitch(netName)
 	if err != nil {
 		return err
@@ -357,9 +407,15 @@ func (m *Manager) ensure(ctx context.Context, netName string) error {
 			lsMuts = append(lsMuts, model.Mutation{Field: &lsRef.DNSRecords, Mutator: ovsdb.MutateOperationInsert, Value: []string{dns.UUID}})
 		}
 	}
-	// The resolver addresses, recorded once chosen.
+	// The resolver addresses, recorded once chosen, over what was read (a
+	// concurrent Ensure that recorded others first wins; this one retries).
+	guarded := false
 	for key, a := range map[string]netip.Addr{ovn.KeyResolver4: res.V4, ovn.KeyResolver6: res.V6} {
 		if a.IsValid() && ls.ExternalIDs[key] != a.String() {
+			if !guarded {
+				ops = append([]ovsdb.Operation{ovn.WaitSwitchExternalIDsOp(ls.UUID, ls.ExternalIDs)}, ops...)
+				guarded = true
+			}
 			lsMuts = append(lsMuts,
 				model.Mutation{Field: &lsRef.ExternalIDs, Mutator: ovsdb.MutateOperationDelete, Value: []string{key}},
 				model.Mutation{Field: &lsRef.ExternalIDs, Mutator: ovsdb.MutateOperationInsert, Value: map[string]string{key: a.String()}})
