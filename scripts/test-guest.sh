@@ -50,6 +50,11 @@ The guest (boot it with <kernel>, <initrd> and e.g.
       QNGUEST DHCP FAILED up=<s>       (no lease after 20 tries)
       QNGUEST ERROR <text>             (e.g. no eth0, insmod failed)
     up=<s> is the guest's uptime in seconds (/proc/uptime);
+  - kernel command line qndhcp6=1 (needs ISC dhclient on the build host, as
+    scripts/deps.sh installs it): after READY, gets the IPv6 address by
+    DHCPv6 (dhclient -6) and waits for the default route of a router
+    advertisement, then prints
+      QNGUEST IP6=<addr or none> DNS6=<servers or none> RA=<default route or none>
   - kernel command line qnlookup=NAME[,NAME...]: after READY, resolves each
     NAME with nslookup (the lease's DNS server) every 0.5 s until it
     answers (at most 120 tries) and prints
@@ -212,10 +217,12 @@ acpid -c /etc/acpi -l /dev/null 2>/dev/null || say "ERROR acpid failed"
 
 targets=
 lookups=
+dhcp6=
 for w in $(cat /proc/cmdline); do
 	case $w in
 	qnping=*) targets="$targets $(echo "${w#qnping=}" | tr ',' ' ')" ;;
 	qnlookup=*) lookups="$lookups $(echo "${w#qnlookup=}" | tr ',' ' ')" ;;
+	qndhcp6=1) dhcp6=1 ;;
 	esac
 done
 
@@ -253,6 +260,9 @@ done
 if [ ! -e /sys/class/net/eth0 ]; then
 	say "ERROR no eth0 up=$(up)"
 else
+	# Addresses are unique by OVN's port security: no duplicate address
+	# detection holding up the link-local address DHCPv6 needs.
+	echo 0 >/proc/sys/net/ipv6/conf/eth0/accept_dad 2>/dev/null
 	ip link set eth0 up
 	say "LINK eth0 mac=$(cat /sys/class/net/eth0/address) up=$(up)"
 	if udhcpc -i eth0 -q -f -n -t 20 -s /etc/udhcpc.script && [ -r /run/qn-lease ]; then
@@ -262,6 +272,23 @@ else
 		for t in $targets; do
 			ping_loop "$t" &
 		done
+		if [ -n "$dhcp6" ]; then
+			if command -v dhclient >/dev/null; then
+				for try in 1 2 3; do
+					dhclient -6 -1 -sf /etc/dhclient6.script -cf /etc/dhclient.conf -lf /run/dhclient6.leases -pf /run/dhclient6.pid eth0 >/dev/null 2>&1 && break
+				done
+				i=0
+				until ip -6 route show default | grep -q 'via fe80::' || [ $i -ge 100 ]; do
+					sleep 0.1
+					i=$((i + 1))
+				done
+				[ -r /run/qn-lease6 ] && . /run/qn-lease6
+				ra=$(ip -6 route show default | grep 'via fe80::' | awk '{ print $1, $2, $3 }')
+				say "IP6=${IP6:-none} DNS6=${DNS6:-none} RA=${ra:-none}"
+			else
+				say "ERROR qndhcp6=1 but the guest has no dhclient"
+			fi
+		fi
 		for l in $lookups; do
 			lookup_loop "$l" &
 		done
@@ -487,6 +514,26 @@ cmd_build() {
 
 	write_init "$root/init"
 	write_udhcpc_script "$root/etc/udhcpc.script"
+	if command -v dhclient >/dev/null 2>&1; then
+		mkdir -p "$root/sbin"
+		cp -- "$(command -v dhclient)" "$root/sbin/dhclient"
+		copy_libs "$root/sbin/dhclient" "$root"
+		printf 'request dhcp6.name-servers, dhcp6.domain-search;\n' >"$root/etc/dhclient.conf"
+		cat >"$root/etc/dhclient6.script" <<'EOF6'
+#!/bin/sh
+# dhclient -6 script of the QuantumNet test guest.
+case $reason in
+BOUND6 | RENEW6 | REBIND6)
+	[ -n "$new_ip6_address" ] && ip -6 addr replace "$new_ip6_address/${new_ip6_prefixlen:-128}" dev "$interface"
+	printf 'IP6=%s\nDNS6=%s\n' "${new_ip6_address:-none}" "$(echo ${new_dhcp6_name_servers:-none} | tr ' ' ',')" >/run/qn-lease6
+	;;
+esac
+exit 0
+EOF6
+		chmod 0755 "$root/etc/dhclient6.script"
+	else
+		warn "dhclient not found: the guest cannot do DHCPv6 (qndhcp6=1)"
+	fi
 	mkdir -p "$root/etc/udhcpc"
 	ln -sf /etc/udhcpc.script "$root/etc/udhcpc/default.script"
 	printf 'root:x:0:0:root:/root:/bin/sh\n' >"$root/etc/passwd"

@@ -228,6 +228,7 @@ type guest struct {
 	name, iface, mac, console string
 	groups                    string // security-groups in the metadata
 	lookup                    string // names the guest resolves (qnlookup=)
+	dhcp6                     bool   // the guest runs DHCPv6 (qndhcp6=1)
 }
 
 func domainXML(g guest, network, ping string) string {
@@ -254,7 +255,14 @@ func domainXML(g guest, network, ping string) string {
     <serial type='pty'><log file='%[8]s' append='off'/></serial>
     <console type='pty'/>
   </devices>
-</domain>`, g.name, g.iface, network, ping, kernel, initrd, g.mac, g.console, groupsAttr(g.groups), lookupArg(g.lookup))
+</domain>`, g.name, g.iface, network, ping, kernel, initrd, g.mac, g.console, groupsAttr(g.groups), lookupArg(g.lookup)+dhcp6Arg(g.dhcp6))
+}
+
+func dhcp6Arg(on bool) string {
+	if on {
+		return " qndhcp6=1"
+	}
+	return ""
 }
 
 func lookupArg(names string) string {
@@ -336,7 +344,7 @@ func TestVMAndContainer(t *testing.T) {
 		t.Skip(skipReason)
 	}
 	d := startDaemon(t)
-	if out, err := d.qnetctl("network", "create", "vmnet", "--subnet4", "10.210.0.0/24"); err != nil {
+	if out, err := d.qnetctl("network", "create", "vmnet", "--subnet4", "10.210.0.0/24", "--subnet6", "fd00:210::/64"); err != nil {
 		t.Fatalf("%v %s", err, out)
 	}
 	t.Cleanup(func() { d.qnetctl("network", "delete", "vmnet") })
@@ -364,7 +372,7 @@ func TestVMAndContainer(t *testing.T) {
 	}
 	t.Cleanup(func() { d.qnetctl("sg", "delete", "vmsg") })
 	g := guest{name: "qn-test-vm1", iface: uuid(), mac: "52:54:00:21:00:01", console: sandboxDir + "/vm1.console", groups: "vmsg",
-		lookup: "vmctr.quantix.local"}
+		lookup: "vmctr.quantix.local", dhcp6: true}
 	define(t, g, "vmnet", ctrIP)
 	if out, err := virsh("start", g.name); err != nil {
 		t.Fatalf("virsh start: %v\n%s", err, out)
@@ -377,7 +385,9 @@ func TestVMAndContainer(t *testing.T) {
 	// The lease carries the network's options; the guest resolves the
 	// container's name through the resolver its lease names.
 	resolver := networkResolver(t, d, "vmnet")
-	t.Logf("container resolves itself: %q", dig(ns, resolver, "vmctr.quantix.local"))
+	if got := dig(ns, resolver, "vmctr.quantix.local"); got != ctrIP {
+		t.Fatalf("the container resolves its own name (NAME=vmctr) to %q, want %s", got, ctrIP)
+	}
 	leaseRE := regexp.MustCompile(`QNGUEST IP=` + regexp.QuoteMeta(ip) + `/24 GW=10\.210\.0\.1 DNS=` + regexp.QuoteMeta(resolver) + ` MTU=1400 DOMAIN=quantix\.local`)
 	if b, _ := os.ReadFile(g.console); !leaseRE.Match(b) {
 		t.Fatalf("the guest's lease lacks the network's options (want %s):\n%s", leaseRE, testenv.Tail(string(b), 15))
@@ -390,17 +400,22 @@ func TestVMAndContainer(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	if !lookedUp() {
-		b, _ := os.ReadFile(g.console)
-		var lines []string
-		for _, l := range strings.Split(string(b), "\n") {
-			if !strings.Contains(l, "QNGUEST PING") {
-				lines = append(lines, l)
-			}
-		}
-		t.Fatalf("the guest does not resolve vmctr.quantix.local to the container:\n%s", testenv.Tail(strings.Join(lines, "\n"), 30))
+		t.Fatalf("the guest does not resolve vmctr.quantix.local to the container:\n%s", consoleTail(g, 30))
 	}
 	// And the container resolves the VM's name.
 	testenv.WaitFor(t, 10*time.Second, func() bool { return dig(ns, resolver, g.name+".quantix.local") == ip }, "the container does not resolve the VM's name")
+	// Dual stack by itself: DHCPv6 gives the port's IPv6 address and the
+	// resolver, a router advertisement the default route.
+	ip6 := portAddr6(t, g.iface)
+	re6 := regexp.MustCompile(`QNGUEST IP6=` + regexp.QuoteMeta(ip6) + ` DNS6=` + regexp.QuoteMeta(networkResolver6(t, d, "vmnet")) + ` RA=default via fe80::`)
+	for end := time.Now().Add(30 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		if b, _ := os.ReadFile(g.console); re6.Match(b) {
+			break
+		}
+	}
+	if b, _ := os.ReadFile(g.console); !re6.Match(b) {
+		t.Fatalf("the guest did not configure IPv6 by DHCPv6 and router advertisements (want %s):\n%s", re6, consoleTail(g, 25))
+	}
 	pingsOK(t, g, ctrIP, 3)
 	if out, _ := d.qnetctl("port", "show", g.iface); !regexp.MustCompile(`security groups:\s+vmsg\n`).MatchString(out) {
 		t.Fatalf("the VM port is not in the metadata's group:\n%s", out)
@@ -536,6 +551,45 @@ func restartLibvirtd() (string, error) {
 func dig(ns, server, name string) string {
 	out, _ := exec.Command("ip", "netns", "exec", ns, "dig", "+short", "+tries=1", "+time=2", "@"+server, name, "A").CombinedOutput()
 	return strings.TrimSpace(string(out))
+}
+
+// consoleTail is the end of the guest's console without its ping lines.
+func consoleTail(g guest, n int) string {
+	b, _ := os.ReadFile(g.console)
+	var lines []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if !strings.Contains(l, "QNGUEST PING") {
+			lines = append(lines, l)
+		}
+	}
+	return testenv.Tail(strings.Join(lines, "\n"), n)
+}
+
+// portAddr6 is the IPv6 address of a logical port.
+func portAddr6(t *testing.T, iface string) string {
+	for _, f := range strings.Fields(strings.Trim(nbctl(t, "--bare", "--columns=addresses", "find", "Logical_Switch_Port", "name="+iface), `"`)) {
+		if strings.Contains(f, "::") || strings.Count(f, ":") > 5 && !strings.Contains(f, ".") && len(f) != 17 {
+			return f
+		}
+	}
+	return ""
+}
+
+// networkResolver6 is a network's IPv6 resolver address.
+func networkResolver6(t *testing.T, d *daemon, network string) string {
+	t.Helper()
+	out, err := d.qnetctl("-o", "json", "network", "show", network)
+	if err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	m := regexp.MustCompile(`"([0-9a-f:]+:[0-9a-f:]*)"`).FindAllStringSubmatch(out[strings.Index(out, `"resolvers"`):], -1)
+	for _, x := range m {
+		if strings.Contains(x[1], "::") {
+			return x[1]
+		}
+	}
+	t.Fatalf("network %s has no IPv6 resolver:\n%s", network, out)
+	return ""
 }
 
 // networkResolver is a network's IPv4 resolver address.
