@@ -348,6 +348,10 @@ func TestVMAndContainer(t *testing.T) {
 		t.Fatalf("%v %s", err, out)
 	}
 	t.Cleanup(func() { d.qnetctl("network", "delete", "vmnet") })
+	// A static binding (IPAM): the VM's MAC gets 10.210.0.77 by DHCP.
+	if out, err := d.qnetctl("ipam", "reserve", "vmnet", "--owner", "vm1-static", "--address", "10.210.0.77", "--mac", "52:54:00:21:00:01"); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
 
 	// A container on the network, through the CNI plugin.
 	ns := fmt.Sprintf("qnvm-c-%d", os.Getpid())
@@ -378,8 +382,8 @@ func TestVMAndContainer(t *testing.T) {
 		t.Fatalf("virsh start: %v\n%s", err, out)
 	}
 	ip := consoleIP(t, g)
-	if want := portAddr(t, g.iface); ip != want {
-		t.Fatalf("the guest got %s by DHCP, IPAM assigned %s", ip, want)
+	if want := portAddr(t, g.iface); ip != want || ip != "10.210.0.77" {
+		t.Fatalf("the guest got %s by DHCP, IPAM assigned %s, the static binding is 10.210.0.77", ip, want)
 	}
 	t.Logf("the guest got %s by DHCP from OVN; the container is %s", ip, ctrIP)
 	// The lease carries the network's options; the guest resolves the
@@ -488,8 +492,8 @@ func TestVMAndContainer(t *testing.T) {
 		t.Fatalf("%v %s", err, out)
 	}
 	testenv.WaitFor(t, 15*time.Second, func() bool { return portAddr(t, g.iface) == "" }, "the undefined VM's port was not released")
-	if out, _ := d.qnetctl("ipam", "show", "vmnet"); !regexp.MustCompile(`10\.210\.0\.0/24\s+\S+\s+256\s+2\s+`).MatchString(out) {
-		t.Fatalf("after undefine only the container (and the network's resolver) should hold an address:\n%s", out)
+	if out, _ := d.qnetctl("ipam", "show", "vmnet"); !regexp.MustCompile(`10\.210\.0\.0/24\s+\S+\s+256\s+3\s+`).MatchString(out) {
+		t.Fatalf("after undefine only the container, the network's resolver and the static binding should hold an address:\n%s", out)
 	}
 }
 
