@@ -101,7 +101,7 @@ for c in "${CTRS[@]}"; do
 	ip netns add "$c"
 	ip -n "$c" link set lo up
 	t0=$(date +%s%N)
-	res=$("$BIN/cnitool" add "$NET" "/var/run/netns/$c") || fail "cnitool add $c: $res"
+	res=$(CNI_ARGS="IgnoreUnknown=1;NAME=$c" "$BIN/cnitool" add "$NET" "/var/run/netns/$c") || fail "cnitool add $c: $res"
 	ms=$((($(date +%s%N) - t0) / 1000000))
 	IP[$c]=$(sed -n 's/.*"address": "\([0-9.]*\)\/.*/\1/p' <<<"$res" | head -1)
 	echo "    $c: eth0 ${IP[$c]} (ADD took ${ms} ms, including the wait for ovn-controller's flows)"
@@ -110,6 +110,18 @@ done
 step "Ping through OVN"
 ip netns exec qn-demo-a ping -c 3 -i 0.2 -W 2 "${IP[qn-demo-b]}" | sed 's/^/    /' || fail "qn-demo-a cannot reach qn-demo-b"
 ip netns exec qn-demo-b ping -c 3 -i 0.2 -W 2 "${IP[qn-demo-a]}" | sed 's/^/    /' || fail "qn-demo-b cannot reach qn-demo-a"
+
+step "Magic DNS: names from the network's resolver (and OVN native DNS)"
+RESOLVER=$(sed -n 's/.*"nameservers": \[ *"\([0-9.]*\)".*/\1/p' <<<"$(tr -d '\n' <<<"$res")" | head -1)
+[[ -n $RESOLVER ]] || RESOLVER=$("$BIN/qnetctl" network show "$NET" | awk '/^resolver:/ {print $2}' | tr -d ,)
+echo "    the CNI result names the resolver $RESOLVER"
+for q in qn-demo-b.demo.internal qn-demo-a.demo.internal; do
+	got=$(ip netns exec qn-demo-a dig +short +tries=1 +time=2 "@$RESOLVER" "$q")
+	[[ -n $got ]] || fail "$q does not resolve"
+	echo "    qn-demo-a: dig $q -> $got"
+done
+rev=$(ip netns exec qn-demo-a dig +short +tries=1 +time=2 "@$RESOLVER" -x "${IP[qn-demo-b]}")
+echo "    qn-demo-a: dig -x ${IP[qn-demo-b]} -> $rev"
 
 step "CNI CHECK"
 for c in "${CTRS[@]}"; do "$BIN/cnitool" check "$NET" "/var/run/netns/$c" && echo "    $c: OK"; done
