@@ -32,7 +32,7 @@ const (
 
 // benchGroupsOf: rule mix as in the translator's benchmark (CIDR, IPv6,
 // remote group, stateless egress).
-func benchGroupsOf(b *testing.B) []secgroup.Group {
+func benchGroupsOf(b testing.TB) []secgroup.Group {
 	var gs []secgroup.Group
 	for g := range benchGroups {
 		grp := secgroup.Group{Name: fmt.Sprintf("g%d", g)}
@@ -59,7 +59,11 @@ func benchGroupsOf(b *testing.B) []secgroup.Group {
 
 // benchEnv: NB with one network of 1,000 ports, each in one or two groups
 // (its key set, the groups themselves not yet written).
-func benchEnv(b *testing.B) (*Manager, *ovsdbtest.Server, context.Context) {
+func benchEnv(b testing.TB) (*Manager, *ovsdbtest.Server, context.Context) {
+	return benchEnvN(b, benchPorts)
+}
+
+func benchEnvN(b testing.TB, nPorts int) (*Manager, *ovsdbtest.Server, context.Context) {
 	srv := ovsdbtest.New(b, "../../pkg/ovn/nbdb/ovn-nb.ovsschema")
 	ctx, cancel := context.WithCancel(context.Background())
 	b.Cleanup(cancel)
@@ -79,7 +83,7 @@ func benchEnv(b *testing.B) (*Manager, *ovsdbtest.Server, context.Context) {
 	}
 	var ops []ovsdb.Operation
 	var refs []string
-	for p := range benchPorts {
+	for p := range nPorts {
 		groups := []string{fmt.Sprintf("g%d", p%benchGroups)}
 		if p%10 == 0 && (p/10)%benchGroups != p%benchGroups {
 			groups = append(groups, fmt.Sprintf("g%d", (p/10)%benchGroups))
@@ -105,12 +109,47 @@ func benchEnv(b *testing.B) (*Manager, *ovsdbtest.Server, context.Context) {
 		b.Fatal(err)
 	}
 	m := &Manager{NB: nb, Log: discard()}
-	ovsdbtest.Eventually(b, 10*time.Second, func() bool { p, _ := nb.PortsShallow(); return len(p) == benchPorts }, "ports in the cache")
+	ovsdbtest.Eventually(b, 10*time.Second, func() bool { p, _ := nb.PortsShallow(); return len(p) == nPorts }, "ports in the cache")
 	return m, srv, ctx
+}
+
+// applySnapshot is a snapshot whose ports are in the groups their keys
+// name even before the groups exist (the benchmark writes groups and
+// memberships in one go).
+func applySnapshot(t testing.TB, m *Manager) *snapshot {
+	s, err := m.snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lsps, _ := m.NB.PortsShallow()
+	s.ports = nil
+	for _, p := range lsps {
+		s.ports = append(s.ports, secgroup.Port{Name: p.Name, Groups: PortGroupsOf(p)})
+	}
+	return s
 }
 
 func rowCount(srv *ovsdbtest.Server, table string) int {
 	return len(srv.Find("ovn-nbctl", table, []string{"_uuid"}))
+}
+
+// TestIntegrationRowsDoNotGrowWithPorts: in a real Northbound, 10 groups of
+// 20 rules are 215 ACL rows and 12 port groups for 100 ports as for 1,000
+// (the benchmarks' scale); the ports are port group members.
+func TestIntegrationRowsDoNotGrowWithPorts(t *testing.T) {
+	for _, n := range []int{100, benchPorts} {
+		m, srv, ctx := benchEnvN(t, n)
+		if err := m.write(ctx, "apply", applySnapshot(t, m), benchGroupsOf(t)); err != nil {
+			t.Fatal(err)
+		}
+		acls, pgs := rowCount(srv, "ACL"), rowCount(srv, "Port_Group")
+		if acls != benchGroups*benchRules+15 || pgs != benchGroups+2 {
+			t.Fatalf("%d ports: %d ACL rows in %d port groups, want %d in %d", n, acls, pgs, benchGroups*benchRules+15, benchGroups+2)
+		}
+		if members := len(srv.FindOne("ovn-nbctl", "Port_Group", []string{"ports"}, "name="+secgroup.AllPortGroup).Set("ports")); members != n {
+			t.Fatalf("%d ports: %d members of %s", n, members, secgroup.AllPortGroup)
+		}
+	}
 }
 
 // BenchmarkApplyAll: translate 10 groups x 20 rules for 1,000 ports and
@@ -120,11 +159,7 @@ func BenchmarkApplyAll(b *testing.B) {
 	groups := benchGroupsOf(b)
 	b.ResetTimer()
 	for b.Loop() {
-		s, err := m.snapshot()
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := m.write(ctx, "bench apply", s, groups); err != nil {
+		if err := m.write(ctx, "bench apply", applySnapshot(b, m), groups); err != nil {
 			b.Fatal(err)
 		}
 		b.StopTimer()
@@ -135,7 +170,7 @@ func BenchmarkApplyAll(b *testing.B) {
 			b.Fatalf("%d ACL rows, want %d", acls, benchGroups*benchRules+15)
 		}
 		waitCache(b, m, acls)
-		s, _ = m.snapshot()
+		s, _ := m.snapshot()
 		if err := m.write(ctx, "bench clear", s, nil); err != nil {
 			b.Fatal(err)
 		}
@@ -144,7 +179,7 @@ func BenchmarkApplyAll(b *testing.B) {
 	}
 }
 
-func waitCache(b *testing.B, m *Manager, acls int) {
+func waitCache(b testing.TB, m *Manager, acls int) {
 	ovsdbtest.Eventually(b, 10*time.Second, func() bool { a, _ := m.NB.ACLs(secgroup.KeySG); return len(a) == acls }, "ACLs in the cache")
 }
 
@@ -152,8 +187,7 @@ func waitCache(b *testing.B, m *Manager, acls int) {
 // ports in groups: one ACL row written (then taken out again, untimed).
 func BenchmarkAddRule(b *testing.B) {
 	m, srv, ctx := benchEnv(b)
-	s, _ := m.snapshot()
-	if err := m.write(ctx, "bench apply", s, benchGroupsOf(b)); err != nil {
+	if err := m.write(ctx, "bench apply", applySnapshot(b, m), benchGroupsOf(b)); err != nil {
 		b.Fatal(err)
 	}
 	base := benchGroups*benchRules + 15
@@ -182,8 +216,7 @@ func BenchmarkAddRule(b *testing.B) {
 // two port group mutations and the port's key, no ACL.
 func BenchmarkSetPortGroups(b *testing.B) {
 	m, _, ctx := benchEnv(b)
-	s, _ := m.snapshot()
-	if err := m.write(ctx, "bench apply", s, benchGroupsOf(b)); err != nil {
+	if err := m.write(ctx, "bench apply", applySnapshot(b, m), benchGroupsOf(b)); err != nil {
 		b.Fatal(err)
 	}
 	waitCache(b, m, benchGroups*benchRules+15)
