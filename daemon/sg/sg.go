@@ -58,13 +58,27 @@ type snapshot struct {
 	all      *nbdb.PortGroup // the all-members port group, nil if none
 }
 
+// snapshot reads the rows a change is computed from. The cache applies one
+// transaction's tables one by one: a port group may already name an ACL or
+// a port the cache does not have yet. Such a read is taken again (briefly),
+// or a change computed from it would take that ACL or port out.
 func (m *Manager) snapshot() (*snapshot, error) {
+	for i := 0; ; i++ {
+		s, consistent, err := m.read()
+		if err != nil || consistent || i >= 40 {
+			return s, err // a reference that stays unknown is not ours: the change takes it out
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func (m *Manager) read() (*snapshot, bool, error) {
 	if err := m.NB.Ready(); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	lsps, err := m.NB.PortsShallow()
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	s := &snapshot{portUUID: make(map[string]string, len(lsps)), portName: make(map[string]string, len(lsps))}
 	for _, p := range lsps {
@@ -72,15 +86,15 @@ func (m *Manager) snapshot() (*snapshot, error) {
 	}
 	pgs, err := m.NB.PortGroups(secgroup.KeySG)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	acls, err := m.NB.ACLs(secgroup.KeySG)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	s.cur = secgroup.FromModels(pgs, acls, func(u string) (string, bool) { n, ok := s.portName[u]; return n, ok })
 	if s.groups, err = secgroup.Groups(s.cur); err != nil {
-		return nil, fmt.Errorf("reading the security groups from Northbound: %w", err)
+		return nil, false, fmt.Errorf("reading the security groups from Northbound: %w", err)
 	}
 	for _, pg := range pgs {
 		if pg.Name == secgroup.AllPortGroup {
@@ -106,7 +120,7 @@ func (m *Manager) snapshot() (*snapshot, error) {
 	}
 	switches, err := m.NB.ListSwitches()
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	for i := range switches {
 		spec, err := network.FromSwitch(&switches[i])
@@ -119,7 +133,29 @@ func (m *Manager) snapshot() (*snapshot, error) {
 			}
 		}
 	}
-	return s, nil
+	return s, consistent(pgs, acls, s.portName), nil
+}
+
+// consistent: every ACL and port the security groups' port groups name is
+// in the cache.
+func consistent(pgs []*nbdb.PortGroup, acls []*nbdb.ACL, portName map[string]string) bool {
+	known := make(map[string]bool, len(acls))
+	for _, a := range acls {
+		known[a.UUID] = true
+	}
+	for _, pg := range pgs {
+		for _, u := range pg.ACLs {
+			if !known[u] {
+				return false
+			}
+		}
+		for _, u := range pg.Ports {
+			if _, ok := portName[u]; !ok {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // PortGroupsOf returns the security groups of a logical port.

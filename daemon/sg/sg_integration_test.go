@@ -323,9 +323,18 @@ func TestIntegrationConcurrentDaemons(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	info, err := e.m.Get("web")
-	if err != nil {
-		t.Fatal(err)
+	// (This daemon's cache may still lag behind the other's last commit.)
+	var info Info
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var err error
+		if info, err = e.m.Get("web"); err != nil {
+			t.Fatal(err)
+		}
+		if len(info.Rules) == 30 && len(info.Members) == 10 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	if len(info.Rules) != 30 || len(info.Members) != 10 {
 		t.Fatalf("web has %d rules (want 30) and %d members (want 10)", len(info.Rules), len(info.Members))
