@@ -116,7 +116,11 @@ RESOLVER=$(sed -n 's/.*"nameservers": \[ *"\([0-9.]*\)".*/\1/p' <<<"$(tr -d '\n'
 [[ -n $RESOLVER ]] || RESOLVER=$("$BIN/qnetctl" network show "$NET" | awk '/^resolver:/ {print $2}' | tr -d ,)
 echo "    the CNI result names the resolver $RESOLVER"
 for q in qn-demo-b.demo.internal qn-demo-a.demo.internal; do
-	got=$(ip netns exec qn-demo-a dig +short +tries=1 +time=2 "@$RESOLVER" "$q")
+	got=
+	for _ in 1 2 3 4 5; do
+		got=$(ip netns exec qn-demo-a dig +short +tries=1 +time=1 "@$RESOLVER" "$q") && [[ -n $got ]] && break
+		sleep 0.2
+	done
 	[[ -n $got ]] || fail "$q does not resolve"
 	echo "    qn-demo-a: dig $q -> $got"
 done
@@ -131,9 +135,16 @@ PORT_B=$("$BIN/qnetctl" port list --network "$NET" | awk -v ip="${IP[qn-demo-b]}
 [[ -n $PORT_B ]] || fail "no port with address ${IP[qn-demo-b]}"
 "$BIN/qnetctl" sg create demo-iso --description "demo: nothing comes in" | sed 's/^/    /'
 "$BIN/qnetctl" port set-security-groups "$PORT_B" demo-iso | sed 's/^/    /'
-if ip netns exec qn-demo-a ping -c 2 -i 0.2 -W 1 "${IP[qn-demo-b]}" >/dev/null 2>&1; then
-	fail "qn-demo-b is still reachable in a group without rules"
-fi
+# OVN installs the new ACLs within milliseconds, asynchronously: allow a moment.
+dropped=0
+for _ in 1 2 3 4 5 6; do
+	if ! ip netns exec qn-demo-a ping -c 1 -W 1 "${IP[qn-demo-b]}" >/dev/null 2>&1; then
+		dropped=1
+		break
+	fi
+	sleep 0.3
+done
+((dropped)) || fail "qn-demo-b is still reachable in a group without rules"
 echo "    qn-demo-a -> qn-demo-b: dropped (no rule allows it)"
 ip netns exec qn-demo-b ping -c 1 -W 2 "${IP[qn-demo-a]}" >/dev/null || fail "qn-demo-b cannot reach out"
 echo "    qn-demo-b -> qn-demo-a: OK (egress is open, replies pass)"
