@@ -10,9 +10,12 @@ import (
 	"testing"
 
 	"github.com/miekg/dns"
+	"github.com/ovn-kubernetes/libovsdb/model"
 
 	"github.com/quantumnet/quantumnet/daemon/network"
 	"github.com/quantumnet/quantumnet/ipam"
+	"github.com/quantumnet/quantumnet/pkg/ovn"
+	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
 )
 
 func mustSpec(t *testing.T, in network.Input) network.Spec {
@@ -391,5 +394,53 @@ func TestHostIfname(t *testing.T) {
 			t.Errorf("HostIfname(%s) = HostIfname(%s) = %s", n, o, h)
 		}
 		seen[h] = n
+	}
+}
+
+// Which port changes wake the network's services.
+func TestMatters(t *testing.T) {
+	ref := "dhcp"
+	plain := func() *nbdb.LogicalSwitchPort {
+		return &nbdb.LogicalSwitchPort{Addresses: []string{"0a:51:4e:00:00:01 10.0.0.2"}, Dhcpv4Options: &ref,
+			ExternalIDs: map[string]string{ovn.KeyNetwork: "blue"}}
+	}
+	named := func(n string) *nbdb.LogicalSwitchPort {
+		p := plain()
+		p.ExternalIDs[ovn.KeyDNSName] = n
+		return p
+	}
+	noRefs := plain()
+	noRefs.Dhcpv4Options = nil
+	moved := named("web")
+	moved.Addresses = []string{"0a:51:4e:00:00:01 10.0.0.9"}
+	svc := &nbdb.LogicalSwitchPort{ExternalIDs: map[string]string{ovn.KeyServiceOf: "blue"}}
+	up := plain()
+	up.Up = new(true)
+	for _, tc := range []struct {
+		name     string
+		old, cur *nbdb.LogicalSwitchPort
+		want     bool
+	}{
+		{"plain ADD", nil, plain(), false},
+		{"plain port bound", plain(), up, false},
+		{"plain DEL", plain(), nil, false},
+		{"named ADD", nil, named("web"), true},
+		{"named DEL", named("web"), nil, true},
+		{"rename", named("web"), named("www"), true},
+		{"name given", plain(), named("web"), true},
+		{"named port readdressed", named("web"), moved, true},
+		{"port without DHCP references", nil, noRefs, true},
+		{"service port", nil, svc, true},
+	} {
+		var old, cur model.Model
+		if tc.old != nil {
+			old = tc.old
+		}
+		if tc.cur != nil {
+			cur = tc.cur
+		}
+		if got := matters(old, cur); got != tc.want {
+			t.Errorf("%s: matters = %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package netsvc
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -45,6 +46,31 @@ func networkOf(table string, m model.Model) string {
 	return ""
 }
 
+// matters reports whether a change of a workload's port concerns the
+// network's services: its DNS name or addresses (records), or DHCP options
+// it should refer to and does not. A plain container ADD (no name, its
+// DHCP references set at creation) wakes nothing: the ADD path stays quiet.
+func matters(old, cur model.Model) bool {
+	o, _ := old.(*nbdb.LogicalSwitchPort)
+	c, _ := cur.(*nbdb.LogicalSwitchPort)
+	named := func(p *nbdb.LogicalSwitchPort) bool { return p != nil && p.ExternalIDs[ovn.KeyDNSName] != "" }
+	switch {
+	case o == nil && c == nil:
+		return false
+	case (o != nil && o.ExternalIDs[ovn.KeyServiceOf] != "") || (c != nil && c.ExternalIDs[ovn.KeyServiceOf] != ""):
+		return true
+	case c == nil:
+		return named(o)
+	case c.Dhcpv4Options == nil && c.Dhcpv6Options == nil:
+		return true
+	case o == nil:
+		return named(c)
+	}
+	return named(o) != named(c) || o.ExternalIDs[ovn.KeyDNSName] != c.ExternalIDs[ovn.KeyDNSName] ||
+		named(c) && !slices.Equal(o.Addresses, c.Addresses) ||
+		!eqPtr(o.Dhcpv4Options, c.Dhcpv4Options) || !eqPtr(o.Dhcpv6Options, c.Dhcpv6Options)
+}
+
 func (r *Runner) mark(n string) {
 	if n == "" {
 		return
@@ -62,6 +88,9 @@ func (r *Runner) mark(n string) {
 func (r *Runner) Run(ctx context.Context) {
 	r.dirty, r.kick = map[string]bool{}, make(chan struct{}, 1)
 	r.M.NB.Subscribe(func(table string, old, cur model.Model) {
+		if table == nbdb.LogicalSwitchPortTable && !matters(old, cur) {
+			return
+		}
 		if old != nil {
 			r.mark(networkOf(table, old))
 		}
