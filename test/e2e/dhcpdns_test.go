@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/quantumnet/quantumnet/daemon/netsvc"
 )
 
 // udhcpcScript records every udhcpc event and the lease's options in a file
@@ -310,6 +312,24 @@ func TestMagicDNS(t *testing.T) {
 	if out := digOut(cli.ns, "@"+res[0], "elsewhere.quantix.local"); !strings.Contains(out, "status: NXDOMAIN") {
 		t.Errorf("a name of another network resolves here:\n%s", out)
 	}
+	// Deleting that network takes its resolver endpoint down (port, veth).
+	qnd := netsvc.HostIfname("e2e-dns2")
+	if l := hostLinks(t, qnd); len(l) != 1 {
+		t.Fatalf("resolver veth %s of e2e-dns2: %v", qnd, l)
+	}
+	if err := other.c.cfg.DelNetworkList(ctx(t), other.c.list, rt("dns-other", "", "eth0")); err != nil {
+		t.Fatal(err)
+	}
+	e.d.mustQnetctl("network", "delete", "e2e-dns2")
+	eventually(t, "the deleted network's resolver endpoint gone", func() error {
+		if l := hostLinks(t, qnd); len(l) != 0 {
+			return fmt.Errorf("veth %v", l)
+		}
+		if p := sh(t, "ovs-vsctl", "list-ports", "br-int"); strings.Contains(p, qnd) {
+			return fmt.Errorf("OVS port %s", qnd)
+		}
+		return nil
+	})
 	// OVN native DNS answers plain queries at the gateway.
 	if got := digShort(cli.ns, "+noedns", "@10.221.0.1", "web.quantix.local"); got != web.ip4 {
 		t.Errorf("OVN native DNS at the gateway: %q, want %s", got, web.ip4)

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestDualStack: a network with IPv4 and IPv6 gives both addresses; both ping.
@@ -91,6 +92,25 @@ func TestReconcileAfterCrash(t *testing.T) {
 	}
 	if err := c.cfg.CheckNetworkList(ctx(t), c.list, rt("c-c", nsC, "eth0")); err != nil {
 		t.Fatalf("surviving container fails CHECK: %v", err)
+	}
+	// The killed daemon's resolver endpoint died with it (its network
+	// namespace was the daemon's); the new one replaced its OVS port: one
+	// resolver port and one resolver veth, for the one network.
+	resolverPorts := func() []string {
+		var out []string
+		for _, p := range strings.Fields(sh(t, "ovs-vsctl", "list-ports", "br-int")) {
+			if strings.HasPrefix(p, "qnd") {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for (len(resolverPorts()) != 1 || len(hostLinks(t, "qnd")) != 1) && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if p, l := resolverPorts(), hostLinks(t, "qnd"); len(p) != 1 || len(l) != 1 || p[0] != l[0] {
+		t.Fatalf("after restart resolver ports %v and veths %v, want one of each, the same", p, l)
 	}
 }
 
