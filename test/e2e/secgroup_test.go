@@ -19,6 +19,8 @@ type sgEnv struct {
 type ctr struct {
 	ns, ip4, ip6, port string
 	del                func() error // CNI DEL
+	dns                []string     // the CNI result's DNS nameservers
+	search             []string
 }
 
 func newSGEnv(t *testing.T, network, subnet4, subnet6 string) *sgEnv {
@@ -92,7 +94,7 @@ func (e *sgEnv) attach(c *cni, id string, args [][2]string) ctr {
 	del := func() error { return c.cfg.DelNetworkList(ctx(e.t), c.list, r) }
 	e.t.Cleanup(func() { del() })
 	cur := mustCurrent(e.t, res)
-	out := ctr{ns: path, port: e.portOf(id), del: del}
+	out := ctr{ns: path, port: e.portOf(id), del: del, dns: cur.DNS.Nameservers, search: cur.DNS.Search}
 	for _, ip := range cur.IPs {
 		if ip.Address.IP.To4() != nil {
 			out.ip4 = ip.Address.IP.String()
