@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -256,16 +255,4 @@ func (e *Endpoints) Prune(ctx context.Context, keep map[string]bool) {
 // Close takes every endpoint down (daemon exit).
 func (e *Endpoints) Close(ctx context.Context) {
 	e.Prune(ctx, nil)
-}
-
-var errNoEndpoint = errors.New("no resolver endpoint")
-
-// Records returns the records an endpoint serves (for tests and status).
-func (e *Endpoints) Records(netName string) (*qndns.Records, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if ep := e.eps[netName]; ep != nil {
-		return ep.records.Load(), nil
-	}
-	return nil, errNoEndpoint
 }

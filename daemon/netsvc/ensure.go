@@ -457,22 +457,3 @@ func eqPtr(a, b *string) bool {
 func sameSet(a, b []string) bool {
 	return slices.Equal(slices.Sorted(slices.Values(a)), slices.Sorted(slices.Values(b)))
 }
-
-// EnsureAll ensures every network's services (at start).
-func (m *Manager) EnsureAll(ctx context.Context) error {
-	lss, err := m.NB.ListSwitches()
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for i := range lss {
-		n := lss[i].ExternalIDs[ovn.KeyNetwork]
-		if n == "" {
-			continue
-		}
-		if err := m.Ensure(ctx, n); err != nil {
-			errs = append(errs, fmt.Errorf("network %s: %w", n, err))
-		}
-	}
-	return errors.Join(errs...)
-}
