@@ -54,7 +54,8 @@ The guest (boot it with <kernel>, <initrd> and e.g.
     scripts/deps.sh installs it): after READY, gets the IPv6 address by
     DHCPv6 (dhclient -6) and waits for the default route of a router
     advertisement, then prints
-      QNGUEST IP6=<addr or none> DNS6=<servers or none> RA=<default route or none>
+      QNGUEST IP6=<addr or none> DNS6=<servers or none> RA=<default route or none> dhclient-tries=<n>
+    (and QNGUEST DHCP6 FAILED <dhclient's last lines> when it got no lease)
   - kernel command line qnlookup=NAME[,NAME...]: after READY, resolves each
     NAME with nslookup (the lease's DNS server) every 0.5 s until it
     answers (at most 120 tries) and prints
@@ -274,8 +275,12 @@ else
 		done
 		if [ -n "$dhcp6" ]; then
 			if command -v dhclient >/dev/null; then
-				for try in 1 2 3; do
-					dhclient -6 -1 -sf /etc/dhclient6.script -cf /etc/dhclient.conf -lf /run/dhclient6.leases -pf /run/dhclient6.pid eth0 >/dev/null 2>&1 && break
+				# Until the link-local address is usable dhclient cannot bind
+				# its socket: it fails at once; try again a second later.
+				for try in 1 2 3 4 5 6 7 8 9 10; do
+					dhclient -6 -1 -v -sf /etc/dhclient6.script -cf /etc/dhclient.conf -lf /run/dhclient6.leases \
+						-pf /run/dhclient6.pid eth0 >/run/dhclient6.log 2>&1 && break
+					sleep 1
 				done
 				i=0
 				until ip -6 route show default | grep -q 'via fe80::' || [ $i -ge 100 ]; do
@@ -284,7 +289,8 @@ else
 				done
 				[ -r /run/qn-lease6 ] && . /run/qn-lease6
 				ra=$(ip -6 route show default | grep 'via fe80::' | awk '{ print $1, $2, $3 }')
-				say "IP6=${IP6:-none} DNS6=${DNS6:-none} RA=${ra:-none}"
+				say "IP6=${IP6:-none} DNS6=${DNS6:-none} RA=${ra:-none} dhclient-tries=$try"
+				[ -n "$IP6" ] || say "DHCP6 FAILED $(tail -3 /run/dhclient6.log | tr '\n' '|')"
 			else
 				say "ERROR qndhcp6=1 but the guest has no dhclient"
 			fi

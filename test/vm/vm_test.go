@@ -417,8 +417,12 @@ func TestVMAndContainer(t *testing.T) {
 			break
 		}
 	}
-	if b, _ := os.ReadFile(g.console); !re6.Match(b) {
+	b, _ := os.ReadFile(g.console)
+	if !re6.Match(b) {
 		t.Fatalf("the guest did not configure IPv6 by DHCPv6 and router advertisements (want %s):\n%s", re6, consoleTail(g, 25))
+	}
+	if m := regexp.MustCompile(`QNGUEST IP6=.*`).Find(b); m != nil {
+		t.Logf("%s", strings.TrimSpace(string(m)))
 	}
 	pingsOK(t, g, ctrIP, 3)
 	if out, _ := d.qnetctl("port", "show", g.iface); !regexp.MustCompile(`security groups:\s+vmsg\n`).MatchString(out) {
