@@ -57,10 +57,11 @@ func (m *Manager) Resolvers(netName string) (Resolvers, error) {
 	if err != nil {
 		return Resolvers{}, err
 	}
-	return resolversOf(ls), nil
+	return ResolversOf(ls), nil
 }
 
-func resolversOf(ls *nbdb.LogicalSwitch) Resolvers {
+// ResolversOf reads the resolver addresses recorded on a network's switch.
+func ResolversOf(ls *nbdb.LogicalSwitch) Resolvers {
 	var r Resolvers
 	r.V4, _ = netip.ParseAddr(ls.ExternalIDs[ovn.KeyResolver4])
 	r.V6, _ = netip.ParseAddr(ls.ExternalIDs[ovn.KeyResolver6])
@@ -251,7 +252,7 @@ func (m *Manager) ensure(ctx context.Context, netName string) error {
 	if err != nil {
 		return err
 	}
-	res := m.pickResolvers(ctx, spec, resolversOf(ls))
+	res := m.pickResolvers(ctx, spec, ResolversOf(ls))
 	var ops []ovsdb.Operation
 	add := func(o []ovsdb.Operation, err error) error {
 		ops = append(ops, o...)

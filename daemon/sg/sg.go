@@ -27,6 +27,7 @@ import (
 
 	"github.com/ovn-kubernetes/libovsdb/ovsdb"
 
+	"github.com/quantumnet/quantumnet/daemon/netsvc"
 	"github.com/quantumnet/quantumnet/daemon/network"
 	"github.com/quantumnet/quantumnet/daemon/secgroup"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
@@ -127,7 +128,10 @@ func (m *Manager) read() (*snapshot, bool, error) {
 		if err != nil {
 			continue
 		}
-		for _, a := range []netip.Addr{spec.Gateway4, spec.Gateway6} {
+		// The network's own services: its gateways (DHCP, OVN native DNS),
+		// its resolver and the DNS servers it names.
+		res := netsvc.ResolversOf(&switches[i])
+		for _, a := range append([]netip.Addr{spec.Gateway4, spec.Gateway6, res.V4, res.V6}, spec.DNSServers...) {
 			if a.IsValid() {
 				s.services = append(s.services, a)
 			}

@@ -256,6 +256,14 @@ func TestSecurityGroupsEgressAndStateless(t *testing.T) {
 	blocked(t, "egress ping (no rule)", pingOnce(host.ns, peer.ip4))
 	allowed(t, "inbound 8443: the replies pass without an egress rule", tcpOK(peer.ns, host.ip4, 8443))
 	blocked(t, "inbound 8090 stateless: the replies have no rule", tcpOK(peer.ns, host.ip4, 8090))
+	// DNS to the network's resolver is never blocked, restricted egress or not.
+	res := e.resolvers()
+	if out := digOut(host.ns, "@"+res[0], "nosuch.quantix.local"); !strings.Contains(out, "status: NXDOMAIN") {
+		t.Fatalf("a port with restricted egress cannot reach the resolver:\n%s", out)
+	}
+	if out := digOut(host.ns, "@"+res[1], "nosuch.quantix.local"); !strings.Contains(out, "status: NXDOMAIN") {
+		t.Fatalf("a port with restricted egress cannot reach the IPv6 resolver:\n%s", out)
+	}
 
 	e.d.mustQnetctl("sg", "rule", "add", "out", "egress tcp stateless")
 	eventually(t, "inbound 8090 once replies have a stateless rule", func() error { return tcpQuick(peer.ns, host.ip4, 8090) })
