@@ -58,7 +58,7 @@ type Manager struct {
 // Services are what attach needs of a network's services (daemon/netsvc).
 type Services interface {
 	PortDHCP(network string) (v4, v6 *string)
-	DNSServersOf(network string) []netip.Addr
+	DNSServersFor(ls *nbdb.LogicalSwitch, spec network.Spec) []netip.Addr
 }
 
 // Request is one CNI ADD/DEL/CHECK.
@@ -176,6 +176,9 @@ func (m *Manager) Add(ctx context.Context, r Request) (res *Result, err error) {
 	if old, err := m.NB.GetPort(name); err == nil {
 		if res, err := m.existing(old, r, spec); err == nil {
 			log.Info("ADD of an existing attachment: returning it")
+			if m.Services != nil {
+				res.DNSServers = m.Services.DNSServersFor(ls, spec)
+			}
 			return res, nil
 		}
 		if err := m.Del(ctx, r); err != nil {
@@ -221,7 +224,7 @@ func (m *Manager) Add(ctx context.Context, r Request) (res *Result, err error) {
 	tNB := time.Now()
 	res = &Result{Port: name, HostIfname: host, MAC: claim.MAC, MTU: spec.MTU, Addrs: claim.Addrs, Gateways: claim.Gateways, DNSDomain: spec.DNSDomain}
 	if m.Services != nil {
-		res.DNSServers = m.Services.DNSServersOf(r.Network)
+		res.DNSServers = m.Services.DNSServersFor(ls, spec)
 	}
 
 	if _, err = SetupVeth(VethSpec{

@@ -192,27 +192,13 @@ func (m *Manager) dhcpRow(netName, kind string) *nbdb.DHCPOptions {
 // PortDHCP returns the UUIDs of a network's DHCPv4 and DHCPv6 rows (nil
 // when it has none), for a new port to refer to.
 func (m *Manager) PortDHCP(netName string) (v4, v6 *string) {
-	if d := m.dhcpRow(netName, ovn.KindDHCP); d != nil {
-		v4 = &d.UUID
-	}
-	if d := m.dhcpRow(netName, ovn.KindDHCP6); d != nil {
-		v6 = &d.UUID
-	}
-	return v4, v6
+	return ptr(m.NB.NetworkDHCP(netName, ovn.KindDHCP)), ptr(m.NB.NetworkDHCP(netName, ovn.KindDHCP6))
 }
 
-// DNSServersOf returns the DNS servers a network's ports are told about.
-func (m *Manager) DNSServersOf(netName string) []netip.Addr {
-	ls, err := m.NB.GetSwitch(netName)
-	if err != nil {
-		return nil
-	}
-	spec, err := network.FromSwitch(ls)
-	if err != nil {
-		return nil
-	}
-	res, _ := m.Resolvers(netName)
-	v4, v6 := DNSServers(spec, res)
+// DNSServersFor returns the DNS servers the ports of a network (its switch
+// and its spec, as the caller read them) are told about.
+func (m *Manager) DNSServersFor(ls *nbdb.LogicalSwitch, spec network.Spec) []netip.Addr {
+	v4, v6 := DNSServers(spec, ResolversOf(ls))
 	return append(v4, v6...)
 }
 

@@ -36,6 +36,43 @@ type NB struct {
 
 	smu  sync.RWMutex
 	subs []func(table string, old, cur model.Model)
+
+	dmu  sync.RWMutex
+	dhcp map[string]string // network + "/" + KindDHCP|KindDHCP6 -> the network's DHCP_Options row (kept by cache events)
+}
+
+// NetworkDHCP returns the UUID of a network's DHCP options row of kind
+// KindDHCP or KindDHCP6 ("" if none), in O(1): the DHCP_Options table also
+// holds every address reservation, too many to scan on a port's creation.
+func (c *NB) NetworkDHCP(network, kind string) string {
+	c.dmu.RLock()
+	defer c.dmu.RUnlock()
+	return c.dhcp[network+"/"+kind]
+}
+
+// indexDHCP keeps the DHCP options index in step with the cache.
+func (c *NB) indexDHCP(table string, old, cur model.Model) {
+	if table != nbdb.DHCPOptionsTable {
+		return
+	}
+	key := func(d *nbdb.DHCPOptions) string {
+		if k := d.ExternalIDs[KeyKind]; k == KindDHCP || k == KindDHCP6 {
+			return d.ExternalIDs[KeyNetwork] + "/" + k
+		}
+		return ""
+	}
+	c.dmu.Lock()
+	defer c.dmu.Unlock()
+	if o, _ := old.(*nbdb.DHCPOptions); o != nil {
+		if k := key(o); k != "" && c.dhcp[k] == o.UUID {
+			delete(c.dhcp, k)
+		}
+	}
+	if n, _ := cur.(*nbdb.DHCPOptions); n != nil {
+		if k := key(n); k != "" {
+			c.dhcp[k] = n.UUID
+		}
+	}
 }
 
 // Subscribe calls f for every change of a cached row (old nil: inserted,
@@ -48,6 +85,7 @@ func (c *NB) Subscribe(f func(table string, old, cur model.Model)) {
 
 func (c *NB) changed(table string, old, cur model.Model) {
 	c.indexPort(table, old, cur)
+	c.indexDHCP(table, old, cur)
 	c.smu.RLock()
 	defer c.smu.RUnlock()
 	for _, f := range c.subs {
@@ -61,7 +99,7 @@ func NewNB(ctx context.Context, remotes []string, tlsCfg *tls.Config, log *slog.
 	if err != nil {
 		return nil, err
 	}
-	nb := &NB{macs: map[string]string{}}
+	nb := &NB{macs: map[string]string{}, dhcp: map[string]string{}}
 	c, err := ovs.Dial(ctx, dbm, ovs.DialConfig{
 		Name: "nb", Remotes: remotes, TLS: tlsCfg, Logger: log, LeaderOnly: true,
 		Tables: []model.Model{&nbdb.LogicalSwitch{}, &nbdb.LogicalSwitchPort{}, &nbdb.DHCPOptions{}, &nbdb.PortGroup{}, &nbdb.ACL{},
