@@ -145,44 +145,18 @@ func (s *Server) ListNetworks(context.Context, *api.Empty) (*api.NetworkList, er
 
 func (s *Server) toNetwork(spec network.Spec, ls *nbdb.LogicalSwitch) *api.Network {
 	ports, _ := s.Attach.NB.ListPorts(map[string]string{ovn.KeyNetwork: spec.Name})
-	n := &api.Network{Name: spec.Name, Mtu: uint32(spec.MTU), DnsDomain: spec.DNSDomain, Uuid: ls.UUID, Ports: uint32(len(ports)),
-		LeaseTime: uint32(spec.LeaseTime), DnsUpstream: spec.Upstream}
-	if spec.Subnet4.IsValid() {
-		n.Subnet4, n.Gateway4 = spec.Subnet4.String(), spec.Gateway4.String()
-	}
-	if spec.Subnet6.IsValid() {
-		n.Subnet6, n.Gateway6 = spec.Subnet6.String(), spec.Gateway6.String()
-	}
-	if spec.Range4.First.IsValid() {
-		n.Range4 = spec.Range4.String()
-	}
-	if spec.Range6.First.IsValid() {
-		n.Range6 = spec.Range6.String()
-	}
-	for _, r := range spec.Exclude {
-		n.Exclude = append(n.Exclude, r.String())
-	}
-	n.DnsServers = addrStrings(spec.DNSServers)
-	n.NtpServers = addrStrings(spec.NTPServers)
-	for _, r := range spec.Routes {
-		n.Routes = append(n.Routes, r.String())
-	}
-	if s.Svc != nil {
-		if res, err := s.Svc.Resolvers(spec.Name); err == nil {
-			n.Resolvers = addrStrings([]netip.Addr{res.V4, res.V6})
+	in := spec.Input()
+	n := &api.Network{Name: in.Name, Subnet4: in.Subnet4, Gateway4: in.Gateway4, Subnet6: in.Subnet6, Gateway6: in.Gateway6,
+		Range4: in.Range4, Range6: in.Range6, Exclude: in.Exclude, Mtu: uint32(in.MTU), DnsDomain: in.DNSDomain,
+		LeaseTime: uint32(in.LeaseTime), DnsServers: in.DNSServers, NtpServers: in.NTPServers, Routes: in.Routes,
+		DnsUpstream: in.Upstream, Uuid: ls.UUID, Ports: uint32(len(ports))}
+	res := netsvc.ResolversOf(ls)
+	for _, a := range []netip.Addr{res.V4, res.V6} {
+		if a.IsValid() {
+			n.Resolvers = append(n.Resolvers, a.String())
 		}
 	}
 	return n
-}
-
-func addrStrings(as []netip.Addr) []string {
-	var out []string
-	for _, a := range as {
-		if a.IsValid() {
-			out = append(out, a.String())
-		}
-	}
-	return out
 }
 
 // SetPortDNSName names a port (or takes its name away).

@@ -8,8 +8,10 @@ package vm_test
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"flag"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -388,7 +390,7 @@ func TestVMAndContainer(t *testing.T) {
 	t.Logf("the guest got %s by DHCP from OVN; the container is %s", ip, ctrIP)
 	// The lease carries the network's options; the guest resolves the
 	// container's name through the resolver its lease names.
-	resolver := networkResolver(t, d, "vmnet")
+	resolver, resolver6 := networkResolvers(t, d, "vmnet")
 	if got := dig(ns, resolver, "vmctr.quantix.local"); got != ctrIP {
 		t.Fatalf("the container resolves its own name (NAME=vmctr) to %q, want %s", got, ctrIP)
 	}
@@ -411,7 +413,7 @@ func TestVMAndContainer(t *testing.T) {
 	// Dual stack by itself: DHCPv6 gives the port's IPv6 address and the
 	// resolver, a router advertisement the default route.
 	ip6 := portAddr6(t, g.iface)
-	re6 := regexp.MustCompile(`QNGUEST IP6=` + regexp.QuoteMeta(ip6) + ` DNS6=` + regexp.QuoteMeta(networkResolver6(t, d, "vmnet")) + ` RA=default via fe80::`)
+	re6 := regexp.MustCompile(`QNGUEST IP6=` + regexp.QuoteMeta(ip6) + ` DNS6=` + regexp.QuoteMeta(resolver6) + ` RA=default via fe80::`)
 	for end := time.Now().Add(30 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
 		if b, _ := os.ReadFile(g.console); re6.Match(b) {
 			break
@@ -576,40 +578,35 @@ func consoleTail(g guest, n int) string {
 // portAddr6 is the IPv6 address of a logical port.
 func portAddr6(t *testing.T, iface string) string {
 	for _, f := range strings.Fields(strings.Trim(nbctl(t, "--bare", "--columns=addresses", "find", "Logical_Switch_Port", "name="+iface), `"`)) {
-		if strings.Contains(f, "::") || strings.Count(f, ":") > 5 && !strings.Contains(f, ".") && len(f) != 17 {
+		if a, err := netip.ParseAddr(f); err == nil && a.Is6() {
 			return f
 		}
 	}
 	return ""
 }
 
-// networkResolver6 is a network's IPv6 resolver address.
-func networkResolver6(t *testing.T, d *daemon, network string) string {
+// networkResolvers are a network's resolver addresses, IPv4 and IPv6.
+func networkResolvers(t *testing.T, d *daemon, network string) (v4, v6 string) {
 	t.Helper()
 	out, err := d.qnetctl("-o", "json", "network", "show", network)
 	if err != nil {
 		t.Fatalf("%v %s", err, out)
 	}
-	m := regexp.MustCompile(`"([0-9a-f:]+:[0-9a-f:]*)"`).FindAllStringSubmatch(out[strings.Index(out, `"resolvers"`):], -1)
-	for _, x := range m {
-		if strings.Contains(x[1], "::") {
-			return x[1]
+	var n struct {
+		Resolvers []string `json:"resolvers"`
+	}
+	if err := json.Unmarshal([]byte(out), &n); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range n.Resolvers {
+		if strings.Contains(a, ":") {
+			v6 = a
+		} else {
+			v4 = a
 		}
 	}
-	t.Fatalf("network %s has no IPv6 resolver:\n%s", network, out)
-	return ""
-}
-
-// networkResolver is a network's IPv4 resolver address.
-func networkResolver(t *testing.T, d *daemon, network string) string {
-	t.Helper()
-	out, err := d.qnetctl("-o", "json", "network", "show", network)
-	if err != nil {
-		t.Fatalf("%v %s", err, out)
-	}
-	m := regexp.MustCompile(`"resolvers":\s*\[\s*"([0-9.]+)"`).FindStringSubmatch(out)
-	if m == nil {
+	if v4 == "" {
 		t.Fatalf("network %s has no IPv4 resolver:\n%s", network, out)
 	}
-	return m[1]
+	return v4, v6
 }
