@@ -32,6 +32,10 @@ nb_remotes = ["ssl:10.0.0.1:6641"]`, "ovn.ssl_key"},
 name = "bad name"`, "chassis.name"},
 		{`[chassis]
 encap_type = "gre"`, "chassis.encap_type"},
+		{`[dns]
+upstream = ["dns.example"]`, "dns.upstream"},
+		{`[dns]
+upstream = ["192.0.2.53:0"]`, "dns.upstream"},
 		{`[chassis]
 encap_ip = "x"`, "chassis.encap_ip"},
 		{`[chassis]

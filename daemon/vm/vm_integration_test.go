@@ -11,18 +11,18 @@ import (
 	"github.com/quantumnet/quantumnet/daemon/alloc"
 	"github.com/quantumnet/quantumnet/daemon/netsvc"
 	"github.com/quantumnet/quantumnet/daemon/network"
+	"github.com/quantumnet/quantumnet/daemon/secgroup"
+	"github.com/quantumnet/quantumnet/daemon/sg"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
 )
 
-// TestIntegrationVMPorts: prepare creates one port per NIC with an address
-// and DHCP options; preparing again (a restart of the domain) keeps them;
-// a bad NIC leaves nothing; stopped keeps the addresses; undefine and the
-// reconcile release them.
-func TestIntegrationVMPorts(t *testing.T) {
+// newVMEnv: a real Northbound with network blue (its services ensured) and
+// a Manager of chassis ch1 whose new ports join their security groups.
+func newVMEnv(t *testing.T) (*ovsdbtest.Server, *ovn.NB, *Manager, context.Context) {
 	srv := ovsdbtest.New(t, "../../pkg/ovn/nbdb/ovn-nb.ovsschema")
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	t.Cleanup(cancel)
 	log := ovsdbtest.Logger(t)
 	nb, err := ovn.NewNB(ctx, []string{srv.Remote}, nil, log)
 	if err != nil {
@@ -38,13 +38,30 @@ func TestIntegrationVMPorts(t *testing.T) {
 		t.Fatal(err)
 	}
 	ovsdbtest.Eventually(t, 5*time.Second, func() bool { _, err := nb.GetSwitch("blue"); return err == nil }, "switch")
-	al := &alloc.Allocator{NB: nb, Log: log}
+	sgm := &sg.Manager{NB: nb, Log: log}
+	al := &alloc.Allocator{NB: nb, Log: log, PortOps: sgm.PortOps}
 	svc := &netsvc.Manager{NB: nb, Alloc: al, Log: log}
 	if err := svc.Ensure(ctx, "blue"); err != nil {
 		t.Fatal(err)
 	}
 	ovsdbtest.Eventually(t, 5*time.Second, func() bool { v4, _ := svc.PortDHCP("blue"); return v4 != nil }, "DHCP options")
-	m := &Manager{NB: nb, Alloc: al, Chassis: "ch1", ReadyTimeout: time.Second, Log: log, PortDHCP: svc.PortDHCP, Label: netsvc.Label}
+	m := &Manager{NB: nb, Alloc: al, Chassis: "ch1", ReadyTimeout: time.Second, Log: log,
+		PortDHCP: svc.PortDHCP, Label: netsvc.Label, SetPortGroups: sgm.SetPortGroups}
+	for _, g := range []string{"web", "db"} {
+		if err := sgm.Create(ctx, secgroup.Group{Name: g}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ovsdbtest.Eventually(t, 5*time.Second, func() bool { _, err := sgm.Get("db"); return err == nil }, "groups")
+	return srv, nb, m, ctx
+}
+
+// TestIntegrationVMPorts: prepare creates one port per NIC with an address
+// and DHCP options; preparing again (a restart of the domain) keeps them;
+// a bad NIC leaves nothing; stopped keeps the addresses; undefine and the
+// reconcile release them.
+func TestIntegrationVMPorts(t *testing.T) {
+	srv, nb, m, ctx := newVMEnv(t)
 	dom := Domain{Name: "web1", UUID: "11111111-2222-3333-4444-555555555555", NICs: []NIC{
 		{InterfaceID: "aaaa", MAC: "52:54:00:00:00:01", Network: "blue"},
 		{InterfaceID: "bbbb", MAC: "52:54:00:00:00:02", Network: "blue", IPs: []netip.Addr{netip.MustParseAddr("10.8.0.77")}},
@@ -113,5 +130,36 @@ func TestIntegrationVMPorts(t *testing.T) {
 	us, err := m.Alloc.Show("blue")
 	if err != nil || us[0].Used != 1 || us[0].Reservations[netip.MustParseAddr("10.8.0.254")].Owner != ovn.OwnerResolver {
 		t.Fatalf("addresses not released: %+v %v", us, err)
+	}
+}
+
+// TestIntegrationVMStartAppliesMetadata: at every start the domain's
+// metadata holds: the port joins, changes and leaves security groups as
+// the metadata says, and a renamed domain renames its ports (DNS name too).
+func TestIntegrationVMStartAppliesMetadata(t *testing.T) {
+	srv, nb, m, ctx := newVMEnv(t)
+	members := func(pg string) []string {
+		return srv.FindOne("ovn-nbctl", "Port_Group", []string{"ports"}, "name="+pg).Set("ports")
+	}
+	dom := Domain{Name: "app1", UUID: "44444444-2222-3333-4444-555555555555", NICs: []NIC{
+		{InterfaceID: "eeee", MAC: "52:54:00:00:00:05", Network: "blue", SecurityGroups: []string{"web"}}}}
+	for i, step := range []struct {
+		name   string
+		groups []string
+		web    int
+		db     int
+	}{{"app1", []string{"web"}, 1, 0}, {"app1", []string{"db"}, 0, 1}, {"app-renamed", nil, 0, 0}} {
+		dom.Name, dom.NICs[0].SecurityGroups = step.name, step.groups
+		if _, err := m.Prepare(ctx, dom); err != nil {
+			t.Fatalf("start %d: %v", i+1, err)
+		}
+		ovsdbtest.Eventually(t, 5*time.Second, func() bool {
+			p, err := nb.GetPort("eeee")
+			return err == nil && p.ExternalIDs[ovn.KeyVMName] == step.name && p.ExternalIDs[ovn.KeyDNSName] == step.name &&
+				p.ExternalIDs[ovn.KeySecurityGroups] == strings.Join(step.groups, ",")
+		}, "start %d: the port does not follow the metadata", i+1)
+		if w, d := len(members("qn_sg_web")), len(members("qn_sg_db")); w != step.web || d != step.db {
+			t.Fatalf("start %d (groups %v): %d members of web, %d of db", i+1, step.groups, w, d)
+		}
 	}
 }

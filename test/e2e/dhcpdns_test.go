@@ -89,6 +89,25 @@ func TestDHCPForContainers(t *testing.T) {
 	e.d.mustQnetctl("network", "set", e.net, "--lease-time", "6", "--ntp-server", "10.220.0.123",
 		"--route", "192.168.50.0/24=10.220.0.250", "--dns-domain", "dhcp.test")
 	res := e.resolvers()
+	// Bad settings are refused naming the field, and change nothing.
+	before := e.d.mustQnetctl("network", "show", e.net)
+	for _, bad := range []struct{ flag, value, field string }{
+		{"--route", "192.168.0.0/16", "routes"},
+		{"--route", "192.168.0.0/16=10.99.0.1", "routes"},
+		{"--ntp-server", "fd00::1", "ntp_servers"},
+		{"--dns-server", "10.0.0.300", "dns_servers"},
+		{"--lease-time", "1", "lease_time"},
+		{"--mtu", "100", "mtu"},
+		{"--dns-upstream", "dns.example", "dns_upstream"},
+	} {
+		out, err := e.d.qnetctl("network", "set", e.net, bad.flag, bad.value)
+		if err == nil || !strings.Contains(out, bad.field) {
+			t.Errorf("network set %s %s: err=%v, want an error naming %s:\n%s", bad.flag, bad.value, err, bad.field, out)
+		}
+	}
+	if after := e.d.mustQnetctl("network", "show", e.net); after != before {
+		t.Fatalf("refused changes changed the network:\n%s\n---\n%s", before, after)
+	}
 	c := e.container("dhcp-c1")
 	ns := nsName(c.ns)
 	// Forget the static configuration: from here on DHCP configures eth0.
@@ -312,6 +331,22 @@ func TestMagicDNS(t *testing.T) {
 	if got := digShort(cli.ns, "@"+res[0], "example.test"); got != "192.0.2.7" {
 		t.Errorf("forwarded name: %q", got)
 	}
+	// A network's own upstream servers replace the daemon's (here one that
+	// does not answer: SERVFAIL), and "none" goes back to the daemon's.
+	e.d.mustQnetctl("network", "set", e.net, "--dns-upstream", "127.0.0.1:9")
+	eventually(t, "the network's own upstream in use", func() error {
+		if out := digOut(cli.ns, "+time=5", "@"+res[0], "example.test"); !strings.Contains(out, "status: SERVFAIL") {
+			return fmt.Errorf("not SERVFAIL:\n%s", out)
+		}
+		return nil
+	})
+	e.d.mustQnetctl("network", "set", e.net, "--dns-upstream", "none")
+	eventually(t, "the daemon's upstream again", func() error {
+		if got := digShort(cli.ns, "@"+res[0], "example.test"); got != "192.0.2.7" {
+			return fmt.Errorf("forwarded name: %q", got)
+		}
+		return nil
+	})
 	// Another network's ports are not visible here.
 	other := newSGEnvOn(t, e.d, "e2e-dns2", "10.222.0.0/24", "fd00:222::/64")
 	other.containerArgs("dns-other", [2]string{"NAME", "elsewhere"})
