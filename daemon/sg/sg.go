@@ -258,7 +258,7 @@ func (m *Manager) write(ctx context.Context, what string, s *snapshot, groups []
 	}
 	guard := ovs.WaitNoRow(nbdb.PortGroupTable, "name", secgroup.AllPortGroup)
 	if s.all != nil {
-		guard = ovn.WaitPortGroupOp(secgroup.AllPortGroup, s.all.ExternalIDs)
+		guard = ovn.WaitPortGroupExternalIDsOp(s.all.UUID, s.all.ExternalIDs)
 	}
 	t0 := time.Now()
 	if _, err := m.NB.TransactResults(ctx, what, append([]ovsdb.Operation{guard}, ops...)); err != nil {

@@ -4,6 +4,7 @@ import (
 	"github.com/ovn-kubernetes/libovsdb/model"
 	"github.com/ovn-kubernetes/libovsdb/ovsdb"
 
+	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
 	"github.com/quantumnet/quantumnet/pkg/ovs"
 )
 
@@ -54,5 +55,5 @@ func ExternalIDsInclude(ids map[string]string) ovsdb.Condition {
 // WaitSwitchExternalIDsOp fails the transaction unless the logical switch
 // uuid has exactly these external ids.
 func WaitSwitchExternalIDsOp(uuid string, ids map[string]string) ovsdb.Operation {
-	return waitRowOp("Logical_Switch", uuid, "external_ids", OvsMap(ids))
+	return waitRowOp(nbdb.LogicalSwitchTable, uuid, "external_ids", OvsMap(ids))
 }

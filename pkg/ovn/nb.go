@@ -295,13 +295,7 @@ func (c *NB) DeleteSwitch(ctx context.Context, network string) error {
 	if n > 0 {
 		return fmt.Errorf("network %q has %d port(s): %w", network, n, ErrInUse)
 	}
-	zero := 0
-	wait := ovsdb.Operation{
-		Op: ovsdb.OperationWait, Table: nbdb.LogicalSwitchTable, Timeout: &zero,
-		Where:   []ovsdb.Condition{{Column: "_uuid", Function: ovsdb.ConditionEqual, Value: ovsdb.UUID{GoUUID: ls.UUID}}},
-		Columns: []string{"ports"}, Until: string(ovsdb.WaitConditionEqual),
-		Rows: []ovsdb.Row{{"ports": ovsdb.OvsSet{GoSet: kept}}},
-	}
+	wait := waitRowOp(nbdb.LogicalSwitchTable, ls.UUID, "ports", ovsdb.OvsSet{GoSet: kept})
 	del, err := c.Where(ls).Delete()
 	if err != nil {
 		return err

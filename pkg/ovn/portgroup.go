@@ -105,16 +105,11 @@ func (c *NB) UpdatePortOps(lsp *nbdb.LogicalSwitchPort, fields ...any) ([]ovsdb.
 	return c.Where(lsp).Update(lsp, fields...)
 }
 
-// WaitPortGroupOp fails the transaction unless the port group called name
-// has exactly these external ids (the caller's view: an optimistic guard).
-func WaitPortGroupOp(name string, externalIDs map[string]string) ovsdb.Operation {
-	zero := 0
-	return ovsdb.Operation{
-		Op: ovsdb.OperationWait, Table: nbdb.PortGroupTable, Timeout: &zero,
-		Where:   []ovsdb.Condition{{Column: "name", Function: ovsdb.ConditionEqual, Value: name}},
-		Columns: []string{"external_ids"}, Until: string(ovsdb.WaitConditionEqual),
-		Rows: []ovsdb.Row{{"external_ids": OvsMap(externalIDs)}},
-	}
+// WaitPortGroupExternalIDsOp fails the transaction unless the port group
+// uuid has exactly these external ids (the caller's view: an optimistic
+// guard).
+func WaitPortGroupExternalIDsOp(uuid string, externalIDs map[string]string) ovsdb.Operation {
+	return waitRowOp(nbdb.PortGroupTable, uuid, "external_ids", OvsMap(externalIDs))
 }
 
 // WaitPortGroupPortsOp fails the transaction unless the port group uuid has
