@@ -30,6 +30,7 @@ import (
 	"github.com/quantumnet/quantumnet/daemon/network"
 	"github.com/quantumnet/quantumnet/ipam"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
+	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
 	"github.com/quantumnet/quantumnet/pkg/ovs"
 )
@@ -79,7 +80,7 @@ type netState struct {
 }
 
 func genOf(other map[string]string) int64 {
-	g, _ := strconv.ParseInt(other[ovn.KeyIPAMGen], 10, 64)
+	g, _ := strconv.ParseInt(other[keys.IPAMGen], 10, 64)
 	return g
 }
 
@@ -149,12 +150,12 @@ func (a *Allocator) rebuild(st *netState, ls *nbdb.LogicalSwitch) error {
 		return err
 	}
 	for _, r := range res {
-		ip, err := netip.ParseAddr(r.ExternalIDs[ovn.KeyIP])
+		ip, err := netip.ParseAddr(r.ExternalIDs[keys.IP])
 		if err != nil {
 			continue
 		}
 		e := st.entries[ip]
-		e.Owner, e.MAC, e.row = r.ExternalIDs[ovn.KeyOwner], r.ExternalIDs[ovn.KeyMAC], r.UUID
+		e.Owner, e.MAC, e.row = r.ExternalIDs[keys.Owner], r.ExternalIDs[keys.MAC], r.UUID
 		st.entries[ip] = e
 		if e.MAC != "" {
 			st.byMAC[e.MAC] = ip
@@ -170,7 +171,7 @@ func (a *Allocator) rebuild(st *netState, ls *nbdb.LogicalSwitch) error {
 		st.other = map[string]string{}
 	}
 	st.gen = genOf(st.other)
-	for is6, key := range map[bool]string{false: ovn.KeyIPAMLast4, true: ovn.KeyIPAMLast6} {
+	for is6, key := range map[bool]string{false: keys.IPAMLast4, true: keys.IPAMLast6} {
 		if last, err := netip.ParseAddr(st.other[key]); err == nil && st.pools[is6] != nil {
 			st.pools[is6].ResumeAfter(last)
 		}
@@ -223,8 +224,8 @@ func (st *netState) undo(c *change) {
 // generation and where each pool's round robin stands.
 func (st *netState) nextOther() map[string]string {
 	next := maps.Clone(st.other)
-	next[ovn.KeyIPAMGen] = strconv.FormatInt(st.gen+1, 10)
-	for is6, key := range map[bool]string{false: ovn.KeyIPAMLast4, true: ovn.KeyIPAMLast6} {
+	next[keys.IPAMGen] = strconv.FormatInt(st.gen+1, 10)
+	for is6, key := range map[bool]string{false: keys.IPAMLast4, true: keys.IPAMLast6} {
 		if p := st.pools[is6]; p != nil && p.Last().IsValid() {
 			next[key] = p.Last().String()
 		}
@@ -274,7 +275,7 @@ func (st *netState) applied(c *change, res []ovsdb.OperationResult, first int) {
 		delete(st.entries, ip)
 	}
 	for i, r := range c.inserts {
-		ip, _ := netip.ParseAddr(r.ExternalIDs[ovn.KeyIP])
+		ip, _ := netip.ParseAddr(r.ExternalIDs[keys.IP])
 		e := c.set[ip]
 		if first+i < len(res) {
 			e.row = res[first+i].UUID.GoUUID
@@ -493,7 +494,7 @@ func (a *Allocator) DeletePort(ctx context.Context, name string) error {
 		}
 		return err
 	}
-	netName := lsp.ExternalIDs[ovn.KeyNetwork]
+	netName := lsp.ExternalIDs[keys.Network]
 	if netName == "" {
 		return fmt.Errorf("logical port %s: %w", name, ovn.ErrNotManaged)
 	}
@@ -571,10 +572,10 @@ func (a *Allocator) Reserve(ctx context.Context, netName, owner string, ip netip
 		}
 		c.picked = append(c.picked, got)
 		e := Entry{Owner: owner}
-		ids := map[string]string{ovn.KeyNetwork: netName, ovn.KeyKind: ovn.KindReservation, ovn.KeyOwner: owner, ovn.KeyIP: got.String()}
+		ids := map[string]string{keys.Network: netName, keys.Kind: keys.KindReservation, keys.Owner: owner, keys.IP: got.String()}
 		if mac != nil {
 			e.MAC = mac.String()
-			ids[ovn.KeyMAC] = e.MAC
+			ids[keys.MAC] = e.MAC
 		}
 		c.set[got] = e
 		c.inserts = append(c.inserts, &nbdb.DHCPOptions{Cidr: netip.PrefixFrom(got, got.BitLen()).String(), ExternalIDs: ids})

@@ -12,6 +12,7 @@ import (
 
 	"github.com/quantumnet/quantumnet/daemon/network"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
+	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
 )
@@ -50,7 +51,7 @@ func mkPort(name string) func(*Claim) *nbdb.LogicalSwitchPort {
 		for _, p := range cl.Addrs {
 			addr += " " + p.Addr().String()
 		}
-		return &nbdb.LogicalSwitchPort{Name: name, Addresses: []string{addr}, ExternalIDs: map[string]string{ovn.KeyNetwork: "n1", ovn.KeyKind: ovn.KindContainer}}
+		return &nbdb.LogicalSwitchPort{Name: name, Addresses: []string{addr}, ExternalIDs: map[string]string{keys.Network: "n1", keys.Kind: keys.KindContainer}}
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/quantumnet/quantumnet/daemon/network"
 	"github.com/quantumnet/quantumnet/ipam"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
+	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
 	"github.com/quantumnet/quantumnet/pkg/ovs"
 )
@@ -236,8 +237,8 @@ func (m *Manager) Add(ctx context.Context, r Request) (res *Result, err error) {
 	undo = append(undo, func() { _ = DeleteHostVeth(host) })
 	tVeth := time.Now()
 
-	ids := map[string]string{ovn.KeyPort: name, ovn.KeyContainerID: r.ContainerID, ovn.KeyIfname: r.Ifname}
-	ifaceIDs := map[string]string{ovs.KeyIfaceID: name, ovs.KeyAttachedMAC: res.MAC.String(), ovn.KeyPort: name}
+	ids := map[string]string{keys.Port: name, keys.ContainerID: r.ContainerID, keys.Ifname: r.Ifname}
+	ifaceIDs := map[string]string{ovs.KeyIfaceID: name, ovs.KeyAttachedMAC: res.MAC.String(), keys.Port: name}
 	if err = m.OVS.AddPort(ctx, m.Bridge, host, ifaceIDs, ids); err != nil {
 		return nil, err
 	}
@@ -264,18 +265,18 @@ func (m *Manager) portRow(r Request, cl *alloc.Claim, name, host string) *nbdb.L
 		Name:         name,
 		Addresses:    []string{addr},
 		PortSecurity: []string{addr},
-		Options:      map[string]string{ovn.OptRequestedChassis: m.Chassis},
+		Options:      map[string]string{keys.OptRequestedChassis: m.Chassis},
 		ExternalIDs: map[string]string{
-			ovn.KeyNetwork: r.Network, ovn.KeyKind: ovn.KindContainer, ovn.KeyContainerID: r.ContainerID,
-			ovn.KeyIfname: r.Ifname, ovn.KeyNetns: r.Netns, ovn.KeyCNINetwork: r.CNINetwork,
-			ovn.KeyChassis: m.Chassis, ovn.KeyHostIfname: host,
+			keys.Network: r.Network, keys.Kind: keys.KindContainer, keys.ContainerID: r.ContainerID,
+			keys.Ifname: r.Ifname, keys.Netns: r.Netns, keys.CNINetwork: r.CNINetwork,
+			keys.Chassis: m.Chassis, keys.HostIfname: host,
 		},
 	}
 	if len(r.SecurityGroups) > 0 {
-		lsp.ExternalIDs[ovn.KeySecurityGroups] = strings.Join(r.SecurityGroups, ",")
+		lsp.ExternalIDs[keys.SecurityGroups] = strings.Join(r.SecurityGroups, ",")
 	}
 	if r.DNSName != "" {
-		lsp.ExternalIDs[ovn.KeyDNSName] = r.DNSName
+		lsp.ExternalIDs[keys.DNSName] = r.DNSName
 	}
 	if m.Services != nil {
 		lsp.Dhcpv4Options, lsp.Dhcpv6Options = m.Services.PortDHCP(r.Network)
@@ -293,7 +294,7 @@ func resultOf(lsp *nbdb.LogicalSwitchPort, spec network.Spec) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("logical port %s: bad MAC %q", lsp.Name, f[0])
 	}
-	res := &Result{Port: lsp.Name, HostIfname: lsp.ExternalIDs[ovn.KeyHostIfname], MAC: mac, MTU: spec.MTU, DNSDomain: spec.DNSDomain}
+	res := &Result{Port: lsp.Name, HostIfname: lsp.ExternalIDs[keys.HostIfname], MAC: mac, MTU: spec.MTU, DNSDomain: spec.DNSDomain}
 	for _, s := range f[1:] {
 		a, err := netip.ParseAddr(s)
 		if err != nil {
@@ -312,7 +313,7 @@ func resultOf(lsp *nbdb.LogicalSwitchPort, spec network.Spec) (*Result, error) {
 
 // existing returns the result of an attachment that is complete.
 func (m *Manager) existing(lsp *nbdb.LogicalSwitchPort, r Request, spec network.Spec) (*Result, error) {
-	if lsp.ExternalIDs[ovn.KeyContainerID] != r.ContainerID || lsp.ExternalIDs[ovn.KeyNetwork] != r.Network || lsp.ExternalIDs[ovn.KeyNetns] != r.Netns {
+	if lsp.ExternalIDs[keys.ContainerID] != r.ContainerID || lsp.ExternalIDs[keys.Network] != r.Network || lsp.ExternalIDs[keys.Netns] != r.Netns {
 		return nil, errors.New("different attachment")
 	}
 	res, err := resultOf(lsp, spec)
@@ -396,8 +397,8 @@ func (m *Manager) Check(ctx context.Context, r Request) error {
 }
 
 func (m *Manager) check(lsp *nbdb.LogicalSwitchPort, r Request, res *Result) error {
-	if lsp.ExternalIDs[ovn.KeyNetwork] != r.Network {
-		return fmt.Errorf("logical port %s belongs to network %q, not %q", lsp.Name, lsp.ExternalIDs[ovn.KeyNetwork], r.Network)
+	if lsp.ExternalIDs[keys.Network] != r.Network {
+		return fmt.Errorf("logical port %s belongs to network %q, not %q", lsp.Name, lsp.ExternalIDs[keys.Network], r.Network)
 	}
 	iface, err := m.OVS.GetInterface(res.HostIfname)
 	if err != nil {
@@ -427,14 +428,14 @@ func (m *Manager) GC(ctx context.Context, cniNetwork string, valid []Attachment)
 	for _, a := range valid {
 		keep[a] = true
 	}
-	ports, err := m.NB.ListPorts(map[string]string{ovn.KeyKind: ovn.KindContainer, ovn.KeyChassis: m.Chassis, ovn.KeyCNINetwork: cniNetwork})
+	ports, err := m.NB.ListPorts(map[string]string{keys.Kind: keys.KindContainer, keys.Chassis: m.Chassis, keys.CNINetwork: cniNetwork})
 	if err != nil {
 		return nil, err
 	}
 	var removed []Attachment
 	var errs []error
 	for _, p := range ports {
-		a := Attachment{p.ExternalIDs[ovn.KeyContainerID], p.ExternalIDs[ovn.KeyIfname]}
+		a := Attachment{p.ExternalIDs[keys.ContainerID], p.ExternalIDs[keys.Ifname]}
 		if keep[a] {
 			continue
 		}
@@ -459,8 +460,8 @@ func (m *Manager) Reconcile(ctx context.Context) error {
 		return err
 	}
 	for _, p := range ports {
-		name := p.ExternalIDs[ovn.KeyPort]
-		if name == "" || p.ExternalIDs[ovn.KeyContainerID] == "" {
+		name := p.ExternalIDs[keys.Port]
+		if name == "" || p.ExternalIDs[keys.ContainerID] == "" {
 			continue
 		}
 		if _, err := m.NB.GetPort(name); errors.Is(err, ovn.ErrNotFound) {
@@ -468,13 +469,13 @@ func (m *Manager) Reconcile(ctx context.Context) error {
 			errs = append(errs, m.OVS.DeletePort(ctx, m.Bridge, p.Name), DeleteHostVeth(p.Name))
 		}
 	}
-	lsps, err := m.NB.ListPorts(map[string]string{ovn.KeyKind: ovn.KindContainer, ovn.KeyChassis: m.Chassis})
+	lsps, err := m.NB.ListPorts(map[string]string{keys.Kind: keys.KindContainer, keys.Chassis: m.Chassis})
 	if err != nil {
 		return err
 	}
 	for _, lsp := range lsps {
-		host := lsp.ExternalIDs[ovn.KeyHostIfname]
-		_, nsErr := os.Stat(lsp.ExternalIDs[ovn.KeyNetns])
+		host := lsp.ExternalIDs[keys.HostIfname]
+		_, nsErr := os.Stat(lsp.ExternalIDs[keys.Netns])
 		if nsErr == nil && HostVethExists(host) {
 			if _, err := m.OVS.GetPort(host); err == nil {
 				continue
@@ -486,12 +487,12 @@ func (m *Manager) Reconcile(ctx context.Context) error {
 			if f := strings.Fields(strings.Join(lsp.Addresses, " ")); len(f) > 0 {
 				mac = f[0]
 			}
-			ids := map[string]string{ovn.KeyPort: lsp.Name, ovn.KeyContainerID: lsp.ExternalIDs[ovn.KeyContainerID], ovn.KeyIfname: lsp.ExternalIDs[ovn.KeyIfname]}
-			ifaceIDs := map[string]string{ovs.KeyIfaceID: lsp.Name, ovs.KeyAttachedMAC: mac, ovn.KeyPort: lsp.Name}
+			ids := map[string]string{keys.Port: lsp.Name, keys.ContainerID: lsp.ExternalIDs[keys.ContainerID], keys.Ifname: lsp.ExternalIDs[keys.Ifname]}
+			ifaceIDs := map[string]string{ovs.KeyIfaceID: lsp.Name, ovs.KeyAttachedMAC: mac, keys.Port: lsp.Name}
 			errs = append(errs, m.OVS.AddPort(ctx, m.Bridge, host, ifaceIDs, ids))
 			continue
 		}
-		m.Log.Info("reconcile: removing broken attachment", "port", lsp.Name, "netns", lsp.ExternalIDs[ovn.KeyNetns], "veth_present", HostVethExists(host))
+		m.Log.Info("reconcile: removing broken attachment", "port", lsp.Name, "netns", lsp.ExternalIDs[keys.Netns], "veth_present", HostVethExists(host))
 		errs = append(errs, m.remove(ctx, lsp.Name, host))
 	}
 	return errors.Join(errs...)

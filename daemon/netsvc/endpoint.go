@@ -20,11 +20,9 @@ import (
 	qndns "github.com/quantumnet/quantumnet/daemon/dns"
 	"github.com/quantumnet/quantumnet/daemon/network"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
+	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovs"
 )
-
-// KeyResolver marks the OVS port of a resolver endpoint: its network.
-const KeyResolver = ovn.KeyPrefix + "resolver"
 
 // Endpoints are this chassis' resolver endpoints, one per network with a
 // resolver: a network namespace of the daemon's own (unnamed: it dies with
@@ -185,7 +183,7 @@ func (e *Endpoints) create(ctx context.Context, netName, key string, spec networ
 		return ep, err
 	}
 	ifaceIDs := map[string]string{ovs.KeyIfaceID: ResolverName(netName), ovs.KeyAttachedMAC: mac.String()}
-	portIDs := map[string]string{KeyResolver: netName}
+	portIDs := map[string]string{keys.Resolver: netName}
 	_ = e.OVS.DeletePort(ctx, e.Bridge, ep.host) // a stale one, from a daemon that died
 	if err := e.OVS.AddPort(ctx, e.Bridge, ep.host, ifaceIDs, portIDs); err != nil {
 		return ep, err
@@ -241,7 +239,7 @@ func (e *Endpoints) Prune(ctx context.Context, keep map[string]bool) {
 		return
 	}
 	for _, p := range ports {
-		n := p.ExternalIDs[KeyResolver]
+		n := p.ExternalIDs[keys.Resolver]
 		if n == "" || e.eps[n] != nil && e.eps[n].host == p.Name {
 			continue
 		}

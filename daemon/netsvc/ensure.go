@@ -19,6 +19,7 @@ import (
 	"github.com/quantumnet/quantumnet/daemon/network"
 	"github.com/quantumnet/quantumnet/ipam"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
+	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
 	"github.com/quantumnet/quantumnet/pkg/ovs"
 )
@@ -63,8 +64,8 @@ func (m *Manager) Resolvers(netName string) (Resolvers, error) {
 // ResolversOf reads the resolver addresses recorded on a network's switch.
 func ResolversOf(ls *nbdb.LogicalSwitch) Resolvers {
 	var r Resolvers
-	r.V4, _ = netip.ParseAddr(ls.ExternalIDs[ovn.KeyResolver4])
-	r.V6, _ = netip.ParseAddr(ls.ExternalIDs[ovn.KeyResolver6])
+	r.V4, _ = netip.ParseAddr(ls.ExternalIDs[keys.Resolver4])
+	r.V6, _ = netip.ParseAddr(ls.ExternalIDs[keys.Resolver6])
 	return r
 }
 
@@ -80,7 +81,7 @@ func (m *Manager) pickResolvers(ctx context.Context, spec network.Spec, have Res
 	var mine []netip.Addr
 	if rows, err := m.NB.Reservations(spec.Name); err == nil {
 		for _, d := range rows {
-			if a, err := netip.ParseAddr(d.ExternalIDs[ovn.KeyIP]); err == nil && d.ExternalIDs[ovn.KeyOwner] == ovn.OwnerResolver {
+			if a, err := netip.ParseAddr(d.ExternalIDs[keys.IP]); err == nil && d.ExternalIDs[keys.Owner] == keys.OwnerResolver {
 				mine = append(mine, a)
 			}
 		}
@@ -112,9 +113,9 @@ func (m *Manager) pickResolvers(ctx context.Context, spec network.Spec, have Res
 			*f.got = mine[i]
 			continue
 		}
-		a, err := m.Alloc.Reserve(ctx, spec.Name, ovn.OwnerResolver, ResolverCandidate(f.pool), v6, nil)
+		a, err := m.Alloc.Reserve(ctx, spec.Name, keys.OwnerResolver, ResolverCandidate(f.pool), v6, nil)
 		if err != nil {
-			a, err = m.Alloc.Reserve(ctx, spec.Name, ovn.OwnerResolver, netip.Addr{}, v6, nil)
+			a, err = m.Alloc.Reserve(ctx, spec.Name, keys.OwnerResolver, netip.Addr{}, v6, nil)
 		}
 		if err != nil {
 			m.Log.Warn("network has no room for a resolver address; DHCP names the gateway (OVN native DNS only)", "network", spec.Name, "subnet", f.pool.Subnet, "err", err)
@@ -156,10 +157,10 @@ func (m *Manager) Hosts(netName string) ([]Host, error) {
 	}
 	var hosts []Host
 	for _, p := range lsps {
-		if p.ExternalIDs[ovn.KeyNetwork] != netName {
+		if p.ExternalIDs[keys.Network] != netName {
 			continue
 		}
-		label := p.ExternalIDs[ovn.KeyDNSName]
+		label := p.ExternalIDs[keys.DNSName]
 		if label == "" || len(p.Addresses) == 0 {
 			continue
 		}
@@ -181,7 +182,7 @@ func (m *Manager) Hosts(netName string) ([]Host, error) {
 
 func (m *Manager) dhcpRow(netName, kind string) *nbdb.DHCPOptions {
 	rows, _ := ovn.List(m.NB, func(d *nbdb.DHCPOptions) bool {
-		return d.ExternalIDs[ovn.KeyKind] == kind && d.ExternalIDs[ovn.KeyNetwork] == netName
+		return d.ExternalIDs[keys.Kind] == kind && d.ExternalIDs[keys.Network] == netName
 	})
 	if len(rows) == 0 {
 		return nil
@@ -192,7 +193,7 @@ func (m *Manager) dhcpRow(netName, kind string) *nbdb.DHCPOptions {
 // PortDHCP returns the UUIDs of a network's DHCPv4 and DHCPv6 rows (nil
 // when it has none), for a new port to refer to.
 func (m *Manager) PortDHCP(netName string) (v4, v6 *string) {
-	return ptr(m.NB.NetworkDHCP(netName, ovn.KindDHCP)), ptr(m.NB.NetworkDHCP(netName, ovn.KindDHCP6))
+	return ptr(m.NB.NetworkDHCP(netName, keys.KindDHCP)), ptr(m.NB.NetworkDHCP(netName, keys.KindDHCP6))
 }
 
 // DNSServersFor returns the DNS servers the ports of a network (its switch
@@ -246,7 +247,7 @@ func (m *Manager) ensure(ctx context.Context, netName string) error {
 	}
 	lsRef := &nbdb.LogicalSwitch{UUID: ls.UUID}
 	var lsMuts []model.Mutation
-	svc := map[string]string{ovn.KeyServiceOf: netName}
+	svc := map[string]string{keys.ServiceOf: netName}
 
 	// DHCP.
 	dhcpRef := map[string]string{}
@@ -254,7 +255,7 @@ func (m *Manager) ensure(ctx context.Context, netName string) error {
 		kind   string
 		subnet netip.Prefix
 		opts   map[string]string
-	}{{ovn.KindDHCP, spec.Subnet4, DHCPv4Options(spec, res)}, {ovn.KindDHCP6, spec.Subnet6, DHCPv6Options(spec, res)}} {
+	}{{keys.KindDHCP, spec.Subnet4, DHCPv4Options(spec, res)}, {keys.KindDHCP6, spec.Subnet6, DHCPv6Options(spec, res)}} {
 		cur := m.dhcpRow(netName, d.kind)
 		switch {
 		case d.opts == nil && cur != nil:
@@ -264,7 +265,7 @@ func (m *Manager) ensure(ctx context.Context, netName string) error {
 		case d.opts == nil:
 		case cur == nil:
 			row := &nbdb.DHCPOptions{UUID: "dhcp_" + d.kind, Cidr: d.subnet.String(), Options: d.opts,
-				ExternalIDs: map[string]string{ovn.KeyNetwork: netName, ovn.KeyKind: d.kind}}
+				ExternalIDs: map[string]string{keys.Network: netName, keys.Kind: d.kind}}
 			ops = append(ops, ovn.WaitNoRowWithIDs(nbdb.DHCPOptionsTable, row.ExternalIDs))
 			if err := add(m.NB.InsertOps(row)); err != nil {
 				return err
@@ -281,13 +282,13 @@ func (m *Manager) ensure(ctx context.Context, netName string) error {
 		}
 	}
 	// Every port of the network refers to the network's DHCP rows.
-	ports, err := m.NB.ListPorts(map[string]string{ovn.KeyNetwork: netName})
+	ports, err := m.NB.ListPorts(map[string]string{keys.Network: netName})
 	if err != nil {
 		return err
 	}
 	for i := range ports {
 		p := &ports[i]
-		want4, want6 := ptr(dhcpRef[ovn.KindDHCP]), ptr(dhcpRef[ovn.KindDHCP6])
+		want4, want6 := ptr(dhcpRef[keys.KindDHCP]), ptr(dhcpRef[keys.KindDHCP6])
 		if eqPtr(p.Dhcpv4Options, want4) && eqPtr(p.Dhcpv6Options, want6) {
 			continue
 		}
@@ -374,7 +375,7 @@ func (m *Manager) ensure(ctx context.Context, netName string) error {
 		return err
 	}
 	records := OVNRecords(spec.DNSDomain, hosts)
-	dns := one(must(ovn.List(m.NB, func(d *nbdb.DNS) bool { return d.ExternalIDs[ovn.KeyServiceOf] == netName })))
+	dns := one(must(ovn.List(m.NB, func(d *nbdb.DNS) bool { return d.ExternalIDs[keys.ServiceOf] == netName })))
 	switch {
 	case dns == nil:
 		row := &nbdb.DNS{UUID: "dns", Records: records, ExternalIDs: svc}
@@ -397,7 +398,7 @@ func (m *Manager) ensure(ctx context.Context, netName string) error {
 	// The resolver addresses, recorded once chosen, over what was read (a
 	// concurrent Ensure that recorded others first wins; this one retries).
 	guarded := false
-	for key, a := range map[string]netip.Addr{ovn.KeyResolver4: res.V4, ovn.KeyResolver6: res.V6} {
+	for key, a := range map[string]netip.Addr{keys.Resolver4: res.V4, keys.Resolver6: res.V6} {
 		if a.IsValid() && ls.ExternalIDs[key] != a.String() {
 			if !guarded {
 				ops = append([]ovsdb.Operation{ovn.WaitSwitchExternalIDsOp(ls.UUID, ls.ExternalIDs)}, ops...)

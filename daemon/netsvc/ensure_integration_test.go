@@ -19,6 +19,7 @@ import (
 	"github.com/quantumnet/quantumnet/daemon/netsvc"
 	"github.com/quantumnet/quantumnet/daemon/network"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
+	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
 )
@@ -226,7 +227,7 @@ func (e *env) one(table string, cols []string, ids map[string]string) ovsdbtest.
 
 func (e *env) dhcp(netName, kind string) ovsdbtest.Row {
 	e.t.Helper()
-	return e.one(nbdb.DHCPOptionsTable, []string{"_uuid", "cidr", "options"}, map[string]string{ovn.KeyNetwork: netName, ovn.KeyKind: kind})
+	return e.one(nbdb.DHCPOptionsTable, []string{"_uuid", "cidr", "options"}, map[string]string{keys.Network: netName, keys.Kind: kind})
 }
 
 func (e *env) switchRow(netName string) ovsdbtest.Row {
@@ -242,16 +243,16 @@ func (e *env) port(name string) ovsdbtest.Row {
 
 func (e *env) dnsRow(netName string) ovsdbtest.Row {
 	e.t.Helper()
-	return e.one(nbdb.DNSTable, []string{"_uuid", "records"}, map[string]string{ovn.KeyServiceOf: netName})
+	return e.one(nbdb.DNSTable, []string{"_uuid", "records"}, map[string]string{keys.ServiceOf: netName})
 }
 
 // resolverReservations are the addresses reserved for a network's resolver, in the database.
 func (e *env) resolverReservations(netName string) []string {
 	e.t.Helper()
 	var out []string
-	for _, r := range e.rows(nbdb.DHCPOptionsTable, nil, map[string]string{ovn.KeyNetwork: netName, ovn.KeyKind: ovn.KindReservation}) {
-		if r.Map("external_ids")[ovn.KeyOwner] == ovn.OwnerResolver {
-			out = append(out, r.Map("external_ids")[ovn.KeyIP])
+	for _, r := range e.rows(nbdb.DHCPOptionsTable, nil, map[string]string{keys.Network: netName, keys.Kind: keys.KindReservation}) {
+		if r.Map("external_ids")[keys.Owner] == keys.OwnerResolver {
+			out = append(out, r.Map("external_ids")[keys.IP])
 		}
 	}
 	slices.Sort(out)
@@ -270,9 +271,9 @@ func (e *env) createPort(d *daemon, netName, name, label string) netsvc.Host {
 			addr += " " + a.Addr().String()
 			h.Addrs = append(h.Addrs, a.Addr())
 		}
-		ids := map[string]string{ovn.KeyNetwork: netName, ovn.KeyKind: ovn.KindContainer}
+		ids := map[string]string{keys.Network: netName, keys.Kind: keys.KindContainer}
 		if label != "" {
-			ids[ovn.KeyDNSName] = label
+			ids[keys.DNSName] = label
 		}
 		return &nbdb.LogicalSwitchPort{Name: name, Addresses: []string{addr}, ExternalIDs: ids}
 	})
@@ -292,7 +293,7 @@ func recorded(ls ovsdbtest.Row) (v4, v6 string) {
 		}
 		return ls.Map("other_config")[key]
 	}
-	return get(ovn.KeyResolver4), get(ovn.KeyResolver6)
+	return get(keys.Resolver4), get(keys.Resolver6)
 }
 
 func checkMap(t *testing.T, what string, got, want map[string]string) {
@@ -326,14 +327,14 @@ func TestIntegrationEnsureDualStack(t *testing.T) {
 	}
 
 	rmac := netsvc.RouterMAC("blue")
-	v4 := e.dhcp("blue", ovn.KindDHCP)
+	v4 := e.dhcp("blue", keys.KindDHCP)
 	if v4.Str("cidr") != "10.8.0.0/24" {
 		t.Errorf("DHCPv4 cidr %q", v4.Str("cidr"))
 	}
 	checkMap(t, "DHCPv4 options", v4.Map("options"), map[string]string{
 		"server_id": "10.8.0.1", "server_mac": rmac, "router": "10.8.0.1", "lease_time": "3600", "mtu": "1400",
 		"domain_name": `"blue.internal"`, "dns_server": "10.8.0.254"})
-	v6 := e.dhcp("blue", ovn.KindDHCP6)
+	v6 := e.dhcp("blue", keys.KindDHCP6)
 	if v6.Str("cidr") != "fd00:8::/64" {
 		t.Errorf("DHCPv6 cidr %q", v6.Str("cidr"))
 	}
@@ -343,7 +344,7 @@ func TestIntegrationEnsureDualStack(t *testing.T) {
 	lr := e.srv.FindOne("ovn-nbctl", nbdb.LogicalRouterTable, []string{"ports", "external_ids"}, "name="+netsvc.RouterName("blue"))
 	lrp := e.srv.FindOne("ovn-nbctl", nbdb.LogicalRouterPortTable, []string{"_uuid", "mac", "networks", "ipv6_ra_configs"}, "name="+netsvc.RouterPortName("blue"))
 	checkSet(t, "router ports", lr.Set("ports"), []string{lrp.Str("_uuid")})
-	if lr.Map("external_ids")[ovn.KeyServiceOf] != "blue" {
+	if lr.Map("external_ids")[keys.ServiceOf] != "blue" {
 		t.Errorf("router external_ids %v", lr.Map("external_ids"))
 	}
 	if lrp.Str("mac") != rmac {
@@ -376,8 +377,8 @@ func TestIntegrationEnsureDualStack(t *testing.T) {
 	}
 	var owned []string
 	for _, r := range reservations {
-		if r.ExternalIDs[ovn.KeyOwner] == ovn.OwnerResolver {
-			owned = append(owned, r.ExternalIDs[ovn.KeyIP])
+		if r.ExternalIDs[keys.Owner] == keys.OwnerResolver {
+			owned = append(owned, r.ExternalIDs[keys.IP])
 		}
 	}
 	checkSet(t, "nb.Reservations of the resolver", owned, []string{"10.8.0.254", "fd00:8::f:ffff"})
@@ -437,7 +438,7 @@ func TestIntegrationEnsurePorts(t *testing.T) {
 		}
 	}
 	e.ensure(d, "blue")
-	v4, v6 := e.dhcp("blue", ovn.KindDHCP).Str("_uuid"), e.dhcp("blue", ovn.KindDHCP6).Str("_uuid")
+	v4, v6 := e.dhcp("blue", keys.KindDHCP).Str("_uuid"), e.dhcp("blue", keys.KindDHCP6).Str("_uuid")
 	for _, p := range []string{"p-web", "p-none"} {
 		if r := e.port(p); r.Str("dhcpv4_options") != v4 || r.Str("dhcpv6_options") != v6 {
 			t.Errorf("port %s: dhcpv4_options %q dhcpv6_options %q, want %s %s", p, r.Str("dhcpv4_options"), r.Str("dhcpv6_options"), v4, v6)
@@ -468,7 +469,7 @@ func TestIntegrationEnsurePorts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lsp.ExternalIDs[ovn.KeyDNSName] = "www"
+	lsp.ExternalIDs[keys.DNSName] = "www"
 	if err := d.nb.UpdatePort(e.ctx, lsp, &lsp.ExternalIDs); err != nil {
 		t.Fatal(err)
 	}
@@ -497,7 +498,7 @@ func TestIntegrationEnsureSettingsChange(t *testing.T) {
 	d := e.connect()
 	spec := e.createNet(dual, d)
 	e.ensure(d, "blue")
-	v4uuid, v6uuid := e.dhcp("blue", ovn.KindDHCP).Str("_uuid"), e.dhcp("blue", ovn.KindDHCP6).Str("_uuid")
+	v4uuid, v6uuid := e.dhcp("blue", keys.KindDHCP).Str("_uuid"), e.dhcp("blue", keys.KindDHCP6).Str("_uuid")
 
 	in := spec.Input()
 	in.LeaseTime, in.MTU = 60, 1380
@@ -524,12 +525,12 @@ func TestIntegrationEnsureSettingsChange(t *testing.T) {
 	e.settle(d)
 	e.ensure(d, "blue")
 
-	v4 := e.dhcp("blue", ovn.KindDHCP)
+	v4 := e.dhcp("blue", keys.KindDHCP)
 	checkMap(t, "DHCPv4 options", v4.Map("options"), map[string]string{
 		"server_id": "10.8.0.1", "server_mac": netsvc.RouterMAC("blue"), "router": "10.8.0.1", "lease_time": "60", "mtu": "1380",
 		"domain_name": `"blue.internal"`, "dns_server": "192.0.2.53", "ntp_server": "192.0.2.123",
 		"classless_static_route": "{192.168.10.0/24,10.8.0.250, 0.0.0.0/0,10.8.0.1}"})
-	v6 := e.dhcp("blue", ovn.KindDHCP6)
+	v6 := e.dhcp("blue", keys.KindDHCP6)
 	checkMap(t, "DHCPv6 options", v6.Map("options"), map[string]string{"server_id": netsvc.RouterMAC("blue"), "dns_server": "2001:db8::53"})
 	if v4.Str("_uuid") != v4uuid || v6.Str("_uuid") != v6uuid {
 		t.Errorf("DHCP rows replaced instead of updated")
@@ -561,7 +562,7 @@ func TestIntegrationEnsureRange(t *testing.T) {
 	if a := e.port(netsvc.ResolverName("green")).Set("addresses"); !slices.Equal(a, []string{want}) {
 		t.Errorf("resolver addresses %v, want %s", a, want)
 	}
-	if server := e.dhcp("green", ovn.KindDHCP).Map("options")["dns_server"]; server != "10.9.0.254" {
+	if server := e.dhcp("green", keys.KindDHCP).Map("options")["dns_server"]; server != "10.9.0.254" {
 		t.Errorf("DHCPv4 dns_server %q", server)
 	}
 }
@@ -587,7 +588,7 @@ func TestIntegrationEnsureNoRoom(t *testing.T) {
 	if a := e.port(netsvc.ResolverName("tiny")).Set("addresses"); !slices.Equal(a, []string{want}) {
 		t.Errorf("resolver addresses %v, want %s", a, want)
 	}
-	if server := e.dhcp("tiny", ovn.KindDHCP).Map("options")["dns_server"]; server != "10.10.0.1" {
+	if server := e.dhcp("tiny", keys.KindDHCP).Map("options")["dns_server"]; server != "10.10.0.1" {
 		t.Errorf("DHCPv4 dns_server %q, want the gateway 10.10.0.1", server)
 	}
 	if got := e.resolverReservations("tiny"); !slices.Equal(got, []string{"fd00:10::f:ffff"}) {
@@ -660,7 +661,7 @@ func TestIntegrationEnsureConcurrent(t *testing.T) {
 		name := in.Name
 		e.createNet(in, d1, d2)
 		e.race(name, d1, d2)
-		svc := map[string]string{ovn.KeyServiceOf: name}
+		svc := map[string]string{keys.ServiceOf: name}
 		count := func(table string, ids map[string]string) int { return len(e.rows(table, nil, ids)) }
 		for _, c := range []struct {
 			what string
@@ -668,8 +669,8 @@ func TestIntegrationEnsureConcurrent(t *testing.T) {
 		}{
 			{"routers", count(nbdb.LogicalRouterTable, svc)},
 			{"router ports", count(nbdb.LogicalRouterPortTable, svc)},
-			{"DHCPv4 rows", count(nbdb.DHCPOptionsTable, map[string]string{ovn.KeyNetwork: name, ovn.KeyKind: ovn.KindDHCP})},
-			{"DHCPv6 rows", count(nbdb.DHCPOptionsTable, map[string]string{ovn.KeyNetwork: name, ovn.KeyKind: ovn.KindDHCP6})},
+			{"DHCPv4 rows", count(nbdb.DHCPOptionsTable, map[string]string{keys.Network: name, keys.Kind: keys.KindDHCP})},
+			{"DHCPv6 rows", count(nbdb.DHCPOptionsTable, map[string]string{keys.Network: name, keys.Kind: keys.KindDHCP6})},
 			{"DNS rows", count(nbdb.DNSTable, svc)},
 			{"service switch ports", count(nbdb.LogicalSwitchPortTable, svc)},
 			{"resolver ports", len(e.srv.Find("ovn-nbctl", nbdb.LogicalSwitchPortTable, []string{"_uuid"}, "name="+netsvc.ResolverName(name)))},
@@ -729,7 +730,7 @@ func TestIntegrationEnsureEmptyAddresses(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := d.nb.CreatePort(e.ctx, ls, &nbdb.LogicalSwitchPort{Name: "odd", Addresses: []string{""},
-		ExternalIDs: map[string]string{ovn.KeyNetwork: "blue", ovn.KeyDNSName: "odd"}}); err != nil {
+		ExternalIDs: map[string]string{keys.Network: "blue", keys.DNSName: "odd"}}); err != nil {
 		t.Fatal(err)
 	}
 	e.settle(d)
@@ -763,7 +764,7 @@ func TestIntegrationDeleteSwitch(t *testing.T) {
 	e.createPort(d, "red", "w1", "web")
 	e.settle(d)
 	e.ensure(d, "red")
-	redBefore := e.rows(nbdb.DHCPOptionsTable, []string{"_uuid"}, map[string]string{ovn.KeyNetwork: "red"})
+	redBefore := e.rows(nbdb.DHCPOptionsTable, []string{"_uuid"}, map[string]string{keys.Network: "red"})
 	if len(redBefore) != 4 { // DHCPv4, DHCPv6, two resolver reservations
 		t.Fatalf("red: %d DHCP_Options rows, want 4", len(redBefore))
 	}
@@ -775,12 +776,12 @@ func TestIntegrationDeleteSwitch(t *testing.T) {
 		table string
 		ids   map[string]string
 	}{
-		{nbdb.LogicalSwitchTable, map[string]string{ovn.KeyNetwork: "blue"}},
-		{nbdb.LogicalRouterTable, map[string]string{ovn.KeyServiceOf: "blue"}},
-		{nbdb.LogicalRouterPortTable, map[string]string{ovn.KeyServiceOf: "blue"}},
-		{nbdb.LogicalSwitchPortTable, map[string]string{ovn.KeyServiceOf: "blue"}},
-		{nbdb.DHCPOptionsTable, map[string]string{ovn.KeyNetwork: "blue"}},
-		{nbdb.DNSTable, map[string]string{ovn.KeyServiceOf: "blue"}},
+		{nbdb.LogicalSwitchTable, map[string]string{keys.Network: "blue"}},
+		{nbdb.LogicalRouterTable, map[string]string{keys.ServiceOf: "blue"}},
+		{nbdb.LogicalRouterPortTable, map[string]string{keys.ServiceOf: "blue"}},
+		{nbdb.LogicalSwitchPortTable, map[string]string{keys.ServiceOf: "blue"}},
+		{nbdb.DHCPOptionsTable, map[string]string{keys.Network: "blue"}},
+		{nbdb.DNSTable, map[string]string{keys.ServiceOf: "blue"}},
 	} {
 		if rs := e.rows(c.table, nil, c.ids); len(rs) != 0 {
 			t.Errorf("after deleting blue: %d %s rows left: %v", len(rs), c.table, rs)
@@ -791,11 +792,11 @@ func TestIntegrationDeleteSwitch(t *testing.T) {
 	if !errors.Is(err, ovn.ErrInUse) {
 		t.Fatalf("delete a network with a workload port: %v, want ErrInUse", err)
 	}
-	if got := e.rows(nbdb.DHCPOptionsTable, []string{"_uuid"}, map[string]string{ovn.KeyNetwork: "red"}); len(got) != len(redBefore) {
+	if got := e.rows(nbdb.DHCPOptionsTable, []string{"_uuid"}, map[string]string{keys.Network: "red"}); len(got) != len(redBefore) {
 		t.Errorf("red: %d DHCP_Options rows after the refused deletion, want %d", len(got), len(redBefore))
 	}
-	e.one(nbdb.LogicalRouterTable, nil, map[string]string{ovn.KeyServiceOf: "red"})
-	e.one(nbdb.DNSTable, nil, map[string]string{ovn.KeyServiceOf: "red"})
+	e.one(nbdb.LogicalRouterTable, nil, map[string]string{keys.ServiceOf: "red"})
+	e.one(nbdb.DNSTable, nil, map[string]string{keys.ServiceOf: "red"})
 	e.port(netsvc.ResolverName("red"))
 	e.port(netsvc.RouterLSPName("red"))
 }

@@ -14,7 +14,7 @@ import (
 
 	"github.com/quantumnet/quantumnet/daemon/network"
 	"github.com/quantumnet/quantumnet/ipam"
-	"github.com/quantumnet/quantumnet/pkg/ovn"
+	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
 )
 
@@ -402,18 +402,18 @@ func TestMatters(t *testing.T) {
 	ref := "dhcp"
 	plain := func() *nbdb.LogicalSwitchPort {
 		return &nbdb.LogicalSwitchPort{Addresses: []string{"0a:51:4e:00:00:01 10.0.0.2"}, Dhcpv4Options: &ref,
-			ExternalIDs: map[string]string{ovn.KeyNetwork: "blue"}}
+			ExternalIDs: map[string]string{keys.Network: "blue"}}
 	}
 	named := func(n string) *nbdb.LogicalSwitchPort {
 		p := plain()
-		p.ExternalIDs[ovn.KeyDNSName] = n
+		p.ExternalIDs[keys.DNSName] = n
 		return p
 	}
 	noRefs := plain()
 	noRefs.Dhcpv4Options = nil
 	moved := named("web")
 	moved.Addresses = []string{"0a:51:4e:00:00:01 10.0.0.9"}
-	svc := &nbdb.LogicalSwitchPort{ExternalIDs: map[string]string{ovn.KeyServiceOf: "blue"}}
+	svc := &nbdb.LogicalSwitchPort{ExternalIDs: map[string]string{keys.ServiceOf: "blue"}}
 	up := plain()
 	up.Up = new(true)
 	for _, tc := range []struct {

@@ -9,7 +9,7 @@ import (
 	"github.com/ovn-kubernetes/libovsdb/model"
 
 	"github.com/quantumnet/quantumnet/daemon/network"
-	"github.com/quantumnet/quantumnet/pkg/ovn"
+	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
 )
 
@@ -32,15 +32,15 @@ type Runner struct {
 func networkOf(table string, m model.Model) string {
 	switch r := m.(type) {
 	case *nbdb.LogicalSwitch:
-		return r.ExternalIDs[ovn.KeyNetwork]
+		return r.ExternalIDs[keys.Network]
 	case *nbdb.LogicalSwitchPort:
-		if n := r.ExternalIDs[ovn.KeyNetwork]; n != "" {
+		if n := r.ExternalIDs[keys.Network]; n != "" {
 			return n
 		}
-		return r.ExternalIDs[ovn.KeyServiceOf]
+		return r.ExternalIDs[keys.ServiceOf]
 	case *nbdb.DHCPOptions:
-		if r.ExternalIDs[ovn.KeyOwner] == ovn.OwnerResolver || r.ExternalIDs[ovn.KeyKind] != ovn.KindReservation {
-			return r.ExternalIDs[ovn.KeyNetwork]
+		if r.ExternalIDs[keys.Owner] == keys.OwnerResolver || r.ExternalIDs[keys.Kind] != keys.KindReservation {
+			return r.ExternalIDs[keys.Network]
 		}
 	}
 	return ""
@@ -53,11 +53,11 @@ func networkOf(table string, m model.Model) string {
 func matters(old, cur model.Model) bool {
 	o, _ := old.(*nbdb.LogicalSwitchPort)
 	c, _ := cur.(*nbdb.LogicalSwitchPort)
-	named := func(p *nbdb.LogicalSwitchPort) bool { return p != nil && p.ExternalIDs[ovn.KeyDNSName] != "" }
+	named := func(p *nbdb.LogicalSwitchPort) bool { return p != nil && p.ExternalIDs[keys.DNSName] != "" }
 	switch {
 	case o == nil && c == nil:
 		return false
-	case (o != nil && o.ExternalIDs[ovn.KeyServiceOf] != "") || (c != nil && c.ExternalIDs[ovn.KeyServiceOf] != ""):
+	case (o != nil && o.ExternalIDs[keys.ServiceOf] != "") || (c != nil && c.ExternalIDs[keys.ServiceOf] != ""):
 		return true
 	case c == nil:
 		return named(o)
@@ -66,7 +66,7 @@ func matters(old, cur model.Model) bool {
 	case o == nil:
 		return named(c)
 	}
-	return named(o) != named(c) || o.ExternalIDs[ovn.KeyDNSName] != c.ExternalIDs[ovn.KeyDNSName] ||
+	return named(o) != named(c) || o.ExternalIDs[keys.DNSName] != c.ExternalIDs[keys.DNSName] ||
 		named(c) && !slices.Equal(o.Addresses, c.Addresses) ||
 		!eqPtr(o.Dhcpv4Options, c.Dhcpv4Options) || !eqPtr(o.Dhcpv6Options, c.Dhcpv6Options)
 }
@@ -138,7 +138,7 @@ func (r *Runner) all(ctx context.Context) {
 	}
 	keep := map[string]bool{}
 	for i := range lss {
-		if n := lss[i].ExternalIDs[ovn.KeyNetwork]; n != "" {
+		if n := lss[i].ExternalIDs[keys.Network]; n != "" {
 			keep[n] = true
 			r.one(ctx, n)
 		}

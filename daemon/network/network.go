@@ -11,7 +11,7 @@ import (
 	"strings"
 
 	"github.com/quantumnet/quantumnet/ipam"
-	"github.com/quantumnet/quantumnet/pkg/ovn"
+	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
 )
 
@@ -248,39 +248,39 @@ func parseAddrs(field string, in []string, v4only bool) ([]netip.Addr, error) {
 
 // ExternalIDs is how s is stored on its Logical_Switch.
 func (s Spec) ExternalIDs() map[string]string {
-	ids := map[string]string{ovn.KeyNetwork: s.Name, ovn.KeyMTU: strconv.Itoa(s.MTU)}
+	ids := map[string]string{keys.Network: s.Name, keys.MTU: strconv.Itoa(s.MTU)}
 	if s.Subnet4.IsValid() {
-		ids[ovn.KeySubnet4] = s.Subnet4.String()
-		ids[ovn.KeyGateway4] = s.Gateway4.String()
+		ids[keys.Subnet4] = s.Subnet4.String()
+		ids[keys.Gateway4] = s.Gateway4.String()
 	}
 	if s.Subnet6.IsValid() {
-		ids[ovn.KeySubnet6] = s.Subnet6.String()
-		ids[ovn.KeyGateway6] = s.Gateway6.String()
+		ids[keys.Subnet6] = s.Subnet6.String()
+		ids[keys.Gateway6] = s.Gateway6.String()
 	}
 	if s.DNSDomain != "" {
-		ids[ovn.KeyDNSDomain] = s.DNSDomain
+		ids[keys.DNSDomain] = s.DNSDomain
 	}
-	ids[ovn.KeyLeaseTime] = strconv.Itoa(s.LeaseTime)
+	ids[keys.LeaseTime] = strconv.Itoa(s.LeaseTime)
 	for key, list := range map[string][]string{
-		ovn.KeyDNSServers: addrStrings(s.DNSServers), ovn.KeyNTPServers: addrStrings(s.NTPServers),
-		ovn.KeyRoutes: routeStrings(s.Routes), ovn.KeyDNSUpstream: s.Upstream,
+		keys.DNSServers: addrStrings(s.DNSServers), keys.NTPServers: addrStrings(s.NTPServers),
+		keys.Routes: routeStrings(s.Routes), keys.DNSUpstream: s.Upstream,
 	} {
 		if len(list) > 0 {
 			ids[key] = strings.Join(list, ",")
 		}
 	}
 	if s.Range4.First.IsValid() {
-		ids[ovn.KeyRange4] = s.Range4.String()
+		ids[keys.Range4] = s.Range4.String()
 	}
 	if s.Range6.First.IsValid() {
-		ids[ovn.KeyRange6] = s.Range6.String()
+		ids[keys.Range6] = s.Range6.String()
 	}
 	if len(s.Exclude) > 0 {
 		ex := make([]string, len(s.Exclude))
 		for i, r := range s.Exclude {
 			ex[i] = r.String()
 		}
-		ids[ovn.KeyExclude] = strings.Join(ex, ",")
+		ids[keys.Exclude] = strings.Join(ex, ",")
 	}
 	return ids
 }
@@ -347,14 +347,14 @@ func (s Spec) excluded(v4 bool) []ipam.Range {
 // FromSwitch reads a Spec back from its Logical_Switch.
 func FromSwitch(ls *nbdb.LogicalSwitch) (Spec, error) {
 	ids := ls.ExternalIDs
-	mtu, _ := strconv.Atoi(ids[ovn.KeyMTU])
-	lease, _ := strconv.Atoi(ids[ovn.KeyLeaseTime])
+	mtu, _ := strconv.Atoi(ids[keys.MTU])
+	lease, _ := strconv.Atoi(ids[keys.LeaseTime])
 	s, err := Parse(Input{
-		Name: ids[ovn.KeyNetwork], Subnet4: ids[ovn.KeySubnet4], Gateway4: ids[ovn.KeyGateway4],
-		Subnet6: ids[ovn.KeySubnet6], Gateway6: ids[ovn.KeyGateway6], MTU: mtu, DNSDomain: ids[ovn.KeyDNSDomain],
-		Range4: ids[ovn.KeyRange4], Range6: ids[ovn.KeyRange6], Exclude: splitList(ids[ovn.KeyExclude]),
-		LeaseTime: lease, DNSServers: splitList(ids[ovn.KeyDNSServers]), NTPServers: splitList(ids[ovn.KeyNTPServers]),
-		Routes: splitList(ids[ovn.KeyRoutes]), Upstream: splitList(ids[ovn.KeyDNSUpstream]),
+		Name: ids[keys.Network], Subnet4: ids[keys.Subnet4], Gateway4: ids[keys.Gateway4],
+		Subnet6: ids[keys.Subnet6], Gateway6: ids[keys.Gateway6], MTU: mtu, DNSDomain: ids[keys.DNSDomain],
+		Range4: ids[keys.Range4], Range6: ids[keys.Range6], Exclude: splitList(ids[keys.Exclude]),
+		LeaseTime: lease, DNSServers: splitList(ids[keys.DNSServers]), NTPServers: splitList(ids[keys.NTPServers]),
+		Routes: splitList(ids[keys.Routes]), Upstream: splitList(ids[keys.DNSUpstream]),
 	})
 	if err != nil {
 		return s, fmt.Errorf("logical switch %s: stored network is invalid: %w", ls.Name, err)

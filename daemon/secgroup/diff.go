@@ -4,6 +4,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 )
 
 // Diff compares the current rows with the desired ones, keyed by port group
@@ -123,29 +125,29 @@ func Delta(current, desired []string) (add, del []string) {
 }
 
 // Groups rebuilds the security groups from their rows (Northbound is the
-// only store): one per port group with a KeySG other than AllName and
+// only store): one per port group with a keys.SG other than AllName and
 // EgressName, with
-// its description and, from the KeyRuleSpec of its ACLs, its rules (sorted
+// its description and, from the keys.RuleSpec of its ACLs, its rules (sorted
 // by rule id). It fails on an ACL whose rule does not parse.
 func Groups(o Output) ([]Group, error) {
 	var groups []Group
 	idx := map[string]int{}
 	for _, p := range o.PortGroups {
-		name := p.ExternalIDs[KeySG]
+		name := p.ExternalIDs[keys.SG]
 		if name == "" || name == AllName || name == EgressName {
 			continue
 		}
 		idx[name] = len(groups)
-		groups = append(groups, Group{Name: name, Description: p.ExternalIDs[KeyDescription]})
+		groups = append(groups, Group{Name: name, Description: p.ExternalIDs[keys.SGDescription]})
 	}
 	acls := slices.Clone(o.ACLs)
 	slices.SortFunc(acls, func(a, b ACL) int { return strings.Compare(a.Key, b.Key) })
 	for _, a := range acls {
-		i, ok := idx[a.ExternalIDs[KeySG]]
+		i, ok := idx[a.ExternalIDs[keys.SG]]
 		if !ok {
 			continue
 		}
-		r, err := ParseRule(a.ExternalIDs[KeyRuleSpec])
+		r, err := ParseRule(a.ExternalIDs[keys.RuleSpec])
 		if err != nil {
 			return nil, err
 		}

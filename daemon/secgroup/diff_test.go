@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
 )
 
@@ -38,7 +39,7 @@ func TestDiff(t *testing.T) {
 		in.Groups = []Group{base.Groups[0]}
 		in.Ports = []Port{base.Ports[0], {Name: "p2"}}
 		a, d, u := Diff(cur, mustTranslate(t, in))
-		if !a.Empty() || len(d.PortGroups) != 1 || d.PortGroups[0].Name != "qn_sg_db" || len(d.ACLs) != 1 || d.ACLs[0].ExternalIDs[KeySG] != "db" {
+		if !a.Empty() || len(d.PortGroups) != 1 || d.PortGroups[0].Name != "qn_sg_db" || len(d.ACLs) != 1 || d.ACLs[0].ExternalIDs[keys.SG] != "db" {
 			t.Fatalf("+%v -%v", a, d)
 		}
 		if len(u.ACLs) != 0 || len(u.PortGroups) != 1 || u.PortGroups[0].Name != AllPortGroup {
@@ -58,7 +59,7 @@ func TestDiff(t *testing.T) {
 		in.Groups = slices.Clone(base.Groups)
 		in.Groups[0].Description = "front"
 		a, d, u := Diff(cur, mustTranslate(t, in))
-		if !a.Empty() || !d.Empty() || len(u.ACLs) != 0 || len(u.PortGroups) != 1 || u.PortGroups[0].ExternalIDs[KeyDescription] != "front" {
+		if !a.Empty() || !d.Empty() || len(u.ACLs) != 0 || len(u.PortGroups) != 1 || u.PortGroups[0].ExternalIDs[keys.SGDescription] != "front" {
 			t.Fatalf("+%v -%v ~%v", a, d, u)
 		}
 	})
@@ -175,7 +176,7 @@ func TestACLModel(t *testing.T) {
 	if _, ok := a.ExternalIDs["x"]; ok {
 		t.Fatal("Model shares the external ids map")
 	}
-	if _, ok := ACLFromModel(&nbdb.ACL{ExternalIDs: map[string]string{KeySG: "web"}}); ok {
+	if _, ok := ACLFromModel(&nbdb.ACL{ExternalIDs: map[string]string{keys.SG: "web"}}); ok {
 		t.Fatal("an ACL without a rule id is read as ours")
 	}
 }

@@ -88,12 +88,12 @@
 // ovn-northd would fail every Southbound commit on the duplicate name,
 // which stops it for the whole deployment.
 //
-// Every row carries external_ids: KeySG (the group; "all" for qn_sg_all),
-// on ACLs KeyRule (a stable id: a hash of the rule's canonical text, so the
+// Every row carries external_ids: keys.SG (the group; "all" for qn_sg_all),
+// on ACLs keys.Rule (a stable id: a hash of the rule's canonical text, so the
 // same rule always yields the same row and adding a rule adds exactly one
-// ACL) and KeyRuleSpec (the rule in the CLI syntax, from which Groups
+// ACL) and keys.RuleSpec (the rule in the CLI syntax, from which Groups
 // rebuilds the groups: Northbound is the only store), and on port groups
-// KeyDescription.
+// keys.SGDescription.
 //
 // # Rule syntax
 //

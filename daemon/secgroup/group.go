@@ -11,7 +11,7 @@ import (
 const MaxDescription = 255
 
 // AllName is the group name of the shared rows (port group qn_sg_all, its
-// plumbing and default ACLs) in their KeySG; no group may be named so.
+// plumbing and default ACLs) in their keys.SG; no group may be named so.
 const AllName = "all"
 
 // EgressName is the group name of the rows that restrict egress (port group

@@ -4,6 +4,7 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
 )
 
@@ -20,7 +21,7 @@ func (a ACL) Model() *nbdb.ACL {
 }
 
 // ACLFromModel reads a Northbound ACL row; ok is false for a row that is
-// not a security-group ACL of QuantumNet (no KeySG and KeyRule).
+// not a security-group ACL of QuantumNet (no keys.SG and keys.Rule).
 func ACLFromModel(m *nbdb.ACL) (a ACL, ok bool) {
 	key := ACLKey(m.ExternalIDs)
 	if key == "" {
@@ -58,12 +59,12 @@ func (p PortGroup) Model(portUUID, aclUUID func(string) string) *nbdb.PortGroup 
 }
 
 // PortGroupFromModel reads a Northbound Port_Group row; ok is false for a
-// row that is not a security group of QuantumNet (no KeySG). portName and
+// row that is not a security group of QuantumNet (no keys.SG). portName and
 // aclKey map the UUIDs the row references to a port name and an ACL key; a
 // UUID they do not know is kept as it is, so that Diff sees it as a
 // difference (a port or ACL to take out).
 func PortGroupFromModel(m *nbdb.PortGroup, portName, aclKey func(uuid string) (string, bool)) (p PortGroup, ok bool) {
-	if m.ExternalIDs[KeySG] == "" {
+	if m.ExternalIDs[keys.SG] == "" {
 		return PortGroup{}, false
 	}
 	p = PortGroup{
@@ -91,7 +92,7 @@ func PortGroupFromModel(m *nbdb.PortGroup, portName, aclKey func(uuid string) (s
 }
 
 // FromModels builds the current Output from the Northbound rows, for Diff:
-// the port groups with a KeySG and the ACLs with a KeySG and a KeyRule
+// the port groups with a keys.SG and the ACLs with a keys.SG and a keys.Rule
 // (other rows are not QuantumNet's security groups, and skipped), with
 // their UUIDs. portName maps an LSP UUID to its name.
 func FromModels(pgs []*nbdb.PortGroup, acls []*nbdb.ACL, portName func(uuid string) (string, bool)) Output {

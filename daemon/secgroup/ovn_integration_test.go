@@ -25,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
 )
@@ -350,7 +351,7 @@ func TestTraceCatchesBadMatchIntegration(t *testing.T) {
 	out := mustTranslate(t, Input{Groups: []Group{{Name: "web", Rules: rules(t, "ingress tcp 80")}},
 		Ports: []Port{{Name: "probe", Groups: []string{"web"}}}})
 	for i, a := range out.ACLs {
-		if a.ExternalIDs[KeySG] == "web" {
+		if a.ExternalIDs[keys.SG] == "web" {
 			out.ACLs[i].Match = strings.Replace(a.Match, "tcp.dst == 80", "tcp.dport == 80", 1)
 		}
 	}

@@ -9,23 +9,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/quantumnet/quantumnet/pkg/ovn"
+	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
-)
-
-// External ids of the security-group rows.
-const (
-	// KeySG is the security group of a Port_Group or an ACL (AllName for
-	// qn_sg_all and its ACLs).
-	KeySG = ovn.KeyPrefix + "sg"
-	// KeyDescription is the group's description, on its Port_Group.
-	KeyDescription = ovn.KeyPrefix + "sg-description"
-	// KeyRule is the ACL's stable id within its group: Rule.ID, or the name
-	// of a plumbing or default ACL.
-	KeyRule = ovn.KeyPrefix + "rule"
-	// KeyRuleSpec is the rule of an ACL in the rule syntax (Rule.String),
-	// which Groups parses back.
-	KeyRuleSpec = ovn.KeyPrefix + "rule-spec"
 )
 
 // Priorities (see the package doc).
@@ -75,8 +60,8 @@ type PortGroup struct {
 	ExternalIDs map[string]string
 }
 
-// ACL is an ACL row; Key identifies it ("GROUP/RULE", from its KeySG and
-// KeyRule).
+// ACL is an ACL row; Key identifies it ("GROUP/RULE", from its keys.SG and
+// keys.Rule).
 type ACL struct {
 	UUID        string // of the current row (FromModels, Diff); empty from Translate
 	Key         string
@@ -89,7 +74,7 @@ type ACL struct {
 
 // ACLKey is the key of the ACL with these external ids ("" if it has none).
 func ACLKey(externalIDs map[string]string) string {
-	g, r := externalIDs[KeySG], externalIDs[KeyRule]
+	g, r := externalIDs[keys.SG], externalIDs[keys.Rule]
 	if g == "" || r == "" {
 		return ""
 	}
@@ -159,7 +144,7 @@ func Translate(in Input) (Output, error) {
 	drop := ACL{
 		Key: EgressName + "/default-egress-drop", Direction: nbdb.ACLDirectionFromLport, Priority: PriorityEgressDrop,
 		Match: "inport == @" + EgressPortGroup + " && ip", Action: nbdb.ACLActionDrop,
-		ExternalIDs: map[string]string{KeySG: EgressName, KeyRule: "default-egress-drop"},
+		ExternalIDs: map[string]string{keys.SG: EgressName, keys.Rule: "default-egress-drop"},
 	}
 	out.PortGroups = append(out.PortGroups, portGroup(EgressPortGroup, EgressName, "", restricted, []ACL{drop}))
 	out.ACLs = append(out.ACLs, drop)
@@ -202,13 +187,13 @@ func portGroup(name, group, description string, ports []string, acls []ACL) Port
 		Name:        name,
 		Ports:       slices.Sorted(slices.Values(ports)),
 		ACLs:        make([]string, len(acls)),
-		ExternalIDs: map[string]string{KeySG: group},
+		ExternalIDs: map[string]string{keys.SG: group},
 	}
 	if pg.Ports == nil {
 		pg.Ports = []string{}
 	}
 	if description != "" {
-		pg.ExternalIDs[KeyDescription] = description
+		pg.ExternalIDs[keys.SGDescription] = description
 	}
 	for i, a := range acls {
 		pg.ACLs[i] = a.Key
@@ -226,9 +211,9 @@ func ruleACL(group, pg, remote string, r Rule) ACL {
 		Key:   group + "/" + id,
 		Match: ruleMatch(pg, remote, r),
 		ExternalIDs: map[string]string{
-			KeySG:       group,
-			KeyRule:     id,
-			KeyRuleSpec: text,
+			keys.SG:       group,
+			keys.Rule:     id,
+			keys.RuleSpec: text,
 		},
 		Direction: nbdb.ACLDirectionToLport,
 	}
@@ -358,7 +343,7 @@ func shared(id, dir string, prio int, action, match string) ACL {
 		Priority:    prio,
 		Match:       match,
 		Action:      action,
-		ExternalIDs: map[string]string{KeySG: AllName, KeyRule: id},
+		ExternalIDs: map[string]string{keys.SG: AllName, keys.Rule: id},
 	}
 }
 

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -81,8 +83,8 @@ func checkOutput(t *testing.T, out Output) {
 		if !pgNameRE.MatchString(p.Name) {
 			t.Errorf("port group name %q is not an OVN name", p.Name)
 		}
-		if p.ExternalIDs[KeySG] == "" {
-			t.Errorf("port group %s has no %s", p.Name, KeySG)
+		if p.ExternalIDs[keys.SG] == "" {
+			t.Errorf("port group %s has no %s", p.Name, keys.SG)
 		}
 		if !slices.IsSorted(p.Ports) || !slices.IsSorted(p.ACLs) {
 			t.Errorf("port group %s: ports or ACLs not sorted", p.Name)
@@ -98,12 +100,12 @@ func checkOutput(t *testing.T, out Output) {
 			owner[k] = p.Name
 		}
 	}
-	keys := map[string]bool{}
+	seen := map[string]bool{}
 	for _, a := range out.ACLs {
-		if keys[a.Key] {
+		if seen[a.Key] {
 			t.Errorf("ACL key %s twice", a.Key)
 		}
-		keys[a.Key] = true
+		seen[a.Key] = true
 		if ACLKey(a.ExternalIDs) != a.Key {
 			t.Errorf("ACL %s: external ids %v do not give its key", a.Key, a.ExternalIDs)
 		}
@@ -140,15 +142,15 @@ func checkOutput(t *testing.T, out Output) {
 		if strings.Contains(a.Match, "ip4") && strings.Contains(a.Match, "ip6") {
 			t.Errorf("ACL %s mixes families: %s", a.Key, a.Match)
 		}
-		if spec, ok := a.ExternalIDs[KeyRuleSpec]; ok {
+		if spec, ok := a.ExternalIDs[keys.RuleSpec]; ok {
 			r, err := ParseRule(spec)
-			if err != nil || r.ID() != a.ExternalIDs[KeyRule] {
+			if err != nil || r.ID() != a.ExternalIDs[keys.Rule] {
 				t.Errorf("ACL %s: rule spec %q does not parse back to its id (%v)", a.Key, spec, err)
 			}
 		}
 	}
 	for k := range owner {
-		if !keys[k] {
+		if !seen[k] {
 			t.Errorf("port group lists ACL %s, which is not in the output", k)
 		}
 	}

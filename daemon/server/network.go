@@ -15,6 +15,7 @@ import (
 	"github.com/quantumnet/quantumnet/daemon/network"
 	"github.com/quantumnet/quantumnet/pkg/api"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
+	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
 )
 
@@ -87,7 +88,7 @@ func (s *Server) UpdateNetwork(ctx context.Context, u *api.NetworkUpdate) (*api.
 		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}
 	ids := maps.Clone(ls.ExternalIDs)
-	for _, k := range []string{ovn.KeyMTU, ovn.KeyDNSDomain, ovn.KeyLeaseTime, ovn.KeyDNSServers, ovn.KeyNTPServers, ovn.KeyRoutes, ovn.KeyDNSUpstream} {
+	for _, k := range []string{keys.MTU, keys.DNSDomain, keys.LeaseTime, keys.DNSServers, keys.NTPServers, keys.Routes, keys.DNSUpstream} {
 		delete(ids, k)
 	}
 	maps.Copy(ids, spec.ExternalIDs())
@@ -144,7 +145,7 @@ func (s *Server) ListNetworks(context.Context, *api.Empty) (*api.NetworkList, er
 }
 
 func (s *Server) toNetwork(spec network.Spec, ls *nbdb.LogicalSwitch) *api.Network {
-	ports, _ := s.Attach.NB.ListPorts(map[string]string{ovn.KeyNetwork: spec.Name})
+	ports, _ := s.Attach.NB.ListPorts(map[string]string{keys.Network: spec.Name})
 	in := spec.Input()
 	n := &api.Network{Name: in.Name, Subnet4: in.Subnet4, Gateway4: in.Gateway4, Subnet6: in.Subnet6, Gateway6: in.Gateway6,
 		Range4: in.Range4, Range6: in.Range6, Exclude: in.Exclude, Mtu: uint32(in.MTU), DnsDomain: in.DNSDomain,
@@ -165,18 +166,18 @@ func (s *Server) SetPortDNSName(ctx context.Context, r *api.PortDNSName) (*api.P
 	if err != nil {
 		return nil, toStatus(fmt.Errorf("port %q: %w", r.Port, err))
 	}
-	if lsp.ExternalIDs[ovn.KeyNetwork] == "" {
+	if lsp.ExternalIDs[keys.Network] == "" {
 		return nil, toStatus(fmt.Errorf("logical port %s: %w", r.Port, ovn.ErrNotManaged))
 	}
 	label := netsvc.Label(r.Name)
 	if r.Name != "" && label == "" {
 		return nil, status.Errorf(codes.InvalidArgument, "name: %q has nothing a DNS name can use (a-z, 0-9, '-')", r.Name)
 	}
-	if lsp.ExternalIDs[ovn.KeyDNSName] != label {
+	if lsp.ExternalIDs[keys.DNSName] != label {
 		if label == "" {
-			delete(lsp.ExternalIDs, ovn.KeyDNSName)
+			delete(lsp.ExternalIDs, keys.DNSName)
 		} else {
-			lsp.ExternalIDs[ovn.KeyDNSName] = label
+			lsp.ExternalIDs[keys.DNSName] = label
 		}
 		if err := s.Attach.NB.UpdatePort(ctx, lsp, &lsp.ExternalIDs); err != nil {
 			return nil, toStatus(err)

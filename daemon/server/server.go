@@ -25,6 +25,7 @@ import (
 	"github.com/quantumnet/quantumnet/ipam"
 	"github.com/quantumnet/quantumnet/pkg/api"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
+	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
 	"github.com/quantumnet/quantumnet/pkg/ovs"
 )
@@ -229,7 +230,7 @@ func (s *Server) DeleteNetwork(ctx context.Context, r *api.NetworkRef) (*api.Emp
 func (s *Server) ListPorts(_ context.Context, f *api.PortFilter) (*api.PortList, error) {
 	match := map[string]string{}
 	if f.Network != "" {
-		match[ovn.KeyNetwork] = f.Network
+		match[keys.Network] = f.Network
 	}
 	lsps, err := s.Attach.NB.ListPorts(match)
 	if err != nil {
@@ -251,19 +252,19 @@ func (s *Server) ListPorts(_ context.Context, f *api.PortFilter) (*api.PortList,
 // port is a logical port as shown to users.
 func (s *Server) port(p *nbdb.LogicalSwitchPort) *api.Port {
 	port := &api.Port{
-		Name: p.Name, Network: p.ExternalIDs[ovn.KeyNetwork], Chassis: p.Options[ovn.OptRequestedChassis],
-		Kind: p.ExternalIDs[ovn.KeyKind], ContainerId: p.ExternalIDs[ovn.KeyContainerID],
-		Ifname: p.ExternalIDs[ovn.KeyIfname], HostIfname: p.ExternalIDs[ovn.KeyHostIfname],
-		Up: p.Up != nil && *p.Up, SecurityGroups: sg.PortGroupsOf(p), DnsName: p.ExternalIDs[ovn.KeyDNSName],
+		Name: p.Name, Network: p.ExternalIDs[keys.Network], Chassis: p.Options[keys.OptRequestedChassis],
+		Kind: p.ExternalIDs[keys.Kind], ContainerId: p.ExternalIDs[keys.ContainerID],
+		Ifname: p.ExternalIDs[keys.Ifname], HostIfname: p.ExternalIDs[keys.HostIfname],
+		Up: p.Up != nil && *p.Up, SecurityGroups: sg.PortGroupsOf(p), DnsName: p.ExternalIDs[keys.DNSName],
 	}
 	if s.Attach.SB.Connected() {
 		port.BoundChassis = s.Attach.SB.BoundChassis(p.Name)
 	}
-	port.Vm = p.ExternalIDs[ovn.KeyVMName]
+	port.Vm = p.ExternalIDs[keys.VMName]
 	port.Migration = vm.Migration(p)
-	if a := p.Options[ovn.OptActivation]; a != "" {
+	if a := p.Options[keys.OptActivation]; a != "" {
 		port.Activation = a
-		if act := s.Attach.SB.PortOption(p.Name, ovn.OptActivatedChassis); act != "" {
+		if act := s.Attach.SB.PortOption(p.Name, keys.OptActivatedChassis); act != "" {
 			port.Activation += ", activated on " + act
 		} else {
 			port.Activation += ", waiting"

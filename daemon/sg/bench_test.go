@@ -15,6 +15,7 @@ import (
 	"github.com/quantumnet/quantumnet/daemon/network"
 	"github.com/quantumnet/quantumnet/daemon/secgroup"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
+	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
 )
@@ -92,7 +93,7 @@ func benchEnvN(b testing.TB, nPorts int) (*Manager, *ovsdbtest.Server, context.C
 			UUID:        fmt.Sprintf("lsp%d", p),
 			Name:        fmt.Sprintf("port-%04d", p),
 			Addresses:   []string{fmt.Sprintf("0a:51:4e:00:%02x:%02x 10.60.%d.%d", p/256, p%256, p/250, p%250+2)},
-			ExternalIDs: map[string]string{ovn.KeyNetwork: "bench", ovn.KeySecurityGroups: strings.Join(groups, ",")},
+			ExternalIDs: map[string]string{keys.Network: "bench", keys.SecurityGroups: strings.Join(groups, ",")},
 		}
 		o, err := nb.Create(lsp)
 		if err != nil {
@@ -180,7 +181,7 @@ func BenchmarkApplyAll(b *testing.B) {
 }
 
 func waitCache(b testing.TB, m *Manager, acls int) {
-	ovsdbtest.Eventually(b, 10*time.Second, func() bool { a, _ := m.NB.ACLs(secgroup.KeySG); return len(a) == acls }, "ACLs in the cache")
+	ovsdbtest.Eventually(b, 10*time.Second, func() bool { a, _ := m.NB.ACLs(keys.SG); return len(a) == acls }, "ACLs in the cache")
 }
 
 // BenchmarkAddRule: one rule more for a group of ~110 ports, with 1,000
@@ -232,7 +233,7 @@ func BenchmarkSetPortGroups(b *testing.B) {
 		want := strings.Join(sets[(i-1)%2], ",")
 		ovsdbtest.Eventually(b, 5*time.Second, func() bool {
 			p, err := m.NB.GetPort("port-0001")
-			return err == nil && p.ExternalIDs[ovn.KeySecurityGroups] == want
+			return err == nil && p.ExternalIDs[keys.SecurityGroups] == want
 		}, "port key in the cache")
 		b.StartTimer()
 	}

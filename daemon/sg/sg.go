@@ -31,6 +31,7 @@ import (
 	"github.com/quantumnet/quantumnet/daemon/network"
 	"github.com/quantumnet/quantumnet/daemon/secgroup"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
+	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
 	"github.com/quantumnet/quantumnet/pkg/ovs"
 )
@@ -85,11 +86,11 @@ func (m *Manager) read() (*snapshot, bool, error) {
 	for _, p := range lsps {
 		s.portUUID[p.Name], s.portName[p.UUID] = p.UUID, p.Name
 	}
-	pgs, err := m.NB.PortGroups(secgroup.KeySG)
+	pgs, err := m.NB.PortGroups(keys.SG)
 	if err != nil {
 		return nil, false, err
 	}
-	acls, err := m.NB.ACLs(secgroup.KeySG)
+	acls, err := m.NB.ACLs(keys.SG)
 	if err != nil {
 		return nil, false, err
 	}
@@ -164,7 +165,7 @@ func consistent(pgs []*nbdb.PortGroup, acls []*nbdb.ACL, portName map[string]str
 
 // PortGroupsOf returns the security groups of a logical port.
 func PortGroupsOf(p *nbdb.LogicalSwitchPort) []string {
-	return splitGroups(p.ExternalIDs[ovn.KeySecurityGroups])
+	return splitGroups(p.ExternalIDs[keys.SecurityGroups])
 }
 
 func splitGroups(s string) []string {
@@ -193,7 +194,7 @@ func NormalizeGroups(groups []string) ([]string, error) {
 }
 
 func gen(ids map[string]string) int {
-	n, _ := strconv.Atoi(ids[ovn.KeySGGen])
+	n, _ := strconv.Atoi(ids[keys.SGGen])
 	return n
 }
 
@@ -241,7 +242,7 @@ func (m *Manager) write(ctx context.Context, what string, s *snapshot, groups []
 	setGen := func(n int) {
 		for i := range desired.PortGroups {
 			if desired.PortGroups[i].Name == secgroup.AllPortGroup {
-				desired.PortGroups[i].ExternalIDs[ovn.KeySGGen] = strconv.Itoa(n)
+				desired.PortGroups[i].ExternalIDs[keys.SGGen] = strconv.Itoa(n)
 			}
 		}
 	}
@@ -563,7 +564,7 @@ func (m *Manager) List() ([]Info, error) {
 	for _, g := range s.groups {
 		info := Info{Group: g}
 		for _, p := range s.cur.PortGroups {
-			if p.ExternalIDs[secgroup.KeySG] == g.Name {
+			if p.ExternalIDs[keys.SG] == g.Name {
 				info.Members = slices.Clone(p.Ports)
 				info.ACLs = len(p.ACLs)
 			}
@@ -604,13 +605,13 @@ func (m *Manager) PortOps(lsp *nbdb.LogicalSwitchPort) ([]ovsdb.Operation, error
 
 // pgsOf returns the port groups of groups, and the all-members one last.
 func (m *Manager) pgsOf(groups []string) ([]*nbdb.PortGroup, error) {
-	pgs, err := m.NB.PortGroups(secgroup.KeySG)
+	pgs, err := m.NB.PortGroups(keys.SG)
 	if err != nil {
 		return nil, err
 	}
 	byName := make(map[string]*nbdb.PortGroup, len(pgs))
 	for _, pg := range pgs {
-		byName[pg.ExternalIDs[secgroup.KeySG]] = pg
+		byName[pg.ExternalIDs[keys.SG]] = pg
 	}
 	out := make([]*nbdb.PortGroup, 0, len(groups)+1)
 	for _, g := range groups {
@@ -632,14 +633,14 @@ func (m *Manager) pgsOf(groups []string) ([]*nbdb.PortGroup, error) {
 // This is the translator's rule (secgroup.Group.AllowsEgress), read from
 // the ACLs: an egress ACL of a group that is not a drop.
 func (m *Manager) restrictedPG(groups []string) (*nbdb.PortGroup, error) {
-	acls, err := m.NB.ACLs(secgroup.KeySG)
+	acls, err := m.NB.ACLs(keys.SG)
 	if err != nil {
 		return nil, err
 	}
 	allows := map[string]bool{}
 	for _, a := range acls {
-		if a.Direction == nbdb.ACLDirectionFromLport && a.Action != nbdb.ACLActionDrop && a.ExternalIDs[secgroup.KeyRuleSpec] != "" {
-			allows[a.ExternalIDs[secgroup.KeySG]] = true
+		if a.Direction == nbdb.ACLDirectionFromLport && a.Action != nbdb.ACLActionDrop && a.ExternalIDs[keys.RuleSpec] != "" {
+			allows[a.ExternalIDs[keys.SG]] = true
 		}
 	}
 	for _, g := range groups {
@@ -683,10 +684,10 @@ func (m *Manager) setPortGroups(ctx context.Context, port string, groups []strin
 	if err != nil {
 		return fmt.Errorf("port %q: %w", port, err)
 	}
-	if lsp.ExternalIDs[ovn.KeyNetwork] == "" {
+	if lsp.ExternalIDs[keys.Network] == "" {
 		return fmt.Errorf("logical port %s: %w", port, ovn.ErrNotManaged)
 	}
-	pgs, err := m.NB.PortGroups(secgroup.KeySG)
+	pgs, err := m.NB.PortGroups(keys.SG)
 	if err != nil {
 		return err
 	}
@@ -727,9 +728,9 @@ func (m *Manager) setPortGroups(ctx context.Context, port string, groups []strin
 	}
 	ids := maps.Clone(lsp.ExternalIDs)
 	if len(groups) > 0 {
-		ids[ovn.KeySecurityGroups] = strings.Join(groups, ",")
+		ids[keys.SecurityGroups] = strings.Join(groups, ",")
 	} else {
-		delete(ids, ovn.KeySecurityGroups)
+		delete(ids, keys.SecurityGroups)
 	}
 	if !maps.Equal(ids, lsp.ExternalIDs) {
 		lsp.ExternalIDs = ids

@@ -14,6 +14,7 @@ import (
 	"github.com/quantumnet/quantumnet/daemon/network"
 	"github.com/quantumnet/quantumnet/daemon/secgroup"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
+	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
 )
@@ -64,9 +65,9 @@ func (e *env) port(name string, groups ...string) error {
 		for _, a := range cl.Addrs {
 			addr += " " + a.Addr().String()
 		}
-		ids := map[string]string{ovn.KeyNetwork: "blue", ovn.KeyKind: ovn.KindContainer}
+		ids := map[string]string{keys.Network: "blue", keys.Kind: keys.KindContainer}
 		if len(groups) > 0 {
-			ids[ovn.KeySecurityGroups] = strings.Join(groups, ",")
+			ids[keys.SecurityGroups] = strings.Join(groups, ",")
 		}
 		return &nbdb.LogicalSwitchPort{Name: name, Addresses: []string{addr}, ExternalIDs: ids}
 	})
@@ -174,7 +175,7 @@ func TestIntegrationGroupsAndPorts(t *testing.T) {
 	if got := e.members("qn_sg_db"); !slices.Equal(got, []string{"p2"}) {
 		t.Fatalf("qn_sg_db has %v", got)
 	}
-	if ids := e.srv.FindOne("ovn-nbctl", "Logical_Switch_Port", []string{"external_ids"}, "name=p2").Map("external_ids"); ids[ovn.KeySecurityGroups] != "db,web" {
+	if ids := e.srv.FindOne("ovn-nbctl", "Logical_Switch_Port", []string{"external_ids"}, "name=p2").Map("external_ids"); ids[keys.SecurityGroups] != "db,web" {
 		t.Fatalf("p2 external_ids %v", ids)
 	}
 
@@ -190,7 +191,7 @@ func TestIntegrationGroupsAndPorts(t *testing.T) {
 		t.Fatalf("after sync qn_sg_web has %v", got)
 	}
 	gen := func() string {
-		return e.srv.FindOne("ovn-nbctl", "Port_Group", []string{"external_ids"}, "name="+secgroup.AllPortGroup).Map("external_ids")[ovn.KeySGGen]
+		return e.srv.FindOne("ovn-nbctl", "Port_Group", []string{"external_ids"}, "name="+secgroup.AllPortGroup).Map("external_ids")[keys.SGGen]
 	}
 	g0 := gen()
 	ovsdbtest.Eventually(t, 5*time.Second, func() bool { pg, _ := e.nb.GetPortGroup("qn_sg_web"); return len(pg.Ports) == 2 }, "repair seen")
@@ -273,7 +274,7 @@ func (e *env) checkTranslated() {
 		}
 		for i := range want.PortGroups {
 			if want.PortGroups[i].Name == secgroup.AllPortGroup {
-				want.PortGroups[i].ExternalIDs[ovn.KeySGGen] = s.all.ExternalIDs[ovn.KeySGGen]
+				want.PortGroups[i].ExternalIDs[keys.SGGen] = s.all.ExternalIDs[keys.SGGen]
 			}
 		}
 		a, d, u := secgroup.Diff(s.cur, want)
@@ -311,7 +312,7 @@ func TestIntegrationConcurrentDaemons(t *testing.T) {
 		for i := range 10 {
 			_, err := al2.CreatePort(e.ctx, "blue", alloc.Want{}, fmt.Sprintf("c%d", i), func(cl *alloc.Claim) *nbdb.LogicalSwitchPort {
 				return &nbdb.LogicalSwitchPort{Name: fmt.Sprintf("c%d", i), Addresses: []string{cl.MAC.String() + " " + cl.Addrs[0].Addr().String()},
-					ExternalIDs: map[string]string{ovn.KeyNetwork: "blue", ovn.KeySecurityGroups: "web"}}
+					ExternalIDs: map[string]string{keys.Network: "blue", keys.SecurityGroups: "web"}}
 			})
 			if err != nil {
 				errs <- err

@@ -8,7 +8,7 @@ import (
 
 	"github.com/ovn-kubernetes/libovsdb/ovsdb"
 
-	"github.com/quantumnet/quantumnet/pkg/ovn"
+	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
 )
 
@@ -30,7 +30,7 @@ func (m *Manager) domainPorts(d Domain) ([]*nbdb.LogicalSwitchPort, error) {
 		if err != nil {
 			return nil, fmt.Errorf("domain %s: NIC %s: no logical port (was the domain started through QuantumNet?): %w", d.Name, nic.InterfaceID, ErrNotFound)
 		}
-		if lsp.ExternalIDs[ovn.KeyKind] != ovn.KindVM || lsp.ExternalIDs[ovn.KeyVMUUID] != d.UUID {
+		if lsp.ExternalIDs[keys.Kind] != keys.KindVM || lsp.ExternalIDs[keys.VMUUID] != d.UUID {
 			return nil, fmt.Errorf("%w: domain %s: logical port %s is not this domain's", ErrInvalid, d.Name, lsp.Name)
 		}
 		out = append(out, lsp)
@@ -62,12 +62,12 @@ func (m *Manager) MigrateIn(ctx context.Context, d Domain) error {
 		return err
 	}
 	for _, lsp := range lsps {
-		src := lsp.ExternalIDs[ovn.KeyChassis]
-		if to := lsp.ExternalIDs[ovn.KeyMigrationTo]; to != "" && to != m.Chassis {
+		src := lsp.ExternalIDs[keys.Chassis]
+		if to := lsp.ExternalIDs[keys.MigrationTo]; to != "" && to != m.Chassis {
 			return fmt.Errorf("%w: domain %s: port %s is already migrating to %s", ErrInvalid, d.Name, lsp.Name, to)
 		}
 		if src == "" || src == m.Chassis {
-			src = lsp.ExternalIDs[ovn.KeyMigrationFrom]
+			src = lsp.ExternalIDs[keys.MigrationFrom]
 		}
 		if src == "" || src == m.Chassis {
 			return fmt.Errorf("%w: domain %s: port %s: cannot tell the source chassis", ErrInvalid, d.Name, lsp.Name)
@@ -75,16 +75,16 @@ func (m *Manager) MigrateIn(ctx context.Context, d Domain) error {
 		if lsp.Options == nil {
 			lsp.Options = map[string]string{}
 		}
-		lsp.Options[ovn.OptRequestedChassis] = src + "," + m.Chassis
-		lsp.Options[ovn.OptActivation] = "rarp"
-		lsp.ExternalIDs[ovn.KeyMigrationFrom] = src
-		lsp.ExternalIDs[ovn.KeyMigrationTo] = m.Chassis
-		lsp.ExternalIDs[ovn.KeyVMState] = "migrating"
+		lsp.Options[keys.OptRequestedChassis] = src + "," + m.Chassis
+		lsp.Options[keys.OptActivation] = "rarp"
+		lsp.ExternalIDs[keys.MigrationFrom] = src
+		lsp.ExternalIDs[keys.MigrationTo] = m.Chassis
+		lsp.ExternalIDs[keys.VMState] = "migrating"
 	}
 	if err := m.updatePorts(ctx, "migration of "+d.Name+" begins", lsps); err != nil {
 		return err
 	}
-	m.Log.Info("migration in: ports bound on both chassis", "domain", d.Name, "from", lsps[0].ExternalIDs[ovn.KeyMigrationFrom], "to", m.Chassis)
+	m.Log.Info("migration in: ports bound on both chassis", "domain", d.Name, "from", lsps[0].ExternalIDs[keys.MigrationFrom], "to", m.Chassis)
 	// If the incoming domain never shows up here (libvirt refused it after
 	// this hook, e.g. a name conflict), no hook or event will say so: give
 	// the ports back to the source.
@@ -118,7 +118,7 @@ func (m *Manager) arrived(uuid string) {
 // migrating reports whether the domain's ports are moving to this chassis.
 func (m *Manager) migratingHere(d Domain) bool {
 	for _, nic := range d.NICs {
-		if lsp, err := m.NB.GetPort(nic.InterfaceID); err == nil && lsp.ExternalIDs[ovn.KeyMigrationTo] == m.Chassis {
+		if lsp, err := m.NB.GetPort(nic.InterfaceID); err == nil && lsp.ExternalIDs[keys.MigrationTo] == m.Chassis {
 			return true
 		}
 	}
@@ -143,7 +143,7 @@ func (m *Manager) WaitInstalled(ctx context.Context, d Domain) error {
 func (m *Manager) finish(ctx context.Context, uuid string, done bool) error {
 	var lsps []*nbdb.LogicalSwitchPort
 	for _, p := range m.portsOf(uuid) {
-		from, to := p.ExternalIDs[ovn.KeyMigrationFrom], p.ExternalIDs[ovn.KeyMigrationTo]
+		from, to := p.ExternalIDs[keys.MigrationFrom], p.ExternalIDs[keys.MigrationTo]
 		if to == "" {
 			continue
 		}
@@ -152,12 +152,12 @@ func (m *Manager) finish(ctx context.Context, uuid string, done bool) error {
 		if done {
 			owner = to
 		}
-		p.Options[ovn.OptRequestedChassis] = owner
-		delete(p.Options, ovn.OptActivation)
-		p.ExternalIDs[ovn.KeyChassis] = owner
-		p.ExternalIDs[ovn.KeyVMState] = state
-		delete(p.ExternalIDs, ovn.KeyMigrationFrom)
-		delete(p.ExternalIDs, ovn.KeyMigrationTo)
+		p.Options[keys.OptRequestedChassis] = owner
+		delete(p.Options, keys.OptActivation)
+		p.ExternalIDs[keys.Chassis] = owner
+		p.ExternalIDs[keys.VMState] = state
+		delete(p.ExternalIDs, keys.MigrationFrom)
+		delete(p.ExternalIDs, keys.MigrationTo)
 		lsps = append(lsps, &p)
 	}
 	if len(lsps) == 0 {
@@ -170,7 +170,7 @@ func (m *Manager) finish(ctx context.Context, uuid string, done bool) error {
 	if err := m.updatePorts(ctx, what, lsps); err != nil {
 		return err
 	}
-	m.Log.Info(what, "domain", lsps[0].ExternalIDs[ovn.KeyVMName], "chassis", lsps[0].Options[ovn.OptRequestedChassis])
+	m.Log.Info(what, "domain", lsps[0].ExternalIDs[keys.VMName], "chassis", lsps[0].Options[keys.OptRequestedChassis])
 	return nil
 }
 
@@ -190,9 +190,9 @@ func (m *Manager) MigrationFailed(ctx context.Context, uuid string) error {
 func (m *Manager) Released(ctx context.Context, d Domain) error {
 	for _, p := range m.portsOf(d.UUID) {
 		switch m.Chassis {
-		case p.ExternalIDs[ovn.KeyMigrationFrom]:
+		case p.ExternalIDs[keys.MigrationFrom]:
 			return m.MigrationDone(ctx, d.UUID)
-		case p.ExternalIDs[ovn.KeyMigrationTo]:
+		case p.ExternalIDs[keys.MigrationTo]:
 			return m.MigrationFailed(ctx, d.UUID)
 		}
 	}
@@ -205,15 +205,15 @@ func (m *Manager) Released(ctx context.Context, d Domain) error {
 // runs here ("running"), is here but not running ("paused", "shutoff"), or
 // is not defined here ("").
 func (m *Manager) ReconcileMigrations(ctx context.Context, state func(uuid string) string) error {
-	ps, err := m.NB.ListPorts(map[string]string{ovn.KeyKind: ovn.KindVM})
+	ps, err := m.NB.ListPorts(map[string]string{keys.Kind: keys.KindVM})
 	if err != nil {
 		return err
 	}
 	var errs []error
 	seen := map[string]bool{}
 	for _, p := range ps {
-		u := p.ExternalIDs[ovn.KeyVMUUID]
-		from, to := p.ExternalIDs[ovn.KeyMigrationFrom], p.ExternalIDs[ovn.KeyMigrationTo]
+		u := p.ExternalIDs[keys.VMUUID]
+		from, to := p.ExternalIDs[keys.MigrationFrom], p.ExternalIDs[keys.MigrationTo]
 		if to == "" || seen[u] || (from != m.Chassis && to != m.Chassis) {
 			continue
 		}
@@ -230,7 +230,7 @@ func (m *Manager) ReconcileMigrations(ctx context.Context, state func(uuid strin
 			// happens for a while, give them back.
 			go func() {
 				time.Sleep(2 * m.ReadyTimeout)
-				if lsp, err := m.NB.GetPort(p.Name); err == nil && lsp.ExternalIDs[ovn.KeyMigrationTo] == to && state(u) == "running" {
+				if lsp, err := m.NB.GetPort(p.Name); err == nil && lsp.ExternalIDs[keys.MigrationTo] == to && state(u) == "running" {
 					_ = m.MigrationFailed(context.Background(), u)
 				}
 			}()
@@ -243,8 +243,8 @@ func (m *Manager) ReconcileMigrations(ctx context.Context, state func(uuid strin
 
 // Migration describes a port's migration for display ("" when none).
 func Migration(p *nbdb.LogicalSwitchPort) string {
-	if to := p.ExternalIDs[ovn.KeyMigrationTo]; to != "" {
-		return p.ExternalIDs[ovn.KeyMigrationFrom] + " -> " + to
+	if to := p.ExternalIDs[keys.MigrationTo]; to != "" {
+		return p.ExternalIDs[keys.MigrationFrom] + " -> " + to
 	}
 	return ""
 }

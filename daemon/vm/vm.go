@@ -19,6 +19,7 @@ import (
 	"github.com/quantumnet/quantumnet/daemon/alloc"
 	"github.com/quantumnet/quantumnet/daemon/network"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
+	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
 	"github.com/quantumnet/quantumnet/pkg/ovs"
 )
@@ -137,20 +138,20 @@ func (m *Manager) portRow(d Domain, nic NIC, cl *alloc.Claim) *nbdb.LogicalSwitc
 		Name:         nic.InterfaceID,
 		Addresses:    []string{addr},
 		PortSecurity: []string{addr},
-		Options:      map[string]string{ovn.OptRequestedChassis: m.Chassis},
+		Options:      map[string]string{keys.OptRequestedChassis: m.Chassis},
 		ExternalIDs: map[string]string{
-			ovn.KeyNetwork: nic.Network, ovn.KeyKind: ovn.KindVM, ovn.KeyVMUUID: d.UUID, ovn.KeyVMName: d.Name,
-			ovn.KeyChassis: m.Chassis, ovn.KeyVMState: "starting",
+			keys.Network: nic.Network, keys.Kind: keys.KindVM, keys.VMUUID: d.UUID, keys.VMName: d.Name,
+			keys.Chassis: m.Chassis, keys.VMState: "starting",
 		},
 	}
 	if m.PortDHCP != nil {
 		lsp.Dhcpv4Options, lsp.Dhcpv6Options = m.PortDHCP(nic.Network)
 	}
 	if l := m.label(d.Name); l != "" {
-		lsp.ExternalIDs[ovn.KeyDNSName] = l
+		lsp.ExternalIDs[keys.DNSName] = l
 	}
 	if len(nic.SecurityGroups) > 0 {
-		lsp.ExternalIDs[ovn.KeySecurityGroups] = strings.Join(nic.SecurityGroups, ",")
+		lsp.ExternalIDs[keys.SecurityGroups] = strings.Join(nic.SecurityGroups, ",")
 	}
 	return lsp
 }
@@ -159,12 +160,12 @@ func (m *Manager) portRow(d Domain, nic NIC, cl *alloc.Claim) *nbdb.LogicalSwitc
 func (m *Manager) adopt(ctx context.Context, d Domain, nic NIC, lsp *nbdb.LogicalSwitchPort) (Port, error) {
 	ids := lsp.ExternalIDs
 	switch {
-	case ids[ovn.KeyKind] != ovn.KindVM:
+	case ids[keys.Kind] != keys.KindVM:
 		return Port{}, fmt.Errorf("%w: logical port %s exists and is not a VM port", ErrInvalid, lsp.Name)
-	case ids[ovn.KeyVMUUID] != d.UUID:
-		return Port{}, fmt.Errorf("%w: logical port %s belongs to domain %s", ErrInvalid, lsp.Name, ids[ovn.KeyVMUUID])
-	case ids[ovn.KeyNetwork] != nic.Network:
-		return Port{}, fmt.Errorf("%w: logical port %s is on network %q, the metadata says %q (a NIC cannot change networks: give it a new interfaceid)", ErrInvalid, lsp.Name, ids[ovn.KeyNetwork], nic.Network)
+	case ids[keys.VMUUID] != d.UUID:
+		return Port{}, fmt.Errorf("%w: logical port %s belongs to domain %s", ErrInvalid, lsp.Name, ids[keys.VMUUID])
+	case ids[keys.Network] != nic.Network:
+		return Port{}, fmt.Errorf("%w: logical port %s is on network %q, the metadata says %q (a NIC cannot change networks: give it a new interfaceid)", ErrInvalid, lsp.Name, ids[keys.Network], nic.Network)
 	}
 	f := strings.Fields(strings.Join(lsp.Addresses, " "))
 	p := Port{InterfaceID: lsp.Name, Network: nic.Network}
@@ -179,29 +180,29 @@ func (m *Manager) adopt(ctx context.Context, d Domain, nic NIC, lsp *nbdb.Logica
 	if !strings.EqualFold(p.MAC, nic.MAC) {
 		return Port{}, fmt.Errorf("%w: logical port %s has MAC %s, the NIC %s", ErrInvalid, lsp.Name, p.MAC, nic.MAC)
 	}
-	if ids[ovn.KeyMigrationTo] == m.Chassis {
+	if ids[keys.MigrationTo] == m.Chassis {
 		m.arrived(d.UUID)
 		return p, nil // an incoming migration: bound on both chassis until it ends
 	}
-	if lsp.Options[ovn.OptRequestedChassis] != m.Chassis || ids[ovn.KeyChassis] != m.Chassis || ids[ovn.KeyVMState] != "starting" {
+	if lsp.Options[keys.OptRequestedChassis] != m.Chassis || ids[keys.Chassis] != m.Chassis || ids[keys.VMState] != "starting" {
 		if lsp.Options == nil {
 			lsp.Options = map[string]string{}
 		}
-		lsp.Options[ovn.OptRequestedChassis] = m.Chassis
-		lsp.ExternalIDs[ovn.KeyChassis] = m.Chassis
-		lsp.ExternalIDs[ovn.KeyVMState] = "starting"
+		lsp.Options[keys.OptRequestedChassis] = m.Chassis
+		lsp.ExternalIDs[keys.Chassis] = m.Chassis
+		lsp.ExternalIDs[keys.VMState] = "starting"
 		if err := m.NB.UpdatePort(ctx, lsp, &lsp.Options, &lsp.ExternalIDs); err != nil {
 			return Port{}, err
 		}
 	}
 	// The domain's name (it may have been renamed) names its ports.
-	if ids[ovn.KeyVMName] != d.Name || ids[ovn.KeyDNSName] != m.label(d.Name) {
+	if ids[keys.VMName] != d.Name || ids[keys.DNSName] != m.label(d.Name) {
 		if err := m.Renamed(ctx, d.UUID, d.Name); err != nil {
 			return Port{}, err
 		}
 	}
 	// The metadata's security groups hold from every start on.
-	if m.SetPortGroups != nil && ids[ovn.KeySecurityGroups] != strings.Join(nic.SecurityGroups, ",") {
+	if m.SetPortGroups != nil && ids[keys.SecurityGroups] != strings.Join(nic.SecurityGroups, ",") {
 		if _, err := m.SetPortGroups(ctx, lsp.Name, nic.SecurityGroups); err != nil {
 			return Port{}, err
 		}
@@ -242,10 +243,10 @@ func (m *Manager) watchBinding(d Domain) {
 
 func (m *Manager) setState(ctx context.Context, port, state string) {
 	lsp, err := m.NB.GetPort(port)
-	if err != nil || lsp.ExternalIDs[ovn.KeyKind] != ovn.KindVM || lsp.ExternalIDs[ovn.KeyVMState] == state {
+	if err != nil || lsp.ExternalIDs[keys.Kind] != keys.KindVM || lsp.ExternalIDs[keys.VMState] == state {
 		return
 	}
-	lsp.ExternalIDs[ovn.KeyVMState] = state
+	lsp.ExternalIDs[keys.VMState] = state
 	if err := m.NB.UpdatePort(ctx, lsp, &lsp.ExternalIDs); err != nil {
 		m.Log.Warn("VM port state", "port", port, "state", state, "err", err)
 	}
@@ -255,14 +256,14 @@ func (m *Manager) setState(ctx context.Context, port, state string) {
 // ports and addresses stay while the domain is defined.
 func (m *Manager) Stopped(ctx context.Context, d Domain) {
 	for _, p := range m.portsOf(d.UUID) {
-		if p.ExternalIDs[ovn.KeyChassis] == m.Chassis && p.ExternalIDs[ovn.KeyMigrationTo] == "" {
+		if p.ExternalIDs[keys.Chassis] == m.Chassis && p.ExternalIDs[keys.MigrationTo] == "" {
 			m.setState(ctx, p.Name, "stopped")
 		}
 	}
 }
 
 func (m *Manager) portsOf(uuid string) []nbdb.LogicalSwitchPort {
-	ps, _ := m.NB.ListPorts(map[string]string{ovn.KeyKind: ovn.KindVM, ovn.KeyVMUUID: uuid})
+	ps, _ := m.NB.ListPorts(map[string]string{keys.Kind: keys.KindVM, keys.VMUUID: uuid})
 	return ps
 }
 
@@ -277,14 +278,14 @@ func (m *Manager) label(name string) string {
 func (m *Manager) Renamed(ctx context.Context, uuid, name string) error {
 	var errs []error
 	for _, p := range m.portsOf(uuid) {
-		if p.ExternalIDs[ovn.KeyVMName] == name {
+		if p.ExternalIDs[keys.VMName] == name {
 			continue
 		}
-		p.ExternalIDs[ovn.KeyVMName] = name
+		p.ExternalIDs[keys.VMName] = name
 		if l := m.label(name); l != "" {
-			p.ExternalIDs[ovn.KeyDNSName] = l
+			p.ExternalIDs[keys.DNSName] = l
 		} else {
-			delete(p.ExternalIDs, ovn.KeyDNSName)
+			delete(p.ExternalIDs, keys.DNSName)
 		}
 		m.Log.Info("VM renamed", "domain", name, "port", p.Name)
 		errs = append(errs, m.NB.UpdatePort(ctx, &p, &p.ExternalIDs))
@@ -297,10 +298,10 @@ func (m *Manager) Renamed(ctx context.Context, uuid, name string) error {
 func (m *Manager) Undefined(ctx context.Context, uuid string) error {
 	var errs []error
 	for _, p := range m.portsOf(uuid) {
-		if p.ExternalIDs[ovn.KeyChassis] != m.Chassis || p.ExternalIDs[ovn.KeyMigrationTo] != "" {
+		if p.ExternalIDs[keys.Chassis] != m.Chassis || p.ExternalIDs[keys.MigrationTo] != "" {
 			continue // another host's domain of that UUID (after a migration), or moving
 		}
-		m.Log.Info("VM undefined: releasing its port", "domain", p.ExternalIDs[ovn.KeyVMName], "port", p.Name)
+		m.Log.Info("VM undefined: releasing its port", "domain", p.ExternalIDs[keys.VMName], "port", p.Name)
 		errs = append(errs, m.Alloc.DeletePort(ctx, p.Name))
 	}
 	return errors.Join(errs...)
@@ -309,14 +310,14 @@ func (m *Manager) Undefined(ctx context.Context, uuid string) error {
 // Reconcile releases the ports of this chassis' domains that are gone
 // (exists reports whether libvirt still defines a domain UUID).
 func (m *Manager) Reconcile(ctx context.Context, exists func(uuid string) bool) error {
-	ps, err := m.NB.ListPorts(map[string]string{ovn.KeyKind: ovn.KindVM, ovn.KeyChassis: m.Chassis})
+	ps, err := m.NB.ListPorts(map[string]string{keys.Kind: keys.KindVM, keys.Chassis: m.Chassis})
 	if err != nil {
 		return err
 	}
 	seen := map[string]bool{}
 	var errs []error
 	for _, p := range ps {
-		u := p.ExternalIDs[ovn.KeyVMUUID]
+		u := p.ExternalIDs[keys.VMUUID]
 		if seen[u] || exists(u) {
 			continue
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/quantumnet/quantumnet/daemon/secgroup"
 	"github.com/quantumnet/quantumnet/daemon/sg"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
+	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
 )
 
@@ -109,7 +110,7 @@ func TestIntegrationVMPorts(t *testing.T) {
 	m.Stopped(ctx, dom)
 	ovsdbtest.Eventually(t, 5*time.Second, func() bool {
 		p, err := nb.GetPort("aaaa")
-		return err == nil && p.ExternalIDs[ovn.KeyVMState] == "stopped"
+		return err == nil && p.ExternalIDs[keys.VMState] == "stopped"
 	}, "state never stopped")
 	// Reconcile with the domain still defined: nothing happens; undefined: released.
 	if err := m.Reconcile(ctx, func(u string) bool { return u == dom.UUID }); err != nil {
@@ -128,7 +129,7 @@ func TestIntegrationVMPorts(t *testing.T) {
 	}, "undefined domain's ports not released")
 	// What is left is the network's resolver address.
 	us, err := m.Alloc.Show("blue")
-	if err != nil || us[0].Used != 1 || us[0].Reservations[netip.MustParseAddr("10.8.0.254")].Owner != ovn.OwnerResolver {
+	if err != nil || us[0].Used != 1 || us[0].Reservations[netip.MustParseAddr("10.8.0.254")].Owner != keys.OwnerResolver {
 		t.Fatalf("addresses not released: %+v %v", us, err)
 	}
 }
@@ -155,8 +156,8 @@ func TestIntegrationVMStartAppliesMetadata(t *testing.T) {
 		}
 		ovsdbtest.Eventually(t, 5*time.Second, func() bool {
 			p, err := nb.GetPort("eeee")
-			return err == nil && p.ExternalIDs[ovn.KeyVMName] == step.name && p.ExternalIDs[ovn.KeyDNSName] == step.name &&
-				p.ExternalIDs[ovn.KeySecurityGroups] == strings.Join(step.groups, ",")
+			return err == nil && p.ExternalIDs[keys.VMName] == step.name && p.ExternalIDs[keys.DNSName] == step.name &&
+				p.ExternalIDs[keys.SecurityGroups] == strings.Join(step.groups, ",")
 		}, "start %d: the port does not follow the metadata", i+1)
 		if w, d := len(members("qn_sg_web")), len(members("qn_sg_db")); w != step.web || d != step.db {
 			t.Fatalf("start %d (groups %v): %d members of web, %d of db", i+1, step.groups, w, d)

@@ -14,6 +14,7 @@ import (
 	"github.com/ovn-kubernetes/libovsdb/model"
 	"github.com/ovn-kubernetes/libovsdb/ovsdb"
 
+	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
 	"github.com/quantumnet/quantumnet/pkg/ovs"
 )
@@ -38,11 +39,11 @@ type NB struct {
 	subs []func(table string, old, cur model.Model)
 
 	dmu  sync.RWMutex
-	dhcp map[string]string // network + "/" + KindDHCP|KindDHCP6 -> the network's DHCP_Options row (kept by cache events)
+	dhcp map[string]string // network + "/" + keys.KindDHCP|keys.KindDHCP6 -> the network's DHCP_Options row (kept by cache events)
 }
 
 // NetworkDHCP returns the UUID of a network's DHCP options row of kind
-// KindDHCP or KindDHCP6 ("" if none), in O(1): the DHCP_Options table also
+// keys.KindDHCP or keys.KindDHCP6 ("" if none), in O(1): the DHCP_Options table also
 // holds every address reservation, too many to scan on a port's creation.
 func (c *NB) NetworkDHCP(network, kind string) string {
 	c.dmu.RLock()
@@ -56,8 +57,8 @@ func (c *NB) indexDHCP(table string, old, cur model.Model) {
 		return
 	}
 	key := func(d *nbdb.DHCPOptions) string {
-		if k := d.ExternalIDs[KeyKind]; k == KindDHCP || k == KindDHCP6 {
-			return d.ExternalIDs[KeyNetwork] + "/" + k
+		if k := d.ExternalIDs[keys.Kind]; k == keys.KindDHCP || k == keys.KindDHCP6 {
+			return d.ExternalIDs[keys.Network] + "/" + k
 		}
 		return ""
 	}
@@ -120,7 +121,7 @@ func NewNB(ctx context.Context, remotes []string, tlsCfg *tls.Config, log *slog.
 }
 
 func portMAC(p *nbdb.LogicalSwitchPort) string {
-	if p == nil || p.ExternalIDs[KeyNetwork] == "" || len(p.Addresses) == 0 {
+	if p == nil || p.ExternalIDs[keys.Network] == "" || len(p.Addresses) == 0 {
 		return ""
 	}
 	f := strings.Fields(p.Addresses[0])
@@ -161,7 +162,7 @@ func (c *NB) MACInUse(mac string) bool {
 // point into the cache: scans of tens of thousands copy nothing).
 func (c *NB) Reservations(network string) ([]*nbdb.DHCPOptions, error) {
 	return ovs.QueryShallow(c.Conn, nbdb.DHCPOptionsTable, func(d *nbdb.DHCPOptions) bool {
-		return d.ExternalIDs[KeyKind] == KindReservation && d.ExternalIDs[KeyNetwork] == network
+		return d.ExternalIDs[keys.Kind] == keys.KindReservation && d.ExternalIDs[keys.Network] == network
 	})
 }
 
@@ -170,7 +171,7 @@ func (c *NB) Reservations(network string) ([]*nbdb.DHCPOptions, error) {
 func (c *NB) DHCPv4(ctx context.Context, network, cidr string, opts map[string]string) (string, error) {
 	find := func() (string, bool) {
 		rows, err := ovs.Query(c.Conn, func(d *nbdb.DHCPOptions) bool {
-			return d.ExternalIDs[KeyKind] == KindDHCP && d.ExternalIDs[KeyNetwork] == network && d.Cidr == cidr
+			return d.ExternalIDs[keys.Kind] == keys.KindDHCP && d.ExternalIDs[keys.Network] == network && d.Cidr == cidr
 		})
 		if err != nil || len(rows) == 0 {
 			return "", false
@@ -183,7 +184,7 @@ func (c *NB) DHCPv4(ctx context.Context, network, cidr string, opts map[string]s
 	if err := c.Ready(); err != nil {
 		return "", err
 	}
-	row := &nbdb.DHCPOptions{UUID: "dhcp", Cidr: cidr, Options: opts, ExternalIDs: map[string]string{KeyNetwork: network, KeyKind: KindDHCP}}
+	row := &nbdb.DHCPOptions{UUID: "dhcp", Cidr: cidr, Options: opts, ExternalIDs: map[string]string{keys.Network: network, keys.Kind: keys.KindDHCP}}
 	ops, err := c.Create(row)
 	if err != nil {
 		return "", err
@@ -208,12 +209,12 @@ func (c *NB) UpdatePort(ctx context.Context, lsp *nbdb.LogicalSwitchPort, fields
 }
 
 // SwitchName is the Logical_Switch name of network.
-func SwitchName(network string) string { return SwitchPrefix + network }
+func SwitchName(network string) string { return keys.SwitchPrefix + network }
 
 // GetSwitch returns the Logical_Switch of network.
 func (c *NB) GetSwitch(network string) (*nbdb.LogicalSwitch, error) {
 	rows, err := ovs.Query(c.Conn, func(ls *nbdb.LogicalSwitch) bool {
-		return ls.ExternalIDs[KeyNetwork] == network && ls.Name == SwitchName(network)
+		return ls.ExternalIDs[keys.Network] == network && ls.Name == SwitchName(network)
 	})
 	if err != nil {
 		return nil, err
@@ -227,12 +228,12 @@ func (c *NB) GetSwitch(network string) (*nbdb.LogicalSwitch, error) {
 // ListSwitches returns every network's Logical_Switch.
 func (c *NB) ListSwitches() ([]nbdb.LogicalSwitch, error) {
 	return ovs.Query(c.Conn, func(ls *nbdb.LogicalSwitch) bool {
-		return ls.ExternalIDs[KeyNetwork] != ""
+		return ls.ExternalIDs[keys.Network] != ""
 	})
 }
 
 // CreateSwitch creates the Logical_Switch of network with the given
-// external_ids (KeyNetwork is added); it fails with ErrExists if a switch of
+// external_ids (keys.Network is added); it fails with ErrExists if a switch of
 // that name exists, even one created concurrently by another daemon.
 func (c *NB) CreateSwitch(ctx context.Context, network string, ids map[string]string) (*nbdb.LogicalSwitch, error) {
 	if err := c.Ready(); err != nil {
@@ -245,7 +246,7 @@ func (c *NB) CreateSwitch(ctx context.Context, network string, ids map[string]st
 	if ids == nil {
 		ids = map[string]string{}
 	}
-	ids[KeyNetwork] = network
+	ids[keys.Network] = network
 	ls := &nbdb.LogicalSwitch{UUID: "ls", Name: SwitchName(network), ExternalIDs: ids}
 	ops, err := c.Create(ls)
 	if err != nil {
@@ -276,7 +277,7 @@ func (c *NB) DeleteSwitch(ctx context.Context, network string) error {
 		return err
 	}
 	service := map[string]bool{}
-	svcPorts, err := ovs.Query(c.Conn, func(p *nbdb.LogicalSwitchPort) bool { return p.ExternalIDs[KeyServiceOf] == network })
+	svcPorts, err := ovs.Query(c.Conn, func(p *nbdb.LogicalSwitchPort) bool { return p.ExternalIDs[keys.ServiceOf] == network })
 	if err != nil {
 		return err
 	}
@@ -303,18 +304,18 @@ func (c *NB) DeleteSwitch(ctx context.Context, network string) error {
 	// Its address reservations and DHCP options go with it, and its other
 	// service rows (root tables: not collected with the switch).
 	var rows []model.Model
-	dhcp, err := ovs.Query(c.Conn, func(d *nbdb.DHCPOptions) bool { return d.ExternalIDs[KeyNetwork] == network })
+	dhcp, err := ovs.Query(c.Conn, func(d *nbdb.DHCPOptions) bool { return d.ExternalIDs[keys.Network] == network })
 	if err != nil {
 		return err
 	}
 	for i := range dhcp {
 		rows = append(rows, &dhcp[i])
 	}
-	lrs, _ := ovs.Query(c.Conn, func(r *nbdb.LogicalRouter) bool { return r.ExternalIDs[KeyServiceOf] == network })
+	lrs, _ := ovs.Query(c.Conn, func(r *nbdb.LogicalRouter) bool { return r.ExternalIDs[keys.ServiceOf] == network })
 	for i := range lrs {
 		rows = append(rows, &lrs[i])
 	}
-	dns, _ := ovs.Query(c.Conn, func(d *nbdb.DNS) bool { return d.ExternalIDs[KeyServiceOf] == network })
+	dns, _ := ovs.Query(c.Conn, func(d *nbdb.DNS) bool { return d.ExternalIDs[keys.ServiceOf] == network })
 	for i := range dns {
 		rows = append(rows, &dns[i])
 	}
@@ -349,7 +350,7 @@ func (c *NB) GetPort(name string) (*nbdb.LogicalSwitchPort, error) {
 // ListPorts returns the QuantumNet ports whose external_ids match every key of match.
 func (c *NB) ListPorts(match map[string]string) ([]nbdb.LogicalSwitchPort, error) {
 	return ovs.Query(c.Conn, func(p *nbdb.LogicalSwitchPort) bool {
-		if p.ExternalIDs[KeyNetwork] == "" {
+		if p.ExternalIDs[keys.Network] == "" {
 			return false
 		}
 		for k, v := range match {
@@ -410,10 +411,10 @@ func (c *NB) DeletePortOps(name string) ([]ovsdb.Operation, error) {
 	if err != nil {
 		return nil, nil
 	}
-	if lsp.ExternalIDs[KeyNetwork] == "" {
+	if lsp.ExternalIDs[keys.Network] == "" {
 		return nil, fmt.Errorf("logical port %s: %w", name, ErrNotManaged)
 	}
-	ls, err := c.GetSwitch(lsp.ExternalIDs[KeyNetwork])
+	ls, err := c.GetSwitch(lsp.ExternalIDs[keys.Network])
 	if err != nil {
 		return nil, err
 	}

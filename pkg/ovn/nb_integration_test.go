@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/quantumnet/quantumnet/pkg/ovn"
+	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
 )
@@ -93,14 +94,14 @@ func TestIntegrationNBSwitch(t *testing.T) {
 	nb := newNB(t, srv)
 	ctx := ctxTimeout(t, 10*time.Second)
 
-	ids := map[string]string{ovn.KeySubnet4: "10.0.0.0/24", ovn.KeyGateway4: "10.0.0.1", ovn.KeyMTU: "1400"}
+	ids := map[string]string{keys.Subnet4: "10.0.0.0/24", keys.Gateway4: "10.0.0.1", keys.MTU: "1400"}
 	given := maps.Clone(ids)
 	ls, err := nb.CreateSwitch(ctx, "blue", ids)
 	if err != nil {
 		t.Fatalf("CreateSwitch(blue): %v", err)
 	}
-	if ls.Name != "qn-blue" || ls.ExternalIDs[ovn.KeyNetwork] != "blue" {
-		t.Fatalf("CreateSwitch returned %+v, want name qn-blue with %s=blue", ls, ovn.KeyNetwork)
+	if ls.Name != "qn-blue" || ls.ExternalIDs[keys.Network] != "blue" {
+		t.Fatalf("CreateSwitch returned %+v, want name qn-blue with %s=blue", ls, keys.Network)
 	}
 	if !maps.Equal(ids, given) {
 		t.Fatalf("CreateSwitch changed the caller's map: %v, was %v", ids, given)
@@ -109,7 +110,7 @@ func TestIntegrationNBSwitch(t *testing.T) {
 	// In the database, as ovn-nbctl sees it.
 	row := findOne(t, srv, "Logical_Switch", []string{"_uuid", "external_ids", "ports"}, "name=qn-blue")
 	wantIDs := maps.Clone(ids)
-	wantIDs[ovn.KeyNetwork] = "blue"
+	wantIDs[keys.Network] = "blue"
 	if !maps.Equal(row.Map("external_ids"), wantIDs) || len(row.Set("ports")) != 0 {
 		t.Fatalf("qn-blue in NB = %v, want external_ids %v and no ports", row, wantIDs)
 	}
@@ -122,7 +123,7 @@ func TestIntegrationNBSwitch(t *testing.T) {
 		t.Fatalf("GetSwitch(red) before it exists = %v, want ErrNotFound", err)
 	}
 
-	if _, err := nb.CreateSwitch(ctx, "red", map[string]string{ovn.KeySubnet4: "10.1.0.0/24"}); err != nil {
+	if _, err := nb.CreateSwitch(ctx, "red", map[string]string{keys.Subnet4: "10.1.0.0/24"}); err != nil {
 		t.Fatalf("CreateSwitch(red): %v", err)
 	}
 	waitSwitch(t, nb, "red")
@@ -131,7 +132,7 @@ func TestIntegrationNBSwitch(t *testing.T) {
 	}
 
 	// Twice: ErrExists, and still one switch of that name, unchanged.
-	if _, err := nb.CreateSwitch(ctx, "blue", map[string]string{ovn.KeySubnet4: "192.168.0.0/24"}); !errors.Is(err, ovn.ErrExists) {
+	if _, err := nb.CreateSwitch(ctx, "blue", map[string]string{keys.Subnet4: "192.168.0.0/24"}); !errors.Is(err, ovn.ErrExists) {
 		t.Fatalf("second CreateSwitch(blue) = %v, want ErrExists", err)
 	}
 	if row := findOne(t, srv, "Logical_Switch", []string{"external_ids"}, "name=qn-blue"); !maps.Equal(row.Map("external_ids"), wantIDs) {
@@ -146,7 +147,7 @@ func TestIntegrationNBCreateSwitchReturnsRow(t *testing.T) {
 	nb := newNB(t, srv)
 	ctx := ctxTimeout(t, 10*time.Second)
 
-	ls, err := nb.CreateSwitch(ctx, "blue", map[string]string{ovn.KeySubnet4: "10.0.0.0/24"})
+	ls, err := nb.CreateSwitch(ctx, "blue", map[string]string{keys.Subnet4: "10.0.0.0/24"})
 	if err != nil {
 		t.Fatalf("CreateSwitch: %v", err)
 	}
@@ -154,13 +155,13 @@ func TestIntegrationNBCreateSwitchReturnsRow(t *testing.T) {
 		t.Errorf("CreateSwitch returned UUID %q, want the row's %s", ls.UUID, want)
 	}
 	waitSwitch(t, nb, "blue")
-	lsp := &nbdb.LogicalSwitchPort{Name: "p1", ExternalIDs: map[string]string{ovn.KeyNetwork: "blue"}}
+	lsp := &nbdb.LogicalSwitchPort{Name: "p1", ExternalIDs: map[string]string{keys.Network: "blue"}}
 	if err := nb.CreatePort(ctx, ls, lsp); err != nil {
 		t.Errorf("CreatePort on the switch CreateSwitch returned: %v", err)
 	}
 }
 
-// No extra external_ids is a valid request: the switch gets KeyNetwork only.
+// No extra external_ids is a valid request: the switch gets keys.Network only.
 func TestIntegrationNBCreateSwitchNilIDs(t *testing.T) {
 	srv := ovsdbtest.New(t, nbSchema)
 	nb := newNB(t, srv)
@@ -170,7 +171,7 @@ func TestIntegrationNBCreateSwitchNilIDs(t *testing.T) {
 		t.Fatalf("CreateSwitch(plain, nil ids) = %v, want nil", err)
 	}
 	row := findOne(t, srv, "Logical_Switch", []string{"external_ids"}, "name=qn-plain")
-	if want := map[string]string{ovn.KeyNetwork: "plain"}; !maps.Equal(row.Map("external_ids"), want) {
+	if want := map[string]string{keys.Network: "plain"}; !maps.Equal(row.Map("external_ids"), want) {
 		t.Fatalf("qn-plain external_ids = %v, want %v", row.Map("external_ids"), want)
 	}
 }
@@ -213,7 +214,7 @@ func TestIntegrationNBConcurrentCreateSwitch(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				<-start
-				_, errs[j] = nb.CreateSwitch(ctx, network, map[string]string{ovn.KeySubnet4: fmt.Sprintf("10.%d.0.0/24", i)})
+				_, errs[j] = nb.CreateSwitch(ctx, network, map[string]string{keys.Subnet4: fmt.Sprintf("10.%d.0.0/24", i)})
 			}()
 		}
 		close(start)
@@ -251,15 +252,15 @@ func TestIntegrationNBPorts(t *testing.T) {
 	nbctl(srv, "lsp-add", "other", "foreign")
 	nb := newNB(t, srv)
 	ctx := ctxTimeout(t, 10*time.Second)
-	if _, err := nb.CreateSwitch(ctx, "blue", map[string]string{ovn.KeySubnet4: "10.0.0.0/24"}); err != nil {
+	if _, err := nb.CreateSwitch(ctx, "blue", map[string]string{keys.Subnet4: "10.0.0.0/24"}); err != nil {
 		t.Fatal(err)
 	}
 	ls := waitSwitch(t, nb, "blue")
 
-	ids := map[string]string{ovn.KeyNetwork: "blue", ovn.KeyKind: ovn.KindContainer, ovn.KeyContainerID: "c1", ovn.KeyIfname: "eth0"}
+	ids := map[string]string{keys.Network: "blue", keys.Kind: keys.KindContainer, keys.ContainerID: "c1", keys.Ifname: "eth0"}
 	addr := "0a:58:0a:00:00:05 10.0.0.5"
 	lsp := &nbdb.LogicalSwitchPort{Name: "p1", Addresses: []string{addr}, PortSecurity: []string{addr},
-		ExternalIDs: ids, Options: map[string]string{ovn.OptRequestedChassis: "chassis-1"}}
+		ExternalIDs: ids, Options: map[string]string{keys.OptRequestedChassis: "chassis-1"}}
 	if err := nb.CreatePort(ctx, ls, lsp); err != nil {
 		t.Fatalf("CreatePort(p1): %v", err)
 	}
@@ -267,7 +268,7 @@ func TestIntegrationNBPorts(t *testing.T) {
 		t.Helper()
 		row := findOne(t, srv, "Logical_Switch_Port", []string{"_uuid", "addresses", "port_security", "external_ids", "options"}, "name=p1")
 		if !slices.Equal(row.Set("addresses"), []string{addr}) || !slices.Equal(row.Set("port_security"), []string{addr}) ||
-			!maps.Equal(row.Map("external_ids"), ids) || row.Map("options")[ovn.OptRequestedChassis] != "chassis-1" {
+			!maps.Equal(row.Map("external_ids"), ids) || row.Map("options")[keys.OptRequestedChassis] != "chassis-1" {
 			t.Fatalf("p1 in NB = %v, want addresses/port_security %q, external_ids %v, requested-chassis chassis-1", row, addr, ids)
 		}
 		sw := findOne(t, srv, "Logical_Switch", []string{"ports"}, "name=qn-blue")
@@ -295,10 +296,10 @@ func TestIntegrationNBPorts(t *testing.T) {
 		want  []string
 	}{
 		{nil, []string{"p1"}}, // "foreign" on the other switch is not ours
-		{map[string]string{ovn.KeyContainerID: "c1"}, []string{"p1"}},
-		{map[string]string{ovn.KeyContainerID: "c1", ovn.KeyIfname: "eth0"}, []string{"p1"}},
-		{map[string]string{ovn.KeyContainerID: "c1", ovn.KeyIfname: "eth1"}, nil},
-		{map[string]string{ovn.KeyContainerID: "c2"}, nil},
+		{map[string]string{keys.ContainerID: "c1"}, []string{"p1"}},
+		{map[string]string{keys.ContainerID: "c1", keys.Ifname: "eth0"}, []string{"p1"}},
+		{map[string]string{keys.ContainerID: "c1", keys.Ifname: "eth1"}, nil},
+		{map[string]string{keys.ContainerID: "c2"}, nil},
 	} {
 		ports, err := nb.ListPorts(tc.match)
 		if err != nil {
@@ -314,7 +315,7 @@ func TestIntegrationNBPorts(t *testing.T) {
 	}
 
 	// The same name again: ErrExists, still one port on the switch.
-	dup := &nbdb.LogicalSwitchPort{Name: "p1", Addresses: []string{"0a:58:0a:00:00:06 10.0.0.6"}, ExternalIDs: map[string]string{ovn.KeyNetwork: "blue"}}
+	dup := &nbdb.LogicalSwitchPort{Name: "p1", Addresses: []string{"0a:58:0a:00:00:06 10.0.0.6"}, ExternalIDs: map[string]string{keys.Network: "blue"}}
 	if err := nb.CreatePort(ctx, ls, dup); !errors.Is(err, ovn.ErrExists) {
 		t.Fatalf("second CreatePort(p1) = %v, want ErrExists", err)
 	}
@@ -378,7 +379,7 @@ func TestIntegrationNBCreatePortOnDeletedSwitch(t *testing.T) {
 	ovsdbtest.Eventually(t, 2*time.Second, func() bool { _, err := nb.GetSwitch("blue"); return errors.Is(err, ovn.ErrNotFound) },
 		"the cache still shows the deleted switch")
 
-	err := nb.CreatePort(ctx, ls, &nbdb.LogicalSwitchPort{Name: "p1", ExternalIDs: map[string]string{ovn.KeyNetwork: "blue"}})
+	err := nb.CreatePort(ctx, ls, &nbdb.LogicalSwitchPort{Name: "p1", ExternalIDs: map[string]string{keys.Network: "blue"}})
 	rows := find(t, srv, "Logical_Switch_Port", []string{"_uuid"}, "name=p1")
 	if err == nil && len(rows) == 0 {
 		t.Fatal("CreatePort on a deleted switch returned nil, but no port exists")
@@ -411,7 +412,7 @@ func TestIntegrationNBConcurrentDeleteSwitchCreatePort(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			createErr = a.CreatePort(ctx, ls, &nbdb.LogicalSwitchPort{Name: port, ExternalIDs: map[string]string{ovn.KeyNetwork: network}})
+			createErr = a.CreatePort(ctx, ls, &nbdb.LogicalSwitchPort{Name: port, ExternalIDs: map[string]string{keys.Network: network}})
 		}()
 		go func() { defer wg.Done(); <-start; deleteErr = b.DeleteSwitch(ctx, network) }()
 		close(start)
@@ -463,7 +464,7 @@ func TestIntegrationNBForeignObjects(t *testing.T) {
 	for _, name := range []string{"foreign", "intruder"} {
 		before := findOne(t, srv, "Logical_Switch_Port", []string{"_uuid", "addresses", "external_ids"}, "name="+name)
 		if err := nb.DeletePort(ctx, name); !errors.Is(err, ovn.ErrNotManaged) {
-			t.Fatalf("DeletePort(%s) of a port without %s = %v, want ErrNotManaged", name, ovn.KeyNetwork, err)
+			t.Fatalf("DeletePort(%s) of a port without %s = %v, want ErrNotManaged", name, keys.Network, err)
 		}
 		after := findOne(t, srv, "Logical_Switch_Port", []string{"_uuid", "addresses", "external_ids"}, "name="+name)
 		if after.Str("_uuid") != before.Str("_uuid") || !slices.Equal(after.Set("addresses"), before.Set("addresses")) ||
@@ -503,7 +504,7 @@ func TestIntegrationNBNeverConnected(t *testing.T) {
 		{"CreateSwitch", func() error { _, err := nb.CreateSwitch(ctx, "blue", map[string]string{}); return err }},
 		{"DeleteSwitch", func() error { return nb.DeleteSwitch(ctx, "blue") }},
 		{"CreatePort", func() error {
-			return nb.CreatePort(ctx, ls, &nbdb.LogicalSwitchPort{Name: "p1", ExternalIDs: map[string]string{ovn.KeyNetwork: "blue"}})
+			return nb.CreatePort(ctx, ls, &nbdb.LogicalSwitchPort{Name: "p1", ExternalIDs: map[string]string{keys.Network: "blue"}})
 		}},
 		// nil would tell CNI DEL the port is gone while it may exist.
 		{"DeletePort", func() error { return nb.DeletePort(ctx, "p1") }},

@@ -4,6 +4,7 @@ import (
 	"github.com/ovn-kubernetes/libovsdb/model"
 	"github.com/ovn-kubernetes/libovsdb/ovsdb"
 
+	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
 	"github.com/quantumnet/quantumnet/pkg/ovs"
 )
@@ -38,7 +39,7 @@ func (c *NB) ACLs(key string) ([]*nbdb.ACL, error) {
 // PortsShallow returns QuantumNet's logical switch ports, read-only.
 func (c *NB) PortsShallow() ([]*nbdb.LogicalSwitchPort, error) {
 	return ovs.QueryShallow(c.Conn, nbdb.LogicalSwitchPortTable, func(p *nbdb.LogicalSwitchPort) bool {
-		return p.ExternalIDs[KeyNetwork] != ""
+		return p.ExternalIDs[keys.Network] != ""
 	})
 }
 

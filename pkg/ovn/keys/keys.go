@@ -1,0 +1,101 @@
+// Package keys names what QuantumNet writes into OVN and OVS rows: the
+// external_ids keys under the "quantumnet:" prefix (a row is QuantumNet's
+// when it carries them; rows without them are never touched), row kinds,
+// name prefixes and logical port options. Defined once; it imports nothing,
+// so pure code can use it without linking an OVSDB client.
+package keys
+
+// Ownership keys, defined once. A row is QuantumNet's when it carries Network.
+const (
+	Prefix      = "quantumnet:"
+	Network     = Prefix + "network"      // network name (LS and LSP)
+	Subnet4     = Prefix + "subnet4"      // LS
+	Gateway4    = Prefix + "gateway4"     // LS
+	Subnet6     = Prefix + "subnet6"      // LS
+	Gateway6    = Prefix + "gateway6"     // LS
+	MTU         = Prefix + "mtu"          // LS
+	DNSDomain   = Prefix + "dns-domain"   // LS
+	LeaseTime   = Prefix + "lease-time"   // LS: DHCP lease time, seconds
+	DNSServers  = Prefix + "dns-servers"  // LS: DNS servers DHCP hands out (none: the resolver)
+	NTPServers  = Prefix + "ntp-servers"  // LS
+	Routes      = Prefix + "routes"       // LS: DHCP classless static routes CIDR=GW,...
+	DNSUpstream = Prefix + "dns-upstream" // LS: the resolver's upstream servers
+	Resolver4   = Prefix + "resolver4"    // LS: the resolver's IPv4 address
+	Resolver6   = Prefix + "resolver6"    // LS
+	Range4      = Prefix + "range4"       // LS: allocation range FIRST-LAST
+	Range6      = Prefix + "range6"       // LS
+	Exclude     = Prefix + "exclude"      // LS: excluded ranges, comma-separated
+	Owner       = Prefix + "owner"        // reservation (DHCP_Options): who holds it
+	MAC         = Prefix + "mac"          // reservation: static binding MAC
+	IP          = Prefix + "ip"           // reservation: the address
+	VMUUID      = Prefix + "vm-uuid"      // LSP of a VM NIC: the libvirt domain UUID
+	VMName      = Prefix + "vm-name"      // LSP of a VM NIC: the domain name
+	VMState     = Prefix + "vm-state"     // LSP of a VM NIC: starting | running | stopped
+	IPAMGen     = Prefix + "ipam-gen"     // LS other_config: bumped by every allocation change
+	IPAMLast4   = Prefix + "ipam-last4"   // LS other_config: last address handed out (round robin)
+	IPAMLast6   = Prefix + "ipam-last6"
+	Kind        = Prefix + "kind"         // LSP: container | vm
+	ContainerID = Prefix + "container-id" // LSP, OVS Port
+	Ifname      = Prefix + "ifname"       // LSP, OVS Port
+	Netns       = Prefix + "netns"        // LSP
+	CNINetwork  = Prefix + "cni-network"  // LSP: the CNI config name
+	Chassis     = Prefix + "chassis"      // LSP: chassis that created it
+	HostIfname  = Prefix + "host-ifname"  // LSP
+	Port        = Prefix + "port"         // OVS Port/Interface: the LSP name
+	// ServiceOf marks the rows of a network's own services (its router,
+	// router port, resolver localport, DNS records): the network's name.
+	ServiceOf = Prefix + "service-of"
+	// DNSName is the DNS host label of a port (<label>.<network domain>).
+	DNSName = Prefix + "dns-name"
+	// SecurityGroups lists an LSP's security groups, comma-separated;
+	// its Port_Group memberships follow it in the same transaction.
+	SecurityGroups = Prefix + "security-groups"
+	// SGGen is the generation of the security groups (on the port group
+	// of all members): bumped by every change of a group or rule.
+	SGGen = Prefix + "sg-gen"
+)
+
+// Port kinds.
+const (
+	KindContainer = "container"
+	KindVM        = "vm"
+	// KindReservation marks a DHCP_Options row that records an address
+	// reservation (an API allocation or a static MAC binding).
+	KindReservation = "reservation"
+	// KindDHCP marks a network's DHCPv4 options row.
+	KindDHCP = "dhcp"
+	// KindDHCP6 marks a network's DHCPv6 options row.
+	KindDHCP6 = "dhcp6"
+	// OwnerResolver holds the reservations of a network's resolver addresses.
+	OwnerResolver = "quantumnet:dns"
+)
+
+// SwitchPrefix prefixes the Logical_Switch name of a network.
+const SwitchPrefix = "qn-"
+
+// LSP options of port binding and migration.
+const (
+	OptRequestedChassis = "requested-chassis"
+	OptActivation       = "activation-strategy"
+	OptActivatedChassis = "additional-chassis-activated" // set by OVN once the destination saw the RARP
+	MigrationFrom       = Prefix + "migration-from"
+	MigrationTo         = Prefix + "migration-to"
+)
+
+// External ids of the security-group rows.
+const (
+	// SG is the security group of a Port_Group or an ACL (the all-members
+	// group's name for qn_sg_all and its ACLs).
+	SG = Prefix + "sg"
+	// SGDescription is the group's description, on its Port_Group.
+	SGDescription = Prefix + "sg-description"
+	// Rule is the ACL's stable id within its group: the rule's ID, or the
+	// name of a plumbing or default ACL.
+	Rule = Prefix + "rule"
+	// RuleSpec is the rule of an ACL in the rule syntax, parsed back when
+	// the groups are read from Northbound.
+	RuleSpec = Prefix + "rule-spec"
+)
+
+// Resolver marks the OVS port of a resolver endpoint: its network.
+const Resolver = Prefix + "resolver"
