@@ -9,13 +9,15 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+
+	"github.com/quantumnet/quantumnet/pkg/errs"
 )
 
 // ErrExhausted is returned when a subnet has no free address left.
-var ErrExhausted = errors.New("no free address left")
+var ErrExhausted = errs.New(errs.Exhausted, "no free address left")
 
 // ErrUnavailable is returned for a requested address that cannot be given.
-var ErrUnavailable = errors.New("address not available")
+var ErrUnavailable = errs.New(errs.Conflict, "address not available")
 
 // ParseSubnet parses a subnet CIDR for field, rejecting host bits and
 // prefixes too small to hold a host besides the gateway.

@@ -1,19 +1,20 @@
 package ipam
 
 import (
-	"errors"
 	"fmt"
 	"math/bits"
 	"net/netip"
+
+	"github.com/quantumnet/quantumnet/pkg/errs"
 )
 
 // Pool errors.
 var (
-	ErrInUse         = errors.New("address already in use")
-	ErrReserved      = errors.New("address is reserved")
-	ErrOutOfRange    = errors.New("address outside the allocation range")
-	ErrNotAllocated  = errors.New("address is not allocated")
-	ErrRangeTooLarge = errors.New("allocation range too large")
+	ErrInUse         = errs.New(errs.Conflict, "address already in use")
+	ErrReserved      = errs.New(errs.Invalid, "address is reserved")
+	ErrOutOfRange    = errs.New(errs.Invalid, "address outside the allocation range")
+	ErrNotAllocated  = errs.New(errs.NotFound, "address is not allocated")
+	ErrRangeTooLarge = errs.New(errs.Invalid, "allocation range too large")
 )
 
 // MaxPoolSize bounds the addresses one pool tracks (a 2 MiB bitmap);

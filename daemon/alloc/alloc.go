@@ -29,6 +29,7 @@ import (
 
 	"github.com/quantumnet/quantumnet/daemon/network"
 	"github.com/quantumnet/quantumnet/ipam"
+	"github.com/quantumnet/quantumnet/pkg/errs"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
@@ -37,8 +38,8 @@ import (
 
 // Errors callers map to protocol codes.
 var (
-	ErrInvalid   = errors.New("invalid argument")
-	ErrConflict  = errors.New("address conflict")
+	ErrInvalid   = errs.Invalid
+	ErrConflict  = errs.New(errs.Conflict, "address conflict")
 	ErrExhausted = ipam.ErrExhausted
 	ErrNotFound  = ovn.ErrNotFound
 )

@@ -21,6 +21,7 @@ import (
 	"github.com/quantumnet/quantumnet/daemon/alloc"
 	"github.com/quantumnet/quantumnet/daemon/network"
 	"github.com/quantumnet/quantumnet/ipam"
+	"github.com/quantumnet/quantumnet/pkg/errs"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
@@ -31,7 +32,7 @@ import (
 var (
 	ErrInvalid     = alloc.ErrInvalid
 	ErrNotFound    = ovn.ErrNotFound
-	ErrUnavailable = errors.New("not ready")
+	ErrUnavailable = errs.New(errs.Unavailable, "not ready")
 	ErrExhausted   = ipam.ErrExhausted
 	ErrConflict    = alloc.ErrConflict
 )

@@ -1,14 +1,15 @@
 package secgroup
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/quantumnet/quantumnet/pkg/errs"
 )
 
 // ErrUnknownPreset is returned by Preset for a name it does not know.
-var ErrUnknownPreset = errors.New("unknown security group preset")
+var ErrUnknownPreset = errs.New(errs.Invalid, "unknown security group preset")
 
 // presets are the preset rules in the rule syntax: ingress, both families
 // where that means something.

@@ -3,16 +3,17 @@ package secgroup
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"github.com/quantumnet/quantumnet/pkg/errs"
 )
 
 // ErrInvalid is wrapped by every validation error (a *FieldError for a rule
 // or group field, or a syntax error of ParseRule).
-var ErrInvalid = errors.New("invalid security group")
+var ErrInvalid = errs.New(errs.Invalid, "invalid security group")
 
 // FieldError is a validation error that names the rule or group field at
 // fault, with the field's JSON name ("port_max", "remote_cidr", ...).

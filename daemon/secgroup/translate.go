@@ -2,13 +2,13 @@ package secgroup
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/quantumnet/quantumnet/pkg/errs"
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
 )
@@ -27,7 +27,7 @@ const (
 
 // ErrUnknownGroup is returned by Translate for a rule whose remote group, or
 // a port whose group, is not among the input groups.
-var ErrUnknownGroup = errors.New("unknown security group")
+var ErrUnknownGroup = errs.New(errs.Invalid, "unknown security group")
 
 // Port is a logical switch port and the security groups it is in.
 type Port struct {

@@ -19,12 +19,10 @@ import (
 	"github.com/quantumnet/quantumnet/daemon/attach"
 	"github.com/quantumnet/quantumnet/daemon/netsvc"
 	"github.com/quantumnet/quantumnet/daemon/network"
-	"github.com/quantumnet/quantumnet/daemon/secgroup"
 	"github.com/quantumnet/quantumnet/daemon/sg"
 	"github.com/quantumnet/quantumnet/daemon/vm"
-	"github.com/quantumnet/quantumnet/ipam"
 	"github.com/quantumnet/quantumnet/pkg/api"
-	"github.com/quantumnet/quantumnet/pkg/ovn"
+	"github.com/quantumnet/quantumnet/pkg/errs"
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
 	"github.com/quantumnet/quantumnet/pkg/ovs"
@@ -294,27 +292,30 @@ func (s *Server) syncSG(ctx context.Context) {
 	}
 }
 
+// codeOf is the one mapping of the error vocabulary (pkg/errs) to gRPC
+// codes; pkg/rpcclient maps them back.
+var codeOf = map[error]codes.Code{
+	errs.Invalid:     codes.InvalidArgument,
+	errs.NotFound:    codes.NotFound,
+	errs.Conflict:    codes.AlreadyExists,
+	errs.Exhausted:   codes.ResourceExhausted,
+	errs.InUse:       codes.FailedPrecondition,
+	errs.Unavailable: codes.Unavailable,
+	errs.Timeout:     codes.DeadlineExceeded,
+}
+
 // toStatus maps domain errors to gRPC codes.
 func toStatus(err error) error {
 	code := codes.Internal
 	switch {
-	case errors.Is(err, attach.ErrInvalid), errors.Is(err, secgroup.ErrInvalid),
-		errors.Is(err, secgroup.ErrUnknownGroup), errors.Is(err, secgroup.ErrUnknownPreset):
-		code = codes.InvalidArgument
-	case errors.Is(err, attach.ErrUnavailable), errors.Is(err, ovs.ErrNotConnected):
-		code = codes.Unavailable
-	case errors.Is(err, ipam.ErrExhausted):
-		code = codes.ResourceExhausted
 	case errors.As(err, new(*ovs.WaitError)):
 		code = codes.Unavailable // lost optimistic retries: try again later
-	case errors.Is(err, attach.ErrConflict), errors.Is(err, ovn.ErrExists):
-		code = codes.AlreadyExists
-	case errors.Is(err, ovn.ErrInUse):
-		code = codes.FailedPrecondition
-	case errors.Is(err, ovn.ErrNotFound):
-		code = codes.NotFound
 	case errors.Is(err, context.DeadlineExceeded):
 		code = codes.DeadlineExceeded
+	default:
+		if c, ok := codeOf[errs.Kind(err)]; ok {
+			code = c
+		}
 	}
 	return status.Error(code, err.Error())
 }

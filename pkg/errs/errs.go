@@ -31,7 +31,7 @@ var (
 )
 
 // Kinds lists every kind, most specific first.
-var Kinds = []error{Invalid, NotFound, Conflict, Exhausted, InUse, Unavailable, Timeout}
+var Kinds = []error{Invalid, Unavailable, Exhausted, Conflict, InUse, NotFound, Timeout}
 
 // Kind returns the kind err belongs to, or nil.
 func Kind(err error) error {

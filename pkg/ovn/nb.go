@@ -14,6 +14,7 @@ import (
 	"github.com/ovn-kubernetes/libovsdb/model"
 	"github.com/ovn-kubernetes/libovsdb/ovsdb"
 
+	"github.com/quantumnet/quantumnet/pkg/errs"
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
 	"github.com/quantumnet/quantumnet/pkg/ovs"
@@ -24,8 +25,8 @@ var (
 	ErrNotFound     = ovs.ErrNotFound
 	ErrExists       = ovs.ErrExists
 	ErrNotConnected = ovs.ErrNotConnected
-	ErrNotManaged   = errors.New("not managed by quantumnet")
-	ErrInUse        = errors.New("in use")
+	ErrNotManaged   = errs.New(errs.Conflict, "not managed by quantumnet")
+	ErrInUse        = errs.InUse
 )
 
 // NB is the typed Northbound client.

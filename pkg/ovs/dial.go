@@ -6,7 +6,6 @@ package ovs
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -18,13 +17,15 @@ import (
 	"github.com/ovn-kubernetes/libovsdb/cache"
 	"github.com/ovn-kubernetes/libovsdb/client"
 	"github.com/ovn-kubernetes/libovsdb/model"
+
+	"github.com/quantumnet/quantumnet/pkg/errs"
 )
 
 // Sentinel errors shared by the typed clients.
 var (
-	ErrNotFound     = errors.New("not found")
-	ErrExists       = errors.New("already exists")
-	ErrNotConnected = errors.New("not connected")
+	ErrNotFound     = errs.NotFound
+	ErrExists       = errs.New(errs.Conflict, "already exists")
+	ErrNotConnected = errs.New(errs.Unavailable, "not connected")
 )
 
 // DialConfig describes one OVSDB database connection.
