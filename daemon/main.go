@@ -27,6 +27,7 @@ import (
 	"github.com/quantumnet/quantumnet/daemon/sg"
 	"github.com/quantumnet/quantumnet/daemon/vm"
 	"github.com/quantumnet/quantumnet/pkg/api"
+	"github.com/quantumnet/quantumnet/pkg/api/apiserver"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
 	"github.com/quantumnet/quantumnet/pkg/ovs"
 )
@@ -155,7 +156,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 			Netdev: func() bool { return dpType() == "netdev" }}
 		resolver.Upstream = runner.Endpoints.Upstream
 	}
-	ls, err := api.Listen(cfg.Daemon.Socket, srv)
+	ls, err := apiserver.Listen(cfg.Daemon.Socket, srv)
 	if err != nil {
 		return err
 	}

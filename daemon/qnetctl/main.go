@@ -127,7 +127,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		fmt.Fprintf(stderr, "qnetctl: %s\n", rpcclient.Message(err))
-		return 1
+		return rpcclient.CLIExit(err)
 	}
 	return 0
 }
@@ -136,7 +136,7 @@ type usageErr string
 
 func (u usageErr) Error() string { return string(u) }
 
-func (c *cli) call(f func(context.Context, *api.Client) error) error {
+func (c *cli) call(f func(context.Context, *rpcclient.Client) error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cl, err := rpcclient.Dial(ctx, c.socket, "qnetctl")
@@ -199,7 +199,7 @@ func (c *cli) networkCreate(args []string) error {
 		return err
 	}
 	n.Name, n.Mtu, n.LeaseTime = name, uint32(mtu), uint32(lease)
-	return c.call(func(ctx context.Context, cl *api.Client) error {
+	return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
 		got, err := cl.CreateNetwork(ctx, n)
 		if err != nil {
 			return err
@@ -241,7 +241,7 @@ func (c *cli) printNetwork(n *api.Network) error {
 }
 
 func (c *cli) networkList() error {
-	return c.call(func(ctx context.Context, cl *api.Client) error {
+	return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
 		l, err := cl.ListNetworks(ctx, &api.Empty{})
 		if err != nil {
 			return err
@@ -270,7 +270,7 @@ func (c *cli) networkShow(args []string) error {
 	if err != nil {
 		return err
 	}
-	return c.call(func(ctx context.Context, cl *api.Client) error {
+	return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
 		n, err := cl.GetNetwork(ctx, &api.NetworkRef{Name: name})
 		if err != nil {
 			return err
@@ -287,7 +287,7 @@ func (c *cli) networkDelete(args []string) error {
 	if err != nil {
 		return err
 	}
-	return c.call(func(ctx context.Context, cl *api.Client) error {
+	return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
 		if _, err := cl.DeleteNetwork(ctx, &api.NetworkRef{Name: name}); err != nil {
 			return err
 		}
@@ -303,7 +303,7 @@ func (c *cli) portList(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return usageErr("port list: " + err.Error())
 	}
-	return c.call(func(ctx context.Context, cl *api.Client) error {
+	return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
 		l, err := cl.ListPorts(ctx, &api.PortFilter{Network: *network})
 		if err != nil {
 			return err
@@ -333,7 +333,7 @@ func shortID(s string) string {
 }
 
 func (c *cli) status() error {
-	return c.call(func(ctx context.Context, cl *api.Client) error {
+	return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
 		st, err := cl.Status(ctx, &api.StatusRequest{})
 		if err != nil {
 			return err
@@ -368,7 +368,7 @@ func conn(b bool) string {
 }
 
 func (c *cli) version() error {
-	return c.call(func(ctx context.Context, cl *api.Client) error {
+	return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
 		fmt.Fprintf(c.out, "qnetctl API %d; quantumnetd %s (API %d-%d) on chassis %s\n", api.APIVersion,
 			cl.Hello.DaemonVersion, cl.Hello.MinApiVersion, cl.Hello.ApiVersion, cl.Hello.Chassis)
 		return nil
@@ -380,7 +380,7 @@ func (c *cli) ipamShow(args []string) error {
 	if err != nil {
 		return err
 	}
-	return c.call(func(ctx context.Context, cl *api.Client) error {
+	return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
 		u, err := cl.IPAMShow(ctx, &api.NetworkRef{Name: name})
 		if err != nil {
 			return err
@@ -429,7 +429,7 @@ func (c *cli) ipamReserve(args []string) error {
 		return usageErr("ipam reserve: --owner is required")
 	}
 	req.Network = name
-	return c.call(func(ctx context.Context, cl *api.Client) error {
+	return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
 		r, err := cl.IPAMReserve(ctx, req)
 		if err != nil {
 			return err
@@ -446,7 +446,7 @@ func (c *cli) ipamRelease(args []string) error {
 	if len(args) != 2 {
 		return usageErr("ipam release: want NETWORK ADDRESS")
 	}
-	return c.call(func(ctx context.Context, cl *api.Client) error {
+	return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
 		if _, err := cl.IPAMRelease(ctx, &api.IPAMReleaseRequest{Network: args[0], Address: args[1]}); err != nil {
 			return err
 		}
@@ -460,7 +460,7 @@ func (c *cli) portShow(args []string) error {
 	if err != nil {
 		return err
 	}
-	return c.call(func(ctx context.Context, cl *api.Client) error {
+	return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
 		l, err := cl.ListPorts(ctx, &api.PortFilter{})
 		if err != nil {
 			return err

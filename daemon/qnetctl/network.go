@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/quantumnet/quantumnet/pkg/api"
+	"github.com/quantumnet/quantumnet/pkg/rpcclient"
 )
 
 // dhcpListFlags registers the repeatable DHCP/DNS list flags.
@@ -84,7 +85,7 @@ func (c *cli) networkSet(args []string) error {
 		return &api.StringList{Values: v}
 	}
 	u.DnsServers, u.NtpServers, u.Routes, u.DnsUpstream = list("dns-server", dns), list("ntp-server", ntp), list("route", routes), list("dns-upstream", upstream)
-	return c.call(func(ctx context.Context, cl *api.Client) error {
+	return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
 		got, err := cl.UpdateNetwork(ctx, u)
 		if err != nil {
 			return err
@@ -101,7 +102,7 @@ func (c *cli) portSetDNSName(args []string) error {
 	if len(args) != 2 {
 		return usageErr("port set-dns-name: PORT and NAME are required (NAME \"\" removes the name)")
 	}
-	return c.call(func(ctx context.Context, cl *api.Client) error {
+	return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
 		p, err := cl.SetPortDNSName(ctx, &api.PortDNSName{Port: args[0], Name: args[1]})
 		if err != nil {
 			return err

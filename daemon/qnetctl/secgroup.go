@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/quantumnet/quantumnet/pkg/api"
+	"github.com/quantumnet/quantumnet/pkg/rpcclient"
 )
 
 const sgUsage = `  sg create NAME [--description TEXT] [--rule RULE]... [--preset PRESET]...
@@ -84,7 +85,7 @@ func (c *cli) sgCreate(args []string) error {
 	for _, r := range rules {
 		g.Rules = append(g.Rules, &api.SecurityGroupRule{Spec: r})
 	}
-	return c.call(func(ctx context.Context, cl *api.Client) error {
+	return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
 		out, err := cl.CreateSecurityGroup(ctx, g)
 		if err != nil {
 			return err
@@ -124,7 +125,7 @@ func (c *cli) printGroup(g *api.SecurityGroup) error {
 }
 
 func (c *cli) sgList() error {
-	return c.call(func(ctx context.Context, cl *api.Client) error {
+	return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
 		l, err := cl.ListSecurityGroups(ctx, &api.Empty{})
 		if err != nil {
 			return err
@@ -146,7 +147,7 @@ func (c *cli) sgShow(args []string) error {
 	if err != nil {
 		return err
 	}
-	return c.call(func(ctx context.Context, cl *api.Client) error {
+	return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
 		g, err := cl.GetSecurityGroup(ctx, &api.SecurityGroupRef{Name: name})
 		if err != nil {
 			return err
@@ -163,7 +164,7 @@ func (c *cli) sgDelete(args []string) error {
 	if err != nil {
 		return err
 	}
-	return c.call(func(ctx context.Context, cl *api.Client) error {
+	return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
 		if _, err := cl.DeleteSecurityGroup(ctx, &api.SecurityGroupRef{Name: name}); err != nil {
 			return err
 		}
@@ -198,7 +199,7 @@ func (c *cli) sgRules(args []string, add bool, preset string) error {
 	if preset == "" && len(req.Rules) == 0 {
 		return usageErr(what + ": a RULE is required")
 	}
-	return c.call(func(ctx context.Context, cl *api.Client) error {
+	return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
 		var r *api.SecurityGroupRulesReply
 		var err error
 		if add {
@@ -238,7 +239,7 @@ func (c *cli) portSetGroups(args []string) error {
 			}
 		}
 	}
-	return c.call(func(ctx context.Context, cl *api.Client) error {
+	return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
 		p, err := cl.SetPortSecurityGroups(ctx, &api.PortSecurityGroups{Port: args[0], SecurityGroups: groups})
 		if err != nil {
 			return err

@@ -34,7 +34,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	xml, err := io.ReadAll(stdin)
 	if err != nil {
 		fmt.Fprintf(stderr, "quantumnet: reading the domain XML: %v\n", err)
-		return failure(op)
+		return failure(op, err)
 	}
 	switch op {
 	case "restore":
@@ -51,7 +51,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	dom, err := vmxml.Parse(xml, Bridge)
 	if err != nil {
 		fmt.Fprintf(stderr, "quantumnet: %v\n", err)
-		return failure(op)
+		return failure(op, err)
 	}
 	if len(dom.NICs) == 0 {
 		if op == "migrate" {
@@ -73,7 +73,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	c, err := rpcclient.Dial(ctx, "", "qemu-hook")
 	if err != nil {
 		fmt.Fprintf(stderr, "quantumnet: domain %s: %s\n", dom.Name, rpcclient.Message(err))
-		return failure(op)
+		return failure(op, err)
 	}
 	defer c.Close()
 	switch op {
@@ -98,18 +98,20 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			msg = "domain " + dom.Name + ": " + msg
 		}
 		fmt.Fprintf(stderr, "quantumnet: %s\n", msg)
-		return failure(op)
+		return failure(op, err)
 	}
 	return 0
 }
 
-// failure is the exit code of a failed operation: only prepare, start and
-// migrate (which refuses the incoming migration) may stop a domain; a failing reconnect would kill a running
-// VM, and stopped/release/started must not get in libvirt's way.
-func failure(op string) int {
+// failure is the exit code of an operation that failed with err: only
+// prepare, start and migrate (which refuses the incoming migration) may stop
+// a domain, with the code pkg/rpcclient maps err to; a failing reconnect
+// would kill a running VM, and stopped/release/started must not get in
+// libvirt's way.
+func failure(op string, err error) int {
 	switch op {
 	case "prepare", "start", "migrate":
-		return 1
+		return rpcclient.HookExit(err)
 	}
 	return 0
 }

@@ -75,48 +75,66 @@ func (c *NetConf) ctx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), d)
 }
 
-func request(a *skel.CmdArgs, c *NetConf) *api.CNIRequest {
+// cniArgs are the CNI_ARGS keys the plugin reads ("IP=..;MAC=..;
+// SECURITY_GROUPS=a,b;NAME=.."). Unknown keys are ignored, as the runtimes
+// expect, unless CNI_ARGS itself says IgnoreUnknown=false.
+type cniArgs struct {
+	types.CommonArgs
+	IP              list                       // more addresses, after the config's
+	MAC             types.UnmarshallableString // unless the config names one
+	SECURITY_GROUPS list                       // replace the config's groups
+	NAME            types.UnmarshallableString // the port's DNS name, unless args.cni.name
+	K8S_POD_NAME    types.UnmarshallableString // the DNS name when nothing else names one
+}
+
+// list is a comma-separated CNI_ARGS value; nil when the key is absent.
+type list []string
+
+func (l *list) UnmarshalText(b []byte) error {
+	*l = strings.Split(string(b), ",")
+	return nil
+}
+
+// request is the daemon request for a, from the config c and CNI_ARGS; a
+// malformed CNI_ARGS is a CNI error (invalid environment variables).
+func request(a *skel.CmdArgs, c *NetConf) (*api.CNIRequest, error) {
+	args := cniArgs{CommonArgs: types.CommonArgs{IgnoreUnknown: true}}
+	if err := types.LoadArgs(a.Args, &args); err != nil {
+		return nil, types.NewError(types.ErrInvalidEnvironmentVariables, "CNI_"+err.Error(), "")
+	}
+	return build(a, c, &args), nil
+}
+
+func build(a *skel.CmdArgs, c *NetConf, args *cniArgs) *api.CNIRequest {
 	r := &api.CNIRequest{ContainerId: a.ContainerID, Ifname: a.IfName, Netns: a.Netns, Network: c.Network, CniNetworkName: c.Name}
-	r.Ips = append(append(r.Ips, c.RuntimeConfig.IPs...), c.Args.CNI.IPs...)
+	r.Ips = append(append(append(r.Ips, c.RuntimeConfig.IPs...), c.Args.CNI.IPs...), args.IP...)
 	r.Mac = c.RuntimeConfig.Mac
 	if r.Mac == "" {
 		r.Mac = c.Args.CNI.Mac
+	}
+	if r.Mac == "" {
+		r.Mac = string(args.MAC)
 	}
 	// Security groups: the container's (CNI_ARGS, then args) replace the config's.
 	r.SecurityGroups = c.SecurityGroups
 	if len(c.Args.CNI.SecurityGroups) > 0 {
 		r.SecurityGroups = c.Args.CNI.SecurityGroups
 	}
+	if args.SECURITY_GROUPS != nil {
+		r.SecurityGroups = args.SECURITY_GROUPS
+	}
 	// The DNS name: args.cni.name, else CNI_ARGS NAME or K8S_POD_NAME.
 	r.Name = c.Args.CNI.Name
-	podName := ""
-	// CNI_ARGS "IP=..;MAC=..;SECURITY_GROUPS=a,b;NAME=.." as well.
-	for _, kv := range strings.Split(a.Args, ";") {
-		k, v, _ := strings.Cut(kv, "=")
-		switch k {
-		case "IP":
-			r.Ips = append(r.Ips, strings.Split(v, ",")...)
-		case "MAC":
-			if r.Mac == "" {
-				r.Mac = v
-			}
-		case "SECURITY_GROUPS":
-			r.SecurityGroups = strings.Split(v, ",")
-		case "NAME":
-			if r.Name == "" {
-				r.Name = v
-			}
-		case "K8S_POD_NAME":
-			podName = v
-		}
+	if r.Name == "" {
+		r.Name = string(args.NAME)
 	}
 	if r.Name == "" {
-		r.Name = podName
+		r.Name = string(args.K8S_POD_NAME)
 	}
 	return r
 }
 
-func call[T any](c *NetConf, f func(context.Context, *api.Client) (T, error)) (T, error) {
+func call[T any](c *NetConf, f func(context.Context, *rpcclient.Client) (T, error)) (T, error) {
 	ctx, cancel := c.ctx()
 	defer cancel()
 	var zero T
@@ -133,20 +151,24 @@ func cmdAdd(a *skel.CmdArgs) error {
 	if err != nil {
 		return err
 	}
-	res, err := call(c, func(ctx context.Context, cl *api.Client) (*api.CNIResult, error) {
-		return cl.CNIAdd(ctx, request(a, c))
+	req, err := request(a, c)
+	if err != nil {
+		return err
+	}
+	res, err := call(c, func(ctx context.Context, cl *rpcclient.Client) (*api.CNIResult, error) {
+		return cl.CNIAdd(ctx, req)
 	})
 	if err != nil {
 		return cniErr(err)
 	}
-	out, err := toResult(res, c.CNIVersion)
+	out, err := toResult(res)
 	if err != nil {
 		return types.NewError(types.ErrInternal, "daemon returned a malformed result", err.Error())
 	}
 	return types.PrintResult(out, c.CNIVersion)
 }
 
-func toResult(r *api.CNIResult, v string) (*current.Result, error) {
+func toResult(r *api.CNIResult) (*current.Result, error) {
 	out := &current.Result{CNIVersion: current.ImplementedSpecVersion}
 	for _, i := range r.Interfaces {
 		out.Interfaces = append(out.Interfaces, &current.Interface{Name: i.Name, Mac: i.Mac, Sandbox: i.Sandbox, Mtu: int(i.Mtu)})
@@ -167,7 +189,6 @@ func toResult(r *api.CNIResult, v string) (*current.Result, error) {
 		out.Routes = append(out.Routes, &types.Route{Dst: *dst, GW: net.ParseIP(rt.Gw)})
 	}
 	out.DNS = types.DNS{Nameservers: r.DnsNameservers, Domain: r.DnsDomain, Search: r.DnsSearch}
-	_ = v
 	return out, nil
 }
 
@@ -176,8 +197,14 @@ func cmdDel(a *skel.CmdArgs) error {
 	if err != nil {
 		return err
 	}
-	_, err = call(c, func(ctx context.Context, cl *api.Client) (*api.Empty, error) {
-		return cl.CNIDel(ctx, request(a, c))
+	req, err := request(a, c)
+	if err != nil {
+		// DEL must not fail over CNI_ARGS: the attachment is known by its
+		// container ID and interface name.
+		req = build(a, c, &cniArgs{})
+	}
+	_, err = call(c, func(ctx context.Context, cl *rpcclient.Client) (*api.Empty, error) {
+		return cl.CNIDel(ctx, req)
 	})
 	if err != nil && rpcclient.Unreachable(err) {
 		// DEL must succeed when there is nothing the daemon could have created.
@@ -191,7 +218,10 @@ func cmdCheck(a *skel.CmdArgs) error {
 	if err != nil {
 		return err
 	}
-	req := request(a, c)
+	req, err := request(a, c)
+	if err != nil {
+		return err
+	}
 	if c.RawPrevResult != nil {
 		if err := version.ParsePrevResult(&c.PluginConf); err != nil {
 			return types.NewError(types.ErrDecodingFailure, "prevResult: cannot parse", err.Error())
@@ -205,7 +235,7 @@ func cmdCheck(a *skel.CmdArgs) error {
 			req.Ips = append(req.Ips, ip.Address.String())
 		}
 	}
-	_, err = call(c, func(ctx context.Context, cl *api.Client) (*api.Empty, error) {
+	_, err = call(c, func(ctx context.Context, cl *rpcclient.Client) (*api.Empty, error) {
 		return cl.CNICheck(ctx, req)
 	})
 	return cniErr(err)
@@ -227,7 +257,7 @@ func cmdGC(a *skel.CmdArgs) error {
 	for _, v := range valid {
 		req.Valid = append(req.Valid, &api.CNIAttachment{ContainerId: v.ContainerID, Ifname: v.IfName})
 	}
-	_, err = call(c, func(ctx context.Context, cl *api.Client) (*api.CNIGCReply, error) {
+	_, err = call(c, func(ctx context.Context, cl *rpcclient.Client) (*api.CNIGCReply, error) {
 		return cl.CNIGC(ctx, req)
 	})
 	return cniErr(err)
@@ -238,7 +268,7 @@ func cmdStatus(a *skel.CmdArgs) error {
 	if err != nil {
 		return err
 	}
-	st, err := call(c, func(ctx context.Context, cl *api.Client) (*api.StatusReply, error) {
+	st, err := call(c, func(ctx context.Context, cl *rpcclient.Client) (*api.StatusReply, error) {
 		return cl.Status(ctx, &api.StatusRequest{})
 	})
 	if err != nil {

@@ -6,7 +6,18 @@ import (
 
 	"github.com/containernetworking/cni/pkg/skel"
 	"github.com/containernetworking/cni/pkg/types"
+
+	"github.com/quantumnet/quantumnet/pkg/api"
 )
+
+func mustRequest(t *testing.T, a *skel.CmdArgs, c *NetConf) *api.CNIRequest {
+	t.Helper()
+	r, err := request(a, c)
+	if err != nil {
+		t.Fatalf("request(CNI_ARGS %q): %v", a.Args, err)
+	}
+	return r
+}
 
 func TestParseNamesTheField(t *testing.T) {
 	for _, tc := range []struct {
@@ -35,7 +46,7 @@ func TestRequestCollectsIPsAndMAC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := request(&skel.CmdArgs{ContainerID: "c1", IfName: "eth0", Netns: "/x", Args: "IgnoreUnknown=1;IP=fd00::5"}, c)
+	r := mustRequest(t, &skel.CmdArgs{ContainerID: "c1", IfName: "eth0", Netns: "/x", Args: "IgnoreUnknown=1;IP=fd00::5"}, c)
 	if r.Network != "blue" || r.CniNetworkName != "n" || r.Mac != "0a:51:4e:00:00:01" || strings.Join(r.Ips, ",") != "10.0.0.5/24,fd00::5" {
 		t.Fatalf("request = %+v", r)
 	}
@@ -55,7 +66,7 @@ func TestRequestSecurityGroups(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := request(&skel.CmdArgs{ContainerID: "c1", IfName: "eth0", Netns: "/x", Args: tc.args}, c)
+		r := mustRequest(t, &skel.CmdArgs{ContainerID: "c1", IfName: "eth0", Netns: "/x", Args: tc.args}, c)
 		if got := strings.Join(r.SecurityGroups, ","); got != tc.want {
 			t.Errorf("%s + %q: security groups %q, want %q", tc.conf, tc.args, got, tc.want)
 		}
@@ -75,8 +86,39 @@ func TestRequestName(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := request(&skel.CmdArgs{ContainerID: "c1", IfName: "eth0", Args: tc.args}, c).Name; got != tc.want {
+		if got := mustRequest(t, &skel.CmdArgs{ContainerID: "c1", IfName: "eth0", Args: tc.args}, c).Name; got != tc.want {
 			t.Errorf("%s + %q: name %q, want %q", tc.conf, tc.args, got, tc.want)
+		}
+	}
+}
+
+// CNI_ARGS: the keys read, the precedence of the config, unknown keys
+// ignored even without IgnoreUnknown, and malformed CNI_ARGS refused with
+// code 4.
+func TestRequestCNIArgs(t *testing.T) {
+	c, err := parse([]byte(`{"cniVersion":"1.1.0","name":"n","network":"blue","securityGroups":["web"]}`), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := mustRequest(t, &skel.CmdArgs{ContainerID: "c1", IfName: "eth0",
+		Args: "K8S_POD_NAMESPACE=x;IP=10.0.0.5,fd00::5;MAC=0a:51:4e:00:00:02;SECURITY_GROUPS=db;K8S_POD_NAME=web-0"}, c)
+	if strings.Join(r.Ips, ",") != "10.0.0.5,fd00::5" || r.Mac != "0a:51:4e:00:00:02" || strings.Join(r.SecurityGroups, ",") != "db" || r.Name != "web-0" {
+		t.Fatalf("request = %+v", r)
+	}
+	// The config's MAC and addresses come first.
+	c, err = parse([]byte(`{"cniVersion":"1.1.0","name":"n","network":"blue","runtimeConfig":{"ips":["10.0.0.7/24"],"mac":"0a:51:4e:00:00:01"}}`), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = mustRequest(t, &skel.CmdArgs{ContainerID: "c1", IfName: "eth0", Args: "MAC=0a:51:4e:00:00:02;IP=10.0.0.8"}, c)
+	if r.Mac != "0a:51:4e:00:00:01" || strings.Join(r.Ips, ",") != "10.0.0.7/24,10.0.0.8" {
+		t.Fatalf("request = %+v", r)
+	}
+	for _, args := range []string{"IP", "NAME=a=b", "IgnoreUnknown=0;FOO=1", "IgnoreUnknown=maybe"} {
+		_, err := request(&skel.CmdArgs{ContainerID: "c1", IfName: "eth0", Args: args}, c)
+		e, ok := err.(*types.Error)
+		if !ok || e.Code != types.ErrInvalidEnvironmentVariables || !strings.HasPrefix(e.Msg, "CNI_ARGS: ") {
+			t.Errorf("request(CNI_ARGS %q) = %v, want a code 4 error about CNI_ARGS", args, err)
 		}
 	}
 }

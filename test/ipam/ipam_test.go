@@ -21,6 +21,7 @@ import (
 
 	"github.com/quantumnet/quantumnet/pkg/api"
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
+	"github.com/quantumnet/quantumnet/pkg/rpcclient"
 )
 
 var daemonBin string
@@ -97,12 +98,12 @@ log_level = "warn"
 	return d
 }
 
-func (d *daemon) client(t *testing.T) *api.Client {
+func (d *daemon) client(t *testing.T) *rpcclient.Client {
 	t.Helper()
-	var c *api.Client
+	var c *rpcclient.Client
 	ovsdbtest.Eventually(t, 15*time.Second, func() bool {
 		var err error
-		c, err = api.Dial(context.Background(), d.socket, "test")
+		c, err = rpcclient.Dial(context.Background(), d.socket, "test")
 		if err != nil {
 			return false
 		}
@@ -140,7 +141,7 @@ func TestIntegrationIPAMTwoDaemons(t *testing.T) {
 	exhausted := 0
 	var wg sync.WaitGroup
 	start := time.Now()
-	for di, c := range []*api.Client{c1, c2} {
+	for di, c := range []*rpcclient.Client{c1, c2} {
 		for w := range workers {
 			wg.Add(1)
 			go func() {
@@ -205,7 +206,7 @@ func TestIntegrationIPAMRestart(t *testing.T) {
 	acked := map[string]string{}
 	var mu sync.Mutex
 	next, failed := 0, 0
-	run := func(c *api.Client, stopAt int) {
+	run := func(c *rpcclient.Client, stopAt int) {
 		var wg sync.WaitGroup
 		for range workers {
 			wg.Add(1)

@@ -29,6 +29,7 @@ import (
 	"github.com/quantumnet/quantumnet/daemon/alloc"
 	"github.com/quantumnet/quantumnet/pkg/api"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
+	"github.com/quantumnet/quantumnet/pkg/rpcclient"
 )
 
 // ---------------------------------------------------------------- NB
@@ -152,14 +153,14 @@ log_level = %q
 
 // client dials the daemon once it serves with NB connected (a lookup of a
 // missing network is NotFound, not Unavailable).
-func (d *qnd) client(ctx context.Context, timeout time.Duration) (*api.Client, error) {
+func (d *qnd) client(ctx context.Context, timeout time.Duration) (*rpcclient.Client, error) {
 	deadline := time.Now().Add(timeout)
 	var last error
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		if d.p.exited() {
 			return nil, fmt.Errorf("quantumnetd exited: %v\n%s", d.p.cmd.ProcessState, tailFile(d.logPath, 20))
 		}
-		c, err := api.Dial(ctx, d.socket, "bench-ipam")
+		c, err := rpcclient.Dial(ctx, d.socket, "bench-ipam")
 		if err == nil {
 			_, err = c.GetNetwork(ctx, &api.NetworkRef{Name: "probe"})
 			if status.Code(err) == codes.NotFound {
@@ -176,10 +177,10 @@ func (d *qnd) client(ctx context.Context, timeout time.Duration) (*api.Client, e
 	return nil, fmt.Errorf("quantumnetd not serving with NB connected after %v: %v\n%s", timeout, last, tailFile(d.logPath, 20))
 }
 
-func (d *qnd) dialN(ctx context.Context, n int) ([]*api.Client, error) {
-	var out []*api.Client
+func (d *qnd) dialN(ctx context.Context, n int) ([]*rpcclient.Client, error) {
+	var out []*rpcclient.Client
 	for range n {
-		c, err := api.Dial(ctx, d.socket, "bench-ipam")
+		c, err := rpcclient.Dial(ctx, d.socket, "bench-ipam")
 		if err != nil {
 			closeAll(out)
 			return nil, err
@@ -189,7 +190,7 @@ func (d *qnd) dialN(ctx context.Context, n int) ([]*api.Client, error) {
 	return out, nil
 }
 
-func closeAll(cs []*api.Client) {
+func closeAll(cs []*rpcclient.Client) {
 	for _, c := range cs {
 		c.Close()
 	}
@@ -200,7 +201,7 @@ func closeAll(cs []*api.Client) {
 // parallel runs op(c, i) for i in [0, n) on len(cs) workers, one client
 // each; it returns every latency, the wall time and the first error (which
 // stops the others).
-func parallel(ctx context.Context, cs []*api.Client, n int, op func(c *api.Client, i int) error) ([]time.Duration, time.Duration, error) {
+func parallel(ctx context.Context, cs []*rpcclient.Client, n int, op func(c *rpcclient.Client, i int) error) ([]time.Duration, time.Duration, error) {
 	var next atomic.Int64
 	var stop atomic.Bool
 	var mu sync.Mutex
@@ -278,9 +279,9 @@ func (h *holder) len() int {
 
 // reserve makes n reservations with owners tag-0..tag-(n-1) on cs,
 // returning their addresses in order.
-func (h *holder) reserve(ctx context.Context, cs []*api.Client, tag string, n int) ([]netip.Addr, durStats, error) {
+func (h *holder) reserve(ctx context.Context, cs []*rpcclient.Client, tag string, n int) ([]netip.Addr, durStats, error) {
 	addrs := make([]netip.Addr, n)
-	lat, wall, err := parallel(ctx, cs, n, func(c *api.Client, i int) error {
+	lat, wall, err := parallel(ctx, cs, n, func(c *rpcclient.Client, i int) error {
 		owner := fmt.Sprintf("%s-%05d", tag, i)
 		r, err := c.IPAMReserve(ctx, &api.IPAMReserveRequest{Network: netName, Owner: owner})
 		if err != nil {
@@ -296,14 +297,14 @@ func (h *holder) reserve(ctx context.Context, cs []*api.Client, tag string, n in
 }
 
 // release ends the reservations of addrs (invalid ones skipped) on cs.
-func (h *holder) release(ctx context.Context, cs []*api.Client, addrs []netip.Addr) (durStats, error) {
+func (h *holder) release(ctx context.Context, cs []*rpcclient.Client, addrs []netip.Addr) (durStats, error) {
 	var todo []netip.Addr
 	for _, a := range addrs {
 		if a.IsValid() {
 			todo = append(todo, a)
 		}
 	}
-	lat, wall, err := parallel(ctx, cs, len(todo), func(c *api.Client, i int) error {
+	lat, wall, err := parallel(ctx, cs, len(todo), func(c *rpcclient.Client, i int) error {
 		if _, err := c.IPAMRelease(ctx, &api.IPAMReleaseRequest{Network: netName, Address: todo[i].String()}); err != nil {
 			return fmt.Errorf("IPAMRelease %s: %w", todo[i], err)
 		}
@@ -313,7 +314,7 @@ func (h *holder) release(ctx context.Context, cs []*api.Client, addrs []netip.Ad
 	return summarize(lat, wall), err
 }
 
-func show(ctx context.Context, c *api.Client) (*api.IPAMSubnet, error) {
+func show(ctx context.Context, c *rpcclient.Client) (*api.IPAMSubnet, error) {
 	u, err := c.IPAMShow(ctx, &api.NetworkRef{Name: netName})
 	if err != nil {
 		return nil, err
@@ -427,7 +428,7 @@ func (e *env) quantumnetd(ctx context.Context, bin string, fills []int) error {
 // (ResourceExhausted): back to back, and each right after a commit (a
 // release and a reservation of the freed address), as under churn on a
 // full network.
-func (e *env) exhaust(ctx context.Context, cs []*api.Client, h *holder, prefill func(int) error, usable int) error {
+func (e *env) exhaust(ctx context.Context, cs []*rpcclient.Client, h *holder, prefill func(int) error, usable int) error {
 	if err := prefill(usable); err != nil {
 		return err
 	}
@@ -484,7 +485,7 @@ func (e *env) exhaust(ctx context.Context, cs []*api.Client, h *holder, prefill 
 // rebuild: bring the network to exactly -rebuild reservations through the
 // daemon, stop it, start a fresh one and time it until IPAMShow answers
 // with all of them; then time the pool rebuild alone in this process.
-func (e *env) rebuild(ctx context.Context, bin string, nb *nbServer, d *qnd, c *api.Client, cs []*api.Client,
+func (e *env) rebuild(ctx context.Context, bin string, nb *nbServer, d *qnd, c *rpcclient.Client, cs []*rpcclient.Client,
 	h *holder, prefill func(int) error, usable int) error {
 	want := *flagRebuild
 	if want > usable {
@@ -529,7 +530,7 @@ func (e *env) rebuild(ctx context.Context, bin string, nb *nbServer, d *qnd, c *
 	if err != nil {
 		return err
 	}
-	var c2 *api.Client
+	var c2 *rpcclient.Client
 	defer func() {
 		if c2 != nil {
 			c2.Close()
@@ -545,7 +546,7 @@ func (e *env) rebuild(ctx context.Context, bin string, nb *nbServer, d *qnd, c *
 			return fmt.Errorf("rebuild: the fresh daemon never answered IPAMShow with %d used: %v\n%s", want, last, tailFile(d2.logPath, 20))
 		}
 		if c2 == nil {
-			if c2, last = api.Dial(ctx, d2.socket, "bench-ipam"); last != nil {
+			if c2, last = rpcclient.Dial(ctx, d2.socket, "bench-ipam"); last != nil {
 				c2 = nil
 				time.Sleep(time.Millisecond)
 				continue

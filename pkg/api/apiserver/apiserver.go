@@ -1,0 +1,97 @@
+// Package apiserver is the daemon's half of pkg/api: it serves the API on a
+// root-only unix socket that no client can stop. Only quantumnetd links it;
+// the thin binaries dial through pkg/rpcclient.
+package apiserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+
+	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	"google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/protobuf/types/known/emptypb"
+
+	"github.com/quantumnet/quantumnet/pkg/api"
+)
+
+// Server serves the API on a root-only unix socket. Unlike go-plugin's own
+// Serve, nothing a client sends can stop it: the controller's Shutdown is a
+// no-op, and only Stop (the daemon's signal handler) ends it.
+type Server struct {
+	path string
+	lis  net.Listener
+	grpc *grpc.Server
+}
+
+// Listen creates the socket directory (0700) and socket (0600), replacing a
+// stale socket, and registers impl.
+func Listen(path string, impl api.QuantumNetServer, opts ...grpc.ServerOption) (*Server, error) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("socket directory %s: %w", dir, err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("socket directory %s: %w", dir, err)
+	}
+	if c, err := net.Dial("unix", path); err == nil {
+		c.Close()
+		return nil, fmt.Errorf("socket %s: another quantumnetd is already serving it", path)
+	}
+	_ = os.Remove(path)
+	old := umask(0o177)
+	lis, err := net.Listen("unix", path)
+	umask(old)
+	if err != nil {
+		return nil, fmt.Errorf("socket %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		lis.Close()
+		return nil, fmt.Errorf("socket %s: %w", path, err)
+	}
+	s := grpc.NewServer(opts...)
+	hs := health.NewServer()
+	hs.SetServingStatus(plugin.GRPCServiceName, grpc_health_v1.HealthCheckResponse_SERVING)
+	grpc_health_v1.RegisterHealthServer(s, hs)
+	s.RegisterService(&controllerDesc, struct{}{})
+	api.RegisterQuantumNetServer(s, impl)
+	return &Server{path: path, lis: lis, grpc: s}, nil
+}
+
+// Serve blocks until Stop.
+func (s *Server) Serve() error {
+	err := s.grpc.Serve(s.lis)
+	if errors.Is(err, grpc.ErrServerStopped) {
+		return nil
+	}
+	return err
+}
+
+// Stop stops serving (gracefully, waiting for running calls) and removes the socket.
+func (s *Server) Stop() {
+	s.grpc.GracefulStop()
+	_ = os.Remove(s.path)
+}
+
+// controllerDesc answers go-plugin's GRPCController.Shutdown, which a client's
+// Close or Kill sends, without stopping anything.
+var controllerDesc = grpc.ServiceDesc{
+	ServiceName: "plugin.GRPCController",
+	HandlerType: (*interface{})(nil),
+	Methods: []grpc.MethodDesc{{
+		MethodName: "Shutdown",
+		Handler: func(_ interface{}, _ context.Context, dec func(interface{}) error, _ grpc.UnaryServerInterceptor) (interface{}, error) {
+			in := new(emptypb.Empty)
+			if err := dec(in); err != nil {
+				return nil, err
+			}
+			return &emptypb.Empty{}, nil
+		},
+	}},
+	Metadata: "plugin/grpc_controller.proto",
+}
