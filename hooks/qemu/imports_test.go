@@ -6,9 +6,7 @@ import (
 	"github.com/quantumnet/quantumnet/test/testenv"
 )
 
-// TestThinImports: the qemu hook links none of the heavy machinery.
+// TestThinImports: the qemu hook links none of testenv.ThinBanned.
 func TestThinImports(t *testing.T) {
-	if heavy := testenv.HeavyImports(t); len(heavy) > 0 {
-		t.Fatalf("the qemu hook imports %v", heavy)
-	}
+	testenv.CheckThinImports(t)
 }

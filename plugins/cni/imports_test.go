@@ -6,9 +6,7 @@ import (
 	"github.com/quantumnet/quantumnet/test/testenv"
 )
 
-// TestThinImports: the CNI plugin links none of the heavy machinery.
+// TestThinImports: the CNI plugin links none of testenv.ThinBanned.
 func TestThinImports(t *testing.T) {
-	if heavy := testenv.HeavyImports(t); len(heavy) > 0 {
-		t.Fatalf("the CNI plugin imports %v", heavy)
-	}
+	testenv.CheckThinImports(t)
 }

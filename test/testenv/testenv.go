@@ -59,31 +59,3 @@ func Tail(s string, n int) string {
 	}
 	return strings.Join(l, "\n")
 }
-
-// HeavyImports lists what the package in the current directory links of the
-// heavy machinery: libovsdb, netlink, libvirt, the allocator, the daemon.
-// The thin binaries only parse their input and make one RPC.
-func HeavyImports(t *testing.T) []string {
-	t.Helper()
-	out, err := exec.Command("go", "list", "-deps", ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go list: %v\n%s", err, out)
-	}
-	deps := strings.Fields(string(out))
-	var heavy []string
-	if len(deps) < 10 {
-		t.Fatalf("go list returned too little: %v", deps)
-	}
-	for _, d := range deps {
-		for _, banned := range []string{
-			"github.com/ovn-kubernetes/libovsdb", "github.com/ovn-org/libovsdb", "github.com/vishvananda/netlink",
-			"libvirt.org/go/libvirt", "github.com/quantumnet/quantumnet/ipam", "github.com/quantumnet/quantumnet/daemon",
-			"github.com/quantumnet/quantumnet/pkg/ovn", "github.com/quantumnet/quantumnet/pkg/ovs",
-		} {
-			if d == banned || strings.HasPrefix(d, banned+"/") {
-				heavy = append(heavy, d)
-			}
-		}
-	}
-	return heavy
-}
