@@ -10,7 +10,7 @@ CNI_BIN_DIR ?= /opt/cni/bin
 LIBVIRT_HOOKS_DIR ?= /etc/libvirt/hooks
 
 .PHONY: help deps build test test-unit test-integration test-e2e bench bench-sg lint generate check-generated \
-        sandbox-up sandbox-down sandbox-status demo install clean
+        sandbox-up sandbox-down sandbox-status demo install clean crossings
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-18s %s\n", $$1, $$2}'
@@ -49,6 +49,9 @@ bench: deps build ## benchmarks, side by side with their peers: CNI ADD latency,
 bench-sg: ## security groups: translate and apply 1,000 ports x 10 groups x 20 rules, ACL rows; vs per-port ACLs
 	$(GO) test -run '^$$' -bench . -benchmem ./daemon/secgroup
 	$(GO) test -run '^$$' -bench . -benchtime 5x ./daemon/sg
+
+crossings: ## list the package boundaries the CNI ADD path crosses (down, UP, side), from the daemon's call graph
+	cd scripts/crossings && $(GO) run . ../..
 
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
