@@ -48,7 +48,7 @@ bench: deps build ## benchmarks, side by side with their peers: CNI ADD latency,
 
 bench-sg: ## security groups: translate and apply 1,000 ports x 10 groups x 20 rules, ACL rows; vs per-port ACLs
 	$(GO) test -run '^$$' -bench . -benchmem ./daemon/secgroup
-	$(GO) test -run '^$$' -bench . -benchtime 5x ./daemon/sg
+	$(GO) test -run '^$$' -bench . -benchtime 5x ./daemon/secgroup/nbstore
 
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi

@@ -23,8 +23,8 @@ import (
 	qndns "github.com/quantumnet/quantumnet/daemon/dns"
 	"github.com/quantumnet/quantumnet/daemon/lvwatch"
 	"github.com/quantumnet/quantumnet/daemon/netsvc"
+	sgstore "github.com/quantumnet/quantumnet/daemon/secgroup/nbstore"
 	"github.com/quantumnet/quantumnet/daemon/server"
-	"github.com/quantumnet/quantumnet/daemon/sg"
 	"github.com/quantumnet/quantumnet/daemon/vm"
 	"github.com/quantumnet/quantumnet/pkg/api"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
@@ -135,7 +135,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		}
 		return wantDP
 	}
-	sgm := &sg.Manager{NB: nb, Log: log}
+	sgm := &sgstore.Manager{NB: nb, Log: log}
 	al := &alloc.Allocator{NB: nb, MACPrefix: macPrefix, Log: log, PortOps: sgm.PortOps}
 	svc := &netsvc.Manager{NB: nb, Alloc: al, Log: log}
 	mgr := &attach.Manager{

@@ -8,11 +8,11 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/quantumnet/quantumnet/daemon/secgroup"
-	"github.com/quantumnet/quantumnet/daemon/sg"
+	sgstore "github.com/quantumnet/quantumnet/daemon/secgroup/nbstore"
 	"github.com/quantumnet/quantumnet/pkg/api"
 )
 
-func groupOut(i sg.Info) *api.SecurityGroup {
+func groupOut(i sgstore.Info) *api.SecurityGroup {
 	out := &api.SecurityGroup{Name: i.Name, Description: i.Description, Ports: i.Members, Acls: uint32(i.ACLs)}
 	for _, r := range i.Rules {
 		out.Rules = append(out.Rules, ruleOut(r))

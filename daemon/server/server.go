@@ -19,7 +19,7 @@ import (
 	"github.com/quantumnet/quantumnet/daemon/attach"
 	"github.com/quantumnet/quantumnet/daemon/netsvc"
 	"github.com/quantumnet/quantumnet/daemon/network"
-	"github.com/quantumnet/quantumnet/daemon/sg"
+	sgstore "github.com/quantumnet/quantumnet/daemon/secgroup/nbstore"
 	"github.com/quantumnet/quantumnet/daemon/vm"
 	"github.com/quantumnet/quantumnet/pkg/api"
 	"github.com/quantumnet/quantumnet/pkg/errs"
@@ -37,7 +37,7 @@ type Server struct {
 	Attach       *attach.Manager
 	Alloc        *alloc.Allocator
 	VM           *vm.Manager
-	SG           *sg.Manager
+	SG           *sgstore.Manager
 	Svc          *netsvc.Manager
 	DatapathType func() string
 	Log          *slog.Logger
@@ -65,7 +65,7 @@ func (s *Server) Status(context.Context, *api.StatusRequest) (*api.StatusReply, 
 func request(r *api.CNIRequest) (attach.Request, error) {
 	req := attach.Request{ContainerID: r.ContainerId, Ifname: r.Ifname, Netns: r.Netns, Network: r.Network,
 		CNINetwork: r.CniNetworkName, IPs: r.Ips, MAC: r.Mac, DNSName: netsvc.Label(r.Name)}
-	groups, err := sg.NormalizeGroups(r.SecurityGroups)
+	groups, err := sgstore.NormalizeGroups(r.SecurityGroups)
 	if err != nil {
 		return req, status.Error(codes.InvalidArgument, err.Error())
 	}
@@ -253,7 +253,7 @@ func (s *Server) port(p *nbdb.LogicalSwitchPort) *api.Port {
 		Name: p.Name, Network: p.ExternalIDs[keys.Network], Chassis: p.Options[keys.OptRequestedChassis],
 		Kind: p.ExternalIDs[keys.Kind], ContainerId: p.ExternalIDs[keys.ContainerID],
 		Ifname: p.ExternalIDs[keys.Ifname], HostIfname: p.ExternalIDs[keys.HostIfname],
-		Up: p.Up != nil && *p.Up, SecurityGroups: sg.PortGroupsOf(p), DnsName: p.ExternalIDs[keys.DNSName],
+		Up: p.Up != nil && *p.Up, SecurityGroups: sgstore.PortGroupsOf(p), DnsName: p.ExternalIDs[keys.DNSName],
 	}
 	if s.Attach.SB.Connected() {
 		port.BoundChassis = s.Attach.SB.BoundChassis(p.Name)
@@ -327,7 +327,7 @@ func vmDomain(r *api.VMRequest) (vm.Domain, error) {
 		if nic.InterfaceID == "" {
 			return d, status.Errorf(codes.InvalidArgument, "domain %s: a NIC without interfaceid", r.Domain)
 		}
-		groups, err := sg.NormalizeGroups(n.SecurityGroups)
+		groups, err := sgstore.NormalizeGroups(n.SecurityGroups)
 		if err != nil {
 			return d, status.Errorf(codes.InvalidArgument, "domain %s: NIC %s: %v", r.Domain, nic.InterfaceID, err)
 		}
