@@ -1,0 +1,144 @@
+package ovn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+
+	"github.com/ovn-kubernetes/libovsdb/model"
+	"github.com/ovn-kubernetes/libovsdb/ovsdb"
+
+	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
+	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
+	"github.com/quantumnet/quantumnet/pkg/ovs"
+)
+
+// Logical_Switch: a network's switch, found by its name and keys.Network.
+
+// SwitchName is the Logical_Switch name of network.
+func SwitchName(network string) string { return keys.SwitchPrefix + network }
+
+// GetSwitch returns the Logical_Switch of network.
+func (c *NB) GetSwitch(network string) (*nbdb.LogicalSwitch, error) {
+	rows, err := ovs.Query(c.Conn, func(ls *nbdb.LogicalSwitch) bool {
+		return ls.ExternalIDs[keys.Network] == network && ls.Name == SwitchName(network)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("network %q: %w", network, ErrNotFound)
+	}
+	return &rows[0], nil
+}
+
+// ListSwitches returns every network's Logical_Switch.
+func (c *NB) ListSwitches() ([]nbdb.LogicalSwitch, error) {
+	return ovs.Query(c.Conn, func(ls *nbdb.LogicalSwitch) bool {
+		return ls.ExternalIDs[keys.Network] != ""
+	})
+}
+
+// CreateSwitch creates the Logical_Switch of network with the given
+// external_ids (keys.Network is added); it fails with ErrExists if a switch of
+// that name exists, even one created concurrently by another daemon.
+func (c *NB) CreateSwitch(ctx context.Context, network string, ids map[string]string) (*nbdb.LogicalSwitch, error) {
+	if err := c.Ready(); err != nil {
+		return nil, err
+	}
+	if _, err := c.GetSwitch(network); err == nil {
+		return nil, fmt.Errorf("network %q: %w", network, ErrExists)
+	}
+	ids = maps.Clone(ids)
+	if ids == nil {
+		ids = map[string]string{}
+	}
+	ids[keys.Network] = network
+	ls := &nbdb.LogicalSwitch{UUID: "ls", Name: SwitchName(network), ExternalIDs: ids}
+	ops, err := c.Create(ls)
+	if err != nil {
+		return nil, err
+	}
+	wait := ovs.WaitNoRow(nbdb.LogicalSwitchTable, "name", ls.Name)
+	res, err := ovs.Transact(ctx, c.Conn, "create network "+network, append([]ovsdb.Operation{wait}, ops...))
+	if err != nil {
+		if errors.Is(err, ErrExists) {
+			return nil, fmt.Errorf("network %q: %w", network, ErrExists)
+		}
+		return nil, err
+	}
+	ls.UUID = res[1].UUID.GoUUID
+	return ls, nil
+}
+
+// DeleteSwitch deletes network's switch with its service rows (router,
+// resolver localport, DNS records, DHCP options, reservations); it refuses
+// (ErrInUse) while the switch has ports of workloads, checked inside the
+// transaction.
+func (c *NB) DeleteSwitch(ctx context.Context, network string) error {
+	if err := c.Ready(); err != nil {
+		return err
+	}
+	ls, err := c.GetSwitch(network)
+	if err != nil {
+		return err
+	}
+	service := map[string]bool{}
+	svcPorts, err := ovs.Query(c.Conn, func(p *nbdb.LogicalSwitchPort) bool { return p.ExternalIDs[keys.ServiceOf] == network })
+	if err != nil {
+		return err
+	}
+	for _, p := range svcPorts {
+		service[p.UUID] = true
+	}
+	kept := []any{}
+	n := 0
+	for _, u := range ls.Ports {
+		if service[u] {
+			kept = append(kept, ovsdb.UUID{GoUUID: u})
+		} else {
+			n++
+		}
+	}
+	if n > 0 {
+		return fmt.Errorf("network %q has %d port(s): %w", network, n, ErrInUse)
+	}
+	wait := waitRowOp(nbdb.LogicalSwitchTable, ls.UUID, "ports", ovsdb.OvsSet{GoSet: kept})
+	del, err := c.Where(ls).Delete()
+	if err != nil {
+		return err
+	}
+	// Its address reservations and DHCP options go with it, and its other
+	// service rows (root tables: not collected with the switch).
+	var rows []model.Model
+	dhcp, err := ovs.Query(c.Conn, func(d *nbdb.DHCPOptions) bool { return d.ExternalIDs[keys.Network] == network })
+	if err != nil {
+		return err
+	}
+	for i := range dhcp {
+		rows = append(rows, &dhcp[i])
+	}
+	lrs, _ := ovs.Query(c.Conn, func(r *nbdb.LogicalRouter) bool { return r.ExternalIDs[keys.ServiceOf] == network })
+	for i := range lrs {
+		rows = append(rows, &lrs[i])
+	}
+	dns, _ := ovs.Query(c.Conn, func(d *nbdb.DNS) bool { return d.ExternalIDs[keys.ServiceOf] == network })
+	for i := range dns {
+		rows = append(rows, &dns[i])
+	}
+	for _, r := range rows {
+		d, err := c.Where(r).Delete()
+		if err != nil {
+			return err
+		}
+		del = append(del, d...)
+	}
+	if err := c.transact(ctx, "delete network "+network, append([]ovsdb.Operation{wait}, del...)); err != nil {
+		if errors.Is(err, ErrExists) {
+			return fmt.Errorf("network %q gained ports meanwhile: %w", network, ErrInUse)
+		}
+		return err
+	}
+	return nil
+}
