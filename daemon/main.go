@@ -23,6 +23,7 @@ import (
 	qndns "github.com/quantumnet/quantumnet/daemon/dns"
 	"github.com/quantumnet/quantumnet/daemon/lvwatch"
 	"github.com/quantumnet/quantumnet/daemon/netsvc"
+	netstore "github.com/quantumnet/quantumnet/daemon/network/nbstore"
 	sgstore "github.com/quantumnet/quantumnet/daemon/secgroup/nbstore"
 	"github.com/quantumnet/quantumnet/daemon/server"
 	"github.com/quantumnet/quantumnet/daemon/vm"
@@ -145,7 +146,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	vms := &vm.Manager{NB: nb, OVS: ovsc, Alloc: al, Chassis: cfg.Chassis.Name, ReadyTimeout: cfg.Daemon.ReadyTimeout.Duration, Log: log,
 		SetPortGroups: sgm.SetPortGroups, PortDHCP: svc.PortDHCP, Label: netsvc.Label}
-	srv := &server.Server{Attach: mgr, Alloc: al, VM: vms, SG: sgm, Svc: svc, DatapathType: dpType, Log: log}
+	nets := &netstore.Manager{NB: nb, Services: svc, Groups: sgm, Log: log}
+	srv := &server.Server{Attach: mgr, Alloc: al, VM: vms, SG: sgm, Svc: svc, Networks: nets, DatapathType: dpType, Log: log}
 	runner := &netsvc.Runner{M: svc, Upstream: upstream(cfg.DNS.Upstream)}
 	runnerDone := make(chan struct{})
 	var runnerStarted atomic.Bool

@@ -50,23 +50,13 @@ func (m *Manager) lock(netName string) func() {
 	return l.Unlock
 }
 
-// Resolvers returns a network's resolver addresses (recorded in its
-// switch's external_ids; not other_config, whose every change IPAM's
-// optimistic guard takes for a concurrent allocation).
+// Resolvers returns a network's resolver addresses (see network.ResolversOf).
 func (m *Manager) Resolvers(netName string) (Resolvers, error) {
 	ls, err := m.NB.GetSwitch(netName)
 	if err != nil {
 		return Resolvers{}, err
 	}
-	return ResolversOf(ls), nil
-}
-
-// ResolversOf reads the resolver addresses recorded on a network's switch.
-func ResolversOf(ls *nbdb.LogicalSwitch) Resolvers {
-	var r Resolvers
-	r.V4, _ = netip.ParseAddr(ls.ExternalIDs[keys.Resolver4])
-	r.V6, _ = netip.ParseAddr(ls.ExternalIDs[keys.Resolver6])
-	return r
+	return network.ResolversOf(ls), nil
 }
 
 // pickResolvers chooses the resolver addresses a network lacks: with an
@@ -199,7 +189,7 @@ func (m *Manager) PortDHCP(netName string) (v4, v6 *string) {
 // DNSServersFor returns the DNS servers the ports of a network (its switch
 // and its spec, as the caller read them) are told about.
 func (m *Manager) DNSServersFor(ls *nbdb.LogicalSwitch, spec network.Spec) []netip.Addr {
-	v4, v6 := DNSServers(spec, ResolversOf(ls))
+	v4, v6 := DNSServers(spec, network.ResolversOf(ls))
 	return append(v4, v6...)
 }
 
@@ -239,7 +229,7 @@ func (m *Manager) ensure(ctx context.Context, netName string) error {
 	if err != nil {
 		return err
 	}
-	res := m.pickResolvers(ctx, spec, ResolversOf(ls))
+	res := m.pickResolvers(ctx, spec, network.ResolversOf(ls))
 	var ops []ovsdb.Operation
 	add := func(o []ovsdb.Operation, err error) error {
 		ops = append(ops, o...)

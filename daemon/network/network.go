@@ -12,7 +12,6 @@ import (
 
 	"github.com/quantumnet/quantumnet/ipam"
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
-	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
 )
 
 // Defaults.
@@ -342,29 +341,4 @@ func (s Spec) excluded(v4 bool) []ipam.Range {
 		}
 	}
 	return out
-}
-
-// FromSwitch reads a Spec back from its Logical_Switch.
-func FromSwitch(ls *nbdb.LogicalSwitch) (Spec, error) {
-	ids := ls.ExternalIDs
-	mtu, _ := strconv.Atoi(ids[keys.MTU])
-	lease, _ := strconv.Atoi(ids[keys.LeaseTime])
-	s, err := Parse(Input{
-		Name: ids[keys.Network], Subnet4: ids[keys.Subnet4], Gateway4: ids[keys.Gateway4],
-		Subnet6: ids[keys.Subnet6], Gateway6: ids[keys.Gateway6], MTU: mtu, DNSDomain: ids[keys.DNSDomain],
-		Range4: ids[keys.Range4], Range6: ids[keys.Range6], Exclude: splitList(ids[keys.Exclude]),
-		LeaseTime: lease, DNSServers: splitList(ids[keys.DNSServers]), NTPServers: splitList(ids[keys.NTPServers]),
-		Routes: splitList(ids[keys.Routes]), Upstream: splitList(ids[keys.DNSUpstream]),
-	})
-	if err != nil {
-		return s, fmt.Errorf("logical switch %s: stored network is invalid: %w", ls.Name, err)
-	}
-	return s, nil
-}
-
-func splitList(s string) []string {
-	if s == "" {
-		return nil
-	}
-	return strings.Split(s, ",")
 }

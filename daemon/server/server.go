@@ -19,6 +19,7 @@ import (
 	"github.com/quantumnet/quantumnet/daemon/attach"
 	"github.com/quantumnet/quantumnet/daemon/netsvc"
 	"github.com/quantumnet/quantumnet/daemon/network"
+	netstore "github.com/quantumnet/quantumnet/daemon/network/nbstore"
 	sgstore "github.com/quantumnet/quantumnet/daemon/secgroup/nbstore"
 	"github.com/quantumnet/quantumnet/daemon/vm"
 	"github.com/quantumnet/quantumnet/pkg/api"
@@ -39,6 +40,7 @@ type Server struct {
 	VM           *vm.Manager
 	SG           *sgstore.Manager
 	Svc          *netsvc.Manager
+	Networks     *netstore.Manager
 	DatapathType func() string
 	Log          *slog.Logger
 }
@@ -211,19 +213,6 @@ func (s *Server) IPAMRelease(ctx context.Context, r *api.IPAMReleaseRequest) (*a
 	return &api.Empty{}, nil
 }
 
-// DeleteNetwork deletes a network without ports.
-func (s *Server) DeleteNetwork(ctx context.Context, r *api.NetworkRef) (*api.Empty, error) {
-	if err := network.ValidateName(r.Name); err != nil {
-		return nil, status.Error(codes.InvalidArgument, err.Error())
-	}
-	if err := s.Attach.NB.DeleteSwitch(ctx, r.Name); err != nil {
-		return nil, toStatus(err)
-	}
-	s.Log.Info("network deleted", "network", r.Name)
-	s.syncSG(ctx)
-	return &api.Empty{}, nil
-}
-
 // ListPorts lists QuantumNet's logical ports.
 func (s *Server) ListPorts(_ context.Context, f *api.PortFilter) (*api.PortList, error) {
 	match := map[string]string{}
@@ -278,18 +267,6 @@ func (s *Server) port(p *nbdb.LogicalSwitchPort) *api.Port {
 		}
 	}
 	return port
-}
-
-// syncSG rewrites the security groups' plumbing ACLs, which name every
-// network's gateways (DHCP and DNS to them are never blocked). A failure
-// is logged: the next change or start repairs it.
-func (s *Server) syncSG(ctx context.Context) {
-	if s.SG == nil {
-		return
-	}
-	if err := s.SG.Sync(ctx); err != nil {
-		s.Log.Warn("security groups: sync after a network change failed", "err", err)
-	}
 }
 
 // codeOf is the one mapping of the error vocabulary (pkg/errs) to gRPC

@@ -142,3 +142,15 @@ func (c *NB) DeleteSwitch(ctx context.Context, network string) error {
 	}
 	return nil
 }
+
+// UpdateSwitchExternalIDsOps replaces the external ids of the switch ls
+// with ids, only over the ones ls was read with: a concurrent change fails
+// the transaction (an ovs.WaitError), and the caller computes again.
+func (c *NB) UpdateSwitchExternalIDsOps(ls *nbdb.LogicalSwitch, ids map[string]string) ([]ovsdb.Operation, error) {
+	row := &nbdb.LogicalSwitch{UUID: ls.UUID, ExternalIDs: ids}
+	ops, err := c.UpdateOps(row, &row.ExternalIDs)
+	if err != nil {
+		return nil, err
+	}
+	return append([]ovsdb.Operation{WaitSwitchExternalIDsOp(ls.UUID, ls.ExternalIDs)}, ops...), nil
+}

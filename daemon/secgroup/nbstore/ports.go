@@ -223,3 +223,16 @@ func (m *Manager) setPortGroups(ctx context.Context, port string, groups []strin
 	m.Log.Info("port security groups set", "port", port, "security_groups", groups)
 	return nil
 }
+
+// SetPortGroupsRow is SetPortGroups, returning the port's row as it is
+// then (for a reply).
+func (m *Manager) SetPortGroupsRow(ctx context.Context, port string, groups []string) (*nbdb.LogicalSwitchPort, error) {
+	if _, err := m.SetPortGroups(ctx, port, groups); err != nil {
+		return nil, err
+	}
+	lsp, err := m.NB.GetPort(port)
+	if err != nil {
+		return nil, fmt.Errorf("port %q: %w", port, err)
+	}
+	return lsp, nil
+}

@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/quantumnet/quantumnet/daemon/netsvc"
 	"github.com/quantumnet/quantumnet/daemon/network"
 	"github.com/quantumnet/quantumnet/daemon/secgroup"
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
@@ -95,7 +94,7 @@ func (m *Manager) read() (*snapshot, bool, error) {
 		}
 		// The network's own services: its gateways (DHCP, OVN native DNS),
 		// its resolver and the DNS servers it names.
-		res := netsvc.ResolversOf(&switches[i])
+		res := network.ResolversOf(&switches[i])
 		for _, a := range append([]netip.Addr{spec.Gateway4, spec.Gateway6, res.V4, res.V6}, spec.DNSServers...) {
 			if a.IsValid() {
 				s.services = append(s.services, a)
