@@ -41,11 +41,3 @@ func (m *Manager) SetDNSName(ctx context.Context, port, name string) (*nbdb.Logi
 	}
 	return lsp, nil
 }
-
-// portNetwork is the network of a QuantumNet port ("" for a port that is
-// not QuantumNet's). TODO(merge): ovn.Port view.
-func portNetwork(p *nbdb.LogicalSwitchPort) string { return p.ExternalIDs[keys.Network] }
-
-// portDNSName is the DNS label of a port ("" if unnamed).
-// TODO(merge): ovn.Port view.
-func portDNSName(p *nbdb.LogicalSwitchPort) string { return p.ExternalIDs[keys.DNSName] }

@@ -32,6 +32,10 @@ func FromSwitch(ls *nbdb.LogicalSwitch) (Spec, error) {
 	return s, nil
 }
 
+// NameOf is the name of the network of a switch ("" for a switch that is
+// not a network's), without parsing its spec.
+func NameOf(ls *nbdb.LogicalSwitch) string { return ls.ExternalIDs[keys.Network] }
+
 // StoredError is a network whose stored spec is invalid (rows from the
 // database are input: a row written by hand, or by a newer version). The
 // daemon shows it as data loss, not as the caller's mistake.

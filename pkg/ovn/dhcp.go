@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/ovn-kubernetes/libovsdb/model"
+	"github.com/ovn-kubernetes/libovsdb/ovsdb"
 
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
@@ -75,4 +76,40 @@ func (c *NB) DHCPv4(ctx context.Context, network, cidr string, opts map[string]s
 		return "", err
 	}
 	return res[0].UUID.GoUUID, nil
+}
+
+// NetworkDHCPRow returns the DHCP options row of network of kind
+// keys.KindDHCP or keys.KindDHCP6 (a copy), nil if none.
+func (c *NB) NetworkDHCPRow(network, kind string) *nbdb.DHCPOptions {
+	return first(ovs.Query(c.Conn, func(d *nbdb.DHCPOptions) bool {
+		return d.ExternalIDs[keys.Kind] == kind && d.ExternalIDs[keys.Network] == network
+	}))
+}
+
+// InsertDHCPOptionsOps inserts d (d.UUID: a named UUID ports may refer to
+// in the same transaction), failing the transaction if a row with its
+// external ids exists already.
+func (c *NB) InsertDHCPOptionsOps(d *nbdb.DHCPOptions) ([]ovsdb.Operation, error) {
+	ops, err := c.Create(d)
+	if err != nil {
+		return nil, err
+	}
+	return append([]ovsdb.Operation{WaitNoRowWithIDs(nbdb.DHCPOptionsTable, d.ExternalIDs)}, ops...), nil
+}
+
+// UpdateDHCPOptionsOps rewrites the options and CIDR of the row d.UUID.
+func (c *NB) UpdateDHCPOptionsOps(d *nbdb.DHCPOptions) ([]ovsdb.Operation, error) {
+	return c.UpdateOps(d, &d.Options, &d.Cidr)
+}
+
+// DeleteDHCPOptionsOps deletes the row d.UUID.
+func (c *NB) DeleteDHCPOptionsOps(d *nbdb.DHCPOptions) ([]ovsdb.Operation, error) {
+	return c.DeleteOps(d)
+}
+
+// SetPortDHCPOps points the logical switch port lsp.UUID at the DHCPv4 and
+// DHCPv6 rows v4 and v6 (UUIDs or named UUIDs; nil: none).
+func (c *NB) SetPortDHCPOps(lsp *nbdb.LogicalSwitchPort, v4, v6 *string) ([]ovsdb.Operation, error) {
+	lsp.Dhcpv4Options, lsp.Dhcpv6Options = v4, v6
+	return c.UpdateOps(lsp, &lsp.Dhcpv4Options, &lsp.Dhcpv6Options)
 }

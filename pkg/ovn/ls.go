@@ -154,3 +154,41 @@ func (c *NB) UpdateSwitchExternalIDsOps(ls *nbdb.LogicalSwitch, ids map[string]s
 	}
 	return append([]ovsdb.Operation{WaitSwitchExternalIDsOp(ls.UUID, ls.ExternalIDs)}, ops...), nil
 }
+
+// SwitchEdit gathers changes of one switch's ports, DNS records and
+// external ids into one mutate operation (single elements: it commutes
+// with concurrent changes of other elements).
+type SwitchEdit struct {
+	row  nbdb.LogicalSwitch
+	muts []model.Mutation
+}
+
+// EditSwitch starts an edit of the switch uuid.
+func EditSwitch(uuid string) *SwitchEdit { return &SwitchEdit{row: nbdb.LogicalSwitch{UUID: uuid}} }
+
+// AddPort adds the port uuid (or named UUID) to the switch.
+func (e *SwitchEdit) AddPort(uuid string) {
+	e.muts = append(e.muts, model.Mutation{Field: &e.row.Ports, Mutator: ovsdb.MutateOperationInsert, Value: []string{uuid}})
+}
+
+// DeletePort takes the port uuid out of the switch.
+func (e *SwitchEdit) DeletePort(uuid string) {
+	e.muts = append(e.muts, model.Mutation{Field: &e.row.Ports, Mutator: ovsdb.MutateOperationDelete, Value: []string{uuid}})
+}
+
+// AddDNSRecords makes the switch refer to the DNS row uuid (or named UUID).
+func (e *SwitchEdit) AddDNSRecords(uuid string) {
+	e.muts = append(e.muts, model.Mutation{Field: &e.row.DNSRecords, Mutator: ovsdb.MutateOperationInsert, Value: []string{uuid}})
+}
+
+// SetExternalID sets one external id of the switch.
+func (e *SwitchEdit) SetExternalID(key, value string) {
+	e.muts = append(e.muts,
+		model.Mutation{Field: &e.row.ExternalIDs, Mutator: ovsdb.MutateOperationDelete, Value: []string{key}},
+		model.Mutation{Field: &e.row.ExternalIDs, Mutator: ovsdb.MutateOperationInsert, Value: map[string]string{key: value}})
+}
+
+// SwitchEditOps returns the operation of the edit e (none for an empty edit).
+func (c *NB) SwitchEditOps(e *SwitchEdit) ([]ovsdb.Operation, error) {
+	return c.MutateOps(&e.row, e.muts...)
+}
