@@ -13,8 +13,6 @@ import (
 
 	"github.com/quantumnet/quantumnet/daemon/secgroup"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
-	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
-	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
 	"github.com/quantumnet/quantumnet/pkg/ovs"
 )
 
@@ -57,30 +55,20 @@ func (m *Manager) write(ctx context.Context, what string, s *snapshot, groups []
 	}
 	g := 0
 	if s.all != nil {
-		g = gen(s.all.ExternalIDs)
+		g = secgroup.Gen(s.all.ExternalIDs)
 	}
-	setGen := func(n int) {
-		for i := range desired.PortGroups {
-			if desired.PortGroups[i].Name == secgroup.AllPortGroup {
-				desired.PortGroups[i].ExternalIDs[keys.SGGen] = strconv.Itoa(n)
-			}
-		}
-	}
-	setGen(g)
+	desired.SetGen(g)
 	add, del, upd := secgroup.Diff(s.cur, desired)
 	if add.Empty() && del.Empty() && upd.Empty() {
 		return nil
 	}
-	setGen(g + 1)
+	desired.SetGen(g + 1)
 	add, del, upd = secgroup.Diff(s.cur, desired)
 	ops, err := m.ops(s, add, del, upd)
 	if err != nil {
 		return err
 	}
-	guard := ovs.WaitNoRow(nbdb.PortGroupTable, "name", secgroup.AllPortGroup)
-	if s.all != nil {
-		guard = ovn.WaitPortGroupExternalIDsOp(s.all.UUID, s.all.ExternalIDs)
-	}
+	guard := ovn.WaitPortGroupAsSeenOp(secgroup.AllPortGroup, s.all)
 	t0 := time.Now()
 	if _, err := m.NB.TransactResults(ctx, what, append([]ovsdb.Operation{guard}, ops...)); err != nil {
 		return err
@@ -176,8 +164,7 @@ func (m *Manager) ops(s *snapshot, add, del, upd secgroup.Output) ([]ovsdb.Opera
 			}
 		}
 		// Only as empty as it was seen: a port joining meanwhile aborts.
-		ops = append(ops, ovn.WaitPortGroupPortsOp(p.UUID, members))
-		o, err := m.NB.DeletePortGroupOps(p.UUID)
+		o, err := m.NB.DeleteEmptiedPortGroupOps(p.UUID, members)
 		if err != nil {
 			return nil, err
 		}

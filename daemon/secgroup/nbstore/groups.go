@@ -8,7 +8,6 @@ import (
 
 	"github.com/quantumnet/quantumnet/daemon/secgroup"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
-	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 )
 
 func find(groups []secgroup.Group, name string) int {
@@ -18,6 +17,7 @@ func find(groups []secgroup.Group, name string) int {
 // Create creates a security group (with rules, possibly none: a group
 // without rules isolates its ports). ErrExists if it exists.
 func (m *Manager) Create(ctx context.Context, g secgroup.Group) error {
+	defer m.locks.Lock(g.Name)()
 	ng, err := g.Normalize()
 	if err != nil {
 		return err
@@ -39,6 +39,7 @@ func (m *Manager) Create(ctx context.Context, g secgroup.Group) error {
 // Delete deletes a security group. It is refused (ErrInUse) while ports are
 // in it or rules of other groups name it; ErrNotFound if there is none.
 func (m *Manager) Delete(ctx context.Context, name string) error {
+	defer m.locks.Lock(name)()
 	return m.change(ctx, "delete security group "+name, func(s *snapshot, gs []secgroup.Group) ([]secgroup.Group, error) {
 		i := find(gs, name)
 		if i < 0 {
@@ -76,6 +77,7 @@ func abbreviate(names []string) string {
 // AddRules adds rules to a group; rules it has already are skipped. It
 // returns the rules added (normalized).
 func (m *Manager) AddRules(ctx context.Context, name string, rules []secgroup.Rule) ([]secgroup.Rule, error) {
+	defer m.locks.Lock(name)()
 	var added []secgroup.Rule
 	err := m.change(ctx, "add rules to security group "+name, func(_ *snapshot, gs []secgroup.Group) ([]secgroup.Group, error) {
 		added = nil
@@ -119,6 +121,7 @@ func ruleKey(group string, r secgroup.Rule) string {
 // (in any form that normalizes to it). A rule the group does not have is
 // ErrNotFound, and nothing is deleted.
 func (m *Manager) DeleteRules(ctx context.Context, name string, refs []string) error {
+	defer m.locks.Lock(name)()
 	return m.change(ctx, "delete rules of security group "+name, func(_ *snapshot, gs []secgroup.Group) ([]secgroup.Group, error) {
 		i := find(gs, name)
 		if i < 0 {
@@ -180,7 +183,7 @@ func (m *Manager) List() ([]Info, error) {
 	for _, g := range s.groups {
 		info := Info{Group: g}
 		for _, p := range s.cur.PortGroups {
-			if p.ExternalIDs[keys.SG] == g.Name {
+			if p.Group() == g.Name {
 				info.Members = slices.Clone(p.Ports)
 				info.ACLs = len(p.ACLs)
 			}

@@ -23,6 +23,7 @@ import (
 	"log/slog"
 
 	"github.com/quantumnet/quantumnet/daemon/secgroup"
+	"github.com/quantumnet/quantumnet/pkg/keylock"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
 )
 
@@ -30,6 +31,8 @@ import (
 type Manager struct {
 	NB  *ovn.NB
 	Log *slog.Logger
+
+	locks keylock.Map // per group name, and per "port/"+port name
 }
 
 // Info is a security group as shown to users.

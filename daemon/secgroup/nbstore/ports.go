@@ -19,9 +19,14 @@ import (
 )
 
 // PortGroupsOf returns the security groups of a logical port.
+// TODO(merge): ovn.Port view.
 func PortGroupsOf(p *nbdb.LogicalSwitchPort) []string {
 	return splitGroups(p.ExternalIDs[keys.SecurityGroups])
 }
+
+// portNetwork is the network of a QuantumNet port ("" for a port that is
+// not QuantumNet's). TODO(merge): ovn.Port view.
+func portNetwork(p *nbdb.LogicalSwitchPort) string { return p.ExternalIDs[keys.Network] }
 
 func splitGroups(s string) []string {
 	var out []string
@@ -66,15 +71,11 @@ func (m *Manager) PortOps(lsp *nbdb.LogicalSwitchPort) ([]ovsdb.Operation, error
 	} else if eg != nil {
 		pgs = append(pgs, eg)
 	}
-	var ops []ovsdb.Operation
-	for _, pg := range pgs {
-		o, err := m.NB.MutatePortGroupOps(pg.UUID, []string{lsp.UUID}, nil, nil, nil)
-		if err != nil {
-			return nil, err
-		}
-		ops = append(ops, o...)
+	uuids := make([]string, len(pgs))
+	for i, pg := range pgs {
+		uuids[i] = pg.UUID
 	}
-	return ops, nil
+	return m.NB.JoinPortGroupsOps(lsp.UUID, uuids)
 }
 
 // pgsOf returns the port groups of groups, and the all-members one last.
@@ -85,7 +86,7 @@ func (m *Manager) pgsOf(groups []string) ([]*nbdb.PortGroup, error) {
 	}
 	byName := make(map[string]*nbdb.PortGroup, len(pgs))
 	for _, pg := range pgs {
-		byName[pg.ExternalIDs[keys.SG]] = pg
+		byName[secgroup.GroupOf(pg.ExternalIDs)] = pg
 	}
 	out := make([]*nbdb.PortGroup, 0, len(groups)+1)
 	for _, g := range groups {
@@ -113,8 +114,8 @@ func (m *Manager) restrictedPG(groups []string) (*nbdb.PortGroup, error) {
 	}
 	allows := map[string]bool{}
 	for _, a := range acls {
-		if a.Direction == nbdb.ACLDirectionFromLport && a.Action != nbdb.ACLActionDrop && a.ExternalIDs[keys.RuleSpec] != "" {
-			allows[a.ExternalIDs[keys.SG]] = true
+		if secgroup.AllowsEgressACL(a) {
+			allows[secgroup.GroupOf(a.ExternalIDs)] = true
 		}
 	}
 	for _, g := range groups {
@@ -137,6 +138,7 @@ func (m *Manager) SetPortGroups(ctx context.Context, port string, groups []strin
 	if err != nil {
 		return nil, err
 	}
+	defer m.locks.Lock("port/" + port)()
 	for attempt := 0; ; attempt++ {
 		err = m.setPortGroups(ctx, port, groups)
 		if !errors.As(err, new(*ovs.WaitError)) || attempt >= 50 {
@@ -158,7 +160,7 @@ func (m *Manager) setPortGroups(ctx context.Context, port string, groups []strin
 	if err != nil {
 		return fmt.Errorf("port %q: %w", port, err)
 	}
-	if lsp.ExternalIDs[keys.Network] == "" {
+	if portNetwork(lsp) == "" {
 		return fmt.Errorf("logical port %s: %w", port, ovn.ErrNotManaged)
 	}
 	pgs, err := m.NB.PortGroups(keys.SG)

@@ -3,7 +3,6 @@ package nbstore
 import (
 	"fmt"
 	"net/netip"
-	"strconv"
 	"time"
 
 	"github.com/quantumnet/quantumnet/daemon/network"
@@ -124,9 +123,4 @@ func consistent(pgs []*nbdb.PortGroup, acls []*nbdb.ACL, portName map[string]str
 		}
 	}
 	return true
-}
-
-func gen(ids map[string]string) int {
-	n, _ := strconv.Atoi(ids[keys.SGGen])
-	return n
 }
