@@ -114,7 +114,7 @@ func (m *Manager) update(ctx context.Context, name string, edit func(*network.In
 	edit(&in)
 	spec, err := network.Parse(in)
 	if err != nil {
-		return errs.New(errs.Invalid, err.Error())
+		return err // errs.Invalid
 	}
 	ids := maps.Clone(ls.ExternalIDs)
 	for _, k := range settable {
