@@ -82,95 +82,131 @@ func (m *Manager) write(ctx context.Context, what string, s *snapshot, groups []
 // ops turns a Diff into operations: ACLs first (named UUIDs for new ones),
 // then the port groups that refer to them.
 func (m *Manager) ops(s *snapshot, add, del, upd secgroup.Output) ([]ovsdb.Operation, error) {
-	var ops []ovsdb.Operation
-	aclRef := make(map[string]string, len(s.cur.ACLs)+len(add.ACLs))
+	d := &diffOps{nb: m.NB, s: s, aclRef: make(map[string]string, len(s.cur.ACLs)+len(add.ACLs))}
 	for _, a := range s.cur.ACLs {
-		aclRef[a.Key] = a.UUID
+		d.aclRef[a.Key] = a.UUID
 	}
-	for i, a := range add.ACLs {
-		row := a.Model()
-		row.UUID = "acl" + strconv.Itoa(i)
-		aclRef[a.Key] = row.UUID
-		o, err := m.NB.InsertACLOps(row)
-		if err != nil {
+	for _, step := range []func() error{
+		func() error { return d.acls(add.ACLs, upd.ACLs) },
+		func() error { return d.insertPortGroups(add.PortGroups) },
+		func() error { return d.updatePortGroups(upd.PortGroups) },
+		func() error { return d.deletePortGroups(del.PortGroups) },
+	} {
+		if err := step(); err != nil {
 			return nil, err
 		}
-		ops = append(ops, o...)
 	}
-	for _, a := range upd.ACLs {
-		o, err := m.NB.UpdateACLOps(a.Model())
-		if err != nil {
-			return nil, err
-		}
-		ops = append(ops, o...)
+	return d.ops, d.missing
+}
+
+// diffOps are the operations of one Diff, built by pkg/ovn.
+type diffOps struct {
+	nb      *ovn.NB
+	s       *snapshot
+	aclRef  map[string]string // ACL key -> UUID or named UUID
+	ops     []ovsdb.Operation
+	missing error // a port the snapshot does not know (errRetry)
+}
+
+func (d *diffOps) add(o []ovsdb.Operation, err error) error {
+	d.ops = append(d.ops, o...)
+	return err
+}
+
+// port is the UUID of the port called n; a port the snapshot does not know
+// makes the change retry.
+func (d *diffOps) port(n string) string {
+	u, ok := d.s.portUUID[n]
+	if !ok {
+		d.missing = fmt.Errorf("logical port %s: %w", n, errRetry)
 	}
-	var missing error
-	port := func(n string) string {
-		u, ok := s.portUUID[n]
-		if !ok {
-			missing = fmt.Errorf("logical port %s: %w", n, errRetry)
-		}
+	return u
+}
+
+// portOrUUID is the UUID of the port called n, or n (the UUID of a port
+// gone meanwhile).
+func (d *diffOps) portOrUUID(n string) string {
+	if u, ok := d.s.portUUID[n]; ok {
 		return u
 	}
-	acl := func(k string) string { return aclRef[k] }
-	for _, p := range add.PortGroups {
-		o, err := m.NB.InsertPortGroupOps(p.Model(port, acl))
-		if err != nil {
-			return nil, err
+	return n
+}
+
+func (d *diffOps) acl(k string) string { return d.aclRef[k] }
+
+func (d *diffOps) acls(add, upd []secgroup.ACL) error {
+	for i, a := range add {
+		row := a.Model()
+		row.UUID = "acl" + strconv.Itoa(i)
+		d.aclRef[a.Key] = row.UUID
+		if err := d.add(d.nb.InsertACLOps(row)); err != nil {
+			return err
 		}
-		ops = append(ops, o...)
 	}
-	cur := make(map[string]secgroup.PortGroup, len(s.cur.PortGroups))
-	for _, p := range s.cur.PortGroups {
+	for _, a := range upd {
+		if err := d.add(d.nb.UpdateACLOps(a.Model())); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *diffOps) insertPortGroups(add []secgroup.PortGroup) error {
+	for _, p := range add {
+		if err := d.add(d.nb.InsertPortGroupOps(p.Model(d.port, d.acl))); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// updatePortGroups: mutations of single elements of ports and acls, and
+// the external ids when they changed.
+func (d *diffOps) updatePortGroups(upd []secgroup.PortGroup) error {
+	cur := make(map[string]secgroup.PortGroup, len(d.s.cur.PortGroups))
+	for _, p := range d.s.cur.PortGroups {
 		cur[p.Name] = p
 	}
-	for _, p := range upd.PortGroups {
+	for _, p := range upd {
 		c := cur[p.Name]
 		addP, delP := secgroup.Delta(c.Ports, p.Ports)
 		addA, delA := secgroup.Delta(c.ACLs, p.ACLs)
 		for i, n := range addP {
-			addP[i] = port(n)
+			addP[i] = d.port(n)
 		}
 		for i, n := range delP {
-			if u, ok := s.portUUID[n]; ok {
-				delP[i] = u // else n is the UUID of a port gone meanwhile
-			}
+			delP[i] = d.portOrUUID(n)
 		}
 		for i, k := range addA {
-			addA[i] = acl(k)
+			addA[i] = d.acl(k)
 		}
 		for i, k := range delA {
-			delA[i] = acl(k)
+			delA[i] = d.acl(k)
 		}
-		o, err := m.NB.MutatePortGroupOps(p.UUID, addP, delP, addA, delA)
-		if err != nil {
-			return nil, err
+		if err := d.add(d.nb.MutatePortGroupOps(p.UUID, addP, delP, addA, delA)); err != nil {
+			return err
 		}
-		ops = append(ops, o...)
 		if !maps.Equal(c.ExternalIDs, p.ExternalIDs) {
-			if o, err = m.NB.SetPortGroupExternalIDsOps(p.UUID, p.ExternalIDs); err != nil {
-				return nil, err
+			if err := d.add(d.nb.SetPortGroupExternalIDsOps(p.UUID, p.ExternalIDs)); err != nil {
+				return err
 			}
-			ops = append(ops, o...)
 		}
 	}
-	for _, p := range del.PortGroups {
-		var members []string
+	return nil
+}
+
+func (d *diffOps) deletePortGroups(del []secgroup.PortGroup) error {
+	for _, p := range del {
+		members := make([]string, 0, len(p.Ports))
 		for _, n := range p.Ports {
-			if u, ok := s.portUUID[n]; ok {
-				members = append(members, u)
-			} else {
-				members = append(members, n)
-			}
+			members = append(members, d.portOrUUID(n))
 		}
 		// Only as empty as it was seen: a port joining meanwhile aborts.
-		o, err := m.NB.DeleteEmptiedPortGroupOps(p.UUID, members)
-		if err != nil {
-			return nil, err
+		if err := d.add(d.nb.DeleteEmptiedPortGroupOps(p.UUID, members)); err != nil {
+			return err
 		}
-		ops = append(ops, o...)
 	}
-	return ops, missing
+	return nil
 }
 
 // Sync rewrites the rows from the groups and memberships in Northbound (at
