@@ -24,6 +24,18 @@ func PortGroupsOf(p *nbdb.LogicalSwitchPort) []string {
 	return splitGroups(p.ExternalIDs[keys.SecurityGroups])
 }
 
+// withPortGroups returns the external ids of p with its security groups
+// set to groups (none: the key goes). TODO(merge): ovn.Port view.
+func withPortGroups(p *nbdb.LogicalSwitchPort, groups []string) map[string]string {
+	ids := maps.Clone(p.ExternalIDs)
+	if len(groups) > 0 {
+		ids[keys.SecurityGroups] = strings.Join(groups, ",")
+	} else {
+		delete(ids, keys.SecurityGroups)
+	}
+	return ids
+}
+
 // portNetwork is the network of a QuantumNet port ("" for a port that is
 // not QuantumNet's). TODO(merge): ovn.Port view.
 func portNetwork(p *nbdb.LogicalSwitchPort) string { return p.ExternalIDs[keys.Network] }
@@ -202,13 +214,7 @@ func (m *Manager) setPortGroups(ctx context.Context, port string, groups []strin
 		}
 		ops = append(ops, o...)
 	}
-	ids := maps.Clone(lsp.ExternalIDs)
-	if len(groups) > 0 {
-		ids[keys.SecurityGroups] = strings.Join(groups, ",")
-	} else {
-		delete(ids, keys.SecurityGroups)
-	}
-	if !maps.Equal(ids, lsp.ExternalIDs) {
+	if ids := withPortGroups(lsp, groups); !maps.Equal(ids, lsp.ExternalIDs) {
 		lsp.ExternalIDs = ids
 		o, err := m.NB.UpdatePortOps(lsp, &lsp.ExternalIDs)
 		if err != nil {
