@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/quantumnet/quantumnet/pkg/errs"
+	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
 )
 
@@ -97,5 +98,19 @@ func TestParseErrorsAreInvalid(t *testing.T) {
 	}
 	if err := ValidateName(""); !errors.Is(err, errs.Invalid) || err.Error() != "network: name is required" {
 		t.Errorf("ValidateName: %v", err)
+	}
+}
+
+// A stored spec that does not parse is a StoredError with Parse's text,
+// and not the caller's mistake (no errs.Invalid).
+func TestFromSwitchInvalid(t *testing.T) {
+	s, _ := Parse(Input{Name: "blue", Subnet4: "10.10.0.0/24"})
+	ids := s.ExternalIDs()
+	ids[keys.MTU] = "10"
+	_, err := FromSwitch(&nbdb.LogicalSwitch{Name: "qn-blue", ExternalIDs: ids})
+	var se *StoredError
+	if !errors.As(err, &se) || errors.Is(err, errs.Invalid) ||
+		err.Error() != "logical switch qn-blue: stored network is invalid: mtu: 10 is out of range 576-9000" {
+		t.Fatalf("FromSwitch: %v", err)
 	}
 }

@@ -1,6 +1,7 @@
 package network
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -27,6 +28,11 @@ func FromSwitch(ls *nbdb.LogicalSwitch) (Spec, error) {
 		Routes: splitList(ids[keys.Routes]), Upstream: splitList(ids[keys.DNSUpstream]),
 	})
 	if err != nil {
+		// Not the caller's mistake: the error is no errs.Invalid here.
+		var ie *invalidError
+		if errors.As(err, &ie) {
+			err = ie.err
+		}
 		return s, &StoredError{Switch: ls.Name, Err: err}
 	}
 	return s, nil
