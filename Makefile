@@ -48,7 +48,7 @@ bench: deps build ## benchmarks, side by side with their peers: CNI ADD latency,
 
 bench-sg: ## security groups: translate and apply 1,000 ports x 10 groups x 20 rules, ACL rows; vs per-port ACLs
 	$(GO) test -run '^$$' -bench . -benchmem ./daemon/secgroup
-	$(GO) test -run '^$$' -bench . -benchtime 5x ./daemon/sg
+	$(GO) test -run '^$$' -bench . -benchtime 5x ./daemon/secgroup/nbstore
 
 crossings: ## list the package boundaries the CNI ADD path crosses (down, UP, side), from the daemon's call graph
 	cd scripts/crossings && $(GO) run . ../..

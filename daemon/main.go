@@ -23,8 +23,9 @@ import (
 	qndns "github.com/quantumnet/quantumnet/daemon/dns"
 	"github.com/quantumnet/quantumnet/daemon/lvwatch"
 	"github.com/quantumnet/quantumnet/daemon/netsvc"
+	netstore "github.com/quantumnet/quantumnet/daemon/network/nbstore"
+	sgstore "github.com/quantumnet/quantumnet/daemon/secgroup/nbstore"
 	"github.com/quantumnet/quantumnet/daemon/server"
-	"github.com/quantumnet/quantumnet/daemon/sg"
 	"github.com/quantumnet/quantumnet/daemon/vm"
 	"github.com/quantumnet/quantumnet/pkg/api"
 	"github.com/quantumnet/quantumnet/pkg/api/apiserver"
@@ -136,7 +137,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		}
 		return wantDP
 	}
-	sgm := &sg.Manager{NB: nb, Log: log}
+	sgm := &sgstore.Manager{NB: nb, Log: log}
 	al := &alloc.Allocator{NB: nb, MACPrefix: macPrefix, Log: log, PortOps: sgm.PortOps}
 	svc := &netsvc.Manager{NB: nb, Alloc: al, Log: log}
 	mgr := &attach.Manager{
@@ -146,7 +147,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	vms := &vm.Manager{NB: nb, OVS: ovsc, Alloc: al, Chassis: cfg.Chassis.Name, ReadyTimeout: cfg.Daemon.ReadyTimeout.Duration, Log: log,
 		SetPortGroups: sgm.SetPortGroups, PortDHCP: svc.PortDHCP, Label: netsvc.Label}
-	srv := &server.Server{Attach: mgr, Alloc: al, VM: vms, SG: sgm, Svc: svc, DatapathType: dpType, Log: log}
+	nets := &netstore.Manager{NB: nb, Services: svc, Groups: sgm, Log: log}
+	srv := &server.Server{Attach: mgr, Alloc: al, VM: vms, SG: sgm, Svc: svc, Networks: nets, DatapathType: dpType, Log: log}
 	runner := &netsvc.Runner{M: svc, Upstream: upstream(cfg.DNS.Upstream)}
 	runnerDone := make(chan struct{})
 	var runnerStarted atomic.Bool

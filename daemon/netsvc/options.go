@@ -48,7 +48,7 @@ func ResolverMAC(network string) string {
 
 // Resolvers are a network's resolver addresses (one per family, either may
 // be missing).
-type Resolvers struct{ V4, V6 netip.Addr }
+type Resolvers = network.Resolvers
 
 // DNSServers are the servers clients are told to use: the network's own
 // dns_servers if set, else its resolvers, else (no room for a resolver) the

@@ -32,15 +32,15 @@ type Runner struct {
 func networkOf(table string, m model.Model) string {
 	switch r := m.(type) {
 	case *nbdb.LogicalSwitch:
-		return r.ExternalIDs[keys.Network]
+		return network.NameOf(r)
 	case *nbdb.LogicalSwitchPort:
-		if n := r.ExternalIDs[keys.Network]; n != "" {
+		if n := portNetwork(r); n != "" {
 			return n
 		}
-		return r.ExternalIDs[keys.ServiceOf]
+		return portServiceOf(r)
 	case *nbdb.DHCPOptions:
-		if r.ExternalIDs[keys.Owner] == keys.OwnerResolver || r.ExternalIDs[keys.Kind] != keys.KindReservation {
-			return r.ExternalIDs[keys.Network]
+		if d := dhcpRowOf(r); d.owner == keys.OwnerResolver || d.kind != keys.KindReservation {
+			return d.network
 		}
 	}
 	return ""
@@ -53,11 +53,11 @@ func networkOf(table string, m model.Model) string {
 func matters(old, cur model.Model) bool {
 	o, _ := old.(*nbdb.LogicalSwitchPort)
 	c, _ := cur.(*nbdb.LogicalSwitchPort)
-	named := func(p *nbdb.LogicalSwitchPort) bool { return p != nil && p.ExternalIDs[keys.DNSName] != "" }
+	named := func(p *nbdb.LogicalSwitchPort) bool { return p != nil && portDNSName(p) != "" }
 	switch {
 	case o == nil && c == nil:
 		return false
-	case (o != nil && o.ExternalIDs[keys.ServiceOf] != "") || (c != nil && c.ExternalIDs[keys.ServiceOf] != ""):
+	case (o != nil && portServiceOf(o) != "") || (c != nil && portServiceOf(c) != ""):
 		return true
 	case c == nil:
 		return named(o)
@@ -66,7 +66,7 @@ func matters(old, cur model.Model) bool {
 	case o == nil:
 		return named(c)
 	}
-	return named(o) != named(c) || o.ExternalIDs[keys.DNSName] != c.ExternalIDs[keys.DNSName] ||
+	return named(o) != named(c) || portDNSName(o) != portDNSName(c) ||
 		named(c) && !slices.Equal(o.Addresses, c.Addresses) ||
 		!eqPtr(o.Dhcpv4Options, c.Dhcpv4Options) || !eqPtr(o.Dhcpv6Options, c.Dhcpv6Options)
 }
@@ -138,7 +138,7 @@ func (r *Runner) all(ctx context.Context) {
 	}
 	keep := map[string]bool{}
 	for i := range lss {
-		if n := lss[i].ExternalIDs[keys.Network]; n != "" {
+		if n := network.NameOf(&lss[i]); n != "" {
 			keep[n] = true
 			r.one(ctx, n)
 		}

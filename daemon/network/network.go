@@ -11,8 +11,8 @@ import (
 	"strings"
 
 	"github.com/quantumnet/quantumnet/ipam"
+	"github.com/quantumnet/quantumnet/pkg/errs"
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
-	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
 )
 
 // Defaults.
@@ -90,56 +90,73 @@ func ParseRange(field, s string) (ipam.Range, error) {
 // ValidateName checks a network name.
 func ValidateName(name string) error {
 	if name == "" {
-		return fmt.Errorf("network: name is required")
+		return invalid(fmt.Errorf("network: name is required"))
 	}
 	if !nameRE.MatchString(name) {
-		return fmt.Errorf("network: name %q is invalid: use 1-32 lower-case letters, digits, '-' or '_', starting and ending with a letter or digit", name)
+		return invalid(fmt.Errorf("network: name %q is invalid: use 1-32 lower-case letters, digits, '-' or '_', starting and ending with a letter or digit", name))
 	}
 	return nil
 }
 
 // Parse validates in and fills defaults (gateway = first host, MTU 1400).
+// Its errors are of kind errs.Invalid.
 func Parse(in Input) (Spec, error) {
 	s := Spec{Name: in.Name, MTU: in.MTU, DNSDomain: strings.ToLower(in.DNSDomain), LeaseTime: in.LeaseTime}
 	if err := ValidateName(in.Name); err != nil {
 		return s, err
 	}
+	for _, step := range []func(*Spec, Input) error{(*Spec).parseSubnets, (*Spec).parseRanges, (*Spec).parseSettings, (*Spec).parseServices} {
+		if err := step(&s, in); err != nil {
+			return s, invalid(err)
+		}
+	}
+	return s, nil
+}
+
+// parseSubnets: the subnets and their gateways.
+func (s *Spec) parseSubnets(in Input) error {
 	if in.Subnet4 == "" && in.Subnet6 == "" {
-		return s, fmt.Errorf("network %q: subnet4 or subnet6 is required", in.Name)
+		return fmt.Errorf("network %q: subnet4 or subnet6 is required", in.Name)
 	}
 	var err error
 	if in.Subnet4 != "" {
 		if s.Subnet4, err = ipam.ParseSubnet("subnet4", in.Subnet4); err != nil {
-			return s, err
+			return err
 		}
 		if !s.Subnet4.Addr().Is4() {
-			return s, fmt.Errorf("subnet4: %s is not an IPv4 subnet", in.Subnet4)
+			return fmt.Errorf("subnet4: %s is not an IPv4 subnet", in.Subnet4)
 		}
 		s.Gateway4 = ipam.DefaultGateway(s.Subnet4)
 		if in.Gateway4 != "" {
 			if s.Gateway4, err = ipam.ParseGateway("gateway4", in.Gateway4, s.Subnet4); err != nil {
-				return s, err
+				return err
 			}
 		}
 	} else if in.Gateway4 != "" {
-		return s, fmt.Errorf("gateway4: given without subnet4")
+		return fmt.Errorf("gateway4: given without subnet4")
 	}
 	if in.Subnet6 != "" {
 		if s.Subnet6, err = ipam.ParseSubnet("subnet6", in.Subnet6); err != nil {
-			return s, err
+			return err
 		}
 		if !s.Subnet6.Addr().Is6() {
-			return s, fmt.Errorf("subnet6: %s is not an IPv6 subnet", in.Subnet6)
+			return fmt.Errorf("subnet6: %s is not an IPv6 subnet", in.Subnet6)
 		}
 		s.Gateway6 = ipam.DefaultGateway(s.Subnet6)
 		if in.Gateway6 != "" {
 			if s.Gateway6, err = ipam.ParseGateway("gateway6", in.Gateway6, s.Subnet6); err != nil {
-				return s, err
+				return err
 			}
 		}
 	} else if in.Gateway6 != "" {
-		return s, fmt.Errorf("gateway6: given without subnet6")
+		return fmt.Errorf("gateway6: given without subnet6")
 	}
+	return nil
+}
+
+// parseRanges: the allocation ranges and exclusions, checked by building
+// the pools.
+func (s *Spec) parseRanges(in Input) error {
 	for _, r := range []struct {
 		field, in string
 		subnet    netip.Prefix
@@ -150,21 +167,21 @@ func Parse(in Input) (Spec, error) {
 		}
 		rg, err := ParseRange(r.field, r.in)
 		if err != nil {
-			return s, err
+			return err
 		}
 		if !r.subnet.IsValid() || !r.subnet.Contains(rg.First) || !r.subnet.Contains(rg.Last) {
-			return s, fmt.Errorf("%s: %s is not inside the network's subnet (%s)", r.field, rg, r.subnet)
+			return fmt.Errorf("%s: %s is not inside the network's subnet (%s)", r.field, rg, r.subnet)
 		}
 		*r.out = rg
 	}
 	for _, e := range in.Exclude {
 		rg, err := ParseRange("exclude", e)
 		if err != nil {
-			return s, err
+			return err
 		}
 		if !(s.Subnet4.IsValid() && s.Subnet4.Contains(rg.First) && s.Subnet4.Contains(rg.Last)) &&
 			!(s.Subnet6.IsValid() && s.Subnet6.Contains(rg.First) && s.Subnet6.Contains(rg.Last)) {
-			return s, fmt.Errorf("exclude: %s is not inside a subnet of the network", rg)
+			return fmt.Errorf("exclude: %s is not inside a subnet of the network", rg)
 		}
 		s.Exclude = append(s.Exclude, rg)
 	}
@@ -173,32 +190,44 @@ func Parse(in Input) (Spec, error) {
 			continue
 		}
 		if _, err := ipam.NewPool(p); err != nil {
-			return s, fmt.Errorf("network %q: %w", in.Name, err)
+			return fmt.Errorf("network %q: %w", in.Name, err)
 		}
 	}
+	return nil
+}
+
+// parseSettings: the MTU, DNS domain and lease time, with their defaults.
+func (s *Spec) parseSettings(Input) error {
 	if s.MTU == 0 {
 		s.MTU = DefaultMTU
 	}
 	if s.MTU < MinMTU || s.MTU > MaxMTU {
-		return s, fmt.Errorf("mtu: %d is out of range %d-%d", s.MTU, MinMTU, MaxMTU)
+		return fmt.Errorf("mtu: %d is out of range %d-%d", s.MTU, MinMTU, MaxMTU)
 	}
 	if s.DNSDomain == "" {
 		s.DNSDomain = DefaultDNSDomain
 	}
 	if len(s.DNSDomain) > 200 || !domainRE.MatchString(s.DNSDomain) {
-		return s, fmt.Errorf("dns_domain: %q is not a valid domain name", s.DNSDomain)
+		return fmt.Errorf("dns_domain: %q is not a valid domain name", s.DNSDomain)
 	}
 	if s.LeaseTime == 0 {
 		s.LeaseTime = DefaultLeaseTime
 	}
 	if s.LeaseTime < MinLeaseTime || s.LeaseTime > MaxLeaseTime {
-		return s, fmt.Errorf("lease_time: %d s is out of range %d-%d", s.LeaseTime, MinLeaseTime, MaxLeaseTime)
+		return fmt.Errorf("lease_time: %d s is out of range %d-%d", s.LeaseTime, MinLeaseTime, MaxLeaseTime)
 	}
+	return nil
+}
+
+// parseServices: what DHCP and the resolver hand out (DNS and NTP servers,
+// routes, upstream DNS servers).
+func (s *Spec) parseServices(in Input) error {
+	var err error
 	if s.DNSServers, err = parseAddrs("dns_servers", in.DNSServers, false); err != nil {
-		return s, err
+		return err
 	}
 	if s.NTPServers, err = parseAddrs("ntp_servers", in.NTPServers, true); err != nil {
-		return s, err
+		return err
 	}
 	for _, r := range in.Routes {
 		dst, via, ok := strings.Cut(strings.TrimSpace(r), "=")
@@ -206,13 +235,13 @@ func Parse(in Input) (Spec, error) {
 		gw, err2 := netip.ParseAddr(strings.TrimSpace(via))
 		switch {
 		case !ok || err1 != nil || err2 != nil:
-			return s, fmt.Errorf("routes: %q is not CIDR=GATEWAY (e.g. 192.168.10.0/24=10.0.0.254)", r)
+			return fmt.Errorf("routes: %q is not CIDR=GATEWAY (e.g. 192.168.10.0/24=10.0.0.254)", r)
 		case !p.Addr().Is4() || !gw.Is4():
-			return s, fmt.Errorf("routes: %q: DHCP routes are IPv4 (IPv6 routes come by router advertisements)", r)
+			return fmt.Errorf("routes: %q: DHCP routes are IPv4 (IPv6 routes come by router advertisements)", r)
 		case p != p.Masked():
-			return s, fmt.Errorf("routes: %q: the destination has host bits set (did you mean %s?)", r, p.Masked())
+			return fmt.Errorf("routes: %q: the destination has host bits set (did you mean %s?)", r, p.Masked())
 		case !s.Subnet4.IsValid() || !s.Subnet4.Contains(gw):
-			return s, fmt.Errorf("routes: %q: the gateway %s is not in the network's IPv4 subnet", r, gw)
+			return fmt.Errorf("routes: %q: the gateway %s is not in the network's IPv4 subnet", r, gw)
 		}
 		s.Routes = append(s.Routes, Route{Dst: p, Via: gw})
 	}
@@ -224,12 +253,21 @@ func Parse(in Input) (Spec, error) {
 		}
 		ap, err := netip.ParseAddrPort(hp)
 		if err != nil || ap.Port() == 0 {
-			return s, fmt.Errorf("dns_upstream: %q is not IP or IP:PORT", u)
+			return fmt.Errorf("dns_upstream: %q is not IP or IP:PORT", u)
 		}
 		s.Upstream = append(s.Upstream, ap.String())
 	}
-	return s, nil
+	return nil
 }
+
+// invalidError is an error of Parse: of kind errs.Invalid, with the text
+// and the chain of the error it wraps.
+type invalidError struct{ err error }
+
+func (e *invalidError) Error() string   { return e.err.Error() }
+func (e *invalidError) Unwrap() []error { return []error{e.err, errs.Invalid} }
+
+func invalid(err error) error { return &invalidError{err} }
 
 func parseAddrs(field string, in []string, v4only bool) ([]netip.Addr, error) {
 	var out []netip.Addr
@@ -342,29 +380,4 @@ func (s Spec) excluded(v4 bool) []ipam.Range {
 		}
 	}
 	return out
-}
-
-// FromSwitch reads a Spec back from its Logical_Switch.
-func FromSwitch(ls *nbdb.LogicalSwitch) (Spec, error) {
-	ids := ls.ExternalIDs
-	mtu, _ := strconv.Atoi(ids[keys.MTU])
-	lease, _ := strconv.Atoi(ids[keys.LeaseTime])
-	s, err := Parse(Input{
-		Name: ids[keys.Network], Subnet4: ids[keys.Subnet4], Gateway4: ids[keys.Gateway4],
-		Subnet6: ids[keys.Subnet6], Gateway6: ids[keys.Gateway6], MTU: mtu, DNSDomain: ids[keys.DNSDomain],
-		Range4: ids[keys.Range4], Range6: ids[keys.Range6], Exclude: splitList(ids[keys.Exclude]),
-		LeaseTime: lease, DNSServers: splitList(ids[keys.DNSServers]), NTPServers: splitList(ids[keys.NTPServers]),
-		Routes: splitList(ids[keys.Routes]), Upstream: splitList(ids[keys.DNSUpstream]),
-	})
-	if err != nil {
-		return s, fmt.Errorf("logical switch %s: stored network is invalid: %w", ls.Name, err)
-	}
-	return s, nil
-}
-
-func splitList(s string) []string {
-	if s == "" {
-		return nil
-	}
-	return strings.Split(s, ",")
 }

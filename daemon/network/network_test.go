@@ -1,10 +1,13 @@
 package network
 
 import (
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/quantumnet/quantumnet/pkg/errs"
+	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
 )
 
@@ -75,5 +78,39 @@ func TestParse(t *testing.T) {
 	s, _ = Parse(in)
 	if back, err := Parse(s.Input()); err != nil || !reflect.DeepEqual(back, s) {
 		t.Fatalf("Input round trip: %+v, %v; want %+v", back, err, s)
+	}
+}
+
+// Every refusal of Parse and ValidateName is of kind errs.Invalid, with its
+// own text.
+func TestParseErrorsAreInvalid(t *testing.T) {
+	for _, in := range []Input{
+		{Name: "Blue!", Subnet4: "10.10.0.0/24"},
+		{Name: "blue"},
+		{Name: "blue", Subnet4: "10.10.0.0/24", MTU: 10},
+		{Name: "blue", Subnet4: "10.10.0.0/24", Range4: "10.20.0.1-10.20.0.9"},
+		{Name: "blue", Subnet4: "10.10.0.0/24", Routes: []string{"x"}},
+	} {
+		_, err := Parse(in)
+		if !errors.Is(err, errs.Invalid) || errs.Kind(err) != errs.Invalid || strings.Contains(err.Error(), errs.Invalid.Error()) {
+			t.Errorf("Parse(%+v): %v, want an errs.Invalid with its own text", in, err)
+		}
+	}
+	if err := ValidateName(""); !errors.Is(err, errs.Invalid) || err.Error() != "network: name is required" {
+		t.Errorf("ValidateName: %v", err)
+	}
+}
+
+// A stored spec that does not parse is a StoredError with Parse's text,
+// and not the caller's mistake (no errs.Invalid).
+func TestFromSwitchInvalid(t *testing.T) {
+	s, _ := Parse(Input{Name: "blue", Subnet4: "10.10.0.0/24"})
+	ids := s.ExternalIDs()
+	ids[keys.MTU] = "10"
+	_, err := FromSwitch(&nbdb.LogicalSwitch{Name: "qn-blue", ExternalIDs: ids})
+	var se *StoredError
+	if !errors.As(err, &se) || errors.Is(err, errs.Invalid) ||
+		err.Error() != "logical switch qn-blue: stored network is invalid: mtu: 10 is out of range 576-9000" {
+		t.Fatalf("FromSwitch: %v", err)
 	}
 }

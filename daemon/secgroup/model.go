@@ -3,6 +3,7 @@ package secgroup
 import (
 	"maps"
 	"slices"
+	"strconv"
 
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
@@ -112,4 +113,36 @@ func FromModels(pgs []*nbdb.PortGroup, acls []*nbdb.ACL, portName func(uuid stri
 	}
 	out.sort()
 	return out
+}
+
+// GroupOf is the security group a Port_Group or ACL row with these
+// external ids belongs to ("" for a row that is no security group's; the
+// shared rows say AllName or EgressName).
+func GroupOf(externalIDs map[string]string) string { return externalIDs[keys.SG] }
+
+// Group is the security group the port group belongs to (see GroupOf).
+func (p PortGroup) Group() string { return GroupOf(p.ExternalIDs) }
+
+// Gen is the generation recorded on the all-members port group (0 if none):
+// every change of groups or rules bumps it.
+func Gen(externalIDs map[string]string) int {
+	n, _ := strconv.Atoi(externalIDs[keys.SGGen])
+	return n
+}
+
+// SetGen records generation n on the all-members port group of o, if o has
+// it.
+func (o Output) SetGen(n int) {
+	for i := range o.PortGroups {
+		if o.PortGroups[i].Name == AllPortGroup {
+			o.PortGroups[i].ExternalIDs[keys.SGGen] = strconv.Itoa(n)
+		}
+	}
+}
+
+// AllowsEgressACL reports whether the ACL row m is an egress rule of its
+// group that lets traffic out: the translator's Group.AllowsEgress, read
+// back from the rows (an egress ACL with a rule that is not a drop).
+func AllowsEgressACL(m *nbdb.ACL) bool {
+	return m.Direction == nbdb.ACLDirectionFromLport && m.Action != nbdb.ACLActionDrop && m.ExternalIDs[keys.RuleSpec] != ""
 }

@@ -2,17 +2,16 @@ package server
 
 import (
 	"context"
-	"fmt"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/quantumnet/quantumnet/daemon/secgroup"
-	"github.com/quantumnet/quantumnet/daemon/sg"
+	sgstore "github.com/quantumnet/quantumnet/daemon/secgroup/nbstore"
 	"github.com/quantumnet/quantumnet/pkg/api"
 )
 
-func groupOut(i sg.Info) *api.SecurityGroup {
+func groupOut(i sgstore.Info) *api.SecurityGroup {
 	out := &api.SecurityGroup{Name: i.Name, Description: i.Description, Ports: i.Members, Acls: uint32(i.ACLs)}
 	for _, r := range i.Rules {
 		out.Rules = append(out.Rules, ruleOut(r))
@@ -136,12 +135,9 @@ func (s *Server) SetPortSecurityGroups(ctx context.Context, r *api.PortSecurityG
 	if r.Port == "" {
 		return nil, status.Error(codes.InvalidArgument, "port: required")
 	}
-	if _, err := s.SG.SetPortGroups(ctx, r.Port, r.SecurityGroups); err != nil {
-		return nil, toStatus(err)
-	}
-	lsp, err := s.Attach.NB.GetPort(r.Port)
+	lsp, err := s.SG.SetPortGroupsRow(ctx, r.Port, r.SecurityGroups)
 	if err != nil {
-		return nil, toStatus(fmt.Errorf("port %q: %w", r.Port, err))
+		return nil, toStatus(err)
 	}
 	return s.port(lsp), nil
 }

@@ -19,7 +19,8 @@ import (
 	"github.com/quantumnet/quantumnet/daemon/attach"
 	"github.com/quantumnet/quantumnet/daemon/netsvc"
 	"github.com/quantumnet/quantumnet/daemon/network"
-	"github.com/quantumnet/quantumnet/daemon/sg"
+	netstore "github.com/quantumnet/quantumnet/daemon/network/nbstore"
+	sgstore "github.com/quantumnet/quantumnet/daemon/secgroup/nbstore"
 	"github.com/quantumnet/quantumnet/daemon/vm"
 	"github.com/quantumnet/quantumnet/pkg/api"
 	"github.com/quantumnet/quantumnet/pkg/errs"
@@ -37,8 +38,9 @@ type Server struct {
 	Attach       *attach.Manager
 	Alloc        *alloc.Allocator
 	VM           *vm.Manager
-	SG           *sg.Manager
+	SG           *sgstore.Manager
 	Svc          *netsvc.Manager
+	Networks     *netstore.Manager
 	DatapathType func() string
 	Log          *slog.Logger
 }
@@ -65,7 +67,7 @@ func (s *Server) Status(context.Context, *api.StatusRequest) (*api.StatusReply, 
 func request(r *api.CNIRequest) (attach.Request, error) {
 	req := attach.Request{ContainerID: r.ContainerId, Ifname: r.Ifname, Netns: r.Netns, Network: r.Network,
 		CNINetwork: r.CniNetworkName, IPs: r.Ips, MAC: r.Mac, DNSName: netsvc.Label(r.Name)}
-	groups, err := sg.NormalizeGroups(r.SecurityGroups)
+	groups, err := sgstore.NormalizeGroups(r.SecurityGroups)
 	if err != nil {
 		return req, status.Error(codes.InvalidArgument, err.Error())
 	}
@@ -211,19 +213,6 @@ func (s *Server) IPAMRelease(ctx context.Context, r *api.IPAMReleaseRequest) (*a
 	return &api.Empty{}, nil
 }
 
-// DeleteNetwork deletes a network without ports.
-func (s *Server) DeleteNetwork(ctx context.Context, r *api.NetworkRef) (*api.Empty, error) {
-	if err := network.ValidateName(r.Name); err != nil {
-		return nil, status.Error(codes.InvalidArgument, err.Error())
-	}
-	if err := s.Attach.NB.DeleteSwitch(ctx, r.Name); err != nil {
-		return nil, toStatus(err)
-	}
-	s.Log.Info("network deleted", "network", r.Name)
-	s.syncSG(ctx)
-	return &api.Empty{}, nil
-}
-
 // ListPorts lists QuantumNet's logical ports.
 func (s *Server) ListPorts(_ context.Context, f *api.PortFilter) (*api.PortList, error) {
 	match := map[string]string{}
@@ -253,7 +242,7 @@ func (s *Server) port(p *nbdb.LogicalSwitchPort) *api.Port {
 		Name: p.Name, Network: p.ExternalIDs[keys.Network], Chassis: p.Options[keys.OptRequestedChassis],
 		Kind: p.ExternalIDs[keys.Kind], ContainerId: p.ExternalIDs[keys.ContainerID],
 		Ifname: p.ExternalIDs[keys.Ifname], HostIfname: p.ExternalIDs[keys.HostIfname],
-		Up: p.Up != nil && *p.Up, SecurityGroups: sg.PortGroupsOf(p), DnsName: p.ExternalIDs[keys.DNSName],
+		Up: p.Up != nil && *p.Up, SecurityGroups: sgstore.PortGroupsOf(p), DnsName: p.ExternalIDs[keys.DNSName],
 	}
 	if s.Attach.SB.Connected() {
 		port.BoundChassis = s.Attach.SB.BoundChassis(p.Name)
@@ -278,18 +267,6 @@ func (s *Server) port(p *nbdb.LogicalSwitchPort) *api.Port {
 		}
 	}
 	return port
-}
-
-// syncSG rewrites the security groups' plumbing ACLs, which name every
-// network's gateways (DHCP and DNS to them are never blocked). A failure
-// is logged: the next change or start repairs it.
-func (s *Server) syncSG(ctx context.Context) {
-	if s.SG == nil {
-		return
-	}
-	if err := s.SG.Sync(ctx); err != nil {
-		s.Log.Warn("security groups: sync after a network change failed", "err", err)
-	}
 }
 
 // codeOf is the one mapping of the error vocabulary (pkg/errs) to gRPC
@@ -327,7 +304,7 @@ func vmDomain(r *api.VMRequest) (vm.Domain, error) {
 		if nic.InterfaceID == "" {
 			return d, status.Errorf(codes.InvalidArgument, "domain %s: a NIC without interfaceid", r.Domain)
 		}
-		groups, err := sg.NormalizeGroups(n.SecurityGroups)
+		groups, err := sgstore.NormalizeGroups(n.SecurityGroups)
 		if err != nil {
 			return d, status.Errorf(codes.InvalidArgument, "domain %s: NIC %s: %v", r.Domain, nic.InterfaceID, err)
 		}

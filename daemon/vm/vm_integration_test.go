@@ -12,7 +12,7 @@ import (
 	"github.com/quantumnet/quantumnet/daemon/netsvc"
 	"github.com/quantumnet/quantumnet/daemon/network"
 	"github.com/quantumnet/quantumnet/daemon/secgroup"
-	"github.com/quantumnet/quantumnet/daemon/sg"
+	sgstore "github.com/quantumnet/quantumnet/daemon/secgroup/nbstore"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
@@ -39,7 +39,7 @@ func newVMEnv(t *testing.T) (*ovsdbtest.Server, *ovn.NB, *Manager, context.Conte
 		t.Fatal(err)
 	}
 	ovsdbtest.Eventually(t, 5*time.Second, func() bool { _, err := nb.GetSwitch("blue"); return err == nil }, "switch")
-	sgm := &sg.Manager{NB: nb, Log: log}
+	sgm := &sgstore.Manager{NB: nb, Log: log}
 	al := &alloc.Allocator{NB: nb, Log: log, PortOps: sgm.PortOps}
 	svc := &netsvc.Manager{NB: nb, Alloc: al, Log: log}
 	if err := svc.Ensure(ctx, "blue"); err != nil {

@@ -31,27 +31,11 @@ func (c *NB) GetPortGroup(name string) (*nbdb.PortGroup, error) {
 	return &rows[0], nil
 }
 
-// ACLs returns the ACLs with a non-empty external id key, read-only.
-func (c *NB) ACLs(key string) ([]*nbdb.ACL, error) {
-	return ovs.QueryShallow(c.Conn, nbdb.ACLTable, func(a *nbdb.ACL) bool { return a.ExternalIDs[key] != "" })
-}
-
 // PortsShallow returns QuantumNet's logical switch ports, read-only.
 func (c *NB) PortsShallow() ([]*nbdb.LogicalSwitchPort, error) {
 	return ovs.QueryShallow(c.Conn, nbdb.LogicalSwitchPortTable, func(p *nbdb.LogicalSwitchPort) bool {
 		return p.ExternalIDs[keys.Network] != ""
 	})
-}
-
-// InsertACLOps inserts a (a.UUID: a named UUID the same transaction's port
-// group refers to; an ACL belongs to no root table but a port group).
-func (c *NB) InsertACLOps(a *nbdb.ACL) ([]ovsdb.Operation, error) {
-	return c.Create(a)
-}
-
-// UpdateACLOps rewrites every column of the ACL a.UUID.
-func (c *NB) UpdateACLOps(a *nbdb.ACL) ([]ovsdb.Operation, error) {
-	return c.Where(a).Update(a, &a.Direction, &a.Priority, &a.Match, &a.Action, &a.ExternalIDs)
 }
 
 // InsertPortGroupOps inserts pg (its Ports and ACLs are UUIDs or named
@@ -146,4 +130,44 @@ func OvsMap(m map[string]string) ovsdb.OvsMap {
 		om.GoMap[k] = v
 	}
 	return om
+}
+
+// WaitNoPortGroupOp fails the transaction if a port group called name
+// exists (the guard of a change computed while there was none).
+func WaitNoPortGroupOp(name string) ovsdb.Operation {
+	return ovs.WaitNoRow(nbdb.PortGroupTable, "name", name)
+}
+
+// DeleteEmptiedPortGroupOps deletes the port group uuid only while its
+// ports are these (UUIDs): a port joining meanwhile aborts the transaction.
+func (c *NB) DeleteEmptiedPortGroupOps(uuid string, ports []string) ([]ovsdb.Operation, error) {
+	del, err := c.DeletePortGroupOps(uuid)
+	if err != nil {
+		return nil, err
+	}
+	return append([]ovsdb.Operation{WaitPortGroupPortsOp(uuid, ports)}, del...), nil
+}
+
+// JoinPortGroupsOps adds the port portUUID (a UUID or named UUID) to each
+// of the port groups pgs (UUIDs): one element per group.
+func (c *NB) JoinPortGroupsOps(portUUID string, pgs []string) ([]ovsdb.Operation, error) {
+	var ops []ovsdb.Operation
+	for _, pg := range pgs {
+		o, err := c.MutatePortGroupOps(pg, []string{portUUID}, nil, nil, nil)
+		if err != nil {
+			return nil, err
+		}
+		ops = append(ops, o...)
+	}
+	return ops, nil
+}
+
+// WaitPortGroupAsSeenOp fails the transaction unless the port group called
+// name is as the caller saw it: absent (seen nil), or with seen's external
+// ids (an optimistic guard on a generation kept there).
+func WaitPortGroupAsSeenOp(name string, seen *nbdb.PortGroup) ovsdb.Operation {
+	if seen == nil {
+		return WaitNoPortGroupOp(name)
+	}
+	return WaitPortGroupExternalIDsOp(seen.UUID, seen.ExternalIDs)
 }

@@ -1,4 +1,4 @@
-package sg
+package nbstore
 
 import (
 	"context"
@@ -65,7 +65,7 @@ func benchEnv(b testing.TB) (*Manager, *ovsdbtest.Server, context.Context) {
 }
 
 func benchEnvN(b testing.TB, nPorts int) (*Manager, *ovsdbtest.Server, context.Context) {
-	srv := ovsdbtest.New(b, "../../pkg/ovn/nbdb/ovn-nb.ovsschema")
+	srv := ovsdbtest.New(b, "../../../pkg/ovn/nbdb/ovn-nb.ovsschema")
 	ctx, cancel := context.WithCancel(context.Background())
 	b.Cleanup(cancel)
 	nb, err := ovn.NewNB(ctx, []string{srv.Remote}, nil, discard())

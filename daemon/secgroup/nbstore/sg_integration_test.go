@@ -1,4 +1,4 @@
-package sg
+package nbstore
 
 import (
 	"context"
@@ -29,7 +29,7 @@ type env struct {
 }
 
 func newEnv(t *testing.T) *env {
-	srv := ovsdbtest.New(t, "../../pkg/ovn/nbdb/ovn-nb.ovsschema")
+	srv := ovsdbtest.New(t, "../../../pkg/ovn/nbdb/ovn-nb.ovsschema")
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	e := &env{t: t, srv: srv, ctx: ctx}
