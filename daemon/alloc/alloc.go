@@ -151,12 +151,9 @@ func (a *Allocator) rebuild(st *netState, ls *nbdb.LogicalSwitch) error {
 		return err
 	}
 	for _, r := range res {
-		ip, err := netip.ParseAddr(r.ExternalIDs[keys.IP])
-		if err != nil {
-			continue
-		}
+		ip := r.IP
 		e := st.entries[ip]
-		e.Owner, e.MAC, e.row = r.ExternalIDs[keys.Owner], r.ExternalIDs[keys.MAC], r.UUID
+		e.Owner, e.MAC, e.row = r.Owner, r.MAC, r.UUID
 		st.entries[ip] = e
 		if e.MAC != "" {
 			st.byMAC[e.MAC] = ip

@@ -79,10 +79,10 @@ func ResolversOf(ls *nbdb.LogicalSwitch) Resolvers {
 func (m *Manager) pickResolvers(ctx context.Context, spec network.Spec, have Resolvers) Resolvers {
 	r := have
 	var mine []netip.Addr
-	if rows, err := m.NB.Reservations(spec.Name); err == nil {
-		for _, d := range rows {
-			if a, err := netip.ParseAddr(d.ExternalIDs[keys.IP]); err == nil && d.ExternalIDs[keys.Owner] == keys.OwnerResolver {
-				mine = append(mine, a)
+	if rs, err := m.NB.Reservations(spec.Name); err == nil {
+		for _, res := range rs {
+			if res.Owner == keys.OwnerResolver {
+				mine = append(mine, res.IP)
 			}
 		}
 	}

@@ -377,8 +377,8 @@ func TestIntegrationEnsureDualStack(t *testing.T) {
 	}
 	var owned []string
 	for _, r := range reservations {
-		if r.ExternalIDs[keys.Owner] == keys.OwnerResolver {
-			owned = append(owned, r.ExternalIDs[keys.IP])
+		if r.Owner == keys.OwnerResolver {
+			owned = append(owned, r.IP.String())
 		}
 	}
 	checkSet(t, "nb.Reservations of the resolver", owned, []string{"10.8.0.254", "fd00:8::f:ffff"})
