@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/quantumnet/quantumnet/daemon/alloc"
+	"github.com/quantumnet/quantumnet/daemon/hostnet"
 	"github.com/quantumnet/quantumnet/daemon/network"
 	"github.com/quantumnet/quantumnet/ipam"
 	"github.com/quantumnet/quantumnet/pkg/errs"
@@ -229,13 +230,13 @@ func (m *Manager) Add(ctx context.Context, r Request) (res *Result, err error) {
 		res.DNSServers = m.Services.DNSServersFor(ls, spec)
 	}
 
-	if _, err = SetupVeth(VethSpec{
+	if _, err = hostnet.SetupVeth(hostnet.VethSpec{
 		HostName: host, ContName: r.Ifname, Netns: r.Netns, MAC: res.MAC, MTU: res.MTU,
 		Addrs: res.Addrs, Gateways: res.Gateways, TxCsumOff: m.Netdev(),
 	}); err != nil {
 		return nil, err
 	}
-	undo = append(undo, func() { _ = DeleteHostVeth(host) })
+	undo = append(undo, func() { _ = hostnet.DeleteHostVeth(host) })
 	tVeth := time.Now()
 
 	ids := map[string]string{keys.Port: name, keys.ContainerID: r.ContainerID, keys.Ifname: r.Ifname}
@@ -344,7 +345,7 @@ func (m *Manager) remove(ctx context.Context, name, host string) error {
 	if err := m.OVS.DeletePort(ctx, m.Bridge, host); err != nil {
 		return err
 	}
-	if err := DeleteHostVeth(host); err != nil {
+	if err := hostnet.DeleteHostVeth(host); err != nil {
 		return fmt.Errorf("delete veth %s: %w", host, err)
 	}
 	if _, err := m.NB.GetPort(name); err == nil || !m.NB.Connected() {
@@ -408,10 +409,10 @@ func (m *Manager) check(lsp *nbdb.LogicalSwitchPort, r Request, res *Result) err
 	if iface.ExternalIDs[ovs.KeyIfaceID] != lsp.Name {
 		return fmt.Errorf("OVS interface %s has iface-id %q, want %q", res.HostIfname, iface.ExternalIDs[ovs.KeyIfaceID], lsp.Name)
 	}
-	if !HostVethExists(res.HostIfname) {
+	if !hostnet.HostVethExists(res.HostIfname) {
 		return fmt.Errorf("%w: host interface %s is missing", ErrNotFound, res.HostIfname)
 	}
-	if err := CheckVeth(r.Netns, r.Ifname, res.MAC, res.Addrs); err != nil {
+	if err := hostnet.CheckVeth(r.Netns, r.Ifname, res.MAC, res.Addrs); err != nil {
 		return fmt.Errorf("%w: %v", ErrNotFound, err)
 	}
 	return nil
@@ -467,7 +468,7 @@ func (m *Manager) Reconcile(ctx context.Context) error {
 		}
 		if _, err := m.NB.GetPort(name); errors.Is(err, ovn.ErrNotFound) {
 			m.Log.Info("reconcile: removing OVS port without logical port", "port", p.Name)
-			errs = append(errs, m.OVS.DeletePort(ctx, m.Bridge, p.Name), DeleteHostVeth(p.Name))
+			errs = append(errs, m.OVS.DeletePort(ctx, m.Bridge, p.Name), hostnet.DeleteHostVeth(p.Name))
 		}
 	}
 	lsps, err := m.NB.ListPorts(map[string]string{keys.Kind: keys.KindContainer, keys.Chassis: m.Chassis})
@@ -477,7 +478,7 @@ func (m *Manager) Reconcile(ctx context.Context) error {
 	for _, lsp := range lsps {
 		host := lsp.ExternalIDs[keys.HostIfname]
 		_, nsErr := os.Stat(lsp.ExternalIDs[keys.Netns])
-		if nsErr == nil && HostVethExists(host) {
+		if nsErr == nil && hostnet.HostVethExists(host) {
 			if _, err := m.OVS.GetPort(host); err == nil {
 				continue
 			}
@@ -493,7 +494,7 @@ func (m *Manager) Reconcile(ctx context.Context) error {
 			errs = append(errs, m.OVS.AddPort(ctx, m.Bridge, host, ifaceIDs, ids))
 			continue
 		}
-		m.Log.Info("reconcile: removing broken attachment", "port", lsp.Name, "netns", lsp.ExternalIDs[keys.Netns], "veth_present", HostVethExists(host))
+		m.Log.Info("reconcile: removing broken attachment", "port", lsp.Name, "netns", lsp.ExternalIDs[keys.Netns], "veth_present", hostnet.HostVethExists(host))
 		errs = append(errs, m.remove(ctx, lsp.Name, host))
 	}
 	return errors.Join(errs...)
