@@ -16,16 +16,17 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/quantumnet/quantumnet/daemon/alloc"
 	"github.com/quantumnet/quantumnet/daemon/attach"
 	"github.com/quantumnet/quantumnet/daemon/chassis"
 	"github.com/quantumnet/quantumnet/daemon/config"
 	qndns "github.com/quantumnet/quantumnet/daemon/dns"
+	"github.com/quantumnet/quantumnet/daemon/lport"
 	"github.com/quantumnet/quantumnet/daemon/lvwatch"
 	"github.com/quantumnet/quantumnet/daemon/netsvc"
 	"github.com/quantumnet/quantumnet/daemon/server"
 	"github.com/quantumnet/quantumnet/daemon/sg"
 	"github.com/quantumnet/quantumnet/daemon/vm"
+	"github.com/quantumnet/quantumnet/ipam/nbstore"
 	"github.com/quantumnet/quantumnet/pkg/api"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
 	"github.com/quantumnet/quantumnet/pkg/ovs"
@@ -135,17 +136,20 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		}
 		return wantDP
 	}
+	// The concrete types meet here; every consumer declares the small
+	// interface it needs of them.
 	sgm := &sg.Manager{NB: nb, Log: log}
-	al := &alloc.Allocator{NB: nb, MACPrefix: macPrefix, Log: log, PortOps: sgm.PortOps}
-	svc := &netsvc.Manager{NB: nb, Alloc: al, Log: log}
+	store := &nbstore.Store{NB: nb, MACPrefix: macPrefix, Log: log}
+	svc := &netsvc.Manager{NB: nb, Alloc: store, Log: log}
+	ports := &lport.Ports{NB: nb, Store: store, DHCP: svc, Groups: sgm}
 	mgr := &attach.Manager{
-		NB: nb, SB: sb, OVS: ovsc, Alloc: al, Chassis: cfg.Chassis.Name, Bridge: bridge,
+		NB: nb, SB: sb, OVS: ovsc, Ports: ports, Chassis: cfg.Chassis.Name, Bridge: bridge,
 		Netdev: func() bool { return dpType() == "netdev" }, ReadyTimeout: cfg.Daemon.ReadyTimeout.Duration,
-		MACPrefix: macPrefix, Log: log, Services: svc,
+		Log: log, DNS: svc,
 	}
-	vms := &vm.Manager{NB: nb, OVS: ovsc, Alloc: al, Chassis: cfg.Chassis.Name, ReadyTimeout: cfg.Daemon.ReadyTimeout.Duration, Log: log,
-		SetPortGroups: sgm.SetPortGroups, PortDHCP: svc.PortDHCP, Label: netsvc.Label}
-	srv := &server.Server{Attach: mgr, Alloc: al, VM: vms, SG: sgm, Svc: svc, DatapathType: dpType, Log: log}
+	vms := &vm.Manager{NB: nb, OVS: ovsc, Ports: ports, Chassis: cfg.Chassis.Name, ReadyTimeout: cfg.Daemon.ReadyTimeout.Duration, Log: log,
+		Groups: sgm, Names: svc}
+	srv := &server.Server{Attach: mgr, Alloc: store, VM: vms, SG: sgm, Svc: svc, DatapathType: dpType, Log: log}
 	runner := &netsvc.Runner{M: svc, Upstream: upstream(cfg.DNS.Upstream)}
 	runnerDone := make(chan struct{})
 	var runnerStarted atomic.Bool

@@ -15,9 +15,9 @@ import (
 	"github.com/ovn-kubernetes/libovsdb/model"
 	"github.com/ovn-kubernetes/libovsdb/ovsdb"
 
-	"github.com/quantumnet/quantumnet/daemon/alloc"
 	"github.com/quantumnet/quantumnet/daemon/network"
 	"github.com/quantumnet/quantumnet/ipam"
+	"github.com/quantumnet/quantumnet/ipam/nbstore"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
@@ -28,7 +28,7 @@ import (
 // endpoint.go) this chassis' resolver endpoints.
 type Manager struct {
 	NB    *ovn.NB
-	Alloc *alloc.Allocator
+	Alloc *nbstore.Store
 	Log   *slog.Logger
 
 	mu    sync.Mutex
@@ -195,6 +195,10 @@ func (m *Manager) dhcpRow(netName, kind string) *nbdb.DHCPOptions {
 func (m *Manager) PortDHCP(netName string) (v4, v6 *string) {
 	return ptr(m.NB.NetworkDHCP(netName, keys.KindDHCP)), ptr(m.NB.NetworkDHCP(netName, keys.KindDHCP6))
 }
+
+// Label is the DNS label of a name (see Label), for the port owners that
+// name ports after their workloads.
+func (m *Manager) Label(name string) string { return Label(name) }
 
 // DNSServersFor returns the DNS servers the ports of a network (its switch
 // and its spec, as the caller read them) are told about.

@@ -183,5 +183,5 @@ func (s *Server) SetPortDNSName(ctx context.Context, r *api.PortDNSName) (*api.P
 			return nil, toStatus(err)
 		}
 	}
-	return s.port(lsp), nil
+	return s.port(ovn.PortOf(lsp)), nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/quantumnet/quantumnet/daemon/secgroup"
 	"github.com/quantumnet/quantumnet/daemon/sg"
 	"github.com/quantumnet/quantumnet/pkg/api"
+	"github.com/quantumnet/quantumnet/pkg/ovn"
 )
 
 func groupOut(i sg.Info) *api.SecurityGroup {
@@ -143,5 +144,5 @@ func (s *Server) SetPortSecurityGroups(ctx context.Context, r *api.PortSecurityG
 	if err != nil {
 		return nil, toStatus(fmt.Errorf("port %q: %w", r.Port, err))
 	}
-	return s.port(lsp), nil
+	return s.port(ovn.PortOf(lsp)), nil
 }

@@ -8,11 +8,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/quantumnet/quantumnet/daemon/alloc"
+	"github.com/quantumnet/quantumnet/daemon/lport"
 	"github.com/quantumnet/quantumnet/daemon/netsvc"
 	"github.com/quantumnet/quantumnet/daemon/network"
 	"github.com/quantumnet/quantumnet/daemon/secgroup"
 	"github.com/quantumnet/quantumnet/daemon/sg"
+	"github.com/quantumnet/quantumnet/ipam/nbstore"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
@@ -40,14 +41,14 @@ func newVMEnv(t *testing.T) (*ovsdbtest.Server, *ovn.NB, *Manager, context.Conte
 	}
 	ovsdbtest.Eventually(t, 5*time.Second, func() bool { _, err := nb.GetSwitch("blue"); return err == nil }, "switch")
 	sgm := &sg.Manager{NB: nb, Log: log}
-	al := &alloc.Allocator{NB: nb, Log: log, PortOps: sgm.PortOps}
+	al := &nbstore.Store{NB: nb, Log: log}
 	svc := &netsvc.Manager{NB: nb, Alloc: al, Log: log}
 	if err := svc.Ensure(ctx, "blue"); err != nil {
 		t.Fatal(err)
 	}
 	ovsdbtest.Eventually(t, 5*time.Second, func() bool { v4, _ := svc.PortDHCP("blue"); return v4 != nil }, "DHCP options")
-	m := &Manager{NB: nb, Alloc: al, Chassis: "ch1", ReadyTimeout: time.Second, Log: log,
-		PortDHCP: svc.PortDHCP, Label: netsvc.Label, SetPortGroups: sgm.SetPortGroups}
+	m := &Manager{NB: nb, Ports: &lport.Ports{NB: nb, Store: al, DHCP: svc, Groups: sgm}, Chassis: "ch1", ReadyTimeout: time.Second, Log: log,
+		Names: svc, Groups: sgm}
 	for _, g := range []string{"web", "db"} {
 		if err := sgm.Create(ctx, secgroup.Group{Name: g}); err != nil {
 			t.Fatal(err)
@@ -128,7 +129,7 @@ func TestIntegrationVMPorts(t *testing.T) {
 		return errors.Is(e1, ovn.ErrNotFound) && errors.Is(e2, ovn.ErrNotFound)
 	}, "undefined domain's ports not released")
 	// What is left is the network's resolver address.
-	us, err := m.Alloc.Show("blue")
+	us, err := m.Ports.Store.Show("blue")
 	if err != nil || us[0].Used != 1 || us[0].Reservations[netip.MustParseAddr("10.8.0.254")].Owner != keys.OwnerResolver {
 		t.Fatalf("addresses not released: %+v %v", us, err)
 	}
