@@ -3,6 +3,8 @@ package nbstore
 import (
 	"context"
 	"errors"
+	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"strings"
@@ -243,4 +245,57 @@ func TestIntegrationIPAMConcurrentDaemons(t *testing.T) {
 	if len(rows) != 253 || len(uniq) != 253 {
 		t.Fatalf("ovn-nbctl sees %d reservation rows, %d distinct", len(rows), len(uniq))
 	}
+}
+
+// TestIntegrationIPAMConcurrentPorts: two daemons create ports on one
+// network at once through the two-phase Tx: the losers of the generation
+// guard retry from the winners' state, no address is given twice, and
+// deleting every port frees every address.
+func TestIntegrationIPAMConcurrentPorts(t *testing.T) {
+	srv := ovsdbtest.New(t, "../../pkg/ovn/nbdb/ovn-nb.ovsschema")
+	a, b := newAllocator(t, srv.Remote), newAllocator(t, srv.Remote)
+	createNet(t, a, network.Input{Name: "n1", Subnet4: "10.7.0.0/24"})
+	ovsdbtest.Eventually(t, 5*time.Second, func() bool { _, err := b.NB.GetSwitch("n1"); return err == nil }, "b never saw the switch")
+	ctx := context.Background()
+	var mu sync.Mutex
+	seen := map[netip.Addr]string{}
+	var wg sync.WaitGroup
+	errc := make(chan error, 100)
+	for d, s := range []*Store{a, b} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 30 {
+				name := fmt.Sprintf("d%d-p%d", d, i)
+				cl, err := s.createPort(ctx, Want{}, name)
+				if err != nil {
+					errc <- fmt.Errorf("%s: %w", name, err)
+					return
+				}
+				mu.Lock()
+				if other, dup := seen[cl.Addrs[0].Addr()]; dup {
+					errc <- fmt.Errorf("%s got %s, already %s's", name, cl.Addrs[0], other)
+				}
+				seen[cl.Addrs[0].Addr()] = name
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		t.Fatal(err)
+	}
+	ovsdbtest.Eventually(t, 5*time.Second, func() bool { us, err := a.Show("n1"); return err == nil && us[0].Used == 60 }, "a does not see 60 addresses in use")
+	for name := range maps.Values(seen) {
+		s := a
+		if strings.HasPrefix(name, "d1-") {
+			s = b
+		}
+		ovsdbtest.Eventually(t, 5*time.Second, func() bool { _, err := s.NB.GetPort(name); return err == nil }, "port %s never cached", name)
+		if err := s.deletePort(ctx, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ovsdbtest.Eventually(t, 5*time.Second, func() bool { us, err := b.Show("n1"); return err == nil && us[0].Used == 0 }, "addresses not freed")
 }
