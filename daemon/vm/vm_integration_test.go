@@ -14,6 +14,7 @@ import (
 	"github.com/quantumnet/quantumnet/daemon/secgroup"
 	"github.com/quantumnet/quantumnet/daemon/sg"
 	"github.com/quantumnet/quantumnet/ipam/nbstore"
+	"github.com/quantumnet/quantumnet/pkg/errs"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
@@ -99,7 +100,7 @@ func TestIntegrationVMPorts(t *testing.T) {
 	if _, err := m.Prepare(ctx, bad); err == nil || !strings.Contains(err.Error(), "domain web2: NIC dddd: network \"nosuch\" does not exist") {
 		t.Fatalf("bad NIC: %v", err)
 	}
-	if _, err := nb.GetPort("cccc"); !errors.Is(err, ovn.ErrNotFound) {
+	if _, err := nb.GetPort("cccc"); !errors.Is(err, errs.NotFound) {
 		t.Fatalf("the good NIC of a refused domain was left behind: %v", err)
 	}
 	// A NIC cannot move to another domain's port.
@@ -126,7 +127,7 @@ func TestIntegrationVMPorts(t *testing.T) {
 	ovsdbtest.Eventually(t, 5*time.Second, func() bool {
 		_, e1 := nb.GetPort("aaaa")
 		_, e2 := nb.GetPort("bbbb")
-		return errors.Is(e1, ovn.ErrNotFound) && errors.Is(e2, ovn.ErrNotFound)
+		return errors.Is(e1, errs.NotFound) && errors.Is(e2, errs.NotFound)
 	}, "undefined domain's ports not released")
 	// What is left is the network's resolver address.
 	us, err := m.Ports.Store.Show("blue")
