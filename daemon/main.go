@@ -16,17 +16,18 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/quantumnet/quantumnet/daemon/alloc"
 	"github.com/quantumnet/quantumnet/daemon/attach"
 	"github.com/quantumnet/quantumnet/daemon/chassis"
 	"github.com/quantumnet/quantumnet/daemon/config"
 	qndns "github.com/quantumnet/quantumnet/daemon/dns"
+	"github.com/quantumnet/quantumnet/daemon/lport"
 	"github.com/quantumnet/quantumnet/daemon/lvwatch"
 	"github.com/quantumnet/quantumnet/daemon/netsvc"
 	netstore "github.com/quantumnet/quantumnet/daemon/network/nbstore"
 	sgstore "github.com/quantumnet/quantumnet/daemon/secgroup/nbstore"
 	"github.com/quantumnet/quantumnet/daemon/server"
 	"github.com/quantumnet/quantumnet/daemon/vm"
+	"github.com/quantumnet/quantumnet/ipam/nbstore"
 	"github.com/quantumnet/quantumnet/pkg/api"
 	"github.com/quantumnet/quantumnet/pkg/api/apiserver"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
@@ -102,22 +103,81 @@ func run() error {
 	return serve(ctx, cfg, log)
 }
 
+// parts are the daemon's wired components.
+type parts struct {
+	nb     *ovn.NB
+	ovs    *ovs.Client
+	sg     *sgstore.Manager
+	attach *attach.Manager
+	vm     *vm.Manager
+	server *server.Server
+	runner *netsvc.Runner
+	wantDP string // the datapath type the chassis' bridge should have
+}
+
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
-	tlsCfg, err := cfg.TLS()
+	p, err := wire(ctx, cfg, log)
 	if err != nil {
 		return err
+	}
+	ls, err := apiserver.Listen(cfg.Daemon.Socket, p.server)
+	if err != nil {
+		return err
+	}
+	log.Info("quantumnetd serving", "socket", cfg.Daemon.Socket, "chassis", cfg.Chassis.Name, "version", server.Version)
+
+	if *cfg.Chassis.Manage {
+		go chassis.Run(ctx, chassis.Config{
+			Name: cfg.Chassis.Name, SBRemotes: cfg.OVN.SBRemotes, EncapType: cfg.Chassis.EncapType,
+			EncapIP: cfg.Chassis.EncapIP, Bridge: cfg.Chassis.IntegrationBridge, DatapathType: p.wantDP, BridgeMappings: cfg.Chassis.BridgeMappings,
+		}, p.ovs, 2*time.Second, log)
+	}
+	runnerDone := make(chan struct{})
+	var runnerStarted atomic.Bool
+	go p.startUp(ctx, log, func() {
+		runnerStarted.Store(true)
+		go func() { p.runner.Run(ctx); close(runnerDone) }()
+	})
+	if *cfg.Libvirt.Enabled {
+		go (&lvwatch.Watcher{URI: cfg.Libvirt.URI, VM: p.vm, Log: log}).Run(ctx)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- ls.Serve() }()
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+		ls.Stop()
+		if runnerStarted.Load() {
+			select { // the resolver endpoints go down with it
+			case <-runnerDone:
+			case <-time.After(5 * time.Second):
+			}
+		}
+		return nil
+	case err := <-errc:
+		return err
+	}
+}
+
+// wire connects the databases and wires the components. The concrete
+// types meet here; every consumer declares the small interface it needs
+// of them.
+func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (*parts, error) {
+	tlsCfg, err := cfg.TLS()
+	if err != nil {
+		return nil, err
 	}
 	ovsc, err := ovs.New(ctx, []string{cfg.Chassis.OVSRemote}, log)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	nb, err := ovn.NewNB(ctx, cfg.OVN.NBRemotes, tlsCfg, log)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	sb, err := ovn.NewSB(ctx, cfg.OVN.SBRemotes, tlsCfg, log)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	macPrefix, _ := cfg.MACPrefix()
 	wantDP := cfg.Chassis.DatapathType
@@ -137,84 +197,54 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		}
 		return wantDP
 	}
+	netdev := func() bool { return dpType() == "netdev" }
 	sgm := &sgstore.Manager{NB: nb, Log: log}
-	al := &alloc.Allocator{NB: nb, MACPrefix: macPrefix, Log: log, PortOps: sgm.PortOps}
-	svc := &netsvc.Manager{NB: nb, Alloc: al, Log: log}
+	store := &nbstore.Store{NB: nb, MACPrefix: macPrefix, Log: log}
+	svc := &netsvc.Manager{NB: nb, Alloc: store, Log: log}
+	ports := &lport.Ports{NB: nb, Store: store, DHCP: svc, Groups: sgm}
 	mgr := &attach.Manager{
-		NB: nb, SB: sb, OVS: ovsc, Alloc: al, Chassis: cfg.Chassis.Name, Bridge: bridge,
-		Netdev: func() bool { return dpType() == "netdev" }, ReadyTimeout: cfg.Daemon.ReadyTimeout.Duration,
-		MACPrefix: macPrefix, Log: log, Services: svc,
+		NB: nb, SB: sb, OVS: ovsc, Ports: ports, Chassis: cfg.Chassis.Name, Bridge: bridge,
+		Netdev: netdev, ReadyTimeout: cfg.Daemon.ReadyTimeout.Duration, Log: log, DNS: svc,
 	}
-	vms := &vm.Manager{NB: nb, OVS: ovsc, Alloc: al, Chassis: cfg.Chassis.Name, ReadyTimeout: cfg.Daemon.ReadyTimeout.Duration, Log: log,
-		SetPortGroups: sgm.SetPortGroups, PortDHCP: svc.PortDHCP, Label: netsvc.Label}
+	vms := &vm.Manager{NB: nb, OVS: ovsc, Ports: ports, Chassis: cfg.Chassis.Name, ReadyTimeout: cfg.Daemon.ReadyTimeout.Duration, Log: log,
+		Groups: sgm, Names: svc}
 	nets := &netstore.Manager{NB: nb, Services: svc, Groups: sgm, Log: log}
-	srv := &server.Server{Attach: mgr, Alloc: al, VM: vms, SG: sgm, Svc: svc, Networks: nets, DatapathType: dpType, Log: log}
+	srv := &server.Server{Attach: mgr, Alloc: store, VM: vms, SG: sgm, Svc: svc, Networks: nets, DatapathType: dpType, Log: log}
 	runner := &netsvc.Runner{M: svc, Upstream: upstream(cfg.DNS.Upstream)}
-	runnerDone := make(chan struct{})
-	var runnerStarted atomic.Bool
 	if *cfg.DNS.Resolver {
 		resolver := &qndns.Resolver{Log: log}
-		runner.Endpoints = &netsvc.Endpoints{NB: nb, OVS: ovsc, Bridge: bridge, Resolver: resolver, Log: log,
-			Netdev: func() bool { return dpType() == "netdev" }}
+		runner.Endpoints = &netsvc.Endpoints{NB: nb, OVS: ovsc, Bridge: bridge, Resolver: resolver, Log: log, Netdev: netdev}
 		resolver.Upstream = runner.Endpoints.Upstream
 	}
-	ls, err := apiserver.Listen(cfg.Daemon.Socket, srv)
-	if err != nil {
-		return err
-	}
-	log.Info("quantumnetd serving", "socket", cfg.Daemon.Socket, "chassis", cfg.Chassis.Name, "version", server.Version)
+	return &parts{nb: nb, ovs: ovsc, sg: sgm, attach: mgr, vm: vms, server: srv, runner: runner, wantDP: wantDP}, nil
+}
 
-	if *cfg.Chassis.Manage {
-		go chassis.Run(ctx, chassis.Config{
-			Name: cfg.Chassis.Name, SBRemotes: cfg.OVN.SBRemotes, EncapType: cfg.Chassis.EncapType,
-			EncapIP: cfg.Chassis.EncapIP, Bridge: bridge, DatapathType: wantDP, BridgeMappings: cfg.Chassis.BridgeMappings,
-		}, ovsc, 2*time.Second, log)
-	}
-	go func() {
-		for ctx.Err() == nil {
-			wctx, cancel := context.WithTimeout(ctx, time.Minute)
-			err := nb.WaitConnected(wctx)
-			if err == nil {
-				err = ovsc.WaitConnected(wctx)
-			}
-			if err == nil {
-				err = mgr.Reconcile(wctx)
-			}
-			if err == nil {
-				err = sgm.Sync(wctx)
-			}
-
-			cancel()
-			if err == nil {
-				mgr.Reconciled.Store(true)
-				log.Info("start-up reconcile done")
-				go sgm.Run(ctx, 30*time.Second)
-				runnerStarted.Store(true)
-				go func() { runner.Run(ctx); close(runnerDone) }()
-				return
-			}
-			log.Warn("start-up reconcile failed, retrying", "err", err)
-			time.Sleep(time.Second)
+// startUp reconciles once both databases are reachable, retrying until it
+// succeeds; then ADD is served and the background loops start (run starts
+// the network services' runner).
+func (p *parts) startUp(ctx context.Context, log *slog.Logger, run func()) {
+	for ctx.Err() == nil {
+		wctx, cancel := context.WithTimeout(ctx, time.Minute)
+		err := p.nb.WaitConnected(wctx)
+		if err == nil {
+			err = p.ovs.WaitConnected(wctx)
 		}
-	}()
-	if *cfg.Libvirt.Enabled {
-		go (&lvwatch.Watcher{URI: cfg.Libvirt.URI, VM: vms, Log: log}).Run(ctx)
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- ls.Serve() }()
-	select {
-	case <-ctx.Done():
-		log.Info("shutting down")
-		ls.Stop()
-		if runnerStarted.Load() {
-			select { // the resolver endpoints go down with it
-			case <-runnerDone:
-			case <-time.After(5 * time.Second):
-			}
+		if err == nil {
+			err = p.attach.Reconcile(wctx)
 		}
-		return nil
-	case err := <-errc:
-		return err
+		if err == nil {
+			err = p.sg.Sync(wctx)
+		}
+		cancel()
+		if err == nil {
+			p.attach.Reconciled.Store(true)
+			log.Info("start-up reconcile done")
+			go p.sg.Run(ctx, 30*time.Second)
+			run()
+			return
+		}
+		log.Warn("start-up reconcile failed, retrying", "err", err)
+		time.Sleep(time.Second)
 	}
 }
 

@@ -1,13 +1,13 @@
-// Package attach owns the lifecycle of a container attachment: its address,
-// its OVN logical port, its veth pair and its OVS port, created with
-// rollback, removed idempotently, checked and garbage-collected.
+// Package attach owns the lifecycle of a container attachment: its logical
+// port with its address (through daemon/lport), its veth pair
+// (daemon/hostnet) and its OVS port, created with rollback, removed
+// idempotently, checked and garbage-collected.
 package attach
 
 import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -18,9 +18,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/quantumnet/quantumnet/daemon/alloc"
+	"github.com/quantumnet/quantumnet/daemon/hostnet"
+	"github.com/quantumnet/quantumnet/daemon/lport"
 	"github.com/quantumnet/quantumnet/daemon/network"
-	"github.com/quantumnet/quantumnet/ipam"
+	"github.com/quantumnet/quantumnet/ipam/nbstore"
 	"github.com/quantumnet/quantumnet/pkg/errs"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
@@ -28,38 +29,29 @@ import (
 	"github.com/quantumnet/quantumnet/pkg/ovs"
 )
 
-// Errors the server maps to protocol codes.
-var (
-	ErrInvalid     = alloc.ErrInvalid
-	ErrNotFound    = ovn.ErrNotFound
-	ErrUnavailable = errs.New(errs.Unavailable, "not ready")
-	ErrExhausted   = ipam.ErrExhausted
-	ErrConflict    = alloc.ErrConflict
-)
+// ErrUnavailable: the daemon cannot serve ADD yet.
+var ErrUnavailable = errs.New(errs.Unavailable, "not ready")
 
 // Manager creates and removes container attachments on this chassis.
 type Manager struct {
 	NB           *ovn.NB
 	SB           *ovn.SB
-	Alloc        *alloc.Allocator
+	Ports        *lport.Ports
 	OVS          *ovs.Client
 	Chassis      string
 	Bridge       string
 	Netdev       func() bool // userspace datapath: TX checksum offload must go off
 	ReadyTimeout time.Duration
-	MACPrefix    [3]byte
 	Log          *slog.Logger
-	// Services, if set, give a network's DHCP rows (for a new port to refer
-	// to) and the DNS servers a container is told about.
-	Services Services
+	// DNS, if set, tells the DNS servers a container is told about.
+	DNS DNS
 
 	// Reconciled is set once the start-up Reconcile ran; ADD waits for it.
 	Reconciled atomic.Bool
 }
 
-// Services are what attach needs of a network's services (daemon/netsvc).
-type Services interface {
-	PortDHCP(network string) (v4, v6 *string)
+// DNS is what attach needs of a network's services (daemon/netsvc).
+type DNS interface {
 	DNSServersFor(ls *nbdb.LogicalSwitch, spec network.Spec) []netip.Addr
 }
 
@@ -96,33 +88,53 @@ var ifnameRE = regexp.MustCompile(`^[^/\s:]{1,15}$`)
 // Validate checks the request for verb ("ADD", "DEL", "CHECK").
 func (r *Request) Validate(verb string) error {
 	if r.ContainerID == "" {
-		return fmt.Errorf("%w: CNI_CONTAINERID is required", ErrInvalid)
+		return fmt.Errorf("%w: CNI_CONTAINERID is required", errs.Invalid)
 	}
 	if r.Ifname == "" || !ifnameRE.MatchString(r.Ifname) || r.Ifname == "." || r.Ifname == ".." {
-		return fmt.Errorf("%w: CNI_IFNAME %q is not a valid interface name", ErrInvalid, r.Ifname)
+		return fmt.Errorf("%w: CNI_IFNAME %q is not a valid interface name", errs.Invalid, r.Ifname)
 	}
 	if verb == "DEL" {
 		return nil
 	}
 	if r.Network == "" {
-		return fmt.Errorf("%w: network: the CNI config field \"network\" is required", ErrInvalid)
+		return fmt.Errorf("%w: network: the CNI config field \"network\" is required", errs.Invalid)
 	}
 	if r.Netns == "" {
-		return fmt.Errorf("%w: CNI_NETNS is required", ErrInvalid)
+		return fmt.Errorf("%w: CNI_NETNS is required", errs.Invalid)
 	}
 	if _, err := os.Stat(r.Netns); err != nil {
-		return fmt.Errorf("%w: CNI_NETNS %s: %v", ErrInvalid, r.Netns, err)
+		return fmt.Errorf("%w: CNI_NETNS %s: %v", errs.Invalid, r.Netns, err)
 	}
 	return nil
 }
 
-// PortName is the deterministic LSP name of an attachment, and HostIfname the
-// name of its host veth end (15 characters at most).
+// want parses the request's addresses and MAC.
+func (r *Request) want() (nbstore.Want, error) {
+	var want nbstore.Want
+	for _, ip := range r.IPs {
+		a, err := netip.ParseAddr(strings.SplitN(ip, "/", 2)[0])
+		if err != nil {
+			return want, fmt.Errorf("%w: ips: %q is not an IP address", errs.Invalid, ip)
+		}
+		want.IPs = append(want.IPs, a)
+	}
+	if r.MAC != "" {
+		mac, err := net.ParseMAC(r.MAC)
+		if err != nil || len(mac) != 6 {
+			return want, fmt.Errorf("%w: mac: %q is not an Ethernet address", errs.Invalid, r.MAC)
+		}
+		want.MAC = mac
+	}
+	return want, nil
+}
+
+// PortName is the deterministic LSP name of an attachment.
 func PortName(containerID, ifname string) string {
 	return "qn-c-" + attachHash(containerID, ifname)[:24]
 }
 
-// HostIfname is the host-side veth name of an attachment.
+// HostIfname is the host-side veth name of an attachment (15 characters
+// at most).
 func HostIfname(containerID, ifname string) string {
 	return "qnc" + attachHash(containerID, ifname)[:12]
 }
@@ -154,6 +166,14 @@ func (m *Manager) Ready() []string {
 	return problems
 }
 
+// dnsServers are the DNS servers of the network's containers.
+func (m *Manager) dnsServers(ls *nbdb.LogicalSwitch, spec network.Spec) []netip.Addr {
+	if m.DNS == nil {
+		return nil
+	}
+	return m.DNS.DNSServersFor(ls, spec)
+}
+
 // Add attaches the container; any failure undoes every step taken.
 func (m *Manager) Add(ctx context.Context, r Request) (res *Result, err error) {
 	if err := r.Validate("ADD"); err != nil {
@@ -164,86 +184,85 @@ func (m *Manager) Add(ctx context.Context, r Request) (res *Result, err error) {
 	}
 	ls, err := m.NB.GetSwitch(r.Network)
 	if err != nil {
-		return nil, fmt.Errorf("network %q does not exist (create it with: qnetctl network create %s ...): %w", r.Network, r.Network, ErrNotFound)
+		return nil, fmt.Errorf("network %q does not exist (create it with: qnetctl network create %s ...): %w", r.Network, r.Network, errs.NotFound)
 	}
 	spec, err := network.FromSwitch(ls)
 	if err != nil {
 		return nil, err
 	}
-	name, host := PortName(r.ContainerID, r.Ifname), HostIfname(r.ContainerID, r.Ifname)
+	name := PortName(r.ContainerID, r.Ifname)
 	log := m.Log.With("port", name, "container", r.ContainerID, "ifname", r.Ifname, "network", r.Network)
 
 	// A previous ADD of the same attachment: answer it again if complete,
 	// otherwise clear its remains and start over.
-	if old, err := m.NB.GetPort(name); err == nil {
+	if old, err := m.NB.LookupPort(name); err == nil {
 		if res, err := m.existing(old, r, spec); err == nil {
 			log.Info("ADD of an existing attachment: returning it")
-			if m.Services != nil {
-				res.DNSServers = m.Services.DNSServersFor(ls, spec)
-			}
+			res.DNSServers = m.dnsServers(ls, spec)
 			return res, nil
 		}
 		if err := m.Del(ctx, r); err != nil {
 			return nil, err
 		}
 	}
-
-	var undo []func()
+	var undo undoStack
 	defer func() {
 		if err != nil {
-			for i := len(undo) - 1; i >= 0; i-- {
-				undo[i]()
-			}
+			undo.run()
 			log.Warn("ADD failed, rolled back", "err", err)
 		}
 	}()
-	cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	undo = append(undo, cancel)
-
-	want := alloc.Want{}
-	for _, ip := range r.IPs {
-		a, err := netip.ParseAddr(strings.SplitN(ip, "/", 2)[0])
-		if err != nil {
-			return nil, fmt.Errorf("%w: ips: %q is not an IP address", ErrInvalid, ip)
-		}
-		want.IPs = append(want.IPs, a)
-	}
-	if r.MAC != "" {
-		mac, err := net.ParseMAC(r.MAC)
-		if err != nil || len(mac) != 6 {
-			return nil, fmt.Errorf("%w: mac: %q is not an Ethernet address", ErrInvalid, r.MAC)
-		}
-		want.MAC = mac
-	}
-	t0 := time.Now()
-	claim, err := m.Alloc.CreatePort(ctx, r.Network, want, name, func(cl *alloc.Claim) *nbdb.LogicalSwitchPort {
-		return m.portRow(r, cl, name, host)
-	})
+	want, err := r.want()
 	if err != nil {
 		return nil, err
 	}
-	undo = append(undo, func() { _ = m.Alloc.DeletePort(cleanup, name) })
-	tNB := time.Now()
-	res = &Result{Port: name, HostIfname: host, MAC: claim.MAC, MTU: spec.MTU, Addrs: claim.Addrs, Gateways: claim.Gateways, DNSDomain: spec.DNSDomain}
-	if m.Services != nil {
-		res.DNSServers = m.Services.DNSServersFor(ls, spec)
+	if res, err = m.attach(ctx, r, want, spec, &undo, log); err != nil {
+		return nil, err
 	}
+	res.DNSServers = m.dnsServers(ls, spec)
+	return res, nil
+}
 
-	if _, err = SetupVeth(VethSpec{
+// undoStack runs what it holds in reverse order.
+type undoStack []func()
+
+func (u *undoStack) push(f func()) { *u = append(*u, f) }
+
+func (u undoStack) run() {
+	for i := len(u) - 1; i >= 0; i-- {
+		u[i]()
+	}
+}
+
+// attach takes the steps of ADD: the logical port with its address, the
+// veth pair, the OVS port, then the wait for ovn-controller's flows. Each
+// step pushes its undo.
+func (m *Manager) attach(ctx context.Context, r Request, want nbstore.Want, spec network.Spec, undo *undoStack, log *slog.Logger) (*Result, error) {
+	name, host := PortName(r.ContainerID, r.Ifname), HostIfname(r.ContainerID, r.Ifname)
+	cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	undo.push(cancel)
+	t0 := time.Now()
+	claim, err := m.Ports.Create(ctx, m.portOf(r, name, host), want)
+	if err != nil {
+		return nil, err
+	}
+	undo.push(func() { _ = m.Ports.Delete(cleanup, name) })
+	tNB := time.Now()
+	res := &Result{Port: name, HostIfname: host, MAC: claim.MAC, MTU: spec.MTU, Addrs: claim.Addrs, Gateways: claim.Gateways, DNSDomain: spec.DNSDomain}
+
+	if _, err = hostnet.SetupVeth(hostnet.VethSpec{
 		HostName: host, ContName: r.Ifname, Netns: r.Netns, MAC: res.MAC, MTU: res.MTU,
 		Addrs: res.Addrs, Gateways: res.Gateways, TxCsumOff: m.Netdev(),
 	}); err != nil {
 		return nil, err
 	}
-	undo = append(undo, func() { _ = DeleteHostVeth(host) })
+	undo.push(func() { _ = hostnet.DeleteHostVeth(host) })
 	tVeth := time.Now()
 
-	ids := map[string]string{keys.Port: name, keys.ContainerID: r.ContainerID, keys.Ifname: r.Ifname}
-	ifaceIDs := map[string]string{ovs.KeyIfaceID: name, ovs.KeyAttachedMAC: res.MAC.String(), keys.Port: name}
-	if err = m.OVS.AddPort(ctx, m.Bridge, host, ifaceIDs, ids); err != nil {
+	if err = m.addOVSPort(ctx, name, host, r.ContainerID, r.Ifname, res.MAC.String()); err != nil {
 		return nil, err
 	}
-	undo = append(undo, func() { _ = m.OVS.DeletePort(cleanup, m.Bridge, host) })
+	undo.push(func() { _ = m.OVS.DeletePort(cleanup, m.Bridge, host) })
 	tOVS := time.Now()
 
 	wctx, wcancel := context.WithTimeout(ctx, m.ReadyTimeout)
@@ -256,75 +275,22 @@ func (m *Manager) Add(ctx context.Context, r Request) (res *Result, err error) {
 	return res, nil
 }
 
-// portRow builds the logical port of an attachment from its claim.
-func (m *Manager) portRow(r Request, cl *alloc.Claim, name, host string) *nbdb.LogicalSwitchPort {
-	addr := cl.MAC.String()
-	for _, p := range cl.Addrs {
-		addr += " " + p.Addr().String()
-	}
-	lsp := &nbdb.LogicalSwitchPort{
-		Name:         name,
-		Addresses:    []string{addr},
-		PortSecurity: []string{addr},
-		Options:      map[string]string{keys.OptRequestedChassis: m.Chassis},
-		ExternalIDs: map[string]string{
-			keys.Network: r.Network, keys.Kind: keys.KindContainer, keys.ContainerID: r.ContainerID,
-			keys.Ifname: r.Ifname, keys.Netns: r.Netns, keys.CNINetwork: r.CNINetwork,
-			keys.Chassis: m.Chassis, keys.HostIfname: host,
-		},
-	}
-	if len(r.SecurityGroups) > 0 {
-		lsp.ExternalIDs[keys.SecurityGroups] = strings.Join(r.SecurityGroups, ",")
-	}
-	if r.DNSName != "" {
-		lsp.ExternalIDs[keys.DNSName] = r.DNSName
-	}
-	if m.Services != nil {
-		lsp.Dhcpv4Options, lsp.Dhcpv6Options = m.Services.PortDHCP(r.Network)
-	}
-	return lsp
+// addOVSPort adds the host end of an attachment to the integration bridge,
+// bound to its logical port.
+func (m *Manager) addOVSPort(ctx context.Context, name, host, containerID, ifname, mac string) error {
+	ids := map[string]string{keys.Port: name, keys.ContainerID: containerID, keys.Ifname: ifname}
+	ifaceIDs := map[string]string{ovs.KeyIfaceID: name, ovs.KeyAttachedMAC: mac, keys.Port: name}
+	return m.OVS.AddPort(ctx, m.Bridge, host, ifaceIDs, ids)
 }
 
-// resultOf rebuilds the Result of an existing LSP.
-func resultOf(lsp *nbdb.LogicalSwitchPort, spec network.Spec) (*Result, error) {
-	if len(lsp.Addresses) == 0 {
-		return nil, fmt.Errorf("logical port %s has no addresses", lsp.Name)
+// portOf is the logical port of an attachment (its addresses come from
+// its claim).
+func (m *Manager) portOf(r Request, name, host string) ovn.Port {
+	return ovn.Port{
+		Name: name, Network: r.Network, Kind: keys.KindContainer, ContainerID: r.ContainerID,
+		Ifname: r.Ifname, Netns: r.Netns, CNINetwork: r.CNINetwork, Chassis: m.Chassis, HostIfname: host,
+		SecurityGroups: r.SecurityGroups, DNSName: r.DNSName, RequestedChassis: m.Chassis,
 	}
-	f := strings.Fields(lsp.Addresses[0])
-	mac, err := net.ParseMAC(f[0])
-	if err != nil {
-		return nil, fmt.Errorf("logical port %s: bad MAC %q", lsp.Name, f[0])
-	}
-	res := &Result{Port: lsp.Name, HostIfname: lsp.ExternalIDs[keys.HostIfname], MAC: mac, MTU: spec.MTU, DNSDomain: spec.DNSDomain}
-	for _, s := range f[1:] {
-		a, err := netip.ParseAddr(s)
-		if err != nil {
-			continue
-		}
-		if a.Is4() && spec.Subnet4.IsValid() {
-			res.Addrs = append(res.Addrs, netip.PrefixFrom(a, spec.Subnet4.Bits()))
-			res.Gateways = append(res.Gateways, spec.Gateway4)
-		} else if a.Is6() && spec.Subnet6.IsValid() {
-			res.Addrs = append(res.Addrs, netip.PrefixFrom(a, spec.Subnet6.Bits()))
-			res.Gateways = append(res.Gateways, spec.Gateway6)
-		}
-	}
-	return res, nil
-}
-
-// existing returns the result of an attachment that is complete.
-func (m *Manager) existing(lsp *nbdb.LogicalSwitchPort, r Request, spec network.Spec) (*Result, error) {
-	if lsp.ExternalIDs[keys.ContainerID] != r.ContainerID || lsp.ExternalIDs[keys.Network] != r.Network || lsp.ExternalIDs[keys.Netns] != r.Netns {
-		return nil, errors.New("different attachment")
-	}
-	res, err := resultOf(lsp, spec)
-	if err != nil {
-		return nil, err
-	}
-	if err := m.check(lsp, r, res); err != nil {
-		return nil, err
-	}
-	return res, nil
 }
 
 // Del removes the attachment; missing pieces are not errors, so DEL is
@@ -344,157 +310,17 @@ func (m *Manager) remove(ctx context.Context, name, host string) error {
 	if err := m.OVS.DeletePort(ctx, m.Bridge, host); err != nil {
 		return err
 	}
-	if err := DeleteHostVeth(host); err != nil {
+	if err := hostnet.DeleteHostVeth(host); err != nil {
 		return fmt.Errorf("delete veth %s: %w", host, err)
 	}
-	if _, err := m.NB.GetPort(name); err == nil || !m.NB.Connected() {
+	if _, err := m.NB.LookupPort(name); err == nil || !m.NB.Connected() {
 		if !m.NB.Connected() {
 			return fmt.Errorf("%w: not connected to OVN Northbound", ErrUnavailable)
 		}
-		if err := m.Alloc.DeletePort(ctx, name); err != nil {
+		if err := m.Ports.Delete(ctx, name); err != nil {
 			return err
 		}
 	}
 	m.Log.Info("detached", "port", name, "host_ifname", host)
 	return nil
-}
-
-// Check verifies the attachment: logical port, OVS port, interface and addresses.
-func (m *Manager) Check(ctx context.Context, r Request) error {
-	if err := r.Validate("CHECK"); err != nil {
-		return err
-	}
-	name := PortName(r.ContainerID, r.Ifname)
-	lsp, err := m.NB.GetPort(name)
-	if err != nil {
-		return fmt.Errorf("%w: logical port %s of container %s/%s is missing in OVN", ErrNotFound, name, r.ContainerID, r.Ifname)
-	}
-	ls, err := m.NB.GetSwitch(r.Network)
-	if err != nil {
-		return fmt.Errorf("%w: network %q", ErrNotFound, r.Network)
-	}
-	spec, err := network.FromSwitch(ls)
-	if err != nil {
-		return err
-	}
-	res, err := resultOf(lsp, spec)
-	if err != nil {
-		return err
-	}
-	for _, want := range r.IPs {
-		a, err := netip.ParseAddr(strings.SplitN(want, "/", 2)[0])
-		if err != nil {
-			return fmt.Errorf("%w: prevResult: %q is not an IP address", ErrInvalid, want)
-		}
-		found := false
-		for _, have := range res.Addrs {
-			found = found || have.Addr() == a
-		}
-		if !found {
-			return fmt.Errorf("address %s of the previous result is not the address of logical port %s (%v)", a, lsp.Name, res.Addrs)
-		}
-	}
-	return m.check(lsp, r, res)
-}
-
-func (m *Manager) check(lsp *nbdb.LogicalSwitchPort, r Request, res *Result) error {
-	if lsp.ExternalIDs[keys.Network] != r.Network {
-		return fmt.Errorf("logical port %s belongs to network %q, not %q", lsp.Name, lsp.ExternalIDs[keys.Network], r.Network)
-	}
-	iface, err := m.OVS.GetInterface(res.HostIfname)
-	if err != nil {
-		return fmt.Errorf("%w: OVS interface %s is missing from %s", ErrNotFound, res.HostIfname, m.Bridge)
-	}
-	if iface.ExternalIDs[ovs.KeyIfaceID] != lsp.Name {
-		return fmt.Errorf("OVS interface %s has iface-id %q, want %q", res.HostIfname, iface.ExternalIDs[ovs.KeyIfaceID], lsp.Name)
-	}
-	if !HostVethExists(res.HostIfname) {
-		return fmt.Errorf("%w: host interface %s is missing", ErrNotFound, res.HostIfname)
-	}
-	if err := CheckVeth(r.Netns, r.Ifname, res.MAC, res.Addrs); err != nil {
-		return fmt.Errorf("%w: %v", ErrNotFound, err)
-	}
-	return nil
-}
-
-// Attachment names one container attachment.
-type Attachment struct{ ContainerID, Ifname string }
-
-// GC removes this chassis' attachments of cniNetwork that are not in valid.
-func (m *Manager) GC(ctx context.Context, cniNetwork string, valid []Attachment) ([]Attachment, error) {
-	if p := m.Ready(); !m.NB.Connected() || !m.OVS.Connected() {
-		return nil, fmt.Errorf("%w: %s", ErrUnavailable, strings.Join(p, "; "))
-	}
-	keep := map[Attachment]bool{}
-	for _, a := range valid {
-		keep[a] = true
-	}
-	ports, err := m.NB.ListPorts(map[string]string{keys.Kind: keys.KindContainer, keys.Chassis: m.Chassis, keys.CNINetwork: cniNetwork})
-	if err != nil {
-		return nil, err
-	}
-	var removed []Attachment
-	var errs []error
-	for _, p := range ports {
-		a := Attachment{p.ExternalIDs[keys.ContainerID], p.ExternalIDs[keys.Ifname]}
-		if keep[a] {
-			continue
-		}
-		if err := m.remove(ctx, p.Name, HostIfname(a.ContainerID, a.Ifname)); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		removed = append(removed, a)
-	}
-	return removed, errors.Join(errs...)
-}
-
-// Reconcile repairs or removes what a crash may have left on this chassis:
-// OVS ports and veths whose logical port is gone are removed; logical ports
-// of this chassis whose namespace or veth is gone are removed; a live
-// container whose OVS port was lost gets it back. Run it at start, before
-// serving.
-func (m *Manager) Reconcile(ctx context.Context) error {
-	var errs []error
-	ports, err := m.OVS.ListPorts(nil)
-	if err != nil {
-		return err
-	}
-	for _, p := range ports {
-		name := p.ExternalIDs[keys.Port]
-		if name == "" || p.ExternalIDs[keys.ContainerID] == "" {
-			continue
-		}
-		if _, err := m.NB.GetPort(name); errors.Is(err, ovn.ErrNotFound) {
-			m.Log.Info("reconcile: removing OVS port without logical port", "port", p.Name)
-			errs = append(errs, m.OVS.DeletePort(ctx, m.Bridge, p.Name), DeleteHostVeth(p.Name))
-		}
-	}
-	lsps, err := m.NB.ListPorts(map[string]string{keys.Kind: keys.KindContainer, keys.Chassis: m.Chassis})
-	if err != nil {
-		return err
-	}
-	for _, lsp := range lsps {
-		host := lsp.ExternalIDs[keys.HostIfname]
-		_, nsErr := os.Stat(lsp.ExternalIDs[keys.Netns])
-		if nsErr == nil && HostVethExists(host) {
-			if _, err := m.OVS.GetPort(host); err == nil {
-				continue
-			}
-			// The container is alive but its OVS port was lost (crash between
-			// veth and OVS port, or an OVS database reset): put it back.
-			m.Log.Info("reconcile: re-adding lost OVS port", "port", lsp.Name, "host_ifname", host)
-			mac := ""
-			if f := strings.Fields(strings.Join(lsp.Addresses, " ")); len(f) > 0 {
-				mac = f[0]
-			}
-			ids := map[string]string{keys.Port: lsp.Name, keys.ContainerID: lsp.ExternalIDs[keys.ContainerID], keys.Ifname: lsp.ExternalIDs[keys.Ifname]}
-			ifaceIDs := map[string]string{ovs.KeyIfaceID: lsp.Name, ovs.KeyAttachedMAC: mac, keys.Port: lsp.Name}
-			errs = append(errs, m.OVS.AddPort(ctx, m.Bridge, host, ifaceIDs, ids))
-			continue
-		}
-		m.Log.Info("reconcile: removing broken attachment", "port", lsp.Name, "netns", lsp.ExternalIDs[keys.Netns], "veth_present", HostVethExists(host))
-		errs = append(errs, m.remove(ctx, lsp.Name, host))
-	}
-	return errors.Join(errs...)
 }

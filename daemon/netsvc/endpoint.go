@@ -16,8 +16,8 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 
-	"github.com/quantumnet/quantumnet/daemon/attach"
 	qndns "github.com/quantumnet/quantumnet/daemon/dns"
+	"github.com/quantumnet/quantumnet/daemon/hostnet"
 	"github.com/quantumnet/quantumnet/daemon/network"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
@@ -55,8 +55,8 @@ type endpoint struct {
 
 type closer interface{ Close() error }
 
-// HostIfname is the OVS side of a network's resolver veth.
-func HostIfname(netName string) string {
+// ResolverIfname is the OVS side of a network's resolver veth.
+func ResolverIfname(netName string) string {
 	h := sha256.Sum256([]byte("quantumnet-resolver:" + netName))
 	return "qnd" + hex.EncodeToString(h[:])[:11]
 }
@@ -120,7 +120,7 @@ func (e *Endpoints) Sync(ctx context.Context, netName string, spec *network.Spec
 }
 
 func (e *Endpoints) create(ctx context.Context, netName, key string, spec network.Spec, res Resolvers) (ep *endpoint, err error) {
-	ep = &endpoint{network: netName, key: key, host: HostIfname(netName)}
+	ep = &endpoint{network: netName, key: key, host: ResolverIfname(netName)}
 	defer func() {
 		if err != nil {
 			e.remove(ctx, ep)
@@ -176,7 +176,7 @@ func (e *Endpoints) create(ctx context.Context, netName, key string, spec networ
 	if res.V6.IsValid() {
 		addrs = append(addrs, netip.PrefixFrom(res.V6, spec.Subnet6.Bits()))
 	}
-	if _, err := attach.SetupVeth(attach.VethSpec{
+	if _, err := hostnet.SetupVeth(hostnet.VethSpec{
 		HostName: ep.host, ContName: "eth0", Netns: fmt.Sprintf("/proc/self/fd/%d", int(ep.ns)),
 		MAC: mac, MTU: spec.MTU, Addrs: addrs, TxCsumOff: e.Netdev(),
 	}); err != nil {
@@ -216,7 +216,7 @@ func (e *Endpoints) remove(ctx context.Context, ep *endpoint) {
 	}
 	ep.wg.Wait()
 	_ = e.OVS.DeletePort(context.WithoutCancel(ctx), e.Bridge, ep.host)
-	_ = attach.DeleteHostVeth(ep.host)
+	_ = hostnet.DeleteHostVeth(ep.host)
 	if ep.ns != 0 {
 		ep.ns.Close()
 	}
@@ -245,7 +245,7 @@ func (e *Endpoints) Prune(ctx context.Context, keep map[string]bool) {
 		}
 		if strings.HasPrefix(p.Name, "qnd") {
 			_ = e.OVS.DeletePort(ctx, e.Bridge, p.Name)
-			_ = attach.DeleteHostVeth(p.Name)
+			_ = hostnet.DeleteHostVeth(p.Name)
 		}
 	}
 }

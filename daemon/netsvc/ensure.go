@@ -12,8 +12,8 @@ import (
 
 	"github.com/ovn-kubernetes/libovsdb/ovsdb"
 
-	"github.com/quantumnet/quantumnet/daemon/alloc"
 	"github.com/quantumnet/quantumnet/daemon/network"
+	"github.com/quantumnet/quantumnet/ipam/nbstore"
 	"github.com/quantumnet/quantumnet/pkg/keylock"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
@@ -25,7 +25,7 @@ import (
 // endpoint.go) this chassis' resolver endpoints.
 type Manager struct {
 	NB    *ovn.NB
-	Alloc *alloc.Allocator
+	Alloc *nbstore.Store
 	Log   *slog.Logger
 
 	locks keylock.Map // one Ensure per network at a time here
@@ -61,6 +61,10 @@ func (m *Manager) Hosts(netName string) ([]Host, error) {
 func (m *Manager) PortDHCP(netName string) (v4, v6 *string) {
 	return ptr(m.NB.NetworkDHCP(netName, keys.KindDHCP)), ptr(m.NB.NetworkDHCP(netName, keys.KindDHCP6))
 }
+
+// Label is the DNS label of a name (see Label), for the port owners that
+// name ports after their workloads.
+func (m *Manager) Label(name string) string { return Label(name) }
 
 // DNSServersFor returns the DNS servers the ports of a network (its switch
 // and its spec, as the caller read them) are told about.

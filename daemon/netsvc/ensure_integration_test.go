@@ -85,8 +85,8 @@ func TestIntegrationEnsureDualStack(t *testing.T) {
 	}
 	var owned []string
 	for _, r := range reservations {
-		if r.ExternalIDs[keys.Owner] == keys.OwnerResolver {
-			owned = append(owned, r.ExternalIDs[keys.IP])
+		if r.Owner == keys.OwnerResolver {
+			owned = append(owned, r.IP.String())
 		}
 	}
 	checkSet(t, "nb.Reservations of the resolver", owned, []string{"10.8.0.254", "fd00:8::f:ffff"})
@@ -186,7 +186,7 @@ func TestIntegrationEnsurePorts(t *testing.T) {
 	checkMap(t, "DNS records after the rename", e.dnsRow("blue").Map("records"), records("www"))
 
 	// Deleted.
-	if err := d.al.DeletePort(e.ctx, "p-web"); err != nil {
+	if err := d.ps.Delete(e.ctx, "p-web"); err != nil {
 		t.Fatal(err)
 	}
 	e.settle(d)

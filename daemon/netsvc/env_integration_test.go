@@ -10,9 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/quantumnet/quantumnet/daemon/alloc"
+	"github.com/quantumnet/quantumnet/daemon/lport"
 	"github.com/quantumnet/quantumnet/daemon/netsvc"
 	"github.com/quantumnet/quantumnet/daemon/network"
+	"github.com/quantumnet/quantumnet/ipam/nbstore"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
@@ -34,7 +35,8 @@ type env struct {
 // daemon is one daemon's view: its own NB client, allocator and manager.
 type daemon struct {
 	nb *ovn.NB
-	al *alloc.Allocator
+	al *nbstore.Store
+	ps *lport.Ports
 	m  *netsvc.Manager
 }
 
@@ -58,8 +60,8 @@ func (e *env) connect() *daemon {
 	if err := nb.WaitConnected(wctx); err != nil {
 		e.t.Fatal(err)
 	}
-	al := &alloc.Allocator{NB: nb, Log: log}
-	return &daemon{nb: nb, al: al, m: &netsvc.Manager{NB: nb, Alloc: al, Log: log}}
+	al := &nbstore.Store{NB: nb, Log: log}
+	return &daemon{nb: nb, al: al, ps: &lport.Ports{NB: nb, Store: al}, m: &netsvc.Manager{NB: nb, Alloc: al, Log: log}}
 }
 
 // createNet creates a network's switch and waits until every daemon sees it.
@@ -262,19 +264,10 @@ func (e *env) resolverReservations(netName string) []string {
 func (e *env) createPort(d *daemon, netName, name, label string) netsvc.Host {
 	e.t.Helper()
 	h := netsvc.Host{Label: label}
-	_, err := d.al.CreatePort(e.ctx, netName, alloc.Want{}, name, func(cl *alloc.Claim) *nbdb.LogicalSwitchPort {
-		addr := cl.MAC.String()
-		h.Addrs = nil
-		for _, a := range cl.Addrs {
-			addr += " " + a.Addr().String()
-			h.Addrs = append(h.Addrs, a.Addr())
-		}
-		ids := map[string]string{keys.Network: netName, keys.Kind: keys.KindContainer}
-		if label != "" {
-			ids[keys.DNSName] = label
-		}
-		return &nbdb.LogicalSwitchPort{Name: name, Addresses: []string{addr}, ExternalIDs: ids}
-	})
+	cl, err := d.ps.Create(e.ctx, ovn.Port{Name: name, Network: netName, Kind: keys.KindContainer, DNSName: label}, nbstore.Want{})
+	if err == nil {
+		h.Addrs = cl.IPs()
+	}
 	if err != nil {
 		e.t.Fatalf("create port %s: %v", name, err)
 	}

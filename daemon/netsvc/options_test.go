@@ -373,25 +373,25 @@ func TestMACs(t *testing.T) {
 	}
 }
 
-func TestHostIfname(t *testing.T) {
+func TestResolverIfname(t *testing.T) {
 	seen := map[string]string{}
 	for i := range 200 {
 		n := "net-" + strconv.Itoa(i)
 		if i == 0 {
 			n = strings.Repeat("x", 32) // the longest network name
 		}
-		h := HostIfname(n)
+		h := ResolverIfname(n)
 		if len(h) > 15 || len(h) == 0 {
-			t.Errorf("HostIfname(%s) = %q: %d characters (Linux allows 15)", n, h, len(h))
+			t.Errorf("ResolverIfname(%s) = %q: %d characters (Linux allows 15)", n, h, len(h))
 		}
-		if HostIfname(n) != h {
-			t.Errorf("HostIfname(%s) not stable", n)
+		if ResolverIfname(n) != h {
+			t.Errorf("ResolverIfname(%s) not stable", n)
 		}
 		if !strings.HasPrefix(h, "qnd") {
-			t.Errorf("HostIfname(%s) = %q lacks the qnd prefix Prune relies on", n, h)
+			t.Errorf("ResolverIfname(%s) = %q lacks the qnd prefix Prune relies on", n, h)
 		}
 		if o, dup := seen[h]; dup {
-			t.Errorf("HostIfname(%s) = HostIfname(%s) = %s", n, o, h)
+			t.Errorf("ResolverIfname(%s) = ResolverIfname(%s) = %s", n, o, h)
 		}
 		seen[h] = n
 	}

@@ -32,10 +32,10 @@ func (m *Manager) Resolvers(netName string) (Resolvers, error) {
 func (m *Manager) pickResolvers(ctx context.Context, spec network.Spec, have Resolvers) Resolvers {
 	r := have
 	var mine []netip.Addr
-	if rows, err := m.NB.Reservations(spec.Name); err == nil {
-		for _, d := range rows {
-			if r := dhcpRowOf(d); r.ip.IsValid() && r.owner == keys.OwnerResolver {
-				mine = append(mine, r.ip)
+	if rs, err := m.NB.Reservations(spec.Name); err == nil {
+		for _, res := range rs {
+			if res.Owner == keys.OwnerResolver {
+				mine = append(mine, res.IP)
 			}
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/quantumnet/quantumnet/daemon/network"
 	netstore "github.com/quantumnet/quantumnet/daemon/network/nbstore"
 	"github.com/quantumnet/quantumnet/pkg/api"
+	"github.com/quantumnet/quantumnet/pkg/ovn"
 )
 
 // CreateNetwork validates and creates a network, with its services (DHCP,
@@ -121,5 +122,5 @@ func (s *Server) SetPortDNSName(ctx context.Context, r *api.PortDNSName) (*api.P
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return s.port(lsp), nil
+	return s.port(ovn.PortOf(lsp)), nil
 }

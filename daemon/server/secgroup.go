@@ -9,6 +9,7 @@ import (
 	"github.com/quantumnet/quantumnet/daemon/secgroup"
 	sgstore "github.com/quantumnet/quantumnet/daemon/secgroup/nbstore"
 	"github.com/quantumnet/quantumnet/pkg/api"
+	"github.com/quantumnet/quantumnet/pkg/ovn"
 )
 
 func groupOut(i sgstore.Info) *api.SecurityGroup {
@@ -139,5 +140,5 @@ func (s *Server) SetPortSecurityGroups(ctx context.Context, r *api.PortSecurityG
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return s.port(lsp), nil
+	return s.port(ovn.PortOf(lsp)), nil
 }

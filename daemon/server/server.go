@@ -10,22 +10,21 @@ import (
 	"net"
 	"net/netip"
 	"sort"
-	"strings"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/quantumnet/quantumnet/daemon/alloc"
 	"github.com/quantumnet/quantumnet/daemon/attach"
 	"github.com/quantumnet/quantumnet/daemon/netsvc"
 	"github.com/quantumnet/quantumnet/daemon/network"
 	netstore "github.com/quantumnet/quantumnet/daemon/network/nbstore"
 	sgstore "github.com/quantumnet/quantumnet/daemon/secgroup/nbstore"
 	"github.com/quantumnet/quantumnet/daemon/vm"
+	"github.com/quantumnet/quantumnet/ipam/nbstore"
 	"github.com/quantumnet/quantumnet/pkg/api"
 	"github.com/quantumnet/quantumnet/pkg/errs"
+	"github.com/quantumnet/quantumnet/pkg/ovn"
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
-	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
 	"github.com/quantumnet/quantumnet/pkg/ovs"
 )
 
@@ -36,7 +35,7 @@ var Version = "dev"
 type Server struct {
 	api.UnimplementedQuantumNetServer
 	Attach       *attach.Manager
-	Alloc        *alloc.Allocator
+	Alloc        *nbstore.Store
 	VM           *vm.Manager
 	SG           *sgstore.Manager
 	Svc          *netsvc.Manager
@@ -159,7 +158,7 @@ func (s *Server) IPAMShow(_ context.Context, r *api.NetworkRef) (*api.IPAMUsage,
 	out := &api.IPAMUsage{Network: r.Name}
 	for _, u := range us {
 		sub := &api.IPAMSubnet{Subnet: u.Subnet.String(), Range: u.Range, Size: u.Size, Used: u.Used, Reserved: u.Reserved, Free: u.Free}
-		for _, ip := range alloc.SortedAddrs(u.Reservations) {
+		for _, ip := range nbstore.SortedAddrs(u.Reservations) {
 			e := u.Reservations[ip]
 			sub.Reservations = append(sub.Reservations, &api.IPAMReservation{Network: r.Name, Address: ip.String(), Owner: e.Owner, Mac: e.MAC, Port: e.Port})
 		}
@@ -219,13 +218,13 @@ func (s *Server) ListPorts(_ context.Context, f *api.PortFilter) (*api.PortList,
 	if f.Network != "" {
 		match[keys.Network] = f.Network
 	}
-	lsps, err := s.Attach.NB.ListPorts(match)
+	ports, err := s.Attach.NB.Ports(match)
 	if err != nil {
 		return nil, toStatus(err)
 	}
 	out := &api.PortList{}
-	for i := range lsps {
-		out.Ports = append(out.Ports, s.port(&lsps[i]))
+	for _, p := range ports {
+		out.Ports = append(out.Ports, s.port(p))
 	}
 	sort.Slice(out.Ports, func(i, j int) bool {
 		if out.Ports[i].Network != out.Ports[j].Network {
@@ -237,34 +236,28 @@ func (s *Server) ListPorts(_ context.Context, f *api.PortFilter) (*api.PortList,
 }
 
 // port is a logical port as shown to users.
-func (s *Server) port(p *nbdb.LogicalSwitchPort) *api.Port {
+func (s *Server) port(p ovn.Port) *api.Port {
 	port := &api.Port{
-		Name: p.Name, Network: p.ExternalIDs[keys.Network], Chassis: p.Options[keys.OptRequestedChassis],
-		Kind: p.ExternalIDs[keys.Kind], ContainerId: p.ExternalIDs[keys.ContainerID],
-		Ifname: p.ExternalIDs[keys.Ifname], HostIfname: p.ExternalIDs[keys.HostIfname],
-		Up: p.Up != nil && *p.Up, SecurityGroups: sgstore.PortGroupsOf(p), DnsName: p.ExternalIDs[keys.DNSName],
+		Name: p.Name, Network: p.Network, Chassis: p.RequestedChassis, Kind: p.Kind, ContainerId: p.ContainerID,
+		Ifname: p.Ifname, HostIfname: p.HostIfname, Up: p.Up, SecurityGroups: p.SecurityGroups, DnsName: p.DNSName,
+		Vm: p.VMName, Migration: p.Migration(),
 	}
 	if s.Attach.SB.Connected() {
 		port.BoundChassis = s.Attach.SB.BoundChassis(p.Name)
 	}
-	port.Vm = p.ExternalIDs[keys.VMName]
-	port.Migration = vm.Migration(p)
-	if a := p.Options[keys.OptActivation]; a != "" {
-		port.Activation = a
+	if p.Activation != "" {
+		port.Activation = p.Activation
 		if act := s.Attach.SB.PortOption(p.Name, keys.OptActivatedChassis); act != "" {
 			port.Activation += ", activated on " + act
 		} else {
 			port.Activation += ", waiting"
 		}
 	}
-	if len(p.Addresses) > 0 {
-		f := strings.Fields(p.Addresses[0])
-		port.Mac = f[0]
-		for _, a := range f[1:] {
-			if _, err := netip.ParseAddr(a); err == nil {
-				port.Addresses = append(port.Addresses, a)
-			}
-		}
+	if p.MAC != nil {
+		port.Mac = p.MAC.String()
+	}
+	for _, a := range p.IPs {
+		port.Addresses = append(port.Addresses, a.String())
 	}
 	return port
 }

@@ -8,8 +8,9 @@ import (
 
 	"github.com/ovn-kubernetes/libovsdb/ovsdb"
 
+	"github.com/quantumnet/quantumnet/pkg/errs"
+	"github.com/quantumnet/quantumnet/pkg/ovn"
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
-	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
 )
 
 // Live migration handoff. The destination's migrate hook binds the ports on
@@ -23,26 +24,32 @@ import (
 // finishes or rolls back what it finds.
 
 // domainPorts returns the VM ports of the domain's NICs, checked.
-func (m *Manager) domainPorts(d Domain) ([]*nbdb.LogicalSwitchPort, error) {
-	var out []*nbdb.LogicalSwitchPort
+func (m *Manager) domainPorts(d Domain) ([]ovn.Port, error) {
+	var out []ovn.Port
 	for _, nic := range d.NICs {
-		lsp, err := m.NB.GetPort(nic.InterfaceID)
+		p, err := m.NB.LookupPort(nic.InterfaceID)
 		if err != nil {
-			return nil, fmt.Errorf("domain %s: NIC %s: no logical port (was the domain started through QuantumNet?): %w", d.Name, nic.InterfaceID, ErrNotFound)
+			return nil, fmt.Errorf("domain %s: NIC %s: no logical port (was the domain started through QuantumNet?): %w", d.Name, nic.InterfaceID, errs.NotFound)
 		}
-		if lsp.ExternalIDs[keys.Kind] != keys.KindVM || lsp.ExternalIDs[keys.VMUUID] != d.UUID {
-			return nil, fmt.Errorf("%w: domain %s: logical port %s is not this domain's", ErrInvalid, d.Name, lsp.Name)
+		if p.Kind != keys.KindVM || p.VMUUID != d.UUID {
+			return nil, fmt.Errorf("%w: domain %s: logical port %s is not this domain's", errs.Invalid, d.Name, p.Name)
 		}
-		out = append(out, lsp)
+		out = append(out, p)
 	}
 	return out, nil
 }
 
-// updatePorts writes options and external_ids of lsps in one transaction.
-func (m *Manager) updatePorts(ctx context.Context, what string, lsps []*nbdb.LogicalSwitchPort) error {
+// portChange is a change of one port's options and external_ids.
+type portChange struct {
+	port   ovn.Port
+	change ovn.PortChange
+}
+
+// updatePorts writes the changes in one transaction.
+func (m *Manager) updatePorts(ctx context.Context, what string, changes []portChange) error {
 	var ops []ovsdb.Operation
-	for _, lsp := range lsps {
-		o, err := m.NB.Where(lsp).Update(lsp, &lsp.Options, &lsp.ExternalIDs)
+	for _, c := range changes {
+		o, err := m.NB.SetPortKeysOps(c.port, c.change)
 		if err != nil {
 			return err
 		}
@@ -57,37 +64,43 @@ func (m *Manager) updatePorts(ctx context.Context, what string, lsps []*nbdb.Log
 
 // MigrateIn runs on the destination when an incoming migration begins.
 func (m *Manager) MigrateIn(ctx context.Context, d Domain) error {
-	lsps, err := m.domainPorts(d)
+	ps, err := m.domainPorts(d)
 	if err != nil {
 		return err
 	}
-	for _, lsp := range lsps {
-		src := lsp.ExternalIDs[keys.Chassis]
-		if to := lsp.ExternalIDs[keys.MigrationTo]; to != "" && to != m.Chassis {
-			return fmt.Errorf("%w: domain %s: port %s is already migrating to %s", ErrInvalid, d.Name, lsp.Name, to)
+	var changes []portChange
+	src := ""
+	for _, p := range ps {
+		src = p.Chassis
+		if to := p.MigrationTo; to != "" && to != m.Chassis {
+			return fmt.Errorf("%w: domain %s: port %s is already migrating to %s", errs.Invalid, d.Name, p.Name, to)
 		}
 		if src == "" || src == m.Chassis {
-			src = lsp.ExternalIDs[keys.MigrationFrom]
+			src = p.MigrationFrom
 		}
 		if src == "" || src == m.Chassis {
-			return fmt.Errorf("%w: domain %s: port %s: cannot tell the source chassis", ErrInvalid, d.Name, lsp.Name)
+			return fmt.Errorf("%w: domain %s: port %s: cannot tell the source chassis", errs.Invalid, d.Name, p.Name)
 		}
-		if lsp.Options == nil {
-			lsp.Options = map[string]string{}
-		}
-		lsp.Options[keys.OptRequestedChassis] = src + "," + m.Chassis
-		lsp.Options[keys.OptActivation] = "rarp"
-		lsp.ExternalIDs[keys.MigrationFrom] = src
-		lsp.ExternalIDs[keys.MigrationTo] = m.Chassis
-		lsp.ExternalIDs[keys.VMState] = "migrating"
+		changes = append(changes, portChange{p, ovn.PortChange{
+			Options: map[string]string{keys.OptRequestedChassis: src + "," + m.Chassis, keys.OptActivation: "rarp"},
+			IDs:     map[string]string{keys.MigrationFrom: src, keys.MigrationTo: m.Chassis, keys.VMState: "migrating"},
+		}})
 	}
-	if err := m.updatePorts(ctx, "migration of "+d.Name+" begins", lsps); err != nil {
+	if err := m.updatePorts(ctx, "migration of "+d.Name+" begins", changes); err != nil {
 		return err
 	}
-	m.Log.Info("migration in: ports bound on both chassis", "domain", d.Name, "from", lsps[0].ExternalIDs[keys.MigrationFrom], "to", m.Chassis)
-	// If the incoming domain never shows up here (libvirt refused it after
-	// this hook, e.g. a name conflict), no hook or event will say so: give
-	// the ports back to the source.
+	if len(changes) > 0 {
+		src = changes[0].change.IDs[keys.MigrationFrom]
+	}
+	m.Log.Info("migration in: ports bound on both chassis", "domain", d.Name, "from", src, "to", m.Chassis)
+	m.expectArrival(d)
+	return nil
+}
+
+// expectArrival gives the domain's ports back to the source if the
+// incoming domain never shows up here (libvirt refused it after the
+// migrate hook, e.g. a name conflict): no hook or event will say so.
+func (m *Manager) expectArrival(d Domain) {
 	m.mu.Lock()
 	if m.incoming == nil {
 		m.incoming = map[string]bool{}
@@ -105,7 +118,6 @@ func (m *Manager) MigrateIn(ctx context.Context, d Domain) error {
 			_ = m.MigrationFailed(context.Background(), d.UUID)
 		}
 	}()
-	return nil
 }
 
 // arrived records that an incoming domain reached prepare here.
@@ -118,7 +130,7 @@ func (m *Manager) arrived(uuid string) {
 // migrating reports whether the domain's ports are moving to this chassis.
 func (m *Manager) migratingHere(d Domain) bool {
 	for _, nic := range d.NICs {
-		if lsp, err := m.NB.GetPort(nic.InterfaceID); err == nil && lsp.ExternalIDs[keys.MigrationTo] == m.Chassis {
+		if p, err := m.NB.LookupPort(nic.InterfaceID); err == nil && p.MigrationTo == m.Chassis {
 			return true
 		}
 	}
@@ -141,36 +153,35 @@ func (m *Manager) WaitInstalled(ctx context.Context, d Domain) error {
 // finish ends a migration of the domain's ports: to its destination (done)
 // or back to its source (failed). Ports not migrating are left alone.
 func (m *Manager) finish(ctx context.Context, uuid string, done bool) error {
-	var lsps []*nbdb.LogicalSwitchPort
+	var changes []portChange
+	name, owner := "", ""
 	for _, p := range m.portsOf(uuid) {
-		from, to := p.ExternalIDs[keys.MigrationFrom], p.ExternalIDs[keys.MigrationTo]
-		if to == "" {
+		if p.MigrationTo == "" {
 			continue
 		}
-		owner := from
-		state := "running"
+		owner = p.MigrationFrom
 		if done {
-			owner = to
+			owner = p.MigrationTo
 		}
-		p.Options[keys.OptRequestedChassis] = owner
-		delete(p.Options, keys.OptActivation)
-		p.ExternalIDs[keys.Chassis] = owner
-		p.ExternalIDs[keys.VMState] = state
-		delete(p.ExternalIDs, keys.MigrationFrom)
-		delete(p.ExternalIDs, keys.MigrationTo)
-		lsps = append(lsps, &p)
+		if name == "" {
+			name = p.VMName
+		}
+		changes = append(changes, portChange{p, ovn.PortChange{
+			Options: map[string]string{keys.OptRequestedChassis: owner, keys.OptActivation: ""},
+			IDs:     map[string]string{keys.Chassis: owner, keys.VMState: "running", keys.MigrationFrom: "", keys.MigrationTo: ""},
+		}})
 	}
-	if len(lsps) == 0 {
+	if len(changes) == 0 {
 		return nil
 	}
 	what := "migration done"
 	if !done {
 		what = "migration rolled back"
 	}
-	if err := m.updatePorts(ctx, what, lsps); err != nil {
+	if err := m.updatePorts(ctx, what, changes); err != nil {
 		return err
 	}
-	m.Log.Info(what, "domain", lsps[0].ExternalIDs[keys.VMName], "chassis", lsps[0].Options[keys.OptRequestedChassis])
+	m.Log.Info(what, "domain", name, "chassis", changes[0].change.Options[keys.OptRequestedChassis])
 	return nil
 }
 
@@ -190,9 +201,9 @@ func (m *Manager) MigrationFailed(ctx context.Context, uuid string) error {
 func (m *Manager) Released(ctx context.Context, d Domain) error {
 	for _, p := range m.portsOf(d.UUID) {
 		switch m.Chassis {
-		case p.ExternalIDs[keys.MigrationFrom]:
+		case p.MigrationFrom:
 			return m.MigrationDone(ctx, d.UUID)
-		case p.ExternalIDs[keys.MigrationTo]:
+		case p.MigrationTo:
 			return m.MigrationFailed(ctx, d.UUID)
 		}
 	}
@@ -205,15 +216,15 @@ func (m *Manager) Released(ctx context.Context, d Domain) error {
 // runs here ("running"), is here but not running ("paused", "shutoff"), or
 // is not defined here ("").
 func (m *Manager) ReconcileMigrations(ctx context.Context, state func(uuid string) string) error {
-	ps, err := m.NB.ListPorts(map[string]string{keys.Kind: keys.KindVM})
+	ps, err := m.NB.Ports(map[string]string{keys.Kind: keys.KindVM})
 	if err != nil {
 		return err
 	}
 	var errs []error
 	seen := map[string]bool{}
 	for _, p := range ps {
-		u := p.ExternalIDs[keys.VMUUID]
-		from, to := p.ExternalIDs[keys.MigrationFrom], p.ExternalIDs[keys.MigrationTo]
+		u := p.VMUUID
+		from, to := p.MigrationFrom, p.MigrationTo
 		if to == "" || seen[u] || (from != m.Chassis && to != m.Chassis) {
 			continue
 		}
@@ -230,7 +241,7 @@ func (m *Manager) ReconcileMigrations(ctx context.Context, state func(uuid strin
 			// happens for a while, give them back.
 			go func() {
 				time.Sleep(2 * m.ReadyTimeout)
-				if lsp, err := m.NB.GetPort(p.Name); err == nil && lsp.ExternalIDs[keys.MigrationTo] == to && state(u) == "running" {
+				if cur, err := m.NB.LookupPort(p.Name); err == nil && cur.MigrationTo == to && state(u) == "running" {
 					_ = m.MigrationFailed(context.Background(), u)
 				}
 			}()
@@ -239,12 +250,4 @@ func (m *Manager) ReconcileMigrations(ctx context.Context, state func(uuid strin
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// Migration describes a port's migration for display ("" when none).
-func Migration(p *nbdb.LogicalSwitchPort) string {
-	if to := p.ExternalIDs[keys.MigrationTo]; to != "" {
-		return p.ExternalIDs[keys.MigrationFrom] + " -> " + to
-	}
-	return ""
 }

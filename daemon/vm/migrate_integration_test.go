@@ -5,8 +5,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/quantumnet/quantumnet/daemon/alloc"
+	"github.com/quantumnet/quantumnet/daemon/lport"
 	"github.com/quantumnet/quantumnet/daemon/network"
+	"github.com/quantumnet/quantumnet/ipam/nbstore"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
 )
@@ -32,9 +33,9 @@ func TestIntegrationMigrationHandoff(t *testing.T) {
 	spec, _ := network.Parse(network.Input{Name: "blue", Subnet4: "10.9.0.0/24"})
 	nb.CreateSwitch(ctx, "blue", spec.ExternalIDs())
 	ovsdbtest.Eventually(t, 5*time.Second, func() bool { _, err := nb.GetSwitch("blue"); return err == nil }, "switch")
-	al := &alloc.Allocator{NB: nb, Log: log}
-	a := &Manager{NB: nb, Alloc: al, Chassis: "chassis-a", ReadyTimeout: time.Second, Log: log}
-	b := &Manager{NB: nb, Alloc: al, Chassis: "chassis-b", ReadyTimeout: time.Second, Log: log}
+	ps := &lport.Ports{NB: nb, Store: &nbstore.Store{NB: nb, Log: log}}
+	a := &Manager{NB: nb, Ports: ps, Chassis: "chassis-a", ReadyTimeout: time.Second, Log: log}
+	b := &Manager{NB: nb, Ports: ps, Chassis: "chassis-b", ReadyTimeout: time.Second, Log: log}
 	dom := Domain{Name: "mig1", UUID: "44444444-2222-3333-4444-555555555555", NICs: []NIC{{InterfaceID: "mmmm", MAC: "52:54:00:00:00:31", Network: "blue"}}}
 	ports, err := a.Prepare(ctx, dom)
 	if err != nil {
@@ -55,7 +56,7 @@ func TestIntegrationMigrationHandoff(t *testing.T) {
 	if opt("requested-chassis") != "chassis-a,chassis-b" || opt("activation-strategy") != "rarp" {
 		t.Fatalf("during migration: requested-chassis %q, activation %q", opt("requested-chassis"), opt("activation-strategy"))
 	}
-	eventually(func() bool { p, _ := nb.GetPort("mmmm"); return Migration(p) == "chassis-a -> chassis-b" }, "migration not readable from NB")
+	eventually(func() bool { p, _ := nb.LookupPort("mmmm"); return p.Migration() == "chassis-a -> chassis-b" }, "migration not readable from NB")
 	// The destination's prepare keeps both chassis; undefine on the source
 	// (--undefinesource) does not delete a moving port.
 	if _, err := b.Prepare(ctx, dom); err != nil {

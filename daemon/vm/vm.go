@@ -16,18 +16,13 @@ import (
 	"sync"
 	"time"
 
-	"github.com/quantumnet/quantumnet/daemon/alloc"
+	"github.com/quantumnet/quantumnet/daemon/lport"
 	"github.com/quantumnet/quantumnet/daemon/network"
+	"github.com/quantumnet/quantumnet/ipam/nbstore"
+	"github.com/quantumnet/quantumnet/pkg/errs"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
-	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
 	"github.com/quantumnet/quantumnet/pkg/ovs"
-)
-
-// Errors the server maps to status codes.
-var (
-	ErrInvalid  = alloc.ErrInvalid
-	ErrNotFound = ovn.ErrNotFound
 )
 
 // NIC is one QuantumNet NIC of a domain.
@@ -53,20 +48,26 @@ type Port struct {
 	Addrs                     []netip.Addr
 }
 
+// Groups changes a live port's security groups (the security group store).
+type Groups interface {
+	SetPortGroups(ctx context.Context, port string, groups []string) ([]string, error)
+}
+
+// Names turns a domain name into the DNS name of its ports (daemon/netsvc).
+type Names interface {
+	Label(name string) string
+}
+
 // Manager owns the ports of this chassis' VMs.
 type Manager struct {
 	NB           *ovn.NB
 	OVS          *ovs.Client
-	Alloc        *alloc.Allocator
+	Ports        *lport.Ports
 	Chassis      string
 	ReadyTimeout time.Duration
 	Log          *slog.Logger
-	// SetPortGroups changes a live port's security groups (daemon/sg).
-	SetPortGroups func(ctx context.Context, port string, groups []string) ([]string, error)
-	// PortDHCP gives a network's DHCPv4 and DHCPv6 rows (daemon/netsvc).
-	PortDHCP func(network string) (v4, v6 *string)
-	// Label turns a domain name into the DNS name of its ports.
-	Label func(name string) string
+	Groups       Groups // optional
+	Names        Names  // optional: no DNS names
 
 	mu       sync.Mutex
 	incoming map[string]bool // domains whose migration here began, not yet prepared
@@ -77,133 +78,111 @@ type Manager struct {
 // ones are allocated. Nothing is left behind if one NIC fails.
 func (m *Manager) Prepare(ctx context.Context, d Domain) (ports []Port, err error) {
 	if d.UUID == "" {
-		return nil, fmt.Errorf("%w: domain %s: no UUID", ErrInvalid, d.Name)
+		return nil, fmt.Errorf("%w: domain %s: no UUID", errs.Invalid, d.Name)
 	}
 	var created []string
 	defer func() {
 		if err != nil {
 			cleanup := context.WithoutCancel(ctx)
 			for _, name := range created {
-				_ = m.Alloc.DeletePort(cleanup, name)
+				_ = m.Ports.Delete(cleanup, name)
 			}
 		}
 	}()
 	for _, nic := range d.NICs {
-		what := fmt.Sprintf("domain %s: NIC %s", d.Name, nic.InterfaceID)
-		if nic.MAC == "" {
-			return nil, fmt.Errorf("%w: %s: no MAC address", ErrInvalid, what)
+		p, isNew, err := m.prepareNIC(ctx, d, nic)
+		if err != nil {
+			return nil, err
 		}
-		mac, perr := net.ParseMAC(nic.MAC)
-		if perr != nil || len(mac) != 6 {
-			return nil, fmt.Errorf("%w: %s: MAC %q is not an Ethernet address", ErrInvalid, what, nic.MAC)
+		if isNew {
+			created = append(created, nic.InterfaceID)
+			m.Log.Info("VM port created", "domain", d.Name, "port", nic.InterfaceID, "network", nic.Network, "mac", p.MAC, "addresses", p.Addrs)
 		}
-		ls, gerr := m.NB.GetSwitch(nic.Network)
-		if gerr != nil {
-			return nil, fmt.Errorf("%s: network %q does not exist: %w", what, nic.Network, ErrNotFound)
-		}
-		if _, serr := network.FromSwitch(ls); serr != nil {
-			return nil, serr
-		}
-		if lsp, gerr := m.NB.GetPort(nic.InterfaceID); gerr == nil {
-			p, uerr := m.adopt(ctx, d, nic, lsp)
-			if uerr != nil {
-				return nil, fmt.Errorf("%s: %w", what, uerr)
-			}
-			ports = append(ports, p)
-			continue
-		}
-		claim, cerr := m.Alloc.CreatePort(ctx, nic.Network, alloc.Want{IPs: nic.IPs, MAC: mac}, nic.InterfaceID, func(cl *alloc.Claim) *nbdb.LogicalSwitchPort {
-			return m.portRow(d, nic, cl)
-		})
-		if cerr != nil {
-			return nil, fmt.Errorf("%s: %w", what, cerr)
-		}
-		created = append(created, nic.InterfaceID)
-		p := Port{InterfaceID: nic.InterfaceID, Network: nic.Network, MAC: claim.MAC.String()}
-		for _, a := range claim.Addrs {
-			p.Addrs = append(p.Addrs, a.Addr())
-		}
-		m.Log.Info("VM port created", "domain", d.Name, "port", nic.InterfaceID, "network", nic.Network, "mac", p.MAC, "addresses", p.Addrs)
 		ports = append(ports, p)
 	}
 	return ports, nil
 }
 
-func (m *Manager) portRow(d Domain, nic NIC, cl *alloc.Claim) *nbdb.LogicalSwitchPort {
-	addr := cl.MAC.String()
-	for _, p := range cl.Addrs {
-		addr += " " + p.Addr().String()
+// prepareNIC adopts the NIC's existing port or creates it (isNew).
+func (m *Manager) prepareNIC(ctx context.Context, d Domain, nic NIC) (p Port, isNew bool, err error) {
+	what := fmt.Sprintf("domain %s: NIC %s", d.Name, nic.InterfaceID)
+	if nic.MAC == "" {
+		return p, false, fmt.Errorf("%w: %s: no MAC address", errs.Invalid, what)
 	}
-	lsp := &nbdb.LogicalSwitchPort{
-		Name:         nic.InterfaceID,
-		Addresses:    []string{addr},
-		PortSecurity: []string{addr},
-		Options:      map[string]string{keys.OptRequestedChassis: m.Chassis},
-		ExternalIDs: map[string]string{
-			keys.Network: nic.Network, keys.Kind: keys.KindVM, keys.VMUUID: d.UUID, keys.VMName: d.Name,
-			keys.Chassis: m.Chassis, keys.VMState: "starting",
-		},
+	mac, perr := net.ParseMAC(nic.MAC)
+	if perr != nil || len(mac) != 6 {
+		return p, false, fmt.Errorf("%w: %s: MAC %q is not an Ethernet address", errs.Invalid, what, nic.MAC)
 	}
-	if m.PortDHCP != nil {
-		lsp.Dhcpv4Options, lsp.Dhcpv6Options = m.PortDHCP(nic.Network)
+	ls, gerr := m.NB.GetSwitch(nic.Network)
+	if gerr != nil {
+		return p, false, fmt.Errorf("%s: network %q does not exist: %w", what, nic.Network, errs.NotFound)
 	}
-	if l := m.label(d.Name); l != "" {
-		lsp.ExternalIDs[keys.DNSName] = l
+	if _, serr := network.FromSwitch(ls); serr != nil {
+		return p, false, serr
 	}
-	if len(nic.SecurityGroups) > 0 {
-		lsp.ExternalIDs[keys.SecurityGroups] = strings.Join(nic.SecurityGroups, ",")
+	if lsp, gerr := m.NB.LookupPort(nic.InterfaceID); gerr == nil {
+		p, uerr := m.adopt(ctx, d, nic, lsp)
+		if uerr != nil {
+			return p, false, fmt.Errorf("%s: %w", what, uerr)
+		}
+		return p, false, nil
 	}
-	return lsp
+	claim, cerr := m.Ports.Create(ctx, m.portOf(d, nic), nbstore.Want{IPs: nic.IPs, MAC: mac})
+	if cerr != nil {
+		return p, false, fmt.Errorf("%s: %w", what, cerr)
+	}
+	return Port{InterfaceID: nic.InterfaceID, Network: nic.Network, MAC: claim.MAC.String(), Addrs: claim.IPs()}, true, nil
+}
+
+// portOf is the logical port of a new NIC (its addresses come from its
+// claim).
+func (m *Manager) portOf(d Domain, nic NIC) ovn.Port {
+	return ovn.Port{
+		Name: nic.InterfaceID, Network: nic.Network, Kind: keys.KindVM, VMUUID: d.UUID, VMName: d.Name,
+		Chassis: m.Chassis, VMState: "starting", RequestedChassis: m.Chassis,
+		DNSName: m.label(d.Name), SecurityGroups: nic.SecurityGroups,
+	}
 }
 
 // adopt checks an existing port against the NIC and pins it to this chassis.
-func (m *Manager) adopt(ctx context.Context, d Domain, nic NIC, lsp *nbdb.LogicalSwitchPort) (Port, error) {
-	ids := lsp.ExternalIDs
+func (m *Manager) adopt(ctx context.Context, d Domain, nic NIC, lsp ovn.Port) (Port, error) {
 	switch {
-	case ids[keys.Kind] != keys.KindVM:
-		return Port{}, fmt.Errorf("%w: logical port %s exists and is not a VM port", ErrInvalid, lsp.Name)
-	case ids[keys.VMUUID] != d.UUID:
-		return Port{}, fmt.Errorf("%w: logical port %s belongs to domain %s", ErrInvalid, lsp.Name, ids[keys.VMUUID])
-	case ids[keys.Network] != nic.Network:
-		return Port{}, fmt.Errorf("%w: logical port %s is on network %q, the metadata says %q (a NIC cannot change networks: give it a new interfaceid)", ErrInvalid, lsp.Name, ids[keys.Network], nic.Network)
+	case lsp.Kind != keys.KindVM:
+		return Port{}, fmt.Errorf("%w: logical port %s exists and is not a VM port", errs.Invalid, lsp.Name)
+	case lsp.VMUUID != d.UUID:
+		return Port{}, fmt.Errorf("%w: logical port %s belongs to domain %s", errs.Invalid, lsp.Name, lsp.VMUUID)
+	case lsp.Network != nic.Network:
+		return Port{}, fmt.Errorf("%w: logical port %s is on network %q, the metadata says %q (a NIC cannot change networks: give it a new interfaceid)", errs.Invalid, lsp.Name, lsp.Network, nic.Network)
 	}
-	f := strings.Fields(strings.Join(lsp.Addresses, " "))
-	p := Port{InterfaceID: lsp.Name, Network: nic.Network}
-	if len(f) > 0 {
-		p.MAC = f[0]
-		for _, s := range f[1:] {
-			if a, err := netip.ParseAddr(s); err == nil {
-				p.Addrs = append(p.Addrs, a)
-			}
-		}
+	p := Port{InterfaceID: lsp.Name, Network: nic.Network, Addrs: lsp.IPs}
+	if lsp.MAC != nil {
+		p.MAC = lsp.MAC.String()
 	}
 	if !strings.EqualFold(p.MAC, nic.MAC) {
-		return Port{}, fmt.Errorf("%w: logical port %s has MAC %s, the NIC %s", ErrInvalid, lsp.Name, p.MAC, nic.MAC)
+		return Port{}, fmt.Errorf("%w: logical port %s has MAC %s, the NIC %s", errs.Invalid, lsp.Name, p.MAC, nic.MAC)
 	}
-	if ids[keys.MigrationTo] == m.Chassis {
+	if lsp.MigrationTo == m.Chassis {
 		m.arrived(d.UUID)
 		return p, nil // an incoming migration: bound on both chassis until it ends
 	}
-	if lsp.Options[keys.OptRequestedChassis] != m.Chassis || ids[keys.Chassis] != m.Chassis || ids[keys.VMState] != "starting" {
-		if lsp.Options == nil {
-			lsp.Options = map[string]string{}
+	if lsp.RequestedChassis != m.Chassis || lsp.Chassis != m.Chassis || lsp.VMState != "starting" {
+		change := ovn.PortChange{
+			IDs:     map[string]string{keys.Chassis: m.Chassis, keys.VMState: "starting"},
+			Options: map[string]string{keys.OptRequestedChassis: m.Chassis},
 		}
-		lsp.Options[keys.OptRequestedChassis] = m.Chassis
-		lsp.ExternalIDs[keys.Chassis] = m.Chassis
-		lsp.ExternalIDs[keys.VMState] = "starting"
-		if err := m.NB.UpdatePort(ctx, lsp, &lsp.Options, &lsp.ExternalIDs); err != nil {
+		if err := m.NB.SetPortKeys(ctx, lsp, change); err != nil {
 			return Port{}, err
 		}
 	}
 	// The domain's name (it may have been renamed) names its ports.
-	if ids[keys.VMName] != d.Name || ids[keys.DNSName] != m.label(d.Name) {
+	if lsp.VMName != d.Name || lsp.DNSName != m.label(d.Name) {
 		if err := m.Renamed(ctx, d.UUID, d.Name); err != nil {
 			return Port{}, err
 		}
 	}
 	// The metadata's security groups hold from every start on.
-	if m.SetPortGroups != nil && ids[keys.SecurityGroups] != strings.Join(nic.SecurityGroups, ",") {
-		if _, err := m.SetPortGroups(ctx, lsp.Name, nic.SecurityGroups); err != nil {
+	if m.Groups != nil && ovn.JoinGroups(lsp.SecurityGroups) != ovn.JoinGroups(nic.SecurityGroups) {
+		if _, err := m.Groups.SetPortGroups(ctx, lsp.Name, nic.SecurityGroups); err != nil {
 			return Port{}, err
 		}
 	}
@@ -242,12 +221,11 @@ func (m *Manager) watchBinding(d Domain) {
 }
 
 func (m *Manager) setState(ctx context.Context, port, state string) {
-	lsp, err := m.NB.GetPort(port)
-	if err != nil || lsp.ExternalIDs[keys.Kind] != keys.KindVM || lsp.ExternalIDs[keys.VMState] == state {
+	p, err := m.NB.LookupPort(port)
+	if err != nil || p.Kind != keys.KindVM || p.VMState == state {
 		return
 	}
-	lsp.ExternalIDs[keys.VMState] = state
-	if err := m.NB.UpdatePort(ctx, lsp, &lsp.ExternalIDs); err != nil {
+	if err := m.NB.SetPortKeys(ctx, p, ovn.PortChange{IDs: map[string]string{keys.VMState: state}}); err != nil {
 		m.Log.Warn("VM port state", "port", port, "state", state, "err", err)
 	}
 }
@@ -256,39 +234,35 @@ func (m *Manager) setState(ctx context.Context, port, state string) {
 // ports and addresses stay while the domain is defined.
 func (m *Manager) Stopped(ctx context.Context, d Domain) {
 	for _, p := range m.portsOf(d.UUID) {
-		if p.ExternalIDs[keys.Chassis] == m.Chassis && p.ExternalIDs[keys.MigrationTo] == "" {
+		if p.Chassis == m.Chassis && p.MigrationTo == "" {
 			m.setState(ctx, p.Name, "stopped")
 		}
 	}
 }
 
-func (m *Manager) portsOf(uuid string) []nbdb.LogicalSwitchPort {
-	ps, _ := m.NB.ListPorts(map[string]string{keys.Kind: keys.KindVM, keys.VMUUID: uuid})
+func (m *Manager) portsOf(uuid string) []ovn.Port {
+	ps, _ := m.NB.Ports(map[string]string{keys.Kind: keys.KindVM, keys.VMUUID: uuid})
 	return ps
 }
 
 func (m *Manager) label(name string) string {
-	if m.Label == nil {
+	if m.Names == nil {
 		return ""
 	}
-	return m.Label(name)
+	return m.Names.Label(name)
 }
 
 // Renamed follows a domain's new name: its ports' VM name and DNS name.
 func (m *Manager) Renamed(ctx context.Context, uuid, name string) error {
 	var errs []error
 	for _, p := range m.portsOf(uuid) {
-		if p.ExternalIDs[keys.VMName] == name {
+		if p.VMName == name {
 			continue
 		}
-		p.ExternalIDs[keys.VMName] = name
-		if l := m.label(name); l != "" {
-			p.ExternalIDs[keys.DNSName] = l
-		} else {
-			delete(p.ExternalIDs, keys.DNSName)
-		}
+		// An empty label removes the DNS name.
+		ids := map[string]string{keys.VMName: name, keys.DNSName: m.label(name)}
 		m.Log.Info("VM renamed", "domain", name, "port", p.Name)
-		errs = append(errs, m.NB.UpdatePort(ctx, &p, &p.ExternalIDs))
+		errs = append(errs, m.NB.SetPortKeys(ctx, p, ovn.PortChange{IDs: ids}))
 	}
 	return errors.Join(errs...)
 }
@@ -298,11 +272,11 @@ func (m *Manager) Renamed(ctx context.Context, uuid, name string) error {
 func (m *Manager) Undefined(ctx context.Context, uuid string) error {
 	var errs []error
 	for _, p := range m.portsOf(uuid) {
-		if p.ExternalIDs[keys.Chassis] != m.Chassis || p.ExternalIDs[keys.MigrationTo] != "" {
+		if p.Chassis != m.Chassis || p.MigrationTo != "" {
 			continue // another host's domain of that UUID (after a migration), or moving
 		}
-		m.Log.Info("VM undefined: releasing its port", "domain", p.ExternalIDs[keys.VMName], "port", p.Name)
-		errs = append(errs, m.Alloc.DeletePort(ctx, p.Name))
+		m.Log.Info("VM undefined: releasing its port", "domain", p.VMName, "port", p.Name)
+		errs = append(errs, m.Ports.Delete(ctx, p.Name))
 	}
 	return errors.Join(errs...)
 }
@@ -310,14 +284,14 @@ func (m *Manager) Undefined(ctx context.Context, uuid string) error {
 // Reconcile releases the ports of this chassis' domains that are gone
 // (exists reports whether libvirt still defines a domain UUID).
 func (m *Manager) Reconcile(ctx context.Context, exists func(uuid string) bool) error {
-	ps, err := m.NB.ListPorts(map[string]string{keys.Kind: keys.KindVM, keys.Chassis: m.Chassis})
+	ps, err := m.NB.Ports(map[string]string{keys.Kind: keys.KindVM, keys.Chassis: m.Chassis})
 	if err != nil {
 		return err
 	}
 	seen := map[string]bool{}
 	var errs []error
 	for _, p := range ps {
-		u := p.ExternalIDs[keys.VMUUID]
+		u := p.VMUUID
 		if seen[u] || exists(u) {
 			continue
 		}

@@ -8,11 +8,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/quantumnet/quantumnet/daemon/alloc"
+	"github.com/quantumnet/quantumnet/daemon/lport"
 	"github.com/quantumnet/quantumnet/daemon/netsvc"
 	"github.com/quantumnet/quantumnet/daemon/network"
 	"github.com/quantumnet/quantumnet/daemon/secgroup"
 	sgstore "github.com/quantumnet/quantumnet/daemon/secgroup/nbstore"
+	"github.com/quantumnet/quantumnet/ipam/nbstore"
+	"github.com/quantumnet/quantumnet/pkg/errs"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
@@ -40,14 +42,14 @@ func newVMEnv(t *testing.T) (*ovsdbtest.Server, *ovn.NB, *Manager, context.Conte
 	}
 	ovsdbtest.Eventually(t, 5*time.Second, func() bool { _, err := nb.GetSwitch("blue"); return err == nil }, "switch")
 	sgm := &sgstore.Manager{NB: nb, Log: log}
-	al := &alloc.Allocator{NB: nb, Log: log, PortOps: sgm.PortOps}
+	al := &nbstore.Store{NB: nb, Log: log}
 	svc := &netsvc.Manager{NB: nb, Alloc: al, Log: log}
 	if err := svc.Ensure(ctx, "blue"); err != nil {
 		t.Fatal(err)
 	}
 	ovsdbtest.Eventually(t, 5*time.Second, func() bool { v4, _ := svc.PortDHCP("blue"); return v4 != nil }, "DHCP options")
-	m := &Manager{NB: nb, Alloc: al, Chassis: "ch1", ReadyTimeout: time.Second, Log: log,
-		PortDHCP: svc.PortDHCP, Label: netsvc.Label, SetPortGroups: sgm.SetPortGroups}
+	m := &Manager{NB: nb, Ports: &lport.Ports{NB: nb, Store: al, DHCP: svc, Groups: sgm}, Chassis: "ch1", ReadyTimeout: time.Second, Log: log,
+		Names: svc, Groups: sgm}
 	for _, g := range []string{"web", "db"} {
 		if err := sgm.Create(ctx, secgroup.Group{Name: g}); err != nil {
 			t.Fatal(err)
@@ -98,7 +100,7 @@ func TestIntegrationVMPorts(t *testing.T) {
 	if _, err := m.Prepare(ctx, bad); err == nil || !strings.Contains(err.Error(), "domain web2: NIC dddd: network \"nosuch\" does not exist") {
 		t.Fatalf("bad NIC: %v", err)
 	}
-	if _, err := nb.GetPort("cccc"); !errors.Is(err, ovn.ErrNotFound) {
+	if _, err := nb.GetPort("cccc"); !errors.Is(err, errs.NotFound) {
 		t.Fatalf("the good NIC of a refused domain was left behind: %v", err)
 	}
 	// A NIC cannot move to another domain's port.
@@ -125,10 +127,10 @@ func TestIntegrationVMPorts(t *testing.T) {
 	ovsdbtest.Eventually(t, 5*time.Second, func() bool {
 		_, e1 := nb.GetPort("aaaa")
 		_, e2 := nb.GetPort("bbbb")
-		return errors.Is(e1, ovn.ErrNotFound) && errors.Is(e2, ovn.ErrNotFound)
+		return errors.Is(e1, errs.NotFound) && errors.Is(e2, errs.NotFound)
 	}, "undefined domain's ports not released")
 	// What is left is the network's resolver address.
-	us, err := m.Alloc.Show("blue")
+	us, err := m.Ports.Store.Show("blue")
 	if err != nil || us[0].Used != 1 || us[0].Reservations[netip.MustParseAddr("10.8.0.254")].Owner != keys.OwnerResolver {
 		t.Fatalf("addresses not released: %+v %v", us, err)
 	}

@@ -354,7 +354,7 @@ func TestMagicDNS(t *testing.T) {
 		t.Errorf("a name of another network resolves here:\n%s", out)
 	}
 	// Deleting that network takes its resolver endpoint down (port, veth).
-	qnd := netsvc.HostIfname("e2e-dns2")
+	qnd := netsvc.ResolverIfname("e2e-dns2")
 	if l := hostLinks(t, qnd); len(l) != 1 {
 		t.Fatalf("resolver veth %s of e2e-dns2: %v", qnd, l)
 	}

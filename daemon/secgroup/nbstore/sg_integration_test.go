@@ -10,12 +10,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/quantumnet/quantumnet/daemon/alloc"
+	"github.com/quantumnet/quantumnet/daemon/lport"
 	"github.com/quantumnet/quantumnet/daemon/network"
 	"github.com/quantumnet/quantumnet/daemon/secgroup"
+	"github.com/quantumnet/quantumnet/ipam/nbstore"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
-	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
 )
 
@@ -24,7 +24,7 @@ type env struct {
 	srv *ovsdbtest.Server
 	nb  *ovn.NB
 	m   *Manager
-	al  *alloc.Allocator
+	al  *lport.Ports
 	ctx context.Context
 }
 
@@ -43,7 +43,7 @@ func newEnv(t *testing.T) *env {
 }
 
 // connect is one daemon: its own NB client, manager and allocator.
-func (e *env) connect() (*ovn.NB, *Manager, *alloc.Allocator) {
+func (e *env) connect() (*ovn.NB, *Manager, *lport.Ports) {
 	log := ovsdbtest.Logger(e.t)
 	nb, err := ovn.NewNB(e.ctx, []string{e.srv.Remote}, nil, log)
 	if err != nil {
@@ -55,22 +55,12 @@ func (e *env) connect() (*ovn.NB, *Manager, *alloc.Allocator) {
 		e.t.Fatal(err)
 	}
 	m := &Manager{NB: nb, Log: log}
-	return nb, m, &alloc.Allocator{NB: nb, Log: log, PortOps: m.PortOps}
+	return nb, m, &lport.Ports{NB: nb, Store: &nbstore.Store{NB: nb, Log: log}, Groups: m}
 }
 
 // port creates a logical port with groups, as ADD does.
 func (e *env) port(name string, groups ...string) error {
-	_, err := e.al.CreatePort(e.ctx, "blue", alloc.Want{}, name, func(cl *alloc.Claim) *nbdb.LogicalSwitchPort {
-		addr := cl.MAC.String()
-		for _, a := range cl.Addrs {
-			addr += " " + a.Addr().String()
-		}
-		ids := map[string]string{keys.Network: "blue", keys.Kind: keys.KindContainer}
-		if len(groups) > 0 {
-			ids[keys.SecurityGroups] = strings.Join(groups, ",")
-		}
-		return &nbdb.LogicalSwitchPort{Name: name, Addresses: []string{addr}, ExternalIDs: ids}
-	})
+	_, err := e.al.Create(e.ctx, ovn.Port{Name: name, Network: "blue", Kind: keys.KindContainer, SecurityGroups: groups}, nbstore.Want{})
 	return err
 }
 
@@ -310,10 +300,7 @@ func TestIntegrationConcurrentDaemons(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		for i := range 10 {
-			_, err := al2.CreatePort(e.ctx, "blue", alloc.Want{}, fmt.Sprintf("c%d", i), func(cl *alloc.Claim) *nbdb.LogicalSwitchPort {
-				return &nbdb.LogicalSwitchPort{Name: fmt.Sprintf("c%d", i), Addresses: []string{cl.MAC.String() + " " + cl.Addrs[0].Addr().String()},
-					ExternalIDs: map[string]string{keys.Network: "blue", keys.SecurityGroups: "web"}}
-			})
+			_, err := al2.Create(e.ctx, ovn.Port{Name: fmt.Sprintf("c%d", i), Network: "blue", SecurityGroups: []string{"web"}}, nbstore.Want{})
 			if err != nil {
 				errs <- err
 			}

@@ -26,7 +26,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/quantumnet/quantumnet/daemon/alloc"
+	"github.com/quantumnet/quantumnet/ipam/nbstore"
 	"github.com/quantumnet/quantumnet/pkg/api"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
 	"github.com/quantumnet/quantumnet/pkg/rpcclient"
@@ -631,7 +631,7 @@ func (e *env) rebuildInProcess(ctx context.Context, nb *nbServer, want int, r *r
 	r.InProcMonitorLoad = time.Since(t)
 	var first, second []time.Duration
 	for range 5 {
-		al := &alloc.Allocator{NB: nbc}
+		al := &nbstore.Store{NB: nbc}
 		t := time.Now()
 		us, err := al.Show(netName)
 		if err != nil {
@@ -648,7 +648,7 @@ func (e *env) rebuildInProcess(ctx context.Context, nb *nbServer, want int, r *r
 		second = append(second, time.Since(t))
 	}
 	// Live heap of the NB cache plus one allocator's state (kept alive).
-	keep := &alloc.Allocator{NB: nbc}
+	keep := &nbstore.Store{NB: nbc}
 	if _, err := keep.Show(netName); err != nil {
 		return err
 	}

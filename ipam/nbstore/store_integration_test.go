@@ -1,8 +1,10 @@
-package alloc
+package nbstore
 
 import (
 	"context"
 	"errors"
+	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"strings"
@@ -11,13 +13,14 @@ import (
 	"time"
 
 	"github.com/quantumnet/quantumnet/daemon/network"
+	"github.com/quantumnet/quantumnet/ipam"
+	"github.com/quantumnet/quantumnet/pkg/errs"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
-	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
 )
 
-func newAllocator(t *testing.T, remote string) *Allocator {
+func newAllocator(t *testing.T, remote string) *Store {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -30,10 +33,10 @@ func newAllocator(t *testing.T, remote string) *Allocator {
 	if err := nb.WaitConnected(wctx); err != nil {
 		t.Fatal(err)
 	}
-	return &Allocator{NB: nb, MACPrefix: [3]byte{0x0a, 0x51, 0x4e}, Log: ovsdbtest.Logger(t)}
+	return &Store{NB: nb, MACPrefix: [3]byte{0x0a, 0x51, 0x4e}, Log: ovsdbtest.Logger(t)}
 }
 
-func createNet(t *testing.T, a *Allocator, in network.Input) {
+func createNet(t *testing.T, a *Store, in network.Input) {
 	t.Helper()
 	spec, err := network.Parse(in)
 	if err != nil {
@@ -45,26 +48,69 @@ func createNet(t *testing.T, a *Allocator, in network.Input) {
 	ovsdbtest.Eventually(t, 5*time.Second, func() bool { _, err := a.NB.GetSwitch(spec.Name); return err == nil }, "switch never cached")
 }
 
-func mkPort(name string) func(*Claim) *nbdb.LogicalSwitchPort {
-	return func(cl *Claim) *nbdb.LogicalSwitchPort {
-		addr := cl.MAC.String()
-		for _, p := range cl.Addrs {
-			addr += " " + p.Addr().String()
+// createPort creates a port of network n1 the way a port's owner does: the
+// Tx's allocation and guard, then the port row, in one transaction.
+func (s *Store) createPort(ctx context.Context, want Want, name string) (*Claim, error) {
+	tx := s.Begin("n1", "create logical port "+name)
+	defer tx.Abort()
+	for {
+		cl, err := tx.Allocate(ctx, want, name)
+		if err != nil {
+			return nil, err
 		}
-		return &nbdb.LogicalSwitchPort{Name: name, Addresses: []string{addr}, ExternalIDs: map[string]string{keys.Network: "n1", keys.Kind: keys.KindContainer}}
+		p := ovn.Port{Name: name, Network: "n1", Kind: keys.KindContainer, MAC: cl.MAC, IPs: cl.IPs()}
+		own, err := s.NB.CreatePortOps(tx.Switch(), p.Row())
+		if err != nil {
+			return nil, err
+		}
+		ops, err := tx.Ops()
+		if err != nil {
+			return nil, err
+		}
+		res, err := s.NB.TransactResults(ctx, tx.What(), append(ops, own...))
+		if retry, err := tx.Commit(ctx, res, err); !retry {
+			return cl, err
+		}
+	}
+}
+
+// deletePort deletes a port and frees its addresses in one transaction.
+func (s *Store) deletePort(ctx context.Context, name string) error {
+	p, err := s.NB.LookupPort(name)
+	if err != nil {
+		return err
+	}
+	tx := s.Begin(p.Network, "delete logical port "+name)
+	defer tx.Abort()
+	for {
+		if err := tx.Free(ctx, p); err != nil {
+			return err
+		}
+		own, err := s.NB.DeletePortOps(name)
+		if err != nil {
+			return err
+		}
+		ops, err := tx.Ops()
+		if err != nil {
+			return err
+		}
+		res, err := s.NB.TransactResults(ctx, tx.What(), append(ops, own...))
+		if retry, err := tx.Commit(ctx, res, err); !retry {
+			return err
+		}
 	}
 }
 
 // TestIntegrationIPAMPortsAndReservations: ports and reservations share the
 // pool; static bindings go to their MAC; releases are reused last; a full
-// pool is a clean ErrExhausted; everything lives in NB.
+// pool is a clean ipam.ErrExhausted; everything lives in NB.
 func TestIntegrationIPAMPortsAndReservations(t *testing.T) {
 	srv := ovsdbtest.New(t, "../../pkg/ovn/nbdb/ovn-nb.ovsschema")
 	a := newAllocator(t, srv.Remote)
 	createNet(t, a, network.Input{Name: "n1", Subnet4: "10.5.0.0/28", Exclude: []string{"10.5.0.2-10.5.0.3"}})
 	ctx := context.Background()
 
-	cl, err := a.CreatePort(ctx, "n1", Want{}, "p1", mkPort("p1"))
+	cl, err := a.createPort(ctx, Want{}, "p1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,16 +128,16 @@ func TestIntegrationIPAMPortsAndReservations(t *testing.T) {
 	for _, tc := range []struct {
 		ip   string
 		want error
-	}{{"10.5.0.4", ErrConflict}, {"10.5.0.5", ErrConflict}, {"10.5.0.2", ErrInvalid}, {"10.6.0.1", ErrInvalid}} {
+	}{{"10.5.0.4", ErrConflict}, {"10.5.0.5", ErrConflict}, {"10.5.0.2", errs.Invalid}, {"10.6.0.1", errs.Invalid}} {
 		if _, err := a.Reserve(ctx, "n1", "x", netip.MustParseAddr(tc.ip), false, nil); !errors.Is(err, tc.want) {
 			t.Errorf("reserve %s: %v, want %v", tc.ip, err, tc.want)
 		}
 	}
 	// A port with the bound MAC gets the bound address; asking for it without the MAC is refused.
-	if _, err := a.CreatePort(ctx, "n1", Want{IPs: []netip.Addr{netip.MustParseAddr("10.5.0.9")}}, "px", mkPort("px")); !errors.Is(err, ErrConflict) {
+	if _, err := a.createPort(ctx, Want{IPs: []netip.Addr{netip.MustParseAddr("10.5.0.9")}}, "px"); !errors.Is(err, ErrConflict) {
 		t.Fatalf("port asking for a bound address: %v", err)
 	}
-	cl, err = a.CreatePort(ctx, "n1", Want{MAC: mac}, "p2", mkPort("p2"))
+	cl, err = a.createPort(ctx, Want{MAC: mac}, "p2")
 	if err != nil || cl.Addrs[0].Addr().String() != "10.5.0.9" {
 		t.Fatalf("static binding: %v %v", cl, err)
 	}
@@ -102,14 +148,14 @@ func TestIntegrationIPAMPortsAndReservations(t *testing.T) {
 		t.Fatalf("show from a second daemon: %+v %v", us, err)
 	}
 	// Release the port: the next allocations use the rest first.
-	if err := a.DeletePort(ctx, "p1"); err != nil {
+	if err := a.deletePort(ctx, "p1"); err != nil {
 		t.Fatal(err)
 	}
 	var got []string
 	for i := 0; ; i++ {
 		ip, err := b.Reserve(ctx, "n1", "fill", netip.Addr{}, false, nil)
 		if err != nil {
-			if !errors.Is(err, ErrExhausted) {
+			if !errors.Is(err, ipam.ErrExhausted) {
 				t.Fatalf("fill: %v", err)
 			}
 			break
@@ -121,7 +167,7 @@ func TestIntegrationIPAMPortsAndReservations(t *testing.T) {
 		t.Fatalf("fill order %v, want %s (the released .4 last)", got, want)
 	}
 	// The bound address stays bound after its port goes.
-	if err := a.DeletePort(ctx, "p2"); err != nil {
+	if err := a.deletePort(ctx, "p2"); err != nil {
 		t.Fatal(err)
 	}
 	if us, _ := a.Show("n1"); us[0].Reservations[netip.MustParseAddr("10.5.0.9")].MAC != mac.String() {
@@ -130,19 +176,19 @@ func TestIntegrationIPAMPortsAndReservations(t *testing.T) {
 	if err := a.Release(ctx, "n1", netip.MustParseAddr("10.5.0.9")); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Release(ctx, "n1", netip.MustParseAddr("10.5.0.9")); !errors.Is(err, ErrNotFound) {
+	if err := a.Release(ctx, "n1", netip.MustParseAddr("10.5.0.9")); !errors.Is(err, errs.NotFound) {
 		t.Fatalf("second release: %v", err)
 	}
 	// A requested MAC is accepted only if no port has it yet.
 	own, _ := net.ParseMAC("0a:51:4e:11:22:33")
-	if _, err := a.CreatePort(ctx, "n1", Want{MAC: own}, "p3", mkPort("p3")); err != nil {
+	if _, err := a.createPort(ctx, Want{MAC: own}, "p3"); err != nil {
 		t.Fatal(err)
 	}
 	ovsdbtest.Eventually(t, 5*time.Second, func() bool { return a.NB.MACInUse(own.String()) }, "MAC index never saw p3")
-	if _, err := a.CreatePort(ctx, "n1", Want{MAC: own}, "p4", mkPort("p4")); !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), own.String()) {
+	if _, err := a.createPort(ctx, Want{MAC: own}, "p4"); !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), own.String()) {
 		t.Fatalf("a second port with MAC %s: %v, want a conflict naming it", own, err)
 	}
-	if err := a.DeletePort(ctx, "p3"); err != nil {
+	if err := a.deletePort(ctx, "p3"); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -159,7 +205,7 @@ func TestIntegrationIPAMConcurrentDaemons(t *testing.T) {
 	seen := map[netip.Addr]int{}
 	var wg sync.WaitGroup
 	var errs []error
-	for i, al := range []*Allocator{a, b, a, b} {
+	for i, al := range []*Store{a, b, a, b} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -167,7 +213,7 @@ func TestIntegrationIPAMConcurrentDaemons(t *testing.T) {
 				ip, err := al.Reserve(context.Background(), "n1", "w", netip.Addr{}, false, nil)
 				mu.Lock()
 				if err != nil {
-					if !errors.Is(err, ErrExhausted) {
+					if !errors.Is(err, ipam.ErrExhausted) {
 						errs = append(errs, err)
 					}
 				} else {
@@ -199,4 +245,57 @@ func TestIntegrationIPAMConcurrentDaemons(t *testing.T) {
 	if len(rows) != 253 || len(uniq) != 253 {
 		t.Fatalf("ovn-nbctl sees %d reservation rows, %d distinct", len(rows), len(uniq))
 	}
+}
+
+// TestIntegrationIPAMConcurrentPorts: two daemons create ports on one
+// network at once through the two-phase Tx: the losers of the generation
+// guard retry from the winners' state, no address is given twice, and
+// deleting every port frees every address.
+func TestIntegrationIPAMConcurrentPorts(t *testing.T) {
+	srv := ovsdbtest.New(t, "../../pkg/ovn/nbdb/ovn-nb.ovsschema")
+	a, b := newAllocator(t, srv.Remote), newAllocator(t, srv.Remote)
+	createNet(t, a, network.Input{Name: "n1", Subnet4: "10.7.0.0/24"})
+	ovsdbtest.Eventually(t, 5*time.Second, func() bool { _, err := b.NB.GetSwitch("n1"); return err == nil }, "b never saw the switch")
+	ctx := context.Background()
+	var mu sync.Mutex
+	seen := map[netip.Addr]string{}
+	var wg sync.WaitGroup
+	errc := make(chan error, 100)
+	for d, s := range []*Store{a, b} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 30 {
+				name := fmt.Sprintf("d%d-p%d", d, i)
+				cl, err := s.createPort(ctx, Want{}, name)
+				if err != nil {
+					errc <- fmt.Errorf("%s: %w", name, err)
+					return
+				}
+				mu.Lock()
+				if other, dup := seen[cl.Addrs[0].Addr()]; dup {
+					errc <- fmt.Errorf("%s got %s, already %s's", name, cl.Addrs[0], other)
+				}
+				seen[cl.Addrs[0].Addr()] = name
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		t.Fatal(err)
+	}
+	ovsdbtest.Eventually(t, 5*time.Second, func() bool { us, err := a.Show("n1"); return err == nil && us[0].Used == 60 }, "a does not see 60 addresses in use")
+	for name := range maps.Values(seen) {
+		s := a
+		if strings.HasPrefix(name, "d1-") {
+			s = b
+		}
+		ovsdbtest.Eventually(t, 5*time.Second, func() bool { _, err := s.NB.GetPort(name); return err == nil }, "port %s never cached", name)
+		if err := s.deletePort(ctx, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ovsdbtest.Eventually(t, 5*time.Second, func() bool { us, err := b.Show("n1"); return err == nil && us[0].Used == 0 }, "addresses not freed")
 }

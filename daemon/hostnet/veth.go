@@ -1,4 +1,8 @@
-package attach
+// Package hostnet configures the host's side of QuantumNet's interfaces
+// with netlink: veth pairs into network namespaces (a container's, a
+// resolver endpoint's), their addresses and routes, and the TX checksum
+// offload the userspace datapath needs off. It knows nothing of OVN or OVS.
+package hostnet
 
 import (
 	"errors"

@@ -1,0 +1,193 @@
+package attach
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"strings"
+
+	"github.com/quantumnet/quantumnet/daemon/hostnet"
+	"github.com/quantumnet/quantumnet/daemon/network"
+	"github.com/quantumnet/quantumnet/pkg/errs"
+	"github.com/quantumnet/quantumnet/pkg/ovn"
+	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
+	"github.com/quantumnet/quantumnet/pkg/ovs"
+)
+
+// resultOf rebuilds the Result of an existing port.
+func resultOf(p ovn.Port, spec network.Spec) (*Result, error) {
+	if p.MAC == nil {
+		return nil, fmt.Errorf("logical port %s has no addresses", p.Name)
+	}
+	res := &Result{Port: p.Name, HostIfname: p.HostIfname, MAC: p.MAC, MTU: spec.MTU, DNSDomain: spec.DNSDomain}
+	for _, a := range p.IPs {
+		if a.Is4() && spec.Subnet4.IsValid() {
+			res.Addrs = append(res.Addrs, netip.PrefixFrom(a, spec.Subnet4.Bits()))
+			res.Gateways = append(res.Gateways, spec.Gateway4)
+		} else if a.Is6() && spec.Subnet6.IsValid() {
+			res.Addrs = append(res.Addrs, netip.PrefixFrom(a, spec.Subnet6.Bits()))
+			res.Gateways = append(res.Gateways, spec.Gateway6)
+		}
+	}
+	return res, nil
+}
+
+// existing returns the result of an attachment that is complete.
+func (m *Manager) existing(p ovn.Port, r Request, spec network.Spec) (*Result, error) {
+	if p.ContainerID != r.ContainerID || p.Network != r.Network || p.Netns != r.Netns {
+		return nil, errors.New("different attachment")
+	}
+	res, err := resultOf(p, spec)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.check(p, r, res); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// Check verifies the attachment: logical port, OVS port, interface and addresses.
+func (m *Manager) Check(ctx context.Context, r Request) error {
+	if err := r.Validate("CHECK"); err != nil {
+		return err
+	}
+	name := PortName(r.ContainerID, r.Ifname)
+	p, err := m.NB.LookupPort(name)
+	if err != nil {
+		return fmt.Errorf("%w: logical port %s of container %s/%s is missing in OVN", errs.NotFound, name, r.ContainerID, r.Ifname)
+	}
+	ls, err := m.NB.GetSwitch(r.Network)
+	if err != nil {
+		return fmt.Errorf("%w: network %q", errs.NotFound, r.Network)
+	}
+	spec, err := network.FromSwitch(ls)
+	if err != nil {
+		return err
+	}
+	res, err := resultOf(p, spec)
+	if err != nil {
+		return err
+	}
+	for _, want := range r.IPs {
+		a, err := netip.ParseAddr(strings.SplitN(want, "/", 2)[0])
+		if err != nil {
+			return fmt.Errorf("%w: prevResult: %q is not an IP address", errs.Invalid, want)
+		}
+		found := false
+		for _, have := range res.Addrs {
+			found = found || have.Addr() == a
+		}
+		if !found {
+			return fmt.Errorf("address %s of the previous result is not the address of logical port %s (%v)", a, p.Name, res.Addrs)
+		}
+	}
+	return m.check(p, r, res)
+}
+
+func (m *Manager) check(p ovn.Port, r Request, res *Result) error {
+	if p.Network != r.Network {
+		return fmt.Errorf("logical port %s belongs to network %q, not %q", p.Name, p.Network, r.Network)
+	}
+	iface, err := m.OVS.GetInterface(res.HostIfname)
+	if err != nil {
+		return fmt.Errorf("%w: OVS interface %s is missing from %s", errs.NotFound, res.HostIfname, m.Bridge)
+	}
+	if iface.ExternalIDs[ovs.KeyIfaceID] != p.Name {
+		return fmt.Errorf("OVS interface %s has iface-id %q, want %q", res.HostIfname, iface.ExternalIDs[ovs.KeyIfaceID], p.Name)
+	}
+	if !hostnet.HostVethExists(res.HostIfname) {
+		return fmt.Errorf("%w: host interface %s is missing", errs.NotFound, res.HostIfname)
+	}
+	if err := hostnet.CheckVeth(r.Netns, r.Ifname, res.MAC, res.Addrs); err != nil {
+		return fmt.Errorf("%w: %v", errs.NotFound, err)
+	}
+	return nil
+}
+
+// Attachment names one container attachment.
+type Attachment struct{ ContainerID, Ifname string }
+
+// GC removes this chassis' attachments of cniNetwork that are not in valid.
+func (m *Manager) GC(ctx context.Context, cniNetwork string, valid []Attachment) ([]Attachment, error) {
+	if p := m.Ready(); !m.NB.Connected() || !m.OVS.Connected() {
+		return nil, fmt.Errorf("%w: %s", ErrUnavailable, strings.Join(p, "; "))
+	}
+	keep := map[Attachment]bool{}
+	for _, a := range valid {
+		keep[a] = true
+	}
+	ports, err := m.NB.Ports(map[string]string{keys.Kind: keys.KindContainer, keys.Chassis: m.Chassis, keys.CNINetwork: cniNetwork})
+	if err != nil {
+		return nil, err
+	}
+	var removed []Attachment
+	var fails []error
+	for _, p := range ports {
+		a := Attachment{p.ContainerID, p.Ifname}
+		if keep[a] {
+			continue
+		}
+		if err := m.remove(ctx, p.Name, HostIfname(a.ContainerID, a.Ifname)); err != nil {
+			fails = append(fails, err)
+			continue
+		}
+		removed = append(removed, a)
+	}
+	return removed, errors.Join(fails...)
+}
+
+// Reconcile repairs or removes what a crash may have left on this chassis:
+// OVS ports and veths whose logical port is gone are removed; logical ports
+// of this chassis whose namespace or veth is gone are removed; a live
+// container whose OVS port was lost gets it back. Run it at start, before
+// serving.
+func (m *Manager) Reconcile(ctx context.Context) error {
+	var fails []error
+	ports, err := m.OVS.ListPorts(nil)
+	if err != nil {
+		return err
+	}
+	for _, p := range ports {
+		name := p.ExternalIDs[keys.Port]
+		if name == "" || p.ExternalIDs[keys.ContainerID] == "" {
+			continue
+		}
+		if _, err := m.NB.LookupPort(name); errors.Is(err, errs.NotFound) {
+			m.Log.Info("reconcile: removing OVS port without logical port", "port", p.Name)
+			fails = append(fails, m.OVS.DeletePort(ctx, m.Bridge, p.Name), hostnet.DeleteHostVeth(p.Name))
+		}
+	}
+	lsps, err := m.NB.Ports(map[string]string{keys.Kind: keys.KindContainer, keys.Chassis: m.Chassis})
+	if err != nil {
+		return err
+	}
+	for _, p := range lsps {
+		fails = append(fails, m.reconcilePort(ctx, p))
+	}
+	return errors.Join(fails...)
+}
+
+// reconcilePort keeps a container port of this chassis whose namespace and
+// veth are alive (re-adding its OVS port if lost) and removes it otherwise.
+func (m *Manager) reconcilePort(ctx context.Context, p ovn.Port) error {
+	host := p.HostIfname
+	_, nsErr := os.Stat(p.Netns)
+	if nsErr == nil && hostnet.HostVethExists(host) {
+		if _, err := m.OVS.GetPort(host); err == nil {
+			return nil
+		}
+		// The container is alive but its OVS port was lost (crash between
+		// veth and OVS port, or an OVS database reset): put it back.
+		m.Log.Info("reconcile: re-adding lost OVS port", "port", p.Name, "host_ifname", host)
+		mac := ""
+		if p.MAC != nil {
+			mac = p.MAC.String()
+		}
+		return m.addOVSPort(ctx, p.Name, host, p.ContainerID, p.Ifname, mac)
+	}
+	m.Log.Info("reconcile: removing broken attachment", "port", p.Name, "netns", p.Netns, "veth_present", hostnet.HostVethExists(host))
+	return m.remove(ctx, p.Name, host)
+}

@@ -1,0 +1,73 @@
+package ovn
+
+import (
+	"net/netip"
+
+	"github.com/ovn-kubernetes/libovsdb/ovsdb"
+
+	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
+	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
+	"github.com/quantumnet/quantumnet/pkg/ovs"
+)
+
+// Reservation is an address held without a port: a DHCP_Options row of
+// kind keys.KindReservation (an API allocation, the resolver's address, or
+// a static MAC binding that DHCP honours).
+type Reservation struct {
+	UUID    string
+	Network string
+	Owner   string // who holds it
+	MAC     string // static binding: the MAC that gets IP ("" if none)
+	IP      netip.Addr
+}
+
+// ReservationOf parses a reservation row; ok is false for other DHCP
+// options rows and for reservations without a valid address.
+func ReservationOf(d *nbdb.DHCPOptions) (r Reservation, ok bool) {
+	if d.ExternalIDs[keys.Kind] != keys.KindReservation {
+		return r, false
+	}
+	ip, err := netip.ParseAddr(d.ExternalIDs[keys.IP])
+	if err != nil {
+		return r, false
+	}
+	return Reservation{UUID: d.UUID, Network: d.ExternalIDs[keys.Network], Owner: d.ExternalIDs[keys.Owner],
+		MAC: d.ExternalIDs[keys.MAC], IP: ip}, true
+}
+
+// Row is the DHCP_Options row of r (r.UUID: a named UUID, or empty).
+func (r Reservation) Row() *nbdb.DHCPOptions {
+	ids := map[string]string{keys.Network: r.Network, keys.Kind: keys.KindReservation, keys.Owner: r.Owner, keys.IP: r.IP.String()}
+	if r.MAC != "" {
+		ids[keys.MAC] = r.MAC
+	}
+	return &nbdb.DHCPOptions{UUID: r.UUID, Cidr: netip.PrefixFrom(r.IP, r.IP.BitLen()).String(), ExternalIDs: ids}
+}
+
+// Reservations returns the valid reservations of network (read from the
+// cache without copying the rows: scans of tens of thousands are cheap).
+func (c *NB) Reservations(network string) ([]Reservation, error) {
+	rows, err := ovs.QueryShallow(c.Conn, nbdb.DHCPOptionsTable, func(d *nbdb.DHCPOptions) bool {
+		return d.ExternalIDs[keys.Kind] == keys.KindReservation && d.ExternalIDs[keys.Network] == network
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Reservation, 0, len(rows))
+	for _, d := range rows {
+		if r, ok := ReservationOf(d); ok {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// InsertReservationOps inserts r (r.UUID: its named UUID).
+func (c *NB) InsertReservationOps(r Reservation) ([]ovsdb.Operation, error) {
+	return c.Create(r.Row())
+}
+
+// DeleteReservationOps deletes the reservation row uuid.
+func (c *NB) DeleteReservationOps(uuid string) ([]ovsdb.Operation, error) {
+	return c.Where(&nbdb.DHCPOptions{UUID: uuid}).Delete()
+}
