@@ -38,19 +38,12 @@ func (m *Manager) Hosts(netName string) ([]Host, error) {
 		return nil, err
 	}
 	var hosts []Host
-	for _, p := range lsps {
-		if portNetwork(p) != netName {
-			continue
+	for _, lsp := range lsps {
+		p := ovn.PortOf(lsp)
+		if p.Network != netName || p.DNSName == "" || len(p.IPs) == 0 {
+			continue // another network's, unnamed, or no address (yet)
 		}
-		label := portDNSName(p)
-		if label == "" {
-			continue
-		}
-		addrs, ok := portAddrs(p)
-		if !ok {
-			continue // no address (yet)
-		}
-		hosts = append(hosts, Host{Label: label, Addrs: addrs})
+		hosts = append(hosts, Host{Label: p.DNSName, Addrs: p.IPs})
 	}
 	slices.SortFunc(hosts, func(a, b Host) int { return strings.Compare(a.Label, b.Label) })
 	return hosts, nil

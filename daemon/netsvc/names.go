@@ -3,41 +3,34 @@ package netsvc
 import (
 	"context"
 	"fmt"
-	"maps"
 
 	"github.com/quantumnet/quantumnet/pkg/errs"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
-	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
 )
 
 // SetDNSName names a workload's port <label>.<its network's domain>, the
 // label made from name by Label (an empty name takes the port's name
-// away), and returns the port's row. The runner writes the DNS records.
-func (m *Manager) SetDNSName(ctx context.Context, port, name string) (*nbdb.LogicalSwitchPort, error) {
+// away), and returns the port as it is then. The runner writes the DNS records.
+func (m *Manager) SetDNSName(ctx context.Context, port, name string) (ovn.Port, error) {
 	lsp, err := m.NB.GetPort(port)
 	if err != nil {
-		return nil, fmt.Errorf("port %q: %w", port, err)
+		return ovn.Port{}, fmt.Errorf("port %q: %w", port, err)
 	}
-	if portNetwork(lsp) == "" {
-		return nil, fmt.Errorf("logical port %s: %w", port, ovn.ErrNotManaged)
+	p := ovn.PortOf(lsp)
+	if !p.Managed() {
+		return ovn.Port{}, fmt.Errorf("logical port %s: %w", port, ovn.ErrNotManaged)
 	}
 	label := Label(name)
 	if name != "" && label == "" {
-		return nil, errs.New(errs.Invalid, fmt.Sprintf("name: %q has nothing a DNS name can use (a-z, 0-9, '-')", name))
+		return ovn.Port{}, errs.New(errs.Invalid, fmt.Sprintf("name: %q has nothing a DNS name can use (a-z, 0-9, '-')", name))
 	}
-	if portDNSName(lsp) == label {
-		return lsp, nil
+	if p.DNSName == label {
+		return p, nil
 	}
-	ids := maps.Clone(lsp.ExternalIDs)
-	if label == "" {
-		delete(ids, keys.DNSName)
-	} else {
-		ids[keys.DNSName] = label
+	if err := m.NB.SetPortKeys(ctx, p, ovn.PortChange{IDs: map[string]string{keys.DNSName: label}}); err != nil {
+		return ovn.Port{}, err
 	}
-	lsp.ExternalIDs = ids
-	if err := m.NB.UpdatePort(ctx, lsp, &lsp.ExternalIDs); err != nil {
-		return nil, err
-	}
-	return lsp, nil
+	p.DNSName = label
+	return p, nil
 }

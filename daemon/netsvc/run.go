@@ -9,7 +9,7 @@ import (
 	"github.com/ovn-kubernetes/libovsdb/model"
 
 	"github.com/quantumnet/quantumnet/daemon/network"
-	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
+	"github.com/quantumnet/quantumnet/pkg/ovn"
 	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
 )
 
@@ -34,14 +34,13 @@ func networkOf(table string, m model.Model) string {
 	case *nbdb.LogicalSwitch:
 		return network.NameOf(r)
 	case *nbdb.LogicalSwitchPort:
-		if n := portNetwork(r); n != "" {
-			return n
+		if p := ovn.PortOf(r); p.Network != "" {
+			return p.Network
+		} else {
+			return p.ServiceOf
 		}
-		return portServiceOf(r)
 	case *nbdb.DHCPOptions:
-		if d := dhcpRowOf(r); d.owner == keys.OwnerResolver || d.kind != keys.KindReservation {
-			return d.network
-		}
+		return dhcpNetwork(r)
 	}
 	return ""
 }
@@ -53,11 +52,18 @@ func networkOf(table string, m model.Model) string {
 func matters(old, cur model.Model) bool {
 	o, _ := old.(*nbdb.LogicalSwitchPort)
 	c, _ := cur.(*nbdb.LogicalSwitchPort)
-	named := func(p *nbdb.LogicalSwitchPort) bool { return p != nil && portDNSName(p) != "" }
+	view := func(p *nbdb.LogicalSwitchPort) ovn.Port {
+		if p == nil {
+			return ovn.Port{}
+		}
+		return ovn.PortOf(p)
+	}
+	ov, cv := view(o), view(c)
+	named := func(p *nbdb.LogicalSwitchPort) bool { return p != nil && view(p).DNSName != "" }
 	switch {
 	case o == nil && c == nil:
 		return false
-	case (o != nil && portServiceOf(o) != "") || (c != nil && portServiceOf(c) != ""):
+	case ov.ServiceOf != "" || cv.ServiceOf != "":
 		return true
 	case c == nil:
 		return named(o)
@@ -66,7 +72,7 @@ func matters(old, cur model.Model) bool {
 	case o == nil:
 		return named(c)
 	}
-	return named(o) != named(c) || portDNSName(o) != portDNSName(c) ||
+	return named(o) != named(c) || ov.DNSName != cv.DNSName ||
 		named(c) && !slices.Equal(o.Addresses, c.Addresses) ||
 		!eqPtr(o.Dhcpv4Options, c.Dhcpv4Options) || !eqPtr(o.Dhcpv6Options, c.Dhcpv6Options)
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/quantumnet/quantumnet/daemon/network"
 	netstore "github.com/quantumnet/quantumnet/daemon/network/nbstore"
 	"github.com/quantumnet/quantumnet/pkg/api"
-	"github.com/quantumnet/quantumnet/pkg/ovn"
 )
 
 // CreateNetwork validates and creates a network, with its services (DHCP,
@@ -118,9 +117,9 @@ func toNetwork(v netstore.Network) *api.Network {
 
 // SetPortDNSName names a port (or takes its name away).
 func (s *Server) SetPortDNSName(ctx context.Context, r *api.PortDNSName) (*api.Port, error) {
-	lsp, err := s.Svc.SetDNSName(ctx, r.Port, r.Name)
+	p, err := s.Svc.SetDNSName(ctx, r.Port, r.Name)
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return s.port(ovn.PortOf(lsp)), nil
+	return s.port(p), nil
 }

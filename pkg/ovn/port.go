@@ -28,6 +28,7 @@ type Port struct {
 	VMName      string
 	VMState     string // starting | running | stopped | migrating
 	DNSName     string // DNS label (<DNSName>.<network domain>)
+	ServiceOf   string // a network service's own port (router, resolver): the network it serves
 	// SecurityGroups as recorded on the port (no default applied).
 	SecurityGroups []string
 
@@ -53,7 +54,7 @@ func PortOf(lsp *nbdb.LogicalSwitchPort) Port {
 		ContainerID: ids[keys.ContainerID], Ifname: ids[keys.Ifname], Netns: ids[keys.Netns],
 		CNINetwork: ids[keys.CNINetwork], HostIfname: ids[keys.HostIfname], Chassis: ids[keys.Chassis],
 		VMUUID: ids[keys.VMUUID], VMName: ids[keys.VMName], VMState: ids[keys.VMState],
-		DNSName: ids[keys.DNSName], SecurityGroups: SplitGroups(ids[keys.SecurityGroups]),
+		DNSName: ids[keys.DNSName], ServiceOf: ids[keys.ServiceOf], SecurityGroups: SplitGroups(ids[keys.SecurityGroups]),
 		RequestedChassis: opts[keys.OptRequestedChassis], Activation: opts[keys.OptActivation],
 		MigrationFrom: ids[keys.MigrationFrom], MigrationTo: ids[keys.MigrationTo],
 		Up:  lsp.Up != nil && *lsp.Up,

@@ -21,6 +21,18 @@ type Reservation struct {
 	IP      netip.Addr
 }
 
+// DHCPRow is what any DHCP_Options row of QuantumNet's says about itself:
+// its network, its kind (keys.KindDHCP, keys.KindDHCP6 or
+// keys.KindReservation) and, for a reservation, its owner.
+type DHCPRow struct {
+	UUID, Network, Kind, Owner string
+}
+
+// DHCPRowOf parses the external ids of a DHCP_Options row.
+func DHCPRowOf(d *nbdb.DHCPOptions) DHCPRow {
+	return DHCPRow{UUID: d.UUID, Network: d.ExternalIDs[keys.Network], Kind: d.ExternalIDs[keys.Kind], Owner: d.ExternalIDs[keys.Owner]}
+}
+
 // ReservationOf parses a reservation row; ok is false for other DHCP
 // options rows and for reservations without a valid address.
 func ReservationOf(d *nbdb.DHCPOptions) (r Reservation, ok bool) {

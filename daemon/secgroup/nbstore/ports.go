@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -19,36 +18,7 @@ import (
 )
 
 // PortGroupsOf returns the security groups of a logical port.
-// TODO(merge): ovn.Port view.
-func PortGroupsOf(p *nbdb.LogicalSwitchPort) []string {
-	return splitGroups(p.ExternalIDs[keys.SecurityGroups])
-}
-
-// withPortGroups returns the external ids of p with its security groups
-// set to groups (none: the key goes). TODO(merge): ovn.Port view.
-func withPortGroups(p *nbdb.LogicalSwitchPort, groups []string) map[string]string {
-	ids := maps.Clone(p.ExternalIDs)
-	if len(groups) > 0 {
-		ids[keys.SecurityGroups] = strings.Join(groups, ",")
-	} else {
-		delete(ids, keys.SecurityGroups)
-	}
-	return ids
-}
-
-// portNetwork is the network of a QuantumNet port ("" for a port that is
-// not QuantumNet's). TODO(merge): ovn.Port view.
-func portNetwork(p *nbdb.LogicalSwitchPort) string { return p.ExternalIDs[keys.Network] }
-
-func splitGroups(s string) []string {
-	var out []string
-	for _, g := range strings.Split(s, ",") {
-		if g = strings.TrimSpace(g); g != "" {
-			out = append(out, g)
-		}
-	}
-	return out
-}
+func PortGroupsOf(p *nbdb.LogicalSwitchPort) []string { return ovn.PortOf(p).SecurityGroups }
 
 // NormalizeGroups validates a port's list of security groups and returns it
 // sorted, without duplicates.
@@ -172,7 +142,8 @@ func (m *Manager) setPortGroups(ctx context.Context, port string, groups []strin
 	if err != nil {
 		return fmt.Errorf("port %q: %w", port, err)
 	}
-	if portNetwork(lsp) == "" {
+	view := ovn.PortOf(lsp)
+	if !view.Managed() {
 		return fmt.Errorf("logical port %s: %w", port, ovn.ErrNotManaged)
 	}
 	pgs, err := m.NB.PortGroups(keys.SG)
@@ -214,9 +185,8 @@ func (m *Manager) setPortGroups(ctx context.Context, port string, groups []strin
 		}
 		ops = append(ops, o...)
 	}
-	if ids := withPortGroups(lsp, groups); !maps.Equal(ids, lsp.ExternalIDs) {
-		lsp.ExternalIDs = ids
-		o, err := m.NB.UpdatePortOps(lsp, &lsp.ExternalIDs)
+	if !slices.Equal(view.SecurityGroups, groups) {
+		o, err := m.NB.SetPortKeysOps(view, ovn.PortChange{IDs: map[string]string{keys.SecurityGroups: ovn.JoinGroups(groups)}})
 		if err != nil {
 			return err
 		}
