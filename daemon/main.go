@@ -188,32 +188,22 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (*parts, err
 		}
 	}
 	bridge := cfg.Chassis.IntegrationBridge
-	dpType := func() string {
-		if b, err := ovsc.GetBridge(bridge); err == nil {
-			if b.DatapathType == "" {
-				return "system"
-			}
-			return b.DatapathType
-		}
-		return wantDP
-	}
-	netdev := func() bool { return dpType() == "netdev" }
 	sgm := &sgstore.Manager{NB: nb, Log: log}
 	store := &nbstore.Store{NB: nb, MACPrefix: macPrefix, Log: log}
 	svc := &netsvc.Manager{NB: nb, Alloc: store, Log: log}
 	ports := &lport.Ports{NB: nb, Store: store, DHCP: svc, Groups: sgm}
 	mgr := &attach.Manager{
 		NB: nb, SB: sb, OVS: ovsc, Ports: ports, Chassis: cfg.Chassis.Name, Bridge: bridge,
-		Netdev: netdev, ReadyTimeout: cfg.Daemon.ReadyTimeout.Duration, Log: log, DNS: svc,
+		Datapath: wantDP, ReadyTimeout: cfg.Daemon.ReadyTimeout.Duration, Log: log, DNS: svc,
 	}
 	vms := &vm.Manager{NB: nb, OVS: ovsc, Ports: ports, Chassis: cfg.Chassis.Name, ReadyTimeout: cfg.Daemon.ReadyTimeout.Duration, Log: log,
-		Groups: sgm, Names: svc}
+		Groups: sgm}
 	nets := &netstore.Manager{NB: nb, Services: svc, Groups: sgm, Log: log}
-	srv := &server.Server{Attach: mgr, Alloc: store, VM: vms, SG: sgm, Svc: svc, Networks: nets, DatapathType: dpType, Log: log}
+	srv := &server.Server{Attach: mgr, Alloc: store, VM: vms, SG: sgm, Svc: svc, Networks: nets, Log: log}
 	runner := &netsvc.Runner{M: svc, Upstream: upstream(cfg.DNS.Upstream)}
 	if *cfg.DNS.Resolver {
 		resolver := &qndns.Resolver{Log: log}
-		runner.Endpoints = &netsvc.Endpoints{NB: nb, OVS: ovsc, Bridge: bridge, Resolver: resolver, Log: log, Netdev: netdev}
+		runner.Endpoints = &netsvc.Endpoints{NB: nb, OVS: ovsc, Bridge: bridge, Resolver: resolver, Log: log, Datapath: wantDP}
 		resolver.Upstream = runner.Endpoints.Upstream
 	}
 	return &parts{nb: nb, ovs: ovsc, sg: sgm, attach: mgr, vm: vms, server: srv, runner: runner, wantDP: wantDP}, nil

@@ -5,7 +5,6 @@ package ipam
 
 import (
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -74,17 +73,20 @@ func lastAddr(p netip.Prefix) netip.Addr {
 // DefaultMACPrefix is the locally administered prefix of generated MACs.
 var DefaultMACPrefix = [3]byte{0x0a, 0x51, 0x4e}
 
-// NewMAC returns a random MAC under prefix that used does not report taken.
-func NewMAC(prefix [3]byte, used func(string) bool) (net.HardwareAddr, error) {
-	for range 64 {
-		m := make(net.HardwareAddr, 6)
-		copy(m, prefix[:])
-		if _, err := rand.Read(m[3:]); err != nil {
-			return nil, err
-		}
-		if !used(m.String()) {
-			return m, nil
-		}
+// MACTries is how many random MACs under a prefix a caller tries before it
+// gives up with ErrMACSpace.
+const MACTries = 64
+
+// ErrMACSpace: no unique MAC was found under the prefix in MACTries tries.
+var ErrMACSpace = errs.New(errs.Exhausted, "mac: no unique MAC found under the prefix")
+
+// RandomMAC returns a random MAC under prefix (the caller checks that it
+// is unique).
+func RandomMAC(prefix [3]byte) (net.HardwareAddr, error) {
+	m := make(net.HardwareAddr, 6)
+	copy(m, prefix[:])
+	if _, err := rand.Read(m[3:]); err != nil {
+		return nil, err
 	}
-	return nil, errors.New("mac: no unique MAC found under the prefix")
+	return m, nil
 }

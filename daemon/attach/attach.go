@@ -34,13 +34,15 @@ var ErrUnavailable = errs.New(errs.Unavailable, "not ready")
 
 // Manager creates and removes container attachments on this chassis.
 type Manager struct {
-	NB           *ovn.NB
-	SB           *ovn.SB
-	Ports        *lport.Ports
-	OVS          *ovs.Client
-	Chassis      string
-	Bridge       string
-	Netdev       func() bool // userspace datapath: TX checksum offload must go off
+	NB      *ovn.NB
+	SB      *ovn.SB
+	Ports   *lport.Ports
+	OVS     *ovs.Client
+	Chassis string
+	Bridge  string
+	// Datapath is the datapath type the integration bridge is meant to have
+	// (netdev, system): what counts while the bridge does not exist yet.
+	Datapath     string
 	ReadyTimeout time.Duration
 	Log          *slog.Logger
 	// DNS, if set, tells the DNS servers a container is told about.
@@ -252,7 +254,7 @@ func (m *Manager) attach(ctx context.Context, r Request, want nbstore.Want, spec
 
 	if _, err = hostnet.SetupVeth(hostnet.VethSpec{
 		HostName: host, ContName: r.Ifname, Netns: r.Netns, MAC: res.MAC, MTU: res.MTU,
-		Addrs: res.Addrs, Gateways: res.Gateways, TxCsumOff: m.Netdev(),
+		Addrs: res.Addrs, Gateways: res.Gateways, TxCsumOff: m.DatapathType() == "netdev",
 	}); err != nil {
 		return nil, err
 	}
@@ -324,3 +326,7 @@ func (m *Manager) remove(ctx context.Context, name, host string) error {
 	m.Log.Info("detached", "port", name, "host_ifname", host)
 	return nil
 }
+
+// DatapathType is the integration bridge's datapath type: with the
+// userspace one (netdev) TX checksum offload must go off on the veths.
+func (m *Manager) DatapathType() string { return m.OVS.DatapathType(m.Bridge, m.Datapath) }

@@ -33,7 +33,7 @@ type Endpoints struct {
 	NB       *ovn.NB
 	OVS      *ovs.Client
 	Bridge   string
-	Netdev   func() bool // userspace datapath: TX checksum offload off
+	Datapath string // the integration bridge's intended datapath type (netdev: TX checksum offload off)
 	Resolver *qndns.Resolver
 	Log      *slog.Logger
 
@@ -178,7 +178,7 @@ func (e *Endpoints) create(ctx context.Context, netName, key string, spec networ
 	}
 	if _, err := hostnet.SetupVeth(hostnet.VethSpec{
 		HostName: ep.host, ContName: "eth0", Netns: fmt.Sprintf("/proc/self/fd/%d", int(ep.ns)),
-		MAC: mac, MTU: spec.MTU, Addrs: addrs, TxCsumOff: e.Netdev(),
+		MAC: mac, MTU: spec.MTU, Addrs: addrs, TxCsumOff: e.OVS.DatapathType(e.Bridge, e.Datapath) == "netdev",
 	}); err != nil {
 		return ep, err
 	}

@@ -55,10 +55,6 @@ func (m *Manager) PortDHCP(netName string) (v4, v6 *string) {
 	return ptr(m.NB.NetworkDHCP(netName, keys.KindDHCP)), ptr(m.NB.NetworkDHCP(netName, keys.KindDHCP6))
 }
 
-// Label is the DNS label of a name (see Label), for the port owners that
-// name ports after their workloads.
-func (m *Manager) Label(name string) string { return Label(name) }
-
 // DNSServersFor returns the DNS servers the ports of a network (its switch
 // and its spec, as the caller read them) are told about.
 func (m *Manager) DNSServersFor(ls *nbdb.LogicalSwitch, spec network.Spec) []netip.Addr {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/quantumnet/quantumnet/daemon/network"
 	"github.com/quantumnet/quantumnet/pkg/errs"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
@@ -21,7 +22,7 @@ func (m *Manager) SetDNSName(ctx context.Context, port, name string) (ovn.Port, 
 	if !p.Managed() {
 		return ovn.Port{}, fmt.Errorf("logical port %s: %w", port, ovn.ErrNotManaged)
 	}
-	label := Label(name)
+	label := network.Label(name)
 	if name != "" && label == "" {
 		return ovn.Port{}, errs.New(errs.Invalid, fmt.Sprintf("name: %q has nothing a DNS name can use (a-z, 0-9, '-')", name))
 	}

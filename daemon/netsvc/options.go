@@ -187,25 +187,6 @@ func ResolverCandidate(cfg ipam.PoolConfig) netip.Addr {
 	return a
 }
 
-// Label turns a name (a VM's domain name, a pod's name) into a DNS label:
-// lower case, characters other than a-z 0-9 '-' become '-', at most 63
-// characters, no '-' at either end; "" when nothing is left.
-func Label(name string) string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(name) {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' {
-			b.WriteRune(r)
-		} else {
-			b.WriteByte('-')
-		}
-	}
-	l := b.String()
-	if len(l) > 63 {
-		l = l[:63]
-	}
-	return strings.Trim(l, "-")
-}
-
 // ReverseName is the PTR owner name of a ("4.3.2.1.in-addr.arpa" or the
 // ip6.arpa nibble form), without a trailing dot.
 func ReverseName(a netip.Addr) string {

@@ -271,32 +271,6 @@ func TestOutsideRange(t *testing.T) {
 	}
 }
 
-func TestLabel(t *testing.T) {
-	long := strings.Repeat("a", 70)
-	for _, tc := range []struct{ in, want string }{
-		{"web", "web"},
-		{"Web-Server01", "web-server01"},
-		{"my_vm.prod", "my-vm-prod"},
-		{"--web--", "web"},
-		{"_web_", "web"},
-		{"café", "caf"},
-		{"a b", "a-b"},
-		{long, strings.Repeat("a", 63)},
-		{strings.Repeat("a", 62) + "_bcd", strings.Repeat("a", 62)}, // cut at 63, then trimmed
-		{"", ""},
-		{"___", ""},
-		{"ééé", ""},
-	} {
-		got := Label(tc.in)
-		if got != tc.want {
-			t.Errorf("Label(%q) = %q, want %q", tc.in, got, tc.want)
-		}
-		if len(got) > 63 {
-			t.Errorf("Label(%q): %d characters", tc.in, len(got))
-		}
-	}
-}
-
 // reverseAddr is miekg/dns's reverse name of s, without the trailing dot.
 func reverseAddr(t *testing.T, s string) string {
 	t.Helper()

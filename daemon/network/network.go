@@ -381,3 +381,22 @@ func (s Spec) excluded(v4 bool) []ipam.Range {
 	}
 	return out
 }
+
+// Label turns a name (a VM's domain name, a pod's name) into a DNS label:
+// lower case, characters other than a-z 0-9 '-' become '-', at most 63
+// characters, no '-' at either end; "" when nothing is left.
+func Label(name string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(name) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('-')
+		}
+	}
+	l := b.String()
+	if len(l) > 63 {
+		l = l[:63]
+	}
+	return strings.Trim(l, "-")
+}

@@ -3,6 +3,7 @@ package secgroup
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode"
 )
@@ -117,4 +118,19 @@ func addressSet(pg string, fam Ethertype) string {
 		return pg + "_ip6"
 	}
 	return pg + "_ip4"
+}
+
+// NormalizeGroups validates a port's list of security groups and returns it
+// sorted, without duplicates.
+func NormalizeGroups(groups []string) ([]string, error) {
+	out := make([]string, 0, len(groups))
+	for _, g := range groups {
+		g = strings.TrimSpace(g)
+		if err := ValidateName(g); err != nil {
+			return nil, fmt.Errorf("security_groups: %w", err)
+		}
+		out = append(out, g)
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/quantumnet/quantumnet/daemon/netsvc"
 	"github.com/quantumnet/quantumnet/daemon/network"
 	netstore "github.com/quantumnet/quantumnet/daemon/network/nbstore"
+	"github.com/quantumnet/quantumnet/daemon/secgroup"
 	sgstore "github.com/quantumnet/quantumnet/daemon/secgroup/nbstore"
 	"github.com/quantumnet/quantumnet/daemon/vm"
 	"github.com/quantumnet/quantumnet/ipam/nbstore"
@@ -34,14 +35,13 @@ var Version = "dev"
 // Server implements api.QuantumNetServer.
 type Server struct {
 	api.UnimplementedQuantumNetServer
-	Attach       *attach.Manager
-	Alloc        *nbstore.Store
-	VM           *vm.Manager
-	SG           *sgstore.Manager
-	Svc          *netsvc.Manager
-	Networks     *netstore.Manager
-	DatapathType func() string
-	Log          *slog.Logger
+	Attach   *attach.Manager
+	Alloc    *nbstore.Store
+	VM       *vm.Manager
+	SG       *sgstore.Manager
+	Svc      *netsvc.Manager
+	Networks *netstore.Manager
+	Log      *slog.Logger
 }
 
 var _ api.QuantumNetServer = (*Server)(nil)
@@ -59,14 +59,14 @@ func (s *Server) Status(context.Context, *api.StatusRequest) (*api.StatusReply, 
 	return &api.StatusReply{
 		Ready: len(problems) == 0, NbConnected: m.NB.Connected(), SbConnected: m.SB.Connected(),
 		OvsConnected: m.OVS.Connected(), ChassisRegistered: m.SB.Connected() && m.SB.ChassisRegistered(m.Chassis),
-		Chassis: m.Chassis, DatapathType: s.DatapathType(), Problems: problems,
+		Chassis: m.Chassis, DatapathType: s.Attach.DatapathType(), Problems: problems,
 	}, nil
 }
 
 func request(r *api.CNIRequest) (attach.Request, error) {
 	req := attach.Request{ContainerID: r.ContainerId, Ifname: r.Ifname, Netns: r.Netns, Network: r.Network,
-		CNINetwork: r.CniNetworkName, IPs: r.Ips, MAC: r.Mac, DNSName: netsvc.Label(r.Name)}
-	groups, err := sgstore.NormalizeGroups(r.SecurityGroups)
+		CNINetwork: r.CniNetworkName, IPs: r.Ips, MAC: r.Mac, DNSName: network.Label(r.Name)}
+	groups, err := secgroup.NormalizeGroups(r.SecurityGroups)
 	if err != nil {
 		return req, status.Error(codes.InvalidArgument, err.Error())
 	}
@@ -297,7 +297,7 @@ func vmDomain(r *api.VMRequest) (vm.Domain, error) {
 		if nic.InterfaceID == "" {
 			return d, status.Errorf(codes.InvalidArgument, "domain %s: a NIC without interfaceid", r.Domain)
 		}
-		groups, err := sgstore.NormalizeGroups(n.SecurityGroups)
+		groups, err := secgroup.NormalizeGroups(n.SecurityGroups)
 		if err != nil {
 			return d, status.Errorf(codes.InvalidArgument, "domain %s: NIC %s: %v", r.Domain, nic.InterfaceID, err)
 		}
@@ -330,7 +330,7 @@ func (s *Server) VMPrepare(ctx context.Context, r *api.VMRequest) (*api.VMReply,
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	if s.DatapathType() == "netdev" {
+	if s.Attach.DatapathType() == "netdev" {
 		for _, n := range r.Nics {
 			if n.ChecksumOffload {
 				s.Log.Warn("VM NIC offloads checksums onto the userspace datapath, which does not complete them: "+

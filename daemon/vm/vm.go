@@ -53,11 +53,6 @@ type Groups interface {
 	SetPortGroups(ctx context.Context, port string, groups []string) ([]string, error)
 }
 
-// Names turns a domain name into the DNS name of its ports (daemon/netsvc).
-type Names interface {
-	Label(name string) string
-}
-
 // Manager owns the ports of this chassis' VMs.
 type Manager struct {
 	NB           *ovn.NB
@@ -67,7 +62,6 @@ type Manager struct {
 	ReadyTimeout time.Duration
 	Log          *slog.Logger
 	Groups       Groups // optional
-	Names        Names  // optional: no DNS names
 
 	mu       sync.Mutex
 	incoming map[string]bool // domains whose migration here began, not yet prepared
@@ -245,12 +239,7 @@ func (m *Manager) portsOf(uuid string) []ovn.Port {
 	return ps
 }
 
-func (m *Manager) label(name string) string {
-	if m.Names == nil {
-		return ""
-	}
-	return m.Names.Label(name)
-}
+func (m *Manager) label(name string) string { return network.Label(name) }
 
 // Renamed follows a domain's new name: its ports' VM name and DNS name.
 func (m *Manager) Renamed(ctx context.Context, uuid, name string) error {

@@ -49,7 +49,7 @@ func newVMEnv(t *testing.T) (*ovsdbtest.Server, *ovn.NB, *Manager, context.Conte
 	}
 	ovsdbtest.Eventually(t, 5*time.Second, func() bool { v4, _ := svc.PortDHCP("blue"); return v4 != nil }, "DHCP options")
 	m := &Manager{NB: nb, Ports: &lport.Ports{NB: nb, Store: al, DHCP: svc, Groups: sgm}, Chassis: "ch1", ReadyTimeout: time.Second, Log: log,
-		Names: svc, Groups: sgm}
+		Groups: sgm}
 	for _, g := range []string{"web", "db"} {
 		if err := sgm.Create(ctx, secgroup.Group{Name: g}); err != nil {
 			t.Fatal(err)

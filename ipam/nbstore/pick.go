@@ -79,7 +79,16 @@ func (s *Store) pick(st *netState, want Want, port string, c *change) (*Claim, e
 // pickMAC is the requested MAC, checked, or a new one.
 func (s *Store) pickMAC(st *netState, want net.HardwareAddr) (net.HardwareAddr, error) {
 	if want == nil {
-		return ipam.NewMAC(s.MACPrefix, func(m string) bool { _, static := st.byMAC[m]; return static || s.NB.MACInUse(m) })
+		for range ipam.MACTries {
+			m, err := ipam.RandomMAC(s.MACPrefix)
+			if err != nil {
+				return nil, err
+			}
+			if _, static := st.byMAC[m.String()]; !static && !s.NB.MACInUse(m.String()) {
+				return m, nil
+			}
+		}
+		return nil, ipam.ErrMACSpace
 	}
 	if len(want) != 6 || want[0]&1 != 0 {
 		return nil, fmt.Errorf("%w: mac: %s is not a unicast Ethernet address", errs.Invalid, want)

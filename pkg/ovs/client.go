@@ -391,3 +391,15 @@ func Transact(ctx context.Context, conn *Conn, what string, ops []ovsdb.Operatio
 	}
 	return res[:n], nil
 }
+
+// DatapathType is the datapath type of bridge ("system" when the column is
+// empty), or want while the bridge does not exist (yet).
+func (c *Client) DatapathType(bridge, want string) string {
+	if b, err := c.GetBridge(bridge); err == nil {
+		if b.DatapathType == "" {
+			return "system"
+		}
+		return b.DatapathType
+	}
+	return want
+}

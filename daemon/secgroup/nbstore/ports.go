@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/ovn-kubernetes/libovsdb/ovsdb"
@@ -19,21 +18,6 @@ import (
 
 // PortGroupsOf returns the security groups of a logical port.
 func PortGroupsOf(p *nbdb.LogicalSwitchPort) []string { return ovn.PortOf(p).SecurityGroups }
-
-// NormalizeGroups validates a port's list of security groups and returns it
-// sorted, without duplicates.
-func NormalizeGroups(groups []string) ([]string, error) {
-	out := make([]string, 0, len(groups))
-	for _, g := range groups {
-		g = strings.TrimSpace(g)
-		if err := secgroup.ValidateName(g); err != nil {
-			return nil, fmt.Errorf("security_groups: %w", err)
-		}
-		out = append(out, g)
-	}
-	slices.Sort(out)
-	return slices.Compact(out), nil
-}
 
 // PortOps returns the operations that put a new logical port (lsp.UUID is
 // its named UUID in the same transaction) into the port groups of the
@@ -116,7 +100,7 @@ func (m *Manager) restrictedPG(groups []string) (*nbdb.PortGroup, error) {
 // network's default), in one transaction with its memberships. It returns
 // the groups as set.
 func (m *Manager) SetPortGroups(ctx context.Context, port string, groups []string) ([]string, error) {
-	groups, err := NormalizeGroups(groups)
+	groups, err := secgroup.NormalizeGroups(groups)
 	if err != nil {
 		return nil, err
 	}
