@@ -328,6 +328,7 @@ type CNIRequest struct {
 	Mac            string                 `protobuf:"bytes,7,opt,name=mac,proto3" json:"mac,omitempty"`                                               // requested MAC, optional
 	SecurityGroups []string               `protobuf:"bytes,8,rep,name=security_groups,json=securityGroups,proto3" json:"security_groups,omitempty"`   // optional; none: the network's default
 	Name           string                 `protobuf:"bytes,9,opt,name=name,proto3" json:"name,omitempty"`                                             // DNS name of the port (<name>.<network domain>), optional
+	PortMappings   []*PortMapping         `protobuf:"bytes,10,rep,name=port_mappings,json=portMappings,proto3" json:"port_mappings,omitempty"`        // CNI portMappings capability: host ports DNATed to the container
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -425,6 +426,81 @@ func (x *CNIRequest) GetName() string {
 	return ""
 }
 
+func (x *CNIRequest) GetPortMappings() []*PortMapping {
+	if x != nil {
+		return x.PortMappings
+	}
+	return nil
+}
+
+type PortMapping struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	HostPort      uint32                 `protobuf:"varint,1,opt,name=host_port,json=hostPort,proto3" json:"host_port,omitempty"`
+	ContainerPort uint32                 `protobuf:"varint,2,opt,name=container_port,json=containerPort,proto3" json:"container_port,omitempty"`
+	Protocol      string                 `protobuf:"bytes,3,opt,name=protocol,proto3" json:"protocol,omitempty"`           // tcp (default), udp, sctp
+	HostIp        string                 `protobuf:"bytes,4,opt,name=host_ip,json=hostIp,proto3" json:"host_ip,omitempty"` // optional: only this host address
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PortMapping) Reset() {
+	*x = PortMapping{}
+	mi := &file_quantumnet_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PortMapping) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PortMapping) ProtoMessage() {}
+
+func (x *PortMapping) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PortMapping.ProtoReflect.Descriptor instead.
+func (*PortMapping) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *PortMapping) GetHostPort() uint32 {
+	if x != nil {
+		return x.HostPort
+	}
+	return 0
+}
+
+func (x *PortMapping) GetContainerPort() uint32 {
+	if x != nil {
+		return x.ContainerPort
+	}
+	return 0
+}
+
+func (x *PortMapping) GetProtocol() string {
+	if x != nil {
+		return x.Protocol
+	}
+	return ""
+}
+
+func (x *PortMapping) GetHostIp() string {
+	if x != nil {
+		return x.HostIp
+	}
+	return ""
+}
+
 type CNIInterface struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -437,7 +513,7 @@ type CNIInterface struct {
 
 func (x *CNIInterface) Reset() {
 	*x = CNIInterface{}
-	mi := &file_quantumnet_proto_msgTypes[6]
+	mi := &file_quantumnet_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -449,7 +525,7 @@ func (x *CNIInterface) String() string {
 func (*CNIInterface) ProtoMessage() {}
 
 func (x *CNIInterface) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[6]
+	mi := &file_quantumnet_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -462,7 +538,7 @@ func (x *CNIInterface) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CNIInterface.ProtoReflect.Descriptor instead.
 func (*CNIInterface) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{6}
+	return file_quantumnet_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CNIInterface) GetName() string {
@@ -504,7 +580,7 @@ type CNIIPConfig struct {
 
 func (x *CNIIPConfig) Reset() {
 	*x = CNIIPConfig{}
-	mi := &file_quantumnet_proto_msgTypes[7]
+	mi := &file_quantumnet_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -516,7 +592,7 @@ func (x *CNIIPConfig) String() string {
 func (*CNIIPConfig) ProtoMessage() {}
 
 func (x *CNIIPConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[7]
+	mi := &file_quantumnet_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -529,7 +605,7 @@ func (x *CNIIPConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CNIIPConfig.ProtoReflect.Descriptor instead.
 func (*CNIIPConfig) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{7}
+	return file_quantumnet_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CNIIPConfig) GetAddress() string {
@@ -563,7 +639,7 @@ type CNIRoute struct {
 
 func (x *CNIRoute) Reset() {
 	*x = CNIRoute{}
-	mi := &file_quantumnet_proto_msgTypes[8]
+	mi := &file_quantumnet_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -575,7 +651,7 @@ func (x *CNIRoute) String() string {
 func (*CNIRoute) ProtoMessage() {}
 
 func (x *CNIRoute) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[8]
+	mi := &file_quantumnet_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -588,7 +664,7 @@ func (x *CNIRoute) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CNIRoute.ProtoReflect.Descriptor instead.
 func (*CNIRoute) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{8}
+	return file_quantumnet_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CNIRoute) GetDst() string {
@@ -619,7 +695,7 @@ type CNIResult struct {
 
 func (x *CNIResult) Reset() {
 	*x = CNIResult{}
-	mi := &file_quantumnet_proto_msgTypes[9]
+	mi := &file_quantumnet_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -631,7 +707,7 @@ func (x *CNIResult) String() string {
 func (*CNIResult) ProtoMessage() {}
 
 func (x *CNIResult) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[9]
+	mi := &file_quantumnet_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -644,7 +720,7 @@ func (x *CNIResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CNIResult.ProtoReflect.Descriptor instead.
 func (*CNIResult) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{9}
+	return file_quantumnet_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *CNIResult) GetInterfaces() []*CNIInterface {
@@ -699,7 +775,7 @@ type CNIAttachment struct {
 
 func (x *CNIAttachment) Reset() {
 	*x = CNIAttachment{}
-	mi := &file_quantumnet_proto_msgTypes[10]
+	mi := &file_quantumnet_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -711,7 +787,7 @@ func (x *CNIAttachment) String() string {
 func (*CNIAttachment) ProtoMessage() {}
 
 func (x *CNIAttachment) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[10]
+	mi := &file_quantumnet_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -724,7 +800,7 @@ func (x *CNIAttachment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CNIAttachment.ProtoReflect.Descriptor instead.
 func (*CNIAttachment) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{10}
+	return file_quantumnet_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CNIAttachment) GetContainerId() string {
@@ -752,7 +828,7 @@ type CNIGCRequest struct {
 
 func (x *CNIGCRequest) Reset() {
 	*x = CNIGCRequest{}
-	mi := &file_quantumnet_proto_msgTypes[11]
+	mi := &file_quantumnet_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -764,7 +840,7 @@ func (x *CNIGCRequest) String() string {
 func (*CNIGCRequest) ProtoMessage() {}
 
 func (x *CNIGCRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[11]
+	mi := &file_quantumnet_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -777,7 +853,7 @@ func (x *CNIGCRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CNIGCRequest.ProtoReflect.Descriptor instead.
 func (*CNIGCRequest) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{11}
+	return file_quantumnet_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *CNIGCRequest) GetCniNetworkName() string {
@@ -810,7 +886,7 @@ type CNIGCReply struct {
 
 func (x *CNIGCReply) Reset() {
 	*x = CNIGCReply{}
-	mi := &file_quantumnet_proto_msgTypes[12]
+	mi := &file_quantumnet_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -822,7 +898,7 @@ func (x *CNIGCReply) String() string {
 func (*CNIGCReply) ProtoMessage() {}
 
 func (x *CNIGCReply) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[12]
+	mi := &file_quantumnet_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -835,7 +911,7 @@ func (x *CNIGCReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CNIGCReply.ProtoReflect.Descriptor instead.
 func (*CNIGCReply) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{12}
+	return file_quantumnet_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CNIGCReply) GetRemoved() []*CNIAttachment {
@@ -862,19 +938,27 @@ type Network struct {
 	Range6  string   `protobuf:"bytes,11,opt,name=range6,proto3" json:"range6,omitempty"`
 	Exclude []string `protobuf:"bytes,12,rep,name=exclude,proto3" json:"exclude,omitempty"`
 	// DHCP and DNS
-	LeaseTime     uint32   `protobuf:"varint,13,opt,name=lease_time,json=leaseTime,proto3" json:"lease_time,omitempty"`   // seconds; 0: the default (3600)
-	DnsServers    []string `protobuf:"bytes,14,rep,name=dns_servers,json=dnsServers,proto3" json:"dns_servers,omitempty"` // handed out by DHCP/CNI; none: the network's resolver
-	NtpServers    []string `protobuf:"bytes,15,rep,name=ntp_servers,json=ntpServers,proto3" json:"ntp_servers,omitempty"`
-	Routes        []string `protobuf:"bytes,16,rep,name=routes,proto3" json:"routes,omitempty"`                              // "CIDR=GATEWAY" (DHCPv4 classless static routes)
-	DnsUpstream   []string `protobuf:"bytes,17,rep,name=dns_upstream,json=dnsUpstream,proto3" json:"dns_upstream,omitempty"` // the resolver's upstream servers; none: the daemon's
-	Resolvers     []string `protobuf:"bytes,18,rep,name=resolvers,proto3" json:"resolvers,omitempty"`                        // read-only: the resolver's addresses
+	LeaseTime   uint32   `protobuf:"varint,13,opt,name=lease_time,json=leaseTime,proto3" json:"lease_time,omitempty"`   // seconds; 0: the default (3600)
+	DnsServers  []string `protobuf:"bytes,14,rep,name=dns_servers,json=dnsServers,proto3" json:"dns_servers,omitempty"` // handed out by DHCP/CNI; none: the network's resolver
+	NtpServers  []string `protobuf:"bytes,15,rep,name=ntp_servers,json=ntpServers,proto3" json:"ntp_servers,omitempty"`
+	Routes      []string `protobuf:"bytes,16,rep,name=routes,proto3" json:"routes,omitempty"`                              // "CIDR=GATEWAY" (DHCPv4 classless static routes)
+	DnsUpstream []string `protobuf:"bytes,17,rep,name=dns_upstream,json=dnsUpstream,proto3" json:"dns_upstream,omitempty"` // the resolver's upstream servers; none: the daemon's
+	Resolvers   []string `protobuf:"bytes,18,rep,name=resolvers,proto3" json:"resolvers,omitempty"`                        // read-only: the resolver's addresses
+	// External (provider) networks: a localnet port onto a physical network
+	// that chassis map with ovn-bridge-mappings; no DHCP, resolver or router
+	// of their own.
+	External      bool   `protobuf:"varint,19,opt,name=external,proto3" json:"external,omitempty"`
+	Physnet       string `protobuf:"bytes,20,opt,name=physnet,proto3" json:"physnet,omitempty"`
+	Vlan          uint32 `protobuf:"varint,21,opt,name=vlan,proto3" json:"vlan,omitempty"`                        // 0: untagged
+	FipRange      string `protobuf:"bytes,22,opt,name=fip_range,json=fipRange,proto3" json:"fip_range,omitempty"` // "FIRST-LAST": where floating IPs come from
+	Router        string `protobuf:"bytes,23,opt,name=router,proto3" json:"router,omitempty"`                     // read-only: the router the network is attached to
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Network) Reset() {
 	*x = Network{}
-	mi := &file_quantumnet_proto_msgTypes[13]
+	mi := &file_quantumnet_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -886,7 +970,7 @@ func (x *Network) String() string {
 func (*Network) ProtoMessage() {}
 
 func (x *Network) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[13]
+	mi := &file_quantumnet_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -899,7 +983,7 @@ func (x *Network) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Network.ProtoReflect.Descriptor instead.
 func (*Network) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{13}
+	return file_quantumnet_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Network) GetName() string {
@@ -1028,6 +1112,41 @@ func (x *Network) GetResolvers() []string {
 	return nil
 }
 
+func (x *Network) GetExternal() bool {
+	if x != nil {
+		return x.External
+	}
+	return false
+}
+
+func (x *Network) GetPhysnet() string {
+	if x != nil {
+		return x.Physnet
+	}
+	return ""
+}
+
+func (x *Network) GetVlan() uint32 {
+	if x != nil {
+		return x.Vlan
+	}
+	return 0
+}
+
+func (x *Network) GetFipRange() string {
+	if x != nil {
+		return x.FipRange
+	}
+	return ""
+}
+
+func (x *Network) GetRouter() string {
+	if x != nil {
+		return x.Router
+	}
+	return ""
+}
+
 type StringList struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Values        []string               `protobuf:"bytes,1,rep,name=values,proto3" json:"values,omitempty"`
@@ -1037,7 +1156,7 @@ type StringList struct {
 
 func (x *StringList) Reset() {
 	*x = StringList{}
-	mi := &file_quantumnet_proto_msgTypes[14]
+	mi := &file_quantumnet_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1049,7 +1168,7 @@ func (x *StringList) String() string {
 func (*StringList) ProtoMessage() {}
 
 func (x *StringList) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[14]
+	mi := &file_quantumnet_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1062,7 +1181,7 @@ func (x *StringList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StringList.ProtoReflect.Descriptor instead.
 func (*StringList) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{14}
+	return file_quantumnet_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *StringList) GetValues() []string {
@@ -1088,7 +1207,7 @@ type NetworkUpdate struct {
 
 func (x *NetworkUpdate) Reset() {
 	*x = NetworkUpdate{}
-	mi := &file_quantumnet_proto_msgTypes[15]
+	mi := &file_quantumnet_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1100,7 +1219,7 @@ func (x *NetworkUpdate) String() string {
 func (*NetworkUpdate) ProtoMessage() {}
 
 func (x *NetworkUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[15]
+	mi := &file_quantumnet_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1113,7 +1232,7 @@ func (x *NetworkUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NetworkUpdate.ProtoReflect.Descriptor instead.
 func (*NetworkUpdate) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{15}
+	return file_quantumnet_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *NetworkUpdate) GetName() string {
@@ -1181,7 +1300,7 @@ type NetworkRef struct {
 
 func (x *NetworkRef) Reset() {
 	*x = NetworkRef{}
-	mi := &file_quantumnet_proto_msgTypes[16]
+	mi := &file_quantumnet_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1193,7 +1312,7 @@ func (x *NetworkRef) String() string {
 func (*NetworkRef) ProtoMessage() {}
 
 func (x *NetworkRef) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[16]
+	mi := &file_quantumnet_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1206,7 +1325,7 @@ func (x *NetworkRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NetworkRef.ProtoReflect.Descriptor instead.
 func (*NetworkRef) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{16}
+	return file_quantumnet_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *NetworkRef) GetName() string {
@@ -1225,7 +1344,7 @@ type NetworkList struct {
 
 func (x *NetworkList) Reset() {
 	*x = NetworkList{}
-	mi := &file_quantumnet_proto_msgTypes[17]
+	mi := &file_quantumnet_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1237,7 +1356,7 @@ func (x *NetworkList) String() string {
 func (*NetworkList) ProtoMessage() {}
 
 func (x *NetworkList) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[17]
+	mi := &file_quantumnet_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1250,7 +1369,7 @@ func (x *NetworkList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NetworkList.ProtoReflect.Descriptor instead.
 func (*NetworkList) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{17}
+	return file_quantumnet_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *NetworkList) GetNetworks() []*Network {
@@ -1269,7 +1388,7 @@ type PortFilter struct {
 
 func (x *PortFilter) Reset() {
 	*x = PortFilter{}
-	mi := &file_quantumnet_proto_msgTypes[18]
+	mi := &file_quantumnet_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1281,7 +1400,7 @@ func (x *PortFilter) String() string {
 func (*PortFilter) ProtoMessage() {}
 
 func (x *PortFilter) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[18]
+	mi := &file_quantumnet_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1294,7 +1413,7 @@ func (x *PortFilter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PortFilter.ProtoReflect.Descriptor instead.
 func (*PortFilter) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{18}
+	return file_quantumnet_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *PortFilter) GetNetwork() string {
@@ -1322,13 +1441,14 @@ type Port struct {
 	Activation     string                 `protobuf:"bytes,14,opt,name=activation,proto3" json:"activation,omitempty"` // activation-strategy, and whether the destination activated
 	SecurityGroups []string               `protobuf:"bytes,15,rep,name=security_groups,json=securityGroups,proto3" json:"security_groups,omitempty"`
 	DnsName        string                 `protobuf:"bytes,16,opt,name=dns_name,json=dnsName,proto3" json:"dns_name,omitempty"` // <dns_name>.<network domain>
+	FloatingIps    []string               `protobuf:"bytes,17,rep,name=floating_ips,json=floatingIps,proto3" json:"floating_ips,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Port) Reset() {
 	*x = Port{}
-	mi := &file_quantumnet_proto_msgTypes[19]
+	mi := &file_quantumnet_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1340,7 +1460,7 @@ func (x *Port) String() string {
 func (*Port) ProtoMessage() {}
 
 func (x *Port) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[19]
+	mi := &file_quantumnet_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1353,7 +1473,7 @@ func (x *Port) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Port.ProtoReflect.Descriptor instead.
 func (*Port) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{19}
+	return file_quantumnet_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Port) GetName() string {
@@ -1468,6 +1588,13 @@ func (x *Port) GetDnsName() string {
 	return ""
 }
 
+func (x *Port) GetFloatingIps() []string {
+	if x != nil {
+		return x.FloatingIps
+	}
+	return nil
+}
+
 type PortList struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Ports         []*Port                `protobuf:"bytes,1,rep,name=ports,proto3" json:"ports,omitempty"`
@@ -1477,7 +1604,7 @@ type PortList struct {
 
 func (x *PortList) Reset() {
 	*x = PortList{}
-	mi := &file_quantumnet_proto_msgTypes[20]
+	mi := &file_quantumnet_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1489,7 +1616,7 @@ func (x *PortList) String() string {
 func (*PortList) ProtoMessage() {}
 
 func (x *PortList) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[20]
+	mi := &file_quantumnet_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1502,7 +1629,7 @@ func (x *PortList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PortList.ProtoReflect.Descriptor instead.
 func (*PortList) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{20}
+	return file_quantumnet_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *PortList) GetPorts() []*Port {
@@ -1527,7 +1654,7 @@ type IPAMSubnet struct {
 
 func (x *IPAMSubnet) Reset() {
 	*x = IPAMSubnet{}
-	mi := &file_quantumnet_proto_msgTypes[21]
+	mi := &file_quantumnet_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1539,7 +1666,7 @@ func (x *IPAMSubnet) String() string {
 func (*IPAMSubnet) ProtoMessage() {}
 
 func (x *IPAMSubnet) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[21]
+	mi := &file_quantumnet_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1552,7 +1679,7 @@ func (x *IPAMSubnet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPAMSubnet.ProtoReflect.Descriptor instead.
 func (*IPAMSubnet) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{21}
+	return file_quantumnet_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *IPAMSubnet) GetSubnet() string {
@@ -1614,7 +1741,7 @@ type IPAMUsage struct {
 
 func (x *IPAMUsage) Reset() {
 	*x = IPAMUsage{}
-	mi := &file_quantumnet_proto_msgTypes[22]
+	mi := &file_quantumnet_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1626,7 +1753,7 @@ func (x *IPAMUsage) String() string {
 func (*IPAMUsage) ProtoMessage() {}
 
 func (x *IPAMUsage) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[22]
+	mi := &file_quantumnet_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1639,7 +1766,7 @@ func (x *IPAMUsage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPAMUsage.ProtoReflect.Descriptor instead.
 func (*IPAMUsage) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{22}
+	return file_quantumnet_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *IPAMUsage) GetNetwork() string {
@@ -1669,7 +1796,7 @@ type IPAMReserveRequest struct {
 
 func (x *IPAMReserveRequest) Reset() {
 	*x = IPAMReserveRequest{}
-	mi := &file_quantumnet_proto_msgTypes[23]
+	mi := &file_quantumnet_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1681,7 +1808,7 @@ func (x *IPAMReserveRequest) String() string {
 func (*IPAMReserveRequest) ProtoMessage() {}
 
 func (x *IPAMReserveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[23]
+	mi := &file_quantumnet_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1694,7 +1821,7 @@ func (x *IPAMReserveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPAMReserveRequest.ProtoReflect.Descriptor instead.
 func (*IPAMReserveRequest) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{23}
+	return file_quantumnet_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *IPAMReserveRequest) GetNetwork() string {
@@ -1745,7 +1872,7 @@ type IPAMReservation struct {
 
 func (x *IPAMReservation) Reset() {
 	*x = IPAMReservation{}
-	mi := &file_quantumnet_proto_msgTypes[24]
+	mi := &file_quantumnet_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1757,7 +1884,7 @@ func (x *IPAMReservation) String() string {
 func (*IPAMReservation) ProtoMessage() {}
 
 func (x *IPAMReservation) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[24]
+	mi := &file_quantumnet_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1770,7 +1897,7 @@ func (x *IPAMReservation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPAMReservation.ProtoReflect.Descriptor instead.
 func (*IPAMReservation) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{24}
+	return file_quantumnet_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *IPAMReservation) GetNetwork() string {
@@ -1818,7 +1945,7 @@ type IPAMReleaseRequest struct {
 
 func (x *IPAMReleaseRequest) Reset() {
 	*x = IPAMReleaseRequest{}
-	mi := &file_quantumnet_proto_msgTypes[25]
+	mi := &file_quantumnet_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1830,7 +1957,7 @@ func (x *IPAMReleaseRequest) String() string {
 func (*IPAMReleaseRequest) ProtoMessage() {}
 
 func (x *IPAMReleaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[25]
+	mi := &file_quantumnet_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1843,7 +1970,7 @@ func (x *IPAMReleaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPAMReleaseRequest.ProtoReflect.Descriptor instead.
 func (*IPAMReleaseRequest) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{25}
+	return file_quantumnet_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *IPAMReleaseRequest) GetNetwork() string {
@@ -1874,7 +2001,7 @@ type VMNIC struct {
 
 func (x *VMNIC) Reset() {
 	*x = VMNIC{}
-	mi := &file_quantumnet_proto_msgTypes[26]
+	mi := &file_quantumnet_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1886,7 +2013,7 @@ func (x *VMNIC) String() string {
 func (*VMNIC) ProtoMessage() {}
 
 func (x *VMNIC) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[26]
+	mi := &file_quantumnet_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1899,7 +2026,7 @@ func (x *VMNIC) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VMNIC.ProtoReflect.Descriptor instead.
 func (*VMNIC) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{26}
+	return file_quantumnet_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *VMNIC) GetInterfaceId() string {
@@ -1956,7 +2083,7 @@ type VMRequest struct {
 
 func (x *VMRequest) Reset() {
 	*x = VMRequest{}
-	mi := &file_quantumnet_proto_msgTypes[27]
+	mi := &file_quantumnet_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1968,7 +2095,7 @@ func (x *VMRequest) String() string {
 func (*VMRequest) ProtoMessage() {}
 
 func (x *VMRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[27]
+	mi := &file_quantumnet_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1981,7 +2108,7 @@ func (x *VMRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VMRequest.ProtoReflect.Descriptor instead.
 func (*VMRequest) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{27}
+	return file_quantumnet_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *VMRequest) GetDomain() string {
@@ -2024,7 +2151,7 @@ type VMPort struct {
 
 func (x *VMPort) Reset() {
 	*x = VMPort{}
-	mi := &file_quantumnet_proto_msgTypes[28]
+	mi := &file_quantumnet_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2036,7 +2163,7 @@ func (x *VMPort) String() string {
 func (*VMPort) ProtoMessage() {}
 
 func (x *VMPort) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[28]
+	mi := &file_quantumnet_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2049,7 +2176,7 @@ func (x *VMPort) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VMPort.ProtoReflect.Descriptor instead.
 func (*VMPort) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{28}
+	return file_quantumnet_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *VMPort) GetInterfaceId() string {
@@ -2089,7 +2216,7 @@ type VMReply struct {
 
 func (x *VMReply) Reset() {
 	*x = VMReply{}
-	mi := &file_quantumnet_proto_msgTypes[29]
+	mi := &file_quantumnet_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2101,7 +2228,7 @@ func (x *VMReply) String() string {
 func (*VMReply) ProtoMessage() {}
 
 func (x *VMReply) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[29]
+	mi := &file_quantumnet_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2114,7 +2241,7 @@ func (x *VMReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VMReply.ProtoReflect.Descriptor instead.
 func (*VMReply) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{29}
+	return file_quantumnet_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *VMReply) GetPorts() []*VMPort {
@@ -2134,7 +2261,7 @@ type SecurityGroupRule struct {
 
 func (x *SecurityGroupRule) Reset() {
 	*x = SecurityGroupRule{}
-	mi := &file_quantumnet_proto_msgTypes[30]
+	mi := &file_quantumnet_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2146,7 +2273,7 @@ func (x *SecurityGroupRule) String() string {
 func (*SecurityGroupRule) ProtoMessage() {}
 
 func (x *SecurityGroupRule) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[30]
+	mi := &file_quantumnet_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2159,7 +2286,7 @@ func (x *SecurityGroupRule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecurityGroupRule.ProtoReflect.Descriptor instead.
 func (*SecurityGroupRule) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{30}
+	return file_quantumnet_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *SecurityGroupRule) GetId() string {
@@ -2190,7 +2317,7 @@ type SecurityGroup struct {
 
 func (x *SecurityGroup) Reset() {
 	*x = SecurityGroup{}
-	mi := &file_quantumnet_proto_msgTypes[31]
+	mi := &file_quantumnet_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2202,7 +2329,7 @@ func (x *SecurityGroup) String() string {
 func (*SecurityGroup) ProtoMessage() {}
 
 func (x *SecurityGroup) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[31]
+	mi := &file_quantumnet_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2215,7 +2342,7 @@ func (x *SecurityGroup) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecurityGroup.ProtoReflect.Descriptor instead.
 func (*SecurityGroup) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{31}
+	return file_quantumnet_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *SecurityGroup) GetName() string {
@@ -2262,7 +2389,7 @@ type SecurityGroupRef struct {
 
 func (x *SecurityGroupRef) Reset() {
 	*x = SecurityGroupRef{}
-	mi := &file_quantumnet_proto_msgTypes[32]
+	mi := &file_quantumnet_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2274,7 +2401,7 @@ func (x *SecurityGroupRef) String() string {
 func (*SecurityGroupRef) ProtoMessage() {}
 
 func (x *SecurityGroupRef) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[32]
+	mi := &file_quantumnet_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2287,7 +2414,7 @@ func (x *SecurityGroupRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecurityGroupRef.ProtoReflect.Descriptor instead.
 func (*SecurityGroupRef) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{32}
+	return file_quantumnet_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *SecurityGroupRef) GetName() string {
@@ -2306,7 +2433,7 @@ type SecurityGroupList struct {
 
 func (x *SecurityGroupList) Reset() {
 	*x = SecurityGroupList{}
-	mi := &file_quantumnet_proto_msgTypes[33]
+	mi := &file_quantumnet_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2318,7 +2445,7 @@ func (x *SecurityGroupList) String() string {
 func (*SecurityGroupList) ProtoMessage() {}
 
 func (x *SecurityGroupList) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[33]
+	mi := &file_quantumnet_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2331,7 +2458,7 @@ func (x *SecurityGroupList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecurityGroupList.ProtoReflect.Descriptor instead.
 func (*SecurityGroupList) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{33}
+	return file_quantumnet_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *SecurityGroupList) GetGroups() []*SecurityGroup {
@@ -2352,7 +2479,7 @@ type SecurityGroupRules struct {
 
 func (x *SecurityGroupRules) Reset() {
 	*x = SecurityGroupRules{}
-	mi := &file_quantumnet_proto_msgTypes[34]
+	mi := &file_quantumnet_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2364,7 +2491,7 @@ func (x *SecurityGroupRules) String() string {
 func (*SecurityGroupRules) ProtoMessage() {}
 
 func (x *SecurityGroupRules) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[34]
+	mi := &file_quantumnet_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2377,7 +2504,7 @@ func (x *SecurityGroupRules) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecurityGroupRules.ProtoReflect.Descriptor instead.
 func (*SecurityGroupRules) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{34}
+	return file_quantumnet_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *SecurityGroupRules) GetGroup() string {
@@ -2411,7 +2538,7 @@ type SecurityGroupRulesReply struct {
 
 func (x *SecurityGroupRulesReply) Reset() {
 	*x = SecurityGroupRulesReply{}
-	mi := &file_quantumnet_proto_msgTypes[35]
+	mi := &file_quantumnet_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2423,7 +2550,7 @@ func (x *SecurityGroupRulesReply) String() string {
 func (*SecurityGroupRulesReply) ProtoMessage() {}
 
 func (x *SecurityGroupRulesReply) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[35]
+	mi := &file_quantumnet_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2436,7 +2563,7 @@ func (x *SecurityGroupRulesReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecurityGroupRulesReply.ProtoReflect.Descriptor instead.
 func (*SecurityGroupRulesReply) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{35}
+	return file_quantumnet_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *SecurityGroupRulesReply) GetGroup() *SecurityGroup {
@@ -2463,7 +2590,7 @@ type PortSecurityGroups struct {
 
 func (x *PortSecurityGroups) Reset() {
 	*x = PortSecurityGroups{}
-	mi := &file_quantumnet_proto_msgTypes[36]
+	mi := &file_quantumnet_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2475,7 +2602,7 @@ func (x *PortSecurityGroups) String() string {
 func (*PortSecurityGroups) ProtoMessage() {}
 
 func (x *PortSecurityGroups) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[36]
+	mi := &file_quantumnet_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2488,7 +2615,7 @@ func (x *PortSecurityGroups) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PortSecurityGroups.ProtoReflect.Descriptor instead.
 func (*PortSecurityGroups) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{36}
+	return file_quantumnet_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *PortSecurityGroups) GetPort() string {
@@ -2515,7 +2642,7 @@ type PortDNSName struct {
 
 func (x *PortDNSName) Reset() {
 	*x = PortDNSName{}
-	mi := &file_quantumnet_proto_msgTypes[37]
+	mi := &file_quantumnet_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2527,7 +2654,7 @@ func (x *PortDNSName) String() string {
 func (*PortDNSName) ProtoMessage() {}
 
 func (x *PortDNSName) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[37]
+	mi := &file_quantumnet_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2540,7 +2667,7 @@ func (x *PortDNSName) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PortDNSName.ProtoReflect.Descriptor instead.
 func (*PortDNSName) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{37}
+	return file_quantumnet_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *PortDNSName) GetPort() string {
@@ -2553,6 +2680,726 @@ func (x *PortDNSName) GetPort() string {
 func (x *PortDNSName) GetName() string {
 	if x != nil {
 		return x.Name
+	}
+	return ""
+}
+
+type Router struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Networks      []string               `protobuf:"bytes,2,rep,name=networks,proto3" json:"networks,omitempty"` // attached networks
+	Gateway       *RouterGatewayInfo     `protobuf:"bytes,3,opt,name=gateway,proto3" json:"gateway,omitempty"`   // none: no gateway
+	Routes        []string               `protobuf:"bytes,4,rep,name=routes,proto3" json:"routes,omitempty"`     // static routes, "CIDR via IP"
+	Uuid          string                 `protobuf:"bytes,5,opt,name=uuid,proto3" json:"uuid,omitempty"`         // read-only
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Router) Reset() {
+	*x = Router{}
+	mi := &file_quantumnet_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Router) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Router) ProtoMessage() {}
+
+func (x *Router) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Router.ProtoReflect.Descriptor instead.
+func (*Router) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *Router) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Router) GetNetworks() []string {
+	if x != nil {
+		return x.Networks
+	}
+	return nil
+}
+
+func (x *Router) GetGateway() *RouterGatewayInfo {
+	if x != nil {
+		return x.Gateway
+	}
+	return nil
+}
+
+func (x *Router) GetRoutes() []string {
+	if x != nil {
+		return x.Routes
+	}
+	return nil
+}
+
+func (x *Router) GetUuid() string {
+	if x != nil {
+		return x.Uuid
+	}
+	return ""
+}
+
+type RouterGatewayInfo struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Network       string                 `protobuf:"bytes,1,opt,name=network,proto3" json:"network,omitempty"`     // the external network
+	Addresses     []string               `protobuf:"bytes,2,rep,name=addresses,proto3" json:"addresses,omitempty"` // the router's addresses on it
+	Snat          bool                   `protobuf:"varint,3,opt,name=snat,proto3" json:"snat,omitempty"`
+	Chassis       []*GatewayChassis      `protobuf:"bytes,4,rep,name=chassis,proto3" json:"chassis,omitempty"`
+	ActiveChassis string                 `protobuf:"bytes,5,opt,name=active_chassis,json=activeChassis,proto3" json:"active_chassis,omitempty"` // where the gateway port is bound now
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RouterGatewayInfo) Reset() {
+	*x = RouterGatewayInfo{}
+	mi := &file_quantumnet_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RouterGatewayInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RouterGatewayInfo) ProtoMessage() {}
+
+func (x *RouterGatewayInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RouterGatewayInfo.ProtoReflect.Descriptor instead.
+func (*RouterGatewayInfo) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *RouterGatewayInfo) GetNetwork() string {
+	if x != nil {
+		return x.Network
+	}
+	return ""
+}
+
+func (x *RouterGatewayInfo) GetAddresses() []string {
+	if x != nil {
+		return x.Addresses
+	}
+	return nil
+}
+
+func (x *RouterGatewayInfo) GetSnat() bool {
+	if x != nil {
+		return x.Snat
+	}
+	return false
+}
+
+func (x *RouterGatewayInfo) GetChassis() []*GatewayChassis {
+	if x != nil {
+		return x.Chassis
+	}
+	return nil
+}
+
+func (x *RouterGatewayInfo) GetActiveChassis() string {
+	if x != nil {
+		return x.ActiveChassis
+	}
+	return ""
+}
+
+type GatewayChassis struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Priority      int32                  `protobuf:"varint,2,opt,name=priority,proto3" json:"priority,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GatewayChassis) Reset() {
+	*x = GatewayChassis{}
+	mi := &file_quantumnet_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GatewayChassis) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GatewayChassis) ProtoMessage() {}
+
+func (x *GatewayChassis) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GatewayChassis.ProtoReflect.Descriptor instead.
+func (*GatewayChassis) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *GatewayChassis) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *GatewayChassis) GetPriority() int32 {
+	if x != nil {
+		return x.Priority
+	}
+	return 0
+}
+
+type RouterRef struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RouterRef) Reset() {
+	*x = RouterRef{}
+	mi := &file_quantumnet_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RouterRef) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RouterRef) ProtoMessage() {}
+
+func (x *RouterRef) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RouterRef.ProtoReflect.Descriptor instead.
+func (*RouterRef) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *RouterRef) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type RouterList struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Routers       []*Router              `protobuf:"bytes,1,rep,name=routers,proto3" json:"routers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RouterList) Reset() {
+	*x = RouterList{}
+	mi := &file_quantumnet_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RouterList) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RouterList) ProtoMessage() {}
+
+func (x *RouterList) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RouterList.ProtoReflect.Descriptor instead.
+func (*RouterList) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *RouterList) GetRouters() []*Router {
+	if x != nil {
+		return x.Routers
+	}
+	return nil
+}
+
+type RouterNetwork struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Router        string                 `protobuf:"bytes,1,opt,name=router,proto3" json:"router,omitempty"`
+	Network       string                 `protobuf:"bytes,2,opt,name=network,proto3" json:"network,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RouterNetwork) Reset() {
+	*x = RouterNetwork{}
+	mi := &file_quantumnet_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RouterNetwork) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RouterNetwork) ProtoMessage() {}
+
+func (x *RouterNetwork) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RouterNetwork.ProtoReflect.Descriptor instead.
+func (*RouterNetwork) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *RouterNetwork) GetRouter() string {
+	if x != nil {
+		return x.Router
+	}
+	return ""
+}
+
+func (x *RouterNetwork) GetNetwork() string {
+	if x != nil {
+		return x.Network
+	}
+	return ""
+}
+
+type RouterRoute struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Router        string                 `protobuf:"bytes,1,opt,name=router,proto3" json:"router,omitempty"`
+	Prefix        string                 `protobuf:"bytes,2,opt,name=prefix,proto3" json:"prefix,omitempty"`   // CIDR
+	Nexthop       string                 `protobuf:"bytes,3,opt,name=nexthop,proto3" json:"nexthop,omitempty"` // IP
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RouterRoute) Reset() {
+	*x = RouterRoute{}
+	mi := &file_quantumnet_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RouterRoute) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RouterRoute) ProtoMessage() {}
+
+func (x *RouterRoute) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RouterRoute.ProtoReflect.Descriptor instead.
+func (*RouterRoute) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *RouterRoute) GetRouter() string {
+	if x != nil {
+		return x.Router
+	}
+	return ""
+}
+
+func (x *RouterRoute) GetPrefix() string {
+	if x != nil {
+		return x.Prefix
+	}
+	return ""
+}
+
+func (x *RouterRoute) GetNexthop() string {
+	if x != nil {
+		return x.Nexthop
+	}
+	return ""
+}
+
+type RouterGateway struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Router        string                 `protobuf:"bytes,1,opt,name=router,proto3" json:"router,omitempty"`
+	Network       string                 `protobuf:"bytes,2,opt,name=network,proto3" json:"network,omitempty"` // an external network
+	Address       string                 `protobuf:"bytes,3,opt,name=address,proto3" json:"address,omitempty"` // optional: the router's IPv4 address on it (else IPAM)
+	NoSnat        bool                   `protobuf:"varint,4,opt,name=no_snat,json=noSnat,proto3" json:"no_snat,omitempty"`
+	Address6      string                 `protobuf:"bytes,5,opt,name=address6,proto3" json:"address6,omitempty"` // optional: its IPv6 address
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RouterGateway) Reset() {
+	*x = RouterGateway{}
+	mi := &file_quantumnet_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RouterGateway) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RouterGateway) ProtoMessage() {}
+
+func (x *RouterGateway) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RouterGateway.ProtoReflect.Descriptor instead.
+func (*RouterGateway) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *RouterGateway) GetRouter() string {
+	if x != nil {
+		return x.Router
+	}
+	return ""
+}
+
+func (x *RouterGateway) GetNetwork() string {
+	if x != nil {
+		return x.Network
+	}
+	return ""
+}
+
+func (x *RouterGateway) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *RouterGateway) GetNoSnat() bool {
+	if x != nil {
+		return x.NoSnat
+	}
+	return false
+}
+
+func (x *RouterGateway) GetAddress6() string {
+	if x != nil {
+		return x.Address6
+	}
+	return ""
+}
+
+type FloatingIP struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Address       string                 `protobuf:"bytes,1,opt,name=address,proto3" json:"address,omitempty"`                // optional on create: else the next free one of the range
+	Network       string                 `protobuf:"bytes,2,opt,name=network,proto3" json:"network,omitempty"`                // the external network
+	Port          string                 `protobuf:"bytes,3,opt,name=port,proto3" json:"port,omitempty"`                      // associated logical port ("": none)
+	FixedIp       string                 `protobuf:"bytes,4,opt,name=fixed_ip,json=fixedIp,proto3" json:"fixed_ip,omitempty"` // the port's address it maps to
+	Router        string                 `protobuf:"bytes,5,opt,name=router,proto3" json:"router,omitempty"`                  // read-only: the router whose NAT carries it
+	Distributed   bool                   `protobuf:"varint,6,opt,name=distributed,proto3" json:"distributed,omitempty"`       // read-only: NAT at the port's chassis
+	Uuid          string                 `protobuf:"bytes,7,opt,name=uuid,proto3" json:"uuid,omitempty"`                      // read-only
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FloatingIP) Reset() {
+	*x = FloatingIP{}
+	mi := &file_quantumnet_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FloatingIP) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FloatingIP) ProtoMessage() {}
+
+func (x *FloatingIP) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FloatingIP.ProtoReflect.Descriptor instead.
+func (*FloatingIP) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *FloatingIP) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *FloatingIP) GetNetwork() string {
+	if x != nil {
+		return x.Network
+	}
+	return ""
+}
+
+func (x *FloatingIP) GetPort() string {
+	if x != nil {
+		return x.Port
+	}
+	return ""
+}
+
+func (x *FloatingIP) GetFixedIp() string {
+	if x != nil {
+		return x.FixedIp
+	}
+	return ""
+}
+
+func (x *FloatingIP) GetRouter() string {
+	if x != nil {
+		return x.Router
+	}
+	return ""
+}
+
+func (x *FloatingIP) GetDistributed() bool {
+	if x != nil {
+		return x.Distributed
+	}
+	return false
+}
+
+func (x *FloatingIP) GetUuid() string {
+	if x != nil {
+		return x.Uuid
+	}
+	return ""
+}
+
+type FloatingIPRef struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Address       string                 `protobuf:"bytes,1,opt,name=address,proto3" json:"address,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FloatingIPRef) Reset() {
+	*x = FloatingIPRef{}
+	mi := &file_quantumnet_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FloatingIPRef) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FloatingIPRef) ProtoMessage() {}
+
+func (x *FloatingIPRef) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FloatingIPRef.ProtoReflect.Descriptor instead.
+func (*FloatingIPRef) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *FloatingIPRef) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+type FloatingIPList struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	FloatingIps   []*FloatingIP          `protobuf:"bytes,1,rep,name=floating_ips,json=floatingIps,proto3" json:"floating_ips,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FloatingIPList) Reset() {
+	*x = FloatingIPList{}
+	mi := &file_quantumnet_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FloatingIPList) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FloatingIPList) ProtoMessage() {}
+
+func (x *FloatingIPList) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FloatingIPList.ProtoReflect.Descriptor instead.
+func (*FloatingIPList) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *FloatingIPList) GetFloatingIps() []*FloatingIP {
+	if x != nil {
+		return x.FloatingIps
+	}
+	return nil
+}
+
+type FloatingIPAssociation struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Address       string                 `protobuf:"bytes,1,opt,name=address,proto3" json:"address,omitempty"`
+	Port          string                 `protobuf:"bytes,2,opt,name=port,proto3" json:"port,omitempty"`
+	FixedIp       string                 `protobuf:"bytes,3,opt,name=fixed_ip,json=fixedIp,proto3" json:"fixed_ip,omitempty"` // optional: which of the port's addresses
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FloatingIPAssociation) Reset() {
+	*x = FloatingIPAssociation{}
+	mi := &file_quantumnet_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FloatingIPAssociation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FloatingIPAssociation) ProtoMessage() {}
+
+func (x *FloatingIPAssociation) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FloatingIPAssociation.ProtoReflect.Descriptor instead.
+func (*FloatingIPAssociation) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *FloatingIPAssociation) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *FloatingIPAssociation) GetPort() string {
+	if x != nil {
+		return x.Port
+	}
+	return ""
+}
+
+func (x *FloatingIPAssociation) GetFixedIp() string {
+	if x != nil {
+		return x.FixedIp
 	}
 	return ""
 }
@@ -2583,7 +3430,7 @@ const file_quantumnet_proto_rawDesc = "" +
 	"\x12chassis_registered\x18\x05 \x01(\bR\x11chassisRegistered\x12\x18\n" +
 	"\achassis\x18\x06 \x01(\tR\achassis\x12#\n" +
 	"\rdatapath_type\x18\a \x01(\tR\fdatapathType\x12\x1a\n" +
-	"\bproblems\x18\b \x03(\tR\bproblems\"\x82\x02\n" +
+	"\bproblems\x18\b \x03(\tR\bproblems\"\xc3\x02\n" +
 	"\n" +
 	"CNIRequest\x12!\n" +
 	"\fcontainer_id\x18\x01 \x01(\tR\vcontainerId\x12\x16\n" +
@@ -2594,7 +3441,14 @@ const file_quantumnet_proto_rawDesc = "" +
 	"\x03ips\x18\x06 \x03(\tR\x03ips\x12\x10\n" +
 	"\x03mac\x18\a \x01(\tR\x03mac\x12'\n" +
 	"\x0fsecurity_groups\x18\b \x03(\tR\x0esecurityGroups\x12\x12\n" +
-	"\x04name\x18\t \x01(\tR\x04name\"`\n" +
+	"\x04name\x18\t \x01(\tR\x04name\x12?\n" +
+	"\rport_mappings\x18\n" +
+	" \x03(\v2\x1a.quantumnet.v1.PortMappingR\fportMappings\"\x86\x01\n" +
+	"\vPortMapping\x12\x1b\n" +
+	"\thost_port\x18\x01 \x01(\rR\bhostPort\x12%\n" +
+	"\x0econtainer_port\x18\x02 \x01(\rR\rcontainerPort\x12\x1a\n" +
+	"\bprotocol\x18\x03 \x01(\tR\bprotocol\x12\x17\n" +
+	"\ahost_ip\x18\x04 \x01(\tR\x06hostIp\"`\n" +
 	"\fCNIInterface\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x10\n" +
 	"\x03mac\x18\x02 \x01(\tR\x03mac\x12\x18\n" +
@@ -2627,7 +3481,7 @@ const file_quantumnet_proto_rawDesc = "" +
 	"\x05valid\x18\x03 \x03(\v2\x1c.quantumnet.v1.CNIAttachmentR\x05valid\"D\n" +
 	"\n" +
 	"CNIGCReply\x126\n" +
-	"\aremoved\x18\x01 \x03(\v2\x1c.quantumnet.v1.CNIAttachmentR\aremoved\"\xe8\x03\n" +
+	"\aremoved\x18\x01 \x03(\v2\x1c.quantumnet.v1.CNIAttachmentR\aremoved\"\xe7\x04\n" +
 	"\aNetwork\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\asubnet4\x18\x02 \x01(\tR\asubnet4\x12\x1a\n" +
@@ -2651,7 +3505,12 @@ const file_quantumnet_proto_rawDesc = "" +
 	"ntpServers\x12\x16\n" +
 	"\x06routes\x18\x10 \x03(\tR\x06routes\x12!\n" +
 	"\fdns_upstream\x18\x11 \x03(\tR\vdnsUpstream\x12\x1c\n" +
-	"\tresolvers\x18\x12 \x03(\tR\tresolvers\"$\n" +
+	"\tresolvers\x18\x12 \x03(\tR\tresolvers\x12\x1a\n" +
+	"\bexternal\x18\x13 \x01(\bR\bexternal\x12\x18\n" +
+	"\aphysnet\x18\x14 \x01(\tR\aphysnet\x12\x12\n" +
+	"\x04vlan\x18\x15 \x01(\rR\x04vlan\x12\x1b\n" +
+	"\tfip_range\x18\x16 \x01(\tR\bfipRange\x12\x16\n" +
+	"\x06router\x18\x17 \x01(\tR\x06router\"$\n" +
 	"\n" +
 	"StringList\x12\x16\n" +
 	"\x06values\x18\x01 \x03(\tR\x06values\"\x91\x03\n" +
@@ -2678,7 +3537,7 @@ const file_quantumnet_proto_rawDesc = "" +
 	"\bnetworks\x18\x01 \x03(\v2\x16.quantumnet.v1.NetworkR\bnetworks\"&\n" +
 	"\n" +
 	"PortFilter\x12\x18\n" +
-	"\anetwork\x18\x01 \x01(\tR\anetwork\"\xb5\x03\n" +
+	"\anetwork\x18\x01 \x01(\tR\anetwork\"\xd8\x03\n" +
 	"\x04Port\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\anetwork\x18\x02 \x01(\tR\anetwork\x12\x10\n" +
@@ -2699,7 +3558,8 @@ const file_quantumnet_proto_rawDesc = "" +
 	"activation\x18\x0e \x01(\tR\n" +
 	"activation\x12'\n" +
 	"\x0fsecurity_groups\x18\x0f \x03(\tR\x0esecurityGroups\x12\x19\n" +
-	"\bdns_name\x18\x10 \x01(\tR\adnsName\"5\n" +
+	"\bdns_name\x18\x10 \x01(\tR\adnsName\x12!\n" +
+	"\ffloating_ips\x18\x11 \x03(\tR\vfloatingIps\"5\n" +
 	"\bPortList\x12)\n" +
 	"\x05ports\x18\x01 \x03(\v2\x13.quantumnet.v1.PortR\x05ports\"\xd6\x01\n" +
 	"\n" +
@@ -2773,7 +3633,57 @@ const file_quantumnet_proto_rawDesc = "" +
 	"\x0fsecurity_groups\x18\x02 \x03(\tR\x0esecurityGroups\"5\n" +
 	"\vPortDNSName\x12\x12\n" +
 	"\x04port\x18\x01 \x01(\tR\x04port\x12\x12\n" +
-	"\x04name\x18\x02 \x01(\tR\x04name2\xca\x0f\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\"\xa0\x01\n" +
+	"\x06Router\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1a\n" +
+	"\bnetworks\x18\x02 \x03(\tR\bnetworks\x12:\n" +
+	"\agateway\x18\x03 \x01(\v2 .quantumnet.v1.RouterGatewayInfoR\agateway\x12\x16\n" +
+	"\x06routes\x18\x04 \x03(\tR\x06routes\x12\x12\n" +
+	"\x04uuid\x18\x05 \x01(\tR\x04uuid\"\xbf\x01\n" +
+	"\x11RouterGatewayInfo\x12\x18\n" +
+	"\anetwork\x18\x01 \x01(\tR\anetwork\x12\x1c\n" +
+	"\taddresses\x18\x02 \x03(\tR\taddresses\x12\x12\n" +
+	"\x04snat\x18\x03 \x01(\bR\x04snat\x127\n" +
+	"\achassis\x18\x04 \x03(\v2\x1d.quantumnet.v1.GatewayChassisR\achassis\x12%\n" +
+	"\x0eactive_chassis\x18\x05 \x01(\tR\ractiveChassis\"@\n" +
+	"\x0eGatewayChassis\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1a\n" +
+	"\bpriority\x18\x02 \x01(\x05R\bpriority\"\x1f\n" +
+	"\tRouterRef\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"=\n" +
+	"\n" +
+	"RouterList\x12/\n" +
+	"\arouters\x18\x01 \x03(\v2\x15.quantumnet.v1.RouterR\arouters\"A\n" +
+	"\rRouterNetwork\x12\x16\n" +
+	"\x06router\x18\x01 \x01(\tR\x06router\x12\x18\n" +
+	"\anetwork\x18\x02 \x01(\tR\anetwork\"W\n" +
+	"\vRouterRoute\x12\x16\n" +
+	"\x06router\x18\x01 \x01(\tR\x06router\x12\x16\n" +
+	"\x06prefix\x18\x02 \x01(\tR\x06prefix\x12\x18\n" +
+	"\anexthop\x18\x03 \x01(\tR\anexthop\"\x90\x01\n" +
+	"\rRouterGateway\x12\x16\n" +
+	"\x06router\x18\x01 \x01(\tR\x06router\x12\x18\n" +
+	"\anetwork\x18\x02 \x01(\tR\anetwork\x12\x18\n" +
+	"\aaddress\x18\x03 \x01(\tR\aaddress\x12\x17\n" +
+	"\ano_snat\x18\x04 \x01(\bR\x06noSnat\x12\x1a\n" +
+	"\baddress6\x18\x05 \x01(\tR\baddress6\"\xbd\x01\n" +
+	"\n" +
+	"FloatingIP\x12\x18\n" +
+	"\aaddress\x18\x01 \x01(\tR\aaddress\x12\x18\n" +
+	"\anetwork\x18\x02 \x01(\tR\anetwork\x12\x12\n" +
+	"\x04port\x18\x03 \x01(\tR\x04port\x12\x19\n" +
+	"\bfixed_ip\x18\x04 \x01(\tR\afixedIp\x12\x16\n" +
+	"\x06router\x18\x05 \x01(\tR\x06router\x12 \n" +
+	"\vdistributed\x18\x06 \x01(\bR\vdistributed\x12\x12\n" +
+	"\x04uuid\x18\a \x01(\tR\x04uuid\")\n" +
+	"\rFloatingIPRef\x12\x18\n" +
+	"\aaddress\x18\x01 \x01(\tR\aaddress\"N\n" +
+	"\x0eFloatingIPList\x12<\n" +
+	"\ffloating_ips\x18\x01 \x03(\v2\x19.quantumnet.v1.FloatingIPR\vfloatingIps\"`\n" +
+	"\x15FloatingIPAssociation\x12\x18\n" +
+	"\aaddress\x18\x01 \x01(\tR\aaddress\x12\x12\n" +
+	"\x04port\x18\x02 \x01(\tR\x04port\x12\x19\n" +
+	"\bfixed_ip\x18\x03 \x01(\tR\afixedIp2\xb2\x18\n" +
 	"\n" +
 	"QuantumNet\x12?\n" +
 	"\x05Hello\x12\x1b.quantumnet.v1.HelloRequest\x1a\x19.quantumnet.v1.HelloReply\x12B\n" +
@@ -2804,7 +3714,23 @@ const file_quantumnet_proto_rawDesc = "" +
 	"\x15AddSecurityGroupRules\x12!.quantumnet.v1.SecurityGroupRules\x1a&.quantumnet.v1.SecurityGroupRulesReply\x12e\n" +
 	"\x18DeleteSecurityGroupRules\x12!.quantumnet.v1.SecurityGroupRules\x1a&.quantumnet.v1.SecurityGroupRulesReply\x12O\n" +
 	"\x15SetPortSecurityGroups\x12!.quantumnet.v1.PortSecurityGroups\x1a\x13.quantumnet.v1.Port\x12A\n" +
-	"\x0eSetPortDNSName\x12\x1a.quantumnet.v1.PortDNSName\x1a\x13.quantumnet.v1.PortB*Z(github.com/quantumnet/quantumnet/pkg/apib\x06proto3"
+	"\x0eSetPortDNSName\x12\x1a.quantumnet.v1.PortDNSName\x1a\x13.quantumnet.v1.Port\x12<\n" +
+	"\fCreateRouter\x12\x15.quantumnet.v1.Router\x1a\x15.quantumnet.v1.Router\x12<\n" +
+	"\tGetRouter\x12\x18.quantumnet.v1.RouterRef\x1a\x15.quantumnet.v1.Router\x12>\n" +
+	"\vListRouters\x12\x14.quantumnet.v1.Empty\x1a\x19.quantumnet.v1.RouterList\x12>\n" +
+	"\fDeleteRouter\x12\x18.quantumnet.v1.RouterRef\x1a\x14.quantumnet.v1.Empty\x12D\n" +
+	"\rAttachNetwork\x12\x1c.quantumnet.v1.RouterNetwork\x1a\x15.quantumnet.v1.Router\x12D\n" +
+	"\rDetachNetwork\x12\x1c.quantumnet.v1.RouterNetwork\x1a\x15.quantumnet.v1.Router\x12=\n" +
+	"\bAddRoute\x12\x1a.quantumnet.v1.RouterRoute\x1a\x15.quantumnet.v1.Router\x12@\n" +
+	"\vDeleteRoute\x12\x1a.quantumnet.v1.RouterRoute\x1a\x15.quantumnet.v1.Router\x12G\n" +
+	"\x10SetRouterGateway\x12\x1c.quantumnet.v1.RouterGateway\x1a\x15.quantumnet.v1.Router\x12E\n" +
+	"\x12ClearRouterGateway\x12\x18.quantumnet.v1.RouterRef\x1a\x15.quantumnet.v1.Router\x12H\n" +
+	"\x10CreateFloatingIP\x12\x19.quantumnet.v1.FloatingIP\x1a\x19.quantumnet.v1.FloatingIP\x12H\n" +
+	"\rGetFloatingIP\x12\x1c.quantumnet.v1.FloatingIPRef\x1a\x19.quantumnet.v1.FloatingIP\x12F\n" +
+	"\x0fListFloatingIPs\x12\x14.quantumnet.v1.Empty\x1a\x1d.quantumnet.v1.FloatingIPList\x12F\n" +
+	"\x10DeleteFloatingIP\x12\x1c.quantumnet.v1.FloatingIPRef\x1a\x14.quantumnet.v1.Empty\x12V\n" +
+	"\x13AssociateFloatingIP\x12$.quantumnet.v1.FloatingIPAssociation\x1a\x19.quantumnet.v1.FloatingIP\x12Q\n" +
+	"\x16DisassociateFloatingIP\x12\x1c.quantumnet.v1.FloatingIPRef\x1a\x19.quantumnet.v1.FloatingIPB*Z(github.com/quantumnet/quantumnet/pkg/apib\x06proto3"
 
 var (
 	file_quantumnet_proto_rawDescOnce sync.Once
@@ -2818,7 +3744,7 @@ func file_quantumnet_proto_rawDescGZIP() []byte {
 	return file_quantumnet_proto_rawDescData
 }
 
-var file_quantumnet_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
+var file_quantumnet_proto_msgTypes = make([]protoimpl.MessageInfo, 51)
 var file_quantumnet_proto_goTypes = []any{
 	(*Empty)(nil),                   // 0: quantumnet.v1.Empty
 	(*HelloRequest)(nil),            // 1: quantumnet.v1.HelloRequest
@@ -2826,120 +3752,170 @@ var file_quantumnet_proto_goTypes = []any{
 	(*StatusRequest)(nil),           // 3: quantumnet.v1.StatusRequest
 	(*StatusReply)(nil),             // 4: quantumnet.v1.StatusReply
 	(*CNIRequest)(nil),              // 5: quantumnet.v1.CNIRequest
-	(*CNIInterface)(nil),            // 6: quantumnet.v1.CNIInterface
-	(*CNIIPConfig)(nil),             // 7: quantumnet.v1.CNIIPConfig
-	(*CNIRoute)(nil),                // 8: quantumnet.v1.CNIRoute
-	(*CNIResult)(nil),               // 9: quantumnet.v1.CNIResult
-	(*CNIAttachment)(nil),           // 10: quantumnet.v1.CNIAttachment
-	(*CNIGCRequest)(nil),            // 11: quantumnet.v1.CNIGCRequest
-	(*CNIGCReply)(nil),              // 12: quantumnet.v1.CNIGCReply
-	(*Network)(nil),                 // 13: quantumnet.v1.Network
-	(*StringList)(nil),              // 14: quantumnet.v1.StringList
-	(*NetworkUpdate)(nil),           // 15: quantumnet.v1.NetworkUpdate
-	(*NetworkRef)(nil),              // 16: quantumnet.v1.NetworkRef
-	(*NetworkList)(nil),             // 17: quantumnet.v1.NetworkList
-	(*PortFilter)(nil),              // 18: quantumnet.v1.PortFilter
-	(*Port)(nil),                    // 19: quantumnet.v1.Port
-	(*PortList)(nil),                // 20: quantumnet.v1.PortList
-	(*IPAMSubnet)(nil),              // 21: quantumnet.v1.IPAMSubnet
-	(*IPAMUsage)(nil),               // 22: quantumnet.v1.IPAMUsage
-	(*IPAMReserveRequest)(nil),      // 23: quantumnet.v1.IPAMReserveRequest
-	(*IPAMReservation)(nil),         // 24: quantumnet.v1.IPAMReservation
-	(*IPAMReleaseRequest)(nil),      // 25: quantumnet.v1.IPAMReleaseRequest
-	(*VMNIC)(nil),                   // 26: quantumnet.v1.VMNIC
-	(*VMRequest)(nil),               // 27: quantumnet.v1.VMRequest
-	(*VMPort)(nil),                  // 28: quantumnet.v1.VMPort
-	(*VMReply)(nil),                 // 29: quantumnet.v1.VMReply
-	(*SecurityGroupRule)(nil),       // 30: quantumnet.v1.SecurityGroupRule
-	(*SecurityGroup)(nil),           // 31: quantumnet.v1.SecurityGroup
-	(*SecurityGroupRef)(nil),        // 32: quantumnet.v1.SecurityGroupRef
-	(*SecurityGroupList)(nil),       // 33: quantumnet.v1.SecurityGroupList
-	(*SecurityGroupRules)(nil),      // 34: quantumnet.v1.SecurityGroupRules
-	(*SecurityGroupRulesReply)(nil), // 35: quantumnet.v1.SecurityGroupRulesReply
-	(*PortSecurityGroups)(nil),      // 36: quantumnet.v1.PortSecurityGroups
-	(*PortDNSName)(nil),             // 37: quantumnet.v1.PortDNSName
+	(*PortMapping)(nil),             // 6: quantumnet.v1.PortMapping
+	(*CNIInterface)(nil),            // 7: quantumnet.v1.CNIInterface
+	(*CNIIPConfig)(nil),             // 8: quantumnet.v1.CNIIPConfig
+	(*CNIRoute)(nil),                // 9: quantumnet.v1.CNIRoute
+	(*CNIResult)(nil),               // 10: quantumnet.v1.CNIResult
+	(*CNIAttachment)(nil),           // 11: quantumnet.v1.CNIAttachment
+	(*CNIGCRequest)(nil),            // 12: quantumnet.v1.CNIGCRequest
+	(*CNIGCReply)(nil),              // 13: quantumnet.v1.CNIGCReply
+	(*Network)(nil),                 // 14: quantumnet.v1.Network
+	(*StringList)(nil),              // 15: quantumnet.v1.StringList
+	(*NetworkUpdate)(nil),           // 16: quantumnet.v1.NetworkUpdate
+	(*NetworkRef)(nil),              // 17: quantumnet.v1.NetworkRef
+	(*NetworkList)(nil),             // 18: quantumnet.v1.NetworkList
+	(*PortFilter)(nil),              // 19: quantumnet.v1.PortFilter
+	(*Port)(nil),                    // 20: quantumnet.v1.Port
+	(*PortList)(nil),                // 21: quantumnet.v1.PortList
+	(*IPAMSubnet)(nil),              // 22: quantumnet.v1.IPAMSubnet
+	(*IPAMUsage)(nil),               // 23: quantumnet.v1.IPAMUsage
+	(*IPAMReserveRequest)(nil),      // 24: quantumnet.v1.IPAMReserveRequest
+	(*IPAMReservation)(nil),         // 25: quantumnet.v1.IPAMReservation
+	(*IPAMReleaseRequest)(nil),      // 26: quantumnet.v1.IPAMReleaseRequest
+	(*VMNIC)(nil),                   // 27: quantumnet.v1.VMNIC
+	(*VMRequest)(nil),               // 28: quantumnet.v1.VMRequest
+	(*VMPort)(nil),                  // 29: quantumnet.v1.VMPort
+	(*VMReply)(nil),                 // 30: quantumnet.v1.VMReply
+	(*SecurityGroupRule)(nil),       // 31: quantumnet.v1.SecurityGroupRule
+	(*SecurityGroup)(nil),           // 32: quantumnet.v1.SecurityGroup
+	(*SecurityGroupRef)(nil),        // 33: quantumnet.v1.SecurityGroupRef
+	(*SecurityGroupList)(nil),       // 34: quantumnet.v1.SecurityGroupList
+	(*SecurityGroupRules)(nil),      // 35: quantumnet.v1.SecurityGroupRules
+	(*SecurityGroupRulesReply)(nil), // 36: quantumnet.v1.SecurityGroupRulesReply
+	(*PortSecurityGroups)(nil),      // 37: quantumnet.v1.PortSecurityGroups
+	(*PortDNSName)(nil),             // 38: quantumnet.v1.PortDNSName
+	(*Router)(nil),                  // 39: quantumnet.v1.Router
+	(*RouterGatewayInfo)(nil),       // 40: quantumnet.v1.RouterGatewayInfo
+	(*GatewayChassis)(nil),          // 41: quantumnet.v1.GatewayChassis
+	(*RouterRef)(nil),               // 42: quantumnet.v1.RouterRef
+	(*RouterList)(nil),              // 43: quantumnet.v1.RouterList
+	(*RouterNetwork)(nil),           // 44: quantumnet.v1.RouterNetwork
+	(*RouterRoute)(nil),             // 45: quantumnet.v1.RouterRoute
+	(*RouterGateway)(nil),           // 46: quantumnet.v1.RouterGateway
+	(*FloatingIP)(nil),              // 47: quantumnet.v1.FloatingIP
+	(*FloatingIPRef)(nil),           // 48: quantumnet.v1.FloatingIPRef
+	(*FloatingIPList)(nil),          // 49: quantumnet.v1.FloatingIPList
+	(*FloatingIPAssociation)(nil),   // 50: quantumnet.v1.FloatingIPAssociation
 }
 var file_quantumnet_proto_depIdxs = []int32{
-	6,  // 0: quantumnet.v1.CNIResult.interfaces:type_name -> quantumnet.v1.CNIInterface
-	7,  // 1: quantumnet.v1.CNIResult.ips:type_name -> quantumnet.v1.CNIIPConfig
-	8,  // 2: quantumnet.v1.CNIResult.routes:type_name -> quantumnet.v1.CNIRoute
-	10, // 3: quantumnet.v1.CNIGCRequest.valid:type_name -> quantumnet.v1.CNIAttachment
-	10, // 4: quantumnet.v1.CNIGCReply.removed:type_name -> quantumnet.v1.CNIAttachment
-	14, // 5: quantumnet.v1.NetworkUpdate.dns_servers:type_name -> quantumnet.v1.StringList
-	14, // 6: quantumnet.v1.NetworkUpdate.ntp_servers:type_name -> quantumnet.v1.StringList
-	14, // 7: quantumnet.v1.NetworkUpdate.routes:type_name -> quantumnet.v1.StringList
-	14, // 8: quantumnet.v1.NetworkUpdate.dns_upstream:type_name -> quantumnet.v1.StringList
-	13, // 9: quantumnet.v1.NetworkList.networks:type_name -> quantumnet.v1.Network
-	19, // 10: quantumnet.v1.PortList.ports:type_name -> quantumnet.v1.Port
-	24, // 11: quantumnet.v1.IPAMSubnet.reservations:type_name -> quantumnet.v1.IPAMReservation
-	21, // 12: quantumnet.v1.IPAMUsage.subnets:type_name -> quantumnet.v1.IPAMSubnet
-	26, // 13: quantumnet.v1.VMRequest.nics:type_name -> quantumnet.v1.VMNIC
-	28, // 14: quantumnet.v1.VMReply.ports:type_name -> quantumnet.v1.VMPort
-	30, // 15: quantumnet.v1.SecurityGroup.rules:type_name -> quantumnet.v1.SecurityGroupRule
-	31, // 16: quantumnet.v1.SecurityGroupList.groups:type_name -> quantumnet.v1.SecurityGroup
-	31, // 17: quantumnet.v1.SecurityGroupRulesReply.group:type_name -> quantumnet.v1.SecurityGroup
-	30, // 18: quantumnet.v1.SecurityGroupRulesReply.added:type_name -> quantumnet.v1.SecurityGroupRule
-	1,  // 19: quantumnet.v1.QuantumNet.Hello:input_type -> quantumnet.v1.HelloRequest
-	3,  // 20: quantumnet.v1.QuantumNet.Status:input_type -> quantumnet.v1.StatusRequest
-	5,  // 21: quantumnet.v1.QuantumNet.CNIAdd:input_type -> quantumnet.v1.CNIRequest
-	5,  // 22: quantumnet.v1.QuantumNet.CNIDel:input_type -> quantumnet.v1.CNIRequest
-	5,  // 23: quantumnet.v1.QuantumNet.CNICheck:input_type -> quantumnet.v1.CNIRequest
-	11, // 24: quantumnet.v1.QuantumNet.CNIGC:input_type -> quantumnet.v1.CNIGCRequest
-	13, // 25: quantumnet.v1.QuantumNet.CreateNetwork:input_type -> quantumnet.v1.Network
-	16, // 26: quantumnet.v1.QuantumNet.GetNetwork:input_type -> quantumnet.v1.NetworkRef
-	0,  // 27: quantumnet.v1.QuantumNet.ListNetworks:input_type -> quantumnet.v1.Empty
-	16, // 28: quantumnet.v1.QuantumNet.DeleteNetwork:input_type -> quantumnet.v1.NetworkRef
-	15, // 29: quantumnet.v1.QuantumNet.UpdateNetwork:input_type -> quantumnet.v1.NetworkUpdate
-	18, // 30: quantumnet.v1.QuantumNet.ListPorts:input_type -> quantumnet.v1.PortFilter
-	16, // 31: quantumnet.v1.QuantumNet.IPAMShow:input_type -> quantumnet.v1.NetworkRef
-	23, // 32: quantumnet.v1.QuantumNet.IPAMReserve:input_type -> quantumnet.v1.IPAMReserveRequest
-	25, // 33: quantumnet.v1.QuantumNet.IPAMRelease:input_type -> quantumnet.v1.IPAMReleaseRequest
-	27, // 34: quantumnet.v1.QuantumNet.VMPrepare:input_type -> quantumnet.v1.VMRequest
-	27, // 35: quantumnet.v1.QuantumNet.VMStarted:input_type -> quantumnet.v1.VMRequest
-	27, // 36: quantumnet.v1.QuantumNet.VMStopped:input_type -> quantumnet.v1.VMRequest
-	27, // 37: quantumnet.v1.QuantumNet.VMReconnect:input_type -> quantumnet.v1.VMRequest
-	27, // 38: quantumnet.v1.QuantumNet.VMMigrateIn:input_type -> quantumnet.v1.VMRequest
-	31, // 39: quantumnet.v1.QuantumNet.CreateSecurityGroup:input_type -> quantumnet.v1.SecurityGroup
-	32, // 40: quantumnet.v1.QuantumNet.GetSecurityGroup:input_type -> quantumnet.v1.SecurityGroupRef
-	0,  // 41: quantumnet.v1.QuantumNet.ListSecurityGroups:input_type -> quantumnet.v1.Empty
-	32, // 42: quantumnet.v1.QuantumNet.DeleteSecurityGroup:input_type -> quantumnet.v1.SecurityGroupRef
-	34, // 43: quantumnet.v1.QuantumNet.AddSecurityGroupRules:input_type -> quantumnet.v1.SecurityGroupRules
-	34, // 44: quantumnet.v1.QuantumNet.DeleteSecurityGroupRules:input_type -> quantumnet.v1.SecurityGroupRules
-	36, // 45: quantumnet.v1.QuantumNet.SetPortSecurityGroups:input_type -> quantumnet.v1.PortSecurityGroups
-	37, // 46: quantumnet.v1.QuantumNet.SetPortDNSName:input_type -> quantumnet.v1.PortDNSName
-	2,  // 47: quantumnet.v1.QuantumNet.Hello:output_type -> quantumnet.v1.HelloReply
-	4,  // 48: quantumnet.v1.QuantumNet.Status:output_type -> quantumnet.v1.StatusReply
-	9,  // 49: quantumnet.v1.QuantumNet.CNIAdd:output_type -> quantumnet.v1.CNIResult
-	0,  // 50: quantumnet.v1.QuantumNet.CNIDel:output_type -> quantumnet.v1.Empty
-	0,  // 51: quantumnet.v1.QuantumNet.CNICheck:output_type -> quantumnet.v1.Empty
-	12, // 52: quantumnet.v1.QuantumNet.CNIGC:output_type -> quantumnet.v1.CNIGCReply
-	13, // 53: quantumnet.v1.QuantumNet.CreateNetwork:output_type -> quantumnet.v1.Network
-	13, // 54: quantumnet.v1.QuantumNet.GetNetwork:output_type -> quantumnet.v1.Network
-	17, // 55: quantumnet.v1.QuantumNet.ListNetworks:output_type -> quantumnet.v1.NetworkList
-	0,  // 56: quantumnet.v1.QuantumNet.DeleteNetwork:output_type -> quantumnet.v1.Empty
-	13, // 57: quantumnet.v1.QuantumNet.UpdateNetwork:output_type -> quantumnet.v1.Network
-	20, // 58: quantumnet.v1.QuantumNet.ListPorts:output_type -> quantumnet.v1.PortList
-	22, // 59: quantumnet.v1.QuantumNet.IPAMShow:output_type -> quantumnet.v1.IPAMUsage
-	24, // 60: quantumnet.v1.QuantumNet.IPAMReserve:output_type -> quantumnet.v1.IPAMReservation
-	0,  // 61: quantumnet.v1.QuantumNet.IPAMRelease:output_type -> quantumnet.v1.Empty
-	29, // 62: quantumnet.v1.QuantumNet.VMPrepare:output_type -> quantumnet.v1.VMReply
-	0,  // 63: quantumnet.v1.QuantumNet.VMStarted:output_type -> quantumnet.v1.Empty
-	0,  // 64: quantumnet.v1.QuantumNet.VMStopped:output_type -> quantumnet.v1.Empty
-	0,  // 65: quantumnet.v1.QuantumNet.VMReconnect:output_type -> quantumnet.v1.Empty
-	0,  // 66: quantumnet.v1.QuantumNet.VMMigrateIn:output_type -> quantumnet.v1.Empty
-	31, // 67: quantumnet.v1.QuantumNet.CreateSecurityGroup:output_type -> quantumnet.v1.SecurityGroup
-	31, // 68: quantumnet.v1.QuantumNet.GetSecurityGroup:output_type -> quantumnet.v1.SecurityGroup
-	33, // 69: quantumnet.v1.QuantumNet.ListSecurityGroups:output_type -> quantumnet.v1.SecurityGroupList
-	0,  // 70: quantumnet.v1.QuantumNet.DeleteSecurityGroup:output_type -> quantumnet.v1.Empty
-	35, // 71: quantumnet.v1.QuantumNet.AddSecurityGroupRules:output_type -> quantumnet.v1.SecurityGroupRulesReply
-	35, // 72: quantumnet.v1.QuantumNet.DeleteSecurityGroupRules:output_type -> quantumnet.v1.SecurityGroupRulesReply
-	19, // 73: quantumnet.v1.QuantumNet.SetPortSecurityGroups:output_type -> quantumnet.v1.Port
-	19, // 74: quantumnet.v1.QuantumNet.SetPortDNSName:output_type -> quantumnet.v1.Port
-	47, // [47:75] is the sub-list for method output_type
-	19, // [19:47] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	6,  // 0: quantumnet.v1.CNIRequest.port_mappings:type_name -> quantumnet.v1.PortMapping
+	7,  // 1: quantumnet.v1.CNIResult.interfaces:type_name -> quantumnet.v1.CNIInterface
+	8,  // 2: quantumnet.v1.CNIResult.ips:type_name -> quantumnet.v1.CNIIPConfig
+	9,  // 3: quantumnet.v1.CNIResult.routes:type_name -> quantumnet.v1.CNIRoute
+	11, // 4: quantumnet.v1.CNIGCRequest.valid:type_name -> quantumnet.v1.CNIAttachment
+	11, // 5: quantumnet.v1.CNIGCReply.removed:type_name -> quantumnet.v1.CNIAttachment
+	15, // 6: quantumnet.v1.NetworkUpdate.dns_servers:type_name -> quantumnet.v1.StringList
+	15, // 7: quantumnet.v1.NetworkUpdate.ntp_servers:type_name -> quantumnet.v1.StringList
+	15, // 8: quantumnet.v1.NetworkUpdate.routes:type_name -> quantumnet.v1.StringList
+	15, // 9: quantumnet.v1.NetworkUpdate.dns_upstream:type_name -> quantumnet.v1.StringList
+	14, // 10: quantumnet.v1.NetworkList.networks:type_name -> quantumnet.v1.Network
+	20, // 11: quantumnet.v1.PortList.ports:type_name -> quantumnet.v1.Port
+	25, // 12: quantumnet.v1.IPAMSubnet.reservations:type_name -> quantumnet.v1.IPAMReservation
+	22, // 13: quantumnet.v1.IPAMUsage.subnets:type_name -> quantumnet.v1.IPAMSubnet
+	27, // 14: quantumnet.v1.VMRequest.nics:type_name -> quantumnet.v1.VMNIC
+	29, // 15: quantumnet.v1.VMReply.ports:type_name -> quantumnet.v1.VMPort
+	31, // 16: quantumnet.v1.SecurityGroup.rules:type_name -> quantumnet.v1.SecurityGroupRule
+	32, // 17: quantumnet.v1.SecurityGroupList.groups:type_name -> quantumnet.v1.SecurityGroup
+	32, // 18: quantumnet.v1.SecurityGroupRulesReply.group:type_name -> quantumnet.v1.SecurityGroup
+	31, // 19: quantumnet.v1.SecurityGroupRulesReply.added:type_name -> quantumnet.v1.SecurityGroupRule
+	40, // 20: quantumnet.v1.Router.gateway:type_name -> quantumnet.v1.RouterGatewayInfo
+	41, // 21: quantumnet.v1.RouterGatewayInfo.chassis:type_name -> quantumnet.v1.GatewayChassis
+	39, // 22: quantumnet.v1.RouterList.routers:type_name -> quantumnet.v1.Router
+	47, // 23: quantumnet.v1.FloatingIPList.floating_ips:type_name -> quantumnet.v1.FloatingIP
+	1,  // 24: quantumnet.v1.QuantumNet.Hello:input_type -> quantumnet.v1.HelloRequest
+	3,  // 25: quantumnet.v1.QuantumNet.Status:input_type -> quantumnet.v1.StatusRequest
+	5,  // 26: quantumnet.v1.QuantumNet.CNIAdd:input_type -> quantumnet.v1.CNIRequest
+	5,  // 27: quantumnet.v1.QuantumNet.CNIDel:input_type -> quantumnet.v1.CNIRequest
+	5,  // 28: quantumnet.v1.QuantumNet.CNICheck:input_type -> quantumnet.v1.CNIRequest
+	12, // 29: quantumnet.v1.QuantumNet.CNIGC:input_type -> quantumnet.v1.CNIGCRequest
+	14, // 30: quantumnet.v1.QuantumNet.CreateNetwork:input_type -> quantumnet.v1.Network
+	17, // 31: quantumnet.v1.QuantumNet.GetNetwork:input_type -> quantumnet.v1.NetworkRef
+	0,  // 32: quantumnet.v1.QuantumNet.ListNetworks:input_type -> quantumnet.v1.Empty
+	17, // 33: quantumnet.v1.QuantumNet.DeleteNetwork:input_type -> quantumnet.v1.NetworkRef
+	16, // 34: quantumnet.v1.QuantumNet.UpdateNetwork:input_type -> quantumnet.v1.NetworkUpdate
+	19, // 35: quantumnet.v1.QuantumNet.ListPorts:input_type -> quantumnet.v1.PortFilter
+	17, // 36: quantumnet.v1.QuantumNet.IPAMShow:input_type -> quantumnet.v1.NetworkRef
+	24, // 37: quantumnet.v1.QuantumNet.IPAMReserve:input_type -> quantumnet.v1.IPAMReserveRequest
+	26, // 38: quantumnet.v1.QuantumNet.IPAMRelease:input_type -> quantumnet.v1.IPAMReleaseRequest
+	28, // 39: quantumnet.v1.QuantumNet.VMPrepare:input_type -> quantumnet.v1.VMRequest
+	28, // 40: quantumnet.v1.QuantumNet.VMStarted:input_type -> quantumnet.v1.VMRequest
+	28, // 41: quantumnet.v1.QuantumNet.VMStopped:input_type -> quantumnet.v1.VMRequest
+	28, // 42: quantumnet.v1.QuantumNet.VMReconnect:input_type -> quantumnet.v1.VMRequest
+	28, // 43: quantumnet.v1.QuantumNet.VMMigrateIn:input_type -> quantumnet.v1.VMRequest
+	32, // 44: quantumnet.v1.QuantumNet.CreateSecurityGroup:input_type -> quantumnet.v1.SecurityGroup
+	33, // 45: quantumnet.v1.QuantumNet.GetSecurityGroup:input_type -> quantumnet.v1.SecurityGroupRef
+	0,  // 46: quantumnet.v1.QuantumNet.ListSecurityGroups:input_type -> quantumnet.v1.Empty
+	33, // 47: quantumnet.v1.QuantumNet.DeleteSecurityGroup:input_type -> quantumnet.v1.SecurityGroupRef
+	35, // 48: quantumnet.v1.QuantumNet.AddSecurityGroupRules:input_type -> quantumnet.v1.SecurityGroupRules
+	35, // 49: quantumnet.v1.QuantumNet.DeleteSecurityGroupRules:input_type -> quantumnet.v1.SecurityGroupRules
+	37, // 50: quantumnet.v1.QuantumNet.SetPortSecurityGroups:input_type -> quantumnet.v1.PortSecurityGroups
+	38, // 51: quantumnet.v1.QuantumNet.SetPortDNSName:input_type -> quantumnet.v1.PortDNSName
+	39, // 52: quantumnet.v1.QuantumNet.CreateRouter:input_type -> quantumnet.v1.Router
+	42, // 53: quantumnet.v1.QuantumNet.GetRouter:input_type -> quantumnet.v1.RouterRef
+	0,  // 54: quantumnet.v1.QuantumNet.ListRouters:input_type -> quantumnet.v1.Empty
+	42, // 55: quantumnet.v1.QuantumNet.DeleteRouter:input_type -> quantumnet.v1.RouterRef
+	44, // 56: quantumnet.v1.QuantumNet.AttachNetwork:input_type -> quantumnet.v1.RouterNetwork
+	44, // 57: quantumnet.v1.QuantumNet.DetachNetwork:input_type -> quantumnet.v1.RouterNetwork
+	45, // 58: quantumnet.v1.QuantumNet.AddRoute:input_type -> quantumnet.v1.RouterRoute
+	45, // 59: quantumnet.v1.QuantumNet.DeleteRoute:input_type -> quantumnet.v1.RouterRoute
+	46, // 60: quantumnet.v1.QuantumNet.SetRouterGateway:input_type -> quantumnet.v1.RouterGateway
+	42, // 61: quantumnet.v1.QuantumNet.ClearRouterGateway:input_type -> quantumnet.v1.RouterRef
+	47, // 62: quantumnet.v1.QuantumNet.CreateFloatingIP:input_type -> quantumnet.v1.FloatingIP
+	48, // 63: quantumnet.v1.QuantumNet.GetFloatingIP:input_type -> quantumnet.v1.FloatingIPRef
+	0,  // 64: quantumnet.v1.QuantumNet.ListFloatingIPs:input_type -> quantumnet.v1.Empty
+	48, // 65: quantumnet.v1.QuantumNet.DeleteFloatingIP:input_type -> quantumnet.v1.FloatingIPRef
+	50, // 66: quantumnet.v1.QuantumNet.AssociateFloatingIP:input_type -> quantumnet.v1.FloatingIPAssociation
+	48, // 67: quantumnet.v1.QuantumNet.DisassociateFloatingIP:input_type -> quantumnet.v1.FloatingIPRef
+	2,  // 68: quantumnet.v1.QuantumNet.Hello:output_type -> quantumnet.v1.HelloReply
+	4,  // 69: quantumnet.v1.QuantumNet.Status:output_type -> quantumnet.v1.StatusReply
+	10, // 70: quantumnet.v1.QuantumNet.CNIAdd:output_type -> quantumnet.v1.CNIResult
+	0,  // 71: quantumnet.v1.QuantumNet.CNIDel:output_type -> quantumnet.v1.Empty
+	0,  // 72: quantumnet.v1.QuantumNet.CNICheck:output_type -> quantumnet.v1.Empty
+	13, // 73: quantumnet.v1.QuantumNet.CNIGC:output_type -> quantumnet.v1.CNIGCReply
+	14, // 74: quantumnet.v1.QuantumNet.CreateNetwork:output_type -> quantumnet.v1.Network
+	14, // 75: quantumnet.v1.QuantumNet.GetNetwork:output_type -> quantumnet.v1.Network
+	18, // 76: quantumnet.v1.QuantumNet.ListNetworks:output_type -> quantumnet.v1.NetworkList
+	0,  // 77: quantumnet.v1.QuantumNet.DeleteNetwork:output_type -> quantumnet.v1.Empty
+	14, // 78: quantumnet.v1.QuantumNet.UpdateNetwork:output_type -> quantumnet.v1.Network
+	21, // 79: quantumnet.v1.QuantumNet.ListPorts:output_type -> quantumnet.v1.PortList
+	23, // 80: quantumnet.v1.QuantumNet.IPAMShow:output_type -> quantumnet.v1.IPAMUsage
+	25, // 81: quantumnet.v1.QuantumNet.IPAMReserve:output_type -> quantumnet.v1.IPAMReservation
+	0,  // 82: quantumnet.v1.QuantumNet.IPAMRelease:output_type -> quantumnet.v1.Empty
+	30, // 83: quantumnet.v1.QuantumNet.VMPrepare:output_type -> quantumnet.v1.VMReply
+	0,  // 84: quantumnet.v1.QuantumNet.VMStarted:output_type -> quantumnet.v1.Empty
+	0,  // 85: quantumnet.v1.QuantumNet.VMStopped:output_type -> quantumnet.v1.Empty
+	0,  // 86: quantumnet.v1.QuantumNet.VMReconnect:output_type -> quantumnet.v1.Empty
+	0,  // 87: quantumnet.v1.QuantumNet.VMMigrateIn:output_type -> quantumnet.v1.Empty
+	32, // 88: quantumnet.v1.QuantumNet.CreateSecurityGroup:output_type -> quantumnet.v1.SecurityGroup
+	32, // 89: quantumnet.v1.QuantumNet.GetSecurityGroup:output_type -> quantumnet.v1.SecurityGroup
+	34, // 90: quantumnet.v1.QuantumNet.ListSecurityGroups:output_type -> quantumnet.v1.SecurityGroupList
+	0,  // 91: quantumnet.v1.QuantumNet.DeleteSecurityGroup:output_type -> quantumnet.v1.Empty
+	36, // 92: quantumnet.v1.QuantumNet.AddSecurityGroupRules:output_type -> quantumnet.v1.SecurityGroupRulesReply
+	36, // 93: quantumnet.v1.QuantumNet.DeleteSecurityGroupRules:output_type -> quantumnet.v1.SecurityGroupRulesReply
+	20, // 94: quantumnet.v1.QuantumNet.SetPortSecurityGroups:output_type -> quantumnet.v1.Port
+	20, // 95: quantumnet.v1.QuantumNet.SetPortDNSName:output_type -> quantumnet.v1.Port
+	39, // 96: quantumnet.v1.QuantumNet.CreateRouter:output_type -> quantumnet.v1.Router
+	39, // 97: quantumnet.v1.QuantumNet.GetRouter:output_type -> quantumnet.v1.Router
+	43, // 98: quantumnet.v1.QuantumNet.ListRouters:output_type -> quantumnet.v1.RouterList
+	0,  // 99: quantumnet.v1.QuantumNet.DeleteRouter:output_type -> quantumnet.v1.Empty
+	39, // 100: quantumnet.v1.QuantumNet.AttachNetwork:output_type -> quantumnet.v1.Router
+	39, // 101: quantumnet.v1.QuantumNet.DetachNetwork:output_type -> quantumnet.v1.Router
+	39, // 102: quantumnet.v1.QuantumNet.AddRoute:output_type -> quantumnet.v1.Router
+	39, // 103: quantumnet.v1.QuantumNet.DeleteRoute:output_type -> quantumnet.v1.Router
+	39, // 104: quantumnet.v1.QuantumNet.SetRouterGateway:output_type -> quantumnet.v1.Router
+	39, // 105: quantumnet.v1.QuantumNet.ClearRouterGateway:output_type -> quantumnet.v1.Router
+	47, // 106: quantumnet.v1.QuantumNet.CreateFloatingIP:output_type -> quantumnet.v1.FloatingIP
+	47, // 107: quantumnet.v1.QuantumNet.GetFloatingIP:output_type -> quantumnet.v1.FloatingIP
+	49, // 108: quantumnet.v1.QuantumNet.ListFloatingIPs:output_type -> quantumnet.v1.FloatingIPList
+	0,  // 109: quantumnet.v1.QuantumNet.DeleteFloatingIP:output_type -> quantumnet.v1.Empty
+	47, // 110: quantumnet.v1.QuantumNet.AssociateFloatingIP:output_type -> quantumnet.v1.FloatingIP
+	47, // 111: quantumnet.v1.QuantumNet.DisassociateFloatingIP:output_type -> quantumnet.v1.FloatingIP
+	68, // [68:112] is the sub-list for method output_type
+	24, // [24:68] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_quantumnet_proto_init() }
@@ -2947,14 +3923,14 @@ func file_quantumnet_proto_init() {
 	if File_quantumnet_proto != nil {
 		return
 	}
-	file_quantumnet_proto_msgTypes[15].OneofWrappers = []any{}
+	file_quantumnet_proto_msgTypes[16].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_quantumnet_proto_rawDesc), len(file_quantumnet_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   38,
+			NumMessages:   51,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -51,6 +51,22 @@ const (
 	QuantumNet_DeleteSecurityGroupRules_FullMethodName = "/quantumnet.v1.QuantumNet/DeleteSecurityGroupRules"
 	QuantumNet_SetPortSecurityGroups_FullMethodName    = "/quantumnet.v1.QuantumNet/SetPortSecurityGroups"
 	QuantumNet_SetPortDNSName_FullMethodName           = "/quantumnet.v1.QuantumNet/SetPortDNSName"
+	QuantumNet_CreateRouter_FullMethodName             = "/quantumnet.v1.QuantumNet/CreateRouter"
+	QuantumNet_GetRouter_FullMethodName                = "/quantumnet.v1.QuantumNet/GetRouter"
+	QuantumNet_ListRouters_FullMethodName              = "/quantumnet.v1.QuantumNet/ListRouters"
+	QuantumNet_DeleteRouter_FullMethodName             = "/quantumnet.v1.QuantumNet/DeleteRouter"
+	QuantumNet_AttachNetwork_FullMethodName            = "/quantumnet.v1.QuantumNet/AttachNetwork"
+	QuantumNet_DetachNetwork_FullMethodName            = "/quantumnet.v1.QuantumNet/DetachNetwork"
+	QuantumNet_AddRoute_FullMethodName                 = "/quantumnet.v1.QuantumNet/AddRoute"
+	QuantumNet_DeleteRoute_FullMethodName              = "/quantumnet.v1.QuantumNet/DeleteRoute"
+	QuantumNet_SetRouterGateway_FullMethodName         = "/quantumnet.v1.QuantumNet/SetRouterGateway"
+	QuantumNet_ClearRouterGateway_FullMethodName       = "/quantumnet.v1.QuantumNet/ClearRouterGateway"
+	QuantumNet_CreateFloatingIP_FullMethodName         = "/quantumnet.v1.QuantumNet/CreateFloatingIP"
+	QuantumNet_GetFloatingIP_FullMethodName            = "/quantumnet.v1.QuantumNet/GetFloatingIP"
+	QuantumNet_ListFloatingIPs_FullMethodName          = "/quantumnet.v1.QuantumNet/ListFloatingIPs"
+	QuantumNet_DeleteFloatingIP_FullMethodName         = "/quantumnet.v1.QuantumNet/DeleteFloatingIP"
+	QuantumNet_AssociateFloatingIP_FullMethodName      = "/quantumnet.v1.QuantumNet/AssociateFloatingIP"
+	QuantumNet_DisassociateFloatingIP_FullMethodName   = "/quantumnet.v1.QuantumNet/DisassociateFloatingIP"
 )
 
 // QuantumNetClient is the client API for QuantumNet service.
@@ -96,6 +112,28 @@ type QuantumNetClient interface {
 	SetPortSecurityGroups(ctx context.Context, in *PortSecurityGroups, opts ...grpc.CallOption) (*Port, error)
 	// SetPortDNSName names a port <name>.<network domain> ("": no name).
 	SetPortDNSName(ctx context.Context, in *PortDNSName, opts ...grpc.CallOption) (*Port, error)
+	// Routers: shared OVN logical routers. Networks attached to one router
+	// route to each other; a gateway on an external network gives them a way
+	// out (SNAT) and in (floating IPs).
+	CreateRouter(ctx context.Context, in *Router, opts ...grpc.CallOption) (*Router, error)
+	GetRouter(ctx context.Context, in *RouterRef, opts ...grpc.CallOption) (*Router, error)
+	ListRouters(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*RouterList, error)
+	DeleteRouter(ctx context.Context, in *RouterRef, opts ...grpc.CallOption) (*Empty, error)
+	AttachNetwork(ctx context.Context, in *RouterNetwork, opts ...grpc.CallOption) (*Router, error)
+	DetachNetwork(ctx context.Context, in *RouterNetwork, opts ...grpc.CallOption) (*Router, error)
+	AddRoute(ctx context.Context, in *RouterRoute, opts ...grpc.CallOption) (*Router, error)
+	DeleteRoute(ctx context.Context, in *RouterRoute, opts ...grpc.CallOption) (*Router, error)
+	SetRouterGateway(ctx context.Context, in *RouterGateway, opts ...grpc.CallOption) (*Router, error)
+	ClearRouterGateway(ctx context.Context, in *RouterRef, opts ...grpc.CallOption) (*Router, error)
+	// Floating IPs: addresses of an external network's floating range,
+	// associated with a port (DNAT and SNAT, distributed where the port's
+	// chassis has the physical network).
+	CreateFloatingIP(ctx context.Context, in *FloatingIP, opts ...grpc.CallOption) (*FloatingIP, error)
+	GetFloatingIP(ctx context.Context, in *FloatingIPRef, opts ...grpc.CallOption) (*FloatingIP, error)
+	ListFloatingIPs(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*FloatingIPList, error)
+	DeleteFloatingIP(ctx context.Context, in *FloatingIPRef, opts ...grpc.CallOption) (*Empty, error)
+	AssociateFloatingIP(ctx context.Context, in *FloatingIPAssociation, opts ...grpc.CallOption) (*FloatingIP, error)
+	DisassociateFloatingIP(ctx context.Context, in *FloatingIPRef, opts ...grpc.CallOption) (*FloatingIP, error)
 }
 
 type quantumNetClient struct {
@@ -386,6 +424,166 @@ func (c *quantumNetClient) SetPortDNSName(ctx context.Context, in *PortDNSName, 
 	return out, nil
 }
 
+func (c *quantumNetClient) CreateRouter(ctx context.Context, in *Router, opts ...grpc.CallOption) (*Router, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Router)
+	err := c.cc.Invoke(ctx, QuantumNet_CreateRouter_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *quantumNetClient) GetRouter(ctx context.Context, in *RouterRef, opts ...grpc.CallOption) (*Router, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Router)
+	err := c.cc.Invoke(ctx, QuantumNet_GetRouter_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *quantumNetClient) ListRouters(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*RouterList, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RouterList)
+	err := c.cc.Invoke(ctx, QuantumNet_ListRouters_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *quantumNetClient) DeleteRouter(ctx context.Context, in *RouterRef, opts ...grpc.CallOption) (*Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, QuantumNet_DeleteRouter_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *quantumNetClient) AttachNetwork(ctx context.Context, in *RouterNetwork, opts ...grpc.CallOption) (*Router, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Router)
+	err := c.cc.Invoke(ctx, QuantumNet_AttachNetwork_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *quantumNetClient) DetachNetwork(ctx context.Context, in *RouterNetwork, opts ...grpc.CallOption) (*Router, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Router)
+	err := c.cc.Invoke(ctx, QuantumNet_DetachNetwork_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *quantumNetClient) AddRoute(ctx context.Context, in *RouterRoute, opts ...grpc.CallOption) (*Router, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Router)
+	err := c.cc.Invoke(ctx, QuantumNet_AddRoute_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *quantumNetClient) DeleteRoute(ctx context.Context, in *RouterRoute, opts ...grpc.CallOption) (*Router, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Router)
+	err := c.cc.Invoke(ctx, QuantumNet_DeleteRoute_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *quantumNetClient) SetRouterGateway(ctx context.Context, in *RouterGateway, opts ...grpc.CallOption) (*Router, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Router)
+	err := c.cc.Invoke(ctx, QuantumNet_SetRouterGateway_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *quantumNetClient) ClearRouterGateway(ctx context.Context, in *RouterRef, opts ...grpc.CallOption) (*Router, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Router)
+	err := c.cc.Invoke(ctx, QuantumNet_ClearRouterGateway_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *quantumNetClient) CreateFloatingIP(ctx context.Context, in *FloatingIP, opts ...grpc.CallOption) (*FloatingIP, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(FloatingIP)
+	err := c.cc.Invoke(ctx, QuantumNet_CreateFloatingIP_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *quantumNetClient) GetFloatingIP(ctx context.Context, in *FloatingIPRef, opts ...grpc.CallOption) (*FloatingIP, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(FloatingIP)
+	err := c.cc.Invoke(ctx, QuantumNet_GetFloatingIP_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *quantumNetClient) ListFloatingIPs(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*FloatingIPList, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(FloatingIPList)
+	err := c.cc.Invoke(ctx, QuantumNet_ListFloatingIPs_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *quantumNetClient) DeleteFloatingIP(ctx context.Context, in *FloatingIPRef, opts ...grpc.CallOption) (*Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, QuantumNet_DeleteFloatingIP_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *quantumNetClient) AssociateFloatingIP(ctx context.Context, in *FloatingIPAssociation, opts ...grpc.CallOption) (*FloatingIP, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(FloatingIP)
+	err := c.cc.Invoke(ctx, QuantumNet_AssociateFloatingIP_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *quantumNetClient) DisassociateFloatingIP(ctx context.Context, in *FloatingIPRef, opts ...grpc.CallOption) (*FloatingIP, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(FloatingIP)
+	err := c.cc.Invoke(ctx, QuantumNet_DisassociateFloatingIP_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // QuantumNetServer is the server API for QuantumNet service.
 // All implementations must embed UnimplementedQuantumNetServer
 // for forward compatibility.
@@ -429,6 +627,28 @@ type QuantumNetServer interface {
 	SetPortSecurityGroups(context.Context, *PortSecurityGroups) (*Port, error)
 	// SetPortDNSName names a port <name>.<network domain> ("": no name).
 	SetPortDNSName(context.Context, *PortDNSName) (*Port, error)
+	// Routers: shared OVN logical routers. Networks attached to one router
+	// route to each other; a gateway on an external network gives them a way
+	// out (SNAT) and in (floating IPs).
+	CreateRouter(context.Context, *Router) (*Router, error)
+	GetRouter(context.Context, *RouterRef) (*Router, error)
+	ListRouters(context.Context, *Empty) (*RouterList, error)
+	DeleteRouter(context.Context, *RouterRef) (*Empty, error)
+	AttachNetwork(context.Context, *RouterNetwork) (*Router, error)
+	DetachNetwork(context.Context, *RouterNetwork) (*Router, error)
+	AddRoute(context.Context, *RouterRoute) (*Router, error)
+	DeleteRoute(context.Context, *RouterRoute) (*Router, error)
+	SetRouterGateway(context.Context, *RouterGateway) (*Router, error)
+	ClearRouterGateway(context.Context, *RouterRef) (*Router, error)
+	// Floating IPs: addresses of an external network's floating range,
+	// associated with a port (DNAT and SNAT, distributed where the port's
+	// chassis has the physical network).
+	CreateFloatingIP(context.Context, *FloatingIP) (*FloatingIP, error)
+	GetFloatingIP(context.Context, *FloatingIPRef) (*FloatingIP, error)
+	ListFloatingIPs(context.Context, *Empty) (*FloatingIPList, error)
+	DeleteFloatingIP(context.Context, *FloatingIPRef) (*Empty, error)
+	AssociateFloatingIP(context.Context, *FloatingIPAssociation) (*FloatingIP, error)
+	DisassociateFloatingIP(context.Context, *FloatingIPRef) (*FloatingIP, error)
 	mustEmbedUnimplementedQuantumNetServer()
 }
 
@@ -522,6 +742,54 @@ func (UnimplementedQuantumNetServer) SetPortSecurityGroups(context.Context, *Por
 }
 func (UnimplementedQuantumNetServer) SetPortDNSName(context.Context, *PortDNSName) (*Port, error) {
 	return nil, status.Error(codes.Unimplemented, "method SetPortDNSName not implemented")
+}
+func (UnimplementedQuantumNetServer) CreateRouter(context.Context, *Router) (*Router, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateRouter not implemented")
+}
+func (UnimplementedQuantumNetServer) GetRouter(context.Context, *RouterRef) (*Router, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetRouter not implemented")
+}
+func (UnimplementedQuantumNetServer) ListRouters(context.Context, *Empty) (*RouterList, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListRouters not implemented")
+}
+func (UnimplementedQuantumNetServer) DeleteRouter(context.Context, *RouterRef) (*Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteRouter not implemented")
+}
+func (UnimplementedQuantumNetServer) AttachNetwork(context.Context, *RouterNetwork) (*Router, error) {
+	return nil, status.Error(codes.Unimplemented, "method AttachNetwork not implemented")
+}
+func (UnimplementedQuantumNetServer) DetachNetwork(context.Context, *RouterNetwork) (*Router, error) {
+	return nil, status.Error(codes.Unimplemented, "method DetachNetwork not implemented")
+}
+func (UnimplementedQuantumNetServer) AddRoute(context.Context, *RouterRoute) (*Router, error) {
+	return nil, status.Error(codes.Unimplemented, "method AddRoute not implemented")
+}
+func (UnimplementedQuantumNetServer) DeleteRoute(context.Context, *RouterRoute) (*Router, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteRoute not implemented")
+}
+func (UnimplementedQuantumNetServer) SetRouterGateway(context.Context, *RouterGateway) (*Router, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetRouterGateway not implemented")
+}
+func (UnimplementedQuantumNetServer) ClearRouterGateway(context.Context, *RouterRef) (*Router, error) {
+	return nil, status.Error(codes.Unimplemented, "method ClearRouterGateway not implemented")
+}
+func (UnimplementedQuantumNetServer) CreateFloatingIP(context.Context, *FloatingIP) (*FloatingIP, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateFloatingIP not implemented")
+}
+func (UnimplementedQuantumNetServer) GetFloatingIP(context.Context, *FloatingIPRef) (*FloatingIP, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetFloatingIP not implemented")
+}
+func (UnimplementedQuantumNetServer) ListFloatingIPs(context.Context, *Empty) (*FloatingIPList, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListFloatingIPs not implemented")
+}
+func (UnimplementedQuantumNetServer) DeleteFloatingIP(context.Context, *FloatingIPRef) (*Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteFloatingIP not implemented")
+}
+func (UnimplementedQuantumNetServer) AssociateFloatingIP(context.Context, *FloatingIPAssociation) (*FloatingIP, error) {
+	return nil, status.Error(codes.Unimplemented, "method AssociateFloatingIP not implemented")
+}
+func (UnimplementedQuantumNetServer) DisassociateFloatingIP(context.Context, *FloatingIPRef) (*FloatingIP, error) {
+	return nil, status.Error(codes.Unimplemented, "method DisassociateFloatingIP not implemented")
 }
 func (UnimplementedQuantumNetServer) mustEmbedUnimplementedQuantumNetServer() {}
 func (UnimplementedQuantumNetServer) testEmbeddedByValue()                    {}
@@ -1048,6 +1316,294 @@ func _QuantumNet_SetPortDNSName_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _QuantumNet_CreateRouter_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(Router)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuantumNetServer).CreateRouter(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuantumNet_CreateRouter_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuantumNetServer).CreateRouter(ctx, req.(*Router))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QuantumNet_GetRouter_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RouterRef)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuantumNetServer).GetRouter(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuantumNet_GetRouter_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuantumNetServer).GetRouter(ctx, req.(*RouterRef))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QuantumNet_ListRouters_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(Empty)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuantumNetServer).ListRouters(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuantumNet_ListRouters_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuantumNetServer).ListRouters(ctx, req.(*Empty))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QuantumNet_DeleteRouter_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RouterRef)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuantumNetServer).DeleteRouter(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuantumNet_DeleteRouter_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuantumNetServer).DeleteRouter(ctx, req.(*RouterRef))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QuantumNet_AttachNetwork_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RouterNetwork)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuantumNetServer).AttachNetwork(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuantumNet_AttachNetwork_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuantumNetServer).AttachNetwork(ctx, req.(*RouterNetwork))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QuantumNet_DetachNetwork_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RouterNetwork)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuantumNetServer).DetachNetwork(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuantumNet_DetachNetwork_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuantumNetServer).DetachNetwork(ctx, req.(*RouterNetwork))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QuantumNet_AddRoute_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RouterRoute)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuantumNetServer).AddRoute(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuantumNet_AddRoute_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuantumNetServer).AddRoute(ctx, req.(*RouterRoute))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QuantumNet_DeleteRoute_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RouterRoute)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuantumNetServer).DeleteRoute(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuantumNet_DeleteRoute_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuantumNetServer).DeleteRoute(ctx, req.(*RouterRoute))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QuantumNet_SetRouterGateway_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RouterGateway)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuantumNetServer).SetRouterGateway(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuantumNet_SetRouterGateway_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuantumNetServer).SetRouterGateway(ctx, req.(*RouterGateway))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QuantumNet_ClearRouterGateway_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RouterRef)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuantumNetServer).ClearRouterGateway(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuantumNet_ClearRouterGateway_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuantumNetServer).ClearRouterGateway(ctx, req.(*RouterRef))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QuantumNet_CreateFloatingIP_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(FloatingIP)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuantumNetServer).CreateFloatingIP(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuantumNet_CreateFloatingIP_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuantumNetServer).CreateFloatingIP(ctx, req.(*FloatingIP))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QuantumNet_GetFloatingIP_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(FloatingIPRef)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuantumNetServer).GetFloatingIP(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuantumNet_GetFloatingIP_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuantumNetServer).GetFloatingIP(ctx, req.(*FloatingIPRef))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QuantumNet_ListFloatingIPs_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(Empty)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuantumNetServer).ListFloatingIPs(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuantumNet_ListFloatingIPs_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuantumNetServer).ListFloatingIPs(ctx, req.(*Empty))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QuantumNet_DeleteFloatingIP_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(FloatingIPRef)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuantumNetServer).DeleteFloatingIP(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuantumNet_DeleteFloatingIP_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuantumNetServer).DeleteFloatingIP(ctx, req.(*FloatingIPRef))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QuantumNet_AssociateFloatingIP_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(FloatingIPAssociation)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuantumNetServer).AssociateFloatingIP(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuantumNet_AssociateFloatingIP_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuantumNetServer).AssociateFloatingIP(ctx, req.(*FloatingIPAssociation))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QuantumNet_DisassociateFloatingIP_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(FloatingIPRef)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuantumNetServer).DisassociateFloatingIP(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuantumNet_DisassociateFloatingIP_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuantumNetServer).DisassociateFloatingIP(ctx, req.(*FloatingIPRef))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // QuantumNet_ServiceDesc is the grpc.ServiceDesc for QuantumNet service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1166,6 +1722,70 @@ var QuantumNet_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SetPortDNSName",
 			Handler:    _QuantumNet_SetPortDNSName_Handler,
+		},
+		{
+			MethodName: "CreateRouter",
+			Handler:    _QuantumNet_CreateRouter_Handler,
+		},
+		{
+			MethodName: "GetRouter",
+			Handler:    _QuantumNet_GetRouter_Handler,
+		},
+		{
+			MethodName: "ListRouters",
+			Handler:    _QuantumNet_ListRouters_Handler,
+		},
+		{
+			MethodName: "DeleteRouter",
+			Handler:    _QuantumNet_DeleteRouter_Handler,
+		},
+		{
+			MethodName: "AttachNetwork",
+			Handler:    _QuantumNet_AttachNetwork_Handler,
+		},
+		{
+			MethodName: "DetachNetwork",
+			Handler:    _QuantumNet_DetachNetwork_Handler,
+		},
+		{
+			MethodName: "AddRoute",
+			Handler:    _QuantumNet_AddRoute_Handler,
+		},
+		{
+			MethodName: "DeleteRoute",
+			Handler:    _QuantumNet_DeleteRoute_Handler,
+		},
+		{
+			MethodName: "SetRouterGateway",
+			Handler:    _QuantumNet_SetRouterGateway_Handler,
+		},
+		{
+			MethodName: "ClearRouterGateway",
+			Handler:    _QuantumNet_ClearRouterGateway_Handler,
+		},
+		{
+			MethodName: "CreateFloatingIP",
+			Handler:    _QuantumNet_CreateFloatingIP_Handler,
+		},
+		{
+			MethodName: "GetFloatingIP",
+			Handler:    _QuantumNet_GetFloatingIP_Handler,
+		},
+		{
+			MethodName: "ListFloatingIPs",
+			Handler:    _QuantumNet_ListFloatingIPs_Handler,
+		},
+		{
+			MethodName: "DeleteFloatingIP",
+			Handler:    _QuantumNet_DeleteFloatingIP_Handler,
+		},
+		{
+			MethodName: "AssociateFloatingIP",
+			Handler:    _QuantumNet_AssociateFloatingIP_Handler,
+		},
+		{
+			MethodName: "DisassociateFloatingIP",
+			Handler:    _QuantumNet_DisassociateFloatingIP_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
