@@ -29,6 +29,7 @@ import (
 	"github.com/quantumnet/quantumnet/daemon/alloc"
 	"github.com/quantumnet/quantumnet/pkg/api"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
+	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 )
 
 // ---------------------------------------------------------------- NB
@@ -247,7 +248,8 @@ func parallel(ctx context.Context, cs []*api.Client, n int, op func(c *api.Clien
 // out twice.
 type holder struct {
 	mu   sync.Mutex
-	held map[netip.Addr]string // address -> owner
+	held map[netip.Addr]string // address -> owner, of the benchmark's reservations
+	own  map[netip.Addr]string // address -> owner, of the daemon's own (the resolver's)
 }
 
 func (h *holder) add(addr, owner string) error {
@@ -257,6 +259,9 @@ func (h *holder) add(addr, owner string) error {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if own, ok := h.own[a]; ok {
+		return fmt.Errorf("IPAMReserve handed out %s to %s, the daemon's own reservation (owner %s)", a, owner, own)
+	}
 	if prev, dup := h.held[a]; dup {
 		return fmt.Errorf("IPAMReserve handed out %s to %s, it is held by %s", a, owner, prev)
 	}
@@ -270,6 +275,52 @@ func (h *holder) del(a netip.Addr) {
 	h.mu.Unlock()
 }
 
+// daemonOwn records the reservations the daemon made itself when it
+// created the benchmark's network, as IPAMShow shows them on the empty
+// network: exactly one, the resolver's address (owner quantumnet:dns), the
+// last free address of the range. IPAMReserve must never hand them out.
+func (h *holder) daemonOwn(s *api.IPAMSubnet, subnet netip.Prefix) error {
+	h.own = map[netip.Addr]string{}
+	for _, r := range s.Reservations {
+		a, err := netip.ParseAddr(r.Address)
+		if err != nil {
+			return fmt.Errorf("IPAMShow on the new network: reservation %q: %v", r.Address, err)
+		}
+		h.own[a] = r.Owner
+	}
+	// The range is the whole subnet: its last host address, before the
+	// broadcast address.
+	b := subnet.Masked().Addr().As4()
+	host := ^uint32(0) >> subnet.Bits()
+	bcast := (uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])) | host
+	last := netip.AddrFrom4([4]byte{byte(bcast >> 24), byte(bcast >> 16), byte(bcast >> 8), byte(bcast)}).Prev()
+	if len(h.own) != 1 || h.own[last] != keys.OwnerResolver || s.Used != 1 {
+		return fmt.Errorf("IPAMShow on the new network: used %d, reservations %v; want only the resolver's %s (owner %s)",
+			s.Used, s.Reservations, last, keys.OwnerResolver)
+	}
+	return nil
+}
+
+// check compares what the daemon shows with what the benchmark holds
+// plus the daemon's own reservations, which must be unchanged.
+func (h *holder) check(s *api.IPAMSubnet) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	want := len(h.held) + len(h.own)
+	if int(s.Used) != want || len(s.Reservations) != want {
+		return fmt.Errorf("the daemon says used %d, %d reservations; want %d (%d of the benchmark, %d of its own)",
+			s.Used, len(s.Reservations), want, len(h.held), len(h.own))
+	}
+	for _, r := range s.Reservations {
+		a, _ := netip.ParseAddr(r.Address)
+		if owner, ok := h.own[a]; ok && owner != r.Owner {
+			return fmt.Errorf("the daemon's own reservation %s is now held by %q, want %q", a, r.Owner, owner)
+		}
+	}
+	return nil
+}
+
+// len is the number of reservations the benchmark holds.
 func (h *holder) len() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -348,15 +399,20 @@ func (e *env) quantumnetd(ctx context.Context, bin string, fills []int) error {
 	if err != nil {
 		return err
 	}
+	h := &holder{held: map[netip.Addr]string{}}
+	if err := h.daemonOwn(s, subnet); err != nil {
+		return err
+	}
 	e.res.Daemon.RSSEmptyKiB, _ = procMem(d.p.cmd.Process.Pid)
-	usable := int(s.Size - s.Reserved)
+	// What the benchmark can reserve: the range less the daemon's own
+	// reservations (the resolver's address).
+	usable := int(s.Size-s.Reserved) - len(h.own)
 	e.res.Daemon.Usable, e.res.Daemon.Workers = usable, *flagWorkers
 	cs, err := d.dialN(ctx, *flagWorkers)
 	if err != nil {
 		return err
 	}
 	defer func() { closeAll(cs) }()
-	h := &holder{held: map[netip.Addr]string{}}
 	// Warm up (not timed): connections, caches, the daemon's first rebuild.
 	if addrs, _, err := h.reserve(ctx, cs[:1], "warmup", 20); err != nil {
 		return fmt.Errorf("warm-up: %w", err)
@@ -407,8 +463,8 @@ func (e *env) quantumnetd(ctx context.Context, bin string, fills []int) error {
 		}
 		if s, err := show(ctx, c); err != nil {
 			return err
-		} else if int(s.Used) != h.len() || len(s.Reservations) != h.len() {
-			return fmt.Errorf("fill %d %%: after the phase the daemon says used %d, %d reservations; want %d", fill, s.Used, len(s.Reservations), h.len())
+		} else if err := h.check(s); err != nil {
+			return fmt.Errorf("fill %d %%: after the phase %w", fill, err)
 		}
 	}
 	if ctx.Err() != nil {
@@ -511,10 +567,12 @@ func (e *env) rebuild(ctx context.Context, bin string, nb *nbServer, d *qnd, c *
 	if err != nil {
 		return err
 	}
-	if int(s.Used) != want || len(s.Reservations) != want {
-		return fmt.Errorf("rebuild: before the restart the daemon says used %d, %d reservations; want %d", s.Used, len(s.Reservations), want)
+	if err := h.check(s); err != nil || h.len() != want {
+		return fmt.Errorf("rebuild: before the restart %v (the benchmark holds %d, want %d)", err, h.len(), want)
 	}
-	r := &rebuildResult{Reservations: want}
+	// The fresh daemon must find the benchmark's reservations and its own.
+	total := want + len(h.own)
+	r := &rebuildResult{Reservations: total}
 	e.res.Rebuild = r
 	if fi, err := os.Stat(nb.db); err == nil {
 		r.DBFileBytes = fi.Size()
@@ -523,7 +581,7 @@ func (e *env) rebuild(ctx context.Context, bin string, nb *nbServer, d *qnd, c *
 	closeAll(cs)
 	c.Close()
 	d.p.stop(syscall.SIGTERM, 5*time.Second)
-	logf("rebuild: %d reservations in NB; starting a fresh quantumnetd", want)
+	logf("rebuild: %d reservations in NB (%d of them the daemon's own); starting a fresh quantumnetd", total, len(h.own))
 
 	d2, err := e.startDaemon(bin, nb.remote, "bench-2", "info")
 	if err != nil {
@@ -542,7 +600,7 @@ func (e *env) rebuild(ctx context.Context, bin string, nb *nbServer, d *qnd, c *
 			return ctx.Err()
 		}
 		if time.Now().After(deadline) || d2.p.exited() {
-			return fmt.Errorf("rebuild: the fresh daemon never answered IPAMShow with %d used: %v\n%s", want, last, tailFile(d2.logPath, 20))
+			return fmt.Errorf("rebuild: the fresh daemon never answered IPAMShow with %d used: %v\n%s", total, last, tailFile(d2.logPath, 20))
 		}
 		if c2 == nil {
 			if c2, last = api.Dial(ctx, d2.socket, "bench-ipam"); last != nil {
@@ -553,7 +611,7 @@ func (e *env) rebuild(ctx context.Context, bin string, nb *nbServer, d *qnd, c *
 			r.ToSocket = time.Since(d2.started)
 		}
 		s, err := show(ctx, c2)
-		if err == nil && int(s.Used) == want && len(s.Reservations) == want {
+		if err == nil && int(s.Used) == total && len(s.Reservations) == total {
 			r.ToShow = time.Since(d2.started)
 			break
 		}
@@ -582,7 +640,7 @@ func (e *env) rebuild(ctx context.Context, bin string, nb *nbServer, d *qnd, c *
 	c2.Close()
 	c2 = nil
 	d2.p.stop(syscall.SIGTERM, 5*time.Second)
-	return e.rebuildInProcess(ctx, nb, want, r)
+	return e.rebuildInProcess(ctx, nb, total, r)
 }
 
 // rebuildInProcess connects the daemon's own NB client (pkg/ovn) to the
