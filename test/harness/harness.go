@@ -1,16 +1,28 @@
-// Package testenv holds what the end-to-end and daemon-level tests share:
-// finding the repository, building the binaries under test, waiting for a
-// condition, and the import-graph check of the thin binaries.
-package testenv
+// Package harness is what the end-to-end tests, the daemon-level tests and
+// the benchmarks share, so that each exists once:
+//
+//   - Env: the one TestMain shape (requirements checked, root and programs;
+//     under CI=true a missing one fails instead of skipping; the binaries
+//     built once; a sandbox brought up and down) and the same setup for the
+//     benchmark mains (Start / Close);
+//   - Sandbox: scripts/sandbox.sh and the OVN tools pointed at it;
+//   - Daemon: the one quantumnetd launcher (config, start, ready, stop,
+//     kill, restart, qnetctl);
+//   - CNI, Netns, Ping: the plugin binary driven through libcni as a
+//     runtime drives it, network namespaces as containers, real packets.
+//
+// Polling is pkg/ovsdbtest's Eventually (tests) and Until (programs).
+package harness
 
 import (
+	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
-	"time"
 )
 
 // Repo is the repository's root directory.
@@ -27,28 +39,42 @@ var Binaries = map[string]string{
 	"./hooks/qemu":     "quantumnet-qemu-hook",
 }
 
-// Build builds Binaries into dir.
+// Build builds Binaries into dir, at the same time.
 func Build(dir string) error {
+	errs := make(chan error, len(Binaries))
 	for pkg, name := range Binaries {
-		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, name), pkg)
-		cmd.Dir = Repo()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("build %s: %v\n%s", pkg, err, out)
-		}
+		go func() {
+			cmd := exec.Command(GoTool(), "build", "-o", filepath.Join(dir, name), pkg)
+			cmd.Dir = Repo()
+			if out, err := cmd.CombinedOutput(); err != nil {
+				errs <- fmt.Errorf("build %s: %v\n%s", pkg, err, out)
+				return
+			}
+			errs <- nil
+		}()
 	}
-	return nil
+	var all []error
+	for range Binaries {
+		all = append(all, <-errs)
+	}
+	return errors.Join(all...)
 }
 
-// WaitFor polls cond until it holds, failing the test with msg after d.
-func WaitFor(t testing.TB, d time.Duration, cond func() bool, msg string) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal(msg)
-		}
-		time.Sleep(50 * time.Millisecond)
+// GoTool is the go command: on PATH, else where the Go tarball installs it.
+func GoTool() string {
+	if p, err := exec.LookPath("go"); err == nil {
+		return p
 	}
+	return "/usr/local/go/bin/go"
+}
+
+// TailFile is the last n lines of a file (a log), or why it cannot be read.
+func TailFile(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	return Tail(strings.TrimRight(string(b), "\n"), n)
 }
 
 // Tail is the last n lines of s.
