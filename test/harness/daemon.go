@@ -39,8 +39,10 @@ type DaemonConfig struct {
 	Chassis, EncapIP, DatapathType string
 	// Unmanaged: chassis.manage = false (the sandbox configures the chassis).
 	Unmanaged bool
-	// Socket is the daemon's socket ("": Dir/qn.sock).
-	Socket string
+	// Socket is the daemon's socket ("": Dir/NAME.sock); ClientSocket is
+	// where this process reaches it when the daemon runs in another mount
+	// namespace ("": Socket).
+	Socket, ClientSocket string
 	// LogLevel ("": debug), ReadyTimeout (the config's daemon.ready_timeout,
 	// "": the daemon's default), Libvirt (libvirt.uri, "": none).
 	LogLevel, ReadyTimeout, Libvirt string
@@ -116,6 +118,9 @@ func StartDaemon(c DaemonConfig) (*Daemon, error) {
 	if c.LogLevel == "" {
 		c.LogLevel = "debug"
 	}
+	if c.ClientSocket == "" {
+		c.ClientSocket = c.Socket
+	}
 	d := &Daemon{DaemonConfig: c, ConfigPath: filepath.Join(c.Dir, c.Name+".toml"), LogPath: filepath.Join(c.Dir, c.Name+".log")}
 	if err := os.WriteFile(d.ConfigPath, []byte(c.TOML()), 0o600); err != nil {
 		return nil, err
@@ -161,7 +166,7 @@ func (d *Daemon) Start() error {
 		return err
 	}
 	// A stale socket of an earlier run must not count as started.
-	os.Remove(d.Socket)
+	os.Remove(d.ClientSocket)
 	argv := append(append([]string{}, d.Wrap...), filepath.Join(d.Bin, "quantumnetd"), "-config", d.ConfigPath)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), d.WrapEnv...)
@@ -181,14 +186,14 @@ func (d *Daemon) Start() error {
 	d.cmd, d.done = cmd, done
 	d.mu.Unlock()
 	ok := ovsdbtest.Until(context.Background(), daemonStartTimeout, func() bool {
-		_, err := os.Stat(d.Socket)
+		_, err := os.Stat(d.ClientSocket)
 		return err == nil || d.Exited()
 	})
 	if d.Exited() {
 		return fmt.Errorf("%s exited at start (%v):\n%s", d.Name, cmd.ProcessState, TailFile(d.LogPath, 20))
 	}
 	if !ok {
-		return fmt.Errorf("%s did not create %s within %v:\n%s", d.Name, d.Socket, daemonStartTimeout, TailFile(d.LogPath, 20))
+		return fmt.Errorf("%s did not create %s within %v:\n%s", d.Name, d.ClientSocket, daemonStartTimeout, TailFile(d.LogPath, 20))
 	}
 	return nil
 }
@@ -254,7 +259,7 @@ func (d *Daemon) Pid() int {
 
 // Qnetctl runs qnetctl on the daemon's socket and returns its combined output.
 func (d *Daemon) Qnetctl(args ...string) (string, error) {
-	out, err := exec.Command(filepath.Join(d.Bin, "qnetctl"), append([]string{"--socket", d.Socket}, args...)...).CombinedOutput()
+	out, err := exec.Command(filepath.Join(d.Bin, "qnetctl"), append([]string{"--socket", d.ClientSocket}, args...)...).CombinedOutput()
 	return string(out), err
 }
 
@@ -284,7 +289,7 @@ func (d *Daemon) Client(ctx context.Context, timeout time.Duration, name string)
 			return true
 		}
 		var err error
-		if c, err = api.Dial(ctx, d.Socket, name); err != nil {
+		if c, err = api.Dial(ctx, d.ClientSocket, name); err != nil {
 			last = err
 			return false
 		}

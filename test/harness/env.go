@@ -24,8 +24,9 @@ type Setup struct {
 	// Check reports a further unmet requirement ("" when met), checked
 	// after Root and Programs: a libvirtd already running, say.
 	Check func() string
-	// NoBuild: the package needs none of the binaries.
-	NoBuild bool
+	// Binaries are the binaries to build (file names of Binaries); nil is
+	// all of them.
+	Binaries []string
 	// Up brings the world up once the binaries are built (a sandbox, a
 	// hook); it registers what takes it down with Env.Cleanup.
 	Up func(e *Env) error
@@ -93,10 +94,8 @@ func (e *Env) start() error {
 		return err
 	}
 	e.Bin = filepath.Join(e.Tmp, "bin")
-	if !e.NoBuild {
-		if err := Build(e.Bin); err != nil {
-			return err
-		}
+	if err := Build(e.Bin, e.Binaries...); err != nil {
+		return err
 	}
 	if e.Up != nil {
 		return e.Up(e)

@@ -21,6 +21,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -39,11 +40,16 @@ var Binaries = map[string]string{
 	"./hooks/qemu":     "quantumnet-qemu-hook",
 }
 
-// Build builds Binaries into dir, at the same time.
-func Build(dir string) error {
+// Build builds Binaries (only those named, when names are given) into dir,
+// at the same time.
+func Build(dir string, names ...string) error {
 	errs := make(chan error, len(Binaries))
 	for pkg, name := range Binaries {
 		go func() {
+			if len(names) > 0 && !slices.Contains(names, name) {
+				errs <- nil
+				return
+			}
 			cmd := exec.Command(GoTool(), "build", "-o", filepath.Join(dir, name), pkg)
 			cmd.Dir = Repo()
 			if out, err := cmd.CombinedOutput(); err != nil {
