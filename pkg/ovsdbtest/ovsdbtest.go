@@ -147,18 +147,26 @@ func Require(t testing.TB, program string) string {
 	if testing.Short() {
 		t.Skip("-short: skipping a test that needs a real " + program)
 	}
-	if p, err := exec.LookPath(program); err == nil {
+	if p, err := LookPath(program); err == nil {
 		return p
-	}
-	// ovsdb-server lives in /usr/sbin, often not in an unprivileged PATH.
-	for _, d := range []string{"/usr/sbin", "/usr/local/sbin", "/sbin"} {
-		p := filepath.Join(d, program)
-		if fi, err := os.Stat(p); err == nil && fi.Mode()&0o111 != 0 {
-			return p
-		}
 	}
 	missing(t, program+" is not installed (apt-get install openvswitch-switch ovn-central, or make deps)")
 	return ""
+}
+
+// LookPath finds an installed program on PATH or in the sbin directories
+// (ovsdb-server lives in /usr/sbin, often not in an unprivileged PATH).
+func LookPath(program string) (string, error) {
+	if p, err := exec.LookPath(program); err == nil {
+		return p, nil
+	}
+	for _, d := range []string{"/usr/sbin", "/usr/local/sbin", "/sbin"} {
+		p := filepath.Join(d, program)
+		if fi, err := os.Stat(p); err == nil && fi.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s is not installed (make deps)", program)
 }
 
 // missing skips the test for what the machine lacks, or fails it when

@@ -39,6 +39,8 @@ type Env struct {
 	// Repo is the repository root, Tmp a directory removed at Close, Bin
 	// the directory holding the binaries (Tmp/bin).
 	Repo, Tmp, Bin string
+	// Keep keeps Tmp at Close (logs, databases), as QN_KEEP_TMP=1 does.
+	Keep bool
 
 	skip     string // why the package's tests skip ("" when they run)
 	mu       sync.Mutex
@@ -144,7 +146,7 @@ func (e *Env) Close() {
 	for i := len(fns) - 1; i >= 0; i-- {
 		fns[i]()
 	}
-	if e.Tmp != "" && os.Getenv("QN_KEEP_TMP") != "1" {
+	if e.Tmp != "" && !e.Keep && os.Getenv("QN_KEEP_TMP") != "1" {
 		os.RemoveAll(e.Tmp)
 	}
 }
