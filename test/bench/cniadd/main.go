@@ -29,7 +29,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"sync"
 	"syscall"
@@ -37,6 +36,8 @@ import (
 
 	"github.com/containernetworking/cni/libcni"
 	current "github.com/containernetworking/cni/pkg/types/100"
+
+	"github.com/quantumnet/quantumnet/test/harness"
 )
 
 const (
@@ -64,6 +65,7 @@ var (
 	flagWarmup   = flag.Int("warmup", 3, "untimed ADD+DEL rounds per contender before measuring")
 	flagBin      = flag.String("bin", "", "directory with quantumnetd, quantumnet and qnetctl (default: <repo>/bin)")
 	flagKeep     = flag.Bool("keep-tmp", false, "keep the temp dir (daemon log, configs) at the end")
+	flagSmoke    = harness.SmokeFlag() // -n 3, -parallel 2, -warmup 1
 )
 
 func main() {
@@ -72,6 +74,12 @@ func main() {
 		flag.PrintDefaults()
 	}
 	flag.Parse()
+	if *flagSmoke {
+		if err := harness.FlagDefaults(map[string]string{"n": "3", "parallel": "2", "warmup": "1"}); err != nil {
+			logf("%v", err)
+			os.Exit(2)
+		}
+	}
 	os.Exit(run())
 }
 
@@ -90,10 +98,7 @@ type bench struct {
 	stderrLog        *os.File
 	sandboxStarted   bool
 	env              map[string]string // sandbox.sh env
-	daemon           *exec.Cmd
-	daemonDone       chan struct{}
-	daemonSock       string
-	daemonLog        string
+	daemon           *harness.Daemon
 	daemonVersion    string
 	network          string // quantumnet network, once created
 	shellSwitch      string // shell baseline logical switch, once created
@@ -187,7 +192,7 @@ func run() (code int) {
 		b.dumpLogs()
 		return 1
 	}
-	if r, err := readStatus(b.daemon.Process.Pid); err == nil {
+	if r, err := readStatus(b.daemon.Pid()); err == nil {
 		b.rssStart = r["VmRSS"]
 	}
 
@@ -222,7 +227,7 @@ func run() (code int) {
 		logf("interrupted")
 		return 130
 	}
-	if st, err := readStatus(b.daemon.Process.Pid); err == nil {
+	if st, err := readStatus(b.daemon.Pid()); err == nil {
 		b.rssEnd, b.hwmEnd = st["VmRSS"], st["VmHWM"]
 	} else {
 		b.problem("reading quantumnetd memory: %v", err)
