@@ -27,6 +27,9 @@ type Setup struct {
 	// Binaries are the binaries to build (file names of Binaries); nil is
 	// all of them.
 	Binaries []string
+	// Prebuilt is a directory holding the Binaries already built (make
+	// build's bin/), used instead of building them.
+	Prebuilt string
 	// Up brings the world up once the binaries are built (a sandbox, a
 	// hook); it registers what takes it down with Env.Cleanup.
 	Up func(e *Env) error
@@ -95,14 +98,37 @@ func (e *Env) start() error {
 	if e.Tmp, err = os.MkdirTemp("", "qn"+e.Name); err != nil {
 		return err
 	}
-	e.Bin = filepath.Join(e.Tmp, "bin")
-	if err := Build(e.Bin, e.Binaries...); err != nil {
-		return err
+	if e.Prebuilt != "" {
+		if e.Bin, err = filepath.Abs(e.Prebuilt); err != nil {
+			return err
+		}
+		for _, name := range e.binaries() {
+			if _, err := os.Stat(filepath.Join(e.Bin, name)); err != nil {
+				return fmt.Errorf("%s missing (run make build): %w", filepath.Join(e.Bin, name), err)
+			}
+		}
+	} else {
+		e.Bin = filepath.Join(e.Tmp, "bin")
+		if err := Build(e.Bin, e.Binaries...); err != nil {
+			return err
+		}
 	}
 	if e.Up != nil {
 		return e.Up(e)
 	}
 	return nil
+}
+
+// binaries are the file names of the binaries the Env needs.
+func (e *Env) binaries() []string {
+	if len(e.Binaries) > 0 {
+		return e.Binaries
+	}
+	var all []string
+	for _, name := range Binaries {
+		all = append(all, name)
+	}
+	return all
 }
 
 // missing is the first unmet requirement, "" when all are met.

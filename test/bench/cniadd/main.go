@@ -63,7 +63,7 @@ var (
 	flagParallel = flag.Int("parallel", 8, "ADDs in flight at a time in the parallel mode")
 	flagJSON     = flag.String("json", "", "also write the results as JSON to this file")
 	flagWarmup   = flag.Int("warmup", 3, "untimed ADD+DEL rounds per contender before measuring")
-	flagBin      = flag.String("bin", "", "directory with quantumnetd, quantumnet and qnetctl (default: <repo>/bin)")
+	flagBin      = flag.String("bin", "", "directory with quantumnetd, quantumnet and qnetctl already built, e.g. bin (default: build them)")
 	flagKeep     = flag.Bool("keep-tmp", false, "keep the temp dir (daemon log, configs) at the end")
 	flagSmoke    = harness.SmokeFlag() // -n 3, -parallel 2, -warmup 1
 )
@@ -90,6 +90,7 @@ func logf(format string, a ...any) {
 // ---------------------------------------------------------------- state
 
 type bench struct {
+	h                *harness.Env
 	repo, bin, tmp   string
 	pluginDir        string
 	cni              *libcni.CNIConfig // ADDs and phase DELs: libcni's default exec
@@ -147,10 +148,6 @@ func run() (code int) {
 	if *flagN < 1 || *flagParallel < 1 || *flagWarmup < 0 {
 		logf("-n and -parallel must be >= 1, -warmup >= 0")
 		return 2
-	}
-	if os.Geteuid() != 0 {
-		logf("must run as root (network namespaces, veths, OVS)")
-		return 1
 	}
 	// The first SIGINT/SIGTERM stops the measurements; the cleanup still
 	// runs (later signals are ignored until it is done).

@@ -24,32 +24,22 @@ import (
 // ---------------------------------------------------------------- setup
 
 func (b *bench) setup(ctx context.Context) error {
-	var err error
-	b.repo = harness.Repo()
-	b.bin = *flagBin
-	if b.bin == "" {
-		b.bin = filepath.Join(b.repo, "bin")
-	}
-	if b.bin, err = filepath.Abs(b.bin); err != nil {
-		return err
-	}
-	for _, f := range []string{"quantumnetd", "quantumnet", "qnetctl"} {
-		if _, err := os.Stat(filepath.Join(b.bin, f)); err != nil {
-			return fmt.Errorf("%s missing (run make build): %w", filepath.Join(b.bin, f), err)
-		}
-	}
-	for _, t := range []string{"ip", "ovn-nbctl", "ovs-vsctl", "jq", "flock", "ethtool", "nsenter", "sha256sum"} {
-		if _, err := exec.LookPath(t); err != nil {
-			return fmt.Errorf("%s not found (run scripts/deps.sh; jq is needed by the shell baseline)", t)
-		}
+	// The harness checks root and the programs, and builds the binaries
+	// (or takes -bin's); its temp dir is this run's, removed by cleanup.
+	b.h = harness.New(harness.Setup{Name: "bench", Root: true, Prebuilt: *flagBin,
+		Programs: []string{"ip", "ovn-nbctl", "ovs-vsctl", "jq", "flock", "ethtool", "nsenter", "sha256sum"},
+		Binaries: []string{"quantumnetd", "quantumnet", "qnetctl"}})
+	b.h.Keep = true
+	logf("building the binaries (-bin: prebuilt ones)")
+	err := b.h.Start()
+	b.repo, b.tmp, b.bin = b.h.Repo, b.h.Tmp, b.h.Bin
+	if err != nil {
+		return err // jq, flock, sha256sum: the shell baseline's
 	}
 	if _, err := netlink.LinkByName(bridgeName); err == nil {
 		return fmt.Errorf("a link %s already exists (left by an earlier run killed with SIGKILL?); remove it with: ip link del %s", bridgeName, bridgeName)
 	}
 	b.bridgeOurs = true
-	if b.tmp, err = os.MkdirTemp("", "qnbench-"); err != nil {
-		return err
-	}
 	b.pluginDir = filepath.Join(b.tmp, "plugins")
 	if err := os.MkdirAll(b.pluginDir, 0o755); err != nil {
 		return err
