@@ -286,10 +286,7 @@ func TestVMAndContainer(t *testing.T) {
 		b, _ := os.ReadFile(g.console)
 		return strings.Contains(string(b), "QNGUEST LOOKUP vmctr.quantix.local OK "+ctrIP)
 	}
-	for end := time.Now().Add(60 * time.Second); !lookedUp() && time.Now().Before(end); {
-		time.Sleep(100 * time.Millisecond)
-	}
-	if !lookedUp() {
+	if !ovsdbtest.Until(context.Background(), 60*time.Second, lookedUp) {
 		t.Fatalf("the guest does not resolve vmctr.quantix.local to the container:\n%s", consoleTail(g, 30))
 	}
 	// And the container resolves the VM's name.
@@ -298,11 +295,7 @@ func TestVMAndContainer(t *testing.T) {
 	// resolver, a router advertisement the default route.
 	ip6 := portAddr6(t, g.iface)
 	re6 := regexp.MustCompile(`QNGUEST IP6=` + regexp.QuoteMeta(ip6) + ` DNS6=` + regexp.QuoteMeta(resolver6) + ` RA=default via fe80::`)
-	for end := time.Now().Add(30 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
-		if b, _ := os.ReadFile(g.console); re6.Match(b) {
-			break
-		}
-	}
+	ovsdbtest.Until(context.Background(), 30*time.Second, func() bool { b, _ := os.ReadFile(g.console); return re6.Match(b) })
 	b, _ := os.ReadFile(g.console)
 	if !re6.Match(b) {
 		t.Fatalf("the guest did not configure IPv6 by DHCPv6 and router advertisements (want %s):\n%s", re6, consoleTail(g, 25))
@@ -425,15 +418,10 @@ func restartLibvirtd() (string, error) {
 	var pid int
 	fmt.Sscan(strings.TrimSpace(string(b)), &pid)
 	syscall.Kill(pid, syscall.SIGTERM)
-	for i := 0; i < 100; i++ {
-		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err != nil {
-			break
-		}
-		if st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); strings.Contains(string(st), ") Z") {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	ovsdbtest.Until(context.Background(), 10*time.Second, func() bool { // gone, or a zombie
+		st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		return err != nil || strings.Contains(string(st), ") Z")
+	})
 	return sbx.Script("libvirt-sandbox.sh", "up")
 }
 

@@ -69,18 +69,17 @@ func (e *env) startNB(ctx context.Context) (*nbServer, error) {
 		return nil, err
 	}
 	e.h.Cleanup(func() { s.p.stop(syscall.SIGTERM, 5*time.Second); out.Close() })
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.Dial("unix", s.sock)
-		if err == nil {
+	accepts := func() bool {
+		var c net.Conn
+		if c, err = net.Dial("unix", s.sock); err == nil {
 			c.Close()
-			return s, nil
 		}
-		if s.p.exited() || time.Now().After(deadline) {
-			return nil, fmt.Errorf("ovsdb-server does not accept on %s: %v\n%s", s.sock, err, harness.TailFile(s.logPath, 10))
-		}
-		time.Sleep(5 * time.Millisecond)
+		return err == nil || s.p.exited()
 	}
+	if !ovsdbtest.Until(ctx, 10*time.Second, accepts) || err != nil {
+		return nil, fmt.Errorf("ovsdb-server does not accept on %s: %v\n%s", s.sock, err, harness.TailFile(s.logPath, 10))
+	}
+	return s, nil
 }
 
 // ---------------------------------------------------------------- daemon

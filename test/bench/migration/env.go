@@ -13,6 +13,7 @@ import (
 	"github.com/containernetworking/cni/libcni"
 	current "github.com/containernetworking/cni/pkg/types/100"
 
+	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
 	"github.com/quantumnet/quantumnet/test/harness"
 )
 
@@ -184,14 +185,11 @@ func (b *bench) container(ctx context.Context) error {
 	// The daemon runs in host B's mount namespace: /proc/PID/ns/net is
 	// visible there, /run/netns/NAME is not.
 	netnsPath := fmt.Sprintf("/proc/%d/ns/net", b.holder.Process.Pid)
-	for i := 0; i < 50; i++ { // ip netns exec has switched namespaces once sleep runs
-		if l, err := os.Readlink(netnsPath); err == nil {
-			if own, _ := os.Readlink("/proc/self/ns/net"); l != own {
-				break
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	ovsdbtest.Until(ctx, time.Second, func() bool { // ip netns exec has switched namespaces once sleep runs
+		l, err := os.Readlink(netnsPath)
+		own, _ := os.Readlink("/proc/self/ns/net")
+		return err == nil && l != own
+	})
 	list, err := libcni.ConfListFromBytes([]byte(`{"cniVersion":"1.1.0","name":"` + network + `","plugins":[{"type":"quantumnet","network":"` + network + `","socket":"` + b.env["QN_QUANTUMNETD_SOCKET_B"] + `"}]}`))
 	if err != nil {
 		return err
