@@ -7,6 +7,7 @@ package ovntest
 
 import (
 	"context"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -39,7 +40,14 @@ func NewNB(t testing.TB, seeds ...Seed) (*ovn.NB, *ovsdbtest.Server) {
 // database), its cache loaded. It is closed when the test ends.
 func DialNB(t testing.TB, srv *ovsdbtest.Server) *ovn.NB {
 	t.Helper()
-	nb := OpenNB(t, srv)
+	return DialNBLog(t, srv, ovsdbtest.Logger(t))
+}
+
+// DialNBLog is DialNB with the client logging to log: a benchmark's
+// discarding logger (ovsdbtest.Logger keeps everything in memory).
+func DialNBLog(t testing.TB, srv *ovsdbtest.Server, log *slog.Logger) *ovn.NB {
+	t.Helper()
+	nb := openNB(t, srv, log)
 	ctx, cancel := context.WithTimeout(context.Background(), connectTimeout)
 	defer cancel()
 	if err := nb.WaitConnected(ctx); err != nil {
@@ -52,8 +60,13 @@ func DialNB(t testing.TB, srv *ovsdbtest.Server) *ovn.NB {
 // for tests of what a client does before, or without, a connection.
 func OpenNB(t testing.TB, srv *ovsdbtest.Server) *ovn.NB {
 	t.Helper()
+	return openNB(t, srv, ovsdbtest.Logger(t))
+}
+
+func openNB(t testing.TB, srv *ovsdbtest.Server, log *slog.Logger) *ovn.NB {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	nb, err := ovn.NewNB(ctx, []string{srv.Remote}, nil, ovsdbtest.Logger(t))
+	nb, err := ovn.NewNB(ctx, []string{srv.Remote}, nil, log)
 	if err != nil {
 		cancel()
 		t.Fatalf("ovntest: NewNB %s: %v", srv.Remote, err)
