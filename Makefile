@@ -42,13 +42,13 @@ test-e2e: deps build ## end-to-end tests: OVN sandbox, namespaces, the plugin bi
 	$(GO) test -count=1 -timeout 20m -v ./test/e2e/... ./test/vm/... ./test/migration/...
 
 bench: deps build ## benchmarks, side by side with their peers: CNI ADD latency, IPAM, live migration, security groups
-	$(GO) run ./test/bench/cniadd
+	$(GO) run ./test/bench/cniadd -bin $(BIN)
 	$(GO) run ./test/bench/ipam
 	$(GO) run ./test/bench/migration
 	$(MAKE) bench-sg
 
 bench-smoke: build ## every benchmark in smoke mode (a handful of operations, same code path and checks; fails when one breaks): part of make test
-	$(GO) run ./test/bench/cniadd -smoke
+	$(GO) run ./test/bench/cniadd -smoke -bin $(BIN)
 	$(GO) run ./test/bench/ipam -smoke
 	$(GO) run ./test/bench/migration -smoke
 	QN_BENCH_SMOKE=1 $(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./daemon/secgroup ./daemon/sg
