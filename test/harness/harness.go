@@ -6,10 +6,12 @@
 //     built once; a sandbox brought up and down) and the same setup for the
 //     benchmark mains (Start / Close);
 //   - Sandbox: scripts/sandbox.sh and the OVN tools pointed at it;
+//     TwoHost: scripts/twohost.sh, two hosts on one NB/SB;
 //   - Daemon: the one quantumnetd launcher (config, start, ready, stop,
 //     kill, restart, qnetctl);
 //   - CNI, Netns, Ping: the plugin binary driven through libcni as a
-//     runtime drives it, network namespaces as containers, real packets.
+//     runtime drives it, network namespaces as containers, real packets;
+//   - SmokeFlag, FlagDefaults: every benchmark's -smoke mode.
 //
 // Polling is pkg/ovsdbtest's Eventually (tests) and Until (programs).
 package harness
