@@ -9,7 +9,7 @@ PREFIX ?= /usr/local
 CNI_BIN_DIR ?= /opt/cni/bin
 LIBVIRT_HOOKS_DIR ?= /etc/libvirt/hooks
 
-.PHONY: help deps build test test-unit test-integration test-e2e bench bench-sg lint generate check-generated \
+.PHONY: help deps build test test-unit test-integration test-e2e bench bench-sg bench-smoke lint generate check-generated \
         sandbox-up sandbox-down sandbox-status demo install clean crossings
 
 help: ## list the targets
@@ -24,11 +24,12 @@ build: ## build quantumnetd, the quantumnet CNI plugin, the qemu hook and qnetct
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/qnetctl ./daemon/qnetctl
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/quantumnet-qemu-hook ./hooks/qemu
 
-test: deps build ## everything CI runs: lint, generated code, unit, integration and end-to-end tests (VMs too)
+test: deps build ## everything CI runs: lint, generated code, unit, integration and end-to-end tests (VMs too), the benchmarks' smoke runs
 	scripts/deps.sh --with-libvirt
 	$(MAKE) lint check-generated
 	scripts/test-sandbox.sh
 	$(GO) test -count=1 -timeout 20m ./...
+	$(MAKE) bench-smoke
 
 test-unit: ## unit tests only (no root, no OVS)
 	QN_SKIP_INTEGRATION=1 $(GO) test -count=1 -short ./...
@@ -41,10 +42,16 @@ test-e2e: deps build ## end-to-end tests: OVN sandbox, namespaces, the plugin bi
 	$(GO) test -count=1 -timeout 20m -v ./test/e2e/... ./test/vm/... ./test/migration/...
 
 bench: deps build ## benchmarks, side by side with their peers: CNI ADD latency, IPAM, live migration, security groups
-	$(GO) run ./test/bench/cniadd
+	$(GO) run ./test/bench/cniadd -bin $(BIN)
 	$(GO) run ./test/bench/ipam
 	$(GO) run ./test/bench/migration
 	$(MAKE) bench-sg
+
+bench-smoke: build ## every benchmark in smoke mode (a handful of operations, same code path and checks; fails when one breaks): part of make test
+	$(GO) run ./test/bench/cniadd -smoke -bin $(BIN)
+	$(GO) run ./test/bench/ipam -smoke
+	$(GO) run ./test/bench/migration -smoke
+	QN_BENCH_SMOKE=1 $(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./daemon/secgroup ./daemon/secgroup/nbstore
 
 bench-sg: ## security groups: translate and apply 1,000 ports x 10 groups x 20 rules, ACL rows; vs per-port ACLs
 	$(GO) test -run '^$$' -bench . -benchmem ./daemon/secgroup

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/quantumnet/quantumnet/pkg/ovs"
+	"github.com/quantumnet/quantumnet/pkg/ovs/ovstest"
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
 )
 
@@ -14,16 +14,12 @@ import (
 // into a real Open_vSwitch database, keeps other keys, creates br-int, and
 // puts back a value someone changed.
 func TestIntegrationChassisConfig(t *testing.T) {
-	srv := ovsdbtest.New(t, "../../pkg/ovs/vswitchd/vswitch.ovsschema")
+	srv := ovsdbtest.NewOVS(t)
 	db := "--db=" + srv.Remote
-	srv.Run("ovs-vsctl", db, "--no-wait", "init")
 	srv.Run("ovs-vsctl", db, "--no-wait", "set", "Open_vSwitch", ".", "external_ids:hostname=keepme")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	c, err := ovs.New(ctx, []string{srv.Remote}, ovsdbtest.Logger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := ovstest.Open(t, srv) // Run connects it
 	cfg := Config{Name: "chassis-x", SBRemotes: []string{"tcp:10.0.0.1:6642", "tcp:10.0.0.2:6642"}, EncapType: "geneve",
 		EncapIP: "192.0.2.10", Bridge: "br-int", DatapathType: "netdev", BridgeMappings: []string{"physnet1:br-ex"}}
 	go Run(ctx, cfg, c, 50*time.Millisecond, ovsdbtest.Logger(t))

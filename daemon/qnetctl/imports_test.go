@@ -3,11 +3,11 @@ package main
 import (
 	"testing"
 
-	"github.com/quantumnet/quantumnet/test/testenv"
+	"github.com/quantumnet/quantumnet/test/harness"
 )
 
-// TestThinImports: qnetctl links none of testenv.ThinBanned (living under
+// TestThinImports: qnetctl links none of harness.ThinBanned (living under
 // daemon/ does not make it the daemon).
 func TestThinImports(t *testing.T) {
-	testenv.CheckThinImports(t)
+	harness.CheckThinImports(t)
 }

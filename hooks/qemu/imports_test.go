@@ -3,10 +3,10 @@ package main
 import (
 	"testing"
 
-	"github.com/quantumnet/quantumnet/test/testenv"
+	"github.com/quantumnet/quantumnet/test/harness"
 )
 
-// TestThinImports: the qemu hook links none of testenv.ThinBanned.
+// TestThinImports: the qemu hook links none of harness.ThinBanned.
 func TestThinImports(t *testing.T) {
-	testenv.CheckThinImports(t)
+	harness.CheckThinImports(t)
 }

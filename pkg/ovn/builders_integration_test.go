@@ -10,6 +10,7 @@ import (
 	"github.com/quantumnet/quantumnet/pkg/ovn"
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
+	"github.com/quantumnet/quantumnet/pkg/ovn/ovntest"
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
 )
 
@@ -17,8 +18,7 @@ import (
 // SwitchEdit) compose into one transaction, and their "create if absent"
 // guards refuse a second create.
 func TestIntegrationServiceBuilders(t *testing.T) {
-	srv := ovsdbtest.New(t, nbSchema)
-	nb := newNB(t, srv)
+	nb, srv := ovntest.NewNB(t)
 	ctx := ctxTimeout(t, 10*time.Second)
 	ls, err := nb.CreateSwitch(ctx, "blue", nil)
 	if err != nil {
@@ -77,8 +77,7 @@ func TestIntegrationServiceBuilders(t *testing.T) {
 // fails once it exists, and one computed from its external ids fails once
 // they changed.
 func TestIntegrationPortGroupAsSeen(t *testing.T) {
-	srv := ovsdbtest.New(t, nbSchema)
-	nb := newNB(t, srv)
+	nb, _ := ovntest.NewNB(t)
 	ctx := ctxTimeout(t, 10*time.Second)
 	ops, err := nb.InsertPortGroupOps(&nbdb.PortGroup{UUID: "pg", Name: "qn_sg_all", ExternalIDs: map[string]string{keys.SGGen: "1"}})
 	if err != nil {

@@ -13,34 +13,9 @@ import (
 	"github.com/quantumnet/quantumnet/pkg/ovn"
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
+	"github.com/quantumnet/quantumnet/pkg/ovn/ovntest"
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
 )
-
-const nbSchema = "nbdb/ovn-nb.ovsschema"
-
-// newNB dials srv with a fresh NB client and waits until its cache is filled.
-func newNB(t *testing.T, srv *ovsdbtest.Server) *ovn.NB {
-	t.Helper()
-	nb := dialNB(t, srv)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := nb.WaitConnected(ctx); err != nil {
-		t.Fatalf("WaitConnected: %v", err)
-	}
-	return nb
-}
-
-func dialNB(t *testing.T, srv *ovsdbtest.Server) *ovn.NB {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	nb, err := ovn.NewNB(ctx, []string{srv.Remote}, nil, ovsdbtest.Logger(t))
-	if err != nil {
-		cancel()
-		t.Fatalf("NewNB: %v", err)
-	}
-	t.Cleanup(func() { nb.Close(); cancel() })
-	return nb
-}
 
 // nbctl runs ovn-nbctl on srv: another tenant of the same NB database.
 func nbctl(srv *ovsdbtest.Server, args ...string) string {
@@ -90,8 +65,8 @@ func switchNames(t *testing.T, nb *ovn.NB) []string {
 }
 
 func TestIntegrationNBSwitch(t *testing.T) {
-	srv := ovsdbtest.New(t, nbSchema)
-	nb := newNB(t, srv)
+	srv := ovsdbtest.NewNB(t)
+	nb := ovntest.DialNB(t, srv)
 	ctx := ctxTimeout(t, 10*time.Second)
 
 	ids := map[string]string{keys.Subnet4: "10.0.0.0/24", keys.Gateway4: "10.0.0.1", keys.MTU: "1400"}
@@ -143,8 +118,8 @@ func TestIntegrationNBSwitch(t *testing.T) {
 // The switch CreateSwitch returns is the one created: its UUID is the
 // row's, so a caller can hand it to CreatePort.
 func TestIntegrationNBCreateSwitchReturnsRow(t *testing.T) {
-	srv := ovsdbtest.New(t, nbSchema)
-	nb := newNB(t, srv)
+	srv := ovsdbtest.NewNB(t)
+	nb := ovntest.DialNB(t, srv)
 	ctx := ctxTimeout(t, 10*time.Second)
 
 	ls, err := nb.CreateSwitch(ctx, "blue", map[string]string{keys.Subnet4: "10.0.0.0/24"})
@@ -163,8 +138,8 @@ func TestIntegrationNBCreateSwitchReturnsRow(t *testing.T) {
 
 // No extra external_ids is a valid request: the switch gets keys.Network only.
 func TestIntegrationNBCreateSwitchNilIDs(t *testing.T) {
-	srv := ovsdbtest.New(t, nbSchema)
-	nb := newNB(t, srv)
+	srv := ovsdbtest.NewNB(t)
+	nb := ovntest.DialNB(t, srv)
 	ctx := ctxTimeout(t, 10*time.Second)
 
 	if err := noPanic(t, func() error { _, err := nb.CreateSwitch(ctx, "plain", nil); return err }); err != nil {
@@ -180,9 +155,9 @@ func TestIntegrationNBCreateSwitchNilIDs(t *testing.T) {
 // invisible to GetSwitch, so only the check inside the transaction can
 // refuse the duplicate: ErrExists, and the other switch is untouched.
 func TestIntegrationNBCreateSwitchNameTaken(t *testing.T) {
-	srv := ovsdbtest.New(t, nbSchema)
+	srv := ovsdbtest.NewNB(t)
 	nbctl(srv, "ls-add", "qn-taken", "--", "set", "Logical_Switch", "qn-taken", "external_ids:owner=someone-else")
-	nb := newNB(t, srv)
+	nb := ovntest.DialNB(t, srv)
 	ctx := ctxTimeout(t, 10*time.Second)
 
 	if _, err := nb.CreateSwitch(ctx, "taken", map[string]string{}); !errors.Is(err, ovn.ErrExists) {
@@ -197,8 +172,8 @@ func TestIntegrationNBCreateSwitchNameTaken(t *testing.T) {
 // Two daemons (two connections) create the same network at the same
 // moment: exactly one wins, the other gets ErrExists, one switch exists.
 func TestIntegrationNBConcurrentCreateSwitch(t *testing.T) {
-	srv := ovsdbtest.New(t, nbSchema)
-	nbs := []*ovn.NB{newNB(t, srv), newNB(t, srv)}
+	srv := ovsdbtest.NewNB(t)
+	nbs := []*ovn.NB{ovntest.DialNB(t, srv), ovntest.DialNB(t, srv)}
 	ctx := ctxTimeout(t, 30*time.Second)
 
 	const rounds = 20
@@ -247,10 +222,10 @@ func TestIntegrationNBConcurrentCreateSwitch(t *testing.T) {
 }
 
 func TestIntegrationNBPorts(t *testing.T) {
-	srv := ovsdbtest.New(t, nbSchema)
+	srv := ovsdbtest.NewNB(t)
 	nbctl(srv, "ls-add", "other")
 	nbctl(srv, "lsp-add", "other", "foreign")
-	nb := newNB(t, srv)
+	nb := ovntest.DialNB(t, srv)
 	ctx := ctxTimeout(t, 10*time.Second)
 	if _, err := nb.CreateSwitch(ctx, "blue", map[string]string{keys.Subnet4: "10.0.0.0/24"}); err != nil {
 		t.Fatal(err)
@@ -368,8 +343,8 @@ func TestIntegrationNBPorts(t *testing.T) {
 // GetSwitch and CreatePort) must fail: a Logical_Switch_Port belongs to no
 // switch is garbage-collected at commit, so "success" would mean no port.
 func TestIntegrationNBCreatePortOnDeletedSwitch(t *testing.T) {
-	srv := ovsdbtest.New(t, nbSchema)
-	nb := newNB(t, srv)
+	srv := ovsdbtest.NewNB(t)
+	nb := ovntest.DialNB(t, srv)
 	ctx := ctxTimeout(t, 10*time.Second)
 	if _, err := nb.CreateSwitch(ctx, "blue", map[string]string{}); err != nil {
 		t.Fatal(err)
@@ -394,8 +369,8 @@ func TestIntegrationNBCreatePortOnDeletedSwitch(t *testing.T) {
 // the delete was refused (ErrInUse), or the switch is gone and CreatePort
 // failed.
 func TestIntegrationNBConcurrentDeleteSwitchCreatePort(t *testing.T) {
-	srv := ovsdbtest.New(t, nbSchema)
-	a, b := newNB(t, srv), newNB(t, srv)
+	srv := ovsdbtest.NewNB(t)
+	a, b := ovntest.DialNB(t, srv), ovntest.DialNB(t, srv)
 	ctx := ctxTimeout(t, 30*time.Second)
 	for i := range 20 {
 		network := fmt.Sprintf("net-%d", i)
@@ -439,10 +414,10 @@ func TestIntegrationNBConcurrentDeleteSwitchCreatePort(t *testing.T) {
 // Rows of other tenants of the same NB (created with ovn-nbctl, without
 // quantumnet:network) are never listed, deleted or counted as ours.
 func TestIntegrationNBForeignObjects(t *testing.T) {
-	srv := ovsdbtest.New(t, nbSchema)
+	srv := ovsdbtest.NewNB(t)
 	nbctl(srv, "ls-add", "other")
 	nbctl(srv, "lsp-add", "other", "foreign", "--", "lsp-set-addresses", "foreign", "0a:00:00:00:00:01 192.168.0.1")
-	nb := newNB(t, srv)
+	nb := ovntest.DialNB(t, srv)
 	ctx := ctxTimeout(t, 10*time.Second)
 	if _, err := nb.CreateSwitch(ctx, "blue", map[string]string{}); err != nil {
 		t.Fatal(err)
@@ -488,9 +463,9 @@ func TestIntegrationNBForeignObjects(t *testing.T) {
 // panic: a panic in a gRPC handler (qnetctl network list, CNI DEL/CHECK)
 // kills quantumnetd.
 func TestIntegrationNBNeverConnected(t *testing.T) {
-	srv := ovsdbtest.New(t, nbSchema)
+	srv := ovsdbtest.NewNB(t)
 	srv.Stop()
-	nb := dialNB(t, srv)
+	nb := ovntest.OpenNB(t, srv)
 	ctx := ctxTimeout(t, 5*time.Second)
 	ls := &nbdb.LogicalSwitch{UUID: "6a2c1d38-5a7b-4a4e-9a53-2b1d3c7e9f00", Name: "qn-blue"}
 	for _, tc := range []struct {

@@ -11,43 +11,9 @@ import (
 	"time"
 
 	"github.com/quantumnet/quantumnet/pkg/ovs"
+	"github.com/quantumnet/quantumnet/pkg/ovs/ovstest"
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
 )
-
-const schema = "vswitchd/vswitch.ovsschema"
-
-// newServer starts a private Open_vSwitch database with its root row, as
-// `ovs-vsctl init` (what the Debian service does at first start) leaves it.
-func newServer(t *testing.T) *ovsdbtest.Server {
-	t.Helper()
-	srv := ovsdbtest.New(t, schema)
-	vsctl(srv, "init")
-	return srv
-}
-
-// dial creates a Client on srv and waits until its cache is filled.
-func dial(t *testing.T, srv *ovsdbtest.Server) *ovs.Client {
-	t.Helper()
-	c := newClient(t, srv)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := c.WaitConnected(ctx); err != nil {
-		t.Fatalf("WaitConnected: %v", err)
-	}
-	return c
-}
-
-func newClient(t *testing.T, srv *ovsdbtest.Server) *ovs.Client {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	c, err := ovs.New(ctx, []string{srv.Remote}, ovsdbtest.Logger(t))
-	if err != nil {
-		cancel()
-		t.Fatalf("ovs.New: %v", err)
-	}
-	t.Cleanup(func() { c.Close(); cancel() })
-	return c
-}
 
 // vsctl runs ovs-vsctl on srv's database (no ovs-vswitchd: --no-wait).
 func vsctl(srv *ovsdbtest.Server, args ...string) string {
@@ -71,12 +37,12 @@ func ctxTimeout(t *testing.T, d time.Duration) context.Context {
 }
 
 func TestIntegrationOVSConnect(t *testing.T) {
-	srv := newServer(t)
+	srv := ovsdbtest.NewOVS(t)
 	srv.Stop()
 
 	// New returns at once and connects in the background.
 	start := time.Now()
-	c := newClient(t, srv)
+	c := ovstest.Open(t, srv)
 	if d := time.Since(start); d > time.Second {
 		t.Fatalf("New took %v with the server down, want it to return at once", d)
 	}
@@ -109,9 +75,9 @@ func TestIntegrationOVSConnect(t *testing.T) {
 // must then fail with ErrNotConnected (the daemon maps it to "try again
 // later"), not panic: a panic in a gRPC handler kills quantumnetd.
 func TestIntegrationOVSNeverConnected(t *testing.T) {
-	srv := newServer(t)
+	srv := ovsdbtest.NewOVS(t)
 	srv.Stop()
-	c := newClient(t, srv)
+	c := ovstest.Open(t, srv)
 	ctx := ctxTimeout(t, 5*time.Second)
 	calls := []struct {
 		name string
@@ -159,9 +125,9 @@ func noPanic(t *testing.T, f func() error) (err error) {
 }
 
 func TestIntegrationOVSEnsureExternalIDs(t *testing.T) {
-	srv := newServer(t)
+	srv := ovsdbtest.NewOVS(t)
 	vsctl(srv, "set", "Open_vSwitch", ".", "external_ids:hostname=host-1", "external_ids:system-id=old")
-	c := dial(t, srv)
+	c := ovstest.Dial(t, srv)
 	ctx := ctxTimeout(t, 10*time.Second)
 
 	want := map[string]string{"system-id": "chassis-1", "ovn-remote": "unix:/run/ovn/ovnnb_db.sock", "ovn-encap-type": "geneve"}
@@ -206,8 +172,8 @@ func TestIntegrationOVSEnsureExternalIDs(t *testing.T) {
 }
 
 func TestIntegrationOVSEnsureBridge(t *testing.T) {
-	srv := newServer(t)
-	c := dial(t, srv)
+	srv := ovsdbtest.NewOVS(t)
+	c := ovstest.Dial(t, srv)
 	ctx := ctxTimeout(t, 10*time.Second)
 
 	dp, err := c.EnsureBridge(ctx, "br-int", "netdev")
@@ -252,8 +218,8 @@ func TestIntegrationOVSEnsureBridge(t *testing.T) {
 }
 
 func TestIntegrationOVSAddDeletePort(t *testing.T) {
-	srv := newServer(t)
-	c := dial(t, srv)
+	srv := ovsdbtest.NewOVS(t)
+	c := ovstest.Dial(t, srv)
 	ctx := ctxTimeout(t, 10*time.Second)
 	if _, err := c.EnsureBridge(ctx, "br-int", "netdev"); err != nil {
 		t.Fatal(err)
@@ -361,8 +327,8 @@ func addPort(t *testing.T, c *ovs.Client, name string) {
 }
 
 func TestIntegrationOVSWaitInstalled(t *testing.T) {
-	srv := newServer(t)
-	c := dial(t, srv)
+	srv := ovsdbtest.NewOVS(t)
+	c := ovstest.Dial(t, srv)
 	addPort(t, c, "qn-tap1")
 
 	// ovn-controller's part, played by another client: it sets the key a
@@ -404,8 +370,8 @@ func TestIntegrationOVSWaitInstalled(t *testing.T) {
 }
 
 func TestIntegrationOVSWaitInstalledDeadline(t *testing.T) {
-	srv := newServer(t)
-	c := dial(t, srv)
+	srv := ovsdbtest.NewOVS(t)
+	c := ovstest.Dial(t, srv)
 	addPort(t, c, "qn-tap1")
 	vsctl(srv, "set", "Interface", "qn-tap1", "external_ids:ovn-installed=false")
 
@@ -450,8 +416,8 @@ func TestIntegrationOVSWaitInstalledDeadline(t *testing.T) {
 func TestIntegrationOVSDisconnectDetected(t *testing.T) {
 	for _, down := range []string{"stop", "kill"} {
 		t.Run(down, func(t *testing.T) {
-			srv := newServer(t)
-			c := dial(t, srv)
+			srv := ovsdbtest.NewOVS(t)
+			c := ovstest.Dial(t, srv)
 			addPort(t, c, "qn-tap1")
 			if down == "stop" {
 				srv.Stop()
@@ -507,8 +473,8 @@ func TestIntegrationOVSDisconnectDetected(t *testing.T) {
 // transactions work again, and its monitor (cache and events) is back,
 // including what changed while it was away.
 func TestIntegrationOVSReconnect(t *testing.T) {
-	srv := newServer(t)
-	c := dial(t, srv)
+	srv := ovsdbtest.NewOVS(t)
+	c := ovstest.Dial(t, srv)
 	addPort(t, c, "qn-tap1")
 	addPort(t, c, "qn-tap2")
 

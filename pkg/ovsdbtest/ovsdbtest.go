@@ -3,14 +3,20 @@
 // served on a unix socket, killed when the test ends. It starts in
 // milliseconds, so every test can have its own.
 //
-// Without ovsdb-server/ovsdb-tool installed the calling test is skipped,
-// unless CI=true, where it fails: CI must run these tests. QN_SKIP_INTEGRATION=1
-// (make test-unit) and -short skip them explicitly.
+// NewNB, NewSB and NewOVS serve the installed schemas of the three
+// databases; connected clients with seeded rows come from pkg/ovn/ovntest
+// and pkg/ovs/ovstest (this package imports neither client, so that their
+// own tests can use it). Eventually is the tests' one polling helper.
+//
+// Without ovsdb-server/ovsdb-tool or a schema installed the calling test is
+// skipped, unless CI=true, where it fails: CI must run these tests.
+// QN_SKIP_INTEGRATION=1 (make test-unit) and -short skip them explicitly.
 package ovsdbtest
 
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,6 +34,48 @@ import (
 
 // startTimeout bounds how long ovsdb-server may take to accept on its socket.
 const startTimeout = 10 * time.Second
+
+// The schemas of the three databases QuantumNet talks to, as the OVS and
+// OVN packages install them: what the sandbox, the deployments and the
+// tests serve. This is the one place that knows their paths (the copies
+// next to the generated models are what `make generate` reads).
+const (
+	NBSchema  = "/usr/share/ovn/ovn-nb.ovsschema"
+	SBSchema  = "/usr/share/ovn/ovn-sb.ovsschema"
+	OVSSchema = "/usr/share/openvswitch/vswitch.ovsschema"
+)
+
+// NewNB starts a private OVN Northbound database (empty, as ovn-northd's
+// first start finds it).
+func NewNB(t testing.TB) *Server {
+	t.Helper()
+	return New(t, requireSchema(t, NBSchema))
+}
+
+// NewSB starts a private OVN Southbound database (empty).
+func NewSB(t testing.TB) *Server {
+	t.Helper()
+	return New(t, requireSchema(t, SBSchema))
+}
+
+// NewOVS starts a private Open_vSwitch database with its root row, as
+// `ovs-vsctl init` (what the Debian service does at first start) leaves it.
+func NewOVS(t testing.TB) *Server {
+	t.Helper()
+	s := New(t, requireSchema(t, OVSSchema))
+	s.Run("ovs-vsctl", "--db="+s.Remote, "--no-wait", "--timeout=5", "init")
+	return s
+}
+
+// requireSchema returns path when the schema is installed; otherwise the
+// test is skipped, or fails when CI=true, as for a missing program.
+func requireSchema(t testing.TB, path string) string {
+	t.Helper()
+	if _, err := os.Stat(path); err != nil {
+		missing(t, path+" is not installed (apt-get install openvswitch-common ovn-common, or make deps)")
+	}
+	return path
+}
 
 // Server is one ovsdb-server child process serving one database file.
 type Server struct {
@@ -99,22 +147,42 @@ func Require(t testing.TB, program string) string {
 	if testing.Short() {
 		t.Skip("-short: skipping a test that needs a real " + program)
 	}
-	if p, err := exec.LookPath(program); err == nil {
+	if p, err := LookPath(program); err == nil {
 		return p
 	}
-	// ovsdb-server lives in /usr/sbin, often not in an unprivileged PATH.
+	missing(t, program+" is not installed (apt-get install openvswitch-switch ovn-central, or make deps)")
+	return ""
+}
+
+// LookPath finds an installed program on PATH or in the sbin directories
+// (ovsdb-server lives in /usr/sbin, often not in an unprivileged PATH).
+func LookPath(program string) (string, error) {
+	if p, err := exec.LookPath(program); err == nil {
+		return p, nil
+	}
 	for _, d := range []string{"/usr/sbin", "/usr/local/sbin", "/sbin"} {
 		p := filepath.Join(d, program)
 		if fi, err := os.Stat(p); err == nil && fi.Mode()&0o111 != 0 {
-			return p
+			return p, nil
 		}
 	}
-	msg := program + " is not installed (apt-get install openvswitch-switch ovn-central, or make deps)"
+	return "", fmt.Errorf("%s is not installed (make deps)", program)
+}
+
+// missing skips the test for what the machine lacks, or fails it when
+// CI=true: CI must run every test.
+func missing(t testing.TB, msg string) {
+	t.Helper()
+	if os.Getenv("QN_SKIP_INTEGRATION") == "1" {
+		t.Skip("QN_SKIP_INTEGRATION=1: " + msg)
+	}
+	if testing.Short() {
+		t.Skip("-short: " + msg)
+	}
 	if os.Getenv("CI") == "true" {
 		t.Fatal("CI=true and " + msg + ": CI must run the integration tests")
 	}
 	t.Skip(msg + ": skipping integration test")
-	return ""
 }
 
 // shortDir returns a directory for unix sockets, whose paths must stay under
@@ -413,18 +481,38 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// Eventually polls cond every 10 ms until it is true, failing the test with
-// msg after timeout. For what another connection or process changed: a
-// client's cache follows the database asynchronously.
+// Eventually polls cond until it is true, failing the test with msg after
+// timeout. For what another connection or process changed: a client's cache
+// follows the database asynchronously. It is the tests' one polling helper
+// (Until is the same loop for programs that have no testing.TB).
 func Eventually(t testing.TB, timeout time.Duration, cond func() bool, msg string, args ...any) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: "+msg, append([]any{timeout}, args...)...)
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !Until(context.Background(), timeout, cond) {
+		t.Fatalf("after %v: "+msg, append([]any{timeout}, args...)...)
 	}
+}
+
+// Until polls cond until it is true and reports whether it became true
+// before timeout or the end of ctx. It polls every 10 ms for the first
+// second, then every 50 ms (what it waits for then is a process or a
+// packet, and every poll costs CPU the system under test needs).
+func Until(ctx context.Context, timeout time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	every := 10 * time.Millisecond
+	for start := time.Now(); !cond(); {
+		if time.Now().After(deadline) {
+			return false
+		}
+		if time.Since(start) > time.Second {
+			every = 50 * time.Millisecond
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(every):
+		}
+	}
+	return true
 }
 
 func tail(path string, n int) string {

@@ -11,6 +11,8 @@ import (
 	"github.com/containernetworking/cni/libcni"
 	"github.com/containernetworking/cni/pkg/types"
 	current "github.com/containernetworking/cni/pkg/types/100"
+
+	"github.com/quantumnet/quantumnet/test/harness"
 )
 
 func cniCode(err error) uint {
@@ -36,23 +38,23 @@ func addrOf(t *testing.T, r types.Result) string {
 // TestContainersPingThroughOVN is the main user story: two containers on one
 // network reach each other; CHECK passes; DEL twice; nothing is left.
 func TestContainersPingThroughOVN(t *testing.T) {
-	requireE2E(t)
-	d := startDaemon(t, "")
-	d.waitReady()
-	d.mustQnetctl("network", "create", "e2e-blue", "--subnet4", "10.201.0.0/24", "--mtu", "1400")
-	t.Cleanup(func() { d.qnetctl("network", "delete", "e2e-blue") })
+	env.Require(t)
+	d := harness.LaunchDaemon(t, daemonConfig())
+	d.MustReady()
+	d.MustQnetctl("network", "create", "e2e-blue", "--subnet4", "10.201.0.0/24", "--mtu", "1400")
+	t.Cleanup(func() { d.Qnetctl("network", "delete", "e2e-blue") })
 
-	c, err := newCNI(t, d, confList("bluenet", "e2e-blue", d.socket, ""))
+	c, err := harness.NewCNI(t, env.Bin, harness.ConfList("bluenet", "e2e-blue", d.Socket, ""))
 	if err != nil {
 		t.Fatal(err)
 	}
-	nsA, nsB := netns(t, "a"), netns(t, "b")
-	rtA, rtB := rt("ctr-a", nsA, "eth0"), rt("ctr-b", nsB, "eth0")
-	resA, err := c.cfg.AddNetworkList(ctx(t), c.list, rtA)
+	nsA, nsB := harness.Netns(t, "a"), harness.Netns(t, "b")
+	rtA, rtB := harness.RT("ctr-a", nsA, "eth0"), harness.RT("ctr-b", nsB, "eth0")
+	resA, err := c.Config.AddNetworkList(harness.Context(t), c.List, rtA)
 	if err != nil {
 		t.Fatalf("ADD a: %v", err)
 	}
-	resB, err := c.cfg.AddNetworkList(ctx(t), c.list, rtB)
+	resB, err := c.Config.AddNetworkList(harness.Context(t), c.List, rtB)
 	if err != nil {
 		t.Fatalf("ADD b: %v", err)
 	}
@@ -60,140 +62,140 @@ func TestContainersPingThroughOVN(t *testing.T) {
 	if ipA == ipB {
 		t.Fatalf("both containers got %s", ipA)
 	}
-	if err := ping(t, nsA, ipB); err != nil {
+	if err := harness.Ping(nsA, ipB); err != nil {
 		t.Fatal(err)
 	}
-	if err := ping(t, nsB, ipA); err != nil {
+	if err := harness.Ping(nsB, ipA); err != nil {
 		t.Fatal(err)
 	}
 	// The container sees the MTU of the network and TX checksum offload is off.
-	out, _ := exec.Command("ip", "netns", "exec", nsName(nsA), "ip", "-o", "link", "show", "eth0").CombinedOutput()
+	out, _ := exec.Command("ip", "netns", "exec", harness.NsName(nsA), "ip", "-o", "link", "show", "eth0").CombinedOutput()
 	if !strings.Contains(string(out), "mtu 1400") {
 		t.Errorf("eth0 in container: %s; want mtu 1400", out)
 	}
-	out, _ = exec.Command("ip", "netns", "exec", nsName(nsA), "ethtool", "-k", "eth0").CombinedOutput()
+	out, _ = exec.Command("ip", "netns", "exec", harness.NsName(nsA), "ethtool", "-k", "eth0").CombinedOutput()
 	if !strings.Contains(string(out), "tx-checksum-ip-generic: off") {
 		t.Errorf("TX checksum offload still on in the container:\n%s", out)
 	}
 	// The LSP is pinned to this chassis and bound to it.
-	ports := nbPorts(t, "e2e-blue")
+	ports := sbx.NBPorts(t, "e2e-blue")
 	if len(ports) != 2 {
 		t.Fatalf("NB has ports %v, want 2", ports)
 	}
 	for _, p := range ports {
-		if rc := sh(t, "ovn-nbctl", "get", "Logical_Switch_Port", p, "options:requested-chassis"); strings.Trim(rc, `"`) != chassis {
+		if rc := sbx.Tool(t, "ovn-nbctl", "get", "Logical_Switch_Port", p, "options:requested-chassis"); strings.Trim(rc, `"`) != chassis {
 			t.Errorf("port %s requested-chassis %s", p, rc)
 		}
 	}
-	if out := d.mustQnetctl("port", "list", "--network", "e2e-blue"); strings.Count(out, chassis) < 4 {
+	if out := d.MustQnetctl("port", "list", "--network", "e2e-blue"); strings.Count(out, chassis) < 4 {
 		t.Errorf("qnetctl port list does not show both ports bound to %s:\n%s", chassis, out)
 	}
 
-	if err := c.cfg.CheckNetworkList(ctx(t), c.list, rtA); err != nil {
+	if err := c.Config.CheckNetworkList(harness.Context(t), c.List, rtA); err != nil {
 		t.Fatalf("CHECK: %v", err)
 	}
 	// Deleting a network with ports is refused.
-	if out, err := d.qnetctl("network", "delete", "e2e-blue"); err == nil || !strings.Contains(out, "port") {
+	if out, err := d.Qnetctl("network", "delete", "e2e-blue"); err == nil || !strings.Contains(out, "port") {
 		t.Fatalf("network delete with ports: err=%v out=%s", err, out)
 	}
 
-	hostBefore := hostLinks(t, "qnc")
+	hostBefore := sbx.HostLinks("qnc")
 	for i := 0; i < 2; i++ {
-		if err := c.cfg.DelNetworkList(ctx(t), c.list, rtA); err != nil {
+		if err := c.Config.DelNetworkList(harness.Context(t), c.List, rtA); err != nil {
 			t.Fatalf("DEL a #%d: %v", i+1, err)
 		}
 	}
-	if err := c.cfg.CheckNetworkList(ctx(t), c.list, rtA); err == nil {
+	if err := c.Config.CheckNetworkList(harness.Context(t), c.List, rtA); err == nil {
 		t.Fatal("CHECK after DEL passed")
 	}
-	if err := c.cfg.DelNetworkList(ctx(t), c.list, rtB); err != nil {
+	if err := c.Config.DelNetworkList(harness.Context(t), c.List, rtB); err != nil {
 		t.Fatal(err)
 	}
-	if p := nbPorts(t, "e2e-blue"); len(p) != 0 {
+	if p := sbx.NBPorts(t, "e2e-blue"); len(p) != 0 {
 		t.Errorf("logical ports left: %v", p)
 	}
-	if p := ovsPorts(t); len(p) != 0 {
+	if p := sbx.OVSPorts(t); len(p) != 0 {
 		t.Errorf("OVS ports left on br-int: %v", p)
 	}
-	if l := hostLinks(t, "qnc"); len(l) != 0 {
+	if l := sbx.HostLinks("qnc"); len(l) != 0 {
 		t.Errorf("host veths left: %v (before DEL: %v)", l, hostBefore)
 	}
-	out, _ = exec.Command("ip", "netns", "exec", nsName(nsA), "ip", "-o", "addr", "show").CombinedOutput()
+	out, _ = exec.Command("ip", "netns", "exec", harness.NsName(nsA), "ip", "-o", "addr", "show").CombinedOutput()
 	if strings.Contains(string(out), ipA) {
 		t.Errorf("address %s still in container a:\n%s", ipA, out)
 	}
-	if addrs := strings.Fields(sh(t, "ovn-nbctl", "--bare", "--columns=addresses", "list", "Logical_Switch_Port")); slices.Contains(addrs, ipA) || slices.Contains(addrs, ipB) {
+	if addrs := strings.Fields(sbx.Tool(t, "ovn-nbctl", "--bare", "--columns=addresses", "list", "Logical_Switch_Port")); slices.Contains(addrs, ipA) || slices.Contains(addrs, ipB) {
 		t.Errorf("addresses still held in NB: %s", addrs)
 	}
 	// DEL of something never created, without a netns, succeeds.
-	if err := c.cfg.DelNetworkList(ctx(t), c.list, rt("never", "", "eth0")); err != nil {
+	if err := c.Config.DelNetworkList(harness.Context(t), c.List, harness.RT("never", "", "eth0")); err != nil {
 		t.Fatalf("DEL of unknown attachment: %v", err)
 	}
-	d.mustQnetctl("network", "delete", "e2e-blue")
+	d.MustQnetctl("network", "delete", "e2e-blue")
 }
 
 // TestDaemonDownAndRestart: ADD with the daemon stopped returns 11 and leaves
 // nothing; containers keep working across a daemon restart; a new ADD works.
 func TestDaemonDownAndRestart(t *testing.T) {
-	requireE2E(t)
-	d := startDaemon(t, "")
-	d.waitReady()
-	d.mustQnetctl("network", "create", "e2e-red", "--subnet4", "10.202.0.0/24")
-	t.Cleanup(func() { d.qnetctl("network", "delete", "e2e-red") })
-	c, err := newCNI(t, d, confList("rednet", "e2e-red", d.socket, ""))
+	env.Require(t)
+	d := harness.LaunchDaemon(t, daemonConfig())
+	d.MustReady()
+	d.MustQnetctl("network", "create", "e2e-red", "--subnet4", "10.202.0.0/24")
+	t.Cleanup(func() { d.Qnetctl("network", "delete", "e2e-red") })
+	c, err := harness.NewCNI(t, env.Bin, harness.ConfList("rednet", "e2e-red", d.Socket, ""))
 	if err != nil {
 		t.Fatal(err)
 	}
-	nsA, nsB, nsC := netns(t, "ra"), netns(t, "rb"), netns(t, "rc")
-	resA, err := c.cfg.AddNetworkList(ctx(t), c.list, rt("r-a", nsA, "eth0"))
+	nsA, nsB, nsC := harness.Netns(t, "ra"), harness.Netns(t, "rb"), harness.Netns(t, "rc")
+	resA, err := c.Config.AddNetworkList(harness.Context(t), c.List, harness.RT("r-a", nsA, "eth0"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { c.cfg.DelNetworkList(ctx(t), c.list, rt("r-a", nsA, "eth0")) })
-	resB, err := c.cfg.AddNetworkList(ctx(t), c.list, rt("r-b", nsB, "eth0"))
+	t.Cleanup(func() { c.Config.DelNetworkList(harness.Context(t), c.List, harness.RT("r-a", nsA, "eth0")) })
+	resB, err := c.Config.AddNetworkList(harness.Context(t), c.List, harness.RT("r-b", nsB, "eth0"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { c.cfg.DelNetworkList(ctx(t), c.list, rt("r-b", nsB, "eth0")) })
+	t.Cleanup(func() { c.Config.DelNetworkList(harness.Context(t), c.List, harness.RT("r-b", nsB, "eth0")) })
 
-	d.stop()
-	nbBefore, ovsBefore := nbPorts(t, "e2e-red"), ovsPorts(t)
-	_, err = c.cfg.AddNetworkList(ctx(t), c.list, rt("r-c", nsC, "eth0"))
+	d.Stop()
+	nbBefore, ovsBefore := sbx.NBPorts(t, "e2e-red"), sbx.OVSPorts(t)
+	_, err = c.Config.AddNetworkList(harness.Context(t), c.List, harness.RT("r-c", nsC, "eth0"))
 	if cniCode(err) != 11 {
 		t.Fatalf("ADD with daemon down: %v (code %d), want code 11", err, cniCode(err))
 	}
-	if err := c.cfg.GetStatusNetworkList(ctx(t), c.list); cniCode(err) != 11 {
+	if err := c.Config.GetStatusNetworkList(harness.Context(t), c.List); cniCode(err) != 11 {
 		t.Fatalf("STATUS with daemon down: %v, want code 11", err)
 	}
-	if err := c.cfg.DelNetworkList(ctx(t), c.list, rt("r-c", nsC, "eth0")); err != nil {
+	if err := c.Config.DelNetworkList(harness.Context(t), c.List, harness.RT("r-c", nsC, "eth0")); err != nil {
 		t.Fatalf("DEL with daemon down: %v", err)
 	}
-	if !slices.Equal(nbPorts(t, "e2e-red"), nbBefore) || !slices.Equal(ovsPorts(t), ovsBefore) {
+	if !slices.Equal(sbx.NBPorts(t, "e2e-red"), nbBefore) || !slices.Equal(sbx.OVSPorts(t), ovsBefore) {
 		t.Fatal("ADD with the daemon down changed NB or OVS")
 	}
-	out, _ := exec.Command("ip", "netns", "exec", nsName(nsC), "ip", "-o", "link").CombinedOutput()
+	out, _ := exec.Command("ip", "netns", "exec", harness.NsName(nsC), "ip", "-o", "link").CombinedOutput()
 	if strings.Contains(string(out), "eth0") {
 		t.Fatalf("ADD with the daemon down left an interface:\n%s", out)
 	}
 	// Existing containers keep pinging while the daemon is down.
-	if err := ping(t, nsA, addrOf(t, resB)); err != nil {
+	if err := harness.Ping(nsA, addrOf(t, resB)); err != nil {
 		t.Fatalf("with daemon down: %v", err)
 	}
 
-	d.start()
-	d.waitReady()
-	if err := ping(t, nsB, addrOf(t, resA)); err != nil {
+	d.MustStart()
+	d.MustReady()
+	if err := harness.Ping(nsB, addrOf(t, resA)); err != nil {
 		t.Fatalf("after restart: %v", err)
 	}
-	_, err = c.cfg.AddNetworkList(ctx(t), c.list, rt("r-c", nsC, "eth0"))
+	_, err = c.Config.AddNetworkList(harness.Context(t), c.List, harness.RT("r-c", nsC, "eth0"))
 	if err != nil {
 		t.Fatalf("ADD after restart: %v", err)
 	}
-	t.Cleanup(func() { c.cfg.DelNetworkList(ctx(t), c.list, rt("r-c", nsC, "eth0")) })
-	if err := ping(t, nsC, addrOf(t, resA)); err != nil {
+	t.Cleanup(func() { c.Config.DelNetworkList(harness.Context(t), c.List, harness.RT("r-c", nsC, "eth0")) })
+	if err := harness.Ping(nsC, addrOf(t, resA)); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.cfg.GetStatusNetworkList(ctx(t), c.list); err != nil {
+	if err := c.Config.GetStatusNetworkList(harness.Context(t), c.List); err != nil {
 		t.Fatalf("STATUS when ready: %v", err)
 	}
 }
@@ -201,20 +203,20 @@ func TestDaemonDownAndRestart(t *testing.T) {
 // TestStatusNotReady: a daemon that cannot reach Northbound answers STATUS
 // with 50 and ADD with 11, and creates nothing.
 func TestStatusNotReady(t *testing.T) {
-	requireE2E(t)
-	d := startDaemon(t, "unix:/nonexistent/qn-nb.sock")
-	c, err := newCNI(t, d, confList("n", "e2e-none", d.socket, ""))
+	env.Require(t)
+	d := launchWith(t, func(c *harness.DaemonConfig) { c.NB = "unix:/nonexistent/qn-nb.sock" })
+	c, err := harness.NewCNI(t, env.Bin, harness.ConfList("n", "e2e-none", d.Socket, ""))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.cfg.GetStatusNetworkList(ctx(t), c.list); cniCode(err) != 50 || !strings.Contains(err.Error(), "Northbound") {
+	if err := c.Config.GetStatusNetworkList(harness.Context(t), c.List); cniCode(err) != 50 || !strings.Contains(err.Error(), "Northbound") {
 		t.Fatalf("STATUS: %v, want code 50 naming Northbound", err)
 	}
-	ns := netns(t, "nr")
-	if _, err := c.cfg.AddNetworkList(ctx(t), c.list, rt("nr", ns, "eth0")); cniCode(err) != 11 {
+	ns := harness.Netns(t, "nr")
+	if _, err := c.Config.AddNetworkList(harness.Context(t), c.List, harness.RT("nr", ns, "eth0")); cniCode(err) != 11 {
 		t.Fatalf("ADD: %v, want code 11", err)
 	}
-	if l := hostLinks(t, "qnc"); len(l) != 0 {
+	if l := sbx.HostLinks("qnc"); len(l) != 0 {
 		t.Fatalf("links created: %v", l)
 	}
 }
@@ -222,28 +224,28 @@ func TestStatusNotReady(t *testing.T) {
 // TestBadConfigs: malformed or incomplete configs and unknown networks get
 // errors naming the problem, and create nothing.
 func TestBadConfigs(t *testing.T) {
-	requireE2E(t)
-	d := startDaemon(t, "")
-	d.waitReady()
-	ns := netns(t, "bad")
-	before := ovsPorts(t)
+	env.Require(t)
+	d := harness.LaunchDaemon(t, daemonConfig())
+	d.MustReady()
+	ns := harness.Netns(t, "bad")
+	before := sbx.OVSPorts(t)
 	for _, tc := range []struct {
 		name, stdin, want string
 		code              uint
 	}{
-		{"unknown network", `{"cniVersion":"1.1.0","name":"x","type":"quantumnet","network":"nosuchnet","socket":"` + d.socket + `"}`, `"nosuchnet" does not exist`, 102},
+		{"unknown network", `{"cniVersion":"1.1.0","name":"x","type":"quantumnet","network":"nosuchnet","socket":"` + d.Socket + `"}`, `"nosuchnet" does not exist`, 102},
 		{"malformed JSON", `{"cniVersion":"1.1.0","name":"x","type":"quantumnet",`, "network config", 6},
-		{"missing network", `{"cniVersion":"1.1.0","name":"x","type":"quantumnet","socket":"` + d.socket + `"}`, "network: required", 7},
-		{"bad requested IP", `{"cniVersion":"1.1.0","name":"x","type":"quantumnet","network":"e2e-bad","socket":"` + d.socket + `","runtimeConfig":{"ips":["10.9.9.9/24"]}}`, "10.9.9.9 is outside the allocation range", 7},
+		{"missing network", `{"cniVersion":"1.1.0","name":"x","type":"quantumnet","socket":"` + d.Socket + `"}`, "network: required", 7},
+		{"bad requested IP", `{"cniVersion":"1.1.0","name":"x","type":"quantumnet","network":"e2e-bad","socket":"` + d.Socket + `","runtimeConfig":{"ips":["10.9.9.9/24"]}}`, "10.9.9.9 is outside the allocation range", 7},
 		{"bad timeout", `{"cniVersion":"1.1.0","name":"x","type":"quantumnet","network":"e2e-bad","timeout":"soon"}`, "timeout", 7},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.name == "bad requested IP" {
-				d.mustQnetctl("network", "create", "e2e-bad", "--subnet4", "10.203.0.0/24")
-				defer d.qnetctl("network", "delete", "e2e-bad")
+				d.MustQnetctl("network", "create", "e2e-bad", "--subnet4", "10.203.0.0/24")
+				defer d.Qnetctl("network", "delete", "e2e-bad")
 			}
-			cmd := exec.Command(binDir + "/quantumnet")
-			cmd.Env = []string{"CNI_COMMAND=ADD", "CNI_CONTAINERID=bad", "CNI_NETNS=" + ns, "CNI_IFNAME=eth0", "CNI_PATH=" + binDir}
+			cmd := exec.Command(env.Bin + "/quantumnet")
+			cmd.Env = []string{"CNI_COMMAND=ADD", "CNI_CONTAINERID=bad", "CNI_NETNS=" + ns, "CNI_IFNAME=eth0", "CNI_PATH=" + env.Bin}
 			cmd.Stdin = strings.NewReader(tc.stdin)
 			out, err := cmd.Output()
 			if err == nil {
@@ -258,13 +260,13 @@ func TestBadConfigs(t *testing.T) {
 			}
 		})
 	}
-	if after := ovsPorts(t); !slices.Equal(after, before) {
+	if after := sbx.OVSPorts(t); !slices.Equal(after, before) {
 		t.Fatalf("OVS ports changed: %v -> %v", before, after)
 	}
-	if l := hostLinks(t, "qnc"); len(l) != 0 {
+	if l := sbx.HostLinks("qnc"); len(l) != 0 {
 		t.Fatalf("links created: %v", l)
 	}
-	out, _ := exec.Command("ip", "netns", "exec", nsName(ns), "ip", "-o", "link").CombinedOutput()
+	out, _ := exec.Command("ip", "netns", "exec", harness.NsName(ns), "ip", "-o", "link").CombinedOutput()
 	if strings.Contains(string(out), "eth0") {
 		t.Fatalf("an interface was created:\n%s", out)
 	}
@@ -274,39 +276,39 @@ func TestBadConfigs(t *testing.T) {
 // netns) leaves no LSP, OVS port or veth; a requested IP is honoured and a
 // second request for it is refused.
 func TestRollbackAndRequestedAddress(t *testing.T) {
-	requireE2E(t)
-	d := startDaemon(t, "")
-	d.waitReady()
-	d.mustQnetctl("network", "create", "e2e-green", "--subnet4", "10.204.0.0/24")
-	t.Cleanup(func() { d.qnetctl("network", "delete", "e2e-green") })
-	ns := netns(t, "rb")
-	if out, err := exec.Command("ip", "netns", "exec", nsName(ns), "ip", "link", "add", "eth0", "type", "veth", "peer", "name", "eth0peer").CombinedOutput(); err != nil {
+	env.Require(t)
+	d := harness.LaunchDaemon(t, daemonConfig())
+	d.MustReady()
+	d.MustQnetctl("network", "create", "e2e-green", "--subnet4", "10.204.0.0/24")
+	t.Cleanup(func() { d.Qnetctl("network", "delete", "e2e-green") })
+	ns := harness.Netns(t, "rb")
+	if out, err := exec.Command("ip", "netns", "exec", harness.NsName(ns), "ip", "link", "add", "eth0", "type", "veth", "peer", "name", "eth0peer").CombinedOutput(); err != nil {
 		t.Fatalf("%v %s", err, out)
 	}
-	c, _ := newCNI(t, d, confList("greennet", "e2e-green", d.socket, ""))
-	_, err := c.cfg.AddNetworkList(ctx(t), c.list, rt("rb", ns, "eth0"))
+	c, _ := harness.NewCNI(t, env.Bin, harness.ConfList("greennet", "e2e-green", d.Socket, ""))
+	_, err := c.Config.AddNetworkList(harness.Context(t), c.List, harness.RT("rb", ns, "eth0"))
 	if err == nil || !strings.Contains(err.Error(), "eth0") {
 		t.Fatalf("ADD into a taken ifname: %v", err)
 	}
-	if p := nbPorts(t, "e2e-green"); len(p) != 0 {
+	if p := sbx.NBPorts(t, "e2e-green"); len(p) != 0 {
 		t.Errorf("failed ADD left logical ports %v", p)
 	}
-	if p := ovsPorts(t); len(p) != 0 {
+	if p := sbx.OVSPorts(t); len(p) != 0 {
 		t.Errorf("failed ADD left OVS ports %v", p)
 	}
-	if l := hostLinks(t, "qnc"); len(l) != 0 {
+	if l := sbx.HostLinks("qnc"); len(l) != 0 {
 		t.Errorf("failed ADD left veths %v", l)
 	}
 
-	cr, _ := newCNI(t, d, `{"cniVersion":"1.1.0","name":"greennet","plugins":[{"type":"quantumnet","network":"e2e-green","socket":"`+d.socket+`","capabilities":{"ips":true,"mac":true}}]}`)
-	ns1, ns2 := netns(t, "rq1"), netns(t, "rq2")
-	r1 := rt("rq1", ns1, "eth0")
+	cr, _ := harness.NewCNI(t, env.Bin, `{"cniVersion":"1.1.0","name":"greennet","plugins":[{"type":"quantumnet","network":"e2e-green","socket":"`+d.Socket+`","capabilities":{"ips":true,"mac":true}}]}`)
+	ns1, ns2 := harness.Netns(t, "rq1"), harness.Netns(t, "rq2")
+	r1 := harness.RT("rq1", ns1, "eth0")
 	r1.CapabilityArgs = map[string]any{"ips": []string{"10.204.0.77/24"}, "mac": "0a:51:4e:00:00:77"}
-	res, err := cr.cfg.AddNetworkList(ctx(t), cr.list, r1)
+	res, err := cr.Config.AddNetworkList(harness.Context(t), cr.List, r1)
 	if err != nil {
 		t.Fatalf("ADD with requested IP: %v", err)
 	}
-	t.Cleanup(func() { cr.cfg.DelNetworkList(ctx(t), cr.list, r1) })
+	t.Cleanup(func() { cr.Config.DelNetworkList(harness.Context(t), cr.List, r1) })
 	if got := addrOf(t, res); got != "10.204.0.77" {
 		t.Fatalf("got %s, want the requested 10.204.0.77", got)
 	}
@@ -314,54 +316,54 @@ func TestRollbackAndRequestedAddress(t *testing.T) {
 	if cur.Interfaces[1].Mac != "0a:51:4e:00:00:77" {
 		t.Fatalf("got MAC %s, want the requested one", cur.Interfaces[1].Mac)
 	}
-	r2 := rt("rq2", ns2, "eth0")
+	r2 := harness.RT("rq2", ns2, "eth0")
 	r2.CapabilityArgs = map[string]any{"ips": []string{"10.204.0.77/24"}}
-	_, err = cr.cfg.AddNetworkList(ctx(t), cr.list, r2)
+	_, err = cr.Config.AddNetworkList(harness.Context(t), cr.List, r2)
 	if cniCode(err) != 101 || !strings.Contains(err.Error(), "10.204.0.77") {
 		t.Fatalf("second ADD of a taken IP: %v, want code 101 naming it", err)
 	}
-	if p := nbPorts(t, "e2e-green"); len(p) != 1 {
+	if p := sbx.NBPorts(t, "e2e-green"); len(p) != 1 {
 		t.Errorf("logical ports %v, want only the first", p)
 	}
 }
 
 // TestGC removes every attachment not listed as valid, and only those.
 func TestGC(t *testing.T) {
-	requireE2E(t)
-	d := startDaemon(t, "")
-	d.waitReady()
-	d.mustQnetctl("network", "create", "e2e-gc", "--subnet4", "10.205.0.0/24")
-	t.Cleanup(func() { d.qnetctl("network", "delete", "e2e-gc") })
-	c, _ := newCNI(t, d, confList("gcnet", "e2e-gc", d.socket, ""))
+	env.Require(t)
+	d := harness.LaunchDaemon(t, daemonConfig())
+	d.MustReady()
+	d.MustQnetctl("network", "create", "e2e-gc", "--subnet4", "10.205.0.0/24")
+	t.Cleanup(func() { d.Qnetctl("network", "delete", "e2e-gc") })
+	c, _ := harness.NewCNI(t, env.Bin, harness.ConfList("gcnet", "e2e-gc", d.Socket, ""))
 	var keep []types.GCAttachment
 	for i, id := range []string{"gc-1", "gc-2", "gc-3"} {
-		ns := netns(t, id)
-		if _, err := c.cfg.AddNetworkList(ctx(t), c.list, rt(id, ns, "eth0")); err != nil {
+		ns := harness.Netns(t, id)
+		if _, err := c.Config.AddNetworkList(harness.Context(t), c.List, harness.RT(id, ns, "eth0")); err != nil {
 			t.Fatal(err)
 		}
 		if i == 0 {
 			keep = append(keep, types.GCAttachment{ContainerID: id, IfName: "eth0"})
 		}
 	}
-	if err := c.cfg.GCNetworkList(ctx(t), c.list, &libcni.GCArgs{ValidAttachments: keep}); err != nil {
+	if err := c.Config.GCNetworkList(harness.Context(t), c.List, &libcni.GCArgs{ValidAttachments: keep}); err != nil {
 		t.Fatalf("GC: %v", err)
 	}
-	if p := nbPorts(t, "e2e-gc"); len(p) != 1 {
+	if p := sbx.NBPorts(t, "e2e-gc"); len(p) != 1 {
 		t.Fatalf("after GC: logical ports %v, want 1", p)
 	}
-	if p := ovsPorts(t); len(p) != 1 {
+	if p := sbx.OVSPorts(t); len(p) != 1 {
 		t.Fatalf("after GC: OVS ports %v, want 1", p)
 	}
-	if l := hostLinks(t, "qnc"); len(l) != 1 {
+	if l := sbx.HostLinks("qnc"); len(l) != 1 {
 		t.Fatalf("after GC: veths %v, want 1", l)
 	}
-	if err := c.cfg.CheckNetworkList(ctx(t), c.list, rt("gc-1", "/var/run/netns/"+nsNameFor("gc-1"), "eth0")); err != nil {
+	if err := c.Config.CheckNetworkList(harness.Context(t), c.List, harness.RT("gc-1", "/var/run/netns/"+harness.NetnsName("gc-1"), "eth0")); err != nil {
 		t.Fatalf("kept attachment fails CHECK: %v", err)
 	}
-	if err := c.cfg.GCNetworkList(ctx(t), c.list, &libcni.GCArgs{}); err != nil {
+	if err := c.Config.GCNetworkList(harness.Context(t), c.List, &libcni.GCArgs{}); err != nil {
 		t.Fatal(err)
 	}
-	if p := nbPorts(t, "e2e-gc"); len(p) != 0 {
+	if p := sbx.NBPorts(t, "e2e-gc"); len(p) != 0 {
 		t.Fatalf("GC with no valid attachments left %v", p)
 	}
 }
@@ -369,15 +371,15 @@ func TestGC(t *testing.T) {
 // TestExhaustion: when a network has no free address left, ADD fails with
 // QuantumNet's own code 100 and creates nothing; a freed address is used again.
 func TestExhaustion(t *testing.T) {
-	requireE2E(t)
-	d := startDaemon(t, "")
-	d.waitReady()
-	d.mustQnetctl("network", "create", "e2e-tiny", "--subnet4", "10.209.0.0/24", "--range4", "10.209.0.10-10.209.0.12", "--exclude", "10.209.0.11")
-	t.Cleanup(func() { d.qnetctl("network", "delete", "e2e-tiny") })
-	c, _ := newCNI(t, d, confList("tinynet", "e2e-tiny", d.socket, ""))
+	env.Require(t)
+	d := harness.LaunchDaemon(t, daemonConfig())
+	d.MustReady()
+	d.MustQnetctl("network", "create", "e2e-tiny", "--subnet4", "10.209.0.0/24", "--range4", "10.209.0.10-10.209.0.12", "--exclude", "10.209.0.11")
+	t.Cleanup(func() { d.Qnetctl("network", "delete", "e2e-tiny") })
+	c, _ := harness.NewCNI(t, env.Bin, harness.ConfList("tinynet", "e2e-tiny", d.Socket, ""))
 	var got []string
 	for _, id := range []string{"t-1", "t-2"} {
-		res, err := c.cfg.AddNetworkList(ctx(t), c.list, rt(id, netns(t, id), "eth0"))
+		res, err := c.Config.AddNetworkList(harness.Context(t), c.List, harness.RT(id, harness.Netns(t, id), "eth0"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -386,30 +388,30 @@ func TestExhaustion(t *testing.T) {
 	if strings.Join(got, " ") != "10.209.0.10 10.209.0.12" {
 		t.Fatalf("got %v, want .10 and .12 (.11 excluded)", got)
 	}
-	ports, links := ovsPorts(t), hostLinks(t, "qnc")
-	ns3 := netns(t, "t-3")
-	_, err := c.cfg.AddNetworkList(ctx(t), c.list, rt("t-3", ns3, "eth0"))
+	ports, links := sbx.OVSPorts(t), sbx.HostLinks("qnc")
+	ns3 := harness.Netns(t, "t-3")
+	_, err := c.Config.AddNetworkList(harness.Context(t), c.List, harness.RT("t-3", ns3, "eth0"))
 	if cniCode(err) != 100 || !strings.Contains(err.Error(), "no free address") {
 		t.Fatalf("ADD on a full network: %v (code %d), want code 100", err, cniCode(err))
 	}
-	if p := nbPorts(t, "e2e-tiny"); len(p) != 2 {
+	if p := sbx.NBPorts(t, "e2e-tiny"); len(p) != 2 {
 		t.Fatalf("logical ports %v after the failed ADD", p)
 	}
-	if !slices.Equal(ovsPorts(t), ports) || !slices.Equal(hostLinks(t, "qnc"), links) {
+	if !slices.Equal(sbx.OVSPorts(t), ports) || !slices.Equal(sbx.HostLinks("qnc"), links) {
 		t.Fatal("the failed ADD left an OVS port or a veth")
 	}
-	out := d.mustQnetctl("ipam", "show", "e2e-tiny")
+	out := d.MustQnetctl("ipam", "show", "e2e-tiny")
 	if !regexp.MustCompile(`10\.209\.0\.0/24\s+10\.209\.0\.10-10\.209\.0\.12\s+3\s+2\s+0\s+1`).MatchString(out) {
 		t.Fatalf("ipam show:\n%s", out)
 	}
-	if err := c.cfg.DelNetworkList(ctx(t), c.list, rt("t-1", "/var/run/netns/"+nsNameFor("t-1"), "eth0")); err != nil {
+	if err := c.Config.DelNetworkList(harness.Context(t), c.List, harness.RT("t-1", "/var/run/netns/"+harness.NetnsName("t-1"), "eth0")); err != nil {
 		t.Fatal(err)
 	}
-	res, err := c.cfg.AddNetworkList(ctx(t), c.list, rt("t-3", ns3, "eth0"))
+	res, err := c.Config.AddNetworkList(harness.Context(t), c.List, harness.RT("t-3", ns3, "eth0"))
 	if err != nil || addrOf(t, res) != "10.209.0.10" {
 		t.Fatalf("ADD after a DEL: %v %v", res, err)
 	}
 	for _, id := range []string{"t-2", "t-3"} {
-		c.cfg.DelNetworkList(ctx(t), c.list, rt(id, "/var/run/netns/"+nsNameFor(id), "eth0"))
+		c.Config.DelNetworkList(harness.Context(t), c.List, harness.RT(id, "/var/run/netns/"+harness.NetnsName(id), "eth0"))
 	}
 }

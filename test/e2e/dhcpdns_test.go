@@ -16,6 +16,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/quantumnet/quantumnet/daemon/netsvc"
+	"github.com/quantumnet/quantumnet/test/harness"
 )
 
 // udhcpcScript records every udhcpc event and the lease's options in a file
@@ -71,7 +72,7 @@ type netInfo struct {
 func (e *sgEnv) resolvers() []string {
 	e.t.Helper()
 	var n netInfo
-	if err := jsonUnmarshal([]byte(e.d.mustQnetctl("-o", "json", "network", "show", e.net)), &n); err != nil {
+	if err := jsonUnmarshal([]byte(e.d.MustQnetctl("-o", "json", "network", "show", e.net)), &n); err != nil {
 		e.t.Fatal(err)
 	}
 	if len(n.Resolvers) != 2 {
@@ -86,11 +87,11 @@ func (e *sgEnv) resolvers() []string {
 // advertisements.
 func TestDHCPForContainers(t *testing.T) {
 	e := newSGEnv(t, "e2e-dhcp", "10.220.0.0/24", "fd00:220::/64")
-	e.d.mustQnetctl("network", "set", e.net, "--lease-time", "6", "--ntp-server", "10.220.0.123",
+	e.d.MustQnetctl("network", "set", e.net, "--lease-time", "6", "--ntp-server", "10.220.0.123",
 		"--route", "192.168.50.0/24=10.220.0.250", "--dns-domain", "dhcp.test")
 	res := e.resolvers()
 	// Bad settings are refused naming the field, and change nothing.
-	before := e.d.mustQnetctl("network", "show", e.net)
+	before := e.d.MustQnetctl("network", "show", e.net)
 	for _, bad := range []struct{ flag, value, field string }{
 		{"--route", "192.168.0.0/16", "routes"},
 		{"--route", "192.168.0.0/16=10.99.0.1", "routes"},
@@ -100,16 +101,16 @@ func TestDHCPForContainers(t *testing.T) {
 		{"--mtu", "100", "mtu"},
 		{"--dns-upstream", "dns.example", "dns_upstream"},
 	} {
-		out, err := e.d.qnetctl("network", "set", e.net, bad.flag, bad.value)
+		out, err := e.d.Qnetctl("network", "set", e.net, bad.flag, bad.value)
 		if err == nil || !strings.Contains(out, bad.field) {
 			t.Errorf("network set %s %s: err=%v, want an error naming %s:\n%s", bad.flag, bad.value, err, bad.field, out)
 		}
 	}
-	if after := e.d.mustQnetctl("network", "show", e.net); after != before {
+	if after := e.d.MustQnetctl("network", "show", e.net); after != before {
 		t.Fatalf("refused changes changed the network:\n%s\n---\n%s", before, after)
 	}
 	c := e.container("dhcp-c1")
-	ns := nsName(c.ns)
+	ns := harness.NsName(c.ns)
 	// Forget the static configuration: from here on DHCP configures eth0.
 	for _, cmd := range [][]string{{"ip", "-4", "addr", "flush", "dev", "eth0"}, {"ip", "-4", "route", "flush", "dev", "eth0"}} {
 		if out, err := execIn(c.ns, cmd[0], cmd[1:]...); err != nil {
@@ -131,7 +132,7 @@ func TestDHCPForContainers(t *testing.T) {
 	defer func() {
 		if t.Failed() {
 			t.Logf("udhcpc:\n%s", clientLog.String())
-			t.Logf("DHCP options:\n%s", sh(t, "ovn-nbctl", "list", "DHCP_Options"))
+			t.Logf("DHCP options:\n%s", sbx.Tool(t, "ovn-nbctl", "list", "DHCP_Options"))
 		}
 	}()
 	eventually(t, "a DHCPv4 lease", func() error {
@@ -156,7 +157,7 @@ func TestDHCPForContainers(t *testing.T) {
 	// A change reaches the client at its next renewal. (busybox udhcpc
 	// stretches leases shorter than 122 s, so the renewal is asked for with
 	// SIGUSR1, as its T1 timer would.)
-	e.d.mustQnetctl("network", "set", e.net, "--ntp-server", "10.220.0.124", "--mtu", "1380")
+	e.d.MustQnetctl("network", "set", e.net, "--ntp-server", "10.220.0.124", "--mtu", "1380")
 	time.Sleep(200 * time.Millisecond)
 	if err := cmd.Process.Signal(syscall.SIGUSR1); err != nil {
 		t.Fatal(err)
@@ -221,7 +222,7 @@ func TestDHCPForContainers(t *testing.T) {
 // forwards from) answering example.test, and returns its address.
 func upstreamDNS(t *testing.T) string {
 	t.Helper()
-	host := "/var/run/netns/" + hostNS
+	host := "/var/run/netns/" + sbx.Netns
 	execIn(host, "ip", "link", "set", "lo", "up")
 	var pc net.PacketConn
 	if err := inNS(host, func() (err error) { pc, err = net.ListenPacket("udp4", "127.0.0.1:0"); return err }); err != nil {
@@ -247,7 +248,7 @@ func upstreamDNS(t *testing.T) string {
 // CNI result (ip netns exec bind-mounts /etc/netns/NAME/resolv.conf).
 func resolvConf(t *testing.T, nsPath, nameserver, search string) {
 	t.Helper()
-	dir := filepath.Join("/etc/netns", nsName(nsPath))
+	dir := filepath.Join("/etc/netns", harness.NsName(nsPath))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -275,7 +276,7 @@ func digShort(nsPath string, args ...string) string {
 // renames and deletes show within a second; OVN native DNS still answers
 // plain queries at the gateway.
 func TestMagicDNS(t *testing.T) {
-	requireE2E(t)
+	env.Require(t)
 	up := upstreamDNS(t)
 	e := newSGEnvWith(t, "e2e-dns", "10.221.0.0/24", "fd00:221::/64", fmt.Sprintf("[dns]\nupstream = [%q]\n", up))
 	res := e.resolvers()
@@ -333,14 +334,14 @@ func TestMagicDNS(t *testing.T) {
 	}
 	// A network's own upstream servers replace the daemon's (here one that
 	// does not answer: SERVFAIL), and "none" goes back to the daemon's.
-	e.d.mustQnetctl("network", "set", e.net, "--dns-upstream", "127.0.0.1:9")
+	e.d.MustQnetctl("network", "set", e.net, "--dns-upstream", "127.0.0.1:9")
 	eventually(t, "the network's own upstream in use", func() error {
 		if out := digOut(cli.ns, "+time=5", "@"+res[0], "example.test"); !strings.Contains(out, "status: SERVFAIL") {
 			return fmt.Errorf("not SERVFAIL:\n%s", out)
 		}
 		return nil
 	})
-	e.d.mustQnetctl("network", "set", e.net, "--dns-upstream", "none")
+	e.d.MustQnetctl("network", "set", e.net, "--dns-upstream", "none")
 	eventually(t, "the daemon's upstream again", func() error {
 		if got := digShort(cli.ns, "@"+res[0], "example.test"); got != "192.0.2.7" {
 			return fmt.Errorf("forwarded name: %q", got)
@@ -355,18 +356,18 @@ func TestMagicDNS(t *testing.T) {
 	}
 	// Deleting that network takes its resolver endpoint down (port, veth).
 	qnd := netsvc.ResolverIfname("e2e-dns2")
-	if l := hostLinks(t, qnd); len(l) != 1 {
+	if l := sbx.HostLinks(qnd); len(l) != 1 {
 		t.Fatalf("resolver veth %s of e2e-dns2: %v", qnd, l)
 	}
-	if err := other.c.cfg.DelNetworkList(ctx(t), other.c.list, rt("dns-other", "", "eth0")); err != nil {
+	if err := other.c.Config.DelNetworkList(harness.Context(t), other.c.List, harness.RT("dns-other", "", "eth0")); err != nil {
 		t.Fatal(err)
 	}
-	e.d.mustQnetctl("network", "delete", "e2e-dns2")
+	e.d.MustQnetctl("network", "delete", "e2e-dns2")
 	eventually(t, "the deleted network's resolver endpoint gone", func() error {
-		if l := hostLinks(t, qnd); len(l) != 0 {
+		if l := sbx.HostLinks(qnd); len(l) != 0 {
 			return fmt.Errorf("veth %v", l)
 		}
-		if p := sh(t, "ovs-vsctl", "list-ports", "br-int"); strings.Contains(p, qnd) {
+		if p := sbx.Tool(t, "ovs-vsctl", "list-ports", "br-int"); strings.Contains(p, qnd) {
 			return fmt.Errorf("OVS port %s", qnd)
 		}
 		return nil
@@ -377,7 +378,7 @@ func TestMagicDNS(t *testing.T) {
 	}
 
 	// A rename and a delete show within a second.
-	e.d.mustQnetctl("port", "set-dns-name", web.port, "www")
+	e.d.MustQnetctl("port", "set-dns-name", web.port, "www")
 	took := eventually(t, "the new name", func() error {
 		if got := digShort(cli.ns, "@"+res[0], "www.quantix.local"); got != web.ip4 {
 			return fmt.Errorf("www: %q", got)

@@ -5,15 +5,17 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/quantumnet/quantumnet/test/harness"
 )
 
 // sgEnv is one daemon, one dual-stack network and its containers, for the
 // security group tests.
 type sgEnv struct {
 	t   *testing.T
-	d   *daemon
+	d   *harness.Daemon
 	net string
-	c   *cni
+	c   *harness.CNI
 }
 
 type ctr struct {
@@ -29,17 +31,17 @@ func newSGEnv(t *testing.T, network, subnet4, subnet6 string) *sgEnv {
 
 // newSGEnvWith is newSGEnv with more daemon config.
 func newSGEnvWith(t *testing.T, network, subnet4, subnet6, config string) *sgEnv {
-	requireE2E(t)
-	d := startDaemonWith(t, "", config)
-	d.waitReady()
+	env.Require(t)
+	d := launchWith(t, func(c *harness.DaemonConfig) { c.Extra = config })
+	d.MustReady()
 	return newSGEnvOn(t, d, network, subnet4, subnet6)
 }
 
 // newSGEnvOn makes another network on a running daemon.
-func newSGEnvOn(t *testing.T, d *daemon, network, subnet4, subnet6 string) *sgEnv {
-	d.mustQnetctl("network", "create", network, "--subnet4", subnet4, "--subnet6", subnet6)
-	t.Cleanup(func() { d.qnetctl("network", "delete", network) })
-	c, err := newCNI(t, d, confList(network+"-cni", network, d.socket, ""))
+func newSGEnvOn(t *testing.T, d *harness.Daemon, network, subnet4, subnet6 string) *sgEnv {
+	d.MustQnetctl("network", "create", network, "--subnet4", subnet4, "--subnet6", subnet6)
+	t.Cleanup(func() { d.Qnetctl("network", "delete", network) })
+	c, err := harness.NewCNI(t, env.Bin, harness.ConfList(network+"-cni", network, d.Socket, ""))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,8 +56,8 @@ func (e *sgEnv) group(name string, rules ...string) {
 	for _, r := range rules {
 		args = append(args, "--rule", r)
 	}
-	e.d.mustQnetctl(args...)
-	e.t.Cleanup(func() { e.d.qnetctl("sg", "delete", name) })
+	e.d.MustQnetctl(args...)
+	e.t.Cleanup(func() { e.d.Qnetctl("sg", "delete", name) })
 }
 
 // container attaches a new namespace with security groups given the way a
@@ -65,7 +67,7 @@ func (e *sgEnv) container(id string, groups ...string) ctr {
 	return e.containerWith(e.c, id, groups...)
 }
 
-func (e *sgEnv) containerWith(c *cni, id string, groups ...string) ctr {
+func (e *sgEnv) containerWith(c *harness.CNI, id string, groups ...string) ctr {
 	e.t.Helper()
 	var args [][2]string
 	if len(groups) > 0 {
@@ -80,18 +82,18 @@ func (e *sgEnv) containerArgs(id string, args ...[2]string) ctr {
 	return e.attach(e.c, id, args)
 }
 
-func (e *sgEnv) attach(c *cni, id string, args [][2]string) ctr {
+func (e *sgEnv) attach(c *harness.CNI, id string, args [][2]string) ctr {
 	e.t.Helper()
-	path := netns(e.t, id)
-	r := rt(id, path, "eth0")
+	path := harness.Netns(e.t, id)
+	r := harness.RT(id, path, "eth0")
 	if len(args) > 0 {
 		r.Args = append([][2]string{{"IgnoreUnknown", "1"}}, args...)
 	}
-	res, err := c.cfg.AddNetworkList(ctx(e.t), c.list, r)
+	res, err := c.Config.AddNetworkList(harness.Context(e.t), c.List, r)
 	if err != nil {
 		e.t.Fatalf("ADD %s: %v", id, err)
 	}
-	del := func() error { return c.cfg.DelNetworkList(ctx(e.t), c.list, r) }
+	del := func() error { return c.Config.DelNetworkList(harness.Context(e.t), c.List, r) }
 	e.t.Cleanup(func() { del() })
 	cur := mustCurrent(e.t, res)
 	out := ctr{ns: path, port: e.portOf(id), del: del, dns: cur.DNS.Nameservers, search: cur.DNS.Search}
@@ -113,7 +115,7 @@ func (e *sgEnv) portOf(containerID string) string {
 		ContainerID    string   `json:"container_id"`
 		SecurityGroups []string `json:"security_groups"`
 	}
-	if err := json.Unmarshal([]byte(e.d.mustQnetctl("-o", "json", "port", "list", "--network", e.net)), &ports); err != nil {
+	if err := json.Unmarshal([]byte(e.d.MustQnetctl("-o", "json", "port", "list", "--network", e.net)), &ports); err != nil {
 		e.t.Fatal(err)
 	}
 	for _, p := range ports {
@@ -132,13 +134,13 @@ func TestSecurityGroupsTraffic(t *testing.T) {
 	e := newSGEnv(t, "e2e-sg", "10.210.0.0/24", "fd00:210::/64")
 	e.group("web", "ingress tcp 8080", "ingress udp 9000")
 	// The server gets its group from the CNI config, the client has none.
-	conf, err := newCNI(t, e.d, confList("e2e-sg-web", e.net, e.d.socket, `,"securityGroups":["web"]`))
+	conf, err := harness.NewCNI(t, env.Bin, harness.ConfList("e2e-sg-web", e.net, e.d.Socket, `,"securityGroups":["web"]`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := e.containerWith(conf, "sg-srv")
 	cli := e.container("sg-cli")
-	if out := e.d.mustQnetctl("port", "show", srv.port); !regexp.MustCompile(`security groups:\s+web\n`).MatchString(out) {
+	if out := e.d.MustQnetctl("port", "show", srv.port); !regexp.MustCompile(`security groups:\s+web\n`).MatchString(out) {
 		t.Fatalf("port show does not name the group:\n%s", out)
 	}
 	serveTCP(t, srv.ns, 8080)
@@ -156,7 +158,7 @@ func TestSecurityGroupsTraffic(t *testing.T) {
 	// Egress is open: the server reaches the client.
 	allowed(t, "server to client (egress open)", tcpOK(srv.ns, cli.ip4, 7000))
 
-	out := e.d.mustQnetctl("sg", "preset", "add", "web", "icmp")
+	out := e.d.MustQnetctl("sg", "preset", "add", "web", "icmp")
 	if !strings.Contains(out, "ingress ipv4 icmp") {
 		t.Fatalf("preset add output:\n%s", out)
 	}
@@ -164,25 +166,25 @@ func TestSecurityGroupsTraffic(t *testing.T) {
 	t.Logf("icmp preset effective after %v", took)
 
 	// An admin deny beats the user allow; deleting it (by its text) restores it.
-	e.d.mustQnetctl("sg", "rule", "add", "web", "admin", "deny", "ingress", "tcp", "8080", "from", cli.ip4)
+	e.d.MustQnetctl("sg", "rule", "add", "web", "admin", "deny", "ingress", "tcp", "8080", "from", cli.ip4)
 	eventually(t, "admin deny effective", func() error {
 		if err := tcpOK(cli.ns, srv.ip4, 8080); err == nil {
 			return errTimeout
 		}
 		return nil
 	})
-	e.d.mustQnetctl("sg", "rule", "delete", "web", "admin deny ingress tcp 8080 from "+cli.ip4+"/32")
+	e.d.MustQnetctl("sg", "rule", "delete", "web", "admin deny ingress tcp 8080 from "+cli.ip4+"/32")
 	eventually(t, "tcp 8080 after the admin deny is deleted", func() error { return tcpQuick(cli.ns, srv.ip4, 8080) })
 
 	// The group shows its rules and member; deleting it is refused while the
 	// server is in it.
-	show := e.d.mustQnetctl("sg", "show", "web")
+	show := e.d.MustQnetctl("sg", "show", "web")
 	for _, want := range []string{"ingress ipv4 tcp 8080", "ingress ipv4 udp 9000", "ingress ipv4 icmp", srv.port} {
 		if !strings.Contains(show, want) {
 			t.Errorf("sg show lacks %q:\n%s", want, show)
 		}
 	}
-	if out, err := e.d.qnetctl("sg", "delete", "web"); err == nil || !strings.Contains(out, srv.port) {
+	if out, err := e.d.Qnetctl("sg", "delete", "web"); err == nil || !strings.Contains(out, srv.port) {
 		t.Fatalf("deleting a group in use: err=%v\n%s", err, out)
 	}
 }
@@ -203,17 +205,17 @@ func TestSecurityGroupsRemoteGroup(t *testing.T) {
 	allowed(t, "member to db over IPv6", tcpOK(member.ns, db.ip6, 5432))
 	blocked(t, "non-member to db", tcpOK(other.ns, db.ip4, 5432))
 
-	out := e.d.mustQnetctl("port", "set-security-groups", other.port, "app")
+	out := e.d.MustQnetctl("port", "set-security-groups", other.port, "app")
 	if !strings.Contains(out, "app") {
 		t.Fatalf("set-security-groups: %s", out)
 	}
 	took := eventually(t, "new member to db", func() error { return tcpQuick(other.ns, db.ip4, 5432) })
 	t.Logf("new member admitted after %v", took)
-	if show := e.d.mustQnetctl("sg", "show", "app"); !strings.Contains(show, other.port) || !strings.Contains(show, member.port) {
+	if show := e.d.MustQnetctl("sg", "show", "app"); !strings.Contains(show, other.port) || !strings.Contains(show, member.port) {
 		t.Fatalf("sg show app lacks its members:\n%s", show)
 	}
 	// Out of the group again: dropped again.
-	e.d.mustQnetctl("port", "set-security-groups", other.port)
+	e.d.MustQnetctl("port", "set-security-groups", other.port)
 	eventually(t, "former member dropped", func() error {
 		if err := tcpOK(other.ns, db.ip4, 5432); err == nil {
 			return errTimeout
@@ -223,17 +225,17 @@ func TestSecurityGroupsRemoteGroup(t *testing.T) {
 
 	// DEL takes a port out of its groups: then the group can go, and its
 	// rows with it.
-	if out, err := e.d.qnetctl("sg", "delete", "db"); err == nil {
+	if out, err := e.d.Qnetctl("sg", "delete", "db"); err == nil {
 		t.Fatalf("deleted a group with a member:\n%s", out)
 	}
 	if err := db.del(); err != nil {
 		t.Fatal(err)
 	}
-	e.d.mustQnetctl("sg", "delete", "db")
-	if rows := sh(t, "ovn-nbctl", "--bare", "--columns=name", "find", "Port_Group", "name=qn_sg_db"); rows != "" {
+	e.d.MustQnetctl("sg", "delete", "db")
+	if rows := sbx.Tool(t, "ovn-nbctl", "--bare", "--columns=name", "find", "Port_Group", "name=qn_sg_db"); rows != "" {
 		t.Fatalf("port group of a deleted group left: %s", rows)
 	}
-	if rows := sh(t, "ovn-nbctl", "--bare", "--columns=_uuid", "find", "ACL", "external_ids:quantumnet\\:sg=db"); rows != "" {
+	if rows := sbx.Tool(t, "ovn-nbctl", "--bare", "--columns=_uuid", "find", "ACL", "external_ids:quantumnet\\:sg=db"); rows != "" {
 		t.Fatalf("ACLs of a deleted group left: %s", rows)
 	}
 }
@@ -265,12 +267,12 @@ func TestSecurityGroupsEgressAndStateless(t *testing.T) {
 		t.Fatalf("a port with restricted egress cannot reach the IPv6 resolver:\n%s", out)
 	}
 
-	e.d.mustQnetctl("sg", "rule", "add", "out", "egress tcp stateless")
+	e.d.MustQnetctl("sg", "rule", "add", "out", "egress tcp stateless")
 	eventually(t, "inbound 8090 once replies have a stateless rule", func() error { return tcpQuick(peer.ns, host.ip4, 8090) })
 
 	// Without egress rules the group leaves egress open again.
 	for _, r := range []string{"egress tcp 7000", "egress tcp stateless"} {
-		e.d.mustQnetctl("sg", "rule", "delete", "out", r)
+		e.d.MustQnetctl("sg", "rule", "delete", "out", r)
 	}
 	eventually(t, "egress tcp 7001 once no egress rule restricts", func() error { return tcpQuick(host.ns, peer.ip4, 7001) })
 }
@@ -312,16 +314,16 @@ func TestSecurityGroupsLiveChange(t *testing.T) {
 	defer conn.c.Close()
 	blocked(t, "tcp 5432 before", tcpOK(cli.ns, srv.ip4, 5432))
 
-	e.d.mustQnetctl("port", "set-security-groups", srv.port, "web,pg")
+	e.d.MustQnetctl("port", "set-security-groups", srv.port, "web,pg")
 	took := eventually(t, "tcp 5432 after adding group pg", func() error { return tcpQuick(cli.ns, srv.ip4, 5432) })
 	t.Logf("group added to a live port: effective after %v", took)
 	allowed(t, "established 8080 connection after adding a group", conn.echo("still here"))
 
-	e.d.mustQnetctl("port", "set-security-groups", srv.port)
+	e.d.MustQnetctl("port", "set-security-groups", srv.port)
 	eventually(t, "tcp 9999 with no groups (the network default: allow)", func() error { return tcpQuick(cli.ns, srv.ip4, 9999) })
 	allowed(t, "established 8080 connection with no groups", conn.echo("and here"))
 
-	e.d.mustQnetctl("port", "set-security-groups", srv.port, "iso")
+	e.d.MustQnetctl("port", "set-security-groups", srv.port, "iso")
 	eventually(t, "new connections dropped in a group without rules", func() error {
 		if err := tcpOK(cli.ns, srv.ip4, 8080); err == nil {
 			return errTimeout
@@ -347,23 +349,23 @@ func TestSecurityGroupErrors(t *testing.T) {
 		{"sg preset add base nosuch", "preset"},
 		{"sg create base", "exists"},
 	} {
-		out, err := e.d.qnetctl(strings.Fields(c.args)...)
+		out, err := e.d.Qnetctl(strings.Fields(c.args)...)
 		if err == nil || !strings.Contains(out, c.want) {
 			t.Errorf("qnetctl %s: err=%v, want an error naming %q:\n%s", c.args, err, c.want, out)
 		}
 	}
-	if show := e.d.mustQnetctl("sg", "show", "base"); !strings.Contains(show, "rules:  none") {
+	if show := e.d.MustQnetctl("sg", "show", "base"); !strings.Contains(show, "rules:  none") {
 		t.Errorf("refused rules were added:\n%s", show)
 	}
 	// An ADD naming an unknown group is refused and leaves no port.
-	path := netns(t, "sgx")
-	r := rt("sgx-ctr", path, "eth0")
+	path := harness.Netns(t, "sgx")
+	r := harness.RT("sgx-ctr", path, "eth0")
 	r.Args = [][2]string{{"IgnoreUnknown", "1"}, {"SECURITY_GROUPS", "nosuch"}}
-	_, err := e.c.cfg.AddNetworkList(ctx(t), e.c.list, r)
+	_, err := e.c.Config.AddNetworkList(harness.Context(t), e.c.List, r)
 	if err == nil || !strings.Contains(err.Error(), "nosuch") {
 		t.Fatalf("ADD with an unknown group: %v", err)
 	}
-	if p := nbPorts(t, e.net); len(p) != 0 {
+	if p := sbx.NBPorts(t, e.net); len(p) != 0 {
 		t.Fatalf("a refused ADD left ports %v", p)
 	}
 }

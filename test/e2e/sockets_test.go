@@ -13,6 +13,9 @@ import (
 	"time"
 
 	"github.com/containernetworking/plugins/pkg/ns"
+
+	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
+	"github.com/quantumnet/quantumnet/test/harness"
 )
 
 // Real TCP and UDP traffic between network namespaces, from this process:
@@ -35,7 +38,7 @@ func serveTCP(t *testing.T, nsPath string, port int) {
 	for _, network := range []string{"tcp4", "tcp6"} {
 		var l net.Listener
 		if err := inNS(nsPath, func() (err error) { l, err = net.Listen(network, ":"+strconv.Itoa(port)); return err }); err != nil {
-			t.Fatalf("listen %s %d in %s: %v", network, port, nsName(nsPath), err)
+			t.Fatalf("listen %s %d in %s: %v", network, port, harness.NsName(nsPath), err)
 		}
 		t.Cleanup(func() { l.Close() })
 		go func() {
@@ -56,7 +59,7 @@ func serveUDP(t *testing.T, nsPath string, port int) {
 	for _, network := range []string{"udp4", "udp6"} {
 		var pc net.PacketConn
 		if err := inNS(nsPath, func() (err error) { pc, err = net.ListenPacket(network, ":"+strconv.Itoa(port)); return err }); err != nil {
-			t.Fatalf("listen %s %d in %s: %v", network, port, nsName(nsPath), err)
+			t.Fatalf("listen %s %d in %s: %v", network, port, harness.NsName(nsPath), err)
 		}
 		t.Cleanup(func() { pc.Close() })
 		go func() {
@@ -168,9 +171,9 @@ func udpEcho(nsPath, addr string, port int) error {
 
 // pingOnce is one echo request with a 1 s wait.
 func pingOnce(nsPath, addr string) error {
-	out, err := exec.Command("ip", "netns", "exec", nsName(nsPath), "ping", "-c", "1", "-W", "1", addr).CombinedOutput()
+	out, err := exec.Command("ip", "netns", "exec", harness.NsName(nsPath), "ping", "-c", "1", "-W", "1", addr).CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("ping %s from %s: %w\n%s", addr, nsName(nsPath), errTimeout, out)
+		return fmt.Errorf("ping %s from %s: %w\n%s", addr, harness.NsName(nsPath), errTimeout, out)
 	}
 	return nil
 }
@@ -181,14 +184,10 @@ func eventually(t *testing.T, what string, f func() error) time.Duration {
 	t.Helper()
 	start := time.Now()
 	var err error
-	for time.Since(start) < 10*time.Second {
-		if err = f(); err == nil {
-			return time.Since(start)
-		}
-		time.Sleep(50 * time.Millisecond)
+	if !ovsdbtest.Until(context.Background(), 10*time.Second, func() bool { err = f(); return err == nil }) {
+		t.Fatalf("%s: still failing after 10 s: %v", what, err)
 	}
-	t.Fatalf("%s: still failing after 10 s: %v", what, err)
-	return 0
+	return time.Since(start)
 }
 
 // blocked asserts that f fails with no answer at all.
@@ -212,7 +211,7 @@ func allowed(t *testing.T, what string, err error) {
 
 // execIn runs a command in a namespace.
 func execIn(nsPath string, name string, args ...string) (string, error) {
-	out, err := exec.Command("ip", append([]string{"netns", "exec", nsName(nsPath), name}, args...)...).CombinedOutput()
+	out, err := exec.Command("ip", append([]string{"netns", "exec", harness.NsName(nsPath), name}, args...)...).CombinedOutput()
 	return string(out), err
 }
 

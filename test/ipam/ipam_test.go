@@ -8,11 +8,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -22,110 +18,32 @@ import (
 	"github.com/quantumnet/quantumnet/pkg/api"
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
 	"github.com/quantumnet/quantumnet/pkg/rpcclient"
+	"github.com/quantumnet/quantumnet/test/harness"
 )
 
-var daemonBin string
+// env builds quantumnetd; the daemons need no root and no sandbox, only a
+// Northbound ovsdb-server each test starts (pkg/ovsdbtest).
+var env = harness.New(harness.Setup{Name: "ipam", Binaries: []string{"quantumnetd"}})
 
-func TestMain(m *testing.M) {
-	_, file, _, _ := runtime.Caller(0)
-	repo := filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
-	dir, err := os.MkdirTemp("", "qnipam")
-	if err != nil {
-		panic(err)
-	}
-	daemonBin = filepath.Join(dir, "quantumnetd")
-	cmd := exec.Command("go", "build", "-o", daemonBin, "./daemon")
-	cmd.Dir = repo
-	if out, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build quantumnetd: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-type daemon struct {
-	cmd    *exec.Cmd
-	socket string
-	done   chan struct{}
-}
+func TestMain(m *testing.M) { os.Exit(env.Run(m)) }
 
 // startDaemon runs quantumnetd against nb only (SB and OVS are absent: IPAM
-// needs neither).
-func startDaemon(t *testing.T, nb, name string) *daemon {
+// needs neither) and returns it with a client, once it serves with NB
+// connected.
+func startDaemon(t *testing.T, nb, name string) (*harness.Daemon, *rpcclient.Client) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("runs daemons (-short)")
-	}
-	dir, err := os.MkdirTemp("", "qnd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	d := &daemon{socket: filepath.Join(dir, "qn.sock")}
-	cfg := fmt.Sprintf(`[ovn]
-nb_remotes = [%q]
-sb_remotes = ["unix:%s/none-sb.sock"]
-[chassis]
-name = %q
-ovs_remote = "unix:%s/none-ovs.sock"
-manage = false
-[daemon]
-socket = %q
-log_level = "warn"
-`, nb, dir, name, dir, d.socket)
-	path := filepath.Join(dir, "q.toml")
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	log, _ := os.Create(filepath.Join(dir, "log"))
-	d.cmd = exec.Command(daemonBin, "-config", path)
-	d.cmd.Stdout, d.cmd.Stderr = log, log
-	if err := d.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	d.done = make(chan struct{})
-	go func() { d.cmd.Wait(); close(d.done) }()
-	t.Cleanup(func() {
-		d.cmd.Process.Kill()
-		<-d.done
-		if t.Failed() {
-			b, _ := os.ReadFile(filepath.Join(dir, "log"))
-			t.Logf("%s log:\n%s", name, b)
-		}
-	})
-	return d
-}
-
-func (d *daemon) client(t *testing.T) *rpcclient.Client {
-	t.Helper()
-	var c *rpcclient.Client
-	ovsdbtest.Eventually(t, 15*time.Second, func() bool {
-		var err error
-		c, err = rpcclient.Dial(context.Background(), d.socket, "test")
-		if err != nil {
-			return false
-		}
-		// NB connected: a lookup of a missing network is NotFound, not Unavailable.
-		_, err = c.GetNetwork(context.Background(), &api.NetworkRef{Name: "probe"})
-		if status.Code(err) == codes.NotFound {
-			return true
-		}
-		c.Close()
-		return false
-	}, "daemon never served with NB connected")
-	t.Cleanup(c.Close)
-	return c
+	d := harness.LaunchDaemon(t, harness.DaemonConfig{Bin: env.Bin, NB: nb, Chassis: name, LogLevel: "warn"})
+	return d, d.MustClient()
 }
 
 // TestIntegrationIPAMTwoDaemons: two daemons, two NB connections, 2 x 2,000
 // allocations on one /20 at the same time: no address twice, every failure a
 // clean exhaustion error, NB holding exactly what was handed out.
 func TestIntegrationIPAMTwoDaemons(t *testing.T) {
-	nb := ovsdbtest.New(t, "../../pkg/ovn/nbdb/ovn-nb.ovsschema")
-	d1, d2 := startDaemon(t, nb.Remote, "chassis-1"), startDaemon(t, nb.Remote, "chassis-2")
-	c1, c2 := d1.client(t), d2.client(t)
+	env.Require(t)
+	nb := ovsdbtest.NewNB(t)
+	_, c1 := startDaemon(t, nb.Remote, "chassis-1")
+	_, c2 := startDaemon(t, nb.Remote, "chassis-2")
 	// A /20 narrowed to 3,800 addresses, so that 4,000 requests run it dry.
 	if _, err := c1.CreateNetwork(context.Background(), &api.Network{Name: "race", Subnet4: "10.20.0.0/20", Range4: "10.20.0.10-10.20.14.225"}); err != nil {
 		t.Fatal(err)
@@ -196,9 +114,9 @@ func TestIntegrationIPAMTwoDaemons(t *testing.T) {
 // acknowledged address is still held by its owner, none is held twice, and
 // the rest of the pool is free.
 func TestIntegrationIPAMRestart(t *testing.T) {
-	nb := ovsdbtest.New(t, "../../pkg/ovn/nbdb/ovn-nb.ovsschema")
-	d := startDaemon(t, nb.Remote, "chassis-1")
-	c := d.client(t)
+	env.Require(t)
+	nb := ovsdbtest.NewNB(t)
+	d, c := startDaemon(t, nb.Remote, "chassis-1")
 	if _, err := c.CreateNetwork(context.Background(), &api.Network{Name: "big", Subnet4: "10.30.0.0/16"}); err != nil {
 		t.Fatal(err)
 	}
@@ -247,17 +165,16 @@ func TestIntegrationIPAMRestart(t *testing.T) {
 			n := len(acked)
 			mu.Unlock()
 			if n >= 4000 {
-				d.cmd.Process.Signal(syscall.SIGKILL)
+				d.Kill()
 				return
 			}
 			time.Sleep(time.Millisecond)
 		}
 	}()
 	run(c, total)
-	<-d.done
+	<-d.Done()
 	killedAt := len(acked)
-	d2 := startDaemon(t, nb.Remote, "chassis-1")
-	c2 := d2.client(t)
+	_, c2 := startDaemon(t, nb.Remote, "chassis-1")
 	run(c2, total) // the rest of the stream, on the restarted daemon
 	u, err := c2.IPAMShow(context.Background(), &api.NetworkRef{Name: "big"})
 	if err != nil {

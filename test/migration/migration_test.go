@@ -9,8 +9,6 @@ package migration_test
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -22,156 +20,46 @@ import (
 	"testing"
 	"time"
 
-	"github.com/containernetworking/cni/libcni"
 	current "github.com/containernetworking/cni/pkg/types/100"
 
-	"github.com/quantumnet/quantumnet/test/testenv"
+	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
+	"github.com/quantumnet/quantumnet/test/harness"
 )
 
 var (
-	repo, binDir, dir, skipReason string
-	env                           = map[string]string{}
+	th  = &harness.TwoHost{Dir: fmt.Sprintf("/tmp/qn-mig-%d", os.Getpid()), Vars: map[string]string{}}
+	env = harness.New(harness.Setup{Name: "migration", Root: true,
+		Programs: []string{"ovn-controller", "libvirtd", "qemu-system-x86_64", "nsenter"}, Up: up})
 )
 
-func TestMain(m *testing.M) { os.Exit(run(m)) }
+func TestMain(m *testing.M) { os.Exit(env.Run(m)) }
 
-func run(m *testing.M) int {
-	repo = testenv.Repo()
-	flag.Parse()
-	if testing.Short() {
-		return m.Run()
+// up builds the test guest and brings the two hosts up with the hook.
+func up(e *harness.Env) error {
+	if out, err := e.Script(nil, "test-guest.sh", "build"); err != nil {
+		return fmt.Errorf("test guest: %v\n%s", err, out)
 	}
-	for _, c := range []string{"ovn-controller", "libvirtd", "qemu-system-x86_64", "nsenter"} {
-		if _, err := exec.LookPath(c); err != nil {
-			skipReason = c + " is not installed (scripts/deps.sh --with-libvirt)"
-		}
-	}
-	if os.Geteuid() != 0 {
-		skipReason = "migration tests need root"
-	}
-	if skipReason != "" {
-		if os.Getenv("CI") == "true" {
-			fmt.Fprintln(os.Stderr, "migration: under CI these tests must run:", skipReason)
-			return 1
-		}
-		return m.Run()
-	}
-	tmp, err := os.MkdirTemp("", "qnmig")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(tmp)
-	binDir = filepath.Join(tmp, "bin")
-	if err := testenv.Build(binDir); err != nil {
-		fmt.Fprintf(os.Stderr, "migration: %v\n", err)
-		return 1
-	}
-	if out, err := script("test-guest.sh", "build"); err != nil {
-		fmt.Fprintf(os.Stderr, "migration: test guest: %v\n%s", err, out)
-		return 1
-	}
-	out, _ := script("test-guest.sh", "env")
-	parseEnv(out)
-	dir = fmt.Sprintf("/tmp/qn-mig-%d", os.Getpid())
-	defer script("twohost.sh", "down")
-	if out, err := script("twohost.sh", "up"); err != nil {
-		fmt.Fprintf(os.Stderr, "migration: twohost up: %v\n%s", err, out)
-		return 1
-	}
-	out, _ = script("twohost.sh", "env")
-	parseEnv(out)
-	return m.Run()
+	out, _ := e.Script(nil, "test-guest.sh", "env")
+	harness.ParseEnv(out, th.Vars)
+	th.Hook = filepath.Join(e.Bin, "quantumnet-qemu-hook")
+	return th.Up(e)
 }
 
-func script(name string, args ...string) (string, error) {
-	cmd := exec.Command(filepath.Join(repo, "scripts", name), args...)
-	cmd.Env = append(os.Environ(), "QN_TWOHOST_DIR="+dir, "QN_TWOHOST_HOOK="+filepath.Join(binDir, "quantumnet-qemu-hook"))
-	out, err := cmd.CombinedOutput()
-	return string(out), err
-}
-
-func parseEnv(out string) {
-	for _, l := range strings.Split(out, "\n") {
-		k, v, ok := strings.Cut(strings.TrimPrefix(l, "export "), "=")
-		if ok {
-			env[k] = strings.ReplaceAll(strings.Trim(v, `'"`), `\`, "")
-		}
-	}
-}
-
-type daemon struct {
-	t    *testing.T
-	host string
-	cmd  *exec.Cmd
-	done chan struct{}
-}
-
-func startDaemon(t *testing.T, host string) *daemon {
+// startDaemon starts host's quantumnetd and waits until it is ready.
+func startDaemon(t *testing.T, host string) *harness.Daemon {
 	t.Helper()
-	H := strings.ToUpper(host)
-	cfg := fmt.Sprintf(`[ovn]
-nb_remotes = [%q]
-sb_remotes = [%q]
-[chassis]
-name = %q
-encap_ip = %q
-ovs_remote = %q
-datapath_type = "netdev"
-manage = false
-[daemon]
-log_level = "debug"
-ready_timeout = "5s"
-[libvirt]
-uri = "qemu:///system"
-`, env["QN_NB_REMOTE"], env["QN_SB_REMOTE"], env["QN_CHASSIS_"+H], env["QN_ENCAP_IP_"+H], env["QN_OVS_REMOTE_"+H])
-	path := filepath.Join(dir, "quantumnetd-"+host+".toml")
-	os.WriteFile(path, []byte(cfg), 0o600)
-	d := &daemon{t: t, host: host}
-	logf, _ := os.OpenFile(filepath.Join(dir, "quantumnetd-"+host+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
-	d.cmd = exec.Command(filepath.Join(repo, "scripts", "twohost.sh"), "exec", host, filepath.Join(binDir, "quantumnetd"), "-config", path)
-	d.cmd.Env = append(os.Environ(), "QN_TWOHOST_DIR="+dir)
-	d.cmd.Stdout, d.cmd.Stderr = logf, logf
-	if err := d.cmd.Start(); err != nil {
+	d := harness.LaunchDaemon(t, th.DaemonConfig(host))
+	if err := d.WaitReady(30 * time.Second); err != nil {
 		t.Fatal(err)
 	}
-	d.done = make(chan struct{})
-	go func() { d.cmd.Wait(); logf.Close(); close(d.done) }()
-	testenv.WaitFor(t, 30*time.Second, func() bool { _, err := d.qnetctl("status"); return err == nil }, "quantumnetd on host "+host+" never became ready")
-	t.Cleanup(func() {
-		d.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-d.done:
-		case <-time.After(10 * time.Second):
-			d.cmd.Process.Kill()
-		}
-		if t.Failed() {
-			b, _ := os.ReadFile(filepath.Join(dir, "quantumnetd-"+host+".log"))
-			t.Logf("quantumnetd %s log (tail):\n%s", host, testenv.Tail(string(b), 30))
-		}
-	})
 	return d
 }
 
-func (d *daemon) qnetctl(args ...string) (string, error) {
-	out, err := exec.Command(filepath.Join(binDir, "qnetctl"), append([]string{"--socket", env["QN_QUANTUMNETD_SOCKET_"+strings.ToUpper(d.host)]}, args...)...).CombinedOutput()
-	return string(out), err
-}
-
-func virsh(host string, args ...string) (string, error) {
-	out, err := exec.Command("virsh", append([]string{"-c", env["QN_LIBVIRT_URI_"+strings.ToUpper(host)]}, args...)...).CombinedOutput()
-	return string(out), err
-}
+func virsh(host string, args ...string) (string, error) { return th.Virsh(host, args...) }
 
 func nbGet(t *testing.T, port, col string) string {
-	out, _ := exec.Command("ovn-nbctl", "--db="+env["QN_NB_REMOTE"], "--if-exists", "get", "Logical_Switch_Port", port, col).CombinedOutput()
+	out, _ := exec.Command("ovn-nbctl", "--db="+th.Vars["QN_NB_REMOTE"], "--if-exists", "get", "Logical_Switch_Port", port, col).CombinedOutput()
 	return strings.Trim(strings.TrimSpace(string(out)), `"`)
-}
-
-func uuid() string {
-	b := make([]byte, 16)
-	rand.Read(b)
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 // pinger pings target every 10 ms from a network namespace.
@@ -222,17 +110,12 @@ var downtimeRE = regexp.MustCompile(`Total downtime:\s+(\d+)\s+ms`)
 // migration leaves the VM on the source, connected, nothing bound on the
 // destination.
 func TestLiveMigration(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short")
-	}
-	if skipReason != "" {
-		t.Skip(skipReason)
-	}
+	env.Require(t)
 	da, db := startDaemon(t, "a"), startDaemon(t, "b")
-	if out, err := da.qnetctl("network", "create", "mignet", "--subnet4", "10.211.0.0/24"); err != nil {
+	if out, err := da.Qnetctl("network", "create", "mignet", "--subnet4", "10.211.0.0/24"); err != nil {
 		t.Fatalf("%v %s", err, out)
 	}
-	t.Cleanup(func() { da.qnetctl("network", "delete", "mignet") })
+	t.Cleanup(func() { da.Qnetctl("network", "delete", "mignet") })
 
 	// A container on host B, attached by its daemon through the CNI plugin.
 	ns := fmt.Sprintf("qnmig-c-%d", os.Getpid())
@@ -242,20 +125,22 @@ func TestLiveMigration(t *testing.T) {
 	holder.Start()
 	t.Cleanup(func() { holder.Process.Kill(); holder.Wait() })
 	netnsPath := fmt.Sprintf("/proc/%d/ns/net", holder.Process.Pid) // visible inside the host's mount namespace
-	list, _ := libcni.ConfListFromBytes([]byte(`{"cniVersion":"1.1.0","name":"mignet","plugins":[{"type":"quantumnet","network":"mignet","socket":"` + env["QN_QUANTUMNETD_SOCKET_B"] + `"}]}`))
-	cni := libcni.NewCNIConfigWithCacheDir([]string{binDir}, t.TempDir(), nil)
-	rt := &libcni.RuntimeConf{ContainerID: "mig-ctr", NetNS: netnsPath, IfName: "eth0"}
-	r, err := cni.AddNetworkList(context.Background(), list, rt)
+	cni, err := harness.NewCNI(t, env.Bin, harness.ConfList("mignet", "mignet", db.ClientSocket, ""))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cni.DelNetworkList(context.Background(), list, rt) })
+	rt := harness.RT("mig-ctr", netnsPath, "eth0")
+	r, err := cni.Config.AddNetworkList(context.Background(), cni.List, rt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cni.Config.DelNetworkList(context.Background(), cni.List, rt) })
 	cres, _ := current.NewResultFromResult(r)
 	ctrIP := cres.IPs[0].Address.IP.String()
 
 	// The VM on host A.
-	name, iface, mac := "qn-test-mig", uuid(), "52:54:00:21:11:01"
-	console := filepath.Join(dir, "mig.console")
+	name, iface, mac := "qn-test-mig", harness.UUID(), "52:54:00:21:11:01"
+	console := filepath.Join(th.Dir, "mig.console")
 	xml := fmt.Sprintf(`<domain type='qemu'><name>%s</name><memory unit='MiB'>128</memory><vcpu>1</vcpu>
 <metadata><quantumnet:network xmlns:quantumnet="https://quantumnet.dev/xmlns/libvirt-domain/1">
 <quantumnet:interface id="%s" network="mignet"/></quantumnet:network></metadata>
@@ -264,8 +149,8 @@ func TestLiveMigration(t *testing.T) {
 <devices><interface type='bridge'><source bridge='br-int'/><virtualport type='openvswitch'><parameters interfaceid='%s'/></virtualport>
 <mac address='%s'/><model type='virtio'/><driver name='qemu'><host csum='off'/></driver></interface>
 <serial type='pty'><log file='%s' append='on'/></serial><console type='pty'/></devices></domain>`,
-		name, iface, env["QN_GUEST_KERNEL"], env["QN_GUEST_INITRD"], ctrIP, iface, mac, console)
-	xmlPath := filepath.Join(dir, "mig.xml")
+		name, iface, th.Vars["QN_GUEST_KERNEL"], th.Vars["QN_GUEST_INITRD"], ctrIP, iface, mac, console)
+	xmlPath := filepath.Join(th.Dir, "mig.xml")
 	os.WriteFile(xmlPath, []byte(xml), 0o644)
 	if out, err := virsh("a", "define", xmlPath); err != nil {
 		t.Fatalf("%v %s", err, out)
@@ -281,7 +166,7 @@ func TestLiveMigration(t *testing.T) {
 	}
 	var vmIP string
 	ipRE := regexp.MustCompile(`QNGUEST IP=([0-9.]+)/`)
-	testenv.WaitFor(t, 90*time.Second, func() bool {
+	ovsdbtest.Eventually(t, 90*time.Second, func() bool {
 		b, _ := os.ReadFile(console)
 		if m := ipRE.FindStringSubmatch(string(b)); m != nil {
 			vmIP = m[1]
@@ -293,12 +178,12 @@ func TestLiveMigration(t *testing.T) {
 	if !strings.Contains(addrs, vmIP) || !strings.Contains(addrs, mac) {
 		t.Fatalf("VM DHCP address %s, port addresses %s", vmIP, addrs)
 	}
-	testenv.WaitFor(t, 30*time.Second, func() bool {
+	ovsdbtest.Eventually(t, 30*time.Second, func() bool {
 		return exec.Command("ip", "netns", "exec", ns, "ping", "-c", "1", "-W", "1", vmIP).Run() == nil
 	}, "the container on host B cannot reach the VM on host A")
 
 	// Its name resolves on the other host (a resolver runs on every chassis).
-	netJSON, _ := da.qnetctl("-o", "json", "network", "show", "mignet")
+	netJSON, _ := da.Qnetctl("-o", "json", "network", "show", "mignet")
 	m := regexp.MustCompile(`"resolvers":\s*\[\s*"([0-9.]+)"`).FindStringSubmatch(netJSON)
 	if m == nil {
 		t.Fatalf("mignet has no resolver:\n%s", netJSON)
@@ -318,10 +203,10 @@ func TestLiveMigration(t *testing.T) {
 		p := startPing(ns, vmIP)
 		time.Sleep(300 * time.Millisecond)
 		t0 := time.Now()
-		out, err := virsh(from, "migrate", "--live", "--p2p", "--persistent", "--undefinesource", name, env["QN_LIBVIRT_MIGRATE_URI_"+strings.ToUpper(to)])
+		out, err := virsh(from, "migrate", "--live", "--p2p", "--persistent", "--undefinesource", name, th.Vars["QN_LIBVIRT_MIGRATE_URI_"+strings.ToUpper(to)])
 		took := time.Since(t0)
-		testenv.WaitFor(t, 10*time.Second, func() bool {
-			return nbGet(t, iface, "options:requested-chassis") == env["QN_CHASSIS_"+strings.ToUpper(to)]
+		ovsdbtest.Eventually(t, 10*time.Second, func() bool {
+			return nbGet(t, iface, "options:requested-chassis") == th.Vars["QN_CHASSIS_"+strings.ToUpper(to)]
 		}, "after the migration the port is not the destination's alone: "+nbGet(t, iface, "options:requested-chassis"))
 		time.Sleep(300 * time.Millisecond)
 		lost, gap := p.stop()
@@ -352,9 +237,9 @@ func TestLiveMigration(t *testing.T) {
 		if got := lookup(); got != vmIP {
 			t.Fatalf("after migrating to %s, %s.quantix.local resolves to %q, want %s", to, name, got, vmIP)
 		}
-		show, _ := da.qnetctl("port", "show", iface)
-		if !regexp.MustCompile(`requested chassis:\s+`+env["QN_CHASSIS_"+strings.ToUpper(to)]+`\n`).MatchString(show) ||
-			!regexp.MustCompile(`bound to:\s+`+env["QN_CHASSIS_"+strings.ToUpper(to)]).MatchString(show) || !strings.Contains(show, "vm:") {
+		show, _ := da.Qnetctl("port", "show", iface)
+		if !regexp.MustCompile(`requested chassis:\s+`+th.Vars["QN_CHASSIS_"+strings.ToUpper(to)]+`\n`).MatchString(show) ||
+			!regexp.MustCompile(`bound to:\s+`+th.Vars["QN_CHASSIS_"+strings.ToUpper(to)]).MatchString(show) || !strings.Contains(show, "vm:") {
 			t.Fatalf("qnetctl port show after migrating to %s:\n%s", to, show)
 		}
 		from = to
@@ -363,15 +248,15 @@ func TestLiveMigration(t *testing.T) {
 	// A migration the destination refuses (a domain of that name exists
 	// there): the VM stays on the source, connected, nothing bound there.
 	to := map[string]string{"a": "b", "b": "a"}[from]
-	blocker := strings.Replace(strings.Replace(xml, "<name>"+name, "<name>"+name, 1), iface, uuid(), 2)
-	blocker = strings.Replace(blocker, "<domain type='qemu'>", "<domain type='qemu'><uuid>"+uuid()+"</uuid>", 1)
-	bp := filepath.Join(dir, "blocker.xml")
+	blocker := strings.Replace(strings.Replace(xml, "<name>"+name, "<name>"+name, 1), iface, harness.UUID(), 2)
+	blocker = strings.Replace(blocker, "<domain type='qemu'>", "<domain type='qemu'><uuid>"+harness.UUID()+"</uuid>", 1)
+	bp := filepath.Join(th.Dir, "blocker.xml")
 	os.WriteFile(bp, []byte(strings.Replace(blocker, "qnping=", "qnx=", 1)), 0o644)
 	if out, err := virsh(to, "define", bp); err != nil {
 		t.Fatalf("define blocker: %v %s", err, out)
 	}
 	p := startPing(ns, vmIP)
-	out, err := virsh(from, "migrate", "--live", "--p2p", "--persistent", "--undefinesource", name, env["QN_LIBVIRT_MIGRATE_URI_"+strings.ToUpper(to)])
+	out, err := virsh(from, "migrate", "--live", "--p2p", "--persistent", "--undefinesource", name, th.Vars["QN_LIBVIRT_MIGRATE_URI_"+strings.ToUpper(to)])
 	if err == nil {
 		t.Fatal("the refused migration succeeded")
 	}
@@ -383,13 +268,13 @@ func TestLiveMigration(t *testing.T) {
 	if st, _ := virsh(from, "domstate", name); !strings.Contains(st, "running") {
 		t.Fatalf("after a refused migration the VM is %q on the source", st)
 	}
-	testenv.WaitFor(t, 15*time.Second, func() bool {
-		return nbGet(t, iface, "options:requested-chassis") == env["QN_CHASSIS_"+strings.ToUpper(from)]
+	ovsdbtest.Eventually(t, 15*time.Second, func() bool {
+		return nbGet(t, iface, "options:requested-chassis") == th.Vars["QN_CHASSIS_"+strings.ToUpper(from)]
 	}, "after a refused migration the port is not the source's alone")
 	if err := exec.Command("ip", "netns", "exec", ns, "ping", "-c", "3", "-W", "1", vmIP).Run(); err != nil {
 		t.Fatal("after a refused migration the container cannot reach the VM")
 	}
-	sbAdd, _ := exec.Command("ovn-sbctl", "--db="+env["QN_SB_REMOTE"], "--bare", "--columns=additional_chassis", "find", "Port_Binding", "logical_port="+iface).CombinedOutput()
+	sbAdd, _ := exec.Command("ovn-sbctl", "--db="+th.Vars["QN_SB_REMOTE"], "--bare", "--columns=additional_chassis", "find", "Port_Binding", "logical_port="+iface).CombinedOutput()
 	if strings.TrimSpace(string(sbAdd)) != "" {
 		t.Fatalf("after a refused migration the port is still bound on another chassis: %s", sbAdd)
 	}
@@ -399,6 +284,5 @@ func TestLiveMigration(t *testing.T) {
 	if out, err := virsh(from, "undefine", name); err != nil {
 		t.Fatalf("%v %s", err, out)
 	}
-	testenv.WaitFor(t, 15*time.Second, func() bool { return nbGet(t, iface, "addresses") == "" }, "the undefined VM's port was not released")
-	_ = db
+	ovsdbtest.Eventually(t, 15*time.Second, func() bool { return nbGet(t, iface, "addresses") == "" }, "the undefined VM's port was not released")
 }

@@ -7,9 +7,7 @@ package vm_test
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"net/netip"
 	"os"
@@ -21,15 +19,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/containernetworking/cni/libcni"
 	current "github.com/containernetworking/cni/pkg/types/100"
 
-	"github.com/quantumnet/quantumnet/test/testenv"
-)
-
-var (
-	repo, binDir, sandboxDir, skipReason string
-	kernel, initrd                       string
+	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
+	"github.com/quantumnet/quantumnet/test/harness"
 )
 
 const (
@@ -37,173 +30,75 @@ const (
 	hookPath = "/etc/libvirt/hooks/qemu.d/quantumnet"
 )
 
-func TestMain(m *testing.M) { os.Exit(run(m)) }
+var (
+	sbx = &harness.Sandbox{Dir: fmt.Sprintf("/tmp/qn-vm-%d", os.Getpid()), Chassis: chassis,
+		Env: []string{fmt.Sprintf("QN_LIBVIRT_DIR=/tmp/qn-vm-%d-libvirt", os.Getpid())}}
+	env = harness.New(harness.Setup{Name: "vm", Root: true, Programs: []string{"ovn-controller", "libvirtd", "qemu-system-x86_64"},
+		Check: libvirtFree, Up: up})
+	kernel, initrd string // the test guest
+)
 
-func run(m *testing.M) int {
-	repo = testenv.Repo()
-	flag.Parse()
-	if testing.Short() {
-		return m.Run()
-	}
-	switch {
-	case os.Geteuid() != 0:
-		skipReason = "VM tests need root"
-	case !have("ovn-controller"):
-		skipReason = "OVN is not installed (scripts/deps.sh)"
-	case !have("libvirtd") || !have("qemu-system-x86_64"):
-		skipReason = "libvirt/QEMU are not installed (scripts/deps.sh --with-libvirt)"
-	}
-	if skipReason != "" {
-		if os.Getenv("CI") == "true" {
-			fmt.Fprintln(os.Stderr, "vm: under CI these tests must run:", skipReason)
-			return 1
-		}
-		return m.Run()
-	}
-	// A libvirtd already answering on the system socket is someone else's
-	// (libvirtds of other tests keep their sockets private).
+func TestMain(m *testing.M) { os.Exit(env.Run(m)) }
+
+// libvirtFree: a libvirtd already answering on the system socket is
+// someone else's (libvirtds of other tests keep their sockets private).
+func libvirtFree() string {
 	if err := exec.Command("virsh", "-c", "qemu:///system", "version").Run(); err == nil {
-		if os.Getenv("CI") == "true" {
-			fmt.Fprintln(os.Stderr, "vm: a libvirtd is already running; the VM tests need their own")
-			return 1
-		}
-		skipReason = "a libvirtd is already running; the VM tests need their own"
-		return m.Run()
-	}
-	if _, err := os.Stat(hookPath); err == nil {
-		fmt.Fprintf(os.Stderr, "vm: %s exists; not overwriting an installed hook\n", hookPath)
-		return 1
-	}
-	tmp, err := os.MkdirTemp("", "qnvm")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(tmp)
-	binDir = filepath.Join(tmp, "bin")
-	if err := testenv.Build(binDir); err != nil {
-		fmt.Fprintf(os.Stderr, "vm: %v\n", err)
-		return 1
-	}
-	if out, err := script("test-guest.sh", "build"); err != nil {
-		fmt.Fprintf(os.Stderr, "vm: test guest: %v\n%s", err, out)
-		return 1
-	}
-	out, _ := script("test-guest.sh", "env")
-	kernel = envValue(out, "QN_GUEST_KERNEL")
-	initrd = envValue(out, "QN_GUEST_INITRD")
-	sandboxDir = fmt.Sprintf("/tmp/qn-vm-%d", os.Getpid())
-	defer script("sandbox.sh", "down")
-	if out, err := script("sandbox.sh", "up"); err != nil {
-		fmt.Fprintf(os.Stderr, "vm: sandbox up: %v\n%s", err, out)
-		return 1
-	}
-	// The hook, as libvirt runs it (a clean environment): a wrapper that
-	// points it at this test's daemon socket.
-	if err := os.MkdirAll(filepath.Dir(hookPath), 0o755); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	wrapper := fmt.Sprintf("#!/bin/sh\nQUANTUMNET_SOCKET=%s/qd.sock exec %s/quantumnet-qemu-hook \"$@\"\n", sandboxDir, binDir)
-	if err := os.WriteFile(hookPath, []byte(wrapper), 0o755); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.Remove(hookPath)
-	defer script("libvirt-sandbox.sh", "down")
-	if out, err := script("libvirt-sandbox.sh", "up"); err != nil {
-		fmt.Fprintf(os.Stderr, "vm: libvirt up: %v\n%s", err, out)
-		return 1
-	}
-	return m.Run()
-}
-
-func have(cmd string) bool { _, err := exec.LookPath(cmd); return err == nil }
-
-func script(name string, args ...string) (string, error) {
-	cmd := exec.Command(filepath.Join(repo, "scripts", name), args...)
-	cmd.Env = append(os.Environ(), "QN_SANDBOX_DIR="+sandboxDir, "QN_CHASSIS="+chassis, "QN_ENCAP_IP=127.0.0.1",
-		"QN_LIBVIRT_DIR="+sandboxDir+"-libvirt")
-	out, err := cmd.CombinedOutput()
-	return string(out), err
-}
-
-func envValue(out, key string) string {
-	for _, l := range strings.Split(out, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimPrefix(l, "export "), key+"="); ok {
-			return strings.Trim(v, `'"`)
-		}
+		return "a libvirtd is already running; the VM tests need their own"
 	}
 	return ""
 }
 
-// daemon is quantumnetd, on the sandbox, following libvirt.
-type daemon struct {
-	t    *testing.T
-	cmd  *exec.Cmd
-	done chan struct{}
-	cfg  string
-	log  string
+// up builds the test guest, starts the sandbox, installs the hook and
+// starts the test's libvirtd.
+func up(e *harness.Env) error {
+	if _, err := os.Stat(hookPath); err == nil {
+		return fmt.Errorf("%s exists; not overwriting an installed hook", hookPath)
+	}
+	if out, err := e.Script(nil, "test-guest.sh", "build"); err != nil {
+		return fmt.Errorf("test guest: %v\n%s", err, out)
+	}
+	out, _ := e.Script(nil, "test-guest.sh", "env")
+	genv := harness.ParseEnv(out, nil)
+	kernel, initrd = genv["QN_GUEST_KERNEL"], genv["QN_GUEST_INITRD"]
+	if err := sbx.Up(e); err != nil {
+		return err
+	}
+	// The hook, as libvirt runs it (a clean environment): a wrapper that
+	// points it at this test's daemon socket.
+	if err := os.MkdirAll(filepath.Dir(hookPath), 0o755); err != nil {
+		return err
+	}
+	wrapper := fmt.Sprintf("#!/bin/sh\nQUANTUMNET_SOCKET=%s exec %s/quantumnet-qemu-hook \"$@\"\n", daemonSocket(), e.Bin)
+	e.Cleanup(func() { os.Remove(hookPath) })
+	if err := os.WriteFile(hookPath, []byte(wrapper), 0o755); err != nil {
+		return err
+	}
+	e.Cleanup(func() { sbx.Script("libvirt-sandbox.sh", "down") })
+	if out, err := sbx.Script("libvirt-sandbox.sh", "up"); err != nil {
+		return fmt.Errorf("libvirt up: %v\n%s", err, out)
+	}
+	return nil
 }
 
-func startDaemon(t *testing.T) *daemon {
+// daemonConfig is quantumnetd on the sandbox, following libvirt, its files
+// (qd.sock, qd.toml, qd.log) in the sandbox's directory.
+func daemonConfig() harness.DaemonConfig {
+	c := sbx.DaemonConfig()
+	c.Bin, c.Dir, c.Name, c.Libvirt = env.Bin, sbx.Dir, "qd", "qemu:///system"
+	c.Socket = daemonSocket()
+	return c
+}
+
+// daemonSocket is where the hook, the CNI plugin and qnetctl reach quantumnetd.
+func daemonSocket() string { return sbx.Dir + "/qd.sock" }
+
+// startDaemon starts quantumnetd and waits until it is ready.
+func startDaemon(t *testing.T) *harness.Daemon {
 	t.Helper()
-	d := &daemon{t: t, cfg: sandboxDir + "/qd.toml", log: sandboxDir + "/qd.log"}
-	cfg := fmt.Sprintf(`[ovn]
-nb_remotes = ["unix:%[1]s/nb.sock"]
-sb_remotes = ["unix:%[1]s/sb.sock"]
-[chassis]
-name = %[2]q
-ovs_remote = "unix:%[1]s/db.sock"
-datapath_type = "netdev"
-[daemon]
-socket = "%[1]s/qd.sock"
-log_level = "debug"
-[libvirt]
-uri = "qemu:///system"
-`, sandboxDir, chassis)
-	if err := os.WriteFile(d.cfg, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	d.start()
-	t.Cleanup(func() {
-		d.stop()
-		if t.Failed() {
-			b, _ := os.ReadFile(d.log)
-			t.Logf("quantumnetd log (tail):\n%s", testenv.Tail(string(b), 40))
-		}
-	})
+	d := harness.LaunchDaemon(t, daemonConfig())
+	d.MustReady()
 	return d
-}
-
-func (d *daemon) start() {
-	f, _ := os.OpenFile(d.log, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
-	d.cmd = exec.Command(filepath.Join(binDir, "quantumnetd"), "-config", d.cfg)
-	d.cmd.Stdout, d.cmd.Stderr = f, f
-	if err := d.cmd.Start(); err != nil {
-		d.t.Fatal(err)
-	}
-	d.done = make(chan struct{})
-	go func() { d.cmd.Wait(); f.Close(); close(d.done) }()
-	testenv.WaitFor(d.t, 20*time.Second, func() bool { _, err := d.qnetctl("status"); return err == nil }, "quantumnetd never became ready")
-}
-
-func (d *daemon) stop() {
-	if d.cmd == nil {
-		return
-	}
-	d.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-d.done:
-	case <-time.After(10 * time.Second):
-		d.cmd.Process.Kill()
-		<-d.done
-	}
-}
-
-func (d *daemon) qnetctl(args ...string) (string, error) {
-	out, err := exec.Command(filepath.Join(binDir, "qnetctl"), append([]string{"--socket", sandboxDir + "/qd.sock"}, args...)...).CombinedOutput()
-	return string(out), err
 }
 
 func virsh(args ...string) (string, error) {
@@ -213,17 +108,11 @@ func virsh(args ...string) (string, error) {
 
 func nbctl(t *testing.T, args ...string) string {
 	t.Helper()
-	out, err := exec.Command("ovn-nbctl", append([]string{"--db=unix:" + sandboxDir + "/nb.sock"}, args...)...).CombinedOutput()
+	out, err := exec.Command("ovn-nbctl", append([]string{"--db=" + sbx.NB()}, args...)...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("ovn-nbctl %v: %v\n%s", args, err, out)
 	}
 	return strings.TrimSpace(string(out))
-}
-
-func uuid() string {
-	b := make([]byte, 16)
-	rand.Read(b)
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 type guest struct {
@@ -297,7 +186,7 @@ var ipLine = regexp.MustCompile(`QNGUEST IP=([0-9.]+)/`)
 func consoleIP(t *testing.T, g guest) string {
 	t.Helper()
 	var ip string
-	testenv.WaitFor(t, 90*time.Second, func() bool {
+	ovsdbtest.Eventually(t, 90*time.Second, func() bool {
 		b, _ := os.ReadFile(g.console)
 		if m := ipLine.FindAllStringSubmatch(string(b), -1); len(m) > 0 {
 			ip = m[len(m)-1][1]
@@ -307,7 +196,7 @@ func consoleIP(t *testing.T, g guest) string {
 	}, "the guest never reported a DHCP address")
 	if ip == "" {
 		b, _ := os.ReadFile(g.console)
-		t.Fatalf("guest DHCP failed:\n%s", testenv.Tail(string(b), 20))
+		t.Fatalf("guest DHCP failed:\n%s", harness.Tail(string(b), 20))
 	}
 	return ip
 }
@@ -315,7 +204,7 @@ func consoleIP(t *testing.T, g guest) string {
 func pingsOK(t *testing.T, g guest, target string, n int) {
 	t.Helper()
 	re := regexp.MustCompile(`QNGUEST PING ` + regexp.QuoteMeta(target) + ` OK`)
-	testenv.WaitFor(t, 60*time.Second, func() bool {
+	ovsdbtest.Eventually(t, 60*time.Second, func() bool {
 		b, _ := os.ReadFile(g.console)
 		return len(re.FindAllIndex(b, -1)) >= n
 	}, "the guest does not reach "+target)
@@ -339,45 +228,40 @@ func portAddr(t *testing.T, iface string) string {
 
 // TestVMAndContainer is the user story of VMs on QuantumNet.
 func TestVMAndContainer(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short")
-	}
-	if skipReason != "" {
-		t.Skip(skipReason)
-	}
+	env.Require(t)
 	d := startDaemon(t)
-	if out, err := d.qnetctl("network", "create", "vmnet", "--subnet4", "10.210.0.0/24", "--subnet6", "fd00:210::/64"); err != nil {
+	if out, err := d.Qnetctl("network", "create", "vmnet", "--subnet4", "10.210.0.0/24", "--subnet6", "fd00:210::/64"); err != nil {
 		t.Fatalf("%v %s", err, out)
 	}
-	t.Cleanup(func() { d.qnetctl("network", "delete", "vmnet") })
+	t.Cleanup(func() { d.Qnetctl("network", "delete", "vmnet") })
 	// A static binding (IPAM): the VM's MAC gets 10.210.0.77 by DHCP.
-	if out, err := d.qnetctl("ipam", "reserve", "vmnet", "--owner", "vm1-static", "--address", "10.210.0.77", "--mac", "52:54:00:21:00:01"); err != nil {
+	if out, err := d.Qnetctl("ipam", "reserve", "vmnet", "--owner", "vm1-static", "--address", "10.210.0.77", "--mac", "52:54:00:21:00:01"); err != nil {
 		t.Fatalf("%v %s", err, out)
 	}
 
 	// A container on the network, through the CNI plugin.
-	ns := fmt.Sprintf("qnvm-c-%d", os.Getpid())
-	exec.Command("ip", "netns", "add", ns).Run()
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
-	list, _ := libcni.ConfListFromBytes([]byte(`{"cniVersion":"1.1.0","name":"vmnet","plugins":[{"type":"quantumnet","network":"vmnet","socket":"` + sandboxDir + `/qd.sock"}]}`))
-	cni := libcni.NewCNIConfigWithCacheDir([]string{binDir}, t.TempDir(), nil)
-	rt := &libcni.RuntimeConf{ContainerID: "vm-ctr", NetNS: "/var/run/netns/" + ns, IfName: "eth0",
-		Args: [][2]string{{"IgnoreUnknown", "1"}, {"NAME", "vmctr"}}}
-	r, err := cni.AddNetworkList(context.Background(), list, rt)
+	ns := harness.NsName(harness.Netns(t, "vm-c"))
+	cni, err := harness.NewCNI(t, env.Bin, harness.ConfList("vmnet", "vmnet", daemonSocket(), ""))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cni.DelNetworkList(context.Background(), list, rt) })
+	rt := harness.RT("vm-ctr", "/var/run/netns/"+ns, "eth0")
+	rt.Args = [][2]string{{"IgnoreUnknown", "1"}, {"NAME", "vmctr"}}
+	r, err := cni.Config.AddNetworkList(context.Background(), cni.List, rt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cni.Config.DelNetworkList(context.Background(), cni.List, rt) })
 	cres, _ := current.NewResultFromResult(r)
 	ctrIP := cres.IPs[0].Address.IP.String()
 
 	// The VM is in a security group without rules: DHCP still works (it is
 	// never blocked), its own pings go out, nothing comes in.
-	if out, err := d.qnetctl("sg", "create", "vmsg"); err != nil {
+	if out, err := d.Qnetctl("sg", "create", "vmsg"); err != nil {
 		t.Fatalf("%v %s", err, out)
 	}
-	t.Cleanup(func() { d.qnetctl("sg", "delete", "vmsg") })
-	g := guest{name: "qn-test-vm1", iface: uuid(), mac: "52:54:00:21:00:01", console: sandboxDir + "/vm1.console", groups: "vmsg",
+	t.Cleanup(func() { d.Qnetctl("sg", "delete", "vmsg") })
+	g := guest{name: "qn-test-vm1", iface: harness.UUID(), mac: "52:54:00:21:00:01", console: sbx.Dir + "/vm1.console", groups: "vmsg",
 		lookup: "vmctr.quantix.local", dhcp6: true}
 	define(t, g, "vmnet", ctrIP)
 	if out, err := virsh("start", g.name); err != nil {
@@ -396,29 +280,22 @@ func TestVMAndContainer(t *testing.T) {
 	}
 	leaseRE := regexp.MustCompile(`QNGUEST IP=` + regexp.QuoteMeta(ip) + `/24 GW=10\.210\.0\.1 DNS=` + regexp.QuoteMeta(resolver) + ` MTU=1400 DOMAIN=quantix\.local`)
 	if b, _ := os.ReadFile(g.console); !leaseRE.Match(b) {
-		t.Fatalf("the guest's lease lacks the network's options (want %s):\n%s", leaseRE, testenv.Tail(string(b), 15))
+		t.Fatalf("the guest's lease lacks the network's options (want %s):\n%s", leaseRE, harness.Tail(string(b), 15))
 	}
 	lookedUp := func() bool {
 		b, _ := os.ReadFile(g.console)
 		return strings.Contains(string(b), "QNGUEST LOOKUP vmctr.quantix.local OK "+ctrIP)
 	}
-	for end := time.Now().Add(60 * time.Second); !lookedUp() && time.Now().Before(end); {
-		time.Sleep(100 * time.Millisecond)
-	}
-	if !lookedUp() {
+	if !ovsdbtest.Until(context.Background(), 60*time.Second, lookedUp) {
 		t.Fatalf("the guest does not resolve vmctr.quantix.local to the container:\n%s", consoleTail(g, 30))
 	}
 	// And the container resolves the VM's name.
-	testenv.WaitFor(t, 10*time.Second, func() bool { return dig(ns, resolver, g.name+".quantix.local") == ip }, "the container does not resolve the VM's name")
+	ovsdbtest.Eventually(t, 10*time.Second, func() bool { return dig(ns, resolver, g.name+".quantix.local") == ip }, "the container does not resolve the VM's name")
 	// Dual stack by itself: DHCPv6 gives the port's IPv6 address and the
 	// resolver, a router advertisement the default route.
 	ip6 := portAddr6(t, g.iface)
 	re6 := regexp.MustCompile(`QNGUEST IP6=` + regexp.QuoteMeta(ip6) + ` DNS6=` + regexp.QuoteMeta(resolver6) + ` RA=default via fe80::`)
-	for end := time.Now().Add(30 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
-		if b, _ := os.ReadFile(g.console); re6.Match(b) {
-			break
-		}
-	}
+	ovsdbtest.Until(context.Background(), 30*time.Second, func() bool { b, _ := os.ReadFile(g.console); return re6.Match(b) })
 	b, _ := os.ReadFile(g.console)
 	if !re6.Match(b) {
 		t.Fatalf("the guest did not configure IPv6 by DHCPv6 and router advertisements (want %s):\n%s", re6, consoleTail(g, 25))
@@ -427,13 +304,13 @@ func TestVMAndContainer(t *testing.T) {
 		t.Logf("%s", strings.TrimSpace(string(m)))
 	}
 	pingsOK(t, g, ctrIP, 3)
-	if out, _ := d.qnetctl("port", "show", g.iface); !regexp.MustCompile(`security groups:\s+vmsg\n`).MatchString(out) {
+	if out, _ := d.Qnetctl("port", "show", g.iface); !regexp.MustCompile(`security groups:\s+vmsg\n`).MatchString(out) {
 		t.Fatalf("the VM port is not in the metadata's group:\n%s", out)
 	}
 	if err := containerPing(t, ns, ip); err == nil {
 		t.Fatal("the container pings a VM whose group has no rules")
 	}
-	if out, err := d.qnetctl("sg", "preset", "add", "vmsg", "icmp"); err != nil {
+	if out, err := d.Qnetctl("sg", "preset", "add", "vmsg", "icmp"); err != nil {
 		t.Fatalf("%v %s", err, out)
 	}
 	if err := containerPing(t, ns, ip); err != nil {
@@ -444,7 +321,7 @@ func TestVMAndContainer(t *testing.T) {
 	if out, err := virsh("shutdown", g.name); err != nil {
 		t.Fatalf("%v %s", err, out)
 	}
-	testenv.WaitFor(t, 60*time.Second, func() bool { out, _ := virsh("domstate", g.name); return strings.Contains(out, "shut off") }, "the guest did not shut down")
+	ovsdbtest.Eventually(t, 60*time.Second, func() bool { out, _ := virsh("domstate", g.name); return strings.Contains(out, "shut off") }, "the guest did not shut down")
 	if b, _ := os.ReadFile(g.console); !strings.Contains(string(b), "QNGUEST POWEROFF") {
 		t.Fatal("the guest did not power off through ACPI")
 	}
@@ -460,8 +337,9 @@ func TestVMAndContainer(t *testing.T) {
 	pingsOK(t, g, ctrIP, 3)
 
 	// quantumnetd restarts: the running VM is not disturbed.
-	d.stop()
-	d.start()
+	d.Stop()
+	d.MustStart()
+	d.MustReady()
 	if err := containerPing(t, ns, ip); err != nil {
 		t.Fatalf("after a daemon restart: %v", err)
 	}
@@ -485,7 +363,7 @@ func TestVMAndContainer(t *testing.T) {
 	g.name = "qn-test-vm1b"
 	t.Cleanup(func() { virsh("undefine", "qn-test-vm1b") })
 	start := time.Now()
-	testenv.WaitFor(t, 10*time.Second, func() bool {
+	ovsdbtest.Eventually(t, 10*time.Second, func() bool {
 		return dig(ns, resolver, "qn-test-vm1b.quantix.local") == ip && dig(ns, resolver, "qn-test-vm1.quantix.local") == ""
 	}, "the renamed VM's DNS name did not follow")
 	t.Logf("rename visible in DNS after %v", time.Since(start))
@@ -497,8 +375,8 @@ func TestVMAndContainer(t *testing.T) {
 	if out, err := virsh("undefine", g.name); err != nil {
 		t.Fatalf("%v %s", err, out)
 	}
-	testenv.WaitFor(t, 15*time.Second, func() bool { return portAddr(t, g.iface) == "" }, "the undefined VM's port was not released")
-	if out, _ := d.qnetctl("ipam", "show", "vmnet"); !regexp.MustCompile(`10\.210\.0\.0/24\s+\S+\s+256\s+3\s+`).MatchString(out) {
+	ovsdbtest.Eventually(t, 15*time.Second, func() bool { return portAddr(t, g.iface) == "" }, "the undefined VM's port was not released")
+	if out, _ := d.Qnetctl("ipam", "show", "vmnet"); !regexp.MustCompile(`10\.210\.0\.0/24\s+\S+\s+256\s+3\s+`).MatchString(out) {
 		t.Fatalf("after undefine only the container, the network's resolver and the static binding should hold an address:\n%s", out)
 	}
 }
@@ -506,14 +384,9 @@ func TestVMAndContainer(t *testing.T) {
 // TestVMBadNetwork: a NIC naming an unknown network keeps the VM from
 // starting with a readable libvirt error, and leaves nothing behind.
 func TestVMBadNetwork(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short")
-	}
-	if skipReason != "" {
-		t.Skip(skipReason)
-	}
+	env.Require(t)
 	startDaemon(t)
-	g := guest{name: "qn-test-bad", iface: uuid(), mac: "52:54:00:21:00:09", console: sandboxDir + "/bad.console"}
+	g := guest{name: "qn-test-bad", iface: harness.UUID(), mac: "52:54:00:21:00:09", console: sbx.Dir + "/bad.console"}
 	define(t, g, "nosuchnet", "10.0.0.1")
 	out, err := virsh("start", g.name)
 	if err == nil {
@@ -529,7 +402,7 @@ func TestVMBadNetwork(t *testing.T) {
 	if ports := nbctl(t, "--bare", "--columns=name", "find", "Logical_Switch_Port", "name="+g.iface); ports != "" {
 		t.Fatalf("logical port left: %s", ports)
 	}
-	if taps, _ := exec.Command("ovs-vsctl", "--db=unix:"+sandboxDir+"/db.sock", "list-ports", "br-int").Output(); strings.Contains(string(taps), "vnet") {
+	if taps, _ := exec.Command("ovs-vsctl", "--db="+sbx.OVS(), "list-ports", "br-int").Output(); strings.Contains(string(taps), "vnet") {
 		t.Fatalf("a tap was left on br-int: %s", taps)
 	}
 }
@@ -537,7 +410,7 @@ func TestVMBadNetwork(t *testing.T) {
 // restartLibvirtd stops the libvirtd the sandbox started (QEMU processes
 // survive it) and starts it again.
 func restartLibvirtd() (string, error) {
-	pidFile := sandboxDir + "-libvirt/libvirtd.pid"
+	pidFile := sbx.Dir + "-libvirt/libvirtd.pid"
 	b, err := os.ReadFile(pidFile)
 	if err != nil {
 		return "", err
@@ -545,16 +418,11 @@ func restartLibvirtd() (string, error) {
 	var pid int
 	fmt.Sscan(strings.TrimSpace(string(b)), &pid)
 	syscall.Kill(pid, syscall.SIGTERM)
-	for i := 0; i < 100; i++ {
-		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err != nil {
-			break
-		}
-		if st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); strings.Contains(string(st), ") Z") {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return script("libvirt-sandbox.sh", "up")
+	ovsdbtest.Until(context.Background(), 10*time.Second, func() bool { // gone, or a zombie
+		st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		return err != nil || strings.Contains(string(st), ") Z")
+	})
+	return sbx.Script("libvirt-sandbox.sh", "up")
 }
 
 // dig resolves name (A) from a namespace through server ("" if nothing).
@@ -572,7 +440,7 @@ func consoleTail(g guest, n int) string {
 			lines = append(lines, l)
 		}
 	}
-	return testenv.Tail(strings.Join(lines, "\n"), n)
+	return harness.Tail(strings.Join(lines, "\n"), n)
 }
 
 // portAddr6 is the IPv6 address of a logical port.
@@ -586,9 +454,9 @@ func portAddr6(t *testing.T, iface string) string {
 }
 
 // networkResolvers are a network's resolver addresses, IPv4 and IPv6.
-func networkResolvers(t *testing.T, d *daemon, network string) (v4, v6 string) {
+func networkResolvers(t *testing.T, d *harness.Daemon, network string) (v4, v6 string) {
 	t.Helper()
-	out, err := d.qnetctl("-o", "json", "network", "show", network)
+	out, err := d.Qnetctl("-o", "json", "network", "show", network)
 	if err != nil {
 		t.Fatalf("%v %s", err, out)
 	}

@@ -29,7 +29,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"sync"
 	"syscall"
@@ -37,6 +36,8 @@ import (
 
 	"github.com/containernetworking/cni/libcni"
 	current "github.com/containernetworking/cni/pkg/types/100"
+
+	"github.com/quantumnet/quantumnet/test/harness"
 )
 
 const (
@@ -62,8 +63,9 @@ var (
 	flagParallel = flag.Int("parallel", 8, "ADDs in flight at a time in the parallel mode")
 	flagJSON     = flag.String("json", "", "also write the results as JSON to this file")
 	flagWarmup   = flag.Int("warmup", 3, "untimed ADD+DEL rounds per contender before measuring")
-	flagBin      = flag.String("bin", "", "directory with quantumnetd, quantumnet and qnetctl (default: <repo>/bin)")
+	flagBin      = flag.String("bin", "", "directory with quantumnetd, quantumnet and qnetctl already built, e.g. bin (default: build them)")
 	flagKeep     = flag.Bool("keep-tmp", false, "keep the temp dir (daemon log, configs) at the end")
+	flagSmoke    = harness.SmokeFlag() // -n 3, -parallel 2, -warmup 1
 )
 
 func main() {
@@ -72,6 +74,12 @@ func main() {
 		flag.PrintDefaults()
 	}
 	flag.Parse()
+	if *flagSmoke {
+		if err := harness.FlagDefaults(map[string]string{"n": "3", "parallel": "2", "warmup": "1"}); err != nil {
+			logf("%v", err)
+			os.Exit(2)
+		}
+	}
 	os.Exit(run())
 }
 
@@ -82,6 +90,7 @@ func logf(format string, a ...any) {
 // ---------------------------------------------------------------- state
 
 type bench struct {
+	h                *harness.Env
 	repo, bin, tmp   string
 	pluginDir        string
 	cni              *libcni.CNIConfig // ADDs and phase DELs: libcni's default exec
@@ -90,10 +99,7 @@ type bench struct {
 	stderrLog        *os.File
 	sandboxStarted   bool
 	env              map[string]string // sandbox.sh env
-	daemon           *exec.Cmd
-	daemonDone       chan struct{}
-	daemonSock       string
-	daemonLog        string
+	daemon           *harness.Daemon
 	daemonVersion    string
 	network          string // quantumnet network, once created
 	shellSwitch      string // shell baseline logical switch, once created
@@ -143,10 +149,6 @@ func run() (code int) {
 		logf("-n and -parallel must be >= 1, -warmup >= 0")
 		return 2
 	}
-	if os.Geteuid() != 0 {
-		logf("must run as root (network namespaces, veths, OVS)")
-		return 1
-	}
 	// The first SIGINT/SIGTERM stops the measurements; the cleanup still
 	// runs (later signals are ignored until it is done).
 	ctx, cancel := context.WithCancel(context.Background())
@@ -187,7 +189,7 @@ func run() (code int) {
 		b.dumpLogs()
 		return 1
 	}
-	if r, err := readStatus(b.daemon.Process.Pid); err == nil {
+	if r, err := readStatus(b.daemon.Pid()); err == nil {
 		b.rssStart = r["VmRSS"]
 	}
 
@@ -222,7 +224,7 @@ func run() (code int) {
 		logf("interrupted")
 		return 130
 	}
-	if st, err := readStatus(b.daemon.Process.Pid); err == nil {
+	if st, err := readStatus(b.daemon.Pid()); err == nil {
 		b.rssEnd, b.hwmEnd = st["VmRSS"], st["VmHWM"]
 	} else {
 		b.problem("reading quantumnetd memory: %v", err)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -18,39 +17,29 @@ import (
 	"github.com/containernetworking/cni/pkg/invoke"
 	"github.com/containernetworking/cni/pkg/version"
 	"github.com/vishvananda/netlink"
+
+	"github.com/quantumnet/quantumnet/test/harness"
 )
 
 // ---------------------------------------------------------------- setup
 
 func (b *bench) setup(ctx context.Context) error {
-	var err error
-	if b.repo, err = findRepo(); err != nil {
-		return err
-	}
-	b.bin = *flagBin
-	if b.bin == "" {
-		b.bin = filepath.Join(b.repo, "bin")
-	}
-	if b.bin, err = filepath.Abs(b.bin); err != nil {
-		return err
-	}
-	for _, f := range []string{"quantumnetd", "quantumnet", "qnetctl"} {
-		if _, err := os.Stat(filepath.Join(b.bin, f)); err != nil {
-			return fmt.Errorf("%s missing (run make build): %w", filepath.Join(b.bin, f), err)
-		}
-	}
-	for _, t := range []string{"ip", "ovn-nbctl", "ovs-vsctl", "jq", "flock", "ethtool", "nsenter", "sha256sum"} {
-		if _, err := exec.LookPath(t); err != nil {
-			return fmt.Errorf("%s not found (run scripts/deps.sh; jq is needed by the shell baseline)", t)
-		}
+	// The harness checks root and the programs, and builds the binaries
+	// (or takes -bin's); its temp dir is this run's, removed by cleanup.
+	b.h = harness.New(harness.Setup{Name: "bench", Root: true, Prebuilt: *flagBin,
+		Programs: []string{"ip", "ovn-nbctl", "ovs-vsctl", "jq", "flock", "ethtool", "nsenter", "sha256sum"},
+		Binaries: []string{"quantumnetd", "quantumnet", "qnetctl"}})
+	b.h.Keep = true
+	logf("building the binaries (-bin: prebuilt ones)")
+	err := b.h.Start()
+	b.repo, b.tmp, b.bin = b.h.Repo, b.h.Tmp, b.h.Bin
+	if err != nil {
+		return err // jq, flock, sha256sum: the shell baseline's
 	}
 	if _, err := netlink.LinkByName(bridgeName); err == nil {
 		return fmt.Errorf("a link %s already exists (left by an earlier run killed with SIGKILL?); remove it with: ip link del %s", bridgeName, bridgeName)
 	}
 	b.bridgeOurs = true
-	if b.tmp, err = os.MkdirTemp("", "qnbench-"); err != nil {
-		return err
-	}
 	b.pluginDir = filepath.Join(b.tmp, "plugins")
 	if err := os.MkdirAll(b.pluginDir, 0o755); err != nil {
 		return err
@@ -135,7 +124,7 @@ func (b *bench) setup(ctx context.Context) error {
 		plugin      map[string]any
 		verify      func(context.Context, []*attachment) error
 	}{
-		{cQN, "qn", map[string]any{"type": "quantumnet", "network": b.network, "socket": b.daemonSock}, b.verifyQN},
+		{cQN, "qn", map[string]any{"type": "quantumnet", "network": b.network, "socket": b.daemon.ClientSocket}, b.verifyQN},
 		{cBridge, "br", map[string]any{
 			"type": "bridge", "bridge": bridgeName, "isGateway": false, "ipMasq": false, "mtu": 1400,
 			"ipam": map[string]any{"type": "host-local", "dataDir": b.hostLocalDir,
@@ -160,37 +149,13 @@ func (b *bench) setup(ctx context.Context) error {
 	return nil
 }
 
-func findRepo() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && bytes.Contains(b, []byte("module github.com/quantumnet/quantumnet\n")) {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("run from inside the quantumnet repository (go.mod of github.com/quantumnet/quantumnet not found)")
-		}
-		dir = parent
-	}
-}
-
-func goTool() string {
-	if p, err := exec.LookPath("go"); err == nil {
-		return p
-	}
-	return "/usr/local/go/bin/go"
-}
-
 // buildReferencePlugins builds bridge and host-local at the version of
 // containernetworking/plugins in go.mod: in the main module if it has every
 // go.sum entry they need, else in the plugins module itself (its own go.mod
 // and go.sum, same version), which changes nothing in this repository.
 func (b *bench) buildReferencePlugins(ctx context.Context) error {
 	pkgs := map[string]string{"bridge": "plugins/main/bridge", "host-local": "plugins/ipam/host-local"}
-	ver, err := b.cmdIn(ctx, b.repo, 60*time.Second, nil, goTool(), "list", "-m", "-f", "{{.Version}} {{.Dir}}", refPlugins)
+	ver, err := b.cmdIn(ctx, b.repo, 60*time.Second, nil, harness.GoTool(), "list", "-m", "-f", "{{.Version}} {{.Dir}}", refPlugins)
 	if err != nil {
 		return fmt.Errorf("go list -m %s: %v\n%s", refPlugins, err, ver)
 	}
@@ -205,23 +170,23 @@ func (b *bench) buildReferencePlugins(ctx context.Context) error {
 	logf("building bridge and host-local %s into %s", f[0], b.pluginDir)
 	for name, pkg := range pkgs {
 		out := filepath.Join(b.pluginDir, name)
-		o1, err := b.cmdIn(ctx, b.repo, 5*time.Minute, nil, goTool(), "build", "-o", out, refPlugins+"/"+pkg)
+		o1, err := b.cmdIn(ctx, b.repo, 5*time.Minute, nil, harness.GoTool(), "build", "-o", out, refPlugins+"/"+pkg)
 		if err == nil {
 			continue
 		}
 		if modDir == "" {
 			// go list -m printed no Dir: the module is not downloaded yet.
-			if o, err := b.cmdIn(ctx, b.repo, 5*time.Minute, nil, goTool(), "mod", "download", refPlugins); err != nil {
+			if o, err := b.cmdIn(ctx, b.repo, 5*time.Minute, nil, harness.GoTool(), "mod", "download", refPlugins); err != nil {
 				return fmt.Errorf("go mod download %s: %v\n%s", refPlugins, err, o)
 			}
-			o, err := b.cmdIn(ctx, b.repo, time.Minute, nil, goTool(), "list", "-m", "-f", "{{.Dir}}", refPlugins)
+			o, err := b.cmdIn(ctx, b.repo, time.Minute, nil, harness.GoTool(), "list", "-m", "-f", "{{.Dir}}", refPlugins)
 			if err != nil {
 				return fmt.Errorf("go list -m %s: %v\n%s", refPlugins, err, o)
 			}
 			modDir = strings.TrimSpace(o)
 		}
 		env := []string{"GOWORK=off", "GOFLAGS=-mod=readonly -buildvcs=false"}
-		o2, err := b.cmdIn(ctx, modDir, 5*time.Minute, env, goTool(), "build", "-o", out, "./"+pkg)
+		o2, err := b.cmdIn(ctx, modDir, 5*time.Minute, env, harness.GoTool(), "build", "-o", out, "./"+pkg)
 		if err != nil {
 			return fmt.Errorf("building %s failed in this module:\n%s\nand in %s:\n%s", name, o1, modDir, o2)
 		}
@@ -231,65 +196,23 @@ func (b *bench) buildReferencePlugins(ctx context.Context) error {
 }
 
 func (b *bench) startDaemon(ctx context.Context) error {
-	b.daemonSock = filepath.Join(b.tmp, "quantumnetd.sock")
-	b.daemonLog = filepath.Join(b.tmp, "quantumnetd.log")
-	cfgPath := filepath.Join(b.tmp, "quantumnetd.toml")
-	// manage = false: the sandbox configures the chassis; this daemon is a
-	// guest on it and leaves Open_vSwitch external_ids alone.
-	cfg := fmt.Sprintf(`[ovn]
-nb_remotes = [%q]
-sb_remotes = [%q]
-[chassis]
-name = %q
-ovs_remote = %q
-datapath_type = "netdev"
-manage = false
-[daemon]
-socket = %q
-ready_timeout = "15s"
-`, b.env["QN_NB_REMOTE"], b.env["QN_SB_REMOTE"], b.env["QN_CHASSIS"], b.env["QN_OVS_REMOTE"], b.daemonSock)
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		return err
-	}
 	if out, err := b.cmd(ctx, 10*time.Second, filepath.Join(b.bin, "quantumnetd"), "-version"); err == nil {
 		b.daemonVersion = strings.TrimSpace(out)
 	}
-	lf, err := os.Create(b.daemonLog)
+	// Unmanaged: the sandbox configures the chassis; this daemon is a
+	// guest on it and leaves Open_vSwitch external_ids alone.
+	d, err := harness.StartDaemon(harness.DaemonConfig{Bin: b.bin, Dir: b.tmp,
+		NB: b.env["QN_NB_REMOTE"], SB: b.env["QN_SB_REMOTE"], OVS: b.env["QN_OVS_REMOTE"], Chassis: b.env["QN_CHASSIS"],
+		DatapathType: "netdev", Unmanaged: true, LogLevel: "info", ReadyTimeout: "15s"})
+	b.daemon = d // stopped by the cleanup, also when it failed to start
 	if err != nil {
-		return err
-	}
-	cmd := exec.Command(filepath.Join(b.bin, "quantumnetd"), "-config", cfgPath)
-	cmd.Stdout, cmd.Stderr = lf, lf
-	// Own process group: a Ctrl-C in the terminal must not kill it before
-	// the cleanup has deleted the attachments through it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		lf.Close()
 		return fmt.Errorf("starting quantumnetd: %w", err)
 	}
-	b.daemon = cmd
-	b.daemonDone = make(chan struct{})
-	go func() { _ = cmd.Wait(); lf.Close(); close(b.daemonDone) }()
-	logf("quantumnetd started (pid %d, log %s)", cmd.Process.Pid, b.daemonLog)
-
-	deadline := time.Now().Add(30 * time.Second)
-	var out string
-	for time.Now().Before(deadline) {
-		select {
-		case <-b.daemonDone:
-			return fmt.Errorf("quantumnetd exited during start-up (%v)", cmd.ProcessState)
-		case <-ctx.Done():
-			return ctx.Err()
-		default:
-		}
-		if _, err := os.Stat(b.daemonSock); err == nil {
-			if out, err = b.qnetctl(ctx, "status"); err == nil {
-				return nil
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
+	logf("quantumnetd started (pid %d, log %s)", d.Pid(), d.LogPath)
+	if err := d.WaitReady(30 * time.Second); err != nil {
+		return err
 	}
-	return fmt.Errorf("quantumnetd did not become ready within 30s:\n%s", out)
+	return ctx.Err()
 }
 
 // ---------------------------------------------------------------- commands
@@ -330,7 +253,7 @@ func (b *bench) cmdStdin(ctx context.Context, stdin string, name string, args ..
 }
 
 func (b *bench) qnetctl(ctx context.Context, args ...string) (string, error) {
-	return b.cmd(ctx, 30*time.Second, filepath.Join(b.bin, "qnetctl"), append([]string{"--socket", b.daemonSock}, args...)...)
+	return b.cmd(ctx, 30*time.Second, filepath.Join(b.bin, "qnetctl"), append([]string{"--socket", b.daemon.ClientSocket}, args...)...)
 }
 
 func parseEnv(out string) map[string]string {

@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/vishvananda/netlink"
@@ -227,19 +226,11 @@ func (b *bench) cleanup() error {
 	}
 
 	// 4. The daemon.
-	if b.daemon != nil && b.daemon.Process != nil {
-		select {
-		case <-b.daemonDone:
-			note(fmt.Errorf("quantumnetd had exited by itself (%v)", b.daemon.ProcessState))
-		default:
-			_ = b.daemon.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-b.daemonDone:
-			case <-time.After(10 * time.Second):
-				note(errors.New("quantumnetd did not stop on SIGTERM within 10s: killed"))
-				_ = b.daemon.Process.Kill()
-				<-b.daemonDone
-			}
+	if b.daemon != nil {
+		if b.daemon.Exited() {
+			note(errors.New("quantumnetd had exited by itself"))
+		} else {
+			b.daemon.Stop() // SIGTERM, SIGKILL after 10 s
 		}
 	}
 
@@ -347,9 +338,17 @@ func loadavg() string {
 	return strings.Join(f[:3], " ")
 }
 
+// daemonLog is the daemon's log file ("" before it was started).
+func (b *bench) daemonLog() string {
+	if b.daemon == nil {
+		return ""
+	}
+	return b.daemon.LogPath
+}
+
 // scanDaemonLog reports the daemon's warnings and errors.
 func (b *bench) scanDaemonLog() {
-	data, err := os.ReadFile(b.daemonLog)
+	data, err := os.ReadFile(b.daemonLog())
 	if err != nil {
 		return
 	}
@@ -365,7 +364,7 @@ func (b *bench) scanDaemonLog() {
 }
 
 func (b *bench) dumpLogs() {
-	for _, f := range []string{b.daemonLog, filepath.Join(b.tmp, "plugin-stderr.log")} {
+	for _, f := range []string{b.daemonLog(), filepath.Join(b.tmp, "plugin-stderr.log")} {
 		if f == "" {
 			continue
 		}

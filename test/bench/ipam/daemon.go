@@ -29,7 +29,10 @@ import (
 	"github.com/quantumnet/quantumnet/ipam/nbstore"
 	"github.com/quantumnet/quantumnet/pkg/api"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
+	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
+	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
 	"github.com/quantumnet/quantumnet/pkg/rpcclient"
+	"github.com/quantumnet/quantumnet/test/harness"
 )
 
 // ---------------------------------------------------------------- NB
@@ -42,22 +45,21 @@ type nbServer struct {
 }
 
 func (e *env) startNB(ctx context.Context) (*nbServer, error) {
-	server, err := findProgram("ovsdb-server")
+	server, err := ovsdbtest.LookPath("ovsdb-server")
 	if err != nil {
 		return nil, err
 	}
-	tool, err := findProgram("ovsdb-tool")
+	tool, err := ovsdbtest.LookPath("ovsdb-tool")
 	if err != nil {
 		return nil, err
 	}
-	dir := filepath.Join(e.tmp, "nb")
+	dir := filepath.Join(e.h.Tmp, "nb")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
 	s := &nbServer{sock: filepath.Join(dir, "nb.sock"), db: filepath.Join(dir, "nb.db"), logPath: filepath.Join(dir, "ovsdb-server.log")}
 	s.remote = "unix:" + s.sock
-	schema := filepath.Join(e.repo, "pkg", "ovn", "nbdb", "ovn-nb.ovsschema")
-	if out, err := exec.CommandContext(ctx, tool, "create", s.db, schema).CombinedOutput(); err != nil {
+	if out, err := exec.CommandContext(ctx, tool, "create", s.db, ovsdbtest.NBSchema).CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("ovsdb-tool create: %v\n%s", err, out)
 	}
 	cmd := exec.Command(server, s.db, "--remote=punix:"+s.sock, "--unixctl="+filepath.Join(dir, "nb.ctl"), "--no-chdir",
@@ -67,120 +69,52 @@ func (e *env) startNB(ctx context.Context) (*nbServer, error) {
 	if s.p, err = startProc("ovsdb-server", cmd); err != nil {
 		return nil, err
 	}
-	e.clean.add(func() { s.p.stop(syscall.SIGTERM, 5*time.Second); out.Close() })
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.Dial("unix", s.sock)
-		if err == nil {
+	e.h.Cleanup(func() { s.p.stop(syscall.SIGTERM, 5*time.Second); out.Close() })
+	accepts := func() bool {
+		var c net.Conn
+		if c, err = net.Dial("unix", s.sock); err == nil {
 			c.Close()
-			return s, nil
 		}
-		if s.p.exited() || time.Now().After(deadline) {
-			return nil, fmt.Errorf("ovsdb-server does not accept on %s: %v\n%s", s.sock, err, tailFile(s.logPath, 10))
-		}
-		time.Sleep(5 * time.Millisecond)
+		return err == nil || s.p.exited()
 	}
-}
-
-func findProgram(name string) (string, error) {
-	if p, err := exec.LookPath(name); err == nil {
-		return p, nil
+	if !ovsdbtest.Until(ctx, 10*time.Second, accepts) || err != nil {
+		return nil, fmt.Errorf("ovsdb-server does not accept on %s: %v\n%s", s.sock, err, harness.TailFile(s.logPath, 10))
 	}
-	for _, d := range []string{"/usr/sbin", "/usr/local/sbin", "/sbin"} {
-		p := filepath.Join(d, name)
-		if fi, err := os.Stat(p); err == nil && fi.Mode()&0o111 != 0 {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("%s is not installed (make deps)", name)
-}
-
-func tailFile(path string, n int) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err.Error()
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+	return s, nil
 }
 
 // ---------------------------------------------------------------- daemon
 
+// qnd is a quantumnetd of the benchmark, started by the harness's launcher.
 type qnd struct {
-	p       *proc
-	socket  string
-	logPath string
+	*harness.Daemon
 	started time.Time // just before exec
 }
 
 // startDaemon runs quantumnetd against NB only (SB and OVS absent, the
 // chassis not managed: IPAM needs neither), as test/ipam does.
-func (e *env) startDaemon(bin, nbRemote, name, level string) (*qnd, error) {
-	dir, err := os.MkdirTemp(e.tmp, "qnd")
+func (e *env) startDaemon(nbRemote, name, level string) (*qnd, error) {
+	dir, err := os.MkdirTemp(e.h.Tmp, "qnd")
 	if err != nil {
 		return nil, err
 	}
-	d := &qnd{socket: filepath.Join(dir, "qn.sock"), logPath: filepath.Join(dir, "log")}
-	cfg := fmt.Sprintf(`[ovn]
-nb_remotes = [%q]
-sb_remotes = ["unix:%s/none-sb.sock"]
-[chassis]
-name = %q
-ovs_remote = "unix:%s/none-ovs.sock"
-manage = false
-[daemon]
-socket = %q
-log_level = %q
-`, nbRemote, dir, name, dir, d.socket, level)
-	path := filepath.Join(dir, "q.toml")
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		return nil, err
+	d := &qnd{started: time.Now()}
+	d.Daemon, err = harness.StartDaemon(harness.DaemonConfig{Bin: e.h.Bin, Dir: dir, NB: nbRemote, Chassis: name, LogLevel: level})
+	if d.Daemon != nil {
+		e.h.Cleanup(d.Stop)
 	}
-	lf, err := os.Create(d.logPath)
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(bin, "-config", path)
-	cmd.Stdout, cmd.Stderr = lf, lf
-	d.started = time.Now()
-	if d.p, err = startProc("quantumnetd", cmd); err != nil {
-		lf.Close()
-		return nil, err
-	}
-	e.clean.add(func() { d.p.stop(syscall.SIGTERM, 3*time.Second); lf.Close() })
-	return d, nil
+	return d, err
 }
 
-// client dials the daemon once it serves with NB connected (a lookup of a
-// missing network is NotFound, not Unavailable).
+// client dials the daemon once it serves with NB connected.
 func (d *qnd) client(ctx context.Context, timeout time.Duration) (*rpcclient.Client, error) {
-	deadline := time.Now().Add(timeout)
-	var last error
-	for time.Now().Before(deadline) && ctx.Err() == nil {
-		if d.p.exited() {
-			return nil, fmt.Errorf("quantumnetd exited: %v\n%s", d.p.cmd.ProcessState, tailFile(d.logPath, 20))
-		}
-		c, err := rpcclient.Dial(ctx, d.socket, "bench-ipam")
-		if err == nil {
-			_, err = c.GetNetwork(ctx, &api.NetworkRef{Name: "probe"})
-			if status.Code(err) == codes.NotFound {
-				return c, nil
-			}
-			c.Close()
-		}
-		last = err
-		time.Sleep(10 * time.Millisecond)
-	}
-	if ctx.Err() != nil {
-		return nil, ctx.Err()
-	}
-	return nil, fmt.Errorf("quantumnetd not serving with NB connected after %v: %v\n%s", timeout, last, tailFile(d.logPath, 20))
+	return d.Client(ctx, timeout, "bench-ipam")
 }
 
 func (d *qnd) dialN(ctx context.Context, n int) ([]*rpcclient.Client, error) {
 	var out []*rpcclient.Client
 	for range n {
-		c, err := rpcclient.Dial(ctx, d.socket, "bench-ipam")
+		c, err := rpcclient.Dial(ctx, d.ClientSocket, "bench-ipam")
 		if err != nil {
 			closeAll(out)
 			return nil, err
@@ -248,7 +182,8 @@ func parallel(ctx context.Context, cs []*rpcclient.Client, n int, op func(c *rpc
 // out twice.
 type holder struct {
 	mu   sync.Mutex
-	held map[netip.Addr]string // address -> owner
+	held map[netip.Addr]string // address -> owner, of the benchmark's reservations
+	own  map[netip.Addr]string // address -> owner, of the daemon's own (the resolver's)
 }
 
 func (h *holder) add(addr, owner string) error {
@@ -258,6 +193,9 @@ func (h *holder) add(addr, owner string) error {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if own, ok := h.own[a]; ok {
+		return fmt.Errorf("IPAMReserve handed out %s to %s, the daemon's own reservation (owner %s)", a, owner, own)
+	}
 	if prev, dup := h.held[a]; dup {
 		return fmt.Errorf("IPAMReserve handed out %s to %s, it is held by %s", a, owner, prev)
 	}
@@ -271,6 +209,52 @@ func (h *holder) del(a netip.Addr) {
 	h.mu.Unlock()
 }
 
+// daemonOwn records the reservations the daemon made itself when it
+// created the benchmark's network, as IPAMShow shows them on the empty
+// network: exactly one, the resolver's address (owner quantumnet:dns), the
+// last free address of the range. IPAMReserve must never hand them out.
+func (h *holder) daemonOwn(s *api.IPAMSubnet, subnet netip.Prefix) error {
+	h.own = map[netip.Addr]string{}
+	for _, r := range s.Reservations {
+		a, err := netip.ParseAddr(r.Address)
+		if err != nil {
+			return fmt.Errorf("IPAMShow on the new network: reservation %q: %v", r.Address, err)
+		}
+		h.own[a] = r.Owner
+	}
+	// The range is the whole subnet: its last host address, before the
+	// broadcast address.
+	b := subnet.Masked().Addr().As4()
+	host := ^uint32(0) >> subnet.Bits()
+	bcast := (uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])) | host
+	last := netip.AddrFrom4([4]byte{byte(bcast >> 24), byte(bcast >> 16), byte(bcast >> 8), byte(bcast)}).Prev()
+	if len(h.own) != 1 || h.own[last] != keys.OwnerResolver || s.Used != 1 {
+		return fmt.Errorf("IPAMShow on the new network: used %d, reservations %v; want only the resolver's %s (owner %s)",
+			s.Used, s.Reservations, last, keys.OwnerResolver)
+	}
+	return nil
+}
+
+// check compares what the daemon shows with what the benchmark holds
+// plus the daemon's own reservations, which must be unchanged.
+func (h *holder) check(s *api.IPAMSubnet) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	want := len(h.held) + len(h.own)
+	if int(s.Used) != want || len(s.Reservations) != want {
+		return fmt.Errorf("the daemon says used %d, %d reservations; want %d (%d of the benchmark, %d of its own)",
+			s.Used, len(s.Reservations), want, len(h.held), len(h.own))
+	}
+	for _, r := range s.Reservations {
+		a, _ := netip.ParseAddr(r.Address)
+		if owner, ok := h.own[a]; ok && owner != r.Owner {
+			return fmt.Errorf("the daemon's own reservation %s is now held by %q, want %q", a, r.Owner, owner)
+		}
+	}
+	return nil
+}
+
+// len is the number of reservations the benchmark holds.
 func (h *holder) len() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -327,12 +311,12 @@ func show(ctx context.Context, c *rpcclient.Client) (*api.IPAMSubnet, error) {
 
 // ---------------------------------------------------------------- section 1 + 3
 
-func (e *env) quantumnetd(ctx context.Context, bin string, fills []int) error {
+func (e *env) quantumnetd(ctx context.Context, fills []int) error {
 	nb, err := e.startNB(ctx)
 	if err != nil {
 		return err
 	}
-	d, err := e.startDaemon(bin, nb.remote, "bench-1", "warn")
+	d, err := e.startDaemon(nb.remote, "bench-1", "warn")
 	if err != nil {
 		return err
 	}
@@ -349,15 +333,20 @@ func (e *env) quantumnetd(ctx context.Context, bin string, fills []int) error {
 	if err != nil {
 		return err
 	}
-	e.res.Daemon.RSSEmptyKiB, _ = procMem(d.p.cmd.Process.Pid)
-	usable := int(s.Size - s.Reserved)
+	h := &holder{held: map[netip.Addr]string{}}
+	if err := h.daemonOwn(s, subnet); err != nil {
+		return err
+	}
+	e.res.Daemon.RSSEmptyKiB, _ = procMem(d.Pid())
+	// What the benchmark can reserve: the range less the daemon's own
+	// reservations (the resolver's address).
+	usable := int(s.Size-s.Reserved) - len(h.own)
 	e.res.Daemon.Usable, e.res.Daemon.Workers = usable, *flagWorkers
 	cs, err := d.dialN(ctx, *flagWorkers)
 	if err != nil {
 		return err
 	}
 	defer func() { closeAll(cs) }()
-	h := &holder{held: map[netip.Addr]string{}}
 	// Warm up (not timed): connections, caches, the daemon's first rebuild.
 	if addrs, _, err := h.reserve(ctx, cs[:1], "warmup", 20); err != nil {
 		return fmt.Errorf("warm-up: %w", err)
@@ -408,8 +397,8 @@ func (e *env) quantumnetd(ctx context.Context, bin string, fills []int) error {
 		}
 		if s, err := show(ctx, c); err != nil {
 			return err
-		} else if int(s.Used) != h.len() || len(s.Reservations) != h.len() {
-			return fmt.Errorf("fill %d %%: after the phase the daemon says used %d, %d reservations; want %d", fill, s.Used, len(s.Reservations), h.len())
+		} else if err := h.check(s); err != nil {
+			return fmt.Errorf("fill %d %%: after the phase %w", fill, err)
 		}
 	}
 	if ctx.Err() != nil {
@@ -421,7 +410,7 @@ func (e *env) quantumnetd(ctx context.Context, bin string, fills []int) error {
 	if *flagRebuild == 0 || ctx.Err() != nil {
 		return ctx.Err()
 	}
-	return e.rebuild(ctx, bin, nb, d, c, cs, h, prefill, usable)
+	return e.rebuild(ctx, nb, d, c, cs, h, prefill, usable)
 }
 
 // exhaust fills the network to 100 % and times refused reservations
@@ -485,7 +474,7 @@ func (e *env) exhaust(ctx context.Context, cs []*rpcclient.Client, h *holder, pr
 // rebuild: bring the network to exactly -rebuild reservations through the
 // daemon, stop it, start a fresh one and time it until IPAMShow answers
 // with all of them; then time the pool rebuild alone in this process.
-func (e *env) rebuild(ctx context.Context, bin string, nb *nbServer, d *qnd, c *rpcclient.Client, cs []*rpcclient.Client,
+func (e *env) rebuild(ctx context.Context, nb *nbServer, d *qnd, c *rpcclient.Client, cs []*rpcclient.Client,
 	h *holder, prefill func(int) error, usable int) error {
 	want := *flagRebuild
 	if want > usable {
@@ -512,10 +501,12 @@ func (e *env) rebuild(ctx context.Context, bin string, nb *nbServer, d *qnd, c *
 	if err != nil {
 		return err
 	}
-	if int(s.Used) != want || len(s.Reservations) != want {
-		return fmt.Errorf("rebuild: before the restart the daemon says used %d, %d reservations; want %d", s.Used, len(s.Reservations), want)
+	if err := h.check(s); err != nil || h.len() != want {
+		return fmt.Errorf("rebuild: before the restart %v (the benchmark holds %d, want %d)", err, h.len(), want)
 	}
-	r := &rebuildResult{Reservations: want}
+	// The fresh daemon must find the benchmark's reservations and its own.
+	total := want + len(h.own)
+	r := &rebuildResult{Reservations: total}
 	e.res.Rebuild = r
 	if fi, err := os.Stat(nb.db); err == nil {
 		r.DBFileBytes = fi.Size()
@@ -523,10 +514,10 @@ func (e *env) rebuild(ctx context.Context, bin string, nb *nbServer, d *qnd, c *
 	// Stop the daemon that wrote them; a fresh one must find them in NB.
 	closeAll(cs)
 	c.Close()
-	d.p.stop(syscall.SIGTERM, 5*time.Second)
-	logf("rebuild: %d reservations in NB; starting a fresh quantumnetd", want)
+	d.Stop()
+	logf("rebuild: %d reservations in NB (%d of them the daemon's own); starting a fresh quantumnetd", total, len(h.own))
 
-	d2, err := e.startDaemon(bin, nb.remote, "bench-2", "info")
+	d2, err := e.startDaemon(nb.remote, "bench-2", "info")
 	if err != nil {
 		return err
 	}
@@ -542,11 +533,11 @@ func (e *env) rebuild(ctx context.Context, bin string, nb *nbServer, d *qnd, c *
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if time.Now().After(deadline) || d2.p.exited() {
-			return fmt.Errorf("rebuild: the fresh daemon never answered IPAMShow with %d used: %v\n%s", want, last, tailFile(d2.logPath, 20))
+		if time.Now().After(deadline) || d2.Exited() {
+			return fmt.Errorf("rebuild: the fresh daemon never answered IPAMShow with %d used: %v\n%s", total, last, harness.TailFile(d2.LogPath, 20))
 		}
 		if c2 == nil {
-			if c2, last = rpcclient.Dial(ctx, d2.socket, "bench-ipam"); last != nil {
+			if c2, last = rpcclient.Dial(ctx, d2.ClientSocket, "bench-ipam"); last != nil {
 				c2 = nil
 				time.Sleep(time.Millisecond)
 				continue
@@ -554,7 +545,7 @@ func (e *env) rebuild(ctx context.Context, bin string, nb *nbServer, d *qnd, c *
 			r.ToSocket = time.Since(d2.started)
 		}
 		s, err := show(ctx, c2)
-		if err == nil && int(s.Used) == want && len(s.Reservations) == want {
+		if err == nil && int(s.Used) == total && len(s.Reservations) == total {
 			r.ToShow = time.Since(d2.started)
 			break
 		}
@@ -564,7 +555,7 @@ func (e *env) rebuild(ctx context.Context, bin string, nb *nbServer, d *qnd, c *
 		last = err
 		time.Sleep(time.Millisecond)
 	}
-	if t, err := logTime(d2.logPath, "msg=connected", "db=nb"); err == nil {
+	if t, err := logTime(d2.LogPath, "msg=connected", "db=nb"); err == nil {
 		r.ToNBConnected = t.Sub(d2.started)
 	}
 	var warm []time.Duration
@@ -576,14 +567,14 @@ func (e *env) rebuild(ctx context.Context, bin string, nb *nbServer, d *qnd, c *
 		warm = append(warm, time.Since(t))
 	}
 	r.ShowWarm = median(warm)
-	r.RSSKiB, r.HWMKiB = procMem(d2.p.cmd.Process.Pid)
+	r.RSSKiB, r.HWMKiB = procMem(d2.Pid())
 	logf("rebuild: fresh daemon answered after %s (socket %s, NB connected %s); warm IPAMShow %s",
 		r.ToShow.Round(time.Millisecond), r.ToSocket.Round(time.Millisecond), r.ToNBConnected.Round(time.Millisecond), r.ShowWarm.Round(time.Millisecond))
 	// Free the CPU for the in-process measurement.
 	c2.Close()
 	c2 = nil
-	d2.p.stop(syscall.SIGTERM, 5*time.Second)
-	return e.rebuildInProcess(ctx, nb, want, r)
+	d2.Stop()
+	return e.rebuildInProcess(ctx, nb, total, r)
 }
 
 // rebuildInProcess connects the daemon's own NB client (pkg/ovn) to the

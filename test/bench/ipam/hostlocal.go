@@ -58,7 +58,7 @@ func containerID(tag string, i int) string {
 
 func (e *env) hostLocal(ctx context.Context, bin string, fills []int) error {
 	subnet := netip.PrefixFrom(netip.MustParseAddr(subnetBase), *flagPrefix)
-	h := &hl{bin: bin, dataDir: filepath.Join(e.tmp, "host-local"), usable: usableAddrs(subnet)}
+	h := &hl{bin: bin, dataDir: filepath.Join(e.h.Tmp, "host-local"), usable: usableAddrs(subnet)}
 	h.netDir = filepath.Join(h.dataDir, netName)
 	if err := os.MkdirAll(h.netDir, 0o755); err != nil {
 		return err
@@ -128,7 +128,7 @@ func (h *hl) makeNetns(e *env) error {
 		cmd.SysProcAttr = attr
 		var p *proc
 		if p, err = startProc("netns holder", cmd); err == nil {
-			e.clean.add(func() { p.stop(syscall.SIGKILL, time.Second) })
+			e.h.Cleanup(func() { p.stop(syscall.SIGKILL, time.Second) })
 			h.netns = fmt.Sprintf("/proc/%d/ns/net", cmd.Process.Pid)
 			return nil
 		}

@@ -45,24 +45,24 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
+
+	"github.com/quantumnet/quantumnet/test/harness"
 )
 
 var (
 	flagQuick      = flag.Bool("quick", false, "small, fast run: a /20, -n 60, -rebuild 4000, -benchtime 100ms, -max-phase 3s (explicit flags win)")
+	flagSmoke      = harness.SmokeFlag() // a /24, -n 5, 4 workers, -rebuild 100, -benchtime 100x, -max-phase 2s
 	flagPrefix     = flag.Int("prefix", 16, "prefix length of the benchmark subnet 10.40.0.0/PREFIX (16..24)")
 	flagN          = flag.Int("n", 300, "operations per measured phase (ADDs / reserves, then as many DELs / releases)")
 	flagWorkers    = flag.Int("workers", 16, "concurrent clients for the daemon's concurrent phases and its pre-fill")
@@ -97,18 +97,19 @@ func logf(format string, a ...any) {
 	fmt.Fprintf(os.Stderr, "bench-ipam: "+format+"\n", a...)
 }
 
-// applyQuick sets the -quick sizes for the flags not given explicitly.
-func applyQuick() {
-	if !*flagQuick {
-		return
+// applySizes sets the -smoke or -quick sizes of the flags not given
+// explicitly. The smoke run goes through every section and check with a
+// handful of operations: a /24 at 0, 50 and 99 % full, the exhaustion, a
+// rebuild of 100 reservations, 100 iterations of the allocator benchmark.
+func applySizes() error {
+	switch {
+	case *flagSmoke:
+		return harness.FlagDefaults(map[string]string{"prefix": "24", "n": "5", "workers": "4", "rebuild": "100",
+			"benchtime": "100x", "max-phase": "2s"})
+	case *flagQuick:
+		return harness.FlagDefaults(map[string]string{"prefix": "20", "n": "60", "rebuild": "4000", "benchtime": "100ms", "max-phase": "3s"})
 	}
-	set := map[string]bool{}
-	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	for name, v := range map[string]string{"prefix": "20", "n": "60", "rebuild": "4000", "benchtime": "100ms", "max-phase": "3s"} {
-		if !set[name] {
-			_ = flag.Set(name, v)
-		}
-	}
+	return nil
 }
 
 func parseFills(s string) ([]int, error) {
@@ -124,30 +125,6 @@ func parseFills(s string) ([]int, error) {
 		out = append(out, v)
 	}
 	return out, nil
-}
-
-// ---------------------------------------------------------------- cleanup
-
-// cleanups run in reverse order of registration, once.
-type cleanups struct {
-	mu  sync.Mutex
-	fns []func()
-}
-
-func (c *cleanups) add(f func()) {
-	c.mu.Lock()
-	c.fns = append(c.fns, f)
-	c.mu.Unlock()
-}
-
-func (c *cleanups) run() {
-	c.mu.Lock()
-	fns := c.fns
-	c.fns = nil
-	c.mu.Unlock()
-	for i := len(fns) - 1; i >= 0; i-- {
-		fns[i]()
-	}
 }
 
 // childAttr puts a child in its own process group (a Ctrl-C in the
@@ -203,14 +180,18 @@ func (p *proc) stop(sig syscall.Signal, grace time.Duration) {
 
 // ---------------------------------------------------------------- run
 
+// env is the benchmark's world: the harness's Env (the repository, the
+// temp dir, quantumnetd built, the cleanups) and the results.
 type env struct {
-	repo, tmp string
-	clean     *cleanups
-	res       *Results
+	h   *harness.Env
+	res *Results
 }
 
 func run() (code int) {
-	applyQuick()
+	if err := applySizes(); err != nil {
+		logf("%v", err)
+		return 2
+	}
 	fills, err := parseFills(*flagFills)
 	if err != nil {
 		logf("%v", err)
@@ -238,32 +219,20 @@ func run() (code int) {
 		}
 	}()
 
-	e := &env{clean: &cleanups{}, res: newResults(fills)}
+	e := &env{h: harness.New(harness.Setup{Name: "bipam", Binaries: []string{"quantumnetd"}}), res: newResults(fills)}
+	e.h.Keep = *flagKeep
 	t0 := time.Now()
 	defer func() {
 		if r := recover(); r != nil {
 			logf("panic: %v", r)
 			code = 1
 		}
-		e.clean.run()
+		e.h.Close()
+		if *flagKeep {
+			logf("kept %s", e.h.Tmp)
+		}
 		logf("cleanup done; total run time %s", time.Since(t0).Round(100*time.Millisecond))
 	}()
-
-	if e.repo, err = repoRoot(); err != nil {
-		logf("%v", err)
-		return 1
-	}
-	if e.tmp, err = os.MkdirTemp("", "qnbipam"); err != nil {
-		logf("%v", err)
-		return 1
-	}
-	e.clean.add(func() {
-		if *flagKeep {
-			logf("kept %s", e.tmp)
-			return
-		}
-		_ = os.RemoveAll(e.tmp)
-	})
 
 	failed := false
 	fail := func(what string, err error) {
@@ -275,7 +244,12 @@ func run() (code int) {
 		failed = true
 	}
 
-	bins, err := e.build(ctx)
+	logf("building quantumnetd")
+	if err := e.h.Start(); err != nil {
+		fail("build", err)
+		return 1
+	}
+	hostLocal, err := e.buildHostLocal(ctx)
 	if err != nil {
 		fail("build", err)
 		return 1
@@ -286,12 +260,12 @@ func run() (code int) {
 		}
 	}
 	if ctx.Err() == nil {
-		if err := e.hostLocal(ctx, bins.hostLocal, fills); err != nil {
+		if err := e.hostLocal(ctx, hostLocal, fills); err != nil {
 			fail("host-local", err)
 		}
 	}
 	if ctx.Err() == nil {
-		if err := e.quantumnetd(ctx, bins.daemon, fills); err != nil {
+		if err := e.quantumnetd(ctx, fills); err != nil {
 			fail("quantumnetd", err)
 		}
 	}
@@ -313,64 +287,18 @@ func run() (code int) {
 	return 0
 }
 
-// repoRoot finds the module root: up from the working directory, else from
-// this source file.
-func repoRoot() (string, error) {
-	const mod = "module github.com/quantumnet/quantumnet"
-	try := func(dir string) (string, bool) {
-		for d := dir; ; d = filepath.Dir(d) {
-			if b, err := os.ReadFile(filepath.Join(d, "go.mod")); err == nil && strings.Contains(string(b), mod+"\n") {
-				return d, true
-			}
-			if filepath.Dir(d) == d {
-				return "", false
-			}
-		}
-	}
-	if wd, err := os.Getwd(); err == nil {
-		if d, ok := try(wd); ok {
-			return d, nil
-		}
-	}
-	if _, file, _, ok := runtime.Caller(0); ok {
-		if d, ok := try(filepath.Dir(file)); ok {
-			return d, nil
-		}
-	}
-	return "", errors.New("cannot find the quantumnet module root (run from the repository)")
-}
-
-func goTool() string {
-	if p, err := exec.LookPath("go"); err == nil {
-		return p
-	}
-	return "/usr/local/go/bin/go"
-}
-
-type binaries struct{ daemon, hostLocal string }
-
-// build builds quantumnetd and host-local (the version in go.mod) into the
-// temp dir, at the same time.
-func (e *env) build(ctx context.Context) (binaries, error) {
-	b := binaries{daemon: filepath.Join(e.tmp, "bin", "quantumnetd"), hostLocal: filepath.Join(e.tmp, "bin", "host-local")}
-	ver, _ := exec.CommandContext(ctx, goTool(), "list", "-m", "-f", "{{.Version}}", refPlugins).Output()
+// buildHostLocal builds host-local, the version in go.mod, into the temp dir.
+func (e *env) buildHostLocal(ctx context.Context) (string, error) {
+	bin := filepath.Join(e.h.Bin, "host-local")
+	ver, _ := exec.CommandContext(ctx, harness.GoTool(), "list", "-m", "-f", "{{.Version}}", refPlugins).Output()
 	e.res.Meta.HostLocalVersion = strings.TrimSpace(string(ver))
-	logf("building quantumnetd and host-local %s", e.res.Meta.HostLocalVersion)
-	var wg sync.WaitGroup
-	errs := make([]error, 2)
-	for i, job := range [][]string{{"-o", b.daemon, "./daemon"}, {"-o", b.hostLocal, refPlugins + "/plugins/ipam/host-local"}} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			cmd := exec.CommandContext(ctx, goTool(), append([]string{"build"}, job...)...)
-			cmd.Dir = e.repo
-			if out, err := cmd.CombinedOutput(); err != nil {
-				errs[i] = fmt.Errorf("go build %s: %v\n%s", job[2], err, out)
-			}
-		}()
+	logf("building host-local %s", e.res.Meta.HostLocalVersion)
+	cmd := exec.CommandContext(ctx, harness.GoTool(), "build", "-o", bin, refPlugins+"/plugins/ipam/host-local")
+	cmd.Dir = e.h.Repo
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build host-local: %v\n%s", err, out)
 	}
-	wg.Wait()
-	return b, errors.Join(errs...)
+	return bin, nil
 }
 
 // ---------------------------------------------------------------- stats

@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/quantumnet/quantumnet/test/harness"
 )
 
 // poolResult is one line of the allocator's Go benchmark.
@@ -25,8 +27,8 @@ var benchLine = regexp.MustCompile(`^Benchmark(\S+?)(?:-\d+)?\s+(\d+)\s+([\d.]+)
 // (ipam/pool_bench_test.go) on a quiet machine, before anything else runs.
 func (e *env) poolBench(ctx context.Context) error {
 	logf("in-process allocator: go test -run XXX -bench . -benchmem -benchtime %s ./ipam/", *flagBenchtime)
-	cmd := exec.CommandContext(ctx, goTool(), "test", "-count=1", "-run", "XXX", "-bench", ".", "-benchmem", "-benchtime", *flagBenchtime, "./ipam/")
-	cmd.Dir = e.repo
+	cmd := exec.CommandContext(ctx, harness.GoTool(), "test", "-count=1", "-run", "XXX", "-bench", ".", "-benchmem", "-benchtime", *flagBenchtime, "./ipam/")
+	cmd.Dir = e.h.Repo
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
 )
 
 // Results is everything measured (the -json output).
@@ -39,6 +41,7 @@ type Meta struct {
 	Workers          int    `json:"workers"`
 	Fills            []int  `json:"fills"`
 	Quick            bool   `json:"quick"`
+	Smoke            bool   `json:"smoke"`
 	MaxPhase         string `json:"max_phase"`
 }
 
@@ -139,13 +142,13 @@ func newResults(fills []int) *Results {
 			}
 		}
 	}
-	if p, err := findProgram("ovsdb-server"); err == nil {
+	if p, err := ovsdbtest.LookPath("ovsdb-server"); err == nil {
 		if out, err := exec.Command(p, "--version").Output(); err == nil {
 			m.OVSDBServer = strings.SplitN(strings.TrimSpace(string(out)), "\n", 2)[0]
 		}
 	}
 	m.Subnet = fmt.Sprintf("%s/%d", subnetBase, *flagPrefix)
-	m.N, m.Workers, m.Fills, m.Quick, m.MaxPhase = *flagN, *flagWorkers, fills, *flagQuick, flagMaxPhase.String()
+	m.N, m.Workers, m.Fills, m.Quick, m.Smoke, m.MaxPhase = *flagN, *flagWorkers, fills, *flagQuick, *flagSmoke, flagMaxPhase.String()
 	return r
 }
 
@@ -299,7 +302,7 @@ func (r *Results) print(w io.Writer) {
 	m := r.Meta
 	fmt.Fprintf(w, "\nIPAM benchmark — %s, %d CPUs (%s), kernel %s, %s\n", m.Date, m.CPUs, m.CPU, m.Kernel, m.Go)
 	fmt.Fprintf(w, "host-local %s; %s; subnet %s; -n %d, -workers %d, -max-phase %s%s\n",
-		m.HostLocalVersion, m.OVSDBServer, m.Subnet, m.N, m.Workers, m.MaxPhase, map[bool]string{true: ", -quick"}[m.Quick])
+		m.HostLocalVersion, m.OVSDBServer, m.Subnet, m.N, m.Workers, m.MaxPhase, map[bool]string{true: ", -quick"}[m.Quick]+map[bool]string{true: ", -smoke: the figures mean nothing"}[m.Smoke])
 
 	// ---- 1
 	fmt.Fprintf(w, "\n== 1. Allocation and release rate, %s (%s usable addresses) ==\n", m.Subnet, thousands(max(r.HostLocal.Usable, r.Daemon.Usable)))

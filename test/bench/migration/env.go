@@ -1,20 +1,20 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/containernetworking/cni/libcni"
 	current "github.com/containernetworking/cni/pkg/types/100"
+
+	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
+	"github.com/quantumnet/quantumnet/test/harness"
 )
 
 // The environment: the binaries, the test guest, scripts/twohost.sh (with
@@ -31,31 +31,6 @@ const (
 	mtu       = 1400
 	vmPrefix  = "qn-test-migbench-"
 )
-
-// findRepo returns the module root: from this file's path when it is
-// available (go run keeps it), else the first parent of the working
-// directory with QuantumNet's go.mod.
-func findRepo() (string, error) {
-	var cands []string
-	if _, file, _, ok := runtime.Caller(0); ok && filepath.IsAbs(file) {
-		cands = append(cands, filepath.Join(filepath.Dir(file), "..", "..", ".."))
-	}
-	if wd, err := os.Getwd(); err == nil {
-		for d := wd; ; d = filepath.Dir(d) {
-			cands = append(cands, d)
-			if d == filepath.Dir(d) {
-				break
-			}
-		}
-	}
-	for _, d := range cands {
-		b, err := os.ReadFile(filepath.Join(d, "go.mod"))
-		if err == nil && bytes.Contains(b, []byte("module github.com/quantumnet/quantumnet\n")) {
-			return filepath.Clean(d), nil
-		}
-	}
-	return "", errors.New("cannot find the QuantumNet repository (run from inside it)")
-}
 
 // command runs name with args, output combined, within timeout.
 func command(ctx context.Context, timeout time.Duration, env []string, name string, args ...string) (string, error) {
@@ -74,23 +49,6 @@ func command(ctx context.Context, timeout time.Duration, env []string, name stri
 	return string(out), err
 }
 
-func (b *bench) build(ctx context.Context) error {
-	b.bin = filepath.Join(b.tmp, "bin")
-	goBin := "go"
-	if _, err := exec.LookPath("go"); err != nil {
-		goBin = "/usr/local/go/bin/go"
-	}
-	for _, p := range [][2]string{{"./daemon", "quantumnetd"}, {"./plugins/cni", "quantumnet"}, {"./daemon/qnetctl", "qnetctl"}, {"./hooks/qemu", "quantumnet-qemu-hook"}} {
-		cmd := exec.CommandContext(ctx, goBin, "build", "-o", filepath.Join(b.bin, p[1]), p[0])
-		cmd.Dir = b.repo
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("go build %s: %v\n%s", p[0], err, out)
-		}
-	}
-	return nil
-}
-
 // scriptEnv is the environment of scripts/twohost.sh: our run dir and
 // namespace names; the hook only when hook is set.
 func (b *bench) scriptEnv(hook bool) []string {
@@ -100,35 +58,26 @@ func (b *bench) scriptEnv(hook bool) []string {
 			env = append(env, kv)
 		}
 	}
-	env = append(env, "QN_TWOHOST_DIR="+b.thDir, "QN_TWOHOST_NETNS_A="+b.nsA, "QN_TWOHOST_NETNS_B="+b.nsB)
+	b.th.Hook = ""
 	if hook {
-		env = append(env, "QN_TWOHOST_HOOK="+filepath.Join(b.bin, "quantumnet-qemu-hook"))
+		b.th.Hook = filepath.Join(b.bin, "quantumnet-qemu-hook")
 	}
-	return env
+	return append(env, b.th.ScriptEnv()...)
 }
 
 func (b *bench) script(ctx context.Context, timeout time.Duration, hook bool, name string, args ...string) (string, error) {
 	return command(ctx, timeout, b.scriptEnv(hook), filepath.Join(b.repo, "scripts", name), args...)
 }
 
-func parseEnv(out string, into map[string]string) {
-	for _, l := range strings.Split(out, "\n") {
-		k, v, ok := strings.Cut(strings.TrimPrefix(l, "export "), "=")
-		if ok {
-			into[k] = strings.ReplaceAll(strings.Trim(v, `'"`), `\`, "")
-		}
-	}
-}
-
 func (b *bench) guest(ctx context.Context) error {
 	if out, err := b.script(ctx, 10*time.Minute, false, "test-guest.sh", "build"); err != nil {
-		return fmt.Errorf("scripts/test-guest.sh build: %v\n%s", err, tail(out, 20))
+		return fmt.Errorf("scripts/test-guest.sh build: %v\n%s", err, harness.Tail(out, 20))
 	}
 	out, err := b.script(ctx, time.Minute, false, "test-guest.sh", "env")
 	if err != nil {
 		return fmt.Errorf("scripts/test-guest.sh env: %v\n%s", err, out)
 	}
-	parseEnv(out, b.env)
+	harness.ParseEnv(out, b.env)
 	if b.env["QN_GUEST_KERNEL"] == "" || b.env["QN_GUEST_INITRD"] == "" {
 		return fmt.Errorf("scripts/test-guest.sh env printed no kernel/initrd:\n%s", out)
 	}
@@ -147,13 +96,13 @@ func (b *bench) twohostUp(ctx context.Context, hook bool) error {
 	b.thStarted = true
 	out, err := b.script(ctx, 3*time.Minute, hook, "twohost.sh", "up")
 	if err != nil {
-		return fmt.Errorf("scripts/twohost.sh up: %v\n%s", err, tail(out, 30))
+		return fmt.Errorf("scripts/twohost.sh up: %v\n%s", err, harness.Tail(out, 30))
 	}
 	out, err = b.script(ctx, time.Minute, hook, "twohost.sh", "env")
 	if err != nil {
 		return fmt.Errorf("scripts/twohost.sh env: %v\n%s", err, out)
 	}
-	parseEnv(out, b.env)
+	harness.ParseEnv(out, b.env)
 	for _, h := range []string{"a", "b"} {
 		_, err := os.Lstat(b.hookLink(h))
 		if hook != (err == nil) {
@@ -170,79 +119,38 @@ func (b *bench) twohostDown() error {
 	}
 	out, err := b.script(context.Background(), 3*time.Minute, false, "twohost.sh", "down")
 	if err != nil {
-		return fmt.Errorf("scripts/twohost.sh down: %v\n%s", err, tail(out, 20))
+		return fmt.Errorf("scripts/twohost.sh down: %v\n%s", err, harness.Tail(out, 20))
 	}
 	return nil
 }
 
 // ---------------------------------------------------------------- daemons
 
-type daemon struct {
-	host string
-	cmd  *exec.Cmd
-	done chan struct{}
-	log  string
-}
-
-// startDaemons starts quantumnetd on both hosts. manage is
-// chassis.manage; see the note in main.go about what it also switches.
+// startDaemons starts quantumnetd on both hosts, as test/migration does
+// (harness.TwoHost's config). manage is chassis.manage; see the note in
+// main.go about what it also switches.
 func (b *bench) startDaemons(ctx context.Context, manage bool) error {
 	for _, h := range []string{"a", "b"} {
-		H := strings.ToUpper(h)
-		cfg := fmt.Sprintf(`[ovn]
-nb_remotes = [%q]
-sb_remotes = [%q]
-[chassis]
-name = %q
-encap_ip = %q
-ovs_remote = %q
-datapath_type = "netdev"
-manage = %v
-[daemon]
-log_level = "debug"
-ready_timeout = "5s"
-[libvirt]
-uri = "qemu:///system"
-`, b.env["QN_NB_REMOTE"], b.env["QN_SB_REMOTE"], b.env["QN_CHASSIS_"+H], b.env["QN_ENCAP_IP_"+H], b.env["QN_OVS_REMOTE_"+H], manage)
-		path := filepath.Join(b.tmp, "quantumnetd-"+h+".toml")
-		if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-			return err
+		c := b.th.DaemonConfig(h)
+		c.Dir, c.Unmanaged, c.WrapEnv = b.tmp, !manage, b.scriptEnv(false)
+		if f, err := os.OpenFile(filepath.Join(c.Dir, c.Name+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600); err == nil {
+			fmt.Fprintf(f, "==== quantumnetd started by the benchmark, chassis.manage=%v ====\n", manage)
+			f.Close()
 		}
-		d := &daemon{host: h, log: filepath.Join(b.tmp, "quantumnetd-"+h+".log"), done: make(chan struct{})}
-		logf, err := os.OpenFile(d.log, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+		d, err := harness.StartDaemon(c)
+		if d != nil {
+			b.daemons[h] = d
+		}
 		if err != nil {
-			return err
+			return fmt.Errorf("quantumnetd on host %s: %w", h, err)
 		}
-		fmt.Fprintf(logf, "==== quantumnetd started by the benchmark, chassis.manage=%v ====\n", manage)
-		// twohost.sh exec ends in `exec nsenter ... -- quantumnetd`: the
-		// process we start is the daemon itself.
-		d.cmd = exec.Command(filepath.Join(b.repo, "scripts", "twohost.sh"), "exec", h, filepath.Join(b.bin, "quantumnetd"), "-config", path)
-		d.cmd.Env = b.scriptEnv(false)
-		d.cmd.Stdout, d.cmd.Stderr = logf, logf
-		d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		if err := d.cmd.Start(); err != nil {
-			logf.Close()
-			return err
-		}
-		go func() { d.cmd.Wait(); logf.Close(); close(d.done) }()
-		b.daemons[h] = d
 	}
 	for _, h := range []string{"a", "b"} {
-		d := b.daemons[h]
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			if _, err := b.qnetctl(ctx, h, "status"); err == nil {
-				break
-			}
-			select {
-			case <-d.done:
-				return fmt.Errorf("quantumnetd on host %s exited:\n%s", h, tailFile(d.log, 20))
-			default:
-			}
-			if time.Now().After(deadline) || ctx.Err() != nil {
-				return fmt.Errorf("quantumnetd on host %s never became ready:\n%s", h, tailFile(d.log, 20))
-			}
-			time.Sleep(100 * time.Millisecond)
+		if err := b.daemons[h].WaitReady(30 * time.Second); err != nil {
+			return fmt.Errorf("host %s: %w", h, err)
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
 		}
 	}
 	b.daemonManage = manage
@@ -251,13 +159,7 @@ uri = "qemu:///system"
 
 func (b *bench) stopDaemons() {
 	for h, d := range b.daemons {
-		d.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-d.done:
-		case <-time.After(10 * time.Second):
-			d.cmd.Process.Kill()
-			<-d.done
-		}
+		d.Stop()
 		delete(b.daemons, h)
 	}
 }
@@ -283,14 +185,11 @@ func (b *bench) container(ctx context.Context) error {
 	// The daemon runs in host B's mount namespace: /proc/PID/ns/net is
 	// visible there, /run/netns/NAME is not.
 	netnsPath := fmt.Sprintf("/proc/%d/ns/net", b.holder.Process.Pid)
-	for i := 0; i < 50; i++ { // ip netns exec has switched namespaces once sleep runs
-		if l, err := os.Readlink(netnsPath); err == nil {
-			if own, _ := os.Readlink("/proc/self/ns/net"); l != own {
-				break
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	ovsdbtest.Until(ctx, time.Second, func() bool { // ip netns exec has switched namespaces once sleep runs
+		l, err := os.Readlink(netnsPath)
+		own, _ := os.Readlink("/proc/self/ns/net")
+		return err == nil && l != own
+	})
 	list, err := libcni.ConfListFromBytes([]byte(`{"cniVersion":"1.1.0","name":"` + network + `","plugins":[{"type":"quantumnet","network":"` + network + `","socket":"` + b.env["QN_QUANTUMNETD_SOCKET_B"] + `"}]}`))
 	if err != nil {
 		return err
@@ -350,30 +249,4 @@ func (b *bench) nbctl(ctx context.Context, args ...string) (string, error) {
 func (b *bench) pingOnce(ctx context.Context, ip string) bool {
 	_, err := command(ctx, 5*time.Second, nil, "ip", "netns", "exec", b.ctrNS, "ping", "-c", "1", "-W", "1", ip)
 	return err == nil
-}
-
-func waitFor(ctx context.Context, d time.Duration, every time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(d)
-	for {
-		if cond() {
-			return true
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			return false
-		}
-		time.Sleep(every)
-	}
-}
-
-func tail(s string, n int) string {
-	l := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(l) > n {
-		l = l[len(l)-n:]
-	}
-	return strings.Join(l, "\n")
-}
-
-func tailFile(path string, n int) string {
-	b, _ := os.ReadFile(path)
-	return tail(string(b), n)
 }

@@ -82,6 +82,9 @@ import (
 	"time"
 
 	"github.com/containernetworking/cni/libcni"
+
+	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
+	"github.com/quantumnet/quantumnet/test/harness"
 )
 
 var (
@@ -90,6 +93,7 @@ var (
 	flagModes   = flag.String("modes", "quantumnet,naive", "modes to run, in order: quantumnet, naive, quantumnet-events")
 	flagVerbose = flag.Bool("v", false, "print every migration's timeline (libvirt events, NB and SB changes)")
 	flagKeep    = flag.Bool("keep-tmp", false, "keep the temp dir (daemon logs, guest consoles, domain XML) at the end")
+	flagSmoke   = harness.SmokeFlag() // -n 1: one migration each way per mode
 )
 
 func logf(format string, a ...any) {
@@ -115,7 +119,9 @@ type bench struct {
 	nsA, nsB, ctrNS       string
 	env                   map[string]string
 	thStarted, hookOn     bool
-	daemons               map[string]*daemon
+	h                     *harness.Env     // the repository, the binaries built once
+	th                    *harness.TwoHost // scripts/twohost.sh
+	daemons               map[string]*harness.Daemon
 	daemonManage          bool
 	holder                *exec.Cmd
 	ctrCreated, cniAdded  bool
@@ -143,6 +149,12 @@ func main() {
 		flag.PrintDefaults()
 	}
 	flag.Parse()
+	if *flagSmoke {
+		if err := harness.FlagDefaults(map[string]string{"n": "1"}); err != nil {
+			logf("%v", err)
+			os.Exit(2)
+		}
+	}
 	os.Exit(run())
 }
 
@@ -188,18 +200,23 @@ func run() (code int) {
 		}
 	}()
 
-	b := &bench{pid: os.Getpid(), env: map[string]string{}, daemons: map[string]*daemon{}, vms: map[string]*vm{}, pingers: map[*pinger]bool{}, trace: &tracer{}, sniff: map[string]*sniffer{}}
-	var err error
-	if b.repo, err = findRepo(); err != nil {
+	b := &bench{pid: os.Getpid(), env: map[string]string{}, daemons: map[string]*harness.Daemon{}, vms: map[string]*vm{}, pingers: map[*pinger]bool{}, trace: &tracer{}, sniff: map[string]*sniffer{}}
+	// The temp dir is the harness's, kept or removed by cleanup.
+	b.h = harness.New(harness.Setup{Name: "bm"})
+	b.h.Keep = true
+	logf("building the binaries")
+	if err := b.h.Start(); err != nil {
 		logf("%v", err)
+		b.h.Close()
+		if b.h.Tmp != "" {
+			os.RemoveAll(b.h.Tmp)
+		}
 		return 1
 	}
-	if b.tmp, err = os.MkdirTemp("", "qnbm"); err != nil {
-		logf("%v", err)
-		return 1
-	}
+	b.repo, b.tmp, b.bin = b.h.Repo, b.h.Tmp, b.h.Bin
 	b.thDir = filepath.Join(b.tmp, "th")
 	b.nsA, b.nsB, b.ctrNS = fmt.Sprintf("qnbm%d-a", b.pid), fmt.Sprintf("qnbm%d-b", b.pid), fmt.Sprintf("qnbm%d-c", b.pid)
+	b.th = &harness.TwoHost{Dir: b.thDir, NetnsA: b.nsA, NetnsB: b.nsB, Vars: b.env, Env: b.h}
 	t0 := time.Now()
 	defer func() {
 		if r := recover(); r != nil {
@@ -247,10 +264,7 @@ func run() (code int) {
 }
 
 func (b *bench) setup(ctx context.Context, first modeSpec) error {
-	logf("building the binaries and the test guest")
-	if err := b.build(ctx); err != nil {
-		return err
-	}
+	logf("building the test guest")
 	if err := b.guest(ctx); err != nil {
 		return err
 	}
@@ -398,7 +412,7 @@ func (b *bench) runMode(ctx context.Context, m modeSpec, i int) error {
 	if !m.naive {
 		// A QuantumNet VM's port and address are released when libvirt
 		// says the domain is undefined (the daemon's libvirt watcher).
-		if !waitFor(ctx, 5*time.Second, 100*time.Millisecond, func() bool { return b.nbGet(ctx, v.iface, "name") == "" }) {
+		if !ovsdbtest.Until(ctx, 5*time.Second, func() bool { return b.nbGet(ctx, v.iface, "name") == "" }) {
 			b.problem("%s: 5 s after `virsh undefine` the VM's logical port %s is still in NB (owner chassis %s): nothing released it (daemons' libvirt watcher on: %v)",
 				m.name, v.iface, b.nbGet(ctx, v.iface, `external_ids:"quantumnet:chassis"`), b.daemonManage)
 		}
@@ -427,7 +441,7 @@ func (b *bench) dumpLogs() {
 	for _, h := range []string{"a", "b"} {
 		p := filepath.Join(b.tmp, "quantumnetd-"+h+".log")
 		if _, err := os.Stat(p); err == nil {
-			logf("quantumnetd %s log (tail):\n%s", h, tailFile(p, 25))
+			logf("quantumnetd %s log (tail):\n%s", h, harness.TailFile(p, 25))
 		}
 	}
 }

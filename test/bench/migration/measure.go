@@ -13,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
 )
 
 // ---------------------------------------------------------------- pinger
@@ -190,7 +192,7 @@ func (b *bench) migrate(ctx context.Context, mode string, v *vm, idx int, to str
 			b.stopPing(p, 0)
 		}
 	}()
-	if !waitFor(ctx, 3*time.Second, 20*time.Millisecond, func() bool { return len(p.replies()) >= 5 }) {
+	if !ovsdbtest.Until(ctx, 3*time.Second, func() bool { return len(p.replies()) >= 5 }) {
 		return nil, fmt.Errorf("%s %s->%s #%d: the VM does not answer pings before the migration", mode, from, to, idx)
 	}
 	time.Sleep(300 * time.Millisecond)
@@ -210,12 +212,12 @@ func (b *bench) migrate(ctx context.Context, mode string, v *vm, idx int, to str
 		}
 		r.Naive = time.Now()
 		returned = r.Naive
-	} else if !waitFor(ctx, 15*time.Second, 20*time.Millisecond, func() bool { return b.nbGet(ctx, v.iface, "options:requested-chassis") == dstChassis }) {
+	} else if !ovsdbtest.Until(ctx, 15*time.Second, func() bool { return b.nbGet(ctx, v.iface, "options:requested-chassis") == dstChassis }) {
 		r.Err = "after the migration the port is not the destination's alone: requested-chassis=" + b.nbGet(ctx, v.iface, "options:requested-chassis")
 	}
 	// Until the VM answers again (after virsh returned), then 500 ms more
 	// to see any later drop (the handoff's last step).
-	if !waitFor(ctx, 30*time.Second, 20*time.Millisecond, func() bool { return p.lastReply().After(returned) }) {
+	if !ovsdbtest.Until(ctx, 30*time.Second, func() bool { return p.lastReply().After(returned) }) {
 		r.Err = strings.TrimPrefix(r.Err+"; ", "; ") + "the VM never answered again within 30 s"
 	}
 	time.Sleep(500 * time.Millisecond)
@@ -290,7 +292,7 @@ func (b *bench) pause(ctx context.Context, v *vm, idx int, pauseFor time.Duratio
 			b.stopPing(p, 0)
 		}
 	}()
-	if !waitFor(ctx, 3*time.Second, 20*time.Millisecond, func() bool { return len(p.replies()) >= 5 }) {
+	if !ovsdbtest.Until(ctx, 3*time.Second, func() bool { return len(p.replies()) >= 5 }) {
 		return nil, fmt.Errorf("reference: the VM does not answer pings")
 	}
 	time.Sleep(300 * time.Millisecond)
@@ -304,7 +306,7 @@ func (b *bench) pause(ctx context.Context, v *vm, idx int, pauseFor time.Duratio
 	}
 	r.Took = time.Since(r.Start)
 	resumed := time.Now()
-	waitFor(ctx, 10*time.Second, 20*time.Millisecond, func() bool { return p.lastReply().After(resumed) })
+	ovsdbtest.Until(ctx, 10*time.Second, func() bool { return p.lastReply().After(resumed) })
 	time.Sleep(300 * time.Millisecond)
 	end := time.Now()
 	var gaps []gap

@@ -10,6 +10,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
+	"github.com/quantumnet/quantumnet/test/harness"
 )
 
 // vm is the guest one mode migrates back and forth.
@@ -65,7 +68,7 @@ func (b *bench) bootVM(ctx context.Context, v *vm, qnMeta bool) error {
 		return fmt.Errorf("virsh start %s: %v %s", v.name, err, out)
 	}
 	var got string
-	if !waitFor(ctx, 120*time.Second, 200*time.Millisecond, func() bool {
+	if !ovsdbtest.Until(ctx, 120*time.Second, func() bool {
 		c, _ := os.ReadFile(v.console)
 		if m := ipRE.FindStringSubmatch(string(c)); m != nil {
 			got = m[1]
@@ -73,13 +76,13 @@ func (b *bench) bootVM(ctx context.Context, v *vm, qnMeta bool) error {
 		}
 		return false
 	}) {
-		return fmt.Errorf("VM %s never got an address by DHCP; console:\n%s", v.name, tailFile(v.console, 15))
+		return fmt.Errorf("VM %s never got an address by DHCP; console:\n%s", v.name, harness.TailFile(v.console, 15))
 	}
 	if v.ip != "" && got != v.ip {
 		return fmt.Errorf("VM %s got %s by DHCP, expected %s", v.name, got, v.ip)
 	}
 	v.ip = got
-	if !waitFor(ctx, 30*time.Second, 100*time.Millisecond, func() bool { return b.pingOnce(ctx, v.ip) }) {
+	if !ovsdbtest.Until(ctx, 30*time.Second, func() bool { return b.pingOnce(ctx, v.ip) }) {
 		return fmt.Errorf("the container on host B cannot reach VM %s (%s) on host A", v.name, v.ip)
 	}
 	return nil

@@ -1,0 +1,37 @@
+package harness
+
+import (
+	"flag"
+	"fmt"
+	"os"
+)
+
+// SmokeEnv is the environment variable that turns every benchmark's smoke
+// mode on (make bench-smoke), as -smoke does.
+const SmokeEnv = "QN_BENCH_SMOKE"
+
+// SmokeFlag defines the -smoke flag of a benchmark main: a handful of
+// operations through the same code path with the same checks, so that a
+// benchmark that breaks fails `make test` (make bench-smoke) instead of
+// rotting until the next `make bench`. Its figures mean nothing; targets
+// are reported n/a. Call before flag.Parse.
+func SmokeFlag() *bool {
+	return flag.Bool("smoke", os.Getenv(SmokeEnv) == "1",
+		"smoke run: a handful of operations, same code path and checks, targets n/a (also "+SmokeEnv+"=1)")
+}
+
+// FlagDefaults sets the flags not given on the command line to values (the
+// sizes of -smoke or -quick): explicit flags win. Call after flag.Parse.
+func FlagDefaults(values map[string]string) error {
+	set := map[string]bool{}
+	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	for name, v := range values {
+		if set[name] {
+			continue
+		}
+		if err := flag.Set(name, v); err != nil {
+			return fmt.Errorf("-%s %s: %w", name, v, err)
+		}
+	}
+	return nil
+}
