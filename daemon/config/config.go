@@ -153,6 +153,32 @@ var (
 
 // Validate checks every field and names the first bad one.
 func (c *Config) Validate() error {
+	if err := c.validateOVN(); err != nil {
+		return err
+	}
+	if err := c.validateChassis(); err != nil {
+		return err
+	}
+	if err := c.validateLibvirt(); err != nil {
+		return err
+	}
+	if c.Chassis.Manage == nil {
+		t := true
+		c.Chassis.Manage = &t
+	}
+	if c.DNS.Resolver == nil {
+		t := true
+		c.DNS.Resolver = &t
+	}
+	if err := c.validateDNS(); err != nil {
+		return err
+	}
+	return c.validateDaemon()
+}
+
+// validateOVN checks the Northbound and Southbound remotes, and the TLS
+// files an ssl: remote needs.
+func (c *Config) validateOVN() error {
 	if len(c.OVN.NBRemotes) == 0 {
 		return errors.New("ovn.nb_remotes: at least one remote is required")
 	}
@@ -171,6 +197,11 @@ func (c *Config) Validate() error {
 	if ssl && (c.OVN.SSLKey == "" || c.OVN.SSLCert == "" || c.OVN.SSLCA == "") {
 		return errors.New("ovn.ssl_key, ovn.ssl_cert, ovn.ssl_ca: all three are required with an ssl: remote")
 	}
+	return nil
+}
+
+// validateChassis checks the chassis section.
+func (c *Config) validateChassis() error {
 	if c.Chassis.Name == "" || !chassisRE.MatchString(c.Chassis.Name) {
 		return fmt.Errorf("chassis.name: %q is invalid (letters, digits, '.', '_', '-', up to 64)", c.Chassis.Name)
 	}
@@ -199,6 +230,12 @@ func (c *Config) Validate() error {
 	if err := ovs.ValidateRemote(c.Chassis.OVSRemote); err != nil {
 		return fmt.Errorf("chassis.ovs_remote: %w", err)
 	}
+	return nil
+}
+
+// validateLibvirt defaults libvirt.enabled to true and checks the URI of
+// an enabled libvirt.
+func (c *Config) validateLibvirt() error {
 	if c.Libvirt.Enabled == nil {
 		t := true
 		c.Libvirt.Enabled = &t
@@ -206,14 +243,11 @@ func (c *Config) Validate() error {
 	if *c.Libvirt.Enabled && !strings.Contains(c.Libvirt.URI, ":///") && !strings.Contains(c.Libvirt.URI, "://") {
 		return fmt.Errorf("libvirt.uri: %q is not a libvirt URI like qemu:///system", c.Libvirt.URI)
 	}
-	if c.Chassis.Manage == nil {
-		t := true
-		c.Chassis.Manage = &t
-	}
-	if c.DNS.Resolver == nil {
-		t := true
-		c.DNS.Resolver = &t
-	}
+	return nil
+}
+
+// validateDNS checks the upstream resolvers.
+func (c *Config) validateDNS() error {
 	for _, u := range c.DNS.Upstream {
 		hp := u
 		if _, err := netip.ParseAddr(u); err == nil {
@@ -223,6 +257,11 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("dns.upstream: %q is not IP or IP:PORT", u)
 		}
 	}
+	return nil
+}
+
+// validateDaemon checks the daemon section and the MAC prefix.
+func (c *Config) validateDaemon() error {
 	if c.Daemon.Socket == "" || !strings.HasPrefix(c.Daemon.Socket, "/") {
 		return fmt.Errorf("daemon.socket: %q must be an absolute path", c.Daemon.Socket)
 	}

@@ -3,6 +3,7 @@ package secgroup
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"testing"
 )
 
@@ -59,6 +60,11 @@ type goldenCase struct {
 // real ovn-northd and ovn-trace by the integration test.
 func goldenCases(t testing.TB) []goldenCase {
 	svc := addrs("10.0.0.1", "fd00::1")
+	return slices.Concat(groupCases(t, svc), ruleCases(t, svc), portCases(t, svc))
+}
+
+// groupCases: groups alone, and groups that name each other.
+func groupCases(t testing.TB, svc []netip.Addr) []goldenCase {
 	return []goldenCase{
 		// No group: only the shared port group (empty) and its ACLs.
 		{"empty", Input{}},
@@ -104,7 +110,12 @@ func goldenCases(t testing.TB) []goldenCase {
 			},
 			Services: svc,
 		}},
+	}
+}
 
+// ruleCases: the kinds of rules (statefulness, families, tiers, protocols).
+func ruleCases(t testing.TB, svc []netip.Addr) []goldenCase {
+	return []goldenCase{
 		{"stateless", Input{
 			Groups: []Group{{Name: "dns", Rules: rules(t,
 				"ingress udp 53 stateless",
@@ -160,7 +171,12 @@ func goldenCases(t testing.TB) []goldenCase {
 			Ports:    []Port{{Name: "x", Groups: []string{"proto"}}},
 			Services: svc,
 		}},
+	}
+}
 
+// portCases: service addresses and port memberships.
+func portCases(t testing.TB, svc []netip.Addr) []goldenCase {
+	return []goldenCase{
 		// Several gateways and DNS servers, an IPv4-mapped one, duplicates.
 		{"services", Input{
 			Groups:   []Group{{Name: "g"}},

@@ -415,8 +415,25 @@ func TestPolicyIntegration(t *testing.T) {
 	// gw stands for the network's services (a VIF here, a router port in
 	// real life).
 	e.addPorts("gw", "p1", "p2", "p3", "p4", "p5", "p6", "p7")
+	e.apply(mustTranslate(t, policyInput(t, e)))
+	e.sync()
+
+	for _, c := range policyCases() {
+		t.Run(c.name, func(t *testing.T) {
+			e.t = t
+			out := e.trace(e.microflow(c.f), c.ct...)
+			got := strings.Contains(out, fmt.Sprintf(`output(%q)`, c.f.to))
+			if got != c.deliver {
+				t.Errorf("%s -> %s %s (ct %v): delivered %v, want %v\n%s", c.f.from, c.f.to, c.f.l4, c.ct, got, c.deliver, out)
+			}
+		})
+	}
+}
+
+// policyInput are the groups of TestPolicyIntegration over the ports of e.
+func policyInput(t *testing.T, e *ovnEnv) Input {
 	p3, p4 := e.ports["p3"].ip4.String(), e.ports["p4"].ip4.String()
-	in := Input{
+	return Input{
 		Groups: []Group{
 			{Name: "web", Rules: join(preset(t, "web"), rules(t,
 				"ingress tcp 22 from 10.0.0.0/24",
@@ -450,16 +467,20 @@ func TestPolicyIntegration(t *testing.T) {
 		},
 		Services: []netip.Addr{e.ports["gw"].ip4, e.ports["gw"].ip6},
 	}
-	e.apply(mustTranslate(t, in))
-	e.sync()
+}
 
+// policyCase is a flow traced through the policy of policyInput, in the
+// conntrack states ct, and whether it is delivered.
+type policyCase struct {
+	name    string
+	f       flow
+	ct      []string
+	deliver bool
+}
+
+func policyCases() []policyCase {
 	newConn := []string{"new", "new"}
-	cases := []struct {
-		name    string
-		f       flow
-		ct      []string
-		deliver bool
-	}{
+	return []policyCase{
 		{"web preset admits http", flow{from: "p4", to: "p1", l4: "tcp 80"}, newConn, true},
 		{"web preset admits https over IPv6", flow{from: "p4", to: "p1", v6: true, l4: "tcp 443"}, newConn, true},
 		{"ssh from the CIDR", flow{from: "p4", to: "p1", l4: "tcp 22"}, newConn, true},
@@ -499,15 +520,5 @@ func TestPolicyIntegration(t *testing.T) {
 		{"DHCPv6 answer from a link-local address", flow{from: "gw", to: "p2", raw: "dhcp6-answer"}, newConn, true},
 		{"admin egress deny", flow{from: "p5", to: "p4", l4: "tcp 25"}, newConn, false},
 		{"admin egress deny only where it matches", flow{from: "p5", to: "p4", l4: "tcp 26"}, newConn, true},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			e.t = t
-			out := e.trace(e.microflow(c.f), c.ct...)
-			got := strings.Contains(out, fmt.Sprintf(`output(%q)`, c.f.to))
-			if got != c.deliver {
-				t.Errorf("%s -> %s %s (ct %v): delivered %v, want %v\n%s", c.f.from, c.f.to, c.f.l4, c.ct, got, c.deliver, out)
-			}
-		})
 	}
 }

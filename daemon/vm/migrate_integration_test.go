@@ -12,14 +12,13 @@ import (
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
 )
 
-// TestIntegrationMigrationHandoff: the destination binds the ports on both
-// chassis with RARP activation; completion leaves only the destination;
-// failure gives them back to the source; addresses never change; a daemon
-// restarting in the middle finishes or rolls back from what NB says.
-func TestIntegrationMigrationHandoff(t *testing.T) {
+// startHandoff starts an NB with the network blue and two daemons' VM
+// managers, a on chassis-a and b on chassis-b, that share one NB client.
+func startHandoff(t *testing.T) (context.Context, *ovsdbtest.Server, *ovn.NB, *Manager, *Manager) {
+	t.Helper()
 	srv := ovsdbtest.New(t, "../../pkg/ovn/nbdb/ovn-nb.ovsschema")
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	t.Cleanup(cancel)
 	log := ovsdbtest.Logger(t)
 	nb, err := ovn.NewNB(ctx, []string{srv.Remote}, nil, log)
 	if err != nil {
@@ -36,6 +35,15 @@ func TestIntegrationMigrationHandoff(t *testing.T) {
 	ps := &lport.Ports{NB: nb, Store: &nbstore.Store{NB: nb, Log: log}}
 	a := &Manager{NB: nb, Ports: ps, Chassis: "chassis-a", ReadyTimeout: time.Second, Log: log}
 	b := &Manager{NB: nb, Ports: ps, Chassis: "chassis-b", ReadyTimeout: time.Second, Log: log}
+	return ctx, srv, nb, a, b
+}
+
+// TestIntegrationMigrationHandoff: the destination binds the ports on both
+// chassis with RARP activation; completion leaves only the destination;
+// failure gives them back to the source; addresses never change; a daemon
+// restarting in the middle finishes or rolls back from what NB says.
+func TestIntegrationMigrationHandoff(t *testing.T) {
+	ctx, srv, nb, a, b := startHandoff(t)
 	dom := Domain{Name: "mig1", UUID: "44444444-2222-3333-4444-555555555555", NICs: []NIC{{InterfaceID: "mmmm", MAC: "52:54:00:00:00:31", Network: "blue"}}}
 	ports, err := a.Prepare(ctx, dom)
 	if err != nil {

@@ -147,7 +147,15 @@ func TestIntegrationIPAMPortsAndReservations(t *testing.T) {
 	if err != nil || us[0].Used != 3 || len(us[0].Reservations) != 2 {
 		t.Fatalf("show from a second daemon: %+v %v", us, err)
 	}
-	// Release the port: the next allocations use the rest first.
+	checkReleasedLast(t, ctx, a, b)
+	checkBindingOutlivesPort(t, ctx, a, mac)
+	checkRequestedMAC(t, ctx, a)
+}
+
+// checkReleasedLast: release the port p1 (.4): the next allocations use
+// the rest first.
+func checkReleasedLast(t *testing.T, ctx context.Context, a, b *Store) {
+	t.Helper()
 	if err := a.deletePort(ctx, "p1"); err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +174,12 @@ func TestIntegrationIPAMPortsAndReservations(t *testing.T) {
 	if strings.Join(got, " ") != want {
 		t.Fatalf("fill order %v, want %s (the released .4 last)", got, want)
 	}
-	// The bound address stays bound after its port goes.
+}
+
+// checkBindingOutlivesPort: the bound address stays bound after its port
+// goes, until released.
+func checkBindingOutlivesPort(t *testing.T, ctx context.Context, a *Store, mac net.HardwareAddr) {
+	t.Helper()
 	if err := a.deletePort(ctx, "p2"); err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +192,11 @@ func TestIntegrationIPAMPortsAndReservations(t *testing.T) {
 	if err := a.Release(ctx, "n1", netip.MustParseAddr("10.5.0.9")); !errors.Is(err, errs.NotFound) {
 		t.Fatalf("second release: %v", err)
 	}
-	// A requested MAC is accepted only if no port has it yet.
+}
+
+// checkRequestedMAC: a requested MAC is accepted only if no port has it yet.
+func checkRequestedMAC(t *testing.T, ctx context.Context, a *Store) {
+	t.Helper()
 	own, _ := net.ParseMAC("0a:51:4e:11:22:33")
 	if _, err := a.createPort(ctx, Want{MAC: own}, "p3"); err != nil {
 		t.Fatal(err)

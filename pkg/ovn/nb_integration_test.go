@@ -239,20 +239,43 @@ func TestIntegrationNBPorts(t *testing.T) {
 	if err := nb.CreatePort(ctx, ls, lsp); err != nil {
 		t.Fatalf("CreatePort(p1): %v", err)
 	}
-	checkOnePort := func() {
-		t.Helper()
-		row := findOne(t, srv, "Logical_Switch_Port", []string{"_uuid", "addresses", "port_security", "external_ids", "options"}, "name=p1")
-		if !slices.Equal(row.Set("addresses"), []string{addr}) || !slices.Equal(row.Set("port_security"), []string{addr}) ||
-			!maps.Equal(row.Map("external_ids"), ids) || row.Map("options")[keys.OptRequestedChassis] != "chassis-1" {
-			t.Fatalf("p1 in NB = %v, want addresses/port_security %q, external_ids %v, requested-chassis chassis-1", row, addr, ids)
-		}
-		sw := findOne(t, srv, "Logical_Switch", []string{"ports"}, "name=qn-blue")
-		if !slices.Equal(sw.Set("ports"), []string{row.Str("_uuid")}) {
-			t.Fatalf("qn-blue ports = %v, want only p1 (%s)", sw.Set("ports"), row.Str("_uuid"))
-		}
-	}
-	checkOnePort()
+	checkOnePort(t, srv, addr, ids)
 
+	checkGetAndListPorts(t, nb, addr, ids)
+
+	// The same name again: ErrExists, still one port on the switch.
+	dup := &nbdb.LogicalSwitchPort{Name: "p1", Addresses: []string{"0a:58:0a:00:00:06 10.0.0.6"}, ExternalIDs: map[string]string{keys.Network: "blue"}}
+	if err := nb.CreatePort(ctx, ls, dup); !errors.Is(err, ovn.ErrExists) {
+		t.Fatalf("second CreatePort(p1) = %v, want ErrExists", err)
+	}
+	checkOnePort(t, srv, addr, ids)
+
+	// A network with a port cannot be deleted.
+	if err := nb.DeleteSwitch(ctx, "blue"); !errors.Is(err, ovn.ErrInUse) {
+		t.Fatalf("DeleteSwitch(blue) with a port = %v, want ErrInUse", err)
+	}
+	checkOnePort(t, srv, addr, ids)
+
+	deletePortThenSwitch(t, ctx, srv, nb)
+}
+
+// checkOnePort checks p1 is in NB as created, the only port of qn-blue.
+func checkOnePort(t *testing.T, srv *ovsdbtest.Server, addr string, ids map[string]string) {
+	t.Helper()
+	row := findOne(t, srv, "Logical_Switch_Port", []string{"_uuid", "addresses", "port_security", "external_ids", "options"}, "name=p1")
+	if !slices.Equal(row.Set("addresses"), []string{addr}) || !slices.Equal(row.Set("port_security"), []string{addr}) ||
+		!maps.Equal(row.Map("external_ids"), ids) || row.Map("options")[keys.OptRequestedChassis] != "chassis-1" {
+		t.Fatalf("p1 in NB = %v, want addresses/port_security %q, external_ids %v, requested-chassis chassis-1", row, addr, ids)
+	}
+	sw := findOne(t, srv, "Logical_Switch", []string{"ports"}, "name=qn-blue")
+	if !slices.Equal(sw.Set("ports"), []string{row.Str("_uuid")}) {
+		t.Fatalf("qn-blue ports = %v, want only p1 (%s)", sw.Set("ports"), row.Str("_uuid"))
+	}
+}
+
+// checkGetAndListPorts reads p1 from the cache, by name and by external ids.
+func checkGetAndListPorts(t *testing.T, nb *ovn.NB, addr string, ids map[string]string) {
+	t.Helper()
 	var got *nbdb.LogicalSwitchPort
 	ovsdbtest.Eventually(t, 2*time.Second, func() bool {
 		var err error
@@ -288,20 +311,12 @@ func TestIntegrationNBPorts(t *testing.T) {
 			t.Fatalf("ListPorts(%v) = %v, want %v", tc.match, names, tc.want)
 		}
 	}
+}
 
-	// The same name again: ErrExists, still one port on the switch.
-	dup := &nbdb.LogicalSwitchPort{Name: "p1", Addresses: []string{"0a:58:0a:00:00:06 10.0.0.6"}, ExternalIDs: map[string]string{keys.Network: "blue"}}
-	if err := nb.CreatePort(ctx, ls, dup); !errors.Is(err, ovn.ErrExists) {
-		t.Fatalf("second CreatePort(p1) = %v, want ErrExists", err)
-	}
-	checkOnePort()
-
-	// A network with a port cannot be deleted.
-	if err := nb.DeleteSwitch(ctx, "blue"); !errors.Is(err, ovn.ErrInUse) {
-		t.Fatalf("DeleteSwitch(blue) with a port = %v, want ErrInUse", err)
-	}
-	checkOnePort()
-
+// deletePortThenSwitch: DeletePort removes p1 from the table and the switch,
+// idempotently; then qn-blue, without ports, can be deleted.
+func deletePortThenSwitch(t *testing.T, ctx context.Context, srv *ovsdbtest.Server, nb *ovn.NB) {
+	t.Helper()
 	// DeletePort: gone from the table and from the switch; idempotent.
 	if err := nb.DeletePort(ctx, "p1"); err != nil {
 		t.Fatalf("DeletePort(p1): %v", err)

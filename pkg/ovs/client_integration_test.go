@@ -232,26 +232,57 @@ func TestIntegrationOVSAddDeletePort(t *testing.T) {
 	if err := c.AddPort(ctx, "br-int", "qn-tap1", ifaceIDs, portIDs); err != nil {
 		t.Fatalf("AddPort: %v", err)
 	}
-	checkOnePort := func() {
-		t.Helper()
-		if got := vsctl(srv, "list-ports", "br-int"); got != "qn-tap1" {
-			t.Fatalf("ovs-vsctl list-ports br-int = %q, want qn-tap1", got)
-		}
-		p := findOne(t, srv, "Port", []string{"external_ids", "interfaces"}, "name=qn-tap1")
-		if !maps.Equal(p.Map("external_ids"), portIDs) {
-			t.Fatalf("port external_ids = %v, want %v", p.Map("external_ids"), portIDs)
-		}
-		i := findOne(t, srv, "Interface", []string{"_uuid", "external_ids", "type"}, "name=qn-tap1")
-		if !maps.Equal(i.Map("external_ids"), ifaceIDs) || i.Str("type") != "" {
-			t.Fatalf("interface = %v, want a system interface with external_ids %v", i, ifaceIDs)
-		}
-		if !slices.Equal(p.Set("interfaces"), []string{i.Str("_uuid")}) {
-			t.Fatalf("port interfaces = %v, want [%s]", p.Set("interfaces"), i.Str("_uuid"))
-		}
-	}
-	checkOnePort()
+	checkOnePort(t, srv, ifaceIDs, portIDs)
 
-	// The client sees it too.
+	checkClientSeesPort(t, c)
+
+	// The same name again: ErrExists, and still exactly one port.
+	err := c.AddPort(ctx, "br-int", "qn-tap1", map[string]string{ovs.KeyIfaceID: "lsp-2"}, map[string]string{"quantumnet:port": "lsp-2"})
+	if !errors.Is(err, ovs.ErrExists) {
+		t.Fatalf("second AddPort(qn-tap1) = %v, want an error wrapping ErrExists", err)
+	}
+	checkOnePort(t, srv, ifaceIDs, portIDs)
+
+	// On a bridge that does not exist.
+	if err := c.AddPort(ctx, "br-nope", "qn-tap2", nil, nil); !errors.Is(err, ovs.ErrNotFound) {
+		t.Fatalf("AddPort on a missing bridge = %v, want ErrNotFound", err)
+	}
+	if rows := find(t, srv, "Port", []string{"_uuid"}, "name=qn-tap2"); len(rows) != 0 {
+		t.Fatalf("AddPort on a missing bridge left port rows: %v", rows)
+	}
+
+	deletePortIdempotent(t, ctx, srv, c)
+
+	// The name is free again.
+	if err := c.AddPort(ctx, "br-int", "qn-tap1", ifaceIDs, portIDs); err != nil {
+		t.Fatalf("AddPort after DeletePort: %v", err)
+	}
+	checkOnePort(t, srv, ifaceIDs, portIDs)
+}
+
+// checkOnePort checks qn-tap1 is the one port of br-int, with one system
+// interface, and the external ids it was added with.
+func checkOnePort(t *testing.T, srv *ovsdbtest.Server, ifaceIDs, portIDs map[string]string) {
+	t.Helper()
+	if got := vsctl(srv, "list-ports", "br-int"); got != "qn-tap1" {
+		t.Fatalf("ovs-vsctl list-ports br-int = %q, want qn-tap1", got)
+	}
+	p := findOne(t, srv, "Port", []string{"external_ids", "interfaces"}, "name=qn-tap1")
+	if !maps.Equal(p.Map("external_ids"), portIDs) {
+		t.Fatalf("port external_ids = %v, want %v", p.Map("external_ids"), portIDs)
+	}
+	i := findOne(t, srv, "Interface", []string{"_uuid", "external_ids", "type"}, "name=qn-tap1")
+	if !maps.Equal(i.Map("external_ids"), ifaceIDs) || i.Str("type") != "" {
+		t.Fatalf("interface = %v, want a system interface with external_ids %v", i, ifaceIDs)
+	}
+	if !slices.Equal(p.Set("interfaces"), []string{i.Str("_uuid")}) {
+		t.Fatalf("port interfaces = %v, want [%s]", p.Set("interfaces"), i.Str("_uuid"))
+	}
+}
+
+// checkClientSeesPort: the client sees qn-tap1 too.
+func checkClientSeesPort(t *testing.T, c *ovs.Client) {
+	t.Helper()
 	ovsdbtest.Eventually(t, 2*time.Second, func() bool { _, err := c.GetPort("qn-tap1"); return err == nil },
 		"GetPort(qn-tap1) never found the port")
 	if i, err := c.GetInterface("qn-tap1"); err != nil || i.ExternalIDs[ovs.KeyIfaceID] != "lsp-1" {
@@ -264,23 +295,12 @@ func TestIntegrationOVSAddDeletePort(t *testing.T) {
 	if ports, err := c.ListPorts(map[string]string{"quantumnet:container-id": "c2"}); err != nil || len(ports) != 0 {
 		t.Fatalf("ListPorts(container-id=c2) = %v, %v; want none", ports, err)
 	}
+}
 
-	// The same name again: ErrExists, and still exactly one port.
-	err = c.AddPort(ctx, "br-int", "qn-tap1", map[string]string{ovs.KeyIfaceID: "lsp-2"}, map[string]string{"quantumnet:port": "lsp-2"})
-	if !errors.Is(err, ovs.ErrExists) {
-		t.Fatalf("second AddPort(qn-tap1) = %v, want an error wrapping ErrExists", err)
-	}
-	checkOnePort()
-
-	// On a bridge that does not exist.
-	if err := c.AddPort(ctx, "br-nope", "qn-tap2", nil, nil); !errors.Is(err, ovs.ErrNotFound) {
-		t.Fatalf("AddPort on a missing bridge = %v, want ErrNotFound", err)
-	}
-	if rows := find(t, srv, "Port", []string{"_uuid"}, "name=qn-tap2"); len(rows) != 0 {
-		t.Fatalf("AddPort on a missing bridge left port rows: %v", rows)
-	}
-
-	// DeletePort removes port and interface; the bridge's own port stays.
+// deletePortIdempotent: DeletePort removes port and interface; the bridge's
+// own port stays.
+func deletePortIdempotent(t *testing.T, ctx context.Context, srv *ovsdbtest.Server, c *ovs.Client) {
+	t.Helper()
 	if err := c.DeletePort(ctx, "br-int", "qn-tap1"); err != nil {
 		t.Fatalf("DeletePort: %v", err)
 	}
@@ -302,12 +322,6 @@ func TestIntegrationOVSAddDeletePort(t *testing.T) {
 			t.Fatalf("DeletePort(%s) of a missing port = %v, want nil", name, err)
 		}
 	}
-
-	// The name is free again.
-	if err := c.AddPort(ctx, "br-int", "qn-tap1", ifaceIDs, portIDs); err != nil {
-		t.Fatalf("AddPort after DeletePort: %v", err)
-	}
-	checkOnePort()
 }
 
 // addPort adds a port and waits until the client's cache has it.

@@ -100,6 +100,18 @@ func mustRule(t *testing.T, s string) secgroup.Rule {
 // the translator says, incrementally, and every refusal leaves NB as it was.
 func TestIntegrationGroupsAndPorts(t *testing.T) {
 	e := newEnv(t)
+	createGroups(t, e)
+	createPortsInGroups(t, e)
+	changeIncrementally(t, e)
+	syncRepairs(t, e)
+	checkRefusals(t, e)
+	checkAndDeleteAll(t, e)
+}
+
+// createGroups creates web, db and front-end, and refuses a duplicate and a
+// name OVN cannot tell from front-end.
+func createGroups(t *testing.T, e *env) {
+	t.Helper()
 	ctx := e.ctx
 	if err := e.m.Create(ctx, secgroup.Group{Name: "web", Description: "front ends", Rules: []secgroup.Rule{mustRule(t, "ingress tcp 80")}}); err != nil {
 		t.Fatal(err)
@@ -116,8 +128,12 @@ func TestIntegrationGroupsAndPorts(t *testing.T) {
 	if err := e.m.Create(ctx, secgroup.Group{Name: "front_end"}); !errors.Is(err, secgroup.ErrInvalid) {
 		t.Fatalf("create of a name OVN cannot tell from front-end: %v", err)
 	}
+}
 
-	// A port is created in its groups in the same transaction.
+// createPortsInGroups: a port is created in its groups in the same
+// transaction, and a port in an unknown group is not created.
+func createPortsInGroups(t *testing.T, e *env) {
+	t.Helper()
 	if err := e.port("p1", "web"); err != nil {
 		t.Fatal(err)
 	}
@@ -136,8 +152,13 @@ func TestIntegrationGroupsAndPorts(t *testing.T) {
 	if got := e.members(secgroup.AllPortGroup); !slices.Equal(got, []string{"p1"}) {
 		t.Fatalf("%s has %v", secgroup.AllPortGroup, got)
 	}
+}
 
-	// Adding a rule adds exactly one ACL row and rewrites none.
+// changeIncrementally: adding a rule adds exactly one ACL row and rewrites
+// none.
+func changeIncrementally(t *testing.T, e *env) {
+	t.Helper()
+	ctx := e.ctx
 	before := e.aclUUIDs()
 	added, err := e.m.AddRules(ctx, "web", []secgroup.Rule{mustRule(t, "ingress tcp 443"), mustRule(t, "ingress tcp 80")})
 	if err != nil || len(added) != 1 {
@@ -168,9 +189,13 @@ func TestIntegrationGroupsAndPorts(t *testing.T) {
 	if ids := e.srv.FindOne("ovn-nbctl", "Logical_Switch_Port", []string{"external_ids"}, "name=p2").Map("external_ids"); ids[keys.SecurityGroups] != "db,web" {
 		t.Fatalf("p2 external_ids %v", ids)
 	}
+}
 
-	// Sync repairs a membership lost behind its back, and writes nothing
-	// when all is right (the generation stays).
+// syncRepairs: Sync repairs a membership lost behind its back, and writes
+// nothing when all is right (the generation stays).
+func syncRepairs(t *testing.T, e *env) {
+	t.Helper()
+	ctx := e.ctx
 	p2 := e.srv.FindOne("ovn-nbctl", "Logical_Switch_Port", []string{"_uuid"}, "name=p2").Str("_uuid")
 	e.srv.Run("ovn-nbctl", "--db="+e.srv.Remote, "remove", "Port_Group", "qn_sg_web", "ports", p2)
 	ovsdbtest.Eventually(t, 5*time.Second, func() bool { pg, _ := e.nb.GetPortGroup("qn_sg_web"); return len(pg.Ports) == 1 }, "removal seen")
@@ -191,9 +216,13 @@ func TestIntegrationGroupsAndPorts(t *testing.T) {
 	if g1 := gen(); g1 != g0 {
 		t.Fatalf("a sync with nothing to do wrote (generation %s -> %s)", g0, g1)
 	}
+}
 
-	// Refusals: unknown remote group, a group with members, a group named
-	// by another's rule, an unknown rule.
+// checkRefusals: an unknown remote group, a group with members, a group
+// named by another's rule, an unknown rule.
+func checkRefusals(t *testing.T, e *env) {
+	t.Helper()
+	ctx := e.ctx
 	if _, err := e.m.AddRules(ctx, "db", []secgroup.Rule{mustRule(t, "ingress tcp 5432 from sg:nosuch")}); !errors.Is(err, secgroup.ErrUnknownGroup) {
 		t.Fatalf("rule with an unknown remote group: %v", err)
 	}
@@ -224,7 +253,13 @@ func TestIntegrationGroupsAndPorts(t *testing.T) {
 	if err := e.m.DeleteRules(ctx, "db", []string{"ingress ipv4 tcp 5432 from sg:web"}); err != nil {
 		t.Fatal(err)
 	}
+}
 
+// checkAndDeleteAll: what Northbound holds is exactly what the translator
+// makes of the groups and ports, and deleting every group leaves no row.
+func checkAndDeleteAll(t *testing.T, e *env) {
+	t.Helper()
+	ctx := e.ctx
 	// What Northbound holds is exactly what the translator makes of the
 	// groups and ports (nothing left over, nothing missing).
 	e.checkTranslated()
