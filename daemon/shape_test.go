@@ -43,7 +43,6 @@ var pending = map[string]string{
 	"test/e2e/dhcpdns_test.go:TestMagicDNS":              "being split in the harness rework",
 	"test/ipam/ipam_test.go:TestIntegrationIPAMRestart":  "being split in the harness rework",
 	"test/migration/migration_test.go:TestLiveMigration": "being split in the harness rework",
-	"test/vm/vm_test.go":                                 "being split in the harness rework",
 	"test/vm/vm_test.go:TestVMAndContainer":              "being split in the harness rework",
 }
 
