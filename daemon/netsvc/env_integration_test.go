@@ -17,13 +17,12 @@ import (
 	"github.com/quantumnet/quantumnet/pkg/ovn"
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
+	"github.com/quantumnet/quantumnet/pkg/ovn/ovntest"
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
 )
 
 // The test environment of the Ensure tests: a real ovsdb-server, daemons
 // (an NB client, an allocator and a Manager each) and readers of the rows.
-
-const nbSchema = "../../pkg/ovn/nbdb/ovn-nb.ovsschema"
 
 // env is one ovsdb-server and the daemons (NB connections) of a test.
 type env struct {
@@ -41,7 +40,7 @@ type daemon struct {
 }
 
 func newEnv(t *testing.T) *env {
-	srv := ovsdbtest.New(t, nbSchema)
+	srv := ovsdbtest.NewNB(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	t.Cleanup(cancel)
 	return &env{t: t, srv: srv, ctx: ctx}
@@ -50,16 +49,7 @@ func newEnv(t *testing.T) *env {
 func (e *env) connect() *daemon {
 	e.t.Helper()
 	log := ovsdbtest.Logger(e.t)
-	nb, err := ovn.NewNB(e.ctx, []string{e.srv.Remote}, nil, log)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.t.Cleanup(nb.Close) // before the server stops: no reconnection attempts after the test
-	wctx, cancel := context.WithTimeout(e.ctx, 10*time.Second)
-	defer cancel()
-	if err := nb.WaitConnected(wctx); err != nil {
-		e.t.Fatal(err)
-	}
+	nb := ovntest.DialNB(e.t, e.srv) // closed before the server stops
 	al := &nbstore.Store{NB: nb, Log: log}
 	return &daemon{nb: nb, al: al, ps: &lport.Ports{NB: nb, Store: al}, m: &netsvc.Manager{NB: nb, Alloc: al, Log: log}}
 }
@@ -71,11 +61,9 @@ func (e *env) createNet(in network.Input, ds ...*daemon) network.Spec {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if _, err := ds[0].nb.CreateSwitch(e.ctx, spec.Name, spec.ExternalIDs()); err != nil {
-		e.t.Fatal(err)
-	}
-	for _, d := range ds {
-		ovsdbtest.Eventually(e.t, 5*time.Second, func() bool { _, err := d.nb.GetSwitch(spec.Name); return err == nil }, "switch %s not cached", spec.Name)
+	ovntest.Switch(spec.Name, spec.ExternalIDs())(e.t, ds[0].nb)
+	for _, d := range ds[1:] {
+		ovntest.WaitSwitch(e.t, d.nb, spec.Name)
 	}
 	return spec
 }

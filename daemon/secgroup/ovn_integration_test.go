@@ -31,9 +31,7 @@ import (
 )
 
 const (
-	nbSchema = "../../pkg/ovn/nbdb/ovn-nb.ovsschema"
-	sbSchema = "../../pkg/ovn/sbdb/ovn-sb.ovsschema"
-	network  = "qn-sgtest" // the test's Logical_Switch
+	network = "qn-sgtest" // the test's Logical_Switch
 )
 
 // ovnEnv is NB + SB + ovn-northd, and the ports of one switch.
@@ -55,7 +53,7 @@ func startOVN(t *testing.T) *ovnEnv {
 	northd := ovsdbtest.Require(t, "ovn-northd")
 	ovsdbtest.Require(t, "ovn-trace")
 	ovsdbtest.Require(t, "ovn-nbctl")
-	e := &ovnEnv{t: t, nb: ovsdbtest.New(t, nbSchema), sb: ovsdbtest.New(t, sbSchema), ports: map[string]testPort{}}
+	e := &ovnEnv{t: t, nb: ovsdbtest.NewNB(t), sb: ovsdbtest.NewSB(t), ports: map[string]testPort{}}
 	dir := filepath.Dir(e.nb.Socket)
 	e.northdLog = filepath.Join(t.TempDir(), "ovn-northd.log")
 	cmd := exec.Command(northd, "--ovnnb-db="+e.nb.Remote, "--ovnsb-db="+e.sb.Remote,

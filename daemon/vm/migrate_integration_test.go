@@ -9,6 +9,7 @@ import (
 	"github.com/quantumnet/quantumnet/daemon/network"
 	"github.com/quantumnet/quantumnet/ipam/nbstore"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
+	"github.com/quantumnet/quantumnet/pkg/ovn/ovntest"
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
 )
 
@@ -16,22 +17,11 @@ import (
 // managers, a on chassis-a and b on chassis-b, that share one NB client.
 func startHandoff(t *testing.T) (context.Context, *ovsdbtest.Server, *ovn.NB, *Manager, *Manager) {
 	t.Helper()
-	srv := ovsdbtest.New(t, "../../pkg/ovn/nbdb/ovn-nb.ovsschema")
+	spec, _ := network.Parse(network.Input{Name: "blue", Subnet4: "10.9.0.0/24"})
+	nb, srv := ovntest.NewNB(t, ovntest.Switch("blue", spec.ExternalIDs()))
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	log := ovsdbtest.Logger(t)
-	nb, err := ovn.NewNB(ctx, []string{srv.Remote}, nil, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
-	defer wcancel()
-	if err := nb.WaitConnected(wctx); err != nil {
-		t.Fatal(err)
-	}
-	spec, _ := network.Parse(network.Input{Name: "blue", Subnet4: "10.9.0.0/24"})
-	nb.CreateSwitch(ctx, "blue", spec.ExternalIDs())
-	ovsdbtest.Eventually(t, 5*time.Second, func() bool { _, err := nb.GetSwitch("blue"); return err == nil }, "switch")
 	ps := &lport.Ports{NB: nb, Store: &nbstore.Store{NB: nb, Log: log}}
 	a := &Manager{NB: nb, Ports: ps, Chassis: "chassis-a", ReadyTimeout: time.Second, Log: log}
 	b := &Manager{NB: nb, Ports: ps, Chassis: "chassis-b", ReadyTimeout: time.Second, Log: log}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -14,10 +15,11 @@ import (
 
 	"github.com/quantumnet/quantumnet/daemon/network"
 	"github.com/quantumnet/quantumnet/daemon/secgroup"
-	"github.com/quantumnet/quantumnet/pkg/ovn"
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
+	"github.com/quantumnet/quantumnet/pkg/ovn/ovntest"
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
+	"github.com/quantumnet/quantumnet/test/harness"
 )
 
 // The benchmarks of `make bench` for security groups: 1,000 ports in 10
@@ -65,18 +67,10 @@ func benchEnv(b testing.TB) (*Manager, *ovsdbtest.Server, context.Context) {
 }
 
 func benchEnvN(b testing.TB, nPorts int) (*Manager, *ovsdbtest.Server, context.Context) {
-	srv := ovsdbtest.New(b, "../../../pkg/ovn/nbdb/ovn-nb.ovsschema")
+	srv := ovsdbtest.NewNB(b)
 	ctx, cancel := context.WithCancel(context.Background())
 	b.Cleanup(cancel)
-	nb, err := ovn.NewNB(ctx, []string{srv.Remote}, nil, discard())
-	if err != nil {
-		b.Fatal(err)
-	}
-	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
-	defer wcancel()
-	if err := nb.WaitConnected(wctx); err != nil {
-		b.Fatal(err)
-	}
+	nb := ovntest.DialNBLog(b, srv, discard())
 	spec, _ := network.Parse(network.Input{Name: "bench", Subnet4: "10.60.0.0/20", Subnet6: "fd00:60::/64"})
 	ls, err := nb.CreateSwitch(ctx, "bench", spec.ExternalIDs())
 	if err != nil {
@@ -239,11 +233,20 @@ func BenchmarkSetPortGroups(b *testing.B) {
 	}
 }
 
+// smokePorts is BenchmarkNaivePerPortACLs's network in smoke mode
+// (harness.SmokeEnv=1): the same path and checks over fewer ports, as the
+// full 1,000 take seconds per iteration.
+const smokePorts = 100
+
 // BenchmarkNaivePerPortACLs is the peer: the same groups written the way
 // that does not use port groups, one ACL per port and rule on the switch
 // (remote groups as literal address lists), in one transaction.
 func BenchmarkNaivePerPortACLs(b *testing.B) {
-	m, srv, ctx := benchEnv(b)
+	n := benchPorts
+	if os.Getenv(harness.SmokeEnv) == "1" {
+		n = smokePorts
+	}
+	m, srv, ctx := benchEnvN(b, n)
 	groups := benchGroupsOf(b)
 	s, _ := m.snapshot()
 	addrs := map[string]string{} // port group -> "{a, b, ...}" of its members' IPv4 addresses

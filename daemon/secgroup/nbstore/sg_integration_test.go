@@ -16,6 +16,7 @@ import (
 	"github.com/quantumnet/quantumnet/ipam/nbstore"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
+	"github.com/quantumnet/quantumnet/pkg/ovn/ovntest"
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
 )
 
@@ -29,31 +30,19 @@ type env struct {
 }
 
 func newEnv(t *testing.T) *env {
-	srv := ovsdbtest.New(t, "../../../pkg/ovn/nbdb/ovn-nb.ovsschema")
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	e := &env{t: t, srv: srv, ctx: ctx}
+	e := &env{t: t, srv: ovsdbtest.NewNB(t), ctx: ctx}
 	e.nb, e.m, e.al = e.connect()
 	spec, _ := network.Parse(network.Input{Name: "blue", Subnet4: "10.8.0.0/24", Subnet6: "fd00:8::/64"})
-	if _, err := e.nb.CreateSwitch(ctx, "blue", spec.ExternalIDs()); err != nil {
-		t.Fatal(err)
-	}
-	ovsdbtest.Eventually(t, 5*time.Second, func() bool { _, err := e.nb.GetSwitch("blue"); return err == nil }, "switch")
+	ovntest.Switch("blue", spec.ExternalIDs())(t, e.nb)
 	return e
 }
 
 // connect is one daemon: its own NB client, manager and allocator.
 func (e *env) connect() (*ovn.NB, *Manager, *lport.Ports) {
 	log := ovsdbtest.Logger(e.t)
-	nb, err := ovn.NewNB(e.ctx, []string{e.srv.Remote}, nil, log)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	wctx, cancel := context.WithTimeout(e.ctx, 10*time.Second)
-	defer cancel()
-	if err := nb.WaitConnected(wctx); err != nil {
-		e.t.Fatal(err)
-	}
+	nb := ovntest.DialNB(e.t, e.srv)
 	m := &Manager{NB: nb, Log: log}
 	return nb, m, &lport.Ports{NB: nb, Store: &nbstore.Store{NB: nb, Log: log}, Groups: m}
 }
