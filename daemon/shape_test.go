@@ -26,14 +26,6 @@ const (
 // trailing slash. An entry that no longer offends fails the test: remove
 // it, so the list only shrinks to empty.
 var pending = map[string]string{
-	"test/bench/cniadd/main.go:run":                      "being split in the harness rework",
-	"test/bench/cniadd/setup.go:bench.setup":             "being split in the harness rework",
-	"test/bench/cniadd/verify.go:bench.cleanup":          "being split in the harness rework",
-	"test/bench/ipam/daemon.go":                          "being split in the harness rework",
-	"test/bench/ipam/daemon.go:env.quantumnetd":          "being split in the harness rework",
-	"test/bench/ipam/daemon.go:env.rebuild":              "being split in the harness rework",
-	"test/bench/ipam/main.go:run":                        "being split in the harness rework",
-	"test/bench/ipam/report.go:Results.print":            "being split in the harness rework",
 	"test/bench/migration/main.go:run":                   "being split in the harness rework",
 	"test/bench/migration/main.go:bench.runMode":         "being split in the harness rework",
 	"test/bench/migration/measure.go:bench.migrate":      "being split in the harness rework",

@@ -1,9 +1,12 @@
 package harness
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
 )
 
 // SmokeEnv is the environment variable that turns every benchmark's smoke
@@ -34,4 +37,27 @@ func FlagDefaults(values map[string]string) error {
 		}
 	}
 	return nil
+}
+
+// Interruptible returns a context that the first SIGINT or SIGTERM
+// cancels (a benchmark stops measuring, then cleans up), and a stop to
+// defer first so that it runs last, after the cleanup: later signals are
+// logged, not obeyed, until then.
+func Interruptible(logf func(format string, a ...any)) (ctx context.Context, stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sigc := make(chan os.Signal, 4)
+	signal.Notify(sigc, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		first := true
+		for range sigc {
+			if first {
+				logf("interrupted: stopping, then cleaning up")
+				cancel()
+				first = false
+			} else {
+				logf("still cleaning up, please wait")
+			}
+		}
+	}()
+	return ctx, func() { signal.Stop(sigc); cancel() }
 }

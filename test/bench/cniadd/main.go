@@ -29,9 +29,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/containernetworking/cni/libcni"
@@ -151,23 +149,8 @@ func run() (code int) {
 	}
 	// The first SIGINT/SIGTERM stops the measurements; the cleanup still
 	// runs (later signals are ignored until it is done).
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	sigc := make(chan os.Signal, 4)
-	signal.Notify(sigc, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sigc) // runs last: after the cleanup
-	go func() {
-		first := true
-		for range sigc {
-			if first {
-				logf("interrupted: stopping, then cleaning up (a few seconds)")
-				cancel()
-				first = false
-			} else {
-				logf("still cleaning up, please wait")
-			}
-		}
-	}()
+	ctx, stop := harness.Interruptible(logf)
+	defer stop() // runs last: after the cleanup
 
 	b := &bench{pid: os.Getpid(), namespaces: map[string]bool{}}
 	t0 := time.Now()
@@ -192,9 +175,21 @@ func run() (code int) {
 	if r, err := readStatus(b.daemon.Pid()); err == nil {
 		b.rssStart = r["VmRSS"]
 	}
+	results, failed := b.measure(ctx)
+	if ctx.Err() != nil {
+		logf("interrupted")
+		return 130
+	}
+	if b.finish(results) || failed {
+		b.dumpLogs()
+		return 1
+	}
+	return 0
+}
 
-	var results []*phaseResult
-	failed := false
+// measure runs each contender's warm-up, then its sequential and parallel
+// phases; a failure ends that contender's phases (failed is true).
+func (b *bench) measure(ctx context.Context) (results []*phaseResult, failed bool) {
 	for _, c := range b.contenders {
 		if ctx.Err() != nil {
 			break
@@ -220,10 +215,12 @@ func run() (code int) {
 			}
 		}
 	}
-	if ctx.Err() != nil {
-		logf("interrupted")
-		return 130
-	}
+	return results, failed
+}
+
+// finish reads quantumnetd's memory and log, prints the report and writes
+// it to -json; it is true when writing failed.
+func (b *bench) finish(results []*phaseResult) (failed bool) {
 	if st, err := readStatus(b.daemon.Pid()); err == nil {
 		b.rssEnd, b.hwmEnd = st["VmRSS"], st["VmHWM"]
 	} else {
@@ -234,12 +231,8 @@ func run() (code int) {
 	if *flagJSON != "" {
 		if err := writeJSON(*flagJSON, rep); err != nil {
 			logf("writing %s: %v", *flagJSON, err)
-			failed = true
+			return true
 		}
 	}
-	if failed {
-		b.dumpLogs()
-		return 1
-	}
-	return 0
+	return false
 }
