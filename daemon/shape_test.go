@@ -30,12 +30,7 @@ var pending = map[string]string{
 	"test/bench/migration/main.go:bench.runMode":         "being split in the harness rework",
 	"test/bench/migration/measure.go:bench.migrate":      "being split in the harness rework",
 	"test/bench/migration/report.go:bench.report":        "being split in the harness rework",
-	"test/e2e/cni_test.go:TestContainersPingThroughOVN":  "being split in the harness rework",
-	"test/e2e/dhcpdns_test.go:TestDHCPForContainers":     "being split in the harness rework",
-	"test/e2e/dhcpdns_test.go:TestMagicDNS":              "being split in the harness rework",
-	"test/ipam/ipam_test.go:TestIntegrationIPAMRestart":  "being split in the harness rework",
 	"test/migration/migration_test.go:TestLiveMigration": "being split in the harness rework",
-	"test/vm/vm_test.go:TestVMAndContainer":              "being split in the harness rework",
 }
 
 // skipDirs are not walked, relative to the repository root: scripts/crossings
