@@ -20,22 +20,6 @@ func vsctl(srv *ovsdbtest.Server, args ...string) string {
 	return srv.Run("ovs-vsctl", append([]string{"--db=" + srv.Remote, "--no-wait", "--timeout=5"}, args...)...)
 }
 
-func find(t *testing.T, srv *ovsdbtest.Server, table string, columns []string, conditions ...string) []ovsdbtest.Row {
-	t.Helper()
-	return srv.Find("ovs-vsctl", table, columns, conditions...)
-}
-
-func findOne(t *testing.T, srv *ovsdbtest.Server, table string, columns []string, conditions ...string) ovsdbtest.Row {
-	t.Helper()
-	return srv.FindOne("ovs-vsctl", table, columns, conditions...)
-}
-
-func ctxTimeout(t *testing.T, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	t.Cleanup(cancel)
-	return ctx
-}
-
 func TestIntegrationOVSConnect(t *testing.T) {
 	srv := ovsdbtest.NewOVS(t)
 	srv.Stop()
@@ -58,7 +42,7 @@ func TestIntegrationOVSConnect(t *testing.T) {
 
 	srv.Start()
 	start = time.Now()
-	if err := c.WaitConnected(ctxTimeout(t, 10*time.Second)); err != nil {
+	if err := c.WaitConnected(ovsdbtest.Context(t, 10*time.Second)); err != nil {
 		t.Fatalf("WaitConnected after the server started: %v", err)
 	}
 	t.Logf("connected %v after the server started", time.Since(start))
@@ -66,7 +50,7 @@ func TestIntegrationOVSConnect(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Root: %v", err)
 	}
-	if want := findOne(t, srv, "Open_vSwitch", []string{"_uuid"}).Str("_uuid"); root.UUID != want {
+	if want := srv.Row("Open_vSwitch", []string{"_uuid"}).Str("_uuid"); root.UUID != want {
 		t.Fatalf("Root().UUID = %s, want %s", root.UUID, want)
 	}
 }
@@ -78,7 +62,7 @@ func TestIntegrationOVSNeverConnected(t *testing.T) {
 	srv := ovsdbtest.NewOVS(t)
 	srv.Stop()
 	c := ovstest.Open(t, srv)
-	ctx := ctxTimeout(t, 5*time.Second)
+	ctx := ovsdbtest.Context(t, 5*time.Second)
 	calls := []struct {
 		name string
 		call func() error
@@ -128,13 +112,13 @@ func TestIntegrationOVSEnsureExternalIDs(t *testing.T) {
 	srv := ovsdbtest.NewOVS(t)
 	vsctl(srv, "set", "Open_vSwitch", ".", "external_ids:hostname=host-1", "external_ids:system-id=old")
 	c := ovstest.Dial(t, srv)
-	ctx := ctxTimeout(t, 10*time.Second)
+	ctx := ovsdbtest.Context(t, 10*time.Second)
 
 	want := map[string]string{"system-id": "chassis-1", "ovn-remote": "unix:/run/ovn/ovnnb_db.sock", "ovn-encap-type": "geneve"}
 	if err := c.EnsureExternalIDs(ctx, want); err != nil {
 		t.Fatalf("EnsureExternalIDs: %v", err)
 	}
-	got := findOne(t, srv, "Open_vSwitch", []string{"external_ids"}).Map("external_ids")
+	got := srv.Row("Open_vSwitch", []string{"external_ids"}).Map("external_ids")
 	wantAll := maps.Clone(want)
 	wantAll["hostname"] = "host-1" // a key nobody asked for is kept
 	if !maps.Equal(got, wantAll) {
@@ -164,7 +148,7 @@ func TestIntegrationOVSEnsureExternalIDs(t *testing.T) {
 	if n := srv.Requests("transact") - before; n != 1 {
 		t.Fatalf("EnsureExternalIDs with one changed key sent %d transaction(s), want 1", n)
 	}
-	got = findOne(t, srv, "Open_vSwitch", []string{"external_ids"}).Map("external_ids")
+	got = srv.Row("Open_vSwitch", []string{"external_ids"}).Map("external_ids")
 	wantAll["ovn-encap-type"] = "vxlan"
 	if !maps.Equal(got, wantAll) {
 		t.Fatalf("Open_vSwitch external_ids = %v, want %v", got, wantAll)
@@ -174,7 +158,7 @@ func TestIntegrationOVSEnsureExternalIDs(t *testing.T) {
 func TestIntegrationOVSEnsureBridge(t *testing.T) {
 	srv := ovsdbtest.NewOVS(t)
 	c := ovstest.Dial(t, srv)
-	ctx := ctxTimeout(t, 10*time.Second)
+	ctx := ovsdbtest.Context(t, 10*time.Second)
 
 	dp, err := c.EnsureBridge(ctx, "br-int", "netdev")
 	if err != nil || dp != "netdev" {
@@ -185,15 +169,15 @@ func TestIntegrationOVSEnsureBridge(t *testing.T) {
 		if got := vsctl(srv, "list-br"); got != "br-int" {
 			t.Fatalf("ovs-vsctl list-br = %q, want br-int", got)
 		}
-		br := findOne(t, srv, "Bridge", []string{"_uuid", "datapath_type", "fail_mode", "other_config", "ports"}, "name=br-int")
+		br := srv.Row("Bridge", []string{"_uuid", "datapath_type", "fail_mode", "other_config", "ports"}, "name=br-int")
 		if br.Str("datapath_type") != "netdev" || br.Str("fail_mode") != "secure" || br.Map("other_config")["disable-in-band"] != "true" {
 			t.Fatalf("br-int = %v, want datapath_type netdev, fail_mode secure, other_config:disable-in-band=true", br)
 		}
-		port := findOne(t, srv, "Port", []string{"_uuid", "interfaces"}, "name=br-int")
+		port := srv.Row("Port", []string{"_uuid", "interfaces"}, "name=br-int")
 		if !slices.Equal(br.Set("ports"), []string{port.Str("_uuid")}) {
 			t.Fatalf("br-int ports = %v, want only its own port %s", br.Set("ports"), port.Str("_uuid"))
 		}
-		iface := findOne(t, srv, "Interface", []string{"_uuid", "type"}, "name=br-int")
+		iface := srv.Row("Interface", []string{"_uuid", "type"}, "name=br-int")
 		if !slices.Equal(port.Set("interfaces"), []string{iface.Str("_uuid")}) || iface.Str("type") != "internal" {
 			t.Fatalf("port br-int interfaces = %v, interface = %v; want the internal interface br-int", port.Set("interfaces"), iface)
 		}
@@ -220,7 +204,7 @@ func TestIntegrationOVSEnsureBridge(t *testing.T) {
 func TestIntegrationOVSAddDeletePort(t *testing.T) {
 	srv := ovsdbtest.NewOVS(t)
 	c := ovstest.Dial(t, srv)
-	ctx := ctxTimeout(t, 10*time.Second)
+	ctx := ovsdbtest.Context(t, 10*time.Second)
 	if _, err := c.EnsureBridge(ctx, "br-int", "netdev"); err != nil {
 		t.Fatal(err)
 	}
@@ -247,7 +231,7 @@ func TestIntegrationOVSAddDeletePort(t *testing.T) {
 	if err := c.AddPort(ctx, "br-nope", "qn-tap2", nil, nil); !errors.Is(err, ovs.ErrNotFound) {
 		t.Fatalf("AddPort on a missing bridge = %v, want ErrNotFound", err)
 	}
-	if rows := find(t, srv, "Port", []string{"_uuid"}, "name=qn-tap2"); len(rows) != 0 {
+	if rows := srv.Rows("Port", []string{"_uuid"}, "name=qn-tap2"); len(rows) != 0 {
 		t.Fatalf("AddPort on a missing bridge left port rows: %v", rows)
 	}
 
@@ -267,11 +251,11 @@ func checkOnePort(t *testing.T, srv *ovsdbtest.Server, ifaceIDs, portIDs map[str
 	if got := vsctl(srv, "list-ports", "br-int"); got != "qn-tap1" {
 		t.Fatalf("ovs-vsctl list-ports br-int = %q, want qn-tap1", got)
 	}
-	p := findOne(t, srv, "Port", []string{"external_ids", "interfaces"}, "name=qn-tap1")
+	p := srv.Row("Port", []string{"external_ids", "interfaces"}, "name=qn-tap1")
 	if !maps.Equal(p.Map("external_ids"), portIDs) {
 		t.Fatalf("port external_ids = %v, want %v", p.Map("external_ids"), portIDs)
 	}
-	i := findOne(t, srv, "Interface", []string{"_uuid", "external_ids", "type"}, "name=qn-tap1")
+	i := srv.Row("Interface", []string{"_uuid", "external_ids", "type"}, "name=qn-tap1")
 	if !maps.Equal(i.Map("external_ids"), ifaceIDs) || i.Str("type") != "" {
 		t.Fatalf("interface = %v, want a system interface with external_ids %v", i, ifaceIDs)
 	}
@@ -308,11 +292,11 @@ func deletePortIdempotent(t *testing.T, ctx context.Context, srv *ovsdbtest.Serv
 		t.Fatalf("ovs-vsctl list-ports br-int after DeletePort = %q, want none", got)
 	}
 	for _, tbl := range []string{"Port", "Interface"} {
-		if rows := find(t, srv, tbl, []string{"_uuid"}, "name=qn-tap1"); len(rows) != 0 {
+		if rows := srv.Rows(tbl, []string{"_uuid"}, "name=qn-tap1"); len(rows) != 0 {
 			t.Fatalf("%s qn-tap1 still in the database after DeletePort: %v", tbl, rows)
 		}
 	}
-	findOne(t, srv, "Port", []string{"_uuid"}, "name=br-int")
+	srv.Row("Port", []string{"_uuid"}, "name=br-int")
 
 	// Idempotent, also for a port that never existed.
 	ovsdbtest.Eventually(t, 2*time.Second, func() bool { _, err := c.GetPort("qn-tap1"); return errors.Is(err, ovs.ErrNotFound) },
@@ -327,7 +311,7 @@ func deletePortIdempotent(t *testing.T, ctx context.Context, srv *ovsdbtest.Serv
 // addPort adds a port and waits until the client's cache has it.
 func addPort(t *testing.T, c *ovs.Client, name string) {
 	t.Helper()
-	ctx := ctxTimeout(t, 5*time.Second)
+	ctx := ovsdbtest.Context(t, 5*time.Second)
 	if _, err := c.EnsureBridge(ctx, "br-int", "netdev"); err != nil {
 		t.Fatal(err)
 	}
@@ -348,7 +332,7 @@ func TestIntegrationOVSWaitInstalled(t *testing.T) {
 	// ovn-controller's part, played by another client: it sets the key a
 	// while after the waiter started.
 	done := make(chan error, 1)
-	go func() { done <- c.WaitInstalled(ctxTimeout(t, 10*time.Second), "qn-tap1") }()
+	go func() { done <- c.WaitInstalled(ovsdbtest.Context(t, 10*time.Second), "qn-tap1") }()
 	select {
 	case err := <-done:
 		t.Fatalf("WaitInstalled returned %v before ovn-installed was set", err)
@@ -375,7 +359,7 @@ func TestIntegrationOVSWaitInstalled(t *testing.T) {
 
 	// Already set: at once.
 	start := time.Now()
-	if err := c.WaitInstalled(ctxTimeout(t, 5*time.Second), "qn-tap1"); err != nil {
+	if err := c.WaitInstalled(ovsdbtest.Context(t, 5*time.Second), "qn-tap1"); err != nil {
 		t.Fatalf("WaitInstalled on an installed interface = %v", err)
 	}
 	if d := time.Since(start); d > 100*time.Millisecond {
@@ -408,7 +392,7 @@ func TestIntegrationOVSWaitInstalledDeadline(t *testing.T) {
 
 	// A waiter that gave up does not disturb a later one.
 	done := make(chan error, 1)
-	go func() { done <- c.WaitInstalled(ctxTimeout(t, 5*time.Second), "qn-tap1") }()
+	go func() { done <- c.WaitInstalled(ovsdbtest.Context(t, 5*time.Second), "qn-tap1") }()
 	time.Sleep(50 * time.Millisecond)
 	vsctl(srv, "set", "Interface", "qn-tap1", "external_ids:ovn-installed=true")
 	select {
@@ -507,10 +491,10 @@ func TestIntegrationOVSReconnect(t *testing.T) {
 	start := time.Now()
 	ovsdbtest.Eventually(t, 5*time.Second, c.Connected, "the client did not reconnect after the server restarted")
 	t.Logf("reconnected %v after the restart", time.Since(start))
-	if err := c.EnsureExternalIDs(ctxTimeout(t, 10*time.Second), map[string]string{"system-id": "chassis-1"}); err != nil {
+	if err := c.EnsureExternalIDs(ovsdbtest.Context(t, 10*time.Second), map[string]string{"system-id": "chassis-1"}); err != nil {
 		t.Fatalf("EnsureExternalIDs after the restart: %v", err)
 	}
-	if got := findOne(t, srv, "Open_vSwitch", []string{"external_ids"}).Map("external_ids")["system-id"]; got != "chassis-1" {
+	if got := srv.Row("Open_vSwitch", []string{"external_ids"}).Map("external_ids")["system-id"]; got != "chassis-1" {
 		t.Fatalf("system-id after reconnect = %q, want chassis-1", got)
 	}
 
@@ -525,7 +509,7 @@ func TestIntegrationOVSReconnect(t *testing.T) {
 		t.Fatalf("WaitInstalled(qn-tap1), installed while the client was away: %v", err)
 	}
 
-	ctx := ctxTimeout(t, 5*time.Second)
+	ctx := ovsdbtest.Context(t, 5*time.Second)
 	if err := c.AddPort(ctx, "br-int", "qn-tap3", nil, nil); err != nil {
 		t.Fatalf("AddPort after reconnect: %v", err)
 	}
@@ -535,7 +519,7 @@ func TestIntegrationOVSReconnect(t *testing.T) {
 
 	// Events flow again: WaitInstalled sees another writer's change.
 	done := make(chan error, 1)
-	go func() { done <- c.WaitInstalled(ctxTimeout(t, 5*time.Second), "qn-tap2") }()
+	go func() { done <- c.WaitInstalled(ovsdbtest.Context(t, 5*time.Second), "qn-tap2") }()
 	time.Sleep(50 * time.Millisecond)
 	vsctl(srv, "set", "Interface", "qn-tap2", "external_ids:ovn-installed=true")
 	select {
