@@ -113,12 +113,7 @@ func TestTruncation(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			req := query("many.quantix.local.", dns.TypeAAAA, tc.edns, false)
-			network, addr := "udp", udp
-			if tc.tcp {
-				network, addr = "tcp", tcp
-			}
-			resp := exchange(t, network, addr, req)
-			checkReply(t, req, resp)
+			resp := ask(t, udp, tcp, tc.tcp, req)
 			if resp.Rcode != dns.RcodeSuccess {
 				t.Errorf("rcode %s, want NOERROR", dns.RcodeToString[resp.Rcode])
 			}

@@ -154,17 +154,25 @@ type answerCase struct {
 	soa    string // owner of the SOA in the authority section; "": none
 }
 
+// ask sends req to the resolver over UDP (udp's address) or TCP, and
+// checks the reply answers it.
+func ask(t *testing.T, udp, tcp string, overTCP bool, req *dns.Msg) *dns.Msg {
+	t.Helper()
+	network, addr := "udp", udp
+	if overTCP {
+		network, addr = "tcp", tcp
+	}
+	resp := exchange(t, network, addr, req)
+	checkReply(t, req, resp)
+	return resp
+}
+
 func runAnswerCases(t *testing.T, udp, tcp string, cases []answerCase) {
 	t.Helper()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			req := query(tc.qname, tc.qtype, tc.edns, tc.do)
-			network, addr := "udp", udp
-			if tc.tcp {
-				network, addr = "tcp", tcp
-			}
-			resp := exchange(t, network, addr, req)
-			checkReply(t, req, resp)
+			resp := ask(t, udp, tcp, tc.tcp, req)
 			if resp.Rcode != tc.rcode {
 				t.Errorf("rcode %s, want %s", dns.RcodeToString[resp.Rcode], dns.RcodeToString[tc.rcode])
 			}

@@ -77,12 +77,16 @@ func (e *env) ensure(d *daemon, netName string) {
 	e.settle(d)
 }
 
-// The tables and columns Ensure reads and writes.
-var tables = []struct {
+// table is a table the tests compare, the columns compared and how a
+// client lists its rows.
+type table struct {
 	name string
 	cols []string
 	list func(nb *ovn.NB) ([]any, error)
-}{
+}
+
+// The tables and columns Ensure reads and writes.
+var tables = []table{
 	{nbdb.LogicalSwitchTable, []string{"_uuid", "name", "ports", "dns_records", "other_config", "external_ids"}, listAll[nbdb.LogicalSwitch]},
 	{nbdb.LogicalSwitchPortTable, []string{"_uuid", "name", "type", "addresses", "options", "dhcpv4_options", "dhcpv6_options", "external_ids"}, listAll[nbdb.LogicalSwitchPort]},
 	{nbdb.DHCPOptionsTable, []string{"_uuid", "cidr", "options", "external_ids"}, listAll[nbdb.DHCPOptions]},
@@ -129,16 +133,22 @@ func (e *env) dbState() string {
 	e.t.Helper()
 	var lines []string
 	for _, tb := range tables {
-		for _, r := range e.srv.Find("ovn-nbctl", tb.name, tb.cols) {
-			l := tb.name
-			for _, c := range tb.cols {
-				l += " " + c + "=" + value(r[c])
-			}
-			lines = append(lines, l)
+		for _, r := range e.srv.Rows(tb.name, tb.cols) {
+			lines = append(lines, tb.line(r))
 		}
 	}
 	slices.Sort(lines)
 	return strings.Join(lines, "\n")
+}
+
+// line is a row of the table as dbState and cacheState write it: the
+// table's name and its columns, column=value.
+func (tb table) line(byCol map[string]any) string {
+	l := tb.name
+	for _, c := range tb.cols {
+		l += " " + c + "=" + value(byCol[c])
+	}
+	return l
 }
 
 // cacheState is the same from a daemon's cache.
@@ -155,11 +165,7 @@ func cacheState(nb *ovn.NB) string {
 			for i := range v.NumField() {
 				byCol[v.Type().Field(i).Tag.Get("ovsdb")] = v.Field(i).Interface()
 			}
-			l := tb.name
-			for _, c := range tb.cols {
-				l += " " + c + "=" + value(byCol[c])
-			}
-			lines = append(lines, l)
+			lines = append(lines, tb.line(byCol))
 		}
 	}
 	slices.Sort(lines)

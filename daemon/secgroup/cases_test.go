@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"slices"
 	"testing"
+
+	"github.com/quantumnet/quantumnet/daemon/secgroup/secgrouptest"
 )
 
 // rules parses rule specs, failing the test on an error.
@@ -211,16 +213,7 @@ func scaleInput(t testing.TB, ports, groups, rulesPerGroup int) Input {
 	for g := 0; g < groups; g++ {
 		grp := Group{Name: fmt.Sprintf("g%d", g)}
 		for r := 0; r < rulesPerGroup; r++ {
-			spec := fmt.Sprintf("ingress tcp %d from 10.%d.0.0/16", 1000+r, g)
-			switch r % 4 {
-			case 1:
-				spec = fmt.Sprintf("ingress ipv6 udp %d", 2000+r)
-			case 2:
-				spec = fmt.Sprintf("ingress tcp %d from sg:g%d", 3000+r, (g+1)%groups)
-			case 3:
-				spec = fmt.Sprintf("egress tcp %d to 192.0.2.%d stateless", 4000+r, r)
-			}
-			grp.Rules = append(grp.Rules, rules(t, spec)...)
+			grp.Rules = append(grp.Rules, rules(t, secgrouptest.RuleSpec(g, r, groups))...)
 		}
 		in.Groups = append(in.Groups, grp)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/quantumnet/quantumnet/daemon/network"
 	"github.com/quantumnet/quantumnet/daemon/secgroup"
+	"github.com/quantumnet/quantumnet/daemon/secgroup/secgrouptest"
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
 	"github.com/quantumnet/quantumnet/pkg/ovn/ovntest"
@@ -40,16 +41,7 @@ func benchGroupsOf(b testing.TB) []secgroup.Group {
 	for g := range benchGroups {
 		grp := secgroup.Group{Name: fmt.Sprintf("g%d", g)}
 		for r := range benchRules {
-			spec := fmt.Sprintf("ingress tcp %d from 10.%d.0.0/16", 1000+r, g)
-			switch r % 4 {
-			case 1:
-				spec = fmt.Sprintf("ingress ipv6 udp %d", 2000+r)
-			case 2:
-				spec = fmt.Sprintf("ingress tcp %d from sg:g%d", 3000+r, (g+1)%benchGroups)
-			case 3:
-				spec = fmt.Sprintf("egress tcp %d to 192.0.2.%d stateless", 4000+r, r)
-			}
-			rule, err := secgroup.ParseRule(spec)
+			rule, err := secgroup.ParseRule(secgrouptest.RuleSpec(g, r, benchGroups))
 			if err != nil {
 				b.Fatal(err)
 			}
