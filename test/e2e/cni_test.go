@@ -306,15 +306,7 @@ func TestRollbackAndRequestedAddress(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "eth0") {
 		t.Fatalf("ADD into a taken ifname: %v", err)
 	}
-	if p := sbx.NBPorts(t, "e2e-green"); len(p) != 0 {
-		t.Errorf("failed ADD left logical ports %v", p)
-	}
-	if p := sbx.OVSPorts(t); len(p) != 0 {
-		t.Errorf("failed ADD left OVS ports %v", p)
-	}
-	if l := sbx.HostLinks("qnc"); len(l) != 0 {
-		t.Errorf("failed ADD left veths %v", l)
-	}
+	wantAttached(t, t.Errorf, "after the failed ADD", "e2e-green", 0)
 
 	cr, _ := harness.NewCNI(t, env.Bin, `{"cniVersion":"1.1.0","name":"greennet","plugins":[{"type":"quantumnet","network":"e2e-green","socket":"`+d.Socket+`","capabilities":{"ips":true,"mac":true}}]}`)
 	ns1, ns2 := harness.Netns(t, "rq1"), harness.Netns(t, "rq2")
@@ -343,6 +335,21 @@ func TestRollbackAndRequestedAddress(t *testing.T) {
 	}
 }
 
+// wantAttached checks, when, that network has n logical ports, br-int n
+// OVS ports and the host n veths; fail is t.Errorf or t.Fatalf.
+func wantAttached(t *testing.T, fail func(format string, args ...any), when, network string, n int) {
+	t.Helper()
+	if p := sbx.NBPorts(t, network); len(p) != n {
+		fail("%s: logical ports %v, want %d", when, p, n)
+	}
+	if p := sbx.OVSPorts(t); len(p) != n {
+		fail("%s: OVS ports %v, want %d", when, p, n)
+	}
+	if l := sbx.HostLinks("qnc"); len(l) != n {
+		fail("%s: veths %v, want %d", when, l, n)
+	}
+}
+
 // TestGC removes every attachment not listed as valid, and only those.
 func TestGC(t *testing.T) {
 	d := readyDaemon(t)
@@ -361,15 +368,7 @@ func TestGC(t *testing.T) {
 	if err := c.Config.GCNetworkList(harness.Context(t), c.List, &libcni.GCArgs{ValidAttachments: keep}); err != nil {
 		t.Fatalf("GC: %v", err)
 	}
-	if p := sbx.NBPorts(t, "e2e-gc"); len(p) != 1 {
-		t.Fatalf("after GC: logical ports %v, want 1", p)
-	}
-	if p := sbx.OVSPorts(t); len(p) != 1 {
-		t.Fatalf("after GC: OVS ports %v, want 1", p)
-	}
-	if l := sbx.HostLinks("qnc"); len(l) != 1 {
-		t.Fatalf("after GC: veths %v, want 1", l)
-	}
+	wantAttached(t, t.Fatalf, "after GC", "e2e-gc", 1)
 	if err := c.Config.CheckNetworkList(harness.Context(t), c.List, harness.RT("gc-1", "/var/run/netns/"+harness.NetnsName("gc-1"), "eth0")); err != nil {
 		t.Fatalf("kept attachment fails CHECK: %v", err)
 	}

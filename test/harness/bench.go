@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
 // SmokeEnv is the environment variable that turns every benchmark's smoke
@@ -60,4 +61,32 @@ func Interruptible(logf func(format string, a ...any)) (ctx context.Context, sto
 		}
 	}()
 	return ctx, func() { signal.Stop(sigc); cancel() }
+}
+
+// Finish is a benchmark run's last deferred call, deferred right after t0
+// is taken: a panic becomes exit code 1, cleanup runs (its failure is
+// exit code 1 too), and the total run time is logged.
+//
+//	defer harness.Finish(&code, time.Now(), b.cleanup, logf)
+func Finish(code *int, t0 time.Time, cleanup func() error, logf func(format string, a ...any)) {
+	if r := recover(); r != nil {
+		logf("panic: %v", r)
+		*code = 1
+	}
+	if err := cleanup(); err != nil {
+		logf("cleanup: %v", err)
+		*code = 1
+	} else {
+		logf("cleanup done; total run time %s", time.Since(t0).Round(100*time.Millisecond))
+	}
+}
+
+// ParseFlags parses a benchmark main's flags; its usage names the command
+// (go run ./test/bench/NAME) and says what it measures.
+func ParseFlags(cmd, what string) {
+	flag.Usage = func() {
+		fmt.Fprintf(flag.CommandLine.Output(), "Usage: go run %s [flags]\n\n%s\n\n", cmd, what)
+		flag.PrintDefaults()
+	}
+	flag.Parse()
 }

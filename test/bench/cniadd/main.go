@@ -67,11 +67,7 @@ var (
 )
 
 func main() {
-	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "Usage: go run ./test/bench/cniadd [flags]\n\nCNI ADD latency of quantumnet vs bridge+host-local vs a shell OVN plugin (root, local OVN sandbox).\n\n")
-		flag.PrintDefaults()
-	}
-	flag.Parse()
+	harness.ParseFlags("./test/bench/cniadd", "CNI ADD latency of quantumnet vs bridge+host-local vs a shell OVN plugin (root, local OVN sandbox).")
 	if *flagSmoke {
 		if err := harness.FlagDefaults(map[string]string{"n": "3", "parallel": "2", "warmup": "1"}); err != nil {
 			logf("%v", err)
@@ -153,19 +149,7 @@ func run() (code int) {
 	defer stop() // runs last: after the cleanup
 
 	b := &bench{pid: os.Getpid(), namespaces: map[string]bool{}}
-	t0 := time.Now()
-	defer func() {
-		if r := recover(); r != nil {
-			logf("panic: %v", r)
-			code = 1
-		}
-		if err := b.cleanup(); err != nil {
-			logf("cleanup: %v", err)
-			code = 1
-		} else {
-			logf("cleanup done; total run time %s", time.Since(t0).Round(100*time.Millisecond))
-		}
-	}()
+	defer harness.Finish(&code, time.Now(), b.cleanup, logf)
 
 	if err := b.setup(ctx); err != nil {
 		logf("setup failed: %v", err)

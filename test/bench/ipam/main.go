@@ -84,11 +84,7 @@ const (
 )
 
 func main() {
-	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "Usage: go run ./test/bench/ipam [flags]\n\nIPAM allocation rate: quantumnetd vs host-local, the in-process allocator, and the rebuild from Northbound.\n\n")
-		flag.PrintDefaults()
-	}
-	flag.Parse()
+	harness.ParseFlags("./test/bench/ipam", "IPAM allocation rate: quantumnetd vs host-local, the in-process allocator, and the rebuild from Northbound.")
 	os.Exit(run())
 }
 
@@ -197,14 +193,7 @@ func run() (code int) {
 
 	e := &env{h: harness.New(harness.Setup{Name: "bipam", Binaries: []string{"quantumnetd"}}), res: newResults(fills)}
 	e.h.Keep = *flagKeep
-	t0 := time.Now()
-	defer func() {
-		if r := recover(); r != nil {
-			logf("panic: %v", r)
-			code = 1
-		}
-		e.close(t0)
-	}()
+	defer harness.Finish(&code, time.Now(), e.close, logf)
 
 	if !e.measure(ctx, fills) {
 		return 1
@@ -294,12 +283,12 @@ func (e *env) publish(ctx context.Context) {
 }
 
 // close removes what the run created (the temp dir unless -keep-tmp).
-func (e *env) close(t0 time.Time) {
+func (e *env) close() error {
 	e.h.Close()
 	if *flagKeep {
 		logf("kept %s", e.h.Tmp)
 	}
-	logf("cleanup done; total run time %s", time.Since(t0).Round(100*time.Millisecond))
+	return nil
 }
 
 // buildHostLocal builds host-local, the version in go.mod, into the temp dir.
