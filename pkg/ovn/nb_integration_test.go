@@ -126,7 +126,7 @@ func TestIntegrationNBCreateSwitchNilIDs(t *testing.T) {
 	nb := ovntest.DialNB(t, srv)
 	ctx := ovsdbtest.Context(t, 10*time.Second)
 
-	if err := noPanic(t, func() error { _, err := nb.CreateSwitch(ctx, "plain", nil); return err }); err != nil {
+	if err := ovsdbtest.NoPanic(t, func() error { _, err := nb.CreateSwitch(ctx, "plain", nil); return err }); err != nil {
 		t.Fatalf("CreateSwitch(plain, nil ids) = %v, want nil", err)
 	}
 	row := srv.Row("Logical_Switch", []string{"external_ids"}, "name=qn-plain")
@@ -484,21 +484,9 @@ func TestIntegrationNBNeverConnected(t *testing.T) {
 		{"DeletePort", func() error { return nb.DeletePort(ctx, "p1") }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if err := noPanic(t, tc.call); !errors.Is(err, ovn.ErrNotConnected) {
+			if err := ovsdbtest.NoPanic(t, tc.call); !errors.Is(err, ovn.ErrNotConnected) {
 				t.Errorf("%s before the first connection = %v, want an error wrapping ErrNotConnected", tc.name, err)
 			}
 		})
 	}
-}
-
-// noPanic runs f, turning a panic into a test error.
-func noPanic(t *testing.T, f func() error) (err error) {
-	t.Helper()
-	defer func() {
-		if r := recover(); r != nil {
-			t.Errorf("panic: %v", r)
-			err = fmt.Errorf("panicked: %v", r)
-		}
-	}()
-	return f()
 }

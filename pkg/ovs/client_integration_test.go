@@ -3,7 +3,6 @@ package ovs_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -81,7 +80,7 @@ func TestIntegrationOVSNeverConnected(t *testing.T) {
 	}
 	for _, tc := range calls {
 		t.Run(tc.name, func(t *testing.T) {
-			err := noPanic(t, tc.call)
+			err := ovsdbtest.NoPanic(t, tc.call)
 			if !errors.Is(err, ovs.ErrNotConnected) {
 				t.Errorf("%s before the first connection = %v, want an error wrapping ErrNotConnected", tc.name, err)
 			}
@@ -90,22 +89,10 @@ func TestIntegrationOVSNeverConnected(t *testing.T) {
 	t.Run("WaitInstalled", func(t *testing.T) {
 		wctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 		defer cancel()
-		if err := noPanic(t, func() error { return c.WaitInstalled(wctx, "qn-tap1") }); err == nil {
+		if err := ovsdbtest.NoPanic(t, func() error { return c.WaitInstalled(wctx, "qn-tap1") }); err == nil {
 			t.Error("WaitInstalled before the first connection = nil, want an error")
 		}
 	})
-}
-
-// noPanic runs f, turning a panic into a test error.
-func noPanic(t *testing.T, f func() error) (err error) {
-	t.Helper()
-	defer func() {
-		if r := recover(); r != nil {
-			t.Errorf("panic: %v", r)
-			err = fmt.Errorf("panicked: %v", r)
-		}
-	}()
-	return f()
 }
 
 func TestIntegrationOVSEnsureExternalIDs(t *testing.T) {
@@ -391,18 +378,7 @@ func TestIntegrationOVSWaitInstalledDeadline(t *testing.T) {
 	}
 
 	// A waiter that gave up does not disturb a later one.
-	done := make(chan error, 1)
-	go func() { done <- c.WaitInstalled(ovsdbtest.Context(t, 5*time.Second), "qn-tap1") }()
-	time.Sleep(50 * time.Millisecond)
-	vsctl(srv, "set", "Interface", "qn-tap1", "external_ids:ovn-installed=true")
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("WaitInstalled after an earlier timeout = %v", err)
-		}
-	case <-time.After(2 * time.Second):
-		t.Fatal("WaitInstalled after an earlier timeout did not return within 2 s of ovn-installed=true")
-	}
+	waitInstalledOnSet(t, c, srv, "qn-tap1", "after an earlier timeout")
 }
 
 // While the server is down the client must say so and must not hang: the
@@ -518,16 +494,24 @@ func TestIntegrationOVSReconnect(t *testing.T) {
 	}
 
 	// Events flow again: WaitInstalled sees another writer's change.
+	waitInstalledOnSet(t, c, srv, "qn-tap2", "after reconnect")
+}
+
+// waitInstalledOnSet checks that WaitInstalled(iface), waiting, returns
+// nil within 2 s of another writer setting ovn-installed=true (when says
+// in what state of the test).
+func waitInstalledOnSet(t *testing.T, c *ovs.Client, srv *ovsdbtest.Server, iface, when string) {
+	t.Helper()
 	done := make(chan error, 1)
-	go func() { done <- c.WaitInstalled(ovsdbtest.Context(t, 5*time.Second), "qn-tap2") }()
+	go func() { done <- c.WaitInstalled(ovsdbtest.Context(t, 5*time.Second), iface) }()
 	time.Sleep(50 * time.Millisecond)
-	vsctl(srv, "set", "Interface", "qn-tap2", "external_ids:ovn-installed=true")
+	vsctl(srv, "set", "Interface", iface, "external_ids:ovn-installed=true")
 	select {
 	case err := <-done:
 		if err != nil {
-			t.Fatalf("WaitInstalled after reconnect = %v", err)
+			t.Fatalf("WaitInstalled %s = %v", when, err)
 		}
 	case <-time.After(2 * time.Second):
-		t.Fatal("WaitInstalled after reconnect did not return within 2 s of ovn-installed=true")
+		t.Fatalf("WaitInstalled %s did not return within 2 s of ovn-installed=true", when)
 	}
 }

@@ -513,6 +513,19 @@ func Eventually(t testing.TB, timeout time.Duration, cond func() bool, msg strin
 	}
 }
 
+// NoPanic runs f, turning a panic into a test error (and an error
+// returned): a client must not panic on what a server or a row gives it.
+func NoPanic(t testing.TB, f func() error) (err error) {
+	t.Helper()
+	defer func() {
+		if r := recover(); r != nil {
+			t.Errorf("panic: %v", r)
+			err = fmt.Errorf("panicked: %v", r)
+		}
+	}()
+	return f()
+}
+
 // Context is a context that times out after d and is cancelled when the
 // test ends.
 func Context(t testing.TB, d time.Duration) context.Context {
