@@ -52,12 +52,7 @@ func serve(t *testing.T, r *Resolver, records func() *Records) (udp, tcp string)
 	go func() { done <- r.Serve(ctx, "net1", pc, l, records) }()
 	t.Cleanup(func() {
 		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Serve: %v", err)
-			}
-		case <-time.After(2 * time.Second):
+		if !serveReturned(t, done) {
 			t.Error("Serve did not return after cancel")
 		}
 	})

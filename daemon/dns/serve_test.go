@@ -75,16 +75,26 @@ func queryServing(t *testing.T, tc stopCase, pc net.PacketConn, l net.Listener) 
 	return co
 }
 
-// checkStopped waits for Serve to return nil and checks it closed the
-// sockets it served.
-func checkStopped(t *testing.T, tc stopCase, done <-chan error, pc net.PacketConn, l net.Listener) {
+// serveReturned waits up to 2 s for Serve's result on done, an error
+// failing the test; it is false if Serve did not return.
+func serveReturned(t *testing.T, done <-chan error) bool {
 	t.Helper()
 	select {
 	case err := <-done:
 		if err != nil {
 			t.Errorf("Serve: %v, want nil", err)
 		}
+		return true
 	case <-time.After(2 * time.Second):
+		return false
+	}
+}
+
+// checkStopped waits for Serve to return nil and checks it closed the
+// sockets it served.
+func checkStopped(t *testing.T, tc stopCase, done <-chan error, pc net.PacketConn, l net.Listener) {
+	t.Helper()
+	if !serveReturned(t, done) {
 		t.Fatal("Serve did not return")
 	}
 	if tc.udp {

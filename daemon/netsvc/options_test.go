@@ -196,18 +196,25 @@ func TestResolverCandidate(t *testing.T) {
 		{"invalid pool", ipam.PoolConfig{Subnet: netip.MustParsePrefix("10.1.0.0/24"), Range: rng("10.2.0.1", "10.2.0.9")}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := ResolverCandidate(tc.cfg)
-			if tc.want == "" {
-				if got.IsValid() {
-					t.Fatalf("got %s, want invalid", got)
-				}
-				return
-			}
-			if got.String() != tc.want {
-				t.Errorf("got %s, want %s", got, tc.want)
-			}
+			wantAddr(t, ResolverCandidate(tc.cfg), tc.want)
 		})
 	}
+}
+
+// wantAddr fails the test unless got is want ("": invalid); it is true
+// when an address is wanted (and got).
+func wantAddr(t *testing.T, got netip.Addr, want string) bool {
+	t.Helper()
+	if want == "" {
+		if got.IsValid() {
+			t.Fatalf("got %s, want invalid", got)
+		}
+		return false
+	}
+	if got.String() != want {
+		t.Fatalf("got %s, want %s", got, want)
+	}
+	return true
 }
 
 func TestOutsideRange(t *testing.T) {
@@ -242,14 +249,8 @@ func TestOutsideRange(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := outsideRange(tc.cfg)
-			if tc.want == "" {
-				if got.IsValid() {
-					t.Fatalf("got %s, want invalid", got)
-				}
+			if !wantAddr(t, got, tc.want) {
 				return
-			}
-			if got.String() != tc.want {
-				t.Fatalf("got %s, want %s", got, tc.want)
 			}
 			// Never an address the pool could hand out.
 			p, err := ipam.NewPool(tc.cfg)
