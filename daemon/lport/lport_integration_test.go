@@ -69,7 +69,7 @@ func TestIntegrationPortTransaction(t *testing.T) {
 	if !slices.Equal(g.seen, []string{"lsp db,web"}) || !slices.Equal(d.asked, []string{"blue"}) {
 		t.Errorf("services asked: groups %q, dhcp %q", g.seen, d.asked)
 	}
-	row := srv.FindOne("ovn-nbctl", "Logical_Switch_Port", []string{"addresses", "port_security", "options"}, "name=p1")
+	row := srv.Row("Logical_Switch_Port", []string{"addresses", "port_security", "options"}, "name=p1")
 	addr := cl.MAC.String() + " " + cl.Addrs[0].Addr().String()
 	if row.Set("addresses")[0] != addr || row.Set("port_security")[0] != addr || row.Map("options")[keys.OptRequestedChassis] != "ch1" {
 		t.Errorf("row %v, want addresses %q", row, addr)

@@ -195,7 +195,7 @@ func (e *env) settle(ds ...*daemon) {
 func (e *env) rows(table string, cols []string, ids map[string]string) []ovsdbtest.Row {
 	e.t.Helper()
 	var out []ovsdbtest.Row
-	for _, r := range e.srv.Find("ovn-nbctl", table, append([]string{"external_ids"}, cols...)) {
+	for _, r := range e.srv.Rows(table, append([]string{"external_ids"}, cols...)) {
 		ext := r.Map("external_ids")
 		ok := true
 		for k, v := range ids {
@@ -226,12 +226,12 @@ func (e *env) dhcp(netName, kind string) ovsdbtest.Row {
 
 func (e *env) switchRow(netName string) ovsdbtest.Row {
 	e.t.Helper()
-	return e.srv.FindOne("ovn-nbctl", nbdb.LogicalSwitchTable, []string{"_uuid", "ports", "dns_records", "other_config", "external_ids"}, "name="+ovn.SwitchName(netName))
+	return e.srv.Row(nbdb.LogicalSwitchTable, []string{"_uuid", "ports", "dns_records", "other_config", "external_ids"}, "name="+ovn.SwitchName(netName))
 }
 
 func (e *env) port(name string) ovsdbtest.Row {
 	e.t.Helper()
-	return e.srv.FindOne("ovn-nbctl", nbdb.LogicalSwitchPortTable,
+	return e.srv.Row(nbdb.LogicalSwitchPortTable,
 		[]string{"_uuid", "type", "addresses", "options", "dhcpv4_options", "dhcpv6_options", "external_ids"}, "name="+name)
 }
 

@@ -124,11 +124,11 @@ func (e *ovnEnv) addPorts(names ...string) {
 func (e *ovnEnv) current() Output {
 	e.t.Helper()
 	lspName := map[string]string{}
-	for _, r := range e.nb.Find("ovn-nbctl", "Logical_Switch_Port", []string{"_uuid", "name"}) {
+	for _, r := range e.nb.Rows("Logical_Switch_Port", []string{"_uuid", "name"}) {
 		lspName[r.Str("_uuid")] = r.Str("name")
 	}
 	var acls []*nbdb.ACL
-	for _, r := range e.nb.Find("ovn-nbctl", "ACL", []string{"_uuid", "direction", "priority", "match", "action", "external_ids"}) {
+	for _, r := range e.nb.Rows("ACL", []string{"_uuid", "direction", "priority", "match", "action", "external_ids"}) {
 		prio, err := strconv.Atoi(r.Str("priority"))
 		if err != nil {
 			e.t.Fatalf("ACL priority %q", r.Str("priority"))
@@ -137,7 +137,7 @@ func (e *ovnEnv) current() Output {
 			Match: r.Str("match"), Action: r.Str("action"), ExternalIDs: r.Map("external_ids")})
 	}
 	var pgs []*nbdb.PortGroup
-	for _, r := range e.nb.Find("ovn-nbctl", "Port_Group", []string{"_uuid", "name", "ports", "acls", "external_ids"}) {
+	for _, r := range e.nb.Rows("Port_Group", []string{"_uuid", "name", "ports", "acls", "external_ids"}) {
 		pgs = append(pgs, &nbdb.PortGroup{UUID: r.Str("_uuid"), Name: r.Str("name"), Ports: r.Set("ports"),
 			ACLs: r.Set("acls"), ExternalIDs: r.Map("external_ids")})
 	}
@@ -153,7 +153,7 @@ func (e *ovnEnv) apply(desired Output) {
 	cur := e.current()
 	add, del, upd := Diff(cur, desired)
 	lspUUID := map[string]string{}
-	for _, r := range e.nb.Find("ovn-nbctl", "Logical_Switch_Port", []string{"_uuid", "name"}) {
+	for _, r := range e.nb.Rows("Logical_Switch_Port", []string{"_uuid", "name"}) {
 		lspUUID[r.Str("name")] = r.Str("_uuid")
 	}
 	aclRef := map[string]string{}
@@ -224,7 +224,7 @@ func (e *ovnEnv) apply(desired Output) {
 		e.t.Fatalf("after applying the diff, NB still differs: +%v\n-%v\n~%v", a, d, u)
 	}
 	// Deleted ACLs are gone from the database, not only from their groups.
-	if n, want := len(e.nb.Find("ovn-nbctl", "ACL", []string{"_uuid"})), len(desired.ACLs); n != want {
+	if n, want := len(e.nb.Rows("ACL", []string{"_uuid"})), len(desired.ACLs); n != want {
 		e.t.Fatalf("%d ACL rows in NB, want %d", n, want)
 	}
 }

@@ -130,7 +130,7 @@ func TestIntegrationVMPorts(t *testing.T) {
 func TestIntegrationVMStartAppliesMetadata(t *testing.T) {
 	srv, nb, m, ctx := newVMEnv(t)
 	members := func(pg string) []string {
-		return srv.FindOne("ovn-nbctl", "Port_Group", []string{"ports"}, "name="+pg).Set("ports")
+		return srv.Row("Port_Group", []string{"ports"}, "name="+pg).Set("ports")
 	}
 	dom := Domain{Name: "app1", UUID: "44444444-2222-3333-4444-555555555555", NICs: []NIC{
 		{InterfaceID: "eeee", MAC: "52:54:00:00:00:05", Network: "blue", SecurityGroups: []string{"web"}}}}

@@ -70,7 +70,7 @@ func TestIntegrationNetworkLifecycle(t *testing.T) {
 	if len(n.DNSServers) != 1 || n.DNSServers[0].String() != "10.9.0.53" || n.Subnet6 != blue.Subnet6 {
 		t.Fatalf("after update: %+v", n)
 	}
-	ids := srv.FindOne("ovn-nbctl", nbdb.LogicalSwitchTable, []string{"external_ids"}, "name="+ovn.SwitchName("blue")).Map("external_ids")
+	ids := srv.Row(nbdb.LogicalSwitchTable, []string{"external_ids"}, "name="+ovn.SwitchName("blue")).Map("external_ids")
 	if ids[keys.MTU] != "1300" || ids[keys.Subnet4] != "10.9.0.0/24" {
 		t.Fatalf("stored: %v", ids)
 	}

@@ -117,7 +117,7 @@ func applySnapshot(t testing.TB, m *Manager) *snapshot {
 }
 
 func rowCount(srv *ovsdbtest.Server, table string) int {
-	return len(srv.Find("ovn-nbctl", table, []string{"_uuid"}))
+	return len(srv.Rows(table, []string{"_uuid"}))
 }
 
 // TestIntegrationRowsDoNotGrowWithPorts: in a real Northbound, 10 groups of
@@ -133,7 +133,7 @@ func TestIntegrationRowsDoNotGrowWithPorts(t *testing.T) {
 		if acls != benchGroups*benchRules+15 || pgs != benchGroups+2 {
 			t.Fatalf("%d ports: %d ACL rows in %d port groups, want %d in %d", n, acls, pgs, benchGroups*benchRules+15, benchGroups+2)
 		}
-		if members := len(srv.FindOne("ovn-nbctl", "Port_Group", []string{"ports"}, "name="+secgroup.AllPortGroup).Set("ports")); members != n {
+		if members := len(srv.Row("Port_Group", []string{"ports"}, "name="+secgroup.AllPortGroup).Set("ports")); members != n {
 			t.Fatalf("%d ports: %d members of %s", n, members, secgroup.AllPortGroup)
 		}
 	}

@@ -55,9 +55,9 @@ func (e *env) port(name string, groups ...string) error {
 
 // members reads a port group's ports from the database (by name).
 func (e *env) members(pg string) []string {
-	uuids := e.srv.FindOne("ovn-nbctl", "Port_Group", []string{"ports"}, "name="+pg).Set("ports")
+	uuids := e.srv.Row("Port_Group", []string{"ports"}, "name="+pg).Set("ports")
 	byUUID := map[string]string{}
-	for _, r := range e.srv.Find("ovn-nbctl", "Logical_Switch_Port", []string{"_uuid", "name"}) {
+	for _, r := range e.srv.Rows("Logical_Switch_Port", []string{"_uuid", "name"}) {
 		byUUID[r.Str("_uuid")] = r.Str("name")
 	}
 	var names []string
@@ -70,7 +70,7 @@ func (e *env) members(pg string) []string {
 
 func (e *env) aclUUIDs() []string {
 	var out []string
-	for _, r := range e.srv.Find("ovn-nbctl", "ACL", []string{"_uuid"}) {
+	for _, r := range e.srv.Rows("ACL", []string{"_uuid"}) {
 		out = append(out, r.Str("_uuid"))
 	}
 	slices.Sort(out)
@@ -175,7 +175,7 @@ func changeIncrementally(t *testing.T, e *env) {
 	if got := e.members("qn_sg_db"); !slices.Equal(got, []string{"p2"}) {
 		t.Fatalf("qn_sg_db has %v", got)
 	}
-	if ids := e.srv.FindOne("ovn-nbctl", "Logical_Switch_Port", []string{"external_ids"}, "name=p2").Map("external_ids"); ids[keys.SecurityGroups] != "db,web" {
+	if ids := e.srv.Row("Logical_Switch_Port", []string{"external_ids"}, "name=p2").Map("external_ids"); ids[keys.SecurityGroups] != "db,web" {
 		t.Fatalf("p2 external_ids %v", ids)
 	}
 }
@@ -185,7 +185,7 @@ func changeIncrementally(t *testing.T, e *env) {
 func syncRepairs(t *testing.T, e *env) {
 	t.Helper()
 	ctx := e.ctx
-	p2 := e.srv.FindOne("ovn-nbctl", "Logical_Switch_Port", []string{"_uuid"}, "name=p2").Str("_uuid")
+	p2 := e.srv.Row("Logical_Switch_Port", []string{"_uuid"}, "name=p2").Str("_uuid")
 	e.srv.Run("ovn-nbctl", "--db="+e.srv.Remote, "remove", "Port_Group", "qn_sg_web", "ports", p2)
 	ovsdbtest.Eventually(t, 5*time.Second, func() bool { pg, _ := e.nb.GetPortGroup("qn_sg_web"); return len(pg.Ports) == 1 }, "removal seen")
 	if err := e.m.Sync(ctx); err != nil {
@@ -195,7 +195,7 @@ func syncRepairs(t *testing.T, e *env) {
 		t.Fatalf("after sync qn_sg_web has %v", got)
 	}
 	gen := func() string {
-		return e.srv.FindOne("ovn-nbctl", "Port_Group", []string{"external_ids"}, "name="+secgroup.AllPortGroup).Map("external_ids")[keys.SGGen]
+		return e.srv.Row("Port_Group", []string{"external_ids"}, "name="+secgroup.AllPortGroup).Map("external_ids")[keys.SGGen]
 	}
 	g0 := gen()
 	ovsdbtest.Eventually(t, 5*time.Second, func() bool { pg, _ := e.nb.GetPortGroup("qn_sg_web"); return len(pg.Ports) == 2 }, "repair seen")
@@ -263,7 +263,7 @@ func checkAndDeleteAll(t *testing.T, e *env) {
 			t.Fatal(err)
 		}
 	}
-	if n := len(e.srv.Find("ovn-nbctl", "Port_Group", []string{"_uuid"})); n != 0 {
+	if n := len(e.srv.Rows("Port_Group", []string{"_uuid"})); n != 0 {
 		t.Fatalf("%d port groups left", n)
 	}
 	if n := len(e.aclUUIDs()); n != 0 {
