@@ -1,11 +1,15 @@
 package harness
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -89,4 +93,38 @@ func ParseFlags(cmd, what string) {
 		flag.PrintDefaults()
 	}
 	flag.Parse()
+}
+
+// WriteJSON writes a benchmark's report v to path, indented.
+func WriteJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// ProcStatus reads the kB values of /proc/PID/status (VmRSS, VmHWM, ...):
+// a daemon's memory as a benchmark reports it.
+func ProcStatus(pid int) (map[string]int64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	m := map[string]int64{}
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		k, v, ok := strings.Cut(s.Text(), ":")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(v)
+		if len(f) == 2 && f[1] == "kB" {
+			if n, err := strconv.ParseInt(f[0], 10, 64); err == nil {
+				m[k] = n
+			}
+		}
+	}
+	return m, s.Err()
 }

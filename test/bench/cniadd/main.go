@@ -156,7 +156,7 @@ func run() (code int) {
 		b.dumpLogs()
 		return 1
 	}
-	if r, err := readStatus(b.daemon.Pid()); err == nil {
+	if r, err := harness.ProcStatus(b.daemon.Pid()); err == nil {
 		b.rssStart = r["VmRSS"]
 	}
 	results, failed := b.measure(ctx)
@@ -205,7 +205,7 @@ func (b *bench) measure(ctx context.Context) (results []*phaseResult, failed boo
 // finish reads quantumnetd's memory and log, prints the report and writes
 // it to -json; it is true when writing failed.
 func (b *bench) finish(results []*phaseResult) (failed bool) {
-	if st, err := readStatus(b.daemon.Pid()); err == nil {
+	if st, err := harness.ProcStatus(b.daemon.Pid()); err == nil {
 		b.rssEnd, b.hwmEnd = st["VmRSS"], st["VmHWM"]
 	} else {
 		b.problem("reading quantumnetd memory: %v", err)
@@ -213,7 +213,7 @@ func (b *bench) finish(results []*phaseResult) (failed bool) {
 	b.scanDaemonLog()
 	rep := b.report(results)
 	if *flagJSON != "" {
-		if err := writeJSON(*flagJSON, rep); err != nil {
+		if err := harness.WriteJSON(*flagJSON, rep); err != nil {
 			logf("writing %s: %v", *flagJSON, err)
 			return true
 		}

@@ -274,7 +274,7 @@ func (e *env) publish(ctx context.Context) {
 	e.res.finish()
 	e.res.print(os.Stdout)
 	if *flagJSON != "" {
-		if err := e.res.writeJSON(*flagJSON); err != nil {
+		if err := harness.WriteJSON(*flagJSON, e.res); err != nil {
 			e.fail(ctx, "write -json", err)
 		} else {
 			logf("results written to %s", *flagJSON)

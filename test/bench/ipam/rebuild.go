@@ -16,7 +16,6 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -258,26 +257,10 @@ func logTime(path string, needles ...string) (time.Time, error) {
 	return time.Time{}, errors.New("not found")
 }
 
-// procMem returns VmRSS and VmHWM of pid, in KiB.
+// procMem returns VmRSS and VmHWM of pid, in KiB (0 if unreadable).
 func procMem(pid int) (rss, hwm int64) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		f := strings.Fields(l)
-		if len(f) < 2 {
-			continue
-		}
-		v, _ := strconv.ParseInt(f[1], 10, 64)
-		switch f[0] {
-		case "VmRSS:":
-			rss = v
-		case "VmHWM:":
-			hwm = v
-		}
-	}
-	return rss, hwm
+	m, _ := harness.ProcStatus(pid)
+	return m["VmRSS"], m["VmHWM"]
 }
 
 // rawMonitor sends the monitor request the daemon's NB client makes (every

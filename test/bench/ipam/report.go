@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -451,12 +450,4 @@ func (r *Results) printTargets(w io.Writer) {
 			fmt.Fprintf(w, "  - %s\n", f)
 		}
 	}
-}
-
-func (r *Results) writeJSON(path string) error {
-	b, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
 }
