@@ -205,6 +205,11 @@ func (e *SwitchEdit) SetExternalID(key, value string) {
 		model.Mutation{Field: &e.row.ExternalIDs, Mutator: ovsdb.MutateOperationInsert, Value: map[string]string{key: value}})
 }
 
+// DeleteExternalID deletes one external id of the switch.
+func (e *SwitchEdit) DeleteExternalID(key string) {
+	e.muts = append(e.muts, model.Mutation{Field: &e.row.ExternalIDs, Mutator: ovsdb.MutateOperationDelete, Value: []string{key}})
+}
+
 // SwitchEditOps returns the operation of the edit e (none for an empty edit).
 func (c *NB) SwitchEditOps(e *SwitchEdit) ([]ovsdb.Operation, error) {
 	return c.MutateOps(&e.row, e.muts...)
