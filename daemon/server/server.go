@@ -19,6 +19,7 @@ import (
 	"github.com/quantumnet/quantumnet/daemon/network"
 	netstore "github.com/quantumnet/quantumnet/daemon/network/nbstore"
 	"github.com/quantumnet/quantumnet/daemon/secgroup"
+	rtstore "github.com/quantumnet/quantumnet/daemon/router/nbstore"
 	sgstore "github.com/quantumnet/quantumnet/daemon/secgroup/nbstore"
 	"github.com/quantumnet/quantumnet/daemon/vm"
 	"github.com/quantumnet/quantumnet/ipam/nbstore"
@@ -41,6 +42,7 @@ type Server struct {
 	SG       *sgstore.Manager
 	Svc      *netsvc.Manager
 	Networks *netstore.Manager
+	Routers  *rtstore.Manager // routers and floating IPs
 	Log      *slog.Logger
 }
 
@@ -255,6 +257,11 @@ func (s *Server) port(p ovn.Port) *api.Port {
 	}
 	if p.MAC != nil {
 		port.Mac = p.MAC.String()
+	}
+	if s.Routers != nil {
+		for _, a := range s.Routers.FIPsOfPort(p.Name) {
+			port.FloatingIps = append(port.FloatingIps, a.String())
+		}
 	}
 	for _, a := range p.IPs {
 		port.Addresses = append(port.Addresses, a.String())
