@@ -278,6 +278,11 @@ func (m *Manager) clearOps(tx *ipamstore.Tx, lr *nbdb.LogicalRouter, lrp *nbdb.L
 	if err := add(m.NB.RouterEditOps(e)); err != nil {
 		return nil, err
 	}
+	if lrp != nil { // deleted explicitly: it refers to the group deleted below
+		if err := add(m.NB.DeleteOps(&nbdb.LogicalRouterPort{UUID: lrp.UUID})); err != nil {
+			return nil, err
+		}
+	}
 	if g, _ := m.NB.GetHAGroup(ovn.HAGroupName(name)); g != nil {
 		if err := add(m.NB.DeleteHAGroupOps(g.UUID)); err != nil {
 			return nil, err
