@@ -13,7 +13,6 @@ import (
 	"github.com/quantumnet/quantumnet/daemon/network"
 	netstore "github.com/quantumnet/quantumnet/daemon/network/nbstore"
 	ipamstore "github.com/quantumnet/quantumnet/ipam/nbstore"
-	"github.com/quantumnet/quantumnet/pkg/errs"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
@@ -158,5 +157,3 @@ func (e *env) routerPorts(lr string) []string {
 	slices.Sort(names)
 	return names
 }
-
-var _ = errs.Invalid
