@@ -132,6 +132,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		go chassis.Run(ctx, chassis.Config{
 			Name: cfg.Chassis.Name, SBRemotes: cfg.OVN.SBRemotes, EncapType: cfg.Chassis.EncapType,
 			EncapIP: cfg.Chassis.EncapIP, Bridge: cfg.Chassis.IntegrationBridge, DatapathType: p.wantDP, BridgeMappings: cfg.Chassis.BridgeMappings,
+			CreateMappedBridges: cfg.Chassis.CreateMappedBridges,
 		}, p.ovs, 2*time.Second, log)
 	}
 	runnerDone := make(chan struct{})
