@@ -88,7 +88,9 @@ func TestIntegrationNorthd(t *testing.T) {
 	if _, err := e.m.AssociateFIP(e.ctx, fip, "pa", netip.Addr{}); err != nil {
 		t.Fatal(err)
 	}
-	sbctl := func(args ...string) string { return e.sbSrv.Run("ovn-sbctl", append([]string{"--db=" + e.sbSrv.Remote}, args...)...) }
+	sbctl := func(args ...string) string {
+		return e.sbSrv.Run("ovn-sbctl", append([]string{"--db=" + e.sbSrv.Remote}, args...)...)
+	}
 	ovsdbtest.Eventually(t, 10*time.Second, func() bool {
 		out, _ := e.sbSrv.TryRun("ovn-sbctl", "--db="+e.sbSrv.Remote, "--bare", "--columns=type", "find", "Port_Binding", "logical_port=cr-qn-lrg-r1")
 		return out == "chassisredirect"
