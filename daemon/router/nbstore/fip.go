@@ -98,15 +98,21 @@ func (m *Manager) ListFIPs() ([]router.FloatingIP, error) {
 }
 
 // FIPsOfPort are the floating IPs associated with a port, sorted.
-func (m *Manager) FIPsOfPort(port string) []netip.Addr {
+func (m *Manager) FIPsOfPort(port string) []netip.Addr { return m.FIPsByPort()[port] }
+
+// FIPsByPort are the associated floating IPs by port (one scan, for a
+// list of ports), each sorted.
+func (m *Manager) FIPsByPort() map[string][]netip.Addr {
 	rs, _ := m.NB.ReservationsOf(keys.OwnerFIP)
-	var out []netip.Addr
+	out := map[string][]netip.Addr{}
 	for _, r := range rs {
-		if r.FIPPort == port {
-			out = append(out, r.IP)
+		if r.FIPPort != "" {
+			out[r.FIPPort] = append(out[r.FIPPort], r.IP)
 		}
 	}
-	slices.SortFunc(out, netip.Addr.Compare)
+	for _, as := range out {
+		slices.SortFunc(as, netip.Addr.Compare)
+	}
 	return out
 }
 
