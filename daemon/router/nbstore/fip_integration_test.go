@@ -8,6 +8,7 @@ import (
 
 	"github.com/quantumnet/quantumnet/daemon/network"
 	"github.com/quantumnet/quantumnet/pkg/errs"
+	"github.com/quantumnet/quantumnet/pkg/ovn"
 )
 
 // TestIntegrationFloatingIPs: create in the range, associate distributed
@@ -51,21 +52,7 @@ func TestIntegrationFloatingIPs(t *testing.T) {
 	if err != nil || next.Address.Compare(netip.MustParseAddr("192.0.2.50")) < 0 {
 		t.Fatalf("create the next free: %+v %v", next, err)
 	}
-	e.refused("fip outside the range", errs.Invalid, func() error {
-		_, err := e.m.CreateFIP(e.ctx, "ext", netip.MustParseAddr("192.0.2.10"))
-		return err
-	}, "192.0.2.10", "range")
-	e.refused("fip taken", errs.Conflict, func() error { _, err := e.m.CreateFIP(e.ctx, "ext", fip); return err }, "192.0.2.60")
-	e.refused("fip on a non-external network", errs.Invalid, func() error { _, err := e.m.CreateFIP(e.ctx, "blue", netip.Addr{}); return err }, "blue")
-	e.refused("network not attached", errs.Invalid, func() error { _, err := e.m.AssociateFIP(e.ctx, fip, "pg", netip.Addr{}); return err },
-		"network green is not attached to a router")
-	e.refused("router without gateway", errs.Invalid, func() error { _, err := e.m.AssociateFIP(e.ctx, fip, "pr", netip.Addr{}); return err },
-		"router r2 has no gateway on ext")
-	e.refused("fixed ip not the port's", errs.Invalid, func() error {
-		_, err := e.m.AssociateFIP(e.ctx, fip, "pa", netip.MustParseAddr("10.1.0.250"))
-		return err
-	}, "fixed_ip")
-
+	fipRefusals(t, e, fip)
 	// Distributed: pa's chassis maps physnet1.
 	f, err := e.m.AssociateFIP(e.ctx, fip, "pa", netip.Addr{})
 	if err != nil || f.Port != "pa" || f.FixedIP != pa.IPs[0] || f.Router != "r1" || !f.Distributed {
@@ -97,6 +84,33 @@ func TestIntegrationFloatingIPs(t *testing.T) {
 		t.Fatalf("centralized NAT: %v", nat)
 	}
 
+	fipPortGone(t, e, fip, next.Address, pc)
+	teardownFIP(t, e)
+}
+
+// fipRefusals: every bad floating IP request is refused naming the
+// missing link or field, with nothing written.
+func fipRefusals(t *testing.T, e *env, fip netip.Addr) {
+	e.refused("fip outside the range", errs.Invalid, func() error {
+		_, err := e.m.CreateFIP(e.ctx, "ext", netip.MustParseAddr("192.0.2.10"))
+		return err
+	}, "192.0.2.10", "range")
+	e.refused("fip taken", errs.Conflict, func() error { _, err := e.m.CreateFIP(e.ctx, "ext", fip); return err }, "192.0.2.60")
+	e.refused("fip on a non-external network", errs.Invalid, func() error { _, err := e.m.CreateFIP(e.ctx, "blue", netip.Addr{}); return err }, "blue")
+	e.refused("network not attached", errs.Invalid, func() error { _, err := e.m.AssociateFIP(e.ctx, fip, "pg", netip.Addr{}); return err },
+		"network green is not attached to a router")
+	e.refused("router without gateway", errs.Invalid, func() error { _, err := e.m.AssociateFIP(e.ctx, fip, "pr", netip.Addr{}); return err },
+		"router r2 has no gateway on ext")
+	e.refused("fixed ip not the port's", errs.Invalid, func() error {
+		_, err := e.m.AssociateFIP(e.ctx, fip, "pa", netip.MustParseAddr("10.1.0.250"))
+		return err
+	}, "fixed_ip")
+
+}
+
+// fipPortGone: a port's deletion disassociates its floating IP in its
+// transaction; delete disassociates first.
+func fipPortGone(t *testing.T, e *env, fip, next netip.Addr, pc ovn.Port) {
 	// The port goes: its NAT rule goes in the same transaction, the
 	// floating IP stays, disassociated.
 	if err := e.ports.Delete(e.ctx, "pa"); err != nil {
@@ -108,7 +122,7 @@ func TestIntegrationFloatingIPs(t *testing.T) {
 	if nat := e.rows("NAT", []string{"_uuid"}, "external_ip=192.0.2.60"); len(nat) != 0 {
 		t.Fatalf("NAT of a deleted port left: %v", nat)
 	}
-	if _, err := e.m.DisassociateFIP(e.ctx, next.Address); err != nil {
+	if _, err := e.m.DisassociateFIP(e.ctx, next); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.m.AssociateFIP(e.ctx, fip, "pc", pc.IPs[0]); err != nil {
@@ -119,10 +133,14 @@ func TestIntegrationFloatingIPs(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.refused("delete missing fip", errs.NotFound, func() error { return e.m.DeleteFIP(e.ctx, fip) }, "192.0.2.60")
-	if err := e.m.DeleteFIP(e.ctx, next.Address); err != nil {
+	if err := e.m.DeleteFIP(e.ctx, next); err != nil {
 		t.Fatal(err)
 	}
 
+}
+
+// teardownFIP deletes everything; nothing of QuantumNet's is left.
+func teardownFIP(t *testing.T, e *env) {
 	// Everything goes.
 	for _, p := range []string{"pc", "pg", "pr"} {
 		if err := e.ports.Delete(e.ctx, p); err != nil {

@@ -98,25 +98,7 @@ func TestIntegrationGateway(t *testing.T) {
 	if want := []router.Chassis{{Name: "ch-a", Priority: router.MaxPriority}, {Name: "ch-b", Priority: router.MaxPriority - 1}}; !slices.Equal(g.Chassis, want) {
 		t.Fatalf("gateway chassis %v, want %v", g.Chassis, want)
 	}
-	lrp := e.rows("Logical_Router_Port", []string{"networks", "ha_chassis_group"}, "name=qn-lrg-r1")[0]
-	grp := e.rows("HA_Chassis_Group", []string{"_uuid", "name"}, "name=qn-ha-r1")
-	if len(grp) != 1 || lrp.Str("ha_chassis_group") != grp[0].Str("_uuid") {
-		t.Fatalf("gateway port %v, HA group %v", lrp, grp)
-	}
-	lsp := e.rows("Logical_Switch_Port", []string{"type", "options", "addresses"}, "name=qn-lsg-r1")
-	if len(lsp) != 1 || lsp[0].Str("type") != "router" || lsp[0].Map("options")["router-port"] != "qn-lrg-r1" {
-		t.Fatalf("peer port on ext: %v", lsp)
-	}
-	routes := map[string]string{}
-	for _, rt := range e.rows("Logical_Router_Static_Route", []string{"ip_prefix", "nexthop", "output_port"}) {
-		routes[rt.Str("ip_prefix")] = rt.Str("nexthop") + " " + rt.Str("output_port")
-	}
-	if len(routes) != 2 || routes["0.0.0.0/0"] != "192.0.2.1 qn-lrg-r1" || routes["::/0"] != "2001:db8:2::1 qn-lrg-r1" {
-		t.Fatalf("default routes: %v (ext is dual-stack: ::/0 via its gateway6)", routes)
-	}
-	if got := e.snats(); len(got) != 1 || got["10.1.0.0/24"] != "192.0.2.50" {
-		t.Fatalf("SNAT after set-gateway: %v", got)
-	}
+	checkGatewayRows(t, e)
 	e.refused("overlap with the gateway network", errs.Invalid, func() error { _, err := e.m.Attach(e.ctx, "r1", "clash"); return err }, "clash", "ext")
 	e.refused("gateway twice", errs.Conflict, func() error {
 		_, err := e.m.SetGateway(e.ctx, GatewayRequest{Router: "r1", Network: "ext"})
@@ -137,6 +119,41 @@ func TestIntegrationGateway(t *testing.T) {
 	e.refused("delete a router with a gateway", errs.InUse, func() error { return e.m.Delete(e.ctx, "r1") }, "blue")
 	e.refused("delete the gateway network", errs.InUse, func() error { return e.nets.Delete(e.ctx, "ext") }, "r1")
 
+	checkHAJoin(t, e)
+	// Clear: nothing of the gateway is left, its address is free again.
+	if _, err := e.m.ClearGateway(e.ctx, "r1"); err != nil {
+		t.Fatal(err)
+	}
+	checkCleared(t, e)
+}
+
+// checkGatewayRows: the gateway port and its HA group, its peer on the
+// external switch, the default routes, SNAT of the attached network.
+func checkGatewayRows(t *testing.T, e *env) {
+	lrp := e.rows("Logical_Router_Port", []string{"networks", "ha_chassis_group"}, "name=qn-lrg-r1")[0]
+	grp := e.rows("HA_Chassis_Group", []string{"_uuid", "name"}, "name=qn-ha-r1")
+	if len(grp) != 1 || lrp.Str("ha_chassis_group") != grp[0].Str("_uuid") {
+		t.Fatalf("gateway port %v, HA group %v", lrp, grp)
+	}
+	lsp := e.rows("Logical_Switch_Port", []string{"type", "options", "addresses"}, "name=qn-lsg-r1")
+	if len(lsp) != 1 || lsp[0].Str("type") != "router" || lsp[0].Map("options")["router-port"] != "qn-lrg-r1" {
+		t.Fatalf("peer port on ext: %v", lsp)
+	}
+	routes := map[string]string{}
+	for _, rt := range e.rows("Logical_Router_Static_Route", []string{"ip_prefix", "nexthop", "output_port"}) {
+		routes[rt.Str("ip_prefix")] = rt.Str("nexthop") + " " + rt.Str("output_port")
+	}
+	if len(routes) != 2 || routes["0.0.0.0/0"] != "192.0.2.1 qn-lrg-r1" || routes["::/0"] != "2001:db8:2::1 qn-lrg-r1" {
+		t.Fatalf("default routes: %v (ext is dual-stack: ::/0 via its gateway6)", routes)
+	}
+	if got := e.snats(); len(got) != 1 || got["10.1.0.0/24"] != "192.0.2.50" {
+		t.Fatalf("SNAT after set-gateway: %v", got)
+	}
+}
+
+// checkHAJoin: a chassis that maps the physnet joins the HA group, below
+// the members, by the runner on the Southbound event.
+func checkHAJoin(t *testing.T, e *env) {
 	// A chassis that maps the physnet joins, below the members; the runner
 	// does it on the Southbound event.
 	go (&Runner{M: e.m, Interval: time.Hour}).Run(e.ctx)
@@ -145,7 +162,7 @@ func TestIntegrationGateway(t *testing.T) {
 		r, _ := e.m.Get("r1")
 		return r.Gateway != nil && len(r.Gateway.Chassis) == 3
 	}, "ch-0 in the HA group")
-	r, _ = e.m.Get("r1")
+	r, _ := e.m.Get("r1")
 	if c := r.Gateway.Chassis; c[0].Name != "ch-a" || c[2] != (router.Chassis{Name: "ch-0", Priority: router.MaxPriority - 2}) {
 		t.Fatalf("HA group after ch-0 came: %v", c)
 	}
@@ -153,10 +170,11 @@ func TestIntegrationGateway(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Clear: nothing of the gateway is left, its address is free again.
-	if _, err := e.m.ClearGateway(e.ctx, "r1"); err != nil {
-		t.Fatal(err)
-	}
+}
+
+// checkCleared: clear-gateway leaves nothing of the gateway, its address
+// is free again, a second clear is refused.
+func checkCleared(t *testing.T, e *env) {
 	for _, table := range []string{"NAT", "Logical_Router_Static_Route", "HA_Chassis_Group", "HA_Chassis"} {
 		if rows := e.rows(table, []string{"_uuid"}); len(rows) != 0 {
 			t.Fatalf("%s rows left after clear-gateway: %v", table, rows)

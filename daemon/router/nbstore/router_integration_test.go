@@ -63,21 +63,7 @@ func TestIntegrationAttachDetach(t *testing.T) {
 	e.refused("missing network", errs.NotFound, func() error { _, err := e.m.Attach(e.ctx, "r1", "nope"); return err }, "nope")
 	e.refused("missing router", errs.NotFound, func() error { _, err := e.m.Attach(e.ctx, "r9", "green"); return err }, "r9")
 
-	// Static routes.
-	if _, err := e.m.AddRoute(e.ctx, "r1", "192.168.10.0/24", "10.1.0.254"); err != nil {
-		t.Fatal(err)
-	}
-	e.refused("route twice", errs.Conflict, func() error { _, err := e.m.AddRoute(e.ctx, "r1", "192.168.10.0/24", "10.1.0.254"); return err }, "192.168.10.0/24")
-	e.refused("route family", errs.Invalid, func() error { _, err := e.m.AddRoute(e.ctx, "r1", "fd00:9::/64", "10.1.0.254"); return err }, "nexthop")
-	e.refused("route cidr", errs.Invalid, func() error { _, err := e.m.AddRoute(e.ctx, "r1", "10.9.0.1/24", "10.1.0.254"); return err }, "prefix")
-	r, err := e.m.Get("r1")
-	if err != nil || len(r.Routes) != 1 || r.Routes[0].String() != "192.168.10.0/24 via 10.1.0.254" || !slices.Equal(r.Networks, []string{"blue", "red"}) {
-		t.Fatalf("router r1: %+v %v", r, err)
-	}
-	if _, err := e.m.DeleteRoute(e.ctx, "r1", "192.168.10.0/24", ""); err != nil {
-		t.Fatal(err)
-	}
-	e.refused("delete missing route", errs.NotFound, func() error { _, err := e.m.DeleteRoute(e.ctx, "r1", "192.168.10.0/24", ""); return err }, "192.168.10.0/24")
+	checkRoutes(t, e)
 	e.refused("delete router with networks", errs.InUse, func() error { return e.m.Delete(e.ctx, "r1") }, "blue", "red")
 	e.refused("delete attached network", errs.InUse, func() error { return e.nets.Delete(e.ctx, "blue") }, "r1")
 
@@ -100,6 +86,31 @@ func TestIntegrationAttachDetach(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	teardownAttach(t, e)
+}
+
+// checkRoutes: static routes are added, refused when bad or present, and
+// deleted.
+func checkRoutes(t *testing.T, e *env) {
+	// Static routes.
+	if _, err := e.m.AddRoute(e.ctx, "r1", "192.168.10.0/24", "10.1.0.254"); err != nil {
+		t.Fatal(err)
+	}
+	e.refused("route twice", errs.Conflict, func() error { _, err := e.m.AddRoute(e.ctx, "r1", "192.168.10.0/24", "10.1.0.254"); return err }, "192.168.10.0/24")
+	e.refused("route family", errs.Invalid, func() error { _, err := e.m.AddRoute(e.ctx, "r1", "fd00:9::/64", "10.1.0.254"); return err }, "nexthop")
+	e.refused("route cidr", errs.Invalid, func() error { _, err := e.m.AddRoute(e.ctx, "r1", "10.9.0.1/24", "10.1.0.254"); return err }, "prefix")
+	r, err := e.m.Get("r1")
+	if err != nil || len(r.Routes) != 1 || r.Routes[0].String() != "192.168.10.0/24 via 10.1.0.254" || !slices.Equal(r.Networks, []string{"blue", "red"}) {
+		t.Fatalf("router r1: %+v %v", r, err)
+	}
+	if _, err := e.m.DeleteRoute(e.ctx, "r1", "192.168.10.0/24", ""); err != nil {
+		t.Fatal(err)
+	}
+	e.refused("delete missing route", errs.NotFound, func() error { _, err := e.m.DeleteRoute(e.ctx, "r1", "192.168.10.0/24", ""); return err }, "192.168.10.0/24")
+}
+
+// teardownAttach detaches and deletes everything the attach test made.
+func teardownAttach(t *testing.T, e *env) {
 	// Everything goes: no router of ours is left, the networks' own are.
 	for _, n := range []string{"red", "green"} {
 		if _, err := e.m.Detach(e.ctx, "r1", n); err != nil {
