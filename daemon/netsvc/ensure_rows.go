@@ -123,16 +123,41 @@ func (p *plan) routerCreate(lrName string, want *nbdb.LogicalRouterPort, rsName 
 	return p.routerSwitchPort(rsName, want.Name)
 }
 
-// routerPortHome puts the existing port lrp on owner if no router has it
-// (a port in no router does not last: OVSDB collects it).
+// routerPortHome puts the existing port lrp on owner (the router the
+// switch names) and takes it out of any other router: a port held nowhere
+// does not last (OVSDB collects it), one held elsewhere is where the
+// switch, as read, does not say. The move is guarded by the switch's ids
+// as read, so a stale view loses to a concurrent attach or detach.
 func (p *plan) routerPortHome(owner *nbdb.LogicalRouter, lrp *nbdb.LogicalRouterPort) error {
 	held, err := ovn.List(p.nb, func(r *nbdb.LogicalRouter) bool { return slices.Contains(r.Ports, lrp.UUID) })
-	if err != nil || len(held) > 0 || owner == nil {
+	if err != nil || owner == nil {
 		return err
 	}
-	e := ovn.EditRouter(owner.UUID)
-	e.AddPort(lrp.UUID)
-	return p.add(p.nb.RouterEditOps(e))
+	moved, home := false, false
+	for _, r := range held {
+		if r.UUID == owner.UUID {
+			home = true
+			continue
+		}
+		e := ovn.EditRouter(r.UUID)
+		e.DeletePort(lrp.UUID)
+		if err := p.add(p.nb.RouterEditOps(e)); err != nil {
+			return err
+		}
+		moved = true
+	}
+	if !home {
+		e := ovn.EditRouter(owner.UUID)
+		e.AddPort(lrp.UUID)
+		if err := p.add(p.nb.RouterEditOps(e)); err != nil {
+			return err
+		}
+		moved = moved || len(held) > 0
+	}
+	if moved {
+		p.ops = append([]ovsdb.Operation{ovn.WaitSwitchExternalIDsOp(p.ls.UUID, p.ls.ExternalIDs)}, p.ops...)
+	}
+	return nil
 }
 
 // routerSwitchPort: the switch's port peering with the router port.

@@ -3,11 +3,13 @@ package nbstore
 import (
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/quantumnet/quantumnet/daemon/netsvc"
 	"github.com/quantumnet/quantumnet/daemon/network"
 	"github.com/quantumnet/quantumnet/pkg/errs"
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
+	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
 )
 
 // TestIntegrationAttachDetach: attach moves the network's gateway port
@@ -52,6 +54,7 @@ func TestIntegrationAttachDetach(t *testing.T) {
 	if got := e.routerPorts("qn-lr-r1"); len(got) != 2 {
 		t.Fatalf("after Ensure: ports of qn-lr-r1 %v", got)
 	}
+	checkRepaired(t, e)
 	if _, err := e.m.Attach(e.ctx, "r1", "blue"); err != nil {
 		t.Fatalf("attach twice to the same router: %v, want a no-op", err)
 	}
@@ -136,4 +139,16 @@ func teardownAttach(t *testing.T, e *env) {
 	if rows := e.rows("Logical_Router", []string{"name"}); len(rows) != 0 {
 		t.Fatalf("routers left after deleting the networks: %v", rows)
 	}
+}
+
+// checkRepaired: a port found on the network's own router while the
+// switch names r1 (written by hand, or an old daemon) goes back to r1.
+func checkRepaired(t *testing.T, e *env) {
+	uuid := e.rows("Logical_Router_Port", []string{"_uuid"}, "name=qn-rp-blue")[0].Str("_uuid")
+	e.nbSrv.Run("ovn-nbctl", "--db="+e.nbSrv.Remote, "remove", "Logical_Router", "qn-lr-r1", "ports", uuid,
+		"--", "add", "Logical_Router", netsvc.RouterName("blue"), "ports", uuid)
+	ovsdbtest.Eventually(t, 5*time.Second, func() bool { return len(e.routerPorts(netsvc.RouterName("blue"))) == 1 }, "moved by hand")
+	ovsdbtest.Eventually(t, 5*time.Second, func() bool {
+		return e.svc.Ensure(e.ctx, "blue") == nil && len(e.routerPorts("qn-lr-r1")) == 2
+	}, "Ensure puts blue's port back on r1")
 }
