@@ -5,10 +5,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/quantumnet/quantumnet/daemon/network"
 	"github.com/quantumnet/quantumnet/pkg/errs"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
+	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
 )
 
 // TestIntegrationFloatingIPs: create in the range, associate distributed
@@ -84,6 +86,7 @@ func TestIntegrationFloatingIPs(t *testing.T) {
 		t.Fatalf("centralized NAT: %v", nat)
 	}
 
+	checkPlacement(t, e, next.Address)
 	fipPortGone(t, e, fip, next.Address, pc)
 	teardownFIP(t, e)
 }
@@ -168,5 +171,22 @@ func teardownFIP(t *testing.T, e *env) {
 		if rows := e.rows(table, []string{"_uuid"}); len(rows) != 0 {
 			t.Fatalf("%s rows left after deleting everything: %v", table, rows)
 		}
+	}
+}
+
+// checkPlacement: once pc's chassis maps the physnet, the runner's sync
+// makes its floating IP distributed.
+func checkPlacement(t *testing.T, e *env, addr netip.Addr) {
+	e.sbSrv.Run("ovn-sbctl", "--db="+e.sbSrv.Remote, "set", "Chassis", "ch-c", "other_config:ovn-bridge-mappings=physnet1:br-ex")
+	ovsdbtest.Eventually(t, 5*time.Second, func() bool {
+		if err := e.m.SyncFIPs(e.ctx); err != nil {
+			t.Fatal(err)
+		}
+		f, _ := e.m.GetFIP(addr)
+		return f.Distributed
+	}, "floating IP %s distributed once its port's chassis maps the physnet", addr)
+	nat := e.rows("NAT", []string{"logical_port", "external_mac"}, "external_ip="+addr.String())
+	if len(nat) != 1 || nat[0].Str("logical_port") != "pc" || nat[0].Str("external_mac") == "" {
+		t.Fatalf("NAT after the placement sync: %v", nat)
 	}
 }

@@ -105,8 +105,9 @@ func (m *Manager) syncGroup(ctx context.Context, groupName string) error {
 	return nil
 }
 
-// Runner keeps the HA groups current: at once when a Southbound chassis
-// appears or changes, and every Interval.
+// Runner keeps the HA groups current, and the floating IPs distributed
+// where their ports' chassis map the physnet: at once when a Southbound
+// chassis appears or changes, and every Interval.
 type Runner struct {
 	M        *Manager
 	Interval time.Duration
@@ -135,6 +136,9 @@ func (r *Runner) Run(ctx context.Context) {
 	for {
 		if err := r.M.SyncHA(ctx); err != nil {
 			r.M.Log.Warn("gateway chassis: sync failed, will retry", "err", err)
+		}
+		if err := r.M.SyncFIPs(ctx); err != nil {
+			r.M.Log.Warn("floating IPs: placement sync failed, will retry", "err", err)
 		}
 		select {
 		case <-ctx.Done():
