@@ -146,9 +146,11 @@ func (c *NB) DeleteSwitch(ctx context.Context, network string) error {
 		}
 		del = append(del, d...)
 	}
-	if err := c.transact(ctx, "delete network "+network, append([]ovsdb.Operation{wait}, del...)); err != nil {
+	// Its external ids as read too: a router attached meanwhile keeps it.
+	waitIDs := WaitSwitchExternalIDsOp(ls.UUID, ls.ExternalIDs)
+	if err := c.transact(ctx, "delete network "+network, append([]ovsdb.Operation{wait, waitIDs}, del...)); err != nil {
 		if errors.Is(err, ErrExists) {
-			return fmt.Errorf("network %q gained ports meanwhile: %w", network, ErrInUse)
+			return fmt.Errorf("network %q gained ports or was attached to a router meanwhile: %w", network, ErrInUse)
 		}
 		return err
 	}
