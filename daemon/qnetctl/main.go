@@ -270,9 +270,13 @@ func (c *cli) networkList() error {
 			return c.json(l.Networks)
 		}
 		w := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(w, "NAME\tSUBNET4\tSUBNET6\tMTU\tPORTS")
+		fmt.Fprintln(w, "NAME\tSUBNET4\tSUBNET6\tMTU\tPORTS\tROUTER")
 		for _, n := range l.Networks {
-			fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\n", n.Name, dash(n.Subnet4), dash(n.Subnet6), n.Mtu, n.Ports)
+			router := dash(n.Router)
+			if n.External {
+				router = "(external: " + n.Physnet + ")"
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%s\n", n.Name, dash(n.Subnet4), dash(n.Subnet6), n.Mtu, n.Ports, router)
 		}
 		return w.Flush()
 	})
