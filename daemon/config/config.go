@@ -68,6 +68,9 @@ type Chassis struct {
 	BridgeMappings    []string `toml:"bridge_mappings"`
 	OVSRemote         string   `toml:"ovs_remote"`
 	Manage            *bool    `toml:"manage"`
+	// CreateMappedBridges: with Manage, create the bridges named in
+	// BridgeMappings (and remove the ones it created once unmapped).
+	CreateMappedBridges bool `toml:"create_mapped_bridges"`
 }
 
 // Daemon is the daemon's own settings.
@@ -357,6 +360,10 @@ ovs_remote = "unix:/var/run/openvswitch/db.sock"
 # Write the Open_vSwitch external_ids ovn-controller needs and create the
 # integration bridge. Set false when another tool manages them.
 manage = true
+# With manage: create the bridges named in bridge_mappings (datapath type of
+# the integration bridge; add the physical NIC to it yourself, e.g.
+# ovs-vsctl add-port br-ex eth1) and remove the ones it created once unmapped.
+create_mapped_bridges = false
 
 [daemon]
 socket = "/run/quantumnet/quantumnetd.sock"   # root-only; clients honour $QUANTUMNET_SOCKET
