@@ -2,7 +2,10 @@
 # demo.sh — QuantumNet end to end on one machine: a local OVN deployment,
 # quantumnetd, a network, and two "containers" (network namespaces) attached
 # by the quantumnet CNI plugin through cnitool exactly as a runtime does,
-# pinging each other through OVN. Cleans up after itself unless
+# pinging each other through OVN, a security group, and the way in and out:
+# a router with a gateway on an external network (an "outside" namespace
+# stands for the datacenter network) gives SNAT out and a floating IP in.
+# Cleans up after itself unless
 # QN_DEMO_KEEP=1 (then: scripts/demo.sh down).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +19,8 @@ BIN=$PWD/bin
 NET=demo
 SUBNET=10.250.0.0/24
 CTRS=(qn-demo-a qn-demo-b)
+OUT=qn-demo-out          # the outside (physical) network's host
+OUT_IP=192.0.2.10
 SOCK=$DIR/quantumnetd.sock
 export QUANTUMNET_SOCKET=$SOCK
 export CNI_PATH=$BIN NETCONFPATH=$DIR/net.d
@@ -32,8 +37,18 @@ down() {
 			ip netns del "$c"
 		fi
 	done
-	[[ -S $SOCK ]] && "$BIN/qnetctl" sg delete demo-iso >/dev/null 2>&1
-	[[ -S $SOCK ]] && "$BIN/qnetctl" network delete "$NET" >/dev/null 2>&1
+	if [[ -S $SOCK ]]; then
+		for f in $("$BIN/qnetctl" -o json fip list 2>/dev/null | sed -n 's/.*"address": *"\([0-9.]*\)".*/\1/p'); do
+			"$BIN/qnetctl" fip delete "$f" >/dev/null 2>&1
+		done
+		"$BIN/qnetctl" router clear-gateway r1 >/dev/null 2>&1
+		"$BIN/qnetctl" router detach r1 "$NET" >/dev/null 2>&1
+		"$BIN/qnetctl" router delete r1 >/dev/null 2>&1
+		"$BIN/qnetctl" sg delete demo-iso >/dev/null 2>&1
+		"$BIN/qnetctl" network delete "$NET" >/dev/null 2>&1
+		"$BIN/qnetctl" network delete ext >/dev/null 2>&1
+	fi
+	[[ -e /var/run/netns/$OUT ]] && ip netns del "$OUT"
 	if [[ -f $DIR/quantumnetd.pid ]]; then
 		kill "$(cat "$DIR/quantumnetd.pid")" 2>/dev/null
 		for _ in $(seq 50); do kill -0 "$(cat "$DIR/quantumnetd.pid")" 2>/dev/null || break; sleep 0.1; done
@@ -76,6 +91,8 @@ sb_remotes = ["unix:$DIR/sb.sock"]
 name = "$QN_CHASSIS"
 ovs_remote = "unix:$DIR/db.sock"
 datapath_type = "netdev"
+bridge_mappings = ["physnet1:br-ex"]
+create_mapped_bridges = true
 [daemon]
 socket = "$SOCK"
 EOT
@@ -83,6 +100,22 @@ ip netns exec "$QN_NETNS" "$BIN/quantumnetd" -config "$DIR/quantumnetd.toml" >"$
 echo $! >"$DIR/quantumnetd.pid"
 for _ in $(seq 100); do "$BIN/qnetctl" status >/dev/null 2>&1 && break; sleep 0.1; done
 "$BIN/qnetctl" status | sed 's/^/    /' || fail "quantumnetd is not ready"
+
+step "Cabling an outside host ($OUT, $OUT_IP) to the chassis' br-ex (physnet1, created by quantumnetd)"
+eval "$(scripts/sandbox.sh env)"
+for _ in $(seq 50); do ovs-vsctl br-exists br-ex && break; sleep 0.1; done
+ovs-vsctl br-exists br-ex || fail "quantumnetd did not create br-ex"
+ip netns add "$OUT"
+ip link add qn-demo-ex type veth peer name eth0 netns "$OUT"
+ip link set qn-demo-ex netns "$QN_NETNS"
+ip -n "$QN_NETNS" link set qn-demo-ex up
+ip netns exec "$QN_NETNS" ethtool -K qn-demo-ex tx off >/dev/null
+ip netns exec "$OUT" ethtool -K eth0 tx off >/dev/null
+ip -n "$OUT" addr add "$OUT_IP/24" dev eth0
+ip -n "$OUT" link set eth0 up
+ip -n "$OUT" link set lo up
+ovs-vsctl add-port br-ex qn-demo-ex
+echo "    $OUT: eth0 $OUT_IP/24 <-> br-ex (ovn-bridge-mappings physnet1:br-ex)"
 
 step "Creating network '$NET' ($SUBNET)"
 "$BIN/qnetctl" network create "$NET" --subnet4 "$SUBNET" --dns-domain demo.internal | sed 's/^/    /'
@@ -151,6 +184,48 @@ echo "    qn-demo-b -> qn-demo-a: OK (egress is open, replies pass)"
 "$BIN/qnetctl" sg preset add demo-iso icmp | sed 's/^/    /'
 ip netns exec qn-demo-a ping -c 3 -i 0.2 -W 2 "${IP[qn-demo-b]}" | sed 's/^/    /' || fail "ICMP still dropped after the icmp preset"
 
+step "Out and in: router r1 with a gateway on the external network 'ext'"
+"$BIN/qnetctl" network create ext --external --physnet physnet1 --subnet4 192.0.2.0/24 --gateway4 192.0.2.1 \
+	--fip-range 192.0.2.100-192.0.2.150 | sed 's/^/    /'
+"$BIN/qnetctl" router create r1 | sed 's/^/    /'
+"$BIN/qnetctl" router attach r1 "$NET" | sed 's/^/    /'
+"$BIN/qnetctl" router set-gateway r1 ext | sed 's/^/    /'
+ok=0
+for _ in $(seq 20); do
+	ip netns exec qn-demo-a ping -c 1 -W 1 "$OUT_IP" >/dev/null 2>&1 && { ok=1; break; }
+	sleep 0.2
+done
+((ok)) || fail "qn-demo-a cannot reach the outside host $OUT_IP"
+ip netns exec "$OUT" busybox timeout 5 busybox nc -l -p 7000 >/dev/null 2>&1 &
+srv=$!
+sleep 0.2
+sleep 3 | ip netns exec qn-demo-a busybox timeout 5 busybox nc "$OUT_IP" 7000 >/dev/null 2>&1 &
+cli=$!
+peer=
+for _ in $(seq 20); do
+	peer=$(ip netns exec "$OUT" ss -Htn state established '( sport = :7000 )' | awk '{print $4}' | head -1)
+	[[ -n $peer ]] && break
+	sleep 0.1
+done
+kill "$srv" "$cli" 2>/dev/null || true
+wait "$srv" "$cli" 2>/dev/null || true
+echo "    qn-demo-a (${IP[qn-demo-a]}) -> $OUT_IP: ping OK; the outside sees the TCP connection from ${peer:-?} (SNAT to r1's address)"
+FIP=$("$BIN/qnetctl" -o json fip create ext | sed -n 's/.*"address": *"\([0-9.]*\)".*/\1/p' | head -1)
+[[ -n $FIP ]] || fail "fip create gave no address"
+PORT_A=$("$BIN/qnetctl" port list --network "$NET" | awk -v ip="${IP[qn-demo-a]}" '$5 == ip {print $2}')
+"$BIN/qnetctl" fip associate "$FIP" "$PORT_A" | sed 's/^/    /'
+ip netns exec qn-demo-a busybox timeout 10 busybox nc -ll -p 7001 -e echo "hello from qn-demo-a" >/dev/null 2>&1 &
+srv=$!
+got=
+for _ in $(seq 20); do
+	got=$(ip netns exec "$OUT" busybox timeout 2 busybox nc "$FIP" 7001 </dev/null 2>/dev/null) && [[ -n $got ]] && break
+	sleep 0.2
+done
+kill "$srv" 2>/dev/null || true
+wait "$srv" 2>/dev/null || true
+[[ -n $got ]] || fail "the outside host cannot reach qn-demo-a through the floating IP $FIP"
+echo "    $OUT -> $FIP:7001 (floating IP of qn-demo-a): \"$got\""
+
 step "What was created"
 echo "--- qnetctl network show $NET"
 "$BIN/qnetctl" network show "$NET" | sed 's/^/    /'
@@ -158,9 +233,14 @@ echo "--- qnetctl sg show demo-iso"
 "$BIN/qnetctl" sg show demo-iso | sed 's/^/    /'
 echo "--- qnetctl port list"
 "$BIN/qnetctl" port list | sed 's/^/    /'
+echo "--- qnetctl router show r1"
+"$BIN/qnetctl" router show r1 | sed 's/^/    /'
+echo "--- qnetctl fip list"
+"$BIN/qnetctl" fip list | sed 's/^/    /'
 echo "--- OVN Northbound (ovn-nbctl show qn-$NET)"
 $NB show "qn-$NET" | sed 's/^/    /'
 echo "--- OVN Southbound chassis and bindings (ovn-sbctl show)"
 $SB show | sed 's/^/    /'
 echo
-echo "demo: OK — two containers on OVN network '$NET' reach each other; a security group decides what reaches one of them."
+echo "demo: OK — two containers on OVN network '$NET' reach each other; a security group decides what reaches one of them;"
+echo "      they reach the outside through SNAT on router r1, and the outside reaches qn-demo-a through floating IP $FIP."
