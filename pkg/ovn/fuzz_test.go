@@ -24,8 +24,8 @@ func rowIDs(text string) map[string]string {
 // by '|') and external_ids never panics PortOf, and what it yields is
 // stable: the port's Addresses entry parses back to the same MAC and IPs.
 func FuzzPortOf(f *testing.F) {
-	f.Add("", "")                   // defect 1: addresses [""]
-	f.Add(" ", "")                  // defect 1: addresses [" "]
+	f.Add("", "")  // defect 1: addresses [""]
+	f.Add(" ", "") // defect 1: addresses [" "]
 	f.Add("0a:51:4e:00:00:01 10.0.0.5 fd00::5", keys.Network+"=blue\n"+keys.SecurityGroups+"=web, ,ssh")
 	f.Add("router|unknown|dynamic", "")
 	f.Add("0a:51:4e:00:00:01|0a:51:4e:00:00:02 10.0.0.6|garbage 10.0.0.7", keys.Kind+"=vm")
