@@ -76,6 +76,7 @@ func Parse(domXML []byte, bridge string) (*Domain, error) {
 		return nil, fmt.Errorf("domain %s: %w", d.Name, err)
 	}
 	used := make([]bool, len(meta))
+	ids := map[string]int{} // lower-case interfaceid -> NIC number
 	if dom.Devices == nil {
 		return d, unusedMeta(d.Name, meta, used)
 	}
@@ -95,12 +96,19 @@ func Parse(domXML []byte, bridge string) (*Domain, error) {
 			return nil, err
 		}
 		what := fmt.Sprintf("domain %s: NIC %s", d.Name, id)
+		if n, dup := ids[strings.ToLower(id)]; dup {
+			return nil, fmt.Errorf("%s: NIC #%d has the same interfaceid (it names the logical port: give each NIC its own)", what, n)
+		}
+		ids[strings.ToLower(id)] = i + 1
 		k, err := matchMeta(what, id, mac, meta)
 		if err != nil {
 			return nil, err
 		}
 		if k < 0 {
 			return nil, fmt.Errorf("%s: on %s but not described in <metadata><quantumnet:network xmlns:quantumnet=%q><quantumnet:interface id=%q network=\"...\"/>", what, bridge, Namespace, id)
+		}
+		if used[k] {
+			return nil, fmt.Errorf("%s: its <quantumnet:interface> (id %q, mac %q) already describes another NIC", what, meta[k].ID, meta[k].MAC)
 		}
 		used[k] = true
 		nic := NIC{InterfaceID: id, MAC: mac, ChecksumOffload: ifc.Driver == nil || ifc.Driver.Host == nil || ifc.Driver.Host.CSum != "off"}

@@ -105,3 +105,19 @@ func TestRefusals(t *testing.T) {
 		t.Fatalf("a NAT NIC beside a QuantumNet one: %v, %v", d, err)
 	}
 }
+
+// Two NICs may not share a logical port (found by FuzzMetadata: a second
+// NIC with the first's interfaceid, in upper case, was accepted).
+func TestOnePortPerNIC(t *testing.T) {
+	const a, b = "aaaaaaaa-0000-4000-8000-000000000001", "bbbbbbbb-0000-4000-8000-000000000002"
+	for _, tc := range []struct{ name, xml, want string }{
+		{"same interfaceid", head + meta(`<qn:interface id="`+a+`" network="blue"/>`) + `<devices>` + nicXML(a, "52:54:00:00:00:01") + nicXML(strings.ToUpper(a), "52:54:00:00:00:02") + `</devices></domain>`,
+			"NIC #1 has the same interfaceid"},
+		{"one description for two NICs", head + meta(`<qn:interface id="`+a+`" mac="52:54:00:00:00:02" network="blue"/>`) + `<devices>` + nicXML(a, "52:54:00:00:00:01") + nicXML(b, "52:54:00:00:00:02") + `</devices></domain>`,
+			"NIC " + b + ": its <quantumnet:interface> (id \"" + a + "\", mac \"52:54:00:00:00:02\") already describes another NIC"},
+	} {
+		if _, err := Parse([]byte(tc.xml), "br-int"); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want an error containing %q", tc.name, err, tc.want)
+		}
+	}
+}
