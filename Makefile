@@ -10,7 +10,7 @@ CNI_BIN_DIR ?= /opt/cni/bin
 LIBVIRT_HOOKS_DIR ?= /etc/libvirt/hooks
 
 .PHONY: help deps build test test-unit test-integration test-e2e bench bench-sg bench-smoke lint generate check-generated \
-        sandbox-up sandbox-down sandbox-status demo install clean crossings
+        sandbox-up sandbox-down sandbox-status demo install clean crossings fuzz
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-18s %s\n", $$1, $$2}'
@@ -56,6 +56,26 @@ bench-smoke: build ## every benchmark in smoke mode (a handful of operations, sa
 bench-sg: ## security groups: translate and apply 1,000 ports x 10 groups x 20 rules, ACL rows; vs per-port ACLs
 	$(GO) test -run '^$$' -bench . -benchmem ./daemon/secgroup
 	$(GO) test -run '^$$' -bench . -benchtime 5x ./daemon/secgroup/nbstore
+
+# Every fuzz target, as package:target. Plain `go test` (make test) runs
+# their seed corpora; make fuzz runs each with -fuzz for FUZZTIME.
+FUZZTIME ?= 30s
+FUZZ_TARGETS := \
+	./plugins/cni:FuzzConfig ./plugins/cni:FuzzArgs ./plugins/cni:FuzzPrevResult \
+	./pkg/vmxml:FuzzParse ./pkg/vmxml:FuzzMetadata \
+	./daemon/secgroup:FuzzParseRule ./daemon/secgroup:FuzzGroupNames \
+	./daemon/network:FuzzParse ./daemon/network:FuzzFromSwitch ./daemon/network:FuzzParseRange \
+	./daemon/network:FuzzParseSubnet ./daemon/network:FuzzLabel \
+	./daemon/config:FuzzParse ./daemon/netsvc:FuzzReverseName \
+	./daemon/dns:FuzzParseReverse ./daemon/dns:FuzzReply \
+	./pkg/ovn:FuzzPortOf ./pkg/ovn:FuzzReservationOf \
+	./daemon/server:FuzzCheckLimits ./ipam:FuzzPool
+
+fuzz: ## run every fuzz target for FUZZTIME (default 30s) each; a failing input lands in the package's testdata/fuzz
+	@set -eo pipefail; for t in $(FUZZ_TARGETS); do \
+		echo "== $${t%%:*} $${t##*:}"; \
+		$(GO) test -run '^$$' -fuzz "^$${t##*:}\$$" -fuzztime $(FUZZTIME) "$${t%%:*}" 2>&1 | awk '/^fuzz: elapsed/ {last = $$0; next} {print} END {if (last) print last}'; \
+	done
 
 crossings: ## list the package boundaries the CNI ADD path crosses (down, UP, side), from the daemon's call graph
 	cd scripts/crossings && $(GO) run . ../..

@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"time"
 
+	"google.golang.org/grpc"
+
 	"github.com/quantumnet/quantumnet/daemon/attach"
 	"github.com/quantumnet/quantumnet/daemon/chassis"
 	"github.com/quantumnet/quantumnet/daemon/config"
@@ -122,7 +124,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	ls, err := apiserver.Listen(cfg.Daemon.Socket, p.server)
+	slog.SetDefault(log) // the API server's panic log
+	ls, err := apiserver.Listen(cfg.Daemon.Socket, p.server, grpc.ChainUnaryInterceptor(server.CheckLimits))
 	if err != nil {
 		return err
 	}

@@ -191,8 +191,13 @@ func (p *Pool) clear(i uint64) {
 }
 
 func (p *Pool) reserve(a netip.Addr) {
-	i, ok := p.index(a)
-	if !ok || p.isSet(p.reserved, i) {
+	if i, ok := p.index(a); ok {
+		p.reserveAt(i)
+	}
+}
+
+func (p *Pool) reserveAt(i uint64) {
+	if p.isSet(p.reserved, i) {
 		return
 	}
 	if p.isSet(p.used, i) {
@@ -203,15 +208,38 @@ func (p *Pool) reserve(a netip.Addr) {
 	p.nRes++
 }
 
+// reserveRange reserves the part of r inside the pool's range, a word of
+// 64 addresses at a time: its cost is bounded by the pool's size, not by
+// r's (an IPv6 exclude from far below the range once walked 2^64 addresses).
 func (p *Pool) reserveRange(r Range) {
-	for a := r.First; r.Contains(a); a = a.Next() {
-		if _, ok := p.index(a); !ok {
-			if p.first.Less(a) {
-				return // past the pool's range
-			}
+	if r.First.BitLen() != p.first.BitLen() {
+		return
+	}
+	first, last := r.First, r.Last
+	if first.Less(p.first) {
+		first = p.first
+	}
+	if end := p.addr(p.size - 1); end.Less(last) {
+		last = end
+	}
+	if last.Less(first) {
+		return
+	}
+	i, _ := p.index(first)
+	j, _ := p.index(last)
+	for i <= j {
+		if i%64 == 0 && j-i >= 63 {
+			w := i / 64
+			fresh := ^p.reserved[w]
+			p.nRes += uint64(bits.OnesCount64(fresh))
+			p.nUsed -= uint64(bits.OnesCount64(p.used[w] & fresh))
+			p.reserved[w], p.used[w] = ^uint64(0), ^uint64(0)
+			p.updateFull(w)
+			i += 64
 			continue
 		}
-		p.reserve(a)
+		p.reserveAt(i)
+		i++
 	}
 }
 

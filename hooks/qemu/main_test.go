@@ -9,8 +9,8 @@ import (
 )
 
 const domXML = `<domain type='qemu'><name>web1</name><uuid>11111111-2222-3333-4444-555555555555</uuid>
-<metadata><qn:network xmlns:qn="` + vmxml.Namespace + `"><qn:interface id="aaaa" network="blue"/></qn:network></metadata>
-<devices><interface type='bridge'><source bridge='br-int'/><virtualport type='openvswitch'><parameters interfaceid='aaaa'/></virtualport><mac address='52:54:00:00:00:01'/></interface></devices></domain>`
+<metadata><qn:network xmlns:qn="` + vmxml.Namespace + `"><qn:interface id="aaaaaaaa-0000-4000-8000-000000000001" network="blue"/></qn:network></metadata>
+<devices><interface type='bridge'><source bridge='br-int'/><virtualport type='openvswitch'><parameters interfaceid='aaaaaaaa-0000-4000-8000-000000000001'/></virtualport><mac address='52:54:00:00:00:01'/></interface></devices></domain>`
 
 func hook(t *testing.T, op, xml string) (int, string, string) {
 	t.Helper()
@@ -53,9 +53,9 @@ func TestHook(t *testing.T) {
 		t.Errorf("foreign domain: code %d %s", code, errs)
 	}
 	// A NIC on br-int without metadata is refused before any RPC.
-	bad := strings.Replace(domXML, `id="aaaa"`, `id="zzzz"`, 1)
+	bad := strings.Replace(domXML, `id="aaaaaaaa-0000-4000-8000-000000000001"`, `id="zzzz"`, 1)
 	code, _, errs := hook(t, "prepare", bad)
-	if code != 1 || !strings.Contains(errs, "domain web1: NIC aaaa") {
+	if code != 1 || !strings.Contains(errs, "domain web1: NIC aaaaaaaa-0000-4000-8000-000000000001") {
 		t.Errorf("bad metadata: code %d, stderr %q", code, errs)
 	}
 	if code, _, _ := hook(t, "reconnect", bad); code != 0 {

@@ -223,22 +223,31 @@ func cmdCheck(a *skel.CmdArgs) error {
 		return err
 	}
 	if c.RawPrevResult != nil {
-		if err := version.ParsePrevResult(&c.PluginConf); err != nil {
-			return types.NewError(types.ErrDecodingFailure, "prevResult: cannot parse", err.Error())
-		}
-		prev, err := current.NewResultFromResult(c.PrevResult)
-		if err != nil {
-			return types.NewError(types.ErrDecodingFailure, "prevResult: cannot convert", err.Error())
-		}
-		req.Ips = nil
-		for _, ip := range prev.IPs {
-			req.Ips = append(req.Ips, ip.Address.String())
+		if req.Ips, err = prevIPs(c); err != nil {
+			return err
 		}
 	}
 	_, err = call(c, func(ctx context.Context, cl *rpcclient.Client) (*api.Empty, error) {
 		return cl.CNICheck(ctx, req)
 	})
 	return cniErr(err)
+}
+
+// prevIPs are the addresses of c's prevResult (CHECK asks the daemon
+// about exactly those).
+func prevIPs(c *NetConf) ([]string, error) {
+	if err := version.ParsePrevResult(&c.PluginConf); err != nil {
+		return nil, types.NewError(types.ErrDecodingFailure, "prevResult: cannot parse", err.Error())
+	}
+	prev, err := current.NewResultFromResult(c.PrevResult)
+	if err != nil {
+		return nil, types.NewError(types.ErrDecodingFailure, "prevResult: cannot convert", err.Error())
+	}
+	var ips []string
+	for _, ip := range prev.IPs {
+		ips = append(ips, ip.Address.String())
+	}
+	return ips, nil
 }
 
 func cmdGC(a *skel.CmdArgs) error {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -30,7 +31,9 @@ type Server struct {
 }
 
 // Listen creates the socket directory (0700) and socket (0600), replacing a
-// stale socket, and registers impl.
+// stale socket, and registers impl. Every server recovers handler panics
+// (logged with slog.Default), bounds concurrent streams and puts a deadline
+// on unary calls (interceptors.go); opts come after those.
 func Listen(path string, impl api.QuantumNetServer, opts ...grpc.ServerOption) (*Server, error) {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -54,7 +57,7 @@ func Listen(path string, impl api.QuantumNetServer, opts ...grpc.ServerOption) (
 		lis.Close()
 		return nil, fmt.Errorf("socket %s: %w", path, err)
 	}
-	s := grpc.NewServer(opts...)
+	s := grpc.NewServer(append(serverOptions(slog.Default()), opts...)...)
 	hs := health.NewServer()
 	hs.SetServingStatus(plugin.GRPCServiceName, grpc_health_v1.HealthCheckResponse_SERVING)
 	grpc_health_v1.RegisterHealthServer(s, hs)

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
+
 	"github.com/quantumnet/quantumnet/pkg/api"
 	"github.com/quantumnet/quantumnet/pkg/api/apiserver"
 	"github.com/quantumnet/quantumnet/pkg/rpcclient"
@@ -91,10 +93,10 @@ type Served struct {
 	Done chan error
 }
 
-// Serve listens on path and serves impl until the test ends.
-func Serve(t *testing.T, path string, impl api.QuantumNetServer) *Served {
+// Serve listens on path and serves impl (with opts) until the test ends.
+func Serve(t *testing.T, path string, impl api.QuantumNetServer, opts ...grpc.ServerOption) *Served {
 	t.Helper()
-	srv, err := apiserver.Listen(path, impl)
+	srv, err := apiserver.Listen(path, impl, opts...)
 	if err != nil {
 		t.Fatalf("Listen(%s): %v", path, err)
 	}
