@@ -1,0 +1,243 @@
+package e2e
+
+import (
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// Host port mappings (CNI portMappings) end to end: the real plugin binary
+// through libcni with the capability, the sandbox's chassis namespace as
+// the host, and an "outside" namespace cabled to it by a veth standing for
+// another machine.
+
+const (
+	pmHost4 = "192.0.2.1"  // the host's address on the outside link
+	pmOut4  = "192.0.2.10" // the outside machine
+	pmHost6 = "2001:db8:9::1"
+	pmOut6  = "2001:db8:9::10"
+)
+
+// pmEnv is a daemon, a dual-stack network with the portMappings
+// capability in its conflist, and the outside namespace.
+type pmEnv struct {
+	*sgEnv
+	host, out string // namespace paths
+}
+
+func newPMEnv(t *testing.T, network, subnet4, subnet6 string) *pmEnv {
+	e := newSGEnv(t, network, subnet4, subnet6)
+	c, err := newCNI(t, e.d, confList(network+"-pm", network, e.d.socket, `,"capabilities":{"portMappings":true}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.c = c
+	pe := &pmEnv{sgEnv: e, host: "/var/run/netns/" + hostNS, out: netns(t, "pmout")}
+	pe.cable()
+	return pe
+}
+
+// cable links the host and the outside namespace by a veth (removed at
+// cleanup, with the outside namespace).
+func (e *pmEnv) cable() {
+	t := e.t
+	run := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %v: %v\n%s", args, err, out)
+		}
+	}
+	exec.Command("ip", "-n", hostNS, "link", "del", "qnpm-h").Run()
+	run("-n", hostNS, "link", "add", "qnpm-h", "type", "veth", "peer", "name", "eth0", "netns", nsName(e.out))
+	t.Cleanup(func() { exec.Command("ip", "-n", hostNS, "link", "del", "qnpm-h").Run() })
+	for _, c := range [][]string{
+		{"-n", hostNS, "addr", "add", pmHost4 + "/24", "dev", "qnpm-h"},
+		{"-n", hostNS, "addr", "add", pmHost6 + "/64", "dev", "qnpm-h", "nodad"},
+		{"-n", hostNS, "link", "set", "qnpm-h", "up"},
+		{"-n", nsName(e.out), "addr", "add", pmOut4 + "/24", "dev", "eth0"},
+		{"-n", nsName(e.out), "addr", "add", pmOut6 + "/64", "dev", "eth0", "nodad"},
+		{"-n", nsName(e.out), "link", "set", "eth0", "up"},
+		{"-n", nsName(e.out), "link", "set", "lo", "up"},
+	} {
+		run(c...)
+	}
+}
+
+// mapped attaches a container with port mappings; the CNI error if refused.
+func (e *pmEnv) mapped(id string, mappings ...map[string]any) (ctr, error) {
+	e.t.Helper()
+	path := netns(e.t, id)
+	r := rt(id, path, "eth0")
+	r.CapabilityArgs = map[string]any{"portMappings": mappings}
+	res, err := e.c.cfg.AddNetworkList(ctx(e.t), e.c.list, r)
+	if err != nil {
+		return ctr{}, err
+	}
+	del := func() error { return e.c.cfg.DelNetworkList(ctx(e.t), e.c.list, r) }
+	e.t.Cleanup(func() { del() })
+	cur := mustCurrent(e.t, res)
+	out := ctr{ns: path, del: del}
+	for _, ip := range cur.IPs {
+		if ip.Address.IP.To4() != nil {
+			out.ip4 = ip.Address.IP.String()
+		} else {
+			out.ip6 = ip.Address.IP.String()
+		}
+	}
+	return out, nil
+}
+
+func pm(host, cont int, proto string) map[string]any {
+	return map[string]any{"hostPort": host, "containerPort": cont, "protocol": proto}
+}
+
+// iptablesS lists a chain in the host namespace ("" when it is missing).
+func iptablesS(cmd, table, chain string) string {
+	out, _ := exec.Command("ip", "netns", "exec", hostNS, cmd, "-t", table, "-S", chain).CombinedOutput()
+	return string(out)
+}
+
+// reach checks the mapping host:8080 -> container:80 from the host and
+// from outside, TCP and UDP, both families.
+func (e *pmEnv) reach(what string) {
+	e.t.Helper()
+	for _, from := range []struct{ name, ns string }{{"host", e.host}, {"outside", e.out}} {
+		for _, dst := range []string{pmHost4, pmHost6} {
+			eventually(e.t, fmt.Sprintf("%s: tcp %s:8080 from %s", what, dst, from.name), func() error { return tcpQuick(from.ns, dst, 8080) })
+			allowed(e.t, fmt.Sprintf("%s: udp %s:8080 from %s", what, dst, from.name), udpEcho(from.ns, dst, 8080))
+		}
+	}
+}
+
+func TestPortMapTraffic(t *testing.T) {
+	e := newPMEnv(t, "e2e-pm", "10.231.0.0/24", "fd00:231::/64")
+	c, err := e.mapped("pm1", pm(8080, 80, "tcp"), pm(8080, 80, "udp"))
+	if err != nil {
+		t.Fatalf("ADD with port mappings: %v", err)
+	}
+	other, err := e.mapped("pm2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	serveTCP(t, c.ns, 80)
+	serveUDP(t, c.ns, 80)
+	serveTCP(t, other.ns, 80)
+	e.reach("mapped")
+	if s := iptablesS("iptables", "nat", "QN-HOSTPORTS"); !strings.Contains(s, "--dport 8080 -j DNAT --to-destination "+c.ip4+":80") {
+		t.Fatalf("QN-HOSTPORTS:\n%s", s)
+	}
+	if s := iptablesS("ip6tables", "nat", "QN-HOSTPORTS"); !strings.Contains(s, "--to-destination ["+c.ip6+"]:80") {
+		t.Fatalf("ip6tables QN-HOSTPORTS:\n%s", s)
+	}
+	// The host is not a tenant: no way to the unmapped container, nor to
+	// the mapped one's address directly.
+	if err := tcpQuick(e.host, other.ip4, 80); err == nil {
+		t.Fatal("the host reaches an unmapped container directly")
+	}
+	if err := tcpQuick(e.host, c.ip4, 80); err == nil {
+		t.Fatal("the host reaches the mapped container's address directly (not DNATed)")
+	}
+	if mg := hostLinks(t, "qnm"); len(mg) != 1 {
+		t.Fatalf("management interfaces: %v, want one", mg)
+	}
+
+	// A reboot-like restart: the daemon killed, the nat and filter rules
+	// gone; the daemon restores them at start.
+	e.d.kill()
+	for _, cmd := range []string{"iptables", "ip6tables"} {
+		for _, table := range []string{"nat", "filter"} {
+			exec.Command("ip", "netns", "exec", hostNS, cmd, "-t", table, "-F").Run()
+			exec.Command("ip", "netns", "exec", hostNS, cmd, "-t", table, "-X").Run()
+		}
+	}
+	if s := iptablesS("iptables", "nat", "QN-HOSTPORTS"); strings.Contains(s, "DNAT") {
+		t.Fatalf("flush left %s", s)
+	}
+	e.d.start()
+	e.d.waitReady()
+	e.reach("after a restart with flushed tables")
+
+	// DEL: the rules, the routes and the management port go.
+	if err := c.del(); err != nil {
+		t.Fatalf("DEL: %v", err)
+	}
+	if s := iptablesS("iptables", "nat", "QN-HOSTPORTS"); strings.Contains(s, "DNAT") {
+		t.Fatalf("rules after DEL:\n%s", s)
+	}
+	if s := iptablesS("ip6tables", "nat", "QN-HOSTPORTS"); strings.Contains(s, "DNAT") {
+		t.Fatalf("ip6tables rules after DEL:\n%s", s)
+	}
+	if err := tcpQuick(e.out, pmHost4, 8080); err == nil {
+		t.Fatal("host port still reaches something after DEL")
+	}
+	if mg := hostLinks(t, "qnm"); len(mg) != 0 {
+		t.Fatalf("management interfaces after the last mapping went: %v", mg)
+	}
+	for _, p := range nbPorts(t, "e2e-pm") {
+		if strings.HasPrefix(p, "qn-mgmt-") {
+			t.Fatalf("management port %s left in Northbound", p)
+		}
+	}
+	if err := c.del(); err != nil {
+		t.Fatalf("second DEL (idempotent): %v", err)
+	}
+}
+
+func TestPortMapRefused(t *testing.T) {
+	e := newPMEnv(t, "e2e-pmbad", "10.232.0.0/24", "fd00:232::/64")
+	if _, err := e.mapped("pmb1", pm(8090, 80, "tcp")); err != nil {
+		t.Fatal(err)
+	}
+	before := len(nbPorts(t, "e2e-pmbad"))
+	for _, tc := range []struct {
+		name string
+		m    map[string]any
+		code uint
+		want string
+	}{
+		{"duplicate", pm(8090, 81, "tcp"), 101, "tcp 8090 is already mapped on this host by container pmb1/eth0"},
+		{"port0", pm(0, 80, "tcp"), 7, "hostPort: 0"},
+		{"port70000", pm(70000, 80, "tcp"), 7, "hostPort: 70000"},
+		{"icmp", pm(8091, 80, "icmp"), 7, `protocol: "icmp"`},
+		{"containerport", pm(8092, 0, "udp"), 7, "containerPort: 0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := e.mapped("pmb-"+tc.name, tc.m)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			if code := cniCode(err); code != tc.code || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("code %d %v, want code %d containing %q", code, err, tc.code, tc.want)
+			}
+		})
+	}
+	if after := len(nbPorts(t, "e2e-pmbad")); after != before {
+		t.Fatalf("refused ADDs left logical ports: %d -> %d", before, after)
+	}
+	if l := hostLinks(t, "qnc"); len(l) != 1 {
+		t.Fatalf("refused ADDs left veths: %v", l)
+	}
+	// Another protocol, or another host address, is not a conflict.
+	if _, err := e.mapped("pmb2", pm(8090, 80, "udp")); err != nil {
+		t.Fatalf("udp on a port mapped for tcp: %v", err)
+	}
+}
+
+func TestPortMapSecurityGroup(t *testing.T) {
+	e := newPMEnv(t, "e2e-pmsg", "10.233.0.0/24", "fd00:233::/64")
+	e.group("pmsg", "ingress tcp 22")
+	path := netns(t, "pmsg1")
+	r := rt("pmsg1", path, "eth0")
+	r.Args = [][2]string{{"IgnoreUnknown", "1"}, {"SECURITY_GROUPS", "pmsg"}}
+	r.CapabilityArgs = map[string]any{"portMappings": []map[string]any{pm(8088, 80, "tcp")}}
+	if _, err := e.c.cfg.AddNetworkList(ctx(t), e.c.list, r); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.c.cfg.DelNetworkList(ctx(t), e.c.list, r) })
+	serveTCP(t, path, 80)
+	blocked(t, "host port into a group without a rule for it", tcpOK(e.out, pmHost4, 8088))
+	e.d.mustQnetctl("sg", "rule", "add", "pmsg", "ingress tcp 80")
+	eventually(t, "host port once the group allows tcp 80", func() error { return tcpQuick(e.out, pmHost4, 8088) })
+	eventually(t, "from the host itself", func() error { return tcpQuick(e.host, pmHost4, 8088) })
+}
