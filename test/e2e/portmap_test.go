@@ -110,6 +110,18 @@ func (e *pmEnv) reach(what string) {
 	}
 }
 
+// mgmtAddr is the IPv4 address of the management interface ifname.
+func (e *pmEnv) mgmtAddr(ifname string) string {
+	out, _ := exec.Command("ip", "-n", hostNS, "-4", "-o", "addr", "show", "dev", ifname).CombinedOutput()
+	f := strings.Fields(string(out))
+	for i, w := range f {
+		if w == "inet" && i+1 < len(f) {
+			return strings.TrimSuffix(f[i+1], "/32")
+		}
+	}
+	return ""
+}
+
 func TestPortMapTraffic(t *testing.T) {
 	e := newPMEnv(t, "e2e-pm", "10.231.0.0/24", "fd00:231::/64")
 	c, err := e.mapped("pm1", pm(8080, 80, "tcp"), pm(8080, 80, "udp"))
@@ -138,9 +150,15 @@ func TestPortMapTraffic(t *testing.T) {
 	if err := tcpQuick(e.host, c.ip4, 80); err == nil {
 		t.Fatal("the host reaches the mapped container's address directly (not DNATed)")
 	}
-	if mg := hostLinks(t, "qnm"); len(mg) != 1 {
+	mg := hostLinks(t, "qnm")
+	if len(mg) != 1 {
 		t.Fatalf("management interfaces: %v, want one", mg)
 	}
+	routes, _ := exec.Command("ip", "-n", hostNS, "-4", "route", "show", "dev", mg[0]).CombinedOutput()
+	if strings.TrimSpace(string(routes)) != c.ip4+" scope link src "+e.mgmtAddr(mg[0]) {
+		t.Fatalf("routes through %s: %q, want only the mapped container's /32", mg[0], routes)
+	}
+	t.Logf("host rules:\n%s%s%s", iptablesS("iptables", "nat", "QN-HOSTPORTS"), iptablesS("iptables", "nat", "QN-POSTROUTING"), iptablesS("iptables", "filter", "QN-MGMT"))
 
 	// A reboot-like restart: the daemon killed, the nat and filter rules
 	// gone; the daemon restores them at start.
@@ -154,9 +172,21 @@ func TestPortMapTraffic(t *testing.T) {
 	if s := iptablesS("iptables", "nat", "QN-HOSTPORTS"); strings.Contains(s, "DNAT") {
 		t.Fatalf("flush left %s", s)
 	}
+	// And a stale rule of a container that no longer exists.
+	for _, args := range [][]string{
+		{"iptables", "-t", "nat", "-N", "QN-HOSTPORTS"},
+		{"iptables", "-t", "nat", "-A", "QN-HOSTPORTS", "-p", "tcp", "-m", "tcp", "--dport", "9999", "-j", "DNAT", "--to-destination", "10.231.0.99:80"},
+	} {
+		if out, err := exec.Command("ip", append([]string{"netns", "exec", hostNS}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+	}
 	e.d.start()
 	e.d.waitReady()
 	e.reach("after a restart with flushed tables")
+	if s := iptablesS("iptables", "nat", "QN-HOSTPORTS"); strings.Contains(s, "9999") {
+		t.Fatalf("a stale rule survived the start-up reconcile:\n%s", s)
+	}
 
 	// DEL: the rules, the routes and the management port go.
 	if err := c.del(); err != nil {
