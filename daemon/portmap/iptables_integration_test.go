@@ -45,7 +45,7 @@ func inFreshNetns(t *testing.T, f func()) {
 }
 
 func save(t *testing.T, cmd string) string {
-	out, err := exec.Command(cmd+"-save").CombinedOutput()
+	out, err := exec.Command(cmd + "-save").CombinedOutput()
 	if err != nil {
 		t.Errorf("%s-save: %v\n%s", cmd, err, out)
 	}
