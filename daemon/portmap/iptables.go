@@ -111,6 +111,11 @@ func ensureJumps(t Tables) error {
 func Remove(t Tables) error {
 	var fails []error
 	for _, j := range Jumps {
+		// A jump to a missing chain cannot exist (and cannot be checked).
+		if ok, err := t.ChainExists(j.Table, j.Spec[len(j.Spec)-1]); err != nil || !ok {
+			fails = append(fails, err)
+			continue
+		}
 		fails = append(fails, t.DeleteIfExists(j.Table, j.From, j.Spec...))
 	}
 	for table, chains := range Chains {

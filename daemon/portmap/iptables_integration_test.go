@@ -101,6 +101,9 @@ func TestIntegrationSyncRules(t *testing.T) {
 			if dump = save(t, cmd); strings.Contains(dump, "qn-c-a") {
 				t.Errorf("%s: rules of a removed entry remain:\n%s", f, dump)
 			}
+			if err := Remove(tb); err != nil { // twice: idempotent
+				t.Error(err)
+			}
 			if err := Remove(tb); err != nil {
 				t.Error(err)
 			}

@@ -18,7 +18,9 @@
 // PREROUTING and OUTPUT for local destinations) DNATs host:port to the
 // container's address:port, QN-POSTROUTING masquerades DNATed traffic
 // leaving through a management port to that port's address so that the
-// replies come back through it. The chains are always rewritten from the
+// replies come back through it. The chains exist while this chassis has
+// mappings (a host without any is left untouched, and needs no iptables).
+// They are always rewritten from the
 // manager's table of entries (Sync), which Reconcile rebuilds at start from
 // the attachments Northbound records: stale rules go, missing ones (a
 // reboot flushed them) come back.
@@ -257,8 +259,14 @@ func (m *Manager) syncRules() error {
 	var fails []error
 	for _, f := range []Family{V4, V6} {
 		t, err := m.tables(f)
-		if err != nil {
+		if err != nil && len(entries) == 0 {
+			continue // no iptables on this host: nothing of ours to remove either
+		} else if err != nil {
 			fails = append(fails, fmt.Errorf("%s: %w", f, err))
+			continue
+		}
+		if len(entries) == 0 { // no mapping: no chain, no jump of ours on the host
+			fails = append(fails, Remove(t))
 			continue
 		}
 		n, err := Sync(t, Desired(f, entries))

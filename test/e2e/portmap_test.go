@@ -122,6 +122,33 @@ func (e *pmEnv) mgmtAddr(ifname string) string {
 	return ""
 }
 
+// rebootLike kills the daemon and flushes the host's nat and filter
+// tables (what a reboot does to them), then adds a stale rule of a
+// container that no longer exists; the caller restarts the daemon.
+func (e *pmEnv) rebootLike() {
+	t := e.t
+	t.Helper()
+	e.d.kill()
+	for _, cmd := range []string{"iptables", "ip6tables"} {
+		for _, table := range []string{"nat", "filter"} {
+			exec.Command("ip", "netns", "exec", hostNS, cmd, "-t", table, "-F").Run()
+			exec.Command("ip", "netns", "exec", hostNS, cmd, "-t", table, "-X").Run()
+		}
+	}
+	if s := iptablesS("iptables", "nat", "QN-HOSTPORTS"); strings.Contains(s, "DNAT") {
+		t.Fatalf("flush left %s", s)
+	}
+	// And a stale rule of a container that no longer exists.
+	for _, args := range [][]string{
+		{"iptables", "-t", "nat", "-N", "QN-HOSTPORTS"},
+		{"iptables", "-t", "nat", "-A", "QN-HOSTPORTS", "-p", "tcp", "-m", "tcp", "--dport", "9999", "-j", "DNAT", "--to-destination", "10.231.0.99:80"},
+	} {
+		if out, err := exec.Command("ip", append([]string{"netns", "exec", hostNS}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+	}
+}
+
 func TestPortMapTraffic(t *testing.T) {
 	e := newPMEnv(t, "e2e-pm", "10.231.0.0/24", "fd00:231::/64")
 	c, err := e.mapped("pm1", pm(8080, 80, "tcp"), pm(8080, 80, "udp"))
@@ -160,27 +187,7 @@ func TestPortMapTraffic(t *testing.T) {
 	}
 	t.Logf("host rules:\n%s%s%s", iptablesS("iptables", "nat", "QN-HOSTPORTS"), iptablesS("iptables", "nat", "QN-POSTROUTING"), iptablesS("iptables", "filter", "QN-MGMT"))
 
-	// A reboot-like restart: the daemon killed, the nat and filter rules
-	// gone; the daemon restores them at start.
-	e.d.kill()
-	for _, cmd := range []string{"iptables", "ip6tables"} {
-		for _, table := range []string{"nat", "filter"} {
-			exec.Command("ip", "netns", "exec", hostNS, cmd, "-t", table, "-F").Run()
-			exec.Command("ip", "netns", "exec", hostNS, cmd, "-t", table, "-X").Run()
-		}
-	}
-	if s := iptablesS("iptables", "nat", "QN-HOSTPORTS"); strings.Contains(s, "DNAT") {
-		t.Fatalf("flush left %s", s)
-	}
-	// And a stale rule of a container that no longer exists.
-	for _, args := range [][]string{
-		{"iptables", "-t", "nat", "-N", "QN-HOSTPORTS"},
-		{"iptables", "-t", "nat", "-A", "QN-HOSTPORTS", "-p", "tcp", "-m", "tcp", "--dport", "9999", "-j", "DNAT", "--to-destination", "10.231.0.99:80"},
-	} {
-		if out, err := exec.Command("ip", append([]string{"netns", "exec", hostNS}, args...)...).CombinedOutput(); err != nil {
-			t.Fatalf("%v: %v\n%s", args, err, out)
-		}
-	}
+	e.rebootLike()
 	e.d.start()
 	e.d.waitReady()
 	e.reach("after a restart with flushed tables")
@@ -200,6 +207,11 @@ func TestPortMapTraffic(t *testing.T) {
 	}
 	if err := tcpQuick(e.out, pmHost4, 8080); err == nil {
 		t.Fatal("host port still reaches something after DEL")
+	}
+	for _, cmd := range []string{"iptables-save", "ip6tables-save"} {
+		if out, _ := exec.Command("ip", "netns", "exec", hostNS, cmd).CombinedOutput(); strings.Contains(string(out), "QN-") {
+			t.Fatalf("%s after the last mapping went:\n%s", cmd, out)
+		}
 	}
 	if mg := hostLinks(t, "qnm"); len(mg) != 0 {
 		t.Fatalf("management interfaces after the last mapping went: %v", mg)
@@ -270,4 +282,35 @@ func TestPortMapSecurityGroup(t *testing.T) {
 	e.d.mustQnetctl("sg", "rule", "add", "pmsg", "ingress tcp 80")
 	eventually(t, "host port once the group allows tcp 80", func() error { return tcpQuick(e.out, pmHost4, 8088) })
 	eventually(t, "from the host itself", func() error { return tcpQuick(e.host, pmHost4, 8088) })
+}
+
+// TestPortMapReconcileGone: a container that died while the daemon was
+// down takes its rules and the network's management port with it at the
+// next start.
+func TestPortMapReconcileGone(t *testing.T) {
+	e := newPMEnv(t, "e2e-pmgone", "10.234.0.0/24", "fd00:234::/64")
+	c, err := e.mapped("pmg1", pm(8070, 80, "tcp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hostLinks(t, "qnm")) != 1 {
+		t.Fatal("no management interface")
+	}
+	e.d.kill()
+	if out, err := exec.Command("ip", "netns", "del", nsName(c.ns)).CombinedOutput(); err != nil {
+		t.Fatalf("ip netns del: %v\n%s", err, out)
+	}
+	e.d.start()
+	e.d.waitReady()
+	if s := iptablesS("iptables", "nat", "QN-HOSTPORTS"); strings.Contains(s, "8070") {
+		t.Fatalf("rules of a dead container survived the start:\n%s", s)
+	}
+	if mg := hostLinks(t, "qnm"); len(mg) != 0 {
+		t.Fatalf("management interfaces without mappings: %v", mg)
+	}
+	for _, p := range nbPorts(t, "e2e-pmgone") {
+		if strings.HasPrefix(p, "qn-mgmt-") {
+			t.Fatalf("management port %s left in Northbound", p)
+		}
+	}
 }
