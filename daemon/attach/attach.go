@@ -66,6 +66,7 @@ type HostPorts interface {
 	Claim(port, owner string, mappings []ovn.PortMapping) (release func(), err error)
 	Add(ctx context.Context, e portmap.Entry) error
 	Remove(ctx context.Context, port string) error
+	Check(port string) error
 	Reconcile(ctx context.Context, entries []portmap.Entry) error
 }
 

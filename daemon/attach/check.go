@@ -106,6 +106,9 @@ func (m *Manager) check(p ovn.Port, r Request, res *Result) error {
 	if err := hostnet.CheckVeth(r.Netns, r.Ifname, res.MAC, res.Addrs); err != nil {
 		return fmt.Errorf("%w: %v", errs.NotFound, err)
 	}
+	if len(p.PortMappings) > 0 && m.HostPorts != nil {
+		return m.HostPorts.Check(p.Name)
+	}
 	return nil
 }
 

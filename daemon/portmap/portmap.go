@@ -169,6 +169,33 @@ func (m *Manager) Remove(ctx context.Context, port string) error {
 	return m.apply(ctx, e.Network)
 }
 
+// Check reports what is missing of the mappings of a logical port: its
+// entry, its network's management port, or one of its DNAT rules.
+func (m *Manager) Check(port string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.init()
+	e, ok := m.entries[port]
+	if !ok {
+		return fmt.Errorf("%w: host port mappings of %s are not applied", errs.NotFound, port)
+	}
+	if mp := m.mgmt[e.Network]; mp == nil || !hostnet.LinkExists(mp.Name) {
+		return fmt.Errorf("%w: management port of network %s is missing on this host", errs.NotFound, e.Network)
+	}
+	for _, f := range e.Families() {
+		t, err := m.tables(f)
+		if err != nil {
+			return err
+		}
+		for _, r := range DNATRules(f, []Entry{e}) {
+			if ok, err := t.Exists(r.Table, r.Chain, r.Spec...); err != nil || !ok {
+				return fmt.Errorf("%w: %s rule missing: %s (%v)", errs.NotFound, f, r, err)
+			}
+		}
+	}
+	return nil
+}
+
 // Reconcile makes this chassis' mappings exactly entries (the live
 // attachments Northbound records): rules and routes rewritten, management
 // ports without mappings removed, missing ones made. Run it at start.

@@ -110,6 +110,13 @@ func (e *pmEnv) reach(what string) {
 	}
 }
 
+// check runs CNI CHECK of a mapped container.
+func (e *pmEnv) check(id string, c ctr) error {
+	r := rt(id, c.ns, "eth0")
+	r.CapabilityArgs = map[string]any{"portMappings": []map[string]any{pm(8080, 80, "tcp"), pm(8080, 80, "udp")}}
+	return e.c.cfg.CheckNetworkList(ctx(e.t), e.c.list, r)
+}
+
 // mgmtAddr is the IPv4 address of the management interface ifname.
 func (e *pmEnv) mgmtAddr(ifname string) string {
 	out, _ := exec.Command("ip", "-n", hostNS, "-4", "-o", "addr", "show", "dev", ifname).CombinedOutput()
@@ -149,6 +156,34 @@ func (e *pmEnv) rebootLike() {
 	}
 }
 
+// notTenant checks that the host reaches neither an unmapped container nor
+// a mapped one's address directly, that only the mapped container is
+// routed through the management interface, and that no container gets into
+// the host through it.
+func (e *pmEnv) notTenant(c, other ctr) {
+	t := e.t
+	t.Helper()
+	// The host is not a tenant: no way to the unmapped container, nor to
+	// the mapped one's address directly.
+	if err := tcpQuick(e.host, other.ip4, 80); err == nil {
+		t.Fatal("the host reaches an unmapped container directly")
+	}
+	if err := tcpQuick(e.host, c.ip4, 80); err == nil {
+		t.Fatal("the host reaches the mapped container's address directly (not DNATed)")
+	}
+	mg := hostLinks(t, "qnm")
+	if len(mg) != 1 {
+		t.Fatalf("management interfaces: %v, want one", mg)
+	}
+	routes, _ := exec.Command("ip", "-n", hostNS, "-4", "route", "show", "dev", mg[0]).CombinedOutput()
+	if strings.TrimSpace(string(routes)) != c.ip4+" scope link src "+e.mgmtAddr(mg[0]) {
+		t.Fatalf("routes through %s: %q, want only the mapped container's /32", mg[0], routes)
+	}
+	// Nor does the network get into the host through it.
+	serveTCP(t, e.host, 7077)
+	blocked(t, "container to the host through the management port", tcpOK(c.ns, e.mgmtAddr(mg[0]), 7077))
+}
+
 func TestPortMapTraffic(t *testing.T) {
 	e := newPMEnv(t, "e2e-pm", "10.231.0.0/24", "fd00:231::/64")
 	c, err := e.mapped("pm1", pm(8080, 80, "tcp"), pm(8080, 80, "udp"))
@@ -169,23 +204,16 @@ func TestPortMapTraffic(t *testing.T) {
 	if s := iptablesS("ip6tables", "nat", "QN-HOSTPORTS"); !strings.Contains(s, "--to-destination ["+c.ip6+"]:80") {
 		t.Fatalf("ip6tables QN-HOSTPORTS:\n%s", s)
 	}
-	// The host is not a tenant: no way to the unmapped container, nor to
-	// the mapped one's address directly.
-	if err := tcpQuick(e.host, other.ip4, 80); err == nil {
-		t.Fatal("the host reaches an unmapped container directly")
-	}
-	if err := tcpQuick(e.host, c.ip4, 80); err == nil {
-		t.Fatal("the host reaches the mapped container's address directly (not DNATed)")
-	}
-	mg := hostLinks(t, "qnm")
-	if len(mg) != 1 {
-		t.Fatalf("management interfaces: %v, want one", mg)
-	}
-	routes, _ := exec.Command("ip", "-n", hostNS, "-4", "route", "show", "dev", mg[0]).CombinedOutput()
-	if strings.TrimSpace(string(routes)) != c.ip4+" scope link src "+e.mgmtAddr(mg[0]) {
-		t.Fatalf("routes through %s: %q, want only the mapped container's /32", mg[0], routes)
-	}
 	t.Logf("host rules:\n%s%s%s", iptablesS("iptables", "nat", "QN-HOSTPORTS"), iptablesS("iptables", "nat", "QN-POSTROUTING"), iptablesS("iptables", "filter", "QN-MGMT"))
+	e.notTenant(c, other)
+	// CHECK sees the mappings; it fails once a rule is lost.
+	if err := e.check("pm1", c); err != nil {
+		t.Fatalf("CHECK: %v", err)
+	}
+	exec.Command("ip", "netns", "exec", hostNS, "iptables", "-t", "nat", "-F", "QN-HOSTPORTS").Run()
+	if err := e.check("pm1", c); err == nil || !strings.Contains(err.Error(), "rule missing") {
+		t.Fatalf("CHECK with the rules flushed: %v", err)
+	}
 
 	e.rebootLike()
 	e.d.start()
