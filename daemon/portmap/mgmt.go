@@ -51,6 +51,8 @@ func (m *Manager) ensureMgmt(ctx context.Context, network string, mtu int) (err 
 		p = ovn.Port{Name: name, Network: network, MAC: cl.MAC, IPs: cl.IPs()}
 	} else if err != nil {
 		return err
+	} else if p.MAC == nil || len(p.IPs) == 0 || p.Network != network {
+		return fmt.Errorf("management port %s in Northbound has no usable MAC and addresses on %s (%v): delete it to have it made again", name, network, p.Addresses())
 	}
 	defer func() {
 		if err != nil {

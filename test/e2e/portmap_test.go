@@ -3,8 +3,10 @@ package e2e
 import (
 	"fmt"
 	"os/exec"
+	"sort"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Host port mappings (CNI portMappings) end to end: the real plugin binary
@@ -184,6 +186,27 @@ func (e *pmEnv) notTenant(c, other ctr) {
 	blocked(t, "container to the host through the management port", tcpOK(c.ns, e.mgmtAddr(mg[0]), 7077))
 }
 
+// latency logs the TCP connection setup time through the host port (from
+// outside) against directly to the container's address (from a container
+// on the same network).
+func (e *pmEnv) latency(c, other ctr) {
+	e.t.Helper()
+	median := func(ns, addr string, port int) time.Duration {
+		var ds []time.Duration
+		for range 21 {
+			start := time.Now()
+			if err := tcpOK(ns, addr, port); err != nil {
+				e.t.Fatalf("tcp %s:%d: %v", addr, port, err)
+			}
+			ds = append(ds, time.Since(start))
+		}
+		sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+		return ds[len(ds)/2]
+	}
+	e.t.Logf("TCP connect+echo, median of 21: through host port %s:8080 %v; direct to %s:80 %v",
+		pmHost4, median(e.out, pmHost4, 8080), c.ip4, median(other.ns, c.ip4, 80))
+}
+
 func TestPortMapTraffic(t *testing.T) {
 	e := newPMEnv(t, "e2e-pm", "10.231.0.0/24", "fd00:231::/64")
 	c, err := e.mapped("pm1", pm(8080, 80, "tcp"), pm(8080, 80, "udp"))
@@ -206,6 +229,7 @@ func TestPortMapTraffic(t *testing.T) {
 	}
 	t.Logf("host rules:\n%s%s%s", iptablesS("iptables", "nat", "QN-HOSTPORTS"), iptablesS("iptables", "nat", "QN-POSTROUTING"), iptablesS("iptables", "filter", "QN-MGMT"))
 	e.notTenant(c, other)
+	e.latency(c, other)
 	// CHECK sees the mappings; it fails once a rule is lost.
 	if err := e.check("pm1", c); err != nil {
 		t.Fatalf("CHECK: %v", err)
