@@ -31,6 +31,8 @@ var layers = []struct {
 		"only main wires the concrete services"},
 	{"daemon/vm", append([]string{"daemon/attach", "daemon/netsvc"}, sgStore...),
 		"only main wires the concrete services"},
+	{"daemon/portmap", append([]string{"daemon/attach", "daemon/lport", "daemon/vm", "daemon/netsvc"}, sgStore...),
+		"host port mappings are below the attachment that owns them; the management port's logical port comes through a Ports interface wired in main"},
 	{"daemon/hostnet", []string{"pkg/ovn", "pkg/ovs", "daemon/network", "ipam"},
 		"host interfaces know nothing of OVN, OVS or addresses management"},
 }
