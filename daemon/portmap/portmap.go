@@ -137,6 +137,9 @@ func (m *Manager) init() {
 // network's management port (made if needed), the host routes and the
 // rules. On failure nothing of it stays.
 func (m *Manager) Add(ctx context.Context, e Entry) (err error) {
+	if err := e.Validate(); err != nil {
+		return err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.init()

@@ -162,3 +162,19 @@ func TestNames(t *testing.T) {
 		t.Fatalf("port %q", n)
 	}
 }
+
+func TestEntryValidate(t *testing.T) {
+	v4only := Entry{Network: "blue", Addrs: []netip.Addr{netip.MustParseAddr("10.0.0.5")}}
+	v4only.Mappings = []ovn.PortMapping{{Protocol: "tcp", HostPort: 80, ContainerPort: 80, HostIP: netip.MustParseAddr("fd00::1")}}
+	if err := v4only.Validate(); !errors.Is(err, errs.Invalid) || !strings.Contains(err.Error(), "portMappings[0].hostIP: fd00::1 is an ipv6 address") {
+		t.Fatalf("v6 host IP, v4 container: %v", err)
+	}
+	v4only.Mappings[0].HostIP = netip.MustParseAddr("10.1.1.1")
+	if err := v4only.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	none := Entry{Mappings: v4only.Mappings}
+	if err := none.Validate(); !errors.Is(err, errs.Invalid) {
+		t.Fatalf("no address: %v", err)
+	}
+}

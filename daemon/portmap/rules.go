@@ -1,11 +1,13 @@
 package portmap
 
 import (
+	"fmt"
 	"net/netip"
 	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/quantumnet/quantumnet/pkg/errs"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
 )
 
@@ -91,6 +93,29 @@ func (e Entry) addr(f Family) netip.Addr {
 		}
 	}
 	return netip.Addr{}
+}
+
+// Validate checks that every mapping can apply to the container: one with
+// a host address needs a container address of that family, one without
+// needs any address.
+func (e Entry) Validate() error {
+	if len(e.Families()) == 0 && len(e.Mappings) > 0 {
+		return fmt.Errorf("%w: portMappings: the container has no IP address to forward to", errs.Invalid)
+	}
+	for i, m := range e.Mappings {
+		if m.HostIP.IsValid() && !e.addr(familyOf(m.HostIP)).IsValid() {
+			return fmt.Errorf("%w: portMappings[%d].hostIP: %s is an %s address, and the container has none of that family on network %s",
+				errs.Invalid, i, m.HostIP, familyOf(m.HostIP), e.Network)
+		}
+	}
+	return nil
+}
+
+func familyOf(a netip.Addr) Family {
+	if a.Is4() {
+		return V4
+	}
+	return V6
 }
 
 // Families are the families an entry has rules in.
