@@ -34,6 +34,8 @@ var layers = []struct {
 	{"daemon/router/nbstore", append([]string{"daemon/attach", "daemon/lport", "daemon/vm"}, sgStore...),
 		"routers and floating IPs are below the port owners: they hand the port transaction operations through lport.NAT"},
 	{"daemon/lport", []string{"daemon/router/nbstore"}, "the port transaction reaches NAT through its own interface"},
+	{"daemon/portmap", append([]string{"daemon/attach", "daemon/lport", "daemon/vm", "daemon/netsvc"}, sgStore...),
+		"host port mappings are below the attachment that owns them; the management port's logical port comes through a Ports interface wired in main"},
 	{"daemon/hostnet", []string{"pkg/ovn", "pkg/ovs", "daemon/network", "ipam"},
 		"host interfaces know nothing of OVN, OVS or addresses management"},
 }

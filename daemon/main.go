@@ -26,6 +26,7 @@ import (
 	"github.com/quantumnet/quantumnet/daemon/lvwatch"
 	"github.com/quantumnet/quantumnet/daemon/netsvc"
 	netstore "github.com/quantumnet/quantumnet/daemon/network/nbstore"
+	"github.com/quantumnet/quantumnet/daemon/portmap"
 	rtstore "github.com/quantumnet/quantumnet/daemon/router/nbstore"
 	sgstore "github.com/quantumnet/quantumnet/daemon/secgroup/nbstore"
 	"github.com/quantumnet/quantumnet/daemon/server"
@@ -203,6 +204,11 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (*parts, err
 		NB: nb, SB: sb, OVS: ovsc, Ports: ports, Chassis: cfg.Chassis.Name, Bridge: bridge,
 		Datapath: wantDP, ReadyTimeout: cfg.Daemon.ReadyTimeout.Duration, Log: log, DNS: svc,
 	}
+	// Management ports get an address and nothing else: no DHCP, no
+	// security group (the containers' groups decide what reaches them).
+	mgmtPorts := &lport.Ports{NB: nb, Store: store}
+	mgr.HostPorts = &portmap.Manager{NB: nb, Ports: mgmtPorts, OVS: ovsc, Chassis: cfg.Chassis.Name, Bridge: bridge,
+		Datapath: wantDP, ReadyTimeout: cfg.Daemon.ReadyTimeout.Duration, Log: log.With("component", "portmap")}
 	vms := &vm.Manager{NB: nb, OVS: ovsc, Ports: ports, Chassis: cfg.Chassis.Name, ReadyTimeout: cfg.Daemon.ReadyTimeout.Duration, Log: log,
 		Groups: sgm}
 	nets := &netstore.Manager{NB: nb, Services: svc, Groups: sgm, Users: routers, Log: log}

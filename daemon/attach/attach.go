@@ -21,6 +21,7 @@ import (
 	"github.com/quantumnet/quantumnet/daemon/hostnet"
 	"github.com/quantumnet/quantumnet/daemon/lport"
 	"github.com/quantumnet/quantumnet/daemon/network"
+	"github.com/quantumnet/quantumnet/daemon/portmap"
 	"github.com/quantumnet/quantumnet/ipam/nbstore"
 	"github.com/quantumnet/quantumnet/pkg/errs"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
@@ -47,6 +48,9 @@ type Manager struct {
 	Log          *slog.Logger
 	// DNS, if set, tells the DNS servers a container is told about.
 	DNS DNS
+	// HostPorts, if set, serves port mappings (daemon/portmap); without
+	// it an ADD with port mappings is refused.
+	HostPorts HostPorts
 
 	// Reconciled is set once the start-up Reconcile ran; ADD waits for it.
 	Reconciled atomic.Bool
@@ -55,6 +59,15 @@ type Manager struct {
 // DNS is what attach needs of a network's services (daemon/netsvc).
 type DNS interface {
 	DNSServersFor(ls *nbdb.LogicalSwitch, spec network.Spec) []netip.Addr
+}
+
+// HostPorts maps host ports to attachments (daemon/portmap).
+type HostPorts interface {
+	Claim(port, owner string, mappings []ovn.PortMapping) (release func(), err error)
+	Add(ctx context.Context, e portmap.Entry) error
+	Remove(ctx context.Context, port string) error
+	Check(port string) error
+	Reconcile(ctx context.Context, entries []portmap.Entry) error
 }
 
 // Request is one CNI ADD/DEL/CHECK.
@@ -71,6 +84,9 @@ type Request struct {
 	SecurityGroups []string
 	// DNSName is the port's DNS label (<DNSName>.<network domain>), if any.
 	DNSName string
+	// PortMappings are host ports to map to the container (CNI
+	// portMappings); ADD normalizes them (portmap.Normalize).
+	PortMappings []ovn.PortMapping
 }
 
 // Result is what ADD configured.
@@ -106,6 +122,13 @@ func (r *Request) Validate(verb string) error {
 	}
 	if _, err := os.Stat(r.Netns); err != nil {
 		return fmt.Errorf("%w: CNI_NETNS %s: %v", errs.Invalid, r.Netns, err)
+	}
+	if verb == "ADD" {
+		ms, err := portmap.Normalize(r.PortMappings)
+		if err != nil {
+			return err
+		}
+		r.PortMappings = ms
 	}
 	return nil
 }
@@ -181,6 +204,9 @@ func (m *Manager) Add(ctx context.Context, r Request) (res *Result, err error) {
 	if err := r.Validate("ADD"); err != nil {
 		return nil, err
 	}
+	if len(r.PortMappings) > 0 && m.HostPorts == nil {
+		return nil, fmt.Errorf("%w: portMappings: host port mappings are not enabled on this daemon", errs.Invalid)
+	}
 	if p := m.Ready(); len(p) > 0 {
 		return nil, fmt.Errorf("%w: %s", ErrUnavailable, strings.Join(p, "; "))
 	}
@@ -244,6 +270,13 @@ func (m *Manager) attach(ctx context.Context, r Request, want nbstore.Want, spec
 	cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	undo.push(cancel)
 	t0 := time.Now()
+	if len(r.PortMappings) > 0 {
+		release, err := m.HostPorts.Claim(name, r.ContainerID+"/"+r.Ifname, r.PortMappings)
+		if err != nil {
+			return nil, err
+		}
+		undo.push(release)
+	}
 	claim, err := m.Ports.Create(ctx, m.portOf(r, name, host), want)
 	if err != nil {
 		return nil, err
@@ -272,6 +305,12 @@ func (m *Manager) attach(ctx context.Context, r Request, want nbstore.Want, spec
 	if err = m.OVS.WaitInstalled(wctx, host); err != nil {
 		return nil, err
 	}
+	if len(r.PortMappings) > 0 {
+		if err = m.HostPorts.Add(ctx, m.entryOf(name, r.Network, r.ContainerID, r.Ifname, res.MTU, claim.IPs(), r.PortMappings)); err != nil {
+			return nil, err
+		}
+		undo.push(func() { _ = m.HostPorts.Remove(cleanup, name) })
+	}
 	log.Info("attached", "addresses", res.Addrs, "mac", res.MAC.String(),
 		"nb", tNB.Sub(t0), "veth", tVeth.Sub(tNB), "ovs", tOVS.Sub(tVeth), "installed", time.Since(tOVS), "total", time.Since(t0))
 	return res, nil
@@ -291,8 +330,13 @@ func (m *Manager) portOf(r Request, name, host string) ovn.Port {
 	return ovn.Port{
 		Name: name, Network: r.Network, Kind: keys.KindContainer, ContainerID: r.ContainerID,
 		Ifname: r.Ifname, Netns: r.Netns, CNINetwork: r.CNINetwork, Chassis: m.Chassis, HostIfname: host,
-		SecurityGroups: r.SecurityGroups, DNSName: r.DNSName, RequestedChassis: m.Chassis,
+		SecurityGroups: r.SecurityGroups, DNSName: r.DNSName, RequestedChassis: m.Chassis, PortMappings: r.PortMappings,
 	}
+}
+
+// entryOf is the port mapping entry of an attachment.
+func (m *Manager) entryOf(port, network, containerID, ifname string, mtu int, addrs []netip.Addr, ms []ovn.PortMapping) portmap.Entry {
+	return portmap.Entry{Port: port, Owner: "container " + containerID + "/" + ifname, Network: network, MTU: mtu, Addrs: addrs, Mappings: ms}
 }
 
 // Del removes the attachment; missing pieces are not errors, so DEL is
@@ -308,6 +352,11 @@ func (m *Manager) Del(ctx context.Context, r Request) error {
 func (m *Manager) remove(ctx context.Context, name, host string) error {
 	if !m.OVS.Connected() {
 		return fmt.Errorf("%w: not connected to the local OVS database", ErrUnavailable)
+	}
+	if m.HostPorts != nil {
+		if err := m.HostPorts.Remove(ctx, name); err != nil {
+			return fmt.Errorf("host port mappings of %s: %w", name, err)
+		}
 	}
 	if err := m.OVS.DeletePort(ctx, m.Bridge, host); err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 
 	"github.com/quantumnet/quantumnet/daemon/hostnet"
 	"github.com/quantumnet/quantumnet/daemon/network"
+	"github.com/quantumnet/quantumnet/daemon/portmap"
 	"github.com/quantumnet/quantumnet/pkg/errs"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
@@ -36,7 +37,8 @@ func resultOf(p ovn.Port, spec network.Spec) (*Result, error) {
 
 // existing returns the result of an attachment that is complete.
 func (m *Manager) existing(p ovn.Port, r Request, spec network.Spec) (*Result, error) {
-	if p.ContainerID != r.ContainerID || p.Network != r.Network || p.Netns != r.Netns {
+	if p.ContainerID != r.ContainerID || p.Network != r.Network || p.Netns != r.Netns ||
+		ovn.FormatPortMappings(p.PortMappings) != ovn.FormatPortMappings(r.PortMappings) {
 		return nil, errors.New("different attachment")
 	}
 	res, err := resultOf(p, spec)
@@ -104,6 +106,9 @@ func (m *Manager) check(p ovn.Port, r Request, res *Result) error {
 	if err := hostnet.CheckVeth(r.Netns, r.Ifname, res.MAC, res.Addrs); err != nil {
 		return fmt.Errorf("%w: %v", errs.NotFound, err)
 	}
+	if len(p.PortMappings) > 0 && m.HostPorts != nil {
+		return m.HostPorts.Check(p.Name)
+	}
 	return nil
 }
 
@@ -164,10 +169,31 @@ func (m *Manager) Reconcile(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	var entries []portmap.Entry
 	for _, p := range lsps {
-		fails = append(fails, m.reconcilePort(ctx, p))
+		err := m.reconcilePort(ctx, p)
+		fails = append(fails, err)
+		if err == nil && len(p.PortMappings) > 0 && hostnet.HostVethExists(p.HostIfname) {
+			entries = append(entries, m.entryOf(p.Name, p.Network, p.ContainerID, p.Ifname, m.mtuOf(p.Network), p.IPs, p.PortMappings))
+		}
+	}
+	if m.HostPorts != nil {
+		fails = append(fails, m.HostPorts.Reconcile(ctx, entries))
 	}
 	return errors.Join(fails...)
+}
+
+// mtuOf is the MTU of network (0 when unknown: the interface's default).
+func (m *Manager) mtuOf(name string) int {
+	ls, err := m.NB.GetSwitch(name)
+	if err != nil {
+		return 0
+	}
+	spec, err := network.FromSwitch(ls)
+	if err != nil {
+		return 0
+	}
+	return spec.MTU
 }
 
 // reconcilePort keeps a container port of this chassis whose namespace and

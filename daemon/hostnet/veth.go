@@ -1,6 +1,7 @@
 // Package hostnet configures the host's side of QuantumNet's interfaces
 // with netlink: veth pairs into network namespaces (a container's, a
-// resolver endpoint's), their addresses and routes, and the TX checksum
+// resolver endpoint's), their addresses and routes, the host interfaces of
+// management ports (host addresses and host routes only), and the TX checksum
 // offload the userspace datapath needs off. It knows nothing of OVN or OVS.
 package hostnet
 

@@ -18,6 +18,7 @@ import (
 	"github.com/quantumnet/quantumnet/daemon/netsvc"
 	"github.com/quantumnet/quantumnet/daemon/network"
 	netstore "github.com/quantumnet/quantumnet/daemon/network/nbstore"
+	"github.com/quantumnet/quantumnet/daemon/portmap"
 	rtstore "github.com/quantumnet/quantumnet/daemon/router/nbstore"
 	"github.com/quantumnet/quantumnet/daemon/secgroup"
 	sgstore "github.com/quantumnet/quantumnet/daemon/secgroup/nbstore"
@@ -73,6 +74,13 @@ func request(r *api.CNIRequest) (attach.Request, error) {
 		return req, status.Error(codes.InvalidArgument, err.Error())
 	}
 	req.SecurityGroups = groups
+	for i, m := range r.PortMappings {
+		hostIP, err := portmap.ParseHostIP(i, m.HostIp)
+		if err != nil {
+			return req, status.Error(codes.InvalidArgument, err.Error())
+		}
+		req.PortMappings = append(req.PortMappings, ovn.PortMapping{HostPort: m.HostPort, ContainerPort: m.ContainerPort, Protocol: m.Protocol, HostIP: hostIP})
+	}
 	return req, nil
 }
 

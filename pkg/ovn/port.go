@@ -31,6 +31,8 @@ type Port struct {
 	ServiceOf   string // a network service's own port (router, resolver): the network it serves
 	// SecurityGroups as recorded on the port (no default applied).
 	SecurityGroups []string
+	// PortMappings are a container's host port mappings.
+	PortMappings []PortMapping
 
 	MAC net.HardwareAddr // nil when the addresses have none
 	IPs []netip.Addr
@@ -55,6 +57,7 @@ func PortOf(lsp *nbdb.LogicalSwitchPort) Port {
 		CNINetwork: ids[keys.CNINetwork], HostIfname: ids[keys.HostIfname], Chassis: ids[keys.Chassis],
 		VMUUID: ids[keys.VMUUID], VMName: ids[keys.VMName], VMState: ids[keys.VMState],
 		DNSName: ids[keys.DNSName], ServiceOf: ids[keys.ServiceOf], SecurityGroups: SplitGroups(ids[keys.SecurityGroups]),
+		PortMappings:     ParsePortMappings(ids[keys.PortMappings]),
 		RequestedChassis: opts[keys.OptRequestedChassis], Activation: opts[keys.OptActivation],
 		MigrationFrom: ids[keys.MigrationFrom], MigrationTo: ids[keys.MigrationTo],
 		Up:  lsp.Up != nil && *lsp.Up,
@@ -145,6 +148,7 @@ func (p Port) Row() *nbdb.LogicalSwitchPort {
 		keys.Netns: p.Netns, keys.CNINetwork: p.CNINetwork, keys.HostIfname: p.HostIfname, keys.Chassis: p.Chassis,
 		keys.VMUUID: p.VMUUID, keys.VMName: p.VMName, keys.VMState: p.VMState, keys.DNSName: p.DNSName,
 		keys.SecurityGroups: JoinGroups(p.SecurityGroups), keys.MigrationFrom: p.MigrationFrom, keys.MigrationTo: p.MigrationTo,
+		keys.PortMappings: FormatPortMappings(p.PortMappings),
 	} {
 		set(ids, k, v)
 	}

@@ -121,3 +121,25 @@ func TestReservationOf(t *testing.T) {
 		})
 	}
 }
+
+func TestPortMappingsRoundTrip(t *testing.T) {
+	ms := []PortMapping{
+		{HostPort: 8080, ContainerPort: 80, Protocol: "tcp"},
+		{HostPort: 53, ContainerPort: 53, Protocol: "udp", HostIP: netip.MustParseAddr("fd00::1")},
+	}
+	s := FormatPortMappings(ms)
+	if s != "tcp/8080/80,udp/53/53/fd00::1" {
+		t.Fatalf("format: %q", s)
+	}
+	back := ParsePortMappings(s + ",garbage,tcp/99999/1,tcp/1/2/not-an-ip,")
+	if FormatPortMappings(back) != s {
+		t.Fatalf("parse: %v", back)
+	}
+	p := Port{Name: "p", Network: "blue", PortMappings: ms}
+	if got := PortOf(p.Row()).PortMappings; FormatPortMappings(got) != s {
+		t.Fatalf("row round trip: %v", got)
+	}
+	if ParsePortMappings("") != nil {
+		t.Fatal("empty value has mappings")
+	}
+}

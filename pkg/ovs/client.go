@@ -289,6 +289,16 @@ func (c *Client) ListPorts(match map[string]string) ([]vswitchd.Port, error) {
 // AddPort adds a system port name to bridge in one transaction (Interface,
 // Port, bridge membership), with the given external_ids on both rows.
 func (c *Client) AddPort(ctx context.Context, bridge, name string, ifaceIDs, portIDs map[string]string) error {
+	return c.addPort(ctx, bridge, name, "", ifaceIDs, portIDs)
+}
+
+// AddInternalPort is AddPort for an internal port: ovs-vswitchd creates
+// its interface in its own network namespace.
+func (c *Client) AddInternalPort(ctx context.Context, bridge, name string, ifaceIDs, portIDs map[string]string) error {
+	return c.addPort(ctx, bridge, name, "internal", ifaceIDs, portIDs)
+}
+
+func (c *Client) addPort(ctx context.Context, bridge, name, ifType string, ifaceIDs, portIDs map[string]string) error {
 	if err := c.Ready(); err != nil {
 		return err
 	}
@@ -296,7 +306,7 @@ func (c *Client) AddPort(ctx context.Context, bridge, name string, ifaceIDs, por
 	if err != nil {
 		return err
 	}
-	iface := &vswitchd.Interface{UUID: "iface", Name: name, ExternalIDs: ifaceIDs}
+	iface := &vswitchd.Interface{UUID: "iface", Name: name, Type: ifType, ExternalIDs: ifaceIDs}
 	port := &vswitchd.Port{UUID: "port", Name: name, Interfaces: []string{"iface"}, ExternalIDs: portIDs}
 	ops, err := c.createAll(iface, port)
 	if err != nil {

@@ -33,8 +33,9 @@ type NetConf struct {
 	SecurityGroups []string `json:"securityGroups,omitempty"`
 	// RuntimeConfig carries the "ips" and "mac" capabilities.
 	RuntimeConfig struct {
-		IPs []string `json:"ips,omitempty"`
-		Mac string   `json:"mac,omitempty"`
+		IPs          []string      `json:"ips,omitempty"`
+		Mac          string        `json:"mac,omitempty"`
+		PortMappings []portMapping `json:"portMappings,omitempty"`
 	} `json:"runtimeConfig,omitempty"`
 	// Args carries "ips"/"mac"/"securityGroups" the CNI-args way.
 	Args struct {
@@ -46,6 +47,24 @@ type NetConf struct {
 		} `json:"cni,omitempty"`
 	} `json:"args,omitempty"`
 	LegacyAttachments []types.GCAttachment `json:"cni.dev/attachments,omitempty"`
+}
+
+// portMapping is one entry of the "portMappings" capability; the daemon
+// validates it.
+type portMapping struct {
+	HostPort      int64  `json:"hostPort"`
+	ContainerPort int64  `json:"containerPort"`
+	Protocol      string `json:"protocol,omitempty"`
+	HostIP        string `json:"hostIP,omitempty"`
+}
+
+// port is a port number for the daemon to judge: negative or huge ones
+// become a value it refuses as out of range, not one that wraps into it.
+func port(v int64) uint32 {
+	if v < 0 || v > 1<<20 {
+		return 1 << 20
+	}
+	return uint32(v)
 }
 
 func parse(stdin []byte, needNetwork bool) (*NetConf, error) {
@@ -109,6 +128,9 @@ func build(a *skel.CmdArgs, c *NetConf, args *cniArgs) *api.CNIRequest {
 	r := &api.CNIRequest{ContainerId: a.ContainerID, Ifname: a.IfName, Netns: a.Netns, Network: c.Network, CniNetworkName: c.Name}
 	r.Ips = append(append(append(r.Ips, c.RuntimeConfig.IPs...), c.Args.CNI.IPs...), args.IP...)
 	r.Mac = c.RuntimeConfig.Mac
+	for _, m := range c.RuntimeConfig.PortMappings {
+		r.PortMappings = append(r.PortMappings, &api.PortMapping{HostPort: port(m.HostPort), ContainerPort: port(m.ContainerPort), Protocol: m.Protocol, HostIp: m.HostIP})
+	}
 	if r.Mac == "" {
 		r.Mac = c.Args.CNI.Mac
 	}

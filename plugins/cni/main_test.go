@@ -122,3 +122,26 @@ func TestRequestCNIArgs(t *testing.T) {
 		}
 	}
 }
+
+func TestRequestPortMappings(t *testing.T) {
+	c, err := parse([]byte(`{"cniVersion":"1.1.0","name":"n","network":"blue","runtimeConfig":{"portMappings":[
+		{"hostPort":8080,"containerPort":80,"protocol":"tcp"},
+		{"hostPort":53,"containerPort":53,"protocol":"udp","hostIP":"10.0.0.1"},
+		{"hostPort":-1,"containerPort":70000}]}}`), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := mustRequest(t, &skel.CmdArgs{ContainerID: "c1", IfName: "eth0", Netns: "/x"}, c)
+	if len(r.PortMappings) != 3 {
+		t.Fatalf("mappings %v", r.PortMappings)
+	}
+	m0, m1, m2 := r.PortMappings[0], r.PortMappings[1], r.PortMappings[2]
+	if m0.HostPort != 8080 || m0.ContainerPort != 80 || m0.Protocol != "tcp" || m1.HostIp != "10.0.0.1" || m1.Protocol != "udp" {
+		t.Fatalf("mappings %v", r.PortMappings)
+	}
+	// Out of range values reach the daemon out of range (it refuses them
+	// naming the field), never wrapped into range.
+	if m2.HostPort <= 65535 || m2.ContainerPort <= 65535 {
+		t.Fatalf("out of range ports became %d, %d", m2.HostPort, m2.ContainerPort)
+	}
+}

@@ -53,12 +53,19 @@ const (
 	// SGGen is the generation of the security groups (on the port group
 	// of all members): bumped by every change of a group or rule.
 	SGGen = Prefix + "sg-gen"
+	// PortMappings lists a container port's host port mappings (CNI
+	// portMappings), written with the port: "PROTO/HOSTPORT/CONTPORT[/HOSTIP]",
+	// comma-separated (pkg/ovn.PortMapping).
+	PortMappings = Prefix + "port-mappings"
 )
 
 // Port kinds.
 const (
 	KindContainer = "container"
 	KindVM        = "vm"
+	// KindMgmt is a chassis' management port on a network: the host's way
+	// to the containers it maps host ports to (daemon/portmap).
+	KindMgmt = "mgmt"
 	// KindReservation marks a DHCP_Options row that records an address
 	// reservation (an API allocation or a static MAC binding).
 	KindReservation = "reservation"
