@@ -60,7 +60,7 @@ ip -n "$QN_OUTSIDE_NETNS" neigh show 192.0.2.1
 # BFD state as seen from every host.
 for H in A B C; do
 	r=QN_OVS_REMOTE_$H
-	echo "host $H BFD: $(ovs-vsctl --db="${!r}" --bare --columns=name,bfd_status find Interface type=geneve | tr '\n' ' ' | sed 's/  */ /g' | cut -c1-300)"
+	echo "host $H BFD: $(ovs-vsctl --db="${!r}" --bare --columns=name,bfd,bfd_status find Interface type=geneve | tr '\n' ' ' | sed 's/  */ /g' | cut -c1-400)"
 done
 
 # Failover: a ping stream every 10 ms, then host a dies.

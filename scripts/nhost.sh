@@ -29,6 +29,14 @@
 #             each chassis has ovn-bridge-mappings=physnet1:br-ex
 set -euo pipefail
 
+# The daemons started below must not inherit the caller's descriptors: a
+# lock held by `flock LOCK nhost.sh up` would stay held by ovsdb-server & co.
+for fd in /proc/$$/fd/*; do
+	fd=${fd##*/}
+	((fd <= 2 || fd == 255)) || eval "exec $fd>&-"
+done 2>/dev/null
+unset fd
+
 PROG=${QN_NHOST_PROG:-${0##*/}}
 HERE=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 SANDBOX=$HERE/sandbox.sh
