@@ -16,7 +16,9 @@ SB=(ovn-sbctl --db="$QN_SB_REMOTE")
 W=${QN_NETNS_C}-w1
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
+pp=
 cleanup() {
+	[[ -z $pp ]] || kill "$pp" 2>/dev/null || true
 	ip netns del "$W" 2>/dev/null || true
 	ip netns exec "$QN_NETNS_C" ovs-vsctl --db="$QN_OVS_REMOTE_C" --if-exists del-port br-int w1-host 2>/dev/null || true
 	[[ ${QN_PROBE_KEEP:-0} == 1 ]] && return
@@ -80,6 +82,7 @@ echo "SB: cr-r1-ext claimed by chassis-b after $(($(now_ms) - kill_ms)) ms"
 sleep 3
 kill -INT $pp
 wait $pp || true
+pp=
 python3 - "$out" "$kill_ms" <<'PY'
 import re, sys
 ts = [float(m.group(1)) for m in re.finditer(r"^\[(\d+\.\d+)\] \d+ bytes from", open(sys.argv[1]).read(), re.M)]
@@ -88,8 +91,11 @@ after = [t for t in ts if t > kill]
 before = [t for t in ts if t <= kill]
 tail = open(sys.argv[1]).read().strip().splitlines()[-2]
 print("replies before kill %d, after %d; %s" % (len(before), len(after), tail))
-if after:
-    print("first reply after kill: %.0f ms; longest gap %.0f ms" % ((after[0] - kill) * 1000, max(b - a for a, b in zip(ts, ts[1:])) * 1000))
+# The outage: the longest gap between replies that ends after the kill.
+gaps = [(b - a, a, b) for a, b in zip(ts, ts[1:]) if b > kill]
+if gaps:
+    g, a, b = max(gaps)
+    print("outage: last reply %.0f ms after the kill, next %.0f ms after it (gap %.0f ms)" % ((a - kill) * 1000, (b - kill) * 1000, g * 1000))
 else:
     print("no reply after the kill")
 PY

@@ -492,7 +492,7 @@ cmd_env() {
 		"QN_SB_REMOTE=unix:$CENTRAL/sb.sock"
 		"OVN_NB_DB=unix:$CENTRAL/nb.sock"
 		"OVN_SB_DB=unix:$CENTRAL/sb.sock"
-		"QN_HOSTS=${HOSTS[*]}"
+		"QN_HOST_NAMES=${HOSTS[*]}"
 		"QN_LIBVIRT_HOSTS=${LIBVIRT_HOSTS[*]}"
 		"QN_NETNS_SWITCH=${NETNS[sw]}"
 	)

@@ -80,7 +80,7 @@ func (nh *NHost) Script(name string, args ...string) (string, error) {
 }
 
 // Names are the hosts' names (a, b, c, ...).
-func (nh *NHost) Names() []string { return strings.Fields(nh.Vars["QN_HOSTS"]) }
+func (nh *NHost) Names() []string { return strings.Fields(nh.Vars["QN_HOST_NAMES"]) }
 
 // Var is a per-host variable of nhost.sh env: Var("QN_CHASSIS_", "c").
 func (nh *NHost) Var(prefix, host string) string { return nh.Vars[prefix+strings.ToUpper(host)] }
