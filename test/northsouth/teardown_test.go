@@ -45,7 +45,7 @@ func TestDeleteLeavesNothing(t *testing.T) {
 
 	for _, tb := range [][2]string{{"ovn-nbctl", "NAT"}, {"ovn-nbctl", "Logical_Router"}, {"ovn-nbctl", "Logical_Router_Port"},
 		{"ovn-nbctl", "HA_Chassis_Group"}, {"ovn-nbctl", "Gateway_Chassis"}, {"ovn-nbctl", "BFD"}, {"ovn-nbctl", "Logical_Router_Static_Route"},
-		{"ovn-nbctl", "Logical_Switch_Port"}, {"ovn-sbctl", "HA_Chassis_Group"}, {"ovn-sbctl", "BFD"}} {
+		{"ovn-sbctl", "HA_Chassis_Group"}, {"ovn-sbctl", "BFD"}} {
 		if rows := nbRows(t, tb[0], tb[1]); len(rows) > 0 {
 			t.Errorf("%s: %d %s row(s) left after deleting everything", tb[0], len(rows), tb[1])
 		}
