@@ -71,52 +71,13 @@ func TestFloatingIPMigration(t *testing.T) {
 	env.Require(t)
 	requireRouter(t)
 	da, db := startDaemon(t, "a"), startDaemon(t, "b")
-	q := func(args ...string) {
-		t.Helper()
-		if out, err := da.Qnetctl(args...); err != nil {
-			t.Fatalf("qnetctl %v: %v\n%s", args, err, out)
-		}
-	}
+	q := qnetctl(t, da)
 	undo := func(args ...string) { t.Cleanup(func() { da.Qnetctl(args...) }) }
-	q("network", "create", "migext", "--external", "--physnet", th.Vars["QN_PHYSNET"], "--subnet4", "192.0.2.0/24",
-		"--gateway4", "192.0.2.10", "--fip-range", "192.0.2.100-192.0.2.199")
-	undo("network", "delete", "migext")
-	q("network", "create", "migfip", "--subnet4", "10.212.0.0/24")
-	undo("network", "delete", "migfip")
-	q("router", "create", "migr")
-	undo("router", "delete", "migr")
-	q("router", "attach", "migr", "migfip")
-	undo("router", "detach", "migr", "migfip")
-	q("router", "set-gateway", "migr", "migext")
-	undo("router", "clear-gateway", "migr")
+	routedNetwork(t, da)
 	ns, ctrIP := attachContainer(t, db, "migfip", "migfip-ctr")
 
 	name, iface, mac := "qn-test-migfip", harness.UUID(), "52:54:00:21:12:01"
-	console := filepath.Join(th.Dir, "migfip.console")
-	xmlPath := filepath.Join(th.Dir, "migfip.xml")
-	os.WriteFile(xmlPath, []byte(vmXML(name, iface, mac, "migfip", ctrIP, console)), 0o644)
-	t.Cleanup(func() {
-		for _, h := range []string{"a", "b"} {
-			virsh(h, "destroy", name)
-			virsh(h, "undefine", name)
-		}
-	})
-	if out, err := virsh("a", "define", xmlPath); err != nil {
-		t.Fatalf("%v %s", err, out)
-	}
-	if out, err := virsh("a", "start", name); err != nil {
-		t.Fatalf("%v %s", err, out)
-	}
-	var vmIP string
-	ipRE := regexp.MustCompile(`QNGUEST IP=([0-9.]+)/`)
-	ovsdbtest.Eventually(t, 90*time.Second, func() bool {
-		b, _ := os.ReadFile(console)
-		m := ipRE.FindSubmatch(b)
-		if m != nil {
-			vmIP = string(m[1])
-		}
-		return m != nil
-	}, "the VM never got an address by DHCP")
+	vmIP := bootVM(t, name, iface, mac, "migfip", ctrIP)
 
 	const fipAddr = "192.0.2.120"
 	q("fip", "create", "migext", "--address", fipAddr)
@@ -155,6 +116,69 @@ func TestFloatingIPMigration(t *testing.T) {
 	if p := fdbPort(extMAC); p != "ex-b" {
 		t.Errorf("after the migration the outside learnt %s on %q, want ex-b (answered from host b)", extMAC, p)
 	}
+}
+
+// qnetctl is a qnetctl runner on daemon d failing the test on an error.
+func qnetctl(t *testing.T, d *harness.Daemon) func(args ...string) {
+	return func(args ...string) {
+		t.Helper()
+		if out, err := d.Qnetctl(args...); err != nil {
+			t.Fatalf("qnetctl %v: %v\n%s", args, err, out)
+		}
+	}
+}
+
+// routedNetwork makes the external network migext (the outside's subnet),
+// the network migfip and the router migr joining them, all removed when
+// the test ends.
+func routedNetwork(t *testing.T, da *harness.Daemon) {
+	t.Helper()
+	q := qnetctl(t, da)
+	undo := func(args ...string) { t.Cleanup(func() { da.Qnetctl(args...) }) }
+	q("network", "create", "migext", "--external", "--physnet", th.Vars["QN_PHYSNET"], "--subnet4", "192.0.2.0/24",
+		"--gateway4", "192.0.2.10", "--fip-range", "192.0.2.100-192.0.2.199")
+	undo("network", "delete", "migext")
+	q("network", "create", "migfip", "--subnet4", "10.212.0.0/24")
+	undo("network", "delete", "migfip")
+	q("router", "create", "migr")
+	undo("router", "delete", "migr")
+	q("router", "attach", "migr", "migfip")
+	undo("router", "detach", "migr", "migfip")
+	q("router", "set-gateway", "migr", "migext")
+	undo("router", "clear-gateway", "migr")
+}
+
+// bootVM defines and starts the test guest on host a with one NIC on
+// network, pinging ping, and returns its DHCP address; the VM is removed
+// from both hosts when the test ends.
+func bootVM(t *testing.T, name, iface, mac, network, ping string) string {
+	t.Helper()
+	console := filepath.Join(th.Dir, name+".console")
+	xmlPath := filepath.Join(th.Dir, name+".xml")
+	os.WriteFile(xmlPath, []byte(vmXML(name, iface, mac, network, ping, console)), 0o644)
+	t.Cleanup(func() {
+		for _, h := range []string{"a", "b"} {
+			virsh(h, "destroy", name)
+			virsh(h, "undefine", name)
+		}
+	})
+	if out, err := virsh("a", "define", xmlPath); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	if out, err := virsh("a", "start", name); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	var vmIP string
+	ipRE := regexp.MustCompile(`QNGUEST IP=([0-9.]+)/`)
+	ovsdbtest.Eventually(t, 90*time.Second, func() bool {
+		b, _ := os.ReadFile(console)
+		m := ipRE.FindSubmatch(b)
+		if m != nil {
+			vmIP = string(m[1])
+		}
+		return m != nil
+	}, "the VM never got an address by DHCP")
+	return vmIP
 }
 
 // nbFind is column col of the NB rows of table matching cond.
