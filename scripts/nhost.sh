@@ -399,6 +399,13 @@ cmd_down() {
 	fi
 	is_ours || die "$DIR is not a $PROG run dir (no $MARKER); not touching it"
 	require_root
+	# Hosts an earlier up made with a larger QN_HOSTS go down too.
+	local l v
+	for l in "${LETTERS[@]:${#HOSTS[@]}}"; do
+		[[ -d $DIR/$l ]] || continue
+		HOSTS+=("$l")
+		v=QN_NHOST_NETNS_${l^^} && NETNS[$l]=${!v:-$PREFIX_NS-$l}
+	done
 	# Every host that ever had a libvirt dir, not only those wanted now.
 	for h in "${HOSTS[@]}"; do
 		[[ -e $(lvdir "$h") ]] || continue
