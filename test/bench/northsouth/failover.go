@@ -75,7 +75,7 @@ func (b *bench) measure(ctx context.Context, r *result) error {
 			return fmt.Errorf("run %d: the gateway is on %q, not back on %s", i+1, w.active(), w.first)
 		}
 		// Preemption back to the first chassis may still be settling.
-		time.Sleep(2 * time.Second)
+		time.Sleep(*flagSettle)
 		d, named, lost, err := b.failover(ctx, w)
 		if rerr := b.restore(); err == nil {
 			err = rerr
