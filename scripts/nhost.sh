@@ -31,10 +31,13 @@ set -euo pipefail
 
 # The daemons started below must not inherit the caller's descriptors: a
 # lock held by `flock LOCK nhost.sh up` would stay held by ovsdb-server & co.
+# (No redirection on the loop: bash would save stderr on a descriptor the
+# loop then closes.)
 for fd in /proc/$$/fd/*; do
 	fd=${fd##*/}
-	((fd <= 2 || fd == 255)) || eval "exec $fd>&-"
-done 2>/dev/null
+	[[ $fd =~ ^[0-9]+$ ]] && ((fd > 2 && fd != 255)) || continue
+	eval "exec $fd>&-"
+done
 unset fd
 
 PROG=${QN_NHOST_PROG:-${0##*/}}

@@ -45,7 +45,7 @@ var (
 	flagBFD    = flag.String("bfd", "default,300/300/3,100/100/3", "BFD settings, comma separated: default or MIN_RX/MIN_TX/MULT (ms)")
 	flagBin    = flag.String("bin", "", "directory with quantumnetd, quantumnet and qnetctl already built, e.g. bin (default: build them)")
 	flagOnly   = flag.String("only", "", "run one contender: ovn or quantumnet")
-	flagSettle = flag.Duration("settle", 2*time.Second, "wait after the gateway is back on the first chassis before the next kill")
+	flagSettle = flag.Duration("settle", time.Second, "wait after the gateway is back on the first chassis and BFD is up on every tunnel, before the next kill")
 	smoke      = harness.SmokeFlag()
 )
 
