@@ -31,10 +31,11 @@ func external(t *testing.T) {
 		"--subnet4", "192.0.2.0/24", "--gateway4", outsideIP, "--fip-range", fipFirst+"-"+fipLast)
 }
 
-// network creates a tenant network, deleted when the test ends.
-func network(t *testing.T, name, subnet4 string) {
+// network creates a tenant network, deleted when the test ends; more are
+// more flags of network create (--subnet6 ...).
+func network(t *testing.T, name, subnet4 string, more ...string) {
 	t.Helper()
-	qn(t, "network", "create", name, "--subnet4", subnet4)
+	qn(t, append([]string{"network", "create", name, "--subnet4", subnet4}, more...)...)
 	later(t, "network", "delete", name)
 }
 
@@ -74,12 +75,13 @@ func setGateway(t *testing.T, name string) (addr string, r router) {
 	return addr, r
 }
 
-// TestRouted: two networks on one router reach each other, routed (the TTL
-// decremented once), by ICMP and TCP, without NAT; detached, they do not.
+// TestRouted: two dual-stack networks on one router reach each other,
+// routed (the TTL and hop limit decremented once), by ICMP over IPv4 and
+// IPv6 and by TCP, without NAT; detached, they do not.
 func TestRouted(t *testing.T) {
 	requireRouter(t)
-	network(t, "nsblue", "10.231.1.0/24")
-	network(t, "nsred", "10.231.2.0/24")
+	network(t, "nsblue", "10.231.1.0/24", "--subnet6", "fd00:231:1::/64")
+	network(t, "nsred", "10.231.2.0/24", "--subnet6", "fd00:231:2::/64")
 	newRouter(t, "nsr1", "nsblue", "nsred")
 	if r := showRouter(t, "nsr1"); !slices.Contains(r.Networks, "nsblue") || !slices.Contains(r.Networks, "nsred") {
 		t.Fatalf("router show nsr1: networks %v", r.Networks)
@@ -91,6 +93,11 @@ func TestRouted(t *testing.T) {
 	}
 	if ttl := pingTTL(t, blue.NS, red.IP, 10*time.Second); ttl != 63 {
 		t.Errorf("blue -> red: reply TTL %d, want 63", ttl)
+	}
+	if blue.IP6 == "" || red.IP6 == "" {
+		t.Errorf("dual-stack containers without IPv6: blue %q, red %q", blue.IP6, red.IP6)
+	} else if hl := pingTTL(t, red.NS, blue.IP6, 20*time.Second); hl != 63 {
+		t.Errorf("red -> blue over IPv6: reply hop limit %d, want 63", hl)
 	}
 	serveTCP(t, blue.NS, 8080)
 	if src := tcpSource(t, red.NS, blue.IP, 8080, 10*time.Second); src != red.IP {

@@ -23,7 +23,8 @@ import (
 // container is a network namespace attached to a network by a host's
 // daemon through the CNI plugin binary.
 type container struct {
-	NS, IP, Port, Host string
+	// IP is its IPv4 address, IP6 its IPv6 one ("" on an IPv4-only network).
+	NS, IP, IP6, Port, Host string
 	// detach is CNI DEL; it also runs when the test ends.
 	detach func() error
 }
@@ -67,7 +68,14 @@ func newContainer(t *testing.T, h, name, network string) *container {
 	if err != nil || len(res.IPs) == 0 {
 		t.Fatalf("CNI ADD %s: result %v, %v", name, r, err)
 	}
-	c := &container{NS: ns, IP: res.IPs[0].Address.IP.String(), Host: h, detach: detach}
+	c := &container{Host: h, NS: ns, detach: detach}
+	for _, ip := range res.IPs {
+		if ip.Address.IP.To4() != nil && c.IP == "" {
+			c.IP = ip.Address.IP.String()
+		} else if ip.Address.IP.To4() == nil && c.IP6 == "" {
+			c.IP6 = ip.Address.IP.String()
+		}
+	}
 	var ports []struct {
 		Name        string `json:"name"`
 		ContainerID string `json:"container_id"`
