@@ -31,6 +31,9 @@ var layers = []struct {
 		"only main wires the concrete services"},
 	{"daemon/vm", append([]string{"daemon/attach", "daemon/netsvc"}, sgStore...),
 		"only main wires the concrete services"},
+	{"daemon/router/nbstore", append([]string{"daemon/attach", "daemon/lport", "daemon/vm"}, sgStore...),
+		"routers and floating IPs are below the port owners: they hand the port transaction operations through lport.NAT"},
+	{"daemon/lport", []string{"daemon/router/nbstore"}, "the port transaction reaches NAT through its own interface"},
 	{"daemon/hostnet", []string{"pkg/ovn", "pkg/ovs", "daemon/network", "ipam"},
 		"host interfaces know nothing of OVN, OVS or addresses management"},
 }

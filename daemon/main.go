@@ -24,6 +24,7 @@ import (
 	"github.com/quantumnet/quantumnet/daemon/lvwatch"
 	"github.com/quantumnet/quantumnet/daemon/netsvc"
 	netstore "github.com/quantumnet/quantumnet/daemon/network/nbstore"
+	rtstore "github.com/quantumnet/quantumnet/daemon/router/nbstore"
 	sgstore "github.com/quantumnet/quantumnet/daemon/secgroup/nbstore"
 	"github.com/quantumnet/quantumnet/daemon/server"
 	"github.com/quantumnet/quantumnet/daemon/vm"
@@ -105,14 +106,15 @@ func run() error {
 
 // parts are the daemon's wired components.
 type parts struct {
-	nb     *ovn.NB
-	ovs    *ovs.Client
-	sg     *sgstore.Manager
-	attach *attach.Manager
-	vm     *vm.Manager
-	server *server.Server
-	runner *netsvc.Runner
-	wantDP string // the datapath type the chassis' bridge should have
+	nb      *ovn.NB
+	ovs     *ovs.Client
+	sg      *sgstore.Manager
+	attach  *attach.Manager
+	vm      *vm.Manager
+	server  *server.Server
+	runner  *netsvc.Runner
+	routers *rtstore.Manager
+	wantDP  string // the datapath type the chassis' bridge should have
 }
 
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
@@ -130,6 +132,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		go chassis.Run(ctx, chassis.Config{
 			Name: cfg.Chassis.Name, SBRemotes: cfg.OVN.SBRemotes, EncapType: cfg.Chassis.EncapType,
 			EncapIP: cfg.Chassis.EncapIP, Bridge: cfg.Chassis.IntegrationBridge, DatapathType: p.wantDP, BridgeMappings: cfg.Chassis.BridgeMappings,
+			CreateMappedBridges: cfg.Chassis.CreateMappedBridges,
 		}, p.ovs, 2*time.Second, log)
 	}
 	runnerDone := make(chan struct{})
@@ -191,22 +194,23 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (*parts, err
 	sgm := &sgstore.Manager{NB: nb, Log: log}
 	store := &nbstore.Store{NB: nb, MACPrefix: macPrefix, Log: log}
 	svc := &netsvc.Manager{NB: nb, Alloc: store, Log: log}
-	ports := &lport.Ports{NB: nb, Store: store, DHCP: svc, Groups: sgm}
+	routers := &rtstore.Manager{NB: nb, SB: sb, Alloc: store, MACPrefix: macPrefix, Log: log}
+	ports := &lport.Ports{NB: nb, Store: store, DHCP: svc, Groups: sgm, NAT: routers}
 	mgr := &attach.Manager{
 		NB: nb, SB: sb, OVS: ovsc, Ports: ports, Chassis: cfg.Chassis.Name, Bridge: bridge,
 		Datapath: wantDP, ReadyTimeout: cfg.Daemon.ReadyTimeout.Duration, Log: log, DNS: svc,
 	}
 	vms := &vm.Manager{NB: nb, OVS: ovsc, Ports: ports, Chassis: cfg.Chassis.Name, ReadyTimeout: cfg.Daemon.ReadyTimeout.Duration, Log: log,
 		Groups: sgm}
-	nets := &netstore.Manager{NB: nb, Services: svc, Groups: sgm, Log: log}
-	srv := &server.Server{Attach: mgr, Alloc: store, VM: vms, SG: sgm, Svc: svc, Networks: nets, Log: log}
+	nets := &netstore.Manager{NB: nb, Services: svc, Groups: sgm, Users: routers, Log: log}
+	srv := &server.Server{Attach: mgr, Alloc: store, VM: vms, SG: sgm, Svc: svc, Networks: nets, Routers: routers, Log: log}
 	runner := &netsvc.Runner{M: svc, Upstream: upstream(cfg.DNS.Upstream)}
 	if *cfg.DNS.Resolver {
 		resolver := &qndns.Resolver{Log: log}
 		runner.Endpoints = &netsvc.Endpoints{NB: nb, OVS: ovsc, Bridge: bridge, Resolver: resolver, Log: log, Datapath: wantDP}
 		resolver.Upstream = runner.Endpoints.Upstream
 	}
-	return &parts{nb: nb, ovs: ovsc, sg: sgm, attach: mgr, vm: vms, server: srv, runner: runner, wantDP: wantDP}, nil
+	return &parts{nb: nb, ovs: ovsc, sg: sgm, attach: mgr, vm: vms, server: srv, runner: runner, routers: routers, wantDP: wantDP}, nil
 }
 
 // startUp reconciles once both databases are reachable, retrying until it
@@ -230,6 +234,7 @@ func (p *parts) startUp(ctx context.Context, log *slog.Logger, run func()) {
 			p.attach.Reconciled.Store(true)
 			log.Info("start-up reconcile done")
 			go p.sg.Run(ctx, 30*time.Second)
+			go (&rtstore.Runner{M: p.routers, Interval: 30 * time.Second}).Run(ctx)
 			run()
 			return
 		}

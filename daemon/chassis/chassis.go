@@ -21,6 +21,21 @@ type Config struct {
 	Bridge         string
 	DatapathType   string // netdev or system
 	BridgeMappings []string
+	// CreateMappedBridges: create the bridges of BridgeMappings (with the
+	// datapath type of the integration bridge) and delete the ones created
+	// so that are no longer mapped; bridges made by others are left alone.
+	CreateMappedBridges bool
+}
+
+// MappedBridges are the bridges named by the mappings (PHYSNET:BRIDGE).
+func (c Config) MappedBridges() []string {
+	var out []string
+	for _, m := range c.BridgeMappings {
+		if _, br, ok := strings.Cut(m, ":"); ok && br != "" {
+			out = append(out, br)
+		}
+	}
+	return out
 }
 
 // ExternalIDs are the Open_vSwitch external_ids ovn-controller reads.
@@ -41,7 +56,16 @@ func Ensure(ctx context.Context, c Config, o *ovs.Client) (bridgeDatapath string
 	if err := o.EnsureExternalIDs(ctx, c.ExternalIDs()); err != nil {
 		return "", err
 	}
-	return o.EnsureBridge(ctx, c.Bridge, c.DatapathType)
+	dp, err := o.EnsureBridge(ctx, c.Bridge, c.DatapathType)
+	if err != nil || !c.CreateMappedBridges {
+		return dp, err
+	}
+	for _, br := range c.MappedBridges() {
+		if err := o.EnsureMappedBridge(ctx, br, dp); err != nil {
+			return dp, err
+		}
+	}
+	return dp, o.DeleteMappedBridges(ctx, c.MappedBridges())
 }
 
 // Run keeps the configuration in place until ctx ends: at once when the OVS

@@ -68,6 +68,9 @@ type Chassis struct {
 	BridgeMappings    []string `toml:"bridge_mappings"`
 	OVSRemote         string   `toml:"ovs_remote"`
 	Manage            *bool    `toml:"manage"`
+	// CreateMappedBridges: with Manage, create the bridges named in
+	// BridgeMappings (and remove the ones it created once unmapped).
+	CreateMappedBridges bool `toml:"create_mapped_bridges"`
 }
 
 // Daemon is the daemon's own settings.
@@ -153,6 +156,32 @@ var (
 
 // Validate checks every field and names the first bad one.
 func (c *Config) Validate() error {
+	if err := c.validateOVN(); err != nil {
+		return err
+	}
+	if err := c.validateChassis(); err != nil {
+		return err
+	}
+	if err := c.validateLibvirt(); err != nil {
+		return err
+	}
+	if c.Chassis.Manage == nil {
+		t := true
+		c.Chassis.Manage = &t
+	}
+	if c.DNS.Resolver == nil {
+		t := true
+		c.DNS.Resolver = &t
+	}
+	if err := c.validateDNS(); err != nil {
+		return err
+	}
+	return c.validateDaemon()
+}
+
+// validateOVN checks the Northbound and Southbound remotes, and the TLS
+// files an ssl: remote needs.
+func (c *Config) validateOVN() error {
 	if len(c.OVN.NBRemotes) == 0 {
 		return errors.New("ovn.nb_remotes: at least one remote is required")
 	}
@@ -171,6 +200,11 @@ func (c *Config) Validate() error {
 	if ssl && (c.OVN.SSLKey == "" || c.OVN.SSLCert == "" || c.OVN.SSLCA == "") {
 		return errors.New("ovn.ssl_key, ovn.ssl_cert, ovn.ssl_ca: all three are required with an ssl: remote")
 	}
+	return nil
+}
+
+// validateChassis checks the chassis section.
+func (c *Config) validateChassis() error {
 	if c.Chassis.Name == "" || !chassisRE.MatchString(c.Chassis.Name) {
 		return fmt.Errorf("chassis.name: %q is invalid (letters, digits, '.', '_', '-', up to 64)", c.Chassis.Name)
 	}
@@ -199,6 +233,12 @@ func (c *Config) Validate() error {
 	if err := ovs.ValidateRemote(c.Chassis.OVSRemote); err != nil {
 		return fmt.Errorf("chassis.ovs_remote: %w", err)
 	}
+	return nil
+}
+
+// validateLibvirt defaults libvirt.enabled to true and checks the URI of
+// an enabled libvirt.
+func (c *Config) validateLibvirt() error {
 	if c.Libvirt.Enabled == nil {
 		t := true
 		c.Libvirt.Enabled = &t
@@ -206,14 +246,11 @@ func (c *Config) Validate() error {
 	if *c.Libvirt.Enabled && !strings.Contains(c.Libvirt.URI, ":///") && !strings.Contains(c.Libvirt.URI, "://") {
 		return fmt.Errorf("libvirt.uri: %q is not a libvirt URI like qemu:///system", c.Libvirt.URI)
 	}
-	if c.Chassis.Manage == nil {
-		t := true
-		c.Chassis.Manage = &t
-	}
-	if c.DNS.Resolver == nil {
-		t := true
-		c.DNS.Resolver = &t
-	}
+	return nil
+}
+
+// validateDNS checks the upstream resolvers.
+func (c *Config) validateDNS() error {
 	for _, u := range c.DNS.Upstream {
 		hp := u
 		if _, err := netip.ParseAddr(u); err == nil {
@@ -223,6 +260,11 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("dns.upstream: %q is not IP or IP:PORT", u)
 		}
 	}
+	return nil
+}
+
+// validateDaemon checks the daemon section and the MAC prefix.
+func (c *Config) validateDaemon() error {
 	if c.Daemon.Socket == "" || !strings.HasPrefix(c.Daemon.Socket, "/") {
 		return fmt.Errorf("daemon.socket: %q must be an absolute path", c.Daemon.Socket)
 	}
@@ -318,6 +360,10 @@ ovs_remote = "unix:/var/run/openvswitch/db.sock"
 # Write the Open_vSwitch external_ids ovn-controller needs and create the
 # integration bridge. Set false when another tool manages them.
 manage = true
+# With manage: create the bridges named in bridge_mappings (datapath type of
+# the integration bridge; add the physical NIC to it yourself, e.g.
+# ovs-vsctl add-port br-ex eth1) and remove the ones it created once unmapped.
+create_mapped_bridges = false
 
 [daemon]
 socket = "/run/quantumnet/quantumnetd.sock"   # root-only; clients honour $QUANTUMNET_SOCKET

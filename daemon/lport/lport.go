@@ -33,12 +33,20 @@ type Groups interface {
 	PortOps(lsp *nbdb.LogicalSwitchPort) ([]ovsdb.Operation, error)
 }
 
+// NAT gives the operations that go with the deletion of a port: its
+// floating IPs' NAT rules (the router store; the floating IPs stay
+// allocated, disassociated).
+type NAT interface {
+	PortDeleteOps(p ovn.Port) ([]ovsdb.Operation, error)
+}
+
 // Ports creates and deletes logical ports with their allocations.
 type Ports struct {
 	NB     *ovn.NB
 	Store  *nbstore.Store
 	DHCP   DHCP   // optional
 	Groups Groups // optional
+	NAT    NAT    // optional
 }
 
 // Create allocates for the port p (p.Name, p.Network; MAC and IPs are
@@ -117,6 +125,13 @@ func (ps *Ports) Delete(ctx context.Context, name string) error {
 		own, err := ps.NB.DeletePortOps(name)
 		if err != nil || own == nil {
 			return err // gone meanwhile: nothing to free
+		}
+		if ps.NAT != nil {
+			nat, err := ps.NAT.PortDeleteOps(p)
+			if err != nil {
+				return err
+			}
+			own = append(own, nat...)
 		}
 		guard, err := tx.Ops()
 		if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/quantumnet/quantumnet/pkg/ovn"
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
+	"github.com/quantumnet/quantumnet/pkg/ovn/ovntest"
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
 )
 
@@ -43,24 +44,11 @@ func (d *dhcp) PortDHCP(network string) (v4, v6 *string) {
 // port and no address taken; delete frees the addresses, is idempotent and
 // refuses ports QuantumNet does not own.
 func TestIntegrationPortTransaction(t *testing.T) {
-	srv := ovsdbtest.New(t, "../../pkg/ovn/nbdb/ovn-nb.ovsschema")
+	spec, _ := network.Parse(network.Input{Name: "blue", Subnet4: "10.9.0.0/24"})
+	nb, srv := ovntest.NewNB(t, ovntest.Switch("blue", spec.ExternalIDs()))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	log := ovsdbtest.Logger(t)
-	nb, err := ovn.NewNB(ctx, []string{srv.Remote}, nil, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
-	defer wcancel()
-	if err := nb.WaitConnected(wctx); err != nil {
-		t.Fatal(err)
-	}
-	spec, _ := network.Parse(network.Input{Name: "blue", Subnet4: "10.9.0.0/24"})
-	if _, err := nb.CreateSwitch(ctx, "blue", spec.ExternalIDs()); err != nil {
-		t.Fatal(err)
-	}
-	ovsdbtest.Eventually(t, 5*time.Second, func() bool { _, err := nb.GetSwitch("blue"); return err == nil }, "switch")
 	g, d := &groups{}, &dhcp{}
 	store := &nbstore.Store{NB: nb, MACPrefix: [3]byte{0x0a, 0x51, 0x4e}, Log: log}
 	ps := &Ports{NB: nb, Store: store, DHCP: d, Groups: g}
@@ -81,7 +69,7 @@ func TestIntegrationPortTransaction(t *testing.T) {
 	if !slices.Equal(g.seen, []string{"lsp db,web"}) || !slices.Equal(d.asked, []string{"blue"}) {
 		t.Errorf("services asked: groups %q, dhcp %q", g.seen, d.asked)
 	}
-	row := srv.FindOne("ovn-nbctl", "Logical_Switch_Port", []string{"addresses", "port_security", "options"}, "name=p1")
+	row := srv.Row("Logical_Switch_Port", []string{"addresses", "port_security", "options"}, "name=p1")
 	addr := cl.MAC.String() + " " + cl.Addrs[0].Addr().String()
 	if row.Set("addresses")[0] != addr || row.Set("port_security")[0] != addr || row.Map("options")[keys.OptRequestedChassis] != "ch1" {
 		t.Errorf("row %v, want addresses %q", row, addr)

@@ -126,49 +126,63 @@ func (e *Endpoints) create(ctx context.Context, netName, key string, spec networ
 			e.remove(ctx, ep)
 		}
 	}()
-	// The namespace and the sockets in it (bound to every address of the
-	// namespace, which holds the resolver's addresses alone).
-	if err := func() error {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			return err
-		}
-		defer orig.Close()
-		h, err := netns.New()
-		if err != nil {
-			return fmt.Errorf("new network namespace: %w", err)
-		}
-		ep.ns = h
-		defer netns.Set(orig)
-		if lo, err := netlink.LinkByName("lo"); err == nil {
-			_ = netlink.LinkSetUp(lo)
-		}
-		for _, a := range []netip.Addr{res.V4, res.V6} {
-			if !a.IsValid() {
-				continue
-			}
-			udp, tcp := "udp4", "tcp4"
-			if a.Is6() {
-				udp, tcp = "udp6", "tcp6"
-			}
-			pc, err := net.ListenPacket(udp, ":53")
-			if err != nil {
-				return fmt.Errorf("resolver socket: %w", err)
-			}
-			ep.socks = append(ep.socks, pc)
-			l, err := net.Listen(tcp, ":53")
-			if err != nil {
-				return fmt.Errorf("resolver socket: %w", err)
-			}
-			ep.socks = append(ep.socks, l)
-		}
-		return nil
-	}(); err != nil {
+	if err := ep.openSockets(res); err != nil {
 		return ep, err
 	}
-	mac, _ := net.ParseMAC(ResolverMAC(netName))
+	if err := e.plug(ctx, ep, spec, res); err != nil {
+		return ep, err
+	}
+	e.serve(ctx, ep)
+	e.Log.Info("resolver endpoint up", "network", netName, "v4", res.V4, "v6", res.V6, "veth", ep.host)
+	return ep, nil
+}
+
+// openSockets makes the namespace of ep and the sockets in it (bound to
+// every address of the namespace, which holds the resolver's addresses
+// alone): a UDP and a TCP socket per family of res, in that order.
+func (ep *endpoint) openSockets(res Resolvers) error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	orig, err := netns.Get()
+	if err != nil {
+		return err
+	}
+	defer orig.Close()
+	h, err := netns.New()
+	if err != nil {
+		return fmt.Errorf("new network namespace: %w", err)
+	}
+	ep.ns = h
+	defer netns.Set(orig)
+	if lo, err := netlink.LinkByName("lo"); err == nil {
+		_ = netlink.LinkSetUp(lo)
+	}
+	for _, a := range []netip.Addr{res.V4, res.V6} {
+		if !a.IsValid() {
+			continue
+		}
+		udp, tcp := "udp4", "tcp4"
+		if a.Is6() {
+			udp, tcp = "udp6", "tcp6"
+		}
+		pc, err := net.ListenPacket(udp, ":53")
+		if err != nil {
+			return fmt.Errorf("resolver socket: %w", err)
+		}
+		ep.socks = append(ep.socks, pc)
+		l, err := net.Listen(tcp, ":53")
+		if err != nil {
+			return fmt.Errorf("resolver socket: %w", err)
+		}
+		ep.socks = append(ep.socks, l)
+	}
+	return nil
+}
+
+// plug gives the namespace of ep the resolver's addresses on a veth whose
+// host side is an OVS port bound to the network's resolver port.
+func (e *Endpoints) plug(ctx context.Context, ep *endpoint, spec network.Spec, res Resolvers) error {
+	mac, _ := net.ParseMAC(ResolverMAC(ep.network))
 	var addrs []netip.Prefix
 	if res.V4.IsValid() {
 		addrs = append(addrs, netip.PrefixFrom(res.V4, spec.Subnet4.Bits()))
@@ -180,14 +194,18 @@ func (e *Endpoints) create(ctx context.Context, netName, key string, spec networ
 		HostName: ep.host, ContName: "eth0", Netns: fmt.Sprintf("/proc/self/fd/%d", int(ep.ns)),
 		MAC: mac, MTU: spec.MTU, Addrs: addrs, TxCsumOff: e.OVS.DatapathType(e.Bridge, e.Datapath) == "netdev",
 	}); err != nil {
-		return ep, err
+		return err
 	}
-	ifaceIDs := map[string]string{ovs.KeyIfaceID: ResolverName(netName), ovs.KeyAttachedMAC: mac.String()}
-	portIDs := map[string]string{keys.Resolver: netName}
+	ifaceIDs := map[string]string{ovs.KeyIfaceID: ResolverName(ep.network), ovs.KeyAttachedMAC: mac.String()}
+	portIDs := map[string]string{keys.Resolver: ep.network}
 	_ = e.OVS.DeletePort(ctx, e.Bridge, ep.host) // a stale one, from a daemon that died
-	if err := e.OVS.AddPort(ctx, e.Bridge, ep.host, ifaceIDs, portIDs); err != nil {
-		return ep, err
-	}
+	return e.OVS.AddPort(ctx, e.Bridge, ep.host, ifaceIDs, portIDs)
+}
+
+// serve runs the resolver on each UDP and TCP socket pair of ep until
+// ep.cancel.
+func (e *Endpoints) serve(ctx context.Context, ep *endpoint) {
+	netName := ep.network
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	ep.cancel = cancel
 	records := func() *qndns.Records { return ep.records.Load() }
@@ -201,8 +219,6 @@ func (e *Endpoints) create(ctx context.Context, netName, key string, spec networ
 			}
 		}()
 	}
-	e.Log.Info("resolver endpoint up", "network", netName, "v4", res.V4, "v6", res.V6, "veth", ep.host)
-	return ep, nil
 }
 
 // remove takes an endpoint down: the resolver, its OVS port, the veth and

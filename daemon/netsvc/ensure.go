@@ -111,6 +111,16 @@ func (m *Manager) ensure(ctx context.Context, netName string) error {
 	if err != nil {
 		return err
 	}
+	if spec.External {
+		p := &plan{nb: m.NB, net: netName, ls: ls, spec: spec, sw: ovn.EditSwitch(ls.UUID)}
+		if err := p.noServices(); err != nil {
+			return err
+		}
+		if err := p.add(m.NB.SwitchEditOps(p.sw)); err != nil {
+			return err
+		}
+		return m.commit(ctx, netName, p.ops)
+	}
 	hosts, err := m.Hosts(netName)
 	if err != nil {
 		return err

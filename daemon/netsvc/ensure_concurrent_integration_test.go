@@ -87,8 +87,8 @@ func TestIntegrationEnsureConcurrent(t *testing.T) {
 			{"DHCPv6 rows", count(nbdb.DHCPOptionsTable, map[string]string{keys.Network: name, keys.Kind: keys.KindDHCP6})},
 			{"DNS rows", count(nbdb.DNSTable, svc)},
 			{"service switch ports", count(nbdb.LogicalSwitchPortTable, svc)},
-			{"resolver ports", len(e.srv.Find("ovn-nbctl", nbdb.LogicalSwitchPortTable, []string{"_uuid"}, "name="+netsvc.ResolverName(name)))},
-			{"router switch ports", len(e.srv.Find("ovn-nbctl", nbdb.LogicalSwitchPortTable, []string{"_uuid"}, "name="+netsvc.RouterLSPName(name)))},
+			{"resolver ports", len(e.srv.Rows(nbdb.LogicalSwitchPortTable, []string{"_uuid"}, "name="+netsvc.ResolverName(name)))},
+			{"router switch ports", len(e.srv.Rows(nbdb.LogicalSwitchPortTable, []string{"_uuid"}, "name="+netsvc.RouterLSPName(name)))},
 		} {
 			want := 1
 			if c.what == "service switch ports" {

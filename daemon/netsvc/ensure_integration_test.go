@@ -49,8 +49,8 @@ func TestIntegrationEnsureDualStack(t *testing.T) {
 	checkMap(t, "DHCPv6 options", v6.Map("options"), map[string]string{"server_id": rmac, "dns_server": "fd00:8::f:ffff"})
 
 	ls := e.switchRow("blue")
-	lr := e.srv.FindOne("ovn-nbctl", nbdb.LogicalRouterTable, []string{"ports", "external_ids"}, "name="+netsvc.RouterName("blue"))
-	lrp := e.srv.FindOne("ovn-nbctl", nbdb.LogicalRouterPortTable, []string{"_uuid", "mac", "networks", "ipv6_ra_configs"}, "name="+netsvc.RouterPortName("blue"))
+	lr := e.srv.Row(nbdb.LogicalRouterTable, []string{"ports", "external_ids"}, "name="+netsvc.RouterName("blue"))
+	lrp := e.srv.Row(nbdb.LogicalRouterPortTable, []string{"_uuid", "mac", "networks", "ipv6_ra_configs"}, "name="+netsvc.RouterPortName("blue"))
 	checkSet(t, "router ports", lr.Set("ports"), []string{lrp.Str("_uuid")})
 	if lr.Map("external_ids")[keys.ServiceOf] != "blue" {
 		t.Errorf("router external_ids %v", lr.Map("external_ids"))
@@ -243,7 +243,7 @@ func TestIntegrationEnsureSettingsChange(t *testing.T) {
 	if v4.Str("_uuid") != v4uuid || v6.Str("_uuid") != v6uuid {
 		t.Errorf("DHCP rows replaced instead of updated")
 	}
-	lrp := e.srv.FindOne("ovn-nbctl", nbdb.LogicalRouterPortTable, []string{"ipv6_ra_configs"}, "name="+netsvc.RouterPortName("blue"))
+	lrp := e.srv.Row(nbdb.LogicalRouterPortTable, []string{"ipv6_ra_configs"}, "name="+netsvc.RouterPortName("blue"))
 	if mtu := lrp.Map("ipv6_ra_configs")["mtu"]; mtu != "1380" {
 		t.Errorf("RA mtu %q, want 1380", mtu)
 	}

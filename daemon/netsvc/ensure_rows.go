@@ -68,25 +68,100 @@ func (p *plan) dhcp() error {
 }
 
 // router: the router with its port (the gateway addresses, router
-// advertisements), and the switch's port that peers with it.
+// advertisements), and the switch's port that peers with it. The port
+// belongs to the network's own router, or to the user router the network
+// is attached to (keys.Router on its switch, written by the router store
+// in the transaction that moved the port): Ensure keeps it where the
+// switch says and never moves it back while the user router exists.
 func (p *plan) router() error {
 	lrName, lrpName, rsName := RouterName(p.net), RouterPortName(p.net), RouterLSPName(p.net)
 	lr, lrp := p.nb.GetRouter(lrName), p.nb.GetRouterPort(lrpName)
 	want := &nbdb.LogicalRouterPort{UUID: "lrp", Name: lrpName, MAC: RouterMAC(p.net), Networks: RouterNetworks(p.spec),
 		Ipv6RaConfigs: RAConfigs(p.spec), ExternalIDs: p.svc}
+	owner := lr // the router the port belongs on
+	if name := network.RouterOf(p.ls); name != "" {
+		if ur := p.nb.GetUserRouter(name); ur != nil {
+			owner = ur
+		}
+	}
 	var err error
 	switch {
 	case lr == nil:
-		err = p.add(p.nb.CreateRouterOps(&nbdb.LogicalRouter{UUID: "lr", Name: lrName, ExternalIDs: p.svc}, want))
+		// The network's own router exists even while a user router holds
+		// the port: detaching moves the port back to it.
+		if owner == nil || owner == lr {
+			return p.routerCreate(lrName, want, rsName)
+		}
+		if err = p.add(p.nb.CreateUserRouterOps(&nbdb.LogicalRouter{UUID: "lr", Name: lrName, ExternalIDs: p.svc})); err != nil {
+			return err
+		}
+		if lrp == nil {
+			err = p.add(p.nb.AddRouterPortOps(owner, want))
+		} else {
+			err = p.routerPortHome(owner, lrp)
+		}
 	case lrp == nil:
-		err = p.add(p.nb.AddRouterPortOps(lr, want))
-	case lrp.MAC != want.MAC || !sameSet(lrp.Networks, want.Networks) || !maps.Equal(lrp.Ipv6RaConfigs, want.Ipv6RaConfigs):
-		lrp.MAC, lrp.Networks, lrp.Ipv6RaConfigs = want.MAC, want.Networks, want.Ipv6RaConfigs
-		err = p.add(p.nb.UpdateRouterPortOps(lrp))
+		err = p.add(p.nb.AddRouterPortOps(owner, want))
+	default:
+		err = p.routerPortHome(owner, lrp)
+		if err == nil && (lrp.MAC != want.MAC || !sameSet(lrp.Networks, want.Networks) || !maps.Equal(lrp.Ipv6RaConfigs, want.Ipv6RaConfigs)) {
+			lrp.MAC, lrp.Networks, lrp.Ipv6RaConfigs = want.MAC, want.Networks, want.Ipv6RaConfigs
+			err = p.add(p.nb.UpdateRouterPortOps(lrp))
+		}
 	}
 	if err != nil {
 		return err
 	}
+	return p.routerSwitchPort(rsName, lrpName)
+}
+
+// routerCreate creates the network's own router with its port.
+func (p *plan) routerCreate(lrName string, want *nbdb.LogicalRouterPort, rsName string) error {
+	if err := p.add(p.nb.CreateRouterOps(&nbdb.LogicalRouter{UUID: "lr", Name: lrName, ExternalIDs: p.svc}, want)); err != nil {
+		return err
+	}
+	return p.routerSwitchPort(rsName, want.Name)
+}
+
+// routerPortHome puts the existing port lrp on owner (the router the
+// switch names) and takes it out of any other router: a port held nowhere
+// does not last (OVSDB collects it), one held elsewhere is where the
+// switch, as read, does not say. The move is guarded by the switch's ids
+// as read, so a stale view loses to a concurrent attach or detach.
+func (p *plan) routerPortHome(owner *nbdb.LogicalRouter, lrp *nbdb.LogicalRouterPort) error {
+	held, err := ovn.List(p.nb, func(r *nbdb.LogicalRouter) bool { return slices.Contains(r.Ports, lrp.UUID) })
+	if err != nil || owner == nil {
+		return err
+	}
+	moved, home := false, false
+	for _, r := range held {
+		if r.UUID == owner.UUID {
+			home = true
+			continue
+		}
+		e := ovn.EditRouter(r.UUID)
+		e.DeletePort(lrp.UUID)
+		if err := p.add(p.nb.RouterEditOps(e)); err != nil {
+			return err
+		}
+		moved = true
+	}
+	if !home {
+		e := ovn.EditRouter(owner.UUID)
+		e.AddPort(lrp.UUID)
+		if err := p.add(p.nb.RouterEditOps(e)); err != nil {
+			return err
+		}
+		moved = moved || len(held) > 0
+	}
+	if moved {
+		p.ops = append([]ovsdb.Operation{ovn.WaitSwitchExternalIDsOp(p.ls.UUID, p.ls.ExternalIDs)}, p.ops...)
+	}
+	return nil
+}
+
+// routerSwitchPort: the switch's port peering with the router port.
+func (p *plan) routerSwitchPort(rsName, lrpName string) error {
 	if rs, _ := p.nb.GetPort(rsName); rs == nil {
 		row := &nbdb.LogicalSwitchPort{UUID: "rs", Name: rsName, Type: "router", Addresses: []string{"router"},
 			Options: map[string]string{"router-port": lrpName}, ExternalIDs: p.svc}
@@ -94,6 +169,38 @@ func (p *plan) router() error {
 			return err
 		}
 		p.sw.AddPort(row.UUID)
+	}
+	return nil
+}
+
+// noServices: an external network has no services; delete any it had
+// (DHCP rows, its own router, the router's and resolver's ports, DNS).
+func (p *plan) noServices() error {
+	for _, kind := range []string{keys.KindDHCP, keys.KindDHCP6} {
+		if cur := p.nb.NetworkDHCPRow(p.net, kind); cur != nil {
+			if err := p.add(p.nb.DeleteDHCPOptionsOps(cur)); err != nil {
+				return err
+			}
+		}
+	}
+	if lr := p.nb.GetRouter(RouterName(p.net)); lr != nil {
+		if err := p.add(p.nb.DeleteRouterOps(lr.UUID)); err != nil {
+			return err
+		}
+	}
+	for _, name := range []string{RouterLSPName(p.net), ResolverName(p.net)} {
+		if cur, _ := p.nb.GetPort(name); cur != nil {
+			p.sw.DeletePort(cur.UUID)
+			if err := p.add(p.nb.DeleteServicePortOps(cur)); err != nil {
+				return err
+			}
+		}
+	}
+	if cur := p.nb.NetworkDNS(p.net); cur != nil {
+		if slices.Contains(p.ls.DNSRecords, cur.UUID) {
+			p.sw.DeleteDNSRecords(cur.UUID)
+		}
+		return p.add(p.nb.DeleteOps(&nbdb.DNS{UUID: cur.UUID}))
 	}
 	return nil
 }

@@ -17,13 +17,12 @@ import (
 	"github.com/quantumnet/quantumnet/pkg/ovn"
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
+	"github.com/quantumnet/quantumnet/pkg/ovn/ovntest"
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
 )
 
 // The test environment of the Ensure tests: a real ovsdb-server, daemons
 // (an NB client, an allocator and a Manager each) and readers of the rows.
-
-const nbSchema = "../../pkg/ovn/nbdb/ovn-nb.ovsschema"
 
 // env is one ovsdb-server and the daemons (NB connections) of a test.
 type env struct {
@@ -41,7 +40,7 @@ type daemon struct {
 }
 
 func newEnv(t *testing.T) *env {
-	srv := ovsdbtest.New(t, nbSchema)
+	srv := ovsdbtest.NewNB(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	t.Cleanup(cancel)
 	return &env{t: t, srv: srv, ctx: ctx}
@@ -50,16 +49,7 @@ func newEnv(t *testing.T) *env {
 func (e *env) connect() *daemon {
 	e.t.Helper()
 	log := ovsdbtest.Logger(e.t)
-	nb, err := ovn.NewNB(e.ctx, []string{e.srv.Remote}, nil, log)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.t.Cleanup(nb.Close) // before the server stops: no reconnection attempts after the test
-	wctx, cancel := context.WithTimeout(e.ctx, 10*time.Second)
-	defer cancel()
-	if err := nb.WaitConnected(wctx); err != nil {
-		e.t.Fatal(err)
-	}
+	nb := ovntest.DialNB(e.t, e.srv) // closed before the server stops
 	al := &nbstore.Store{NB: nb, Log: log}
 	return &daemon{nb: nb, al: al, ps: &lport.Ports{NB: nb, Store: al}, m: &netsvc.Manager{NB: nb, Alloc: al, Log: log}}
 }
@@ -71,11 +61,9 @@ func (e *env) createNet(in network.Input, ds ...*daemon) network.Spec {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if _, err := ds[0].nb.CreateSwitch(e.ctx, spec.Name, spec.ExternalIDs()); err != nil {
-		e.t.Fatal(err)
-	}
-	for _, d := range ds {
-		ovsdbtest.Eventually(e.t, 5*time.Second, func() bool { _, err := d.nb.GetSwitch(spec.Name); return err == nil }, "switch %s not cached", spec.Name)
+	ovntest.Switch(spec.Name, spec.ExternalIDs())(e.t, ds[0].nb)
+	for _, d := range ds[1:] {
+		ovntest.WaitSwitch(e.t, d.nb, spec.Name)
 	}
 	return spec
 }
@@ -89,12 +77,16 @@ func (e *env) ensure(d *daemon, netName string) {
 	e.settle(d)
 }
 
-// The tables and columns Ensure reads and writes.
-var tables = []struct {
+// table is a table the tests compare, the columns compared and how a
+// client lists its rows.
+type table struct {
 	name string
 	cols []string
 	list func(nb *ovn.NB) ([]any, error)
-}{
+}
+
+// The tables and columns Ensure reads and writes.
+var tables = []table{
 	{nbdb.LogicalSwitchTable, []string{"_uuid", "name", "ports", "dns_records", "other_config", "external_ids"}, listAll[nbdb.LogicalSwitch]},
 	{nbdb.LogicalSwitchPortTable, []string{"_uuid", "name", "type", "addresses", "options", "dhcpv4_options", "dhcpv6_options", "external_ids"}, listAll[nbdb.LogicalSwitchPort]},
 	{nbdb.DHCPOptionsTable, []string{"_uuid", "cidr", "options", "external_ids"}, listAll[nbdb.DHCPOptions]},
@@ -141,16 +133,22 @@ func (e *env) dbState() string {
 	e.t.Helper()
 	var lines []string
 	for _, tb := range tables {
-		for _, r := range e.srv.Find("ovn-nbctl", tb.name, tb.cols) {
-			l := tb.name
-			for _, c := range tb.cols {
-				l += " " + c + "=" + value(r[c])
-			}
-			lines = append(lines, l)
+		for _, r := range e.srv.Rows(tb.name, tb.cols) {
+			lines = append(lines, tb.line(r))
 		}
 	}
 	slices.Sort(lines)
 	return strings.Join(lines, "\n")
+}
+
+// line is a row of the table as dbState and cacheState write it: the
+// table's name and its columns, column=value.
+func (tb table) line(byCol map[string]any) string {
+	l := tb.name
+	for _, c := range tb.cols {
+		l += " " + c + "=" + value(byCol[c])
+	}
+	return l
 }
 
 // cacheState is the same from a daemon's cache.
@@ -167,11 +165,7 @@ func cacheState(nb *ovn.NB) string {
 			for i := range v.NumField() {
 				byCol[v.Type().Field(i).Tag.Get("ovsdb")] = v.Field(i).Interface()
 			}
-			l := tb.name
-			for _, c := range tb.cols {
-				l += " " + c + "=" + value(byCol[c])
-			}
-			lines = append(lines, l)
+			lines = append(lines, tb.line(byCol))
 		}
 	}
 	slices.Sort(lines)
@@ -201,7 +195,7 @@ func (e *env) settle(ds ...*daemon) {
 func (e *env) rows(table string, cols []string, ids map[string]string) []ovsdbtest.Row {
 	e.t.Helper()
 	var out []ovsdbtest.Row
-	for _, r := range e.srv.Find("ovn-nbctl", table, append([]string{"external_ids"}, cols...)) {
+	for _, r := range e.srv.Rows(table, append([]string{"external_ids"}, cols...)) {
 		ext := r.Map("external_ids")
 		ok := true
 		for k, v := range ids {
@@ -232,12 +226,12 @@ func (e *env) dhcp(netName, kind string) ovsdbtest.Row {
 
 func (e *env) switchRow(netName string) ovsdbtest.Row {
 	e.t.Helper()
-	return e.srv.FindOne("ovn-nbctl", nbdb.LogicalSwitchTable, []string{"_uuid", "ports", "dns_records", "other_config", "external_ids"}, "name="+ovn.SwitchName(netName))
+	return e.srv.Row(nbdb.LogicalSwitchTable, []string{"_uuid", "ports", "dns_records", "other_config", "external_ids"}, "name="+ovn.SwitchName(netName))
 }
 
 func (e *env) port(name string) ovsdbtest.Row {
 	e.t.Helper()
-	return e.srv.FindOne("ovn-nbctl", nbdb.LogicalSwitchPortTable,
+	return e.srv.Row(nbdb.LogicalSwitchPortTable,
 		[]string{"_uuid", "type", "addresses", "options", "dhcpv4_options", "dhcpv6_options", "external_ids"}, "name="+name)
 }
 

@@ -31,6 +31,34 @@ func addr(s string) netip.Addr { return netip.MustParseAddr(s) }
 
 func rng(first, last string) ipam.Range { return ipam.Range{First: addr(first), Last: addr(last)} }
 
+// optionsCase is a case of an options builder: a network and its
+// resolvers, and the options wanted (nil: none).
+type optionsCase struct {
+	name string
+	in   network.Input
+	res  Resolvers
+	want map[string]string
+}
+
+// testOptions runs build on each case.
+func testOptions(t *testing.T, build func(network.Spec, Resolvers) map[string]string, cases []optionsCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := build(mustSpec(t, tc.in), tc.res)
+			if tc.want == nil {
+				if got != nil {
+					t.Fatalf("got %v, want nil", got)
+				}
+				return
+			}
+			if !maps.Equal(got, tc.want) {
+				t.Errorf("got  %v\nwant %v", got, tc.want)
+			}
+		})
+	}
+}
+
 func TestDHCPv4Options(t *testing.T) {
 	mac := RouterMAC("blue")
 	base := func(extra map[string]string) map[string]string {
@@ -40,12 +68,7 @@ func TestDHCPv4Options(t *testing.T) {
 		return o
 	}
 	res := Resolvers{V4: addr("10.1.0.254"), V6: addr("fd00:1::f:ffff")}
-	for _, tc := range []struct {
-		name string
-		in   network.Input
-		res  Resolvers
-		want map[string]string
-	}{
+	testOptions(t, DHCPv4Options, []optionsCase{
 		{"resolver", network.Input{Name: "blue", Subnet4: "10.1.0.0/24"}, res,
 			base(map[string]string{"dns_server": "10.1.0.254"})},
 		{"no resolver: the gateway", network.Input{Name: "blue", Subnet4: "10.1.0.0/24"}, Resolvers{},
@@ -69,31 +92,13 @@ func TestDHCPv4Options(t *testing.T) {
 			base(map[string]string{"dns_server": "10.1.0.254",
 				"classless_static_route": "{192.168.10.0/24,10.1.0.250, 172.16.0.0/12,10.1.0.251, 0.0.0.0/0,10.1.0.1}"})},
 		{"no IPv4 subnet", network.Input{Name: "blue", Subnet6: "fd00:1::/64"}, res, nil},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got := DHCPv4Options(mustSpec(t, tc.in), tc.res)
-			if tc.want == nil {
-				if got != nil {
-					t.Fatalf("got %v, want nil", got)
-				}
-				return
-			}
-			if !maps.Equal(got, tc.want) {
-				t.Errorf("got  %v\nwant %v", got, tc.want)
-			}
-		})
-	}
+	})
 }
 
 func TestDHCPv6Options(t *testing.T) {
 	mac := RouterMAC("blue")
 	res := Resolvers{V4: addr("10.1.0.254"), V6: addr("fd00:1::f:ffff")}
-	for _, tc := range []struct {
-		name string
-		in   network.Input
-		res  Resolvers
-		want map[string]string
-	}{
+	testOptions(t, DHCPv6Options, []optionsCase{
 		{"resolver, two-label domain: no search list", network.Input{Name: "blue", Subnet6: "fd00:1::/64"}, res,
 			map[string]string{"server_id": mac, "dns_server": "fd00:1::f:ffff"}},
 		{"one-label domain", network.Input{Name: "blue", Subnet6: "fd00:1::/64", DNSDomain: "corp"}, res,
@@ -103,20 +108,7 @@ func TestDHCPv6Options(t *testing.T) {
 		{"explicit servers", network.Input{Name: "blue", Subnet6: "fd00:1::/64", DNSServers: []string{"2001:db8::53", "192.0.2.53", "2001:db8::54"}}, res,
 			map[string]string{"server_id": mac, "dns_server": "{2001:db8::53, 2001:db8::54}"}},
 		{"no IPv6 subnet", network.Input{Name: "blue", Subnet4: "10.1.0.0/24"}, res, nil},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got := DHCPv6Options(mustSpec(t, tc.in), tc.res)
-			if tc.want == nil {
-				if got != nil {
-					t.Fatalf("got %v, want nil", got)
-				}
-				return
-			}
-			if !maps.Equal(got, tc.want) {
-				t.Errorf("got  %v\nwant %v", got, tc.want)
-			}
-		})
-	}
+	})
 }
 
 func TestRAConfigs(t *testing.T) {
@@ -204,18 +196,25 @@ func TestResolverCandidate(t *testing.T) {
 		{"invalid pool", ipam.PoolConfig{Subnet: netip.MustParsePrefix("10.1.0.0/24"), Range: rng("10.2.0.1", "10.2.0.9")}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := ResolverCandidate(tc.cfg)
-			if tc.want == "" {
-				if got.IsValid() {
-					t.Fatalf("got %s, want invalid", got)
-				}
-				return
-			}
-			if got.String() != tc.want {
-				t.Errorf("got %s, want %s", got, tc.want)
-			}
+			wantAddr(t, ResolverCandidate(tc.cfg), tc.want)
 		})
 	}
+}
+
+// wantAddr fails the test unless got is want ("": invalid); it is true
+// when an address is wanted (and got).
+func wantAddr(t *testing.T, got netip.Addr, want string) bool {
+	t.Helper()
+	if want == "" {
+		if got.IsValid() {
+			t.Fatalf("got %s, want invalid", got)
+		}
+		return false
+	}
+	if got.String() != want {
+		t.Fatalf("got %s, want %s", got, want)
+	}
+	return true
 }
 
 func TestOutsideRange(t *testing.T) {
@@ -250,14 +249,8 @@ func TestOutsideRange(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := outsideRange(tc.cfg)
-			if tc.want == "" {
-				if got.IsValid() {
-					t.Fatalf("got %s, want invalid", got)
-				}
+			if !wantAddr(t, got, tc.want) {
 				return
-			}
-			if got.String() != tc.want {
-				t.Fatalf("got %s, want %s", got, tc.want)
 			}
 			// Never an address the pool could hand out.
 			p, err := ipam.NewPool(tc.cfg)

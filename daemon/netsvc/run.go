@@ -176,6 +176,10 @@ func (r *Runner) one(ctx context.Context, n string) {
 	if err != nil {
 		return
 	}
+	if spec.External { // no services: no resolver endpoint either
+		_ = r.Endpoints.Sync(ctx, n, nil, Resolvers{}, nil, nil)
+		return
+	}
 	res, _ := r.M.Resolvers(n)
 	hosts, _ := r.M.Hosts(n)
 	up := spec.Upstream

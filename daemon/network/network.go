@@ -51,6 +51,13 @@ type Spec struct {
 	NTPServers []netip.Addr // IPv4, DHCP option 42
 	Routes     []Route      // IPv4 classless static routes (DHCP option 121), besides the default route
 	Upstream   []string     // DNS servers ("IP" or "IP:PORT") the resolver forwards other names to; none: the daemon's
+	// External (provider) network: a localnet port on Physnet (VLAN: its
+	// tag, 0 untagged); Gateway4/6 are the physical network's router, and
+	// Range4 is where floating IPs and router gateway addresses come from.
+	// It gets no services (DHCP, router, resolver, DNS).
+	External bool
+	Physnet  string
+	VLAN     int
 }
 
 // Route is a static route handed out by DHCP.
@@ -71,6 +78,10 @@ type Input struct {
 	DNSServers, NTPServers                                []string // addresses
 	Routes                                                []string // "CIDR=GATEWAY"
 	Upstream                                              []string // "IP" or "IP:PORT"
+	External                                              bool
+	Physnet                                               string
+	VLAN                                                  int
+	FIPRange                                              string // external networks: "FIRST-LAST", the same as Range4
 }
 
 // ParseRange parses "FIRST-LAST" (or one address) for field.
@@ -105,12 +116,41 @@ func Parse(in Input) (Spec, error) {
 	if err := ValidateName(in.Name); err != nil {
 		return s, err
 	}
-	for _, step := range []func(*Spec, Input) error{(*Spec).parseSubnets, (*Spec).parseRanges, (*Spec).parseSettings, (*Spec).parseServices} {
+	for _, step := range []func(*Spec, Input) error{(*Spec).parseExternal, (*Spec).parseSubnets, (*Spec).parseRanges, (*Spec).parseSettings, (*Spec).parseServices} {
 		if err := step(&s, in); err != nil {
 			return s, invalid(err)
 		}
 	}
 	return s, nil
+}
+
+var physnetRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+
+// parseExternal: an external network's physnet, VLAN and floating IP range
+// (which is its IPv4 allocation range).
+func (s *Spec) parseExternal(in Input) error {
+	s.External, s.Physnet, s.VLAN = in.External, in.Physnet, in.VLAN
+	if !in.External {
+		for field, set := range map[string]bool{"physnet": in.Physnet != "", "vlan": in.VLAN != 0, "fip_range": in.FIPRange != ""} {
+			if set {
+				return fmt.Errorf("%s: only for an external network (--external)", field)
+			}
+		}
+		return nil
+	}
+	switch {
+	case in.Physnet == "":
+		return fmt.Errorf("physnet: required for an external network (the physical network the chassis map in ovn-bridge-mappings, e.g. physnet1)")
+	case !physnetRE.MatchString(in.Physnet):
+		return fmt.Errorf("physnet: %q is invalid: use 1-64 letters, digits, '.', '_' or '-'", in.Physnet)
+	case in.VLAN < 0 || in.VLAN > 4094:
+		return fmt.Errorf("vlan: %d is out of range 1-4094 (0: untagged)", in.VLAN)
+	case in.Subnet4 == "":
+		return fmt.Errorf("subnet4: required for an external network (floating IPs and router gateways are IPv4)")
+	case in.FIPRange != "" && in.Range4 != "" && in.FIPRange != in.Range4:
+		return fmt.Errorf("fip_range: %s differs from range4 %s (on an external network they are one range)", in.FIPRange, in.Range4)
+	}
+	return nil
 }
 
 // parseSubnets: the subnets and their gateways.
@@ -161,7 +201,7 @@ func (s *Spec) parseRanges(in Input) error {
 		field, in string
 		subnet    netip.Prefix
 		out       *ipam.Range
-	}{{"range4", in.Range4, s.Subnet4, &s.Range4}, {"range6", in.Range6, s.Subnet6, &s.Range6}} {
+	}{{"range4", in.Range4, s.Subnet4, &s.Range4}, {"fip_range", in.FIPRange, s.Subnet4, &s.Range4}, {"range6", in.Range6, s.Subnet6, &s.Range6}} {
 		if r.in == "" {
 			continue
 		}
@@ -310,6 +350,12 @@ func (s Spec) ExternalIDs() map[string]string {
 	if s.Range4.First.IsValid() {
 		ids[keys.Range4] = s.Range4.String()
 	}
+	if s.External {
+		ids[keys.External], ids[keys.Physnet] = "true", s.Physnet
+		if s.VLAN != 0 {
+			ids[keys.VLAN] = strconv.Itoa(s.VLAN)
+		}
+	}
 	if s.Range6.First.IsValid() {
 		ids[keys.Range6] = s.Range6.String()
 	}
@@ -343,7 +389,7 @@ func routeStrings(rs []Route) []string {
 func (s Spec) Input() Input {
 	in := Input{Name: s.Name, DNSDomain: s.DNSDomain, MTU: s.MTU, LeaseTime: s.LeaseTime,
 		DNSServers: addrStrings(s.DNSServers), NTPServers: addrStrings(s.NTPServers), Routes: routeStrings(s.Routes),
-		Upstream: s.Upstream}
+		Upstream: s.Upstream, External: s.External, Physnet: s.Physnet, VLAN: s.VLAN}
 	if s.Subnet4.IsValid() {
 		in.Subnet4, in.Gateway4 = s.Subnet4.String(), s.Gateway4.String()
 	}

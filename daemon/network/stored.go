@@ -20,12 +20,14 @@ func FromSwitch(ls *nbdb.LogicalSwitch) (Spec, error) {
 	ids := ls.ExternalIDs
 	mtu, _ := strconv.Atoi(ids[keys.MTU])
 	lease, _ := strconv.Atoi(ids[keys.LeaseTime])
+	vlan, _ := strconv.Atoi(ids[keys.VLAN])
 	s, err := Parse(Input{
 		Name: ids[keys.Network], Subnet4: ids[keys.Subnet4], Gateway4: ids[keys.Gateway4],
 		Subnet6: ids[keys.Subnet6], Gateway6: ids[keys.Gateway6], MTU: mtu, DNSDomain: ids[keys.DNSDomain],
 		Range4: ids[keys.Range4], Range6: ids[keys.Range6], Exclude: splitList(ids[keys.Exclude]),
 		LeaseTime: lease, DNSServers: splitList(ids[keys.DNSServers]), NTPServers: splitList(ids[keys.NTPServers]),
 		Routes: splitList(ids[keys.Routes]), Upstream: splitList(ids[keys.DNSUpstream]),
+		External: ids[keys.External] == "true", Physnet: ids[keys.Physnet], VLAN: vlan,
 	})
 	if err != nil {
 		// Not the caller's mistake: the error is no errs.Invalid here.
@@ -41,6 +43,14 @@ func FromSwitch(ls *nbdb.LogicalSwitch) (Spec, error) {
 // NameOf is the name of the network of a switch ("" for a switch that is
 // not a network's), without parsing its spec.
 func NameOf(ls *nbdb.LogicalSwitch) string { return ls.ExternalIDs[keys.Network] }
+
+// RouterOf is the user router the network of a switch is attached to
+// ("" if none).
+func RouterOf(ls *nbdb.LogicalSwitch) string { return ls.ExternalIDs[keys.Router] }
+
+// IsExternal reports whether a switch is an external network's, without
+// parsing its spec.
+func IsExternal(ls *nbdb.LogicalSwitch) bool { return ls.ExternalIDs[keys.External] == "true" }
 
 // StoredError is a network whose stored spec is invalid (rows from the
 // database are input: a row written by hand, or by a newer version). The

@@ -29,6 +29,9 @@ Commands:
                       [--mtu N] [--dns-domain DOMAIN] [--range4 FIRST-LAST] [--range6 FIRST-LAST]
                       [--exclude FIRST-LAST|IP]... [--lease-time S] [--dns-server IP]...
                       [--ntp-server IP]... [--route CIDR=GW]... [--dns-upstream IP[:PORT]]...
+  network create NAME --external --physnet PHYSNET [--vlan N] --subnet4 CIDR --gateway4 IP
+                      [--subnet6 CIDR --gateway6 IP] [--fip-range FIRST-LAST]
+                                           an external (provider) network; gateway4 is the physical router
   network list
   network show NAME
   network set NAME [--mtu N] [--dns-domain D] [--lease-time S] [--dns-server IP]... [--ntp-server IP]...
@@ -42,7 +45,7 @@ Commands:
   ipam reserve NETWORK --owner WHO [--address IP | --ipv6] [--mac MAC]
                                            reserve an address (with --mac: a static binding)
   ipam release NETWORK ADDRESS
-` + sgUsage + `  version
+` + sgUsage + routerUsage + `  version
 ` + ruleHelp + `
 The socket defaults to $QUANTUMNET_SOCKET, else /run/quantumnet/quantumnetd.sock.
 `
@@ -82,6 +85,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var err error
 	if ok, serr := c.sgCommand(rest); ok {
 		err = serr
+	} else if ok, rerr := c.routerCommand(rest); ok {
+		err = rerr
 	} else {
 		switch strings.Join(rest[:min(2, len(rest))], " ") {
 		case "network create":
@@ -191,14 +196,18 @@ func (c *cli) networkCreate(args []string) error {
 		n.Exclude = append(n.Exclude, v)
 		return nil
 	})
-	var lease uint
+	var lease, vlan uint
 	fs.UintVar(&lease, "lease-time", 0, "DHCP lease time in seconds (default 3600)")
 	dhcpListFlags(fs, &n.DnsServers, &n.NtpServers, &n.Routes, &n.DnsUpstream)
+	fs.BoolVar(&n.External, "external", false, "an external (provider) network: a localnet port on --physnet, no services")
+	fs.StringVar(&n.Physnet, "physnet", "", "external: the physical network the chassis map (ovn-bridge-mappings)")
+	fs.UintVar(&vlan, "vlan", 0, "external: VLAN tag (default untagged)")
+	fs.StringVar(&n.FipRange, "fip-range", "", "external: FIRST-LAST, where floating IPs and router gateways come from")
 	name, err := positional(fs, args, "network create")
 	if err != nil {
 		return err
 	}
-	n.Name, n.Mtu, n.LeaseTime = name, uint32(mtu), uint32(lease)
+	n.Name, n.Mtu, n.LeaseTime, n.Vlan = name, uint32(mtu), uint32(lease), uint32(vlan)
 	return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
 		got, err := cl.CreateNetwork(ctx, n)
 		if err != nil {
@@ -234,7 +243,18 @@ func (c *cli) printNetwork(n *api.Network) error {
 	if n.DnsDomain != "" {
 		fmt.Fprintf(w, "dns domain:\t%s\n", n.DnsDomain)
 	}
-	printDHCP(w, n)
+	if n.External {
+		vlan := "untagged"
+		if n.Vlan != 0 {
+			vlan = fmt.Sprintf("vlan %d", n.Vlan)
+		}
+		fmt.Fprintf(w, "external:\tphysnet %s, %s (no DHCP, DNS or router of its own)\n", n.Physnet, vlan)
+	} else {
+		printDHCP(w, n)
+	}
+	if n.Router != "" {
+		fmt.Fprintf(w, "router:\t%s\n", n.Router)
+	}
 	fmt.Fprintf(w, "ports:\t%d\n", n.Ports)
 	fmt.Fprintf(w, "switch:\tqn-%s (%s)\n", n.Name, n.Uuid)
 	return w.Flush()
@@ -250,9 +270,13 @@ func (c *cli) networkList() error {
 			return c.json(l.Networks)
 		}
 		w := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(w, "NAME\tSUBNET4\tSUBNET6\tMTU\tPORTS")
+		fmt.Fprintln(w, "NAME\tSUBNET4\tSUBNET6\tMTU\tPORTS\tROUTER")
 		for _, n := range l.Networks {
-			fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\n", n.Name, dash(n.Subnet4), dash(n.Subnet6), n.Mtu, n.Ports)
+			router := dash(n.Router)
+			if n.External {
+				router = "(external: " + n.Physnet + ")"
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%s\n", n.Name, dash(n.Subnet4), dash(n.Subnet6), n.Mtu, n.Ports, router)
 		}
 		return w.Flush()
 	})
@@ -488,6 +512,9 @@ func (c *cli) portShow(args []string) error {
 			fmt.Fprintf(w, "bound to:\t%s (up: %v)\n", dash(p.BoundChassis), p.Up)
 			fmt.Fprintf(w, "security groups:\t%s\n", dash(strings.Join(p.SecurityGroups, ", ")))
 			fmt.Fprintf(w, "dns name:\t%s\n", dash(p.DnsName))
+			if len(p.FloatingIps) > 0 {
+				fmt.Fprintf(w, "floating ips:\t%s\n", strings.Join(p.FloatingIps, ", "))
+			}
 			if p.Migration != "" {
 				fmt.Fprintf(w, "migration:\t%s\n", p.Migration)
 				fmt.Fprintf(w, "activation:\t%s\n", dash(p.Activation))

@@ -3,7 +3,10 @@ package secgroup
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"testing"
+
+	"github.com/quantumnet/quantumnet/daemon/secgroup/secgrouptest"
 )
 
 // rules parses rule specs, failing the test on an error.
@@ -59,6 +62,11 @@ type goldenCase struct {
 // real ovn-northd and ovn-trace by the integration test.
 func goldenCases(t testing.TB) []goldenCase {
 	svc := addrs("10.0.0.1", "fd00::1")
+	return slices.Concat(groupCases(t, svc), ruleCases(t, svc), portCases(t, svc))
+}
+
+// groupCases: groups alone, and groups that name each other.
+func groupCases(t testing.TB, svc []netip.Addr) []goldenCase {
 	return []goldenCase{
 		// No group: only the shared port group (empty) and its ACLs.
 		{"empty", Input{}},
@@ -104,7 +112,12 @@ func goldenCases(t testing.TB) []goldenCase {
 			},
 			Services: svc,
 		}},
+	}
+}
 
+// ruleCases: the kinds of rules (statefulness, families, tiers, protocols).
+func ruleCases(t testing.TB, svc []netip.Addr) []goldenCase {
+	return []goldenCase{
 		{"stateless", Input{
 			Groups: []Group{{Name: "dns", Rules: rules(t,
 				"ingress udp 53 stateless",
@@ -160,7 +173,12 @@ func goldenCases(t testing.TB) []goldenCase {
 			Ports:    []Port{{Name: "x", Groups: []string{"proto"}}},
 			Services: svc,
 		}},
+	}
+}
 
+// portCases: service addresses and port memberships.
+func portCases(t testing.TB, svc []netip.Addr) []goldenCase {
+	return []goldenCase{
 		// Several gateways and DNS servers, an IPv4-mapped one, duplicates.
 		{"services", Input{
 			Groups:   []Group{{Name: "g"}},
@@ -195,16 +213,7 @@ func scaleInput(t testing.TB, ports, groups, rulesPerGroup int) Input {
 	for g := 0; g < groups; g++ {
 		grp := Group{Name: fmt.Sprintf("g%d", g)}
 		for r := 0; r < rulesPerGroup; r++ {
-			spec := fmt.Sprintf("ingress tcp %d from 10.%d.0.0/16", 1000+r, g)
-			switch r % 4 {
-			case 1:
-				spec = fmt.Sprintf("ingress ipv6 udp %d", 2000+r)
-			case 2:
-				spec = fmt.Sprintf("ingress tcp %d from sg:g%d", 3000+r, (g+1)%groups)
-			case 3:
-				spec = fmt.Sprintf("egress tcp %d to 192.0.2.%d stateless", 4000+r, r)
-			}
-			grp.Rules = append(grp.Rules, rules(t, spec)...)
+			grp.Rules = append(grp.Rules, rules(t, secgrouptest.RuleSpec(g, r, groups))...)
 		}
 		in.Groups = append(in.Groups, grp)
 	}

@@ -31,9 +31,7 @@ import (
 )
 
 const (
-	nbSchema = "../../pkg/ovn/nbdb/ovn-nb.ovsschema"
-	sbSchema = "../../pkg/ovn/sbdb/ovn-sb.ovsschema"
-	network  = "qn-sgtest" // the test's Logical_Switch
+	network = "qn-sgtest" // the test's Logical_Switch
 )
 
 // ovnEnv is NB + SB + ovn-northd, and the ports of one switch.
@@ -55,7 +53,7 @@ func startOVN(t *testing.T) *ovnEnv {
 	northd := ovsdbtest.Require(t, "ovn-northd")
 	ovsdbtest.Require(t, "ovn-trace")
 	ovsdbtest.Require(t, "ovn-nbctl")
-	e := &ovnEnv{t: t, nb: ovsdbtest.New(t, nbSchema), sb: ovsdbtest.New(t, sbSchema), ports: map[string]testPort{}}
+	e := &ovnEnv{t: t, nb: ovsdbtest.NewNB(t), sb: ovsdbtest.NewSB(t), ports: map[string]testPort{}}
 	dir := filepath.Dir(e.nb.Socket)
 	e.northdLog = filepath.Join(t.TempDir(), "ovn-northd.log")
 	cmd := exec.Command(northd, "--ovnnb-db="+e.nb.Remote, "--ovnsb-db="+e.sb.Remote,
@@ -126,11 +124,11 @@ func (e *ovnEnv) addPorts(names ...string) {
 func (e *ovnEnv) current() Output {
 	e.t.Helper()
 	lspName := map[string]string{}
-	for _, r := range e.nb.Find("ovn-nbctl", "Logical_Switch_Port", []string{"_uuid", "name"}) {
+	for _, r := range e.nb.Rows("Logical_Switch_Port", []string{"_uuid", "name"}) {
 		lspName[r.Str("_uuid")] = r.Str("name")
 	}
 	var acls []*nbdb.ACL
-	for _, r := range e.nb.Find("ovn-nbctl", "ACL", []string{"_uuid", "direction", "priority", "match", "action", "external_ids"}) {
+	for _, r := range e.nb.Rows("ACL", []string{"_uuid", "direction", "priority", "match", "action", "external_ids"}) {
 		prio, err := strconv.Atoi(r.Str("priority"))
 		if err != nil {
 			e.t.Fatalf("ACL priority %q", r.Str("priority"))
@@ -139,7 +137,7 @@ func (e *ovnEnv) current() Output {
 			Match: r.Str("match"), Action: r.Str("action"), ExternalIDs: r.Map("external_ids")})
 	}
 	var pgs []*nbdb.PortGroup
-	for _, r := range e.nb.Find("ovn-nbctl", "Port_Group", []string{"_uuid", "name", "ports", "acls", "external_ids"}) {
+	for _, r := range e.nb.Rows("Port_Group", []string{"_uuid", "name", "ports", "acls", "external_ids"}) {
 		pgs = append(pgs, &nbdb.PortGroup{UUID: r.Str("_uuid"), Name: r.Str("name"), Ports: r.Set("ports"),
 			ACLs: r.Set("acls"), ExternalIDs: r.Map("external_ids")})
 	}
@@ -155,7 +153,7 @@ func (e *ovnEnv) apply(desired Output) {
 	cur := e.current()
 	add, del, upd := Diff(cur, desired)
 	lspUUID := map[string]string{}
-	for _, r := range e.nb.Find("ovn-nbctl", "Logical_Switch_Port", []string{"_uuid", "name"}) {
+	for _, r := range e.nb.Rows("Logical_Switch_Port", []string{"_uuid", "name"}) {
 		lspUUID[r.Str("name")] = r.Str("_uuid")
 	}
 	aclRef := map[string]string{}
@@ -226,7 +224,7 @@ func (e *ovnEnv) apply(desired Output) {
 		e.t.Fatalf("after applying the diff, NB still differs: +%v\n-%v\n~%v", a, d, u)
 	}
 	// Deleted ACLs are gone from the database, not only from their groups.
-	if n, want := len(e.nb.Find("ovn-nbctl", "ACL", []string{"_uuid"})), len(desired.ACLs); n != want {
+	if n, want := len(e.nb.Rows("ACL", []string{"_uuid"})), len(desired.ACLs); n != want {
 		e.t.Fatalf("%d ACL rows in NB, want %d", n, want)
 	}
 }
@@ -415,8 +413,25 @@ func TestPolicyIntegration(t *testing.T) {
 	// gw stands for the network's services (a VIF here, a router port in
 	// real life).
 	e.addPorts("gw", "p1", "p2", "p3", "p4", "p5", "p6", "p7")
+	e.apply(mustTranslate(t, policyInput(t, e)))
+	e.sync()
+
+	for _, c := range policyCases() {
+		t.Run(c.name, func(t *testing.T) {
+			e.t = t
+			out := e.trace(e.microflow(c.f), c.ct...)
+			got := strings.Contains(out, fmt.Sprintf(`output(%q)`, c.f.to))
+			if got != c.deliver {
+				t.Errorf("%s -> %s %s (ct %v): delivered %v, want %v\n%s", c.f.from, c.f.to, c.f.l4, c.ct, got, c.deliver, out)
+			}
+		})
+	}
+}
+
+// policyInput are the groups of TestPolicyIntegration over the ports of e.
+func policyInput(t *testing.T, e *ovnEnv) Input {
 	p3, p4 := e.ports["p3"].ip4.String(), e.ports["p4"].ip4.String()
-	in := Input{
+	return Input{
 		Groups: []Group{
 			{Name: "web", Rules: join(preset(t, "web"), rules(t,
 				"ingress tcp 22 from 10.0.0.0/24",
@@ -450,16 +465,20 @@ func TestPolicyIntegration(t *testing.T) {
 		},
 		Services: []netip.Addr{e.ports["gw"].ip4, e.ports["gw"].ip6},
 	}
-	e.apply(mustTranslate(t, in))
-	e.sync()
+}
 
+// policyCase is a flow traced through the policy of policyInput, in the
+// conntrack states ct, and whether it is delivered.
+type policyCase struct {
+	name    string
+	f       flow
+	ct      []string
+	deliver bool
+}
+
+func policyCases() []policyCase {
 	newConn := []string{"new", "new"}
-	cases := []struct {
-		name    string
-		f       flow
-		ct      []string
-		deliver bool
-	}{
+	return []policyCase{
 		{"web preset admits http", flow{from: "p4", to: "p1", l4: "tcp 80"}, newConn, true},
 		{"web preset admits https over IPv6", flow{from: "p4", to: "p1", v6: true, l4: "tcp 443"}, newConn, true},
 		{"ssh from the CIDR", flow{from: "p4", to: "p1", l4: "tcp 22"}, newConn, true},
@@ -499,15 +518,5 @@ func TestPolicyIntegration(t *testing.T) {
 		{"DHCPv6 answer from a link-local address", flow{from: "gw", to: "p2", raw: "dhcp6-answer"}, newConn, true},
 		{"admin egress deny", flow{from: "p5", to: "p4", l4: "tcp 25"}, newConn, false},
 		{"admin egress deny only where it matches", flow{from: "p5", to: "p4", l4: "tcp 26"}, newConn, true},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			e.t = t
-			out := e.trace(e.microflow(c.f), c.ct...)
-			got := strings.Contains(out, fmt.Sprintf(`output(%q)`, c.f.to))
-			if got != c.deliver {
-				t.Errorf("%s -> %s %s (ct %v): delivered %v, want %v\n%s", c.f.from, c.f.to, c.f.l4, c.ct, got, c.deliver, out)
-			}
-		})
 	}
 }

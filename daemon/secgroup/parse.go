@@ -23,9 +23,66 @@ func syntaxErr(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
 }
 
+// ruleParser holds the words of a rule not yet read and the rule read
+// so far; each step reads one part of the syntax.
+type ruleParser struct {
+	words []string
+	r     Rule
+}
+
+func (p *ruleParser) next() string {
+	if len(p.words) == 0 {
+		return ""
+	}
+	w := p.words[0]
+	p.words = p.words[1:]
+	return w
+}
+
+func (p *ruleParser) peek() string {
+	if len(p.words) == 0 {
+		return ""
+	}
+	return p.words[0]
+}
+
 func parseRule(spec string) (Rule, error) {
-	var r Rule
-	var words []string
+	p := &ruleParser{}
+	// The modifiers may appear anywhere: take them out first.
+	if err := p.modifiers(spec); err != nil {
+		return Rule{}, err
+	}
+	if err := p.direction(); err != nil {
+		return Rule{}, err
+	}
+	p.family()
+	if err := p.protocol(); err != nil {
+		return Rule{}, err
+	}
+	proto, _ := normalizeProtocol(p.r.Protocol)
+	if err := p.ports(proto); err != nil {
+		return Rule{}, err
+	}
+	if err := p.icmp(); err != nil {
+		return Rule{}, err
+	}
+	if err := p.remote(); err != nil {
+		return Rule{}, err
+	}
+	if w := p.peek(); w != "" {
+		return Rule{}, syntaxErr("unexpected %q", w)
+	}
+
+	r := p.r
+	if r.Ethertype == "" {
+		r.Ethertype = inferFamily(proto, r.RemoteCIDR)
+	}
+	return r.Normalize()
+}
+
+// modifiers sets the tier, action and statefulness named anywhere in spec
+// and keeps the other words, in order, for the next steps.
+func (p *ruleParser) modifiers(spec string) error {
 	var sawTier, sawAction, sawState bool
 	once := func(saw *bool, w string) error {
 		if *saw {
@@ -34,142 +91,144 @@ func parseRule(spec string) (Rule, error) {
 		*saw = true
 		return nil
 	}
-	// The modifiers may appear anywhere: take them out first.
 	for _, w := range strings.Fields(strings.ToLower(spec)) {
 		var err error
 		switch w {
 		case "admin", "user":
 			err = once(&sawTier, w)
-			r.Tier = Tier(w)
+			p.r.Tier = Tier(w)
 		case "allow", "deny":
 			err = once(&sawAction, w)
-			r.Action = Action(w)
+			p.r.Action = Action(w)
 		case "stateless", "stateful":
 			err = once(&sawState, w)
-			r.Stateless = w == "stateless"
+			p.r.Stateless = w == "stateless"
 		default:
-			words = append(words, w)
+			p.words = append(p.words, w)
 		}
 		if err != nil {
-			return Rule{}, err
+			return err
 		}
 	}
-	next := func() string {
-		if len(words) == 0 {
-			return ""
-		}
-		w := words[0]
-		words = words[1:]
-		return w
-	}
-	peek := func() string {
-		if len(words) == 0 {
-			return ""
-		}
-		return words[0]
-	}
+	return nil
+}
 
-	switch d := next(); d {
+// direction reads the first word: ingress or egress.
+func (p *ruleParser) direction() error {
+	switch d := p.next(); d {
 	case "ingress", "egress":
-		r.Direction = Direction(d)
+		p.r.Direction = Direction(d)
 	case "":
-		return Rule{}, syntaxErr("empty rule: want ingress or egress first")
+		return syntaxErr("empty rule: want ingress or egress first")
 	default:
-		return Rule{}, syntaxErr("%q: want ingress or egress first", d)
+		return syntaxErr("%q: want ingress or egress first", d)
 	}
+	return nil
+}
 
-	switch peek() {
+// family reads an optional ipv4 or ipv6.
+func (p *ruleParser) family() {
+	switch p.peek() {
 	case "ipv4":
-		r.Ethertype = IPv4
-		next()
+		p.r.Ethertype = IPv4
+		p.next()
 	case "ipv6":
-		r.Ethertype = IPv6
-		next()
+		p.r.Ethertype = IPv6
+		p.next()
 	}
+}
 
-	// The protocol: a name, or "proto" and a name or number. A bare number
-	// is refused: "ingress 22" is too likely meant as a port.
-	switch w := peek(); {
+// protocol reads the protocol: a name, or "proto" and a name or number. A
+// bare number is refused: "ingress 22" is too likely meant as a port.
+func (p *ruleParser) protocol() error {
+	switch w := p.peek(); {
 	case w == "proto":
-		next()
-		p := next()
-		if p == "" {
-			return Rule{}, syntaxErr("proto needs a protocol name or number")
+		p.next()
+		name := p.next()
+		if name == "" {
+			return syntaxErr("proto needs a protocol name or number")
 		}
-		if _, err := normalizeProtocol(p); err != nil {
-			return Rule{}, err
+		if _, err := normalizeProtocol(name); err != nil {
+			return err
 		}
-		r.Protocol = p
+		p.r.Protocol = name
 	case w != "" && w[0] >= '0' && w[0] <= '9':
-		return Rule{}, syntaxErr("%q: a bare number is ambiguous: write \"tcp %s\" for a port, \"proto %s\" for an IP protocol number", w, w, w)
+		return syntaxErr("%q: a bare number is ambiguous: write \"tcp %s\" for a port, \"proto %s\" for an IP protocol number", w, w, w)
 	case w != "" && w != "from" && w != "to" && w != "type" && w != "code":
 		if _, err := normalizeProtocol(w); err != nil {
-			return Rule{}, syntaxErr("%q: want a protocol (tcp, udp, sctp, icmp, icmpv6, any, proto N), from or to", w)
+			return syntaxErr("%q: want a protocol (tcp, udp, sctp, icmp, icmpv6, any, proto N), from or to", w)
 		}
-		r.Protocol = next()
+		p.r.Protocol = p.next()
 	}
-	proto, _ := normalizeProtocol(r.Protocol)
+	return nil
+}
 
-	if w := peek(); w != "" && w[0] >= '0' && w[0] <= '9' {
+// ports reads an optional port or port range of the (normalized) proto.
+func (p *ruleParser) ports(proto string) error {
+	if w := p.peek(); w != "" && w[0] >= '0' && w[0] <= '9' {
 		if !hasPorts(proto) {
-			return Rule{}, fieldErr("port_min", "ports only apply to tcp, udp and sctp, not protocol %s", proto)
+			return fieldErr("port_min", "ports only apply to tcp, udp and sctp, not protocol %s", proto)
 		}
-		lo, hi, err := parsePorts(next())
+		lo, hi, err := parsePorts(p.next())
 		if err != nil {
-			return Rule{}, err
+			return err
 		}
-		r.PortMin, r.PortMax = lo, hi
+		p.r.PortMin, p.r.PortMax = lo, hi
 	}
+	return nil
+}
 
-	if peek() == "type" {
-		next()
-		v, err := parseByte("icmp_type", next())
+// icmp reads an optional "type T", and "code C" after it.
+func (p *ruleParser) icmp() error {
+	if p.peek() == "type" {
+		p.next()
+		v, err := parseByte("icmp_type", p.next())
 		if err != nil {
-			return Rule{}, err
+			return err
 		}
-		r.ICMPType = &v
-		if peek() == "code" {
-			next()
-			c, err := parseByte("icmp_code", next())
+		p.r.ICMPType = &v
+		if p.peek() == "code" {
+			p.next()
+			c, err := parseByte("icmp_code", p.next())
 			if err != nil {
-				return Rule{}, err
+				return err
 			}
-			r.ICMPCode = &c
+			p.r.ICMPCode = &c
 		}
-	} else if peek() == "code" {
-		return Rule{}, fieldErr("icmp_code", "needs icmp_type (write type T code C)")
+	} else if p.peek() == "code" {
+		return fieldErr("icmp_code", "needs icmp_type (write type T code C)")
 	}
+	return nil
+}
 
-	if w := peek(); w == "from" || w == "to" {
-		next()
-		if w == "from" && r.Direction == Egress {
-			return Rule{}, syntaxErr("egress rules name their remote with \"to\", not \"from\"")
-		}
-		if w == "to" && r.Direction == Ingress {
-			return Rule{}, syntaxErr("ingress rules name their remote with \"from\", not \"to\"")
-		}
-		remote := next()
-		switch {
-		case remote == "":
-			return Rule{}, syntaxErr("%q needs a remote: a CIDR, sg:NAME or any", w)
-		case remote == "any":
-		case strings.HasPrefix(remote, "sg:"):
-			r.RemoteGroup = strings.TrimPrefix(remote, "sg:")
-			if r.RemoteGroup == "" {
-				return Rule{}, fieldErr("remote_group", "sg: needs a group name")
-			}
-		default:
-			r.RemoteCIDR = remote
-		}
+// remote reads an optional "from" (ingress) or "to" (egress) and the
+// remote: a CIDR, sg:NAME or any.
+func (p *ruleParser) remote() error {
+	w := p.peek()
+	if w != "from" && w != "to" {
+		return nil
 	}
-	if w := peek(); w != "" {
-		return Rule{}, syntaxErr("unexpected %q", w)
+	p.next()
+	if w == "from" && p.r.Direction == Egress {
+		return syntaxErr("egress rules name their remote with \"to\", not \"from\"")
 	}
-
-	if r.Ethertype == "" {
-		r.Ethertype = inferFamily(proto, r.RemoteCIDR)
+	if w == "to" && p.r.Direction == Ingress {
+		return syntaxErr("ingress rules name their remote with \"from\", not \"to\"")
 	}
-	return r.Normalize()
+	remote := p.next()
+	switch {
+	case remote == "":
+		return syntaxErr("%q needs a remote: a CIDR, sg:NAME or any", w)
+	case remote == "any":
+	case strings.HasPrefix(remote, "sg:"):
+		p.r.RemoteGroup = strings.TrimPrefix(remote, "sg:")
+		if p.r.RemoteGroup == "" {
+			return fieldErr("remote_group", "sg: needs a group name")
+		}
+	default:
+		p.r.RemoteCIDR = remote
+	}
+	return nil
 }
 
 // inferFamily is the family of a rule that names none: that of its remote

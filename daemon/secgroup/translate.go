@@ -86,52 +86,13 @@ func ACLKey(externalIDs map[string]string) string {
 // whose names map to one port group, an unknown group (a rule's remote or a
 // port's), or an invalid port or service address.
 func Translate(in Input) (Output, error) {
-	groups := make(map[string]Group, len(in.Groups))
-	pgOwner := make(map[string]string, len(in.Groups))
-	for _, g := range in.Groups {
-		ng, err := g.Normalize()
-		if err != nil {
-			return Output{}, err
-		}
-		if _, dup := groups[ng.Name]; dup {
-			return Output{}, fmt.Errorf("%w: security group %s given twice", ErrInvalid, ng.Name)
-		}
-		pg := PortGroupName(ng.Name)
-		if other, dup := pgOwner[pg]; dup {
-			return Output{}, fmt.Errorf("%w: security groups %s and %s both map to OVN port group %s", ErrInvalid, other, ng.Name, pg)
-		}
-		groups[ng.Name], pgOwner[pg] = ng, ng.Name
+	groups, err := normalizeGroups(in.Groups)
+	if err != nil {
+		return Output{}, err
 	}
-
-	members := make(map[string][]string, len(groups))
-	var all, restricted []string
-	seen := make(map[string]bool, len(in.Ports))
-	for _, p := range in.Ports {
-		if p.Name == "" {
-			return Output{}, fmt.Errorf("%w: a port without a name", ErrInvalid)
-		}
-		if seen[p.Name] {
-			return Output{}, fmt.Errorf("%w: port %s given twice", ErrInvalid, p.Name)
-		}
-		seen[p.Name] = true
-		member, open := false, false
-		for i, g := range p.Groups {
-			if _, ok := groups[g]; !ok {
-				return Output{}, fmt.Errorf("port %s: %w %q", p.Name, ErrUnknownGroup, g)
-			}
-			if slices.Contains(p.Groups[:i], g) {
-				continue
-			}
-			members[g] = append(members[g], p.Name)
-			member = true
-			open = open || !groups[g].AllowsEgress()
-		}
-		if member {
-			all = append(all, p.Name)
-		}
-		if member && !open {
-			restricted = append(restricted, p.Name)
-		}
+	m, err := memberships(in.Ports, groups)
+	if err != nil {
+		return Output{}, err
 	}
 
 	var out Output
@@ -139,38 +100,111 @@ func Translate(in Input) (Output, error) {
 	if err != nil {
 		return Output{}, err
 	}
-	out.PortGroups = append(out.PortGroups, portGroup(AllPortGroup, AllName, "", all, shared))
+	out.PortGroups = append(out.PortGroups, portGroup(AllPortGroup, AllName, "", m.all, shared))
 	out.ACLs = append(out.ACLs, shared...)
 	drop := ACL{
 		Key: EgressName + "/default-egress-drop", Direction: nbdb.ACLDirectionFromLport, Priority: PriorityEgressDrop,
 		Match: "inport == @" + EgressPortGroup + " && ip", Action: nbdb.ACLActionDrop,
 		ExternalIDs: map[string]string{keys.SG: EgressName, keys.Rule: "default-egress-drop"},
 	}
-	out.PortGroups = append(out.PortGroups, portGroup(EgressPortGroup, EgressName, "", restricted, []ACL{drop}))
+	out.PortGroups = append(out.PortGroups, portGroup(EgressPortGroup, EgressName, "", m.restricted, []ACL{drop}))
 	out.ACLs = append(out.ACLs, drop)
 
 	for _, g := range groups {
-		pg := PortGroupName(g.Name)
-		acls := make([]ACL, 0, len(g.Rules))
-		for _, r := range g.Rules {
-			remote := ""
-			switch r.RemoteGroup {
-			case "":
-			case Self:
-				remote = pg
-			default:
-				if _, ok := groups[r.RemoteGroup]; !ok {
-					return Output{}, fmt.Errorf("security group %s: rule %q: remote_group: %w %q", g.Name, r.String(), ErrUnknownGroup, r.RemoteGroup)
-				}
-				remote = PortGroupName(r.RemoteGroup)
-			}
-			acls = append(acls, ruleACL(g.Name, pg, remote, r))
+		acls, err := groupACLs(g, groups)
+		if err != nil {
+			return Output{}, err
 		}
-		out.PortGroups = append(out.PortGroups, portGroup(pg, g.Name, g.Description, members[g.Name], acls))
+		out.PortGroups = append(out.PortGroups, portGroup(PortGroupName(g.Name), g.Name, g.Description, m.members[g.Name], acls))
 		out.ACLs = append(out.ACLs, acls...)
 	}
 	out.sort()
 	return out, nil
+}
+
+// normalizeGroups normalizes the groups, by name, and refuses a name
+// given twice or two names that map to one port group.
+func normalizeGroups(in []Group) (map[string]Group, error) {
+	groups := make(map[string]Group, len(in))
+	pgOwner := make(map[string]string, len(in))
+	for _, g := range in {
+		ng, err := g.Normalize()
+		if err != nil {
+			return nil, err
+		}
+		if _, dup := groups[ng.Name]; dup {
+			return nil, fmt.Errorf("%w: security group %s given twice", ErrInvalid, ng.Name)
+		}
+		pg := PortGroupName(ng.Name)
+		if other, dup := pgOwner[pg]; dup {
+			return nil, fmt.Errorf("%w: security groups %s and %s both map to OVN port group %s", ErrInvalid, other, ng.Name, pg)
+		}
+		groups[ng.Name], pgOwner[pg] = ng, ng.Name
+	}
+	return groups, nil
+}
+
+// membership is which ports are in which groups.
+type membership struct {
+	members    map[string][]string // group name -> its ports
+	all        []string            // the ports in any group
+	restricted []string            // the ports none of whose groups allows egress
+}
+
+// memberships reads the ports' groups, refusing a port without a name, a
+// port given twice and an unknown group.
+func memberships(ports []Port, groups map[string]Group) (membership, error) {
+	m := membership{members: make(map[string][]string, len(groups))}
+	seen := make(map[string]bool, len(ports))
+	for _, p := range ports {
+		if p.Name == "" {
+			return membership{}, fmt.Errorf("%w: a port without a name", ErrInvalid)
+		}
+		if seen[p.Name] {
+			return membership{}, fmt.Errorf("%w: port %s given twice", ErrInvalid, p.Name)
+		}
+		seen[p.Name] = true
+		member, open := false, false
+		for i, g := range p.Groups {
+			if _, ok := groups[g]; !ok {
+				return membership{}, fmt.Errorf("port %s: %w %q", p.Name, ErrUnknownGroup, g)
+			}
+			if slices.Contains(p.Groups[:i], g) {
+				continue
+			}
+			m.members[g] = append(m.members[g], p.Name)
+			member = true
+			open = open || !groups[g].AllowsEgress()
+		}
+		if member {
+			m.all = append(m.all, p.Name)
+		}
+		if member && !open {
+			m.restricted = append(m.restricted, p.Name)
+		}
+	}
+	return m, nil
+}
+
+// groupACLs are the ACLs of g's rules; a remote group must be among groups.
+func groupACLs(g Group, groups map[string]Group) ([]ACL, error) {
+	pg := PortGroupName(g.Name)
+	acls := make([]ACL, 0, len(g.Rules))
+	for _, r := range g.Rules {
+		remote := ""
+		switch r.RemoteGroup {
+		case "":
+		case Self:
+			remote = pg
+		default:
+			if _, ok := groups[r.RemoteGroup]; !ok {
+				return nil, fmt.Errorf("security group %s: rule %q: remote_group: %w %q", g.Name, r.String(), ErrUnknownGroup, r.RemoteGroup)
+			}
+			remote = PortGroupName(r.RemoteGroup)
+		}
+		acls = append(acls, ruleACL(g.Name, pg, remote, r))
+	}
+	return acls, nil
 }
 
 func (o *Output) sort() {

@@ -77,9 +77,29 @@ func checkOutput(t *testing.T, out Output) {
 	if !slices.IsSortedFunc(out.ACLs, func(a, b ACL) int { return strings.Compare(a.Key, b.Key) }) {
 		t.Error("ACLs not sorted")
 	}
-	pgs := map[string]bool{}
-	owner := map[string]string{}
-	for _, p := range out.PortGroups {
+	pgs, owner := checkPortGroups(t, out.PortGroups)
+	seen := map[string]bool{}
+	for _, a := range out.ACLs {
+		if seen[a.Key] {
+			t.Errorf("ACL key %s twice", a.Key)
+		}
+		seen[a.Key] = true
+		checkACL(t, a, pgs, owner)
+	}
+	for k := range owner {
+		if !seen[k] {
+			t.Errorf("port group lists ACL %s, which is not in the output", k)
+		}
+	}
+}
+
+// checkPortGroups checks each port group alone and that no ACL is in two;
+// it returns the port group names and the port group of each ACL key.
+func checkPortGroups(t *testing.T, groups []PortGroup) (pgs map[string]bool, owner map[string]string) {
+	t.Helper()
+	pgs = map[string]bool{}
+	owner = map[string]string{}
+	for _, p := range groups {
 		if !pgNameRE.MatchString(p.Name) {
 			t.Errorf("port group name %q is not an OVN name", p.Name)
 		}
@@ -100,58 +120,52 @@ func checkOutput(t *testing.T, out Output) {
 			owner[k] = p.Name
 		}
 	}
-	seen := map[string]bool{}
-	for _, a := range out.ACLs {
-		if seen[a.Key] {
-			t.Errorf("ACL key %s twice", a.Key)
+	return pgs, owner
+}
+
+// checkACL checks one ACL against the port groups of the output.
+func checkACL(t *testing.T, a ACL, pgs map[string]bool, owner map[string]string) {
+	t.Helper()
+	if ACLKey(a.ExternalIDs) != a.Key {
+		t.Errorf("ACL %s: external ids %v do not give its key", a.Key, a.ExternalIDs)
+	}
+	pg, ok := owner[a.Key]
+	if !ok {
+		t.Errorf("ACL %s is in no port group", a.Key)
+	}
+	// An ACL only matches the ports of its own port group.
+	prefix := "outport == @" + pg + " && "
+	if a.Direction == "from-lport" {
+		prefix = "inport == @" + pg + " && "
+	} else if a.Direction != "to-lport" {
+		t.Errorf("ACL %s: direction %q", a.Key, a.Direction)
+	}
+	if !strings.HasPrefix(a.Match, prefix) {
+		t.Errorf("ACL %s: match %q does not start with %q", a.Key, a.Match, prefix)
+	}
+	if !slices.Contains(validProto, a.Action) {
+		t.Errorf("ACL %s: action %q", a.Key, a.Action)
+	}
+	if a.Priority < PriorityDefault || a.Priority > PriorityPlumbing {
+		t.Errorf("ACL %s: priority %d outside the scheme", a.Key, a.Priority)
+	}
+	// Every @pg and $pg_ip4 it references is one of ours.
+	for _, m := range pgRefRE.FindAllStringSubmatch(a.Match, -1) {
+		name := m[1]
+		if m[0][0] == '$' {
+			name = strings.TrimSuffix(strings.TrimSuffix(name, "_ip4"), "_ip6")
 		}
-		seen[a.Key] = true
-		if ACLKey(a.ExternalIDs) != a.Key {
-			t.Errorf("ACL %s: external ids %v do not give its key", a.Key, a.ExternalIDs)
-		}
-		pg, ok := owner[a.Key]
-		if !ok {
-			t.Errorf("ACL %s is in no port group", a.Key)
-		}
-		// An ACL only matches the ports of its own port group.
-		prefix := "outport == @" + pg + " && "
-		if a.Direction == "from-lport" {
-			prefix = "inport == @" + pg + " && "
-		} else if a.Direction != "to-lport" {
-			t.Errorf("ACL %s: direction %q", a.Key, a.Direction)
-		}
-		if !strings.HasPrefix(a.Match, prefix) {
-			t.Errorf("ACL %s: match %q does not start with %q", a.Key, a.Match, prefix)
-		}
-		if !slices.Contains(validProto, a.Action) {
-			t.Errorf("ACL %s: action %q", a.Key, a.Action)
-		}
-		if a.Priority < PriorityDefault || a.Priority > PriorityPlumbing {
-			t.Errorf("ACL %s: priority %d outside the scheme", a.Key, a.Priority)
-		}
-		// Every @pg and $pg_ip4 it references is one of ours.
-		for _, m := range pgRefRE.FindAllStringSubmatch(a.Match, -1) {
-			name := m[1]
-			if m[0][0] == '$' {
-				name = strings.TrimSuffix(strings.TrimSuffix(name, "_ip4"), "_ip6")
-			}
-			if !pgs[name] {
-				t.Errorf("ACL %s references %s, not a port group of the output", a.Key, m[0])
-			}
-		}
-		if strings.Contains(a.Match, "ip4") && strings.Contains(a.Match, "ip6") {
-			t.Errorf("ACL %s mixes families: %s", a.Key, a.Match)
-		}
-		if spec, ok := a.ExternalIDs[keys.RuleSpec]; ok {
-			r, err := ParseRule(spec)
-			if err != nil || r.ID() != a.ExternalIDs[keys.Rule] {
-				t.Errorf("ACL %s: rule spec %q does not parse back to its id (%v)", a.Key, spec, err)
-			}
+		if !pgs[name] {
+			t.Errorf("ACL %s references %s, not a port group of the output", a.Key, m[0])
 		}
 	}
-	for k := range owner {
-		if !seen[k] {
-			t.Errorf("port group lists ACL %s, which is not in the output", k)
+	if strings.Contains(a.Match, "ip4") && strings.Contains(a.Match, "ip6") {
+		t.Errorf("ACL %s mixes families: %s", a.Key, a.Match)
+	}
+	if spec, ok := a.ExternalIDs[keys.RuleSpec]; ok {
+		r, err := ParseRule(spec)
+		if err != nil || r.ID() != a.ExternalIDs[keys.Rule] {
+			t.Errorf("ACL %s: rule spec %q does not parse back to its id (%v)", a.Key, spec, err)
 		}
 	}
 }

@@ -18,7 +18,8 @@ func (s *Server) CreateNetwork(ctx context.Context, n *api.Network) (*api.Networ
 	spec, err := network.Parse(network.Input{Name: n.Name, Subnet4: n.Subnet4, Gateway4: n.Gateway4,
 		Subnet6: n.Subnet6, Gateway6: n.Gateway6, MTU: int(n.Mtu), DNSDomain: n.DnsDomain,
 		Range4: n.Range4, Range6: n.Range6, Exclude: n.Exclude, LeaseTime: int(n.LeaseTime),
-		DNSServers: n.DnsServers, NTPServers: n.NtpServers, Routes: n.Routes, Upstream: n.DnsUpstream})
+		DNSServers: n.DnsServers, NTPServers: n.NtpServers, Routes: n.Routes, Upstream: n.DnsUpstream,
+		External: n.External, Physnet: n.Physnet, VLAN: int(n.Vlan), FIPRange: n.FipRange})
 	if err != nil {
 		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}
@@ -108,7 +109,11 @@ func toNetwork(v netstore.Network) *api.Network {
 	n := &api.Network{Name: in.Name, Subnet4: in.Subnet4, Gateway4: in.Gateway4, Subnet6: in.Subnet6, Gateway6: in.Gateway6,
 		Range4: in.Range4, Range6: in.Range6, Exclude: in.Exclude, Mtu: uint32(in.MTU), DnsDomain: in.DNSDomain,
 		LeaseTime: uint32(in.LeaseTime), DnsServers: in.DNSServers, NtpServers: in.NTPServers, Routes: in.Routes,
-		DnsUpstream: in.Upstream, Uuid: v.UUID, Ports: uint32(v.Ports)}
+		DnsUpstream: in.Upstream, Uuid: v.UUID, Ports: uint32(v.Ports),
+		External: v.External, Physnet: v.Physnet, Vlan: uint32(v.VLAN), Router: v.Router}
+	if v.External {
+		n.FipRange = in.Range4
+	}
 	for _, a := range v.Resolvers.Addrs() {
 		n.Resolvers = append(n.Resolvers, a.String())
 	}

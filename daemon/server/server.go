@@ -18,6 +18,7 @@ import (
 	"github.com/quantumnet/quantumnet/daemon/netsvc"
 	"github.com/quantumnet/quantumnet/daemon/network"
 	netstore "github.com/quantumnet/quantumnet/daemon/network/nbstore"
+	rtstore "github.com/quantumnet/quantumnet/daemon/router/nbstore"
 	"github.com/quantumnet/quantumnet/daemon/secgroup"
 	sgstore "github.com/quantumnet/quantumnet/daemon/secgroup/nbstore"
 	"github.com/quantumnet/quantumnet/daemon/vm"
@@ -41,6 +42,7 @@ type Server struct {
 	SG       *sgstore.Manager
 	Svc      *netsvc.Manager
 	Networks *netstore.Manager
+	Routers  *rtstore.Manager // routers and floating IPs
 	Log      *slog.Logger
 }
 
@@ -223,8 +225,9 @@ func (s *Server) ListPorts(_ context.Context, f *api.PortFilter) (*api.PortList,
 		return nil, toStatus(err)
 	}
 	out := &api.PortList{}
+	fips := s.fipsByPort()
 	for _, p := range ports {
-		out.Ports = append(out.Ports, s.port(p))
+		out.Ports = append(out.Ports, s.portView(p, fips))
 	}
 	sort.Slice(out.Ports, func(i, j int) bool {
 		if out.Ports[i].Network != out.Ports[j].Network {
@@ -235,8 +238,19 @@ func (s *Server) ListPorts(_ context.Context, f *api.PortFilter) (*api.PortList,
 	return out, nil
 }
 
+// fipsByPort are the ports' floating IPs (none without routers).
+func (s *Server) fipsByPort() map[string][]netip.Addr {
+	if s.Routers == nil {
+		return nil
+	}
+	return s.Routers.FIPsByPort()
+}
+
 // port is a logical port as shown to users.
-func (s *Server) port(p ovn.Port) *api.Port {
+func (s *Server) port(p ovn.Port) *api.Port { return s.portView(p, s.fipsByPort()) }
+
+// portView is port with the floating IPs of every port at hand.
+func (s *Server) portView(p ovn.Port, fips map[string][]netip.Addr) *api.Port {
 	port := &api.Port{
 		Name: p.Name, Network: p.Network, Chassis: p.RequestedChassis, Kind: p.Kind, ContainerId: p.ContainerID,
 		Ifname: p.Ifname, HostIfname: p.HostIfname, Up: p.Up, SecurityGroups: p.SecurityGroups, DnsName: p.DNSName,
@@ -255,6 +269,9 @@ func (s *Server) port(p ovn.Port) *api.Port {
 	}
 	if p.MAC != nil {
 		port.Mac = p.MAC.String()
+	}
+	for _, a := range fips[p.Name] {
+		port.FloatingIps = append(port.FloatingIps, a.String())
 	}
 	for _, a := range p.IPs {
 		port.Addresses = append(port.Addresses, a.String())

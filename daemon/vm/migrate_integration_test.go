@@ -9,33 +9,31 @@ import (
 	"github.com/quantumnet/quantumnet/daemon/network"
 	"github.com/quantumnet/quantumnet/ipam/nbstore"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
+	"github.com/quantumnet/quantumnet/pkg/ovn/ovntest"
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
 )
+
+// startHandoff starts an NB with the network blue and two daemons' VM
+// managers, a on chassis-a and b on chassis-b, that share one NB client.
+func startHandoff(t *testing.T) (context.Context, *ovsdbtest.Server, *ovn.NB, *Manager, *Manager) {
+	t.Helper()
+	spec, _ := network.Parse(network.Input{Name: "blue", Subnet4: "10.9.0.0/24"})
+	nb, srv := ovntest.NewNB(t, ovntest.Switch("blue", spec.ExternalIDs()))
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	log := ovsdbtest.Logger(t)
+	ps := &lport.Ports{NB: nb, Store: &nbstore.Store{NB: nb, Log: log}}
+	a := &Manager{NB: nb, Ports: ps, Chassis: "chassis-a", ReadyTimeout: time.Second, Log: log}
+	b := &Manager{NB: nb, Ports: ps, Chassis: "chassis-b", ReadyTimeout: time.Second, Log: log}
+	return ctx, srv, nb, a, b
+}
 
 // TestIntegrationMigrationHandoff: the destination binds the ports on both
 // chassis with RARP activation; completion leaves only the destination;
 // failure gives them back to the source; addresses never change; a daemon
 // restarting in the middle finishes or rolls back from what NB says.
 func TestIntegrationMigrationHandoff(t *testing.T) {
-	srv := ovsdbtest.New(t, "../../pkg/ovn/nbdb/ovn-nb.ovsschema")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	log := ovsdbtest.Logger(t)
-	nb, err := ovn.NewNB(ctx, []string{srv.Remote}, nil, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
-	defer wcancel()
-	if err := nb.WaitConnected(wctx); err != nil {
-		t.Fatal(err)
-	}
-	spec, _ := network.Parse(network.Input{Name: "blue", Subnet4: "10.9.0.0/24"})
-	nb.CreateSwitch(ctx, "blue", spec.ExternalIDs())
-	ovsdbtest.Eventually(t, 5*time.Second, func() bool { _, err := nb.GetSwitch("blue"); return err == nil }, "switch")
-	ps := &lport.Ports{NB: nb, Store: &nbstore.Store{NB: nb, Log: log}}
-	a := &Manager{NB: nb, Ports: ps, Chassis: "chassis-a", ReadyTimeout: time.Second, Log: log}
-	b := &Manager{NB: nb, Ports: ps, Chassis: "chassis-b", ReadyTimeout: time.Second, Log: log}
+	ctx, srv, nb, a, b := startHandoff(t)
 	dom := Domain{Name: "mig1", UUID: "44444444-2222-3333-4444-555555555555", NICs: []NIC{{InterfaceID: "mmmm", MAC: "52:54:00:00:00:31", Network: "blue"}}}
 	ports, err := a.Prepare(ctx, dom)
 	if err != nil {

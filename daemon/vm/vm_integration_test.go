@@ -17,30 +17,18 @@ import (
 	"github.com/quantumnet/quantumnet/pkg/errs"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
+	"github.com/quantumnet/quantumnet/pkg/ovn/ovntest"
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
 )
 
 // newVMEnv: a real Northbound with network blue (its services ensured) and
 // a Manager of chassis ch1 whose new ports join their security groups.
 func newVMEnv(t *testing.T) (*ovsdbtest.Server, *ovn.NB, *Manager, context.Context) {
-	srv := ovsdbtest.New(t, "../../pkg/ovn/nbdb/ovn-nb.ovsschema")
+	spec, _ := network.Parse(network.Input{Name: "blue", Subnet4: "10.8.0.0/24", DNSDomain: "blue.internal"})
+	nb, srv := ovntest.NewNB(t, ovntest.Switch("blue", spec.ExternalIDs()))
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	log := ovsdbtest.Logger(t)
-	nb, err := ovn.NewNB(ctx, []string{srv.Remote}, nil, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
-	defer wcancel()
-	if err := nb.WaitConnected(wctx); err != nil {
-		t.Fatal(err)
-	}
-	spec, _ := network.Parse(network.Input{Name: "blue", Subnet4: "10.8.0.0/24", DNSDomain: "blue.internal"})
-	if _, err := nb.CreateSwitch(ctx, "blue", spec.ExternalIDs()); err != nil {
-		t.Fatal(err)
-	}
-	ovsdbtest.Eventually(t, 5*time.Second, func() bool { _, err := nb.GetSwitch("blue"); return err == nil }, "switch")
 	sgm := &sgstore.Manager{NB: nb, Log: log}
 	al := &nbstore.Store{NB: nb, Log: log}
 	svc := &netsvc.Manager{NB: nb, Alloc: al, Log: log}
@@ -142,7 +130,7 @@ func TestIntegrationVMPorts(t *testing.T) {
 func TestIntegrationVMStartAppliesMetadata(t *testing.T) {
 	srv, nb, m, ctx := newVMEnv(t)
 	members := func(pg string) []string {
-		return srv.FindOne("ovn-nbctl", "Port_Group", []string{"ports"}, "name="+pg).Set("ports")
+		return srv.Row("Port_Group", []string{"ports"}, "name="+pg).Set("ports")
 	}
 	dom := Domain{Name: "app1", UUID: "44444444-2222-3333-4444-555555555555", NICs: []NIC{
 		{InterfaceID: "eeee", MAC: "52:54:00:00:00:05", Network: "blue", SecurityGroups: []string{"web"}}}}

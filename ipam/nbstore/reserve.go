@@ -116,3 +116,56 @@ func (s *Store) Release(ctx context.Context, netName string, ip netip.Addr) erro
 		return nil
 	})
 }
+
+// Reserve reserves, in the owner's transaction, ip for owner on the Tx's
+// network (zero ip: the next free address of the family v6 says): a
+// floating IP, a router's gateway address. Several Reserve and Unreserve
+// calls make up one attempt; Ops, the commit and Commit follow as for
+// Allocate, and a retry starts again with the first call.
+func (tx *Tx) Reserve(owner string, ip netip.Addr, v6 bool) (netip.Addr, error) {
+	st, err := tx.attempt()
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	got, err := reserve(st, tx.c, tx.network, owner, ip, v6, nil)
+	if err != nil {
+		return netip.Addr{}, tx.fail(err)
+	}
+	return got, nil
+}
+
+// Unreserve ends, in the owner's transaction, the reservation of ip held
+// by owner on the Tx's network (errs.NotFound if there is none).
+func (tx *Tx) Unreserve(owner string, ip netip.Addr) error {
+	st, err := tx.attempt()
+	if err != nil {
+		return err
+	}
+	e, ok := st.entries[ip]
+	if !ok || e.Owner != owner {
+		return tx.fail(fmt.Errorf("%w: %s is not reserved by %s on network %q", errs.NotFound, ip, owner, tx.network))
+	}
+	c := tx.c
+	c.deletes = append(c.deletes, e.row)
+	c.unset = append(c.unset, ip)
+	if p := st.pools[ip.Is6()]; p != nil && p.Release(ip) == nil {
+		c.released = append(c.released, ip)
+	}
+	return nil
+}
+
+// attempt is the locked state of the attempt in progress, opened (with
+// the generation guard) by its first call.
+func (tx *Tx) attempt() (*netState, error) {
+	if tx.st != nil {
+		return tx.st, nil
+	}
+	return tx.open(true)
+}
+
+// Hold opens the attempt without changing anything yet (a transaction
+// that may reserve or release nothing still needs Ops).
+func (tx *Tx) Hold() error {
+	_, err := tx.attempt()
+	return err
+}

@@ -17,23 +17,13 @@ import (
 	"github.com/quantumnet/quantumnet/pkg/errs"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
+	"github.com/quantumnet/quantumnet/pkg/ovn/ovntest"
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
 )
 
-func newAllocator(t *testing.T, remote string) *Store {
+func newAllocator(t *testing.T, srv *ovsdbtest.Server) *Store {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	nb, err := ovn.NewNB(ctx, []string{remote}, nil, ovsdbtest.Logger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
-	defer wcancel()
-	if err := nb.WaitConnected(wctx); err != nil {
-		t.Fatal(err)
-	}
-	return &Store{NB: nb, MACPrefix: [3]byte{0x0a, 0x51, 0x4e}, Log: ovsdbtest.Logger(t)}
+	return &Store{NB: ovntest.DialNB(t, srv), MACPrefix: [3]byte{0x0a, 0x51, 0x4e}, Log: ovsdbtest.Logger(t)}
 }
 
 func createNet(t *testing.T, a *Store, in network.Input) {
@@ -42,10 +32,7 @@ func createNet(t *testing.T, a *Store, in network.Input) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.NB.CreateSwitch(context.Background(), spec.Name, spec.ExternalIDs()); err != nil {
-		t.Fatal(err)
-	}
-	ovsdbtest.Eventually(t, 5*time.Second, func() bool { _, err := a.NB.GetSwitch(spec.Name); return err == nil }, "switch never cached")
+	ovntest.Switch(spec.Name, spec.ExternalIDs())(t, a.NB)
 }
 
 // createPort creates a port of network n1 the way a port's owner does: the
@@ -105,8 +92,8 @@ func (s *Store) deletePort(ctx context.Context, name string) error {
 // pool; static bindings go to their MAC; releases are reused last; a full
 // pool is a clean ipam.ErrExhausted; everything lives in NB.
 func TestIntegrationIPAMPortsAndReservations(t *testing.T) {
-	srv := ovsdbtest.New(t, "../../pkg/ovn/nbdb/ovn-nb.ovsschema")
-	a := newAllocator(t, srv.Remote)
+	srv := ovsdbtest.NewNB(t)
+	a := newAllocator(t, srv)
 	createNet(t, a, network.Input{Name: "n1", Subnet4: "10.5.0.0/28", Exclude: []string{"10.5.0.2-10.5.0.3"}})
 	ctx := context.Background()
 
@@ -142,12 +129,20 @@ func TestIntegrationIPAMPortsAndReservations(t *testing.T) {
 		t.Fatalf("static binding: %v %v", cl, err)
 	}
 	// Everything is in NB, and a second allocator (another daemon) sees it.
-	b := newAllocator(t, srv.Remote)
+	b := newAllocator(t, srv)
 	us, err := b.Show("n1")
 	if err != nil || us[0].Used != 3 || len(us[0].Reservations) != 2 {
 		t.Fatalf("show from a second daemon: %+v %v", us, err)
 	}
-	// Release the port: the next allocations use the rest first.
+	checkReleasedLast(t, ctx, a, b)
+	checkBindingOutlivesPort(t, ctx, a, mac)
+	checkRequestedMAC(t, ctx, a)
+}
+
+// checkReleasedLast: release the port p1 (.4): the next allocations use
+// the rest first.
+func checkReleasedLast(t *testing.T, ctx context.Context, a, b *Store) {
+	t.Helper()
 	if err := a.deletePort(ctx, "p1"); err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +161,12 @@ func TestIntegrationIPAMPortsAndReservations(t *testing.T) {
 	if strings.Join(got, " ") != want {
 		t.Fatalf("fill order %v, want %s (the released .4 last)", got, want)
 	}
-	// The bound address stays bound after its port goes.
+}
+
+// checkBindingOutlivesPort: the bound address stays bound after its port
+// goes, until released.
+func checkBindingOutlivesPort(t *testing.T, ctx context.Context, a *Store, mac net.HardwareAddr) {
+	t.Helper()
 	if err := a.deletePort(ctx, "p2"); err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +179,11 @@ func TestIntegrationIPAMPortsAndReservations(t *testing.T) {
 	if err := a.Release(ctx, "n1", netip.MustParseAddr("10.5.0.9")); !errors.Is(err, errs.NotFound) {
 		t.Fatalf("second release: %v", err)
 	}
-	// A requested MAC is accepted only if no port has it yet.
+}
+
+// checkRequestedMAC: a requested MAC is accepted only if no port has it yet.
+func checkRequestedMAC(t *testing.T, ctx context.Context, a *Store) {
+	t.Helper()
 	own, _ := net.ParseMAC("0a:51:4e:11:22:33")
 	if _, err := a.createPort(ctx, Want{MAC: own}, "p3"); err != nil {
 		t.Fatal(err)
@@ -197,10 +201,10 @@ func TestIntegrationIPAMPortsAndReservations(t *testing.T) {
 // connections fill one network at once: no address twice, the only
 // failures are exhaustion, and NB holds exactly what was handed out.
 func TestIntegrationIPAMConcurrentDaemons(t *testing.T) {
-	srv := ovsdbtest.New(t, "../../pkg/ovn/nbdb/ovn-nb.ovsschema")
-	a, b := newAllocator(t, srv.Remote), newAllocator(t, srv.Remote)
+	srv := ovsdbtest.NewNB(t)
+	a, b := newAllocator(t, srv), newAllocator(t, srv)
 	createNet(t, a, network.Input{Name: "n1", Subnet4: "10.6.0.0/24"})
-	ovsdbtest.Eventually(t, 5*time.Second, func() bool { _, err := b.NB.GetSwitch("n1"); return err == nil }, "b never saw the switch")
+	ovntest.WaitSwitch(t, b.NB, "n1")
 	var mu sync.Mutex
 	seen := map[netip.Addr]int{}
 	var wg sync.WaitGroup
@@ -252,10 +256,10 @@ func TestIntegrationIPAMConcurrentDaemons(t *testing.T) {
 // guard retry from the winners' state, no address is given twice, and
 // deleting every port frees every address.
 func TestIntegrationIPAMConcurrentPorts(t *testing.T) {
-	srv := ovsdbtest.New(t, "../../pkg/ovn/nbdb/ovn-nb.ovsschema")
-	a, b := newAllocator(t, srv.Remote), newAllocator(t, srv.Remote)
+	srv := ovsdbtest.NewNB(t)
+	a, b := newAllocator(t, srv), newAllocator(t, srv)
 	createNet(t, a, network.Input{Name: "n1", Subnet4: "10.7.0.0/24"})
-	ovsdbtest.Eventually(t, 5*time.Second, func() bool { _, err := b.NB.GetSwitch("n1"); return err == nil }, "b never saw the switch")
+	ovntest.WaitSwitch(t, b.NB, "n1")
 	ctx := context.Background()
 	var mu sync.Mutex
 	seen := map[netip.Addr]string{}

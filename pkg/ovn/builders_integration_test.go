@@ -19,7 +19,7 @@ import (
 // guards refuse a second create.
 func TestIntegrationServiceBuilders(t *testing.T) {
 	nb, srv := ovntest.NewNB(t)
-	ctx := ctxTimeout(t, 10*time.Second)
+	ctx := ovsdbtest.Context(t, 10*time.Second)
 	ls, err := nb.CreateSwitch(ctx, "blue", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -52,12 +52,12 @@ func TestIntegrationServiceBuilders(t *testing.T) {
 	if _, err := nb.TransactResults(ctx, "services", build()); err != nil {
 		t.Fatal(err)
 	}
-	row := findOne(t, srv, nbdb.LogicalSwitchTable, []string{"ports", "dns_records", "external_ids"}, "name="+ovn.SwitchName("blue"))
+	row := srv.Row(nbdb.LogicalSwitchTable, []string{"ports", "dns_records", "external_ids"}, "name="+ovn.SwitchName("blue"))
 	if len(row.Set("ports")) != 1 || len(row.Set("dns_records")) != 1 || row.Map("external_ids")[keys.Resolver4] != "10.9.0.254" ||
 		row.Map("external_ids")[keys.Network] != "blue" {
 		t.Fatalf("switch after the edit: %v", row)
 	}
-	lr := findOne(t, srv, nbdb.LogicalRouterTable, []string{"ports"}, "name=qn-r-blue")
+	lr := srv.Row(nbdb.LogicalRouterTable, []string{"ports"}, "name=qn-r-blue")
 	if len(lr.Set("ports")) != 1 {
 		t.Fatalf("router ports: %v", lr.Set("ports"))
 	}
@@ -68,7 +68,7 @@ func TestIntegrationServiceBuilders(t *testing.T) {
 	if _, err := nb.TransactResults(ctx, "services again", build()); !errors.Is(err, ovn.ErrExists) {
 		t.Fatalf("second create: %v, want ErrExists", err)
 	}
-	if n := len(find(t, srv, nbdb.LogicalRouterTable, []string{"_uuid"})); n != 1 {
+	if n := len(srv.Rows(nbdb.LogicalRouterTable, []string{"_uuid"})); n != 1 {
 		t.Fatalf("%d routers", n)
 	}
 }
@@ -78,7 +78,7 @@ func TestIntegrationServiceBuilders(t *testing.T) {
 // they changed.
 func TestIntegrationPortGroupAsSeen(t *testing.T) {
 	nb, _ := ovntest.NewNB(t)
-	ctx := ctxTimeout(t, 10*time.Second)
+	ctx := ovsdbtest.Context(t, 10*time.Second)
 	ops, err := nb.InsertPortGroupOps(&nbdb.PortGroup{UUID: "pg", Name: "qn_sg_all", ExternalIDs: map[string]string{keys.SGGen: "1"}})
 	if err != nil {
 		t.Fatal(err)

@@ -41,9 +41,11 @@ func (c *NB) ListSwitches() ([]nbdb.LogicalSwitch, error) {
 }
 
 // CreateSwitch creates the Logical_Switch of network with the given
-// external_ids (keys.Network is added); it fails with ErrExists if a switch of
-// that name exists, even one created concurrently by another daemon.
-func (c *NB) CreateSwitch(ctx context.Context, network string, ids map[string]string) (*nbdb.LogicalSwitch, error) {
+// external_ids (keys.Network is added) and ports (named UUIDs: an external
+// network's localnet port), in one transaction; it fails with ErrExists if
+// a switch of that name exists, even one created concurrently by another
+// daemon.
+func (c *NB) CreateSwitch(ctx context.Context, network string, ids map[string]string, ports ...*nbdb.LogicalSwitchPort) (*nbdb.LogicalSwitch, error) {
 	if err := c.Ready(); err != nil {
 		return nil, err
 	}
@@ -56,10 +58,20 @@ func (c *NB) CreateSwitch(ctx context.Context, network string, ids map[string]st
 	}
 	ids[keys.Network] = network
 	ls := &nbdb.LogicalSwitch{UUID: "ls", Name: SwitchName(network), ExternalIDs: ids}
-	ops, err := c.Create(ls)
+	var ops []ovsdb.Operation
+	for _, p := range ports {
+		o, err := c.Create(p)
+		if err != nil {
+			return nil, err
+		}
+		ops = append(ops, o...)
+		ls.Ports = append(ls.Ports, p.UUID)
+	}
+	o, err := c.Create(ls)
 	if err != nil {
 		return nil, err
 	}
+	ops = append(ops, o...) // after its ports: named UUIDs are defined before use
 	wait := ovs.WaitNoRow(nbdb.LogicalSwitchTable, "name", ls.Name)
 	res, err := ovs.Transact(ctx, c.Conn, "create network "+network, append([]ovsdb.Operation{wait}, ops...))
 	if err != nil {
@@ -68,7 +80,7 @@ func (c *NB) CreateSwitch(ctx context.Context, network string, ids map[string]st
 		}
 		return nil, err
 	}
-	ls.UUID = res[1].UUID.GoUUID
+	ls.UUID = res[1+len(ports)].UUID.GoUUID
 	return ls, nil
 }
 
@@ -134,9 +146,11 @@ func (c *NB) DeleteSwitch(ctx context.Context, network string) error {
 		}
 		del = append(del, d...)
 	}
-	if err := c.transact(ctx, "delete network "+network, append([]ovsdb.Operation{wait}, del...)); err != nil {
+	// Its external ids as read too: a router attached meanwhile keeps it.
+	waitIDs := WaitSwitchExternalIDsOp(ls.UUID, ls.ExternalIDs)
+	if err := c.transact(ctx, "delete network "+network, append([]ovsdb.Operation{wait, waitIDs}, del...)); err != nil {
 		if errors.Is(err, ErrExists) {
-			return fmt.Errorf("network %q gained ports meanwhile: %w", network, ErrInUse)
+			return fmt.Errorf("network %q gained ports or was attached to a router meanwhile: %w", network, ErrInUse)
 		}
 		return err
 	}
@@ -181,11 +195,21 @@ func (e *SwitchEdit) AddDNSRecords(uuid string) {
 	e.muts = append(e.muts, model.Mutation{Field: &e.row.DNSRecords, Mutator: ovsdb.MutateOperationInsert, Value: []string{uuid}})
 }
 
+// DeleteDNSRecords takes the DNS row uuid out of the switch.
+func (e *SwitchEdit) DeleteDNSRecords(uuid string) {
+	e.muts = append(e.muts, model.Mutation{Field: &e.row.DNSRecords, Mutator: ovsdb.MutateOperationDelete, Value: []string{uuid}})
+}
+
 // SetExternalID sets one external id of the switch.
 func (e *SwitchEdit) SetExternalID(key, value string) {
 	e.muts = append(e.muts,
 		model.Mutation{Field: &e.row.ExternalIDs, Mutator: ovsdb.MutateOperationDelete, Value: []string{key}},
 		model.Mutation{Field: &e.row.ExternalIDs, Mutator: ovsdb.MutateOperationInsert, Value: map[string]string{key: value}})
+}
+
+// DeleteExternalID deletes one external id of the switch.
+func (e *SwitchEdit) DeleteExternalID(key string) {
+	e.muts = append(e.muts, model.Mutation{Field: &e.row.ExternalIDs, Mutator: ovsdb.MutateOperationDelete, Value: []string{key}})
 }
 
 // SwitchEditOps returns the operation of the edit e (none for an empty edit).

@@ -67,7 +67,8 @@ func NewNB(ctx context.Context, remotes []string, tlsCfg *tls.Config, log *slog.
 	c, err := ovs.Dial(ctx, dbm, ovs.DialConfig{
 		Name: "nb", Remotes: remotes, TLS: tlsCfg, Logger: log, LeaderOnly: true,
 		Tables: []model.Model{&nbdb.LogicalSwitch{}, &nbdb.LogicalSwitchPort{}, &nbdb.DHCPOptions{}, &nbdb.PortGroup{}, &nbdb.ACL{},
-			&nbdb.LogicalRouter{}, &nbdb.LogicalRouterPort{}, &nbdb.DNS{}},
+			&nbdb.LogicalRouter{}, &nbdb.LogicalRouterPort{}, &nbdb.DNS{},
+			&nbdb.NAT{}, &nbdb.LogicalRouterStaticRoute{}, &nbdb.HAChassisGroup{}, &nbdb.HAChassis{}},
 		OnCache: func(tc *cache.TableCache) {
 			tc.AddEventHandler(&cache.EventHandlerFuncs{
 				AddFunc:    func(table string, m model.Model) { nb.changed(table, nil, m) },

@@ -22,22 +22,6 @@ func nbctl(srv *ovsdbtest.Server, args ...string) string {
 	return srv.Run("ovn-nbctl", append([]string{"--db=" + srv.Remote, "--timeout=10"}, args...)...)
 }
 
-func find(t *testing.T, srv *ovsdbtest.Server, table string, columns []string, conditions ...string) []ovsdbtest.Row {
-	t.Helper()
-	return srv.Find("ovn-nbctl", table, columns, conditions...)
-}
-
-func findOne(t *testing.T, srv *ovsdbtest.Server, table string, columns []string, conditions ...string) ovsdbtest.Row {
-	t.Helper()
-	return srv.FindOne("ovn-nbctl", table, columns, conditions...)
-}
-
-func ctxTimeout(t *testing.T, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	t.Cleanup(cancel)
-	return ctx
-}
-
 // waitSwitch waits until nb's cache shows network's switch and returns it.
 func waitSwitch(t *testing.T, nb *ovn.NB, network string) *nbdb.LogicalSwitch {
 	t.Helper()
@@ -67,7 +51,7 @@ func switchNames(t *testing.T, nb *ovn.NB) []string {
 func TestIntegrationNBSwitch(t *testing.T) {
 	srv := ovsdbtest.NewNB(t)
 	nb := ovntest.DialNB(t, srv)
-	ctx := ctxTimeout(t, 10*time.Second)
+	ctx := ovsdbtest.Context(t, 10*time.Second)
 
 	ids := map[string]string{keys.Subnet4: "10.0.0.0/24", keys.Gateway4: "10.0.0.1", keys.MTU: "1400"}
 	given := maps.Clone(ids)
@@ -83,7 +67,7 @@ func TestIntegrationNBSwitch(t *testing.T) {
 	}
 
 	// In the database, as ovn-nbctl sees it.
-	row := findOne(t, srv, "Logical_Switch", []string{"_uuid", "external_ids", "ports"}, "name=qn-blue")
+	row := srv.Row("Logical_Switch", []string{"_uuid", "external_ids", "ports"}, "name=qn-blue")
 	wantIDs := maps.Clone(ids)
 	wantIDs[keys.Network] = "blue"
 	if !maps.Equal(row.Map("external_ids"), wantIDs) || len(row.Set("ports")) != 0 {
@@ -110,7 +94,7 @@ func TestIntegrationNBSwitch(t *testing.T) {
 	if _, err := nb.CreateSwitch(ctx, "blue", map[string]string{keys.Subnet4: "192.168.0.0/24"}); !errors.Is(err, ovn.ErrExists) {
 		t.Fatalf("second CreateSwitch(blue) = %v, want ErrExists", err)
 	}
-	if row := findOne(t, srv, "Logical_Switch", []string{"external_ids"}, "name=qn-blue"); !maps.Equal(row.Map("external_ids"), wantIDs) {
+	if row := srv.Row("Logical_Switch", []string{"external_ids"}, "name=qn-blue"); !maps.Equal(row.Map("external_ids"), wantIDs) {
 		t.Fatalf("qn-blue after a second CreateSwitch = %v, want it unchanged (%v)", row.Map("external_ids"), wantIDs)
 	}
 }
@@ -120,13 +104,13 @@ func TestIntegrationNBSwitch(t *testing.T) {
 func TestIntegrationNBCreateSwitchReturnsRow(t *testing.T) {
 	srv := ovsdbtest.NewNB(t)
 	nb := ovntest.DialNB(t, srv)
-	ctx := ctxTimeout(t, 10*time.Second)
+	ctx := ovsdbtest.Context(t, 10*time.Second)
 
 	ls, err := nb.CreateSwitch(ctx, "blue", map[string]string{keys.Subnet4: "10.0.0.0/24"})
 	if err != nil {
 		t.Fatalf("CreateSwitch: %v", err)
 	}
-	if want := findOne(t, srv, "Logical_Switch", []string{"_uuid"}, "name=qn-blue").Str("_uuid"); ls.UUID != want {
+	if want := srv.Row("Logical_Switch", []string{"_uuid"}, "name=qn-blue").Str("_uuid"); ls.UUID != want {
 		t.Errorf("CreateSwitch returned UUID %q, want the row's %s", ls.UUID, want)
 	}
 	waitSwitch(t, nb, "blue")
@@ -140,12 +124,12 @@ func TestIntegrationNBCreateSwitchReturnsRow(t *testing.T) {
 func TestIntegrationNBCreateSwitchNilIDs(t *testing.T) {
 	srv := ovsdbtest.NewNB(t)
 	nb := ovntest.DialNB(t, srv)
-	ctx := ctxTimeout(t, 10*time.Second)
+	ctx := ovsdbtest.Context(t, 10*time.Second)
 
-	if err := noPanic(t, func() error { _, err := nb.CreateSwitch(ctx, "plain", nil); return err }); err != nil {
+	if err := ovsdbtest.NoPanic(t, func() error { _, err := nb.CreateSwitch(ctx, "plain", nil); return err }); err != nil {
 		t.Fatalf("CreateSwitch(plain, nil ids) = %v, want nil", err)
 	}
-	row := findOne(t, srv, "Logical_Switch", []string{"external_ids"}, "name=qn-plain")
+	row := srv.Row("Logical_Switch", []string{"external_ids"}, "name=qn-plain")
 	if want := map[string]string{keys.Network: "plain"}; !maps.Equal(row.Map("external_ids"), want) {
 		t.Fatalf("qn-plain external_ids = %v, want %v", row.Map("external_ids"), want)
 	}
@@ -158,12 +142,12 @@ func TestIntegrationNBCreateSwitchNameTaken(t *testing.T) {
 	srv := ovsdbtest.NewNB(t)
 	nbctl(srv, "ls-add", "qn-taken", "--", "set", "Logical_Switch", "qn-taken", "external_ids:owner=someone-else")
 	nb := ovntest.DialNB(t, srv)
-	ctx := ctxTimeout(t, 10*time.Second)
+	ctx := ovsdbtest.Context(t, 10*time.Second)
 
 	if _, err := nb.CreateSwitch(ctx, "taken", map[string]string{}); !errors.Is(err, ovn.ErrExists) {
 		t.Fatalf("CreateSwitch(taken) with a foreign qn-taken = %v, want ErrExists", err)
 	}
-	row := findOne(t, srv, "Logical_Switch", []string{"external_ids"}, "name=qn-taken")
+	row := srv.Row("Logical_Switch", []string{"external_ids"}, "name=qn-taken")
 	if want := map[string]string{"owner": "someone-else"}; !maps.Equal(row.Map("external_ids"), want) {
 		t.Fatalf("foreign qn-taken external_ids = %v, want %v (untouched)", row.Map("external_ids"), want)
 	}
@@ -174,7 +158,7 @@ func TestIntegrationNBCreateSwitchNameTaken(t *testing.T) {
 func TestIntegrationNBConcurrentCreateSwitch(t *testing.T) {
 	srv := ovsdbtest.NewNB(t)
 	nbs := []*ovn.NB{ovntest.DialNB(t, srv), ovntest.DialNB(t, srv)}
-	ctx := ctxTimeout(t, 30*time.Second)
+	ctx := ovsdbtest.Context(t, 30*time.Second)
 
 	const rounds = 20
 	raced := 0 // rounds where both transactions reached the server
@@ -211,12 +195,12 @@ func TestIntegrationNBConcurrentCreateSwitch(t *testing.T) {
 		if ok != 1 || exists != 1 {
 			t.Fatalf("%s: %d succeeded and %d got ErrExists (%v), want exactly one each", network, ok, exists, errs)
 		}
-		if rows := find(t, srv, "Logical_Switch", []string{"_uuid"}, "name=qn-"+network); len(rows) != 1 {
+		if rows := srv.Rows("Logical_Switch", []string{"_uuid"}, "name=qn-"+network); len(rows) != 1 {
 			t.Fatalf("%s: %d switches named qn-%s, want 1", network, len(rows), network)
 		}
 	}
 	t.Logf("%d of %d rounds had both transactions reach the server", raced, rounds)
-	if rows := find(t, srv, "Logical_Switch", []string{"_uuid"}); len(rows) != rounds {
+	if rows := srv.Rows("Logical_Switch", []string{"_uuid"}); len(rows) != rounds {
 		t.Fatalf("%d switches in NB, want %d", len(rows), rounds)
 	}
 }
@@ -226,7 +210,7 @@ func TestIntegrationNBPorts(t *testing.T) {
 	nbctl(srv, "ls-add", "other")
 	nbctl(srv, "lsp-add", "other", "foreign")
 	nb := ovntest.DialNB(t, srv)
-	ctx := ctxTimeout(t, 10*time.Second)
+	ctx := ovsdbtest.Context(t, 10*time.Second)
 	if _, err := nb.CreateSwitch(ctx, "blue", map[string]string{keys.Subnet4: "10.0.0.0/24"}); err != nil {
 		t.Fatal(err)
 	}
@@ -239,20 +223,43 @@ func TestIntegrationNBPorts(t *testing.T) {
 	if err := nb.CreatePort(ctx, ls, lsp); err != nil {
 		t.Fatalf("CreatePort(p1): %v", err)
 	}
-	checkOnePort := func() {
-		t.Helper()
-		row := findOne(t, srv, "Logical_Switch_Port", []string{"_uuid", "addresses", "port_security", "external_ids", "options"}, "name=p1")
-		if !slices.Equal(row.Set("addresses"), []string{addr}) || !slices.Equal(row.Set("port_security"), []string{addr}) ||
-			!maps.Equal(row.Map("external_ids"), ids) || row.Map("options")[keys.OptRequestedChassis] != "chassis-1" {
-			t.Fatalf("p1 in NB = %v, want addresses/port_security %q, external_ids %v, requested-chassis chassis-1", row, addr, ids)
-		}
-		sw := findOne(t, srv, "Logical_Switch", []string{"ports"}, "name=qn-blue")
-		if !slices.Equal(sw.Set("ports"), []string{row.Str("_uuid")}) {
-			t.Fatalf("qn-blue ports = %v, want only p1 (%s)", sw.Set("ports"), row.Str("_uuid"))
-		}
-	}
-	checkOnePort()
+	checkOnePort(t, srv, addr, ids)
 
+	checkGetAndListPorts(t, nb, addr, ids)
+
+	// The same name again: ErrExists, still one port on the switch.
+	dup := &nbdb.LogicalSwitchPort{Name: "p1", Addresses: []string{"0a:58:0a:00:00:06 10.0.0.6"}, ExternalIDs: map[string]string{keys.Network: "blue"}}
+	if err := nb.CreatePort(ctx, ls, dup); !errors.Is(err, ovn.ErrExists) {
+		t.Fatalf("second CreatePort(p1) = %v, want ErrExists", err)
+	}
+	checkOnePort(t, srv, addr, ids)
+
+	// A network with a port cannot be deleted.
+	if err := nb.DeleteSwitch(ctx, "blue"); !errors.Is(err, ovn.ErrInUse) {
+		t.Fatalf("DeleteSwitch(blue) with a port = %v, want ErrInUse", err)
+	}
+	checkOnePort(t, srv, addr, ids)
+
+	deletePortThenSwitch(t, ctx, srv, nb)
+}
+
+// checkOnePort checks p1 is in NB as created, the only port of qn-blue.
+func checkOnePort(t *testing.T, srv *ovsdbtest.Server, addr string, ids map[string]string) {
+	t.Helper()
+	row := srv.Row("Logical_Switch_Port", []string{"_uuid", "addresses", "port_security", "external_ids", "options"}, "name=p1")
+	if !slices.Equal(row.Set("addresses"), []string{addr}) || !slices.Equal(row.Set("port_security"), []string{addr}) ||
+		!maps.Equal(row.Map("external_ids"), ids) || row.Map("options")[keys.OptRequestedChassis] != "chassis-1" {
+		t.Fatalf("p1 in NB = %v, want addresses/port_security %q, external_ids %v, requested-chassis chassis-1", row, addr, ids)
+	}
+	sw := srv.Row("Logical_Switch", []string{"ports"}, "name=qn-blue")
+	if !slices.Equal(sw.Set("ports"), []string{row.Str("_uuid")}) {
+		t.Fatalf("qn-blue ports = %v, want only p1 (%s)", sw.Set("ports"), row.Str("_uuid"))
+	}
+}
+
+// checkGetAndListPorts reads p1 from the cache, by name and by external ids.
+func checkGetAndListPorts(t *testing.T, nb *ovn.NB, addr string, ids map[string]string) {
+	t.Helper()
 	var got *nbdb.LogicalSwitchPort
 	ovsdbtest.Eventually(t, 2*time.Second, func() bool {
 		var err error
@@ -288,28 +295,20 @@ func TestIntegrationNBPorts(t *testing.T) {
 			t.Fatalf("ListPorts(%v) = %v, want %v", tc.match, names, tc.want)
 		}
 	}
+}
 
-	// The same name again: ErrExists, still one port on the switch.
-	dup := &nbdb.LogicalSwitchPort{Name: "p1", Addresses: []string{"0a:58:0a:00:00:06 10.0.0.6"}, ExternalIDs: map[string]string{keys.Network: "blue"}}
-	if err := nb.CreatePort(ctx, ls, dup); !errors.Is(err, ovn.ErrExists) {
-		t.Fatalf("second CreatePort(p1) = %v, want ErrExists", err)
-	}
-	checkOnePort()
-
-	// A network with a port cannot be deleted.
-	if err := nb.DeleteSwitch(ctx, "blue"); !errors.Is(err, ovn.ErrInUse) {
-		t.Fatalf("DeleteSwitch(blue) with a port = %v, want ErrInUse", err)
-	}
-	checkOnePort()
-
+// deletePortThenSwitch: DeletePort removes p1 from the table and the switch,
+// idempotently; then qn-blue, without ports, can be deleted.
+func deletePortThenSwitch(t *testing.T, ctx context.Context, srv *ovsdbtest.Server, nb *ovn.NB) {
+	t.Helper()
 	// DeletePort: gone from the table and from the switch; idempotent.
 	if err := nb.DeletePort(ctx, "p1"); err != nil {
 		t.Fatalf("DeletePort(p1): %v", err)
 	}
-	if rows := find(t, srv, "Logical_Switch_Port", []string{"_uuid"}, "name=p1"); len(rows) != 0 {
+	if rows := srv.Rows("Logical_Switch_Port", []string{"_uuid"}, "name=p1"); len(rows) != 0 {
 		t.Fatalf("p1 still in NB after DeletePort: %v", rows)
 	}
-	if sw := findOne(t, srv, "Logical_Switch", []string{"ports"}, "name=qn-blue"); len(sw.Set("ports")) != 0 {
+	if sw := srv.Row("Logical_Switch", []string{"ports"}, "name=qn-blue"); len(sw.Set("ports")) != 0 {
 		t.Fatalf("qn-blue ports after DeletePort = %v, want none", sw.Set("ports"))
 	}
 	ovsdbtest.Eventually(t, 2*time.Second, func() bool { _, err := nb.GetPort("p1"); return errors.Is(err, ovn.ErrNotFound) },
@@ -320,7 +319,7 @@ func TestIntegrationNBPorts(t *testing.T) {
 		}
 	}
 	// The other tenant's port was not touched.
-	findOne(t, srv, "Logical_Switch_Port", []string{"_uuid"}, "name=foreign")
+	srv.Row("Logical_Switch_Port", []string{"_uuid"}, "name=foreign")
 
 	// Without ports the network can be deleted; then it is gone.
 	ovsdbtest.Eventually(t, 2*time.Second, func() bool { ls, err := nb.GetSwitch("blue"); return err == nil && len(ls.Ports) == 0 },
@@ -328,10 +327,10 @@ func TestIntegrationNBPorts(t *testing.T) {
 	if err := nb.DeleteSwitch(ctx, "blue"); err != nil {
 		t.Fatalf("DeleteSwitch(blue) without ports: %v", err)
 	}
-	if rows := find(t, srv, "Logical_Switch", []string{"_uuid"}, "name=qn-blue"); len(rows) != 0 {
+	if rows := srv.Rows("Logical_Switch", []string{"_uuid"}, "name=qn-blue"); len(rows) != 0 {
 		t.Fatalf("qn-blue still in NB after DeleteSwitch: %v", rows)
 	}
-	findOne(t, srv, "Logical_Switch", []string{"_uuid"}, "name=other")
+	srv.Row("Logical_Switch", []string{"_uuid"}, "name=other")
 	ovsdbtest.Eventually(t, 2*time.Second, func() bool { _, err := nb.GetSwitch("blue"); return errors.Is(err, ovn.ErrNotFound) },
 		"GetSwitch(blue) still finds the deleted switch")
 	if err := nb.DeleteSwitch(ctx, "blue"); !errors.Is(err, ovn.ErrNotFound) {
@@ -345,7 +344,7 @@ func TestIntegrationNBPorts(t *testing.T) {
 func TestIntegrationNBCreatePortOnDeletedSwitch(t *testing.T) {
 	srv := ovsdbtest.NewNB(t)
 	nb := ovntest.DialNB(t, srv)
-	ctx := ctxTimeout(t, 10*time.Second)
+	ctx := ovsdbtest.Context(t, 10*time.Second)
 	if _, err := nb.CreateSwitch(ctx, "blue", map[string]string{}); err != nil {
 		t.Fatal(err)
 	}
@@ -355,7 +354,7 @@ func TestIntegrationNBCreatePortOnDeletedSwitch(t *testing.T) {
 		"the cache still shows the deleted switch")
 
 	err := nb.CreatePort(ctx, ls, &nbdb.LogicalSwitchPort{Name: "p1", ExternalIDs: map[string]string{keys.Network: "blue"}})
-	rows := find(t, srv, "Logical_Switch_Port", []string{"_uuid"}, "name=p1")
+	rows := srv.Rows("Logical_Switch_Port", []string{"_uuid"}, "name=p1")
 	if err == nil && len(rows) == 0 {
 		t.Fatal("CreatePort on a deleted switch returned nil, but no port exists")
 	}
@@ -371,7 +370,7 @@ func TestIntegrationNBCreatePortOnDeletedSwitch(t *testing.T) {
 func TestIntegrationNBConcurrentDeleteSwitchCreatePort(t *testing.T) {
 	srv := ovsdbtest.NewNB(t)
 	a, b := ovntest.DialNB(t, srv), ovntest.DialNB(t, srv)
-	ctx := ctxTimeout(t, 30*time.Second)
+	ctx := ovsdbtest.Context(t, 30*time.Second)
 	for i := range 20 {
 		network := fmt.Sprintf("net-%d", i)
 		if _, err := a.CreateSwitch(ctx, network, map[string]string{}); err != nil {
@@ -393,8 +392,8 @@ func TestIntegrationNBConcurrentDeleteSwitchCreatePort(t *testing.T) {
 		close(start)
 		wg.Wait()
 
-		switches := find(t, srv, "Logical_Switch", []string{"ports"}, "name=qn-"+network)
-		ports := find(t, srv, "Logical_Switch_Port", []string{"_uuid"}, "name="+port)
+		switches := srv.Rows("Logical_Switch", []string{"ports"}, "name=qn-"+network)
+		ports := srv.Rows("Logical_Switch_Port", []string{"_uuid"}, "name="+port)
 		switch {
 		case createErr == nil && errors.Is(deleteErr, ovn.ErrInUse):
 			if len(switches) != 1 || len(ports) != 1 || !slices.Equal(switches[0].Set("ports"), []string{ports[0].Str("_uuid")}) {
@@ -418,7 +417,7 @@ func TestIntegrationNBForeignObjects(t *testing.T) {
 	nbctl(srv, "ls-add", "other")
 	nbctl(srv, "lsp-add", "other", "foreign", "--", "lsp-set-addresses", "foreign", "0a:00:00:00:00:01 192.168.0.1")
 	nb := ovntest.DialNB(t, srv)
-	ctx := ctxTimeout(t, 10*time.Second)
+	ctx := ovsdbtest.Context(t, 10*time.Second)
 	if _, err := nb.CreateSwitch(ctx, "blue", map[string]string{}); err != nil {
 		t.Fatal(err)
 	}
@@ -437,11 +436,11 @@ func TestIntegrationNBForeignObjects(t *testing.T) {
 	}
 
 	for _, name := range []string{"foreign", "intruder"} {
-		before := findOne(t, srv, "Logical_Switch_Port", []string{"_uuid", "addresses", "external_ids"}, "name="+name)
+		before := srv.Row("Logical_Switch_Port", []string{"_uuid", "addresses", "external_ids"}, "name="+name)
 		if err := nb.DeletePort(ctx, name); !errors.Is(err, ovn.ErrNotManaged) {
 			t.Fatalf("DeletePort(%s) of a port without %s = %v, want ErrNotManaged", name, keys.Network, err)
 		}
-		after := findOne(t, srv, "Logical_Switch_Port", []string{"_uuid", "addresses", "external_ids"}, "name="+name)
+		after := srv.Row("Logical_Switch_Port", []string{"_uuid", "addresses", "external_ids"}, "name="+name)
 		if after.Str("_uuid") != before.Str("_uuid") || !slices.Equal(after.Set("addresses"), before.Set("addresses")) ||
 			!maps.Equal(after.Map("external_ids"), before.Map("external_ids")) {
 			t.Fatalf("%s changed by a refused DeletePort: %v, was %v", name, after, before)
@@ -455,7 +454,7 @@ func TestIntegrationNBForeignObjects(t *testing.T) {
 	if err := nb.DeleteSwitch(ctx, "blue"); !errors.Is(err, ovn.ErrInUse) {
 		t.Fatalf("DeleteSwitch(blue) with a foreign port on it = %v, want ErrInUse", err)
 	}
-	findOne(t, srv, "Logical_Switch", []string{"_uuid"}, "name=qn-blue")
+	srv.Row("Logical_Switch", []string{"_uuid"}, "name=qn-blue")
 }
 
 // Before its first connection (NB down when quantumnetd starts) the client
@@ -466,7 +465,7 @@ func TestIntegrationNBNeverConnected(t *testing.T) {
 	srv := ovsdbtest.NewNB(t)
 	srv.Stop()
 	nb := ovntest.OpenNB(t, srv)
-	ctx := ctxTimeout(t, 5*time.Second)
+	ctx := ovsdbtest.Context(t, 5*time.Second)
 	ls := &nbdb.LogicalSwitch{UUID: "6a2c1d38-5a7b-4a4e-9a53-2b1d3c7e9f00", Name: "qn-blue"}
 	for _, tc := range []struct {
 		name string
@@ -485,21 +484,9 @@ func TestIntegrationNBNeverConnected(t *testing.T) {
 		{"DeletePort", func() error { return nb.DeletePort(ctx, "p1") }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if err := noPanic(t, tc.call); !errors.Is(err, ovn.ErrNotConnected) {
+			if err := ovsdbtest.NoPanic(t, tc.call); !errors.Is(err, ovn.ErrNotConnected) {
 				t.Errorf("%s before the first connection = %v, want an error wrapping ErrNotConnected", tc.name, err)
 			}
 		})
 	}
-}
-
-// noPanic runs f, turning a panic into a test error.
-func noPanic(t *testing.T, f func() error) (err error) {
-	t.Helper()
-	defer func() {
-		if r := recover(); r != nil {
-			t.Errorf("panic: %v", r)
-			err = fmt.Errorf("panicked: %v", r)
-		}
-	}()
-	return f()
 }

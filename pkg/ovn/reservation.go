@@ -19,6 +19,10 @@ type Reservation struct {
 	Owner   string // who holds it
 	MAC     string // static binding: the MAC that gets IP ("" if none)
 	IP      netip.Addr
+	// A floating IP's association (keys.FIPPort, keys.FIPFixed): the
+	// logical port and its address ("" and zero when not associated).
+	FIPPort  string
+	FIPFixed netip.Addr
 }
 
 // DHCPRow is what any DHCP_Options row of QuantumNet's says about itself:
@@ -43,8 +47,9 @@ func ReservationOf(d *nbdb.DHCPOptions) (r Reservation, ok bool) {
 	if err != nil {
 		return r, false
 	}
+	fixed, _ := netip.ParseAddr(d.ExternalIDs[keys.FIPFixed])
 	return Reservation{UUID: d.UUID, Network: d.ExternalIDs[keys.Network], Owner: d.ExternalIDs[keys.Owner],
-		MAC: d.ExternalIDs[keys.MAC], IP: ip}, true
+		MAC: d.ExternalIDs[keys.MAC], IP: ip, FIPPort: d.ExternalIDs[keys.FIPPort], FIPFixed: fixed}, true
 }
 
 // Row is the DHCP_Options row of r (r.UUID: a named UUID, or empty).
@@ -52,6 +57,9 @@ func (r Reservation) Row() *nbdb.DHCPOptions {
 	ids := map[string]string{keys.Network: r.Network, keys.Kind: keys.KindReservation, keys.Owner: r.Owner, keys.IP: r.IP.String()}
 	if r.MAC != "" {
 		ids[keys.MAC] = r.MAC
+	}
+	if r.FIPPort != "" && r.FIPFixed.IsValid() {
+		ids[keys.FIPPort], ids[keys.FIPFixed] = r.FIPPort, r.FIPFixed.String()
 	}
 	return &nbdb.DHCPOptions{UUID: r.UUID, Cidr: netip.PrefixFrom(r.IP, r.IP.BitLen()).String(), ExternalIDs: ids}
 }
@@ -61,6 +69,24 @@ func (r Reservation) Row() *nbdb.DHCPOptions {
 func (c *NB) Reservations(network string) ([]Reservation, error) {
 	rows, err := ovs.QueryShallow(c.Conn, nbdb.DHCPOptionsTable, func(d *nbdb.DHCPOptions) bool {
 		return d.ExternalIDs[keys.Kind] == keys.KindReservation && d.ExternalIDs[keys.Network] == network
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Reservation, 0, len(rows))
+	for _, d := range rows {
+		if r, ok := ReservationOf(d); ok {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// ReservationsOf returns the valid reservations of every network held by
+// owner.
+func (c *NB) ReservationsOf(owner string) ([]Reservation, error) {
+	rows, err := ovs.QueryShallow(c.Conn, nbdb.DHCPOptionsTable, func(d *nbdb.DHCPOptions) bool {
+		return d.ExternalIDs[keys.Kind] == keys.KindReservation && d.ExternalIDs[keys.Owner] == owner
 	})
 	if err != nil {
 		return nil, err

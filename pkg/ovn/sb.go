@@ -4,7 +4,10 @@ import (
 	"context"
 	"crypto/tls"
 	"log/slog"
+	"strings"
+	"sync"
 
+	"github.com/ovn-kubernetes/libovsdb/cache"
 	"github.com/ovn-kubernetes/libovsdb/model"
 
 	"github.com/quantumnet/quantumnet/pkg/ovn/sbdb"
@@ -14,6 +17,25 @@ import (
 // SB is the (read-only) Southbound client: chassis and port bindings.
 type SB struct {
 	*ovs.Conn
+
+	smu  sync.RWMutex
+	subs []func(table string, old, cur model.Model)
+}
+
+// Subscribe calls f for every change of a cached row (old nil: inserted,
+// cur nil: deleted). f runs in the cache's goroutine: it must not block.
+func (c *SB) Subscribe(f func(table string, old, cur model.Model)) {
+	c.smu.Lock()
+	defer c.smu.Unlock()
+	c.subs = append(c.subs, f)
+}
+
+func (c *SB) changed(table string, old, cur model.Model) {
+	c.smu.RLock()
+	defer c.smu.RUnlock()
+	for _, f := range c.subs {
+		f(table, old, cur)
+	}
 }
 
 // NewSB dials the Southbound database.
@@ -22,14 +44,23 @@ func NewSB(ctx context.Context, remotes []string, tlsCfg *tls.Config, log *slog.
 	if err != nil {
 		return nil, err
 	}
+	sb := &SB{}
 	c, err := ovs.Dial(ctx, dbm, ovs.DialConfig{
 		Name: "sb", Remotes: remotes, TLS: tlsCfg, Logger: log, LeaderOnly: false,
 		Tables: []model.Model{&sbdb.Chassis{}, &sbdb.PortBinding{}},
+		OnCache: func(tc *cache.TableCache) {
+			tc.AddEventHandler(&cache.EventHandlerFuncs{
+				AddFunc:    func(table string, m model.Model) { sb.changed(table, nil, m) },
+				UpdateFunc: func(table string, old, m model.Model) { sb.changed(table, old, m) },
+				DeleteFunc: func(table string, m model.Model) { sb.changed(table, m, nil) },
+			})
+		},
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &SB{Conn: c}, nil
+	sb.Conn = c
+	return sb, nil
 }
 
 // ChassisRegistered reports whether ovn-controller registered chassis name.
@@ -71,4 +102,40 @@ func (c *SB) PortOption(port, key string) string {
 		return ""
 	}
 	return pbs[0].Options[key]
+}
+
+// BridgeMappings are the physnets a chassis maps (ovn-bridge-mappings
+// "physnet:bridge,..." in other_config, or external_ids on older OVN).
+func BridgeMappings(ch *sbdb.Chassis) map[string]string {
+	v := ch.OtherConfig["ovn-bridge-mappings"]
+	if v == "" {
+		v = ch.ExternalIDs["ovn-bridge-mappings"]
+	}
+	out := map[string]string{}
+	for _, m := range strings.Split(v, ",") {
+		phys, br, ok := strings.Cut(strings.TrimSpace(m), ":")
+		if ok && phys != "" && br != "" {
+			out[phys] = br
+		}
+	}
+	return out
+}
+
+// ChassisWithPhysnet returns the names of the chassis that map physnet.
+func (c *SB) ChassisWithPhysnet(physnet string) []string {
+	chs, err := ovs.Query(c.Conn, func(ch *sbdb.Chassis) bool { return BridgeMappings(ch)[physnet] != "" })
+	if err != nil {
+		return nil
+	}
+	out := make([]string, 0, len(chs))
+	for _, ch := range chs {
+		out = append(out, ch.Name)
+	}
+	return out
+}
+
+// HasPhysnet reports whether chassis maps physnet.
+func (c *SB) HasPhysnet(chassis, physnet string) bool {
+	ch, err := c.GetChassis(chassis)
+	return err == nil && BridgeMappings(ch)[physnet] != ""
 }

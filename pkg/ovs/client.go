@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"slices"
 	"sync"
 
 	"github.com/ovn-kubernetes/libovsdb/cache"
@@ -402,4 +403,67 @@ func (c *Client) DatapathType(bridge, want string) string {
 		return b.DatapathType
 	}
 	return want
+}
+
+// MappedBridgeKey marks, in a bridge's external_ids, a bridge the daemon
+// created for a bridge mapping (it removes only those).
+const MappedBridgeKey = "quantumnet:mapped-bridge"
+
+// EnsureMappedBridge creates the bridge of a bridge mapping (a physnet's
+// bridge, e.g. br-ex) with its internal port if no bridge has the name,
+// marked as the daemon's; standalone (no fail-mode): ovn-controller adds
+// only the patch port, the bridge switches normally. An existing bridge
+// is left as it is.
+func (c *Client) EnsureMappedBridge(ctx context.Context, name, datapathType string) error {
+	if err := c.Ready(); err != nil {
+		return err
+	}
+	if _, err := c.GetBridge(name); err == nil {
+		return nil
+	}
+	root, err := c.Root()
+	if err != nil {
+		return err
+	}
+	iface := &vswitchd.Interface{UUID: "iface", Name: name, Type: "internal"}
+	port := &vswitchd.Port{UUID: "port", Name: name, Interfaces: []string{"iface"}}
+	br := &vswitchd.Bridge{UUID: "br", Name: name, DatapathType: datapathType, Ports: []string{"port"},
+		ExternalIDs: map[string]string{MappedBridgeKey: "true"}}
+	ops, err := c.createAll(iface, port, br)
+	if err != nil {
+		return err
+	}
+	mut, err := c.Where(root).Mutate(root, model.Mutation{Field: &root.Bridges, Mutator: ovsdb.MutateOperationInsert, Value: []string{"br"}})
+	if err != nil {
+		return err
+	}
+	wait := WaitNoRow(vswitchd.BridgeTable, "name", name)
+	return c.transact(ctx, "create bridge "+name, append(append([]ovsdb.Operation{wait}, ops...), mut...))
+}
+
+// DeleteMappedBridges deletes the bridges the daemon created for bridge
+// mappings (MappedBridgeKey) whose names are not in keep, with their ports.
+func (c *Client) DeleteMappedBridges(ctx context.Context, keep []string) error {
+	if err := c.Ready(); err != nil {
+		return err
+	}
+	brs, err := Query(c.Conn, func(b *vswitchd.Bridge) bool {
+		return b.ExternalIDs[MappedBridgeKey] == "true" && !slices.Contains(keep, b.Name)
+	})
+	if err != nil || len(brs) == 0 {
+		return err
+	}
+	root, err := c.Root()
+	if err != nil {
+		return err
+	}
+	var muts []model.Mutation
+	for _, b := range brs {
+		muts = append(muts, model.Mutation{Field: &root.Bridges, Mutator: ovsdb.MutateOperationDelete, Value: []string{b.UUID}})
+	}
+	ops, err := c.Where(root).Mutate(root, muts...)
+	if err != nil {
+		return err
+	}
+	return c.transact(ctx, "delete mapped bridges", ops)
 }

@@ -3,7 +3,6 @@ package ovs_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -18,22 +17,6 @@ import (
 // vsctl runs ovs-vsctl on srv's database (no ovs-vswitchd: --no-wait).
 func vsctl(srv *ovsdbtest.Server, args ...string) string {
 	return srv.Run("ovs-vsctl", append([]string{"--db=" + srv.Remote, "--no-wait", "--timeout=5"}, args...)...)
-}
-
-func find(t *testing.T, srv *ovsdbtest.Server, table string, columns []string, conditions ...string) []ovsdbtest.Row {
-	t.Helper()
-	return srv.Find("ovs-vsctl", table, columns, conditions...)
-}
-
-func findOne(t *testing.T, srv *ovsdbtest.Server, table string, columns []string, conditions ...string) ovsdbtest.Row {
-	t.Helper()
-	return srv.FindOne("ovs-vsctl", table, columns, conditions...)
-}
-
-func ctxTimeout(t *testing.T, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	t.Cleanup(cancel)
-	return ctx
 }
 
 func TestIntegrationOVSConnect(t *testing.T) {
@@ -58,7 +41,7 @@ func TestIntegrationOVSConnect(t *testing.T) {
 
 	srv.Start()
 	start = time.Now()
-	if err := c.WaitConnected(ctxTimeout(t, 10*time.Second)); err != nil {
+	if err := c.WaitConnected(ovsdbtest.Context(t, 10*time.Second)); err != nil {
 		t.Fatalf("WaitConnected after the server started: %v", err)
 	}
 	t.Logf("connected %v after the server started", time.Since(start))
@@ -66,7 +49,7 @@ func TestIntegrationOVSConnect(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Root: %v", err)
 	}
-	if want := findOne(t, srv, "Open_vSwitch", []string{"_uuid"}).Str("_uuid"); root.UUID != want {
+	if want := srv.Row("Open_vSwitch", []string{"_uuid"}).Str("_uuid"); root.UUID != want {
 		t.Fatalf("Root().UUID = %s, want %s", root.UUID, want)
 	}
 }
@@ -78,7 +61,7 @@ func TestIntegrationOVSNeverConnected(t *testing.T) {
 	srv := ovsdbtest.NewOVS(t)
 	srv.Stop()
 	c := ovstest.Open(t, srv)
-	ctx := ctxTimeout(t, 5*time.Second)
+	ctx := ovsdbtest.Context(t, 5*time.Second)
 	calls := []struct {
 		name string
 		call func() error
@@ -97,7 +80,7 @@ func TestIntegrationOVSNeverConnected(t *testing.T) {
 	}
 	for _, tc := range calls {
 		t.Run(tc.name, func(t *testing.T) {
-			err := noPanic(t, tc.call)
+			err := ovsdbtest.NoPanic(t, tc.call)
 			if !errors.Is(err, ovs.ErrNotConnected) {
 				t.Errorf("%s before the first connection = %v, want an error wrapping ErrNotConnected", tc.name, err)
 			}
@@ -106,35 +89,23 @@ func TestIntegrationOVSNeverConnected(t *testing.T) {
 	t.Run("WaitInstalled", func(t *testing.T) {
 		wctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 		defer cancel()
-		if err := noPanic(t, func() error { return c.WaitInstalled(wctx, "qn-tap1") }); err == nil {
+		if err := ovsdbtest.NoPanic(t, func() error { return c.WaitInstalled(wctx, "qn-tap1") }); err == nil {
 			t.Error("WaitInstalled before the first connection = nil, want an error")
 		}
 	})
-}
-
-// noPanic runs f, turning a panic into a test error.
-func noPanic(t *testing.T, f func() error) (err error) {
-	t.Helper()
-	defer func() {
-		if r := recover(); r != nil {
-			t.Errorf("panic: %v", r)
-			err = fmt.Errorf("panicked: %v", r)
-		}
-	}()
-	return f()
 }
 
 func TestIntegrationOVSEnsureExternalIDs(t *testing.T) {
 	srv := ovsdbtest.NewOVS(t)
 	vsctl(srv, "set", "Open_vSwitch", ".", "external_ids:hostname=host-1", "external_ids:system-id=old")
 	c := ovstest.Dial(t, srv)
-	ctx := ctxTimeout(t, 10*time.Second)
+	ctx := ovsdbtest.Context(t, 10*time.Second)
 
 	want := map[string]string{"system-id": "chassis-1", "ovn-remote": "unix:/run/ovn/ovnnb_db.sock", "ovn-encap-type": "geneve"}
 	if err := c.EnsureExternalIDs(ctx, want); err != nil {
 		t.Fatalf("EnsureExternalIDs: %v", err)
 	}
-	got := findOne(t, srv, "Open_vSwitch", []string{"external_ids"}).Map("external_ids")
+	got := srv.Row("Open_vSwitch", []string{"external_ids"}).Map("external_ids")
 	wantAll := maps.Clone(want)
 	wantAll["hostname"] = "host-1" // a key nobody asked for is kept
 	if !maps.Equal(got, wantAll) {
@@ -164,7 +135,7 @@ func TestIntegrationOVSEnsureExternalIDs(t *testing.T) {
 	if n := srv.Requests("transact") - before; n != 1 {
 		t.Fatalf("EnsureExternalIDs with one changed key sent %d transaction(s), want 1", n)
 	}
-	got = findOne(t, srv, "Open_vSwitch", []string{"external_ids"}).Map("external_ids")
+	got = srv.Row("Open_vSwitch", []string{"external_ids"}).Map("external_ids")
 	wantAll["ovn-encap-type"] = "vxlan"
 	if !maps.Equal(got, wantAll) {
 		t.Fatalf("Open_vSwitch external_ids = %v, want %v", got, wantAll)
@@ -174,7 +145,7 @@ func TestIntegrationOVSEnsureExternalIDs(t *testing.T) {
 func TestIntegrationOVSEnsureBridge(t *testing.T) {
 	srv := ovsdbtest.NewOVS(t)
 	c := ovstest.Dial(t, srv)
-	ctx := ctxTimeout(t, 10*time.Second)
+	ctx := ovsdbtest.Context(t, 10*time.Second)
 
 	dp, err := c.EnsureBridge(ctx, "br-int", "netdev")
 	if err != nil || dp != "netdev" {
@@ -185,15 +156,15 @@ func TestIntegrationOVSEnsureBridge(t *testing.T) {
 		if got := vsctl(srv, "list-br"); got != "br-int" {
 			t.Fatalf("ovs-vsctl list-br = %q, want br-int", got)
 		}
-		br := findOne(t, srv, "Bridge", []string{"_uuid", "datapath_type", "fail_mode", "other_config", "ports"}, "name=br-int")
+		br := srv.Row("Bridge", []string{"_uuid", "datapath_type", "fail_mode", "other_config", "ports"}, "name=br-int")
 		if br.Str("datapath_type") != "netdev" || br.Str("fail_mode") != "secure" || br.Map("other_config")["disable-in-band"] != "true" {
 			t.Fatalf("br-int = %v, want datapath_type netdev, fail_mode secure, other_config:disable-in-band=true", br)
 		}
-		port := findOne(t, srv, "Port", []string{"_uuid", "interfaces"}, "name=br-int")
+		port := srv.Row("Port", []string{"_uuid", "interfaces"}, "name=br-int")
 		if !slices.Equal(br.Set("ports"), []string{port.Str("_uuid")}) {
 			t.Fatalf("br-int ports = %v, want only its own port %s", br.Set("ports"), port.Str("_uuid"))
 		}
-		iface := findOne(t, srv, "Interface", []string{"_uuid", "type"}, "name=br-int")
+		iface := srv.Row("Interface", []string{"_uuid", "type"}, "name=br-int")
 		if !slices.Equal(port.Set("interfaces"), []string{iface.Str("_uuid")}) || iface.Str("type") != "internal" {
 			t.Fatalf("port br-int interfaces = %v, interface = %v; want the internal interface br-int", port.Set("interfaces"), iface)
 		}
@@ -220,7 +191,7 @@ func TestIntegrationOVSEnsureBridge(t *testing.T) {
 func TestIntegrationOVSAddDeletePort(t *testing.T) {
 	srv := ovsdbtest.NewOVS(t)
 	c := ovstest.Dial(t, srv)
-	ctx := ctxTimeout(t, 10*time.Second)
+	ctx := ovsdbtest.Context(t, 10*time.Second)
 	if _, err := c.EnsureBridge(ctx, "br-int", "netdev"); err != nil {
 		t.Fatal(err)
 	}
@@ -232,26 +203,57 @@ func TestIntegrationOVSAddDeletePort(t *testing.T) {
 	if err := c.AddPort(ctx, "br-int", "qn-tap1", ifaceIDs, portIDs); err != nil {
 		t.Fatalf("AddPort: %v", err)
 	}
-	checkOnePort := func() {
-		t.Helper()
-		if got := vsctl(srv, "list-ports", "br-int"); got != "qn-tap1" {
-			t.Fatalf("ovs-vsctl list-ports br-int = %q, want qn-tap1", got)
-		}
-		p := findOne(t, srv, "Port", []string{"external_ids", "interfaces"}, "name=qn-tap1")
-		if !maps.Equal(p.Map("external_ids"), portIDs) {
-			t.Fatalf("port external_ids = %v, want %v", p.Map("external_ids"), portIDs)
-		}
-		i := findOne(t, srv, "Interface", []string{"_uuid", "external_ids", "type"}, "name=qn-tap1")
-		if !maps.Equal(i.Map("external_ids"), ifaceIDs) || i.Str("type") != "" {
-			t.Fatalf("interface = %v, want a system interface with external_ids %v", i, ifaceIDs)
-		}
-		if !slices.Equal(p.Set("interfaces"), []string{i.Str("_uuid")}) {
-			t.Fatalf("port interfaces = %v, want [%s]", p.Set("interfaces"), i.Str("_uuid"))
-		}
-	}
-	checkOnePort()
+	checkOnePort(t, srv, ifaceIDs, portIDs)
 
-	// The client sees it too.
+	checkClientSeesPort(t, c)
+
+	// The same name again: ErrExists, and still exactly one port.
+	err := c.AddPort(ctx, "br-int", "qn-tap1", map[string]string{ovs.KeyIfaceID: "lsp-2"}, map[string]string{"quantumnet:port": "lsp-2"})
+	if !errors.Is(err, ovs.ErrExists) {
+		t.Fatalf("second AddPort(qn-tap1) = %v, want an error wrapping ErrExists", err)
+	}
+	checkOnePort(t, srv, ifaceIDs, portIDs)
+
+	// On a bridge that does not exist.
+	if err := c.AddPort(ctx, "br-nope", "qn-tap2", nil, nil); !errors.Is(err, ovs.ErrNotFound) {
+		t.Fatalf("AddPort on a missing bridge = %v, want ErrNotFound", err)
+	}
+	if rows := srv.Rows("Port", []string{"_uuid"}, "name=qn-tap2"); len(rows) != 0 {
+		t.Fatalf("AddPort on a missing bridge left port rows: %v", rows)
+	}
+
+	deletePortIdempotent(t, ctx, srv, c)
+
+	// The name is free again.
+	if err := c.AddPort(ctx, "br-int", "qn-tap1", ifaceIDs, portIDs); err != nil {
+		t.Fatalf("AddPort after DeletePort: %v", err)
+	}
+	checkOnePort(t, srv, ifaceIDs, portIDs)
+}
+
+// checkOnePort checks qn-tap1 is the one port of br-int, with one system
+// interface, and the external ids it was added with.
+func checkOnePort(t *testing.T, srv *ovsdbtest.Server, ifaceIDs, portIDs map[string]string) {
+	t.Helper()
+	if got := vsctl(srv, "list-ports", "br-int"); got != "qn-tap1" {
+		t.Fatalf("ovs-vsctl list-ports br-int = %q, want qn-tap1", got)
+	}
+	p := srv.Row("Port", []string{"external_ids", "interfaces"}, "name=qn-tap1")
+	if !maps.Equal(p.Map("external_ids"), portIDs) {
+		t.Fatalf("port external_ids = %v, want %v", p.Map("external_ids"), portIDs)
+	}
+	i := srv.Row("Interface", []string{"_uuid", "external_ids", "type"}, "name=qn-tap1")
+	if !maps.Equal(i.Map("external_ids"), ifaceIDs) || i.Str("type") != "" {
+		t.Fatalf("interface = %v, want a system interface with external_ids %v", i, ifaceIDs)
+	}
+	if !slices.Equal(p.Set("interfaces"), []string{i.Str("_uuid")}) {
+		t.Fatalf("port interfaces = %v, want [%s]", p.Set("interfaces"), i.Str("_uuid"))
+	}
+}
+
+// checkClientSeesPort: the client sees qn-tap1 too.
+func checkClientSeesPort(t *testing.T, c *ovs.Client) {
+	t.Helper()
 	ovsdbtest.Eventually(t, 2*time.Second, func() bool { _, err := c.GetPort("qn-tap1"); return err == nil },
 		"GetPort(qn-tap1) never found the port")
 	if i, err := c.GetInterface("qn-tap1"); err != nil || i.ExternalIDs[ovs.KeyIfaceID] != "lsp-1" {
@@ -264,23 +266,12 @@ func TestIntegrationOVSAddDeletePort(t *testing.T) {
 	if ports, err := c.ListPorts(map[string]string{"quantumnet:container-id": "c2"}); err != nil || len(ports) != 0 {
 		t.Fatalf("ListPorts(container-id=c2) = %v, %v; want none", ports, err)
 	}
+}
 
-	// The same name again: ErrExists, and still exactly one port.
-	err = c.AddPort(ctx, "br-int", "qn-tap1", map[string]string{ovs.KeyIfaceID: "lsp-2"}, map[string]string{"quantumnet:port": "lsp-2"})
-	if !errors.Is(err, ovs.ErrExists) {
-		t.Fatalf("second AddPort(qn-tap1) = %v, want an error wrapping ErrExists", err)
-	}
-	checkOnePort()
-
-	// On a bridge that does not exist.
-	if err := c.AddPort(ctx, "br-nope", "qn-tap2", nil, nil); !errors.Is(err, ovs.ErrNotFound) {
-		t.Fatalf("AddPort on a missing bridge = %v, want ErrNotFound", err)
-	}
-	if rows := find(t, srv, "Port", []string{"_uuid"}, "name=qn-tap2"); len(rows) != 0 {
-		t.Fatalf("AddPort on a missing bridge left port rows: %v", rows)
-	}
-
-	// DeletePort removes port and interface; the bridge's own port stays.
+// deletePortIdempotent: DeletePort removes port and interface; the bridge's
+// own port stays.
+func deletePortIdempotent(t *testing.T, ctx context.Context, srv *ovsdbtest.Server, c *ovs.Client) {
+	t.Helper()
 	if err := c.DeletePort(ctx, "br-int", "qn-tap1"); err != nil {
 		t.Fatalf("DeletePort: %v", err)
 	}
@@ -288,11 +279,11 @@ func TestIntegrationOVSAddDeletePort(t *testing.T) {
 		t.Fatalf("ovs-vsctl list-ports br-int after DeletePort = %q, want none", got)
 	}
 	for _, tbl := range []string{"Port", "Interface"} {
-		if rows := find(t, srv, tbl, []string{"_uuid"}, "name=qn-tap1"); len(rows) != 0 {
+		if rows := srv.Rows(tbl, []string{"_uuid"}, "name=qn-tap1"); len(rows) != 0 {
 			t.Fatalf("%s qn-tap1 still in the database after DeletePort: %v", tbl, rows)
 		}
 	}
-	findOne(t, srv, "Port", []string{"_uuid"}, "name=br-int")
+	srv.Row("Port", []string{"_uuid"}, "name=br-int")
 
 	// Idempotent, also for a port that never existed.
 	ovsdbtest.Eventually(t, 2*time.Second, func() bool { _, err := c.GetPort("qn-tap1"); return errors.Is(err, ovs.ErrNotFound) },
@@ -302,18 +293,12 @@ func TestIntegrationOVSAddDeletePort(t *testing.T) {
 			t.Fatalf("DeletePort(%s) of a missing port = %v, want nil", name, err)
 		}
 	}
-
-	// The name is free again.
-	if err := c.AddPort(ctx, "br-int", "qn-tap1", ifaceIDs, portIDs); err != nil {
-		t.Fatalf("AddPort after DeletePort: %v", err)
-	}
-	checkOnePort()
 }
 
 // addPort adds a port and waits until the client's cache has it.
 func addPort(t *testing.T, c *ovs.Client, name string) {
 	t.Helper()
-	ctx := ctxTimeout(t, 5*time.Second)
+	ctx := ovsdbtest.Context(t, 5*time.Second)
 	if _, err := c.EnsureBridge(ctx, "br-int", "netdev"); err != nil {
 		t.Fatal(err)
 	}
@@ -334,7 +319,7 @@ func TestIntegrationOVSWaitInstalled(t *testing.T) {
 	// ovn-controller's part, played by another client: it sets the key a
 	// while after the waiter started.
 	done := make(chan error, 1)
-	go func() { done <- c.WaitInstalled(ctxTimeout(t, 10*time.Second), "qn-tap1") }()
+	go func() { done <- c.WaitInstalled(ovsdbtest.Context(t, 10*time.Second), "qn-tap1") }()
 	select {
 	case err := <-done:
 		t.Fatalf("WaitInstalled returned %v before ovn-installed was set", err)
@@ -361,7 +346,7 @@ func TestIntegrationOVSWaitInstalled(t *testing.T) {
 
 	// Already set: at once.
 	start := time.Now()
-	if err := c.WaitInstalled(ctxTimeout(t, 5*time.Second), "qn-tap1"); err != nil {
+	if err := c.WaitInstalled(ovsdbtest.Context(t, 5*time.Second), "qn-tap1"); err != nil {
 		t.Fatalf("WaitInstalled on an installed interface = %v", err)
 	}
 	if d := time.Since(start); d > 100*time.Millisecond {
@@ -393,18 +378,7 @@ func TestIntegrationOVSWaitInstalledDeadline(t *testing.T) {
 	}
 
 	// A waiter that gave up does not disturb a later one.
-	done := make(chan error, 1)
-	go func() { done <- c.WaitInstalled(ctxTimeout(t, 5*time.Second), "qn-tap1") }()
-	time.Sleep(50 * time.Millisecond)
-	vsctl(srv, "set", "Interface", "qn-tap1", "external_ids:ovn-installed=true")
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("WaitInstalled after an earlier timeout = %v", err)
-		}
-	case <-time.After(2 * time.Second):
-		t.Fatal("WaitInstalled after an earlier timeout did not return within 2 s of ovn-installed=true")
-	}
+	waitInstalledOnSet(t, c, srv, "qn-tap1", "after an earlier timeout")
 }
 
 // While the server is down the client must say so and must not hang: the
@@ -493,10 +467,10 @@ func TestIntegrationOVSReconnect(t *testing.T) {
 	start := time.Now()
 	ovsdbtest.Eventually(t, 5*time.Second, c.Connected, "the client did not reconnect after the server restarted")
 	t.Logf("reconnected %v after the restart", time.Since(start))
-	if err := c.EnsureExternalIDs(ctxTimeout(t, 10*time.Second), map[string]string{"system-id": "chassis-1"}); err != nil {
+	if err := c.EnsureExternalIDs(ovsdbtest.Context(t, 10*time.Second), map[string]string{"system-id": "chassis-1"}); err != nil {
 		t.Fatalf("EnsureExternalIDs after the restart: %v", err)
 	}
-	if got := findOne(t, srv, "Open_vSwitch", []string{"external_ids"}).Map("external_ids")["system-id"]; got != "chassis-1" {
+	if got := srv.Row("Open_vSwitch", []string{"external_ids"}).Map("external_ids")["system-id"]; got != "chassis-1" {
 		t.Fatalf("system-id after reconnect = %q, want chassis-1", got)
 	}
 
@@ -511,7 +485,7 @@ func TestIntegrationOVSReconnect(t *testing.T) {
 		t.Fatalf("WaitInstalled(qn-tap1), installed while the client was away: %v", err)
 	}
 
-	ctx := ctxTimeout(t, 5*time.Second)
+	ctx := ovsdbtest.Context(t, 5*time.Second)
 	if err := c.AddPort(ctx, "br-int", "qn-tap3", nil, nil); err != nil {
 		t.Fatalf("AddPort after reconnect: %v", err)
 	}
@@ -520,16 +494,24 @@ func TestIntegrationOVSReconnect(t *testing.T) {
 	}
 
 	// Events flow again: WaitInstalled sees another writer's change.
+	waitInstalledOnSet(t, c, srv, "qn-tap2", "after reconnect")
+}
+
+// waitInstalledOnSet checks that WaitInstalled(iface), waiting, returns
+// nil within 2 s of another writer setting ovn-installed=true (when says
+// in what state of the test).
+func waitInstalledOnSet(t *testing.T, c *ovs.Client, srv *ovsdbtest.Server, iface, when string) {
+	t.Helper()
 	done := make(chan error, 1)
-	go func() { done <- c.WaitInstalled(ctxTimeout(t, 5*time.Second), "qn-tap2") }()
+	go func() { done <- c.WaitInstalled(ovsdbtest.Context(t, 5*time.Second), iface) }()
 	time.Sleep(50 * time.Millisecond)
-	vsctl(srv, "set", "Interface", "qn-tap2", "external_ids:ovn-installed=true")
+	vsctl(srv, "set", "Interface", iface, "external_ids:ovn-installed=true")
 	select {
 	case err := <-done:
 		if err != nil {
-			t.Fatalf("WaitInstalled after reconnect = %v", err)
+			t.Fatalf("WaitInstalled %s = %v", when, err)
 		}
 	case <-time.After(2 * time.Second):
-		t.Fatal("WaitInstalled after reconnect did not return within 2 s of ovn-installed=true")
+		t.Fatalf("WaitInstalled %s did not return within 2 s of ovn-installed=true", when)
 	}
 }

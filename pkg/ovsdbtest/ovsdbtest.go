@@ -49,13 +49,17 @@ const (
 // first start finds it).
 func NewNB(t testing.TB) *Server {
 	t.Helper()
-	return New(t, requireSchema(t, NBSchema))
+	s := New(t, requireSchema(t, NBSchema))
+	s.Tool = "ovn-nbctl"
+	return s
 }
 
 // NewSB starts a private OVN Southbound database (empty).
 func NewSB(t testing.TB) *Server {
 	t.Helper()
-	return New(t, requireSchema(t, SBSchema))
+	s := New(t, requireSchema(t, SBSchema))
+	s.Tool = "ovn-sbctl"
+	return s
 }
 
 // NewOVS starts a private Open_vSwitch database with its root row, as
@@ -63,6 +67,7 @@ func NewSB(t testing.TB) *Server {
 func NewOVS(t testing.TB) *Server {
 	t.Helper()
 	s := New(t, requireSchema(t, OVSSchema))
+	s.Tool = "ovs-vsctl"
 	s.Run("ovs-vsctl", "--db="+s.Remote, "--no-wait", "--timeout=5", "init")
 	return s
 }
@@ -85,6 +90,10 @@ type Server struct {
 	// Socket, Control, DB and Log are the paths of the server's socket,
 	// unixctl socket, database file and log file.
 	Socket, Control, DB, Log string
+	// Tool is the database's command-line client (ovn-nbctl, ovn-sbctl or
+	// ovs-vsctl) when NewNB, NewSB or NewOVS started it: what Rows and Row
+	// read with.
+	Tool string
 
 	t      testing.TB
 	binary string
@@ -383,6 +392,18 @@ func (s *Server) Find(tool, table string, columns []string, conditions ...string
 	return rows
 }
 
+// Rows is Find with the server's own Tool.
+func (s *Server) Rows(table string, columns []string, conditions ...string) []Row {
+	s.t.Helper()
+	return s.Find(s.Tool, table, columns, conditions...)
+}
+
+// Row is FindOne with the server's own Tool.
+func (s *Server) Row(table string, columns []string, conditions ...string) Row {
+	s.t.Helper()
+	return s.FindOne(s.Tool, table, columns, conditions...)
+}
+
 // FindOne is Find expecting exactly one row.
 func (s *Server) FindOne(tool, table string, columns []string, conditions ...string) Row {
 	s.t.Helper()
@@ -490,6 +511,27 @@ func Eventually(t testing.TB, timeout time.Duration, cond func() bool, msg strin
 	if !Until(context.Background(), timeout, cond) {
 		t.Fatalf("after %v: "+msg, append([]any{timeout}, args...)...)
 	}
+}
+
+// NoPanic runs f, turning a panic into a test error (and an error
+// returned): a client must not panic on what a server or a row gives it.
+func NoPanic(t testing.TB, f func() error) (err error) {
+	t.Helper()
+	defer func() {
+		if r := recover(); r != nil {
+			t.Errorf("panic: %v", r)
+			err = fmt.Errorf("panicked: %v", r)
+		}
+	}()
+	return f()
+}
+
+// Context is a context that times out after d and is cancelled when the
+// test ends.
+func Context(t testing.TB, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
 }
 
 // Until polls cond until it is true and reports whether it became true

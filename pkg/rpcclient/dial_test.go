@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/quantumnet/quantumnet/pkg/api"
-	"github.com/quantumnet/quantumnet/pkg/api/apiserver"
 	"github.com/quantumnet/quantumnet/pkg/api/apitest"
 	"github.com/quantumnet/quantumnet/pkg/errs"
 	"github.com/quantumnet/quantumnet/pkg/rpcclient"
@@ -71,19 +70,7 @@ func TestDialUnreachable(t *testing.T) {
 	})
 	t.Run("stopped server", func(t *testing.T) {
 		path := apitest.SocketPath(t)
-		srv, err := apiserver.Listen(path, apitest.NewDaemon())
-		if err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- srv.Serve() }()
-		apitest.Dial(t, path, "cni").Close()
-		srv.Stop()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			t.Fatal("Serve did not return after Stop")
-		}
+		apitest.ServeAndStop(t, path)
 		if _, err := rpcclient.Dial(context.Background(), path, "cni"); !errors.Is(err, rpcclient.ErrUnreachable) {
 			t.Fatalf("Dial after Stop = %v, want ErrUnreachable", err)
 		}

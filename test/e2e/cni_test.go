@@ -38,11 +38,8 @@ func addrOf(t *testing.T, r types.Result) string {
 // TestContainersPingThroughOVN is the main user story: two containers on one
 // network reach each other; CHECK passes; DEL twice; nothing is left.
 func TestContainersPingThroughOVN(t *testing.T) {
-	env.Require(t)
-	d := harness.LaunchDaemon(t, daemonConfig())
-	d.MustReady()
-	d.MustQnetctl("network", "create", "e2e-blue", "--subnet4", "10.201.0.0/24", "--mtu", "1400")
-	t.Cleanup(func() { d.Qnetctl("network", "delete", "e2e-blue") })
+	d := readyDaemon(t)
+	d.MustNetwork("e2e-blue", "--subnet4", "10.201.0.0/24", "--mtu", "1400")
 
 	c, err := harness.NewCNI(t, env.Bin, harness.ConfList("bluenet", "e2e-blue", d.Socket, ""))
 	if err != nil {
@@ -50,46 +47,9 @@ func TestContainersPingThroughOVN(t *testing.T) {
 	}
 	nsA, nsB := harness.Netns(t, "a"), harness.Netns(t, "b")
 	rtA, rtB := harness.RT("ctr-a", nsA, "eth0"), harness.RT("ctr-b", nsB, "eth0")
-	resA, err := c.Config.AddNetworkList(harness.Context(t), c.List, rtA)
-	if err != nil {
-		t.Fatalf("ADD a: %v", err)
-	}
-	resB, err := c.Config.AddNetworkList(harness.Context(t), c.List, rtB)
-	if err != nil {
-		t.Fatalf("ADD b: %v", err)
-	}
-	ipA, ipB := addrOf(t, resA), addrOf(t, resB)
-	if ipA == ipB {
-		t.Fatalf("both containers got %s", ipA)
-	}
-	if err := harness.Ping(nsA, ipB); err != nil {
-		t.Fatal(err)
-	}
-	if err := harness.Ping(nsB, ipA); err != nil {
-		t.Fatal(err)
-	}
-	// The container sees the MTU of the network and TX checksum offload is off.
-	out, _ := exec.Command("ip", "netns", "exec", harness.NsName(nsA), "ip", "-o", "link", "show", "eth0").CombinedOutput()
-	if !strings.Contains(string(out), "mtu 1400") {
-		t.Errorf("eth0 in container: %s; want mtu 1400", out)
-	}
-	out, _ = exec.Command("ip", "netns", "exec", harness.NsName(nsA), "ethtool", "-k", "eth0").CombinedOutput()
-	if !strings.Contains(string(out), "tx-checksum-ip-generic: off") {
-		t.Errorf("TX checksum offload still on in the container:\n%s", out)
-	}
-	// The LSP is pinned to this chassis and bound to it.
-	ports := sbx.NBPorts(t, "e2e-blue")
-	if len(ports) != 2 {
-		t.Fatalf("NB has ports %v, want 2", ports)
-	}
-	for _, p := range ports {
-		if rc := sbx.Tool(t, "ovn-nbctl", "get", "Logical_Switch_Port", p, "options:requested-chassis"); strings.Trim(rc, `"`) != chassis {
-			t.Errorf("port %s requested-chassis %s", p, rc)
-		}
-	}
-	if out := d.MustQnetctl("port", "list", "--network", "e2e-blue"); strings.Count(out, chassis) < 4 {
-		t.Errorf("qnetctl port list does not show both ports bound to %s:\n%s", chassis, out)
-	}
+	ipA, ipB := addPingPair(t, c, rtA, rtB)
+	checkContainerLink(t, nsA)
+	checkPortsBound(t, d, "e2e-blue")
 
 	if err := c.Config.CheckNetworkList(harness.Context(t), c.List, rtA); err != nil {
 		t.Fatalf("CHECK: %v", err)
@@ -111,7 +71,76 @@ func TestContainersPingThroughOVN(t *testing.T) {
 	if err := c.Config.DelNetworkList(harness.Context(t), c.List, rtB); err != nil {
 		t.Fatal(err)
 	}
-	if p := sbx.NBPorts(t, "e2e-blue"); len(p) != 0 {
+	checkNothingLeft(t, "e2e-blue", hostBefore, nsA, ipA, ipB)
+	// DEL of something never created, without a netns, succeeds.
+	if err := c.Config.DelNetworkList(harness.Context(t), c.List, harness.RT("never", "", "eth0")); err != nil {
+		t.Fatalf("DEL of unknown attachment: %v", err)
+	}
+	d.MustQnetctl("network", "delete", "e2e-blue")
+}
+
+// addPingPair ADDs two containers, checks they got different addresses and
+// ping each other, and returns their addresses.
+func addPingPair(t *testing.T, c *harness.CNI, rtA, rtB *libcni.RuntimeConf) (ipA, ipB string) {
+	t.Helper()
+	resA, err := c.Config.AddNetworkList(harness.Context(t), c.List, rtA)
+	if err != nil {
+		t.Fatalf("ADD a: %v", err)
+	}
+	resB, err := c.Config.AddNetworkList(harness.Context(t), c.List, rtB)
+	if err != nil {
+		t.Fatalf("ADD b: %v", err)
+	}
+	ipA, ipB = addrOf(t, resA), addrOf(t, resB)
+	if ipA == ipB {
+		t.Fatalf("both containers got %s", ipA)
+	}
+	if err := harness.Ping(rtA.NetNS, ipB); err != nil {
+		t.Fatal(err)
+	}
+	if err := harness.Ping(rtB.NetNS, ipA); err != nil {
+		t.Fatal(err)
+	}
+	return ipA, ipB
+}
+
+// checkContainerLink: the container sees the MTU of the network (1400) and
+// TX checksum offload is off.
+func checkContainerLink(t *testing.T, ns string) {
+	t.Helper()
+	out, _ := exec.Command("ip", "netns", "exec", harness.NsName(ns), "ip", "-o", "link", "show", "eth0").CombinedOutput()
+	if !strings.Contains(string(out), "mtu 1400") {
+		t.Errorf("eth0 in container: %s; want mtu 1400", out)
+	}
+	out, _ = exec.Command("ip", "netns", "exec", harness.NsName(ns), "ethtool", "-k", "eth0").CombinedOutput()
+	if !strings.Contains(string(out), "tx-checksum-ip-generic: off") {
+		t.Errorf("TX checksum offload still on in the container:\n%s", out)
+	}
+}
+
+// checkPortsBound: the network's two LSPs are pinned to this chassis and
+// bound to it.
+func checkPortsBound(t *testing.T, d *harness.Daemon, network string) {
+	t.Helper()
+	ports := sbx.NBPorts(t, network)
+	if len(ports) != 2 {
+		t.Fatalf("NB has ports %v, want 2", ports)
+	}
+	for _, p := range ports {
+		if rc := sbx.Tool(t, "ovn-nbctl", "get", "Logical_Switch_Port", p, "options:requested-chassis"); strings.Trim(rc, `"`) != chassis {
+			t.Errorf("port %s requested-chassis %s", p, rc)
+		}
+	}
+	if out := d.MustQnetctl("port", "list", "--network", network); strings.Count(out, chassis) < 4 {
+		t.Errorf("qnetctl port list does not show both ports bound to %s:\n%s", chassis, out)
+	}
+}
+
+// checkNothingLeft: after the DELs no logical port, OVS port, host veth,
+// container address or NB address is left.
+func checkNothingLeft(t *testing.T, network string, hostBefore []string, nsA, ipA, ipB string) {
+	t.Helper()
+	if p := sbx.NBPorts(t, network); len(p) != 0 {
 		t.Errorf("logical ports left: %v", p)
 	}
 	if p := sbx.OVSPorts(t); len(p) != 0 {
@@ -120,28 +149,20 @@ func TestContainersPingThroughOVN(t *testing.T) {
 	if l := sbx.HostLinks("qnc"); len(l) != 0 {
 		t.Errorf("host veths left: %v (before DEL: %v)", l, hostBefore)
 	}
-	out, _ = exec.Command("ip", "netns", "exec", harness.NsName(nsA), "ip", "-o", "addr", "show").CombinedOutput()
+	out, _ := exec.Command("ip", "netns", "exec", harness.NsName(nsA), "ip", "-o", "addr", "show").CombinedOutput()
 	if strings.Contains(string(out), ipA) {
 		t.Errorf("address %s still in container a:\n%s", ipA, out)
 	}
 	if addrs := strings.Fields(sbx.Tool(t, "ovn-nbctl", "--bare", "--columns=addresses", "list", "Logical_Switch_Port")); slices.Contains(addrs, ipA) || slices.Contains(addrs, ipB) {
 		t.Errorf("addresses still held in NB: %s", addrs)
 	}
-	// DEL of something never created, without a netns, succeeds.
-	if err := c.Config.DelNetworkList(harness.Context(t), c.List, harness.RT("never", "", "eth0")); err != nil {
-		t.Fatalf("DEL of unknown attachment: %v", err)
-	}
-	d.MustQnetctl("network", "delete", "e2e-blue")
 }
 
 // TestDaemonDownAndRestart: ADD with the daemon stopped returns 11 and leaves
 // nothing; containers keep working across a daemon restart; a new ADD works.
 func TestDaemonDownAndRestart(t *testing.T) {
-	env.Require(t)
-	d := harness.LaunchDaemon(t, daemonConfig())
-	d.MustReady()
-	d.MustQnetctl("network", "create", "e2e-red", "--subnet4", "10.202.0.0/24")
-	t.Cleanup(func() { d.Qnetctl("network", "delete", "e2e-red") })
+	d := readyDaemon(t)
+	d.MustNetwork("e2e-red", "--subnet4", "10.202.0.0/24")
 	c, err := harness.NewCNI(t, env.Bin, harness.ConfList("rednet", "e2e-red", d.Socket, ""))
 	if err != nil {
 		t.Fatal(err)
@@ -224,9 +245,7 @@ func TestStatusNotReady(t *testing.T) {
 // TestBadConfigs: malformed or incomplete configs and unknown networks get
 // errors naming the problem, and create nothing.
 func TestBadConfigs(t *testing.T) {
-	env.Require(t)
-	d := harness.LaunchDaemon(t, daemonConfig())
-	d.MustReady()
+	d := readyDaemon(t)
 	ns := harness.Netns(t, "bad")
 	before := sbx.OVSPorts(t)
 	for _, tc := range []struct {
@@ -276,11 +295,8 @@ func TestBadConfigs(t *testing.T) {
 // netns) leaves no LSP, OVS port or veth; a requested IP is honoured and a
 // second request for it is refused.
 func TestRollbackAndRequestedAddress(t *testing.T) {
-	env.Require(t)
-	d := harness.LaunchDaemon(t, daemonConfig())
-	d.MustReady()
-	d.MustQnetctl("network", "create", "e2e-green", "--subnet4", "10.204.0.0/24")
-	t.Cleanup(func() { d.Qnetctl("network", "delete", "e2e-green") })
+	d := readyDaemon(t)
+	d.MustNetwork("e2e-green", "--subnet4", "10.204.0.0/24")
 	ns := harness.Netns(t, "rb")
 	if out, err := exec.Command("ip", "netns", "exec", harness.NsName(ns), "ip", "link", "add", "eth0", "type", "veth", "peer", "name", "eth0peer").CombinedOutput(); err != nil {
 		t.Fatalf("%v %s", err, out)
@@ -290,15 +306,7 @@ func TestRollbackAndRequestedAddress(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "eth0") {
 		t.Fatalf("ADD into a taken ifname: %v", err)
 	}
-	if p := sbx.NBPorts(t, "e2e-green"); len(p) != 0 {
-		t.Errorf("failed ADD left logical ports %v", p)
-	}
-	if p := sbx.OVSPorts(t); len(p) != 0 {
-		t.Errorf("failed ADD left OVS ports %v", p)
-	}
-	if l := sbx.HostLinks("qnc"); len(l) != 0 {
-		t.Errorf("failed ADD left veths %v", l)
-	}
+	wantAttached(t, t.Errorf, "after the failed ADD", "e2e-green", 0)
 
 	cr, _ := harness.NewCNI(t, env.Bin, `{"cniVersion":"1.1.0","name":"greennet","plugins":[{"type":"quantumnet","network":"e2e-green","socket":"`+d.Socket+`","capabilities":{"ips":true,"mac":true}}]}`)
 	ns1, ns2 := harness.Netns(t, "rq1"), harness.Netns(t, "rq2")
@@ -327,13 +335,25 @@ func TestRollbackAndRequestedAddress(t *testing.T) {
 	}
 }
 
+// wantAttached checks, when, that network has n logical ports, br-int n
+// OVS ports and the host n veths; fail is t.Errorf or t.Fatalf.
+func wantAttached(t *testing.T, fail func(format string, args ...any), when, network string, n int) {
+	t.Helper()
+	if p := sbx.NBPorts(t, network); len(p) != n {
+		fail("%s: logical ports %v, want %d", when, p, n)
+	}
+	if p := sbx.OVSPorts(t); len(p) != n {
+		fail("%s: OVS ports %v, want %d", when, p, n)
+	}
+	if l := sbx.HostLinks("qnc"); len(l) != n {
+		fail("%s: veths %v, want %d", when, l, n)
+	}
+}
+
 // TestGC removes every attachment not listed as valid, and only those.
 func TestGC(t *testing.T) {
-	env.Require(t)
-	d := harness.LaunchDaemon(t, daemonConfig())
-	d.MustReady()
-	d.MustQnetctl("network", "create", "e2e-gc", "--subnet4", "10.205.0.0/24")
-	t.Cleanup(func() { d.Qnetctl("network", "delete", "e2e-gc") })
+	d := readyDaemon(t)
+	d.MustNetwork("e2e-gc", "--subnet4", "10.205.0.0/24")
 	c, _ := harness.NewCNI(t, env.Bin, harness.ConfList("gcnet", "e2e-gc", d.Socket, ""))
 	var keep []types.GCAttachment
 	for i, id := range []string{"gc-1", "gc-2", "gc-3"} {
@@ -348,15 +368,7 @@ func TestGC(t *testing.T) {
 	if err := c.Config.GCNetworkList(harness.Context(t), c.List, &libcni.GCArgs{ValidAttachments: keep}); err != nil {
 		t.Fatalf("GC: %v", err)
 	}
-	if p := sbx.NBPorts(t, "e2e-gc"); len(p) != 1 {
-		t.Fatalf("after GC: logical ports %v, want 1", p)
-	}
-	if p := sbx.OVSPorts(t); len(p) != 1 {
-		t.Fatalf("after GC: OVS ports %v, want 1", p)
-	}
-	if l := sbx.HostLinks("qnc"); len(l) != 1 {
-		t.Fatalf("after GC: veths %v, want 1", l)
-	}
+	wantAttached(t, t.Fatalf, "after GC", "e2e-gc", 1)
 	if err := c.Config.CheckNetworkList(harness.Context(t), c.List, harness.RT("gc-1", "/var/run/netns/"+harness.NetnsName("gc-1"), "eth0")); err != nil {
 		t.Fatalf("kept attachment fails CHECK: %v", err)
 	}
@@ -371,11 +383,8 @@ func TestGC(t *testing.T) {
 // TestExhaustion: when a network has no free address left, ADD fails with
 // QuantumNet's own code 100 and creates nothing; a freed address is used again.
 func TestExhaustion(t *testing.T) {
-	env.Require(t)
-	d := harness.LaunchDaemon(t, daemonConfig())
-	d.MustReady()
-	d.MustQnetctl("network", "create", "e2e-tiny", "--subnet4", "10.209.0.0/24", "--range4", "10.209.0.10-10.209.0.12", "--exclude", "10.209.0.11")
-	t.Cleanup(func() { d.Qnetctl("network", "delete", "e2e-tiny") })
+	d := readyDaemon(t)
+	d.MustNetwork("e2e-tiny", "--subnet4", "10.209.0.0/24", "--range4", "10.209.0.10-10.209.0.12", "--exclude", "10.209.0.11")
 	c, _ := harness.NewCNI(t, env.Bin, harness.ConfList("tinynet", "e2e-tiny", d.Socket, ""))
 	var got []string
 	for _, id := range []string{"t-1", "t-2"} {

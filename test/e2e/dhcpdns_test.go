@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -90,27 +91,8 @@ func TestDHCPForContainers(t *testing.T) {
 	e.d.MustQnetctl("network", "set", e.net, "--lease-time", "6", "--ntp-server", "10.220.0.123",
 		"--route", "192.168.50.0/24=10.220.0.250", "--dns-domain", "dhcp.test")
 	res := e.resolvers()
-	// Bad settings are refused naming the field, and change nothing.
-	before := e.d.MustQnetctl("network", "show", e.net)
-	for _, bad := range []struct{ flag, value, field string }{
-		{"--route", "192.168.0.0/16", "routes"},
-		{"--route", "192.168.0.0/16=10.99.0.1", "routes"},
-		{"--ntp-server", "fd00::1", "ntp_servers"},
-		{"--dns-server", "10.0.0.300", "dns_servers"},
-		{"--lease-time", "1", "lease_time"},
-		{"--mtu", "100", "mtu"},
-		{"--dns-upstream", "dns.example", "dns_upstream"},
-	} {
-		out, err := e.d.Qnetctl("network", "set", e.net, bad.flag, bad.value)
-		if err == nil || !strings.Contains(out, bad.field) {
-			t.Errorf("network set %s %s: err=%v, want an error naming %s:\n%s", bad.flag, bad.value, err, bad.field, out)
-		}
-	}
-	if after := e.d.MustQnetctl("network", "show", e.net); after != before {
-		t.Fatalf("refused changes changed the network:\n%s\n---\n%s", before, after)
-	}
+	refuseBadSettings(t, e)
 	c := e.container("dhcp-c1")
-	ns := harness.NsName(c.ns)
 	// Forget the static configuration: from here on DHCP configures eth0.
 	for _, cmd := range [][]string{{"ip", "-4", "addr", "flush", "dev", "eth0"}, {"ip", "-4", "route", "flush", "dev", "eth0"}} {
 		if out, err := execIn(c.ns, cmd[0], cmd[1:]...); err != nil {
@@ -118,23 +100,7 @@ func TestDHCPForContainers(t *testing.T) {
 		}
 	}
 	leases := filepath.Join(t.TempDir(), "leases")
-	script := writeScript(t, udhcpcScript, leases)
-	ctx4, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	cmd := execCommandContext(ctx4, "ip", "netns", "exec", ns, "busybox", "udhcpc", "-i", "eth0", "-f", "-t", "10",
-		"-O", "staticroutes", "-O", "ntpsrv", "-s", script)
-	var clientLog strings.Builder
-	cmd.Stdout, cmd.Stderr = &clientLog, &clientLog
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cancel(); cmd.Wait() }()
-	defer func() {
-		if t.Failed() {
-			t.Logf("udhcpc:\n%s", clientLog.String())
-			t.Logf("DHCP options:\n%s", sbx.Tool(t, "ovn-nbctl", "list", "DHCP_Options"))
-		}
-	}()
+	cmd := startUdhcpc(t, c.ns, leases)
 	eventually(t, "a DHCPv4 lease", func() error {
 		if _, err := os.Stat(leases); err != nil {
 			return err
@@ -171,13 +137,69 @@ func TestDHCPForContainers(t *testing.T) {
 	})
 	t.Logf("option change seen by the client after %v", took)
 
-	// DHCPv6 (stateful, ISC dhclient): the port's IPv6 address and the resolver.
+	checkDHCPv6(t, c, res)
+	checkRADefaultRoute(t, c)
+}
+
+// refuseBadSettings: bad settings are refused naming the field, and change
+// nothing.
+func refuseBadSettings(t *testing.T, e *sgEnv) {
+	t.Helper()
+	before := e.d.MustQnetctl("network", "show", e.net)
+	for _, bad := range []struct{ flag, value, field string }{
+		{"--route", "192.168.0.0/16", "routes"},
+		{"--route", "192.168.0.0/16=10.99.0.1", "routes"},
+		{"--ntp-server", "fd00::1", "ntp_servers"},
+		{"--dns-server", "10.0.0.300", "dns_servers"},
+		{"--lease-time", "1", "lease_time"},
+		{"--mtu", "100", "mtu"},
+		{"--dns-upstream", "dns.example", "dns_upstream"},
+	} {
+		out, err := e.d.Qnetctl("network", "set", e.net, bad.flag, bad.value)
+		if err == nil || !strings.Contains(out, bad.field) {
+			t.Errorf("network set %s %s: err=%v, want an error naming %s:\n%s", bad.flag, bad.value, err, bad.field, out)
+		}
+	}
+	if after := e.d.MustQnetctl("network", "show", e.net); after != before {
+		t.Fatalf("refused changes changed the network:\n%s\n---\n%s", before, after)
+	}
+}
+
+// startUdhcpc runs busybox udhcpc on eth0 of nsPath, recording its events
+// in leases, until the test ends (its log and the DHCP options are logged
+// if the test failed).
+func startUdhcpc(t *testing.T, nsPath, leases string) *exec.Cmd {
+	t.Helper()
+	script := writeScript(t, udhcpcScript, leases)
+	ctx4, cancel := context.WithCancel(context.Background())
+	cmd := execCommandContext(ctx4, "ip", "netns", "exec", harness.NsName(nsPath), "busybox", "udhcpc", "-i", "eth0", "-f", "-t", "10",
+		"-O", "staticroutes", "-O", "ntpsrv", "-s", script)
+	var clientLog strings.Builder
+	cmd.Stdout, cmd.Stderr = &clientLog, &clientLog
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); cmd.Wait() })
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("udhcpc:\n%s", clientLog.String())
+			t.Logf("DHCP options:\n%s", sbx.Tool(t, "ovn-nbctl", "list", "DHCP_Options"))
+		}
+	})
+	return cmd
+}
+
+// checkDHCPv6: DHCPv6 (stateful, ISC dhclient) gives the port's IPv6
+// address and the resolver.
+func checkDHCPv6(t *testing.T, c ctr, res []string) {
+	t.Helper()
 	leases6 := filepath.Join(t.TempDir(), "leases6")
 	script6 := writeScript(t, dhclient6Script, leases6)
 	dir6 := t.TempDir()
 	ctx6, cancel6 := context.WithCancel(context.Background())
 	defer cancel6()
-	cmd6 := execCommandContext(ctx6, "ip", "netns", "exec", ns, "dhclient", "-6", "-d", "-sf", script6,
+	cmd6 := execCommandContext(ctx6, "ip", "netns", "exec", harness.NsName(c.ns), "dhclient", "-6", "-d", "-sf", script6,
 		"-lf", filepath.Join(dir6, "leases"), "-pf", filepath.Join(dir6, "pid"), "eth0")
 	var log6 strings.Builder
 	cmd6.Stdout, cmd6.Stderr = &log6, &log6
@@ -200,10 +222,13 @@ func TestDHCPForContainers(t *testing.T) {
 		t.Errorf("DHCPv6 dns %q, want the resolver %s", got, res[1])
 	}
 	// (No domain search: OVN 23.03 encodes it as one label, see netsvc.)
-	cancel6()
+}
 
-	// Router advertisements: without its static IPv6 default route, the
-	// container learns one from the router (a solicitation on link up).
+// checkRADefaultRoute: router advertisements: without its static IPv6
+// default route, the container learns one from the router (a solicitation
+// on link up).
+func checkRADefaultRoute(t *testing.T, c ctr) {
+	t.Helper()
 	execIn(c.ns, "ip", "-6", "route", "del", "default")
 	execIn(c.ns, "ip", "link", "set", "eth0", "down")
 	execIn(c.ns, "ip", "link", "set", "eth0", "up")
@@ -290,6 +315,21 @@ func TestMagicDNS(t *testing.T) {
 	}
 	resolvConf(t, cli.ns, cli.dns[0], cli.search[0])
 
+	checkPortNames(t, cli, web, res)
+	checkOrdinaryClients(t, cli, web, res)
+	checkNetworkUpstream(t, e, cli, res)
+	checkOtherNetwork(t, e, cli, res)
+	// OVN native DNS answers plain queries at the gateway.
+	if got := digShort(cli.ns, "+noedns", "@10.221.0.1", "web.quantix.local"); got != web.ip4 {
+		t.Errorf("OVN native DNS at the gateway: %q, want %s", got, web.ip4)
+	}
+	checkRenameDelete(t, e, cli, web, res)
+}
+
+// checkPortNames: web's name answers A and AAAA over both resolvers, with
+// and without EDNS, and its addresses' PTRs name it.
+func checkPortNames(t *testing.T, cli, web ctr, res []string) {
+	t.Helper()
 	// The CNI result names the resolver (a runtime writes resolv.conf from it).
 	eventually(t, "web.quantix.local over EDNS", func() error {
 		if got := digShort(cli.ns, "@"+res[0], "web.quantix.local", "A"); got != web.ip4 {
@@ -312,7 +352,12 @@ func TestMagicDNS(t *testing.T) {
 	if got := digShort(cli.ns, "@"+res[0], "-x", web.ip6); got != "web.quantix.local." {
 		t.Errorf("PTR of %s: %q", web.ip6, got)
 	}
-	// Ordinary clients.
+}
+
+// checkOrdinaryClients: getent and nslookup resolve; unknown names are
+// NXDOMAIN, not a timeout; other names go to the upstream server.
+func checkOrdinaryClients(t *testing.T, cli, web ctr, res []string) {
+	t.Helper()
 	if out, err := execIn(cli.ns, "getent", "hosts", "web.quantix.local"); err != nil || !strings.Contains(out, web.ip4) && !strings.Contains(out, web.ip6) {
 		t.Errorf("getent hosts web.quantix.local: %v %q", err, out)
 	}
@@ -322,18 +367,21 @@ func TestMagicDNS(t *testing.T) {
 	if out, err := execIn(cli.ns, "busybox", "nslookup", "web.quantix.local", res[0]); err != nil || !strings.Contains(out, web.ip4) {
 		t.Errorf("nslookup: %v\n%s", err, out)
 	}
-	// Unknown names: NXDOMAIN, not a timeout.
 	start := time.Now()
 	if out := digOut(cli.ns, "@"+res[0], "nosuch.quantix.local"); !strings.Contains(out, "status: NXDOMAIN") {
 		t.Errorf("unknown name:\n%s", out)
 	}
 	t.Logf("NXDOMAIN for an unknown name in %v", time.Since(start))
-	// Other names go to the upstream server.
 	if got := digShort(cli.ns, "@"+res[0], "example.test"); got != "192.0.2.7" {
 		t.Errorf("forwarded name: %q", got)
 	}
-	// A network's own upstream servers replace the daemon's (here one that
-	// does not answer: SERVFAIL), and "none" goes back to the daemon's.
+}
+
+// checkNetworkUpstream: a network's own upstream servers replace the
+// daemon's (here one that does not answer: SERVFAIL), and "none" goes
+// back to the daemon's.
+func checkNetworkUpstream(t *testing.T, e *sgEnv, cli ctr, res []string) {
+	t.Helper()
 	e.d.MustQnetctl("network", "set", e.net, "--dns-upstream", "127.0.0.1:9")
 	eventually(t, "the network's own upstream in use", func() error {
 		if out := digOut(cli.ns, "+time=5", "@"+res[0], "example.test"); !strings.Contains(out, "status: SERVFAIL") {
@@ -348,13 +396,17 @@ func TestMagicDNS(t *testing.T) {
 		}
 		return nil
 	})
-	// Another network's ports are not visible here.
+}
+
+// checkOtherNetwork: another network's ports are not visible here, and
+// deleting that network takes its resolver endpoint down (port, veth).
+func checkOtherNetwork(t *testing.T, e *sgEnv, cli ctr, res []string) {
+	t.Helper()
 	other := newSGEnvOn(t, e.d, "e2e-dns2", "10.222.0.0/24", "fd00:222::/64")
 	other.containerArgs("dns-other", [2]string{"NAME", "elsewhere"})
 	if out := digOut(cli.ns, "@"+res[0], "elsewhere.quantix.local"); !strings.Contains(out, "status: NXDOMAIN") {
 		t.Errorf("a name of another network resolves here:\n%s", out)
 	}
-	// Deleting that network takes its resolver endpoint down (port, veth).
 	qnd := netsvc.ResolverIfname("e2e-dns2")
 	if l := sbx.HostLinks(qnd); len(l) != 1 {
 		t.Fatalf("resolver veth %s of e2e-dns2: %v", qnd, l)
@@ -372,12 +424,11 @@ func TestMagicDNS(t *testing.T) {
 		}
 		return nil
 	})
-	// OVN native DNS answers plain queries at the gateway.
-	if got := digShort(cli.ns, "+noedns", "@10.221.0.1", "web.quantix.local"); got != web.ip4 {
-		t.Errorf("OVN native DNS at the gateway: %q, want %s", got, web.ip4)
-	}
+}
 
-	// A rename and a delete show within a second.
+// checkRenameDelete: a rename and a delete show within a second.
+func checkRenameDelete(t *testing.T, e *sgEnv, cli, web ctr, res []string) {
+	t.Helper()
 	e.d.MustQnetctl("port", "set-dns-name", web.port, "www")
 	took := eventually(t, "the new name", func() error {
 		if got := digShort(cli.ns, "@"+res[0], "www.quantix.local"); got != web.ip4 {

@@ -33,6 +33,16 @@ func daemonConfig() harness.DaemonConfig {
 	return c
 }
 
+// readyDaemon skips unless the environment is there, then starts a
+// quantumnetd on the sandbox and waits until it is ready.
+func readyDaemon(t *testing.T) *harness.Daemon {
+	t.Helper()
+	env.Require(t)
+	d := harness.LaunchDaemon(t, daemonConfig())
+	d.MustReady()
+	return d
+}
+
 // launchWith starts a quantumnetd on the sandbox with its config changed by mod.
 func launchWith(t *testing.T, mod func(*harness.DaemonConfig)) *harness.Daemon {
 	t.Helper()

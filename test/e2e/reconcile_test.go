@@ -14,11 +14,8 @@ import (
 
 // TestDualStack: a network with IPv4 and IPv6 gives both addresses; both ping.
 func TestDualStack(t *testing.T) {
-	env.Require(t)
-	d := harness.LaunchDaemon(t, daemonConfig())
-	d.MustReady()
-	d.MustQnetctl("network", "create", "e2e-dual", "--subnet4", "10.206.0.0/24", "--subnet6", "fd00:206::/64")
-	t.Cleanup(func() { d.Qnetctl("network", "delete", "e2e-dual") })
+	d := readyDaemon(t)
+	d.MustNetwork("e2e-dual", "--subnet4", "10.206.0.0/24", "--subnet6", "fd00:206::/64")
 	c, _ := harness.NewCNI(t, env.Bin, harness.ConfList("dualnet", "e2e-dual", d.Socket, ""))
 	nsA, nsB := harness.Netns(t, "da"), harness.Netns(t, "db")
 	var v6 []string
@@ -46,11 +43,8 @@ func TestDualStack(t *testing.T) {
 // TestReconcileAfterCrash: what a vanished container or a half-deleted port
 // leaves behind is removed when the daemon starts again.
 func TestReconcileAfterCrash(t *testing.T) {
-	env.Require(t)
-	d := harness.LaunchDaemon(t, daemonConfig())
-	d.MustReady()
-	d.MustQnetctl("network", "create", "e2e-rec", "--subnet4", "10.207.0.0/24")
-	t.Cleanup(func() { d.Qnetctl("network", "delete", "e2e-rec") })
+	d := readyDaemon(t)
+	d.MustNetwork("e2e-rec", "--subnet4", "10.207.0.0/24")
 	c, _ := harness.NewCNI(t, env.Bin, harness.ConfList("recnet", "e2e-rec", d.Socket, ""))
 	nsA, nsB, nsC := harness.Netns(t, "ca"), harness.Netns(t, "cb"), harness.Netns(t, "cc")
 	for _, x := range []struct{ id, ns string }{{"c-a", nsA}, {"c-b", nsB}, {"c-c", nsC}} {

@@ -365,6 +365,14 @@ func (d *Daemon) MustQnetctl(args ...string) string {
 	return out
 }
 
+// MustNetwork creates the network name (args: qnetctl network create's
+// flags), failing the test, and deletes it when the test ends.
+func (d *Daemon) MustNetwork(name string, args ...string) {
+	d.t.Helper()
+	d.MustQnetctl(append([]string{"network", "create", name}, args...)...)
+	d.t.Cleanup(func() { d.Qnetctl("network", "delete", name) })
+}
+
 // MustClient is Client (15 s) failing the test; the client is closed when
 // the test ends.
 func (d *Daemon) MustClient() *rpcclient.Client {

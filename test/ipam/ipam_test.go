@@ -121,75 +121,20 @@ func TestIntegrationIPAMRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	const total, workers = 10000, 16
-	acked := map[string]string{}
-	var mu sync.Mutex
-	next, failed := 0, 0
-	run := func(c *rpcclient.Client, stopAt int) {
-		var wg sync.WaitGroup
-		for range workers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					mu.Lock()
-					i := next
-					if i >= stopAt {
-						mu.Unlock()
-						return
-					}
-					next++
-					mu.Unlock()
-					owner := fmt.Sprintf("o%05d", i)
-					r, err := c.IPAMReserve(context.Background(), &api.IPAMReserveRequest{Network: "big", Owner: owner})
-					if err != nil {
-						mu.Lock()
-						failed++
-						mu.Unlock()
-						return // the daemon died: this request may or may not have committed
-					}
-					mu.Lock()
-					if prev, dup := acked[r.Address]; dup {
-						t.Errorf("%s acknowledged to %s and %s", r.Address, prev, owner)
-					}
-					acked[r.Address] = owner
-					mu.Unlock()
-				}
-			}()
-		}
-		wg.Wait()
-	}
+	st := &stream{t: t, network: "big", workers: workers, acked: map[string]string{}}
 	// Kill the daemon while the stream runs.
-	go func() {
-		for {
-			mu.Lock()
-			n := len(acked)
-			mu.Unlock()
-			if n >= 4000 {
-				d.Kill()
-				return
-			}
-			time.Sleep(time.Millisecond)
-		}
-	}()
-	run(c, total)
+	go st.killAt(d, 4000)
+	st.run(c, total)
 	<-d.Done()
-	killedAt := len(acked)
+	killedAt := len(st.acked)
 	_, c2 := startDaemon(t, nb.Remote, "chassis-1")
-	run(c2, total) // the rest of the stream, on the restarted daemon
+	st.run(c2, total) // the rest of the stream, on the restarted daemon
 	u, err := c2.IPAMShow(context.Background(), &api.NetworkRef{Name: "big"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	held := map[string]string{}
-	byOwner := map[string]string{}
-	for _, r := range u.Subnets[0].Reservations {
-		held[r.Address] = r.Owner
-		if prev, dup := byOwner[r.Owner]; dup {
-			t.Errorf("owner %s holds %s and %s", r.Owner, prev, r.Address)
-		}
-		byOwner[r.Owner] = r.Address
-	}
-	for addr, owner := range acked {
+	held := heldByOwner(t, u.Subnets[0].Reservations)
+	for addr, owner := range st.acked {
 		if held[addr] != owner {
 			t.Fatalf("acknowledged %s for %s, NB holds it for %q", addr, owner, held[addr])
 		}
@@ -198,16 +143,98 @@ func TestIntegrationIPAMRestart(t *testing.T) {
 	if s.Used != uint64(len(held)) || s.Used+s.Free+s.Reserved != s.Size {
 		t.Fatalf("pool accounting after restart: %+v (NB holds %d)", s, len(held))
 	}
+	acked, failed := len(st.acked), st.failed
 	// Unacknowledged commits are at most the requests in flight at the kill.
-	if extra := len(held) - len(acked); extra < 0 || extra > failed {
-		t.Fatalf("NB holds %d allocations, %d acknowledged, %d in flight at the kill", len(held), len(acked), failed)
+	if extra := len(held) - acked; extra < 0 || extra > failed {
+		t.Fatalf("NB holds %d allocations, %d acknowledged, %d in flight at the kill", len(held), acked, failed)
 	}
-	if killedAt >= total || len(acked)+failed != total || failed > workers {
-		t.Fatalf("killed after %d of %d; %d acknowledged, %d failed", killedAt, total, len(acked), failed)
+	if killedAt >= total || acked+failed != total || failed > workers {
+		t.Fatalf("killed after %d of %d; %d acknowledged, %d failed", killedAt, total, acked, failed)
 	}
-	t.Logf("killed after %d acknowledged; %d in flight, %d of them committed; %d acknowledged in all", killedAt, failed, len(held)-len(acked), len(acked))
+	t.Logf("killed after %d acknowledged; %d in flight, %d of them committed; %d acknowledged in all", killedAt, failed, len(held)-acked, acked)
 	first := netip.MustParseAddr("10.30.0.2")
 	if _, ok := held[first.String()]; !ok {
 		t.Fatalf("first address %s not handed out", first)
 	}
+}
+
+// stream is a numbered stream of reservations (owners o00000, o00001, ...)
+// made by workers at a time, across daemons: what was acknowledged to
+// whom, and how many requests failed (in flight when a daemon died).
+type stream struct {
+	t       *testing.T
+	network string
+	workers int
+	mu      sync.Mutex
+	acked   map[string]string // address -> owner
+	next    int
+	failed  int
+}
+
+// run reserves through c until the stream reaches stopAt; a worker whose
+// request fails stops (the daemon died: that request may or may not have
+// committed). An address acknowledged twice is an error.
+func (st *stream) run(c *rpcclient.Client, stopAt int) {
+	var wg sync.WaitGroup
+	for range st.workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				st.mu.Lock()
+				i := st.next
+				if i >= stopAt {
+					st.mu.Unlock()
+					return
+				}
+				st.next++
+				st.mu.Unlock()
+				owner := fmt.Sprintf("o%05d", i)
+				r, err := c.IPAMReserve(context.Background(), &api.IPAMReserveRequest{Network: st.network, Owner: owner})
+				if err != nil {
+					st.mu.Lock()
+					st.failed++
+					st.mu.Unlock()
+					return // the daemon died: this request may or may not have committed
+				}
+				st.mu.Lock()
+				if prev, dup := st.acked[r.Address]; dup {
+					st.t.Errorf("%s acknowledged to %s and %s", r.Address, prev, owner)
+				}
+				st.acked[r.Address] = owner
+				st.mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// killAt kills d with SIGKILL once n addresses are acknowledged.
+func (st *stream) killAt(d *harness.Daemon, n int) {
+	for {
+		st.mu.Lock()
+		got := len(st.acked)
+		st.mu.Unlock()
+		if got >= n {
+			d.Kill()
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// heldByOwner maps NB's reservations, address to owner; an owner holding
+// two addresses is an error.
+func heldByOwner(t *testing.T, rs []*api.IPAMReservation) map[string]string {
+	t.Helper()
+	held := map[string]string{}
+	byOwner := map[string]string{}
+	for _, r := range rs {
+		held[r.Address] = r.Owner
+		if prev, dup := byOwner[r.Owner]; dup {
+			t.Errorf("owner %s holds %s and %s", r.Owner, prev, r.Address)
+		}
+		byOwner[r.Owner] = r.Address
+	}
+	return held
 }

@@ -238,22 +238,7 @@ func TestVMAndContainer(t *testing.T) {
 	if out, err := d.Qnetctl("ipam", "reserve", "vmnet", "--owner", "vm1-static", "--address", "10.210.0.77", "--mac", "52:54:00:21:00:01"); err != nil {
 		t.Fatalf("%v %s", err, out)
 	}
-
-	// A container on the network, through the CNI plugin.
-	ns := harness.NsName(harness.Netns(t, "vm-c"))
-	cni, err := harness.NewCNI(t, env.Bin, harness.ConfList("vmnet", "vmnet", daemonSocket(), ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rt := harness.RT("vm-ctr", "/var/run/netns/"+ns, "eth0")
-	rt.Args = [][2]string{{"IgnoreUnknown", "1"}, {"NAME", "vmctr"}}
-	r, err := cni.Config.AddNetworkList(context.Background(), cni.List, rt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cni.Config.DelNetworkList(context.Background(), cni.List, rt) })
-	cres, _ := current.NewResultFromResult(r)
-	ctrIP := cres.IPs[0].Address.IP.String()
+	ns, ctrIP := vmContainer(t)
 
 	// The VM is in a security group without rules: DHCP still works (it is
 	// never blocked), its own pings go out, nothing comes in.
@@ -272,8 +257,47 @@ func TestVMAndContainer(t *testing.T) {
 		t.Fatalf("the guest got %s by DHCP, IPAM assigned %s, the static binding is 10.210.0.77", ip, want)
 	}
 	t.Logf("the guest got %s by DHCP from OVN; the container is %s", ip, ctrIP)
-	// The lease carries the network's options; the guest resolves the
-	// container's name through the resolver its lease names.
+	resolver := checkGuestNames(t, d, g, ns, ip, ctrIP)
+	checkGuestGroup(t, d, g, ns, ip, ctrIP)
+	checkGuestRestarts(t, d, g, ns, ip, ctrIP)
+	checkGuestRename(t, &g, ns, resolver, ip)
+
+	// Undefined: the port and the address are released (libvirt event).
+	if out, err := virsh("undefine", g.name); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	ovsdbtest.Eventually(t, 15*time.Second, func() bool { return portAddr(t, g.iface) == "" }, "the undefined VM's port was not released")
+	if out, _ := d.Qnetctl("ipam", "show", "vmnet"); !regexp.MustCompile(`10\.210\.0\.0/24\s+\S+\s+256\s+3\s+`).MatchString(out) {
+		t.Fatalf("after undefine only the container, the network's resolver and the static binding should hold an address:\n%s", out)
+	}
+}
+
+// vmContainer puts a container (NAME=vmctr) on vmnet through the CNI
+// plugin: its namespace's name and its address.
+func vmContainer(t *testing.T) (ns, ip string) {
+	t.Helper()
+	ns = harness.NsName(harness.Netns(t, "vm-c"))
+	cni, err := harness.NewCNI(t, env.Bin, harness.ConfList("vmnet", "vmnet", daemonSocket(), ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := harness.RT("vm-ctr", "/var/run/netns/"+ns, "eth0")
+	rt.Args = [][2]string{{"IgnoreUnknown", "1"}, {"NAME", "vmctr"}}
+	r, err := cni.Config.AddNetworkList(context.Background(), cni.List, rt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cni.Config.DelNetworkList(context.Background(), cni.List, rt) })
+	cres, _ := current.NewResultFromResult(r)
+	return ns, cres.IPs[0].Address.IP.String()
+}
+
+// checkGuestNames: the lease carries the network's options; the guest
+// resolves the container's name through the resolver its lease names, and
+// the container the VM's; DHCPv6 and router advertisements configure IPv6.
+// It returns the network's IPv4 resolver.
+func checkGuestNames(t *testing.T, d *harness.Daemon, g guest, ns, ip, ctrIP string) string {
+	t.Helper()
 	resolver, resolver6 := networkResolvers(t, d, "vmnet")
 	if got := dig(ns, resolver, "vmctr.quantix.local"); got != ctrIP {
 		t.Fatalf("the container resolves its own name (NAME=vmctr) to %q, want %s", got, ctrIP)
@@ -303,6 +327,14 @@ func TestVMAndContainer(t *testing.T) {
 	if m := regexp.MustCompile(`QNGUEST IP6=.*`).Find(b); m != nil {
 		t.Logf("%s", strings.TrimSpace(string(m)))
 	}
+	return resolver
+}
+
+// checkGuestGroup: the guest's pings go out; its port is in the metadata's
+// group, which without rules lets nothing in, and with the icmp preset
+// lets the container's ping in.
+func checkGuestGroup(t *testing.T, d *harness.Daemon, g guest, ns, ip, ctrIP string) {
+	t.Helper()
 	pingsOK(t, g, ctrIP, 3)
 	if out, _ := d.Qnetctl("port", "show", g.iface); !regexp.MustCompile(`security groups:\s+vmsg\n`).MatchString(out) {
 		t.Fatalf("the VM port is not in the metadata's group:\n%s", out)
@@ -316,8 +348,12 @@ func TestVMAndContainer(t *testing.T) {
 	if err := containerPing(t, ns, ip); err != nil {
 		t.Fatalf("with the icmp preset: %v", err)
 	}
+}
 
-	// Shut down (the guest powers off on ACPI) and started again: the same address.
+// checkGuestRestarts: the guest shut down (ACPI) and started again keeps
+// its address; quantumnetd and libvirtd restarting do not disturb it.
+func checkGuestRestarts(t *testing.T, d *harness.Daemon, g guest, ns, ip, ctrIP string) {
+	t.Helper()
 	if out, err := virsh("shutdown", g.name); err != nil {
 		t.Fatalf("%v %s", err, out)
 	}
@@ -354,8 +390,12 @@ func TestVMAndContainer(t *testing.T) {
 	if err := containerPing(t, ns, ip); err != nil {
 		t.Fatalf("after a libvirtd restart: %v", err)
 	}
+}
 
-	// Renamed (shut off): its DNS name follows within a second.
+// checkGuestRename: renamed (shut off), the VM's DNS name follows within a
+// second and its port stays.
+func checkGuestRename(t *testing.T, g *guest, ns, resolver, ip string) {
+	t.Helper()
 	virsh("destroy", g.name)
 	if out, err := virsh("domrename", g.name, "qn-test-vm1b"); err != nil {
 		t.Fatalf("virsh domrename: %v\n%s", err, out)
@@ -369,15 +409,6 @@ func TestVMAndContainer(t *testing.T) {
 	t.Logf("rename visible in DNS after %v", time.Since(start))
 	if portAddr(t, g.iface) != ip {
 		t.Fatal("a renamed VM lost its port")
-	}
-
-	// Undefined: the port and the address are released (libvirt event).
-	if out, err := virsh("undefine", g.name); err != nil {
-		t.Fatalf("%v %s", err, out)
-	}
-	ovsdbtest.Eventually(t, 15*time.Second, func() bool { return portAddr(t, g.iface) == "" }, "the undefined VM's port was not released")
-	if out, _ := d.Qnetctl("ipam", "show", "vmnet"); !regexp.MustCompile(`10\.210\.0\.0/24\s+\S+\s+256\s+3\s+`).MatchString(out) {
-		t.Fatalf("after undefine only the container, the network's resolver and the static binding should hold an address:\n%s", out)
 	}
 }
 

@@ -32,6 +32,13 @@ type Services interface {
 	Ensure(ctx context.Context, network string) error
 }
 
+// Users tells what still uses a network beyond its ports (the router
+// store: an attached router, floating IPs, gateways on it), as an error of
+// kind errs.InUse naming them; nil when nothing does.
+type Users interface {
+	NetworkInUse(network string) error
+}
+
 // Groups rewrites the security groups' rows (daemon/secgroup/nbstore.Manager).
 type Groups interface {
 	Sync(ctx context.Context) error
@@ -42,6 +49,7 @@ type Manager struct {
 	NB       *ovn.NB
 	Services Services // nil: no service rows
 	Groups   Groups   // nil: no security groups
+	Users    Users    // nil: no routers
 	Log      *slog.Logger
 
 	locks keylock.Map // per network name
@@ -54,6 +62,7 @@ type Network struct {
 	UUID      string            // of its Logical_Switch
 	Resolvers network.Resolvers // its resolver addresses, once chosen
 	Ports     int               // workload ports on it
+	Router    string            // the user router it is attached to
 }
 
 // errNotConnected: Northbound is not connected (checked before a create).
@@ -76,7 +85,11 @@ func (m *Manager) create(ctx context.Context, spec network.Spec) error {
 	if !m.NB.Connected() {
 		return errNotConnected
 	}
-	if _, err := m.NB.CreateSwitch(ctx, spec.Name, spec.ExternalIDs()); err != nil {
+	var ports []*nbdb.LogicalSwitchPort
+	if spec.External {
+		ports = append(ports, ovn.LocalnetPort(spec.Name, spec.Physnet, spec.VLAN))
+	}
+	if _, err := m.NB.CreateSwitch(ctx, spec.Name, spec.ExternalIDs(), ports...); err != nil {
 		return err
 	}
 	in := spec.Input()
@@ -147,6 +160,11 @@ func (m *Manager) Delete(ctx context.Context, name string) error {
 
 func (m *Manager) delete(ctx context.Context, name string) error {
 	defer m.locks.Lock(name)()
+	if m.Users != nil {
+		if err := m.Users.NetworkInUse(name); err != nil {
+			return err
+		}
+	}
 	if err := m.NB.DeleteSwitch(ctx, name); err != nil {
 		return err
 	}
@@ -190,7 +208,7 @@ func (m *Manager) view(ls *nbdb.LogicalSwitch) (Network, error) {
 		return Network{}, err
 	}
 	ports, _ := m.NB.ListPorts(map[string]string{keys.Network: spec.Name})
-	return Network{Spec: spec, UUID: ls.UUID, Resolvers: network.ResolversOf(ls), Ports: len(ports)}, nil
+	return Network{Spec: spec, UUID: ls.UUID, Resolvers: network.ResolversOf(ls), Ports: len(ports), Router: network.RouterOf(ls)}, nil
 }
 
 // ensureServices writes a network's service rows now (DHCP options must be

@@ -13,6 +13,7 @@ import (
 	"github.com/quantumnet/quantumnet/pkg/ovn"
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
+	"github.com/quantumnet/quantumnet/pkg/ovn/ovntest"
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
 )
 
@@ -23,18 +24,10 @@ func (c *counter) Ensure(context.Context, string) error { c.ensured.Add(1); retu
 func (c *counter) Sync(context.Context) error           { c.synced.Add(1); return nil }
 
 func newManager(t *testing.T) (*Manager, *counter, *ovsdbtest.Server, context.Context) {
-	srv := ovsdbtest.New(t, "../../../pkg/ovn/nbdb/ovn-nb.ovsschema")
+	nb, srv := ovntest.NewNB(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	log := ovsdbtest.Logger(t)
-	nb, err := ovn.NewNB(ctx, []string{srv.Remote}, nil, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nb.Close)
-	if err := nb.WaitConnected(ctx); err != nil {
-		t.Fatal(err)
-	}
 	c := &counter{}
 	return &Manager{NB: nb, Services: c, Groups: c, Log: log}, c, srv, ctx
 }
@@ -77,7 +70,7 @@ func TestIntegrationNetworkLifecycle(t *testing.T) {
 	if len(n.DNSServers) != 1 || n.DNSServers[0].String() != "10.9.0.53" || n.Subnet6 != blue.Subnet6 {
 		t.Fatalf("after update: %+v", n)
 	}
-	ids := srv.FindOne("ovn-nbctl", nbdb.LogicalSwitchTable, []string{"external_ids"}, "name="+ovn.SwitchName("blue")).Map("external_ids")
+	ids := srv.Row(nbdb.LogicalSwitchTable, []string{"external_ids"}, "name="+ovn.SwitchName("blue")).Map("external_ids")
 	if ids[keys.MTU] != "1300" || ids[keys.Subnet4] != "10.9.0.0/24" {
 		t.Fatalf("stored: %v", ids)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -14,10 +15,12 @@ import (
 
 	"github.com/quantumnet/quantumnet/daemon/network"
 	"github.com/quantumnet/quantumnet/daemon/secgroup"
-	"github.com/quantumnet/quantumnet/pkg/ovn"
+	"github.com/quantumnet/quantumnet/daemon/secgroup/secgrouptest"
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
+	"github.com/quantumnet/quantumnet/pkg/ovn/ovntest"
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
+	"github.com/quantumnet/quantumnet/test/harness"
 )
 
 // The benchmarks of `make bench` for security groups: 1,000 ports in 10
@@ -38,16 +41,7 @@ func benchGroupsOf(b testing.TB) []secgroup.Group {
 	for g := range benchGroups {
 		grp := secgroup.Group{Name: fmt.Sprintf("g%d", g)}
 		for r := range benchRules {
-			spec := fmt.Sprintf("ingress tcp %d from 10.%d.0.0/16", 1000+r, g)
-			switch r % 4 {
-			case 1:
-				spec = fmt.Sprintf("ingress ipv6 udp %d", 2000+r)
-			case 2:
-				spec = fmt.Sprintf("ingress tcp %d from sg:g%d", 3000+r, (g+1)%benchGroups)
-			case 3:
-				spec = fmt.Sprintf("egress tcp %d to 192.0.2.%d stateless", 4000+r, r)
-			}
-			rule, err := secgroup.ParseRule(spec)
+			rule, err := secgroup.ParseRule(secgrouptest.RuleSpec(g, r, benchGroups))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -65,18 +59,10 @@ func benchEnv(b testing.TB) (*Manager, *ovsdbtest.Server, context.Context) {
 }
 
 func benchEnvN(b testing.TB, nPorts int) (*Manager, *ovsdbtest.Server, context.Context) {
-	srv := ovsdbtest.New(b, "../../../pkg/ovn/nbdb/ovn-nb.ovsschema")
+	srv := ovsdbtest.NewNB(b)
 	ctx, cancel := context.WithCancel(context.Background())
 	b.Cleanup(cancel)
-	nb, err := ovn.NewNB(ctx, []string{srv.Remote}, nil, discard())
-	if err != nil {
-		b.Fatal(err)
-	}
-	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
-	defer wcancel()
-	if err := nb.WaitConnected(wctx); err != nil {
-		b.Fatal(err)
-	}
+	nb := ovntest.DialNBLog(b, srv, discard())
 	spec, _ := network.Parse(network.Input{Name: "bench", Subnet4: "10.60.0.0/20", Subnet6: "fd00:60::/64"})
 	ls, err := nb.CreateSwitch(ctx, "bench", spec.ExternalIDs())
 	if err != nil {
@@ -131,7 +117,7 @@ func applySnapshot(t testing.TB, m *Manager) *snapshot {
 }
 
 func rowCount(srv *ovsdbtest.Server, table string) int {
-	return len(srv.Find("ovn-nbctl", table, []string{"_uuid"}))
+	return len(srv.Rows(table, []string{"_uuid"}))
 }
 
 // TestIntegrationRowsDoNotGrowWithPorts: in a real Northbound, 10 groups of
@@ -147,7 +133,7 @@ func TestIntegrationRowsDoNotGrowWithPorts(t *testing.T) {
 		if acls != benchGroups*benchRules+15 || pgs != benchGroups+2 {
 			t.Fatalf("%d ports: %d ACL rows in %d port groups, want %d in %d", n, acls, pgs, benchGroups*benchRules+15, benchGroups+2)
 		}
-		if members := len(srv.FindOne("ovn-nbctl", "Port_Group", []string{"ports"}, "name="+secgroup.AllPortGroup).Set("ports")); members != n {
+		if members := len(srv.Row("Port_Group", []string{"ports"}, "name="+secgroup.AllPortGroup).Set("ports")); members != n {
 			t.Fatalf("%d ports: %d members of %s", n, members, secgroup.AllPortGroup)
 		}
 	}
@@ -239,11 +225,20 @@ func BenchmarkSetPortGroups(b *testing.B) {
 	}
 }
 
+// smokePorts is BenchmarkNaivePerPortACLs's network in smoke mode
+// (harness.SmokeEnv=1): the same path and checks over fewer ports, as the
+// full 1,000 take seconds per iteration.
+const smokePorts = 100
+
 // BenchmarkNaivePerPortACLs is the peer: the same groups written the way
 // that does not use port groups, one ACL per port and rule on the switch
 // (remote groups as literal address lists), in one transaction.
 func BenchmarkNaivePerPortACLs(b *testing.B) {
-	m, srv, ctx := benchEnv(b)
+	n := benchPorts
+	if os.Getenv(harness.SmokeEnv) == "1" {
+		n = smokePorts
+	}
+	m, srv, ctx := benchEnvN(b, n)
 	groups := benchGroupsOf(b)
 	s, _ := m.snapshot()
 	addrs := map[string]string{} // port group -> "{a, b, ...}" of its members' IPv4 addresses

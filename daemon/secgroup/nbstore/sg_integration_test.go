@@ -16,6 +16,7 @@ import (
 	"github.com/quantumnet/quantumnet/ipam/nbstore"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
+	"github.com/quantumnet/quantumnet/pkg/ovn/ovntest"
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
 )
 
@@ -29,31 +30,19 @@ type env struct {
 }
 
 func newEnv(t *testing.T) *env {
-	srv := ovsdbtest.New(t, "../../../pkg/ovn/nbdb/ovn-nb.ovsschema")
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	e := &env{t: t, srv: srv, ctx: ctx}
+	e := &env{t: t, srv: ovsdbtest.NewNB(t), ctx: ctx}
 	e.nb, e.m, e.al = e.connect()
 	spec, _ := network.Parse(network.Input{Name: "blue", Subnet4: "10.8.0.0/24", Subnet6: "fd00:8::/64"})
-	if _, err := e.nb.CreateSwitch(ctx, "blue", spec.ExternalIDs()); err != nil {
-		t.Fatal(err)
-	}
-	ovsdbtest.Eventually(t, 5*time.Second, func() bool { _, err := e.nb.GetSwitch("blue"); return err == nil }, "switch")
+	ovntest.Switch("blue", spec.ExternalIDs())(t, e.nb)
 	return e
 }
 
 // connect is one daemon: its own NB client, manager and allocator.
 func (e *env) connect() (*ovn.NB, *Manager, *lport.Ports) {
 	log := ovsdbtest.Logger(e.t)
-	nb, err := ovn.NewNB(e.ctx, []string{e.srv.Remote}, nil, log)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	wctx, cancel := context.WithTimeout(e.ctx, 10*time.Second)
-	defer cancel()
-	if err := nb.WaitConnected(wctx); err != nil {
-		e.t.Fatal(err)
-	}
+	nb := ovntest.DialNB(e.t, e.srv)
 	m := &Manager{NB: nb, Log: log}
 	return nb, m, &lport.Ports{NB: nb, Store: &nbstore.Store{NB: nb, Log: log}, Groups: m}
 }
@@ -66,9 +55,9 @@ func (e *env) port(name string, groups ...string) error {
 
 // members reads a port group's ports from the database (by name).
 func (e *env) members(pg string) []string {
-	uuids := e.srv.FindOne("ovn-nbctl", "Port_Group", []string{"ports"}, "name="+pg).Set("ports")
+	uuids := e.srv.Row("Port_Group", []string{"ports"}, "name="+pg).Set("ports")
 	byUUID := map[string]string{}
-	for _, r := range e.srv.Find("ovn-nbctl", "Logical_Switch_Port", []string{"_uuid", "name"}) {
+	for _, r := range e.srv.Rows("Logical_Switch_Port", []string{"_uuid", "name"}) {
 		byUUID[r.Str("_uuid")] = r.Str("name")
 	}
 	var names []string
@@ -81,7 +70,7 @@ func (e *env) members(pg string) []string {
 
 func (e *env) aclUUIDs() []string {
 	var out []string
-	for _, r := range e.srv.Find("ovn-nbctl", "ACL", []string{"_uuid"}) {
+	for _, r := range e.srv.Rows("ACL", []string{"_uuid"}) {
 		out = append(out, r.Str("_uuid"))
 	}
 	slices.Sort(out)
@@ -100,6 +89,18 @@ func mustRule(t *testing.T, s string) secgroup.Rule {
 // the translator says, incrementally, and every refusal leaves NB as it was.
 func TestIntegrationGroupsAndPorts(t *testing.T) {
 	e := newEnv(t)
+	createGroups(t, e)
+	createPortsInGroups(t, e)
+	changeIncrementally(t, e)
+	syncRepairs(t, e)
+	checkRefusals(t, e)
+	checkAndDeleteAll(t, e)
+}
+
+// createGroups creates web, db and front-end, and refuses a duplicate and a
+// name OVN cannot tell from front-end.
+func createGroups(t *testing.T, e *env) {
+	t.Helper()
 	ctx := e.ctx
 	if err := e.m.Create(ctx, secgroup.Group{Name: "web", Description: "front ends", Rules: []secgroup.Rule{mustRule(t, "ingress tcp 80")}}); err != nil {
 		t.Fatal(err)
@@ -116,8 +117,12 @@ func TestIntegrationGroupsAndPorts(t *testing.T) {
 	if err := e.m.Create(ctx, secgroup.Group{Name: "front_end"}); !errors.Is(err, secgroup.ErrInvalid) {
 		t.Fatalf("create of a name OVN cannot tell from front-end: %v", err)
 	}
+}
 
-	// A port is created in its groups in the same transaction.
+// createPortsInGroups: a port is created in its groups in the same
+// transaction, and a port in an unknown group is not created.
+func createPortsInGroups(t *testing.T, e *env) {
+	t.Helper()
 	if err := e.port("p1", "web"); err != nil {
 		t.Fatal(err)
 	}
@@ -136,8 +141,13 @@ func TestIntegrationGroupsAndPorts(t *testing.T) {
 	if got := e.members(secgroup.AllPortGroup); !slices.Equal(got, []string{"p1"}) {
 		t.Fatalf("%s has %v", secgroup.AllPortGroup, got)
 	}
+}
 
-	// Adding a rule adds exactly one ACL row and rewrites none.
+// changeIncrementally: adding a rule adds exactly one ACL row and rewrites
+// none.
+func changeIncrementally(t *testing.T, e *env) {
+	t.Helper()
+	ctx := e.ctx
 	before := e.aclUUIDs()
 	added, err := e.m.AddRules(ctx, "web", []secgroup.Rule{mustRule(t, "ingress tcp 443"), mustRule(t, "ingress tcp 80")})
 	if err != nil || len(added) != 1 {
@@ -165,13 +175,17 @@ func TestIntegrationGroupsAndPorts(t *testing.T) {
 	if got := e.members("qn_sg_db"); !slices.Equal(got, []string{"p2"}) {
 		t.Fatalf("qn_sg_db has %v", got)
 	}
-	if ids := e.srv.FindOne("ovn-nbctl", "Logical_Switch_Port", []string{"external_ids"}, "name=p2").Map("external_ids"); ids[keys.SecurityGroups] != "db,web" {
+	if ids := e.srv.Row("Logical_Switch_Port", []string{"external_ids"}, "name=p2").Map("external_ids"); ids[keys.SecurityGroups] != "db,web" {
 		t.Fatalf("p2 external_ids %v", ids)
 	}
+}
 
-	// Sync repairs a membership lost behind its back, and writes nothing
-	// when all is right (the generation stays).
-	p2 := e.srv.FindOne("ovn-nbctl", "Logical_Switch_Port", []string{"_uuid"}, "name=p2").Str("_uuid")
+// syncRepairs: Sync repairs a membership lost behind its back, and writes
+// nothing when all is right (the generation stays).
+func syncRepairs(t *testing.T, e *env) {
+	t.Helper()
+	ctx := e.ctx
+	p2 := e.srv.Row("Logical_Switch_Port", []string{"_uuid"}, "name=p2").Str("_uuid")
 	e.srv.Run("ovn-nbctl", "--db="+e.srv.Remote, "remove", "Port_Group", "qn_sg_web", "ports", p2)
 	ovsdbtest.Eventually(t, 5*time.Second, func() bool { pg, _ := e.nb.GetPortGroup("qn_sg_web"); return len(pg.Ports) == 1 }, "removal seen")
 	if err := e.m.Sync(ctx); err != nil {
@@ -181,7 +195,7 @@ func TestIntegrationGroupsAndPorts(t *testing.T) {
 		t.Fatalf("after sync qn_sg_web has %v", got)
 	}
 	gen := func() string {
-		return e.srv.FindOne("ovn-nbctl", "Port_Group", []string{"external_ids"}, "name="+secgroup.AllPortGroup).Map("external_ids")[keys.SGGen]
+		return e.srv.Row("Port_Group", []string{"external_ids"}, "name="+secgroup.AllPortGroup).Map("external_ids")[keys.SGGen]
 	}
 	g0 := gen()
 	ovsdbtest.Eventually(t, 5*time.Second, func() bool { pg, _ := e.nb.GetPortGroup("qn_sg_web"); return len(pg.Ports) == 2 }, "repair seen")
@@ -191,9 +205,13 @@ func TestIntegrationGroupsAndPorts(t *testing.T) {
 	if g1 := gen(); g1 != g0 {
 		t.Fatalf("a sync with nothing to do wrote (generation %s -> %s)", g0, g1)
 	}
+}
 
-	// Refusals: unknown remote group, a group with members, a group named
-	// by another's rule, an unknown rule.
+// checkRefusals: an unknown remote group, a group with members, a group
+// named by another's rule, an unknown rule.
+func checkRefusals(t *testing.T, e *env) {
+	t.Helper()
+	ctx := e.ctx
 	if _, err := e.m.AddRules(ctx, "db", []secgroup.Rule{mustRule(t, "ingress tcp 5432 from sg:nosuch")}); !errors.Is(err, secgroup.ErrUnknownGroup) {
 		t.Fatalf("rule with an unknown remote group: %v", err)
 	}
@@ -224,7 +242,13 @@ func TestIntegrationGroupsAndPorts(t *testing.T) {
 	if err := e.m.DeleteRules(ctx, "db", []string{"ingress ipv4 tcp 5432 from sg:web"}); err != nil {
 		t.Fatal(err)
 	}
+}
 
+// checkAndDeleteAll: what Northbound holds is exactly what the translator
+// makes of the groups and ports, and deleting every group leaves no row.
+func checkAndDeleteAll(t *testing.T, e *env) {
+	t.Helper()
+	ctx := e.ctx
 	// What Northbound holds is exactly what the translator makes of the
 	// groups and ports (nothing left over, nothing missing).
 	e.checkTranslated()
@@ -239,7 +263,7 @@ func TestIntegrationGroupsAndPorts(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := len(e.srv.Find("ovn-nbctl", "Port_Group", []string{"_uuid"})); n != 0 {
+	if n := len(e.srv.Rows("Port_Group", []string{"_uuid"})); n != 0 {
 		t.Fatalf("%d port groups left", n)
 	}
 	if n := len(e.aclUUIDs()); n != 0 {

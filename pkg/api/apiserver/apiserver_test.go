@@ -139,21 +139,8 @@ func TestNoLeakPerClient(t *testing.T) {
 // Stop ends Serve (which then returns nil) and removes the socket.
 func TestStop(t *testing.T) {
 	path := apitest.SocketPath(t)
-	srv, err := apiserver.Listen(path, apitest.NewDaemon())
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve() }()
-	apitest.Dial(t, path, "cni").Close()
-	srv.Stop()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("Serve after Stop = %v, want nil", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Serve did not return after Stop")
+	if err := apitest.ServeAndStop(t, path); err != nil {
+		t.Fatalf("Serve after Stop = %v, want nil", err)
 	}
 	if _, err := os.Lstat(path); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("socket after Stop: %v, want it removed", err)

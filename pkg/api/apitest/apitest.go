@@ -150,3 +150,25 @@ func Dial(t *testing.T, path, name string) *rpcclient.Client {
 	}
 	return c
 }
+
+// ServeAndStop listens on path, serves one client's Dial and Close, stops
+// the server and returns what Serve returned (the test fails if Serve does
+// not return within 5 s of Stop).
+func ServeAndStop(t *testing.T, path string) error {
+	t.Helper()
+	srv, err := apiserver.Listen(path, NewDaemon())
+	if err != nil {
+		t.Fatalf("Listen(%s): %v", path, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve() }()
+	Dial(t, path, "cni").Close()
+	srv.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(5 * time.Second):
+		t.Fatal("Serve did not return after Stop")
+		return nil
+	}
+}

@@ -99,3 +99,49 @@ const (
 
 // Resolver marks the OVS port of a resolver endpoint: its network.
 const Resolver = Prefix + "resolver"
+
+// North-south: routers, external networks, gateways and floating IPs.
+const (
+	// Router is the user router a network is attached to (on its LS), and
+	// the router's name on its own rows (LR, static routes, NAT, HA group,
+	// its gateway LRP and LSP).
+	Router = Prefix + "router"
+	// External marks an external (provider) network's LS ("true").
+	External = Prefix + "external"
+	// Physnet is an external network's physical network (LS).
+	Physnet = Prefix + "physnet"
+	// VLAN is an external network's VLAN tag (LS; absent: untagged).
+	VLAN = Prefix + "vlan"
+	// RouteKind marks a static route: RouteUser (made by a user) or
+	// RouteGateway (a gateway's default route).
+	RouteKind    = Prefix + "route"
+	RouteUser    = "user"
+	RouteGateway = "gateway"
+	// GatewayNet is the external network of a router's gateway (on its LR,
+	// its gateway LRP and LSP).
+	GatewayNet = Prefix + "gateway-network"
+	// NoSNAT marks a gateway set without SNAT (on the gateway LRP, "true").
+	NoSNAT = Prefix + "no-snat"
+	// FIP is a floating IP (on its NAT row: the address).
+	FIP = Prefix + "fip"
+	// FIPPort and FIPFixed record a floating IP's association on its
+	// reservation row: the logical port and its address.
+	FIPPort  = Prefix + "fip-port"
+	FIPFixed = Prefix + "fip-fixed-ip"
+	// OwnerFIP holds the reservation of a floating IP.
+	OwnerFIP = "fip"
+	// OwnerRouterPrefix + router holds a router's gateway addresses.
+	OwnerRouterPrefix = "router:"
+	// Localnet is the localnet LSP of an external network: its network.
+	Localnet = Prefix + "localnet"
+)
+
+// Name prefixes of the north-south rows.
+const (
+	RouterPrefix        = "qn-lr-"  // Logical_Router of a user router
+	GatewayPortPrefix   = "qn-lrg-" // a router's gateway LRP
+	GatewayLSPPrefix    = "qn-lsg-" // the LSP on the external network peering with it
+	HAGroupPrefix       = "qn-ha-"  // HA_Chassis_Group of a router's gateway
+	LocalnetPrefix      = "qn-ln-"  // localnet LSP of an external network
+	ChassisRedirectPref = "cr-"     // SB Port_Binding of a distributed gateway port
+)

@@ -29,9 +29,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/containernetworking/cni/libcni"
@@ -69,11 +67,7 @@ var (
 )
 
 func main() {
-	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "Usage: go run ./test/bench/cniadd [flags]\n\nCNI ADD latency of quantumnet vs bridge+host-local vs a shell OVN plugin (root, local OVN sandbox).\n\n")
-		flag.PrintDefaults()
-	}
-	flag.Parse()
+	harness.ParseFlags("./test/bench/cniadd", "CNI ADD latency of quantumnet vs bridge+host-local vs a shell OVN plugin (root, local OVN sandbox).")
 	if *flagSmoke {
 		if err := harness.FlagDefaults(map[string]string{"n": "3", "parallel": "2", "warmup": "1"}); err != nil {
 			logf("%v", err)
@@ -151,50 +145,35 @@ func run() (code int) {
 	}
 	// The first SIGINT/SIGTERM stops the measurements; the cleanup still
 	// runs (later signals are ignored until it is done).
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	sigc := make(chan os.Signal, 4)
-	signal.Notify(sigc, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sigc) // runs last: after the cleanup
-	go func() {
-		first := true
-		for range sigc {
-			if first {
-				logf("interrupted: stopping, then cleaning up (a few seconds)")
-				cancel()
-				first = false
-			} else {
-				logf("still cleaning up, please wait")
-			}
-		}
-	}()
+	ctx, stop := harness.Interruptible(logf)
+	defer stop() // runs last: after the cleanup
 
 	b := &bench{pid: os.Getpid(), namespaces: map[string]bool{}}
-	t0 := time.Now()
-	defer func() {
-		if r := recover(); r != nil {
-			logf("panic: %v", r)
-			code = 1
-		}
-		if err := b.cleanup(); err != nil {
-			logf("cleanup: %v", err)
-			code = 1
-		} else {
-			logf("cleanup done; total run time %s", time.Since(t0).Round(100*time.Millisecond))
-		}
-	}()
+	defer harness.Finish(&code, time.Now(), b.cleanup, logf)
 
 	if err := b.setup(ctx); err != nil {
 		logf("setup failed: %v", err)
 		b.dumpLogs()
 		return 1
 	}
-	if r, err := readStatus(b.daemon.Pid()); err == nil {
+	if r, err := harness.ProcStatus(b.daemon.Pid()); err == nil {
 		b.rssStart = r["VmRSS"]
 	}
+	results, failed := b.measure(ctx)
+	if ctx.Err() != nil {
+		logf("interrupted")
+		return 130
+	}
+	if b.finish(results) || failed {
+		b.dumpLogs()
+		return 1
+	}
+	return 0
+}
 
-	var results []*phaseResult
-	failed := false
+// measure runs each contender's warm-up, then its sequential and parallel
+// phases; a failure ends that contender's phases (failed is true).
+func (b *bench) measure(ctx context.Context) (results []*phaseResult, failed bool) {
 	for _, c := range b.contenders {
 		if ctx.Err() != nil {
 			break
@@ -220,11 +199,13 @@ func run() (code int) {
 			}
 		}
 	}
-	if ctx.Err() != nil {
-		logf("interrupted")
-		return 130
-	}
-	if st, err := readStatus(b.daemon.Pid()); err == nil {
+	return results, failed
+}
+
+// finish reads quantumnetd's memory and log, prints the report and writes
+// it to -json; it is true when writing failed.
+func (b *bench) finish(results []*phaseResult) (failed bool) {
+	if st, err := harness.ProcStatus(b.daemon.Pid()); err == nil {
 		b.rssEnd, b.hwmEnd = st["VmRSS"], st["VmHWM"]
 	} else {
 		b.problem("reading quantumnetd memory: %v", err)
@@ -232,14 +213,10 @@ func run() (code int) {
 	b.scanDaemonLog()
 	rep := b.report(results)
 	if *flagJSON != "" {
-		if err := writeJSON(*flagJSON, rep); err != nil {
+		if err := harness.WriteJSON(*flagJSON, rep); err != nil {
 			logf("writing %s: %v", *flagJSON, err)
-			failed = true
+			return true
 		}
 	}
-	if failed {
-		b.dumpLogs()
-		return 1
-	}
-	return 0
+	return false
 }

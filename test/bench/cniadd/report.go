@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"runtime"
@@ -153,12 +152,4 @@ func firstLine(s string) string {
 		s = s[:160] + "..."
 	}
 	return s
-}
-
-func writeJSON(path string, rep *report) error {
-	data, err := json.MarshalIndent(rep, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, append(data, '\n'), 0o644)
 }

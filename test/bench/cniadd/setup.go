@@ -48,8 +48,16 @@ func (b *bench) setup(ctx context.Context) error {
 		return err
 	}
 	b.loadStart = loadavg()
+	for _, step := range []func(context.Context) error{b.sandbox, b.plugins, b.quantumnet, b.shellBaseline} {
+		if err := step(ctx); err != nil {
+			return err
+		}
+	}
+	return b.configure()
+}
 
-	// The OVN sandbox.
+// sandbox brings the OVN sandbox up unless it is, and reads its env.
+func (b *bench) sandbox(ctx context.Context) error {
 	logf("sandbox: checking (scripts/sandbox.sh status)")
 	out, err := b.cmd(ctx, 10*time.Second, filepath.Join(b.repo, "scripts", "sandbox.sh"), "status")
 	if err != nil {
@@ -80,8 +88,11 @@ func (b *bench) setup(ctx context.Context) error {
 			return fmt.Errorf("%s=%s is not a unix: socket", k, b.env[k])
 		}
 	}
+	return nil
+}
 
-	// Reference plugins and the shell baseline.
+// plugins builds the reference plugins and links the shell baseline.
+func (b *bench) plugins(ctx context.Context) error {
 	if err := b.buildReferencePlugins(ctx); err != nil {
 		return err
 	}
@@ -89,8 +100,11 @@ func (b *bench) setup(ctx context.Context) error {
 	if err := os.Symlink(shell, filepath.Join(b.pluginDir, "qnbench-shell")); err != nil {
 		return err
 	}
+	return nil
+}
 
-	// quantumnetd.
+// quantumnet starts quantumnetd and creates its network.
+func (b *bench) quantumnet(ctx context.Context) error {
 	if err := b.startDaemon(ctx); err != nil {
 		return err
 	}
@@ -99,20 +113,28 @@ func (b *bench) setup(ctx context.Context) error {
 		return fmt.Errorf("qnetctl network create %s: %v\n%s", name, err, out)
 	}
 	b.network = name
+	return nil
+}
 
-	// Shell baseline: its logical switch and state dir.
+// shellBaseline creates the shell baseline's logical switch and state dir.
+func (b *bench) shellBaseline(ctx context.Context) error {
 	sw := fmt.Sprintf("qnbench-sh-%d", b.pid)
 	if out, err := b.cmd(ctx, 15*time.Second, "ovn-nbctl", "--db="+b.env["QN_NB_REMOTE"], "--timeout=10", "ls-add", sw); err != nil {
 		return fmt.Errorf("ovn-nbctl ls-add %s: %v\n%s", sw, err, out)
 	}
 	b.shellSwitch = sw
 	b.shellOwner = fmt.Sprintf("qnbench-%d", b.pid)
-	shellState := filepath.Join(b.tmp, "shell-state")
-	if err := os.MkdirAll(shellState, 0o755); err != nil {
+	if err := os.MkdirAll(b.shellState(), 0o755); err != nil {
 		return err
 	}
 	b.hostLocalDir = filepath.Join(b.tmp, "host-local")
+	return nil
+}
 
+func (b *bench) shellState() string { return filepath.Join(b.tmp, "shell-state") }
+
+// configure is libcni and each contender's network configuration.
+func (b *bench) configure() error {
 	// libcni, as a runtime uses it: CNI_PATH has quantumnet's bin dir and
 	// the temp plugin dir; plugin stderr goes to a log file.
 	exe := &invoke.DefaultExec{RawExec: &invoke.RawExec{Stderr: b.stderrLog}, PluginDecoder: version.PluginDecoder{}}
@@ -132,7 +154,7 @@ func (b *bench) setup(ctx context.Context) error {
 		}, b.verifyBridge},
 		{cShell, "sh", map[string]any{
 			"type": "qnbench-shell", "nbDB": b.env["QN_NB_REMOTE"], "ovsDB": b.env["QN_OVS_REMOTE"],
-			"logicalSwitch": sw, "stateDir": shellState, "subnet16": shellNet16, "readyTimeout": 15, "owner": b.shellOwner,
+			"logicalSwitch": b.shellSwitch, "stateDir": b.shellState(), "subnet16": shellNet16, "readyTimeout": 15, "owner": b.shellOwner,
 		}, b.verifyShell},
 	}
 	for _, cf := range confs {

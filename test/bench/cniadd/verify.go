@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -10,7 +9,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -184,8 +182,29 @@ func (b *bench) cleanup() error {
 			errs = append(errs, err)
 		}
 	}
+	for _, step := range []func(context.Context, func(error)){
+		b.delLive, b.delNamespaces, b.delNetwork, b.stopDaemon, b.delShell, b.delBridge, b.sandboxDown,
+	} {
+		step(ctx, note)
+	}
 
-	// 1. DEL what is still attached (failed or interrupted phases).
+	// 8. Temp dir.
+	if b.stderrLog != nil {
+		b.stderrLog.Close()
+	}
+	if b.tmp != "" {
+		if *flagKeep || len(errs) > 0 {
+			logf("temp dir kept: %s", b.tmp)
+		} else {
+			note(os.RemoveAll(b.tmp))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// delLive is cleanup step 1: DEL what is still attached (failed or
+// interrupted phases).
+func (b *bench) delLive(ctx context.Context, note func(error)) {
 	for _, c := range b.contenders {
 		c.mu.Lock()
 		var atts []*attachment
@@ -201,8 +220,10 @@ func (b *bench) cleanup() error {
 			note(err)
 		}
 	}
+}
 
-	// 2. Namespaces (their veths go with them).
+// delNamespaces is cleanup step 2: namespaces (their veths go with them).
+func (b *bench) delNamespaces(ctx context.Context, note func(error)) {
 	b.nsMu.Lock()
 	var names []string
 	for n := range b.namespaces {
@@ -213,9 +234,12 @@ func (b *bench) cleanup() error {
 		logf("cleanup: deleting %d namespace(s)", len(names))
 		note(b.deleteNamespaces(ctx, names))
 	}
+}
 
-	// 3. The quantumnet network, through the daemon; if ports are left
-	// (a DEL failed), remove them directly so nothing stays behind.
+// delNetwork is cleanup step 3: the quantumnet network, through the
+// daemon; if ports are left (a DEL failed), remove them directly so
+// nothing stays behind.
+func (b *bench) delNetwork(ctx context.Context, note func(error)) {
 	if b.network != "" {
 		if out, err := b.qnetctl(ctx, "network", "delete", b.network); err != nil {
 			note(fmt.Errorf("qnetctl network delete %s: %v: %s", b.network, err, strings.TrimSpace(out)))
@@ -224,8 +248,10 @@ func (b *bench) cleanup() error {
 			b.network = ""
 		}
 	}
+}
 
-	// 4. The daemon.
+// stopDaemon is cleanup step 4: the daemon.
+func (b *bench) stopDaemon(_ context.Context, note func(error)) {
 	if b.daemon != nil {
 		if b.daemon.Exited() {
 			note(errors.New("quantumnetd had exited by itself"))
@@ -233,8 +259,11 @@ func (b *bench) cleanup() error {
 			b.daemon.Stop() // SIGTERM, SIGKILL after 10 s
 		}
 	}
+}
 
-	// 5. Shell baseline: its switch (with any port left) and OVS ports.
+// delShell is cleanup step 5: the shell baseline's switch (with any port
+// left) and OVS ports.
+func (b *bench) delShell(ctx context.Context, note func(error)) {
 	if b.shellSwitch != "" {
 		if left, err := b.ovsLeftovers(ctx, func(r ovsRow) bool { return r.IDs["qnbench-owner"] == b.shellOwner }); err == nil {
 			for _, l := range left {
@@ -249,35 +278,26 @@ func (b *bench) cleanup() error {
 			note(fmt.Errorf("ovn-nbctl ls-del %s: %v: %s", b.shellSwitch, err, out))
 		}
 	}
+}
 
-	// 6. The bridge of the reference plugin (only ever created by this run:
-	// setup refuses to start when it exists).
+// delBridge is cleanup step 6: the bridge of the reference plugin (only
+// ever created by this run: setup refuses to start when it exists).
+func (b *bench) delBridge(_ context.Context, note func(error)) {
 	if l, err := netlink.LinkByName(bridgeName); err == nil && b.bridgeOurs {
 		if err := netlink.LinkDel(l); err != nil {
 			note(fmt.Errorf("deleting %s: %w", bridgeName, err))
 		}
 	}
+}
 
-	// 7. The sandbox, if this run started it.
+// sandboxDown is cleanup step 7: the sandbox, if this run started it.
+func (b *bench) sandboxDown(ctx context.Context, note func(error)) {
 	if b.sandboxStarted {
 		logf("cleanup: scripts/sandbox.sh down (this run started the sandbox)")
 		if out, err := b.cmd(ctx, 90*time.Second, filepath.Join(b.repo, "scripts", "sandbox.sh"), "down"); err != nil {
 			note(fmt.Errorf("scripts/sandbox.sh down: %v\n%s", err, out))
 		}
 	}
-
-	// 8. Temp dir.
-	if b.stderrLog != nil {
-		b.stderrLog.Close()
-	}
-	if b.tmp != "" {
-		if *flagKeep || len(errs) > 0 {
-			logf("temp dir kept: %s", b.tmp)
-		} else {
-			note(os.RemoveAll(b.tmp))
-		}
-	}
-	return errors.Join(errs...)
 }
 
 // forceRemoveQN removes this run's quantumnet leftovers behind the daemon's
@@ -301,30 +321,6 @@ func (b *bench) forceRemoveQN(ctx context.Context) {
 }
 
 // ---------------------------------------------------------------- daemon facts
-
-// readStatus reads the kB values of /proc/PID/status.
-func readStatus(pid int) (map[string]int64, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	m := map[string]int64{}
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		k, v, ok := strings.Cut(s.Text(), ":")
-		if !ok {
-			continue
-		}
-		f := strings.Fields(v)
-		if len(f) == 2 && f[1] == "kB" {
-			if n, err := strconv.ParseInt(f[0], 10, 64); err == nil {
-				m[k] = n
-			}
-		}
-	}
-	return m, s.Err()
-}
 
 func loadavg() string {
 	b, err := os.ReadFile("/proc/loadavg")

@@ -1,23 +1,15 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"net"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
-	"runtime/pprof"
-	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -26,9 +18,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/quantumnet/quantumnet/ipam/nbstore"
 	"github.com/quantumnet/quantumnet/pkg/api"
-	"github.com/quantumnet/quantumnet/pkg/ovn"
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
 	"github.com/quantumnet/quantumnet/pkg/rpcclient"
@@ -311,106 +301,146 @@ func show(ctx context.Context, c *rpcclient.Client) (*api.IPAMSubnet, error) {
 
 // ---------------------------------------------------------------- section 1 + 3
 
+// qnRun is quantumnetd's part of the benchmark: its Northbound, the
+// daemon, a client for IPAMShow and the workers' clients, and the
+// reservations the benchmark holds.
+type qnRun struct {
+	nb      *nbServer
+	d       *qnd
+	c       *rpcclient.Client
+	cs      []*rpcclient.Client
+	h       *holder
+	usable  int // what the benchmark can reserve
+	fillSeq int
+}
+
+func (q *qnRun) close() {
+	closeAll(q.cs)
+	if q.c != nil {
+		q.c.Close()
+	}
+}
+
 func (e *env) quantumnetd(ctx context.Context, fills []int) error {
-	nb, err := e.startNB(ctx)
-	if err != nil {
-		return err
-	}
-	d, err := e.startDaemon(nb.remote, "bench-1", "warn")
-	if err != nil {
-		return err
-	}
-	c, err := d.client(ctx, 20*time.Second)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	subnet := netip.PrefixFrom(netip.MustParseAddr(subnetBase), *flagPrefix)
-	if _, err := c.CreateNetwork(ctx, &api.Network{Name: netName, Subnet4: subnet.String()}); err != nil {
-		return fmt.Errorf("CreateNetwork: %w", err)
-	}
-	s, err := show(ctx, c)
-	if err != nil {
-		return err
-	}
-	h := &holder{held: map[netip.Addr]string{}}
-	if err := h.daemonOwn(s, subnet); err != nil {
-		return err
-	}
-	e.res.Daemon.RSSEmptyKiB, _ = procMem(d.Pid())
-	// What the benchmark can reserve: the range less the daemon's own
-	// reservations (the resolver's address).
-	usable := int(s.Size-s.Reserved) - len(h.own)
-	e.res.Daemon.Usable, e.res.Daemon.Workers = usable, *flagWorkers
-	cs, err := d.dialN(ctx, *flagWorkers)
-	if err != nil {
-		return err
-	}
-	defer func() { closeAll(cs) }()
-	// Warm up (not timed): connections, caches, the daemon's first rebuild.
-	if addrs, _, err := h.reserve(ctx, cs[:1], "warmup", 20); err != nil {
-		return fmt.Errorf("warm-up: %w", err)
-	} else if _, err := h.release(ctx, cs[:1], addrs); err != nil {
-		return fmt.Errorf("warm-up: %w", err)
-	}
-	fillSeq := 0
-	prefill := func(target int) error {
-		from := h.len()
-		if target <= from {
-			return nil
-		}
-		_, st, err := h.reserve(ctx, cs, "fill"+strconv.Itoa(fillSeq), target-from)
-		fillSeq++
-		e.res.Daemon.Prefill = append(e.res.Daemon.Prefill, prefillResult{From: from, To: h.len(), Stats: st})
-		logf("quantumnetd: pre-filled %d -> %d in %s (%.0f reservations/s, %d clients)", from, h.len(), st.Total.Round(time.Millisecond), st.PerSec, len(cs))
+	q := &qnRun{h: &holder{held: map[netip.Addr]string{}}}
+	defer q.close()
+	if err := e.startQN(ctx, q); err != nil {
 		return err
 	}
 	for _, fill := range fills {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		target := usable * fill / 100
-		n := min(*flagN, usable-target) // what fits
-		if n < 1 {
-			return fmt.Errorf("fill %d %%: no free address left", fill)
-		}
-		if err := prefill(target); err != nil {
-			return fmt.Errorf("pre-fill to %d %%: %w", fill, err)
-		}
-		logf("quantumnetd: %d %% full (%d reservations): %d reserves + releases, sequential then %d clients", fill, h.len(), n, len(cs))
-		lvl := qnLevel{FillPct: fill, Filled: h.len()}
-		var errs []error
-		addrs, st, err := h.reserve(ctx, cs[:1], fmt.Sprintf("seq%d", fill), n)
-		lvl.SeqAdd = st
-		errs = append(errs, err)
-		lvl.SeqDel, err = h.release(ctx, cs[:1], addrs)
-		errs = append(errs, err)
-		if err := errors.Join(errs...); err == nil && ctx.Err() == nil {
-			addrs, lvl.ConcAdd, err = h.reserve(ctx, cs, fmt.Sprintf("conc%d", fill), n)
-			errs = append(errs, err)
-			lvl.ConcDel, err = h.release(ctx, cs, addrs)
-			errs = append(errs, err)
-		}
-		e.res.Daemon.Levels = append(e.res.Daemon.Levels, lvl)
-		if err := errors.Join(errs...); err != nil {
-			return fmt.Errorf("fill %d %%: %w", fill, err)
-		}
-		if s, err := show(ctx, c); err != nil {
+		if err := e.level(ctx, q, fill); err != nil {
 			return err
-		} else if err := h.check(s); err != nil {
-			return fmt.Errorf("fill %d %%: after the phase %w", fill, err)
 		}
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	if err := e.exhaust(ctx, cs, h, prefill, usable); err != nil {
+	if err := e.exhaust(ctx, q.cs, q.h, q.prefiller(ctx, e), q.usable); err != nil {
 		return fmt.Errorf("at 100 %% full: %w", err)
 	}
 	if *flagRebuild == 0 || ctx.Err() != nil {
 		return ctx.Err()
 	}
-	return e.rebuild(ctx, nb, d, c, cs, h, prefill, usable)
+	return e.rebuild(ctx, q)
+}
+
+// startQN starts Northbound and the daemon, creates the network, dials
+// the workers and warms up.
+func (e *env) startQN(ctx context.Context, q *qnRun) error {
+	var err error
+	if q.nb, err = e.startNB(ctx); err != nil {
+		return err
+	}
+	if q.d, err = e.startDaemon(q.nb.remote, "bench-1", "warn"); err != nil {
+		return err
+	}
+	if q.c, err = q.d.client(ctx, 20*time.Second); err != nil {
+		return err
+	}
+	subnet := netip.PrefixFrom(netip.MustParseAddr(subnetBase), *flagPrefix)
+	if _, err := q.c.CreateNetwork(ctx, &api.Network{Name: netName, Subnet4: subnet.String()}); err != nil {
+		return fmt.Errorf("CreateNetwork: %w", err)
+	}
+	s, err := show(ctx, q.c)
+	if err != nil {
+		return err
+	}
+	if err := q.h.daemonOwn(s, subnet); err != nil {
+		return err
+	}
+	e.res.Daemon.RSSEmptyKiB, _ = procMem(q.d.Pid())
+	// What the benchmark can reserve: the range less the daemon's own
+	// reservations (the resolver's address).
+	q.usable = int(s.Size-s.Reserved) - len(q.h.own)
+	e.res.Daemon.Usable, e.res.Daemon.Workers = q.usable, *flagWorkers
+	if q.cs, err = q.d.dialN(ctx, *flagWorkers); err != nil {
+		return err
+	}
+	// Warm up (not timed): connections, caches, the daemon's first rebuild.
+	if addrs, _, err := q.h.reserve(ctx, q.cs[:1], "warmup", 20); err != nil {
+		return fmt.Errorf("warm-up: %w", err)
+	} else if _, err := q.h.release(ctx, q.cs[:1], addrs); err != nil {
+		return fmt.Errorf("warm-up: %w", err)
+	}
+	return nil
+}
+
+// prefiller returns the pre-fill of the network to target reservations
+// (untimed for the levels, recorded in the results).
+func (q *qnRun) prefiller(ctx context.Context, e *env) func(target int) error {
+	return func(target int) error {
+		h := q.h
+		from := h.len()
+		if target <= from {
+			return nil
+		}
+		_, st, err := h.reserve(ctx, q.cs, "fill"+strconv.Itoa(q.fillSeq), target-from)
+		q.fillSeq++
+		e.res.Daemon.Prefill = append(e.res.Daemon.Prefill, prefillResult{From: from, To: h.len(), Stats: st})
+		logf("quantumnetd: pre-filled %d -> %d in %s (%.0f reservations/s, %d clients)", from, h.len(), st.Total.Round(time.Millisecond), st.PerSec, len(q.cs))
+		return err
+	}
+}
+
+// level measures one fill level: reserves and releases, sequential then
+// on every worker, and checks the daemon's view after.
+func (e *env) level(ctx context.Context, q *qnRun, fill int) error {
+	h, cs := q.h, q.cs
+	target := q.usable * fill / 100
+	n := min(*flagN, q.usable-target) // what fits
+	if n < 1 {
+		return fmt.Errorf("fill %d %%: no free address left", fill)
+	}
+	if err := q.prefiller(ctx, e)(target); err != nil {
+		return fmt.Errorf("pre-fill to %d %%: %w", fill, err)
+	}
+	logf("quantumnetd: %d %% full (%d reservations): %d reserves + releases, sequential then %d clients", fill, h.len(), n, len(cs))
+	lvl := qnLevel{FillPct: fill, Filled: h.len()}
+	var errs []error
+	addrs, st, err := h.reserve(ctx, cs[:1], fmt.Sprintf("seq%d", fill), n)
+	lvl.SeqAdd = st
+	errs = append(errs, err)
+	lvl.SeqDel, err = h.release(ctx, cs[:1], addrs)
+	errs = append(errs, err)
+	if err := errors.Join(errs...); err == nil && ctx.Err() == nil {
+		addrs, lvl.ConcAdd, err = h.reserve(ctx, cs, fmt.Sprintf("conc%d", fill), n)
+		errs = append(errs, err)
+		lvl.ConcDel, err = h.release(ctx, cs, addrs)
+		errs = append(errs, err)
+	}
+	e.res.Daemon.Levels = append(e.res.Daemon.Levels, lvl)
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("fill %d %%: %w", fill, err)
+	}
+	if s, err := show(ctx, q.c); err != nil {
+		return err
+	} else if err := h.check(s); err != nil {
+		return fmt.Errorf("fill %d %%: after the phase %w", fill, err)
+	}
+	return nil
 }
 
 // exhaust fills the network to 100 % and times refused reservations
@@ -469,299 +499,4 @@ func (e *env) exhaust(ctx context.Context, cs []*rpcclient.Client, h *holder, pr
 	logf("quantumnetd: 100 %% full (%d): refused IPAMReserve p50 %s back to back, %s right after a commit",
 		x.Filled, fmtDur(x.Refused.P50), fmtDur(x.RefusedAfterCommit.P50))
 	return nil
-}
-
-// rebuild: bring the network to exactly -rebuild reservations through the
-// daemon, stop it, start a fresh one and time it until IPAMShow answers
-// with all of them; then time the pool rebuild alone in this process.
-func (e *env) rebuild(ctx context.Context, nb *nbServer, d *qnd, c *rpcclient.Client, cs []*rpcclient.Client,
-	h *holder, prefill func(int) error, usable int) error {
-	want := *flagRebuild
-	if want > usable {
-		return fmt.Errorf("-rebuild %d: the /%d has %d usable addresses", want, *flagPrefix, usable)
-	}
-	if err := prefill(want); err != nil {
-		return fmt.Errorf("pre-fill to %d: %w", want, err)
-	}
-	if extra := h.len() - want; extra > 0 {
-		var addrs []netip.Addr
-		h.mu.Lock()
-		for a := range h.held {
-			if len(addrs) == extra {
-				break
-			}
-			addrs = append(addrs, a)
-		}
-		h.mu.Unlock()
-		if _, err := h.release(ctx, cs, addrs); err != nil {
-			return err
-		}
-	}
-	s, err := show(ctx, c)
-	if err != nil {
-		return err
-	}
-	if err := h.check(s); err != nil || h.len() != want {
-		return fmt.Errorf("rebuild: before the restart %v (the benchmark holds %d, want %d)", err, h.len(), want)
-	}
-	// The fresh daemon must find the benchmark's reservations and its own.
-	total := want + len(h.own)
-	r := &rebuildResult{Reservations: total}
-	e.res.Rebuild = r
-	if fi, err := os.Stat(nb.db); err == nil {
-		r.DBFileBytes = fi.Size()
-	}
-	// Stop the daemon that wrote them; a fresh one must find them in NB.
-	closeAll(cs)
-	c.Close()
-	d.Stop()
-	logf("rebuild: %d reservations in NB (%d of them the daemon's own); starting a fresh quantumnetd", total, len(h.own))
-
-	d2, err := e.startDaemon(nb.remote, "bench-2", "info")
-	if err != nil {
-		return err
-	}
-	var c2 *rpcclient.Client
-	defer func() {
-		if c2 != nil {
-			c2.Close()
-		}
-	}()
-	deadline := d2.started.Add(60 * time.Second)
-	var last error
-	for {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if time.Now().After(deadline) || d2.Exited() {
-			return fmt.Errorf("rebuild: the fresh daemon never answered IPAMShow with %d used: %v\n%s", total, last, harness.TailFile(d2.LogPath, 20))
-		}
-		if c2 == nil {
-			if c2, last = rpcclient.Dial(ctx, d2.ClientSocket, "bench-ipam"); last != nil {
-				c2 = nil
-				time.Sleep(time.Millisecond)
-				continue
-			}
-			r.ToSocket = time.Since(d2.started)
-		}
-		s, err := show(ctx, c2)
-		if err == nil && int(s.Used) == total && len(s.Reservations) == total {
-			r.ToShow = time.Since(d2.started)
-			break
-		}
-		if err == nil {
-			err = fmt.Errorf("used %d, %d reservations", s.Used, len(s.Reservations))
-		}
-		last = err
-		time.Sleep(time.Millisecond)
-	}
-	if t, err := logTime(d2.LogPath, "msg=connected", "db=nb"); err == nil {
-		r.ToNBConnected = t.Sub(d2.started)
-	}
-	var warm []time.Duration
-	for range 5 {
-		t := time.Now()
-		if _, err := show(ctx, c2); err != nil {
-			return err
-		}
-		warm = append(warm, time.Since(t))
-	}
-	r.ShowWarm = median(warm)
-	r.RSSKiB, r.HWMKiB = procMem(d2.Pid())
-	logf("rebuild: fresh daemon answered after %s (socket %s, NB connected %s); warm IPAMShow %s",
-		r.ToShow.Round(time.Millisecond), r.ToSocket.Round(time.Millisecond), r.ToNBConnected.Round(time.Millisecond), r.ShowWarm.Round(time.Millisecond))
-	// Free the CPU for the in-process measurement.
-	c2.Close()
-	c2 = nil
-	d2.Stop()
-	return e.rebuildInProcess(ctx, nb, total, r)
-}
-
-// rebuildInProcess connects the daemon's own NB client (pkg/ovn) to the
-// database and times daemon/alloc on the loaded cache: a fresh Allocator's
-// first Show rebuilds the pools from the cache; a second Show does not;
-// the difference is the rebuild alone.
-func (e *env) rebuildInProcess(ctx context.Context, nb *nbServer, want int, r *rebuildResult) error {
-	cctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	// What the server side costs: the same monitor request, raw, its reply
-	// only scanned as JSON.
-	if fb, d, n, err := rawMonitor(nb.sock); err != nil {
-		logf("NOTE: raw monitor request: %v", err)
-	} else {
-		r.RawMonitorFirstByte, r.RawMonitor, r.RawMonitorBytes = fb, d, n
-	}
-	if *flagCPUProfile != "" {
-		f, err := os.Create(*flagCPUProfile)
-		if err != nil {
-			return err
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			f.Close()
-			return err
-		}
-		defer func() {
-			pprof.StopCPUProfile()
-			f.Close()
-			logf("CPU profile of the in-process rebuild written to %s", *flagCPUProfile)
-		}()
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	heap0 := liveHeap()
-	t := time.Now()
-	nbc, err := ovn.NewNB(cctx, []string{nb.remote}, nil, log)
-	if err != nil {
-		return err
-	}
-	defer nbc.Close()
-	wctx, wcancel := context.WithTimeout(cctx, 60*time.Second)
-	defer wcancel()
-	if err := nbc.WaitConnected(wctx); err != nil {
-		return err
-	}
-	r.InProcMonitorLoad = time.Since(t)
-	var first, second []time.Duration
-	for range 5 {
-		al := &nbstore.Store{NB: nbc}
-		t := time.Now()
-		us, err := al.Show(netName)
-		if err != nil {
-			return err
-		}
-		first = append(first, time.Since(t))
-		if len(us) != 1 || int(us[0].Used) != want {
-			return fmt.Errorf("in-process rebuild: %+v, want %d used", us, want)
-		}
-		t = time.Now()
-		if _, err := al.Show(netName); err != nil {
-			return err
-		}
-		second = append(second, time.Since(t))
-	}
-	// Live heap of the NB cache plus one allocator's state (kept alive).
-	keep := &nbstore.Store{NB: nbc}
-	if _, err := keep.Show(netName); err != nil {
-		return err
-	}
-	r.InProcLiveHeap = int64(liveHeap()) - int64(heap0)
-	runtime.KeepAlive(keep)
-	r.InProcFirstShow, r.InProcWarmShow = median(first), median(second)
-	r.InProcRebuild = max(0, r.InProcFirstShow-r.InProcWarmShow)
-	logf("rebuild: in-process monitor load %s, first Show %s, warm Show %s: rebuild alone %s",
-		r.InProcMonitorLoad.Round(time.Millisecond), r.InProcFirstShow.Round(time.Millisecond), r.InProcWarmShow.Round(time.Millisecond), r.InProcRebuild.Round(time.Millisecond))
-	return nil
-}
-
-func median(ds []time.Duration) time.Duration {
-	s := append([]time.Duration(nil), ds...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	return s[len(s)/2]
-}
-
-// logTime returns the time= of the first line of a slog text log holding
-// every needle.
-func logTime(path string, needles ...string) (time.Time, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return time.Time{}, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		ok := true
-		for _, n := range needles {
-			ok = ok && strings.Contains(line, n)
-		}
-		if !ok || !strings.HasPrefix(line, "time=") {
-			continue
-		}
-		ts, _, _ := strings.Cut(strings.TrimPrefix(line, "time="), " ")
-		return time.Parse(time.RFC3339Nano, ts)
-	}
-	return time.Time{}, errors.New("not found")
-}
-
-// procMem returns VmRSS and VmHWM of pid, in KiB.
-func procMem(pid int) (rss, hwm int64) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		f := strings.Fields(l)
-		if len(f) < 2 {
-			continue
-		}
-		v, _ := strconv.ParseInt(f[1], 10, 64)
-		switch f[0] {
-		case "VmRSS:":
-			rss = v
-		case "VmHWM:":
-			hwm = v
-		}
-	}
-	return rss, hwm
-}
-
-// rawMonitor sends the monitor request the daemon's NB client makes (every
-// column of its three tables) on a plain JSON-RPC connection and times the
-// initial reply, scanned as JSON but not decoded into rows: the server's
-// share of a monitor load (serialisation and transfer).
-func rawMonitor(sock string) (first, total time.Duration, size int, err error) {
-	conn, err := net.Dial("unix", sock)
-	if err != nil {
-		return 0, 0, 0, err
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(60 * time.Second))
-	req := map[string]any{"id": 1, "method": "monitor", "params": []any{"OVN_Northbound", "bench-raw",
-		map[string]any{"Logical_Switch": map[string]any{}, "Logical_Switch_Port": map[string]any{}, "DHCP_Options": map[string]any{}}}}
-	t := time.Now()
-	if err := json.NewEncoder(conn).Encode(req); err != nil {
-		return 0, 0, 0, err
-	}
-	fb := &firstByte{r: conn, start: t}
-	dec := json.NewDecoder(bufio.NewReaderSize(fb, 1<<20))
-	for {
-		var resp struct {
-			ID     any             `json:"id"`
-			Result json.RawMessage `json:"result"`
-			Error  any             `json:"error"`
-		}
-		if err := dec.Decode(&resp); err != nil {
-			return 0, 0, 0, err
-		}
-		if resp.ID == nil { // a notification
-			continue
-		}
-		if resp.Error != nil {
-			return 0, 0, 0, fmt.Errorf("monitor: %v", resp.Error)
-		}
-		return fb.first, time.Since(t), len(resp.Result), nil
-	}
-}
-
-// firstByte records when its first read returned data.
-type firstByte struct {
-	r     io.Reader
-	start time.Time
-	first time.Duration
-}
-
-func (f *firstByte) Read(p []byte) (int, error) {
-	n, err := f.r.Read(p)
-	if n > 0 && f.first == 0 {
-		f.first = time.Since(f.start)
-	}
-	return n, err
-}
-
-// liveHeap is the heap in use after a full collection.
-func liveHeap() uint64 {
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
 }

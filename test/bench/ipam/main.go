@@ -49,7 +49,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -85,11 +84,7 @@ const (
 )
 
 func main() {
-	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "Usage: go run ./test/bench/ipam [flags]\n\nIPAM allocation rate: quantumnetd vs host-local, the in-process allocator, and the rebuild from Northbound.\n\n")
-		flag.PrintDefaults()
-	}
-	flag.Parse()
+	harness.ParseFlags("./test/bench/ipam", "IPAM allocation rate: quantumnetd vs host-local, the in-process allocator, and the rebuild from Northbound.")
 	os.Exit(run())
 }
 
@@ -183,108 +178,117 @@ func (p *proc) stop(sig syscall.Signal, grace time.Duration) {
 // env is the benchmark's world: the harness's Env (the repository, the
 // temp dir, quantumnetd built, the cleanups) and the results.
 type env struct {
-	h   *harness.Env
-	res *Results
+	h      *harness.Env
+	res    *Results
+	failed bool // a step failed (its failure is in res)
 }
 
 func run() (code int) {
+	fills, code := checkFlags()
+	if code != 0 {
+		return code
+	}
+	ctx, stop := harness.Interruptible(logf)
+	defer stop() // runs last: after the cleanup
+
+	e := &env{h: harness.New(harness.Setup{Name: "bipam", Binaries: []string{"quantumnetd"}}), res: newResults(fills)}
+	e.h.Keep = *flagKeep
+	defer harness.Finish(&code, time.Now(), e.close, logf)
+
+	if !e.measure(ctx, fills) {
+		return 1
+	}
+	e.publish(ctx)
+	if ctx.Err() != nil {
+		return 130
+	}
+	if e.failed {
+		return 1
+	}
+	return 0
+}
+
+// checkFlags applies -smoke/-quick sizes and checks the flags: the fills,
+// or exit code 2.
+func checkFlags() ([]int, int) {
 	if err := applySizes(); err != nil {
 		logf("%v", err)
-		return 2
+		return nil, 2
 	}
 	fills, err := parseFills(*flagFills)
 	if err != nil {
 		logf("%v", err)
-		return 2
+		return nil, 2
 	}
 	if *flagPrefix < 16 || *flagPrefix > 24 || *flagN < 1 || *flagWorkers < 1 || *flagRebuild < 0 {
 		logf("-prefix must be 16..24, -n and -workers >= 1, -rebuild >= 0")
-		return 2
+		return nil, 2
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	sigc := make(chan os.Signal, 4)
-	signal.Notify(sigc, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sigc)
-	go func() {
-		first := true
-		for range sigc {
-			if first {
-				logf("interrupted: stopping, then cleaning up")
-				cancel()
-				first = false
-			} else {
-				logf("still cleaning up, please wait")
-			}
-		}
-	}()
+	return fills, 0
+}
 
-	e := &env{h: harness.New(harness.Setup{Name: "bipam", Binaries: []string{"quantumnetd"}}), res: newResults(fills)}
-	e.h.Keep = *flagKeep
-	t0 := time.Now()
-	defer func() {
-		if r := recover(); r != nil {
-			logf("panic: %v", r)
-			code = 1
-		}
-		e.h.Close()
-		if *flagKeep {
-			logf("kept %s", e.h.Tmp)
-		}
-		logf("cleanup done; total run time %s", time.Since(t0).Round(100*time.Millisecond))
-	}()
-
-	failed := false
-	fail := func(what string, err error) {
-		if ctx.Err() != nil {
-			err = fmt.Errorf("interrupted (%v)", err)
-		}
-		logf("%s failed: %v", what, err)
-		e.res.Failures = append(e.res.Failures, what+": "+err.Error())
-		failed = true
+// fail records a failed step.
+func (e *env) fail(ctx context.Context, what string, err error) {
+	if ctx.Err() != nil {
+		err = fmt.Errorf("interrupted (%v)", err)
 	}
+	logf("%s failed: %v", what, err)
+	e.res.Failures = append(e.res.Failures, what+": "+err.Error())
+	e.failed = true
+}
 
+// measure builds the contenders and runs the steps in order: the
+// in-process allocator (with -benchtime), host-local, quantumnetd. It is
+// false when the build failed (nothing was measured).
+func (e *env) measure(ctx context.Context, fills []int) bool {
 	logf("building quantumnetd")
 	if err := e.h.Start(); err != nil {
-		fail("build", err)
-		return 1
+		e.fail(ctx, "build", err)
+		return false
 	}
 	hostLocal, err := e.buildHostLocal(ctx)
 	if err != nil {
-		fail("build", err)
-		return 1
+		e.fail(ctx, "build", err)
+		return false
 	}
 	if *flagBenchtime != "" && ctx.Err() == nil {
 		if err := e.poolBench(ctx); err != nil {
-			fail("in-process allocator benchmark", err)
+			e.fail(ctx, "in-process allocator benchmark", err)
 		}
 	}
 	if ctx.Err() == nil {
 		if err := e.hostLocal(ctx, hostLocal, fills); err != nil {
-			fail("host-local", err)
+			e.fail(ctx, "host-local", err)
 		}
 	}
 	if ctx.Err() == nil {
 		if err := e.quantumnetd(ctx, fills); err != nil {
-			fail("quantumnetd", err)
+			e.fail(ctx, "quantumnetd", err)
 		}
 	}
+	return true
+}
+
+// publish prints the results, and writes them to -json.
+func (e *env) publish(ctx context.Context) {
 	e.res.finish()
 	e.res.print(os.Stdout)
 	if *flagJSON != "" {
-		if err := e.res.writeJSON(*flagJSON); err != nil {
-			fail("write -json", err)
+		if err := harness.WriteJSON(*flagJSON, e.res); err != nil {
+			e.fail(ctx, "write -json", err)
 		} else {
 			logf("results written to %s", *flagJSON)
 		}
 	}
-	if ctx.Err() != nil {
-		return 130
+}
+
+// close removes what the run created (the temp dir unless -keep-tmp).
+func (e *env) close() error {
+	e.h.Close()
+	if *flagKeep {
+		logf("kept %s", e.h.Tmp)
 	}
-	if failed {
-		return 1
-	}
-	return 0
+	return nil
 }
 
 // buildHostLocal builds host-local, the version in go.mod, into the temp dir.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -304,48 +303,69 @@ func (r *Results) print(w io.Writer) {
 	fmt.Fprintf(w, "host-local %s; %s; subnet %s; -n %d, -workers %d, -max-phase %s%s\n",
 		m.HostLocalVersion, m.OVSDBServer, m.Subnet, m.N, m.Workers, m.MaxPhase, map[bool]string{true: ", -quick"}[m.Quick]+map[bool]string{true: ", -smoke: the figures mean nothing"}[m.Smoke])
 
-	// ---- 1
+	r.printRates(w)
+	r.printPool(w)
+	r.printRebuild(w)
+	r.printTargets(w)
+}
+
+// printRates is section 1: allocation and release rates, the pre-fill and
+// the refusals at 100 %.
+func (r *Results) printRates(w io.Writer) {
+	m := r.Meta
 	fmt.Fprintf(w, "\n== 1. Allocation and release rate, %s (%s usable addresses) ==\n", m.Subnet, thousands(max(r.HostLocal.Usable, r.Daemon.Usable)))
 	fmt.Fprintf(w, "host-local: one process per ADD/DEL as a runtime runs it, one after another. quantumnetd: IPAMReserve/IPAMRelease\n")
 	fmt.Fprintf(w, "through the daemon (real process, real NB ovsdb-server), 1 client sequentially, then %d clients at once.\n", r.Daemon.Workers)
 	fmt.Fprintf(w, "Cells: rate (p50 / p99 latency of one operation). Ratios: quantumnetd / host-local.\n\n")
 	for _, what := range []string{"alloc", "release"} {
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		if what == "alloc" {
-			fmt.Fprintf(tw, "ALLOCATE\tin use\thost-local ADD\tquantumnetd 1 client\tquantumnetd %d clients\tratio 1 client\tratio %d clients\n", r.Daemon.Workers, r.Daemon.Workers)
-		} else {
-			fmt.Fprintf(tw, "RELEASE\tin use\thost-local DEL\tquantumnetd 1 client\tquantumnetd %d clients\tratio 1 client\tratio %d clients\n", r.Daemon.Workers, r.Daemon.Workers)
-		}
-		for _, fill := range m.Fills {
-			h, q := r.hl(fill), r.qn(fill)
-			inUse, hc, q1, qc := "-", "-", "-", "-"
-			if h != nil {
-				inUse = thousands(h.Filled)
-				s := h.Add
-				if what == "release" {
-					s = h.Del
-				}
-				hc = cell(s, m.N)
-			}
-			if q != nil {
-				inUse = thousands(q.Filled)
-				a, c := q.SeqAdd, q.ConcAdd
-				if what == "release" {
-					a, c = q.SeqDel, q.ConcDel
-				}
-				q1, qc = cell(a, m.N), cell(c, m.N)
-			}
-			r1, rc := "-", "-"
-			for _, x := range r.Ratios {
-				if x.FillPct == fill && x.What == what {
-					r1, rc = fmtRatio(x.Sequential), fmtRatio(x.Concurrent)
-				}
-			}
-			fmt.Fprintf(tw, "%d %% full\t%s\t%s\t%s\t%s\t%s\t%s\n", fill, inUse, hc, q1, qc, r1, rc)
-		}
-		tw.Flush()
-		fmt.Fprintln(w)
+		r.printRateTable(w, what)
 	}
+	r.printPrefill(w)
+}
+
+// printRateTable is section 1's table of what ("alloc" or "release").
+func (r *Results) printRateTable(w io.Writer, what string) {
+	m := r.Meta
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	if what == "alloc" {
+		fmt.Fprintf(tw, "ALLOCATE\tin use\thost-local ADD\tquantumnetd 1 client\tquantumnetd %d clients\tratio 1 client\tratio %d clients\n", r.Daemon.Workers, r.Daemon.Workers)
+	} else {
+		fmt.Fprintf(tw, "RELEASE\tin use\thost-local DEL\tquantumnetd 1 client\tquantumnetd %d clients\tratio 1 client\tratio %d clients\n", r.Daemon.Workers, r.Daemon.Workers)
+	}
+	for _, fill := range m.Fills {
+		h, q := r.hl(fill), r.qn(fill)
+		inUse, hc, q1, qc := "-", "-", "-", "-"
+		if h != nil {
+			inUse = thousands(h.Filled)
+			s := h.Add
+			if what == "release" {
+				s = h.Del
+			}
+			hc = cell(s, m.N)
+		}
+		if q != nil {
+			inUse = thousands(q.Filled)
+			a, c := q.SeqAdd, q.ConcAdd
+			if what == "release" {
+				a, c = q.SeqDel, q.ConcDel
+			}
+			q1, qc = cell(a, m.N), cell(c, m.N)
+		}
+		r1, rc := "-", "-"
+		for _, x := range r.Ratios {
+			if x.FillPct == fill && x.What == what {
+				r1, rc = fmtRatio(x.Sequential), fmtRatio(x.Concurrent)
+			}
+		}
+		fmt.Fprintf(tw, "%d %% full\t%s\t%s\t%s\t%s\t%s\t%s\n", fill, inUse, hc, q1, qc, r1, rc)
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+}
+
+// printPrefill is the end of section 1: quantumnetd's pre-fill and its
+// refusals on a full network.
+func (r *Results) printPrefill(w io.Writer) {
 	if len(r.Daemon.Prefill) > 0 {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintf(tw, "quantumnetd pre-fill (IPAMReserve, %d clients)\treservations\ttime\trate\tp50 / p99\n", r.Daemon.Workers)
@@ -362,8 +382,10 @@ func (r *Results) print(w io.Writer) {
 		fmt.Fprintf(tw, "  each right after a commit (release + reserve)	p50 %s	max %s\n", fmtDur(x.RefusedAfterCommit.P50), fmtDur(x.RefusedAfterCommit.Max))
 		tw.Flush()
 	}
+}
 
-	// ---- 2
+// printPool is section 2: the in-process allocator.
+func (r *Results) printPool(w io.Writer) {
 	fmt.Fprintf(w, "\n== 2. In-process allocator (ipam.Pool, go test -bench ./ipam/, /16) ==\n")
 	fmt.Fprintf(w, "BenchmarkAllocate: one Allocate plus the Release that keeps the fill level; BenchmarkRelease: Allocate+Release from empty.\n\n")
 	if len(r.Pool) == 0 {
@@ -376,8 +398,10 @@ func (r *Results) print(w io.Writer) {
 		}
 		tw.Flush()
 	}
+}
 
-	// ---- 3
+// printRebuild is section 3: rebuild from Northbound.
+func (r *Results) printRebuild(w io.Writer) {
 	fmt.Fprintf(w, "\n== 3. Rebuild from Northbound ==\n")
 	if b := r.Rebuild; b == nil {
 		fmt.Fprintln(w, "not run")
@@ -406,8 +430,10 @@ func (r *Results) print(w io.Writer) {
 				float64(b.InProcLiveHeap)/(1<<20), float64(b.InProcLiveHeap)/1024/float64(b.Reservations))
 		}
 	}
+}
 
-	// ---- targets
+// printTargets is the targets and the failures.
+func (r *Results) printTargets(w io.Writer) {
 	fmt.Fprintf(w, "\n== Targets ==\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, t := range r.Targets {
@@ -424,12 +450,4 @@ func (r *Results) print(w io.Writer) {
 			fmt.Fprintf(w, "  - %s\n", f)
 		}
 	}
-}
-
-func (r *Results) writeJSON(path string) error {
-	b, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
 }
