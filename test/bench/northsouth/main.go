@@ -43,7 +43,7 @@ import (
 )
 
 var (
-	flagRuns   = flag.Int("runs", 5, "failovers per contender and BFD setting")
+	flagRuns   = flag.Int("runs", 3, "failovers per contender and BFD setting")
 	flagBFD    = flag.String("bfd", "default,100/100/3", "BFD settings, comma separated: default or MIN_RX/MIN_TX/MULT (ms)")
 	flagBin    = flag.String("bin", "", "directory with quantumnetd, quantumnet and qnetctl already built, e.g. bin (default: build them)")
 	flagOnly   = flag.String("only", "", "run one contender: ovn or quantumnet")
