@@ -189,18 +189,23 @@ func startPings(t *testing.T, ns, target string, interval time.Duration) *pingSt
 
 var replyRE = regexp.MustCompile(`(?m)^\[(\d+\.\d+)\] \d+ bytes from`)
 
-// stop ends the stream; it returns the packets sent and lost, the reply
-// timestamps, and the first reply at or after since (zero: none).
+// stop ends the stream; it returns the packets sent and lost, and the
+// first reply after the outage: the end of the longest gap between replies
+// that ends after since (replies in flight at since do not count; zero:
+// no reply after since).
 func (p *pingStream) stop(since time.Time) (sent, lost int, first time.Time) {
 	p.cmd.Process.Signal(syscall.SIGINT)
 	p.cmd.Wait()
 	out := p.out.String()
+	var prev time.Time
+	var gap time.Duration
 	for _, m := range replyRE.FindAllStringSubmatch(out, -1) {
 		f, _ := strconv.ParseFloat(m[1], 64)
 		ts := time.Unix(0, int64(f*1e9))
-		if first.IsZero() && !ts.Before(since) {
-			first = ts
+		if ts.After(since) && !prev.IsZero() && ts.Sub(prev) > gap {
+			gap, first = ts.Sub(prev), ts
 		}
+		prev = ts
 	}
 	var recv int
 	if m := regexp.MustCompile(`(\d+) packets transmitted, (\d+) received`).FindStringSubmatch(out); m != nil {
