@@ -6,6 +6,17 @@
 # variables point into the run directory.
 set -euo pipefail
 
+# The daemons started below must not inherit the caller's descriptors: a
+# lock held by `flock LOCK sandbox.sh up` would stay held by ovsdb-server & co.
+# (No redirection on the loop: bash would save stderr on a descriptor the
+# loop then closes.)
+for fd in /proc/$$/fd/*; do
+	fd=${fd##*/}
+	[[ $fd =~ ^[0-9]+$ ]] && ((fd > 2 && fd != 255)) || continue
+	eval "exec $fd>&-"
+done
+unset fd
+
 PROG=${0##*/}
 
 usage() {

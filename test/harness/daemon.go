@@ -47,6 +47,10 @@ type DaemonConfig struct {
 	// LogLevel ("": debug), ReadyTimeout (the config's daemon.ready_timeout,
 	// "": the daemon's default), Libvirt (libvirt.uri, "": none).
 	LogLevel, ReadyTimeout, Libvirt string
+	// BridgeMappings are chassis.bridge_mappings ("physnet1:br-ex").
+	BridgeMappings []string
+	// NoLibvirt: libvirt.enabled = false (a host without libvirtd).
+	NoLibvirt bool
 	// Extra is more TOML, appended.
 	Extra string
 	// Wrap runs the daemon through a command: ip netns exec NS, or
@@ -77,14 +81,29 @@ func (c DaemonConfig) TOML() string {
 	if !manage {
 		b.WriteString("manage = false\n")
 	}
+	if len(c.BridgeMappings) > 0 {
+		fmt.Fprintf(&b, "bridge_mappings = [%s]\n", quoteList(c.BridgeMappings))
+	}
 	fmt.Fprintf(&b, "[daemon]\nsocket = %q\nlog_level = %q\n", c.Socket, c.LogLevel)
 	if c.ReadyTimeout != "" {
 		fmt.Fprintf(&b, "ready_timeout = %q\n", c.ReadyTimeout)
 	}
-	if c.Libvirt != "" {
+	switch {
+	case c.NoLibvirt:
+		b.WriteString("[libvirt]\nenabled = false\n")
+	case c.Libvirt != "":
 		fmt.Fprintf(&b, "[libvirt]\nuri = %q\n", c.Libvirt)
 	}
 	return b.String() + c.Extra
+}
+
+// quoteList is l as the items of a TOML array of strings.
+func quoteList(l []string) string {
+	q := make([]string, len(l))
+	for i, s := range l {
+		q[i] = fmt.Sprintf("%q", s)
+	}
+	return strings.Join(q, ", ")
 }
 
 // Daemon is one quantumnetd process, restartable with the same config.

@@ -39,6 +39,15 @@ func TestDaemonConfigTOML(t *testing.T) {
 					t.Errorf("encap IP, libvirt or socket lost: %+v", got)
 				}
 			}},
+		{"nhost chassis without libvirt, outside mapped", hostDaemonConfig(&Env{Bin: "/b", Repo: "/r"}, "/tmp/nh", map[string]string{
+			"QN_NB_REMOTE": "unix:/nh/nb.sock", "QN_SB_REMOTE": "unix:/nh/sb.sock", "QN_OVS_REMOTE_C": "unix:/nh/c/db.sock",
+			"QN_CHASSIS_C": "chassis-c", "QN_QUANTUMNETD_SOCKET_C": "/tmp/nh/c/quantumnetd.sock", "QN_LIBVIRT_HOSTS": "a b",
+			"QN_BRIDGE_MAPPINGS": "physnet1:br-ex"}, "c", "nhost.sh", nil), false,
+			func(t *testing.T, got config.Config) {
+				if *got.Libvirt.Enabled || len(got.Chassis.BridgeMappings) != 1 || got.Chassis.BridgeMappings[0] != "physnet1:br-ex" {
+					t.Errorf("libvirt not off or bridge mappings lost: %+v", got)
+				}
+			}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := config.Defaults()

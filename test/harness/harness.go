@@ -6,7 +6,8 @@
 //     built once; a sandbox brought up and down) and the same setup for the
 //     benchmark mains (Start / Close);
 //   - Sandbox: scripts/sandbox.sh and the OVN tools pointed at it;
-//     TwoHost: scripts/twohost.sh, two hosts on one NB/SB;
+//     TwoHost: scripts/twohost.sh, two hosts on one NB/SB; NHost:
+//     scripts/nhost.sh, N hosts and an outside network;
 //   - Daemon: the one quantumnetd launcher (config, start, ready, stop,
 //     kill, restart, qnetctl);
 //   - CNI, Netns, Ping: the plugin binary driven through libcni as a

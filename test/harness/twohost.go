@@ -3,13 +3,13 @@ package harness
 import (
 	"fmt"
 	"os/exec"
-	"path/filepath"
 	"strings"
 )
 
 // TwoHost is scripts/twohost.sh: two simulated hosts (a and b: network
 // namespaces with their own OVS, ovn-controller and libvirtd in private
-// mount/UTS namespaces, a Geneve underlay) on one central NB/SB.
+// mount/UTS namespaces, a Geneve underlay) on one central NB/SB; nhost.sh
+// (NHost) with two hosts, both with libvirtd, and no outside network.
 type TwoHost struct {
 	// Dir is the run directory (QN_TWOHOST_DIR); Hook the qemu hook
 	// binary installed on both hosts (QN_TWOHOST_HOOK, "": none).
@@ -71,16 +71,7 @@ func (th *TwoHost) Var(prefix, host string) string { return th.Vars[prefix+strin
 // manages (Unmanaged), following the host's libvirtd, on the default
 // socket, reached from outside through the host's root.
 func (th *TwoHost) DaemonConfig(h string) DaemonConfig {
-	return DaemonConfig{
-		Bin: th.Env.Bin, Dir: th.Dir, Name: "quantumnetd-" + h,
-		NB: th.Vars["QN_NB_REMOTE"], SB: th.Vars["QN_SB_REMOTE"], OVS: th.Var("QN_OVS_REMOTE_", h),
-		Chassis: th.Var("QN_CHASSIS_", h), EncapIP: th.Var("QN_ENCAP_IP_", h), DatapathType: "netdev", Unmanaged: true,
-		Socket: "/run/quantumnet/quantumnetd.sock", ClientSocket: th.Var("QN_QUANTUMNETD_SOCKET_", h),
-		ReadyTimeout: "5s", Libvirt: "qemu:///system",
-		// twohost.sh exec ends in `exec nsenter ... -- quantumnetd`: the
-		// process started is the daemon itself.
-		Wrap: []string{filepath.Join(th.Env.Repo, "scripts", "twohost.sh"), "exec", h}, WrapEnv: th.ScriptEnv(),
-	}
+	return hostDaemonConfig(th.Env, th.Dir, th.Vars, h, "twohost.sh", th.ScriptEnv())
 }
 
 // Virsh runs virsh on host h's libvirtd.

@@ -1,9 +1,11 @@
 // Package migration_test moves a VM between two hosts with a real
 // `virsh migrate --live` while a container on the other host pings it every
-// 10 ms: two chassis (scripts/twohost.sh: network namespaces with their own
-// OVS, ovn-controller and libvirtd, one central NB/SB), one quantumnetd per
-// host, the qemu hook installed on both. Root, OVN and libvirt are needed;
-// without them it skips, except under CI=true.
+// 10 ms: two chassis (scripts/nhost.sh with two hosts: network namespaces
+// with their own OVS, ovn-controller and libvirtd, one central NB/SB, and
+// the outside network), one quantumnetd per host, the qemu hook installed
+// on both. A VM with a floating IP migrates while the outside pings it.
+// Root, OVN and libvirt are needed; without them it skips, except under
+// CI=true.
 package migration_test
 
 import (
@@ -27,7 +29,10 @@ import (
 )
 
 var (
-	th  = &harness.TwoHost{Dir: fmt.Sprintf("/tmp/qn-mig-%d", os.Getpid()), Vars: map[string]string{}}
+	// Two hosts with libvirtd and the outside network (for the floating IP
+	// that follows a migration).
+	th = &harness.NHost{Dir: fmt.Sprintf("/tmp/qn-mig-%d", os.Getpid()), Hosts: 2,
+		NetnsPrefix: fmt.Sprintf("qnmig%d", os.Getpid()%100000), Vars: map[string]string{}}
 	env = harness.New(harness.Setup{Name: "migration", Root: true,
 		Programs: []string{"ovn-controller", "libvirtd", "qemu-system-x86_64", "nsenter"}, Up: up})
 )
@@ -102,6 +107,21 @@ func (p *pinger) stop() (lost int, gap time.Duration) {
 	return lost, gap
 }
 
+// vmXML is the domain of the test guest with one NIC on network (the
+// interface id iface, the MAC mac), pinging ping from inside, its serial
+// console logged to console.
+func vmXML(name, iface, mac, network, ping, console string) string {
+	return fmt.Sprintf(`<domain type='qemu'><name>%s</name><memory unit='MiB'>128</memory><vcpu>1</vcpu>
+<metadata><quantumnet:network xmlns:quantumnet="https://quantumnet.dev/xmlns/libvirt-domain/1">
+<quantumnet:interface id="%s" network="%s"/></quantumnet:network></metadata>
+<features><acpi/></features>
+<os><type arch='x86_64'>hvm</type><kernel>%s</kernel><initrd>%s</initrd><cmdline>console=ttyS0 qnping=%s</cmdline></os>
+<devices><interface type='bridge'><source bridge='br-int'/><virtualport type='openvswitch'><parameters interfaceid='%s'/></virtualport>
+<mac address='%s'/><model type='virtio'/><driver name='qemu'><host csum='off'/></driver></interface>
+<serial type='pty'><log file='%s' append='on'/></serial><console type='pty'/></devices></domain>`,
+		name, iface, network, th.Vars["QN_GUEST_KERNEL"], th.Vars["QN_GUEST_INITRD"], ping, iface, mac, console)
+}
+
 var downtimeRE = regexp.MustCompile(`Total downtime:\s+(\d+)\s+ms`)
 
 // TestLiveMigration: a VM moves between the hosts several times, both ways,
@@ -141,15 +161,7 @@ func TestLiveMigration(t *testing.T) {
 	// The VM on host A.
 	name, iface, mac := "qn-test-mig", harness.UUID(), "52:54:00:21:11:01"
 	console := filepath.Join(th.Dir, "mig.console")
-	xml := fmt.Sprintf(`<domain type='qemu'><name>%s</name><memory unit='MiB'>128</memory><vcpu>1</vcpu>
-<metadata><quantumnet:network xmlns:quantumnet="https://quantumnet.dev/xmlns/libvirt-domain/1">
-<quantumnet:interface id="%s" network="mignet"/></quantumnet:network></metadata>
-<features><acpi/></features>
-<os><type arch='x86_64'>hvm</type><kernel>%s</kernel><initrd>%s</initrd><cmdline>console=ttyS0 qnping=%s</cmdline></os>
-<devices><interface type='bridge'><source bridge='br-int'/><virtualport type='openvswitch'><parameters interfaceid='%s'/></virtualport>
-<mac address='%s'/><model type='virtio'/><driver name='qemu'><host csum='off'/></driver></interface>
-<serial type='pty'><log file='%s' append='on'/></serial><console type='pty'/></devices></domain>`,
-		name, iface, th.Vars["QN_GUEST_KERNEL"], th.Vars["QN_GUEST_INITRD"], ctrIP, iface, mac, console)
+	xml := vmXML(name, iface, mac, "mignet", ctrIP, console)
 	xmlPath := filepath.Join(th.Dir, "mig.xml")
 	os.WriteFile(xmlPath, []byte(xml), 0o644)
 	if out, err := virsh("a", "define", xmlPath); err != nil {
