@@ -87,9 +87,16 @@ func TestIntegrationGateway(t *testing.T) {
 		return err
 	}, "192.0.2.10")
 	e.refused("attach an external network", errs.Invalid, func() error { _, err := e.m.Attach(e.ctx, "r1", "ext"); return err }, "ext", "gateway")
+	// The operator's own BFD setting stays; the missing ones are added.
+	e.nbSrv.Run("ovn-nbctl", "--db="+e.nbSrv.Remote, "init")
+	e.nbSrv.Run("ovn-nbctl", "--db="+e.nbSrv.Remote, "set", "NB_Global", ".", "options:bfd-mult=5")
 	r, err := e.m.SetGateway(e.ctx, GatewayRequest{Router: "r1", Network: "ext"})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if opts := e.nbSrv.FindOne("ovn-nbctl", "NB_Global", []string{"options"}).Map("options"); opts["bfd-min-rx"] != "100" ||
+		opts["bfd-min-tx"] != "100" || opts["bfd-mult"] != "5" {
+		t.Fatalf("NB_Global options after set-gateway: %v (want the BFD defaults added, the operator's bfd-mult kept)", opts)
 	}
 	g := r.Gateway
 	if g == nil || g.Network != "ext" || !g.SNAT || len(g.Addrs) != 2 || g.Addr4() != netip.MustParseAddr("192.0.2.50") {
