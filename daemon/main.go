@@ -199,6 +199,13 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (*parts, err
 	store := &nbstore.Store{NB: nb, MACPrefix: macPrefix, Log: log}
 	svc := &netsvc.Manager{NB: nb, Alloc: store, Log: log}
 	routers := &rtstore.Manager{NB: nb, SB: sb, Alloc: store, MACPrefix: macPrefix, Log: log}
+	if d := cfg.OVN.GatewayBFDInterval.Duration; d > 0 {
+		mult := cfg.OVN.GatewayBFDMult
+		if mult == 0 {
+			mult = 3
+		}
+		routers.BFD = ovn.GatewayBFD(int(d.Milliseconds()), mult)
+	}
 	ports := &lport.Ports{NB: nb, Store: store, DHCP: svc, Groups: sgm, NAT: routers}
 	mgr := &attach.Manager{
 		NB: nb, SB: sb, OVS: ovsc, Ports: ports, Chassis: cfg.Chassis.Name, Bridge: bridge,

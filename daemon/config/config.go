@@ -56,6 +56,12 @@ type OVN struct {
 	SSLKey    string   `toml:"ssl_key"`
 	SSLCert   string   `toml:"ssl_cert"`
 	SSLCA     string   `toml:"ssl_ca"`
+	// GatewayBFDInterval, when set, is the BFD interval QuantumNet asks
+	// OVN to use between gateway chassis (NB_Global bfd-min-rx/min-tx,
+	// added only where the operator set none); zero: OVN's own (1 s).
+	GatewayBFDInterval Duration `toml:"gateway_bfd_interval"`
+	// GatewayBFDMult is how many missed BFD packets declare a chassis down.
+	GatewayBFDMult int `toml:"gateway_bfd_mult"`
 }
 
 // Chassis is this host's OVS and ovn-controller configuration.
@@ -199,6 +205,12 @@ func (c *Config) validateOVN() error {
 	}
 	if ssl && (c.OVN.SSLKey == "" || c.OVN.SSLCert == "" || c.OVN.SSLCA == "") {
 		return errors.New("ovn.ssl_key, ovn.ssl_cert, ovn.ssl_ca: all three are required with an ssl: remote")
+	}
+	if d := c.OVN.GatewayBFDInterval.Duration; d != 0 && (d < 10*time.Millisecond || d > time.Minute || d%time.Millisecond != 0) {
+		return fmt.Errorf("ovn.gateway_bfd_interval: %v is not a whole number of milliseconds from 10ms to 1m", d)
+	}
+	if m := c.OVN.GatewayBFDMult; m < 0 || m > 255 {
+		return fmt.Errorf("ovn.gateway_bfd_mult: %d is not from 1 to 255", m)
 	}
 	return nil
 }
@@ -347,6 +359,12 @@ sb_remotes = ["unix:/var/run/ovn/ovnsb_db.sock"]
 # ssl_key  = "/etc/quantumnet/pki/key.pem"
 # ssl_cert = "/etc/quantumnet/pki/cert.pem"
 # ssl_ca   = "/etc/quantumnet/pki/ca.pem"
+# BFD between a router's gateway chassis: how fast a dead gateway chassis is
+# noticed (interval x mult; OVN's own default, 1 s x 3, fails over in ~3 s).
+# Set cluster-wide in NB_Global where nothing is set yet. Short intervals
+# need hosts whose OVS is never starved of CPU, or gateways flap.
+# gateway_bfd_interval = "100ms"
+# gateway_bfd_mult = 3
 
 [chassis]
 # Chassis name (OVS external_ids:system-id). Default: the host name.

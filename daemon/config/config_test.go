@@ -28,6 +28,11 @@ nb_remotes = []`, "ovn.nb_remotes"},
 sb_remotes = ["tcp:10.0.0.1"]`, "ovn.sb_remotes"},
 		{`[ovn]
 nb_remotes = ["ssl:10.0.0.1:6641"]`, "ovn.ssl_key"},
+		{`[ovn]
+gateway_bfd_interval = "5ms"`, "ovn.gateway_bfd_interval"},
+		{`[ovn]
+gateway_bfd_interval = "100ms"
+gateway_bfd_mult = 300`, "ovn.gateway_bfd_mult"},
 		{`[chassis]
 name = "bad name"`, "chassis.name"},
 		{`[chassis]

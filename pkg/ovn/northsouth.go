@@ -1,6 +1,8 @@
 package ovn
 
 import (
+	"strconv"
+
 	"github.com/ovn-kubernetes/libovsdb/model"
 	"github.com/ovn-kubernetes/libovsdb/ovsdb"
 
@@ -260,18 +262,21 @@ func LocalnetPort(network, physnet string, vlan int) *nbdb.LogicalSwitchPort {
 	return p
 }
 
-// GatewayBFD are the BFD timers QuantumNet asks OVN to use between a
-// router's gateway chassis (NB_Global options, which ovn-northd hands to
-// every ovn-controller): 100 ms intervals, 3 missed packets declare a
-// chassis down, so a gateway fails over in about 300 ms instead of the
-// ~3 s of OVN's defaults (1 s x 3). They are only ever added where the
-// operator has set nothing: values already in NB_Global stay.
-var GatewayBFD = map[string]string{"bfd-min-rx": "100", "bfd-min-tx": "100", "bfd-mult": "3"}
+// GatewayBFD returns the NB_Global options that make OVN run BFD between a
+// router's gateway chassis every interval ms, a chassis declared down after
+// mult missed packets (ovn-northd hands them to every ovn-controller).
+func GatewayBFD(intervalMS, mult int) map[string]string {
+	return map[string]string{"bfd-min-rx": strconv.Itoa(intervalMS), "bfd-min-tx": strconv.Itoa(intervalMS), "bfd-mult": strconv.Itoa(mult)}
+}
 
-// GatewayBFDDefaultsOps inserts GatewayBFD into NB_Global's options where
-// a key is absent (an OVSDB map "insert" mutation never replaces a key).
-func GatewayBFDDefaultsOps() []ovsdb.Operation {
-	m, _ := ovsdb.NewOvsMap(GatewayBFD)
+// GatewayBFDDefaultsOps inserts opts into NB_Global's options where a key
+// is absent (an OVSDB map "insert" mutation never replaces a key: values
+// the operator set stay). No opts: no operation.
+func GatewayBFDDefaultsOps(opts map[string]string) []ovsdb.Operation {
+	if len(opts) == 0 {
+		return nil
+	}
+	m, _ := ovsdb.NewOvsMap(opts)
 	// Every row (there is one, or none before ovn-northd's first start).
 	every := []ovsdb.Condition{{Column: "nb_cfg", Function: ovsdb.ConditionGreaterThanOrEqual, Value: 0}}
 	return []ovsdb.Operation{{Op: ovsdb.OperationMutate, Table: nbdb.NBGlobalTable, Where: every,

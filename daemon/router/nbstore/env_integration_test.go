@@ -59,7 +59,7 @@ func newEnv(t *testing.T) *env {
 	}
 	store := &ipamstore.Store{NB: nb, MACPrefix: [3]byte{0x0a, 0x51, 0x4e}, Log: log}
 	svc := &netsvc.Manager{NB: nb, Alloc: store, Log: log}
-	m := &Manager{NB: nb, SB: sb, Alloc: store, MACPrefix: [3]byte{0x0a, 0x51, 0x4e}, Log: log}
+	m := &Manager{NB: nb, SB: sb, Alloc: store, MACPrefix: [3]byte{0x0a, 0x51, 0x4e}, Log: log, BFD: ovn.GatewayBFD(100, 3)}
 	nets := &netstore.Manager{NB: nb, Services: svc, Users: m, Log: log}
 	ports := &lport.Ports{NB: nb, Store: store, DHCP: svc, NAT: m}
 	return &env{t: t, ctx: ctx, nbSrv: nbSrv, sbSrv: sbSrv, nb: nb, sb: sb, svc: svc, nets: nets, ports: ports, m: m}

@@ -115,7 +115,7 @@ func (m *Manager) gatewayOps(tx *ipamstore.Tx, lr *nbdb.LogicalRouter, ls *nbdb.
 		lrp.ExternalIDs = map[string]string{keys.Router: name, keys.GatewayNet: spec.Name, keys.NoSNAT: "true"}
 	}
 	ops := []ovsdb.Operation{ovn.WaitRouterOp(lr.UUID, "ports", lr.Ports), ovn.WaitRouterOp(lr.UUID, "nat", lr.Nat)}
-	ops = append(ops, ovn.GatewayBFDDefaultsOps()...)
+	ops = append(ops, ovn.GatewayBFDDefaultsOps(m.BFD)...)
 	add := func(o []ovsdb.Operation, err error) error { ops = append(ops, o...); return err }
 	group, members := m.haGroupRow(name, spec.Physnet)
 	if err := add(m.NB.CreateHAGroupOps(group, members)); err != nil {

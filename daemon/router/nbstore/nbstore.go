@@ -39,6 +39,9 @@ type Manager struct {
 	Alloc     *ipamstore.Store
 	MACPrefix [3]byte // of floating IPs' external MACs
 	Log       *slog.Logger
+	// BFD are NB_Global options a gateway adds where none are set
+	// (ovn.GatewayBFD); nil: OVN's own timers.
+	BFD map[string]string
 
 	locks keylock.Map // "router:<name>", "fip:<address>"
 }
