@@ -3,7 +3,6 @@ package config
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -197,6 +196,9 @@ func (c *Config) validateOVN() error {
 	if ssl && (c.OVN.SSLKey == "" || c.OVN.SSLCert == "" || c.OVN.SSLCA == "") {
 		return errors.New("ovn.ssl_key, ovn.ssl_cert, ovn.ssl_ca: all three are required with an ssl: remote")
 	}
+	if strings.HasPrefix(c.Chassis.OVSRemote, "ssl:") && (c.OVN.SSLKey == "" || c.OVN.SSLCert == "" || c.OVN.SSLCA == "") {
+		return errors.New("ovn.ssl_key, ovn.ssl_cert, ovn.ssl_ca: all three are required with an ssl: chassis.ovs_remote")
+	}
 	return nil
 }
 
@@ -312,24 +314,19 @@ func (c *Config) MACPrefix() ([3]byte, error) {
 	return p, nil
 }
 
-// TLS builds the client TLS config for ssl: remotes, or nil.
+// TLS builds the client TLS config for ssl: remotes (Northbound,
+// Southbound and an ssl: ovs_remote), or nil without ovn.ssl_key. Peers
+// are checked as OVS does (chain to ovn.ssl_ca, no host name), and the
+// files are re-read when they change (see ovs.TLSFiles).
 func (c *Config) TLS() (*tls.Config, error) {
 	if c.OVN.SSLKey == "" {
 		return nil, nil
 	}
-	cert, err := tls.LoadX509KeyPair(c.OVN.SSLCert, c.OVN.SSLKey)
+	cfg, err := ovs.TLSFiles{Key: c.OVN.SSLKey, Cert: c.OVN.SSLCert, CA: c.OVN.SSLCA}.Config()
 	if err != nil {
-		return nil, fmt.Errorf("ovn.ssl_cert/ovn.ssl_key: %w", err)
+		return nil, fmt.Errorf("ovn.ssl_key/ssl_cert/ssl_ca: %w", err)
 	}
-	ca, err := os.ReadFile(c.OVN.SSLCA)
-	if err != nil {
-		return nil, fmt.Errorf("ovn.ssl_ca: %w", err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(ca) {
-		return nil, fmt.Errorf("ovn.ssl_ca: %s holds no PEM certificate", c.OVN.SSLCA)
-	}
-	return &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
+	return cfg, nil
 }
 
 // Example is a complete, commented config file with the defaults.

@@ -28,6 +28,10 @@ nb_remotes = []`, "ovn.nb_remotes"},
 sb_remotes = ["tcp:10.0.0.1"]`, "ovn.sb_remotes"},
 		{`[ovn]
 nb_remotes = ["ssl:10.0.0.1:6641"]`, "ovn.ssl_key"},
+		// An ssl: local OVS database needs the TLS files too (it was
+		// accepted, then dialled without TLS).
+		{`[chassis]
+ovs_remote = "ssl:127.0.0.1:6640"`, "chassis.ovs_remote"},
 		{`[chassis]
 name = "bad name"`, "chassis.name"},
 		{`[chassis]

@@ -41,7 +41,23 @@ type DialConfig struct {
 	// OnCache runs once, after the first connection and before the monitor
 	// fills the cache (the cache survives reconnects): add event handlers here.
 	OnCache func(*cache.TableCache)
+	// Probe is the inactivity probe: after this long without a message
+	// from the server the client sends an echo, and a connection whose echo
+	// is not answered within Probe again is dropped and redialled (a
+	// half-open connection would otherwise stall monitors and
+	// transactions forever). Zero is DefaultProbe.
+	Probe time.Duration
+	// TxTimeout bounds a transaction whose ctx has no deadline (see
+	// Transact). Zero is DefaultTxTimeout.
+	TxTimeout time.Duration
 }
+
+// DefaultProbe and DefaultTxTimeout are DialConfig's defaults. The probe
+// matches ovsdb-server's own default of 5 s for its clients.
+const (
+	DefaultProbe     = 5 * time.Second
+	DefaultTxTimeout = 30 * time.Second
+)
 
 // Conn is an OVSDB client that connects in the background and reconnects
 // with exponential backoff, re-establishing its monitors.
@@ -86,8 +102,16 @@ func Dial(ctx context.Context, dbModel model.ClientDBModel, cfg DialConfig) (*Co
 	bo.InitialInterval = 100 * time.Millisecond
 	bo.MaxInterval = 5 * time.Second
 	bo.MaxElapsedTime = 0
+	if cfg.Probe <= 0 {
+		cfg.Probe = DefaultProbe
+	}
+	if cfg.TxTimeout <= 0 {
+		cfg.TxTimeout = DefaultTxTimeout
+	}
+	// The probe implies reconnecting; each redial may take at most half
+	// the probe (libovsdb wants it shorter than the probe).
 	opts := []client.Option{
-		client.WithReconnect(5*time.Second, bo),
+		client.WithInactivityCheck(cfg.Probe, min(5*time.Second, cfg.Probe/2), bo),
 		client.WithLeaderOnly(cfg.LeaderOnly),
 		client.WithLogger(&log),
 	}
