@@ -33,8 +33,16 @@ Settings (environment):
                   central sandbox in QN_CENTRAL_DIR (now: $ROLE)
   QN_CENTRAL_DIR  run directory of the central sandbox (role chassis; setting
                   it alone implies role chassis; now: ${CENTRAL_DIR:-none})
+  QN_CLUSTER      3: NB and SB are 3-member Raft clusters (ovsdb-tool
+                  create-cluster / join-cluster), each member an ovsdb-server
+                  on its own unix socket; northd, ovn-controller and the env
+                  remotes list all members (roles all and central; now: ${CLUSTER:-off})
+  QN_CLUSTER_PORT first of the six Raft ports on 127.0.0.1 (NB members
+                  PORT..PORT+2, SB PORT+3..PORT+5; default 16641, now: $CLUSTER_PORT)
 
-Sockets: NB unix:\$DIR/nb.sock, SB unix:\$DIR/sb.sock, OVS unix:\$DIR/db.sock.
+Sockets: NB unix:\$DIR/nb.sock, SB unix:\$DIR/sb.sock, OVS unix:\$DIR/db.sock;
+clustered: NB unix:\$DIR/nb1.sock,...,nb3.sock, SB sb1.sock,...,sb3.sock, each
+member's control socket \$DIR/ovsdb-server-nbN.ctl (cluster/status OVN_Northbound).
 Needs root and the packages installed by scripts/deps.sh.
 EOF
 }
@@ -87,6 +95,14 @@ chassis)
 *) die "QN_SANDBOX_ROLE must be all, central or chassis, got: $ROLE" ;;
 esac
 [[ $ROLE != central || -z $NETNS ]] || die "QN_NETNS makes no sense with QN_SANDBOX_ROLE=central"
+CLUSTER=${QN_CLUSTER:-}
+CLUSTER_PORT=${QN_CLUSTER_PORT:-16641}
+case $CLUSTER in
+"" | 1) CLUSTER= ;;
+3) [[ $ROLE != chassis ]] || die "QN_CLUSTER is for the roles that run NB and SB (all, central)" ;;
+*) die "QN_CLUSTER must be 3 (or empty), got: $CLUSTER" ;;
+esac
+[[ $CLUSTER_PORT =~ ^[0-9]+$ ]] && ((CLUSTER_PORT > 0 && CLUSTER_PORT < 65530)) || die "QN_CLUSTER_PORT must be a port, got: $CLUSTER_PORT"
 
 MARKER=$DIR/.quantumnet-sandbox
 NB_SOCK=${CENTRAL_DIR:-$DIR}/nb.sock
@@ -98,6 +114,14 @@ OVS_DB=$DIR/conf.db
 NB_SCHEMA=/usr/share/ovn/ovn-nb.ovsschema
 SB_SCHEMA=/usr/share/ovn/ovn-sb.ovsschema
 OVS_SCHEMA=/usr/share/openvswitch/vswitch.ovsschema
+# Client remotes of NB and SB: one socket, or every member of a cluster.
+NB_REMOTE=unix:$NB_SOCK
+SB_REMOTE=unix:$SB_SOCK
+if [[ -n $CLUSTER ]]; then
+	NB_REMOTE=unix:$DIR/nb1.sock,unix:$DIR/nb2.sock,unix:$DIR/nb3.sock
+	SB_REMOTE=unix:$DIR/sb1.sock,unix:$DIR/sb2.sock,unix:$DIR/sb3.sock
+	SB_SOCK=$DIR/sb1.sock
+fi
 
 # Every daemon and ctl call below inherits these.
 export OVS_RUNDIR=$DIR OVS_LOGDIR=$DIR OVS_DBDIR=$DIR OVS_SYSCONFDIR=$DIR
@@ -105,9 +129,14 @@ export OVN_RUNDIR=$DIR OVN_LOGDIR=$DIR OVN_DBDIR=$DIR OVN_SYSCONFDIR=$DIR
 PATH=$PATH:/usr/sbin:/sbin
 
 # Components in start order. Each NAME has $DIR/NAME.pid and $DIR/NAME.log.
-COMPONENTS=(ovsdb-server-nb ovsdb-server-sb ovn-northd ovsdb-server ovs-vswitchd ovn-controller)
+CENTRAL=(ovsdb-server-nb ovsdb-server-sb ovn-northd)
+[[ -z $CLUSTER ]] || CENTRAL=(ovsdb-server-nb1 ovsdb-server-nb2 ovsdb-server-nb3
+	ovsdb-server-sb1 ovsdb-server-sb2 ovsdb-server-sb3 ovn-northd)
+SB_FIRST=ovsdb-server-sb
+[[ -z $CLUSTER ]] || SB_FIRST=ovsdb-server-sb1
+COMPONENTS=("${CENTRAL[@]}" ovsdb-server ovs-vswitchd ovn-controller)
 case $ROLE in
-central) COMPONENTS=(ovsdb-server-nb ovsdb-server-sb ovn-northd) ;;
+central) COMPONENTS=("${CENTRAL[@]}") ;;
 chassis) COMPONENTS=(ovsdb-server ovs-vswitchd ovn-controller) ;;
 esac
 HAS_CHASSIS=1
@@ -116,7 +145,7 @@ HAS_CHASSIS=1
 # binary NAME: the executable of a component (also its /proc comm).
 binary() {
 	case $1 in
-	ovsdb-server-nb | ovsdb-server-sb | ovsdb-server) echo ovsdb-server ;;
+	ovsdb-server-nb* | ovsdb-server-sb* | ovsdb-server) echo ovsdb-server ;;
 	*) echo "$1" ;;
 	esac
 }
@@ -176,7 +205,7 @@ require_root() {
 }
 
 vsctl() { ovs-vsctl --db="unix:$OVS_SOCK" --timeout=20 "$@"; }
-sbctl() { ovn-sbctl --db="unix:$SB_SOCK" --timeout=3 "$@"; }
+sbctl() { ovn-sbctl --db="$SB_REMOTE" --timeout=3 "$@"; }
 
 chassis_registered() {
 	local out
@@ -188,6 +217,22 @@ create_db() {
 	local db=$1 schema=$2
 	[[ -e $db ]] && return 0
 	ovsdb-tool create "$db" "$schema" || die "ovsdb-tool create $db $schema failed"
+}
+
+# create_member KIND N: the database file of member N (1-3) of the NB or SB
+# cluster; member 1 creates the cluster, the others join it.
+create_member() {
+	local kind=$1 n=$2 db=$DIR/${1}$2.db schema=$NB_SCHEMA name=OVN_Northbound base=$CLUSTER_PORT
+	[[ -e $db ]] && return 0
+	if [[ $kind == sb ]]; then
+		schema=$SB_SCHEMA name=OVN_Southbound base=$((CLUSTER_PORT + 3))
+	fi
+	local self=tcp:127.0.0.1:$((base + n - 1)) first=tcp:127.0.0.1:$base
+	if ((n == 1)); then
+		ovsdb-tool create-cluster "$db" "$schema" "$self" || die "ovsdb-tool create-cluster $db failed"
+	else
+		ovsdb-tool join-cluster "$db" "$name" "$self" "$first" || die "ovsdb-tool join-cluster $db failed"
+	fi
 }
 
 # start NAME: start one component (it is known not to run).
@@ -204,8 +249,13 @@ start() {
 		create_db "$SB_DB" "$SB_SCHEMA"
 		cmd=(ovsdb-server "${common[@]}" "--unixctl=$DIR/$name.ctl" "--remote=punix:$SB_SOCK" "$SB_DB")
 		;;
+	ovsdb-server-nb[123] | ovsdb-server-sb[123])
+		local kind=${name#ovsdb-server-}
+		create_member "${kind:0:2}" "${kind:2}"
+		cmd=(ovsdb-server "${common[@]}" "--unixctl=$DIR/$name.ctl" "--remote=punix:$DIR/$kind.sock" "$DIR/$kind.db")
+		;;
 	ovn-northd)
-		cmd=(ovn-northd "${common[@]}" "--unixctl=$DIR/$name.ctl" "--ovnnb-db=unix:$NB_SOCK" "--ovnsb-db=unix:$SB_SOCK")
+		cmd=(ovn-northd "${common[@]}" "--unixctl=$DIR/$name.ctl" "--ovnnb-db=$NB_REMOTE" "--ovnsb-db=$SB_REMOTE")
 		;;
 	ovsdb-server)
 		create_db "$OVS_DB" "$OVS_SCHEMA"
@@ -250,7 +300,7 @@ configure_ovs() {
 	vsctl --no-wait init || { tail_log ovsdb-server; die "ovs-vsctl init failed"; }
 	vsctl set Open_vSwitch . \
 		"external_ids:system-id=\"$CHASSIS\"" \
-		"external_ids:ovn-remote=\"unix:$SB_SOCK\"" \
+		"external_ids:ovn-remote=\"$SB_REMOTE\"" \
 		external_ids:ovn-encap-type=geneve \
 		"external_ids:ovn-encap-ip=\"$ENCAP_IP\"" \
 		external_ids:ovn-bridge-datapath-type=netdev ||
@@ -343,15 +393,15 @@ cmd_up() {
 	local deadline=$(($(now_ms) + UP_TIMEOUT * 1000))
 	until chassis_registered; do
 		if (($(now_ms) >= deadline)); then
-			printf '%s: error: chassis %s did not appear in SB (unix:%s) within %ss\n' \
-				"$PROG" "$CHASSIS" "$SB_SOCK" "$UP_TIMEOUT" >&2
+			printf '%s: error: chassis %s did not appear in SB (%s) within %ss\n' \
+				"$PROG" "$CHASSIS" "$SB_REMOTE" "$UP_TIMEOUT" >&2
 			tail_log ovn-controller 30
-			tail_log ovsdb-server-sb 10
+			tail_log "$SB_FIRST" 10
 			tail_log ovn-northd 10
 			exit 1
 		fi
 		[[ -S $SB_SOCK ]] || die "the SB socket $SB_SOCK went away while waiting for the chassis"
-		for name in ovsdb-server-sb ovn-controller; do
+		for name in "$SB_FIRST" ovn-controller; do
 			[[ " ${COMPONENTS[*]} " == *" $name "* ]] || continue
 			running_pid "$name" >/dev/null || {
 				printf '%s: error: %s died while waiting for the chassis\n' "$PROG" "$name" >&2
@@ -440,7 +490,7 @@ cmd_status() {
 	if [[ $ROLE == chassis ]] && ! [[ -S $SB_SOCK ]]; then
 		printf '%-16s %s: no central SB at %s\n' chassis "$CHASSIS" "$SB_SOCK"
 		all=3
-	elif { [[ $ROLE == chassis ]] || running_pid ovsdb-server-sb >/dev/null; } && chassis_registered; then
+	elif { [[ $ROLE == chassis ]] || running_pid "$SB_FIRST" >/dev/null; } && chassis_registered; then
 		printf '%-16s %s registered in SB\n' chassis "$CHASSIS"
 	else
 		printf '%-16s %s not registered in SB\n' chassis "$CHASSIS"
@@ -453,14 +503,14 @@ cmd_env() {
 	local v
 	for v in \
 		"QN_SANDBOX_DIR=$DIR" \
-		"QN_NB_REMOTE=unix:$NB_SOCK" \
-		"QN_SB_REMOTE=unix:$SB_SOCK" \
+		"QN_NB_REMOTE=$NB_REMOTE" \
+		"QN_SB_REMOTE=$SB_REMOTE" \
 		"QN_OVS_REMOTE=unix:$OVS_SOCK" \
 		"QN_CHASSIS=$CHASSIS" \
 		"QN_ENCAP_IP=$ENCAP_IP" \
 		"QN_NETNS=$NETNS" \
-		"OVN_NB_DB=unix:$NB_SOCK" \
-		"OVN_SB_DB=unix:$SB_SOCK" \
+		"OVN_NB_DB=$NB_REMOTE" \
+		"OVN_SB_DB=$SB_REMOTE" \
 		"OVS_RUNDIR=$DIR" "OVS_LOGDIR=$DIR" "OVS_DBDIR=$DIR" "OVS_SYSCONFDIR=$DIR" \
 		"OVN_RUNDIR=$DIR" "OVN_LOGDIR=$DIR" "OVN_DBDIR=$DIR" "OVN_SYSCONFDIR=$DIR"; do
 		printf 'export %s=%q\n' "${v%%=*}" "${v#*=}"

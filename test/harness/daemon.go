@@ -32,8 +32,9 @@ type DaemonConfig struct {
 	Dir string
 	// Name names the daemon in file names and messages ("" : quantumnetd).
 	Name string
-	// NB, SB and OVS are the database remotes. SB and OVS "" are sockets
-	// nobody serves (IPAM needs neither); then Unmanaged is implied.
+	// NB, SB and OVS are the database remotes; NB and SB may list several
+	// (the members of a cluster), comma-separated. SB and OVS "" are
+	// sockets nobody serves (IPAM needs neither); then Unmanaged is implied.
 	NB, SB, OVS string
 	// Chassis is the chassis name, EncapIP its Geneve address ("": the
 	// daemon's default), DatapathType "netdev" on the userspace datapath.
@@ -66,7 +67,7 @@ func (c DaemonConfig) TOML() string {
 		manage = false
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "[ovn]\nnb_remotes = [%q]\nsb_remotes = [%q]\n", c.NB, sb)
+	fmt.Fprintf(&b, "[ovn]\nnb_remotes = %s\nsb_remotes = %s\n", tomlList(c.NB), tomlList(sb))
 	fmt.Fprintf(&b, "[chassis]\nname = %q\novs_remote = %q\n", c.Chassis, ovs)
 	if c.EncapIP != "" {
 		fmt.Fprintf(&b, "encap_ip = %q\n", c.EncapIP)
@@ -85,6 +86,15 @@ func (c DaemonConfig) TOML() string {
 		fmt.Fprintf(&b, "[libvirt]\nuri = %q\n", c.Libvirt)
 	}
 	return b.String() + c.Extra
+}
+
+// tomlList is a TOML array of the comma-separated remotes.
+func tomlList(remotes string) string {
+	var q []string
+	for _, r := range strings.Split(remotes, ",") {
+		q = append(q, fmt.Sprintf("%q", r))
+	}
+	return "[" + strings.Join(q, ", ") + "]"
 }
 
 // Daemon is one quantumnetd process, restartable with the same config.

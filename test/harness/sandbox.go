@@ -17,6 +17,11 @@ type Sandbox struct {
 	Dir, Chassis, EncapIP, Netns string
 	// Env is more environment for the scripts (QN_LIBVIRT_DIR=...).
 	Env []string
+	// Cluster runs NB and SB as 3-member Raft clusters (QN_CLUSTER=3),
+	// their Raft ports from ClusterPort (QN_CLUSTER_PORT; 0: the script's
+	// default). See cluster.go.
+	Cluster     bool
+	ClusterPort int
 
 	env *Env
 }
@@ -31,6 +36,12 @@ func (s *Sandbox) ScriptEnv() []string {
 	out := []string{"QN_SANDBOX_DIR=" + s.Dir, "QN_CHASSIS=" + s.Chassis, "QN_ENCAP_IP=" + ip}
 	if s.Netns != "" {
 		out = append(out, "QN_NETNS="+s.Netns)
+	}
+	if s.Cluster {
+		out = append(out, "QN_CLUSTER=3")
+		if s.ClusterPort != 0 {
+			out = append(out, fmt.Sprintf("QN_CLUSTER_PORT=%d", s.ClusterPort))
+		}
 	}
 	return append(out, s.Env...)
 }
@@ -54,10 +65,23 @@ func (s *Sandbox) Script(name string, args ...string) (string, error) {
 	return s.env.Script(s.ScriptEnv(), name, args...)
 }
 
-// NB, SB and OVS are the sandbox's database remotes.
-func (s *Sandbox) NB() string  { return "unix:" + s.Dir + "/nb.sock" }
-func (s *Sandbox) SB() string  { return "unix:" + s.Dir + "/sb.sock" }
+// NB, SB and OVS are the sandbox's database remotes; NB and SB of a
+// cluster list every member, comma-separated (as ovn-nbctl --db takes
+// them, and DaemonConfig writes them as a list).
+func (s *Sandbox) NB() string  { return s.remotes("nb") }
+func (s *Sandbox) SB() string  { return s.remotes("sb") }
 func (s *Sandbox) OVS() string { return "unix:" + s.Dir + "/db.sock" }
+
+func (s *Sandbox) remotes(db string) string {
+	if !s.Cluster {
+		return "unix:" + s.Dir + "/" + db + ".sock"
+	}
+	var rs []string
+	for i := 1; i <= 3; i++ {
+		rs = append(rs, fmt.Sprintf("unix:%s/%s%d.sock", s.Dir, db, i))
+	}
+	return strings.Join(rs, ",")
+}
 
 // DaemonConfig is the config of a quantumnetd on this sandbox's chassis,
 // beside its ovs-vswitchd (in its network namespace), managing the chassis,
