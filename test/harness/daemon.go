@@ -39,6 +39,9 @@ type DaemonConfig struct {
 	// Chassis is the chassis name, EncapIP its Geneve address ("": the
 	// daemon's default), DatapathType "netdev" on the userspace datapath.
 	Chassis, EncapIP, DatapathType string
+	// SSLKey, SSLCert and SSLCA are ovn.ssl_key, ssl_cert and ssl_ca (for
+	// ssl: remotes).
+	SSLKey, SSLCert, SSLCA string
 	// Unmanaged: chassis.manage = false (the sandbox configures the chassis).
 	Unmanaged bool
 	// Socket is the daemon's socket ("": Dir/NAME.sock); ClientSocket is
@@ -68,6 +71,9 @@ func (c DaemonConfig) TOML() string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "[ovn]\nnb_remotes = %s\nsb_remotes = %s\n", tomlList(c.NB), tomlList(sb))
+	if c.SSLKey != "" {
+		fmt.Fprintf(&b, "ssl_key = %q\nssl_cert = %q\nssl_ca = %q\n", c.SSLKey, c.SSLCert, c.SSLCA)
+	}
 	fmt.Fprintf(&b, "[chassis]\nname = %q\novs_remote = %q\n", c.Chassis, ovs)
 	if c.EncapIP != "" {
 		fmt.Fprintf(&b, "encap_ip = %q\n", c.EncapIP)
