@@ -122,6 +122,13 @@ func New(t testing.TB, schemaPath string) *Server {
 // create makes the database of a Server without starting it.
 func create(t testing.TB, schemaPath string) *Server {
 	t.Helper()
+	return createWith(t, schemaPath, func(db, schema string) []string { return []string{"create", db, schema} })
+}
+
+// createWith is create with the ovsdb-tool arguments that make the file
+// (create-cluster / join-cluster for a cluster member).
+func createWith(t testing.TB, schemaPath string, toolArgs func(db, schema string) []string) *Server {
+	t.Helper()
 	server, tool := Require(t, "ovsdb-server"), Require(t, "ovsdb-tool")
 	schema, err := filepath.Abs(schemaPath)
 	if err != nil {
@@ -141,8 +148,8 @@ func create(t testing.TB, schemaPath string) *Server {
 		t:       t,
 		binary:  server,
 	}
-	if out, err := exec.Command(tool, "create", s.DB, schema).CombinedOutput(); err != nil {
-		t.Fatalf("ovsdbtest: ovsdb-tool create %s %s: %v\n%s", s.DB, schema, err, out)
+	if out, err := exec.Command(tool, toolArgs(s.DB, schema)...).CombinedOutput(); err != nil {
+		t.Fatalf("ovsdbtest: ovsdb-tool %v: %v\n%s", toolArgs(s.DB, schema), err, out)
 	}
 	// Registered after t.TempDir, so it runs before the directory is removed.
 	t.Cleanup(func() {
