@@ -36,27 +36,7 @@ func TestIntegrationIPAMRaftLeaderKilled(t *testing.T) {
 	acked := map[string]string{}
 	var failed []string
 	var slowest time.Duration
-	killed := make(chan struct{})
-	go func() { // the failovers, driven by the stream's progress
-		defer close(killed)
-		var first int
-		for i, at := range []int64{total / 3, 2 * total / 3} {
-			for next.Load() < at {
-				time.Sleep(time.Millisecond)
-			}
-			if i == 1 {
-				cl.Members[first].Start() // rejoins from its file
-			}
-			n, err := cl.WaitLeader(30 * time.Second)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			cl.Members[n].Kill()
-			first = n
-			t.Logf("killed leader member %d after %d requests", n, at)
-		}
-	}()
+	killed := killLeaders(t, cl, &next, total)
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
@@ -111,6 +91,34 @@ func TestIntegrationIPAMRaftLeaderKilled(t *testing.T) {
 	if len(acked) != total || extra < 0 || int64(extra) > retries.Load() {
 		t.Fatalf("NB holds %d reservations, %d acknowledged of %d, %d retries", len(held), len(acked), total, retries.Load())
 	}
+}
+
+// killLeaders kills the leader once a third of total requests have
+// started, restarts it and kills the new leader at two thirds; the channel
+// closes when done.
+func killLeaders(t *testing.T, cl *ovsdbtest.Cluster, next *atomic.Int64, total int64) <-chan struct{} {
+	killed := make(chan struct{})
+	go func() {
+		defer close(killed)
+		var first int
+		for i, at := range []int64{total / 3, 2 * total / 3} {
+			for next.Load() < at {
+				time.Sleep(time.Millisecond)
+			}
+			if i == 1 {
+				cl.Members[first].Start() // rejoins from its file
+			}
+			n, err := cl.WaitLeader(30 * time.Second)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			cl.Members[n].Kill()
+			first = n
+			t.Logf("killed leader member %d after %d requests", n, at)
+		}
+	}()
+	return killed
 }
 
 // reserveRetrying reserves an address for owner, retrying for 60 s what
