@@ -337,7 +337,9 @@ const Example = `# quantumnetd configuration (TOML). Every key is optional; show
 # List every member of a clustered (Raft) database; the daemon follows the leader.
 nb_remotes = ["unix:/var/run/ovn/ovnnb_db.sock"]
 sb_remotes = ["unix:/var/run/ovn/ovnsb_db.sock"]
-# Required with ssl: remotes.
+# Required with ssl: remotes (also an ssl: chassis.ovs_remote); the files
+# ovs-pki makes. The server's chain is checked against ssl_ca, not its host
+# name (as OVS does); the files are re-read when they change.
 # ssl_key  = "/etc/quantumnet/pki/key.pem"
 # ssl_cert = "/etc/quantumnet/pki/cert.pem"
 # ssl_ca   = "/etc/quantumnet/pki/ca.pem"
