@@ -7,8 +7,8 @@
 // through the real plugin, -parallel at a time. A third of the way in it
 // kills the NB leader with SIGKILL, at two thirds the SB leader. It prints
 // p50/p99/max of ADD latency (first attempt to success, retries included)
-// for the ADDs started before the first kill, within -window after a kill,
-// and the rest; the time until each cluster had a new leader; and fails
+// for the ADDs done before the first kill, those in flight at some moment
+// within -window after a kill, and the rest; the time until each cluster had a new leader; and fails
 // if an ADD never succeeded or an address was handed out twice.
 //
 // Everything it creates is removed at the end, also on failure.
@@ -31,7 +31,7 @@ import (
 var (
 	flagN        = flag.Int("n", 200, "CNI ADDs in the stream")
 	flagParallel = flag.Int("parallel", 4, "ADDs in flight at a time")
-	flagWindow   = flag.Duration("window", 5*time.Second, "ADDs started this long after a kill count as during the failover")
+	flagWindow   = flag.Duration("window", 5*time.Second, "ADDs in flight within this long after a kill count as during the failover")
 	flagJSON     = flag.String("json", "", "also write the results as JSON to this file")
 	flagBin      = flag.String("bin", "", "directory with quantumnetd, quantumnet and qnetctl already built, e.g. bin (default: build them)")
 	flagSmoke    = harness.SmokeFlag() // -n 12, -parallel 2

@@ -32,14 +32,14 @@ func report(recs []harness.AddRecord, kills []*kill) error {
 			problems = append(problems, fmt.Errorf("ADD %s got %s, already given to %s", r.ID, r.IP, other))
 		}
 		ips[r.IP] = r.ID
-		p := phases[phaseOf(r.Start, kills)]
+		p := phases[phaseOf(r, kills)]
 		p.ADDs++
 		if r.Tries > 1 {
 			p.Retried++
 		}
 		p.took = append(p.took, r.Took)
 	}
-	fmt.Printf("CNI ADD latency around Raft leader failovers: %d ADDs, %d at a time (window %v after a kill)\n\n", len(recs), *flagParallel, *flagWindow)
+	fmt.Printf("CNI ADD latency around Raft leader failovers: %d ADDs, %d at a time (during: in flight within %v after a kill)\n\n", len(recs), *flagParallel, *flagWindow)
 	fmt.Printf("%-8s %6s %8s %10s %10s %10s\n", "phase", "ADDs", "retried", "p50", "p99", "max")
 	for _, p := range phases {
 		p.P50, p.P99, p.Max = harness.Percentile(p.took, 50), harness.Percentile(p.took, 99), harness.Percentile(p.took, 100)
@@ -61,15 +61,18 @@ func report(recs []harness.AddRecord, kills []*kill) error {
 	return nil
 }
 
-// phaseOf is 0 before the first kill, 1 within the window after a kill, 2 otherwise.
-func phaseOf(start time.Time, kills []*kill) int {
-	if len(kills) == 0 || start.Before(kills[0].At) {
-		return 0
-	}
+// phaseOf is 1 (during) for an ADD in flight at some moment of the window
+// after a kill, 0 (before) for one that ended before the first kill, 2
+// (after) otherwise.
+func phaseOf(r harness.AddRecord, kills []*kill) int {
+	end := r.Start.Add(r.Took)
 	for _, k := range kills {
-		if !start.Before(k.At) && start.Before(k.At.Add(*flagWindow)) {
+		if r.Start.Before(k.At.Add(*flagWindow)) && end.After(k.At) {
 			return 1
 		}
+	}
+	if len(kills) == 0 || end.Before(kills[0].At) {
+		return 0
 	}
 	return 2
 }
