@@ -37,6 +37,12 @@ Settings (environment):
                   create-cluster / join-cluster), each member an ovsdb-server
                   on its own unix socket; northd, ovn-controller and the env
                   remotes list all members (roles all and central; now: ${CLUSTER:-off})
+  QN_SSL          1: NB, SB and the local OVS database also listen with TLS on
+                  127.0.0.1 (pssl:), with certificates made by ovs-pki in
+                  \$DIR/pki (scripts/pki.sh); ovn-northd and ovn-controller use
+                  ssl:; env prints QN_*_SSL remotes and QN_SSL_KEY/CERT/CA for a
+                  client (role all; now: ${SSL:-off})
+  QN_SSL_PORT     NB's TLS port; SB PORT+1, OVS PORT+2 (default 16651, now: $SSL_PORT)
   QN_CLUSTER_PORT first of the six Raft ports on 127.0.0.1 (NB members
                   PORT..PORT+2, SB PORT+3..PORT+5; default 16641, now: $CLUSTER_PORT)
 
@@ -102,6 +108,14 @@ case $CLUSTER in
 3) [[ $ROLE != chassis ]] || die "QN_CLUSTER is for the roles that run NB and SB (all, central)" ;;
 *) die "QN_CLUSTER must be 3 (or empty), got: $CLUSTER" ;;
 esac
+SSL=${QN_SSL:-}
+SSL_PORT=${QN_SSL_PORT:-16651}
+case $SSL in
+"" | 0) SSL= ;;
+1) [[ $ROLE == all && -z $CLUSTER ]] || die "QN_SSL=1 is for role all without QN_CLUSTER" ;;
+*) die "QN_SSL must be 1 (or empty), got: $SSL" ;;
+esac
+[[ $SSL_PORT =~ ^[0-9]+$ ]] && ((SSL_PORT > 0 && SSL_PORT < 65530)) || die "QN_SSL_PORT must be a port, got: $SSL_PORT"
 [[ $CLUSTER_PORT =~ ^[0-9]+$ ]] && ((CLUSTER_PORT > 0 && CLUSTER_PORT < 65530)) || die "QN_CLUSTER_PORT must be a port, got: $CLUSTER_PORT"
 
 MARKER=$DIR/.quantumnet-sandbox
@@ -121,6 +135,17 @@ if [[ -n $CLUSTER ]]; then
 	NB_REMOTE=unix:$DIR/nb1.sock,unix:$DIR/nb2.sock,unix:$DIR/nb3.sock
 	SB_REMOTE=unix:$DIR/sb1.sock,unix:$DIR/sb2.sock,unix:$DIR/sb3.sock
 	SB_SOCK=$DIR/sb1.sock
+fi
+PKI_DIR=$DIR/pki
+# ssl_args NAME: the TLS options of a component with its own certificate.
+ssl_args() { echo "--private-key=$PKI_DIR/$1-privkey.pem --certificate=$PKI_DIR/$1-cert.pem --ca-cert=$PKI_DIR/pki/switchca/cacert.pem"; }
+# ssl_listen NAME OFFSET: the TLS listener of a database server (QN_SSL=1).
+ssl_listen() {
+	[[ -n $SSL ]] || return 0
+	echo "$(ssl_args "$1") --remote=pssl:$((SSL_PORT + $2)):127.0.0.1"
+}
+if [[ -n $SSL ]]; then
+	NB_SSL=ssl:127.0.0.1:$SSL_PORT SB_SSL=ssl:127.0.0.1:$((SSL_PORT + 1)) OVS_SSL=ssl:127.0.0.1:$((SSL_PORT + 2))
 fi
 
 # Every daemon and ctl call below inherits these.
@@ -243,11 +268,13 @@ start() {
 	case $name in
 	ovsdb-server-nb)
 		create_db "$NB_DB" "$NB_SCHEMA"
-		cmd=(ovsdb-server "${common[@]}" "--unixctl=$DIR/$name.ctl" "--remote=punix:$NB_SOCK" "$NB_DB")
+		# shellcheck disable=SC2046 # word splitting of the TLS options is wanted
+		cmd=(ovsdb-server "${common[@]}" "--unixctl=$DIR/$name.ctl" "--remote=punix:$NB_SOCK" $(ssl_listen nb 0) "$NB_DB")
 		;;
 	ovsdb-server-sb)
 		create_db "$SB_DB" "$SB_SCHEMA"
-		cmd=(ovsdb-server "${common[@]}" "--unixctl=$DIR/$name.ctl" "--remote=punix:$SB_SOCK" "$SB_DB")
+		# shellcheck disable=SC2046
+		cmd=(ovsdb-server "${common[@]}" "--unixctl=$DIR/$name.ctl" "--remote=punix:$SB_SOCK" $(ssl_listen sb 1) "$SB_DB")
 		;;
 	ovsdb-server-nb[123] | ovsdb-server-sb[123])
 		local kind=${name#ovsdb-server-}
@@ -256,11 +283,14 @@ start() {
 		;;
 	ovn-northd)
 		cmd=(ovn-northd "${common[@]}" "--unixctl=$DIR/$name.ctl" "--ovnnb-db=$NB_REMOTE" "--ovnsb-db=$SB_REMOTE")
+		# shellcheck disable=SC2046
+		[[ -z $SSL ]] || cmd=(ovn-northd "${common[@]}" "--unixctl=$DIR/$name.ctl" "--ovnnb-db=$NB_SSL" "--ovnsb-db=$SB_SSL" $(ssl_args northd))
 		;;
 	ovsdb-server)
 		create_db "$OVS_DB" "$OVS_SCHEMA"
+		# shellcheck disable=SC2046
 		cmd=(ovsdb-server "${common[@]}" "--unixctl=$DIR/$name.ctl" "--remote=punix:$OVS_SOCK"
-			"--remote=db:Open_vSwitch,Open_vSwitch,manager_options" "$OVS_DB")
+			"--remote=db:Open_vSwitch,Open_vSwitch,manager_options" $(ssl_listen ovs 2) "$OVS_DB")
 		;;
 	ovs-vswitchd)
 		# A netdev bridge is a tap device in this network namespace: a second
@@ -274,7 +304,8 @@ start() {
 		;;
 	ovn-controller)
 		# No --unixctl: ovn-controller 23.03 rejects it.
-		cmd=("${NS[@]}" ovn-controller "unix:$OVS_SOCK" "${common[@]}")
+		# shellcheck disable=SC2046
+		cmd=("${NS[@]}" ovn-controller "unix:$OVS_SOCK" "${common[@]}" $([[ -z $SSL ]] || ssl_args controller))
 		;;
 	*) die "internal: unknown component $name" ;;
 	esac
@@ -300,7 +331,7 @@ configure_ovs() {
 	vsctl --no-wait init || { tail_log ovsdb-server; die "ovs-vsctl init failed"; }
 	vsctl set Open_vSwitch . \
 		"external_ids:system-id=\"$CHASSIS\"" \
-		"external_ids:ovn-remote=\"$SB_REMOTE\"" \
+		"external_ids:ovn-remote=\"${SB_SSL:-$SB_REMOTE}\"" \
 		external_ids:ovn-encap-type=geneve \
 		"external_ids:ovn-encap-ip=\"$ENCAP_IP\"" \
 		external_ids:ovn-bridge-datapath-type=netdev ||
@@ -355,6 +386,10 @@ cmd_up() {
 	mkdir -p "$DIR"
 	chmod 0755 "$DIR"
 	: >"$MARKER"
+	if [[ -n $SSL ]]; then
+		"$(dirname "$0")/pki.sh" "$PKI_DIR" nb sb ovs northd controller client >/dev/null 2>&1 ||
+			die "scripts/pki.sh $PKI_DIR failed"
+	fi
 	if [[ -n $NETNS && ! -e /var/run/netns/$NETNS ]]; then
 		ip netns add "$NETNS" || die "ip netns add $NETNS failed"
 		ip -n "$NETNS" link set lo up
@@ -506,6 +541,9 @@ cmd_env() {
 		"QN_NB_REMOTE=$NB_REMOTE" \
 		"QN_SB_REMOTE=$SB_REMOTE" \
 		"QN_OVS_REMOTE=unix:$OVS_SOCK" \
+		"QN_NB_SSL=${NB_SSL:-}" "QN_SB_SSL=${SB_SSL:-}" "QN_OVS_SSL=${OVS_SSL:-}" \
+		"QN_SSL_KEY=${SSL:+$PKI_DIR/client-privkey.pem}" "QN_SSL_CERT=${SSL:+$PKI_DIR/client-cert.pem}" \
+		"QN_SSL_CA=${SSL:+$PKI_DIR/pki/switchca/cacert.pem}" \
 		"QN_CHASSIS=$CHASSIS" \
 		"QN_ENCAP_IP=$ENCAP_IP" \
 		"QN_NETNS=$NETNS" \

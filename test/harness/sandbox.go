@@ -22,6 +22,12 @@ type Sandbox struct {
 	// default). See cluster.go.
 	Cluster     bool
 	ClusterPort int
+	// SSL also serves NB, SB and OVS with TLS on 127.0.0.1 from SSLPort
+	// (QN_SSL=1, QN_SSL_PORT; 0: the script's default), with ovs-pki
+	// certificates in Dir/pki; ovn-northd and ovn-controller use ssl:, and
+	// DaemonConfig points the daemon at the ssl: remotes.
+	SSL     bool
+	SSLPort int
 
 	env *Env
 }
@@ -36,6 +42,12 @@ func (s *Sandbox) ScriptEnv() []string {
 	out := []string{"QN_SANDBOX_DIR=" + s.Dir, "QN_CHASSIS=" + s.Chassis, "QN_ENCAP_IP=" + ip}
 	if s.Netns != "" {
 		out = append(out, "QN_NETNS="+s.Netns)
+	}
+	if s.SSL {
+		out = append(out, "QN_SSL=1")
+		if s.SSLPort != 0 {
+			out = append(out, fmt.Sprintf("QN_SSL_PORT=%d", s.SSLPort))
+		}
 	}
 	if s.Cluster {
 		out = append(out, "QN_CLUSTER=3")
@@ -90,6 +102,14 @@ func (s *Sandbox) DaemonConfig() DaemonConfig {
 	c := DaemonConfig{Bin: s.env.Bin, NB: s.NB(), SB: s.SB(), OVS: s.OVS(), Chassis: s.Chassis, DatapathType: "netdev"}
 	if s.Netns != "" {
 		c.Wrap = []string{"ip", "netns", "exec", s.Netns}
+	}
+	if s.SSL {
+		port := s.SSLPort
+		if port == 0 {
+			port = 16651
+		}
+		c.NB, c.SB, c.OVS = fmt.Sprintf("ssl:127.0.0.1:%d", port), fmt.Sprintf("ssl:127.0.0.1:%d", port+1), fmt.Sprintf("ssl:127.0.0.1:%d", port+2)
+		c.SSLKey, c.SSLCert, c.SSLCA = s.Dir+"/pki/client-privkey.pem", s.Dir+"/pki/client-cert.pem", s.Dir+"/pki/pki/switchca/cacert.pem"
 	}
 	return c
 }
