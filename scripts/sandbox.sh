@@ -42,6 +42,8 @@ Settings (environment):
                   \$DIR/pki (scripts/pki.sh); ovn-northd and ovn-controller use
                   ssl:; env prints QN_*_SSL remotes and QN_SSL_KEY/CERT/CA for a
                   client (role all; now: ${SSL:-off})
+                  With QN_NETNS the databases and northd run in that namespace
+                  too (127.0.0.1 is its loopback).
   QN_SSL_PORT     NB's TLS port; SB PORT+1, OVS PORT+2 (default 16651, now: $SSL_PORT)
   QN_CLUSTER_PORT first of the six Raft ports on 127.0.0.1 (NB members
                   PORT..PORT+2, SB PORT+3..PORT+5; default 16641, now: $CLUSTER_PORT)
@@ -309,6 +311,12 @@ start() {
 		;;
 	*) die "internal: unknown component $name" ;;
 	esac
+	# With TLS the databases and northd run in QN_NETNS too: their TCP
+	# listeners on 127.0.0.1 must be the loopback ovn-controller and the
+	# daemon (run there) reach; unix sockets work from anywhere.
+	if [[ -n $SSL && ${#NS[@]} -gt 0 && ${cmd[0]} != ip ]]; then
+		cmd=("${NS[@]}" "${cmd[@]}")
+	fi
 	# With --detach the daemon returns once it is ready and has pointed its
 	# stdio at /dev/null, so capturing its output cannot block.
 	local out
