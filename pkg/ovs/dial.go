@@ -41,9 +41,9 @@ type DialConfig struct {
 	// OnCache runs once, after the first connection and before the monitor
 	// fills the cache (the cache survives reconnects): add event handlers here.
 	OnCache func(*cache.TableCache)
-	// Probe is the inactivity probe: after this long without a message
-	// from the server the client sends an echo, and a connection whose echo
-	// is not answered within Probe again is dropped and redialled (a
+	// Probe is the inactivity probe: every Probe the client sends an echo,
+	// and a connection whose echo is not answered within Probe is dropped
+	// and redialled (a
 	// half-open connection would otherwise stall monitors and
 	// transactions forever). Zero is DefaultProbe.
 	Probe time.Duration
@@ -108,10 +108,12 @@ func Dial(ctx context.Context, dbModel model.ClientDBModel, cfg DialConfig) (*Co
 	if cfg.TxTimeout <= 0 {
 		cfg.TxTimeout = DefaultTxTimeout
 	}
-	// The probe implies reconnecting; each redial may take at most half
-	// the probe (libovsdb wants it shorter than the probe).
+	// The inactivity probe is ours (see probe): libovsdb's own
+	// (WithInactivityCheck, v0.8.1) panics with "send on closed channel"
+	// when a transaction completes as the connection drops (seen killing a
+	// Raft leader under load).
 	opts := []client.Option{
-		client.WithInactivityCheck(cfg.Probe, min(5*time.Second, cfg.Probe/2), bo),
+		client.WithReconnect(5*time.Second, bo),
 		client.WithLeaderOnly(cfg.LeaderOnly),
 		client.WithLogger(&log),
 	}
@@ -130,7 +132,34 @@ func Dial(ctx context.Context, dbModel model.ClientDBModel, cfg DialConfig) (*Co
 	}
 	conn := &Conn{Client: c, cfg: cfg}
 	go conn.run(ctx)
+	go conn.probe(ctx)
 	return conn, nil
+}
+
+// probe sends an echo every Probe interval and drops a connection whose
+// echo is not answered within Probe; libovsdb then redials (WithReconnect),
+// so a half-open connection is replaced within about twice the interval.
+func (c *Conn) probe(ctx context.Context) {
+	t := time.NewTicker(c.cfg.Probe)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if c.Client.CurrentEndpoint() == "" {
+			continue // not connected, or redialling
+		}
+		ectx, cancel := context.WithTimeout(ctx, c.cfg.Probe)
+		err := c.Client.Echo(ectx)
+		cancel()
+		if err != nil && ctx.Err() == nil && c.Client.CurrentEndpoint() != "" {
+			c.cfg.Logger.Warn("inactivity probe unanswered, reconnecting", "db", c.cfg.Name,
+				"endpoint", c.Client.CurrentEndpoint(), "probe", c.cfg.Probe, "err", err)
+			c.Client.Disconnect()
+		}
+	}
 }
 
 // run makes the first connection (libovsdb reconnects on its own afterwards).

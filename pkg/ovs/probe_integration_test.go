@@ -3,6 +3,8 @@ package ovs_test
 import (
 	"context"
 	"errors"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -92,4 +94,59 @@ func TestIntegrationTransactOnStalledConnectionTimesOut(t *testing.T) {
 	case <-time.After(10 * txTimeout):
 		t.Fatalf("transaction on a stalled connection still hangs after %v", 10*txTimeout)
 	}
+}
+
+// Transactions completing while the connection drops, with the probe
+// running, must not panic the client. libovsdb's own inactivity check
+// (v0.8.1) can: it sends on a channel the disconnect closed ("send on
+// closed channel", seen once killing a Raft leader under load in
+// test/bench/cluster); the window is narrow, so this stress does not
+// reliably catch it, and the probe is the client's own.
+func TestIntegrationProbeSurvivesDisconnectsUnderLoad(t *testing.T) {
+	srv := ovsdbtest.NewOVS(t)
+	dbm, err := vswitchd.FullDatabaseModel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c, err := ovs.Dial(ctx, dbm, ovs.DialConfig{Name: "ovs", Remotes: []string{srv.Remote}, Logger: ovsdbtest.Logger(t),
+		Tables: []model.Model{&vswitchd.OpenvSwitch{}}, Probe: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.WaitConnected(ovsdbtest.Context(t, 10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var done atomic.Int64
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if selectRoot(context.Background(), c) == nil {
+					done.Add(1)
+				}
+			}
+		}()
+	}
+	for range 5 {
+		time.Sleep(300 * time.Millisecond)
+		srv.Kill()
+		srv.Start()
+	}
+	close(stop)
+	wg.Wait()
+	if err := c.WaitConnected(ovsdbtest.Context(t, 15*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d transactions across 5 server kills", done.Load())
 }
