@@ -31,7 +31,7 @@ import (
 var (
 	flagN        = flag.Int("n", 200, "CNI ADDs in the stream")
 	flagParallel = flag.Int("parallel", 4, "ADDs in flight at a time")
-	flagWindow   = flag.Duration("window", 5*time.Second, "ADDs in flight within this long after a kill count as during the failover")
+	flagWindow   = flag.Duration("window", 2*time.Second, "ADDs in flight within this long after a kill count as during the failover")
 	flagJSON     = flag.String("json", "", "also write the results as JSON to this file")
 	flagBin      = flag.String("bin", "", "directory with quantumnetd, quantumnet and qnetctl already built, e.g. bin (default: build them)")
 	flagSmoke    = harness.SmokeFlag() // -n 12, -parallel 2
