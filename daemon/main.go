@@ -174,7 +174,7 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (*parts, err
 	if err != nil {
 		return nil, err
 	}
-	ovsc, err := ovs.New(ctx, []string{cfg.Chassis.OVSRemote}, log)
+	ovsc, err := ovs.New(ctx, []string{cfg.Chassis.OVSRemote}, tlsCfg, log)
 	if err != nil {
 		return nil, err
 	}

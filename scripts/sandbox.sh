@@ -44,8 +44,24 @@ Settings (environment):
                   central sandbox in QN_CENTRAL_DIR (now: $ROLE)
   QN_CENTRAL_DIR  run directory of the central sandbox (role chassis; setting
                   it alone implies role chassis; now: ${CENTRAL_DIR:-none})
+  QN_CLUSTER      3: NB and SB are 3-member Raft clusters (ovsdb-tool
+                  create-cluster / join-cluster), each member an ovsdb-server
+                  on its own unix socket; northd, ovn-controller and the env
+                  remotes list all members (roles all and central; now: ${CLUSTER:-off})
+  QN_SSL          1: NB, SB and the local OVS database also listen with TLS on
+                  127.0.0.1 (pssl:), with certificates made by ovs-pki in
+                  \$DIR/pki (scripts/pki.sh); ovn-northd and ovn-controller use
+                  ssl:; env prints QN_*_SSL remotes and QN_SSL_KEY/CERT/CA for a
+                  client (role all; now: ${SSL:-off})
+                  With QN_NETNS the databases and northd run in that namespace
+                  too (127.0.0.1 is its loopback).
+  QN_SSL_PORT     NB's TLS port; SB PORT+1, OVS PORT+2 (default 16651, now: $SSL_PORT)
+  QN_CLUSTER_PORT first of the six Raft ports on 127.0.0.1 (NB members
+                  PORT..PORT+2, SB PORT+3..PORT+5; default 16641, now: $CLUSTER_PORT)
 
-Sockets: NB unix:\$DIR/nb.sock, SB unix:\$DIR/sb.sock, OVS unix:\$DIR/db.sock.
+Sockets: NB unix:\$DIR/nb.sock, SB unix:\$DIR/sb.sock, OVS unix:\$DIR/db.sock;
+clustered: NB unix:\$DIR/nb1.sock,...,nb3.sock, SB sb1.sock,...,sb3.sock, each
+member's control socket \$DIR/ovsdb-server-nbN.ctl (cluster/status OVN_Northbound).
 Needs root and the packages installed by scripts/deps.sh.
 EOF
 }
@@ -98,6 +114,22 @@ chassis)
 *) die "QN_SANDBOX_ROLE must be all, central or chassis, got: $ROLE" ;;
 esac
 [[ $ROLE != central || -z $NETNS ]] || die "QN_NETNS makes no sense with QN_SANDBOX_ROLE=central"
+CLUSTER=${QN_CLUSTER:-}
+CLUSTER_PORT=${QN_CLUSTER_PORT:-16641}
+case $CLUSTER in
+"" | 1) CLUSTER= ;;
+3) [[ $ROLE != chassis ]] || die "QN_CLUSTER is for the roles that run NB and SB (all, central)" ;;
+*) die "QN_CLUSTER must be 3 (or empty), got: $CLUSTER" ;;
+esac
+SSL=${QN_SSL:-}
+SSL_PORT=${QN_SSL_PORT:-16651}
+case $SSL in
+"" | 0) SSL= ;;
+1) [[ $ROLE == all && -z $CLUSTER ]] || die "QN_SSL=1 is for role all without QN_CLUSTER" ;;
+*) die "QN_SSL must be 1 (or empty), got: $SSL" ;;
+esac
+[[ $SSL_PORT =~ ^[0-9]+$ ]] && ((SSL_PORT > 0 && SSL_PORT < 65530)) || die "QN_SSL_PORT must be a port, got: $SSL_PORT"
+[[ $CLUSTER_PORT =~ ^[0-9]+$ ]] && ((CLUSTER_PORT > 0 && CLUSTER_PORT < 65530)) || die "QN_CLUSTER_PORT must be a port, got: $CLUSTER_PORT"
 
 MARKER=$DIR/.quantumnet-sandbox
 NB_SOCK=${CENTRAL_DIR:-$DIR}/nb.sock
@@ -109,6 +141,25 @@ OVS_DB=$DIR/conf.db
 NB_SCHEMA=/usr/share/ovn/ovn-nb.ovsschema
 SB_SCHEMA=/usr/share/ovn/ovn-sb.ovsschema
 OVS_SCHEMA=/usr/share/openvswitch/vswitch.ovsschema
+# Client remotes of NB and SB: one socket, or every member of a cluster.
+NB_REMOTE=unix:$NB_SOCK
+SB_REMOTE=unix:$SB_SOCK
+if [[ -n $CLUSTER ]]; then
+	NB_REMOTE=unix:$DIR/nb1.sock,unix:$DIR/nb2.sock,unix:$DIR/nb3.sock
+	SB_REMOTE=unix:$DIR/sb1.sock,unix:$DIR/sb2.sock,unix:$DIR/sb3.sock
+	SB_SOCK=$DIR/sb1.sock
+fi
+PKI_DIR=$DIR/pki
+# ssl_args NAME: the TLS options of a component with its own certificate.
+ssl_args() { echo "--private-key=$PKI_DIR/$1-privkey.pem --certificate=$PKI_DIR/$1-cert.pem --ca-cert=$PKI_DIR/pki/switchca/cacert.pem"; }
+# ssl_listen NAME OFFSET: the TLS listener of a database server (QN_SSL=1).
+ssl_listen() {
+	[[ -n $SSL ]] || return 0
+	echo "$(ssl_args "$1") --remote=pssl:$((SSL_PORT + $2)):127.0.0.1"
+}
+if [[ -n $SSL ]]; then
+	NB_SSL=ssl:127.0.0.1:$SSL_PORT SB_SSL=ssl:127.0.0.1:$((SSL_PORT + 1)) OVS_SSL=ssl:127.0.0.1:$((SSL_PORT + 2))
+fi
 
 # Every daemon and ctl call below inherits these.
 export OVS_RUNDIR=$DIR OVS_LOGDIR=$DIR OVS_DBDIR=$DIR OVS_SYSCONFDIR=$DIR
@@ -116,9 +167,14 @@ export OVN_RUNDIR=$DIR OVN_LOGDIR=$DIR OVN_DBDIR=$DIR OVN_SYSCONFDIR=$DIR
 PATH=$PATH:/usr/sbin:/sbin
 
 # Components in start order. Each NAME has $DIR/NAME.pid and $DIR/NAME.log.
-COMPONENTS=(ovsdb-server-nb ovsdb-server-sb ovn-northd ovsdb-server ovs-vswitchd ovn-controller)
+CENTRAL=(ovsdb-server-nb ovsdb-server-sb ovn-northd)
+[[ -z $CLUSTER ]] || CENTRAL=(ovsdb-server-nb1 ovsdb-server-nb2 ovsdb-server-nb3
+	ovsdb-server-sb1 ovsdb-server-sb2 ovsdb-server-sb3 ovn-northd)
+SB_FIRST=ovsdb-server-sb
+[[ -z $CLUSTER ]] || SB_FIRST=ovsdb-server-sb1
+COMPONENTS=("${CENTRAL[@]}" ovsdb-server ovs-vswitchd ovn-controller)
 case $ROLE in
-central) COMPONENTS=(ovsdb-server-nb ovsdb-server-sb ovn-northd) ;;
+central) COMPONENTS=("${CENTRAL[@]}") ;;
 chassis) COMPONENTS=(ovsdb-server ovs-vswitchd ovn-controller) ;;
 esac
 HAS_CHASSIS=1
@@ -127,7 +183,7 @@ HAS_CHASSIS=1
 # binary NAME: the executable of a component (also its /proc comm).
 binary() {
 	case $1 in
-	ovsdb-server-nb | ovsdb-server-sb | ovsdb-server) echo ovsdb-server ;;
+	ovsdb-server-nb* | ovsdb-server-sb* | ovsdb-server) echo ovsdb-server ;;
 	*) echo "$1" ;;
 	esac
 }
@@ -187,7 +243,7 @@ require_root() {
 }
 
 vsctl() { ovs-vsctl --db="unix:$OVS_SOCK" --timeout=20 "$@"; }
-sbctl() { ovn-sbctl --db="unix:$SB_SOCK" --timeout=3 "$@"; }
+sbctl() { ovn-sbctl --db="$SB_REMOTE" --timeout=3 "$@"; }
 
 chassis_registered() {
 	local out
@@ -201,6 +257,22 @@ create_db() {
 	ovsdb-tool create "$db" "$schema" || die "ovsdb-tool create $db $schema failed"
 }
 
+# create_member KIND N: the database file of member N (1-3) of the NB or SB
+# cluster; member 1 creates the cluster, the others join it.
+create_member() {
+	local kind=$1 n=$2 db=$DIR/${1}$2.db schema=$NB_SCHEMA name=OVN_Northbound base=$CLUSTER_PORT
+	[[ -e $db ]] && return 0
+	if [[ $kind == sb ]]; then
+		schema=$SB_SCHEMA name=OVN_Southbound base=$((CLUSTER_PORT + 3))
+	fi
+	local self=tcp:127.0.0.1:$((base + n - 1)) first=tcp:127.0.0.1:$base
+	if ((n == 1)); then
+		ovsdb-tool create-cluster "$db" "$schema" "$self" || die "ovsdb-tool create-cluster $db failed"
+	else
+		ovsdb-tool join-cluster "$db" "$name" "$self" "$first" || die "ovsdb-tool join-cluster $db failed"
+	fi
+}
+
 # start NAME: start one component (it is known not to run).
 start() {
 	local name=$1
@@ -209,19 +281,29 @@ start() {
 	case $name in
 	ovsdb-server-nb)
 		create_db "$NB_DB" "$NB_SCHEMA"
-		cmd=(ovsdb-server "${common[@]}" "--unixctl=$DIR/$name.ctl" "--remote=punix:$NB_SOCK" "$NB_DB")
+		# shellcheck disable=SC2046 # word splitting of the TLS options is wanted
+		cmd=(ovsdb-server "${common[@]}" "--unixctl=$DIR/$name.ctl" "--remote=punix:$NB_SOCK" $(ssl_listen nb 0) "$NB_DB")
 		;;
 	ovsdb-server-sb)
 		create_db "$SB_DB" "$SB_SCHEMA"
-		cmd=(ovsdb-server "${common[@]}" "--unixctl=$DIR/$name.ctl" "--remote=punix:$SB_SOCK" "$SB_DB")
+		# shellcheck disable=SC2046
+		cmd=(ovsdb-server "${common[@]}" "--unixctl=$DIR/$name.ctl" "--remote=punix:$SB_SOCK" $(ssl_listen sb 1) "$SB_DB")
+		;;
+	ovsdb-server-nb[123] | ovsdb-server-sb[123])
+		local kind=${name#ovsdb-server-}
+		create_member "${kind:0:2}" "${kind:2}"
+		cmd=(ovsdb-server "${common[@]}" "--unixctl=$DIR/$name.ctl" "--remote=punix:$DIR/$kind.sock" "$DIR/$kind.db")
 		;;
 	ovn-northd)
-		cmd=(ovn-northd "${common[@]}" "--unixctl=$DIR/$name.ctl" "--ovnnb-db=unix:$NB_SOCK" "--ovnsb-db=unix:$SB_SOCK")
+		cmd=(ovn-northd "${common[@]}" "--unixctl=$DIR/$name.ctl" "--ovnnb-db=$NB_REMOTE" "--ovnsb-db=$SB_REMOTE")
+		# shellcheck disable=SC2046
+		[[ -z $SSL ]] || cmd=(ovn-northd "${common[@]}" "--unixctl=$DIR/$name.ctl" "--ovnnb-db=$NB_SSL" "--ovnsb-db=$SB_SSL" $(ssl_args northd))
 		;;
 	ovsdb-server)
 		create_db "$OVS_DB" "$OVS_SCHEMA"
+		# shellcheck disable=SC2046
 		cmd=(ovsdb-server "${common[@]}" "--unixctl=$DIR/$name.ctl" "--remote=punix:$OVS_SOCK"
-			"--remote=db:Open_vSwitch,Open_vSwitch,manager_options" "$OVS_DB")
+			"--remote=db:Open_vSwitch,Open_vSwitch,manager_options" $(ssl_listen ovs 2) "$OVS_DB")
 		;;
 	ovs-vswitchd)
 		# A netdev bridge is a tap device in this network namespace: a second
@@ -235,10 +317,17 @@ start() {
 		;;
 	ovn-controller)
 		# No --unixctl: ovn-controller 23.03 rejects it.
-		cmd=("${NS[@]}" ovn-controller "unix:$OVS_SOCK" "${common[@]}")
+		# shellcheck disable=SC2046
+		cmd=("${NS[@]}" ovn-controller "unix:$OVS_SOCK" "${common[@]}" $([[ -z $SSL ]] || ssl_args controller))
 		;;
 	*) die "internal: unknown component $name" ;;
 	esac
+	# With TLS the databases and northd run in QN_NETNS too: their TCP
+	# listeners on 127.0.0.1 must be the loopback ovn-controller and the
+	# daemon (run there) reach; unix sockets work from anywhere.
+	if [[ -n $SSL && ${#NS[@]} -gt 0 && ${cmd[0]} != ip ]]; then
+		cmd=("${NS[@]}" "${cmd[@]}")
+	fi
 	# With --detach the daemon returns once it is ready and has pointed its
 	# stdio at /dev/null, so capturing its output cannot block.
 	local out
@@ -261,7 +350,7 @@ configure_ovs() {
 	vsctl --no-wait init || { tail_log ovsdb-server; die "ovs-vsctl init failed"; }
 	vsctl set Open_vSwitch . \
 		"external_ids:system-id=\"$CHASSIS\"" \
-		"external_ids:ovn-remote=\"unix:$SB_SOCK\"" \
+		"external_ids:ovn-remote=\"${SB_SSL:-$SB_REMOTE}\"" \
 		external_ids:ovn-encap-type=geneve \
 		"external_ids:ovn-encap-ip=\"$ENCAP_IP\"" \
 		external_ids:ovn-bridge-datapath-type=netdev ||
@@ -316,6 +405,10 @@ cmd_up() {
 	mkdir -p "$DIR"
 	chmod 0755 "$DIR"
 	: >"$MARKER"
+	if [[ -n $SSL ]]; then
+		"$(dirname "$0")/pki.sh" "$PKI_DIR" nb sb ovs northd controller client >/dev/null 2>&1 ||
+			die "scripts/pki.sh $PKI_DIR failed"
+	fi
 	if [[ -n $NETNS && ! -e /var/run/netns/$NETNS ]]; then
 		ip netns add "$NETNS" || die "ip netns add $NETNS failed"
 		ip -n "$NETNS" link set lo up
@@ -354,15 +447,15 @@ cmd_up() {
 	local deadline=$(($(now_ms) + UP_TIMEOUT * 1000))
 	until chassis_registered; do
 		if (($(now_ms) >= deadline)); then
-			printf '%s: error: chassis %s did not appear in SB (unix:%s) within %ss\n' \
-				"$PROG" "$CHASSIS" "$SB_SOCK" "$UP_TIMEOUT" >&2
+			printf '%s: error: chassis %s did not appear in SB (%s) within %ss\n' \
+				"$PROG" "$CHASSIS" "$SB_REMOTE" "$UP_TIMEOUT" >&2
 			tail_log ovn-controller 30
-			tail_log ovsdb-server-sb 10
+			tail_log "$SB_FIRST" 10
 			tail_log ovn-northd 10
 			exit 1
 		fi
 		[[ -S $SB_SOCK ]] || die "the SB socket $SB_SOCK went away while waiting for the chassis"
-		for name in ovsdb-server-sb ovn-controller; do
+		for name in "$SB_FIRST" ovn-controller; do
 			[[ " ${COMPONENTS[*]} " == *" $name "* ]] || continue
 			running_pid "$name" >/dev/null || {
 				printf '%s: error: %s died while waiting for the chassis\n' "$PROG" "$name" >&2
@@ -451,7 +544,7 @@ cmd_status() {
 	if [[ $ROLE == chassis ]] && ! [[ -S $SB_SOCK ]]; then
 		printf '%-16s %s: no central SB at %s\n' chassis "$CHASSIS" "$SB_SOCK"
 		all=3
-	elif { [[ $ROLE == chassis ]] || running_pid ovsdb-server-sb >/dev/null; } && chassis_registered; then
+	elif { [[ $ROLE == chassis ]] || running_pid "$SB_FIRST" >/dev/null; } && chassis_registered; then
 		printf '%-16s %s registered in SB\n' chassis "$CHASSIS"
 	else
 		printf '%-16s %s not registered in SB\n' chassis "$CHASSIS"
@@ -464,14 +557,17 @@ cmd_env() {
 	local v
 	for v in \
 		"QN_SANDBOX_DIR=$DIR" \
-		"QN_NB_REMOTE=unix:$NB_SOCK" \
-		"QN_SB_REMOTE=unix:$SB_SOCK" \
+		"QN_NB_REMOTE=$NB_REMOTE" \
+		"QN_SB_REMOTE=$SB_REMOTE" \
 		"QN_OVS_REMOTE=unix:$OVS_SOCK" \
+		"QN_NB_SSL=${NB_SSL:-}" "QN_SB_SSL=${SB_SSL:-}" "QN_OVS_SSL=${OVS_SSL:-}" \
+		"QN_SSL_KEY=${SSL:+$PKI_DIR/client-privkey.pem}" "QN_SSL_CERT=${SSL:+$PKI_DIR/client-cert.pem}" \
+		"QN_SSL_CA=${SSL:+$PKI_DIR/pki/switchca/cacert.pem}" \
 		"QN_CHASSIS=$CHASSIS" \
 		"QN_ENCAP_IP=$ENCAP_IP" \
 		"QN_NETNS=$NETNS" \
-		"OVN_NB_DB=unix:$NB_SOCK" \
-		"OVN_SB_DB=unix:$SB_SOCK" \
+		"OVN_NB_DB=$NB_REMOTE" \
+		"OVN_SB_DB=$SB_REMOTE" \
 		"OVS_RUNDIR=$DIR" "OVS_LOGDIR=$DIR" "OVS_DBDIR=$DIR" "OVS_SYSCONFDIR=$DIR" \
 		"OVN_RUNDIR=$DIR" "OVN_LOGDIR=$DIR" "OVN_DBDIR=$DIR" "OVN_SYSCONFDIR=$DIR"; do
 		printf 'export %s=%q\n' "${v%%=*}" "${v#*=}"

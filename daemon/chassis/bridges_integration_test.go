@@ -19,7 +19,7 @@ func TestIntegrationMappedBridges(t *testing.T) {
 	srv.Run("ovs-vsctl", db, "--no-wait", "add-br", "br-theirs")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	c, err := ovs.New(ctx, []string{srv.Remote}, ovsdbtest.Logger(t))
+	c, err := ovs.New(ctx, []string{srv.Remote}, nil, ovsdbtest.Logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package config
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -212,6 +211,9 @@ func (c *Config) validateOVN() error {
 	if m := c.OVN.GatewayBFDMult; m < 0 || m > 255 {
 		return fmt.Errorf("ovn.gateway_bfd_mult: %d is not from 1 to 255", m)
 	}
+	if strings.HasPrefix(c.Chassis.OVSRemote, "ssl:") && (c.OVN.SSLKey == "" || c.OVN.SSLCert == "" || c.OVN.SSLCA == "") {
+		return errors.New("ovn.ssl_key, ovn.ssl_cert, ovn.ssl_ca: all three are required with an ssl: chassis.ovs_remote")
+	}
 	return nil
 }
 
@@ -327,24 +329,19 @@ func (c *Config) MACPrefix() ([3]byte, error) {
 	return p, nil
 }
 
-// TLS builds the client TLS config for ssl: remotes, or nil.
+// TLS builds the client TLS config for ssl: remotes (Northbound,
+// Southbound and an ssl: ovs_remote), or nil without ovn.ssl_key. Peers
+// are checked as OVS does (chain to ovn.ssl_ca, no host name), and the
+// files are re-read when they change (see ovs.TLSFiles).
 func (c *Config) TLS() (*tls.Config, error) {
 	if c.OVN.SSLKey == "" {
 		return nil, nil
 	}
-	cert, err := tls.LoadX509KeyPair(c.OVN.SSLCert, c.OVN.SSLKey)
+	cfg, err := ovs.TLSFiles{Key: c.OVN.SSLKey, Cert: c.OVN.SSLCert, CA: c.OVN.SSLCA}.Config()
 	if err != nil {
-		return nil, fmt.Errorf("ovn.ssl_cert/ovn.ssl_key: %w", err)
+		return nil, fmt.Errorf("ovn.ssl_key/ssl_cert/ssl_ca: %w", err)
 	}
-	ca, err := os.ReadFile(c.OVN.SSLCA)
-	if err != nil {
-		return nil, fmt.Errorf("ovn.ssl_ca: %w", err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(ca) {
-		return nil, fmt.Errorf("ovn.ssl_ca: %s holds no PEM certificate", c.OVN.SSLCA)
-	}
-	return &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
+	return cfg, nil
 }
 
 // Example is a complete, commented config file with the defaults.
@@ -355,7 +352,9 @@ const Example = `# quantumnetd configuration (TOML). Every key is optional; show
 # List every member of a clustered (Raft) database; the daemon follows the leader.
 nb_remotes = ["unix:/var/run/ovn/ovnnb_db.sock"]
 sb_remotes = ["unix:/var/run/ovn/ovnsb_db.sock"]
-# Required with ssl: remotes.
+# Required with ssl: remotes (also an ssl: chassis.ovs_remote); the files
+# ovs-pki makes. The server's chain is checked against ssl_ca, not its host
+# name (as OVS does); the files are re-read when they change.
 # ssl_key  = "/etc/quantumnet/pki/key.pem"
 # ssl_cert = "/etc/quantumnet/pki/cert.pem"
 # ssl_ca   = "/etc/quantumnet/pki/ca.pem"

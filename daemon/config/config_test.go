@@ -33,6 +33,10 @@ gateway_bfd_interval = "5ms"`, "ovn.gateway_bfd_interval"},
 		{`[ovn]
 gateway_bfd_interval = "100ms"
 gateway_bfd_mult = 300`, "ovn.gateway_bfd_mult"},
+		// An ssl: local OVS database needs the TLS files too (it was
+		// accepted, then dialled without TLS).
+		{`[chassis]
+ovs_remote = "ssl:127.0.0.1:6640"`, "chassis.ovs_remote"},
 		{`[chassis]
 name = "bad name"`, "chassis.name"},
 		{`[chassis]

@@ -132,6 +132,9 @@ func (r *Runner) Run(ctx context.Context) {
 	}
 }
 
+// passTimeout bounds the work of one network in one pass.
+const passTimeout = 30 * time.Second
+
 // all brings every network up to date and drops endpoints of networks
 // that are gone.
 func (r *Runner) all(ctx context.Context) {
@@ -150,7 +153,9 @@ func (r *Runner) all(ctx context.Context) {
 		}
 	}
 	if r.Endpoints != nil {
-		r.Endpoints.Prune(ctx, keep)
+		pctx, cancel := context.WithTimeout(ctx, passTimeout)
+		r.Endpoints.Prune(pctx, keep)
+		cancel()
 	}
 }
 
@@ -159,6 +164,10 @@ func (r *Runner) one(ctx context.Context, n string) {
 		r.mark(n) // again once connected
 		return
 	}
+	// A deadline per network: a stalled connection fails this network's
+	// pass (the next pass retries) instead of stopping the runner.
+	ctx, cancel := context.WithTimeout(ctx, passTimeout)
+	defer cancel()
 	ls, err := r.M.NB.GetSwitch(n)
 	if err != nil {
 		if r.Endpoints != nil {

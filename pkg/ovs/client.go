@@ -2,6 +2,7 @@ package ovs
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -31,15 +32,16 @@ type Client struct {
 	waiters map[string][]chan struct{} // interface name -> waiters for ovn-installed
 }
 
-// New dials the local OVS database (normally unix:/run/openvswitch/db.sock).
-func New(ctx context.Context, remotes []string, log *slog.Logger) (*Client, error) {
+// New dials the local OVS database (normally unix:/run/openvswitch/db.sock;
+// tlsCfg is used for ssl: remotes and may be nil otherwise).
+func New(ctx context.Context, remotes []string, tlsCfg *tls.Config, log *slog.Logger) (*Client, error) {
 	dbm, err := vswitchd.FullDatabaseModel()
 	if err != nil {
 		return nil, err
 	}
 	c := &Client{log: log, waiters: map[string][]chan struct{}{}}
 	conn, err := Dial(ctx, dbm, DialConfig{
-		Name: "ovs", Remotes: remotes, Logger: log,
+		Name: "ovs", Remotes: remotes, TLS: tlsCfg, Logger: log,
 		Tables: []model.Model{&vswitchd.OpenvSwitch{}, &vswitchd.Bridge{}, &vswitchd.Port{}, &vswitchd.Interface{}},
 		OnCache: func(tc *cache.TableCache) {
 			tc.AddEventHandler(&cache.EventHandlerFuncs{
@@ -370,9 +372,16 @@ func (c *Client) transact(ctx context.Context, what string, ops []ovsdb.Operatio
 // decision was based on). Every mutate or update of a row named by UUID
 // gets a wait for that row appended, so that a row deleted meanwhile aborts
 // the whole transaction with ErrNotFound instead of committing around it.
+// A ctx without a deadline gets the connection's TxTimeout: no caller
+// waits forever on a stalled connection.
 func Transact(ctx context.Context, conn *Conn, what string, ops []ovsdb.Operation) ([]ovsdb.OperationResult, error) {
 	if !conn.Connected() {
 		return nil, fmt.Errorf("%s: %s database: %w", what, conn.Name(), ErrNotConnected)
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, conn.cfg.TxTimeout)
+		defer cancel()
 	}
 	n := len(ops)
 	for _, op := range ops[:n] {

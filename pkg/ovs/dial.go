@@ -41,7 +41,23 @@ type DialConfig struct {
 	// OnCache runs once, after the first connection and before the monitor
 	// fills the cache (the cache survives reconnects): add event handlers here.
 	OnCache func(*cache.TableCache)
+	// Probe is the inactivity probe: every Probe the client sends an echo,
+	// and a connection whose echo is not answered within Probe is dropped
+	// and redialled (a
+	// half-open connection would otherwise stall monitors and
+	// transactions forever). Zero is DefaultProbe.
+	Probe time.Duration
+	// TxTimeout bounds a transaction whose ctx has no deadline (see
+	// Transact). Zero is DefaultTxTimeout.
+	TxTimeout time.Duration
 }
+
+// DefaultProbe and DefaultTxTimeout are DialConfig's defaults. The probe
+// matches ovsdb-server's own default of 5 s for its clients.
+const (
+	DefaultProbe     = 5 * time.Second
+	DefaultTxTimeout = 30 * time.Second
+)
 
 // Conn is an OVSDB client that connects in the background and reconnects
 // with exponential backoff, re-establishing its monitors.
@@ -86,6 +102,16 @@ func Dial(ctx context.Context, dbModel model.ClientDBModel, cfg DialConfig) (*Co
 	bo.InitialInterval = 100 * time.Millisecond
 	bo.MaxInterval = 5 * time.Second
 	bo.MaxElapsedTime = 0
+	if cfg.Probe <= 0 {
+		cfg.Probe = DefaultProbe
+	}
+	if cfg.TxTimeout <= 0 {
+		cfg.TxTimeout = DefaultTxTimeout
+	}
+	// The inactivity probe is ours (see probe): libovsdb's own
+	// (WithInactivityCheck, v0.8.1) panics with "send on closed channel"
+	// when a transaction completes as the connection drops (seen killing a
+	// Raft leader under load).
 	opts := []client.Option{
 		client.WithReconnect(5*time.Second, bo),
 		client.WithLeaderOnly(cfg.LeaderOnly),
@@ -106,7 +132,34 @@ func Dial(ctx context.Context, dbModel model.ClientDBModel, cfg DialConfig) (*Co
 	}
 	conn := &Conn{Client: c, cfg: cfg}
 	go conn.run(ctx)
+	go conn.probe(ctx)
 	return conn, nil
+}
+
+// probe sends an echo every Probe interval and drops a connection whose
+// echo is not answered within Probe; libovsdb then redials (WithReconnect),
+// so a half-open connection is replaced within about twice the interval.
+func (c *Conn) probe(ctx context.Context) {
+	t := time.NewTicker(c.cfg.Probe)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if c.Client.CurrentEndpoint() == "" {
+			continue // not connected, or redialling
+		}
+		ectx, cancel := context.WithTimeout(ctx, c.cfg.Probe)
+		err := c.Client.Echo(ectx)
+		cancel()
+		if err != nil && ctx.Err() == nil && c.Client.CurrentEndpoint() != "" {
+			c.cfg.Logger.Warn("inactivity probe unanswered, reconnecting", "db", c.cfg.Name,
+				"endpoint", c.Client.CurrentEndpoint(), "probe", c.cfg.Probe, "err", err)
+			c.Client.Disconnect()
+		}
+	}
 }
 
 // run makes the first connection (libovsdb reconnects on its own afterwards).

@@ -97,6 +97,7 @@ type Server struct {
 
 	t      testing.TB
 	binary string
+	args   []string // more ovsdb-server arguments (NewSSL's)
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -112,6 +113,21 @@ func Start(t testing.TB, schemaPath string) (remote string) {
 
 // New is Start returning the Server, for tests that stop and restart it.
 func New(t testing.TB, schemaPath string) *Server {
+	t.Helper()
+	s := create(t, schemaPath)
+	s.Start()
+	return s
+}
+
+// create makes the database of a Server without starting it.
+func create(t testing.TB, schemaPath string) *Server {
+	t.Helper()
+	return createWith(t, schemaPath, func(db, schema string) []string { return []string{"create", db, schema} })
+}
+
+// createWith is create with the ovsdb-tool arguments that make the file
+// (create-cluster / join-cluster for a cluster member).
+func createWith(t testing.TB, schemaPath string, toolArgs func(db, schema string) []string) *Server {
 	t.Helper()
 	server, tool := Require(t, "ovsdb-server"), Require(t, "ovsdb-tool")
 	schema, err := filepath.Abs(schemaPath)
@@ -132,8 +148,8 @@ func New(t testing.TB, schemaPath string) *Server {
 		t:       t,
 		binary:  server,
 	}
-	if out, err := exec.Command(tool, "create", s.DB, schema).CombinedOutput(); err != nil {
-		t.Fatalf("ovsdbtest: ovsdb-tool create %s %s: %v\n%s", s.DB, schema, err, out)
+	if out, err := exec.Command(tool, toolArgs(s.DB, schema)...).CombinedOutput(); err != nil {
+		t.Fatalf("ovsdbtest: ovsdb-tool %v: %v\n%s", toolArgs(s.DB, schema), err, out)
 	}
 	// Registered after t.TempDir, so it runs before the directory is removed.
 	t.Cleanup(func() {
@@ -142,7 +158,6 @@ func New(t testing.TB, schemaPath string) *Server {
 			t.Logf("ovsdbtest: tail of %s:\n%s", s.Log, tail(s.Log, 40))
 		}
 	})
-	s.Start()
 	return s
 }
 
@@ -230,9 +245,9 @@ func (s *Server) Start() {
 	// --remote serves the socket, --unixctl keeps the control socket out of
 	// /var/run, no --pidfile and no --detach: the test owns the process.
 	// jsonrpc debug logging records every request (see Requests).
-	cmd := exec.Command(s.binary, s.DB,
-		"--remote=punix:"+s.Socket, "--unixctl="+s.Control, "--no-chdir",
-		"--log-file="+s.Log, "-vconsole:off", "-vfile:info", "-vjsonrpc:file:dbg")
+	args := append([]string{s.DB, "--remote=punix:" + s.Socket, "--unixctl=" + s.Control, "--no-chdir",
+		"--log-file=" + s.Log, "-vconsole:off", "-vfile:info", "-vjsonrpc:file:dbg"}, s.args...)
+	cmd := exec.Command(s.binary, args...)
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stderr, &stderr
 	// Die with the test binary even if it is killed before its cleanups.

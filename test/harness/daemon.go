@@ -32,12 +32,16 @@ type DaemonConfig struct {
 	Dir string
 	// Name names the daemon in file names and messages ("" : quantumnetd).
 	Name string
-	// NB, SB and OVS are the database remotes. SB and OVS "" are sockets
-	// nobody serves (IPAM needs neither); then Unmanaged is implied.
+	// NB, SB and OVS are the database remotes; NB and SB may list several
+	// (the members of a cluster), comma-separated. SB and OVS "" are
+	// sockets nobody serves (IPAM needs neither); then Unmanaged is implied.
 	NB, SB, OVS string
 	// Chassis is the chassis name, EncapIP its Geneve address ("": the
 	// daemon's default), DatapathType "netdev" on the userspace datapath.
 	Chassis, EncapIP, DatapathType string
+	// SSLKey, SSLCert and SSLCA are ovn.ssl_key, ssl_cert and ssl_ca (for
+	// ssl: remotes).
+	SSLKey, SSLCert, SSLCA string
 	// Unmanaged: chassis.manage = false (the sandbox configures the chassis).
 	Unmanaged bool
 	// Socket is the daemon's socket ("": Dir/NAME.sock); ClientSocket is
@@ -70,7 +74,10 @@ func (c DaemonConfig) TOML() string {
 		manage = false
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "[ovn]\nnb_remotes = [%q]\nsb_remotes = [%q]\n", c.NB, sb)
+	fmt.Fprintf(&b, "[ovn]\nnb_remotes = %s\nsb_remotes = %s\n", tomlList(c.NB), tomlList(sb))
+	if c.SSLKey != "" {
+		fmt.Fprintf(&b, "ssl_key = %q\nssl_cert = %q\nssl_ca = %q\n", c.SSLKey, c.SSLCert, c.SSLCA)
+	}
 	fmt.Fprintf(&b, "[chassis]\nname = %q\novs_remote = %q\n", c.Chassis, ovs)
 	if c.EncapIP != "" {
 		fmt.Fprintf(&b, "encap_ip = %q\n", c.EncapIP)
@@ -105,6 +112,9 @@ func quoteList(l []string) string {
 	}
 	return strings.Join(q, ", ")
 }
+
+// tomlList is a TOML array of the comma-separated remotes.
+func tomlList(remotes string) string { return "[" + quoteList(strings.Split(remotes, ",")) + "]" }
 
 // Daemon is one quantumnetd process, restartable with the same config.
 type Daemon struct {

@@ -17,6 +17,17 @@ type Sandbox struct {
 	Dir, Chassis, EncapIP, Netns string
 	// Env is more environment for the scripts (QN_LIBVIRT_DIR=...).
 	Env []string
+	// Cluster runs NB and SB as 3-member Raft clusters (QN_CLUSTER=3),
+	// their Raft ports from ClusterPort (QN_CLUSTER_PORT; 0: the script's
+	// default). See cluster.go.
+	Cluster     bool
+	ClusterPort int
+	// SSL also serves NB, SB and OVS with TLS on 127.0.0.1 from SSLPort
+	// (QN_SSL=1, QN_SSL_PORT; 0: the script's default), with ovs-pki
+	// certificates in Dir/pki; ovn-northd and ovn-controller use ssl:, and
+	// DaemonConfig points the daemon at the ssl: remotes.
+	SSL     bool
+	SSLPort int
 
 	env *Env
 }
@@ -31,6 +42,18 @@ func (s *Sandbox) ScriptEnv() []string {
 	out := []string{"QN_SANDBOX_DIR=" + s.Dir, "QN_CHASSIS=" + s.Chassis, "QN_ENCAP_IP=" + ip}
 	if s.Netns != "" {
 		out = append(out, "QN_NETNS="+s.Netns)
+	}
+	if s.SSL {
+		out = append(out, "QN_SSL=1")
+		if s.SSLPort != 0 {
+			out = append(out, fmt.Sprintf("QN_SSL_PORT=%d", s.SSLPort))
+		}
+	}
+	if s.Cluster {
+		out = append(out, "QN_CLUSTER=3")
+		if s.ClusterPort != 0 {
+			out = append(out, fmt.Sprintf("QN_CLUSTER_PORT=%d", s.ClusterPort))
+		}
 	}
 	return append(out, s.Env...)
 }
@@ -54,10 +77,23 @@ func (s *Sandbox) Script(name string, args ...string) (string, error) {
 	return s.env.Script(s.ScriptEnv(), name, args...)
 }
 
-// NB, SB and OVS are the sandbox's database remotes.
-func (s *Sandbox) NB() string  { return "unix:" + s.Dir + "/nb.sock" }
-func (s *Sandbox) SB() string  { return "unix:" + s.Dir + "/sb.sock" }
+// NB, SB and OVS are the sandbox's database remotes; NB and SB of a
+// cluster list every member, comma-separated (as ovn-nbctl --db takes
+// them, and DaemonConfig writes them as a list).
+func (s *Sandbox) NB() string  { return s.remotes("nb") }
+func (s *Sandbox) SB() string  { return s.remotes("sb") }
 func (s *Sandbox) OVS() string { return "unix:" + s.Dir + "/db.sock" }
+
+func (s *Sandbox) remotes(db string) string {
+	if !s.Cluster {
+		return "unix:" + s.Dir + "/" + db + ".sock"
+	}
+	var rs []string
+	for i := 1; i <= 3; i++ {
+		rs = append(rs, fmt.Sprintf("unix:%s/%s%d.sock", s.Dir, db, i))
+	}
+	return strings.Join(rs, ",")
+}
 
 // DaemonConfig is the config of a quantumnetd on this sandbox's chassis,
 // beside its ovs-vswitchd (in its network namespace), managing the chassis,
@@ -66,6 +102,14 @@ func (s *Sandbox) DaemonConfig() DaemonConfig {
 	c := DaemonConfig{Bin: s.env.Bin, NB: s.NB(), SB: s.SB(), OVS: s.OVS(), Chassis: s.Chassis, DatapathType: "netdev"}
 	if s.Netns != "" {
 		c.Wrap = []string{"ip", "netns", "exec", s.Netns}
+	}
+	if s.SSL {
+		port := s.SSLPort
+		if port == 0 {
+			port = 16651
+		}
+		c.NB, c.SB, c.OVS = fmt.Sprintf("ssl:127.0.0.1:%d", port), fmt.Sprintf("ssl:127.0.0.1:%d", port+1), fmt.Sprintf("ssl:127.0.0.1:%d", port+2)
+		c.SSLKey, c.SSLCert, c.SSLCA = s.Dir+"/pki/client-privkey.pem", s.Dir+"/pki/client-cert.pem", s.Dir+"/pki/pki/switchca/cacert.pem"
 	}
 	return c
 }

@@ -231,9 +231,13 @@ func (m *Manager) Run(ctx context.Context, interval time.Duration) {
 			if !m.NB.Connected() {
 				continue
 			}
-			if err := m.Sync(ctx); err != nil && ctx.Err() == nil {
+			// A deadline per pass: a stalled connection ends the pass
+			// (the next one retries) instead of stopping the loop.
+			sctx, cancel := context.WithTimeout(ctx, interval)
+			if err := m.Sync(sctx); err != nil && ctx.Err() == nil {
 				m.Log.Warn("security groups: periodic sync failed", "err", err)
 			}
+			cancel()
 		}
 	}
 }

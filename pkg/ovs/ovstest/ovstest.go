@@ -42,7 +42,7 @@ func Dial(t testing.TB, srv *ovsdbtest.Server) *ovs.Client {
 func Open(t testing.TB, srv *ovsdbtest.Server) *ovs.Client {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	c, err := ovs.New(ctx, []string{srv.Remote}, ovsdbtest.Logger(t))
+	c, err := ovs.New(ctx, []string{srv.Remote}, nil, ovsdbtest.Logger(t))
 	if err != nil {
 		cancel()
 		t.Fatalf("ovstest: ovs.New %s: %v", srv.Remote, err)
