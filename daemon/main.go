@@ -182,6 +182,7 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (*parts, err
 	if err != nil {
 		return nil, err
 	}
+	netstore.ForgetDeleted(nb)
 	sb, err := ovn.NewSB(ctx, cfg.OVN.SBRemotes, tlsCfg, log)
 	if err != nil {
 		return nil, err
