@@ -27,6 +27,7 @@ const (
 	Exclude     = Prefix + "exclude"      // LS: excluded ranges, comma-separated
 	Owner       = Prefix + "owner"        // reservation (DHCP_Options): who holds it
 	MAC         = Prefix + "mac"          // reservation: static binding MAC
+	PortMAC     = Prefix + "port-mac"     // LSP: its MAC, for the uniqueness wait of CreatePortOps
 	IP          = Prefix + "ip"           // reservation: the address
 	VMUUID      = Prefix + "vm-uuid"      // LSP of a VM NIC: the libvirt domain UUID
 	VMName      = Prefix + "vm-name"      // LSP of a VM NIC: the domain name
