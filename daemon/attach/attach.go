@@ -54,6 +54,8 @@ type Manager struct {
 
 	// Reconciled is set once the start-up Reconcile ran; ADD waits for it.
 	Reconciled atomic.Bool
+
+	reconcileState
 }
 
 // DNS is what attach needs of a network's services (daemon/netsvc).
@@ -319,9 +321,8 @@ func (m *Manager) attach(ctx context.Context, r Request, want nbstore.Want, spec
 // addOVSPort adds the host end of an attachment to the integration bridge,
 // bound to its logical port.
 func (m *Manager) addOVSPort(ctx context.Context, name, host, containerID, ifname, mac string) error {
-	ids := map[string]string{keys.Port: name, keys.ContainerID: containerID, keys.Ifname: ifname}
 	ifaceIDs := map[string]string{ovs.KeyIfaceID: name, ovs.KeyAttachedMAC: mac, keys.Port: name}
-	return m.OVS.AddPort(ctx, m.Bridge, host, ifaceIDs, ids)
+	return m.OVS.AddPort(ctx, m.Bridge, host, ifaceIDs, m.portIDs(name, containerID, ifname))
 }
 
 // portOf is the logical port of an attachment (its addresses come from
