@@ -204,6 +204,7 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (*parts, err
 	mgr := &attach.Manager{
 		NB: nb, SB: sb, OVS: ovsc, Ports: ports, Chassis: cfg.Chassis.Name, Bridge: bridge,
 		Datapath: wantDP, ReadyTimeout: cfg.Daemon.ReadyTimeout.Duration, Log: log, DNS: svc,
+		Controller: &chassis.ControllerProbe{Dirs: chassis.ControllerDirs(cfg.Chassis.OVSRemote)},
 	}
 	// Management ports get an address and nothing else: no DHCP, no
 	// security group (the containers' groups decide what reaches them).

@@ -52,6 +52,10 @@ type Manager struct {
 	// it an ADD with port mappings is refused.
 	HostPorts HostPorts
 
+	// Controller, if set, tells whether ovn-controller is alive
+	// (daemon/chassis.ControllerProbe): a dead one makes ADD fail fast.
+	Controller interface{ Check() error }
+
 	// Reconciled is set once the start-up Reconcile ran; ADD waits for it.
 	Reconciled atomic.Bool
 
@@ -186,6 +190,10 @@ func (m *Manager) Ready() []string {
 		problems = append(problems, "not connected to OVN Southbound")
 	} else if !m.SB.ChassisRegistered(m.Chassis) {
 		problems = append(problems, fmt.Sprintf("chassis %s is not registered in Southbound (is ovn-controller running?)", m.Chassis))
+	} else if m.Controller != nil {
+		if err := m.Controller.Check(); err != nil {
+			problems = append(problems, err.Error())
+		}
 	}
 	if len(problems) == 0 && !m.Reconciled.Load() {
 		problems = append(problems, "reconciling state after start")
