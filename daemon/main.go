@@ -182,7 +182,6 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (*parts, err
 	if err != nil {
 		return nil, err
 	}
-	netstore.ForgetDeleted(nb)
 	sb, err := ovn.NewSB(ctx, cfg.OVN.SBRemotes, tlsCfg, log)
 	if err != nil {
 		return nil, err
@@ -198,6 +197,7 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (*parts, err
 	bridge := cfg.Chassis.IntegrationBridge
 	sgm := &sgstore.Manager{NB: nb, Log: log}
 	store := &nbstore.Store{NB: nb, MACPrefix: macPrefix, Log: log}
+	netstore.ForgetDeleted(nb, store.Forget)
 	svc := &netsvc.Manager{NB: nb, Alloc: store, Log: log}
 	routers := &rtstore.Manager{NB: nb, SB: sb, Alloc: store, MACPrefix: macPrefix, Log: log}
 	ports := &lport.Ports{NB: nb, Store: store, DHCP: svc, Groups: sgm, NAT: routers}

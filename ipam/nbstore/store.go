@@ -74,6 +74,31 @@ type netState struct {
 	byMAC   map[string]netip.Addr // static bindings
 }
 
+// Forget drops the cached state of network (call it when its switch is
+// deleted): the cache holds no deleted network. A transaction in flight
+// on it keeps its own copy.
+func (s *Store) Forget(network string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.nets, network)
+}
+
+// forget drops st if it is still network's state.
+func (s *Store) forget(network string, st *netState) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.nets[network] == st {
+		delete(s.nets, network)
+	}
+}
+
+// cachedNets is the number of networks with cached state (for tests).
+func (s *Store) cachedNets() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.nets)
+}
+
 func genOf(other map[string]string) int64 {
 	g, _ := strconv.ParseInt(other[keys.IPAMGen], 10, 64)
 	return g
@@ -95,7 +120,11 @@ func (s *Store) lock(netName string) (*netState, *nbdb.LogicalSwitch, error) {
 	st.mu.Lock()
 	ls, err := s.NB.GetSwitch(netName)
 	if err != nil {
+		never := st.uuid == ""
 		st.mu.Unlock()
+		if never { // a name that is no network: keep no state for it
+			s.forget(netName, st)
+		}
 		return nil, nil, err
 	}
 	if st.gen < 0 || st.uuid != ls.UUID || genOf(ls.OtherConfig) > st.gen {

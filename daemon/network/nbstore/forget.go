@@ -14,14 +14,21 @@ type Subscriber interface {
 }
 
 // ForgetDeleted drops a network's cached spec (network.FromSwitch) when its
-// switch row leaves nb's cache, so that the cache holds no deleted network.
-func ForgetDeleted(nb Subscriber) {
+// switch row leaves nb's cache, so that the cache holds no deleted network,
+// and calls each of also with the network's name (other per-network
+// caches: ipam/nbstore.Store.Forget).
+func ForgetDeleted(nb Subscriber, also ...func(network string)) {
 	nb.Subscribe(func(table string, old, cur model.Model) {
 		if table != nbdb.LogicalSwitchTable || cur != nil {
 			return
 		}
 		if ls, ok := old.(*nbdb.LogicalSwitch); ok {
 			network.Forget(ls.UUID)
+			if name := network.NameOf(ls); name != "" {
+				for _, f := range also {
+					f(name)
+				}
+			}
 		}
 	})
 }

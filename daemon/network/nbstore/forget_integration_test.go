@@ -12,7 +12,8 @@ import (
 // switch row (the cache holds no deleted network).
 func TestIntegrationSpecForgotten(t *testing.T) {
 	m, _, _, ctx := newManager(t)
-	ForgetDeleted(m.NB)
+	forgot := make(chan string, 1)
+	ForgetDeleted(m.NB, func(name string) { forgot <- name })
 	base := network.CachedSpecs()
 	if err := m.Create(ctx, mustSpec(t, network.Input{Name: "gone", Subnet4: "10.77.0.0/24"})); err != nil {
 		t.Fatal(err)
@@ -25,4 +26,12 @@ func TestIntegrationSpecForgotten(t *testing.T) {
 		t.Fatal(err)
 	}
 	ovsdbtest.Eventually(t, 5*time.Second, func() bool { return network.CachedSpecs() == base }, "the deleted network's spec forgotten")
+	select {
+	case name := <-forgot:
+		if name != "gone" {
+			t.Errorf("other caches told to forget %q, want gone", name)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("other caches not told to forget the deleted network")
+	}
 }
