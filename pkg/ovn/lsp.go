@@ -49,8 +49,23 @@ func (c *NB) LookupPort(name string) (Port, error) {
 	return PortOf(lsp), nil
 }
 
-// ListPorts returns the QuantumNet ports whose external_ids match every key of match.
+// ListPorts returns the QuantumNet ports whose external_ids match every key
+// of match; with keys.Network in match, in O(that network's ports).
 func (c *NB) ListPorts(match map[string]string) ([]nbdb.LogicalSwitchPort, error) {
+	if n := match[keys.Network]; n != "" {
+		ports, err := c.NetworkPorts(n)
+		if err != nil {
+			return nil, err
+		}
+		return slices.DeleteFunc(ports, func(p nbdb.LogicalSwitchPort) bool {
+			for k, v := range match {
+				if p.ExternalIDs[k] != v {
+					return true
+				}
+			}
+			return false
+		}), nil
+	}
 	return ovs.Query(c.Conn, func(p *nbdb.LogicalSwitchPort) bool {
 		if p.ExternalIDs[keys.Network] == "" {
 			return false
