@@ -73,4 +73,3 @@ func (c *NB) NetworkPorts(network string) ([]nbdb.LogicalSwitchPort, error) {
 	}
 	return out, nil
 }
-
