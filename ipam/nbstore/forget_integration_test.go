@@ -2,10 +2,12 @@ package nbstore
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/quantumnet/quantumnet/daemon/network"
+	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
 )
 
@@ -36,5 +38,43 @@ func TestIntegrationStateBounded(t *testing.T) {
 	}
 	if _, err := a.createPort(ctx, Want{}, "p2"); err != nil { // rebuilt from Northbound
 		t.Fatalf("after Forget: %v", err)
+	}
+}
+
+// TestIntegrationBasePoolsCached (defect 2): the empty pools of a network's
+// ranges are built once per daemon, not on every rebuild after another
+// daemon's allocation, and again when the network's spec changes.
+func TestIntegrationBasePoolsCached(t *testing.T) {
+	srv := ovsdbtest.NewNB(t)
+	a, b := newAllocator(t, srv), newAllocator(t, srv)
+	createNet(t, a, network.Input{Name: "n1", Subnet4: "10.0.0.0/8", Exclude: []string{"10.1.0.0-10.200.255.255"}})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	before := basePools.Load()
+	for i := range 10 { // each daemon's turn follows the other's allocation: a rebuild
+		for j, s := range []*Store{a, b} {
+			if _, err := s.createPort(ctx, Want{}, fmt.Sprintf("p%d-%d", i, j)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if n := basePools.Load() - before; n != 2 {
+		t.Errorf("20 allocations by 2 daemons built %d base pools, want 2 (one per daemon)", n)
+	}
+	ls, err := a.NB.GetSwitch("n1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Run("ovn-nbctl", "--db="+srv.Remote, "set", "Logical_Switch", ls.UUID, `external_ids:"`+keys.MTU+`"="1300"`)
+	ovsdbtest.Eventually(t, 5*time.Second, func() bool {
+		ls, err := a.NB.GetSwitch("n1")
+		return err == nil && ls.ExternalIDs[keys.MTU] == "1300"
+	}, "the change in the cache")
+	before = basePools.Load()
+	if _, err := a.createPort(ctx, Want{}, "after-change"); err != nil {
+		t.Fatal(err)
+	}
+	if n := basePools.Load() - before; n != 1 {
+		t.Errorf("after a spec change, %d base pools built, want 1", n)
 	}
 }

@@ -73,3 +73,22 @@ func (c *NB) NetworkPorts(network string) ([]nbdb.LogicalSwitchPort, error) {
 	}
 	return out, nil
 }
+
+// PortsByUUID returns the cached ports with the given UUIDs (copies; the
+// ones not in the cache are left out), in O(len(uuids)).
+func (c *NB) PortsByUUID(uuids []string) ([]nbdb.LogicalSwitchPort, error) {
+	if err := c.Ready(); err != nil {
+		return nil, err
+	}
+	rc := c.Cache().Table(nbdb.LogicalSwitchPortTable)
+	if rc == nil {
+		return nil, nil
+	}
+	out := make([]nbdb.LogicalSwitchPort, 0, len(uuids))
+	for _, u := range uuids {
+		if p, ok := rc.Row(u).(*nbdb.LogicalSwitchPort); ok {
+			out = append(out, *p)
+		}
+	}
+	return out, nil
+}
