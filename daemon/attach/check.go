@@ -166,7 +166,7 @@ func (m *Manager) Reconcile(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	all, err := m.NB.Ports(nil)
+	all, err := m.NB.PortsShallow()
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package network
 
 import (
+	"errors"
 	"maps"
 	"slices"
 	"sync"
@@ -72,11 +73,9 @@ func FromSwitch(ls *nbdb.LogicalSwitch) (Spec, error) {
 		specs.m[ls.UUID] = c
 		specs.mu.Unlock()
 	}
-	if c.err != nil {
-		// The name is the row's, which may have changed without the ids.
-		if se, ok := c.err.(*StoredError); ok {
-			return c.spec.clone(), &StoredError{Switch: ls.Name, Err: se.Err}
-		}
+	// The name is the row's, which may have changed without the ids.
+	if se := (*StoredError)(nil); errors.As(c.err, &se) {
+		return c.spec.clone(), &StoredError{Switch: ls.Name, Err: se.Err}
 	}
 	return c.spec.clone(), c.err
 }
