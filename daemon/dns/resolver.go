@@ -196,7 +196,7 @@ func (r *Resolver) timeout() time.Duration {
 }
 
 // reply computes the answer to req, before EDNS and truncation.
-// Forwarding needs a place in forwards; without one the answer is SERVFAIL.
+// Forwarding needs a place in forwards (see forward).
 func (r *Resolver) reply(network string, records func() *Records, req *dns.Msg, forwards gate) *dns.Msg {
 	if req.Opcode != dns.OpcodeQuery {
 		return rcode(req, dns.RcodeNotImplemented)
@@ -217,14 +217,7 @@ func (r *Resolver) reply(network string, records func() *Records, req *dns.Msg, 
 	if resp := r.local(req, recs); resp != nil {
 		return resp
 	}
-	if forwards != nil {
-		if !forwards.enter() {
-			r.log().Debug("dns forward refused: too many in flight", "network", network)
-			return rcode(req, dns.RcodeServerFailure)
-		}
-		defer forwards.leave()
-	}
-	return r.forward(network, req)
+	return r.forward(network, req, forwards)
 }
 
 // rcode is an empty reply to req with the given rcode.
@@ -526,14 +519,22 @@ func (z zone) hostsIn(p netip.Prefix) bool {
 	return false
 }
 
-// forward relays req to the network's upstream servers.
-func (r *Resolver) forward(network string, req *dns.Msg) *dns.Msg {
+// forward relays req to the network's upstream servers, if it gets a
+// place in forwards (nil: no bound); without one the answer is SERVFAIL.
+func (r *Resolver) forward(network string, req *dns.Msg, forwards gate) *dns.Msg {
 	var servers []string
 	if r.Upstream != nil {
 		servers = r.Upstream(network)
 	}
 	if len(servers) == 0 {
 		return rcode(req, dns.RcodeRefused)
+	}
+	if forwards != nil {
+		if !forwards.enter() {
+			r.log().Debug("dns forward refused: too many in flight", "network", network)
+			return rcode(req, dns.RcodeServerFailure)
+		}
+		defer forwards.leave()
 	}
 	q := req.Copy()
 	q.Id = dns.Id()
