@@ -197,6 +197,7 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (*parts, err
 	bridge := cfg.Chassis.IntegrationBridge
 	sgm := &sgstore.Manager{NB: nb, Log: log}
 	store := &nbstore.Store{NB: nb, MACPrefix: macPrefix, Log: log}
+	netstore.ForgetDeleted(nb, store.Forget)
 	svc := &netsvc.Manager{NB: nb, Alloc: store, Log: log}
 	routers := &rtstore.Manager{NB: nb, SB: sb, Alloc: store, MACPrefix: macPrefix, Log: log}
 	if d := cfg.OVN.GatewayBFDInterval.Duration; d > 0 {
@@ -210,6 +211,7 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (*parts, err
 	mgr := &attach.Manager{
 		NB: nb, SB: sb, OVS: ovsc, Ports: ports, Chassis: cfg.Chassis.Name, Bridge: bridge,
 		Datapath: wantDP, ReadyTimeout: cfg.Daemon.ReadyTimeout.Duration, Log: log, DNS: svc,
+		Controller: &chassis.ControllerProbe{Dirs: chassis.ControllerDirs(cfg.Chassis.OVSRemote)},
 	}
 	// Management ports get an address and nothing else: no DHCP, no
 	// security group (the containers' groups decide what reaches them).

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/bits"
 	"net/netip"
+	"slices"
 
 	"github.com/quantumnet/quantumnet/pkg/errs"
 )
@@ -386,3 +387,13 @@ func (p *Pool) LastAddr() netip.Addr { return p.addr(p.size - 1) }
 
 // Subnet is the pool's subnet.
 func (p *Pool) Subnet() netip.Prefix { return p.cfg.Subnet }
+
+// Clone is an independent copy of p.
+func (p *Pool) Clone() *Pool {
+	c := *p
+	c.used = slices.Clone(p.used)
+	c.reserved = slices.Clone(p.reserved)
+	c.full = slices.Clone(p.full)
+	c.cfg.Exclude = slices.Clone(p.cfg.Exclude)
+	return &c
+}

@@ -52,8 +52,14 @@ type Manager struct {
 	// it an ADD with port mappings is refused.
 	HostPorts HostPorts
 
+	// Controller, if set, tells whether ovn-controller is alive
+	// (daemon/chassis.ControllerProbe): a dead one makes ADD fail fast.
+	Controller interface{ Check() error }
+
 	// Reconciled is set once the start-up Reconcile ran; ADD waits for it.
 	Reconciled atomic.Bool
+
+	reconcileState
 }
 
 // DNS is what attach needs of a network's services (daemon/netsvc).
@@ -184,6 +190,10 @@ func (m *Manager) Ready() []string {
 		problems = append(problems, "not connected to OVN Southbound")
 	} else if !m.SB.ChassisRegistered(m.Chassis) {
 		problems = append(problems, fmt.Sprintf("chassis %s is not registered in Southbound (is ovn-controller running?)", m.Chassis))
+	} else if m.Controller != nil {
+		if err := m.Controller.Check(); err != nil {
+			problems = append(problems, err.Error())
+		}
 	}
 	if len(problems) == 0 && !m.Reconciled.Load() {
 		problems = append(problems, "reconciling state after start")
@@ -319,9 +329,8 @@ func (m *Manager) attach(ctx context.Context, r Request, want nbstore.Want, spec
 // addOVSPort adds the host end of an attachment to the integration bridge,
 // bound to its logical port.
 func (m *Manager) addOVSPort(ctx context.Context, name, host, containerID, ifname, mac string) error {
-	ids := map[string]string{keys.Port: name, keys.ContainerID: containerID, keys.Ifname: ifname}
 	ifaceIDs := map[string]string{ovs.KeyIfaceID: name, ovs.KeyAttachedMAC: mac, keys.Port: name}
-	return m.OVS.AddPort(ctx, m.Bridge, host, ifaceIDs, ids)
+	return m.OVS.AddPort(ctx, m.Bridge, host, ifaceIDs, m.portIDs(name, containerID, ifname))
 }
 
 // portOf is the logical port of an attachment (its addresses come from

@@ -148,39 +148,74 @@ func (m *Manager) GC(ctx context.Context, cniNetwork string, valid []Attachment)
 // OVS ports and veths whose logical port is gone are removed; logical ports
 // of this chassis whose namespace or veth is gone are removed; a live
 // container whose OVS port was lost gets it back. Run it at start, before
-// serving.
+// serving. It fails only when the databases cannot be read: a row it
+// cannot handle is logged, skipped and reported (Problems), and local
+// attachments made against another Northbound database (or when
+// Northbound is empty) are kept, not torn down, and reported.
 func (m *Manager) Reconcile(ctx context.Context) error {
-	var fails []error
-	ports, err := m.OVS.ListPorts(nil)
+	cur, err := m.NB.DatabaseID(ctx)
 	if err != nil {
 		return err
 	}
-	for _, p := range ports {
-		name := p.ExternalIDs[keys.Port]
-		if name == "" || p.ExternalIDs[keys.ContainerID] == "" {
-			continue
-		}
-		if _, err := m.NB.LookupPort(name); errors.Is(err, errs.NotFound) {
-			m.Log.Info("reconcile: removing OVS port without logical port", "port", p.Name)
-			fails = append(fails, m.OVS.DeletePort(ctx, m.Bridge, p.Name), hostnet.DeleteHostVeth(p.Name))
-		}
+	m.setNBID(cur)
+	ports, err := m.OVS.ListPorts(nil)
+	if err != nil {
+		return err
 	}
 	lsps, err := m.NB.Ports(map[string]string{keys.Kind: keys.KindContainer, keys.Chassis: m.Chassis})
 	if err != nil {
 		return err
 	}
+	all, err := m.NB.PortsShallow()
+	if err != nil {
+		return err
+	}
+	var problems []string
+	problem := func(format string, args ...any) {
+		msg := "reconcile: " + fmt.Sprintf(format, args...)
+		m.Log.Warn(msg)
+		problems = append(problems, msg)
+	}
+	held := 0
+	for _, p := range ports {
+		name := p.ExternalIDs[keys.Port]
+		if name == "" || p.ExternalIDs[keys.ContainerID] == "" {
+			continue
+		}
+		if _, err := m.NB.LookupPort(name); !errors.Is(err, errs.NotFound) {
+			continue
+		}
+		if why := heldBecause(p.ExternalIDs[keys.NBID], cur, len(all) == 0); why != "" {
+			m.Log.Warn("reconcile: keeping OVS port without logical port", "port", p.Name, "why", why)
+			held++
+			continue
+		}
+		m.Log.Info("reconcile: removing OVS port without logical port", "port", p.Name)
+		if err := errors.Join(m.OVS.DeletePort(ctx, m.Bridge, p.Name), hostnet.DeleteHostVeth(p.Name)); err != nil {
+			problem("OVS port %s without logical port not removed: %v", p.Name, err)
+		}
+	}
+	if held > 0 {
+		problem("%d local attachment(s) have no logical port in a Northbound database unlike the one "+
+			"they were attached against (%q now): kept, not torn down; restore that database, or DEL them", held, cur)
+	}
 	var entries []portmap.Entry
 	for _, p := range lsps {
-		err := m.reconcilePort(ctx, p)
-		fails = append(fails, err)
-		if err == nil && len(p.PortMappings) > 0 && hostnet.HostVethExists(p.HostIfname) {
+		if err := m.reconcilePort(ctx, p); err != nil {
+			problem("logical port %s skipped: %v", p.Name, err)
+			continue
+		}
+		if len(p.PortMappings) > 0 && hostnet.HostVethExists(p.HostIfname) {
 			entries = append(entries, m.entryOf(p.Name, p.Network, p.ContainerID, p.Ifname, m.mtuOf(p.Network), p.IPs, p.PortMappings))
 		}
 	}
 	if m.HostPorts != nil {
-		fails = append(fails, m.HostPorts.Reconcile(ctx, entries))
+		if err := m.HostPorts.Reconcile(ctx, entries); err != nil {
+			problem("host port mappings: %v", err)
+		}
 	}
-	return errors.Join(fails...)
+	m.setProblems(problems)
+	return nil
 }
 
 // mtuOf is the MTU of network (0 when unknown: the interface's default).

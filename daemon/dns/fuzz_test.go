@@ -56,7 +56,7 @@ func FuzzReply(f *testing.F) {
 		if req.Unpack(b) != nil {
 			return
 		}
-		resp := r.reply("blue", static(recs), req)
+		resp := r.reply("blue", static(recs), req, nil)
 		finish(resp, req, udp)
 		out, err := resp.Pack()
 		if err != nil {

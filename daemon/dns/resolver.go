@@ -71,6 +71,15 @@ type Resolver struct {
 	Timeout  time.Duration // per upstream exchange; default 2s
 	TTL      uint32        // of answers for the network's own names; default 1 (renames show at once)
 	Log      *slog.Logger  // nil: discard
+
+	// Bounds per network (per Handler), so that one client cannot exhaust
+	// the daemon: at most MaxForwards queries are being forwarded at once
+	// (beyond: SERVFAIL at once; default 64), at most MaxTCPConns TCP
+	// connections are open (beyond: closed at once; default 32), and a TCP
+	// connection without a query for IdleTimeout is closed (default 5s).
+	MaxForwards int
+	MaxTCPConns int
+	IdleTimeout time.Duration
 }
 
 // EDNSSize is the UDP payload size the resolver advertises in its OPT
@@ -88,8 +97,9 @@ const (
 // records is called once per query; a nil *Records stands for a network
 // without names of its own: every query is then foreign.
 func (r *Resolver) Handler(network string, records func() *Records) dns.Handler {
+	forwards := make(gate, r.maxForwards())
 	return dns.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) {
-		resp := r.reply(network, records, req)
+		resp := r.reply(network, records, req, forwards)
 		finish(resp, req, w.LocalAddr().Network() != "tcp")
 		if err := w.WriteMsg(resp); err != nil {
 			r.log().Debug("dns reply not sent", "network", network, "client", w.RemoteAddr().String(), "err", err)
@@ -121,8 +131,7 @@ func (r *Resolver) Serve(ctx context.Context, network string, pc net.PacketConn,
 			srv: &dns.Server{PacketConn: pc, Handler: h, UDPSize: EDNSSize, MsgAcceptFunc: acceptMsg}})
 	}
 	if l != nil {
-		runs = append(runs, &run{proto: "tcp", close: l.Close,
-			srv: &dns.Server{Listener: l, Handler: h, MsgAcceptFunc: acceptMsg}})
+		runs = append(runs, &run{proto: "tcp", close: l.Close, srv: r.tcpServer(network, l, h)})
 	}
 	stopped := make(chan struct{}, len(runs))
 	for _, rn := range runs {
@@ -187,7 +196,8 @@ func (r *Resolver) timeout() time.Duration {
 }
 
 // reply computes the answer to req, before EDNS and truncation.
-func (r *Resolver) reply(network string, records func() *Records, req *dns.Msg) *dns.Msg {
+// Forwarding needs a place in forwards (see forward).
+func (r *Resolver) reply(network string, records func() *Records, req *dns.Msg, forwards gate) *dns.Msg {
 	if req.Opcode != dns.OpcodeQuery {
 		return rcode(req, dns.RcodeNotImplemented)
 	}
@@ -207,7 +217,7 @@ func (r *Resolver) reply(network string, records func() *Records, req *dns.Msg) 
 	if resp := r.local(req, recs); resp != nil {
 		return resp
 	}
-	return r.forward(network, req)
+	return r.forward(network, req, forwards)
 }
 
 // rcode is an empty reply to req with the given rcode.
@@ -509,14 +519,22 @@ func (z zone) hostsIn(p netip.Prefix) bool {
 	return false
 }
 
-// forward relays req to the network's upstream servers.
-func (r *Resolver) forward(network string, req *dns.Msg) *dns.Msg {
+// forward relays req to the network's upstream servers, if it gets a
+// place in forwards (nil: no bound); without one the answer is SERVFAIL.
+func (r *Resolver) forward(network string, req *dns.Msg, forwards gate) *dns.Msg {
 	var servers []string
 	if r.Upstream != nil {
 		servers = r.Upstream(network)
 	}
 	if len(servers) == 0 {
 		return rcode(req, dns.RcodeRefused)
+	}
+	if forwards != nil {
+		if !forwards.enter() {
+			r.log().Debug("dns forward refused: too many in flight", "network", network)
+			return rcode(req, dns.RcodeServerFailure)
+		}
+		defer forwards.leave()
 	}
 	q := req.Copy()
 	q.Id = dns.Id()

@@ -18,6 +18,7 @@ import (
 	"github.com/quantumnet/quantumnet/pkg/errs"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
 	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
+	"github.com/quantumnet/quantumnet/pkg/ovs"
 )
 
 // DHCP gives the DHCP options rows a network's new ports refer to
@@ -71,6 +72,11 @@ func (ps *Ports) Create(ctx context.Context, p ovn.Port, want nbstore.Want) (*nb
 		}
 		res, err := ps.NB.TransactResults(ctx, tx.What(), append(guard, own...))
 		if retry, err := tx.Commit(ctx, res, err); !retry {
+			if we := (*ovs.WaitError)(nil); errors.As(err, &we) && we.Index == len(guard)+ovn.CreatePortMACWait {
+				// Another daemon gave the MAC to a port (of another network:
+				// the network's own guard covers its ports) meanwhile.
+				return nil, fmt.Errorf("%w: mac: %s is already used by another port", nbstore.ErrConflict, cl.MAC)
+			}
 			if err != nil {
 				return nil, err
 			}

@@ -33,13 +33,13 @@ type Manager struct {
 
 // Hosts returns the named ports of a network (read from the cache).
 func (m *Manager) Hosts(netName string) ([]Host, error) {
-	lsps, err := m.NB.PortsShallow()
+	lsps, err := m.NB.NetworkPorts(netName) // O(the network's ports): sweeps run it per network
 	if err != nil {
 		return nil, err
 	}
 	var hosts []Host
-	for _, lsp := range lsps {
-		p := ovn.PortOf(lsp)
+	for i := range lsps {
+		p := ovn.PortOf(&lsps[i])
 		if p.Network != netName || p.DNSName == "" || len(p.IPs) == 0 {
 			continue // another network's, unnamed, or no address (yet)
 		}

@@ -14,9 +14,8 @@ import (
 // The typed views of a network's Logical_Switch: its Spec and its
 // resolvers, parsed from external_ids here and nowhere else.
 
-// FromSwitch reads a Spec back from its Logical_Switch. A stored spec that
-// does not parse is a *StoredError.
-func FromSwitch(ls *nbdb.LogicalSwitch) (Spec, error) {
+// fromSwitch parses the Spec stored on a Logical_Switch (FromSwitch, cached).
+func fromSwitch(ls *nbdb.LogicalSwitch) (Spec, error) {
 	ids := ls.ExternalIDs
 	mtu, _ := strconv.Atoi(ids[keys.MTU])
 	lease, _ := strconv.Atoi(ids[keys.LeaseTime])

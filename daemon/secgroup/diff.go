@@ -130,6 +130,25 @@ func Delta(current, desired []string) (add, del []string) {
 // its description and, from the keys.RuleSpec of its ACLs, its rules (sorted
 // by rule id). It fails on an ACL whose rule does not parse.
 func Groups(o Output) ([]Group, error) {
+	groups, bad := GroupsLenient(o)
+	if len(bad) > 0 {
+		return nil, bad[0].Err
+	}
+	return groups, nil
+}
+
+// Unparsed is a group with a rule this version cannot parse (written by
+// hand, or by a newer version).
+type Unparsed struct {
+	Group string
+	Rule  string // the rule-spec
+	Err   error
+}
+
+// GroupsLenient is Groups that leaves out, and reports, the rules that do
+// not parse instead of failing for all groups; their groups are returned
+// with the rest of their rules (see Freeze).
+func GroupsLenient(o Output) ([]Group, []Unparsed) {
 	var groups []Group
 	idx := map[string]int{}
 	for _, p := range o.PortGroups {
@@ -142,17 +161,45 @@ func Groups(o Output) ([]Group, error) {
 	}
 	acls := slices.Clone(o.ACLs)
 	slices.SortFunc(acls, func(a, b ACL) int { return strings.Compare(a.Key, b.Key) })
+	var bad []Unparsed
 	for _, a := range acls {
-		i, ok := idx[a.ExternalIDs[keys.SG]]
+		name := a.ExternalIDs[keys.SG]
+		i, ok := idx[name]
 		if !ok {
 			continue
 		}
 		r, err := ParseRule(a.ExternalIDs[keys.RuleSpec])
 		if err != nil {
-			return nil, err
+			bad = append(bad, Unparsed{Group: name, Rule: a.ExternalIDs[keys.RuleSpec], Err: err})
+			continue
 		}
 		groups[i].Rules = append(groups[i].Rules, r)
 	}
 	slices.SortFunc(groups, func(a, b Group) int { return strings.Compare(a.Name, b.Name) })
-	return groups, nil
+	return groups, bad
+}
+
+// Freeze keeps the rows of the groups named in frozen as they are in
+// current: their port groups and ACLs in desired are replaced by the
+// current ones, so that a Diff leaves them alone (a group with a rule this
+// version cannot parse is neither rewritten nor deleted).
+func Freeze(desired *Output, current Output, frozen map[string]bool) {
+	if len(frozen) == 0 {
+		return
+	}
+	desired.PortGroups = slices.DeleteFunc(desired.PortGroups, func(p PortGroup) bool { return frozen[p.ExternalIDs[keys.SG]] })
+	desired.ACLs = slices.DeleteFunc(desired.ACLs, func(a ACL) bool { return frozen[a.ExternalIDs[keys.SG]] })
+	for _, p := range current.PortGroups {
+		if frozen[p.ExternalIDs[keys.SG]] {
+			p.UUID = ""
+			desired.PortGroups = append(desired.PortGroups, p)
+		}
+	}
+	for _, a := range current.ACLs {
+		if frozen[a.ExternalIDs[keys.SG]] {
+			a.UUID = ""
+			desired.ACLs = append(desired.ACLs, a)
+		}
+	}
+	desired.sort()
 }

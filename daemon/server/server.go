@@ -62,8 +62,18 @@ func (s *Server) Status(context.Context, *api.StatusRequest) (*api.StatusReply, 
 	return &api.StatusReply{
 		Ready: len(problems) == 0, NbConnected: m.NB.Connected(), SbConnected: m.SB.Connected(),
 		OvsConnected: m.OVS.Connected(), ChassisRegistered: m.SB.Connected() && m.SB.ChassisRegistered(m.Chassis),
-		Chassis: m.Chassis, DatapathType: s.Attach.DatapathType(), Problems: problems,
+		Chassis: m.Chassis, DatapathType: s.Attach.DatapathType(), Problems: append(problems, s.skipped()...),
 	}, nil
+}
+
+// skipped are the rows reconcile and sync could not handle and skipped:
+// reported, but the rest is served (they do not make STATUS not ready).
+func (s *Server) skipped() []string {
+	out := s.Attach.Problems()
+	if s.SG != nil {
+		out = append(out, s.SG.Problems()...)
+	}
+	return out
 }
 
 func request(r *api.CNIRequest) (attach.Request, error) {

@@ -27,6 +27,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/quantumnet/quantumnet/daemon/network"
@@ -35,7 +36,6 @@ import (
 	"github.com/quantumnet/quantumnet/pkg/ovn"
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
-	"github.com/quantumnet/quantumnet/pkg/ovs"
 )
 
 // ErrConflict is an address or MAC already taken.
@@ -72,6 +72,36 @@ type netState struct {
 	pools   map[bool]*ipam.Pool // is6 -> pool
 	entries map[netip.Addr]Entry
 	byMAC   map[string]netip.Addr // static bindings
+	base    map[bool]*ipam.Pool   // empty pools of the spec (cloned by rebuild)
+	baseIDs map[string]string     // the switch's external_ids base was built from
+}
+
+// basePools counts the empty pools built (for tests).
+var basePools atomic.Int64
+
+// Forget drops the cached state of network (call it when its switch is
+// deleted): the cache holds no deleted network. A transaction in flight
+// on it keeps its own copy.
+func (s *Store) Forget(network string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.nets, network)
+}
+
+// forget drops st if it is still network's state.
+func (s *Store) forget(network string, st *netState) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.nets[network] == st {
+		delete(s.nets, network)
+	}
+}
+
+// cachedNets is the number of networks with cached state (for tests).
+func (s *Store) cachedNets() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.nets)
 }
 
 func genOf(other map[string]string) int64 {
@@ -95,7 +125,11 @@ func (s *Store) lock(netName string) (*netState, *nbdb.LogicalSwitch, error) {
 	st.mu.Lock()
 	ls, err := s.NB.GetSwitch(netName)
 	if err != nil {
+		never := st.uuid == ""
 		st.mu.Unlock()
+		if never { // a name that is no network: keep no state for it
+			s.forget(netName, st)
+		}
 		return nil, nil, err
 	}
 	if st.gen < 0 || st.uuid != ls.UUID || genOf(ls.OtherConfig) > st.gen {
@@ -115,23 +149,29 @@ func (s *Store) rebuild(st *netState, ls *nbdb.LogicalSwitch) error {
 	if err != nil {
 		return err
 	}
+	if st.base == nil || st.uuid != ls.UUID || !maps.Equal(st.baseIDs, ls.ExternalIDs) {
+		// The empty pools of the network's ranges: built again only when
+		// its spec changes, not on every allocation by another daemon.
+		st.base, st.baseIDs = map[bool]*ipam.Pool{}, maps.Clone(ls.ExternalIDs)
+		for is6, cfg := range map[bool]ipam.PoolConfig{false: spec.Pool4(), true: spec.Pool6()} {
+			if !cfg.Subnet.IsValid() {
+				continue
+			}
+			basePools.Add(1)
+			if st.base[is6], err = ipam.NewPool(cfg); err != nil {
+				st.base = nil
+				return err
+			}
+		}
+	}
 	st.spec, st.uuid = spec, ls.UUID
 	st.pools = map[bool]*ipam.Pool{}
-	for is6, cfg := range map[bool]ipam.PoolConfig{false: spec.Pool4(), true: spec.Pool6()} {
-		if !cfg.Subnet.IsValid() {
-			continue
-		}
-		if st.pools[is6], err = ipam.NewPool(cfg); err != nil {
-			return err
-		}
+	for is6, p := range st.base {
+		st.pools[is6] = p.Clone()
 	}
 	st.entries = map[netip.Addr]Entry{}
 	st.byMAC = map[string]netip.Addr{}
-	in := make(map[string]bool, len(ls.Ports))
-	for _, u := range ls.Ports {
-		in[u] = true
-	}
-	ports, err := ovs.QueryShallow(s.NB.Conn, nbdb.LogicalSwitchPortTable, func(p *nbdb.LogicalSwitchPort) bool { return in[p.UUID] })
+	ports, err := s.NB.PortsByUUID(ls.Ports) // O(the network's ports)
 	if err != nil {
 		return err
 	}

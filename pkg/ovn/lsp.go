@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 
 	"github.com/ovn-kubernetes/libovsdb/model"
 	"github.com/ovn-kubernetes/libovsdb/ovsdb"
@@ -48,8 +49,23 @@ func (c *NB) LookupPort(name string) (Port, error) {
 	return PortOf(lsp), nil
 }
 
-// ListPorts returns the QuantumNet ports whose external_ids match every key of match.
+// ListPorts returns the QuantumNet ports whose external_ids match every key
+// of match; with keys.Network in match, in O(that network's ports).
 func (c *NB) ListPorts(match map[string]string) ([]nbdb.LogicalSwitchPort, error) {
+	if n := match[keys.Network]; n != "" {
+		ports, err := c.NetworkPorts(n)
+		if err != nil {
+			return nil, err
+		}
+		return slices.DeleteFunc(ports, func(p nbdb.LogicalSwitchPort) bool {
+			for k, v := range match {
+				if p.ExternalIDs[k] != v {
+					return true
+				}
+			}
+			return false
+		}), nil
+	}
 	return ovs.Query(c.Conn, func(p *nbdb.LogicalSwitchPort) bool {
 		if p.ExternalIDs[keys.Network] == "" {
 			return false
@@ -79,10 +95,23 @@ func (c *NB) Ports(match map[string]string) ([]Port, error) {
 
 // CreatePortOps builds the operations that create lsp on the switch ls:
 // a wait that no port has its name, the insert (named UUID "lsp", set on
-// lsp.UUID for the operations that refer to it) and the switch membership.
+// lsp.UUID for the operations that refer to it), for a port with a MAC a
+// wait that no other port has it (at index CreatePortMACWait: a lost race
+// between daemons on different networks, which the local cache cannot
+// see), and the switch membership. The MAC is recorded in the port's
+// external_ids (keys.PortMAC) for that wait.
 func (c *NB) CreatePortOps(ls *nbdb.LogicalSwitch, lsp *nbdb.LogicalSwitchPort) ([]ovsdb.Operation, error) {
 	if err := c.Ready(); err != nil {
 		return nil, err
+	}
+	var macWait []ovsdb.Operation
+	if mac, _ := ParseAddresses(lsp.Addresses); mac != nil {
+		lsp.ExternalIDs = maps.Clone(lsp.ExternalIDs)
+		if lsp.ExternalIDs == nil {
+			lsp.ExternalIDs = map[string]string{}
+		}
+		lsp.ExternalIDs[keys.PortMAC] = mac.String()
+		macWait = []ovsdb.Operation{WaitOnlyPortMAC(mac.String(), lsp.Name)}
 	}
 	lsp.UUID = "lsp"
 	ops, err := c.Create(lsp)
@@ -94,7 +123,27 @@ func (c *NB) CreatePortOps(ls *nbdb.LogicalSwitch, lsp *nbdb.LogicalSwitchPort) 
 		return nil, err
 	}
 	wait := ovs.WaitNoRow(nbdb.LogicalSwitchPortTable, "name", lsp.Name)
-	return append(append([]ovsdb.Operation{wait}, ops...), mut...), nil
+	if len(ops) != 1 {
+		return nil, fmt.Errorf("create logical port %s: %d insert operations, want 1", lsp.Name, len(ops))
+	}
+	return slices.Concat([]ovsdb.Operation{wait}, ops, macWait, mut), nil
+}
+
+// CreatePortMACWait is the index, among CreatePortOps' operations, of the
+// wait that no other port has the new port's MAC.
+const CreatePortMACWait = 2
+
+// WaitOnlyPortMAC is a wait, placed after the insert of the port called
+// name, that fails unless that port is the only Logical_Switch_Port
+// recording mac (lower case) under keys.PortMAC. (OVSDB cannot say "no
+// row" in a wait's rows, which must not be empty: the new row stands in.)
+func WaitOnlyPortMAC(mac, name string) ovsdb.Operation {
+	zero := 0
+	return ovsdb.Operation{
+		Op: ovsdb.OperationWait, Table: nbdb.LogicalSwitchPortTable, Timeout: &zero,
+		Where:   []ovsdb.Condition{{Column: "external_ids", Function: ovsdb.ConditionIncludes, Value: OvsMap(map[string]string{keys.PortMAC: mac})}},
+		Columns: []string{"name"}, Until: string(ovsdb.WaitConditionEqual), Rows: []ovsdb.Row{{"name": name}},
+	}
 }
 
 // CreatePort creates lsp on ls in one transaction, with extra operations.

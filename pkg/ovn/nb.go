@@ -35,6 +35,8 @@ type NB struct {
 	smu  sync.RWMutex
 	subs []func(table string, old, cur model.Model)
 
+	nets netIndex // network -> its ports (kept by cache events)
+
 	dmu  sync.RWMutex
 	dhcp map[string]string // network + "/" + keys.KindDHCP|keys.KindDHCP6 -> the network's DHCP_Options row (kept by cache events)
 }
@@ -50,6 +52,7 @@ func (c *NB) Subscribe(f func(table string, old, cur model.Model)) {
 func (c *NB) changed(table string, old, cur model.Model) {
 	c.indexPort(table, old, cur)
 	c.indexDHCP(table, old, cur)
+	c.nets.update(table, old, cur)
 	c.smu.RLock()
 	defer c.smu.RUnlock()
 	for _, f := range c.subs {

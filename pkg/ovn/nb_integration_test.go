@@ -223,6 +223,7 @@ func TestIntegrationNBPorts(t *testing.T) {
 	if err := nb.CreatePort(ctx, ls, lsp); err != nil {
 		t.Fatalf("CreatePort(p1): %v", err)
 	}
+	ids[keys.PortMAC] = "0a:58:0a:00:00:05" // recorded for the MAC uniqueness wait
 	checkOnePort(t, srv, addr, ids)
 
 	checkGetAndListPorts(t, nb, addr, ids)

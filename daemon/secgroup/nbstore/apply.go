@@ -28,6 +28,7 @@ func (m *Manager) change(ctx context.Context, what string, edit func(s *snapshot
 		if err != nil {
 			return err
 		}
+		m.setProblems(s.problems)
 		groups, err := edit(s, slices.Clone(s.groups))
 		if err != nil {
 			return err
@@ -53,6 +54,7 @@ func (m *Manager) write(ctx context.Context, what string, s *snapshot, groups []
 			return err
 		}
 	}
+	secgroup.Freeze(&desired, s.cur, s.frozen)
 	g := 0
 	if s.all != nil {
 		g = secgroup.Gen(s.all.ExternalIDs)

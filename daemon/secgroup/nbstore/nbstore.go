@@ -21,6 +21,8 @@ package nbstore
 
 import (
 	"log/slog"
+	"slices"
+	"sync"
 
 	"github.com/quantumnet/quantumnet/daemon/secgroup"
 	"github.com/quantumnet/quantumnet/pkg/keylock"
@@ -32,7 +34,8 @@ type Manager struct {
 	NB  *ovn.NB
 	Log *slog.Logger
 
-	locks keylock.Map // per group name, and per "port/"+port name
+	locks    keylock.Map // per group name, and per "port/"+port name
+	problems problemList
 }
 
 // Info is a security group as shown to users.
@@ -40,4 +43,31 @@ type Info struct {
 	secgroup.Group
 	Members []string // logical port names, sorted
 	ACLs    int      // ACL rows of the group
+}
+
+// problemList is what the last read found and skipped.
+type problemList struct {
+	mu   sync.Mutex
+	list []string
+}
+
+// Problems are the rows the last change or sync could not handle (a rule
+// this version cannot parse): their groups are left as they are.
+func (m *Manager) Problems() []string {
+	m.problems.mu.Lock()
+	defer m.problems.mu.Unlock()
+	return slices.Clone(m.problems.list)
+}
+
+func (m *Manager) setProblems(ps []string) {
+	m.problems.mu.Lock()
+	defer m.problems.mu.Unlock()
+	if len(ps) > len(m.problems.list) {
+		for _, p := range ps {
+			if !slices.Contains(m.problems.list, p) {
+				m.Log.Warn("security groups: " + p)
+			}
+		}
+	}
+	m.problems.list = ps
 }

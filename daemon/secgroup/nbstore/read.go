@@ -20,6 +20,8 @@ type snapshot struct {
 	portName map[string]string // LSP UUID -> name
 	services []netip.Addr
 	all      *nbdb.PortGroup // the all-members port group, nil if none
+	frozen   map[string]bool // groups with a rule this version cannot parse: their rows stay as they are
+	problems []string        // why
 }
 
 // snapshot reads the rows a change is computed from. The cache applies one
@@ -57,8 +59,12 @@ func (m *Manager) read() (*snapshot, bool, error) {
 		return nil, false, err
 	}
 	s.cur = secgroup.FromModels(pgs, acls, func(u string) (string, bool) { n, ok := s.portName[u]; return n, ok })
-	if s.groups, err = secgroup.Groups(s.cur); err != nil {
-		return nil, false, fmt.Errorf("reading the security groups from Northbound: %w", err)
+	var bad []secgroup.Unparsed
+	s.groups, bad = secgroup.GroupsLenient(s.cur)
+	s.frozen = map[string]bool{}
+	for _, u := range bad {
+		s.frozen[u.Group] = true
+		s.problems = append(s.problems, fmt.Sprintf("security group %s: rule %q cannot be parsed (%v): the group's rows are left as they are", u.Group, u.Rule, u.Err))
 	}
 	for _, pg := range pgs {
 		if pg.Name == secgroup.AllPortGroup {

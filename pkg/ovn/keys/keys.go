@@ -27,6 +27,8 @@ const (
 	Exclude     = Prefix + "exclude"      // LS: excluded ranges, comma-separated
 	Owner       = Prefix + "owner"        // reservation (DHCP_Options): who holds it
 	MAC         = Prefix + "mac"          // reservation: static binding MAC
+	PortMAC     = Prefix + "port-mac"     // LSP: its MAC, for the uniqueness wait of CreatePortOps
+	NBID        = Prefix + "nb-id"        // local OVS Port: the Northbound database identity it was attached against
 	IP          = Prefix + "ip"           // reservation: the address
 	VMUUID      = Prefix + "vm-uuid"      // LSP of a VM NIC: the libvirt domain UUID
 	VMName      = Prefix + "vm-name"      // LSP of a VM NIC: the domain name
