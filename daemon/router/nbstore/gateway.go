@@ -50,23 +50,11 @@ func (m *Manager) SetGateway(ctx context.Context, req GatewayRequest) (router.Ro
 	}
 	tx := m.Alloc.Begin(req.Network, fmt.Sprintf("set the gateway of router %s on %s", req.Router, req.Network))
 	defer tx.Abort()
-	for {
-		own, err := m.gatewayOps(tx, lr, ls, spec, req)
-		if err != nil {
-			return router.Router{}, err
-		}
-		guard, err := tx.Ops()
-		if err != nil {
-			return router.Router{}, err
-		}
-		res, err := m.NB.TransactResults(ctx, tx.What(), append(guard, own...))
-		retry, err := tx.Commit(ctx, res, err)
-		if err != nil {
-			return router.Router{}, changed(req.Router, err)
-		}
-		if !retry {
-			break
-		}
+	err = m.commit(ctx, tx, func() ([]ovsdb.Operation, error) {
+		return m.gatewayOps(tx, lr, ls, spec, req)
+	}, func(err error) error { return changed(req.Router, err) })
+	if err != nil {
+		return router.Router{}, err
 	}
 	m.Log.Info("router gateway set", "router", req.Router, "network", req.Network)
 	return m.Get(req.Router)
@@ -218,23 +206,11 @@ func (m *Manager) ClearGateway(ctx context.Context, name string) (router.Router,
 	}
 	tx := m.Alloc.Begin(netName, fmt.Sprintf("clear the gateway of router %s", name))
 	defer tx.Abort()
-	for {
-		own, err := m.clearOps(tx, lr, lrp, netName)
-		if err != nil {
-			return router.Router{}, err
-		}
-		guard, err := tx.Ops()
-		if err != nil {
-			return router.Router{}, err
-		}
-		res, err := m.NB.TransactResults(ctx, tx.What(), append(guard, own...))
-		retry, err := tx.Commit(ctx, res, err)
-		if err != nil {
-			return router.Router{}, changed(name, err)
-		}
-		if !retry {
-			break
-		}
+	err = m.commit(ctx, tx, func() ([]ovsdb.Operation, error) {
+		return m.clearOps(tx, lr, lrp, netName)
+	}, func(err error) error { return changed(name, err) })
+	if err != nil {
+		return router.Router{}, err
 	}
 	m.Log.Info("router gateway cleared", "router", name, "network", netName)
 	return m.Get(name)

@@ -120,6 +120,33 @@ func changed(name string, err error) error {
 	return err
 }
 
+// commit runs tx until it commits, or fails: own builds the change's own
+// operations on every attempt, after tx's; an error from the transaction
+// goes through failed (nil: as it is).
+func (m *Manager) commit(ctx context.Context, tx *ipamstore.Tx, own func() ([]ovsdb.Operation, error), failed func(error) error) error {
+	for {
+		ops, err := own()
+		if err != nil {
+			return err
+		}
+		guard, err := tx.Ops()
+		if err != nil {
+			return err
+		}
+		res, err := m.NB.TransactResults(ctx, tx.What(), append(guard, ops...))
+		retry, err := tx.Commit(ctx, res, err)
+		if err != nil {
+			if failed != nil {
+				err = failed(err)
+			}
+			return err
+		}
+		if !retry {
+			return nil
+		}
+	}
+}
+
 // get returns the router's row, errs.NotFound naming it.
 func (m *Manager) get(name string) (*nbdb.LogicalRouter, error) {
 	if !m.NB.Connected() {
