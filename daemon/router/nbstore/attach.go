@@ -85,14 +85,11 @@ func (m *Manager) Attach(ctx context.Context, name, netName string) (router.Rout
 // nothing to do, the router is returned as it is), transacted as what;
 // done is logged.
 func (m *Manager) link(ctx context.Context, name, netName, what, done string, plan func(*nbdb.LogicalRouter, *nbdb.LogicalSwitch, network.Spec) ([]ovsdb.Operation, error)) (router.Router, error) {
-	if err := router.ValidateName(name); err != nil {
-		return router.Router{}, err
-	}
-	defer m.lockRouter(name)()
-	lr, err := m.get(name)
+	lr, unlock, err := m.lockGet(name)
 	if err != nil {
 		return router.Router{}, err
 	}
+	defer unlock()
 	ls, spec, err := m.netOf(netName)
 	if err != nil {
 		return router.Router{}, err

@@ -33,14 +33,11 @@ func owner(routerName string) string { return keys.OwnerRouterPrefix + routerNam
 // default routes via the external network's gateways and, unless NoSNAT,
 // one SNAT rule per attached network's IPv4 subnet.
 func (m *Manager) SetGateway(ctx context.Context, req GatewayRequest) (router.Router, error) {
-	if err := router.ValidateName(req.Router); err != nil {
-		return router.Router{}, err
-	}
-	defer m.lockRouter(req.Router)()
-	lr, err := m.get(req.Router)
+	lr, unlock, err := m.lockGet(req.Router)
 	if err != nil {
 		return router.Router{}, err
 	}
+	defer unlock()
 	ls, spec, err := m.netOf(req.Network)
 	if err != nil {
 		return router.Router{}, err
@@ -188,14 +185,11 @@ func (m *Manager) snatAll(lr *nbdb.LogicalRouter, addrs []netip.Prefix, e *ovn.R
 // ClearGateway takes a router's gateway away with everything set with it,
 // and releases its addresses. Refused while floating IPs use it.
 func (m *Manager) ClearGateway(ctx context.Context, name string) (router.Router, error) {
-	if err := router.ValidateName(name); err != nil {
-		return router.Router{}, err
-	}
-	defer m.lockRouter(name)()
-	lr, err := m.get(name)
+	lr, unlock, err := m.lockGet(name)
 	if err != nil {
 		return router.Router{}, err
 	}
+	defer unlock()
 	lrp := m.gatewayPort(lr)
 	netName := lr.ExternalIDs[keys.GatewayNet]
 	if lrp == nil && netName == "" {
