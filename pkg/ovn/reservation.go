@@ -67,26 +67,20 @@ func (r Reservation) Row() *nbdb.DHCPOptions {
 // Reservations returns the valid reservations of network (read from the
 // cache without copying the rows: scans of tens of thousands are cheap).
 func (c *NB) Reservations(network string) ([]Reservation, error) {
-	rows, err := ovs.QueryShallow(c.Conn, nbdb.DHCPOptionsTable, func(d *nbdb.DHCPOptions) bool {
-		return d.ExternalIDs[keys.Kind] == keys.KindReservation && d.ExternalIDs[keys.Network] == network
-	})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Reservation, 0, len(rows))
-	for _, d := range rows {
-		if r, ok := ReservationOf(d); ok {
-			out = append(out, r)
-		}
-	}
-	return out, nil
+	return c.reservationsWhere(keys.Network, network)
 }
 
 // ReservationsOf returns the valid reservations of every network held by
 // owner.
 func (c *NB) ReservationsOf(owner string) ([]Reservation, error) {
+	return c.reservationsWhere(keys.Owner, owner)
+}
+
+// reservationsWhere returns the valid reservations whose external ID key
+// is value (read from the cache without copying the rows).
+func (c *NB) reservationsWhere(key, value string) ([]Reservation, error) {
 	rows, err := ovs.QueryShallow(c.Conn, nbdb.DHCPOptionsTable, func(d *nbdb.DHCPOptions) bool {
-		return d.ExternalIDs[keys.Kind] == keys.KindReservation && d.ExternalIDs[keys.Owner] == owner
+		return d.ExternalIDs[keys.Kind] == keys.KindReservation && d.ExternalIDs[key] == value
 	})
 	if err != nil {
 		return nil, err

@@ -100,6 +100,16 @@ func (c *container) run(args ...string) (string, error) {
 
 var ttlRE = regexp.MustCompile(`ttl=(\d+)`)
 
+// unreachable waits (10 s) until c no longer pings addr; msg says what
+// failed otherwise.
+func unreachable(t *testing.T, c *container, addr, msg string) {
+	t.Helper()
+	ovsdbtest.Eventually(t, 10*time.Second, func() bool {
+		_, err := c.run("ping", "-c", "1", "-W", "1", addr)
+		return err != nil
+	}, msg)
+}
+
 // pingTTL pings addr from namespace ns until it answers (timeout) and
 // returns the TTL of the reply.
 func pingTTL(t *testing.T, ns, addr string, timeout time.Duration) int {

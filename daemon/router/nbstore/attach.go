@@ -63,37 +63,48 @@ func (m *Manager) others(lr *nbdb.LogicalRouter, skip string) []router.Subnets {
 // Attach attaches a network to the router (a no-op if it is attached to
 // it already).
 func (m *Manager) Attach(ctx context.Context, name, netName string) (router.Router, error) {
-	if err := router.ValidateName(name); err != nil {
-		return router.Router{}, err
-	}
-	defer m.lockRouter(name)()
-	lr, err := m.get(name)
+	what := fmt.Sprintf("attach network %s to router %s", netName, name)
+	return m.link(ctx, name, netName, what, "network attached", func(lr *nbdb.LogicalRouter, ls *nbdb.LogicalSwitch, spec network.Spec) ([]ovsdb.Operation, error) {
+		switch cur := network.RouterOf(ls); {
+		case spec.External:
+			return nil, errs.New(errs.Invalid, fmt.Sprintf("network %s is external: it attaches to a router only as its gateway (qnetctl router set-gateway %s %s)", netName, name, netName))
+		case cur == name:
+			return nil, nil
+		case cur != "":
+			return nil, errs.New(errs.Conflict, fmt.Sprintf("network %s is already attached to router %s (detach it first)", netName, cur))
+		}
+		if err := router.Overlap(name, subnets(spec), m.others(lr, netName)); err != nil {
+			return nil, err
+		}
+		return m.attachOps(lr, ls, spec)
+	})
+}
+
+// link changes the link of router name with network netName under the
+// router's lock: plan checks the change and returns its operations (none:
+// nothing to do, the router is returned as it is), transacted as what;
+// done is logged.
+func (m *Manager) link(ctx context.Context, name, netName, what, done string, plan func(*nbdb.LogicalRouter, *nbdb.LogicalSwitch, network.Spec) ([]ovsdb.Operation, error)) (router.Router, error) {
+	lr, unlock, err := m.lockGet(name)
 	if err != nil {
 		return router.Router{}, err
 	}
+	defer unlock()
 	ls, spec, err := m.netOf(netName)
 	if err != nil {
 		return router.Router{}, err
 	}
-	switch cur := network.RouterOf(ls); {
-	case spec.External:
-		return router.Router{}, errs.New(errs.Invalid, fmt.Sprintf("network %s is external: it attaches to a router only as its gateway (qnetctl router set-gateway %s %s)", netName, name, netName))
-	case cur == name:
-		return m.view(lr), nil
-	case cur != "":
-		return router.Router{}, errs.New(errs.Conflict, fmt.Sprintf("network %s is already attached to router %s (detach it first)", netName, cur))
-	}
-	if err := router.Overlap(name, subnets(spec), m.others(lr, netName)); err != nil {
-		return router.Router{}, err
-	}
-	ops, err := m.attachOps(lr, ls, spec)
+	ops, err := plan(lr, ls, spec)
 	if err != nil {
 		return router.Router{}, err
 	}
-	if _, err := m.NB.TransactResults(ctx, fmt.Sprintf("attach network %s to router %s", netName, name), ops); err != nil {
+	if len(ops) == 0 {
+		return m.view(lr), nil
+	}
+	if _, err := m.NB.TransactResults(ctx, what, ops); err != nil {
 		return router.Router{}, changed(name, err)
 	}
-	m.Log.Info("network attached", "router", name, "network", netName)
+	m.Log.Info(done, "router", name, "network", netName)
 	return m.Get(name)
 }
 
@@ -146,33 +157,16 @@ func snatRow(routerName, netName string, ext netip.Addr, subnet netip.Prefix, uu
 // the network's own router. Refused while the network's ports hold
 // floating IPs.
 func (m *Manager) Detach(ctx context.Context, name, netName string) (router.Router, error) {
-	if err := router.ValidateName(name); err != nil {
-		return router.Router{}, err
-	}
-	defer m.lockRouter(name)()
-	lr, err := m.get(name)
-	if err != nil {
-		return router.Router{}, err
-	}
-	ls, spec, err := m.netOf(netName)
-	if err != nil {
-		return router.Router{}, err
-	}
-	if network.RouterOf(ls) != name {
-		return router.Router{}, errs.New(errs.NotFound, fmt.Sprintf("network %s is not attached to router %s", netName, name))
-	}
-	if fips := m.fipsOfNetwork(netName); len(fips) > 0 {
-		return router.Router{}, errs.New(errs.InUse, fmt.Sprintf("network %s has ports holding floating IPs %s: disassociate them first", netName, joinAddrs(fips)))
-	}
-	ops, err := m.detachOps(lr, ls, spec)
-	if err != nil {
-		return router.Router{}, err
-	}
-	if _, err := m.NB.TransactResults(ctx, fmt.Sprintf("detach network %s from router %s", netName, name), ops); err != nil {
-		return router.Router{}, changed(name, err)
-	}
-	m.Log.Info("network detached", "router", name, "network", netName)
-	return m.Get(name)
+	what := fmt.Sprintf("detach network %s from router %s", netName, name)
+	return m.link(ctx, name, netName, what, "network detached", func(lr *nbdb.LogicalRouter, ls *nbdb.LogicalSwitch, spec network.Spec) ([]ovsdb.Operation, error) {
+		if network.RouterOf(ls) != name {
+			return nil, errs.New(errs.NotFound, fmt.Sprintf("network %s is not attached to router %s", netName, name))
+		}
+		if fips := m.fipsOfNetwork(netName); len(fips) > 0 {
+			return nil, errs.New(errs.InUse, fmt.Sprintf("network %s has ports holding floating IPs %s: disassociate them first", netName, joinAddrs(fips)))
+		}
+		return m.detachOps(lr, ls, spec)
+	})
 }
 
 // detachOps: the switch forgets the router, the gateway port goes back to

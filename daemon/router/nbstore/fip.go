@@ -327,26 +327,14 @@ func (m *Manager) DeleteFIP(ctx context.Context, addr netip.Addr) error {
 	}
 	tx := m.Alloc.Begin(r.Network, "delete floating IP "+addr.String())
 	defer tx.Abort()
-	for {
+	err = m.commit(ctx, tx, func() ([]ovsdb.Operation, error) {
 		if err := tx.Unreserve(keys.OwnerFIP, addr); err != nil {
-			return err
+			return nil, err
 		}
-		own, err := m.fipNATOps(addr)
-		if err != nil {
-			return err
-		}
-		guard, err := tx.Ops()
-		if err != nil {
-			return err
-		}
-		res, err := m.NB.TransactResults(ctx, tx.What(), append(guard, own...))
-		retry, err := tx.Commit(ctx, res, err)
-		if err != nil {
-			return err
-		}
-		if !retry {
-			break
-		}
+		return m.fipNATOps(addr)
+	}, nil)
+	if err != nil {
+		return err
 	}
 	m.Log.Info("floating IP deleted", "address", addr, "network", r.Network)
 	return nil

@@ -33,14 +33,11 @@ func owner(routerName string) string { return keys.OwnerRouterPrefix + routerNam
 // default routes via the external network's gateways and, unless NoSNAT,
 // one SNAT rule per attached network's IPv4 subnet.
 func (m *Manager) SetGateway(ctx context.Context, req GatewayRequest) (router.Router, error) {
-	if err := router.ValidateName(req.Router); err != nil {
-		return router.Router{}, err
-	}
-	defer m.lockRouter(req.Router)()
-	lr, err := m.get(req.Router)
+	lr, unlock, err := m.lockGet(req.Router)
 	if err != nil {
 		return router.Router{}, err
 	}
+	defer unlock()
 	ls, spec, err := m.netOf(req.Network)
 	if err != nil {
 		return router.Router{}, err
@@ -50,23 +47,11 @@ func (m *Manager) SetGateway(ctx context.Context, req GatewayRequest) (router.Ro
 	}
 	tx := m.Alloc.Begin(req.Network, fmt.Sprintf("set the gateway of router %s on %s", req.Router, req.Network))
 	defer tx.Abort()
-	for {
-		own, err := m.gatewayOps(tx, lr, ls, spec, req)
-		if err != nil {
-			return router.Router{}, err
-		}
-		guard, err := tx.Ops()
-		if err != nil {
-			return router.Router{}, err
-		}
-		res, err := m.NB.TransactResults(ctx, tx.What(), append(guard, own...))
-		retry, err := tx.Commit(ctx, res, err)
-		if err != nil {
-			return router.Router{}, changed(req.Router, err)
-		}
-		if !retry {
-			break
-		}
+	err = m.commit(ctx, tx, func() ([]ovsdb.Operation, error) {
+		return m.gatewayOps(tx, lr, ls, spec, req)
+	}, func(err error) error { return changed(req.Router, err) })
+	if err != nil {
+		return router.Router{}, err
 	}
 	m.Log.Info("router gateway set", "router", req.Router, "network", req.Network)
 	return m.Get(req.Router)
@@ -200,14 +185,11 @@ func (m *Manager) snatAll(lr *nbdb.LogicalRouter, addrs []netip.Prefix, e *ovn.R
 // ClearGateway takes a router's gateway away with everything set with it,
 // and releases its addresses. Refused while floating IPs use it.
 func (m *Manager) ClearGateway(ctx context.Context, name string) (router.Router, error) {
-	if err := router.ValidateName(name); err != nil {
-		return router.Router{}, err
-	}
-	defer m.lockRouter(name)()
-	lr, err := m.get(name)
+	lr, unlock, err := m.lockGet(name)
 	if err != nil {
 		return router.Router{}, err
 	}
+	defer unlock()
 	lrp := m.gatewayPort(lr)
 	netName := lr.ExternalIDs[keys.GatewayNet]
 	if lrp == nil && netName == "" {
@@ -218,23 +200,11 @@ func (m *Manager) ClearGateway(ctx context.Context, name string) (router.Router,
 	}
 	tx := m.Alloc.Begin(netName, fmt.Sprintf("clear the gateway of router %s", name))
 	defer tx.Abort()
-	for {
-		own, err := m.clearOps(tx, lr, lrp, netName)
-		if err != nil {
-			return router.Router{}, err
-		}
-		guard, err := tx.Ops()
-		if err != nil {
-			return router.Router{}, err
-		}
-		res, err := m.NB.TransactResults(ctx, tx.What(), append(guard, own...))
-		retry, err := tx.Commit(ctx, res, err)
-		if err != nil {
-			return router.Router{}, changed(name, err)
-		}
-		if !retry {
-			break
-		}
+	err = m.commit(ctx, tx, func() ([]ovsdb.Operation, error) {
+		return m.clearOps(tx, lr, lrp, netName)
+	}, func(err error) error { return changed(name, err) })
+	if err != nil {
+		return router.Router{}, err
 	}
 	m.Log.Info("router gateway cleared", "router", name, "network", netName)
 	return m.Get(name)

@@ -50,6 +50,20 @@ var errNotConnected = errs.New(errs.Unavailable, "not connected to OVN Northboun
 
 func (m *Manager) lockRouter(name string) func() { return m.locks.Lock("router:" + name) }
 
+// lockGet validates name, locks the router and reads its row; the caller
+// unlocks it (unlock is nil when err is not: nothing is held).
+func (m *Manager) lockGet(name string) (lr *nbdb.LogicalRouter, unlock func(), err error) {
+	if err := router.ValidateName(name); err != nil {
+		return nil, nil, err
+	}
+	unlock = m.lockRouter(name)
+	if lr, err = m.get(name); err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	return lr, unlock, nil
+}
+
 // Create creates the router name (errs.Conflict if it exists).
 func (m *Manager) Create(ctx context.Context, name string) (router.Router, error) {
 	if err := router.ValidateName(name); err != nil {
@@ -85,14 +99,11 @@ func exists(name string) error {
 // Delete deletes a router without networks or gateway (errs.InUse naming
 // them); its static routes go with it.
 func (m *Manager) Delete(ctx context.Context, name string) error {
-	if err := router.ValidateName(name); err != nil {
-		return err
-	}
-	defer m.lockRouter(name)()
-	lr, err := m.get(name)
+	lr, unlock, err := m.lockGet(name)
 	if err != nil {
 		return err
 	}
+	defer unlock()
 	if nets := m.attached(name); len(nets) > 0 {
 		return errs.New(errs.InUse, fmt.Sprintf("router %s has networks %s attached: detach them first (qnetctl router detach %s NETWORK)",
 			name, strings.Join(nets, ", "), name))
@@ -118,6 +129,33 @@ func changed(name string, err error) error {
 		return errs.New(errs.Conflict, fmt.Sprintf("router %s changed concurrently: %v (retry)", name, err))
 	}
 	return err
+}
+
+// commit runs tx until it commits, or fails: own builds the change's own
+// operations on every attempt, after tx's; an error from the transaction
+// goes through failed (nil: as it is).
+func (m *Manager) commit(ctx context.Context, tx *ipamstore.Tx, own func() ([]ovsdb.Operation, error), failed func(error) error) error {
+	for {
+		ops, err := own()
+		if err != nil {
+			return err
+		}
+		guard, err := tx.Ops()
+		if err != nil {
+			return err
+		}
+		res, err := m.NB.TransactResults(ctx, tx.What(), append(guard, ops...))
+		retry, err := tx.Commit(ctx, res, err)
+		if err != nil {
+			if failed != nil {
+				err = failed(err)
+			}
+			return err
+		}
+		if !retry {
+			return nil
+		}
+	}
 }
 
 // get returns the router's row, errs.NotFound naming it.
