@@ -6,8 +6,6 @@ package attach
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net"
@@ -24,6 +22,7 @@ import (
 	"github.com/quantumnet/quantumnet/daemon/portmap"
 	"github.com/quantumnet/quantumnet/ipam/nbstore"
 	"github.com/quantumnet/quantumnet/pkg/errs"
+	"github.com/quantumnet/quantumnet/pkg/keylock"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
@@ -52,8 +51,13 @@ type Manager struct {
 	// it an ADD with port mappings is refused.
 	HostPorts HostPorts
 
-	// Reconciled is set once the start-up Reconcile ran; ADD waits for it.
+	// Reconciled is set once the start-up Reconcile ran; ADD is refused
+	// before, DEL, CHECK and GC wait for it.
 	Reconciled atomic.Bool
+
+	// locks serializes ADD, DEL, CHECK and reconcile per attachment
+	// (container ID, ifname).
+	locks keylock.Map
 }
 
 // DNS is what attach needs of a network's services (daemon/netsvc).
@@ -153,22 +157,6 @@ func (r *Request) want() (nbstore.Want, error) {
 	return want, nil
 }
 
-// PortName is the deterministic LSP name of an attachment.
-func PortName(containerID, ifname string) string {
-	return "qn-c-" + attachHash(containerID, ifname)[:24]
-}
-
-// HostIfname is the host-side veth name of an attachment (15 characters
-// at most).
-func HostIfname(containerID, ifname string) string {
-	return "qnc" + attachHash(containerID, ifname)[:12]
-}
-
-func attachHash(containerID, ifname string) string {
-	h := sha256.Sum256([]byte(containerID + "/" + ifname))
-	return hex.EncodeToString(h[:])
-}
-
 // Ready reports what keeps the manager from serving ADD (nil when ready).
 func (m *Manager) Ready() []string {
 	var problems []string
@@ -210,6 +198,7 @@ func (m *Manager) Add(ctx context.Context, r Request) (res *Result, err error) {
 	if p := m.Ready(); len(p) > 0 {
 		return nil, fmt.Errorf("%w: %s", ErrUnavailable, strings.Join(p, "; "))
 	}
+	defer m.lock(r.ContainerID, r.Ifname)()
 	ls, err := m.NB.GetSwitch(r.Network)
 	if err != nil {
 		return nil, fmt.Errorf("network %q does not exist (create it with: qnetctl network create %s ...): %w", r.Network, r.Network, errs.NotFound)
@@ -218,7 +207,7 @@ func (m *Manager) Add(ctx context.Context, r Request) (res *Result, err error) {
 	if err != nil {
 		return nil, err
 	}
-	name := PortName(r.ContainerID, r.Ifname)
+	name, _ := m.names(r)
 	log := m.Log.With("port", name, "container", r.ContainerID, "ifname", r.Ifname, "network", r.Network)
 
 	// A previous ADD of the same attachment: answer it again if complete,
@@ -229,9 +218,11 @@ func (m *Manager) Add(ctx context.Context, r Request) (res *Result, err error) {
 			res.DNSServers = m.dnsServers(ls, spec)
 			return res, nil
 		}
-		if err := m.Del(ctx, r); err != nil {
+		if err := m.del(ctx, r); err != nil {
 			return nil, err
 		}
+		name = PortName(m.Chassis, r.ContainerID, r.Ifname)
+		log = log.With("port", name)
 	}
 	var undo undoStack
 	defer func() {
@@ -266,7 +257,7 @@ func (u undoStack) run() {
 // veth pair, the OVS port, then the wait for ovn-controller's flows. Each
 // step pushes its undo.
 func (m *Manager) attach(ctx context.Context, r Request, want nbstore.Want, spec network.Spec, undo *undoStack, log *slog.Logger) (*Result, error) {
-	name, host := PortName(r.ContainerID, r.Ifname), HostIfname(r.ContainerID, r.Ifname)
+	name, host := PortName(m.Chassis, r.ContainerID, r.Ifname), HostIfname(m.Chassis, r.ContainerID, r.Ifname)
 	cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	undo.push(cancel)
 	t0 := time.Now()
@@ -340,18 +331,37 @@ func (m *Manager) entryOf(port, network, containerID, ifname string, mtu int, ad
 }
 
 // Del removes the attachment; missing pieces are not errors, so DEL is
-// idempotent and works without a netns.
+// idempotent and works without a netns. It waits for the start-up
+// reconcile (which could otherwise re-add what it removes) and never
+// deletes a port of another chassis.
 func (m *Manager) Del(ctx context.Context, r Request) error {
 	if err := r.Validate("DEL"); err != nil {
 		return err
 	}
-	name, host := PortName(r.ContainerID, r.Ifname), HostIfname(r.ContainerID, r.Ifname)
+	if err := m.waitReconciled(ctx); err != nil {
+		return err
+	}
+	defer m.lock(r.ContainerID, r.Ifname)()
+	return m.del(ctx, r)
+}
+
+// del is Del under the attachment's lock.
+func (m *Manager) del(ctx context.Context, r Request) error {
+	name, host := m.names(r)
 	return m.remove(ctx, name, host)
 }
 
+// remove deletes the OVS port, the veth and the logical port of an
+// attachment of this chassis; a logical port of another chassis is left
+// alone (and nothing else is touched).
 func (m *Manager) remove(ctx context.Context, name, host string) error {
 	if !m.OVS.Connected() {
 		return fmt.Errorf("%w: not connected to the local OVS database", ErrUnavailable)
+	}
+	if p, err := m.NB.LookupPort(name); err == nil {
+		if other := m.foreign(p); other != "" {
+			return errForeign(p, other)
+		}
 	}
 	if m.HostPorts != nil {
 		if err := m.HostPorts.Remove(ctx, name); err != nil {

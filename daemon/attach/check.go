@@ -56,7 +56,11 @@ func (m *Manager) Check(ctx context.Context, r Request) error {
 	if err := r.Validate("CHECK"); err != nil {
 		return err
 	}
-	name := PortName(r.ContainerID, r.Ifname)
+	if err := m.waitReconciled(ctx); err != nil {
+		return err
+	}
+	defer m.lock(r.ContainerID, r.Ifname)()
+	name, _ := m.names(r)
 	p, err := m.NB.LookupPort(name)
 	if err != nil {
 		return fmt.Errorf("%w: logical port %s of container %s/%s is missing in OVN", errs.NotFound, name, r.ContainerID, r.Ifname)
@@ -120,6 +124,9 @@ func (m *Manager) GC(ctx context.Context, cniNetwork string, valid []Attachment)
 	if p := m.Ready(); !m.NB.Connected() || !m.OVS.Connected() {
 		return nil, fmt.Errorf("%w: %s", ErrUnavailable, strings.Join(p, "; "))
 	}
+	if err := m.waitReconciled(ctx); err != nil {
+		return nil, err
+	}
 	keep := map[Attachment]bool{}
 	for _, a := range valid {
 		keep[a] = true
@@ -135,7 +142,7 @@ func (m *Manager) GC(ctx context.Context, cniNetwork string, valid []Attachment)
 		if keep[a] {
 			continue
 		}
-		if err := m.remove(ctx, p.Name, HostIfname(a.ContainerID, a.Ifname)); err != nil {
+		if err := m.removeLocked(ctx, p, HostIfname("", a.ContainerID, a.Ifname)); err != nil {
 			fails = append(fails, err)
 			continue
 		}
@@ -160,10 +167,7 @@ func (m *Manager) Reconcile(ctx context.Context) error {
 		if name == "" || p.ExternalIDs[keys.ContainerID] == "" {
 			continue
 		}
-		if _, err := m.NB.LookupPort(name); errors.Is(err, errs.NotFound) {
-			m.Log.Info("reconcile: removing OVS port without logical port", "port", p.Name)
-			fails = append(fails, m.OVS.DeletePort(ctx, m.Bridge, p.Name), hostnet.DeleteHostVeth(p.Name))
-		}
+		fails = append(fails, m.reconcileOVSPort(ctx, name, p.Name, p.ExternalIDs[keys.ContainerID], p.ExternalIDs[keys.Ifname]))
 	}
 	lsps, err := m.NB.Ports(map[string]string{keys.Kind: keys.KindContainer, keys.Chassis: m.Chassis})
 	if err != nil {
@@ -171,7 +175,7 @@ func (m *Manager) Reconcile(ctx context.Context) error {
 	}
 	var entries []portmap.Entry
 	for _, p := range lsps {
-		err := m.reconcilePort(ctx, p)
+		err := m.reconcileLocked(ctx, p)
 		fails = append(fails, err)
 		if err == nil && len(p.PortMappings) > 0 && hostnet.HostVethExists(p.HostIfname) {
 			entries = append(entries, m.entryOf(p.Name, p.Network, p.ContainerID, p.Ifname, m.mtuOf(p.Network), p.IPs, p.PortMappings))
@@ -194,6 +198,41 @@ func (m *Manager) mtuOf(name string) int {
 		return 0
 	}
 	return spec.MTU
+}
+
+// reconcileOVSPort removes the OVS port host (and its veth) if its logical
+// port name is gone, under the attachment's lock.
+func (m *Manager) reconcileOVSPort(ctx context.Context, name, host, containerID, ifname string) error {
+	defer m.lock(containerID, ifname)()
+	if _, err := m.NB.LookupPort(name); !errors.Is(err, errs.NotFound) {
+		return nil
+	}
+	m.Log.Info("reconcile: removing OVS port without logical port", "port", host)
+	return errors.Join(m.OVS.DeletePort(ctx, m.Bridge, host), hostnet.DeleteHostVeth(host))
+}
+
+// reconcileLocked reconciles p under its attachment's lock, from the port
+// as it is then: a DEL that ran meanwhile is not undone.
+func (m *Manager) reconcileLocked(ctx context.Context, p ovn.Port) error {
+	defer m.lock(p.ContainerID, p.Ifname)()
+	p, err := m.NB.LookupPort(p.Name)
+	if errors.Is(err, errs.NotFound) {
+		return nil // deleted meanwhile
+	}
+	if err != nil {
+		return err
+	}
+	return m.reconcilePort(ctx, p)
+}
+
+// removeLocked removes the attachment of port p (host: its host interface
+// if the port does not record one) under its lock, if it still exists.
+func (m *Manager) removeLocked(ctx context.Context, p ovn.Port, host string) error {
+	defer m.lock(p.ContainerID, p.Ifname)()
+	if _, err := m.NB.LookupPort(p.Name); errors.Is(err, errs.NotFound) {
+		return nil
+	}
+	return m.remove(ctx, p.Name, hostOf(p, host))
 }
 
 // reconcilePort keeps a container port of this chassis whose namespace and
