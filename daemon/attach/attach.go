@@ -21,6 +21,7 @@ import (
 	"github.com/quantumnet/quantumnet/daemon/network"
 	"github.com/quantumnet/quantumnet/daemon/portmap"
 	"github.com/quantumnet/quantumnet/ipam/nbstore"
+	"github.com/quantumnet/quantumnet/pkg/api"
 	"github.com/quantumnet/quantumnet/pkg/errs"
 	"github.com/quantumnet/quantumnet/pkg/keylock"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
@@ -50,6 +51,10 @@ type Manager struct {
 	// HostPorts, if set, serves port mappings (daemon/portmap); without
 	// it an ADD with port mappings is refused.
 	HostPorts HostPorts
+
+	// PendingDelDir is where the CNI plugin records the DELs the daemon
+	// could not take ("": api.PendingDelDir's default).
+	PendingDelDir string
 
 	// Reconciled is set once the start-up Reconcile ran; ADD is refused
 	// before, DEL, CHECK and GC wait for it.
@@ -199,6 +204,10 @@ func (m *Manager) Add(ctx context.Context, r Request) (res *Result, err error) {
 		return nil, fmt.Errorf("%w: %s", ErrUnavailable, strings.Join(p, "; "))
 	}
 	defer m.lock(r.ContainerID, r.Ifname)()
+	// A DEL recorded while the daemon was away is older than this ADD.
+	if err := api.RemovePendingDel(api.PendingDelDir(m.PendingDelDir), r.ContainerID, r.Ifname); err != nil {
+		m.Log.Warn("removing a pending DEL record", "container", r.ContainerID, "ifname", r.Ifname, "err", err)
+	}
 	ls, err := m.NB.GetSwitch(r.Network)
 	if err != nil {
 		return nil, fmt.Errorf("network %q does not exist (create it with: qnetctl network create %s ...): %w", r.Network, r.Network, errs.NotFound)
