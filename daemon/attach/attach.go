@@ -96,6 +96,9 @@ type Request struct {
 	// PortMappings are host ports to map to the container (CNI
 	// portMappings); ADD normalizes them (portmap.Normalize).
 	PortMappings []ovn.PortMapping
+	// DefaultRoute: whether the interface gets the default routes; nil:
+	// only for a family the namespace has none of yet (hostnet.VethSpec).
+	DefaultRoute *bool
 }
 
 // Result is what ADD configured.
@@ -106,6 +109,9 @@ type Result struct {
 	MTU        int
 	Addrs      []netip.Prefix
 	Gateways   []netip.Addr
+	// DefaultVia are the gateways the interface's default routes go
+	// through (none: another interface of the container has them).
+	DefaultVia []netip.Addr
 	DNSDomain  string
 	DNSServers []netip.Addr
 }
@@ -285,12 +291,14 @@ func (m *Manager) attach(ctx context.Context, r Request, want nbstore.Want, spec
 	tNB := time.Now()
 	res := &Result{Port: name, HostIfname: host, MAC: claim.MAC, MTU: spec.MTU, Addrs: claim.Addrs, Gateways: claim.Gateways, DNSDomain: spec.DNSDomain}
 
-	if _, err = hostnet.SetupVeth(hostnet.VethSpec{
+	info, err := hostnet.SetupVeth(hostnet.VethSpec{
 		HostName: host, ContName: r.Ifname, Netns: r.Netns, MAC: res.MAC, MTU: res.MTU,
-		Addrs: res.Addrs, Gateways: res.Gateways, TxCsumOff: m.DatapathType() == "netdev",
-	}); err != nil {
+		Addrs: res.Addrs, Gateways: res.Gateways, TxCsumOff: m.DatapathType() == "netdev", DefaultRoute: r.DefaultRoute,
+	})
+	if err != nil {
 		return nil, err
 	}
+	res.DefaultVia = info.DefaultVia
 	undo.push(func() { _ = hostnet.DeleteHostVeth(host) })
 	tVeth := time.Now()
 

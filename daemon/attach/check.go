@@ -48,6 +48,9 @@ func (m *Manager) existing(p ovn.Port, r Request, spec network.Spec) (*Result, e
 	if err := m.check(p, r, res); err != nil {
 		return nil, err
 	}
+	if res.DefaultVia, err = hostnet.DefaultGateways(r.Netns, r.Ifname); err != nil {
+		return nil, err
+	}
 	return res, nil
 }
 

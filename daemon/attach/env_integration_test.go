@@ -51,7 +51,11 @@ func newCluster(t *testing.T) *cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	nb, nbSrv := ovntest.NewNB(t, ovntest.Switch("blue", spec.ExternalIDs()))
+	red, err := network.Parse(network.Input{Name: "red", Subnet4: "10.78.0.0/24", Subnet6: "fd78::/64"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nb, nbSrv := ovntest.NewNB(t, ovntest.Switch("blue", spec.ExternalIDs()), ovntest.Switch("red", red.ExternalIDs()))
 	sb, sbSrv := ovntest.NewSB(t)
 	return &cluster{t: t, nbSrv: nbSrv, nb: nb, sb: sb, sbSrv: sbSrv}
 }

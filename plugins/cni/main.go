@@ -28,6 +28,10 @@ type NetConf struct {
 	Network string `json:"network"`
 	// Socket overrides the daemon socket path.
 	Socket string `json:"socket,omitempty"`
+	// DefaultRoute says whether this network's interface gets the
+	// container's default route; unset: only if the container has none
+	// yet (the first network of a multi-network container).
+	DefaultRoute *bool `json:"defaultRoute,omitempty"`
 	// PendingDelDir is where a DEL the daemon cannot take now is recorded
 	// (api.DefaultPendingDelDir).
 	PendingDelDir string `json:"pendingDelDir,omitempty"`
@@ -133,6 +137,7 @@ func build(a *skel.CmdArgs, c *NetConf, args *cniArgs) *api.CNIRequest {
 	r := &api.CNIRequest{ContainerId: a.ContainerID, Ifname: a.IfName, Netns: a.Netns, Network: c.Network, CniNetworkName: c.Name}
 	r.Ips = append(append(append(r.Ips, c.RuntimeConfig.IPs...), c.Args.CNI.IPs...), args.IP...)
 	r.Mac = c.RuntimeConfig.Mac
+	r.DefaultRoute = c.DefaultRoute
 	for _, m := range c.RuntimeConfig.PortMappings {
 		r.PortMappings = append(r.PortMappings, &api.PortMapping{HostPort: port(m.HostPort), ContainerPort: port(m.ContainerPort), Protocol: m.Protocol, HostIp: m.HostIP})
 	}
