@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,6 +36,8 @@ type cluster struct {
 type host struct {
 	m   *Manager
 	srv *ovsdbtest.Server
+	// hold pauses ovn-controller's part: new interfaces stay not installed.
+	hold *atomic.Bool
 }
 
 func needRoot(t *testing.T) {
@@ -80,16 +83,21 @@ func (c *cluster) host(chassis string) *host {
 	m := &Manager{NB: nb, SB: c.sb, OVS: oc, Ports: &lport.Ports{NB: nb, Store: store}, Chassis: chassis,
 		Bridge: "br-int", Datapath: "netdev", ReadyTimeout: 10 * time.Second, Log: log}
 	ovntest.WaitSwitch(t, nb, "blue")
-	go markInstalled(ctx, osrv)
+	hold := &atomic.Bool{}
+	go markInstalled(ctx, osrv, hold)
 	m.Reconciled.Store(true)
 	ovsdbtest.Eventually(t, 10*time.Second, func() bool { return len(m.Ready()) == 0 }, "host %s not ready: %v", chassis, m.Ready())
-	return &host{m: m, srv: osrv}
+	return &host{m: m, srv: osrv, hold: hold}
 }
 
 // markInstalled plays ovn-controller: every interface gets
 // external_ids:ovn-installed=true.
-func markInstalled(ctx context.Context, srv *ovsdbtest.Server) {
+func markInstalled(ctx context.Context, srv *ovsdbtest.Server, hold *atomic.Bool) {
 	for ctx.Err() == nil {
+		if hold.Load() {
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
 		out, err := srv.TryRun("ovs-vsctl", "--db="+srv.Remote, "--no-wait", "--timeout=5", "--bare",
 			"--columns=name,external_ids", "list", "Interface")
 		if err == nil {

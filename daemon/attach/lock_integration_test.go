@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/quantumnet/quantumnet/daemon/hostnet"
+	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
 )
 
 // TestIntegrationConcurrentAdds (defect 9): two ADDs of one attachment at
@@ -81,6 +82,32 @@ func TestIntegrationConcurrentAddDel(t *testing.T) {
 		if err := h.m.Del(ctx, r); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// A DEL arriving while ADD waits for ovn-controller waits for the ADD
+	// (which then succeeds at once) and removes it whole; unserialized, it
+	// pulled the OVS port from under the ADD, which waited for its deadline.
+	r := req("pair-mid", "eth0", netns(t, "prm"))
+	h.hold.Store(true)
+	t0 := time.Now()
+	addDone := make(chan error, 1)
+	go func() { _, err := h.m.Add(ctx, r); addDone <- err }()
+	host := HostIfname(h.m.Chassis, r.ContainerID, r.Ifname)
+	ovsdbtest.Eventually(t, 5*time.Second, func() bool { return h.ovsPort(host) }, "ADD never reached its OVS port")
+	delDone := make(chan error, 1)
+	go func() { delDone <- h.m.Del(ctx, r) }()
+	time.Sleep(300 * time.Millisecond)
+	h.hold.Store(false)
+	if err := <-addDone; err != nil {
+		t.Fatalf("ADD with a DEL arriving mid-way: %v (after %v)", err, time.Since(t0))
+	}
+	if err := <-delDone; err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(t0); d > 5*time.Second {
+		t.Fatalf("ADD and DEL took %v", d)
+	}
+	if h.ovsPort(host) || hostnet.HostVethExists(host) {
+		t.Fatal("DEL left the attachment's OVS port or veth")
 	}
 }
 
