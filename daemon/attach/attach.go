@@ -6,8 +6,6 @@ package attach
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net"
@@ -23,7 +21,9 @@ import (
 	"github.com/quantumnet/quantumnet/daemon/network"
 	"github.com/quantumnet/quantumnet/daemon/portmap"
 	"github.com/quantumnet/quantumnet/ipam/nbstore"
+	"github.com/quantumnet/quantumnet/pkg/api"
 	"github.com/quantumnet/quantumnet/pkg/errs"
+	"github.com/quantumnet/quantumnet/pkg/keylock"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
@@ -56,8 +56,17 @@ type Manager struct {
 	// (daemon/chassis.ControllerProbe): a dead one makes ADD fail fast.
 	Controller interface{ Check() error }
 
-	// Reconciled is set once the start-up Reconcile ran; ADD waits for it.
+	// PendingDelDir is where the CNI plugin records the DELs the daemon
+	// could not take ("": api.PendingDelDir's default).
+	PendingDelDir string
+
+	// Reconciled is set once the start-up Reconcile ran; ADD is refused
+	// before, DEL, CHECK and GC wait for it.
 	Reconciled atomic.Bool
+
+	// locks serializes ADD, DEL, CHECK and reconcile per attachment
+	// (container ID, ifname).
+	locks keylock.Map
 
 	reconcileState
 }
@@ -93,6 +102,9 @@ type Request struct {
 	// PortMappings are host ports to map to the container (CNI
 	// portMappings); ADD normalizes them (portmap.Normalize).
 	PortMappings []ovn.PortMapping
+	// DefaultRoute: whether the interface gets the default routes; nil:
+	// only for a family the namespace has none of yet (hostnet.VethSpec).
+	DefaultRoute *bool
 }
 
 // Result is what ADD configured.
@@ -103,6 +115,9 @@ type Result struct {
 	MTU        int
 	Addrs      []netip.Prefix
 	Gateways   []netip.Addr
+	// DefaultVia are the gateways the interface's default routes go
+	// through (none: another interface of the container has them).
+	DefaultVia []netip.Addr
 	DNSDomain  string
 	DNSServers []netip.Addr
 }
@@ -159,22 +174,6 @@ func (r *Request) want() (nbstore.Want, error) {
 	return want, nil
 }
 
-// PortName is the deterministic LSP name of an attachment.
-func PortName(containerID, ifname string) string {
-	return "qn-c-" + attachHash(containerID, ifname)[:24]
-}
-
-// HostIfname is the host-side veth name of an attachment (15 characters
-// at most).
-func HostIfname(containerID, ifname string) string {
-	return "qnc" + attachHash(containerID, ifname)[:12]
-}
-
-func attachHash(containerID, ifname string) string {
-	h := sha256.Sum256([]byte(containerID + "/" + ifname))
-	return hex.EncodeToString(h[:])
-}
-
 // Ready reports what keeps the manager from serving ADD (nil when ready).
 func (m *Manager) Ready() []string {
 	var problems []string
@@ -220,6 +219,11 @@ func (m *Manager) Add(ctx context.Context, r Request) (res *Result, err error) {
 	if p := m.Ready(); len(p) > 0 {
 		return nil, fmt.Errorf("%w: %s", ErrUnavailable, strings.Join(p, "; "))
 	}
+	defer m.lock(r.ContainerID, r.Ifname)()
+	// A DEL recorded while the daemon was away is older than this ADD.
+	if err := api.RemovePendingDel(api.PendingDelDir(m.PendingDelDir), r.ContainerID, r.Ifname); err != nil {
+		m.Log.Warn("removing a pending DEL record", "container", r.ContainerID, "ifname", r.Ifname, "err", err)
+	}
 	ls, err := m.NB.GetSwitch(r.Network)
 	if err != nil {
 		return nil, fmt.Errorf("network %q does not exist (create it with: qnetctl network create %s ...): %w", r.Network, r.Network, errs.NotFound)
@@ -228,7 +232,7 @@ func (m *Manager) Add(ctx context.Context, r Request) (res *Result, err error) {
 	if err != nil {
 		return nil, err
 	}
-	name := PortName(r.ContainerID, r.Ifname)
+	name, _ := m.names(r)
 	log := m.Log.With("port", name, "container", r.ContainerID, "ifname", r.Ifname, "network", r.Network)
 
 	// A previous ADD of the same attachment: answer it again if complete,
@@ -239,9 +243,11 @@ func (m *Manager) Add(ctx context.Context, r Request) (res *Result, err error) {
 			res.DNSServers = m.dnsServers(ls, spec)
 			return res, nil
 		}
-		if err := m.Del(ctx, r); err != nil {
+		if err := m.del(ctx, r); err != nil {
 			return nil, err
 		}
+		name = PortName(m.Chassis, r.ContainerID, r.Ifname)
+		log = log.With("port", name)
 	}
 	var undo undoStack
 	defer func() {
@@ -276,7 +282,7 @@ func (u undoStack) run() {
 // veth pair, the OVS port, then the wait for ovn-controller's flows. Each
 // step pushes its undo.
 func (m *Manager) attach(ctx context.Context, r Request, want nbstore.Want, spec network.Spec, undo *undoStack, log *slog.Logger) (*Result, error) {
-	name, host := PortName(r.ContainerID, r.Ifname), HostIfname(r.ContainerID, r.Ifname)
+	name, host := PortName(m.Chassis, r.ContainerID, r.Ifname), HostIfname(m.Chassis, r.ContainerID, r.Ifname)
 	cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	undo.push(cancel)
 	t0 := time.Now()
@@ -295,12 +301,14 @@ func (m *Manager) attach(ctx context.Context, r Request, want nbstore.Want, spec
 	tNB := time.Now()
 	res := &Result{Port: name, HostIfname: host, MAC: claim.MAC, MTU: spec.MTU, Addrs: claim.Addrs, Gateways: claim.Gateways, DNSDomain: spec.DNSDomain}
 
-	if _, err = hostnet.SetupVeth(hostnet.VethSpec{
+	info, err := hostnet.SetupVeth(hostnet.VethSpec{
 		HostName: host, ContName: r.Ifname, Netns: r.Netns, MAC: res.MAC, MTU: res.MTU,
-		Addrs: res.Addrs, Gateways: res.Gateways, TxCsumOff: m.DatapathType() == "netdev",
-	}); err != nil {
+		Addrs: res.Addrs, Gateways: res.Gateways, TxCsumOff: m.DatapathType() == "netdev", DefaultRoute: r.DefaultRoute,
+	})
+	if err != nil {
 		return nil, err
 	}
+	res.DefaultVia = info.DefaultVia
 	undo.push(func() { _ = hostnet.DeleteHostVeth(host) })
 	tVeth := time.Now()
 
@@ -349,18 +357,37 @@ func (m *Manager) entryOf(port, network, containerID, ifname string, mtu int, ad
 }
 
 // Del removes the attachment; missing pieces are not errors, so DEL is
-// idempotent and works without a netns.
+// idempotent and works without a netns. It waits for the start-up
+// reconcile (which could otherwise re-add what it removes) and never
+// deletes a port of another chassis.
 func (m *Manager) Del(ctx context.Context, r Request) error {
 	if err := r.Validate("DEL"); err != nil {
 		return err
 	}
-	name, host := PortName(r.ContainerID, r.Ifname), HostIfname(r.ContainerID, r.Ifname)
+	if err := m.waitReconciled(ctx); err != nil {
+		return err
+	}
+	defer m.lock(r.ContainerID, r.Ifname)()
+	return m.del(ctx, r)
+}
+
+// del is Del under the attachment's lock.
+func (m *Manager) del(ctx context.Context, r Request) error {
+	name, host := m.names(r)
 	return m.remove(ctx, name, host)
 }
 
+// remove deletes the OVS port, the veth and the logical port of an
+// attachment of this chassis; a logical port of another chassis is left
+// alone (and nothing else is touched).
 func (m *Manager) remove(ctx context.Context, name, host string) error {
 	if !m.OVS.Connected() {
 		return fmt.Errorf("%w: not connected to the local OVS database", ErrUnavailable)
+	}
+	if p, err := m.NB.LookupPort(name); err == nil {
+		if other := m.foreign(p); other != "" {
+			return errForeign(p, other)
+		}
 	}
 	if m.HostPorts != nil {
 		if err := m.HostPorts.Remove(ctx, name); err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/quantumnet/quantumnet/pkg/ovn"
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovs"
+	"github.com/quantumnet/quantumnet/pkg/ovs/vswitchd"
 )
 
 // resultOf rebuilds the Result of an existing port.
@@ -48,6 +49,9 @@ func (m *Manager) existing(p ovn.Port, r Request, spec network.Spec) (*Result, e
 	if err := m.check(p, r, res); err != nil {
 		return nil, err
 	}
+	if res.DefaultVia, err = hostnet.DefaultGateways(r.Netns, r.Ifname); err != nil {
+		return nil, err
+	}
 	return res, nil
 }
 
@@ -56,7 +60,11 @@ func (m *Manager) Check(ctx context.Context, r Request) error {
 	if err := r.Validate("CHECK"); err != nil {
 		return err
 	}
-	name := PortName(r.ContainerID, r.Ifname)
+	if err := m.waitReconciled(ctx); err != nil {
+		return err
+	}
+	defer m.lock(r.ContainerID, r.Ifname)()
+	name, _ := m.names(r)
 	p, err := m.NB.LookupPort(name)
 	if err != nil {
 		return fmt.Errorf("%w: logical port %s of container %s/%s is missing in OVN", errs.NotFound, name, r.ContainerID, r.Ifname)
@@ -120,6 +128,9 @@ func (m *Manager) GC(ctx context.Context, cniNetwork string, valid []Attachment)
 	if p := m.Ready(); !m.NB.Connected() || !m.OVS.Connected() {
 		return nil, fmt.Errorf("%w: %s", ErrUnavailable, strings.Join(p, "; "))
 	}
+	if err := m.waitReconciled(ctx); err != nil {
+		return nil, err
+	}
 	keep := map[Attachment]bool{}
 	for _, a := range valid {
 		keep[a] = true
@@ -135,7 +146,7 @@ func (m *Manager) GC(ctx context.Context, cniNetwork string, valid []Attachment)
 		if keep[a] {
 			continue
 		}
-		if err := m.remove(ctx, p.Name, HostIfname(a.ContainerID, a.Ifname)); err != nil {
+		if err := m.removeLocked(ctx, p, HostIfname("", a.ContainerID, a.Ifname)); err != nil {
 			fails = append(fails, err)
 			continue
 		}
@@ -182,16 +193,11 @@ func (m *Manager) Reconcile(ctx context.Context) error {
 		if name == "" || p.ExternalIDs[keys.ContainerID] == "" {
 			continue
 		}
-		if _, err := m.NB.LookupPort(name); !errors.Is(err, errs.NotFound) {
-			continue
-		}
-		if why := heldBecause(p.ExternalIDs[keys.NBID], cur, len(all) == 0); why != "" {
-			m.Log.Warn("reconcile: keeping OVS port without logical port", "port", p.Name, "why", why)
+		kept, err := m.reconcileOVSPort(ctx, name, p, cur, len(all) == 0)
+		if kept {
 			held++
-			continue
 		}
-		m.Log.Info("reconcile: removing OVS port without logical port", "port", p.Name)
-		if err := errors.Join(m.OVS.DeletePort(ctx, m.Bridge, p.Name), hostnet.DeleteHostVeth(p.Name)); err != nil {
+		if err != nil {
 			problem("OVS port %s without logical port not removed: %v", p.Name, err)
 		}
 	}
@@ -201,7 +207,7 @@ func (m *Manager) Reconcile(ctx context.Context) error {
 	}
 	var entries []portmap.Entry
 	for _, p := range lsps {
-		if err := m.reconcilePort(ctx, p); err != nil {
+		if err := m.reconcileLocked(ctx, p); err != nil {
 			problem("logical port %s skipped: %v", p.Name, err)
 			continue
 		}
@@ -229,6 +235,47 @@ func (m *Manager) mtuOf(name string) int {
 		return 0
 	}
 	return spec.MTU
+}
+
+// reconcileOVSPort removes the OVS port p (and its veth) if its logical
+// port name is gone, under the attachment's lock — unless the port was
+// attached against another Northbound than cur (or Northbound is empty):
+// then it is kept (kept true) for an operator to decide.
+func (m *Manager) reconcileOVSPort(ctx context.Context, name string, p vswitchd.Port, cur string, nbEmpty bool) (kept bool, err error) {
+	defer m.lock(p.ExternalIDs[keys.ContainerID], p.ExternalIDs[keys.Ifname])()
+	if _, err := m.NB.LookupPort(name); !errors.Is(err, errs.NotFound) {
+		return false, nil
+	}
+	if why := heldBecause(p.ExternalIDs[keys.NBID], cur, nbEmpty); why != "" {
+		m.Log.Warn("reconcile: keeping OVS port without logical port", "port", p.Name, "why", why)
+		return true, nil
+	}
+	m.Log.Info("reconcile: removing OVS port without logical port", "port", p.Name)
+	return false, errors.Join(m.OVS.DeletePort(ctx, m.Bridge, p.Name), hostnet.DeleteHostVeth(p.Name))
+}
+
+// reconcileLocked reconciles p under its attachment's lock, from the port
+// as it is then: a DEL that ran meanwhile is not undone.
+func (m *Manager) reconcileLocked(ctx context.Context, p ovn.Port) error {
+	defer m.lock(p.ContainerID, p.Ifname)()
+	p, err := m.NB.LookupPort(p.Name)
+	if errors.Is(err, errs.NotFound) {
+		return nil // deleted meanwhile
+	}
+	if err != nil {
+		return err
+	}
+	return m.reconcilePort(ctx, p)
+}
+
+// removeLocked removes the attachment of port p (host: its host interface
+// if the port does not record one) under its lock, if it still exists.
+func (m *Manager) removeLocked(ctx context.Context, p ovn.Port, host string) error {
+	defer m.lock(p.ContainerID, p.Ifname)()
+	if _, err := m.NB.LookupPort(p.Name); errors.Is(err, errs.NotFound) {
+		return nil
+	}
+	return m.remove(ctx, p.Name, hostOf(p, host))
 }
 
 // reconcilePort keeps a container port of this chassis whose namespace and

@@ -46,8 +46,8 @@ func TestIntegrationReconcileSkipsBadRows(t *testing.T) {
 	if err := nb.CreatePort(ctx, ls, junk); err != nil {
 		t.Fatal(err)
 	}
-	good := ovn.Port{Name: PortName("cg", "eth0"), Network: "blue", Kind: keys.KindContainer, ContainerID: "cg", Ifname: "eth0",
-		Netns: "/nonexistent", Chassis: "ch1", HostIfname: HostIfname("cg", "eth0")}
+	good := ovn.Port{Name: PortName("ch1", "cg", "eth0"), Network: "blue", Kind: keys.KindContainer, ContainerID: "cg", Ifname: "eth0",
+		Netns: "/nonexistent", Chassis: "ch1", HostIfname: HostIfname("ch1", "cg", "eth0")}
 	if _, err := m.Ports.Create(ctx, good, nbstore.Want{}); err != nil {
 		t.Fatal(err)
 	}
@@ -86,8 +86,8 @@ func TestIntegrationReconcileKeepsAgainstOtherNB(t *testing.T) {
 		t.Fatalf("first reconcile: %v, NB id %q", err, m1.NBID())
 	}
 	add := func(m *Manager, cid string) string {
-		host := HostIfname(cid, "eth0")
-		if err := m.addOVSPort(ctx, PortName(cid, "eth0"), host, cid, "eth0", "0a:51:4e:00:00:01"); err != nil {
+		host := HostIfname("ch1", cid, "eth0")
+		if err := m.addOVSPort(ctx, PortName("ch1", cid, "eth0"), host, cid, "eth0", "0a:51:4e:00:00:01"); err != nil {
 			t.Fatal(err)
 		}
 		return host
@@ -100,9 +100,9 @@ func TestIntegrationReconcileKeepsAgainstOtherNB(t *testing.T) {
 	ovsdbtest.Eventually(t, 5*time.Second, func() bool { return !exists(gone) }, "same Northbound: the orphan OVS port was not removed")
 
 	kept := add(m1, "ckept")
-	legacy := HostIfname("clegacy", "eth0")
-	if err := oc.AddPort(ctx, "br-int", legacy, map[string]string{ovs.KeyIfaceID: PortName("clegacy", "eth0")},
-		map[string]string{keys.Port: PortName("clegacy", "eth0"), keys.ContainerID: "clegacy", keys.Ifname: "eth0"}); err != nil {
+	legacy := HostIfname("ch1", "clegacy", "eth0")
+	if err := oc.AddPort(ctx, "br-int", legacy, map[string]string{ovs.KeyIfaceID: PortName("ch1", "clegacy", "eth0")},
+		map[string]string{keys.Port: PortName("ch1", "clegacy", "eth0"), keys.ContainerID: "clegacy", keys.Ifname: "eth0"}); err != nil {
 		t.Fatal(err)
 	}
 	ovsdbtest.Eventually(t, 5*time.Second, func() bool { return exists(kept) && exists(legacy) }, "ports cached")

@@ -32,9 +32,10 @@ func TestIntegrationOddAddresses(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := &Manager{NB: nb, Chassis: "chassis-h", Bridge: "br-int", Log: ovsdbtest.Logger(t)}
+	m.Reconciled.Store(true)
 	for i, addrs := range [][]string{{""}, {" "}, {"", " ", "garbage"}} {
 		r := Request{ContainerID: fmt.Sprintf("odd%d", i), Ifname: "eth0", Netns: "/proc/self/ns/net", Network: "blue", CNINetwork: "n"}
-		name := PortName(r.ContainerID, r.Ifname)
+		name := PortName(m.Chassis, r.ContainerID, r.Ifname)
 		if err := nb.CreatePort(ctx, ls, &nbdb.LogicalSwitchPort{Name: name, Addresses: addrs, ExternalIDs: map[string]string{
 			keys.Network: "blue", keys.ContainerID: r.ContainerID, keys.Ifname: r.Ifname, keys.Netns: r.Netns, keys.Kind: "container"}}); err != nil {
 			t.Fatal(err)
@@ -65,7 +66,7 @@ func TestIntegrationOddAddresses(t *testing.T) {
 		})
 	}
 	// Sanity: the same path builds the result of a good row.
-	p, err := nb.LookupPort(PortName("odd0", "eth0"))
+	p, err := nb.LookupPort(PortName(m.Chassis, "odd0", "eth0"))
 	if err != nil {
 		t.Fatal(err)
 	}

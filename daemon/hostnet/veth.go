@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"unsafe"
 
 	"github.com/containernetworking/plugins/pkg/ip"
@@ -29,6 +30,11 @@ type VethSpec struct {
 	Addrs     []netip.Prefix // container addresses with the subnet's prefix length
 	Gateways  []netip.Addr   // default route next hops (one per family)
 	TxCsumOff bool           // turn TX checksum offload off on both ends (userspace datapath)
+	// DefaultRoute says whether the container end gets the default routes
+	// through Gateways; nil: for each family, only if the namespace has no
+	// default route of it yet (the first interface of a multi-NIC
+	// container gets it, the others do not).
+	DefaultRoute *bool
 }
 
 // VethInfo is what SetupVeth created.
@@ -36,6 +42,8 @@ type VethInfo struct {
 	HostIndex int
 	ContIndex int
 	ContMAC   net.HardwareAddr
+	// DefaultVia are the gateways a default route was added through.
+	DefaultVia []netip.Addr
 }
 
 // SetupVeth creates the veth pair, configures the container end (MAC, MTU,
@@ -91,18 +99,9 @@ func SetupVeth(s VethSpec) (VethInfo, error) {
 				return fmt.Errorf("address %s on %s: %w", p, s.ContName, err)
 			}
 		}
-		for _, gw := range s.Gateways {
-			dst := "0.0.0.0/0"
-			if gw.Is6() {
-				dst = "::/0"
-			}
-			_, dnet, _ := net.ParseCIDR(dst)
-			r := &netlink.Route{LinkIndex: link.Attrs().Index, Dst: dnet, Gw: net.IP(gw.AsSlice())}
-			if err := netlink.RouteAdd(r); err != nil {
-				return fmt.Errorf("default route via %s on %s: %w", gw, s.ContName, err)
-			}
-		}
-		return nil
+		via, err := defaultRoutes(link, s.Gateways, s.DefaultRoute)
+		info.DefaultVia = via
+		return err
 	})
 	if err != nil {
 		_ = DeleteHostVeth(s.HostName)
@@ -115,6 +114,73 @@ func SetupVeth(s VethSpec) (VethInfo, error) {
 		}
 	}
 	return info, nil
+}
+
+// defaultRoutes adds the default routes through gws on link, in the
+// current namespace, as want says (nil: for a family without one yet), and
+// returns the gateways used.
+func defaultRoutes(link netlink.Link, gws []netip.Addr, want *bool) ([]netip.Addr, error) {
+	var via []netip.Addr
+	for _, gw := range gws {
+		family, dst := netlink.FAMILY_V4, "0.0.0.0/0"
+		if gw.Is6() {
+			family, dst = netlink.FAMILY_V6, "::/0"
+		}
+		_, dnet, _ := net.ParseCIDR(dst)
+		existing, err := netlink.RouteList(nil, family)
+		if err != nil {
+			return via, fmt.Errorf("default routes: %w", err)
+		}
+		existing = slices.DeleteFunc(existing, func(r netlink.Route) bool { return r.Dst != nil && !isDefault(r.Dst) })
+		if want == nil && len(existing) > 0 || want != nil && !*want {
+			continue
+		}
+		if len(existing) > 0 {
+			return via, fmt.Errorf("default route via %s on %s: %w: the namespace already has one (%s); "+
+				"set \"defaultRoute\": false in the CNI config of one of its networks", gw, link.Attrs().Name, unix.EEXIST, describe(existing[0]))
+		}
+		r := &netlink.Route{LinkIndex: link.Attrs().Index, Dst: dnet, Gw: net.IP(gw.AsSlice())}
+		if err := netlink.RouteAdd(r); err != nil {
+			return via, fmt.Errorf("default route via %s on %s: %w", gw, link.Attrs().Name, err)
+		}
+		via = append(via, gw)
+	}
+	return via, nil
+}
+
+func isDefault(n *net.IPNet) bool { ones, _ := n.Mask.Size(); return ones == 0 }
+
+func describe(r netlink.Route) string {
+	dev := fmt.Sprintf("ifindex %d", r.LinkIndex)
+	if l, err := netlink.LinkByIndex(r.LinkIndex); err == nil {
+		dev = l.Attrs().Name
+	}
+	return fmt.Sprintf("via %s dev %s", r.Gw, dev)
+}
+
+// DefaultGateways are the next hops of the default routes through ifname
+// in the namespace at netnsPath.
+func DefaultGateways(netnsPath, ifname string) ([]netip.Addr, error) {
+	var gws []netip.Addr
+	err := ns.WithNetNSPath(netnsPath, func(ns.NetNS) error {
+		link, err := netlink.LinkByName(ifname)
+		if err != nil {
+			return err
+		}
+		routes, err := netlink.RouteList(link, netlink.FAMILY_ALL)
+		if err != nil {
+			return err
+		}
+		for _, r := range routes {
+			if (r.Dst == nil || isDefault(r.Dst)) && r.Gw != nil {
+				if a, ok := netip.AddrFromSlice(r.Gw); ok {
+					gws = append(gws, a.Unmap())
+				}
+			}
+		}
+		return nil
+	})
+	return gws, err
 }
 
 // DeleteHostVeth deletes the veth pair by its host end; a missing link is not an error.

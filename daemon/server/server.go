@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"sort"
 
 	"google.golang.org/grpc/codes"
@@ -78,7 +79,7 @@ func (s *Server) skipped() []string {
 
 func request(r *api.CNIRequest) (attach.Request, error) {
 	req := attach.Request{ContainerID: r.ContainerId, Ifname: r.Ifname, Netns: r.Netns, Network: r.Network,
-		CNINetwork: r.CniNetworkName, IPs: r.Ips, MAC: r.Mac, DNSName: network.Label(r.Name)}
+		CNINetwork: r.CniNetworkName, IPs: r.Ips, MAC: r.Mac, DNSName: network.Label(r.Name), DefaultRoute: r.DefaultRoute}
 	groups, err := secgroup.NormalizeGroups(r.SecurityGroups)
 	if err != nil {
 		return req, status.Error(codes.InvalidArgument, err.Error())
@@ -112,6 +113,9 @@ func (s *Server) CNIAdd(ctx context.Context, r *api.CNIRequest) (*api.CNIResult,
 	}
 	for i, a := range res.Addrs {
 		out.Ips = append(out.Ips, &api.CNIIPConfig{Address: a.String(), Gateway: res.Gateways[i].String(), Interface: 1})
+		if !slices.Contains(res.DefaultVia, res.Gateways[i]) {
+			continue // another interface of the container has the default route
+		}
 		dst := "0.0.0.0/0"
 		if a.Addr().Is6() {
 			dst = "::/0"

@@ -18,9 +18,6 @@ import (
 	"github.com/quantumnet/quantumnet/pkg/vmxml"
 )
 
-// Bridge is the integration bridge whose NICs are QuantumNet's.
-var Bridge = "br-int"
-
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
@@ -45,10 +42,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	default:
 		return 0
 	}
-	if br := os.Getenv("QUANTUMNET_BRIDGE"); br != "" {
-		Bridge = br
+	set, err := loadSettings()
+	if err != nil {
+		fmt.Fprintf(stderr, "quantumnet: %v\n", err)
+		return failure(op, err)
 	}
-	dom, err := vmxml.Parse(xml, Bridge)
+	dom, err := vmxml.Parse(xml, set.Bridge)
 	if err != nil {
 		fmt.Fprintf(stderr, "quantumnet: %v\n", err)
 		return failure(op, err)
@@ -70,7 +69,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	c, err := rpcclient.Dial(ctx, "", "qemu-hook")
+	c, err := rpcclient.Dial(ctx, set.Socket, "qemu-hook")
 	if err != nil {
 		fmt.Fprintf(stderr, "quantumnet: domain %s: %s\n", dom.Name, rpcclient.Message(err))
 		return failure(op, err)

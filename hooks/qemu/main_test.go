@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -15,6 +17,7 @@ const domXML = `<domain type='qemu'><name>web1</name><uuid>11111111-2222-3333-44
 func hook(t *testing.T, op, xml string) (int, string, string) {
 	t.Helper()
 	t.Setenv("QUANTUMNET_SOCKET", t.TempDir()+"/absent.sock")
+	t.Setenv("QUANTUMNET_CONFIG", t.TempDir()+"/absent.toml") // not this host's config
 	var out, errb bytes.Buffer
 	code := run([]string{"web1", op, "begin", "-"}, strings.NewReader(xml), &out, &errb)
 	return code, out.String(), errb.String()
@@ -60,5 +63,50 @@ func TestHook(t *testing.T) {
 	}
 	if code, _, _ := hook(t, "reconnect", bad); code != 0 {
 		t.Errorf("reconnect with bad metadata must still exit 0, got %d", code)
+	}
+}
+
+// libvirtd runs the hook with a cleaned environment: with a non-default
+// integration bridge and socket in the daemon's config file, the hook must
+// still see the VM's NIC (not skip it silently) and dial the configured
+// socket.
+func TestHookReadsDaemonConfig(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "custom.sock")
+	conf := filepath.Join(dir, "quantumnetd.toml")
+	body := "[ovn]\nnb_remotes = [\"tcp:127.0.0.1:6641\"]\n[chassis]\nname = \"h1\"\nintegration_bridge = \"br-qn\"\n" +
+		"[daemon]\nsocket = \"" + sock + "\"\nlog_level = \"debug\"\n"
+	if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	old := ConfigPath
+	ConfigPath = conf
+	t.Cleanup(func() { ConfigPath = old })
+	for _, k := range []string{"QUANTUMNET_SOCKET", "QUANTUMNET_BRIDGE", "QUANTUMNET_CONFIG"} {
+		t.Setenv(k, "")
+		os.Unsetenv(k)
+	}
+	xml := strings.ReplaceAll(domXML, "br-int", "br-qn")
+	var out, errb bytes.Buffer
+	code := run([]string{"web1", "prepare", "begin", "-"}, strings.NewReader(xml), &out, &errb)
+	if code != 1 || !strings.Contains(errb.String(), sock) {
+		t.Fatalf("prepare of a VM on the configured bridge br-qn: code %d, stderr %q; want a dial of %s (the daemon is down)",
+			code, errb.String(), sock)
+	}
+	set, err := loadSettings()
+	if err != nil || set.Bridge != "br-qn" || set.Socket != sock {
+		t.Fatalf("loadSettings = %+v, %v; want br-qn and %s", set, err, sock)
+	}
+	// The environment still wins (a hook run by hand).
+	t.Setenv("QUANTUMNET_BRIDGE", "br-x")
+	if set, _ := loadSettings(); set.Bridge != "br-x" {
+		t.Fatalf("QUANTUMNET_BRIDGE ignored: %+v", set)
+	}
+	// A malformed config is an error, not a silent default.
+	if err := os.WriteFile(conf, []byte("[chassis\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadSettings(); err == nil {
+		t.Fatal("a malformed config file was accepted")
 	}
 }

@@ -329,8 +329,11 @@ type CNIRequest struct {
 	SecurityGroups []string               `protobuf:"bytes,8,rep,name=security_groups,json=securityGroups,proto3" json:"security_groups,omitempty"`   // optional; none: the network's default
 	Name           string                 `protobuf:"bytes,9,opt,name=name,proto3" json:"name,omitempty"`                                             // DNS name of the port (<name>.<network domain>), optional
 	PortMappings   []*PortMapping         `protobuf:"bytes,10,rep,name=port_mappings,json=portMappings,proto3" json:"port_mappings,omitempty"`        // CNI portMappings capability: host ports DNATed to the container
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// default_route: whether the interface gets the default route(s); unset:
+	// only if the namespace has none yet of that family (the first interface).
+	DefaultRoute  *bool `protobuf:"varint,11,opt,name=default_route,json=defaultRoute,proto3,oneof" json:"default_route,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CNIRequest) Reset() {
@@ -431,6 +434,13 @@ func (x *CNIRequest) GetPortMappings() []*PortMapping {
 		return x.PortMappings
 	}
 	return nil
+}
+
+func (x *CNIRequest) GetDefaultRoute() bool {
+	if x != nil && x.DefaultRoute != nil {
+		return *x.DefaultRoute
+	}
+	return false
 }
 
 type PortMapping struct {
@@ -3430,7 +3440,7 @@ const file_quantumnet_proto_rawDesc = "" +
 	"\x12chassis_registered\x18\x05 \x01(\bR\x11chassisRegistered\x12\x18\n" +
 	"\achassis\x18\x06 \x01(\tR\achassis\x12#\n" +
 	"\rdatapath_type\x18\a \x01(\tR\fdatapathType\x12\x1a\n" +
-	"\bproblems\x18\b \x03(\tR\bproblems\"\xc3\x02\n" +
+	"\bproblems\x18\b \x03(\tR\bproblems\"\xff\x02\n" +
 	"\n" +
 	"CNIRequest\x12!\n" +
 	"\fcontainer_id\x18\x01 \x01(\tR\vcontainerId\x12\x16\n" +
@@ -3443,7 +3453,9 @@ const file_quantumnet_proto_rawDesc = "" +
 	"\x0fsecurity_groups\x18\b \x03(\tR\x0esecurityGroups\x12\x12\n" +
 	"\x04name\x18\t \x01(\tR\x04name\x12?\n" +
 	"\rport_mappings\x18\n" +
-	" \x03(\v2\x1a.quantumnet.v1.PortMappingR\fportMappings\"\x86\x01\n" +
+	" \x03(\v2\x1a.quantumnet.v1.PortMappingR\fportMappings\x12(\n" +
+	"\rdefault_route\x18\v \x01(\bH\x00R\fdefaultRoute\x88\x01\x01B\x10\n" +
+	"\x0e_default_route\"\x86\x01\n" +
 	"\vPortMapping\x12\x1b\n" +
 	"\thost_port\x18\x01 \x01(\rR\bhostPort\x12%\n" +
 	"\x0econtainer_port\x18\x02 \x01(\rR\rcontainerPort\x12\x1a\n" +
@@ -3923,6 +3935,7 @@ func file_quantumnet_proto_init() {
 	if File_quantumnet_proto != nil {
 		return
 	}
+	file_quantumnet_proto_msgTypes[5].OneofWrappers = []any{}
 	file_quantumnet_proto_msgTypes[16].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

@@ -85,9 +85,15 @@ func Dial(ctx context.Context, socket, clientName string) (*Client, error) {
 		},
 	})
 	c := &Client{pc: pc, done: done}
-	rpc, err := pc.Client()
+	rpc, err := clientCtx(ctx, pc)
 	if err != nil {
-		c.Close()
+		if ctx.Err() != nil {
+			// pc.Client is still running and holds pc's lock, which Kill
+			// would wait for: leave it to the process' exit.
+			c.once.Do(func() { close(done) })
+		} else {
+			c.Close()
+		}
 		return nil, fmt.Errorf("%w: %s: %v", ErrUnreachable, path, err)
 	}
 	c.rpc = rpc
@@ -108,6 +114,27 @@ func Dial(ctx context.Context, socket, clientName string) (*Client, error) {
 	}
 	c.Hello = hello
 	return c, nil
+}
+
+// clientCtx is pc.Client() bounded by ctx: go-plugin opens its broker
+// stream without a deadline, so a stuck daemon (accepting, never
+// answering) would hold the caller for about 20 s whatever its timeout.
+func clientCtx(ctx context.Context, pc *plugin.Client) (plugin.ClientProtocol, error) {
+	type result struct {
+		rpc plugin.ClientProtocol
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		rpc, err := pc.Client()
+		ch <- result{rpc, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.rpc, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // Close closes the connection; the daemon keeps running.

@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/containernetworking/cni/pkg/version"
 
 	"github.com/quantumnet/quantumnet/pkg/api"
+	"github.com/quantumnet/quantumnet/pkg/errs"
 	"github.com/quantumnet/quantumnet/pkg/rpcclient"
 )
 
@@ -26,6 +28,13 @@ type NetConf struct {
 	Network string `json:"network"`
 	// Socket overrides the daemon socket path.
 	Socket string `json:"socket,omitempty"`
+	// DefaultRoute says whether this network's interface gets the
+	// container's default route; unset: only if the container has none
+	// yet (the first network of a multi-network container).
+	DefaultRoute *bool `json:"defaultRoute,omitempty"`
+	// PendingDelDir is where a DEL the daemon cannot take now is recorded
+	// (api.DefaultPendingDelDir).
+	PendingDelDir string `json:"pendingDelDir,omitempty"`
 	// Timeout bounds one call to the daemon, e.g. "60s".
 	Timeout string `json:"timeout,omitempty"`
 	// SecurityGroups are the security groups of every attachment made with
@@ -128,6 +137,7 @@ func build(a *skel.CmdArgs, c *NetConf, args *cniArgs) *api.CNIRequest {
 	r := &api.CNIRequest{ContainerId: a.ContainerID, Ifname: a.IfName, Netns: a.Netns, Network: c.Network, CniNetworkName: c.Name}
 	r.Ips = append(append(append(r.Ips, c.RuntimeConfig.IPs...), c.Args.CNI.IPs...), args.IP...)
 	r.Mac = c.RuntimeConfig.Mac
+	r.DefaultRoute = c.DefaultRoute
 	for _, m := range c.RuntimeConfig.PortMappings {
 		r.PortMappings = append(r.PortMappings, &api.PortMapping{HostPort: port(m.HostPort), ContainerPort: port(m.ContainerPort), Protocol: m.Protocol, HostIp: m.HostIP})
 	}
@@ -225,14 +235,34 @@ func cmdDel(a *skel.CmdArgs) error {
 		// container ID and interface name.
 		req = build(a, c, &cniArgs{})
 	}
+	// Record the DEL first: if the daemon is down, stuck or not ready (or
+	// the runtime kills this process on its own timeout), the record stays
+	// for the daemon to finish when it is back (at start and periodically),
+	// so the port, its address and its OVS port do not leak.
+	dir := api.PendingDelDir(c.PendingDelDir)
+	rec := api.PendingDel{ContainerID: a.ContainerID, Ifname: a.IfName, Network: c.Network, CNINetwork: c.Name, Since: time.Now().UTC()}
+	recErr := api.WritePendingDel(dir, rec)
 	_, err = call(c, func(ctx context.Context, cl *rpcclient.Client) (*api.Empty, error) {
 		return cl.CNIDel(ctx, req)
 	})
-	if err != nil && rpcclient.Unreachable(err) {
-		// DEL must succeed when there is nothing the daemon could have created.
-		return nil
+	if err != nil && deferrable(err) {
+		if recErr != nil {
+			return types.NewError(types.ErrTryAgainLater, "quantumnetd: "+rpcclient.Message(err)+"; and the DEL could not be recorded: "+recErr.Error(), "")
+		}
+		return nil // the daemon finishes it
+	}
+	if recErr == nil {
+		_ = api.RemovePendingDel(dir, a.ContainerID, a.IfName)
 	}
 	return cniErr(err)
+}
+
+// deferrable: a DEL that failed with err can be finished later by the
+// daemon: it was not reached, timed out, or is not ready.
+func deferrable(err error) bool {
+	k := rpcclient.Kind(err)
+	return rpcclient.Unreachable(err) || errors.Is(k, errs.Unavailable) || errors.Is(k, errs.Timeout) ||
+		errors.Is(err, context.DeadlineExceeded)
 }
 
 func cmdCheck(a *skel.CmdArgs) error {

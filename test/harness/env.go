@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/quantumnet/quantumnet/pkg/api"
 )
 
 // Setup says what a test package or a benchmark needs and how to bring
@@ -97,6 +99,12 @@ func (e *Env) start() error {
 	var err error
 	if e.Tmp, err = os.MkdirTemp("", "qn"+e.Name); err != nil {
 		return err
+	}
+	// DELs recorded while a daemon is down (the CNI plugin's pending-del
+	// records) stay in this run: the plugins and daemons it starts inherit
+	// the environment, and the host's default directory is left alone.
+	if os.Getenv(api.PendingDelDirEnv) == "" {
+		os.Setenv(api.PendingDelDirEnv, filepath.Join(e.Tmp, "pending-del"))
 	}
 	if e.Prebuilt != "" {
 		if e.Bin, err = filepath.Abs(e.Prebuilt); err != nil {

@@ -30,23 +30,21 @@ type Server struct {
 	grpc *grpc.Server
 }
 
-// Listen creates the socket directory (0700) and socket (0600), replacing a
-// stale socket, and registers impl. Every server recovers handler panics
-// (logged with slog.Default), bounds concurrent streams and puts a deadline
-// on unary calls (interceptors.go); opts come after those.
+// Listen creates the socket (0600) and registers impl. The socket's
+// directory is created 0700 when missing (it is then the daemon's own); an
+// existing directory keeps its mode (socket = "/run/qn.sock" must not lock
+// down /run). A stale socket at path is replaced; anything else there (a
+// live socket, a file, a directory) is refused, never deleted. Every server
+// recovers handler panics (logged with slog.Default), bounds concurrent
+// streams and puts a deadline on unary calls (interceptors.go); opts come
+// after those.
 func Listen(path string, impl api.QuantumNetServer, opts ...grpc.ServerOption) (*Server, error) {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("socket directory %s: %w", dir, err)
+	if err := socketDir(filepath.Dir(path)); err != nil {
+		return nil, err
 	}
-	if err := os.Chmod(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("socket directory %s: %w", dir, err)
+	if err := clearStale(path); err != nil {
+		return nil, err
 	}
-	if c, err := net.Dial("unix", path); err == nil {
-		c.Close()
-		return nil, fmt.Errorf("socket %s: another quantumnetd is already serving it", path)
-	}
-	_ = os.Remove(path)
 	old := umask(0o177)
 	lis, err := net.Listen("unix", path)
 	umask(old)
@@ -64,6 +62,62 @@ func Listen(path string, impl api.QuantumNetServer, opts ...grpc.ServerOption) (
 	s.RegisterService(&controllerDesc, struct{}{})
 	api.RegisterQuantumNetServer(s, impl)
 	return &Server{path: path, lis: lis, grpc: s}, nil
+}
+
+// socketDir creates dir 0700 if it does not exist; an existing directory is
+// left as it is.
+func socketDir(dir string) error {
+	fi, err := os.Stat(dir)
+	switch {
+	case err == nil && fi.IsDir():
+		return nil
+	case err == nil:
+		return fmt.Errorf("socket directory %s: not a directory", dir)
+	case !errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("socket directory %s: %w", dir, err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("socket directory %s: %w", dir, err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil { // the umask may have narrowed it: set what we mean
+		return fmt.Errorf("socket directory %s: %w", dir, err)
+	}
+	return nil
+}
+
+// clearStale removes a stale socket at path: one nobody answers on. A live
+// socket or anything that is not a socket is refused.
+func clearStale(path string) error {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("socket %s: %w", path, err)
+	}
+	if fi.Mode()&os.ModeSocket == 0 {
+		return fmt.Errorf("socket %s: a %s is in the way (not a socket); refusing to delete it", path, fileKind(fi))
+	}
+	if c, err := net.Dial("unix", path); err == nil {
+		c.Close()
+		return fmt.Errorf("socket %s: another quantumnetd is already serving it", path)
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("socket %s: removing the stale socket: %w", path, err)
+	}
+	return nil
+}
+
+func fileKind(fi os.FileInfo) string {
+	switch {
+	case fi.IsDir():
+		return "directory"
+	case fi.Mode()&os.ModeSymlink != 0:
+		return "symbolic link"
+	case fi.Mode().IsRegular():
+		return "regular file"
+	}
+	return "file of mode " + fi.Mode().String()
 }
 
 // Serve blocks until Stop.

@@ -56,8 +56,14 @@ func TestListenPermissions(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if di.Mode().Perm() != 0o700 {
-				t.Fatalf("socket directory mode = %v, want 0700", di.Mode().Perm())
+			// A directory Listen creates is its own (0700); an existing
+			// one (socket = "/run/qn.sock") keeps its mode.
+			want := os.FileMode(0o700)
+			if existing {
+				want = 0o755
+			}
+			if di.Mode().Perm() != want {
+				t.Fatalf("socket directory mode = %v, want %v", di.Mode().Perm(), want)
 			}
 			if got := currentUmask(); got != umask {
 				t.Fatalf("Listen left the process umask at %#o, was %#o", got, umask)
@@ -165,5 +171,43 @@ func TestListenStaleSocket(t *testing.T) {
 	fi, err := os.Lstat(path)
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("replaced socket: %v, %v; want mode 0600", fi, err)
+	}
+}
+
+// Listen never deletes what is not a socket at the socket path (a
+// misconfigured socket = "/etc/passwd" must not cost the file).
+func TestListenRefusesNonSocket(t *testing.T) {
+	for _, kind := range []string{"regular file", "directory", "symbolic link"} {
+		t.Run(kind, func(t *testing.T) {
+			path := apitest.SocketPath(t)
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			switch kind {
+			case "regular file":
+				err := os.WriteFile(path, []byte("precious"), 0o644)
+				must(t, err)
+			case "directory":
+				must(t, os.Mkdir(path, 0o755))
+			case "symbolic link":
+				target := filepath.Join(t.TempDir(), "target")
+				must(t, os.WriteFile(target, []byte("precious"), 0o644))
+				must(t, os.Symlink(target, path))
+			}
+			_, err := apiserver.Listen(path, apitest.NewDaemon())
+			if err == nil || !strings.Contains(err.Error(), "not a socket") {
+				t.Fatalf("Listen over a %s = %v, want a \"not a socket\" refusal", kind, err)
+			}
+			if _, err := os.Lstat(path); err != nil {
+				t.Fatalf("the %s at the socket path was removed: %v", kind, err)
+			}
+		})
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
 	}
 }
