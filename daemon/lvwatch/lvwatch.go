@@ -6,6 +6,7 @@ package lvwatch
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -62,11 +63,14 @@ func (w *Watcher) Run(ctx context.Context) {
 		}
 		logged, delay = false, 200*time.Millisecond
 		w.Log.Info("libvirt: following domain events", "uri", w.URI)
+		w.VM.SetDomainState(func(uuid string) (string, bool) { return domainState(conn, uuid) })
 		select {
 		case <-ctx.Done():
+			w.VM.SetDomainState(nil)
 			_, _ = conn.Close()
 			return
 		case <-closed:
+			w.VM.SetDomainState(nil)
 			w.Log.Warn("libvirt: connection lost, reconnecting", "uri", w.URI)
 			_, _ = conn.Close()
 		}
@@ -97,8 +101,11 @@ func (w *Watcher) connect(ctx context.Context, closed chan struct{}) (*libvirt.C
 			act = func(ctx context.Context, uuid string) error { return w.VM.Renamed(ctx, uuid, name) }
 		case ev.Event == libvirt.DOMAIN_EVENT_UNDEFINED:
 			act = w.VM.Undefined
-		case ev.Event == libvirt.DOMAIN_EVENT_RESUMED && ev.Detail == int(libvirt.DOMAIN_EVENT_RESUMED_MIGRATED),
-			ev.Event == libvirt.DOMAIN_EVENT_STOPPED && ev.Detail == int(libvirt.DOMAIN_EVENT_STOPPED_MIGRATED):
+		case ev.Event == libvirt.DOMAIN_EVENT_RESUMED && ev.Detail == int(libvirt.DOMAIN_EVENT_RESUMED_MIGRATED):
+			// The guest runs here, the destination, now: proof enough to
+			// take its ports, whatever NB says of the handoff.
+			act = w.VM.RunsHere
+		case ev.Event == libvirt.DOMAIN_EVENT_STOPPED && ev.Detail == int(libvirt.DOMAIN_EVENT_STOPPED_MIGRATED):
 			// The guest runs on the destination now (either side may see it first).
 			act = w.VM.MigrationDone
 		default:
@@ -131,15 +138,7 @@ func (w *Watcher) connect(ctx context.Context, closed chan struct{}) (*libvirt.C
 	for _, d := range doms {
 		if u, err := d.GetUUIDString(); err == nil {
 			exists[u] = true
-			states[u] = "shutoff"
-			if st, _, err := d.GetState(); err == nil {
-				switch st {
-				case libvirt.DOMAIN_RUNNING:
-					states[u] = "running"
-				case libvirt.DOMAIN_PAUSED:
-					states[u] = "paused"
-				}
-			}
+			states[u] = stateName(&d)
 		}
 		d.Free()
 	}
@@ -152,4 +151,33 @@ func (w *Watcher) connect(ctx context.Context, closed chan struct{}) (*libvirt.C
 		w.Log.Warn("libvirt: reconcile of VM ports", "err", err)
 	}
 	return conn, nil
+}
+
+// stateName is a defined domain's state as vm.Manager names it.
+func stateName(d *libvirt.Domain) string {
+	st, _, err := d.GetState()
+	switch {
+	case err != nil:
+		return "shutoff"
+	case st == libvirt.DOMAIN_RUNNING:
+		return "running"
+	case st == libvirt.DOMAIN_PAUSED:
+		return "paused"
+	}
+	return "shutoff"
+}
+
+// domainState asks libvirt about one domain: "" (known) when it is not
+// defined here, known false when libvirt did not answer.
+func domainState(conn *libvirt.Connect, uuid string) (string, bool) {
+	d, err := conn.LookupDomainByUUIDString(uuid)
+	if err != nil {
+		var lerr libvirt.Error
+		if errors.As(err, &lerr) && lerr.Code == libvirt.ERR_NO_DOMAIN {
+			return "", true
+		}
+		return "", false
+	}
+	defer d.Free()
+	return stateName(d), true
 }
