@@ -64,7 +64,7 @@ type Manager struct {
 	Groups       Groups // optional
 
 	mu       sync.Mutex
-	incoming map[string]bool                            // domains whose migration here began, not yet prepared
+	incoming map[string]bool                           // domains whose migration here began, not yet prepared
 	stateOf  func(uuid string) (st string, known bool) // this host's libvirt (SetDomainState)
 }
 
