@@ -22,7 +22,7 @@ const chassis = "chassis-crash"
 
 var (
 	seedFlag  = flag.Int64("seed", 0, "random seed of the crash matrix (0: QN_CRASH_SEED, else the clock)")
-	itersFlag = flag.Int("iterations", 60, "kills in the crash matrix")
+	itersFlag = flag.Int("iterations", 150, "kills in the crash matrix")
 
 	// sbx is the sandbox, its chassis in a network namespace standing for
 	// the host.
