@@ -195,6 +195,15 @@ func (w *world) ping() string {
 // against what there was before the test.
 func (w *world) leftovers() string {
 	var left []string
+	ovsdbtest.Until(context.Background(), 5*time.Second, func() bool {
+		left = w.leftoversNow()
+		return len(left) == 0
+	})
+	return strings.Join(left, "; ")
+}
+
+func (w *world) leftoversNow() []string {
+	var left []string
 	if now := ours(); !maps.Equal(now, w.before) {
 		left = append(left, fmt.Sprintf("Northbound rows of QuantumNet's per table: %v, before the test %v", now, w.before))
 	}
@@ -206,5 +215,5 @@ func (w *world) leftovers() string {
 			left = append(left, fmt.Sprintf("veths %v", l))
 		}
 	}
-	return strings.Join(left, "; ")
+	return left
 }

@@ -69,16 +69,26 @@ func (w *world) iteration(i int) {
 	t := w.t
 	o := w.pick()
 	delay := time.Duration(w.rnd.Intn(maxDelay[o.kind]+1)) * time.Millisecond
-	res := make(chan error, 1)
+	type result struct {
+		err error
+		end time.Time
+	}
+	res := make(chan result, 1)
 	start := time.Now()
-	go func() { res <- o.run() }()
+	go func() { err := o.run(); res <- result{err, time.Now()} }()
 	time.Sleep(delay)
+	killAt := time.Now()
 	w.d.Kill()
-	err := <-res
-	took := time.Since(start)
-	outcome := "killed" // the kill landed before the operation answered
-	if err == nil {
-		outcome = "done"
+	r := <-res
+	err, took := r.err, r.end.Sub(start)
+	// before: the operation had answered when the kill was sent; mid-ok /
+	// mid-failed: the kill landed in it, and it reported success / failure.
+	outcome := "before"
+	switch {
+	case r.end.After(killAt) && err == nil:
+		outcome = "mid-ok"
+	case r.end.After(killAt):
+		outcome = "mid-failed"
 	}
 	w.counts[o.kind+"/"+outcome]++
 	if err := w.d.Start(); err != nil {
