@@ -6,6 +6,7 @@ package lvwatch
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -64,16 +65,18 @@ func (w *Watcher) Run(ctx context.Context) {
 		w.Log.Info("libvirt: following domain events", "uri", w.URI)
 		select {
 		case <-ctx.Done():
-			_, _ = conn.Close()
+			w.VM.SetDomainState(nil)
+			conn.close()
 			return
 		case <-closed:
+			w.VM.SetDomainState(nil)
 			w.Log.Warn("libvirt: connection lost, reconnecting", "uri", w.URI)
-			_, _ = conn.Close()
+			conn.close()
 		}
 	}
 }
 
-func (w *Watcher) connect(ctx context.Context, closed chan struct{}) (*libvirt.Connect, error) {
+func (w *Watcher) connect(ctx context.Context, closed chan struct{}) (*liveConn, error) {
 	conn, err := libvirt.NewConnect(w.URI)
 	if err != nil {
 		return nil, err
@@ -97,8 +100,11 @@ func (w *Watcher) connect(ctx context.Context, closed chan struct{}) (*libvirt.C
 			act = func(ctx context.Context, uuid string) error { return w.VM.Renamed(ctx, uuid, name) }
 		case ev.Event == libvirt.DOMAIN_EVENT_UNDEFINED:
 			act = w.VM.Undefined
-		case ev.Event == libvirt.DOMAIN_EVENT_RESUMED && ev.Detail == int(libvirt.DOMAIN_EVENT_RESUMED_MIGRATED),
-			ev.Event == libvirt.DOMAIN_EVENT_STOPPED && ev.Detail == int(libvirt.DOMAIN_EVENT_STOPPED_MIGRATED):
+		case ev.Event == libvirt.DOMAIN_EVENT_RESUMED && ev.Detail == int(libvirt.DOMAIN_EVENT_RESUMED_MIGRATED):
+			// The guest runs here, the destination, now: proof enough to
+			// take its ports, whatever NB says of the handoff.
+			act = w.VM.RunsHere
+		case ev.Event == libvirt.DOMAIN_EVENT_STOPPED && ev.Detail == int(libvirt.DOMAIN_EVENT_STOPPED_MIGRATED):
 			// The guest runs on the destination now (either side may see it first).
 			act = w.VM.MigrationDone
 		default:
@@ -120,36 +126,108 @@ func (w *Watcher) connect(ctx context.Context, closed chan struct{}) (*libvirt.C
 		conn.Close()
 		return nil, err
 	}
-	// What happened while we were not listening.
-	doms, err := conn.ListAllDomains(0)
-	if err != nil {
-		conn.Close()
-		return nil, err
+	// What happened while we were not listening; libvirt is asked live,
+	// per domain, so that a retry never acts on an old answer.
+	live := &liveConn{c: conn}
+	w.VM.SetDomainState(live.state)
+	go w.reconcile(ctx, closed, live)
+	return live, nil
+}
+
+// liveConn is the connection others ask about domains while it is open
+// (never after close: a closed libvirt connection is freed memory).
+type liveConn struct {
+	mu sync.Mutex
+	c  *libvirt.Connect // nil once closed
+}
+
+// state is domainState while the connection is open (known false after).
+func (l *liveConn) state(uuid string) (string, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.c == nil {
+		return "", false
 	}
-	exists := map[string]bool{}
-	states := map[string]string{}
-	for _, d := range doms {
-		if u, err := d.GetUUIDString(); err == nil {
-			exists[u] = true
-			states[u] = "shutoff"
-			if st, _, err := d.GetState(); err == nil {
-				switch st {
-				case libvirt.DOMAIN_RUNNING:
-					states[u] = "running"
-				case libvirt.DOMAIN_PAUSED:
-					states[u] = "paused"
-				}
+	return domainState(l.c, uuid)
+}
+
+func (l *liveConn) close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.c != nil {
+		_, _ = l.c.Close()
+		l.c = nil
+	}
+}
+
+// reconcile finishes what happened while nobody listened: half-done
+// migrations, then the ports of domains gone. At start Northbound may not
+// be connected yet: it retries until both succeed, the connection closes
+// or ctx ends.
+func (w *Watcher) reconcile(ctx context.Context, closed <-chan struct{}, conn *liveConn) {
+	// A domain libvirt does not answer about is left alone: "unknown" is
+	// no state a reconcile acts on, and it exists.
+	state := func(u string) string {
+		if st, known := conn.state(u); known {
+			return st
+		}
+		return "unknown"
+	}
+	exists := func(u string) bool { return state(u) != "" }
+	migDone := false
+	for delay := 200 * time.Millisecond; ; delay = min(delay*2, 5*time.Second) {
+		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		var err error
+		if !migDone {
+			if err = w.VM.ReconcileMigrations(cctx, state); err != nil {
+				w.Log.Warn("libvirt: reconcile of half-done migrations (retrying)", "err", err)
+			}
+			migDone = err == nil
+		}
+		if migDone {
+			if err = w.VM.Reconcile(cctx, exists); err != nil {
+				w.Log.Warn("libvirt: reconcile of VM ports (retrying)", "err", err)
 			}
 		}
-		d.Free()
+		cancel()
+		if err == nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-closed:
+			return
+		case <-time.After(delay):
+		}
 	}
-	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if err := w.VM.ReconcileMigrations(cctx, func(u string) string { return states[u] }); err != nil {
-		w.Log.Warn("libvirt: reconcile of half-done migrations", "err", err)
+}
+
+// stateName is a defined domain's state as vm.Manager names it.
+func stateName(d *libvirt.Domain) string {
+	st, _, err := d.GetState()
+	switch {
+	case err != nil:
+		return "shutoff"
+	case st == libvirt.DOMAIN_RUNNING:
+		return "running"
+	case st == libvirt.DOMAIN_PAUSED:
+		return "paused"
 	}
-	if err := w.VM.Reconcile(cctx, func(u string) bool { return exists[u] }); err != nil {
-		w.Log.Warn("libvirt: reconcile of VM ports", "err", err)
+	return "shutoff"
+}
+
+// domainState asks libvirt about one domain: "" (known) when it is not
+// defined here, known false when libvirt did not answer.
+func domainState(conn *libvirt.Connect, uuid string) (string, bool) {
+	d, err := conn.LookupDomainByUUIDString(uuid)
+	if err != nil {
+		var lerr libvirt.Error
+		if errors.As(err, &lerr) && lerr.Code == libvirt.ERR_NO_DOMAIN {
+			return "", true
+		}
+		return "", false
 	}
-	return conn, nil
+	defer d.Free()
+	return stateName(d), true
 }

@@ -99,7 +99,10 @@ func (m *Manager) MigrateIn(ctx context.Context, d Domain) error {
 
 // expectArrival gives the domain's ports back to the source if the
 // incoming domain never shows up here (libvirt refused it after the
-// migrate hook, e.g. a name conflict): no hook or event will say so.
+// migrate hook, e.g. a name conflict): no hook or event will say so. Only
+// this chassis, the destination, decides: when its libvirt can be asked,
+// a domain defined here (paused while its memory is copied, or running)
+// keeps the handoff whatever the timer says.
 func (m *Manager) expectArrival(d Domain) {
 	m.mu.Lock()
 	if m.incoming == nil {
@@ -113,11 +116,38 @@ func (m *Manager) expectArrival(d Domain) {
 		pending := m.incoming[d.UUID]
 		delete(m.incoming, d.UUID)
 		m.mu.Unlock()
-		if pending && m.migratingHere(d) {
-			m.Log.Warn("migration in: the domain never arrived, giving its ports back to the source", "domain", d.Name)
-			_ = m.MigrationFailed(context.Background(), d.UUID)
+		if !pending || !m.migratingHere(d) {
+			return
 		}
+		if st, known := m.domainState(d.UUID); known && st != "" {
+			m.Log.Info("migration in: no prepare hook seen, but libvirt here has the domain: keeping the handoff", "domain", d.Name, "state", st)
+			return
+		}
+		m.Log.Warn("migration in: the domain never arrived, giving its ports back to the source", "domain", d.Name)
+		_ = m.MigrationFailed(context.Background(), d.UUID)
 	}()
+}
+
+// SetDomainState gives the manager a way to ask this host's libvirt about
+// a domain (nil: none, e.g. while disconnected). state returns "running",
+// "paused", "shutoff", or "" for a domain not defined here; known is false
+// when libvirt could not answer.
+func (m *Manager) SetDomainState(state func(uuid string) (st string, known bool)) {
+	m.mu.Lock()
+	m.stateOf = state
+	m.mu.Unlock()
+}
+
+// domainState asks this host's libvirt about a domain (known false: no
+// answer).
+func (m *Manager) domainState(uuid string) (string, bool) {
+	m.mu.Lock()
+	f := m.stateOf
+	m.mu.Unlock()
+	if f == nil {
+		return "", false
+	}
+	return f(uuid)
 }
 
 // arrived records that an incoming domain reached prepare here.
@@ -190,6 +220,38 @@ func (m *Manager) MigrationDone(ctx context.Context, uuid string) error {
 	return m.finish(ctx, uuid, true)
 }
 
+// RunsHere handles proof that the domain runs on this chassis after an
+// incoming migration (libvirt's RESUMED_MIGRATED here, or a reconcile that
+// finds it running here): its ports become this chassis' alone, also when
+// NB no longer shows the handoff (rolled back while the guest was on its
+// way, e.g. by an older daemon's timer). A newer handoff away from here is
+// left alone.
+func (m *Manager) RunsHere(ctx context.Context, uuid string) error {
+	var changes []portChange
+	name := ""
+	for _, p := range m.portsOf(uuid) {
+		if p.MigrationTo != "" && p.MigrationTo != m.Chassis {
+			continue // moving on from here: that handoff decides
+		}
+		if p.MigrationTo == "" && p.RequestedChassis == m.Chassis && p.Chassis == m.Chassis {
+			continue
+		}
+		name = p.VMName
+		changes = append(changes, portChange{p, ovn.PortChange{
+			Options: map[string]string{keys.OptRequestedChassis: m.Chassis, keys.OptActivation: ""},
+			IDs:     map[string]string{keys.Chassis: m.Chassis, keys.VMState: "running", keys.MigrationFrom: "", keys.MigrationTo: ""},
+		}})
+	}
+	if len(changes) == 0 {
+		return nil
+	}
+	if err := m.updatePorts(ctx, "migration done (the domain runs here)", changes); err != nil {
+		return err
+	}
+	m.Log.Info("migration done: the domain runs here", "domain", name, "chassis", m.Chassis)
+	return nil
+}
+
 // MigrationFailed gives the ports back to the source.
 func (m *Manager) MigrationFailed(ctx context.Context, uuid string) error {
 	return m.finish(ctx, uuid, false)
@@ -212,9 +274,12 @@ func (m *Manager) Released(ctx context.Context, d Domain) error {
 }
 
 // ReconcileMigrations finishes or rolls back half-done handoffs this
-// chassis is part of after a restart: state(uuid) tells whether the domain
-// runs here ("running"), is here but not running ("paused", "shutoff"), or
-// is not defined here ("").
+// chassis is part of after a restart or a libvirt reconnect: state(uuid)
+// tells whether the domain runs here ("running"), is here but not running
+// ("paused", "shutoff"), or is not defined here (""). Only the destination
+// rolls back, and only when its libvirt says the domain is not there: the
+// source cannot tell a slow migration from a failed one (a failure that
+// resumes the guest on the source fires the destination's release hook).
 func (m *Manager) ReconcileMigrations(ctx context.Context, state func(uuid string) string) error {
 	ps, err := m.NB.Ports(map[string]string{keys.Kind: keys.KindVM})
 	if err != nil {
@@ -232,21 +297,16 @@ func (m *Manager) ReconcileMigrations(ctx context.Context, state func(uuid strin
 		st := state(u)
 		switch {
 		case to == m.Chassis && st == "running":
-			errs = append(errs, m.MigrationDone(ctx, u))
+			errs = append(errs, m.RunsHere(ctx, u))
 		case to == m.Chassis && st == "":
 			errs = append(errs, m.MigrationFailed(ctx, u))
-		case from == m.Chassis && st == "running":
-			// Still migrating, or failed and resumed here: the source keeps
-			// the ports until the destination says otherwise; if nothing
-			// happens for a while, give them back.
-			go func() {
-				time.Sleep(2 * m.ReadyTimeout)
-				if cur, err := m.NB.LookupPort(p.Name); err == nil && cur.MigrationTo == to && state(u) == "running" {
-					_ = m.MigrationFailed(context.Background(), u)
-				}
-			}()
 		case from == m.Chassis && st == "":
+			// Gone from the source (--undefinesource): it runs there.
 			errs = append(errs, m.MigrationDone(ctx, u))
+		default:
+			// In flight (paused on the destination, running on the source):
+			// the destination's release hook or RESUMED_MIGRATED ends it.
+			m.Log.Info("migration in progress: left to the destination", "domain", p.VMName, "from", from, "to", to, "state here", st)
 		}
 	}
 	return errors.Join(errs...)

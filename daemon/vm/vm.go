@@ -64,7 +64,8 @@ type Manager struct {
 	Groups       Groups // optional
 
 	mu       sync.Mutex
-	incoming map[string]bool // domains whose migration here began, not yet prepared
+	incoming map[string]bool                           // domains whose migration here began, not yet prepared
+	stateOf  func(uuid string) (st string, known bool) // this host's libvirt (SetDomainState)
 }
 
 // Prepare makes sure every NIC has its port, before QEMU starts: existing
@@ -261,13 +262,24 @@ func (m *Manager) Renamed(ctx context.Context, uuid, name string) error {
 func (m *Manager) Undefined(ctx context.Context, uuid string) error {
 	var errs []error
 	for _, p := range m.portsOf(uuid) {
-		if p.Chassis != m.Chassis || p.MigrationTo != "" {
-			continue // another host's domain of that UUID (after a migration), or moving
+		if !m.ownedHere(p) {
+			m.Log.Info("VM undefined here: its port is another chassis' or moving, kept", "domain", p.VMName, "port", p.Name,
+				"chassis", p.Chassis, "requested-chassis", p.RequestedChassis, "migration", p.Migration())
+			continue
 		}
 		m.Log.Info("VM undefined: releasing its port", "domain", p.VMName, "port", p.Name)
 		errs = append(errs, m.Ports.Delete(ctx, p.Name))
 	}
 	return errors.Join(errs...)
+}
+
+// ownedHere reports whether a port is this chassis' alone: created or
+// taken over here, requested here only, not moving. An undefine here never
+// deletes any other (a domain of that UUID runs elsewhere now, e.g. the
+// source's --undefinesource after a live migration).
+func (m *Manager) ownedHere(p ovn.Port) bool {
+	return p.Chassis == m.Chassis && p.MigrationTo == "" && p.MigrationFrom == "" &&
+		(p.RequestedChassis == "" || p.RequestedChassis == m.Chassis)
 }
 
 // Reconcile releases the ports of this chassis' domains that are gone
