@@ -39,7 +39,7 @@ test-integration: build ## tests against a real ovsdb-server (started by the tes
 
 test-e2e: deps build ## end-to-end tests: OVN sandbox, namespaces, the plugin binary, libvirt VMs (root)
 	scripts/deps.sh --with-libvirt
-	$(GO) test -count=1 -timeout 20m -v ./test/e2e/... ./test/vm/... ./test/migration/... ./test/cluster/...
+	$(GO) test -count=1 -timeout 20m -v ./test/e2e/... ./test/vm/... ./test/migration/... ./test/cluster/... ./test/crash/... ./test/northsouth/...
 
 bench: deps build ## benchmarks, side by side with their peers: CNI ADD latency, IPAM, live migration, gateway failover, security groups
 	$(GO) run ./test/bench/cniadd -bin $(BIN)
