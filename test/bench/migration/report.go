@@ -115,16 +115,17 @@ type verdict struct {
 }
 
 type jsonReport struct {
-	When       time.Time  `json:"when"`
-	Host       string     `json:"host"`
-	N          int        `json:"n_per_direction"`
-	Modes      []string   `json:"modes"`
-	Pinger     string     `json:"pinger"`
-	Summary    []*summary `json:"summary"`
-	Targets    []verdict  `json:"targets"`
-	Results    []*result  `json:"migrations"`
-	Problems   []string   `json:"problems,omitempty"`
-	DowntimeAt string     `json:"downtime_source"`
+	When       time.Time     `json:"when"`
+	Host       string        `json:"host"`
+	N          int           `json:"n_per_direction"`
+	Modes      []string      `json:"modes"`
+	Pinger     string        `json:"pinger"`
+	Summary    []*summary    `json:"summary"`
+	FIP        []*fipSummary `json:"floating_ip,omitempty"`
+	Targets    []verdict     `json:"targets"`
+	Results    []*result     `json:"migrations"`
+	Problems   []string      `json:"problems,omitempty"`
+	DowntimeAt string        `json:"downtime_source"`
 }
 
 func (b *bench) summarize(mode, dir string) *summary {
@@ -250,6 +251,8 @@ func (b *bench) report(modes []modeSpec) *jsonReport {
 			maxEvDiff = max(maxEvDiff, d)
 		}
 	}
+	rep.FIP = b.fipReport(w, modes)
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "QEMU downtime cross-checks: the source's job-completed event carried it on %d of %d migrations (equal on %d);\n", nSrc, nMig, nEq)
 	fmt.Fprintf(w, "source Suspended -> destination Resumed events differ from it by at most %s ms.\n", ms(maxEvDiff))
 	if len(b.problems) > 0 {
