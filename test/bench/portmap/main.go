@@ -119,6 +119,12 @@ func run() (code int) {
 	if ctx.Err() != nil {
 		return 1
 	}
+	// Every connection to host:8080 went through the mapping's DNAT (the
+	// nat table sees a connection's first packet).
+	if n, err := b.dnatted(); err != nil || n < 2**flagN {
+		logf("QN-HOSTPORTS counted %d connections, want at least %d (%v)", n, 2**flagN, err)
+		return 1
+	}
 	rep := report(os.Stdout, paths)
 	if *flagJSON != "" {
 		if err := harness.WriteJSON(*flagJSON, rep); err != nil {
@@ -275,6 +281,24 @@ func (b *bench) listen(ns string, port int) error {
 		}
 	}()
 	return nil
+}
+
+// dnatted is the packets counted by the DNAT rules of QN-HOSTPORTS in
+// the host.
+func (b *bench) dnatted() (int, error) {
+	out, err := exec.Command("ip", "netns", "exec", b.sbx.Netns, "iptables", "-t", "nat", "-L", "QN-HOSTPORTS", "-v", "-x", "-n").CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("iptables -L QN-HOSTPORTS: %v: %s", err, out)
+	}
+	n := 0
+	for _, l := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(l); len(f) > 2 && f[2] == "DNAT" {
+			var k int
+			fmt.Sscan(f[0], &k)
+			n += k
+		}
+	}
+	return n, nil
 }
 
 // cleanup undoes everything, the last made first.
