@@ -21,8 +21,8 @@ const outsideIP = "192.0.2.10"
 // result is one contender under one BFD setting.
 type result struct {
 	Contender string
-	BFD       bfd    // the setting asked for (zero: none written, the contender's own default)
-	Label     string // the setting as the table names it, whose default it is
+	BFD       bfd             // the setting asked for (zero: none written, the contender's own default)
+	Label     string          // the setting as the table names it, whose default it is
 	TunnelBFD string          // the tunnels' bfd column, as ovn-controller wrote it
 	Failover  []time.Duration // kill -> first reply through the standby
 	Named     []time.Duration // kill -> the standby named active (SB binding / router show)
