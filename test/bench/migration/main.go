@@ -84,10 +84,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/containernetworking/cni/libcni"
@@ -153,11 +151,7 @@ func (b *bench) problem(format string, a ...any) {
 }
 
 func main() {
-	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "Usage: go run ./test/bench/migration [flags]\n\nNetwork outage of a live migration: QuantumNet's handoff vs a naive port move (root; OVN, libvirt, QEMU).\n\n")
-		flag.PrintDefaults()
-	}
-	flag.Parse()
+	harness.ParseFlags("./test/bench/migration", "Network outage of a live migration: QuantumNet's handoff vs a naive port move, and a floating IP's gap vs the east-west gap (root; OVN, libvirt, QEMU).")
 	if *flagSmoke {
 		if err := harness.FlagDefaults(map[string]string{"n": "1"}); err != nil {
 			logf("%v", err)
@@ -191,23 +185,8 @@ func run() (code int) {
 			return 1
 		}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	sigc := make(chan os.Signal, 4)
-	signal.Notify(sigc, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sigc)
-	go func() {
-		first := true
-		for range sigc {
-			if first {
-				logf("interrupted: stopping, then cleaning up")
-				cancel()
-				first = false
-			} else {
-				logf("still cleaning up, please wait")
-			}
-		}
-	}()
+	ctx, stop := harness.Interruptible(logf)
+	defer stop()
 
 	b := &bench{pid: os.Getpid(), env: map[string]string{}, daemons: map[string]*harness.Daemon{}, vms: map[string]*vm{}, pingers: map[*pinger]bool{}, trace: &tracer{}, sniff: map[string]*sniffer{}}
 	// The temp dir is the harness's, kept or removed by cleanup.
@@ -229,18 +208,7 @@ func run() (code int) {
 	// PREFIX-out: the underlay switch, the outside network).
 	b.th = &harness.NHost{Dir: b.thDir, Hosts: 2, NetnsPrefix: fmt.Sprintf("qnbm%d", b.pid), Vars: b.env, Env: b.h}
 	t0 := time.Now()
-	defer func() {
-		if r := recover(); r != nil {
-			logf("panic: %v", r)
-			code = 1
-		}
-		if err := b.cleanup(); err != nil {
-			logf("cleanup: %v", err)
-			code = 1
-		} else {
-			logf("cleanup done; total run time %s", time.Since(t0).Round(100*time.Millisecond))
-		}
-	}()
+	defer harness.Finish(&code, t0, b.cleanup, logf)
 
 	if err := b.setup(ctx, modes[0]); err != nil {
 		logf("setup failed: %v", err)
@@ -265,7 +233,7 @@ func run() (code int) {
 	if len(b.results) > 0 {
 		rep := b.report(modes)
 		if *flagJSON != "" {
-			if err := writeJSON(*flagJSON, rep); err != nil {
+			if err := harness.WriteJSON(*flagJSON, rep); err != nil {
 				logf("writing %s: %v", *flagJSON, err)
 				code = 1
 			}

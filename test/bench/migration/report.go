@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"runtime"
@@ -289,12 +288,4 @@ func metStr(ok bool) string {
 		return "MET"
 	}
 	return "NOT MET"
-}
-
-func writeJSON(path string, rep *jsonReport) error {
-	bs, err := json.MarshalIndent(rep, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, append(bs, '\n'), 0o644)
 }
