@@ -174,8 +174,9 @@ type result struct {
 	// its code anew after a migration).
 	GuestReply time.Duration `json:"guest_reply_ns"`
 	// The outside pinging the VM's floating IP during the same migration
-	// (QuantumNet modes): its pings lost, its switchover gap (chosen as
-	// Gap is) and FipGap - Gap.
+	// (QuantumNet modes): the address, its pings lost, its longest gap and
+	// FipGap - Gap.
+	fip      string
 	FipLost  int           `json:"fip_pings_lost,omitempty"`
 	FipGap   time.Duration `json:"fip_switchover_gap_ns,omitempty"`
 	FipDiff  time.Duration `json:"fip_minus_east_west_ns,omitempty"`
@@ -264,6 +265,7 @@ func (b *bench) migrate(ctx context.Context, mode string, v *vm, idx int, to str
 	if r.Gap > 0 {
 		r.Share = r.Gap - r.Downtime
 	}
+	r.fip = v.fip
 	b.fipGap(r, fp)
 	if !r.Resumed.IsZero() && !r.GapTo.IsZero() {
 		r.AfterResume = r.GapTo.Sub(r.Resumed)
