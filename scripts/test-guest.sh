@@ -11,7 +11,10 @@ set -euo pipefail
 
 PROG=${0##*/}
 SELF=$(readlink -f -- "${BASH_SOURCE[0]}")
-DEFAULT_OUTDIR=/var/lib/quantumnet-test-guest
+# One directory per version of this script (its first 12 hex digits of
+# SHA-256): worktrees with different guests (say, one with a flag the other
+# lacks) share the machine without rebuilding each other's guest.
+DEFAULT_OUTDIR=/var/lib/quantumnet-test-guest/$(sha256sum "$SELF" | cut -c1-12)
 
 # Modules for a virtio NIC, in load order. A module the kernel has built in
 # is skipped; virtio_pci and virtio_net must be there in one form or another.
