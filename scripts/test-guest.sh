@@ -11,7 +11,10 @@ set -euo pipefail
 
 PROG=${0##*/}
 SELF=$(readlink -f -- "${BASH_SOURCE[0]}")
-DEFAULT_OUTDIR=/var/lib/quantumnet-test-guest
+# One directory per version of this script (its first 12 hex digits of
+# SHA-256): worktrees with different guests (say, one with a flag the other
+# lacks) share the machine without rebuilding each other's guest.
+DEFAULT_OUTDIR=/var/lib/quantumnet-test-guest/$(sha256sum "$SELF" | cut -c1-12)
 
 # Modules for a virtio NIC, in load order. A module the kernel has built in
 # is skipped; virtio_pci and virtio_net must be there in one form or another.
@@ -64,6 +67,11 @@ The guest (boot it with <kernel>, <initrd> and e.g.
   - kernel command line qnping=IP[,IP...] (may repeat): after READY, pings
     each IP forever (ping -c 1 -W 1, then 0.2 s pause) and prints
       QNGUEST PING <ip> OK|FAIL seq=<n> up=<s>
+  - kernel command line qntcp=PORT: after READY, a TCP server on PORT
+    (busybox nc -ll -e, one process per connection) that answers every
+    connection with one line and closes it:
+      QNGUEST TCP host=<hostname> ip=<eth0's IPv4> up=<s>
+    and prints QNGUEST TCP LISTEN port=<PORT> on the console;
   - reads commands from the serial console (virsh console, or the pty of a
     <serial type='pty'>): one per line, run by sh -c as root, no prompt,
     each followed by
@@ -219,11 +227,13 @@ acpid -c /etc/acpi -l /dev/null 2>/dev/null || say "ERROR acpid failed"
 targets=
 lookups=
 dhcp6=
+tcpport=
 for w in $(cat /proc/cmdline); do
 	case $w in
 	qnping=*) targets="$targets $(echo "${w#qnping=}" | tr ',' ' ')" ;;
 	qnlookup=*) lookups="$lookups $(echo "${w#qnlookup=}" | tr ',' ' ')" ;;
 	qndhcp6=1) dhcp6=1 ;;
+	qntcp=*) tcpport=${w#qntcp=} ;;
 	esac
 done
 
@@ -273,6 +283,10 @@ else
 		for t in $targets; do
 			ping_loop "$t" &
 		done
+		if [ -n "$tcpport" ]; then
+			nc -ll -p "$tcpport" -e /bin/qn-tcp-answer &
+			say "TCP LISTEN port=$tcpport"
+		fi
 		if [ -n "$dhcp6" ]; then
 			if command -v dhclient >/dev/null; then
 				# Until the link-local address is usable dhclient cannot bind
@@ -483,7 +497,7 @@ cmd_build() {
 		mkdir -p "$root/${applet%/*}"
 		ln -sf /bin/busybox "$root/$applet"
 	done < <("$root/bin/busybox" --list-full)
-	for applet in sh insmod ip udhcpc ping setsid cttyhack cpio acpid poweroff nslookup awk; do
+	for applet in sh insmod ip udhcpc ping setsid cttyhack cpio acpid poweroff nslookup awk nc; do
 		[[ -L $root/bin/$applet || -L $root/sbin/$applet || -L $root/usr/bin/$applet || -L $root/usr/sbin/$applet ]] ||
 			die "busybox lacks the applet $applet"
 	done
@@ -520,6 +534,14 @@ cmd_build() {
 
 	write_init "$root/init"
 	write_udhcpc_script "$root/etc/udhcpc.script"
+	# qntcp=PORT's answer: one line per connection.
+	cat >"$root/bin/qn-tcp-answer" <<'EOFTCP'
+#!/bin/sh
+read -r u _ </proc/uptime
+a=$(ip -4 -o addr show dev eth0 | awk '{ print $4 }')
+echo "QNGUEST TCP host=$(hostname) ip=${a%/*} up=$u"
+EOFTCP
+	chmod 0755 "$root/bin/qn-tcp-answer"
 	if command -v dhclient >/dev/null 2>&1; then
 		mkdir -p "$root/sbin"
 		cp -- "$(command -v dhclient)" "$root/sbin/dhclient"

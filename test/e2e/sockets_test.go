@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/containernetworking/plugins/pkg/ns"
-
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
 	"github.com/quantumnet/quantumnet/test/harness"
 )
@@ -22,14 +20,7 @@ import (
 // a socket made while the thread is in a namespace stays in it.
 
 // inNS runs f with the calling thread in the network namespace at path.
-func inNS(path string, f func() error) error {
-	n, err := ns.GetNS(path)
-	if err != nil {
-		return err
-	}
-	defer n.Close()
-	return n.Do(func(ns.NetNS) error { return f() })
-}
+func inNS(path string, f func() error) error { return harness.InNS(path, f) }
 
 // serveTCP runs a line echo server on port (both families) in a namespace
 // until the test ends.

@@ -12,6 +12,8 @@
 //     kill, restart, qnetctl);
 //   - CNI, Netns, Ping: the plugin binary driven through libcni as a
 //     runtime drives it, network namespaces as containers, real packets;
+//     InNS, DialTCP, TCPLine: sockets made from this process inside a
+//     namespace (a timed connection setup, a server's one-line answer);
 //   - SmokeFlag, FlagDefaults: every benchmark's -smoke mode.
 //
 // Polling is pkg/ovsdbtest's Eventually (tests) and Until (programs).

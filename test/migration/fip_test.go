@@ -66,7 +66,8 @@ func fdbPort(mac string) string {
 // host a to host b while the outside pings the floating IP and a container
 // pings the VM's own address, every 10 ms; afterwards the floating IP is
 // answered from host b (the outside learns its MAC on b's cable), with a
-// gap close to the east-west one.
+// gap close to the east-west one. Before and after, the outside opens a
+// TCP connection to the floating IP and the server in the guest answers.
 func TestFloatingIPMigration(t *testing.T) {
 	env.Require(t)
 	requireRouter(t)
@@ -95,6 +96,7 @@ func TestFloatingIPMigration(t *testing.T) {
 	if p := fdbPort(extMAC); p != "ex-a" {
 		t.Errorf("before the migration the outside learnt %s on %q, want ex-a (host a)", extMAC, p)
 	}
+	tcpAnswer(t, out, fipAddr, vmIP, "before the migration")
 
 	fp, ep := startPing(out, fipAddr), startPing(ns, vmIP)
 	time.Sleep(300 * time.Millisecond)
@@ -116,6 +118,26 @@ func TestFloatingIPMigration(t *testing.T) {
 	if p := fdbPort(extMAC); p != "ex-b" {
 		t.Errorf("after the migration the outside learnt %s on %q, want ex-b (answered from host b)", extMAC, p)
 	}
+	tcpAnswer(t, out, fipAddr, vmIP, "after the migration")
+}
+
+// tcpAnswer opens a TCP connection from the namespace ns to the VM's
+// floating IP and checks that the server in the guest answers it, naming
+// its own (fixed) address: the connection was DNATed to the VM.
+func tcpAnswer(t *testing.T, ns, fip, vmIP, when string) {
+	t.Helper()
+	var line string
+	var err error
+	if !ovsdbtest.Until(context.Background(), 20*time.Second, func() bool {
+		line, err = harness.TCPLine(ns, fip, guestTCPPort, 2*time.Second)
+		return err == nil
+	}) {
+		t.Fatalf("%s: TCP from the outside to the floating IP %s port %d: %v (got %q)", when, fip, guestTCPPort, err, line)
+	}
+	if !strings.HasPrefix(line, "QNGUEST TCP ") || !strings.Contains(line, " ip="+vmIP+" ") {
+		t.Fatalf("%s: the floating IP %s port %d answered %q, want the guest's QNGUEST TCP line with ip=%s", when, fip, guestTCPPort, line, vmIP)
+	}
+	t.Logf("%s: TCP to %s:%d answered %q", when, fip, guestTCPPort, line)
 }
 
 // qnetctl is a qnetctl runner on daemon d failing the test on an error.

@@ -114,7 +114,7 @@ func (m *Manager) gatewayOps(tx *ipamstore.Tx, lr *nbdb.LogicalRouter, ls *nbdb.
 	}
 	e.AddPort(lrp.UUID)
 	lsp := &nbdb.LogicalSwitchPort{UUID: "gwlsp", Name: ovn.GatewayLSPName(name), Type: "router", Addresses: []string{"router"},
-		Options: map[string]string{"router-port": lrp.Name}, ExternalIDs: map[string]string{keys.Router: name, keys.GatewayNet: spec.Name}}
+		Options: map[string]string{"router-port": lrp.Name, "nat-addresses": "router"}, ExternalIDs: map[string]string{keys.Router: name, keys.GatewayNet: spec.Name}}
 	if err := add(m.NB.InsertServicePortOps(lsp)); err != nil {
 		return nil, err
 	}

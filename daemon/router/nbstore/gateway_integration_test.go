@@ -143,7 +143,11 @@ func checkGatewayRows(t *testing.T, e *env) {
 		t.Fatalf("gateway port %v, HA group %v", lrp, grp)
 	}
 	lsp := e.rows("Logical_Switch_Port", []string{"type", "options", "addresses"}, "name=qn-lsg-r1")
-	if len(lsp) != 1 || lsp[0].Str("type") != "router" || lsp[0].Map("options")["router-port"] != "qn-lrg-r1" {
+	// nat-addresses=router: ovn-controller announces the router's NAT
+	// addresses, a distributed floating IP's from its port's chassis (what
+	// moves it on the outside's switches after a live migration).
+	if len(lsp) != 1 || lsp[0].Str("type") != "router" || lsp[0].Map("options")["router-port"] != "qn-lrg-r1" ||
+		lsp[0].Map("options")["nat-addresses"] != "router" {
 		t.Fatalf("peer port on ext: %v", lsp)
 	}
 	routes := map[string]string{}

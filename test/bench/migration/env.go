@@ -17,7 +17,7 @@ import (
 	"github.com/quantumnet/quantumnet/test/harness"
 )
 
-// The environment: the binaries, the test guest, scripts/twohost.sh (with
+// The environment: the binaries, the test guest, scripts/nhost.sh (two libvirt hosts and the outside network, with
 // its own run dir and namespace names, so it never meets another user's
 // two-host setup), one quantumnetd per host, a network and a container on
 // host B attached through the CNI plugin.
@@ -49,12 +49,12 @@ func command(ctx context.Context, timeout time.Duration, env []string, name stri
 	return string(out), err
 }
 
-// scriptEnv is the environment of scripts/twohost.sh: our run dir and
+// scriptEnv is the environment of scripts/nhost.sh: our run dir and
 // namespace names; the hook only when hook is set.
 func (b *bench) scriptEnv(hook bool) []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "QN_TWOHOST_") {
+		if !strings.HasPrefix(kv, "QN_TWOHOST_") && !strings.HasPrefix(kv, "QN_NHOST_") {
 			env = append(env, kv)
 		}
 	}
@@ -89,18 +89,18 @@ func (b *bench) hookLink(h string) string {
 	return filepath.Join(b.thDir, h, "libvirt", "etc", "hooks", "qemu.d", "quantumnet")
 }
 
-// twohostUp brings the two hosts up, or re-links the hook (twohost.sh up
-// is idempotent: with QN_TWOHOST_HOOK unset it removes the hook and
+// hostsUp brings the two hosts up, or re-links the hook (nhost.sh up
+// is idempotent: with QN_NHOST_HOOK empty it removes the hook and
 // reloads the libvirtds).
-func (b *bench) twohostUp(ctx context.Context, hook bool) error {
+func (b *bench) hostsUp(ctx context.Context, hook bool) error {
 	b.thStarted = true
-	out, err := b.script(ctx, 3*time.Minute, hook, "twohost.sh", "up")
+	out, err := b.script(ctx, 3*time.Minute, hook, "nhost.sh", "up")
 	if err != nil {
-		return fmt.Errorf("scripts/twohost.sh up: %v\n%s", err, harness.Tail(out, 30))
+		return fmt.Errorf("scripts/nhost.sh up: %v\n%s", err, harness.Tail(out, 30))
 	}
-	out, err = b.script(ctx, time.Minute, hook, "twohost.sh", "env")
+	out, err = b.script(ctx, time.Minute, hook, "nhost.sh", "env")
 	if err != nil {
-		return fmt.Errorf("scripts/twohost.sh env: %v\n%s", err, out)
+		return fmt.Errorf("scripts/nhost.sh env: %v\n%s", err, out)
 	}
 	harness.ParseEnv(out, b.env)
 	for _, h := range []string{"a", "b"} {
@@ -113,13 +113,13 @@ func (b *bench) twohostUp(ctx context.Context, hook bool) error {
 	return nil
 }
 
-func (b *bench) twohostDown() error {
+func (b *bench) hostsDown() error {
 	if !b.thStarted {
 		return nil
 	}
-	out, err := b.script(context.Background(), 3*time.Minute, false, "twohost.sh", "down")
+	out, err := b.script(context.Background(), 3*time.Minute, false, "nhost.sh", "down")
 	if err != nil {
-		return fmt.Errorf("scripts/twohost.sh down: %v\n%s", err, harness.Tail(out, 20))
+		return fmt.Errorf("scripts/nhost.sh down: %v\n%s", err, harness.Tail(out, 20))
 	}
 	return nil
 }

@@ -2,7 +2,8 @@
 // (run as root: `go run ./test/bench/migration`).
 //
 // A guest (scripts/test-guest.sh, 128 MiB, TCG) moves between the two
-// simulated hosts of scripts/twohost.sh with
+// simulated hosts of scripts/nhost.sh (two hosts with libvirtd, and the
+// outside network cabled to both) with
 // `virsh migrate --live --p2p --persistent --undefinesource`, -n times in
 // each direction (A->B, B->A alternately), while a container on host B
 // (attached by host B's quantumnetd through the CNI plugin) pings it every
@@ -19,8 +20,8 @@
 //     activation-strategy=rarp); QEMU's RARP after the switchover
 //     activates it; completion leaves DST alone.
 //   - naive: a CMS that moves the port only after the source stopped: the
-//     hook is removed from both hosts (twohost.sh up without
-//     QN_TWOHOST_HOOK; the daemons keep running for the container), the
+//     hook is removed from both hosts (nhost.sh up with an empty
+//     QN_NHOST_HOOK; the daemons keep running for the container), the
 //     VM's NIC has no QuantumNet metadata, the benchmark creates its
 //     logical port with ovn-nbctl (name = interfaceid, "MAC IP", port
 //     security, a DHCP_Options row like the daemon's, requested-chassis =
@@ -33,7 +34,7 @@
 //     event watcher off; manage=true is the only way to have it on, and
 //     with it the handoff's completion on the RESUMED/STOPPED_MIGRATED
 //     events. (manage=true rewrites the same Open_vSwitch external_ids
-//     twohost.sh already set.)
+//     nhost.sh already set.)
 //
 // Where QEMU's downtime is: after a successful migration libvirt keeps
 // the job's statistics on the destination's domain (`virsh domjobinfo
@@ -61,11 +62,19 @@
 // timeline is printed: libvirt events of both hosts, the VM's logical
 // port in NB and its Port_Binding in SB.
 //
+// Floating IP (QuantumNet modes): the network is on a router with a
+// gateway on an external network (the outside's 192.0.2.0/24), and the
+// VM gets a floating IP (distributed: both hosts map the physnet). During
+// every migration the outside namespace pings the floating IP every 10 ms
+// too, and the second table puts its switchover gap next to the
+// container's (east-west) gap of the same migration: the floating IP
+// must follow within 10 ms of it.
+//
 // It prints a table (median and range per mode and direction) with the
 // targets: the network's share under 20 ms for QuantumNet, and the naive
 // baseline's share at least 10x QuantumNet's; MET / NOT MET. It is a
 // report: exit 0 unless something failed to run. Everything it creates
-// (twohost run dir, namespaces, daemons, VMs, pings, temp dir) is removed
+// (nhost run dir, namespaces, daemons, VMs, pings, temp dir) is removed
 // at the end, also on failure and on Ctrl-C.
 package main
 
@@ -75,10 +84,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/containernetworking/cni/libcni"
@@ -119,8 +126,8 @@ type bench struct {
 	nsA, nsB, ctrNS       string
 	env                   map[string]string
 	thStarted, hookOn     bool
-	h                     *harness.Env     // the repository, the binaries built once
-	th                    *harness.TwoHost // scripts/twohost.sh
+	h                     *harness.Env   // the repository, the binaries built once
+	th                    *harness.NHost // scripts/nhost.sh: two libvirt hosts and the outside
 	daemons               map[string]*harness.Daemon
 	daemonManage          bool
 	holder                *exec.Cmd
@@ -144,11 +151,7 @@ func (b *bench) problem(format string, a ...any) {
 }
 
 func main() {
-	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "Usage: go run ./test/bench/migration [flags]\n\nNetwork outage of a live migration: QuantumNet's handoff vs a naive port move (root; OVN, libvirt, QEMU).\n\n")
-		flag.PrintDefaults()
-	}
-	flag.Parse()
+	harness.ParseFlags("./test/bench/migration", "Network outage of a live migration: QuantumNet's handoff vs a naive port move, and a floating IP's gap vs the east-west gap (root; OVN, libvirt, QEMU).")
 	if *flagSmoke {
 		if err := harness.FlagDefaults(map[string]string{"n": "1"}); err != nil {
 			logf("%v", err)
@@ -182,23 +185,8 @@ func run() (code int) {
 			return 1
 		}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	sigc := make(chan os.Signal, 4)
-	signal.Notify(sigc, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sigc)
-	go func() {
-		first := true
-		for range sigc {
-			if first {
-				logf("interrupted: stopping, then cleaning up")
-				cancel()
-				first = false
-			} else {
-				logf("still cleaning up, please wait")
-			}
-		}
-	}()
+	ctx, stop := harness.Interruptible(logf)
+	defer stop()
 
 	b := &bench{pid: os.Getpid(), env: map[string]string{}, daemons: map[string]*harness.Daemon{}, vms: map[string]*vm{}, pingers: map[*pinger]bool{}, trace: &tracer{}, sniff: map[string]*sniffer{}}
 	// The temp dir is the harness's, kept or removed by cleanup.
@@ -216,20 +204,11 @@ func run() (code int) {
 	b.repo, b.tmp, b.bin = b.h.Repo, b.h.Tmp, b.h.Bin
 	b.thDir = filepath.Join(b.tmp, "th")
 	b.nsA, b.nsB, b.ctrNS = fmt.Sprintf("qnbm%d-a", b.pid), fmt.Sprintf("qnbm%d-b", b.pid), fmt.Sprintf("qnbm%d-c", b.pid)
-	b.th = &harness.TwoHost{Dir: b.thDir, NetnsA: b.nsA, NetnsB: b.nsB, Vars: b.env, Env: b.h}
+	// nhost.sh names the hosts' namespaces PREFIX-a, PREFIX-b (and PREFIX-sw,
+	// PREFIX-out: the underlay switch, the outside network).
+	b.th = &harness.NHost{Dir: b.thDir, Hosts: 2, NetnsPrefix: fmt.Sprintf("qnbm%d", b.pid), Vars: b.env, Env: b.h}
 	t0 := time.Now()
-	defer func() {
-		if r := recover(); r != nil {
-			logf("panic: %v", r)
-			code = 1
-		}
-		if err := b.cleanup(); err != nil {
-			logf("cleanup: %v", err)
-			code = 1
-		} else {
-			logf("cleanup done; total run time %s", time.Since(t0).Round(100*time.Millisecond))
-		}
-	}()
+	defer harness.Finish(&code, t0, b.cleanup, logf)
 
 	if err := b.setup(ctx, modes[0]); err != nil {
 		logf("setup failed: %v", err)
@@ -254,7 +233,7 @@ func run() (code int) {
 	if len(b.results) > 0 {
 		rep := b.report(modes)
 		if *flagJSON != "" {
-			if err := writeJSON(*flagJSON, rep); err != nil {
+			if err := harness.WriteJSON(*flagJSON, rep); err != nil {
 				logf("writing %s: %v", *flagJSON, err)
 				code = 1
 			}
@@ -269,7 +248,7 @@ func (b *bench) setup(ctx context.Context, first modeSpec) error {
 		return err
 	}
 	logf("bringing up two hosts (%s, %s; run dir %s)", b.nsA, b.nsB, b.thDir)
-	if err := b.twohostUp(ctx, first.hook); err != nil {
+	if err := b.hostsUp(ctx, first.hook); err != nil {
 		return err
 	}
 	if err := b.trace.startOVN(b.env["QN_NB_REMOTE"], b.env["QN_SB_REMOTE"]); err != nil {
@@ -281,14 +260,17 @@ func (b *bench) setup(ctx context.Context, first modeSpec) error {
 	if out, err := b.qnetctl(ctx, "a", "network", "create", network, "--subnet4", subnet4, "--exclude", excludeIP); err != nil {
 		return fmt.Errorf("qnetctl network create: %v %s", err, out)
 	}
+	if err := b.routed(ctx); err != nil {
+		return err
+	}
 	return b.container(ctx)
 }
 
 // runMode boots the mode's VM on host A and migrates it 2n times.
 func (b *bench) runMode(ctx context.Context, m modeSpec, i int) error {
 	if m.hook != b.hookOn {
-		logf("%s: %s the qemu hook (twohost.sh up, libvirtd reload)", m.name, map[bool]string{true: "installing", false: "removing"}[m.hook])
-		if err := b.twohostUp(ctx, m.hook); err != nil {
+		logf("%s: %s the qemu hook (nhost.sh up, libvirtd reload)", m.name, map[bool]string{true: "installing", false: "removing"}[m.hook])
+		if err := b.hostsUp(ctx, m.hook); err != nil {
 			return err
 		}
 	}
@@ -336,6 +318,9 @@ func (b *bench) runMode(ctx context.Context, m modeSpec, i int) error {
 		addrs := b.nbGet(ctx, v.iface, "addresses")
 		if !strings.Contains(addrs, v.ip) || !strings.Contains(addrs, v.mac) {
 			return fmt.Errorf("VM DHCP address %s, logical port addresses %s", v.ip, addrs)
+		}
+		if err := b.floatingIP(ctx, v, i); err != nil {
+			return err
 		}
 	}
 	if i == 0 {
@@ -408,6 +393,7 @@ func (b *bench) runMode(ctx context.Context, m modeSpec, i int) error {
 		}
 	}
 	b.removeVM(v)
+	b.dropFIP(ctx, v)
 	b.closeSniffers()
 	if !m.naive {
 		// A QuantumNet VM's port and address are released when libvirt
@@ -456,7 +442,7 @@ func (b *bench) cleanup() error {
 	}
 	b.containerDown()
 	b.stopDaemons()
-	if err := b.twohostDown(); err != nil {
+	if err := b.hostsDown(); err != nil {
 		errs = append(errs, err.Error())
 	}
 	for _, ns := range []string{b.nsA, b.nsB, b.ctrNS} {

@@ -19,8 +19,8 @@ import (
 
 // ---------------------------------------------------------------- pinger
 
-// pinger pings target every 10 ms from the container (ping -D: each reply
-// with its arrival time).
+// pinger pings target every 10 ms from a network namespace, the
+// container's or the outside's (ping -D: each reply with its arrival time).
 type pinger struct {
 	cmd *exec.Cmd
 	mu  sync.Mutex
@@ -35,9 +35,9 @@ func (w lockedWriter) Write(b []byte) (int, error) {
 	return w.p.out.Write(b)
 }
 
-func (b *bench) startPing(target string) (*pinger, error) {
+func (b *bench) startPing(ns, target string) (*pinger, error) {
 	p := &pinger{}
-	p.cmd = exec.Command("ip", "netns", "exec", b.ctrNS, "ping", "-D", "-i", "0.01", "-W", "1", target)
+	p.cmd = exec.Command("ip", "netns", "exec", ns, "ping", "-D", "-i", "0.01", "-W", "1", target)
 	p.cmd.Stdout = lockedWriter{p}
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := p.cmd.Start(); err != nil {
@@ -173,8 +173,15 @@ type result struct {
 	// guest took to answer the first request (a fresh TCG QEMU translates
 	// its code anew after a migration).
 	GuestReply time.Duration `json:"guest_reply_ns"`
-	Timeline   []traceEvent  `json:"timeline,omitempty"`
-	Err        string        `json:"error,omitempty"`
+	// The outside pinging the VM's floating IP during the same migration
+	// (QuantumNet modes): the address, its pings lost, its longest gap and
+	// FipGap - Gap.
+	fip      string
+	FipLost  int           `json:"fip_pings_lost,omitempty"`
+	FipGap   time.Duration `json:"fip_switchover_gap_ns,omitempty"`
+	FipDiff  time.Duration `json:"fip_minus_east_west_ns,omitempty"`
+	Timeline []traceEvent  `json:"timeline,omitempty"`
+	Err      string        `json:"error,omitempty"`
 }
 
 // migrate moves v from -> to once while the container pings it, and
@@ -183,7 +190,7 @@ func (b *bench) migrate(ctx context.Context, mode string, v *vm, idx int, to str
 	from := v.host
 	r := &result{Mode: mode, From: from, To: to, Index: idx}
 	dstChassis := b.env["QN_CHASSIS_"+strings.ToUpper(to)]
-	p, err := b.startPing(v.ip)
+	p, err := b.startPing(b.ctrNS, v.ip)
 	if err != nil {
 		return nil, err
 	}
@@ -194,6 +201,10 @@ func (b *bench) migrate(ctx context.Context, mode string, v *vm, idx int, to str
 	}()
 	if !ovsdbtest.Until(ctx, 3*time.Second, func() bool { return len(p.replies()) >= 5 }) {
 		return nil, fmt.Errorf("%s %s->%s #%d: the VM does not answer pings before the migration", mode, from, to, idx)
+	}
+	fp, err := b.startFIPPing(ctx, v)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s->%s #%d: %w", mode, from, to, idx, err)
 	}
 	time.Sleep(300 * time.Millisecond)
 	r.Start = time.Now()
@@ -254,6 +265,8 @@ func (b *bench) migrate(ctx context.Context, mode string, v *vm, idx int, to str
 	if r.Gap > 0 {
 		r.Share = r.Gap - r.Downtime
 	}
+	r.fip = v.fip
+	b.fipGap(r, fp)
 	if !r.Resumed.IsZero() && !r.GapTo.IsZero() {
 		r.AfterResume = r.GapTo.Sub(r.Resumed)
 	}
@@ -283,7 +296,7 @@ func (b *bench) migrate(ctx context.Context, mode string, v *vm, idx int, to str
 // pause and the guest's wake-up; a perfect handoff would show that much.
 func (b *bench) pause(ctx context.Context, v *vm, idx int, pauseFor time.Duration) (*result, error) {
 	r := &result{Mode: "reference", From: v.host, To: v.host, Index: idx}
-	p, err := b.startPing(v.ip)
+	p, err := b.startPing(b.ctrNS, v.ip)
 	if err != nil {
 		return nil, err
 	}
@@ -361,21 +374,27 @@ func (r *result) pickGaps(all []gap) {
 		return
 	}
 	r.Longest = all[0].Len
-	sw := 0
-	if !r.Suspended.IsZero() && !r.Resumed.IsZero() {
-		for i, g := range all {
-			if g.From.Before(r.Resumed) && g.To.After(r.Suspended) {
-				sw = i
-				break
-			}
-		}
-	}
+	sw := r.switchover(all)
 	r.Gap, r.GapFrom, r.GapTo = all[sw].Len, all[sw].From, all[sw].To
 	for i, g := range all {
 		if i != sw && g.Len > 30*time.Millisecond {
 			r.Gaps = append(r.Gaps, g)
 		}
 	}
+}
+
+// switchover is the index of the gap across the switchover in all
+// (longest first): the longest overlapping Suspended..Resumed, the
+// longest of all when the events are missing.
+func (r *result) switchover(all []gap) int {
+	if !r.Suspended.IsZero() && !r.Resumed.IsZero() {
+		for i, g := range all {
+			if g.From.Before(r.Resumed) && g.To.After(r.Suspended) {
+				return i
+			}
+		}
+	}
+	return 0
 }
 
 // rel formats t relative to base in ms ("-" when t is zero).

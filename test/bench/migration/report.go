@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"runtime"
@@ -115,16 +114,17 @@ type verdict struct {
 }
 
 type jsonReport struct {
-	When       time.Time  `json:"when"`
-	Host       string     `json:"host"`
-	N          int        `json:"n_per_direction"`
-	Modes      []string   `json:"modes"`
-	Pinger     string     `json:"pinger"`
-	Summary    []*summary `json:"summary"`
-	Targets    []verdict  `json:"targets"`
-	Results    []*result  `json:"migrations"`
-	Problems   []string   `json:"problems,omitempty"`
-	DowntimeAt string     `json:"downtime_source"`
+	When       time.Time     `json:"when"`
+	Host       string        `json:"host"`
+	N          int           `json:"n_per_direction"`
+	Modes      []string      `json:"modes"`
+	Pinger     string        `json:"pinger"`
+	Summary    []*summary    `json:"summary"`
+	FIP        []*fipSummary `json:"floating_ip,omitempty"`
+	Targets    []verdict     `json:"targets"`
+	Results    []*result     `json:"migrations"`
+	Problems   []string      `json:"problems,omitempty"`
+	DowntimeAt string        `json:"downtime_source"`
 }
 
 func (b *bench) summarize(mode, dir string) *summary {
@@ -250,6 +250,8 @@ func (b *bench) report(modes []modeSpec) *jsonReport {
 			maxEvDiff = max(maxEvDiff, d)
 		}
 	}
+	rep.FIP = b.fipReport(w, modes)
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "QEMU downtime cross-checks: the source's job-completed event carried it on %d of %d migrations (equal on %d);\n", nSrc, nMig, nEq)
 	fmt.Fprintf(w, "source Suspended -> destination Resumed events differ from it by at most %s ms.\n", ms(maxEvDiff))
 	if len(b.problems) > 0 {
@@ -286,12 +288,4 @@ func metStr(ok bool) string {
 		return "MET"
 	}
 	return "NOT MET"
-}
-
-func writeJSON(path string, rep *jsonReport) error {
-	bs, err := json.MarshalIndent(rep, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, append(bs, '\n'), 0o644)
 }

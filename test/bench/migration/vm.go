@@ -18,6 +18,7 @@ import (
 // vm is the guest one mode migrates back and forth.
 type vm struct {
 	name, iface, mac, ip string
+	fip                  string // its floating IP ("": none)
 	console              string
 	host                 string // where it runs now
 }

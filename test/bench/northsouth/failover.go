@@ -21,7 +21,8 @@ const outsideIP = "192.0.2.10"
 // result is one contender under one BFD setting.
 type result struct {
 	Contender string
-	BFD       bfd
+	BFD       bfd             // the setting asked for (zero: none written, the contender's own default)
+	Label     string          // the setting as the table names it, whose default it is
 	TunnelBFD string          // the tunnels' bfd column, as ovn-controller wrote it
 	Failover  []time.Duration // kill -> first reply through the standby
 	Named     []time.Duration // kill -> the standby named active (SB binding / router show)
@@ -70,6 +71,7 @@ func (b *bench) measure(ctx context.Context, r *result) error {
 		return fmt.Errorf("the workload on host %s never reached the outside", w.host)
 	}
 	r.TunnelBFD = b.tunnelBFD(w.host)
+	r.Label = b.label(r)
 	for i := 0; i < *flagRuns; i++ {
 		if !ovsdbtest.Until(ctx, 60*time.Second, func() bool { return w.active() == w.first }) {
 			return fmt.Errorf("run %d: the gateway is on %q, not back on %s", i+1, w.active(), w.first)
@@ -164,6 +166,28 @@ func (b *bench) failover(ctx context.Context, w *workload) (first, named time.Du
 		return first, 0, sent - recv, fmt.Errorf("%s was never named active", w.second)
 	}
 	return first, named, sent - recv, nil
+}
+
+// label names r's BFD setting. With none written, each contender runs
+// with its own default: OVN's (1000/1000 ms x3, nothing in NB_Global) for
+// ovn; for quantumnet, what set-gateway wrote into NB_Global where the
+// operator had set nothing (100/100 ms x3), read back from NB.
+func (b *bench) label(r *result) string {
+	if r.BFD != (bfd{}) {
+		return r.BFD.String() + " (set)"
+	}
+	if r.Contender == cOVN {
+		return "OVN's default"
+	}
+	var nb bfd
+	for k, v := range map[string]*int{"bfd-min-rx": &nb.MinRx, "bfd-min-tx": &nb.MinTx, "bfd-mult": &nb.Mult} {
+		out, _ := b.nbctl("--if-exists", "get", "NB_Global", ".", "options:"+k)
+		fmt.Sscan(strings.Trim(out, `"`), v)
+	}
+	if nb == (bfd{}) {
+		return "QuantumNet's: none (OVN's)"
+	}
+	return "QuantumNet's: " + nb.String()
 }
 
 // bfdUp reports whether every Geneve tunnel of every host runs BFD and

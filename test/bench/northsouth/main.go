@@ -20,13 +20,16 @@
 //     CI=true, where that is an error).
 //
 // BFD settings are NB_Global options bfd-min-rx/bfd-min-tx/bfd-mult (OVN
-// 23.03 copies them onto the tunnels' BFD sessions), "default" leaves OVN's
-// (1000/1000 ms x3 ... as the tunnels report). It prints a table and exits 0
+// 23.03 copies them onto the tunnels' BFD sessions). "default" removes them
+// before the workload is made, so each contender runs with its own
+// default, and the table says whose: for ovn OVN's (1000/1000 ms x3 as
+// the tunnels report), for quantumnet what `router set-gateway` adds where
+// the operator set none (100/100 ms x3, read back from NB_Global). It prints a table and exits 0
 // unless something failed to run. Everything it creates is removed at the
 // end, also on failure and on Ctrl-C.
 //
 // The floating-IP gap during live migration vs the east-west gap is
-// measured by test/migration (TestFloatingIPMigration), not here yet.
+// test/bench/migration's second table.
 package main
 
 import (
