@@ -196,20 +196,23 @@ for _ in $(seq 20); do
 	sleep 0.2
 done
 ((ok)) || fail "qn-demo-a cannot reach the outside host $OUT_IP"
-ip netns exec "$OUT" busybox timeout 5 busybox nc -l -p 7000 >/dev/null 2>&1 &
+ip netns exec "$OUT" bash -c 'sleep 4 | busybox timeout 5 busybox nc -l -p 7000' >/dev/null 2>&1 &
 srv=$!
 sleep 0.2
 sleep 3 | ip netns exec qn-demo-a busybox timeout 5 busybox nc "$OUT_IP" 7000 >/dev/null 2>&1 &
 cli=$!
 peer=
 for _ in $(seq 20); do
-	peer=$(ip netns exec "$OUT" ss -Htn state established '( sport = :7000 )' | awk '{print $4}' | head -1)
+	peer=$(ip netns exec "$OUT" ss -Htn state established '( sport = :7000 )' | awk '{print $4}' | head -1 |
+		sed 's/^\[::ffff://; s/\]//; s/:[0-9]*$//')
 	[[ -n $peer ]] && break
 	sleep 0.1
 done
 kill "$srv" "$cli" 2>/dev/null || true
 wait "$srv" "$cli" 2>/dev/null || true
-echo "    qn-demo-a (${IP[qn-demo-a]}) -> $OUT_IP: ping OK; the outside sees the TCP connection from ${peer:-?} (SNAT to r1's address)"
+GW=$("$BIN/qnetctl" -o json router show r1 | tr -d '\n' | sed -n 's/.*"addresses": *\[ *"\([0-9.]*\)\/.*/\1/p')
+[[ -n $peer && $peer == "$GW" ]] || fail "the outside saw the TCP connection from '${peer}', not from r1's address $GW"
+echo "    qn-demo-a (${IP[qn-demo-a]}) -> $OUT_IP: ping OK; the outside sees the TCP connection from $peer (SNAT to r1's address)"
 FIP=$("$BIN/qnetctl" -o json fip create ext | sed -n 's/.*"address": *"\([0-9.]*\)".*/\1/p' | head -1)
 [[ -n $FIP ]] || fail "fip create gave no address"
 PORT_A=$("$BIN/qnetctl" port list --network "$NET" | awk -v ip="${IP[qn-demo-a]}" '$5 == ip {print $2}')
