@@ -19,7 +19,9 @@ import (
 // check is what must hold after a crash, a restart and GC ("" when it
 // does): one logical port, OVS port and veth per container the runtime
 // holds and none for any other; no address or MAC twice; the base
-// network's reservations are its containers' and its resolver's; one
+// network's reservations are its containers', its VMs' and its
+// resolver's; one logical port per NIC of the defined VMs, each keeping
+// its addresses (vmPorts); one
 // resolver endpoint (OVS port and veth, the same name) per network; no
 // ACL of a group that does not exist; every extra network complete or
 // absent; every container pings its gateway.
@@ -42,8 +44,11 @@ func (w *world) check() string {
 	if msg := w.uniqueAddresses(); msg != "" {
 		return msg
 	}
-	if used := w.used(baseNet); used != len(ids)+1 {
-		return fmt.Sprintf("%s holds %d addresses, want %d (containers and the resolver):\n%s", baseNet, used, len(ids)+1,
+	if msg := w.vmPorts(); msg != "" {
+		return msg
+	}
+	if used, want := w.used(baseNet), len(ids)+w.vmNICs()+1; used != want {
+		return fmt.Sprintf("%s holds %d addresses, want %d (containers, VM NICs and the resolver):\n%s", baseNet, used, want,
 			w.d.MustQnetctl("ipam", "show", baseNet))
 	}
 	if msg := w.resolvers(); msg != "" {

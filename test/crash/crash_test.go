@@ -25,7 +25,8 @@ func seed() int64 {
 }
 
 // TestCrashMatrix: -iterations times, an operation starts (CNI ADD or
-// DEL, a security group change, a network create or delete) and the
+// DEL, a security group change, a network create or delete, a VM's
+// prepare or release through the qemu hook) and the
 // daemon is killed with SIGKILL after a random 0-40 ms (an ADD takes
 // ~30 ms; shorter operations get shorter ranges, maxDelay); the daemon starts again, the operator retries what an operator
 // retries, CNI GC runs with the attachments the runtime holds, and
@@ -61,7 +62,7 @@ func TestCrashMatrix(t *testing.T) {
 // maxDelay is, per operation, the latest kill in ms: about how long the
 // operation takes (with its process start), so that most kills land in it.
 var maxDelay = map[string]int{"cni-add": 40, "cni-del": 25, "sg-rule-add": 15, "sg-rule-delete": 15,
-	"sg-create": 15, "sg-delete": 15, "net-create": 25, "net-delete": 25}
+	"sg-create": 15, "sg-delete": 15, "net-create": 25, "net-delete": 25, "vm-prepare": 20, "vm-release": 10}
 
 // iteration runs one operation, kills the daemon during it, restarts it,
 // recovers and checks.
@@ -126,6 +127,7 @@ func (w *world) teardown() {
 	}
 	w.live = nil
 	w.gc()
+	w.deleteVMs()
 	for g := range w.groups {
 		w.d.Qnetctl("sg", "delete", g)
 	}

@@ -1,6 +1,6 @@
 // Package crash kills quantumnetd with SIGKILL at random points of its
 // operations (CNI ADD and DEL, security group changes, network create and
-// delete), restarts it, runs CNI GC with the attachments the runtime still
+// delete, VM prepare and release through the qemu hook), restarts it, runs CNI GC with the attachments the runtime still
 // holds, and checks that nothing leaked or was handed out twice: logical
 // ports, OVS ports, veths, address reservations, resolver endpoints, ACLs;
 // and that every surviving container still pings. The run is seeded and
@@ -29,7 +29,7 @@ var (
 	sbx = &harness.Sandbox{Dir: fmt.Sprintf("/tmp/qn-crash-%d", os.Getpid()), Chassis: chassis,
 		Netns: fmt.Sprintf("qn-crash-host-%d", os.Getpid())}
 	env = harness.New(harness.Setup{Name: "crash", Root: true, Programs: []string{"ovn-controller"},
-		Binaries: []string{"quantumnetd", "quantumnet", "qnetctl"}, Up: sbx.Up})
+		Binaries: []string{"quantumnetd", "quantumnet", "qnetctl", "quantumnet-qemu-hook"}, Up: sbx.Up})
 )
 
 func TestMain(m *testing.M) { os.Exit(env.Run(m)) }

@@ -41,6 +41,7 @@ type world struct {
 	nets   map[string]bool // extra networks that exist
 	groups map[string]bool // extra groups that exist
 	rules  []string        // rule ports of sgName that were added
+	vms    []*vmDom        // the defined domains (vm_test.go)
 	next   int
 	counts map[string]int // "add/killed", "add/done", ...
 	before map[string]int // ours() before the test
@@ -63,15 +64,17 @@ type op struct {
 
 // pick chooses the next operation.
 func (w *world) pick() op {
-	switch n := w.rnd.Intn(10); {
+	switch n := w.rnd.Intn(13); {
 	case n < 4 && len(w.live) < maxLive, len(w.live) == 0:
 		return w.opAdd()
 	case n < 7:
 		return w.opDel()
 	case n < 8:
 		return w.opSG()
-	default:
+	case n < 10:
 		return w.opNet()
+	default:
+		return w.opVM()
 	}
 }
 
