@@ -2,6 +2,7 @@ package migration_test
 
 import (
 	"bytes"
+	"math/rand"
 	"os"
 	"os/exec"
 	"regexp"
@@ -54,14 +55,26 @@ func TestSlowMigrationSourceRestart(t *testing.T) {
 	ovsdbtest.Eventually(t, 30*time.Second, func() bool { return nbGet(t, iface, "options:requested-chassis") == chA+","+chB },
 		"the handoff never began: "+nbGet(t, iface, "options:requested-chassis"))
 
-	// The source's daemon restarts; the migration goes on for well over
-	// 2 x ready_timeout after it is back.
+	// Both daemons are killed mid-handoff (SIGKILL: the crash matrix's
+	// migration case), the source first, the destination a seeded moment
+	// later, and restarted; the migration goes on for well over
+	// 2 x ready_timeout after they are back.
 	t0 := time.Now()
-	if err := da.Restart(); err != nil {
-		t.Fatal(err)
+	seed := time.Now().UnixNano()
+	gap := time.Duration(rand.New(rand.NewSource(seed)).Int63n(int64(1500 * time.Millisecond)))
+	t.Logf("seed %d: the destination's daemon dies %v after the source's", seed, gap.Round(time.Millisecond))
+	da.Kill()
+	time.Sleep(gap)
+	db.Kill()
+	for _, d := range []*harness.Daemon{da, db} {
+		if err := d.Start(); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if err := da.WaitReady(30 * time.Second); err != nil {
-		t.Fatal(err)
+	for _, d := range []*harness.Daemon{da, db} {
+		if err := d.WaitReady(30 * time.Second); err != nil {
+			t.Fatal(err)
+		}
 	}
 	time.Sleep(3*slowReadyTimeout + time.Second)
 	select {
