@@ -140,9 +140,42 @@ func TestLiveMigration(t *testing.T) {
 		t.Fatalf("%v %s", err, out)
 	}
 	t.Cleanup(func() { da.Qnetctl("network", "delete", "mignet") })
+	ns, ctrIP := migContainer(t, db)
+	v := bootMigVM(t, ns, ctrIP)
+	v.lookup = nameLookup(t, da, v)
 
-	// A container on host B, attached by its daemon through the CNI plugin.
-	ns := fmt.Sprintf("qnmig-c-%d", os.Getpid())
+	from := "a"
+	for i := 0; i < 4; i++ {
+		to := map[string]string{"a": "b", "b": "a"}[from]
+		migrateOnce(t, da, v, i, from, to)
+		from = to
+	}
+	refusedMigration(t, v, from)
+
+	name, iface := v.name, v.iface
+	// Undefined on the host it ended on: that host's daemon, following
+	// libvirt's events, releases the port.
+	virsh(from, "destroy", name)
+	if out, err := virsh(from, "undefine", name); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	ovsdbtest.Eventually(t, 15*time.Second, func() bool { return nbGet(t, iface, "addresses") == "" }, "the undefined VM's port was not released")
+}
+
+// migVM is TestLiveMigration's VM, and the container on host B that
+// pings it.
+type migVM struct {
+	name, iface string
+	xml         string        // its domain XML
+	ip, addrs   string        // its address by DHCP, its port's addresses
+	ns          string        // the container's network namespace
+	lookup      func() string // its name resolved from the container
+}
+
+// migContainer is a container on host B, attached by its daemon db through
+// the CNI plugin: its network namespace and address.
+func migContainer(t *testing.T, db *harness.Daemon) (ns, ctrIP string) {
+	ns = fmt.Sprintf("qnmig-c-%d", os.Getpid())
 	exec.Command("ip", "netns", "add", ns).Run()
 	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
 	holder := exec.Command("ip", "netns", "exec", ns, "sleep", "infinity")
@@ -160,9 +193,13 @@ func TestLiveMigration(t *testing.T) {
 	}
 	t.Cleanup(func() { cni.Config.DelNetworkList(context.Background(), cni.List, rt) })
 	cres, _ := current.NewResultFromResult(r)
-	ctrIP := cres.IPs[0].Address.IP.String()
+	ctrIP = cres.IPs[0].Address.IP.String()
+	return ns, ctrIP
+}
 
-	// The VM on host A.
+// bootMigVM starts the VM on host A, pinging ctrIP, and waits until it has
+// its address by DHCP and the container in ns reaches it.
+func bootMigVM(t *testing.T, ns, ctrIP string) *migVM {
 	name, iface, mac := "qn-test-mig", harness.UUID(), "52:54:00:21:11:01"
 	console := filepath.Join(th.Dir, "mig.console")
 	xml := vmXML(name, iface, mac, "mignet", ctrIP, console)
@@ -197,8 +234,13 @@ func TestLiveMigration(t *testing.T) {
 	ovsdbtest.Eventually(t, 30*time.Second, func() bool {
 		return exec.Command("ip", "netns", "exec", ns, "ping", "-c", "1", "-W", "1", vmIP).Run() == nil
 	}, "the container on host B cannot reach the VM on host A")
+	return &migVM{name: name, iface: iface, xml: xml, ip: vmIP, addrs: addrs, ns: ns}
+}
 
-	// Its name resolves on the other host (a resolver runs on every chassis).
+// nameLookup checks that the VM's name resolves from the container on
+// host B (a resolver runs on every chassis) and returns that lookup.
+func nameLookup(t *testing.T, da *harness.Daemon, v *migVM) func() string {
+	name, ns, vmIP := v.name, v.ns, v.ip
 	netJSON, _ := da.Qnetctl("-o", "json", "network", "show", "mignet")
 	m := regexp.MustCompile(`"resolvers":\s*\[\s*"([0-9.]+)"`).FindStringSubmatch(netJSON)
 	if m == nil {
@@ -212,57 +254,63 @@ func TestLiveMigration(t *testing.T) {
 	if got := lookup(); got != vmIP {
 		t.Fatalf("%s.quantix.local from host B: %q, want %s", name, got, vmIP)
 	}
+	return lookup
+}
 
-	from := "a"
-	for i := 0; i < 4; i++ {
-		to := map[string]string{"a": "b", "b": "a"}[from]
-		p := startPing(ns, vmIP)
-		time.Sleep(300 * time.Millisecond)
-		t0 := time.Now()
-		out, err := virsh(from, "migrate", "--live", "--p2p", "--persistent", "--undefinesource", name, th.Vars["QN_LIBVIRT_MIGRATE_URI_"+strings.ToUpper(to)])
-		took := time.Since(t0)
-		ovsdbtest.Eventually(t, 10*time.Second, func() bool {
-			return nbGet(t, iface, "options:requested-chassis") == th.Vars["QN_CHASSIS_"+strings.ToUpper(to)]
-		}, "after the migration the port is not the destination's alone: "+nbGet(t, iface, "options:requested-chassis"))
-		time.Sleep(300 * time.Millisecond)
-		lost, gap := p.stop()
-		if err != nil {
-			t.Fatalf("migrate %s->%s: %v\n%s", from, to, err, out)
-		}
-		job, _ := virsh(to, "domjobinfo", "--completed", name)
-		downtime := "?"
-		if m := downtimeRE.FindStringSubmatch(job); m != nil {
-			downtime = m[1] + " ms"
-		}
-		t.Logf("migration %d %s->%s: %v; pings lost %d, longest gap %v, QEMU downtime %s", i+1, from, to, took.Round(time.Millisecond), lost, gap.Round(time.Millisecond), downtime)
-		if st, _ := virsh(to, "domstate", name); !strings.Contains(st, "running") {
-			t.Fatalf("after migrating to %s the VM is %q", to, st)
-		}
-		if a := nbGet(t, iface, "addresses"); a != addrs {
-			t.Fatalf("addresses changed: %s -> %s", addrs, a)
-		}
-		if nbGet(t, iface, "options:activation-strategy") != "" || nbGet(t, iface, "external_ids:quantumnet\\:migration-to") != "" {
-			t.Fatal("migration state left on the port")
-		}
-		if gap > 3*time.Second {
-			t.Fatalf("the network was gone for %v", gap)
-		}
-		if err := exec.Command("ip", "netns", "exec", ns, "ping", "-c", "2", "-W", "1", vmIP).Run(); err != nil {
-			t.Fatalf("after migrating to %s the container cannot reach the VM", to)
-		}
-		if got := lookup(); got != vmIP {
-			t.Fatalf("after migrating to %s, %s.quantix.local resolves to %q, want %s", to, name, got, vmIP)
-		}
-		show, _ := da.Qnetctl("port", "show", iface)
-		if !regexp.MustCompile(`requested chassis:\s+`+th.Vars["QN_CHASSIS_"+strings.ToUpper(to)]+`\n`).MatchString(show) ||
-			!regexp.MustCompile(`bound to:\s+`+th.Vars["QN_CHASSIS_"+strings.ToUpper(to)]).MatchString(show) || !strings.Contains(show, "vm:") {
-			t.Fatalf("qnetctl port show after migrating to %s:\n%s", to, show)
-		}
-		from = to
+// migrateOnce is the i-th live migration of v, from host from to host to,
+// while the container pings it: the port ends on the destination alone,
+// the VM runs there with its addresses, reachable and resolvable.
+func migrateOnce(t *testing.T, da *harness.Daemon, v *migVM, i int, from, to string) {
+	name, iface, ns, vmIP, addrs, lookup := v.name, v.iface, v.ns, v.ip, v.addrs, v.lookup
+	p := startPing(ns, vmIP)
+	time.Sleep(300 * time.Millisecond)
+	t0 := time.Now()
+	out, err := virsh(from, "migrate", "--live", "--p2p", "--persistent", "--undefinesource", name, th.Vars["QN_LIBVIRT_MIGRATE_URI_"+strings.ToUpper(to)])
+	took := time.Since(t0)
+	ovsdbtest.Eventually(t, 10*time.Second, func() bool {
+		return nbGet(t, iface, "options:requested-chassis") == th.Vars["QN_CHASSIS_"+strings.ToUpper(to)]
+	}, "after the migration the port is not the destination's alone: "+nbGet(t, iface, "options:requested-chassis"))
+	time.Sleep(300 * time.Millisecond)
+	lost, gap := p.stop()
+	if err != nil {
+		t.Fatalf("migrate %s->%s: %v\n%s", from, to, err, out)
 	}
+	job, _ := virsh(to, "domjobinfo", "--completed", name)
+	downtime := "?"
+	if m := downtimeRE.FindStringSubmatch(job); m != nil {
+		downtime = m[1] + " ms"
+	}
+	t.Logf("migration %d %s->%s: %v; pings lost %d, longest gap %v, QEMU downtime %s", i+1, from, to, took.Round(time.Millisecond), lost, gap.Round(time.Millisecond), downtime)
+	if st, _ := virsh(to, "domstate", name); !strings.Contains(st, "running") {
+		t.Fatalf("after migrating to %s the VM is %q", to, st)
+	}
+	if a := nbGet(t, iface, "addresses"); a != addrs {
+		t.Fatalf("addresses changed: %s -> %s", addrs, a)
+	}
+	if nbGet(t, iface, "options:activation-strategy") != "" || nbGet(t, iface, "external_ids:quantumnet\\:migration-to") != "" {
+		t.Fatal("migration state left on the port")
+	}
+	if gap > 3*time.Second {
+		t.Fatalf("the network was gone for %v", gap)
+	}
+	if err := exec.Command("ip", "netns", "exec", ns, "ping", "-c", "2", "-W", "1", vmIP).Run(); err != nil {
+		t.Fatalf("after migrating to %s the container cannot reach the VM", to)
+	}
+	if got := lookup(); got != vmIP {
+		t.Fatalf("after migrating to %s, %s.quantix.local resolves to %q, want %s", to, name, got, vmIP)
+	}
+	show, _ := da.Qnetctl("port", "show", iface)
+	if !regexp.MustCompile(`requested chassis:\s+`+th.Vars["QN_CHASSIS_"+strings.ToUpper(to)]+`\n`).MatchString(show) ||
+		!regexp.MustCompile(`bound to:\s+`+th.Vars["QN_CHASSIS_"+strings.ToUpper(to)]).MatchString(show) || !strings.Contains(show, "vm:") {
+		t.Fatalf("qnetctl port show after migrating to %s:\n%s", to, show)
+	}
+}
 
-	// A migration the destination refuses (a domain of that name exists
-	// there): the VM stays on the source, connected, nothing bound there.
+// refusedMigration is a migration of v from host from that the
+// destination refuses (a domain of that name exists there): the VM stays
+// on the source, connected, nothing bound there.
+func refusedMigration(t *testing.T, v *migVM, from string) {
+	name, iface, ns, vmIP, xml := v.name, v.iface, v.ns, v.ip, v.xml
 	to := map[string]string{"a": "b", "b": "a"}[from]
 	blocker := strings.Replace(strings.Replace(xml, "<name>"+name, "<name>"+name, 1), iface, harness.UUID(), 2)
 	blocker = strings.Replace(blocker, "<domain type='qemu'>", "<domain type='qemu'><uuid>"+harness.UUID()+"</uuid>", 1)
@@ -294,11 +342,4 @@ func TestLiveMigration(t *testing.T) {
 	if strings.TrimSpace(string(sbAdd)) != "" {
 		t.Fatalf("after a refused migration the port is still bound on another chassis: %s", sbAdd)
 	}
-	// Undefined on the host it ended on: that host's daemon, following
-	// libvirt's events, releases the port.
-	virsh(from, "destroy", name)
-	if out, err := virsh(from, "undefine", name); err != nil {
-		t.Fatalf("%v %s", err, out)
-	}
-	ovsdbtest.Eventually(t, 15*time.Second, func() bool { return nbGet(t, iface, "addresses") == "" }, "the undefined VM's port was not released")
 }

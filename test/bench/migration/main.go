@@ -268,6 +268,63 @@ func (b *bench) setup(ctx context.Context, first modeSpec) error {
 
 // runMode boots the mode's VM on host A and migrates it 2n times.
 func (b *bench) runMode(ctx context.Context, m modeSpec, i int) error {
+	v, err := b.setupMode(ctx, m, i)
+	if err != nil {
+		return err
+	}
+	if err := b.measureMode(ctx, m, v, i); err != nil {
+		return err
+	}
+	if !m.naive {
+		b.checkHandoff(m)
+	}
+	b.teardownMode(ctx, m, v)
+	return nil
+}
+
+// setupMode readies the hosts for mode m (the hook, the daemons, the
+// traces, the sniffers) and boots its VM on host A.
+func (b *bench) setupMode(ctx context.Context, m modeSpec, i int) (*vm, error) {
+	if err := b.prepareMode(ctx, m); err != nil {
+		return nil, err
+	}
+	v := &vm{name: vmPrefix + m.name, iface: uuid(), mac: fmt.Sprintf("52:54:00:21:13:%02x", i+1)}
+	v.console = filepath.Join(b.tmp, v.name+".console")
+	b.trace.setPort(v.iface)
+	b.closeSniffers()
+	for _, h := range []string{"a", "b"} {
+		s, err := startSniffer(map[string]string{"a": b.nsA, "b": b.nsB}[h], v.mac)
+		if err != nil {
+			return nil, fmt.Errorf("packet sniffer in host %s: %w", h, err)
+		}
+		b.sniff[h] = s
+	}
+	if m.naive {
+		v.ip = naiveIP
+		if err := b.naivePort(ctx, v, b.env["QN_CHASSIS_A"]); err != nil {
+			return nil, err
+		}
+	}
+	t0 := time.Now()
+	if err := b.bootVM(ctx, v, !m.naive); err != nil {
+		return nil, err
+	}
+	logf("%s: VM %s (%s) up on host A after %s; %d migrations", m.name, v.name, v.ip, time.Since(t0).Round(100*time.Millisecond), 2**flagN)
+	if !m.naive {
+		addrs := b.nbGet(ctx, v.iface, "addresses")
+		if !strings.Contains(addrs, v.ip) || !strings.Contains(addrs, v.mac) {
+			return nil, fmt.Errorf("VM DHCP address %s, logical port addresses %s", v.ip, addrs)
+		}
+		if err := b.floatingIP(ctx, v, i); err != nil {
+			return nil, err
+		}
+	}
+	return v, nil
+}
+
+// prepareMode sets the qemu hook and the daemons' chassis.manage as mode m
+// wants them, and restarts the libvirt event traces.
+func (b *bench) prepareMode(ctx context.Context, m modeSpec) error {
 	if m.hook != b.hookOn {
 		logf("%s: %s the qemu hook (nhost.sh up, libvirtd reload)", m.name, map[bool]string{true: "installing", false: "removing"}[m.hook])
 		if err := b.hostsUp(ctx, m.hook); err != nil {
@@ -292,37 +349,12 @@ func (b *bench) runMode(ctx context.Context, m modeSpec, i int) error {
 			return err
 		}
 	}
-	v := &vm{name: vmPrefix + m.name, iface: uuid(), mac: fmt.Sprintf("52:54:00:21:13:%02x", i+1)}
-	v.console = filepath.Join(b.tmp, v.name+".console")
-	b.trace.setPort(v.iface)
-	b.closeSniffers()
-	for _, h := range []string{"a", "b"} {
-		s, err := startSniffer(map[string]string{"a": b.nsA, "b": b.nsB}[h], v.mac)
-		if err != nil {
-			return fmt.Errorf("packet sniffer in host %s: %w", h, err)
-		}
-		b.sniff[h] = s
-	}
-	if m.naive {
-		v.ip = naiveIP
-		if err := b.naivePort(ctx, v, b.env["QN_CHASSIS_A"]); err != nil {
-			return err
-		}
-	}
-	t0 := time.Now()
-	if err := b.bootVM(ctx, v, !m.naive); err != nil {
-		return err
-	}
-	logf("%s: VM %s (%s) up on host A after %s; %d migrations", m.name, v.name, v.ip, time.Since(t0).Round(100*time.Millisecond), 2**flagN)
-	if !m.naive {
-		addrs := b.nbGet(ctx, v.iface, "addresses")
-		if !strings.Contains(addrs, v.ip) || !strings.Contains(addrs, v.mac) {
-			return fmt.Errorf("VM DHCP address %s, logical port addresses %s", v.ip, addrs)
-		}
-		if err := b.floatingIP(ctx, v, i); err != nil {
-			return err
-		}
-	}
+	return nil
+}
+
+// measureMode runs mode m's measurements on v: the reference pauses (on
+// the first mode only), then 2*n migrations back and forth.
+func (b *bench) measureMode(ctx context.Context, m modeSpec, v *vm, i int) error {
 	if i == 0 {
 		// The measurement's own floor, once per run: the guest paused
 		// and resumed on host A, nothing moving in the network.
@@ -357,41 +389,51 @@ func (b *bench) runMode(ctx context.Context, m modeSpec, i int) error {
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
-	if !m.naive {
-		// When did the handoff end (NB: the destination alone), measured
-		// from the guest's resume? The design ends it on libvirt's
-		// RESUMED_MIGRATED / STOPPED_MIGRATED events; the source's
-		// stopped/release hook comes only when virsh is about done.
-		var lag []float64
-		for _, r := range b.results {
-			if r.Mode == m.name && !r.NBFinal.IsZero() && !r.Resumed.IsZero() {
-				lag = append(lag, float64(r.NBFinal.Sub(r.Resumed))/1e6)
-			}
-		}
-		watching := 0
-		for _, h := range []string{"a", "b"} {
-			if c, _ := os.ReadFile(filepath.Join(b.tmp, "quantumnetd-"+h+".log")); strings.Contains(string(c), "libvirt: following domain events") {
-				watching++
-			}
-		}
-		var leaky, leaked int
-		var at []string
-		for _, r := range b.results {
-			if r.Mode == m.name && r.TapEarly > 0 {
-				leaky++
-				leaked += r.TapEarly
-				at = append(at, fmt.Sprintf("%s->%s #%d at %s ms (SB bound the destination at %s)", strings.ToUpper(r.From), strings.ToUpper(r.To), r.Index, rel(r.TapEarlyAt, r.Start), rel(firstSB(r, "additional="+b.env["QN_CHASSIS_"+strings.ToUpper(r.To)]), r.Start)))
-			}
-		}
-		if leaky > 0 {
-			b.problem("%s: on %d of %d migrations the network handed %d echo request(s) to the destination's tap before QEMU's RARP, i.e. before activation-strategy=rarp let it: %s",
-				m.name, leaky, 2**flagN, leaked, strings.Join(at, "; "))
-		}
-		if st := stats(lag); st.N > 0 && st.Median > 500 {
-			b.problem("%s: the handoff ended (NB requested-chassis=DST alone) %.0f ms [%.0f-%.0f] after the guest resumed, i.e. on the source's stopped/release hook, not on libvirt's RESUMED/STOPPED_MIGRATED events; %d of 2 daemon logs say \"libvirt: following domain events\" (chassis.manage=%v)",
-				m.name, st.Median, st.Min, st.Max, watching, b.daemonManage)
+	return nil
+}
+
+// checkHandoff records as problems of a QuantumNet mode m the echo
+// requests handed to a destination's tap too early and a handoff that
+// ended on the source's hook rather than on libvirt's events.
+func (b *bench) checkHandoff(m modeSpec) {
+	// When did the handoff end (NB: the destination alone), measured
+	// from the guest's resume? The design ends it on libvirt's
+	// RESUMED_MIGRATED / STOPPED_MIGRATED events; the source's
+	// stopped/release hook comes only when virsh is about done.
+	var lag []float64
+	for _, r := range b.results {
+		if r.Mode == m.name && !r.NBFinal.IsZero() && !r.Resumed.IsZero() {
+			lag = append(lag, float64(r.NBFinal.Sub(r.Resumed))/1e6)
 		}
 	}
+	watching := 0
+	for _, h := range []string{"a", "b"} {
+		if c, _ := os.ReadFile(filepath.Join(b.tmp, "quantumnetd-"+h+".log")); strings.Contains(string(c), "libvirt: following domain events") {
+			watching++
+		}
+	}
+	var leaky, leaked int
+	var at []string
+	for _, r := range b.results {
+		if r.Mode == m.name && r.TapEarly > 0 {
+			leaky++
+			leaked += r.TapEarly
+			at = append(at, fmt.Sprintf("%s->%s #%d at %s ms (SB bound the destination at %s)", strings.ToUpper(r.From), strings.ToUpper(r.To), r.Index, rel(r.TapEarlyAt, r.Start), rel(firstSB(r, "additional="+b.env["QN_CHASSIS_"+strings.ToUpper(r.To)]), r.Start)))
+		}
+	}
+	if leaky > 0 {
+		b.problem("%s: on %d of %d migrations the network handed %d echo request(s) to the destination's tap before QEMU's RARP, i.e. before activation-strategy=rarp let it: %s",
+			m.name, leaky, 2**flagN, leaked, strings.Join(at, "; "))
+	}
+	if st := stats(lag); st.N > 0 && st.Median > 500 {
+		b.problem("%s: the handoff ended (NB requested-chassis=DST alone) %.0f ms [%.0f-%.0f] after the guest resumed, i.e. on the source's stopped/release hook, not on libvirt's RESUMED/STOPPED_MIGRATED events; %d of 2 daemon logs say \"libvirt: following domain events\" (chassis.manage=%v)",
+			m.name, st.Median, st.Min, st.Max, watching, b.daemonManage)
+	}
+}
+
+// teardownMode removes mode m's VM, its floating IP and the sniffers, and
+// checks that the daemon released a QuantumNet VM's port.
+func (b *bench) teardownMode(ctx context.Context, m modeSpec, v *vm) {
 	b.removeVM(v)
 	b.dropFIP(ctx, v)
 	b.closeSniffers()
@@ -403,7 +445,6 @@ func (b *bench) runMode(ctx context.Context, m modeSpec, i int) error {
 				m.name, v.iface, b.nbGet(ctx, v.iface, `external_ids:"quantumnet:chassis"`), b.daemonManage)
 		}
 	}
-	return nil
 }
 
 // firstSB is the first SB change of r's timeline containing what.

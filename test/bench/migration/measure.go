@@ -245,22 +245,7 @@ func (b *bench) migrate(ctx context.Context, mode string, v *vm, idx int, to str
 	}
 	time.Sleep(50 * time.Millisecond) // let virsh event lines arrive
 	r.Timeline = b.trace.window(r.Start.Add(-200*time.Millisecond), end)
-	for _, e := range r.Timeline {
-		switch {
-		case e.Src == "libvirt-"+from && e.dom == v.name && strings.Contains(e.What, "Suspended Migrated") && r.Suspended.IsZero():
-			r.Suspended = e.At
-		case e.Src == "libvirt-"+to && e.dom == v.name && strings.Contains(e.What, "Resumed Migrated") && r.Resumed.IsZero():
-			r.Resumed = e.At
-		case e.Src == "libvirt-"+from && e.dom == v.name && strings.HasPrefix(e.What, "job-completed"):
-			r.SrcJobDT = e.downtime
-		case e.Src == "sb" && strings.Contains(e.What, "activated="+dstChassis) && r.Activated.IsZero():
-			r.Activated = e.At
-		case e.Src == "nb" && strings.HasPrefix(e.What, "requested-chassis="+dstChassis) && !strings.Contains(e.What, "activation") && r.NBFinal.IsZero():
-			r.NBFinal = e.At
-		case e.Src == "sb" && strings.HasPrefix(e.What, "chassis="+dstChassis) && !strings.Contains(e.What, "additional") && r.SBFinal.IsZero():
-			r.SBFinal = e.At
-		}
-	}
+	r.markEvents(from, to, v.name, dstChassis)
 	r.pickGaps(gaps)
 	if r.Gap > 0 {
 		r.Share = r.Gap - r.Downtime
@@ -270,6 +255,37 @@ func (b *bench) migrate(ctx context.Context, mode string, v *vm, idx int, to str
 	if !r.Resumed.IsZero() && !r.GapTo.IsZero() {
 		r.AfterResume = r.GapTo.Sub(r.Resumed)
 	}
+	b.tapTimes(ctx, r, to)
+	return r, nil
+}
+
+// markEvents sets r's event times from its timeline: the source's
+// Suspended, the destination's Resumed, the source's job-completed
+// downtime, and the first SB / NB changes to the destination (dstChassis)
+// of domain dom migrating from host from to host to.
+func (r *result) markEvents(from, to, dom, dstChassis string) {
+	for _, e := range r.Timeline {
+		switch {
+		case e.Src == "libvirt-"+from && e.dom == dom && strings.Contains(e.What, "Suspended Migrated") && r.Suspended.IsZero():
+			r.Suspended = e.At
+		case e.Src == "libvirt-"+to && e.dom == dom && strings.Contains(e.What, "Resumed Migrated") && r.Resumed.IsZero():
+			r.Resumed = e.At
+		case e.Src == "libvirt-"+from && e.dom == dom && strings.HasPrefix(e.What, "job-completed"):
+			r.SrcJobDT = e.downtime
+		case e.Src == "sb" && strings.Contains(e.What, "activated="+dstChassis) && r.Activated.IsZero():
+			r.Activated = e.At
+		case e.Src == "nb" && strings.HasPrefix(e.What, "requested-chassis="+dstChassis) && !strings.Contains(e.What, "activation") && r.NBFinal.IsZero():
+			r.NBFinal = e.At
+		case e.Src == "sb" && strings.HasPrefix(e.What, "chassis="+dstChassis) && !strings.Contains(e.What, "additional") && r.SBFinal.IsZero():
+			r.SBFinal = e.At
+		}
+	}
+}
+
+// tapTimes sets r's times seen by the packet sniffer on host to, the
+// destination: QEMU's RARP, the first echo request and reply on the VM's
+// tap, and what follows from them.
+func (b *bench) tapTimes(ctx context.Context, r *result, to string) {
 	if s := b.sniff[to]; s != nil {
 		var idx int
 		idx, r.TapRARP, r.TapReq, r.TapRep, r.TapEarlyAt, r.NRARP, r.TapEarly = s.tapTimes(r.Start)
@@ -278,15 +294,14 @@ func (b *bench) migrate(ctx context.Context, mode string, v *vm, idx int, to str
 		if !r.TapReq.IsZero() && !r.Resumed.IsZero() {
 			r.NetReady = r.TapReq.Sub(r.Resumed)
 			if !r.TapRep.IsZero() {
-				from := r.TapReq
-				if r.Resumed.After(from) {
-					from = r.Resumed
+				start := r.TapReq
+				if r.Resumed.After(start) {
+					start = r.Resumed
 				}
-				r.GuestReply = r.TapRep.Sub(from)
+				r.GuestReply = r.TapRep.Sub(start)
 			}
 		}
 	}
-	return r, nil
 }
 
 // pause is the reference: the guest paused for about pauseFor and resumed

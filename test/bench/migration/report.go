@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"sort"
@@ -162,12 +163,40 @@ func (b *bench) report(modes []modeSpec) *jsonReport {
 	for _, m := range modes {
 		rep.Modes = append(rep.Modes, m.name)
 	}
-	dirs := []string{"ab", "ba"}
-	dirName := map[string]string{"ab": "A->B", "ba": "B->A"}
-	dirNote := map[string]string{"ab": "pinger on the destination", "ba": "pinger on the source"}
-	sum := map[string]*summary{}
-
 	w := os.Stdout
+	sum := b.reportTable(w, rep, modes)
+	reportTargets(w, rep, sum)
+	reportNotes(w)
+	nMig, nSrc, nEq, maxEvDiff := b.downtimeChecks()
+	rep.FIP = b.fipReport(w, modes)
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "QEMU downtime cross-checks: the source's job-completed event carried it on %d of %d migrations (equal on %d);\n", nSrc, nMig, nEq)
+	fmt.Fprintf(w, "source Suspended -> destination Resumed events differ from it by at most %s ms.\n", ms(maxEvDiff))
+	if len(b.problems) > 0 {
+		fmt.Fprintf(w, "\nProblems seen:\n")
+		for _, p := range b.problems {
+			fmt.Fprintf(w, "  - %s\n", p)
+		}
+	}
+	fmt.Fprintln(w)
+	rep.Results = b.results
+	rep.Problems = b.problems
+	return rep
+}
+
+// reportDirs are the migration directions, in the report's order, and
+// their names.
+var (
+	reportDirs    = []string{"ab", "ba"}
+	reportDirName = map[string]string{"ab": "A->B", "ba": "B->A"}
+)
+
+// reportTable writes the table of outages, the reference first, then per
+// direction and mode, and adds its summaries to rep. It returns them by
+// mode and direction ("reference" for the reference).
+func (b *bench) reportTable(w io.Writer, rep *jsonReport, modes []modeSpec) map[string]*summary {
+	dirs, dirName := reportDirs, reportDirName
+	sum := map[string]*summary{}
 	row := "%-5s %-17s %-13s %-12s %-17s %-17s %-16s %-7s %-14s %-6s\n"
 	fmt.Fprintf(w, "\nLive migration: network outage seen by a container on host B pinging the VM every 10 ms\n")
 	fmt.Fprintf(w, "(%d migration(s) per direction and mode; 128 MiB guest, QEMU TCG, %d CPUs; values: median [min-max])\n\n", *flagN, runtime.NumCPU())
@@ -189,6 +218,13 @@ func (b *bench) report(modes []modeSpec) *jsonReport {
 			fmt.Fprintf(w, row, dirName[d], m.name, s.Lost.cell(), medMax(s.Longest), s.Gap.cell(), s.Downtime.cell(), s.Share.cell(), med(s.AfterResume), s.NetReady.cell(), med(s.GuestReply))
 		}
 	}
+	return sum
+}
+
+// reportTargets writes the targets met or not, per direction, and adds
+// them to rep.
+func reportTargets(w io.Writer, rep *jsonReport, sum map[string]*summary) {
+	dirs, dirName := reportDirs, reportDirName
 	fmt.Fprintf(w, "\nTargets (per direction, on the median share; max shown too):\n")
 	for _, d := range dirs {
 		q, n := sum["quantumnet"+d], sum["naive"+d]
@@ -218,6 +254,11 @@ func (b *bench) report(modes []modeSpec) *jsonReport {
 			fmt.Fprintf(w, "  %-5s %-32s %-24s %-8s %s\n", dirName[d], v.What, v.Value, metStr(v.Met), note)
 		}
 	}
+}
+
+// reportNotes writes what the table's columns mean.
+func reportNotes(w io.Writer) {
+	dirNote := map[string]string{"ab": "pinger on the destination", "ba": "pinger on the source"}
 	fmt.Fprintf(w, "\nA->B: %s; B->A: %s. switchover gap = the reply gap across the guest's\n", dirNote["ab"], dirNote["ba"])
 	fmt.Fprintf(w, "pause (normally the longest; the longest differs when the host stalled the guest elsewhere).\n")
 	fmt.Fprintf(w, "share = switchover gap - QEMU's Total downtime (destination's domjobinfo --completed: source CPU stop\n")
@@ -229,8 +270,13 @@ func (b *bench) report(modes []modeSpec) *jsonReport {
 	fmt.Fprintf(w, "and guest reply are medians in ms; after resume ~ max(net ready, 0) + guest reply + ping sampling.\n")
 	fmt.Fprintf(w, "reference: the guest paused ~200 ms and resumed on host A, no migration, the network untouched\n")
 	fmt.Fprintf(w, "(* its downtime is Suspended -> Resumed events): the share a perfect handoff would show here.\n")
-	var nMig, nSrc, nEq int
-	var maxEvDiff time.Duration
+}
+
+// downtimeChecks cross-checks QEMU's downtime of each migration: how many
+// there were, on how many the source's job-completed event carried it and
+// on how many it was equal, and the largest difference from the
+// Suspended -> Resumed events.
+func (b *bench) downtimeChecks() (nMig, nSrc, nEq int, maxEvDiff time.Duration) {
 	for _, r := range b.results {
 		if r.Mode == "reference" {
 			continue
@@ -250,20 +296,7 @@ func (b *bench) report(modes []modeSpec) *jsonReport {
 			maxEvDiff = max(maxEvDiff, d)
 		}
 	}
-	rep.FIP = b.fipReport(w, modes)
-	fmt.Fprintln(w)
-	fmt.Fprintf(w, "QEMU downtime cross-checks: the source's job-completed event carried it on %d of %d migrations (equal on %d);\n", nSrc, nMig, nEq)
-	fmt.Fprintf(w, "source Suspended -> destination Resumed events differ from it by at most %s ms.\n", ms(maxEvDiff))
-	if len(b.problems) > 0 {
-		fmt.Fprintf(w, "\nProblems seen:\n")
-		for _, p := range b.problems {
-			fmt.Fprintf(w, "  - %s\n", p)
-		}
-	}
-	fmt.Fprintln(w)
-	rep.Results = b.results
-	rep.Problems = b.problems
-	return rep
+	return nMig, nSrc, nEq, maxEvDiff
 }
 
 func med(s stat) string {
