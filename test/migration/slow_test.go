@@ -60,22 +60,7 @@ func TestSlowMigrationSourceRestart(t *testing.T) {
 	// later, and restarted; the migration goes on for well over
 	// 2 x ready_timeout after they are back.
 	t0 := time.Now()
-	seed := time.Now().UnixNano()
-	gap := time.Duration(rand.New(rand.NewSource(seed)).Int63n(int64(1500 * time.Millisecond)))
-	t.Logf("seed %d: the destination's daemon dies %v after the source's", seed, gap.Round(time.Millisecond))
-	da.Kill()
-	time.Sleep(gap)
-	db.Kill()
-	for _, d := range []*harness.Daemon{da, db} {
-		if err := d.Start(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, d := range []*harness.Daemon{da, db} {
-		if err := d.WaitReady(30 * time.Second); err != nil {
-			t.Fatal(err)
-		}
-	}
+	killBoth(t, da, db)
 	time.Sleep(3*slowReadyTimeout + time.Second)
 	select {
 	case err := <-done:
@@ -157,4 +142,25 @@ func jobSummary(job string) string {
 		}
 	}
 	return strings.Join(keep, "\n")
+}
+
+// killBoth kills the source's daemon, then the destination's a seeded
+// moment later (SIGKILL both), and restarts them.
+func killBoth(t *testing.T, src, dst *harness.Daemon) {
+	seed := time.Now().UnixNano()
+	gap := time.Duration(rand.New(rand.NewSource(seed)).Int63n(int64(1500 * time.Millisecond)))
+	t.Logf("seed %d: the destination's daemon dies %v after the source's", seed, gap.Round(time.Millisecond))
+	src.Kill()
+	time.Sleep(gap)
+	dst.Kill()
+	for _, d := range []*harness.Daemon{src, dst} {
+		if err := d.Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, d := range []*harness.Daemon{src, dst} {
+		if err := d.WaitReady(30 * time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
