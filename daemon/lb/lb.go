@@ -1,0 +1,235 @@
+// Package lb is the pure half of QuantumNet's L4 load balancers: names,
+// validation of VIPs, listeners, members and health checks, and the
+// Northbound column values they turn into (vips, ip_port_mappings, health
+// check options). It links no OVSDB client; its Northbound store is to be
+// daemon/lb/nbstore.
+//
+// A load balancer becomes one OVN Load_Balancer per listener,
+// qn-lb-<name>-<port>: a listener is then one row to insert or delete (no
+// map mutation of a shared row), a Load_Balancer_Health_Check (keyed by
+// its "VIP:PORT") belongs to exactly one row, and the rows of a load
+// balancer are found by name prefix. Each row is attached to the
+// network's switch and to the router the network's gateway port is on.
+//
+// Health probes come from the network's gateway address: IPAM never hands
+// it out (it is excluded from allocation), so no tenant port can hold it.
+package lb
+
+import (
+	"fmt"
+	"net/netip"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/quantumnet/quantumnet/pkg/errs"
+)
+
+var nameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9_-]{0,30}[a-z0-9])?$`)
+
+// ValidateName checks a load balancer name (like a network name).
+func ValidateName(name string) error {
+	if name == "" {
+		return errs.New(errs.Invalid, "lb: name is required")
+	}
+	if !nameRE.MatchString(name) {
+		return errs.New(errs.Invalid, fmt.Sprintf("lb: name %q is invalid: use 1-32 lower-case letters, digits, '-' or '_', starting and ending with a letter or digit", name))
+	}
+	return nil
+}
+
+// Protocols OVN's Load_Balancer accepts.
+var Protocols = []string{"tcp", "udp", "sctp"}
+
+// ValidateProtocol checks the protocol ("" means tcp) and returns it.
+func ValidateProtocol(p string) (string, error) {
+	if p == "" {
+		return "tcp", nil
+	}
+	p = strings.ToLower(p)
+	if !slices.Contains(Protocols, p) {
+		return "", errs.New(errs.Invalid, fmt.Sprintf("lb: protocol %q is invalid: use tcp, udp or sctp", p))
+	}
+	return p, nil
+}
+
+// LoadBalancer is a load balancer as stored.
+type LoadBalancer struct {
+	Name        string
+	Network     string
+	VIP         netip.Addr
+	Protocol    string
+	Listeners   []Listener // sorted by port
+	Members     []Member
+	HealthCheck *HealthCheck // nil: none
+}
+
+// Listener is one port of the VIP and the port of the members it goes to.
+type Listener struct {
+	Port       int
+	MemberPort int
+}
+
+// Member is a backend: a logical port (its IPv4 address is looked up
+// and follows it) or a fixed address.
+type Member struct {
+	Port    string     // logical port name, or ""
+	Address netip.Addr // fixed address when Port is ""
+	Enabled bool
+	Health  string // online | offline | unknown (from Service_Monitor)
+}
+
+// ID is how the member is named: its port or its address.
+func (m Member) ID() string {
+	if m.Port != "" {
+		return m.Port
+	}
+	return m.Address.String()
+}
+
+// HealthCheck are the options of OVN's Load_Balancer_Health_Check.
+type HealthCheck struct {
+	Interval int // seconds between probes
+	Timeout  int // seconds to wait for an answer
+	Success  int // answers to be online
+	Failure  int // failures to be offline
+}
+
+// Options is the health check's options column.
+func (h *HealthCheck) Options() map[string]string {
+	return map[string]string{
+		"interval":      strconv.Itoa(h.Interval),
+		"timeout":       strconv.Itoa(h.Timeout),
+		"success_count": strconv.Itoa(h.Success),
+		"failure_count": strconv.Itoa(h.Failure),
+	}
+}
+
+// ValidateHealthCheck checks h for a load balancer of protocol proto.
+// OVN's service monitor (ovn-controller) probes TCP (a connection attempt)
+// and UDP (a datagram; offline on an ICMP port unreachable); it has no
+// SCTP probe, so a health check on an SCTP load balancer is refused.
+func ValidateHealthCheck(h *HealthCheck, proto string) error {
+	if proto == "sctp" {
+		return errs.New(errs.Invalid, "lb: health-check: OVN's service monitor probes only tcp and udp, not sctp")
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"interval", h.Interval}, {"timeout", h.Timeout}, {"success", h.Success}, {"failure", h.Failure}} {
+		if f.v < 1 || f.v > 3600 {
+			return errs.New(errs.Invalid, fmt.Sprintf("lb: health-check %s %d is out of range 1-3600", f.name, f.v))
+		}
+	}
+	if h.Timeout > h.Interval {
+		return errs.New(errs.Invalid, fmt.Sprintf("lb: health-check timeout %d is longer than the interval %d", h.Timeout, h.Interval))
+	}
+	return nil
+}
+
+// ValidateVIP checks that vip is an address of one of the network's
+// subnets and is not the subnet's network, broadcast or gateway address.
+func ValidateVIP(vip netip.Addr, subnets []netip.Prefix, gateways []netip.Addr) error {
+	if !vip.IsValid() {
+		return errs.New(errs.Invalid, "lb: vip is required")
+	}
+	if slices.Contains(gateways, vip) {
+		return errs.New(errs.Invalid, fmt.Sprintf("lb: vip %s is the network's gateway address", vip))
+	}
+	for _, s := range subnets {
+		if s.Contains(vip) {
+			if vip == s.Masked().Addr() {
+				return errs.New(errs.Invalid, fmt.Sprintf("lb: vip %s is the network address of %s", vip, s))
+			}
+			return nil
+		}
+	}
+	return errs.New(errs.Invalid, fmt.Sprintf("lb: vip %s is outside every subnet of the network", vip))
+}
+
+// ValidateListener checks a new listener against the existing ones.
+func ValidateListener(l Listener, existing []Listener) error {
+	if l.Port < 1 || l.Port > 65535 {
+		return errs.New(errs.Invalid, fmt.Sprintf("lb: listener port %d is out of range 1-65535", l.Port))
+	}
+	if l.MemberPort < 1 || l.MemberPort > 65535 {
+		return errs.New(errs.Invalid, fmt.Sprintf("lb: listener member-port %d is out of range 1-65535", l.MemberPort))
+	}
+	for _, e := range existing {
+		if e.Port == l.Port {
+			return errs.New(errs.Conflict, fmt.Sprintf("lb: listener port %d exists already", l.Port))
+		}
+	}
+	return nil
+}
+
+// ParseMember reads a member argument: an IP address or a port name.
+func ParseMember(s string) (Member, error) {
+	if s == "" {
+		return Member{}, errs.New(errs.Invalid, "lb: member is required")
+	}
+	if a, err := netip.ParseAddr(s); err == nil {
+		return Member{Address: a, Enabled: true}, nil
+	}
+	if strings.ContainsAny(s, " ,:=") {
+		return Member{}, errs.New(errs.Invalid, fmt.Sprintf("lb: member %q is neither an address nor a port name", s))
+	}
+	return Member{Port: s, Enabled: true}, nil
+}
+
+// OVNName is the name of the OVN Load_Balancer of listener port.
+func OVNName(name string, port int) string { return fmt.Sprintf("qn-lb-%s-%d", name, port) }
+
+// Owner is the IPAM reservation owner of the VIP.
+func Owner(name string) string { return "lb:" + name }
+
+// Resolve gives a member's current address (ok false: unknown now).
+type Resolve func(Member) (netip.Addr, bool)
+
+// Backends lists the addresses of the enabled members that resolve.
+func Backends(members []Member, resolve Resolve) []netip.Addr {
+	var out []netip.Addr
+	for _, m := range members {
+		if !m.Enabled {
+			continue
+		}
+		a, ok := resolve(m)
+		if ok && !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	slices.SortFunc(out, func(a, b netip.Addr) int { return a.Compare(b) })
+	return out
+}
+
+// VIPs is the vips column of listener l's Load_Balancer:
+// "VIP:PORT" → "B1:MPORT,B2:MPORT" (empty when no member is enabled).
+func VIPs(vip netip.Addr, l Listener, backends []netip.Addr) map[string]string {
+	parts := make([]string, len(backends))
+	for i, b := range backends {
+		parts[i] = netip.AddrPortFrom(b, uint16(l.MemberPort)).String()
+	}
+	return map[string]string{netip.AddrPortFrom(vip, uint16(l.Port)).String(): strings.Join(parts, ",")}
+}
+
+// IPPortMappings is the ip_port_mappings column the health check needs:
+// BACKEND_IP → "LSP:SOURCE_IP" for each member on a logical port (members
+// by address have no port to probe through, so they are not monitored).
+func IPPortMappings(members []Member, resolve Resolve, source netip.Addr) map[string]string {
+	out := map[string]string{}
+	for _, m := range members {
+		if m.Port == "" {
+			continue
+		}
+		if a, ok := resolve(m); ok {
+			out[a.String()] = m.Port + ":" + source.String()
+		}
+	}
+	return out
+}
+
+// FindMember returns the index of the member named id (port or address).
+func FindMember(members []Member, id string) int {
+	return slices.IndexFunc(members, func(m Member) bool { return m.ID() == id })
+}
