@@ -33,6 +33,8 @@ var layers = []struct {
 		"only main wires the concrete services"},
 	{"daemon/router/nbstore", append([]string{"daemon/attach", "daemon/lport", "daemon/vm"}, sgStore...),
 		"routers and floating IPs are below the port owners: they hand the port transaction operations through lport.NAT"},
+	{"daemon/lb/nbstore", append([]string{"daemon/attach", "daemon/lport", "daemon/vm", "daemon/router/nbstore"}, sgStore...),
+		"load balancers are below the port owners: members' addresses are read from the port view"},
 	{"daemon/lport", []string{"daemon/router/nbstore"}, "the port transaction reaches NAT through its own interface"},
 	{"daemon/portmap", append([]string{"daemon/attach", "daemon/lport", "daemon/vm", "daemon/netsvc"}, sgStore...),
 		"host port mappings are below the attachment that owns them; the management port's logical port comes through a Ports interface wired in main"},

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"maps"
 	"net/netip"
+	"slices"
 	"testing"
 
 	"github.com/quantumnet/quantumnet/pkg/errs"
@@ -146,5 +147,25 @@ func TestVIPsAndMappings(t *testing.T) {
 	}
 	if FindMember(members, "10.0.0.9") != 3 || FindMember(members, "nope") != -1 {
 		t.Error("FindMember")
+	}
+}
+
+func TestRecordRoundTrip(t *testing.T) {
+	in := LoadBalancer{Name: "web", Network: "blue", VIP: netip.MustParseAddr("10.0.0.100"), Protocol: "tcp",
+		Listeners:   []Listener{{80, 8080}, {443, 8443}},
+		Members:     []Member{{Port: "p1", Enabled: true}, {Address: netip.MustParseAddr("10.0.0.9")}},
+		HealthCheck: &HealthCheck{5, 2, 2, 3}}
+	out, err := FromIDs(in.IDs(), "tcp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Name != in.Name || out.Network != in.Network || out.VIP != in.VIP || *out.HealthCheck != *in.HealthCheck ||
+		!slices.Equal(out.Listeners, in.Listeners) || !slices.Equal(out.Members, in.Members) {
+		t.Errorf("got %+v, want %+v", out, in)
+	}
+	empty := LoadBalancer{Name: "x", Network: "blue", VIP: in.VIP}
+	out, err = FromIDs(empty.IDs(), "udp")
+	if err != nil || out.HealthCheck != nil || len(out.Listeners) != 0 || len(out.Members) != 0 || out.Protocol != "udp" {
+		t.Errorf("empty: %+v %v", out, err)
 	}
 }

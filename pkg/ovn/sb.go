@@ -47,7 +47,7 @@ func NewSB(ctx context.Context, remotes []string, tlsCfg *tls.Config, log *slog.
 	sb := &SB{}
 	c, err := ovs.Dial(ctx, dbm, ovs.DialConfig{
 		Name: "sb", Remotes: remotes, TLS: tlsCfg, Logger: log, LeaderOnly: false,
-		Tables: []model.Model{&sbdb.Chassis{}, &sbdb.PortBinding{}},
+		Tables: []model.Model{&sbdb.Chassis{}, &sbdb.PortBinding{}, &sbdb.ServiceMonitor{}},
 		OnCache: func(tc *cache.TableCache) {
 			tc.AddEventHandler(&cache.EventHandlerFuncs{
 				AddFunc:    func(table string, m model.Model) { sb.changed(table, nil, m) },
@@ -138,4 +138,17 @@ func (c *SB) ChassisWithPhysnet(physnet string) []string {
 func (c *SB) HasPhysnet(chassis, physnet string) bool {
 	ch, err := c.GetChassis(chassis)
 	return err == nil && BridgeMappings(ch)[physnet] != ""
+}
+
+// ServiceMonitorStatus returns the status ovn-controller's service monitor
+// reports for the backend ip:port probed through logical port lsp
+// ("online", "offline", "error"; "" when there is no such row yet).
+func (c *SB) ServiceMonitorStatus(lsp, ip string, port int) string {
+	rows, err := ovs.Query(c.Conn, func(m *sbdb.ServiceMonitor) bool {
+		return m.LogicalPort == lsp && m.IP == ip && m.Port == port
+	})
+	if err != nil || len(rows) == 0 || rows[0].Status == nil {
+		return ""
+	}
+	return *rows[0].Status
 }

@@ -154,3 +154,17 @@ const (
 	LocalnetPrefix      = "qn-ln-"  // localnet LSP of an external network
 	ChassisRedirectPref = "cr-"     // SB Port_Binding of a distributed gateway port
 )
+
+// Load balancers (daemon/lb): one Load_Balancer row per load balancer,
+// LBPrefix+name, carrying the load balancer's record in its external_ids
+// (the vips, ip_port_mappings and health checks are derived from it).
+const (
+	LBPrefix    = "qn-lb-"
+	LB          = Prefix + "lb"           // Load_Balancer: the load balancer's name
+	LBVIP       = Prefix + "lb-vip"       // its VIP
+	LBListeners = Prefix + "lb-listeners" // PORT:MEMBERPORT,...
+	LBMembers   = Prefix + "lb-members"   // MEMBER=on|off,... (a port name or an address)
+	LBHealth    = Prefix + "lb-health"    // INTERVAL,TIMEOUT,SUCCESS,FAILURE ("": no health check)
+	// OwnerLBPrefix + name holds a load balancer's VIP reservation.
+	OwnerLBPrefix = "lb:"
+)
