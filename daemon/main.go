@@ -22,6 +22,7 @@ import (
 	"github.com/quantumnet/quantumnet/daemon/chassis"
 	"github.com/quantumnet/quantumnet/daemon/config"
 	qndns "github.com/quantumnet/quantumnet/daemon/dns"
+	lbstore "github.com/quantumnet/quantumnet/daemon/lb/nbstore"
 	"github.com/quantumnet/quantumnet/daemon/lport"
 	"github.com/quantumnet/quantumnet/daemon/lvwatch"
 	"github.com/quantumnet/quantumnet/daemon/netsvc"
@@ -221,8 +222,9 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (*parts, err
 		Datapath: wantDP, ReadyTimeout: cfg.Daemon.ReadyTimeout.Duration, Log: log.With("component", "portmap")}
 	vms := &vm.Manager{NB: nb, OVS: ovsc, Ports: ports, Chassis: cfg.Chassis.Name, ReadyTimeout: cfg.Daemon.ReadyTimeout.Duration, Log: log,
 		Groups: sgm}
-	nets := &netstore.Manager{NB: nb, Services: svc, Groups: sgm, Users: routers, Log: log}
-	srv := &server.Server{Attach: mgr, Alloc: store, VM: vms, SG: sgm, Svc: svc, Networks: nets, Routers: routers, Log: log}
+	lbs := &lbstore.Manager{NB: nb, SB: sb, Alloc: store, Log: log.With("component", "lb"), MonitorMAC: svcMonitorMAC(macPrefix)}
+	nets := &netstore.Manager{NB: nb, Services: svc, Groups: sgm, Users: users{routers, lbs}, Log: log}
+	srv := &server.Server{Attach: mgr, Alloc: store, VM: vms, SG: sgm, Svc: svc, Networks: nets, Routers: routers, LBs: lbs, Log: log}
 	runner := &netsvc.Runner{M: svc, Upstream: upstream(cfg.DNS.Upstream)}
 	if *cfg.DNS.Resolver {
 		resolver := &qndns.Resolver{Log: log}
@@ -272,4 +274,25 @@ func upstream(in []string) []string {
 		out = append(out, u)
 	}
 	return out
+}
+
+// users are everything that keeps a network from being deleted beyond its
+// ports: routers and floating IPs, load balancers.
+type users []netstore.Users
+
+func (u users) NetworkInUse(name string) error {
+	for _, x := range u {
+		if err := x.NetworkInUse(name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// svcMonitorMAC is the source MAC of OVN's health probes (NB_Global
+// options:svc_monitor_mac): the MAC prefix with bit 2 of its first octet
+// flipped (still unicast, locally administered), so outside the prefix
+// IPAM draws ports' MACs from.
+func svcMonitorMAC(p [3]byte) string {
+	return fmt.Sprintf("%02x:%02x:%02x:00:00:01", p[0]^0x04, p[1], p[2])
 }

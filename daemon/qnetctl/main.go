@@ -45,7 +45,7 @@ Commands:
   ipam reserve NETWORK --owner WHO [--address IP | --ipv6] [--mac MAC]
                                            reserve an address (with --mac: a static binding)
   ipam release NETWORK ADDRESS
-` + sgUsage + routerUsage + `  version
+` + sgUsage + routerUsage + lbUsage + `  version
 ` + ruleHelp + `
 The socket defaults to $QUANTUMNET_SOCKET, else /run/quantumnet/quantumnetd.sock.
 `
@@ -87,6 +87,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = serr
 	} else if ok, rerr := c.routerCommand(rest); ok {
 		err = rerr
+	} else if ok, lerr := c.lbCommand(rest); ok {
+		err = lerr
 	} else {
 		switch strings.Join(rest[:min(2, len(rest))], " ") {
 		case "network create":

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/quantumnet/quantumnet/daemon/attach"
+	lbstore "github.com/quantumnet/quantumnet/daemon/lb/nbstore"
 	"github.com/quantumnet/quantumnet/daemon/netsvc"
 	"github.com/quantumnet/quantumnet/daemon/network"
 	netstore "github.com/quantumnet/quantumnet/daemon/network/nbstore"
@@ -45,6 +46,7 @@ type Server struct {
 	Svc      *netsvc.Manager
 	Networks *netstore.Manager
 	Routers  *rtstore.Manager // routers and floating IPs
+	LBs      *lbstore.Manager // load balancers (nil: refused as unavailable)
 	Log      *slog.Logger
 }
 

@@ -3414,6 +3414,538 @@ func (x *FloatingIPAssociation) GetFixedIp() string {
 	return ""
 }
 
+type LoadBalancer struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Network       string                 `protobuf:"bytes,2,opt,name=network,proto3" json:"network,omitempty"`
+	Vip           string                 `protobuf:"bytes,3,opt,name=vip,proto3" json:"vip,omitempty"`
+	Protocol      string                 `protobuf:"bytes,4,opt,name=protocol,proto3" json:"protocol,omitempty"`                          // tcp (default), udp, sctp
+	Listeners     []*Listener            `protobuf:"bytes,5,rep,name=listeners,proto3" json:"listeners,omitempty"`                        // read-only here: AddListener
+	Members       []*Member              `protobuf:"bytes,6,rep,name=members,proto3" json:"members,omitempty"`                            // read-only here: AddMember
+	HealthCheck   *HealthCheck           `protobuf:"bytes,7,opt,name=health_check,json=healthCheck,proto3" json:"health_check,omitempty"` // none: no health check
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LoadBalancer) Reset() {
+	*x = LoadBalancer{}
+	mi := &file_quantumnet_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LoadBalancer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LoadBalancer) ProtoMessage() {}
+
+func (x *LoadBalancer) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LoadBalancer.ProtoReflect.Descriptor instead.
+func (*LoadBalancer) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *LoadBalancer) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *LoadBalancer) GetNetwork() string {
+	if x != nil {
+		return x.Network
+	}
+	return ""
+}
+
+func (x *LoadBalancer) GetVip() string {
+	if x != nil {
+		return x.Vip
+	}
+	return ""
+}
+
+func (x *LoadBalancer) GetProtocol() string {
+	if x != nil {
+		return x.Protocol
+	}
+	return ""
+}
+
+func (x *LoadBalancer) GetListeners() []*Listener {
+	if x != nil {
+		return x.Listeners
+	}
+	return nil
+}
+
+func (x *LoadBalancer) GetMembers() []*Member {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
+func (x *LoadBalancer) GetHealthCheck() *HealthCheck {
+	if x != nil {
+		return x.HealthCheck
+	}
+	return nil
+}
+
+type Listener struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Port          uint32                 `protobuf:"varint,1,opt,name=port,proto3" json:"port,omitempty"`
+	MemberPort    uint32                 `protobuf:"varint,2,opt,name=member_port,json=memberPort,proto3" json:"member_port,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Listener) Reset() {
+	*x = Listener{}
+	mi := &file_quantumnet_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Listener) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Listener) ProtoMessage() {}
+
+func (x *Listener) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Listener.ProtoReflect.Descriptor instead.
+func (*Listener) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *Listener) GetPort() uint32 {
+	if x != nil {
+		return x.Port
+	}
+	return 0
+}
+
+func (x *Listener) GetMemberPort() uint32 {
+	if x != nil {
+		return x.MemberPort
+	}
+	return 0
+}
+
+type Member struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Port          string                 `protobuf:"bytes,1,opt,name=port,proto3" json:"port,omitempty"`       // logical port (its IPv4 address is used), or
+	Address       string                 `protobuf:"bytes,2,opt,name=address,proto3" json:"address,omitempty"` // a fixed address
+	Enabled       bool                   `protobuf:"varint,3,opt,name=enabled,proto3" json:"enabled,omitempty"`
+	Health        string                 `protobuf:"bytes,4,opt,name=health,proto3" json:"health,omitempty"` // online | offline | unknown (Southbound Service_Monitor)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Member) Reset() {
+	*x = Member{}
+	mi := &file_quantumnet_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Member) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Member) ProtoMessage() {}
+
+func (x *Member) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Member.ProtoReflect.Descriptor instead.
+func (*Member) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *Member) GetPort() string {
+	if x != nil {
+		return x.Port
+	}
+	return ""
+}
+
+func (x *Member) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *Member) GetEnabled() bool {
+	if x != nil {
+		return x.Enabled
+	}
+	return false
+}
+
+func (x *Member) GetHealth() string {
+	if x != nil {
+		return x.Health
+	}
+	return ""
+}
+
+type HealthCheck struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Interval      uint32                 `protobuf:"varint,1,opt,name=interval,proto3" json:"interval,omitempty"`
+	Timeout       uint32                 `protobuf:"varint,2,opt,name=timeout,proto3" json:"timeout,omitempty"`
+	Success       uint32                 `protobuf:"varint,3,opt,name=success,proto3" json:"success,omitempty"`
+	Failure       uint32                 `protobuf:"varint,4,opt,name=failure,proto3" json:"failure,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HealthCheck) Reset() {
+	*x = HealthCheck{}
+	mi := &file_quantumnet_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HealthCheck) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HealthCheck) ProtoMessage() {}
+
+func (x *HealthCheck) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HealthCheck.ProtoReflect.Descriptor instead.
+func (*HealthCheck) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *HealthCheck) GetInterval() uint32 {
+	if x != nil {
+		return x.Interval
+	}
+	return 0
+}
+
+func (x *HealthCheck) GetTimeout() uint32 {
+	if x != nil {
+		return x.Timeout
+	}
+	return 0
+}
+
+func (x *HealthCheck) GetSuccess() uint32 {
+	if x != nil {
+		return x.Success
+	}
+	return 0
+}
+
+func (x *HealthCheck) GetFailure() uint32 {
+	if x != nil {
+		return x.Failure
+	}
+	return 0
+}
+
+type LoadBalancerRef struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LoadBalancerRef) Reset() {
+	*x = LoadBalancerRef{}
+	mi := &file_quantumnet_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LoadBalancerRef) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LoadBalancerRef) ProtoMessage() {}
+
+func (x *LoadBalancerRef) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LoadBalancerRef.ProtoReflect.Descriptor instead.
+func (*LoadBalancerRef) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{55}
+}
+
+func (x *LoadBalancerRef) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type LoadBalancerList struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LoadBalancers []*LoadBalancer        `protobuf:"bytes,1,rep,name=load_balancers,json=loadBalancers,proto3" json:"load_balancers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LoadBalancerList) Reset() {
+	*x = LoadBalancerList{}
+	mi := &file_quantumnet_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LoadBalancerList) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LoadBalancerList) ProtoMessage() {}
+
+func (x *LoadBalancerList) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LoadBalancerList.ProtoReflect.Descriptor instead.
+func (*LoadBalancerList) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{56}
+}
+
+func (x *LoadBalancerList) GetLoadBalancers() []*LoadBalancer {
+	if x != nil {
+		return x.LoadBalancers
+	}
+	return nil
+}
+
+type LoadBalancerListener struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Listener      *Listener              `protobuf:"bytes,2,opt,name=listener,proto3" json:"listener,omitempty"` // DeleteListener: port only
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LoadBalancerListener) Reset() {
+	*x = LoadBalancerListener{}
+	mi := &file_quantumnet_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LoadBalancerListener) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LoadBalancerListener) ProtoMessage() {}
+
+func (x *LoadBalancerListener) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LoadBalancerListener.ProtoReflect.Descriptor instead.
+func (*LoadBalancerListener) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{57}
+}
+
+func (x *LoadBalancerListener) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *LoadBalancerListener) GetListener() *Listener {
+	if x != nil {
+		return x.Listener
+	}
+	return nil
+}
+
+type LoadBalancerMemberRef struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Member        string                 `protobuf:"bytes,2,opt,name=member,proto3" json:"member,omitempty"`    // port name or address
+	Enabled       bool                   `protobuf:"varint,3,opt,name=enabled,proto3" json:"enabled,omitempty"` // SetMemberEnabled
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LoadBalancerMemberRef) Reset() {
+	*x = LoadBalancerMemberRef{}
+	mi := &file_quantumnet_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LoadBalancerMemberRef) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LoadBalancerMemberRef) ProtoMessage() {}
+
+func (x *LoadBalancerMemberRef) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LoadBalancerMemberRef.ProtoReflect.Descriptor instead.
+func (*LoadBalancerMemberRef) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *LoadBalancerMemberRef) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *LoadBalancerMemberRef) GetMember() string {
+	if x != nil {
+		return x.Member
+	}
+	return ""
+}
+
+func (x *LoadBalancerMemberRef) GetEnabled() bool {
+	if x != nil {
+		return x.Enabled
+	}
+	return false
+}
+
+type LoadBalancerHealthCheckSet struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	HealthCheck   *HealthCheck           `protobuf:"bytes,2,opt,name=health_check,json=healthCheck,proto3" json:"health_check,omitempty"` // none: clear it
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LoadBalancerHealthCheckSet) Reset() {
+	*x = LoadBalancerHealthCheckSet{}
+	mi := &file_quantumnet_proto_msgTypes[59]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LoadBalancerHealthCheckSet) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LoadBalancerHealthCheckSet) ProtoMessage() {}
+
+func (x *LoadBalancerHealthCheckSet) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[59]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LoadBalancerHealthCheckSet.ProtoReflect.Descriptor instead.
+func (*LoadBalancerHealthCheckSet) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{59}
+}
+
+func (x *LoadBalancerHealthCheckSet) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *LoadBalancerHealthCheckSet) GetHealthCheck() *HealthCheck {
+	if x != nil {
+		return x.HealthCheck
+	}
+	return nil
+}
+
 var File_quantumnet_proto protoreflect.FileDescriptor
 
 const file_quantumnet_proto_rawDesc = "" +
@@ -3695,7 +4227,43 @@ const file_quantumnet_proto_rawDesc = "" +
 	"\x15FloatingIPAssociation\x12\x18\n" +
 	"\aaddress\x18\x01 \x01(\tR\aaddress\x12\x12\n" +
 	"\x04port\x18\x02 \x01(\tR\x04port\x12\x19\n" +
-	"\bfixed_ip\x18\x03 \x01(\tR\afixedIp2\xb2\x18\n" +
+	"\bfixed_ip\x18\x03 \x01(\tR\afixedIp\"\x91\x02\n" +
+	"\fLoadBalancer\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
+	"\anetwork\x18\x02 \x01(\tR\anetwork\x12\x10\n" +
+	"\x03vip\x18\x03 \x01(\tR\x03vip\x12\x1a\n" +
+	"\bprotocol\x18\x04 \x01(\tR\bprotocol\x125\n" +
+	"\tlisteners\x18\x05 \x03(\v2\x17.quantumnet.v1.ListenerR\tlisteners\x12/\n" +
+	"\amembers\x18\x06 \x03(\v2\x15.quantumnet.v1.MemberR\amembers\x12=\n" +
+	"\fhealth_check\x18\a \x01(\v2\x1a.quantumnet.v1.HealthCheckR\vhealthCheck\"?\n" +
+	"\bListener\x12\x12\n" +
+	"\x04port\x18\x01 \x01(\rR\x04port\x12\x1f\n" +
+	"\vmember_port\x18\x02 \x01(\rR\n" +
+	"memberPort\"h\n" +
+	"\x06Member\x12\x12\n" +
+	"\x04port\x18\x01 \x01(\tR\x04port\x12\x18\n" +
+	"\aaddress\x18\x02 \x01(\tR\aaddress\x12\x18\n" +
+	"\aenabled\x18\x03 \x01(\bR\aenabled\x12\x16\n" +
+	"\x06health\x18\x04 \x01(\tR\x06health\"w\n" +
+	"\vHealthCheck\x12\x1a\n" +
+	"\binterval\x18\x01 \x01(\rR\binterval\x12\x18\n" +
+	"\atimeout\x18\x02 \x01(\rR\atimeout\x12\x18\n" +
+	"\asuccess\x18\x03 \x01(\rR\asuccess\x12\x18\n" +
+	"\afailure\x18\x04 \x01(\rR\afailure\"%\n" +
+	"\x0fLoadBalancerRef\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"V\n" +
+	"\x10LoadBalancerList\x12B\n" +
+	"\x0eload_balancers\x18\x01 \x03(\v2\x1b.quantumnet.v1.LoadBalancerR\rloadBalancers\"_\n" +
+	"\x14LoadBalancerListener\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x123\n" +
+	"\blistener\x18\x02 \x01(\v2\x17.quantumnet.v1.ListenerR\blistener\"]\n" +
+	"\x15LoadBalancerMemberRef\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
+	"\x06member\x18\x02 \x01(\tR\x06member\x12\x18\n" +
+	"\aenabled\x18\x03 \x01(\bR\aenabled\"o\n" +
+	"\x1aLoadBalancerHealthCheckSet\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12=\n" +
+	"\fhealth_check\x18\x02 \x01(\v2\x1a.quantumnet.v1.HealthCheckR\vhealthCheck2\xe3\x1e\n" +
 	"\n" +
 	"QuantumNet\x12?\n" +
 	"\x05Hello\x12\x1b.quantumnet.v1.HelloRequest\x1a\x19.quantumnet.v1.HelloReply\x12B\n" +
@@ -3742,7 +4310,17 @@ const file_quantumnet_proto_rawDesc = "" +
 	"\x0fListFloatingIPs\x12\x14.quantumnet.v1.Empty\x1a\x1d.quantumnet.v1.FloatingIPList\x12F\n" +
 	"\x10DeleteFloatingIP\x12\x1c.quantumnet.v1.FloatingIPRef\x1a\x14.quantumnet.v1.Empty\x12V\n" +
 	"\x13AssociateFloatingIP\x12$.quantumnet.v1.FloatingIPAssociation\x1a\x19.quantumnet.v1.FloatingIP\x12Q\n" +
-	"\x16DisassociateFloatingIP\x12\x1c.quantumnet.v1.FloatingIPRef\x1a\x19.quantumnet.v1.FloatingIPB*Z(github.com/quantumnet/quantumnet/pkg/apib\x06proto3"
+	"\x16DisassociateFloatingIP\x12\x1c.quantumnet.v1.FloatingIPRef\x1a\x19.quantumnet.v1.FloatingIP\x12N\n" +
+	"\x12CreateLoadBalancer\x12\x1b.quantumnet.v1.LoadBalancer\x1a\x1b.quantumnet.v1.LoadBalancer\x12N\n" +
+	"\x0fGetLoadBalancer\x12\x1e.quantumnet.v1.LoadBalancerRef\x1a\x1b.quantumnet.v1.LoadBalancer\x12J\n" +
+	"\x11ListLoadBalancers\x12\x14.quantumnet.v1.Empty\x1a\x1f.quantumnet.v1.LoadBalancerList\x12J\n" +
+	"\x12DeleteLoadBalancer\x12\x1e.quantumnet.v1.LoadBalancerRef\x1a\x14.quantumnet.v1.Empty\x12O\n" +
+	"\vAddListener\x12#.quantumnet.v1.LoadBalancerListener\x1a\x1b.quantumnet.v1.LoadBalancer\x12R\n" +
+	"\x0eDeleteListener\x12#.quantumnet.v1.LoadBalancerListener\x1a\x1b.quantumnet.v1.LoadBalancer\x12N\n" +
+	"\tAddMember\x12$.quantumnet.v1.LoadBalancerMemberRef\x1a\x1b.quantumnet.v1.LoadBalancer\x12Q\n" +
+	"\fDeleteMember\x12$.quantumnet.v1.LoadBalancerMemberRef\x1a\x1b.quantumnet.v1.LoadBalancer\x12U\n" +
+	"\x10SetMemberEnabled\x12$.quantumnet.v1.LoadBalancerMemberRef\x1a\x1b.quantumnet.v1.LoadBalancer\x12X\n" +
+	"\x0eSetHealthCheck\x12).quantumnet.v1.LoadBalancerHealthCheckSet\x1a\x1b.quantumnet.v1.LoadBalancerB*Z(github.com/quantumnet/quantumnet/pkg/apib\x06proto3"
 
 var (
 	file_quantumnet_proto_rawDescOnce sync.Once
@@ -3756,59 +4334,68 @@ func file_quantumnet_proto_rawDescGZIP() []byte {
 	return file_quantumnet_proto_rawDescData
 }
 
-var file_quantumnet_proto_msgTypes = make([]protoimpl.MessageInfo, 51)
+var file_quantumnet_proto_msgTypes = make([]protoimpl.MessageInfo, 60)
 var file_quantumnet_proto_goTypes = []any{
-	(*Empty)(nil),                   // 0: quantumnet.v1.Empty
-	(*HelloRequest)(nil),            // 1: quantumnet.v1.HelloRequest
-	(*HelloReply)(nil),              // 2: quantumnet.v1.HelloReply
-	(*StatusRequest)(nil),           // 3: quantumnet.v1.StatusRequest
-	(*StatusReply)(nil),             // 4: quantumnet.v1.StatusReply
-	(*CNIRequest)(nil),              // 5: quantumnet.v1.CNIRequest
-	(*PortMapping)(nil),             // 6: quantumnet.v1.PortMapping
-	(*CNIInterface)(nil),            // 7: quantumnet.v1.CNIInterface
-	(*CNIIPConfig)(nil),             // 8: quantumnet.v1.CNIIPConfig
-	(*CNIRoute)(nil),                // 9: quantumnet.v1.CNIRoute
-	(*CNIResult)(nil),               // 10: quantumnet.v1.CNIResult
-	(*CNIAttachment)(nil),           // 11: quantumnet.v1.CNIAttachment
-	(*CNIGCRequest)(nil),            // 12: quantumnet.v1.CNIGCRequest
-	(*CNIGCReply)(nil),              // 13: quantumnet.v1.CNIGCReply
-	(*Network)(nil),                 // 14: quantumnet.v1.Network
-	(*StringList)(nil),              // 15: quantumnet.v1.StringList
-	(*NetworkUpdate)(nil),           // 16: quantumnet.v1.NetworkUpdate
-	(*NetworkRef)(nil),              // 17: quantumnet.v1.NetworkRef
-	(*NetworkList)(nil),             // 18: quantumnet.v1.NetworkList
-	(*PortFilter)(nil),              // 19: quantumnet.v1.PortFilter
-	(*Port)(nil),                    // 20: quantumnet.v1.Port
-	(*PortList)(nil),                // 21: quantumnet.v1.PortList
-	(*IPAMSubnet)(nil),              // 22: quantumnet.v1.IPAMSubnet
-	(*IPAMUsage)(nil),               // 23: quantumnet.v1.IPAMUsage
-	(*IPAMReserveRequest)(nil),      // 24: quantumnet.v1.IPAMReserveRequest
-	(*IPAMReservation)(nil),         // 25: quantumnet.v1.IPAMReservation
-	(*IPAMReleaseRequest)(nil),      // 26: quantumnet.v1.IPAMReleaseRequest
-	(*VMNIC)(nil),                   // 27: quantumnet.v1.VMNIC
-	(*VMRequest)(nil),               // 28: quantumnet.v1.VMRequest
-	(*VMPort)(nil),                  // 29: quantumnet.v1.VMPort
-	(*VMReply)(nil),                 // 30: quantumnet.v1.VMReply
-	(*SecurityGroupRule)(nil),       // 31: quantumnet.v1.SecurityGroupRule
-	(*SecurityGroup)(nil),           // 32: quantumnet.v1.SecurityGroup
-	(*SecurityGroupRef)(nil),        // 33: quantumnet.v1.SecurityGroupRef
-	(*SecurityGroupList)(nil),       // 34: quantumnet.v1.SecurityGroupList
-	(*SecurityGroupRules)(nil),      // 35: quantumnet.v1.SecurityGroupRules
-	(*SecurityGroupRulesReply)(nil), // 36: quantumnet.v1.SecurityGroupRulesReply
-	(*PortSecurityGroups)(nil),      // 37: quantumnet.v1.PortSecurityGroups
-	(*PortDNSName)(nil),             // 38: quantumnet.v1.PortDNSName
-	(*Router)(nil),                  // 39: quantumnet.v1.Router
-	(*RouterGatewayInfo)(nil),       // 40: quantumnet.v1.RouterGatewayInfo
-	(*GatewayChassis)(nil),          // 41: quantumnet.v1.GatewayChassis
-	(*RouterRef)(nil),               // 42: quantumnet.v1.RouterRef
-	(*RouterList)(nil),              // 43: quantumnet.v1.RouterList
-	(*RouterNetwork)(nil),           // 44: quantumnet.v1.RouterNetwork
-	(*RouterRoute)(nil),             // 45: quantumnet.v1.RouterRoute
-	(*RouterGateway)(nil),           // 46: quantumnet.v1.RouterGateway
-	(*FloatingIP)(nil),              // 47: quantumnet.v1.FloatingIP
-	(*FloatingIPRef)(nil),           // 48: quantumnet.v1.FloatingIPRef
-	(*FloatingIPList)(nil),          // 49: quantumnet.v1.FloatingIPList
-	(*FloatingIPAssociation)(nil),   // 50: quantumnet.v1.FloatingIPAssociation
+	(*Empty)(nil),                      // 0: quantumnet.v1.Empty
+	(*HelloRequest)(nil),               // 1: quantumnet.v1.HelloRequest
+	(*HelloReply)(nil),                 // 2: quantumnet.v1.HelloReply
+	(*StatusRequest)(nil),              // 3: quantumnet.v1.StatusRequest
+	(*StatusReply)(nil),                // 4: quantumnet.v1.StatusReply
+	(*CNIRequest)(nil),                 // 5: quantumnet.v1.CNIRequest
+	(*PortMapping)(nil),                // 6: quantumnet.v1.PortMapping
+	(*CNIInterface)(nil),               // 7: quantumnet.v1.CNIInterface
+	(*CNIIPConfig)(nil),                // 8: quantumnet.v1.CNIIPConfig
+	(*CNIRoute)(nil),                   // 9: quantumnet.v1.CNIRoute
+	(*CNIResult)(nil),                  // 10: quantumnet.v1.CNIResult
+	(*CNIAttachment)(nil),              // 11: quantumnet.v1.CNIAttachment
+	(*CNIGCRequest)(nil),               // 12: quantumnet.v1.CNIGCRequest
+	(*CNIGCReply)(nil),                 // 13: quantumnet.v1.CNIGCReply
+	(*Network)(nil),                    // 14: quantumnet.v1.Network
+	(*StringList)(nil),                 // 15: quantumnet.v1.StringList
+	(*NetworkUpdate)(nil),              // 16: quantumnet.v1.NetworkUpdate
+	(*NetworkRef)(nil),                 // 17: quantumnet.v1.NetworkRef
+	(*NetworkList)(nil),                // 18: quantumnet.v1.NetworkList
+	(*PortFilter)(nil),                 // 19: quantumnet.v1.PortFilter
+	(*Port)(nil),                       // 20: quantumnet.v1.Port
+	(*PortList)(nil),                   // 21: quantumnet.v1.PortList
+	(*IPAMSubnet)(nil),                 // 22: quantumnet.v1.IPAMSubnet
+	(*IPAMUsage)(nil),                  // 23: quantumnet.v1.IPAMUsage
+	(*IPAMReserveRequest)(nil),         // 24: quantumnet.v1.IPAMReserveRequest
+	(*IPAMReservation)(nil),            // 25: quantumnet.v1.IPAMReservation
+	(*IPAMReleaseRequest)(nil),         // 26: quantumnet.v1.IPAMReleaseRequest
+	(*VMNIC)(nil),                      // 27: quantumnet.v1.VMNIC
+	(*VMRequest)(nil),                  // 28: quantumnet.v1.VMRequest
+	(*VMPort)(nil),                     // 29: quantumnet.v1.VMPort
+	(*VMReply)(nil),                    // 30: quantumnet.v1.VMReply
+	(*SecurityGroupRule)(nil),          // 31: quantumnet.v1.SecurityGroupRule
+	(*SecurityGroup)(nil),              // 32: quantumnet.v1.SecurityGroup
+	(*SecurityGroupRef)(nil),           // 33: quantumnet.v1.SecurityGroupRef
+	(*SecurityGroupList)(nil),          // 34: quantumnet.v1.SecurityGroupList
+	(*SecurityGroupRules)(nil),         // 35: quantumnet.v1.SecurityGroupRules
+	(*SecurityGroupRulesReply)(nil),    // 36: quantumnet.v1.SecurityGroupRulesReply
+	(*PortSecurityGroups)(nil),         // 37: quantumnet.v1.PortSecurityGroups
+	(*PortDNSName)(nil),                // 38: quantumnet.v1.PortDNSName
+	(*Router)(nil),                     // 39: quantumnet.v1.Router
+	(*RouterGatewayInfo)(nil),          // 40: quantumnet.v1.RouterGatewayInfo
+	(*GatewayChassis)(nil),             // 41: quantumnet.v1.GatewayChassis
+	(*RouterRef)(nil),                  // 42: quantumnet.v1.RouterRef
+	(*RouterList)(nil),                 // 43: quantumnet.v1.RouterList
+	(*RouterNetwork)(nil),              // 44: quantumnet.v1.RouterNetwork
+	(*RouterRoute)(nil),                // 45: quantumnet.v1.RouterRoute
+	(*RouterGateway)(nil),              // 46: quantumnet.v1.RouterGateway
+	(*FloatingIP)(nil),                 // 47: quantumnet.v1.FloatingIP
+	(*FloatingIPRef)(nil),              // 48: quantumnet.v1.FloatingIPRef
+	(*FloatingIPList)(nil),             // 49: quantumnet.v1.FloatingIPList
+	(*FloatingIPAssociation)(nil),      // 50: quantumnet.v1.FloatingIPAssociation
+	(*LoadBalancer)(nil),               // 51: quantumnet.v1.LoadBalancer
+	(*Listener)(nil),                   // 52: quantumnet.v1.Listener
+	(*Member)(nil),                     // 53: quantumnet.v1.Member
+	(*HealthCheck)(nil),                // 54: quantumnet.v1.HealthCheck
+	(*LoadBalancerRef)(nil),            // 55: quantumnet.v1.LoadBalancerRef
+	(*LoadBalancerList)(nil),           // 56: quantumnet.v1.LoadBalancerList
+	(*LoadBalancerListener)(nil),       // 57: quantumnet.v1.LoadBalancerListener
+	(*LoadBalancerMemberRef)(nil),      // 58: quantumnet.v1.LoadBalancerMemberRef
+	(*LoadBalancerHealthCheckSet)(nil), // 59: quantumnet.v1.LoadBalancerHealthCheckSet
 }
 var file_quantumnet_proto_depIdxs = []int32{
 	6,  // 0: quantumnet.v1.CNIRequest.port_mappings:type_name -> quantumnet.v1.PortMapping
@@ -3835,99 +4422,125 @@ var file_quantumnet_proto_depIdxs = []int32{
 	41, // 21: quantumnet.v1.RouterGatewayInfo.chassis:type_name -> quantumnet.v1.GatewayChassis
 	39, // 22: quantumnet.v1.RouterList.routers:type_name -> quantumnet.v1.Router
 	47, // 23: quantumnet.v1.FloatingIPList.floating_ips:type_name -> quantumnet.v1.FloatingIP
-	1,  // 24: quantumnet.v1.QuantumNet.Hello:input_type -> quantumnet.v1.HelloRequest
-	3,  // 25: quantumnet.v1.QuantumNet.Status:input_type -> quantumnet.v1.StatusRequest
-	5,  // 26: quantumnet.v1.QuantumNet.CNIAdd:input_type -> quantumnet.v1.CNIRequest
-	5,  // 27: quantumnet.v1.QuantumNet.CNIDel:input_type -> quantumnet.v1.CNIRequest
-	5,  // 28: quantumnet.v1.QuantumNet.CNICheck:input_type -> quantumnet.v1.CNIRequest
-	12, // 29: quantumnet.v1.QuantumNet.CNIGC:input_type -> quantumnet.v1.CNIGCRequest
-	14, // 30: quantumnet.v1.QuantumNet.CreateNetwork:input_type -> quantumnet.v1.Network
-	17, // 31: quantumnet.v1.QuantumNet.GetNetwork:input_type -> quantumnet.v1.NetworkRef
-	0,  // 32: quantumnet.v1.QuantumNet.ListNetworks:input_type -> quantumnet.v1.Empty
-	17, // 33: quantumnet.v1.QuantumNet.DeleteNetwork:input_type -> quantumnet.v1.NetworkRef
-	16, // 34: quantumnet.v1.QuantumNet.UpdateNetwork:input_type -> quantumnet.v1.NetworkUpdate
-	19, // 35: quantumnet.v1.QuantumNet.ListPorts:input_type -> quantumnet.v1.PortFilter
-	17, // 36: quantumnet.v1.QuantumNet.IPAMShow:input_type -> quantumnet.v1.NetworkRef
-	24, // 37: quantumnet.v1.QuantumNet.IPAMReserve:input_type -> quantumnet.v1.IPAMReserveRequest
-	26, // 38: quantumnet.v1.QuantumNet.IPAMRelease:input_type -> quantumnet.v1.IPAMReleaseRequest
-	28, // 39: quantumnet.v1.QuantumNet.VMPrepare:input_type -> quantumnet.v1.VMRequest
-	28, // 40: quantumnet.v1.QuantumNet.VMStarted:input_type -> quantumnet.v1.VMRequest
-	28, // 41: quantumnet.v1.QuantumNet.VMStopped:input_type -> quantumnet.v1.VMRequest
-	28, // 42: quantumnet.v1.QuantumNet.VMReconnect:input_type -> quantumnet.v1.VMRequest
-	28, // 43: quantumnet.v1.QuantumNet.VMMigrateIn:input_type -> quantumnet.v1.VMRequest
-	32, // 44: quantumnet.v1.QuantumNet.CreateSecurityGroup:input_type -> quantumnet.v1.SecurityGroup
-	33, // 45: quantumnet.v1.QuantumNet.GetSecurityGroup:input_type -> quantumnet.v1.SecurityGroupRef
-	0,  // 46: quantumnet.v1.QuantumNet.ListSecurityGroups:input_type -> quantumnet.v1.Empty
-	33, // 47: quantumnet.v1.QuantumNet.DeleteSecurityGroup:input_type -> quantumnet.v1.SecurityGroupRef
-	35, // 48: quantumnet.v1.QuantumNet.AddSecurityGroupRules:input_type -> quantumnet.v1.SecurityGroupRules
-	35, // 49: quantumnet.v1.QuantumNet.DeleteSecurityGroupRules:input_type -> quantumnet.v1.SecurityGroupRules
-	37, // 50: quantumnet.v1.QuantumNet.SetPortSecurityGroups:input_type -> quantumnet.v1.PortSecurityGroups
-	38, // 51: quantumnet.v1.QuantumNet.SetPortDNSName:input_type -> quantumnet.v1.PortDNSName
-	39, // 52: quantumnet.v1.QuantumNet.CreateRouter:input_type -> quantumnet.v1.Router
-	42, // 53: quantumnet.v1.QuantumNet.GetRouter:input_type -> quantumnet.v1.RouterRef
-	0,  // 54: quantumnet.v1.QuantumNet.ListRouters:input_type -> quantumnet.v1.Empty
-	42, // 55: quantumnet.v1.QuantumNet.DeleteRouter:input_type -> quantumnet.v1.RouterRef
-	44, // 56: quantumnet.v1.QuantumNet.AttachNetwork:input_type -> quantumnet.v1.RouterNetwork
-	44, // 57: quantumnet.v1.QuantumNet.DetachNetwork:input_type -> quantumnet.v1.RouterNetwork
-	45, // 58: quantumnet.v1.QuantumNet.AddRoute:input_type -> quantumnet.v1.RouterRoute
-	45, // 59: quantumnet.v1.QuantumNet.DeleteRoute:input_type -> quantumnet.v1.RouterRoute
-	46, // 60: quantumnet.v1.QuantumNet.SetRouterGateway:input_type -> quantumnet.v1.RouterGateway
-	42, // 61: quantumnet.v1.QuantumNet.ClearRouterGateway:input_type -> quantumnet.v1.RouterRef
-	47, // 62: quantumnet.v1.QuantumNet.CreateFloatingIP:input_type -> quantumnet.v1.FloatingIP
-	48, // 63: quantumnet.v1.QuantumNet.GetFloatingIP:input_type -> quantumnet.v1.FloatingIPRef
-	0,  // 64: quantumnet.v1.QuantumNet.ListFloatingIPs:input_type -> quantumnet.v1.Empty
-	48, // 65: quantumnet.v1.QuantumNet.DeleteFloatingIP:input_type -> quantumnet.v1.FloatingIPRef
-	50, // 66: quantumnet.v1.QuantumNet.AssociateFloatingIP:input_type -> quantumnet.v1.FloatingIPAssociation
-	48, // 67: quantumnet.v1.QuantumNet.DisassociateFloatingIP:input_type -> quantumnet.v1.FloatingIPRef
-	2,  // 68: quantumnet.v1.QuantumNet.Hello:output_type -> quantumnet.v1.HelloReply
-	4,  // 69: quantumnet.v1.QuantumNet.Status:output_type -> quantumnet.v1.StatusReply
-	10, // 70: quantumnet.v1.QuantumNet.CNIAdd:output_type -> quantumnet.v1.CNIResult
-	0,  // 71: quantumnet.v1.QuantumNet.CNIDel:output_type -> quantumnet.v1.Empty
-	0,  // 72: quantumnet.v1.QuantumNet.CNICheck:output_type -> quantumnet.v1.Empty
-	13, // 73: quantumnet.v1.QuantumNet.CNIGC:output_type -> quantumnet.v1.CNIGCReply
-	14, // 74: quantumnet.v1.QuantumNet.CreateNetwork:output_type -> quantumnet.v1.Network
-	14, // 75: quantumnet.v1.QuantumNet.GetNetwork:output_type -> quantumnet.v1.Network
-	18, // 76: quantumnet.v1.QuantumNet.ListNetworks:output_type -> quantumnet.v1.NetworkList
-	0,  // 77: quantumnet.v1.QuantumNet.DeleteNetwork:output_type -> quantumnet.v1.Empty
-	14, // 78: quantumnet.v1.QuantumNet.UpdateNetwork:output_type -> quantumnet.v1.Network
-	21, // 79: quantumnet.v1.QuantumNet.ListPorts:output_type -> quantumnet.v1.PortList
-	23, // 80: quantumnet.v1.QuantumNet.IPAMShow:output_type -> quantumnet.v1.IPAMUsage
-	25, // 81: quantumnet.v1.QuantumNet.IPAMReserve:output_type -> quantumnet.v1.IPAMReservation
-	0,  // 82: quantumnet.v1.QuantumNet.IPAMRelease:output_type -> quantumnet.v1.Empty
-	30, // 83: quantumnet.v1.QuantumNet.VMPrepare:output_type -> quantumnet.v1.VMReply
-	0,  // 84: quantumnet.v1.QuantumNet.VMStarted:output_type -> quantumnet.v1.Empty
-	0,  // 85: quantumnet.v1.QuantumNet.VMStopped:output_type -> quantumnet.v1.Empty
-	0,  // 86: quantumnet.v1.QuantumNet.VMReconnect:output_type -> quantumnet.v1.Empty
-	0,  // 87: quantumnet.v1.QuantumNet.VMMigrateIn:output_type -> quantumnet.v1.Empty
-	32, // 88: quantumnet.v1.QuantumNet.CreateSecurityGroup:output_type -> quantumnet.v1.SecurityGroup
-	32, // 89: quantumnet.v1.QuantumNet.GetSecurityGroup:output_type -> quantumnet.v1.SecurityGroup
-	34, // 90: quantumnet.v1.QuantumNet.ListSecurityGroups:output_type -> quantumnet.v1.SecurityGroupList
-	0,  // 91: quantumnet.v1.QuantumNet.DeleteSecurityGroup:output_type -> quantumnet.v1.Empty
-	36, // 92: quantumnet.v1.QuantumNet.AddSecurityGroupRules:output_type -> quantumnet.v1.SecurityGroupRulesReply
-	36, // 93: quantumnet.v1.QuantumNet.DeleteSecurityGroupRules:output_type -> quantumnet.v1.SecurityGroupRulesReply
-	20, // 94: quantumnet.v1.QuantumNet.SetPortSecurityGroups:output_type -> quantumnet.v1.Port
-	20, // 95: quantumnet.v1.QuantumNet.SetPortDNSName:output_type -> quantumnet.v1.Port
-	39, // 96: quantumnet.v1.QuantumNet.CreateRouter:output_type -> quantumnet.v1.Router
-	39, // 97: quantumnet.v1.QuantumNet.GetRouter:output_type -> quantumnet.v1.Router
-	43, // 98: quantumnet.v1.QuantumNet.ListRouters:output_type -> quantumnet.v1.RouterList
-	0,  // 99: quantumnet.v1.QuantumNet.DeleteRouter:output_type -> quantumnet.v1.Empty
-	39, // 100: quantumnet.v1.QuantumNet.AttachNetwork:output_type -> quantumnet.v1.Router
-	39, // 101: quantumnet.v1.QuantumNet.DetachNetwork:output_type -> quantumnet.v1.Router
-	39, // 102: quantumnet.v1.QuantumNet.AddRoute:output_type -> quantumnet.v1.Router
-	39, // 103: quantumnet.v1.QuantumNet.DeleteRoute:output_type -> quantumnet.v1.Router
-	39, // 104: quantumnet.v1.QuantumNet.SetRouterGateway:output_type -> quantumnet.v1.Router
-	39, // 105: quantumnet.v1.QuantumNet.ClearRouterGateway:output_type -> quantumnet.v1.Router
-	47, // 106: quantumnet.v1.QuantumNet.CreateFloatingIP:output_type -> quantumnet.v1.FloatingIP
-	47, // 107: quantumnet.v1.QuantumNet.GetFloatingIP:output_type -> quantumnet.v1.FloatingIP
-	49, // 108: quantumnet.v1.QuantumNet.ListFloatingIPs:output_type -> quantumnet.v1.FloatingIPList
-	0,  // 109: quantumnet.v1.QuantumNet.DeleteFloatingIP:output_type -> quantumnet.v1.Empty
-	47, // 110: quantumnet.v1.QuantumNet.AssociateFloatingIP:output_type -> quantumnet.v1.FloatingIP
-	47, // 111: quantumnet.v1.QuantumNet.DisassociateFloatingIP:output_type -> quantumnet.v1.FloatingIP
-	68, // [68:112] is the sub-list for method output_type
-	24, // [24:68] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	52, // 24: quantumnet.v1.LoadBalancer.listeners:type_name -> quantumnet.v1.Listener
+	53, // 25: quantumnet.v1.LoadBalancer.members:type_name -> quantumnet.v1.Member
+	54, // 26: quantumnet.v1.LoadBalancer.health_check:type_name -> quantumnet.v1.HealthCheck
+	51, // 27: quantumnet.v1.LoadBalancerList.load_balancers:type_name -> quantumnet.v1.LoadBalancer
+	52, // 28: quantumnet.v1.LoadBalancerListener.listener:type_name -> quantumnet.v1.Listener
+	54, // 29: quantumnet.v1.LoadBalancerHealthCheckSet.health_check:type_name -> quantumnet.v1.HealthCheck
+	1,  // 30: quantumnet.v1.QuantumNet.Hello:input_type -> quantumnet.v1.HelloRequest
+	3,  // 31: quantumnet.v1.QuantumNet.Status:input_type -> quantumnet.v1.StatusRequest
+	5,  // 32: quantumnet.v1.QuantumNet.CNIAdd:input_type -> quantumnet.v1.CNIRequest
+	5,  // 33: quantumnet.v1.QuantumNet.CNIDel:input_type -> quantumnet.v1.CNIRequest
+	5,  // 34: quantumnet.v1.QuantumNet.CNICheck:input_type -> quantumnet.v1.CNIRequest
+	12, // 35: quantumnet.v1.QuantumNet.CNIGC:input_type -> quantumnet.v1.CNIGCRequest
+	14, // 36: quantumnet.v1.QuantumNet.CreateNetwork:input_type -> quantumnet.v1.Network
+	17, // 37: quantumnet.v1.QuantumNet.GetNetwork:input_type -> quantumnet.v1.NetworkRef
+	0,  // 38: quantumnet.v1.QuantumNet.ListNetworks:input_type -> quantumnet.v1.Empty
+	17, // 39: quantumnet.v1.QuantumNet.DeleteNetwork:input_type -> quantumnet.v1.NetworkRef
+	16, // 40: quantumnet.v1.QuantumNet.UpdateNetwork:input_type -> quantumnet.v1.NetworkUpdate
+	19, // 41: quantumnet.v1.QuantumNet.ListPorts:input_type -> quantumnet.v1.PortFilter
+	17, // 42: quantumnet.v1.QuantumNet.IPAMShow:input_type -> quantumnet.v1.NetworkRef
+	24, // 43: quantumnet.v1.QuantumNet.IPAMReserve:input_type -> quantumnet.v1.IPAMReserveRequest
+	26, // 44: quantumnet.v1.QuantumNet.IPAMRelease:input_type -> quantumnet.v1.IPAMReleaseRequest
+	28, // 45: quantumnet.v1.QuantumNet.VMPrepare:input_type -> quantumnet.v1.VMRequest
+	28, // 46: quantumnet.v1.QuantumNet.VMStarted:input_type -> quantumnet.v1.VMRequest
+	28, // 47: quantumnet.v1.QuantumNet.VMStopped:input_type -> quantumnet.v1.VMRequest
+	28, // 48: quantumnet.v1.QuantumNet.VMReconnect:input_type -> quantumnet.v1.VMRequest
+	28, // 49: quantumnet.v1.QuantumNet.VMMigrateIn:input_type -> quantumnet.v1.VMRequest
+	32, // 50: quantumnet.v1.QuantumNet.CreateSecurityGroup:input_type -> quantumnet.v1.SecurityGroup
+	33, // 51: quantumnet.v1.QuantumNet.GetSecurityGroup:input_type -> quantumnet.v1.SecurityGroupRef
+	0,  // 52: quantumnet.v1.QuantumNet.ListSecurityGroups:input_type -> quantumnet.v1.Empty
+	33, // 53: quantumnet.v1.QuantumNet.DeleteSecurityGroup:input_type -> quantumnet.v1.SecurityGroupRef
+	35, // 54: quantumnet.v1.QuantumNet.AddSecurityGroupRules:input_type -> quantumnet.v1.SecurityGroupRules
+	35, // 55: quantumnet.v1.QuantumNet.DeleteSecurityGroupRules:input_type -> quantumnet.v1.SecurityGroupRules
+	37, // 56: quantumnet.v1.QuantumNet.SetPortSecurityGroups:input_type -> quantumnet.v1.PortSecurityGroups
+	38, // 57: quantumnet.v1.QuantumNet.SetPortDNSName:input_type -> quantumnet.v1.PortDNSName
+	39, // 58: quantumnet.v1.QuantumNet.CreateRouter:input_type -> quantumnet.v1.Router
+	42, // 59: quantumnet.v1.QuantumNet.GetRouter:input_type -> quantumnet.v1.RouterRef
+	0,  // 60: quantumnet.v1.QuantumNet.ListRouters:input_type -> quantumnet.v1.Empty
+	42, // 61: quantumnet.v1.QuantumNet.DeleteRouter:input_type -> quantumnet.v1.RouterRef
+	44, // 62: quantumnet.v1.QuantumNet.AttachNetwork:input_type -> quantumnet.v1.RouterNetwork
+	44, // 63: quantumnet.v1.QuantumNet.DetachNetwork:input_type -> quantumnet.v1.RouterNetwork
+	45, // 64: quantumnet.v1.QuantumNet.AddRoute:input_type -> quantumnet.v1.RouterRoute
+	45, // 65: quantumnet.v1.QuantumNet.DeleteRoute:input_type -> quantumnet.v1.RouterRoute
+	46, // 66: quantumnet.v1.QuantumNet.SetRouterGateway:input_type -> quantumnet.v1.RouterGateway
+	42, // 67: quantumnet.v1.QuantumNet.ClearRouterGateway:input_type -> quantumnet.v1.RouterRef
+	47, // 68: quantumnet.v1.QuantumNet.CreateFloatingIP:input_type -> quantumnet.v1.FloatingIP
+	48, // 69: quantumnet.v1.QuantumNet.GetFloatingIP:input_type -> quantumnet.v1.FloatingIPRef
+	0,  // 70: quantumnet.v1.QuantumNet.ListFloatingIPs:input_type -> quantumnet.v1.Empty
+	48, // 71: quantumnet.v1.QuantumNet.DeleteFloatingIP:input_type -> quantumnet.v1.FloatingIPRef
+	50, // 72: quantumnet.v1.QuantumNet.AssociateFloatingIP:input_type -> quantumnet.v1.FloatingIPAssociation
+	48, // 73: quantumnet.v1.QuantumNet.DisassociateFloatingIP:input_type -> quantumnet.v1.FloatingIPRef
+	51, // 74: quantumnet.v1.QuantumNet.CreateLoadBalancer:input_type -> quantumnet.v1.LoadBalancer
+	55, // 75: quantumnet.v1.QuantumNet.GetLoadBalancer:input_type -> quantumnet.v1.LoadBalancerRef
+	0,  // 76: quantumnet.v1.QuantumNet.ListLoadBalancers:input_type -> quantumnet.v1.Empty
+	55, // 77: quantumnet.v1.QuantumNet.DeleteLoadBalancer:input_type -> quantumnet.v1.LoadBalancerRef
+	57, // 78: quantumnet.v1.QuantumNet.AddListener:input_type -> quantumnet.v1.LoadBalancerListener
+	57, // 79: quantumnet.v1.QuantumNet.DeleteListener:input_type -> quantumnet.v1.LoadBalancerListener
+	58, // 80: quantumnet.v1.QuantumNet.AddMember:input_type -> quantumnet.v1.LoadBalancerMemberRef
+	58, // 81: quantumnet.v1.QuantumNet.DeleteMember:input_type -> quantumnet.v1.LoadBalancerMemberRef
+	58, // 82: quantumnet.v1.QuantumNet.SetMemberEnabled:input_type -> quantumnet.v1.LoadBalancerMemberRef
+	59, // 83: quantumnet.v1.QuantumNet.SetHealthCheck:input_type -> quantumnet.v1.LoadBalancerHealthCheckSet
+	2,  // 84: quantumnet.v1.QuantumNet.Hello:output_type -> quantumnet.v1.HelloReply
+	4,  // 85: quantumnet.v1.QuantumNet.Status:output_type -> quantumnet.v1.StatusReply
+	10, // 86: quantumnet.v1.QuantumNet.CNIAdd:output_type -> quantumnet.v1.CNIResult
+	0,  // 87: quantumnet.v1.QuantumNet.CNIDel:output_type -> quantumnet.v1.Empty
+	0,  // 88: quantumnet.v1.QuantumNet.CNICheck:output_type -> quantumnet.v1.Empty
+	13, // 89: quantumnet.v1.QuantumNet.CNIGC:output_type -> quantumnet.v1.CNIGCReply
+	14, // 90: quantumnet.v1.QuantumNet.CreateNetwork:output_type -> quantumnet.v1.Network
+	14, // 91: quantumnet.v1.QuantumNet.GetNetwork:output_type -> quantumnet.v1.Network
+	18, // 92: quantumnet.v1.QuantumNet.ListNetworks:output_type -> quantumnet.v1.NetworkList
+	0,  // 93: quantumnet.v1.QuantumNet.DeleteNetwork:output_type -> quantumnet.v1.Empty
+	14, // 94: quantumnet.v1.QuantumNet.UpdateNetwork:output_type -> quantumnet.v1.Network
+	21, // 95: quantumnet.v1.QuantumNet.ListPorts:output_type -> quantumnet.v1.PortList
+	23, // 96: quantumnet.v1.QuantumNet.IPAMShow:output_type -> quantumnet.v1.IPAMUsage
+	25, // 97: quantumnet.v1.QuantumNet.IPAMReserve:output_type -> quantumnet.v1.IPAMReservation
+	0,  // 98: quantumnet.v1.QuantumNet.IPAMRelease:output_type -> quantumnet.v1.Empty
+	30, // 99: quantumnet.v1.QuantumNet.VMPrepare:output_type -> quantumnet.v1.VMReply
+	0,  // 100: quantumnet.v1.QuantumNet.VMStarted:output_type -> quantumnet.v1.Empty
+	0,  // 101: quantumnet.v1.QuantumNet.VMStopped:output_type -> quantumnet.v1.Empty
+	0,  // 102: quantumnet.v1.QuantumNet.VMReconnect:output_type -> quantumnet.v1.Empty
+	0,  // 103: quantumnet.v1.QuantumNet.VMMigrateIn:output_type -> quantumnet.v1.Empty
+	32, // 104: quantumnet.v1.QuantumNet.CreateSecurityGroup:output_type -> quantumnet.v1.SecurityGroup
+	32, // 105: quantumnet.v1.QuantumNet.GetSecurityGroup:output_type -> quantumnet.v1.SecurityGroup
+	34, // 106: quantumnet.v1.QuantumNet.ListSecurityGroups:output_type -> quantumnet.v1.SecurityGroupList
+	0,  // 107: quantumnet.v1.QuantumNet.DeleteSecurityGroup:output_type -> quantumnet.v1.Empty
+	36, // 108: quantumnet.v1.QuantumNet.AddSecurityGroupRules:output_type -> quantumnet.v1.SecurityGroupRulesReply
+	36, // 109: quantumnet.v1.QuantumNet.DeleteSecurityGroupRules:output_type -> quantumnet.v1.SecurityGroupRulesReply
+	20, // 110: quantumnet.v1.QuantumNet.SetPortSecurityGroups:output_type -> quantumnet.v1.Port
+	20, // 111: quantumnet.v1.QuantumNet.SetPortDNSName:output_type -> quantumnet.v1.Port
+	39, // 112: quantumnet.v1.QuantumNet.CreateRouter:output_type -> quantumnet.v1.Router
+	39, // 113: quantumnet.v1.QuantumNet.GetRouter:output_type -> quantumnet.v1.Router
+	43, // 114: quantumnet.v1.QuantumNet.ListRouters:output_type -> quantumnet.v1.RouterList
+	0,  // 115: quantumnet.v1.QuantumNet.DeleteRouter:output_type -> quantumnet.v1.Empty
+	39, // 116: quantumnet.v1.QuantumNet.AttachNetwork:output_type -> quantumnet.v1.Router
+	39, // 117: quantumnet.v1.QuantumNet.DetachNetwork:output_type -> quantumnet.v1.Router
+	39, // 118: quantumnet.v1.QuantumNet.AddRoute:output_type -> quantumnet.v1.Router
+	39, // 119: quantumnet.v1.QuantumNet.DeleteRoute:output_type -> quantumnet.v1.Router
+	39, // 120: quantumnet.v1.QuantumNet.SetRouterGateway:output_type -> quantumnet.v1.Router
+	39, // 121: quantumnet.v1.QuantumNet.ClearRouterGateway:output_type -> quantumnet.v1.Router
+	47, // 122: quantumnet.v1.QuantumNet.CreateFloatingIP:output_type -> quantumnet.v1.FloatingIP
+	47, // 123: quantumnet.v1.QuantumNet.GetFloatingIP:output_type -> quantumnet.v1.FloatingIP
+	49, // 124: quantumnet.v1.QuantumNet.ListFloatingIPs:output_type -> quantumnet.v1.FloatingIPList
+	0,  // 125: quantumnet.v1.QuantumNet.DeleteFloatingIP:output_type -> quantumnet.v1.Empty
+	47, // 126: quantumnet.v1.QuantumNet.AssociateFloatingIP:output_type -> quantumnet.v1.FloatingIP
+	47, // 127: quantumnet.v1.QuantumNet.DisassociateFloatingIP:output_type -> quantumnet.v1.FloatingIP
+	51, // 128: quantumnet.v1.QuantumNet.CreateLoadBalancer:output_type -> quantumnet.v1.LoadBalancer
+	51, // 129: quantumnet.v1.QuantumNet.GetLoadBalancer:output_type -> quantumnet.v1.LoadBalancer
+	56, // 130: quantumnet.v1.QuantumNet.ListLoadBalancers:output_type -> quantumnet.v1.LoadBalancerList
+	0,  // 131: quantumnet.v1.QuantumNet.DeleteLoadBalancer:output_type -> quantumnet.v1.Empty
+	51, // 132: quantumnet.v1.QuantumNet.AddListener:output_type -> quantumnet.v1.LoadBalancer
+	51, // 133: quantumnet.v1.QuantumNet.DeleteListener:output_type -> quantumnet.v1.LoadBalancer
+	51, // 134: quantumnet.v1.QuantumNet.AddMember:output_type -> quantumnet.v1.LoadBalancer
+	51, // 135: quantumnet.v1.QuantumNet.DeleteMember:output_type -> quantumnet.v1.LoadBalancer
+	51, // 136: quantumnet.v1.QuantumNet.SetMemberEnabled:output_type -> quantumnet.v1.LoadBalancer
+	51, // 137: quantumnet.v1.QuantumNet.SetHealthCheck:output_type -> quantumnet.v1.LoadBalancer
+	84, // [84:138] is the sub-list for method output_type
+	30, // [30:84] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_quantumnet_proto_init() }
@@ -3943,7 +4556,7 @@ func file_quantumnet_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_quantumnet_proto_rawDesc), len(file_quantumnet_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   51,
+			NumMessages:   60,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -67,6 +67,16 @@ const (
 	QuantumNet_DeleteFloatingIP_FullMethodName         = "/quantumnet.v1.QuantumNet/DeleteFloatingIP"
 	QuantumNet_AssociateFloatingIP_FullMethodName      = "/quantumnet.v1.QuantumNet/AssociateFloatingIP"
 	QuantumNet_DisassociateFloatingIP_FullMethodName   = "/quantumnet.v1.QuantumNet/DisassociateFloatingIP"
+	QuantumNet_CreateLoadBalancer_FullMethodName       = "/quantumnet.v1.QuantumNet/CreateLoadBalancer"
+	QuantumNet_GetLoadBalancer_FullMethodName          = "/quantumnet.v1.QuantumNet/GetLoadBalancer"
+	QuantumNet_ListLoadBalancers_FullMethodName        = "/quantumnet.v1.QuantumNet/ListLoadBalancers"
+	QuantumNet_DeleteLoadBalancer_FullMethodName       = "/quantumnet.v1.QuantumNet/DeleteLoadBalancer"
+	QuantumNet_AddListener_FullMethodName              = "/quantumnet.v1.QuantumNet/AddListener"
+	QuantumNet_DeleteListener_FullMethodName           = "/quantumnet.v1.QuantumNet/DeleteListener"
+	QuantumNet_AddMember_FullMethodName                = "/quantumnet.v1.QuantumNet/AddMember"
+	QuantumNet_DeleteMember_FullMethodName             = "/quantumnet.v1.QuantumNet/DeleteMember"
+	QuantumNet_SetMemberEnabled_FullMethodName         = "/quantumnet.v1.QuantumNet/SetMemberEnabled"
+	QuantumNet_SetHealthCheck_FullMethodName           = "/quantumnet.v1.QuantumNet/SetHealthCheck"
 )
 
 // QuantumNetClient is the client API for QuantumNet service.
@@ -134,6 +144,18 @@ type QuantumNetClient interface {
 	DeleteFloatingIP(ctx context.Context, in *FloatingIPRef, opts ...grpc.CallOption) (*Empty, error)
 	AssociateFloatingIP(ctx context.Context, in *FloatingIPAssociation, opts ...grpc.CallOption) (*FloatingIP, error)
 	DisassociateFloatingIP(ctx context.Context, in *FloatingIPRef, opts ...grpc.CallOption) (*FloatingIP, error)
+	// Load balancers: OVN-native L4 load balancing of a VIP on a network
+	// (and the networks routed to it) over members, with health checks.
+	CreateLoadBalancer(ctx context.Context, in *LoadBalancer, opts ...grpc.CallOption) (*LoadBalancer, error)
+	GetLoadBalancer(ctx context.Context, in *LoadBalancerRef, opts ...grpc.CallOption) (*LoadBalancer, error)
+	ListLoadBalancers(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*LoadBalancerList, error)
+	DeleteLoadBalancer(ctx context.Context, in *LoadBalancerRef, opts ...grpc.CallOption) (*Empty, error)
+	AddListener(ctx context.Context, in *LoadBalancerListener, opts ...grpc.CallOption) (*LoadBalancer, error)
+	DeleteListener(ctx context.Context, in *LoadBalancerListener, opts ...grpc.CallOption) (*LoadBalancer, error)
+	AddMember(ctx context.Context, in *LoadBalancerMemberRef, opts ...grpc.CallOption) (*LoadBalancer, error)
+	DeleteMember(ctx context.Context, in *LoadBalancerMemberRef, opts ...grpc.CallOption) (*LoadBalancer, error)
+	SetMemberEnabled(ctx context.Context, in *LoadBalancerMemberRef, opts ...grpc.CallOption) (*LoadBalancer, error)
+	SetHealthCheck(ctx context.Context, in *LoadBalancerHealthCheckSet, opts ...grpc.CallOption) (*LoadBalancer, error)
 }
 
 type quantumNetClient struct {
@@ -584,6 +606,106 @@ func (c *quantumNetClient) DisassociateFloatingIP(ctx context.Context, in *Float
 	return out, nil
 }
 
+func (c *quantumNetClient) CreateLoadBalancer(ctx context.Context, in *LoadBalancer, opts ...grpc.CallOption) (*LoadBalancer, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LoadBalancer)
+	err := c.cc.Invoke(ctx, QuantumNet_CreateLoadBalancer_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *quantumNetClient) GetLoadBalancer(ctx context.Context, in *LoadBalancerRef, opts ...grpc.CallOption) (*LoadBalancer, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LoadBalancer)
+	err := c.cc.Invoke(ctx, QuantumNet_GetLoadBalancer_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *quantumNetClient) ListLoadBalancers(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*LoadBalancerList, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LoadBalancerList)
+	err := c.cc.Invoke(ctx, QuantumNet_ListLoadBalancers_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *quantumNetClient) DeleteLoadBalancer(ctx context.Context, in *LoadBalancerRef, opts ...grpc.CallOption) (*Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, QuantumNet_DeleteLoadBalancer_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *quantumNetClient) AddListener(ctx context.Context, in *LoadBalancerListener, opts ...grpc.CallOption) (*LoadBalancer, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LoadBalancer)
+	err := c.cc.Invoke(ctx, QuantumNet_AddListener_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *quantumNetClient) DeleteListener(ctx context.Context, in *LoadBalancerListener, opts ...grpc.CallOption) (*LoadBalancer, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LoadBalancer)
+	err := c.cc.Invoke(ctx, QuantumNet_DeleteListener_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *quantumNetClient) AddMember(ctx context.Context, in *LoadBalancerMemberRef, opts ...grpc.CallOption) (*LoadBalancer, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LoadBalancer)
+	err := c.cc.Invoke(ctx, QuantumNet_AddMember_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *quantumNetClient) DeleteMember(ctx context.Context, in *LoadBalancerMemberRef, opts ...grpc.CallOption) (*LoadBalancer, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LoadBalancer)
+	err := c.cc.Invoke(ctx, QuantumNet_DeleteMember_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *quantumNetClient) SetMemberEnabled(ctx context.Context, in *LoadBalancerMemberRef, opts ...grpc.CallOption) (*LoadBalancer, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LoadBalancer)
+	err := c.cc.Invoke(ctx, QuantumNet_SetMemberEnabled_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *quantumNetClient) SetHealthCheck(ctx context.Context, in *LoadBalancerHealthCheckSet, opts ...grpc.CallOption) (*LoadBalancer, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LoadBalancer)
+	err := c.cc.Invoke(ctx, QuantumNet_SetHealthCheck_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // QuantumNetServer is the server API for QuantumNet service.
 // All implementations must embed UnimplementedQuantumNetServer
 // for forward compatibility.
@@ -649,6 +771,18 @@ type QuantumNetServer interface {
 	DeleteFloatingIP(context.Context, *FloatingIPRef) (*Empty, error)
 	AssociateFloatingIP(context.Context, *FloatingIPAssociation) (*FloatingIP, error)
 	DisassociateFloatingIP(context.Context, *FloatingIPRef) (*FloatingIP, error)
+	// Load balancers: OVN-native L4 load balancing of a VIP on a network
+	// (and the networks routed to it) over members, with health checks.
+	CreateLoadBalancer(context.Context, *LoadBalancer) (*LoadBalancer, error)
+	GetLoadBalancer(context.Context, *LoadBalancerRef) (*LoadBalancer, error)
+	ListLoadBalancers(context.Context, *Empty) (*LoadBalancerList, error)
+	DeleteLoadBalancer(context.Context, *LoadBalancerRef) (*Empty, error)
+	AddListener(context.Context, *LoadBalancerListener) (*LoadBalancer, error)
+	DeleteListener(context.Context, *LoadBalancerListener) (*LoadBalancer, error)
+	AddMember(context.Context, *LoadBalancerMemberRef) (*LoadBalancer, error)
+	DeleteMember(context.Context, *LoadBalancerMemberRef) (*LoadBalancer, error)
+	SetMemberEnabled(context.Context, *LoadBalancerMemberRef) (*LoadBalancer, error)
+	SetHealthCheck(context.Context, *LoadBalancerHealthCheckSet) (*LoadBalancer, error)
 	mustEmbedUnimplementedQuantumNetServer()
 }
 
@@ -790,6 +924,36 @@ func (UnimplementedQuantumNetServer) AssociateFloatingIP(context.Context, *Float
 }
 func (UnimplementedQuantumNetServer) DisassociateFloatingIP(context.Context, *FloatingIPRef) (*FloatingIP, error) {
 	return nil, status.Error(codes.Unimplemented, "method DisassociateFloatingIP not implemented")
+}
+func (UnimplementedQuantumNetServer) CreateLoadBalancer(context.Context, *LoadBalancer) (*LoadBalancer, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateLoadBalancer not implemented")
+}
+func (UnimplementedQuantumNetServer) GetLoadBalancer(context.Context, *LoadBalancerRef) (*LoadBalancer, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetLoadBalancer not implemented")
+}
+func (UnimplementedQuantumNetServer) ListLoadBalancers(context.Context, *Empty) (*LoadBalancerList, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListLoadBalancers not implemented")
+}
+func (UnimplementedQuantumNetServer) DeleteLoadBalancer(context.Context, *LoadBalancerRef) (*Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteLoadBalancer not implemented")
+}
+func (UnimplementedQuantumNetServer) AddListener(context.Context, *LoadBalancerListener) (*LoadBalancer, error) {
+	return nil, status.Error(codes.Unimplemented, "method AddListener not implemented")
+}
+func (UnimplementedQuantumNetServer) DeleteListener(context.Context, *LoadBalancerListener) (*LoadBalancer, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteListener not implemented")
+}
+func (UnimplementedQuantumNetServer) AddMember(context.Context, *LoadBalancerMemberRef) (*LoadBalancer, error) {
+	return nil, status.Error(codes.Unimplemented, "method AddMember not implemented")
+}
+func (UnimplementedQuantumNetServer) DeleteMember(context.Context, *LoadBalancerMemberRef) (*LoadBalancer, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteMember not implemented")
+}
+func (UnimplementedQuantumNetServer) SetMemberEnabled(context.Context, *LoadBalancerMemberRef) (*LoadBalancer, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetMemberEnabled not implemented")
+}
+func (UnimplementedQuantumNetServer) SetHealthCheck(context.Context, *LoadBalancerHealthCheckSet) (*LoadBalancer, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetHealthCheck not implemented")
 }
 func (UnimplementedQuantumNetServer) mustEmbedUnimplementedQuantumNetServer() {}
 func (UnimplementedQuantumNetServer) testEmbeddedByValue()                    {}
@@ -1604,6 +1768,186 @@ func _QuantumNet_DisassociateFloatingIP_Handler(srv interface{}, ctx context.Con
 	return interceptor(ctx, in, info, handler)
 }
 
+func _QuantumNet_CreateLoadBalancer_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(LoadBalancer)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuantumNetServer).CreateLoadBalancer(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuantumNet_CreateLoadBalancer_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuantumNetServer).CreateLoadBalancer(ctx, req.(*LoadBalancer))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QuantumNet_GetLoadBalancer_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(LoadBalancerRef)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuantumNetServer).GetLoadBalancer(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuantumNet_GetLoadBalancer_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuantumNetServer).GetLoadBalancer(ctx, req.(*LoadBalancerRef))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QuantumNet_ListLoadBalancers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(Empty)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuantumNetServer).ListLoadBalancers(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuantumNet_ListLoadBalancers_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuantumNetServer).ListLoadBalancers(ctx, req.(*Empty))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QuantumNet_DeleteLoadBalancer_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(LoadBalancerRef)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuantumNetServer).DeleteLoadBalancer(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuantumNet_DeleteLoadBalancer_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuantumNetServer).DeleteLoadBalancer(ctx, req.(*LoadBalancerRef))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QuantumNet_AddListener_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(LoadBalancerListener)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuantumNetServer).AddListener(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuantumNet_AddListener_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuantumNetServer).AddListener(ctx, req.(*LoadBalancerListener))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QuantumNet_DeleteListener_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(LoadBalancerListener)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuantumNetServer).DeleteListener(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuantumNet_DeleteListener_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuantumNetServer).DeleteListener(ctx, req.(*LoadBalancerListener))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QuantumNet_AddMember_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(LoadBalancerMemberRef)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuantumNetServer).AddMember(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuantumNet_AddMember_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuantumNetServer).AddMember(ctx, req.(*LoadBalancerMemberRef))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QuantumNet_DeleteMember_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(LoadBalancerMemberRef)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuantumNetServer).DeleteMember(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuantumNet_DeleteMember_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuantumNetServer).DeleteMember(ctx, req.(*LoadBalancerMemberRef))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QuantumNet_SetMemberEnabled_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(LoadBalancerMemberRef)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuantumNetServer).SetMemberEnabled(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuantumNet_SetMemberEnabled_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuantumNetServer).SetMemberEnabled(ctx, req.(*LoadBalancerMemberRef))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QuantumNet_SetHealthCheck_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(LoadBalancerHealthCheckSet)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuantumNetServer).SetHealthCheck(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuantumNet_SetHealthCheck_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuantumNetServer).SetHealthCheck(ctx, req.(*LoadBalancerHealthCheckSet))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // QuantumNet_ServiceDesc is the grpc.ServiceDesc for QuantumNet service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1786,6 +2130,46 @@ var QuantumNet_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DisassociateFloatingIP",
 			Handler:    _QuantumNet_DisassociateFloatingIP_Handler,
+		},
+		{
+			MethodName: "CreateLoadBalancer",
+			Handler:    _QuantumNet_CreateLoadBalancer_Handler,
+		},
+		{
+			MethodName: "GetLoadBalancer",
+			Handler:    _QuantumNet_GetLoadBalancer_Handler,
+		},
+		{
+			MethodName: "ListLoadBalancers",
+			Handler:    _QuantumNet_ListLoadBalancers_Handler,
+		},
+		{
+			MethodName: "DeleteLoadBalancer",
+			Handler:    _QuantumNet_DeleteLoadBalancer_Handler,
+		},
+		{
+			MethodName: "AddListener",
+			Handler:    _QuantumNet_AddListener_Handler,
+		},
+		{
+			MethodName: "DeleteListener",
+			Handler:    _QuantumNet_DeleteListener_Handler,
+		},
+		{
+			MethodName: "AddMember",
+			Handler:    _QuantumNet_AddMember_Handler,
+		},
+		{
+			MethodName: "DeleteMember",
+			Handler:    _QuantumNet_DeleteMember_Handler,
+		},
+		{
+			MethodName: "SetMemberEnabled",
+			Handler:    _QuantumNet_SetMemberEnabled_Handler,
+		},
+		{
+			MethodName: "SetHealthCheck",
+			Handler:    _QuantumNet_SetHealthCheck_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

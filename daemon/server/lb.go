@@ -1,0 +1,163 @@
+package server
+
+import (
+	"context"
+	"net/netip"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/quantumnet/quantumnet/daemon/lb"
+	lbstore "github.com/quantumnet/quantumnet/daemon/lb/nbstore"
+	"github.com/quantumnet/quantumnet/pkg/api"
+)
+
+// Load balancers: requests to daemon/lb/nbstore, views to replies.
+
+func toLB(l lb.LoadBalancer) *api.LoadBalancer {
+	out := &api.LoadBalancer{Name: l.Name, Network: l.Network, Vip: l.VIP.String(), Protocol: l.Protocol}
+	for _, x := range l.Listeners {
+		out.Listeners = append(out.Listeners, &api.Listener{Port: uint32(x.Port), MemberPort: uint32(x.MemberPort)})
+	}
+	for _, m := range l.Members {
+		am := &api.Member{Port: m.Port, Enabled: m.Enabled, Health: m.Health}
+		if m.Port == "" {
+			am.Address = m.Address.String()
+		}
+		out.Members = append(out.Members, am)
+	}
+	if h := l.HealthCheck; h != nil {
+		out.HealthCheck = &api.HealthCheck{Interval: uint32(h.Interval), Timeout: uint32(h.Timeout), Success: uint32(h.Success), Failure: uint32(h.Failure)}
+	}
+	return out
+}
+
+func lbReply(l lb.LoadBalancer, err error) (*api.LoadBalancer, error) {
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return toLB(l), nil
+}
+
+func (s *Server) lbs() (*lbstore.Manager, error) {
+	if s.LBs == nil {
+		return nil, status.Error(codes.Unavailable, "load balancers are not available")
+	}
+	return s.LBs, nil
+}
+
+// CreateLoadBalancer creates a load balancer (its VIP reserved on the network).
+func (s *Server) CreateLoadBalancer(ctx context.Context, r *api.LoadBalancer) (*api.LoadBalancer, error) {
+	m, err := s.lbs()
+	if err != nil {
+		return nil, err
+	}
+	vip, perr := netip.ParseAddr(r.Vip)
+	if perr != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "lb: vip %q is not an IP address", r.Vip)
+	}
+	return lbReply(m.Create(ctx, lb.LoadBalancer{Name: r.Name, Network: r.Network, VIP: vip, Protocol: r.Protocol}))
+}
+
+// GetLoadBalancer shows a load balancer with its members' health.
+func (s *Server) GetLoadBalancer(_ context.Context, r *api.LoadBalancerRef) (*api.LoadBalancer, error) {
+	m, err := s.lbs()
+	if err != nil {
+		return nil, err
+	}
+	return lbReply(m.Get(r.Name))
+}
+
+// ListLoadBalancers lists load balancers by name.
+func (s *Server) ListLoadBalancers(context.Context, *api.Empty) (*api.LoadBalancerList, error) {
+	m, err := s.lbs()
+	if err != nil {
+		return nil, err
+	}
+	all, err := m.List()
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	out := &api.LoadBalancerList{}
+	for _, l := range all {
+		out.LoadBalancers = append(out.LoadBalancers, toLB(l))
+	}
+	return out, nil
+}
+
+// DeleteLoadBalancer deletes a load balancer and releases its VIP.
+func (s *Server) DeleteLoadBalancer(ctx context.Context, r *api.LoadBalancerRef) (*api.Empty, error) {
+	m, err := s.lbs()
+	if err != nil {
+		return nil, err
+	}
+	if err := m.Delete(ctx, r.Name); err != nil {
+		return nil, toStatus(err)
+	}
+	return &api.Empty{}, nil
+}
+
+func listener(r *api.LoadBalancerListener) lb.Listener {
+	if r.Listener == nil {
+		return lb.Listener{}
+	}
+	return lb.Listener{Port: int(r.Listener.Port), MemberPort: int(r.Listener.MemberPort)}
+}
+
+// AddListener adds a listener.
+func (s *Server) AddListener(ctx context.Context, r *api.LoadBalancerListener) (*api.LoadBalancer, error) {
+	m, err := s.lbs()
+	if err != nil {
+		return nil, err
+	}
+	return lbReply(m.AddListener(ctx, r.Name, listener(r)))
+}
+
+// DeleteListener deletes a listener.
+func (s *Server) DeleteListener(ctx context.Context, r *api.LoadBalancerListener) (*api.LoadBalancer, error) {
+	m, err := s.lbs()
+	if err != nil {
+		return nil, err
+	}
+	return lbReply(m.DeleteListener(ctx, r.Name, listener(r).Port))
+}
+
+// AddMember adds a member.
+func (s *Server) AddMember(ctx context.Context, r *api.LoadBalancerMemberRef) (*api.LoadBalancer, error) {
+	m, err := s.lbs()
+	if err != nil {
+		return nil, err
+	}
+	return lbReply(m.AddMember(ctx, r.Name, r.Member))
+}
+
+// DeleteMember deletes a member.
+func (s *Server) DeleteMember(ctx context.Context, r *api.LoadBalancerMemberRef) (*api.LoadBalancer, error) {
+	m, err := s.lbs()
+	if err != nil {
+		return nil, err
+	}
+	return lbReply(m.DeleteMember(ctx, r.Name, r.Member))
+}
+
+// SetMemberEnabled puts a member in or out of rotation.
+func (s *Server) SetMemberEnabled(ctx context.Context, r *api.LoadBalancerMemberRef) (*api.LoadBalancer, error) {
+	m, err := s.lbs()
+	if err != nil {
+		return nil, err
+	}
+	return lbReply(m.SetMemberEnabled(ctx, r.Name, r.Member, r.Enabled))
+}
+
+// SetHealthCheck sets or clears the health check.
+func (s *Server) SetHealthCheck(ctx context.Context, r *api.LoadBalancerHealthCheckSet) (*api.LoadBalancer, error) {
+	m, err := s.lbs()
+	if err != nil {
+		return nil, err
+	}
+	var h *lb.HealthCheck
+	if x := r.HealthCheck; x != nil {
+		h = &lb.HealthCheck{Interval: int(x.Interval), Timeout: int(x.Timeout), Success: int(x.Success), Failure: int(x.Failure)}
+	}
+	return lbReply(m.SetHealthCheck(ctx, r.Name, h))
+}
