@@ -4,11 +4,10 @@
 // check options). It links no OVSDB client; its Northbound store is to be
 // daemon/lb/nbstore.
 //
-// A load balancer becomes one OVN Load_Balancer per listener,
-// qn-lb-<name>-<port>: a listener is then one row to insert or delete (no
-// map mutation of a shared row), a Load_Balancer_Health_Check (keyed by
-// its "VIP:PORT") belongs to exactly one row, and the rows of a load
-// balancer are found by name prefix. Each row is attached to the
+// A load balancer is one OVN Load_Balancer, qn-lb-<name>, with one vips
+// entry per listener: the row is the load balancer's record (its
+// external_ids, IDs/FromIDs), so a load balancer without listeners exists
+// too and every change is one update of one row. It is attached to the
 // network's switch and to the router the network's gateway port is on.
 //
 // Health probes come from the network's gateway address: IPAM never hands
@@ -177,9 +176,6 @@ func ParseMember(s string) (Member, error) {
 	}
 	return Member{Port: s, Enabled: true}, nil
 }
-
-// OVNName is the name of the OVN Load_Balancer of listener port.
-func OVNName(name string, port int) string { return fmt.Sprintf("qn-lb-%s-%d", name, port) }
 
 // Owner is the IPAM reservation owner of the VIP.
 func Owner(name string) string { return "lb:" + name }

@@ -142,7 +142,7 @@ func TestVIPsAndMappings(t *testing.T) {
 	if !maps.Equal(mp, wantMp) {
 		t.Errorf("mappings %v, want %v", mp, wantMp)
 	}
-	if OVNName("web", 80) != "qn-lb-web-80" || Owner("web") != "lb:web" {
+	if Owner("web") != "lb:web" {
 		t.Error("names")
 	}
 	if FindMember(members, "10.0.0.9") != 3 || FindMember(members, "nope") != -1 {
