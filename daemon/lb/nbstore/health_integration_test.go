@@ -23,7 +23,9 @@ func TestIntegrationLoadBalancerHealth(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, step := range []func() (lb.LoadBalancer, error){
-		func() (lb.LoadBalancer, error) { return e.m.AddListener(e.ctx, "web", lb.Listener{Port: 80, MemberPort: 8080}) },
+		func() (lb.LoadBalancer, error) {
+			return e.m.AddListener(e.ctx, "web", lb.Listener{Port: 80, MemberPort: 8080})
+		},
 		func() (lb.LoadBalancer, error) { return e.m.AddMember(e.ctx, "web", "p1") },
 		func() (lb.LoadBalancer, error) { return e.m.AddMember(e.ctx, "web", "p2") },
 		func() (lb.LoadBalancer, error) {
