@@ -10,8 +10,10 @@
 // too and every change is one update of one row. It is attached to the
 // network's switch and to the router the network's gateway port is on.
 //
-// Health probes come from the network's gateway address: IPAM never hands
-// it out (it is excluded from allocation), so no tenant port can hold it.
+// Health probes come from an address of the network reserved with the VIP
+// (same owner "lb:<name>"): IPAM never hands it to a port while the load
+// balancer exists. (Not the gateway address: the backends would resolve it
+// to the router, and the probe answers would never reach ovn-controller.)
 package lb
 
 import (
@@ -58,6 +60,7 @@ type LoadBalancer struct {
 	Name        string
 	Network     string
 	VIP         netip.Addr
+	Source      netip.Addr // health probes' source: an address IPAM reserved for it
 	Protocol    string
 	Listeners   []Listener // sorted by port
 	Members     []Member

@@ -28,6 +28,9 @@ func (l *LoadBalancer) IDs() map[string]string {
 	}
 	ids := map[string]string{keys.LB: l.Name, keys.Network: l.Network, keys.LBVIP: l.VIP.String(),
 		keys.LBListeners: strings.Join(ls, ","), keys.LBMembers: strings.Join(ms, ",")}
+	if l.Source.IsValid() {
+		ids[keys.LBSource] = l.Source.String()
+	}
 	if h := l.HealthCheck; h != nil {
 		ids[keys.LBHealth] = fmt.Sprintf("%d,%d,%d,%d", h.Interval, h.Timeout, h.Success, h.Failure)
 	}
@@ -41,6 +44,7 @@ func FromIDs(ids map[string]string, protocol string) (LoadBalancer, error) {
 	if l.VIP, err = netip.ParseAddr(ids[keys.LBVIP]); err != nil {
 		return l, fmt.Errorf("lb %s: vip: %w", l.Name, err)
 	}
+	l.Source, _ = netip.ParseAddr(ids[keys.LBSource])
 	for _, s := range split(ids[keys.LBListeners]) {
 		p, mp, _ := strings.Cut(s, ":")
 		port, err1 := strconv.Atoi(p)

@@ -96,3 +96,53 @@ func TestLoadBalancer(t *testing.T) {
 		t.Fatalf("lb list after delete:\n%s", out)
 	}
 }
+
+// TestLoadBalancerHealth: with a health check, a member whose server
+// stops is shown offline and gets no connection; the probes' source (the
+// gateway address) does not take the gateway away from the ports.
+func TestLoadBalancerHealth(t *testing.T) {
+	e := newSGEnv(t, "e2e-lbh", "10.216.0.0/24", "fd00:216::/64")
+	m1, m2, cli := e.container("lbh-m1"), e.container("lbh-m2"), e.container("lbh-cli")
+	serveAnswer(t, m2.ns, 8080, "m2")
+	var l net.Listener
+	if err := inNS(m1.ns, func() (err error) { l, err = net.Listen("tcp4", ":8080"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte("m1"))
+			c.Close()
+		}
+	}()
+	d := e.d
+	d.MustQnetctl("lb", "create", "web2", "--network", e.net, "--vip", "10.216.0.100")
+	t.Cleanup(func() { d.Qnetctl("lb", "delete", "web2") })
+	d.MustQnetctl("lb", "listener", "add", "web2", "80", "--member-port", "8080")
+	d.MustQnetctl("lb", "member", "add", "web2", m1.port)
+	d.MustQnetctl("lb", "member", "add", "web2", m2.port)
+	d.MustQnetctl("lb", "health-check", "set", "web2", "--interval", "1", "--timeout", "1", "--success", "1", "--failure", "2")
+	eventually(t, "both members online", func() error {
+		if out := d.MustQnetctl("lb", "show", "web2"); strings.Count(out, "enabled online") != 2 {
+			return fmt.Errorf("lb show:\n%s", out)
+		}
+		return nil
+	})
+	l.Close()
+	eventually(t, "m1 offline and out of rotation", func() error {
+		out := d.MustQnetctl("lb", "show", "web2")
+		if !strings.Contains(out, m1.port+" enabled offline") {
+			return fmt.Errorf("lb show:\n%s", out)
+		}
+		if got := answers(cli.ns, "10.216.0.100", 10); got["m2"] != 10 {
+			return fmt.Errorf("answers %v", got)
+		}
+		return nil
+	})
+	if err := pingOnce(cli.ns, "10.216.0.1"); err != nil {
+		t.Fatalf("the gateway after health checks: %v", err)
+	}
+}

@@ -173,7 +173,7 @@ func (m *Manager) resolver() lb.Resolve {
 
 // writeOps rewrite row from the record l: vips of the enabled members,
 // and with a health check one Load_Balancer_Health_Check per listener
-// plus the ip_port_mappings probing from the network's gateway address.
+// plus the ip_port_mappings probing from the load balancer's source address.
 func (m *Manager) writeOps(row *nbdb.LoadBalancer, l *lb.LoadBalancer) ([]ovsdb.Operation, error) {
 	res := m.resolver()
 	backends := lb.Backends(l.Members, res)
@@ -184,11 +184,7 @@ func (m *Manager) writeOps(row *nbdb.LoadBalancer, l *lb.LoadBalancer) ([]ovsdb.
 	upd := &nbdb.LoadBalancer{UUID: row.UUID, Vips: vips, ExternalIDs: l.IDs(), HealthCheck: []string{}, IPPortMappings: map[string]string{}}
 	var ops []ovsdb.Operation
 	if l.HealthCheck != nil && len(l.Listeners) > 0 {
-		_, spec, err := m.netOf(l.Network)
-		if err != nil {
-			return nil, err
-		}
-		upd.IPPortMappings = lb.IPPortMappings(l.Members, res, spec.Gateway4)
+		upd.IPPortMappings = lb.IPPortMappings(l.Members, res, l.Source)
 		for i, x := range l.Listeners {
 			hc := &nbdb.LoadBalancerHealthCheck{UUID: fmt.Sprintf("hc%d", i), Options: l.HealthCheck.Options(),
 				Vip: netip.AddrPortFrom(l.VIP, uint16(x.Port)).String()}

@@ -208,7 +208,12 @@ func (e *env) healthCheck(a1, a2 string) {
 			t.Fatalf("health check options %q lack %s", opts, w)
 		}
 	}
-	want := `{"` + a1 + `"="p1:10.0.0.1", "` + a2 + `"="p2:10.0.0.1"}`
+	l0, _ := e.m.Get("web")
+	if !l0.Source.IsValid() || l0.Source == l0.VIP {
+		t.Fatalf("probe source %v", l0.Source)
+	}
+	src := l0.Source.String()
+	want := `{"` + a1 + `"="p1:` + src + `", "` + a2 + `"="p2:` + src + `"}`
 	if got := e.nbctl("get", "Load_Balancer", "qn-lb-web", "ip_port_mappings"); got != sortedMap(got, want) {
 		t.Fatalf("ip_port_mappings %s, want %s", got, want)
 	}

@@ -1,6 +1,6 @@
 // Package nbstore is the Northbound store of package lb: its Manager
-// creates and deletes load balancers (the VIP an IPAM reservation owned
-// "lb:<name>" on the network, the Load_Balancer row attached to the
+// creates and deletes load balancers (the VIP and the health probes'
+// source address IPAM reservations owned "lb:<name>" on the network, the Load_Balancer row attached to the
 // network's switch and to the router holding the network's gateway port),
 // edits listeners, members and health checks by rewriting the row from
 // its record, and reads member health from Southbound Service_Monitor.
@@ -95,6 +95,11 @@ func (m *Manager) Create(ctx context.Context, l lb.LoadBalancer) (lb.LoadBalance
 		if _, err := tx.Reserve(lb.Owner(l.Name), l.VIP, false); err != nil {
 			return nil, vipTaken(l.VIP, err)
 		}
+		src, err := tx.Reserve(lb.Owner(l.Name), netip.Addr{}, false)
+		if err != nil {
+			return nil, fmt.Errorf("lb: health probes' source address: %w", err)
+		}
+		l.Source = src
 		row := &nbdb.LoadBalancer{UUID: "lb", Name: ovn.LBRowName(l.Name), Protocol: &l.Protocol, ExternalIDs: l.IDs(),
 			Vips: map[string]string{}}
 		ops, err := m.NB.InsertOps(row)
@@ -166,8 +171,13 @@ func (m *Manager) Delete(ctx context.Context, name string) error {
 	tx := m.Alloc.Begin(l.Network, "delete load balancer "+name)
 	defer tx.Abort()
 	err = m.commit(ctx, tx, func() ([]ovsdb.Operation, error) {
-		if err := tx.Unreserve(lb.Owner(name), l.VIP); err != nil && !errors.Is(err, errs.NotFound) {
-			return nil, err
+		for _, a := range []netip.Addr{l.VIP, l.Source} {
+			if !a.IsValid() {
+				continue
+			}
+			if err := tx.Unreserve(lb.Owner(name), a); err != nil && !errors.Is(err, errs.NotFound) {
+				return nil, err
+			}
 		}
 		return m.NB.DeleteOps(&nbdb.LoadBalancer{UUID: row.UUID})
 	})

@@ -165,6 +165,7 @@ const (
 	LBListeners = Prefix + "lb-listeners" // PORT:MEMBERPORT,...
 	LBMembers   = Prefix + "lb-members"   // MEMBER=on|off,... (a port name or an address)
 	LBHealth    = Prefix + "lb-health"    // INTERVAL,TIMEOUT,SUCCESS,FAILURE ("": no health check)
+	LBSource    = Prefix + "lb-source"    // the health probes' source address (reserved with the VIP)
 	// OwnerLBPrefix + name holds a load balancer's VIP reservation.
 	OwnerLBPrefix = "lb:"
 )
