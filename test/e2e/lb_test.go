@@ -98,8 +98,8 @@ func TestLoadBalancer(t *testing.T) {
 }
 
 // TestLoadBalancerHealth: with a health check, a member whose server
-// stops is shown offline and gets no connection; the probes' source (the
-// gateway address) does not take the gateway away from the ports.
+// stops is shown offline and gets no connection, and is back when it
+// serves again; the gateway stays reachable.
 func TestLoadBalancerHealth(t *testing.T) {
 	e := newSGEnv(t, "e2e-lbh", "10.216.0.0/24", "fd00:216::/64")
 	m1, m2, cli := e.container("lbh-m1"), e.container("lbh-m2"), e.container("lbh-cli")
@@ -145,4 +145,14 @@ func TestLoadBalancerHealth(t *testing.T) {
 	if err := pingOnce(cli.ns, "10.216.0.1"); err != nil {
 		t.Fatalf("the gateway after health checks: %v", err)
 	}
+	serveAnswer(t, m1.ns, 8080, "m1")
+	eventually(t, "m1 back online and in rotation", func() error {
+		if out := d.MustQnetctl("lb", "show", "web2"); !strings.Contains(out, m1.port+" enabled online") {
+			return fmt.Errorf("lb show:\n%s", out)
+		}
+		if got := answers(cli.ns, "10.216.0.100", 20); got["m1"] == 0 || got["m2"] == 0 {
+			return fmt.Errorf("answers %v", got)
+		}
+		return nil
+	})
 }
