@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quantumnet/quantumnet/daemon/hostnet"
 	"github.com/quantumnet/quantumnet/pkg/errs"
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
@@ -53,6 +54,11 @@ func TestIntegrationSameContainerTwoHosts(t *testing.T) {
 // (container ID and ifname only) is still found by DEL and CHECK of its
 // own chassis, and never deleted by another chassis' DEL or ADD.
 func TestIntegrationLegacyNames(t *testing.T) {
+	// Host interfaces of this test's fixed names left by an interrupted
+	// earlier run would be taken for this run's.
+	for _, ch := range []string{"", "chassis-a", "chassis-b"} {
+		_ = hostnet.DeleteHostVeth(HostIfname(ch, "legacy-id", "eth0"))
+	}
 	c := newCluster(t)
 	a, b := c.host("chassis-a"), c.host("chassis-b")
 	ctx := testCtx(t, 60*time.Second)
