@@ -331,7 +331,8 @@ type CNIRequest struct {
 	PortMappings   []*PortMapping         `protobuf:"bytes,10,rep,name=port_mappings,json=portMappings,proto3" json:"port_mappings,omitempty"`        // CNI portMappings capability: host ports DNATed to the container
 	// default_route: whether the interface gets the default route(s); unset:
 	// only if the namespace has none yet of that family (the first interface).
-	DefaultRoute  *bool `protobuf:"varint,11,opt,name=default_route,json=defaultRoute,proto3,oneof" json:"default_route,omitempty"`
+	DefaultRoute  *bool    `protobuf:"varint,11,opt,name=default_route,json=defaultRoute,proto3,oneof" json:"default_route,omitempty"`
+	LoadBalancers []string `protobuf:"bytes,12,rep,name=load_balancers,json=loadBalancers,proto3" json:"load_balancers,omitempty"` // load balancers the port joins as a member (same network or routed to it)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -441,6 +442,13 @@ func (x *CNIRequest) GetDefaultRoute() bool {
 		return *x.DefaultRoute
 	}
 	return false
+}
+
+func (x *CNIRequest) GetLoadBalancers() []string {
+	if x != nil {
+		return x.LoadBalancers
+	}
+	return nil
 }
 
 type PortMapping struct {
@@ -2005,6 +2013,7 @@ type VMNIC struct {
 	Ips             []string               `protobuf:"bytes,4,rep,name=ips,proto3" json:"ips,omitempty"` // requested addresses
 	SecurityGroups  []string               `protobuf:"bytes,5,rep,name=security_groups,json=securityGroups,proto3" json:"security_groups,omitempty"`
 	ChecksumOffload bool                   `protobuf:"varint,6,opt,name=checksum_offload,json=checksumOffload,proto3" json:"checksum_offload,omitempty"` // the guest may send partial checksums (no <host csum='off'/>)
+	LoadBalancers   []string               `protobuf:"bytes,7,rep,name=load_balancers,json=loadBalancers,proto3" json:"load_balancers,omitempty"`        // load balancers the NIC's port joins as a member
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -2079,6 +2088,13 @@ func (x *VMNIC) GetChecksumOffload() bool {
 		return x.ChecksumOffload
 	}
 	return false
+}
+
+func (x *VMNIC) GetLoadBalancers() []string {
+	if x != nil {
+		return x.LoadBalancers
+	}
+	return nil
 }
 
 type VMRequest struct {
@@ -3176,13 +3192,15 @@ func (x *RouterGateway) GetAddress6() string {
 
 type FloatingIP struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Address       string                 `protobuf:"bytes,1,opt,name=address,proto3" json:"address,omitempty"`                // optional on create: else the next free one of the range
-	Network       string                 `protobuf:"bytes,2,opt,name=network,proto3" json:"network,omitempty"`                // the external network
-	Port          string                 `protobuf:"bytes,3,opt,name=port,proto3" json:"port,omitempty"`                      // associated logical port ("": none)
-	FixedIp       string                 `protobuf:"bytes,4,opt,name=fixed_ip,json=fixedIp,proto3" json:"fixed_ip,omitempty"` // the port's address it maps to
-	Router        string                 `protobuf:"bytes,5,opt,name=router,proto3" json:"router,omitempty"`                  // read-only: the router whose NAT carries it
-	Distributed   bool                   `protobuf:"varint,6,opt,name=distributed,proto3" json:"distributed,omitempty"`       // read-only: NAT at the port's chassis
-	Uuid          string                 `protobuf:"bytes,7,opt,name=uuid,proto3" json:"uuid,omitempty"`                      // read-only
+	Address       string                 `protobuf:"bytes,1,opt,name=address,proto3" json:"address,omitempty"`                                  // optional on create: else the next free one of the range
+	Network       string                 `protobuf:"bytes,2,opt,name=network,proto3" json:"network,omitempty"`                                  // the external network
+	Port          string                 `protobuf:"bytes,3,opt,name=port,proto3" json:"port,omitempty"`                                        // associated logical port ("": none)
+	FixedIp       string                 `protobuf:"bytes,4,opt,name=fixed_ip,json=fixedIp,proto3" json:"fixed_ip,omitempty"`                   // the port's address it maps to
+	Router        string                 `protobuf:"bytes,5,opt,name=router,proto3" json:"router,omitempty"`                                    // read-only: the router whose NAT carries it
+	Distributed   bool                   `protobuf:"varint,6,opt,name=distributed,proto3" json:"distributed,omitempty"`                         // read-only: NAT at the port's chassis
+	Uuid          string                 `protobuf:"bytes,7,opt,name=uuid,proto3" json:"uuid,omitempty"`                                        // read-only
+	Forwards      []*FloatingIPForward   `protobuf:"bytes,8,rep,name=forwards,proto3" json:"forwards,omitempty"`                                // read-only here: AddFloatingIPForward
+	LoadBalancers []string               `protobuf:"bytes,9,rep,name=load_balancers,json=loadBalancers,proto3" json:"load_balancers,omitempty"` // read-only: load balancers whose listeners are on it
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3264,6 +3282,20 @@ func (x *FloatingIP) GetUuid() string {
 		return x.Uuid
 	}
 	return ""
+}
+
+func (x *FloatingIP) GetForwards() []*FloatingIPForward {
+	if x != nil {
+		return x.Forwards
+	}
+	return nil
+}
+
+func (x *FloatingIP) GetLoadBalancers() []string {
+	if x != nil {
+		return x.LoadBalancers
+	}
+	return nil
 }
 
 type FloatingIPRef struct {
@@ -3354,6 +3386,90 @@ func (x *FloatingIPList) GetFloatingIps() []*FloatingIP {
 	return nil
 }
 
+type FloatingIPForward struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Address       string                 `protobuf:"bytes,1,opt,name=address,proto3" json:"address,omitempty"`                                  // the floating IP
+	Protocol      string                 `protobuf:"bytes,2,opt,name=protocol,proto3" json:"protocol,omitempty"`                                // tcp (default) or udp
+	Port          uint32                 `protobuf:"varint,3,opt,name=port,proto3" json:"port,omitempty"`                                       // the floating IP's port
+	Target        string                 `protobuf:"bytes,4,opt,name=target,proto3" json:"target,omitempty"`                                    // logical port the forward goes to
+	TargetPort    uint32                 `protobuf:"varint,5,opt,name=target_port,json=targetPort,proto3" json:"target_port,omitempty"`         // its port number
+	TargetAddress string                 `protobuf:"bytes,6,opt,name=target_address,json=targetAddress,proto3" json:"target_address,omitempty"` // optional on add: which of the target's addresses; read-only after
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FloatingIPForward) Reset() {
+	*x = FloatingIPForward{}
+	mi := &file_quantumnet_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FloatingIPForward) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FloatingIPForward) ProtoMessage() {}
+
+func (x *FloatingIPForward) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FloatingIPForward.ProtoReflect.Descriptor instead.
+func (*FloatingIPForward) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *FloatingIPForward) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *FloatingIPForward) GetProtocol() string {
+	if x != nil {
+		return x.Protocol
+	}
+	return ""
+}
+
+func (x *FloatingIPForward) GetPort() uint32 {
+	if x != nil {
+		return x.Port
+	}
+	return 0
+}
+
+func (x *FloatingIPForward) GetTarget() string {
+	if x != nil {
+		return x.Target
+	}
+	return ""
+}
+
+func (x *FloatingIPForward) GetTargetPort() uint32 {
+	if x != nil {
+		return x.TargetPort
+	}
+	return 0
+}
+
+func (x *FloatingIPForward) GetTargetAddress() string {
+	if x != nil {
+		return x.TargetAddress
+	}
+	return ""
+}
+
 type FloatingIPAssociation struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Address       string                 `protobuf:"bytes,1,opt,name=address,proto3" json:"address,omitempty"`
@@ -3365,7 +3481,7 @@ type FloatingIPAssociation struct {
 
 func (x *FloatingIPAssociation) Reset() {
 	*x = FloatingIPAssociation{}
-	mi := &file_quantumnet_proto_msgTypes[50]
+	mi := &file_quantumnet_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3377,7 +3493,7 @@ func (x *FloatingIPAssociation) String() string {
 func (*FloatingIPAssociation) ProtoMessage() {}
 
 func (x *FloatingIPAssociation) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[50]
+	mi := &file_quantumnet_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3390,7 +3506,7 @@ func (x *FloatingIPAssociation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FloatingIPAssociation.ProtoReflect.Descriptor instead.
 func (*FloatingIPAssociation) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{50}
+	return file_quantumnet_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *FloatingIPAssociation) GetAddress() string {
@@ -3415,21 +3531,24 @@ func (x *FloatingIPAssociation) GetFixedIp() string {
 }
 
 type LoadBalancer struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Network       string                 `protobuf:"bytes,2,opt,name=network,proto3" json:"network,omitempty"`
-	Vip           string                 `protobuf:"bytes,3,opt,name=vip,proto3" json:"vip,omitempty"`
-	Protocol      string                 `protobuf:"bytes,4,opt,name=protocol,proto3" json:"protocol,omitempty"`                          // tcp (default), udp, sctp
-	Listeners     []*Listener            `protobuf:"bytes,5,rep,name=listeners,proto3" json:"listeners,omitempty"`                        // read-only here: AddListener
-	Members       []*Member              `protobuf:"bytes,6,rep,name=members,proto3" json:"members,omitempty"`                            // read-only here: AddMember
-	HealthCheck   *HealthCheck           `protobuf:"bytes,7,opt,name=health_check,json=healthCheck,proto3" json:"health_check,omitempty"` // none: no health check
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Name            string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Network         string                 `protobuf:"bytes,2,opt,name=network,proto3" json:"network,omitempty"`
+	Vip             string                 `protobuf:"bytes,3,opt,name=vip,proto3" json:"vip,omitempty"`
+	Protocol        string                 `protobuf:"bytes,4,opt,name=protocol,proto3" json:"protocol,omitempty"`                                       // tcp (default), udp, sctp
+	Listeners       []*Listener            `protobuf:"bytes,5,rep,name=listeners,proto3" json:"listeners,omitempty"`                                     // read-only here: AddListener
+	Members         []*Member              `protobuf:"bytes,6,rep,name=members,proto3" json:"members,omitempty"`                                         // read-only here: AddMember
+	HealthCheck     *HealthCheck           `protobuf:"bytes,7,opt,name=health_check,json=healthCheck,proto3" json:"health_check,omitempty"`              // none: no health check
+	Fip             string                 `protobuf:"bytes,8,opt,name=fip,proto3" json:"fip,omitempty"`                                                 // a floating IP the listeners are also on ("": none)
+	AffinityTimeout uint32                 `protobuf:"varint,9,opt,name=affinity_timeout,json=affinityTimeout,proto3" json:"affinity_timeout,omitempty"` // session affinity, seconds (0: none)
+	DnsNames        []string               `protobuf:"bytes,10,rep,name=dns_names,json=dnsNames,proto3" json:"dns_names,omitempty"`                      // read-only: <name>.<network domain> and its SRV names
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *LoadBalancer) Reset() {
 	*x = LoadBalancer{}
-	mi := &file_quantumnet_proto_msgTypes[51]
+	mi := &file_quantumnet_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3441,7 +3560,7 @@ func (x *LoadBalancer) String() string {
 func (*LoadBalancer) ProtoMessage() {}
 
 func (x *LoadBalancer) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[51]
+	mi := &file_quantumnet_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3454,7 +3573,7 @@ func (x *LoadBalancer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadBalancer.ProtoReflect.Descriptor instead.
 func (*LoadBalancer) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{51}
+	return file_quantumnet_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *LoadBalancer) GetName() string {
@@ -3506,17 +3625,99 @@ func (x *LoadBalancer) GetHealthCheck() *HealthCheck {
 	return nil
 }
 
+func (x *LoadBalancer) GetFip() string {
+	if x != nil {
+		return x.Fip
+	}
+	return ""
+}
+
+func (x *LoadBalancer) GetAffinityTimeout() uint32 {
+	if x != nil {
+		return x.AffinityTimeout
+	}
+	return 0
+}
+
+func (x *LoadBalancer) GetDnsNames() []string {
+	if x != nil {
+		return x.DnsNames
+	}
+	return nil
+}
+
+type LoadBalancerUpdate struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Name            string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Fip             *string                `protobuf:"bytes,2,opt,name=fip,proto3,oneof" json:"fip,omitempty"`                                                 // "" takes the listeners off their floating IP
+	AffinityTimeout *uint32                `protobuf:"varint,3,opt,name=affinity_timeout,json=affinityTimeout,proto3,oneof" json:"affinity_timeout,omitempty"` // 0: no affinity
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *LoadBalancerUpdate) Reset() {
+	*x = LoadBalancerUpdate{}
+	mi := &file_quantumnet_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LoadBalancerUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LoadBalancerUpdate) ProtoMessage() {}
+
+func (x *LoadBalancerUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LoadBalancerUpdate.ProtoReflect.Descriptor instead.
+func (*LoadBalancerUpdate) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *LoadBalancerUpdate) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *LoadBalancerUpdate) GetFip() string {
+	if x != nil && x.Fip != nil {
+		return *x.Fip
+	}
+	return ""
+}
+
+func (x *LoadBalancerUpdate) GetAffinityTimeout() uint32 {
+	if x != nil && x.AffinityTimeout != nil {
+		return *x.AffinityTimeout
+	}
+	return 0
+}
+
 type Listener struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Port          uint32                 `protobuf:"varint,1,opt,name=port,proto3" json:"port,omitempty"`
 	MemberPort    uint32                 `protobuf:"varint,2,opt,name=member_port,json=memberPort,proto3" json:"member_port,omitempty"`
+	Name          string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"` // SRV service name (_<name>._<proto>.<lb>.<domain>); "": the port number
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Listener) Reset() {
 	*x = Listener{}
-	mi := &file_quantumnet_proto_msgTypes[52]
+	mi := &file_quantumnet_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3528,7 +3729,7 @@ func (x *Listener) String() string {
 func (*Listener) ProtoMessage() {}
 
 func (x *Listener) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[52]
+	mi := &file_quantumnet_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3541,7 +3742,7 @@ func (x *Listener) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Listener.ProtoReflect.Descriptor instead.
 func (*Listener) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{52}
+	return file_quantumnet_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *Listener) GetPort() uint32 {
@@ -3558,19 +3759,28 @@ func (x *Listener) GetMemberPort() uint32 {
 	return 0
 }
 
+func (x *Listener) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
 type Member struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Port          string                 `protobuf:"bytes,1,opt,name=port,proto3" json:"port,omitempty"`       // logical port (its IPv4 address is used), or
 	Address       string                 `protobuf:"bytes,2,opt,name=address,proto3" json:"address,omitempty"` // a fixed address
 	Enabled       bool                   `protobuf:"varint,3,opt,name=enabled,proto3" json:"enabled,omitempty"`
-	Health        string                 `protobuf:"bytes,4,opt,name=health,proto3" json:"health,omitempty"` // online | offline | unknown (Southbound Service_Monitor)
+	Health        string                 `protobuf:"bytes,4,opt,name=health,proto3" json:"health,omitempty"`     // online | offline | unknown (Southbound Service_Monitor)
+	Network       string                 `protobuf:"bytes,5,opt,name=network,proto3" json:"network,omitempty"`   // read-only: the member port's network
+	Resolved      string                 `protobuf:"bytes,6,opt,name=resolved,proto3" json:"resolved,omitempty"` // read-only: the address the member is reached at now ("": none)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Member) Reset() {
 	*x = Member{}
-	mi := &file_quantumnet_proto_msgTypes[53]
+	mi := &file_quantumnet_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3582,7 +3792,7 @@ func (x *Member) String() string {
 func (*Member) ProtoMessage() {}
 
 func (x *Member) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[53]
+	mi := &file_quantumnet_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3595,7 +3805,7 @@ func (x *Member) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Member.ProtoReflect.Descriptor instead.
 func (*Member) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{53}
+	return file_quantumnet_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *Member) GetPort() string {
@@ -3626,6 +3836,20 @@ func (x *Member) GetHealth() string {
 	return ""
 }
 
+func (x *Member) GetNetwork() string {
+	if x != nil {
+		return x.Network
+	}
+	return ""
+}
+
+func (x *Member) GetResolved() string {
+	if x != nil {
+		return x.Resolved
+	}
+	return ""
+}
+
 type HealthCheck struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Interval      uint32                 `protobuf:"varint,1,opt,name=interval,proto3" json:"interval,omitempty"`
@@ -3638,7 +3862,7 @@ type HealthCheck struct {
 
 func (x *HealthCheck) Reset() {
 	*x = HealthCheck{}
-	mi := &file_quantumnet_proto_msgTypes[54]
+	mi := &file_quantumnet_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3650,7 +3874,7 @@ func (x *HealthCheck) String() string {
 func (*HealthCheck) ProtoMessage() {}
 
 func (x *HealthCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[54]
+	mi := &file_quantumnet_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3663,7 +3887,7 @@ func (x *HealthCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthCheck.ProtoReflect.Descriptor instead.
 func (*HealthCheck) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{54}
+	return file_quantumnet_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *HealthCheck) GetInterval() uint32 {
@@ -3703,7 +3927,7 @@ type LoadBalancerRef struct {
 
 func (x *LoadBalancerRef) Reset() {
 	*x = LoadBalancerRef{}
-	mi := &file_quantumnet_proto_msgTypes[55]
+	mi := &file_quantumnet_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3715,7 +3939,7 @@ func (x *LoadBalancerRef) String() string {
 func (*LoadBalancerRef) ProtoMessage() {}
 
 func (x *LoadBalancerRef) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[55]
+	mi := &file_quantumnet_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3728,7 +3952,7 @@ func (x *LoadBalancerRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadBalancerRef.ProtoReflect.Descriptor instead.
 func (*LoadBalancerRef) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{55}
+	return file_quantumnet_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *LoadBalancerRef) GetName() string {
@@ -3747,7 +3971,7 @@ type LoadBalancerList struct {
 
 func (x *LoadBalancerList) Reset() {
 	*x = LoadBalancerList{}
-	mi := &file_quantumnet_proto_msgTypes[56]
+	mi := &file_quantumnet_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3759,7 +3983,7 @@ func (x *LoadBalancerList) String() string {
 func (*LoadBalancerList) ProtoMessage() {}
 
 func (x *LoadBalancerList) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[56]
+	mi := &file_quantumnet_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3772,7 +3996,7 @@ func (x *LoadBalancerList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadBalancerList.ProtoReflect.Descriptor instead.
 func (*LoadBalancerList) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{56}
+	return file_quantumnet_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *LoadBalancerList) GetLoadBalancers() []*LoadBalancer {
@@ -3792,7 +4016,7 @@ type LoadBalancerListener struct {
 
 func (x *LoadBalancerListener) Reset() {
 	*x = LoadBalancerListener{}
-	mi := &file_quantumnet_proto_msgTypes[57]
+	mi := &file_quantumnet_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3804,7 +4028,7 @@ func (x *LoadBalancerListener) String() string {
 func (*LoadBalancerListener) ProtoMessage() {}
 
 func (x *LoadBalancerListener) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[57]
+	mi := &file_quantumnet_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3817,7 +4041,7 @@ func (x *LoadBalancerListener) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadBalancerListener.ProtoReflect.Descriptor instead.
 func (*LoadBalancerListener) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{57}
+	return file_quantumnet_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *LoadBalancerListener) GetName() string {
@@ -3839,13 +4063,14 @@ type LoadBalancerMemberRef struct {
 	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	Member        string                 `protobuf:"bytes,2,opt,name=member,proto3" json:"member,omitempty"`    // port name or address
 	Enabled       bool                   `protobuf:"varint,3,opt,name=enabled,proto3" json:"enabled,omitempty"` // SetMemberEnabled
+	Weight        uint32                 `protobuf:"varint,4,opt,name=weight,proto3" json:"weight,omitempty"`   // AddMember: 0 or 1 (OVN 23.03 has no member weights)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *LoadBalancerMemberRef) Reset() {
 	*x = LoadBalancerMemberRef{}
-	mi := &file_quantumnet_proto_msgTypes[58]
+	mi := &file_quantumnet_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3857,7 +4082,7 @@ func (x *LoadBalancerMemberRef) String() string {
 func (*LoadBalancerMemberRef) ProtoMessage() {}
 
 func (x *LoadBalancerMemberRef) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[58]
+	mi := &file_quantumnet_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3870,7 +4095,7 @@ func (x *LoadBalancerMemberRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadBalancerMemberRef.ProtoReflect.Descriptor instead.
 func (*LoadBalancerMemberRef) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{58}
+	return file_quantumnet_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *LoadBalancerMemberRef) GetName() string {
@@ -3894,6 +4119,13 @@ func (x *LoadBalancerMemberRef) GetEnabled() bool {
 	return false
 }
 
+func (x *LoadBalancerMemberRef) GetWeight() uint32 {
+	if x != nil {
+		return x.Weight
+	}
+	return 0
+}
+
 type LoadBalancerHealthCheckSet struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -3904,7 +4136,7 @@ type LoadBalancerHealthCheckSet struct {
 
 func (x *LoadBalancerHealthCheckSet) Reset() {
 	*x = LoadBalancerHealthCheckSet{}
-	mi := &file_quantumnet_proto_msgTypes[59]
+	mi := &file_quantumnet_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3916,7 +4148,7 @@ func (x *LoadBalancerHealthCheckSet) String() string {
 func (*LoadBalancerHealthCheckSet) ProtoMessage() {}
 
 func (x *LoadBalancerHealthCheckSet) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[59]
+	mi := &file_quantumnet_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3929,7 +4161,7 @@ func (x *LoadBalancerHealthCheckSet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadBalancerHealthCheckSet.ProtoReflect.Descriptor instead.
 func (*LoadBalancerHealthCheckSet) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{59}
+	return file_quantumnet_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *LoadBalancerHealthCheckSet) GetName() string {
@@ -3972,7 +4204,7 @@ const file_quantumnet_proto_rawDesc = "" +
 	"\x12chassis_registered\x18\x05 \x01(\bR\x11chassisRegistered\x12\x18\n" +
 	"\achassis\x18\x06 \x01(\tR\achassis\x12#\n" +
 	"\rdatapath_type\x18\a \x01(\tR\fdatapathType\x12\x1a\n" +
-	"\bproblems\x18\b \x03(\tR\bproblems\"\xff\x02\n" +
+	"\bproblems\x18\b \x03(\tR\bproblems\"\xa6\x03\n" +
 	"\n" +
 	"CNIRequest\x12!\n" +
 	"\fcontainer_id\x18\x01 \x01(\tR\vcontainerId\x12\x16\n" +
@@ -3986,7 +4218,8 @@ const file_quantumnet_proto_rawDesc = "" +
 	"\x04name\x18\t \x01(\tR\x04name\x12?\n" +
 	"\rport_mappings\x18\n" +
 	" \x03(\v2\x1a.quantumnet.v1.PortMappingR\fportMappings\x12(\n" +
-	"\rdefault_route\x18\v \x01(\bH\x00R\fdefaultRoute\x88\x01\x01B\x10\n" +
+	"\rdefault_route\x18\v \x01(\bH\x00R\fdefaultRoute\x88\x01\x01\x12%\n" +
+	"\x0eload_balancers\x18\f \x03(\tR\rloadBalancersB\x10\n" +
 	"\x0e_default_route\"\x86\x01\n" +
 	"\vPortMapping\x12\x1b\n" +
 	"\thost_port\x18\x01 \x01(\rR\bhostPort\x12%\n" +
@@ -4132,14 +4365,15 @@ const file_quantumnet_proto_rawDesc = "" +
 	"\x04port\x18\x05 \x01(\tR\x04port\"H\n" +
 	"\x12IPAMReleaseRequest\x12\x18\n" +
 	"\anetwork\x18\x01 \x01(\tR\anetwork\x12\x18\n" +
-	"\aaddress\x18\x02 \x01(\tR\aaddress\"\xbc\x01\n" +
+	"\aaddress\x18\x02 \x01(\tR\aaddress\"\xe3\x01\n" +
 	"\x05VMNIC\x12!\n" +
 	"\finterface_id\x18\x01 \x01(\tR\vinterfaceId\x12\x10\n" +
 	"\x03mac\x18\x02 \x01(\tR\x03mac\x12\x18\n" +
 	"\anetwork\x18\x03 \x01(\tR\anetwork\x12\x10\n" +
 	"\x03ips\x18\x04 \x03(\tR\x03ips\x12'\n" +
 	"\x0fsecurity_groups\x18\x05 \x03(\tR\x0esecurityGroups\x12)\n" +
-	"\x10checksum_offload\x18\x06 \x01(\bR\x0fchecksumOffload\"w\n" +
+	"\x10checksum_offload\x18\x06 \x01(\bR\x0fchecksumOffload\x12%\n" +
+	"\x0eload_balancers\x18\a \x03(\tR\rloadBalancers\"w\n" +
 	"\tVMRequest\x12\x16\n" +
 	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x12\n" +
 	"\x04uuid\x18\x02 \x01(\tR\x04uuid\x12(\n" +
@@ -4210,7 +4444,7 @@ const file_quantumnet_proto_rawDesc = "" +
 	"\anetwork\x18\x02 \x01(\tR\anetwork\x12\x18\n" +
 	"\aaddress\x18\x03 \x01(\tR\aaddress\x12\x17\n" +
 	"\ano_snat\x18\x04 \x01(\bR\x06noSnat\x12\x1a\n" +
-	"\baddress6\x18\x05 \x01(\tR\baddress6\"\xbd\x01\n" +
+	"\baddress6\x18\x05 \x01(\tR\baddress6\"\xa2\x02\n" +
 	"\n" +
 	"FloatingIP\x12\x18\n" +
 	"\aaddress\x18\x01 \x01(\tR\aaddress\x12\x18\n" +
@@ -4219,15 +4453,25 @@ const file_quantumnet_proto_rawDesc = "" +
 	"\bfixed_ip\x18\x04 \x01(\tR\afixedIp\x12\x16\n" +
 	"\x06router\x18\x05 \x01(\tR\x06router\x12 \n" +
 	"\vdistributed\x18\x06 \x01(\bR\vdistributed\x12\x12\n" +
-	"\x04uuid\x18\a \x01(\tR\x04uuid\")\n" +
+	"\x04uuid\x18\a \x01(\tR\x04uuid\x12<\n" +
+	"\bforwards\x18\b \x03(\v2 .quantumnet.v1.FloatingIPForwardR\bforwards\x12%\n" +
+	"\x0eload_balancers\x18\t \x03(\tR\rloadBalancers\")\n" +
 	"\rFloatingIPRef\x12\x18\n" +
 	"\aaddress\x18\x01 \x01(\tR\aaddress\"N\n" +
 	"\x0eFloatingIPList\x12<\n" +
-	"\ffloating_ips\x18\x01 \x03(\v2\x19.quantumnet.v1.FloatingIPR\vfloatingIps\"`\n" +
+	"\ffloating_ips\x18\x01 \x03(\v2\x19.quantumnet.v1.FloatingIPR\vfloatingIps\"\xbd\x01\n" +
+	"\x11FloatingIPForward\x12\x18\n" +
+	"\aaddress\x18\x01 \x01(\tR\aaddress\x12\x1a\n" +
+	"\bprotocol\x18\x02 \x01(\tR\bprotocol\x12\x12\n" +
+	"\x04port\x18\x03 \x01(\rR\x04port\x12\x16\n" +
+	"\x06target\x18\x04 \x01(\tR\x06target\x12\x1f\n" +
+	"\vtarget_port\x18\x05 \x01(\rR\n" +
+	"targetPort\x12%\n" +
+	"\x0etarget_address\x18\x06 \x01(\tR\rtargetAddress\"`\n" +
 	"\x15FloatingIPAssociation\x12\x18\n" +
 	"\aaddress\x18\x01 \x01(\tR\aaddress\x12\x12\n" +
 	"\x04port\x18\x02 \x01(\tR\x04port\x12\x19\n" +
-	"\bfixed_ip\x18\x03 \x01(\tR\afixedIp\"\x91\x02\n" +
+	"\bfixed_ip\x18\x03 \x01(\tR\afixedIp\"\xeb\x02\n" +
 	"\fLoadBalancer\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\anetwork\x18\x02 \x01(\tR\anetwork\x12\x10\n" +
@@ -4235,16 +4479,29 @@ const file_quantumnet_proto_rawDesc = "" +
 	"\bprotocol\x18\x04 \x01(\tR\bprotocol\x125\n" +
 	"\tlisteners\x18\x05 \x03(\v2\x17.quantumnet.v1.ListenerR\tlisteners\x12/\n" +
 	"\amembers\x18\x06 \x03(\v2\x15.quantumnet.v1.MemberR\amembers\x12=\n" +
-	"\fhealth_check\x18\a \x01(\v2\x1a.quantumnet.v1.HealthCheckR\vhealthCheck\"?\n" +
+	"\fhealth_check\x18\a \x01(\v2\x1a.quantumnet.v1.HealthCheckR\vhealthCheck\x12\x10\n" +
+	"\x03fip\x18\b \x01(\tR\x03fip\x12)\n" +
+	"\x10affinity_timeout\x18\t \x01(\rR\x0faffinityTimeout\x12\x1b\n" +
+	"\tdns_names\x18\n" +
+	" \x03(\tR\bdnsNames\"\x8c\x01\n" +
+	"\x12LoadBalancerUpdate\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x15\n" +
+	"\x03fip\x18\x02 \x01(\tH\x00R\x03fip\x88\x01\x01\x12.\n" +
+	"\x10affinity_timeout\x18\x03 \x01(\rH\x01R\x0faffinityTimeout\x88\x01\x01B\x06\n" +
+	"\x04_fipB\x13\n" +
+	"\x11_affinity_timeout\"S\n" +
 	"\bListener\x12\x12\n" +
 	"\x04port\x18\x01 \x01(\rR\x04port\x12\x1f\n" +
 	"\vmember_port\x18\x02 \x01(\rR\n" +
-	"memberPort\"h\n" +
+	"memberPort\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\"\x9e\x01\n" +
 	"\x06Member\x12\x12\n" +
 	"\x04port\x18\x01 \x01(\tR\x04port\x12\x18\n" +
 	"\aaddress\x18\x02 \x01(\tR\aaddress\x12\x18\n" +
 	"\aenabled\x18\x03 \x01(\bR\aenabled\x12\x16\n" +
-	"\x06health\x18\x04 \x01(\tR\x06health\"w\n" +
+	"\x06health\x18\x04 \x01(\tR\x06health\x12\x18\n" +
+	"\anetwork\x18\x05 \x01(\tR\anetwork\x12\x1a\n" +
+	"\bresolved\x18\x06 \x01(\tR\bresolved\"w\n" +
 	"\vHealthCheck\x12\x1a\n" +
 	"\binterval\x18\x01 \x01(\rR\binterval\x12\x18\n" +
 	"\atimeout\x18\x02 \x01(\rR\atimeout\x12\x18\n" +
@@ -4256,14 +4513,15 @@ const file_quantumnet_proto_rawDesc = "" +
 	"\x0eload_balancers\x18\x01 \x03(\v2\x1b.quantumnet.v1.LoadBalancerR\rloadBalancers\"_\n" +
 	"\x14LoadBalancerListener\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x123\n" +
-	"\blistener\x18\x02 \x01(\v2\x17.quantumnet.v1.ListenerR\blistener\"]\n" +
+	"\blistener\x18\x02 \x01(\v2\x17.quantumnet.v1.ListenerR\blistener\"u\n" +
 	"\x15LoadBalancerMemberRef\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06member\x18\x02 \x01(\tR\x06member\x12\x18\n" +
-	"\aenabled\x18\x03 \x01(\bR\aenabled\"o\n" +
+	"\aenabled\x18\x03 \x01(\bR\aenabled\x12\x16\n" +
+	"\x06weight\x18\x04 \x01(\rR\x06weight\"o\n" +
 	"\x1aLoadBalancerHealthCheckSet\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12=\n" +
-	"\fhealth_check\x18\x02 \x01(\v2\x1a.quantumnet.v1.HealthCheckR\vhealthCheck2\xe3\x1e\n" +
+	"\fhealth_check\x18\x02 \x01(\v2\x1a.quantumnet.v1.HealthCheckR\vhealthCheck2\xe6 \n" +
 	"\n" +
 	"QuantumNet\x12?\n" +
 	"\x05Hello\x12\x1b.quantumnet.v1.HelloRequest\x1a\x19.quantumnet.v1.HelloReply\x12B\n" +
@@ -4320,7 +4578,10 @@ const file_quantumnet_proto_rawDesc = "" +
 	"\tAddMember\x12$.quantumnet.v1.LoadBalancerMemberRef\x1a\x1b.quantumnet.v1.LoadBalancer\x12Q\n" +
 	"\fDeleteMember\x12$.quantumnet.v1.LoadBalancerMemberRef\x1a\x1b.quantumnet.v1.LoadBalancer\x12U\n" +
 	"\x10SetMemberEnabled\x12$.quantumnet.v1.LoadBalancerMemberRef\x1a\x1b.quantumnet.v1.LoadBalancer\x12X\n" +
-	"\x0eSetHealthCheck\x12).quantumnet.v1.LoadBalancerHealthCheckSet\x1a\x1b.quantumnet.v1.LoadBalancerB*Z(github.com/quantumnet/quantumnet/pkg/apib\x06proto3"
+	"\x0eSetHealthCheck\x12).quantumnet.v1.LoadBalancerHealthCheckSet\x1a\x1b.quantumnet.v1.LoadBalancer\x12T\n" +
+	"\x12UpdateLoadBalancer\x12!.quantumnet.v1.LoadBalancerUpdate\x1a\x1b.quantumnet.v1.LoadBalancer\x12S\n" +
+	"\x14AddFloatingIPForward\x12 .quantumnet.v1.FloatingIPForward\x1a\x19.quantumnet.v1.FloatingIP\x12V\n" +
+	"\x17DeleteFloatingIPForward\x12 .quantumnet.v1.FloatingIPForward\x1a\x19.quantumnet.v1.FloatingIPB*Z(github.com/quantumnet/quantumnet/pkg/apib\x06proto3"
 
 var (
 	file_quantumnet_proto_rawDescOnce sync.Once
@@ -4334,7 +4595,7 @@ func file_quantumnet_proto_rawDescGZIP() []byte {
 	return file_quantumnet_proto_rawDescData
 }
 
-var file_quantumnet_proto_msgTypes = make([]protoimpl.MessageInfo, 60)
+var file_quantumnet_proto_msgTypes = make([]protoimpl.MessageInfo, 62)
 var file_quantumnet_proto_goTypes = []any{
 	(*Empty)(nil),                      // 0: quantumnet.v1.Empty
 	(*HelloRequest)(nil),               // 1: quantumnet.v1.HelloRequest
@@ -4386,16 +4647,18 @@ var file_quantumnet_proto_goTypes = []any{
 	(*FloatingIP)(nil),                 // 47: quantumnet.v1.FloatingIP
 	(*FloatingIPRef)(nil),              // 48: quantumnet.v1.FloatingIPRef
 	(*FloatingIPList)(nil),             // 49: quantumnet.v1.FloatingIPList
-	(*FloatingIPAssociation)(nil),      // 50: quantumnet.v1.FloatingIPAssociation
-	(*LoadBalancer)(nil),               // 51: quantumnet.v1.LoadBalancer
-	(*Listener)(nil),                   // 52: quantumnet.v1.Listener
-	(*Member)(nil),                     // 53: quantumnet.v1.Member
-	(*HealthCheck)(nil),                // 54: quantumnet.v1.HealthCheck
-	(*LoadBalancerRef)(nil),            // 55: quantumnet.v1.LoadBalancerRef
-	(*LoadBalancerList)(nil),           // 56: quantumnet.v1.LoadBalancerList
-	(*LoadBalancerListener)(nil),       // 57: quantumnet.v1.LoadBalancerListener
-	(*LoadBalancerMemberRef)(nil),      // 58: quantumnet.v1.LoadBalancerMemberRef
-	(*LoadBalancerHealthCheckSet)(nil), // 59: quantumnet.v1.LoadBalancerHealthCheckSet
+	(*FloatingIPForward)(nil),          // 50: quantumnet.v1.FloatingIPForward
+	(*FloatingIPAssociation)(nil),      // 51: quantumnet.v1.FloatingIPAssociation
+	(*LoadBalancer)(nil),               // 52: quantumnet.v1.LoadBalancer
+	(*LoadBalancerUpdate)(nil),         // 53: quantumnet.v1.LoadBalancerUpdate
+	(*Listener)(nil),                   // 54: quantumnet.v1.Listener
+	(*Member)(nil),                     // 55: quantumnet.v1.Member
+	(*HealthCheck)(nil),                // 56: quantumnet.v1.HealthCheck
+	(*LoadBalancerRef)(nil),            // 57: quantumnet.v1.LoadBalancerRef
+	(*LoadBalancerList)(nil),           // 58: quantumnet.v1.LoadBalancerList
+	(*LoadBalancerListener)(nil),       // 59: quantumnet.v1.LoadBalancerListener
+	(*LoadBalancerMemberRef)(nil),      // 60: quantumnet.v1.LoadBalancerMemberRef
+	(*LoadBalancerHealthCheckSet)(nil), // 61: quantumnet.v1.LoadBalancerHealthCheckSet
 }
 var file_quantumnet_proto_depIdxs = []int32{
 	6,  // 0: quantumnet.v1.CNIRequest.port_mappings:type_name -> quantumnet.v1.PortMapping
@@ -4421,126 +4684,133 @@ var file_quantumnet_proto_depIdxs = []int32{
 	40, // 20: quantumnet.v1.Router.gateway:type_name -> quantumnet.v1.RouterGatewayInfo
 	41, // 21: quantumnet.v1.RouterGatewayInfo.chassis:type_name -> quantumnet.v1.GatewayChassis
 	39, // 22: quantumnet.v1.RouterList.routers:type_name -> quantumnet.v1.Router
-	47, // 23: quantumnet.v1.FloatingIPList.floating_ips:type_name -> quantumnet.v1.FloatingIP
-	52, // 24: quantumnet.v1.LoadBalancer.listeners:type_name -> quantumnet.v1.Listener
-	53, // 25: quantumnet.v1.LoadBalancer.members:type_name -> quantumnet.v1.Member
-	54, // 26: quantumnet.v1.LoadBalancer.health_check:type_name -> quantumnet.v1.HealthCheck
-	51, // 27: quantumnet.v1.LoadBalancerList.load_balancers:type_name -> quantumnet.v1.LoadBalancer
-	52, // 28: quantumnet.v1.LoadBalancerListener.listener:type_name -> quantumnet.v1.Listener
-	54, // 29: quantumnet.v1.LoadBalancerHealthCheckSet.health_check:type_name -> quantumnet.v1.HealthCheck
-	1,  // 30: quantumnet.v1.QuantumNet.Hello:input_type -> quantumnet.v1.HelloRequest
-	3,  // 31: quantumnet.v1.QuantumNet.Status:input_type -> quantumnet.v1.StatusRequest
-	5,  // 32: quantumnet.v1.QuantumNet.CNIAdd:input_type -> quantumnet.v1.CNIRequest
-	5,  // 33: quantumnet.v1.QuantumNet.CNIDel:input_type -> quantumnet.v1.CNIRequest
-	5,  // 34: quantumnet.v1.QuantumNet.CNICheck:input_type -> quantumnet.v1.CNIRequest
-	12, // 35: quantumnet.v1.QuantumNet.CNIGC:input_type -> quantumnet.v1.CNIGCRequest
-	14, // 36: quantumnet.v1.QuantumNet.CreateNetwork:input_type -> quantumnet.v1.Network
-	17, // 37: quantumnet.v1.QuantumNet.GetNetwork:input_type -> quantumnet.v1.NetworkRef
-	0,  // 38: quantumnet.v1.QuantumNet.ListNetworks:input_type -> quantumnet.v1.Empty
-	17, // 39: quantumnet.v1.QuantumNet.DeleteNetwork:input_type -> quantumnet.v1.NetworkRef
-	16, // 40: quantumnet.v1.QuantumNet.UpdateNetwork:input_type -> quantumnet.v1.NetworkUpdate
-	19, // 41: quantumnet.v1.QuantumNet.ListPorts:input_type -> quantumnet.v1.PortFilter
-	17, // 42: quantumnet.v1.QuantumNet.IPAMShow:input_type -> quantumnet.v1.NetworkRef
-	24, // 43: quantumnet.v1.QuantumNet.IPAMReserve:input_type -> quantumnet.v1.IPAMReserveRequest
-	26, // 44: quantumnet.v1.QuantumNet.IPAMRelease:input_type -> quantumnet.v1.IPAMReleaseRequest
-	28, // 45: quantumnet.v1.QuantumNet.VMPrepare:input_type -> quantumnet.v1.VMRequest
-	28, // 46: quantumnet.v1.QuantumNet.VMStarted:input_type -> quantumnet.v1.VMRequest
-	28, // 47: quantumnet.v1.QuantumNet.VMStopped:input_type -> quantumnet.v1.VMRequest
-	28, // 48: quantumnet.v1.QuantumNet.VMReconnect:input_type -> quantumnet.v1.VMRequest
-	28, // 49: quantumnet.v1.QuantumNet.VMMigrateIn:input_type -> quantumnet.v1.VMRequest
-	32, // 50: quantumnet.v1.QuantumNet.CreateSecurityGroup:input_type -> quantumnet.v1.SecurityGroup
-	33, // 51: quantumnet.v1.QuantumNet.GetSecurityGroup:input_type -> quantumnet.v1.SecurityGroupRef
-	0,  // 52: quantumnet.v1.QuantumNet.ListSecurityGroups:input_type -> quantumnet.v1.Empty
-	33, // 53: quantumnet.v1.QuantumNet.DeleteSecurityGroup:input_type -> quantumnet.v1.SecurityGroupRef
-	35, // 54: quantumnet.v1.QuantumNet.AddSecurityGroupRules:input_type -> quantumnet.v1.SecurityGroupRules
-	35, // 55: quantumnet.v1.QuantumNet.DeleteSecurityGroupRules:input_type -> quantumnet.v1.SecurityGroupRules
-	37, // 56: quantumnet.v1.QuantumNet.SetPortSecurityGroups:input_type -> quantumnet.v1.PortSecurityGroups
-	38, // 57: quantumnet.v1.QuantumNet.SetPortDNSName:input_type -> quantumnet.v1.PortDNSName
-	39, // 58: quantumnet.v1.QuantumNet.CreateRouter:input_type -> quantumnet.v1.Router
-	42, // 59: quantumnet.v1.QuantumNet.GetRouter:input_type -> quantumnet.v1.RouterRef
-	0,  // 60: quantumnet.v1.QuantumNet.ListRouters:input_type -> quantumnet.v1.Empty
-	42, // 61: quantumnet.v1.QuantumNet.DeleteRouter:input_type -> quantumnet.v1.RouterRef
-	44, // 62: quantumnet.v1.QuantumNet.AttachNetwork:input_type -> quantumnet.v1.RouterNetwork
-	44, // 63: quantumnet.v1.QuantumNet.DetachNetwork:input_type -> quantumnet.v1.RouterNetwork
-	45, // 64: quantumnet.v1.QuantumNet.AddRoute:input_type -> quantumnet.v1.RouterRoute
-	45, // 65: quantumnet.v1.QuantumNet.DeleteRoute:input_type -> quantumnet.v1.RouterRoute
-	46, // 66: quantumnet.v1.QuantumNet.SetRouterGateway:input_type -> quantumnet.v1.RouterGateway
-	42, // 67: quantumnet.v1.QuantumNet.ClearRouterGateway:input_type -> quantumnet.v1.RouterRef
-	47, // 68: quantumnet.v1.QuantumNet.CreateFloatingIP:input_type -> quantumnet.v1.FloatingIP
-	48, // 69: quantumnet.v1.QuantumNet.GetFloatingIP:input_type -> quantumnet.v1.FloatingIPRef
-	0,  // 70: quantumnet.v1.QuantumNet.ListFloatingIPs:input_type -> quantumnet.v1.Empty
-	48, // 71: quantumnet.v1.QuantumNet.DeleteFloatingIP:input_type -> quantumnet.v1.FloatingIPRef
-	50, // 72: quantumnet.v1.QuantumNet.AssociateFloatingIP:input_type -> quantumnet.v1.FloatingIPAssociation
-	48, // 73: quantumnet.v1.QuantumNet.DisassociateFloatingIP:input_type -> quantumnet.v1.FloatingIPRef
-	51, // 74: quantumnet.v1.QuantumNet.CreateLoadBalancer:input_type -> quantumnet.v1.LoadBalancer
-	55, // 75: quantumnet.v1.QuantumNet.GetLoadBalancer:input_type -> quantumnet.v1.LoadBalancerRef
-	0,  // 76: quantumnet.v1.QuantumNet.ListLoadBalancers:input_type -> quantumnet.v1.Empty
-	55, // 77: quantumnet.v1.QuantumNet.DeleteLoadBalancer:input_type -> quantumnet.v1.LoadBalancerRef
-	57, // 78: quantumnet.v1.QuantumNet.AddListener:input_type -> quantumnet.v1.LoadBalancerListener
-	57, // 79: quantumnet.v1.QuantumNet.DeleteListener:input_type -> quantumnet.v1.LoadBalancerListener
-	58, // 80: quantumnet.v1.QuantumNet.AddMember:input_type -> quantumnet.v1.LoadBalancerMemberRef
-	58, // 81: quantumnet.v1.QuantumNet.DeleteMember:input_type -> quantumnet.v1.LoadBalancerMemberRef
-	58, // 82: quantumnet.v1.QuantumNet.SetMemberEnabled:input_type -> quantumnet.v1.LoadBalancerMemberRef
-	59, // 83: quantumnet.v1.QuantumNet.SetHealthCheck:input_type -> quantumnet.v1.LoadBalancerHealthCheckSet
-	2,  // 84: quantumnet.v1.QuantumNet.Hello:output_type -> quantumnet.v1.HelloReply
-	4,  // 85: quantumnet.v1.QuantumNet.Status:output_type -> quantumnet.v1.StatusReply
-	10, // 86: quantumnet.v1.QuantumNet.CNIAdd:output_type -> quantumnet.v1.CNIResult
-	0,  // 87: quantumnet.v1.QuantumNet.CNIDel:output_type -> quantumnet.v1.Empty
-	0,  // 88: quantumnet.v1.QuantumNet.CNICheck:output_type -> quantumnet.v1.Empty
-	13, // 89: quantumnet.v1.QuantumNet.CNIGC:output_type -> quantumnet.v1.CNIGCReply
-	14, // 90: quantumnet.v1.QuantumNet.CreateNetwork:output_type -> quantumnet.v1.Network
-	14, // 91: quantumnet.v1.QuantumNet.GetNetwork:output_type -> quantumnet.v1.Network
-	18, // 92: quantumnet.v1.QuantumNet.ListNetworks:output_type -> quantumnet.v1.NetworkList
-	0,  // 93: quantumnet.v1.QuantumNet.DeleteNetwork:output_type -> quantumnet.v1.Empty
-	14, // 94: quantumnet.v1.QuantumNet.UpdateNetwork:output_type -> quantumnet.v1.Network
-	21, // 95: quantumnet.v1.QuantumNet.ListPorts:output_type -> quantumnet.v1.PortList
-	23, // 96: quantumnet.v1.QuantumNet.IPAMShow:output_type -> quantumnet.v1.IPAMUsage
-	25, // 97: quantumnet.v1.QuantumNet.IPAMReserve:output_type -> quantumnet.v1.IPAMReservation
-	0,  // 98: quantumnet.v1.QuantumNet.IPAMRelease:output_type -> quantumnet.v1.Empty
-	30, // 99: quantumnet.v1.QuantumNet.VMPrepare:output_type -> quantumnet.v1.VMReply
-	0,  // 100: quantumnet.v1.QuantumNet.VMStarted:output_type -> quantumnet.v1.Empty
-	0,  // 101: quantumnet.v1.QuantumNet.VMStopped:output_type -> quantumnet.v1.Empty
-	0,  // 102: quantumnet.v1.QuantumNet.VMReconnect:output_type -> quantumnet.v1.Empty
-	0,  // 103: quantumnet.v1.QuantumNet.VMMigrateIn:output_type -> quantumnet.v1.Empty
-	32, // 104: quantumnet.v1.QuantumNet.CreateSecurityGroup:output_type -> quantumnet.v1.SecurityGroup
-	32, // 105: quantumnet.v1.QuantumNet.GetSecurityGroup:output_type -> quantumnet.v1.SecurityGroup
-	34, // 106: quantumnet.v1.QuantumNet.ListSecurityGroups:output_type -> quantumnet.v1.SecurityGroupList
-	0,  // 107: quantumnet.v1.QuantumNet.DeleteSecurityGroup:output_type -> quantumnet.v1.Empty
-	36, // 108: quantumnet.v1.QuantumNet.AddSecurityGroupRules:output_type -> quantumnet.v1.SecurityGroupRulesReply
-	36, // 109: quantumnet.v1.QuantumNet.DeleteSecurityGroupRules:output_type -> quantumnet.v1.SecurityGroupRulesReply
-	20, // 110: quantumnet.v1.QuantumNet.SetPortSecurityGroups:output_type -> quantumnet.v1.Port
-	20, // 111: quantumnet.v1.QuantumNet.SetPortDNSName:output_type -> quantumnet.v1.Port
-	39, // 112: quantumnet.v1.QuantumNet.CreateRouter:output_type -> quantumnet.v1.Router
-	39, // 113: quantumnet.v1.QuantumNet.GetRouter:output_type -> quantumnet.v1.Router
-	43, // 114: quantumnet.v1.QuantumNet.ListRouters:output_type -> quantumnet.v1.RouterList
-	0,  // 115: quantumnet.v1.QuantumNet.DeleteRouter:output_type -> quantumnet.v1.Empty
-	39, // 116: quantumnet.v1.QuantumNet.AttachNetwork:output_type -> quantumnet.v1.Router
-	39, // 117: quantumnet.v1.QuantumNet.DetachNetwork:output_type -> quantumnet.v1.Router
-	39, // 118: quantumnet.v1.QuantumNet.AddRoute:output_type -> quantumnet.v1.Router
-	39, // 119: quantumnet.v1.QuantumNet.DeleteRoute:output_type -> quantumnet.v1.Router
-	39, // 120: quantumnet.v1.QuantumNet.SetRouterGateway:output_type -> quantumnet.v1.Router
-	39, // 121: quantumnet.v1.QuantumNet.ClearRouterGateway:output_type -> quantumnet.v1.Router
-	47, // 122: quantumnet.v1.QuantumNet.CreateFloatingIP:output_type -> quantumnet.v1.FloatingIP
-	47, // 123: quantumnet.v1.QuantumNet.GetFloatingIP:output_type -> quantumnet.v1.FloatingIP
-	49, // 124: quantumnet.v1.QuantumNet.ListFloatingIPs:output_type -> quantumnet.v1.FloatingIPList
-	0,  // 125: quantumnet.v1.QuantumNet.DeleteFloatingIP:output_type -> quantumnet.v1.Empty
-	47, // 126: quantumnet.v1.QuantumNet.AssociateFloatingIP:output_type -> quantumnet.v1.FloatingIP
-	47, // 127: quantumnet.v1.QuantumNet.DisassociateFloatingIP:output_type -> quantumnet.v1.FloatingIP
-	51, // 128: quantumnet.v1.QuantumNet.CreateLoadBalancer:output_type -> quantumnet.v1.LoadBalancer
-	51, // 129: quantumnet.v1.QuantumNet.GetLoadBalancer:output_type -> quantumnet.v1.LoadBalancer
-	56, // 130: quantumnet.v1.QuantumNet.ListLoadBalancers:output_type -> quantumnet.v1.LoadBalancerList
-	0,  // 131: quantumnet.v1.QuantumNet.DeleteLoadBalancer:output_type -> quantumnet.v1.Empty
-	51, // 132: quantumnet.v1.QuantumNet.AddListener:output_type -> quantumnet.v1.LoadBalancer
-	51, // 133: quantumnet.v1.QuantumNet.DeleteListener:output_type -> quantumnet.v1.LoadBalancer
-	51, // 134: quantumnet.v1.QuantumNet.AddMember:output_type -> quantumnet.v1.LoadBalancer
-	51, // 135: quantumnet.v1.QuantumNet.DeleteMember:output_type -> quantumnet.v1.LoadBalancer
-	51, // 136: quantumnet.v1.QuantumNet.SetMemberEnabled:output_type -> quantumnet.v1.LoadBalancer
-	51, // 137: quantumnet.v1.QuantumNet.SetHealthCheck:output_type -> quantumnet.v1.LoadBalancer
-	84, // [84:138] is the sub-list for method output_type
-	30, // [30:84] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	50, // 23: quantumnet.v1.FloatingIP.forwards:type_name -> quantumnet.v1.FloatingIPForward
+	47, // 24: quantumnet.v1.FloatingIPList.floating_ips:type_name -> quantumnet.v1.FloatingIP
+	54, // 25: quantumnet.v1.LoadBalancer.listeners:type_name -> quantumnet.v1.Listener
+	55, // 26: quantumnet.v1.LoadBalancer.members:type_name -> quantumnet.v1.Member
+	56, // 27: quantumnet.v1.LoadBalancer.health_check:type_name -> quantumnet.v1.HealthCheck
+	52, // 28: quantumnet.v1.LoadBalancerList.load_balancers:type_name -> quantumnet.v1.LoadBalancer
+	54, // 29: quantumnet.v1.LoadBalancerListener.listener:type_name -> quantumnet.v1.Listener
+	56, // 30: quantumnet.v1.LoadBalancerHealthCheckSet.health_check:type_name -> quantumnet.v1.HealthCheck
+	1,  // 31: quantumnet.v1.QuantumNet.Hello:input_type -> quantumnet.v1.HelloRequest
+	3,  // 32: quantumnet.v1.QuantumNet.Status:input_type -> quantumnet.v1.StatusRequest
+	5,  // 33: quantumnet.v1.QuantumNet.CNIAdd:input_type -> quantumnet.v1.CNIRequest
+	5,  // 34: quantumnet.v1.QuantumNet.CNIDel:input_type -> quantumnet.v1.CNIRequest
+	5,  // 35: quantumnet.v1.QuantumNet.CNICheck:input_type -> quantumnet.v1.CNIRequest
+	12, // 36: quantumnet.v1.QuantumNet.CNIGC:input_type -> quantumnet.v1.CNIGCRequest
+	14, // 37: quantumnet.v1.QuantumNet.CreateNetwork:input_type -> quantumnet.v1.Network
+	17, // 38: quantumnet.v1.QuantumNet.GetNetwork:input_type -> quantumnet.v1.NetworkRef
+	0,  // 39: quantumnet.v1.QuantumNet.ListNetworks:input_type -> quantumnet.v1.Empty
+	17, // 40: quantumnet.v1.QuantumNet.DeleteNetwork:input_type -> quantumnet.v1.NetworkRef
+	16, // 41: quantumnet.v1.QuantumNet.UpdateNetwork:input_type -> quantumnet.v1.NetworkUpdate
+	19, // 42: quantumnet.v1.QuantumNet.ListPorts:input_type -> quantumnet.v1.PortFilter
+	17, // 43: quantumnet.v1.QuantumNet.IPAMShow:input_type -> quantumnet.v1.NetworkRef
+	24, // 44: quantumnet.v1.QuantumNet.IPAMReserve:input_type -> quantumnet.v1.IPAMReserveRequest
+	26, // 45: quantumnet.v1.QuantumNet.IPAMRelease:input_type -> quantumnet.v1.IPAMReleaseRequest
+	28, // 46: quantumnet.v1.QuantumNet.VMPrepare:input_type -> quantumnet.v1.VMRequest
+	28, // 47: quantumnet.v1.QuantumNet.VMStarted:input_type -> quantumnet.v1.VMRequest
+	28, // 48: quantumnet.v1.QuantumNet.VMStopped:input_type -> quantumnet.v1.VMRequest
+	28, // 49: quantumnet.v1.QuantumNet.VMReconnect:input_type -> quantumnet.v1.VMRequest
+	28, // 50: quantumnet.v1.QuantumNet.VMMigrateIn:input_type -> quantumnet.v1.VMRequest
+	32, // 51: quantumnet.v1.QuantumNet.CreateSecurityGroup:input_type -> quantumnet.v1.SecurityGroup
+	33, // 52: quantumnet.v1.QuantumNet.GetSecurityGroup:input_type -> quantumnet.v1.SecurityGroupRef
+	0,  // 53: quantumnet.v1.QuantumNet.ListSecurityGroups:input_type -> quantumnet.v1.Empty
+	33, // 54: quantumnet.v1.QuantumNet.DeleteSecurityGroup:input_type -> quantumnet.v1.SecurityGroupRef
+	35, // 55: quantumnet.v1.QuantumNet.AddSecurityGroupRules:input_type -> quantumnet.v1.SecurityGroupRules
+	35, // 56: quantumnet.v1.QuantumNet.DeleteSecurityGroupRules:input_type -> quantumnet.v1.SecurityGroupRules
+	37, // 57: quantumnet.v1.QuantumNet.SetPortSecurityGroups:input_type -> quantumnet.v1.PortSecurityGroups
+	38, // 58: quantumnet.v1.QuantumNet.SetPortDNSName:input_type -> quantumnet.v1.PortDNSName
+	39, // 59: quantumnet.v1.QuantumNet.CreateRouter:input_type -> quantumnet.v1.Router
+	42, // 60: quantumnet.v1.QuantumNet.GetRouter:input_type -> quantumnet.v1.RouterRef
+	0,  // 61: quantumnet.v1.QuantumNet.ListRouters:input_type -> quantumnet.v1.Empty
+	42, // 62: quantumnet.v1.QuantumNet.DeleteRouter:input_type -> quantumnet.v1.RouterRef
+	44, // 63: quantumnet.v1.QuantumNet.AttachNetwork:input_type -> quantumnet.v1.RouterNetwork
+	44, // 64: quantumnet.v1.QuantumNet.DetachNetwork:input_type -> quantumnet.v1.RouterNetwork
+	45, // 65: quantumnet.v1.QuantumNet.AddRoute:input_type -> quantumnet.v1.RouterRoute
+	45, // 66: quantumnet.v1.QuantumNet.DeleteRoute:input_type -> quantumnet.v1.RouterRoute
+	46, // 67: quantumnet.v1.QuantumNet.SetRouterGateway:input_type -> quantumnet.v1.RouterGateway
+	42, // 68: quantumnet.v1.QuantumNet.ClearRouterGateway:input_type -> quantumnet.v1.RouterRef
+	47, // 69: quantumnet.v1.QuantumNet.CreateFloatingIP:input_type -> quantumnet.v1.FloatingIP
+	48, // 70: quantumnet.v1.QuantumNet.GetFloatingIP:input_type -> quantumnet.v1.FloatingIPRef
+	0,  // 71: quantumnet.v1.QuantumNet.ListFloatingIPs:input_type -> quantumnet.v1.Empty
+	48, // 72: quantumnet.v1.QuantumNet.DeleteFloatingIP:input_type -> quantumnet.v1.FloatingIPRef
+	51, // 73: quantumnet.v1.QuantumNet.AssociateFloatingIP:input_type -> quantumnet.v1.FloatingIPAssociation
+	48, // 74: quantumnet.v1.QuantumNet.DisassociateFloatingIP:input_type -> quantumnet.v1.FloatingIPRef
+	52, // 75: quantumnet.v1.QuantumNet.CreateLoadBalancer:input_type -> quantumnet.v1.LoadBalancer
+	57, // 76: quantumnet.v1.QuantumNet.GetLoadBalancer:input_type -> quantumnet.v1.LoadBalancerRef
+	0,  // 77: quantumnet.v1.QuantumNet.ListLoadBalancers:input_type -> quantumnet.v1.Empty
+	57, // 78: quantumnet.v1.QuantumNet.DeleteLoadBalancer:input_type -> quantumnet.v1.LoadBalancerRef
+	59, // 79: quantumnet.v1.QuantumNet.AddListener:input_type -> quantumnet.v1.LoadBalancerListener
+	59, // 80: quantumnet.v1.QuantumNet.DeleteListener:input_type -> quantumnet.v1.LoadBalancerListener
+	60, // 81: quantumnet.v1.QuantumNet.AddMember:input_type -> quantumnet.v1.LoadBalancerMemberRef
+	60, // 82: quantumnet.v1.QuantumNet.DeleteMember:input_type -> quantumnet.v1.LoadBalancerMemberRef
+	60, // 83: quantumnet.v1.QuantumNet.SetMemberEnabled:input_type -> quantumnet.v1.LoadBalancerMemberRef
+	61, // 84: quantumnet.v1.QuantumNet.SetHealthCheck:input_type -> quantumnet.v1.LoadBalancerHealthCheckSet
+	53, // 85: quantumnet.v1.QuantumNet.UpdateLoadBalancer:input_type -> quantumnet.v1.LoadBalancerUpdate
+	50, // 86: quantumnet.v1.QuantumNet.AddFloatingIPForward:input_type -> quantumnet.v1.FloatingIPForward
+	50, // 87: quantumnet.v1.QuantumNet.DeleteFloatingIPForward:input_type -> quantumnet.v1.FloatingIPForward
+	2,  // 88: quantumnet.v1.QuantumNet.Hello:output_type -> quantumnet.v1.HelloReply
+	4,  // 89: quantumnet.v1.QuantumNet.Status:output_type -> quantumnet.v1.StatusReply
+	10, // 90: quantumnet.v1.QuantumNet.CNIAdd:output_type -> quantumnet.v1.CNIResult
+	0,  // 91: quantumnet.v1.QuantumNet.CNIDel:output_type -> quantumnet.v1.Empty
+	0,  // 92: quantumnet.v1.QuantumNet.CNICheck:output_type -> quantumnet.v1.Empty
+	13, // 93: quantumnet.v1.QuantumNet.CNIGC:output_type -> quantumnet.v1.CNIGCReply
+	14, // 94: quantumnet.v1.QuantumNet.CreateNetwork:output_type -> quantumnet.v1.Network
+	14, // 95: quantumnet.v1.QuantumNet.GetNetwork:output_type -> quantumnet.v1.Network
+	18, // 96: quantumnet.v1.QuantumNet.ListNetworks:output_type -> quantumnet.v1.NetworkList
+	0,  // 97: quantumnet.v1.QuantumNet.DeleteNetwork:output_type -> quantumnet.v1.Empty
+	14, // 98: quantumnet.v1.QuantumNet.UpdateNetwork:output_type -> quantumnet.v1.Network
+	21, // 99: quantumnet.v1.QuantumNet.ListPorts:output_type -> quantumnet.v1.PortList
+	23, // 100: quantumnet.v1.QuantumNet.IPAMShow:output_type -> quantumnet.v1.IPAMUsage
+	25, // 101: quantumnet.v1.QuantumNet.IPAMReserve:output_type -> quantumnet.v1.IPAMReservation
+	0,  // 102: quantumnet.v1.QuantumNet.IPAMRelease:output_type -> quantumnet.v1.Empty
+	30, // 103: quantumnet.v1.QuantumNet.VMPrepare:output_type -> quantumnet.v1.VMReply
+	0,  // 104: quantumnet.v1.QuantumNet.VMStarted:output_type -> quantumnet.v1.Empty
+	0,  // 105: quantumnet.v1.QuantumNet.VMStopped:output_type -> quantumnet.v1.Empty
+	0,  // 106: quantumnet.v1.QuantumNet.VMReconnect:output_type -> quantumnet.v1.Empty
+	0,  // 107: quantumnet.v1.QuantumNet.VMMigrateIn:output_type -> quantumnet.v1.Empty
+	32, // 108: quantumnet.v1.QuantumNet.CreateSecurityGroup:output_type -> quantumnet.v1.SecurityGroup
+	32, // 109: quantumnet.v1.QuantumNet.GetSecurityGroup:output_type -> quantumnet.v1.SecurityGroup
+	34, // 110: quantumnet.v1.QuantumNet.ListSecurityGroups:output_type -> quantumnet.v1.SecurityGroupList
+	0,  // 111: quantumnet.v1.QuantumNet.DeleteSecurityGroup:output_type -> quantumnet.v1.Empty
+	36, // 112: quantumnet.v1.QuantumNet.AddSecurityGroupRules:output_type -> quantumnet.v1.SecurityGroupRulesReply
+	36, // 113: quantumnet.v1.QuantumNet.DeleteSecurityGroupRules:output_type -> quantumnet.v1.SecurityGroupRulesReply
+	20, // 114: quantumnet.v1.QuantumNet.SetPortSecurityGroups:output_type -> quantumnet.v1.Port
+	20, // 115: quantumnet.v1.QuantumNet.SetPortDNSName:output_type -> quantumnet.v1.Port
+	39, // 116: quantumnet.v1.QuantumNet.CreateRouter:output_type -> quantumnet.v1.Router
+	39, // 117: quantumnet.v1.QuantumNet.GetRouter:output_type -> quantumnet.v1.Router
+	43, // 118: quantumnet.v1.QuantumNet.ListRouters:output_type -> quantumnet.v1.RouterList
+	0,  // 119: quantumnet.v1.QuantumNet.DeleteRouter:output_type -> quantumnet.v1.Empty
+	39, // 120: quantumnet.v1.QuantumNet.AttachNetwork:output_type -> quantumnet.v1.Router
+	39, // 121: quantumnet.v1.QuantumNet.DetachNetwork:output_type -> quantumnet.v1.Router
+	39, // 122: quantumnet.v1.QuantumNet.AddRoute:output_type -> quantumnet.v1.Router
+	39, // 123: quantumnet.v1.QuantumNet.DeleteRoute:output_type -> quantumnet.v1.Router
+	39, // 124: quantumnet.v1.QuantumNet.SetRouterGateway:output_type -> quantumnet.v1.Router
+	39, // 125: quantumnet.v1.QuantumNet.ClearRouterGateway:output_type -> quantumnet.v1.Router
+	47, // 126: quantumnet.v1.QuantumNet.CreateFloatingIP:output_type -> quantumnet.v1.FloatingIP
+	47, // 127: quantumnet.v1.QuantumNet.GetFloatingIP:output_type -> quantumnet.v1.FloatingIP
+	49, // 128: quantumnet.v1.QuantumNet.ListFloatingIPs:output_type -> quantumnet.v1.FloatingIPList
+	0,  // 129: quantumnet.v1.QuantumNet.DeleteFloatingIP:output_type -> quantumnet.v1.Empty
+	47, // 130: quantumnet.v1.QuantumNet.AssociateFloatingIP:output_type -> quantumnet.v1.FloatingIP
+	47, // 131: quantumnet.v1.QuantumNet.DisassociateFloatingIP:output_type -> quantumnet.v1.FloatingIP
+	52, // 132: quantumnet.v1.QuantumNet.CreateLoadBalancer:output_type -> quantumnet.v1.LoadBalancer
+	52, // 133: quantumnet.v1.QuantumNet.GetLoadBalancer:output_type -> quantumnet.v1.LoadBalancer
+	58, // 134: quantumnet.v1.QuantumNet.ListLoadBalancers:output_type -> quantumnet.v1.LoadBalancerList
+	0,  // 135: quantumnet.v1.QuantumNet.DeleteLoadBalancer:output_type -> quantumnet.v1.Empty
+	52, // 136: quantumnet.v1.QuantumNet.AddListener:output_type -> quantumnet.v1.LoadBalancer
+	52, // 137: quantumnet.v1.QuantumNet.DeleteListener:output_type -> quantumnet.v1.LoadBalancer
+	52, // 138: quantumnet.v1.QuantumNet.AddMember:output_type -> quantumnet.v1.LoadBalancer
+	52, // 139: quantumnet.v1.QuantumNet.DeleteMember:output_type -> quantumnet.v1.LoadBalancer
+	52, // 140: quantumnet.v1.QuantumNet.SetMemberEnabled:output_type -> quantumnet.v1.LoadBalancer
+	52, // 141: quantumnet.v1.QuantumNet.SetHealthCheck:output_type -> quantumnet.v1.LoadBalancer
+	52, // 142: quantumnet.v1.QuantumNet.UpdateLoadBalancer:output_type -> quantumnet.v1.LoadBalancer
+	47, // 143: quantumnet.v1.QuantumNet.AddFloatingIPForward:output_type -> quantumnet.v1.FloatingIP
+	47, // 144: quantumnet.v1.QuantumNet.DeleteFloatingIPForward:output_type -> quantumnet.v1.FloatingIP
+	88, // [88:145] is the sub-list for method output_type
+	31, // [31:88] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_quantumnet_proto_init() }
@@ -4550,13 +4820,14 @@ func file_quantumnet_proto_init() {
 	}
 	file_quantumnet_proto_msgTypes[5].OneofWrappers = []any{}
 	file_quantumnet_proto_msgTypes[16].OneofWrappers = []any{}
+	file_quantumnet_proto_msgTypes[53].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_quantumnet_proto_rawDesc), len(file_quantumnet_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   60,
+			NumMessages:   62,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

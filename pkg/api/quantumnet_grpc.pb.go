@@ -77,6 +77,9 @@ const (
 	QuantumNet_DeleteMember_FullMethodName             = "/quantumnet.v1.QuantumNet/DeleteMember"
 	QuantumNet_SetMemberEnabled_FullMethodName         = "/quantumnet.v1.QuantumNet/SetMemberEnabled"
 	QuantumNet_SetHealthCheck_FullMethodName           = "/quantumnet.v1.QuantumNet/SetHealthCheck"
+	QuantumNet_UpdateLoadBalancer_FullMethodName       = "/quantumnet.v1.QuantumNet/UpdateLoadBalancer"
+	QuantumNet_AddFloatingIPForward_FullMethodName     = "/quantumnet.v1.QuantumNet/AddFloatingIPForward"
+	QuantumNet_DeleteFloatingIPForward_FullMethodName  = "/quantumnet.v1.QuantumNet/DeleteFloatingIPForward"
 )
 
 // QuantumNetClient is the client API for QuantumNet service.
@@ -156,6 +159,13 @@ type QuantumNetClient interface {
 	DeleteMember(ctx context.Context, in *LoadBalancerMemberRef, opts ...grpc.CallOption) (*LoadBalancer, error)
 	SetMemberEnabled(ctx context.Context, in *LoadBalancerMemberRef, opts ...grpc.CallOption) (*LoadBalancer, error)
 	SetHealthCheck(ctx context.Context, in *LoadBalancerHealthCheckSet, opts ...grpc.CallOption) (*LoadBalancer, error)
+	// UpdateLoadBalancer puts the listeners on a floating IP too (or takes
+	// them off) and sets session affinity; unset fields stay.
+	UpdateLoadBalancer(ctx context.Context, in *LoadBalancerUpdate, opts ...grpc.CallOption) (*LoadBalancer, error)
+	// Port forwards of a floating IP: one port of the floating IP to one
+	// port of one target (a logical port), several per floating IP.
+	AddFloatingIPForward(ctx context.Context, in *FloatingIPForward, opts ...grpc.CallOption) (*FloatingIP, error)
+	DeleteFloatingIPForward(ctx context.Context, in *FloatingIPForward, opts ...grpc.CallOption) (*FloatingIP, error)
 }
 
 type quantumNetClient struct {
@@ -706,6 +716,36 @@ func (c *quantumNetClient) SetHealthCheck(ctx context.Context, in *LoadBalancerH
 	return out, nil
 }
 
+func (c *quantumNetClient) UpdateLoadBalancer(ctx context.Context, in *LoadBalancerUpdate, opts ...grpc.CallOption) (*LoadBalancer, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LoadBalancer)
+	err := c.cc.Invoke(ctx, QuantumNet_UpdateLoadBalancer_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *quantumNetClient) AddFloatingIPForward(ctx context.Context, in *FloatingIPForward, opts ...grpc.CallOption) (*FloatingIP, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(FloatingIP)
+	err := c.cc.Invoke(ctx, QuantumNet_AddFloatingIPForward_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *quantumNetClient) DeleteFloatingIPForward(ctx context.Context, in *FloatingIPForward, opts ...grpc.CallOption) (*FloatingIP, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(FloatingIP)
+	err := c.cc.Invoke(ctx, QuantumNet_DeleteFloatingIPForward_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // QuantumNetServer is the server API for QuantumNet service.
 // All implementations must embed UnimplementedQuantumNetServer
 // for forward compatibility.
@@ -783,6 +823,13 @@ type QuantumNetServer interface {
 	DeleteMember(context.Context, *LoadBalancerMemberRef) (*LoadBalancer, error)
 	SetMemberEnabled(context.Context, *LoadBalancerMemberRef) (*LoadBalancer, error)
 	SetHealthCheck(context.Context, *LoadBalancerHealthCheckSet) (*LoadBalancer, error)
+	// UpdateLoadBalancer puts the listeners on a floating IP too (or takes
+	// them off) and sets session affinity; unset fields stay.
+	UpdateLoadBalancer(context.Context, *LoadBalancerUpdate) (*LoadBalancer, error)
+	// Port forwards of a floating IP: one port of the floating IP to one
+	// port of one target (a logical port), several per floating IP.
+	AddFloatingIPForward(context.Context, *FloatingIPForward) (*FloatingIP, error)
+	DeleteFloatingIPForward(context.Context, *FloatingIPForward) (*FloatingIP, error)
 	mustEmbedUnimplementedQuantumNetServer()
 }
 
@@ -954,6 +1001,15 @@ func (UnimplementedQuantumNetServer) SetMemberEnabled(context.Context, *LoadBala
 }
 func (UnimplementedQuantumNetServer) SetHealthCheck(context.Context, *LoadBalancerHealthCheckSet) (*LoadBalancer, error) {
 	return nil, status.Error(codes.Unimplemented, "method SetHealthCheck not implemented")
+}
+func (UnimplementedQuantumNetServer) UpdateLoadBalancer(context.Context, *LoadBalancerUpdate) (*LoadBalancer, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateLoadBalancer not implemented")
+}
+func (UnimplementedQuantumNetServer) AddFloatingIPForward(context.Context, *FloatingIPForward) (*FloatingIP, error) {
+	return nil, status.Error(codes.Unimplemented, "method AddFloatingIPForward not implemented")
+}
+func (UnimplementedQuantumNetServer) DeleteFloatingIPForward(context.Context, *FloatingIPForward) (*FloatingIP, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteFloatingIPForward not implemented")
 }
 func (UnimplementedQuantumNetServer) mustEmbedUnimplementedQuantumNetServer() {}
 func (UnimplementedQuantumNetServer) testEmbeddedByValue()                    {}
@@ -1948,6 +2004,60 @@ func _QuantumNet_SetHealthCheck_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _QuantumNet_UpdateLoadBalancer_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(LoadBalancerUpdate)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuantumNetServer).UpdateLoadBalancer(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuantumNet_UpdateLoadBalancer_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuantumNetServer).UpdateLoadBalancer(ctx, req.(*LoadBalancerUpdate))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QuantumNet_AddFloatingIPForward_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(FloatingIPForward)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuantumNetServer).AddFloatingIPForward(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuantumNet_AddFloatingIPForward_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuantumNetServer).AddFloatingIPForward(ctx, req.(*FloatingIPForward))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QuantumNet_DeleteFloatingIPForward_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(FloatingIPForward)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuantumNetServer).DeleteFloatingIPForward(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuantumNet_DeleteFloatingIPForward_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuantumNetServer).DeleteFloatingIPForward(ctx, req.(*FloatingIPForward))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // QuantumNet_ServiceDesc is the grpc.ServiceDesc for QuantumNet service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -2170,6 +2280,18 @@ var QuantumNet_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SetHealthCheck",
 			Handler:    _QuantumNet_SetHealthCheck_Handler,
+		},
+		{
+			MethodName: "UpdateLoadBalancer",
+			Handler:    _QuantumNet_UpdateLoadBalancer_Handler,
+		},
+		{
+			MethodName: "AddFloatingIPForward",
+			Handler:    _QuantumNet_AddFloatingIPForward_Handler,
+		},
+		{
+			MethodName: "DeleteFloatingIPForward",
+			Handler:    _QuantumNet_DeleteFloatingIPForward_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
