@@ -166,6 +166,17 @@ const (
 	LBMembers   = Prefix + "lb-members"   // MEMBER=on|off,... (a port name or an address)
 	LBHealth    = Prefix + "lb-health"    // INTERVAL,TIMEOUT,SUCCESS,FAILURE ("": no health check)
 	LBSource    = Prefix + "lb-source"    // the health probes' source address (reserved with the VIP)
+	LBFIP       = Prefix + "lb-fip"       // a floating IP the listeners are also on ("": none)
+	LBAffinity  = Prefix + "lb-affinity"  // session affinity timeout, seconds ("": none)
 	// OwnerLBPrefix + name holds a load balancer's VIP reservation.
 	OwnerLBPrefix = "lb:"
+)
+
+// Port forwards of floating IPs (daemon/router): one Load_Balancer row per
+// floating IP and protocol, ForwardPrefix+ADDRESS+"-"+PROTO, on the router
+// that carries the floating IP; its external_ids carry the forwards' record.
+const (
+	ForwardPrefix = "qn-fwd-"
+	Forward       = Prefix + "fwd-fip"   // Load_Balancer: the floating IP's address
+	ForwardRules  = Prefix + "fwd-rules" // PORT=TARGET:TPORT[@ADDRESS],...
 )
