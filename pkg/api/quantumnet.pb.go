@@ -25,6 +25,462 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type WatchRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Kinds         []string               `protobuf:"bytes,1,rep,name=kinds,proto3" json:"kinds,omitempty"`     // port, network, router, floating_ip, load_balancer; none: all
+	Network       string                 `protobuf:"bytes,2,opt,name=network,proto3" json:"network,omitempty"` // only objects of this network ("": all)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchRequest) Reset() {
+	*x = WatchRequest{}
+	mi := &file_quantumnet_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchRequest) ProtoMessage() {}
+
+func (x *WatchRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchRequest.ProtoReflect.Descriptor instead.
+func (*WatchRequest) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *WatchRequest) GetKinds() []string {
+	if x != nil {
+		return x.Kinds
+	}
+	return nil
+}
+
+func (x *WatchRequest) GetNetwork() string {
+	if x != nil {
+		return x.Network
+	}
+	return ""
+}
+
+type Event struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Type          string                 `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"` // snapshot | synced | created | updated | deleted | resync
+	Kind          string                 `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"` // port | network | router | floating_ip | load_balancer
+	Name          string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"` // the object's name (a floating IP: its address)
+	Seq           uint64                 `protobuf:"varint,4,opt,name=seq,proto3" json:"seq,omitempty"`  // per stream, increasing
+	TimeUnixNano  int64                  `protobuf:"varint,5,opt,name=time_unix_nano,json=timeUnixNano,proto3" json:"time_unix_nano,omitempty"`
+	Changed       []string               `protobuf:"bytes,6,rep,name=changed,proto3" json:"changed,omitempty"` // updated: which fields (chassis, up, migration, addresses, security_groups, floating_ips, ...)
+	Port          *Port                  `protobuf:"bytes,10,opt,name=port,proto3" json:"port,omitempty"`      // the object as it is now (deleted: as it was)
+	Network       *Network               `protobuf:"bytes,11,opt,name=network,proto3" json:"network,omitempty"`
+	Router        *Router                `protobuf:"bytes,12,opt,name=router,proto3" json:"router,omitempty"`
+	FloatingIp    *FloatingIP            `protobuf:"bytes,13,opt,name=floating_ip,json=floatingIp,proto3" json:"floating_ip,omitempty"`
+	LoadBalancer  *LoadBalancer          `protobuf:"bytes,14,opt,name=load_balancer,json=loadBalancer,proto3" json:"load_balancer,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Event) Reset() {
+	*x = Event{}
+	mi := &file_quantumnet_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Event) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Event) ProtoMessage() {}
+
+func (x *Event) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Event.ProtoReflect.Descriptor instead.
+func (*Event) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Event) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *Event) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *Event) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Event) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *Event) GetTimeUnixNano() int64 {
+	if x != nil {
+		return x.TimeUnixNano
+	}
+	return 0
+}
+
+func (x *Event) GetChanged() []string {
+	if x != nil {
+		return x.Changed
+	}
+	return nil
+}
+
+func (x *Event) GetPort() *Port {
+	if x != nil {
+		return x.Port
+	}
+	return nil
+}
+
+func (x *Event) GetNetwork() *Network {
+	if x != nil {
+		return x.Network
+	}
+	return nil
+}
+
+func (x *Event) GetRouter() *Router {
+	if x != nil {
+		return x.Router
+	}
+	return nil
+}
+
+func (x *Event) GetFloatingIp() *FloatingIP {
+	if x != nil {
+		return x.FloatingIp
+	}
+	return nil
+}
+
+func (x *Event) GetLoadBalancer() *LoadBalancer {
+	if x != nil {
+		return x.LoadBalancer
+	}
+	return nil
+}
+
+type TraceRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Port          string                 `protobuf:"bytes,1,opt,name=port,proto3" json:"port,omitempty"`               // source logical port
+	Destination   string                 `protobuf:"bytes,2,opt,name=destination,proto3" json:"destination,omitempty"` // address
+	Protocol      string                 `protobuf:"bytes,3,opt,name=protocol,proto3" json:"protocol,omitempty"`       // icmp (default), tcp, udp
+	Dport         uint32                 `protobuf:"varint,4,opt,name=dport,proto3" json:"dport,omitempty"`            // tcp/udp destination port
+	Source        string                 `protobuf:"bytes,5,opt,name=source,proto3" json:"source,omitempty"`           // optional: which of the port's addresses
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TraceRequest) Reset() {
+	*x = TraceRequest{}
+	mi := &file_quantumnet_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TraceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TraceRequest) ProtoMessage() {}
+
+func (x *TraceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TraceRequest.ProtoReflect.Descriptor instead.
+func (*TraceRequest) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *TraceRequest) GetPort() string {
+	if x != nil {
+		return x.Port
+	}
+	return ""
+}
+
+func (x *TraceRequest) GetDestination() string {
+	if x != nil {
+		return x.Destination
+	}
+	return ""
+}
+
+func (x *TraceRequest) GetProtocol() string {
+	if x != nil {
+		return x.Protocol
+	}
+	return ""
+}
+
+func (x *TraceRequest) GetDport() uint32 {
+	if x != nil {
+		return x.Dport
+	}
+	return 0
+}
+
+func (x *TraceRequest) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+type TraceStep struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Datapath      string                 `protobuf:"bytes,1,opt,name=datapath,proto3" json:"datapath,omitempty"` // switch or router
+	Stage         string                 `protobuf:"bytes,2,opt,name=stage,proto3" json:"stage,omitempty"`       // pipeline stage
+	What          string                 `protobuf:"bytes,3,opt,name=what,proto3" json:"what,omitempty"`         // plain words
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TraceStep) Reset() {
+	*x = TraceStep{}
+	mi := &file_quantumnet_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TraceStep) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TraceStep) ProtoMessage() {}
+
+func (x *TraceStep) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TraceStep.ProtoReflect.Descriptor instead.
+func (*TraceStep) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *TraceStep) GetDatapath() string {
+	if x != nil {
+		return x.Datapath
+	}
+	return ""
+}
+
+func (x *TraceStep) GetStage() string {
+	if x != nil {
+		return x.Stage
+	}
+	return ""
+}
+
+func (x *TraceStep) GetWhat() string {
+	if x != nil {
+		return x.What
+	}
+	return ""
+}
+
+type TraceReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Verdict       string                 `protobuf:"bytes,1,opt,name=verdict,proto3" json:"verdict,omitempty"`                                  // delivered | dropped | sent-out (left through a gateway) | unknown
+	Summary       string                 `protobuf:"bytes,2,opt,name=summary,proto3" json:"summary,omitempty"`                                  // one sentence: where it goes, or where and why it is dropped
+	OutputPort    string                 `protobuf:"bytes,3,opt,name=output_port,json=outputPort,proto3" json:"output_port,omitempty"`          // the logical port it reaches, if any
+	SecurityGroup string                 `protobuf:"bytes,4,opt,name=security_group,json=securityGroup,proto3" json:"security_group,omitempty"` // the group whose rule decided (allow or drop), if any
+	Rule          string                 `protobuf:"bytes,5,opt,name=rule,proto3" json:"rule,omitempty"`                                        // that rule (its id and text); "" with a group: the group's default drop
+	Steps         []*TraceStep           `protobuf:"bytes,6,rep,name=steps,proto3" json:"steps,omitempty"`
+	Raw           string                 `protobuf:"bytes,7,opt,name=raw,proto3" json:"raw,omitempty"` // ovn-trace's own output
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TraceReply) Reset() {
+	*x = TraceReply{}
+	mi := &file_quantumnet_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TraceReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TraceReply) ProtoMessage() {}
+
+func (x *TraceReply) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TraceReply.ProtoReflect.Descriptor instead.
+func (*TraceReply) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *TraceReply) GetVerdict() string {
+	if x != nil {
+		return x.Verdict
+	}
+	return ""
+}
+
+func (x *TraceReply) GetSummary() string {
+	if x != nil {
+		return x.Summary
+	}
+	return ""
+}
+
+func (x *TraceReply) GetOutputPort() string {
+	if x != nil {
+		return x.OutputPort
+	}
+	return ""
+}
+
+func (x *TraceReply) GetSecurityGroup() string {
+	if x != nil {
+		return x.SecurityGroup
+	}
+	return ""
+}
+
+func (x *TraceReply) GetRule() string {
+	if x != nil {
+		return x.Rule
+	}
+	return ""
+}
+
+func (x *TraceReply) GetSteps() []*TraceStep {
+	if x != nil {
+		return x.Steps
+	}
+	return nil
+}
+
+func (x *TraceReply) GetRaw() string {
+	if x != nil {
+		return x.Raw
+	}
+	return ""
+}
+
+type SecurityGroupLogging struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	LogDrops      bool                   `protobuf:"varint,2,opt,name=log_drops,json=logDrops,proto3" json:"log_drops,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SecurityGroupLogging) Reset() {
+	*x = SecurityGroupLogging{}
+	mi := &file_quantumnet_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SecurityGroupLogging) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SecurityGroupLogging) ProtoMessage() {}
+
+func (x *SecurityGroupLogging) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SecurityGroupLogging.ProtoReflect.Descriptor instead.
+func (*SecurityGroupLogging) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *SecurityGroupLogging) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SecurityGroupLogging) GetLogDrops() bool {
+	if x != nil {
+		return x.LogDrops
+	}
+	return false
+}
+
 type Empty struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -33,7 +489,7 @@ type Empty struct {
 
 func (x *Empty) Reset() {
 	*x = Empty{}
-	mi := &file_quantumnet_proto_msgTypes[0]
+	mi := &file_quantumnet_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -45,7 +501,7 @@ func (x *Empty) String() string {
 func (*Empty) ProtoMessage() {}
 
 func (x *Empty) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[0]
+	mi := &file_quantumnet_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -58,7 +514,7 @@ func (x *Empty) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Empty.ProtoReflect.Descriptor instead.
 func (*Empty) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{0}
+	return file_quantumnet_proto_rawDescGZIP(), []int{6}
 }
 
 type HelloRequest struct {
@@ -71,7 +527,7 @@ type HelloRequest struct {
 
 func (x *HelloRequest) Reset() {
 	*x = HelloRequest{}
-	mi := &file_quantumnet_proto_msgTypes[1]
+	mi := &file_quantumnet_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -83,7 +539,7 @@ func (x *HelloRequest) String() string {
 func (*HelloRequest) ProtoMessage() {}
 
 func (x *HelloRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[1]
+	mi := &file_quantumnet_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -96,7 +552,7 @@ func (x *HelloRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HelloRequest.ProtoReflect.Descriptor instead.
 func (*HelloRequest) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{1}
+	return file_quantumnet_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *HelloRequest) GetApiVersion() uint32 {
@@ -125,7 +581,7 @@ type HelloReply struct {
 
 func (x *HelloReply) Reset() {
 	*x = HelloReply{}
-	mi := &file_quantumnet_proto_msgTypes[2]
+	mi := &file_quantumnet_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -137,7 +593,7 @@ func (x *HelloReply) String() string {
 func (*HelloReply) ProtoMessage() {}
 
 func (x *HelloReply) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[2]
+	mi := &file_quantumnet_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -150,7 +606,7 @@ func (x *HelloReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HelloReply.ProtoReflect.Descriptor instead.
 func (*HelloReply) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{2}
+	return file_quantumnet_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *HelloReply) GetApiVersion() uint32 {
@@ -189,7 +645,7 @@ type StatusRequest struct {
 
 func (x *StatusRequest) Reset() {
 	*x = StatusRequest{}
-	mi := &file_quantumnet_proto_msgTypes[3]
+	mi := &file_quantumnet_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -201,7 +657,7 @@ func (x *StatusRequest) String() string {
 func (*StatusRequest) ProtoMessage() {}
 
 func (x *StatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[3]
+	mi := &file_quantumnet_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -214,7 +670,7 @@ func (x *StatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusRequest.ProtoReflect.Descriptor instead.
 func (*StatusRequest) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{3}
+	return file_quantumnet_proto_rawDescGZIP(), []int{9}
 }
 
 type StatusReply struct {
@@ -233,7 +689,7 @@ type StatusReply struct {
 
 func (x *StatusReply) Reset() {
 	*x = StatusReply{}
-	mi := &file_quantumnet_proto_msgTypes[4]
+	mi := &file_quantumnet_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -245,7 +701,7 @@ func (x *StatusReply) String() string {
 func (*StatusReply) ProtoMessage() {}
 
 func (x *StatusReply) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[4]
+	mi := &file_quantumnet_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -258,7 +714,7 @@ func (x *StatusReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusReply.ProtoReflect.Descriptor instead.
 func (*StatusReply) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{4}
+	return file_quantumnet_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *StatusReply) GetReady() bool {
@@ -339,7 +795,7 @@ type CNIRequest struct {
 
 func (x *CNIRequest) Reset() {
 	*x = CNIRequest{}
-	mi := &file_quantumnet_proto_msgTypes[5]
+	mi := &file_quantumnet_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -351,7 +807,7 @@ func (x *CNIRequest) String() string {
 func (*CNIRequest) ProtoMessage() {}
 
 func (x *CNIRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[5]
+	mi := &file_quantumnet_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -364,7 +820,7 @@ func (x *CNIRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CNIRequest.ProtoReflect.Descriptor instead.
 func (*CNIRequest) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{5}
+	return file_quantumnet_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CNIRequest) GetContainerId() string {
@@ -463,7 +919,7 @@ type PortMapping struct {
 
 func (x *PortMapping) Reset() {
 	*x = PortMapping{}
-	mi := &file_quantumnet_proto_msgTypes[6]
+	mi := &file_quantumnet_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -475,7 +931,7 @@ func (x *PortMapping) String() string {
 func (*PortMapping) ProtoMessage() {}
 
 func (x *PortMapping) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[6]
+	mi := &file_quantumnet_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -488,7 +944,7 @@ func (x *PortMapping) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PortMapping.ProtoReflect.Descriptor instead.
 func (*PortMapping) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{6}
+	return file_quantumnet_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *PortMapping) GetHostPort() uint32 {
@@ -531,7 +987,7 @@ type CNIInterface struct {
 
 func (x *CNIInterface) Reset() {
 	*x = CNIInterface{}
-	mi := &file_quantumnet_proto_msgTypes[7]
+	mi := &file_quantumnet_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -543,7 +999,7 @@ func (x *CNIInterface) String() string {
 func (*CNIInterface) ProtoMessage() {}
 
 func (x *CNIInterface) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[7]
+	mi := &file_quantumnet_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -556,7 +1012,7 @@ func (x *CNIInterface) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CNIInterface.ProtoReflect.Descriptor instead.
 func (*CNIInterface) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{7}
+	return file_quantumnet_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CNIInterface) GetName() string {
@@ -598,7 +1054,7 @@ type CNIIPConfig struct {
 
 func (x *CNIIPConfig) Reset() {
 	*x = CNIIPConfig{}
-	mi := &file_quantumnet_proto_msgTypes[8]
+	mi := &file_quantumnet_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -610,7 +1066,7 @@ func (x *CNIIPConfig) String() string {
 func (*CNIIPConfig) ProtoMessage() {}
 
 func (x *CNIIPConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[8]
+	mi := &file_quantumnet_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -623,7 +1079,7 @@ func (x *CNIIPConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CNIIPConfig.ProtoReflect.Descriptor instead.
 func (*CNIIPConfig) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{8}
+	return file_quantumnet_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CNIIPConfig) GetAddress() string {
@@ -657,7 +1113,7 @@ type CNIRoute struct {
 
 func (x *CNIRoute) Reset() {
 	*x = CNIRoute{}
-	mi := &file_quantumnet_proto_msgTypes[9]
+	mi := &file_quantumnet_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -669,7 +1125,7 @@ func (x *CNIRoute) String() string {
 func (*CNIRoute) ProtoMessage() {}
 
 func (x *CNIRoute) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[9]
+	mi := &file_quantumnet_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -682,7 +1138,7 @@ func (x *CNIRoute) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CNIRoute.ProtoReflect.Descriptor instead.
 func (*CNIRoute) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{9}
+	return file_quantumnet_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *CNIRoute) GetDst() string {
@@ -713,7 +1169,7 @@ type CNIResult struct {
 
 func (x *CNIResult) Reset() {
 	*x = CNIResult{}
-	mi := &file_quantumnet_proto_msgTypes[10]
+	mi := &file_quantumnet_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -725,7 +1181,7 @@ func (x *CNIResult) String() string {
 func (*CNIResult) ProtoMessage() {}
 
 func (x *CNIResult) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[10]
+	mi := &file_quantumnet_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -738,7 +1194,7 @@ func (x *CNIResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CNIResult.ProtoReflect.Descriptor instead.
 func (*CNIResult) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{10}
+	return file_quantumnet_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CNIResult) GetInterfaces() []*CNIInterface {
@@ -793,7 +1249,7 @@ type CNIAttachment struct {
 
 func (x *CNIAttachment) Reset() {
 	*x = CNIAttachment{}
-	mi := &file_quantumnet_proto_msgTypes[11]
+	mi := &file_quantumnet_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -805,7 +1261,7 @@ func (x *CNIAttachment) String() string {
 func (*CNIAttachment) ProtoMessage() {}
 
 func (x *CNIAttachment) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[11]
+	mi := &file_quantumnet_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -818,7 +1274,7 @@ func (x *CNIAttachment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CNIAttachment.ProtoReflect.Descriptor instead.
 func (*CNIAttachment) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{11}
+	return file_quantumnet_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *CNIAttachment) GetContainerId() string {
@@ -846,7 +1302,7 @@ type CNIGCRequest struct {
 
 func (x *CNIGCRequest) Reset() {
 	*x = CNIGCRequest{}
-	mi := &file_quantumnet_proto_msgTypes[12]
+	mi := &file_quantumnet_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -858,7 +1314,7 @@ func (x *CNIGCRequest) String() string {
 func (*CNIGCRequest) ProtoMessage() {}
 
 func (x *CNIGCRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[12]
+	mi := &file_quantumnet_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -871,7 +1327,7 @@ func (x *CNIGCRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CNIGCRequest.ProtoReflect.Descriptor instead.
 func (*CNIGCRequest) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{12}
+	return file_quantumnet_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CNIGCRequest) GetCniNetworkName() string {
@@ -904,7 +1360,7 @@ type CNIGCReply struct {
 
 func (x *CNIGCReply) Reset() {
 	*x = CNIGCReply{}
-	mi := &file_quantumnet_proto_msgTypes[13]
+	mi := &file_quantumnet_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -916,7 +1372,7 @@ func (x *CNIGCReply) String() string {
 func (*CNIGCReply) ProtoMessage() {}
 
 func (x *CNIGCReply) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[13]
+	mi := &file_quantumnet_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -929,7 +1385,7 @@ func (x *CNIGCReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CNIGCReply.ProtoReflect.Descriptor instead.
 func (*CNIGCReply) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{13}
+	return file_quantumnet_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CNIGCReply) GetRemoved() []*CNIAttachment {
@@ -976,7 +1432,7 @@ type Network struct {
 
 func (x *Network) Reset() {
 	*x = Network{}
-	mi := &file_quantumnet_proto_msgTypes[14]
+	mi := &file_quantumnet_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -988,7 +1444,7 @@ func (x *Network) String() string {
 func (*Network) ProtoMessage() {}
 
 func (x *Network) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[14]
+	mi := &file_quantumnet_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1001,7 +1457,7 @@ func (x *Network) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Network.ProtoReflect.Descriptor instead.
 func (*Network) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{14}
+	return file_quantumnet_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Network) GetName() string {
@@ -1174,7 +1630,7 @@ type StringList struct {
 
 func (x *StringList) Reset() {
 	*x = StringList{}
-	mi := &file_quantumnet_proto_msgTypes[15]
+	mi := &file_quantumnet_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1186,7 +1642,7 @@ func (x *StringList) String() string {
 func (*StringList) ProtoMessage() {}
 
 func (x *StringList) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[15]
+	mi := &file_quantumnet_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1199,7 +1655,7 @@ func (x *StringList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StringList.ProtoReflect.Descriptor instead.
 func (*StringList) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{15}
+	return file_quantumnet_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *StringList) GetValues() []string {
@@ -1225,7 +1681,7 @@ type NetworkUpdate struct {
 
 func (x *NetworkUpdate) Reset() {
 	*x = NetworkUpdate{}
-	mi := &file_quantumnet_proto_msgTypes[16]
+	mi := &file_quantumnet_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1237,7 +1693,7 @@ func (x *NetworkUpdate) String() string {
 func (*NetworkUpdate) ProtoMessage() {}
 
 func (x *NetworkUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[16]
+	mi := &file_quantumnet_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1250,7 +1706,7 @@ func (x *NetworkUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NetworkUpdate.ProtoReflect.Descriptor instead.
 func (*NetworkUpdate) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{16}
+	return file_quantumnet_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *NetworkUpdate) GetName() string {
@@ -1318,7 +1774,7 @@ type NetworkRef struct {
 
 func (x *NetworkRef) Reset() {
 	*x = NetworkRef{}
-	mi := &file_quantumnet_proto_msgTypes[17]
+	mi := &file_quantumnet_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1330,7 +1786,7 @@ func (x *NetworkRef) String() string {
 func (*NetworkRef) ProtoMessage() {}
 
 func (x *NetworkRef) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[17]
+	mi := &file_quantumnet_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1343,7 +1799,7 @@ func (x *NetworkRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NetworkRef.ProtoReflect.Descriptor instead.
 func (*NetworkRef) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{17}
+	return file_quantumnet_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *NetworkRef) GetName() string {
@@ -1362,7 +1818,7 @@ type NetworkList struct {
 
 func (x *NetworkList) Reset() {
 	*x = NetworkList{}
-	mi := &file_quantumnet_proto_msgTypes[18]
+	mi := &file_quantumnet_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1374,7 +1830,7 @@ func (x *NetworkList) String() string {
 func (*NetworkList) ProtoMessage() {}
 
 func (x *NetworkList) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[18]
+	mi := &file_quantumnet_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1387,7 +1843,7 @@ func (x *NetworkList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NetworkList.ProtoReflect.Descriptor instead.
 func (*NetworkList) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{18}
+	return file_quantumnet_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *NetworkList) GetNetworks() []*Network {
@@ -1406,7 +1862,7 @@ type PortFilter struct {
 
 func (x *PortFilter) Reset() {
 	*x = PortFilter{}
-	mi := &file_quantumnet_proto_msgTypes[19]
+	mi := &file_quantumnet_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1418,7 +1874,7 @@ func (x *PortFilter) String() string {
 func (*PortFilter) ProtoMessage() {}
 
 func (x *PortFilter) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[19]
+	mi := &file_quantumnet_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1431,7 +1887,7 @@ func (x *PortFilter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PortFilter.ProtoReflect.Descriptor instead.
 func (*PortFilter) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{19}
+	return file_quantumnet_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *PortFilter) GetNetwork() string {
@@ -1466,7 +1922,7 @@ type Port struct {
 
 func (x *Port) Reset() {
 	*x = Port{}
-	mi := &file_quantumnet_proto_msgTypes[20]
+	mi := &file_quantumnet_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1478,7 +1934,7 @@ func (x *Port) String() string {
 func (*Port) ProtoMessage() {}
 
 func (x *Port) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[20]
+	mi := &file_quantumnet_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1491,7 +1947,7 @@ func (x *Port) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Port.ProtoReflect.Descriptor instead.
 func (*Port) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{20}
+	return file_quantumnet_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *Port) GetName() string {
@@ -1622,7 +2078,7 @@ type PortList struct {
 
 func (x *PortList) Reset() {
 	*x = PortList{}
-	mi := &file_quantumnet_proto_msgTypes[21]
+	mi := &file_quantumnet_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1634,7 +2090,7 @@ func (x *PortList) String() string {
 func (*PortList) ProtoMessage() {}
 
 func (x *PortList) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[21]
+	mi := &file_quantumnet_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1647,7 +2103,7 @@ func (x *PortList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PortList.ProtoReflect.Descriptor instead.
 func (*PortList) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{21}
+	return file_quantumnet_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *PortList) GetPorts() []*Port {
@@ -1672,7 +2128,7 @@ type IPAMSubnet struct {
 
 func (x *IPAMSubnet) Reset() {
 	*x = IPAMSubnet{}
-	mi := &file_quantumnet_proto_msgTypes[22]
+	mi := &file_quantumnet_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1684,7 +2140,7 @@ func (x *IPAMSubnet) String() string {
 func (*IPAMSubnet) ProtoMessage() {}
 
 func (x *IPAMSubnet) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[22]
+	mi := &file_quantumnet_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1697,7 +2153,7 @@ func (x *IPAMSubnet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPAMSubnet.ProtoReflect.Descriptor instead.
 func (*IPAMSubnet) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{22}
+	return file_quantumnet_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *IPAMSubnet) GetSubnet() string {
@@ -1759,7 +2215,7 @@ type IPAMUsage struct {
 
 func (x *IPAMUsage) Reset() {
 	*x = IPAMUsage{}
-	mi := &file_quantumnet_proto_msgTypes[23]
+	mi := &file_quantumnet_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1771,7 +2227,7 @@ func (x *IPAMUsage) String() string {
 func (*IPAMUsage) ProtoMessage() {}
 
 func (x *IPAMUsage) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[23]
+	mi := &file_quantumnet_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1784,7 +2240,7 @@ func (x *IPAMUsage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPAMUsage.ProtoReflect.Descriptor instead.
 func (*IPAMUsage) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{23}
+	return file_quantumnet_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *IPAMUsage) GetNetwork() string {
@@ -1814,7 +2270,7 @@ type IPAMReserveRequest struct {
 
 func (x *IPAMReserveRequest) Reset() {
 	*x = IPAMReserveRequest{}
-	mi := &file_quantumnet_proto_msgTypes[24]
+	mi := &file_quantumnet_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1826,7 +2282,7 @@ func (x *IPAMReserveRequest) String() string {
 func (*IPAMReserveRequest) ProtoMessage() {}
 
 func (x *IPAMReserveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[24]
+	mi := &file_quantumnet_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1839,7 +2295,7 @@ func (x *IPAMReserveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPAMReserveRequest.ProtoReflect.Descriptor instead.
 func (*IPAMReserveRequest) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{24}
+	return file_quantumnet_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *IPAMReserveRequest) GetNetwork() string {
@@ -1890,7 +2346,7 @@ type IPAMReservation struct {
 
 func (x *IPAMReservation) Reset() {
 	*x = IPAMReservation{}
-	mi := &file_quantumnet_proto_msgTypes[25]
+	mi := &file_quantumnet_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1902,7 +2358,7 @@ func (x *IPAMReservation) String() string {
 func (*IPAMReservation) ProtoMessage() {}
 
 func (x *IPAMReservation) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[25]
+	mi := &file_quantumnet_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1915,7 +2371,7 @@ func (x *IPAMReservation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPAMReservation.ProtoReflect.Descriptor instead.
 func (*IPAMReservation) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{25}
+	return file_quantumnet_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *IPAMReservation) GetNetwork() string {
@@ -1963,7 +2419,7 @@ type IPAMReleaseRequest struct {
 
 func (x *IPAMReleaseRequest) Reset() {
 	*x = IPAMReleaseRequest{}
-	mi := &file_quantumnet_proto_msgTypes[26]
+	mi := &file_quantumnet_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1975,7 +2431,7 @@ func (x *IPAMReleaseRequest) String() string {
 func (*IPAMReleaseRequest) ProtoMessage() {}
 
 func (x *IPAMReleaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[26]
+	mi := &file_quantumnet_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1988,7 +2444,7 @@ func (x *IPAMReleaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPAMReleaseRequest.ProtoReflect.Descriptor instead.
 func (*IPAMReleaseRequest) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{26}
+	return file_quantumnet_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *IPAMReleaseRequest) GetNetwork() string {
@@ -2020,7 +2476,7 @@ type VMNIC struct {
 
 func (x *VMNIC) Reset() {
 	*x = VMNIC{}
-	mi := &file_quantumnet_proto_msgTypes[27]
+	mi := &file_quantumnet_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2032,7 +2488,7 @@ func (x *VMNIC) String() string {
 func (*VMNIC) ProtoMessage() {}
 
 func (x *VMNIC) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[27]
+	mi := &file_quantumnet_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2045,7 +2501,7 @@ func (x *VMNIC) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VMNIC.ProtoReflect.Descriptor instead.
 func (*VMNIC) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{27}
+	return file_quantumnet_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *VMNIC) GetInterfaceId() string {
@@ -2109,7 +2565,7 @@ type VMRequest struct {
 
 func (x *VMRequest) Reset() {
 	*x = VMRequest{}
-	mi := &file_quantumnet_proto_msgTypes[28]
+	mi := &file_quantumnet_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2121,7 +2577,7 @@ func (x *VMRequest) String() string {
 func (*VMRequest) ProtoMessage() {}
 
 func (x *VMRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[28]
+	mi := &file_quantumnet_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2134,7 +2590,7 @@ func (x *VMRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VMRequest.ProtoReflect.Descriptor instead.
 func (*VMRequest) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{28}
+	return file_quantumnet_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *VMRequest) GetDomain() string {
@@ -2177,7 +2633,7 @@ type VMPort struct {
 
 func (x *VMPort) Reset() {
 	*x = VMPort{}
-	mi := &file_quantumnet_proto_msgTypes[29]
+	mi := &file_quantumnet_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2189,7 +2645,7 @@ func (x *VMPort) String() string {
 func (*VMPort) ProtoMessage() {}
 
 func (x *VMPort) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[29]
+	mi := &file_quantumnet_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2202,7 +2658,7 @@ func (x *VMPort) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VMPort.ProtoReflect.Descriptor instead.
 func (*VMPort) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{29}
+	return file_quantumnet_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *VMPort) GetInterfaceId() string {
@@ -2242,7 +2698,7 @@ type VMReply struct {
 
 func (x *VMReply) Reset() {
 	*x = VMReply{}
-	mi := &file_quantumnet_proto_msgTypes[30]
+	mi := &file_quantumnet_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2254,7 +2710,7 @@ func (x *VMReply) String() string {
 func (*VMReply) ProtoMessage() {}
 
 func (x *VMReply) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[30]
+	mi := &file_quantumnet_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2267,7 +2723,7 @@ func (x *VMReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VMReply.ProtoReflect.Descriptor instead.
 func (*VMReply) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{30}
+	return file_quantumnet_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *VMReply) GetPorts() []*VMPort {
@@ -2287,7 +2743,7 @@ type SecurityGroupRule struct {
 
 func (x *SecurityGroupRule) Reset() {
 	*x = SecurityGroupRule{}
-	mi := &file_quantumnet_proto_msgTypes[31]
+	mi := &file_quantumnet_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2299,7 +2755,7 @@ func (x *SecurityGroupRule) String() string {
 func (*SecurityGroupRule) ProtoMessage() {}
 
 func (x *SecurityGroupRule) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[31]
+	mi := &file_quantumnet_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2312,7 +2768,7 @@ func (x *SecurityGroupRule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecurityGroupRule.ProtoReflect.Descriptor instead.
 func (*SecurityGroupRule) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{31}
+	return file_quantumnet_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *SecurityGroupRule) GetId() string {
@@ -2335,15 +2791,16 @@ type SecurityGroup struct {
 	Description string                 `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
 	Rules       []*SecurityGroupRule   `protobuf:"bytes,3,rep,name=rules,proto3" json:"rules,omitempty"` // on create: spec only
 	// read-only
-	Ports         []string `protobuf:"bytes,4,rep,name=ports,proto3" json:"ports,omitempty"` // member logical ports
-	Acls          uint32   `protobuf:"varint,5,opt,name=acls,proto3" json:"acls,omitempty"`  // ACL rows of the group
+	Ports         []string `protobuf:"bytes,4,rep,name=ports,proto3" json:"ports,omitempty"`                        // member logical ports
+	Acls          uint32   `protobuf:"varint,5,opt,name=acls,proto3" json:"acls,omitempty"`                         // ACL rows of the group
+	LogDrops      bool     `protobuf:"varint,6,opt,name=log_drops,json=logDrops,proto3" json:"log_drops,omitempty"` // drops are logged (ovn-controller's log, rate-limited by a meter)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SecurityGroup) Reset() {
 	*x = SecurityGroup{}
-	mi := &file_quantumnet_proto_msgTypes[32]
+	mi := &file_quantumnet_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2355,7 +2812,7 @@ func (x *SecurityGroup) String() string {
 func (*SecurityGroup) ProtoMessage() {}
 
 func (x *SecurityGroup) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[32]
+	mi := &file_quantumnet_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2368,7 +2825,7 @@ func (x *SecurityGroup) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecurityGroup.ProtoReflect.Descriptor instead.
 func (*SecurityGroup) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{32}
+	return file_quantumnet_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *SecurityGroup) GetName() string {
@@ -2406,6 +2863,13 @@ func (x *SecurityGroup) GetAcls() uint32 {
 	return 0
 }
 
+func (x *SecurityGroup) GetLogDrops() bool {
+	if x != nil {
+		return x.LogDrops
+	}
+	return false
+}
+
 type SecurityGroupRef struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -2415,7 +2879,7 @@ type SecurityGroupRef struct {
 
 func (x *SecurityGroupRef) Reset() {
 	*x = SecurityGroupRef{}
-	mi := &file_quantumnet_proto_msgTypes[33]
+	mi := &file_quantumnet_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2427,7 +2891,7 @@ func (x *SecurityGroupRef) String() string {
 func (*SecurityGroupRef) ProtoMessage() {}
 
 func (x *SecurityGroupRef) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[33]
+	mi := &file_quantumnet_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2440,7 +2904,7 @@ func (x *SecurityGroupRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecurityGroupRef.ProtoReflect.Descriptor instead.
 func (*SecurityGroupRef) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{33}
+	return file_quantumnet_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *SecurityGroupRef) GetName() string {
@@ -2459,7 +2923,7 @@ type SecurityGroupList struct {
 
 func (x *SecurityGroupList) Reset() {
 	*x = SecurityGroupList{}
-	mi := &file_quantumnet_proto_msgTypes[34]
+	mi := &file_quantumnet_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2471,7 +2935,7 @@ func (x *SecurityGroupList) String() string {
 func (*SecurityGroupList) ProtoMessage() {}
 
 func (x *SecurityGroupList) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[34]
+	mi := &file_quantumnet_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2484,7 +2948,7 @@ func (x *SecurityGroupList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecurityGroupList.ProtoReflect.Descriptor instead.
 func (*SecurityGroupList) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{34}
+	return file_quantumnet_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *SecurityGroupList) GetGroups() []*SecurityGroup {
@@ -2505,7 +2969,7 @@ type SecurityGroupRules struct {
 
 func (x *SecurityGroupRules) Reset() {
 	*x = SecurityGroupRules{}
-	mi := &file_quantumnet_proto_msgTypes[35]
+	mi := &file_quantumnet_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2517,7 +2981,7 @@ func (x *SecurityGroupRules) String() string {
 func (*SecurityGroupRules) ProtoMessage() {}
 
 func (x *SecurityGroupRules) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[35]
+	mi := &file_quantumnet_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2530,7 +2994,7 @@ func (x *SecurityGroupRules) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecurityGroupRules.ProtoReflect.Descriptor instead.
 func (*SecurityGroupRules) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{35}
+	return file_quantumnet_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *SecurityGroupRules) GetGroup() string {
@@ -2564,7 +3028,7 @@ type SecurityGroupRulesReply struct {
 
 func (x *SecurityGroupRulesReply) Reset() {
 	*x = SecurityGroupRulesReply{}
-	mi := &file_quantumnet_proto_msgTypes[36]
+	mi := &file_quantumnet_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2576,7 +3040,7 @@ func (x *SecurityGroupRulesReply) String() string {
 func (*SecurityGroupRulesReply) ProtoMessage() {}
 
 func (x *SecurityGroupRulesReply) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[36]
+	mi := &file_quantumnet_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2589,7 +3053,7 @@ func (x *SecurityGroupRulesReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecurityGroupRulesReply.ProtoReflect.Descriptor instead.
 func (*SecurityGroupRulesReply) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{36}
+	return file_quantumnet_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *SecurityGroupRulesReply) GetGroup() *SecurityGroup {
@@ -2616,7 +3080,7 @@ type PortSecurityGroups struct {
 
 func (x *PortSecurityGroups) Reset() {
 	*x = PortSecurityGroups{}
-	mi := &file_quantumnet_proto_msgTypes[37]
+	mi := &file_quantumnet_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2628,7 +3092,7 @@ func (x *PortSecurityGroups) String() string {
 func (*PortSecurityGroups) ProtoMessage() {}
 
 func (x *PortSecurityGroups) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[37]
+	mi := &file_quantumnet_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2641,7 +3105,7 @@ func (x *PortSecurityGroups) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PortSecurityGroups.ProtoReflect.Descriptor instead.
 func (*PortSecurityGroups) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{37}
+	return file_quantumnet_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *PortSecurityGroups) GetPort() string {
@@ -2668,7 +3132,7 @@ type PortDNSName struct {
 
 func (x *PortDNSName) Reset() {
 	*x = PortDNSName{}
-	mi := &file_quantumnet_proto_msgTypes[38]
+	mi := &file_quantumnet_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2680,7 +3144,7 @@ func (x *PortDNSName) String() string {
 func (*PortDNSName) ProtoMessage() {}
 
 func (x *PortDNSName) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[38]
+	mi := &file_quantumnet_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2693,7 +3157,7 @@ func (x *PortDNSName) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PortDNSName.ProtoReflect.Descriptor instead.
 func (*PortDNSName) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{38}
+	return file_quantumnet_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *PortDNSName) GetPort() string {
@@ -2723,7 +3187,7 @@ type Router struct {
 
 func (x *Router) Reset() {
 	*x = Router{}
-	mi := &file_quantumnet_proto_msgTypes[39]
+	mi := &file_quantumnet_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2735,7 +3199,7 @@ func (x *Router) String() string {
 func (*Router) ProtoMessage() {}
 
 func (x *Router) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[39]
+	mi := &file_quantumnet_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2748,7 +3212,7 @@ func (x *Router) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Router.ProtoReflect.Descriptor instead.
 func (*Router) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{39}
+	return file_quantumnet_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *Router) GetName() string {
@@ -2799,7 +3263,7 @@ type RouterGatewayInfo struct {
 
 func (x *RouterGatewayInfo) Reset() {
 	*x = RouterGatewayInfo{}
-	mi := &file_quantumnet_proto_msgTypes[40]
+	mi := &file_quantumnet_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2811,7 +3275,7 @@ func (x *RouterGatewayInfo) String() string {
 func (*RouterGatewayInfo) ProtoMessage() {}
 
 func (x *RouterGatewayInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[40]
+	mi := &file_quantumnet_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2824,7 +3288,7 @@ func (x *RouterGatewayInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouterGatewayInfo.ProtoReflect.Descriptor instead.
 func (*RouterGatewayInfo) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{40}
+	return file_quantumnet_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *RouterGatewayInfo) GetNetwork() string {
@@ -2872,7 +3336,7 @@ type GatewayChassis struct {
 
 func (x *GatewayChassis) Reset() {
 	*x = GatewayChassis{}
-	mi := &file_quantumnet_proto_msgTypes[41]
+	mi := &file_quantumnet_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2884,7 +3348,7 @@ func (x *GatewayChassis) String() string {
 func (*GatewayChassis) ProtoMessage() {}
 
 func (x *GatewayChassis) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[41]
+	mi := &file_quantumnet_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2897,7 +3361,7 @@ func (x *GatewayChassis) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GatewayChassis.ProtoReflect.Descriptor instead.
 func (*GatewayChassis) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{41}
+	return file_quantumnet_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *GatewayChassis) GetName() string {
@@ -2923,7 +3387,7 @@ type RouterRef struct {
 
 func (x *RouterRef) Reset() {
 	*x = RouterRef{}
-	mi := &file_quantumnet_proto_msgTypes[42]
+	mi := &file_quantumnet_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2935,7 +3399,7 @@ func (x *RouterRef) String() string {
 func (*RouterRef) ProtoMessage() {}
 
 func (x *RouterRef) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[42]
+	mi := &file_quantumnet_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2948,7 +3412,7 @@ func (x *RouterRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouterRef.ProtoReflect.Descriptor instead.
 func (*RouterRef) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{42}
+	return file_quantumnet_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *RouterRef) GetName() string {
@@ -2967,7 +3431,7 @@ type RouterList struct {
 
 func (x *RouterList) Reset() {
 	*x = RouterList{}
-	mi := &file_quantumnet_proto_msgTypes[43]
+	mi := &file_quantumnet_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2979,7 +3443,7 @@ func (x *RouterList) String() string {
 func (*RouterList) ProtoMessage() {}
 
 func (x *RouterList) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[43]
+	mi := &file_quantumnet_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2992,7 +3456,7 @@ func (x *RouterList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouterList.ProtoReflect.Descriptor instead.
 func (*RouterList) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{43}
+	return file_quantumnet_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *RouterList) GetRouters() []*Router {
@@ -3012,7 +3476,7 @@ type RouterNetwork struct {
 
 func (x *RouterNetwork) Reset() {
 	*x = RouterNetwork{}
-	mi := &file_quantumnet_proto_msgTypes[44]
+	mi := &file_quantumnet_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3024,7 +3488,7 @@ func (x *RouterNetwork) String() string {
 func (*RouterNetwork) ProtoMessage() {}
 
 func (x *RouterNetwork) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[44]
+	mi := &file_quantumnet_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3037,7 +3501,7 @@ func (x *RouterNetwork) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouterNetwork.ProtoReflect.Descriptor instead.
 func (*RouterNetwork) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{44}
+	return file_quantumnet_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *RouterNetwork) GetRouter() string {
@@ -3065,7 +3529,7 @@ type RouterRoute struct {
 
 func (x *RouterRoute) Reset() {
 	*x = RouterRoute{}
-	mi := &file_quantumnet_proto_msgTypes[45]
+	mi := &file_quantumnet_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3077,7 +3541,7 @@ func (x *RouterRoute) String() string {
 func (*RouterRoute) ProtoMessage() {}
 
 func (x *RouterRoute) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[45]
+	mi := &file_quantumnet_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3090,7 +3554,7 @@ func (x *RouterRoute) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouterRoute.ProtoReflect.Descriptor instead.
 func (*RouterRoute) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{45}
+	return file_quantumnet_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *RouterRoute) GetRouter() string {
@@ -3127,7 +3591,7 @@ type RouterGateway struct {
 
 func (x *RouterGateway) Reset() {
 	*x = RouterGateway{}
-	mi := &file_quantumnet_proto_msgTypes[46]
+	mi := &file_quantumnet_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3139,7 +3603,7 @@ func (x *RouterGateway) String() string {
 func (*RouterGateway) ProtoMessage() {}
 
 func (x *RouterGateway) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[46]
+	mi := &file_quantumnet_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3152,7 +3616,7 @@ func (x *RouterGateway) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouterGateway.ProtoReflect.Descriptor instead.
 func (*RouterGateway) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{46}
+	return file_quantumnet_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *RouterGateway) GetRouter() string {
@@ -3207,7 +3671,7 @@ type FloatingIP struct {
 
 func (x *FloatingIP) Reset() {
 	*x = FloatingIP{}
-	mi := &file_quantumnet_proto_msgTypes[47]
+	mi := &file_quantumnet_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3219,7 +3683,7 @@ func (x *FloatingIP) String() string {
 func (*FloatingIP) ProtoMessage() {}
 
 func (x *FloatingIP) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[47]
+	mi := &file_quantumnet_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3232,7 +3696,7 @@ func (x *FloatingIP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FloatingIP.ProtoReflect.Descriptor instead.
 func (*FloatingIP) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{47}
+	return file_quantumnet_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *FloatingIP) GetAddress() string {
@@ -3307,7 +3771,7 @@ type FloatingIPRef struct {
 
 func (x *FloatingIPRef) Reset() {
 	*x = FloatingIPRef{}
-	mi := &file_quantumnet_proto_msgTypes[48]
+	mi := &file_quantumnet_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3319,7 +3783,7 @@ func (x *FloatingIPRef) String() string {
 func (*FloatingIPRef) ProtoMessage() {}
 
 func (x *FloatingIPRef) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[48]
+	mi := &file_quantumnet_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3332,7 +3796,7 @@ func (x *FloatingIPRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FloatingIPRef.ProtoReflect.Descriptor instead.
 func (*FloatingIPRef) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{48}
+	return file_quantumnet_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *FloatingIPRef) GetAddress() string {
@@ -3351,7 +3815,7 @@ type FloatingIPList struct {
 
 func (x *FloatingIPList) Reset() {
 	*x = FloatingIPList{}
-	mi := &file_quantumnet_proto_msgTypes[49]
+	mi := &file_quantumnet_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3363,7 +3827,7 @@ func (x *FloatingIPList) String() string {
 func (*FloatingIPList) ProtoMessage() {}
 
 func (x *FloatingIPList) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[49]
+	mi := &file_quantumnet_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3376,7 +3840,7 @@ func (x *FloatingIPList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FloatingIPList.ProtoReflect.Descriptor instead.
 func (*FloatingIPList) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{49}
+	return file_quantumnet_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *FloatingIPList) GetFloatingIps() []*FloatingIP {
@@ -3400,7 +3864,7 @@ type FloatingIPForward struct {
 
 func (x *FloatingIPForward) Reset() {
 	*x = FloatingIPForward{}
-	mi := &file_quantumnet_proto_msgTypes[50]
+	mi := &file_quantumnet_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3412,7 +3876,7 @@ func (x *FloatingIPForward) String() string {
 func (*FloatingIPForward) ProtoMessage() {}
 
 func (x *FloatingIPForward) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[50]
+	mi := &file_quantumnet_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3425,7 +3889,7 @@ func (x *FloatingIPForward) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FloatingIPForward.ProtoReflect.Descriptor instead.
 func (*FloatingIPForward) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{50}
+	return file_quantumnet_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *FloatingIPForward) GetAddress() string {
@@ -3481,7 +3945,7 @@ type FloatingIPAssociation struct {
 
 func (x *FloatingIPAssociation) Reset() {
 	*x = FloatingIPAssociation{}
-	mi := &file_quantumnet_proto_msgTypes[51]
+	mi := &file_quantumnet_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3493,7 +3957,7 @@ func (x *FloatingIPAssociation) String() string {
 func (*FloatingIPAssociation) ProtoMessage() {}
 
 func (x *FloatingIPAssociation) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[51]
+	mi := &file_quantumnet_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3506,7 +3970,7 @@ func (x *FloatingIPAssociation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FloatingIPAssociation.ProtoReflect.Descriptor instead.
 func (*FloatingIPAssociation) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{51}
+	return file_quantumnet_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *FloatingIPAssociation) GetAddress() string {
@@ -3548,7 +4012,7 @@ type LoadBalancer struct {
 
 func (x *LoadBalancer) Reset() {
 	*x = LoadBalancer{}
-	mi := &file_quantumnet_proto_msgTypes[52]
+	mi := &file_quantumnet_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3560,7 +4024,7 @@ func (x *LoadBalancer) String() string {
 func (*LoadBalancer) ProtoMessage() {}
 
 func (x *LoadBalancer) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[52]
+	mi := &file_quantumnet_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3573,7 +4037,7 @@ func (x *LoadBalancer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadBalancer.ProtoReflect.Descriptor instead.
 func (*LoadBalancer) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{52}
+	return file_quantumnet_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *LoadBalancer) GetName() string {
@@ -3657,7 +4121,7 @@ type LoadBalancerUpdate struct {
 
 func (x *LoadBalancerUpdate) Reset() {
 	*x = LoadBalancerUpdate{}
-	mi := &file_quantumnet_proto_msgTypes[53]
+	mi := &file_quantumnet_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3669,7 +4133,7 @@ func (x *LoadBalancerUpdate) String() string {
 func (*LoadBalancerUpdate) ProtoMessage() {}
 
 func (x *LoadBalancerUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[53]
+	mi := &file_quantumnet_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3682,7 +4146,7 @@ func (x *LoadBalancerUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadBalancerUpdate.ProtoReflect.Descriptor instead.
 func (*LoadBalancerUpdate) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{53}
+	return file_quantumnet_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *LoadBalancerUpdate) GetName() string {
@@ -3717,7 +4181,7 @@ type Listener struct {
 
 func (x *Listener) Reset() {
 	*x = Listener{}
-	mi := &file_quantumnet_proto_msgTypes[54]
+	mi := &file_quantumnet_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3729,7 +4193,7 @@ func (x *Listener) String() string {
 func (*Listener) ProtoMessage() {}
 
 func (x *Listener) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[54]
+	mi := &file_quantumnet_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3742,7 +4206,7 @@ func (x *Listener) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Listener.ProtoReflect.Descriptor instead.
 func (*Listener) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{54}
+	return file_quantumnet_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *Listener) GetPort() uint32 {
@@ -3780,7 +4244,7 @@ type Member struct {
 
 func (x *Member) Reset() {
 	*x = Member{}
-	mi := &file_quantumnet_proto_msgTypes[55]
+	mi := &file_quantumnet_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3792,7 +4256,7 @@ func (x *Member) String() string {
 func (*Member) ProtoMessage() {}
 
 func (x *Member) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[55]
+	mi := &file_quantumnet_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3805,7 +4269,7 @@ func (x *Member) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Member.ProtoReflect.Descriptor instead.
 func (*Member) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{55}
+	return file_quantumnet_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *Member) GetPort() string {
@@ -3862,7 +4326,7 @@ type HealthCheck struct {
 
 func (x *HealthCheck) Reset() {
 	*x = HealthCheck{}
-	mi := &file_quantumnet_proto_msgTypes[56]
+	mi := &file_quantumnet_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3874,7 +4338,7 @@ func (x *HealthCheck) String() string {
 func (*HealthCheck) ProtoMessage() {}
 
 func (x *HealthCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[56]
+	mi := &file_quantumnet_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3887,7 +4351,7 @@ func (x *HealthCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthCheck.ProtoReflect.Descriptor instead.
 func (*HealthCheck) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{56}
+	return file_quantumnet_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *HealthCheck) GetInterval() uint32 {
@@ -3927,7 +4391,7 @@ type LoadBalancerRef struct {
 
 func (x *LoadBalancerRef) Reset() {
 	*x = LoadBalancerRef{}
-	mi := &file_quantumnet_proto_msgTypes[57]
+	mi := &file_quantumnet_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3939,7 +4403,7 @@ func (x *LoadBalancerRef) String() string {
 func (*LoadBalancerRef) ProtoMessage() {}
 
 func (x *LoadBalancerRef) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[57]
+	mi := &file_quantumnet_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3952,7 +4416,7 @@ func (x *LoadBalancerRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadBalancerRef.ProtoReflect.Descriptor instead.
 func (*LoadBalancerRef) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{57}
+	return file_quantumnet_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *LoadBalancerRef) GetName() string {
@@ -3971,7 +4435,7 @@ type LoadBalancerList struct {
 
 func (x *LoadBalancerList) Reset() {
 	*x = LoadBalancerList{}
-	mi := &file_quantumnet_proto_msgTypes[58]
+	mi := &file_quantumnet_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3983,7 +4447,7 @@ func (x *LoadBalancerList) String() string {
 func (*LoadBalancerList) ProtoMessage() {}
 
 func (x *LoadBalancerList) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[58]
+	mi := &file_quantumnet_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3996,7 +4460,7 @@ func (x *LoadBalancerList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadBalancerList.ProtoReflect.Descriptor instead.
 func (*LoadBalancerList) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{58}
+	return file_quantumnet_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *LoadBalancerList) GetLoadBalancers() []*LoadBalancer {
@@ -4016,7 +4480,7 @@ type LoadBalancerListener struct {
 
 func (x *LoadBalancerListener) Reset() {
 	*x = LoadBalancerListener{}
-	mi := &file_quantumnet_proto_msgTypes[59]
+	mi := &file_quantumnet_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4028,7 +4492,7 @@ func (x *LoadBalancerListener) String() string {
 func (*LoadBalancerListener) ProtoMessage() {}
 
 func (x *LoadBalancerListener) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[59]
+	mi := &file_quantumnet_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4041,7 +4505,7 @@ func (x *LoadBalancerListener) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadBalancerListener.ProtoReflect.Descriptor instead.
 func (*LoadBalancerListener) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{59}
+	return file_quantumnet_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *LoadBalancerListener) GetName() string {
@@ -4070,7 +4534,7 @@ type LoadBalancerMemberRef struct {
 
 func (x *LoadBalancerMemberRef) Reset() {
 	*x = LoadBalancerMemberRef{}
-	mi := &file_quantumnet_proto_msgTypes[60]
+	mi := &file_quantumnet_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4082,7 +4546,7 @@ func (x *LoadBalancerMemberRef) String() string {
 func (*LoadBalancerMemberRef) ProtoMessage() {}
 
 func (x *LoadBalancerMemberRef) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[60]
+	mi := &file_quantumnet_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4095,7 +4559,7 @@ func (x *LoadBalancerMemberRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadBalancerMemberRef.ProtoReflect.Descriptor instead.
 func (*LoadBalancerMemberRef) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{60}
+	return file_quantumnet_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *LoadBalancerMemberRef) GetName() string {
@@ -4136,7 +4600,7 @@ type LoadBalancerHealthCheckSet struct {
 
 func (x *LoadBalancerHealthCheckSet) Reset() {
 	*x = LoadBalancerHealthCheckSet{}
-	mi := &file_quantumnet_proto_msgTypes[61]
+	mi := &file_quantumnet_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4148,7 +4612,7 @@ func (x *LoadBalancerHealthCheckSet) String() string {
 func (*LoadBalancerHealthCheckSet) ProtoMessage() {}
 
 func (x *LoadBalancerHealthCheckSet) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[61]
+	mi := &file_quantumnet_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4161,7 +4625,7 @@ func (x *LoadBalancerHealthCheckSet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadBalancerHealthCheckSet.ProtoReflect.Descriptor instead.
 func (*LoadBalancerHealthCheckSet) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{61}
+	return file_quantumnet_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *LoadBalancerHealthCheckSet) GetName() string {
@@ -4182,7 +4646,47 @@ var File_quantumnet_proto protoreflect.FileDescriptor
 
 const file_quantumnet_proto_rawDesc = "" +
 	"\n" +
-	"\x10quantumnet.proto\x12\rquantumnet.v1\"\a\n" +
+	"\x10quantumnet.proto\x12\rquantumnet.v1\">\n" +
+	"\fWatchRequest\x12\x14\n" +
+	"\x05kinds\x18\x01 \x03(\tR\x05kinds\x12\x18\n" +
+	"\anetwork\x18\x02 \x01(\tR\anetwork\"\x9d\x03\n" +
+	"\x05Event\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x12\x12\n" +
+	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12\x10\n" +
+	"\x03seq\x18\x04 \x01(\x04R\x03seq\x12$\n" +
+	"\x0etime_unix_nano\x18\x05 \x01(\x03R\ftimeUnixNano\x12\x18\n" +
+	"\achanged\x18\x06 \x03(\tR\achanged\x12'\n" +
+	"\x04port\x18\n" +
+	" \x01(\v2\x13.quantumnet.v1.PortR\x04port\x120\n" +
+	"\anetwork\x18\v \x01(\v2\x16.quantumnet.v1.NetworkR\anetwork\x12-\n" +
+	"\x06router\x18\f \x01(\v2\x15.quantumnet.v1.RouterR\x06router\x12:\n" +
+	"\vfloating_ip\x18\r \x01(\v2\x19.quantumnet.v1.FloatingIPR\n" +
+	"floatingIp\x12@\n" +
+	"\rload_balancer\x18\x0e \x01(\v2\x1b.quantumnet.v1.LoadBalancerR\floadBalancer\"\x8e\x01\n" +
+	"\fTraceRequest\x12\x12\n" +
+	"\x04port\x18\x01 \x01(\tR\x04port\x12 \n" +
+	"\vdestination\x18\x02 \x01(\tR\vdestination\x12\x1a\n" +
+	"\bprotocol\x18\x03 \x01(\tR\bprotocol\x12\x14\n" +
+	"\x05dport\x18\x04 \x01(\rR\x05dport\x12\x16\n" +
+	"\x06source\x18\x05 \x01(\tR\x06source\"Q\n" +
+	"\tTraceStep\x12\x1a\n" +
+	"\bdatapath\x18\x01 \x01(\tR\bdatapath\x12\x14\n" +
+	"\x05stage\x18\x02 \x01(\tR\x05stage\x12\x12\n" +
+	"\x04what\x18\x03 \x01(\tR\x04what\"\xde\x01\n" +
+	"\n" +
+	"TraceReply\x12\x18\n" +
+	"\averdict\x18\x01 \x01(\tR\averdict\x12\x18\n" +
+	"\asummary\x18\x02 \x01(\tR\asummary\x12\x1f\n" +
+	"\voutput_port\x18\x03 \x01(\tR\n" +
+	"outputPort\x12%\n" +
+	"\x0esecurity_group\x18\x04 \x01(\tR\rsecurityGroup\x12\x12\n" +
+	"\x04rule\x18\x05 \x01(\tR\x04rule\x12.\n" +
+	"\x05steps\x18\x06 \x03(\v2\x18.quantumnet.v1.TraceStepR\x05steps\x12\x10\n" +
+	"\x03raw\x18\a \x01(\tR\x03raw\"G\n" +
+	"\x14SecurityGroupLogging\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1b\n" +
+	"\tlog_drops\x18\x02 \x01(\bR\blogDrops\"\a\n" +
 	"\x05Empty\"G\n" +
 	"\fHelloRequest\x12\x1f\n" +
 	"\vapi_version\x18\x01 \x01(\rR\n" +
@@ -4388,13 +4892,14 @@ const file_quantumnet_proto_rawDesc = "" +
 	"\x05ports\x18\x01 \x03(\v2\x15.quantumnet.v1.VMPortR\x05ports\"7\n" +
 	"\x11SecurityGroupRule\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
-	"\x04spec\x18\x02 \x01(\tR\x04spec\"\xa7\x01\n" +
+	"\x04spec\x18\x02 \x01(\tR\x04spec\"\xc4\x01\n" +
 	"\rSecurityGroup\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x126\n" +
 	"\x05rules\x18\x03 \x03(\v2 .quantumnet.v1.SecurityGroupRuleR\x05rules\x12\x14\n" +
 	"\x05ports\x18\x04 \x03(\tR\x05ports\x12\x12\n" +
-	"\x04acls\x18\x05 \x01(\rR\x04acls\"&\n" +
+	"\x04acls\x18\x05 \x01(\rR\x04acls\x12\x1b\n" +
+	"\tlog_drops\x18\x06 \x01(\bR\blogDrops\"&\n" +
 	"\x10SecurityGroupRef\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"I\n" +
 	"\x11SecurityGroupList\x124\n" +
@@ -4521,7 +5026,7 @@ const file_quantumnet_proto_rawDesc = "" +
 	"\x06weight\x18\x04 \x01(\rR\x06weight\"o\n" +
 	"\x1aLoadBalancerHealthCheckSet\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12=\n" +
-	"\fhealth_check\x18\x02 \x01(\v2\x1a.quantumnet.v1.HealthCheckR\vhealthCheck2\xe6 \n" +
+	"\fhealth_check\x18\x02 \x01(\v2\x1a.quantumnet.v1.HealthCheckR\vhealthCheck2\x86#\n" +
 	"\n" +
 	"QuantumNet\x12?\n" +
 	"\x05Hello\x12\x1b.quantumnet.v1.HelloRequest\x1a\x19.quantumnet.v1.HelloReply\x12B\n" +
@@ -4581,7 +5086,12 @@ const file_quantumnet_proto_rawDesc = "" +
 	"\x0eSetHealthCheck\x12).quantumnet.v1.LoadBalancerHealthCheckSet\x1a\x1b.quantumnet.v1.LoadBalancer\x12T\n" +
 	"\x12UpdateLoadBalancer\x12!.quantumnet.v1.LoadBalancerUpdate\x1a\x1b.quantumnet.v1.LoadBalancer\x12S\n" +
 	"\x14AddFloatingIPForward\x12 .quantumnet.v1.FloatingIPForward\x1a\x19.quantumnet.v1.FloatingIP\x12V\n" +
-	"\x17DeleteFloatingIPForward\x12 .quantumnet.v1.FloatingIPForward\x1a\x19.quantumnet.v1.FloatingIPB*Z(github.com/quantumnet/quantumnet/pkg/apib\x06proto3"
+	"\x17DeleteFloatingIPForward\x12 .quantumnet.v1.FloatingIPForward\x1a\x19.quantumnet.v1.FloatingIP\x12<\n" +
+	"\x05Watch\x12\x1b.quantumnet.v1.WatchRequest\x1a\x14.quantumnet.v1.Event0\x01\x12A\n" +
+	"\n" +
+	"WatchPorts\x12\x1b.quantumnet.v1.WatchRequest\x1a\x14.quantumnet.v1.Event0\x01\x12?\n" +
+	"\x05Trace\x12\x1b.quantumnet.v1.TraceRequest\x1a\x19.quantumnet.v1.TraceReply\x12\\\n" +
+	"\x17SetSecurityGroupLogging\x12#.quantumnet.v1.SecurityGroupLogging\x1a\x1c.quantumnet.v1.SecurityGroupB*Z(github.com/quantumnet/quantumnet/pkg/apib\x06proto3"
 
 var (
 	file_quantumnet_proto_rawDescOnce sync.Once
@@ -4595,222 +5105,242 @@ func file_quantumnet_proto_rawDescGZIP() []byte {
 	return file_quantumnet_proto_rawDescData
 }
 
-var file_quantumnet_proto_msgTypes = make([]protoimpl.MessageInfo, 62)
+var file_quantumnet_proto_msgTypes = make([]protoimpl.MessageInfo, 68)
 var file_quantumnet_proto_goTypes = []any{
-	(*Empty)(nil),                      // 0: quantumnet.v1.Empty
-	(*HelloRequest)(nil),               // 1: quantumnet.v1.HelloRequest
-	(*HelloReply)(nil),                 // 2: quantumnet.v1.HelloReply
-	(*StatusRequest)(nil),              // 3: quantumnet.v1.StatusRequest
-	(*StatusReply)(nil),                // 4: quantumnet.v1.StatusReply
-	(*CNIRequest)(nil),                 // 5: quantumnet.v1.CNIRequest
-	(*PortMapping)(nil),                // 6: quantumnet.v1.PortMapping
-	(*CNIInterface)(nil),               // 7: quantumnet.v1.CNIInterface
-	(*CNIIPConfig)(nil),                // 8: quantumnet.v1.CNIIPConfig
-	(*CNIRoute)(nil),                   // 9: quantumnet.v1.CNIRoute
-	(*CNIResult)(nil),                  // 10: quantumnet.v1.CNIResult
-	(*CNIAttachment)(nil),              // 11: quantumnet.v1.CNIAttachment
-	(*CNIGCRequest)(nil),               // 12: quantumnet.v1.CNIGCRequest
-	(*CNIGCReply)(nil),                 // 13: quantumnet.v1.CNIGCReply
-	(*Network)(nil),                    // 14: quantumnet.v1.Network
-	(*StringList)(nil),                 // 15: quantumnet.v1.StringList
-	(*NetworkUpdate)(nil),              // 16: quantumnet.v1.NetworkUpdate
-	(*NetworkRef)(nil),                 // 17: quantumnet.v1.NetworkRef
-	(*NetworkList)(nil),                // 18: quantumnet.v1.NetworkList
-	(*PortFilter)(nil),                 // 19: quantumnet.v1.PortFilter
-	(*Port)(nil),                       // 20: quantumnet.v1.Port
-	(*PortList)(nil),                   // 21: quantumnet.v1.PortList
-	(*IPAMSubnet)(nil),                 // 22: quantumnet.v1.IPAMSubnet
-	(*IPAMUsage)(nil),                  // 23: quantumnet.v1.IPAMUsage
-	(*IPAMReserveRequest)(nil),         // 24: quantumnet.v1.IPAMReserveRequest
-	(*IPAMReservation)(nil),            // 25: quantumnet.v1.IPAMReservation
-	(*IPAMReleaseRequest)(nil),         // 26: quantumnet.v1.IPAMReleaseRequest
-	(*VMNIC)(nil),                      // 27: quantumnet.v1.VMNIC
-	(*VMRequest)(nil),                  // 28: quantumnet.v1.VMRequest
-	(*VMPort)(nil),                     // 29: quantumnet.v1.VMPort
-	(*VMReply)(nil),                    // 30: quantumnet.v1.VMReply
-	(*SecurityGroupRule)(nil),          // 31: quantumnet.v1.SecurityGroupRule
-	(*SecurityGroup)(nil),              // 32: quantumnet.v1.SecurityGroup
-	(*SecurityGroupRef)(nil),           // 33: quantumnet.v1.SecurityGroupRef
-	(*SecurityGroupList)(nil),          // 34: quantumnet.v1.SecurityGroupList
-	(*SecurityGroupRules)(nil),         // 35: quantumnet.v1.SecurityGroupRules
-	(*SecurityGroupRulesReply)(nil),    // 36: quantumnet.v1.SecurityGroupRulesReply
-	(*PortSecurityGroups)(nil),         // 37: quantumnet.v1.PortSecurityGroups
-	(*PortDNSName)(nil),                // 38: quantumnet.v1.PortDNSName
-	(*Router)(nil),                     // 39: quantumnet.v1.Router
-	(*RouterGatewayInfo)(nil),          // 40: quantumnet.v1.RouterGatewayInfo
-	(*GatewayChassis)(nil),             // 41: quantumnet.v1.GatewayChassis
-	(*RouterRef)(nil),                  // 42: quantumnet.v1.RouterRef
-	(*RouterList)(nil),                 // 43: quantumnet.v1.RouterList
-	(*RouterNetwork)(nil),              // 44: quantumnet.v1.RouterNetwork
-	(*RouterRoute)(nil),                // 45: quantumnet.v1.RouterRoute
-	(*RouterGateway)(nil),              // 46: quantumnet.v1.RouterGateway
-	(*FloatingIP)(nil),                 // 47: quantumnet.v1.FloatingIP
-	(*FloatingIPRef)(nil),              // 48: quantumnet.v1.FloatingIPRef
-	(*FloatingIPList)(nil),             // 49: quantumnet.v1.FloatingIPList
-	(*FloatingIPForward)(nil),          // 50: quantumnet.v1.FloatingIPForward
-	(*FloatingIPAssociation)(nil),      // 51: quantumnet.v1.FloatingIPAssociation
-	(*LoadBalancer)(nil),               // 52: quantumnet.v1.LoadBalancer
-	(*LoadBalancerUpdate)(nil),         // 53: quantumnet.v1.LoadBalancerUpdate
-	(*Listener)(nil),                   // 54: quantumnet.v1.Listener
-	(*Member)(nil),                     // 55: quantumnet.v1.Member
-	(*HealthCheck)(nil),                // 56: quantumnet.v1.HealthCheck
-	(*LoadBalancerRef)(nil),            // 57: quantumnet.v1.LoadBalancerRef
-	(*LoadBalancerList)(nil),           // 58: quantumnet.v1.LoadBalancerList
-	(*LoadBalancerListener)(nil),       // 59: quantumnet.v1.LoadBalancerListener
-	(*LoadBalancerMemberRef)(nil),      // 60: quantumnet.v1.LoadBalancerMemberRef
-	(*LoadBalancerHealthCheckSet)(nil), // 61: quantumnet.v1.LoadBalancerHealthCheckSet
+	(*WatchRequest)(nil),               // 0: quantumnet.v1.WatchRequest
+	(*Event)(nil),                      // 1: quantumnet.v1.Event
+	(*TraceRequest)(nil),               // 2: quantumnet.v1.TraceRequest
+	(*TraceStep)(nil),                  // 3: quantumnet.v1.TraceStep
+	(*TraceReply)(nil),                 // 4: quantumnet.v1.TraceReply
+	(*SecurityGroupLogging)(nil),       // 5: quantumnet.v1.SecurityGroupLogging
+	(*Empty)(nil),                      // 6: quantumnet.v1.Empty
+	(*HelloRequest)(nil),               // 7: quantumnet.v1.HelloRequest
+	(*HelloReply)(nil),                 // 8: quantumnet.v1.HelloReply
+	(*StatusRequest)(nil),              // 9: quantumnet.v1.StatusRequest
+	(*StatusReply)(nil),                // 10: quantumnet.v1.StatusReply
+	(*CNIRequest)(nil),                 // 11: quantumnet.v1.CNIRequest
+	(*PortMapping)(nil),                // 12: quantumnet.v1.PortMapping
+	(*CNIInterface)(nil),               // 13: quantumnet.v1.CNIInterface
+	(*CNIIPConfig)(nil),                // 14: quantumnet.v1.CNIIPConfig
+	(*CNIRoute)(nil),                   // 15: quantumnet.v1.CNIRoute
+	(*CNIResult)(nil),                  // 16: quantumnet.v1.CNIResult
+	(*CNIAttachment)(nil),              // 17: quantumnet.v1.CNIAttachment
+	(*CNIGCRequest)(nil),               // 18: quantumnet.v1.CNIGCRequest
+	(*CNIGCReply)(nil),                 // 19: quantumnet.v1.CNIGCReply
+	(*Network)(nil),                    // 20: quantumnet.v1.Network
+	(*StringList)(nil),                 // 21: quantumnet.v1.StringList
+	(*NetworkUpdate)(nil),              // 22: quantumnet.v1.NetworkUpdate
+	(*NetworkRef)(nil),                 // 23: quantumnet.v1.NetworkRef
+	(*NetworkList)(nil),                // 24: quantumnet.v1.NetworkList
+	(*PortFilter)(nil),                 // 25: quantumnet.v1.PortFilter
+	(*Port)(nil),                       // 26: quantumnet.v1.Port
+	(*PortList)(nil),                   // 27: quantumnet.v1.PortList
+	(*IPAMSubnet)(nil),                 // 28: quantumnet.v1.IPAMSubnet
+	(*IPAMUsage)(nil),                  // 29: quantumnet.v1.IPAMUsage
+	(*IPAMReserveRequest)(nil),         // 30: quantumnet.v1.IPAMReserveRequest
+	(*IPAMReservation)(nil),            // 31: quantumnet.v1.IPAMReservation
+	(*IPAMReleaseRequest)(nil),         // 32: quantumnet.v1.IPAMReleaseRequest
+	(*VMNIC)(nil),                      // 33: quantumnet.v1.VMNIC
+	(*VMRequest)(nil),                  // 34: quantumnet.v1.VMRequest
+	(*VMPort)(nil),                     // 35: quantumnet.v1.VMPort
+	(*VMReply)(nil),                    // 36: quantumnet.v1.VMReply
+	(*SecurityGroupRule)(nil),          // 37: quantumnet.v1.SecurityGroupRule
+	(*SecurityGroup)(nil),              // 38: quantumnet.v1.SecurityGroup
+	(*SecurityGroupRef)(nil),           // 39: quantumnet.v1.SecurityGroupRef
+	(*SecurityGroupList)(nil),          // 40: quantumnet.v1.SecurityGroupList
+	(*SecurityGroupRules)(nil),         // 41: quantumnet.v1.SecurityGroupRules
+	(*SecurityGroupRulesReply)(nil),    // 42: quantumnet.v1.SecurityGroupRulesReply
+	(*PortSecurityGroups)(nil),         // 43: quantumnet.v1.PortSecurityGroups
+	(*PortDNSName)(nil),                // 44: quantumnet.v1.PortDNSName
+	(*Router)(nil),                     // 45: quantumnet.v1.Router
+	(*RouterGatewayInfo)(nil),          // 46: quantumnet.v1.RouterGatewayInfo
+	(*GatewayChassis)(nil),             // 47: quantumnet.v1.GatewayChassis
+	(*RouterRef)(nil),                  // 48: quantumnet.v1.RouterRef
+	(*RouterList)(nil),                 // 49: quantumnet.v1.RouterList
+	(*RouterNetwork)(nil),              // 50: quantumnet.v1.RouterNetwork
+	(*RouterRoute)(nil),                // 51: quantumnet.v1.RouterRoute
+	(*RouterGateway)(nil),              // 52: quantumnet.v1.RouterGateway
+	(*FloatingIP)(nil),                 // 53: quantumnet.v1.FloatingIP
+	(*FloatingIPRef)(nil),              // 54: quantumnet.v1.FloatingIPRef
+	(*FloatingIPList)(nil),             // 55: quantumnet.v1.FloatingIPList
+	(*FloatingIPForward)(nil),          // 56: quantumnet.v1.FloatingIPForward
+	(*FloatingIPAssociation)(nil),      // 57: quantumnet.v1.FloatingIPAssociation
+	(*LoadBalancer)(nil),               // 58: quantumnet.v1.LoadBalancer
+	(*LoadBalancerUpdate)(nil),         // 59: quantumnet.v1.LoadBalancerUpdate
+	(*Listener)(nil),                   // 60: quantumnet.v1.Listener
+	(*Member)(nil),                     // 61: quantumnet.v1.Member
+	(*HealthCheck)(nil),                // 62: quantumnet.v1.HealthCheck
+	(*LoadBalancerRef)(nil),            // 63: quantumnet.v1.LoadBalancerRef
+	(*LoadBalancerList)(nil),           // 64: quantumnet.v1.LoadBalancerList
+	(*LoadBalancerListener)(nil),       // 65: quantumnet.v1.LoadBalancerListener
+	(*LoadBalancerMemberRef)(nil),      // 66: quantumnet.v1.LoadBalancerMemberRef
+	(*LoadBalancerHealthCheckSet)(nil), // 67: quantumnet.v1.LoadBalancerHealthCheckSet
 }
 var file_quantumnet_proto_depIdxs = []int32{
-	6,  // 0: quantumnet.v1.CNIRequest.port_mappings:type_name -> quantumnet.v1.PortMapping
-	7,  // 1: quantumnet.v1.CNIResult.interfaces:type_name -> quantumnet.v1.CNIInterface
-	8,  // 2: quantumnet.v1.CNIResult.ips:type_name -> quantumnet.v1.CNIIPConfig
-	9,  // 3: quantumnet.v1.CNIResult.routes:type_name -> quantumnet.v1.CNIRoute
-	11, // 4: quantumnet.v1.CNIGCRequest.valid:type_name -> quantumnet.v1.CNIAttachment
-	11, // 5: quantumnet.v1.CNIGCReply.removed:type_name -> quantumnet.v1.CNIAttachment
-	15, // 6: quantumnet.v1.NetworkUpdate.dns_servers:type_name -> quantumnet.v1.StringList
-	15, // 7: quantumnet.v1.NetworkUpdate.ntp_servers:type_name -> quantumnet.v1.StringList
-	15, // 8: quantumnet.v1.NetworkUpdate.routes:type_name -> quantumnet.v1.StringList
-	15, // 9: quantumnet.v1.NetworkUpdate.dns_upstream:type_name -> quantumnet.v1.StringList
-	14, // 10: quantumnet.v1.NetworkList.networks:type_name -> quantumnet.v1.Network
-	20, // 11: quantumnet.v1.PortList.ports:type_name -> quantumnet.v1.Port
-	25, // 12: quantumnet.v1.IPAMSubnet.reservations:type_name -> quantumnet.v1.IPAMReservation
-	22, // 13: quantumnet.v1.IPAMUsage.subnets:type_name -> quantumnet.v1.IPAMSubnet
-	27, // 14: quantumnet.v1.VMRequest.nics:type_name -> quantumnet.v1.VMNIC
-	29, // 15: quantumnet.v1.VMReply.ports:type_name -> quantumnet.v1.VMPort
-	31, // 16: quantumnet.v1.SecurityGroup.rules:type_name -> quantumnet.v1.SecurityGroupRule
-	32, // 17: quantumnet.v1.SecurityGroupList.groups:type_name -> quantumnet.v1.SecurityGroup
-	32, // 18: quantumnet.v1.SecurityGroupRulesReply.group:type_name -> quantumnet.v1.SecurityGroup
-	31, // 19: quantumnet.v1.SecurityGroupRulesReply.added:type_name -> quantumnet.v1.SecurityGroupRule
-	40, // 20: quantumnet.v1.Router.gateway:type_name -> quantumnet.v1.RouterGatewayInfo
-	41, // 21: quantumnet.v1.RouterGatewayInfo.chassis:type_name -> quantumnet.v1.GatewayChassis
-	39, // 22: quantumnet.v1.RouterList.routers:type_name -> quantumnet.v1.Router
-	50, // 23: quantumnet.v1.FloatingIP.forwards:type_name -> quantumnet.v1.FloatingIPForward
-	47, // 24: quantumnet.v1.FloatingIPList.floating_ips:type_name -> quantumnet.v1.FloatingIP
-	54, // 25: quantumnet.v1.LoadBalancer.listeners:type_name -> quantumnet.v1.Listener
-	55, // 26: quantumnet.v1.LoadBalancer.members:type_name -> quantumnet.v1.Member
-	56, // 27: quantumnet.v1.LoadBalancer.health_check:type_name -> quantumnet.v1.HealthCheck
-	52, // 28: quantumnet.v1.LoadBalancerList.load_balancers:type_name -> quantumnet.v1.LoadBalancer
-	54, // 29: quantumnet.v1.LoadBalancerListener.listener:type_name -> quantumnet.v1.Listener
-	56, // 30: quantumnet.v1.LoadBalancerHealthCheckSet.health_check:type_name -> quantumnet.v1.HealthCheck
-	1,  // 31: quantumnet.v1.QuantumNet.Hello:input_type -> quantumnet.v1.HelloRequest
-	3,  // 32: quantumnet.v1.QuantumNet.Status:input_type -> quantumnet.v1.StatusRequest
-	5,  // 33: quantumnet.v1.QuantumNet.CNIAdd:input_type -> quantumnet.v1.CNIRequest
-	5,  // 34: quantumnet.v1.QuantumNet.CNIDel:input_type -> quantumnet.v1.CNIRequest
-	5,  // 35: quantumnet.v1.QuantumNet.CNICheck:input_type -> quantumnet.v1.CNIRequest
-	12, // 36: quantumnet.v1.QuantumNet.CNIGC:input_type -> quantumnet.v1.CNIGCRequest
-	14, // 37: quantumnet.v1.QuantumNet.CreateNetwork:input_type -> quantumnet.v1.Network
-	17, // 38: quantumnet.v1.QuantumNet.GetNetwork:input_type -> quantumnet.v1.NetworkRef
-	0,  // 39: quantumnet.v1.QuantumNet.ListNetworks:input_type -> quantumnet.v1.Empty
-	17, // 40: quantumnet.v1.QuantumNet.DeleteNetwork:input_type -> quantumnet.v1.NetworkRef
-	16, // 41: quantumnet.v1.QuantumNet.UpdateNetwork:input_type -> quantumnet.v1.NetworkUpdate
-	19, // 42: quantumnet.v1.QuantumNet.ListPorts:input_type -> quantumnet.v1.PortFilter
-	17, // 43: quantumnet.v1.QuantumNet.IPAMShow:input_type -> quantumnet.v1.NetworkRef
-	24, // 44: quantumnet.v1.QuantumNet.IPAMReserve:input_type -> quantumnet.v1.IPAMReserveRequest
-	26, // 45: quantumnet.v1.QuantumNet.IPAMRelease:input_type -> quantumnet.v1.IPAMReleaseRequest
-	28, // 46: quantumnet.v1.QuantumNet.VMPrepare:input_type -> quantumnet.v1.VMRequest
-	28, // 47: quantumnet.v1.QuantumNet.VMStarted:input_type -> quantumnet.v1.VMRequest
-	28, // 48: quantumnet.v1.QuantumNet.VMStopped:input_type -> quantumnet.v1.VMRequest
-	28, // 49: quantumnet.v1.QuantumNet.VMReconnect:input_type -> quantumnet.v1.VMRequest
-	28, // 50: quantumnet.v1.QuantumNet.VMMigrateIn:input_type -> quantumnet.v1.VMRequest
-	32, // 51: quantumnet.v1.QuantumNet.CreateSecurityGroup:input_type -> quantumnet.v1.SecurityGroup
-	33, // 52: quantumnet.v1.QuantumNet.GetSecurityGroup:input_type -> quantumnet.v1.SecurityGroupRef
-	0,  // 53: quantumnet.v1.QuantumNet.ListSecurityGroups:input_type -> quantumnet.v1.Empty
-	33, // 54: quantumnet.v1.QuantumNet.DeleteSecurityGroup:input_type -> quantumnet.v1.SecurityGroupRef
-	35, // 55: quantumnet.v1.QuantumNet.AddSecurityGroupRules:input_type -> quantumnet.v1.SecurityGroupRules
-	35, // 56: quantumnet.v1.QuantumNet.DeleteSecurityGroupRules:input_type -> quantumnet.v1.SecurityGroupRules
-	37, // 57: quantumnet.v1.QuantumNet.SetPortSecurityGroups:input_type -> quantumnet.v1.PortSecurityGroups
-	38, // 58: quantumnet.v1.QuantumNet.SetPortDNSName:input_type -> quantumnet.v1.PortDNSName
-	39, // 59: quantumnet.v1.QuantumNet.CreateRouter:input_type -> quantumnet.v1.Router
-	42, // 60: quantumnet.v1.QuantumNet.GetRouter:input_type -> quantumnet.v1.RouterRef
-	0,  // 61: quantumnet.v1.QuantumNet.ListRouters:input_type -> quantumnet.v1.Empty
-	42, // 62: quantumnet.v1.QuantumNet.DeleteRouter:input_type -> quantumnet.v1.RouterRef
-	44, // 63: quantumnet.v1.QuantumNet.AttachNetwork:input_type -> quantumnet.v1.RouterNetwork
-	44, // 64: quantumnet.v1.QuantumNet.DetachNetwork:input_type -> quantumnet.v1.RouterNetwork
-	45, // 65: quantumnet.v1.QuantumNet.AddRoute:input_type -> quantumnet.v1.RouterRoute
-	45, // 66: quantumnet.v1.QuantumNet.DeleteRoute:input_type -> quantumnet.v1.RouterRoute
-	46, // 67: quantumnet.v1.QuantumNet.SetRouterGateway:input_type -> quantumnet.v1.RouterGateway
-	42, // 68: quantumnet.v1.QuantumNet.ClearRouterGateway:input_type -> quantumnet.v1.RouterRef
-	47, // 69: quantumnet.v1.QuantumNet.CreateFloatingIP:input_type -> quantumnet.v1.FloatingIP
-	48, // 70: quantumnet.v1.QuantumNet.GetFloatingIP:input_type -> quantumnet.v1.FloatingIPRef
-	0,  // 71: quantumnet.v1.QuantumNet.ListFloatingIPs:input_type -> quantumnet.v1.Empty
-	48, // 72: quantumnet.v1.QuantumNet.DeleteFloatingIP:input_type -> quantumnet.v1.FloatingIPRef
-	51, // 73: quantumnet.v1.QuantumNet.AssociateFloatingIP:input_type -> quantumnet.v1.FloatingIPAssociation
-	48, // 74: quantumnet.v1.QuantumNet.DisassociateFloatingIP:input_type -> quantumnet.v1.FloatingIPRef
-	52, // 75: quantumnet.v1.QuantumNet.CreateLoadBalancer:input_type -> quantumnet.v1.LoadBalancer
-	57, // 76: quantumnet.v1.QuantumNet.GetLoadBalancer:input_type -> quantumnet.v1.LoadBalancerRef
-	0,  // 77: quantumnet.v1.QuantumNet.ListLoadBalancers:input_type -> quantumnet.v1.Empty
-	57, // 78: quantumnet.v1.QuantumNet.DeleteLoadBalancer:input_type -> quantumnet.v1.LoadBalancerRef
-	59, // 79: quantumnet.v1.QuantumNet.AddListener:input_type -> quantumnet.v1.LoadBalancerListener
-	59, // 80: quantumnet.v1.QuantumNet.DeleteListener:input_type -> quantumnet.v1.LoadBalancerListener
-	60, // 81: quantumnet.v1.QuantumNet.AddMember:input_type -> quantumnet.v1.LoadBalancerMemberRef
-	60, // 82: quantumnet.v1.QuantumNet.DeleteMember:input_type -> quantumnet.v1.LoadBalancerMemberRef
-	60, // 83: quantumnet.v1.QuantumNet.SetMemberEnabled:input_type -> quantumnet.v1.LoadBalancerMemberRef
-	61, // 84: quantumnet.v1.QuantumNet.SetHealthCheck:input_type -> quantumnet.v1.LoadBalancerHealthCheckSet
-	53, // 85: quantumnet.v1.QuantumNet.UpdateLoadBalancer:input_type -> quantumnet.v1.LoadBalancerUpdate
-	50, // 86: quantumnet.v1.QuantumNet.AddFloatingIPForward:input_type -> quantumnet.v1.FloatingIPForward
-	50, // 87: quantumnet.v1.QuantumNet.DeleteFloatingIPForward:input_type -> quantumnet.v1.FloatingIPForward
-	2,  // 88: quantumnet.v1.QuantumNet.Hello:output_type -> quantumnet.v1.HelloReply
-	4,  // 89: quantumnet.v1.QuantumNet.Status:output_type -> quantumnet.v1.StatusReply
-	10, // 90: quantumnet.v1.QuantumNet.CNIAdd:output_type -> quantumnet.v1.CNIResult
-	0,  // 91: quantumnet.v1.QuantumNet.CNIDel:output_type -> quantumnet.v1.Empty
-	0,  // 92: quantumnet.v1.QuantumNet.CNICheck:output_type -> quantumnet.v1.Empty
-	13, // 93: quantumnet.v1.QuantumNet.CNIGC:output_type -> quantumnet.v1.CNIGCReply
-	14, // 94: quantumnet.v1.QuantumNet.CreateNetwork:output_type -> quantumnet.v1.Network
-	14, // 95: quantumnet.v1.QuantumNet.GetNetwork:output_type -> quantumnet.v1.Network
-	18, // 96: quantumnet.v1.QuantumNet.ListNetworks:output_type -> quantumnet.v1.NetworkList
-	0,  // 97: quantumnet.v1.QuantumNet.DeleteNetwork:output_type -> quantumnet.v1.Empty
-	14, // 98: quantumnet.v1.QuantumNet.UpdateNetwork:output_type -> quantumnet.v1.Network
-	21, // 99: quantumnet.v1.QuantumNet.ListPorts:output_type -> quantumnet.v1.PortList
-	23, // 100: quantumnet.v1.QuantumNet.IPAMShow:output_type -> quantumnet.v1.IPAMUsage
-	25, // 101: quantumnet.v1.QuantumNet.IPAMReserve:output_type -> quantumnet.v1.IPAMReservation
-	0,  // 102: quantumnet.v1.QuantumNet.IPAMRelease:output_type -> quantumnet.v1.Empty
-	30, // 103: quantumnet.v1.QuantumNet.VMPrepare:output_type -> quantumnet.v1.VMReply
-	0,  // 104: quantumnet.v1.QuantumNet.VMStarted:output_type -> quantumnet.v1.Empty
-	0,  // 105: quantumnet.v1.QuantumNet.VMStopped:output_type -> quantumnet.v1.Empty
-	0,  // 106: quantumnet.v1.QuantumNet.VMReconnect:output_type -> quantumnet.v1.Empty
-	0,  // 107: quantumnet.v1.QuantumNet.VMMigrateIn:output_type -> quantumnet.v1.Empty
-	32, // 108: quantumnet.v1.QuantumNet.CreateSecurityGroup:output_type -> quantumnet.v1.SecurityGroup
-	32, // 109: quantumnet.v1.QuantumNet.GetSecurityGroup:output_type -> quantumnet.v1.SecurityGroup
-	34, // 110: quantumnet.v1.QuantumNet.ListSecurityGroups:output_type -> quantumnet.v1.SecurityGroupList
-	0,  // 111: quantumnet.v1.QuantumNet.DeleteSecurityGroup:output_type -> quantumnet.v1.Empty
-	36, // 112: quantumnet.v1.QuantumNet.AddSecurityGroupRules:output_type -> quantumnet.v1.SecurityGroupRulesReply
-	36, // 113: quantumnet.v1.QuantumNet.DeleteSecurityGroupRules:output_type -> quantumnet.v1.SecurityGroupRulesReply
-	20, // 114: quantumnet.v1.QuantumNet.SetPortSecurityGroups:output_type -> quantumnet.v1.Port
-	20, // 115: quantumnet.v1.QuantumNet.SetPortDNSName:output_type -> quantumnet.v1.Port
-	39, // 116: quantumnet.v1.QuantumNet.CreateRouter:output_type -> quantumnet.v1.Router
-	39, // 117: quantumnet.v1.QuantumNet.GetRouter:output_type -> quantumnet.v1.Router
-	43, // 118: quantumnet.v1.QuantumNet.ListRouters:output_type -> quantumnet.v1.RouterList
-	0,  // 119: quantumnet.v1.QuantumNet.DeleteRouter:output_type -> quantumnet.v1.Empty
-	39, // 120: quantumnet.v1.QuantumNet.AttachNetwork:output_type -> quantumnet.v1.Router
-	39, // 121: quantumnet.v1.QuantumNet.DetachNetwork:output_type -> quantumnet.v1.Router
-	39, // 122: quantumnet.v1.QuantumNet.AddRoute:output_type -> quantumnet.v1.Router
-	39, // 123: quantumnet.v1.QuantumNet.DeleteRoute:output_type -> quantumnet.v1.Router
-	39, // 124: quantumnet.v1.QuantumNet.SetRouterGateway:output_type -> quantumnet.v1.Router
-	39, // 125: quantumnet.v1.QuantumNet.ClearRouterGateway:output_type -> quantumnet.v1.Router
-	47, // 126: quantumnet.v1.QuantumNet.CreateFloatingIP:output_type -> quantumnet.v1.FloatingIP
-	47, // 127: quantumnet.v1.QuantumNet.GetFloatingIP:output_type -> quantumnet.v1.FloatingIP
-	49, // 128: quantumnet.v1.QuantumNet.ListFloatingIPs:output_type -> quantumnet.v1.FloatingIPList
-	0,  // 129: quantumnet.v1.QuantumNet.DeleteFloatingIP:output_type -> quantumnet.v1.Empty
-	47, // 130: quantumnet.v1.QuantumNet.AssociateFloatingIP:output_type -> quantumnet.v1.FloatingIP
-	47, // 131: quantumnet.v1.QuantumNet.DisassociateFloatingIP:output_type -> quantumnet.v1.FloatingIP
-	52, // 132: quantumnet.v1.QuantumNet.CreateLoadBalancer:output_type -> quantumnet.v1.LoadBalancer
-	52, // 133: quantumnet.v1.QuantumNet.GetLoadBalancer:output_type -> quantumnet.v1.LoadBalancer
-	58, // 134: quantumnet.v1.QuantumNet.ListLoadBalancers:output_type -> quantumnet.v1.LoadBalancerList
-	0,  // 135: quantumnet.v1.QuantumNet.DeleteLoadBalancer:output_type -> quantumnet.v1.Empty
-	52, // 136: quantumnet.v1.QuantumNet.AddListener:output_type -> quantumnet.v1.LoadBalancer
-	52, // 137: quantumnet.v1.QuantumNet.DeleteListener:output_type -> quantumnet.v1.LoadBalancer
-	52, // 138: quantumnet.v1.QuantumNet.AddMember:output_type -> quantumnet.v1.LoadBalancer
-	52, // 139: quantumnet.v1.QuantumNet.DeleteMember:output_type -> quantumnet.v1.LoadBalancer
-	52, // 140: quantumnet.v1.QuantumNet.SetMemberEnabled:output_type -> quantumnet.v1.LoadBalancer
-	52, // 141: quantumnet.v1.QuantumNet.SetHealthCheck:output_type -> quantumnet.v1.LoadBalancer
-	52, // 142: quantumnet.v1.QuantumNet.UpdateLoadBalancer:output_type -> quantumnet.v1.LoadBalancer
-	47, // 143: quantumnet.v1.QuantumNet.AddFloatingIPForward:output_type -> quantumnet.v1.FloatingIP
-	47, // 144: quantumnet.v1.QuantumNet.DeleteFloatingIPForward:output_type -> quantumnet.v1.FloatingIP
-	88, // [88:145] is the sub-list for method output_type
-	31, // [31:88] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	26, // 0: quantumnet.v1.Event.port:type_name -> quantumnet.v1.Port
+	20, // 1: quantumnet.v1.Event.network:type_name -> quantumnet.v1.Network
+	45, // 2: quantumnet.v1.Event.router:type_name -> quantumnet.v1.Router
+	53, // 3: quantumnet.v1.Event.floating_ip:type_name -> quantumnet.v1.FloatingIP
+	58, // 4: quantumnet.v1.Event.load_balancer:type_name -> quantumnet.v1.LoadBalancer
+	3,  // 5: quantumnet.v1.TraceReply.steps:type_name -> quantumnet.v1.TraceStep
+	12, // 6: quantumnet.v1.CNIRequest.port_mappings:type_name -> quantumnet.v1.PortMapping
+	13, // 7: quantumnet.v1.CNIResult.interfaces:type_name -> quantumnet.v1.CNIInterface
+	14, // 8: quantumnet.v1.CNIResult.ips:type_name -> quantumnet.v1.CNIIPConfig
+	15, // 9: quantumnet.v1.CNIResult.routes:type_name -> quantumnet.v1.CNIRoute
+	17, // 10: quantumnet.v1.CNIGCRequest.valid:type_name -> quantumnet.v1.CNIAttachment
+	17, // 11: quantumnet.v1.CNIGCReply.removed:type_name -> quantumnet.v1.CNIAttachment
+	21, // 12: quantumnet.v1.NetworkUpdate.dns_servers:type_name -> quantumnet.v1.StringList
+	21, // 13: quantumnet.v1.NetworkUpdate.ntp_servers:type_name -> quantumnet.v1.StringList
+	21, // 14: quantumnet.v1.NetworkUpdate.routes:type_name -> quantumnet.v1.StringList
+	21, // 15: quantumnet.v1.NetworkUpdate.dns_upstream:type_name -> quantumnet.v1.StringList
+	20, // 16: quantumnet.v1.NetworkList.networks:type_name -> quantumnet.v1.Network
+	26, // 17: quantumnet.v1.PortList.ports:type_name -> quantumnet.v1.Port
+	31, // 18: quantumnet.v1.IPAMSubnet.reservations:type_name -> quantumnet.v1.IPAMReservation
+	28, // 19: quantumnet.v1.IPAMUsage.subnets:type_name -> quantumnet.v1.IPAMSubnet
+	33, // 20: quantumnet.v1.VMRequest.nics:type_name -> quantumnet.v1.VMNIC
+	35, // 21: quantumnet.v1.VMReply.ports:type_name -> quantumnet.v1.VMPort
+	37, // 22: quantumnet.v1.SecurityGroup.rules:type_name -> quantumnet.v1.SecurityGroupRule
+	38, // 23: quantumnet.v1.SecurityGroupList.groups:type_name -> quantumnet.v1.SecurityGroup
+	38, // 24: quantumnet.v1.SecurityGroupRulesReply.group:type_name -> quantumnet.v1.SecurityGroup
+	37, // 25: quantumnet.v1.SecurityGroupRulesReply.added:type_name -> quantumnet.v1.SecurityGroupRule
+	46, // 26: quantumnet.v1.Router.gateway:type_name -> quantumnet.v1.RouterGatewayInfo
+	47, // 27: quantumnet.v1.RouterGatewayInfo.chassis:type_name -> quantumnet.v1.GatewayChassis
+	45, // 28: quantumnet.v1.RouterList.routers:type_name -> quantumnet.v1.Router
+	56, // 29: quantumnet.v1.FloatingIP.forwards:type_name -> quantumnet.v1.FloatingIPForward
+	53, // 30: quantumnet.v1.FloatingIPList.floating_ips:type_name -> quantumnet.v1.FloatingIP
+	60, // 31: quantumnet.v1.LoadBalancer.listeners:type_name -> quantumnet.v1.Listener
+	61, // 32: quantumnet.v1.LoadBalancer.members:type_name -> quantumnet.v1.Member
+	62, // 33: quantumnet.v1.LoadBalancer.health_check:type_name -> quantumnet.v1.HealthCheck
+	58, // 34: quantumnet.v1.LoadBalancerList.load_balancers:type_name -> quantumnet.v1.LoadBalancer
+	60, // 35: quantumnet.v1.LoadBalancerListener.listener:type_name -> quantumnet.v1.Listener
+	62, // 36: quantumnet.v1.LoadBalancerHealthCheckSet.health_check:type_name -> quantumnet.v1.HealthCheck
+	7,  // 37: quantumnet.v1.QuantumNet.Hello:input_type -> quantumnet.v1.HelloRequest
+	9,  // 38: quantumnet.v1.QuantumNet.Status:input_type -> quantumnet.v1.StatusRequest
+	11, // 39: quantumnet.v1.QuantumNet.CNIAdd:input_type -> quantumnet.v1.CNIRequest
+	11, // 40: quantumnet.v1.QuantumNet.CNIDel:input_type -> quantumnet.v1.CNIRequest
+	11, // 41: quantumnet.v1.QuantumNet.CNICheck:input_type -> quantumnet.v1.CNIRequest
+	18, // 42: quantumnet.v1.QuantumNet.CNIGC:input_type -> quantumnet.v1.CNIGCRequest
+	20, // 43: quantumnet.v1.QuantumNet.CreateNetwork:input_type -> quantumnet.v1.Network
+	23, // 44: quantumnet.v1.QuantumNet.GetNetwork:input_type -> quantumnet.v1.NetworkRef
+	6,  // 45: quantumnet.v1.QuantumNet.ListNetworks:input_type -> quantumnet.v1.Empty
+	23, // 46: quantumnet.v1.QuantumNet.DeleteNetwork:input_type -> quantumnet.v1.NetworkRef
+	22, // 47: quantumnet.v1.QuantumNet.UpdateNetwork:input_type -> quantumnet.v1.NetworkUpdate
+	25, // 48: quantumnet.v1.QuantumNet.ListPorts:input_type -> quantumnet.v1.PortFilter
+	23, // 49: quantumnet.v1.QuantumNet.IPAMShow:input_type -> quantumnet.v1.NetworkRef
+	30, // 50: quantumnet.v1.QuantumNet.IPAMReserve:input_type -> quantumnet.v1.IPAMReserveRequest
+	32, // 51: quantumnet.v1.QuantumNet.IPAMRelease:input_type -> quantumnet.v1.IPAMReleaseRequest
+	34, // 52: quantumnet.v1.QuantumNet.VMPrepare:input_type -> quantumnet.v1.VMRequest
+	34, // 53: quantumnet.v1.QuantumNet.VMStarted:input_type -> quantumnet.v1.VMRequest
+	34, // 54: quantumnet.v1.QuantumNet.VMStopped:input_type -> quantumnet.v1.VMRequest
+	34, // 55: quantumnet.v1.QuantumNet.VMReconnect:input_type -> quantumnet.v1.VMRequest
+	34, // 56: quantumnet.v1.QuantumNet.VMMigrateIn:input_type -> quantumnet.v1.VMRequest
+	38, // 57: quantumnet.v1.QuantumNet.CreateSecurityGroup:input_type -> quantumnet.v1.SecurityGroup
+	39, // 58: quantumnet.v1.QuantumNet.GetSecurityGroup:input_type -> quantumnet.v1.SecurityGroupRef
+	6,  // 59: quantumnet.v1.QuantumNet.ListSecurityGroups:input_type -> quantumnet.v1.Empty
+	39, // 60: quantumnet.v1.QuantumNet.DeleteSecurityGroup:input_type -> quantumnet.v1.SecurityGroupRef
+	41, // 61: quantumnet.v1.QuantumNet.AddSecurityGroupRules:input_type -> quantumnet.v1.SecurityGroupRules
+	41, // 62: quantumnet.v1.QuantumNet.DeleteSecurityGroupRules:input_type -> quantumnet.v1.SecurityGroupRules
+	43, // 63: quantumnet.v1.QuantumNet.SetPortSecurityGroups:input_type -> quantumnet.v1.PortSecurityGroups
+	44, // 64: quantumnet.v1.QuantumNet.SetPortDNSName:input_type -> quantumnet.v1.PortDNSName
+	45, // 65: quantumnet.v1.QuantumNet.CreateRouter:input_type -> quantumnet.v1.Router
+	48, // 66: quantumnet.v1.QuantumNet.GetRouter:input_type -> quantumnet.v1.RouterRef
+	6,  // 67: quantumnet.v1.QuantumNet.ListRouters:input_type -> quantumnet.v1.Empty
+	48, // 68: quantumnet.v1.QuantumNet.DeleteRouter:input_type -> quantumnet.v1.RouterRef
+	50, // 69: quantumnet.v1.QuantumNet.AttachNetwork:input_type -> quantumnet.v1.RouterNetwork
+	50, // 70: quantumnet.v1.QuantumNet.DetachNetwork:input_type -> quantumnet.v1.RouterNetwork
+	51, // 71: quantumnet.v1.QuantumNet.AddRoute:input_type -> quantumnet.v1.RouterRoute
+	51, // 72: quantumnet.v1.QuantumNet.DeleteRoute:input_type -> quantumnet.v1.RouterRoute
+	52, // 73: quantumnet.v1.QuantumNet.SetRouterGateway:input_type -> quantumnet.v1.RouterGateway
+	48, // 74: quantumnet.v1.QuantumNet.ClearRouterGateway:input_type -> quantumnet.v1.RouterRef
+	53, // 75: quantumnet.v1.QuantumNet.CreateFloatingIP:input_type -> quantumnet.v1.FloatingIP
+	54, // 76: quantumnet.v1.QuantumNet.GetFloatingIP:input_type -> quantumnet.v1.FloatingIPRef
+	6,  // 77: quantumnet.v1.QuantumNet.ListFloatingIPs:input_type -> quantumnet.v1.Empty
+	54, // 78: quantumnet.v1.QuantumNet.DeleteFloatingIP:input_type -> quantumnet.v1.FloatingIPRef
+	57, // 79: quantumnet.v1.QuantumNet.AssociateFloatingIP:input_type -> quantumnet.v1.FloatingIPAssociation
+	54, // 80: quantumnet.v1.QuantumNet.DisassociateFloatingIP:input_type -> quantumnet.v1.FloatingIPRef
+	58, // 81: quantumnet.v1.QuantumNet.CreateLoadBalancer:input_type -> quantumnet.v1.LoadBalancer
+	63, // 82: quantumnet.v1.QuantumNet.GetLoadBalancer:input_type -> quantumnet.v1.LoadBalancerRef
+	6,  // 83: quantumnet.v1.QuantumNet.ListLoadBalancers:input_type -> quantumnet.v1.Empty
+	63, // 84: quantumnet.v1.QuantumNet.DeleteLoadBalancer:input_type -> quantumnet.v1.LoadBalancerRef
+	65, // 85: quantumnet.v1.QuantumNet.AddListener:input_type -> quantumnet.v1.LoadBalancerListener
+	65, // 86: quantumnet.v1.QuantumNet.DeleteListener:input_type -> quantumnet.v1.LoadBalancerListener
+	66, // 87: quantumnet.v1.QuantumNet.AddMember:input_type -> quantumnet.v1.LoadBalancerMemberRef
+	66, // 88: quantumnet.v1.QuantumNet.DeleteMember:input_type -> quantumnet.v1.LoadBalancerMemberRef
+	66, // 89: quantumnet.v1.QuantumNet.SetMemberEnabled:input_type -> quantumnet.v1.LoadBalancerMemberRef
+	67, // 90: quantumnet.v1.QuantumNet.SetHealthCheck:input_type -> quantumnet.v1.LoadBalancerHealthCheckSet
+	59, // 91: quantumnet.v1.QuantumNet.UpdateLoadBalancer:input_type -> quantumnet.v1.LoadBalancerUpdate
+	56, // 92: quantumnet.v1.QuantumNet.AddFloatingIPForward:input_type -> quantumnet.v1.FloatingIPForward
+	56, // 93: quantumnet.v1.QuantumNet.DeleteFloatingIPForward:input_type -> quantumnet.v1.FloatingIPForward
+	0,  // 94: quantumnet.v1.QuantumNet.Watch:input_type -> quantumnet.v1.WatchRequest
+	0,  // 95: quantumnet.v1.QuantumNet.WatchPorts:input_type -> quantumnet.v1.WatchRequest
+	2,  // 96: quantumnet.v1.QuantumNet.Trace:input_type -> quantumnet.v1.TraceRequest
+	5,  // 97: quantumnet.v1.QuantumNet.SetSecurityGroupLogging:input_type -> quantumnet.v1.SecurityGroupLogging
+	8,  // 98: quantumnet.v1.QuantumNet.Hello:output_type -> quantumnet.v1.HelloReply
+	10, // 99: quantumnet.v1.QuantumNet.Status:output_type -> quantumnet.v1.StatusReply
+	16, // 100: quantumnet.v1.QuantumNet.CNIAdd:output_type -> quantumnet.v1.CNIResult
+	6,  // 101: quantumnet.v1.QuantumNet.CNIDel:output_type -> quantumnet.v1.Empty
+	6,  // 102: quantumnet.v1.QuantumNet.CNICheck:output_type -> quantumnet.v1.Empty
+	19, // 103: quantumnet.v1.QuantumNet.CNIGC:output_type -> quantumnet.v1.CNIGCReply
+	20, // 104: quantumnet.v1.QuantumNet.CreateNetwork:output_type -> quantumnet.v1.Network
+	20, // 105: quantumnet.v1.QuantumNet.GetNetwork:output_type -> quantumnet.v1.Network
+	24, // 106: quantumnet.v1.QuantumNet.ListNetworks:output_type -> quantumnet.v1.NetworkList
+	6,  // 107: quantumnet.v1.QuantumNet.DeleteNetwork:output_type -> quantumnet.v1.Empty
+	20, // 108: quantumnet.v1.QuantumNet.UpdateNetwork:output_type -> quantumnet.v1.Network
+	27, // 109: quantumnet.v1.QuantumNet.ListPorts:output_type -> quantumnet.v1.PortList
+	29, // 110: quantumnet.v1.QuantumNet.IPAMShow:output_type -> quantumnet.v1.IPAMUsage
+	31, // 111: quantumnet.v1.QuantumNet.IPAMReserve:output_type -> quantumnet.v1.IPAMReservation
+	6,  // 112: quantumnet.v1.QuantumNet.IPAMRelease:output_type -> quantumnet.v1.Empty
+	36, // 113: quantumnet.v1.QuantumNet.VMPrepare:output_type -> quantumnet.v1.VMReply
+	6,  // 114: quantumnet.v1.QuantumNet.VMStarted:output_type -> quantumnet.v1.Empty
+	6,  // 115: quantumnet.v1.QuantumNet.VMStopped:output_type -> quantumnet.v1.Empty
+	6,  // 116: quantumnet.v1.QuantumNet.VMReconnect:output_type -> quantumnet.v1.Empty
+	6,  // 117: quantumnet.v1.QuantumNet.VMMigrateIn:output_type -> quantumnet.v1.Empty
+	38, // 118: quantumnet.v1.QuantumNet.CreateSecurityGroup:output_type -> quantumnet.v1.SecurityGroup
+	38, // 119: quantumnet.v1.QuantumNet.GetSecurityGroup:output_type -> quantumnet.v1.SecurityGroup
+	40, // 120: quantumnet.v1.QuantumNet.ListSecurityGroups:output_type -> quantumnet.v1.SecurityGroupList
+	6,  // 121: quantumnet.v1.QuantumNet.DeleteSecurityGroup:output_type -> quantumnet.v1.Empty
+	42, // 122: quantumnet.v1.QuantumNet.AddSecurityGroupRules:output_type -> quantumnet.v1.SecurityGroupRulesReply
+	42, // 123: quantumnet.v1.QuantumNet.DeleteSecurityGroupRules:output_type -> quantumnet.v1.SecurityGroupRulesReply
+	26, // 124: quantumnet.v1.QuantumNet.SetPortSecurityGroups:output_type -> quantumnet.v1.Port
+	26, // 125: quantumnet.v1.QuantumNet.SetPortDNSName:output_type -> quantumnet.v1.Port
+	45, // 126: quantumnet.v1.QuantumNet.CreateRouter:output_type -> quantumnet.v1.Router
+	45, // 127: quantumnet.v1.QuantumNet.GetRouter:output_type -> quantumnet.v1.Router
+	49, // 128: quantumnet.v1.QuantumNet.ListRouters:output_type -> quantumnet.v1.RouterList
+	6,  // 129: quantumnet.v1.QuantumNet.DeleteRouter:output_type -> quantumnet.v1.Empty
+	45, // 130: quantumnet.v1.QuantumNet.AttachNetwork:output_type -> quantumnet.v1.Router
+	45, // 131: quantumnet.v1.QuantumNet.DetachNetwork:output_type -> quantumnet.v1.Router
+	45, // 132: quantumnet.v1.QuantumNet.AddRoute:output_type -> quantumnet.v1.Router
+	45, // 133: quantumnet.v1.QuantumNet.DeleteRoute:output_type -> quantumnet.v1.Router
+	45, // 134: quantumnet.v1.QuantumNet.SetRouterGateway:output_type -> quantumnet.v1.Router
+	45, // 135: quantumnet.v1.QuantumNet.ClearRouterGateway:output_type -> quantumnet.v1.Router
+	53, // 136: quantumnet.v1.QuantumNet.CreateFloatingIP:output_type -> quantumnet.v1.FloatingIP
+	53, // 137: quantumnet.v1.QuantumNet.GetFloatingIP:output_type -> quantumnet.v1.FloatingIP
+	55, // 138: quantumnet.v1.QuantumNet.ListFloatingIPs:output_type -> quantumnet.v1.FloatingIPList
+	6,  // 139: quantumnet.v1.QuantumNet.DeleteFloatingIP:output_type -> quantumnet.v1.Empty
+	53, // 140: quantumnet.v1.QuantumNet.AssociateFloatingIP:output_type -> quantumnet.v1.FloatingIP
+	53, // 141: quantumnet.v1.QuantumNet.DisassociateFloatingIP:output_type -> quantumnet.v1.FloatingIP
+	58, // 142: quantumnet.v1.QuantumNet.CreateLoadBalancer:output_type -> quantumnet.v1.LoadBalancer
+	58, // 143: quantumnet.v1.QuantumNet.GetLoadBalancer:output_type -> quantumnet.v1.LoadBalancer
+	64, // 144: quantumnet.v1.QuantumNet.ListLoadBalancers:output_type -> quantumnet.v1.LoadBalancerList
+	6,  // 145: quantumnet.v1.QuantumNet.DeleteLoadBalancer:output_type -> quantumnet.v1.Empty
+	58, // 146: quantumnet.v1.QuantumNet.AddListener:output_type -> quantumnet.v1.LoadBalancer
+	58, // 147: quantumnet.v1.QuantumNet.DeleteListener:output_type -> quantumnet.v1.LoadBalancer
+	58, // 148: quantumnet.v1.QuantumNet.AddMember:output_type -> quantumnet.v1.LoadBalancer
+	58, // 149: quantumnet.v1.QuantumNet.DeleteMember:output_type -> quantumnet.v1.LoadBalancer
+	58, // 150: quantumnet.v1.QuantumNet.SetMemberEnabled:output_type -> quantumnet.v1.LoadBalancer
+	58, // 151: quantumnet.v1.QuantumNet.SetHealthCheck:output_type -> quantumnet.v1.LoadBalancer
+	58, // 152: quantumnet.v1.QuantumNet.UpdateLoadBalancer:output_type -> quantumnet.v1.LoadBalancer
+	53, // 153: quantumnet.v1.QuantumNet.AddFloatingIPForward:output_type -> quantumnet.v1.FloatingIP
+	53, // 154: quantumnet.v1.QuantumNet.DeleteFloatingIPForward:output_type -> quantumnet.v1.FloatingIP
+	1,  // 155: quantumnet.v1.QuantumNet.Watch:output_type -> quantumnet.v1.Event
+	1,  // 156: quantumnet.v1.QuantumNet.WatchPorts:output_type -> quantumnet.v1.Event
+	4,  // 157: quantumnet.v1.QuantumNet.Trace:output_type -> quantumnet.v1.TraceReply
+	38, // 158: quantumnet.v1.QuantumNet.SetSecurityGroupLogging:output_type -> quantumnet.v1.SecurityGroup
+	98, // [98:159] is the sub-list for method output_type
+	37, // [37:98] is the sub-list for method input_type
+	37, // [37:37] is the sub-list for extension type_name
+	37, // [37:37] is the sub-list for extension extendee
+	0,  // [0:37] is the sub-list for field type_name
 }
 
 func init() { file_quantumnet_proto_init() }
@@ -4818,16 +5348,16 @@ func file_quantumnet_proto_init() {
 	if File_quantumnet_proto != nil {
 		return
 	}
-	file_quantumnet_proto_msgTypes[5].OneofWrappers = []any{}
-	file_quantumnet_proto_msgTypes[16].OneofWrappers = []any{}
-	file_quantumnet_proto_msgTypes[53].OneofWrappers = []any{}
+	file_quantumnet_proto_msgTypes[11].OneofWrappers = []any{}
+	file_quantumnet_proto_msgTypes[22].OneofWrappers = []any{}
+	file_quantumnet_proto_msgTypes[59].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_quantumnet_proto_rawDesc), len(file_quantumnet_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   62,
+			NumMessages:   68,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

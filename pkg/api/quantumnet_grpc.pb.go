@@ -80,6 +80,10 @@ const (
 	QuantumNet_UpdateLoadBalancer_FullMethodName       = "/quantumnet.v1.QuantumNet/UpdateLoadBalancer"
 	QuantumNet_AddFloatingIPForward_FullMethodName     = "/quantumnet.v1.QuantumNet/AddFloatingIPForward"
 	QuantumNet_DeleteFloatingIPForward_FullMethodName  = "/quantumnet.v1.QuantumNet/DeleteFloatingIPForward"
+	QuantumNet_Watch_FullMethodName                    = "/quantumnet.v1.QuantumNet/Watch"
+	QuantumNet_WatchPorts_FullMethodName               = "/quantumnet.v1.QuantumNet/WatchPorts"
+	QuantumNet_Trace_FullMethodName                    = "/quantumnet.v1.QuantumNet/Trace"
+	QuantumNet_SetSecurityGroupLogging_FullMethodName  = "/quantumnet.v1.QuantumNet/SetSecurityGroupLogging"
 )
 
 // QuantumNetClient is the client API for QuantumNet service.
@@ -166,6 +170,16 @@ type QuantumNetClient interface {
 	// port of one target (a logical port), several per floating IP.
 	AddFloatingIPForward(ctx context.Context, in *FloatingIPForward, opts ...grpc.CallOption) (*FloatingIP, error)
 	DeleteFloatingIPForward(ctx context.Context, in *FloatingIPForward, opts ...grpc.CallOption) (*FloatingIP, error)
+	// Streams of changes, fed by the Northbound/Southbound monitors: a new
+	// subscriber gets a snapshot (events of type "snapshot", then one
+	// "synced"), then events; a subscriber too slow for its bounded buffer
+	// gets "resync" followed by a fresh snapshot — nothing is lost silently.
+	Watch(ctx context.Context, in *WatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Event], error)
+	WatchPorts(ctx context.Context, in *WatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Event], error)
+	// Trace runs ovn-trace for one packet from a port and explains it.
+	Trace(ctx context.Context, in *TraceRequest, opts ...grpc.CallOption) (*TraceReply, error)
+	// SetSecurityGroupLogging turns logging of a group's drops on or off.
+	SetSecurityGroupLogging(ctx context.Context, in *SecurityGroupLogging, opts ...grpc.CallOption) (*SecurityGroup, error)
 }
 
 type quantumNetClient struct {
@@ -746,6 +760,64 @@ func (c *quantumNetClient) DeleteFloatingIPForward(ctx context.Context, in *Floa
 	return out, nil
 }
 
+func (c *quantumNetClient) Watch(ctx context.Context, in *WatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Event], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &QuantumNet_ServiceDesc.Streams[0], QuantumNet_Watch_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchRequest, Event]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type QuantumNet_WatchClient = grpc.ServerStreamingClient[Event]
+
+func (c *quantumNetClient) WatchPorts(ctx context.Context, in *WatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Event], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &QuantumNet_ServiceDesc.Streams[1], QuantumNet_WatchPorts_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchRequest, Event]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type QuantumNet_WatchPortsClient = grpc.ServerStreamingClient[Event]
+
+func (c *quantumNetClient) Trace(ctx context.Context, in *TraceRequest, opts ...grpc.CallOption) (*TraceReply, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(TraceReply)
+	err := c.cc.Invoke(ctx, QuantumNet_Trace_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *quantumNetClient) SetSecurityGroupLogging(ctx context.Context, in *SecurityGroupLogging, opts ...grpc.CallOption) (*SecurityGroup, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SecurityGroup)
+	err := c.cc.Invoke(ctx, QuantumNet_SetSecurityGroupLogging_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // QuantumNetServer is the server API for QuantumNet service.
 // All implementations must embed UnimplementedQuantumNetServer
 // for forward compatibility.
@@ -830,6 +902,16 @@ type QuantumNetServer interface {
 	// port of one target (a logical port), several per floating IP.
 	AddFloatingIPForward(context.Context, *FloatingIPForward) (*FloatingIP, error)
 	DeleteFloatingIPForward(context.Context, *FloatingIPForward) (*FloatingIP, error)
+	// Streams of changes, fed by the Northbound/Southbound monitors: a new
+	// subscriber gets a snapshot (events of type "snapshot", then one
+	// "synced"), then events; a subscriber too slow for its bounded buffer
+	// gets "resync" followed by a fresh snapshot — nothing is lost silently.
+	Watch(*WatchRequest, grpc.ServerStreamingServer[Event]) error
+	WatchPorts(*WatchRequest, grpc.ServerStreamingServer[Event]) error
+	// Trace runs ovn-trace for one packet from a port and explains it.
+	Trace(context.Context, *TraceRequest) (*TraceReply, error)
+	// SetSecurityGroupLogging turns logging of a group's drops on or off.
+	SetSecurityGroupLogging(context.Context, *SecurityGroupLogging) (*SecurityGroup, error)
 	mustEmbedUnimplementedQuantumNetServer()
 }
 
@@ -1010,6 +1092,18 @@ func (UnimplementedQuantumNetServer) AddFloatingIPForward(context.Context, *Floa
 }
 func (UnimplementedQuantumNetServer) DeleteFloatingIPForward(context.Context, *FloatingIPForward) (*FloatingIP, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteFloatingIPForward not implemented")
+}
+func (UnimplementedQuantumNetServer) Watch(*WatchRequest, grpc.ServerStreamingServer[Event]) error {
+	return status.Error(codes.Unimplemented, "method Watch not implemented")
+}
+func (UnimplementedQuantumNetServer) WatchPorts(*WatchRequest, grpc.ServerStreamingServer[Event]) error {
+	return status.Error(codes.Unimplemented, "method WatchPorts not implemented")
+}
+func (UnimplementedQuantumNetServer) Trace(context.Context, *TraceRequest) (*TraceReply, error) {
+	return nil, status.Error(codes.Unimplemented, "method Trace not implemented")
+}
+func (UnimplementedQuantumNetServer) SetSecurityGroupLogging(context.Context, *SecurityGroupLogging) (*SecurityGroup, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetSecurityGroupLogging not implemented")
 }
 func (UnimplementedQuantumNetServer) mustEmbedUnimplementedQuantumNetServer() {}
 func (UnimplementedQuantumNetServer) testEmbeddedByValue()                    {}
@@ -2058,6 +2152,64 @@ func _QuantumNet_DeleteFloatingIPForward_Handler(srv interface{}, ctx context.Co
 	return interceptor(ctx, in, info, handler)
 }
 
+func _QuantumNet_Watch_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(QuantumNetServer).Watch(m, &grpc.GenericServerStream[WatchRequest, Event]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type QuantumNet_WatchServer = grpc.ServerStreamingServer[Event]
+
+func _QuantumNet_WatchPorts_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(QuantumNetServer).WatchPorts(m, &grpc.GenericServerStream[WatchRequest, Event]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type QuantumNet_WatchPortsServer = grpc.ServerStreamingServer[Event]
+
+func _QuantumNet_Trace_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(TraceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuantumNetServer).Trace(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuantumNet_Trace_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuantumNetServer).Trace(ctx, req.(*TraceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QuantumNet_SetSecurityGroupLogging_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SecurityGroupLogging)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuantumNetServer).SetSecurityGroupLogging(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuantumNet_SetSecurityGroupLogging_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuantumNetServer).SetSecurityGroupLogging(ctx, req.(*SecurityGroupLogging))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // QuantumNet_ServiceDesc is the grpc.ServiceDesc for QuantumNet service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -2293,7 +2445,26 @@ var QuantumNet_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "DeleteFloatingIPForward",
 			Handler:    _QuantumNet_DeleteFloatingIPForward_Handler,
 		},
+		{
+			MethodName: "Trace",
+			Handler:    _QuantumNet_Trace_Handler,
+		},
+		{
+			MethodName: "SetSecurityGroupLogging",
+			Handler:    _QuantumNet_SetSecurityGroupLogging_Handler,
+		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "Watch",
+			Handler:       _QuantumNet_Watch_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "WatchPorts",
+			Handler:       _QuantumNet_WatchPorts_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "quantumnet.proto",
 }
