@@ -2,6 +2,7 @@ package netsvc
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 
 	qndns "github.com/quantumnet/quantumnet/daemon/dns"
@@ -11,9 +12,10 @@ import (
 )
 
 // Service names: a network's load balancers are names of its resolver
-// (<name>.<domain>, and SRV records per listener; see daemon/dns). Only
-// the load balancer's own network's resolver answers them, as with the
-// names of ports: a network routed to it forwards its domain upstream.
+// (<name>.<domain>, and SRV records per listener; see daemon/dns), and of
+// its DNS row for OVN native DNS (A and AAAA only: OVN answers no SRV).
+// Only the load balancer's own network answers them, as with the names of
+// ports: a network routed to it forwards its domain upstream.
 
 // serviceOf reads a Load_Balancer row of QuantumNet's: the load
 // balancer's network, its label and its service (ok false: not ours, or
@@ -74,4 +76,25 @@ func lbMatters(old, cur *nbdb.LoadBalancer) bool {
 		return view{n, label, svc, ok}
 	}
 	return !reflect.DeepEqual(read(old), read(cur))
+}
+
+// WithServices adds the load balancers' names (<label>.<domain> to their
+// VIPs) to records (OVNRecords of the network's ports) and returns them:
+// a load balancer's name replaces a port's of the same label (the port
+// keeps its reverse name), as the resolver answers.
+func WithServices(records map[string]string, domain string, svcs map[string]qndns.Service) map[string]string {
+	for label, svc := range svcs {
+		var as []string
+		for _, a := range svc.Addrs {
+			as = append(as, a.Unmap().WithZone("").String())
+		}
+		fq := label + "." + domain
+		if len(as) == 0 {
+			delete(records, fq)
+			continue
+		}
+		slices.Sort(as)
+		records[fq] = strings.Join(slices.Compact(as), " ")
+	}
+	return records
 }

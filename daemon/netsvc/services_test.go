@@ -70,3 +70,15 @@ func TestLBMatters(t *testing.T) {
 		t.Errorf("networkOf a load balancer = %q, want blue", n)
 	}
 }
+
+func TestWithServices(t *testing.T) {
+	recs := OVNRecords("blue.internal", []Host{{Label: "web", Addrs: []netip.Addr{netip.MustParseAddr("10.0.0.5")}}})
+	got := WithServices(recs, "blue.internal", map[string]qndns.Service{
+		"web":  {Addrs: []netip.Addr{netip.MustParseAddr("10.0.0.100"), netip.MustParseAddr("fd00::100")}},
+		"bare": {},
+	})
+	want := map[string]string{"web.blue.internal": "10.0.0.100 fd00::100", "5.0.0.10.in-addr.arpa": "web.blue.internal"}
+	if !maps.Equal(got, want) {
+		t.Fatalf("WithServices = %v, want %v", got, want)
+	}
+}

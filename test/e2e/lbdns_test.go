@@ -23,7 +23,8 @@ func digAnswer(nsPath, server, name, qtype string) string {
 
 // TestLoadBalancerDNS: a load balancer is <name>.<domain> (A to the VIP)
 // with an SRV record per listener (its A in the additional section), as a
-// real dig in a container sees them through its network's resolver;
+// real dig in a container sees them through its network's resolver (and
+// the A through OVN native DNS at the gateway);
 // listener changes and the deletion show at once; the load balancer's
 // name shadows a container of the same name, whose name answers again
 // once the load balancer is gone.
@@ -49,6 +50,13 @@ func TestLoadBalancerDNS(t *testing.T) {
 		return nil
 	})
 	t.Logf("load balancer name answered %v after create returned", took)
+	// OVN native DNS (plain queries at the gateway) has the name too.
+	eventually(t, "the load balancer's name in OVN native DNS", func() error {
+		if got := digShort(cli.ns, "+noedns", "@10.241.0.1", "web.quantix.local"); got != vip {
+			return fmt.Errorf("OVN native DNS web.quantix.local: %q, want %s", got, vip)
+		}
+		return nil
+	})
 	d.MustQnetctl("lb", "listener", "add", "web", "80", "--member-port", "8080")
 	took = eventually(t, "SRV of the listener", func() error {
 		if got := digAnswer(cli.ns, res[0], "_80._tcp.web.quantix.local", "SRV"); got != "0 0 80 web.quantix.local." {
