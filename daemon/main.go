@@ -24,6 +24,7 @@ import (
 	qndns "github.com/quantumnet/quantumnet/daemon/dns"
 	lbstore "github.com/quantumnet/quantumnet/daemon/lb/nbstore"
 	"github.com/quantumnet/quantumnet/daemon/lport"
+	"github.com/quantumnet/quantumnet/daemon/lport/lbmember"
 	"github.com/quantumnet/quantumnet/daemon/lvwatch"
 	"github.com/quantumnet/quantumnet/daemon/netsvc"
 	netstore "github.com/quantumnet/quantumnet/daemon/network/nbstore"
@@ -223,6 +224,7 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (*parts, err
 	vms := &vm.Manager{NB: nb, OVS: ovsc, Ports: ports, Chassis: cfg.Chassis.Name, ReadyTimeout: cfg.Daemon.ReadyTimeout.Duration, Log: log,
 		Groups: sgm}
 	lbs := &lbstore.Manager{NB: nb, SB: sb, Alloc: store, Log: log.With("component", "lb"), MonitorMAC: svcMonitorMAC(macPrefix)}
+	ports.LBs = &lbmember.Members{NB: nb, LBs: lbs} // CNI loadBalancers, VM load-balancers
 	nets := &netstore.Manager{NB: nb, Services: svc, Groups: sgm, Users: users{routers, lbs}, Log: log}
 	srv := &server.Server{Attach: mgr, Alloc: store, VM: vms, SG: sgm, Svc: svc, Networks: nets, Routers: routers, LBs: lbs, Log: log}
 	runner := &netsvc.Runner{M: svc, Upstream: upstream(cfg.DNS.Upstream)}

@@ -105,6 +105,9 @@ type Request struct {
 	// DefaultRoute: whether the interface gets the default routes; nil:
 	// only for a family the namespace has none of yet (hostnet.VethSpec).
 	DefaultRoute *bool
+	// LoadBalancers the port joins as a member once it is ready (CNI
+	// loadBalancers; normalized). Checked before anything is made.
+	LoadBalancers []string
 }
 
 // Result is what ADD configured.
@@ -232,6 +235,9 @@ func (m *Manager) Add(ctx context.Context, r Request) (res *Result, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := m.Ports.CheckLoadBalancers(r.Network, r.LoadBalancers); err != nil {
+		return nil, err
+	}
 	name, _ := m.names(r)
 	log := m.Log.With("port", name, "container", r.ContainerID, "ifname", r.Ifname, "network", r.Network)
 
@@ -240,6 +246,9 @@ func (m *Manager) Add(ctx context.Context, r Request) (res *Result, err error) {
 	if old, err := m.NB.LookupPort(name); err == nil {
 		if res, err := m.existing(old, r, spec); err == nil {
 			log.Info("ADD of an existing attachment: returning it")
+			if err := m.Ports.JoinLoadBalancers(ctx, old.Name, r.LoadBalancers); err != nil {
+				return nil, err
+			}
 			res.DNSServers = m.dnsServers(ls, spec)
 			return res, nil
 		}
@@ -279,8 +288,9 @@ func (u undoStack) run() {
 }
 
 // attach takes the steps of ADD: the logical port with its address, the
-// veth pair, the OVS port, then the wait for ovn-controller's flows. Each
-// step pushes its undo.
+// veth pair, the OVS port, the wait for ovn-controller's flows, then the
+// load balancers it joins (in rotation once ready). Each step pushes its
+// undo (a failed join takes back its own memberships).
 func (m *Manager) attach(ctx context.Context, r Request, want nbstore.Want, spec network.Spec, undo *undoStack, log *slog.Logger) (*Result, error) {
 	name, host := PortName(m.Chassis, r.ContainerID, r.Ifname), HostIfname(m.Chassis, r.ContainerID, r.Ifname)
 	cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -328,6 +338,9 @@ func (m *Manager) attach(ctx context.Context, r Request, want nbstore.Want, spec
 			return nil, err
 		}
 		undo.push(func() { _ = m.HostPorts.Remove(cleanup, name) })
+	}
+	if err = m.Ports.JoinLoadBalancers(ctx, name, r.LoadBalancers); err != nil {
+		return nil, err
 	}
 	log.Info("attached", "addresses", res.Addrs, "mac", res.MAC.String(),
 		"nb", tNB.Sub(t0), "veth", tVeth.Sub(tNB), "ovs", tOVS.Sub(tVeth), "installed", time.Since(tOVS), "total", time.Since(t0))

@@ -37,7 +37,8 @@ func FuzzReply(f *testing.F) {
 		name string
 		t    uint16
 	}{{"web1.quantix.local.", dns.TypeA}, {"many.quantix.local.", dns.TypeAAAA}, {"5.0.0.10.in-addr.arpa.", dns.TypePTR},
-		{"quantix.local.", dns.TypeSOA}, {"example.com.", dns.TypeA}, {"0.10.in-addr.arpa.", dns.TypeNS}, {"WEB1.Quantix.Local.", dns.TypeANY}} {
+		{"quantix.local.", dns.TypeSOA}, {"example.com.", dns.TypeA}, {"0.10.in-addr.arpa.", dns.TypeNS}, {"WEB1.Quantix.Local.", dns.TypeANY},
+		{"web.quantix.local.", dns.TypeA}, {"_https._tcp.web.quantix.local.", dns.TypeSRV}, {"_tcp.web.quantix.local.", dns.TypeANY}} {
 		m := new(dns.Msg)
 		m.SetQuestion(q.name, q.t)
 		if q.t == dns.TypeAAAA {
@@ -50,7 +51,7 @@ func FuzzReply(f *testing.F) {
 		f.Add(b, true)
 	}
 	r := &Resolver{}
-	recs := testRecords()
+	recs := serviceRecords()
 	f.Fuzz(func(t *testing.T, b []byte, udp bool) {
 		req := new(dns.Msg)
 		if req.Unpack(b) != nil {

@@ -28,6 +28,8 @@
 //     first server that answers wins and its answer (rcode and sections) is
 //     relayed with the client's id. No upstream: REFUSED; all failed:
 //     SERVFAIL.
+//   - Load balancers are services: <name>.<domain> (A, AAAA) and
+//     _<listener>._<proto>.<name>.<domain> (SRV); see services.go.
 //   - A network whose Records are nil or have no Domain has no names of its
 //     own: everything is foreign.
 //   - Opcodes other than QUERY are NOTIMP; zero or several questions are
@@ -60,6 +62,9 @@ type Records struct {
 	Domain  string                  // e.g. "quantix.local" (no trailing dot; compare case-insensitively)
 	Hosts   map[string][]netip.Addr // host label, lower case (e.g. "web1") -> its addresses (v4 and/or v6)
 	Subnets []netip.Prefix          // the network's subnets: reverse names in them are answered here
+	// Services: the network's load balancers, by label (lower case; see
+	// services.go). A service's label shadows a host's.
+	Services map[string]Service
 }
 
 // Resolver answers DNS queries for networks. Its fields must not change
@@ -325,24 +330,17 @@ func (r *Resolver) forwardAnswer(z zone, resp *dns.Msg, q dns.Question, name str
 		}
 		return resp
 	}
+	if label := rel[len(rel)-1]; len(rel) <= 3 {
+		if svc, ok := z.recs.Services[label]; ok { // a service shadows a host (services.go)
+			return r.serviceAnswer(z, resp, q, rel, label, svc)
+		}
+	}
 	addrs, ok := z.recs.Hosts[rel[0]]
 	if len(rel) > 1 || !ok {
 		resp.Rcode = dns.RcodeNameError
 		return nodata()
 	}
-	for _, a := range addrs {
-		a = a.Unmap().WithZone("")
-		hdr := dns.RR_Header{Name: q.Name, Class: dns.ClassINET, Ttl: ttl}
-		switch {
-		case a.Is4() && (q.Qtype == dns.TypeA || q.Qtype == dns.TypeANY):
-			hdr.Rrtype = dns.TypeA
-			resp.Answer = append(resp.Answer, &dns.A{Hdr: hdr, A: a.AsSlice()})
-		case a.Is6() && (q.Qtype == dns.TypeAAAA || q.Qtype == dns.TypeANY):
-			hdr.Rrtype = dns.TypeAAAA
-			resp.Answer = append(resp.Answer, &dns.AAAA{Hdr: hdr, AAAA: a.AsSlice()})
-		}
-	}
-	if len(resp.Answer) == 0 {
+	if resp.Answer = addrRRs(q.Name, q.Qtype, addrs, ttl); len(resp.Answer) == 0 {
 		return nodata()
 	}
 	return resp

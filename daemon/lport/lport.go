@@ -3,7 +3,8 @@
 // transaction creates the port with its addresses (ipam/nbstore's
 // allocation and generation guard), its row (pkg/ovn's builders), its
 // network's DHCP options references and its security group memberships;
-// one deletes it and frees its addresses. It calls only downward: the
+// one deletes it and frees its addresses. The load balancers a port joins
+// are checked before and joined after that transaction. It calls only downward: the
 // services that contribute rows are small interfaces declared here.
 package lport
 
@@ -41,13 +42,49 @@ type NAT interface {
 	PortDeleteOps(p ovn.Port) ([]ovsdb.Operation, error)
 }
 
+// LoadBalancers makes ports members of load balancers (the load balancer
+// store, through daemon/lport/lbmember). Check refuses names a port of
+// network cannot join, before anything is made; Join makes the existing
+// port a member of each (already a member is fine). A deleted port's
+// memberships are pruned by the load balancers' own reconciler.
+type LoadBalancers interface {
+	Check(network string, names []string) error
+	Join(ctx context.Context, port string, names []string) error
+}
+
 // Ports creates and deletes logical ports with their allocations.
 type Ports struct {
 	NB     *ovn.NB
 	Store  *nbstore.Store
-	DHCP   DHCP   // optional
-	Groups Groups // optional
-	NAT    NAT    // optional
+	DHCP   DHCP          // optional
+	Groups Groups        // optional
+	NAT    NAT           // optional
+	LBs    LoadBalancers // optional: without, naming load balancers is refused
+}
+
+// CheckLoadBalancers refuses load balancers (the CNI's loadBalancers, a
+// VM NIC's load-balancers) a new port of network cannot join; call it
+// before anything of the port is made. None named: nil.
+func (ps *Ports) CheckLoadBalancers(network string, names []string) error {
+	if len(names) == 0 {
+		return nil
+	}
+	if ps.LBs == nil {
+		return errs.New(errs.Invalid, "loadBalancers: load balancers are not enabled on this daemon")
+	}
+	return ps.LBs.Check(network, names)
+}
+
+// JoinLoadBalancers makes the port a member of the load balancers named
+// (after its transaction committed; idempotent).
+func (ps *Ports) JoinLoadBalancers(ctx context.Context, port string, names []string) error {
+	if len(names) == 0 {
+		return nil
+	}
+	if ps.LBs == nil {
+		return errs.New(errs.Invalid, "loadBalancers: load balancers are not enabled on this daemon")
+	}
+	return ps.LBs.Join(ctx, port, names)
 }
 
 // Create allocates for the port p (p.Name, p.Network; MAC and IPs are

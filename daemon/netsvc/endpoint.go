@@ -76,8 +76,9 @@ func (e *Endpoints) Upstream(netName string) []string {
 }
 
 // Sync makes the endpoint of a network what Northbound says (made, remade
-// after an address change, or removed), and gives it the current records.
-func (e *Endpoints) Sync(ctx context.Context, netName string, spec *network.Spec, res Resolvers, hosts []Host, upstream []string) error {
+// after an address change, or removed), and gives it the current records:
+// hosts, and services (by label).
+func (e *Endpoints) Sync(ctx context.Context, netName string, spec *network.Spec, res Resolvers, hosts []Host, svcs map[string]qndns.Service, upstream []string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.eps == nil {
@@ -97,7 +98,7 @@ func (e *Endpoints) Sync(ctx context.Context, netName string, spec *network.Spec
 		delete(e.eps, netName)
 		ep = nil
 	}
-	recs := &qndns.Records{Domain: spec.DNSDomain, Hosts: map[string][]netip.Addr{}}
+	recs := &qndns.Records{Domain: spec.DNSDomain, Hosts: map[string][]netip.Addr{}, Services: svcs}
 	for _, s := range []netip.Prefix{spec.Subnet4, spec.Subnet6} {
 		if s.IsValid() {
 			recs.Subnets = append(recs.Subnets, s)

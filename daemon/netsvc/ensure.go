@@ -12,6 +12,7 @@ import (
 
 	"github.com/ovn-kubernetes/libovsdb/ovsdb"
 
+	qndns "github.com/quantumnet/quantumnet/daemon/dns"
 	"github.com/quantumnet/quantumnet/daemon/network"
 	"github.com/quantumnet/quantumnet/ipam/nbstore"
 	"github.com/quantumnet/quantumnet/pkg/keylock"
@@ -65,7 +66,7 @@ func (m *Manager) DNSServersFor(ls *nbdb.LogicalSwitch, spec network.Spec) []net
 // Ensure makes a network's service rows what its switch says: DHCPv4 and
 // DHCPv6 options (and every port referring to them), the router with its
 // router advertisements, the resolver's localport and addresses, and the
-// DNS records of its named ports. It writes only what differs, in one
+// DNS records of its named ports and load balancers. It writes only what differs, in one
 // transaction (after reserving missing resolver addresses), and retries
 // when another daemon did the same at the same time.
 func (m *Manager) Ensure(ctx context.Context, netName string) error {
@@ -85,9 +86,10 @@ type plan struct {
 	net   string
 	ls    *nbdb.LogicalSwitch // as read
 	spec  network.Spec
-	res   Resolvers         // as chosen
-	hosts []Host            // its named ports
-	svc   map[string]string // the external ids of every service row
+	res   Resolvers                // as chosen
+	hosts []Host                   // its named ports
+	lbs   map[string]qndns.Service // its load balancers, by label
+	svc   map[string]string        // the external ids of every service row
 	sw    *ovn.SwitchEdit
 	ops   []ovsdb.Operation
 }
@@ -126,7 +128,7 @@ func (m *Manager) ensure(ctx context.Context, netName string) error {
 		return err
 	}
 	p := &plan{nb: m.NB, net: netName, ls: ls, spec: spec, res: m.pickResolvers(ctx, spec, network.ResolversOf(ls)),
-		hosts: hosts, svc: map[string]string{keys.ServiceOf: netName}, sw: ovn.EditSwitch(ls.UUID)}
+		hosts: hosts, lbs: m.Services(netName), svc: map[string]string{keys.ServiceOf: netName}, sw: ovn.EditSwitch(ls.UUID)}
 	for _, step := range []func() error{p.dhcp, p.router, p.resolverPort, p.dns, p.resolverIDs} {
 		if err := step(); err != nil {
 			return err

@@ -233,9 +233,10 @@ func (p *plan) resolverPort() error {
 	return nil
 }
 
-// dns: the DNS records of the network's named ports, for OVN native DNS.
+// dns: the DNS records of the network's named ports and load balancers,
+// for OVN native DNS.
 func (p *plan) dns() error {
-	records := OVNRecords(p.spec.DNSDomain, p.hosts)
+	records := WithServices(OVNRecords(p.spec.DNSDomain, p.hosts), p.spec.DNSDomain, p.lbs)
 	cur := p.nb.NetworkDNS(p.net)
 	if cur == nil {
 		row := &nbdb.DNS{UUID: "dns", Records: records, ExternalIDs: p.svc}

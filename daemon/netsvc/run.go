@@ -14,7 +14,8 @@ import (
 )
 
 // Runner follows Northbound: a change of a network's switch, of its ports
-// (names, addresses) or of its resolver reservations brings its service
+// (names, addresses), of its load balancers' names (VIP, listeners) or of
+// its resolver reservations brings its service
 // rows and this chassis' resolver endpoint up to date within milliseconds;
 // everything is checked again every Interval.
 type Runner struct {
@@ -41,6 +42,9 @@ func networkOf(table string, m model.Model) string {
 		}
 	case *nbdb.DHCPOptions:
 		return dhcpNetwork(r)
+	case *nbdb.LoadBalancer:
+		n, _, _, _ := serviceOf(r)
+		return n
 	}
 	return ""
 }
@@ -96,6 +100,13 @@ func (r *Runner) Run(ctx context.Context) {
 	r.M.NB.Subscribe(func(table string, old, cur model.Model) {
 		if table == nbdb.LogicalSwitchPortTable && !matters(old, cur) {
 			return
+		}
+		if table == nbdb.LoadBalancerTable {
+			o, _ := old.(*nbdb.LoadBalancer)
+			c, _ := cur.(*nbdb.LoadBalancer)
+			if !lbMatters(o, c) {
+				return
+			}
 		}
 		if old != nil {
 			r.mark(networkOf(table, old))
@@ -171,7 +182,7 @@ func (r *Runner) one(ctx context.Context, n string) {
 	ls, err := r.M.NB.GetSwitch(n)
 	if err != nil {
 		if r.Endpoints != nil {
-			_ = r.Endpoints.Sync(ctx, n, nil, Resolvers{}, nil, nil)
+			_ = r.Endpoints.Sync(ctx, n, nil, Resolvers{}, nil, nil, nil)
 		}
 		return
 	}
@@ -186,7 +197,7 @@ func (r *Runner) one(ctx context.Context, n string) {
 		return
 	}
 	if spec.External { // no services: no resolver endpoint either
-		_ = r.Endpoints.Sync(ctx, n, nil, Resolvers{}, nil, nil)
+		_ = r.Endpoints.Sync(ctx, n, nil, Resolvers{}, nil, nil, nil)
 		return
 	}
 	res, _ := r.M.Resolvers(n)
@@ -195,7 +206,7 @@ func (r *Runner) one(ctx context.Context, n string) {
 	if len(up) == 0 {
 		up = r.Upstream
 	}
-	if err := r.Endpoints.Sync(ctx, n, &spec, res, hosts, up); err != nil && ctx.Err() == nil {
+	if err := r.Endpoints.Sync(ctx, n, &spec, res, hosts, r.M.Services(n), up); err != nil && ctx.Err() == nil {
 		r.M.Log.Warn("resolver endpoint", "network", n, "err", err)
 	}
 }

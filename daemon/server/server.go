@@ -6,16 +6,19 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
 	"slices"
 	"sort"
+	"strings"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/quantumnet/quantumnet/daemon/attach"
+	"github.com/quantumnet/quantumnet/daemon/lb"
 	lbstore "github.com/quantumnet/quantumnet/daemon/lb/nbstore"
 	"github.com/quantumnet/quantumnet/daemon/netsvc"
 	"github.com/quantumnet/quantumnet/daemon/network"
@@ -87,6 +90,9 @@ func request(r *api.CNIRequest) (attach.Request, error) {
 		return req, status.Error(codes.InvalidArgument, err.Error())
 	}
 	req.SecurityGroups = groups
+	if req.LoadBalancers, err = loadBalancers("loadBalancers", r.LoadBalancers); err != nil {
+		return req, status.Error(codes.InvalidArgument, err.Error())
+	}
 	for i, m := range r.PortMappings {
 		hostIP, err := portmap.ParseHostIP(i, m.HostIp)
 		if err != nil {
@@ -343,6 +349,9 @@ func vmDomain(r *api.VMRequest) (vm.Domain, error) {
 			return d, status.Errorf(codes.InvalidArgument, "domain %s: NIC %s: %v", r.Domain, nic.InterfaceID, err)
 		}
 		nic.SecurityGroups = groups
+		if nic.LoadBalancers, err = loadBalancers("load-balancers", n.LoadBalancers); err != nil {
+			return d, status.Errorf(codes.InvalidArgument, "domain %s: NIC %s: %v", r.Domain, nic.InterfaceID, err)
+		}
 		if err := network.ValidateName(nic.Network); err != nil {
 			return d, status.Errorf(codes.InvalidArgument, "domain %s: NIC %s: %v", r.Domain, nic.InterfaceID, err)
 		}
@@ -434,4 +443,22 @@ func (s *Server) VMReconnect(ctx context.Context, r *api.VMRequest) (*api.Empty,
 	}
 	_ = s.VM.Started(ctx, d)
 	return &api.Empty{}, nil
+}
+
+// loadBalancers normalizes the load balancers a port joins (field: the
+// name the client used): sorted, without blanks or duplicates, each a
+// load balancer name.
+func loadBalancers(field string, names []string) ([]string, error) {
+	var out []string
+	for _, n := range names {
+		if n = strings.TrimSpace(n); n == "" {
+			continue
+		}
+		if err := lb.ValidateName(n); err != nil {
+			return nil, fmt.Errorf("%s: %q is not a load balancer name (1-32 lower-case letters, digits, '-' or '_')", field, n)
+		}
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
 }

@@ -34,6 +34,9 @@ type NIC struct {
 	// SecurityGroups from the domain metadata (normalized): applied when
 	// the port is made, and again at every start.
 	SecurityGroups []string
+	// LoadBalancers from the domain metadata (normalized): the port joins
+	// them at every start (already a member: nothing to do).
+	LoadBalancers []string
 }
 
 // Domain is a libvirt domain as a hook or an event describes it.
@@ -70,10 +73,16 @@ type Manager struct {
 
 // Prepare makes sure every NIC has its port, before QEMU starts: existing
 // ports (a defined domain starting again) are pinned to this chassis, new
-// ones are allocated. Nothing is left behind if one NIC fails.
+// ones are allocated, then each joins the load balancers its metadata
+// names. Nothing is left behind if one NIC fails.
 func (m *Manager) Prepare(ctx context.Context, d Domain) (ports []Port, err error) {
 	if d.UUID == "" {
 		return nil, fmt.Errorf("%w: domain %s: no UUID", errs.Invalid, d.Name)
+	}
+	for _, nic := range d.NICs { // before anything is made
+		if err := m.Ports.CheckLoadBalancers(nic.Network, nic.LoadBalancers); err != nil {
+			return nil, fmt.Errorf("domain %s: NIC %s: %w", d.Name, nic.InterfaceID, err)
+		}
 	}
 	var created []string
 	defer func() {
@@ -94,6 +103,11 @@ func (m *Manager) Prepare(ctx context.Context, d Domain) (ports []Port, err erro
 			m.Log.Info("VM port created", "domain", d.Name, "port", nic.InterfaceID, "network", nic.Network, "mac", p.MAC, "addresses", p.Addrs)
 		}
 		ports = append(ports, p)
+	}
+	for _, nic := range d.NICs {
+		if err := m.Ports.JoinLoadBalancers(ctx, nic.InterfaceID, nic.LoadBalancers); err != nil {
+			return nil, fmt.Errorf("domain %s: NIC %s: %w", d.Name, nic.InterfaceID, err)
+		}
 	}
 	return ports, nil
 }

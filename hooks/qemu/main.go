@@ -58,15 +58,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		return 0 // not a QuantumNet domain
 	}
-	req := &api.VMRequest{Domain: dom.Name, Uuid: dom.UUID, Event: op}
-	for _, n := range dom.NICs {
-		nic := &api.VMNIC{InterfaceId: n.InterfaceID, Mac: n.MAC, Network: n.Network, SecurityGroups: n.SecurityGroups,
-			ChecksumOffload: n.ChecksumOffload}
-		for _, ip := range n.IPs {
-			nic.Ips = append(nic.Ips, ip.String())
-		}
-		req.Nics = append(req.Nics, nic)
-	}
+	req := request(dom, op)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	c, err := rpcclient.Dial(ctx, set.Socket, "qemu-hook")
@@ -113,4 +105,18 @@ func failure(op string, err error) int {
 		return rpcclient.HookExit(err)
 	}
 	return 0
+}
+
+// request is the daemon request of a hook event for dom.
+func request(dom *vmxml.Domain, op string) *api.VMRequest {
+	req := &api.VMRequest{Domain: dom.Name, Uuid: dom.UUID, Event: op}
+	for _, n := range dom.NICs {
+		nic := &api.VMNIC{InterfaceId: n.InterfaceID, Mac: n.MAC, Network: n.Network, SecurityGroups: n.SecurityGroups,
+			LoadBalancers: n.LoadBalancers, ChecksumOffload: n.ChecksumOffload}
+		for _, ip := range n.IPs {
+			nic.Ips = append(nic.Ips, ip.String())
+		}
+		req.Nics = append(req.Nics, nic)
+	}
+	return req
 }

@@ -110,3 +110,18 @@ func TestHookReadsDaemonConfig(t *testing.T) {
 		t.Fatal("a malformed config file was accepted")
 	}
 }
+
+// TestRequestLoadBalancers: the metadata's load-balancers reach the
+// daemon request of the NIC.
+func TestRequestLoadBalancers(t *testing.T) {
+	x := strings.Replace(domXML, `network="blue"/>`, `network="blue" load-balancers="web,api"/>`, 1)
+	dom, err := vmxml.Parse([]byte(x), "br-int")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := request(dom, "prepare")
+	if req.Domain != "web1" || req.Event != "prepare" || len(req.Nics) != 1 ||
+		strings.Join(req.Nics[0].LoadBalancers, ",") != "web,api" || req.Nics[0].Network != "blue" {
+		t.Fatalf("request %v", req)
+	}
+}

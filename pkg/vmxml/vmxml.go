@@ -1,7 +1,7 @@
 // Package vmxml reads the QuantumNet contract out of a libvirt domain XML:
 // which NICs are QuantumNet's (bridge br-int, an openvswitch virtualport
 // with an interfaceid) and, from the domain's <metadata>, which network,
-// address and security groups each gets. It does no I/O.
+// address, security groups and load balancers each gets. It does no I/O.
 package vmxml
 
 import (
@@ -22,7 +22,7 @@ const Namespace = "https://quantumnet.dev/xmlns/libvirt-domain/1"
 //
 //	<metadata>
 //	  <quantumnet:network xmlns:quantumnet="https://quantumnet.dev/xmlns/libvirt-domain/1">
-//	    <quantumnet:interface id="6f1c...-uuid" network="blue" ip="10.0.0.5" security-groups="web,ssh"/>
+//	    <quantumnet:interface id="6f1c...-uuid" network="blue" ip="10.0.0.5" security-groups="web,ssh" load-balancers="web"/>
 //	  </quantumnet:network>
 //	</metadata>
 //
@@ -40,6 +40,7 @@ type MetaIfaceXML struct {
 	IP             string `xml:"ip,attr"`
 	IP6            string `xml:"ip6,attr"`
 	SecurityGroups string `xml:"security-groups,attr"`
+	LoadBalancers  string `xml:"load-balancers,attr"`
 }
 
 // NIC is one of the domain's QuantumNet interfaces.
@@ -49,6 +50,7 @@ type NIC struct {
 	Network        string
 	IPs            []netip.Addr
 	SecurityGroups []string
+	LoadBalancers  []string // load balancers the NIC's port joins as a member
 	// ChecksumOffload: the guest may hand the NIC packets with partial
 	// checksums (unless <driver><host csum='off'/></driver>). On OVS's
 	// userspace datapath nothing completes them: the guest's TCP and UDP
@@ -213,6 +215,15 @@ func (nic *NIC) describe(what string, m MetaIfaceXML) error {
 			return fmt.Errorf("%s: security-groups: %q is not a security group name (%s)", what, sg, nameRule)
 		}
 		nic.SecurityGroups = append(nic.SecurityGroups, sg)
+	}
+	for _, n := range strings.Split(m.LoadBalancers, ",") {
+		if n = strings.TrimSpace(n); n == "" {
+			continue
+		}
+		if !nameRE.MatchString(n) {
+			return fmt.Errorf("%s: load-balancers: %q is not a load balancer name (%s)", what, n, nameRule)
+		}
+		nic.LoadBalancers = append(nic.LoadBalancers, n)
 	}
 	return nil
 }

@@ -121,3 +121,27 @@ func TestOnePortPerNIC(t *testing.T) {
 		}
 	}
 }
+
+// TestParseLoadBalancers: load-balancers="web, api" on a NIC's
+// <quantumnet:interface> is the list its port joins; a junk name is
+// refused naming the NIC and the attribute.
+func TestParseLoadBalancers(t *testing.T) {
+	const id = "aaaaaaaa-0000-4000-8000-000000000001"
+	x := head + meta(`<qn:interface id="`+id+`" network="blue" load-balancers="web, api,,"/>`) + `<devices>` + nicXML(id, "") + `</devices></domain>`
+	d, err := Parse([]byte(x), "br-int")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.NICs) != 1 || strings.Join(d.NICs[0].LoadBalancers, ",") != "web,api" {
+		t.Fatalf("parsed %+v", d.NICs)
+	}
+	none := head + meta(`<qn:interface id="`+id+`" network="blue"/>`) + `<devices>` + nicXML(id, "") + `</devices></domain>`
+	if d, err := Parse([]byte(none), "br-int"); err != nil || d.NICs[0].LoadBalancers != nil {
+		t.Fatalf("no load-balancers: %+v, %v", d, err)
+	}
+	bad := head + meta(`<qn:interface id="`+id+`" network="blue" load-balancers="web,Bad LB"/>`) + `<devices>` + nicXML(id, "") + `</devices></domain>`
+	want := `NIC ` + id + `: load-balancers: "Bad LB" is not a load balancer name`
+	if _, err := Parse([]byte(bad), "br-int"); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("junk load balancer: %v, want an error containing %q", err, want)
+	}
+}

@@ -40,18 +40,22 @@ type NetConf struct {
 	// SecurityGroups are the security groups of every attachment made with
 	// this config (unless the container's args name others).
 	SecurityGroups []string `json:"securityGroups,omitempty"`
+	// LoadBalancers are load balancers every attachment made with this
+	// config joins as a member (unless the container's args name others).
+	LoadBalancers []string `json:"loadBalancers,omitempty"`
 	// RuntimeConfig carries the "ips" and "mac" capabilities.
 	RuntimeConfig struct {
 		IPs          []string      `json:"ips,omitempty"`
 		Mac          string        `json:"mac,omitempty"`
 		PortMappings []portMapping `json:"portMappings,omitempty"`
 	} `json:"runtimeConfig,omitempty"`
-	// Args carries "ips"/"mac"/"securityGroups" the CNI-args way.
+	// Args carries "ips"/"mac"/"securityGroups"/"loadBalancers" the CNI-args way.
 	Args struct {
 		CNI struct {
 			IPs            []string `json:"ips,omitempty"`
 			Mac            string   `json:"mac,omitempty"`
 			SecurityGroups []string `json:"securityGroups,omitempty"`
+			LoadBalancers  []string `json:"loadBalancers,omitempty"`
 			Name           string   `json:"name,omitempty"` // the port's DNS name
 		} `json:"cni,omitempty"`
 	} `json:"args,omitempty"`
@@ -104,13 +108,14 @@ func (c *NetConf) ctx() (context.Context, context.CancelFunc) {
 }
 
 // cniArgs are the CNI_ARGS keys the plugin reads ("IP=..;MAC=..;
-// SECURITY_GROUPS=a,b;NAME=.."). Unknown keys are ignored, as the runtimes
+// SECURITY_GROUPS=a,b;LOAD_BALANCERS=web,api;NAME=.."). Unknown keys are ignored, as the runtimes
 // expect, unless CNI_ARGS itself says IgnoreUnknown=false.
 type cniArgs struct {
 	types.CommonArgs
 	IP              list                       // more addresses, after the config's
 	MAC             types.UnmarshallableString // unless the config names one
 	SECURITY_GROUPS list                       // replace the config's groups
+	LOAD_BALANCERS  list                       // replace the config's load balancers
 	NAME            types.UnmarshallableString // the port's DNS name, unless args.cni.name
 	K8S_POD_NAME    types.UnmarshallableString // the DNS name when nothing else names one
 }
@@ -154,6 +159,14 @@ func build(a *skel.CmdArgs, c *NetConf, args *cniArgs) *api.CNIRequest {
 	}
 	if args.SECURITY_GROUPS != nil {
 		r.SecurityGroups = args.SECURITY_GROUPS
+	}
+	// Load balancers: the container's (CNI_ARGS, then args) replace the config's.
+	r.LoadBalancers = c.LoadBalancers
+	if len(c.Args.CNI.LoadBalancers) > 0 {
+		r.LoadBalancers = c.Args.CNI.LoadBalancers
+	}
+	if args.LOAD_BALANCERS != nil {
+		r.LoadBalancers = args.LOAD_BALANCERS
 	}
 	// The DNS name: args.cni.name, else CNI_ARGS NAME or K8S_POD_NAME.
 	r.Name = c.Args.CNI.Name

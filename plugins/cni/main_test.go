@@ -145,3 +145,27 @@ func TestRequestPortMappings(t *testing.T) {
 		t.Fatalf("out of range ports became %d, %d", m2.HostPort, m2.ContainerPort)
 	}
 }
+
+func TestRequestLoadBalancers(t *testing.T) {
+	for _, tc := range []struct {
+		conf, args, want string
+	}{
+		{`{"cniVersion":"1.1.0","name":"n","network":"blue"}`, "", ""},
+		{`{"cniVersion":"1.1.0","name":"n","network":"blue","loadBalancers":["web","api"]}`, "", "web,api"},
+		// The container's args replace the config's load balancers.
+		{`{"cniVersion":"1.1.0","name":"n","network":"blue","loadBalancers":["web"],"args":{"cni":{"loadBalancers":["api"]}}}`, "", "api"},
+		{`{"cniVersion":"1.1.0","name":"n","network":"blue","loadBalancers":["web"],"args":{"cni":{"loadBalancers":["api"]}}}`, "IgnoreUnknown=1;LOAD_BALANCERS=a,b", "a,b"},
+		{`{"cniVersion":"1.1.0","name":"n","network":"blue"}`, "LOAD_BALANCERS=web", "web"},
+		// Security groups and load balancers do not mix.
+		{`{"cniVersion":"1.1.0","name":"n","network":"blue","securityGroups":["sg"]}`, "SECURITY_GROUPS=x", ""},
+	} {
+		c, err := parse([]byte(tc.conf), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := mustRequest(t, &skel.CmdArgs{ContainerID: "c1", IfName: "eth0", Netns: "/x", Args: tc.args}, c)
+		if got := strings.Join(r.LoadBalancers, ","); got != tc.want {
+			t.Errorf("%s + %q: load balancers %q, want %q", tc.conf, tc.args, got, tc.want)
+		}
+	}
+}
