@@ -75,7 +75,8 @@ func waitNoLBNamed(name string) ovsdb.Operation {
 // the external ids it was read with.
 func (c *NB) SetForwardOps(lb *nbdb.LoadBalancer, readIDs map[string]string) ([]ovsdb.Operation, error) {
 	ops := []ovsdb.Operation{WaitLBExternalIDsOp(lb.UUID, readIDs)}
-	up, err := c.UpdateOps(&nbdb.LoadBalancer{UUID: lb.UUID, Vips: lb.Vips, ExternalIDs: lb.ExternalIDs}, &lb.Vips, &lb.ExternalIDs)
+	row := &nbdb.LoadBalancer{UUID: lb.UUID, Vips: lb.Vips, ExternalIDs: lb.ExternalIDs}
+	up, err := c.UpdateOps(row, &row.Vips, &row.ExternalIDs)
 	return append(ops, up...), err
 }
 
