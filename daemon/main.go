@@ -223,6 +223,11 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (*parts, err
 	vms := &vm.Manager{NB: nb, OVS: ovsc, Ports: ports, Chassis: cfg.Chassis.Name, ReadyTimeout: cfg.Daemon.ReadyTimeout.Duration, Log: log,
 		Groups: sgm}
 	lbs := &lbstore.Manager{NB: nb, SB: sb, Alloc: store, Log: log.With("component", "lb"), MonitorMAC: svcMonitorMAC(macPrefix)}
+	// A floating IP that load balancers' listeners are on is theirs: no
+	// association, forward or deletion (the router store asks them).
+	if u, ok := any(lbs).(interface{ FIPUsers(netip.Addr) []string }); ok {
+		routers.FIPUsers = u.FIPUsers
+	}
 	nets := &netstore.Manager{NB: nb, Services: svc, Groups: sgm, Users: users{routers, lbs}, Log: log}
 	srv := &server.Server{Attach: mgr, Alloc: store, VM: vms, SG: sgm, Svc: svc, Networks: nets, Routers: routers, LBs: lbs, Log: log}
 	runner := &netsvc.Runner{M: svc, Upstream: upstream(cfg.DNS.Upstream)}
