@@ -87,6 +87,17 @@ func (c *NB) DeleteForwardOps(uuid string, readIDs map[string]string) ([]ovsdb.O
 	return append([]ovsdb.Operation{WaitLBExternalIDsOp(uuid, readIDs)}, del...), err
 }
 
+// ForwardVIPsDeleteOps take the VIPs vips (keys "FIP:PORT") out of the
+// forward row uuid by mutation: safe beside any concurrent edit of the row
+// (the record in its external ids is left to the store's sync).
+func (c *NB) ForwardVIPsDeleteOps(uuid string, vips []string) ([]ovsdb.Operation, error) {
+	if len(vips) == 0 {
+		return nil, nil
+	}
+	lb := &nbdb.LoadBalancer{UUID: uuid}
+	return c.MutateOps(lb, model.Mutation{Field: &lb.Vips, Mutator: ovsdb.MutateOperationDelete, Value: vips})
+}
+
 // RouterLBOps adds the load balancer uuid to the router lr (or takes it out).
 func (c *NB) RouterLBOps(lr, uuid string, add bool) ([]ovsdb.Operation, error) {
 	mut := ovsdb.MutateOperationInsert

@@ -27,7 +27,8 @@ type fipForwards struct {
 // containers on two hosts (the floating IP not associated): the outside
 // reaches each container's server through its port of the floating IP
 // (the router answers ARP for the floating IP on its gateway port); an
-// association is refused while forwards exist; after deleting them the
+// association is refused while forwards exist; a deleted container takes
+// its forward with it; after deleting the rest the
 // outside reaches nothing there and Northbound has no forward row left.
 func TestFloatingIPForward(t *testing.T) {
 	requireRouter(t)
@@ -66,7 +67,14 @@ func TestFloatingIPForward(t *testing.T) {
 	qnFails(t, []string{"2222"}, "fip", "forward", "add", addr, "tcp", "2222", c2.Port, "8022")
 	qnFails(t, []string{"port"}, "fip", "forward", "add", addr, "tcp", "70000", c2.Port, "8022")
 	qnFails(t, []string{"protocol"}, "fip", "forward", "add", addr, "icmp", "1", c2.Port, "8022")
-	for _, port := range []string{"2222", "2223"} {
+	// The second target goes (CNI DEL): so does its forward.
+	c2.del(t)
+	ovsdbtest.Eventually(t, 10*time.Second, func() bool {
+		var f fipForwards
+		qnJSON(t, &f, "fip", "show", addr)
+		return len(f.Forwards) == 1 && f.Forwards[0].Target == c1.Port
+	}, "the forward to the deleted container is still listed")
+	for _, port := range []string{"2222", "2223"} { // 2223: gone already, a no-op
 		qn(t, "fip", "forward", "delete", addr, "tcp", port)
 	}
 	if lbs := fwdRows(t); lbs != "" {

@@ -19,8 +19,8 @@ import (
 
 // Forwards follow their targets: SyncForwards rewrites each row to what
 // its record and the targets are now. A forward whose target port is gone
-// is removed (the port's deletion removes it in its own transaction, the
-// sync catches what that missed); a target without the address the
+// is removed (the port's deletion takes its VIP out in its own
+// transaction, the sync then drops it from the record); a target without the address the
 // forward goes to keeps its forward without a VIP until it has one again;
 // a row goes on the router that carries its floating IP for its targets
 // (none while that router has no gateway on the floating IP's network),
@@ -113,8 +113,11 @@ func (m *Manager) resyncOps(r ovn.Reservation, row *nbdb.LoadBalancer) ([]ovsdb.
 	return m.writeForwardOps(row, kept, lr)
 }
 
-// portForwardOps remove the forwards to the port p from their rows (for
-// the port's deletion), each guarded by its row's ids as read.
+// portForwardOps take the VIPs of the forwards to the port p out of
+// their rows (for the port's deletion, in its transaction): by mutation,
+// so that no concurrent edit of a forward on another daemon can fail the
+// port's deletion, nor be overwritten by it. The records still name p
+// until the sync, which the port's deletion kicks, drops them.
 func (m *Manager) portForwardOps(p ovn.Port) ([]ovsdb.Operation, error) {
 	rows, err := m.NB.ForwardRows(netip.Addr{})
 	if err != nil {
@@ -122,21 +125,18 @@ func (m *Manager) portForwardOps(p ovn.Port) ([]ovsdb.Operation, error) {
 	}
 	var ops []ovsdb.Operation
 	for i := range rows {
-		row := &rows[i]
-		fs, err := m.resolvedRules(row)
+		fs, err := m.resolvedRules(&rows[i])
 		if err != nil {
 			continue
 		}
-		kept := slices.DeleteFunc(slices.Clone(fs), func(f router.Forward) bool { return f.Target == p.Name })
-		if len(kept) == len(fs) {
-			continue
+		fip, _ := netip.ParseAddr(rows[i].ExternalIDs[keys.Forward])
+		var vips []string
+		for _, f := range fs {
+			if f.Target == p.Name {
+				vips = append(vips, netip.AddrPortFrom(fip, f.Port).String())
+			}
 		}
-		lrs, _ := m.NB.RoutersWithLB(row.UUID)
-		var lr *nbdb.LogicalRouter
-		if len(lrs) > 0 {
-			lr = &lrs[0]
-		}
-		o, err := m.writeForwardOps(row, kept, lr)
+		o, err := m.NB.ForwardVIPsDeleteOps(rows[i].UUID, vips)
 		if err != nil {
 			return nil, err
 		}
