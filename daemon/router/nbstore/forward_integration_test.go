@@ -174,31 +174,7 @@ func TestIntegrationForwards(t *testing.T) {
 	if strings.Join(on[tcp], ",") != "qn-lr-r1" || strings.Join(on[udp], ",") != "qn-lr-r1" {
 		t.Fatalf("rows on routers %v, want both on qn-lr-r1 only", on)
 	}
-	// The target's address changes: the runner rewrites the VIP at once.
-	ctx, cancel := context.WithCancel(e.ctx)
-	defer cancel()
-	go (&Runner{M: e.m, Interval: time.Hour}).Run(ctx)
-	lsp := e.rows("Logical_Switch_Port", []string{"addresses"}, "name=pb")[0].Set("addresses")[0]
-	mac, _, _ := strings.Cut(lsp, " ")
-	e.nbSrv.Run("ovn-nbctl", "--db="+e.nbSrv.Remote, "lsp-set-addresses", "pb", mac+" 10.1.0.77")
-	ovsdbtest.Eventually(t, 5*time.Second, func() bool {
-		v, _ := e.forwardRows()
-		return v[tcp]["192.0.2.60:8080"] == "10.1.0.77:80"
-	}, "the forward to pb follows its new address")
-	// The gateway goes: the rows leave the router (kept, listed); it comes
-	// back: they are on it again.
-	if _, err := e.m.ClearGateway(e.ctx, "r1"); err != nil {
-		t.Fatal(err)
-	}
-	ovsdbtest.Eventually(t, 5*time.Second, func() bool { _, on := e.forwardRows(); return len(on) == 0 }, "rows off r1 without its gateway")
-	if f, _ := e.m.GetFIP(fip); len(f.Forwards) != 3 {
-		t.Fatalf("forwards lost with the gateway: %+v", f.Forwards)
-	}
-	if _, err := e.m.SetGateway(e.ctx, GatewayRequest{Router: "r1", Network: "ext"}); err != nil {
-		t.Fatal(err)
-	}
-	ovsdbtest.Eventually(t, 5*time.Second, func() bool { _, on := e.forwardRows(); return len(on[tcp]) == 1 && len(on[udp]) == 1 }, "rows back on r1")
-	cancel()
+	followTargets(t, e, fip)
 	// pb is deleted: its VIP goes in the port's own transaction (the runner
 	// is stopped: this is the port's doing), its forward leaves the record
 	// with the next sync.
@@ -232,6 +208,37 @@ func TestIntegrationForwards(t *testing.T) {
 	if vips, on = e.forwardRows(); len(vips) != 0 || len(on) != 0 {
 		t.Fatalf("left after the floating IP's deletion: %v %v", vips, on)
 	}
+}
+
+// followTargets: with the runner on, the target's address change rewrites
+// the VIP at once; the gateway's clearing takes the rows off the router
+// (the forwards stay, listed) and setting it again puts them back.
+func followTargets(t *testing.T, e *env, fip netip.Addr) {
+	tcp, udp := "qn-fwd-192.0.2.60-tcp", "qn-fwd-192.0.2.60-udp"
+	ctx, cancel := context.WithCancel(e.ctx)
+	defer cancel()
+	// The target's address changes.
+	go (&Runner{M: e.m, Interval: time.Hour}).Run(ctx)
+	lsp := e.rows("Logical_Switch_Port", []string{"addresses"}, "name=pb")[0].Set("addresses")[0]
+	mac, _, _ := strings.Cut(lsp, " ")
+	e.nbSrv.Run("ovn-nbctl", "--db="+e.nbSrv.Remote, "lsp-set-addresses", "pb", mac+" 10.1.0.77")
+	ovsdbtest.Eventually(t, 5*time.Second, func() bool {
+		v, _ := e.forwardRows()
+		return v[tcp]["192.0.2.60:8080"] == "10.1.0.77:80"
+	}, "the forward to pb follows its new address")
+	// The gateway goes: the rows leave the router (kept, listed); it comes
+	// back: they are on it again.
+	if _, err := e.m.ClearGateway(e.ctx, "r1"); err != nil {
+		t.Fatal(err)
+	}
+	ovsdbtest.Eventually(t, 5*time.Second, func() bool { _, on := e.forwardRows(); return len(on) == 0 }, "rows off r1 without its gateway")
+	if f, _ := e.m.GetFIP(fip); len(f.Forwards) != 3 {
+		t.Fatalf("forwards lost with the gateway: %+v", f.Forwards)
+	}
+	if _, err := e.m.SetGateway(e.ctx, GatewayRequest{Router: "r1", Network: "ext"}); err != nil {
+		t.Fatal(err)
+	}
+	ovsdbtest.Eventually(t, 5*time.Second, func() bool { _, on := e.forwardRows(); return len(on[tcp]) == 1 && len(on[udp]) == 1 }, "rows back on r1")
 }
 
 func fwdString(fs []router.Forward) string {
