@@ -17,7 +17,7 @@ const routerUsage = `  router create NAME
   router show NAME                         networks, routes, gateway, its chassis and the active one
   router delete NAME                       refused while networks or a gateway are attached
   router attach ROUTER NETWORK             the network's gateway becomes a port of the router
-  router detach ROUTER NETWORK             refused while the network's ports hold floating IPs
+  router detach ROUTER NETWORK             refused while the network's ports hold floating IPs or forwards
   router route add ROUTER CIDR via IP
   router route delete ROUTER CIDR [via IP]
   router set-gateway ROUTER EXTERNAL-NETWORK [--address IP] [--address6 IP] [--no-snat]

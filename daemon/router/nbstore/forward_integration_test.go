@@ -174,6 +174,7 @@ func TestIntegrationForwards(t *testing.T) {
 	if strings.Join(on[tcp], ",") != "qn-lr-r1" || strings.Join(on[udp], ",") != "qn-lr-r1" {
 		t.Fatalf("rows on routers %v, want both on qn-lr-r1 only", on)
 	}
+	e.refused("detach the targets' network", errs.InUse, func() error { _, err := e.m.Detach(e.ctx, "r1", "blue"); return err }, "blue", "192.0.2.60")
 	followTargets(t, e, fip)
 	// pb is deleted: its VIP goes in the port's own transaction (the runner
 	// is stopped: this is the port's doing), its forward leaves the record
