@@ -222,11 +222,14 @@ func followTargets(t *testing.T, e *env, fip netip.Addr) {
 	go (&Runner{M: e.m, Interval: time.Hour}).Run(ctx)
 	lsp := e.rows("Logical_Switch_Port", []string{"addresses"}, "name=pb")[0].Set("addresses")[0]
 	mac, _, _ := strings.Cut(lsp, " ")
+	start := time.Now()
 	e.nbSrv.Run("ovn-nbctl", "--db="+e.nbSrv.Remote, "lsp-set-addresses", "pb", mac+" 10.1.0.77")
 	ovsdbtest.Eventually(t, 5*time.Second, func() bool {
-		v, _ := e.forwardRows()
-		return v[tcp]["192.0.2.60:8080"] == "10.1.0.77:80"
+		rows, _ := e.nb.ForwardRows(fip)
+		row := rowOf(rows, tcp)
+		return row != nil && row.Vips["192.0.2.60:8080"] == "10.1.0.77:80"
 	}, "the forward to pb follows its new address")
+	t.Logf("the VIP followed the address change in %v (as seen by the cache, ovn-nbctl included)", time.Since(start))
 	// The gateway goes: the rows leave the router (kept, listed); it comes
 	// back: they are on it again.
 	if _, err := e.m.ClearGateway(e.ctx, "r1"); err != nil {
@@ -263,7 +266,11 @@ func TestIntegrationForwardSyncDropsLeftovers(t *testing.T) {
 	e.nbSrv.Run("ovn-nbctl", "--db="+e.nbSrv.Remote, "lsp-del", "pb")
 	mac, _, _ := strings.Cut(e.rows("Logical_Switch_Port", []string{"addresses"}, "name=pa")[0].Set("addresses")[0], " ")
 	e.nbSrv.Run("ovn-nbctl", "--db="+e.nbSrv.Remote, "lsp-set-addresses", "pa", mac+" 10.1.0.78")
-	ovsdbtest.Eventually(t, 5*time.Second, func() bool { _, err := e.nb.LookupPort("pb"); return err != nil }, "pb gone from the cache")
+	ovsdbtest.Eventually(t, 5*time.Second, func() bool {
+		_, err := e.nb.LookupPort("pb")
+		pa, _ := e.nb.LookupPort("pa")
+		return err != nil && len(pa.IPs) == 1 && pa.IPs[0] == netip.MustParseAddr("10.1.0.78")
+	}, "pb gone and pa's new address in the cache")
 	if err := e.m.SyncForwards(e.ctx); err != nil {
 		t.Fatal(err)
 	}
