@@ -187,7 +187,8 @@ func (s *Server) ListFloatingIPs(context.Context, *api.Empty) (*api.FloatingIPLi
 	return out, nil
 }
 
-// DeleteFloatingIP releases a floating IP (disassociating it first).
+// DeleteFloatingIP releases a floating IP (disassociating it and deleting
+// its port forwards with it).
 func (s *Server) DeleteFloatingIP(ctx context.Context, r *api.FloatingIPRef) (*api.Empty, error) {
 	addr, err := requiredAddr("address", r.Address)
 	if err != nil {
