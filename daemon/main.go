@@ -225,6 +225,11 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (*parts, err
 		Groups: sgm}
 	lbs := &lbstore.Manager{NB: nb, SB: sb, Alloc: store, Log: log.With("component", "lb"), MonitorMAC: svcMonitorMAC(macPrefix)}
 	ports.LBs = &lbmember.Members{NB: nb, LBs: lbs} // CNI loadBalancers, VM load-balancers
+	// A floating IP that load balancers' listeners are on is theirs: no
+	// association, forward or deletion (the router store asks them).
+	if u, ok := any(lbs).(interface{ FIPUsers(netip.Addr) []string }); ok {
+		routers.FIPUsers = u.FIPUsers
+	}
 	nets := &netstore.Manager{NB: nb, Services: svc, Groups: sgm, Users: users{routers, lbs}, Log: log}
 	srv := &server.Server{Attach: mgr, Alloc: store, VM: vms, SG: sgm, Svc: svc, Networks: nets, Routers: routers, LBs: lbs, Log: log}
 	runner := &netsvc.Runner{M: svc, Upstream: upstream(cfg.DNS.Upstream)}

@@ -4,6 +4,9 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/quantumnet/quantumnet/pkg/api"
@@ -32,7 +35,99 @@ func (c *cli) fipReply(f *api.FloatingIP, err error, msg string) error {
 		}
 		fmt.Fprintf(w, "associated:\tport %s, %s, router %s, %s\n", f.Port, f.FixedIp, dash(f.Router), mode)
 	}
+	if len(f.LoadBalancers) > 0 {
+		fmt.Fprintf(w, "load balancers:\t%s\n", strings.Join(f.LoadBalancers, ", "))
+	}
+	if len(f.Forwards) > 0 {
+		fmt.Fprintf(w, "forwards:\t(router %s)\n", dash(f.Router))
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if len(f.Forwards) > 0 {
+		return forwardTable(c.out, f.Forwards)
+	}
+	return nil
+}
+
+// forwardTable lists forwards, one a line.
+func forwardTable(out io.Writer, fs []*api.FloatingIPForward) error {
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "  PROTO\tPORT\tTARGET\tTARGET PORT\tTARGET ADDRESS")
+	for _, f := range fs {
+		ta := f.TargetAddress
+		if ta == "" {
+			ta = "- (the target has no such address now)"
+		}
+		fmt.Fprintf(w, "  %s\t%d\t%s\t%d\t%s\n", f.Protocol, f.Port, f.Target, f.TargetPort, ta)
+	}
 	return w.Flush()
+}
+
+// portArg parses a port number argument.
+func portArg(field, v string) (uint32, error) {
+	n, err := strconv.ParseUint(v, 10, 32)
+	if err != nil {
+		return 0, usageErr(fmt.Sprintf("%s: %q is not a port number", field, v))
+	}
+	return uint32(n), nil
+}
+
+func (c *cli) forwardAdd(args []string) error {
+	fs := flag.NewFlagSet("fip forward add", flag.ContinueOnError)
+	req := &api.FloatingIPForward{}
+	fs.StringVar(&req.TargetAddress, "target-address", "", "which of the target's IPv4 addresses (default: its first, followed when it changes)")
+	a, err := positionals(fs, args, 5, "fip forward add", "FIP, PROTOCOL, PORT, TARGET and TARGET-PORT are")
+	if err != nil {
+		return err
+	}
+	req.Address, req.Protocol, req.Target = a[0], a[1], a[3]
+	if req.Port, err = portArg("port", a[2]); err != nil {
+		return err
+	}
+	if req.TargetPort, err = portArg("target port", a[4]); err != nil {
+		return err
+	}
+	return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
+		got, err := cl.AddFloatingIPForward(ctx, req)
+		return c.fipReply(got, err, fmt.Sprintf("forward %s %s:%s added", req.Protocol, req.Address, a[2]))
+	})
+}
+
+func (c *cli) forwardDelete(args []string) error {
+	a, err := positionals(flag.NewFlagSet("fip forward delete", flag.ContinueOnError), args, 3, "fip forward delete", "FIP, PROTOCOL and PORT are")
+	if err != nil {
+		return err
+	}
+	req := &api.FloatingIPForward{Address: a[0], Protocol: a[1]}
+	if req.Port, err = portArg("port", a[2]); err != nil {
+		return err
+	}
+	return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
+		got, err := cl.DeleteFloatingIPForward(ctx, req)
+		return c.fipReply(got, err, fmt.Sprintf("forward %s %s:%s deleted (if it was there)", req.Protocol, req.Address, a[2]))
+	})
+}
+
+func (c *cli) forwardList(args []string) error {
+	a, err := positionals(flag.NewFlagSet("fip forward list", flag.ContinueOnError), args, 1, "fip forward list", "FIP is")
+	if err != nil {
+		return err
+	}
+	return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
+		got, err := cl.GetFloatingIP(ctx, &api.FloatingIPRef{Address: a[0]})
+		if err != nil {
+			return err
+		}
+		if c.output == "json" {
+			return c.json(got.Forwards)
+		}
+		if len(got.Forwards) == 0 {
+			fmt.Fprintf(c.out, "floating IP %s has no forwards\n", got.Address)
+			return nil
+		}
+		return forwardTable(c.out, got.Forwards)
+	})
 }
 
 func (c *cli) fipCreate(args []string) error {

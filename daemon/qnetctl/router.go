@@ -17,7 +17,7 @@ const routerUsage = `  router create NAME
   router show NAME                         networks, routes, gateway, its chassis and the active one
   router delete NAME                       refused while networks or a gateway are attached
   router attach ROUTER NETWORK             the network's gateway becomes a port of the router
-  router detach ROUTER NETWORK             refused while the network's ports hold floating IPs
+  router detach ROUTER NETWORK             refused while the network's ports hold floating IPs or forwards
   router route add ROUTER CIDR via IP
   router route delete ROUTER CIDR [via IP]
   router set-gateway ROUTER EXTERNAL-NETWORK [--address IP] [--address6 IP] [--no-snat]
@@ -29,7 +29,12 @@ const routerUsage = `  router create NAME
   fip show FIP
   fip associate FIP PORT [--fixed-ip IP]   the port's network must be on a router with a gateway there
   fip disassociate FIP
-  fip delete FIP                           disassociates first
+  fip delete FIP                           disassociates first, deletes its forwards
+  fip forward add FIP tcp|udp PORT TARGET-PORT-NAME TARGET-PORT [--target-address IP]
+                                           one port of an unassociated floating IP to one port of
+                                           a logical port (it follows the port's first IPv4)
+  fip forward delete FIP tcp|udp PORT
+  fip forward list FIP
 `
 
 // routerCommand runs "router ..." and "fip ..."; ok is false for a command
@@ -41,6 +46,12 @@ func (c *cli) routerCommand(rest []string) (ok bool, err error) {
 		return true, c.routeEdit(rest[3:], true)
 	case "router route delete", "router route rm":
 		return true, c.routeEdit(rest[3:], false)
+	case "fip forward add":
+		return true, c.forwardAdd(rest[3:])
+	case "fip forward delete", "fip forward rm":
+		return true, c.forwardDelete(rest[3:])
+	case "fip forward list", "fip forward ls":
+		return true, c.forwardList(rest[3:])
 	}
 	key = strings.Join(rest[:min(2, len(rest))], " ")
 	run := map[string]func([]string) error{

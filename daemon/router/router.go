@@ -139,6 +139,9 @@ type FloatingIP struct {
 	Router      string     // the router whose NAT carries it
 	Distributed bool       // NAT at the port's chassis
 	UUID        string     // of its reservation row
+	Forwards    []Forward  // its port forwards, by protocol and port
+	// LoadBalancers are the load balancers whose listeners are on it.
+	LoadBalancers []string
 }
 
 // MaxPriority is the highest HA_Chassis priority.

@@ -129,6 +129,15 @@ func toFIP(f router.FloatingIP) *api.FloatingIP {
 	if f.FixedIP.IsValid() {
 		out.FixedIp = f.FixedIP.String()
 	}
+	for _, fw := range f.Forwards {
+		af := &api.FloatingIPForward{Address: out.Address, Protocol: fw.Protocol, Port: uint32(fw.Port), Target: fw.Target,
+			TargetPort: uint32(fw.TargetPort)}
+		if fw.Address.IsValid() {
+			af.TargetAddress = fw.Address.String()
+		}
+		out.Forwards = append(out.Forwards, af)
+	}
+	out.LoadBalancers = f.LoadBalancers
 	return out
 }
 
@@ -178,7 +187,8 @@ func (s *Server) ListFloatingIPs(context.Context, *api.Empty) (*api.FloatingIPLi
 	return out, nil
 }
 
-// DeleteFloatingIP releases a floating IP (disassociating it first).
+// DeleteFloatingIP releases a floating IP (disassociating it and deleting
+// its port forwards with it).
 func (s *Server) DeleteFloatingIP(ctx context.Context, r *api.FloatingIPRef) (*api.Empty, error) {
 	addr, err := requiredAddr("address", r.Address)
 	if err != nil {
@@ -213,4 +223,29 @@ func (s *Server) DisassociateFloatingIP(ctx context.Context, r *api.FloatingIPRe
 		return nil, err
 	}
 	return fipReply(s.Routers.DisassociateFIP(ctx, addr))
+}
+
+// AddFloatingIPForward forwards one port of a floating IP to one port of
+// a logical port.
+func (s *Server) AddFloatingIPForward(ctx context.Context, r *api.FloatingIPForward) (*api.FloatingIP, error) {
+	addr, err := requiredAddr("address", r.Address)
+	if err != nil {
+		return nil, err
+	}
+	ta, err := optAddr("target_address", r.TargetAddress)
+	if err != nil {
+		return nil, err
+	}
+	return fipReply(s.Routers.AddForward(ctx, rtstore.ForwardRequest{Address: addr, Protocol: r.Protocol, Port: r.Port,
+		Target: r.Target, TargetPort: r.TargetPort, TargetAddress: ta}))
+}
+
+// DeleteFloatingIPForward deletes the forward of a floating IP's protocol
+// and port (a no-op when there is none).
+func (s *Server) DeleteFloatingIPForward(ctx context.Context, r *api.FloatingIPForward) (*api.FloatingIP, error) {
+	addr, err := requiredAddr("address", r.Address)
+	if err != nil {
+		return nil, err
+	}
+	return fipReply(s.Routers.DeleteForward(ctx, addr, r.Protocol, r.Port))
 }

@@ -155,7 +155,7 @@ func snatRow(routerName, netName string, ext netip.Addr, subnet netip.Prefix, uu
 
 // Detach detaches a network from the router: its gateway port goes back to
 // the network's own router. Refused while the network's ports hold
-// floating IPs.
+// floating IPs or are targets of port forwards.
 func (m *Manager) Detach(ctx context.Context, name, netName string) (router.Router, error) {
 	what := fmt.Sprintf("detach network %s from router %s", netName, name)
 	return m.link(ctx, name, netName, what, "network detached", func(lr *nbdb.LogicalRouter, ls *nbdb.LogicalSwitch, spec network.Spec) ([]ovsdb.Operation, error) {
@@ -164,6 +164,9 @@ func (m *Manager) Detach(ctx context.Context, name, netName string) (router.Rout
 		}
 		if fips := m.fipsOfNetwork(netName); len(fips) > 0 {
 			return nil, errs.New(errs.InUse, fmt.Sprintf("network %s has ports holding floating IPs %s: disassociate them first", netName, joinAddrs(fips)))
+		}
+		if fips := m.forwardsToNetwork(netName); len(fips) > 0 {
+			return nil, errs.New(errs.InUse, fmt.Sprintf("network %s has ports that port forwards of floating IPs %s go to: delete them first (qnetctl fip forward list FIP)", netName, joinAddrs(fips)))
 		}
 		return m.detachOps(lr, ls, spec)
 	})

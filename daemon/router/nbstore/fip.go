@@ -68,6 +68,12 @@ func (m *Manager) fipView(r ovn.Reservation) router.FloatingIP {
 	if len(nats) > 0 {
 		f.Router, f.Distributed = nats[0].ExternalIDs[keys.Router], nats[0].LogicalPort != nil
 	}
+	f.Forwards, f.LoadBalancers = m.forwardsOf(r.IP), m.fipUsers(r.IP)
+	if rows, _ := m.NB.ForwardRows(r.IP); f.Router == "" && len(rows) > 0 {
+		if lrs, _ := m.NB.RoutersWithLB(rows[0].UUID); len(lrs) > 0 {
+			f.Router = lrs[0].ExternalIDs[keys.Router]
+		}
+	}
 	return f
 }
 
@@ -132,6 +138,9 @@ func (m *Manager) AssociateFIP(ctx context.Context, addr netip.Addr, port string
 		}
 		return router.FloatingIP{}, errs.New(errs.Conflict, fmt.Sprintf("floating IP %s is associated with port %s (disassociate it first)", addr, r.FIPPort))
 	}
+	if err := m.associable(addr); err != nil {
+		return router.FloatingIP{}, err
+	}
 	p, lr, err := m.fipTarget(r, port)
 	if err != nil {
 		return router.FloatingIP{}, err
@@ -180,6 +189,19 @@ func (m *Manager) fipTarget(r ovn.Reservation, port string) (ovn.Port, *nbdb.Log
 	return p, lr, nil
 }
 
+// associable: a floating IP with port forwards, or a load balancer's
+// listeners, cannot also be one port's (one-to-one NAT owns all its ports).
+func (m *Manager) associable(addr netip.Addr) error {
+	if fs := m.forwardsOf(addr); len(fs) > 0 {
+		return errs.New(errs.Conflict, fmt.Sprintf("floating IP %s has %d port forwards: one-to-one NAT would own all its ports (delete them first: qnetctl fip forward delete %s PROTO PORT)",
+			addr, len(fs), addr))
+	}
+	if users := m.fipUsers(addr); len(users) > 0 {
+		return lbInUse(addr, users, "take their listeners off it first")
+	}
+	return nil
+}
+
 // pickFixed checks the asked address or picks the port's first IPv4.
 func pickFixed(p ovn.Port, fixed netip.Addr) (netip.Addr, error) {
 	if fixed.IsValid() {
@@ -203,6 +225,7 @@ func (m *Manager) associateOps(r ovn.Reservation, p ovn.Port, lr *nbdb.LogicalRo
 	before := r.Row().ExternalIDs
 	r.FIPPort, r.FIPFixed = p.Name, fixed
 	ops := []ovsdb.Operation{ovn.WaitReservationIDsOp(r.UUID, before), ovn.WaitRouterOp(lr.UUID, "ports", lr.Ports)}
+	ops = append(ops, ovn.WaitNoForwardsOps(r.IP)...)
 	add := func(o []ovsdb.Operation, err error) error { ops = append(ops, o...); return err }
 	if err := add(m.NB.SetReservationIDsOps(r)); err != nil {
 		return nil, false, err
@@ -317,13 +340,17 @@ func (m *Manager) fipNATOps(addr netip.Addr) ([]ovsdb.Operation, error) {
 	return ops, nil
 }
 
-// DeleteFIP releases a floating IP, disassociating it first in the same
-// transaction.
+// DeleteFIP releases a floating IP, disassociating it and deleting its
+// port forwards in the same transaction; refused while load balancers'
+// listeners are on it.
 func (m *Manager) DeleteFIP(ctx context.Context, addr netip.Addr) error {
 	defer m.locks.Lock("fip:" + addr.String())()
 	r, err := m.fipRow(addr)
 	if err != nil {
 		return err
+	}
+	if users := m.fipUsers(addr); len(users) > 0 {
+		return lbInUse(addr, users, "take their listeners off it first")
 	}
 	tx := m.Alloc.Begin(r.Network, "delete floating IP "+addr.String())
 	defer tx.Abort()
@@ -331,7 +358,12 @@ func (m *Manager) DeleteFIP(ctx context.Context, addr netip.Addr) error {
 		if err := tx.Unreserve(keys.OwnerFIP, addr); err != nil {
 			return nil, err
 		}
-		return m.fipNATOps(addr)
+		fwd, err := m.fipForwardsDeleteOps(addr)
+		if err != nil {
+			return nil, err
+		}
+		nat, err := m.fipNATOps(addr)
+		return append(fwd, nat...), err
 	}, nil)
 	if err != nil {
 		return err
@@ -341,14 +373,17 @@ func (m *Manager) DeleteFIP(ctx context.Context, addr netip.Addr) error {
 }
 
 // PortDeleteOps are the operations that go with the deletion of a port:
-// its floating IPs stay allocated, disassociated (daemon/lport adds them
-// to the port's transaction).
+// its floating IPs stay allocated, disassociated, and the port forwards
+// to it go (daemon/lport adds them to the port's transaction).
 func (m *Manager) PortDeleteOps(p ovn.Port) ([]ovsdb.Operation, error) {
 	rs, err := m.NB.ReservationsOf(keys.OwnerFIP)
 	if err != nil {
 		return nil, err
 	}
-	var ops []ovsdb.Operation
+	ops, err := m.portForwardOps(p)
+	if err != nil {
+		return nil, err
+	}
 	for _, r := range rs {
 		if r.FIPPort != p.Name {
 			continue

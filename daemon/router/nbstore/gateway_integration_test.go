@@ -36,7 +36,7 @@ func TestIntegrationExternalNetwork(t *testing.T) {
 		ln[0].Str("tag_request") != "100" || !slices.Equal(ln[0].Set("addresses"), []string{"unknown"}) {
 		t.Fatalf("localnet port: %v", ln)
 	}
-	if err := e.svc.Ensure(e.ctx, "ext"); err != nil {
+	if err := e.Svc.Ensure(e.ctx, "ext"); err != nil {
 		t.Fatal(err)
 	}
 	for _, table := range []string{"DHCP_Options", "Logical_Router", "DNS"} {

@@ -107,7 +107,9 @@ func (m *Manager) syncGroup(ctx context.Context, groupName string) error {
 
 // Runner keeps the HA groups current, and the floating IPs distributed
 // where their ports' chassis map the physnet: at once when a Southbound
-// chassis appears or changes, and every Interval.
+// chassis appears or changes, and every Interval. It keeps port forwards
+// following their targets: at once when a Northbound row they depend on
+// changes, and every Interval.
 type Runner struct {
 	M        *Manager
 	Interval time.Duration
@@ -115,7 +117,7 @@ type Runner struct {
 
 // Run runs until ctx ends.
 func (r *Runner) Run(ctx context.Context) {
-	kick := make(chan struct{}, 1)
+	kick, fwd := make(chan struct{}, 1), make(chan struct{}, 1)
 	if r.M.SB != nil {
 		r.M.SB.Subscribe(func(table string, _, _ model.Model) {
 			if table != sbdb.ChassisTable {
@@ -127,25 +129,36 @@ func (r *Runner) Run(ctx context.Context) {
 			}
 		})
 	}
+	r.M.watchForwards(fwd)
 	iv := r.Interval
 	if iv <= 0 {
 		iv = 30 * time.Second
 	}
 	t := time.NewTicker(iv)
 	defer t.Stop()
+	all := true
 	for {
-		if err := r.M.SyncHA(ctx); err != nil {
-			r.M.Log.Warn("gateway chassis: sync failed, will retry", "err", err)
+		if all {
+			if err := r.M.SyncHA(ctx); err != nil {
+				r.M.Log.Warn("gateway chassis: sync failed, will retry", "err", err)
+			}
+			if err := r.M.SyncFIPs(ctx); err != nil {
+				r.M.Log.Warn("floating IPs: placement sync failed, will retry", "err", err)
+			}
 		}
-		if err := r.M.SyncFIPs(ctx); err != nil {
-			r.M.Log.Warn("floating IPs: placement sync failed, will retry", "err", err)
+		if err := r.M.SyncForwards(ctx); err != nil {
+			r.M.Log.Warn("port forwards: sync failed, will retry", "err", err)
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-kick:
+			all = true
 			time.Sleep(100 * time.Millisecond) // let a burst of chassis changes settle
+		case <-fwd:
+			all = false
 		case <-t.C:
+			all = true
 		}
 	}
 }

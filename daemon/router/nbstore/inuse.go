@@ -30,6 +30,26 @@ func (m *Manager) fipsOfNetwork(netName string) []netip.Addr {
 	return out
 }
 
+// forwardsToNetwork are the floating IPs with port forwards to ports of a
+// network.
+func (m *Manager) forwardsToNetwork(netName string) []netip.Addr {
+	rows, _ := m.NB.ForwardRows(netip.Addr{})
+	var out []netip.Addr
+	for i := range rows {
+		fs, err := m.resolvedRules(&rows[i])
+		if err != nil {
+			continue
+		}
+		fip, _ := netip.ParseAddr(rows[i].ExternalIDs[keys.Forward])
+		for _, f := range fs {
+			if p, err := m.NB.LookupPort(f.Target); err == nil && p.Network == netName && !slices.Contains(out, fip) {
+				out = append(out, fip)
+			}
+		}
+	}
+	return out
+}
+
 // fipsOfRouter are the floating IPs whose NAT rules the router carries.
 func (m *Manager) fipsOfRouter(lr *nbdb.LogicalRouter) []netip.Addr {
 	nats, _ := m.NB.NATs(lr.Nat)

@@ -42,6 +42,10 @@ type Manager struct {
 	// BFD are NB_Global options a gateway adds where none are set
 	// (ovn.GatewayBFD); nil: OVN's own timers.
 	BFD map[string]string
+	// FIPUsers names the load balancers whose listeners are on a floating
+	// IP (daemon/lb's store; main wires it): such a floating IP cannot be
+	// deleted, associated or forwarded. nil: none.
+	FIPUsers func(netip.Addr) []string
 
 	locks keylock.Map // "router:<name>", "fip:<address>"
 }

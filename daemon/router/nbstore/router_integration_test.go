@@ -47,7 +47,7 @@ func TestIntegrationAttachDetach(t *testing.T) {
 	}
 	// netsvc's Ensure, run after the attach, leaves the port on r1.
 	for _, n := range []string{"blue", "red"} {
-		if err := e.svc.Ensure(e.ctx, n); err != nil {
+		if err := e.Svc.Ensure(e.ctx, n); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -77,7 +77,7 @@ func TestIntegrationAttachDetach(t *testing.T) {
 	if got := e.routerPorts(netsvc.RouterName("blue")); !slices.Equal(got, []string{"qn-rp-blue"}) {
 		t.Fatalf("after detach: qn-r-blue ports %v", got)
 	}
-	if err := e.svc.Ensure(e.ctx, "blue"); err != nil {
+	if err := e.Svc.Ensure(e.ctx, "blue"); err != nil {
 		t.Fatal(err)
 	}
 	if got := e.routerPorts("qn-lr-r1"); !slices.Equal(got, []string{"qn-rp-red"}) {
@@ -149,6 +149,6 @@ func checkRepaired(t *testing.T, e *env) {
 		"--", "add", "Logical_Router", netsvc.RouterName("blue"), "ports", uuid)
 	ovsdbtest.Eventually(t, 5*time.Second, func() bool { return len(e.routerPorts(netsvc.RouterName("blue"))) == 1 }, "moved by hand")
 	ovsdbtest.Eventually(t, 5*time.Second, func() bool {
-		return e.svc.Ensure(e.ctx, "blue") == nil && len(e.routerPorts("qn-lr-r1")) == 2
+		return e.Svc.Ensure(e.ctx, "blue") == nil && len(e.routerPorts("qn-lr-r1")) == 2
 	}, "Ensure puts blue's port back on r1")
 }
