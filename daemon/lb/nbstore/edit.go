@@ -184,7 +184,7 @@ func (m *Manager) writeOps(row *nbdb.LoadBalancer, l *lb.LoadBalancer) ([]ovsdb.
 	upd := &nbdb.LoadBalancer{UUID: row.UUID, Vips: vips, ExternalIDs: l.IDs(), HealthCheck: []string{}, IPPortMappings: map[string]string{}}
 	var ops []ovsdb.Operation
 	if l.HealthCheck != nil && len(l.Listeners) > 0 {
-		upd.IPPortMappings = lb.IPPortMappings(l.Members, res, l.Source)
+		upd.IPPortMappings = lb.IPPortMappings(l.Members, res, func(lb.Member) netip.Addr { return l.Source })
 		for i, x := range l.Listeners {
 			hc := &nbdb.LoadBalancerHealthCheck{UUID: fmt.Sprintf("hc%d", i), Options: l.HealthCheck.Options(),
 				Vip: netip.AddrPortFrom(l.VIP, uint16(x.Port)).String()}
