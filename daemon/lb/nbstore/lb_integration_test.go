@@ -137,7 +137,7 @@ func TestIntegrationLoadBalancer(t *testing.T) {
 	}
 	e.wantVIPs(`{"10.0.0.100:80"=""}`)
 	for _, mb := range []string{"p1", "p2", "10.0.0.50"} {
-		if _, err := e.m.AddMember(e.ctx, "web", mb); err != nil {
+		if _, err := e.m.AddMember(e.ctx, "web", mb, 0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -188,7 +188,7 @@ func (e *env) refusals(p1 ovn.Port) {
 		t.Fatal(err)
 	}
 	e.refused("member unknown port", errs.NotFound, func() error {
-		_, err := e.m.AddMember(e.ctx, "web", "nope")
+		_, err := e.m.AddMember(e.ctx, "web", "nope", 0)
 		return err
 	}, "nope")
 	e.refused("network in use", errs.InUse, func() error { return e.nets.Delete(e.ctx, "blue") }, "blue", "web")
