@@ -31,7 +31,7 @@ func (m *Manager) edit(ctx context.Context, name, what string, change func(*lb.L
 		return lb.LoadBalancer{}, err
 	}
 	defer m.locks.Lock(name)()
-	l, _, err := m.write(ctx, name, what, change)
+	l, _, err := m.write(ctx, name, what, change, nil)
 	if err != nil {
 		return l, err
 	}
@@ -42,17 +42,20 @@ func (m *Manager) edit(ctx context.Context, name, what string, change func(*lb.L
 	return l, nil
 }
 
-// write is edit's loop, under the lock: wrote reports a transaction.
-func (m *Manager) write(ctx context.Context, name, what string, change func(*lb.LoadBalancer, *topo) error) (l lb.LoadBalancer, wrote bool, err error) {
+// write is edit's loop, under the lock: wrote reports a transaction. t,
+// if not nil, is a topology read for the first attempt (a sweep shares
+// one between load balancers); later attempts read their own.
+func (m *Manager) write(ctx context.Context, name, what string, change func(*lb.LoadBalancer, *topo) error, t *topo) (l lb.LoadBalancer, wrote bool, err error) {
 	for attempt := 0; ; attempt++ {
 		row, cur, err := m.get(name)
 		if err != nil {
 			return cur, wrote, err
 		}
 		l = cur
-		t, err := m.topology()
-		if err != nil {
-			return l, wrote, err
+		if t == nil {
+			if t, err = m.topology(); err != nil {
+				return l, wrote, err
+			}
 		}
 		if change != nil {
 			if err := change(&l, t); err != nil {
@@ -68,6 +71,7 @@ func (m *Manager) write(ctx context.Context, name, what string, change func(*lb.
 			return l, wrote, nil
 		}
 		err = m.apply(ctx, row, &l, sc, what+" of load balancer "+name, t)
+		t = nil
 		if errors.Is(err, ovn.ErrExists) && attempt < 20 {
 			time.Sleep(10 * time.Millisecond) // another daemon's change won: read it again
 			continue

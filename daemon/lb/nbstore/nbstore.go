@@ -196,7 +196,7 @@ func (m *Manager) Delete(ctx context.Context, name string) error {
 	_, _, err := m.write(ctx, name, "delete load balancer "+name, func(l *lb.LoadBalancer, _ *topo) error {
 		l.Members = nil // every source on another network is released
 		return nil
-	})
+	}, nil)
 	if err != nil {
 		return err
 	}

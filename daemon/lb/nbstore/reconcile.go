@@ -74,7 +74,7 @@ func (r *Reconciler) Run(ctx context.Context) {
 				continue
 			}
 			for n := range names {
-				r.one(ctx, n)
+				r.one(ctx, n, nil)
 			}
 		}
 	}
@@ -171,12 +171,16 @@ func (r *Reconciler) poke() {
 	}
 }
 
-// sweep reconciles every load balancer.
+// sweep reconciles every load balancer, from one topology read.
 func (r *Reconciler) sweep(ctx context.Context) {
 	rows, err := r.M.NB.LBs()
+	var t *topo
+	if err == nil && len(rows) > 0 && r.M.NB.Connected() {
+		t, err = r.M.topology()
+	}
 	if err == nil {
 		for _, row := range rows {
-			r.one(ctx, row.ExternalIDs[keys.LB])
+			r.one(ctx, row.ExternalIDs[keys.LB], t)
 		}
 	}
 	r.mu.Lock()
@@ -184,12 +188,12 @@ func (r *Reconciler) sweep(ctx context.Context) {
 	r.mu.Unlock()
 }
 
-// one reconciles the load balancer name.
-func (r *Reconciler) one(ctx context.Context, name string) {
+// one reconciles the load balancer name (t: a shared topology, or nil).
+func (r *Reconciler) one(ctx context.Context, name string, t *topo) {
 	if !r.M.NB.Connected() {
 		return
 	}
-	if _, err := r.M.Sync(ctx, name); err != nil && !isNotFound(err) {
+	if _, err := r.M.sync(ctx, name, t); err != nil && !isNotFound(err) {
 		r.M.Log.Warn("load balancer reconcile failed", "lb", name, "err", err)
 	}
 }
@@ -197,13 +201,17 @@ func (r *Reconciler) one(ctx context.Context, name string) {
 // Sync brings the row of the load balancer name in step with its record,
 // its members' ports and the routers; wrote reports a write.
 func (m *Manager) Sync(ctx context.Context, name string) (wrote bool, err error) {
+	return m.sync(ctx, name, nil)
+}
+
+func (m *Manager) sync(ctx context.Context, name string, t *topo) (wrote bool, err error) {
 	if err := lb.ValidateName(name); err != nil {
 		return false, err
 	}
 	defer m.locks.Lock(name)()
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	_, wrote, err = m.write(ctx, name, "reconcile", nil)
+	_, wrote, err = m.write(ctx, name, "reconcile", nil, t)
 	if wrote {
 		m.Log.Info("load balancer reconciled", "lb", name)
 	}
