@@ -65,6 +65,9 @@ func (m *Manager) write(ctx context.Context, name, what string, change func(*lb.
 		if gone := m.fill(&l, t); len(gone) > 0 {
 			l.Members = slices.DeleteFunc(l.Members, func(mb lb.Member) bool { return slices.Contains(gone, mb.Port) })
 		}
+		if l.FIP.IsValid() && m.fipGone(l.FIP) {
+			l.FIP = netip.Addr{}
+		}
 		sc := nextSource(&l)
 		w, h := want(&l, t), m.have(row, t)
 		if sc == (sourceChange{}) && maps.Equal(row.ExternalIDs, l.IDs()) && w.equal(h) {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/quantumnet/quantumnet/daemon/lb"
 	"github.com/quantumnet/quantumnet/pkg/errs"
+	"github.com/quantumnet/quantumnet/pkg/ovn"
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
 )
@@ -75,4 +76,16 @@ func (m *Manager) FIPUsers(addr netip.Addr) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// fipGone reports whether the floating IP addr no longer exists (its
+// reservation deleted behind the load balancer's back): its listeners are
+// then taken off it, so that a later owner of the address is not shadowed.
+// Unknown (no cache): false.
+func (m *Manager) fipGone(addr netip.Addr) bool {
+	rs, err := m.NB.ReservationsOf(keys.OwnerFIP)
+	if err != nil {
+		return false
+	}
+	return !slices.ContainsFunc(rs, func(r ovn.Reservation) bool { return r.IP == addr })
 }

@@ -71,6 +71,15 @@ func TestIntegrationLoadBalancerFIP(t *testing.T) {
 	if err != nil || l.FIP != fip2 || !slices.Equal(e.m.FIPUsers(fip2), []string{"web"}) {
 		t.Fatalf("fip set: %+v %v", l, err)
 	}
+	// A floating IP deleted behind the load balancer's back (the floating-IP
+	// side refuses that through FIPUsers): the next sync takes it off.
+	e.must(nil, e.rt.DeleteFIP(e.ctx, fip2))
+	if wrote, err := e.m.Sync(e.ctx, "web"); err != nil || !wrote {
+		t.Fatalf("sync after the floating IP's deletion: %v %v", wrote, err)
+	}
+	if got := e.nbctl("get", "Load_Balancer", "qn-lb-web", "vips"); strings.Contains(got, "192.0.2.61") || len(e.m.FIPUsers(fip2)) != 0 {
+		t.Fatalf("after the floating IP's deletion: vips %s, users %v", got, e.m.FIPUsers(fip2))
+	}
 	e.must(nil, e.m.Delete(e.ctx, "web"))
 	if got := e.nbctl("--bare", "--columns=_uuid", "list", "Load_Balancer_Health_Check"); got != "" || len(e.m.FIPUsers(fip2)) != 0 {
 		t.Fatalf("left after delete: %s %v", got, e.m.FIPUsers(fip2))

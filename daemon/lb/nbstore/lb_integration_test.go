@@ -20,7 +20,7 @@ import (
 )
 
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	ctx   context.Context
 	nbSrv *ovsdbtest.Server
 	nb    *ovn.NB
@@ -29,7 +29,7 @@ type env struct {
 	m     *Manager
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	nbSrv := ovsdbtest.New(t, "../../../pkg/ovn/nbdb/ovn-nb.ovsschema")
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)

@@ -18,8 +18,9 @@ import (
 // The reconciler keeps every load balancer's derived columns in step with
 // what they are derived from: a member port's addresses (or its deletion,
 // which removes the member from the record and releases a probe source it
-// alone needed), and the routers (attach, detach, gateway) that decide the
-// switches and router the row is on and which members the VIP reaches.
+// alone needed), the routers (attach, detach, gateway) that decide the
+// switches and router the row is on and which members the VIP reaches,
+// and the floating IP (deleted: the listeners leave it).
 // Events from the Northbound cache mark load balancers dirty: a port's
 // change marks those it is a member of (an index port -> load balancers
 // kept from Load_Balancer events, O(1) per event); a router, router port or
@@ -103,6 +104,10 @@ func (r *Reconciler) event(table string, old, cur model.Model) {
 		r.poke()
 	case nbdb.LogicalRouterTable, nbdb.LogicalRouterPortTable:
 		r.markAll()
+	case nbdb.DHCPOptionsTable: // a floating IP's reservation deleted
+		if o, _ := old.(*nbdb.DHCPOptions); o != nil && cur == nil && o.ExternalIDs[keys.Owner] == keys.OwnerFIP {
+			r.markAll()
+		}
 	case nbdb.LogicalSwitchTable:
 		o, _ := old.(*nbdb.LogicalSwitch)
 		c, _ := cur.(*nbdb.LogicalSwitch)

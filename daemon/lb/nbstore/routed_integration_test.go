@@ -24,7 +24,7 @@ type routedEnv struct {
 	rt    *rtstore.Manager
 }
 
-func newRoutedEnv(t *testing.T) *routedEnv {
+func newRoutedEnv(t testing.TB) *routedEnv {
 	e := newEnv(t)
 	sb, sbSrv := ovntest.NewSB(t)
 	rt := &rtstore.Manager{NB: e.nb, SB: sb, Alloc: e.m.Alloc, MACPrefix: [3]byte{0x0a, 0x51, 0x4e}, Log: e.m.Log}
