@@ -119,6 +119,7 @@ type parts struct {
 	server  *server.Server
 	runner  *netsvc.Runner
 	routers *rtstore.Manager
+	lbs     *lbstore.Manager
 	wantDP  string // the datapath type the chassis' bridge should have
 }
 
@@ -238,7 +239,7 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (*parts, err
 		runner.Endpoints = &netsvc.Endpoints{NB: nb, OVS: ovsc, Bridge: bridge, Resolver: resolver, Log: log, Datapath: wantDP}
 		resolver.Upstream = runner.Endpoints.Upstream
 	}
-	return &parts{nb: nb, ovs: ovsc, sg: sgm, attach: mgr, vm: vms, server: srv, runner: runner, routers: routers, wantDP: wantDP}, nil
+	return &parts{nb: nb, ovs: ovsc, sg: sgm, attach: mgr, vm: vms, server: srv, runner: runner, routers: routers, lbs: lbs, wantDP: wantDP}, nil
 }
 
 // startUp reconciles once both databases are reachable, retrying until it
@@ -263,6 +264,7 @@ func (p *parts) startUp(ctx context.Context, log *slog.Logger, run func()) {
 			log.Info("start-up reconcile done")
 			go p.sg.Run(ctx, 30*time.Second)
 			go (&rtstore.Runner{M: p.routers, Interval: 30 * time.Second}).Run(ctx)
+			go (&lbstore.Reconciler{M: p.lbs, Interval: 30 * time.Second}).Run(ctx)
 			run()
 			return
 		}

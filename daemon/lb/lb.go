@@ -10,10 +10,18 @@
 // too and every change is one update of one row. It is attached to the
 // network's switch and to the router the network's gateway port is on.
 //
+// Members may be ports of the load balancer's network or of any network
+// routed to it through the same router: the row is also attached to the
+// switches of those networks, so that their clients are balanced on their
+// own switch (distributed), and the VIP may be on a floating IP of the
+// router's gateway network too (FIP:PORT vips on the same row).
+//
 // Health probes come from an address of the network reserved with the VIP
 // (same owner "lb:<name>"): IPAM never hands it to a port while the load
 // balancer exists. (Not the gateway address: the backends would resolve it
 // to the router, and the probe answers would never reach ovn-controller.)
+// Members on another network are probed from an address reserved the same
+// way on that network (Sources), released when its last member leaves.
 package lb
 
 import (
@@ -65,12 +73,18 @@ type LoadBalancer struct {
 	Listeners   []Listener // sorted by port
 	Members     []Member
 	HealthCheck *HealthCheck // nil: none
+	// Sources are the probes' source addresses on the members' other
+	// networks (network -> address reserved there, owner "lb:<name>").
+	Sources  map[string]netip.Addr
+	FIP      netip.Addr // a floating IP the listeners are also on (zero: none)
+	Affinity int        // session affinity timeout, seconds (0: none)
 }
 
 // Listener is one port of the VIP and the port of the members it goes to.
 type Listener struct {
 	Port       int
 	MemberPort int
+	Name       string // SRV service name; "": the port number
 }
 
 // Member is a backend: a logical port (its IPv4 address is looked up
@@ -80,6 +94,10 @@ type Member struct {
 	Address netip.Addr // fixed address when Port is ""
 	Enabled bool
 	Health  string // online | offline | unknown (from Service_Monitor)
+	// Read-only, filled when read: the member port's network and the
+	// address it is reached at now (zero: none).
+	Network  string
+	Resolved netip.Addr
 }
 
 // ID is how the member is named: its port or its address.
@@ -158,12 +176,65 @@ func ValidateListener(l Listener, existing []Listener) error {
 	if l.MemberPort < 1 || l.MemberPort > 65535 {
 		return errs.New(errs.Invalid, fmt.Sprintf("lb: listener member-port %d is out of range 1-65535", l.MemberPort))
 	}
+	if err := ValidateListenerName(l.Name); err != nil {
+		return err
+	}
 	for _, e := range existing {
 		if e.Port == l.Port {
 			return errs.New(errs.Conflict, fmt.Sprintf("lb: listener port %d exists already", l.Port))
 		}
+		if e.ListenerName() == l.ListenerName() {
+			return errs.New(errs.Conflict, fmt.Sprintf("lb: listener name %q is taken by the listener on port %d", l.ListenerName(), e.Port))
+		}
 	}
 	return nil
+}
+
+// MaxAffinity is the longest affinity timeout OVN accepts (seconds).
+const MaxAffinity = 65535
+
+// ValidateAffinity checks a session affinity timeout (0: none).
+func ValidateAffinity(seconds int) error {
+	if seconds < 0 || seconds > MaxAffinity {
+		return errs.New(errs.Invalid, fmt.Sprintf("lb: affinity-timeout %d is out of range 0-%d seconds", seconds, MaxAffinity))
+	}
+	return nil
+}
+
+// ValidateWeight checks a member weight: OVN 23.03's Load_Balancer spreads
+// connections evenly over its backends (an OpenFlow select group with
+// equal buckets), so there is no faithful weight but 1 (0: the default).
+func ValidateWeight(w int) error {
+	if w == 0 || w == 1 {
+		return nil
+	}
+	return errs.New(errs.Invalid, fmt.Sprintf("lb: member weight %d: OVN 23.03 load balancers have no member weights; only 1 is supported", w))
+}
+
+// Options is the Load_Balancer options column of l (affinity_timeout).
+func (l *LoadBalancer) Options() map[string]string {
+	if l.Affinity > 0 {
+		return map[string]string{"affinity_timeout": strconv.Itoa(l.Affinity)}
+	}
+	return map[string]string{}
+}
+
+// VIPAddrs are the addresses the listeners are on: the VIP, and the
+// floating IP if any.
+func (l *LoadBalancer) VIPAddrs() []netip.Addr {
+	if l.FIP.IsValid() {
+		return []netip.Addr{l.VIP, l.FIP}
+	}
+	return []netip.Addr{l.VIP}
+}
+
+// SourceFor is the probes' source address for a member on network
+// (zero: none reserved there).
+func (l *LoadBalancer) SourceFor(network string) netip.Addr {
+	if network == "" || network == l.Network {
+		return l.Source
+	}
+	return l.Sources[network]
 }
 
 // ParseMember reads a member argument: an IP address or a port name.
@@ -213,19 +284,30 @@ func VIPs(vip netip.Addr, l Listener, backends []netip.Addr) map[string]string {
 }
 
 // IPPortMappings is the ip_port_mappings column the health check needs:
-// BACKEND_IP → "LSP:SOURCE_IP" for each member on a logical port (members
-// by address have no port to probe through, so they are not monitored).
-func IPPortMappings(members []Member, resolve Resolve, source netip.Addr) map[string]string {
+// BACKEND_IP → "LSP:SOURCE_IP" for each member on a logical port, probed
+// from source(member) (members by address have no port to probe through,
+// so they are not monitored; nor is a member without a source). IPv6
+// addresses are written in brackets, as ovn-northd reads them.
+func IPPortMappings(members []Member, resolve Resolve, source func(Member) netip.Addr) map[string]string {
 	out := map[string]string{}
 	for _, m := range members {
 		if m.Port == "" {
 			continue
 		}
-		if a, ok := resolve(m); ok {
-			out[a.String()] = m.Port + ":" + source.String()
+		a, ok := resolve(m)
+		src := source(m)
+		if ok && src.IsValid() {
+			out[bracket(a)] = m.Port + ":" + bracket(src)
 		}
 	}
 	return out
+}
+
+func bracket(a netip.Addr) string {
+	if a.Is6() {
+		return "[" + a.String() + "]"
+	}
+	return a.String()
 }
 
 // FindMember returns the index of the member named id (port or address).

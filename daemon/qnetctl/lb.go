@@ -12,13 +12,15 @@ import (
 	"github.com/quantumnet/quantumnet/pkg/rpcclient"
 )
 
-const lbUsage = `  lb create NAME --network NET --vip IP [--protocol tcp|udp|sctp]
+const lbUsage = `  lb create NAME --network NET --vip IP [--protocol tcp|udp|sctp] [--fip FIP] [--affinity-timeout S]
+  lb set NAME [--fip FIP|""] [--affinity-timeout S]   listeners also on a floating IP; session affinity (0: off)
   lb list
-  lb show NAME                             listeners, members with their health (online/offline/unknown)
+  lb show NAME                             listeners, members with their health (online/offline/unknown), DNS names
   lb delete NAME                           releases the VIP
-  lb listener add NAME PORT --member-port PORT
+  lb listener add NAME PORT --member-port PORT [--name NAME]   name: the SRV service (default: the port)
   lb listener delete NAME PORT
-  lb member add|delete NAME PORT-OR-ADDRESS
+  lb member add NAME PORT-OR-ADDRESS [--weight 1]   a port of the network or of a network routed to it
+  lb member delete NAME PORT-OR-ADDRESS
   lb member enable|disable NAME MEMBER     in or out of rotation, kept
   lb health-check set NAME --interval S --timeout S --success N --failure N
   lb health-check clear NAME
@@ -29,7 +31,7 @@ func (c *cli) lbCommand(rest []string) (ok bool, err error) {
 	three := map[string]func([]string) error{
 		"lb listener add":       func(a []string) error { return c.lbListener(a, true) },
 		"lb listener delete":    func(a []string) error { return c.lbListener(a, false) },
-		"lb member add":         func(a []string) error { return c.lbMember(a, "add") },
+		"lb member add":         c.lbMemberAdd,
 		"lb member delete":      func(a []string) error { return c.lbMember(a, "delete") },
 		"lb member enable":      func(a []string) error { return c.lbMember(a, "enable") },
 		"lb member disable":     func(a []string) error { return c.lbMember(a, "disable") },
@@ -41,7 +43,7 @@ func (c *cli) lbCommand(rest []string) (ok bool, err error) {
 	}
 	two := map[string]func([]string) error{
 		"lb create": c.lbCreate, "lb list": c.lbList, "lb ls": c.lbList, "lb show": c.lbShow,
-		"lb delete": c.lbDelete, "lb rm": c.lbDelete,
+		"lb delete": c.lbDelete, "lb rm": c.lbDelete, "lb set": c.lbSet,
 	}
 	if f, ok := two[strings.Join(rest[:min(2, len(rest))], " ")]; ok {
 		return true, f(rest[2:])
@@ -58,8 +60,17 @@ func (c *cli) lbReply(l *api.LoadBalancer, err error) error {
 	}
 	w := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(w, "name:\t%s\nnetwork:\t%s\nvip:\t%s\nprotocol:\t%s\n", l.Name, l.Network, l.Vip, l.Protocol)
+	if l.Fip != "" {
+		fmt.Fprintf(w, "floating ip:\t%s\n", l.Fip)
+	}
+	if l.AffinityTimeout > 0 {
+		fmt.Fprintf(w, "affinity:\t%ds\n", l.AffinityTimeout)
+	}
 	for _, x := range l.Listeners {
-		fmt.Fprintf(w, "listener:\t%d -> member port %d\n", x.Port, x.MemberPort)
+		fmt.Fprintf(w, "listener:\t%s: %d -> member port %d\n", x.Name, x.Port, x.MemberPort)
+	}
+	for _, n := range l.DnsNames {
+		fmt.Fprintf(w, "dns name:\t%s\n", n)
 	}
 	if h := l.HealthCheck; h != nil {
 		fmt.Fprintf(w, "health check:\tinterval %ds, timeout %ds, success %d, failure %d\n", h.Interval, h.Timeout, h.Success, h.Failure)
@@ -72,7 +83,7 @@ func (c *cli) lbReply(l *api.LoadBalancer, err error) error {
 		if !m.Enabled {
 			state = "disabled"
 		}
-		fmt.Fprintf(w, "member:\t%s %s %s\n", id, state, m.Health)
+		fmt.Fprintf(w, "member:\t%s %s %s network=%s address=%s\n", id, state, m.Health, dash(m.Network), dash(m.Resolved))
 	}
 	return w.Flush()
 }
@@ -83,6 +94,8 @@ func (c *cli) lbCreate(args []string) error {
 	fs.StringVar(&req.Network, "network", "", "the network")
 	fs.StringVar(&req.Vip, "vip", "", "the virtual IP (an address of the network's subnet)")
 	fs.StringVar(&req.Protocol, "protocol", "tcp", "tcp, udp or sctp")
+	fs.StringVar(&req.Fip, "fip", "", "a floating IP the listeners are also on (of the router's gateway network)")
+	fs.Func("affinity-timeout", "session affinity, seconds (0: none)", uintFlag(&req.AffinityTimeout))
 	a, err := positionals(fs, args, 1, "lb create", "NAME is")
 	if err != nil {
 		return err
@@ -115,13 +128,13 @@ func (c *cli) lbList([]string) error {
 			return c.json(got)
 		}
 		w := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(w, "NAME\tNETWORK\tVIP\tPROTOCOL\tLISTENERS\tMEMBERS")
+		fmt.Fprintln(w, "NAME\tNETWORK\tVIP\tFIP\tPROTOCOL\tLISTENERS\tMEMBERS")
 		for _, l := range got.LoadBalancers {
 			ports := make([]string, len(l.Listeners))
 			for i, x := range l.Listeners {
 				ports[i] = strconv.Itoa(int(x.Port))
 			}
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d\n", l.Name, l.Network, l.Vip, l.Protocol, dash(strings.Join(ports, ",")), len(l.Members))
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", l.Name, l.Network, l.Vip, dash(l.Fip), l.Protocol, dash(strings.Join(ports, ",")), len(l.Members))
 		}
 		return w.Flush()
 	})
@@ -144,6 +157,7 @@ func (c *cli) lbDelete(args []string) error {
 func (c *cli) lbListener(args []string, add bool) error {
 	fs := flag.NewFlagSet("lb listener", flag.ContinueOnError)
 	mport := fs.Int("member-port", 0, "the members' port (default: the listener's)")
+	name := fs.String("name", "", "the listener's SRV service name (default: the port number)")
 	a, err := positionals(fs, args, 2, "lb listener", "NAME and PORT are")
 	if err != nil {
 		return err
@@ -158,7 +172,7 @@ func (c *cli) lbListener(args []string, add bool) error {
 	if *mport < 1 || *mport > 65535 {
 		return fmt.Errorf("lb listener: --member-port %d is out of range 1-65535", *mport)
 	}
-	req := &api.LoadBalancerListener{Name: a[0], Listener: &api.Listener{Port: uint32(port), MemberPort: uint32(*mport)}}
+	req := &api.LoadBalancerListener{Name: a[0], Listener: &api.Listener{Port: uint32(port), MemberPort: uint32(*mport), Name: *name}}
 	return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
 		if add {
 			got, err := cl.AddListener(ctx, req)
@@ -186,6 +200,47 @@ func (c *cli) lbMember(args []string, op string) error {
 		default:
 			got, err = cl.SetMemberEnabled(ctx, req)
 		}
+		return c.lbReply(got, err)
+	})
+}
+
+func (c *cli) lbMemberAdd(args []string) error {
+	fs := flag.NewFlagSet("lb member add", flag.ContinueOnError)
+	req := &api.LoadBalancerMemberRef{}
+	fs.Func("weight", "member weight: only 1 (OVN 23.03 has no weights)", uintFlag(&req.Weight))
+	a, err := positionals(fs, args, 2, "lb member add", "NAME and MEMBER are")
+	if err != nil {
+		return err
+	}
+	req.Name, req.Member = a[0], a[1]
+	return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
+		got, err := cl.AddMember(ctx, req)
+		return c.lbReply(got, err)
+	})
+}
+
+func (c *cli) lbSet(args []string) error {
+	fs := flag.NewFlagSet("lb set", flag.ContinueOnError)
+	req := &api.LoadBalancerUpdate{}
+	fs.Func("fip", `a floating IP the listeners are also on ("": none)`, func(s string) error { req.Fip = &s; return nil })
+	fs.Func("affinity-timeout", "session affinity, seconds (0: none)", func(s string) error {
+		var v uint32
+		if err := uintFlag(&v)(s); err != nil {
+			return err
+		}
+		req.AffinityTimeout = &v
+		return nil
+	})
+	a, err := positionals(fs, args, 1, "lb set", "NAME is")
+	if err != nil {
+		return err
+	}
+	if req.Fip == nil && req.AffinityTimeout == nil {
+		return fmt.Errorf("lb set: nothing to set: give --fip or --affinity-timeout")
+	}
+	req.Name = a[0]
+	return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
+		got, err := cl.UpdateLoadBalancer(ctx, req)
 		return c.lbReply(got, err)
 	})
 }

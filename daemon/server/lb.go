@@ -14,15 +14,22 @@ import (
 
 // Load balancers: requests to daemon/lb/nbstore, views to replies.
 
-func toLB(l lb.LoadBalancer) *api.LoadBalancer {
-	out := &api.LoadBalancer{Name: l.Name, Network: l.Network, Vip: l.VIP.String(), Protocol: l.Protocol}
+func toLB(l lb.LoadBalancer, names []string) *api.LoadBalancer {
+	out := &api.LoadBalancer{Name: l.Name, Network: l.Network, Vip: l.VIP.String(), Protocol: l.Protocol,
+		AffinityTimeout: uint32(l.Affinity), DnsNames: names}
+	if l.FIP.IsValid() {
+		out.Fip = l.FIP.String()
+	}
 	for _, x := range l.Listeners {
-		out.Listeners = append(out.Listeners, &api.Listener{Port: uint32(x.Port), MemberPort: uint32(x.MemberPort)})
+		out.Listeners = append(out.Listeners, &api.Listener{Port: uint32(x.Port), MemberPort: uint32(x.MemberPort), Name: x.ListenerName()})
 	}
 	for _, m := range l.Members {
-		am := &api.Member{Port: m.Port, Enabled: m.Enabled, Health: m.Health}
+		am := &api.Member{Port: m.Port, Enabled: m.Enabled, Health: m.Health, Network: m.Network}
 		if m.Port == "" {
 			am.Address = m.Address.String()
+		}
+		if m.Resolved.IsValid() {
+			am.Resolved = m.Resolved.String()
 		}
 		out.Members = append(out.Members, am)
 	}
@@ -32,11 +39,23 @@ func toLB(l lb.LoadBalancer) *api.LoadBalancer {
 	return out
 }
 
-func lbReply(l lb.LoadBalancer, err error) (*api.LoadBalancer, error) {
+func (s *Server) lbReply(l lb.LoadBalancer, err error) (*api.LoadBalancer, error) {
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return toLB(l), nil
+	return toLB(l, s.LBs.DNSNames(&l)), nil
+}
+
+// optAddr parses an optional address field ("": zero).
+func lbOptAddr(field, v string) (netip.Addr, error) {
+	if v == "" {
+		return netip.Addr{}, nil
+	}
+	a, err := netip.ParseAddr(v)
+	if err != nil {
+		return a, status.Errorf(codes.InvalidArgument, "lb: %s %q is not an IP address", field, v)
+	}
+	return a, nil
 }
 
 func (s *Server) lbs() (*lbstore.Manager, error) {
@@ -56,7 +75,12 @@ func (s *Server) CreateLoadBalancer(ctx context.Context, r *api.LoadBalancer) (*
 	if perr != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "lb: vip %q is not an IP address", r.Vip)
 	}
-	return lbReply(m.Create(ctx, lb.LoadBalancer{Name: r.Name, Network: r.Network, VIP: vip, Protocol: r.Protocol}))
+	fip, err := lbOptAddr("fip", r.Fip)
+	if err != nil {
+		return nil, err
+	}
+	return s.lbReply(m.Create(ctx, lb.LoadBalancer{Name: r.Name, Network: r.Network, VIP: vip, Protocol: r.Protocol, FIP: fip,
+		Affinity: int(r.AffinityTimeout)}))
 }
 
 // GetLoadBalancer shows a load balancer with its members' health.
@@ -65,7 +89,7 @@ func (s *Server) GetLoadBalancer(_ context.Context, r *api.LoadBalancerRef) (*ap
 	if err != nil {
 		return nil, err
 	}
-	return lbReply(m.Get(r.Name))
+	return s.lbReply(m.Get(r.Name))
 }
 
 // ListLoadBalancers lists load balancers by name.
@@ -80,7 +104,7 @@ func (s *Server) ListLoadBalancers(context.Context, *api.Empty) (*api.LoadBalanc
 	}
 	out := &api.LoadBalancerList{}
 	for _, l := range all {
-		out.LoadBalancers = append(out.LoadBalancers, toLB(l))
+		out.LoadBalancers = append(out.LoadBalancers, toLB(l, m.DNSNames(&l)))
 	}
 	return out, nil
 }
@@ -101,7 +125,7 @@ func listener(r *api.LoadBalancerListener) lb.Listener {
 	if r.Listener == nil {
 		return lb.Listener{}
 	}
-	return lb.Listener{Port: int(r.Listener.Port), MemberPort: int(r.Listener.MemberPort)}
+	return lb.Listener{Port: int(r.Listener.Port), MemberPort: int(r.Listener.MemberPort), Name: r.Listener.Name}
 }
 
 // AddListener adds a listener.
@@ -110,7 +134,7 @@ func (s *Server) AddListener(ctx context.Context, r *api.LoadBalancerListener) (
 	if err != nil {
 		return nil, err
 	}
-	return lbReply(m.AddListener(ctx, r.Name, listener(r)))
+	return s.lbReply(m.AddListener(ctx, r.Name, listener(r)))
 }
 
 // DeleteListener deletes a listener.
@@ -119,7 +143,7 @@ func (s *Server) DeleteListener(ctx context.Context, r *api.LoadBalancerListener
 	if err != nil {
 		return nil, err
 	}
-	return lbReply(m.DeleteListener(ctx, r.Name, listener(r).Port))
+	return s.lbReply(m.DeleteListener(ctx, r.Name, listener(r).Port))
 }
 
 // AddMember adds a member.
@@ -128,7 +152,7 @@ func (s *Server) AddMember(ctx context.Context, r *api.LoadBalancerMemberRef) (*
 	if err != nil {
 		return nil, err
 	}
-	return lbReply(m.AddMember(ctx, r.Name, r.Member))
+	return s.lbReply(m.AddMember(ctx, r.Name, r.Member, int(r.Weight)))
 }
 
 // DeleteMember deletes a member.
@@ -137,7 +161,7 @@ func (s *Server) DeleteMember(ctx context.Context, r *api.LoadBalancerMemberRef)
 	if err != nil {
 		return nil, err
 	}
-	return lbReply(m.DeleteMember(ctx, r.Name, r.Member))
+	return s.lbReply(m.DeleteMember(ctx, r.Name, r.Member))
 }
 
 // SetMemberEnabled puts a member in or out of rotation.
@@ -146,7 +170,7 @@ func (s *Server) SetMemberEnabled(ctx context.Context, r *api.LoadBalancerMember
 	if err != nil {
 		return nil, err
 	}
-	return lbReply(m.SetMemberEnabled(ctx, r.Name, r.Member, r.Enabled))
+	return s.lbReply(m.SetMemberEnabled(ctx, r.Name, r.Member, r.Enabled))
 }
 
 // SetHealthCheck sets or clears the health check.
@@ -159,5 +183,28 @@ func (s *Server) SetHealthCheck(ctx context.Context, r *api.LoadBalancerHealthCh
 	if x := r.HealthCheck; x != nil {
 		h = &lb.HealthCheck{Interval: int(x.Interval), Timeout: int(x.Timeout), Success: int(x.Success), Failure: int(x.Failure)}
 	}
-	return lbReply(m.SetHealthCheck(ctx, r.Name, h))
+	return s.lbReply(m.SetHealthCheck(ctx, r.Name, h))
+}
+
+// UpdateLoadBalancer puts the listeners on a floating IP (or takes them
+// off) and sets session affinity; unset fields stay.
+func (s *Server) UpdateLoadBalancer(ctx context.Context, r *api.LoadBalancerUpdate) (*api.LoadBalancer, error) {
+	m, err := s.lbs()
+	if err != nil {
+		return nil, err
+	}
+	var fip *netip.Addr
+	if r.Fip != nil {
+		a, err := lbOptAddr("fip", *r.Fip)
+		if err != nil {
+			return nil, err
+		}
+		fip = &a
+	}
+	var aff *int
+	if r.AffinityTimeout != nil {
+		v := int(*r.AffinityTimeout)
+		aff = &v
+	}
+	return s.lbReply(m.Update(ctx, r.Name, fip, aff))
 }

@@ -1,6 +1,9 @@
 package ovn
 
 import (
+	"context"
+	"strings"
+
 	"github.com/ovn-kubernetes/libovsdb/model"
 	"github.com/ovn-kubernetes/libovsdb/ovsdb"
 
@@ -84,4 +87,92 @@ func NBGlobalDefaultsOps(opts map[string]string) []ovsdb.Operation {
 // has exactly these external ids (the record an edit was read from).
 func WaitLBExternalIDsOp(uuid string, ids map[string]string) ovsdb.Operation {
 	return waitRowOp(nbdb.LoadBalancerTable, uuid, "external_ids", OvsMap(ids))
+}
+
+// PortByName returns the view of the logical port called name through
+// the table's name index (O(1), unlike LookupPort's scan); ok is false
+// when there is none (or no cache yet).
+func (c *NB) PortByName(name string) (Port, bool) {
+	if c.Ready() != nil {
+		return Port{}, false
+	}
+	lsp := &nbdb.LogicalSwitchPort{Name: name}
+	if err := c.Get(context.Background(), lsp); err != nil {
+		return Port{}, false
+	}
+	return PortOf(lsp), true
+}
+
+// LBAttachment is where a load balancer row is referenced from: switch and
+// router UUIDs.
+type LBAttachment struct {
+	Switches, Routers []string
+}
+
+// LBAttachments maps each Load_Balancer UUID to the switches and routers
+// that reference it (one pass over switches and routers).
+func (c *NB) LBAttachments() (map[string]*LBAttachment, error) {
+	out := map[string]*LBAttachment{}
+	at := func(u string) *LBAttachment {
+		if out[u] == nil {
+			out[u] = &LBAttachment{}
+		}
+		return out[u]
+	}
+	sws, err := ovs.QueryShallow(c.Conn, nbdb.LogicalSwitchTable, func(*nbdb.LogicalSwitch) bool { return true })
+	if err != nil {
+		return nil, err
+	}
+	for _, ls := range sws {
+		for _, u := range ls.LoadBalancer {
+			at(u).Switches = append(at(u).Switches, ls.UUID)
+		}
+	}
+	lrs, err := ovs.QueryShallow(c.Conn, nbdb.LogicalRouterTable, func(*nbdb.LogicalRouter) bool { return true })
+	if err != nil {
+		return nil, err
+	}
+	for _, lr := range lrs {
+		for _, u := range lr.LoadBalancer {
+			at(u).Routers = append(at(u).Routers, lr.UUID)
+		}
+	}
+	return out, nil
+}
+
+// LBAttachOps references the load balancer uuid from the switches and
+// routers in add and drops the references of those in del.
+func (c *NB) LBAttachOps(uuid string, add, del LBAttachment) ([]ovsdb.Operation, error) {
+	var ops []ovsdb.Operation
+	for _, x := range []struct {
+		sws []string
+		lrs []string
+		m   ovsdb.Mutator
+	}{{add.Switches, add.Routers, ovsdb.MutateOperationInsert}, {del.Switches, del.Routers, ovsdb.MutateOperationDelete}} {
+		for _, s := range x.sws {
+			sw := &nbdb.LogicalSwitch{UUID: s}
+			o, err := c.MutateOps(sw, model.Mutation{Field: &sw.LoadBalancer, Mutator: x.m, Value: []string{uuid}})
+			if err != nil {
+				return nil, err
+			}
+			ops = append(ops, o...)
+		}
+		for _, r := range x.lrs {
+			lr := &nbdb.LogicalRouter{UUID: r}
+			o, err := c.MutateOps(lr, model.Mutation{Field: &lr.LoadBalancer, Mutator: x.m, Value: []string{uuid}})
+			if err != nil {
+				return nil, err
+			}
+			ops = append(ops, o...)
+		}
+	}
+	return ops, nil
+}
+
+// ForwardsOn returns the port-forward Load_Balancer rows of the floating
+// IP addr (keys.Forward; written by daemon/router), copies.
+func (c *NB) ForwardsOn(addr string) ([]nbdb.LoadBalancer, error) {
+	return ovs.Query(c.Conn, func(lb *nbdb.LoadBalancer) bool {
+		return lb.ExternalIDs[keys.Forward] == addr && strings.HasPrefix(lb.Name, keys.ForwardPrefix)
+	})
 }

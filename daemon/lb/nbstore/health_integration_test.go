@@ -26,8 +26,8 @@ func TestIntegrationLoadBalancerHealth(t *testing.T) {
 		func() (lb.LoadBalancer, error) {
 			return e.m.AddListener(e.ctx, "web", lb.Listener{Port: 80, MemberPort: 8080})
 		},
-		func() (lb.LoadBalancer, error) { return e.m.AddMember(e.ctx, "web", "p1") },
-		func() (lb.LoadBalancer, error) { return e.m.AddMember(e.ctx, "web", "p2") },
+		func() (lb.LoadBalancer, error) { return e.m.AddMember(e.ctx, "web", "p1", 0) },
+		func() (lb.LoadBalancer, error) { return e.m.AddMember(e.ctx, "web", "p2", 0) },
 		func() (lb.LoadBalancer, error) {
 			return e.m.SetHealthCheck(e.ctx, "web", &lb.HealthCheck{Interval: 1, Timeout: 1, Success: 1, Failure: 1})
 		},

@@ -20,7 +20,7 @@ import (
 )
 
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	ctx   context.Context
 	nbSrv *ovsdbtest.Server
 	nb    *ovn.NB
@@ -29,7 +29,7 @@ type env struct {
 	m     *Manager
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	nbSrv := ovsdbtest.New(t, "../../../pkg/ovn/nbdb/ovn-nb.ovsschema")
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -137,7 +137,7 @@ func TestIntegrationLoadBalancer(t *testing.T) {
 	}
 	e.wantVIPs(`{"10.0.0.100:80"=""}`)
 	for _, mb := range []string{"p1", "p2", "10.0.0.50"} {
-		if _, err := e.m.AddMember(e.ctx, "web", mb); err != nil {
+		if _, err := e.m.AddMember(e.ctx, "web", mb, 0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -188,7 +188,7 @@ func (e *env) refusals(p1 ovn.Port) {
 		t.Fatal(err)
 	}
 	e.refused("member unknown port", errs.NotFound, func() error {
-		_, err := e.m.AddMember(e.ctx, "web", "nope")
+		_, err := e.m.AddMember(e.ctx, "web", "nope", 0)
 		return err
 	}, "nope")
 	e.refused("network in use", errs.InUse, func() error { return e.nets.Delete(e.ctx, "blue") }, "blue", "web")

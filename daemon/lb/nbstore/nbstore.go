@@ -21,7 +21,6 @@ import (
 	"github.com/ovn-kubernetes/libovsdb/ovsdb"
 
 	"github.com/quantumnet/quantumnet/daemon/lb"
-	"github.com/quantumnet/quantumnet/daemon/netsvc"
 	"github.com/quantumnet/quantumnet/daemon/network"
 	ipamstore "github.com/quantumnet/quantumnet/ipam/nbstore"
 	"github.com/quantumnet/quantumnet/pkg/errs"
@@ -58,36 +57,36 @@ func (m *Manager) netOf(name string) (*nbdb.LogicalSwitch, network.Spec, error) 
 	return ls, spec, err
 }
 
-// Create creates the load balancer l (Name, Network, VIP, Protocol).
+// Create creates the load balancer l (Name, Network, VIP, Protocol, and
+// optionally FIP and Affinity): the VIP and the probes' source reserved on
+// the network, the row attached to the switches of the networks routed to
+// it and to the router holding the network's gateway port.
 func (m *Manager) Create(ctx context.Context, l lb.LoadBalancer) (lb.LoadBalancer, error) {
-	if err := lb.ValidateName(l.Name); err != nil {
+	if err := m.checkNew(&l); err != nil {
 		return l, err
-	}
-	proto, err := lb.ValidateProtocol(l.Protocol)
-	if err != nil {
-		return l, err
-	}
-	l.Protocol = proto
-	if l.VIP.IsValid() && !l.VIP.Is4() {
-		return l, errs.New(errs.Invalid, fmt.Sprintf("lb: vip %s: only IPv4 VIPs are supported", l.VIP))
 	}
 	defer m.locks.Lock(l.Name)()
 	if !m.NB.Connected() {
 		return l, errNotConnected
 	}
-	ls, spec, err := m.netOf(l.Network)
+	_, spec, err := m.netOf(l.Network)
 	if err != nil {
 		return l, err
 	}
-	if err := lb.ValidateVIP(l.VIP, []netip.Prefix{spec.Subnet4}, []netip.Addr{spec.Gateway4}); err != nil {
+	if err := lb.ValidateVIP(l.VIP, validPrefixes(spec.Subnet4, spec.Subnet6), []netip.Addr{spec.Gateway4, spec.Gateway6}); err != nil {
 		return l, err
 	}
 	if m.NB.GetLB(l.Name) != nil {
 		return l, errs.New(errs.Conflict, fmt.Sprintf("lb: load balancer %s already exists", l.Name))
 	}
-	var lrUUID string
-	if lr := m.NB.RouterWithPort(netsvc.RouterPortName(l.Network)); lr != nil {
-		lrUUID = lr.UUID
+	t, err := m.topology()
+	if err != nil {
+		return l, err
+	}
+	if l.FIP.IsValid() {
+		if err := m.fipUsable(&l, l.FIP, t); err != nil {
+			return l, err
+		}
 	}
 	tx := m.Alloc.Begin(l.Network, "create load balancer "+l.Name)
 	defer tx.Abort()
@@ -95,26 +94,54 @@ func (m *Manager) Create(ctx context.Context, l lb.LoadBalancer) (lb.LoadBalance
 		if _, err := tx.Reserve(lb.Owner(l.Name), l.VIP, false); err != nil {
 			return nil, vipTaken(l.VIP, err)
 		}
-		src, err := tx.Reserve(lb.Owner(l.Name), netip.Addr{}, false)
+		src, err := tx.Reserve(lb.Owner(l.Name), netip.Addr{}, l.VIP.Is6())
 		if err != nil {
 			return nil, fmt.Errorf("lb: health probes' source address: %w", err)
 		}
 		l.Source = src
 		row := &nbdb.LoadBalancer{UUID: "lb", Name: ovn.LBRowName(l.Name), Protocol: &l.Protocol, ExternalIDs: l.IDs(),
-			Vips: map[string]string{}}
+			Vips: map[string]string{}, Options: l.Options()}
 		ops, err := m.NB.InsertOps(row)
 		if err != nil {
 			return nil, err
 		}
-		att, err := m.NB.AttachLBOps("lb", ls.UUID, lrUUID)
+		att, err := m.NB.LBAttachOps("lb", t.attachment(l.Network), ovn.LBAttachment{})
 		return append(ops, att...), err
 	})
 	if err != nil {
 		return l, err
 	}
-	m.Log.Info("load balancer created", "lb", l.Name, "network", l.Network, "vip", l.VIP)
+	m.Log.Info("load balancer created", "lb", l.Name, "network", l.Network, "vip", l.VIP, "fip", l.FIP)
 	m.waitCache(ctx, l.Name, l.IDs())
 	return l, nil
+}
+
+// checkNew validates the fields of a new load balancer.
+func (m *Manager) checkNew(l *lb.LoadBalancer) error {
+	if err := lb.ValidateName(l.Name); err != nil {
+		return err
+	}
+	proto, err := lb.ValidateProtocol(l.Protocol)
+	if err != nil {
+		return err
+	}
+	l.Protocol = proto
+	return lb.ValidateAffinity(l.Affinity)
+}
+
+func validPrefixes(ps ...netip.Prefix) []netip.Prefix {
+	var out []netip.Prefix
+	for _, p := range ps {
+		if p.IsValid() {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// healthCheckOK validates h for l (lb.ValidateHealthCheck).
+func (m *Manager) healthCheckOK(h *lb.HealthCheck, l *lb.LoadBalancer) error {
+	return lb.ValidateHealthCheck(h, l.Protocol)
 }
 
 // waitCache waits (a little) until the cached row of name has ids, so
@@ -156,14 +183,23 @@ func (m *Manager) commit(ctx context.Context, tx *ipamstore.Tx, own func() ([]ov
 	}
 }
 
-// Delete deletes the load balancer and releases its VIP; the switch and
-// router references are weak and go with the row, its health checks are
-// garbage-collected.
+// Delete deletes the load balancer and releases its VIP and probe
+// sources; the switch and router references are weak and go with the
+// row, its health checks are garbage-collected. The sources on other
+// networks go first, each with the record updated (a crash in between
+// leaks nothing: the record still names what is left).
 func (m *Manager) Delete(ctx context.Context, name string) error {
 	if err := lb.ValidateName(name); err != nil {
 		return err
 	}
 	defer m.locks.Lock(name)()
+	_, _, err := m.write(ctx, name, "delete load balancer "+name, func(l *lb.LoadBalancer, _ *topo) error {
+		l.Members = nil // every source on another network is released
+		return nil
+	}, nil)
+	if err != nil {
+		return err
+	}
 	row, l, err := m.get(name)
 	if err != nil {
 		return err
@@ -179,7 +215,11 @@ func (m *Manager) Delete(ctx context.Context, name string) error {
 				return nil, err
 			}
 		}
-		return m.NB.DeleteOps(&nbdb.LoadBalancer{UUID: row.UUID})
+		if err := tx.Hold(); err != nil {
+			return nil, err
+		}
+		ops, err := m.NB.DeleteOps(&nbdb.LoadBalancer{UUID: row.UUID})
+		return append([]ovsdb.Operation{ovn.WaitLBExternalIDsOp(row.UUID, row.ExternalIDs)}, ops...), err
 	})
 	if err != nil {
 		return err
@@ -214,12 +254,21 @@ func (m *Manager) Get(name string) (lb.LoadBalancer, error) {
 	if err != nil {
 		return l, err
 	}
+	if t, err := m.topology(); err == nil {
+		m.fill(&l, t)
+	}
 	m.health(&l)
 	return l, nil
 }
 
 // List returns every load balancer, sorted by name.
 func (m *Manager) List() ([]lb.LoadBalancer, error) {
+	return m.list(func(*nbdb.LoadBalancer) bool { return true })
+}
+
+// list returns the load balancers whose rows match pred, filled and with
+// their members' health, sorted by name (one topology read for all).
+func (m *Manager) list(pred func(*nbdb.LoadBalancer) bool) ([]lb.LoadBalancer, error) {
 	if !m.NB.Connected() {
 		return nil, errNotConnected
 	}
@@ -227,11 +276,28 @@ func (m *Manager) List() ([]lb.LoadBalancer, error) {
 	if err != nil {
 		return nil, err
 	}
+	t, err := m.topology()
+	if err != nil {
+		return nil, err
+	}
 	out := make([]lb.LoadBalancer, 0, len(rows))
-	for _, r := range rows {
-		if l, err := m.Get(r.ExternalIDs[keys.LB]); err == nil {
-			out = append(out, l)
+	for i := range rows {
+		r := &rows[i]
+		if !pred(r) {
+			continue
 		}
+		proto := "tcp"
+		if r.Protocol != nil {
+			proto = *r.Protocol
+		}
+		l, err := lb.FromIDs(r.ExternalIDs, proto)
+		if err != nil {
+			m.Log.Warn("load balancer record unreadable", "row", r.Name, "err", err)
+			continue
+		}
+		m.fill(&l, t)
+		m.health(&l)
+		out = append(out, l)
 	}
 	slices.SortFunc(out, func(a, b lb.LoadBalancer) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil

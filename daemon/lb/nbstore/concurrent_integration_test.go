@@ -1,0 +1,96 @@
+package nbstore
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/quantumnet/quantumnet/daemon/lb"
+	ipamstore "github.com/quantumnet/quantumnet/ipam/nbstore"
+	"github.com/quantumnet/quantumnet/pkg/ovn"
+	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
+)
+
+// secondDaemon is another daemon's load balancer manager on the same
+// Northbound: its own connection, cache and IPAM state.
+func (e *routedEnv) secondDaemon() *Manager {
+	nb, err := ovn.NewNB(e.ctx, []string{e.nbSrv.Remote}, nil, e.m.Log)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(nb.Close)
+	wctx, cancel := context.WithTimeout(e.ctx, 10*time.Second)
+	defer cancel()
+	if err := nb.WaitConnected(wctx); err != nil {
+		e.t.Fatal(err)
+	}
+	store := &ipamstore.Store{NB: nb, MACPrefix: [3]byte{0x0a, 0x51, 0x4e}, Log: e.m.Log}
+	return &Manager{NB: nb, Alloc: store, Log: e.m.Log, MonitorMAC: e.m.MonitorMAC}
+}
+
+// TestIntegrationLoadBalancerTwoDaemons: two daemons add members on the
+// same routed network at once (one probe source is reserved there, both
+// members kept), both run the reconciler when the members' ports go (the
+// members and the source go once, nothing leaks).
+func TestIntegrationLoadBalancerTwoDaemons(t *testing.T) {
+	e := newRoutedEnv(t)
+	e.network("blue", "10.0.0.0/24")
+	e.network("red", "10.1.0.0/24")
+	e.must(e.rt.Create(e.ctx, "r1"))
+	e.must(e.rt.Attach(e.ctx, "r1", "blue"))
+	e.must(e.rt.Attach(e.ctx, "r1", "red"))
+	m2 := e.secondDaemon()
+	e.must(e.m.Create(e.ctx, lb.LoadBalancer{Name: "web", Network: "blue", VIP: mustAddr("10.0.0.100")}))
+	e.must(e.m.AddListener(e.ctx, "web", lb.Listener{Port: 80, MemberPort: 8080}))
+	const n = 6
+	names := make([]string, n)
+	for i := range names {
+		names[i] = "pr" + string(rune('a'+i))
+		e.port(names[i], "red")
+	}
+	ovsdbtest.Eventually(t, 5*time.Second, func() bool { _, ok := m2.NB.PortByName(names[n-1]); return ok }, "second daemon's cache")
+	var wg sync.WaitGroup
+	errc := make(chan error, n)
+	for i, name := range names {
+		m := e.m
+		if i%2 == 1 {
+			m = m2
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := m.AddMember(e.ctx, "web", name, 0)
+			errc <- err
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Both caches converge on every member and one source on red.
+	for _, m := range []*Manager{e.m, m2} {
+		ovsdbtest.Eventually(t, 5*time.Second, func() bool {
+			l, err := m.Get("web")
+			return err == nil && len(l.Members) == n && len(l.Sources) == 1
+		}, "%d members and one source", n)
+	}
+	if got := e.lbReservations("web", "red"); len(got) != 1 {
+		t.Fatalf("reservations on red %v, want one", got)
+	}
+	e.reconciler(e.m)
+	e.reconciler(m2)
+	for _, name := range names {
+		if err := e.ports.Delete(e.ctx, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ovsdbtest.Eventually(t, 10*time.Second, func() bool {
+		l, err := e.m.Get("web")
+		return err == nil && len(l.Members) == 0 && len(l.Sources) == 0 && len(e.lbReservations("web", "red")) == 0
+	}, "members and red's source gone")
+	e.wantVIPs(`{"10.0.0.100:80"=""}`)
+}
