@@ -228,9 +228,7 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (*parts, err
 	ports.LBs = &lbmember.Members{NB: nb, LBs: lbs} // CNI loadBalancers, VM load-balancers
 	// A floating IP that load balancers' listeners are on is theirs: no
 	// association, forward or deletion (the router store asks them).
-	if u, ok := any(lbs).(interface{ FIPUsers(netip.Addr) []string }); ok {
-		routers.FIPUsers = u.FIPUsers
-	}
+	routers.FIPUsers = lbs.FIPUsers
 	nets := &netstore.Manager{NB: nb, Services: svc, Groups: sgm, Users: users{routers, lbs}, Log: log}
 	srv := &server.Server{Attach: mgr, Alloc: store, VM: vms, SG: sgm, Svc: svc, Networks: nets, Routers: routers, LBs: lbs, Log: log}
 	runner := &netsvc.Runner{M: svc, Upstream: upstream(cfg.DNS.Upstream)}

@@ -39,12 +39,9 @@ func serviceOf(row *nbdb.LoadBalancer) (netName, label string, svc qndns.Service
 		if x.Port <= 0 || x.Port > 65535 {
 			continue
 		}
-		// TODO(lead, merge): use the listener's name (lb.Listener.Name,
-		// "" meaning its port) once lb has it:
-		// qndns.PortName(strings.ToLower(x.Name), uint16(x.Port)).
-		svc.Ports = append(svc.Ports, qndns.ServicePort{Name: qndns.PortName("", uint16(x.Port)), Proto: proto, Port: uint16(x.Port)})
+		svc.Ports = append(svc.Ports, qndns.ServicePort{Name: x.ListenerName(), Proto: proto, Port: uint16(x.Port)})
 	}
-	return l.Network, strings.ToLower(l.Name), svc, true
+	return l.Network, strings.ToLower(lb.Label(l.Name)), svc, true
 }
 
 // Services returns the services of a network: its load balancers, by

@@ -2,7 +2,6 @@ package ovn
 
 import (
 	"context"
-	"strings"
 
 	"github.com/ovn-kubernetes/libovsdb/model"
 	"github.com/ovn-kubernetes/libovsdb/ovsdb"
@@ -167,12 +166,4 @@ func (c *NB) LBAttachOps(uuid string, add, del LBAttachment) ([]ovsdb.Operation,
 		}
 	}
 	return ops, nil
-}
-
-// ForwardsOn returns the port-forward Load_Balancer rows of the floating
-// IP addr (keys.Forward; written by daemon/router), copies.
-func (c *NB) ForwardsOn(addr string) ([]nbdb.LoadBalancer, error) {
-	return ovs.Query(c.Conn, func(lb *nbdb.LoadBalancer) bool {
-		return lb.ExternalIDs[keys.Forward] == addr && strings.HasPrefix(lb.Name, keys.ForwardPrefix)
-	})
 }

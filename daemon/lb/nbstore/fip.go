@@ -54,7 +54,7 @@ func (m *Manager) fipUsable(l *lb.LoadBalancer, addr netip.Addr, t *topo) error 
 	if fipPort != "" || len(nats) > 0 {
 		return errs.New(errs.InUse, fmt.Sprintf("lb: fip %s is associated with port %s: disassociate it first", addr, fipPort))
 	}
-	if fw, err := m.NB.ForwardsOn(addr.String()); err != nil || len(fw) > 0 {
+	if fw, err := m.NB.ForwardRows(addr); err != nil || len(fw) > 0 {
 		return errs.New(errs.InUse, fmt.Sprintf("lb: fip %s has port forwards: delete them first (qnetctl fip forward delete)", addr))
 	}
 	if users := m.FIPUsers(addr); slices.ContainsFunc(users, func(u string) bool { return u != l.Name }) {

@@ -77,7 +77,7 @@ func (m *Members) Join(ctx context.Context, port string, names []string) (err er
 		if lb.FindMember(l.Members, port) >= 0 {
 			continue
 		}
-		if _, err := m.LBs.AddMember(ctx, n, port); err != nil {
+		if _, err := m.LBs.AddMember(ctx, n, port, 1); err != nil {
 			if errors.Is(err, errs.Conflict) {
 				continue // joined meanwhile
 			}
