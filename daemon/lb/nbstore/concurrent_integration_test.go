@@ -1,32 +1,19 @@
 package nbstore
 
 import (
-	"context"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/quantumnet/quantumnet/daemon/lb"
-	ipamstore "github.com/quantumnet/quantumnet/ipam/nbstore"
-	"github.com/quantumnet/quantumnet/pkg/ovn"
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
 )
 
 // secondDaemon is another daemon's load balancer manager on the same
 // Northbound: its own connection, cache and IPAM state.
 func (e *routedEnv) secondDaemon() *Manager {
-	nb, err := ovn.NewNB(e.ctx, []string{e.nbSrv.Remote}, nil, e.m.Log)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.t.Cleanup(nb.Close)
-	wctx, cancel := context.WithTimeout(e.ctx, 10*time.Second)
-	defer cancel()
-	if err := nb.WaitConnected(wctx); err != nil {
-		e.t.Fatal(err)
-	}
-	store := &ipamstore.Store{NB: nb, MACPrefix: [3]byte{0x0a, 0x51, 0x4e}, Log: e.m.Log}
-	return &Manager{NB: nb, Alloc: store, Log: e.m.Log, MonitorMAC: e.m.MonitorMAC}
+	nb, alloc := e.SecondDaemon()
+	return &Manager{NB: nb, Alloc: alloc, Log: e.m.Log, MonitorMAC: e.m.MonitorMAC}
 }
 
 // TestIntegrationLoadBalancerTwoDaemons: two daemons add members on the

@@ -1,33 +1,20 @@
 package nbstore
 
 import (
-	"context"
 	"fmt"
 	"net/netip"
 	"sync"
 	"testing"
 	"time"
 
-	ipamstore "github.com/quantumnet/quantumnet/ipam/nbstore"
-	"github.com/quantumnet/quantumnet/pkg/ovn"
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
 )
 
 // second is another daemon's router store on the env's databases.
 func (e *env) second() *Manager {
 	e.t.Helper()
-	log := ovsdbtest.Logger(e.t)
-	nb, err := ovn.NewNB(e.ctx, []string{e.nbSrv.Remote}, nil, log)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.t.Cleanup(nb.Close)
-	wctx, cancel := context.WithTimeout(e.ctx, 10*time.Second)
-	defer cancel()
-	if err := nb.WaitConnected(wctx); err != nil {
-		e.t.Fatal(err)
-	}
-	return &Manager{NB: nb, SB: e.sb, Alloc: &ipamstore.Store{NB: nb, MACPrefix: [3]byte{0x0a, 0x51, 0x4e}, Log: log}, Log: log}
+	nb, alloc := e.SecondDaemon()
+	return &Manager{NB: nb, SB: e.sb, Alloc: alloc, Log: ovsdbtest.Logger(e.t)}
 }
 
 // TestIntegrationConcurrentDaemons: two daemons setting gateways and
