@@ -17,6 +17,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -171,5 +172,27 @@ func (s *Stack) Refused(what string, kind error, f func() error, names ...string
 	}
 	if after := s.Dump(); after != before {
 		s.T.Fatalf("%s: Northbound changed by a refused request", what)
+	}
+}
+
+// AtOnce runs f(0), ..., f(n-1) in goroutines at once (two daemons'
+// requests racing) and fails the test if any returned an error.
+func AtOnce(t testing.TB, n int, f func(i int) error) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errc := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errc <- f(i)
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 }

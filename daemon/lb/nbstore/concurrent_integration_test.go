@@ -1,11 +1,11 @@
 package nbstore
 
 import (
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/quantumnet/quantumnet/daemon/lb"
+	"github.com/quantumnet/quantumnet/daemon/stacktest"
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
 )
 
@@ -37,27 +37,11 @@ func TestIntegrationLoadBalancerTwoDaemons(t *testing.T) {
 		e.port(names[i], "red")
 	}
 	ovsdbtest.Eventually(t, 5*time.Second, func() bool { _, ok := m2.NB.PortByName(names[n-1]); return ok }, "second daemon's cache")
-	var wg sync.WaitGroup
-	errc := make(chan error, n)
-	for i, name := range names {
-		m := e.m
-		if i%2 == 1 {
-			m = m2
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := m.AddMember(e.ctx, "web", name, 0)
-			errc <- err
-		}()
-	}
-	wg.Wait()
-	close(errc)
-	for err := range errc {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	stacktest.AtOnce(t, n, func(i int) error {
+		m := []*Manager{e.m, m2}[i%2]
+		_, err := m.AddMember(e.ctx, "web", names[i], 0)
+		return err
+	})
 	// Both caches converge on every member and one source on red.
 	for _, m := range []*Manager{e.m, m2} {
 		ovsdbtest.Eventually(t, 5*time.Second, func() bool {
