@@ -59,9 +59,6 @@ func TestIntegrationLoadBalancerTwoDaemons(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ovsdbtest.Eventually(t, 10*time.Second, func() bool {
-		l, err := e.m.Get("web")
-		return err == nil && len(l.Members) == 0 && len(l.Sources) == 0 && len(e.lbReservations("web", "red")) == 0
-	}, "members and red's source gone")
+	e.waitMembers(0, "members and red's source gone")
 	e.wantVIPs(`{"10.0.0.100:80"=""}`)
 }

@@ -65,6 +65,16 @@ func (e *env) lbReservations(name, netName string) []string {
 	return out
 }
 
+// waitMembers waits until the load balancer web has n members and no
+// probe source, none reserved on red either.
+func (e *env) waitMembers(n int, what string) {
+	e.t.Helper()
+	ovsdbtest.Eventually(e.t, 10*time.Second, func() bool {
+		l, err := e.m.Get("web")
+		return err == nil && len(l.Members) == n && len(l.Sources) == 0 && len(e.lbReservations("web", "red")) == 0
+	}, what)
+}
+
 // reconciler runs a Reconciler on m until the test ends, with a sweep
 // too rare to matter: what it does, events made it do.
 func (e *env) reconciler(m *Manager) {
@@ -162,10 +172,7 @@ func (e *routedEnv) followPorts(a1 string) {
 	if err := e.ports.Delete(e.ctx, "pr"); err != nil {
 		t.Fatal(err)
 	}
-	ovsdbtest.Eventually(t, 10*time.Second, func() bool {
-		l, err := e.m.Get("web")
-		return err == nil && len(l.Members) == 1 && len(l.Sources) == 0 && len(e.lbReservations("web", "red")) == 0
-	}, "member pr and its source on red gone with the port")
+	e.waitMembers(1, "member pr and its source on red gone with the port")
 	e.wantVIPs(`{"10.0.0.100:80"="10.0.0.77:8080"}`)
 	// A row changed behind the store's back (no event marks it): a sync
 	// (what the sweep runs) repairs it, and a second one writes nothing.
