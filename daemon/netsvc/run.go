@@ -3,12 +3,12 @@ package netsvc
 import (
 	"context"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/ovn-kubernetes/libovsdb/model"
 
 	"github.com/quantumnet/quantumnet/daemon/network"
+	"github.com/quantumnet/quantumnet/pkg/dirty"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
 	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
 )
@@ -24,9 +24,7 @@ type Runner struct {
 	Upstream  []string   // the daemon's default upstream DNS servers
 	Interval  time.Duration
 
-	mu    sync.Mutex
-	dirty map[string]bool
-	kick  chan struct{}
+	dirty dirty.Set // networks
 }
 
 // networkOf returns the network a changed row belongs to, if any.
@@ -81,22 +79,10 @@ func matters(old, cur model.Model) bool {
 		!eqPtr(o.Dhcpv4Options, c.Dhcpv4Options) || !eqPtr(o.Dhcpv6Options, c.Dhcpv6Options)
 }
 
-func (r *Runner) mark(n string) {
-	if n == "" {
-		return
-	}
-	r.mu.Lock()
-	r.dirty[n] = true
-	r.mu.Unlock()
-	select {
-	case r.kick <- struct{}{}:
-	default:
-	}
-}
+func (r *Runner) mark(n string) { r.dirty.Mark(n) }
 
 // Run works until ctx ends. Call it once Northbound is connected.
 func (r *Runner) Run(ctx context.Context) {
-	r.dirty, r.kick = map[string]bool{}, make(chan struct{}, 1)
 	r.M.NB.Subscribe(func(table string, old, cur model.Model) {
 		if table == nbdb.LogicalSwitchPortTable && !matters(old, cur) {
 			return
@@ -115,31 +101,9 @@ func (r *Runner) Run(ctx context.Context) {
 			r.mark(networkOf(table, cur))
 		}
 	})
-	if r.Interval == 0 {
-		r.Interval = 30 * time.Second
-	}
-	tick := time.NewTicker(r.Interval)
-	defer tick.Stop()
-	r.all(ctx)
-	for {
-		select {
-		case <-ctx.Done():
-			if r.Endpoints != nil {
-				r.Endpoints.Close(context.Background())
-			}
-			return
-		case <-tick.C:
-			r.all(ctx)
-		case <-r.kick:
-			time.Sleep(10 * time.Millisecond) // gather a burst
-			r.mu.Lock()
-			nets := r.dirty
-			r.dirty = map[string]bool{}
-			r.mu.Unlock()
-			for n := range nets {
-				r.one(ctx, n)
-			}
-		}
+	r.dirty.Run(ctx, r.Interval, r.all, r.one)
+	if r.Endpoints != nil {
+		r.Endpoints.Close(context.Background())
 	}
 }
 

@@ -13,10 +13,18 @@ import (
 	"github.com/quantumnet/quantumnet/pkg/rpcclient"
 )
 
-func (c *cli) fipReply(f *api.FloatingIP, err error, msg string) error {
-	if err != nil {
-		return err
+// fipReply is the reply of a call answering with a floating IP: msg (""
+// none) and the floating IP.
+func (c *cli) fipReply(msg string) func(*api.FloatingIP, error) error {
+	return func(f *api.FloatingIP, err error) error {
+		if err != nil {
+			return err
+		}
+		return c.printFIP(f, msg)
 	}
+}
+
+func (c *cli) printFIP(f *api.FloatingIP, msg string) error {
 	if c.output == "json" {
 		return c.json(f)
 	}
@@ -88,14 +96,11 @@ func (c *cli) forwardAdd(args []string) error {
 	if req.TargetPort, err = portArg("target port", a[4]); err != nil {
 		return err
 	}
-	return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
-		got, err := cl.AddFloatingIPForward(ctx, req)
-		return c.fipReply(got, err, fmt.Sprintf("forward %s %s:%s added", req.Protocol, req.Address, a[2]))
-	})
+	return rpc(c, (*rpcclient.Client).AddFloatingIPForward, req, c.fipReply(fmt.Sprintf("forward %s %s:%s added", req.Protocol, req.Address, a[2])))
 }
 
 func (c *cli) forwardDelete(args []string) error {
-	a, err := positionals(flag.NewFlagSet("fip forward delete", flag.ContinueOnError), args, 3, "fip forward delete", "FIP, PROTOCOL and PORT are")
+	a, err := bare(args, 3, "fip forward delete", "FIP, PROTOCOL and PORT are")
 	if err != nil {
 		return err
 	}
@@ -103,14 +108,12 @@ func (c *cli) forwardDelete(args []string) error {
 	if req.Port, err = portArg("port", a[2]); err != nil {
 		return err
 	}
-	return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
-		got, err := cl.DeleteFloatingIPForward(ctx, req)
-		return c.fipReply(got, err, fmt.Sprintf("forward %s %s:%s deleted (if it was there)", req.Protocol, req.Address, a[2]))
-	})
+	return rpc(c, (*rpcclient.Client).DeleteFloatingIPForward, req,
+		c.fipReply(fmt.Sprintf("forward %s %s:%s deleted (if it was there)", req.Protocol, req.Address, a[2])))
 }
 
 func (c *cli) forwardList(args []string) error {
-	a, err := positionals(flag.NewFlagSet("fip forward list", flag.ContinueOnError), args, 1, "fip forward list", "FIP is")
+	a, err := bare(args, 1, "fip forward list", "FIP is")
 	if err != nil {
 		return err
 	}
@@ -145,19 +148,16 @@ func (c *cli) fipCreate(args []string) error {
 			fmt.Fprintf(c.out, "floating IP %s created on %s\n", got.Address, got.Network)
 			return nil
 		}
-		return c.fipReply(got, err, "")
+		return c.fipReply("")(got, err)
 	})
 }
 
 func (c *cli) fipShow(args []string) error {
-	a, err := positionals(flag.NewFlagSet("fip show", flag.ContinueOnError), args, 1, "fip show", "FIP is")
+	a, err := bare(args, 1, "fip show", "FIP is")
 	if err != nil {
 		return err
 	}
-	return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
-		got, err := cl.GetFloatingIP(ctx, &api.FloatingIPRef{Address: a[0]})
-		return c.fipReply(got, err, "")
-	})
+	return rpc(c, (*rpcclient.Client).GetFloatingIP, &api.FloatingIPRef{Address: a[0]}, c.fipReply(""))
 }
 
 func (c *cli) fipAssociate(args []string) error {
@@ -169,35 +169,23 @@ func (c *cli) fipAssociate(args []string) error {
 		return err
 	}
 	req.Address, req.Port = a[0], a[1]
-	return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
-		got, err := cl.AssociateFloatingIP(ctx, req)
-		return c.fipReply(got, err, "")
-	})
+	return rpc(c, (*rpcclient.Client).AssociateFloatingIP, req, c.fipReply(""))
 }
 
 func (c *cli) fipDisassociate(args []string) error {
-	a, err := positionals(flag.NewFlagSet("fip disassociate", flag.ContinueOnError), args, 1, "fip disassociate", "FIP is")
+	a, err := bare(args, 1, "fip disassociate", "FIP is")
 	if err != nil {
 		return err
 	}
-	return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
-		got, err := cl.DisassociateFloatingIP(ctx, &api.FloatingIPRef{Address: a[0]})
-		return c.fipReply(got, err, "")
-	})
+	return rpc(c, (*rpcclient.Client).DisassociateFloatingIP, &api.FloatingIPRef{Address: a[0]}, c.fipReply(""))
 }
 
 func (c *cli) fipDelete(args []string) error {
-	a, err := positionals(flag.NewFlagSet("fip delete", flag.ContinueOnError), args, 1, "fip delete", "FIP is")
+	a, err := bare(args, 1, "fip delete", "FIP is")
 	if err != nil {
 		return err
 	}
-	return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
-		if _, err := cl.DeleteFloatingIP(ctx, &api.FloatingIPRef{Address: a[0]}); err != nil {
-			return err
-		}
-		fmt.Fprintf(c.out, "floating IP %s deleted\n", a[0])
-		return nil
-	})
+	return rpc(c, (*rpcclient.Client).DeleteFloatingIP, &api.FloatingIPRef{Address: a[0]}, said[*api.Empty](c, "floating IP "+a[0]+" deleted"))
 }
 
 func (c *cli) fipList([]string) error {

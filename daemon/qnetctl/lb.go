@@ -8,6 +8,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"google.golang.org/grpc"
+
 	"github.com/quantumnet/quantumnet/pkg/api"
 	"github.com/quantumnet/quantumnet/pkg/rpcclient"
 )
@@ -31,7 +33,7 @@ func (c *cli) lbCommand(rest []string) (ok bool, err error) {
 	three := map[string]func([]string) error{
 		"lb listener add":       func(a []string) error { return c.lbListener(a, true) },
 		"lb listener delete":    func(a []string) error { return c.lbListener(a, false) },
-		"lb member add":         c.lbMemberAdd,
+		"lb member add":         func(a []string) error { return c.lbMember(a, "add") },
 		"lb member delete":      func(a []string) error { return c.lbMember(a, "delete") },
 		"lb member enable":      func(a []string) error { return c.lbMember(a, "enable") },
 		"lb member disable":     func(a []string) error { return c.lbMember(a, "disable") },
@@ -101,21 +103,15 @@ func (c *cli) lbCreate(args []string) error {
 		return err
 	}
 	req.Name = a[0]
-	return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
-		got, err := cl.CreateLoadBalancer(ctx, req)
-		return c.lbReply(got, err)
-	})
+	return rpc(c, (*rpcclient.Client).CreateLoadBalancer, req, c.lbReply)
 }
 
 func (c *cli) lbShow(args []string) error {
-	a, err := positionals(flag.NewFlagSet("lb show", flag.ContinueOnError), args, 1, "lb show", "NAME is")
+	a, err := bare(args, 1, "lb show", "NAME is")
 	if err != nil {
 		return err
 	}
-	return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
-		got, err := cl.GetLoadBalancer(ctx, &api.LoadBalancerRef{Name: a[0]})
-		return c.lbReply(got, err)
-	})
+	return rpc(c, (*rpcclient.Client).GetLoadBalancer, &api.LoadBalancerRef{Name: a[0]}, c.lbReply)
 }
 
 func (c *cli) lbList([]string) error {
@@ -141,17 +137,11 @@ func (c *cli) lbList([]string) error {
 }
 
 func (c *cli) lbDelete(args []string) error {
-	a, err := positionals(flag.NewFlagSet("lb delete", flag.ContinueOnError), args, 1, "lb delete", "NAME is")
+	a, err := bare(args, 1, "lb delete", "NAME is")
 	if err != nil {
 		return err
 	}
-	return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
-		if _, err := cl.DeleteLoadBalancer(ctx, &api.LoadBalancerRef{Name: a[0]}); err != nil {
-			return err
-		}
-		fmt.Fprintf(c.out, "load balancer %s deleted\n", a[0])
-		return nil
-	})
+	return rpc(c, (*rpcclient.Client).DeleteLoadBalancer, &api.LoadBalancerRef{Name: a[0]}, said[*api.Empty](c, "load balancer "+a[0]+" deleted"))
 }
 
 func (c *cli) lbListener(args []string, add bool) error {
@@ -173,50 +163,32 @@ func (c *cli) lbListener(args []string, add bool) error {
 		return fmt.Errorf("lb listener: --member-port %d is out of range 1-65535", *mport)
 	}
 	req := &api.LoadBalancerListener{Name: a[0], Listener: &api.Listener{Port: uint32(port), MemberPort: uint32(*mport), Name: *name}}
-	return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
-		if add {
-			got, err := cl.AddListener(ctx, req)
-			return c.lbReply(got, err)
-		}
-		got, err := cl.DeleteListener(ctx, req)
-		return c.lbReply(got, err)
-	})
-}
-
-func (c *cli) lbMember(args []string, op string) error {
-	a, err := positionals(flag.NewFlagSet("lb member", flag.ContinueOnError), args, 2, "lb member "+op, "NAME and MEMBER are")
-	if err != nil {
-		return err
+	f := (*rpcclient.Client).DeleteListener
+	if add {
+		f = (*rpcclient.Client).AddListener
 	}
-	req := &api.LoadBalancerMemberRef{Name: a[0], Member: a[1], Enabled: op == "enable"}
-	return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
-		var got *api.LoadBalancer
-		var err error
-		switch op {
-		case "add":
-			got, err = cl.AddMember(ctx, req)
-		case "delete":
-			got, err = cl.DeleteMember(ctx, req)
-		default:
-			got, err = cl.SetMemberEnabled(ctx, req)
-		}
-		return c.lbReply(got, err)
-	})
+	return rpc(c, f, req, c.lbReply)
 }
 
-func (c *cli) lbMemberAdd(args []string) error {
-	fs := flag.NewFlagSet("lb member add", flag.ContinueOnError)
-	req := &api.LoadBalancerMemberRef{}
-	fs.Func("weight", "member weight: only 1 (OVN 23.03 has no weights)", uintFlag(&req.Weight))
-	a, err := positionals(fs, args, 2, "lb member add", "NAME and MEMBER are")
+// lbMember runs lb member add|delete|enable|disable (op).
+func (c *cli) lbMember(args []string, op string) error {
+	fs := flag.NewFlagSet("lb member "+op, flag.ContinueOnError)
+	req := &api.LoadBalancerMemberRef{Enabled: op == "enable"}
+	if op == "add" {
+		fs.Func("weight", "member weight: only 1 (OVN 23.03 has no weights)", uintFlag(&req.Weight))
+	}
+	a, err := positionals(fs, args, 2, "lb member "+op, "NAME and MEMBER are")
 	if err != nil {
 		return err
 	}
 	req.Name, req.Member = a[0], a[1]
-	return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
-		got, err := cl.AddMember(ctx, req)
-		return c.lbReply(got, err)
-	})
+	f := map[string]func(*rpcclient.Client, context.Context, *api.LoadBalancerMemberRef, ...grpc.CallOption) (*api.LoadBalancer, error){
+		"add": (*rpcclient.Client).AddMember, "delete": (*rpcclient.Client).DeleteMember,
+	}[op]
+	if f == nil {
+		f = (*rpcclient.Client).SetMemberEnabled
+	}
+	return rpc(c, f, req, c.lbReply)
 }
 
 func (c *cli) lbSet(args []string) error {
@@ -239,10 +211,7 @@ func (c *cli) lbSet(args []string) error {
 		return fmt.Errorf("lb set: nothing to set: give --fip or --affinity-timeout")
 	}
 	req.Name = a[0]
-	return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
-		got, err := cl.UpdateLoadBalancer(ctx, req)
-		return c.lbReply(got, err)
-	})
+	return rpc(c, (*rpcclient.Client).UpdateLoadBalancer, req, c.lbReply)
 }
 
 func (c *cli) lbHealth(args []string, set bool) error {
@@ -261,10 +230,7 @@ func (c *cli) lbHealth(args []string, set bool) error {
 	if set {
 		req.HealthCheck = h
 	}
-	return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
-		got, err := cl.SetHealthCheck(ctx, req)
-		return c.lbReply(got, err)
-	})
+	return rpc(c, (*rpcclient.Client).SetHealthCheck, req, c.lbReply)
 }
 
 func uintFlag(p *uint32) func(string) error {

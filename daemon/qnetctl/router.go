@@ -89,70 +89,58 @@ func positionals(fs *flag.FlagSet, args []string, n int, what, names string) ([]
 	return pos, nil
 }
 
-func (c *cli) routerReply(got *api.Router, err error, msg string) error {
-	if err != nil {
-		return err
+// routerReply is the reply of a call answering with a router: msg (""
+// none) and the router.
+func (c *cli) routerReply(msg string) func(*api.Router, error) error {
+	return func(got *api.Router, err error) error {
+		if err != nil {
+			return err
+		}
+		if c.output == "json" {
+			return c.json(got)
+		}
+		if msg != "" {
+			fmt.Fprintln(c.out, msg)
+		}
+		return c.printRouter(got)
 	}
-	if c.output == "json" {
-		return c.json(got)
-	}
-	if msg != "" {
-		fmt.Fprintln(c.out, msg)
-	}
-	return c.printRouter(got)
 }
 
 func (c *cli) routerCreate(args []string) error {
-	a, err := positionals(flag.NewFlagSet("router create", flag.ContinueOnError), args, 1, "router create", "NAME is")
+	a, err := bare(args, 1, "router create", "NAME is")
 	if err != nil {
 		return err
 	}
-	return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
-		got, err := cl.CreateRouter(ctx, &api.Router{Name: a[0]})
-		return c.routerReply(got, err, "router "+a[0]+" created")
-	})
+	return rpc(c, (*rpcclient.Client).CreateRouter, &api.Router{Name: a[0]}, c.routerReply("router "+a[0]+" created"))
 }
 
 func (c *cli) routerShow(args []string) error {
-	a, err := positionals(flag.NewFlagSet("router show", flag.ContinueOnError), args, 1, "router show", "NAME is")
+	a, err := bare(args, 1, "router show", "NAME is")
 	if err != nil {
 		return err
 	}
-	return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
-		got, err := cl.GetRouter(ctx, &api.RouterRef{Name: a[0]})
-		return c.routerReply(got, err, "")
-	})
+	return rpc(c, (*rpcclient.Client).GetRouter, &api.RouterRef{Name: a[0]}, c.routerReply(""))
 }
 
 func (c *cli) routerDelete(args []string) error {
-	a, err := positionals(flag.NewFlagSet("router delete", flag.ContinueOnError), args, 1, "router delete", "NAME is")
+	a, err := bare(args, 1, "router delete", "NAME is")
 	if err != nil {
 		return err
 	}
-	return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
-		if _, err := cl.DeleteRouter(ctx, &api.RouterRef{Name: a[0]}); err != nil {
-			return err
-		}
-		fmt.Fprintf(c.out, "router %s deleted\n", a[0])
-		return nil
-	})
+	return rpc(c, (*rpcclient.Client).DeleteRouter, &api.RouterRef{Name: a[0]}, said[*api.Empty](c, "router "+a[0]+" deleted"))
 }
 
 func (c *cli) routerNetwork(args []string, attach bool) error {
 	what := map[bool]string{true: "router attach", false: "router detach"}[attach]
-	a, err := positionals(flag.NewFlagSet(what, flag.ContinueOnError), args, 2, what, "ROUTER and NETWORK are")
+	a, err := bare(args, 2, what, "ROUTER and NETWORK are")
 	if err != nil {
 		return err
 	}
-	return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
-		req := &api.RouterNetwork{Router: a[0], Network: a[1]}
-		if attach {
-			got, err := cl.AttachNetwork(ctx, req)
-			return c.routerReply(got, err, fmt.Sprintf("network %s attached to router %s", a[1], a[0]))
-		}
-		got, err := cl.DetachNetwork(ctx, req)
-		return c.routerReply(got, err, fmt.Sprintf("network %s detached from router %s", a[1], a[0]))
-	})
+	req := &api.RouterNetwork{Router: a[0], Network: a[1]}
+	if attach {
+		return rpc(c, (*rpcclient.Client).AttachNetwork, req, c.routerReply(fmt.Sprintf("network %s attached to router %s", a[1], a[0])))
+	}
+	return rpc(c, (*rpcclient.Client).DetachNetwork, req, c.routerReply(fmt.Sprintf("network %s detached from router %s", a[1], a[0])))
 }
 
 // routeEdit: "ROUTER CIDR via IP" (delete: "via IP" optional).
@@ -167,14 +155,10 @@ func (c *cli) routeEdit(args []string, add bool) error {
 	default:
 		return usageErr(what + ": ROUTER CIDR via IP required (e.g. router route add r1 192.168.10.0/24 via 10.0.1.254)")
 	}
-	return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
-		if add {
-			got, err := cl.AddRoute(ctx, req)
-			return c.routerReply(got, err, "route added")
-		}
-		got, err := cl.DeleteRoute(ctx, req)
-		return c.routerReply(got, err, "route deleted")
-	})
+	if add {
+		return rpc(c, (*rpcclient.Client).AddRoute, req, c.routerReply("route added"))
+	}
+	return rpc(c, (*rpcclient.Client).DeleteRoute, req, c.routerReply("route deleted"))
 }
 
 func (c *cli) routerSetGateway(args []string) error {
@@ -188,21 +172,15 @@ func (c *cli) routerSetGateway(args []string) error {
 		return err
 	}
 	req.Router, req.Network = a[0], a[1]
-	return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
-		got, err := cl.SetRouterGateway(ctx, req)
-		return c.routerReply(got, err, fmt.Sprintf("router %s has its gateway on %s", a[0], a[1]))
-	})
+	return rpc(c, (*rpcclient.Client).SetRouterGateway, req, c.routerReply(fmt.Sprintf("router %s has its gateway on %s", a[0], a[1])))
 }
 
 func (c *cli) routerClearGateway(args []string) error {
-	a, err := positionals(flag.NewFlagSet("router clear-gateway", flag.ContinueOnError), args, 1, "router clear-gateway", "ROUTER is")
+	a, err := bare(args, 1, "router clear-gateway", "ROUTER is")
 	if err != nil {
 		return err
 	}
-	return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
-		got, err := cl.ClearRouterGateway(ctx, &api.RouterRef{Name: a[0]})
-		return c.routerReply(got, err, "gateway of router "+a[0]+" cleared")
-	})
+	return rpc(c, (*rpcclient.Client).ClearRouterGateway, &api.RouterRef{Name: a[0]}, c.routerReply("gateway of router "+a[0]+" cleared"))
 }
 
 func (c *cli) routerList([]string) error {

@@ -21,9 +21,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
@@ -50,45 +48,14 @@ type testPort struct {
 
 func startOVN(t *testing.T) *ovnEnv {
 	t.Helper()
-	northd := ovsdbtest.Require(t, "ovn-northd")
 	ovsdbtest.Require(t, "ovn-trace")
 	ovsdbtest.Require(t, "ovn-nbctl")
 	e := &ovnEnv{t: t, nb: ovsdbtest.NewNB(t), sb: ovsdbtest.NewSB(t), ports: map[string]testPort{}}
-	dir := filepath.Dir(e.nb.Socket)
-	e.northdLog = filepath.Join(t.TempDir(), "ovn-northd.log")
-	cmd := exec.Command(northd, "--ovnnb-db="+e.nb.Remote, "--ovnsb-db="+e.sb.Remote,
-		"--unixctl="+filepath.Join(dir, "northd.ctl"), "--no-chdir",
-		"--log-file="+e.northdLog, "-vconsole:off", "-vfile:info")
-	var stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stderr, &stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start ovn-northd: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		if t.Failed() {
-			b, _ := os.ReadFile(e.northdLog)
-			t.Logf("ovn-northd log:\n%s%s", tailLines(string(b), 30), stderr.String())
-		}
-	})
+	e.northdLog = ovsdbtest.Northd(t, e.nb, e.sb)
 	e.nbctl("init")
 	e.nbctl("ls-add", network)
 	e.addPorts("probe") // in no group: a port to trace from
 	return e
-}
-
-func tailLines(s string, n int) string {
-	l := strings.Split(s, "\n")
-	return strings.Join(l[max(0, len(l)-n):], "\n")
 }
 
 func (e *ovnEnv) nbctl(args ...string) string {

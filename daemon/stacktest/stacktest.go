@@ -3,8 +3,9 @@
 // private Northbound (and, if asked, Southbound) ovsdb-server with the
 // stores below them wired as in main — the IPAM store, the network
 // services, the network store and the port transaction — and the steps
-// their tests repeat: create a network or a port, register a chassis, and
-// check that a refused request wrote nothing.
+// their tests repeat: create a network or a port, register a chassis, run
+// ovn-northd or a second daemon's clients, and check that a refused
+// request wrote nothing.
 //
 // The store under test is built on the Stack's clients and handed back
 // with Wire, because the network store asks it what keeps a network
@@ -16,6 +17,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -111,14 +113,41 @@ func (s *Stack) Port(name, netName, chassis string) ovn.Port {
 // none) and waits for it in the cache.
 func (s *Stack) Chassis(name, ip, mappings string) {
 	s.T.Helper()
-	s.SBSrv.Run("ovn-sbctl", "--db="+s.SBSrv.Remote, "chassis-add", name, "geneve", ip)
+	s.SBCtl("chassis-add", name, "geneve", ip)
 	if mappings != "" {
-		s.SBSrv.Run("ovn-sbctl", "--db="+s.SBSrv.Remote, "set", "Chassis", name, "other_config:ovn-bridge-mappings="+mappings)
+		s.SBCtl("set", "Chassis", name, "other_config:ovn-bridge-mappings="+mappings)
 	}
 	ovsdbtest.Eventually(s.T, 5*time.Second, func() bool {
 		ch, err := s.SB.GetChassis(name)
 		return err == nil && (mappings == "" || len(ovn.BridgeMappings(ch)) > 0)
 	}, "chassis %s", name)
+}
+
+// Northd runs a real ovn-northd on the stack's databases (New with sb)
+// until the test ends.
+func (s *Stack) Northd() {
+	s.T.Helper()
+	ovsdbtest.Northd(s.T, s.NBSrv, s.SBSrv)
+}
+
+// NBCtl runs ovn-nbctl on the Northbound with args and returns its output.
+func (s *Stack) NBCtl(args ...string) string {
+	s.T.Helper()
+	return s.NBSrv.Run("ovn-nbctl", append([]string{"--db=" + s.NBSrv.Remote, "--timeout=10"}, args...)...)
+}
+
+// SBCtl runs ovn-sbctl on the Southbound with args and returns its output.
+func (s *Stack) SBCtl(args ...string) string {
+	s.T.Helper()
+	return s.SBSrv.Run("ovn-sbctl", append([]string{"--db=" + s.SBSrv.Remote, "--timeout=10"}, args...)...)
+}
+
+// SecondDaemon is another daemon's view of the same Northbound: its own
+// client (its cache loaded) and its own IPAM store.
+func (s *Stack) SecondDaemon() (*ovn.NB, *ipamstore.Store) {
+	s.T.Helper()
+	nb := ovntest.DialNB(s.T, s.NBSrv)
+	return nb, &ipamstore.Store{NB: nb, MACPrefix: MACPrefix, Log: ovsdbtest.Logger(s.T)}
 }
 
 // Dump is the whole Northbound database.
@@ -143,5 +172,27 @@ func (s *Stack) Refused(what string, kind error, f func() error, names ...string
 	}
 	if after := s.Dump(); after != before {
 		s.T.Fatalf("%s: Northbound changed by a refused request", what)
+	}
+}
+
+// AtOnce runs f(0), ..., f(n-1) in goroutines at once (two daemons'
+// requests racing) and fails the test if any returned an error.
+func AtOnce(t testing.TB, n int, f func(i int) error) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errc := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errc <- f(i)
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	lbstore "github.com/quantumnet/quantumnet/daemon/lb/nbstore"
 	"github.com/quantumnet/quantumnet/daemon/lport/lbmember"
 	"github.com/quantumnet/quantumnet/daemon/network"
+	"github.com/quantumnet/quantumnet/daemon/stacktest"
 	"github.com/quantumnet/quantumnet/pkg/errs"
 	"github.com/quantumnet/quantumnet/pkg/ovn/ovntest"
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
@@ -27,26 +28,11 @@ func TestIntegrationVMLoadBalancers(t *testing.T) {
 	red, _ := network.Parse(network.Input{Name: "red", Subnet4: "10.9.0.0/24"})
 	ovntest.Switch("red", red.ExternalIDs())(t, nb)
 	ovntest.WaitSwitch(t, nb, "red")
-	for _, l := range []lb.LoadBalancer{
-		{Name: "web", Network: "blue", VIP: netip.MustParseAddr("10.8.0.100")},
-		{Name: "api", Network: "blue", VIP: netip.MustParseAddr("10.8.0.101")},
-		{Name: "other", Network: "red", VIP: netip.MustParseAddr("10.9.0.100")},
-	} {
-		if _, err := lbs.Create(ctx, l); err != nil {
-			t.Fatal(err)
-		}
-	}
-	members := func(name string) string {
-		l, err := lbs.Get(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var ids []string
-		for _, mb := range l.Members {
-			ids = append(ids, mb.ID())
-		}
-		return strings.Join(ids, ",")
-	}
+	stacktest.LoadBalancers(t, ctx, lbs,
+		lb.LoadBalancer{Name: "web", Network: "blue", VIP: netip.MustParseAddr("10.8.0.100")},
+		lb.LoadBalancer{Name: "api", Network: "blue", VIP: netip.MustParseAddr("10.8.0.101")},
+		lb.LoadBalancer{Name: "other", Network: "red", VIP: netip.MustParseAddr("10.9.0.100")})
+	members := func(name string) string { return stacktest.Members(t, lbs, name) }
 	dom := Domain{Name: "web1", UUID: "11111111-2222-3333-4444-555555555555", NICs: []NIC{
 		{InterfaceID: "aaaa", MAC: "52:54:00:00:00:01", Network: "blue", LoadBalancers: []string{"api", "web"}},
 	}}

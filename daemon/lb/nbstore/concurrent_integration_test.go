@@ -1,32 +1,19 @@
 package nbstore
 
 import (
-	"context"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/quantumnet/quantumnet/daemon/lb"
-	ipamstore "github.com/quantumnet/quantumnet/ipam/nbstore"
-	"github.com/quantumnet/quantumnet/pkg/ovn"
+	"github.com/quantumnet/quantumnet/daemon/stacktest"
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
 )
 
 // secondDaemon is another daemon's load balancer manager on the same
 // Northbound: its own connection, cache and IPAM state.
 func (e *routedEnv) secondDaemon() *Manager {
-	nb, err := ovn.NewNB(e.ctx, []string{e.nbSrv.Remote}, nil, e.m.Log)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.t.Cleanup(nb.Close)
-	wctx, cancel := context.WithTimeout(e.ctx, 10*time.Second)
-	defer cancel()
-	if err := nb.WaitConnected(wctx); err != nil {
-		e.t.Fatal(err)
-	}
-	store := &ipamstore.Store{NB: nb, MACPrefix: [3]byte{0x0a, 0x51, 0x4e}, Log: e.m.Log}
-	return &Manager{NB: nb, Alloc: store, Log: e.m.Log, MonitorMAC: e.m.MonitorMAC}
+	nb, alloc := e.SecondDaemon()
+	return &Manager{NB: nb, Alloc: alloc, Log: e.m.Log, MonitorMAC: e.m.MonitorMAC}
 }
 
 // TestIntegrationLoadBalancerTwoDaemons: two daemons add members on the
@@ -50,27 +37,11 @@ func TestIntegrationLoadBalancerTwoDaemons(t *testing.T) {
 		e.port(names[i], "red")
 	}
 	ovsdbtest.Eventually(t, 5*time.Second, func() bool { _, ok := m2.NB.PortByName(names[n-1]); return ok }, "second daemon's cache")
-	var wg sync.WaitGroup
-	errc := make(chan error, n)
-	for i, name := range names {
-		m := e.m
-		if i%2 == 1 {
-			m = m2
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := m.AddMember(e.ctx, "web", name, 0)
-			errc <- err
-		}()
-	}
-	wg.Wait()
-	close(errc)
-	for err := range errc {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	stacktest.AtOnce(t, n, func(i int) error {
+		m := []*Manager{e.m, m2}[i%2]
+		_, err := m.AddMember(e.ctx, "web", names[i], 0)
+		return err
+	})
 	// Both caches converge on every member and one source on red.
 	for _, m := range []*Manager{e.m, m2} {
 		ovsdbtest.Eventually(t, 5*time.Second, func() bool {
@@ -88,9 +59,6 @@ func TestIntegrationLoadBalancerTwoDaemons(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ovsdbtest.Eventually(t, 10*time.Second, func() bool {
-		l, err := e.m.Get("web")
-		return err == nil && len(l.Members) == 0 && len(l.Sources) == 0 && len(e.lbReservations("web", "red")) == 0
-	}, "members and red's source gone")
+	e.waitMembers(0, "members and red's source gone")
 	e.wantVIPs(`{"10.0.0.100:80"=""}`)
 }

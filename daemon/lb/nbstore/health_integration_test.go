@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/quantumnet/quantumnet/daemon/lb"
-	"github.com/quantumnet/quantumnet/pkg/ovn/ovntest"
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
 )
 
@@ -14,9 +13,8 @@ import (
 // Southbound Service_Monitor says (rows written as ovn-northd and
 // ovn-controller would), unknown without a row.
 func TestIntegrationLoadBalancerHealth(t *testing.T) {
-	e := newEnv(t)
-	sb, sbSrv := ovntest.NewSB(t)
-	e.m.SB = sb
+	e := stackEnv(t, true)
+	e.m.SB = e.SB
 	e.network("blue", "10.0.0.0/24")
 	p1, p2 := e.port("p1", "blue"), e.port("p2", "blue")
 	if _, err := e.m.Create(e.ctx, lb.LoadBalancer{Name: "web", Network: "blue", VIP: mustAddr("10.0.0.100")}); err != nil {
@@ -37,7 +35,7 @@ func TestIntegrationLoadBalancerHealth(t *testing.T) {
 		}
 	}
 	monitor := func(port, ip, status string) {
-		sbSrv.Run("ovn-sbctl", "--db="+sbSrv.Remote, "create", "Service_Monitor", "logical_port="+port, "ip="+ip,
+		e.SBCtl("create", "Service_Monitor", "logical_port="+port, "ip="+ip,
 			"port="+strconv.Itoa(8080), "protocol=tcp", "status="+status, "src_ip=10.0.0.1")
 	}
 	monitor("p1", p1.IPs[0].String(), "online")

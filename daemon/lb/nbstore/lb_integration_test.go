@@ -9,106 +9,54 @@ import (
 
 	"github.com/quantumnet/quantumnet/daemon/lb"
 	"github.com/quantumnet/quantumnet/daemon/lport"
-	"github.com/quantumnet/quantumnet/daemon/netsvc"
 	"github.com/quantumnet/quantumnet/daemon/network"
 	netstore "github.com/quantumnet/quantumnet/daemon/network/nbstore"
-	ipamstore "github.com/quantumnet/quantumnet/ipam/nbstore"
+	"github.com/quantumnet/quantumnet/daemon/stacktest"
 	"github.com/quantumnet/quantumnet/pkg/errs"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
-	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
 )
 
+// env is a real Northbound (and, if asked, Southbound) ovsdb-server with
+// the stores wired as in main (daemon/stacktest) and the load balancer
+// store under test.
 type env struct {
+	*stacktest.Stack
 	t     testing.TB
 	ctx   context.Context
-	nbSrv *ovsdbtest.Server
 	nb    *ovn.NB
 	nets  *netstore.Manager
 	ports *lport.Ports
 	m     *Manager
 }
 
-func newEnv(t testing.TB) *env {
-	nbSrv := ovsdbtest.New(t, "../../../pkg/ovn/nbdb/ovn-nb.ovsschema")
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	log := ovsdbtest.Logger(t)
-	nb, err := ovn.NewNB(ctx, []string{nbSrv.Remote}, nil, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nb.Close)
-	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
-	defer wcancel()
-	if err := nb.WaitConnected(wctx); err != nil {
-		t.Fatal(err)
-	}
-	store := &ipamstore.Store{NB: nb, MACPrefix: [3]byte{0x0a, 0x51, 0x4e}, Log: log}
-	svc := &netsvc.Manager{NB: nb, Alloc: store, Log: log}
-	m := &Manager{NB: nb, Alloc: store, Log: log, MonitorMAC: "0a:51:4e:00:00:01"}
-	nets := &netstore.Manager{NB: nb, Services: svc, Users: m, Log: log}
-	ports := &lport.Ports{NB: nb, Store: store, DHCP: svc}
-	return &env{t: t, ctx: ctx, nbSrv: nbSrv, nb: nb, nets: nets, ports: ports, m: m}
+func newEnv(t testing.TB) *env { return stackEnv(t, false) }
+
+// stackEnv is env with a Southbound too if sb (the store under test does
+// not use it: a test that wants it sets m.SB).
+func stackEnv(t testing.TB, sb bool) *env {
+	s := stacktest.New(t, sb)
+	m := &Manager{NB: s.NB, Alloc: s.Alloc, Log: ovsdbtest.Logger(t), MonitorMAC: "0a:51:4e:00:00:01"}
+	s.Wire(m, nil)
+	return &env{Stack: s, t: t, ctx: s.Ctx, nb: s.NB, nets: s.Nets, ports: s.Ports, m: m}
 }
 
+// network creates a network with its services and an IPv4 subnet.
 func (e *env) network(name, subnet string) {
 	e.t.Helper()
-	spec, err := network.Parse(network.Input{Name: name, Subnet4: subnet})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if err := e.nets.Create(e.ctx, spec); err != nil {
-		e.t.Fatal(err)
-	}
-	ovsdbtest.Eventually(e.t, 5*time.Second, func() bool { return e.nb.GetRouterPort(netsvc.RouterPortName(name)) != nil }, "gateway port of %s", name)
+	e.Network(network.Input{Name: name, Subnet4: subnet})
 }
 
+// port creates a container's port on a network.
 func (e *env) port(name, netName string) ovn.Port {
 	e.t.Helper()
-	p := ovn.Port{Name: name, Network: netName, Kind: keys.KindContainer, ContainerID: "c-" + name, Ifname: "eth0"}
-	if _, err := e.ports.Create(e.ctx, p, ipamstore.Want{}); err != nil {
-		e.t.Fatal(err)
-	}
-	got, err := e.nb.LookupPort(name)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return got
-}
-
-func (e *env) nbctl(args ...string) string {
-	e.t.Helper()
-	return strings.TrimSpace(e.nbSrv.Run("ovn-nbctl", append([]string{"--db=" + e.nbSrv.Remote, "--timeout=10"}, args...)...))
-}
-
-func (e *env) dump() string {
-	e.t.Helper()
-	return e.nbSrv.Run("ovsdb-client", "dump", e.nbSrv.Remote, "OVN_Northbound")
-}
-
-// refused checks f fails with kind, naming every one of names, leaving NB as it was.
-func (e *env) refused(what string, kind error, f func() error, names ...string) {
-	e.t.Helper()
-	before := e.dump()
-	err := f()
-	if err == nil || !errors.Is(err, kind) {
-		e.t.Fatalf("%s: %v, want an error of kind %v", what, err, kind)
-	}
-	for _, n := range names {
-		if !strings.Contains(err.Error(), n) {
-			e.t.Fatalf("%s: %q does not name %q", what, err, n)
-		}
-	}
-	if after := e.dump(); after != before {
-		e.t.Fatalf("%s: Northbound changed by a refused request", what)
-	}
+	return e.Port(name, netName, "")
 }
 
 func (e *env) wantVIPs(want string) {
 	e.t.Helper()
 	ovsdbtest.Eventually(e.t, 5*time.Second, func() bool {
-		return e.nbctl("get", "Load_Balancer", "qn-lb-web", "vips") == want
+		return e.NBCtl("get", "Load_Balancer", "qn-lb-web", "vips") == want
 	}, "vips %s", want)
 }
 
@@ -121,14 +69,14 @@ func TestIntegrationLoadBalancer(t *testing.T) {
 	if err != nil || l.Protocol != "tcp" {
 		t.Fatalf("create: %+v %v", l, err)
 	}
-	lbUUID := e.nbctl("--bare", "--columns=_uuid", "find", "Load_Balancer", "name=qn-lb-web")
-	if got := e.nbctl("get", "Logical_Switch", "qn-blue", "load_balancer"); !strings.Contains(got, lbUUID) {
+	lbUUID := e.NBCtl("--bare", "--columns=_uuid", "find", "Load_Balancer", "name=qn-lb-web")
+	if got := e.NBCtl("get", "Logical_Switch", "qn-blue", "load_balancer"); !strings.Contains(got, lbUUID) {
 		t.Fatalf("switch load_balancer %s, want %s", got, lbUUID)
 	}
-	if got := e.nbctl("--bare", "--columns=load_balancer", "find", "Logical_Router", "load_balancer{>=}"+lbUUID); got == "" {
+	if got := e.NBCtl("--bare", "--columns=load_balancer", "find", "Logical_Router", "load_balancer{>=}"+lbUUID); got == "" {
 		t.Fatal("the network's router does not carry the load balancer")
 	}
-	if got := e.nbctl("--bare", "--columns=external_ids", "find", "DHCP_Options", "external_ids:\"quantumnet:owner\"=\"lb:web\""); !strings.Contains(got, "10.0.0.100") {
+	if got := e.NBCtl("--bare", "--columns=external_ids", "find", "DHCP_Options", "external_ids:\"quantumnet:owner\"=\"lb:web\""); !strings.Contains(got, "10.0.0.100") {
 		t.Fatalf("vip reservation: %q", got)
 	}
 	e.refusals(p1)
@@ -157,41 +105,41 @@ func TestIntegrationLoadBalancer(t *testing.T) {
 
 func (e *env) refusals(p1 ovn.Port) {
 	t := e.t
-	e.refused("vip outside", errs.Invalid, func() error {
+	e.Refused("vip outside", errs.Invalid, func() error {
 		_, err := e.m.Create(e.ctx, lb.LoadBalancer{Name: "x", Network: "blue", VIP: mustAddr("10.9.0.5")})
 		return err
 	}, "vip", "10.9.0.5")
-	e.refused("vip of a port", errs.Conflict, func() error {
+	e.Refused("vip of a port", errs.Conflict, func() error {
 		_, err := e.m.Create(e.ctx, lb.LoadBalancer{Name: "x", Network: "blue", VIP: p1.IPs[0]})
 		return err
 	}, "vip", p1.IPs[0].String())
-	e.refused("vip of another lb", errs.Conflict, func() error {
+	e.Refused("vip of another lb", errs.Conflict, func() error {
 		_, err := e.m.Create(e.ctx, lb.LoadBalancer{Name: "x", Network: "blue", VIP: mustAddr("10.0.0.100")})
 		return err
 	}, "vip", "10.0.0.100")
-	e.refused("bad protocol", errs.Invalid, func() error {
+	e.Refused("bad protocol", errs.Invalid, func() error {
 		_, err := e.m.Create(e.ctx, lb.LoadBalancer{Name: "x", Network: "blue", VIP: mustAddr("10.0.0.101"), Protocol: "icmp"})
 		return err
 	}, "protocol")
 	if _, err := e.m.AddListener(e.ctx, "web", lb.Listener{Port: 443, MemberPort: 8443}); err != nil {
 		t.Fatal(err)
 	}
-	e.refused("duplicate listener", errs.Conflict, func() error {
+	e.Refused("duplicate listener", errs.Conflict, func() error {
 		_, err := e.m.AddListener(e.ctx, "web", lb.Listener{Port: 443, MemberPort: 1})
 		return err
 	}, "443")
-	e.refused("listener out of range", errs.Invalid, func() error {
+	e.Refused("listener out of range", errs.Invalid, func() error {
 		_, err := e.m.AddListener(e.ctx, "web", lb.Listener{Port: 70000, MemberPort: 1})
 		return err
 	}, "listener port", "70000")
 	if _, err := e.m.DeleteListener(e.ctx, "web", 443); err != nil {
 		t.Fatal(err)
 	}
-	e.refused("member unknown port", errs.NotFound, func() error {
+	e.Refused("member unknown port", errs.NotFound, func() error {
 		_, err := e.m.AddMember(e.ctx, "web", "nope", 0)
 		return err
 	}, "nope")
-	e.refused("network in use", errs.InUse, func() error { return e.nets.Delete(e.ctx, "blue") }, "blue", "web")
+	e.Refused("network in use", errs.InUse, func() error { return e.nets.Delete(e.ctx, "blue") }, "blue", "web")
 }
 
 func (e *env) healthCheck(a1, a2 string) {
@@ -200,9 +148,9 @@ func (e *env) healthCheck(a1, a2 string) {
 		t.Fatal(err)
 	}
 	ovsdbtest.Eventually(t, 5*time.Second, func() bool {
-		return e.nbctl("--bare", "--columns=vip", "find", "Load_Balancer_Health_Check") == "10.0.0.100:80"
+		return e.NBCtl("--bare", "--columns=vip", "find", "Load_Balancer_Health_Check") == "10.0.0.100:80"
 	}, "health check row")
-	opts := e.nbctl("--bare", "--columns=options", "find", "Load_Balancer_Health_Check")
+	opts := e.NBCtl("--bare", "--columns=options", "find", "Load_Balancer_Health_Check")
 	for _, w := range []string{"interval=5", "timeout=2", "success_count=2", "failure_count=3"} {
 		if !strings.Contains(opts, w) {
 			t.Fatalf("health check options %q lack %s", opts, w)
@@ -214,10 +162,10 @@ func (e *env) healthCheck(a1, a2 string) {
 	}
 	src := l0.Source.String()
 	want := `{"` + a1 + `"="p1:` + src + `", "` + a2 + `"="p2:` + src + `"}`
-	if got := e.nbctl("get", "Load_Balancer", "qn-lb-web", "ip_port_mappings"); got != sortedMap(got, want) {
+	if got := e.NBCtl("get", "Load_Balancer", "qn-lb-web", "ip_port_mappings"); got != sortedMap(got, want) {
 		t.Fatalf("ip_port_mappings %s, want %s", got, want)
 	}
-	if got := e.nbctl("get", "NB_Global", ".", "options:svc_monitor_mac"); got != `"0a:51:4e:00:00:01"` {
+	if got := e.NBCtl("get", "NB_Global", ".", "options:svc_monitor_mac"); got != `"0a:51:4e:00:00:01"` {
 		t.Fatalf("svc_monitor_mac %s", got)
 	}
 	l, err := e.m.Get("web")
@@ -232,11 +180,11 @@ func (e *env) deleteAll() {
 		t.Fatal(err)
 	}
 	for _, table := range []string{"Load_Balancer", "Load_Balancer_Health_Check"} {
-		if got := e.nbctl("--bare", "--columns=_uuid", "list", table); got != "" {
+		if got := e.NBCtl("--bare", "--columns=_uuid", "list", table); got != "" {
 			t.Fatalf("%s rows left: %s", table, got)
 		}
 	}
-	if got := e.nbctl("--bare", "--columns=_uuid", "find", "DHCP_Options", "external_ids:\"quantumnet:owner\"=\"lb:web\""); got != "" {
+	if got := e.NBCtl("--bare", "--columns=_uuid", "find", "DHCP_Options", "external_ids:\"quantumnet:owner\"=\"lb:web\""); got != "" {
 		t.Fatalf("vip reservation left: %s", got)
 	}
 	if _, err := e.m.Get("web"); !errors.Is(err, errs.NotFound) {

@@ -1,13 +1,8 @@
 package nbstore
 
 import (
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -17,42 +12,6 @@ import (
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
 )
 
-// northd runs a real ovn-northd on the env's databases.
-func (e *routedEnv) northd() {
-	e.t.Helper()
-	bin := ovsdbtest.Require(e.t, "ovn-northd")
-	dir := filepath.Dir(e.nbSrv.Socket)
-	cmd := exec.Command(bin, "--ovnnb-db="+e.nbSrv.Remote, "--ovnsb-db="+e.sbSrv.Remote, "--unixctl="+filepath.Join(dir, "northd.ctl"),
-		"--no-chdir", "--log-file="+filepath.Join(dir, "northd.log"), "-vconsole:off")
-	// Pdeathsig fires when the forking thread exits: keep this goroutine
-	// (the test's, which also runs the cleanup) on its thread.
-	runtime.LockOSThread()
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		e.t.Fatal(err)
-	}
-	e.t.Cleanup(func() {
-		if e.t.Failed() {
-			b, _ := os.ReadFile(filepath.Join(dir, "northd.log"))
-			e.t.Logf("northd.log:\n%s", b)
-		}
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	})
-}
-
-func (e *routedEnv) sbctl(args ...string) string {
-	e.t.Helper()
-	return strings.TrimSpace(e.sbSrv.Run("ovn-sbctl", append([]string{"--db=" + e.sbSrv.Remote, "--timeout=10"}, args...)...))
-}
-
 // TestIntegrationLoadBalancerNorthd: ovn-northd compiles what the store
 // writes: ARP replies for the floating IP on the router's gateway port
 // (so hosts outside reach the listeners there), the VIP balanced on the
@@ -60,10 +19,10 @@ func (e *routedEnv) sbctl(args ...string) string {
 // members probed from the sources the store reserved.
 func TestIntegrationLoadBalancerNorthd(t *testing.T) {
 	e := newRoutedEnv(t)
-	e.sbctl("chassis-add", "ch-a", "geneve", "127.0.0.2")
-	e.sbctl("set", "Chassis", "ch-a", "other_config:ovn-bridge-mappings=physnet1:br-ex")
-	e.input(extNet)
-	e.input(network.Input{Name: "blue", Subnet4: "10.0.0.0/24", Subnet6: "fd00:b::/64"})
+	e.SBCtl("chassis-add", "ch-a", "geneve", "127.0.0.2")
+	e.SBCtl("set", "Chassis", "ch-a", "other_config:ovn-bridge-mappings=physnet1:br-ex")
+	e.Network(extNet)
+	e.Network(network.Input{Name: "blue", Subnet4: "10.0.0.0/24", Subnet6: "fd00:b::/64"})
 	e.network("red", "10.1.0.0/24")
 	e.must(e.rt.Create(e.ctx, "r1"))
 	e.must(e.rt.Attach(e.ctx, "r1", "blue"))
@@ -84,32 +43,32 @@ func TestIntegrationLoadBalancerNorthd(t *testing.T) {
 	e.must(e.m.AddListener(e.ctx, "web6", lb.Listener{Port: 80, MemberPort: 8080}))
 	e.must(e.m.AddMember(e.ctx, "web6", "pb", 0))
 	e.must(e.m.SetHealthCheck(e.ctx, "web6", hc))
-	e.northd()
+	e.Northd()
 	ovsdbtest.Eventually(t, 20*time.Second, func() bool {
-		all := e.sbctl("lflow-list")
+		all := e.SBCtl("lflow-list")
 		return lbARPSet.MatchString(all) && strings.Contains(all, "ip4.dst == 192.0.2.60 && tcp && tcp.dst == 80")
 	}, "router flows for the floating IP")
 	// The gateway port answers ARP for the router's load balancer VIPs
 	// (an address set holding the floating IP), on the gateway chassis.
-	flows := e.sbctl("lflow-list", "qn-lr-r1")
+	flows := e.SBCtl("lflow-list", "qn-lr-r1")
 	arp := lbARPSet.FindStringSubmatch(flows)
 	if arp == nil || !strings.Contains(arp[0], "ARP reply") {
 		t.Fatalf("no ARP reply for the router's LB VIPs on the gateway port:\n%s", grep(flows, "arp.op == 1"))
 	}
-	if set := e.sbctl("--bare", "--columns=addresses", "find", "Address_Set", "name="+arp[1]); !strings.Contains(set, "192.0.2.60") {
+	if set := e.SBCtl("--bare", "--columns=addresses", "find", "Address_Set", "name="+arp[1]); !strings.Contains(set, "192.0.2.60") {
 		t.Fatalf("%s %q lacks the floating IP", arp[1], set)
 	}
 	if dnat := grep(flows, "ip4.dst == 192.0.2.60 && tcp && tcp.dst == 80"); !strings.Contains(dnat, "ct_lb(backends="+pr.IPs[0].String()+":8080)") {
 		t.Fatalf("no DNAT of the floating IP to the member on the router:\n%s", grep(flows, "192.0.2.60"))
 	}
 	// A client on red is balanced on red's own switch.
-	red := grep(e.sbctl("lflow-list", "qn-red"), "ls_in_lb")
+	red := grep(e.SBCtl("lflow-list", "qn-red"), "ls_in_lb")
 	if !strings.Contains(red, "ip4.dst == 10.0.0.100 && tcp.dst == 80") {
 		t.Fatalf("red's switch does not balance the VIP:\n%s", red)
 	}
 	want := []string{pr.IPs[0].String() + " " + l.Sources["red"].String() + " pr", pb6(e) + " " + web6Source(e) + " pb"}
 	ovsdbtest.Eventually(t, 20*time.Second, func() bool {
-		sm := e.sbctl("--format=csv", "--no-headings", "--data=bare", "--columns=ip,src_ip,logical_port", "list", "Service_Monitor")
+		sm := e.SBCtl("--format=csv", "--no-headings", "--data=bare", "--columns=ip,src_ip,logical_port", "list", "Service_Monitor")
 		sm = strings.ReplaceAll(sm, ",", " ")
 		return strings.Contains(sm, want[0]) && strings.Contains(sm, want[1])
 	}, "service monitors %v", want)

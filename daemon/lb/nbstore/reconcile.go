@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/ovn-kubernetes/libovsdb/model"
 
 	"github.com/quantumnet/quantumnet/daemon/lb"
+	"github.com/quantumnet/quantumnet/pkg/dirty"
 	"github.com/quantumnet/quantumnet/pkg/errs"
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
@@ -33,18 +35,17 @@ type Reconciler struct {
 	M        *Manager
 	Interval time.Duration // the sweep (default 30 s)
 
+	dirty dirty.Set // load balancers
+
 	mu     sync.Mutex
 	of     map[string]map[string]bool // member port -> load balancers
-	dirty  map[string]bool
-	all    bool
-	kick   chan struct{}
-	passes int // completed passes (tests)
+	passes int                        // completed passes (tests)
 }
 
 // Run works until ctx ends. Call it once Northbound is connected.
 func (r *Reconciler) Run(ctx context.Context) {
 	r.mu.Lock()
-	r.of, r.dirty, r.kick = map[string]map[string]bool{}, map[string]bool{}, make(chan struct{}, 1)
+	r.of = map[string]map[string]bool{}
 	r.mu.Unlock()
 	r.M.NB.Subscribe(r.event)
 	if rows, err := r.M.NB.LBs(); err == nil {
@@ -52,33 +53,7 @@ func (r *Reconciler) Run(ctx context.Context) {
 			r.index(nil, &rows[i])
 		}
 	}
-	if r.Interval == 0 {
-		r.Interval = 30 * time.Second
-	}
-	tick := time.NewTicker(r.Interval)
-	defer tick.Stop()
-	r.sweep(ctx)
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-			r.sweep(ctx)
-		case <-r.kick:
-			time.Sleep(10 * time.Millisecond) // gather a burst
-			r.mu.Lock()
-			names, all := r.dirty, r.all
-			r.dirty, r.all = map[string]bool{}, false
-			r.mu.Unlock()
-			if all {
-				r.sweep(ctx)
-				continue
-			}
-			for n := range names {
-				r.one(ctx, n, nil)
-			}
-		}
-	}
+	r.dirty.Run(ctx, r.Interval, r.sweep, func(ctx context.Context, name string) { r.one(ctx, name, nil) })
 }
 
 // event runs in the cache's goroutine: it only marks.
@@ -99,20 +74,20 @@ func (r *Reconciler) event(table string, old, cur model.Model) {
 			name = c.Name
 		}
 		r.mu.Lock()
-		maps.Copy(r.dirty, r.of[name])
+		names := slices.Collect(maps.Keys(r.of[name]))
 		r.mu.Unlock()
-		r.poke()
+		r.dirty.Mark(names...)
 	case nbdb.LogicalRouterTable, nbdb.LogicalRouterPortTable:
-		r.markAll()
+		r.dirty.MarkAll()
 	case nbdb.DHCPOptionsTable: // a floating IP's reservation deleted
 		if o, _ := old.(*nbdb.DHCPOptions); o != nil && cur == nil && o.ExternalIDs[keys.Owner] == keys.OwnerFIP {
-			r.markAll()
+			r.dirty.MarkAll()
 		}
 	case nbdb.LogicalSwitchTable:
 		o, _ := old.(*nbdb.LogicalSwitch)
 		c, _ := cur.(*nbdb.LogicalSwitch)
 		if o == nil || c == nil || o.ExternalIDs[keys.Router] != c.ExternalIDs[keys.Router] {
-			r.markAll()
+			r.dirty.MarkAll()
 		}
 	}
 }
@@ -159,20 +134,6 @@ func (r *Reconciler) index(old, cur model.Model) {
 			}
 			r.of[mb.Port][name] = true
 		}
-	}
-}
-
-func (r *Reconciler) markAll() {
-	r.mu.Lock()
-	r.all = true
-	r.mu.Unlock()
-	r.poke()
-}
-
-func (r *Reconciler) poke() {
-	select {
-	case r.kick <- struct{}{}:
-	default:
 	}
 }
 

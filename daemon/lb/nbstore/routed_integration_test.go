@@ -8,38 +8,23 @@ import (
 	"time"
 
 	"github.com/quantumnet/quantumnet/daemon/lb"
-	"github.com/quantumnet/quantumnet/daemon/network"
 	rtstore "github.com/quantumnet/quantumnet/daemon/router/nbstore"
+	"github.com/quantumnet/quantumnet/daemon/stacktest"
 	"github.com/quantumnet/quantumnet/pkg/errs"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
-	"github.com/quantumnet/quantumnet/pkg/ovn/ovntest"
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
 )
 
 // routedEnv is env with routers (daemon/router's manager) and Southbound.
 type routedEnv struct {
 	*env
-	sb    *ovn.SB
-	sbSrv *ovsdbtest.Server
-	rt    *rtstore.Manager
+	rt *rtstore.Manager
 }
 
 func newRoutedEnv(t testing.TB) *routedEnv {
-	e := newEnv(t)
-	sb, sbSrv := ovntest.NewSB(t)
-	rt := &rtstore.Manager{NB: e.nb, SB: sb, Alloc: e.m.Alloc, MACPrefix: [3]byte{0x0a, 0x51, 0x4e}, Log: e.m.Log}
-	return &routedEnv{env: e, sb: sb, sbSrv: sbSrv, rt: rt}
-}
-
-func (e *routedEnv) input(in network.Input) {
-	e.t.Helper()
-	spec, err := network.Parse(in)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if err := e.nets.Create(e.ctx, spec); err != nil {
-		e.t.Fatal(err)
-	}
+	e := stackEnv(t, true)
+	rt := &rtstore.Manager{NB: e.nb, SB: e.SB, Alloc: e.m.Alloc, MACPrefix: stacktest.MACPrefix, Log: e.m.Log}
+	return &routedEnv{env: e, rt: rt}
 }
 
 func (e *routedEnv) must(_ any, err error) {
@@ -53,12 +38,12 @@ func (e *routedEnv) must(_ any, err error) {
 // load balancer name.
 func (e *env) attachedTo(name string) (switches, routers []string) {
 	e.t.Helper()
-	uuid := e.nbctl("--bare", "--columns=_uuid", "find", "Load_Balancer", "name=qn-lb-"+name)
+	uuid := e.NBCtl("--bare", "--columns=_uuid", "find", "Load_Balancer", "name=qn-lb-"+name)
 	if uuid == "" {
 		return nil, nil
 	}
-	switches = strings.Fields(e.nbctl("--bare", "--columns=name", "find", "Logical_Switch", "load_balancer{>=}"+uuid))
-	routers = strings.Fields(e.nbctl("--bare", "--columns=name", "find", "Logical_Router", "load_balancer{>=}"+uuid))
+	switches = strings.Fields(e.NBCtl("--bare", "--columns=name", "find", "Logical_Switch", "load_balancer{>=}"+uuid))
+	routers = strings.Fields(e.NBCtl("--bare", "--columns=name", "find", "Logical_Router", "load_balancer{>=}"+uuid))
 	slices.Sort(switches)
 	return switches, routers
 }
@@ -78,6 +63,16 @@ func (e *env) lbReservations(name, netName string) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// waitMembers waits until the load balancer web has n members and no
+// probe source, none reserved on red either.
+func (e *env) waitMembers(n int, what string) {
+	e.t.Helper()
+	ovsdbtest.Eventually(e.t, 10*time.Second, func() bool {
+		l, err := e.m.Get("web")
+		return err == nil && len(l.Members) == n && len(l.Sources) == 0 && len(e.lbReservations("web", "red")) == 0
+	}, what)
 }
 
 // reconciler runs a Reconciler on m until the test ends, with a sweep
@@ -111,7 +106,7 @@ func TestIntegrationLoadBalancerRouted(t *testing.T) {
 	if sw, lr := e.attachedTo("web"); !slices.Equal(sw, []string{"qn-blue", "qn-red"}) || !slices.Equal(lr, []string{ovn.RouterRowName("r1")}) {
 		t.Fatalf("attached to %v %v, want the switches of blue and red and router r1", sw, lr)
 	}
-	e.refused("member on an unrouted network", errs.Invalid, func() error {
+	e.Refused("member on an unrouted network", errs.Invalid, func() error {
 		_, err := e.m.AddMember(e.ctx, "web", "pg", 0)
 		return err
 	}, "pg", "green", "cannot reach")
@@ -130,7 +125,7 @@ func TestIntegrationLoadBalancerRouted(t *testing.T) {
 	e.wantVIPs(`{"10.0.0.100:80"="` + sortedJoin(a1+":8080", a2+":8080") + `"}`)
 	e.must(e.m.SetHealthCheck(e.ctx, "web", &lb.HealthCheck{Interval: 5, Timeout: 2, Success: 2, Failure: 3}))
 	want := `{"` + a1 + `"="pb:` + l.Source.String() + `", "` + a2 + `"="pr:` + l.Sources["red"].String() + `"}`
-	if got := e.nbctl("get", "Load_Balancer", "qn-lb-web", "ip_port_mappings"); got != sortedMap(got, want) {
+	if got := e.NBCtl("get", "Load_Balancer", "qn-lb-web", "ip_port_mappings"); got != sortedMap(got, want) {
 		t.Fatalf("ip_port_mappings %s, want %s", got, want)
 	}
 	e.reconciler(e.m)
@@ -142,7 +137,7 @@ func TestIntegrationLoadBalancerRouted(t *testing.T) {
 			t.Fatalf("reservations of web left on %s: %v", n, got)
 		}
 	}
-	if got := e.nbctl("--bare", "--columns=_uuid", "list", "Load_Balancer"); got != "" {
+	if got := e.NBCtl("--bare", "--columns=_uuid", "list", "Load_Balancer"); got != "" {
 		t.Fatalf("Load_Balancer rows left: %s", got)
 	}
 }
@@ -168,23 +163,20 @@ func (e *routedEnv) followRouters(a1, a2 string) {
 // followPorts: pb's address changes, pr is deleted, the row is damaged.
 func (e *routedEnv) followPorts(a1 string) {
 	t := e.t
-	mac := strings.Fields(strings.Trim(e.nbctl("get", "Logical_Switch_Port", "pb", "addresses"), `[]"`))[0]
-	e.nbctl("lsp-set-addresses", "pb", mac+" 10.0.0.77")
+	mac := strings.Fields(strings.Trim(e.NBCtl("get", "Logical_Switch_Port", "pb", "addresses"), `[]"`))[0]
+	e.NBCtl("lsp-set-addresses", "pb", mac+" 10.0.0.77")
 	ovsdbtest.Eventually(t, 10*time.Second, func() bool {
-		return strings.Contains(e.nbctl("get", "Load_Balancer", "qn-lb-web", "vips"), "10.0.0.77:8080") &&
-			strings.Contains(e.nbctl("get", "Load_Balancer", "qn-lb-web", "ip_port_mappings"), `"10.0.0.77"="pb:`)
+		return strings.Contains(e.NBCtl("get", "Load_Balancer", "qn-lb-web", "vips"), "10.0.0.77:8080") &&
+			strings.Contains(e.NBCtl("get", "Load_Balancer", "qn-lb-web", "ip_port_mappings"), `"10.0.0.77"="pb:`)
 	}, "vips and mappings follow pb's new address")
 	if err := e.ports.Delete(e.ctx, "pr"); err != nil {
 		t.Fatal(err)
 	}
-	ovsdbtest.Eventually(t, 10*time.Second, func() bool {
-		l, err := e.m.Get("web")
-		return err == nil && len(l.Members) == 1 && len(l.Sources) == 0 && len(e.lbReservations("web", "red")) == 0
-	}, "member pr and its source on red gone with the port")
+	e.waitMembers(1, "member pr and its source on red gone with the port")
 	e.wantVIPs(`{"10.0.0.100:80"="10.0.0.77:8080"}`)
 	// A row changed behind the store's back (no event marks it): a sync
 	// (what the sweep runs) repairs it, and a second one writes nothing.
-	e.nbctl("set", "Load_Balancer", "qn-lb-web", `vips={"10.0.0.100:80"="10.9.9.9:1"}`)
+	e.NBCtl("set", "Load_Balancer", "qn-lb-web", `vips={"10.0.0.100:80"="10.9.9.9:1"}`)
 	ovsdbtest.Eventually(t, 5*time.Second, func() bool { return strings.Contains(e.m.NB.GetLB("web").Vips["10.0.0.100:80"], "10.9.9.9") }, "damage cached")
 	if wrote, err := e.m.Sync(e.ctx, "web"); err != nil || !wrote {
 		t.Fatalf("sync of a damaged row: wrote %v, %v", wrote, err)

@@ -1,33 +1,20 @@
 package nbstore
 
 import (
-	"context"
 	"fmt"
 	"net/netip"
-	"sync"
 	"testing"
 	"time"
 
-	ipamstore "github.com/quantumnet/quantumnet/ipam/nbstore"
-	"github.com/quantumnet/quantumnet/pkg/ovn"
+	"github.com/quantumnet/quantumnet/daemon/stacktest"
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
 )
 
 // second is another daemon's router store on the env's databases.
 func (e *env) second() *Manager {
 	e.t.Helper()
-	log := ovsdbtest.Logger(e.t)
-	nb, err := ovn.NewNB(e.ctx, []string{e.nbSrv.Remote}, nil, log)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.t.Cleanup(nb.Close)
-	wctx, cancel := context.WithTimeout(e.ctx, 10*time.Second)
-	defer cancel()
-	if err := nb.WaitConnected(wctx); err != nil {
-		e.t.Fatal(err)
-	}
-	return &Manager{NB: nb, SB: e.sb, Alloc: &ipamstore.Store{NB: nb, MACPrefix: [3]byte{0x0a, 0x51, 0x4e}, Log: log}, Log: log}
+	nb, alloc := e.SecondDaemon()
+	return &Manager{NB: nb, SB: e.sb, Alloc: alloc, Log: ovsdbtest.Logger(e.t)}
 }
 
 // TestIntegrationConcurrentDaemons: two daemons setting gateways and
@@ -46,30 +33,19 @@ func TestIntegrationConcurrentDaemons(t *testing.T) {
 		}
 		names = append(names, name)
 	}
-	var wg sync.WaitGroup
-	errc := make(chan error, 32)
-	for i, name := range names {
-		m := []*Manager{e.m, m2}[i%2]
-		wg.Add(2)
-		go func() {
-			defer wg.Done()
-			ovsdbtest.Eventually(t, 10*time.Second, func() bool { return m.NB.GetUserRouter(name) != nil }, "router %s in the cache", name)
-			_, err := m.SetGateway(e.ctx, GatewayRequest{Router: name, Network: "ext", NoSNAT: true})
-			errc <- err
-		}()
-		go func() {
-			defer wg.Done()
+	// Each router: its gateway (i even) and a floating IP (i odd), by one
+	// of the two daemons.
+	stacktest.AtOnce(t, 2*len(names), func(i int) error {
+		name := names[i/2]
+		m := []*Manager{e.m, m2}[(i/2)%2]
+		if i%2 == 1 {
 			_, err := m.CreateFIP(e.ctx, "ext", netip.Addr{})
-			errc <- err
-		}()
-	}
-	wg.Wait()
-	close(errc)
-	for err := range errc {
-		if err != nil {
-			t.Fatal(err)
+			return err
 		}
-	}
+		ovsdbtest.Eventually(t, 10*time.Second, func() bool { return m.NB.GetUserRouter(name) != nil }, "router %s in the cache", name)
+		_, err := m.SetGateway(e.ctx, GatewayRequest{Router: name, Network: "ext", NoSNAT: true})
+		return err
+	})
 	seen := map[string]string{}
 	for _, r := range e.rows("DHCP_Options", []string{"cidr", "external_ids"}) {
 		ip := r.Map("external_ids")["quantumnet:ip"]

@@ -291,18 +291,37 @@ func (m *Manager) DeleteForward(ctx context.Context, addr netip.Addr, protocol s
 
 // forwardsOf are the forwards of a floating IP, by protocol and port.
 func (m *Manager) forwardsOf(addr netip.Addr) []router.Forward {
-	rows, _ := m.NB.ForwardRows(addr)
+	rows, _ := m.forwardRows(addr)
 	var out []router.Forward
+	for _, r := range rows {
+		out = append(out, r.fs...)
+	}
+	router.SortForwards(out)
+	return out
+}
+
+// forwardRow is a forward row with its floating IP and its forwards.
+type forwardRow struct {
+	row *nbdb.LoadBalancer
+	fip netip.Addr
+	fs  []router.Forward // resolvedRules
+}
+
+// forwardRows are the forward rows of a floating IP (the zero address:
+// of every one); a row whose record does not parse is logged and skipped.
+func (m *Manager) forwardRows(addr netip.Addr) ([]forwardRow, error) {
+	rows, err := m.NB.ForwardRows(addr)
+	var out []forwardRow
 	for i := range rows {
 		fs, err := m.resolvedRules(&rows[i])
 		if err != nil {
 			m.Log.Warn("port forwards: unreadable record", "row", rows[i].Name, "err", err)
 			continue
 		}
-		out = append(out, fs...)
+		fip, _ := netip.ParseAddr(rows[i].ExternalIDs[keys.Forward])
+		out = append(out, forwardRow{row: &rows[i], fip: fip, fs: fs})
 	}
-	router.SortForwards(out)
-	return out
+	return out, err
 }
 
 // fipForwardsDeleteOps delete every forward row of a floating IP, guarded.

@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/quantumnet/quantumnet/daemon/network"
 	"github.com/quantumnet/quantumnet/daemon/router"
+	"github.com/quantumnet/quantumnet/daemon/stacktest"
 	"github.com/quantumnet/quantumnet/pkg/errs"
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
 )
@@ -297,32 +297,15 @@ func TestIntegrationForwardSyncDropsLeftovers(t *testing.T) {
 func TestIntegrationForwardsConcurrentDaemons(t *testing.T) {
 	e, fip := fwdEnv(t)
 	m2 := e.second()
-	var wg sync.WaitGroup
-	errc := make(chan error, 40)
-	for i := range 20 {
-		m := e.m
-		if i%2 == 1 {
-			m = m2
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				_, err := m.AddForward(e.ctx, fwd(fip, "tcp", uint32(3000+i), "pa", 22))
-				if !errors.Is(err, errs.Conflict) {
-					errc <- err
-					return
-				}
+	stacktest.AtOnce(t, 20, func(i int) error {
+		m := []*Manager{e.m, m2}[i%2]
+		for {
+			_, err := m.AddForward(e.ctx, fwd(fip, "tcp", uint32(3000+i), "pa", 22))
+			if !errors.Is(err, errs.Conflict) {
+				return err
 			}
-		}()
-	}
-	wg.Wait()
-	close(errc)
-	for err := range errc {
-		if err != nil {
-			t.Fatal(err)
 		}
-	}
+	})
 	vips, _ := e.forwardRows()
 	if len(vips) != 1 || len(vips["qn-fwd-192.0.2.60-tcp"]) != 20 {
 		t.Fatalf("rows %v: want one with 20 VIPs", vips)

@@ -119,24 +119,19 @@ func (m *Manager) resyncOps(r ovn.Reservation, row *nbdb.LoadBalancer) ([]ovsdb.
 // port's deletion, nor be overwritten by it. The records still name p
 // until the sync, which the port's deletion kicks, drops them.
 func (m *Manager) portForwardOps(p ovn.Port) ([]ovsdb.Operation, error) {
-	rows, err := m.NB.ForwardRows(netip.Addr{})
+	rows, err := m.forwardRows(netip.Addr{})
 	if err != nil {
 		return nil, err
 	}
 	var ops []ovsdb.Operation
-	for i := range rows {
-		fs, err := m.resolvedRules(&rows[i])
-		if err != nil {
-			continue
-		}
-		fip, _ := netip.ParseAddr(rows[i].ExternalIDs[keys.Forward])
+	for _, r := range rows {
 		var vips []string
-		for _, f := range fs {
+		for _, f := range r.fs {
 			if f.Target == p.Name {
-				vips = append(vips, netip.AddrPortFrom(fip, f.Port).String())
+				vips = append(vips, netip.AddrPortFrom(r.fip, f.Port).String())
 			}
 		}
-		o, err := m.NB.ForwardVIPsDeleteOps(rows[i].UUID, vips)
+		o, err := m.NB.ForwardVIPsDeleteOps(r.row.UUID, vips)
 		if err != nil {
 			return nil, err
 		}

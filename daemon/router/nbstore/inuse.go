@@ -33,17 +33,12 @@ func (m *Manager) fipsOfNetwork(netName string) []netip.Addr {
 // forwardsToNetwork are the floating IPs with port forwards to ports of a
 // network.
 func (m *Manager) forwardsToNetwork(netName string) []netip.Addr {
-	rows, _ := m.NB.ForwardRows(netip.Addr{})
+	rows, _ := m.forwardRows(netip.Addr{})
 	var out []netip.Addr
-	for i := range rows {
-		fs, err := m.resolvedRules(&rows[i])
-		if err != nil {
-			continue
-		}
-		fip, _ := netip.ParseAddr(rows[i].ExternalIDs[keys.Forward])
-		for _, f := range fs {
-			if p, err := m.NB.LookupPort(f.Target); err == nil && p.Network == netName && !slices.Contains(out, fip) {
-				out = append(out, fip)
+	for _, r := range rows {
+		for _, f := range r.fs {
+			if p, err := m.NB.LookupPort(f.Target); err == nil && p.Network == netName && !slices.Contains(out, r.fip) {
+				out = append(out, r.fip)
 			}
 		}
 	}

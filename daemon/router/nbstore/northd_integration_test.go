@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -18,29 +17,12 @@ import (
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
 )
 
-// northd runs a real ovn-northd on the env's databases.
+// northd runs a real ovn-northd on the env's databases (ovn-trace too is
+// needed by the tests that run it).
 func (e *env) northd() {
 	e.t.Helper()
-	bin := ovsdbtest.Require(e.t, "ovn-northd")
 	ovsdbtest.Require(e.t, "ovn-trace")
-	dir := filepath.Dir(e.nbSrv.Socket)
-	cmd := exec.Command(bin, "--ovnnb-db="+e.nbSrv.Remote, "--ovnsb-db="+e.sbSrv.Remote, "--unixctl="+filepath.Join(dir, "northd.ctl"),
-		"--no-chdir", "--log-file="+filepath.Join(dir, "northd.log"), "-vconsole:off")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		e.t.Fatal(err)
-	}
-	e.t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	})
+	e.Northd()
 }
 
 // trace runs ovn-trace --minimal on a switch's datapath.
