@@ -1,0 +1,191 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
+)
+
+// setting is one health check (seconds, seconds, counts).
+type setting struct{ Interval, Timeout, Success, Failure int }
+
+func (s setting) String() string {
+	return fmt.Sprintf("interval %ds timeout %ds success %d failure %d", s.Interval, s.Timeout, s.Success, s.Failure)
+}
+
+// bound is what the health check promises for a member that refuses
+// (interval x failure); a member that stops answering adds the timeout.
+func (s setting) bound() time.Duration { return time.Duration(s.Interval*s.Failure) * time.Second }
+
+func parseSettings(v string) ([]setting, error) {
+	var out []setting
+	for _, f := range strings.Split(v, ",") {
+		var s setting
+		if n, err := fmt.Sscanf(strings.TrimSpace(f), "%d/%d/%d/%d", &s.Interval, &s.Timeout, &s.Success, &s.Failure); n != 4 || err != nil ||
+			s.Interval < 1 || s.Timeout < 1 || s.Success < 1 || s.Failure < 1 {
+			return nil, fmt.Errorf("-settings: %q is not INTERVAL/TIMEOUT/SUCCESS/FAILURE, each at least 1", f)
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// failoverResult is one health-check setting's trials.
+type failoverResult struct {
+	Setting  setting         `json:"health_check"`
+	Failover []time.Duration `json:"failover_ns"` // kill -> start of the last failed or misrouted connection
+	Offline  []time.Duration `json:"offline_ns"`  // kill -> lb show says offline
+	Bad      []int           `json:"bad"`         // connections failed or reaching the dead member
+	Conns    []int           `json:"connections"` // connections from the kill to the end of the trial
+}
+
+// attempt is one connection of the failover client.
+type attempt struct {
+	at     time.Time
+	answer string
+	err    error
+}
+
+// failovers sets the health check and runs -trials failovers, a different
+// member killed each time, brought back between trials.
+func (b *bench) failovers(ctx context.Context, s setting) (*failoverResult, error) {
+	r := &failoverResult{Setting: s}
+	if err := b.qn("lb", "health-check", "set", lbName, "--interval", fmt.Sprint(s.Interval), "--timeout", fmt.Sprint(s.Timeout),
+		"--success", fmt.Sprint(s.Success), "--failure", fmt.Sprint(s.Failure)); err != nil {
+		return r, err
+	}
+	logf("failover, health check %s: %d trials", s, *flagTrials)
+	for i := 0; i < *flagTrials && ctx.Err() == nil; i++ {
+		for _, m := range b.members {
+			if err := b.waitHealth(ctx, m, "online", 30*time.Second); err != nil {
+				return r, err
+			}
+		}
+		if err := b.allServe(ctx, 30*time.Second); err != nil {
+			return r, err
+		}
+		// Kill at a random phase of the probes.
+		time.Sleep(time.Duration(rand.Int64N(int64(s.Interval) * int64(time.Second))))
+		victim := b.members[i%len(b.members)]
+		if err := b.trial(ctx, s, victim, r); err != nil {
+			return r, fmt.Errorf("trial %d (%s killed): %w", i+1, victim.word, err)
+		}
+		n := len(r.Failover) - 1
+		logf("trial %d: %s killed: last bad connection %s, offline in lb show %s, %d of %d connections bad",
+			i+1, victim.word, r.Failover[n].Round(time.Millisecond), r.Offline[n].Round(time.Millisecond), r.Bad[n], r.Conns[n])
+		if err := victim.start(); err != nil {
+			return r, err
+		}
+	}
+	return r, ctx.Err()
+}
+
+// waitHealth waits until lb show reports the member's health as want.
+func (b *bench) waitHealth(ctx context.Context, m *member, want string, limit time.Duration) error {
+	var h string
+	var err error
+	if !ovsdbtest.Until(ctx, limit, func() bool { h, err = b.health(m.port); return err == nil && h == want }) {
+		return fmt.Errorf("member %s is %q, not %s, after %s (%v)", m.word, h, want, limit, err)
+	}
+	return nil
+}
+
+// trial kills the victim's server while the client connects every
+// -every, and ends once lb show says offline and no connection went bad
+// for a quiet period (2 s + interval).
+func (b *bench) trial(ctx context.Context, s setting, victim *member, r *failoverResult) error {
+	var mu sync.Mutex
+	var atts []attempt
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(*flagEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			at := time.Now()
+			a, _, err := request(b.client, vip, vipPort)
+			mu.Lock()
+			atts = append(atts, attempt{at: at, answer: a, err: err})
+			mu.Unlock()
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	time.Sleep(200 * time.Millisecond)
+	kill := time.Now()
+	victim.stop()
+	quiet := 2*time.Second + time.Duration(s.Interval)*time.Second
+	limit := s.bound() + time.Duration(s.Timeout)*time.Second + *flagSlack
+	var offline, lastBad time.Time
+	bad, conns := 0, 0
+	for {
+		if offline.IsZero() {
+			if h, err := b.health(victim.port); err != nil {
+				return err
+			} else if h == "offline" {
+				offline = time.Now()
+			}
+		}
+		mu.Lock()
+		bad, conns, lastBad = badSince(atts, kill, victim.word)
+		mu.Unlock()
+		if !offline.IsZero() && time.Since(later(offline, lastBad)) > quiet {
+			break
+		}
+		if time.Since(kill) > limit+quiet {
+			return fmt.Errorf("after %s: lb show offline %v, %d connections bad, the last %s after the kill (bound %s + slack %s)",
+				time.Since(kill).Round(time.Millisecond), !offline.IsZero(), bad, sinceOrNone(lastBad, kill), s.bound(), *flagSlack)
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	failover := time.Duration(0)
+	if !lastBad.IsZero() {
+		failover = lastBad.Sub(kill)
+	}
+	r.Failover, r.Offline = append(r.Failover, failover), append(r.Offline, offline.Sub(kill))
+	r.Bad, r.Conns = append(r.Bad, bad), append(r.Conns, conns)
+	return nil
+}
+
+// badSince counts the attempts started after kill, those that failed or
+// reached the dead member, and the start of the last of these.
+func badSince(atts []attempt, kill time.Time, dead string) (bad, conns int, last time.Time) {
+	for _, a := range atts {
+		if a.at.Before(kill) {
+			continue
+		}
+		conns++
+		if a.err != nil || a.answer == dead {
+			bad++
+			last = a.at
+		}
+	}
+	return bad, conns, last
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func sinceOrNone(t, from time.Time) string {
+	if t.IsZero() {
+		return "none"
+	}
+	return t.Sub(from).Round(time.Millisecond).String()
+}
