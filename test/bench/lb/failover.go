@@ -18,9 +18,26 @@ func (s setting) String() string {
 	return fmt.Sprintf("interval %ds timeout %ds success %d failure %d", s.Interval, s.Timeout, s.Success, s.Failure)
 }
 
-// bound is what the health check promises for a member that refuses
-// (interval x failure); a member that stops answering adds the timeout.
-func (s setting) bound() time.Duration { return time.Duration(s.Interval*s.Failure) * time.Second }
+// bound is what the health check promises: interval x failure for a
+// member that refuses, plus the timeout for one that is silent.
+func (s setting) bound(death string) time.Duration {
+	b := time.Duration(s.Interval*s.Failure) * time.Second
+	if death == "silent" {
+		b += time.Duration(s.Timeout) * time.Second
+	}
+	return b
+}
+
+func parseDeaths(v string) ([]string, error) {
+	var out []string
+	for _, d := range strings.Split(v, ",") {
+		if d = strings.TrimSpace(d); d != "refuse" && d != "silent" {
+			return nil, fmt.Errorf("-deaths: %q is not refuse or silent", d)
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
 
 func parseSettings(v string) ([]setting, error) {
 	var out []setting
@@ -38,6 +55,8 @@ func parseSettings(v string) ([]setting, error) {
 // failoverResult is one health-check setting's trials.
 type failoverResult struct {
 	Setting  setting         `json:"health_check"`
+	Death    string          `json:"death"`       // refuse or silent (member.kill)
+	BoundNS  time.Duration   `json:"bound_ns"`    // setting.bound
 	Failover []time.Duration `json:"failover_ns"` // kill -> start of the last failed or misrouted connection
 	Offline  []time.Duration `json:"offline_ns"`  // kill -> lb show says offline
 	Bad      []int           `json:"bad"`         // connections failed or reaching the dead member
@@ -53,13 +72,13 @@ type attempt struct {
 
 // failovers sets the health check and runs -trials failovers, a different
 // member killed each time, brought back between trials.
-func (b *bench) failovers(ctx context.Context, s setting) (*failoverResult, error) {
-	r := &failoverResult{Setting: s}
+func (b *bench) failovers(ctx context.Context, s setting, death string) (*failoverResult, error) {
+	r := &failoverResult{Setting: s, Death: death, BoundNS: s.bound(death)}
 	if err := b.qn("lb", "health-check", "set", lbName, "--interval", fmt.Sprint(s.Interval), "--timeout", fmt.Sprint(s.Timeout),
 		"--success", fmt.Sprint(s.Success), "--failure", fmt.Sprint(s.Failure)); err != nil {
 		return r, err
 	}
-	logf("failover, health check %s: %d trials", s, *flagTrials)
+	logf("failover, health check %s, death %s: %d trials", s, death, *flagTrials)
 	for i := 0; i < *flagTrials && ctx.Err() == nil; i++ {
 		for _, m := range b.members {
 			if err := b.waitHealth(ctx, m, "online", 30*time.Second); err != nil {
@@ -72,13 +91,13 @@ func (b *bench) failovers(ctx context.Context, s setting) (*failoverResult, erro
 		// Kill at a random phase of the probes.
 		time.Sleep(time.Duration(rand.Int64N(int64(s.Interval) * int64(time.Second))))
 		victim := b.members[i%len(b.members)]
-		if err := b.trial(ctx, s, victim, r); err != nil {
+		if err := b.trial(ctx, victim, r); err != nil {
 			return r, fmt.Errorf("trial %d (%s killed): %w", i+1, victim.word, err)
 		}
 		n := len(r.Failover) - 1
 		logf("trial %d: %s killed: last bad connection %s, offline in lb show %s, %d of %d connections bad",
 			i+1, victim.word, r.Failover[n].Round(time.Millisecond), r.Offline[n].Round(time.Millisecond), r.Bad[n], r.Conns[n])
-		if err := victim.start(); err != nil {
+		if err := victim.revive(death); err != nil {
 			return r, err
 		}
 	}
@@ -97,12 +116,17 @@ func (b *bench) waitHealth(ctx context.Context, m *member, want string, limit ti
 
 // trial kills the victim's server while the client connects every
 // -every, and ends once lb show says offline and no connection went bad
-// for a quiet period (2 s + interval).
-func (b *bench) trial(ctx context.Context, s setting, victim *member, r *failoverResult) error {
+// for a quiet period (2 s + interval: longer than an attempt can take, so
+// that every bad one has been seen).
+func (b *bench) trial(ctx context.Context, victim *member, r *failoverResult) error {
+	s := r.Setting
 	var mu sync.Mutex
 	var atts []attempt
+	var pending sync.WaitGroup
 	stop := make(chan struct{})
 	done := make(chan struct{})
+	// A new connection every -every, each in its own goroutine: one that
+	// hangs on a silent member does not hold the next ones back.
 	go func() {
 		defer close(done)
 		tick := time.NewTicker(*flagEvery)
@@ -113,19 +137,26 @@ func (b *bench) trial(ctx context.Context, s setting, victim *member, r *failove
 				return
 			case <-tick.C:
 			}
-			at := time.Now()
-			a, _, err := request(b.client, vip, vipPort)
-			mu.Lock()
-			atts = append(atts, attempt{at: at, answer: a, err: err})
-			mu.Unlock()
+			pending.Add(1)
+			go func(at time.Time) {
+				defer pending.Done()
+				a, _, err := request(b.client, vip, vipPort)
+				mu.Lock()
+				atts = append(atts, attempt{at: at, answer: a, err: err})
+				mu.Unlock()
+			}(time.Now())
 		}
 	}()
-	defer func() { close(stop); <-done }()
+	var once sync.Once
+	finish := func() { once.Do(func() { close(stop); <-done; pending.Wait() }) }
+	defer finish()
 	time.Sleep(200 * time.Millisecond)
 	kill := time.Now()
-	victim.stop()
+	if err := victim.kill(r.Death); err != nil {
+		return err
+	}
 	quiet := 2*time.Second + time.Duration(s.Interval)*time.Second
-	limit := s.bound() + time.Duration(s.Timeout)*time.Second + *flagSlack
+	limit := r.BoundNS + *flagSlack
 	var offline, lastBad time.Time
 	bad, conns := 0, 0
 	for {
@@ -144,13 +175,15 @@ func (b *bench) trial(ctx context.Context, s setting, victim *member, r *failove
 		}
 		if time.Since(kill) > limit+quiet {
 			return fmt.Errorf("after %s: lb show offline %v, %d connections bad, the last %s after the kill (bound %s + slack %s)",
-				time.Since(kill).Round(time.Millisecond), !offline.IsZero(), bad, sinceOrNone(lastBad, kill), s.bound(), *flagSlack)
+				time.Since(kill).Round(time.Millisecond), !offline.IsZero(), bad, sinceOrNone(lastBad, kill), r.BoundNS, *flagSlack)
 		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	finish()
+	bad, conns, lastBad = badSince(atts, kill, victim.word)
 	failover := time.Duration(0)
 	if !lastBad.IsZero() {
 		failover = lastBad.Sub(kill)

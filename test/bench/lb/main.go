@@ -7,8 +7,11 @@
 //     that failed or reached the dead member is the failover time, printed
 //     next to the bound the health check promises (interval x failure, +
 //     timeout for a member that stops answering instead of refusing), for
-//     each health-check setting of -settings, -trials times; also when lb
-//     show first says offline, and how many connections failed;
+//     each health-check setting of -settings and each way to die of
+//     -deaths (refuse: the server closed, connections get a RST; silent:
+//     the member's packets dropped, like a hung or unplugged machine),
+//     -trials times; also when lb show first says offline, and how many
+//     connections failed;
 //   - connection setup: TCP connect + one request/response through the VIP
 //     against directly to a member's address, interleaved, p50/p99/max.
 //
@@ -47,6 +50,7 @@ var (
 	flagN        = flag.Int("n", 1000, "connections per path for the connection setup table")
 	flagTrials   = flag.Int("trials", 5, "failovers per health-check setting")
 	flagSettings = flag.String("settings", "2/1/1/2,1/1/1/1", "health-check settings, comma separated: INTERVAL/TIMEOUT/SUCCESS/FAILURE (s, s, n, n)")
+	flagDeaths   = flag.String("deaths", "refuse,silent", "how the member dies, comma separated: refuse (its server closed: RST) or silent (its packets dropped)")
 	flagEvery    = flag.Duration("every", 20*time.Millisecond, "the failover client's pace: a new connection this often")
 	flagSlack    = flag.Duration("slack", 10*time.Second, "a failover longer than its bound plus this is a failure")
 	flagBin      = flag.String("bin", "", "directory with quantumnetd, quantumnet and qnetctl already built, e.g. bin (default: build them)")
@@ -96,6 +100,11 @@ func run() (code int) {
 		logf("%v", err)
 		return 2
 	}
+	deaths, err := parseDeaths(*flagDeaths)
+	if err != nil {
+		logf("%v", err)
+		return 2
+	}
 	ctx, stop := harness.Interruptible(logf)
 	defer stop()
 	b := &bench{pid: os.Getpid() % 100000}
@@ -113,11 +122,13 @@ func run() (code int) {
 		return 1
 	}
 	for _, s := range settings {
-		r, err := b.failovers(ctx, s)
-		rep.Failover = append(rep.Failover, r)
-		if err != nil {
-			logf("failover, health check %s: %v", s, err)
-			return 1
+		for _, death := range deaths {
+			r, err := b.failovers(ctx, s, death)
+			rep.Failover = append(rep.Failover, r)
+			if err != nil {
+				logf("failover, health check %s, death %s: %v", s, death, err)
+				return 1
+			}
 		}
 	}
 	report(os.Stdout, rep)
@@ -137,7 +148,7 @@ func (b *bench) up(ctx context.Context) error {
 	b.sbx = &harness.Sandbox{Dir: fmt.Sprintf("/tmp/qn-lbb-%d", b.pid), Chassis: fmt.Sprintf("lbbench-%d", b.pid),
 		Netns: fmt.Sprintf("qnlbb%d-host", b.pid)}
 	b.h = harness.New(harness.Setup{Name: "lbbench", Root: true, Prebuilt: *flagBin,
-		Programs: []string{"ovn-controller", "ovn-nbctl"},
+		Programs: []string{"ovn-controller", "ovn-nbctl", "iptables"},
 		Binaries: []string{"quantumnetd", "quantumnet", "qnetctl"}, Up: b.sbx.Up})
 	logf("bringing up the sandbox (%s, host namespace %s)", b.sbx.Dir, b.sbx.Netns)
 	if err := b.h.Start(); err != nil {

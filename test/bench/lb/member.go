@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"net"
+	"os/exec"
 	"strconv"
 	"sync"
 	"time"
@@ -57,6 +58,34 @@ func (m *member) stop() {
 		m.l.Close()
 		m.l = nil
 	}
+}
+
+// kill makes the member's service die the way death says: "refuse" closes
+// the listener (new connections are refused at once, the probes get a
+// RST), "silent" drops its packets (an iptables DROP in the member: the
+// probes time out, as for a hung or unplugged machine).
+func (m *member) kill(death string) error {
+	if death == "silent" {
+		return m.iptables("-I")
+	}
+	m.stop()
+	return nil
+}
+
+// revive undoes kill.
+func (m *member) revive(death string) error {
+	if death == "silent" {
+		return m.iptables("-D")
+	}
+	return m.start()
+}
+
+func (m *member) iptables(op string) error {
+	out, err := exec.Command("ip", "netns", "exec", m.ns, "iptables", op, "INPUT", "-p", "tcp", "--dport", strconv.Itoa(mbrPort), "-j", "DROP").CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("member %s: iptables %s: %v %s", m.word, op, err, out)
+	}
+	return nil
 }
 
 // request opens a TCP connection from namespace ns to addr:port, sends one

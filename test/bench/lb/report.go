@@ -42,18 +42,18 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.0f", float64(d)/1e6) }
 func report(w io.Writer, r *results) {
 	fmt.Fprintf(w, "\nLoad balancer failover: a member's server killed -> start of the last connection that failed or reached it\n")
 	fmt.Fprintf(w, "(a client on the network opens a new connection to the VIP every %s; 3 members; one chassis, OVS userspace datapath, %d CPUs)\n\n", *flagEvery, runtime.NumCPU())
-	fmt.Fprintf(w, "%-44s %6s %10s %8s %14s %14s %10s\n", "health check", "trials", "median ms", "max ms", "offline med ms", "bound ms", "bad conns")
-	fmt.Fprintln(w, strings.Repeat("-", 112))
+	fmt.Fprintf(w, "%-44s %-7s %6s %10s %8s %14s %9s %12s\n", "health check", "death", "trials", "median ms", "max ms", "offline med ms", "bound ms", "bad conns")
+	fmt.Fprintln(w, strings.Repeat("-", 117))
 	for _, f := range r.Failover {
 		bad := 0
 		for _, b := range f.Bad {
 			bad += b
 		}
-		bound := fmt.Sprintf("%s (+%d)", ms(f.Setting.bound()), f.Setting.Timeout*1000)
-		fmt.Fprintf(w, "%-44s %6d %10s %8s %14s %14s %10s\n", f.Setting, len(f.Failover), ms(median(f.Failover)), ms(maxOf(f.Failover)),
-			ms(median(f.Offline)), bound, fmt.Sprintf("%.1f/trial", float64(bad)/float64(max(len(f.Bad), 1))))
+		fmt.Fprintf(w, "%-44s %-7s %6d %10s %8s %14s %9s %12s\n", f.Setting, f.Death, len(f.Failover), ms(median(f.Failover)), ms(maxOf(f.Failover)),
+			ms(median(f.Offline)), ms(f.BoundNS), fmt.Sprintf("%.1f/trial", float64(bad)/float64(max(len(f.Bad), 1))))
 	}
-	fmt.Fprintln(w, "\nbound: interval x failure, the health check's promise for a member that refuses (RST); (+timeout) for one that is silent.")
+	fmt.Fprintln(w, "\nbound: the health check's promise: interval x failure for a member that refuses (its server closed: RST),")
+	fmt.Fprintln(w, "plus the timeout for a silent one (its packets dropped). bad conns: failed (refused, or timed out after 1 s) or reaching the dead member.")
 	fmt.Fprintln(w, "offline: kill -> `qnetctl lb show` reports the member offline (Southbound Service_Monitor).")
 	if len(r.Paths) > 0 {
 		var direct float64
@@ -94,7 +94,7 @@ func (r *results) absurd() int {
 	for _, f := range r.Failover {
 		for i, b := range f.Bad {
 			if b == 0 || f.Conns[i] < 10 {
-				logf("absurd: health check %s, trial %d: %d of %d connections bad", f.Setting, i+1, b, f.Conns[i])
+				logf("absurd: health check %s, death %s, trial %d: %d of %d connections bad", f.Setting, f.Death, i+1, b, f.Conns[i])
 				code = 1
 			}
 		}
