@@ -94,7 +94,8 @@ func (m *member) iptables(op string) error {
 func request(ns, addr string, port int) (answer string, took time.Duration, err error) {
 	err = harness.InNS(harness.NsPath(ns), func() error {
 		start := time.Now()
-		c, err := net.DialTimeout("tcp4", net.JoinHostPort(addr, strconv.Itoa(port)), time.Second)
+		// 3 s: a lost SYN is retransmitted after 1 s (slow, not failed).
+		c, err := net.DialTimeout("tcp4", net.JoinHostPort(addr, strconv.Itoa(port)), 3*time.Second)
 		if err != nil {
 			return err
 		}

@@ -49,12 +49,19 @@ func report(w io.Writer, r *results) {
 		for _, b := range f.Bad {
 			bad += b
 		}
-		fmt.Fprintf(w, "%-44s %-7s %6d %10s %8s %14s %9s %12s\n", f.Setting, f.Death, len(f.Failover), ms(median(f.Failover)), ms(maxOf(f.Failover)),
+		fmt.Fprintf(w, "%-44s %-7s %6s %10s %8s %14s %9s %12s\n", f.Setting, f.Death, fmt.Sprintf("%d/%d", len(f.Failover), len(f.Failover)+len(f.Never)), ms(median(f.Failover)), ms(maxOf(f.Failover)),
 			ms(median(f.Offline)), ms(f.BoundNS), fmt.Sprintf("%.1f/trial", float64(bad)/float64(max(len(f.Bad), 1))))
 	}
 	fmt.Fprintln(w, "\nbound: the health check's promise: interval x failure for a member that refuses (its server closed: RST),")
 	fmt.Fprintln(w, "plus the timeout for a silent one (its packets dropped). bad conns: failed (refused, or timed out after 1 s) or reaching the dead member.")
 	fmt.Fprintln(w, "offline: kill -> `qnetctl lb show` reports the member offline (Southbound Service_Monitor).")
+	for _, f := range r.Failover {
+		fmt.Fprintf(w, "%s, %s: bad connections by kind %v", f.Setting, f.Death, f.Kinds)
+		if len(f.Never) > 0 {
+			fmt.Fprintf(w, "; NOT TAKEN OUT within bound + %s: %s", *flagSlack, strings.Join(f.Never, "; "))
+		}
+		fmt.Fprintln(w)
+	}
 	if len(r.Paths) > 0 {
 		var direct float64
 		for _, p := range r.Paths {
@@ -92,6 +99,10 @@ func (r *results) absurd() int {
 		}
 	}
 	for _, f := range r.Failover {
+		if len(f.Never) > 0 {
+			logf("health check %s, death %s: %d trials where the dead member stayed in rotation past bound + slack", f.Setting, f.Death, len(f.Never))
+			code = 1
+		}
 		for i, b := range f.Bad {
 			if b == 0 || f.Conns[i] < 10 {
 				logf("absurd: health check %s, death %s, trial %d: %d of %d connections bad", f.Setting, f.Death, i+1, b, f.Conns[i])
