@@ -20,14 +20,16 @@ func (s setting) String() string {
 	return fmt.Sprintf("interval %ds timeout %ds success %d failure %d", s.Interval, s.Timeout, s.Success, s.Failure)
 }
 
-// bound is what the health check promises: interval x failure for a
-// member that refuses, plus the timeout for one that is silent.
+// bound is when the health check takes a dead member out at the latest:
+// interval x failure for a member that refuses (each probe fails at once
+// with a RST); failure x (interval + timeout) for a silent one (each probe
+// fails only when its timeout expires, and OVN 23.03 sends the next one an
+// interval after that).
 func (s setting) bound(death string) time.Duration {
-	b := time.Duration(s.Interval*s.Failure) * time.Second
 	if death == "silent" {
-		b += time.Duration(s.Timeout) * time.Second
+		return time.Duration(s.Failure*(s.Interval+s.Timeout)) * time.Second
 	}
-	return b
+	return time.Duration(s.Interval*s.Failure) * time.Second
 }
 
 func parseDeaths(v string) ([]string, error) {

@@ -5,8 +5,8 @@
 //     connection each time, one request, one answer); one member's server
 //     is killed; the time from the kill to the start of the last connection
 //     that failed or reached the dead member is the failover time, printed
-//     next to the bound the health check promises (interval x failure, +
-//     timeout for a member that stops answering instead of refusing), for
+//     next to the bound the health check promises (interval x failure;
+//     failure x (interval + timeout) for a member that stops answering), for
 //     each health-check setting of -settings and each way to die of
 //     -deaths (refuse: the server closed, connections get a RST; silent:
 //     the member's packets dropped, like a hung or unplugged machine),

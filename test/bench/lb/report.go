@@ -40,7 +40,7 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.0f", float64(d)/1e6) }
 // report prints the failover table (one line per health-check setting)
 // and the connection setup table (one line per path).
 func report(w io.Writer, r *results) {
-	fmt.Fprintf(w, "\nLoad balancer failover: a member's server killed -> start of the last connection that failed or reached it\n")
+	fmt.Fprintf(w, "\nLoad balancer failover: a member dies -> start of the last connection that failed or reached it\n")
 	fmt.Fprintf(w, "(a client on the network opens a new connection to the VIP every %s; 3 members; one chassis, OVS userspace datapath, %d CPUs)\n\n", *flagEvery, runtime.NumCPU())
 	fmt.Fprintf(w, "%-44s %-7s %6s %10s %8s %14s %9s %12s\n", "health check", "death", "trials", "median ms", "max ms", "offline med ms", "bound ms", "bad conns")
 	fmt.Fprintln(w, strings.Repeat("-", 117))
@@ -52,8 +52,9 @@ func report(w io.Writer, r *results) {
 		fmt.Fprintf(w, "%-44s %-7s %6s %10s %8s %14s %9s %12s\n", f.Setting, f.Death, fmt.Sprintf("%d/%d", len(f.Failover), len(f.Failover)+len(f.Never)), ms(median(f.Failover)), ms(maxOf(f.Failover)),
 			ms(median(f.Offline)), ms(f.BoundNS), fmt.Sprintf("%.1f/trial", float64(bad)/float64(max(len(f.Bad), 1))))
 	}
-	fmt.Fprintln(w, "\nbound: the health check's promise: interval x failure for a member that refuses (its server closed: RST),")
-	fmt.Fprintln(w, "plus the timeout for a silent one (its packets dropped). bad conns: failed (refused, or timed out after 1 s) or reaching the dead member.")
+	fmt.Fprintln(w, "\nbound: interval x failure for a member that refuses (its server closed: RST); failure x (interval + timeout) for a")
+	fmt.Fprintln(w, "silent one (its packets dropped: a probe fails when its timeout expires, the next goes an interval later).")
+	fmt.Fprintln(w, "bad conns: failed (refused, or no answer within 3 s) or answered by the dead member; trials: done/run.")
 	fmt.Fprintln(w, "offline: kill -> `qnetctl lb show` reports the member offline (Southbound Service_Monitor).")
 	for _, f := range r.Failover {
 		fmt.Fprintf(w, "%s, %s: bad connections by kind %v", f.Setting, f.Death, f.Kinds)
