@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -277,14 +279,21 @@ func kind(a attempt, dead string) string {
 	return "other: " + a.err.Error()
 }
 
-// serviceMonitors is Southbound's Service_Monitor table, for a trial that
-// went wrong.
+// serviceMonitors is Southbound's Service_Monitor table and the sandbox
+// ovs-vswitchd's EMER/ERR log lines, for a trial that went wrong.
 func (b *bench) serviceMonitors() string {
 	out, err := exec.Command("ovn-sbctl", "--db="+b.sbx.SB(), "--columns=ip,port,status,options", "list", "Service_Monitor").CombinedOutput()
 	if err != nil {
-		return fmt.Sprintf("ovn-sbctl: %v %s", err, out)
+		out = fmt.Appendf(nil, "ovn-sbctl: %v %s", err, out)
 	}
-	return string(out)
+	log, _ := os.ReadFile(filepath.Join(b.sbx.Dir, "ovs-vswitchd.log"))
+	var errs []string
+	for _, l := range strings.Split(string(log), "\n") {
+		if strings.Contains(l, "|EMER|") || strings.Contains(l, "|ERR|") {
+			errs = append(errs, l)
+		}
+	}
+	return fmt.Sprintf("%s\novs-vswitchd EMER/ERR log lines:\n%s", out, strings.Join(errs, "\n"))
 }
 
 func later(a, b time.Time) time.Time {

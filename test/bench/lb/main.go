@@ -127,6 +127,7 @@ func run() (code int) {
 			rep.Failover = append(rep.Failover, r)
 			if err != nil {
 				logf("failover, health check %s, death %s: %v", s, death, err)
+				report(os.Stdout, rep) // what was measured until then
 				return 1
 			}
 		}
