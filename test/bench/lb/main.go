@@ -75,7 +75,7 @@ func logf(format string, a ...any) {
 func main() {
 	harness.ParseFlags("./test/bench/lb", "Load balancers: failover time after a member's death vs the health check's bound; connection setup through the VIP vs directly (root; OVN).")
 	if *smoke {
-		if err := harness.FlagDefaults(map[string]string{"n": "50", "trials": "2", "settings": "1/1/1/1"}); err != nil {
+		if err := harness.FlagDefaults(map[string]string{"n": "50", "trials": "1", "settings": "1/1/1/1"}); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(2)
 		}
