@@ -1,0 +1,345 @@
+// Command lb benchmarks load balancers (run by `make bench` as
+// `go run ./test/bench/lb`, as root), in one run:
+//
+//   - failover: a client connects to the VIP every -every (a new TCP
+//     connection each time, one request, one answer); one member's server
+//     is killed; the time from the kill to the start of the last connection
+//     that failed or reached the dead member is the failover time, printed
+//     next to the bound the health check promises (interval x failure;
+//     failure x (interval + timeout) for a member that stops answering), for
+//     each health-check setting of -settings and each way to die of
+//     -deaths (refuse: the server closed, connections get a RST; silent:
+//     the member's packets dropped, like a hung or unplugged machine),
+//     -trials times; also when lb show first says offline, and how many
+//     connections failed;
+//   - connection setup: TCP connect + one request/response through the VIP
+//     against directly to a member's address, interleaved, p50/p99/max.
+//
+// The world is test/e2e's: the OVN sandbox (scripts/sandbox.sh) with its
+// chassis in a network namespace standing for the host, quantumnetd, one
+// network with three members and a client attached by the real CNI plugin
+// through libcni, each member serving its name on port 8080 from this
+// process, and the load balancer VIP:80 -> members:8080 made with qnetctl.
+//
+// It exits 0 unless something failed to run or a figure is absurd (a
+// failover longer than its bound plus -slack, a member never offline, a
+// connection that never works). Everything it creates is removed at the
+// end, also on failure and on Ctrl-C.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/containernetworking/cni/libcni"
+	current "github.com/containernetworking/cni/pkg/types/100"
+
+	"github.com/quantumnet/quantumnet/pkg/api"
+	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
+	"github.com/quantumnet/quantumnet/test/harness"
+)
+
+var (
+	flagN        = flag.Int("n", 1000, "connections per path for the connection setup table")
+	flagTrials   = flag.Int("trials", 5, "failovers per health-check setting")
+	flagSettings = flag.String("settings", "2/1/1/2,1/1/1/1", "health-check settings, comma separated: INTERVAL/TIMEOUT/SUCCESS/FAILURE (s, s, n, n)")
+	flagDeaths   = flag.String("deaths", "refuse,silent", "how the member dies, comma separated: refuse (its server closed: RST) or silent (its packets dropped)")
+	flagEvery    = flag.Duration("every", 20*time.Millisecond, "the failover client's pace: a new connection this often")
+	flagSlack    = flag.Duration("slack", 10*time.Second, "a failover longer than its bound plus this is a failure")
+	flagBin      = flag.String("bin", "", "directory with quantumnetd, quantumnet and qnetctl already built, e.g. bin (default: build them)")
+	flagJSON     = flag.String("json", "", "also write the results as JSON to this file")
+	smoke        = harness.SmokeFlag()
+)
+
+const (
+	network  = "lbbench"
+	subnet4  = "10.234.0.0/24"
+	vip      = "10.234.0.100"
+	lbName   = "lbbench"
+	vipPort  = 80
+	mbrPort  = 8080
+	nMembers = 3
+)
+
+func logf(format string, a ...any) {
+	fmt.Fprintf(os.Stderr, "%s lb: "+format+"\n", append([]any{time.Now().Format("15:04:05.000")}, a...)...)
+}
+
+func main() {
+	harness.ParseFlags("./test/bench/lb", "Load balancers: failover time after a member's death vs the health check's bound; connection setup through the VIP vs directly (root; OVN).")
+	if *smoke {
+		if err := harness.FlagDefaults(map[string]string{"n": "50", "trials": "1", "settings": "1/1/1/1"}); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+	}
+	os.Exit(run())
+}
+
+// bench is the world and what to undo.
+type bench struct {
+	pid     int
+	sbx     *harness.Sandbox
+	h       *harness.Env
+	d       *harness.Daemon
+	client  string // the client's namespace
+	members []*member
+	undo    []func()
+}
+
+func run() (code int) {
+	settings, err := parseSettings(*flagSettings)
+	if err != nil {
+		logf("%v", err)
+		return 2
+	}
+	deaths, err := parseDeaths(*flagDeaths)
+	if err != nil {
+		logf("%v", err)
+		return 2
+	}
+	ctx, stop := harness.Interruptible(logf)
+	defer stop()
+	b := &bench{pid: os.Getpid() % 100000}
+	defer harness.Finish(&code, time.Now(), b.cleanup, logf)
+	if err := b.up(ctx); err != nil {
+		logf("setup: %v", err)
+		if b.d != nil {
+			logf("quantumnetd log (tail):\n%s", harness.TailFile(b.d.LogPath, 20))
+		}
+		return 1
+	}
+	rep := &results{}
+	if rep.Paths, err = b.latency(ctx); err != nil {
+		logf("connection setup: %v", err)
+		return 1
+	}
+	for _, s := range settings {
+		for _, death := range deaths {
+			r, err := b.failovers(ctx, s, death)
+			rep.Failover = append(rep.Failover, r)
+			if err != nil {
+				logf("failover, health check %s, death %s: %v", s, death, err)
+				report(os.Stdout, rep) // what was measured until then
+				return 1
+			}
+		}
+	}
+	report(os.Stdout, rep)
+	if *flagJSON != "" {
+		if err := harness.WriteJSON(*flagJSON, rep); err != nil {
+			logf("%v", err)
+			return 1
+		}
+	}
+	return rep.absurd()
+}
+
+// up brings the sandbox, the daemon, the network, the members, the client
+// and the load balancer up, and waits until every member answers through
+// the VIP.
+func (b *bench) up(ctx context.Context) error {
+	b.sbx = &harness.Sandbox{Dir: fmt.Sprintf("/tmp/qn-lbb-%d", b.pid), Chassis: fmt.Sprintf("lbbench-%d", b.pid),
+		Netns: fmt.Sprintf("qnlbb%d-host", b.pid)}
+	b.h = harness.New(harness.Setup{Name: "lbbench", Root: true, Prebuilt: *flagBin,
+		Programs: []string{"ovn-controller", "ovn-nbctl", "iptables"},
+		Binaries: []string{"quantumnetd", "quantumnet", "qnetctl"}, Up: b.sbx.Up})
+	logf("bringing up the sandbox (%s, host namespace %s)", b.sbx.Dir, b.sbx.Netns)
+	if err := b.h.Start(); err != nil {
+		return err
+	}
+	c := b.sbx.DaemonConfig()
+	c.Dir = b.h.Tmp
+	var err error
+	if b.d, err = harness.StartDaemon(c); err != nil {
+		return fmt.Errorf("quantumnetd: %w", err)
+	}
+	if err := b.d.WaitReady(30 * time.Second); err != nil {
+		return err
+	}
+	if err := b.qn("network", "create", network, "--subnet4", subnet4); err != nil {
+		return err
+	}
+	if b.client, _, _, err = b.container("lbbcli"); err != nil {
+		return err
+	}
+	for i := range nMembers {
+		word := fmt.Sprintf("m%d", i+1)
+		ns, ip, port, err := b.container("lbb" + word)
+		if err != nil {
+			return err
+		}
+		m := &member{word: word, ns: ns, ip: ip, port: port}
+		b.members = append(b.members, m)
+		if err := m.start(); err != nil {
+			return err
+		}
+	}
+	if err := b.qn("lb", "create", lbName, "--network", network, "--vip", vip); err != nil {
+		return err
+	}
+	if err := b.qn("lb", "listener", "add", lbName, fmt.Sprint(vipPort), "--member-port", fmt.Sprint(mbrPort)); err != nil {
+		return err
+	}
+	for _, m := range b.members {
+		if err := b.qn("lb", "member", "add", lbName, m.port); err != nil {
+			return err
+		}
+	}
+	return b.allServe(ctx, 30*time.Second)
+}
+
+// allServe waits until every member has answered a connection through the
+// VIP.
+func (b *bench) allServe(ctx context.Context, limit time.Duration) error {
+	seen := map[string]bool{}
+	var last error
+	if !ovsdbtest.Until(ctx, limit, func() bool {
+		w, _, err := request(b.client, vip, vipPort)
+		if err == nil {
+			seen[w] = true
+		}
+		last = err
+		return len(seen) == nMembers
+	}) {
+		return fmt.Errorf("not every member answered through %s:%d within %s: answered %v, last error %v", vip, vipPort, limit, seen, last)
+	}
+	return nil
+}
+
+// qn runs qnetctl, its output in the error.
+func (b *bench) qn(args ...string) error {
+	if out, err := b.d.Qnetctl(args...); err != nil {
+		return fmt.Errorf("qnetctl %s: %v %s", strings.Join(args, " "), err, out)
+	}
+	return nil
+}
+
+// show is the load balancer as lb show reports it.
+func (b *bench) show() (*api.LoadBalancer, error) {
+	out, err := b.d.Qnetctl("-o", "json", "lb", "show", lbName)
+	if err != nil {
+		return nil, fmt.Errorf("lb show: %v %s", err, out)
+	}
+	var l api.LoadBalancer
+	if err := json.Unmarshal([]byte(out), &l); err != nil {
+		return nil, fmt.Errorf("lb show: %v", err)
+	}
+	return &l, nil
+}
+
+// health is the health lb show reports for the member on port.
+func (b *bench) health(port string) (string, error) {
+	l, err := b.show()
+	if err != nil {
+		return "", err
+	}
+	for _, m := range l.Members {
+		if m.Port == port {
+			return m.Health, nil
+		}
+	}
+	return "", fmt.Errorf("lb show: no member %s", port)
+}
+
+// container makes a namespace attached to the network by the CNI plugin;
+// it returns the namespace, its IPv4 address and its logical port.
+func (b *bench) container(id string) (ns, ip, port string, err error) {
+	ns = fmt.Sprintf("qnlbb%d-%s", b.pid, id)
+	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
+		return "", "", "", fmt.Errorf("ip netns add %s: %v %s", ns, err, out)
+	}
+	b.undo = append(b.undo, func() { exec.Command("ip", "netns", "del", ns).Run() })
+	list, err := libcni.ConfListFromBytes([]byte(harness.ConfList(network, network, b.d.ClientSocket, "")))
+	if err != nil {
+		return "", "", "", err
+	}
+	cni := libcni.NewCNIConfigWithCacheDir([]string{b.h.Bin}, filepath.Join(b.h.Tmp, "cni-cache"), nil)
+	rt := harness.RT(id, harness.NsPath(ns), "eth0")
+	r, err := cni.AddNetworkList(context.Background(), list, rt)
+	if err != nil {
+		return "", "", "", fmt.Errorf("CNI ADD %s: %w", id, err)
+	}
+	b.undo = append(b.undo, func() {
+		if err := cni.DelNetworkList(context.Background(), list, rt); err != nil {
+			logf("CNI DEL %s: %v", id, err)
+		}
+	})
+	res, err := current.NewResultFromResult(r)
+	if err != nil || len(res.IPs) == 0 {
+		return "", "", "", fmt.Errorf("CNI ADD %s: no address in the result (%v)", id, err)
+	}
+	port, err = b.portOf(id)
+	return ns, res.IPs[0].Address.IP.String(), port, err
+}
+
+// portOf is the logical port of a container.
+func (b *bench) portOf(id string) (string, error) {
+	out, err := b.d.Qnetctl("-o", "json", "port", "list", "--network", network)
+	if err != nil {
+		return "", fmt.Errorf("port list: %v %s", err, out)
+	}
+	var ports []struct {
+		Name        string `json:"name"`
+		ContainerID string `json:"container_id"`
+	}
+	if err := json.Unmarshal([]byte(out), &ports); err != nil {
+		return "", err
+	}
+	for _, p := range ports {
+		if p.ContainerID == id {
+			return p.Name, nil
+		}
+	}
+	return "", fmt.Errorf("no port of container %s", id)
+}
+
+// cleanup undoes everything, the last made first.
+func (b *bench) cleanup() error {
+	for _, m := range b.members {
+		m.stop()
+	}
+	if b.d != nil {
+		b.d.Qnetctl("lb", "delete", lbName)
+	}
+	for i := len(b.undo) - 1; i >= 0; i-- {
+		b.undo[i]()
+	}
+	if b.d != nil {
+		b.d.Qnetctl("network", "delete", network)
+		b.d.Stop()
+	}
+	if b.h != nil {
+		b.h.Close()
+	}
+	if b.sbx == nil {
+		return nil
+	}
+	var left []string
+	for _, ns := range append([]string{b.client, b.sbx.Netns}, b.memberNS()...) {
+		if ns != "" {
+			if _, err := os.Stat(harness.NsPath(ns)); err == nil {
+				left = append(left, ns)
+			}
+		}
+	}
+	if len(left) > 0 {
+		return fmt.Errorf("namespaces left: %s", strings.Join(left, ", "))
+	}
+	return nil
+}
+
+func (b *bench) memberNS() []string {
+	var out []string
+	for _, m := range b.members {
+		out = append(out, m.ns)
+	}
+	return out
+}

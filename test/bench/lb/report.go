@@ -1,0 +1,115 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+)
+
+// results is the run's report (also its JSON).
+type results struct {
+	Paths    []*path           `json:"connection_setup"`
+	Failover []*failoverResult `json:"failover"`
+}
+
+func median(d []time.Duration) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func maxOf(d []time.Duration) time.Duration {
+	var m time.Duration
+	for _, x := range d {
+		m = max(m, x)
+	}
+	return m
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.0f", float64(d)/1e6) }
+
+// report prints the failover table (one line per health-check setting)
+// and the connection setup table (one line per path).
+func report(w io.Writer, r *results) {
+	fmt.Fprintf(w, "\nLoad balancer failover: a member dies -> start of the last connection that failed or reached it\n")
+	fmt.Fprintf(w, "(a client on the network opens a new connection to the VIP every %s; 3 members; one chassis, OVS userspace datapath, %d CPUs)\n\n", *flagEvery, runtime.NumCPU())
+	fmt.Fprintf(w, "%-44s %-7s %6s %10s %8s %14s %9s %12s\n", "health check", "death", "trials", "median ms", "max ms", "offline med ms", "bound ms", "bad conns")
+	fmt.Fprintln(w, strings.Repeat("-", 117))
+	for _, f := range r.Failover {
+		bad := 0
+		for _, b := range f.Bad {
+			bad += b
+		}
+		fmt.Fprintf(w, "%-44s %-7s %6s %10s %8s %14s %9s %12s\n", f.Setting, f.Death, fmt.Sprintf("%d/%d", len(f.Failover), len(f.Failover)+len(f.Never)), ms(median(f.Failover)), ms(maxOf(f.Failover)),
+			ms(median(f.Offline)), ms(f.BoundNS), fmt.Sprintf("%.1f/trial", float64(bad)/float64(max(len(f.Bad), 1))))
+	}
+	fmt.Fprintln(w, "\nbound: interval x failure for a member that refuses (its server closed: RST); failure x (interval + timeout) for a")
+	fmt.Fprintln(w, "silent one (its packets dropped: a probe fails when its timeout expires, the next goes an interval later).")
+	fmt.Fprintln(w, "bad conns: failed (refused, or no answer within 3 s) or answered by the dead member; trials: done/run.")
+	fmt.Fprintln(w, "offline: kill -> `qnetctl lb show` reports the member offline (Southbound Service_Monitor).")
+	for _, f := range r.Failover {
+		fmt.Fprintf(w, "%s, %s: bad connections by kind %v", f.Setting, f.Death, f.Kinds)
+		if len(f.Never) > 0 {
+			fmt.Fprintf(w, "; NOT TAKEN OUT within bound + %s: %s", *flagSlack, strings.Join(f.Never, "; "))
+		}
+		fmt.Fprintln(w)
+	}
+	if len(r.Paths) > 0 {
+		var direct float64
+		for _, p := range r.Paths {
+			if p.direct {
+				direct = p.P50
+			}
+		}
+		fmt.Fprintf(w, "\nLoad balancer connection setup: TCP connect + one request/response, %d connections per path, interleaved, no health check\n\n", r.Paths[0].N)
+		fmt.Fprintf(w, "%-50s %8s %8s %8s %12s\n", "path", "p50 ms", "p99 ms", "max ms", "p50 / direct")
+		fmt.Fprintln(w, strings.Repeat("-", 90))
+		for _, p := range r.Paths {
+			ratio := "-"
+			if direct > 0 {
+				ratio = fmt.Sprintf("%.2fx", p.P50/direct)
+			}
+			fmt.Fprintf(w, "%-50s %8.3f %8.3f %8.3f %12s\n", p.Name, p.P50, p.P99, p.Max, ratio)
+		}
+	}
+	if *smoke {
+		fmt.Fprintln(w, "\n(-smoke: a handful of trials and connections, the figures mean nothing)")
+	}
+}
+
+// absurd is 1 when a figure cannot be right: a connection setup slower
+// than a second at p50, or a failover trial with no bad connection at all
+// (the dead member was never picked: the client did not run, or killing
+// did nothing). A failover beyond its bound plus -slack already failed its
+// trial.
+func (r *results) absurd() int {
+	code := 0
+	for _, p := range r.Paths {
+		if p.P50 > 1000 || p.N == 0 {
+			logf("absurd: %s: p50 %.3f ms over %d connections", p.Name, p.P50, p.N)
+			code = 1
+		}
+	}
+	for _, f := range r.Failover {
+		if len(f.Never) > 0 {
+			logf("health check %s, death %s: %d trials where the dead member stayed in rotation past bound + slack", f.Setting, f.Death, len(f.Never))
+			code = 1
+		}
+		for i, b := range f.Bad {
+			if b == 0 || f.Conns[i] < 10 {
+				logf("absurd: health check %s, death %s, trial %d: %d of %d connections bad", f.Setting, f.Death, i+1, b, f.Conns[i])
+				code = 1
+			}
+		}
+	}
+	return code
+}
