@@ -3,6 +3,8 @@ package e2e
 import (
 	"errors"
 	"fmt"
+	"net"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -135,4 +137,24 @@ func TestLoadBalancerJoinAtStart(t *testing.T) {
 	if out := d.MustQnetctl("lb", "show", "web"); strings.Count(out, "enabled") != 2 {
 		t.Errorf("members after the refused ADD:\n%s", out)
 	}
+}
+
+// serveAnswer serves answer to every TCP connection on port in nsPath.
+func serveAnswer(t *testing.T, nsPath string, port int, answer string) {
+	t.Helper()
+	var l net.Listener
+	if err := inNS(nsPath, func() (err error) { l, err = net.Listen("tcp4", ":"+strconv.Itoa(port)); return err }); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte(answer))
+			c.Close()
+		}
+	}()
 }
