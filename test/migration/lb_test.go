@@ -132,8 +132,8 @@ func lbRows(t *testing.T, keep func(name string) bool) []string {
 
 // bothMembers opens 40 TCP connections from ns to addr:port and checks
 // that each member (the VM at vmIP, the container at memIP) answers some
-// of them and nothing else does; it retries until the load balancer is in
-// place (20 s).
+// of them and nothing else does; it retries, a batch a second, until the
+// load balancer is in place (20 s).
 func bothMembers(t *testing.T, ns, addr string, port int, vmIP, memIP string) {
 	t.Helper()
 	var got map[string]int
@@ -152,7 +152,11 @@ func bothMembers(t *testing.T, ns, addr string, port int, vmIP, memIP string) {
 				got[l]++
 			}
 		}
-		return got["vm"] > 0 && got["container"] > 0 && got["vm"]+got["container"] == 40
+		if got["vm"] > 0 && got["container"] > 0 && got["vm"]+got["container"] == 40 {
+			return true
+		}
+		time.Sleep(time.Second) // gently: thousands of connections in a few seconds fill the userspace datapath's conntrack
+		return false
 	}) {
 		t.Fatalf("40 connections to %s:%d from %s: %v, want both the VM and the container and nothing else", addr, port, ns, got)
 	}
