@@ -18,6 +18,13 @@ import (
 	"github.com/quantumnet/quantumnet/test/harness"
 )
 
+// TestLoadBalancerVM's load balancer, its VIP and floating IP, and the
+// floating IP of its port forward.
+const (
+	lbName, vip   = "miglb", "10.212.0.200"
+	lbFIP, fwdFIP = "192.0.2.130", "192.0.2.131"
+)
+
 // TestLoadBalancerVM (issue 16): on the routed network migfip, a load
 // balancer whose members are a VM (joined through its domain metadata,
 // load-balancers="miglb") and a container; its VIP from a client container
@@ -32,10 +39,6 @@ func TestLoadBalancerVM(t *testing.T) {
 	q := qnetctl(t, da)
 	undo := func(args ...string) { t.Cleanup(func() { da.Qnetctl(args...) }) }
 	routedNetwork(t, da)
-	const (
-		lbName, vip   = "miglb", "10.212.0.200"
-		lbFIP, fwdFIP = "192.0.2.130", "192.0.2.131"
-	)
 	// The floating IPs first: their undo runs after the load balancer's
 	// (a floating IP a load balancer uses cannot be deleted).
 	for _, a := range []string{lbFIP, fwdFIP} {
@@ -63,6 +66,7 @@ func TestLoadBalancerVM(t *testing.T) {
 		bothMembers(t, cliNS, vip, 80, vmIP, memIP)
 	})
 	t.Run("FloatingIP", func(t *testing.T) {
+		q := qnetctl(t, da) // this subtest's t: a failure stops it, not its parent
 		q("lb", "set", lbName, "--fip", lbFIP)
 		if show, _ := da.Qnetctl("fip", "show", lbFIP); !regexp.MustCompile(`load balancers:\s+` + lbName + `\n`).MatchString(show) {
 			t.Errorf("fip show %s does not name the load balancer %s:\n%s", lbFIP, lbName, show)
@@ -70,6 +74,7 @@ func TestLoadBalancerVM(t *testing.T) {
 		bothMembers(t, out, lbFIP, 80, vmIP, memIP)
 	})
 	t.Run("Forward", func(t *testing.T) {
+		q := qnetctl(t, da)
 		q("fip", "forward", "add", fwdFIP, "tcp", "2222", iface, strconv.Itoa(guestTCPPort))
 		undo("fip", "forward", "delete", fwdFIP, "tcp", "2222")
 		if l, _ := da.Qnetctl("fip", "forward", "list", fwdFIP); !regexp.MustCompile(`tcp\s+2222\s+` + iface + `\s+` + strconv.Itoa(guestTCPPort) + `\s+` + regexp.QuoteMeta(vmIP) + `\n`).MatchString(l) {
@@ -79,37 +84,43 @@ func TestLoadBalancerVM(t *testing.T) {
 			tcpAnswerPort(t, out, fwdFIP, 2222, vmIP, fmt.Sprintf("forward, connection %d", i+1))
 		}
 	})
-	t.Run("Delete", func(t *testing.T) {
-		ours := func(r string) bool {
-			return r == "qn-lb-"+lbName || strings.HasPrefix(r, "qn-fwd-"+fwdFIP+"-") || strings.HasPrefix(r, "qn-fwd-"+lbFIP+"-")
+	t.Run("Delete", func(t *testing.T) { lbDeletesLeaveNothing(t, da, cliNS, out) })
+}
+
+// lbDeletesLeaveNothing deletes TestLoadBalancerVM's load balancer and
+// port forward: their Load_Balancer rows go, and the VIP (from the client
+// in cliNS) and both floating IPs (from the outside, out) stop answering.
+func lbDeletesLeaveNothing(t *testing.T, da *harness.Daemon, cliNS, out string) {
+	q := qnetctl(t, da)
+	ours := func(r string) bool {
+		return r == "qn-lb-"+lbName || strings.HasPrefix(r, "qn-fwd-"+fwdFIP+"-") || strings.HasPrefix(r, "qn-fwd-"+lbFIP+"-")
+	}
+	before := lbRows(t, ours)
+	if strings.Join(before, " ") != "qn-fwd-"+fwdFIP+"-tcp qn-lb-"+lbName {
+		t.Fatalf("before the deletes the Load_Balancer rows of ours are %v, want qn-fwd-%s-tcp and qn-lb-%s", before, fwdFIP, lbName)
+	}
+	q("lb", "delete", lbName)
+	q("fip", "forward", "delete", fwdFIP, "tcp", "2222")
+	if left := lbRows(t, ours); len(left) > 0 {
+		t.Errorf("Load_Balancer rows left after deleting the load balancer and the forward: %v", left)
+	}
+	for _, c := range []struct {
+		ns, addr string
+		port     int
+	}{{cliNS, vip, 80}, {out, lbFIP, 80}, {out, fwdFIP, 2222}} {
+		var line string
+		if !ovsdbtest.Until(context.Background(), 15*time.Second, func() bool {
+			var err error
+			line, err = harness.TCPLine(c.ns, c.addr, c.port, time.Second)
+			return err != nil
+		}) {
+			t.Errorf("after the deletes %s:%d still answers %q", c.addr, c.port, line)
 		}
-		before := lbRows(t, ours)
-		if strings.Join(before, " ") != "qn-fwd-"+fwdFIP+"-tcp qn-lb-"+lbName {
-			t.Fatalf("before the deletes the Load_Balancer rows of ours are %v, want qn-fwd-%s-tcp and qn-lb-%s", before, fwdFIP, lbName)
-		}
-		q("lb", "delete", lbName)
-		q("fip", "forward", "delete", fwdFIP, "tcp", "2222")
-		if left := lbRows(t, ours); len(left) > 0 {
-			t.Errorf("Load_Balancer rows left after deleting the load balancer and the forward: %v", left)
-		}
-		for _, c := range []struct {
-			ns, addr string
-			port     int
-		}{{cliNS, vip, 80}, {out, lbFIP, 80}, {out, fwdFIP, 2222}} {
-			var line string
-			if !ovsdbtest.Until(context.Background(), 15*time.Second, func() bool {
-				var err error
-				line, err = harness.TCPLine(c.ns, c.addr, c.port, time.Second)
-				return err != nil
-			}) {
-				t.Errorf("after the deletes %s:%d still answers %q", c.addr, c.port, line)
-			}
-		}
-		// Both floating IPs are free again: deleting them is not refused.
-		for _, a := range []string{lbFIP, fwdFIP} {
-			q("fip", "delete", a)
-		}
-	})
+	}
+	// Both floating IPs are free again: deleting them is not refused.
+	for _, a := range []string{lbFIP, fwdFIP} {
+		q("fip", "delete", a)
+	}
 }
 
 // lbRows are the names of the Northbound Load_Balancer rows for which
