@@ -8,6 +8,7 @@ import (
 	"github.com/quantumnet/quantumnet/daemon/hostnet"
 	"github.com/quantumnet/quantumnet/pkg/errs"
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
+	"github.com/quantumnet/quantumnet/pkg/ovs"
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
 )
 
@@ -115,6 +116,13 @@ func renameLegacy(t *testing.T, c *cluster, h *host, r Request, legacy, lhost st
 		"external_ids:"+keyQuote(keys.Port)+"="+legacy, "--", "set", "Interface", host,
 		"external_ids:iface-id="+legacy, "external_ids:"+keyQuote(keys.Port)+"="+legacy)
 	ovsdbtest.Eventually(t, 5*time.Second, func() bool { _, err := c.nb.LookupPort(legacy); return err == nil }, "renamed port")
+	// The manager's own caches see the rename (ovs-vsctl --no-wait returns
+	// before h's OVS monitor has the update).
+	ovsdbtest.Eventually(t, 5*time.Second, func() bool {
+		_, err := h.m.NB.LookupPort(legacy)
+		iface, ierr := h.m.OVS.GetInterface(host)
+		return err == nil && ierr == nil && iface.ExternalIDs[ovs.KeyIfaceID] == legacy
+	}, "the rename in the manager's caches")
 	_ = lhost
 }
 
