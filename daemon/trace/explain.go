@@ -45,6 +45,11 @@ func (t *Tracer) Explain(r *Result, acls []*nbdb.ACL) {
 			r.Group, r.Rule, r.RuleText = a.ExternalIDs[keys.SG], a.ExternalIDs[keys.Rule], a.ExternalIDs[keys.RuleSpec]
 			t.defaultDrop(r)
 		}
+		if r.Group == allGroup && r.Verdict != "dropped" {
+			// The default egress allow of the source's groups: no group
+			// of the destination filters it.
+			r.Decision, r.Group, r.Rule, r.RuleText = nil, "", "", ""
+		}
 	}
 	r.Summary = t.summary(r)
 }
@@ -78,21 +83,31 @@ func (t *Tracer) summary(r *Result) string {
 	case "delivered":
 		s = "delivered to " + t.describe(r.OutputPort)
 	case "sent-out":
-		s = "leaves through " + t.describe(r.OutputPort)
+		s = "leaves through " + external(r)
 	case "dropped":
 		s = "dropped"
 		if r.DropPort != "" {
 			s += " before " + t.describe(r.DropPort)
 		}
-		if r.Decision == nil && len(r.Hops) > 0 {
-			h := r.Hops[len(r.Hops)-1]
+		if h := r.Hops[len(r.Hops)-1]; r.Decision == nil && len(h.Flows) > 0 {
 			f := h.Flows[len(h.Flows)-1]
 			s += fmt.Sprintf(" in %s (stage %s of %s)", h.Datapath, f.Stage, pipeline(h))
 		}
 	default:
 		return "ovn-trace's output was not understood; see the raw trace"
 	}
+	if rs := r.Routers(); len(rs) > 0 && r.Verdict != "dropped" {
+		for i := range rs {
+			rs[i] = strings.TrimPrefix(rs[i], keys.RouterPrefix)
+		}
+		s += ", routed by " + strings.Join(rs, ", ")
+	}
+	if r.Verdict == "sent-out" && r.ARP {
+		s += " (what leaves first is the router's ARP request for the next hop, whose MAC it does not know yet)"
+	}
 	switch {
+	case r.Decision == nil && r.Verdict == "delivered":
+		s += "; no security group of the destination filters it"
 	case r.Decision == nil:
 	case r.Rule != "":
 		verb := "allowed"
@@ -106,6 +121,13 @@ func (t *Tracer) summary(r *Result) string {
 		s += fmt.Sprintf(": by %s", r.RuleText)
 	}
 	return s
+}
+
+// external names the network a packet leaves by: the switch of the last
+// pipeline.
+func external(r *Result) string {
+	net := r.Hops[len(r.Hops)-1].Datapath
+	return fmt.Sprintf("external network %s (port %s, type %s)", strings.TrimPrefix(net, keys.SwitchPrefix), r.OutputPort, r.OutputType)
 }
 
 func pipeline(h Hop) string {

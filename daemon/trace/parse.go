@@ -2,6 +2,7 @@ package trace
 
 import (
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -22,6 +23,9 @@ type Result struct {
 	// with a Group: the group's default drop); RuleText is the rule.
 	Group, Rule, RuleText string
 	Raw                   string
+	// ARP: the router sent an ARP request for the next hop first (what
+	// leaves is that request: the router does not know the MAC yet).
+	ARP bool
 }
 
 // Hop is one pipeline a packet went through.
@@ -87,8 +91,11 @@ func Parse(raw string) *Result {
 			cur = &hop.Flows[len(hop.Flows)-1]
 			continue
 		}
-		if m := outRe.FindStringSubmatch(trim); m != nil {
-			r.OutputPort, r.OutputType = m[1], m[2]
+		if m := outRe.FindStringSubmatch(trim); m != nil && m[2] != "patch" {
+			r.OutputPort, r.OutputType = m[1], m[2] // patch: into the peer's pipeline
+		}
+		if trim == "arp" {
+			r.ARP = true
 		}
 		if cur != nil {
 			cur.Actions = append(cur.Actions, trim)
@@ -120,7 +127,7 @@ func (r *Result) classify() {
 		r.Verdict = "sent-out"
 	case r.OutputPort != "":
 		r.Verdict = "delivered"
-	case last != nil && last.Drop:
+	case last != nil:
 		r.Verdict = "dropped"
 		if h := r.Hops[last.Hop]; !h.Ingress {
 			r.DropPort = h.OutPort
@@ -128,17 +135,40 @@ func (r *Result) classify() {
 	default:
 		r.Verdict = "unknown"
 	}
+	r.Decision = r.decision()
+}
+
+// decision is the ACL flow that decided: the last dropping one of a
+// dropped packet; else the last to-lport one (the destination's groups),
+// else the last from-lport one (the source's).
+func (r *Result) decision() *Flow {
+	var from *Flow
 	for i := len(r.ACLs) - 1; i >= 0; i-- {
-		a := r.ACLs[i]
-		if r.Verdict == "dropped" && a.Drop {
-			r.Decision = &r.ACLs[i]
-			break
-		}
-		if r.Verdict != "dropped" && !a.Drop {
-			r.Decision = &r.ACLs[i]
-			break
+		a := &r.ACLs[i]
+		switch {
+		case r.Verdict == "dropped":
+			if a.Drop {
+				return a
+			}
+		case a.Drop:
+		case strings.HasPrefix(a.Stage, "ls_out_"):
+			return a
+		case from == nil:
+			from = a
 		}
 	}
+	return from
+}
+
+// Routers are the routers the packet went through (their datapaths).
+func (r *Result) Routers() []string {
+	var out []string
+	for _, h := range r.Hops {
+		if h.Ingress && len(h.Flows) > 0 && strings.HasPrefix(h.Flows[0].Stage, "lr_") && !slices.Contains(out, h.Datapath) {
+			out = append(out, h.Datapath)
+		}
+	}
+	return out
 }
 
 func isExternal(portType string) bool {

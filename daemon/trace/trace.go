@@ -209,7 +209,12 @@ func (p Packet) Microflow() string {
 
 // Args are ovn-trace's arguments for microflow.
 func (t *Tracer) Args(microflow string) []string {
+	// A new connection: every ct_next sees ct.new (ovn-trace's default is
+	// an established one, which no ACL decides).
 	args := []string{"--detailed"}
+	for range 12 {
+		args = append(args, "--ct=new,trk")
+	}
 	if len(t.SBRemotes) > 0 {
 		args = append(args, "--db="+strings.Join(t.SBRemotes, ","))
 	}

@@ -30,9 +30,10 @@ func TestTraceAndTopology(t *testing.T) {
 	deny := e.container("tr-deny", "trdeny")
 	c := d.MustClient().QuantumNetClient
 	ctx := context.Background()
+	from := cli.port
 	trace := func(name, dst, proto string, dport uint32) *api.TraceReply {
 		t.Helper()
-		r, err := c.Trace(ctx, &api.TraceRequest{Port: cli.port, Destination: dst, Protocol: proto, Dport: dport})
+		r, err := c.Trace(ctx, &api.TraceRequest{Port: from, Destination: dst, Protocol: proto, Dport: dport})
 		if err != nil {
 			t.Fatalf("trace %s: %v", name, err)
 		}
@@ -63,11 +64,13 @@ func TestTraceAndTopology(t *testing.T) {
 	check(trace("dropped-rule", deny.ip4, "tcp", 2222), "dropped", "", "trdeny", ruleID(t, c, "trdeny", "admin deny ingress ipv4 tcp 2222"))
 
 	// Without groups on the target: delivered, no group decided.
-	r, err := c.Trace(ctx, &api.TraceRequest{Port: srv.port, Destination: cli.ip4})
-	if err != nil {
-		t.Fatal(err)
+	from = srv.port
+	check(trace("no-group", cli.ip4, "icmp", 0), "delivered", cli.port, "", "")
+	from = cli.port
+	if _, err := c.Trace(ctx, &api.TraceRequest{Port: cli.port, Destination: srv.ip4, Protocol: "tcp"}); err == nil ||
+		!strings.Contains(err.Error(), "dport") {
+		t.Errorf("tcp without a port: %v, want an error naming dport", err)
 	}
-	check(r, "delivered", cli.port, "", "")
 
 	traceRouted(t, d, e, cli, trace, check)
 	checkTopology(t, c, e.net, srv, cli)
@@ -150,10 +153,12 @@ func checkTopology(t *testing.T, c api.QuantumNetClient, network string, ports .
 	if err := json.Unmarshal(js.Bytes(), &got); err != nil {
 		t.Fatal(err)
 	}
-	if len(got.Routers) != 1 || len(got.Routers[0].Networks) != 1 || got.Routers[0].Networks[0].Name != network {
-		t.Fatalf("topology json: want router e2e-trr with network %s only:\n%s", network, js.String())
+	// external network -> router (its gateway) -> this network only
+	if len(got.ExternalNetworks) != 1 || len(got.ExternalNetworks[0].Routers) != 1 || len(got.Routers)+len(got.Networks) != 0 ||
+		len(got.ExternalNetworks[0].Routers[0].Networks) != 1 || got.ExternalNetworks[0].Routers[0].Networks[0].Name != network {
+		t.Fatalf("topology json: want e2e-trx -> e2e-trr -> %s only:\n%s", network, js.String())
 	}
-	n := got.Routers[0].Networks[0]
+	n := got.ExternalNetworks[0].Routers[0].Networks[0]
 	for _, want := range ports {
 		var p *topology.Port
 		for _, q := range n.Ports {
