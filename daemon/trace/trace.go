@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/quantumnet/quantumnet/pkg/errs"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
@@ -229,6 +230,9 @@ func (t *Tracer) run(ctx context.Context, microflow string) (string, error) {
 	if bin == "" {
 		bin = "ovn-trace"
 	}
+	// ovn-trace waits for its database: never longer than this.
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
 	var out, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, bin, t.Args(microflow)...)
 	cmd.Stdout, cmd.Stderr = &out, &stderr
