@@ -32,6 +32,7 @@ import (
 	rtstore "github.com/quantumnet/quantumnet/daemon/router/nbstore"
 	sgstore "github.com/quantumnet/quantumnet/daemon/secgroup/nbstore"
 	"github.com/quantumnet/quantumnet/daemon/server"
+	"github.com/quantumnet/quantumnet/daemon/trace"
 	"github.com/quantumnet/quantumnet/daemon/vm"
 	"github.com/quantumnet/quantumnet/ipam/nbstore"
 	"github.com/quantumnet/quantumnet/pkg/api"
@@ -231,6 +232,7 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (*parts, err
 	routers.FIPUsers = lbs.FIPUsers
 	nets := &netstore.Manager{NB: nb, Services: svc, Groups: sgm, Users: users{routers, lbs}, Log: log}
 	srv := &server.Server{Attach: mgr, Alloc: store, VM: vms, SG: sgm, Svc: svc, Networks: nets, Routers: routers, LBs: lbs, Log: log}
+	srv.Tracer = &trace.Tracer{NB: nb, SBRemotes: cfg.OVN.SBRemotes, SSLKey: cfg.OVN.SSLKey, SSLCert: cfg.OVN.SSLCert, SSLCA: cfg.OVN.SSLCA}
 	runner := &netsvc.Runner{M: svc, Upstream: upstream(cfg.DNS.Upstream)}
 	if *cfg.DNS.Resolver {
 		resolver := &qndns.Resolver{Log: log}

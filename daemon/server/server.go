@@ -27,6 +27,7 @@ import (
 	rtstore "github.com/quantumnet/quantumnet/daemon/router/nbstore"
 	"github.com/quantumnet/quantumnet/daemon/secgroup"
 	sgstore "github.com/quantumnet/quantumnet/daemon/secgroup/nbstore"
+	"github.com/quantumnet/quantumnet/daemon/trace"
 	"github.com/quantumnet/quantumnet/daemon/vm"
 	"github.com/quantumnet/quantumnet/ipam/nbstore"
 	"github.com/quantumnet/quantumnet/pkg/api"
@@ -50,6 +51,7 @@ type Server struct {
 	Networks *netstore.Manager
 	Routers  *rtstore.Manager // routers and floating IPs
 	LBs      *lbstore.Manager // load balancers (nil: refused as unavailable)
+	Tracer   *trace.Tracer    // ovn-trace (nil: refused as unavailable)
 	Log      *slog.Logger
 }
 
