@@ -93,6 +93,7 @@ func (m *Manager) MigrateIn(ctx context.Context, d Domain) error {
 		src = changes[0].change.IDs[keys.MigrationFrom]
 	}
 	m.Log.Info("migration in: ports bound on both chassis", "domain", d.Name, "from", src, "to", m.Chassis)
+	m.handoffBegan(d.UUID)
 	m.expectArrival(d)
 	return nil
 }
@@ -211,6 +212,7 @@ func (m *Manager) finish(ctx context.Context, uuid string, done bool) error {
 	if err := m.updatePorts(ctx, what, changes); err != nil {
 		return err
 	}
+	m.handoffEnded(uuid, done)
 	m.Log.Info(what, "domain", name, "chassis", changes[0].change.Options[keys.OptRequestedChassis])
 	return nil
 }
@@ -248,6 +250,7 @@ func (m *Manager) RunsHere(ctx context.Context, uuid string) error {
 	if err := m.updatePorts(ctx, "migration done (the domain runs here)", changes); err != nil {
 		return err
 	}
+	m.handoffEnded(uuid, true)
 	m.Log.Info("migration done: the domain runs here", "domain", name, "chassis", m.Chassis)
 	return nil
 }
