@@ -10,7 +10,8 @@ import (
 // connection dialled afterwards, labelled db=<DialConfig.Name>:
 // quantumnet_ovsdb_disconnects_total (each disconnect is followed by a
 // redial: the reconnect count), quantumnet_ovsdb_monitors,
-// quantumnet_ovsdb_updates_total and quantumnet_ovsdb_table_updates_total.
+// quantumnet_ovsdb_update_messages_total and
+// quantumnet_ovsdb_table_updates_total.
 // Each Name may be dialled once per registry.
 var MetricsRegistry prometheus.Registerer
 
