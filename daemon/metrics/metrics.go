@@ -56,7 +56,7 @@ func New() *Metrics {
 	m.cni = f("cni_request_duration_seconds", "CNI requests by verb (ADD, DEL, CHECK, GC) and result (ok or the error's gRPC code).", "verb", "result")
 	m.hook = f("hook_request_duration_seconds", "qemu hook requests by libvirt event and result (ok or the error's gRPC code).", "event", "result")
 	m.phases = f("cni_add_phase_duration_seconds", "Phases of successful CNI ADDs: nb (Northbound transaction), veth, ovs (OVS port), flows (wait for ovn-controller's flows).", "phase")
-	m.handoffs = f("migration_handoff_duration_seconds", "Live-migration handoffs on this destination chassis, from both chassis bound to one (result done or rolled_back); the network gap itself is not observable by the daemon.", "result")
+	m.handoffs = f("migration_handoff_duration_seconds", "Live-migration handoffs on this destination chassis, from ports bound on both chassis to the guest resumed here (done) or rolled_back; the guest's network gap lies inside and is not observable by the daemon.", "result")
 	m.sgRuns = prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Name: "secgroup_sync_runs_total", Help: "Security group syncs (start-up and periodic)."})
 	m.sgErrors = prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Name: "secgroup_sync_errors_total", Help: "Security group syncs that failed."})
 	m.dnsQueries = c("dns_queries_total", "Queries the network's resolver on this chassis received.", "network")

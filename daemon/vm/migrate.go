@@ -229,6 +229,7 @@ func (m *Manager) MigrationDone(ctx context.Context, uuid string) error {
 // way, e.g. by an older daemon's timer). A newer handoff away from here is
 // left alone.
 func (m *Manager) RunsHere(ctx context.Context, uuid string) error {
+	m.handoffEnded(uuid, true) // the guest runs here, whoever updated NB
 	var changes []portChange
 	name := ""
 	for _, p := range m.portsOf(uuid) {
@@ -250,7 +251,6 @@ func (m *Manager) RunsHere(ctx context.Context, uuid string) error {
 	if err := m.updatePorts(ctx, "migration done (the domain runs here)", changes); err != nil {
 		return err
 	}
-	m.handoffEnded(uuid, true)
 	m.Log.Info("migration done: the domain runs here", "domain", name, "chassis", m.Chassis)
 	return nil
 }

@@ -2,13 +2,18 @@ package vm
 
 import "time"
 
-// Observer is told of each live-migration handoff the destination ends:
-// how long the ports were bound on both chassis (from MigrateIn to done or
-// rolled back). The network gap of the guest (paused at the source until
-// its RARP here) is not visible to the daemon; the handoff bounds it.
+// Observer is told of each live-migration handoff that began on this
+// chassis, the destination: from MigrateIn (ports bound on both chassis)
+// to the guest running here (libvirt's RESUMED_MIGRATED, RunsHere, or a
+// completion seen here) or to the rollback. The guest's network gap
+// (paused at the source until its RARP here) lies inside it and is not
+// visible to the daemon.
 type Observer interface {
 	Handoff(done bool, d time.Duration)
 }
+
+// staleHandoff: a handoff not ended after this long is forgotten.
+const staleHandoff = time.Hour
 
 // handoffBegan notes when a domain's ports became bound on both chassis.
 func (m *Manager) handoffBegan(uuid string) {
@@ -19,6 +24,11 @@ func (m *Manager) handoffBegan(uuid string) {
 	defer m.mu.Unlock()
 	if m.handoffs == nil {
 		m.handoffs = map[string]time.Time{}
+	}
+	for u, t0 := range m.handoffs { // ends never seen (no libvirt events)
+		if time.Since(t0) > staleHandoff {
+			delete(m.handoffs, u)
+		}
 	}
 	m.handoffs[uuid] = time.Now()
 }
