@@ -125,13 +125,19 @@ type parts struct {
 }
 
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	obs := newObservability(cfg) // [http]: metrics, health (daemon/observe.go)
 	p, err := wire(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	slog.SetDefault(log) // the API server's panic log
-	ls, err := apiserver.Listen(cfg.Daemon.Socket, p.server, grpc.ChainUnaryInterceptor(server.CheckLimits))
+	ls, err := apiserver.Listen(cfg.Daemon.Socket, p.server, append(obs.serverOptions(), grpc.ChainUnaryInterceptor(server.CheckLimits))...)
 	if err != nil {
+		return err
+	}
+	httpErr, err := obs.start(ctx, p, log)
+	if err != nil {
+		ls.Stop()
 		return err
 	}
 	log.Info("quantumnetd serving", "socket", cfg.Daemon.Socket, "chassis", cfg.Chassis.Name, "version", server.Version)
@@ -167,6 +173,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		}
 		return nil
 	case err := <-errc:
+		return err
+	case err := <-httpErr:
+		ls.Stop()
 		return err
 	}
 }

@@ -24,6 +24,7 @@ BASE_PACKAGES=(
 	protobuf-compiler
 	libvirt-dev
 	pkg-config
+	prometheus # promtool (check metrics); its server is not started (policy-rc.d) nor needed
 )
 
 LIBVIRT_PACKAGES=(
@@ -38,7 +39,7 @@ LIBVIRT_PACKAGES=(
 BASE_COMMANDS=(
 	ovsdb-tool ovsdb-server ovs-vswitchd ovs-vsctl ovs-appctl ovs-ofctl
 	ovn-northd ovn-controller ovn-nbctl ovn-sbctl ovn-appctl
-	ip iptables ethtool ping busybox dig pgrep dhclient getent
+	ip iptables ethtool ping busybox dig pgrep dhclient getent promtool
 )
 LIBVIRT_COMMANDS=(libvirtd virsh qemu-system-x86_64)
 

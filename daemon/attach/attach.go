@@ -56,6 +56,10 @@ type Manager struct {
 	// (daemon/chassis.ControllerProbe): a dead one makes ADD fail fast.
 	Controller interface{ Check() error }
 
+	// Observer, if set, is told the phases of each successful ADD
+	// (daemon/metrics).
+	Observer Observer
+
 	// PendingDelDir is where the CNI plugin records the DELs the daemon
 	// could not take ("": api.PendingDelDir's default).
 	PendingDelDir string
@@ -74,6 +78,13 @@ type Manager struct {
 // DNS is what attach needs of a network's services (daemon/netsvc).
 type DNS interface {
 	DNSServersFor(ls *nbdb.LogicalSwitch, spec network.Spec) []netip.Addr
+}
+
+// Observer is told how long the steps of a successful ADD took: the
+// Northbound transaction, the veth pair, the OVS port, the wait for
+// ovn-controller's flows.
+type Observer interface {
+	AddPhases(nb, veth, ovs, flows time.Duration)
 }
 
 // HostPorts maps host ports to attachments (daemon/portmap).
@@ -333,6 +344,7 @@ func (m *Manager) attach(ctx context.Context, r Request, want nbstore.Want, spec
 	if err = m.OVS.WaitInstalled(wctx, host); err != nil {
 		return nil, err
 	}
+	tFlows := time.Now()
 	if len(r.PortMappings) > 0 {
 		if err = m.HostPorts.Add(ctx, m.entryOf(name, r.Network, r.ContainerID, r.Ifname, res.MTU, claim.IPs(), r.PortMappings)); err != nil {
 			return nil, err
@@ -343,7 +355,10 @@ func (m *Manager) attach(ctx context.Context, r Request, want nbstore.Want, spec
 		return nil, err
 	}
 	log.Info("attached", "addresses", res.Addrs, "mac", res.MAC.String(),
-		"nb", tNB.Sub(t0), "veth", tVeth.Sub(tNB), "ovs", tOVS.Sub(tVeth), "installed", time.Since(tOVS), "total", time.Since(t0))
+		"nb", tNB.Sub(t0), "veth", tVeth.Sub(tNB), "ovs", tOVS.Sub(tVeth), "installed", tFlows.Sub(tOVS), "total", time.Since(t0))
+	if m.Observer != nil {
+		m.Observer.AddPhases(tNB.Sub(t0), tVeth.Sub(tNB), tOVS.Sub(tVeth), tFlows.Sub(tOVS))
+	}
 	return res, nil
 }
 

@@ -29,6 +29,7 @@ type Config struct {
 	Daemon  Daemon  `toml:"daemon"`
 	Libvirt Libvirt `toml:"libvirt"`
 	DNS     DNS     `toml:"dns"`
+	HTTP    HTTP    `toml:"http"`
 }
 
 // Libvirt is where the daemon follows domain lifecycle events.
@@ -179,6 +180,9 @@ func (c *Config) Validate() error {
 		c.DNS.Resolver = &t
 	}
 	if err := c.validateDNS(); err != nil {
+		return err
+	}
+	if err := c.validateHTTP(); err != nil {
 		return err
 	}
 	return c.validateDaemon()
@@ -395,6 +399,17 @@ mac_prefix = "0a:51:4e"        # locally administered prefix of generated MACs
 upstream = []
 # Serve each network's resolver on this chassis (a localport endpoint).
 resolver = true
+
+[http]
+# The opt-in HTTP listener: /metrics (Prometheus), /healthz, /readyz (and,
+# later, the web console). Off unless listen is set. On a loopback address
+# it needs nothing else; on any other address (other hosts can reach it)
+# tls_cert, tls_key and token_file are required, and every request but
+# /healthz must carry "Authorization: Bearer <the file's token>".
+# listen = "127.0.0.1:9476"
+# tls_cert = "/etc/quantumnet/http/cert.pem"
+# tls_key = "/etc/quantumnet/http/key.pem"
+# token_file = "/etc/quantumnet/http/token"
 
 [libvirt]
 # The daemon follows domain lifecycle events here: the ports and addresses of

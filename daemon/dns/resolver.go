@@ -85,6 +85,9 @@ type Resolver struct {
 	MaxForwards int
 	MaxTCPConns int
 	IdleTimeout time.Duration
+
+	// Observer, if set, is told of every reply (daemon/metrics).
+	Observer Observer
 }
 
 // EDNSSize is the UDP payload size the resolver advertises in its OPT
@@ -105,6 +108,9 @@ func (r *Resolver) Handler(network string, records func() *Records) dns.Handler 
 	forwards := make(gate, r.maxForwards())
 	return dns.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) {
 		resp := r.reply(network, records, req, forwards)
+		if r.Observer != nil {
+			r.Observer.DNSReply(network, resp.Rcode)
+		}
 		finish(resp, req, w.LocalAddr().Network() != "tcp")
 		if err := w.WriteMsg(resp); err != nil {
 			r.log().Debug("dns reply not sent", "network", network, "client", w.RemoteAddr().String(), "err", err)

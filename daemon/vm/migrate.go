@@ -93,6 +93,7 @@ func (m *Manager) MigrateIn(ctx context.Context, d Domain) error {
 		src = changes[0].change.IDs[keys.MigrationFrom]
 	}
 	m.Log.Info("migration in: ports bound on both chassis", "domain", d.Name, "from", src, "to", m.Chassis)
+	m.handoffBegan(d.UUID)
 	m.expectArrival(d)
 	return nil
 }
@@ -211,6 +212,7 @@ func (m *Manager) finish(ctx context.Context, uuid string, done bool) error {
 	if err := m.updatePorts(ctx, what, changes); err != nil {
 		return err
 	}
+	m.handoffEnded(uuid, done)
 	m.Log.Info(what, "domain", name, "chassis", changes[0].change.Options[keys.OptRequestedChassis])
 	return nil
 }
@@ -227,6 +229,7 @@ func (m *Manager) MigrationDone(ctx context.Context, uuid string) error {
 // way, e.g. by an older daemon's timer). A newer handoff away from here is
 // left alone.
 func (m *Manager) RunsHere(ctx context.Context, uuid string) error {
+	m.handoffEnded(uuid, true) // the guest runs here, whoever updated NB
 	var changes []portChange
 	name := ""
 	for _, p := range m.portsOf(uuid) {

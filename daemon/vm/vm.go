@@ -65,9 +65,13 @@ type Manager struct {
 	ReadyTimeout time.Duration
 	Log          *slog.Logger
 	Groups       Groups // optional
+	// Observer, if set, is told of each handoff this destination ends
+	// (daemon/metrics).
+	Observer Observer
 
 	mu       sync.Mutex
 	incoming map[string]bool                           // domains whose migration here began, not yet prepared
+	handoffs map[string]time.Time                      // when each domain's ports became bound here and at the source
 	stateOf  func(uuid string) (st string, known bool) // this host's libvirt (SetDomainState)
 }
 

@@ -117,6 +117,7 @@ func Dial(ctx context.Context, dbModel model.ClientDBModel, cfg DialConfig) (*Co
 		client.WithLeaderOnly(cfg.LeaderOnly),
 		client.WithLogger(&log),
 	}
+	opts = append(opts, metricsOptions(cfg.Name)...)
 	for _, r := range cfg.Remotes {
 		if err := ValidateRemote(r); err != nil {
 			return nil, fmt.Errorf("%s remote %w", cfg.Name, err)

@@ -55,6 +55,8 @@ type DaemonConfig struct {
 	BridgeMappings []string
 	// NoLibvirt: libvirt.enabled = false (a host without libvirtd).
 	NoLibvirt bool
+	// HTTPListen is [http] listen ("": the listener is off).
+	HTTPListen string
 	// Extra is more TOML, appended.
 	Extra string
 	// Wrap runs the daemon through a command: ip netns exec NS, or
@@ -100,6 +102,9 @@ func (c DaemonConfig) TOML() string {
 		b.WriteString("[libvirt]\nenabled = false\n")
 	case c.Libvirt != "":
 		fmt.Fprintf(&b, "[libvirt]\nuri = %q\n", c.Libvirt)
+	}
+	if c.HTTPListen != "" {
+		fmt.Fprintf(&b, "[http]\nlisten = %q\n", c.HTTPListen)
 	}
 	return b.String() + c.Extra
 }

@@ -25,10 +25,12 @@ func TestDaemonConfigTOML(t *testing.T) {
 				}
 			}},
 		{"sandbox", DaemonConfig{Dir: "/tmp/qnd2", NB: "unix:/s/nb.sock", SB: "unix:/s/sb.sock", OVS: "unix:/s/db.sock", Chassis: "chassis-e2e",
-			DatapathType: "netdev", Socket: "/tmp/qnd2/q.sock", LogLevel: "debug", ReadyTimeout: "15s", Extra: "[dns]\nupstream = [\"192.0.2.53\"]\n"}, true,
+			DatapathType: "netdev", Socket: "/tmp/qnd2/q.sock", LogLevel: "debug", ReadyTimeout: "15s", Extra: "[dns]\nupstream = [\"192.0.2.53\"]\n",
+			HTTPListen: "127.0.0.1:9476"}, true,
 			func(t *testing.T, got config.Config) {
-				if got.Daemon.ReadyTimeout.Duration != 15*time.Second || got.Chassis.DatapathType != "netdev" || len(got.DNS.Upstream) != 1 {
-					t.Errorf("ready timeout, datapath or extra TOML lost: %+v", got)
+				if got.Daemon.ReadyTimeout.Duration != 15*time.Second || got.Chassis.DatapathType != "netdev" || len(got.DNS.Upstream) != 1 ||
+					got.HTTP.Listen != "127.0.0.1:9476" {
+					t.Errorf("ready timeout, datapath, http listen or extra TOML lost: %+v", got)
 				}
 			}},
 		{"two hosts", DaemonConfig{Dir: "/tmp/th", NB: "tcp:10.0.0.1:6641", SB: "tcp:10.0.0.1:6642", OVS: "unix:/th/a/db.sock", Chassis: "chassis-a",

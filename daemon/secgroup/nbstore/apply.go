@@ -214,9 +214,13 @@ func (d *diffOps) deletePortGroups(del []secgroup.PortGroup) error {
 // Sync rewrites the rows from the groups and memberships in Northbound (at
 // start, and when networks, whose gateways the plumbing ACLs name, change).
 func (m *Manager) Sync(ctx context.Context) error {
-	return m.change(ctx, "sync security groups", func(_ *snapshot, gs []secgroup.Group) ([]secgroup.Group, error) {
+	err := m.change(ctx, "sync security groups", func(_ *snapshot, gs []secgroup.Group) ([]secgroup.Group, error) {
 		return gs, nil
 	})
+	if m.Observer != nil {
+		m.Observer.SecurityGroupSync(err)
+	}
+	return err
 }
 
 // Run syncs every interval until ctx ends: it repairs what a race between

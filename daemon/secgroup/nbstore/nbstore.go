@@ -33,6 +33,8 @@ import (
 type Manager struct {
 	NB  *ovn.NB
 	Log *slog.Logger
+	// Observer, if set, is told of every Sync (daemon/metrics).
+	Observer interface{ SecurityGroupSync(err error) }
 
 	locks    keylock.Map // per group name, and per "port/"+port name
 	problems problemList
