@@ -29,11 +29,12 @@ var Version = "dev"
 // (TestExitCodesDocumented holds the two together).
 const exitCodes = `Exit codes:
   0  success
-  1  the command failed: the daemon refused it (invalid, not found, conflict,
-     exhausted, in use), could not be reached or timed out, or (status) is
-     not ready; the message on stderr says which
-  2  usage error: unknown command or flag, missing or extra arguments,
-     a bad flag value (nothing was sent to the daemon)`
+  1  the daemon refused or could not run the command: invalid argument,
+     not found, conflict, exhausted, in use, unavailable (the daemon, or a
+     database it needs, is not reachable or not ready), timed out; and
+     status when the daemon is not ready. The message on stderr says which.
+  2  usage error: unknown command or flag, missing or extra arguments, a bad
+     flag value (nothing was sent to the daemon)`
 
 const rootLong = `qnetctl operates QuantumNet through the local quantumnetd.
 
@@ -63,8 +64,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 	c := &cli{out: stdout, errOut: stderr}
 	root := c.root()
 	root.SetArgs(args)
-	root.SetOut(stdout)
-	root.SetErr(stderr)
 	err := root.Execute()
 	if err == nil {
 		return 0
@@ -115,6 +114,9 @@ func (c *cli) root() *cobra.Command {
 	root.AddCommand(c.statusCmd(), c.versionCmd(), c.networkCmd(), c.portCmd(), c.ipamCmd(), c.sgCmd(),
 		c.routerCmd(), c.fipCmd(), c.lbCmd(), c.eventsCmd(), c.topologyCmd(), c.traceCmd(),
 		c.genDocsCmd(), c.genManCmd())
+	root.SetOut(c.out) // before the completion command, which keeps its writer
+	root.SetErr(c.errOut)
+	root.InitDefaultCompletionCmd() // now, not at Execute: gen-docs and the README index list it too
 	return root
 }
 

@@ -21,7 +21,9 @@ func (c *cli) routerCmd() *cobra.Command {
 		c.routerListCmd(),
 		c.routerNameCmd("show", "Show a router: networks, routes, gateway, its chassis and the active one",
 			"  qnetctl router show r1\n  qnetctl router show r1 -o json",
-			func(n string) error { return rpc(c, (*rpcclient.Client).GetRouter, &api.RouterRef{Name: n}, c.routerReply("")) }),
+			func(n string) error {
+				return rpc(c, (*rpcclient.Client).GetRouter, &api.RouterRef{Name: n}, c.routerReply(""))
+			}),
 		c.routerNameCmd("delete", "Delete a router (refused while networks or a gateway are attached)", `  qnetctl router delete r1`,
 			func(n string) error {
 				return rpc(c, (*rpcclient.Client).DeleteRouter, &api.RouterRef{Name: n}, said[*api.Empty](c, "router "+n+" deleted"))
