@@ -14,7 +14,7 @@ import (
 )
 
 func (c *cli) fipCmd() *cobra.Command {
-	return c.groupCmd("fip", "Floating IPs: create, associate with a port, port forwards",
+	g := c.groupCmd("fip", "Floating IPs: create, associate with a port, port forwards",
 		c.fipCreateCmd(), c.fipListCmd(),
 		c.fipOneCmd("show", "Show a floating IP: its port, router, mode, forwards", "  qnetctl fip show 192.0.2.50\n  qnetctl fip show 192.0.2.50 -o json",
 			func(a string) error {
@@ -31,6 +31,10 @@ func (c *cli) fipCmd() *cobra.Command {
 			}),
 		c.groupCmd("forward", "Port forwards of an unassociated floating IP to ports of logical ports",
 			c.forwardAddCmd(), c.forwardDeleteCmd(), c.forwardListCmd()))
+	g.Example = `  qnetctl fip create ext
+  qnetctl fip associate 192.0.2.51 vm1-nic0
+  qnetctl fip forward add 192.0.2.60 tcp 2222 vm1-nic0 22`
+	return g
 }
 
 // fipOneCmd is a floating IP command taking only the address.

@@ -12,8 +12,12 @@ import (
 )
 
 func (c *cli) ipamCmd() *cobra.Command {
-	return c.groupCmd("ipam", "Addresses of a network: usage, reservations, static bindings",
+	g := c.groupCmd("ipam", "Addresses of a network: usage, reservations, static bindings",
 		c.ipamShowCmd(), c.ipamReserveCmd(), c.ipamReleaseCmd())
+	g.Example = `  qnetctl ipam show blue
+  qnetctl ipam reserve blue --owner printer
+  qnetctl ipam release blue 10.0.1.77`
+	return g
 }
 
 func (c *cli) ipamShowCmd() *cobra.Command {

@@ -15,7 +15,7 @@ import (
 )
 
 func (c *cli) lbCmd() *cobra.Command {
-	return c.groupCmd("lb", "Load balancers: a VIP, listeners, members with health checks",
+	g := c.groupCmd("lb", "Load balancers: a VIP, listeners, members with health checks",
 		c.lbCreateCmd(), c.lbSetCmd(), c.lbListCmd(),
 		&cobra.Command{Use: "show NAME", Short: "Show a load balancer: listeners, members with their health (online/offline/unknown), DNS names",
 			Example: "  qnetctl lb show web\n  qnetctl lb show web -o yaml", Args: exactly("NAME"),
@@ -31,6 +31,11 @@ func (c *cli) lbCmd() *cobra.Command {
 		c.groupCmd("member", "Members: the ports or addresses a load balancer spreads over",
 			c.lbMemberCmd("add"), c.lbMemberCmd("delete"), c.lbMemberCmd("enable"), c.lbMemberCmd("disable")),
 		c.groupCmd("health-check", "Health checks of a load balancer's members", c.lbHealthCmd(true), c.lbHealthCmd(false)))
+	g.Example = `  qnetctl lb create web --network blue --vip 10.0.1.100
+  qnetctl lb listener add web 80 --member-port 8080
+  qnetctl lb member add web web1-nic0
+  qnetctl lb show web`
+	return g
 }
 
 func (c *cli) lbReply(l *api.LoadBalancer, err error) error {

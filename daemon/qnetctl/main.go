@@ -41,7 +41,8 @@ const rootLong = `qnetctl operates QuantumNet through the local quantumnetd.
 Every command is one call to the daemon, over its socket: --socket, else
 $QUANTUMNET_SOCKET, else /run/quantumnet/quantumnetd.sock. Read commands
 print a table, or with -o json / -o yaml the daemon's objects with the API's
-field names (snake_case, every field present; lists are arrays).
+field names (snake_case; every field present, zeros and empty lists too,
+but an absent sub-object; lists are arrays).
 
 ` + exitCodes
 

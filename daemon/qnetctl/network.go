@@ -15,8 +15,13 @@ import (
 )
 
 func (c *cli) networkCmd() *cobra.Command {
-	return c.groupCmd("network", "Networks: create, list, show, set, delete",
+	g := c.groupCmd("network", "Networks: create, list, show, set, delete",
 		c.networkCreateCmd(), c.networkListCmd(), c.networkShowCmd(), c.networkSetCmd(), c.networkDeleteCmd())
+	g.Example = `  qnetctl network create blue --subnet4 10.0.1.0/24
+  qnetctl network list
+  qnetctl network show blue -o json
+  qnetctl network delete blue`
+	return g
 }
 
 // dhcpListFlags registers the repeatable DHCP/DNS list flags.

@@ -17,8 +17,12 @@ import (
 )
 
 func (c *cli) portCmd() *cobra.Command {
-	return c.groupCmd("port", "Logical ports: list, show, watch, DNS name, security groups",
+	g := c.groupCmd("port", "Logical ports: list, show, watch, DNS name, security groups",
 		c.portListCmd(), c.portShowCmd(), c.portWatchCmd(), c.portSetDNSNameCmd(), c.portSetGroupsCmd())
+	g.Example = `  qnetctl port list --network blue
+  qnetctl port show vm1-nic0
+  qnetctl port watch`
+	return g
 }
 
 func (c *cli) portListCmd() *cobra.Command {

@@ -13,7 +13,7 @@ import (
 )
 
 func (c *cli) routerCmd() *cobra.Command {
-	return c.groupCmd("router", "Routers: networks, static routes, a gateway on an external network",
+	g := c.groupCmd("router", "Routers: networks, static routes, a gateway on an external network",
 		c.routerNameCmd("create", "Create a router", `  qnetctl router create r1`,
 			func(n string) error {
 				return rpc(c, (*rpcclient.Client).CreateRouter, &api.Router{Name: n}, c.routerReply("router "+n+" created"))
@@ -35,6 +35,11 @@ func (c *cli) routerCmd() *cobra.Command {
 			func(n string) error {
 				return rpc(c, (*rpcclient.Client).ClearRouterGateway, &api.RouterRef{Name: n}, c.routerReply("gateway of router "+n+" cleared"))
 			}))
+	g.Example = `  qnetctl router create r1
+  qnetctl router attach r1 blue
+  qnetctl router set-gateway r1 ext
+  qnetctl router show r1`
+	return g
 }
 
 // routerNameCmd is a router command taking only the router's name.

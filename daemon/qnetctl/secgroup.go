@@ -24,6 +24,10 @@ func (c *cli) sgCmd() *cobra.Command {
 		c.sgCreateCmd(), c.sgListCmd(), c.sgShowCmd(), c.sgDeleteCmd(), c.sgSetCmd(),
 		c.groupCmd("rule", "Add or delete rules of a security group", c.sgRuleCmd(true), c.sgRuleCmd(false)),
 		c.groupCmd("preset", "Presets: named sets of rules", c.sgPresetAddCmd(), c.sgPresetListCmd()))
+	g.Example = `  qnetctl sg create web --preset web
+  qnetctl sg rule add web ingress tcp 8080 from 10.0.0.0/8
+  qnetctl sg show web
+  qnetctl sg set web --log-drops`
 	g.Long = "Security groups: sets of rules (ACLs) on the ports that are members.\n\n" + ruleHelp
 	return g
 }
