@@ -118,6 +118,14 @@ func TestIntegrationOutputGolden(t *testing.T) {
 			t.Errorf("%s: -o json and -o yaml differ:\n%s\n%s", name, a, b)
 		}
 	}
+	// version: the client's and the server's, in every format.
+	for _, f := range []string{"table", "json", "yaml"} {
+		code, out, errOut := q("version", "-o", f)
+		if code != 0 || errOut != "" {
+			t.Fatalf("version -o %s: exit %d: %s", f, code, errOut)
+		}
+		golden(t, "output/version."+map[string]string{"table": "txt", "json": "json", "yaml": "yaml"}[f], out)
+	}
 	// The tests and scripts that read -o json find their fields.
 	_, out, _ := q("-o", "json", "network", "show", "blue")
 	var n struct {

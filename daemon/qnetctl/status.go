@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -114,7 +115,11 @@ why it is missing.`,
 			if s := v.Server; s != nil {
 				fmt.Fprintf(c.out, "quantumnetd %s (API %d-%d) on chassis %s\n", s.Version, s.MinAPIVersion, s.APIVersion, s.Chassis)
 			} else {
-				fmt.Fprintf(c.out, "quantumnetd: not reachable (%s)\n", v.ServerError)
+				msg := v.ServerError
+				if !strings.HasPrefix(msg, "quantumnetd") {
+					msg = "quantumnetd: " + msg
+				}
+				fmt.Fprintln(c.out, msg)
 			}
 			return nil
 		},
