@@ -195,7 +195,7 @@ func TestReferenceCurrent(t *testing.T) {
 		t.Error("the reference lists the hidden gen-docs")
 	}
 	index := readmeIndex(c0().root())
-	if !strings.Contains(index, "`qnetctl port show PORT`") {
+	if !strings.Contains(index, "`qnetctl port show PORT [flags]`") {
 		t.Errorf("the README index lacks port show:\n%s", index)
 	}
 	readmePath := filepath.Join("..", "..", "README.md")
@@ -250,5 +250,27 @@ func TestCompletion(t *testing.T) {
 		if code != 0 || !strings.Contains(out, want) {
 			t.Errorf("completion %s: exit %d, %q lacks %q", sh, code, errOut, want)
 		}
+	}
+}
+
+// TestCompletionKinds: every command argKinds names exists (a renamed
+// command cannot keep a dead entry), and fixed vocabularies complete
+// without a daemon.
+func TestCompletionKinds(t *testing.T) {
+	have := map[string]bool{}
+	for _, cmd := range commands(c0().root()) {
+		have[strings.TrimPrefix(cmd.CommandPath(), "qnetctl ")] = true
+	}
+	for path := range argKinds {
+		if !have[path] {
+			t.Errorf("argKinds names %q, which is no command", path)
+		}
+	}
+	code, out, _ := qnetctl(t, "__complete", "sg", "preset", "add", "web", "")
+	if code != 0 || !strings.Contains(out, "database\n") {
+		t.Errorf("completing a preset: exit %d, %q", code, out)
+	}
+	if _, out, _ := qnetctl(t, "__complete", "network", "list", "-o", ""); !strings.Contains(out, "yaml\n") {
+		t.Errorf("completing -o: %q", out)
 	}
 }

@@ -118,6 +118,7 @@ func (c *cli) root() *cobra.Command {
 	root.SetOut(c.out) // before the completion command, which keeps its writer
 	root.SetErr(c.errOut)
 	root.InitDefaultCompletionCmd() // now, not at Execute: gen-docs and the README index list it too
+	c.addCompletions(root)
 	return root
 }
 
