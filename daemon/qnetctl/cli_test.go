@@ -195,7 +195,7 @@ func TestReferenceCurrent(t *testing.T) {
 		t.Error("the reference lists the hidden gen-docs")
 	}
 	index := readmeIndex(c0().root())
-	if !strings.Contains(index, "`qnetctl port show PORT [flags]`") {
+	if !strings.Contains(index, "`qnetctl port show PORT`") {
 		t.Errorf("the README index lacks port show:\n%s", index)
 	}
 	readmePath := filepath.Join("..", "..", "README.md")

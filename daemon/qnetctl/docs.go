@@ -95,7 +95,7 @@ func readmeIndex(root *cobra.Command) string {
 			continue
 		}
 		link := "daemon/qnetctl/REFERENCE.md" + anchor(strings.ReplaceAll(cmd.CommandPath(), " ", "_"))
-		fmt.Fprintf(&b, "| [`%s`](%s) | %s |\n", strings.ReplaceAll(cmd.UseLine(), "|", `\|`), link, strings.ReplaceAll(cmd.Short, "|", `\|`))
+		fmt.Fprintf(&b, "| [`%s`](%s) | %s |\n", strings.ReplaceAll(strings.TrimSuffix(cmd.UseLine(), " [flags]"), "|", `\|`), link, strings.ReplaceAll(cmd.Short, "|", `\|`))
 	}
 	return b.String()
 }
