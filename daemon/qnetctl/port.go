@@ -65,7 +65,7 @@ func (c *cli) portShowCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "show PORT",
 		Short: "Show one port: addresses, chassis, binding, security groups, migration",
-		Example: `  qnetctl port show qn-3f2a9c1b7d4e-eth0
+		Example: `  qnetctl port show qn-c-0123456789abcdef01234567
   qnetctl port show vm1-nic0 -o json`,
 		Args: exactly("PORT"),
 		RunE: func(_ *cobra.Command, a []string) error {
