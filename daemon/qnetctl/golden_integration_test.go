@@ -118,29 +118,7 @@ func TestIntegrationOutputGolden(t *testing.T) {
 			t.Errorf("%s: -o json and -o yaml differ:\n%s\n%s", name, a, b)
 		}
 	}
-	// Shell completion offers the daemon's objects.
-	for _, c := range []struct {
-		args []string
-		want string
-	}{
-		{[]string{"network", "show", ""}, "blue\next\n"},
-		{[]string{"router", "attach", "r1", ""}, "blue\next\n"},
-		{[]string{"sg", "set", ""}, "web\n"},
-		{[]string{"fip", "forward", "list", ""}, "192.0.2.50\n"},
-		{[]string{"port", "list", "--network", ""}, "blue\next\n"},
-	} {
-		if _, out, _ := q(append([]string{"__complete"}, c.args...)...); !strings.HasPrefix(out, c.want) {
-			t.Errorf("completing %q: %q, want %q first", c.args, out, c.want)
-		}
-	}
-	// version: the client's and the server's, in every format.
-	for _, f := range []string{"table", "json", "yaml"} {
-		code, out, errOut := q("version", "-o", f)
-		if code != 0 || errOut != "" {
-			t.Fatalf("version -o %s: exit %d: %s", f, code, errOut)
-		}
-		golden(t, "output/version."+map[string]string{"table": "txt", "json": "json", "yaml": "yaml"}[f], out)
-	}
+	completionAndVersion(t, q)
 	// The tests and scripts that read -o json find their fields.
 	_, out, _ := q("-o", "json", "network", "show", "blue")
 	var n struct {
@@ -161,4 +139,31 @@ func mustJSON(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// completionAndVersion: shell completion offers the daemon's objects;
+// version shows the client's and the server's, in every format.
+func completionAndVersion(t *testing.T, q func(args ...string) (int, string, string)) {
+	t.Helper()
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"network", "show", ""}, "blue\next\n"},
+		{[]string{"router", "attach", "r1", ""}, "blue\next\n"},
+		{[]string{"sg", "set", ""}, "web\n"},
+		{[]string{"fip", "forward", "list", ""}, "192.0.2.50\n"},
+		{[]string{"port", "list", "--network", ""}, "blue\next\n"},
+	} {
+		if _, out, _ := q(append([]string{"__complete"}, c.args...)...); !strings.HasPrefix(out, c.want) {
+			t.Errorf("completing %q: %q, want %q first", c.args, out, c.want)
+		}
+	}
+	for _, f := range []string{"table", "json", "yaml"} {
+		code, out, errOut := q("version", "-o", f)
+		if code != 0 || errOut != "" {
+			t.Fatalf("version -o %s: exit %d: %s", f, code, errOut)
+		}
+		golden(t, "output/version."+map[string]string{"table": "txt", "json": "json", "yaml": "yaml"}[f], out)
+	}
 }
