@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
+	"strconv"
 
 	"google.golang.org/grpc"
 
@@ -30,7 +30,11 @@ func said[Resp any](c *cli, msg string) func(Resp, error) error {
 	}
 }
 
-// bare parses the n positionals of a command without flags (positionals).
-func bare(args []string, n int, what, names string) ([]string, error) {
-	return positionals(flag.NewFlagSet(what, flag.ContinueOnError), args, n, what, names)
+// portArg parses a port number argument (1-65535).
+func portArg(field, v string) (uint32, error) {
+	n, err := strconv.ParseUint(v, 10, 16)
+	if err != nil || n == 0 {
+		return 0, usageErr(fmt.Sprintf("%s: %q is not a port number (1-65535)", field, v))
+	}
+	return uint32(n), nil
 }

@@ -2,63 +2,48 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 
+	"github.com/spf13/cobra"
 	"google.golang.org/grpc"
 
 	"github.com/quantumnet/quantumnet/pkg/api"
 	"github.com/quantumnet/quantumnet/pkg/rpcclient"
 )
 
-const lbUsage = `  lb create NAME --network NET --vip IP [--protocol tcp|udp|sctp] [--fip FIP] [--affinity-timeout S]
-  lb set NAME [--fip FIP|""] [--affinity-timeout S]   listeners also on a floating IP; session affinity (0: off)
-  lb list
-  lb show NAME                             listeners, members with their health (online/offline/unknown), DNS names
-  lb delete NAME                           releases the VIP
-  lb listener add NAME PORT --member-port PORT [--name NAME]   name: the SRV service (default: the port)
-  lb listener delete NAME PORT
-  lb member add NAME PORT-OR-ADDRESS [--weight 1]   a port of the network or of a network routed to it
-  lb member delete NAME PORT-OR-ADDRESS
-  lb member enable|disable NAME MEMBER     in or out of rotation, kept
-  lb health-check set NAME --interval S --timeout S --success N --failure N
-  lb health-check clear NAME
-`
-
-// lbCommand runs the lb commands; ok is false for others.
-func (c *cli) lbCommand(rest []string) (ok bool, err error) {
-	three := map[string]func([]string) error{
-		"lb listener add":       func(a []string) error { return c.lbListener(a, true) },
-		"lb listener delete":    func(a []string) error { return c.lbListener(a, false) },
-		"lb member add":         func(a []string) error { return c.lbMember(a, "add") },
-		"lb member delete":      func(a []string) error { return c.lbMember(a, "delete") },
-		"lb member enable":      func(a []string) error { return c.lbMember(a, "enable") },
-		"lb member disable":     func(a []string) error { return c.lbMember(a, "disable") },
-		"lb health-check set":   func(a []string) error { return c.lbHealth(a, true) },
-		"lb health-check clear": func(a []string) error { return c.lbHealth(a, false) },
-	}
-	if f, ok := three[strings.Join(rest[:min(3, len(rest))], " ")]; ok {
-		return true, f(rest[3:])
-	}
-	two := map[string]func([]string) error{
-		"lb create": c.lbCreate, "lb list": c.lbList, "lb ls": c.lbList, "lb show": c.lbShow,
-		"lb delete": c.lbDelete, "lb rm": c.lbDelete, "lb set": c.lbSet,
-	}
-	if f, ok := two[strings.Join(rest[:min(2, len(rest))], " ")]; ok {
-		return true, f(rest[2:])
-	}
-	return false, nil
+func (c *cli) lbCmd() *cobra.Command {
+	g := c.groupCmd("lb", "Load balancers: a VIP, listeners, members with health checks",
+		c.lbCreateCmd(), c.lbSetCmd(), c.lbListCmd(),
+		&cobra.Command{Use: "show NAME", Short: "Show a load balancer: listeners, members with their health (online/offline/unknown), DNS names",
+			Example: "  qnetctl lb show web\n  qnetctl lb show web -o yaml", Args: exactly("NAME"),
+			RunE: func(_ *cobra.Command, a []string) error {
+				return rpc(c, (*rpcclient.Client).GetLoadBalancer, &api.LoadBalancerRef{Name: a[0]}, c.lbReply)
+			}},
+		&cobra.Command{Use: "delete NAME", Aliases: []string{"rm"}, Short: "Delete a load balancer (releases its VIP)",
+			Example: "  qnetctl lb delete web", Args: exactly("NAME"),
+			RunE: func(_ *cobra.Command, a []string) error {
+				return rpc(c, (*rpcclient.Client).DeleteLoadBalancer, &api.LoadBalancerRef{Name: a[0]}, said[*api.Empty](c, "load balancer "+a[0]+" deleted"))
+			}},
+		c.groupCmd("listener", "Listeners: the ports a load balancer serves", c.lbListenerCmd(true), c.lbListenerCmd(false)),
+		c.groupCmd("member", "Members: the ports or addresses a load balancer spreads over",
+			c.lbMemberCmd("add"), c.lbMemberCmd("delete"), c.lbMemberCmd("enable"), c.lbMemberCmd("disable")),
+		c.groupCmd("health-check", "Health checks of a load balancer's members", c.lbHealthCmd(true), c.lbHealthCmd(false)))
+	g.Example = `  qnetctl lb create web --network blue --vip 10.0.1.100
+  qnetctl lb listener add web 80 --member-port 8080
+  qnetctl lb member add web web1-nic0
+  qnetctl lb show web`
+	return g
 }
 
 func (c *cli) lbReply(l *api.LoadBalancer, err error) error {
 	if err != nil {
 		return err
 	}
-	if c.output == "json" {
-		return c.json(l)
+	if c.structured() {
+		return c.print(l)
 	}
 	w := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(w, "name:\t%s\nnetwork:\t%s\nvip:\t%s\nprotocol:\t%s\n", l.Name, l.Network, l.Vip, l.Protocol)
@@ -90,156 +75,183 @@ func (c *cli) lbReply(l *api.LoadBalancer, err error) error {
 	return w.Flush()
 }
 
-func (c *cli) lbCreate(args []string) error {
-	fs := flag.NewFlagSet("lb create", flag.ContinueOnError)
+func (c *cli) lbCreateCmd() *cobra.Command {
 	req := &api.LoadBalancer{}
+	cmd := &cobra.Command{
+		Use:   "create NAME --network NET --vip IP",
+		Short: "Create a load balancer with a VIP on a network",
+		Example: `  qnetctl lb create web --network blue --vip 10.0.1.100
+  qnetctl lb create dns --network blue --vip 10.0.1.53 --protocol udp --fip 192.0.2.60 --affinity-timeout 300`,
+		Args: exactly("NAME"),
+		RunE: func(_ *cobra.Command, a []string) error {
+			req.Name = a[0]
+			return rpc(c, (*rpcclient.Client).CreateLoadBalancer, req, c.lbReply)
+		},
+	}
+	fs := cmd.Flags()
 	fs.StringVar(&req.Network, "network", "", "the network")
 	fs.StringVar(&req.Vip, "vip", "", "the virtual IP (an address of the network's subnet)")
 	fs.StringVar(&req.Protocol, "protocol", "tcp", "tcp, udp or sctp")
 	fs.StringVar(&req.Fip, "fip", "", "a floating IP the listeners are also on (of the router's gateway network)")
-	fs.Func("affinity-timeout", "session affinity, seconds (0: none)", uintFlag(&req.AffinityTimeout))
-	a, err := positionals(fs, args, 1, "lb create", "NAME is")
-	if err != nil {
-		return err
-	}
-	req.Name = a[0]
-	return rpc(c, (*rpcclient.Client).CreateLoadBalancer, req, c.lbReply)
+	fs.Uint32Var(&req.AffinityTimeout, "affinity-timeout", 0, "session affinity, seconds (0: none)")
+	return cmd
 }
 
-func (c *cli) lbShow(args []string) error {
-	a, err := bare(args, 1, "lb show", "NAME is")
-	if err != nil {
-		return err
+func (c *cli) lbListCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:     "list",
+		Aliases: []string{"ls"},
+		Short:   "List load balancers",
+		Example: `  qnetctl lb list
+  qnetctl lb list -o json`,
+		Args: none,
+		RunE: func(*cobra.Command, []string) error {
+			return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
+				got, err := cl.ListLoadBalancers(ctx, &api.Empty{})
+				if err != nil {
+					return err
+				}
+				if c.structured() {
+					return printList(c.out, c.output, got.LoadBalancers)
+				}
+				w := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "NAME\tNETWORK\tVIP\tFIP\tPROTOCOL\tLISTENERS\tMEMBERS")
+				for _, l := range got.LoadBalancers {
+					ports := make([]string, len(l.Listeners))
+					for i, x := range l.Listeners {
+						ports[i] = strconv.Itoa(int(x.Port))
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", l.Name, l.Network, l.Vip, dash(l.Fip), l.Protocol, dash(strings.Join(ports, ",")), len(l.Members))
+				}
+				return w.Flush()
+			})
+		},
 	}
-	return rpc(c, (*rpcclient.Client).GetLoadBalancer, &api.LoadBalancerRef{Name: a[0]}, c.lbReply)
 }
 
-func (c *cli) lbList([]string) error {
-	return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
-		got, err := cl.ListLoadBalancers(ctx, &api.Empty{})
-		if err != nil {
-			return err
-		}
-		if c.output == "json" {
-			return c.json(got)
-		}
-		w := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(w, "NAME\tNETWORK\tVIP\tFIP\tPROTOCOL\tLISTENERS\tMEMBERS")
-		for _, l := range got.LoadBalancers {
-			ports := make([]string, len(l.Listeners))
-			for i, x := range l.Listeners {
-				ports[i] = strconv.Itoa(int(x.Port))
+func (c *cli) lbListenerCmd(add bool) *cobra.Command {
+	var mport uint32
+	var name string
+	cmd := &cobra.Command{
+		Use:   "add NAME PORT",
+		Short: "Add a listener: the VIP's PORT to the members' --member-port",
+		Example: `  qnetctl lb listener add web 80 --member-port 8080
+  qnetctl lb listener add web 443 --name https`,
+		Args: exactly("NAME PORT"),
+		RunE: func(_ *cobra.Command, a []string) error {
+			port, err := portArg("lb listener: port", a[1])
+			if err != nil {
+				return err
 			}
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", l.Name, l.Network, l.Vip, dash(l.Fip), l.Protocol, dash(strings.Join(ports, ",")), len(l.Members))
-		}
-		return w.Flush()
-	})
-}
-
-func (c *cli) lbDelete(args []string) error {
-	a, err := bare(args, 1, "lb delete", "NAME is")
-	if err != nil {
-		return err
+			if mport == 0 {
+				mport = port
+			}
+			if mport > 65535 {
+				return usageErr(fmt.Sprintf("lb listener: --member-port %d is out of range 1-65535", mport))
+			}
+			req := &api.LoadBalancerListener{Name: a[0], Listener: &api.Listener{Port: port, MemberPort: mport, Name: name}}
+			if add {
+				return rpc(c, (*rpcclient.Client).AddListener, req, c.lbReply)
+			}
+			return rpc(c, (*rpcclient.Client).DeleteListener, req, c.lbReply)
+		},
 	}
-	return rpc(c, (*rpcclient.Client).DeleteLoadBalancer, &api.LoadBalancerRef{Name: a[0]}, said[*api.Empty](c, "load balancer "+a[0]+" deleted"))
-}
-
-func (c *cli) lbListener(args []string, add bool) error {
-	fs := flag.NewFlagSet("lb listener", flag.ContinueOnError)
-	mport := fs.Int("member-port", 0, "the members' port (default: the listener's)")
-	name := fs.String("name", "", "the listener's SRV service name (default: the port number)")
-	a, err := positionals(fs, args, 2, "lb listener", "NAME and PORT are")
-	if err != nil {
-		return err
-	}
-	port, err := strconv.Atoi(a[1])
-	if err != nil || port < 1 || port > 65535 {
-		return fmt.Errorf("lb listener: port %q is not a port number (1-65535)", a[1])
-	}
-	if *mport == 0 {
-		*mport = port
-	}
-	if *mport < 1 || *mport > 65535 {
-		return fmt.Errorf("lb listener: --member-port %d is out of range 1-65535", *mport)
-	}
-	req := &api.LoadBalancerListener{Name: a[0], Listener: &api.Listener{Port: uint32(port), MemberPort: uint32(*mport), Name: *name}}
-	f := (*rpcclient.Client).DeleteListener
 	if add {
-		f = (*rpcclient.Client).AddListener
+		cmd.Flags().Uint32Var(&mport, "member-port", 0, "the members' port (default: the listener's)")
+		cmd.Flags().StringVar(&name, "name", "", "the listener's SRV service name (default: the port number)")
+	} else {
+		cmd.Use, cmd.Aliases, cmd.Short = "delete NAME PORT", []string{"rm"}, "Delete a listener"
+		cmd.Example = `  qnetctl lb listener delete web 80`
 	}
-	return rpc(c, f, req, c.lbReply)
+	return cmd
 }
 
-// lbMember runs lb member add|delete|enable|disable (op).
-func (c *cli) lbMember(args []string, op string) error {
-	fs := flag.NewFlagSet("lb member "+op, flag.ContinueOnError)
+// lbMemberCmd is lb member add|delete|enable|disable (op).
+func (c *cli) lbMemberCmd(op string) *cobra.Command {
 	req := &api.LoadBalancerMemberRef{Enabled: op == "enable"}
-	if op == "add" {
-		fs.Func("weight", "member weight: only 1 (OVN 23.03 has no weights)", uintFlag(&req.Weight))
-	}
-	a, err := positionals(fs, args, 2, "lb member "+op, "NAME and MEMBER are")
-	if err != nil {
-		return err
-	}
-	req.Name, req.Member = a[0], a[1]
 	f := map[string]func(*rpcclient.Client, context.Context, *api.LoadBalancerMemberRef, ...grpc.CallOption) (*api.LoadBalancer, error){
 		"add": (*rpcclient.Client).AddMember, "delete": (*rpcclient.Client).DeleteMember,
 	}[op]
 	if f == nil {
 		f = (*rpcclient.Client).SetMemberEnabled
 	}
-	return rpc(c, f, req, c.lbReply)
+	short := map[string]string{
+		"add":     "Add a member: a port of the network or of a network routed to it, or an address",
+		"delete":  "Delete a member",
+		"enable":  "Put a member back into rotation",
+		"disable": "Take a member out of rotation (it stays a member)",
+	}[op]
+	cmd := &cobra.Command{
+		Use:     op + " NAME PORT-OR-ADDRESS",
+		Short:   short,
+		Example: fmt.Sprintf("  qnetctl lb member %s web web1-nic0", op),
+		Args:    exactly("NAME PORT-OR-ADDRESS"),
+		RunE: func(_ *cobra.Command, a []string) error {
+			req.Name, req.Member = a[0], a[1]
+			return rpc(c, f, req, c.lbReply)
+		},
+	}
+	if op == "add" {
+		cmd.Example += "\n  qnetctl lb member add web 10.0.2.20 --weight 1"
+		cmd.Flags().Uint32Var(&req.Weight, "weight", 0, "member weight: only 1 (OVN 23.03 has no weights)")
+	}
+	if op == "delete" {
+		cmd.Aliases = []string{"rm"}
+	}
+	return cmd
 }
 
-func (c *cli) lbSet(args []string) error {
-	fs := flag.NewFlagSet("lb set", flag.ContinueOnError)
-	req := &api.LoadBalancerUpdate{}
-	fs.Func("fip", `a floating IP the listeners are also on ("": none)`, func(s string) error { req.Fip = &s; return nil })
-	fs.Func("affinity-timeout", "session affinity, seconds (0: none)", func(s string) error {
-		var v uint32
-		if err := uintFlag(&v)(s); err != nil {
-			return err
-		}
-		req.AffinityTimeout = &v
-		return nil
-	})
-	a, err := positionals(fs, args, 1, "lb set", "NAME is")
-	if err != nil {
-		return err
+func (c *cli) lbSetCmd() *cobra.Command {
+	var fip string
+	var affinity uint32
+	cmd := &cobra.Command{
+		Use:   "set NAME [--fip FIP|\"\"] [--affinity-timeout S]",
+		Short: "Change a load balancer's floating IP and session affinity",
+		Example: `  qnetctl lb set web --fip 192.0.2.60
+  qnetctl lb set web --fip "" --affinity-timeout 0`,
+		Args: exactly("NAME"),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			req := &api.LoadBalancerUpdate{Name: a[0]}
+			if cmd.Flags().Changed("fip") {
+				req.Fip = &fip
+			}
+			if cmd.Flags().Changed("affinity-timeout") {
+				req.AffinityTimeout = &affinity
+			}
+			if req.Fip == nil && req.AffinityTimeout == nil {
+				return usageErr("lb set: nothing to set: give --fip or --affinity-timeout")
+			}
+			return rpc(c, (*rpcclient.Client).UpdateLoadBalancer, req, c.lbReply)
+		},
 	}
-	if req.Fip == nil && req.AffinityTimeout == nil {
-		return fmt.Errorf("lb set: nothing to set: give --fip or --affinity-timeout")
-	}
-	req.Name = a[0]
-	return rpc(c, (*rpcclient.Client).UpdateLoadBalancer, req, c.lbReply)
+	cmd.Flags().StringVar(&fip, "fip", "", `a floating IP the listeners are also on ("": none)`)
+	cmd.Flags().Uint32Var(&affinity, "affinity-timeout", 0, "session affinity, seconds (0: none)")
+	return cmd
 }
 
-func (c *cli) lbHealth(args []string, set bool) error {
-	fs := flag.NewFlagSet("lb health-check", flag.ContinueOnError)
+func (c *cli) lbHealthCmd(set bool) *cobra.Command {
 	h := &api.HealthCheck{}
-	fs.Func("interval", "seconds between probes (default 5)", uintFlag(&h.Interval))
-	fs.Func("timeout", "seconds to wait for an answer (default 2)", uintFlag(&h.Timeout))
-	fs.Func("success", "answers to be online (default 2)", uintFlag(&h.Success))
-	fs.Func("failure", "failures to be offline (default 3)", uintFlag(&h.Failure))
-	h.Interval, h.Timeout, h.Success, h.Failure = 5, 2, 2, 3
-	a, err := positionals(fs, args, 1, "lb health-check", "NAME is")
-	if err != nil {
-		return err
+	cmd := &cobra.Command{
+		Use:   "set NAME",
+		Short: "Probe the members; only online ones get traffic",
+		Example: `  qnetctl lb health-check set web
+  qnetctl lb health-check set web --interval 10 --timeout 3 --success 2 --failure 3`,
+		Args: exactly("NAME"),
+		RunE: func(_ *cobra.Command, a []string) error {
+			req := &api.LoadBalancerHealthCheckSet{Name: a[0]}
+			if set {
+				req.HealthCheck = h
+			}
+			return rpc(c, (*rpcclient.Client).SetHealthCheck, req, c.lbReply)
+		},
 	}
-	req := &api.LoadBalancerHealthCheckSet{Name: a[0]}
 	if set {
-		req.HealthCheck = h
+		cmd.Flags().Uint32Var(&h.Interval, "interval", 5, "seconds between probes")
+		cmd.Flags().Uint32Var(&h.Timeout, "timeout", 2, "seconds to wait for an answer")
+		cmd.Flags().Uint32Var(&h.Success, "success", 2, "answers to be online")
+		cmd.Flags().Uint32Var(&h.Failure, "failure", 3, "failures to be offline")
+	} else {
+		cmd.Use, cmd.Short, cmd.Example = "clear NAME", "Stop probing the members (all get traffic)", "  qnetctl lb health-check clear web"
 	}
-	return rpc(c, (*rpcclient.Client).SetHealthCheck, req, c.lbReply)
-}
-
-func uintFlag(p *uint32) func(string) error {
-	return func(s string) error {
-		v, err := strconv.ParseUint(s, 10, 32)
-		if err != nil {
-			return fmt.Errorf("%q is not a non-negative number", s)
-		}
-		*p = uint32(v)
-		return nil
-	}
+	return cmd
 }

@@ -2,107 +2,76 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
-	"io"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/spf13/cobra"
 
 	"github.com/quantumnet/quantumnet/pkg/api"
 	"github.com/quantumnet/quantumnet/pkg/rpcclient"
 )
 
-const sgUsage = `  sg create NAME [--description TEXT] [--rule RULE]... [--preset PRESET]...
-                                           a group without rules isolates its ports
-  sg list
-  sg show NAME                             rules (with ids), member ports
-  sg delete NAME                           refused while ports are in it
-  sg rule add GROUP RULE...                e.g. sg rule add web ingress tcp 80-443 from 10.0.0.0/8
-  sg rule delete GROUP RULE-ID|RULE...
-  sg preset add GROUP PRESET               ssh, web, rdp, database, icmp, internal
-  sg preset list
-  port set-security-groups PORT [GROUP...] change a live port's groups (none: the network default)
-`
-
-const ruleHelp = `
-Rules: [admin] [allow|deny] ingress|egress [ipv4|ipv6] [PROTOCOL [PORT[-PORT] | type T [code C]]]
+const ruleHelp = `Rules: [admin] [allow|deny] ingress|egress [ipv4|ipv6] [PROTOCOL [PORT[-PORT] | type T [code C]]]
        [from|to CIDR|sg:GROUP|sg:self] [stateless]
-  PROTOCOL is tcp, udp, sctp, icmp, icmpv6, any or "proto N". Several rules at once: quote each.
-`
+  PROTOCOL is tcp, udp, sctp, icmp, icmpv6, any or "proto N". Several rules
+  at once: quote each.`
 
 var presetNames = "ssh, web, rdp, database, icmp, internal"
 
-// sgCommand runs "sg ..." and "port set-security-groups"; ok is false for
-// a command it does not know.
-func (c *cli) sgCommand(rest []string) (ok bool, err error) {
-	key := strings.Join(rest[:min(3, len(rest))], " ")
-	switch {
-	case strings.HasPrefix(key, "sg rule add"):
-		return true, c.sgRules(rest[3:], true, "")
-	case strings.HasPrefix(key, "sg rule delete"), strings.HasPrefix(key, "sg rule rm"):
-		return true, c.sgRules(rest[3:], false, "")
-	case strings.HasPrefix(key, "sg preset add"):
-		if len(rest) != 5 {
-			return true, usageErr("sg preset add: GROUP and PRESET are required (presets: " + presetNames + ")")
-		}
-		return true, c.sgRules([]string{rest[3]}, true, rest[4])
-	case key == "sg preset list" || key == "sg preset ls":
-		fmt.Fprintln(c.out, strings.ReplaceAll(presetNames, ", ", "\n"))
-		return true, nil
-	}
-	switch strings.Join(rest[:min(2, len(rest))], " ") {
-	case "sg create":
-		return true, c.sgCreate(rest[2:])
-	case "sg list", "sg ls":
-		return true, c.sgList()
-	case "sg show":
-		return true, c.sgShow(rest[2:])
-	case "sg delete", "sg rm":
-		return true, c.sgDelete(rest[2:])
-	case "port set-security-groups":
-		return true, c.portSetGroups(rest[2:])
-	}
-	return false, nil
+func (c *cli) sgCmd() *cobra.Command {
+	g := c.groupCmd("sg", "Security groups: rules, presets, members, drop logging",
+		c.sgCreateCmd(), c.sgListCmd(), c.sgShowCmd(), c.sgDeleteCmd(), c.sgSetCmd(),
+		c.groupCmd("rule", "Add or delete rules of a security group", c.sgRuleCmd(true), c.sgRuleCmd(false)),
+		c.groupCmd("preset", "Presets: named sets of rules", c.sgPresetAddCmd(), c.sgPresetListCmd()))
+	g.Example = `  qnetctl sg create web --preset web
+  qnetctl sg rule add web ingress tcp 8080 from 10.0.0.0/8
+  qnetctl sg show web
+  qnetctl sg set web --log-drops`
+	g.Long = "Security groups: sets of rules (ACLs) on the ports that are members.\n\n" + ruleHelp
+	return g
 }
 
-type multiFlag []string
-
-func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
-func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
-
-func (c *cli) sgCreate(args []string) error {
-	fs := flag.NewFlagSet("sg create", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	desc := fs.String("description", "", "what the group is for")
-	var rules, presets multiFlag
-	fs.Var(&rules, "rule", "a rule (repeatable)")
-	fs.Var(&presets, "preset", "a preset's rules (repeatable)")
-	name, err := positional(fs, args, "sg create")
-	if err != nil {
-		return err
-	}
-	g := &api.SecurityGroup{Name: name, Description: *desc}
-	for _, r := range rules {
-		g.Rules = append(g.Rules, &api.SecurityGroupRule{Spec: r})
-	}
-	return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
-		out, err := cl.CreateSecurityGroup(ctx, g)
-		if err != nil {
-			return err
-		}
-		for _, p := range presets {
-			r, err := cl.AddSecurityGroupRules(ctx, &api.SecurityGroupRules{Group: name, Preset: p})
-			if err != nil {
-				return fmt.Errorf("security group %s created, but preset %s: %w", name, p, err)
+func (c *cli) sgCreateCmd() *cobra.Command {
+	var desc string
+	var rules, presets []string
+	cmd := &cobra.Command{
+		Use:   "create NAME",
+		Short: "Create a security group (without rules it isolates its ports)",
+		Long:  "Create a security group. A group without rules drops its ports' ingress and allows egress.\n\n" + ruleHelp,
+		Example: `  qnetctl sg create web --preset web --preset ssh
+  qnetctl sg create db --description "postgres" --rule "ingress tcp 5432 from sg:web"`,
+		Args: exactly("NAME"),
+		RunE: func(_ *cobra.Command, a []string) error {
+			name := a[0]
+			g := &api.SecurityGroup{Name: name, Description: desc}
+			for _, r := range rules {
+				g.Rules = append(g.Rules, &api.SecurityGroupRule{Spec: r})
 			}
-			out = r.Group
-		}
-		if c.output == "json" {
-			return c.json(out)
-		}
-		fmt.Fprintf(c.out, "security group %s created\n", name)
-		return c.printGroup(out)
-	})
+			return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
+				out, err := cl.CreateSecurityGroup(ctx, g)
+				if err != nil {
+					return err
+				}
+				for _, p := range presets {
+					r, err := cl.AddSecurityGroupRules(ctx, &api.SecurityGroupRules{Group: name, Preset: p})
+					if err != nil {
+						return fmt.Errorf("security group %s created, but preset %s: %w", name, p, err)
+					}
+					out = r.Group
+				}
+				if c.structured() {
+					return c.print(out)
+				}
+				fmt.Fprintf(c.out, "security group %s created\n", name)
+				return c.printGroup(out)
+			})
+		},
+	}
+	cmd.Flags().StringVar(&desc, "description", "", "what the group is for")
+	cmd.Flags().StringArrayVar(&rules, "rule", nil, "a rule (repeatable)")
+	cmd.Flags().StringArrayVar(&presets, "preset", nil, "a preset's rules (repeatable): "+presetNames)
+	return cmd
 }
 
 func (c *cli) printGroup(g *api.SecurityGroup) error {
@@ -113,6 +82,7 @@ func (c *cli) printGroup(g *api.SecurityGroup) error {
 	}
 	fmt.Fprintf(w, "ports:\t%s\n", dash(strings.Join(g.Ports, ", ")))
 	fmt.Fprintf(w, "acls:\t%d\n", g.Acls)
+	fmt.Fprintf(w, "log drops:\t%s\n", map[bool]string{true: "yes", false: "no"}[g.LogDrops])
 	if len(g.Rules) == 0 {
 		fmt.Fprintf(w, "rules:\tnone (ingress dropped, egress allowed)\n")
 		return w.Flush()
@@ -124,53 +94,99 @@ func (c *cli) printGroup(g *api.SecurityGroup) error {
 	return w.Flush()
 }
 
-func (c *cli) sgList() error {
-	return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
-		l, err := cl.ListSecurityGroups(ctx, &api.Empty{})
-		if err != nil {
-			return err
-		}
-		if c.output == "json" {
-			return c.json(l.Groups)
-		}
-		w := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(w, "NAME\tRULES\tPORTS\tDESCRIPTION")
-		for _, g := range l.Groups {
-			fmt.Fprintf(w, "%s\t%d\t%d\t%s\n", g.Name, len(g.Rules), len(g.Ports), g.Description)
-		}
-		return w.Flush()
-	})
+func (c *cli) sgListCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:     "list",
+		Aliases: []string{"ls"},
+		Short:   "List security groups",
+		Example: `  qnetctl sg list
+  qnetctl sg list -o yaml`,
+		Args: none,
+		RunE: func(*cobra.Command, []string) error {
+			return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
+				l, err := cl.ListSecurityGroups(ctx, &api.Empty{})
+				if err != nil {
+					return err
+				}
+				if c.structured() {
+					return printList(c.out, c.output, l.Groups)
+				}
+				w := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "NAME\tRULES\tPORTS\tDESCRIPTION")
+				for _, g := range l.Groups {
+					fmt.Fprintf(w, "%s\t%d\t%d\t%s\n", g.Name, len(g.Rules), len(g.Ports), g.Description)
+				}
+				return w.Flush()
+			})
+		},
+	}
 }
 
-func (c *cli) sgShow(args []string) error {
-	name, err := positional(flag.NewFlagSet("sg show", flag.ContinueOnError), args, "sg show")
-	if err != nil {
-		return err
+func (c *cli) sgShowCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "show NAME",
+		Short: "Show a security group: rules (with ids), member ports, drop logging",
+		Example: `  qnetctl sg show web
+  qnetctl sg show web -o json`,
+		Args: exactly("NAME"),
+		RunE: func(_ *cobra.Command, a []string) error {
+			return rpc(c, (*rpcclient.Client).GetSecurityGroup, &api.SecurityGroupRef{Name: a[0]}, c.groupReply(""))
+		},
 	}
-	return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
-		g, err := cl.GetSecurityGroup(ctx, &api.SecurityGroupRef{Name: name})
+}
+
+// groupReply is the reply of a call answering with a security group: msg
+// ("" none) and the group.
+func (c *cli) groupReply(msg string) func(*api.SecurityGroup, error) error {
+	return func(g *api.SecurityGroup, err error) error {
 		if err != nil {
 			return err
 		}
-		if c.output == "json" {
-			return c.json(g)
+		if c.structured() {
+			return c.print(g)
+		}
+		if msg != "" {
+			fmt.Fprintln(c.out, msg)
 		}
 		return c.printGroup(g)
-	})
+	}
 }
 
-func (c *cli) sgDelete(args []string) error {
-	name, err := positional(flag.NewFlagSet("sg delete", flag.ContinueOnError), args, "sg delete")
-	if err != nil {
-		return err
+func (c *cli) sgDeleteCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:     "delete NAME",
+		Aliases: []string{"rm"},
+		Short:   "Delete a security group (refused while ports are in it)",
+		Example: `  qnetctl sg delete web`,
+		Args:    exactly("NAME"),
+		RunE: func(_ *cobra.Command, a []string) error {
+			return rpc(c, (*rpcclient.Client).DeleteSecurityGroup, &api.SecurityGroupRef{Name: a[0]}, said[*api.Empty](c, "security group "+a[0]+" deleted"))
+		},
 	}
-	return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
-		if _, err := cl.DeleteSecurityGroup(ctx, &api.SecurityGroupRef{Name: name}); err != nil {
-			return err
-		}
-		fmt.Fprintf(c.out, "security group %s deleted\n", name)
-		return nil
-	})
+}
+
+func (c *cli) sgSetCmd() *cobra.Command {
+	var on, off bool
+	cmd := &cobra.Command{
+		Use:   "set NAME --log-drops|--no-log-drops",
+		Short: "Turn logging of a security group's drops on or off",
+		Long: `Turn logging of the packets a security group drops on or off. Logged drops go
+to ovn-controller's log on the chassis of the port (ovn-controller.log, lines
+with "acl_log"), rate-limited by a meter so that a flood cannot fill the disk.`,
+		Example: `  qnetctl sg set web --log-drops
+  qnetctl sg set web --no-log-drops`,
+		Args: exactly("NAME"),
+		RunE: func(_ *cobra.Command, a []string) error {
+			if on == off {
+				return usageErr("sg set: give one of --log-drops or --no-log-drops")
+			}
+			msg := fmt.Sprintf("security group %s: drops are %s", a[0], map[bool]string{true: "logged", false: "not logged"}[on])
+			return rpc(c, (*rpcclient.Client).SetSecurityGroupLogging, &api.SecurityGroupLogging{Name: a[0], LogDrops: on}, c.groupReply(msg))
+		},
+	}
+	cmd.Flags().BoolVar(&on, "log-drops", false, "log the packets the group drops")
+	cmd.Flags().BoolVar(&off, "no-log-drops", false, "stop logging them")
+	return cmd
 }
 
 // ruleArgs reads rules from arguments: one rule written as several words,
@@ -187,18 +203,56 @@ func ruleArgs(args []string) []string {
 	return []string{strings.Join(args, " ")}
 }
 
-func (c *cli) sgRules(args []string, add bool, preset string) error {
-	what := "sg rule delete"
-	if add {
-		what = "sg rule add"
+func (c *cli) sgRuleCmd(add bool) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "add GROUP RULE...",
+		Short: "Add rules to a security group",
+		Long:  "Add rules to a security group: one rule written as several words, or several rules, each quoted.\n\n" + ruleHelp,
+		Example: `  qnetctl sg rule add web ingress tcp 80-443 from 10.0.0.0/8
+  qnetctl sg rule add web "ingress tcp 22 from sg:admin" "ingress icmp"`,
+		Args: func(cmd *cobra.Command, a []string) error {
+			if len(a) < 2 {
+				return usageErr(cmd.CommandPath() + ": GROUP and a RULE are required (see '" + cmd.CommandPath() + " --help')")
+			}
+			return nil
+		},
+		RunE: func(_ *cobra.Command, a []string) error { return c.sgRules(a[0], ruleArgs(a[1:]), add, "") },
 	}
-	if len(args) == 0 {
-		return usageErr(what + ": GROUP is required")
+	if !add {
+		cmd.Use, cmd.Aliases, cmd.Short = "delete GROUP RULE-ID|RULE...", []string{"rm"}, "Delete rules of a security group, by id or as written"
+		cmd.Long = "Delete rules of a security group: by id (sg show lists them), or as written when added.\n\n" + ruleHelp
+		cmd.Example = `  qnetctl sg rule delete web 4f1c2a
+  qnetctl sg rule delete web ingress tcp 80-443 from 10.0.0.0/8`
 	}
-	req := &api.SecurityGroupRules{Group: args[0], Rules: ruleArgs(args[1:]), Preset: preset}
-	if preset == "" && len(req.Rules) == 0 {
-		return usageErr(what + ": a RULE is required")
+	return cmd
+}
+
+func (c *cli) sgPresetAddCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:     "add GROUP PRESET",
+		Short:   "Add a preset's rules to a security group (" + presetNames + ")",
+		Example: `  qnetctl sg preset add web ssh`,
+		Args:    exactly("GROUP PRESET"),
+		RunE:    func(_ *cobra.Command, a []string) error { return c.sgRules(a[0], nil, true, a[1]) },
 	}
+}
+
+func (c *cli) sgPresetListCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:     "list",
+		Aliases: []string{"ls"},
+		Short:   "List the presets",
+		Example: `  qnetctl sg preset list`,
+		Args:    none,
+		RunE: func(*cobra.Command, []string) error {
+			fmt.Fprintln(c.out, strings.ReplaceAll(presetNames, ", ", "\n"))
+			return nil
+		},
+	}
+}
+
+func (c *cli) sgRules(group string, rules []string, add bool, preset string) error {
+	req := &api.SecurityGroupRules{Group: group, Rules: rules, Preset: preset}
 	return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
 		var r *api.SecurityGroupRulesReply
 		var err error
@@ -210,48 +264,19 @@ func (c *cli) sgRules(args []string, add bool, preset string) error {
 		if err != nil {
 			return err
 		}
-		if c.output == "json" {
-			return c.json(r)
+		if c.structured() {
+			return c.print(r)
 		}
-		if add {
-			if len(r.Added) == 0 {
-				fmt.Fprintf(c.out, "security group %s has these rules already\n", req.Group)
-			}
-			for _, a := range r.Added {
-				fmt.Fprintf(c.out, "added %s  %s\n", a.Id, a.Spec)
-			}
-		} else {
+		if !add {
 			fmt.Fprintf(c.out, "deleted %d rule(s) from security group %s\n", len(req.Rules), req.Group)
-		}
-		return nil
-	})
-}
-
-func (c *cli) portSetGroups(args []string) error {
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		return usageErr("port set-security-groups: PORT is required")
-	}
-	var groups []string
-	for _, a := range args[1:] {
-		for _, g := range strings.Split(a, ",") {
-			if g = strings.TrimSpace(g); g != "" {
-				groups = append(groups, g)
-			}
-		}
-	}
-	return c.call(func(ctx context.Context, cl *rpcclient.Client) error {
-		p, err := cl.SetPortSecurityGroups(ctx, &api.PortSecurityGroups{Port: args[0], SecurityGroups: groups})
-		if err != nil {
-			return err
-		}
-		if c.output == "json" {
-			return c.json(p)
-		}
-		if len(p.SecurityGroups) == 0 {
-			fmt.Fprintf(c.out, "port %s: no security groups (the network's default: allow all)\n", p.Name)
 			return nil
 		}
-		fmt.Fprintf(c.out, "port %s: security groups %s\n", p.Name, strings.Join(p.SecurityGroups, ", "))
+		if len(r.Added) == 0 {
+			fmt.Fprintf(c.out, "security group %s has these rules already\n", req.Group)
+		}
+		for _, a := range r.Added {
+			fmt.Fprintf(c.out, "added %s  %s\n", a.Id, a.Spec)
+		}
 		return nil
 	})
 }

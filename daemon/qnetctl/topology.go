@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 
@@ -11,8 +12,7 @@ import (
 
 // topologyRun prints the tree external networks -> routers -> networks ->
 // ports (qnetctl topology [--network N]); json and yaml print the same
-// tree as nested objects with snake_case names (yaml: as JSON, which YAML
-// reads).
+// tree as nested objects with snake_case names.
 func topologyRun(ctx context.Context, c api.QuantumNetClient, network, format string, out io.Writer) error {
 	var in topology.Input
 	nets, err := c.ListNetworks(ctx, &api.Empty{})
@@ -47,7 +47,11 @@ func topologyRun(ctx context.Context, c api.QuantumNetClient, network, format st
 	case "", "table":
 		return topology.WriteTable(out, tree)
 	case "json", "yaml":
-		return topology.WriteJSON(out, tree)
+		b, err := json.Marshal(tree)
+		if err != nil {
+			return err
+		}
+		return printJSON(out, format, b)
 	}
 	return fmt.Errorf("-o: %q is not table, json or yaml", format)
 }

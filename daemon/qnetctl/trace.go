@@ -13,8 +13,7 @@ import (
 
 // traceRun runs ovn-trace through the daemon for one packet (qnetctl trace
 // PORT DST [tcp|udp|icmp] [DPORT] [--source ADDR]) and prints where it goes
-// and which security group rule decided; json and yaml print the reply
-// (yaml: as JSON, which YAML reads).
+// and which security group rule decided; json and yaml print the reply.
 func traceRun(ctx context.Context, c api.QuantumNetClient, req *api.TraceRequest, format string, out io.Writer) error {
 	r, err := c.Trace(ctx, req)
 	if err != nil {

@@ -354,7 +354,7 @@ func TestSecurityGroupErrors(t *testing.T) {
 			t.Errorf("qnetctl %s: err=%v, want an error naming %q:\n%s", c.args, err, c.want, out)
 		}
 	}
-	if show := e.d.MustQnetctl("sg", "show", "base"); !strings.Contains(show, "rules:  none") {
+	if show := e.d.MustQnetctl("sg", "show", "base"); !regexp.MustCompile(`(?m)^rules:\s+none`).MatchString(show) {
 		t.Errorf("refused rules were added:\n%s", show)
 	}
 	// An ADD naming an unknown group is refused and leaves no port.
