@@ -1,10 +1,12 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -25,12 +27,35 @@ import (
 // for its last ADD: the bytes a runtime's libcni parses.
 type recExec struct {
 	invoke.RawExec
-	mu  sync.Mutex
-	out map[string][]byte // plugin file name -> stdout of its last ADD
+	mu     sync.Mutex
+	out    map[string][]byte // plugin file name -> stdout of its last ADD
+	hostNS string            // run the plugins in this namespace, the chassis' host ("": here)
+}
+
+// execInNS runs a plugin in the namespace ns, as a runtime on that host
+// would, and returns its stdout or its CNI error.
+func execInNS(ctx context.Context, ns, path string, stdin []byte, environ []string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", ns, path)
+	var stdout, stderr bytes.Buffer
+	cmd.Env, cmd.Stdin, cmd.Stdout, cmd.Stderr = environ, bytes.NewReader(stdin), &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		e := &types.Error{}
+		if json.Unmarshal(stdout.Bytes(), e) != nil || e.Msg == "" {
+			e.Msg = fmt.Sprintf("%s: %v: %s", filepath.Base(path), err, stderr.String())
+		}
+		return nil, e
+	}
+	return stdout.Bytes(), nil
 }
 
 func (r *recExec) ExecPlugin(ctx context.Context, path string, stdin []byte, environ []string) ([]byte, error) {
-	b, err := r.RawExec.ExecPlugin(ctx, path, stdin, environ)
+	var b []byte
+	var err error
+	if r.hostNS == "" {
+		b, err = r.RawExec.ExecPlugin(ctx, path, stdin, environ)
+	} else {
+		b, err = execInNS(ctx, r.hostNS, path, stdin, environ)
+	}
 	if slices.Contains(environ, "CNI_COMMAND=ADD") {
 		r.mu.Lock()
 		r.out[filepath.Base(path)] = b
@@ -165,4 +190,79 @@ func TestCNIResultVersions(t *testing.T) {
 			}
 		})
 	}
+}
+
+// metaPlugins builds the standard tuning and bandwidth plugins from the
+// containernetworking/plugins module (go.mod's version) into a directory.
+func metaPlugins(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	cmd := exec.Command("go", "build", "-o", dir+"/",
+		"github.com/containernetworking/plugins/plugins/meta/tuning",
+		"github.com/containernetworking/plugins/plugins/meta/bandwidth")
+	cmd.Dir = env.Repo
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building tuning and bandwidth: %v\n%s", err, out)
+	}
+	return dir
+}
+
+// canIFB reports whether this kernel makes ifb devices (bandwidth shapes
+// ingress through one), trying in a namespace of its own.
+func canIFB(t *testing.T) bool {
+	ns := harness.NsName(harness.Netns(t, "ifbprobe"))
+	return exec.Command("ip", "netns", "exec", ns, "ip", "link", "add", "qnifb", "type", "ifb").Run() == nil
+}
+
+// TestCNIChainTuningBandwidth: quantumnet chained with the standard tuning
+// plugin (a sysctl in the container) and, where the kernel has ifb,
+// bandwidth, in a cniVersion 1.0.0 list as Podman 4 writes them: ADD,
+// CHECK and DEL pass through the chain, the sysctl is set, and two such
+// containers reach each other.
+func TestCNIChainTuningBandwidth(t *testing.T) {
+	d := readyDaemon(t)
+	d.MustNetwork("e2e-chain", "--subnet4", "10.216.0.0/24")
+	meta := metaPlugins(t)
+	plugins := fmt.Sprintf(`{"type":"quantumnet","network":"e2e-chain","socket":%q},
+		{"type":"tuning","sysctl":{"net.ipv4.conf.eth0.arp_announce":"2"}}`, d.Socket)
+	shaped := canIFB(t)
+	if shaped {
+		plugins += `,{"type":"bandwidth","ingressRate":100000000,"ingressBurst":1000000,"egressRate":100000000,"egressBurst":1000000}`
+	} else {
+		t.Log("this kernel makes no ifb devices: bandwidth left out of the chain")
+	}
+	conf := `{"cniVersion":"1.0.0","name":"chain","plugins":[` + plugins + `]}`
+	cfg, list, rx := cniRun(t, conf, env.Bin, meta)
+	rx.hostNS = sbx.Netns // bandwidth finds the host end of the veth in its own namespace
+	ctx := harness.Context(t)
+	var ips []string
+	var nss []string
+	for _, id := range []string{"chain-a", "chain-b"} {
+		ns := harness.Netns(t, id)
+		rt := harness.RT(id, ns, "eth0")
+		res, err := cfg.AddNetworkList(ctx, list, rt)
+		if err != nil {
+			t.Fatalf("ADD %s through the chain: %v", id, err)
+		}
+		t.Cleanup(func() { cfg.DelNetworkList(ctx, list, rt) })
+		for _, p := range list.Plugins {
+			checkPrinted(t, "1.0.0", rx.out[p.Network.Type])
+		}
+		cur, err := types100.NewResultFromResult(res)
+		if err != nil || len(cur.IPs) == 0 {
+			t.Fatalf("chain result %v: %v", res, err)
+		}
+		ips, nss = append(ips, cur.IPs[0].Address.IP.String()), append(nss, ns)
+		out, err := exec.Command("ip", "netns", "exec", harness.NsName(ns), "sysctl", "-n", "net.ipv4.conf.eth0.arp_announce").Output()
+		if err != nil || strings.TrimSpace(string(out)) != "2" {
+			t.Errorf("tuning's sysctl in %s: %q, %v; want 2", id, out, err)
+		}
+		if err := cfg.CheckNetworkList(ctx, list, rt); err != nil {
+			t.Errorf("CHECK %s through the chain: %v", id, err)
+		}
+	}
+	if out, _ := exec.Command("ip", "netns", "exec", sbx.Netns, "tc", "qdisc", "show").Output(); shaped && !strings.Contains(string(out), "tbf") {
+		t.Errorf("bandwidth left no tbf qdisc on the host:\n%s", out)
+	}
+	eventually(t, "ping between the chained containers", func() error { return pingOnce(nss[0], ips[1]) })
 }
