@@ -86,7 +86,7 @@ func samePortGroup(a, b PortGroup) bool {
 
 func sameACL(a, b ACL) bool {
 	return a.Direction == b.Direction && a.Priority == b.Priority && a.Match == b.Match &&
-		a.Action == b.Action && maps.Equal(a.ExternalIDs, b.ExternalIDs)
+		a.Action == b.Action && maps.Equal(a.ExternalIDs, b.ExternalIDs) && a.Logging == b.Logging
 }
 
 func sameSet(a, b []string) bool {
@@ -157,7 +157,8 @@ func GroupsLenient(o Output) ([]Group, []Unparsed) {
 			continue
 		}
 		idx[name] = len(groups)
-		groups = append(groups, Group{Name: name, Description: p.ExternalIDs[keys.SGDescription]})
+		groups = append(groups, Group{Name: name, Description: p.ExternalIDs[keys.SGDescription],
+			LogDrops: p.ExternalIDs[keys.SGLogDrops] == "true"})
 	}
 	acls := slices.Clone(o.ACLs)
 	slices.SortFunc(acls, func(a, b ACL) int { return strings.Compare(a.Key, b.Key) })
@@ -165,7 +166,7 @@ func GroupsLenient(o Output) ([]Group, []Unparsed) {
 	for _, a := range acls {
 		name := a.ExternalIDs[keys.SG]
 		i, ok := idx[name]
-		if !ok {
+		if !ok || isLogDropACL(a) {
 			continue
 		}
 		r, err := ParseRule(a.ExternalIDs[keys.RuleSpec])

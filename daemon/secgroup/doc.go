@@ -59,6 +59,8 @@
 //	2001-2999  admin allow (2500)
 //	2000       admin deny (drop)
 //	1001-1999  user rules (1500), stateful or stateless
+//	1002       logged copies of the default drops, for a group that
+//	           logs its drops (see Logging)
 //	1001       restricted egress: from-lport "inport ==
 //	           @qn_sg_egress_restricted && ip" drop
 //	1000       defaults on qn_sg_all: to-lport "outport == @qn_sg_all && ip"

@@ -44,6 +44,9 @@ func writeACL(b *strings.Builder, indent string, a ACL) {
 	fmt.Fprintf(b, "%sACL %s %s %d %s\n", indent, a.Key, a.Direction, a.Priority, a.Action)
 	fmt.Fprintf(b, "%s    match: %s\n", indent, a.Match)
 	fmt.Fprintf(b, "%s    external_ids: %s\n", indent, formatMap(a.ExternalIDs))
+	if a.Log {
+		fmt.Fprintf(b, "%s    log: name=%s severity=%s meter=%s\n", indent, a.Name, a.Severity, a.Meter)
+	}
 }
 
 func formatMap(m map[string]string) string {

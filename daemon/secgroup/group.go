@@ -27,6 +27,8 @@ type Group struct {
 	Name        string `json:"name"`
 	Description string `json:"description,omitempty"`
 	Rules       []Rule `json:"rules,omitempty"`
+	// LogDrops: the packets the group drops are logged (see LogACL).
+	LogDrops bool `json:"log_drops,omitempty"`
 }
 
 // ValidateName checks a security group name: 1-32 characters, lower-case
@@ -63,7 +65,7 @@ func (g Group) Normalize() (Group, error) {
 	if strings.IndexFunc(g.Description, unicode.IsControl) >= 0 {
 		return Group{}, fieldErr("description", "contains control characters")
 	}
-	n := Group{Name: g.Name, Description: g.Description, Rules: make([]Rule, 0, len(g.Rules))}
+	n := Group{Name: g.Name, Description: g.Description, Rules: make([]Rule, 0, len(g.Rules)), LogDrops: g.LogDrops}
 	seen := make(map[string]int, len(g.Rules))
 	for i, r := range g.Rules {
 		nr, err := r.Normalize()

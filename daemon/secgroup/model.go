@@ -11,7 +11,7 @@ import (
 
 // Model returns a as a Northbound ACL row (with a.UUID, empty for a new row).
 func (a ACL) Model() *nbdb.ACL {
-	return &nbdb.ACL{
+	m := &nbdb.ACL{
 		UUID:        a.UUID,
 		Direction:   a.Direction,
 		Priority:    a.Priority,
@@ -19,6 +19,8 @@ func (a ACL) Model() *nbdb.ACL {
 		Action:      a.Action,
 		ExternalIDs: maps.Clone(a.ExternalIDs),
 	}
+	a.Logging.columns(m)
+	return m
 }
 
 // ACLFromModel reads a Northbound ACL row; ok is false for a row that is
@@ -36,6 +38,7 @@ func ACLFromModel(m *nbdb.ACL) (a ACL, ok bool) {
 		Match:       m.Match,
 		Action:      m.Action,
 		ExternalIDs: maps.Clone(m.ExternalIDs),
+		Logging:     loggingOf(m),
 	}, true
 }
 

@@ -23,6 +23,9 @@ const (
 	// PriorityEgressDrop drops the egress of restricted ports, above the
 	// default egress allow.
 	PriorityEgressDrop = 1001
+	// PriorityLogDrop is the logged copy of the default drops for the
+	// members of a group that logs its drops, above both default drops.
+	PriorityLogDrop = 1002
 )
 
 // ErrUnknownGroup is returned by Translate for a rule whose remote group, or
@@ -70,6 +73,7 @@ type ACL struct {
 	Match       string
 	Action      string // nbdb.ACLAction*
 	ExternalIDs map[string]string
+	Logging     // zero: not logged
 }
 
 // ACLKey is the key of the ACL with these external ids ("" if it has none).
@@ -115,7 +119,12 @@ func Translate(in Input) (Output, error) {
 		if err != nil {
 			return Output{}, err
 		}
-		out.PortGroups = append(out.PortGroups, portGroup(PortGroupName(g.Name), g.Name, g.Description, m.members[g.Name], acls))
+		acls = append(acls, logDropACLs(g)...)
+		pg := portGroup(PortGroupName(g.Name), g.Name, g.Description, m.members[g.Name], acls)
+		if g.LogDrops {
+			pg.ExternalIDs[keys.SGLogDrops] = "true"
+		}
+		out.PortGroups = append(out.PortGroups, pg)
 		out.ACLs = append(out.ACLs, acls...)
 	}
 	out.sort()
@@ -202,7 +211,11 @@ func groupACLs(g Group, groups map[string]Group) ([]ACL, error) {
 			}
 			remote = PortGroupName(r.RemoteGroup)
 		}
-		acls = append(acls, ruleACL(g.Name, pg, remote, r))
+		a := ruleACL(g.Name, pg, remote, r)
+		if g.LogDrops && a.Action == nbdb.ACLActionDrop {
+			a.Logging = dropLogging(g.Name, a.ExternalIDs[keys.Rule])
+		}
+		acls = append(acls, a)
 	}
 	return acls, nil
 }

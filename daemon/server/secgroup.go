@@ -13,7 +13,8 @@ import (
 )
 
 func groupOut(i sgstore.Info) *api.SecurityGroup {
-	out := &api.SecurityGroup{Name: i.Name, Description: i.Description, Ports: i.Members, Acls: uint32(i.ACLs)}
+	out := &api.SecurityGroup{Name: i.Name, Description: i.Description, Ports: i.Members, Acls: uint32(i.ACLs),
+		LogDrops: i.LogDrops}
 	for _, r := range i.Rules {
 		out.Rules = append(out.Rules, ruleOut(r))
 	}
@@ -129,6 +130,18 @@ func (s *Server) rulesReply(ctx context.Context, group string, added []secgroup.
 		out.Added = append(out.Added, ruleOut(r))
 	}
 	return out, nil
+}
+
+// SetSecurityGroupLogging turns the logging of a group's drops on or off
+// (idempotent) and returns the group.
+func (s *Server) SetSecurityGroupLogging(ctx context.Context, r *api.SecurityGroupLogging) (*api.SecurityGroup, error) {
+	if r.Name == "" {
+		return nil, status.Error(codes.InvalidArgument, "name: required")
+	}
+	if err := s.SG.SetLogDrops(ctx, r.Name, r.LogDrops); err != nil {
+		return nil, toStatus(err)
+	}
+	return s.GetSecurityGroup(ctx, &api.SecurityGroupRef{Name: r.Name})
 }
 
 // SetPortSecurityGroups changes a live port's groups.

@@ -23,7 +23,9 @@ func (c *NB) InsertACLOps(a *nbdb.ACL) ([]ovsdb.Operation, error) {
 	return c.Create(a)
 }
 
-// UpdateACLOps rewrites every column of the ACL a.UUID.
+// UpdateACLOps rewrites every column of the ACL a.UUID QuantumNet writes:
+// the rule and its logging (log, name, severity, meter).
 func (c *NB) UpdateACLOps(a *nbdb.ACL) ([]ovsdb.Operation, error) {
-	return c.Where(a).Update(a, &a.Direction, &a.Priority, &a.Match, &a.Action, &a.ExternalIDs)
+	return c.Where(a).Update(a, &a.Direction, &a.Priority, &a.Match, &a.Action, &a.ExternalIDs,
+		&a.Log, &a.Name, &a.Severity, &a.Meter)
 }

@@ -210,7 +210,24 @@ func cmdAdd(a *skel.CmdArgs) error {
 	if err != nil {
 		return types.NewError(types.ErrInternal, "daemon returned a malformed result", err.Error())
 	}
+	only10(out, c.CNIVersion)
 	return types.PrintResult(out, c.CNIVersion)
+}
+
+// only10 clears the members of a result that came with CNI 1.1.0 (an
+// interface's MTU, socket path and PCI id; a route's MTU, advmss, priority,
+// table and scope) for a 1.0.0 config: the library prints 1.0.0 results
+// with the 1.1.0 type, and a runtime of 1.0.0 must not get them.
+func only10(r *current.Result, v string) {
+	if v != "1.0.0" {
+		return
+	}
+	for _, i := range r.Interfaces {
+		i.Mtu, i.SocketPath, i.PciID = 0, "", ""
+	}
+	for _, rt := range r.Routes {
+		rt.MTU, rt.AdvMSS, rt.Priority, rt.Table, rt.Scope = 0, 0, 0, nil, nil
+	}
 }
 
 func toResult(r *api.CNIResult) (*current.Result, error) {

@@ -13,6 +13,8 @@ import (
 
 	"github.com/quantumnet/quantumnet/daemon/secgroup"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
+	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
+	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
 	"github.com/quantumnet/quantumnet/pkg/ovs"
 )
 
@@ -61,7 +63,11 @@ func (m *Manager) write(ctx context.Context, what string, s *snapshot, groups []
 	}
 	desired.SetGen(g)
 	add, del, upd := secgroup.Diff(s.cur, desired)
-	if add.Empty() && del.Empty() && upd.Empty() {
+	meterOps, err := m.meterOps(s, desired.Logs())
+	if err != nil {
+		return err
+	}
+	if add.Empty() && del.Empty() && upd.Empty() && len(meterOps) == 0 {
 		return nil
 	}
 	desired.SetGen(g + 1)
@@ -70,6 +76,7 @@ func (m *Manager) write(ctx context.Context, what string, s *snapshot, groups []
 	if err != nil {
 		return err
 	}
+	ops = append(ops, meterOps...)
 	guard := ovn.WaitPortGroupAsSeenOp(secgroup.AllPortGroup, s.all)
 	t0 := time.Now()
 	if _, err := m.NB.TransactResults(ctx, what, append([]ovsdb.Operation{guard}, ops...)); err != nil {
@@ -79,6 +86,22 @@ func (m *Manager) write(ctx context.Context, what string, s *snapshot, groups []
 		"port_groups_changed", len(upd.PortGroups), "acls_added", len(add.ACLs), "acls_deleted", len(del.ACLs),
 		"acls_changed", len(upd.ACLs), "ops", len(ops), "took", time.Since(t0))
 	return nil
+}
+
+// meterOps creates the log meter when an ACL is logged and there is none,
+// and deletes it when no ACL is logged any more (it is QuantumNet's: it
+// carries keys.SG); a meter of that name that is not QuantumNet's is left
+// alone and used.
+func (m *Manager) meterOps(s *snapshot, logs bool) ([]ovsdb.Operation, error) {
+	switch {
+	case logs && s.meter == nil:
+		return m.NB.InsertMeterOps(ovn.MeterSpec{Name: secgroup.LogMeter, Unit: nbdb.MeterUnitPktps,
+			Rate: secgroup.LogMeterRate, Burst: secgroup.LogMeterBurst,
+			ExternalIDs: map[string]string{keys.SG: secgroup.AllName}})
+	case !logs && s.meter != nil && s.meter.ExternalIDs[keys.SG] == secgroup.AllName:
+		return m.NB.DeleteMeterOps(s.meter.UUID)
+	}
+	return nil, nil
 }
 
 // ops turns a Diff into operations: ACLs first (named UUIDs for new ones),

@@ -159,6 +159,21 @@ func (m *Manager) DeleteRules(ctx context.Context, name string, refs []string) e
 	})
 }
 
+// SetLogDrops turns the logging of a group's drops on or off (see
+// secgroup.Logging); setting what is set already writes nothing.
+// ErrNotFound if there is no such group.
+func (m *Manager) SetLogDrops(ctx context.Context, name string, on bool) error {
+	defer m.locks.Lock(name)()
+	return m.change(ctx, "set drop logging of security group "+name, func(_ *snapshot, gs []secgroup.Group) ([]secgroup.Group, error) {
+		i := find(gs, name)
+		if i < 0 {
+			return nil, fmt.Errorf("security group %q: %w", name, ovn.ErrNotFound)
+		}
+		gs[i].LogDrops = on
+		return gs, nil
+	})
+}
+
 // Get returns one group.
 func (m *Manager) Get(name string) (Info, error) {
 	all, err := m.List()

@@ -1,12 +1,14 @@
 package nbstore
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"time"
 
 	"github.com/quantumnet/quantumnet/daemon/network"
 	"github.com/quantumnet/quantumnet/daemon/secgroup"
+	"github.com/quantumnet/quantumnet/pkg/ovn"
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
 )
@@ -20,6 +22,7 @@ type snapshot struct {
 	portName map[string]string // LSP UUID -> name
 	services []netip.Addr
 	all      *nbdb.PortGroup // the all-members port group, nil if none
+	meter    *nbdb.Meter     // the log meter, nil if none
 	frozen   map[string]bool // groups with a rule this version cannot parse: their rows stay as they are
 	problems []string        // why
 }
@@ -65,6 +68,12 @@ func (m *Manager) read() (*snapshot, bool, error) {
 	for _, u := range bad {
 		s.frozen[u.Group] = true
 		s.problems = append(s.problems, fmt.Sprintf("security group %s: rule %q cannot be parsed (%v): the group's rows are left as they are", u.Group, u.Rule, u.Err))
+	}
+	switch meter, err := m.NB.GetMeter(secgroup.LogMeter); {
+	case err == nil:
+		s.meter = meter
+	case !errors.Is(err, ovn.ErrNotFound):
+		return nil, false, err
 	}
 	for _, pg := range pgs {
 		if pg.Name == secgroup.AllPortGroup {

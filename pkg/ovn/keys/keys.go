@@ -98,6 +98,9 @@ const (
 	SG = Prefix + "sg"
 	// SGDescription is the group's description, on its Port_Group.
 	SGDescription = Prefix + "sg-description"
+	// SGLogDrops marks a group whose drops are logged ("true"), on its
+	// Port_Group.
+	SGLogDrops = Prefix + "sg-log-drops"
 	// Rule is the ACL's stable id within its group: the rule's ID, or the
 	// name of a plumbing or default ACL.
 	Rule = Prefix + "rule"
