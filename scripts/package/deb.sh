@@ -75,7 +75,7 @@ shlibdeps() {
 	local f lib path
 	for f in "$root"/usr/sbin/* "$root"/usr/bin/* "$root"/usr/lib/cni/* "$root"/usr/libexec/quantumnet/*; do
 		for lib in $(readelf -d "$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
-			path=$(ldconfig -p | awk -v l="$lib" '$1 == l && /x86-64/ {print $NF; exit}')
+			path=$(ldconfig -p | awk -v l="$lib" '!found && $1 == l && /x86-64/ {print $NF; found = 1}')
 			[[ -n $path ]] || die "$f links $lib, which ldconfig does not know"
 			owner "$path" || die "no package owns $path ($lib)"
 		done
