@@ -24,6 +24,8 @@ BASE_PACKAGES=(
 	protobuf-compiler
 	libvirt-dev
 	pkg-config
+	systemd
+	binutils
 )
 
 LIBVIRT_PACKAGES=(
@@ -39,6 +41,7 @@ BASE_COMMANDS=(
 	ovsdb-tool ovsdb-server ovs-vswitchd ovs-vsctl ovs-appctl ovs-ofctl
 	ovn-northd ovn-controller ovn-nbctl ovn-sbctl ovn-appctl
 	ip iptables ethtool ping busybox dig pgrep dhclient getent
+	systemd-analyze readelf setpriv dpkg-deb
 )
 LIBVIRT_COMMANDS=(libvirtd virsh qemu-system-x86_64)
 
