@@ -157,7 +157,7 @@ func runInstalled(t *testing.T) {
 	defer qnetctl("network", "delete", "blue")
 	// One container through /usr/lib/cni, one through the /opt/cni/bin link.
 	nsA, nsB := harness.Netns(t, "pkga"), harness.Netns(t, "pkgb")
-	var ips []string
+	var ips, resolvers []string
 	for _, c := range []struct{ dir, id, ns string }{{"/usr/lib/cni", "pkg-a", nsA}, {"/opt/cni/bin", "pkg-b", nsB}} {
 		cni, err := harness.NewCNI(t, c.dir, string(conf))
 		if err != nil {
@@ -178,12 +178,22 @@ func runInstalled(t *testing.T) {
 			t.Fatalf("ADD %s: result %v (%v)", c.id, res, err)
 		}
 		ips = append(ips, r.IPs[0].Address.IP.String())
+		resolvers = append(resolvers, r.DNS.Nameservers...)
 	}
 	if err := harness.Ping(nsA, ips[1]); err != nil {
 		t.Error(err)
 	}
 	if err := harness.Ping(nsB, ips[0]); err != nil {
 		t.Error(err)
+	}
+	// The network's resolver answers (it binds port 53: the unit's
+	// CAP_NET_BIND_SERVICE); any reply will do.
+	if len(resolvers) == 0 {
+		t.Fatal("the CNI result names no DNS server")
+	}
+	if out, err := exec.Command("ip", "netns", "exec", harness.NsName(nsA), "dig", "+noedns", "+time=2", "+tries=5",
+		"@"+resolvers[0], "nothing.invalid").CombinedOutput(); err != nil {
+		t.Errorf("the network's resolver %s does not answer: %v\n%s\nlog:\n%s", resolvers[0], err, out, d.log())
 	}
 }
 
