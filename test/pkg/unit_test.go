@@ -90,6 +90,30 @@ func TestInstallMatchesPackage(t *testing.T) {
 			t.Errorf("the package lacks %s", must)
 		}
 	}
+	// Once qnetctl generates them, completions and man pages are in.
+	if exec.Command(filepath.Join(env.Bin, "qnetctl"), "completion", "bash").Run() == nil {
+		for _, must := range []string{"/usr/share/bash-completion/completions/qnetctl", "/usr/share/zsh/vendor-completions/_qnetctl",
+			"/usr/share/fish/vendor_completions.d/qnetctl.fish", "/usr/share/man/man1/qnetctl.1.gz"} {
+			if !slices.ContainsFunc(packaged, func(e string) bool { return strings.HasPrefix(e, must+" ") }) {
+				t.Errorf("the package lacks %s", must)
+			}
+		}
+	}
+
+	// make uninstall leaves the config only.
+	if _, err := makeIn(env, "uninstall", "DESTDIR="+dest, "PREFIX=/usr"); err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	filepath.WalkDir(dest, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			left = append(left, strings.TrimPrefix(p, dest))
+		}
+		return err
+	})
+	if want := []string{"/etc/quantumnet/quantumnetd.toml"}; !slices.Equal(left, want) {
+		t.Errorf("after make uninstall: %q, want %q", left, want)
+	}
 }
 
 // entry is one line of a file list: path, type and permissions, a link's
