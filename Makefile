@@ -110,6 +110,9 @@ sandbox-status: ## show what the sandbox runs
 demo: deps build ## the whole thing: OVN sandbox, quantumnetd, a network, two containers pinging
 	@scripts/demo.sh
 
+# make install's fixed paths can be moved too: SYSCONFDIR (/etc), CNI_LINK_DIR
+# (/opt/cni/bin), LIBVIRT_HOOKS_DIR (/etc/libvirt/hooks), UNIT_DIR
+# (PREFIX/lib/systemd/system); see scripts/package/stage.sh.
 install: build ## install what the Debian package holds under DESTDIR/PREFIX (default /usr/local): binaries, unit, config (kept if present), conflist example, completions, man pages
 	QN_PKG_STRICT=$(PKG_STRICT) scripts/package/stage.sh "$(DESTDIR)" "$(PREFIX)" "$(BIN)"
 

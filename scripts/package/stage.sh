@@ -11,6 +11,8 @@
 # them: /etc/quantumnet (the daemon's and the qemu hook's default config),
 # /etc/libvirt/hooks/qemu.d (libvirtd), /opt/cni/bin (containerd, CRI-O,
 # nerdctl; Podman also reads PREFIX/lib/cni). An existing config is kept.
+# The environment may move them (tests): SYSCONFDIR, CNI_LINK_DIR,
+# LIBVIRT_HOOKS_DIR, UNIT_DIR (default PREFIX/lib/systemd/system).
 #
 # Shell completions and man pages come from the built qnetctl (`completion
 # bash|zsh|fish`, `gen-man DIR`). A qnetctl without those commands gets a
@@ -66,9 +68,10 @@ link "$PREFIX/lib/cni/quantumnet" "$CNI_LINK_DIR/quantumnet"
 inst 0755 "$BIN/quantumnet-qemu-hook" "$PREFIX/libexec/quantumnet/quantumnet-qemu-hook"
 link "$PREFIX/libexec/quantumnet/quantumnet-qemu-hook" "$LIBVIRT_HOOKS_DIR/qemu.d/quantumnet"
 
-# The unit, its ExecStart following PREFIX.
+# The unit, its ExecStart following PREFIX and SYSCONFDIR.
 mkdir -p "$ROOT$UNIT_DIR"
-sed "s#/usr/sbin/quantumnetd#$PREFIX/sbin/quantumnetd#" "$HERE/quantumnetd.service" >"$ROOT$UNIT_DIR/quantumnetd.service"
+sed -e "s#/usr/sbin/quantumnetd#$PREFIX/sbin/quantumnetd#" -e "s# -config /etc/quantumnet/# -config $SYSCONFDIR/quantumnet/#" \
+	"$HERE/quantumnetd.service" >"$ROOT$UNIT_DIR/quantumnetd.service"
 chmod 0644 "$ROOT$UNIT_DIR/quantumnetd.service"
 
 # The default config: the daemon's own commented example (every key with

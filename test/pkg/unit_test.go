@@ -36,8 +36,8 @@ func TestUnitVerifies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(b), "ExecStart="+dir+"/sbin/quantumnetd ") {
-		t.Fatalf("ExecStart does not follow PREFIX %s:\n%s", dir, b)
+	if !strings.Contains(string(b), "ExecStart="+dir+"/sbin/quantumnetd -config "+dir+"/etc/quantumnet/quantumnetd.toml\n") {
+		t.Fatalf("ExecStart does not follow PREFIX and SYSCONFDIR %s:\n%s", dir, b)
 	}
 	for _, want := range []string{"Type=notify", "Restart=on-failure", "RuntimeDirectory=quantumnet", "After=network-online.target openvswitch-switch.service ovn-controller.service"} {
 		if !strings.Contains(string(b), want+"\n") && !strings.Contains(string(b), want+" ") {
