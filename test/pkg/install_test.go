@@ -71,7 +71,9 @@ func TestPackageInstallRunPurge(t *testing.T) {
 	dpkg(t, "-i", "--path-exclude="+hookPath, deb)
 
 	checkInstalled(t, contents)
-	runInstalled(t)
+	notify := runInstalled(t)
+	ovsdbtest.Eventually(t, 5*time.Second, func() bool { return notify.has("STOPPING=1") },
+		"no STOPPING=1 at SIGTERM; got %q", notify.all())
 
 	listed := strings.Fields(dpkgOut(t, "-L", "quantumnet"))
 	dpkg(t, "--purge", "quantumnet")
@@ -125,8 +127,9 @@ func checkInstalled(t *testing.T, contents []string) {
 	}
 }
 
-// runInstalled is the smoke test with the installed files only.
-func runInstalled(t *testing.T) {
+// runInstalled is the smoke test with the installed files only; it
+// returns what the daemon, stopped, sent to its NOTIFY_SOCKET.
+func runInstalled(t *testing.T) *notifyListener {
 	t.Helper()
 	// The installed defaults: the plugin records DELs in
 	// /var/lib/cni/quantumnet, which purge must remove.
@@ -195,6 +198,7 @@ func runInstalled(t *testing.T) {
 		"@"+resolvers[0], "nothing.invalid").CombinedOutput(); err != nil {
 		t.Errorf("the network's resolver %s does not answer: %v\n%s\nlog:\n%s", resolvers[0], err, out, d.log())
 	}
+	return notify
 }
 
 // editConfig points the installed config at the sandbox, as an operator
