@@ -6,11 +6,13 @@ BIN := bin
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/quantumnet/quantumnet/daemon/server.Version=$(VERSION) -X main.Version=$(VERSION)
 PREFIX ?= /usr/local
-CNI_BIN_DIR ?= /opt/cni/bin
-LIBVIRT_HOOKS_DIR ?= /etc/libvirt/hooks
+DEB_DIR ?= dist
+# PKG_STRICT=1: make deb / make install fail when qnetctl cannot generate the
+# shell completions and man pages (otherwise a warning, and none installed).
+PKG_STRICT ?= 0
 
 .PHONY: help deps build test test-unit test-integration test-e2e bench bench-sg bench-smoke lint generate check-generated \
-        sandbox-up sandbox-down sandbox-status demo install clean crossings fuzz
+        sandbox-up sandbox-down sandbox-status demo install uninstall deb clean crossings fuzz
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-18s %s\n", $$1, $$2}'
@@ -110,11 +112,22 @@ sandbox-status: ## show what the sandbox runs
 demo: deps build ## the whole thing: OVN sandbox, quantumnetd, a network, two containers pinging
 	@scripts/demo.sh
 
-install: build ## install binaries (PREFIX=/usr/local, CNI_BIN_DIR=/opt/cni/bin)
-	install -D -m 0755 $(BIN)/quantumnetd $(DESTDIR)$(PREFIX)/sbin/quantumnetd
-	install -D -m 0755 $(BIN)/qnetctl $(DESTDIR)$(PREFIX)/bin/qnetctl
-	install -D -m 0755 $(BIN)/quantumnet $(DESTDIR)$(CNI_BIN_DIR)/quantumnet
-	install -D -m 0755 $(BIN)/quantumnet-qemu-hook $(DESTDIR)$(LIBVIRT_HOOKS_DIR)/qemu.d/quantumnet
+# make install's fixed paths can be moved too: SYSCONFDIR (/etc), CNI_LINK_DIR
+# (/opt/cni/bin), LIBVIRT_HOOKS_DIR (/etc/libvirt/hooks), UNIT_DIR
+# (PREFIX/lib/systemd/system); see scripts/package/stage.sh.
+install: build ## install what the Debian package holds under DESTDIR/PREFIX (default /usr/local): binaries, unit, config (kept if present), conflist example, completions, man pages
+	QN_PKG_STRICT=$(PKG_STRICT) scripts/package/stage.sh "$(DESTDIR)" "$(PREFIX)" "$(BIN)"
+
+uninstall: build ## remove what make install installed (same DESTDIR/PREFIX); the config in /etc/quantumnet stays
+	@set -eo pipefail; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	scripts/package/stage.sh "$$tmp" "$(PREFIX)" "$(BIN)" 2>/dev/null; \
+	(cd "$$tmp" && find . \( -type f -o -type l \) ! -path ./etc/quantumnet/quantumnetd.toml -printf '%P\n') | \
+	while read -r f; do rm -fv "$(DESTDIR)/$$f"; done; \
+	rmdir "$(DESTDIR)$(PREFIX)/libexec/quantumnet" "$(DESTDIR)$(PREFIX)/share/doc/quantumnet/examples" \
+		"$(DESTDIR)$(PREFIX)/share/doc/quantumnet" 2>/dev/null || true
+
+deb: build ## build DEB_DIR/quantumnet_<version>_<arch>.deb (dpkg-deb; the files of make install with PREFIX=/usr)
+	QN_PKG_STRICT=$(PKG_STRICT) scripts/package/deb.sh "$(BIN)" "$(DEB_DIR)" "$(VERSION)"
 
 clean: ## remove build output
 	rm -rf $(BIN)

@@ -164,6 +164,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	select {
 	case <-ctx.Done():
 		log.Info("shutting down")
+		sdNotify(log, "STOPPING=1")
 		ls.Stop()
 		if runnerStarted.Load() {
 			select { // the resolver endpoints go down with it
@@ -271,6 +272,7 @@ func (p *parts) startUp(ctx context.Context, log *slog.Logger, run func()) {
 		if err == nil {
 			p.attach.Reconciled.Store(true)
 			log.Info("start-up reconcile done")
+			sdNotify(log, "READY=1\nSTATUS=serving")
 			go p.sg.Run(ctx, 30*time.Second)
 			go (&rtstore.Runner{M: p.routers, Interval: 30 * time.Second}).Run(ctx)
 			go (&lbstore.Reconciler{M: p.lbs, Interval: 30 * time.Second}).Run(ctx)
@@ -278,6 +280,7 @@ func (p *parts) startUp(ctx context.Context, log *slog.Logger, run func()) {
 			return
 		}
 		log.Warn("start-up reconcile failed, retrying", "err", err)
+		sdNotify(log, "STATUS=start-up reconcile failed, retrying: "+err.Error())
 		time.Sleep(time.Second)
 	}
 }

@@ -25,6 +25,8 @@ BASE_PACKAGES=(
 	libvirt-dev
 	pkg-config
 	prometheus # promtool (check metrics); its server is not started (policy-rc.d) nor needed
+	systemd
+	binutils
 )
 
 LIBVIRT_PACKAGES=(
@@ -40,6 +42,7 @@ BASE_COMMANDS=(
 	ovsdb-tool ovsdb-server ovs-vswitchd ovs-vsctl ovs-appctl ovs-ofctl
 	ovn-northd ovn-controller ovn-nbctl ovn-sbctl ovn-appctl
 	ip iptables ethtool ping busybox dig pgrep dhclient getent promtool
+	systemd-analyze readelf setpriv dpkg-deb
 )
 LIBVIRT_COMMANDS=(libvirtd virsh qemu-system-x86_64)
 
