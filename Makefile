@@ -7,9 +7,9 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/quantumnet/quantumnet/daemon/server.Version=$(VERSION) -X main.Version=$(VERSION)
 PREFIX ?= /usr/local
 DEB_DIR ?= dist
-# PKG_STRICT=1: make deb / make install fail when qnetctl cannot generate the
-# shell completions and man pages (otherwise a warning, and none installed).
-PKG_STRICT ?= 0
+# make deb / make install fail when qnetctl cannot generate the shell
+# completions and man pages; PKG_STRICT=0 makes that a warning (none installed).
+PKG_STRICT ?= 1
 
 .PHONY: help deps build test test-unit test-integration test-e2e bench bench-sg bench-smoke lint generate check-generated \
         sandbox-up sandbox-down sandbox-status demo install uninstall deb clean crossings fuzz

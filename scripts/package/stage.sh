@@ -15,16 +15,16 @@
 # LIBVIRT_HOOKS_DIR, UNIT_DIR (default PREFIX/lib/systemd/system).
 #
 # Shell completions and man pages come from the built qnetctl (`completion
-# bash|zsh|fish`, `gen-man DIR`). A qnetctl without those commands gets a
-# warning and a tree without them; --strict (or QN_PKG_STRICT=1) makes that
-# an error.
+# bash|zsh|fish`, `gen-man DIR`). A qnetctl without those commands is an
+# error (QN_PKG_STRICT=0 makes it a warning and a tree without them, for a
+# qnetctl of another build).
 set -euo pipefail
 
 PROG=${0##*/}
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 
-strict=${QN_PKG_STRICT:-0}
+strict=${QN_PKG_STRICT:-1}
 if [[ ${1:-} == --strict ]]; then
 	strict=1
 	shift
