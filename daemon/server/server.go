@@ -19,6 +19,7 @@ import (
 
 	"github.com/quantumnet/quantumnet/daemon/apiview"
 	"github.com/quantumnet/quantumnet/daemon/attach"
+	"github.com/quantumnet/quantumnet/daemon/events"
 	"github.com/quantumnet/quantumnet/daemon/lb"
 	lbstore "github.com/quantumnet/quantumnet/daemon/lb/nbstore"
 	"github.com/quantumnet/quantumnet/daemon/netsvc"
@@ -51,6 +52,7 @@ type Server struct {
 	Networks *netstore.Manager
 	Routers  *rtstore.Manager // routers and floating IPs
 	LBs      *lbstore.Manager // load balancers (nil: refused as unavailable)
+	Events   *events.Hub      // the event streams (nil: refused as unavailable)
 	Log      *slog.Logger
 }
 
