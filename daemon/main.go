@@ -150,7 +150,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		runnerStarted.Store(true)
 		go func() { p.runner.Run(ctx); close(runnerDone) }()
 	})
-	go p.feed.Run(ctx) // event streams: they end with ctx, so ls.Stop does not wait for them
+	go p.feed.Run(ctx)                              // event streams: they end with ctx, so ls.Stop does not wait for them
 	go p.attach.RunPendingDels(ctx, 30*time.Second) // DELs the CNI plugin recorded while we were away
 	if *cfg.Libvirt.Enabled {
 		go (&lvwatch.Watcher{URI: cfg.Libvirt.URI, VM: p.vm, Log: log}).Run(ctx)
