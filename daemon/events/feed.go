@@ -12,7 +12,6 @@ import (
 	"github.com/quantumnet/quantumnet/daemon/apiview"
 	netstore "github.com/quantumnet/quantumnet/daemon/network/nbstore"
 	"github.com/quantumnet/quantumnet/daemon/router"
-	"github.com/quantumnet/quantumnet/pkg/dirty"
 	"github.com/quantumnet/quantumnet/pkg/errs"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
@@ -55,7 +54,7 @@ type Feed struct {
 	Interval time.Duration
 	Log      *slog.Logger
 
-	dirty dirty.Set
+	dirty *marks
 }
 
 // all marks every object of a kind.
@@ -67,6 +66,7 @@ func mark(kind, name string) string { return kind + "/" + name }
 // Northbound first; the hub is synced after the first full pass.
 func (f *Feed) Run(ctx context.Context) {
 	defer f.Hub.Close()
+	f.dirty = newMarks()
 	f.NB.Subscribe(f.nbEvent)
 	if f.SB != nil {
 		f.SB.Subscribe(f.sbEvent)
@@ -76,19 +76,19 @@ func (f *Feed) Run(ctx context.Context) {
 			return
 		}
 	}
-	for !f.every(ctx) { // e.g. the cache still loading: soon again, not at the interval
+	for !f.every() { // e.g. the cache still loading: soon again, not at the interval
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
-	f.dirty.Run(ctx, f.Interval, func(ctx context.Context) { f.every(ctx) }, f.one)
+	f.dirty.run(ctx, f.Interval, func() { f.every() }, f.one)
 }
 
 // every rebuilds everything and says the hub is synced once every kind
 // could be read (false: one could not).
-func (f *Feed) every(context.Context) bool {
+func (f *Feed) every() bool {
 	ok := true
 	for _, k := range Kinds {
 		ok = f.kind(k) && ok
@@ -100,7 +100,7 @@ func (f *Feed) every(context.Context) bool {
 }
 
 // one rebuilds what a mark names.
-func (f *Feed) one(_ context.Context, m string) {
+func (f *Feed) one(m string) {
 	kind, name, _ := strings.Cut(m, "/")
 	if name == all {
 		f.kind(kind)
