@@ -38,6 +38,10 @@ var layers = []struct {
 	{"daemon/lport", []string{"daemon/router/nbstore"}, "the port transaction reaches NAT through its own interface"},
 	{"daemon/portmap", append([]string{"daemon/attach", "daemon/lport", "daemon/vm", "daemon/netsvc"}, sgStore...),
 		"host port mappings are below the attachment that owns them; the management port's logical port comes through a Ports interface wired in main"},
+	{"daemon/events", append([]string{"daemon/attach", "daemon/lport", "daemon/vm", "daemon/server"}, sgStore...),
+		"the event hub reads the stores' views and writes nothing: it is below the port owners and the RPC layer"},
+	{"daemon/apiview", []string{"daemon/attach", "daemon/lport", "daemon/vm", "daemon/server", "daemon/events"},
+		"the conversions to API messages are pure: the RPCs and the event hub both call down to them"},
 	{"daemon/hostnet", []string{"pkg/ovn", "pkg/ovs", "daemon/network", "ipam"},
 		"host interfaces know nothing of OVN, OVS or addresses management"},
 }

@@ -332,7 +332,7 @@ func (f *Feed) lspEvent(old, cur model.Model) {
 			f.dirty.Mark(mark(KindNetwork, n))
 		}
 	}
-	if f.LBs != nil && (o == nil || c == nil || !slicesEqual(o.Addresses, c.Addresses)) && len(f.Hub.Names(KindLoadBalancer)) > 0 {
+	if f.LBs != nil && (o == nil || c == nil || !slicesEqual(o.Addresses, c.Addresses)) && f.Hub.Count(KindLoadBalancer) > 0 {
 		f.dirty.Mark(mark(KindLoadBalancer, all))
 	}
 }

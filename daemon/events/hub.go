@@ -55,7 +55,6 @@ type Object struct {
 	Msg        proto.Message // *api.Port, *api.Network, ... never changed once handed to the hub
 }
 
-type key struct{ kind, name string }
 
 // change is one event before it is addressed to a subscriber.
 type change struct {
@@ -71,7 +70,7 @@ type Hub struct {
 	buffer int
 
 	mu     sync.Mutex
-	objs   map[key]*Object
+	objs   map[string]map[string]*Object // kind -> name -> object
 	subs   map[*Subscription]bool
 	synced bool
 	ready  chan struct{} // closed by Synced
@@ -85,7 +84,7 @@ func New(buffer int) *Hub {
 	if buffer <= 0 {
 		buffer = DefaultBuffer
 	}
-	return &Hub{buffer: buffer, objs: map[key]*Object{}, subs: map[*Subscription]bool{},
+	return &Hub{buffer: buffer, objs: map[string]map[string]*Object{}, subs: map[*Subscription]bool{},
 		ready: make(chan struct{}), done: make(chan struct{})}
 }
 
@@ -119,9 +118,13 @@ func (h *Hub) Set(o *Object) {
 	if h.closed {
 		return
 	}
-	k := key{o.Kind, o.Name}
-	old := h.objs[k]
-	h.objs[k] = o
+	byName := h.objs[o.Kind]
+	if byName == nil {
+		byName = map[string]*Object{}
+		h.objs[o.Kind] = byName
+	}
+	old := byName[o.Name]
+	byName[o.Name] = o
 	if old == nil {
 		h.publish(change{typ: TypeCreated, cur: o, at: time.Now()})
 		return
@@ -135,33 +138,37 @@ func (h *Hub) Set(o *Object) {
 func (h *Hub) Delete(kind, name string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	k := key{kind, name}
-	old := h.objs[k]
+	old := h.objs[kind][name]
 	if old == nil || h.closed {
 		return
 	}
-	delete(h.objs, k)
+	delete(h.objs[kind], name)
 	h.publish(change{typ: TypeDeleted, old: old, at: time.Now()})
 }
 
-// Names are the names of the objects of kind the hub holds.
+// Names are the names of the objects of kind the hub holds (O(those)).
 func (h *Hub) Names(kind string) []string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	var out []string
-	for k := range h.objs {
-		if k.kind == kind {
-			out = append(out, k.name)
-		}
+	out := make([]string, 0, len(h.objs[kind]))
+	for n := range h.objs[kind] {
+		out = append(out, n)
 	}
 	return out
+}
+
+// Count is how many objects of kind the hub holds.
+func (h *Hub) Count(kind string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.objs[kind])
 }
 
 // Get returns the object kind/name as the hub holds it (nil: none).
 func (h *Hub) Get(kind, name string) *Object {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.objs[key{kind, name}]
+	return h.objs[kind][name]
 }
 
 // Subscribers is how many subscriptions are open.
@@ -362,9 +369,14 @@ func (s *Subscription) snapshot() []*api.Event {
 	s.queue, s.snap, s.overflow = nil, false, false
 	s.mu.Unlock()
 	var objs []*Object
-	for _, o := range s.h.objs {
-		if s.f.match(o) {
-			objs = append(objs, o)
+	for kind, byName := range s.h.objs {
+		if len(s.f.Kinds) > 0 && !slices.Contains(s.f.Kinds, kind) {
+			continue
+		}
+		for _, o := range byName {
+			if s.f.match(o) {
+				objs = append(objs, o)
+			}
 		}
 	}
 	s.h.mu.Unlock()

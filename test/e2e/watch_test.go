@@ -55,6 +55,7 @@ func (w *watcher) next() *api.Event {
 			w.t.Fatalf("seq %d after %d", ev.Seq, w.seq)
 		}
 		w.seq = ev.Seq
+		w.t.Logf("event %d %s %s %v", ev.Seq, ev.Type, ev.Name, ev.Changed)
 		return ev
 	case <-time.After(60 * time.Second):
 		w.t.Fatalf("no event after seq %d", w.seq)
