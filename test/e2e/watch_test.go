@@ -95,7 +95,8 @@ func (w *watcher) note(want string) {
 // TestWatchPorts: a client of the port stream sees a container's port
 // appear (created, then up on this chassis) and go on DEL; the daemon
 // killed and restarted, it reconnects and gets a fresh snapshot that has
-// the port another host created meanwhile.
+// the port another host created meanwhile; stopped, the daemon does not
+// wait for the stream.
 func TestWatchPorts(t *testing.T) {
 	d := readyDaemon(t)
 	d.MustNetwork("e2e-watch", "--subnet4", "10.240.0.0/24", "--mtu", "1400")
@@ -150,4 +151,11 @@ func TestWatchPorts(t *testing.T) {
 	if p := got[elsewhere]; len(got) != 1 || p == nil || len(p.Addresses) != 1 || p.Addresses[0] != "10.240.0.77" {
 		t.Fatalf("fresh snapshot after the restart: %v, want only %s", got, elsewhere)
 	}
+	// An open stream does not hold the daemon's stop (SIGTERM).
+	d.Stop()
+	if !d.ExitedCleanly() {
+		t.Fatalf("quantumnetd did not exit cleanly on SIGTERM with a stream open:\n%s", harness.TailFile(d.LogPath, 20))
+	}
+	w.note("lost")
+	d.MustStart() // for the cleanups
 }
