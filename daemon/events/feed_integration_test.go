@@ -15,7 +15,7 @@ import (
 )
 
 // stack is a Northbound and Southbound with networks blue and red.
-func stack(t *testing.T) *stacktest.Stack {
+func stack(t testing.TB) *stacktest.Stack {
 	t.Helper()
 	s := stacktest.New(t, true)
 	s.Wire(nil, nil)

@@ -55,7 +55,6 @@ type Object struct {
 	Msg        proto.Message // *api.Port, *api.Network, ... never changed once handed to the hub
 }
 
-
 // change is one event before it is addressed to a subscriber.
 type change struct {
 	typ      string
