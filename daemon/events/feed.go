@@ -54,7 +54,30 @@ type Feed struct {
 	Interval time.Duration
 	Log      *slog.Logger
 
-	dirty *marks
+	dirty    *marks
+	caches   [2]any // NB's and SB's cache at the last check (ovs.Conn.CacheID)
+	refilled bool   // one of them was refilled: rescan at the next check
+}
+
+// reconnected tells whether Northbound or Southbound refilled its cache
+// since the last call: libovsdb does that on a reconnection without
+// deletion events, so a pass over everything finds the rows deleted
+// meanwhile. It answers at the call after the one that saw the new cache
+// (a check interval later: the refill is done).
+func (f *Feed) reconnected() bool {
+	now := [2]any{f.NB.CacheID(nbdb.LogicalSwitchPortTable), nil}
+	if f.SB != nil {
+		now[1] = f.SB.CacheID(sbdb.PortBindingTable)
+	}
+	back := f.refilled && f.NB.Connected()
+	if back {
+		f.refilled = false
+	}
+	if now != f.caches {
+		f.refilled = f.caches != [2]any{} || f.refilled
+		f.caches = now
+	}
+	return back
 }
 
 // all marks every object of a kind.
@@ -76,6 +99,7 @@ func (f *Feed) Run(ctx context.Context) {
 			return
 		}
 	}
+	f.reconnected()
 	for !f.every() { // e.g. the cache still loading: soon again, not at the interval
 		select {
 		case <-ctx.Done():
@@ -83,7 +107,7 @@ func (f *Feed) Run(ctx context.Context) {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
-	f.dirty.run(ctx, f.Interval, func() { f.every() }, f.one)
+	f.dirty.run(ctx, f.Interval, f.reconnected, func() { f.every() }, f.one)
 }
 
 // every rebuilds everything and says the hub is synced once every kind

@@ -252,3 +252,29 @@ func TestIntegrationFilterNetwork(t *testing.T) {
 		}
 	}
 }
+
+// TestIntegrationNorthboundAway: a port deleted while Northbound was away
+// (libovsdb refills its cache without deletion events) is deleted on the
+// stream once it is back, and one created meanwhile is created.
+func TestIntegrationNorthboundAway(t *testing.T) {
+	s := stack(t)
+	gone := s.Port("gone", "blue", "")
+	s.Port("stays", "blue", "")
+	hub := feed(s, 0)
+	r := &reader{t: t, sub: hub.Subscribe(events.Filter{Kinds: []string{events.KindPort}})}
+	defer r.sub.Close()
+	if got := r.snapshot(); !slices.Equal(got, []string{"port/gone", "port/stays"}) {
+		t.Fatalf("snapshot %v", got)
+	}
+	s.NBSrv.Stop()
+	ovsdbtest.Eventually(t, 10*time.Second, func() bool { return !s.NB.Connected() }, "NB still connected")
+	s.NBSrv.Run("ovsdb-tool", "transact", s.NBSrv.DB, `["OVN_Northbound",{"op":"mutate","table":"Logical_Switch",`+
+		`"where":[["name","==","qn-blue"]],"mutations":[["ports","delete",["uuid","`+gone.UUID+`"]]]}]`)
+	s.NBSrv.Start()
+	evs := r.until(portEvent(events.TypeDeleted, "gone"))
+	for _, ev := range evs {
+		if ev.Name != "gone" {
+			t.Fatalf("while looking for gone's deletion: %s %s %v", ev.Type, ev.Name, ev.Changed)
+		}
+	}
+}

@@ -47,20 +47,29 @@ func (m *marks) take() []string {
 	return out
 }
 
-// run calls every at each interval and one for each mark, in order,
-// until ctx ends.
-func (m *marks) run(ctx context.Context, interval time.Duration, every func(), one func(string)) {
+// reconnectCheck is how often run asks whether the databases came back.
+const reconnectCheck = time.Second
+
+// run calls one for each mark, in order, and every at each interval and
+// when back tells that a database reconnected, until ctx ends.
+func (m *marks) run(ctx context.Context, interval time.Duration, back func() bool, every func(), one func(string)) {
 	if interval <= 0 {
 		interval = 30 * time.Second
 	}
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
+	check := time.NewTicker(reconnectCheck)
+	defer check.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
 			every()
+		case <-check.C:
+			if back() {
+				every()
+			}
 		case <-m.kick:
 			time.Sleep(burst)
 			for _, n := range m.take() {
