@@ -89,6 +89,9 @@ func mark(kind, name string) string { return kind + "/" + name }
 // Northbound first; the hub is synced after the first full pass.
 func (f *Feed) Run(ctx context.Context) {
 	defer f.Hub.Close()
+	if f.Log == nil {
+		f.Log = slog.Default()
+	}
 	f.dirty = newMarks()
 	f.NB.Subscribe(f.nbEvent)
 	if f.SB != nil {
@@ -115,7 +118,10 @@ func (f *Feed) Run(ctx context.Context) {
 func (f *Feed) every() bool {
 	ok := true
 	for _, k := range Kinds {
-		ok = f.kind(k) && ok
+		if !f.kind(k) {
+			ok = false
+			f.Log.Debug("events: cannot read this kind now; kept as it was", "kind", k)
+		}
 	}
 	if ok {
 		f.Hub.Synced()
