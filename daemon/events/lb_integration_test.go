@@ -39,7 +39,7 @@ func TestIntegrationLoadBalancers(t *testing.T) {
 	if _, err := m.AddListener(s.Ctx, "web", lb.Listener{Port: 80, MemberPort: 8080}); err != nil {
 		t.Fatal(err)
 	}
-	if ev := r.wanted([3]string{"updated", "load_balancer", "web"})["load_balancer/web"]; !slices.Equal(ev.Changed, []string{"listeners", "dns_names"}) // its SRV names come with it {
+	if ev := r.wanted([3]string{"updated", "load_balancer", "web"})["load_balancer/web"]; !slices.Equal(ev.Changed, []string{"listeners", "dns_names"}) { // its SRV names come with it
 		t.Fatalf("listener added: changed %v", ev.Changed)
 	}
 	if _, err := m.AddMember(s.Ctx, "web", "web1", 0); err != nil {
