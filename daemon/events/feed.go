@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -362,7 +363,7 @@ func (f *Feed) lspEvent(old, cur model.Model) {
 			f.dirty.Mark(mark(KindNetwork, n))
 		}
 	}
-	if f.LBs != nil && (o == nil || c == nil || !slicesEqual(o.Addresses, c.Addresses)) && f.Hub.Count(KindLoadBalancer) > 0 {
+	if f.LBs != nil && (o == nil || c == nil || !slices.Equal(o.Addresses, c.Addresses)) && f.Hub.Count(KindLoadBalancer) > 0 {
 		f.dirty.Mark(mark(KindLoadBalancer, all))
 	}
 }
@@ -391,16 +392,4 @@ func (f *Feed) sbEvent(table string, old, cur model.Model) {
 			f.dirty.Mark(mark(KindPort, all), mark(KindRouter, all))
 		}
 	}
-}
-
-func slicesEqual(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

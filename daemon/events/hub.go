@@ -219,7 +219,13 @@ func equalField(fd protoreflect.FieldDescriptor, a, b protoreflect.Message) bool
 		}
 		return true
 	case fd.IsMap():
-		return proto.Equal(a.Interface(), b.Interface()) // no streamed message has a map
+		ma, mb := va.Map(), vb.Map()
+		eq := ma.Len() == mb.Len()
+		ma.Range(func(k protoreflect.MapKey, v protoreflect.Value) bool {
+			eq = eq && mb.Has(k) && equalValue(fd.MapValue(), v, mb.Get(k))
+			return eq
+		})
+		return eq
 	}
 	return equalValue(fd, va, vb)
 }
