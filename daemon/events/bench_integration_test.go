@@ -14,7 +14,8 @@ import (
 
 // BenchmarkIntegrationRebuildPort: what one changed port row costs the
 // feed (its row and binding by index, the diff), with few and many ports
-// in Northbound: the same, it never rebuilds the world.
+// in Northbound: the same, it never rebuilds the world; and its network's
+// rebuild when a port comes or goes (O(the network's ports): its count).
 func BenchmarkIntegrationRebuildPort(b *testing.B) {
 	for _, n := range []int{10, 1000} {
 		b.Run(fmt.Sprintf("ports=%d", n), func(b *testing.B) {
@@ -27,10 +28,17 @@ func BenchmarkIntegrationRebuildPort(b *testing.B) {
 			f := &events.Feed{Hub: hub, NB: s.NB, SB: s.SB, Networks: s.Nets, Interval: time.Hour, Log: ovsdbtest.Logger(b)}
 			go f.Run(s.Ctx)
 			ovsdbtest.Eventually(b, 30*time.Second, func() bool { return hub.Count(events.KindPort) == n }, "ports in the hub")
-			b.ResetTimer()
-			for range b.N {
-				f.Rebuild(events.KindPort, "p0000")
-			}
+			b.Run("port", func(b *testing.B) {
+				for range b.N {
+					f.Rebuild(events.KindPort, "p0000")
+				}
+			})
+			// A port's coming or going rebuilds its network (its count of ports).
+			b.Run("network", func(b *testing.B) {
+				for range b.N {
+					f.Rebuild(events.KindNetwork, "big")
+				}
+			})
 		})
 	}
 }
