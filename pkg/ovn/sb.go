@@ -82,9 +82,11 @@ func (c *SB) GetChassis(name string) (*sbdb.Chassis, error) {
 }
 
 // binding returns port's Port_Binding through the logical_port index
-// (O(1); nil if none, or no cache yet). The row is the cache's: read-only.
+// (O(1); nil if none, or no cache yet). Like Query it reads the cache
+// while Southbound is away (a stale binding to another chassis still
+// protects a port from deletion).
 func (c *SB) binding(port string) *sbdb.PortBinding {
-	if c.Ready() != nil {
+	if c.CacheID(sbdb.PortBindingTable) == nil {
 		return nil
 	}
 	pb := &sbdb.PortBinding{LogicalPort: port}
