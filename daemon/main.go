@@ -22,6 +22,7 @@ import (
 	"github.com/quantumnet/quantumnet/daemon/chassis"
 	"github.com/quantumnet/quantumnet/daemon/config"
 	qndns "github.com/quantumnet/quantumnet/daemon/dns"
+	"github.com/quantumnet/quantumnet/daemon/events"
 	lbstore "github.com/quantumnet/quantumnet/daemon/lb/nbstore"
 	"github.com/quantumnet/quantumnet/daemon/lport"
 	"github.com/quantumnet/quantumnet/daemon/lport/lbmember"
@@ -121,6 +122,7 @@ type parts struct {
 	runner  *netsvc.Runner
 	routers *rtstore.Manager
 	lbs     *lbstore.Manager
+	feed    *events.Feed
 	wantDP  string // the datapath type the chassis' bridge should have
 }
 
@@ -155,6 +157,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		runnerStarted.Store(true)
 		go func() { p.runner.Run(ctx); close(runnerDone) }()
 	})
+	go p.feed.Run(ctx)                              // event streams: they end with ctx, so ls.Stop does not wait for them
 	go p.attach.RunPendingDels(ctx, 30*time.Second) // DELs the CNI plugin recorded while we were away
 	if *cfg.Libvirt.Enabled {
 		go (&lvwatch.Watcher{URI: cfg.Libvirt.URI, VM: p.vm, Log: log}).Run(ctx)
@@ -241,7 +244,9 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (*parts, err
 	// association, forward or deletion (the router store asks them).
 	routers.FIPUsers = lbs.FIPUsers
 	nets := &netstore.Manager{NB: nb, Services: svc, Groups: sgm, Users: users{routers, lbs}, Log: log}
-	srv := &server.Server{Attach: mgr, Alloc: store, VM: vms, SG: sgm, Svc: svc, Networks: nets, Routers: routers, LBs: lbs, Log: log}
+	feed := &events.Feed{Hub: events.New(0), NB: nb, SB: sb, Networks: nets, Routers: routers, LBs: lbs, Interval: 30 * time.Second,
+		Log: log.With("component", "events")}
+	srv := &server.Server{Attach: mgr, Alloc: store, VM: vms, SG: sgm, Svc: svc, Networks: nets, Routers: routers, LBs: lbs, Events: feed.Hub, Log: log}
 	srv.Tracer = &trace.Tracer{NB: nb, SBRemotes: cfg.OVN.SBRemotes, SSLKey: cfg.OVN.SSLKey, SSLCert: cfg.OVN.SSLCert, SSLCA: cfg.OVN.SSLCA}
 	runner := &netsvc.Runner{M: svc, Upstream: upstream(cfg.DNS.Upstream)}
 	if *cfg.DNS.Resolver {
@@ -249,7 +254,7 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (*parts, err
 		runner.Endpoints = &netsvc.Endpoints{NB: nb, OVS: ovsc, Bridge: bridge, Resolver: resolver, Log: log, Datapath: wantDP}
 		resolver.Upstream = runner.Endpoints.Upstream
 	}
-	return &parts{nb: nb, ovs: ovsc, sg: sgm, attach: mgr, vm: vms, server: srv, runner: runner, routers: routers, lbs: lbs, wantDP: wantDP}, nil
+	return &parts{nb: nb, ovs: ovsc, sg: sgm, attach: mgr, vm: vms, server: srv, runner: runner, routers: routers, lbs: lbs, feed: feed, wantDP: wantDP}, nil
 }
 
 // startUp reconciles once both databases are reachable, retrying until it

@@ -7,6 +7,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/quantumnet/quantumnet/daemon/apiview"
 	"github.com/quantumnet/quantumnet/daemon/lb"
 	lbstore "github.com/quantumnet/quantumnet/daemon/lb/nbstore"
 	"github.com/quantumnet/quantumnet/pkg/api"
@@ -14,30 +15,7 @@ import (
 
 // Load balancers: requests to daemon/lb/nbstore, views to replies.
 
-func toLB(l lb.LoadBalancer, names []string) *api.LoadBalancer {
-	out := &api.LoadBalancer{Name: l.Name, Network: l.Network, Vip: l.VIP.String(), Protocol: l.Protocol,
-		AffinityTimeout: uint32(l.Affinity), DnsNames: names}
-	if l.FIP.IsValid() {
-		out.Fip = l.FIP.String()
-	}
-	for _, x := range l.Listeners {
-		out.Listeners = append(out.Listeners, &api.Listener{Port: uint32(x.Port), MemberPort: uint32(x.MemberPort), Name: x.ListenerName()})
-	}
-	for _, m := range l.Members {
-		am := &api.Member{Port: m.Port, Enabled: m.Enabled, Health: m.Health, Network: m.Network}
-		if m.Port == "" {
-			am.Address = m.Address.String()
-		}
-		if m.Resolved.IsValid() {
-			am.Resolved = m.Resolved.String()
-		}
-		out.Members = append(out.Members, am)
-	}
-	if h := l.HealthCheck; h != nil {
-		out.HealthCheck = &api.HealthCheck{Interval: uint32(h.Interval), Timeout: uint32(h.Timeout), Success: uint32(h.Success), Failure: uint32(h.Failure)}
-	}
-	return out
-}
+func toLB(l lb.LoadBalancer, names []string) *api.LoadBalancer { return apiview.LoadBalancer(l, names) }
 
 func (s *Server) lbReply(l lb.LoadBalancer, err error) (*api.LoadBalancer, error) {
 	if err != nil {

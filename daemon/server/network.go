@@ -7,6 +7,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/quantumnet/quantumnet/daemon/apiview"
 	"github.com/quantumnet/quantumnet/daemon/network"
 	netstore "github.com/quantumnet/quantumnet/daemon/network/nbstore"
 	"github.com/quantumnet/quantumnet/pkg/api"
@@ -104,21 +105,7 @@ func networkStatus(err error) error {
 	return toStatus(err)
 }
 
-func toNetwork(v netstore.Network) *api.Network {
-	in := v.Input()
-	n := &api.Network{Name: in.Name, Subnet4: in.Subnet4, Gateway4: in.Gateway4, Subnet6: in.Subnet6, Gateway6: in.Gateway6,
-		Range4: in.Range4, Range6: in.Range6, Exclude: in.Exclude, Mtu: uint32(in.MTU), DnsDomain: in.DNSDomain,
-		LeaseTime: uint32(in.LeaseTime), DnsServers: in.DNSServers, NtpServers: in.NTPServers, Routes: in.Routes,
-		DnsUpstream: in.Upstream, Uuid: v.UUID, Ports: uint32(v.Ports),
-		External: v.External, Physnet: v.Physnet, Vlan: uint32(v.VLAN), Router: v.Router}
-	if v.External {
-		n.FipRange = in.Range4
-	}
-	for _, a := range v.Resolvers.Addrs() {
-		n.Resolvers = append(n.Resolvers, a.String())
-	}
-	return n
-}
+func toNetwork(v netstore.Network) *api.Network { return apiview.Network(v) }
 
 // SetPortDNSName names a port (or takes its name away).
 func (s *Server) SetPortDNSName(ctx context.Context, r *api.PortDNSName) (*api.Port, error) {

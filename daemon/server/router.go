@@ -7,6 +7,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/quantumnet/quantumnet/daemon/apiview"
 	"github.com/quantumnet/quantumnet/daemon/router"
 	rtstore "github.com/quantumnet/quantumnet/daemon/router/nbstore"
 	"github.com/quantumnet/quantumnet/pkg/api"
@@ -14,23 +15,7 @@ import (
 
 // Routers: requests to daemon/router/nbstore, views to replies.
 
-func toRouter(r router.Router) *api.Router {
-	out := &api.Router{Name: r.Name, Networks: r.Networks, Uuid: r.UUID}
-	for _, rt := range r.Routes {
-		out.Routes = append(out.Routes, rt.String())
-	}
-	if g := r.Gateway; g != nil {
-		gw := &api.RouterGatewayInfo{Network: g.Network, Snat: g.SNAT, ActiveChassis: g.Active}
-		for _, a := range g.Addrs {
-			gw.Addresses = append(gw.Addresses, a.String())
-		}
-		for _, c := range g.Chassis {
-			gw.Chassis = append(gw.Chassis, &api.GatewayChassis{Name: c.Name, Priority: int32(c.Priority)})
-		}
-		out.Gateway = gw
-	}
-	return out
-}
+func toRouter(r router.Router) *api.Router { return apiview.Router(r) }
 
 func routerReply(r router.Router, err error) (*api.Router, error) {
 	if err != nil {
@@ -123,23 +108,7 @@ func optAddr(field, v string) (netip.Addr, error) {
 
 // Floating IPs.
 
-func toFIP(f router.FloatingIP) *api.FloatingIP {
-	out := &api.FloatingIP{Address: f.Address.String(), Network: f.Network, Port: f.Port, Router: f.Router,
-		Distributed: f.Distributed, Uuid: f.UUID}
-	if f.FixedIP.IsValid() {
-		out.FixedIp = f.FixedIP.String()
-	}
-	for _, fw := range f.Forwards {
-		af := &api.FloatingIPForward{Address: out.Address, Protocol: fw.Protocol, Port: uint32(fw.Port), Target: fw.Target,
-			TargetPort: uint32(fw.TargetPort)}
-		if fw.Address.IsValid() {
-			af.TargetAddress = fw.Address.String()
-		}
-		out.Forwards = append(out.Forwards, af)
-	}
-	out.LoadBalancers = f.LoadBalancers
-	return out
-}
+func toFIP(f router.FloatingIP) *api.FloatingIP { return apiview.FloatingIP(f) }
 
 func fipReply(f router.FloatingIP, err error) (*api.FloatingIP, error) {
 	if err != nil {

@@ -17,7 +17,9 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/quantumnet/quantumnet/daemon/apiview"
 	"github.com/quantumnet/quantumnet/daemon/attach"
+	"github.com/quantumnet/quantumnet/daemon/events"
 	"github.com/quantumnet/quantumnet/daemon/lb"
 	lbstore "github.com/quantumnet/quantumnet/daemon/lb/nbstore"
 	"github.com/quantumnet/quantumnet/daemon/netsvc"
@@ -52,6 +54,7 @@ type Server struct {
 	Routers  *rtstore.Manager // routers and floating IPs
 	LBs      *lbstore.Manager // load balancers (nil: refused as unavailable)
 	Tracer   *trace.Tracer    // ovn-trace (nil: refused as unavailable)
+	Events   *events.Hub      // the event streams (nil: refused as unavailable)
 	Log      *slog.Logger
 }
 
@@ -283,32 +286,11 @@ func (s *Server) port(p ovn.Port) *api.Port { return s.portView(p, s.fipsByPort(
 
 // portView is port with the floating IPs of every port at hand.
 func (s *Server) portView(p ovn.Port, fips map[string][]netip.Addr) *api.Port {
-	port := &api.Port{
-		Name: p.Name, Network: p.Network, Chassis: p.RequestedChassis, Kind: p.Kind, ContainerId: p.ContainerID,
-		Ifname: p.Ifname, HostIfname: p.HostIfname, Up: p.Up, SecurityGroups: p.SecurityGroups, DnsName: p.DNSName,
-		Vm: p.VMName, Migration: p.Migration(),
-	}
+	var sb apiview.Bindings
 	if s.Attach.SB.Connected() {
-		port.BoundChassis = s.Attach.SB.BoundChassis(p.Name)
+		sb = s.Attach.SB
 	}
-	if p.Activation != "" {
-		port.Activation = p.Activation
-		if act := s.Attach.SB.PortOption(p.Name, keys.OptActivatedChassis); act != "" {
-			port.Activation += ", activated on " + act
-		} else {
-			port.Activation += ", waiting"
-		}
-	}
-	if p.MAC != nil {
-		port.Mac = p.MAC.String()
-	}
-	for _, a := range fips[p.Name] {
-		port.FloatingIps = append(port.FloatingIps, a.String())
-	}
-	for _, a := range p.IPs {
-		port.Addresses = append(port.Addresses, a.String())
-	}
-	return port
+	return apiview.Port(p, sb, fips[p.Name])
 }
 
 // codeOf is the one mapping of the error vocabulary (pkg/errs) to gRPC

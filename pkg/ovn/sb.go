@@ -81,27 +81,41 @@ func (c *SB) GetChassis(name string) (*sbdb.Chassis, error) {
 	return &rows[0], nil
 }
 
+// binding returns port's Port_Binding through the logical_port index
+// (O(1); nil if none, or no cache yet). Like Query it reads the cache
+// while Southbound is away (a stale binding to another chassis still
+// protects a port from deletion).
+func (c *SB) binding(port string) *sbdb.PortBinding {
+	if c.CacheID(sbdb.PortBindingTable) == nil {
+		return nil
+	}
+	pb := &sbdb.PortBinding{LogicalPort: port}
+	if err := c.Get(context.Background(), pb); err != nil {
+		return nil
+	}
+	return pb
+}
+
 // BoundChassis returns the name of the chassis port is bound to, or "".
 func (c *SB) BoundChassis(port string) string {
-	pbs, err := ovs.Query(c.Conn, func(pb *sbdb.PortBinding) bool { return pb.LogicalPort == port })
-	if err != nil || len(pbs) == 0 || pbs[0].Chassis == nil {
+	pb := c.binding(port)
+	if pb == nil || pb.Chassis == nil {
 		return ""
 	}
-	id := *pbs[0].Chassis
-	chs, err := ovs.Query(c.Conn, func(ch *sbdb.Chassis) bool { return ch.UUID == id })
-	if err != nil || len(chs) == 0 {
+	ch := &sbdb.Chassis{UUID: *pb.Chassis}
+	if err := c.Get(context.Background(), ch); err != nil {
 		return ""
 	}
-	return chs[0].Name
+	return ch.Name
 }
 
 // PortOption returns an option of port's Port_Binding ("" if none).
 func (c *SB) PortOption(port, key string) string {
-	pbs, err := ovs.Query(c.Conn, func(pb *sbdb.PortBinding) bool { return pb.LogicalPort == port })
-	if err != nil || len(pbs) == 0 {
+	pb := c.binding(port)
+	if pb == nil {
 		return ""
 	}
-	return pbs[0].Options[key]
+	return pb.Options[key]
 }
 
 // BridgeMappings are the physnets a chassis maps (ovn-bridge-mappings

@@ -207,8 +207,8 @@ func (m *Manager) view(ls *nbdb.LogicalSwitch) (Network, error) {
 	if err != nil {
 		return Network{}, err
 	}
-	ports, _ := m.NB.ListPorts(map[string]string{keys.Network: spec.Name})
-	return Network{Spec: spec, UUID: ls.UUID, Resolvers: network.ResolversOf(ls), Ports: len(ports), Router: network.RouterOf(ls)}, nil
+	return Network{Spec: spec, UUID: ls.UUID, Resolvers: network.ResolversOf(ls), Ports: m.NB.NetworkPortCount(spec.Name),
+		Router: network.RouterOf(ls)}, nil
 }
 
 // ensureServices writes a network's service rows now (DHCP options must be
