@@ -29,6 +29,7 @@ type NB interface {
 	PortsByUUID(uuids []string) ([]nbdb.LogicalSwitchPort, error)
 	GetRouterPort(name string) *nbdb.LogicalRouterPort
 	ACLs(key string) ([]*nbdb.ACL, error)
+	WaitSB(ctx context.Context) error // Southbound caught up with Northbound
 }
 
 var _ NB = (*ovn.NB)(nil)
@@ -67,6 +68,14 @@ func (t *Tracer) Trace(ctx context.Context, req Request) (*Result, error) {
 	pkt, err := t.Resolve(req)
 	if err != nil {
 		return nil, err
+	}
+	// Trace what Northbound says now: ovn-trace reads Southbound, which
+	// ovn-northd brings up to date a moment after each change.
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	err = t.NB.WaitSB(wctx)
+	cancel()
+	if err != nil {
+		return nil, errs.New(errs.Unavailable, err.Error())
 	}
 	raw, err := t.run(ctx, pkt.Microflow())
 	if err != nil {
