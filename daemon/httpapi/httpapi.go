@@ -122,6 +122,9 @@ func (s *Server) TokenMatches(t string) bool {
 	return s.token != nil && subtle.ConstantTimeCompare([]byte(t), s.token) == 1
 }
 
+// HasToken reports whether the listener asks for a token.
+func (s *Server) HasToken() bool { return s.token != nil }
+
 // TLS reports whether the listener serves HTTPS.
 func (s *Server) TLS() bool { return s.tls != nil }
 
