@@ -46,10 +46,32 @@ func (c *Console) addRules(w http.ResponseWriter, r *http.Request) {
 	reply(w, out.GetGroup(), err)
 }
 
+// deleteRule deletes a rule by its id (an id the group has not is 404, as
+// the store words it; the RPC would also take rule text).
 func (c *Console) deleteRule(w http.ResponseWriter, r *http.Request) {
-	out, err := call(r.Context(), c.o.Server.DeleteSecurityGroupRules,
-		&api.SecurityGroupRules{Group: r.PathValue("name"), Rules: []string{r.PathValue("id")}})
+	name, id := r.PathValue("name"), r.PathValue("id")
+	if !c.ruleExists(w, r, name, id) {
+		return
+	}
+	out, err := call(r.Context(), c.o.Server.DeleteSecurityGroupRules, &api.SecurityGroupRules{Group: name, Rules: []string{id}})
 	reply(w, out.GetGroup(), err)
+}
+
+// ruleExists checks that group name has rule id: false after answering
+// 404 (or the RPC's error).
+func (c *Console) ruleExists(w http.ResponseWriter, r *http.Request, name, id string) bool {
+	g, err := call(r.Context(), c.o.Server.GetSecurityGroup, &api.SecurityGroupRef{Name: name})
+	if err != nil {
+		writeRPCError(w, err)
+		return false
+	}
+	for _, rule := range g.Rules {
+		if rule.Id == id {
+			return true
+		}
+	}
+	writeError(w, http.StatusNotFound, fmt.Sprintf("security group %s has no rule %q", name, id))
+	return false
 }
 
 // editRule replaces one rule, all or nothing. The store has no replace in
@@ -65,13 +87,7 @@ func (c *Console) editRule(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s, ctx, name, id := c.o.Server, r.Context(), r.PathValue("name"), r.PathValue("id")
-	g, err := call(ctx, s.GetSecurityGroup, &api.SecurityGroupRef{Name: name})
-	if err != nil {
-		writeRPCError(w, err)
-		return
-	}
-	if !hasRule(g, id) {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("security group %s has no rule %q", name, id))
+	if !c.ruleExists(w, r, name, id) {
 		return
 	}
 	added, err := call(ctx, s.AddSecurityGroupRules, &api.SecurityGroupRules{Group: name, Rules: []string{body.Rule}})
@@ -96,15 +112,6 @@ func (c *Console) editRule(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	reply(w, out.Group, nil)
-}
-
-func hasRule(g *api.SecurityGroup, id string) bool {
-	for _, r := range g.Rules {
-		if r.Id == id {
-			return true
-		}
-	}
-	return false
 }
 
 func (c *Console) setPortGroups(w http.ResponseWriter, r *http.Request) {
