@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/quantumnet/quantumnet/daemon/attach"
 	"github.com/quantumnet/quantumnet/daemon/config"
 	"github.com/quantumnet/quantumnet/daemon/console"
@@ -180,7 +179,7 @@ func TestIntegrationConsolePageAndState(t *testing.T) {
 	}
 	var st struct {
 		Networks, Ports, Routers, FloatingIPs, LBs, Groups []map[string]any
-		Chassis                                          string
+		Chassis                                            string
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(body), &raw); err != nil {
