@@ -84,7 +84,12 @@ func TestIntegrationConsoleSecurityGroups(t *testing.T) {
 		t.Errorf("delete a gone rule: %d, want 404", code)
 	}
 
-	// A port's groups; a group with members cannot go; unknown names.
+	portGroupsAndErrors(t, e)
+}
+
+// portGroupsAndErrors: a port's groups; a group with members cannot go;
+// unknown names and fields.
+func portGroupsAndErrors(t *testing.T, e *env) {
 	if code, _, body := e.do("PUT", "/console/api/ports/p1/security-groups", `{"security_groups":["web"]}`, true); code != 200 ||
 		!strings.Contains(body, `"security_groups":["web"]`) {
 		t.Errorf("port groups: %d %s", code, body)
