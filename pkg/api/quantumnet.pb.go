@@ -25,6 +25,592 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type Bastion struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Name       string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Router     string                 `protobuf:"bytes,2,opt,name=router,proto3" json:"router,omitempty"`
+	ListenPort uint32                 `protobuf:"varint,3,opt,name=listen_port,json=listenPort,proto3" json:"listen_port,omitempty"` // UDP; 0: 51820
+	// read-only
+	PublicKey     string         `protobuf:"bytes,4,opt,name=public_key,json=publicKey,proto3" json:"public_key,omitempty"`
+	Endpoint      string         `protobuf:"bytes,5,opt,name=endpoint,proto3" json:"endpoint,omitempty"`                                // ADDRESS:PORT on the external network
+	ActiveChassis string         `protobuf:"bytes,6,opt,name=active_chassis,json=activeChassis,proto3" json:"active_chassis,omitempty"` // where the WireGuard endpoint runs now
+	TunnelRange   string         `protobuf:"bytes,7,opt,name=tunnel_range,json=tunnelRange,proto3" json:"tunnel_range,omitempty"`       // the peers' tunnel addresses (CIDR)
+	Peers         []*BastionPeer `protobuf:"bytes,8,rep,name=peers,proto3" json:"peers,omitempty"`
+	SecurityGroup string         `protobuf:"bytes,9,opt,name=security_group,json=securityGroup,proto3" json:"security_group,omitempty"` // the group its peers are members of, for rules to name
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Bastion) Reset() {
+	*x = Bastion{}
+	mi := &file_quantumnet_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Bastion) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Bastion) ProtoMessage() {}
+
+func (x *Bastion) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Bastion.ProtoReflect.Descriptor instead.
+func (*Bastion) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *Bastion) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Bastion) GetRouter() string {
+	if x != nil {
+		return x.Router
+	}
+	return ""
+}
+
+func (x *Bastion) GetListenPort() uint32 {
+	if x != nil {
+		return x.ListenPort
+	}
+	return 0
+}
+
+func (x *Bastion) GetPublicKey() string {
+	if x != nil {
+		return x.PublicKey
+	}
+	return ""
+}
+
+func (x *Bastion) GetEndpoint() string {
+	if x != nil {
+		return x.Endpoint
+	}
+	return ""
+}
+
+func (x *Bastion) GetActiveChassis() string {
+	if x != nil {
+		return x.ActiveChassis
+	}
+	return ""
+}
+
+func (x *Bastion) GetTunnelRange() string {
+	if x != nil {
+		return x.TunnelRange
+	}
+	return ""
+}
+
+func (x *Bastion) GetPeers() []*BastionPeer {
+	if x != nil {
+		return x.Peers
+	}
+	return nil
+}
+
+func (x *Bastion) GetSecurityGroup() string {
+	if x != nil {
+		return x.SecurityGroup
+	}
+	return ""
+}
+
+type BastionRef struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BastionRef) Reset() {
+	*x = BastionRef{}
+	mi := &file_quantumnet_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BastionRef) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BastionRef) ProtoMessage() {}
+
+func (x *BastionRef) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BastionRef.ProtoReflect.Descriptor instead.
+func (*BastionRef) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *BastionRef) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type BastionList struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Bastions      []*Bastion             `protobuf:"bytes,1,rep,name=bastions,proto3" json:"bastions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BastionList) Reset() {
+	*x = BastionList{}
+	mi := &file_quantumnet_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BastionList) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BastionList) ProtoMessage() {}
+
+func (x *BastionList) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BastionList.ProtoReflect.Descriptor instead.
+func (*BastionList) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *BastionList) GetBastions() []*Bastion {
+	if x != nil {
+		return x.Bastions
+	}
+	return nil
+}
+
+type BastionPeer struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Bastion   string                 `protobuf:"bytes,1,opt,name=bastion,proto3" json:"bastion,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Networks  []string               `protobuf:"bytes,3,rep,name=networks,proto3" json:"networks,omitempty"`                    // granted networks
+	PublicKey string                 `protobuf:"bytes,4,opt,name=public_key,json=publicKey,proto3" json:"public_key,omitempty"` // optional on add: else generated
+	// read-only
+	Address           string `protobuf:"bytes,5,opt,name=address,proto3" json:"address,omitempty"`                                                 // its tunnel address
+	LastHandshakeUnix int64  `protobuf:"varint,6,opt,name=last_handshake_unix,json=lastHandshakeUnix,proto3" json:"last_handshake_unix,omitempty"` // 0: never
+	Config            string `protobuf:"bytes,7,opt,name=config,proto3" json:"config,omitempty"`                                                   // AddBastionPeer with a generated key: the wg-quick config, once
+	RxBytes           uint64 `protobuf:"varint,8,opt,name=rx_bytes,json=rxBytes,proto3" json:"rx_bytes,omitempty"`
+	TxBytes           uint64 `protobuf:"varint,9,opt,name=tx_bytes,json=txBytes,proto3" json:"tx_bytes,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *BastionPeer) Reset() {
+	*x = BastionPeer{}
+	mi := &file_quantumnet_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BastionPeer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BastionPeer) ProtoMessage() {}
+
+func (x *BastionPeer) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BastionPeer.ProtoReflect.Descriptor instead.
+func (*BastionPeer) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *BastionPeer) GetBastion() string {
+	if x != nil {
+		return x.Bastion
+	}
+	return ""
+}
+
+func (x *BastionPeer) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *BastionPeer) GetNetworks() []string {
+	if x != nil {
+		return x.Networks
+	}
+	return nil
+}
+
+func (x *BastionPeer) GetPublicKey() string {
+	if x != nil {
+		return x.PublicKey
+	}
+	return ""
+}
+
+func (x *BastionPeer) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *BastionPeer) GetLastHandshakeUnix() int64 {
+	if x != nil {
+		return x.LastHandshakeUnix
+	}
+	return 0
+}
+
+func (x *BastionPeer) GetConfig() string {
+	if x != nil {
+		return x.Config
+	}
+	return ""
+}
+
+func (x *BastionPeer) GetRxBytes() uint64 {
+	if x != nil {
+		return x.RxBytes
+	}
+	return 0
+}
+
+func (x *BastionPeer) GetTxBytes() uint64 {
+	if x != nil {
+		return x.TxBytes
+	}
+	return 0
+}
+
+type BastionPeerRef struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Bastion       string                 `protobuf:"bytes,1,opt,name=bastion,proto3" json:"bastion,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BastionPeerRef) Reset() {
+	*x = BastionPeerRef{}
+	mi := &file_quantumnet_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BastionPeerRef) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BastionPeerRef) ProtoMessage() {}
+
+func (x *BastionPeerRef) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BastionPeerRef.ProtoReflect.Descriptor instead.
+func (*BastionPeerRef) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *BastionPeerRef) GetBastion() string {
+	if x != nil {
+		return x.Bastion
+	}
+	return ""
+}
+
+func (x *BastionPeerRef) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type BGPStatus struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Enabled       bool                   `protobuf:"varint,1,opt,name=enabled,proto3" json:"enabled,omitempty"`
+	Asn           uint32                 `protobuf:"varint,2,opt,name=asn,proto3" json:"asn,omitempty"`
+	RouterId      string                 `protobuf:"bytes,3,opt,name=router_id,json=routerId,proto3" json:"router_id,omitempty"`
+	Neighbors     []*BGPNeighbor         `protobuf:"bytes,4,rep,name=neighbors,proto3" json:"neighbors,omitempty"`
+	Announced     []*BGPRoute            `protobuf:"bytes,5,rep,name=announced,proto3" json:"announced,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BGPStatus) Reset() {
+	*x = BGPStatus{}
+	mi := &file_quantumnet_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BGPStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BGPStatus) ProtoMessage() {}
+
+func (x *BGPStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BGPStatus.ProtoReflect.Descriptor instead.
+func (*BGPStatus) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *BGPStatus) GetEnabled() bool {
+	if x != nil {
+		return x.Enabled
+	}
+	return false
+}
+
+func (x *BGPStatus) GetAsn() uint32 {
+	if x != nil {
+		return x.Asn
+	}
+	return 0
+}
+
+func (x *BGPStatus) GetRouterId() string {
+	if x != nil {
+		return x.RouterId
+	}
+	return ""
+}
+
+func (x *BGPStatus) GetNeighbors() []*BGPNeighbor {
+	if x != nil {
+		return x.Neighbors
+	}
+	return nil
+}
+
+func (x *BGPStatus) GetAnnounced() []*BGPRoute {
+	if x != nil {
+		return x.Announced
+	}
+	return nil
+}
+
+type BGPNeighbor struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Address       string                 `protobuf:"bytes,1,opt,name=address,proto3" json:"address,omitempty"`
+	Asn           uint32                 `protobuf:"varint,2,opt,name=asn,proto3" json:"asn,omitempty"`
+	State         string                 `protobuf:"bytes,3,opt,name=state,proto3" json:"state,omitempty"` // idle | connect | active | opensent | openconfirm | established
+	UptimeSeconds int64                  `protobuf:"varint,4,opt,name=uptime_seconds,json=uptimeSeconds,proto3" json:"uptime_seconds,omitempty"`
+	Received      uint32                 `protobuf:"varint,5,opt,name=received,proto3" json:"received,omitempty"`
+	Advertised    uint32                 `protobuf:"varint,6,opt,name=advertised,proto3" json:"advertised,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BGPNeighbor) Reset() {
+	*x = BGPNeighbor{}
+	mi := &file_quantumnet_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BGPNeighbor) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BGPNeighbor) ProtoMessage() {}
+
+func (x *BGPNeighbor) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BGPNeighbor.ProtoReflect.Descriptor instead.
+func (*BGPNeighbor) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *BGPNeighbor) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *BGPNeighbor) GetAsn() uint32 {
+	if x != nil {
+		return x.Asn
+	}
+	return 0
+}
+
+func (x *BGPNeighbor) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *BGPNeighbor) GetUptimeSeconds() int64 {
+	if x != nil {
+		return x.UptimeSeconds
+	}
+	return 0
+}
+
+func (x *BGPNeighbor) GetReceived() uint32 {
+	if x != nil {
+		return x.Received
+	}
+	return 0
+}
+
+func (x *BGPNeighbor) GetAdvertised() uint32 {
+	if x != nil {
+		return x.Advertised
+	}
+	return 0
+}
+
+type BGPRoute struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Prefix        string                 `protobuf:"bytes,1,opt,name=prefix,proto3" json:"prefix,omitempty"`
+	NextHop       string                 `protobuf:"bytes,2,opt,name=next_hop,json=nextHop,proto3" json:"next_hop,omitempty"`
+	Kind          string                 `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`     // fip | router | subnet
+	Reason        string                 `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"` // e.g. "floating IP 192.0.2.50 of port X, distributed here"
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BGPRoute) Reset() {
+	*x = BGPRoute{}
+	mi := &file_quantumnet_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BGPRoute) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BGPRoute) ProtoMessage() {}
+
+func (x *BGPRoute) ProtoReflect() protoreflect.Message {
+	mi := &file_quantumnet_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BGPRoute.ProtoReflect.Descriptor instead.
+func (*BGPRoute) Descriptor() ([]byte, []int) {
+	return file_quantumnet_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *BGPRoute) GetPrefix() string {
+	if x != nil {
+		return x.Prefix
+	}
+	return ""
+}
+
+func (x *BGPRoute) GetNextHop() string {
+	if x != nil {
+		return x.NextHop
+	}
+	return ""
+}
+
+func (x *BGPRoute) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *BGPRoute) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 type WatchRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Kinds         []string               `protobuf:"bytes,1,rep,name=kinds,proto3" json:"kinds,omitempty"`     // port, network, router, floating_ip, load_balancer; none: all
@@ -35,7 +621,7 @@ type WatchRequest struct {
 
 func (x *WatchRequest) Reset() {
 	*x = WatchRequest{}
-	mi := &file_quantumnet_proto_msgTypes[0]
+	mi := &file_quantumnet_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -47,7 +633,7 @@ func (x *WatchRequest) String() string {
 func (*WatchRequest) ProtoMessage() {}
 
 func (x *WatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[0]
+	mi := &file_quantumnet_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -60,7 +646,7 @@ func (x *WatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRequest.ProtoReflect.Descriptor instead.
 func (*WatchRequest) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{0}
+	return file_quantumnet_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *WatchRequest) GetKinds() []string {
@@ -96,7 +682,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_quantumnet_proto_msgTypes[1]
+	mi := &file_quantumnet_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -108,7 +694,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[1]
+	mi := &file_quantumnet_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -121,7 +707,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{1}
+	return file_quantumnet_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Event) GetType() string {
@@ -214,7 +800,7 @@ type TraceRequest struct {
 
 func (x *TraceRequest) Reset() {
 	*x = TraceRequest{}
-	mi := &file_quantumnet_proto_msgTypes[2]
+	mi := &file_quantumnet_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -226,7 +812,7 @@ func (x *TraceRequest) String() string {
 func (*TraceRequest) ProtoMessage() {}
 
 func (x *TraceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[2]
+	mi := &file_quantumnet_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -239,7 +825,7 @@ func (x *TraceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TraceRequest.ProtoReflect.Descriptor instead.
 func (*TraceRequest) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{2}
+	return file_quantumnet_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *TraceRequest) GetPort() string {
@@ -288,7 +874,7 @@ type TraceStep struct {
 
 func (x *TraceStep) Reset() {
 	*x = TraceStep{}
-	mi := &file_quantumnet_proto_msgTypes[3]
+	mi := &file_quantumnet_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -300,7 +886,7 @@ func (x *TraceStep) String() string {
 func (*TraceStep) ProtoMessage() {}
 
 func (x *TraceStep) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[3]
+	mi := &file_quantumnet_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -313,7 +899,7 @@ func (x *TraceStep) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TraceStep.ProtoReflect.Descriptor instead.
 func (*TraceStep) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{3}
+	return file_quantumnet_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *TraceStep) GetDatapath() string {
@@ -352,7 +938,7 @@ type TraceReply struct {
 
 func (x *TraceReply) Reset() {
 	*x = TraceReply{}
-	mi := &file_quantumnet_proto_msgTypes[4]
+	mi := &file_quantumnet_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -364,7 +950,7 @@ func (x *TraceReply) String() string {
 func (*TraceReply) ProtoMessage() {}
 
 func (x *TraceReply) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[4]
+	mi := &file_quantumnet_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -377,7 +963,7 @@ func (x *TraceReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TraceReply.ProtoReflect.Descriptor instead.
 func (*TraceReply) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{4}
+	return file_quantumnet_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *TraceReply) GetVerdict() string {
@@ -439,7 +1025,7 @@ type SecurityGroupLogging struct {
 
 func (x *SecurityGroupLogging) Reset() {
 	*x = SecurityGroupLogging{}
-	mi := &file_quantumnet_proto_msgTypes[5]
+	mi := &file_quantumnet_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -451,7 +1037,7 @@ func (x *SecurityGroupLogging) String() string {
 func (*SecurityGroupLogging) ProtoMessage() {}
 
 func (x *SecurityGroupLogging) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[5]
+	mi := &file_quantumnet_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -464,7 +1050,7 @@ func (x *SecurityGroupLogging) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecurityGroupLogging.ProtoReflect.Descriptor instead.
 func (*SecurityGroupLogging) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{5}
+	return file_quantumnet_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *SecurityGroupLogging) GetName() string {
@@ -489,7 +1075,7 @@ type Empty struct {
 
 func (x *Empty) Reset() {
 	*x = Empty{}
-	mi := &file_quantumnet_proto_msgTypes[6]
+	mi := &file_quantumnet_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -501,7 +1087,7 @@ func (x *Empty) String() string {
 func (*Empty) ProtoMessage() {}
 
 func (x *Empty) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[6]
+	mi := &file_quantumnet_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -514,7 +1100,7 @@ func (x *Empty) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Empty.ProtoReflect.Descriptor instead.
 func (*Empty) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{6}
+	return file_quantumnet_proto_rawDescGZIP(), []int{14}
 }
 
 type HelloRequest struct {
@@ -527,7 +1113,7 @@ type HelloRequest struct {
 
 func (x *HelloRequest) Reset() {
 	*x = HelloRequest{}
-	mi := &file_quantumnet_proto_msgTypes[7]
+	mi := &file_quantumnet_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -539,7 +1125,7 @@ func (x *HelloRequest) String() string {
 func (*HelloRequest) ProtoMessage() {}
 
 func (x *HelloRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[7]
+	mi := &file_quantumnet_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -552,7 +1138,7 @@ func (x *HelloRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HelloRequest.ProtoReflect.Descriptor instead.
 func (*HelloRequest) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{7}
+	return file_quantumnet_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *HelloRequest) GetApiVersion() uint32 {
@@ -581,7 +1167,7 @@ type HelloReply struct {
 
 func (x *HelloReply) Reset() {
 	*x = HelloReply{}
-	mi := &file_quantumnet_proto_msgTypes[8]
+	mi := &file_quantumnet_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -593,7 +1179,7 @@ func (x *HelloReply) String() string {
 func (*HelloReply) ProtoMessage() {}
 
 func (x *HelloReply) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[8]
+	mi := &file_quantumnet_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -606,7 +1192,7 @@ func (x *HelloReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HelloReply.ProtoReflect.Descriptor instead.
 func (*HelloReply) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{8}
+	return file_quantumnet_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *HelloReply) GetApiVersion() uint32 {
@@ -645,7 +1231,7 @@ type StatusRequest struct {
 
 func (x *StatusRequest) Reset() {
 	*x = StatusRequest{}
-	mi := &file_quantumnet_proto_msgTypes[9]
+	mi := &file_quantumnet_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -657,7 +1243,7 @@ func (x *StatusRequest) String() string {
 func (*StatusRequest) ProtoMessage() {}
 
 func (x *StatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[9]
+	mi := &file_quantumnet_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -670,7 +1256,7 @@ func (x *StatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusRequest.ProtoReflect.Descriptor instead.
 func (*StatusRequest) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{9}
+	return file_quantumnet_proto_rawDescGZIP(), []int{17}
 }
 
 type StatusReply struct {
@@ -689,7 +1275,7 @@ type StatusReply struct {
 
 func (x *StatusReply) Reset() {
 	*x = StatusReply{}
-	mi := &file_quantumnet_proto_msgTypes[10]
+	mi := &file_quantumnet_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -701,7 +1287,7 @@ func (x *StatusReply) String() string {
 func (*StatusReply) ProtoMessage() {}
 
 func (x *StatusReply) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[10]
+	mi := &file_quantumnet_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -714,7 +1300,7 @@ func (x *StatusReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusReply.ProtoReflect.Descriptor instead.
 func (*StatusReply) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{10}
+	return file_quantumnet_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *StatusReply) GetReady() bool {
@@ -795,7 +1381,7 @@ type CNIRequest struct {
 
 func (x *CNIRequest) Reset() {
 	*x = CNIRequest{}
-	mi := &file_quantumnet_proto_msgTypes[11]
+	mi := &file_quantumnet_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -807,7 +1393,7 @@ func (x *CNIRequest) String() string {
 func (*CNIRequest) ProtoMessage() {}
 
 func (x *CNIRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[11]
+	mi := &file_quantumnet_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -820,7 +1406,7 @@ func (x *CNIRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CNIRequest.ProtoReflect.Descriptor instead.
 func (*CNIRequest) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{11}
+	return file_quantumnet_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CNIRequest) GetContainerId() string {
@@ -919,7 +1505,7 @@ type PortMapping struct {
 
 func (x *PortMapping) Reset() {
 	*x = PortMapping{}
-	mi := &file_quantumnet_proto_msgTypes[12]
+	mi := &file_quantumnet_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -931,7 +1517,7 @@ func (x *PortMapping) String() string {
 func (*PortMapping) ProtoMessage() {}
 
 func (x *PortMapping) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[12]
+	mi := &file_quantumnet_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -944,7 +1530,7 @@ func (x *PortMapping) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PortMapping.ProtoReflect.Descriptor instead.
 func (*PortMapping) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{12}
+	return file_quantumnet_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *PortMapping) GetHostPort() uint32 {
@@ -987,7 +1573,7 @@ type CNIInterface struct {
 
 func (x *CNIInterface) Reset() {
 	*x = CNIInterface{}
-	mi := &file_quantumnet_proto_msgTypes[13]
+	mi := &file_quantumnet_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -999,7 +1585,7 @@ func (x *CNIInterface) String() string {
 func (*CNIInterface) ProtoMessage() {}
 
 func (x *CNIInterface) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[13]
+	mi := &file_quantumnet_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1012,7 +1598,7 @@ func (x *CNIInterface) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CNIInterface.ProtoReflect.Descriptor instead.
 func (*CNIInterface) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{13}
+	return file_quantumnet_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *CNIInterface) GetName() string {
@@ -1054,7 +1640,7 @@ type CNIIPConfig struct {
 
 func (x *CNIIPConfig) Reset() {
 	*x = CNIIPConfig{}
-	mi := &file_quantumnet_proto_msgTypes[14]
+	mi := &file_quantumnet_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1066,7 +1652,7 @@ func (x *CNIIPConfig) String() string {
 func (*CNIIPConfig) ProtoMessage() {}
 
 func (x *CNIIPConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[14]
+	mi := &file_quantumnet_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1079,7 +1665,7 @@ func (x *CNIIPConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CNIIPConfig.ProtoReflect.Descriptor instead.
 func (*CNIIPConfig) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{14}
+	return file_quantumnet_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *CNIIPConfig) GetAddress() string {
@@ -1113,7 +1699,7 @@ type CNIRoute struct {
 
 func (x *CNIRoute) Reset() {
 	*x = CNIRoute{}
-	mi := &file_quantumnet_proto_msgTypes[15]
+	mi := &file_quantumnet_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1125,7 +1711,7 @@ func (x *CNIRoute) String() string {
 func (*CNIRoute) ProtoMessage() {}
 
 func (x *CNIRoute) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[15]
+	mi := &file_quantumnet_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1138,7 +1724,7 @@ func (x *CNIRoute) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CNIRoute.ProtoReflect.Descriptor instead.
 func (*CNIRoute) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{15}
+	return file_quantumnet_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CNIRoute) GetDst() string {
@@ -1169,7 +1755,7 @@ type CNIResult struct {
 
 func (x *CNIResult) Reset() {
 	*x = CNIResult{}
-	mi := &file_quantumnet_proto_msgTypes[16]
+	mi := &file_quantumnet_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1181,7 +1767,7 @@ func (x *CNIResult) String() string {
 func (*CNIResult) ProtoMessage() {}
 
 func (x *CNIResult) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[16]
+	mi := &file_quantumnet_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1194,7 +1780,7 @@ func (x *CNIResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CNIResult.ProtoReflect.Descriptor instead.
 func (*CNIResult) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{16}
+	return file_quantumnet_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *CNIResult) GetInterfaces() []*CNIInterface {
@@ -1249,7 +1835,7 @@ type CNIAttachment struct {
 
 func (x *CNIAttachment) Reset() {
 	*x = CNIAttachment{}
-	mi := &file_quantumnet_proto_msgTypes[17]
+	mi := &file_quantumnet_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1261,7 +1847,7 @@ func (x *CNIAttachment) String() string {
 func (*CNIAttachment) ProtoMessage() {}
 
 func (x *CNIAttachment) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[17]
+	mi := &file_quantumnet_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1274,7 +1860,7 @@ func (x *CNIAttachment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CNIAttachment.ProtoReflect.Descriptor instead.
 func (*CNIAttachment) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{17}
+	return file_quantumnet_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *CNIAttachment) GetContainerId() string {
@@ -1302,7 +1888,7 @@ type CNIGCRequest struct {
 
 func (x *CNIGCRequest) Reset() {
 	*x = CNIGCRequest{}
-	mi := &file_quantumnet_proto_msgTypes[18]
+	mi := &file_quantumnet_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1314,7 +1900,7 @@ func (x *CNIGCRequest) String() string {
 func (*CNIGCRequest) ProtoMessage() {}
 
 func (x *CNIGCRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[18]
+	mi := &file_quantumnet_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1327,7 +1913,7 @@ func (x *CNIGCRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CNIGCRequest.ProtoReflect.Descriptor instead.
 func (*CNIGCRequest) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{18}
+	return file_quantumnet_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *CNIGCRequest) GetCniNetworkName() string {
@@ -1360,7 +1946,7 @@ type CNIGCReply struct {
 
 func (x *CNIGCReply) Reset() {
 	*x = CNIGCReply{}
-	mi := &file_quantumnet_proto_msgTypes[19]
+	mi := &file_quantumnet_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1372,7 +1958,7 @@ func (x *CNIGCReply) String() string {
 func (*CNIGCReply) ProtoMessage() {}
 
 func (x *CNIGCReply) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[19]
+	mi := &file_quantumnet_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1385,7 +1971,7 @@ func (x *CNIGCReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CNIGCReply.ProtoReflect.Descriptor instead.
 func (*CNIGCReply) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{19}
+	return file_quantumnet_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *CNIGCReply) GetRemoved() []*CNIAttachment {
@@ -1432,7 +2018,7 @@ type Network struct {
 
 func (x *Network) Reset() {
 	*x = Network{}
-	mi := &file_quantumnet_proto_msgTypes[20]
+	mi := &file_quantumnet_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1444,7 +2030,7 @@ func (x *Network) String() string {
 func (*Network) ProtoMessage() {}
 
 func (x *Network) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[20]
+	mi := &file_quantumnet_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1457,7 +2043,7 @@ func (x *Network) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Network.ProtoReflect.Descriptor instead.
 func (*Network) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{20}
+	return file_quantumnet_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *Network) GetName() string {
@@ -1630,7 +2216,7 @@ type StringList struct {
 
 func (x *StringList) Reset() {
 	*x = StringList{}
-	mi := &file_quantumnet_proto_msgTypes[21]
+	mi := &file_quantumnet_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1642,7 +2228,7 @@ func (x *StringList) String() string {
 func (*StringList) ProtoMessage() {}
 
 func (x *StringList) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[21]
+	mi := &file_quantumnet_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1655,7 +2241,7 @@ func (x *StringList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StringList.ProtoReflect.Descriptor instead.
 func (*StringList) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{21}
+	return file_quantumnet_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *StringList) GetValues() []string {
@@ -1681,7 +2267,7 @@ type NetworkUpdate struct {
 
 func (x *NetworkUpdate) Reset() {
 	*x = NetworkUpdate{}
-	mi := &file_quantumnet_proto_msgTypes[22]
+	mi := &file_quantumnet_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1693,7 +2279,7 @@ func (x *NetworkUpdate) String() string {
 func (*NetworkUpdate) ProtoMessage() {}
 
 func (x *NetworkUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[22]
+	mi := &file_quantumnet_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1706,7 +2292,7 @@ func (x *NetworkUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NetworkUpdate.ProtoReflect.Descriptor instead.
 func (*NetworkUpdate) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{22}
+	return file_quantumnet_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *NetworkUpdate) GetName() string {
@@ -1774,7 +2360,7 @@ type NetworkRef struct {
 
 func (x *NetworkRef) Reset() {
 	*x = NetworkRef{}
-	mi := &file_quantumnet_proto_msgTypes[23]
+	mi := &file_quantumnet_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1786,7 +2372,7 @@ func (x *NetworkRef) String() string {
 func (*NetworkRef) ProtoMessage() {}
 
 func (x *NetworkRef) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[23]
+	mi := &file_quantumnet_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1799,7 +2385,7 @@ func (x *NetworkRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NetworkRef.ProtoReflect.Descriptor instead.
 func (*NetworkRef) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{23}
+	return file_quantumnet_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *NetworkRef) GetName() string {
@@ -1818,7 +2404,7 @@ type NetworkList struct {
 
 func (x *NetworkList) Reset() {
 	*x = NetworkList{}
-	mi := &file_quantumnet_proto_msgTypes[24]
+	mi := &file_quantumnet_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1830,7 +2416,7 @@ func (x *NetworkList) String() string {
 func (*NetworkList) ProtoMessage() {}
 
 func (x *NetworkList) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[24]
+	mi := &file_quantumnet_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1843,7 +2429,7 @@ func (x *NetworkList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NetworkList.ProtoReflect.Descriptor instead.
 func (*NetworkList) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{24}
+	return file_quantumnet_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *NetworkList) GetNetworks() []*Network {
@@ -1862,7 +2448,7 @@ type PortFilter struct {
 
 func (x *PortFilter) Reset() {
 	*x = PortFilter{}
-	mi := &file_quantumnet_proto_msgTypes[25]
+	mi := &file_quantumnet_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1874,7 +2460,7 @@ func (x *PortFilter) String() string {
 func (*PortFilter) ProtoMessage() {}
 
 func (x *PortFilter) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[25]
+	mi := &file_quantumnet_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1887,7 +2473,7 @@ func (x *PortFilter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PortFilter.ProtoReflect.Descriptor instead.
 func (*PortFilter) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{25}
+	return file_quantumnet_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *PortFilter) GetNetwork() string {
@@ -1922,7 +2508,7 @@ type Port struct {
 
 func (x *Port) Reset() {
 	*x = Port{}
-	mi := &file_quantumnet_proto_msgTypes[26]
+	mi := &file_quantumnet_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1934,7 +2520,7 @@ func (x *Port) String() string {
 func (*Port) ProtoMessage() {}
 
 func (x *Port) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[26]
+	mi := &file_quantumnet_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1947,7 +2533,7 @@ func (x *Port) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Port.ProtoReflect.Descriptor instead.
 func (*Port) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{26}
+	return file_quantumnet_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *Port) GetName() string {
@@ -2078,7 +2664,7 @@ type PortList struct {
 
 func (x *PortList) Reset() {
 	*x = PortList{}
-	mi := &file_quantumnet_proto_msgTypes[27]
+	mi := &file_quantumnet_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2090,7 +2676,7 @@ func (x *PortList) String() string {
 func (*PortList) ProtoMessage() {}
 
 func (x *PortList) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[27]
+	mi := &file_quantumnet_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2103,7 +2689,7 @@ func (x *PortList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PortList.ProtoReflect.Descriptor instead.
 func (*PortList) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{27}
+	return file_quantumnet_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *PortList) GetPorts() []*Port {
@@ -2128,7 +2714,7 @@ type IPAMSubnet struct {
 
 func (x *IPAMSubnet) Reset() {
 	*x = IPAMSubnet{}
-	mi := &file_quantumnet_proto_msgTypes[28]
+	mi := &file_quantumnet_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2140,7 +2726,7 @@ func (x *IPAMSubnet) String() string {
 func (*IPAMSubnet) ProtoMessage() {}
 
 func (x *IPAMSubnet) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[28]
+	mi := &file_quantumnet_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2153,7 +2739,7 @@ func (x *IPAMSubnet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPAMSubnet.ProtoReflect.Descriptor instead.
 func (*IPAMSubnet) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{28}
+	return file_quantumnet_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *IPAMSubnet) GetSubnet() string {
@@ -2215,7 +2801,7 @@ type IPAMUsage struct {
 
 func (x *IPAMUsage) Reset() {
 	*x = IPAMUsage{}
-	mi := &file_quantumnet_proto_msgTypes[29]
+	mi := &file_quantumnet_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2227,7 +2813,7 @@ func (x *IPAMUsage) String() string {
 func (*IPAMUsage) ProtoMessage() {}
 
 func (x *IPAMUsage) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[29]
+	mi := &file_quantumnet_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2240,7 +2826,7 @@ func (x *IPAMUsage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPAMUsage.ProtoReflect.Descriptor instead.
 func (*IPAMUsage) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{29}
+	return file_quantumnet_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *IPAMUsage) GetNetwork() string {
@@ -2270,7 +2856,7 @@ type IPAMReserveRequest struct {
 
 func (x *IPAMReserveRequest) Reset() {
 	*x = IPAMReserveRequest{}
-	mi := &file_quantumnet_proto_msgTypes[30]
+	mi := &file_quantumnet_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2282,7 +2868,7 @@ func (x *IPAMReserveRequest) String() string {
 func (*IPAMReserveRequest) ProtoMessage() {}
 
 func (x *IPAMReserveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[30]
+	mi := &file_quantumnet_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2295,7 +2881,7 @@ func (x *IPAMReserveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPAMReserveRequest.ProtoReflect.Descriptor instead.
 func (*IPAMReserveRequest) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{30}
+	return file_quantumnet_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *IPAMReserveRequest) GetNetwork() string {
@@ -2346,7 +2932,7 @@ type IPAMReservation struct {
 
 func (x *IPAMReservation) Reset() {
 	*x = IPAMReservation{}
-	mi := &file_quantumnet_proto_msgTypes[31]
+	mi := &file_quantumnet_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2358,7 +2944,7 @@ func (x *IPAMReservation) String() string {
 func (*IPAMReservation) ProtoMessage() {}
 
 func (x *IPAMReservation) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[31]
+	mi := &file_quantumnet_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2371,7 +2957,7 @@ func (x *IPAMReservation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPAMReservation.ProtoReflect.Descriptor instead.
 func (*IPAMReservation) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{31}
+	return file_quantumnet_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *IPAMReservation) GetNetwork() string {
@@ -2419,7 +3005,7 @@ type IPAMReleaseRequest struct {
 
 func (x *IPAMReleaseRequest) Reset() {
 	*x = IPAMReleaseRequest{}
-	mi := &file_quantumnet_proto_msgTypes[32]
+	mi := &file_quantumnet_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2431,7 +3017,7 @@ func (x *IPAMReleaseRequest) String() string {
 func (*IPAMReleaseRequest) ProtoMessage() {}
 
 func (x *IPAMReleaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[32]
+	mi := &file_quantumnet_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2444,7 +3030,7 @@ func (x *IPAMReleaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPAMReleaseRequest.ProtoReflect.Descriptor instead.
 func (*IPAMReleaseRequest) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{32}
+	return file_quantumnet_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *IPAMReleaseRequest) GetNetwork() string {
@@ -2476,7 +3062,7 @@ type VMNIC struct {
 
 func (x *VMNIC) Reset() {
 	*x = VMNIC{}
-	mi := &file_quantumnet_proto_msgTypes[33]
+	mi := &file_quantumnet_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2488,7 +3074,7 @@ func (x *VMNIC) String() string {
 func (*VMNIC) ProtoMessage() {}
 
 func (x *VMNIC) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[33]
+	mi := &file_quantumnet_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2501,7 +3087,7 @@ func (x *VMNIC) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VMNIC.ProtoReflect.Descriptor instead.
 func (*VMNIC) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{33}
+	return file_quantumnet_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *VMNIC) GetInterfaceId() string {
@@ -2565,7 +3151,7 @@ type VMRequest struct {
 
 func (x *VMRequest) Reset() {
 	*x = VMRequest{}
-	mi := &file_quantumnet_proto_msgTypes[34]
+	mi := &file_quantumnet_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2577,7 +3163,7 @@ func (x *VMRequest) String() string {
 func (*VMRequest) ProtoMessage() {}
 
 func (x *VMRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[34]
+	mi := &file_quantumnet_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2590,7 +3176,7 @@ func (x *VMRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VMRequest.ProtoReflect.Descriptor instead.
 func (*VMRequest) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{34}
+	return file_quantumnet_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *VMRequest) GetDomain() string {
@@ -2633,7 +3219,7 @@ type VMPort struct {
 
 func (x *VMPort) Reset() {
 	*x = VMPort{}
-	mi := &file_quantumnet_proto_msgTypes[35]
+	mi := &file_quantumnet_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2645,7 +3231,7 @@ func (x *VMPort) String() string {
 func (*VMPort) ProtoMessage() {}
 
 func (x *VMPort) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[35]
+	mi := &file_quantumnet_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2658,7 +3244,7 @@ func (x *VMPort) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VMPort.ProtoReflect.Descriptor instead.
 func (*VMPort) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{35}
+	return file_quantumnet_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *VMPort) GetInterfaceId() string {
@@ -2698,7 +3284,7 @@ type VMReply struct {
 
 func (x *VMReply) Reset() {
 	*x = VMReply{}
-	mi := &file_quantumnet_proto_msgTypes[36]
+	mi := &file_quantumnet_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2710,7 +3296,7 @@ func (x *VMReply) String() string {
 func (*VMReply) ProtoMessage() {}
 
 func (x *VMReply) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[36]
+	mi := &file_quantumnet_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2723,7 +3309,7 @@ func (x *VMReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VMReply.ProtoReflect.Descriptor instead.
 func (*VMReply) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{36}
+	return file_quantumnet_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *VMReply) GetPorts() []*VMPort {
@@ -2743,7 +3329,7 @@ type SecurityGroupRule struct {
 
 func (x *SecurityGroupRule) Reset() {
 	*x = SecurityGroupRule{}
-	mi := &file_quantumnet_proto_msgTypes[37]
+	mi := &file_quantumnet_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2755,7 +3341,7 @@ func (x *SecurityGroupRule) String() string {
 func (*SecurityGroupRule) ProtoMessage() {}
 
 func (x *SecurityGroupRule) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[37]
+	mi := &file_quantumnet_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2768,7 +3354,7 @@ func (x *SecurityGroupRule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecurityGroupRule.ProtoReflect.Descriptor instead.
 func (*SecurityGroupRule) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{37}
+	return file_quantumnet_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *SecurityGroupRule) GetId() string {
@@ -2800,7 +3386,7 @@ type SecurityGroup struct {
 
 func (x *SecurityGroup) Reset() {
 	*x = SecurityGroup{}
-	mi := &file_quantumnet_proto_msgTypes[38]
+	mi := &file_quantumnet_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2812,7 +3398,7 @@ func (x *SecurityGroup) String() string {
 func (*SecurityGroup) ProtoMessage() {}
 
 func (x *SecurityGroup) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[38]
+	mi := &file_quantumnet_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2825,7 +3411,7 @@ func (x *SecurityGroup) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecurityGroup.ProtoReflect.Descriptor instead.
 func (*SecurityGroup) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{38}
+	return file_quantumnet_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *SecurityGroup) GetName() string {
@@ -2879,7 +3465,7 @@ type SecurityGroupRef struct {
 
 func (x *SecurityGroupRef) Reset() {
 	*x = SecurityGroupRef{}
-	mi := &file_quantumnet_proto_msgTypes[39]
+	mi := &file_quantumnet_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2891,7 +3477,7 @@ func (x *SecurityGroupRef) String() string {
 func (*SecurityGroupRef) ProtoMessage() {}
 
 func (x *SecurityGroupRef) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[39]
+	mi := &file_quantumnet_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2904,7 +3490,7 @@ func (x *SecurityGroupRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecurityGroupRef.ProtoReflect.Descriptor instead.
 func (*SecurityGroupRef) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{39}
+	return file_quantumnet_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *SecurityGroupRef) GetName() string {
@@ -2923,7 +3509,7 @@ type SecurityGroupList struct {
 
 func (x *SecurityGroupList) Reset() {
 	*x = SecurityGroupList{}
-	mi := &file_quantumnet_proto_msgTypes[40]
+	mi := &file_quantumnet_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2935,7 +3521,7 @@ func (x *SecurityGroupList) String() string {
 func (*SecurityGroupList) ProtoMessage() {}
 
 func (x *SecurityGroupList) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[40]
+	mi := &file_quantumnet_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2948,7 +3534,7 @@ func (x *SecurityGroupList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecurityGroupList.ProtoReflect.Descriptor instead.
 func (*SecurityGroupList) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{40}
+	return file_quantumnet_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *SecurityGroupList) GetGroups() []*SecurityGroup {
@@ -2969,7 +3555,7 @@ type SecurityGroupRules struct {
 
 func (x *SecurityGroupRules) Reset() {
 	*x = SecurityGroupRules{}
-	mi := &file_quantumnet_proto_msgTypes[41]
+	mi := &file_quantumnet_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2981,7 +3567,7 @@ func (x *SecurityGroupRules) String() string {
 func (*SecurityGroupRules) ProtoMessage() {}
 
 func (x *SecurityGroupRules) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[41]
+	mi := &file_quantumnet_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2994,7 +3580,7 @@ func (x *SecurityGroupRules) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecurityGroupRules.ProtoReflect.Descriptor instead.
 func (*SecurityGroupRules) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{41}
+	return file_quantumnet_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *SecurityGroupRules) GetGroup() string {
@@ -3028,7 +3614,7 @@ type SecurityGroupRulesReply struct {
 
 func (x *SecurityGroupRulesReply) Reset() {
 	*x = SecurityGroupRulesReply{}
-	mi := &file_quantumnet_proto_msgTypes[42]
+	mi := &file_quantumnet_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3040,7 +3626,7 @@ func (x *SecurityGroupRulesReply) String() string {
 func (*SecurityGroupRulesReply) ProtoMessage() {}
 
 func (x *SecurityGroupRulesReply) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[42]
+	mi := &file_quantumnet_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3053,7 +3639,7 @@ func (x *SecurityGroupRulesReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecurityGroupRulesReply.ProtoReflect.Descriptor instead.
 func (*SecurityGroupRulesReply) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{42}
+	return file_quantumnet_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *SecurityGroupRulesReply) GetGroup() *SecurityGroup {
@@ -3080,7 +3666,7 @@ type PortSecurityGroups struct {
 
 func (x *PortSecurityGroups) Reset() {
 	*x = PortSecurityGroups{}
-	mi := &file_quantumnet_proto_msgTypes[43]
+	mi := &file_quantumnet_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3092,7 +3678,7 @@ func (x *PortSecurityGroups) String() string {
 func (*PortSecurityGroups) ProtoMessage() {}
 
 func (x *PortSecurityGroups) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[43]
+	mi := &file_quantumnet_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3105,7 +3691,7 @@ func (x *PortSecurityGroups) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PortSecurityGroups.ProtoReflect.Descriptor instead.
 func (*PortSecurityGroups) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{43}
+	return file_quantumnet_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *PortSecurityGroups) GetPort() string {
@@ -3132,7 +3718,7 @@ type PortDNSName struct {
 
 func (x *PortDNSName) Reset() {
 	*x = PortDNSName{}
-	mi := &file_quantumnet_proto_msgTypes[44]
+	mi := &file_quantumnet_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3144,7 +3730,7 @@ func (x *PortDNSName) String() string {
 func (*PortDNSName) ProtoMessage() {}
 
 func (x *PortDNSName) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[44]
+	mi := &file_quantumnet_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3157,7 +3743,7 @@ func (x *PortDNSName) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PortDNSName.ProtoReflect.Descriptor instead.
 func (*PortDNSName) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{44}
+	return file_quantumnet_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *PortDNSName) GetPort() string {
@@ -3187,7 +3773,7 @@ type Router struct {
 
 func (x *Router) Reset() {
 	*x = Router{}
-	mi := &file_quantumnet_proto_msgTypes[45]
+	mi := &file_quantumnet_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3199,7 +3785,7 @@ func (x *Router) String() string {
 func (*Router) ProtoMessage() {}
 
 func (x *Router) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[45]
+	mi := &file_quantumnet_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3212,7 +3798,7 @@ func (x *Router) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Router.ProtoReflect.Descriptor instead.
 func (*Router) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{45}
+	return file_quantumnet_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *Router) GetName() string {
@@ -3263,7 +3849,7 @@ type RouterGatewayInfo struct {
 
 func (x *RouterGatewayInfo) Reset() {
 	*x = RouterGatewayInfo{}
-	mi := &file_quantumnet_proto_msgTypes[46]
+	mi := &file_quantumnet_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3275,7 +3861,7 @@ func (x *RouterGatewayInfo) String() string {
 func (*RouterGatewayInfo) ProtoMessage() {}
 
 func (x *RouterGatewayInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[46]
+	mi := &file_quantumnet_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3288,7 +3874,7 @@ func (x *RouterGatewayInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouterGatewayInfo.ProtoReflect.Descriptor instead.
 func (*RouterGatewayInfo) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{46}
+	return file_quantumnet_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *RouterGatewayInfo) GetNetwork() string {
@@ -3336,7 +3922,7 @@ type GatewayChassis struct {
 
 func (x *GatewayChassis) Reset() {
 	*x = GatewayChassis{}
-	mi := &file_quantumnet_proto_msgTypes[47]
+	mi := &file_quantumnet_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3348,7 +3934,7 @@ func (x *GatewayChassis) String() string {
 func (*GatewayChassis) ProtoMessage() {}
 
 func (x *GatewayChassis) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[47]
+	mi := &file_quantumnet_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3361,7 +3947,7 @@ func (x *GatewayChassis) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GatewayChassis.ProtoReflect.Descriptor instead.
 func (*GatewayChassis) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{47}
+	return file_quantumnet_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *GatewayChassis) GetName() string {
@@ -3387,7 +3973,7 @@ type RouterRef struct {
 
 func (x *RouterRef) Reset() {
 	*x = RouterRef{}
-	mi := &file_quantumnet_proto_msgTypes[48]
+	mi := &file_quantumnet_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3399,7 +3985,7 @@ func (x *RouterRef) String() string {
 func (*RouterRef) ProtoMessage() {}
 
 func (x *RouterRef) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[48]
+	mi := &file_quantumnet_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3412,7 +3998,7 @@ func (x *RouterRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouterRef.ProtoReflect.Descriptor instead.
 func (*RouterRef) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{48}
+	return file_quantumnet_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *RouterRef) GetName() string {
@@ -3431,7 +4017,7 @@ type RouterList struct {
 
 func (x *RouterList) Reset() {
 	*x = RouterList{}
-	mi := &file_quantumnet_proto_msgTypes[49]
+	mi := &file_quantumnet_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3443,7 +4029,7 @@ func (x *RouterList) String() string {
 func (*RouterList) ProtoMessage() {}
 
 func (x *RouterList) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[49]
+	mi := &file_quantumnet_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3456,7 +4042,7 @@ func (x *RouterList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouterList.ProtoReflect.Descriptor instead.
 func (*RouterList) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{49}
+	return file_quantumnet_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *RouterList) GetRouters() []*Router {
@@ -3476,7 +4062,7 @@ type RouterNetwork struct {
 
 func (x *RouterNetwork) Reset() {
 	*x = RouterNetwork{}
-	mi := &file_quantumnet_proto_msgTypes[50]
+	mi := &file_quantumnet_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3488,7 +4074,7 @@ func (x *RouterNetwork) String() string {
 func (*RouterNetwork) ProtoMessage() {}
 
 func (x *RouterNetwork) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[50]
+	mi := &file_quantumnet_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3501,7 +4087,7 @@ func (x *RouterNetwork) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouterNetwork.ProtoReflect.Descriptor instead.
 func (*RouterNetwork) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{50}
+	return file_quantumnet_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *RouterNetwork) GetRouter() string {
@@ -3529,7 +4115,7 @@ type RouterRoute struct {
 
 func (x *RouterRoute) Reset() {
 	*x = RouterRoute{}
-	mi := &file_quantumnet_proto_msgTypes[51]
+	mi := &file_quantumnet_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3541,7 +4127,7 @@ func (x *RouterRoute) String() string {
 func (*RouterRoute) ProtoMessage() {}
 
 func (x *RouterRoute) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[51]
+	mi := &file_quantumnet_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3554,7 +4140,7 @@ func (x *RouterRoute) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouterRoute.ProtoReflect.Descriptor instead.
 func (*RouterRoute) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{51}
+	return file_quantumnet_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *RouterRoute) GetRouter() string {
@@ -3591,7 +4177,7 @@ type RouterGateway struct {
 
 func (x *RouterGateway) Reset() {
 	*x = RouterGateway{}
-	mi := &file_quantumnet_proto_msgTypes[52]
+	mi := &file_quantumnet_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3603,7 +4189,7 @@ func (x *RouterGateway) String() string {
 func (*RouterGateway) ProtoMessage() {}
 
 func (x *RouterGateway) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[52]
+	mi := &file_quantumnet_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3616,7 +4202,7 @@ func (x *RouterGateway) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouterGateway.ProtoReflect.Descriptor instead.
 func (*RouterGateway) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{52}
+	return file_quantumnet_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *RouterGateway) GetRouter() string {
@@ -3671,7 +4257,7 @@ type FloatingIP struct {
 
 func (x *FloatingIP) Reset() {
 	*x = FloatingIP{}
-	mi := &file_quantumnet_proto_msgTypes[53]
+	mi := &file_quantumnet_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3683,7 +4269,7 @@ func (x *FloatingIP) String() string {
 func (*FloatingIP) ProtoMessage() {}
 
 func (x *FloatingIP) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[53]
+	mi := &file_quantumnet_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3696,7 +4282,7 @@ func (x *FloatingIP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FloatingIP.ProtoReflect.Descriptor instead.
 func (*FloatingIP) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{53}
+	return file_quantumnet_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *FloatingIP) GetAddress() string {
@@ -3771,7 +4357,7 @@ type FloatingIPRef struct {
 
 func (x *FloatingIPRef) Reset() {
 	*x = FloatingIPRef{}
-	mi := &file_quantumnet_proto_msgTypes[54]
+	mi := &file_quantumnet_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3783,7 +4369,7 @@ func (x *FloatingIPRef) String() string {
 func (*FloatingIPRef) ProtoMessage() {}
 
 func (x *FloatingIPRef) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[54]
+	mi := &file_quantumnet_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3796,7 +4382,7 @@ func (x *FloatingIPRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FloatingIPRef.ProtoReflect.Descriptor instead.
 func (*FloatingIPRef) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{54}
+	return file_quantumnet_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *FloatingIPRef) GetAddress() string {
@@ -3815,7 +4401,7 @@ type FloatingIPList struct {
 
 func (x *FloatingIPList) Reset() {
 	*x = FloatingIPList{}
-	mi := &file_quantumnet_proto_msgTypes[55]
+	mi := &file_quantumnet_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3827,7 +4413,7 @@ func (x *FloatingIPList) String() string {
 func (*FloatingIPList) ProtoMessage() {}
 
 func (x *FloatingIPList) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[55]
+	mi := &file_quantumnet_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3840,7 +4426,7 @@ func (x *FloatingIPList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FloatingIPList.ProtoReflect.Descriptor instead.
 func (*FloatingIPList) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{55}
+	return file_quantumnet_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *FloatingIPList) GetFloatingIps() []*FloatingIP {
@@ -3864,7 +4450,7 @@ type FloatingIPForward struct {
 
 func (x *FloatingIPForward) Reset() {
 	*x = FloatingIPForward{}
-	mi := &file_quantumnet_proto_msgTypes[56]
+	mi := &file_quantumnet_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3876,7 +4462,7 @@ func (x *FloatingIPForward) String() string {
 func (*FloatingIPForward) ProtoMessage() {}
 
 func (x *FloatingIPForward) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[56]
+	mi := &file_quantumnet_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3889,7 +4475,7 @@ func (x *FloatingIPForward) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FloatingIPForward.ProtoReflect.Descriptor instead.
 func (*FloatingIPForward) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{56}
+	return file_quantumnet_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *FloatingIPForward) GetAddress() string {
@@ -3945,7 +4531,7 @@ type FloatingIPAssociation struct {
 
 func (x *FloatingIPAssociation) Reset() {
 	*x = FloatingIPAssociation{}
-	mi := &file_quantumnet_proto_msgTypes[57]
+	mi := &file_quantumnet_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3957,7 +4543,7 @@ func (x *FloatingIPAssociation) String() string {
 func (*FloatingIPAssociation) ProtoMessage() {}
 
 func (x *FloatingIPAssociation) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[57]
+	mi := &file_quantumnet_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3970,7 +4556,7 @@ func (x *FloatingIPAssociation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FloatingIPAssociation.ProtoReflect.Descriptor instead.
 func (*FloatingIPAssociation) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{57}
+	return file_quantumnet_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *FloatingIPAssociation) GetAddress() string {
@@ -4012,7 +4598,7 @@ type LoadBalancer struct {
 
 func (x *LoadBalancer) Reset() {
 	*x = LoadBalancer{}
-	mi := &file_quantumnet_proto_msgTypes[58]
+	mi := &file_quantumnet_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4024,7 +4610,7 @@ func (x *LoadBalancer) String() string {
 func (*LoadBalancer) ProtoMessage() {}
 
 func (x *LoadBalancer) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[58]
+	mi := &file_quantumnet_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4037,7 +4623,7 @@ func (x *LoadBalancer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadBalancer.ProtoReflect.Descriptor instead.
 func (*LoadBalancer) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{58}
+	return file_quantumnet_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *LoadBalancer) GetName() string {
@@ -4121,7 +4707,7 @@ type LoadBalancerUpdate struct {
 
 func (x *LoadBalancerUpdate) Reset() {
 	*x = LoadBalancerUpdate{}
-	mi := &file_quantumnet_proto_msgTypes[59]
+	mi := &file_quantumnet_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4133,7 +4719,7 @@ func (x *LoadBalancerUpdate) String() string {
 func (*LoadBalancerUpdate) ProtoMessage() {}
 
 func (x *LoadBalancerUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[59]
+	mi := &file_quantumnet_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4146,7 +4732,7 @@ func (x *LoadBalancerUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadBalancerUpdate.ProtoReflect.Descriptor instead.
 func (*LoadBalancerUpdate) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{59}
+	return file_quantumnet_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *LoadBalancerUpdate) GetName() string {
@@ -4181,7 +4767,7 @@ type Listener struct {
 
 func (x *Listener) Reset() {
 	*x = Listener{}
-	mi := &file_quantumnet_proto_msgTypes[60]
+	mi := &file_quantumnet_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4193,7 +4779,7 @@ func (x *Listener) String() string {
 func (*Listener) ProtoMessage() {}
 
 func (x *Listener) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[60]
+	mi := &file_quantumnet_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4206,7 +4792,7 @@ func (x *Listener) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Listener.ProtoReflect.Descriptor instead.
 func (*Listener) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{60}
+	return file_quantumnet_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *Listener) GetPort() uint32 {
@@ -4244,7 +4830,7 @@ type Member struct {
 
 func (x *Member) Reset() {
 	*x = Member{}
-	mi := &file_quantumnet_proto_msgTypes[61]
+	mi := &file_quantumnet_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4256,7 +4842,7 @@ func (x *Member) String() string {
 func (*Member) ProtoMessage() {}
 
 func (x *Member) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[61]
+	mi := &file_quantumnet_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4269,7 +4855,7 @@ func (x *Member) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Member.ProtoReflect.Descriptor instead.
 func (*Member) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{61}
+	return file_quantumnet_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *Member) GetPort() string {
@@ -4326,7 +4912,7 @@ type HealthCheck struct {
 
 func (x *HealthCheck) Reset() {
 	*x = HealthCheck{}
-	mi := &file_quantumnet_proto_msgTypes[62]
+	mi := &file_quantumnet_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4338,7 +4924,7 @@ func (x *HealthCheck) String() string {
 func (*HealthCheck) ProtoMessage() {}
 
 func (x *HealthCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[62]
+	mi := &file_quantumnet_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4351,7 +4937,7 @@ func (x *HealthCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthCheck.ProtoReflect.Descriptor instead.
 func (*HealthCheck) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{62}
+	return file_quantumnet_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *HealthCheck) GetInterval() uint32 {
@@ -4391,7 +4977,7 @@ type LoadBalancerRef struct {
 
 func (x *LoadBalancerRef) Reset() {
 	*x = LoadBalancerRef{}
-	mi := &file_quantumnet_proto_msgTypes[63]
+	mi := &file_quantumnet_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4403,7 +4989,7 @@ func (x *LoadBalancerRef) String() string {
 func (*LoadBalancerRef) ProtoMessage() {}
 
 func (x *LoadBalancerRef) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[63]
+	mi := &file_quantumnet_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4416,7 +5002,7 @@ func (x *LoadBalancerRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadBalancerRef.ProtoReflect.Descriptor instead.
 func (*LoadBalancerRef) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{63}
+	return file_quantumnet_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *LoadBalancerRef) GetName() string {
@@ -4435,7 +5021,7 @@ type LoadBalancerList struct {
 
 func (x *LoadBalancerList) Reset() {
 	*x = LoadBalancerList{}
-	mi := &file_quantumnet_proto_msgTypes[64]
+	mi := &file_quantumnet_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4447,7 +5033,7 @@ func (x *LoadBalancerList) String() string {
 func (*LoadBalancerList) ProtoMessage() {}
 
 func (x *LoadBalancerList) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[64]
+	mi := &file_quantumnet_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4460,7 +5046,7 @@ func (x *LoadBalancerList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadBalancerList.ProtoReflect.Descriptor instead.
 func (*LoadBalancerList) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{64}
+	return file_quantumnet_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *LoadBalancerList) GetLoadBalancers() []*LoadBalancer {
@@ -4480,7 +5066,7 @@ type LoadBalancerListener struct {
 
 func (x *LoadBalancerListener) Reset() {
 	*x = LoadBalancerListener{}
-	mi := &file_quantumnet_proto_msgTypes[65]
+	mi := &file_quantumnet_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4492,7 +5078,7 @@ func (x *LoadBalancerListener) String() string {
 func (*LoadBalancerListener) ProtoMessage() {}
 
 func (x *LoadBalancerListener) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[65]
+	mi := &file_quantumnet_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4505,7 +5091,7 @@ func (x *LoadBalancerListener) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadBalancerListener.ProtoReflect.Descriptor instead.
 func (*LoadBalancerListener) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{65}
+	return file_quantumnet_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *LoadBalancerListener) GetName() string {
@@ -4534,7 +5120,7 @@ type LoadBalancerMemberRef struct {
 
 func (x *LoadBalancerMemberRef) Reset() {
 	*x = LoadBalancerMemberRef{}
-	mi := &file_quantumnet_proto_msgTypes[66]
+	mi := &file_quantumnet_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4546,7 +5132,7 @@ func (x *LoadBalancerMemberRef) String() string {
 func (*LoadBalancerMemberRef) ProtoMessage() {}
 
 func (x *LoadBalancerMemberRef) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[66]
+	mi := &file_quantumnet_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4559,7 +5145,7 @@ func (x *LoadBalancerMemberRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadBalancerMemberRef.ProtoReflect.Descriptor instead.
 func (*LoadBalancerMemberRef) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{66}
+	return file_quantumnet_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *LoadBalancerMemberRef) GetName() string {
@@ -4600,7 +5186,7 @@ type LoadBalancerHealthCheckSet struct {
 
 func (x *LoadBalancerHealthCheckSet) Reset() {
 	*x = LoadBalancerHealthCheckSet{}
-	mi := &file_quantumnet_proto_msgTypes[67]
+	mi := &file_quantumnet_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4612,7 +5198,7 @@ func (x *LoadBalancerHealthCheckSet) String() string {
 func (*LoadBalancerHealthCheckSet) ProtoMessage() {}
 
 func (x *LoadBalancerHealthCheckSet) ProtoReflect() protoreflect.Message {
-	mi := &file_quantumnet_proto_msgTypes[67]
+	mi := &file_quantumnet_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4625,7 +5211,7 @@ func (x *LoadBalancerHealthCheckSet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadBalancerHealthCheckSet.ProtoReflect.Descriptor instead.
 func (*LoadBalancerHealthCheckSet) Descriptor() ([]byte, []int) {
-	return file_quantumnet_proto_rawDescGZIP(), []int{67}
+	return file_quantumnet_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *LoadBalancerHealthCheckSet) GetName() string {
@@ -4646,7 +5232,58 @@ var File_quantumnet_proto protoreflect.FileDescriptor
 
 const file_quantumnet_proto_rawDesc = "" +
 	"\n" +
-	"\x10quantumnet.proto\x12\rquantumnet.v1\">\n" +
+	"\x10quantumnet.proto\x12\rquantumnet.v1\"\xb4\x02\n" +
+	"\aBastion\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
+	"\x06router\x18\x02 \x01(\tR\x06router\x12\x1f\n" +
+	"\vlisten_port\x18\x03 \x01(\rR\n" +
+	"listenPort\x12\x1d\n" +
+	"\n" +
+	"public_key\x18\x04 \x01(\tR\tpublicKey\x12\x1a\n" +
+	"\bendpoint\x18\x05 \x01(\tR\bendpoint\x12%\n" +
+	"\x0eactive_chassis\x18\x06 \x01(\tR\ractiveChassis\x12!\n" +
+	"\ftunnel_range\x18\a \x01(\tR\vtunnelRange\x120\n" +
+	"\x05peers\x18\b \x03(\v2\x1a.quantumnet.v1.BastionPeerR\x05peers\x12%\n" +
+	"\x0esecurity_group\x18\t \x01(\tR\rsecurityGroup\" \n" +
+	"\n" +
+	"BastionRef\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"A\n" +
+	"\vBastionList\x122\n" +
+	"\bbastions\x18\x01 \x03(\v2\x16.quantumnet.v1.BastionR\bbastions\"\x8e\x02\n" +
+	"\vBastionPeer\x12\x18\n" +
+	"\abastion\x18\x01 \x01(\tR\abastion\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1a\n" +
+	"\bnetworks\x18\x03 \x03(\tR\bnetworks\x12\x1d\n" +
+	"\n" +
+	"public_key\x18\x04 \x01(\tR\tpublicKey\x12\x18\n" +
+	"\aaddress\x18\x05 \x01(\tR\aaddress\x12.\n" +
+	"\x13last_handshake_unix\x18\x06 \x01(\x03R\x11lastHandshakeUnix\x12\x16\n" +
+	"\x06config\x18\a \x01(\tR\x06config\x12\x19\n" +
+	"\brx_bytes\x18\b \x01(\x04R\arxBytes\x12\x19\n" +
+	"\btx_bytes\x18\t \x01(\x04R\atxBytes\">\n" +
+	"\x0eBastionPeerRef\x12\x18\n" +
+	"\abastion\x18\x01 \x01(\tR\abastion\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\"\xc5\x01\n" +
+	"\tBGPStatus\x12\x18\n" +
+	"\aenabled\x18\x01 \x01(\bR\aenabled\x12\x10\n" +
+	"\x03asn\x18\x02 \x01(\rR\x03asn\x12\x1b\n" +
+	"\trouter_id\x18\x03 \x01(\tR\brouterId\x128\n" +
+	"\tneighbors\x18\x04 \x03(\v2\x1a.quantumnet.v1.BGPNeighborR\tneighbors\x125\n" +
+	"\tannounced\x18\x05 \x03(\v2\x17.quantumnet.v1.BGPRouteR\tannounced\"\xb2\x01\n" +
+	"\vBGPNeighbor\x12\x18\n" +
+	"\aaddress\x18\x01 \x01(\tR\aaddress\x12\x10\n" +
+	"\x03asn\x18\x02 \x01(\rR\x03asn\x12\x14\n" +
+	"\x05state\x18\x03 \x01(\tR\x05state\x12%\n" +
+	"\x0euptime_seconds\x18\x04 \x01(\x03R\ruptimeSeconds\x12\x1a\n" +
+	"\breceived\x18\x05 \x01(\rR\breceived\x12\x1e\n" +
+	"\n" +
+	"advertised\x18\x06 \x01(\rR\n" +
+	"advertised\"i\n" +
+	"\bBGPRoute\x12\x16\n" +
+	"\x06prefix\x18\x01 \x01(\tR\x06prefix\x12\x19\n" +
+	"\bnext_hop\x18\x02 \x01(\tR\anextHop\x12\x12\n" +
+	"\x04kind\x18\x03 \x01(\tR\x04kind\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\">\n" +
 	"\fWatchRequest\x12\x14\n" +
 	"\x05kinds\x18\x01 \x03(\tR\x05kinds\x12\x18\n" +
 	"\anetwork\x18\x02 \x01(\tR\anetwork\"\x9d\x03\n" +
@@ -5026,7 +5663,7 @@ const file_quantumnet_proto_rawDesc = "" +
 	"\x06weight\x18\x04 \x01(\rR\x06weight\"o\n" +
 	"\x1aLoadBalancerHealthCheckSet\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12=\n" +
-	"\fhealth_check\x18\x02 \x01(\v2\x1a.quantumnet.v1.HealthCheckR\vhealthCheck2\x86#\n" +
+	"\fhealth_check\x18\x02 \x01(\v2\x1a.quantumnet.v1.HealthCheckR\vhealthCheck2\xdc&\n" +
 	"\n" +
 	"QuantumNet\x12?\n" +
 	"\x05Hello\x12\x1b.quantumnet.v1.HelloRequest\x1a\x19.quantumnet.v1.HelloReply\x12B\n" +
@@ -5091,7 +5728,15 @@ const file_quantumnet_proto_rawDesc = "" +
 	"\n" +
 	"WatchPorts\x12\x1b.quantumnet.v1.WatchRequest\x1a\x14.quantumnet.v1.Event0\x01\x12?\n" +
 	"\x05Trace\x12\x1b.quantumnet.v1.TraceRequest\x1a\x19.quantumnet.v1.TraceReply\x12\\\n" +
-	"\x17SetSecurityGroupLogging\x12#.quantumnet.v1.SecurityGroupLogging\x1a\x1c.quantumnet.v1.SecurityGroupB*Z(github.com/quantumnet/quantumnet/pkg/apib\x06proto3"
+	"\x17SetSecurityGroupLogging\x12#.quantumnet.v1.SecurityGroupLogging\x1a\x1c.quantumnet.v1.SecurityGroup\x12?\n" +
+	"\rCreateBastion\x12\x16.quantumnet.v1.Bastion\x1a\x16.quantumnet.v1.Bastion\x12?\n" +
+	"\n" +
+	"GetBastion\x12\x19.quantumnet.v1.BastionRef\x1a\x16.quantumnet.v1.Bastion\x12@\n" +
+	"\fListBastions\x12\x14.quantumnet.v1.Empty\x1a\x1a.quantumnet.v1.BastionList\x12@\n" +
+	"\rDeleteBastion\x12\x19.quantumnet.v1.BastionRef\x1a\x14.quantumnet.v1.Empty\x12H\n" +
+	"\x0eAddBastionPeer\x12\x1a.quantumnet.v1.BastionPeer\x1a\x1a.quantumnet.v1.BastionPeer\x12J\n" +
+	"\x11RemoveBastionPeer\x12\x1d.quantumnet.v1.BastionPeerRef\x1a\x16.quantumnet.v1.Bastion\x128\n" +
+	"\x06GetBGP\x12\x14.quantumnet.v1.Empty\x1a\x18.quantumnet.v1.BGPStatusB*Z(github.com/quantumnet/quantumnet/pkg/apib\x06proto3"
 
 var (
 	file_quantumnet_proto_rawDescOnce sync.Once
@@ -5105,242 +5750,268 @@ func file_quantumnet_proto_rawDescGZIP() []byte {
 	return file_quantumnet_proto_rawDescData
 }
 
-var file_quantumnet_proto_msgTypes = make([]protoimpl.MessageInfo, 68)
+var file_quantumnet_proto_msgTypes = make([]protoimpl.MessageInfo, 76)
 var file_quantumnet_proto_goTypes = []any{
-	(*WatchRequest)(nil),               // 0: quantumnet.v1.WatchRequest
-	(*Event)(nil),                      // 1: quantumnet.v1.Event
-	(*TraceRequest)(nil),               // 2: quantumnet.v1.TraceRequest
-	(*TraceStep)(nil),                  // 3: quantumnet.v1.TraceStep
-	(*TraceReply)(nil),                 // 4: quantumnet.v1.TraceReply
-	(*SecurityGroupLogging)(nil),       // 5: quantumnet.v1.SecurityGroupLogging
-	(*Empty)(nil),                      // 6: quantumnet.v1.Empty
-	(*HelloRequest)(nil),               // 7: quantumnet.v1.HelloRequest
-	(*HelloReply)(nil),                 // 8: quantumnet.v1.HelloReply
-	(*StatusRequest)(nil),              // 9: quantumnet.v1.StatusRequest
-	(*StatusReply)(nil),                // 10: quantumnet.v1.StatusReply
-	(*CNIRequest)(nil),                 // 11: quantumnet.v1.CNIRequest
-	(*PortMapping)(nil),                // 12: quantumnet.v1.PortMapping
-	(*CNIInterface)(nil),               // 13: quantumnet.v1.CNIInterface
-	(*CNIIPConfig)(nil),                // 14: quantumnet.v1.CNIIPConfig
-	(*CNIRoute)(nil),                   // 15: quantumnet.v1.CNIRoute
-	(*CNIResult)(nil),                  // 16: quantumnet.v1.CNIResult
-	(*CNIAttachment)(nil),              // 17: quantumnet.v1.CNIAttachment
-	(*CNIGCRequest)(nil),               // 18: quantumnet.v1.CNIGCRequest
-	(*CNIGCReply)(nil),                 // 19: quantumnet.v1.CNIGCReply
-	(*Network)(nil),                    // 20: quantumnet.v1.Network
-	(*StringList)(nil),                 // 21: quantumnet.v1.StringList
-	(*NetworkUpdate)(nil),              // 22: quantumnet.v1.NetworkUpdate
-	(*NetworkRef)(nil),                 // 23: quantumnet.v1.NetworkRef
-	(*NetworkList)(nil),                // 24: quantumnet.v1.NetworkList
-	(*PortFilter)(nil),                 // 25: quantumnet.v1.PortFilter
-	(*Port)(nil),                       // 26: quantumnet.v1.Port
-	(*PortList)(nil),                   // 27: quantumnet.v1.PortList
-	(*IPAMSubnet)(nil),                 // 28: quantumnet.v1.IPAMSubnet
-	(*IPAMUsage)(nil),                  // 29: quantumnet.v1.IPAMUsage
-	(*IPAMReserveRequest)(nil),         // 30: quantumnet.v1.IPAMReserveRequest
-	(*IPAMReservation)(nil),            // 31: quantumnet.v1.IPAMReservation
-	(*IPAMReleaseRequest)(nil),         // 32: quantumnet.v1.IPAMReleaseRequest
-	(*VMNIC)(nil),                      // 33: quantumnet.v1.VMNIC
-	(*VMRequest)(nil),                  // 34: quantumnet.v1.VMRequest
-	(*VMPort)(nil),                     // 35: quantumnet.v1.VMPort
-	(*VMReply)(nil),                    // 36: quantumnet.v1.VMReply
-	(*SecurityGroupRule)(nil),          // 37: quantumnet.v1.SecurityGroupRule
-	(*SecurityGroup)(nil),              // 38: quantumnet.v1.SecurityGroup
-	(*SecurityGroupRef)(nil),           // 39: quantumnet.v1.SecurityGroupRef
-	(*SecurityGroupList)(nil),          // 40: quantumnet.v1.SecurityGroupList
-	(*SecurityGroupRules)(nil),         // 41: quantumnet.v1.SecurityGroupRules
-	(*SecurityGroupRulesReply)(nil),    // 42: quantumnet.v1.SecurityGroupRulesReply
-	(*PortSecurityGroups)(nil),         // 43: quantumnet.v1.PortSecurityGroups
-	(*PortDNSName)(nil),                // 44: quantumnet.v1.PortDNSName
-	(*Router)(nil),                     // 45: quantumnet.v1.Router
-	(*RouterGatewayInfo)(nil),          // 46: quantumnet.v1.RouterGatewayInfo
-	(*GatewayChassis)(nil),             // 47: quantumnet.v1.GatewayChassis
-	(*RouterRef)(nil),                  // 48: quantumnet.v1.RouterRef
-	(*RouterList)(nil),                 // 49: quantumnet.v1.RouterList
-	(*RouterNetwork)(nil),              // 50: quantumnet.v1.RouterNetwork
-	(*RouterRoute)(nil),                // 51: quantumnet.v1.RouterRoute
-	(*RouterGateway)(nil),              // 52: quantumnet.v1.RouterGateway
-	(*FloatingIP)(nil),                 // 53: quantumnet.v1.FloatingIP
-	(*FloatingIPRef)(nil),              // 54: quantumnet.v1.FloatingIPRef
-	(*FloatingIPList)(nil),             // 55: quantumnet.v1.FloatingIPList
-	(*FloatingIPForward)(nil),          // 56: quantumnet.v1.FloatingIPForward
-	(*FloatingIPAssociation)(nil),      // 57: quantumnet.v1.FloatingIPAssociation
-	(*LoadBalancer)(nil),               // 58: quantumnet.v1.LoadBalancer
-	(*LoadBalancerUpdate)(nil),         // 59: quantumnet.v1.LoadBalancerUpdate
-	(*Listener)(nil),                   // 60: quantumnet.v1.Listener
-	(*Member)(nil),                     // 61: quantumnet.v1.Member
-	(*HealthCheck)(nil),                // 62: quantumnet.v1.HealthCheck
-	(*LoadBalancerRef)(nil),            // 63: quantumnet.v1.LoadBalancerRef
-	(*LoadBalancerList)(nil),           // 64: quantumnet.v1.LoadBalancerList
-	(*LoadBalancerListener)(nil),       // 65: quantumnet.v1.LoadBalancerListener
-	(*LoadBalancerMemberRef)(nil),      // 66: quantumnet.v1.LoadBalancerMemberRef
-	(*LoadBalancerHealthCheckSet)(nil), // 67: quantumnet.v1.LoadBalancerHealthCheckSet
+	(*Bastion)(nil),                    // 0: quantumnet.v1.Bastion
+	(*BastionRef)(nil),                 // 1: quantumnet.v1.BastionRef
+	(*BastionList)(nil),                // 2: quantumnet.v1.BastionList
+	(*BastionPeer)(nil),                // 3: quantumnet.v1.BastionPeer
+	(*BastionPeerRef)(nil),             // 4: quantumnet.v1.BastionPeerRef
+	(*BGPStatus)(nil),                  // 5: quantumnet.v1.BGPStatus
+	(*BGPNeighbor)(nil),                // 6: quantumnet.v1.BGPNeighbor
+	(*BGPRoute)(nil),                   // 7: quantumnet.v1.BGPRoute
+	(*WatchRequest)(nil),               // 8: quantumnet.v1.WatchRequest
+	(*Event)(nil),                      // 9: quantumnet.v1.Event
+	(*TraceRequest)(nil),               // 10: quantumnet.v1.TraceRequest
+	(*TraceStep)(nil),                  // 11: quantumnet.v1.TraceStep
+	(*TraceReply)(nil),                 // 12: quantumnet.v1.TraceReply
+	(*SecurityGroupLogging)(nil),       // 13: quantumnet.v1.SecurityGroupLogging
+	(*Empty)(nil),                      // 14: quantumnet.v1.Empty
+	(*HelloRequest)(nil),               // 15: quantumnet.v1.HelloRequest
+	(*HelloReply)(nil),                 // 16: quantumnet.v1.HelloReply
+	(*StatusRequest)(nil),              // 17: quantumnet.v1.StatusRequest
+	(*StatusReply)(nil),                // 18: quantumnet.v1.StatusReply
+	(*CNIRequest)(nil),                 // 19: quantumnet.v1.CNIRequest
+	(*PortMapping)(nil),                // 20: quantumnet.v1.PortMapping
+	(*CNIInterface)(nil),               // 21: quantumnet.v1.CNIInterface
+	(*CNIIPConfig)(nil),                // 22: quantumnet.v1.CNIIPConfig
+	(*CNIRoute)(nil),                   // 23: quantumnet.v1.CNIRoute
+	(*CNIResult)(nil),                  // 24: quantumnet.v1.CNIResult
+	(*CNIAttachment)(nil),              // 25: quantumnet.v1.CNIAttachment
+	(*CNIGCRequest)(nil),               // 26: quantumnet.v1.CNIGCRequest
+	(*CNIGCReply)(nil),                 // 27: quantumnet.v1.CNIGCReply
+	(*Network)(nil),                    // 28: quantumnet.v1.Network
+	(*StringList)(nil),                 // 29: quantumnet.v1.StringList
+	(*NetworkUpdate)(nil),              // 30: quantumnet.v1.NetworkUpdate
+	(*NetworkRef)(nil),                 // 31: quantumnet.v1.NetworkRef
+	(*NetworkList)(nil),                // 32: quantumnet.v1.NetworkList
+	(*PortFilter)(nil),                 // 33: quantumnet.v1.PortFilter
+	(*Port)(nil),                       // 34: quantumnet.v1.Port
+	(*PortList)(nil),                   // 35: quantumnet.v1.PortList
+	(*IPAMSubnet)(nil),                 // 36: quantumnet.v1.IPAMSubnet
+	(*IPAMUsage)(nil),                  // 37: quantumnet.v1.IPAMUsage
+	(*IPAMReserveRequest)(nil),         // 38: quantumnet.v1.IPAMReserveRequest
+	(*IPAMReservation)(nil),            // 39: quantumnet.v1.IPAMReservation
+	(*IPAMReleaseRequest)(nil),         // 40: quantumnet.v1.IPAMReleaseRequest
+	(*VMNIC)(nil),                      // 41: quantumnet.v1.VMNIC
+	(*VMRequest)(nil),                  // 42: quantumnet.v1.VMRequest
+	(*VMPort)(nil),                     // 43: quantumnet.v1.VMPort
+	(*VMReply)(nil),                    // 44: quantumnet.v1.VMReply
+	(*SecurityGroupRule)(nil),          // 45: quantumnet.v1.SecurityGroupRule
+	(*SecurityGroup)(nil),              // 46: quantumnet.v1.SecurityGroup
+	(*SecurityGroupRef)(nil),           // 47: quantumnet.v1.SecurityGroupRef
+	(*SecurityGroupList)(nil),          // 48: quantumnet.v1.SecurityGroupList
+	(*SecurityGroupRules)(nil),         // 49: quantumnet.v1.SecurityGroupRules
+	(*SecurityGroupRulesReply)(nil),    // 50: quantumnet.v1.SecurityGroupRulesReply
+	(*PortSecurityGroups)(nil),         // 51: quantumnet.v1.PortSecurityGroups
+	(*PortDNSName)(nil),                // 52: quantumnet.v1.PortDNSName
+	(*Router)(nil),                     // 53: quantumnet.v1.Router
+	(*RouterGatewayInfo)(nil),          // 54: quantumnet.v1.RouterGatewayInfo
+	(*GatewayChassis)(nil),             // 55: quantumnet.v1.GatewayChassis
+	(*RouterRef)(nil),                  // 56: quantumnet.v1.RouterRef
+	(*RouterList)(nil),                 // 57: quantumnet.v1.RouterList
+	(*RouterNetwork)(nil),              // 58: quantumnet.v1.RouterNetwork
+	(*RouterRoute)(nil),                // 59: quantumnet.v1.RouterRoute
+	(*RouterGateway)(nil),              // 60: quantumnet.v1.RouterGateway
+	(*FloatingIP)(nil),                 // 61: quantumnet.v1.FloatingIP
+	(*FloatingIPRef)(nil),              // 62: quantumnet.v1.FloatingIPRef
+	(*FloatingIPList)(nil),             // 63: quantumnet.v1.FloatingIPList
+	(*FloatingIPForward)(nil),          // 64: quantumnet.v1.FloatingIPForward
+	(*FloatingIPAssociation)(nil),      // 65: quantumnet.v1.FloatingIPAssociation
+	(*LoadBalancer)(nil),               // 66: quantumnet.v1.LoadBalancer
+	(*LoadBalancerUpdate)(nil),         // 67: quantumnet.v1.LoadBalancerUpdate
+	(*Listener)(nil),                   // 68: quantumnet.v1.Listener
+	(*Member)(nil),                     // 69: quantumnet.v1.Member
+	(*HealthCheck)(nil),                // 70: quantumnet.v1.HealthCheck
+	(*LoadBalancerRef)(nil),            // 71: quantumnet.v1.LoadBalancerRef
+	(*LoadBalancerList)(nil),           // 72: quantumnet.v1.LoadBalancerList
+	(*LoadBalancerListener)(nil),       // 73: quantumnet.v1.LoadBalancerListener
+	(*LoadBalancerMemberRef)(nil),      // 74: quantumnet.v1.LoadBalancerMemberRef
+	(*LoadBalancerHealthCheckSet)(nil), // 75: quantumnet.v1.LoadBalancerHealthCheckSet
 }
 var file_quantumnet_proto_depIdxs = []int32{
-	26, // 0: quantumnet.v1.Event.port:type_name -> quantumnet.v1.Port
-	20, // 1: quantumnet.v1.Event.network:type_name -> quantumnet.v1.Network
-	45, // 2: quantumnet.v1.Event.router:type_name -> quantumnet.v1.Router
-	53, // 3: quantumnet.v1.Event.floating_ip:type_name -> quantumnet.v1.FloatingIP
-	58, // 4: quantumnet.v1.Event.load_balancer:type_name -> quantumnet.v1.LoadBalancer
-	3,  // 5: quantumnet.v1.TraceReply.steps:type_name -> quantumnet.v1.TraceStep
-	12, // 6: quantumnet.v1.CNIRequest.port_mappings:type_name -> quantumnet.v1.PortMapping
-	13, // 7: quantumnet.v1.CNIResult.interfaces:type_name -> quantumnet.v1.CNIInterface
-	14, // 8: quantumnet.v1.CNIResult.ips:type_name -> quantumnet.v1.CNIIPConfig
-	15, // 9: quantumnet.v1.CNIResult.routes:type_name -> quantumnet.v1.CNIRoute
-	17, // 10: quantumnet.v1.CNIGCRequest.valid:type_name -> quantumnet.v1.CNIAttachment
-	17, // 11: quantumnet.v1.CNIGCReply.removed:type_name -> quantumnet.v1.CNIAttachment
-	21, // 12: quantumnet.v1.NetworkUpdate.dns_servers:type_name -> quantumnet.v1.StringList
-	21, // 13: quantumnet.v1.NetworkUpdate.ntp_servers:type_name -> quantumnet.v1.StringList
-	21, // 14: quantumnet.v1.NetworkUpdate.routes:type_name -> quantumnet.v1.StringList
-	21, // 15: quantumnet.v1.NetworkUpdate.dns_upstream:type_name -> quantumnet.v1.StringList
-	20, // 16: quantumnet.v1.NetworkList.networks:type_name -> quantumnet.v1.Network
-	26, // 17: quantumnet.v1.PortList.ports:type_name -> quantumnet.v1.Port
-	31, // 18: quantumnet.v1.IPAMSubnet.reservations:type_name -> quantumnet.v1.IPAMReservation
-	28, // 19: quantumnet.v1.IPAMUsage.subnets:type_name -> quantumnet.v1.IPAMSubnet
-	33, // 20: quantumnet.v1.VMRequest.nics:type_name -> quantumnet.v1.VMNIC
-	35, // 21: quantumnet.v1.VMReply.ports:type_name -> quantumnet.v1.VMPort
-	37, // 22: quantumnet.v1.SecurityGroup.rules:type_name -> quantumnet.v1.SecurityGroupRule
-	38, // 23: quantumnet.v1.SecurityGroupList.groups:type_name -> quantumnet.v1.SecurityGroup
-	38, // 24: quantumnet.v1.SecurityGroupRulesReply.group:type_name -> quantumnet.v1.SecurityGroup
-	37, // 25: quantumnet.v1.SecurityGroupRulesReply.added:type_name -> quantumnet.v1.SecurityGroupRule
-	46, // 26: quantumnet.v1.Router.gateway:type_name -> quantumnet.v1.RouterGatewayInfo
-	47, // 27: quantumnet.v1.RouterGatewayInfo.chassis:type_name -> quantumnet.v1.GatewayChassis
-	45, // 28: quantumnet.v1.RouterList.routers:type_name -> quantumnet.v1.Router
-	56, // 29: quantumnet.v1.FloatingIP.forwards:type_name -> quantumnet.v1.FloatingIPForward
-	53, // 30: quantumnet.v1.FloatingIPList.floating_ips:type_name -> quantumnet.v1.FloatingIP
-	60, // 31: quantumnet.v1.LoadBalancer.listeners:type_name -> quantumnet.v1.Listener
-	61, // 32: quantumnet.v1.LoadBalancer.members:type_name -> quantumnet.v1.Member
-	62, // 33: quantumnet.v1.LoadBalancer.health_check:type_name -> quantumnet.v1.HealthCheck
-	58, // 34: quantumnet.v1.LoadBalancerList.load_balancers:type_name -> quantumnet.v1.LoadBalancer
-	60, // 35: quantumnet.v1.LoadBalancerListener.listener:type_name -> quantumnet.v1.Listener
-	62, // 36: quantumnet.v1.LoadBalancerHealthCheckSet.health_check:type_name -> quantumnet.v1.HealthCheck
-	7,  // 37: quantumnet.v1.QuantumNet.Hello:input_type -> quantumnet.v1.HelloRequest
-	9,  // 38: quantumnet.v1.QuantumNet.Status:input_type -> quantumnet.v1.StatusRequest
-	11, // 39: quantumnet.v1.QuantumNet.CNIAdd:input_type -> quantumnet.v1.CNIRequest
-	11, // 40: quantumnet.v1.QuantumNet.CNIDel:input_type -> quantumnet.v1.CNIRequest
-	11, // 41: quantumnet.v1.QuantumNet.CNICheck:input_type -> quantumnet.v1.CNIRequest
-	18, // 42: quantumnet.v1.QuantumNet.CNIGC:input_type -> quantumnet.v1.CNIGCRequest
-	20, // 43: quantumnet.v1.QuantumNet.CreateNetwork:input_type -> quantumnet.v1.Network
-	23, // 44: quantumnet.v1.QuantumNet.GetNetwork:input_type -> quantumnet.v1.NetworkRef
-	6,  // 45: quantumnet.v1.QuantumNet.ListNetworks:input_type -> quantumnet.v1.Empty
-	23, // 46: quantumnet.v1.QuantumNet.DeleteNetwork:input_type -> quantumnet.v1.NetworkRef
-	22, // 47: quantumnet.v1.QuantumNet.UpdateNetwork:input_type -> quantumnet.v1.NetworkUpdate
-	25, // 48: quantumnet.v1.QuantumNet.ListPorts:input_type -> quantumnet.v1.PortFilter
-	23, // 49: quantumnet.v1.QuantumNet.IPAMShow:input_type -> quantumnet.v1.NetworkRef
-	30, // 50: quantumnet.v1.QuantumNet.IPAMReserve:input_type -> quantumnet.v1.IPAMReserveRequest
-	32, // 51: quantumnet.v1.QuantumNet.IPAMRelease:input_type -> quantumnet.v1.IPAMReleaseRequest
-	34, // 52: quantumnet.v1.QuantumNet.VMPrepare:input_type -> quantumnet.v1.VMRequest
-	34, // 53: quantumnet.v1.QuantumNet.VMStarted:input_type -> quantumnet.v1.VMRequest
-	34, // 54: quantumnet.v1.QuantumNet.VMStopped:input_type -> quantumnet.v1.VMRequest
-	34, // 55: quantumnet.v1.QuantumNet.VMReconnect:input_type -> quantumnet.v1.VMRequest
-	34, // 56: quantumnet.v1.QuantumNet.VMMigrateIn:input_type -> quantumnet.v1.VMRequest
-	38, // 57: quantumnet.v1.QuantumNet.CreateSecurityGroup:input_type -> quantumnet.v1.SecurityGroup
-	39, // 58: quantumnet.v1.QuantumNet.GetSecurityGroup:input_type -> quantumnet.v1.SecurityGroupRef
-	6,  // 59: quantumnet.v1.QuantumNet.ListSecurityGroups:input_type -> quantumnet.v1.Empty
-	39, // 60: quantumnet.v1.QuantumNet.DeleteSecurityGroup:input_type -> quantumnet.v1.SecurityGroupRef
-	41, // 61: quantumnet.v1.QuantumNet.AddSecurityGroupRules:input_type -> quantumnet.v1.SecurityGroupRules
-	41, // 62: quantumnet.v1.QuantumNet.DeleteSecurityGroupRules:input_type -> quantumnet.v1.SecurityGroupRules
-	43, // 63: quantumnet.v1.QuantumNet.SetPortSecurityGroups:input_type -> quantumnet.v1.PortSecurityGroups
-	44, // 64: quantumnet.v1.QuantumNet.SetPortDNSName:input_type -> quantumnet.v1.PortDNSName
-	45, // 65: quantumnet.v1.QuantumNet.CreateRouter:input_type -> quantumnet.v1.Router
-	48, // 66: quantumnet.v1.QuantumNet.GetRouter:input_type -> quantumnet.v1.RouterRef
-	6,  // 67: quantumnet.v1.QuantumNet.ListRouters:input_type -> quantumnet.v1.Empty
-	48, // 68: quantumnet.v1.QuantumNet.DeleteRouter:input_type -> quantumnet.v1.RouterRef
-	50, // 69: quantumnet.v1.QuantumNet.AttachNetwork:input_type -> quantumnet.v1.RouterNetwork
-	50, // 70: quantumnet.v1.QuantumNet.DetachNetwork:input_type -> quantumnet.v1.RouterNetwork
-	51, // 71: quantumnet.v1.QuantumNet.AddRoute:input_type -> quantumnet.v1.RouterRoute
-	51, // 72: quantumnet.v1.QuantumNet.DeleteRoute:input_type -> quantumnet.v1.RouterRoute
-	52, // 73: quantumnet.v1.QuantumNet.SetRouterGateway:input_type -> quantumnet.v1.RouterGateway
-	48, // 74: quantumnet.v1.QuantumNet.ClearRouterGateway:input_type -> quantumnet.v1.RouterRef
-	53, // 75: quantumnet.v1.QuantumNet.CreateFloatingIP:input_type -> quantumnet.v1.FloatingIP
-	54, // 76: quantumnet.v1.QuantumNet.GetFloatingIP:input_type -> quantumnet.v1.FloatingIPRef
-	6,  // 77: quantumnet.v1.QuantumNet.ListFloatingIPs:input_type -> quantumnet.v1.Empty
-	54, // 78: quantumnet.v1.QuantumNet.DeleteFloatingIP:input_type -> quantumnet.v1.FloatingIPRef
-	57, // 79: quantumnet.v1.QuantumNet.AssociateFloatingIP:input_type -> quantumnet.v1.FloatingIPAssociation
-	54, // 80: quantumnet.v1.QuantumNet.DisassociateFloatingIP:input_type -> quantumnet.v1.FloatingIPRef
-	58, // 81: quantumnet.v1.QuantumNet.CreateLoadBalancer:input_type -> quantumnet.v1.LoadBalancer
-	63, // 82: quantumnet.v1.QuantumNet.GetLoadBalancer:input_type -> quantumnet.v1.LoadBalancerRef
-	6,  // 83: quantumnet.v1.QuantumNet.ListLoadBalancers:input_type -> quantumnet.v1.Empty
-	63, // 84: quantumnet.v1.QuantumNet.DeleteLoadBalancer:input_type -> quantumnet.v1.LoadBalancerRef
-	65, // 85: quantumnet.v1.QuantumNet.AddListener:input_type -> quantumnet.v1.LoadBalancerListener
-	65, // 86: quantumnet.v1.QuantumNet.DeleteListener:input_type -> quantumnet.v1.LoadBalancerListener
-	66, // 87: quantumnet.v1.QuantumNet.AddMember:input_type -> quantumnet.v1.LoadBalancerMemberRef
-	66, // 88: quantumnet.v1.QuantumNet.DeleteMember:input_type -> quantumnet.v1.LoadBalancerMemberRef
-	66, // 89: quantumnet.v1.QuantumNet.SetMemberEnabled:input_type -> quantumnet.v1.LoadBalancerMemberRef
-	67, // 90: quantumnet.v1.QuantumNet.SetHealthCheck:input_type -> quantumnet.v1.LoadBalancerHealthCheckSet
-	59, // 91: quantumnet.v1.QuantumNet.UpdateLoadBalancer:input_type -> quantumnet.v1.LoadBalancerUpdate
-	56, // 92: quantumnet.v1.QuantumNet.AddFloatingIPForward:input_type -> quantumnet.v1.FloatingIPForward
-	56, // 93: quantumnet.v1.QuantumNet.DeleteFloatingIPForward:input_type -> quantumnet.v1.FloatingIPForward
-	0,  // 94: quantumnet.v1.QuantumNet.Watch:input_type -> quantumnet.v1.WatchRequest
-	0,  // 95: quantumnet.v1.QuantumNet.WatchPorts:input_type -> quantumnet.v1.WatchRequest
-	2,  // 96: quantumnet.v1.QuantumNet.Trace:input_type -> quantumnet.v1.TraceRequest
-	5,  // 97: quantumnet.v1.QuantumNet.SetSecurityGroupLogging:input_type -> quantumnet.v1.SecurityGroupLogging
-	8,  // 98: quantumnet.v1.QuantumNet.Hello:output_type -> quantumnet.v1.HelloReply
-	10, // 99: quantumnet.v1.QuantumNet.Status:output_type -> quantumnet.v1.StatusReply
-	16, // 100: quantumnet.v1.QuantumNet.CNIAdd:output_type -> quantumnet.v1.CNIResult
-	6,  // 101: quantumnet.v1.QuantumNet.CNIDel:output_type -> quantumnet.v1.Empty
-	6,  // 102: quantumnet.v1.QuantumNet.CNICheck:output_type -> quantumnet.v1.Empty
-	19, // 103: quantumnet.v1.QuantumNet.CNIGC:output_type -> quantumnet.v1.CNIGCReply
-	20, // 104: quantumnet.v1.QuantumNet.CreateNetwork:output_type -> quantumnet.v1.Network
-	20, // 105: quantumnet.v1.QuantumNet.GetNetwork:output_type -> quantumnet.v1.Network
-	24, // 106: quantumnet.v1.QuantumNet.ListNetworks:output_type -> quantumnet.v1.NetworkList
-	6,  // 107: quantumnet.v1.QuantumNet.DeleteNetwork:output_type -> quantumnet.v1.Empty
-	20, // 108: quantumnet.v1.QuantumNet.UpdateNetwork:output_type -> quantumnet.v1.Network
-	27, // 109: quantumnet.v1.QuantumNet.ListPorts:output_type -> quantumnet.v1.PortList
-	29, // 110: quantumnet.v1.QuantumNet.IPAMShow:output_type -> quantumnet.v1.IPAMUsage
-	31, // 111: quantumnet.v1.QuantumNet.IPAMReserve:output_type -> quantumnet.v1.IPAMReservation
-	6,  // 112: quantumnet.v1.QuantumNet.IPAMRelease:output_type -> quantumnet.v1.Empty
-	36, // 113: quantumnet.v1.QuantumNet.VMPrepare:output_type -> quantumnet.v1.VMReply
-	6,  // 114: quantumnet.v1.QuantumNet.VMStarted:output_type -> quantumnet.v1.Empty
-	6,  // 115: quantumnet.v1.QuantumNet.VMStopped:output_type -> quantumnet.v1.Empty
-	6,  // 116: quantumnet.v1.QuantumNet.VMReconnect:output_type -> quantumnet.v1.Empty
-	6,  // 117: quantumnet.v1.QuantumNet.VMMigrateIn:output_type -> quantumnet.v1.Empty
-	38, // 118: quantumnet.v1.QuantumNet.CreateSecurityGroup:output_type -> quantumnet.v1.SecurityGroup
-	38, // 119: quantumnet.v1.QuantumNet.GetSecurityGroup:output_type -> quantumnet.v1.SecurityGroup
-	40, // 120: quantumnet.v1.QuantumNet.ListSecurityGroups:output_type -> quantumnet.v1.SecurityGroupList
-	6,  // 121: quantumnet.v1.QuantumNet.DeleteSecurityGroup:output_type -> quantumnet.v1.Empty
-	42, // 122: quantumnet.v1.QuantumNet.AddSecurityGroupRules:output_type -> quantumnet.v1.SecurityGroupRulesReply
-	42, // 123: quantumnet.v1.QuantumNet.DeleteSecurityGroupRules:output_type -> quantumnet.v1.SecurityGroupRulesReply
-	26, // 124: quantumnet.v1.QuantumNet.SetPortSecurityGroups:output_type -> quantumnet.v1.Port
-	26, // 125: quantumnet.v1.QuantumNet.SetPortDNSName:output_type -> quantumnet.v1.Port
-	45, // 126: quantumnet.v1.QuantumNet.CreateRouter:output_type -> quantumnet.v1.Router
-	45, // 127: quantumnet.v1.QuantumNet.GetRouter:output_type -> quantumnet.v1.Router
-	49, // 128: quantumnet.v1.QuantumNet.ListRouters:output_type -> quantumnet.v1.RouterList
-	6,  // 129: quantumnet.v1.QuantumNet.DeleteRouter:output_type -> quantumnet.v1.Empty
-	45, // 130: quantumnet.v1.QuantumNet.AttachNetwork:output_type -> quantumnet.v1.Router
-	45, // 131: quantumnet.v1.QuantumNet.DetachNetwork:output_type -> quantumnet.v1.Router
-	45, // 132: quantumnet.v1.QuantumNet.AddRoute:output_type -> quantumnet.v1.Router
-	45, // 133: quantumnet.v1.QuantumNet.DeleteRoute:output_type -> quantumnet.v1.Router
-	45, // 134: quantumnet.v1.QuantumNet.SetRouterGateway:output_type -> quantumnet.v1.Router
-	45, // 135: quantumnet.v1.QuantumNet.ClearRouterGateway:output_type -> quantumnet.v1.Router
-	53, // 136: quantumnet.v1.QuantumNet.CreateFloatingIP:output_type -> quantumnet.v1.FloatingIP
-	53, // 137: quantumnet.v1.QuantumNet.GetFloatingIP:output_type -> quantumnet.v1.FloatingIP
-	55, // 138: quantumnet.v1.QuantumNet.ListFloatingIPs:output_type -> quantumnet.v1.FloatingIPList
-	6,  // 139: quantumnet.v1.QuantumNet.DeleteFloatingIP:output_type -> quantumnet.v1.Empty
-	53, // 140: quantumnet.v1.QuantumNet.AssociateFloatingIP:output_type -> quantumnet.v1.FloatingIP
-	53, // 141: quantumnet.v1.QuantumNet.DisassociateFloatingIP:output_type -> quantumnet.v1.FloatingIP
-	58, // 142: quantumnet.v1.QuantumNet.CreateLoadBalancer:output_type -> quantumnet.v1.LoadBalancer
-	58, // 143: quantumnet.v1.QuantumNet.GetLoadBalancer:output_type -> quantumnet.v1.LoadBalancer
-	64, // 144: quantumnet.v1.QuantumNet.ListLoadBalancers:output_type -> quantumnet.v1.LoadBalancerList
-	6,  // 145: quantumnet.v1.QuantumNet.DeleteLoadBalancer:output_type -> quantumnet.v1.Empty
-	58, // 146: quantumnet.v1.QuantumNet.AddListener:output_type -> quantumnet.v1.LoadBalancer
-	58, // 147: quantumnet.v1.QuantumNet.DeleteListener:output_type -> quantumnet.v1.LoadBalancer
-	58, // 148: quantumnet.v1.QuantumNet.AddMember:output_type -> quantumnet.v1.LoadBalancer
-	58, // 149: quantumnet.v1.QuantumNet.DeleteMember:output_type -> quantumnet.v1.LoadBalancer
-	58, // 150: quantumnet.v1.QuantumNet.SetMemberEnabled:output_type -> quantumnet.v1.LoadBalancer
-	58, // 151: quantumnet.v1.QuantumNet.SetHealthCheck:output_type -> quantumnet.v1.LoadBalancer
-	58, // 152: quantumnet.v1.QuantumNet.UpdateLoadBalancer:output_type -> quantumnet.v1.LoadBalancer
-	53, // 153: quantumnet.v1.QuantumNet.AddFloatingIPForward:output_type -> quantumnet.v1.FloatingIP
-	53, // 154: quantumnet.v1.QuantumNet.DeleteFloatingIPForward:output_type -> quantumnet.v1.FloatingIP
-	1,  // 155: quantumnet.v1.QuantumNet.Watch:output_type -> quantumnet.v1.Event
-	1,  // 156: quantumnet.v1.QuantumNet.WatchPorts:output_type -> quantumnet.v1.Event
-	4,  // 157: quantumnet.v1.QuantumNet.Trace:output_type -> quantumnet.v1.TraceReply
-	38, // 158: quantumnet.v1.QuantumNet.SetSecurityGroupLogging:output_type -> quantumnet.v1.SecurityGroup
-	98, // [98:159] is the sub-list for method output_type
-	37, // [37:98] is the sub-list for method input_type
-	37, // [37:37] is the sub-list for extension type_name
-	37, // [37:37] is the sub-list for extension extendee
-	0,  // [0:37] is the sub-list for field type_name
+	3,   // 0: quantumnet.v1.Bastion.peers:type_name -> quantumnet.v1.BastionPeer
+	0,   // 1: quantumnet.v1.BastionList.bastions:type_name -> quantumnet.v1.Bastion
+	6,   // 2: quantumnet.v1.BGPStatus.neighbors:type_name -> quantumnet.v1.BGPNeighbor
+	7,   // 3: quantumnet.v1.BGPStatus.announced:type_name -> quantumnet.v1.BGPRoute
+	34,  // 4: quantumnet.v1.Event.port:type_name -> quantumnet.v1.Port
+	28,  // 5: quantumnet.v1.Event.network:type_name -> quantumnet.v1.Network
+	53,  // 6: quantumnet.v1.Event.router:type_name -> quantumnet.v1.Router
+	61,  // 7: quantumnet.v1.Event.floating_ip:type_name -> quantumnet.v1.FloatingIP
+	66,  // 8: quantumnet.v1.Event.load_balancer:type_name -> quantumnet.v1.LoadBalancer
+	11,  // 9: quantumnet.v1.TraceReply.steps:type_name -> quantumnet.v1.TraceStep
+	20,  // 10: quantumnet.v1.CNIRequest.port_mappings:type_name -> quantumnet.v1.PortMapping
+	21,  // 11: quantumnet.v1.CNIResult.interfaces:type_name -> quantumnet.v1.CNIInterface
+	22,  // 12: quantumnet.v1.CNIResult.ips:type_name -> quantumnet.v1.CNIIPConfig
+	23,  // 13: quantumnet.v1.CNIResult.routes:type_name -> quantumnet.v1.CNIRoute
+	25,  // 14: quantumnet.v1.CNIGCRequest.valid:type_name -> quantumnet.v1.CNIAttachment
+	25,  // 15: quantumnet.v1.CNIGCReply.removed:type_name -> quantumnet.v1.CNIAttachment
+	29,  // 16: quantumnet.v1.NetworkUpdate.dns_servers:type_name -> quantumnet.v1.StringList
+	29,  // 17: quantumnet.v1.NetworkUpdate.ntp_servers:type_name -> quantumnet.v1.StringList
+	29,  // 18: quantumnet.v1.NetworkUpdate.routes:type_name -> quantumnet.v1.StringList
+	29,  // 19: quantumnet.v1.NetworkUpdate.dns_upstream:type_name -> quantumnet.v1.StringList
+	28,  // 20: quantumnet.v1.NetworkList.networks:type_name -> quantumnet.v1.Network
+	34,  // 21: quantumnet.v1.PortList.ports:type_name -> quantumnet.v1.Port
+	39,  // 22: quantumnet.v1.IPAMSubnet.reservations:type_name -> quantumnet.v1.IPAMReservation
+	36,  // 23: quantumnet.v1.IPAMUsage.subnets:type_name -> quantumnet.v1.IPAMSubnet
+	41,  // 24: quantumnet.v1.VMRequest.nics:type_name -> quantumnet.v1.VMNIC
+	43,  // 25: quantumnet.v1.VMReply.ports:type_name -> quantumnet.v1.VMPort
+	45,  // 26: quantumnet.v1.SecurityGroup.rules:type_name -> quantumnet.v1.SecurityGroupRule
+	46,  // 27: quantumnet.v1.SecurityGroupList.groups:type_name -> quantumnet.v1.SecurityGroup
+	46,  // 28: quantumnet.v1.SecurityGroupRulesReply.group:type_name -> quantumnet.v1.SecurityGroup
+	45,  // 29: quantumnet.v1.SecurityGroupRulesReply.added:type_name -> quantumnet.v1.SecurityGroupRule
+	54,  // 30: quantumnet.v1.Router.gateway:type_name -> quantumnet.v1.RouterGatewayInfo
+	55,  // 31: quantumnet.v1.RouterGatewayInfo.chassis:type_name -> quantumnet.v1.GatewayChassis
+	53,  // 32: quantumnet.v1.RouterList.routers:type_name -> quantumnet.v1.Router
+	64,  // 33: quantumnet.v1.FloatingIP.forwards:type_name -> quantumnet.v1.FloatingIPForward
+	61,  // 34: quantumnet.v1.FloatingIPList.floating_ips:type_name -> quantumnet.v1.FloatingIP
+	68,  // 35: quantumnet.v1.LoadBalancer.listeners:type_name -> quantumnet.v1.Listener
+	69,  // 36: quantumnet.v1.LoadBalancer.members:type_name -> quantumnet.v1.Member
+	70,  // 37: quantumnet.v1.LoadBalancer.health_check:type_name -> quantumnet.v1.HealthCheck
+	66,  // 38: quantumnet.v1.LoadBalancerList.load_balancers:type_name -> quantumnet.v1.LoadBalancer
+	68,  // 39: quantumnet.v1.LoadBalancerListener.listener:type_name -> quantumnet.v1.Listener
+	70,  // 40: quantumnet.v1.LoadBalancerHealthCheckSet.health_check:type_name -> quantumnet.v1.HealthCheck
+	15,  // 41: quantumnet.v1.QuantumNet.Hello:input_type -> quantumnet.v1.HelloRequest
+	17,  // 42: quantumnet.v1.QuantumNet.Status:input_type -> quantumnet.v1.StatusRequest
+	19,  // 43: quantumnet.v1.QuantumNet.CNIAdd:input_type -> quantumnet.v1.CNIRequest
+	19,  // 44: quantumnet.v1.QuantumNet.CNIDel:input_type -> quantumnet.v1.CNIRequest
+	19,  // 45: quantumnet.v1.QuantumNet.CNICheck:input_type -> quantumnet.v1.CNIRequest
+	26,  // 46: quantumnet.v1.QuantumNet.CNIGC:input_type -> quantumnet.v1.CNIGCRequest
+	28,  // 47: quantumnet.v1.QuantumNet.CreateNetwork:input_type -> quantumnet.v1.Network
+	31,  // 48: quantumnet.v1.QuantumNet.GetNetwork:input_type -> quantumnet.v1.NetworkRef
+	14,  // 49: quantumnet.v1.QuantumNet.ListNetworks:input_type -> quantumnet.v1.Empty
+	31,  // 50: quantumnet.v1.QuantumNet.DeleteNetwork:input_type -> quantumnet.v1.NetworkRef
+	30,  // 51: quantumnet.v1.QuantumNet.UpdateNetwork:input_type -> quantumnet.v1.NetworkUpdate
+	33,  // 52: quantumnet.v1.QuantumNet.ListPorts:input_type -> quantumnet.v1.PortFilter
+	31,  // 53: quantumnet.v1.QuantumNet.IPAMShow:input_type -> quantumnet.v1.NetworkRef
+	38,  // 54: quantumnet.v1.QuantumNet.IPAMReserve:input_type -> quantumnet.v1.IPAMReserveRequest
+	40,  // 55: quantumnet.v1.QuantumNet.IPAMRelease:input_type -> quantumnet.v1.IPAMReleaseRequest
+	42,  // 56: quantumnet.v1.QuantumNet.VMPrepare:input_type -> quantumnet.v1.VMRequest
+	42,  // 57: quantumnet.v1.QuantumNet.VMStarted:input_type -> quantumnet.v1.VMRequest
+	42,  // 58: quantumnet.v1.QuantumNet.VMStopped:input_type -> quantumnet.v1.VMRequest
+	42,  // 59: quantumnet.v1.QuantumNet.VMReconnect:input_type -> quantumnet.v1.VMRequest
+	42,  // 60: quantumnet.v1.QuantumNet.VMMigrateIn:input_type -> quantumnet.v1.VMRequest
+	46,  // 61: quantumnet.v1.QuantumNet.CreateSecurityGroup:input_type -> quantumnet.v1.SecurityGroup
+	47,  // 62: quantumnet.v1.QuantumNet.GetSecurityGroup:input_type -> quantumnet.v1.SecurityGroupRef
+	14,  // 63: quantumnet.v1.QuantumNet.ListSecurityGroups:input_type -> quantumnet.v1.Empty
+	47,  // 64: quantumnet.v1.QuantumNet.DeleteSecurityGroup:input_type -> quantumnet.v1.SecurityGroupRef
+	49,  // 65: quantumnet.v1.QuantumNet.AddSecurityGroupRules:input_type -> quantumnet.v1.SecurityGroupRules
+	49,  // 66: quantumnet.v1.QuantumNet.DeleteSecurityGroupRules:input_type -> quantumnet.v1.SecurityGroupRules
+	51,  // 67: quantumnet.v1.QuantumNet.SetPortSecurityGroups:input_type -> quantumnet.v1.PortSecurityGroups
+	52,  // 68: quantumnet.v1.QuantumNet.SetPortDNSName:input_type -> quantumnet.v1.PortDNSName
+	53,  // 69: quantumnet.v1.QuantumNet.CreateRouter:input_type -> quantumnet.v1.Router
+	56,  // 70: quantumnet.v1.QuantumNet.GetRouter:input_type -> quantumnet.v1.RouterRef
+	14,  // 71: quantumnet.v1.QuantumNet.ListRouters:input_type -> quantumnet.v1.Empty
+	56,  // 72: quantumnet.v1.QuantumNet.DeleteRouter:input_type -> quantumnet.v1.RouterRef
+	58,  // 73: quantumnet.v1.QuantumNet.AttachNetwork:input_type -> quantumnet.v1.RouterNetwork
+	58,  // 74: quantumnet.v1.QuantumNet.DetachNetwork:input_type -> quantumnet.v1.RouterNetwork
+	59,  // 75: quantumnet.v1.QuantumNet.AddRoute:input_type -> quantumnet.v1.RouterRoute
+	59,  // 76: quantumnet.v1.QuantumNet.DeleteRoute:input_type -> quantumnet.v1.RouterRoute
+	60,  // 77: quantumnet.v1.QuantumNet.SetRouterGateway:input_type -> quantumnet.v1.RouterGateway
+	56,  // 78: quantumnet.v1.QuantumNet.ClearRouterGateway:input_type -> quantumnet.v1.RouterRef
+	61,  // 79: quantumnet.v1.QuantumNet.CreateFloatingIP:input_type -> quantumnet.v1.FloatingIP
+	62,  // 80: quantumnet.v1.QuantumNet.GetFloatingIP:input_type -> quantumnet.v1.FloatingIPRef
+	14,  // 81: quantumnet.v1.QuantumNet.ListFloatingIPs:input_type -> quantumnet.v1.Empty
+	62,  // 82: quantumnet.v1.QuantumNet.DeleteFloatingIP:input_type -> quantumnet.v1.FloatingIPRef
+	65,  // 83: quantumnet.v1.QuantumNet.AssociateFloatingIP:input_type -> quantumnet.v1.FloatingIPAssociation
+	62,  // 84: quantumnet.v1.QuantumNet.DisassociateFloatingIP:input_type -> quantumnet.v1.FloatingIPRef
+	66,  // 85: quantumnet.v1.QuantumNet.CreateLoadBalancer:input_type -> quantumnet.v1.LoadBalancer
+	71,  // 86: quantumnet.v1.QuantumNet.GetLoadBalancer:input_type -> quantumnet.v1.LoadBalancerRef
+	14,  // 87: quantumnet.v1.QuantumNet.ListLoadBalancers:input_type -> quantumnet.v1.Empty
+	71,  // 88: quantumnet.v1.QuantumNet.DeleteLoadBalancer:input_type -> quantumnet.v1.LoadBalancerRef
+	73,  // 89: quantumnet.v1.QuantumNet.AddListener:input_type -> quantumnet.v1.LoadBalancerListener
+	73,  // 90: quantumnet.v1.QuantumNet.DeleteListener:input_type -> quantumnet.v1.LoadBalancerListener
+	74,  // 91: quantumnet.v1.QuantumNet.AddMember:input_type -> quantumnet.v1.LoadBalancerMemberRef
+	74,  // 92: quantumnet.v1.QuantumNet.DeleteMember:input_type -> quantumnet.v1.LoadBalancerMemberRef
+	74,  // 93: quantumnet.v1.QuantumNet.SetMemberEnabled:input_type -> quantumnet.v1.LoadBalancerMemberRef
+	75,  // 94: quantumnet.v1.QuantumNet.SetHealthCheck:input_type -> quantumnet.v1.LoadBalancerHealthCheckSet
+	67,  // 95: quantumnet.v1.QuantumNet.UpdateLoadBalancer:input_type -> quantumnet.v1.LoadBalancerUpdate
+	64,  // 96: quantumnet.v1.QuantumNet.AddFloatingIPForward:input_type -> quantumnet.v1.FloatingIPForward
+	64,  // 97: quantumnet.v1.QuantumNet.DeleteFloatingIPForward:input_type -> quantumnet.v1.FloatingIPForward
+	8,   // 98: quantumnet.v1.QuantumNet.Watch:input_type -> quantumnet.v1.WatchRequest
+	8,   // 99: quantumnet.v1.QuantumNet.WatchPorts:input_type -> quantumnet.v1.WatchRequest
+	10,  // 100: quantumnet.v1.QuantumNet.Trace:input_type -> quantumnet.v1.TraceRequest
+	13,  // 101: quantumnet.v1.QuantumNet.SetSecurityGroupLogging:input_type -> quantumnet.v1.SecurityGroupLogging
+	0,   // 102: quantumnet.v1.QuantumNet.CreateBastion:input_type -> quantumnet.v1.Bastion
+	1,   // 103: quantumnet.v1.QuantumNet.GetBastion:input_type -> quantumnet.v1.BastionRef
+	14,  // 104: quantumnet.v1.QuantumNet.ListBastions:input_type -> quantumnet.v1.Empty
+	1,   // 105: quantumnet.v1.QuantumNet.DeleteBastion:input_type -> quantumnet.v1.BastionRef
+	3,   // 106: quantumnet.v1.QuantumNet.AddBastionPeer:input_type -> quantumnet.v1.BastionPeer
+	4,   // 107: quantumnet.v1.QuantumNet.RemoveBastionPeer:input_type -> quantumnet.v1.BastionPeerRef
+	14,  // 108: quantumnet.v1.QuantumNet.GetBGP:input_type -> quantumnet.v1.Empty
+	16,  // 109: quantumnet.v1.QuantumNet.Hello:output_type -> quantumnet.v1.HelloReply
+	18,  // 110: quantumnet.v1.QuantumNet.Status:output_type -> quantumnet.v1.StatusReply
+	24,  // 111: quantumnet.v1.QuantumNet.CNIAdd:output_type -> quantumnet.v1.CNIResult
+	14,  // 112: quantumnet.v1.QuantumNet.CNIDel:output_type -> quantumnet.v1.Empty
+	14,  // 113: quantumnet.v1.QuantumNet.CNICheck:output_type -> quantumnet.v1.Empty
+	27,  // 114: quantumnet.v1.QuantumNet.CNIGC:output_type -> quantumnet.v1.CNIGCReply
+	28,  // 115: quantumnet.v1.QuantumNet.CreateNetwork:output_type -> quantumnet.v1.Network
+	28,  // 116: quantumnet.v1.QuantumNet.GetNetwork:output_type -> quantumnet.v1.Network
+	32,  // 117: quantumnet.v1.QuantumNet.ListNetworks:output_type -> quantumnet.v1.NetworkList
+	14,  // 118: quantumnet.v1.QuantumNet.DeleteNetwork:output_type -> quantumnet.v1.Empty
+	28,  // 119: quantumnet.v1.QuantumNet.UpdateNetwork:output_type -> quantumnet.v1.Network
+	35,  // 120: quantumnet.v1.QuantumNet.ListPorts:output_type -> quantumnet.v1.PortList
+	37,  // 121: quantumnet.v1.QuantumNet.IPAMShow:output_type -> quantumnet.v1.IPAMUsage
+	39,  // 122: quantumnet.v1.QuantumNet.IPAMReserve:output_type -> quantumnet.v1.IPAMReservation
+	14,  // 123: quantumnet.v1.QuantumNet.IPAMRelease:output_type -> quantumnet.v1.Empty
+	44,  // 124: quantumnet.v1.QuantumNet.VMPrepare:output_type -> quantumnet.v1.VMReply
+	14,  // 125: quantumnet.v1.QuantumNet.VMStarted:output_type -> quantumnet.v1.Empty
+	14,  // 126: quantumnet.v1.QuantumNet.VMStopped:output_type -> quantumnet.v1.Empty
+	14,  // 127: quantumnet.v1.QuantumNet.VMReconnect:output_type -> quantumnet.v1.Empty
+	14,  // 128: quantumnet.v1.QuantumNet.VMMigrateIn:output_type -> quantumnet.v1.Empty
+	46,  // 129: quantumnet.v1.QuantumNet.CreateSecurityGroup:output_type -> quantumnet.v1.SecurityGroup
+	46,  // 130: quantumnet.v1.QuantumNet.GetSecurityGroup:output_type -> quantumnet.v1.SecurityGroup
+	48,  // 131: quantumnet.v1.QuantumNet.ListSecurityGroups:output_type -> quantumnet.v1.SecurityGroupList
+	14,  // 132: quantumnet.v1.QuantumNet.DeleteSecurityGroup:output_type -> quantumnet.v1.Empty
+	50,  // 133: quantumnet.v1.QuantumNet.AddSecurityGroupRules:output_type -> quantumnet.v1.SecurityGroupRulesReply
+	50,  // 134: quantumnet.v1.QuantumNet.DeleteSecurityGroupRules:output_type -> quantumnet.v1.SecurityGroupRulesReply
+	34,  // 135: quantumnet.v1.QuantumNet.SetPortSecurityGroups:output_type -> quantumnet.v1.Port
+	34,  // 136: quantumnet.v1.QuantumNet.SetPortDNSName:output_type -> quantumnet.v1.Port
+	53,  // 137: quantumnet.v1.QuantumNet.CreateRouter:output_type -> quantumnet.v1.Router
+	53,  // 138: quantumnet.v1.QuantumNet.GetRouter:output_type -> quantumnet.v1.Router
+	57,  // 139: quantumnet.v1.QuantumNet.ListRouters:output_type -> quantumnet.v1.RouterList
+	14,  // 140: quantumnet.v1.QuantumNet.DeleteRouter:output_type -> quantumnet.v1.Empty
+	53,  // 141: quantumnet.v1.QuantumNet.AttachNetwork:output_type -> quantumnet.v1.Router
+	53,  // 142: quantumnet.v1.QuantumNet.DetachNetwork:output_type -> quantumnet.v1.Router
+	53,  // 143: quantumnet.v1.QuantumNet.AddRoute:output_type -> quantumnet.v1.Router
+	53,  // 144: quantumnet.v1.QuantumNet.DeleteRoute:output_type -> quantumnet.v1.Router
+	53,  // 145: quantumnet.v1.QuantumNet.SetRouterGateway:output_type -> quantumnet.v1.Router
+	53,  // 146: quantumnet.v1.QuantumNet.ClearRouterGateway:output_type -> quantumnet.v1.Router
+	61,  // 147: quantumnet.v1.QuantumNet.CreateFloatingIP:output_type -> quantumnet.v1.FloatingIP
+	61,  // 148: quantumnet.v1.QuantumNet.GetFloatingIP:output_type -> quantumnet.v1.FloatingIP
+	63,  // 149: quantumnet.v1.QuantumNet.ListFloatingIPs:output_type -> quantumnet.v1.FloatingIPList
+	14,  // 150: quantumnet.v1.QuantumNet.DeleteFloatingIP:output_type -> quantumnet.v1.Empty
+	61,  // 151: quantumnet.v1.QuantumNet.AssociateFloatingIP:output_type -> quantumnet.v1.FloatingIP
+	61,  // 152: quantumnet.v1.QuantumNet.DisassociateFloatingIP:output_type -> quantumnet.v1.FloatingIP
+	66,  // 153: quantumnet.v1.QuantumNet.CreateLoadBalancer:output_type -> quantumnet.v1.LoadBalancer
+	66,  // 154: quantumnet.v1.QuantumNet.GetLoadBalancer:output_type -> quantumnet.v1.LoadBalancer
+	72,  // 155: quantumnet.v1.QuantumNet.ListLoadBalancers:output_type -> quantumnet.v1.LoadBalancerList
+	14,  // 156: quantumnet.v1.QuantumNet.DeleteLoadBalancer:output_type -> quantumnet.v1.Empty
+	66,  // 157: quantumnet.v1.QuantumNet.AddListener:output_type -> quantumnet.v1.LoadBalancer
+	66,  // 158: quantumnet.v1.QuantumNet.DeleteListener:output_type -> quantumnet.v1.LoadBalancer
+	66,  // 159: quantumnet.v1.QuantumNet.AddMember:output_type -> quantumnet.v1.LoadBalancer
+	66,  // 160: quantumnet.v1.QuantumNet.DeleteMember:output_type -> quantumnet.v1.LoadBalancer
+	66,  // 161: quantumnet.v1.QuantumNet.SetMemberEnabled:output_type -> quantumnet.v1.LoadBalancer
+	66,  // 162: quantumnet.v1.QuantumNet.SetHealthCheck:output_type -> quantumnet.v1.LoadBalancer
+	66,  // 163: quantumnet.v1.QuantumNet.UpdateLoadBalancer:output_type -> quantumnet.v1.LoadBalancer
+	61,  // 164: quantumnet.v1.QuantumNet.AddFloatingIPForward:output_type -> quantumnet.v1.FloatingIP
+	61,  // 165: quantumnet.v1.QuantumNet.DeleteFloatingIPForward:output_type -> quantumnet.v1.FloatingIP
+	9,   // 166: quantumnet.v1.QuantumNet.Watch:output_type -> quantumnet.v1.Event
+	9,   // 167: quantumnet.v1.QuantumNet.WatchPorts:output_type -> quantumnet.v1.Event
+	12,  // 168: quantumnet.v1.QuantumNet.Trace:output_type -> quantumnet.v1.TraceReply
+	46,  // 169: quantumnet.v1.QuantumNet.SetSecurityGroupLogging:output_type -> quantumnet.v1.SecurityGroup
+	0,   // 170: quantumnet.v1.QuantumNet.CreateBastion:output_type -> quantumnet.v1.Bastion
+	0,   // 171: quantumnet.v1.QuantumNet.GetBastion:output_type -> quantumnet.v1.Bastion
+	2,   // 172: quantumnet.v1.QuantumNet.ListBastions:output_type -> quantumnet.v1.BastionList
+	14,  // 173: quantumnet.v1.QuantumNet.DeleteBastion:output_type -> quantumnet.v1.Empty
+	3,   // 174: quantumnet.v1.QuantumNet.AddBastionPeer:output_type -> quantumnet.v1.BastionPeer
+	0,   // 175: quantumnet.v1.QuantumNet.RemoveBastionPeer:output_type -> quantumnet.v1.Bastion
+	5,   // 176: quantumnet.v1.QuantumNet.GetBGP:output_type -> quantumnet.v1.BGPStatus
+	109, // [109:177] is the sub-list for method output_type
+	41,  // [41:109] is the sub-list for method input_type
+	41,  // [41:41] is the sub-list for extension type_name
+	41,  // [41:41] is the sub-list for extension extendee
+	0,   // [0:41] is the sub-list for field type_name
 }
 
 func init() { file_quantumnet_proto_init() }
@@ -5348,16 +6019,16 @@ func file_quantumnet_proto_init() {
 	if File_quantumnet_proto != nil {
 		return
 	}
-	file_quantumnet_proto_msgTypes[11].OneofWrappers = []any{}
-	file_quantumnet_proto_msgTypes[22].OneofWrappers = []any{}
-	file_quantumnet_proto_msgTypes[59].OneofWrappers = []any{}
+	file_quantumnet_proto_msgTypes[19].OneofWrappers = []any{}
+	file_quantumnet_proto_msgTypes[30].OneofWrappers = []any{}
+	file_quantumnet_proto_msgTypes[67].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_quantumnet_proto_rawDesc), len(file_quantumnet_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   68,
+			NumMessages:   76,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -84,6 +84,13 @@ const (
 	QuantumNet_WatchPorts_FullMethodName               = "/quantumnet.v1.QuantumNet/WatchPorts"
 	QuantumNet_Trace_FullMethodName                    = "/quantumnet.v1.QuantumNet/Trace"
 	QuantumNet_SetSecurityGroupLogging_FullMethodName  = "/quantumnet.v1.QuantumNet/SetSecurityGroupLogging"
+	QuantumNet_CreateBastion_FullMethodName            = "/quantumnet.v1.QuantumNet/CreateBastion"
+	QuantumNet_GetBastion_FullMethodName               = "/quantumnet.v1.QuantumNet/GetBastion"
+	QuantumNet_ListBastions_FullMethodName             = "/quantumnet.v1.QuantumNet/ListBastions"
+	QuantumNet_DeleteBastion_FullMethodName            = "/quantumnet.v1.QuantumNet/DeleteBastion"
+	QuantumNet_AddBastionPeer_FullMethodName           = "/quantumnet.v1.QuantumNet/AddBastionPeer"
+	QuantumNet_RemoveBastionPeer_FullMethodName        = "/quantumnet.v1.QuantumNet/RemoveBastionPeer"
+	QuantumNet_GetBGP_FullMethodName                   = "/quantumnet.v1.QuantumNet/GetBGP"
 )
 
 // QuantumNetClient is the client API for QuantumNet service.
@@ -180,6 +187,18 @@ type QuantumNetClient interface {
 	Trace(ctx context.Context, in *TraceRequest, opts ...grpc.CallOption) (*TraceReply, error)
 	// SetSecurityGroupLogging turns logging of a group's drops on or off.
 	SetSecurityGroupLogging(ctx context.Context, in *SecurityGroupLogging, opts ...grpc.CallOption) (*SecurityGroup, error)
+	// WireGuard bastions: an operator's way into tenant networks through a
+	// router's active gateway chassis.
+	CreateBastion(ctx context.Context, in *Bastion, opts ...grpc.CallOption) (*Bastion, error)
+	GetBastion(ctx context.Context, in *BastionRef, opts ...grpc.CallOption) (*Bastion, error)
+	ListBastions(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*BastionList, error)
+	DeleteBastion(ctx context.Context, in *BastionRef, opts ...grpc.CallOption) (*Empty, error)
+	// AddBastionPeer: without a public key one is generated and the reply's
+	// config (a wg-quick file) carries the private key, once; it is never stored.
+	AddBastionPeer(ctx context.Context, in *BastionPeer, opts ...grpc.CallOption) (*BastionPeer, error)
+	RemoveBastionPeer(ctx context.Context, in *BastionPeerRef, opts ...grpc.CallOption) (*Bastion, error)
+	// BGP: this daemon's speaker, its neighbours and what it announces.
+	GetBGP(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*BGPStatus, error)
 }
 
 type quantumNetClient struct {
@@ -818,6 +837,76 @@ func (c *quantumNetClient) SetSecurityGroupLogging(ctx context.Context, in *Secu
 	return out, nil
 }
 
+func (c *quantumNetClient) CreateBastion(ctx context.Context, in *Bastion, opts ...grpc.CallOption) (*Bastion, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Bastion)
+	err := c.cc.Invoke(ctx, QuantumNet_CreateBastion_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *quantumNetClient) GetBastion(ctx context.Context, in *BastionRef, opts ...grpc.CallOption) (*Bastion, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Bastion)
+	err := c.cc.Invoke(ctx, QuantumNet_GetBastion_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *quantumNetClient) ListBastions(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*BastionList, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BastionList)
+	err := c.cc.Invoke(ctx, QuantumNet_ListBastions_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *quantumNetClient) DeleteBastion(ctx context.Context, in *BastionRef, opts ...grpc.CallOption) (*Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, QuantumNet_DeleteBastion_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *quantumNetClient) AddBastionPeer(ctx context.Context, in *BastionPeer, opts ...grpc.CallOption) (*BastionPeer, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BastionPeer)
+	err := c.cc.Invoke(ctx, QuantumNet_AddBastionPeer_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *quantumNetClient) RemoveBastionPeer(ctx context.Context, in *BastionPeerRef, opts ...grpc.CallOption) (*Bastion, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Bastion)
+	err := c.cc.Invoke(ctx, QuantumNet_RemoveBastionPeer_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *quantumNetClient) GetBGP(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*BGPStatus, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BGPStatus)
+	err := c.cc.Invoke(ctx, QuantumNet_GetBGP_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // QuantumNetServer is the server API for QuantumNet service.
 // All implementations must embed UnimplementedQuantumNetServer
 // for forward compatibility.
@@ -912,6 +1001,18 @@ type QuantumNetServer interface {
 	Trace(context.Context, *TraceRequest) (*TraceReply, error)
 	// SetSecurityGroupLogging turns logging of a group's drops on or off.
 	SetSecurityGroupLogging(context.Context, *SecurityGroupLogging) (*SecurityGroup, error)
+	// WireGuard bastions: an operator's way into tenant networks through a
+	// router's active gateway chassis.
+	CreateBastion(context.Context, *Bastion) (*Bastion, error)
+	GetBastion(context.Context, *BastionRef) (*Bastion, error)
+	ListBastions(context.Context, *Empty) (*BastionList, error)
+	DeleteBastion(context.Context, *BastionRef) (*Empty, error)
+	// AddBastionPeer: without a public key one is generated and the reply's
+	// config (a wg-quick file) carries the private key, once; it is never stored.
+	AddBastionPeer(context.Context, *BastionPeer) (*BastionPeer, error)
+	RemoveBastionPeer(context.Context, *BastionPeerRef) (*Bastion, error)
+	// BGP: this daemon's speaker, its neighbours and what it announces.
+	GetBGP(context.Context, *Empty) (*BGPStatus, error)
 	mustEmbedUnimplementedQuantumNetServer()
 }
 
@@ -1104,6 +1205,27 @@ func (UnimplementedQuantumNetServer) Trace(context.Context, *TraceRequest) (*Tra
 }
 func (UnimplementedQuantumNetServer) SetSecurityGroupLogging(context.Context, *SecurityGroupLogging) (*SecurityGroup, error) {
 	return nil, status.Error(codes.Unimplemented, "method SetSecurityGroupLogging not implemented")
+}
+func (UnimplementedQuantumNetServer) CreateBastion(context.Context, *Bastion) (*Bastion, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateBastion not implemented")
+}
+func (UnimplementedQuantumNetServer) GetBastion(context.Context, *BastionRef) (*Bastion, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetBastion not implemented")
+}
+func (UnimplementedQuantumNetServer) ListBastions(context.Context, *Empty) (*BastionList, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListBastions not implemented")
+}
+func (UnimplementedQuantumNetServer) DeleteBastion(context.Context, *BastionRef) (*Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteBastion not implemented")
+}
+func (UnimplementedQuantumNetServer) AddBastionPeer(context.Context, *BastionPeer) (*BastionPeer, error) {
+	return nil, status.Error(codes.Unimplemented, "method AddBastionPeer not implemented")
+}
+func (UnimplementedQuantumNetServer) RemoveBastionPeer(context.Context, *BastionPeerRef) (*Bastion, error) {
+	return nil, status.Error(codes.Unimplemented, "method RemoveBastionPeer not implemented")
+}
+func (UnimplementedQuantumNetServer) GetBGP(context.Context, *Empty) (*BGPStatus, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetBGP not implemented")
 }
 func (UnimplementedQuantumNetServer) mustEmbedUnimplementedQuantumNetServer() {}
 func (UnimplementedQuantumNetServer) testEmbeddedByValue()                    {}
@@ -2210,6 +2332,132 @@ func _QuantumNet_SetSecurityGroupLogging_Handler(srv interface{}, ctx context.Co
 	return interceptor(ctx, in, info, handler)
 }
 
+func _QuantumNet_CreateBastion_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(Bastion)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuantumNetServer).CreateBastion(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuantumNet_CreateBastion_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuantumNetServer).CreateBastion(ctx, req.(*Bastion))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QuantumNet_GetBastion_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BastionRef)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuantumNetServer).GetBastion(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuantumNet_GetBastion_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuantumNetServer).GetBastion(ctx, req.(*BastionRef))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QuantumNet_ListBastions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(Empty)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuantumNetServer).ListBastions(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuantumNet_ListBastions_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuantumNetServer).ListBastions(ctx, req.(*Empty))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QuantumNet_DeleteBastion_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BastionRef)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuantumNetServer).DeleteBastion(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuantumNet_DeleteBastion_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuantumNetServer).DeleteBastion(ctx, req.(*BastionRef))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QuantumNet_AddBastionPeer_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BastionPeer)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuantumNetServer).AddBastionPeer(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuantumNet_AddBastionPeer_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuantumNetServer).AddBastionPeer(ctx, req.(*BastionPeer))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QuantumNet_RemoveBastionPeer_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BastionPeerRef)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuantumNetServer).RemoveBastionPeer(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuantumNet_RemoveBastionPeer_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuantumNetServer).RemoveBastionPeer(ctx, req.(*BastionPeerRef))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QuantumNet_GetBGP_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(Empty)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuantumNetServer).GetBGP(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuantumNet_GetBGP_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuantumNetServer).GetBGP(ctx, req.(*Empty))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // QuantumNet_ServiceDesc is the grpc.ServiceDesc for QuantumNet service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -2452,6 +2700,34 @@ var QuantumNet_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SetSecurityGroupLogging",
 			Handler:    _QuantumNet_SetSecurityGroupLogging_Handler,
+		},
+		{
+			MethodName: "CreateBastion",
+			Handler:    _QuantumNet_CreateBastion_Handler,
+		},
+		{
+			MethodName: "GetBastion",
+			Handler:    _QuantumNet_GetBastion_Handler,
+		},
+		{
+			MethodName: "ListBastions",
+			Handler:    _QuantumNet_ListBastions_Handler,
+		},
+		{
+			MethodName: "DeleteBastion",
+			Handler:    _QuantumNet_DeleteBastion_Handler,
+		},
+		{
+			MethodName: "AddBastionPeer",
+			Handler:    _QuantumNet_AddBastionPeer_Handler,
+		},
+		{
+			MethodName: "RemoveBastionPeer",
+			Handler:    _QuantumNet_RemoveBastionPeer_Handler,
+		},
+		{
+			MethodName: "GetBGP",
+			Handler:    _QuantumNet_GetBGP_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
