@@ -173,7 +173,8 @@ else e.setAttribute(k, v === true ? "" : v);
 }
 }
 function clip(str, n) { str = str || ""; return str.length > n ? str.slice(0, n - 1) + "…" : str; }
-function cmp(a, b) { return a < b ? -1 : a > b ? 1 : 0; }
+const collator = new Intl.Collator(undefined, { numeric: true });
+function cmp(a, b) { return collator.compare(a || "", b || ""); }
 function sorted(m) { return [...m.values()].sort((a, b) => cmp(a.name || a.address, b.name || b.address)); }
 const PW = 132, PH = 30, NW = 170, NH = 38, RW = 150, RH = 36, EW = 170, EH = 36;
 const Y_EXT = 20, Y_ROUTER = 110, Y_NET = 200, PORT_GAP = 8, COL_W = PW + 30, MAX_KIDS = 200;
@@ -250,7 +251,7 @@ let x = 20, bottom = Y_NET + NH;
 const y0 = Y_NET + NH + 36;
 for (const name of order) {
 const all = kidsOf.get(name), kids = all.slice(0, MAX_KIDS);
-const cols = kids.length <= 12 ? 1 : kids.length <= 36 ? 2 : kids.length <= 90 ? 3 : 4;
+const cols = Math.min(4, Math.ceil(kids.length / 30)) || 1;
 const rows = Math.ceil(kids.length / cols);
 const w = Math.max(NW, cols * COL_W);
 put("network", name, S.networks.get(name), x, Y_NET, NW, NH);
@@ -416,9 +417,9 @@ zoomAt(r.width / 2, r.height / 2, f);
 }
 function fit() {
 const r = $("#topology").getBoundingClientRect();
-const k = Math.max(0.4, Math.min(1, (r.width - 20) / (view.w || 1), (r.height - 20) / (view.h || 1)));
+const k = Math.max(0.25, Math.min(1, (r.width - 20) / (view.w || 1), (r.height - 20) / (view.h || 1)));
 view.k = k;
-view.x = Math.max(10, (r.width - view.w * k) / 2);
+view.x = (r.width - view.w * k) / 2;
 view.y = 10;
 applyView();
 }
@@ -581,6 +582,7 @@ h("button", { type: "button", class: "delete", "aria-label": "Delete rule " + r.
 }
 function selectGroup(name) {
 sgSel = name;
+history.replaceState(null, "", "#sg/" + enc(name));
 editing = "";
 $("#rule-error").textContent = "";
 for (const li of document.querySelectorAll("#sg-list li[data-group]")) li.setAttribute("aria-selected", li.dataset.group === name ? "true" : "false");
@@ -687,6 +689,7 @@ $("#tab-" + t).tabIndex = on ? 0 : -1;
 $("#view-" + t).hidden = !on;
 }
 if (which === "sg") refreshGroupsSoon();
+history.replaceState(null, "", which === "sg" ? "#sg" + (sgSel ? "/" + enc(sgSel) : "") : location.pathname + location.search);
 if (which === "topology" && !view.fitted) render();
 }
 function init() {
@@ -710,6 +713,8 @@ if (e.key === "Escape" && sel && !e.target.matches("input.edit-text")) unselect(
 });
 initSG();
 renderPresets();
+const m = /^#sg(?:\/(.+))?$/.exec(location.hash);
+if (m) { sgSel = m[1] ? decodeURIComponent(m[1]) : ""; showTab("sg"); }
 start();
 }
 async function start() {

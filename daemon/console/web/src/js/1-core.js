@@ -216,5 +216,6 @@ function setAttrs(e, attrs) {
 }
 
 function clip(str, n) { str = str || ""; return str.length > n ? str.slice(0, n - 1) + "…" : str; }
-function cmp(a, b) { return a < b ? -1 : a > b ? 1 : 0; }
+const collator = new Intl.Collator(undefined, { numeric: true });
+function cmp(a, b) { return collator.compare(a || "", b || ""); }
 function sorted(m) { return [...m.values()].sort((a, b) => cmp(a.name || a.address, b.name || b.address)); }

@@ -86,7 +86,7 @@ function layout(v) {
   const y0 = Y_NET + NH + 36;
   for (const name of order) {
     const all = kidsOf.get(name), kids = all.slice(0, MAX_KIDS);
-    const cols = kids.length <= 12 ? 1 : kids.length <= 36 ? 2 : kids.length <= 90 ? 3 : 4;
+    const cols = Math.min(4, Math.ceil(kids.length / 30)) || 1;
     const rows = Math.ceil(kids.length / cols);
     const w = Math.max(NW, cols * COL_W);
     put("network", name, S.networks.get(name), x, Y_NET, NW, NH);
@@ -264,12 +264,13 @@ function zoomCentre(f) {
   zoomAt(r.width / 2, r.height / 2, f);
 }
 
-// fit shows the whole drawing when it is readable that small, else its top left.
+// fit shows the whole drawing, down to a quarter of its size; a larger one
+// is centred (its routers and external networks are in the middle).
 function fit() {
   const r = $("#topology").getBoundingClientRect();
-  const k = Math.max(0.4, Math.min(1, (r.width - 20) / (view.w || 1), (r.height - 20) / (view.h || 1)));
+  const k = Math.max(0.25, Math.min(1, (r.width - 20) / (view.w || 1), (r.height - 20) / (view.h || 1)));
   view.k = k;
-  view.x = Math.max(10, (r.width - view.w * k) / 2);
+  view.x = (r.width - view.w * k) / 2;
   view.y = 10;
   applyView();
 }

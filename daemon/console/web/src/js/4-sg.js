@@ -51,6 +51,7 @@ function ruleItem(r) {
 
 function selectGroup(name) {
   sgSel = name;
+  history.replaceState(null, "", "#sg/" + enc(name));
   editing = "";
   $("#rule-error").textContent = "";
   for (const li of document.querySelectorAll("#sg-list li[data-group]")) li.setAttribute("aria-selected", li.dataset.group === name ? "true" : "false");

@@ -7,6 +7,7 @@ function showTab(which) {
     $("#view-" + t).hidden = !on;
   }
   if (which === "sg") refreshGroupsSoon();
+  history.replaceState(null, "", which === "sg" ? "#sg" + (sgSel ? "/" + enc(sgSel) : "") : location.pathname + location.search);
   if (which === "topology" && !view.fitted) render();
 }
 
@@ -31,6 +32,9 @@ function init() {
   });
   initSG();
   renderPresets();
+  // #sg opens the editor, #sg/NAME with that group selected.
+  const m = /^#sg(?:\/(.+))?$/.exec(location.hash);
+  if (m) { sgSel = m[1] ? decodeURIComponent(m[1]) : ""; showTab("sg"); }
   start();
 }
 
