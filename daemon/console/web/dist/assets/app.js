@@ -349,7 +349,9 @@ const vp = svg.querySelector("#vp");
 const edges = s("g", { class: "edges" }), nodes = s("g", { class: "nodes" });
 for (const e of L.edges) if (drawn(e.from) && drawn(e.to)) edges.append(s("path", { class: e.cls || "edge", d: e.d, "data-from": e.from, "data-to": e.to }));
 let refocus = null;
-for (const b of L.boxes) {
+const rank = { external: 0, router: 1 };
+const boxes = L.boxes.map((b, i) => [rank[b.kind] ?? 2, i, b]).sort((a, b) => a[0] - b[0] || a[1] - b[1]).map((x) => x[2]);
+for (const b of boxes) {
 if (!drawn(b.kind + ":" + b.name)) continue;
 const g = nodeEl(b);
 if (b.kind + ":" + b.name === focusKey) refocus = g;
