@@ -9,12 +9,14 @@ function renderSG() {
   const focusName = document.activeElement && document.activeElement.closest && document.activeElement.closest("#sg-list li") ? document.activeElement.dataset.group : null;
   ul.replaceChildren(...groups.map((g) => h("li", {
     "data-group": g.name, tabindex: 0, role: "option", "aria-selected": g.name === sgSel ? "true" : "false",
-    "aria-label": g.name + ", " + arr(g.ports).length + " members, " + arr(g.rules).length + " rules",
-  }, h("span", { text: g.name }), h("span", { class: "count", text: arr(g.ports).length + " members" }))));
+    "aria-label": g.name + ", " + plural(arr(g.ports).length, "member") + ", " + plural(arr(g.rules).length, "rule"),
+  }, h("span", { text: g.name }), h("span", { class: "count", text: plural(arr(g.ports).length, "member") }))));
   if (!groups.length) ul.append(h("li", { class: "muted", text: "No security groups." }));
   if (focusName) { const li = groupItem(focusName); if (li) li.focus(); }
   renderGroup();
 }
+
+function plural(n, word) { return n + " " + word + (n === 1 ? "" : "s"); }
 
 function groupItem(name) {
   for (const li of document.querySelectorAll("#sg-list li[data-group]")) if (li.dataset.group === name) return li;
