@@ -241,6 +241,18 @@ function initSVG(host) {
     const g = e.target.closest && e.target.closest("g.node");
     if (g && (e.key === "Enter" || e.key === " ")) { e.preventDefault(); select(g.dataset.kind, g.dataset.name); }
   });
+  // A node reached with Tab is brought into view.
+  svg.addEventListener("focusin", (e) => {
+    const g = e.target.closest && e.target.closest("g.node");
+    if (!g) return;
+    const r = svg.getBoundingClientRect(), b = g.getBoundingClientRect(), m = 20;
+    let dx = 0, dy = 0;
+    if (b.left < r.left + m) dx = r.left + m - b.left;
+    else if (b.right > r.right - m) dx = r.right - m - b.right;
+    if (b.top < r.top + m) dy = r.top + m - b.top;
+    else if (b.bottom > r.bottom - m) dy = r.bottom - m - b.bottom;
+    if (dx || dy) { view.x += dx; view.y += dy; applyView(); }
+  });
   svg.addEventListener("wheel", (e) => {
     e.preventDefault();
     const r = svg.getBoundingClientRect();
