@@ -199,7 +199,9 @@ func (f *fakeAPI) events(w http.ResponseWriter, r *http.Request) {
 	f.mu.Unlock()
 	w.(http.Flusher).Flush()
 	for _, ev := range later {
-		time.Sleep(100 * time.Millisecond)
+		if ev.Type != "snapshot" && ev.Type != "synced" {
+			time.Sleep(100 * time.Millisecond) // one change at a time, after the page drew
+		}
 		send(ev)
 		w.(http.Flusher).Flush()
 	}
