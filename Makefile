@@ -11,7 +11,7 @@ DEB_DIR ?= dist
 # completions and man pages; PKG_STRICT=0 makes that a warning (none installed).
 PKG_STRICT ?= 1
 
-.PHONY: help deps build test test-unit test-integration test-e2e bench bench-sg bench-smoke lint generate check-generated \
+.PHONY: help deps build test test-unit test-integration test-e2e bench bench-sg bench-smoke lint generate console check-generated \
         sandbox-up sandbox-down sandbox-status demo install uninstall deb clean crossings fuzz
 
 help: ## list the targets
@@ -96,6 +96,9 @@ lint: ## gofmt and go vet
 
 generate: ## regenerate libovsdb models and protobuf code
 	$(GO) generate ./pkg/...
+
+console: ## rebuild the web console's page (daemon/console/web/dist) from its source (daemon/console/web/src)
+	$(GO) run ./daemon/console/web/build
 
 check-generated: ## fail if generated code differs from what its schema/proto produce
 	@scripts/check-generated.sh

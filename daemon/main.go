@@ -127,7 +127,7 @@ type parts struct {
 }
 
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
-	obs := newObservability(cfg) // [http]: metrics, health (daemon/observe.go)
+	obs := newObservability(cfg) // [http]: metrics, health, the web console (daemon/observe.go)
 	p, err := wire(ctx, cfg, log)
 	if err != nil {
 		return err

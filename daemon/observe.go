@@ -7,6 +7,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/quantumnet/quantumnet/daemon/config"
+	"github.com/quantumnet/quantumnet/daemon/console"
 	"github.com/quantumnet/quantumnet/daemon/httpapi"
 	"github.com/quantumnet/quantumnet/daemon/metrics"
 	"github.com/quantumnet/quantumnet/pkg/api"
@@ -65,6 +66,9 @@ func (o *observability) start(ctx context.Context, p *parts, log *slog.Logger) (
 		return nil, err
 	}
 	h.Handle("GET /metrics", o.m.Handler())
+	if err := o.mountConsole(ctx, h, p, log); err != nil {
+		return nil, err
+	}
 	errc := make(chan error, 1)
 	go func() { // only a failure: the end of ctx is the daemon's own
 		if err := h.Serve(ctx); err != nil {
@@ -72,6 +76,24 @@ func (o *observability) start(ctx context.Context, p *parts, log *slog.Logger) (
 		}
 	}()
 	return errc, nil
+}
+
+// mountConsole mounts the web console ([http] console) on the listener.
+func (o *observability) mountConsole(ctx context.Context, h *httpapi.Server, p *parts, log *slog.Logger) error {
+	if !o.cfg.Console {
+		return nil
+	}
+	opts := console.Options{Server: p.server, Chassis: p.attach.Chassis, Secure: h.TLS(), Done: ctx,
+		Log: log.With("component", "console")}
+	if h.HasToken() {
+		opts.TokenMatches = h.TokenMatches
+	}
+	c, err := console.New(opts)
+	if err != nil {
+		return err
+	}
+	c.Mount(h.Handle)
+	return nil
 }
 
 // pools are every network's IPAM pools, read at scrape time.

@@ -38,5 +38,12 @@ for f in quantumnet.pb.go quantumnet_grpc.pb.go; do
 		fail=1
 	fi
 done
+# the web console's page: dist/ as make console builds it from src/.
+mkdir -p "$tmp/console" && cp -r daemon/console/web/src "$tmp/console/src"
+go run ./daemon/console/web/build -dir "$tmp/console" >/dev/null
+if ! diff -r "$tmp/console/dist" daemon/console/web/dist >/dev/null; then
+	echo "check-generated: daemon/console/web/dist is stale: run 'make console'" >&2
+	fail=1
+fi
 [ "$fail" = 0 ] && echo "check-generated: generated code is up to date"
 exit "$fail"

@@ -401,15 +401,20 @@ upstream = []
 resolver = true
 
 [http]
-# The opt-in HTTP listener: /metrics (Prometheus), /healthz, /readyz (and,
-# later, the web console). Off unless listen is set. On a loopback address
-# it needs nothing else; on any other address (other hosts can reach it)
-# tls_cert, tls_key and token_file are required, and every request but
-# /healthz must carry "Authorization: Bearer <the file's token>".
+# The opt-in HTTP listener: /metrics (Prometheus), /healthz, /readyz and,
+# with console = true, the web console at /console/. Off unless listen is
+# set. On a loopback address it needs nothing else; on any other address
+# (other hosts can reach it) tls_cert, tls_key and token_file are required,
+# and every request but /healthz must carry "Authorization: Bearer <the
+# file's token>" (the console's pages: its login cookie).
 # listen = "127.0.0.1:9476"
 # tls_cert = "/etc/quantumnet/http/cert.pem"
 # tls_key = "/etc/quantumnet/http/key.pem"
 # token_file = "/etc/quantumnet/http/token"
+# The web console (live topology, security group editor) at
+# http://LISTEN/console/; needs listen. Off a loopback address open
+# https://HOST:PORT/console/login?token=<the token> once (it sets a cookie).
+# console = false
 
 [libvirt]
 # The daemon follows domain lifecycle events here: the ports and addresses of

@@ -8,8 +8,7 @@ import (
 	"strings"
 )
 
-// HTTP is the opt-in HTTP listener: metrics, health and (later) the web
-// console. Off unless Listen is set; on anything but a loopback address it
+// HTTP is the opt-in HTTP listener: metrics, health and the web console. Off unless Listen is set; on anything but a loopback address it
 // needs TLS and a bearer token.
 type HTTP struct {
 	// Listen is HOST:PORT ("127.0.0.1:9476", "[::1]:9476"; "" : off). HOST
@@ -22,6 +21,9 @@ type HTTP struct {
 	// TokenFile holds the bearer token every request but /healthz must
 	// carry (Authorization: Bearer TOKEN); "" : none (loopback only).
 	TokenFile string `toml:"token_file"`
+	// Console serves the web console (daemon/console) under /console/ on
+	// the listener; it needs Listen.
+	Console bool `toml:"console"`
 }
 
 // Enabled reports whether the listener is on.
@@ -56,6 +58,9 @@ func (c *Config) validateHTTP() error {
 		}
 	}
 	if !h.Enabled() {
+		if h.Console {
+			return fmt.Errorf("http.console: needs http.listen (the console is served on the HTTP listener, e.g. listen = \"127.0.0.1:9476\")")
+		}
 		return nil
 	}
 	host, port, err := net.SplitHostPort(h.Listen)

@@ -66,3 +66,20 @@ func TestHTTPRefusals(t *testing.T) {
 		t.Error("192.0.2.1 counted as loopback")
 	}
 }
+
+// TestHTTPConsole: console needs listen (the error names http.console);
+// with listen it is on.
+func TestHTTPConsole(t *testing.T) {
+	c := Defaults()
+	if err := Parse("[http]\nconsole = true\n", &c); err == nil || !strings.Contains(err.Error(), "http.console") {
+		t.Errorf("console without listen: %v, want an error naming http.console", err)
+	}
+	c = Defaults()
+	if err := Parse("[http]\nlisten = \"127.0.0.1:9476\"\nconsole = true\n", &c); err != nil || !c.HTTP.Console {
+		t.Errorf("console with listen: %v, console %v", err, c.HTTP.Console)
+	}
+	c = Defaults()
+	if err := Parse("[http]\nconsole = false\n", &c); err != nil {
+		t.Errorf("console = false without listen: %v", err)
+	}
+}

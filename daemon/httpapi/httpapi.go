@@ -1,8 +1,9 @@
 // Package httpapi is quantumnetd's opt-in HTTP listener ([http] in the
 // config): /healthz, /readyz and whatever other packages mount on its mux
 // (/metrics, the web console). Off a loopback address it serves TLS only
-// and every request but /healthz needs the bearer token; it only reads,
-// the unix socket stays the way to write.
+// and every request but /healthz needs the bearer token (or, under
+// /console/, the console's login cookie). Only the web console writes, and
+// only when turned on ([http] console), behind its own CSRF check.
 package httpapi
 
 import (
@@ -110,15 +111,40 @@ func (s *Server) ServeOn(ctx context.Context, l net.Listener) error {
 	return nil
 }
 
+// ConsoleCookie is the web console's login cookie: it carries the token
+// (a browser cannot send a header on a page load), set by
+// /console/login?token=T, and is accepted under /console/ only.
+const ConsoleCookie = "qn_console"
+
+// TokenMatches reports whether t is the listener's token (false when it
+// has none).
+func (s *Server) TokenMatches(t string) bool {
+	return s.token != nil && subtle.ConstantTimeCompare([]byte(t), s.token) == 1
+}
+
+// HasToken reports whether the listener asks for a token.
+func (s *Server) HasToken() bool { return s.token != nil }
+
+// TLS reports whether the listener serves HTTPS.
+func (s *Server) TLS() bool { return s.tls != nil }
+
 // authorize asks for the bearer token, when there is one, on every path
-// but /healthz (a liveness probe needs no secret, and says nothing).
+// but /healthz (a liveness probe needs no secret, and says nothing) and
+// /console/login (it checks the token itself); under /console/ the login
+// cookie does as well as the header.
 func (s *Server) authorize(h http.Handler) http.Handler {
 	if s.token == nil {
 		return h
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if r.URL.Path != "/healthz" && (!ok || subtle.ConstantTimeCompare([]byte(got), s.token) != 1) {
+		if !ok && strings.HasPrefix(r.URL.Path, "/console/") {
+			if c, err := r.Cookie(ConsoleCookie); err == nil {
+				got, ok = c.Value, true
+			}
+		}
+		open := r.URL.Path == "/healthz" || r.URL.Path == "/console/login"
+		if !open && (!ok || !s.TokenMatches(got)) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="quantumnetd"`)
 			http.Error(w, "unauthorized", http.StatusUnauthorized)
 			return

@@ -43,6 +43,7 @@ func serve(t *testing.T, token string, ready bool) string {
 		t.Fatal(err)
 	}
 	s.Handle("GET /extra", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "mounted") }))
+	s.Handle("GET /console/", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "console") }))
 	l, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		t.Fatal(err)
@@ -168,5 +169,35 @@ func TestTLS(t *testing.T) {
 			t.Error("plain HTTP served with TLS configured")
 		}
 		resp.Body.Close()
+	}
+}
+
+// TestConsoleCookie: the console's login cookie stands for the token under
+// /console/ only; /console/login is open (it checks the token itself).
+func TestConsoleCookie(t *testing.T) {
+	base := serve(t, "s3cret", true)
+	for _, tc := range []struct {
+		path, cookie string
+		want         int
+	}{
+		{"/console/", "s3cret", 200},
+		{"/console/api/state", "wrong", 401},
+		{"/console/", "", 401},
+		{"/extra", "s3cret", 401},
+		{"/readyz", "s3cret", 401},
+		{"/console/login", "", 200}, // reaches the handler
+	} {
+		req, _ := http.NewRequest("GET", base+tc.path, nil)
+		if tc.cookie != "" {
+			req.AddCookie(&http.Cookie{Name: ConsoleCookie, Value: tc.cookie})
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("%s with cookie %q: %d, want %d", tc.path, tc.cookie, resp.StatusCode, tc.want)
+		}
 	}
 }

@@ -57,6 +57,8 @@ type DaemonConfig struct {
 	NoLibvirt bool
 	// HTTPListen is [http] listen ("": the listener is off).
 	HTTPListen string
+	// Console turns on the web console ([http] console; needs HTTPListen).
+	Console bool
 	// Extra is more TOML, appended.
 	Extra string
 	// Wrap runs the daemon through a command: ip netns exec NS, or
@@ -105,6 +107,9 @@ func (c DaemonConfig) TOML() string {
 	}
 	if c.HTTPListen != "" {
 		fmt.Fprintf(&b, "[http]\nlisten = %q\n", c.HTTPListen)
+		if c.Console {
+			b.WriteString("console = true\n")
+		}
 	}
 	return b.String() + c.Extra
 }

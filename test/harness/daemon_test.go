@@ -26,10 +26,10 @@ func TestDaemonConfigTOML(t *testing.T) {
 			}},
 		{"sandbox", DaemonConfig{Dir: "/tmp/qnd2", NB: "unix:/s/nb.sock", SB: "unix:/s/sb.sock", OVS: "unix:/s/db.sock", Chassis: "chassis-e2e",
 			DatapathType: "netdev", Socket: "/tmp/qnd2/q.sock", LogLevel: "debug", ReadyTimeout: "15s", Extra: "[dns]\nupstream = [\"192.0.2.53\"]\n",
-			HTTPListen: "127.0.0.1:9476"}, true,
+			HTTPListen: "127.0.0.1:9476", Console: true}, true,
 			func(t *testing.T, got config.Config) {
 				if got.Daemon.ReadyTimeout.Duration != 15*time.Second || got.Chassis.DatapathType != "netdev" || len(got.DNS.Upstream) != 1 ||
-					got.HTTP.Listen != "127.0.0.1:9476" {
+					got.HTTP.Listen != "127.0.0.1:9476" || !got.HTTP.Console {
 					t.Errorf("ready timeout, datapath, http listen or extra TOML lost: %+v", got)
 				}
 			}},

@@ -1,0 +1,727 @@
+"use strict";
+const API = "/console/api";
+const SVGNS = "http://www.w3.org/2000/svg";
+const $ = (sel) => document.querySelector(sel);
+const arr = (v) => (Array.isArray(v) ? v : []);
+const S = {
+networks: new Map(), routers: new Map(), fips: new Map(), ports: new Map(),
+lbs: new Map(), sgs: new Map(), chassis: "", presets: [],
+};
+const KIND_MAP = { port: "ports", network: "networks", router: "routers", floating_ip: "fips", load_balancer: "lbs" };
+const EV_FIELD = { port: "port", network: "network", router: "router", floating_ip: "floating_ip", load_balancer: "load_balancer" };
+const PRESETS = ["web", "ssh", "rdp", "database", "icmp", "internal"];
+let csrf = ($('meta[name="qn-csrf"]') || {}).content || "";
+function keyOf(kind, o) { return kind === "floating_ip" ? o.address : o.name; }
+function loadState(st) {
+S.networks = new Map(arr(st.networks).map((o) => [o.name, o]));
+S.routers = new Map(arr(st.routers).map((o) => [o.name, o]));
+S.fips = new Map(arr(st.floating_ips).map((o) => [o.address, o]));
+S.ports = new Map(arr(st.ports).map((o) => [o.name, o]));
+S.lbs = new Map(arr(st.load_balancers).map((o) => [o.name, o]));
+loadGroups(st.security_groups);
+if (st.chassis) S.chassis = st.chassis;
+}
+function loadGroups(list) {
+S.sgs = new Map(arr(list).map((o) => [o.name, o]));
+}
+async function getJSON(path) {
+const r = await fetch(API + path, { credentials: "same-origin", cache: "no-store" });
+if (!r.ok) throw new Error(await errText(r));
+return r.json();
+}
+async function errText(r) {
+try {
+const b = await r.json();
+if (b && b.error) return b.error;
+} catch (e) { /* not JSON */ }
+return r.status + " " + r.statusText;
+}
+async function write(method, path, body, retried) {
+const r = await fetch(API + path, {
+method, credentials: "same-origin",
+headers: { "Content-Type": "application/json", "X-QN-CSRF": csrf },
+body: body === undefined ? undefined : JSON.stringify(body),
+});
+if (r.status === 403 && !retried && (await refreshToken())) return write(method, path, body, true);
+if (!r.ok) throw new Error(await errText(r));
+const t = await r.text();
+return t ? JSON.parse(t) : {};
+}
+async function refreshToken() {
+try {
+const r = await fetch("/console/", { credentials: "same-origin", cache: "no-store" });
+const m = /name="qn-csrf" content="([^"]*)"/.exec(await r.text());
+if (m && m[1] !== csrf) { csrf = m[1]; return true; }
+} catch (e) { /* keep the old token */ }
+return false;
+}
+const enc = encodeURIComponent;
+const live = { es: null, errors: [], pollTimer: 0, retryTimer: 0, pending: null, pollFailed: false };
+function setMode(mode) {
+const el = $("#status");
+const text = { live: "live", reconnecting: "reconnecting…", polling: "polling every 2 s (no stream)" };
+el.dataset.mode = mode;
+el.textContent = text[mode];
+}
+function connect() {
+if (!("EventSource" in window)) { startPolling(); return; }
+if (live.es) live.es.close();
+const es = new EventSource(API + "/events");
+live.es = es;
+es.onopen = () => { if (live.es === es) { live.pending = emptyMaps(); setMode("live"); stopPolling(); } };
+es.onmessage = (m) => {
+if (live.es !== es) return;
+try { onEvent(JSON.parse(m.data)); } catch (e) { console.error("console: bad event", e); }
+};
+es.onerror = () => {
+if (live.es !== es) return;
+const now = Date.now();
+live.errors = live.errors.filter((t) => now - t < 10000);
+live.errors.push(now);
+live.pending = null;
+if (live.errors.length >= 3) {
+es.close(); live.es = null; live.errors = [];
+startPolling();
+return;
+}
+if (!live.pollTimer) setMode("reconnecting");
+if (es.readyState === 2) setTimeout(() => { if (live.es === es) connect(); }, 1500);
+};
+}
+function startPolling() {
+setMode("polling");
+if (!live.pollTimer) { poll(); live.pollTimer = setInterval(poll, 2000); }
+if (!live.retryTimer) live.retryTimer = setInterval(() => { if (!live.es) connect(); }, 30000);
+}
+function stopPolling() {
+clearInterval(live.pollTimer); clearInterval(live.retryTimer);
+live.pollTimer = live.retryTimer = 0;
+}
+async function poll() {
+try {
+loadState(await getJSON("/state"));
+render();
+if (live.pollFailed && !live.es) connect();
+live.pollFailed = false;
+} catch (e) {
+live.pollFailed = true;
+}
+}
+function onEvent(ev) {
+const t = ev.type;
+if (t === "resync") { live.pending = emptyMaps(); return; }
+if (t === "synced") {
+if (live.pending) Object.assign(S, live.pending);
+live.pending = null;
+setMode("live");
+live.errors = [];
+render(); refreshGroupsSoon();
+return;
+}
+const field = EV_FIELD[ev.kind], store = KIND_MAP[ev.kind];
+const obj = field && ev[field];
+if (!store || !obj) return;
+if (t === "snapshot") {
+if (!live.pending) live.pending = emptyMaps();
+live.pending[store].set(keyOf(ev.kind, obj), obj);
+return;
+}
+const target = live.pending ? live.pending[store] : S[store];
+if (t === "deleted") target.delete(keyOf(ev.kind, obj) || ev.name);
+else target.set(keyOf(ev.kind, obj), obj);
+if (live.pending) return;
+if (ev.kind === "port" && (t !== "updated" || arr(ev.changed).includes("security_groups"))) refreshGroupsSoon();
+render();
+}
+function emptyMaps() {
+return { networks: new Map(), routers: new Map(), fips: new Map(), ports: new Map(), lbs: new Map() };
+}
+let groupsTimer = 0;
+function refreshGroupsSoon() {
+clearTimeout(groupsTimer);
+groupsTimer = setTimeout(async () => {
+try { loadGroups((await getJSON("/state")).security_groups); renderSG(); } catch (e) { /* next time */ }
+}, 300);
+}
+let renderQueued = false;
+function render() {
+if (renderQueued) return;
+renderQueued = true;
+requestAnimationFrame(() => {
+renderQueued = false;
+renderFilters(); renderTopology(); renderDetail(); renderSG();
+});
+}
+function h(tag, attrs, ...kids) {
+const e = document.createElement(tag);
+setAttrs(e, attrs);
+for (const k of kids) if (k != null) e.append(k);
+return e;
+}
+function s(tag, attrs, ...kids) {
+const e = document.createElementNS(SVGNS, tag);
+setAttrs(e, attrs);
+for (const k of kids) if (k != null) e.append(k);
+return e;
+}
+function setAttrs(e, attrs) {
+for (const [k, v] of Object.entries(attrs || {})) {
+if (v === undefined || v === null || v === false) continue;
+if (k === "text") e.textContent = v;
+else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+else e.setAttribute(k, v === true ? "" : v);
+}
+}
+function clip(str, n) { str = str || ""; return str.length > n ? str.slice(0, n - 1) + "…" : str; }
+function cmp(a, b) { return a < b ? -1 : a > b ? 1 : 0; }
+function sorted(m) { return [...m.values()].sort((a, b) => cmp(a.name || a.address, b.name || b.address)); }
+const PW = 132, PH = 30, NW = 170, NH = 38, RW = 150, RH = 36, EW = 170, EH = 36;
+const Y_EXT = 20, Y_ROUTER = 110, Y_NET = 200, PORT_GAP = 8, COL_W = PW + 30, MAX_KIDS = 200;
+const view = { k: 1, x: 0, y: 0, fitted: false, w: 0, h: 0 };
+let sel = null;
+function portChassis(p) {
+if (p.migration) {
+const m = p.migration.split("->").map((x) => x.trim()).filter(Boolean);
+if (m.length) return m;
+}
+const c = (p.chassis || "").split(/[,\s]+/).filter(Boolean);
+if (c.length) return c;
+return p.bound_chassis ? [p.bound_chassis] : [];
+}
+function portState(p) {
+if (p.migration || portChassis(p).length > 1) return "migrating";
+return p.up ? "up" : "down";
+}
+function gwChassis(r) {
+const g = r.gateway;
+if (!g) return [];
+const names = arr(g.chassis).map((c) => c.name);
+if (g.active_chassis && !names.includes(g.active_chassis)) names.push(g.active_chassis);
+return names;
+}
+function textOf(kind, o) {
+let parts = [o.name];
+if (kind === "port") parts = parts.concat([o.mac, o.dns_name, o.vm, o.container_id], arr(o.addresses), arr(o.floating_ips));
+if (kind === "network" || kind === "external") parts.push(o.subnet4, o.subnet6, o.gateway4, o.fip_range);
+if (kind === "router") parts = parts.concat(arr(o.gateway && o.gateway.addresses));
+if (kind === "lb") parts = parts.concat([o.vip], arr(o.dns_names));
+return parts.filter(Boolean).join(" ").toLowerCase();
+}
+function filters() {
+return {
+net: $("#filter-network").value, ch: $("#filter-chassis").value,
+kind: $("#filter-kind").value, text: $("#filter-text").value.trim().toLowerCase(),
+};
+}
+function visible(f) {
+const m = (k, o) => !f.text || textOf(k, o).includes(f.text);
+const nets = sorted(S.networks), routers = sorted(S.routers);
+let scopeNets = null, scopeRouters = null, scopeExt = null;
+const sn = f.net && S.networks.get(f.net);
+if (f.net) {
+const rs = routers.filter((r) => (sn && sn.external ? r.gateway && r.gateway.network === f.net : arr(r.networks).includes(f.net)));
+scopeRouters = new Set(rs.map((r) => r.name));
+scopeNets = new Set(sn && sn.external ? [] : [f.net]);
+scopeExt = new Set(sn && sn.external ? [f.net] : rs.filter((r) => r.gateway).map((r) => r.gateway.network));
+}
+const inScope = (set, n) => !set || set.has(n);
+const ports = sorted(S.ports).filter((p) => inScope(scopeNets, p.network) && (!f.ch || portChassis(p).includes(f.ch)) && m("port", p));
+const lbs = sorted(S.lbs).filter((l) => inScope(scopeNets, l.network) && !f.ch && m("lb", l));
+const kids = new Set(ports.map((p) => p.network).concat(lbs.map((l) => l.network)));
+const narrow = !!(f.text || f.ch);
+const netKeep = nets.filter((n) => !n.external && inScope(scopeNets, n.name) && (!narrow || kids.has(n.name) || (!f.ch && m("network", n))));
+const netSet = new Set(netKeep.map((n) => n.name));
+const rKeep = routers.filter((r) => inScope(scopeRouters, r.name) && (!narrow || arr(r.networks).some((n) => netSet.has(n)) || (f.ch ? gwChassis(r).includes(f.ch) && m("router", r) : m("router", r))));
+const gwNets = new Set(rKeep.filter((r) => r.gateway).map((r) => r.gateway.network));
+const extKeep = nets.filter((n) => n.external && inScope(scopeExt, n.name) && (!narrow || gwNets.has(n.name) || (!f.ch && m("external", n))));
+return { ports: ports.filter((p) => netSet.has(p.network)), lbs: lbs.filter((l) => netSet.has(l.network)), nets: netKeep, routers: rKeep, exts: extKeep };
+}
+function layout(v) {
+const boxes = [], edges = [], more = [];
+const at = new Map();
+const put = (kind, name, obj, x, y, w, h) => { const b = { kind, name, obj, x, y, w, h }; boxes.push(b); at.set(kind + ":" + name, b); return b; };
+const order = [], seen = new Set(), netSet = new Set(v.nets.map((n) => n.name));
+for (const r of v.routers) for (const n of arr(r.networks)) if (netSet.has(n) && !seen.has(n)) { seen.add(n); order.push(n); }
+for (const n of v.nets) if (!seen.has(n.name)) order.push(n.name);
+const kidsOf = new Map(order.map((n) => [n, []]));
+for (const p of v.ports) kidsOf.get(p.network).push(["port", p]);
+for (const l of v.lbs) kidsOf.get(l.network).push(["lb", l]);
+let x = 20, bottom = Y_NET + NH;
+const y0 = Y_NET + NH + 36;
+for (const name of order) {
+const all = kidsOf.get(name), kids = all.slice(0, MAX_KIDS);
+const cols = kids.length <= 12 ? 1 : kids.length <= 36 ? 2 : kids.length <= 90 ? 3 : 4;
+const rows = Math.ceil(kids.length / cols);
+const w = Math.max(NW, cols * COL_W);
+put("network", name, S.networks.get(name), x, Y_NET, NW, NH);
+kids.forEach(([kind, o], i) => {
+const c = Math.floor(i / rows), r = i % rows;
+const trunk = x + 8 + c * COL_W, py = y0 + r * (PH + PORT_GAP);
+put(kind, o.name, o, trunk + 14, py, PW, PH);
+const d = "M" + (x + 8) + " " + (Y_NET + NH) + "V" + (y0 - 14) + "H" + trunk + "V" + (py + PH / 2) + "H" + (trunk + 14);
+edges.push({ d, from: "network:" + name, to: kind + ":" + o.name });
+bottom = Math.max(bottom, py + PH);
+});
+if (all.length > kids.length) {
+more.push({ x: x + 8, y: bottom + 18, text: "+" + (all.length - kids.length) + " more: narrow with the filters" });
+bottom += 24;
+}
+x += w + 40;
+}
+placeRow(v.routers, Y_ROUTER, RW, RH, "router", (r) => centres(arr(r.networks).map((n) => at.get("network:" + n))), put, x);
+for (const r of v.routers) for (const n of arr(r.networks)) link(edges, at, "router:" + r.name, "network:" + n, "edge");
+placeRow(v.exts, Y_EXT, EW, EH, "external", (e) => centres(v.routers.filter((r) => r.gateway && r.gateway.network === e.name).map((r) => at.get("router:" + r.name))), put, x);
+for (const r of v.routers) if (r.gateway) link(edges, at, "external:" + r.gateway.network, "router:" + r.name, "edge gw");
+const width = Math.max(x, ...boxes.map((b) => b.x + b.w + 20));
+return { boxes, edges, more, width, height: bottom + 30 };
+}
+function centres(bs) {
+bs = bs.filter(Boolean);
+return bs.length ? bs.reduce((a, b) => a + b.x + b.w / 2, 0) / bs.length : null;
+}
+function placeRow(list, y, w, h, kind, want, put, xEnd) {
+let free = xEnd;
+const items = list.map((o) => { const c = want(o); return { o, c: c === null ? free++ * 1e6 : c - w / 2 }; });
+items.sort((a, b) => a.c - b.c);
+let minX = 20;
+for (const it of items) {
+const xx = Math.max(minX, it.c >= 1e6 ? minX : it.c);
+put(kind, it.o.name, it.o, xx, y, w, h);
+minX = xx + w + 20;
+}
+}
+function link(edges, at, a, b, cls) {
+const p = at.get(a), q = at.get(b);
+if (!p || !q) return;
+const x1 = p.x + p.w / 2, y1 = p.y + p.h, x2 = q.x + q.w / 2, y2 = q.y, my = (y1 + y2) / 2;
+edges.push({ d: "M" + x1 + " " + y1 + "C" + x1 + " " + my + " " + x2 + " " + my + " " + x2 + " " + y2, from: a, to: b, cls });
+}
+function shape(b) {
+const { w, h } = b;
+if (b.kind === "external") return s("polygon", { class: "shape", points: "12,0 " + w + ",0 " + (w - 12) + "," + h + " 0," + h });
+if (b.kind === "router") return s("rect", { class: "shape", width: w, height: h, rx: h / 2 });
+if (b.kind === "port" && b.obj.kind === "vm") return s("polygon", { class: "shape", points: "9,0 " + (w - 9) + ",0 " + w + "," + h / 2 + " " + (w - 9) + "," + h + " 9," + h + " 0," + h / 2 });
+if (b.kind === "lb") return s("rect", { class: "shape", width: w, height: h, rx: 9 });
+return s("rect", { class: "shape", width: w, height: h, rx: b.kind === "network" ? 5 : 2 });
+}
+function subText(b) {
+const o = b.obj;
+if (b.kind === "port") {
+const a = arr(o.addresses)[0] || o.mac || "";
+return portState(o) === "migrating" ? portChassis(o).join(" → ") : a + (o.kind === "vm" ? " · vm" : "");
+}
+if (b.kind === "network") return o.subnet4 || o.subnet6 || "";
+if (b.kind === "external") return "external " + (o.subnet4 || o.physnet || "");
+if (b.kind === "router") return gwChassis(o).length ? "gw " + (o.gateway.active_chassis || gwChassis(o)[0]) : arr(o.networks).length + " networks";
+if (b.kind === "lb") return "lb " + (o.vip || "");
+return "";
+}
+function nodeEl(b) {
+const o = b.obj, port = b.kind === "port";
+const attrs = { class: "node", "data-kind": b.kind, "data-name": b.name, tabindex: 0, role: "button", transform: "translate(" + b.x + "," + b.y + ")" };
+let label = b.kind + " " + b.name;
+if (port) {
+attrs["data-state"] = portState(o);
+attrs["data-chassis"] = portChassis(o).join(",");
+attrs["data-port-kind"] = o.kind === "vm" ? "vm" : "container";
+label += ", " + attrs["data-port-kind"] + ", " + attrs["data-state"] + ", chassis " + (attrs["data-chassis"] || "none");
+}
+attrs["aria-label"] = label;
+if (sel && sel.kind === b.kind && sel.name === b.name) attrs.class += " selected";
+const tx = port ? 20 : 10;
+return s("g", attrs,
+s("title", { text: label }), shape(b),
+port ? s("circle", { class: "st", cx: 11, cy: b.h / 2, r: 4.5 }) : null,
+s("text", { x: tx, y: 13, text: clip(b.name, port ? 19 : 24) }),
+s("text", { class: "sub", x: tx, y: b.h - 6, text: clip(subText(b), port ? 22 : 28) }));
+}
+function renderTopology() {
+const host = $("#topology");
+let svg = host.querySelector("svg");
+if (!svg) svg = initSVG(host);
+const f = filters();
+const L = layout(visible(f));
+const drawn = (key) => !f.kind || key.startsWith(f.kind + ":");
+const focus = document.activeElement && document.activeElement.closest && document.activeElement.closest("g.node");
+const focusKey = focus ? focus.dataset.kind + ":" + focus.dataset.name : "";
+const vp = svg.querySelector("#vp");
+const edges = s("g", { class: "edges" }), nodes = s("g", { class: "nodes" });
+for (const e of L.edges) if (drawn(e.from) && drawn(e.to)) edges.append(s("path", { class: e.cls || "edge", d: e.d, "data-from": e.from, "data-to": e.to }));
+let refocus = null;
+for (const b of L.boxes) {
+if (!drawn(b.kind + ":" + b.name)) continue;
+const g = nodeEl(b);
+if (b.kind + ":" + b.name === focusKey) refocus = g;
+nodes.append(g);
+}
+for (const m of L.more) nodes.append(s("g", { class: "more" }, s("text", { x: m.x, y: m.y, text: m.text })));
+vp.replaceChildren(edges, nodes);
+view.w = L.width; view.h = L.height;
+let empty = host.querySelector(".empty");
+if (!nodes.childElementCount) {
+if (!empty) host.append(empty = h("p", { class: "empty muted" }));
+empty.textContent = S.networks.size ? "Nothing matches the filters." : "No networks yet.";
+} else if (empty) empty.remove();
+if (!view.fitted && L.boxes.length) { view.fitted = true; fit(); }
+if (refocus) refocus.focus({ preventScroll: true });
+}
+function initSVG(host) {
+const svg = s("svg", { role: "group", "aria-label": "Network topology" }, s("g", { id: "vp" }));
+host.append(svg);
+let drag = null;
+svg.addEventListener("pointerdown", (e) => {
+if (e.button !== 0) return;
+drag = { x: e.clientX, y: e.clientY, vx: view.x, vy: view.y, moved: false, id: e.pointerId };
+});
+svg.addEventListener("pointermove", (e) => {
+if (!drag) return;
+const dx = e.clientX - drag.x, dy = e.clientY - drag.y;
+if (!drag.moved && Math.abs(dx) + Math.abs(dy) < 5) return;
+if (!drag.moved) { drag.moved = true; svg.setPointerCapture(drag.id); svg.classList.add("dragging"); }
+view.x = drag.vx + dx; view.y = drag.vy + dy; applyView();
+});
+const end = () => { if (drag && drag.moved) { svg.classList.remove("dragging"); svg.dataset.dragged = "1"; } drag = null; };
+svg.addEventListener("pointerup", end);
+svg.addEventListener("pointercancel", end);
+svg.addEventListener("click", (e) => {
+if (svg.dataset.dragged) { delete svg.dataset.dragged; return; }
+const g = e.target.closest("g.node");
+if (g) select(g.dataset.kind, g.dataset.name);
+});
+svg.addEventListener("keydown", (e) => {
+const g = e.target.closest && e.target.closest("g.node");
+if (g && (e.key === "Enter" || e.key === " ")) { e.preventDefault(); select(g.dataset.kind, g.dataset.name); }
+});
+svg.addEventListener("wheel", (e) => {
+e.preventDefault();
+const r = svg.getBoundingClientRect();
+zoomAt(e.clientX - r.left, e.clientY - r.top, Math.exp(-e.deltaY * 0.0015));
+}, { passive: false });
+return svg;
+}
+function applyView() {
+const vp = $("#vp");
+if (vp) vp.setAttribute("transform", "translate(" + view.x + "," + view.y + ") scale(" + view.k + ")");
+}
+function zoomAt(px, py, f) {
+const k = Math.min(4, Math.max(0.1, view.k * f));
+view.x = px - (px - view.x) * (k / view.k);
+view.y = py - (py - view.y) * (k / view.k);
+view.k = k;
+applyView();
+}
+function zoomCentre(f) {
+const r = $("#topology").getBoundingClientRect();
+zoomAt(r.width / 2, r.height / 2, f);
+}
+function fit() {
+const r = $("#topology").getBoundingClientRect();
+const k = Math.max(0.4, Math.min(1, (r.width - 20) / (view.w || 1), (r.height - 20) / (view.h || 1)));
+view.k = k;
+view.x = Math.max(10, (r.width - view.w * k) / 2);
+view.y = 10;
+applyView();
+}
+function select(kind, name) {
+const same = sel && sel.kind === kind && sel.name === name;
+sel = { kind, name };
+if (!same) { groupsDirty = false; $("#detail-error").textContent = ""; }
+for (const g of document.querySelectorAll("#topology g.node.selected")) g.classList.remove("selected");
+const g = nodeFor(kind, name);
+if (g) g.classList.add("selected");
+renderDetail();
+}
+function nodeFor(kind, name) {
+for (const g of document.querySelectorAll("#topology g.node")) if (g.dataset.kind === kind && g.dataset.name === name) return g;
+return null;
+}
+function unselect() {
+const back = sel && nodeFor(sel.kind, sel.name);
+sel = null;
+for (const g of document.querySelectorAll("#topology g.node.selected")) g.classList.remove("selected");
+$("#detail").hidden = true;
+if (back) back.focus();
+}
+function renderFilters() {
+fillSelect($("#filter-network"), sorted(S.networks).map((n) => [n.name, n.name + (n.external ? " (external)" : "")]));
+const ch = new Set(S.chassis ? [S.chassis] : []);
+for (const p of S.ports.values()) portChassis(p).forEach((c) => ch.add(c));
+for (const r of S.routers.values()) gwChassis(r).forEach((c) => ch.add(c));
+fillSelect($("#filter-chassis"), [...ch].sort().map((c) => [c, c + (c === S.chassis ? " (this host)" : "")]));
+}
+function fillSelect(el, opts) {
+const sig = JSON.stringify(opts);
+if (el.dataset.sig === sig) return;
+el.dataset.sig = sig;
+const cur = el.value;
+el.replaceChildren(h("option", { value: "", text: "all" }), ...opts.map(([v, t]) => h("option", { value: v, text: t })));
+el.value = opts.some(([v]) => v === cur) ? cur : "";
+}
+let groupsDirty = false;
+function objectFor(kind, name) {
+if (kind === "external" || kind === "network") return S.networks.get(name);
+if (kind === "router") return S.routers.get(name);
+if (kind === "port") return S.ports.get(name);
+if (kind === "lb") return S.lbs.get(name);
+return null;
+}
+function list(v) { const a = arr(v).filter(Boolean); return a.length ? a.join(", ") : "—"; }
+function detailFields(kind, o) {
+const fips = [...S.fips.values()];
+const lbs = [...S.lbs.values()];
+const f = { name: o.name, kind, state: "", addresses: "—", mac: "—", dns_name: "—", chassis: "—", security_groups: "—", floating_ips: "—", load_balancers: "—" };
+if (kind === "port") {
+f.kind = "port (" + (o.kind || "container") + (o.vm ? ", domain " + o.vm : "") + ")";
+f.state = portState(o) + (o.migration ? " (" + o.migration + ")" : "") + (o.activation ? ", " + o.activation : "");
+f.addresses = list(o.addresses) + " on " + o.network;
+f.mac = o.mac || "—";
+f.dns_name = o.dns_name || "—";
+f.chassis = list(portChassis(o)) + (o.bound_chassis ? " (bound: " + o.bound_chassis + ")" : "");
+f.security_groups = arr(o.security_groups).length ? list(o.security_groups) : "the network's default";
+const pf = fips.filter((x) => x.port === o.name).map((x) => x.address + (x.fixed_ip ? " → " + x.fixed_ip : ""));
+f.floating_ips = list(arr(o.floating_ips).length ? o.floating_ips : pf);
+f.load_balancers = list(lbs.filter((l) => arr(l.members).some((m) => m.port === o.name)).map((l) => l.name));
+} else if (kind === "network" || kind === "external") {
+f.kind = kind === "external" ? "external network" + (o.physnet ? " (" + o.physnet + (o.vlan ? ", vlan " + o.vlan : "") + ")" : "") : "network";
+f.addresses = list([o.subnet4 && o.subnet4 + (o.gateway4 ? " gw " + o.gateway4 : ""), o.subnet6 && o.subnet6 + (o.gateway6 ? " gw " + o.gateway6 : ""), o.fip_range && "floating IPs " + o.fip_range]);
+f.dns_name = o.dns_domain || "—";
+f.state = (o.ports || 0) + " ports" + (o.router ? ", router " + o.router : "") + (o.mtu ? ", mtu " + o.mtu : "");
+f.floating_ips = list(fips.filter((x) => x.network === o.name).map((x) => x.address + (x.port ? " → " + x.port : "")));
+f.load_balancers = list(lbs.filter((l) => l.network === o.name).map((l) => l.name));
+} else if (kind === "router") {
+const g = o.gateway;
+f.addresses = g ? list(g.addresses) + " on " + g.network + (g.snat ? " (snat)" : "") : "no gateway";
+f.chassis = g ? list(arr(g.chassis).map((c) => c.name + " (" + (c.priority || 0) + ")")) + (g.active_chassis ? "; active " + g.active_chassis : "") : "—";
+f.state = "networks: " + list(o.networks) + (arr(o.routes).length ? "; routes: " + list(o.routes) : "");
+f.floating_ips = list(fips.filter((x) => x.router === o.name).map((x) => x.address + (x.port ? " → " + x.port : "")));
+} else if (kind === "lb") {
+f.kind = "load balancer (" + (o.protocol || "tcp") + ")";
+f.addresses = (o.vip || "—") + " on " + o.network + "; listeners " + list(arr(o.listeners).map((l) => l.port + "→" + (l.member_port || l.port)));
+f.dns_name = list(o.dns_names);
+f.floating_ips = o.fip || "—";
+f.state = "members: " + list(arr(o.members).map((m) => (m.port || m.address) + " " + (m.enabled === false ? "disabled" : m.health || "unknown")));
+f.load_balancers = o.name;
+}
+return f;
+}
+function renderDetail() {
+const d = $("#detail");
+const o = sel && objectFor(sel.kind, sel.name);
+if (!o) { d.hidden = true; return; }
+d.hidden = false;
+const f = detailFields(sel.kind, o);
+for (const dd of d.querySelectorAll("[data-field]")) dd.textContent = f[dd.dataset.field] || "—";
+const fs = $("#detail-groups");
+fs.hidden = sel.kind !== "port";
+if (sel.kind !== "port" || groupsDirty) return;
+const mine = new Set(arr(o.security_groups));
+const names = [...new Set([...S.sgs.keys(), ...mine])].sort();
+$("#detail-groups-list").replaceChildren(...(names.length ? names.map((g) => h("label", {},
+h("input", { type: "checkbox", "data-group": g, checked: mine.has(g), onchange: () => { groupsDirty = true; } }), " " + g)) : [h("p", { class: "muted", text: "No security groups yet." })]));
+}
+async function saveGroups() {
+if (!sel || sel.kind !== "port") return;
+const port = sel.name, err = $("#detail-error");
+const groups = [...document.querySelectorAll("#detail-groups input[data-group]")].filter((c) => c.checked).map((c) => c.dataset.group);
+err.textContent = "";
+try {
+const p = await write("PUT", "/ports/" + enc(port) + "/security-groups", { security_groups: groups });
+if (p && p.name) S.ports.set(p.name, p);
+groupsDirty = false;
+refreshGroupsSoon();
+render();
+} catch (e) {
+err.textContent = e.message;
+}
+}
+let sgSel = "";
+let editing = "";
+function renderSG() {
+const groups = sorted(S.sgs);
+if (sgSel && !S.sgs.has(sgSel)) sgSel = "";
+const ul = $("#sg-list");
+const focusName = document.activeElement && document.activeElement.closest && document.activeElement.closest("#sg-list li") ? document.activeElement.dataset.group : null;
+ul.replaceChildren(...groups.map((g) => h("li", {
+"data-group": g.name, tabindex: 0, role: "option", "aria-selected": g.name === sgSel ? "true" : "false",
+"aria-label": g.name + ", " + arr(g.ports).length + " members, " + arr(g.rules).length + " rules",
+}, h("span", { text: g.name }), h("span", { class: "count", text: arr(g.ports).length + " members" }))));
+if (!groups.length) ul.append(h("li", { class: "muted", text: "No security groups." }));
+if (focusName) { const li = groupItem(focusName); if (li) li.focus(); }
+renderGroup();
+}
+function groupItem(name) {
+for (const li of document.querySelectorAll("#sg-list li[data-group]")) if (li.dataset.group === name) return li;
+return null;
+}
+function renderGroup() {
+const g = sgSel && S.sgs.get(sgSel);
+$("#sg-title").textContent = g ? g.name : "Select a group";
+$("#sg-desc").textContent = g ? g.description || "" : "";
+const del = $("#sg-delete");
+del.hidden = !g;
+if (del.dataset.armed !== sgSel) { delete del.dataset.armed; del.textContent = "Delete group"; }
+for (const el of ["#rule-form", "#sg-presets"]) $(el).hidden = !g;
+if (editing && document.activeElement && document.activeElement.matches("input.edit-text")) return;
+editing = "";
+const rules = g ? arr(g.rules) : [];
+$("#sg-rules").replaceChildren(...rules.map(ruleItem));
+if (g && !rules.length) $("#sg-rules").append(h("li", { class: "muted", text: "No rules: ingress dropped, egress allowed." }));
+const members = g ? arr(g.ports) : [];
+$("#sg-members").replaceChildren(...members.map((p) => {
+const port = S.ports.get(p);
+return h("li", { "data-port": p, text: p + (port ? " — " + list(port.addresses) + " (" + portState(port) + ")" : "") });
+}));
+if (g && !members.length) $("#sg-members").append(h("li", { class: "muted", text: "No member ports." }));
+}
+function ruleItem(r) {
+return h("li", { class: "rule", "data-rule-id": r.id },
+h("span", { class: "rule-text", text: r.spec }),
+h("button", { type: "button", class: "edit", "aria-label": "Edit rule " + r.spec, text: "edit" }),
+h("button", { type: "button", class: "delete", "aria-label": "Delete rule " + r.spec, text: "delete" }));
+}
+function selectGroup(name) {
+sgSel = name;
+editing = "";
+$("#rule-error").textContent = "";
+for (const li of document.querySelectorAll("#sg-list li[data-group]")) li.setAttribute("aria-selected", li.dataset.group === name ? "true" : "false");
+renderGroup();
+}
+async function groupWrite(method, path, body, errEl) {
+errEl.textContent = "";
+try {
+const g = await write(method, path, body);
+if (g && g.name) S.sgs.set(g.name, g);
+editing = "";
+renderSG();
+return true;
+} catch (e) {
+errEl.textContent = e.message;
+return false;
+}
+}
+function startEdit(li) {
+const old = li.querySelector(".rule-text").textContent;
+const input = h("input", { class: "edit-text", value: old, "aria-label": "Rule text; Enter saves, Escape cancels" });
+editing = li.dataset.ruleId;
+li.querySelector(".rule-text").replaceWith(input);
+li.querySelector("button.edit").textContent = "save";
+input.focus();
+input.select();
+}
+async function saveEdit(li) {
+const input = li.querySelector("input.edit-text");
+const rule = input.value.trim();
+if (!rule) return;
+await groupWrite("PUT", "/security-groups/" + enc(sgSel) + "/rules/" + enc(li.dataset.ruleId), { rule }, $("#rule-error"));
+}
+function cancelEdit() {
+editing = "";
+if (document.activeElement) document.activeElement.blur();
+renderGroup();
+}
+function renderPresets() {
+const names = S.presets.length ? S.presets.map((p) => p.name) : PRESETS;
+$("#sg-presets").replaceChildren(h("span", { class: "muted", text: "Presets:" }), ...names.map((n) => {
+const p = S.presets.find((x) => x.name === n);
+return h("button", { type: "button", "data-preset": n, title: p ? arr(p.rules).join("\n") : n, "aria-label": "Add preset " + n, text: n });
+}));
+}
+function initSG() {
+const ul = $("#sg-list");
+ul.addEventListener("click", (e) => { const li = e.target.closest("li[data-group]"); if (li) selectGroup(li.dataset.group); });
+ul.addEventListener("keydown", (e) => {
+const li = e.target.closest("li[data-group]");
+if (li && (e.key === "Enter" || e.key === " ")) { e.preventDefault(); selectGroup(li.dataset.group); }
+});
+$("#sg-create-form").addEventListener("submit", async (e) => {
+e.preventDefault();
+const name = $("#sg-new-name").value.trim();
+if (!name) return;
+if (await groupWrite("POST", "/security-groups", { name, description: "" }, $("#sg-error"))) {
+$("#sg-new-name").value = "";
+selectGroup(name);
+}
+});
+$("#sg-delete").addEventListener("click", async () => {
+const b = $("#sg-delete");
+if (b.dataset.armed !== sgSel) { b.dataset.armed = sgSel; b.textContent = "Really delete " + sgSel + "?"; return; }
+const name = sgSel;
+$("#sg-error").textContent = "";
+try {
+await write("DELETE", "/security-groups/" + enc(name));
+S.sgs.delete(name);
+sgSel = "";
+renderSG();
+} catch (err) {
+$("#sg-error").textContent = err.message;
+}
+});
+$("#sg-presets").addEventListener("click", (e) => {
+const b = e.target.closest("button[data-preset]");
+if (b && sgSel) groupWrite("POST", "/security-groups/" + enc(sgSel) + "/rules", { preset: b.dataset.preset }, $("#rule-error"));
+});
+$("#rule-form").addEventListener("submit", async (e) => {
+e.preventDefault();
+const text = $("#rule-text").value.trim();
+if (!text || !sgSel) return;
+if (await groupWrite("POST", "/security-groups/" + enc(sgSel) + "/rules", { rules: [text] }, $("#rule-error"))) $("#rule-text").value = "";
+});
+const rules = $("#sg-rules");
+rules.addEventListener("click", (e) => {
+const li = e.target.closest("li.rule");
+if (!li) return;
+if (e.target.matches("button.delete")) groupWrite("DELETE", "/security-groups/" + enc(sgSel) + "/rules/" + enc(li.dataset.ruleId), undefined, $("#rule-error"));
+else if (e.target.matches("button.edit")) { if (li.querySelector("input.edit-text")) saveEdit(li); else startEdit(li); }
+});
+rules.addEventListener("keydown", (e) => {
+if (!e.target.matches("input.edit-text")) return;
+if (e.key === "Enter") { e.preventDefault(); saveEdit(e.target.closest("li.rule")); }
+if (e.key === "Escape") { e.preventDefault(); e.stopPropagation(); cancelEdit(); }
+});
+}
+function showTab(which) {
+for (const t of ["topology", "sg"]) {
+const on = t === which;
+$("#tab-" + t).setAttribute("aria-selected", on ? "true" : "false");
+$("#tab-" + t).tabIndex = on ? 0 : -1;
+$("#view-" + t).hidden = !on;
+}
+if (which === "sg") refreshGroupsSoon();
+if (which === "topology" && !view.fitted) render();
+}
+function init() {
+$("#tab-topology").addEventListener("click", () => showTab("topology"));
+$("#tab-sg").addEventListener("click", () => showTab("sg"));
+$("nav").addEventListener("keydown", (e) => {
+if (e.key !== "ArrowLeft" && e.key !== "ArrowRight") return;
+const next = $("#tab-topology").getAttribute("aria-selected") === "true" ? "sg" : "topology";
+showTab(next);
+$("#tab-" + next).focus();
+});
+for (const id of ["#filter-network", "#filter-chassis", "#filter-kind"]) $(id).addEventListener("change", () => { view.fitted = false; render(); });
+$("#filter-text").addEventListener("input", render);
+$("#zoom-in").addEventListener("click", () => zoomCentre(1.25));
+$("#zoom-out").addEventListener("click", () => zoomCentre(0.8));
+$("#zoom-reset").addEventListener("click", fit);
+$("#detail-close").addEventListener("click", unselect);
+$("#detail-groups-save").addEventListener("click", saveGroups);
+document.addEventListener("keydown", (e) => {
+if (e.key === "Escape" && sel && !e.target.matches("input.edit-text")) unselect();
+});
+initSG();
+renderPresets();
+start();
+}
+async function start() {
+try {
+loadState(await getJSON("/state"));
+$("#chassis").textContent = S.chassis ? "chassis " + S.chassis : "";
+} catch (e) {
+$("#status").textContent = "cannot read the state: " + e.message;
+}
+render();
+getJSON("/presets").then((p) => { S.presets = arr(p); renderPresets(); }).catch(() => {});
+connect();
+}
+if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+else init();
