@@ -64,8 +64,7 @@ func startDaemon(e *harness.Env) error {
 	}
 	e.Cleanup(func() { os.RemoveAll(dir) })
 	c := sbx.DaemonConfig()
-	c.Dir, c.ReadyTimeout, c.HTTPListen = dir, "15s", listen
-	c.Extra = "console = true\n" // in [http], the config's last table
+	c.Dir, c.ReadyTimeout, c.HTTPListen, c.Console = dir, "15s", listen, true
 	d, err := harness.StartDaemon(c)
 	if d != nil {
 		e.Cleanup(func() {
