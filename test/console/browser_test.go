@@ -274,10 +274,15 @@ func (p *page) click(sel string) {
 	p.do("click "+sel, chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible))
 }
 
-// typeInto replaces the value of the input sel with s, typed as keys.
+// typeInto replaces the value of the input sel with s, typed as keys
+// (the old value cleared as a user's select-all and delete would).
 func (p *page) typeInto(sel, s string) {
 	p.t.Helper()
-	p.do("type into "+sel,
-		chromedp.SetValue(chromedp.CSS(sel), "", chromedp.NodeVisible),
-		chromedp.SendKeys(chromedp.CSS(sel), s, chromedp.NodeVisible))
+	if _, err := eval[chromedp.Void](p, `(() => { const e = document.querySelector(`+jsString(sel)+`);
+		e.value = ''; e.dispatchEvent(new Event('input', {bubbles: true})); })()`); err != nil {
+		p.t.Fatalf("clear %s: %v", sel, err)
+	}
+	if s != "" {
+		p.do("type into "+sel, chromedp.SendKeys(chromedp.CSS(sel), s, chromedp.NodeVisible))
+	}
 }
