@@ -63,7 +63,7 @@ func TestPageLoadsNothingFromOutside(t *testing.T) {
 			assets++
 		}
 	}
-	t.Logf("%d requests, all on %s: %v", len(seen), w.origin, seen)
+	t.Logf("%d requests from the page (its origin %s): %v", len(seen), w.origin, seen)
 	if assets == 0 {
 		t.Errorf("no request for /console/assets/ seen (is the listener working?): %v", seen)
 	}
