@@ -48,6 +48,10 @@ var layers = []struct {
 	{"daemon/vm", []string{"daemon/metrics", "daemon/httpapi"}, observed},
 	{"daemon/dns", []string{"daemon/metrics", "daemon/httpapi"}, observed},
 	{"daemon/secgroup/nbstore", []string{"daemon/metrics", "daemon/httpapi"}, observed},
+	{"daemon/console", []string{"daemon/metrics", "daemon/httpapi", "daemon/qnetctl"},
+		"the console calls the daemon's service in-process (daemon/server); main mounts it on the listener and hands it the token check"},
+	{"daemon/httpapi", []string{"daemon/console", "daemon/server"},
+		"the listener knows no handlers: main mounts them"},
 }
 
 // observed: why instrumented packages do not link the metrics.

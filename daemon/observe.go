@@ -84,7 +84,7 @@ func (o *observability) mountConsole(ctx context.Context, h *httpapi.Server, p *
 		return nil
 	}
 	opts := console.Options{Server: p.server, Chassis: p.attach.Chassis, Secure: h.TLS(), Done: ctx,
-		Log: log.With("component", "console")}
+		LoopbackHosts: o.cfg.Loopback() && !h.HasToken(), Log: log.With("component", "console")}
 	if h.HasToken() {
 		opts.TokenMatches = h.TokenMatches
 	}

@@ -16,7 +16,10 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/quantumnet/quantumnet/daemon/console/web"
@@ -50,6 +53,11 @@ type Options struct {
 	TokenMatches func(string) bool
 	// Secure marks the cookie Secure (the listener serves TLS).
 	Secure bool
+	// LoopbackHosts refuses a request whose Host is not localhost or a
+	// loopback address: on a loopback listener without a token, a page
+	// of another site whose name was rebound to 127.0.0.1 (DNS
+	// rebinding) would otherwise be "same origin" with the console.
+	LoopbackHosts bool
 	// Done ends the event streams when it is done (the daemon stops); nil:
 	// only the client's going or the hub's closing does.
 	Done context.Context
@@ -101,7 +109,7 @@ func (c *Console) CSRF() string { return c.csrf }
 
 // Mount mounts the console's routes with handle (httpapi.Server.Handle).
 func (c *Console) Mount(handle func(pattern string, h http.Handler)) {
-	page := func(f http.HandlerFunc) http.Handler { return headers(false, f) }
+	page := func(f http.HandlerFunc) http.Handler { return headers(false, c.host(f)) }
 	handle("GET /console", page(func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/console/", http.StatusMovedPermanently)
 	}))
@@ -112,7 +120,7 @@ func (c *Console) Mount(handle func(pattern string, h http.Handler)) {
 		c.assets.ServeHTTP(w, r)
 	}))
 	for pattern, f := range c.routes() {
-		handle(pattern, headers(true, c.guard(f)))
+		handle(pattern, headers(true, c.host(c.guard(f))))
 	}
 	handle("/console/api/", headers(true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("%s %s: no such console API", r.Method, r.URL.Path))
@@ -133,6 +141,31 @@ func headers(api bool, h http.Handler) http.Handler {
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// host refuses, with LoopbackHosts, a Host other than localhost or a
+// loopback address (403).
+func (c *Console) host(h http.Handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if c.o.LoopbackHosts && !loopbackHost(r.Host) {
+			writeError(w, http.StatusForbidden, fmt.Sprintf(
+				"host %q is not localhost or a loopback address (open the console as http://127.0.0.1:PORT/console/)", r.Host))
+			return
+		}
+		h.ServeHTTP(w, r)
+	}
+}
+
+func loopbackHost(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		host = strings.Trim(hostport, "[]")
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsLoopback()
 }
 
 // page is index.html with the CSRF token.

@@ -67,7 +67,7 @@ func newEnv(t *testing.T, token string) *env {
 	}
 	done, stopCon := context.WithCancel(s.Ctx)
 	t.Cleanup(stopCon)
-	opts := console.Options{Server: srv, Chassis: "chassis-1", Done: done, Log: log}
+	opts := console.Options{Server: srv, Chassis: "chassis-1", Done: done, LoopbackHosts: token == "", Log: log}
 	if h.HasToken() {
 		opts.TokenMatches = h.TokenMatches
 	}
@@ -108,6 +108,9 @@ func (e *env) do(method, path, body string, csrf bool, hdr ...string) (int, http
 		req.Header.Set(console.CSRFHeader, e.con.CSRF())
 	}
 	for i := 0; i+1 < len(hdr); i += 2 {
+		if hdr[i] == "Host" {
+			req.Host = hdr[i+1]
+		}
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
 	resp, err := (&http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {

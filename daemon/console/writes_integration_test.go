@@ -84,7 +84,12 @@ func TestIntegrationConsoleSecurityGroups(t *testing.T) {
 		t.Errorf("delete a gone rule: %d, want 404", code)
 	}
 
-	// A port's groups; a group with members cannot go; unknown names.
+	portGroupsAndErrors(t, e)
+}
+
+// portGroupsAndErrors: a port's groups; a group with members cannot go;
+// unknown names and fields.
+func portGroupsAndErrors(t *testing.T, e *env) {
 	if code, _, body := e.do("PUT", "/console/api/ports/p1/security-groups", `{"security_groups":["web"]}`, true); code != 200 ||
 		!strings.Contains(body, `"security_groups":["web"]`) {
 		t.Errorf("port groups: %d %s", code, body)
@@ -106,7 +111,8 @@ func TestIntegrationConsoleSecurityGroups(t *testing.T) {
 
 // TestIntegrationConsoleCSRF: a write without the page's token, with a
 // wrong one, from another origin or cross-site is refused (403, JSON) and
-// writes nothing; the same write from the page's origin goes through.
+// writes nothing; the same write from the page's origin goes through. On
+// a loopback listener a Host other than a loopback one is refused.
 func TestIntegrationConsoleCSRF(t *testing.T) {
 	e := newEnv(t, "")
 	const body = `{"name":"evil"}`
@@ -136,5 +142,14 @@ func TestIntegrationConsoleCSRF(t *testing.T) {
 	}
 	if code, _, _ := e.do("GET", "/console/api/state", "", false); code != 200 {
 		t.Errorf("a read needs no token: %d", code)
+	}
+	// DNS rebinding: another site's name pointed at the loopback listener.
+	port := e.base[strings.LastIndex(e.base, ":")+1:]
+	for host, want := range map[string]int{"evil.example:" + port: 403, "localhost:" + port: 200, "[::1]:" + port: 200} {
+		for _, path := range []string{"/console/", "/console/api/state"} {
+			if code, _, body := e.do("GET", path, "", false, "Host", host); code != want {
+				t.Errorf("GET %s as Host %s: %d %s, want %d", path, host, code, body, want)
+			}
+		}
 	}
 }
