@@ -27,6 +27,8 @@ BASE_PACKAGES=(
 	prometheus # promtool (check metrics); its server is not started (policy-rc.d) nor needed
 	systemd
 	binutils
+	chromium # the web console's browser tests (test/console), driven headless by chromedp
+	fonts-dejavu-core # a font for the pages chromium renders (screenshots of failed tests)
 )
 
 LIBVIRT_PACKAGES=(
@@ -42,7 +44,7 @@ BASE_COMMANDS=(
 	ovsdb-tool ovsdb-server ovs-vswitchd ovs-vsctl ovs-appctl ovs-ofctl
 	ovn-northd ovn-controller ovn-nbctl ovn-sbctl ovn-appctl
 	ip iptables ethtool ping busybox dig pgrep dhclient getent promtool
-	systemd-analyze readelf setpriv dpkg-deb
+	systemd-analyze readelf setpriv dpkg-deb chromium
 )
 LIBVIRT_COMMANDS=(libvirtd virsh qemu-system-x86_64)
 
