@@ -282,11 +282,11 @@ func kind(a attempt, dead string) string {
 // serviceMonitors is Southbound's Service_Monitor table and the sandbox
 // ovs-vswitchd's EMER/ERR log lines, for a trial that went wrong.
 func (b *bench) serviceMonitors() string {
-	out, err := exec.Command("ovn-sbctl", "--db="+b.sbx.SB(), "--columns=ip,port,status,options", "list", "Service_Monitor").CombinedOutput()
+	out, err := exec.Command("ovn-sbctl", "--db="+b.Sbx.SB(), "--columns=ip,port,status,options", "list", "Service_Monitor").CombinedOutput()
 	if err != nil {
 		out = fmt.Appendf(nil, "ovn-sbctl: %v %s", err, out)
 	}
-	log, _ := os.ReadFile(filepath.Join(b.sbx.Dir, "ovs-vswitchd.log"))
+	log, _ := os.ReadFile(filepath.Join(b.Sbx.Dir, "ovs-vswitchd.log"))
 	var errs []string
 	for _, l := range strings.Split(string(log), "\n") {
 		if strings.Contains(l, "|EMER|") || strings.Contains(l, "|ERR|") {

@@ -3,8 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
-	"sort"
 	"time"
+
+	"github.com/quantumnet/quantumnet/test/harness"
 )
 
 // path is one way from the client to a member and its times.
@@ -42,19 +43,7 @@ func (b *bench) latency(ctx context.Context) ([]*path, error) {
 		return nil, err
 	}
 	for _, p := range paths {
-		s := append([]time.Duration(nil), p.took...)
-		sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-		p.N, p.P50, p.P99, p.Max = len(s), quantile(s, 0.5), quantile(s, 0.99), quantile(s, 1)
+		p.N, p.P50, p.P99, p.Max = harness.Percentiles(p.took)
 	}
 	return paths, nil
-}
-
-// quantile of sorted durations in ms (nearest rank).
-func quantile(s []time.Duration, q float64) float64 {
-	if len(s) == 0 {
-		return 0
-	}
-	i := int(q*float64(len(s))+0.5) - 1
-	i = min(max(i, 0), len(s)-1)
-	return float64(s[i]) / 1e6
 }

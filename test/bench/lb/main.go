@@ -33,13 +33,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"time"
-
-	"github.com/containernetworking/cni/libcni"
-	current "github.com/containernetworking/cni/pkg/types/100"
 
 	"github.com/quantumnet/quantumnet/pkg/api"
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
@@ -68,9 +62,7 @@ const (
 	nMembers = 3
 )
 
-func logf(format string, a ...any) {
-	fmt.Fprintf(os.Stderr, "%s lb: "+format+"\n", append([]any{time.Now().Format("15:04:05.000")}, a...)...)
-}
+var logf = harness.BenchLogf("lb")
 
 func main() {
 	harness.ParseFlags("./test/bench/lb", "Load balancers: failover time after a member's death vs the health check's bound; connection setup through the VIP vs directly (root; OVN).")
@@ -85,13 +77,9 @@ func main() {
 
 // bench is the world and what to undo.
 type bench struct {
-	pid     int
-	sbx     *harness.Sandbox
-	h       *harness.Env
-	d       *harness.Daemon
+	*harness.BenchWorld
 	client  string // the client's namespace
 	members []*member
-	undo    []func()
 }
 
 func run() (code int) {
@@ -107,13 +95,10 @@ func run() (code int) {
 	}
 	ctx, stop := harness.Interruptible(logf)
 	defer stop()
-	b := &bench{pid: os.Getpid() % 100000}
+	b := &bench{BenchWorld: harness.NewBenchWorld("lbbench", "lbb", logf)}
 	defer harness.Finish(&code, time.Now(), b.cleanup, logf)
 	if err := b.up(ctx); err != nil {
-		logf("setup: %v", err)
-		if b.d != nil {
-			logf("quantumnetd log (tail):\n%s", harness.TailFile(b.d.LogPath, 20))
-		}
+		b.SetupFailed(err)
 		return 1
 	}
 	rep := &results{}
@@ -146,27 +131,15 @@ func run() (code int) {
 // and the load balancer up, and waits until every member answers through
 // the VIP.
 func (b *bench) up(ctx context.Context) error {
-	b.sbx = &harness.Sandbox{Dir: fmt.Sprintf("/tmp/qn-lbb-%d", b.pid), Chassis: fmt.Sprintf("lbbench-%d", b.pid),
-		Netns: fmt.Sprintf("qnlbb%d-host", b.pid)}
-	b.h = harness.New(harness.Setup{Name: "lbbench", Root: true, Prebuilt: *flagBin,
-		Programs: []string{"ovn-controller", "ovn-nbctl", "iptables"},
-		Binaries: []string{"quantumnetd", "quantumnet", "qnetctl"}, Up: b.sbx.Up})
-	logf("bringing up the sandbox (%s, host namespace %s)", b.sbx.Dir, b.sbx.Netns)
-	if err := b.h.Start(); err != nil {
-		return err
-	}
-	c := b.sbx.DaemonConfig()
-	c.Dir = b.h.Tmp
-	var err error
-	if b.d, err = harness.StartDaemon(c); err != nil {
-		return fmt.Errorf("quantumnetd: %w", err)
-	}
-	if err := b.d.WaitReady(30 * time.Second); err != nil {
+	if err := b.Up(*flagBin, []string{"ovn-controller", "ovn-nbctl", "iptables"}); err != nil {
 		return err
 	}
 	if err := b.qn("network", "create", network, "--subnet4", subnet4); err != nil {
 		return err
 	}
+	// Undone last: after every CNI DEL.
+	b.Undo = append(b.Undo, func() { b.D.Qnetctl("network", "delete", network) })
+	var err error
 	if b.client, _, _, err = b.container("lbbcli"); err != nil {
 		return err
 	}
@@ -185,6 +158,7 @@ func (b *bench) up(ctx context.Context) error {
 	if err := b.qn("lb", "create", lbName, "--network", network, "--vip", vip); err != nil {
 		return err
 	}
+	b.Undo = append(b.Undo, func() { b.D.Qnetctl("lb", "delete", lbName) })
 	if err := b.qn("lb", "listener", "add", lbName, fmt.Sprint(vipPort), "--member-port", fmt.Sprint(mbrPort)); err != nil {
 		return err
 	}
@@ -215,16 +189,11 @@ func (b *bench) allServe(ctx context.Context, limit time.Duration) error {
 }
 
 // qn runs qnetctl, its output in the error.
-func (b *bench) qn(args ...string) error {
-	if out, err := b.d.Qnetctl(args...); err != nil {
-		return fmt.Errorf("qnetctl %s: %v %s", strings.Join(args, " "), err, out)
-	}
-	return nil
-}
+func (b *bench) qn(args ...string) error { return b.Qn(args...) }
 
 // show is the load balancer as lb show reports it.
 func (b *bench) show() (*api.LoadBalancer, error) {
-	out, err := b.d.Qnetctl("-o", "json", "lb", "show", lbName)
+	out, err := b.D.Qnetctl("-o", "json", "lb", "show", lbName)
 	if err != nil {
 		return nil, fmt.Errorf("lb show: %v %s", err, out)
 	}
@@ -252,37 +221,16 @@ func (b *bench) health(port string) (string, error) {
 // container makes a namespace attached to the network by the CNI plugin;
 // it returns the namespace, its IPv4 address and its logical port.
 func (b *bench) container(id string) (ns, ip, port string, err error) {
-	ns = fmt.Sprintf("qnlbb%d-%s", b.pid, id)
-	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
-		return "", "", "", fmt.Errorf("ip netns add %s: %v %s", ns, err, out)
-	}
-	b.undo = append(b.undo, func() { exec.Command("ip", "netns", "del", ns).Run() })
-	list, err := libcni.ConfListFromBytes([]byte(harness.ConfList(network, network, b.d.ClientSocket, "")))
-	if err != nil {
+	if ns, ip, err = b.Container(id, network, "", nil); err != nil {
 		return "", "", "", err
 	}
-	cni := libcni.NewCNIConfigWithCacheDir([]string{b.h.Bin}, filepath.Join(b.h.Tmp, "cni-cache"), nil)
-	rt := harness.RT(id, harness.NsPath(ns), "eth0")
-	r, err := cni.AddNetworkList(context.Background(), list, rt)
-	if err != nil {
-		return "", "", "", fmt.Errorf("CNI ADD %s: %w", id, err)
-	}
-	b.undo = append(b.undo, func() {
-		if err := cni.DelNetworkList(context.Background(), list, rt); err != nil {
-			logf("CNI DEL %s: %v", id, err)
-		}
-	})
-	res, err := current.NewResultFromResult(r)
-	if err != nil || len(res.IPs) == 0 {
-		return "", "", "", fmt.Errorf("CNI ADD %s: no address in the result (%v)", id, err)
-	}
 	port, err = b.portOf(id)
-	return ns, res.IPs[0].Address.IP.String(), port, err
+	return ns, ip, port, err
 }
 
 // portOf is the logical port of a container.
 func (b *bench) portOf(id string) (string, error) {
-	out, err := b.d.Qnetctl("-o", "json", "port", "list", "--network", network)
+	out, err := b.D.Qnetctl("-o", "json", "port", "list", "--network", network)
 	if err != nil {
 		return "", fmt.Errorf("port list: %v %s", err, out)
 	}
@@ -306,34 +254,7 @@ func (b *bench) cleanup() error {
 	for _, m := range b.members {
 		m.stop()
 	}
-	if b.d != nil {
-		b.d.Qnetctl("lb", "delete", lbName)
-	}
-	for i := len(b.undo) - 1; i >= 0; i-- {
-		b.undo[i]()
-	}
-	if b.d != nil {
-		b.d.Qnetctl("network", "delete", network)
-		b.d.Stop()
-	}
-	if b.h != nil {
-		b.h.Close()
-	}
-	if b.sbx == nil {
-		return nil
-	}
-	var left []string
-	for _, ns := range append([]string{b.client, b.sbx.Netns}, b.memberNS()...) {
-		if ns != "" {
-			if _, err := os.Stat(harness.NsPath(ns)); err == nil {
-				left = append(left, ns)
-			}
-		}
-	}
-	if len(left) > 0 {
-		return fmt.Errorf("namespaces left: %s", strings.Join(left, ", "))
-	}
-	return nil
+	return b.Close(append([]string{b.client}, b.memberNS()...)...)
 }
 
 func (b *bench) memberNS() []string {

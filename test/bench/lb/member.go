@@ -24,29 +24,20 @@ type member struct {
 func (m *member) start() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var l net.Listener
-	if err := harness.InNS(harness.NsPath(m.ns), func() (err error) {
-		l, err = net.Listen("tcp4", ":"+strconv.Itoa(mbrPort))
-		return err
-	}); err != nil {
+	l, err := harness.ListenTCP(m.ns, "tcp4", mbrPort)
+	if err != nil {
 		return fmt.Errorf("member %s: %w", m.word, err)
 	}
 	m.l = l
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
+	go harness.AcceptLoop(l, func(c net.Conn) {
+		go func() {
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(2 * time.Second))
+			if _, err := bufio.NewReader(c).ReadString('\n'); err == nil {
+				c.Write([]byte(m.word))
 			}
-			go func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(2 * time.Second))
-				if _, err := bufio.NewReader(c).ReadString('\n'); err == nil {
-					c.Write([]byte(m.word))
-				}
-			}()
-		}
-	}()
+		}()
+	})
 	return nil
 }
 

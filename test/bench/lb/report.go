@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"io"
 	"runtime"
-	"sort"
 	"strings"
-	"time"
+
+	"github.com/quantumnet/quantumnet/test/harness"
 )
 
 // results is the run's report (also its JSON).
@@ -14,28 +14,6 @@ type results struct {
 	Paths    []*path           `json:"connection_setup"`
 	Failover []*failoverResult `json:"failover"`
 }
-
-func median(d []time.Duration) time.Duration {
-	if len(d) == 0 {
-		return 0
-	}
-	s := append([]time.Duration(nil), d...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-func maxOf(d []time.Duration) time.Duration {
-	var m time.Duration
-	for _, x := range d {
-		m = max(m, x)
-	}
-	return m
-}
-
-func ms(d time.Duration) string { return fmt.Sprintf("%.0f", float64(d)/1e6) }
 
 // report prints the failover table (one line per health-check setting)
 // and the connection setup table (one line per path).
@@ -49,8 +27,8 @@ func report(w io.Writer, r *results) {
 		for _, b := range f.Bad {
 			bad += b
 		}
-		fmt.Fprintf(w, "%-44s %-7s %6s %10s %8s %14s %9s %12s\n", f.Setting, f.Death, fmt.Sprintf("%d/%d", len(f.Failover), len(f.Failover)+len(f.Never)), ms(median(f.Failover)), ms(maxOf(f.Failover)),
-			ms(median(f.Offline)), ms(f.BoundNS), fmt.Sprintf("%.1f/trial", float64(bad)/float64(max(len(f.Bad), 1))))
+		fmt.Fprintf(w, "%-44s %-7s %6s %10s %8s %14s %9s %12s\n", f.Setting, f.Death, fmt.Sprintf("%d/%d", len(f.Failover), len(f.Failover)+len(f.Never)), harness.Ms(harness.Median(f.Failover)), harness.Ms(harness.MaxDuration(f.Failover)),
+			harness.Ms(harness.Median(f.Offline)), harness.Ms(f.BoundNS), fmt.Sprintf("%.1f/trial", float64(bad)/float64(max(len(f.Bad), 1))))
 	}
 	fmt.Fprintln(w, "\nbound: interval x failure for a member that refuses (its server closed: RST); failure x (interval + timeout) for a")
 	fmt.Fprintln(w, "silent one (its packets dropped: a probe fails when its timeout expires, the next goes an interval later).")

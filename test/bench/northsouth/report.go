@@ -6,23 +6,11 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/quantumnet/quantumnet/test/harness"
 )
 
 const targetFailover = time.Second // issue 14: under 1 s with default-like timers
-
-func median(d []time.Duration) time.Duration {
-	if len(d) == 0 {
-		return 0
-	}
-	s := append([]time.Duration(nil), d...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-func ms(d time.Duration) string { return fmt.Sprintf("%.0f", float64(d)/1e6) }
 
 // report prints one line per contender and BFD setting: failover (kill ->
 // first reply through the standby) median/min/max, the standby named
@@ -45,14 +33,14 @@ func report(w io.Writer, results []*result, smoke bool) {
 		}
 		target := "n/a (smoke)"
 		if !smoke && len(f) > 0 {
-			target = map[bool]string{true: "met", false: "missed"}[median(f) < targetFailover]
+			target = map[bool]string{true: "met", false: "missed"}[harness.Median(f) < targetFailover]
 		}
 		lo, hi := time.Duration(0), time.Duration(0)
 		if len(f) > 0 {
 			lo, hi = f[0], f[len(f)-1]
 		}
-		fmt.Fprintf(w, "%-11s %-30s %4d %10s %8s %8s %12s %10d  %s\n", r.Contender, r.Label, len(f), ms(median(f)), ms(lo), ms(hi),
-			ms(median(r.Named)), int64(median(lost)), target)
+		fmt.Fprintf(w, "%-11s %-30s %4d %10s %8s %8s %12s %10d  %s\n", r.Contender, r.Label, len(f), harness.Ms(harness.Median(f)), harness.Ms(lo), harness.Ms(hi),
+			harness.Ms(harness.Median(r.Named)), int64(harness.Median(lost)), target)
 	}
 	fmt.Fprintln(w, "\nBFD as the tunnels carry it (ovn-controller's bfd column on the workload's chassis):")
 	for _, r := range results {

@@ -37,12 +37,10 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/containernetworking/cni/libcni"
-	current "github.com/containernetworking/cni/pkg/types/100"
 
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
 	"github.com/quantumnet/quantumnet/test/harness"
@@ -65,9 +63,7 @@ const (
 	plainPort = 9090
 )
 
-func logf(format string, a ...any) {
-	fmt.Fprintf(os.Stderr, "%s portmap: "+format+"\n", append([]any{time.Now().Format("15:04:05.000")}, a...)...)
-}
+var logf = harness.BenchLogf("portmap")
 
 func main() {
 	harness.ParseFlags("./test/bench/portmap", "Host port mapping: TCP connection setup through host:8080 (DNAT) vs directly to the container (root; OVN, iptables).")
@@ -82,26 +78,19 @@ func main() {
 
 // bench is the world and what to undo.
 type bench struct {
-	pid       int
-	sbx       *harness.Sandbox
-	h         *harness.Env
-	d         *harness.Daemon
+	*harness.BenchWorld
 	out       string // the outside namespace
-	undo      []func()
 	listeners []net.Listener
 }
 
 func run() (code int) {
 	ctx, stop := harness.Interruptible(logf)
 	defer stop()
-	b := &bench{pid: os.Getpid() % 100000}
+	b := &bench{BenchWorld: harness.NewBenchWorld("pmbench", "pmb", logf)}
 	defer harness.Finish(&code, time.Now(), b.cleanup, logf)
 	paths, err := b.up(ctx)
 	if err != nil {
-		logf("setup: %v", err)
-		if b.d != nil {
-			logf("quantumnetd log (tail):\n%s", harness.TailFile(b.d.LogPath, 20))
-		}
+		b.SetupFailed(err)
 		return 1
 	}
 	logf("measuring %d connections per path, interleaved", *flagN)
@@ -138,26 +127,11 @@ func run() (code int) {
 // up brings the sandbox, the daemon, the outside, the containers and the
 // listeners up, and returns the paths once each has connected once.
 func (b *bench) up(ctx context.Context) ([]*path, error) {
-	b.sbx = &harness.Sandbox{Dir: fmt.Sprintf("/tmp/qn-pmb-%d", b.pid), Chassis: fmt.Sprintf("pmbench-%d", b.pid),
-		Netns: fmt.Sprintf("qnpmb%d-host", b.pid)}
-	b.h = harness.New(harness.Setup{Name: "pmbench", Root: true, Prebuilt: *flagBin,
-		Programs: []string{"ovn-controller", "ovn-nbctl", "iptables", "ip6tables"},
-		Binaries: []string{"quantumnetd", "quantumnet", "qnetctl"}, Up: b.sbx.Up})
-	logf("bringing up the sandbox (%s, host namespace %s)", b.sbx.Dir, b.sbx.Netns)
-	if err := b.h.Start(); err != nil {
+	if err := b.Up(*flagBin, []string{"ovn-controller", "ovn-nbctl", "iptables", "ip6tables"}); err != nil {
 		return nil, err
 	}
-	c := b.sbx.DaemonConfig()
-	c.Dir = b.h.Tmp
-	var err error
-	if b.d, err = harness.StartDaemon(c); err != nil {
-		return nil, fmt.Errorf("quantumnetd: %w", err)
-	}
-	if err := b.d.WaitReady(30 * time.Second); err != nil {
+	if err := b.Qn("network", "create", network, "--subnet4", subnet4); err != nil {
 		return nil, err
-	}
-	if out, err := b.d.Qnetctl("network", "create", network, "--subnet4", subnet4); err != nil {
-		return nil, fmt.Errorf("qnetctl network create: %v %s", err, out)
 	}
 	if err := b.outside(); err != nil {
 		return nil, err
@@ -173,12 +147,12 @@ func (b *bench) up(ctx context.Context) ([]*path, error) {
 	if err := b.listen(mapped, ctrPort); err != nil {
 		return nil, err
 	}
-	if err := b.listen(b.sbx.Netns, plainPort); err != nil {
+	if err := b.listen(b.Sbx.Netns, plainPort); err != nil {
 		return nil, err
 	}
 	paths := []*path{
 		{Name: "outside -> host " + hostIP + ":8080 (mapping)", ns: b.out, addr: hostIP, port: hostPort},
-		{Name: "host -> host " + hostIP + ":8080 (mapping)", ns: b.sbx.Netns, addr: hostIP, port: hostPort},
+		{Name: "host -> host " + hostIP + ":8080 (mapping)", ns: b.Sbx.Netns, addr: hostIP, port: hostPort},
 		{Name: "container -> container " + mappedIP + ":80 (direct)", ns: peer, addr: mappedIP, port: ctrPort, direct: true},
 		{Name: "outside -> host " + hostIP + ":9090 (no mapping, no OVN)", ns: b.out, addr: hostIP, port: plainPort},
 	}
@@ -207,9 +181,9 @@ func sh(name string, args ...string) error {
 
 // outside makes the outside namespace, cabled to the host by a veth.
 func (b *bench) outside() error {
-	b.out = fmt.Sprintf("qnpmb%d-out", b.pid)
-	host := b.sbx.Netns
-	b.undo = append(b.undo, func() { exec.Command("ip", "netns", "del", b.out).Run() })
+	b.out = b.NS("out")
+	host := b.Sbx.Netns
+	b.Undo = append(b.Undo, func() { exec.Command("ip", "netns", "del", b.out).Run() })
 	for _, c := range [][]string{
 		{"netns", "add", b.out},
 		{"-n", host, "link", "add", "qnpmb-h", "type", "veth", "peer", "name", "eth0", "netns", b.out},
@@ -230,63 +204,29 @@ func (b *bench) outside() error {
 // (with the mapping 8080 -> 80 when mapped); it returns the namespace and
 // its IPv4 address.
 func (b *bench) container(id string, mapped bool) (ns, ip string, err error) {
-	ns = fmt.Sprintf("qnpmb%d-%s", b.pid, id)
-	if err := sh("ip", "netns", "add", ns); err != nil {
-		return "", "", err
-	}
-	b.undo = append(b.undo, func() { exec.Command("ip", "netns", "del", ns).Run() })
-	list, err := libcni.ConfListFromBytes([]byte(harness.ConfList(network, network, b.d.ClientSocket, `,"capabilities":{"portMappings":true}`)))
-	if err != nil {
-		return "", "", err
-	}
-	cni := libcni.NewCNIConfigWithCacheDir([]string{b.h.Bin}, filepath.Join(b.h.Tmp, "cni-cache"), nil)
-	rt := harness.RT(id, harness.NsPath(ns), "eth0")
-	if mapped {
-		rt.CapabilityArgs = map[string]any{"portMappings": []map[string]any{{"hostPort": hostPort, "containerPort": ctrPort, "protocol": "tcp"}}}
-	}
-	r, err := cni.AddNetworkList(context.Background(), list, rt)
-	if err != nil {
-		return "", "", fmt.Errorf("CNI ADD %s: %w", id, err)
-	}
-	b.undo = append(b.undo, func() {
-		if err := cni.DelNetworkList(context.Background(), list, rt); err != nil {
-			logf("CNI DEL %s: %v", id, err)
+	return b.Container(id, network, `,"capabilities":{"portMappings":true}`, func(rt *libcni.RuntimeConf) {
+		if mapped {
+			rt.CapabilityArgs = map[string]any{"portMappings": []map[string]any{{"hostPort": hostPort, "containerPort": ctrPort, "protocol": "tcp"}}}
 		}
 	})
-	res, err := current.NewResultFromResult(r)
-	if err != nil || len(res.IPs) == 0 {
-		return "", "", fmt.Errorf("CNI ADD %s: no address in the result (%v)", id, err)
-	}
-	return ns, res.IPs[0].Address.IP.String(), nil
 }
 
 // listen accepts (and closes) TCP connections on port in namespace ns
 // until the end.
 func (b *bench) listen(ns string, port int) error {
-	var l net.Listener
-	if err := harness.InNS(harness.NsPath(ns), func() (err error) {
-		l, err = net.Listen("tcp4", fmt.Sprintf(":%d", port))
-		return err
-	}); err != nil {
+	l, err := harness.ListenTCP(ns, "tcp4", port)
+	if err != nil {
 		return fmt.Errorf("listen on port %d in %s: %w", port, ns, err)
 	}
 	b.listeners = append(b.listeners, l)
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	go harness.AcceptLoop(l, func(c net.Conn) { c.Close() })
 	return nil
 }
 
 // dnatted is the packets counted by the DNAT rules of QN-HOSTPORTS in
 // the host.
 func (b *bench) dnatted() (int, error) {
-	out, err := exec.Command("ip", "netns", "exec", b.sbx.Netns, "iptables", "-t", "nat", "-L", "QN-HOSTPORTS", "-v", "-x", "-n").CombinedOutput()
+	out, err := exec.Command("ip", "netns", "exec", b.Sbx.Netns, "iptables", "-t", "nat", "-L", "QN-HOSTPORTS", "-v", "-x", "-n").CombinedOutput()
 	if err != nil {
 		return 0, fmt.Errorf("iptables -L QN-HOSTPORTS: %v: %s", err, out)
 	}
@@ -306,28 +246,5 @@ func (b *bench) cleanup() error {
 	for _, l := range b.listeners {
 		l.Close()
 	}
-	for i := len(b.undo) - 1; i >= 0; i-- {
-		b.undo[i]()
-	}
-	if b.d != nil {
-		b.d.Stop()
-	}
-	if b.h != nil {
-		b.h.Close()
-	}
-	if b.sbx == nil {
-		return nil
-	}
-	var left []string
-	for _, ns := range []string{b.out, b.sbx.Netns} {
-		if ns != "" {
-			if _, err := os.Stat(harness.NsPath(ns)); err == nil {
-				left = append(left, ns)
-			}
-		}
-	}
-	if len(left) > 0 {
-		return fmt.Errorf("namespaces left: %s", strings.Join(left, ", "))
-	}
-	return nil
+	return b.Close(b.out)
 }

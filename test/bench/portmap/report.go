@@ -4,9 +4,10 @@ import (
 	"fmt"
 	"io"
 	"runtime"
-	"sort"
 	"strings"
 	"time"
+
+	"github.com/quantumnet/quantumnet/test/harness"
 )
 
 // path is one way to the listener and its connection setup times.
@@ -23,24 +24,12 @@ type path struct {
 	N      int             `json:"connections"`
 }
 
-// quantile of sorted durations in ms (nearest rank).
-func quantile(s []time.Duration, q float64) float64 {
-	if len(s) == 0 {
-		return 0
-	}
-	i := int(q*float64(len(s))+0.5) - 1
-	i = min(max(i, 0), len(s)-1)
-	return float64(s[i]) / 1e6
-}
-
 // report prints one line per path: p50, p99, max and the p50 over the
 // direct path's; it returns the paths for the JSON.
 func report(w io.Writer, paths []*path) []*path {
 	var direct float64
 	for _, p := range paths {
-		s := append([]time.Duration(nil), p.took...)
-		sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-		p.N, p.P50, p.P99, p.Max = len(s), quantile(s, 0.5), quantile(s, 0.99), quantile(s, 1)
+		p.N, p.P50, p.P99, p.Max = harness.Percentiles(p.took)
 		if p.direct {
 			direct = p.P50
 		}
