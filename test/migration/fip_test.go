@@ -175,9 +175,19 @@ func routedNetwork(t *testing.T, da *harness.Daemon) {
 // from both hosts when the test ends.
 func bootVM(t *testing.T, name, iface, mac, network, ping string) string {
 	t.Helper()
-	console := filepath.Join(th.Dir, name+".console")
+	return bootDomain(t, name, vmXML(name, iface, mac, network, ping, consolePath(name)))
+}
+
+// consolePath is where the guest name's serial console is logged.
+func consolePath(name string) string { return filepath.Join(th.Dir, name+".console") }
+
+// bootDomain defines and starts the domain xml (console at
+// consolePath(name)) on host a and returns the guest's DHCP address (from
+// its console); the VM is removed from both hosts when the test ends.
+func bootDomain(t *testing.T, name, xml string) string {
+	t.Helper()
 	xmlPath := filepath.Join(th.Dir, name+".xml")
-	os.WriteFile(xmlPath, []byte(vmXML(name, iface, mac, network, ping, console)), 0o644)
+	os.WriteFile(xmlPath, []byte(xml), 0o644)
 	t.Cleanup(func() {
 		for _, h := range []string{"a", "b"} {
 			virsh(h, "destroy", name)
@@ -193,7 +203,7 @@ func bootVM(t *testing.T, name, iface, mac, network, ping string) string {
 	var vmIP string
 	ipRE := regexp.MustCompile(`QNGUEST IP=([0-9.]+)/`)
 	ovsdbtest.Eventually(t, 90*time.Second, func() bool {
-		b, _ := os.ReadFile(console)
+		b, _ := os.ReadFile(consolePath(name))
 		m := ipRE.FindSubmatch(b)
 		if m != nil {
 			vmIP = string(m[1])

@@ -3,10 +3,8 @@ package migration_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -51,7 +49,7 @@ func TestLoadBalancerVM(t *testing.T) {
 
 	cliNS, cliIP := attachContainer(t, db, "migfip", "miglb-cli")
 	memNS, memIP := attachContainer(t, db, "migfip", "miglb-mem")
-	serveLine(t, memNS, guestTCPPort, "QNCTR ip="+memIP)
+	harness.ServeTCPAnswer(t, memNS, guestTCPPort, "QNCTR ip="+memIP+"\n")
 	q("lb", "member", "add", lbName, memIP)
 
 	name, iface, mac := "qn-test-miglb", harness.UUID(), "52:54:00:21:14:01"
@@ -191,61 +189,22 @@ func tcpAnswerPort(t *testing.T, ns, addr string, port int, vmIP, when string) {
 	}
 }
 
-// serveLine answers every TCP connection to port in the namespace ns with
-// line, until the test ends.
-func serveLine(t *testing.T, ns string, port int, line string) {
-	t.Helper()
-	var l net.Listener
-	if err := harness.InNS(harness.NsPath(ns), func() (err error) { l, err = net.Listen("tcp4", ":"+strconv.Itoa(port)); return err }); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			c.Write([]byte(line + "\n"))
-			c.Close()
-		}
-	}()
-}
-
 // bootLBVM is bootVM with the NIC's metadata naming the load balancers
-// lbs (load-balancers="..."): the port joins them when the VM starts.
+// lbs (load-balancers="..."): the port joins them when the VM starts; it
+// also waits until the guest serves TCP.
 func bootLBVM(t *testing.T, name, iface, mac, network, ping, lbs string) string {
 	t.Helper()
-	console := filepath.Join(th.Dir, name+".console")
-	xmlPath := filepath.Join(th.Dir, name+".xml")
 	meta := fmt.Sprintf(`id="%s" network="%s"`, iface, network)
-	xml := vmXML(name, iface, mac, network, ping, console)
+	xml := vmXML(name, iface, mac, network, ping, consolePath(name))
 	if !strings.Contains(xml, meta) {
 		t.Fatalf("vmXML has no %s", meta)
 	}
 	xml = strings.Replace(xml, meta, meta+fmt.Sprintf(` load-balancers="%s"`, lbs), 1)
-	os.WriteFile(xmlPath, []byte(xml), 0o644)
-	t.Cleanup(func() {
-		for _, h := range []string{"a", "b"} {
-			virsh(h, "destroy", name)
-			virsh(h, "undefine", name)
-		}
-	})
-	if out, err := virsh("a", "define", xmlPath); err != nil {
-		t.Fatalf("%v %s", err, out)
-	}
-	if out, err := virsh("a", "start", name); err != nil {
-		t.Fatalf("%v %s", err, out)
-	}
-	var vmIP string
-	ipRE := regexp.MustCompile(`QNGUEST IP=([0-9.]+)/`)
+	vmIP := bootDomain(t, name, xml)
 	listenRE := regexp.MustCompile(`QNGUEST TCP LISTEN port=` + strconv.Itoa(guestTCPPort))
 	ovsdbtest.Eventually(t, 90*time.Second, func() bool {
-		b, _ := os.ReadFile(console)
-		if m := ipRE.FindSubmatch(b); m != nil {
-			vmIP = string(m[1])
-		}
-		return vmIP != "" && listenRE.Match(b)
-	}, "the VM never got an address by DHCP and served TCP")
+		b, _ := os.ReadFile(consolePath(name))
+		return listenRE.Match(b)
+	}, "the VM never served TCP")
 	return vmIP
 }
