@@ -3,8 +3,6 @@ package console
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -132,22 +130,8 @@ func waitShow(t *testing.T, what string, ok func(string) bool) string {
 }
 
 // pingOnce pings addr once (1 s) from the namespace at nsPath.
-func pingOnce(nsPath, addr string) error {
-	out, err := exec.Command("ip", "netns", "exec", harness.NsName(nsPath), "ping", "-c", "1", "-W", "1", addr).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("ping %s from %s: %v\n%s", addr, harness.NsName(nsPath), err, out)
-	}
-	return nil
-}
+var pingOnce = harness.PingOnce
 
 // eventually retries f for up to 10 s and returns how long it took to
 // succeed.
-func eventually(t *testing.T, what string, f func() error) time.Duration {
-	t.Helper()
-	start := time.Now()
-	var err error
-	if !ovsdbtest.Until(context.Background(), 10*time.Second, func() bool { err = f(); return err == nil }) {
-		t.Fatalf("%s: still failing after 10 s: %v", what, err)
-	}
-	return time.Since(start)
-}
+var eventually = harness.Within10s

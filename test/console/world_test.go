@@ -114,11 +114,7 @@ func listenBoth(ns string) (net.Listener, int, error) {
 // namespace ns, until l is closed. A connection the daemon does not take
 // (it is stopped) is closed at once, as a refused one would be.
 func forward(l net.Listener, ns string, port int) {
-	for {
-		c, err := l.Accept()
-		if err != nil {
-			return
-		}
+	harness.AcceptLoop(l, func(c net.Conn) {
 		go func() {
 			defer c.Close()
 			up, _, err := harness.DialTCP(ns, "127.0.0.1", port, 2*time.Second)
@@ -131,7 +127,7 @@ func forward(l net.Listener, ns string, port int) {
 			go func() { io.Copy(c, up); done <- struct{}{} }()
 			<-done
 		}()
-	}
+	})
 }
 
 // startFixture makes the network, the group and the two containers.

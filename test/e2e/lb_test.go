@@ -45,21 +45,15 @@ func (m *lbMember) start(t *testing.T) {
 	t.Helper()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var l net.Listener
-	if err := inNS(m.ns, func() (err error) { l, err = net.Listen("tcp4", ":"+strconv.Itoa(memberPort)); return err }); err != nil {
+	l, err := harness.ListenTCP(m.ns, "tcp4", memberPort)
+	if err != nil {
 		t.Fatalf("member %s: %v", m.word, err)
 	}
 	m.l = l
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			c.Write([]byte(m.word))
-			c.Close()
-		}
-	}()
+	go harness.AcceptLoop(l, func(c net.Conn) {
+		c.Write([]byte(m.word))
+		c.Close()
+	})
 }
 
 // stop kills the TCP server: new connections are refused.

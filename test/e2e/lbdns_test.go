@@ -3,8 +3,6 @@ package e2e
 import (
 	"errors"
 	"fmt"
-	"net"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -110,8 +108,8 @@ func TestLoadBalancerJoinAtStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	m2 := e.attach(withArgs, "lbj-m2", nil)
-	serveAnswer(t, m1.ns, 8080, "m1")
-	serveAnswer(t, m2.ns, 8080, "m2")
+	harness.ServeTCPAnswer(t, m1.ns, 8080, "m1")
+	harness.ServeTCPAnswer(t, m2.ns, 8080, "m2")
 	out := d.MustQnetctl("lb", "show", "web")
 	if !strings.Contains(out, m1.port) || !strings.Contains(out, m2.port) {
 		t.Fatalf("lb show after ADD with loadBalancers:\n%s", out)
@@ -137,24 +135,4 @@ func TestLoadBalancerJoinAtStart(t *testing.T) {
 	if out := d.MustQnetctl("lb", "show", "web"); strings.Count(out, "enabled") != 2 {
 		t.Errorf("members after the refused ADD:\n%s", out)
 	}
-}
-
-// serveAnswer serves answer to every TCP connection on port in nsPath.
-func serveAnswer(t *testing.T, nsPath string, port int, answer string) {
-	t.Helper()
-	var l net.Listener
-	if err := inNS(nsPath, func() (err error) { l, err = net.Listen("tcp4", ":"+strconv.Itoa(port)); return err }); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			c.Write([]byte(answer))
-			c.Close()
-		}
-	}()
 }

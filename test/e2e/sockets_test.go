@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
 	"github.com/quantumnet/quantumnet/test/harness"
 )
 
@@ -27,20 +26,12 @@ func inNS(path string, f func() error) error { return harness.InNS(path, f) }
 func serveTCP(t *testing.T, nsPath string, port int) {
 	t.Helper()
 	for _, network := range []string{"tcp4", "tcp6"} {
-		var l net.Listener
-		if err := inNS(nsPath, func() (err error) { l, err = net.Listen(network, ":"+strconv.Itoa(port)); return err }); err != nil {
+		l, err := harness.ListenTCP(nsPath, network, port)
+		if err != nil {
 			t.Fatalf("listen %s %d in %s: %v", network, port, harness.NsName(nsPath), err)
 		}
 		t.Cleanup(func() { l.Close() })
-		go func() {
-			for {
-				c, err := l.Accept()
-				if err != nil {
-					return
-				}
-				go func() { defer c.Close(); io.Copy(c, c) }()
-			}
-		}()
+		go harness.AcceptLoop(l, func(c net.Conn) { go func() { defer c.Close(); io.Copy(c, c) }() })
 	}
 }
 
@@ -67,7 +58,7 @@ func serveUDP(t *testing.T, nsPath string, port int) {
 }
 
 // errTimeout: no answer at all (dropped), as opposed to a refusal.
-var errTimeout = errors.New("timed out")
+var errTimeout = harness.ErrNoAnswer
 
 // tcpConn is an open connection to an echo server.
 type tcpConn struct {
@@ -160,26 +151,12 @@ func udpEcho(nsPath, addr string, port int) error {
 	return fmt.Errorf("udp %s port %d: %w", addr, port, errTimeout)
 }
 
-// pingOnce is one echo request with a 1 s wait.
-func pingOnce(nsPath, addr string) error {
-	out, err := exec.Command("ip", "netns", "exec", harness.NsName(nsPath), "ping", "-c", "1", "-W", "1", addr).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("ping %s from %s: %w\n%s", addr, harness.NsName(nsPath), errTimeout, out)
-	}
-	return nil
-}
+// pingOnce is one echo request with a 1 s wait; its error wraps errTimeout.
+var pingOnce = harness.PingOnce
 
 // eventually retries f for up to 10 s and returns how long it took to
 // succeed (the caller logs it: how fast a change took effect).
-func eventually(t *testing.T, what string, f func() error) time.Duration {
-	t.Helper()
-	start := time.Now()
-	var err error
-	if !ovsdbtest.Until(context.Background(), 10*time.Second, func() bool { err = f(); return err == nil }) {
-		t.Fatalf("%s: still failing after 10 s: %v", what, err)
-	}
-	return time.Since(start)
-}
+var eventually = harness.Within10s
 
 // blocked asserts that f fails with no answer at all.
 func blocked(t *testing.T, what string, err error) {
