@@ -14,7 +14,11 @@
 //     runtime drives it, network namespaces as containers, real packets;
 //     InNS, DialTCP, TCPLine: sockets made from this process inside a
 //     namespace (a timed connection setup, a server's one-line answer);
-//   - SmokeFlag, FlagDefaults: every benchmark's -smoke mode.
+//     ServeTCPAnswer, AcceptLoop: servers in a namespace; PingOnce,
+//     Within10s: reachability checks;
+//   - SmokeFlag, FlagDefaults: every benchmark's -smoke mode; BenchWorld
+//     (sandbox, daemon, containers, undo list) and the statistics
+//     (Median, Percentiles, QuantileMs) the benchmarks share.
 //
 // Polling is pkg/ovsdbtest's Eventually (tests) and Until (programs).
 package harness
