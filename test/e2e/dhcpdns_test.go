@@ -101,9 +101,14 @@ func TestDHCPForContainers(t *testing.T) {
 	}
 	leases := filepath.Join(t.TempDir(), "leases")
 	cmd := startUdhcpc(t, c.ns, leases)
+	// The script appends a whole line per lease: wait for one (the file
+	// exists a moment before its first line is written).
 	eventually(t, "a DHCPv4 lease", func() error {
 		if _, err := os.Stat(leases); err != nil {
 			return err
+		}
+		if field(lastLine(leases), "ip") == "" {
+			return fmt.Errorf("no complete lease line yet")
 		}
 		return nil
 	})
