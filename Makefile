@@ -41,7 +41,7 @@ test-integration: build ## tests against a real ovsdb-server (started by the tes
 
 test-e2e: deps build ## end-to-end tests: OVN sandbox, namespaces, the plugin binary, libvirt VMs (root)
 	scripts/deps.sh --with-libvirt
-	$(GO) test -count=1 -timeout 20m -v ./test/e2e/... ./test/vm/... ./test/migration/... ./test/cluster/... ./test/crash/... ./test/northsouth/...
+	$(GO) test -count=1 -timeout 20m -v ./test/e2e/... ./test/vm/... ./test/migration/... ./test/cluster/... ./test/crash/... ./test/northsouth/... ./test/bgp/...
 
 bench: deps build ## benchmarks, side by side with their peers: CNI ADD latency, IPAM, live migration and floating IP, gateway failover, port mappings, load balancer failover and connection setup, security groups
 	$(GO) run ./test/bench/cniadd -bin $(BIN)

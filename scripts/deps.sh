@@ -27,6 +27,7 @@ BASE_PACKAGES=(
 	prometheus # promtool (check metrics); its server is not started (policy-rc.d) nor needed
 	systemd
 	binutils
+	frr # bgpd and vtysh: the top-of-rack router of test/bgp (one bgpd per test; the frr service is not started)
 )
 
 LIBVIRT_PACKAGES=(
@@ -42,7 +43,7 @@ BASE_COMMANDS=(
 	ovsdb-tool ovsdb-server ovs-vswitchd ovs-vsctl ovs-appctl ovs-ofctl
 	ovn-northd ovn-controller ovn-nbctl ovn-sbctl ovn-appctl
 	ip iptables ethtool ping busybox dig pgrep dhclient getent promtool
-	systemd-analyze readelf setpriv dpkg-deb
+	systemd-analyze readelf setpriv dpkg-deb vtysh
 )
 LIBVIRT_COMMANDS=(libvirtd virsh qemu-system-x86_64)
 
@@ -51,6 +52,7 @@ BASE_FILES=(
 	/usr/share/openvswitch/vswitch.ovsschema
 	/usr/share/ovn/ovn-nb.ovsschema
 	/usr/share/ovn/ovn-sb.ovsschema
+	/usr/lib/frr/bgpd
 )
 
 POLICY_RC=/usr/sbin/policy-rc.d
