@@ -17,7 +17,7 @@ type fip struct {
 
 // newFIP creates a floating IP on the external network, deleted when the
 // test ends.
-func newFIP(t *testing.T) string {
+func newFIP(t testing.TB) string {
 	t.Helper()
 	var f fip
 	qnJSON(t, &f, "fip", "create", extNet)

@@ -26,7 +26,7 @@ type container struct {
 }
 
 // del detaches the container now (CNI DEL), failing the test on an error.
-func (c *container) del(t *testing.T) {
+func (c *container) del(t testing.TB) {
 	t.Helper()
 	if err := c.detach(); err != nil {
 		t.Fatalf("CNI DEL %s: %v", c.NS, err)
@@ -35,7 +35,7 @@ func (c *container) del(t *testing.T) {
 
 // newContainer attaches a new container on host h to network; it is
 // detached (CNI DEL) and removed when the test ends, or by del.
-func newContainer(t *testing.T, h, name, network string) *container {
+func newContainer(t testing.TB, h, name, network string) *container {
 	t.Helper()
 	ns := fmt.Sprintf("qnbg-%s-%d", name, os.Getpid()%100000)
 	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
@@ -89,7 +89,7 @@ func newContainer(t *testing.T, h, name, network string) *container {
 }
 
 // qn runs qnetctl on host a's daemon and fails the test on an error.
-func qn(t *testing.T, args ...string) string {
+func qn(t testing.TB, args ...string) string {
 	t.Helper()
 	out, err := daemons["a"].Qnetctl(args...)
 	if err != nil {
@@ -99,7 +99,7 @@ func qn(t *testing.T, args ...string) string {
 }
 
 // qnJSON runs qnetctl -o json ARGS and decodes its output into v.
-func qnJSON(t *testing.T, v any, args ...string) {
+func qnJSON(t testing.TB, v any, args ...string) {
 	t.Helper()
 	out := qn(t, append([]string{"-o", "json"}, args...)...)
 	if err := json.Unmarshal([]byte(out), v); err != nil {
@@ -108,12 +108,12 @@ func qnJSON(t *testing.T, v any, args ...string) {
 }
 
 // later runs qnetctl ARGS when the test ends, ignoring errors.
-func later(t *testing.T, args ...string) {
+func later(t testing.TB, args ...string) {
 	t.Cleanup(func() { daemons["a"].Qnetctl(args...) })
 }
 
 // external creates the shared external network unless it exists.
-func external(t *testing.T) {
+func external(t testing.TB) {
 	t.Helper()
 	if _, err := daemons["a"].Qnetctl("network", "show", extNet); err == nil {
 		return
@@ -134,7 +134,7 @@ type routerGW struct {
 // the external network (more: set-gateway flags), all undone when the
 // test ends; it returns the gateway's IPv4 address and the host whose
 // chassis is active.
-func setup(t *testing.T, name, network, subnet4 string, more ...string) (gw, host string) {
+func setup(t testing.TB, name, network, subnet4 string, more ...string) (gw, host string) {
 	t.Helper()
 	external(t)
 	qn(t, "network", "create", network, "--subnet4", subnet4)
@@ -168,7 +168,7 @@ func setup(t *testing.T, name, network, subnet4 string, more ...string) (gw, hos
 
 // announced waits until FRR's only path to prefix goes via next hop nh
 // (a chassis' address).
-func announced(t *testing.T, prefix, nh string) {
+func announced(t testing.TB, prefix, nh string) {
 	t.Helper()
 	var got []string
 	if !ovsdbtest.Until(context.Background(), 30*time.Second, func() bool {
@@ -182,7 +182,7 @@ func announced(t *testing.T, prefix, nh string) {
 // fromGateway waits until FRR's only path to prefix goes via the address
 // of router name's active gateway chassis, as it is then (a new gateway
 // may still move once while its HA group fills). It returns that host.
-func fromGateway(t *testing.T, name, prefix string) string {
+func fromGateway(t testing.TB, name, prefix string) string {
 	t.Helper()
 	var got []string
 	var host string
@@ -197,7 +197,7 @@ func fromGateway(t *testing.T, name, prefix string) string {
 }
 
 // activeHost is the host of router name's active gateway chassis ("" : none).
-func activeHost(t *testing.T, name string) string {
+func activeHost(t testing.TB, name string) string {
 	t.Helper()
 	var r routerGW
 	qnJSON(t, &r, "router", "show", name)
@@ -213,7 +213,7 @@ func activeHost(t *testing.T, name string) string {
 }
 
 // withdrawn waits until FRR has no path to prefix.
-func withdrawn(t *testing.T, prefix string) {
+func withdrawn(t testing.TB, prefix string) {
 	t.Helper()
 	var got []string
 	if !ovsdbtest.Until(context.Background(), 30*time.Second, func() bool {

@@ -167,7 +167,7 @@ type path struct {
 }
 
 // rib is FRR's IPv4 unicast table: prefix → paths.
-func rib(t *testing.T) map[string][]path {
+func rib(t testing.TB) map[string][]path {
 	t.Helper()
 	out, err := vtysh("show bgp ipv4 unicast json")
 	if err != nil {
@@ -183,7 +183,7 @@ func rib(t *testing.T) map[string][]path {
 }
 
 // nextHops are the next hops of FRR's paths to prefix (none: no route).
-func nextHops(t *testing.T, prefix string) []string {
+func nextHops(t testing.TB, prefix string) []string {
 	var out []string
 	for _, p := range rib(t)[prefix] {
 		for _, n := range p.Nexthops {
