@@ -109,3 +109,44 @@ func TestGracefulRestart(t *testing.T) {
 	qn(t, "fip", "disassociate", addr)
 	withdrawn(t, addr+"/32")
 }
+
+// TestIPv6Gateway: on a dual-stack external network the router's IPv6
+// gateway address is announced as a /128 (IPv6 unicast, MP-BGP over the
+// IPv4 session) with the active chassis' next_hop6, and withdrawn with the
+// gateway.
+func TestIPv6Gateway(t *testing.T) {
+	env.Require(t)
+	qn(t, "network", "create", "bgpext6", "--external", "--physnet", nh.Vars["QN_PHYSNET"],
+		"--subnet4", "198.51.100.0/24", "--gateway4", "198.51.100.1", "--fip-range", "198.51.100.100-198.51.100.199",
+		"--subnet6", "2001:db8:ff::/64", "--gateway6", "2001:db8:ff::10")
+	later(t, "network", "delete", "bgpext6")
+	qn(t, "network", "create", "bgpv6net", "--subnet4", "10.232.6.0/24")
+	later(t, "network", "delete", "bgpv6net")
+	qn(t, "router", "create", "bgpr6")
+	later(t, "router", "delete", "bgpr6")
+	qn(t, "router", "attach", "bgpr6", "bgpv6net")
+	later(t, "router", "detach", "bgpr6", "bgpv6net")
+	qn(t, "router", "set-gateway", "bgpr6", "bgpext6")
+	later(t, "router", "clear-gateway", "bgpr6")
+	var r routerGW
+	qnJSON(t, &r, "router", "show", "bgpr6")
+	gw6 := ""
+	for _, a := range r.Gateway.Addrs {
+		if p, _, _ := strings.Cut(a, "/"); strings.Contains(p, ":") {
+			gw6 = p
+		}
+	}
+	if gw6 == "" {
+		t.Fatalf("router bgpr6 has no IPv6 gateway address: %v", r.Gateway.Addrs)
+	}
+	var got []string
+	var host string
+	if !ovsdbtest.Until(context.Background(), 30*time.Second, func() bool {
+		got, host = nextHops(t, gw6+"/128"), activeHost(t, "bgpr6")
+		return len(got) == 1 && host != "" && got[0] == addrs6[host]
+	}) {
+		t.Fatalf("FRR's IPv6 next hops to %s/128 are %v, want only %s's %s", gw6, got, host, addrs6[host])
+	}
+	qn(t, "router", "clear-gateway", "bgpr6")
+	withdrawn(t, gw6+"/128")
+}

@@ -8,7 +8,8 @@
 // Each chassis gets an address on the external network besides its br-ex
 // port: a veth bgp0 in the host's namespace (192.0.2.21, .22, .23) whose
 // peer is a port of the outside's br-out. That is the speaker's next_hop
-// and the address FRR peers with.
+// and the address FRR peers with; 2001:db8:ff::21-23 are its next_hop6
+// (IPv6 unicast over the same session).
 package bgp_test
 
 import (
@@ -44,7 +45,9 @@ var (
 		Binaries: []string{"quantumnetd", "quantumnet", "qnetctl"}, Up: up})
 	daemons = map[string]*harness.Daemon{}
 	// addrs are the chassis' addresses on the external network, by host.
-	addrs  = map[string]string{}
+	addrs = map[string]string{}
+	// addrs6 are their IPv6 addresses there (next_hop6).
+	addrs6 = map[string]string{}
 	frrDir string
 )
 
@@ -56,7 +59,8 @@ func up(e *harness.Env) error {
 	}
 	for i, h := range nh.Names() {
 		addrs[h] = fmt.Sprintf("192.0.2.%d", 21+i)
-		if err := cable(e, h, addrs[h]); err != nil {
+		addrs6[h] = fmt.Sprintf("2001:db8:ff::%d", 21+i)
+		if err := cable(e, h, addrs[h], addrs6[h]); err != nil {
 			return err
 		}
 	}
@@ -66,8 +70,8 @@ func up(e *harness.Env) error {
 	for _, h := range nh.Names() {
 		c := nh.DaemonConfig(h)
 		c.Dir = filepath.Join(nh.Dir, h)
-		c.Extra = fmt.Sprintf("\n[bgp]\nasn = %d\nrouter_id = %q\nnext_hop = %q\nlisten_port = %d\n"+
-			"neighbors = [{ address = %q, asn = %d }]\n", nodeASN, addrs[h], addrs[h], bgpPort, outside, torASN)
+		c.Extra = fmt.Sprintf("\n[bgp]\nasn = %d\nrouter_id = %q\nnext_hop = %q\nnext_hop6 = %q\nlisten_port = %d\n"+
+			"families = [\"ipv4\", \"ipv6\"]\nneighbors = [{ address = %q, asn = %d }]\n", nodeASN, addrs[h], addrs[h], addrs6[h], bgpPort, outside, torASN)
 		d, err := harness.StartDaemon(c)
 		if d != nil {
 			daemons[h] = d
@@ -92,12 +96,13 @@ func up(e *harness.Env) error {
 
 // cable gives host h the address addr on the outside's bridge (a veth;
 // it goes with the namespaces).
-func cable(e *harness.Env, h, addr string) error {
+func cable(e *harness.Env, h, addr, addr6 string) error {
 	hostNS, outNS := nh.Var("QN_NETNS_", h), nh.Vars["QN_OUTSIDE_NETNS"]
 	peer := "bgpx-" + h
 	for _, args := range [][]string{
 		{"ip", "-n", hostNS, "link", "add", "bgp0", "type", "veth", "peer", "name", peer, "netns", outNS},
 		{"ip", "-n", hostNS, "addr", "add", addr + "/24", "dev", "bgp0"},
+		{"ip", "-n", hostNS, "addr", "add", addr6 + "/64", "dev", "bgp0", "nodad"},
 		{"ip", "-n", hostNS, "link", "set", "bgp0", "up"},
 		{"ip", "-n", outNS, "link", "set", peer, "master", "br-out", "up"},
 	} {
@@ -121,7 +126,11 @@ func startFRR(e *harness.Env) error {
 	for _, h := range nh.Names() {
 		fmt.Fprintf(&b, " neighbor %s remote-as %d\n neighbor %s timers connect 2\n", addrs[h], nodeASN, addrs[h])
 	}
-	b.WriteString("!\n")
+	b.WriteString(" address-family ipv6 unicast\n")
+	for _, h := range nh.Names() {
+		fmt.Fprintf(&b, "  neighbor %s activate\n", addrs[h])
+	}
+	b.WriteString(" exit-address-family\n!\n")
 	if err := os.WriteFile(filepath.Join(frrDir, "bgpd.conf"), []byte(b.String()), 0o644); err != nil {
 		return err
 	}
@@ -162,14 +171,18 @@ type path struct {
 	Best     bool `json:"bestpath"`
 	Stale    bool `json:"stale"`
 	Nexthops []struct {
-		IP string `json:"ip"`
+		IP    string `json:"ip"`
+		Scope string `json:"scope"`
 	} `json:"nexthops"`
 }
 
 // rib is FRR's IPv4 unicast table: prefix → paths.
-func rib(t testing.TB) map[string][]path {
+func rib(t testing.TB) map[string][]path { t.Helper(); return ribOf(t, "ipv4") }
+
+// ribOf is FRR's unicast table of family (ipv4, ipv6): prefix → paths.
+func ribOf(t testing.TB, family string) map[string][]path {
 	t.Helper()
-	out, err := vtysh("show bgp ipv4 unicast json")
+	out, err := vtysh("show bgp " + family + " unicast json")
 	if err != nil {
 		t.Fatalf("vtysh: %v\n%s", err, out)
 	}
@@ -183,11 +196,19 @@ func rib(t testing.TB) map[string][]path {
 }
 
 // nextHops are the next hops of FRR's paths to prefix (none: no route).
+// An IPv6 prefix is looked up in the ipv6 table, and only global next
+// hops count.
 func nextHops(t testing.TB, prefix string) []string {
+	family := "ipv4"
+	if strings.Contains(prefix, ":") {
+		family = "ipv6"
+	}
 	var out []string
-	for _, p := range rib(t)[prefix] {
+	for _, p := range ribOf(t, family)[prefix] {
 		for _, n := range p.Nexthops {
-			out = append(out, n.IP)
+			if n.Scope != "link-local" {
+				out = append(out, n.IP)
+			}
 		}
 	}
 	return out
