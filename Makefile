@@ -41,7 +41,7 @@ test-integration: build ## tests against a real ovsdb-server (started by the tes
 
 test-e2e: deps build ## end-to-end tests: OVN sandbox, namespaces, the plugin binary, libvirt VMs (root)
 	scripts/deps.sh --with-libvirt
-	$(GO) test -count=1 -timeout 20m -v ./test/e2e/... ./test/vm/... ./test/migration/... ./test/cluster/... ./test/crash/... ./test/northsouth/...
+	$(GO) test -count=1 -timeout 20m -v ./test/e2e/... ./test/vm/... ./test/migration/... ./test/cluster/... ./test/crash/... ./test/northsouth/... ./test/bgp/...
 
 bench: deps build ## benchmarks, side by side with their peers: CNI ADD latency, IPAM, live migration and floating IP, gateway failover, port mappings, load balancer failover and connection setup, security groups
 	$(GO) run ./test/bench/cniadd -bin $(BIN)
@@ -51,6 +51,7 @@ bench: deps build ## benchmarks, side by side with their peers: CNI ADD latency,
 	$(GO) run ./test/bench/cluster -bin $(BIN)
 	$(GO) run ./test/bench/portmap -bin $(BIN)
 	$(GO) run ./test/bench/lb -bin $(BIN)
+	$(GO) test -count=1 -run '^$$' -bench FIPToRIB -benchtime 10x ./test/bgp
 	$(MAKE) bench-sg
 
 bench-smoke: build ## every benchmark in smoke mode (a handful of operations, same code path and checks; fails when one breaks): part of make test
@@ -60,6 +61,7 @@ bench-smoke: build ## every benchmark in smoke mode (a handful of operations, sa
 	$(GO) run ./test/bench/northsouth -smoke -bin $(BIN)
 	$(GO) run ./test/bench/cluster -smoke -bin $(BIN)
 	$(GO) run ./test/bench/portmap -smoke -bin $(BIN)
+	$(GO) test -count=1 -run '^$$' -bench FIPToRIB -benchtime 1x ./test/bgp
 	$(GO) run ./test/bench/lb -smoke -bin $(BIN)
 	QN_BENCH_SMOKE=1 $(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./daemon/secgroup ./daemon/secgroup/nbstore
 

@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/quantumnet/quantumnet/daemon/attach"
+	"github.com/quantumnet/quantumnet/daemon/bgp"
 	"github.com/quantumnet/quantumnet/daemon/chassis"
 	"github.com/quantumnet/quantumnet/daemon/config"
 	qndns "github.com/quantumnet/quantumnet/daemon/dns"
@@ -123,7 +124,8 @@ type parts struct {
 	routers *rtstore.Manager
 	lbs     *lbstore.Manager
 	feed    *events.Feed
-	wantDP  string // the datapath type the chassis' bridge should have
+	bgp     *bgp.Speaker // nil: [bgp] off
+	wantDP  string       // the datapath type the chassis' bridge should have
 }
 
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
@@ -141,6 +143,12 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		ls.Stop()
 		return err
+	}
+	if p.bgp != nil { // before serving: a listen port in use stops the daemon
+		if err := p.bgp.Start(ctx); err != nil {
+			ls.Stop()
+			return err
+		}
 	}
 	log.Info("quantumnetd serving", "socket", cfg.Daemon.Socket, "chassis", cfg.Chassis.Name, "version", server.Version)
 
@@ -254,7 +262,8 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (*parts, err
 		runner.Endpoints = &netsvc.Endpoints{NB: nb, OVS: ovsc, Bridge: bridge, Resolver: resolver, Log: log, Datapath: wantDP}
 		resolver.Upstream = runner.Endpoints.Upstream
 	}
-	return &parts{nb: nb, ovs: ovsc, sg: sgm, attach: mgr, vm: vms, server: srv, runner: runner, routers: routers, lbs: lbs, feed: feed, wantDP: wantDP}, nil
+	return &parts{nb: nb, ovs: ovsc, sg: sgm, attach: mgr, vm: vms, server: srv, runner: runner, routers: routers, lbs: lbs, feed: feed, wantDP: wantDP,
+		bgp: newBGP(cfg, srv, routers, nets, nb, sb, log)}, nil
 }
 
 // startUp reconciles once both databases are reachable, retrying until it
@@ -281,6 +290,13 @@ func (p *parts) startUp(ctx context.Context, log *slog.Logger, run func()) {
 			go p.sg.Run(ctx, 30*time.Second)
 			go (&rtstore.Runner{M: p.routers, Interval: 30 * time.Second}).Run(ctx)
 			go (&lbstore.Reconciler{M: p.lbs, Interval: 30 * time.Second}).Run(ctx)
+			if p.bgp != nil {
+				go func() {
+					if err := p.bgp.Run(ctx); err != nil {
+						log.Error("bgp speaker stopped", "err", err)
+					}
+				}()
+			}
 			run()
 			return
 		}
@@ -288,6 +304,19 @@ func (p *parts) startUp(ctx context.Context, log *slog.Logger, run func()) {
 		sdNotify(log, "STATUS=start-up reconcile failed, retrying: "+err.Error())
 		time.Sleep(time.Second)
 	}
+}
+
+// newBGP wires the BGP speaker when [bgp] is on: it follows both
+// databases' caches and serves GetBGP.
+func newBGP(cfg config.Config, srv *server.Server, routers *rtstore.Manager, nets *netstore.Manager, nb *ovn.NB, sb *ovn.SB, log *slog.Logger) *bgp.Speaker {
+	if !cfg.BGP.Enabled() {
+		return nil
+	}
+	sp := &bgp.Speaker{Config: cfg.BGP, Chassis: cfg.Chassis.Name, Source: bgp.Stores{Routers: routers, Networks: nets, SB: sb},
+		Interval: 30 * time.Second, Log: log.With("component", "bgp")}
+	sp.Follow(nb, sb)
+	srv.BGP = sp
+	return sp
 }
 
 // upstream writes configured upstream servers as IP:PORT.

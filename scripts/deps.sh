@@ -29,6 +29,7 @@ BASE_PACKAGES=(
 	binutils
 	chromium # the web console's browser tests (test/console), driven headless by chromedp
 	fonts-dejavu-core # a font for the pages chromium renders (screenshots of failed tests)
+	frr # bgpd and vtysh: the top-of-rack router of test/bgp (one bgpd per test; the frr service is not started)
 )
 
 LIBVIRT_PACKAGES=(
@@ -44,7 +45,7 @@ BASE_COMMANDS=(
 	ovsdb-tool ovsdb-server ovs-vswitchd ovs-vsctl ovs-appctl ovs-ofctl
 	ovn-northd ovn-controller ovn-nbctl ovn-sbctl ovn-appctl
 	ip iptables ethtool ping busybox dig pgrep dhclient getent promtool
-	systemd-analyze readelf setpriv dpkg-deb chromium
+	systemd-analyze readelf setpriv dpkg-deb chromium vtysh
 )
 LIBVIRT_COMMANDS=(libvirtd virsh qemu-system-x86_64)
 
@@ -53,6 +54,7 @@ BASE_FILES=(
 	/usr/share/openvswitch/vswitch.ovsschema
 	/usr/share/ovn/ovn-nb.ovsschema
 	/usr/share/ovn/ovn-sb.ovsschema
+	/usr/lib/frr/bgpd
 )
 
 POLICY_RC=/usr/sbin/policy-rc.d

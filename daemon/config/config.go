@@ -30,6 +30,7 @@ type Config struct {
 	Libvirt Libvirt `toml:"libvirt"`
 	DNS     DNS     `toml:"dns"`
 	HTTP    HTTP    `toml:"http"`
+	BGP     BGP     `toml:"bgp"`
 }
 
 // Libvirt is where the daemon follows domain lifecycle events.
@@ -183,6 +184,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.validateHTTP(); err != nil {
+		return err
+	}
+	if err := c.validateBGP(); err != nil {
 		return err
 	}
 	return c.validateDaemon()
@@ -415,6 +419,20 @@ resolver = true
 # http://LISTEN/console/; needs listen. Off a loopback address open
 # https://HOST:PORT/console/login?token=<the token> once (it sets a cookie).
 # console = false
+
+[bgp]
+# The opt-in BGP speaker: announces the floating IPs distributed to this
+# chassis, and the router gateway addresses, centralized floating IPs and
+# routed (no SNAT) subnets of the routers whose gateway is active here, to
+# the top-of-rack routers. Off unless asn is set. Graceful restart is on.
+# asn = 65001
+# router_id = "192.0.2.11"
+# listen_port = 179
+# next_hop = "192.0.2.11"     # this chassis' address on the external network
+# next_hop6 = "2001:db8::11"  # for the ipv6 family
+# families = ["ipv4"]
+# graceful_restart_time = 120
+# neighbors = [{ address = "192.0.2.1", asn = 65000, password = "" }]
 
 [libvirt]
 # The daemon follows domain lifecycle events here: the ports and addresses of

@@ -55,6 +55,7 @@ type Server struct {
 	LBs      *lbstore.Manager // load balancers (nil: refused as unavailable)
 	Tracer   *trace.Tracer    // ovn-trace (nil: refused as unavailable)
 	Events   *events.Hub      // the event streams (nil: refused as unavailable)
+	BGP      BGPSpeaker       // the BGP speaker (nil: off)
 	Log      *slog.Logger
 }
 

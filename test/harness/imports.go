@@ -27,6 +27,8 @@ var ThinBanned = map[string]string{
 	"libvirt.org/go/libvirt": "the cgo libvirt binding: it needs libvirt.so and a C toolchain, " +
 		"and a hook that calls libvirtd deadlocks it",
 	"github.com/miekg/dns": "the daemon's DNS resolver",
+	"github.com/osrg/gobgp/v3": "the daemon's embedded BGP speaker (GoBGP, its RIB and policy engine): " +
+		"a thin binary only reads its status through GetBGP",
 	Module + "/ipam": "addresses are allocated by the daemon only, under optimistic concurrency " +
 		"against Northbound; an allocator in a thin binary would race it",
 	Module + "/daemon":  "the daemon: its wiring and every capability; a thin binary makes one RPC",

@@ -1,0 +1,215 @@
+// Package bgp_test checks the daemons' BGP speakers against FRR as the
+// top-of-rack router: one sandbox for the package (scripts/nhost.sh: three
+// chassis a, b, c and the outside namespace on physnet1), FRR's bgpd in the
+// outside namespace (AS 65000, graceful restart, its own
+// config, pid and vty socket dir), and one quantumnetd per host with
+// [bgp] (AS 65001, listen port 10179) peering with it.
+//
+// Each chassis gets an address on the external network besides its br-ex
+// port: a veth bgp0 in the host's namespace (192.0.2.21, .22, .23) whose
+// peer is a port of the outside's br-out. That is the speaker's next_hop
+// and the address FRR peers with; 2001:db8:ff::21-23 are its next_hop6
+// (IPv6 unicast over the same session).
+package bgp_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/quantumnet/quantumnet/test/harness"
+)
+
+const (
+	torASN   = 65000
+	nodeASN  = 65001
+	bgpPort  = 10179
+	extNet   = "bgpext"
+	outside  = "192.0.2.10"
+	fipFirst = "192.0.2.100"
+	fipLast  = "192.0.2.199"
+)
+
+var (
+	nh = &harness.NHost{
+		Dir: fmt.Sprintf("/tmp/qn-bgp-%d", os.Getpid()), Hosts: 3, Libvirt: []string{},
+		NetnsPrefix: fmt.Sprintf("qnbg%d", os.Getpid()%100000), Vars: map[string]string{},
+	}
+	env = harness.New(harness.Setup{Name: "bgp", Root: true,
+		Programs: []string{"ovn-controller", "ovn-nbctl", "vtysh", "/usr/lib/frr/bgpd", "nsenter"},
+		Binaries: []string{"quantumnetd", "quantumnet", "qnetctl"}, Up: up})
+	daemons = map[string]*harness.Daemon{}
+	// addrs are the chassis' addresses on the external network, by host.
+	addrs = map[string]string{}
+	// addrs6 are their IPv6 addresses there (next_hop6).
+	addrs6 = map[string]string{}
+	frrDir string
+)
+
+func TestMain(m *testing.M) { os.Exit(env.Run(m)) }
+
+func up(e *harness.Env) error {
+	if err := nh.Up(e); err != nil {
+		return err
+	}
+	for i, h := range nh.Names() {
+		addrs[h] = fmt.Sprintf("192.0.2.%d", 21+i)
+		addrs6[h] = fmt.Sprintf("2001:db8:ff::%d", 21+i)
+		if err := cable(e, h, addrs[h], addrs6[h]); err != nil {
+			return err
+		}
+	}
+	if err := startFRR(e); err != nil {
+		return err
+	}
+	for _, h := range nh.Names() {
+		c := nh.DaemonConfig(h)
+		c.Dir = filepath.Join(nh.Dir, h)
+		c.Extra = fmt.Sprintf("\n[bgp]\nasn = %d\nrouter_id = %q\nnext_hop = %q\nnext_hop6 = %q\nlisten_port = %d\n"+
+			"families = [\"ipv4\", \"ipv6\"]\nneighbors = [{ address = %q, asn = %d }]\n", nodeASN, addrs[h], addrs[h], addrs6[h], bgpPort, outside, torASN)
+		d, err := harness.StartDaemon(c)
+		if d != nil {
+			daemons[h] = d
+			e.Cleanup(func() {
+				d.Stop()
+				if os.Getenv("QN_SHOW_LOGS") == "1" {
+					fmt.Printf("%s log (tail):\n%s\n", d.Name, harness.TailFile(d.LogPath, 60))
+				}
+			})
+		}
+		if err != nil {
+			return fmt.Errorf("quantumnetd on host %s: %w", h, err)
+		}
+	}
+	for _, h := range nh.Names() {
+		if err := daemons[h].WaitReady(30 * time.Second); err != nil {
+			return fmt.Errorf("host %s: %w", h, err)
+		}
+	}
+	return nil
+}
+
+// cable gives host h the address addr on the outside's bridge (a veth;
+// it goes with the namespaces).
+func cable(e *harness.Env, h, addr, addr6 string) error {
+	hostNS, outNS := nh.Var("QN_NETNS_", h), nh.Vars["QN_OUTSIDE_NETNS"]
+	peer := "bgpx-" + h
+	for _, args := range [][]string{
+		{"ip", "-n", hostNS, "link", "add", "bgp0", "type", "veth", "peer", "name", peer, "netns", outNS},
+		{"ip", "-n", hostNS, "addr", "add", addr + "/24", "dev", "bgp0"},
+		{"ip", "-n", hostNS, "addr", "add", addr6 + "/64", "dev", "bgp0", "nodad"},
+		{"ip", "-n", hostNS, "link", "set", "bgp0", "up"},
+		{"ip", "-n", outNS, "link", "set", peer, "master", "br-out", "up"},
+	} {
+		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
+			return fmt.Errorf("%s: %v: %s", strings.Join(args, " "), err, out)
+		}
+	}
+	return nil
+}
+
+// startFRR starts bgpd in the outside namespace with their own
+// files in frrDir; they are stopped when the package ends.
+func startFRR(e *harness.Env) error {
+	frrDir = filepath.Join(nh.Dir, "frr")
+	if err := os.MkdirAll(frrDir, 0o755); err != nil {
+		return err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "frr defaults traditional\nhostname tor\n!\nrouter bgp %d\n bgp router-id %s\n no bgp ebgp-requires-policy\n"+
+		" bgp graceful-restart\n bgp graceful-restart stalepath-time 300\n", torASN, outside)
+	for _, h := range nh.Names() {
+		fmt.Fprintf(&b, " neighbor %s remote-as %d\n neighbor %s timers connect 2\n", addrs[h], nodeASN, addrs[h])
+	}
+	b.WriteString(" address-family ipv6 unicast\n")
+	for _, h := range nh.Names() {
+		fmt.Fprintf(&b, "  neighbor %s activate\n", addrs[h])
+	}
+	b.WriteString(" exit-address-family\n!\n")
+	if err := os.WriteFile(filepath.Join(frrDir, "bgpd.conf"), []byte(b.String()), 0o644); err != nil {
+		return err
+	}
+	// bgpd alone (-Z: no zebra, so nothing reaches the outside's kernel
+	// table; -S: stay root, no frr user or vty group needed).
+	cmd := nh.OutsideCmd("/usr/lib/frr/bgpd", "-S", "-Z", "--vty_socket", frrDir,
+		"-i", filepath.Join(frrDir, "bgpd.pid"), "-f", filepath.Join(frrDir, "bgpd.conf"),
+		"--log", "file:"+filepath.Join(frrDir, "bgpd.log"), "-A", "127.0.0.1")
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("bgpd: %w", err)
+	}
+	e.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if os.Getenv("QN_SHOW_LOGS") == "1" {
+			fmt.Printf("FRR bgpd log (tail):\n%s\n", harness.TailFile(filepath.Join(frrDir, "bgpd.log"), 40))
+		}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, err := vtysh("show bgp summary"); err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return nil
+}
+
+// vtysh runs vtysh -c CMD against the test's FRR.
+func vtysh(cmd string) (string, error) {
+	out, err := nh.Outside("vtysh", "--vty_socket", frrDir, "-c", cmd)
+	return out, err
+}
+
+// path is one of FRR's paths to a prefix.
+type path struct {
+	Valid    bool `json:"valid"`
+	Best     bool `json:"bestpath"`
+	Stale    bool `json:"stale"`
+	Nexthops []struct {
+		IP    string `json:"ip"`
+		Scope string `json:"scope"`
+	} `json:"nexthops"`
+}
+
+// rib is FRR's IPv4 unicast table: prefix → paths.
+func rib(t testing.TB) map[string][]path { t.Helper(); return ribOf(t, "ipv4") }
+
+// ribOf is FRR's unicast table of family (ipv4, ipv6): prefix → paths.
+func ribOf(t testing.TB, family string) map[string][]path {
+	t.Helper()
+	out, err := vtysh("show bgp " + family + " unicast json")
+	if err != nil {
+		t.Fatalf("vtysh: %v\n%s", err, out)
+	}
+	var r struct {
+		Routes map[string][]path `json:"routes"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("show bgp ipv4 unicast json: %v\n%s", err, out)
+	}
+	return r.Routes
+}
+
+// nextHops are the next hops of FRR's paths to prefix (none: no route).
+// An IPv6 prefix is looked up in the ipv6 table, and only global next
+// hops count.
+func nextHops(t testing.TB, prefix string) []string {
+	family := "ipv4"
+	if strings.Contains(prefix, ":") {
+		family = "ipv6"
+	}
+	var out []string
+	for _, p := range ribOf(t, family)[prefix] {
+		for _, n := range p.Nexthops {
+			if n.Scope != "link-local" {
+				out = append(out, n.IP)
+			}
+		}
+	}
+	return out
+}
