@@ -65,19 +65,7 @@ func TestIntegrationBastion(t *testing.T) {
 		t.Fatalf("router port: %q", got)
 	}
 
-	s.Refused("unknown network", errs.Invalid, func() error {
-		_, _, err := m.AddPeer(s.Ctx, "b1", "alice", []string{"blue", "nope"}, "")
-		return err
-	}, "networks", "nope")
-	s.Refused("not attached", errs.Invalid, func() error {
-		_, _, err := m.AddPeer(s.Ctx, "b1", "alice", []string{"green"}, "")
-		return err
-	}, "networks", "green", "not attached to router r1")
-	s.Refused("bad key", errs.Invalid, func() error {
-		_, _, err := m.AddPeer(s.Ctx, "b1", "alice", []string{"blue"}, "xyz")
-		return err
-	}, "public_key")
-
+	peerRefusals(s, m)
 	alice, cfg, err := m.AddPeer(s.Ctx, "b1", "alice", []string{"red", "blue"}, "")
 	if err != nil {
 		t.Fatal(err)
@@ -145,4 +133,22 @@ func privateOf(t *testing.T, cfg string) string {
 	}
 	t.Fatal("no private key in the config")
 	return ""
+}
+
+// peerRefusals: unknown and unattached networks in a grant and a malformed
+// public key are refused naming the field, with nothing written.
+func peerRefusals(s *stacktest.Stack, m *Manager) {
+	s.Refused("unknown network", errs.Invalid, func() error {
+		_, _, err := m.AddPeer(s.Ctx, "b1", "alice", []string{"blue", "nope"}, "")
+		return err
+	}, "networks", "nope")
+	s.Refused("not attached", errs.Invalid, func() error {
+		_, _, err := m.AddPeer(s.Ctx, "b1", "alice", []string{"green"}, "")
+		return err
+	}, "networks", "green", "not attached to router r1")
+	s.Refused("bad key", errs.Invalid, func() error {
+		_, _, err := m.AddPeer(s.Ctx, "b1", "alice", []string{"blue"}, "xyz")
+		return err
+	}, "public_key")
+
 }
