@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/quantumnet/quantumnet/daemon/attach"
+	bnstore "github.com/quantumnet/quantumnet/daemon/bastion/nbstore"
 	"github.com/quantumnet/quantumnet/daemon/chassis"
 	"github.com/quantumnet/quantumnet/daemon/config"
 	qndns "github.com/quantumnet/quantumnet/daemon/dns"
@@ -246,7 +247,8 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (*parts, err
 	nets := &netstore.Manager{NB: nb, Services: svc, Groups: sgm, Users: users{routers, lbs}, Log: log}
 	feed := &events.Feed{Hub: events.New(0), NB: nb, SB: sb, Networks: nets, Routers: routers, LBs: lbs, Interval: 30 * time.Second,
 		Log: log.With("component", "events")}
-	srv := &server.Server{Attach: mgr, Alloc: store, VM: vms, SG: sgm, Svc: svc, Networks: nets, Routers: routers, LBs: lbs, Events: feed.Hub, Log: log}
+	srv := &server.Server{Attach: mgr, Alloc: store, VM: vms, SG: sgm, Svc: svc, Networks: nets, Routers: routers, LBs: lbs, Events: feed.Hub,
+		Bastions: &bnstore.Manager{NB: nb, Routers: routers, Log: log}, Log: log}
 	srv.Tracer = &trace.Tracer{NB: nb, SBRemotes: cfg.OVN.SBRemotes, SSLKey: cfg.OVN.SSLKey, SSLCert: cfg.OVN.SSLCert, SSLCA: cfg.OVN.SSLCA}
 	runner := &netsvc.Runner{M: svc, Upstream: upstream(cfg.DNS.Upstream)}
 	if *cfg.DNS.Resolver {
