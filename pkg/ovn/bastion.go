@@ -55,6 +55,17 @@ type BastionRows struct {
 	RouterPort *nbdb.LogicalRouterPort
 	Route      *nbdb.LogicalRouterStaticRoute // tunnel range -> the inside leg
 	AddrSet    *nbdb.AddressSet
+	// Endpoint forwards the router's external address and listen port
+	// (UDP) to the inside leg; nil without a gateway.
+	Endpoint *nbdb.LoadBalancer
+}
+
+// BastionLBName is the load balancer of bastion name's endpoint.
+func BastionLBName(name string) string { return keys.BastionSwitchPrefix + "ep-" + name }
+
+// BastionLB returns the endpoint load balancer of bastion name, nil if none.
+func (c *NB) BastionLB(name string) *nbdb.LoadBalancer {
+	return first(ovs.Query(c.Conn, func(lb *nbdb.LoadBalancer) bool { return lb.Name == BastionLBName(name) }))
 }
 
 // CreateBastionOps inserts a bastion's rows and links them to the router
@@ -78,16 +89,40 @@ func (c *NB) CreateBastionOps(lr *nbdb.LogicalRouter, r BastionRows) ([]ovsdb.Op
 	if err != nil {
 		return nil, err
 	}
-	return append(ops, o...), nil
+	ops = append(ops, o...)
+	if r.Endpoint != nil {
+		r.Endpoint.UUID = "bep"
+		o, err := c.InsertForwardOps(r.Endpoint, lr.UUID)
+		if err != nil {
+			return nil, err
+		}
+		ops = append(ops, o...)
+	}
+	return ops, nil
 }
 
 // DeleteBastionOps deletes the bastion's switch (its ports go with it),
 // the router's port and route (from lr, "" if the router is gone) and the
-// address set (uuid "" if none).
-func (c *NB) DeleteBastionOps(ls *nbdb.LogicalSwitch, lr *nbdb.LogicalRouter, lrpUUID, routeUUID, asUUID string) ([]ovsdb.Operation, error) {
+// address set and endpoint load balancer (uuid "" if none).
+func (c *NB) DeleteBastionOps(ls *nbdb.LogicalSwitch, lr *nbdb.LogicalRouter, lrpUUID, routeUUID, asUUID, lbUUID string) ([]ovsdb.Operation, error) {
 	ops, err := c.DeleteOps(&nbdb.LogicalSwitch{UUID: ls.UUID})
 	if err != nil {
 		return nil, err
+	}
+	if lbUUID != "" {
+		routers, _ := c.RoutersWithLB(lbUUID)
+		for _, r := range routers {
+			o, err := c.RouterLBOps(r.UUID, lbUUID, false)
+			if err != nil {
+				return nil, err
+			}
+			ops = append(ops, o...)
+		}
+		o, err := c.DeleteOps(&nbdb.LoadBalancer{UUID: lbUUID})
+		if err != nil {
+			return nil, err
+		}
+		ops = append(ops, o...)
 	}
 	if lr != nil {
 		e := EditRouter(lr.UUID)

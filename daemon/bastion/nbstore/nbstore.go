@@ -121,8 +121,8 @@ func Transit(b bastion.Bastion) (routerAddr, inside netip.Prefix) {
 	return netip.PrefixFrom(base.Next(), 29), netip.PrefixFrom(base.Next().Next(), 29)
 }
 
-// transitMAC: 0a:58 (locally administered) then the transit address.
-func transitMAC(p netip.Prefix) string {
+// TransitMAC: 0a:58 (locally administered) then the transit address.
+func TransitMAC(p netip.Prefix) string {
 	a := p.Addr().As4()
 	return fmt.Sprintf("0a:58:%02x:%02x:%02x:%02x", a[0], a[1], a[2], a[3])
 }
@@ -146,9 +146,6 @@ func (m *Manager) Create(ctx context.Context, name, routerName string, listenPor
 	} else if !errors.Is(err, errs.NotFound) {
 		return bastion.Bastion{}, err
 	}
-	if _, err := m.Routers.Get(routerName); err != nil {
-		return bastion.Bastion{}, err
-	}
 	lr := m.NB.GetUserRouter(routerName)
 	if lr == nil {
 		return bastion.Bastion{}, errs.New(errs.NotFound, fmt.Sprintf("router %s not found", routerName))
@@ -164,7 +161,19 @@ func (m *Manager) Create(ctx context.Context, name, routerName string, listenPor
 	if err != nil {
 		return bastion.Bastion{}, err
 	}
-	ops, err := m.NB.CreateBastionOps(lr, rows(b))
+	r, err := m.Routers.Get(routerName)
+	if err != nil {
+		return bastion.Bastion{}, err
+	}
+	if r.Gateway == nil || !r.Gateway.Addr4().IsValid() {
+		return bastion.Bastion{}, errs.New(errs.Invalid, fmt.Sprintf("router: %s has no gateway with an IPv4 address for the bastion's endpoint (qnetctl router set-gateway %s EXTERNAL-NETWORK)", routerName, routerName))
+	}
+	rs := rows(b)
+	_, inside := Transit(b)
+	rs.Endpoint = &nbdb.LoadBalancer{Name: ovn.BastionLBName(name), Protocol: &udp,
+		Vips:        map[string]string{netip.AddrPortFrom(r.Gateway.Addr4(), uint16(port)).String(): netip.AddrPortFrom(inside.Addr(), uint16(port)).String()},
+		ExternalIDs: map[string]string{keys.Bastion: name}}
+	ops, err := m.NB.CreateBastionOps(lr, rs)
 	if err != nil {
 		return bastion.Bastion{}, err
 	}
@@ -177,6 +186,8 @@ func (m *Manager) Create(ctx context.Context, name, routerName string, listenPor
 	m.Log.Info("bastion created", "bastion", name, "router", routerName, "range", b.TunnelRange)
 	return m.withEndpoint(b), nil
 }
+
+var udp = "udp"
 
 func newBastion(name, routerName string, port int, all []bastion.Bastion) (bastion.Bastion, error) {
 	used := make([]netip.Prefix, 0, len(all))
@@ -203,10 +214,10 @@ func rows(b bastion.Bastion) ovn.BastionRows {
 		RouterLSP: &nbdb.LogicalSwitchPort{Name: ovn.BastionRouterPortName(b.Name) + "-lsp", Type: "router", Addresses: []string{"router"},
 			Options: map[string]string{"router-port": ovn.BastionRouterPortName(b.Name)}, ExternalIDs: own},
 		Inside: &nbdb.LogicalSwitchPort{Name: ovn.BastionPortName(b.Name),
-			Addresses:    []string{transitMAC(inside) + " " + inside.Addr().String()},
-			PortSecurity: []string{transitMAC(inside) + " " + inside.Addr().String() + " " + b.TunnelRange.String()},
+			Addresses:    []string{TransitMAC(inside) + " " + inside.Addr().String()},
+			PortSecurity: []string{TransitMAC(inside) + " " + inside.Addr().String() + " " + b.TunnelRange.String()},
 			ExternalIDs:  own},
-		RouterPort: &nbdb.LogicalRouterPort{Name: ovn.BastionRouterPortName(b.Name), MAC: transitMAC(rtr), Networks: []string{rtr.String()}, ExternalIDs: own},
+		RouterPort: &nbdb.LogicalRouterPort{Name: ovn.BastionRouterPortName(b.Name), MAC: TransitMAC(rtr), Networks: []string{rtr.String()}, ExternalIDs: own},
 		Route:      &nbdb.LogicalRouterStaticRoute{IPPrefix: b.TunnelRange.String(), Nexthop: inside.Addr().String(), ExternalIDs: own},
 		AddrSet:    &nbdb.AddressSet{Name: ovn.BastionAddressSetName(b.Name), ExternalIDs: own},
 	}
@@ -238,7 +249,11 @@ func (m *Manager) Delete(ctx context.Context, name string) error {
 	if as := m.NB.BastionAddressSet(name); as != nil {
 		asUUID = as.UUID
 	}
-	ops, err := m.NB.DeleteBastionOps(ls, lr, lrpUUID, routeUUID, asUUID)
+	var lbUUID string
+	if lb := m.NB.BastionLB(name); lb != nil {
+		lbUUID = lb.UUID
+	}
+	ops, err := m.NB.DeleteBastionOps(ls, lr, lrpUUID, routeUUID, asUUID, lbUUID)
 	if err != nil {
 		return err
 	}

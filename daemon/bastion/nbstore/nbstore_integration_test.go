@@ -65,6 +65,9 @@ func TestIntegrationBastion(t *testing.T) {
 		t.Fatalf("router port: %q", got)
 	}
 
+	if got := s.NBCtl("--bare", "--columns=vips", "list", "Load_Balancer", "qnb-ep-b1"); strings.Trim(strings.TrimSpace(got), `"`) != "192.0.2.60:51820=100.97.0.2:51820" {
+		t.Fatalf("endpoint load balancer: %q", got)
+	}
 	peerRefusals(s, m)
 	alice, cfg, err := m.AddPeer(s.Ctx, "b1", "alice", []string{"red", "blue"}, "")
 	if err != nil {
@@ -109,7 +112,7 @@ func TestIntegrationBastion(t *testing.T) {
 	if err := m.Delete(s.Ctx, "b1"); err != nil {
 		t.Fatal(err)
 	}
-	for _, table := range []string{"Logical_Switch", "Logical_Switch_Port", "Logical_Router_Port", "Logical_Router_Static_Route", "Address_Set"} {
+	for _, table := range []string{"Logical_Switch", "Logical_Switch_Port", "Logical_Router_Port", "Logical_Router_Static_Route", "Address_Set", "Load_Balancer"} {
 		if got := s.NBCtl("--bare", "--columns=_uuid", "find", table, "external_ids:\"quantumnet:bastion\"=b1"); strings.TrimSpace(got) != "" {
 			t.Fatalf("%s rows of b1 left: %q", table, got)
 		}
