@@ -18,8 +18,11 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/ovn-kubernetes/libovsdb/model"
+
 	"github.com/quantumnet/quantumnet/daemon/attach"
 	bnstore "github.com/quantumnet/quantumnet/daemon/bastion/nbstore"
+	bastionwg "github.com/quantumnet/quantumnet/daemon/bastion/wg"
 	"github.com/quantumnet/quantumnet/daemon/chassis"
 	"github.com/quantumnet/quantumnet/daemon/config"
 	qndns "github.com/quantumnet/quantumnet/daemon/dns"
@@ -124,7 +127,8 @@ type parts struct {
 	routers *rtstore.Manager
 	lbs     *lbstore.Manager
 	feed    *events.Feed
-	wantDP  string // the datapath type the chassis' bridge should have
+	bastion *bastionwg.Runner // runs the bastions whose router's gateway is active here
+	wantDP  string            // the datapath type the chassis' bridge should have
 }
 
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
@@ -248,7 +252,8 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (*parts, err
 	feed := &events.Feed{Hub: events.New(0), NB: nb, SB: sb, Networks: nets, Routers: routers, LBs: lbs, Interval: 30 * time.Second,
 		Log: log.With("component", "events")}
 	srv := &server.Server{Attach: mgr, Alloc: store, VM: vms, SG: sgm, Svc: svc, Networks: nets, Routers: routers, LBs: lbs, Events: feed.Hub,
-		Bastions: &bnstore.Manager{NB: nb, Routers: routers, Log: log}, Log: log}
+		Log: log}
+	bastions := wireBastions(nb, sb, ovsc, mgr, srv, routers, log)
 	srv.Tracer = &trace.Tracer{NB: nb, SBRemotes: cfg.OVN.SBRemotes, SSLKey: cfg.OVN.SSLKey, SSLCert: cfg.OVN.SSLCert, SSLCA: cfg.OVN.SSLCA}
 	runner := &netsvc.Runner{M: svc, Upstream: upstream(cfg.DNS.Upstream)}
 	if *cfg.DNS.Resolver {
@@ -256,7 +261,7 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (*parts, err
 		runner.Endpoints = &netsvc.Endpoints{NB: nb, OVS: ovsc, Bridge: bridge, Resolver: resolver, Log: log, Datapath: wantDP}
 		resolver.Upstream = runner.Endpoints.Upstream
 	}
-	return &parts{nb: nb, ovs: ovsc, sg: sgm, attach: mgr, vm: vms, server: srv, runner: runner, routers: routers, lbs: lbs, feed: feed, wantDP: wantDP}, nil
+	return &parts{nb: nb, ovs: ovsc, sg: sgm, attach: mgr, vm: vms, server: srv, runner: runner, routers: routers, lbs: lbs, feed: feed, bastion: bastions, wantDP: wantDP}, nil
 }
 
 // startUp reconciles once both databases are reachable, retrying until it
@@ -283,6 +288,7 @@ func (p *parts) startUp(ctx context.Context, log *slog.Logger, run func()) {
 			go p.sg.Run(ctx, 30*time.Second)
 			go (&rtstore.Runner{M: p.routers, Interval: 30 * time.Second}).Run(ctx)
 			go (&lbstore.Reconciler{M: p.lbs, Interval: 30 * time.Second}).Run(ctx)
+			go p.bastion.Run(ctx)
 			run()
 			return
 		}
@@ -290,6 +296,24 @@ func (p *parts) startUp(ctx context.Context, log *slog.Logger, run func()) {
 		sdNotify(log, "STATUS=start-up reconcile failed, retrying: "+err.Error())
 		time.Sleep(time.Second)
 	}
+}
+
+// wireBastions: the bastions' store serves the RPCs; their data plane runs
+// the ones whose router's gateway is active here, kicked by Northbound
+// switch and Southbound binding changes.
+func wireBastions(nb *ovn.NB, sb *ovn.SB, ovsc *ovs.Client, mgr *attach.Manager, srv *server.Server, routers *rtstore.Manager, log *slog.Logger) *bastionwg.Runner {
+	store := &bnstore.Manager{NB: nb, Routers: routers, Log: log.With("component", "bastion")}
+	r := &bastionwg.Runner{Store: store, Ports: ovsc, Bridge: mgr.Bridge, Chassis: mgr.Chassis, Interval: 30 * time.Second,
+		TxCsumOff: func() bool { return mgr.DatapathType() == "netdev" }, Log: log.With("component", "bastion")}
+	srv.Bastions, srv.BastionStats = store, r
+	kick := func(table string, _, _ model.Model) {
+		if table == "Logical_Switch" || table == "Port_Binding" || table == "Logical_Router_Port" {
+			r.Kick()
+		}
+	}
+	nb.Subscribe(kick)
+	sb.Subscribe(kick)
+	return r
 }
 
 // upstream writes configured upstream servers as IP:PORT.

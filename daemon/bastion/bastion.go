@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/quantumnet/quantumnet/pkg/errs"
 )
@@ -32,6 +33,12 @@ type Bastion struct {
 	// read from elsewhere
 	Endpoint string // ADDRESS:PORT on the external network ("" without a gateway)
 	Active   string // chassis where the endpoint runs
+}
+
+// PeerStat is what a running device knows of a peer.
+type PeerStat struct {
+	LastHandshake time.Time
+	RX, TX        uint64
 }
 
 // Peer is an operator's workstation allowed into granted networks.

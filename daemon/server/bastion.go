@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"strings"
-	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -16,17 +15,11 @@ import (
 // the peers' handshakes and counters come from the data plane of the
 // chassis where the bastion is active when it is this one.
 
-// PeerStat is what a WireGuard device knows of a peer.
-type PeerStat struct {
-	LastHandshake time.Time
-	RX, TX        uint64
-}
-
 // BastionStats reads the running bastions' peers (daemon/bastion/wg).
 type BastionStats interface {
 	// PeerStats returns the peers of bastion name by public key (nil if
 	// it does not run here).
-	PeerStats(name string) map[bastion.Key]PeerStat
+	PeerStats(name string) map[bastion.Key]bastion.PeerStat
 }
 
 func (s *Server) bastionsReady() error {
@@ -39,7 +32,7 @@ func (s *Server) bastionsReady() error {
 func (s *Server) toBastion(b bastion.Bastion) *api.Bastion {
 	out := &api.Bastion{Name: b.Name, Router: b.Router, ListenPort: uint32(b.ListenPort), PublicKey: b.PrivateKey.Public().String(),
 		Endpoint: b.Endpoint, ActiveChassis: b.Active, TunnelRange: b.TunnelRange.String(), SecurityGroup: bastion.SecurityGroup(b.Name)}
-	var stats map[bastion.Key]PeerStat
+	var stats map[bastion.Key]bastion.PeerStat
 	if s.BastionStats != nil {
 		stats = s.BastionStats.PeerStats(b.Name)
 	}
@@ -49,7 +42,7 @@ func (s *Server) toBastion(b bastion.Bastion) *api.Bastion {
 	return out
 }
 
-func peerOf(bName string, p bastion.Peer, st PeerStat) *api.BastionPeer {
+func peerOf(bName string, p bastion.Peer, st bastion.PeerStat) *api.BastionPeer {
 	out := &api.BastionPeer{Bastion: bName, Name: p.Name, Networks: p.Networks, PublicKey: p.PublicKey.String(),
 		Address: p.Address.String(), RxBytes: st.RX, TxBytes: st.TX}
 	if !st.LastHandshake.IsZero() {
@@ -123,7 +116,7 @@ func (s *Server) AddBastionPeer(ctx context.Context, r *api.BastionPeer) (*api.B
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	out := peerOf(r.Bastion, p, PeerStat{})
+	out := peerOf(r.Bastion, p, bastion.PeerStat{})
 	out.Config = cfg
 	return out, nil
 }

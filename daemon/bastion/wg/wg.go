@@ -41,12 +41,6 @@ type Grant struct {
 	Subnets []netip.Prefix
 }
 
-// Stat is what the device knows of a peer.
-type Stat struct {
-	LastHandshake time.Time
-	RX, TX        uint64
-}
-
 // Instance is a running bastion device in its namespace.
 type Instance struct {
 	Name   string // the bastion's
@@ -260,7 +254,7 @@ func (in *Instance) filter(grants []Grant) error {
 }
 
 // Stats are the device's peers by public key.
-func (in *Instance) Stats() map[bastion.Key]Stat {
+func (in *Instance) Stats() map[bastion.Key]bastion.PeerStat {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if in.closed {
@@ -273,10 +267,10 @@ func (in *Instance) Stats() map[bastion.Key]Stat {
 	return parseStats(s)
 }
 
-func parseStats(s string) map[bastion.Key]Stat {
-	out := map[bastion.Key]Stat{}
+func parseStats(s string) map[bastion.Key]bastion.PeerStat {
+	out := map[bastion.Key]bastion.PeerStat{}
 	var cur *bastion.Key
-	var st Stat
+	var st bastion.PeerStat
 	flush := func() {
 		if cur != nil {
 			out[*cur] = st
@@ -290,7 +284,7 @@ func parseStats(s string) map[bastion.Key]Stat {
 			var key bastion.Key
 			if b, err := hex.DecodeString(v); err == nil && len(b) == len(key) {
 				copy(key[:], b)
-				cur, st = &key, Stat{}
+				cur, st = &key, bastion.PeerStat{}
 			} else {
 				cur = nil
 			}
