@@ -27,6 +27,7 @@ BASE_PACKAGES=(
 	prometheus # promtool (check metrics); its server is not started (policy-rc.d) nor needed
 	systemd
 	binutils
+	wireguard-tools # wg: the WireGuard bastion tests' independent peer (configured with wg setconf)
 )
 
 LIBVIRT_PACKAGES=(
@@ -42,7 +43,7 @@ BASE_COMMANDS=(
 	ovsdb-tool ovsdb-server ovs-vswitchd ovs-vsctl ovs-appctl ovs-ofctl
 	ovn-northd ovn-controller ovn-nbctl ovn-sbctl ovn-appctl
 	ip iptables ethtool ping busybox dig pgrep dhclient getent promtool
-	systemd-analyze readelf setpriv dpkg-deb
+	systemd-analyze readelf setpriv dpkg-deb wg
 )
 LIBVIRT_COMMANDS=(libvirtd virsh qemu-system-x86_64)
 
