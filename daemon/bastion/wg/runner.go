@@ -115,6 +115,10 @@ func (r *Runner) Sync(ctx context.Context) {
 
 func hostVeth(name string) string { return "qnv" + name }
 
+// nsName is the bastion's namespace on this chassis (the chassis in the
+// name: hosts that share /run/netns, as test sandboxes do, never collide).
+func (r *Runner) nsName(name string) string { return bastion.IfName(name) + "-" + r.Chassis }
+
 func (r *Runner) ensure(ctx context.Context, b bastion.Bastion) error {
 	in := r.running[b.Name]
 	if in == nil {
@@ -144,7 +148,7 @@ func (r *Runner) ensure(ctx context.Context, b bastion.Bastion) error {
 }
 
 func (r *Runner) start(ctx context.Context, b bastion.Bastion) (*Instance, error) {
-	ns := bastion.IfName(b.Name)
+	ns := r.nsName(b.Name)
 	if err := EnsureNS(ns); err != nil {
 		return nil, err
 	}
@@ -176,9 +180,9 @@ func (r *Runner) stop(ctx context.Context, name string) {
 }
 
 func (r *Runner) cleanup(ctx context.Context, name string) {
-	r.Ports.DeletePort(ctx, r.Bridge, hostVeth(name))              //nolint:errcheck // may be gone
-	hostnet.DeleteHostVeth(hostVeth(name))                         //nolint:errcheck
-	exec.Command("ip", "netns", "del", bastion.IfName(name)).Run() //nolint:errcheck
+	r.Ports.DeletePort(ctx, r.Bridge, hostVeth(name))        //nolint:errcheck // may be gone
+	hostnet.DeleteHostVeth(hostVeth(name))                   //nolint:errcheck
+	exec.Command("ip", "netns", "del", r.nsName(name)).Run() //nolint:errcheck
 }
 
 // PeerStats returns the peers of bastion name if it runs here.
