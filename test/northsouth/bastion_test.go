@@ -88,7 +88,10 @@ func wgPeer(t *testing.T, ns, cfg string, routes ...string) {
 	}
 	// The operator routes more than granted: the bastion must refuse it.
 	file := filepath.Join(dir, "wgop.conf")
-	body := strings.Replace(strings.Join(conf, "\n"), "AllowedIPs = ", "AllowedIPs = "+strings.Join(routes, ", ")+", ", 1)
+	body := strings.Join(conf, "\n")
+	if len(routes) > 0 {
+		body = strings.Replace(body, "AllowedIPs = ", "AllowedIPs = "+strings.Join(routes, ", ")+", ", 1)
+	}
 	if err := os.WriteFile(file, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
