@@ -38,7 +38,7 @@ func TestBastionFailover(t *testing.T) {
 	later(t, "bastion", "delete", "nsbfo")
 	cfg := qn(t, "bastion", "peer", "add", "nsbfo", "carol", "--networks", "nsbfonet")
 	outside := nh.Vars["QN_OUTSIDE_NETNS"]
-	wgPeer(t, outside, strings.Replace(cfg, "PersistentKeepalive = 25", "PersistentKeepalive = 1", 1))
+	wgPeer(t, outside, strings.Replace(cfg, "PersistentKeepalive = 25", "PersistentKeepalive = 1", 1), "10.231.10.0/24")
 	ping := func() bool { return exec.Command("ip", "netns", "exec", outside, "ping", "-c1", "-W1", c.IP).Run() == nil }
 	ovsdbtest.Eventually(t, 30*time.Second, ping, "the operator does not reach its network before the failover")
 
