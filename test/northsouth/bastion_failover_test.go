@@ -39,7 +39,9 @@ func TestBastionFailover(t *testing.T) {
 	cfg := qn(t, "bastion", "peer", "add", "nsbfo", "carol", "--networks", "nsbfonet")
 	outside := nh.Vars["QN_OUTSIDE_NETNS"]
 	wgPeer(t, outside, strings.Replace(cfg, "PersistentKeepalive = 25", "PersistentKeepalive = 1", 1), "10.231.10.0/24")
-	ping := func() bool { return exec.Command("ip", "netns", "exec", outside, "ping", "-c1", "-W1", c.IP).Run() == nil }
+	ping := func() bool {
+		return exec.Command("ip", "netns", "exec", outside, "ping", "-c1", "-W1", c.IP).Run() == nil
+	}
 	ovsdbtest.Eventually(t, 30*time.Second, ping, "the operator does not reach its network before the failover")
 
 	dead := hostOf(active)
