@@ -18,8 +18,12 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/ovn-kubernetes/libovsdb/model"
+
 	"github.com/quantumnet/quantumnet/daemon/attach"
 	"github.com/quantumnet/quantumnet/daemon/bgp"
+	bnstore "github.com/quantumnet/quantumnet/daemon/bastion/nbstore"
+	bastionwg "github.com/quantumnet/quantumnet/daemon/bastion/wg"
 	"github.com/quantumnet/quantumnet/daemon/chassis"
 	"github.com/quantumnet/quantumnet/daemon/config"
 	qndns "github.com/quantumnet/quantumnet/daemon/dns"
@@ -124,8 +128,9 @@ type parts struct {
 	routers *rtstore.Manager
 	lbs     *lbstore.Manager
 	feed    *events.Feed
-	bgp     *bgp.Speaker // nil: [bgp] off
-	wantDP  string       // the datapath type the chassis' bridge should have
+	bgp     *bgp.Speaker      // nil: [bgp] off
+	bastion *bastionwg.Runner // runs the bastions whose router's gateway is active here
+	wantDP  string            // the datapath type the chassis' bridge should have
 }
 
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
@@ -254,7 +259,9 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (*parts, err
 	nets := &netstore.Manager{NB: nb, Services: svc, Groups: sgm, Users: users{routers, lbs}, Log: log}
 	feed := &events.Feed{Hub: events.New(0), NB: nb, SB: sb, Networks: nets, Routers: routers, LBs: lbs, Interval: 30 * time.Second,
 		Log: log.With("component", "events")}
-	srv := &server.Server{Attach: mgr, Alloc: store, VM: vms, SG: sgm, Svc: svc, Networks: nets, Routers: routers, LBs: lbs, Events: feed.Hub, Log: log}
+	srv := &server.Server{Attach: mgr, Alloc: store, VM: vms, SG: sgm, Svc: svc, Networks: nets, Routers: routers, LBs: lbs, Events: feed.Hub,
+		Log: log}
+	bastions := wireBastions(nb, sb, ovsc, mgr, srv, routers, log)
 	srv.Tracer = &trace.Tracer{NB: nb, SBRemotes: cfg.OVN.SBRemotes, SSLKey: cfg.OVN.SSLKey, SSLCert: cfg.OVN.SSLCert, SSLCA: cfg.OVN.SSLCA}
 	runner := &netsvc.Runner{M: svc, Upstream: upstream(cfg.DNS.Upstream)}
 	if *cfg.DNS.Resolver {
@@ -262,7 +269,7 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (*parts, err
 		runner.Endpoints = &netsvc.Endpoints{NB: nb, OVS: ovsc, Bridge: bridge, Resolver: resolver, Log: log, Datapath: wantDP}
 		resolver.Upstream = runner.Endpoints.Upstream
 	}
-	return &parts{nb: nb, ovs: ovsc, sg: sgm, attach: mgr, vm: vms, server: srv, runner: runner, routers: routers, lbs: lbs, feed: feed, wantDP: wantDP,
+	return &parts{nb: nb, ovs: ovsc, sg: sgm, attach: mgr, vm: vms, server: srv, runner: runner, routers: routers, lbs: lbs, feed: feed, bastion: bastions, wantDP: wantDP,
 		bgp: newBGP(cfg, srv, routers, nets, nb, sb, log)}, nil
 }
 
@@ -297,6 +304,7 @@ func (p *parts) startUp(ctx context.Context, log *slog.Logger, run func()) {
 					}
 				}()
 			}
+			go p.bastion.Run(ctx)
 			run()
 			return
 		}
@@ -317,6 +325,24 @@ func newBGP(cfg config.Config, srv *server.Server, routers *rtstore.Manager, net
 	sp.Follow(nb, sb)
 	srv.BGP = sp
 	return sp
+}
+
+// wireBastions: the bastions' store serves the RPCs; their data plane runs
+// the ones whose router's gateway is active here, kicked by Northbound
+// switch and Southbound binding changes.
+func wireBastions(nb *ovn.NB, sb *ovn.SB, ovsc *ovs.Client, mgr *attach.Manager, srv *server.Server, routers *rtstore.Manager, log *slog.Logger) *bastionwg.Runner {
+	store := &bnstore.Manager{NB: nb, Routers: routers, Log: log.With("component", "bastion")}
+	r := &bastionwg.Runner{Store: store, Ports: ovsc, Bridge: mgr.Bridge, Chassis: mgr.Chassis, Interval: 30 * time.Second,
+		TxCsumOff: func() bool { return mgr.DatapathType() == "netdev" }, Log: log.With("component", "bastion")}
+	srv.Bastions, srv.BastionStats = store, r
+	kick := func(table string, _, _ model.Model) {
+		if table == "Logical_Switch" || table == "Port_Binding" || table == "Logical_Router_Port" {
+			r.Kick()
+		}
+	}
+	nb.Subscribe(kick)
+	sb.Subscribe(kick)
+	return r
 }
 
 // upstream writes configured upstream servers as IP:PORT.

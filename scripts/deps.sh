@@ -30,6 +30,7 @@ BASE_PACKAGES=(
 	chromium # the web console's browser tests (test/console), driven headless by chromedp
 	fonts-dejavu-core # a font for the pages chromium renders (screenshots of failed tests)
 	frr # bgpd and vtysh: the top-of-rack router of test/bgp (one bgpd per test; the frr service is not started)
+	wireguard-tools # wg: the WireGuard bastion tests' independent peer (configured with wg setconf)
 )
 
 LIBVIRT_PACKAGES=(
@@ -45,7 +46,7 @@ BASE_COMMANDS=(
 	ovsdb-tool ovsdb-server ovs-vswitchd ovs-vsctl ovs-appctl ovs-ofctl
 	ovn-northd ovn-controller ovn-nbctl ovn-sbctl ovn-appctl
 	ip iptables ethtool ping busybox dig pgrep dhclient getent promtool
-	systemd-analyze readelf setpriv dpkg-deb chromium vtysh
+	systemd-analyze readelf setpriv dpkg-deb chromium vtysh wg
 )
 LIBVIRT_COMMANDS=(libvirtd virsh qemu-system-x86_64)
 

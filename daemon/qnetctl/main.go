@@ -113,7 +113,7 @@ func (c *cli) root() *cobra.Command {
 		return usageErr(fmt.Sprintf("%s: %v (see '%s --help')", cmd.CommandPath(), err, cmd.CommandPath()))
 	})
 	root.AddCommand(c.statusCmd(), c.versionCmd(), c.networkCmd(), c.portCmd(), c.ipamCmd(), c.sgCmd(),
-		c.routerCmd(), c.fipCmd(), c.lbCmd(), c.bgpCmd(), c.eventsCmd(), c.topologyCmd(), c.traceCmd(),
+		c.routerCmd(), c.fipCmd(), c.lbCmd(), c.bgpCmd(), c.bastionCmd(), c.eventsCmd(), c.topologyCmd(), c.traceCmd(),
 		c.genDocsCmd(), c.genManCmd())
 	root.SetOut(c.out) // before the completion command, which keeps its writer
 	root.SetErr(c.errOut)

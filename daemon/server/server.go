@@ -19,6 +19,7 @@ import (
 
 	"github.com/quantumnet/quantumnet/daemon/apiview"
 	"github.com/quantumnet/quantumnet/daemon/attach"
+	bnstore "github.com/quantumnet/quantumnet/daemon/bastion/nbstore"
 	"github.com/quantumnet/quantumnet/daemon/events"
 	"github.com/quantumnet/quantumnet/daemon/lb"
 	lbstore "github.com/quantumnet/quantumnet/daemon/lb/nbstore"
@@ -56,7 +57,11 @@ type Server struct {
 	Tracer   *trace.Tracer    // ovn-trace (nil: refused as unavailable)
 	Events   *events.Hub      // the event streams (nil: refused as unavailable)
 	BGP      BGPSpeaker       // the BGP speaker (nil: off)
-	Log      *slog.Logger
+	Bastions *bnstore.Manager // WireGuard bastions (nil: refused as unavailable)
+	// BastionStats are the peers' handshakes of the bastions running here
+	// (nil: none shown).
+	BastionStats BastionStats
+	Log          *slog.Logger
 }
 
 var _ api.QuantumNetServer = (*Server)(nil)

@@ -72,7 +72,7 @@ func NewNB(ctx context.Context, remotes []string, tlsCfg *tls.Config, log *slog.
 		Tables: []model.Model{&nbdb.LogicalSwitch{}, &nbdb.LogicalSwitchPort{}, &nbdb.DHCPOptions{}, &nbdb.PortGroup{}, &nbdb.ACL{},
 			&nbdb.LogicalRouter{}, &nbdb.LogicalRouterPort{}, &nbdb.DNS{},
 			&nbdb.NAT{}, &nbdb.LogicalRouterStaticRoute{}, &nbdb.HAChassisGroup{}, &nbdb.HAChassis{},
-			&nbdb.LoadBalancer{}, &nbdb.LoadBalancerHealthCheck{}, &nbdb.Meter{}},
+			&nbdb.LoadBalancer{}, &nbdb.LoadBalancerHealthCheck{}, &nbdb.Meter{}, &nbdb.AddressSet{}},
 		OnCache: func(tc *cache.TableCache) {
 			tc.AddEventHandler(&cache.EventHandlerFuncs{
 				AddFunc:    func(table string, m model.Model) { nb.changed(table, nil, m) },

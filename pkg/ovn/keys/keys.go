@@ -183,3 +183,20 @@ const (
 	Forward       = Prefix + "fwd-fip"   // Load_Balancer: the floating IP's address
 	ForwardRules  = Prefix + "fwd-rules" // PORT=TARGET:TPORT[@ADDRESS],...
 )
+
+// WireGuard bastions (daemon/bastion): a bastion's record lives on its
+// transit Logical_Switch (BastionSwitchPrefix + name); its peers' tunnel
+// addresses are in the Address_Set of its security group.
+const (
+	Bastion           = Prefix + "bastion"             // LS, LSP, LRP, route, Address_Set: the bastion's name
+	BastionRouter     = Prefix + "bastion-router"      // LS: the router it serves
+	BastionPort       = Prefix + "bastion-listen-port" // LS: UDP listen port
+	BastionPrivateKey = Prefix + "bastion-private-key" // LS: its WireGuard private key (so any chassis can take over)
+	BastionRange      = Prefix + "bastion-range"       // LS: the peers' tunnel range
+	// BastionPeerPrefix + peer name = "PUBKEY ADDRESS NET1,NET2" (LS).
+	BastionPeerPrefix   = Prefix + "bastion-peer:"
+	BastionSwitchPrefix = "qnb-"  // transit LS name prefix
+	BastionLRPPrefix    = "qnbr-" // the router's port on the transit switch
+	BastionLSPPrefix    = "qnbp-" // the bastion's own port on the transit switch
+	BastionASPrefix     = "qn_bastion_"
+)
