@@ -21,9 +21,9 @@ import (
 	"github.com/ovn-kubernetes/libovsdb/model"
 
 	"github.com/quantumnet/quantumnet/daemon/attach"
-	"github.com/quantumnet/quantumnet/daemon/bgp"
 	bnstore "github.com/quantumnet/quantumnet/daemon/bastion/nbstore"
 	bastionwg "github.com/quantumnet/quantumnet/daemon/bastion/wg"
+	"github.com/quantumnet/quantumnet/daemon/bgp"
 	"github.com/quantumnet/quantumnet/daemon/chassis"
 	"github.com/quantumnet/quantumnet/daemon/config"
 	qndns "github.com/quantumnet/quantumnet/daemon/dns"
