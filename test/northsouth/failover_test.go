@@ -58,7 +58,7 @@ func TestGatewayFailover(t *testing.T) {
 	}
 	t.Logf("gateway failover %s -> %s: first reply %v after the kill; router show named %s after %v; %d of %d pings lost",
 		active, next, first.Sub(killed).Round(time.Millisecond), next, named.Round(time.Millisecond), lost, sent)
-	if _, err := c.run("ping", "-c", "3", "-i", "0.2", "-W", "1", outsideIP); err != nil {
+	if _, err := c.Run("ping", "-c", "3", "-i", "0.2", "-W", "1", outsideIP); err != nil {
 		t.Errorf("after the failover the container does not reach the outside")
 	}
 }

@@ -68,7 +68,7 @@ func TestFloatingIPForward(t *testing.T) {
 	qnFails(t, []string{"port"}, "fip", "forward", "add", addr, "tcp", "70000", c2.Port, "8022")
 	qnFails(t, []string{"protocol"}, "fip", "forward", "add", addr, "icmp", "1", c2.Port, "8022")
 	// The second target goes (CNI DEL): so does its forward.
-	c2.del(t)
+	c2.Del(t)
 	ovsdbtest.Eventually(t, 10*time.Second, func() bool {
 		var f fipForwards
 		qnJSON(t, &f, "fip", "show", addr)

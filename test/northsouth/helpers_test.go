@@ -2,7 +2,6 @@ package northsouth_test
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -14,88 +13,19 @@ import (
 	"testing"
 	"time"
 
-	current "github.com/containernetworking/cni/pkg/types/100"
-
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
 	"github.com/quantumnet/quantumnet/test/harness"
 )
 
 // container is a network namespace attached to a network by a host's
-// daemon through the CNI plugin binary.
-type container struct {
-	// IP is its IPv4 address, IP6 its IPv6 one ("" on an IPv4-only network).
-	NS, IP, IP6, Port, Host string
-	// detach is CNI DEL; it also runs when the test ends.
-	detach func() error
-}
-
-// del detaches the container now (CNI DEL), failing the test on an error.
-func (c *container) del(t *testing.T) {
-	t.Helper()
-	if err := c.detach(); err != nil {
-		t.Fatalf("CNI DEL %s: %v", c.NS, err)
-	}
-}
+// daemon through the CNI plugin binary (harness.Container).
+type container = harness.Container
 
 // newContainer attaches a new container on host h to network; it is
-// detached (CNI DEL) and removed when the test ends, or by del.
+// detached (CNI DEL) and removed when the test ends, or by Del.
 func newContainer(t *testing.T, h, name, network string) *container {
 	t.Helper()
-	ns := fmt.Sprintf("qnns-%s-%d", name, os.Getpid()%100000)
-	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
-		t.Fatalf("ip netns add %s: %v %s", ns, err, out)
-	}
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
-	// A process holds the namespace: its /proc path is the same in every
-	// mount namespace the daemon may run in.
-	holder := exec.Command("ip", "netns", "exec", ns, "sleep", "infinity")
-	if err := holder.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { holder.Process.Kill(); holder.Wait() })
-	cni, err := harness.NewCNI(t, env.Bin, harness.ConfList(network, network, daemons[h].ClientSocket, ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rt := harness.RT("ns-"+name, fmt.Sprintf("/proc/%d/ns/net", holder.Process.Pid), "eth0")
-	r, err := cni.Config.AddNetworkList(context.Background(), cni.List, rt)
-	if err != nil {
-		t.Fatalf("CNI ADD %s on host %s, network %s: %v", name, h, network, err)
-	}
-	detach := func() error { return cni.Config.DelNetworkList(context.Background(), cni.List, rt) }
-	t.Cleanup(func() { detach() })
-	res, err := current.NewResultFromResult(r)
-	if err != nil || len(res.IPs) == 0 {
-		t.Fatalf("CNI ADD %s: result %v, %v", name, r, err)
-	}
-	c := &container{Host: h, NS: ns, detach: detach}
-	for _, ip := range res.IPs {
-		if ip.Address.IP.To4() != nil && c.IP == "" {
-			c.IP = ip.Address.IP.String()
-		} else if ip.Address.IP.To4() == nil && c.IP6 == "" {
-			c.IP6 = ip.Address.IP.String()
-		}
-	}
-	var ports []struct {
-		Name        string `json:"name"`
-		ContainerID string `json:"container_id"`
-	}
-	qnJSON(t, &ports, "port", "list", "--network", network)
-	for _, p := range ports {
-		if p.ContainerID == "ns-"+name {
-			c.Port = p.Name
-		}
-	}
-	if c.Port == "" {
-		t.Fatalf("no port of container ns-%s in `port list --network %s`", name, network)
-	}
-	return c
-}
-
-// run runs a command in the container and returns its combined output.
-func (c *container) run(args ...string) (string, error) {
-	out, err := exec.Command("ip", append([]string{"netns", "exec", c.NS}, args...)...).CombinedOutput()
-	return string(out), err
+	return harness.NewContainer(t, env.Bin, daemons[h], h, "qnns", name, network)
 }
 
 var ttlRE = regexp.MustCompile(`ttl=(\d+)`)
@@ -105,7 +35,7 @@ var ttlRE = regexp.MustCompile(`ttl=(\d+)`)
 func unreachable(t *testing.T, c *container, addr, msg string) {
 	t.Helper()
 	ovsdbtest.Eventually(t, 10*time.Second, func() bool {
-		_, err := c.run("ping", "-c", "1", "-W", "1", addr)
+		_, err := c.Run("ping", "-c", "1", "-W", "1", addr)
 		return err != nil
 	}, msg)
 }

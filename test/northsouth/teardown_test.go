@@ -33,7 +33,7 @@ func TestDeleteLeavesNothing(t *testing.T) {
 
 	qn(t, "fip", "disassociate", addr)
 	qn(t, "fip", "delete", addr)
-	c.del(t)
+	c.Del(t)
 	qn(t, "router", "route", "delete", "nsdelr", "198.51.100.0/24")
 	qn(t, "router", "clear-gateway", "nsdelr")
 	qn(t, "router", "detach", "nsdelr", "nsdel1")
