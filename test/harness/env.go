@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/quantumnet/quantumnet/pkg/api"
@@ -35,7 +36,17 @@ type Setup struct {
 	// Up brings the world up once the binaries are built (a sandbox, a
 	// hook); it registers what takes it down with Env.Cleanup.
 	Up func(e *Env) error
+	// Locks name host-wide things the package changes and another
+	// package running at the same time (go test runs packages in
+	// parallel) would see: LockSystemLibvirt, say. Each is an exclusive
+	// flock held from before the build until Close.
+	Locks []string
 }
+
+// LockSystemLibvirt is the lock of the host's /etc/libvirt/hooks (and the
+// libvirtd that runs them): test/vm installs its hook there, test/pkg's
+// package installs and purges its own.
+const LockSystemLibvirt = "/tmp/qn-system-libvirt.lock"
 
 // Env is a prepared Setup: the repository, the binaries, and what Up
 // registered to undo.
@@ -97,6 +108,17 @@ func (e *Env) Start() error {
 
 func (e *Env) start() error {
 	var err error
+	for _, path := range e.Locks {
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+		if err != nil {
+			return fmt.Errorf("lock %s: %w", path, err)
+		}
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+			f.Close()
+			return fmt.Errorf("lock %s: %w", path, err)
+		}
+		e.Cleanup(func() { f.Close() })
+	}
 	if e.Tmp, err = os.MkdirTemp("", "qn"+e.Name); err != nil {
 		return err
 	}

@@ -26,7 +26,7 @@ var (
 	// in a network namespace standing for the host.
 	sbx = &harness.Sandbox{Dir: fmt.Sprintf("/tmp/qn-pkg-%d", os.Getpid()), Chassis: "chassis-pkg",
 		Netns: fmt.Sprintf("qn-pkg-host-%d", os.Getpid())}
-	env = harness.New(harness.Setup{Name: "pkg", Root: true,
+	env = harness.New(harness.Setup{Name: "pkg", Root: true, Locks: []string{harness.LockSystemLibvirt},
 		Programs: []string{"ovn-controller", "dpkg", "dpkg-deb", "systemd-analyze", "setpriv", "make"},
 		Binaries: []string{"qnetctl"}, Up: up})
 	// deb is the package make deb built.

@@ -33,7 +33,7 @@ const (
 var (
 	sbx = &harness.Sandbox{Dir: fmt.Sprintf("/tmp/qn-vm-%d", os.Getpid()), Chassis: chassis,
 		Env: []string{fmt.Sprintf("QN_LIBVIRT_DIR=/tmp/qn-vm-%d-libvirt", os.Getpid())}}
-	env = harness.New(harness.Setup{Name: "vm", Root: true, Programs: []string{"ovn-controller", "libvirtd", "qemu-system-x86_64"},
+	env = harness.New(harness.Setup{Name: "vm", Root: true, Locks: []string{harness.LockSystemLibvirt}, Programs: []string{"ovn-controller", "libvirtd", "qemu-system-x86_64"},
 		Check: libvirtFree, Up: up})
 	kernel, initrd string // the test guest
 )

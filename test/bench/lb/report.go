@@ -65,9 +65,11 @@ func report(w io.Writer, r *results) {
 }
 
 // absurd is 1 when a figure cannot be right: a connection setup slower
-// than a second at p50, or a failover trial with no bad connection at all
-// (the dead member was never picked: the client did not run, or killing
-// did nothing). A failover beyond its bound plus -slack already failed its
+// than a second at p50, a failover trial with too few connections (the
+// client did not run), or a silent death with no bad connection at all
+// (killing did nothing). A refusing member may legitimately cost nothing:
+// its refusals come back at once and the probe can take it out before the
+// client picks it. A failover beyond its bound plus -slack already failed its
 // trial.
 func (r *results) absurd() int {
 	code := 0
@@ -83,7 +85,7 @@ func (r *results) absurd() int {
 			code = 1
 		}
 		for i, b := range f.Bad {
-			if b == 0 || f.Conns[i] < 10 {
+			if (b == 0 && f.Death != "refuse") || f.Conns[i] < 10 {
 				logf("absurd: health check %s, death %s, trial %d: %d of %d connections bad", f.Setting, f.Death, i+1, b, f.Conns[i])
 				code = 1
 			}
