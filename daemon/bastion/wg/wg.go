@@ -1,10 +1,12 @@
 // Package wg is the data plane of a WireGuard bastion: a WireGuard device
-// in the bastion's network namespace (userspace, golang.zx2c4.com/wireguard
-// on a TUN, since the hosts have no WireGuard kernel module), its peers
+// in the bastion's network namespace (the kernel module's link, configured
+// with wgctrl, where the host has the module; else the userspace
+// golang.zx2c4.com/wireguard on a TUN), its peers
 // kept in step with the record (a removed peer is removed from the device
 // at once), and the namespace's iptables filter that lets each peer's
 // tunnel address reach only its granted subnets. The device's UAPI socket
-// is opened too, so `wg show qnb-NAME` works on the host.
+// is opened too for the userspace device, so `wg show qnb-NAME` works on
+// the host either way.
 package wg
 
 import (
@@ -43,13 +45,16 @@ type Grant struct {
 
 // Instance is a running bastion device in its namespace.
 type Instance struct {
-	Name   string // the bastion's
-	NS     string // network namespace name
-	Port   int
-	Self   netip.Prefix // the device's address (tunnel range length)
+	Name string // the bastion's
+	NS   string // network namespace name
+	Port int
+	Self netip.Prefix // the device's address (tunnel range length)
+	// Mode is ModeKernel or ModeUserspace.
+	Mode   string
 	log    *slog.Logger
 	mu     sync.Mutex
-	dev    *device.Device
+	dev    backend
+	udev   *device.Device // the userspace device, when Mode is ModeUserspace
 	uapi   net.Listener
 	peers  map[bastion.Key]bool
 	closed bool
@@ -99,17 +104,17 @@ func Start(b bastion.Bastion, ns string, log *slog.Logger) (*Instance, error) {
 		if err := checkPort(b.ListenPort); err != nil {
 			return err
 		}
-		t, err := tun.CreateTUN(ifname, MTU)
-		if err != nil {
-			return fmt.Errorf("tun %s: %w", ifname, err)
+		if err := in.newDevice(ifname); err != nil {
+			return err
 		}
-		in.dev = device.NewDevice(t, conn.NewDefaultBind(), device.NewLogger(device.LogLevelError, "("+ifname+") "))
 		cfg := fmt.Sprintf("private_key=%s\nlisten_port=%d\n", hexKey(b.PrivateKey), b.ListenPort)
 		if err := in.dev.IpcSet(cfg); err != nil {
 			return err
 		}
-		if err := in.dev.Up(); err != nil {
-			return err
+		if in.udev != nil {
+			if err := in.udev.Up(); err != nil {
+				return err
+			}
 		}
 		if err := linkUp(ifname, in.Self); err != nil {
 			return err
@@ -119,7 +124,7 @@ func Start(b bastion.Bastion, ns string, log *slog.Logger) (*Instance, error) {
 	if err == nil {
 		err = in.filter(nil)
 	}
-	if err == nil {
+	if err == nil && in.udev != nil {
 		if uerr := in.openUAPI(ifname); uerr != nil { // only wg show needs it
 			log.Warn("no UAPI socket: wg show will not see the device", "bastion", b.Name, "err", uerr)
 		}
@@ -129,6 +134,24 @@ func Start(b bastion.Bastion, ns string, log *slog.Logger) (*Instance, error) {
 		return nil, err
 	}
 	return in, nil
+}
+
+// newDevice makes the device, in the calling thread's namespace: the
+// kernel's link if the module is there, else the userspace device.
+func (in *Instance) newDevice(ifname string) error {
+	k, kerr := newKernel(in.NS, ifname)
+	if kerr == nil {
+		in.dev, in.Mode = k, ModeKernel
+		return nil
+	}
+	t, err := tun.CreateTUN(ifname, MTU)
+	if err != nil {
+		return fmt.Errorf("tun %s (and no kernel WireGuard: %v): %w", ifname, kerr, err)
+	}
+	in.udev = device.NewDevice(t, conn.NewDefaultBind(), device.NewLogger(device.LogLevelError, "("+ifname+") "))
+	in.dev, in.Mode = in.udev, ModeUserspace
+	in.log.Debug("bastion: userspace WireGuard", "bastion", in.Name, "kernel", kerr)
+	return nil
 }
 
 func checkPort(port int) error {
@@ -155,7 +178,7 @@ func (in *Instance) openUAPI(ifname string) error {
 			if err != nil {
 				return
 			}
-			go in.dev.IpcHandle(c)
+			go in.udev.IpcHandle(c)
 		}
 	}()
 	return nil

@@ -110,6 +110,15 @@ func TestIntegrationTunnel(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer in.Close()
+	// The kernel's link where the host has the module, else userspace.
+	want := ModeUserspace
+	if exec.Command("ip", "netns", "exec", nsOp, "ip", "link", "add", "qnbt-probe", "type", "wireguard").Run() == nil {
+		exec.Command("ip", "netns", "exec", nsOp, "ip", "link", "del", "qnbt-probe").Run() //nolint:errcheck
+		want = ModeKernel
+	}
+	if in.Mode != want {
+		t.Fatalf("device mode %q, want %q on this host", in.Mode, want)
+	}
 	if _, err := Start(b, nsBast, ovsdbtest.Logger(t)); err == nil || !strings.Contains(err.Error(), "listen_port") {
 		t.Fatalf("a second device on the port: %v, want an error naming listen_port", err)
 	}
