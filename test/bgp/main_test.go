@@ -39,12 +39,12 @@ const (
 
 var (
 	nh = &harness.NHost{
-		Dir: fmt.Sprintf("/tmp/qn-bgp-%d", os.Getpid()), Hosts: 3, Libvirt: []string{},
+		Dir: fmt.Sprintf("/tmp/qn-bgp-%d", os.Getpid()), Hosts: 3, Libvirt: []string{"a", "b"},
 		NetnsPrefix: fmt.Sprintf("qnbg%d", os.Getpid()%100000), Vars: map[string]string{},
 	}
 	env = harness.New(harness.Setup{Name: "bgp", Root: true,
-		Programs: []string{"ovn-controller", "ovn-nbctl", "vtysh", "/usr/lib/frr/bgpd", "/usr/lib/frr/zebra", "nsenter", "ethtool"},
-		Binaries: []string{"quantumnetd", "quantumnet", "qnetctl"}, Up: up})
+		Programs: []string{"ovn-controller", "ovn-nbctl", "vtysh", "/usr/lib/frr/bgpd", "/usr/lib/frr/zebra", "nsenter", "ethtool", "libvirtd", "qemu-system-x86_64"},
+		Binaries: []string{"quantumnetd", "quantumnet", "qnetctl", "quantumnet-qemu-hook"}, Up: up})
 	daemons = map[string]*harness.Daemon{}
 	// addrs are the chassis' addresses on the external network, by host.
 	addrs = map[string]string{}
@@ -53,9 +53,19 @@ var (
 	frrDir string
 )
 
-func TestMain(m *testing.M) { os.Exit(env.Run(m)) }
+func TestMain(m *testing.M) {
+	code := env.Run(m)
+	printBench()
+	os.Exit(code)
+}
 
 func up(e *harness.Env) error {
+	if out, err := e.Script(nil, "test-guest.sh", "build"); err != nil {
+		return fmt.Errorf("test guest: %v\n%s", err, out)
+	}
+	out, _ := e.Script(nil, "test-guest.sh", "env")
+	harness.ParseEnv(out, nh.Vars)
+	nh.Hook = filepath.Join(e.Bin, "quantumnet-qemu-hook")
 	if err := nh.Up(e); err != nil {
 		return err
 	}
@@ -208,34 +218,58 @@ func rib(t testing.TB) map[string][]path { t.Helper(); return ribOf(t, "ipv4") }
 // ribOf is FRR's unicast table of family (ipv4, ipv6): prefix → paths.
 func ribOf(t testing.TB, family string) map[string][]path {
 	t.Helper()
+	r, err := ribErr(family)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// ribErr is ribOf, failing with an error (for pollers off the test's
+// goroutine).
+func ribErr(family string) (map[string][]path, error) {
 	out, err := vtysh("show bgp " + family + " unicast json")
 	if err != nil {
-		t.Fatalf("vtysh: %v\n%s", err, out)
+		return nil, fmt.Errorf("vtysh: %v\n%s", err, out)
 	}
 	var r struct {
 		Routes map[string][]path `json:"routes"`
 	}
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
-		t.Fatalf("show bgp ipv4 unicast json: %v\n%s", err, out)
+		return nil, fmt.Errorf("show bgp %s unicast json: %v\n%s", family, err, out)
 	}
-	return r.Routes
+	return r.Routes, nil
 }
 
 // nextHops are the next hops of FRR's paths to prefix (none: no route).
 // An IPv6 prefix is looked up in the ipv6 table, and only global next
 // hops count.
 func nextHops(t testing.TB, prefix string) []string {
+	t.Helper()
+	n, err := nextHopsErr(prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// nextHopsErr is nextHops, failing with an error.
+func nextHopsErr(prefix string) ([]string, error) {
 	family := "ipv4"
 	if strings.Contains(prefix, ":") {
 		family = "ipv6"
 	}
+	r, err := ribErr(family)
+	if err != nil {
+		return nil, err
+	}
 	var out []string
-	for _, p := range ribOf(t, family)[prefix] {
+	for _, p := range r[prefix] {
 		for _, n := range p.Nexthops {
 			if n.Scope != "link-local" {
 				out = append(out, n.IP)
 			}
 		}
 	}
-	return out
+	return out, nil
 }
