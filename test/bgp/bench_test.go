@@ -2,6 +2,7 @@ package bgp_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -119,12 +120,17 @@ func benchMigration(b *testing.B, trials int) {
 		to := map[string]string{"a": "b", "b": "a"}[v.host]
 		chassis := sbChassisUUID(b, nh.Var("QN_CHASSIS_", to))
 		t0 := time.Now()
-		done := make(chan time.Duration, 1)
-		go func() { done <- v.migrate(b, to) }()
+		var took time.Duration
+		var err error
+		done := make(chan struct{})
+		go func() { took, err = v.migrateErr(to); close(done) }()
 		got := until(b, t0, "the port and FRR's next hop to follow the VM to "+to,
 			func() bool { return sbPortChassis(v.iface) == chassis },
 			func() bool { h, err := nextHopsErr(prefix); return err == nil && len(h) == 1 && h[0] == addrs[to] })
-		took := <-done
+		<-done
+		if err != nil {
+			b.Fatal(err)
+		}
 		ovn, rib, virsh = append(ovn, got[0]), append(rib, got[1]), append(virsh, took)
 		b.Logf("migration %d -> %s: virsh %v, OVN %v, FRR %v", i+1, to, took, got[0], got[1])
 	}
@@ -161,11 +167,12 @@ func until(b testing.TB, t0 time.Time, what string, conds ...func() bool) []time
 // activeHostErr is activeHost without failing ("" : none or an error).
 func activeHostErr(name string) string {
 	out, err := daemons["a"].Qnetctl("-o", "json", "router", "show", name)
-	if err != nil {
+	var r routerGW
+	if err != nil || json.Unmarshal([]byte(out), &r) != nil || r.Gateway == nil {
 		return ""
 	}
 	for _, h := range nh.Names() {
-		if c := nh.Var("QN_CHASSIS_", h); strings.Contains(out, `"active_chassis": "`+c+`"`) || strings.Contains(out, `"active_chassis":"`+c+`"`) {
+		if nh.Var("QN_CHASSIS_", h) == r.Gateway.Active {
 			return h
 		}
 	}

@@ -67,13 +67,22 @@ func bootVM(t testing.TB, name, network, ping string) *vm {
 // test/migration does) and returns how long virsh took.
 func (v *vm) migrate(t testing.TB, to string) time.Duration {
 	t.Helper()
+	took, err := v.migrateErr(to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return took
+}
+
+// migrateErr is migrate, failing with an error (off the test's goroutine).
+func (v *vm) migrateErr(to string) (time.Duration, error) {
 	t0 := time.Now()
 	out, err := nh.Virsh(v.host, "migrate", "--live", "--p2p", "--persistent", "--undefinesource", v.name, nh.Var("QN_LIBVIRT_MIGRATE_URI_", to))
 	if err != nil {
-		t.Fatalf("virsh migrate %s %s->%s: %v\n%s", v.name, v.host, to, err, out)
+		return 0, fmt.Errorf("virsh migrate %s %s->%s: %v\n%s", v.name, v.host, to, err, out)
 	}
 	v.host = to
-	return time.Since(t0)
+	return time.Since(t0), nil
 }
 
 // TestNextHopFollowsMigration: a VM's (distributed) floating IP is
