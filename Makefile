@@ -51,7 +51,7 @@ bench: deps build ## benchmarks, side by side with their peers: CNI ADD latency,
 	$(GO) run ./test/bench/cluster -bin $(BIN)
 	$(GO) run ./test/bench/portmap -bin $(BIN)
 	$(GO) run ./test/bench/lb -bin $(BIN)
-	$(GO) test -count=1 -run '^$$' -bench FIPToRIB -benchtime 10x ./test/bgp
+	$(GO) test -count=1 -run '^$$' -bench BGP -benchtime 1x ./test/bgp
 	$(MAKE) bench-sg
 
 bench-smoke: build ## every benchmark in smoke mode (a handful of operations, same code path and checks; fails when one breaks): part of make test
@@ -61,7 +61,7 @@ bench-smoke: build ## every benchmark in smoke mode (a handful of operations, sa
 	$(GO) run ./test/bench/northsouth -smoke -bin $(BIN)
 	$(GO) run ./test/bench/cluster -smoke -bin $(BIN)
 	$(GO) run ./test/bench/portmap -smoke -bin $(BIN)
-	$(GO) test -count=1 -run '^$$' -bench FIPToRIB -benchtime 1x ./test/bgp
+	QN_BENCH_SMOKE=1 $(GO) test -count=1 -run '^$$' -bench BGP -benchtime 1x ./test/bgp
 	$(GO) run ./test/bench/lb -smoke -bin $(BIN)
 	QN_BENCH_SMOKE=1 $(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./daemon/secgroup ./daemon/secgroup/nbstore
 

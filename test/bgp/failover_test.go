@@ -38,7 +38,7 @@ func TestGatewayFailover(t *testing.T) {
 }
 
 // killChassis kills host h's ovn-controller and ovs-vswitchd.
-func killChassis(t *testing.T, h string) {
+func killChassis(t testing.TB, h string) {
 	t.Helper()
 	for _, d := range []string{"ovn-controller", "ovs-vswitchd"} {
 		b, err := os.ReadFile(nh.Pidfile(h, d))
@@ -56,7 +56,7 @@ func killChassis(t *testing.T, h string) {
 }
 
 // restoreHost brings host h's chassis back (nhost.sh up is idempotent).
-func restoreHost(t *testing.T, h string) {
+func restoreHost(t testing.TB, h string) {
 	if out, err := nh.Script("nhost.sh", "up"); err != nil {
 		t.Errorf("bringing host %s back: %v\n%s", h, err, out)
 		return

@@ -1,9 +1,11 @@
 // Package bgp_test checks the daemons' BGP speakers against FRR as the
 // top-of-rack router: one sandbox for the package (scripts/nhost.sh: three
-// chassis a, b, c and the outside namespace on physnet1), FRR's bgpd in the
-// outside namespace (AS 65000, graceful restart, its own
-// config, pid and vty socket dir), and one quantumnetd per host with
-// [bgp] (AS 65001, listen port 10179) peering with it.
+// chassis a, b, c and the outside namespace on physnet1), FRR's bgpd and
+// zebra in the outside namespace (AS 65000, graceful restart, their own
+// config, pid and vty socket dir; zebra installs the BGP routes into the
+// outside's kernel table), and one quantumnetd per host with [bgp]
+// (AS 65001, listen port 10179) peering with it. A host behind the ToR
+// (path_test.go) is cabled to the outside alone.
 //
 // Each chassis gets an address on the external network besides its br-ex
 // port: a veth bgp0 in the host's namespace (192.0.2.21, .22, .23) whose
@@ -37,12 +39,12 @@ const (
 
 var (
 	nh = &harness.NHost{
-		Dir: fmt.Sprintf("/tmp/qn-bgp-%d", os.Getpid()), Hosts: 3, Libvirt: []string{},
+		Dir: fmt.Sprintf("/tmp/qn-bgp-%d", os.Getpid()), Hosts: 3, Libvirt: []string{"a", "b"},
 		NetnsPrefix: fmt.Sprintf("qnbg%d", os.Getpid()%100000), Vars: map[string]string{},
 	}
 	env = harness.New(harness.Setup{Name: "bgp", Root: true,
-		Programs: []string{"ovn-controller", "ovn-nbctl", "vtysh", "/usr/lib/frr/bgpd", "nsenter"},
-		Binaries: []string{"quantumnetd", "quantumnet", "qnetctl"}, Up: up})
+		Programs: []string{"ovn-controller", "ovn-nbctl", "vtysh", "/usr/lib/frr/bgpd", "/usr/lib/frr/zebra", "nsenter", "ethtool", "libvirtd", "qemu-system-x86_64"},
+		Binaries: []string{"quantumnetd", "quantumnet", "qnetctl", "quantumnet-qemu-hook"}, Up: up})
 	daemons = map[string]*harness.Daemon{}
 	// addrs are the chassis' addresses on the external network, by host.
 	addrs = map[string]string{}
@@ -51,9 +53,19 @@ var (
 	frrDir string
 )
 
-func TestMain(m *testing.M) { os.Exit(env.Run(m)) }
+func TestMain(m *testing.M) {
+	code := env.Run(m)
+	printBench()
+	os.Exit(code)
+}
 
 func up(e *harness.Env) error {
+	if out, err := e.Script(nil, "test-guest.sh", "build"); err != nil {
+		return fmt.Errorf("test guest: %v\n%s", err, out)
+	}
+	out, _ := e.Script(nil, "test-guest.sh", "env")
+	harness.ParseEnv(out, nh.Vars)
+	nh.Hook = filepath.Join(e.Bin, "quantumnet-qemu-hook")
 	if err := nh.Up(e); err != nil {
 		return err
 	}
@@ -65,6 +77,9 @@ func up(e *harness.Env) error {
 		}
 	}
 	if err := startFRR(e); err != nil {
+		return err
+	}
+	if err := behindHost(e); err != nil {
 		return err
 	}
 	for _, h := range nh.Names() {
@@ -113,8 +128,9 @@ func cable(e *harness.Env, h, addr, addr6 string) error {
 	return nil
 }
 
-// startFRR starts bgpd in the outside namespace with their own
-// files in frrDir; they are stopped when the package ends.
+// startFRR starts zebra and bgpd in the outside namespace with their own
+// files in frrDir (zebra installs bgpd's best routes into the outside's
+// kernel table); they are stopped when the package ends.
 func startFRR(e *harness.Env) error {
 	frrDir = filepath.Join(nh.Dir, "frr")
 	if err := os.MkdirAll(frrDir, 0o755); err != nil {
@@ -134,21 +150,41 @@ func startFRR(e *harness.Env) error {
 	if err := os.WriteFile(filepath.Join(frrDir, "bgpd.conf"), []byte(b.String()), 0o644); err != nil {
 		return err
 	}
-	// bgpd alone (-Z: no zebra, so nothing reaches the outside's kernel
-	// table; -S: stay root, no frr user or vty group needed).
-	cmd := nh.OutsideCmd("/usr/lib/frr/bgpd", "-S", "-Z", "--vty_socket", frrDir,
-		"-i", filepath.Join(frrDir, "bgpd.pid"), "-f", filepath.Join(frrDir, "bgpd.conf"),
-		"--log", "file:"+filepath.Join(frrDir, "bgpd.log"), "-A", "127.0.0.1")
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("bgpd: %w", err)
+	if err := os.WriteFile(filepath.Join(frrDir, "zebra.conf"), []byte("hostname tor\n"), 0o644); err != nil {
+		return err
 	}
-	e.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if os.Getenv("QN_SHOW_LOGS") == "1" {
-			fmt.Printf("FRR bgpd log (tail):\n%s\n", harness.TailFile(filepath.Join(frrDir, "bgpd.log"), 40))
+	zserv := filepath.Join(frrDir, "zserv.api")
+	// zebra as the package's frr user (it insists on a user in the vty
+	// group; it keeps its network capabilities), bgpd as root (-S), their
+	// vty sockets in frrDir, bgpd talking to this zebra.
+	if err := exec.Command("chown", "frr:frr", frrDir).Run(); err != nil {
+		return fmt.Errorf("chown frr %s: %w", frrDir, err)
+	}
+	for _, d := range [][]string{
+		{"/usr/lib/frr/zebra", "-u", "frr", "-g", "frr", "-z", zserv},
+		{"/usr/lib/frr/bgpd", "-S", "-z", zserv},
+	} {
+		name := filepath.Base(d[0])
+		cmd := nh.OutsideCmd(append(d, "--vty_socket", frrDir, "-i", filepath.Join(frrDir, name+".pid"),
+			"-f", filepath.Join(frrDir, name+".conf"), "--log", "file:"+filepath.Join(frrDir, name+".log"), "-A", "127.0.0.1")...)
+		if err := cmd.Start(); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
 		}
-	})
+		e.Cleanup(func() {
+			cmd.Process.Kill()
+			cmd.Wait()
+			if os.Getenv("QN_SHOW_LOGS") == "1" {
+				fmt.Printf("FRR %s log (tail):\n%s\n", name, harness.TailFile(filepath.Join(frrDir, name+".log"), 40))
+			}
+		})
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			if _, err := os.Stat(filepath.Join(frrDir, name+".vty")); err == nil {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		if _, err := vtysh("show bgp summary"); err == nil {
@@ -182,34 +218,58 @@ func rib(t testing.TB) map[string][]path { t.Helper(); return ribOf(t, "ipv4") }
 // ribOf is FRR's unicast table of family (ipv4, ipv6): prefix → paths.
 func ribOf(t testing.TB, family string) map[string][]path {
 	t.Helper()
+	r, err := ribErr(family)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// ribErr is ribOf, failing with an error (for pollers off the test's
+// goroutine).
+func ribErr(family string) (map[string][]path, error) {
 	out, err := vtysh("show bgp " + family + " unicast json")
 	if err != nil {
-		t.Fatalf("vtysh: %v\n%s", err, out)
+		return nil, fmt.Errorf("vtysh: %v\n%s", err, out)
 	}
 	var r struct {
 		Routes map[string][]path `json:"routes"`
 	}
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
-		t.Fatalf("show bgp ipv4 unicast json: %v\n%s", err, out)
+		return nil, fmt.Errorf("show bgp %s unicast json: %v\n%s", family, err, out)
 	}
-	return r.Routes
+	return r.Routes, nil
 }
 
 // nextHops are the next hops of FRR's paths to prefix (none: no route).
 // An IPv6 prefix is looked up in the ipv6 table, and only global next
 // hops count.
 func nextHops(t testing.TB, prefix string) []string {
+	t.Helper()
+	n, err := nextHopsErr(prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// nextHopsErr is nextHops, failing with an error.
+func nextHopsErr(prefix string) ([]string, error) {
 	family := "ipv4"
 	if strings.Contains(prefix, ":") {
 		family = "ipv6"
 	}
+	r, err := ribErr(family)
+	if err != nil {
+		return nil, err
+	}
 	var out []string
-	for _, p := range ribOf(t, family)[prefix] {
+	for _, p := range r[prefix] {
 		for _, n := range p.Nexthops {
 			if n.Scope != "link-local" {
 				out = append(out, n.IP)
 			}
 		}
 	}
-	return out
+	return out, nil
 }
