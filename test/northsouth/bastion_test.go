@@ -48,6 +48,7 @@ func TestBastion(t *testing.T) {
 	setGateway(t, "nsbr")
 	blue := newContainer(t, "b", "bst-blue", "nsbblue")
 	red := newContainer(t, "c", "bst-red", "nsbred")
+	guest := startVM(t, "qn-ns-bastion", "nsbblue") // boots while the test goes on
 	qn(t, "bastion", "create", "nsb1", "--router", "nsbr")
 	later(t, "bastion", "delete", "nsb1")
 	qnFails(t, []string{"networks", "nope"}, "bastion", "peer", "add", "nsb1", "bob", "--networks", "nope")
@@ -76,6 +77,7 @@ func TestBastion(t *testing.T) {
 	if got := sourceSeen(t, outside, blue.IP); got != peer {
 		t.Errorf("TCP through the bastion: the container saw source %q, want the peer's tunnel address %s", got, peer)
 	}
+	reachVM(t, outside, guest)
 	bastionSecurityGroup(t, outside, blue, red, peer)
 
 	removed := time.Now()
@@ -86,6 +88,26 @@ func TestBastion(t *testing.T) {
 	}, "a removed peer still reaches its network")
 	t.Logf("peer remove: the first TCP connection after it failed %v after the command started (it waits 1 s)",
 		time.Since(removed).Round(10*time.Millisecond))
+}
+
+// reachVM: the operator pings the VM on its granted network and opens TCP
+// to it; the guest answers with its address.
+func reachVM(t *testing.T, outside string, guest *vm) {
+	t.Helper()
+	ip := guest.ip(t)
+	ovsdbtest.Eventually(t, 30*time.Second, func() bool {
+		return exec.Command("ip", "netns", "exec", outside, "ping", "-c1", "-W1", ip).Run() == nil
+	}, "the operator does not ping the VM on its granted network")
+	var line string
+	ovsdbtest.Eventually(t, 30*time.Second, func() bool {
+		var err error
+		line, err = harness.TCPLine(outside, ip, guestTCPPort, time.Second)
+		return err == nil
+	}, "the VM does not answer the operator's TCP connection")
+	if !strings.Contains(line, "ip="+ip+" ") {
+		t.Errorf("the VM answered %q, want its address %s", line, ip)
+	}
+	t.Logf("the operator's TCP connection to the VM answered %v after virsh start", time.Since(guest.started).Round(100*time.Millisecond))
 }
 
 // bastionTCPPort is where containers answer the operator's TCP connections.
