@@ -74,6 +74,11 @@ func TestBastion(t *testing.T) {
 	}
 	peer := b.Peers[0].Address
 	serveSource(t, blue.NS, bastionTCPPort)
+	// Red is alive and routed to blue (so the refusals below are not
+	// those of a dead container).
+	if got := sourceSeen(t, red.NS, blue.IP); got != red.IP {
+		t.Errorf("red's connection to blue: source %q, want %s", got, red.IP)
+	}
 	if got := sourceSeen(t, outside, blue.IP); got != peer {
 		t.Errorf("TCP through the bastion: the container saw source %q, want the peer's tunnel address %s", got, peer)
 	}
