@@ -49,8 +49,9 @@ func (c *cli) bastionCreateCmd() *cobra.Command {
 		Short: "Create a bastion on a router's active gateway chassis",
 		Long: `Create a WireGuard bastion: its endpoint is the router's external address and
 the listen port (UDP), served from the router's active gateway chassis; peers
-get tunnel addresses from the bastion's range, members of security group
-bastion-NAME (Address_Set $qn_bastion_NAME).`,
+get tunnel addresses from the bastion's range, which security group rules
+name as sg:bastion-NAME (Address_Set $qn_bastion_NAME), e.g.
+"ingress tcp 22 from sg:bastion-b1".`,
 		Example: `  qnetctl bastion create b1 --router r1
   qnetctl bastion create b2 --router r1 --listen-port 51821`,
 		Args: exactly("NAME"),

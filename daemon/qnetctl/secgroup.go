@@ -13,9 +13,10 @@ import (
 )
 
 const ruleHelp = `Rules: [admin] [allow|deny] ingress|egress [ipv4|ipv6] [PROTOCOL [PORT[-PORT] | type T [code C]]]
-       [from|to CIDR|sg:GROUP|sg:self] [stateless]
-  PROTOCOL is tcp, udp, sctp, icmp, icmpv6, any or "proto N". Several rules
-  at once: quote each.`
+       [from|to CIDR|sg:GROUP|sg:self|sg:bastion-NAME] [stateless]
+  PROTOCOL is tcp, udp, sctp, icmp, icmpv6, any or "proto N".
+  sg:bastion-NAME is the peers of WireGuard bastion NAME (IPv4 rules only).
+  Several rules at once: quote each.`
 
 var presetNames = "ssh, web, rdp, database, icmp, internal"
 

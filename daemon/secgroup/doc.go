@@ -90,6 +90,13 @@
 // ovn-northd would fail every Southbound commit on the duplicate name,
 // which stops it for the whole deployment.
 //
+// A rule whose remote is sg:bastion-NAME matches the peers' tunnel
+// addresses through the Address_Set the bastion's store keeps,
+// $qn_bastion_NAME (BastionAddressSet). No group may be named bastion-NAME
+// (ValidateNewName). The store refuses such a rule while the bastion does
+// not exist, and the bastion's deletion while a rule names it; a rule left
+// naming a bastion that is gone matches nothing (it has no peers).
+//
 // Every row carries external_ids: keys.SG (the group; "all" for qn_sg_all),
 // on ACLs keys.Rule (a stable id: a hash of the rule's canonical text, so the
 // same rule always yields the same row and adding a rule adds exactly one
@@ -112,8 +119,9 @@
 //	           a port); default any
 //	PORTS      P or P-Q, tcp/udp/sctp only (1-65535)
 //	T, C       0-255, icmp/icmpv6 only; code needs a type
-//	REMOTE     a CIDR or an address, sg:NAME (a group's members), sg:self, or
-//	           any; "from" for ingress, "to" for egress
+//	REMOTE     a CIDR or an address, sg:NAME (a group's members), sg:self,
+//	           sg:bastion-NAME (the peers of WireGuard bastion NAME; IPv4
+//	           rules only), or any; "from" for ingress, "to" for egress
 //
 // The tier, action and statefulness keywords may appear anywhere. Keywords
 // are case-insensitive. Examples:

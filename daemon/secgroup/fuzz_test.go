@@ -17,6 +17,8 @@ func FuzzParseRule(f *testing.F) {
 		"  Ingress   IPv6   from  SG:Self ", "egress", "ingress proto 47 from 192.0.2.1", "ingress proto 6 443",
 		"ingress sctp 3868-3870 user allow stateful", "egress icmpv6", "ingress udp 1-65535", "ingress tcp 0",
 		"ingress tcp 65536", "ingress ipv4 from ::/0", "ingress icmp code 3", "ingress tcp 22-21", "from 10.0.0.1",
+		"ingress tcp 22 from sg:bastion-b1", "admin deny ingress from sg:Bastion-Ops-2", "ingress from sg:bastion-",
+		"ingress ipv6 from sg:bastion-b1", "egress udp 53 to sg:bastion-b1", "ingress from sg:bastion-b_1",
 	} {
 		f.Add(s)
 	}
@@ -49,12 +51,15 @@ var groupNameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9_-]{0,30}[a-z0-9])?$`)
 // '-'/'_' at the ends; NormalizeGroups returns valid, sorted, unique names
 // and is idempotent.
 func FuzzGroupNames(f *testing.F) {
-	for _, s := range []string{"web", "web,ssh", " web , web ", "all", "self", "Web", "a-", "-a", "a_b", strings.Repeat("a", 33), "web,,ssh", "égress"} {
+	for _, s := range []string{"web", "web,ssh", " web , web ", "all", "self", "Web", "a-", "-a", "a_b", strings.Repeat("a", 33), "web,,ssh", "égress", "bastion-b1", "bastion"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, list string) {
 		if ValidateName(list) == nil && !groupNameRE.MatchString(list) {
 			t.Fatalf("ValidateName(%q) accepted an invalid name", list)
+		}
+		if ValidateNewName(list) == nil && (ValidateName(list) != nil || strings.HasPrefix(list, BastionPrefix)) {
+			t.Fatalf("ValidateNewName(%q) accepted an invalid or reserved name", list)
 		}
 		out, err := NormalizeGroups(strings.Split(list, ","))
 		if err != nil {

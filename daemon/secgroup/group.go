@@ -46,6 +46,18 @@ func ValidateName(name string) error {
 	return nil
 }
 
+// ValidateNewName checks the name of a group to create: ValidateName, and
+// not bastion-NAME, which rules use for a bastion's peers (BastionPrefix).
+func ValidateNewName(name string) error {
+	if err := ValidateName(name); err != nil {
+		return err
+	}
+	if strings.HasPrefix(name, BastionPrefix) {
+		return fieldErr("name", "%q is reserved: sg:%s names the peers of WireGuard bastion %s", name, name, strings.TrimPrefix(name, BastionPrefix))
+	}
+	return nil
+}
+
 // Validate reports the first invalid field of g, or a duplicate rule.
 func (g Group) Validate() error {
 	_, err := g.Normalize()

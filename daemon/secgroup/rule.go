@@ -8,7 +8,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/quantumnet/quantumnet/daemon/bastion"
 	"github.com/quantumnet/quantumnet/pkg/errs"
+	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 )
 
 // ErrInvalid is wrapped by every validation error (a *FieldError for a rule
@@ -80,6 +82,23 @@ const (
 
 // Self as Rule.RemoteGroup means the rule's own group (see Preset "internal").
 const Self = "self"
+
+// BastionPrefix: Rule.RemoteGroup "bastion-NAME" (sg:bastion-NAME) is the
+// peers of WireGuard bastion NAME: their tunnel addresses, which
+// Northbound keeps in the bastion's Address_Set. No security group may be
+// named so (ValidateNewName).
+const BastionPrefix = "bastion-"
+
+// BastionOf returns the bastion a remote group names, if it names one.
+func BastionOf(remoteGroup string) (string, bool) {
+	return strings.CutPrefix(remoteGroup, BastionPrefix)
+}
+
+// BastionAddressSet is the Address_Set of bastion name's peers
+// (ovn.BastionAddressSetName: OVN names take '_', not '-').
+func BastionAddressSet(name string) string {
+	return strings.ReplaceAll(keys.BastionASPrefix+name, "-", "_")
+}
 
 // protoNumbers maps the IP protocol numbers that have a name to it, so that
 // "6" and "tcp" are the same rule.
@@ -295,16 +314,36 @@ func (n *Rule) setICMP(typ, code *int) error {
 	return nil
 }
 
+// checkRemoteGroup checks a remote group of rule n (its ethertype set):
+// self, a group's name, or bastion-NAME of a valid bastion name; a
+// bastion's peers have IPv4 tunnel addresses only.
+func (n *Rule) checkRemoteGroup(group string) error {
+	if group == Self {
+		return nil
+	}
+	if b, ok := BastionOf(group); ok {
+		if err := bastion.ValidateName(b); err != nil {
+			return fieldErr("remote_group", "sg:%s: after %q comes a bastion's name: %s", group, BastionPrefix, strings.TrimPrefix(err.Error(), "bastion: "))
+		}
+		if n.Ethertype != IPv4 {
+			return fieldErr("remote_group", "sg:%s: a bastion's peers have IPv4 tunnel addresses only: the rule must be ipv4", group)
+		}
+		return nil
+	}
+	if err := ValidateName(group); err != nil {
+		return fieldErr("remote_group", "%v", err.(*FieldError).Msg)
+	}
+	return nil
+}
+
 func (n *Rule) setRemote(cidr, group string) error {
 	cidr, group = strings.TrimSpace(cidr), strings.TrimSpace(group)
 	if cidr != "" && group != "" {
 		return fieldErr("remote_group", "remote_cidr and remote_group are exclusive")
 	}
 	if group != "" {
-		if group != Self {
-			if err := ValidateName(group); err != nil {
-				return fieldErr("remote_group", "%v", err.(*FieldError).Msg)
-			}
+		if err := n.checkRemoteGroup(group); err != nil {
+			return err
 		}
 		n.RemoteGroup = group
 		return nil

@@ -200,16 +200,21 @@ func groupACLs(g Group, groups map[string]Group) ([]ACL, error) {
 	pg := PortGroupName(g.Name)
 	acls := make([]ACL, 0, len(g.Rules))
 	for _, r := range g.Rules {
-		remote := ""
-		switch r.RemoteGroup {
-		case "":
-		case Self:
-			remote = pg
+		remote := "" // the address set of the remote group
+		b, isBastion := BastionOf(r.RemoteGroup)
+		switch {
+		case r.RemoteGroup == "":
+		case r.RemoteGroup == Self:
+			remote = addressSet(pg, r.Ethertype)
+		case isBastion:
+			// Not checked here: a bastion deleted meanwhile has no
+			// peers, and the rule then matches nothing.
+			remote = BastionAddressSet(b)
 		default:
 			if _, ok := groups[r.RemoteGroup]; !ok {
 				return nil, fmt.Errorf("security group %s: rule %q: remote_group: %w %q", g.Name, r.String(), ErrUnknownGroup, r.RemoteGroup)
 			}
-			remote = PortGroupName(r.RemoteGroup)
+			remote = addressSet(PortGroupName(r.RemoteGroup), r.Ethertype)
 		}
 		a := ruleACL(g.Name, pg, remote, r)
 		if g.LogDrops && a.Action == nbdb.ACLActionDrop {
@@ -250,7 +255,7 @@ func portGroup(name, group, description string, ports []string, acls []ACL) Port
 }
 
 // ruleACL is the ACL of normalized rule r of group on port group pg;
-// remote is the port group of its remote group, if any.
+// remote is the address set of its remote group (or bastion), if any.
 func ruleACL(group, pg, remote string, r Rule) ACL {
 	text := r.String()
 	id := textID(text) // r is normalized: r.ID() without normalizing again
@@ -298,7 +303,7 @@ func ruleMatch(pg, remote string, r Rule) string {
 	case r.RemoteCIDR != "":
 		m = append(m, ip+"."+peer+" == "+r.RemoteCIDR)
 	case remote != "":
-		m = append(m, ip+"."+peer+" == $"+addressSet(remote, r.Ethertype))
+		m = append(m, ip+"."+peer+" == $"+remote)
 	}
 	switch p := r.Protocol; p {
 	case ProtoAny:

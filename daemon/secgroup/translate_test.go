@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/quantumnet/quantumnet/daemon/bastion"
+	"github.com/quantumnet/quantumnet/pkg/ovn"
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 )
 
@@ -425,5 +427,52 @@ func TestEgressRestriction(t *testing.T) {
 	}
 	if err := ValidateName("egress_restricted"); err == nil {
 		t.Fatal("a group may be named like the restricted-egress port group")
+	}
+}
+
+// A rule naming a bastion's peers (sg:bastion-NAME) matches the bastion's
+// Address_Set, needs no group of that name, and is refused as a group name.
+func TestTranslateBastionRemote(t *testing.T) {
+	in := Input{Groups: []Group{{Name: "db", Rules: rules(t,
+		"ingress tcp 5432 from sg:bastion-b1", "admin deny ingress from sg:bastion-ops-2", "egress udp 53 to sg:bastion-b1")}},
+		Ports: []Port{{Name: "p1", Groups: []string{"db"}}}}
+	out, err := Translate(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{
+		"outport == @qn_sg_db && ip4 && ip4.src == $qn_bastion_b1 && tcp && tcp.dst == 5432": true,
+		"outport == @qn_sg_db && ip4 && ip4.src == $qn_bastion_ops_2":                        true,
+		"inport == @qn_sg_db && ip4 && ip4.dst == $qn_bastion_b1 && udp && udp.dst == 53":    true,
+	}
+	for _, a := range out.ACLs {
+		if a.ExternalIDs[keys.SG] == "db" {
+			if !want[a.Match] {
+				t.Errorf("unexpected ACL match %q", a.Match)
+			}
+			delete(want, a.Match)
+		}
+	}
+	if len(want) > 0 {
+		t.Errorf("missing ACL matches %v\n%s", want, out)
+	}
+	// Rebuilt from the rows, the rules are the same.
+	back, bad := GroupsLenient(out)
+	if len(bad) > 0 || len(back) != 1 || len(back[0].Rules) != 3 {
+		t.Fatalf("groups read back: %+v, unparsed %v", back, bad)
+	}
+	if bastion.SecurityGroup("b1") != BastionPrefix+"b1" {
+		t.Errorf("the bastion names its group %q, rules take %q", bastion.SecurityGroup("b1"), BastionPrefix+"b1")
+	}
+	if got := BastionAddressSet("ops-2"); got != ovn.BastionAddressSetName("ops-2") {
+		t.Errorf("BastionAddressSet = %q, the bastion store names it %q", got, ovn.BastionAddressSetName("ops-2"))
+	}
+	for _, name := range []string{"bastion-b1", "bastion-x-y"} {
+		if err := ValidateNewName(name); err == nil || !strings.Contains(err.Error(), "reserved") {
+			t.Errorf("ValidateNewName(%q) = %v, want reserved", name, err)
+		}
+	}
+	if err := ValidateNewName("bastion"); err != nil {
+		t.Errorf("ValidateNewName(bastion) = %v", err)
 	}
 }

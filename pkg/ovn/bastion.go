@@ -171,3 +171,16 @@ func (c *NB) SetBastionOps(ls *nbdb.LogicalSwitch, ids map[string]string, asUUID
 	}
 	return ops, nil
 }
+
+// WaitBastionAddressSetOp fails the transaction unless bastion name's
+// Address_Set exists: the guard of a security-group rule that names the
+// bastion's peers (sg:bastion-NAME), computed while the bastion existed.
+func WaitBastionAddressSetOp(name string) ovsdb.Operation {
+	zero := 0
+	n := BastionAddressSetName(name)
+	return ovsdb.Operation{
+		Op: ovsdb.OperationWait, Table: nbdb.AddressSetTable, Timeout: &zero,
+		Where:   []ovsdb.Condition{{Column: "name", Function: ovsdb.ConditionEqual, Value: n}},
+		Columns: []string{"name"}, Until: string(ovsdb.WaitConditionEqual), Rows: []ovsdb.Row{{"name": n}},
+	}
+}

@@ -3,8 +3,9 @@
 // SNAT seen from outside, floating IPs inbound, gateway failover with a
 // ping stream running, bad inputs, and that deleting everything leaves
 // nothing. One sandbox for the whole package (scripts/nhost.sh: three
-// chassis a, b, c without libvirt, and an outside namespace cabled to every
-// chassis' br-ex as physnet1), one quantumnetd per host.
+// chassis a, b, c, a libvirtd on c for the bastion's VM, and an outside
+// namespace cabled to every chassis' br-ex as physnet1), one quantumnetd
+// per host.
 //
 // Until qnetctl has the router commands (its usage lists no `router
 // create`) the tests skip, except under CI=true, where they fail.
@@ -26,20 +27,30 @@ import (
 
 var (
 	nh = &harness.NHost{
-		Dir: fmt.Sprintf("/tmp/qn-ns-%d", os.Getpid()), Hosts: 3, Libvirt: []string{},
+		Dir: fmt.Sprintf("/tmp/qn-ns-%d", os.Getpid()), Hosts: 3, Libvirt: []string{vmHost},
 		NetnsPrefix: fmt.Sprintf("qnns%d", os.Getpid()%100000), Vars: map[string]string{},
 	}
 	env = harness.New(harness.Setup{Name: "northsouth", Root: true,
-		Programs: []string{"ovn-controller", "ovn-nbctl", "python3", "ping", "nsenter"},
-		Binaries: []string{"quantumnetd", "quantumnet", "qnetctl"}, Up: up})
+		Programs: []string{"ovn-controller", "ovn-nbctl", "python3", "ping", "nsenter", "libvirtd", "qemu-system-x86_64"},
+		Binaries: []string{"quantumnetd", "quantumnet", "qnetctl", "quantumnet-qemu-hook"}, Up: up})
 	// daemons are the hosts' quantumnetd, by host name.
 	daemons = map[string]*harness.Daemon{}
 )
 
 func TestMain(m *testing.M) { os.Exit(env.Run(m)) }
 
-// up brings the three hosts and the outside up and starts a daemon on each.
+// vmHost is the host with a libvirtd (the bastion's VM runs there).
+const vmHost = "c"
+
+// up builds the test guest, brings the three hosts (the qemu hook on the
+// libvirt host) and the outside up and starts a daemon on each.
 func up(e *harness.Env) error {
+	if out, err := e.Script(nil, "test-guest.sh", "build"); err != nil {
+		return fmt.Errorf("test guest: %v\n%s", err, out)
+	}
+	out, _ := e.Script(nil, "test-guest.sh", "env")
+	harness.ParseEnv(out, nh.Vars)
+	nh.Hook = filepath.Join(e.Bin, "quantumnet-qemu-hook")
 	if err := nh.Up(e); err != nil {
 		return err
 	}

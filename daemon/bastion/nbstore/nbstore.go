@@ -16,6 +16,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ovn-kubernetes/libovsdb/ovsdb"
+
 	"github.com/quantumnet/quantumnet/daemon/bastion"
 	"github.com/quantumnet/quantumnet/daemon/router"
 	"github.com/quantumnet/quantumnet/pkg/errs"
@@ -233,6 +235,10 @@ func (m *Manager) Delete(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
+	guard, err := m.namedByRules(name)
+	if err != nil {
+		return err
+	}
 	lr := m.NB.GetUserRouter(b.Router)
 	var lrpUUID, routeUUID, asUUID string
 	if lr != nil {
@@ -257,7 +263,10 @@ func (m *Manager) Delete(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := m.NB.TransactResults(ctx, "delete bastion "+name, ops); err != nil {
+	if _, err := m.NB.TransactResults(ctx, "delete bastion "+name, append([]ovsdb.Operation{guard}, ops...)); err != nil {
+		if errors.Is(err, ovn.ErrExists) {
+			return errs.New(errs.Conflict, fmt.Sprintf("bastion %s: security groups changed concurrently: %v (retry)", name, err))
+		}
 		return err
 	}
 	m.Log.Info("bastion deleted", "bastion", name)

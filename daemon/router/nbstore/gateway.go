@@ -183,7 +183,8 @@ func (m *Manager) snatAll(lr *nbdb.LogicalRouter, addrs []netip.Prefix, e *ovn.R
 }
 
 // ClearGateway takes a router's gateway away with everything set with it,
-// and releases its addresses. Refused while floating IPs use it.
+// and releases its addresses. Refused while bastions or floating IPs use
+// it.
 func (m *Manager) ClearGateway(ctx context.Context, name string) (router.Router, error) {
 	lr, unlock, err := m.lockGet(name)
 	if err != nil {
@@ -194,6 +195,9 @@ func (m *Manager) ClearGateway(ctx context.Context, name string) (router.Router,
 	netName := lr.ExternalIDs[keys.GatewayNet]
 	if lrp == nil && netName == "" {
 		return router.Router{}, errs.New(errs.NotFound, fmt.Sprintf("router %s has no gateway", name))
+	}
+	if err := m.bastionsInUse(name, "clear its gateway"); err != nil {
+		return router.Router{}, err
 	}
 	if fips := m.fipsOfRouter(lr); len(fips) > 0 {
 		return router.Router{}, errs.New(errs.InUse, fmt.Sprintf("router %s carries floating IPs %s: disassociate them first", name, joinAddrs(fips)))
@@ -227,7 +231,9 @@ func (m *Manager) clearOps(tx *ipamstore.Tx, lr *nbdb.LogicalRouter, lrp *nbdb.L
 			}
 		}
 	}
-	ops := []ovsdb.Operation{ovn.WaitRouterOp(lr.UUID, "nat", lr.Nat)}
+	// Its ports as read: a bastion created meanwhile (its transit port)
+	// aborts the change.
+	ops := []ovsdb.Operation{ovn.WaitRouterOp(lr.UUID, "nat", lr.Nat), ovn.WaitRouterOp(lr.UUID, "ports", lr.Ports)}
 	add := func(o []ovsdb.Operation, err error) error { ops = append(ops, o...); return err }
 	e := ovn.EditRouter(lr.UUID)
 	e.SetExternalID(keys.GatewayNet, "")

@@ -103,3 +103,29 @@ func joinAddrs(as []netip.Addr) string {
 	}
 	return strings.Join(s, ", ")
 }
+
+// bastionsOf are the bastions on router name (whose endpoint is its
+// gateway address), sorted.
+func (m *Manager) bastionsOf(name string) []string {
+	lss, _ := m.NB.BastionSwitches()
+	var out []string
+	for _, ls := range lss {
+		if ls.ExternalIDs[keys.BastionRouter] == name {
+			out = append(out, ls.ExternalIDs[keys.Bastion])
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// bastionsInUse refuses to take router name's gateway away while bastions
+// use it (a bastion's transit port on the router is in its ports, which
+// the transactions that take the gateway away wait on).
+func (m *Manager) bastionsInUse(name, what string) error {
+	bs := m.bastionsOf(name)
+	if len(bs) == 0 {
+		return nil
+	}
+	return errs.New(errs.InUse, fmt.Sprintf("router %s: cannot %s: bastions %s use its gateway as their endpoint: delete them first (qnetctl bastion delete %s)",
+		name, what, strings.Join(bs, ", "), bs[0]))
+}

@@ -108,6 +108,9 @@ func (m *Manager) Delete(ctx context.Context, name string) error {
 		return err
 	}
 	defer unlock()
+	if err := m.bastionsInUse(name, "delete it"); err != nil {
+		return err
+	}
 	if nets := m.attached(name); len(nets) > 0 {
 		return errs.New(errs.InUse, fmt.Sprintf("router %s has networks %s attached: detach them first (qnetctl router detach %s NETWORK)",
 			name, strings.Join(nets, ", "), name))

@@ -77,9 +77,9 @@ func (m *Manager) write(ctx context.Context, what string, s *snapshot, groups []
 		return err
 	}
 	ops = append(ops, meterOps...)
-	guard := ovn.WaitPortGroupAsSeenOp(secgroup.AllPortGroup, s.all)
+	guards := append([]ovsdb.Operation{ovn.WaitPortGroupAsSeenOp(secgroup.AllPortGroup, s.all)}, s.guards...)
 	t0 := time.Now()
-	if _, err := m.NB.TransactResults(ctx, what, append([]ovsdb.Operation{guard}, ops...)); err != nil {
+	if _, err := m.NB.TransactResults(ctx, what, append(guards, ops...)); err != nil {
 		return err
 	}
 	m.Log.Info(what, "port_groups_added", len(add.PortGroups), "port_groups_deleted", len(del.PortGroups),

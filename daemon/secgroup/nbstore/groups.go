@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/quantumnet/quantumnet/daemon/secgroup"
+	"github.com/quantumnet/quantumnet/pkg/errs"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
 )
 
@@ -18,11 +19,17 @@ func find(groups []secgroup.Group, name string) int {
 // without rules isolates its ports). ErrExists if it exists.
 func (m *Manager) Create(ctx context.Context, g secgroup.Group) error {
 	defer m.locks.Lock(g.Name)()
+	if err := secgroup.ValidateNewName(g.Name); err != nil {
+		return err
+	}
 	ng, err := g.Normalize()
 	if err != nil {
 		return err
 	}
-	return m.change(ctx, "create security group "+g.Name, func(_ *snapshot, gs []secgroup.Group) ([]secgroup.Group, error) {
+	return m.change(ctx, "create security group "+g.Name, func(s *snapshot, gs []secgroup.Group) ([]secgroup.Group, error) {
+		if err := m.bastionRemotes(s, ng.Rules); err != nil {
+			return nil, err
+		}
 		if find(gs, ng.Name) >= 0 {
 			return nil, fmt.Errorf("security group %q: %w", ng.Name, ovn.ErrExists)
 		}
@@ -79,7 +86,7 @@ func abbreviate(names []string) string {
 func (m *Manager) AddRules(ctx context.Context, name string, rules []secgroup.Rule) ([]secgroup.Rule, error) {
 	defer m.locks.Lock(name)()
 	var added []secgroup.Rule
-	err := m.change(ctx, "add rules to security group "+name, func(_ *snapshot, gs []secgroup.Group) ([]secgroup.Group, error) {
+	err := m.change(ctx, "add rules to security group "+name, func(s *snapshot, gs []secgroup.Group) ([]secgroup.Group, error) {
 		added = nil
 		i := find(gs, name)
 		if i < 0 {
@@ -102,10 +109,31 @@ func (m *Manager) AddRules(ctx context.Context, name string, rules []secgroup.Ru
 				added = append(added, nr)
 			}
 		}
+		if err := m.bastionRemotes(s, added); err != nil {
+			return nil, err
+		}
 		gs[i] = g
 		return gs, nil
 	})
 	return added, err
+}
+
+// bastionRemotes refuses rules that name the peers of a bastion that does
+// not exist (sg:bastion-NAME), and guards the change on the existence of
+// those it names (a bastion deleted meanwhile makes the change retry).
+func (m *Manager) bastionRemotes(s *snapshot, rules []secgroup.Rule) error {
+	for _, r := range rules {
+		b, ok := secgroup.BastionOf(r.RemoteGroup)
+		if !ok {
+			continue
+		}
+		if m.NB.BastionAddressSet(b) == nil {
+			return errs.New(errs.Invalid, fmt.Sprintf("rule %q: remote_group: sg:%s names the peers of bastion %s, which does not exist (qnetctl bastion list)",
+				r.String(), r.RemoteGroup, b))
+		}
+		s.guards = append(s.guards, ovn.WaitBastionAddressSetOp(b))
+	}
+	return nil
 }
 
 // ruleKey identifies a rule within its group (a remote of the group itself

@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/ovn-kubernetes/libovsdb/ovsdb"
+
 	"github.com/quantumnet/quantumnet/daemon/network"
 	"github.com/quantumnet/quantumnet/daemon/secgroup"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
@@ -21,10 +23,11 @@ type snapshot struct {
 	portUUID map[string]string // LSP name -> UUID
 	portName map[string]string // LSP UUID -> name
 	services []netip.Addr
-	all      *nbdb.PortGroup // the all-members port group, nil if none
-	meter    *nbdb.Meter     // the log meter, nil if none
-	frozen   map[string]bool // groups with a rule this version cannot parse: their rows stay as they are
-	problems []string        // why
+	all      *nbdb.PortGroup   // the all-members port group, nil if none
+	meter    *nbdb.Meter       // the log meter, nil if none
+	frozen   map[string]bool   // groups with a rule this version cannot parse: their rows stay as they are
+	problems []string          // why
+	guards   []ovsdb.Operation // waits the change adds (the bastions its rules name exist)
 }
 
 // snapshot reads the rows a change is computed from. The cache applies one
