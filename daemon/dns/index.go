@@ -10,11 +10,11 @@ import (
 
 // index is what answering needs of one Records snapshot beyond its maps,
 // made once per snapshot (at its first query) rather than per query: the
-// zone's name, and the owners of each address, so that a PTR query costs a
-// map lookup, not a walk over every host.
+// zone's name, and the names of each address's owners, so that a PTR
+// query costs a map lookup, not a walk over every host.
 type index struct {
 	zone   string                  // "quantix.local." (lower case, fully qualified); "" without a domain
-	owners map[netip.Addr][]string // address (unmapped, no zone) -> the sorted labels of the hosts that have it
+	owners map[netip.Addr][]string // address (unmapped, no zone) -> the names of the hosts that have it, sorted ("web1.quantix.local.")
 }
 
 // noRecords stands for a network without names of its own.
@@ -38,8 +38,12 @@ func (recs *Records) index() *index {
 			}
 		}
 	}
-	for _, labels := range x.owners {
+	for a, labels := range x.owners {
 		slices.Sort(labels)
+		for i, l := range labels {
+			labels[i] = l + "." + x.zone
+		}
+		x.owners[a] = labels
 	}
 	recs.idx.CompareAndSwap(nil, x)
 	return recs.idx.Load()

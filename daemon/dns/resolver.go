@@ -331,7 +331,7 @@ func parseReverse(name string) (reverse, bool) {
 		for ; n < len(labels) && n < limit; n++ {
 			l := labels[len(labels)-1-n]
 			v, err := strconv.ParseUint(l, 10, 8)
-			if err != nil || strconv.FormatUint(v, 10) != l {
+			if err != nil || len(l) > 1 && l[0] == '0' { // not as an address is written (010)
 				break
 			}
 			b[n] = byte(v)
@@ -393,8 +393,8 @@ func (z zone) subnetOf(p netip.Prefix) (netip.Prefix, bool) {
 	return netip.Prefix{}, false
 }
 
-// owners returns the sorted labels of the hosts that have address a (not
-// to be modified).
+// owners returns the sorted names (label.zone.) of the hosts that have
+// address a (not to be modified).
 func (z zone) owners(a netip.Addr) []string { return z.idx.owners[a] }
 
 // ownsReverse reports whether rv is the network's to answer: an address
@@ -437,10 +437,10 @@ func (r *Resolver) reverseAnswer(z zone, resp *dns.Msg, q dns.Question, rv rever
 	if q.Qtype != dns.TypePTR && q.Qtype != dns.TypeANY {
 		return negative(dns.RcodeSuccess)
 	}
-	for _, label := range owners {
+	for _, owner := range owners {
 		resp.Answer = append(resp.Answer, &dns.PTR{
 			Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypePTR, Class: dns.ClassINET, Ttl: ttl},
-			Ptr: label + "." + z.name,
+			Ptr: owner,
 		})
 	}
 	return resp
