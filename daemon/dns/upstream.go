@@ -11,11 +11,13 @@ import (
 // query's CPU (test/bench/dns). A socket serves one query at a time and at
 // most maxSocketUses in all, then is closed, so that source ports keep
 // changing (with the fresh message id, what makes a forged answer hard to
-// land); at most maxIdleSockets wait per server between queries. An answer
-// arriving late on a reused socket is skipped (its id is another's).
+// land); at most maxIdleSockets wait per server between queries, as many as
+// a network may have forwards in flight by default (fewer, and a busy
+// network opens sockets again). An answer arriving late on a reused socket
+// is skipped (its id is another's).
 const (
 	maxSocketUses  = 16
-	maxIdleSockets = 16
+	maxIdleSockets = defaultMaxForwards
 )
 
 // sockets are the idle UDP sockets of a Resolver, per upstream server.
