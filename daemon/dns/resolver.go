@@ -3,7 +3,8 @@
 // TCP socket on the network's resolver address (port 53, inside the
 // network's namespace) and hands them to Serve with a callback that returns
 // the network's current Records. Nothing is cached here: records() is
-// called once per query, so renames and new ports show at once.
+// called once per query, so renames and new ports show at once (what is
+// derived from a Records snapshot, its index, is made once per snapshot).
 //
 // # Semantics
 //
@@ -55,8 +56,9 @@ import (
 )
 
 // Records is the name data of one network, as its resolver answers it.
-// A Records value is a snapshot: the resolver never modifies it, and the
-// caller must not modify it once records() returned it.
+// A Records value is a snapshot: the resolver never modifies its fields
+// (it keeps an index of its own in it), and the caller must not modify it
+// once records() returned it.
 type Records struct {
 	Domain  string                  // e.g. "quantix.local" (no trailing dot; compare case-insensitively)
 	Hosts   map[string][]netip.Addr // host label, lower case (e.g. "web1") -> its addresses (v4 and/or v6)
