@@ -3,7 +3,9 @@ package dns
 import (
 	"context"
 	"net"
+	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -96,4 +98,26 @@ func TestForwardSocketsReused(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// TestPTRSharedAddress: an address two hosts share answers both names,
+// sorted; an address a host lists twice (and as a v4-mapped v6 address)
+// answers its name once; a host outside the subnets is still found.
+func TestPTRSharedAddress(t *testing.T) {
+	recs := &Records{Domain: "Quantix.Local.", Subnets: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/24")},
+		Hosts: map[string][]netip.Addr{
+			"web2": {netip.MustParseAddr("10.0.0.7")},
+			"web1": {netip.MustParseAddr("10.0.0.7"), netip.MustParseAddr("::ffff:10.0.0.7")},
+			"out":  {netip.MustParseAddr("192.0.2.9")},
+		}}
+	udp, _ := serve(t, &Resolver{}, static(recs))
+	for _, c := range []struct{ qname, want string }{
+		{"7.0.0.10.in-addr.arpa.", "7.0.0.10.in-addr.arpa. 1 IN PTR web1.quantix.local.,7.0.0.10.in-addr.arpa. 1 IN PTR web2.quantix.local."},
+		{"9.2.0.192.in-addr.arpa.", "9.2.0.192.in-addr.arpa. 1 IN PTR out.quantix.local."},
+	} {
+		resp := exchange(t, "udp", udp, query(c.qname, dns.TypePTR, 0, false))
+		if got := strings.Join(rrs(resp.Answer), ","); got != c.want {
+			t.Errorf("%s: %q, want %q", c.qname, got, c.want)
+		}
+	}
 }
