@@ -31,6 +31,7 @@ BASE_PACKAGES=(
 	fonts-dejavu-core # a font for the pages chromium renders (screenshots of failed tests)
 	frr # bgpd and vtysh: the top-of-rack router of test/bgp (one bgpd per test; the frr service is not started)
 	wireguard-tools # wg: the WireGuard bastion tests' independent peer (configured with wg setconf)
+	dnsperf dnsmasq-base # test/bench/dns: the load generator, and dnsmasq as the peer resolver and the upstream (run by the bench; no service)
 )
 
 LIBVIRT_PACKAGES=(
@@ -47,6 +48,7 @@ BASE_COMMANDS=(
 	ovn-northd ovn-controller ovn-nbctl ovn-sbctl ovn-appctl
 	ip iptables ethtool ping busybox dig pgrep dhclient getent promtool
 	systemd-analyze readelf setpriv dpkg-deb chromium vtysh wg
+	dnsperf dnsmasq
 )
 LIBVIRT_COMMANDS=(libvirtd virsh qemu-system-x86_64)
 

@@ -3,7 +3,8 @@
 // TCP socket on the network's resolver address (port 53, inside the
 // network's namespace) and hands them to Serve with a callback that returns
 // the network's current Records. Nothing is cached here: records() is
-// called once per query, so renames and new ports show at once.
+// called once per query, so renames and new ports show at once (what is
+// derived from a Records snapshot, its index, is made once per snapshot).
 //
 // # Semantics
 //
@@ -41,23 +42,23 @@
 package dns
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/miekg/dns"
 )
 
 // Records is the name data of one network, as its resolver answers it.
-// A Records value is a snapshot: the resolver never modifies it, and the
-// caller must not modify it once records() returned it.
+// A Records value is a snapshot: the resolver never modifies its fields
+// (it keeps an index of its own in it), and the caller must not modify it
+// once records() returned it.
 type Records struct {
 	Domain  string                  // e.g. "quantix.local" (no trailing dot; compare case-insensitively)
 	Hosts   map[string][]netip.Addr // host label, lower case (e.g. "web1") -> its addresses (v4 and/or v6)
@@ -65,6 +66,8 @@ type Records struct {
 	// Services: the network's load balancers, by label (lower case; see
 	// services.go). A service's label shadows a host's.
 	Services map[string]Service
+
+	idx atomic.Pointer[index] // made at the first query (index.go)
 }
 
 // Resolver answers DNS queries for networks. Its fields must not change
@@ -88,6 +91,8 @@ type Resolver struct {
 
 	// Observer, if set, is told of every reply (daemon/metrics).
 	Observer Observer
+
+	socks sockets // to upstream servers (upstream.go)
 }
 
 // EDNSSize is the UDP payload size the resolver advertises in its OPT
@@ -105,7 +110,11 @@ const (
 // records is called once per query; a nil *Records stands for a network
 // without names of its own: every query is then foreign.
 func (r *Resolver) Handler(network string, records func() *Records) dns.Handler {
-	forwards := make(gate, r.maxForwards())
+	return r.handler(network, records, make(gate, r.maxForwards()))
+}
+
+// handler is Handler with its bound of forwards in flight.
+func (r *Resolver) handler(network string, records func() *Records, forwards gate) dns.Handler {
 	return dns.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) {
 		resp := r.reply(network, records, req, forwards)
 		if r.Observer != nil {
@@ -116,73 +125,6 @@ func (r *Resolver) Handler(network string, records func() *Records) dns.Handler 
 			r.log().Debug("dns reply not sent", "network", network, "client", w.RemoteAddr().String(), "err", err)
 		}
 	})
-}
-
-// Serve answers on pc (UDP) and l (TCP; either may be nil) for network until
-// ctx ends or the sockets are closed; it returns when both servers stopped.
-// When one server stops the other is stopped too, and Serve closes both
-// sockets before it returns. It returns nil when stopped by ctx or by
-// closed sockets, otherwise the first error of a server.
-func (r *Resolver) Serve(ctx context.Context, network string, pc net.PacketConn, l net.Listener, records func() *Records) error {
-	if pc == nil && l == nil {
-		return errors.New("dns: serve: no socket")
-	}
-	h := r.Handler(network, records)
-	type run struct {
-		proto   string
-		srv     *dns.Server
-		close   func() error
-		started chan struct{}
-		done    chan struct{}
-		err     error
-	}
-	var runs []*run
-	if pc != nil {
-		runs = append(runs, &run{proto: "udp", close: pc.Close,
-			srv: &dns.Server{PacketConn: pc, Handler: h, UDPSize: EDNSSize, MsgAcceptFunc: acceptMsg}})
-	}
-	if l != nil {
-		runs = append(runs, &run{proto: "tcp", close: l.Close, srv: r.tcpServer(network, l, h)})
-	}
-	stopped := make(chan struct{}, len(runs))
-	for _, rn := range runs {
-		rn.started, rn.done = make(chan struct{}), make(chan struct{})
-		rn.srv.NotifyStartedFunc = func() { close(rn.started) }
-		go func() {
-			rn.err = rn.srv.ActivateAndServe()
-			close(rn.done)
-			stopped <- struct{}{}
-		}()
-	}
-	select {
-	case <-ctx.Done():
-	case <-stopped:
-	}
-	var first error
-	for _, rn := range runs {
-		select {
-		case <-rn.started:
-			// Also right for a server that already failed: it is still
-			// marked started, and ShutdownContext returns at once.
-			_ = rn.srv.ShutdownContext(context.Background())
-		case <-rn.done: // failed before it started
-		}
-		<-rn.done
-		_ = rn.close() // ActivateAndServe leaves it open when it fails early
-		if rn.err != nil && !errors.Is(rn.err, net.ErrClosed) && first == nil {
-			first = fmt.Errorf("dns: serve %s %s: %w", network, rn.proto, rn.err)
-		}
-	}
-	return first
-}
-
-// acceptMsg lets every request through to the handler, which answers
-// FORMERR and NOTIMP itself (with EDNS), and drops responses.
-func acceptMsg(dh dns.Header) dns.MsgAcceptAction {
-	if dh.Bits&flagQR != 0 {
-		return dns.MsgIgnore
-	}
-	return dns.MsgAccept
 }
 
 func (r *Resolver) log() *slog.Logger {
@@ -209,6 +151,15 @@ func (r *Resolver) timeout() time.Duration {
 // reply computes the answer to req, before EDNS and truncation.
 // Forwarding needs a place in forwards (see forward).
 func (r *Resolver) reply(network string, records func() *Records, req *dns.Msg, forwards gate) *dns.Msg {
+	if resp := r.answer(records, req); resp != nil {
+		return resp
+	}
+	return r.forward(network, req, forwards)
+}
+
+// answer is the reply to req that needs no upstream server, or nil: the
+// name is foreign (to forward).
+func (r *Resolver) answer(records func() *Records, req *dns.Msg) *dns.Msg {
 	if req.Opcode != dns.OpcodeQuery {
 		return rcode(req, dns.RcodeNotImplemented)
 	}
@@ -223,12 +174,9 @@ func (r *Resolver) reply(network string, records func() *Records, req *dns.Msg, 
 		recs = records()
 	}
 	if recs == nil {
-		recs = &Records{}
+		recs = noRecords
 	}
-	if resp := r.local(req, recs); resp != nil {
-		return resp
-	}
-	return r.forward(network, req, forwards)
+	return r.local(req, recs)
 }
 
 // rcode is an empty reply to req with the given rcode.
@@ -263,6 +211,7 @@ func finish(resp, req *dns.Msg, udp bool) {
 type zone struct {
 	recs *Records
 	name string // "quantix.local."
+	idx  *index
 }
 
 // soa is the SOA of the zone at owner (the domain, or a reverse zone).
@@ -284,14 +233,14 @@ func (z zone) soa(owner string, ttl uint32) *dns.SOA {
 // returns nil: the name is foreign. AXFR, IXFR and classes other than IN
 // are refused for the network's names.
 func (r *Resolver) local(req *dns.Msg, recs *Records) *dns.Msg {
-	domain := strings.Trim(strings.ToLower(recs.Domain), ".")
-	if domain == "" {
+	x := recs.index()
+	if x.zone == "" {
 		return nil
 	}
-	z := zone{recs: recs, name: domain + "."}
+	z := zone{recs: recs, name: x.zone, idx: x}
 	q := req.Question[0]
 	name := dns.Fqdn(strings.ToLower(q.Name))
-	forward := dns.IsSubDomain(z.name, name)
+	forward := within(z.name, name)
 	var rv reverse
 	if !forward {
 		var ok bool
@@ -315,8 +264,7 @@ func (r *Resolver) local(req *dns.Msg, recs *Records) *dns.Msg {
 // forwardAnswer answers q for name, lower case and within z.
 func (r *Resolver) forwardAnswer(z zone, resp *dns.Msg, q dns.Question, name string) *dns.Msg {
 	ttl := r.ttl()
-	labels := dns.SplitDomainName(name)
-	rel := labels[:len(labels)-dns.CountLabel(z.name)]
+	rel := below(name, z.name)
 	nodata := func() *dns.Msg {
 		resp.Ns = []dns.RR{z.soa(z.name, ttl)}
 		return resp
@@ -367,7 +315,7 @@ func (rv reverse) full() bool {
 
 // parseReverse parses a lower-case in-addr.arpa. or ip6.arpa. name.
 func parseReverse(name string) (reverse, bool) {
-	labels := dns.SplitDomainName(name)
+	labels := splitName(name)
 	if len(labels) < 2 || labels[len(labels)-1] != "arpa" {
 		return reverse{}, false
 	}
@@ -385,7 +333,7 @@ func parseReverse(name string) (reverse, bool) {
 		for ; n < len(labels) && n < limit; n++ {
 			l := labels[len(labels)-1-n]
 			v, err := strconv.ParseUint(l, 10, 8)
-			if err != nil || strconv.FormatUint(v, 10) != l {
+			if err != nil || len(l) > 1 && l[0] == '0' { // not as an address is written (010)
 				break
 			}
 			b[n] = byte(v)
@@ -447,20 +395,9 @@ func (z zone) subnetOf(p netip.Prefix) (netip.Prefix, bool) {
 	return netip.Prefix{}, false
 }
 
-// owners returns the sorted labels of the hosts that have address a.
-func (z zone) owners(a netip.Addr) []string {
-	var labels []string
-	for label, addrs := range z.recs.Hosts {
-		for _, h := range addrs {
-			if h.Unmap().WithZone("") == a {
-				labels = append(labels, label)
-				break
-			}
-		}
-	}
-	slices.Sort(labels)
-	return labels
-}
+// owners returns the sorted names (label.zone.) of the hosts that have
+// address a (not to be modified).
+func (z zone) owners(a netip.Addr) []string { return z.idx.owners[a] }
 
 // ownsReverse reports whether rv is the network's to answer: an address
 // of one of its hosts, or a name within one of its subnets.
@@ -502,10 +439,10 @@ func (r *Resolver) reverseAnswer(z zone, resp *dns.Msg, q dns.Question, rv rever
 	if q.Qtype != dns.TypePTR && q.Qtype != dns.TypeANY {
 		return negative(dns.RcodeSuccess)
 	}
-	for _, label := range owners {
+	for _, owner := range owners {
 		resp.Answer = append(resp.Answer, &dns.PTR{
 			Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypePTR, Class: dns.ClassINET, Ttl: ttl},
-			Ptr: label + "." + z.name,
+			Ptr: owner,
 		})
 	}
 	return resp
@@ -526,20 +463,38 @@ func (z zone) hostsIn(p netip.Prefix) bool {
 // forward relays req to the network's upstream servers, if it gets a
 // place in forwards (nil: no bound); without one the answer is SERVFAIL.
 func (r *Resolver) forward(network string, req *dns.Msg, forwards gate) *dns.Msg {
+	servers, resp := r.admit(network, req, forwards)
+	if resp != nil {
+		return resp
+	}
+	if forwards != nil {
+		defer forwards.leave()
+	}
+	return r.relay(network, req, servers)
+}
+
+// admit returns the upstream servers to forward req to, with a place
+// taken in forwards (nil: no bound) for the caller to leave; or the
+// answer at once: REFUSED without upstream servers, SERVFAIL without a
+// place.
+func (r *Resolver) admit(network string, req *dns.Msg, forwards gate) ([]string, *dns.Msg) {
 	var servers []string
 	if r.Upstream != nil {
 		servers = r.Upstream(network)
 	}
 	if len(servers) == 0 {
-		return rcode(req, dns.RcodeRefused)
+		return nil, rcode(req, dns.RcodeRefused)
 	}
-	if forwards != nil {
-		if !forwards.enter() {
-			r.log().Debug("dns forward refused: too many in flight", "network", network)
-			return rcode(req, dns.RcodeServerFailure)
-		}
-		defer forwards.leave()
+	if forwards != nil && !forwards.enter() {
+		r.log().Debug("dns forward refused: too many in flight", "network", network)
+		return nil, rcode(req, dns.RcodeServerFailure)
 	}
+	return servers, nil
+}
+
+// relay asks servers in order and returns the first answer, with the id
+// of req; none: SERVFAIL.
+func (r *Resolver) relay(network string, req *dns.Msg, servers []string) *dns.Msg {
 	q := req.Copy()
 	q.Id = dns.Id()
 	for _, server := range servers {
@@ -558,8 +513,7 @@ func (r *Resolver) forward(network string, req *dns.Msg, forwards gate) *dns.Msg
 // exchange asks one server: over UDP, then over TCP if the answer is
 // truncated. If the TCP retry fails, the truncated answer stands.
 func (r *Resolver) exchange(network string, q *dns.Msg, server string) (*dns.Msg, error) {
-	udp := &dns.Client{Net: "udp", Timeout: r.timeout(), UDPSize: dns.MaxMsgSize}
-	resp, _, err := udp.Exchange(q, server)
+	resp, err := r.exchangeUDP(q, server)
 	if err != nil {
 		return nil, err
 	}
