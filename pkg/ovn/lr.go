@@ -46,7 +46,7 @@ func (c *NB) RoutersHolding(lrp string) ([]string, error) {
 // GetRouterPort returns the logical router port called name (a copy), nil
 // if none.
 func (c *NB) GetRouterPort(name string) *nbdb.LogicalRouterPort {
-	p, err := byName(c, &nbdb.LogicalRouterPort{Name: name}) // O(1): the name index
+	p, err := byName(c, nbdb.LogicalRouterPortTable, &nbdb.LogicalRouterPort{Name: name}) // O(1): the name index
 	if err != nil {
 		return nil
 	}

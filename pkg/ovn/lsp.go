@@ -31,7 +31,7 @@ func portMAC(p *nbdb.LogicalSwitchPort) string {
 
 // GetPort returns the Logical_Switch_Port called name.
 func (c *NB) GetPort(name string) (*nbdb.LogicalSwitchPort, error) {
-	lsp, err := byName(c, &nbdb.LogicalSwitchPort{Name: name}) // O(1): the name index
+	lsp, err := byName(c, nbdb.LogicalSwitchPortTable, &nbdb.LogicalSwitchPort{Name: name}) // O(1): the name index
 	if errors.Is(err, ErrNotFound) {
 		return nil, fmt.Errorf("logical port %s: %w", name, ErrNotFound)
 	}
