@@ -93,9 +93,11 @@ func (b *bench) gc(ctx context.Context) (*gcResult, error) {
 	r.Invalid = len(invalid)
 	logf("CNI GC of %d attachments, %d not in the valid list", r.Attachments, r.Invalid)
 	cni := libcni.NewCNIConfigWithCacheDir([]string{b.H.Bin}, filepath.Join(b.H.Tmp, "cni-cache-gc"), nil)
+	stopPerf := b.perf("gc", b.D.Pid())
 	t0 := time.Now()
 	err := cni.GCNetworkList(ctx, b.list, &libcni.GCArgs{ValidAttachments: valid})
 	r.Ms = ms(time.Since(t0))
+	stopPerf()
 	if err != nil {
 		return r, fmt.Errorf("GC: %w", err)
 	}

@@ -121,6 +121,7 @@ func (b *bench) sample(ctx context.Context, lv *level) error {
 	b.mu.Unlock()
 	logf("%d ports on the host: %d floor and %d quantumnet ADDs, alternating", lv.Ports, *flagSamples, *flagSamples)
 	bridge := "br-int"
+	defer b.perf(fmt.Sprintf("add-%d", lv.Ports), b.D.Pid())()
 	for i, ns := range nss {
 		f := b.floor[0]
 		b.floor = b.floor[1:]

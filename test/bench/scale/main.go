@@ -44,7 +44,7 @@ var (
 	flagRemote   = flag.Int("remote", 10000, "Northbound ports of other chassis for the memory figure (0: none)")
 	flagRemoteNs = flag.Int("remote-networks", 10, "networks the remote ports are spread over")
 	flagPairs    = flag.Int("pairs", 10, "ping streams (10 ms apart) across the restart")
-	flagWindow   = flag.Duration("window", 8*time.Second, "how long each ping stream runs (the restart happens 1 s in)")
+	flagPerf     = flag.String("perf", "", "record quantumnetd with perf into this directory during the ADD samples, the restarts and GC (perf report -i FILE)")
 	flagGCEvery  = flag.Int("gc-every", 10, "GC's valid list misses every Nth attachment")
 	flagBin      = flag.String("bin", "", "directory with quantumnetd, quantumnet and qnetctl already built, e.g. bin (default: build them)")
 	flagJSON     = flag.String("json", "", "also write the results as JSON to this file")
@@ -65,7 +65,7 @@ func main() {
 		"quantumnetd memory, restart with pings, CNI GC (root; its own OVN sandbox).")
 	if *smoke {
 		if err := harness.FlagDefaults(map[string]string{"levels": "5,20", "samples": "3", "remote": "200",
-			"remote-networks": "2", "pairs": "2", "gc-every": "4", "window": "4s"}); err != nil {
+			"remote-networks": "2", "pairs": "2", "gc-every": "4"}); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(2)
 		}
