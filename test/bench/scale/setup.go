@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -104,6 +105,11 @@ func (b *bench) up(ctx context.Context) error {
 }
 
 func (b *bench) cleanup() error {
+	if *flagPerf != "" && b.D != nil { // the daemon's log (its attached lines time each phase) beside the profiles
+		if data, err := os.ReadFile(b.D.LogPath); err == nil {
+			_ = os.WriteFile(filepath.Join(*flagPerf, "quantumnetd.log"), data, 0o644)
+		}
+	}
 	// The NB and OVS clients end with the program (their context).
 	b.mu.Lock()
 	nss := append([]string(nil), b.nss...)
