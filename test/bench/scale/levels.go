@@ -19,6 +19,10 @@ type level struct {
 	PortsEnd int     `json:"ports_end"` // before the last
 	QN       latency `json:"quantumnet"`
 	Floor    latency `json:"floor"`
+	// Phases are the medians of the quantumnet samples' phases as the
+	// daemon logs them (attached ... nb= veth= ovs= installed=), in ms.
+	Phases map[string]float64 `json:"phases_ms,omitempty"`
+	ids    []string
 }
 
 type latency struct {
@@ -144,6 +148,9 @@ func (b *bench) sample(ctx context.Context, lv *level) error {
 			b.mu.Unlock()
 		}
 		took, err = b.add(ctx, ns)
+		b.mu.Lock()
+		lv.ids = append(lv.ids, b.atts[len(b.atts)-1].id)
+		b.mu.Unlock()
 		if err != nil {
 			lv.QN.Errors++
 			return err

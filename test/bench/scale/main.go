@@ -108,6 +108,7 @@ func run() (code int) {
 	}
 	rep := &results{Levels: levels, Samples: *flagSamples, Smoke: *smoke}
 	err = b.measure(ctx, rep)
+	b.phases(rep)
 	b.report(os.Stdout, rep)
 	if *flagJSON != "" {
 		if werr := harness.WriteJSON(*flagJSON, rep); werr != nil {
