@@ -82,7 +82,7 @@ func (c *NB) DHCPv4(ctx context.Context, network, cidr string, opts map[string]s
 // keys.KindDHCP or keys.KindDHCP6 (a copy), nil if none.
 func (c *NB) NetworkDHCPRow(network, kind string) *nbdb.DHCPOptions {
 	if u := c.NetworkDHCP(network, kind); u != "" && c.cached() == nil { // O(1): the DHCP index
-		if rc := c.Cache().Table(nbdb.DHCPOptionsTable); rc != nil {
+		if rc := c.table(nbdb.DHCPOptionsTable); rc != nil {
 			if d, _ := rc.Row(u).(*nbdb.DHCPOptions); d != nil && d.ExternalIDs[keys.Kind] == kind && d.ExternalIDs[keys.Network] == network {
 				return d
 			}

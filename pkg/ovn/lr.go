@@ -33,7 +33,10 @@ func (c *NB) RoutersHolding(lrp string) ([]string, error) {
 		cand = append(cand, u)
 	}
 	c.rows.pmu.RUnlock()
-	rc := c.Cache().Table(nbdb.LogicalRouterTable)
+	rc := c.table(nbdb.LogicalRouterTable)
+	if rc == nil {
+		return nil, nil
+	}
 	out := make([]string, 0, len(cand))
 	for _, u := range cand {
 		if r, _ := rc.Row(u).(*nbdb.LogicalRouter); r != nil && slices.Contains(r.Ports, lrp) {

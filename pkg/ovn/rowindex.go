@@ -3,6 +3,8 @@ package ovn
 import (
 	"sync"
 
+	"github.com/ovn-kubernetes/libovsdb/cache"
+
 	"github.com/ovn-kubernetes/libovsdb/model"
 
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
@@ -136,6 +138,16 @@ func (c *NB) cached() error {
 	return err
 }
 
+// table is the cached table called name; nil when there is no cache (the
+// client closed) or no such table.
+func (c *NB) table(name string) *cache.RowCache {
+	tc := c.Cache()
+	if tc == nil {
+		return nil
+	}
+	return tc.Table(name)
+}
+
 // indexed returns copies of the cached rows of table under key in index
 // x that satisfy ok, like ovs.Query with that predicate, which it falls
 // back to when the index finds none: the index follows the cache's events,
@@ -146,7 +158,7 @@ func indexed[T any](c *NB, table string, x *rowIndex, key string, ok func(*T) bo
 	if err := c.cached(); err != nil {
 		return nil, err
 	}
-	if rc := c.Cache().Table(table); rc != nil {
+	if rc := c.table(table); rc != nil {
 		var out []T
 		for _, u := range x.uuids(key) {
 			if r, isT := rc.Row(u).(*T); isT && ok(r) {
@@ -167,7 +179,7 @@ func byName[T any](c *NB, table string, row *T) (*T, error) {
 	if err := c.cached(); err != nil {
 		return nil, err
 	}
-	if rc := c.Cache().Table(table); rc != nil {
+	if rc := c.table(table); rc != nil {
 		if _, m, err := rc.RowByModel(row); err == nil {
 			if got, ok := m.(*T); ok {
 				return got, nil

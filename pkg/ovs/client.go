@@ -270,7 +270,11 @@ func byName[T any](c *Conn, table string, row *T, what string) (*T, error) {
 	if !c.monitor.Load() {
 		return nil, fmt.Errorf("%s %v: %w", c.cfg.Name, c.cfg.Remotes, ErrNotConnected)
 	}
-	if rc := c.Cache().Table(table); rc != nil {
+	tc := c.Cache()
+	if tc == nil { // the client closed
+		return nil, fmt.Errorf("%s %v: %w", c.cfg.Name, c.cfg.Remotes, ErrNotConnected)
+	}
+	if rc := tc.Table(table); rc != nil {
 		if _, m, err := rc.RowByModel(row); err == nil {
 			if got, ok := m.(*T); ok {
 				return got, nil
