@@ -43,7 +43,7 @@ test-e2e: deps build ## end-to-end tests: OVN sandbox, namespaces, the plugin bi
 	scripts/deps.sh --with-libvirt
 	$(GO) test -count=1 -timeout 20m -v ./test/e2e/... ./test/vm/... ./test/migration/... ./test/cluster/... ./test/crash/... ./test/northsouth/... ./test/bgp/...
 
-bench: deps build ## benchmarks, side by side with their peers: CNI ADD latency, IPAM, live migration and floating IP, gateway failover, port mappings, load balancer failover and connection setup, DNS resolver vs dnsmasq, security groups
+bench: deps build ## benchmarks, side by side with their peers: CNI ADD latency, IPAM, live migration and floating IP, gateway failover, port mappings, load balancer failover and connection setup, DNS resolver vs dnsmasq, BGP, security groups, one host with a thousand ports, the services sweep by networks
 	$(GO) run ./test/bench/cniadd -bin $(BIN)
 	$(GO) run ./test/bench/ipam
 	$(GO) run ./test/bench/migration
@@ -53,6 +53,8 @@ bench: deps build ## benchmarks, side by side with their peers: CNI ADD latency,
 	$(GO) run ./test/bench/lb -bin $(BIN)
 	$(GO) run ./test/bench/dns -bin $(BIN)
 	$(GO) test -count=1 -run '^$$' -bench BGP -benchtime 1x ./test/bgp
+	$(GO) run ./test/bench/scale -bin $(BIN)
+	$(GO) test -run '^$$' -bench Sweep -benchtime 5x ./daemon/netsvc
 	$(MAKE) bench-sg
 
 bench-smoke: build ## every benchmark in smoke mode (a handful of operations, same code path and checks; fails when one breaks): part of make test
@@ -65,6 +67,8 @@ bench-smoke: build ## every benchmark in smoke mode (a handful of operations, sa
 	QN_BENCH_SMOKE=1 $(GO) test -count=1 -run '^$$' -bench BGP -benchtime 1x ./test/bgp
 	$(GO) run ./test/bench/lb -smoke -bin $(BIN)
 	$(GO) run ./test/bench/dns -smoke -bin $(BIN)
+	$(GO) run ./test/bench/scale -smoke -bin $(BIN)
+	QN_BENCH_SMOKE=1 $(GO) test -count=1 -run '^$$' -bench Sweep -benchtime 1x ./daemon/netsvc
 	QN_BENCH_SMOKE=1 $(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./daemon/secgroup ./daemon/secgroup/nbstore
 
 bench-sg: ## security groups: translate and apply 1,000 ports x 10 groups x 20 rules, ACL rows; vs per-port ACLs

@@ -71,6 +71,9 @@ func (m *Manager) DNSServersFor(ls *nbdb.LogicalSwitch, spec network.Spec) []net
 // when another daemon did the same at the same time.
 func (m *Manager) Ensure(ctx context.Context, netName string) error {
 	for attempt := 0; ; attempt++ {
+		if attempt > 0 {
+			ctx = withoutPass(ctx) // a retry reads what the race changed
+		}
 		err := m.ensure(ctx, netName)
 		if err == nil || attempt >= 5 || !errors.Is(err, ovn.ErrExists) {
 			return err

@@ -26,7 +26,14 @@ func (p *plan) dhcp() error {
 		subnet netip.Prefix
 		opts   map[string]string
 	}{{keys.KindDHCP, p.spec.Subnet4, DHCPv4Options(p.spec, p.res)}, {keys.KindDHCP6, p.spec.Subnet6, DHCPv6Options(p.spec, p.res)}} {
-		cur := p.nb.NetworkDHCPRow(p.net, d.kind)
+		var cur *nbdb.DHCPOptions
+		// A kind the spec does not want is looked up in the index only (a
+		// miss would scan every DHCP_Options row, reservations included, per
+		// network and pass): a row the index has not seen yet goes at the
+		// next pass.
+		if d.opts != nil || p.nb.NetworkDHCP(p.net, d.kind) != "" {
+			cur = p.nb.NetworkDHCPRow(p.net, d.kind)
+		}
 		switch {
 		case d.opts == nil && cur != nil:
 			if err := p.add(p.nb.DeleteDHCPOptionsOps(cur)); err != nil {
@@ -129,17 +136,17 @@ func (p *plan) routerCreate(lrName string, want *nbdb.LogicalRouterPort, rsName 
 // switch, as read, does not say. The move is guarded by the switch's ids
 // as read, so a stale view loses to a concurrent attach or detach.
 func (p *plan) routerPortHome(owner *nbdb.LogicalRouter, lrp *nbdb.LogicalRouterPort) error {
-	held, err := ovn.List(p.nb, func(r *nbdb.LogicalRouter) bool { return slices.Contains(r.Ports, lrp.UUID) })
+	held, err := p.nb.RoutersHolding(lrp.UUID)
 	if err != nil || owner == nil {
 		return err
 	}
-	moved, home := false, false
+	// The owner as read is the truth for it; the index, for the others.
+	moved, home := false, slices.Contains(owner.Ports, lrp.UUID)
 	for _, r := range held {
-		if r.UUID == owner.UUID {
-			home = true
+		if r == owner.UUID {
 			continue
 		}
-		e := ovn.EditRouter(r.UUID)
+		e := ovn.EditRouter(r)
 		e.DeletePort(lrp.UUID)
 		if err := p.add(p.nb.RouterEditOps(e)); err != nil {
 			return err

@@ -31,11 +31,13 @@ func (m *Manager) Resolvers(netName string) (Resolvers, error) {
 // recorded address (a concurrent Ensure that lost) are released.
 func (m *Manager) pickResolvers(ctx context.Context, spec network.Spec, have Resolvers) Resolvers {
 	r := have
-	var mine []netip.Addr
-	if rs, err := m.NB.Reservations(spec.Name); err == nil {
-		for _, res := range rs {
-			if res.Owner == keys.OwnerResolver {
-				mine = append(mine, res.IP)
+	mine, ok := passResolvers(ctx, spec.Name)
+	if !ok {
+		if rs, err := m.NB.Reservations(spec.Name); err == nil {
+			for _, res := range rs {
+				if res.Owner == keys.OwnerResolver {
+					mine = append(mine, res.IP)
+				}
 			}
 		}
 	}
@@ -100,4 +102,42 @@ func outsideRange(c ipam.PoolConfig) netip.Addr {
 		}
 	}
 	return a
+}
+
+// passKey carries, in a periodic pass's context, the resolver reservations
+// of every network read once for the pass: Reservations scans every
+// DHCP_Options row (IPAM's reservations with them), which per network made
+// a pass cost networks x reservations (issue 20). A reservation made or
+// released during the pass is seen by the next one; a retry of Ensure
+// reads afresh (withoutPass).
+type passKey struct{}
+
+// withPass is ctx carrying the resolver reservations of every network.
+func (m *Manager) withPass(ctx context.Context) context.Context {
+	rs, err := m.NB.ReservationsOf(keys.OwnerResolver)
+	if err != nil {
+		return ctx
+	}
+	byNet := map[string][]netip.Addr{}
+	for _, r := range rs {
+		byNet[r.Network] = append(byNet[r.Network], r.IP)
+	}
+	return context.WithValue(ctx, passKey{}, byNet)
+}
+
+func withoutPass(ctx context.Context) context.Context {
+	if ctx.Value(passKey{}) == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, passKey{}, nil)
+}
+
+// passResolvers is the network's resolver reservations read for the pass
+// (ok false: none were, read them now).
+func passResolvers(ctx context.Context, network string) ([]netip.Addr, bool) {
+	byNet, ok := ctx.Value(passKey{}).(map[string][]netip.Addr)
+	if !ok {
+		return nil, false
+	}
+	return slices.Clone(byNet[network]), true
 }

@@ -121,6 +121,7 @@ func (r *Runner) all(ctx context.Context) {
 		return
 	}
 	keep := map[string]bool{}
+	ctx = r.M.withPass(ctx) // per-network reads done once for the pass
 	for i := range lss {
 		if n := network.NameOf(&lss[i]); n != "" {
 			keep[n] = true

@@ -81,6 +81,15 @@ func (c *NB) DHCPv4(ctx context.Context, network, cidr string, opts map[string]s
 // NetworkDHCPRow returns the DHCP options row of network of kind
 // keys.KindDHCP or keys.KindDHCP6 (a copy), nil if none.
 func (c *NB) NetworkDHCPRow(network, kind string) *nbdb.DHCPOptions {
+	if u := c.NetworkDHCP(network, kind); u != "" && c.cached() == nil { // O(1): the DHCP index
+		if rc := c.table(nbdb.DHCPOptionsTable); rc != nil {
+			if d, _ := rc.Row(u).(*nbdb.DHCPOptions); d != nil && d.ExternalIDs[keys.Kind] == kind && d.ExternalIDs[keys.Network] == network {
+				return d
+			}
+		}
+	}
+	// None indexed (the index follows the cache's events, a moment
+	// late): the scan says.
 	return first(ovs.Query(c.Conn, func(d *nbdb.DHCPOptions) bool {
 		return d.ExternalIDs[keys.Kind] == kind && d.ExternalIDs[keys.Network] == network
 	}))

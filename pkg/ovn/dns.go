@@ -5,7 +5,6 @@ import (
 
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
 	"github.com/quantumnet/quantumnet/pkg/ovn/nbdb"
-	"github.com/quantumnet/quantumnet/pkg/ovs"
 )
 
 // DNS: a network's records for OVN native DNS, one row per network (its
@@ -13,7 +12,7 @@ import (
 
 // NetworkDNS returns the DNS row of network (a copy), nil if none.
 func (c *NB) NetworkDNS(network string) *nbdb.DNS {
-	return first(ovs.Query(c.Conn, func(d *nbdb.DNS) bool { return d.ExternalIDs[keys.ServiceOf] == network }))
+	return first(indexed(c, nbdb.DNSTable, &c.rows.dns, network, func(d *nbdb.DNS) bool { return d.ExternalIDs[keys.ServiceOf] == network }))
 }
 
 // InsertDNSOps inserts d (d.UUID: a named UUID the switch refers to in the

@@ -1,6 +1,8 @@
 package ovn
 
 import (
+	"slices"
+
 	"github.com/ovn-kubernetes/libovsdb/model"
 	"github.com/ovn-kubernetes/libovsdb/ovsdb"
 
@@ -13,13 +15,45 @@ import (
 
 // GetRouter returns the logical router called name (a copy), nil if none.
 func (c *NB) GetRouter(name string) *nbdb.LogicalRouter {
-	return first(ovs.Query(c.Conn, func(r *nbdb.LogicalRouter) bool { return r.Name == name }))
+	return first(indexed(c, nbdb.LogicalRouterTable, &c.rows.routers, name, func(r *nbdb.LogicalRouter) bool { return r.Name == name }))
+}
+
+// RoutersHolding returns the UUIDs of the routers whose ports include the
+// router port lrp (a UUID), in O(them): from an index kept by cache events,
+// each checked against its cached row. The events lag the cache by a
+// moment: a router that took the port just now may be missing (a sweep
+// asks again at its next pass).
+func (c *NB) RoutersHolding(lrp string) ([]string, error) {
+	if err := c.cached(); err != nil {
+		return nil, err
+	}
+	c.rows.pmu.RLock()
+	cand := make([]string, 0, len(c.rows.holders[lrp]))
+	for u := range c.rows.holders[lrp] {
+		cand = append(cand, u)
+	}
+	c.rows.pmu.RUnlock()
+	rc := c.table(nbdb.LogicalRouterTable)
+	if rc == nil {
+		return nil, nil
+	}
+	out := make([]string, 0, len(cand))
+	for _, u := range cand {
+		if r, _ := rc.Row(u).(*nbdb.LogicalRouter); r != nil && slices.Contains(r.Ports, lrp) {
+			out = append(out, u)
+		}
+	}
+	return out, nil
 }
 
 // GetRouterPort returns the logical router port called name (a copy), nil
 // if none.
 func (c *NB) GetRouterPort(name string) *nbdb.LogicalRouterPort {
-	return first(ovs.Query(c.Conn, func(p *nbdb.LogicalRouterPort) bool { return p.Name == name }))
+	p, err := byName(c, nbdb.LogicalRouterPortTable, &nbdb.LogicalRouterPort{Name: name}) // O(1): the name index
+	if err != nil {
+		return nil
+	}
+	return p
 }
 
 // CreateRouterOps inserts lrp (lrp.UUID: a named UUID) and the router lr

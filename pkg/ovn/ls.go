@@ -21,7 +21,7 @@ func SwitchName(network string) string { return keys.SwitchPrefix + network }
 
 // GetSwitch returns the Logical_Switch of network.
 func (c *NB) GetSwitch(network string) (*nbdb.LogicalSwitch, error) {
-	rows, err := ovs.Query(c.Conn, func(ls *nbdb.LogicalSwitch) bool {
+	rows, err := indexed(c, nbdb.LogicalSwitchTable, &c.rows.switches, network, func(ls *nbdb.LogicalSwitch) bool {
 		return ls.ExternalIDs[keys.Network] == network && ls.Name == SwitchName(network)
 	})
 	if err != nil {

@@ -2,6 +2,7 @@ package ovn
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -30,14 +31,11 @@ func portMAC(p *nbdb.LogicalSwitchPort) string {
 
 // GetPort returns the Logical_Switch_Port called name.
 func (c *NB) GetPort(name string) (*nbdb.LogicalSwitchPort, error) {
-	rows, err := ovs.Query(c.Conn, func(p *nbdb.LogicalSwitchPort) bool { return p.Name == name })
-	if err != nil {
-		return nil, err
-	}
-	if len(rows) == 0 {
+	lsp, err := byName(c, nbdb.LogicalSwitchPortTable, &nbdb.LogicalSwitchPort{Name: name}) // O(1): the name index
+	if errors.Is(err, ErrNotFound) {
 		return nil, fmt.Errorf("logical port %s: %w", name, ErrNotFound)
 	}
-	return &rows[0], nil
+	return lsp, err
 }
 
 // LookupPort returns the view of the logical port called name.

@@ -35,7 +35,8 @@ type NB struct {
 	smu  sync.RWMutex
 	subs []func(table string, old, cur model.Model)
 
-	nets netIndex // network -> its ports (kept by cache events)
+	nets netIndex   // network -> its ports (kept by cache events)
+	rows rowIndexes // switches, routers, DNS rows, reservations by key (kept by cache events)
 
 	dmu  sync.RWMutex
 	dhcp map[string]string // network + "/" + keys.KindDHCP|keys.KindDHCP6 -> the network's DHCP_Options row (kept by cache events)
@@ -53,6 +54,7 @@ func (c *NB) changed(table string, old, cur model.Model) {
 	c.indexPort(table, old, cur)
 	c.indexDHCP(table, old, cur)
 	c.nets.update(table, old, cur)
+	c.rows.update(old, cur)
 	c.smu.RLock()
 	defer c.smu.RUnlock()
 	for _, f := range c.subs {

@@ -255,7 +255,11 @@ func QueryShallow[T any](c *Conn, table string, pred func(*T) bool) ([]*T, error
 	if !c.monitor.Load() {
 		return nil, fmt.Errorf("%s %v: %w", c.cfg.Name, c.cfg.Remotes, ErrNotConnected)
 	}
-	rc := c.Cache().Table(table)
+	tc := c.Cache()
+	if tc == nil { // the client closed
+		return nil, fmt.Errorf("%s %v: %w", c.cfg.Name, c.cfg.Remotes, ErrNotConnected)
+	}
+	rc := tc.Table(table)
 	if rc == nil {
 		return nil, nil
 	}
