@@ -224,6 +224,7 @@ func (m *Manager) dnsServers(ls *nbdb.LogicalSwitch, spec network.Spec) []netip.
 
 // Add attaches the container; any failure undoes every step taken.
 func (m *Manager) Add(ctx context.Context, r Request) (res *Result, err error) {
+	start := time.Now()
 	if err := r.Validate("ADD"); err != nil {
 		return nil, err
 	}
@@ -280,7 +281,7 @@ func (m *Manager) Add(ctx context.Context, r Request) (res *Result, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if res, err = m.attach(ctx, r, want, spec, &undo, log); err != nil {
+	if res, err = m.attach(ctx, r, want, spec, &undo, log.With("prep", time.Since(start))); err != nil {
 		return nil, err
 	}
 	res.DNSServers = m.dnsServers(ls, spec)
@@ -314,7 +315,8 @@ func (m *Manager) attach(ctx context.Context, r Request, want nbstore.Want, spec
 		}
 		undo.push(release)
 	}
-	claim, err := m.Ports.Create(ctx, m.portOf(r, name, host), want)
+	var nbTimes lport.CreateTimes
+	claim, err := m.Ports.CreateTimed(ctx, m.portOf(r, name, host), want, &nbTimes)
 	if err != nil {
 		return nil, err
 	}
@@ -333,7 +335,8 @@ func (m *Manager) attach(ctx context.Context, r Request, want nbstore.Want, spec
 	undo.push(func() { _ = hostnet.DeleteHostVeth(host) })
 	tVeth := time.Now()
 
-	if err = m.addOVSPort(ctx, name, host, r.ContainerID, r.Ifname, res.MAC.String()); err != nil {
+	batch, err := m.addOVSPort(ctx, name, host, r.ContainerID, r.Ifname, res.MAC.String())
+	if err != nil {
 		return nil, err
 	}
 	undo.push(func() { _ = m.OVS.DeletePort(cleanup, m.Bridge, host) })
@@ -354,8 +357,12 @@ func (m *Manager) attach(ctx context.Context, r Request, want nbstore.Want, spec
 	if err = m.Ports.JoinLoadBalancers(ctx, name, r.LoadBalancers); err != nil {
 		return nil, err
 	}
-	log.Info("attached", "addresses", res.Addrs, "mac", res.MAC.String(),
-		"nb", tNB.Sub(t0), "veth", tVeth.Sub(tNB), "ovs", tOVS.Sub(tVeth), "installed", tFlows.Sub(tOVS), "total", time.Since(t0))
+	// prep: validation, lookups and the attachment's lock before t0;
+	// ipam includes waiting for the network's lock (ADDs on one network
+	// commit one at a time); ovs_batch: ports in the OVS transaction.
+	log.Info("attached", "addresses", res.Addrs, "mac", res.MAC.String(), "ipam", nbTimes.IPAM, "nbtxn", nbTimes.Txn,
+		"nb", tNB.Sub(t0), "veth", tVeth.Sub(tNB), "ovs", tOVS.Sub(tVeth), "ovs_batch", batch, "installed", tFlows.Sub(tOVS),
+		"total", time.Since(t0))
 	if m.Observer != nil {
 		m.Observer.AddPhases(tNB.Sub(t0), tVeth.Sub(tNB), tOVS.Sub(tVeth), tFlows.Sub(tOVS))
 	}
@@ -363,10 +370,12 @@ func (m *Manager) attach(ctx context.Context, r Request, want nbstore.Want, spec
 }
 
 // addOVSPort adds the host end of an attachment to the integration bridge,
-// bound to its logical port.
-func (m *Manager) addOVSPort(ctx context.Context, name, host, containerID, ifname, mac string) error {
+// bound to its logical port, in one transaction with the ports of the ADDs
+// arriving at the same time (ovs.Client.BatchedAddPort: they share one
+// ovs-vswitchd reconfiguration); batch is how many ports it carried.
+func (m *Manager) addOVSPort(ctx context.Context, name, host, containerID, ifname, mac string) (batch int, err error) {
 	ifaceIDs := map[string]string{ovs.KeyIfaceID: name, ovs.KeyAttachedMAC: mac, keys.Port: name}
-	return m.OVS.AddPort(ctx, m.Bridge, host, ifaceIDs, m.portIDs(name, containerID, ifname))
+	return m.OVS.BatchedAddPort(ctx, ovs.NewPort{Bridge: m.Bridge, Name: host, IfaceIDs: ifaceIDs, PortIDs: m.portIDs(name, containerID, ifname)})
 }
 
 // portOf is the logical port of an attachment (its addresses come from
