@@ -116,7 +116,7 @@ func TestIntegrationOVSBatchedAddPortErrorsStayOwn(t *testing.T) {
 	vsctl(srv, "add-port", "br-int", "qn-taken", "--", "set", "Interface", "qn-taken", "external_ids:iface-id=old")
 
 	ports := newPorts(6, "qn-e")
-	ports[2].Name = "qn-taken"      // exists: the batch's wait fails
+	ports[2].Name = "qn-taken"     // exists: the batch's wait fails
 	ports[4].Bridge = "br-missing" // no such bridge: the batch cannot even be built
 	before := srv.Requests("transact")
 	outs := queueAdds(t, c, ctx, ports)

@@ -16,8 +16,8 @@
 //     ovn-installed. QuantumNet's overhead over it is printed.
 //
 // It prints where quantumnet's ADD time goes, a line per phase, from the
-// daemon's log ("attached" lines: prep, ipam, nbtxn, veth, ovs, installed,
-// total) and the plugin-side latency (the rest: plugin start, RPC).
+// daemon's log ("attached" lines: prep, ipam, nbtxn, veth_create, nb, veth,
+// ovs, ovs_batch, installed, total) and the plugin-side latency (the rest: plugin start, RPC).
 //
 // For each contender it measures -n ADDs one after another and -n ADDs with
 // -parallel at a time, each ADD into a fresh network namespace created
@@ -118,6 +118,8 @@ type bench struct {
 	loadStart        string
 	problems         []string // odd things seen (reported at the end)
 	floor            *floor
+	pluginStartP50   float64 // ms: quantumnet plugin's VERSION exec
+	dialP50          float64 // ms: rpcclient.Dial (connect, handshake, Hello)
 }
 
 type contender struct {
@@ -174,6 +176,7 @@ func run() (code int) {
 		b.rssStart = r["VmRSS"]
 	}
 	results, failed := b.measure(ctx)
+	b.pluginStart(ctx)
 	if ctx.Err() != nil {
 		logf("interrupted")
 		return 130

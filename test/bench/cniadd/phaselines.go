@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"regexp"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/quantumnet/quantumnet/pkg/rpcclient"
 )
 
 // ---------------------------------------------------------------- phases of an ADD
@@ -22,7 +25,7 @@ type phaseLine struct {
 
 // attached is what quantumnetd logged for one ADD ("attached" line).
 type attached struct {
-	d     map[string]time.Duration // prep, ipam, nbtxn, nb, veth, ovs, installed, total
+	d     map[string]time.Duration // prep, ipam, nbtxn, veth_create, nb, veth, ovs, installed, total
 	batch int                      // ovs_batch
 }
 
@@ -48,7 +51,7 @@ func (b *bench) daemonAttached() map[string]attached {
 				id = v
 			case "ovs_batch":
 				a.batch, _ = strconv.Atoi(v)
-			case "prep", "ipam", "nbtxn", "nb", "veth", "ovs", "installed", "total":
+			case "prep", "ipam", "nbtxn", "veth_create", "nb", "veth", "ovs", "installed", "total":
 				if d, err := time.ParseDuration(v); err == nil {
 					a.d[k] = d
 				}
@@ -61,14 +64,16 @@ func (b *bench) daemonAttached() map[string]attached {
 	return out
 }
 
-// qnPhaseNames are quantumnet's phases in path order; the floor has the
-// last two only.
+// qnPhaseNames are quantumnet's phases in path order (the "-" lines are
+// parts of the line above them); the floor has the OVS insert and the wait.
 var qnPhaseNames = []string{
 	"plugin exec + RPC (client latency - daemon's ADD)",
 	"prep: checks, lookups, attachment lock",
-	"IPAM (incl. waiting for the network's lock)",
-	"NB transaction (logical port + reservations)",
-	"veth (create, move, configure)",
+	"logical port and veth pair, in parallel (elapsed)",
+	"  - IPAM (incl. waiting for the network's lock)",
+	"  - NB transaction (logical port + reservations)",
+	"  - veth pair creation (alongside IPAM + NB)",
+	"veth: container end configured (MAC, up, addrs)",
 	"OVS insert (Interface+Port+br-int ports)",
 	"wait for flows (ovn-installed)",
 	"rest (after flows)",
@@ -78,16 +83,26 @@ var qnPhaseNames = []string{
 // batches are the ovs_batch values.
 func qnPhases(pr *phaseResult, logged map[string]attached) (phases [][]time.Duration, batches []int) {
 	phases = make([][]time.Duration, len(qnPhaseNames))
+	// The log keys of each line (an older daemon logs fewer: its lines
+	// stay empty); "" are the computed ones.
+	keys := []string{"", "prep", "nb", "ipam", "nbtxn", "veth_create", "veth", "ovs", "installed", ""}
 	for i, a := range pr.atts {
 		at, ok := logged[a.id]
 		if !ok || i >= len(pr.lat) {
 			continue
 		}
 		d := at.d
-		daemon := d["prep"] + d["total"]
-		rest := d["total"] - d["nb"] - d["veth"] - d["ovs"] - d["installed"]
-		for j, v := range []time.Duration{pr.lat[i] - daemon, d["prep"], d["ipam"], d["nbtxn"], d["veth"], d["ovs"], d["installed"], rest} {
-			phases[j] = append(phases[j], v)
+		for j, k := range keys {
+			v, ok := d[k]
+			switch j {
+			case 0:
+				v, ok = pr.lat[i]-d["prep"]-d["total"], true
+			case len(keys) - 1:
+				v, ok = d["total"]-d["nb"]-d["veth"]-d["ovs"]-d["installed"], true
+			}
+			if ok {
+				phases[j] = append(phases[j], v)
+			}
 		}
 		batches = append(batches, at.batch)
 	}
@@ -130,10 +145,10 @@ func (b *bench) phaseLines(get func(c, mode string) *phaseResult) []phaseLine {
 		if fl := get(cFloor, mode); fl != nil && b.floor != nil {
 			ins, wait := b.floor.times(fl.atts)
 			if v, ok := p50ms(ins); ok {
-				lines[5].P50ms[cFloor+" "+mode] = v
+				lines[7].P50ms[cFloor+" "+mode] = v
 			}
 			if v, ok := p50ms(wait); ok {
-				lines[6].P50ms[cFloor+" "+mode] = v
+				lines[8].P50ms[cFloor+" "+mode] = v
 			}
 		}
 	}
@@ -160,10 +175,48 @@ func (b *bench) phaseLines(get func(c, mode string) *phaseResult) []phaseLine {
 		fmt.Fprintln(w)
 	}
 	w.Flush()
+	if b.pluginStartP50 > 0 && b.dialP50 > 0 {
+		fmt.Printf("of the first line, measured apart (sequential, p50): starting the plugin process (CNI VERSION) %.2f ms,\n"+
+			"connecting to the daemon (go-plugin handshake + Hello, from this process) %.2f ms; the rest is the ADD RPC, libcni and the plugin's exit\n",
+			b.pluginStartP50, b.dialP50)
+	}
 	if len(batchNote) > 0 {
 		fmt.Printf("quantumnet OVS inserts per transaction (ADDs arriving together share one): %s\n", strings.Join(batchNote, "; "))
 	}
 	return lines
+}
+
+// pluginStart times the quantumnet plugin's process start: CNI VERSION
+// through libcni, which only execs it (no daemon).
+func (b *bench) pluginStart(ctx context.Context) {
+	var ds []time.Duration
+	for range 20 {
+		if ctx.Err() != nil {
+			return
+		}
+		t0 := time.Now()
+		if _, err := b.cni.GetVersionInfo(ctx, "quantumnet"); err != nil {
+			b.problem("quantumnet VERSION: %v", err)
+			return
+		}
+		ds = append(ds, time.Since(t0))
+	}
+	b.pluginStartP50, _ = p50ms(ds)
+	ds = ds[:0]
+	for range 20 {
+		dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		t0 := time.Now()
+		cl, err := rpcclient.Dial(dctx, b.daemon.ClientSocket, "cniadd-bench")
+		d := time.Since(t0)
+		cancel()
+		if err != nil {
+			b.problem("dialling quantumnetd: %v", err)
+			return
+		}
+		cl.Close()
+		ds = append(ds, d)
+	}
+	b.dialP50, _ = p50ms(ds)
 }
 
 // batchSummary: how the ADDs' OVS inserts were batched.
@@ -178,6 +231,9 @@ func batchSummary(batches []int) string {
 		if n > 1 {
 			shared++
 		}
+	}
+	if sum == 0 {
+		return "not logged (a daemon without batching)"
 	}
 	return fmt.Sprintf("%d of %d ADDs shared a transaction, mean batch %.1f, largest %d", shared, len(batches), float64(sum)/float64(len(batches)), most)
 }

@@ -94,22 +94,7 @@ func (b *bench) report(results []*phaseResult) *report {
 		rep.Daemon.PID, kb(b.rssEnd), kb(b.hwmEnd), kb(b.rssStart))
 
 	rep.Phases = b.phaseLines(get)
-	fmt.Println("\nTargets (overhead = quantumnet p50 - floor p50 in the same mode):")
-	par := modeName(*flagParallel)
-	rep.Targets = append(rep.Targets,
-		mkOverhead(modeName(1), 5, get(cQN, modeName(1)), get(cFloor, modeName(1))),
-		mkOverhead(par, 10, get(cQN, par), get(cFloor, par)))
-	for _, p := range []int{1, *flagParallel} {
-		mode := modeName(p)
-		qn, br, sh := get(cQN, mode), get(cBridge, mode), get(cShell, mode)
-		rep.Targets = append(rep.Targets, mkTarget(mode, "quantumnet p50 <= shell p50 / 3", qn, sh, 1.0/3))
-		rep.Targets = append(rep.Targets, mkTarget(mode, "quantumnet p50 <= bridge+host-local p50", qn, br, 1))
-	}
-	t := mkTarget(par, "quantumnet p50 <= floor p50 one at a time", get(cQN, par), get(cFloor, modeName(1)), 1)
-	if qn, fl := get(cQN, par), get(cFloor, modeName(1)); qn != nil && fl != nil {
-		t.Detail += fmt.Sprintf("; ADDs/s %.1f vs %.1f", qn.AddsPerSec, fl.AddsPerSec)
-	}
-	rep.Targets = append(rep.Targets, t)
+	b.targets(rep, get)
 	for _, t := range rep.Targets {
 		state := "not measured"
 		if *flagSmoke {
@@ -131,6 +116,27 @@ func (b *bench) report(results []*phaseResult) *report {
 	}
 	fmt.Println()
 	return rep
+}
+
+// targets adds the targets to rep: overhead over the floor, against the
+// shell and bridge+host-local, parallel against the floor one at a time.
+func (b *bench) targets(rep *report, get func(c, mode string) *phaseResult) {
+	fmt.Println("\nTargets (overhead = quantumnet p50 - floor p50 in the same mode):")
+	par := modeName(*flagParallel)
+	rep.Targets = append(rep.Targets,
+		mkOverhead(modeName(1), 5, get(cQN, modeName(1)), get(cFloor, modeName(1))),
+		mkOverhead(par, 10, get(cQN, par), get(cFloor, par)))
+	for _, p := range []int{1, *flagParallel} {
+		mode := modeName(p)
+		qn, br, sh := get(cQN, mode), get(cBridge, mode), get(cShell, mode)
+		rep.Targets = append(rep.Targets, mkTarget(mode, "quantumnet p50 <= shell p50 / 3", qn, sh, 1.0/3))
+		rep.Targets = append(rep.Targets, mkTarget(mode, "quantumnet p50 <= bridge+host-local p50", qn, br, 1))
+	}
+	t := mkTarget(par, "quantumnet p50 <= floor p50 one at a time", get(cQN, par), get(cFloor, modeName(1)), 1)
+	if qn, fl := get(cQN, par), get(cFloor, modeName(1)); qn != nil && fl != nil {
+		t.Detail += fmt.Sprintf("; ADDs/s %.1f vs %.1f", qn.AddsPerSec, fl.AddsPerSec)
+	}
+	rep.Targets = append(rep.Targets, t)
 }
 
 func mkTarget(mode, name string, qn, other *phaseResult, factor float64) target {
