@@ -315,24 +315,20 @@ func (m *Manager) attach(ctx context.Context, r Request, want nbstore.Want, spec
 		}
 		undo.push(release)
 	}
-	var nbTimes lport.CreateTimes
-	claim, err := m.Ports.CreateTimed(ctx, m.portOf(r, name, host), want, &nbTimes)
+	vspec := hostnet.VethSpec{HostName: host, ContName: r.Ifname, Netns: r.Netns, MTU: spec.MTU,
+		TxCsumOff: m.DatapathType() == "netdev", DefaultRoute: r.DefaultRoute}
+	claim, ph, err := m.portAndVeth(ctx, m.portOf(r, name, host), want, vspec, undo, cleanup)
 	if err != nil {
 		return nil, err
 	}
-	undo.push(func() { _ = m.Ports.Delete(cleanup, name) })
 	tNB := time.Now()
 	res := &Result{Port: name, HostIfname: host, MAC: claim.MAC, MTU: spec.MTU, Addrs: claim.Addrs, Gateways: claim.Gateways, DNSDomain: spec.DNSDomain}
-
-	info, err := hostnet.SetupVeth(hostnet.VethSpec{
-		HostName: host, ContName: r.Ifname, Netns: r.Netns, MAC: res.MAC, MTU: res.MTU,
-		Addrs: res.Addrs, Gateways: res.Gateways, TxCsumOff: m.DatapathType() == "netdev", DefaultRoute: r.DefaultRoute,
-	})
+	vspec.MAC, vspec.Addrs, vspec.Gateways = res.MAC, res.Addrs, res.Gateways
+	info, err := hostnet.ConfigureVeth(vspec)
 	if err != nil {
 		return nil, err
 	}
 	res.DefaultVia = info.DefaultVia
-	undo.push(func() { _ = hostnet.DeleteHostVeth(host) })
 	tVeth := time.Now()
 
 	batch, err := m.addOVSPort(ctx, name, host, r.ContainerID, r.Ifname, res.MAC.String())
@@ -359,14 +355,50 @@ func (m *Manager) attach(ctx context.Context, r Request, want nbstore.Want, spec
 	}
 	// prep: validation, lookups and the attachment's lock before t0;
 	// ipam includes waiting for the network's lock (ADDs on one network
-	// commit one at a time); ovs_batch: ports in the OVS transaction.
-	log.Info("attached", "addresses", res.Addrs, "mac", res.MAC.String(), "ipam", nbTimes.IPAM, "nbtxn", nbTimes.Txn,
-		"nb", tNB.Sub(t0), "veth", tVeth.Sub(tNB), "ovs", tOVS.Sub(tVeth), "ovs_batch", batch, "installed", tFlows.Sub(tOVS),
-		"total", time.Since(t0))
+	// commit one at a time); veth_create ran alongside ipam+nbtxn, nb is
+	// until both ended, veth the configuration after; ovs_batch: ports in
+	// the OVS transaction.
+	log.Info("attached", "addresses", res.Addrs, "mac", res.MAC.String(), "ipam", ph.IPAM, "nbtxn", ph.Txn,
+		"veth_create", ph.veth, "nb", tNB.Sub(t0), "veth", tVeth.Sub(tNB), "ovs", tOVS.Sub(tVeth), "ovs_batch", batch,
+		"installed", tFlows.Sub(tOVS), "total", time.Since(t0))
 	if m.Observer != nil {
 		m.Observer.AddPhases(tNB.Sub(t0), tVeth.Sub(tNB), tOVS.Sub(tVeth), tFlows.Sub(tOVS))
 	}
 	return res, nil
+}
+
+// createTimes are the times of portAndVeth's two halves.
+type createTimes struct {
+	lport.CreateTimes
+	veth time.Duration
+}
+
+// portAndVeth creates the logical port (IPAM and the Northbound
+// transaction) and, at the same time, the veth pair, which needs no
+// address yet (hostnet.CreateVeth; ConfigureVeth completes it). Both
+// push their undo; a failure of either undoes both.
+func (m *Manager) portAndVeth(ctx context.Context, p ovn.Port, want nbstore.Want, vs hostnet.VethSpec, undo *undoStack, cleanup context.Context) (*nbstore.Claim, createTimes, error) {
+	var ph createTimes
+	vs.MAC = want.MAC // nil: the claim's, set by ConfigureVeth
+	vethErr := make(chan error, 1)
+	go func() {
+		t := time.Now()
+		_, err := hostnet.CreateVeth(vs)
+		ph.veth = time.Since(t)
+		vethErr <- err
+	}()
+	claim, err := m.Ports.CreateTimed(ctx, p, want, &ph.CreateTimes)
+	if err == nil {
+		undo.push(func() { _ = m.Ports.Delete(cleanup, p.Name) })
+	}
+	verr := <-vethErr
+	if verr == nil {
+		undo.push(func() { _ = hostnet.DeleteHostVeth(vs.HostName) })
+	}
+	if err != nil {
+		return nil, ph, err
+	}
+	return claim, ph, verr
 }
 
 // addOVSPort adds the host end of an attachment to the integration bridge,
