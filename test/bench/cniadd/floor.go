@@ -40,20 +40,19 @@ type floor struct {
 
 	mu    sync.Mutex
 	seq   int
-	ports map[string]*floorPort // attachment id ->
+	ports map[string]*floorPort       // attachment id ->
+	timed map[string][2]time.Duration // attachment id -> insert, wait (kept after DEL)
 }
 
 type floorPort struct {
 	lsp, host string
 	mac       net.HardwareAddr
 	addr      netip.Prefix
-	insert    time.Duration // timed parts of the last ADD
-	wait      time.Duration
 }
 
 // floorSetup creates the floor's logical switch and its OVS client.
 func (b *bench) floorSetup(ctx context.Context) error {
-	f := &floor{b: b, owner: fmt.Sprintf("qnbench-fl-%d", b.pid), ports: map[string]*floorPort{}}
+	f := &floor{b: b, owner: fmt.Sprintf("qnbench-fl-%d", b.pid), ports: map[string]*floorPort{}, timed: map[string][2]time.Duration{}}
 	sw := fmt.Sprintf("qnbench-fl-%d", b.pid)
 	if out, err := b.nbctl(ctx, "ls-add", sw); err != nil {
 		return fmt.Errorf("ovn-nbctl ls-add %s: %v\n%s", sw, err, out)
@@ -137,7 +136,7 @@ func (f *floor) add(ctx context.Context, a *attachment) error {
 		return fmt.Errorf("floor: %w", err)
 	}
 	f.mu.Lock()
-	p.insert, p.wait = t1.Sub(t0), time.Since(t1)
+	f.timed[a.id] = [2]time.Duration{t1.Sub(t0), time.Since(t1)}
 	f.mu.Unlock()
 	return nil
 }
@@ -170,8 +169,8 @@ func (f *floor) times(atts []*attachment) (insert, wait []time.Duration) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, a := range atts {
-		if p := f.ports[a.id]; p != nil {
-			insert, wait = append(insert, p.insert), append(wait, p.wait)
+		if t, ok := f.timed[a.id]; ok {
+			insert, wait = append(insert, t[0]), append(wait, t[1])
 		}
 	}
 	return insert, wait
