@@ -324,26 +324,11 @@ func (m *Manager) attach(ctx context.Context, r Request, want nbstore.Want, spec
 	tNB := time.Now()
 	res := &Result{Port: name, HostIfname: host, MAC: claim.MAC, MTU: spec.MTU, Addrs: claim.Addrs, Gateways: claim.Gateways, DNSDomain: spec.DNSDomain}
 	vspec.MAC, vspec.Addrs, vspec.Gateways = res.MAC, res.Addrs, res.Gateways
-	info, err := hostnet.ConfigureVeth(vspec)
+	info, ot, err := m.ovsAndVeth(ctx, r, name, vspec, undo, cleanup)
 	if err != nil {
 		return nil, err
 	}
 	res.DefaultVia = info.DefaultVia
-	tVeth := time.Now()
-
-	batch, err := m.addOVSPort(ctx, name, host, r.ContainerID, r.Ifname, res.MAC.String())
-	if err != nil {
-		return nil, err
-	}
-	undo.push(func() { _ = m.OVS.DeletePort(cleanup, m.Bridge, host) })
-	tOVS := time.Now()
-
-	wctx, wcancel := context.WithTimeout(ctx, m.ReadyTimeout)
-	defer wcancel()
-	if err = m.OVS.WaitInstalled(wctx, host); err != nil {
-		return nil, err
-	}
-	tFlows := time.Now()
 	if len(r.PortMappings) > 0 {
 		if err = m.HostPorts.Add(ctx, m.entryOf(name, r.Network, r.ContainerID, r.Ifname, res.MTU, claim.IPs(), r.PortMappings)); err != nil {
 			return nil, err
@@ -356,13 +341,14 @@ func (m *Manager) attach(ctx context.Context, r Request, want nbstore.Want, spec
 	// prep: validation, lookups and the attachment's lock before t0;
 	// ipam includes waiting for the network's lock (ADDs on one network
 	// commit one at a time); veth_create ran alongside ipam+nbtxn, nb is
-	// until both ended, veth the configuration after; ovs_batch: ports in
-	// the OVS transaction.
+	// until both ended; veth (the container end's configuration) ran
+	// alongside ovs (the insert; ovs_batch: ports in its transaction) and
+	// installed (the wait for flows), veth_wait is what it added after.
 	log.Info("attached", "addresses", res.Addrs, "mac", res.MAC.String(), "ipam", ph.IPAM, "nbtxn", ph.Txn,
-		"veth_create", ph.veth, "nb", tNB.Sub(t0), "veth", tVeth.Sub(tNB), "ovs", tOVS.Sub(tVeth), "ovs_batch", batch,
-		"installed", tFlows.Sub(tOVS), "total", time.Since(t0))
+		"veth_create", ph.veth, "nb", tNB.Sub(t0), "veth", ot.veth, "ovs", ot.insert, "ovs_batch", ot.batch,
+		"installed", ot.flows, "veth_wait", ot.vethWait, "total", time.Since(t0))
 	if m.Observer != nil {
-		m.Observer.AddPhases(tNB.Sub(t0), tVeth.Sub(tNB), tOVS.Sub(tVeth), tFlows.Sub(tOVS))
+		m.Observer.AddPhases(tNB.Sub(t0), ot.veth, ot.insert, ot.flows)
 	}
 	return res, nil
 }
@@ -399,6 +385,57 @@ func (m *Manager) portAndVeth(ctx context.Context, p ovn.Port, want nbstore.Want
 		return nil, ph, err
 	}
 	return claim, ph, verr
+}
+
+// ovsTimes are the times of ovsAndVeth's parts; batch is how many ports
+// the OVS transaction carried.
+type ovsTimes struct {
+	veth, vethWait, insert, flows time.Duration
+	batch                         int
+}
+
+// ovsAndVeth adds the OVS port and waits for ovn-controller's flows while
+// the container end of the veth is configured (hostnet.ConfigureVeth:
+// neither OVS nor ovn-controller needs it). It returns once both ended.
+func (m *Manager) ovsAndVeth(ctx context.Context, r Request, name string, vs hostnet.VethSpec, undo *undoStack, cleanup context.Context) (hostnet.VethInfo, ovsTimes, error) {
+	var t ovsTimes
+	type configured struct {
+		info hostnet.VethInfo
+		err  error
+	}
+	done := make(chan configured, 1)
+	go func() {
+		t0 := time.Now()
+		info, err := hostnet.ConfigureVeth(vs)
+		t.veth = time.Since(t0)
+		done <- configured{info, err}
+	}()
+	err := m.ovsPortInstalled(ctx, name, vs.HostName, r, vs.MAC.String(), &t, undo, cleanup)
+	tWait := time.Now()
+	c := <-done
+	t.vethWait = time.Since(tWait)
+	if err != nil {
+		return c.info, t, err
+	}
+	return c.info, t, c.err
+}
+
+// ovsPortInstalled adds the OVS port (pushing its undo) and waits for its
+// flows.
+func (m *Manager) ovsPortInstalled(ctx context.Context, name, host string, r Request, mac string, t *ovsTimes, undo *undoStack, cleanup context.Context) error {
+	t0 := time.Now()
+	batch, err := m.addOVSPort(ctx, name, host, r.ContainerID, r.Ifname, mac)
+	if err != nil {
+		return err
+	}
+	undo.push(func() { _ = m.OVS.DeletePort(cleanup, m.Bridge, host) })
+	t1 := time.Now()
+	t.insert, t.batch = t1.Sub(t0), batch
+	wctx, cancel := context.WithTimeout(ctx, m.ReadyTimeout)
+	defer cancel()
+	err = m.OVS.WaitInstalled(wctx, host)
+	t.flows = time.Since(t1)
+	return err
 }
 
 // addOVSPort adds the host end of an attachment to the integration bridge,

@@ -25,7 +25,7 @@ type phaseLine struct {
 
 // attached is what quantumnetd logged for one ADD ("attached" line).
 type attached struct {
-	d     map[string]time.Duration // prep, ipam, nbtxn, veth_create, nb, veth, ovs, installed, total
+	d     map[string]time.Duration // prep, ipam, nbtxn, veth_create, nb, veth, ovs, installed, veth_wait, total
 	batch int                      // ovs_batch
 }
 
@@ -51,7 +51,7 @@ func (b *bench) daemonAttached() map[string]attached {
 				id = v
 			case "ovs_batch":
 				a.batch, _ = strconv.Atoi(v)
-			case "prep", "ipam", "nbtxn", "veth_create", "nb", "veth", "ovs", "installed", "total":
+			case "prep", "ipam", "nbtxn", "veth_create", "nb", "veth", "ovs", "installed", "veth_wait", "total":
 				if d, err := time.ParseDuration(v); err == nil {
 					a.d[k] = d
 				}
@@ -73,10 +73,10 @@ var qnPhaseNames = []string{
 	"  - IPAM (incl. waiting for the network's lock)",
 	"  - NB transaction (logical port + reservations)",
 	"  - veth pair creation (alongside IPAM + NB)",
-	"veth: container end configured (MAC, up, addrs)",
+	"veth: container end configured (alongside the next two)",
 	"OVS insert (Interface+Port+br-int ports)",
 	"wait for flows (ovn-installed)",
-	"rest (after flows)",
+	"rest (after flows, incl. waiting for the veth)",
 }
 
 // qnPhases splits each quantumnet ADD of pr into qnPhaseNames (by index);
@@ -98,7 +98,13 @@ func qnPhases(pr *phaseResult, logged map[string]attached) (phases [][]time.Dura
 			case 0:
 				v, ok = pr.lat[i]-d["prep"]-d["total"], true
 			case len(keys) - 1:
-				v, ok = d["total"]-d["nb"]-d["veth"]-d["ovs"]-d["installed"], true
+				// A daemon that configures the veth alongside the OVS
+				// insert and the wait logs veth_wait (part of the rest);
+				// an older one configured it before the insert.
+				v, ok = d["total"]-d["nb"]-d["ovs"]-d["installed"], true
+				if _, alongside := d["veth_wait"]; !alongside {
+					v -= d["veth"]
+				}
 			}
 			if ok {
 				phases[j] = append(phases[j], v)
