@@ -224,6 +224,7 @@ func (m *Manager) dnsServers(ls *nbdb.LogicalSwitch, spec network.Spec) []netip.
 
 // Add attaches the container; any failure undoes every step taken.
 func (m *Manager) Add(ctx context.Context, r Request) (res *Result, err error) {
+	start := time.Now()
 	if err := r.Validate("ADD"); err != nil {
 		return nil, err
 	}
@@ -280,7 +281,7 @@ func (m *Manager) Add(ctx context.Context, r Request) (res *Result, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if res, err = m.attach(ctx, r, want, spec, &undo, log); err != nil {
+	if res, err = m.attach(ctx, r, want, spec, &undo, log.With("prep", time.Since(start))); err != nil {
 		return nil, err
 	}
 	res.DNSServers = m.dnsServers(ls, spec)
@@ -314,37 +315,20 @@ func (m *Manager) attach(ctx context.Context, r Request, want nbstore.Want, spec
 		}
 		undo.push(release)
 	}
-	claim, err := m.Ports.Create(ctx, m.portOf(r, name, host), want)
+	vspec := hostnet.VethSpec{HostName: host, ContName: r.Ifname, Netns: r.Netns, MTU: spec.MTU,
+		TxCsumOff: m.DatapathType() == "netdev", DefaultRoute: r.DefaultRoute}
+	claim, ph, err := m.portAndVeth(ctx, m.portOf(r, name, host), want, vspec, undo, cleanup)
 	if err != nil {
 		return nil, err
 	}
-	undo.push(func() { _ = m.Ports.Delete(cleanup, name) })
 	tNB := time.Now()
 	res := &Result{Port: name, HostIfname: host, MAC: claim.MAC, MTU: spec.MTU, Addrs: claim.Addrs, Gateways: claim.Gateways, DNSDomain: spec.DNSDomain}
-
-	info, err := hostnet.SetupVeth(hostnet.VethSpec{
-		HostName: host, ContName: r.Ifname, Netns: r.Netns, MAC: res.MAC, MTU: res.MTU,
-		Addrs: res.Addrs, Gateways: res.Gateways, TxCsumOff: m.DatapathType() == "netdev", DefaultRoute: r.DefaultRoute,
-	})
+	vspec.MAC, vspec.Addrs, vspec.Gateways = res.MAC, res.Addrs, res.Gateways
+	info, ot, err := m.ovsAndVeth(ctx, r, name, vspec, undo, cleanup)
 	if err != nil {
 		return nil, err
 	}
 	res.DefaultVia = info.DefaultVia
-	undo.push(func() { _ = hostnet.DeleteHostVeth(host) })
-	tVeth := time.Now()
-
-	if err = m.addOVSPort(ctx, name, host, r.ContainerID, r.Ifname, res.MAC.String()); err != nil {
-		return nil, err
-	}
-	undo.push(func() { _ = m.OVS.DeletePort(cleanup, m.Bridge, host) })
-	tOVS := time.Now()
-
-	wctx, wcancel := context.WithTimeout(ctx, m.ReadyTimeout)
-	defer wcancel()
-	if err = m.OVS.WaitInstalled(wctx, host); err != nil {
-		return nil, err
-	}
-	tFlows := time.Now()
 	if len(r.PortMappings) > 0 {
 		if err = m.HostPorts.Add(ctx, m.entryOf(name, r.Network, r.ContainerID, r.Ifname, res.MTU, claim.IPs(), r.PortMappings)); err != nil {
 			return nil, err
@@ -354,19 +338,113 @@ func (m *Manager) attach(ctx context.Context, r Request, want nbstore.Want, spec
 	if err = m.Ports.JoinLoadBalancers(ctx, name, r.LoadBalancers); err != nil {
 		return nil, err
 	}
-	log.Info("attached", "addresses", res.Addrs, "mac", res.MAC.String(),
-		"nb", tNB.Sub(t0), "veth", tVeth.Sub(tNB), "ovs", tOVS.Sub(tVeth), "installed", tFlows.Sub(tOVS), "total", time.Since(t0))
+	// prep: validation, lookups and the attachment's lock before t0;
+	// ipam includes waiting for the network's lock (ADDs on one network
+	// commit one at a time); veth_create ran alongside ipam+nbtxn, nb is
+	// until both ended; veth (the container end's configuration) ran
+	// alongside ovs (the insert; ovs_batch: ports in its transaction) and
+	// installed (the wait for flows), veth_wait is what it added after.
+	log.Info("attached", "addresses", res.Addrs, "mac", res.MAC.String(), "ipam", ph.IPAM, "nbtxn", ph.Txn,
+		"veth_create", ph.veth, "nb", tNB.Sub(t0), "veth", ot.veth, "ovs", ot.insert, "ovs_batch", ot.batch,
+		"installed", ot.flows, "veth_wait", ot.vethWait, "total", time.Since(t0))
 	if m.Observer != nil {
-		m.Observer.AddPhases(tNB.Sub(t0), tVeth.Sub(tNB), tOVS.Sub(tVeth), tFlows.Sub(tOVS))
+		m.Observer.AddPhases(tNB.Sub(t0), ot.veth, ot.insert, ot.flows)
 	}
 	return res, nil
 }
 
+// createTimes are the times of portAndVeth's two halves.
+type createTimes struct {
+	lport.CreateTimes
+	veth time.Duration
+}
+
+// portAndVeth creates the logical port (IPAM and the Northbound
+// transaction) and, at the same time, the veth pair, which needs no
+// address yet (hostnet.CreateVeth; ConfigureVeth completes it). Both
+// push their undo; a failure of either undoes both.
+func (m *Manager) portAndVeth(ctx context.Context, p ovn.Port, want nbstore.Want, vs hostnet.VethSpec, undo *undoStack, cleanup context.Context) (*nbstore.Claim, createTimes, error) {
+	var ph createTimes
+	vs.MAC = want.MAC // nil: the claim's, set by ConfigureVeth
+	vethErr := make(chan error, 1)
+	go func() {
+		t := time.Now()
+		_, err := hostnet.CreateVeth(vs)
+		ph.veth = time.Since(t)
+		vethErr <- err
+	}()
+	claim, err := m.Ports.CreateTimed(ctx, p, want, &ph.CreateTimes)
+	if err == nil {
+		undo.push(func() { _ = m.Ports.Delete(cleanup, p.Name) })
+	}
+	verr := <-vethErr
+	if verr == nil {
+		undo.push(func() { _ = hostnet.DeleteHostVeth(vs.HostName) })
+	}
+	if err != nil {
+		return nil, ph, err
+	}
+	return claim, ph, verr
+}
+
+// ovsTimes are the times of ovsAndVeth's parts; batch is how many ports
+// the OVS transaction carried.
+type ovsTimes struct {
+	veth, vethWait, insert, flows time.Duration
+	batch                         int
+}
+
+// ovsAndVeth adds the OVS port and waits for ovn-controller's flows while
+// the container end of the veth is configured (hostnet.ConfigureVeth:
+// neither OVS nor ovn-controller needs it). It returns once both ended.
+func (m *Manager) ovsAndVeth(ctx context.Context, r Request, name string, vs hostnet.VethSpec, undo *undoStack, cleanup context.Context) (hostnet.VethInfo, ovsTimes, error) {
+	var t ovsTimes
+	type configured struct {
+		info hostnet.VethInfo
+		err  error
+	}
+	done := make(chan configured, 1)
+	go func() {
+		t0 := time.Now()
+		info, err := hostnet.ConfigureVeth(vs)
+		t.veth = time.Since(t0)
+		done <- configured{info, err}
+	}()
+	err := m.ovsPortInstalled(ctx, name, vs.HostName, r, vs.MAC.String(), &t, undo, cleanup)
+	tWait := time.Now()
+	c := <-done
+	t.vethWait = time.Since(tWait)
+	if err != nil {
+		return c.info, t, err
+	}
+	return c.info, t, c.err
+}
+
+// ovsPortInstalled adds the OVS port (pushing its undo) and waits for its
+// flows.
+func (m *Manager) ovsPortInstalled(ctx context.Context, name, host string, r Request, mac string, t *ovsTimes, undo *undoStack, cleanup context.Context) error {
+	t0 := time.Now()
+	batch, err := m.addOVSPort(ctx, name, host, r.ContainerID, r.Ifname, mac)
+	if err != nil {
+		return err
+	}
+	undo.push(func() { _ = m.OVS.DeletePort(cleanup, m.Bridge, host) })
+	t1 := time.Now()
+	t.insert, t.batch = t1.Sub(t0), batch
+	wctx, cancel := context.WithTimeout(ctx, m.ReadyTimeout)
+	defer cancel()
+	err = m.OVS.WaitInstalled(wctx, host)
+	t.flows = time.Since(t1)
+	return err
+}
+
 // addOVSPort adds the host end of an attachment to the integration bridge,
-// bound to its logical port.
-func (m *Manager) addOVSPort(ctx context.Context, name, host, containerID, ifname, mac string) error {
+// bound to its logical port, in one transaction with the ports of the ADDs
+// arriving at the same time (ovs.Client.BatchedAddPort: they share one
+// ovs-vswitchd reconfiguration); batch is how many ports it carried.
+func (m *Manager) addOVSPort(ctx context.Context, name, host, containerID, ifname, mac string) (batch int, err error) {
 	ifaceIDs := map[string]string{ovs.KeyIfaceID: name, ovs.KeyAttachedMAC: mac, keys.Port: name}
-	return m.OVS.AddPort(ctx, m.Bridge, host, ifaceIDs, m.portIDs(name, containerID, ifname))
+	return m.OVS.BatchedAddPort(ctx, ovs.NewPort{Bridge: m.Bridge, Name: host, IfaceIDs: ifaceIDs, PortIDs: m.portIDs(name, containerID, ifname)})
 }
 
 // portOf is the logical port of an attachment (its addresses come from

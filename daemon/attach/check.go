@@ -294,7 +294,8 @@ func (m *Manager) reconcilePort(ctx context.Context, p ovn.Port) error {
 		if p.MAC != nil {
 			mac = p.MAC.String()
 		}
-		return m.addOVSPort(ctx, p.Name, host, p.ContainerID, p.Ifname, mac)
+		_, err := m.addOVSPort(ctx, p.Name, host, p.ContainerID, p.Ifname, mac)
+		return err
 	}
 	m.Log.Info("reconcile: removing broken attachment", "port", p.Name, "netns", p.Netns, "veth_present", hostnet.HostVethExists(host))
 	return m.remove(ctx, p.Name, host)

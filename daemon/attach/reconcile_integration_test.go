@@ -87,7 +87,7 @@ func TestIntegrationReconcileKeepsAgainstOtherNB(t *testing.T) {
 	}
 	add := func(m *Manager, cid string) string {
 		host := HostIfname("ch1", cid, "eth0")
-		if err := m.addOVSPort(ctx, PortName("ch1", cid, "eth0"), host, cid, "eth0", "0a:51:4e:00:00:01"); err != nil {
+		if _, err := m.addOVSPort(ctx, PortName("ch1", cid, "eth0"), host, cid, "eth0", "0a:51:4e:00:00:01"); err != nil {
 			t.Fatal(err)
 		}
 		return host

@@ -6,6 +6,7 @@
 package hostnet
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -50,6 +51,17 @@ type VethInfo struct {
 // addresses, default routes) and brings both ends up. On failure it removes
 // what it created.
 func SetupVeth(s VethSpec) (VethInfo, error) {
+	if _, err := CreateVeth(s); err != nil {
+		return VethInfo{}, err
+	}
+	return ConfigureVeth(s)
+}
+
+// CreateVeth is the first half of SetupVeth, the costly one, which needs
+// no address yet: the pair (container end in s.Netns, with s.MAC if set),
+// MTU and TX checksum offload, the host end up. ConfigureVeth completes it.
+// On failure it removes what it created.
+func CreateVeth(s VethSpec) (VethInfo, error) {
 	var info VethInfo
 	netns, err := ns.GetNS(s.Netns)
 	if err != nil {
@@ -65,19 +77,19 @@ func SetupVeth(s VethSpec) (VethInfo, error) {
 	if l, err := netlink.LinkByName(s.HostName); err == nil {
 		_ = netlink.LinkDel(l)
 	}
+	mac := ""
+	if s.MAC != nil {
+		mac = s.MAC.String()
+	}
 	err = netns.Do(func(ns.NetNS) error {
 		if _, err := netlink.LinkByName(s.ContName); err == nil {
 			return fmt.Errorf("ifname %q: an interface of that name already exists in netns %s", s.ContName, s.Netns)
 		}
-		hostIf, contIf, err := ip.SetupVethWithName(s.ContName, s.HostName, s.MTU, s.MAC.String(), hostNS)
+		hostIf, contIf, err := ip.SetupVethWithName(s.ContName, s.HostName, s.MTU, mac, hostNS)
 		if err != nil {
 			return fmt.Errorf("create veth %s/%s: %w", s.HostName, s.ContName, err)
 		}
 		info.HostIndex, info.ContIndex, info.ContMAC = hostIf.Index, contIf.Index, contIf.HardwareAddr
-		link, err := netlink.LinkByName(s.ContName)
-		if err != nil {
-			return err
-		}
 		if s.TxCsumOff {
 			if err := SetTxChecksum(s.ContName, false); err != nil {
 				return err
@@ -87,6 +99,43 @@ func SetupVeth(s VethSpec) (VethInfo, error) {
 		// detection, whose second of a "tentative" link-local address would
 		// hold up DHCPv6 and router solicitations.
 		_ = os.WriteFile("/proc/sys/net/ipv6/conf/"+s.ContName+"/accept_dad", []byte("0"), 0o644)
+		return nil
+	})
+	if err == nil && s.TxCsumOff {
+		err = SetTxChecksum(s.HostName, false)
+	}
+	if err != nil {
+		_ = DeleteHostVeth(s.HostName)
+		return info, err
+	}
+	return info, nil
+}
+
+// ConfigureVeth completes CreateVeth: the container end gets s.MAC (if
+// set and not already its), goes up, and gets its addresses and default
+// routes. On failure it removes the pair.
+func ConfigureVeth(s VethSpec) (VethInfo, error) {
+	var info VethInfo
+	netns, err := ns.GetNS(s.Netns)
+	if err != nil {
+		_ = DeleteHostVeth(s.HostName)
+		return info, fmt.Errorf("netns %s: %w", s.Netns, err)
+	}
+	defer netns.Close()
+	err = netns.Do(func(ns.NetNS) error {
+		link, err := netlink.LinkByName(s.ContName)
+		if err != nil {
+			return err
+		}
+		if s.MAC != nil && !bytes.Equal(link.Attrs().HardwareAddr, s.MAC) {
+			if err := netlink.LinkSetHardwareAddr(link, s.MAC); err != nil {
+				return fmt.Errorf("MAC %s on %s: %w", s.MAC, s.ContName, err)
+			}
+		}
+		info.ContIndex, info.ContMAC = link.Attrs().Index, link.Attrs().HardwareAddr
+		if s.MAC != nil {
+			info.ContMAC = s.MAC
+		}
 		if err := netlink.LinkSetUp(link); err != nil {
 			return fmt.Errorf("set %s up: %w", s.ContName, err)
 		}
@@ -107,11 +156,8 @@ func SetupVeth(s VethSpec) (VethInfo, error) {
 		_ = DeleteHostVeth(s.HostName)
 		return info, err
 	}
-	if s.TxCsumOff {
-		if err := SetTxChecksum(s.HostName, false); err != nil {
-			_ = DeleteHostVeth(s.HostName)
-			return info, err
-		}
+	if l, err := netlink.LinkByName(s.HostName); err == nil {
+		info.HostIndex = l.Attrs().Index
 	}
 	return info, nil
 }

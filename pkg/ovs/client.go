@@ -30,6 +30,8 @@ type Client struct {
 
 	mu      sync.Mutex
 	waiters map[string][]chan struct{} // interface name -> waiters for ovn-installed
+
+	batch portBatcher // BatchedAddPort's
 }
 
 // New dials the local OVS database (normally unix:/run/openvswitch/db.sock;
@@ -309,25 +311,7 @@ func (c *Client) AddInternalPort(ctx context.Context, bridge, name string, iface
 }
 
 func (c *Client) addPort(ctx context.Context, bridge, name, ifType string, ifaceIDs, portIDs map[string]string) error {
-	if err := c.Ready(); err != nil {
-		return err
-	}
-	br, err := c.GetBridge(bridge)
-	if err != nil {
-		return err
-	}
-	iface := &vswitchd.Interface{UUID: "iface", Name: name, Type: ifType, ExternalIDs: ifaceIDs}
-	port := &vswitchd.Port{UUID: "port", Name: name, Interfaces: []string{"iface"}, ExternalIDs: portIDs}
-	ops, err := c.createAll(iface, port)
-	if err != nil {
-		return err
-	}
-	mut, err := c.Where(br).Mutate(br, model.Mutation{Field: &br.Ports, Mutator: ovsdb.MutateOperationInsert, Value: []string{"port"}})
-	if err != nil {
-		return err
-	}
-	wait := WaitNoRow(vswitchd.PortTable, "name", name)
-	return c.transact(ctx, "add port "+name, append(append([]ovsdb.Operation{wait}, ops...), mut...))
+	return c.AddPorts(ctx, []NewPort{{Bridge: bridge, Name: name, Type: ifType, IfaceIDs: ifaceIDs, PortIDs: portIDs}})
 }
 
 // DeletePort removes port name from bridge (its interface goes with it).

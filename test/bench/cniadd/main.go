@@ -9,7 +9,15 @@
 //   - bridge+host-local: the reference plugins of containernetworking/plugins
 //     (the module version in go.mod), built into a temporary directory;
 //   - shell: test/bench/cniadd/shell-cni.sh, a naive OVN plugin in bash
-//     (ovn-nbctl, ip, ethtool, ovs-vsctl, wait-until ovn-installed).
+//     (ovn-nbctl, ip, ethtool, ovs-vsctl, wait-until ovn-installed);
+//   - floor: no plugin, the OVS/OVN work of an ADD and nothing else (see
+//     floor.go): its logical port and veth made beforehand (not timed),
+//     timed one libovsdb insert of the OVS port and the wait for
+//     ovn-installed. QuantumNet's overhead over it is printed.
+//
+// It prints where quantumnet's ADD time goes, a line per phase, from the
+// daemon's log ("attached" lines: prep, ipam, nbtxn, veth_create, nb, veth,
+// ovs, ovs_batch, installed, total) and the plugin-side latency (the rest: plugin start, RPC).
 //
 // For each contender it measures -n ADDs one after another and -n ADDs with
 // -parallel at a time, each ADD into a fresh network namespace created
@@ -54,6 +62,7 @@ const (
 	cQN     = "quantumnet"
 	cBridge = "bridge+host-local"
 	cShell  = "shell"
+	cFloor  = "floor"
 )
 
 var (
@@ -108,6 +117,9 @@ type bench struct {
 	rssEnd           int64
 	loadStart        string
 	problems         []string // odd things seen (reported at the end)
+	floor            *floor
+	pluginStartP50   float64 // ms: quantumnet plugin's VERSION exec
+	dialP50          float64 // ms: rpcclient.Dial (connect, handshake, Hello)
 }
 
 type contender struct {
@@ -115,8 +127,12 @@ type contender struct {
 	short  string
 	list   *libcni.NetworkConfigList
 	verify func(ctx context.Context, atts []*attachment) error
-	mu     sync.Mutex
-	live   map[string]*attachment // ADD attempted, not yet deleted
+	// Not a CNI plugin (list nil): prepare (not timed) readies the
+	// attachments of a phase, addFn is the timed ADD, delFn the DEL.
+	prepare      func(ctx context.Context, atts []*attachment) error
+	addFn, delFn func(ctx context.Context, a *attachment) error
+	mu           sync.Mutex
+	live         map[string]*attachment // ADD attempted, not yet deleted
 }
 
 type attachment struct {
@@ -160,6 +176,7 @@ func run() (code int) {
 		b.rssStart = r["VmRSS"]
 	}
 	results, failed := b.measure(ctx)
+	b.pluginStart(ctx)
 	if ctx.Err() != nil {
 		logf("interrupted")
 		return 130

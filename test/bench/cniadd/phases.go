@@ -118,6 +118,9 @@ type phaseResult struct {
 	DelWallMs   float64   `json:"del_wall_ms"`
 	LatenciesMs []float64 `json:"latencies_ms,omitempty"`
 	Error       string    `json:"error,omitempty"`
+
+	atts []*attachment // in the order of LatenciesMs
+	lat  []time.Duration
 }
 
 func modeName(par int) string {
@@ -133,6 +136,11 @@ func (b *bench) add(ctx context.Context, c *contender, a *attachment) (time.Dura
 	c.mu.Lock()
 	c.live[a.id] = a
 	c.mu.Unlock()
+	if c.addFn != nil {
+		t0 := time.Now()
+		err := c.addFn(ctx, a)
+		return time.Since(t0), err
+	}
 	t0 := time.Now()
 	res, err := b.cni.AddNetworkList(ctx, c.list, a.rt())
 	d := time.Since(t0)
@@ -152,7 +160,11 @@ func (b *bench) del(ctx context.Context, c *contender, a *attachment) error {
 }
 
 func (b *bench) delWith(ctx context.Context, cni *libcni.CNIConfig, c *contender, a *attachment) error {
-	if err := cni.DelNetworkList(ctx, c.list, a.rt()); err != nil {
+	if c.delFn != nil {
+		if err := c.delFn(ctx, a); err != nil {
+			return fmt.Errorf("DEL %s: %w", a.id, err)
+		}
+	} else if err := cni.DelNetworkList(ctx, c.list, a.rt()); err != nil {
 		return fmt.Errorf("DEL %s: %w", a.id, err)
 	}
 	c.mu.Lock()
@@ -236,6 +248,9 @@ func (b *bench) warmup(ctx context.Context, c *contender) error {
 	if err != nil {
 		return err
 	}
+	if err := b.prepare(ctx, c, atts); err != nil {
+		return err
+	}
 	for _, a := range atts {
 		if _, err := b.add(ctx, c, a); err != nil {
 			return err
@@ -248,6 +263,21 @@ func (b *bench) warmup(ctx context.Context, c *contender) error {
 		return fmt.Errorf("after warm-up DEL: %w", err)
 	}
 	return b.deleteNamespaces(ctx, nsNames(atts))
+}
+
+// prepare readies the attachments of a contender that needs it (the
+// floor), not timed; they are registered as live first, so that the
+// cleanup removes what a failed prepare left.
+func (b *bench) prepare(ctx context.Context, c *contender, atts []*attachment) error {
+	if c.prepare == nil {
+		return nil
+	}
+	c.mu.Lock()
+	for _, a := range atts {
+		c.live[a.id] = a
+	}
+	c.mu.Unlock()
+	return c.prepare(ctx, atts)
 }
 
 func nsNames(atts []*attachment) []string {
@@ -269,6 +299,9 @@ func (b *bench) phase(ctx context.Context, c *contender, n, par int) *phaseResul
 	}
 	atts, err := b.newNamespaces(ctx, c, n)
 	if err != nil {
+		return fail(err)
+	}
+	if err := b.prepare(ctx, c, atts); err != nil {
 		return fail(err)
 	}
 	logf("%s: %d ADDs, %s", c.name, n, pr.Mode)
@@ -318,6 +351,7 @@ func (b *bench) phase(ctx context.Context, c *contender, n, par int) *phaseResul
 	pr.MeanMs = ms(sum / time.Duration(n))
 	pr.WallMs = ms(wall)
 	pr.AddsPerSec = float64(n) / wall.Seconds()
+	pr.atts, pr.lat = atts, lat
 	return pr
 }
 

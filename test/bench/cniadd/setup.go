@@ -48,7 +48,7 @@ func (b *bench) setup(ctx context.Context) error {
 		return err
 	}
 	b.loadStart = loadavg()
-	for _, step := range []func(context.Context) error{b.sandbox, b.plugins, b.quantumnet, b.shellBaseline} {
+	for _, step := range []func(context.Context) error{b.sandbox, b.plugins, b.quantumnet, b.floorSetup, b.shellBaseline} {
 		if err := step(ctx); err != nil {
 			return err
 		}
@@ -157,7 +157,12 @@ func (b *bench) configure() error {
 			"logicalSwitch": b.shellSwitch, "stateDir": b.shellState(), "subnet16": shellNet16, "readyTimeout": 15, "owner": b.shellOwner,
 		}, b.verifyShell},
 	}
-	for _, cf := range confs {
+	for i, cf := range confs {
+		if i == 1 { // the floor, right after quantumnet
+			f := b.floor
+			b.contenders = append(b.contenders, &contender{name: cFloor, short: "fl", verify: b.verifyFloor,
+				prepare: f.prepare, addFn: f.add, delFn: f.del, live: map[string]*attachment{}})
+		}
 		raw, err := json.Marshal(map[string]any{"cniVersion": cniVersion, "name": "qnbench-" + cf.short, "plugins": []any{cf.plugin}})
 		if err != nil {
 			return err

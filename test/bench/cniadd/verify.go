@@ -183,7 +183,7 @@ func (b *bench) cleanup() error {
 		}
 	}
 	for _, step := range []func(context.Context, func(error)){
-		b.delLive, b.delNamespaces, b.delNetwork, b.stopDaemon, b.delShell, b.delBridge, b.sandboxDown,
+		b.delLive, b.delNamespaces, b.delNetwork, b.stopDaemon, b.delShell, b.delFloor, b.delBridge, b.sandboxDown,
 	} {
 		step(ctx, note)
 	}
