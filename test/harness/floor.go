@@ -3,6 +3,7 @@ package harness
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/quantumnet/quantumnet/pkg/ovs"
 )
@@ -11,18 +12,25 @@ import (
 // can skip, with nothing else. The logical port (called ifaceID) and the
 // veth (hostIfname on the chassis host, its peer in the container) exist
 // already, untimed; FloorAdd inserts the OVS Interface and Port of
-// hostIfname with external_ids:iface-id=ifaceID into bridge in one
-// libovsdb transaction and waits, on the client's monitor (no polling),
-// for ovn-controller to mark the interface ovn-installed. Time it as the
-// floor contender of a benchmark (test/bench/cniadd, test/bench/scale).
-func FloorAdd(ctx context.Context, c *ovs.Client, bridge, hostIfname, ifaceID string) error {
-	if err := c.AddPort(ctx, bridge, hostIfname, map[string]string{ovs.KeyIfaceID: ifaceID}, nil); err != nil {
-		return fmt.Errorf("floor: add OVS port %s: %w", hostIfname, err)
+// hostIfname with external_ids:iface-id=ifaceID (and ids, on both rows)
+// into bridge in one libovsdb transaction and waits, on the client's
+// monitor (no polling), for ovn-controller to mark the interface
+// ovn-installed. It returns how long each took. It is the floor contender
+// of test/bench/cniadd and test/bench/scale.
+func FloorAdd(ctx context.Context, c *ovs.Client, bridge, hostIfname, ifaceID string, ids map[string]string) (insert, wait time.Duration, err error) {
+	ifaceIDs := map[string]string{ovs.KeyIfaceID: ifaceID}
+	for k, v := range ids {
+		ifaceIDs[k] = v
 	}
+	t0 := time.Now()
+	if err := c.AddPort(ctx, bridge, hostIfname, ifaceIDs, ids); err != nil {
+		return 0, 0, fmt.Errorf("floor: add OVS port %s: %w", hostIfname, err)
+	}
+	t1 := time.Now()
 	if err := c.WaitInstalled(ctx, hostIfname); err != nil {
-		return fmt.Errorf("floor: %w", err)
+		return t1.Sub(t0), 0, fmt.Errorf("floor: %w", err)
 	}
-	return nil
+	return t1.Sub(t0), time.Since(t1), nil
 }
 
 // FloorDel undoes FloorAdd (untimed): the OVS port goes, the veth and

@@ -130,9 +130,8 @@ func (b *bench) sample(ctx context.Context, lv *level) error {
 		f := b.floor[0]
 		b.floor = b.floor[1:]
 		fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		t0 := time.Now()
-		err := harness.FloorAdd(fctx, b.ovsc, bridge, f.host, f.lsp)
-		took := time.Since(t0)
+		insert, wait, err := harness.FloorAdd(fctx, b.ovsc, bridge, f.host, f.lsp, nil)
+		took := insert + wait
 		cancel()
 		if err != nil {
 			lv.Floor.Errors++
