@@ -280,6 +280,12 @@ func (p *parts) startUp(ctx context.Context, log *slog.Logger, run func()) {
 	for ctx.Err() == nil {
 		wctx, cancel := context.WithTimeout(ctx, time.Minute)
 		err := p.nb.WaitConnected(wctx)
+		if err == nil { // the reservations of the networks with ports here load before ADDs are served, others when read
+			var nets []string
+			if nets, err = p.nb.LocalNetworks(p.attach.Chassis); err == nil {
+				err = p.nb.NeedNetworks(wctx, nets...)
+			}
+		}
 		if err == nil {
 			err = p.ovs.WaitConnected(wctx)
 		}

@@ -32,11 +32,9 @@ func (m *Manager) Resolvers(netName string) (Resolvers, error) {
 func (m *Manager) pickResolvers(ctx context.Context, spec network.Spec, have Resolvers) Resolvers {
 	r := have
 	var mine []netip.Addr
-	if rs, err := m.NB.Reservations(spec.Name); err == nil {
+	if rs, err := m.NB.ReservationsOwned(spec.Name, keys.OwnerResolver); err == nil {
 		for _, res := range rs {
-			if res.Owner == keys.OwnerResolver {
-				mine = append(mine, res.IP)
-			}
+			mine = append(mine, res.IP)
 		}
 	}
 	slices.SortFunc(mine, func(a, b netip.Addr) int { return b.Compare(a) }) // the highest first: the candidate's end
