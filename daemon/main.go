@@ -209,7 +209,11 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (*parts, err
 	if err != nil {
 		return nil, err
 	}
-	nb, err := ovn.NewNB(ctx, cfg.OVN.NBRemotes, tlsCfg, log)
+	var nbOpts []ovn.NBOption
+	if cfg.OVN.LoadAllReservations {
+		nbOpts = append(nbOpts, ovn.WholeMonitor())
+	}
+	nb, err := ovn.NewNB(ctx, cfg.OVN.NBRemotes, tlsCfg, log, nbOpts...)
 	if err != nil {
 		return nil, err
 	}
