@@ -65,6 +65,9 @@ const (
 	DefaultTxTimeout = 30 * time.Second
 )
 
+// monitorTimeout bounds the first monitor's load.
+const monitorTimeout = 2 * time.Minute
+
 // Conn is an OVSDB client that connects in the background and reconnects
 // with exponential backoff, re-establishing its monitors.
 type Conn struct {
@@ -186,7 +189,11 @@ func (c *Conn) run(ctx context.Context) {
 				c.hooked = true
 			}
 			if len(c.cfg.Tables) > 0 {
-				err = c.monitorTables(cctx)
+				// The first load may take long (tens of thousands of
+				// rows on a busy host): not the connect timeout.
+				mctx, mcancel := context.WithTimeout(ctx, monitorTimeout)
+				err = c.monitorTables(mctx)
+				mcancel()
 			}
 			if err == nil {
 				cancel()
