@@ -85,7 +85,7 @@ func NewNB(ctx context.Context, remotes []string, tlsCfg *tls.Config, log *slog.
 	}
 	c, err := ovs.Dial(ctx, dbm, ovs.DialConfig{
 		Name: "nb", Remotes: remotes, TLS: tlsCfg, Logger: log, LeaderOnly: true,
-		Where: map[string][]ovsdb.Condition{nbdb.DHCPOptionsTable: nb.scope.where()},
+		Where: map[string][]ovsdb.Condition{nbdb.DHCPOptionsTable: where(nb.scope.all, nb.scope.nets)},
 		Tables: []model.Model{&nbdb.LogicalSwitch{}, &nbdb.LogicalSwitchPort{}, &nbdb.DHCPOptions{}, &nbdb.PortGroup{}, &nbdb.ACL{},
 			&nbdb.LogicalRouter{}, &nbdb.LogicalRouterPort{}, &nbdb.DNS{},
 			&nbdb.NAT{}, &nbdb.LogicalRouterStaticRoute{}, &nbdb.HAChassisGroup{}, &nbdb.HAChassis{},

@@ -14,6 +14,7 @@ package ovn
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -36,14 +37,16 @@ var alwaysLoaded = []string{keys.OwnerFIP, keys.OwnerResolver}
 
 // resScope is the set of networks whose reservations are monitored.
 type resScope struct {
-	mu   sync.Mutex
-	all  bool // every reservation (WholeMonitor, or ReservationsOf an owner of every network)
+	mu   sync.Mutex   // serializes loads (held while one runs)
+	rmu  sync.RWMutex // guards all and nets: readers never wait for a load
+	all  bool         // every reservation (WholeMonitor, or ReservationsOf an owner of every network)
 	nets map[string]bool
 }
 
-// where is the DHCP_Options monitor's condition of s (a disjunction).
-func (s *resScope) where() []ovsdb.Condition {
-	if s.all {
+// where is the DHCP_Options monitor's condition (a disjunction) for every
+// reservation (all) or those of nets.
+func where(all bool, nets map[string]bool) []ovsdb.Condition {
+	if all {
 		return []ovsdb.Condition{}
 	}
 	w := []ovsdb.Condition{
@@ -52,8 +55,8 @@ func (s *resScope) where() []ovsdb.Condition {
 	for _, o := range alwaysLoaded {
 		w = append(w, ExternalIDsInclude(map[string]string{keys.Kind: keys.KindReservation, keys.Owner: o}))
 	}
-	names := make([]string, 0, len(s.nets))
-	for n := range s.nets {
+	names := make([]string, 0, len(nets))
+	for n := range nets {
 		names = append(names, n)
 	}
 	slices.Sort(names)
@@ -66,32 +69,33 @@ func (s *resScope) where() []ovsdb.Condition {
 // NeedNetworks loads the reservations of the networks not yet in scope
 // into the cache and keeps them there; it returns once they are loaded.
 // Before the first connection it only widens what the first monitor
-// asks for.
+// asks for. Loads run one at a time; InScope does not wait for them.
 func (c *NB) NeedNetworks(ctx context.Context, networks ...string) error {
 	s := &c.scope
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.all {
+	s.rmu.RLock()
+	all, nets := s.all, maps.Clone(s.nets)
+	s.rmu.RUnlock()
+	if all {
 		return nil
 	}
 	var add []string
 	for _, n := range networks {
-		if n != "" && !s.nets[n] && !slices.Contains(add, n) {
+		if n != "" && !nets[n] {
+			nets[n] = true
 			add = append(add, n)
 		}
 	}
 	if len(add) == 0 {
 		return nil
 	}
-	for _, n := range add {
-		s.nets[n] = true
-	}
-	if err := c.Conn.SetWhere(ctx, nbdb.DHCPOptionsTable, s.where()); err != nil {
-		for _, n := range add {
-			delete(s.nets, n)
-		}
+	if err := c.Conn.SetWhere(ctx, nbdb.DHCPOptionsTable, where(false, nets)); err != nil {
 		return fmt.Errorf("load the reservations of %v: %w", add, err)
 	}
+	s.rmu.Lock()
+	s.nets = nets
+	s.rmu.Unlock()
 	return nil
 }
 
@@ -101,23 +105,24 @@ func (c *NB) NeedAllReservations(ctx context.Context) error {
 	s := &c.scope
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.all {
+	if c.InScope("") {
 		return nil
 	}
-	s.all = true
-	if err := c.Conn.SetWhere(ctx, nbdb.DHCPOptionsTable, s.where()); err != nil {
-		s.all = false
+	if err := c.Conn.SetWhere(ctx, nbdb.DHCPOptionsTable, where(true, nil)); err != nil {
 		return fmt.Errorf("load every reservation: %w", err)
 	}
+	s.rmu.Lock()
+	s.all = true
+	s.rmu.Unlock()
 	return nil
 }
 
-// InScope reports whether network's reservations are loaded (tests,
-// metrics).
+// InScope reports whether network's reservations are loaded ("": whether
+// every network's are).
 func (c *NB) InScope(network string) bool {
-	c.scope.mu.Lock()
-	defer c.scope.mu.Unlock()
-	return c.scope.all || c.scope.nets[network]
+	c.scope.rmu.RLock()
+	defer c.scope.rmu.RUnlock()
+	return c.scope.all || (network != "" && c.scope.nets[network])
 }
 
 // LocalNetworks are the networks of the ports chassis created or owns.
