@@ -71,6 +71,9 @@ func (c *Conn) SetWhere(ctx context.Context, table string, where []ovsdb.Conditi
 	if c.cond.mon == nil {
 		return nil // the first monitor takes them
 	}
+	if c.cond.mon.Method == ovsdb.MonitorRPC {
+		return nil // a server without monitor_cond: every row is monitored
+	}
 	in, err := internalsOf(c.Client, c.cond.cookie.DatabaseName)
 	if err != nil {
 		return err
