@@ -71,9 +71,6 @@ func (c *Conn) SetWhere(ctx context.Context, table string, where []ovsdb.Conditi
 	if c.cond.mon == nil {
 		return nil // the first monitor takes them
 	}
-	if c.cond.mon.Method == ovsdb.MonitorRPC {
-		return nil // a server without monitor_cond: every row is monitored
-	}
 	in, err := internalsOf(c.Client, c.cond.cookie.DatabaseName)
 	if err != nil {
 		return err
@@ -83,6 +80,9 @@ func (c *Conn) SetWhere(ctx context.Context, table string, where []ovsdb.Conditi
 	// (monitorsMutex guards its transaction ID against update handling).
 	in.rpcMu.RLock()
 	defer in.rpcMu.RUnlock()
+	if c.cond.mon.Method == ovsdb.MonitorRPC {
+		return nil // a server without monitor_cond: every row is monitored
+	}
 	in.monMu.Lock()
 	for i := range c.cond.mon.Tables {
 		if c.cond.mon.Tables[i].Table == table {
