@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -196,4 +197,37 @@ func TestIntegrationNBWholeMonitor(t *testing.T) {
 	if n := cached(t, b, plainOf("far")); n != 5 || !b.InScope("far") {
 		t.Fatalf("WholeMonitor cached %d reservations of far, want 5", n)
 	}
+}
+
+// TestIntegrationNBLocalNetworks: the networks a daemon loads at start are
+// those of the ports of its chassis.
+func TestIntegrationNBLocalNetworks(t *testing.T) {
+	nb, _ := ovntest.NewNB(t)
+	ctx := ovsdbtest.Context(t, 10*time.Second)
+	for _, p := range []ovn.Port{{Name: "a", Network: "n1", Chassis: "h1"}, {Name: "b", Network: "n2", Chassis: "h1"},
+		{Name: "c", Network: "n2", Chassis: "h1"}, {Name: "d", Network: "n3", Chassis: "h2"}} {
+		ls := waitOrCreate(t, ctx, nb, p.Network)
+		if err := nb.CreatePort(ctx, ls, p.Row()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ovsdbtest.Eventually(t, 5*time.Second, func() bool {
+		got, err := nb.LocalNetworks("h1")
+		slices.Sort(got)
+		return err == nil && slices.Equal(got, []string{"n1", "n2"})
+	}, "LocalNetworks(h1) never became [n1 n2]")
+	if err := nb.NeedNetworks(ctx, "n1", "n2"); err != nil || !nb.InScope("n1") || !nb.InScope("n2") || nb.InScope("n3") {
+		t.Fatalf("NeedNetworks(n1, n2): %v; in scope n1 %v n2 %v n3 %v", err, nb.InScope("n1"), nb.InScope("n2"), nb.InScope("n3"))
+	}
+}
+
+func waitOrCreate(t *testing.T, ctx context.Context, nb *ovn.NB, network string) *nbdb.LogicalSwitch {
+	t.Helper()
+	if ls, err := nb.GetSwitch(network); err == nil {
+		return ls
+	}
+	if _, err := nb.CreateSwitch(ctx, network, map[string]string{keys.Subnet4: "10.72.0.0/24"}); err != nil {
+		t.Fatal(err)
+	}
+	return waitSwitch(t, nb, network)
 }
