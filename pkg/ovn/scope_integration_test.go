@@ -231,3 +231,53 @@ func waitOrCreate(t *testing.T, ctx context.Context, nb *ovn.NB, network string)
 	}
 	return waitSwitch(t, nb, network)
 }
+
+// TestIntegrationNBReservationScopeCluster: against a Raft cluster, whose
+// reconnects resume with monitor_cond_since (only the changes since the
+// last transaction seen), a network loaded before the leader dies stays
+// loaded and current, and one loaded after loads in full.
+func TestIntegrationNBReservationScopeCluster(t *testing.T) {
+	cl := ovsdbtest.NewNBCluster(t)
+	ctx := ovsdbtest.Context(t, 60*time.Second)
+	open := func() *ovn.NB {
+		cctx, cancel := context.WithCancel(context.Background())
+		nb, err := ovn.NewNB(cctx, cl.Remotes(), nil, ovsdbtest.Logger(t))
+		if err != nil {
+			cancel()
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { nb.Close(); cancel() })
+		if err := nb.WaitConnected(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return nb
+	}
+	a, b := open(), open()
+	for i, n := range []string{"far", "near"} {
+		if _, err := a.CreateSwitch(ctx, n, map[string]string{keys.Subnet4: fmt.Sprintf("10.%d.0.0/24", 74+i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reserveN(t, a, "far", netip.MustParseAddr("10.74.0.10"), 20)
+	waitSwitch(t, b, "far")
+	if rs, err := b.Reservations("far"); err != nil || len(rs) != 20 {
+		t.Fatalf("Reservations(far) = %d, %v; want 20", len(rs), err)
+	}
+	leader := cl.Leader()
+	cl.Members[leader].Kill()
+	if _, err := cl.WaitLeader(30 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	ovsdbtest.Eventually(t, 30*time.Second, func() bool { return a.Connected() && b.Connected() }, "the clients never reconnected")
+	reserveN(t, a, "far", netip.MustParseAddr("10.74.0.60"), 3)
+	reserveN(t, a, "near", netip.MustParseAddr("10.75.0.60"), 2)
+	ovsdbtest.Eventually(t, 10*time.Second, func() bool { return cached(t, b, plainOf("far")) == 23 },
+		"after the leader died far has %d reservations cached, want 23", cached(t, b, plainOf("far")))
+	if n := cached(t, b, plainOf("near")); n != 0 {
+		t.Fatalf("near is not in scope but %d of its reservations are cached", n)
+	}
+	if rs, err := b.Reservations("near"); err != nil || len(rs) != 2 {
+		t.Fatalf("Reservations(near) after the reconnect = %d, %v; want 2", len(rs), err)
+	}
+	cl.Members[leader].Start()
+}
