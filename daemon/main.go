@@ -209,7 +209,11 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (*parts, err
 	if err != nil {
 		return nil, err
 	}
-	nb, err := ovn.NewNB(ctx, cfg.OVN.NBRemotes, tlsCfg, log)
+	var nbOpts []ovn.NBOption
+	if cfg.OVN.LoadAllReservations {
+		nbOpts = append(nbOpts, ovn.WholeMonitor())
+	}
+	nb, err := ovn.NewNB(ctx, cfg.OVN.NBRemotes, tlsCfg, log, nbOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -280,6 +284,12 @@ func (p *parts) startUp(ctx context.Context, log *slog.Logger, run func()) {
 	for ctx.Err() == nil {
 		wctx, cancel := context.WithTimeout(ctx, time.Minute)
 		err := p.nb.WaitConnected(wctx)
+		if err == nil { // the reservations of the networks with ports here load before ADDs are served, others when read
+			var nets []string
+			if nets, err = p.nb.LocalNetworks(p.attach.Chassis); err == nil {
+				err = p.nb.NeedNetworks(wctx, nets...)
+			}
+		}
 		if err == nil {
 			err = p.ovs.WaitConnected(wctx)
 		}

@@ -96,7 +96,9 @@ func (o *observability) mountConsole(ctx context.Context, h *httpapi.Server, p *
 	return nil
 }
 
-// pools are every network's IPAM pools, read at scrape time.
+// pools are the IPAM pools of the networks whose reservations this host
+// has loaded (with ports here, or used through it), read at scrape time: a
+// scrape must not load every network's (pkg/ovn scope).
 func (p *parts) pools() []metrics.Pool {
 	nets, err := p.server.Networks.List()
 	if err != nil {
@@ -104,6 +106,9 @@ func (p *parts) pools() []metrics.Pool {
 	}
 	var out []metrics.Pool
 	for _, n := range nets {
+		if !p.nb.InScope(n.Name) {
+			continue
+		}
 		us, err := p.server.Alloc.Show(n.Name)
 		if err != nil {
 			continue

@@ -63,6 +63,10 @@ type OVN struct {
 	GatewayBFDInterval Duration `toml:"gateway_bfd_interval"`
 	// GatewayBFDMult is how many missed BFD packets declare a chassis down.
 	GatewayBFDMult int `toml:"gateway_bfd_mult"`
+	// LoadAllReservations loads every network's address reservations at
+	// start, not only those of the networks with ports here (the others
+	// load when first used).
+	LoadAllReservations bool `toml:"load_all_reservations"`
 }
 
 // Chassis is this host's OVS and ovn-controller configuration.
@@ -372,6 +376,11 @@ sb_remotes = ["unix:/var/run/ovn/ovnsb_db.sock"]
 # need hosts whose OVS is never starved of CPU, or gateways flap.
 # gateway_bfd_interval = "100ms"
 # gateway_bfd_mult = 3
+# Address reservations load per network: at start those of the networks
+# with ports on this host, the others when first used. true loads all of
+# them at start (slower start, more memory; for a host serving IPAM of
+# every network).
+# load_all_reservations = false
 
 [chassis]
 # Chassis name (OVS external_ids:system-id). Default: the host name.

@@ -33,11 +33,9 @@ func (m *Manager) pickResolvers(ctx context.Context, spec network.Spec, have Res
 	r := have
 	mine, ok := passResolvers(ctx, spec.Name)
 	if !ok {
-		if rs, err := m.NB.Reservations(spec.Name); err == nil {
+		if rs, err := m.NB.ReservationsOwned(spec.Name, keys.OwnerResolver); err == nil {
 			for _, res := range rs {
-				if res.Owner == keys.OwnerResolver {
-					mine = append(mine, res.IP)
-				}
+				mine = append(mine, res.IP)
 			}
 		}
 	}

@@ -124,6 +124,13 @@ func (s *Store) lock(netName string) (*netState, *nbdb.LogicalSwitch, error) {
 	s.mu.Unlock()
 	st.mu.Lock()
 	ls, err := s.NB.GetSwitch(netName)
+	if err == nil && !s.NB.InScope(netName) {
+		// Load the network's reservations (pkg/ovn loads them per network)
+		// before reading its generation: they are then at least as new.
+		if err = s.NB.NeedNetwork(netName); err == nil {
+			ls, err = s.NB.GetSwitch(netName)
+		}
+	}
 	if err != nil {
 		never := st.uuid == ""
 		st.mu.Unlock()

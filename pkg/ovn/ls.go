@@ -123,6 +123,9 @@ func (c *NB) DeleteSwitch(ctx context.Context, network string) error {
 	}
 	// Its address reservations and DHCP options go with it, and its other
 	// service rows (root tables: not collected with the switch).
+	if err := c.NeedNetworks(ctx, network); err != nil {
+		return err
+	}
 	var rows []model.Model
 	dhcp, err := ovs.Query(c.Conn, func(d *nbdb.DHCPOptions) bool { return d.ExternalIDs[keys.Network] == network })
 	if err != nil {

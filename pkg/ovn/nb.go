@@ -40,6 +40,17 @@ type NB struct {
 
 	dmu  sync.RWMutex
 	dhcp map[string]string // network + "/" + keys.KindDHCP|keys.KindDHCP6 -> the network's DHCP_Options row (kept by cache events)
+
+	scope resScope // the networks whose reservations are loaded (scope.go)
+}
+
+// NBOption changes how NewNB monitors.
+type NBOption func(*NB)
+
+// WholeMonitor monitors every reservation of every network from the
+// start, as before scopes (the benchmark's peer; tools that read all).
+func WholeMonitor() NBOption {
+	return func(nb *NB) { nb.scope.all = true }
 }
 
 // Subscribe calls f for every change of a cached row (old nil: inserted,
@@ -62,15 +73,21 @@ func (c *NB) changed(table string, old, cur model.Model) {
 	}
 }
 
-// NewNB dials the Northbound database (one remote, or one per cluster member).
-func NewNB(ctx context.Context, remotes []string, tlsCfg *tls.Config, log *slog.Logger) (*NB, error) {
+// NewNB dials the Northbound database (one remote, or one per cluster
+// member). Address reservations are loaded per network, when first read
+// (see scope.go), unless WholeMonitor.
+func NewNB(ctx context.Context, remotes []string, tlsCfg *tls.Config, log *slog.Logger, opts ...NBOption) (*NB, error) {
 	dbm, err := nbdb.FullDatabaseModel()
 	if err != nil {
 		return nil, err
 	}
-	nb := &NB{macs: map[string]string{}, dhcp: map[string]string{}}
+	nb := &NB{macs: map[string]string{}, dhcp: map[string]string{}, scope: resScope{nets: map[string]bool{}}}
+	for _, o := range opts {
+		o(nb)
+	}
 	c, err := ovs.Dial(ctx, dbm, ovs.DialConfig{
 		Name: "nb", Remotes: remotes, TLS: tlsCfg, Logger: log, LeaderOnly: true,
+		Where: map[string][]ovsdb.Condition{nbdb.DHCPOptionsTable: where(nb.scope.all, nb.scope.nets)},
 		Tables: []model.Model{&nbdb.LogicalSwitch{}, &nbdb.LogicalSwitchPort{}, &nbdb.DHCPOptions{}, &nbdb.PortGroup{}, &nbdb.ACL{},
 			&nbdb.LogicalRouter{}, &nbdb.LogicalRouterPort{}, &nbdb.DNS{},
 			&nbdb.NAT{}, &nbdb.LogicalRouterStaticRoute{}, &nbdb.HAChassisGroup{}, &nbdb.HAChassis{},

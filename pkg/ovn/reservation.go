@@ -1,7 +1,9 @@
 package ovn
 
 import (
+	"context"
 	"net/netip"
+	"slices"
 
 	"github.com/ovn-kubernetes/libovsdb/ovsdb"
 
@@ -65,14 +67,39 @@ func (r Reservation) Row() *nbdb.DHCPOptions {
 }
 
 // Reservations returns the valid reservations of network (read from the
-// cache without copying the rows: scans of tens of thousands are cheap).
+// cache without copying the rows: scans of tens of thousands are cheap),
+// loading them first if the network is not in scope (scope.go).
 func (c *NB) Reservations(network string) ([]Reservation, error) {
+	if err := c.NeedNetwork(network); err != nil {
+		return nil, err
+	}
 	return c.reservationsWhere(keys.Network, network)
 }
 
+// ReservationsOwned returns the valid reservations of network held by
+// owner; those of an owner every host keeps (a floating IP's, a
+// resolver's) are read without loading the network's others.
+func (c *NB) ReservationsOwned(network, owner string) ([]Reservation, error) {
+	if !slices.Contains(alwaysLoaded, owner) {
+		if err := c.NeedNetwork(network); err != nil {
+			return nil, err
+		}
+	}
+	rs, err := c.reservationsWhere(keys.Owner, owner)
+	return slices.DeleteFunc(rs, func(r Reservation) bool { return r.Network != network }), err
+}
+
 // ReservationsOf returns the valid reservations of every network held by
-// owner.
+// owner. A floating IP's and a resolver's are always loaded; another
+// owner's makes every reservation load (and stay).
 func (c *NB) ReservationsOf(owner string) ([]Reservation, error) {
+	if !slices.Contains(alwaysLoaded, owner) {
+		ctx, cancel := context.WithTimeout(context.Background(), scopeTimeout)
+		defer cancel()
+		if err := c.NeedAllReservations(ctx); err != nil {
+			return nil, err
+		}
+	}
 	return c.reservationsWhere(keys.Owner, owner)
 }
 

@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"log/slog"
+	"maps"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/ovn-kubernetes/libovsdb/cache"
 	"github.com/ovn-kubernetes/libovsdb/client"
 	"github.com/ovn-kubernetes/libovsdb/model"
+	"github.com/ovn-kubernetes/libovsdb/ovsdb"
 
 	"github.com/quantumnet/quantumnet/pkg/errs"
 )
@@ -36,6 +38,10 @@ type DialConfig struct {
 	Logger  *slog.Logger
 	// Tables to monitor; empty monitors nothing.
 	Tables []model.Model
+	// Where monitors the named tables (of Tables) only where a row
+	// matches one of the conditions (see SetWhere); a table absent is
+	// monitored whole.
+	Where map[string][]ovsdb.Condition
 	// LeaderOnly makes the client follow the Raft leader of a cluster.
 	LeaderOnly bool
 	// OnCache runs once, after the first connection and before the monitor
@@ -59,6 +65,9 @@ const (
 	DefaultTxTimeout = 30 * time.Second
 )
 
+// monitorTimeout bounds the first monitor's load.
+const monitorTimeout = 2 * time.Minute
+
 // Conn is an OVSDB client that connects in the background and reconnects
 // with exponential backoff, re-establishing its monitors.
 type Conn struct {
@@ -66,6 +75,7 @@ type Conn struct {
 	cfg     DialConfig
 	monitor atomic.Bool // monitors established at least once
 	hooked  bool
+	cond    condMonitor
 }
 
 // ValidateRemote checks the syntax of one OVSDB remote.
@@ -132,6 +142,10 @@ func Dial(ctx context.Context, dbModel model.ClientDBModel, cfg DialConfig) (*Co
 		return nil, fmt.Errorf("%s: %w", cfg.Name, err)
 	}
 	conn := &Conn{Client: c, cfg: cfg}
+	conn.cond.where = maps.Clone(cfg.Where)
+	if conn.cond.where == nil {
+		conn.cond.where = map[string][]ovsdb.Condition{}
+	}
 	go conn.run(ctx)
 	go conn.probe(ctx)
 	return conn, nil
@@ -175,7 +189,11 @@ func (c *Conn) run(ctx context.Context) {
 				c.hooked = true
 			}
 			if len(c.cfg.Tables) > 0 {
-				_, err = c.Client.Monitor(cctx, c.Client.NewMonitor(tables(c.cfg.Tables)...))
+				// The first load may take long (tens of thousands of
+				// rows on a busy host): not the connect timeout.
+				mctx, mcancel := context.WithTimeout(ctx, monitorTimeout)
+				err = c.monitorTables(mctx)
+				mcancel()
 			}
 			if err == nil {
 				cancel()

@@ -59,8 +59,9 @@ type DaemonConfig struct {
 	HTTPListen string
 	// Console turns on the web console ([http] console; needs HTTPListen).
 	Console bool
-	// Extra is more TOML, appended.
-	Extra string
+	// Extra is more TOML, appended; OVNExtra more lines of [ovn]
+	// ("load_all_reservations = true").
+	Extra, OVNExtra string
 	// Wrap runs the daemon through a command: ip netns exec NS, or
 	// scripts/twohost.sh exec HOST; WrapEnv is its extra environment.
 	Wrap, WrapEnv []string
@@ -81,6 +82,9 @@ func (c DaemonConfig) TOML() string {
 	fmt.Fprintf(&b, "[ovn]\nnb_remotes = %s\nsb_remotes = %s\n", tomlList(c.NB), tomlList(sb))
 	if c.SSLKey != "" {
 		fmt.Fprintf(&b, "ssl_key = %q\nssl_cert = %q\nssl_ca = %q\n", c.SSLKey, c.SSLCert, c.SSLCA)
+	}
+	if c.OVNExtra != "" {
+		b.WriteString(strings.TrimSuffix(c.OVNExtra, "\n") + "\n")
 	}
 	fmt.Fprintf(&b, "[chassis]\nname = %q\novs_remote = %q\n", c.Chassis, ovs)
 	if c.EncapIP != "" {

@@ -82,12 +82,10 @@ func (m *Manager) NetworkInUse(netName string) error {
 		slices.Sort(gws)
 		return errs.New(errs.InUse, fmt.Sprintf("network %s is the gateway network of routers %s: clear their gateways first", netName, strings.Join(gws, ", ")))
 	}
-	rs, _ := m.NB.Reservations(netName)
+	rs, _ := m.NB.ReservationsOwned(netName, keys.OwnerFIP)
 	var fips []netip.Addr
 	for _, r := range rs {
-		if r.Owner == keys.OwnerFIP {
-			fips = append(fips, r.IP)
-		}
+		fips = append(fips, r.IP)
 	}
 	if len(fips) > 0 {
 		return errs.New(errs.InUse, fmt.Sprintf("network %s has floating IPs %s: delete them first", netName, joinAddrs(fips)))

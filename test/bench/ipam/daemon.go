@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -83,13 +84,14 @@ type qnd struct {
 
 // startDaemon runs quantumnetd against NB only (SB and OVS absent, the
 // chassis not managed: IPAM needs neither), as test/ipam does.
-func (e *env) startDaemon(nbRemote, name, level string) (*qnd, error) {
+func (e *env) startDaemon(nbRemote, name, level string, ovnExtra ...string) (*qnd, error) {
 	dir, err := os.MkdirTemp(e.h.Tmp, "qnd")
 	if err != nil {
 		return nil, err
 	}
 	d := &qnd{started: time.Now()}
-	d.Daemon, err = harness.StartDaemon(harness.DaemonConfig{Bin: e.h.Bin, Dir: dir, NB: nbRemote, Chassis: name, LogLevel: level})
+	d.Daemon, err = harness.StartDaemon(harness.DaemonConfig{Bin: e.h.Bin, Dir: dir, NB: nbRemote, Chassis: name, LogLevel: level,
+		OVNExtra: strings.Join(ovnExtra, "\n")})
 	if d.Daemon != nil {
 		e.h.Cleanup(d.Stop)
 	}
@@ -289,7 +291,11 @@ func (h *holder) release(ctx context.Context, cs []*rpcclient.Client, addrs []ne
 }
 
 func show(ctx context.Context, c *rpcclient.Client) (*api.IPAMSubnet, error) {
-	u, err := c.IPAMShow(ctx, &api.NetworkRef{Name: netName})
+	return showNet(ctx, c, netName)
+}
+
+func showNet(ctx context.Context, c *rpcclient.Client, name string) (*api.IPAMSubnet, error) {
+	u, err := c.IPAMShow(ctx, &api.NetworkRef{Name: name})
 	if err != nil {
 		return nil, err
 	}

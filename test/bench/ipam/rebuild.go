@@ -20,23 +20,45 @@ import (
 	"time"
 
 	"github.com/quantumnet/quantumnet/ipam/nbstore"
+	"github.com/quantumnet/quantumnet/pkg/api"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
 	"github.com/quantumnet/quantumnet/pkg/rpcclient"
 	"github.com/quantumnet/quantumnet/test/harness"
 )
 
+// nearName is a small network a fresh host serves (its readiness: its
+// reservations answered in full), nearN its reservations by the benchmark.
+const (
+	nearName = "bench-near"
+	nearN    = 10
+)
+
+// freshMode is a way for a fresh daemon to load Northbound: per network
+// (the default), or every reservation at start (the peer).
+type freshMode struct {
+	name string
+	ovn  []string // [ovn] config lines
+}
+
+var freshModes = []freshMode{{name: "per network"}, {name: "all at start", ovn: []string{"load_all_reservations = true"}}}
+
 // rebuild: bring the network to exactly -rebuild reservations through the
-// daemon, stop it, start a fresh one and time it until IPAMShow answers
-// with all of them; then time the pool rebuild alone in this process.
+// daemon, and a small second network to a few; stop the daemon; start a
+// fresh one per freshMode and time it until it answers IPAMShow of the
+// small network in full (ready), then of the big one; then time the
+// monitor load and the pool rebuild alone in this process.
 func (e *env) rebuild(ctx context.Context, q *qnRun) error {
 	want := *flagRebuild
 	if err := e.rebuildFill(ctx, q, want); err != nil {
 		return err
 	}
-	h := q.h
+	near, err := nearFill(ctx, q)
+	if err != nil {
+		return err
+	}
 	// The fresh daemon must find the benchmark's reservations and its own.
-	total := want + len(h.own)
-	r := &rebuildResult{Reservations: total}
+	total := want + len(q.h.own)
+	r := &rebuildResult{Reservations: total, NearReservations: near}
 	e.res.Rebuild = r
 	if fi, err := os.Stat(q.nb.db); err == nil {
 		r.DBFileBytes = fi.Size()
@@ -45,41 +67,79 @@ func (e *env) rebuild(ctx context.Context, q *qnRun) error {
 	closeAll(q.cs)
 	q.c.Close()
 	q.d.Stop()
-	logf("rebuild: %d reservations in NB (%d of them the daemon's own); starting a fresh quantumnetd", total, len(h.own))
-
-	d2, err := e.startDaemon(q.nb.remote, "bench-2", "info")
-	if err != nil {
-		return err
+	logf("rebuild: %d reservations in NB (%d of them the daemon's own), %d on %s; starting fresh quantumnetds", total, len(q.h.own), near, nearName)
+	for i, m := range freshModes {
+		fr, err := e.fresh(ctx, q.nb.remote, fmt.Sprintf("bench-%d", i+2), m, total, near)
+		r.Fresh = append(r.Fresh, fr)
+		if err != nil {
+			return fmt.Errorf("fresh daemon (%s): %w", m.name, err)
+		}
 	}
-	c2, err := waitFresh(ctx, d2, total, r)
+	return e.rebuildInProcess(ctx, q.nb, total, r)
+}
+
+// nearFill creates the small network with nearN reservations and returns
+// how many the daemon shows on it (the resolver's address too).
+func nearFill(ctx context.Context, q *qnRun) (int, error) {
+	if _, err := q.c.CreateNetwork(ctx, &api.Network{Name: nearName, Subnet4: "10.41.0.0/24"}); err != nil {
+		return 0, fmt.Errorf("CreateNetwork %s: %w", nearName, err)
+	}
+	for i := range nearN {
+		if _, err := q.c.IPAMReserve(ctx, &api.IPAMReserveRequest{Network: nearName, Owner: fmt.Sprintf("near-%d", i)}); err != nil {
+			return 0, fmt.Errorf("IPAMReserve on %s: %w", nearName, err)
+		}
+	}
+	s, err := showNet(ctx, q.c, nearName)
+	if err != nil {
+		return 0, err
+	}
+	if int(s.Used) < nearN || len(s.Reservations) != int(s.Used) {
+		return 0, fmt.Errorf("%s: %d used, %d reservations, want at least %d", nearName, s.Used, len(s.Reservations), nearN)
+	}
+	return int(s.Used), nil
+}
+
+// fresh starts a daemon loading Northbound as m says and times it: its
+// socket, NB connected, IPAMShow of the small network in full (ready),
+// then of the big network in full; memory when ready and after.
+func (e *env) fresh(ctx context.Context, remote, name string, m freshMode, total, near int) (freshRun, error) {
+	fr := freshRun{Mode: m.name}
+	d, err := e.startDaemon(remote, name, "info", m.ovn...)
+	if err != nil {
+		return fr, err
+	}
+	defer d.Stop()
+	c, err := waitShow(ctx, d, nil, nearName, near, &fr.ToSocket, &fr.ToReady)
 	defer func() {
-		if c2 != nil {
-			c2.Close()
+		if c != nil {
+			c.Close()
 		}
 	}()
 	if err != nil {
-		return err
+		return fr, err
 	}
-	if t, err := logTime(d2.LogPath, "msg=connected", "db=nb"); err == nil {
-		r.ToNBConnected = t.Sub(d2.started)
+	fr.ReadyRSSKiB, _ = procMem(d.Pid())
+	var ignore time.Duration
+	if _, err := waitShow(ctx, d, c, netName, total, &ignore, &fr.ToShow); err != nil {
+		return fr, err
+	}
+	if t, err := logTime(d.LogPath, "msg=connected", "db=nb"); err == nil {
+		fr.ToNBConnected = t.Sub(d.started)
 	}
 	var warm []time.Duration
 	for range 5 {
 		t := time.Now()
-		if _, err := show(ctx, c2); err != nil {
-			return err
+		if _, err := show(ctx, c); err != nil {
+			return fr, err
 		}
 		warm = append(warm, time.Since(t))
 	}
-	r.ShowWarm = median(warm)
-	r.RSSKiB, r.HWMKiB = procMem(d2.Pid())
-	logf("rebuild: fresh daemon answered after %s (socket %s, NB connected %s); warm IPAMShow %s",
-		r.ToShow.Round(time.Millisecond), r.ToSocket.Round(time.Millisecond), r.ToNBConnected.Round(time.Millisecond), r.ShowWarm.Round(time.Millisecond))
-	// Free the CPU for the in-process measurement.
-	c2.Close()
-	c2 = nil
-	d2.Stop()
-	return e.rebuildInProcess(ctx, q.nb, total, r)
+	fr.ShowWarm = median(warm)
+	fr.RSSKiB, fr.HWMKiB = procMem(d.Pid())
+	logf("rebuild (%s): NB connected %s, ready (%s in full) %s at RSS %d MiB; IPAMShow of all %d %s; RSS %d MiB, peak %d MiB",
+		m.name, fr.ToNBConnected.Round(time.Millisecond), nearName, fr.ToReady.Round(time.Millisecond), fr.ReadyRSSKiB>>10,
+		total, fr.ToShow.Round(time.Millisecond), fr.RSSKiB>>10, fr.HWMKiB>>10)
+	return fr, nil
 }
 
 // rebuildFill brings the network to exactly want reservations of the
@@ -116,32 +176,32 @@ func (e *env) rebuildFill(ctx context.Context, q *qnRun, want int) error {
 	return nil
 }
 
-// waitFresh dials the fresh daemon d2 until IPAMShow answers with total
-// reservations, recording when its socket and the answer came. The client
-// is returned (to close) also with an error.
-func waitFresh(ctx context.Context, d2 *qnd, total int, r *rebuildResult) (*rpcclient.Client, error) {
-	var c2 *rpcclient.Client
-	deadline := d2.started.Add(60 * time.Second)
+// waitShow dials d (unless c is given) until IPAMShow of network answers
+// with total reservations, recording when its socket (if dialled here)
+// and the answer came, from d's start. The client is returned (to close)
+// also with an error.
+func waitShow(ctx context.Context, d *qnd, c *rpcclient.Client, network string, total int, socketAt, answeredAt *time.Duration) (*rpcclient.Client, error) {
+	deadline := d.started.Add(120 * time.Second)
 	var last error
 	for {
 		if ctx.Err() != nil {
-			return c2, ctx.Err()
+			return c, ctx.Err()
 		}
-		if time.Now().After(deadline) || d2.Exited() {
-			return c2, fmt.Errorf("rebuild: the fresh daemon never answered IPAMShow with %d used: %v\n%s", total, last, harness.TailFile(d2.LogPath, 20))
+		if time.Now().After(deadline) || d.Exited() {
+			return c, fmt.Errorf("rebuild: the fresh daemon never answered IPAMShow of %s with %d used: %v\n%s", network, total, last, harness.TailFile(d.LogPath, 20))
 		}
-		if c2 == nil {
-			if c2, last = rpcclient.Dial(ctx, d2.ClientSocket, "bench-ipam"); last != nil {
-				c2 = nil
+		if c == nil {
+			if c, last = rpcclient.Dial(ctx, d.ClientSocket, "bench-ipam"); last != nil {
+				c = nil
 				time.Sleep(time.Millisecond)
 				continue
 			}
-			r.ToSocket = time.Since(d2.started)
+			*socketAt = time.Since(d.started)
 		}
-		s, err := show(ctx, c2)
+		s, err := showNet(ctx, c, network)
 		if err == nil && int(s.Used) == total && len(s.Reservations) == total {
-			r.ToShow = time.Since(d2.started)
-			return c2, nil
+			*answeredAt = time.Since(d.started)
+			return c, nil
 		}
 		if err == nil {
 			err = fmt.Errorf("used %d, %d reservations", s.Used, len(s.Reservations))
@@ -152,12 +212,11 @@ func waitFresh(ctx context.Context, d2 *qnd, total int, r *rebuildResult) (*rpcc
 }
 
 // rebuildInProcess connects the daemon's own NB client (pkg/ovn) to the
-// database and times daemon/alloc on the loaded cache: a fresh Allocator's
-// first Show rebuilds the pools from the cache; a second Show does not;
-// the difference is the rebuild alone.
+// database, per network and loading everything at start, and times
+// daemon/alloc on it: a fresh Allocator's first Show rebuilds the pools
+// from the cache; a second Show does not; the difference is the rebuild
+// alone.
 func (e *env) rebuildInProcess(ctx context.Context, nb *nbServer, want int, r *rebuildResult) error {
-	cctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	// What the server side costs: the same monitor request, raw, its reply
 	// only scanned as JSON.
 	if fb, d, n, err := rawMonitor(nb.sock); err != nil {
@@ -180,50 +239,73 @@ func (e *env) rebuildInProcess(ctx context.Context, nb *nbServer, want int, r *r
 			logf("CPU profile of the in-process rebuild written to %s", *flagCPUProfile)
 		}()
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	heap0 := liveHeap()
-	t := time.Now()
-	nbc, err := ovn.NewNB(cctx, []string{nb.remote}, nil, log)
-	if err != nil {
-		return err
-	}
-	defer nbc.Close()
-	wctx, wcancel := context.WithTimeout(cctx, 60*time.Second)
-	defer wcancel()
-	if err := nbc.WaitConnected(wctx); err != nil {
-		return err
-	}
-	r.InProcMonitorLoad = time.Since(t)
-	var first, second []time.Duration
-	for range 5 {
-		al := &nbstore.Store{NB: nbc}
-		t := time.Now()
-		us, err := al.Show(netName)
+	for _, whole := range []bool{false, true} {
+		ip, err := inProc(ctx, nb, want, whole)
+		r.InProc = append(r.InProc, ip)
 		if err != nil {
 			return err
 		}
-		first = append(first, time.Since(t))
-		if len(us) != 1 || int(us[0].Used) != want {
-			return fmt.Errorf("in-process rebuild: %+v, want %d used", us, want)
+		logf("rebuild in-process (%s): monitor load %s, first Show %s, fresh Allocator's Show %s, warm Show %s; live heap %d MiB connected, %d MiB after",
+			ip.Mode, ip.MonitorLoad.Round(time.Millisecond), ip.FirstShow.Round(time.Millisecond), ip.RebuildShow.Round(time.Millisecond),
+			ip.WarmShow.Round(time.Millisecond), ip.HeapConnected>>20, ip.HeapShown>>20)
+	}
+	return nil
+}
+
+// inProc is one in-process run (whole: every reservation at start).
+func inProc(ctx context.Context, nb *nbServer, want int, whole bool) (inProcRun, error) {
+	ip := inProcRun{Mode: freshModes[0].name}
+	var opts []ovn.NBOption
+	if whole {
+		ip.Mode, opts = freshModes[1].name, []ovn.NBOption{ovn.WholeMonitor()}
+	}
+	cctx, cancel := context.WithTimeout(ctx, 120*time.Second)
+	defer cancel()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	heap0 := liveHeap()
+	t := time.Now()
+	nbc, err := ovn.NewNB(cctx, []string{nb.remote}, nil, log, opts...)
+	if err != nil {
+		return ip, err
+	}
+	defer nbc.Close()
+	if err := nbc.WaitConnected(cctx); err != nil {
+		return ip, err
+	}
+	ip.MonitorLoad = time.Since(t)
+	ip.HeapConnected = int64(liveHeap()) - int64(heap0)
+	check := func(us []nbstore.Usage, err error) error {
+		if err == nil && (len(us) != 1 || int(us[0].Used) != want) {
+			err = fmt.Errorf("in-process rebuild: %+v, want %d used", us, want)
 		}
+		return err
+	}
+	// The first Show: per network, it loads the network's reservations.
+	t = time.Now()
+	if err := check((&nbstore.Store{NB: nbc}).Show(netName)); err != nil {
+		return ip, err
+	}
+	ip.FirstShow = time.Since(t)
+	var first, second []time.Duration
+	var keep *nbstore.Store
+	for range 5 {
+		keep = &nbstore.Store{NB: nbc}
+		t := time.Now()
+		if err := check(keep.Show(netName)); err != nil {
+			return ip, err
+		}
+		first = append(first, time.Since(t))
 		t = time.Now()
-		if _, err := al.Show(netName); err != nil {
-			return err
+		if _, err := keep.Show(netName); err != nil {
+			return ip, err
 		}
 		second = append(second, time.Since(t))
 	}
 	// Live heap of the NB cache plus one allocator's state (kept alive).
-	keep := &nbstore.Store{NB: nbc}
-	if _, err := keep.Show(netName); err != nil {
-		return err
-	}
-	r.InProcLiveHeap = int64(liveHeap()) - int64(heap0)
+	ip.HeapShown = int64(liveHeap()) - int64(heap0)
 	runtime.KeepAlive(keep)
-	r.InProcFirstShow, r.InProcWarmShow = median(first), median(second)
-	r.InProcRebuild = max(0, r.InProcFirstShow-r.InProcWarmShow)
-	logf("rebuild: in-process monitor load %s, first Show %s, warm Show %s: rebuild alone %s",
-		r.InProcMonitorLoad.Round(time.Millisecond), r.InProcFirstShow.Round(time.Millisecond), r.InProcWarmShow.Round(time.Millisecond), r.InProcRebuild.Round(time.Millisecond))
-	return nil
+	ip.RebuildShow, ip.WarmShow = median(first), median(second)
+	return ip, nil
 }
 
 func median(ds []time.Duration) time.Duration {
@@ -263,8 +345,8 @@ func procMem(pid int) (rss, hwm int64) {
 	return m["VmRSS"], m["VmHWM"]
 }
 
-// rawMonitor sends the monitor request the daemon's NB client makes (every
-// column of its three tables) on a plain JSON-RPC connection and times the
+// rawMonitor sends a monitor request of every row of three tables
+// (DHCP_Options holds the reservations) on a plain JSON-RPC connection and times the
 // initial reply, scanned as JSON but not decoded into rows: the server's
 // share of a monitor load (serialisation and transfer).
 func rawMonitor(sock string) (first, total time.Duration, size int, err error) {
