@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -28,15 +27,8 @@ func bootVM(t testing.TB, name, network, ping string) *vm {
 	t.Helper()
 	v := &vm{name: name, iface: harness.UUID(), host: "a"}
 	console := filepath.Join(nh.Dir, name+".console")
-	xml := fmt.Sprintf(`<domain type='qemu'><name>%s</name><memory unit='MiB'>128</memory><vcpu>1</vcpu>
-<metadata><quantumnet:network xmlns:quantumnet="https://quantumnet.dev/xmlns/libvirt-domain/1">
-<quantumnet:interface id="%s" network="%s"/></quantumnet:network></metadata>
-<features><acpi/></features>
-<os><type arch='x86_64'>hvm</type><kernel>%s</kernel><initrd>%s</initrd><cmdline>console=ttyS0 qnping=%s</cmdline></os>
-<devices><interface type='bridge'><source bridge='br-int'/><virtualport type='openvswitch'><parameters interfaceid='%s'/></virtualport>
-<mac address='52:54:00:23:19:01'/><model type='virtio'/><driver name='qemu'><host csum='off'/></driver></interface>
-<serial type='pty'><log file='%s' append='on'/></serial><console type='pty'/></devices></domain>`,
-		name, v.iface, network, nh.Vars["QN_GUEST_KERNEL"], nh.Vars["QN_GUEST_INITRD"], ping, v.iface, console)
+	xml := harness.Guest{Name: name, Iface: v.iface, Network: network, MAC: "52:54:00:23:19:01", Cmdline: "qnping=" + ping,
+		Kernel: nh.Vars["QN_GUEST_KERNEL"], Initrd: nh.Vars["QN_GUEST_INITRD"], Console: console}.XML()
 	path := filepath.Join(nh.Dir, name+".xml")
 	if err := os.WriteFile(path, []byte(xml), 0o644); err != nil {
 		t.Fatal(err)
@@ -52,14 +44,7 @@ func bootVM(t testing.TB, name, network, ping string) *vm {
 			t.Fatalf("virsh %s: %v %s", strings.Join(args, " "), err, out)
 		}
 	}
-	ipRE := regexp.MustCompile(`QNGUEST IP=([0-9.]+)/`)
-	ovsdbtest.Eventually(t, 90*time.Second, func() bool {
-		b, _ := os.ReadFile(console)
-		if m := ipRE.FindSubmatch(b); m != nil {
-			v.ip = string(m[1])
-		}
-		return v.ip != ""
-	}, "the VM "+name+" never got an address by DHCP")
+	v.ip = harness.GuestIP(t, console, 90*time.Second)
 	return v
 }
 

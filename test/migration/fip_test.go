@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -200,17 +199,7 @@ func bootDomain(t *testing.T, name, xml string) string {
 	if out, err := virsh("a", "start", name); err != nil {
 		t.Fatalf("%v %s", err, out)
 	}
-	var vmIP string
-	ipRE := regexp.MustCompile(`QNGUEST IP=([0-9.]+)/`)
-	ovsdbtest.Eventually(t, 90*time.Second, func() bool {
-		b, _ := os.ReadFile(consolePath(name))
-		m := ipRE.FindSubmatch(b)
-		if m != nil {
-			vmIP = string(m[1])
-		}
-		return m != nil
-	}, "the VM never got an address by DHCP")
-	return vmIP
+	return harness.GuestIP(t, consolePath(name), 90*time.Second)
 }
 
 // nbFind is column col of the NB rows of table matching cond.

@@ -107,23 +107,15 @@ func (p *pinger) stop() (lost int, gap time.Duration) {
 	return lost, gap
 }
 
-// guestTCPPort is where the test guest answers TCP connections with one
-// line (scripts/test-guest.sh, qntcp=PORT).
-const guestTCPPort = 5007
+// guestTCPPort is where the test guest answers TCP connections.
+const guestTCPPort = harness.GuestTCPPort
 
 // vmXML is the domain of the test guest with one NIC on network (the
 // interface id iface, the MAC mac), pinging ping from inside and answering
 // TCP on guestTCPPort, its serial console logged to console.
 func vmXML(name, iface, mac, network, ping, console string) string {
-	return fmt.Sprintf(`<domain type='qemu'><name>%s</name><memory unit='MiB'>128</memory><vcpu>1</vcpu>
-<metadata><quantumnet:network xmlns:quantumnet="https://quantumnet.dev/xmlns/libvirt-domain/1">
-<quantumnet:interface id="%s" network="%s"/></quantumnet:network></metadata>
-<features><acpi/></features>
-<os><type arch='x86_64'>hvm</type><kernel>%s</kernel><initrd>%s</initrd><cmdline>console=ttyS0 qnping=%s qntcp=%d</cmdline></os>
-<devices><interface type='bridge'><source bridge='br-int'/><virtualport type='openvswitch'><parameters interfaceid='%s'/></virtualport>
-<mac address='%s'/><model type='virtio'/><driver name='qemu'><host csum='off'/></driver></interface>
-<serial type='pty'><log file='%s' append='on'/></serial><console type='pty'/></devices></domain>`,
-		name, iface, network, th.Vars["QN_GUEST_KERNEL"], th.Vars["QN_GUEST_INITRD"], ping, guestTCPPort, iface, mac, console)
+	return harness.Guest{Name: name, Iface: iface, Network: network, MAC: mac, Cmdline: fmt.Sprintf("qnping=%s qntcp=%d", ping, guestTCPPort),
+		Kernel: th.Vars["QN_GUEST_KERNEL"], Initrd: th.Vars["QN_GUEST_INITRD"], Console: console}.XML()
 }
 
 var downtimeRE = regexp.MustCompile(`Total downtime:\s+(\d+)\s+ms`)
@@ -217,16 +209,7 @@ func bootMigVM(t *testing.T, ns, ctrIP string) *migVM {
 	if out, err := virsh("a", "start", name); err != nil {
 		t.Fatalf("%v %s", err, out)
 	}
-	var vmIP string
-	ipRE := regexp.MustCompile(`QNGUEST IP=([0-9.]+)/`)
-	ovsdbtest.Eventually(t, 90*time.Second, func() bool {
-		b, _ := os.ReadFile(console)
-		if m := ipRE.FindStringSubmatch(string(b)); m != nil {
-			vmIP = m[1]
-			return true
-		}
-		return false
-	}, "the VM never got an address by DHCP")
+	vmIP := harness.GuestIP(t, console, 90*time.Second)
 	addrs := nbGet(t, iface, "addresses")
 	if !strings.Contains(addrs, vmIP) || !strings.Contains(addrs, mac) {
 		t.Fatalf("VM DHCP address %s, port addresses %s", vmIP, addrs)

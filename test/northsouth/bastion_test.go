@@ -106,7 +106,7 @@ func reachVM(t *testing.T, outside string, guest *vm) {
 	var line string
 	ovsdbtest.Eventually(t, 30*time.Second, func() bool {
 		var err error
-		line, err = harness.TCPLine(outside, ip, guestTCPPort, time.Second)
+		line, err = harness.TCPLine(outside, ip, harness.GuestTCPPort, time.Second)
 		return err == nil
 	}, "the VM does not answer the operator's TCP connection")
 	if !strings.Contains(line, "ip="+ip+" ") {

@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -13,11 +12,6 @@ import (
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
 	"github.com/quantumnet/quantumnet/test/harness"
 )
-
-// guestTCPPort is where the test guest answers TCP connections with one
-// line, "QNGUEST TCP host=NAME ip=ADDR up=S" (scripts/test-guest.sh,
-// qntcp=PORT).
-const guestTCPPort = 5007
 
 // vm is a test guest on vmHost's libvirtd with one NIC on a network.
 type vm struct {
@@ -32,15 +26,8 @@ type vm struct {
 func startVM(t *testing.T, name, network string) *vm {
 	t.Helper()
 	v := &vm{name: name, iface: harness.UUID(), console: filepath.Join(nh.Dir, name+".console")}
-	xml := fmt.Sprintf(`<domain type='qemu'><name>%s</name><memory unit='MiB'>128</memory><vcpu>1</vcpu>
-<metadata><quantumnet:network xmlns:quantumnet="https://quantumnet.dev/xmlns/libvirt-domain/1">
-<quantumnet:interface id="%s" network="%s"/></quantumnet:network></metadata>
-<features><acpi/></features>
-<os><type arch='x86_64'>hvm</type><kernel>%s</kernel><initrd>%s</initrd><cmdline>console=ttyS0 qntcp=%d</cmdline></os>
-<devices><interface type='bridge'><source bridge='br-int'/><virtualport type='openvswitch'><parameters interfaceid='%s'/></virtualport>
-<model type='virtio'/><driver name='qemu'><host csum='off'/></driver></interface>
-<serial type='pty'><log file='%s' append='on'/></serial><console type='pty'/></devices></domain>`,
-		name, v.iface, network, nh.Vars["QN_GUEST_KERNEL"], nh.Vars["QN_GUEST_INITRD"], guestTCPPort, v.iface, v.console)
+	xml := harness.Guest{Name: name, Iface: v.iface, Network: network, Cmdline: fmt.Sprintf("qntcp=%d", harness.GuestTCPPort),
+		Kernel: nh.Vars["QN_GUEST_KERNEL"], Initrd: nh.Vars["QN_GUEST_INITRD"], Console: v.console}.XML()
 	path := filepath.Join(nh.Dir, name+".xml")
 	if err := os.WriteFile(path, []byte(xml), 0o644); err != nil {
 		t.Fatal(err)
@@ -65,21 +52,11 @@ func startVM(t *testing.T, name, network string) *vm {
 	return v
 }
 
-var guestIPRE = regexp.MustCompile(`QNGUEST IP=([0-9.]+)/`)
-
 // ip waits (120 s) until the guest reports its address by DHCP on the
 // console and returns it.
 func (v *vm) ip(t *testing.T) string {
 	t.Helper()
-	var ip string
-	ovsdbtest.Eventually(t, 120*time.Second, func() bool {
-		b, _ := os.ReadFile(v.console)
-		if m := guestIPRE.FindSubmatch(b); m != nil {
-			ip = string(m[1])
-			return true
-		}
-		return false
-	}, "VM "+v.name+" never got an address by DHCP (console "+v.console+")")
+	ip := harness.GuestIP(t, v.console, 120*time.Second)
 	t.Logf("VM %s: address %s by DHCP %v after virsh start", v.name, ip, time.Since(v.started).Round(100*time.Millisecond))
 	return ip
 }
