@@ -38,6 +38,10 @@ func (c *SB) changed(table string, old, cur model.Model) {
 	}
 }
 
+// PortBindingColumns are the Port_Binding columns the daemon reads (its
+// Southbound client monitors these only).
+var PortBindingColumns = []string{"logical_port", "chassis", "options"}
+
 // NewSB dials the Southbound database.
 func NewSB(ctx context.Context, remotes []string, tlsCfg *tls.Config, log *slog.Logger) (*SB, error) {
 	dbm, err := sbdb.FullDatabaseModel()
@@ -48,6 +52,10 @@ func NewSB(ctx context.Context, remotes []string, tlsCfg *tls.Config, log *slog.
 	c, err := ovs.Dial(ctx, dbm, ovs.DialConfig{
 		Name: "sb", Remotes: remotes, TLS: tlsCfg, Logger: log, LeaderOnly: false,
 		Tables: []model.Model{&sbdb.Chassis{}, &sbdb.PortBinding{}, &sbdb.ServiceMonitor{}},
+		// A port binding is read for its chassis and options only; its other
+		// columns (a copy of the port's external_ids among them) are most of
+		// what a Southbound of many ports would send, decode and keep.
+		Columns: map[string][]string{sbdb.PortBindingTable: PortBindingColumns},
 		OnCache: func(tc *cache.TableCache) {
 			tc.AddEventHandler(&cache.EventHandlerFuncs{
 				AddFunc:    func(table string, m model.Model) { sb.changed(table, nil, m) },

@@ -42,6 +42,11 @@ type DialConfig struct {
 	// matches one of the conditions (see SetWhere); a table absent is
 	// monitored whole.
 	Where map[string][]ovsdb.Condition
+	// Columns monitors the named tables' listed columns only (_uuid comes
+	// always): the rest of a row is never sent, decoded or kept. A table
+	// absent is monitored with every column. Never write such a table
+	// through this client: its cached rows are partial.
+	Columns map[string][]string
 	// LeaderOnly makes the client follow the Raft leader of a cluster.
 	LeaderOnly bool
 	// OnCache runs once, after the first connection and before the monitor

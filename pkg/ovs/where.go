@@ -45,6 +45,9 @@ func (c *Conn) monitorTables(ctx context.Context) error {
 		if w, ok := c.cond.where[m.Tables[i].Table]; ok {
 			m.Tables[i].Conditions = w
 		}
+		if cols, ok := c.cfg.Columns[m.Tables[i].Table]; ok {
+			m.Tables[i].Fields = cols
+		}
 	}
 	cookie, err := c.Client.Monitor(ctx, m)
 	if err == nil {
