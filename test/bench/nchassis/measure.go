@@ -79,6 +79,7 @@ func (w *world) addPhase(ctx context.Context, r *round) error {
 	}
 	actx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
+	north0 := w.northdRecomputes(ctx)
 	m := startMeter(w.pids())
 	recs := map[string][]harness.AddRecord{}
 	var mu sync.Mutex
@@ -96,7 +97,13 @@ func (w *world) addPhase(ctx context.Context, r *round) error {
 	wg.Wait()
 	use := m.end()
 	w.push(func() { w.delAll(cnis, recs) })
-	r.Busy, r.AddSeconds = m.Busy, m.Duration.Seconds()
+	r.Busy, r.AddSeconds, r.NorthdRecomputes = m.Busy, m.Duration.Seconds(), -1
+	if n := w.northdRecomputes(ctx); n >= 0 && north0 >= 0 {
+		r.NorthdRecomputes = n - north0
+	}
+	for _, u := range use {
+		r.OwnCores += u.CPUSeconds / r.AddSeconds
+	}
 	r.Central = map[string]usage{pNorthd: use[pNorthd], pNB: use[pNB], pSB: use[pSB]}
 	w.containers = recs
 	return r.addResults(ctx, w, recs, use, rec0)

@@ -10,9 +10,9 @@ import (
 
 func TestParseRecomputes(t *testing.T) {
 	out := "Node: runtime_data\n- recompute:            3\n- compute:             40\n- cancel:               0\n" +
-		"Node: lflow_output\n- recompute:           12\n- compute:            300\n- cancel:               1\n"
-	if n := parseRecomputes(out, "lflow_output"); n != 12 {
-		t.Fatalf("lflow_output recomputes = %d, want 12", n)
+		"Node: logical_flow_output\n- recompute:           12\n- compute:            300\n- cancel:               1\n"
+	if n := parseRecomputes(out, "logical_flow_output"); n != 12 {
+		t.Fatalf("logical_flow_output recomputes = %d, want 12", n)
 	}
 	if n := parseRecomputes(out, "physical_flow_output"); n != -1 {
 		t.Fatalf("a missing node = %d, want -1", n)

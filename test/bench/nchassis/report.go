@@ -12,25 +12,30 @@ import (
 
 // round is one chassis count's figures (latencies in ms).
 type round struct {
-	N              int              `json:"chassis"`
-	Error          string           `json:"error,omitempty"`
-	UpSeconds      float64          `json:"up_s"`
-	IdleCPU        float64          `json:"idle_chassis_cpu_cores"` // all chassis' vswitchd + ovn-controller, idle
-	ADDs           int              `json:"adds"`
-	Retried        int              `json:"retried"`
-	P50            float64          `json:"add_p50_ms"`
-	P99            float64          `json:"add_p99_ms"`
-	Max            float64          `json:"add_max_ms"`
-	AddSeconds     float64          `json:"add_phase_s"`
-	AddsPerSec     float64          `json:"adds_per_s"`
-	Busy           float64          `json:"machine_busy"` // share of all CPUs during the ADDs
-	Central        map[string]usage `json:"central"`
-	Hosts          []*hostResult    `json:"hosts"`
-	SBLflows       int              `json:"sb_logical_flows"`
-	SBPortBindings int              `json:"sb_port_bindings"`
-	Pairs          int              `json:"ping_pairs"`
-	PairsFailed    int              `json:"ping_pairs_failed"`
-	NetRuns        []*netRun        `json:"new_network"`
+	N          int     `json:"chassis"`
+	Error      string  `json:"error,omitempty"`
+	UpSeconds  float64 `json:"up_s"`
+	IdleCPU    float64 `json:"idle_chassis_cpu_cores"` // all chassis' vswitchd + ovn-controller, idle
+	ADDs       int     `json:"adds"`
+	Retried    int     `json:"retried"`
+	P50        float64 `json:"add_p50_ms"`
+	P99        float64 `json:"add_p99_ms"`
+	Max        float64 `json:"add_max_ms"`
+	AddSeconds float64 `json:"add_phase_s"`
+	AddsPerSec float64 `json:"adds_per_s"`
+	Busy       float64 `json:"machine_busy"` // share of all CPUs during the ADDs
+	// OwnCores is the CPU of the followed processes (central, and per
+	// chassis ovn-controller, ovs-vswitchd, quantumnetd) during the ADDs,
+	// in cores; NorthdRecomputes northd's full lflow recomputes then.
+	OwnCores         float64          `json:"own_cores"`
+	NorthdRecomputes int              `json:"northd_lflow_recomputes"`
+	Central          map[string]usage `json:"central"`
+	Hosts            []*hostResult    `json:"hosts"`
+	SBLflows         int              `json:"sb_logical_flows"`
+	SBPortBindings   int              `json:"sb_port_bindings"`
+	Pairs            int              `json:"ping_pairs"`
+	PairsFailed      int              `json:"ping_pairs_failed"`
+	NetRuns          []*netRun        `json:"new_network"`
 }
 
 // hostResult is one chassis' figures during the ADDs.
@@ -93,18 +98,19 @@ func report(rounds []*round) error {
 	fmt.Printf("\nN chassis on one machine (scripts/nhost.sh: userspace datapath, one central NB/SB/northd, Geneve)\n")
 	fmt.Printf("%d containers per chassis added through the CNI plugin, all chassis at once (%d in flight per chassis);\n", *flagPer, *flagParallel)
 	fmt.Printf("%d CPUs, load average %s; CPU from /proc (utime+stime) during the ADDs, RSS peak sampled every 100 ms;\n", runtime.NumCPU(), loadavg())
+	fmt.Printf("our CPU: northd, NB, SB and every chassis' ovn-controller, ovs-vswitchd and quantumnetd during the ADDs, in cores (of %d);\n", runtime.NumCPU())
 	fmt.Printf("idle chassis CPU: all chassis' ovs-vswitchd + ovn-controller before the ADDs, in %% of one core\n\n")
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "chassis\tADDs\tp50\tp99\tmax\tADDs/s\tmachine busy\tnorthd CPU\tNB CPU\tSB CPU\tcentral CPU/ADD\tnorthd/NB/SB peak RSS\t")
+	fmt.Fprintln(w, "chassis\tADDs\tp50\tp99\tmax\tADDs/s\tmachine busy\tour CPU\tnorthd CPU\tNB CPU\tSB CPU\tcentral CPU/ADD\tnorthd recomputes\tnorthd/NB/SB peak RSS\t")
 	for _, r := range rounds {
 		if r.ADDs == 0 {
 			fmt.Fprintf(w, "%d\tFAILED: %s\t\t\t\t\t\t\t\t\t\t\t\n", r.N, firstLine(r.Error))
 			continue
 		}
 		c := r.Central
-		fmt.Fprintf(w, "%d\t%d\t%.0f ms\t%.0f ms\t%.0f ms\t%.1f\t%.0f%%\t%.2f s\t%.2f s\t%.2f s\t%.1f ms\t%s / %s / %s\t\n",
-			r.N, r.ADDs, r.P50, r.P99, r.Max, r.AddsPerSec, 100*r.Busy, c[pNorthd].CPUSeconds, c[pNB].CPUSeconds, c[pSB].CPUSeconds,
-			1000*r.centralCPU()/float64(r.ADDs), mib(c[pNorthd].PeakRSSKB), mib(c[pNB].PeakRSSKB), mib(c[pSB].PeakRSSKB))
+		fmt.Fprintf(w, "%d\t%d\t%.0f ms\t%.0f ms\t%.0f ms\t%.1f\t%.0f%%\t%.2f cores\t%.2f s\t%.2f s\t%.2f s\t%.1f ms\t%d\t%s / %s / %s\t\n",
+			r.N, r.ADDs, r.P50, r.P99, r.Max, r.AddsPerSec, 100*r.Busy, r.OwnCores, c[pNorthd].CPUSeconds, c[pNB].CPUSeconds, c[pSB].CPUSeconds,
+			1000*r.centralCPU()/float64(r.ADDs), r.NorthdRecomputes, mib(c[pNorthd].PeakRSSKB), mib(c[pNB].PeakRSSKB), mib(c[pSB].PeakRSSKB))
 	}
 	w.Flush()
 	fmt.Println()

@@ -195,19 +195,38 @@ func (w *world) flows(h string) int {
 }
 
 // recomputes is ovn-controller's full recomputes of its logical flows on
-// host h so far (inc-engine/show-stats, node lflow_output), -1 if unknown.
+// host h so far, -1 if unknown.
 func (w *world) recomputes(ctx context.Context, h string) int {
 	pid := w.pidOf(h, "ovn-controller")
-	ctl := filepath.Join(w.nh.Dir, h, fmt.Sprintf("ovn-controller.%d.ctl", pid))
+	// The node is logical_flow_output in OVN 23.03, lflow_output elsewhere.
+	return w.engineRecomputes(ctx, filepath.Join(w.nh.Dir, h, fmt.Sprintf("ovn-controller.%d.ctl", pid)), "logical_flow_output", "lflow_output")
+}
+
+// northdRecomputes is ovn-northd's full recomputes of the logical flows so
+// far, -1 if unknown.
+func (w *world) northdRecomputes(ctx context.Context) int {
+	return w.engineRecomputes(ctx, filepath.Join(w.nh.Dir, "central", "ovn-northd.ctl"), "lflow")
+}
+
+// engineRecomputes is the recompute count of the first of nodes that the
+// daemon at ctl reports in inc-engine/show-stats, -1 if none.
+func (w *world) engineRecomputes(ctx context.Context, ctl string, nodes ...string) int {
 	out, err := exec.CommandContext(ctx, "ovn-appctl", "-t", ctl, "inc-engine/show-stats").CombinedOutput()
-	n := -1
 	if err == nil {
-		n = parseRecomputes(string(out), "lflow_output")
+		for _, node := range nodes {
+			if n := parseRecomputes(string(out), node); n >= 0 {
+				return n
+			}
+		}
 	}
-	if n < 0 {
-		w.noteOnce("recomputes", fmt.Sprintf("ovn-appctl -t %s inc-engine/show-stats: %v: %s", ctl, err, harness.Tail(string(out), 8)))
+	var names []string
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(l, "Node:") {
+			names = append(names, strings.TrimSpace(strings.TrimPrefix(l, "Node:")))
+		}
 	}
-	return n
+	w.noteOnce(ctl, fmt.Sprintf("ovn-appctl -t %s inc-engine/show-stats: %v: no node %v in %v %s", ctl, err, nodes, names, harness.Tail(string(out), 3)))
+	return -1
 }
 
 // parseRecomputes reads node's recompute count from inc-engine/show-stats
