@@ -175,9 +175,9 @@ func targets(rounds []*round, head *round) {
 	line := func(name string, met bool, measured bool, detail string) {
 		state := "not measured"
 		switch {
-		case !measured:
 		case *flagSmoke:
 			state = "n/a (-smoke)"
+		case !measured:
 		case met:
 			state = "MET"
 		default:
