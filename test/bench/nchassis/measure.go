@@ -122,7 +122,7 @@ func (w *world) delAll(cnis map[string]*harness.CNI, recs map[string][]harness.A
 // addResults fills the round's ADD figures from the records; an ADD that
 // never succeeded is an error.
 func (r *round) addResults(ctx context.Context, w *world, recs map[string][]harness.AddRecord, use map[string]usage, rec0 map[string]int) error {
-	var all []time.Duration
+	var all, first, last []time.Duration // first, last: each chassis' first and last fifth
 	var problems []error
 	for _, h := range w.hosts {
 		hr := &hostResult{Host: h, Controller: use["ovn-controller "+h], Vswitchd: use["ovs-vswitchd "+h],
@@ -143,9 +143,15 @@ func (r *round) addResults(ctx context.Context, w *world, recs map[string][]harn
 		}
 		hr.ADDs, hr.P50, hr.P99, hr.Max = harness.Percentiles(took)
 		all = append(all, took...)
+		fifth := max(1, len(took)/5)
+		if len(took) > 0 {
+			first = append(first, took[:fifth]...)
+			last = append(last, took[len(took)-fifth:]...)
+		}
 		r.Hosts = append(r.Hosts, hr)
 	}
 	r.ADDs, r.P50, r.P99, r.Max = harness.Percentiles(all)
+	r.P50First, r.P50Last = ms(harness.Median(first)), ms(harness.Median(last))
 	if r.AddSeconds > 0 {
 		r.AddsPerSec = float64(r.ADDs) / r.AddSeconds
 	}

@@ -12,15 +12,19 @@ import (
 
 // round is one chassis count's figures (latencies in ms).
 type round struct {
-	N          int     `json:"chassis"`
-	Error      string  `json:"error,omitempty"`
-	UpSeconds  float64 `json:"up_s"`
-	IdleCPU    float64 `json:"idle_chassis_cpu_cores"` // all chassis' vswitchd + ovn-controller, idle
-	ADDs       int     `json:"adds"`
-	Retried    int     `json:"retried"`
-	P50        float64 `json:"add_p50_ms"`
-	P99        float64 `json:"add_p99_ms"`
-	Max        float64 `json:"add_max_ms"`
+	N         int     `json:"chassis"`
+	Error     string  `json:"error,omitempty"`
+	UpSeconds float64 `json:"up_s"`
+	IdleCPU   float64 `json:"idle_chassis_cpu_cores"` // all chassis' vswitchd + ovn-controller, idle
+	ADDs      int     `json:"adds"`
+	Retried   int     `json:"retried"`
+	P50       float64 `json:"add_p50_ms"`
+	P99       float64 `json:"add_p99_ms"`
+	Max       float64 `json:"add_max_ms"`
+	// P50First and P50Last are the p50 of each chassis' first and last
+	// fifth of its ADDs: how ADD latency grows as the ports fill up.
+	P50First   float64 `json:"add_p50_first_fifth_ms"`
+	P50Last    float64 `json:"add_p50_last_fifth_ms"`
 	AddSeconds float64 `json:"add_phase_s"`
 	AddsPerSec float64 `json:"adds_per_s"`
 	Busy       float64 `json:"machine_busy"` // share of all CPUs during the ADDs
@@ -101,15 +105,15 @@ func report(rounds []*round) error {
 	fmt.Printf("our CPU: northd, NB, SB and every chassis' ovn-controller, ovs-vswitchd and quantumnetd during the ADDs, in cores (of %d);\n", runtime.NumCPU())
 	fmt.Printf("idle chassis CPU: all chassis' ovs-vswitchd + ovn-controller before the ADDs, in %% of one core\n\n")
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "chassis\tADDs\tp50\tp99\tmax\tADDs/s\tmachine busy\tour CPU\tnorthd CPU\tNB CPU\tSB CPU\tcentral CPU/ADD\tnorthd recomputes\tnorthd/NB/SB peak RSS\t")
+	fmt.Fprintln(w, "chassis\tADDs\tp50\tp99\tmax\tp50 first/last fifth\tADDs/s\tmachine busy\tour CPU\tnorthd CPU\tNB CPU\tSB CPU\tcentral CPU/ADD\tnorthd recomputes\tnorthd/NB/SB peak RSS\t")
 	for _, r := range rounds {
 		if r.ADDs == 0 {
 			fmt.Fprintf(w, "%d\tFAILED: %s\t\t\t\t\t\t\t\t\t\t\t\n", r.N, firstLine(r.Error))
 			continue
 		}
 		c := r.Central
-		fmt.Fprintf(w, "%d\t%d\t%.0f ms\t%.0f ms\t%.0f ms\t%.1f\t%.0f%%\t%.2f cores\t%.2f s\t%.2f s\t%.2f s\t%.1f ms\t%d\t%s / %s / %s\t\n",
-			r.N, r.ADDs, r.P50, r.P99, r.Max, r.AddsPerSec, 100*r.Busy, r.OwnCores, c[pNorthd].CPUSeconds, c[pNB].CPUSeconds, c[pSB].CPUSeconds,
+		fmt.Fprintf(w, "%d\t%d\t%.0f ms\t%.0f ms\t%.0f ms\t%.0f / %.0f ms\t%.1f\t%.0f%%\t%.2f cores\t%.2f s\t%.2f s\t%.2f s\t%.1f ms\t%d\t%s / %s / %s\t\n",
+			r.N, r.ADDs, r.P50, r.P99, r.Max, r.P50First, r.P50Last, r.AddsPerSec, 100*r.Busy, r.OwnCores, c[pNorthd].CPUSeconds, c[pNB].CPUSeconds, c[pSB].CPUSeconds,
 			1000*r.centralCPU()/float64(r.ADDs), r.NorthdRecomputes, mib(c[pNorthd].PeakRSSKB), mib(c[pNB].PeakRSSKB), mib(c[pSB].PeakRSSKB))
 	}
 	w.Flush()
