@@ -39,7 +39,12 @@ type round struct {
 	SBPortBindings   int              `json:"sb_port_bindings"`
 	Pairs            int              `json:"ping_pairs"`
 	PairsFailed      int              `json:"ping_pairs_failed"`
-	NetRuns          []*netRun        `json:"new_network"`
+	// ConvergeMs is the time from the last ADD until every chassis caught up
+	// with NB (ovn-nbctl --wait=hv sync); PairsRetried the pairs that
+	// answered only the second time.
+	ConvergeMs   float64   `json:"converge_ms"`
+	PairsRetried int       `json:"ping_pairs_retried"`
+	NetRuns      []*netRun `json:"new_network"`
 }
 
 // hostResult is one chassis' figures during the ADDs.
@@ -118,18 +123,18 @@ func report(rounds []*round) error {
 	}
 	w.Flush()
 	fmt.Println()
-	fmt.Fprintln(w, "chassis\tidle chassis CPU\tovn-controller CPU/chassis\tlflow recomputes/chassis\tovs-vswitchd CPU/chassis\tquantumnetd CPU/chassis\tSB lflows\tSB port bindings\tOpenFlow flows/chassis\tping pairs ok\tnew network usable (median)\t")
+	fmt.Fprintln(w, "chassis\tidle chassis CPU\tovn-controller CPU/chassis\tlflow recomputes/chassis\tovs-vswitchd CPU/chassis\tquantumnetd CPU/chassis\tSB lflows\tSB port bindings\tOpenFlow flows/chassis\tping pairs ok\tconverged after the ADDs\tnew network usable (median)\t")
 	for _, r := range rounds {
 		if r.ADDs == 0 {
 			continue
 		}
-		fmt.Fprintf(w, "%d\t%.1f%%\t%.2f s\t%.1f\t%.2f s\t%.2f s\t%d\t%d\t%.0f\t%d/%d\t%s\t\n", r.N, 100*r.IdleCPU,
+		fmt.Fprintf(w, "%d\t%.1f%%\t%.2f s\t%.1f\t%.2f s\t%.2f s\t%d\t%d\t%.0f\t%d/%d%s\t%.0f ms\t%s\t\n", r.N, 100*r.IdleCPU,
 			r.mean(func(h *hostResult) float64 { return h.Controller.CPUSeconds }),
 			r.mean(func(h *hostResult) float64 { return float64(h.Recomputes) }),
 			r.mean(func(h *hostResult) float64 { return h.Vswitchd.CPUSeconds }),
 			r.mean(func(h *hostResult) float64 { return h.Daemon.CPUSeconds }),
 			r.SBLflows, r.SBPortBindings, r.mean(func(h *hostResult) float64 { return float64(h.Flows) }),
-			r.Pairs-r.PairsFailed, r.Pairs, msOrDash(r.usable()))
+			r.Pairs-r.PairsFailed, r.Pairs, retried(r.PairsRetried), r.ConvergeMs, msOrDash(r.usable()))
 	}
 	w.Flush()
 	head := headline(rounds)
@@ -221,6 +226,13 @@ func mib(kb int64) string {
 		return "?"
 	}
 	return fmt.Sprintf("%.0f MiB", float64(kb)/1024)
+}
+
+func retried(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%d on a 2nd try)", n)
 }
 
 func msOrDash(v float64) string {
