@@ -44,16 +44,17 @@ import (
 )
 
 var (
-	flagHosts    = flag.Int("hosts", 8, "chassis of the headline round (2 to 9)")
-	flagCurve    = flag.String("curve", "2,4", "more chassis counts measured for the curve, comma separated (\"\": only -hosts)")
-	flagPer      = flag.Int("per", 50, "containers added on each chassis")
-	flagParallel = flag.Int("parallel", 1, "ADDs in flight per chassis (all chassis add at once)")
-	flagPairs    = flag.Int("pairs", 64, "container pairs on different chassis pinged (sampled)")
-	flagNetRuns  = flag.Int("netruns", 3, "new networks created, each measured until usable on all chassis")
-	flagIdle     = flag.Duration("idle", 3*time.Second, "how long the idle chassis' CPU is measured before the ADDs")
-	flagJSON     = flag.String("json", "", "also write the results as JSON to this file")
-	flagBin      = flag.String("bin", "", "directory with quantumnetd, quantumnet and qnetctl already built, e.g. bin (default: build them)")
-	flagSmoke    = harness.SmokeFlag() // -hosts 3, -curve "", -per 3, -pairs 6, -netruns 1
+	flagHosts      = flag.Int("hosts", 8, "chassis of the headline round (2 to 9)")
+	flagCurve      = flag.String("curve", "2,4", "more chassis counts measured for the curve, comma separated (\"\": only -hosts)")
+	flagPer        = flag.Int("per", 50, "containers added on each chassis")
+	flagParallel   = flag.Int("parallel", 1, "ADDs in flight per chassis (all chassis add at once)")
+	flagPairs      = flag.Int("pairs", 64, "container pairs on different chassis pinged (sampled)")
+	flagNetRuns    = flag.Int("netruns", 3, "new networks created, each measured until usable on all chassis")
+	flagIdle       = flag.Duration("idle", 3*time.Second, "how long the idle chassis' CPU is measured before the ADDs")
+	flagMonitorAll = flag.Bool("monitor-all", false, "set ovn-monitor-all=true on every chassis (ovn-controller monitors the whole SB, no condition changes)")
+	flagJSON       = flag.String("json", "", "also write the results as JSON to this file")
+	flagBin        = flag.String("bin", "", "directory with quantumnetd, quantumnet and qnetctl already built, e.g. bin (default: build them)")
+	flagSmoke      = harness.SmokeFlag() // -hosts 3, -curve "", -per 3, -pairs 6, -netruns 1
 )
 
 var logf = harness.BenchLogf("nchassis")

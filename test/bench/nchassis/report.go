@@ -106,6 +106,9 @@ func (r *round) usable() float64 {
 func report(rounds []*round) error {
 	fmt.Printf("\nN chassis on one machine (scripts/nhost.sh: userspace datapath, one central NB/SB/northd, Geneve)\n")
 	fmt.Printf("%d containers per chassis added through the CNI plugin, all chassis at once (%d in flight per chassis);\n", *flagPer, *flagParallel)
+	if *flagMonitorAll {
+		fmt.Println("ovn-monitor-all=true on every chassis")
+	}
 	fmt.Printf("%d CPUs, load average %s; CPU from /proc (utime+stime) during the ADDs, RSS peak sampled every 100 ms;\n", runtime.NumCPU(), loadavg())
 	fmt.Printf("our CPU: northd, NB, SB and every chassis' ovn-controller, ovs-vswitchd and quantumnetd during the ADDs, in cores (of %d);\n", runtime.NumCPU())
 	fmt.Printf("idle chassis CPU: all chassis' ovs-vswitchd + ovn-controller before the ADDs, in %% of one core\n\n")

@@ -47,6 +47,14 @@ func (w *world) up() error {
 		return err
 	}
 	w.hosts = w.nh.Names()
+	if *flagMonitorAll {
+		for _, h := range w.hosts {
+			if out, err := exec.Command("ovs-vsctl", "--db="+w.nh.Var("QN_OVS_REMOTE_", h), "set", "Open_vSwitch", ".",
+				"external_ids:ovn-monitor-all=true").CombinedOutput(); err != nil {
+				return fmt.Errorf("host %s: ovn-monitor-all: %v: %s", h, err, out)
+			}
+		}
+	}
 	w.daemons = map[string]*harness.Daemon{}
 	for _, h := range w.hosts {
 		c := w.nh.DaemonConfig(h)
