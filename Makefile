@@ -49,6 +49,7 @@ bench: deps build ## benchmarks, side by side with their peers: CNI ADD latency,
 	$(GO) run ./test/bench/migration
 	$(GO) run ./test/bench/northsouth -bin $(BIN)
 	$(GO) run ./test/bench/cluster -bin $(BIN)
+	$(GO) run ./test/bench/nchassis -bin $(BIN)
 	$(GO) run ./test/bench/portmap -bin $(BIN)
 	$(GO) run ./test/bench/lb -bin $(BIN)
 	$(GO) run ./test/bench/dns -bin $(BIN)
@@ -63,6 +64,7 @@ bench-smoke: build ## every benchmark in smoke mode (a handful of operations, sa
 	$(GO) run ./test/bench/migration -smoke
 	$(GO) run ./test/bench/northsouth -smoke -bin $(BIN)
 	$(GO) run ./test/bench/cluster -smoke -bin $(BIN)
+	$(GO) run ./test/bench/nchassis -smoke -bin $(BIN)
 	$(GO) run ./test/bench/portmap -smoke -bin $(BIN)
 	QN_BENCH_SMOKE=1 $(GO) test -count=1 -run '^$$' -bench BGP -benchtime 1x ./test/bgp
 	$(GO) run ./test/bench/lb -smoke -bin $(BIN)
