@@ -38,9 +38,11 @@ func (c *SB) changed(table string, old, cur model.Model) {
 	}
 }
 
-// PortBindingColumns are the Port_Binding columns the daemon reads (its
-// Southbound client monitors these only).
-var PortBindingColumns = []string{"logical_port", "chassis", "options"}
+// PortBindingColumns are the Port_Binding columns its Southbound client
+// monitors: those the daemon reads, and those of the table's indexes
+// (datapath and tunnel_key: without them every row would clash with the
+// first in the client's cache, which keeps the schema's indexes unique).
+var PortBindingColumns = []string{"logical_port", "chassis", "options", "datapath", "tunnel_key"}
 
 // NewSB dials the Southbound database.
 func NewSB(ctx context.Context, remotes []string, tlsCfg *tls.Config, log *slog.Logger) (*SB, error) {

@@ -22,10 +22,16 @@ func TestIntegrationSBColumns(t *testing.T) {
 	sbctl("chassis-add", "ch-cols", "geneve", "127.0.0.1")
 	dp := sbctl("create", "Datapath_Binding", "tunnel_key=7")
 	sbctl("create", "Port_Binding", "logical_port=p-cols", "datapath="+dp, "tunnel_key=3",
-		`mac="00:00:00:00:00:07 10.0.0.7"`, "external_ids:quantumnet-owner=somebody", "options:activated-chassis=ch-cols")
+		`mac="00:00:00:00:00:07 10.0.0.7"`, "type=localport", "external_ids:quantumnet-owner=somebody", "options:activated-chassis=ch-cols")
 	sbctl("lsp-bind", "p-cols", "ch-cols")
-	ovsdbtest.Eventually(t, 10*time.Second, func() bool { return sb.BoundChassis("p-cols") == "ch-cols" },
-		"the binding to ch-cols never reached the client (chassis column)")
+	// A second binding on the datapath: the cache's indexes must tell
+	// the two apart.
+	sbctl("create", "Port_Binding", "logical_port=p-cols2", "datapath="+dp, "tunnel_key=4")
+	sbctl("lsp-bind", "p-cols2", "ch-cols")
+	for _, p := range []string{"p-cols", "p-cols2"} {
+		ovsdbtest.Eventually(t, 10*time.Second, func() bool { return sb.BoundChassis(p) == "ch-cols" },
+			"the binding of %s to ch-cols never reached the client (chassis column)", p)
+	}
 	if got := sb.PortOption("p-cols", "activated-chassis"); got != "ch-cols" {
 		t.Fatalf("PortOption = %q, want ch-cols (options column)", got)
 	}
@@ -33,7 +39,7 @@ func TestIntegrationSBColumns(t *testing.T) {
 	if err := sb.Get(context.Background(), pb); err != nil {
 		t.Fatal(err)
 	}
-	if len(pb.ExternalIDs) != 0 || len(pb.MAC) != 0 || pb.TunnelKey != 0 || pb.Datapath != "" {
+	if len(pb.ExternalIDs) != 0 || len(pb.MAC) != 0 || pb.Type != "" {
 		t.Fatalf("the client keeps columns it does not read: %+v", pb)
 	}
 }

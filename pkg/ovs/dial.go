@@ -43,9 +43,11 @@ type DialConfig struct {
 	// monitored whole.
 	Where map[string][]ovsdb.Condition
 	// Columns monitors the named tables' listed columns only (_uuid comes
-	// always): the rest of a row is never sent, decoded or kept. A table
-	// absent is monitored with every column. Never write such a table
-	// through this client: its cached rows are partial.
+	// always): the rest of a row is never sent, decoded or kept. List the
+	// columns of the table's indexes too: the cache keeps them unique, and
+	// rows missing them all clash. A table absent is monitored with every
+	// column. Never write such a table through this client: its cached
+	// rows are partial.
 	Columns map[string][]string
 	// LeaderOnly makes the client follow the Raft leader of a cluster.
 	LeaderOnly bool
