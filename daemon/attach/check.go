@@ -220,8 +220,54 @@ func (m *Manager) Reconcile(ctx context.Context) error {
 			problem("host port mappings: %v", err)
 		}
 	}
+	if err := m.sweepVeths(ports, lsps); err != nil {
+		problem("veths left by a crash: %v", err)
+	}
 	m.setProblems(problems)
 	return nil
+}
+
+// vethAlias marks the host end of this chassis' container veths: the
+// chassis and its OVS database's root row (two daemons on one host, as in
+// tests, never sweep each other's). "" (no mark, no sweep) while OVS is
+// unknown.
+func (m *Manager) vethAlias() string {
+	root, err := m.OVS.Root()
+	if err != nil || root.UUID == "" {
+		return ""
+	}
+	return "quantumnet:" + m.Chassis + ":" + root.UUID
+}
+
+// sweepVeths removes this chassis' container veths that neither an OVS
+// port nor a local logical port names: an ADD creates its veth pair while
+// its logical port is written, so a crash then leaves a pair no record
+// knows. It runs at start, before any ADD.
+func (m *Manager) sweepVeths(ports []vswitchd.Port, lsps []ovn.Port) error {
+	alias := m.vethAlias()
+	if alias == "" {
+		return nil
+	}
+	names, err := hostnet.HostVethsAliased(alias)
+	if err != nil {
+		return err
+	}
+	known := map[string]bool{}
+	for _, p := range ports {
+		known[p.Name] = true
+	}
+	for _, p := range lsps {
+		known[p.HostIfname] = true
+	}
+	var fails []error
+	for _, n := range names {
+		if known[n] {
+			continue
+		}
+		m.Log.Info("reconcile: removing a veth no record names (left by a crash during an ADD)", "veth", n)
+		fails = append(fails, hostnet.DeleteHostVeth(n))
+	}
+	return errors.Join(fails...)
 }
 
 // mtuOf is the MTU of network (0 when unknown: the interface's default).

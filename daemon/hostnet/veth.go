@@ -36,6 +36,10 @@ type VethSpec struct {
 	// default route of it yet (the first interface of a multi-NIC
 	// container gets it, the others do not).
 	DefaultRoute *bool
+	// Alias, if set, is the host end's alias (IFLA_IFALIAS): it marks the
+	// pair as its creator's while no record names it yet, so that a sweep
+	// after a crash (HostVethsAliased) finds it.
+	Alias string
 }
 
 // VethInfo is what SetupVeth created.
@@ -104,11 +108,33 @@ func CreateVeth(s VethSpec) (VethInfo, error) {
 	if err == nil && s.TxCsumOff {
 		err = SetTxChecksum(s.HostName, false)
 	}
+	if err == nil && s.Alias != "" {
+		var l netlink.Link
+		if l, err = netlink.LinkByName(s.HostName); err == nil {
+			err = netlink.LinkSetAlias(l, s.Alias)
+		}
+	}
 	if err != nil {
 		_ = DeleteHostVeth(s.HostName)
 		return info, err
 	}
 	return info, nil
+}
+
+// HostVethsAliased returns the names of the host's veth ends whose alias
+// is alias (VethSpec.Alias).
+func HostVethsAliased(alias string) ([]string, error) {
+	links, err := netlink.LinkList()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, l := range links {
+		if l.Type() == "veth" && l.Attrs().Alias == alias {
+			out = append(out, l.Attrs().Name)
+		}
+	}
+	return out, nil
 }
 
 // ConfigureVeth completes CreateVeth: the container end gets s.MAC (if
