@@ -2,6 +2,7 @@ package bgp
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -203,4 +204,35 @@ func routeKey(r netlink.Route) string {
 
 func ipNet(p netip.Prefix) *net.IPNet {
 	return &net.IPNet{IP: net.IP(p.Addr().AsSlice()), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
+}
+
+// Watch calls kick whenever a bridge's device appears or changes (an
+// ovs-vswitchd restart recreates it without its routes, down), until ctx
+// ends: the routes come back at once, not at the next periodic sync.
+func (e *Exposer) Watch(ctx context.Context, kick func()) error {
+	names := map[string]bool{}
+	for _, br := range e.Bridges {
+		names[br] = true
+	}
+	ch, done := make(chan netlink.LinkUpdate, 64), make(chan struct{})
+	if err := netlink.LinkSubscribe(ch, done); err != nil {
+		return fmt.Errorf("bgp: watch the bridges' links: %w", err)
+	}
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case u, ok := <-ch:
+				if !ok {
+					return
+				}
+				if u.Link != nil && names[u.Link.Attrs().Name] {
+					kick()
+				}
+			}
+		}
+	}()
+	return nil
 }

@@ -1,6 +1,7 @@
 package bgp
 
 import (
+	"context"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -178,7 +180,50 @@ func TestIntegrationExposeRoutes(t *testing.T) {
 		if got := kernelRoutes(t); !slices.Equal(got, foreign) {
 			t.Errorf("after everything is withdrawn: %q, want only the foreign routes %q", got, foreign)
 		}
+		recreated(t, e, want, physnets)
 	})
+}
+
+// recreated: the bridge's device deleted and made again (an ovs-vswitchd
+// restart), Watch kicks and the next sync puts the routes back on the new
+// device, up.
+func recreated(t *testing.T, e *Exposer, want []Route, physnets map[string]string) {
+	if err := e.Sync(want, physnets, true); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	kicked := make(chan struct{}, 1)
+	if err := e.Watch(ctx, func() {
+		select {
+		case kicked <- struct{}{}:
+		default:
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	l, _ := netlink.LinkByName("qnbx")
+	if err := netlink.LinkDel(l); err != nil {
+		t.Fatal(err)
+	}
+	br := addLink(t, "qnbx", false)
+	select {
+	case <-kicked:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the bridge's device recreated, Watch did not kick")
+	}
+	if err := e.Sync(want, physnets, true); err != nil {
+		t.Fatal(err)
+	}
+	rs := must(Installed())
+	if len(rs) != len(want) {
+		t.Errorf("after the bridge's device was recreated: %d routes of proto 250, want %d", len(rs), len(want))
+	}
+	for _, kr := range rs {
+		if kr.LinkIndex != br.Attrs().Index {
+			t.Errorf("%s on link %d, want the new device's %d", kr.Dst, kr.LinkIndex, br.Attrs().Index)
+		}
+	}
 }
 
 func must[T any](v T, err error) T {

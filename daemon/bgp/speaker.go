@@ -83,6 +83,11 @@ func (s *Speaker) local() Local {
 // for the graceful restart time.
 func (s *Speaker) Run(ctx context.Context) error {
 	s.init()
+	if s.Expose != nil {
+		if err := s.Expose.Watch(ctx, s.Kick); err != nil {
+			s.Log.Warn("bgp: bridges not watched (their routes come back at the periodic sync)", "err", err)
+		}
+	}
 	for {
 		err := s.sync(ctx)
 		if err == nil {
