@@ -80,7 +80,8 @@ func (s *Speaker) local() Local {
 // our routes until our end-of-RIB, which follows the complete table), and then syncs on every kick and every Interval until ctx
 // ends. The server is not stopped at the end: a process that exits drops
 // the sessions without a notification, and the neighbours keep the routes
-// for the graceful restart time.
+// for the graceful restart time. The kernel routes of Expose stay as well
+// (the next start prunes the ones no longer announced).
 func (s *Speaker) Run(ctx context.Context) error {
 	s.init()
 	if s.Expose != nil {
