@@ -332,6 +332,9 @@ func newBGP(cfg config.Config, srv *server.Server, routers *rtstore.Manager, net
 	}
 	sp := &bgp.Speaker{Config: cfg.BGP, Chassis: cfg.Chassis.Name, Source: bgp.Stores{Routers: routers, Networks: nets, SB: sb},
 		Interval: 30 * time.Second, Log: log.With("component", "bgp")}
+	if cfg.BGP.ExposeRoutes {
+		sp.Expose = &bgp.Exposer{Bridges: cfg.Bridges(), Log: sp.Log}
+	}
 	sp.Follow(nb, sb)
 	srv.BGP = sp
 	return sp

@@ -37,6 +37,9 @@ type View struct {
 	PortChassis map[string]string
 	// Subnets are each network's subnets.
 	Subnets map[string][]netip.Prefix
+	// Physnets are the external networks' physical networks (for the
+	// kernel routes of expose_routes: physnet → bridge).
+	Physnets map[string]string
 }
 
 // Route is one announcement.
@@ -45,6 +48,13 @@ type Route struct {
 	NextHop netip.Addr
 	Kind    string
 	Reason  string
+	// Network is the external network the prefix is reached through (its
+	// physnet's bridge carries the kernel route of expose_routes).
+	Network string
+	// Via is, for a routed subnet, its router's gateway address of the
+	// same family (the kernel route's gateway: OVN answers ARP/ND for that
+	// address, not for the subnet's).
+	Via netip.Addr
 }
 
 // Local is the chassis the routes are computed for.
@@ -68,13 +78,13 @@ func Routes(v View, l Local) []Route {
 	active := map[string]*router.Gateway{} // router → its gateway, if active here
 	var out []Route
 	seen := map[netip.Prefix]bool{}
-	add := func(p netip.Prefix, kind, reason string) {
-		nh := l.nextHop(p)
-		if !nh.IsValid() || seen[p] {
+	add := func(r Route) {
+		r.NextHop = l.nextHop(r.Prefix)
+		if !r.NextHop.IsValid() || seen[r.Prefix] {
 			return
 		}
-		seen[p] = true
-		out = append(out, Route{Prefix: p, NextHop: nh, Kind: kind, Reason: reason})
+		seen[r.Prefix] = true
+		out = append(out, r)
 	}
 	for _, r := range v.Routers {
 		gw := r.Gateway
@@ -83,20 +93,21 @@ func Routes(v View, l Local) []Route {
 		}
 		active[r.Name] = gw
 		for _, a := range gw.Addrs {
-			add(host(a.Addr()), KindRouter, fmt.Sprintf("gateway address of router %s, active here", r.Name))
+			add(Route{Prefix: host(a.Addr()), Kind: KindRouter, Network: gw.Network, Reason: fmt.Sprintf("gateway address of router %s, active here", r.Name)})
 		}
 		if gw.SNAT {
 			continue
 		}
 		for _, n := range r.Networks {
 			for _, s := range v.Subnets[n] {
-				add(s.Masked(), KindSubnet, fmt.Sprintf("network %s routed (no SNAT) by router %s, gateway active here", n, r.Name))
+				add(Route{Prefix: s.Masked(), Kind: KindSubnet, Network: gw.Network, Via: gatewayAddr(gw, s.Addr().Is4()),
+					Reason: fmt.Sprintf("network %s routed (no SNAT) by router %s, gateway active here", n, r.Name)})
 			}
 		}
 	}
 	for _, f := range v.FIPs {
 		if reason := fipHere(f, v.PortChassis, active, l.Chassis); reason != "" {
-			add(host(f.Address), KindFIP, reason)
+			add(Route{Prefix: host(f.Address), Kind: KindFIP, Network: f.Network, Reason: reason})
 		}
 	}
 	slices.SortFunc(out, func(a, b Route) int {
@@ -132,6 +143,16 @@ func fipHere(f router.FloatingIP, ports map[string]string, active map[string]*ro
 		return fmt.Sprintf("floating IP %s (port forwards, listeners) on router %s's gateway, active here", f.Address, f.Router)
 	}
 	return ""
+}
+
+// gatewayAddr is gw's address of the family (invalid: none).
+func gatewayAddr(gw *router.Gateway, is4 bool) netip.Addr {
+	for _, a := range gw.Addrs {
+		if a.Addr().Unmap().Is4() == is4 {
+			return a.Addr().Unmap()
+		}
+	}
+	return netip.Addr{}
 }
 
 // host is a's host prefix (/32 or /128).

@@ -47,8 +47,11 @@ func (s Stores) View() (View, error) {
 	if err != nil {
 		return View{}, err
 	}
-	v := View{Routers: rs, FIPs: fs, PortChassis: map[string]string{}, Subnets: map[string][]netip.Prefix{}}
+	v := View{Routers: rs, FIPs: fs, PortChassis: map[string]string{}, Subnets: map[string][]netip.Prefix{}, Physnets: map[string]string{}}
 	for _, n := range ns {
+		if n.Physnet != "" {
+			v.Physnets[n.Name] = n.Physnet
+		}
 		for _, p := range []netip.Prefix{n.Subnet4, n.Subnet6} {
 			if p.IsValid() {
 				v.Subnets[n.Name] = append(v.Subnets[n.Name], p)

@@ -28,7 +28,11 @@ type Speaker struct {
 	Source   Source
 	Interval time.Duration // the periodic full sync (0: 30 s)
 	Log      *slog.Logger
+	// Expose installs the announced routes into the kernel (expose_routes;
+	// nil: off).
+	Expose *Exposer
 
+	pruned  bool // the first full sync of the kernel routes is done
 	kick    chan struct{}
 	once    sync.Once
 	mu      sync.Mutex
@@ -76,9 +80,15 @@ func (s *Speaker) local() Local {
 // our routes until our end-of-RIB, which follows the complete table), and then syncs on every kick and every Interval until ctx
 // ends. The server is not stopped at the end: a process that exits drops
 // the sessions without a notification, and the neighbours keep the routes
-// for the graceful restart time.
+// for the graceful restart time. The kernel routes of Expose stay as well
+// (the next start prunes the ones no longer announced).
 func (s *Speaker) Run(ctx context.Context) error {
 	s.init()
+	if s.Expose != nil {
+		if err := s.Expose.Watch(ctx, s.Kick); err != nil {
+			s.Log.Warn("bgp: bridges not watched (their routes come back at the periodic sync)", "err", err)
+		}
+	}
 	for {
 		err := s.sync(ctx)
 		if err == nil {
@@ -124,6 +134,11 @@ func (s *Speaker) Start(ctx context.Context) error {
 	g := &gapi.Global{Asn: c.ASN, RouterId: c.RouterID, ListenPort: int32(c.ListenPort)}
 	if c.ListenAddress != "" {
 		g.ListenAddresses = []string{c.ListenAddress}
+	}
+	if s.Expose != nil {
+		if err := s.Expose.Forwarding(c.HasFamily("ipv6")); err != nil {
+			return err
+		}
 	}
 	if err := s.server().StartBgp(ctx, &gapi.StartBgpRequest{Global: g}); err != nil {
 		return fmt.Errorf("bgp: start: %w", err)
@@ -203,6 +218,7 @@ func (s *Speaker) sync(ctx context.Context) error {
 		cur[p] = r.Route
 	}
 	add, withdraw := Diff(cur, want)
+	s.expose(want, v.Physnets, false) // before announcing: traffic may follow at once
 	for _, p := range withdraw {
 		if err := s.server().DeletePath(ctx, &gapi.DeletePathRequest{TableType: gapi.TableType_GLOBAL, Uuid: s.routes[p].uuid}); err != nil {
 			return fmt.Errorf("bgp: withdraw %s: %w", p, err)
@@ -223,7 +239,23 @@ func (s *Speaker) sync(ctx context.Context) error {
 		a.Route = r
 		s.routes[r.Prefix] = a
 	}
+	if len(withdraw) > 0 || !s.pruned { // after withdrawing; at start, the stale ones
+		s.pruned = s.expose(want, v.Physnets, true)
+	}
 	return nil
+}
+
+// expose syncs the kernel routes (expose_routes), logging a failure (it
+// is retried on the next sync); false on one.
+func (s *Speaker) expose(want []Route, physnets map[string]string, prune bool) bool {
+	if s.Expose == nil {
+		return true
+	}
+	if err := s.Expose.Sync(want, physnets, prune); err != nil {
+		s.Log.Warn("bgp: kernel routes (expose_routes)", "err", err)
+		return false
+	}
+	return true
 }
 
 // path is a route as a GoBGP path: origin IGP, our next hop.

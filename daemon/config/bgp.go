@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 )
 
 // BGP is the opt-in BGP speaker (daemon/bgp): it announces the floating
@@ -27,6 +28,11 @@ type BGP struct {
 	// GracefulRestartTime is how long (seconds) a neighbour keeps this
 	// speaker's routes across a restart (0: 120).
 	GracefulRestartTime int `toml:"graceful_restart_time"`
+	// ExposeRoutes: install a kernel route (proto qn-bgp, 250) for each
+	// announced prefix onto its physnet's bridge (chassis.bridge_mappings),
+	// bring the bridge up and turn on forwarding, so that what the ToR
+	// sends to next_hop reaches OVN (daemon/bgp Exposer).
+	ExposeRoutes bool `toml:"expose_routes"`
 }
 
 // BGPNeighbor is a peer (a top-of-rack router).
@@ -85,6 +91,9 @@ func (c *Config) validateBGP() error {
 	if b.GracefulRestartTime < 1 || b.GracefulRestartTime > 4095 {
 		return fmt.Errorf("bgp.graceful_restart_time: %d is not 1-4095 seconds", b.GracefulRestartTime)
 	}
+	if b.ExposeRoutes && len(c.Chassis.BridgeMappings) == 0 {
+		return fmt.Errorf("bgp.expose_routes: needs chassis.bridge_mappings (the physnet's bridge carries the routes)")
+	}
 	if len(b.Neighbor) == 0 {
 		return fmt.Errorf("bgp.neighbors: at least one neighbour is required")
 	}
@@ -106,6 +115,17 @@ func (c *Config) validateBGP() error {
 		}
 	}
 	return nil
+}
+
+// Bridges are chassis.bridge_mappings as physnet → bridge.
+func (c Config) Bridges() map[string]string {
+	m := map[string]string{}
+	for _, bm := range c.Chassis.BridgeMappings {
+		if phys, br, ok := strings.Cut(bm, ":"); ok {
+			m[phys] = br
+		}
+	}
+	return m
 }
 
 // validNextHops: next_hop (IPv4) is required for ipv4, next_hop6 for ipv6.

@@ -58,11 +58,29 @@ func TestBGPRefusals(t *testing.T) {
 		{goodBGP + "families = [\"ipv6\"]\n", "bgp.next_hop6"},
 		{strings.Replace(goodBGP, `neighbors = [{ address = "192.0.2.1", asn = 65000 }]`, `neighbors = []`, 1), "bgp.neighbors"},
 		{strings.Replace(goodBGP, `{ address = "192.0.2.1", asn = 65000 }`, `{ address = "192.0.2.1", asn = 65000 }, { address = "192.0.2.1", asn = 65000 }`, 1), "bgp.neighbors[1].address"},
+		{goodBGP + "expose_routes = true\n", "bgp.expose_routes"}, // no chassis.bridge_mappings
 	} {
 		c := Defaults()
 		err := Parse(tc.text, &c)
 		if err == nil || !strings.HasPrefix(err.Error(), tc.key+":") {
 			t.Errorf("want an error naming %s, got %v\n%s", tc.key, err, tc.text)
 		}
+	}
+}
+
+// TestBGPExposeRoutes: expose_routes is off by default; on, with the
+// chassis' bridge mappings, which Bridges gives as physnet → bridge.
+func TestBGPExposeRoutes(t *testing.T) {
+	c := Defaults()
+	if err := Parse(goodBGP, &c); err != nil || c.BGP.ExposeRoutes {
+		t.Fatalf("default: expose_routes %v, %v", c.BGP.ExposeRoutes, err)
+	}
+	c = Defaults()
+	text := "[chassis]\nbridge_mappings = [\"physnet1:br-ex\", \"physnet2:br-p2\"]\n" + goodBGP + "expose_routes = true\n"
+	if err := Parse(text, &c); err != nil {
+		t.Fatal(err)
+	}
+	if b := c.Bridges(); !c.BGP.ExposeRoutes || len(b) != 2 || b["physnet1"] != "br-ex" || b["physnet2"] != "br-p2" {
+		t.Errorf("expose_routes %v, bridges %v", c.BGP.ExposeRoutes, b)
 	}
 }

@@ -441,6 +441,11 @@ resolver = true
 # next_hop6 = "2001:db8::11"  # for the ipv6 family
 # families = ["ipv4"]
 # graceful_restart_time = 120
+# Install a kernel route (proto 250, qn-bgp) for each announced prefix onto
+# its physnet's bridge (bridge_mappings), bring the bridge up and set
+# ip_forward (and rp_filter loose on the bridge): what the ToR sends to
+# next_hop then reaches OVN. Stale ones go at start; kept at stop.
+# expose_routes = false
 # neighbors = [{ address = "192.0.2.1", asn = 65000, password = "" }]
 
 [libvirt]

@@ -11,7 +11,9 @@
 // port: a veth bgp0 in the host's namespace (192.0.2.21, .22, .23) whose
 // peer is a port of the outside's br-out. That is the speaker's next_hop
 // and the address FRR peers with; 2001:db8:ff::21-23 are its next_hop6
-// (IPv6 unicast over the same session).
+// (IPv6 unicast over the same session). The daemons run with
+// expose_routes: they route what they announce onto br-ex (proto 250) and
+// turn forwarding on; the test does nothing of that on the chassis.
 package bgp_test
 
 import (
@@ -86,7 +88,7 @@ func up(e *harness.Env) error {
 		c := nh.DaemonConfig(h)
 		c.Dir = filepath.Join(nh.Dir, h)
 		c.Extra = fmt.Sprintf("\n[bgp]\nasn = %d\nrouter_id = %q\nnext_hop = %q\nnext_hop6 = %q\nlisten_port = %d\n"+
-			"families = [\"ipv4\", \"ipv6\"]\nneighbors = [{ address = %q, asn = %d }]\n", nodeASN, addrs[h], addrs[h], addrs6[h], bgpPort, outside, torASN)
+			"families = [\"ipv4\", \"ipv6\"]\nexpose_routes = true\nneighbors = [{ address = %q, asn = %d }]\n", nodeASN, addrs[h], addrs[h], addrs6[h], bgpPort, outside, torASN)
 		d, err := harness.StartDaemon(c)
 		if d != nil {
 			daemons[h] = d

@@ -72,8 +72,9 @@ func (v *vm) migrateErr(to string) (time.Duration, error) {
 
 // TestNextHopFollowsMigration: a VM's (distributed) floating IP is
 // announced with host a's next hop; after `virsh migrate` to host b, FRR's
-// only path to its /32 goes via b's, and the host behind the ToR reaches
-// the floating IP through b.
+// only path to its /32 goes via b's, the kernel route onto br-ex
+// (expose_routes) moved from a's daemon to b's, and the host behind the ToR
+// reaches the floating IP through b.
 func TestNextHopFollowsMigration(t *testing.T) {
 	env.Require(t)
 	setup(t, "bgpr7", "bgpmig", "10.232.7.0/24")
@@ -87,9 +88,7 @@ func TestNextHopFollowsMigration(t *testing.T) {
 		t.Skipf("floating IP %s is not distributed", addr)
 	}
 	announced(t, addr+"/32", addrs["a"])
-	for _, h := range nh.Names() {
-		forwardIntoOVN(t, h)
-	}
+	exposedOnlyOn(t, addr, "a")
 	harness.Within10s(t, "before the migration the host behind the ToR pings "+addr, func() error { return fromBehind(addr, 1) })
 
 	took := v.migrate(t, "b")
@@ -101,9 +100,13 @@ func TestNextHopFollowsMigration(t *testing.T) {
 	}) {
 		t.Fatalf("after the migration the outside's kernel routes %s: %q, want via %s", addr, kernelRoute(t, addr), addrs["b"])
 	}
-	before := forwarded(t, "b")
+	exposedOnlyOn(t, addr, "b") // a's daemon removed its route, b's added one
+	before, brexTX := forwarded(t, "b"), txPackets(t, "b", "br-ex")
 	harness.Within10s(t, "after the migration the host behind the ToR pings "+addr, func() error { return fromBehind(addr, 3) })
 	if n := forwarded(t, "b") - before; n < 3 {
 		t.Errorf("after the migration host b forwarded %d datagrams to the floating IP, want at least 3", n)
+	}
+	if n := txPackets(t, "b", "br-ex") - brexTX; n < 3 {
+		t.Errorf("after the migration host b sent %d packets on br-ex, want at least 3: its daemon's route missing?", n)
 	}
 }

@@ -57,31 +57,48 @@ func behindHost(e *harness.Env) error {
 	return nil
 }
 
-// fipRange are prefixes covering the external network's floating IP range
-// (fipFirst-fipLast: 192.0.2.100-199).
-var fipRange = []string{"192.0.2.96/27", "192.0.2.128/26", "192.0.2.192/29"}
-
-// forwardIntoOVN configures host h like a hypervisor whose BGP next hop
-// (bgp0, the NIC facing the ToR) is not on the provider bridge: it
-// forwards IPv4, and routes the floating IP range into br-ex, the
-// physnet's bridge, where the kernel ARPs for the floating IP and OVN
-// (the chassis where it lives) answers. Idempotent (a failover test
-// restarts a chassis' ovs-vswitchd, which recreates br-ex's device).
-func forwardIntoOVN(t testing.TB, h string) {
+// exposedRoute is host h's kernel route to addr/32 installed by its
+// daemon (expose_routes: proto 250, onto br-ex), as `ip route show`'s line
+// ("" : none). The daemon does all of the chassis' side: forwarding on,
+// br-ex up, the /32 onto it; the test configures nothing there but the
+// bgp0 cable (main_test.go), which is the host's own NIC.
+func exposedRoute(t testing.TB, h, addr string) string {
 	t.Helper()
-	ns := nh.Var("QN_NETNS_", h)
-	cmds := [][]string{
-		{"ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.bgp0.rp_filter=0"},
-		{"ip", "-n", ns, "link", "set", "br-ex", "up"},
+	out, err := exec.Command("ip", "-n", nh.Var("QN_NETNS_", h), "route", "show", addr+"/32", "proto", "250").CombinedOutput()
+	if err != nil {
+		t.Fatalf("host %s: ip route show %s/32 proto 250: %v %s", h, addr, err, out)
 	}
-	for _, p := range fipRange {
-		cmds = append(cmds, []string{"ip", "-n", ns, "route", "replace", p, "dev", "br-ex"})
-	}
-	for _, args := range cmds {
-		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
-			t.Fatalf("host %s: %s: %v: %s", h, strings.Join(args, " "), err, out)
+	return strings.TrimSpace(string(out))
+}
+
+// exposedOnlyOn waits until the daemon of host want (and of no other host)
+// routes addr onto br-ex ("" : on none).
+func exposedOnlyOn(t testing.TB, addr, want string) {
+	t.Helper()
+	got := map[string]string{}
+	if !ovsdbtest.Until(context.Background(), 10*time.Second, func() bool {
+		ok := true
+		for _, h := range nh.Names() {
+			got[h] = exposedRoute(t, h, addr)
+			if (h == want) != strings.Contains(got[h], "dev br-ex") {
+				ok = false
+			}
 		}
+		return ok
+	}) {
+		t.Fatalf("kernel routes (proto 250) to %s by host: %q; want one onto br-ex on host %q alone", addr, got, want)
 	}
+}
+
+// txPackets is how many packets host h's kernel sent on dev.
+func txPackets(t testing.TB, h, dev string) int64 {
+	t.Helper()
+	out, err := exec.Command("ip", "netns", "exec", nh.Var("QN_NETNS_", h), "cat", "/sys/class/net/"+dev+"/statistics/tx_packets").Output()
+	if err != nil {
+		t.Fatalf("host %s: tx_packets of %s: %v", h, dev, err)
+	}
+	v, _ := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64)
+	return v
 }
 
 // forwarded is how many IPv4 datagrams host h's kernel has forwarded
@@ -137,17 +154,15 @@ func fromBehind(addr string, count int) error {
 // TestReachThroughNextHop: a host behind FRR, whose only way to the
 // external network is what FRR learnt by BGP, reaches a container's
 // floating IP (ping and TCP) through the announced next hop: zebra
-// installed the /32 via that chassis' address, and that chassis' kernel
-// (and no other) forwarded the packets into OVN. After the disassociation
+// installed the /32 via that chassis' address, that chassis' daemon
+// (expose_routes) routed it onto br-ex, and that chassis' kernel (and no
+// other) forwarded the packets into OVN through br-ex. After the disassociation
 // the route is gone and so is the floating IP.
 func TestReachThroughNextHop(t *testing.T) {
 	env.Require(t)
 	setup(t, "bgpr4", "bgppath", "10.232.4.0/24")
 	c := newContainer(t, "b", "path-b", "bgppath")
 	harness.ServeTCPAnswer(t, c.NS, tcpPort, "QNBGP "+c.IP+"\n")
-	for _, h := range nh.Names() {
-		forwardIntoOVN(t, h)
-	}
 	addr := newFIP(t)
 	qn(t, "fip", "associate", addr, c.Port)
 	later(t, "fip", "disassociate", addr)
@@ -166,11 +181,14 @@ func TestReachThroughNextHop(t *testing.T) {
 		t.Fatalf("zebra did not install %s/32 %s into the outside's kernel table: %q", addr, want, route)
 	}
 	t.Logf("the outside's kernel route: %s", route)
+	exposedOnlyOn(t, addr, "b")
+	t.Logf("host b's kernel route (its daemon's): %s", exposedRoute(t, "b", addr))
 
 	before := map[string]int64{}
 	for _, h := range nh.Names() {
 		before[h] = forwarded(t, h)
 	}
+	brexTX := txPackets(t, "b", "br-ex")
 	took := harness.Within10s(t, "the host behind the ToR pings "+addr, func() error { return fromBehind(addr, 1) })
 	if err := fromBehind(addr, 5); err != nil {
 		t.Fatal(err)
@@ -189,10 +207,16 @@ func TestReachThroughNextHop(t *testing.T) {
 			t.Errorf("host %s, not the next hop, forwarded %d datagrams", h, n)
 		}
 	}
+	// Through the daemon's route onto br-ex, not back out of bgp0 (which
+	// would reach OVN through the outside's bridge too).
+	if n := txPackets(t, "b", "br-ex") - brexTX; n < 6 {
+		t.Errorf("host b sent %d packets on br-ex, want the forwarded pings' and TCP segments (at least 6): its daemon's route missing?", n)
+	}
 	t.Logf("the host behind the ToR reached %s via %s (first answer after %v) and got %q over TCP", addr, addrs["b"], took.Round(time.Millisecond), line)
 
 	qn(t, "fip", "disassociate", addr)
 	withdrawn(t, addr+"/32")
+	exposedOnlyOn(t, addr, "")
 	if !ovsdbtest.Until(context.Background(), 10*time.Second, func() bool { return kernelRoute(t, addr) == "" }) {
 		t.Fatalf("after the withdrawal the outside still routes %s: %s", addr, kernelRoute(t, addr))
 	}
