@@ -6,37 +6,15 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
-)
 
-// inFreshNetns runs f on a locked thread in a new network namespace (its
-// netlink calls and /proc/sys/net see only that namespace).
-func inFreshNetns(t *testing.T, f func()) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (network namespaces)")
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		runtime.LockOSThread() // never unlocked: the thread dies with its namespace
-		ns, err := netns.New()
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer ns.Close()
-		f()
-	}()
-	<-done
-}
+	"github.com/quantumnet/quantumnet/pkg/netnstest"
+)
 
 // kernelRoutes are the namespace's IPv4 and IPv6 main-table routes as
 // "PREFIX proto N [via GW]" (link-local and kernel ones left out).
@@ -108,7 +86,7 @@ func addRoute(t *testing.T, dst string, l netlink.Link, proto netlink.RouteProto
 // bridge or elsewhere. A network without a mapped bridge is an error that
 // names it, the other routes installed anyway.
 func TestIntegrationExposeRoutes(t *testing.T) {
-	inFreshNetns(t, func() {
+	netnstest.InFresh(t, func() {
 		br := addLink(t, "qnbx", false)
 		other := addLink(t, "fgn0", true)
 		e := &Exposer{Bridges: map[string]string{"physnet1": "qnbx"}, Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}

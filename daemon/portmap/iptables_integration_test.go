@@ -2,47 +2,13 @@ package portmap
 
 import (
 	"net/netip"
-	"os"
 	"os/exec"
-	"runtime"
 	"strings"
 	"testing"
 
-	"github.com/vishvananda/netns"
-
+	"github.com/quantumnet/quantumnet/pkg/netnstest"
 	"github.com/quantumnet/quantumnet/pkg/ovn"
 )
-
-// inFreshNetns runs f on a locked thread in a new network namespace (so
-// the iptables processes it starts see only that namespace's rules).
-func inFreshNetns(t *testing.T, f func()) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (network namespaces, iptables)")
-	}
-	if _, err := exec.LookPath("ip6tables"); err != nil {
-		t.Skip("iptables is not installed")
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		runtime.LockOSThread() // never unlocked: the thread dies with its namespace
-		orig, err := netns.Get()
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer orig.Close()
-		ns, err := netns.New()
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer ns.Close()
-		f()
-	}()
-	<-done
-}
 
 func save(t *testing.T, cmd string) string {
 	out, err := exec.Command(cmd + "-save").CombinedOutput()
@@ -53,7 +19,10 @@ func save(t *testing.T, cmd string) string {
 }
 
 func TestIntegrationSyncRules(t *testing.T) {
-	inFreshNetns(t, func() {
+	if _, err := exec.LookPath("ip6tables"); err != nil {
+		t.Skip("iptables is not installed")
+	}
+	netnstest.InFresh(t, func() {
 		e := Entry{Port: "qn-c-a", Addrs: []netip.Addr{netip.MustParseAddr("10.250.0.5"), netip.MustParseAddr("fd00::5")},
 			Mappings: []ovn.PortMapping{{Protocol: "tcp", HostPort: 8080, ContainerPort: 80}, {Protocol: "udp", HostPort: 8080, ContainerPort: 80}}}
 		for _, f := range []Family{V4, V6} {
