@@ -84,31 +84,20 @@ func up(e *harness.Env) error {
 	if err := behindHost(e); err != nil {
 		return err
 	}
-	for _, h := range nh.Names() {
-		c := nh.DaemonConfig(h)
-		c.Dir = filepath.Join(nh.Dir, h)
+	ds, err := nh.StartDaemons(nil, 30*time.Second, func(h string, c *harness.DaemonConfig) {
 		c.Extra = fmt.Sprintf("\n[bgp]\nasn = %d\nrouter_id = %q\nnext_hop = %q\nnext_hop6 = %q\nlisten_port = %d\n"+
 			"families = [\"ipv4\", \"ipv6\"]\nexpose_routes = true\nneighbors = [{ address = %q, asn = %d }]\n", nodeASN, addrs[h], addrs[h], addrs6[h], bgpPort, outside, torASN)
-		d, err := harness.StartDaemon(c)
-		if d != nil {
-			daemons[h] = d
-			e.Cleanup(func() {
-				d.Stop()
-				if os.Getenv("QN_SHOW_LOGS") == "1" {
-					fmt.Printf("%s log (tail):\n%s\n", d.Name, harness.TailFile(d.LogPath, 60))
-				}
-			})
-		}
-		if err != nil {
-			return fmt.Errorf("quantumnetd on host %s: %w", h, err)
-		}
+	})
+	for h, d := range ds {
+		daemons[h] = d
+		e.Cleanup(func() {
+			d.Stop()
+			if os.Getenv("QN_SHOW_LOGS") == "1" {
+				fmt.Printf("%s log (tail):\n%s\n", d.Name, harness.TailFile(d.LogPath, 60))
+			}
+		})
 	}
-	for _, h := range nh.Names() {
-		if err := daemons[h].WaitReady(30 * time.Second); err != nil {
-			return fmt.Errorf("host %s: %w", h, err)
-		}
-	}
-	return nil
+	return err
 }
 
 // cable gives host h the address addr on the outside's bridge (a veth;

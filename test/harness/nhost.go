@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 )
 
 // NHost is scripts/nhost.sh: hosts a, b, c, ... (network namespaces with
@@ -149,4 +150,35 @@ func hostDaemonConfig(e *Env, dir string, vars map[string]string, h, script stri
 		c.Socket, c.Libvirt, c.NoLibvirt = c.ClientSocket, "", true
 	}
 	return c
+}
+
+// StartDaemons starts one quantumnetd per host of hosts (nil: every
+// host), each from DaemonConfig with its own directory under Dir, changed
+// by edit if not nil, and waits up to ready for each to be ready. The
+// daemons started are returned also on error, for the caller to stop.
+func (nh *NHost) StartDaemons(hosts []string, ready time.Duration, edit func(h string, c *DaemonConfig)) (map[string]*Daemon, error) {
+	if hosts == nil {
+		hosts = nh.Names()
+	}
+	ds := map[string]*Daemon{}
+	for _, h := range hosts {
+		c := nh.DaemonConfig(h)
+		c.Dir = filepath.Join(nh.Dir, h)
+		if edit != nil {
+			edit(h, &c)
+		}
+		d, err := StartDaemon(c)
+		if d != nil {
+			ds[h] = d
+		}
+		if err != nil {
+			return ds, fmt.Errorf("quantumnetd on host %s: %w", h, err)
+		}
+	}
+	for _, h := range hosts {
+		if err := ds[h].WaitReady(ready); err != nil {
+			return ds, fmt.Errorf("host %s: %w", h, err)
+		}
+	}
+	return ds, nil
 }

@@ -54,29 +54,17 @@ func up(e *harness.Env) error {
 	if err := nh.Up(e); err != nil {
 		return err
 	}
-	for _, h := range nh.Names() {
-		c := nh.DaemonConfig(h)
-		c.Dir = filepath.Join(nh.Dir, h)
-		d, err := harness.StartDaemon(c)
-		if d != nil {
-			daemons[h] = d
-			e.Cleanup(func() {
-				d.Stop()
-				if os.Getenv("QN_SHOW_LOGS") == "1" {
-					fmt.Printf("%s log (tail):\n%s\n", d.Name, harness.TailFile(d.LogPath, 40))
-				}
-			})
-		}
-		if err != nil {
-			return fmt.Errorf("quantumnetd on host %s: %w", h, err)
-		}
+	ds, err := nh.StartDaemons(nil, 30*time.Second, nil)
+	for h, d := range ds {
+		daemons[h] = d
+		e.Cleanup(func() {
+			d.Stop()
+			if os.Getenv("QN_SHOW_LOGS") == "1" {
+				fmt.Printf("%s log (tail):\n%s\n", d.Name, harness.TailFile(d.LogPath, 40))
+			}
+		})
 	}
-	for _, h := range nh.Names() {
-		if err := daemons[h].WaitReady(30 * time.Second); err != nil {
-			return fmt.Errorf("host %s: %w", h, err)
-		}
-	}
-	return nil
+	return err
 }
 
 var (

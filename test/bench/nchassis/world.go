@@ -55,23 +55,10 @@ func (w *world) up() error {
 			}
 		}
 	}
-	w.daemons = map[string]*harness.Daemon{}
-	for _, h := range w.hosts {
-		c := w.nh.DaemonConfig(h)
-		c.Dir = filepath.Join(w.nh.Dir, h)
-		c.LogLevel = "info"
-		d, err := harness.StartDaemon(c)
-		if d != nil {
-			w.daemons[h] = d
-		}
-		if err != nil {
-			return fmt.Errorf("quantumnetd on host %s: %w", h, err)
-		}
-	}
-	for _, h := range w.hosts {
-		if err := w.daemons[h].WaitReady(60 * time.Second); err != nil {
-			return fmt.Errorf("host %s: %w", h, err)
-		}
+	var err error
+	w.daemons, err = w.nh.StartDaemons(w.hosts, 60*time.Second, func(_ string, c *harness.DaemonConfig) { c.LogLevel = "info" })
+	if err != nil {
+		return err
 	}
 	return w.createNetwork(mainNet, mainSubnet)
 }

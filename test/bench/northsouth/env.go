@@ -42,24 +42,9 @@ func (b *bench) up() error {
 		b.noRouter = "qnetctl has no router commands yet"
 		return nil
 	}
-	b.daemons = map[string]*harness.Daemon{}
-	for _, h := range b.nh.Names() {
-		c := b.nh.DaemonConfig(h)
-		c.Dir = filepath.Join(b.nh.Dir, h)
-		d, err := harness.StartDaemon(c)
-		if d != nil {
-			b.daemons[h] = d
-		}
-		if err != nil {
-			return fmt.Errorf("quantumnetd on host %s: %w", h, err)
-		}
-	}
-	for h, d := range b.daemons {
-		if err := d.WaitReady(30 * time.Second); err != nil {
-			return fmt.Errorf("host %s: %w", h, err)
-		}
-	}
-	return nil
+	var err error
+	b.daemons, err = b.nh.StartDaemons(nil, 30*time.Second, nil)
+	return err
 }
 
 // close stops the daemons and takes everything down.
