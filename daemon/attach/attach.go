@@ -316,7 +316,7 @@ func (m *Manager) attach(ctx context.Context, r Request, want nbstore.Want, spec
 		undo.push(release)
 	}
 	vspec := hostnet.VethSpec{HostName: host, ContName: r.Ifname, Netns: r.Netns, MTU: spec.MTU,
-		TxCsumOff: m.DatapathType() == "netdev", DefaultRoute: r.DefaultRoute, Alias: m.vethAlias()}
+		TxCsumOff: m.DatapathType() == "netdev", DefaultRoute: r.DefaultRoute, Group: m.vethGroup()}
 	claim, ph, err := m.portAndVeth(ctx, m.portOf(r, name, host), want, vspec, undo, cleanup)
 	if err != nil {
 		return nil, err

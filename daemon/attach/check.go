@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"net/netip"
 	"os"
 	"strings"
@@ -227,16 +228,18 @@ func (m *Manager) Reconcile(ctx context.Context) error {
 	return nil
 }
 
-// vethAlias marks the host end of this chassis' container veths: the
-// chassis and its OVS database's root row (two daemons on one host, as in
-// tests, never sweep each other's). "" (no mark, no sweep) while OVS is
-// unknown.
-func (m *Manager) vethAlias() string {
+// vethGroup is the link group marking the host end of this chassis'
+// container veths: a hash of the chassis and its OVS database's root row
+// (two daemons on one host, as in tests, never sweep each other's). 0 (no
+// mark, no sweep) while OVS is unknown.
+func (m *Manager) vethGroup() uint32 {
 	root, err := m.OVS.Root()
 	if err != nil || root.UUID == "" {
-		return ""
+		return 0
 	}
-	return "quantumnet:" + m.Chassis + ":" + root.UUID
+	h := fnv.New32a()
+	h.Write([]byte("quantumnet:" + m.Chassis + ":" + root.UUID))
+	return max(h.Sum32(), 1)
 }
 
 // sweepVeths removes this chassis' container veths that neither an OVS
@@ -244,11 +247,11 @@ func (m *Manager) vethAlias() string {
 // its logical port is written, so a crash then leaves a pair no record
 // knows. It runs at start, before any ADD.
 func (m *Manager) sweepVeths(ports []vswitchd.Port, lsps []ovn.Port) error {
-	alias := m.vethAlias()
-	if alias == "" {
+	group := m.vethGroup()
+	if group == 0 {
 		return nil
 	}
-	names, err := hostnet.HostVethsAliased(alias)
+	names, err := hostnet.HostVethsInGroup(group)
 	if err != nil {
 		return err
 	}

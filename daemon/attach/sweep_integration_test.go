@@ -27,16 +27,19 @@ func TestIntegrationReconcileSweepsCrashedVeths(t *testing.T) {
 	m := reconcileManager(t, nb, oc)
 	ns := netns(t, "qnsweep")
 	mine, theirs, plain := HostIfname("ch1", "crashed", "eth0"), HostIfname("ch1", "other", "eth0"), HostIfname("ch1", "plain", "eth0")
-	for _, v := range []struct{ host, cont, alias string }{
-		{mine, "eth0", m.vethAlias()}, {theirs, "eth1", "quantumnet:ch1:another-ovs"}, {plain, "eth2", ""},
+	for _, v := range []struct {
+		host, cont string
+		group      uint32
+	}{
+		{mine, "eth0", m.vethGroup()}, {theirs, "eth1", m.vethGroup() + 1}, {plain, "eth2", 0},
 	} {
 		t.Cleanup(func() { hostnet.DeleteHostVeth(v.host) }) //nolint:errcheck
-		if _, err := hostnet.CreateVeth(hostnet.VethSpec{HostName: v.host, ContName: v.cont, Netns: ns, MTU: 1400, Alias: v.alias}); err != nil {
+		if _, err := hostnet.CreateVeth(hostnet.VethSpec{HostName: v.host, ContName: v.cont, Netns: ns, MTU: 1400, Group: v.group}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if m.vethAlias() == "" {
-		t.Fatal("no alias: the OVS root row is unknown")
+	if m.vethGroup() == 0 {
+		t.Fatal("no mark: the OVS root row is unknown")
 	}
 	if err := m.Reconcile(ctx); err != nil {
 		t.Fatal(err)

@@ -15,7 +15,6 @@ import (
 	"slices"
 	"unsafe"
 
-	"github.com/containernetworking/plugins/pkg/ip"
 	"github.com/containernetworking/plugins/pkg/ns"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -36,10 +35,11 @@ type VethSpec struct {
 	// default route of it yet (the first interface of a multi-NIC
 	// container gets it, the others do not).
 	DefaultRoute *bool
-	// Alias, if set, is the host end's alias (IFLA_IFALIAS): it marks the
+	// Group, if not 0, is the host end's link group (IFLA_GROUP, set in
+	// the request that creates the pair, unlike an alias): it marks the
 	// pair as its creator's while no record names it yet, so that a sweep
-	// after a crash (HostVethsAliased) finds it.
-	Alias string
+	// after a crash (HostVethsInGroup) finds it.
+	Group uint32
 }
 
 // VethInfo is what SetupVeth created.
@@ -72,47 +72,40 @@ func CreateVeth(s VethSpec) (VethInfo, error) {
 		return info, fmt.Errorf("netns %s: %w", s.Netns, err)
 	}
 	defer netns.Close()
-	hostNS, err := ns.GetCurrentNS()
-	if err != nil {
-		return info, err
-	}
-	defer hostNS.Close()
 	// A stale host end from a crash would make creation fail: remove it.
 	if l, err := netlink.LinkByName(s.HostName); err == nil {
 		_ = netlink.LinkDel(l)
-	}
-	mac := ""
-	if s.MAC != nil {
-		mac = s.MAC.String()
 	}
 	err = netns.Do(func(ns.NetNS) error {
 		if _, err := netlink.LinkByName(s.ContName); err == nil {
 			return fmt.Errorf("ifname %q: an interface of that name already exists in netns %s", s.ContName, s.Netns)
 		}
-		hostIf, contIf, err := ip.SetupVethWithName(s.ContName, s.HostName, s.MTU, mac, hostNS)
-		if err != nil {
-			return fmt.Errorf("create veth %s/%s: %w", s.HostName, s.ContName, err)
-		}
-		info.HostIndex, info.ContIndex, info.ContMAC = hostIf.Index, contIf.Index, contIf.HardwareAddr
-		if s.TxCsumOff {
-			if err := SetTxChecksum(s.ContName, false); err != nil {
-				return err
-			}
-		}
-		// OVN port security makes addresses unique: no duplicate address
-		// detection, whose second of a "tentative" link-local address would
-		// hold up DHCPv6 and router solicitations.
-		_ = os.WriteFile("/proc/sys/net/ipv6/conf/"+s.ContName+"/accept_dad", []byte("0"), 0o644)
 		return nil
 	})
+	if err == nil {
+		info.HostIndex, err = addPair(s, netns)
+	}
+	if err == nil {
+		err = netns.Do(func(ns.NetNS) error {
+			l, err := netlink.LinkByName(s.ContName)
+			if err != nil {
+				return err
+			}
+			info.ContIndex, info.ContMAC = l.Attrs().Index, l.Attrs().HardwareAddr
+			if s.TxCsumOff {
+				if err := SetTxChecksum(s.ContName, false); err != nil {
+					return err
+				}
+			}
+			// OVN port security makes addresses unique: no duplicate address
+			// detection, whose second of a "tentative" link-local address would
+			// hold up DHCPv6 and router solicitations.
+			_ = os.WriteFile("/proc/sys/net/ipv6/conf/"+s.ContName+"/accept_dad", []byte("0"), 0o644)
+			return nil
+		})
+	}
 	if err == nil && s.TxCsumOff {
 		err = SetTxChecksum(s.HostName, false)
-	}
-	if err == nil && s.Alias != "" {
-		var l netlink.Link
-		if l, err = netlink.LinkByName(s.HostName); err == nil {
-			err = netlink.LinkSetAlias(l, s.Alias)
-		}
 	}
 	if err != nil {
 		_ = DeleteHostVeth(s.HostName)
@@ -121,16 +114,40 @@ func CreateVeth(s VethSpec) (VethInfo, error) {
 	return info, nil
 }
 
-// HostVethsAliased returns the names of the host's veth ends whose alias
-// is alias (VethSpec.Alias).
-func HostVethsAliased(alias string) ([]string, error) {
+// addPair creates the pair from the host's side in one netlink request:
+// the host end (in s.Group, so that no crash can leave it unmarked, and
+// up) and its peer, named s.ContName, in the container's namespace (with
+// s.MAC if set). It returns the host end's index.
+func addPair(s VethSpec, netns ns.NetNS) (int, error) {
+	attrs := netlink.NewLinkAttrs()
+	attrs.Name, attrs.MTU, attrs.Group = s.HostName, s.MTU, s.Group
+	veth := &netlink.Veth{LinkAttrs: attrs, PeerName: s.ContName, PeerNamespace: netlink.NsFd(int(netns.Fd())),
+		PeerHardwareAddr: s.MAC}
+	if err := netlink.LinkAdd(veth); err != nil {
+		return 0, fmt.Errorf("create veth %s/%s: %w", s.HostName, s.ContName, err)
+	}
+	host, err := netlink.LinkByName(s.HostName)
+	if err == nil {
+		err = netlink.LinkSetUp(host)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("veth %s: %w", s.HostName, err)
+	}
+	// The host end carries no addresses: no router advertisements either.
+	_ = os.WriteFile("/proc/sys/net/ipv6/conf/"+s.HostName+"/accept_ra", []byte("0"), 0o644)
+	return host.Attrs().Index, nil
+}
+
+// HostVethsInGroup returns the names of the host's veth ends in link
+// group group (VethSpec.Group).
+func HostVethsInGroup(group uint32) ([]string, error) {
 	links, err := netlink.LinkList()
 	if err != nil {
 		return nil, err
 	}
 	var out []string
 	for _, l := range links {
-		if l.Type() == "veth" && l.Attrs().Alias == alias {
+		if l.Type() == "veth" && l.Attrs().Group == group {
 			out = append(out, l.Attrs().Name)
 		}
 	}
