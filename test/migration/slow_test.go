@@ -54,6 +54,13 @@ func TestSlowMigrationSourceRestart(t *testing.T) {
 	t.Cleanup(func() { virsh("a", "migrate-setspeed", name, "10000"); mig.Process.Kill(); <-exited })
 	ovsdbtest.Eventually(t, 30*time.Second, func() bool { return nbGet(t, iface, "options:requested-chassis") == chA+","+chB },
 		"the handoff never began: "+nbGet(t, iface, "options:requested-chassis"))
+	// The destination's hooks (migrate, prepare, start) run as the
+	// incoming domain is set up, before its memory arrives: killing its
+	// daemon before they are done fails the migration, not the handoff.
+	ovsdbtest.Eventually(t, 30*time.Second, func() bool {
+		st, _ := virsh("b", "domstate", name)
+		return strings.Contains(st, "paused")
+	}, "the incoming domain never appeared on b")
 
 	// Both daemons are killed mid-handoff (SIGKILL: the crash matrix's
 	// migration case), the source first, the destination a seeded moment
