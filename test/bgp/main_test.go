@@ -88,15 +88,7 @@ func up(e *harness.Env) error {
 		c.Extra = fmt.Sprintf("\n[bgp]\nasn = %d\nrouter_id = %q\nnext_hop = %q\nnext_hop6 = %q\nlisten_port = %d\n"+
 			"families = [\"ipv4\", \"ipv6\"]\nexpose_routes = true\nneighbors = [{ address = %q, asn = %d }]\n", nodeASN, addrs[h], addrs[h], addrs6[h], bgpPort, outside, torASN)
 	})
-	for h, d := range ds {
-		daemons[h] = d
-		e.Cleanup(func() {
-			d.Stop()
-			if os.Getenv("QN_SHOW_LOGS") == "1" {
-				fmt.Printf("%s log (tail):\n%s\n", d.Name, harness.TailFile(d.LogPath, 60))
-			}
-		})
-	}
+	harness.StopAtClose(e, ds, daemons, 60)
 	return err
 }
 

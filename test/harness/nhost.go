@@ -2,6 +2,7 @@ package harness
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -181,4 +182,21 @@ func (nh *NHost) StartDaemons(hosts []string, ready time.Duration, edit func(h s
 		}
 	}
 	return ds, nil
+}
+
+// StopAtClose has e's cleanups stop every daemon of ds, printing the tail
+// (tail lines) of each one's log when QN_SHOW_LOGS=1, and copies ds into
+// into (a test package's daemons by host) when into is not nil.
+func StopAtClose(e *Env, ds, into map[string]*Daemon, tail int) {
+	for h, d := range ds {
+		if into != nil {
+			into[h] = d
+		}
+		e.Cleanup(func() {
+			d.Stop()
+			if os.Getenv("QN_SHOW_LOGS") == "1" {
+				fmt.Printf("%s log (tail):\n%s\n", d.Name, TailFile(d.LogPath, tail))
+			}
+		})
+	}
 }

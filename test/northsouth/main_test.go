@@ -55,15 +55,7 @@ func up(e *harness.Env) error {
 		return err
 	}
 	ds, err := nh.StartDaemons(nil, 30*time.Second, nil)
-	for h, d := range ds {
-		daemons[h] = d
-		e.Cleanup(func() {
-			d.Stop()
-			if os.Getenv("QN_SHOW_LOGS") == "1" {
-				fmt.Printf("%s log (tail):\n%s\n", d.Name, harness.TailFile(d.LogPath, 40))
-			}
-		})
-	}
+	harness.StopAtClose(e, ds, daemons, 40)
 	return err
 }
 
