@@ -119,6 +119,13 @@ func TestIntegrationOutputGolden(t *testing.T) {
 		}
 	}
 	completionAndVersion(t, q)
+	// -o before, between or after the command words is the same output.
+	_, want, _ := q("network", "list", "-o", "json")
+	for _, args := range [][]string{{"-o", "json", "network", "list"}, {"network", "-o", "json", "list"}} {
+		if code, out, errOut := q(args...); code != 0 || out != want {
+			t.Errorf("qnetctl %s: exit %d %s, output differs from network list -o json:\n%s", strings.Join(args, " "), code, errOut, out)
+		}
+	}
 	// The tests and scripts that read -o json find their fields.
 	_, out, _ := q("-o", "json", "network", "show", "blue")
 	var n struct {

@@ -64,7 +64,7 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	c := &cli{out: stdout, errOut: stderr}
 	root := c.root()
-	root.SetArgs(args)
+	root.SetArgs(commandFirst(root, args))
 	err := root.Execute()
 	if err == nil {
 		return 0
