@@ -272,6 +272,7 @@ func nameLookup(t *testing.T, da *harness.Daemon, v *migVM) func() string {
 func migrateOnce(t *testing.T, da *harness.Daemon, v *migVM, i int, from, to string) {
 	name, iface, ns, vmIP, addrs, lookup := v.name, v.iface, v.ns, v.ip, v.addrs, v.lookup
 	gaps0, gapSum0 := networkGap(t, to)
+	w := watchPort(t, da, "mignet", iface)
 	p := startPing(ns, vmIP)
 	time.Sleep(300 * time.Millisecond)
 	t0 := time.Now()
@@ -307,6 +308,7 @@ func migrateOnce(t *testing.T, da *harness.Daemon, v *migVM, i int, from, to str
 	if gap > paused+3*time.Second {
 		t.Fatalf("the network was gone for %v (QEMU paused the VM for %v)", gap, paused)
 	}
+	checkMigrationStream(t, w, from, to)
 	// The destination's daemon measured the gap (QEMU's downtime, then its
 	// ports active there): once, positive, within the same bound.
 	var gaps int
