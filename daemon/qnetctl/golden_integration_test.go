@@ -95,6 +95,7 @@ func TestIntegrationOutputGolden(t *testing.T) {
 		{"sg", "list"}, {"sg", "show", "web"}, {"router", "list"}, {"router", "show", "r1"},
 		{"fip", "list"}, {"fip", "show", "192.0.2.50"}, {"fip", "forward", "list", "192.0.2.50"},
 		{"lb", "list"}, {"lb", "show", "web"}, {"port", "list", "--network", "blue"},
+		{"topology"}, {"topology", "--network", "blue"}, {"bastion", "list"},
 	} {
 		name := strings.Join(args, "-")
 		outs := map[string]string{}
