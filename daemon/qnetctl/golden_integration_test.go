@@ -158,6 +158,7 @@ func completionAndVersion(t *testing.T, q func(args ...string) (int, string, str
 		want string
 	}{
 		{[]string{"network", "show", ""}, "blue\next\n"},
+		{[]string{"-o", "json", "network", "-o", "yaml", "show", ""}, "blue\next\n"},
 		{[]string{"router", "attach", "r1", ""}, "blue\next\n"},
 		{[]string{"sg", "set", ""}, "web\n"},
 		{[]string{"fip", "forward", "list", ""}, "192.0.2.50\n"},
