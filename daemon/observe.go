@@ -49,6 +49,7 @@ func (o *observability) start(ctx context.Context, p *parts, log *slog.Logger) (
 		return nil, nil
 	}
 	p.attach.Observer, p.sg.Observer, p.vm.Observer = o.m, o.m, o.m
+	p.vm.SB = p.attach.SB // the migration's network gap: its ports active here
 	if e := p.runner.Endpoints; e != nil && e.Resolver != nil {
 		e.Resolver.Observer = o.m
 	}

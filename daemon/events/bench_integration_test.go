@@ -3,11 +3,14 @@ package events_test
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"testing"
 	"time"
 
 	"github.com/quantumnet/quantumnet/daemon/events"
 	"github.com/quantumnet/quantumnet/daemon/network"
+	rtstore "github.com/quantumnet/quantumnet/daemon/router/nbstore"
+	"github.com/quantumnet/quantumnet/daemon/stacktest"
 	"github.com/quantumnet/quantumnet/pkg/api"
 	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
 )
@@ -39,6 +42,38 @@ func BenchmarkIntegrationRebuildPort(b *testing.B) {
 					f.Rebuild(events.KindNetwork, "big")
 				}
 			})
+		})
+	}
+}
+
+// BenchmarkIntegrationRebuildPortFIPs: one changed port row with the
+// floating IPs streamed too, with few and many floating IPs in Northbound:
+// the port's own floating IPs come from the feed's index, not from a scan
+// of every floating-IP reservation.
+func BenchmarkIntegrationRebuildPortFIPs(b *testing.B) {
+	for _, n := range []int{10, 1000} {
+		b.Run(fmt.Sprintf("fips=%d", n), func(b *testing.B) {
+			s := stacktest.New(b, true)
+			m := &rtstore.Manager{NB: s.NB, SB: s.SB, Alloc: s.Alloc, MACPrefix: stacktest.MACPrefix, Log: ovsdbtest.Logger(b)}
+			s.Wire(m, m)
+			s.Network(network.Input{Name: "ext", External: true, Physnet: "physnet1", Subnet4: "198.18.0.0/20", Gateway4: "198.18.0.1",
+				FIPRange: "198.18.1.0-198.18.15.254"})
+			s.Network(network.Input{Name: "blue", Subnet4: "10.1.0.0/24"})
+			s.Port("p0000", "blue", "")
+			first := netip.MustParseAddr("198.18.1.0")
+			for a, i := first, 0; i < n; a, i = a.Next(), i+1 {
+				if _, err := m.CreateFIP(s.Ctx, "ext", a); err != nil {
+					b.Fatal(err)
+				}
+			}
+			hub := events.New(0)
+			f := &events.Feed{Hub: hub, NB: s.NB, SB: s.SB, Networks: s.Nets, Routers: m, Interval: time.Hour, Log: ovsdbtest.Logger(b)}
+			go f.Run(s.Ctx)
+			ovsdbtest.Eventually(b, 30*time.Second, func() bool { return hub.Count(events.KindFloatingIP) == n }, "floating IPs in the hub")
+			b.ResetTimer()
+			for range b.N {
+				f.Rebuild(events.KindPort, "p0000")
+			}
 		})
 	}
 }

@@ -33,8 +33,6 @@ type Routers interface {
 	List() ([]router.Router, error)
 	GetFIP(addr netip.Addr) (router.FloatingIP, error)
 	ListFIPs() ([]router.FloatingIP, error)
-	FIPsOfPort(port string) []netip.Addr
-	FIPsByPort() map[string][]netip.Addr
 }
 
 // Feed keeps a hub in step with the databases: cache events mark the
@@ -56,8 +54,9 @@ type Feed struct {
 	Log      *slog.Logger
 
 	dirty    *marks
-	caches   [2]any // NB's and SB's cache at the last check (ovs.Conn.CacheID)
-	refilled bool   // one of them was refilled: rescan at the next check
+	fips     *fipIndex // the floating IPs of each port (with Routers)
+	caches   [2]any    // NB's and SB's cache at the last check (ovs.Conn.CacheID)
+	refilled bool      // one of them was refilled: rescan at the next check
 }
 
 // reconnected tells whether Northbound or Southbound refilled its cache
@@ -93,7 +92,7 @@ func (f *Feed) Run(ctx context.Context) {
 	if f.Log == nil {
 		f.Log = slog.Default()
 	}
-	f.dirty = newMarks()
+	f.dirty, f.fips = newMarks(), newFIPIndex()
 	f.NB.Subscribe(f.nbEvent)
 	if f.SB != nil {
 		f.SB.Subscribe(f.sbEvent)
@@ -188,7 +187,7 @@ func (f *Feed) port(name string) {
 	}
 	var fips []netip.Addr
 	if f.Routers != nil {
-		fips = f.Routers.FIPsOfPort(name)
+		fips = f.fips.of(name)
 	}
 	f.Hub.Set(f.portObject(p, fips))
 }
@@ -232,12 +231,17 @@ func (f *Feed) kind(kind string) bool {
 		if err != nil {
 			return false
 		}
-		var fips map[string][]netip.Addr
 		if f.Routers != nil {
-			fips = f.Routers.FIPsByPort()
+			if rs, err := f.NB.ReservationsOf(keys.OwnerFIP); err == nil {
+				f.fips.replace(rs)
+			}
 		}
 		for _, p := range ports {
-			objs = append(objs, f.portObject(p, fips[p.Name]))
+			var fips []netip.Addr
+			if f.Routers != nil {
+				fips = f.fips.of(p.Name)
+			}
+			objs = append(objs, f.portObject(p, fips))
 		}
 	case KindNetwork:
 		ns, err := f.Networks.List()
@@ -314,16 +318,17 @@ func (f *Feed) nbEvent(table string, old, cur model.Model) {
 			f.dirty.Mark(mark(KindRouter, all), mark(KindLoadBalancer, all))
 		}
 	case nbdb.DHCPOptionsTable:
-		for _, x := range []model.Model{old, cur} {
-			d, _ := x.(*nbdb.DHCPOptions)
+		o, _ := old.(*nbdb.DHCPOptions)
+		c, _ := cur.(*nbdb.DHCPOptions)
+		for _, port := range f.fips.event(o, c) { // the index first: the ports' rebuilds read it
+			f.dirty.Mark(mark(KindPort, port))
+		}
+		for _, d := range []*nbdb.DHCPOptions{o, c} {
 			if d == nil {
 				continue
 			}
 			if r, ok := ovn.ReservationOf(d); ok && r.Owner == keys.OwnerFIP {
 				f.dirty.Mark(mark(KindFloatingIP, r.IP.String()))
-				if r.FIPPort != "" {
-					f.dirty.Mark(mark(KindPort, r.FIPPort))
-				}
 			}
 		}
 	case nbdb.LoadBalancerTable:

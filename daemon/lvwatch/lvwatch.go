@@ -7,6 +7,7 @@ package lvwatch
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -87,6 +88,7 @@ func (w *Watcher) connect(ctx context.Context, closed chan struct{}) (*liveConn,
 		return nil, err
 	}
 	_ = conn.SetKeepAlive(5, 3)
+	live := &liveConn{c: conn}
 	_, err = conn.DomainEventLifecycleRegister(nil, func(_ *libvirt.Connect, d *libvirt.Domain, ev *libvirt.DomainEventLifecycle) {
 		var act func(context.Context, string) error
 		switch {
@@ -103,7 +105,11 @@ func (w *Watcher) connect(ctx context.Context, closed chan struct{}) (*liveConn,
 		case ev.Event == libvirt.DOMAIN_EVENT_RESUMED && ev.Detail == int(libvirt.DOMAIN_EVENT_RESUMED_MIGRATED):
 			// The guest runs here, the destination, now: proof enough to
 			// take its ports, whatever NB says of the handoff.
-			act = w.VM.RunsHere
+			resumed := time.Now()
+			act = func(ctx context.Context, uuid string) error {
+				w.VM.MeasureGap(uuid, resumed, func() (time.Duration, error) { return live.downtime(uuid) })
+				return w.VM.RunsHere(ctx, uuid)
+			}
 		case ev.Event == libvirt.DOMAIN_EVENT_STOPPED && ev.Detail == int(libvirt.DOMAIN_EVENT_STOPPED_MIGRATED):
 			// The guest runs on the destination now (either side may see it first).
 			act = w.VM.MigrationDone
@@ -128,7 +134,6 @@ func (w *Watcher) connect(ctx context.Context, closed chan struct{}) (*liveConn,
 	}
 	// What happened while we were not listening; libvirt is asked live,
 	// per domain, so that a retry never acts on an old answer.
-	live := &liveConn{c: conn}
 	w.VM.SetDomainState(live.state)
 	go w.reconcile(ctx, closed, live)
 	return live, nil
@@ -149,6 +154,43 @@ func (l *liveConn) state(uuid string) (string, bool) {
 		return "", false
 	}
 	return domainState(l.c, uuid)
+}
+
+// downtime is QEMU's downtime of the domain's last migration here:
+// libvirt's completed-job statistics (kept for others to read: virsh
+// domjobinfo --completed), asked until libvirt has them (it may record
+// them just after the resume event) for up to 5 s.
+func (l *liveConn) downtime(uuid string) (time.Duration, error) {
+	var last error
+	for i := 0; i < 50; i++ {
+		if i > 0 {
+			time.Sleep(100 * time.Millisecond)
+		}
+		var info *libvirt.DomainJobInfo
+		info, last = l.completedJob(uuid)
+		if last == nil && info.DowntimeSet {
+			return time.Duration(info.Downtime) * time.Millisecond, nil
+		}
+		if last == nil {
+			last = fmt.Errorf("libvirt's completed job (type %d) has no downtime", info.Type)
+		}
+	}
+	return 0, last
+}
+
+// completedJob is the domain's completed-job statistics.
+func (l *liveConn) completedJob(uuid string) (*libvirt.DomainJobInfo, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.c == nil {
+		return nil, errors.New("libvirt: not connected")
+	}
+	d, err := l.c.LookupDomainByUUIDString(uuid)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Free()
+	return d.GetJobStats(libvirt.DOMAIN_JOB_STATS_COMPLETED | libvirt.DOMAIN_JOB_STATS_KEEP_COMPLETED)
 }
 
 func (l *liveConn) close() {

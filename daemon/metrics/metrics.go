@@ -37,6 +37,7 @@ type Metrics struct {
 	sgRuns      prometheus.Counter
 	sgErrors    prometheus.Counter
 	handoffs    *prometheus.HistogramVec
+	gaps        prometheus.Histogram
 	dnsQueries  *prometheus.CounterVec
 	dnsAnswers  *prometheus.CounterVec
 	dnsRefusals *prometheus.CounterVec
@@ -56,14 +57,16 @@ func New() *Metrics {
 	m.cni = f("cni_request_duration_seconds", "CNI requests by verb (ADD, DEL, CHECK, GC) and result (ok or the error's gRPC code).", "verb", "result")
 	m.hook = f("hook_request_duration_seconds", "qemu hook requests by libvirt event and result (ok or the error's gRPC code).", "event", "result")
 	m.phases = f("cni_add_phase_duration_seconds", "Phases of successful CNI ADDs: nb (Northbound transaction), veth, ovs (OVS port), flows (wait for ovn-controller's flows).", "phase")
-	m.handoffs = f("migration_handoff_duration_seconds", "Live-migration handoffs on this destination chassis, from ports bound on both chassis to the guest resumed here (done) or rolled_back; the guest's network gap lies inside and is not observable by the daemon.", "result")
+	m.handoffs = f("migration_handoff_duration_seconds", "Live-migration handoffs on this destination chassis, from ports bound on both chassis to the guest resumed here (done) or rolled_back (the network gap: quantumnet_migration_network_gap_seconds).", "result")
+	m.gaps = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: Namespace, Name: "migration_network_gap_seconds", Buckets: durations,
+		Help: "Live migrations into this chassis: QEMU's downtime (libvirt's completed-job downtime: the guest paused at the source until it resumed here) plus the time from the daemon seeing the guest resume here until Southbound showed all its ports active here (bound here, or activated by the guest's RARP). A lower bound of the gap peers see: their own ovn-controllers' reaction to Southbound is not in it."})
 	m.sgRuns = prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Name: "secgroup_sync_runs_total", Help: "Security group syncs (start-up and periodic)."})
 	m.sgErrors = prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Name: "secgroup_sync_errors_total", Help: "Security group syncs that failed."})
 	m.dnsQueries = c("dns_queries_total", "Queries the network's resolver on this chassis received.", "network")
 	m.dnsAnswers = c("dns_answers_total", "Replies of the network's resolver by rcode (NOERROR, NXDOMAIN, SERVFAIL, ...).", "network", "rcode")
 	m.dnsRefusals = c("dns_refusals_total", "Queries the network's resolver refused (rcode REFUSED: foreign names without an upstream).", "network")
 	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.cni, m.hook, m.phases, m.handoffs, m.sgRuns, m.sgErrors, m.dnsQueries, m.dnsAnswers, m.dnsRefusals)
+		m.cni, m.hook, m.phases, m.handoffs, m.gaps, m.sgRuns, m.sgErrors, m.dnsQueries, m.dnsAnswers, m.dnsRefusals)
 	return m
 }
 
@@ -126,6 +129,12 @@ func (m *Metrics) Handoff(done bool, d time.Duration) {
 		result = "rolled_back"
 	}
 	m.handoffs.WithLabelValues(result).Observe(d.Seconds())
+}
+
+// NetworkGap records an incoming migration's network gap as this chassis
+// measures it (vm.Observer).
+func (m *Metrics) NetworkGap(downtime, activation time.Duration) {
+	m.gaps.Observe((downtime + activation).Seconds())
 }
 
 // DNSReply records one reply of a network's resolver (dns.Observer).

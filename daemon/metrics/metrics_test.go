@@ -39,6 +39,7 @@ func TestInstruments(t *testing.T) {
 	m.SecurityGroupSync(nil)
 	m.SecurityGroupSync(errors.New("boom"))
 	m.Handoff(true, time.Second)
+	m.NetworkGap(30*time.Millisecond, 5*time.Millisecond)
 	m.DNSReply("blue", dns.RcodeSuccess)
 	m.DNSReply("blue", dns.RcodeRefused)
 	m.Watch(Sources{
@@ -48,6 +49,9 @@ func TestInstruments(t *testing.T) {
 	})
 	if got := histCount(t, m, "quantumnet_cni_request_duration_seconds", map[string]string{"verb": "ADD", "result": "ok"}); got != 2 {
 		t.Errorf("ADD ok: %d observations, want 2", got)
+	}
+	if got := histCount(t, m, "quantumnet_migration_network_gap_seconds", nil); got != 1 {
+		t.Errorf("network gap: %d observations, want 1", got)
 	}
 	counts := map[string]int{
 		"quantumnet_cni_request_duration_seconds":   3, // ADD/ok, ADD/Unavailable, DEL/ok

@@ -107,6 +107,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"lb", "listener", "add", "web", "0"}, "not a port number"},
 		{[]string{"port", "set-security-groups"}, "PORT is required"},
 		{[]string{"version", "extra"}, `unexpected argument "extra"`},
+		{[]string{"events", "--kind", "routers"}, `--kind "routers" is not one of port, network`},
 	} {
 		code, out, errOut := qnetctl(t, c.args...)
 		if code != 2 {

@@ -95,6 +95,7 @@ func TestIntegrationOutputGolden(t *testing.T) {
 		{"sg", "list"}, {"sg", "show", "web"}, {"router", "list"}, {"router", "show", "r1"},
 		{"fip", "list"}, {"fip", "show", "192.0.2.50"}, {"fip", "forward", "list", "192.0.2.50"},
 		{"lb", "list"}, {"lb", "show", "web"}, {"port", "list", "--network", "blue"},
+		{"topology"}, {"topology", "--network", "blue"}, {"bastion", "list"},
 	} {
 		name := strings.Join(args, "-")
 		outs := map[string]string{}
@@ -119,6 +120,13 @@ func TestIntegrationOutputGolden(t *testing.T) {
 		}
 	}
 	completionAndVersion(t, q)
+	// -o before, between or after the command words is the same output.
+	_, want, _ := q("network", "list", "-o", "json")
+	for _, args := range [][]string{{"-o", "json", "network", "list"}, {"network", "-o", "json", "list"}} {
+		if code, out, errOut := q(args...); code != 0 || out != want {
+			t.Errorf("qnetctl %s: exit %d %s, output differs from network list -o json:\n%s", strings.Join(args, " "), code, errOut, out)
+		}
+	}
 	// The tests and scripts that read -o json find their fields.
 	_, out, _ := q("-o", "json", "network", "show", "blue")
 	var n struct {
@@ -150,6 +158,7 @@ func completionAndVersion(t *testing.T, q func(args ...string) (int, string, str
 		want string
 	}{
 		{[]string{"network", "show", ""}, "blue\next\n"},
+		{[]string{"-o", "json", "network", "-o", "yaml", "show", ""}, "blue\next\n"},
 		{[]string{"router", "attach", "r1", ""}, "blue\next\n"},
 		{[]string{"sg", "set", ""}, "web\n"},
 		{[]string{"fip", "forward", "list", ""}, "192.0.2.50\n"},

@@ -39,7 +39,8 @@ const exitCodes = `Exit codes:
 const rootLong = `qnetctl operates QuantumNet through the local quantumnetd.
 
 Every command is one call to the daemon, over its socket: --socket, else
-$QUANTUMNET_SOCKET, else /run/quantumnet/quantumnetd.sock. Read commands
+$QUANTUMNET_SOCKET, else /run/quantumnet/quantumnetd.sock. Flags, --help
+too, go anywhere: before, between or after the command words. Read commands
 print a table, or with -o json / -o yaml the daemon's objects with the API's
 field names (snake_case; every field present, zeros and empty lists too,
 but an absent sub-object; lists are arrays).
@@ -64,7 +65,7 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	c := &cli{out: stdout, errOut: stderr}
 	root := c.root()
-	root.SetArgs(args)
+	root.SetArgs(commandFirst(root, args))
 	err := root.Execute()
 	if err == nil {
 		return 0

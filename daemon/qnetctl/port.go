@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -205,6 +206,10 @@ snapshot, so that nothing is silently lost.
 	return cmd
 }
 
+// eventKinds are the kinds of objects the daemon streams (daemon/events;
+// TestEventKinds holds the two together).
+var eventKinds = []string{"port", "network", "router", "floating_ip", "load_balancer"}
+
 func (c *cli) eventsCmd() *cobra.Command {
 	var network string
 	var kinds []string
@@ -218,7 +223,14 @@ Kinds: port, network, router, floating_ip, load_balancer.`,
 		Example: `  qnetctl events
   qnetctl events --kind router --kind floating_ip -o json
   qnetctl events --network blue`,
-		Args: none,
+		Args: func(cmd *cobra.Command, args []string) error {
+			for _, k := range kinds {
+				if !slices.Contains(eventKinds, k) {
+					return usageErr(fmt.Sprintf("%s: --kind %q is not one of %s", cmd.CommandPath(), k, strings.Join(eventKinds, ", ")))
+				}
+			}
+			return none(cmd, args)
+		},
 		RunE: func(*cobra.Command, []string) error { return c.watch(kinds, network) },
 	}
 	cmd.Flags().StringArrayVar(&kinds, "kind", nil, "only events of this kind (repeatable): port, network, router, floating_ip, load_balancer")

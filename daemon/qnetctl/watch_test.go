@@ -2,11 +2,13 @@ package main
 
 import (
 	"bytes"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/quantumnet/quantumnet/daemon/events"
 	"github.com/quantumnet/quantumnet/pkg/api"
 )
 
@@ -41,3 +43,10 @@ func TestPrintEvent(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestEventKinds: qnetctl events --kind takes the kinds the daemon streams.
+func TestEventKinds(t *testing.T) {
+	if a, b := slices.Sorted(slices.Values(eventKinds)), slices.Sorted(slices.Values(events.Kinds)); !slices.Equal(a, b) {
+		t.Errorf("qnetctl's kinds %v, the daemon's %v", a, b)
+	}
+}

@@ -16,6 +16,8 @@ func (h *handoffs) Handoff(done bool, d time.Duration) {
 	}
 }
 
+func (h *handoffs) NetworkGap(time.Duration, time.Duration) {}
+
 // TestIntegrationHandoffObserved: the destination reports each handoff it
 // began once, rolled back or done (the guest runs here), and nothing for a
 // handoff it did not begin.

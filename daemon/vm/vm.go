@@ -68,6 +68,9 @@ type Manager struct {
 	// Observer, if set, is told of each handoff this destination ends
 	// (daemon/metrics).
 	Observer Observer
+	// SB, if set, is read to measure a migration's network gap for the
+	// Observer (MeasureGap).
+	SB Bindings
 
 	mu       sync.Mutex
 	incoming map[string]bool                           // domains whose migration here began, not yet prepared

@@ -53,7 +53,9 @@ func up(e *harness.Env) error {
 // startDaemon starts host's quantumnetd and waits until it is ready.
 func startDaemon(t *testing.T, host string) *harness.Daemon {
 	t.Helper()
-	d := harness.LaunchDaemon(t, th.DaemonConfig(host))
+	c := th.DaemonConfig(host)
+	c.HTTPListen = metricsAddr // in the host's network namespace
+	d := harness.LaunchDaemon(t, c)
 	if err := d.WaitReady(30 * time.Second); err != nil {
 		t.Fatal(err)
 	}
@@ -61,6 +63,30 @@ func startDaemon(t *testing.T, host string) *harness.Daemon {
 }
 
 func virsh(host string, args ...string) (string, error) { return th.Virsh(host, args...) }
+
+// metricsAddr is where each host's daemon serves /metrics.
+const metricsAddr = "127.0.0.1:9476"
+
+var gapRE = regexp.MustCompile(`(?m)^quantumnet_migration_network_gap_seconds_(sum|count) (\S+)$`)
+
+// networkGap is host's quantumnet_migration_network_gap_seconds: how many
+// incoming migrations it measured and their sum.
+func networkGap(t *testing.T, host string) (count int, sum time.Duration) {
+	t.Helper()
+	out, err := exec.Command("ip", "netns", "exec", th.Vars["QN_NETNS_"+strings.ToUpper(host)], "curl", "-sf", "http://"+metricsAddr+"/metrics").CombinedOutput()
+	if err != nil {
+		t.Fatalf("scraping host %s's metrics: %v %s", host, err, out)
+	}
+	for _, m := range gapRE.FindAllStringSubmatch(string(out), -1) {
+		v, _ := strconv.ParseFloat(m[2], 64)
+		if m[1] == "count" {
+			count = int(v)
+		} else {
+			sum = time.Duration(v * float64(time.Second))
+		}
+	}
+	return count, sum
+}
 
 func nbGet(t *testing.T, port, col string) string {
 	out, _ := exec.Command("ovn-nbctl", "--db="+th.Vars["QN_NB_REMOTE"], "--if-exists", "get", "Logical_Switch_Port", port, col).CombinedOutput()
@@ -245,6 +271,8 @@ func nameLookup(t *testing.T, da *harness.Daemon, v *migVM) func() string {
 // the VM runs there with its addresses, reachable and resolvable.
 func migrateOnce(t *testing.T, da *harness.Daemon, v *migVM, i int, from, to string) {
 	name, iface, ns, vmIP, addrs, lookup := v.name, v.iface, v.ns, v.ip, v.addrs, v.lookup
+	gaps0, gapSum0 := networkGap(t, to)
+	w := watchPort(t, da, "mignet", iface)
 	p := startPing(ns, vmIP)
 	time.Sleep(300 * time.Millisecond)
 	t0 := time.Now()
@@ -258,7 +286,7 @@ func migrateOnce(t *testing.T, da *harness.Daemon, v *migVM, i int, from, to str
 	if err != nil {
 		t.Fatalf("migrate %s->%s: %v\n%s", from, to, err, out)
 	}
-	job, _ := virsh(to, "domjobinfo", "--completed", name)
+	job, _ := virsh(to, "domjobinfo", "--completed", "--keep-completed", name) // the daemon reads them too
 	downtime, paused := "?", time.Duration(0)
 	if m := downtimeRE.FindStringSubmatch(job); m != nil {
 		downtime = m[1] + " ms"
@@ -279,6 +307,17 @@ func migrateOnce(t *testing.T, da *harness.Daemon, v *migVM, i int, from, to str
 	// seconds on a loaded machine under TCG) plus 3 s.
 	if gap > paused+3*time.Second {
 		t.Fatalf("the network was gone for %v (QEMU paused the VM for %v)", gap, paused)
+	}
+	checkMigrationStream(t, w, from, to)
+	// The destination's daemon measured the gap (QEMU's downtime, then its
+	// ports active there): once, positive, within the same bound.
+	var gaps int
+	var measured time.Duration
+	ovsdbtest.Eventually(t, 10*time.Second, func() bool { gaps, measured = networkGap(t, to); return gaps > gaps0 }, "host "+to+" measured no network gap")
+	measured -= gapSum0
+	t.Logf("migration %d: network gap measured by host %s's daemon %v", i+1, to, measured.Round(time.Millisecond))
+	if gaps != gaps0+1 || measured <= 0 || measured > paused+3*time.Second {
+		t.Fatalf("host %s's network gap metric: %d more observations, %v; want 1, in (0, %v]", to, gaps-gaps0, measured, paused+3*time.Second)
 	}
 	if err := exec.Command("ip", "netns", "exec", ns, "ping", "-c", "2", "-W", "1", vmIP).Run(); err != nil {
 		t.Fatalf("after migrating to %s the container cannot reach the VM", to)
