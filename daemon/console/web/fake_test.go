@@ -35,6 +35,9 @@ type fakeAPI struct {
 	// open): headless chromium's virtual time waits for open requests.
 	hold time.Duration
 	down bool // the stream answers 503: the page falls back to polling
+	// push, when set, carries events sent on the stream after later, as
+	// a test sends them (the stream then stays open).
+	push chan *api.Event
 }
 
 const fakeToken = "tok-123"
@@ -209,5 +212,13 @@ func (f *fakeAPI) events(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(f.hold)
 		return
 	}
-	<-r.Context().Done()
+	for {
+		select {
+		case ev := <-f.push: // a nil channel never sends
+			send(ev)
+			w.(http.Flusher).Flush()
+		case <-r.Context().Done():
+			return
+		}
+	}
 }

@@ -1,0 +1,146 @@
+package web
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp/kb"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/quantumnet/quantumnet/pkg/api"
+)
+
+// TestPageReadableAt10x50: at 1280x800 with 10 networks x 50 ports, the
+// first view has all 10 networks on screen as summaries, every label on
+// screen at 10 px or more; Enter on a network opens it with its 50 ports
+// on screen and readable, minus closes it; a click opens another; live
+// changes land in a closed network's counts; zooming out hides the labels
+// it would make too small instead of drawing them unreadable.
+func TestPageReadableAt10x50(t *testing.T) {
+	f := newFake(10, 50)
+	f.push = make(chan *api.Event)
+	tb := openTab(t, f, 1280, 800, "")
+	const nets = `#topology g.node[data-kind="network"]`
+	tb.until("10 networks drawn", `document.querySelectorAll('`+nets+`').length === 10`)
+	tb.shot("topology-10x50")
+	if n := tb.num(onScreenJS(nets, "name")); n != 10 {
+		t.Errorf("%d of 10 networks wholly on screen with their name shown at the first view", n)
+	}
+	if n := tb.num(`document.querySelectorAll('` + nets + `[data-open="false"][data-ports="50"]').length`); n != 10 {
+		t.Errorf("%d of 10 networks drawn closed with their 50 ports counted", n)
+	}
+	for _, k := range []string{"router", "external"} {
+		if n := tb.num(onScreenJS(`#topology g.node[data-kind="`+k+`"]`, "f12")); n != 1 {
+			t.Errorf("the %s is not on screen with its name shown", k)
+		}
+	}
+	if shown := tb.checkReadable("first view"); shown < 10*4 {
+		t.Errorf("only %d labels shown at the first view", shown)
+	}
+
+	// Enter opens net3: its 50 ports on screen, readable.
+	net3 := `#topology g.node[data-kind="network"][data-name="net3"]`
+	tb.key(net3, kb.Enter)
+	tb.until("net3 open", `document.querySelector('`+net3+`[data-open="true"]')`)
+	ports3 := `#topology g.node[data-kind="port"][data-name^="net3-"]`
+	tb.until("net3's ports drawn", `document.querySelectorAll('`+ports3+`').length === 50`)
+	tb.shot("topology-10x50-open")
+	if n := tb.num(onScreenJS(ports3, "f12")); n != 50 {
+		t.Errorf("%d of net3's 50 ports wholly on screen with their name shown", n)
+	}
+	tb.checkReadable("net3 open")
+	if got := tb.text(`#detail [data-field="name"]`); got != "net3" {
+		t.Errorf("the detail panel shows %q, want net3", got)
+	}
+	tb.key(net3, "-")
+	tb.until("net3 closed by -", `document.querySelector('`+net3+`[data-open="false"]') && !document.querySelector('`+ports3+`')`)
+	tb.click(`#topology g.node[data-kind="network"][data-name="net5"]`)
+	tb.until("net5 opened by a click", `document.querySelectorAll('#topology g.node[data-kind="port"][data-name^="net5-"]').length === 50`)
+	tb.key(`#topology g.node[data-kind="network"][data-name="net5"]`, "-")
+
+	// Live changes to closed net7: created, migrating, deleted.
+	net7 := `#topology g.node[data-kind="network"][data-name="net7"]`
+	counts := func() string {
+		var c map[string]string
+		tb.eval(`(() => { const d = document.querySelector('`+net7+`').dataset; return {p: d.ports, u: d.up, d: d.down, m: d.migrating, o: d.open}; })()`, &c)
+		return fmt.Sprintf("ports %s up %s down %s migrating %s open %s", c["p"], c["u"], c["d"], c["m"], c["o"])
+	}
+	if got, want := counts(), "ports 50 up 43 down 7 migrating 0 open false"; got != want {
+		t.Errorf("net7: %s, want %s", got, want)
+	}
+	moving := proto.Clone(f.ports[7*50+1]).(*api.Port)
+	moving.Chassis, moving.Migration = "host-b,host-a", "host-b -> host-a"
+	gone := f.ports[7*50+2]
+	for _, step := range []struct {
+		ev   *api.Event
+		want string
+	}{
+		{&api.Event{Type: "created", Kind: "port", Name: "net7-new", Port: &api.Port{Name: "net7-new", Network: "net7", Kind: "vm", Up: true, Chassis: "host-b"}},
+			"ports 51 up 44 down 7 migrating 0 open false"},
+		{&api.Event{Type: "updated", Kind: "port", Name: moving.Name, Port: moving, Changed: []string{"chassis", "migration"}},
+			"ports 51 up 43 down 7 migrating 1 open false"},
+		{&api.Event{Type: "deleted", Kind: "port", Name: gone.Name, Port: gone}, "ports 50 up 42 down 7 migrating 1 open false"},
+	} {
+		f.push <- step.ev
+		tb.until("net7 after the "+step.ev.Type+" "+step.ev.Name+": "+step.want,
+			`(() => { const d = document.querySelector('`+net7+`').dataset; return `+
+				quote(step.want)+` === 'ports ' + d.ports + ' up ' + d.up + ' down ' + d.down + ' migrating ' + d.migrating + ' open ' + d.open; })()`)
+	}
+
+	// Opened, net7 shows the migrating port with both chassis.
+	tb.key(net7, "+")
+	p1 := `#topology g.node[data-kind="port"][data-name="` + moving.Name + `"]`
+	tb.until("net7 open with "+moving.Name+" migrating on host-b and host-a",
+		`document.querySelector('`+p1+`[data-state="migrating"][data-chassis="host-b,host-a"]')`)
+	if tb.num(`document.querySelectorAll('#topology g.node[data-name="`+gone.Name+`"]').length`) != 0 {
+		t.Errorf("the deleted port %s is drawn", gone.Name)
+	}
+	tb.key(net7, "-")
+
+	// Zoomed out, the labels that would be too small are hidden.
+	for range 3 {
+		tb.click("#zoom-out")
+	}
+	tb.until("the smallest labels hidden", `document.querySelector('#topology svg').classList.contains('hide10')`)
+	tb.checkReadable("zoomed out")
+	tb.click("#zoom-reset")
+	tb.until("labels back at 1:1", `!document.querySelector('#topology svg').classList.contains('hide10')`)
+	tb.checkReadable("after 1:1")
+}
+
+// TestPageBigNetworkGroups: a network of 230 ports shows its ports in
+// groups of 50 that open one by one (nothing left out as "+N more").
+func TestPageBigNetworkGroups(t *testing.T) {
+	f := newFake(1, 230)
+	tb := openTab(t, f, 1280, 800, "")
+	const groups = `#topology g.node[data-kind="group"]`
+	tb.until("5 groups", `document.querySelectorAll('`+groups+`').length === 5`)
+	if n := tb.num(`document.querySelectorAll('#topology g.node[data-kind="port"]').length`); n != 0 {
+		t.Errorf("%d ports drawn with every group closed", n)
+	}
+	second := groups + `[data-name="net0#1"]`
+	if got := tb.text(second + " text"); !strings.Contains(got, "net0-p50") || !strings.Contains(got, "net0-p99") {
+		t.Errorf("the second group reads %q, want the range net0-p50 … net0-p99", got)
+	}
+	tb.key(second, kb.Enter)
+	tb.until("the second group's 50 ports", `document.querySelectorAll('#topology g.node[data-kind="port"]').length === 50`)
+	for _, p := range []string{"net0-p50", "net0-p99"} {
+		if tb.num(`document.querySelectorAll('#topology g.node[data-name="`+p+`"]').length`) != 1 {
+			t.Errorf("port %s not drawn in the open group", p)
+		}
+	}
+	tb.key(groups+`[data-name="net0#4"]`, kb.Enter) // off screen: focus brings it into view
+	tb.until("the last group (30 ports and the load balancer) opened", `document.querySelectorAll('#topology g.node[data-kind="port"]').length === 80`)
+	tb.checkReadable("two groups open")
+	tb.key(second, kb.Enter)
+	tb.until("the second group closed", `document.querySelectorAll('#topology g.node[data-kind="port"]').length === 30`)
+}
+
+// text is the text of the first element matching sel.
+func (tb *tab) text(sel string) string {
+	tb.t.Helper()
+	var s string
+	tb.eval(`(document.querySelector(`+quote(sel)+`)?.textContent || '').trim()`, &s)
+	return s
+}
