@@ -176,8 +176,8 @@ function clip(str, n) { str = str || ""; return str.length > n ? str.slice(0, n 
 const collator = new Intl.Collator(undefined, { numeric: true });
 function cmp(a, b) { return collator.compare(a || "", b || ""); }
 function sorted(m) { return [...m.values()].sort((a, b) => cmp(a.name || a.address, b.name || b.address)); }
-const PW = 140, PH = 34, NW = 172, NH = 92, RW = 150, RH = 38, EW = 170, EH = 38, GH = 26;
-const Y_EXT = 16, Y_ROUTER = 100, Y_NET = 190, PORT_GAP = 8, COL_W = PW + 26, NET_GAP = 18, ROW_GAP = 52, MARGIN = 34;
+const PW = 140, PH = 34, NW = 164, NH = 92, RW = 150, RH = 38, EW = 170, EH = 38, GH = 26;
+const Y_EXT = 16, Y_ROUTER = 100, Y_NET = 190, PORT_GAP = 8, COL_W = PW + 26, NET_GAP = 14, ROW_GAP = 52, MARGIN = 30;
 const ROWS = 10, GROUP = 50, GROUP_MAX = 60, SMALL = 8, READ_PX = 10, TEXT_PX = [10, 11, 12, 13];
 const toggled = new Map();
 function viewSize() {
@@ -199,7 +199,7 @@ st.ports++; st[portState(o)]++; st[o.kind === "vm" ? "vm" : "container"]++;
 return st;
 }
 function cols(n, vw) {
-const fit = Math.max(1, Math.floor((vw - 2 * MARGIN - 14) / COL_W));
+const fit = Math.max(1, Math.floor((vw - MARGIN - 44) / COL_W));
 return Math.max(1, Math.min(fit, Math.ceil(Math.min(n, GROUP) / ROWS)));
 }
 function groupOpen(name, i) {
@@ -222,9 +222,9 @@ const pos = new Map();
 let x = MARGIN, y = Y_NET, rowH = 0, row = 0, width = 0;
 for (const name of order) {
 const sz = netSize(name, kidsOf.get(name), open.has(name), vw);
-if (x > MARGIN && x + sz.w > vw - 10) { y += rowH + ROW_GAP; x = MARGIN; rowH = 0; row++; }
+if (x > MARGIN && x + sz.w > vw - 30) { y += rowH + ROW_GAP; x = MARGIN; rowH = 0; row++; }
 pos.set(name, { x, y, w: sz.w, h: sz.h, row });
-x += sz.w + NET_GAP; rowH = Math.max(rowH, sz.h); width = Math.max(width, x);
+width = Math.max(width, x + sz.w + 10); x += sz.w + NET_GAP; rowH = Math.max(rowH, sz.h);
 }
 return { pos, height: y + rowH, width };
 }
@@ -264,7 +264,7 @@ placeRow(v.routers, Y_ROUTER, RW, RH, "router", (r) => centres(arr(r.networks).m
 v.routers.forEach((r, i) => { for (const n of arr(r.networks)) routerEdge(L.edges, at, r.name, n, i); });
 placeRow(v.exts, Y_EXT, EW, EH, "external", (e) => centres(v.routers.filter((r) => r.gateway && r.gateway.network === e.name).map((r) => at.get("router:" + r.name))), put, rows.width);
 for (const r of v.routers) if (r.gateway) link(L.edges, at, "external:" + r.gateway.network, "router:" + r.name, "edge gw");
-L.width = Math.max(rows.width, ...L.boxes.map((b) => b.x + b.w + 20));
+L.width = Math.max(rows.width, ...L.boxes.map((b) => b.x + b.w + 10));
 L.height = rows.height + 30;
 return L;
 }
@@ -413,7 +413,6 @@ function kindsText(st) {
 const parts = [];
 if (st.container) parts.push(plural(st.container, "container"));
 if (st.vm) parts.push(st.vm + (st.vm === 1 ? " VM" : " VMs"));
-if (st.lb) parts.push(st.lb + " LB");
 return parts.length ? parts.join(" · ") : "no ports";
 }
 function countsLabel(st) {
@@ -449,7 +448,8 @@ label(tx, b.h - 6, 10, clip(subText(b), port ? 21 : 27), "sub"));
 function netBody(b) {
 const st = b.stats;
 const out = [label(10, 18, 13, clip(b.name, 17), "name"), label(10, 34, 10, clip(subText(b), 30), "sub")];
-out.push(...counts(st, 10, 56), label(10, 78, 10, clip(kindsText(st), 32), "sub"));
+out.push(...counts(st, 10, 56), label(10, 78, 10, clip(kindsText(st), 26), "sub"));
+if (st.lb) out.push(label(b.w - 44, 56, 11, st.lb + " LB", "cnt"));
 if (b.count) out.push(s("rect", { class: "toggle", x: b.w - 30, y: 0, width: 30, height: 28 }), label(b.w - 20, 18, 12, b.open ? "▾" : "▸", "glyph"));
 return out;
 }
@@ -593,10 +593,9 @@ zoomAt(r.width / 2, r.height / 2, f);
 }
 function fit() {
 const r = viewSize();
-const wk = (r.w - 20) / (view.w || 1), hk = (r.h - 20) / (view.h || 1);
-const k = Math.max(0.25, Math.min(1, wk, Math.max(hk, Math.min(wk, READ_PX / 12))));
+const k = Math.max(0.25, Math.min(1, (r.w - 20) / (view.w || 1)));
 view.k = k;
-view.x = view.w * k < r.w ? (r.w - view.w * k) / 2 : 10;
+view.x = (r.w - view.w * k) / 2;
 view.y = 10;
 applyView();
 }

@@ -7,8 +7,8 @@
 // overview fits at scale 1; an open network lays its ports out in columns of
 // ROWS, and one of more than GROUP_MAX ports in groups of GROUP that open
 // one by one.
-const PW = 140, PH = 34, NW = 172, NH = 92, RW = 150, RH = 38, EW = 170, EH = 38, GH = 26;
-const Y_EXT = 16, Y_ROUTER = 100, Y_NET = 190, PORT_GAP = 8, COL_W = PW + 26, NET_GAP = 18, ROW_GAP = 52, MARGIN = 34;
+const PW = 140, PH = 34, NW = 164, NH = 92, RW = 150, RH = 38, EW = 170, EH = 38, GH = 26;
+const Y_EXT = 16, Y_ROUTER = 100, Y_NET = 190, PORT_GAP = 8, COL_W = PW + 26, NET_GAP = 14, ROW_GAP = 52, MARGIN = 30;
 const ROWS = 10, GROUP = 50, GROUP_MAX = 60, SMALL = 8, READ_PX = 10, TEXT_PX = [10, 11, 12, 13];
 // toggled: what the user opened (true) or closed (false), by "network:NAME"
 // or "group:NETWORK#I"; the rest follows the automatic choice.
@@ -39,7 +39,7 @@ function stats(kids) {
 
 // cols is how many columns n ports take in a view vw wide.
 function cols(n, vw) {
-  const fit = Math.max(1, Math.floor((vw - 2 * MARGIN - 14) / COL_W));
+  const fit = Math.max(1, Math.floor((vw - MARGIN - 44) / COL_W));
   return Math.max(1, Math.min(fit, Math.ceil(Math.min(n, GROUP) / ROWS)));
 }
 
@@ -67,9 +67,9 @@ function netRows(order, kidsOf, open, vw) {
   let x = MARGIN, y = Y_NET, rowH = 0, row = 0, width = 0;
   for (const name of order) {
     const sz = netSize(name, kidsOf.get(name), open.has(name), vw);
-    if (x > MARGIN && x + sz.w > vw - 10) { y += rowH + ROW_GAP; x = MARGIN; rowH = 0; row++; }
+    if (x > MARGIN && x + sz.w > vw - 30) { y += rowH + ROW_GAP; x = MARGIN; rowH = 0; row++; }
     pos.set(name, { x, y, w: sz.w, h: sz.h, row });
-    x += sz.w + NET_GAP; rowH = Math.max(rowH, sz.h); width = Math.max(width, x);
+    width = Math.max(width, x + sz.w + 10); x += sz.w + NET_GAP; rowH = Math.max(rowH, sz.h);
   }
   return { pos, height: y + rowH, width };
 }
@@ -116,7 +116,7 @@ function layout(v) {
   v.routers.forEach((r, i) => { for (const n of arr(r.networks)) routerEdge(L.edges, at, r.name, n, i); });
   placeRow(v.exts, Y_EXT, EW, EH, "external", (e) => centres(v.routers.filter((r) => r.gateway && r.gateway.network === e.name).map((r) => at.get("router:" + r.name))), put, rows.width);
   for (const r of v.routers) if (r.gateway) link(L.edges, at, "external:" + r.gateway.network, "router:" + r.name, "edge gw");
-  L.width = Math.max(rows.width, ...L.boxes.map((b) => b.x + b.w + 20));
+  L.width = Math.max(rows.width, ...L.boxes.map((b) => b.x + b.w + 10));
   L.height = rows.height + 30;
   return L;
 }

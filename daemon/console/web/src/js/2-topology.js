@@ -111,7 +111,6 @@ function kindsText(st) {
   const parts = [];
   if (st.container) parts.push(plural(st.container, "container"));
   if (st.vm) parts.push(st.vm + (st.vm === 1 ? " VM" : " VMs"));
-  if (st.lb) parts.push(st.lb + " LB");
   return parts.length ? parts.join(" · ") : "no ports";
 }
 
@@ -152,7 +151,8 @@ function nodeEl(b) {
 function netBody(b) {
   const st = b.stats;
   const out = [label(10, 18, 13, clip(b.name, 17), "name"), label(10, 34, 10, clip(subText(b), 30), "sub")];
-  out.push(...counts(st, 10, 56), label(10, 78, 10, clip(kindsText(st), 32), "sub"));
+  out.push(...counts(st, 10, 56), label(10, 78, 10, clip(kindsText(st), 26), "sub"));
+  if (st.lb) out.push(label(b.w - 44, 56, 11, st.lb + " LB", "cnt"));
   if (b.count) out.push(s("rect", { class: "toggle", x: b.w - 30, y: 0, width: 30, height: 28 }), label(b.w - 20, 18, 12, b.open ? "▾" : "▸", "glyph"));
   return out;
 }
@@ -317,16 +317,16 @@ function zoomCentre(f) {
   zoomAt(r.width / 2, r.height / 2, f);
 }
 
-// fit shows the whole drawing at scale 1 when it fits (the layout wraps
-// the networks to the view's width and closes networks until it does);
-// else smaller, but not so small that the names go (12 px at READ_PX), the
-// rest reached by panning.
+// fit shows the drawing at scale 1, centred when narrower than the view
+// (the layout wraps the networks to the view's width and closes networks
+// until the whole fits, when it can): every label readable, the rest of a
+// tall drawing reached by panning. Only a drawing wider than the view
+// (a network open in a narrow window) is scaled down to fit its width.
 function fit() {
   const r = viewSize();
-  const wk = (r.w - 20) / (view.w || 1), hk = (r.h - 20) / (view.h || 1);
-  const k = Math.max(0.25, Math.min(1, wk, Math.max(hk, Math.min(wk, READ_PX / 12))));
+  const k = Math.max(0.25, Math.min(1, (r.w - 20) / (view.w || 1)));
   view.k = k;
-  view.x = view.w * k < r.w ? (r.w - view.w * k) / 2 : 10;
+  view.x = (r.w - view.w * k) / 2;
   view.y = 10;
   applyView();
 }
