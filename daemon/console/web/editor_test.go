@@ -1,0 +1,103 @@
+package web
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/quantumnet/quantumnet/daemon/secgroup"
+)
+
+// groupSpecs is the fake's rules of a group, as their text.
+func (f *fakeAPI) groupSpecs(name string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	if g := f.sgs[name]; g != nil {
+		for _, r := range g.Rules {
+			out = append(out, r.Spec)
+		}
+	}
+	return out
+}
+
+// TestPageEditorEdits works the editor as a user would, mouse and
+// keyboard: an inline edit refused by the rule parser (its message shown,
+// nothing written), one accepted (Enter), one cancelled (Escape); a rule
+// deleted; a group created, given a preset and deleted (asked twice); and,
+// from the topology's detail panel, a port given a group.
+func TestPageEditorEdits(t *testing.T) {
+	f := newFake(2, 5)
+	tb := openTab(t, f, 1280, 800, "#sg/web")
+	tb.until("the web group's rule", `document.querySelector('#sg-rules li.rule .rule-text')`)
+	old := f.groupSpecs("web")
+
+	// Inline edit: a bad rule shows the parser's message and writes nothing.
+	tb.click("#sg-rules li.rule button.edit")
+	tb.until("the rule in an input", `document.activeElement.matches('#sg-rules input.edit-text')`)
+	const bad = "ingress tcp 90-80"
+	_, err := secgroup.ParseRule(bad)
+	if err == nil {
+		t.Fatalf("the parser accepts %q", bad)
+	}
+	tb.typeIn("#sg-rules input.edit-text", bad)
+	tb.until("the parser's message", `document.querySelector('#rule-error').textContent === `+quote(err.Error()))
+	if got := f.groupSpecs("web"); !slices.Equal(got, old) {
+		t.Errorf("a refused edit changed the rules: %v, were %v", got, old)
+	}
+	// A good one replaces the rule (Enter saves).
+	tb.typeIn("#sg-rules input.edit-text", "ingress tcp 443")
+	tb.until("the edited badge", `[...document.querySelectorAll('#sg-rules .rule-text')].map((e) => e.textContent).join() === 'ingress ipv4 tcp 443'`)
+	if got := f.groupSpecs("web"); !slices.Equal(got, []string{"ingress ipv4 tcp 443"}) {
+		t.Errorf("after the edit the group's rules are %v", got)
+	}
+	if e := tb.text("#rule-error"); e != "" {
+		t.Errorf("#rule-error after a good edit: %q", e)
+	}
+	// Escape cancels an edit.
+	tb.click("#sg-rules li.rule button.edit")
+	tb.until("the rule in an input", `document.activeElement.matches('#sg-rules input.edit-text')`)
+	tb.do("type and Escape", chromedp.KeyEvent("x"), chromedp.KeyEvent(kb.Escape))
+	tb.until("the edit cancelled", `!document.querySelector('#sg-rules input.edit-text') && document.querySelector('#sg-rules .rule-text').textContent === 'ingress ipv4 tcp 443'`)
+	// Delete.
+	tb.click("#sg-rules li.rule button.delete")
+	tb.until("no rules left", `!document.querySelector('#sg-rules li.rule')`)
+	if got := f.groupSpecs("web"); len(got) != 0 {
+		t.Errorf("after the delete the group's rules are %v", got)
+	}
+
+	// A group created (Enter in the name), given a preset, deleted.
+	tb.typeIn("#sg-new-name", "db")
+	tb.until("the new group selected", `document.querySelector('#sg-list li[data-group="db"][aria-selected="true"]') && document.querySelector('#sg-title').textContent === 'db'`)
+	tb.click(`#sg-presets button[data-preset="database"]`)
+	tb.until("the preset's badges", `document.querySelectorAll('#sg-rules li.rule').length > 0`)
+	if len(f.groupSpecs("db")) == 0 {
+		t.Errorf("the database preset wrote no rule to db")
+	}
+	tb.click("#sg-delete")
+	if got := tb.text("#sg-delete"); !strings.Contains(got, "Really delete db") {
+		t.Errorf("the first click on delete shows %q, want it to ask again", got)
+	}
+	tb.click("#sg-delete")
+	tb.until("the group gone", `!document.querySelector('#sg-list li[data-group="db"]')`)
+
+	// The topology's detail panel: net0-p1 joins web.
+	tb.click("#tab-topology")
+	port := `#topology g.node[data-kind="port"][data-name="net0-p1"]`
+	tb.key(port, kb.Enter)
+	tb.until("the port's groups", `document.querySelector('#detail-groups input[data-group="web"]')`)
+	tb.click(`#detail-groups input[data-group="web"]`)
+	tb.click("#detail-groups-save")
+	tb.until("the port's groups saved", `document.querySelector('#detail [data-field="security_groups"]').textContent === 'web'`)
+	f.mu.Lock()
+	got := f.ports[1].SecurityGroups
+	f.mu.Unlock()
+	if !slices.Equal(got, []string{"web"}) {
+		t.Errorf("net0-p1's groups in the API: %v, want [web]", got)
+	}
+	tb.do("Escape closes the panel", chromedp.KeyEvent(kb.Escape))
+	tb.until("the detail panel closed, the port focused again", `document.querySelector('#detail').hidden && document.activeElement.matches('`+port+`')`)
+}
