@@ -100,4 +100,14 @@ func TestPageEditorEdits(t *testing.T) {
 	}
 	tb.do("Escape closes the panel", chromedp.KeyEvent(kb.Escape))
 	tb.until("the detail panel closed, the port focused again", `document.querySelector('#detail').hidden && document.activeElement.matches('`+port+`')`)
+
+	// The README's picture of the editor: web with presets and a custom rule.
+	tb.click("#tab-sg")
+	tb.click(`#sg-list li[data-group="web"]`)
+	for _, p := range []string{"ssh", "icmp"} {
+		tb.click(`#sg-presets button[data-preset="` + p + `"]`)
+	}
+	tb.typeIn("#rule-text", "ingress tcp 8080 from 10.0.0.0/8")
+	tb.until("the web group's four rules", `document.querySelectorAll('#sg-rules li.rule').length >= 4`)
+	tb.shot("security-groups")
 }

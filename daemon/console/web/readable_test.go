@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 	"google.golang.org/protobuf/proto"
 
@@ -23,7 +25,7 @@ func TestPageReadableAt10x50(t *testing.T) {
 	tb := openTab(t, f, 1280, 800, "")
 	const nets = `#topology g.node[data-kind="network"]`
 	tb.until("10 networks drawn", `document.querySelectorAll('`+nets+`').length === 10`)
-	tb.shot("topology-10x50")
+	tb.shot("topology")
 	if n := tb.num(onScreenJS(nets, "name")); n != 10 {
 		t.Errorf("%d of 10 networks wholly on screen with their name shown at the first view", n)
 	}
@@ -45,7 +47,7 @@ func TestPageReadableAt10x50(t *testing.T) {
 	tb.until("net3 open", `document.querySelector('`+net3+`[data-open="true"]')`)
 	ports3 := `#topology g.node[data-kind="port"][data-name^="net3-"]`
 	tb.until("net3's ports drawn", `document.querySelectorAll('`+ports3+`').length === 50`)
-	tb.shot("topology-10x50-open")
+	tb.shot("topology-open")
 	if n := tb.num(onScreenJS(ports3, "f12")); n != 50 {
 		t.Errorf("%d of net3's 50 ports wholly on screen with their name shown", n)
 	}
@@ -72,6 +74,8 @@ func TestPageReadableAt10x50(t *testing.T) {
 	moving := proto.Clone(f.ports[7*50+1]).(*api.Port)
 	moving.Chassis, moving.Migration = "host-b,host-a", "host-b -> host-a"
 	gone := f.ports[7*50+2]
+	arrived := proto.Clone(moving).(*api.Port) // the migration done: on the new chassis alone
+	arrived.Chassis, arrived.Migration = "host-a", ""
 	for _, step := range []struct {
 		ev   *api.Event
 		want string
@@ -81,6 +85,8 @@ func TestPageReadableAt10x50(t *testing.T) {
 		{&api.Event{Type: "updated", Kind: "port", Name: moving.Name, Port: moving, Changed: []string{"chassis", "migration"}},
 			"ports 51 up 43 down 7 migrating 1 open false"},
 		{&api.Event{Type: "deleted", Kind: "port", Name: gone.Name, Port: gone}, "ports 50 up 42 down 7 migrating 1 open false"},
+		{&api.Event{Type: "updated", Kind: "port", Name: arrived.Name, Port: arrived, Changed: []string{"chassis", "migration"}},
+			"ports 50 up 43 down 7 migrating 0 open false"},
 	} {
 		f.push <- step.ev
 		tb.until("net7 after the "+step.ev.Type+" "+step.ev.Name+": "+step.want,
@@ -88,11 +94,15 @@ func TestPageReadableAt10x50(t *testing.T) {
 				quote(step.want)+` === 'ports ' + d.ports + ' up ' + d.up + ' down ' + d.down + ' migrating ' + d.migrating + ' open ' + d.open; })()`)
 	}
 
-	// Opened, net7 shows the migrating port with both chassis.
+	// Opened, net7 shows a migrating port with both chassis, then on the
+	// new one alone.
 	tb.key(net7, "+")
 	p1 := `#topology g.node[data-kind="port"][data-name="` + moving.Name + `"]`
-	tb.until("net7 open with "+moving.Name+" migrating on host-b and host-a",
-		`document.querySelector('`+p1+`[data-state="migrating"][data-chassis="host-b,host-a"]')`)
+	tb.until("net7 open", `document.querySelector('`+p1+`[data-state="up"][data-chassis="host-a"]')`)
+	f.push <- &api.Event{Type: "updated", Kind: "port", Name: moving.Name, Port: moving, Changed: []string{"chassis", "migration"}}
+	tb.until(moving.Name+" migrating on host-b and host-a", `document.querySelector('`+p1+`[data-state="migrating"][data-chassis="host-b,host-a"]')`)
+	f.push <- &api.Event{Type: "updated", Kind: "port", Name: arrived.Name, Port: arrived, Changed: []string{"chassis", "migration"}}
+	tb.until(moving.Name+" up on host-a alone", `document.querySelector('`+p1+`[data-state="up"][data-chassis="host-a"]')`)
 	if tb.num(`document.querySelectorAll('#topology g.node[data-name="`+gone.Name+`"]').length`) != 0 {
 		t.Errorf("the deleted port %s is drawn", gone.Name)
 	}
@@ -143,4 +153,65 @@ func (tb *tab) text(sel string) string {
 	var s string
 	tb.eval(`(document.querySelector(`+quote(sel)+`)?.textContent || '').trim()`, &s)
 	return s
+}
+
+// choose picks an option of a filter's select, as a user's choice does
+// (the value, then a change event).
+func (tb *tab) choose(sel, value string) {
+	tb.t.Helper()
+	var ok bool
+	tb.eval(`(() => { const e = document.querySelector(`+quote(sel)+`); e.value = `+quote(value)+`;
+		e.dispatchEvent(new Event('change', {bubbles: true})); return e.value === `+quote(value)+`; })()`, &ok)
+	if !ok {
+		tb.t.Fatalf("%s has no option %q", sel, value)
+	}
+}
+
+// TestPageFilters: at 10 x 50, the network filter shows that network
+// alone, open; the chassis filter only ports on that chassis (their
+// networks opened); the kind filter only that kind; dragging the drawing
+// pans it by as much as the mouse moved.
+func TestPageFilters(t *testing.T) {
+	f := newFake(10, 50)
+	tb := openTab(t, f, 1280, 800, "")
+	tb.until("10 networks drawn", `document.querySelectorAll('#topology g.node[data-kind="network"]').length === 10`)
+	const drawn = `[...document.querySelectorAll('#topology g.node')]`
+	tb.choose("#filter-network", "net2")
+	tb.until("net2 alone, open with its 50 ports",
+		drawn+`.filter((g) => g.dataset.kind === 'network').map((g) => g.dataset.name + ':' + g.dataset.open).join() === 'net2:true' && `+
+			drawn+`.filter((g) => g.dataset.kind === 'port' && g.dataset.name.startsWith('net2-')).length === 50 && `+
+			drawn+`.filter((g) => g.dataset.kind === 'port').length === 50`)
+	tb.checkReadable("network filter")
+	tb.choose("#filter-network", "")
+	tb.choose("#filter-chassis", "host-b")
+	tb.until("ports on host-b only", drawn+`.filter((g) => g.dataset.kind === 'port').length > 200 && `+
+		drawn+`.filter((g) => g.dataset.kind === 'port').every((g) => g.dataset.chassis.split(',').includes('host-b'))`)
+	tb.checkReadable("chassis filter")
+	tb.choose("#filter-chassis", "")
+	tb.choose("#filter-kind", "router")
+	tb.until("routers only", drawn+`.map((g) => g.dataset.kind).join() === 'router'`)
+	tb.choose("#filter-kind", "")
+	tb.until("10 networks again, closed", `document.querySelectorAll('#topology g.node[data-kind="network"][data-open="false"]').length === 10`)
+
+	// Pan: a drag from an empty corner of the drawing.
+	var at struct{ X, Y float64 }
+	tb.eval(`(() => { const r = document.querySelector('#topology svg').getBoundingClientRect(); return {X: r.right - 40, Y: r.bottom - 40}; })()`, &at)
+	before := tb.transform()
+	tb.do("drag the drawing",
+		chromedp.MouseEvent(input.DispatchMouseEventTypeMousePressed, at.X, at.Y, chromedp.ButtonLeft),
+		chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, at.X-50, at.Y-30, chromedp.ButtonLeft),
+		chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, at.X-100, at.Y-60, chromedp.ButtonLeft),
+		chromedp.MouseEvent(input.DispatchMouseEventTypeMouseReleased, at.X-100, at.Y-60, chromedp.ButtonLeft))
+	after := tb.transform()
+	if after[0]-before[0] != -100 || after[1]-before[1] != -60 || after[2] != before[2] {
+		t.Errorf("the drag by (-100, -60) moved the drawing from %v to %v (translate x, y, scale)", before, after)
+	}
+}
+
+// transform is the drawing's translate (x, y) and scale.
+func (tb *tab) transform() [3]float64 {
+	tb.t.Helper()
+	var v [3]float64
+	tb.eval(`document.querySelector('#vp').getAttribute('transform').match(/-?[\d.]+(e-?\d+)?/g).map(Number)`, &v)
+	return v
 }
