@@ -148,6 +148,11 @@ func (f *fakeAPI) handler() http.Handler {
 		defer f.mu.Unlock()
 		reply(w, 200, f.state())
 	})
+	mux.HandleFunc("GET /console/api/security-groups", func(w http.ResponseWriter, _ *http.Request) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		reply(w, 200, f.state()["security_groups"])
+	})
 	mux.HandleFunc("GET /console/api/presets", func(w http.ResponseWriter, _ *http.Request) {
 		var out []map[string]any
 		for _, n := range secgroup.Presets() {

@@ -140,7 +140,7 @@ let groupsTimer = 0;
 function refreshGroupsSoon() {
 clearTimeout(groupsTimer);
 groupsTimer = setTimeout(async () => {
-try { loadGroups((await getJSON("/state")).security_groups); renderSG(); } catch (e) { /* next time */ }
+try { loadGroups(await getJSON("/security-groups")); renderSG(); } catch (e) { /* next time */ }
 }, 300);
 }
 let renderQueued = false;

@@ -173,11 +173,11 @@ function emptyMaps() {
 
 let groupsTimer = 0;
 // Groups are not on the stream: their members change with ports, so read
-// them again (once for a burst of changes).
+// the groups (alone, not the whole state) again, once for a burst.
 function refreshGroupsSoon() {
   clearTimeout(groupsTimer);
   groupsTimer = setTimeout(async () => {
-    try { loadGroups((await getJSON("/state")).security_groups); renderSG(); } catch (e) { /* next time */ }
+    try { loadGroups(await getJSON("/security-groups")); renderSG(); } catch (e) { /* next time */ }
   }, 300);
 }
 
