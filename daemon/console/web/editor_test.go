@@ -86,6 +86,12 @@ func TestPageEditorEdits(t *testing.T) {
 
 	// The topology's detail panel: net0-p1 joins web.
 	tb.click("#tab-topology")
+	// A port's node shows its address, chassis and floating IP.
+	tb.until("net0-p0 drawn", `document.querySelector('#topology g.node[data-name="net0-p0"]')`)
+	if got := tb.text(`#topology g.node[data-name="net0-p0"]`); !strings.Contains(got, "10.0.0.10") ||
+		!strings.Contains(got, "host-a⇄203.0.113.10") {
+		t.Errorf("port net0-p0's node reads %q, want its address, chassis and floating IP", got)
+	}
 	port := `#topology g.node[data-kind="port"][data-name="net0-p1"]`
 	tb.key(port, kb.Enter)
 	tb.until("the port's groups", `document.querySelector('#detail-groups input[data-group="web"]')`)

@@ -37,12 +37,17 @@ if (b && b.error) return b.error;
 return r.status + " " + r.statusText;
 }
 async function write(method, path, body, retried) {
+writes++;
+try { return await send(method, path, body, retried); } finally { writes++; }
+}
+let writes = 0;
+async function send(method, path, body, retried) {
 const r = await fetch(API + path, {
 method, credentials: "same-origin",
 headers: { "Content-Type": "application/json", "X-QN-CSRF": csrf },
 body: body === undefined ? undefined : JSON.stringify(body),
 });
-if (r.status === 403 && !retried && (await refreshToken())) return write(method, path, body, true);
+if (r.status === 403 && !retried && (await refreshToken())) return send(method, path, body, true);
 if (!r.ok) throw new Error(await errText(r));
 const t = await r.text();
 return t ? JSON.parse(t) : {};
@@ -140,7 +145,12 @@ let groupsTimer = 0;
 function refreshGroupsSoon() {
 clearTimeout(groupsTimer);
 groupsTimer = setTimeout(async () => {
-try { loadGroups(await getJSON("/security-groups")); renderSG(); } catch (e) { /* next time */ }
+const at = writes;
+try {
+const list = await getJSON("/security-groups");
+if (at !== writes) { refreshGroupsSoon(); return; }
+loadGroups(list); renderSG();
+} catch (e) { /* next time */ }
 }, 300);
 }
 let renderQueued = false;
@@ -176,7 +186,7 @@ function clip(str, n) { str = str || ""; return str.length > n ? str.slice(0, n 
 const collator = new Intl.Collator(undefined, { numeric: true });
 function cmp(a, b) { return collator.compare(a || "", b || ""); }
 function sorted(m) { return [...m.values()].sort((a, b) => cmp(a.name || a.address, b.name || b.address)); }
-const PW = 140, PH = 34, NW = 164, NH = 92, RW = 150, RH = 38, EW = 170, EH = 38, GH = 26;
+const PW = 140, PH = 46, NW = 164, NH = 92, RW = 150, RH = 38, EW = 170, EH = 38, GH = 26;
 const Y_EXT = 16, Y_ROUTER = 100, Y_NET = 190, PORT_GAP = 8, COL_W = PW + 26, NET_GAP = 14, ROW_GAP = 52, MARGIN = 30;
 const ROWS = 10, GROUP = 50, GROUP_MAX = 60, SMALL = 8, READ_PX = 10, TEXT_PX = [10, 11, 12, 13];
 const toggled = new Map();
@@ -389,7 +399,7 @@ function subText(b) {
 const o = b.obj;
 if (b.kind === "port") {
 const a = arr(o.addresses)[0] || o.mac || "";
-return portState(o) === "migrating" ? portChassis(o).join(" → ") : a + (o.kind === "vm" ? " · vm" : "");
+return a + (o.kind === "vm" ? " · vm" : "");
 }
 if (b.kind === "network") return o.subnet4 || o.subnet6 || "";
 if (b.kind === "external") return "external " + (o.subnet4 || o.physnet || "");
@@ -418,6 +428,15 @@ return parts.length ? parts.join(" · ") : "no ports";
 function countsLabel(st) {
 return st.ports + " ports: " + st.up + " up, " + st.down + " down, " + st.migrating + " migrating";
 }
+function portFip(o) {
+return arr(o.floating_ips)[0] || ([...S.fips.values()].find((x) => x.port === o.name) || {}).address || "";
+}
+function portLine3(b) {
+const o = b.obj, fip = portFip(o), ch = portChassis(o).join(" → ") || "no chassis";
+const out = [label(20, 40, 10, clip(ch, fip ? 9 : 21), "sub")];
+if (fip) out.push(s("text", { class: "f10 sub fip", x: b.w - 6, y: 40, "text-anchor": "end", text: "⇄" + fip }));
+return out;
+}
 function nodeEl(b) {
 if (b.kind === "group") return groupEl(b);
 const o = b.obj, port = b.kind === "port";
@@ -425,6 +444,7 @@ const attrs = { class: "node", "data-kind": b.kind, "data-name": b.name, tabinde
 let name = b.kind + " " + b.name;
 if (port) {
 attrs["data-state"] = portState(o);
+attrs["data-fip"] = portFip(o) || undefined;
 attrs["data-chassis"] = portChassis(o).join(",");
 attrs["data-port-kind"] = o.kind === "vm" ? "vm" : "container";
 name += ", " + attrs["data-port-kind"] + ", " + attrs["data-state"] + ", chassis " + (attrs["data-chassis"] || "none");
@@ -443,7 +463,8 @@ return s("g", attrs,
 s("title", { text: name }), shape(b),
 port ? s("circle", { class: "st", cx: 11, cy: b.h / 2, r: 4.5 }) : null,
 label(tx, 15, 12, clip(b.name, port ? 16 : 21)),
-label(tx, b.h - 6, 10, clip(subText(b), port ? 21 : 27), "sub"));
+label(tx, port ? 28 : b.h - 6, 10, clip(subText(b), port ? 21 : 27), "sub"),
+...(port ? portLine3(b) : []));
 }
 function netBody(b) {
 const st = b.stats;

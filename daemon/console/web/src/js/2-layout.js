@@ -7,7 +7,7 @@
 // overview fits at scale 1; an open network lays its ports out in columns of
 // ROWS, and one of more than GROUP_MAX ports in groups of GROUP that open
 // one by one.
-const PW = 140, PH = 34, NW = 164, NH = 92, RW = 150, RH = 38, EW = 170, EH = 38, GH = 26;
+const PW = 140, PH = 46, NW = 164, NH = 92, RW = 150, RH = 38, EW = 170, EH = 38, GH = 26;
 const Y_EXT = 16, Y_ROUTER = 100, Y_NET = 190, PORT_GAP = 8, COL_W = PW + 26, NET_GAP = 14, ROW_GAP = 52, MARGIN = 30;
 const ROWS = 10, GROUP = 50, GROUP_MAX = 60, SMALL = 8, READ_PX = 10, TEXT_PX = [10, 11, 12, 13];
 // toggled: what the user opened (true) or closed (false), by "network:NAME"

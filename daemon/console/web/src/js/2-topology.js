@@ -81,7 +81,7 @@ function subText(b) {
   const o = b.obj;
   if (b.kind === "port") {
     const a = arr(o.addresses)[0] || o.mac || "";
-    return portState(o) === "migrating" ? portChassis(o).join(" → ") : a + (o.kind === "vm" ? " · vm" : "");
+    return a + (o.kind === "vm" ? " · vm" : "");
   }
   if (b.kind === "network") return o.subnet4 || o.subnet6 || "";
   if (b.kind === "external") return "external " + (o.subnet4 || o.physnet || "");
@@ -118,6 +118,20 @@ function countsLabel(st) {
   return st.ports + " ports: " + st.up + " up, " + st.down + " down, " + st.migrating + " migrating";
 }
 
+// portFip is a port's (first) floating IP, "" without.
+function portFip(o) {
+  return arr(o.floating_ips)[0] || ([...S.fips.values()].find((x) => x.port === o.name) || {}).address || "";
+}
+
+// portLine3 is a port's chassis (both while migrating) and, right-aligned,
+// its floating IP.
+function portLine3(b) {
+  const o = b.obj, fip = portFip(o), ch = portChassis(o).join(" → ") || "no chassis";
+  const out = [label(20, 40, 10, clip(ch, fip ? 9 : 21), "sub")];
+  if (fip) out.push(s("text", { class: "f10 sub fip", x: b.w - 6, y: 40, "text-anchor": "end", text: "⇄" + fip }));
+  return out;
+}
+
 function nodeEl(b) {
   if (b.kind === "group") return groupEl(b);
   const o = b.obj, port = b.kind === "port";
@@ -125,6 +139,7 @@ function nodeEl(b) {
   let name = b.kind + " " + b.name;
   if (port) {
     attrs["data-state"] = portState(o);
+    attrs["data-fip"] = portFip(o) || undefined;
     attrs["data-chassis"] = portChassis(o).join(",");
     attrs["data-port-kind"] = o.kind === "vm" ? "vm" : "container";
     name += ", " + attrs["data-port-kind"] + ", " + attrs["data-state"] + ", chassis " + (attrs["data-chassis"] || "none");
@@ -143,7 +158,8 @@ function nodeEl(b) {
     s("title", { text: name }), shape(b),
     port ? s("circle", { class: "st", cx: 11, cy: b.h / 2, r: 4.5 }) : null,
     label(tx, 15, 12, clip(b.name, port ? 16 : 21)),
-    label(tx, b.h - 6, 10, clip(subText(b), port ? 21 : 27), "sub"));
+    label(tx, port ? 28 : b.h - 6, 10, clip(subText(b), port ? 21 : 27), "sub"),
+    ...(port ? portLine3(b) : []));
 }
 
 // netBody is a network's card: name, subnet, its ports counted by state
