@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -39,6 +40,7 @@ func openTab(t *testing.T, f *fakeAPI, w, h int, frag string) *tab {
 		t.Fatalf("start chromium: %v", err)
 	}
 	tb := &tab{t: t, ctx: ctx}
+	t.Cleanup(tb.saveOnFailure) // before the browser goes
 	tb.do("open the page", chromedp.EmulateViewport(int64(w), int64(h)), chromedp.Navigate(srv.URL+"/console/"+frag))
 	tb.until("the page is live", `document.querySelector('#status').dataset.mode === 'live'`)
 	return tb
@@ -83,7 +85,6 @@ func (tb *tab) until(what, js string) {
 			return
 		}
 	}
-	tb.shot("failed-" + filepath.Base(tb.t.Name()))
 	tb.t.Fatalf("%s: not after 10 s (%s)", what, js)
 }
 
@@ -119,8 +120,8 @@ func (tb *tab) typeIn(sel, s string) {
 
 func quote(s string) string { b, _ := json.Marshal(s); return string(b) }
 
-// shot saves the window as $CONSOLE_SCREENSHOT/name.png (or, for a failed
-// test, into the test's log directory when that is unset: nothing).
+// shot saves the window as $CONSOLE_SCREENSHOT/name.png when that is set
+// (the README's screenshots).
 func (tb *tab) shot(name string) {
 	dir := os.Getenv("CONSOLE_SCREENSHOT")
 	if dir == "" {
@@ -135,6 +136,35 @@ func (tb *tab) shot(name string) {
 	if err != nil {
 		tb.t.Logf("screenshot %s: %v", name, err)
 	}
+}
+
+// saveOnFailure keeps a failed test's window as PNG and its HTML in
+// $QN_ARTIFACTS, else a temporary directory that stays.
+func (tb *tab) saveOnFailure() {
+	if !tb.t.Failed() {
+		return
+	}
+	dir := os.Getenv("QN_ARTIFACTS")
+	var err error
+	if dir == "" {
+		dir, err = os.MkdirTemp("", "qn-console-page-")
+	} else {
+		err = os.MkdirAll(dir, 0o755)
+	}
+	if err != nil {
+		tb.t.Logf("no artifacts: %v", err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(tb.ctx, 5*time.Second)
+	defer cancel()
+	base := filepath.Join(dir, strings.ReplaceAll(tb.t.Name(), "/", "_"))
+	if png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot()); err == nil {
+		_ = os.WriteFile(base+".png", png, 0o644)
+	}
+	if html, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.documentElement.outerHTML`)); err == nil {
+		_ = os.WriteFile(base+".html", []byte(html), 0o644)
+	}
+	tb.t.Logf("artifacts of the failure: %s.png and %s.html", base, base)
 }
 
 // readable is what the topology shows on screen: the texts displayed
