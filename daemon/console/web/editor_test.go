@@ -69,6 +69,15 @@ func TestPageEditorEdits(t *testing.T) {
 		t.Errorf("after the delete the group's rules are %v", got)
 	}
 
+	// A rule added elsewhere (as qnetctl would) shows while the editor is open.
+	f.mu.Lock()
+	err = f.addRules("web", []string{"ingress udp 53"}, "")
+	f.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb.until("the rule added elsewhere", `[...document.querySelectorAll('#sg-rules .rule-text')].some((e) => e.textContent === 'ingress ipv4 udp 53')`)
+
 	// A group created (Enter in the name), given a preset, deleted.
 	tb.typeIn("#sg-new-name", "db")
 	tb.until("the new group selected", `document.querySelector('#sg-list li[data-group="db"][aria-selected="true"]') && document.querySelector('#sg-title').textContent === 'db'`)
@@ -114,6 +123,6 @@ func TestPageEditorEdits(t *testing.T) {
 		tb.click(`#sg-presets button[data-preset="` + p + `"]`)
 	}
 	tb.typeIn("#rule-text", "ingress tcp 8080 from 10.0.0.0/8")
-	tb.until("the web group's four rules", `document.querySelectorAll('#sg-rules li.rule').length >= 4`)
+	tb.until("the web group's five rules", `document.querySelectorAll('#sg-rules li.rule').length >= 5`)
 	tb.shot("security-groups")
 }

@@ -880,6 +880,7 @@ if (e.key === "Enter") { e.preventDefault(); saveEdit(e.target.closest("li.rule"
 if (e.key === "Escape") { e.preventDefault(); e.stopPropagation(); cancelEdit(); }
 });
 }
+let groupsPoll = 0;
 function showTab(which) {
 for (const t of ["topology", "sg"]) {
 const on = t === which;
@@ -887,6 +888,8 @@ $("#tab-" + t).setAttribute("aria-selected", on ? "true" : "false");
 $("#tab-" + t).tabIndex = on ? 0 : -1;
 $("#view-" + t).hidden = !on;
 }
+clearInterval(groupsPoll);
+groupsPoll = which === "sg" ? setInterval(refreshGroupsSoon, 3000) : 0;
 if (which === "sg") refreshGroupsSoon();
 history.replaceState(null, "", which === "sg" ? "#sg" + (sgSel ? "/" + enc(sgSel) : "") : location.pathname + location.search);
 if (which === "topology" && !view.fitted) render();
