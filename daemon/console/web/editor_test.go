@@ -101,6 +101,13 @@ func TestPageEditorEdits(t *testing.T) {
 		!strings.Contains(got, "host-a⇄203.0.113.10") {
 		t.Errorf("port net0-p0's node reads %q, want its address, chassis and floating IP", got)
 	}
+	// Its detail panel: addresses, MAC, DNS name, groups, floating IP, chassis, load balancer.
+	tb.key(`#topology g.node[data-name="net0-p0"]`, kb.Enter)
+	for field, want := range map[string]string{"addresses": "10.0.0.10 on net0", "mac": "0a:00:00:00:00:00",
+		"dns_name": "net0-p0.lab.example", "security_groups": "web", "floating_ips": "203.0.113.10 → 10.0.0.10",
+		"chassis": "host-a", "load_balancers": "web-lb", "kind": "port (vm, domain dom-net0-p0)", "state": "up"} {
+		tb.until("the detail panel's "+field+" of net0-p0: "+want, `document.querySelector('#detail [data-field="`+field+`"]').textContent === `+quote(want))
+	}
 	port := `#topology g.node[data-kind="port"][data-name="net0-p1"]`
 	tb.key(port, kb.Enter)
 	tb.until("the port's groups", `document.querySelector('#detail-groups input[data-group="web"]')`)

@@ -77,6 +77,7 @@ func newFake(nets, ports int) *fakeAPI {
 	f.fips = append(f.fips, &api.FloatingIP{Address: "203.0.113.10", Network: "public", Port: "net0-p0", FixedIp: "10.0.0.10", Router: "edge"})
 	f.sgs["web"] = &api.SecurityGroup{Name: "web", Ports: []string{"net0-p0"}}
 	f.ports[0].SecurityGroups = []string{"web"}
+	f.ports[0].DnsName = "net0-p0.lab.example"
 	_ = f.addRules("web", []string{"ingress tcp 80"}, "")
 	return f
 }
