@@ -85,7 +85,9 @@ func (tb *tab) until(what, js string) {
 			return
 		}
 	}
-	tb.t.Fatalf("%s: not after 10 s (%s)", what, js)
+	var focus string
+	tb.eval(`(document.activeElement?.outerHTML || '').slice(0, 120)`, &focus)
+	tb.t.Fatalf("%s: not after 10 s (%s); focus on %s", what, js, focus)
 }
 
 func (tb *tab) num(js string) int {

@@ -193,6 +193,26 @@ func TestPageFilters(t *testing.T) {
 	tb.choose("#filter-kind", "")
 	tb.until("10 networks again, closed", `document.querySelectorAll('#topology g.node[data-kind="network"][data-open="false"]').length === 10`)
 
+	// The keyboard: Tab from the zoom buttons walks the external network,
+	// the router, the first network; Enter opens it; the views' tabs
+	// switch with the arrow keys.
+	tb.do("Tab into the drawing", chromedp.Focus(chromedp.CSS("#zoom-in")), chromedp.KeyEvent(kb.Tab))
+	for _, want := range []string{`external"][data-name="public`, `router"][data-name="edge`, `network"][data-name="net0`} {
+		tb.until("Tab reaches "+want, `document.activeElement.matches('#topology g.node[data-kind="`+want+`"]')`)
+		if !strings.HasPrefix(want, "network") {
+			tb.do("Tab", chromedp.KeyEvent(kb.Tab))
+		}
+	}
+	tb.do("Enter", chromedp.KeyEvent(kb.Enter))
+	tb.until("net0 opened from the keyboard", `document.querySelector('#topology g.node[data-name="net0"][data-open="true"]') && document.activeElement.matches('#topology g.node[data-name="net0"]')`)
+	tb.do("Tab to net0's first port", chromedp.KeyEvent(kb.Tab))
+	tb.until("Tab reaches net0-p0", `document.activeElement.matches('#topology g.node[data-name="net0-p0"]')`)
+	tb.key("#tab-topology", kb.ArrowRight)
+	tb.until("the editor shown by the arrow key", `!document.querySelector('#view-sg').hidden && document.activeElement.id === 'tab-sg'`)
+	tb.do("back", chromedp.KeyEvent(kb.ArrowLeft))
+	tb.until("the topology shown again", `!document.querySelector('#view-topology').hidden`)
+	tb.key(`#topology g.node[data-name="net0"]`, "-")
+
 	// Pan: a drag from an empty corner of the drawing.
 	var at struct{ X, Y float64 }
 	tb.eval(`(() => { const r = document.querySelector('#topology svg').getBoundingClientRect(); return {X: r.right - 40, Y: r.bottom - 40}; })()`, &at)

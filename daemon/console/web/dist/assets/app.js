@@ -534,7 +534,7 @@ const dy = t + hh * k > r.h - m ? Math.max(r.h - m - (t + hh * k), m - t) : t < 
 if (dx || dy) { view.x += dx; view.y += dy; applyView(); }
 }
 function initSVG(host) {
-const svg = s("svg", { role: "group", "aria-label": "Network topology" }, s("g", { id: "vp" }));
+const svg = s("svg", { role: "group", "aria-label": "Network topology", tabindex: -1 }, s("g", { id: "vp" }));
 host.append(svg);
 let drag = null;
 svg.addEventListener("pointerdown", (e) => {

@@ -246,7 +246,8 @@ function bringIntoView(x, y, w, hh) {
 }
 
 function initSVG(host) {
-  const svg = s("svg", { role: "group", "aria-label": "Network topology" }, s("g", { id: "vp" }));
+  // tabindex -1: not a Tab stop of its own (chromium makes it one), its nodes are.
+  const svg = s("svg", { role: "group", "aria-label": "Network topology", tabindex: -1 }, s("g", { id: "vp" }));
   host.append(svg);
   let drag = null;
   svg.addEventListener("pointerdown", (e) => {
