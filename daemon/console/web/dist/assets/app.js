@@ -434,7 +434,7 @@ return arr(o.floating_ips)[0] || ([...S.fips.values()].find((x) => x.port === o.
 function portLine3(b) {
 const o = b.obj, fip = portFip(o), ch = portChassis(o).join(" → ") || "no chassis";
 const out = [label(20, 40, 10, clip(ch, fip ? 9 : 21), "sub")];
-if (fip) out.push(s("text", { class: "f10 sub fip", x: b.w - 6, y: 40, "text-anchor": "end", text: "⇄" + fip }));
+if (fip) out.push(s("text", { class: "f10 sub fip", x: b.w - (o.kind === "vm" ? 12 : 6), y: 40, "text-anchor": "end", text: "⇄" + fip }));
 return out;
 }
 function nodeEl(b) {
