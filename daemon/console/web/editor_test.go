@@ -69,9 +69,16 @@ func TestPageEditorEdits(t *testing.T) {
 		t.Errorf("after the delete the group's rules are %v", got)
 	}
 
+	groupsOfEditor(t, tb, f)
+	portInTopology(t, tb, f)
+}
+
+// groupsOfEditor: a rule added elsewhere shows; a group created, given a
+// preset and deleted.
+func groupsOfEditor(t *testing.T, tb *tab, f *fakeAPI) {
 	// A rule added elsewhere (as qnetctl would) shows while the editor is open.
 	f.mu.Lock()
-	err = f.addRules("web", []string{"ingress udp 53"}, "")
+	err := f.addRules("web", []string{"ingress udp 53"}, "")
 	f.mu.Unlock()
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +99,11 @@ func TestPageEditorEdits(t *testing.T) {
 	}
 	tb.click("#sg-delete")
 	tb.until("the group gone", `!document.querySelector('#sg-list li[data-group="db"]')`)
+}
 
+// portInTopology: a port's node and detail panel; a port given a group
+// there; the README's picture of the editor.
+func portInTopology(t *testing.T, tb *tab, f *fakeAPI) {
 	// The topology's detail panel: net0-p1 joins web.
 	tb.click("#tab-topology")
 	// A port's node shows its address, chassis and floating IP.

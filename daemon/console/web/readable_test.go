@@ -61,52 +61,7 @@ func TestPageReadableAt10x50(t *testing.T) {
 	tb.until("net5 opened by a click", `document.querySelectorAll('#topology g.node[data-kind="port"][data-name^="net5-"]').length === 50`)
 	tb.key(`#topology g.node[data-kind="network"][data-name="net5"]`, "-")
 
-	// Live changes to closed net7: created, migrating, deleted.
-	net7 := `#topology g.node[data-kind="network"][data-name="net7"]`
-	counts := func() string {
-		var c map[string]string
-		tb.eval(`(() => { const d = document.querySelector('`+net7+`').dataset; return {p: d.ports, u: d.up, d: d.down, m: d.migrating, o: d.open}; })()`, &c)
-		return fmt.Sprintf("ports %s up %s down %s migrating %s open %s", c["p"], c["u"], c["d"], c["m"], c["o"])
-	}
-	if got, want := counts(), "ports 50 up 43 down 7 migrating 0 open false"; got != want {
-		t.Errorf("net7: %s, want %s", got, want)
-	}
-	moving := proto.Clone(f.ports[7*50+1]).(*api.Port)
-	moving.Chassis, moving.Migration = "host-b,host-a", "host-b -> host-a"
-	gone := f.ports[7*50+2]
-	arrived := proto.Clone(moving).(*api.Port) // the migration done: on the new chassis alone
-	arrived.Chassis, arrived.Migration = "host-a", ""
-	for _, step := range []struct {
-		ev   *api.Event
-		want string
-	}{
-		{&api.Event{Type: "created", Kind: "port", Name: "net7-new", Port: &api.Port{Name: "net7-new", Network: "net7", Kind: "vm", Up: true, Chassis: "host-b"}},
-			"ports 51 up 44 down 7 migrating 0 open false"},
-		{&api.Event{Type: "updated", Kind: "port", Name: moving.Name, Port: moving, Changed: []string{"chassis", "migration"}},
-			"ports 51 up 43 down 7 migrating 1 open false"},
-		{&api.Event{Type: "deleted", Kind: "port", Name: gone.Name, Port: gone}, "ports 50 up 42 down 7 migrating 1 open false"},
-		{&api.Event{Type: "updated", Kind: "port", Name: arrived.Name, Port: arrived, Changed: []string{"chassis", "migration"}},
-			"ports 50 up 43 down 7 migrating 0 open false"},
-	} {
-		f.push <- step.ev
-		tb.until("net7 after the "+step.ev.Type+" "+step.ev.Name+": "+step.want,
-			`(() => { const d = document.querySelector('`+net7+`').dataset; return `+
-				quote(step.want)+` === 'ports ' + d.ports + ' up ' + d.up + ' down ' + d.down + ' migrating ' + d.migrating + ' open ' + d.open; })()`)
-	}
-
-	// Opened, net7 shows a migrating port with both chassis, then on the
-	// new one alone.
-	tb.key(net7, "+")
-	p1 := `#topology g.node[data-kind="port"][data-name="` + moving.Name + `"]`
-	tb.until("net7 open", `document.querySelector('`+p1+`[data-state="up"][data-chassis="host-a"]')`)
-	f.push <- &api.Event{Type: "updated", Kind: "port", Name: moving.Name, Port: moving, Changed: []string{"chassis", "migration"}}
-	tb.until(moving.Name+" migrating on host-b and host-a", `document.querySelector('`+p1+`[data-state="migrating"][data-chassis="host-b,host-a"]')`)
-	f.push <- &api.Event{Type: "updated", Kind: "port", Name: arrived.Name, Port: arrived, Changed: []string{"chassis", "migration"}}
-	tb.until(moving.Name+" up on host-a alone", `document.querySelector('`+p1+`[data-state="up"][data-chassis="host-a"]')`)
-	if tb.num(`document.querySelectorAll('#topology g.node[data-name="`+gone.Name+`"]').length`) != 0 {
-		t.Errorf("the deleted port %s is drawn", gone.Name)
-	}
-	tb.key(net7, "-")
+	liveInClosedNetwork(t, tb, f)
 
 	// Zoomed out, the labels that would be too small are hidden.
 	for range 3 {
@@ -234,4 +189,57 @@ func (tb *tab) transform() [3]float64 {
 	var v [3]float64
 	tb.eval(`document.querySelector('#vp').getAttribute('transform').match(/-?[\d.]+(e-?\d+)?/g).map(Number)`, &v)
 	return v
+}
+
+// liveInClosedNetwork: created, migrating and deleted ports of closed net7
+// change its counts; opened, it shows a migration's both chassis, then the
+// new one alone.
+func liveInClosedNetwork(t *testing.T, tb *tab, f *fakeAPI) {
+	// Live changes to closed net7: created, migrating, deleted.
+	net7 := `#topology g.node[data-kind="network"][data-name="net7"]`
+	counts := func() string {
+		var c map[string]string
+		tb.eval(`(() => { const d = document.querySelector('`+net7+`').dataset; return {p: d.ports, u: d.up, d: d.down, m: d.migrating, o: d.open}; })()`, &c)
+		return fmt.Sprintf("ports %s up %s down %s migrating %s open %s", c["p"], c["u"], c["d"], c["m"], c["o"])
+	}
+	if got, want := counts(), "ports 50 up 43 down 7 migrating 0 open false"; got != want {
+		t.Errorf("net7: %s, want %s", got, want)
+	}
+	moving := proto.Clone(f.ports[7*50+1]).(*api.Port)
+	moving.Chassis, moving.Migration = "host-b,host-a", "host-b -> host-a"
+	gone := f.ports[7*50+2]
+	arrived := proto.Clone(moving).(*api.Port) // the migration done: on the new chassis alone
+	arrived.Chassis, arrived.Migration = "host-a", ""
+	for _, step := range []struct {
+		ev   *api.Event
+		want string
+	}{
+		{&api.Event{Type: "created", Kind: "port", Name: "net7-new", Port: &api.Port{Name: "net7-new", Network: "net7", Kind: "vm", Up: true, Chassis: "host-b"}},
+			"ports 51 up 44 down 7 migrating 0 open false"},
+		{&api.Event{Type: "updated", Kind: "port", Name: moving.Name, Port: moving, Changed: []string{"chassis", "migration"}},
+			"ports 51 up 43 down 7 migrating 1 open false"},
+		{&api.Event{Type: "deleted", Kind: "port", Name: gone.Name, Port: gone}, "ports 50 up 42 down 7 migrating 1 open false"},
+		{&api.Event{Type: "updated", Kind: "port", Name: arrived.Name, Port: arrived, Changed: []string{"chassis", "migration"}},
+			"ports 50 up 43 down 7 migrating 0 open false"},
+	} {
+		f.push <- step.ev
+		tb.until("net7 after the "+step.ev.Type+" "+step.ev.Name+": "+step.want,
+			`(() => { const d = document.querySelector('`+net7+`').dataset; return `+
+				quote(step.want)+` === 'ports ' + d.ports + ' up ' + d.up + ' down ' + d.down + ' migrating ' + d.migrating + ' open ' + d.open; })()`)
+	}
+
+	// Opened, net7 shows a migrating port with both chassis, then on the
+	// new one alone.
+	tb.key(net7, "+")
+	p1 := `#topology g.node[data-kind="port"][data-name="` + moving.Name + `"]`
+	tb.until("net7 open", `document.querySelector('`+p1+`[data-state="up"][data-chassis="host-a"]')`)
+	f.push <- &api.Event{Type: "updated", Kind: "port", Name: moving.Name, Port: moving, Changed: []string{"chassis", "migration"}}
+	tb.until(moving.Name+" migrating on host-b and host-a", `document.querySelector('`+p1+`[data-state="migrating"][data-chassis="host-b,host-a"]')`)
+	f.push <- &api.Event{Type: "updated", Kind: "port", Name: arrived.Name, Port: arrived, Changed: []string{"chassis", "migration"}}
+	tb.until(moving.Name+" up on host-a alone", `document.querySelector('`+p1+`[data-state="up"][data-chassis="host-a"]')`)
+	if tb.num(`document.querySelectorAll('#topology g.node[data-name="`+gone.Name+`"]').length`) != 0 {
+		t.Errorf("the deleted port %s is drawn", gone.Name)
+	}
+	tb.key(net7, "-")
+
 }
