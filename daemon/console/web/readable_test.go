@@ -61,6 +61,16 @@ func TestPageReadableAt10x50(t *testing.T) {
 	tb.until("net5 opened by a click", `document.querySelectorAll('#topology g.node[data-kind="port"][data-name^="net5-"]').length === 50`)
 	tb.key(`#topology g.node[data-kind="network"][data-name="net5"]`, "-")
 
+	// Zooming in (the wheel) on closed net6 at 1:1 opens it.
+	var c struct{ X, Y float64 }
+	tb.eval(`(() => { const r = document.querySelector('#topology g.node[data-name="net6"]').getBoundingClientRect();
+		return {X: r.left + r.width / 2, Y: r.top + r.height / 2}; })()`, &c)
+	// (deltaX 0 would be left out of the call, which the protocol refuses.)
+	wheel := func(p *input.DispatchMouseEventParams) { p.DeltaX, p.DeltaY = 0.01, -100 }
+	tb.do("wheel up on net6", chromedp.MouseEvent(input.DispatchMouseEventTypeMouseWheel, c.X, c.Y, wheel))
+	tb.until("net6 opened by zooming in", `document.querySelectorAll('#topology g.node[data-kind="port"][data-name^="net6-"]').length === 50`)
+	tb.key(`#topology g.node[data-kind="network"][data-name="net6"]`, "-")
+
 	liveInClosedNetwork(t, tb, f)
 
 	// Zoomed out, the labels that would be too small are hidden.

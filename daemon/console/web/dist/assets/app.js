@@ -586,6 +586,8 @@ if (dx || dy) { view.x += dx; view.y += dy; applyView(); }
 });
 svg.addEventListener("wheel", (e) => {
 e.preventDefault();
+const g = e.target.closest && e.target.closest('g.node[data-open="false"]');
+if (g && e.deltaY < 0 && view.k >= 1) { toggle(g.dataset.kind, g.dataset.name, true); return; }
 const r = svg.getBoundingClientRect();
 zoomAt(e.clientX - r.left, e.clientY - r.top, Math.exp(-e.deltaY * 0.0015));
 }, { passive: false });
