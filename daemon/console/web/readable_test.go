@@ -60,6 +60,7 @@ func TestPageReadableAt10x50(t *testing.T) {
 	tb.click(`#topology g.node[data-kind="network"][data-name="net5"]`)
 	tb.until("net5 opened by a click", `document.querySelectorAll('#topology g.node[data-kind="port"][data-name^="net5-"]').length === 50`)
 	tb.key(`#topology g.node[data-kind="network"][data-name="net5"]`, "-")
+	tb.until("net5 closed", `!document.querySelector('#topology g.node[data-kind="port"]')`)
 
 	// Zooming in (the wheel) on closed net6 at 1:1 opens it.
 	var c struct{ X, Y float64 }
