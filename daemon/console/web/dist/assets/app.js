@@ -428,8 +428,9 @@ return parts.length ? parts.join(" · ") : "no ports";
 function countsLabel(st) {
 return st.ports + " ports: " + st.up + " up, " + st.down + " down, " + st.migrating + " migrating";
 }
+let fipOf = new Map();
 function portFip(o) {
-return arr(o.floating_ips)[0] || ([...S.fips.values()].find((x) => x.port === o.name) || {}).address || "";
+return arr(o.floating_ips)[0] || fipOf.get(o.name) || "";
 }
 function portLine3(b) {
 const o = b.obj, fip = portFip(o), ch = portChassis(o).join(" → ") || "no chassis";
@@ -447,7 +448,8 @@ attrs["data-state"] = portState(o);
 attrs["data-fip"] = portFip(o) || undefined;
 attrs["data-chassis"] = portChassis(o).join(",");
 attrs["data-port-kind"] = o.kind === "vm" ? "vm" : "container";
-name += ", " + attrs["data-port-kind"] + ", " + attrs["data-state"] + ", chassis " + (attrs["data-chassis"] || "none");
+name += ", " + attrs["data-port-kind"] + ", " + attrs["data-state"] + ", chassis " + (attrs["data-chassis"] || "none") +
+", " + list(o.addresses) + (attrs["data-fip"] ? ", floating IP " + attrs["data-fip"] : "");
 }
 if (b.kind === "network") {
 const st = b.stats;
@@ -486,6 +488,8 @@ const host = $("#topology");
 let svg = host.querySelector("svg");
 if (!svg) svg = initSVG(host);
 const f = filters();
+fipOf = new Map();
+for (const x of S.fips.values()) if (x.port && !fipOf.has(x.port)) fipOf.set(x.port, x.address);
 const L = layout(visible(f));
 const closedNet = (key) => key.startsWith("group:") || (key.startsWith("network:") && (f.kind === "port" || f.kind === "lb"));
 const drawn = (key) => !f.kind || key.startsWith(f.kind + ":") || closedNet(key);
