@@ -88,6 +88,11 @@ func groupsOfEditor(t *testing.T, tb *tab, f *fakeAPI) {
 	// A group created (Enter in the name), given a preset, deleted.
 	tb.typeIn("#sg-new-name", "db")
 	tb.until("the new group selected", `document.querySelector('#sg-list li[data-group="db"][aria-selected="true"]') && document.querySelector('#sg-title').textContent === 'db'`)
+	// The list from the keyboard: Enter on a group selects it.
+	tb.key(`#sg-list li[data-group="web"]`, kb.Enter)
+	tb.until("web selected with Enter", `document.querySelector('#sg-title').textContent === 'web'`)
+	tb.key(`#sg-list li[data-group="db"]`, kb.Enter)
+	tb.until("db selected with Enter", `document.querySelector('#sg-title').textContent === 'db'`)
 	tb.click(`#sg-presets button[data-preset="database"]`)
 	tb.until("the preset's badges", `document.querySelectorAll('#sg-rules li.rule').length > 0`)
 	if len(f.groupSpecs("db")) == 0 {
