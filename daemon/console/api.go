@@ -35,6 +35,7 @@ func (c *Console) routes() map[string]http.HandlerFunc {
 		"GET /console/api/state":                                c.state,
 		"GET /console/api/events":                               c.events,
 		"GET /console/api/presets":                              c.presets,
+		"GET /console/api/security-groups":                      c.groups,
 		"POST /console/api/security-groups":                     c.createGroup,
 		"DELETE /console/api/security-groups/{name}":            c.deleteGroup,
 		"POST /console/api/security-groups/{name}/rules":        c.addRules,
@@ -182,6 +183,18 @@ func (c *Console) state(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	b, _ := json.Marshal(out)
+	writeJSON(w, b)
+}
+
+// groups is the security groups alone, what the page reads again when a
+// port's groups change (the stream carries ports, not groups).
+func (c *Console) groups(w http.ResponseWriter, r *http.Request) {
+	groups, err := call(r.Context(), c.o.Server.ListSecurityGroups, &api.Empty{})
+	if err != nil {
+		writeRPCError(w, err)
+		return
+	}
+	b, _ := json.Marshal(list(groups.Groups))
 	writeJSON(w, b)
 }
 

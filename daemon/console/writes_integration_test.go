@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -85,6 +86,17 @@ func TestIntegrationConsoleSecurityGroups(t *testing.T) {
 	}
 
 	portGroupsAndErrors(t, e)
+
+	// The groups alone, as the page reads them again: web with its member.
+	code, _, body = e.do("GET", "/console/api/security-groups", "", false)
+	var groups []struct {
+		Name  string   `json:"name"`
+		Ports []string `json:"ports"`
+	}
+	if err := json.Unmarshal([]byte(body), &groups); code != 200 || err != nil || len(groups) != 1 || groups[0].Name != "web" ||
+		len(groups[0].Ports) != 1 || groups[0].Ports[0] != "p1" {
+		t.Errorf("GET security-groups: %d %s (%v), want web with its member p1", code, body, err)
+	}
 }
 
 // portGroupsAndErrors: a port's groups; a group with members cannot go;

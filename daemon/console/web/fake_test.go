@@ -35,6 +35,9 @@ type fakeAPI struct {
 	// open): headless chromium's virtual time waits for open requests.
 	hold time.Duration
 	down bool // the stream answers 503: the page falls back to polling
+	// push, when set, carries events sent on the stream after later, as
+	// a test sends them (the stream then stays open).
+	push chan *api.Event
 }
 
 const fakeToken = "tok-123"
@@ -74,6 +77,7 @@ func newFake(nets, ports int) *fakeAPI {
 	f.fips = append(f.fips, &api.FloatingIP{Address: "203.0.113.10", Network: "public", Port: "net0-p0", FixedIp: "10.0.0.10", Router: "edge"})
 	f.sgs["web"] = &api.SecurityGroup{Name: "web", Ports: []string{"net0-p0"}}
 	f.ports[0].SecurityGroups = []string{"web"}
+	f.ports[0].DnsName = "net0-p0.lab.example"
 	_ = f.addRules("web", []string{"ingress tcp 80"}, "")
 	return f
 }
@@ -145,6 +149,11 @@ func (f *fakeAPI) handler() http.Handler {
 		defer f.mu.Unlock()
 		reply(w, 200, f.state())
 	})
+	mux.HandleFunc("GET /console/api/security-groups", func(w http.ResponseWriter, _ *http.Request) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		reply(w, 200, f.state()["security_groups"])
+	})
 	mux.HandleFunc("GET /console/api/presets", func(w http.ResponseWriter, _ *http.Request) {
 		var out []map[string]any
 		for _, n := range secgroup.Presets() {
@@ -209,5 +218,13 @@ func (f *fakeAPI) events(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(f.hold)
 		return
 	}
-	<-r.Context().Done()
+	for {
+		select {
+		case ev := <-f.push: // a nil channel never sends
+			send(ev)
+			w.(http.Flusher).Flush()
+		case <-r.Context().Done():
+			return
+		}
+	}
 }

@@ -37,12 +37,17 @@ if (b && b.error) return b.error;
 return r.status + " " + r.statusText;
 }
 async function write(method, path, body, retried) {
+writes++;
+try { return await send(method, path, body, retried); } finally { writes++; }
+}
+let writes = 0;
+async function send(method, path, body, retried) {
 const r = await fetch(API + path, {
 method, credentials: "same-origin",
 headers: { "Content-Type": "application/json", "X-QN-CSRF": csrf },
 body: body === undefined ? undefined : JSON.stringify(body),
 });
-if (r.status === 403 && !retried && (await refreshToken())) return write(method, path, body, true);
+if (r.status === 403 && !retried && (await refreshToken())) return send(method, path, body, true);
 if (!r.ok) throw new Error(await errText(r));
 const t = await r.text();
 return t ? JSON.parse(t) : {};
@@ -140,7 +145,12 @@ let groupsTimer = 0;
 function refreshGroupsSoon() {
 clearTimeout(groupsTimer);
 groupsTimer = setTimeout(async () => {
-try { loadGroups((await getJSON("/state")).security_groups); renderSG(); } catch (e) { /* next time */ }
+const at = writes;
+try {
+const list = await getJSON("/security-groups");
+if (at !== writes) { refreshGroupsSoon(); return; }
+loadGroups(list); renderSG();
+} catch (e) { /* next time */ }
 }, 300);
 }
 let renderQueued = false;
@@ -176,8 +186,148 @@ function clip(str, n) { str = str || ""; return str.length > n ? str.slice(0, n 
 const collator = new Intl.Collator(undefined, { numeric: true });
 function cmp(a, b) { return collator.compare(a || "", b || ""); }
 function sorted(m) { return [...m.values()].sort((a, b) => cmp(a.name || a.address, b.name || b.address)); }
-const PW = 132, PH = 30, NW = 170, NH = 38, RW = 150, RH = 36, EW = 170, EH = 36;
-const Y_EXT = 20, Y_ROUTER = 110, Y_NET = 200, PORT_GAP = 8, COL_W = PW + 30, MAX_KIDS = 200;
+const PW = 140, PH = 46, NW = 164, NH = 92, RW = 150, RH = 38, EW = 170, EH = 38, GH = 26;
+const Y_EXT = 16, Y_ROUTER = 100, Y_NET = 190, PORT_GAP = 8, COL_W = PW + 26, NET_GAP = 14, ROW_GAP = 52, MARGIN = 30;
+const ROWS = 10, GROUP = 50, GROUP_MAX = 60, SMALL = 8, READ_PX = 10, TEXT_PX = [10, 11, 12, 13];
+const toggled = new Map();
+function viewSize() {
+const r = $("#topology").getBoundingClientRect();
+return r.width > 0 ? { w: r.width, h: r.height } : { w: 1200, h: 700 };
+}
+function netOrder(v) {
+const order = [], seen = new Set(), netSet = new Set(v.nets.map((n) => n.name));
+for (const r of v.routers) for (const n of arr(r.networks)) if (netSet.has(n) && !seen.has(n)) { seen.add(n); order.push(n); }
+for (const n of v.nets) if (!seen.has(n.name)) order.push(n.name);
+return order;
+}
+function stats(kids) {
+const st = { ports: 0, up: 0, down: 0, migrating: 0, vm: 0, container: 0, lb: 0 };
+for (const [kind, o] of kids) {
+if (kind === "lb") { st.lb++; continue; }
+st.ports++; st[portState(o)]++; st[o.kind === "vm" ? "vm" : "container"]++;
+}
+return st;
+}
+function cols(n, vw) {
+const fit = Math.max(1, Math.floor((vw - MARGIN - 44) / COL_W));
+return Math.max(1, Math.min(fit, Math.ceil(Math.min(n, GROUP) / ROWS)));
+}
+function groupOpen(name, i) {
+const t = toggled.get("group:" + name + "#" + i);
+return t === undefined ? false : t;
+}
+function netSize(name, kids, open, vw) {
+if (!open || !kids.length) return { w: NW, h: NH };
+const c = cols(kids.length, vw), w = Math.max(NW, 14 + c * COL_W);
+if (kids.length <= GROUP_MAX) return { w, h: NH + 24 + Math.ceil(kids.length / c) * (PH + PORT_GAP) };
+let h = NH + 14;
+for (let i = 0; i * GROUP < kids.length; i++) {
+h += GH + 8;
+if (groupOpen(name, i)) h += Math.ceil(Math.min(GROUP, kids.length - i * GROUP) / c) * (PH + PORT_GAP) + 6;
+}
+return { w, h };
+}
+function netRows(order, kidsOf, open, vw) {
+const pos = new Map();
+let x = MARGIN, y = Y_NET, rowH = 0, row = 0, width = 0;
+for (const name of order) {
+const sz = netSize(name, kidsOf.get(name), open.has(name), vw);
+if (x > MARGIN && x + sz.w > vw - 30) { y += rowH + ROW_GAP; x = MARGIN; rowH = 0; row++; }
+pos.set(name, { x, y, w: sz.w, h: sz.h, row });
+width = Math.max(width, x + sz.w + 10); x += sz.w + NET_GAP; rowH = Math.max(rowH, sz.h);
+}
+return { pos, height: y + rowH, width };
+}
+function openNets(order, kidsOf, vw, vh) {
+const f = filters(), open = new Set(), auto = [];
+for (const n of order) {
+const t = toggled.get("network:" + n), k = kidsOf.get(n).length;
+if (t !== undefined) { if (t) open.add(n); continue; }
+open.add(n);
+if (!(k <= SMALL || f.net === n || ((f.text || f.ch) && k <= GROUP_MAX))) auto.push(n);
+}
+auto.sort((a, b) => kidsOf.get(b).length - kidsOf.get(a).length);
+for (const n of auto) {
+if (netRows(order, kidsOf, open, vw).height <= vh - 20) break;
+open.delete(n);
+}
+return open;
+}
+function layout(v) {
+const L = { boxes: [], edges: [], areas: new Map(), width: 0, height: 0 };
+const at = new Map();
+const put = (kind, name, obj, x, y, w, h, extra) => { const b = Object.assign({ kind, name, obj, x, y, w, h }, extra); L.boxes.push(b); at.set(kind + ":" + name, b); return b; };
+const order = netOrder(v);
+const kidsOf = new Map(order.map((n) => [n, []]));
+for (const p of v.ports) kidsOf.get(p.network).push(["port", p]);
+for (const l of v.lbs) kidsOf.get(l.network).push(["lb", l]);
+const vs = viewSize();
+const open = openNets(order, kidsOf, vs.w, vs.h);
+const rows = netRows(order, kidsOf, open, vs.w);
+for (const name of order) {
+const p = rows.pos.get(name), kids = kidsOf.get(name), isOpen = open.has(name) && kids.length > 0;
+put("network", name, S.networks.get(name), p.x, p.y, NW, NH, { stats: stats(kids), open: isOpen, row: p.row, count: kids.length });
+L.areas.set(name, p);
+if (isOpen) placeKids(L, put, name, kids, p, vs.w);
+}
+placeRow(v.routers, Y_ROUTER, RW, RH, "router", (r) => centres(arr(r.networks).map((n) => at.get("network:" + n))), put, rows.width);
+v.routers.forEach((r, i) => { for (const n of arr(r.networks)) routerEdge(L.edges, at, r.name, n, i); });
+placeRow(v.exts, Y_EXT, EW, EH, "external", (e) => centres(v.routers.filter((r) => r.gateway && r.gateway.network === e.name).map((r) => at.get("router:" + r.name))), put, rows.width);
+for (const r of v.routers) if (r.gateway) link(L.edges, at, "external:" + r.gateway.network, "router:" + r.name, "edge gw");
+L.width = Math.max(rows.width, ...L.boxes.map((b) => b.x + b.w + 10));
+L.height = rows.height + 30;
+return L;
+}
+function placeKids(L, put, name, kids, p, vw) {
+const c = cols(kids.length, vw), x = p.x, top = p.y + NH;
+const column = (list, y0, from) => {
+const rows = Math.ceil(list.length / c);
+list.forEach(([kind, o], i) => {
+const trunk = x + 8 + Math.floor(i / rows) * COL_W, py = y0 + (i % rows) * (PH + PORT_GAP);
+put(kind, o.name, o, trunk + 14, py, PW, PH);
+L.edges.push({ d: "M" + (x + 8) + " " + from + "V" + (y0 - 14) + "H" + trunk + "V" + (py + PH / 2) + "H" + (trunk + 14), from: "network:" + name, to: kind + ":" + o.name });
+});
+return y0 + rows * (PH + PORT_GAP);
+};
+if (kids.length <= GROUP_MAX) { column(kids, top + 24, top); return; }
+let y = top + 14;
+for (let i = 0; i * GROUP < kids.length; i++) {
+const part = kids.slice(i * GROUP, (i + 1) * GROUP), gopen = groupOpen(name, i);
+const g = put("group", name + "#" + i, null, x + 22, y, p.w - 22, GH, { stats: stats(part), open: gopen, first: part[0][1].name, last: part[part.length - 1][1].name, network: name });
+L.edges.push({ d: "M" + (x + 8) + " " + top + "V" + (y + GH / 2) + "H" + g.x, from: "network:" + name, to: "group:" + g.name });
+y += GH + 8;
+if (gopen) y = column(part, y + 14, y - 8) + 6;
+}
+}
+function centres(bs) {
+bs = bs.filter(Boolean);
+return bs.length ? bs.reduce((a, b) => a + b.x + b.w / 2, 0) / bs.length : null;
+}
+function placeRow(list, y, w, h, kind, want, put, xEnd) {
+let free = xEnd;
+const items = list.map((o) => { const c = want(o); return { o, c: c === null ? free++ * 1e6 : c - w / 2 }; });
+items.sort((a, b) => a.c - b.c);
+let minX = MARGIN;
+for (const it of items) {
+const xx = Math.max(minX, it.c >= 1e6 ? minX : it.c);
+put(kind, it.o.name, it.o, xx, y, w, h);
+minX = xx + w + 20;
+}
+}
+function routerEdge(edges, at, r, n, i) {
+const p = at.get("router:" + r), q = at.get("network:" + n);
+if (!p || !q) return;
+if (!q.row) { link(edges, at, "router:" + r, "network:" + n, "edge"); return; }
+const lane = (i % 5) * 4, x1 = p.x + p.w / 2, x2 = q.x + q.w / 2;
+const d = "M" + x1 + " " + (p.y + p.h) + "V" + (Y_NET - 18 - lane) + "H" + (10 + lane) + "V" + (q.y - 18 - lane) + "H" + x2 + "V" + q.y;
+edges.push({ d, from: "router:" + r, to: "network:" + n, cls: "edge" });
+}
+function link(edges, at, a, b, cls) {
+const p = at.get(a), q = at.get(b);
+if (!p || !q) return;
+const x1 = p.x + p.w / 2, y1 = p.y + p.h, x2 = q.x + q.w / 2, y2 = q.y, my = (y1 + y2) / 2;
+edges.push({ d: "M" + x1 + " " + y1 + "C" + x1 + " " + my + " " + x2 + " " + my + " " + x2 + " " + y2, from: a, to: b, cls });
+}
 const view = { k: 1, x: 0, y: 0, fitted: false, w: 0, h: 0 };
 let sel = null;
 function portChassis(p) {
@@ -237,66 +387,6 @@ const gwNets = new Set(rKeep.filter((r) => r.gateway).map((r) => r.gateway.netwo
 const extKeep = nets.filter((n) => n.external && inScope(scopeExt, n.name) && (!narrow || gwNets.has(n.name) || (!f.ch && m("external", n))));
 return { ports: ports.filter((p) => netSet.has(p.network)), lbs: lbs.filter((l) => netSet.has(l.network)), nets: netKeep, routers: rKeep, exts: extKeep };
 }
-function layout(v) {
-const boxes = [], edges = [], more = [];
-const at = new Map();
-const put = (kind, name, obj, x, y, w, h) => { const b = { kind, name, obj, x, y, w, h }; boxes.push(b); at.set(kind + ":" + name, b); return b; };
-const order = [], seen = new Set(), netSet = new Set(v.nets.map((n) => n.name));
-for (const r of v.routers) for (const n of arr(r.networks)) if (netSet.has(n) && !seen.has(n)) { seen.add(n); order.push(n); }
-for (const n of v.nets) if (!seen.has(n.name)) order.push(n.name);
-const kidsOf = new Map(order.map((n) => [n, []]));
-for (const p of v.ports) kidsOf.get(p.network).push(["port", p]);
-for (const l of v.lbs) kidsOf.get(l.network).push(["lb", l]);
-let x = 20, bottom = Y_NET + NH;
-const y0 = Y_NET + NH + 36;
-for (const name of order) {
-const all = kidsOf.get(name), kids = all.slice(0, MAX_KIDS);
-const cols = Math.min(4, Math.ceil(kids.length / 30)) || 1;
-const rows = Math.ceil(kids.length / cols);
-const w = Math.max(NW, cols * COL_W);
-put("network", name, S.networks.get(name), x, Y_NET, NW, NH);
-kids.forEach(([kind, o], i) => {
-const c = Math.floor(i / rows), r = i % rows;
-const trunk = x + 8 + c * COL_W, py = y0 + r * (PH + PORT_GAP);
-put(kind, o.name, o, trunk + 14, py, PW, PH);
-const d = "M" + (x + 8) + " " + (Y_NET + NH) + "V" + (y0 - 14) + "H" + trunk + "V" + (py + PH / 2) + "H" + (trunk + 14);
-edges.push({ d, from: "network:" + name, to: kind + ":" + o.name });
-bottom = Math.max(bottom, py + PH);
-});
-if (all.length > kids.length) {
-more.push({ x: x + 8, y: bottom + 18, text: "+" + (all.length - kids.length) + " more: narrow with the filters" });
-bottom += 24;
-}
-x += w + 40;
-}
-placeRow(v.routers, Y_ROUTER, RW, RH, "router", (r) => centres(arr(r.networks).map((n) => at.get("network:" + n))), put, x);
-for (const r of v.routers) for (const n of arr(r.networks)) link(edges, at, "router:" + r.name, "network:" + n, "edge");
-placeRow(v.exts, Y_EXT, EW, EH, "external", (e) => centres(v.routers.filter((r) => r.gateway && r.gateway.network === e.name).map((r) => at.get("router:" + r.name))), put, x);
-for (const r of v.routers) if (r.gateway) link(edges, at, "external:" + r.gateway.network, "router:" + r.name, "edge gw");
-const width = Math.max(x, ...boxes.map((b) => b.x + b.w + 20));
-return { boxes, edges, more, width, height: bottom + 30 };
-}
-function centres(bs) {
-bs = bs.filter(Boolean);
-return bs.length ? bs.reduce((a, b) => a + b.x + b.w / 2, 0) / bs.length : null;
-}
-function placeRow(list, y, w, h, kind, want, put, xEnd) {
-let free = xEnd;
-const items = list.map((o) => { const c = want(o); return { o, c: c === null ? free++ * 1e6 : c - w / 2 }; });
-items.sort((a, b) => a.c - b.c);
-let minX = 20;
-for (const it of items) {
-const xx = Math.max(minX, it.c >= 1e6 ? minX : it.c);
-put(kind, it.o.name, it.o, xx, y, w, h);
-minX = xx + w + 20;
-}
-}
-function link(edges, at, a, b, cls) {
-const p = at.get(a), q = at.get(b);
-if (!p || !q) return;
-const x1 = p.x + p.w / 2, y1 = p.y + p.h, x2 = q.x + q.w / 2, y2 = q.y, my = (y1 + y2) / 2;
-edges.push({ d: "M" + x1 + " " + y1 + "C" + x1 + " " + my + " " + x2 + " " + my + " " + x2 + " " + y2, from: a, to: b, cls });
-}
 function shape(b) {
 const { w, h } = b;
 if (b.kind === "external") return s("polygon", { class: "shape", points: "12,0 " + w + ",0 " + (w - 12) + "," + h + " 0," + h });
@@ -309,7 +399,7 @@ function subText(b) {
 const o = b.obj;
 if (b.kind === "port") {
 const a = arr(o.addresses)[0] || o.mac || "";
-return portState(o) === "migrating" ? portChassis(o).join(" → ") : a + (o.kind === "vm" ? " · vm" : "");
+return a + (o.kind === "vm" ? " · vm" : "");
 }
 if (b.kind === "network") return o.subnet4 || o.subnet6 || "";
 if (b.kind === "external") return "external " + (o.subnet4 || o.physnet || "");
@@ -317,32 +407,92 @@ if (b.kind === "router") return gwChassis(o).length ? "gw " + (o.gateway.active_
 if (b.kind === "lb") return "lb " + (o.vip || "");
 return "";
 }
+function label(x, y, px, text, cls) {
+return s("text", { class: "f" + px + (cls ? " " + cls : ""), x, y, text });
+}
+function counts(st, x, y) {
+const out = [];
+for (const k of ["up", "down", "migrating"]) {
+if (!st[k] && k !== "up") continue;
+out.push(s("circle", { class: "cnt-" + k, cx: x + 4, cy: y - 4, r: 4.5 }), label(x + 11, y, 11, String(st[k]), "cnt"));
+x += 24 + 7 * String(st[k]).length;
+}
+return out;
+}
+function kindsText(st) {
+const parts = [];
+if (st.container) parts.push(plural(st.container, "container"));
+if (st.vm) parts.push(st.vm + (st.vm === 1 ? " VM" : " VMs"));
+return parts.length ? parts.join(" · ") : "no ports";
+}
+function countsLabel(st) {
+return st.ports + " ports: " + st.up + " up, " + st.down + " down, " + st.migrating + " migrating";
+}
+let fipOf = new Map();
+function portFip(o) {
+return arr(o.floating_ips)[0] || fipOf.get(o.name) || "";
+}
+function portLine3(b) {
+const o = b.obj, fip = portFip(o), ch = portChassis(o).join(" → ") || "no chassis";
+const out = [label(20, 40, 10, clip(ch, fip ? 9 : 21), "sub")];
+if (fip) out.push(s("text", { class: "f10 sub fip", x: b.w - (o.kind === "vm" ? 12 : 6), y: 40, "text-anchor": "end", text: "⇄" + fip }));
+return out;
+}
 function nodeEl(b) {
+if (b.kind === "group") return groupEl(b);
 const o = b.obj, port = b.kind === "port";
 const attrs = { class: "node", "data-kind": b.kind, "data-name": b.name, tabindex: 0, role: "button", transform: "translate(" + b.x + "," + b.y + ")" };
-let label = b.kind + " " + b.name;
+let name = b.kind + " " + b.name;
 if (port) {
 attrs["data-state"] = portState(o);
+attrs["data-fip"] = portFip(o) || undefined;
 attrs["data-chassis"] = portChassis(o).join(",");
 attrs["data-port-kind"] = o.kind === "vm" ? "vm" : "container";
-label += ", " + attrs["data-port-kind"] + ", " + attrs["data-state"] + ", chassis " + (attrs["data-chassis"] || "none");
+name += ", " + attrs["data-port-kind"] + ", " + attrs["data-state"] + ", chassis " + (attrs["data-chassis"] || "none") +
+", " + list(o.addresses) + (attrs["data-fip"] ? ", floating IP " + attrs["data-fip"] : "");
 }
-attrs["aria-label"] = label;
+if (b.kind === "network") {
+const st = b.stats;
+Object.assign(attrs, { "data-open": b.open ? "true" : "false", "data-ports": st.ports, "data-up": st.up, "data-down": st.down, "data-migrating": st.migrating, "data-lbs": st.lb });
+if (b.count) attrs["aria-expanded"] = b.open ? "true" : "false";
+name += ", " + countsLabel(st) + (b.count ? (b.open ? "; open, minus closes" : "; closed, Enter opens") : "");
+}
+attrs["aria-label"] = name;
 if (sel && sel.kind === b.kind && sel.name === b.name) attrs.class += " selected";
+if (b.kind === "network") return s("g", attrs, s("title", { text: name }), shape(b), ...netBody(b));
 const tx = port ? 20 : 10;
 return s("g", attrs,
-s("title", { text: label }), shape(b),
+s("title", { text: name }), shape(b),
 port ? s("circle", { class: "st", cx: 11, cy: b.h / 2, r: 4.5 }) : null,
-s("text", { x: tx, y: 13, text: clip(b.name, port ? 19 : 24) }),
-s("text", { class: "sub", x: tx, y: b.h - 6, text: clip(subText(b), port ? 22 : 28) }));
+label(tx, 15, 12, clip(b.name, port ? 16 : 21)),
+label(tx, port ? 28 : b.h - 6, 10, clip(subText(b), port ? 21 : 27), "sub"),
+...(port ? portLine3(b) : []));
+}
+function netBody(b) {
+const st = b.stats;
+const out = [label(10, 18, 13, clip(b.name, 17), "name"), label(10, 34, 10, clip(subText(b), 30), "sub")];
+out.push(...counts(st, 10, 56), label(10, 78, 10, clip(kindsText(st), 26), "sub"));
+if (st.lb) out.push(label(b.w - 44, 56, 11, st.lb + " LB", "cnt"));
+if (b.count) out.push(s("rect", { class: "toggle", x: b.w - 30, y: 0, width: 30, height: 28 }), label(b.w - 20, 18, 12, b.open ? "▾" : "▸", "glyph"));
+return out;
+}
+function groupEl(b) {
+const name = b.network + " ports " + b.first + " to " + b.last + ", " + countsLabel(b.stats);
+return s("g", { class: "node group", "data-kind": "group", "data-name": b.name, "data-open": b.open ? "true" : "false", "aria-expanded": b.open ? "true" : "false",
+tabindex: 0, role: "button", "aria-label": name, transform: "translate(" + b.x + "," + b.y + ")" },
+s("title", { text: name }), s("rect", { class: "shape", width: b.w, height: b.h, rx: 4 }),
+label(8, 17, 12, (b.open ? "▾ " : "▸ ") + clip(b.first, 14) + " … " + clip(b.last, 14)), ...counts(b.stats, Math.max(b.w - 130, 250), 17));
 }
 function renderTopology() {
 const host = $("#topology");
 let svg = host.querySelector("svg");
 if (!svg) svg = initSVG(host);
 const f = filters();
+fipOf = new Map();
+for (const x of S.fips.values()) if (x.port && !fipOf.has(x.port)) fipOf.set(x.port, x.address);
 const L = layout(visible(f));
-const drawn = (key) => !f.kind || key.startsWith(f.kind + ":");
+const closedNet = (key) => key.startsWith("group:") || (key.startsWith("network:") && (f.kind === "port" || f.kind === "lb"));
+const drawn = (key) => !f.kind || key.startsWith(f.kind + ":") || closedNet(key);
 const focus = document.activeElement && document.activeElement.closest && document.activeElement.closest("g.node");
 const focusKey = focus ? focus.dataset.kind + ":" + focus.dataset.name : "";
 const vp = svg.querySelector("#vp");
@@ -357,7 +507,6 @@ const g = nodeEl(b);
 if (b.kind + ":" + b.name === focusKey) refocus = g;
 nodes.append(g);
 }
-for (const m of L.more) nodes.append(s("g", { class: "more" }, s("text", { x: m.x, y: m.y, text: m.text })));
 vp.replaceChildren(edges, nodes);
 view.w = L.width; view.h = L.height;
 let empty = host.querySelector(".empty");
@@ -365,11 +514,31 @@ if (!nodes.childElementCount) {
 if (!empty) host.append(empty = h("p", { class: "empty muted" }));
 empty.textContent = S.networks.size ? "Nothing matches the filters." : "No networks yet.";
 } else if (empty) empty.remove();
-if (!view.fitted && L.boxes.length) { view.fitted = true; fit(); }
+if (!view.fitted && L.boxes.length) { view.fitted = true; fit(); } else applyView();
 if (refocus) refocus.focus({ preventScroll: true });
+if (reveal) { const a = L.areas.get(reveal); reveal = ""; if (a) bringIntoView(a.x, a.y, a.w, a.h); }
+}
+let reveal = "";
+function toggle(kind, name, open) {
+const key = kind + ":" + name, g = nodeFor(kind, name);
+const now = g ? g.dataset.open === "true" : false;
+if (open === undefined) open = !now;
+if (open === now) return;
+toggled.set(key, open);
+const net = kind === "group" ? name.replace(/#\d+$/, "") : name;
+if (kind === "group") toggled.set("network:" + net, true);
+if (open) reveal = net;
+render();
+}
+function bringIntoView(x, y, w, hh) {
+const r = viewSize(), m = 10, k = view.k;
+let l = view.x + x * k, t = view.y + y * k;
+const dx = l + w * k > r.w - m ? Math.max(r.w - m - (l + w * k), m - l) : l < m ? m - l : 0;
+const dy = t + hh * k > r.h - m ? Math.max(r.h - m - (t + hh * k), m - t) : t < m ? m - t : 0;
+if (dx || dy) { view.x += dx; view.y += dy; applyView(); }
 }
 function initSVG(host) {
-const svg = s("svg", { role: "group", "aria-label": "Network topology" }, s("g", { id: "vp" }));
+const svg = s("svg", { role: "group", "aria-label": "Network topology", tabindex: -1 }, s("g", { id: "vp" }));
 host.append(svg);
 let drag = null;
 svg.addEventListener("pointerdown", (e) => {
@@ -389,12 +558,25 @@ svg.addEventListener("pointercancel", end);
 svg.addEventListener("click", (e) => {
 if (svg.dataset.dragged) { delete svg.dataset.dragged; return; }
 const g = e.target.closest("g.node");
-if (g) select(g.dataset.kind, g.dataset.name);
+if (!g) return;
+if (g.dataset.kind === "group" || e.target.matches("rect.toggle")) toggle(g.dataset.kind, g.dataset.name);
+else activate(g);
 });
 svg.addEventListener("keydown", (e) => {
 const g = e.target.closest && e.target.closest("g.node");
-if (g && (e.key === "Enter" || e.key === " ")) { e.preventDefault(); select(g.dataset.kind, g.dataset.name); }
+if (!g) return;
+const open = { "+": true, ArrowRight: true, "-": false, ArrowLeft: false }[e.key];
+if (open !== undefined && g.dataset.open) { e.preventDefault(); toggle(g.dataset.kind, g.dataset.name, open); return; }
+if (e.key !== "Enter" && e.key !== " ") return;
+e.preventDefault();
+if (g.dataset.kind === "group") toggle("group", g.dataset.name);
+else activate(g);
 });
+let width = 0;
+new ResizeObserver(() => {
+const w = host.getBoundingClientRect().width;
+if (w > 0 && Math.abs(w - width) > 40) { if (width) { view.fitted = false; render(); } width = w; }
+}).observe(host);
 svg.addEventListener("focusin", (e) => {
 const g = e.target.closest && e.target.closest("g.node");
 if (!g) return;
@@ -408,6 +590,8 @@ if (dx || dy) { view.x += dx; view.y += dy; applyView(); }
 });
 svg.addEventListener("wheel", (e) => {
 e.preventDefault();
+const g = e.target.closest && e.target.closest('g.node[data-open="false"]');
+if (g && e.deltaY < 0 && view.k >= 1) { toggle(g.dataset.kind, g.dataset.name, true); return; }
 const r = svg.getBoundingClientRect();
 zoomAt(e.clientX - r.left, e.clientY - r.top, Math.exp(-e.deltaY * 0.0015));
 }, { passive: false });
@@ -415,7 +599,13 @@ return svg;
 }
 function applyView() {
 const vp = $("#vp");
-if (vp) vp.setAttribute("transform", "translate(" + view.x + "," + view.y + ") scale(" + view.k + ")");
+if (!vp) return;
+vp.setAttribute("transform", "translate(" + view.x + "," + view.y + ") scale(" + view.k + ")");
+for (const px of TEXT_PX) vp.ownerSVGElement.classList.toggle("hide" + px, px * view.k < READ_PX - 0.05);
+}
+function activate(g) {
+select(g.dataset.kind, g.dataset.name);
+if (g.dataset.open === "false") toggle(g.dataset.kind, g.dataset.name, true);
 }
 function zoomAt(px, py, f) {
 const k = Math.min(4, Math.max(0.1, view.k * f));
@@ -429,10 +619,10 @@ const r = $("#topology").getBoundingClientRect();
 zoomAt(r.width / 2, r.height / 2, f);
 }
 function fit() {
-const r = $("#topology").getBoundingClientRect();
-const k = Math.max(0.25, Math.min(1, (r.width - 20) / (view.w || 1), (r.height - 20) / (view.h || 1)));
+const r = viewSize();
+const k = Math.max(0.25, Math.min(1, (r.w - 20) / (view.w || 1)));
 view.k = k;
-view.x = (r.width - view.w * k) / 2;
+view.x = (r.w - view.w * k) / 2;
 view.y = 10;
 applyView();
 }
@@ -444,6 +634,7 @@ for (const g of document.querySelectorAll("#topology g.node.selected")) g.classL
 const g = nodeFor(kind, name);
 if (g) g.classList.add("selected");
 renderDetail();
+if (!same && !$("#detail").hidden) $("#detail").scrollIntoView({ block: "nearest" });
 }
 function nodeFor(kind, name) {
 for (const g of document.querySelectorAll("#topology g.node")) if (g.dataset.kind === kind && g.dataset.name === name) return g;
@@ -695,6 +886,7 @@ if (e.key === "Enter") { e.preventDefault(); saveEdit(e.target.closest("li.rule"
 if (e.key === "Escape") { e.preventDefault(); e.stopPropagation(); cancelEdit(); }
 });
 }
+let groupsPoll = 0;
 function showTab(which) {
 for (const t of ["topology", "sg"]) {
 const on = t === which;
@@ -702,6 +894,8 @@ $("#tab-" + t).setAttribute("aria-selected", on ? "true" : "false");
 $("#tab-" + t).tabIndex = on ? 0 : -1;
 $("#view-" + t).hidden = !on;
 }
+clearInterval(groupsPoll);
+groupsPoll = which === "sg" ? setInterval(refreshGroupsSoon, 3000) : 0;
 if (which === "sg") refreshGroupsSoon();
 history.replaceState(null, "", which === "sg" ? "#sg" + (sgSel ? "/" + enc(sgSel) : "") : location.pathname + location.search);
 if (which === "topology" && !view.fitted) render();

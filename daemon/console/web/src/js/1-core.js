@@ -56,12 +56,21 @@ async function errText(r) {
 // write sends a non-GET request with the CSRF token. A 403 may mean the
 // daemon restarted (a new token): fetch the page's token again and retry once.
 async function write(method, path, body, retried) {
+  writes++;
+  try { return await send(method, path, body, retried); } finally { writes++; }
+}
+
+// writes counts the writes' starts and ends: a read of the groups that
+// overlapped a write may predate it and is read again.
+let writes = 0;
+
+async function send(method, path, body, retried) {
   const r = await fetch(API + path, {
     method, credentials: "same-origin",
     headers: { "Content-Type": "application/json", "X-QN-CSRF": csrf },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  if (r.status === 403 && !retried && (await refreshToken())) return write(method, path, body, true);
+  if (r.status === 403 && !retried && (await refreshToken())) return send(method, path, body, true);
   if (!r.ok) throw new Error(await errText(r));
   const t = await r.text();
   return t ? JSON.parse(t) : {};
@@ -173,11 +182,16 @@ function emptyMaps() {
 
 let groupsTimer = 0;
 // Groups are not on the stream: their members change with ports, so read
-// them again (once for a burst of changes).
+// the groups (alone, not the whole state) again, once for a burst.
 function refreshGroupsSoon() {
   clearTimeout(groupsTimer);
   groupsTimer = setTimeout(async () => {
-    try { loadGroups((await getJSON("/state")).security_groups); renderSG(); } catch (e) { /* next time */ }
+    const at = writes;
+    try {
+      const list = await getJSON("/security-groups");
+      if (at !== writes) { refreshGroupsSoon(); return; }
+      loadGroups(list); renderSG();
+    } catch (e) { /* next time */ }
   }, 300);
 }
 

@@ -1,6 +1,4 @@
 // ---- topology: filters, layout, SVG, zoom/pan, selection ---------------------
-const PW = 132, PH = 30, NW = 170, NH = 38, RW = 150, RH = 36, EW = 170, EH = 36;
-const Y_EXT = 20, Y_ROUTER = 110, Y_NET = 200, PORT_GAP = 8, COL_W = PW + 30, MAX_KIDS = 200;
 const view = { k: 1, x: 0, y: 0, fitted: false, w: 0, h: 0 };
 let sel = null;
 
@@ -70,74 +68,6 @@ function visible(f) {
   return { ports: ports.filter((p) => netSet.has(p.network)), lbs: lbs.filter((l) => netSet.has(l.network)), nets: netKeep, routers: rKeep, exts: extKeep };
 }
 
-// layout places the layers: externals, routers, networks, and under each
-// network its ports and load balancers in columns read top to bottom.
-function layout(v) {
-  const boxes = [], edges = [], more = [];
-  const at = new Map();
-  const put = (kind, name, obj, x, y, w, h) => { const b = { kind, name, obj, x, y, w, h }; boxes.push(b); at.set(kind + ":" + name, b); return b; };
-  const order = [], seen = new Set(), netSet = new Set(v.nets.map((n) => n.name));
-  for (const r of v.routers) for (const n of arr(r.networks)) if (netSet.has(n) && !seen.has(n)) { seen.add(n); order.push(n); }
-  for (const n of v.nets) if (!seen.has(n.name)) order.push(n.name);
-  const kidsOf = new Map(order.map((n) => [n, []]));
-  for (const p of v.ports) kidsOf.get(p.network).push(["port", p]);
-  for (const l of v.lbs) kidsOf.get(l.network).push(["lb", l]);
-  let x = 20, bottom = Y_NET + NH;
-  const y0 = Y_NET + NH + 36;
-  for (const name of order) {
-    const all = kidsOf.get(name), kids = all.slice(0, MAX_KIDS);
-    const cols = Math.min(4, Math.ceil(kids.length / 30)) || 1;
-    const rows = Math.ceil(kids.length / cols);
-    const w = Math.max(NW, cols * COL_W);
-    put("network", name, S.networks.get(name), x, Y_NET, NW, NH);
-    kids.forEach(([kind, o], i) => {
-      const c = Math.floor(i / rows), r = i % rows;
-      const trunk = x + 8 + c * COL_W, py = y0 + r * (PH + PORT_GAP);
-      put(kind, o.name, o, trunk + 14, py, PW, PH);
-      const d = "M" + (x + 8) + " " + (Y_NET + NH) + "V" + (y0 - 14) + "H" + trunk + "V" + (py + PH / 2) + "H" + (trunk + 14);
-      edges.push({ d, from: "network:" + name, to: kind + ":" + o.name });
-      bottom = Math.max(bottom, py + PH);
-    });
-    if (all.length > kids.length) {
-      more.push({ x: x + 8, y: bottom + 18, text: "+" + (all.length - kids.length) + " more: narrow with the filters" });
-      bottom += 24;
-    }
-    x += w + 40;
-  }
-  placeRow(v.routers, Y_ROUTER, RW, RH, "router", (r) => centres(arr(r.networks).map((n) => at.get("network:" + n))), put, x);
-  for (const r of v.routers) for (const n of arr(r.networks)) link(edges, at, "router:" + r.name, "network:" + n, "edge");
-  placeRow(v.exts, Y_EXT, EW, EH, "external", (e) => centres(v.routers.filter((r) => r.gateway && r.gateway.network === e.name).map((r) => at.get("router:" + r.name))), put, x);
-  for (const r of v.routers) if (r.gateway) link(edges, at, "external:" + r.gateway.network, "router:" + r.name, "edge gw");
-  const width = Math.max(x, ...boxes.map((b) => b.x + b.w + 20));
-  return { boxes, edges, more, width, height: bottom + 30 };
-}
-
-function centres(bs) {
-  bs = bs.filter(Boolean);
-  return bs.length ? bs.reduce((a, b) => a + b.x + b.w / 2, 0) / bs.length : null;
-}
-
-// placeRow puts a layer's nodes near the centre of what they connect to,
-// left to right without overlap; unconnected ones go after the rest.
-function placeRow(list, y, w, h, kind, want, put, xEnd) {
-  let free = xEnd;
-  const items = list.map((o) => { const c = want(o); return { o, c: c === null ? free++ * 1e6 : c - w / 2 }; });
-  items.sort((a, b) => a.c - b.c);
-  let minX = 20;
-  for (const it of items) {
-    const xx = Math.max(minX, it.c >= 1e6 ? minX : it.c);
-    put(kind, it.o.name, it.o, xx, y, w, h);
-    minX = xx + w + 20;
-  }
-}
-
-function link(edges, at, a, b, cls) {
-  const p = at.get(a), q = at.get(b);
-  if (!p || !q) return;
-  const x1 = p.x + p.w / 2, y1 = p.y + p.h, x2 = q.x + q.w / 2, y2 = q.y, my = (y1 + y2) / 2;
-  edges.push({ d: "M" + x1 + " " + y1 + "C" + x1 + " " + my + " " + x2 + " " + my + " " + x2 + " " + y2, from: a, to: b, cls });
-}
-
 function shape(b) {
   const { w, h } = b;
   if (b.kind === "external") return s("polygon", { class: "shape", points: "12,0 " + w + ",0 " + (w - 12) + "," + h + " 0," + h });
@@ -151,7 +81,7 @@ function subText(b) {
   const o = b.obj;
   if (b.kind === "port") {
     const a = arr(o.addresses)[0] || o.mac || "";
-    return portState(o) === "migrating" ? portChassis(o).join(" → ") : a + (o.kind === "vm" ? " · vm" : "");
+    return a + (o.kind === "vm" ? " · vm" : "");
   }
   if (b.kind === "network") return o.subnet4 || o.subnet6 || "";
   if (b.kind === "external") return "external " + (o.subnet4 || o.physnet || "");
@@ -160,24 +90,100 @@ function subText(b) {
   return "";
 }
 
+// label is a text of one of the TEXT_PX sizes (class fN, hidden by
+// applyView when it would render smaller than READ_PX).
+function label(x, y, px, text, cls) {
+  return s("text", { class: "f" + px + (cls ? " " + cls : ""), x, y, text });
+}
+
+// counts draws up/down/migrating as coloured dots with their numbers.
+function counts(st, x, y) {
+  const out = [];
+  for (const k of ["up", "down", "migrating"]) {
+    if (!st[k] && k !== "up") continue;
+    out.push(s("circle", { class: "cnt-" + k, cx: x + 4, cy: y - 4, r: 4.5 }), label(x + 11, y, 11, String(st[k]), "cnt"));
+    x += 24 + 7 * String(st[k]).length;
+  }
+  return out;
+}
+
+function kindsText(st) {
+  const parts = [];
+  if (st.container) parts.push(plural(st.container, "container"));
+  if (st.vm) parts.push(st.vm + (st.vm === 1 ? " VM" : " VMs"));
+  return parts.length ? parts.join(" · ") : "no ports";
+}
+
+function countsLabel(st) {
+  return st.ports + " ports: " + st.up + " up, " + st.down + " down, " + st.migrating + " migrating";
+}
+
+// portFip is a port's (first) floating IP, "" without; fipOf is the
+// floating IPs by port, made once a drawing.
+let fipOf = new Map();
+function portFip(o) {
+  return arr(o.floating_ips)[0] || fipOf.get(o.name) || "";
+}
+
+// portLine3 is a port's chassis (both while migrating) and, right-aligned,
+// its floating IP.
+function portLine3(b) {
+  const o = b.obj, fip = portFip(o), ch = portChassis(o).join(" → ") || "no chassis";
+  const out = [label(20, 40, 10, clip(ch, fip ? 9 : 21), "sub")];
+  if (fip) out.push(s("text", { class: "f10 sub fip", x: b.w - (o.kind === "vm" ? 12 : 6), y: 40, "text-anchor": "end", text: "⇄" + fip }));
+  return out;
+}
+
 function nodeEl(b) {
+  if (b.kind === "group") return groupEl(b);
   const o = b.obj, port = b.kind === "port";
   const attrs = { class: "node", "data-kind": b.kind, "data-name": b.name, tabindex: 0, role: "button", transform: "translate(" + b.x + "," + b.y + ")" };
-  let label = b.kind + " " + b.name;
+  let name = b.kind + " " + b.name;
   if (port) {
     attrs["data-state"] = portState(o);
+    attrs["data-fip"] = portFip(o) || undefined;
     attrs["data-chassis"] = portChassis(o).join(",");
     attrs["data-port-kind"] = o.kind === "vm" ? "vm" : "container";
-    label += ", " + attrs["data-port-kind"] + ", " + attrs["data-state"] + ", chassis " + (attrs["data-chassis"] || "none");
+    name += ", " + attrs["data-port-kind"] + ", " + attrs["data-state"] + ", chassis " + (attrs["data-chassis"] || "none") +
+      ", " + list(o.addresses) + (attrs["data-fip"] ? ", floating IP " + attrs["data-fip"] : "");
   }
-  attrs["aria-label"] = label;
+  if (b.kind === "network") {
+    const st = b.stats;
+    Object.assign(attrs, { "data-open": b.open ? "true" : "false", "data-ports": st.ports, "data-up": st.up, "data-down": st.down, "data-migrating": st.migrating, "data-lbs": st.lb });
+    if (b.count) attrs["aria-expanded"] = b.open ? "true" : "false";
+    name += ", " + countsLabel(st) + (b.count ? (b.open ? "; open, minus closes" : "; closed, Enter opens") : "");
+  }
+  attrs["aria-label"] = name;
   if (sel && sel.kind === b.kind && sel.name === b.name) attrs.class += " selected";
+  if (b.kind === "network") return s("g", attrs, s("title", { text: name }), shape(b), ...netBody(b));
   const tx = port ? 20 : 10;
   return s("g", attrs,
-    s("title", { text: label }), shape(b),
+    s("title", { text: name }), shape(b),
     port ? s("circle", { class: "st", cx: 11, cy: b.h / 2, r: 4.5 }) : null,
-    s("text", { x: tx, y: 13, text: clip(b.name, port ? 19 : 24) }),
-    s("text", { class: "sub", x: tx, y: b.h - 6, text: clip(subText(b), port ? 22 : 28) }));
+    label(tx, 15, 12, clip(b.name, port ? 16 : 21)),
+    label(tx, port ? 28 : b.h - 6, 10, clip(subText(b), port ? 21 : 27), "sub"),
+    ...(port ? portLine3(b) : []));
+}
+
+// netBody is a network's card: name, subnet, its ports counted by state
+// and kind, and ▸/▾ that opens or closes it.
+function netBody(b) {
+  const st = b.stats;
+  const out = [label(10, 18, 13, clip(b.name, 17), "name"), label(10, 34, 10, clip(subText(b), 30), "sub")];
+  out.push(...counts(st, 10, 56), label(10, 78, 10, clip(kindsText(st), 26), "sub"));
+  if (st.lb) out.push(label(b.w - 44, 56, 11, st.lb + " LB", "cnt"));
+  if (b.count) out.push(s("rect", { class: "toggle", x: b.w - 30, y: 0, width: 30, height: 28 }), label(b.w - 20, 18, 12, b.open ? "▾" : "▸", "glyph"));
+  return out;
+}
+
+// groupEl is one group of a big network's ports: its range and counts;
+// click or Enter opens or closes it.
+function groupEl(b) {
+  const name = b.network + " ports " + b.first + " to " + b.last + ", " + countsLabel(b.stats);
+  return s("g", { class: "node group", "data-kind": "group", "data-name": b.name, "data-open": b.open ? "true" : "false", "aria-expanded": b.open ? "true" : "false",
+    tabindex: 0, role: "button", "aria-label": name, transform: "translate(" + b.x + "," + b.y + ")" },
+  s("title", { text: name }), s("rect", { class: "shape", width: b.w, height: b.h, rx: 4 }),
+  label(8, 17, 12, (b.open ? "▾ " : "▸ ") + clip(b.first, 14) + " … " + clip(b.last, 14)), ...counts(b.stats, Math.max(b.w - 130, 250), 17));
 }
 
 function renderTopology() {
@@ -185,8 +191,11 @@ function renderTopology() {
   let svg = host.querySelector("svg");
   if (!svg) svg = initSVG(host);
   const f = filters();
+  fipOf = new Map();
+  for (const x of S.fips.values()) if (x.port && !fipOf.has(x.port)) fipOf.set(x.port, x.address);
   const L = layout(visible(f));
-  const drawn = (key) => !f.kind || key.startsWith(f.kind + ":");
+  const closedNet = (key) => key.startsWith("group:") || (key.startsWith("network:") && (f.kind === "port" || f.kind === "lb"));
+  const drawn = (key) => !f.kind || key.startsWith(f.kind + ":") || closedNet(key);
   const focus = document.activeElement && document.activeElement.closest && document.activeElement.closest("g.node");
   const focusKey = focus ? focus.dataset.kind + ":" + focus.dataset.name : "";
   const vp = svg.querySelector("#vp");
@@ -202,7 +211,6 @@ function renderTopology() {
     if (b.kind + ":" + b.name === focusKey) refocus = g;
     nodes.append(g);
   }
-  for (const m of L.more) nodes.append(s("g", { class: "more" }, s("text", { x: m.x, y: m.y, text: m.text })));
   vp.replaceChildren(edges, nodes);
   view.w = L.width; view.h = L.height;
   let empty = host.querySelector(".empty");
@@ -210,12 +218,41 @@ function renderTopology() {
     if (!empty) host.append(empty = h("p", { class: "empty muted" }));
     empty.textContent = S.networks.size ? "Nothing matches the filters." : "No networks yet.";
   } else if (empty) empty.remove();
-  if (!view.fitted && L.boxes.length) { view.fitted = true; fit(); }
+  if (!view.fitted && L.boxes.length) { view.fitted = true; fit(); } else applyView();
   if (refocus) refocus.focus({ preventScroll: true });
+  if (reveal) { const a = L.areas.get(reveal); reveal = ""; if (a) bringIntoView(a.x, a.y, a.w, a.h); }
+}
+
+let reveal = "";
+
+// toggle opens or closes a network or a group of its ports, and brings
+// an opened network's ports into view.
+function toggle(kind, name, open) {
+  const key = kind + ":" + name, g = nodeFor(kind, name);
+  const now = g ? g.dataset.open === "true" : false;
+  if (open === undefined) open = !now;
+  if (open === now) return;
+  toggled.set(key, open);
+  const net = kind === "group" ? name.replace(/#\d+$/, "") : name;
+  // An opened group keeps its network open however big it grows.
+  if (kind === "group") toggled.set("network:" + net, true);
+  if (open) reveal = net;
+  render();
+}
+
+// bringIntoView pans (at the current zoom) so the box, in drawing
+// coordinates, is on screen, its top left first when it is too big.
+function bringIntoView(x, y, w, hh) {
+  const r = viewSize(), m = 10, k = view.k;
+  let l = view.x + x * k, t = view.y + y * k;
+  const dx = l + w * k > r.w - m ? Math.max(r.w - m - (l + w * k), m - l) : l < m ? m - l : 0;
+  const dy = t + hh * k > r.h - m ? Math.max(r.h - m - (t + hh * k), m - t) : t < m ? m - t : 0;
+  if (dx || dy) { view.x += dx; view.y += dy; applyView(); }
 }
 
 function initSVG(host) {
-  const svg = s("svg", { role: "group", "aria-label": "Network topology" }, s("g", { id: "vp" }));
+  // tabindex -1: not a Tab stop of its own (chromium makes it one), its nodes are.
+  const svg = s("svg", { role: "group", "aria-label": "Network topology", tabindex: -1 }, s("g", { id: "vp" }));
   host.append(svg);
   let drag = null;
   svg.addEventListener("pointerdown", (e) => {
@@ -235,12 +272,26 @@ function initSVG(host) {
   svg.addEventListener("click", (e) => {
     if (svg.dataset.dragged) { delete svg.dataset.dragged; return; }
     const g = e.target.closest("g.node");
-    if (g) select(g.dataset.kind, g.dataset.name);
+    if (!g) return;
+    if (g.dataset.kind === "group" || e.target.matches("rect.toggle")) toggle(g.dataset.kind, g.dataset.name);
+    else activate(g);
   });
   svg.addEventListener("keydown", (e) => {
     const g = e.target.closest && e.target.closest("g.node");
-    if (g && (e.key === "Enter" || e.key === " ")) { e.preventDefault(); select(g.dataset.kind, g.dataset.name); }
+    if (!g) return;
+    const open = { "+": true, ArrowRight: true, "-": false, ArrowLeft: false }[e.key];
+    if (open !== undefined && g.dataset.open) { e.preventDefault(); toggle(g.dataset.kind, g.dataset.name, open); return; }
+    if (e.key !== "Enter" && e.key !== " ") return;
+    e.preventDefault();
+    if (g.dataset.kind === "group") toggle("group", g.dataset.name);
+    else activate(g);
   });
+  // A new width lays the networks' rows out again.
+  let width = 0;
+  new ResizeObserver(() => {
+    const w = host.getBoundingClientRect().width;
+    if (w > 0 && Math.abs(w - width) > 40) { if (width) { view.fitted = false; render(); } width = w; }
+  }).observe(host);
   // A node reached with Tab is brought into view.
   svg.addEventListener("focusin", (e) => {
     const g = e.target.closest && e.target.closest("g.node");
@@ -255,6 +306,9 @@ function initSVG(host) {
   });
   svg.addEventListener("wheel", (e) => {
     e.preventDefault();
+    // Semantic zoom: zooming in past 1:1 on a closed network opens it.
+    const g = e.target.closest && e.target.closest('g.node[data-open="false"]');
+    if (g && e.deltaY < 0 && view.k >= 1) { toggle(g.dataset.kind, g.dataset.name, true); return; }
     const r = svg.getBoundingClientRect();
     zoomAt(e.clientX - r.left, e.clientY - r.top, Math.exp(-e.deltaY * 0.0015));
   }, { passive: false });
@@ -263,7 +317,16 @@ function initSVG(host) {
 
 function applyView() {
   const vp = $("#vp");
-  if (vp) vp.setAttribute("transform", "translate(" + view.x + "," + view.y + ") scale(" + view.k + ")");
+  if (!vp) return;
+  vp.setAttribute("transform", "translate(" + view.x + "," + view.y + ") scale(" + view.k + ")");
+  // Semantic zoom: a label that would be smaller than READ_PX is hidden.
+  for (const px of TEXT_PX) vp.ownerSVGElement.classList.toggle("hide" + px, px * view.k < READ_PX - 0.05);
+}
+
+// activate selects a node; a closed network opens too.
+function activate(g) {
+  select(g.dataset.kind, g.dataset.name);
+  if (g.dataset.open === "false") toggle(g.dataset.kind, g.dataset.name, true);
 }
 
 function zoomAt(px, py, f) {
@@ -279,13 +342,16 @@ function zoomCentre(f) {
   zoomAt(r.width / 2, r.height / 2, f);
 }
 
-// fit shows the whole drawing, down to a quarter of its size; a larger one
-// is centred (its routers and external networks are in the middle).
+// fit shows the drawing at scale 1, centred when narrower than the view
+// (the layout wraps the networks to the view's width and closes networks
+// until the whole fits, when it can): every label readable, the rest of a
+// tall drawing reached by panning. Only a drawing wider than the view
+// (a network open in a narrow window) is scaled down to fit its width.
 function fit() {
-  const r = $("#topology").getBoundingClientRect();
-  const k = Math.max(0.25, Math.min(1, (r.width - 20) / (view.w || 1), (r.height - 20) / (view.h || 1)));
+  const r = viewSize();
+  const k = Math.max(0.25, Math.min(1, (r.w - 20) / (view.w || 1)));
   view.k = k;
-  view.x = (r.width - view.w * k) / 2;
+  view.x = (r.w - view.w * k) / 2;
   view.y = 10;
   applyView();
 }
@@ -298,6 +364,8 @@ function select(kind, name) {
   const g = nodeFor(kind, name);
   if (g) g.classList.add("selected");
   renderDetail();
+  // In a narrow window the panel is below the drawing: bring it up.
+  if (!same && !$("#detail").hidden) $("#detail").scrollIntoView({ block: "nearest" });
 }
 
 function nodeFor(kind, name) {

@@ -1,4 +1,6 @@
 // ---- start ---------------------------------------------------------------------------
+let groupsPoll = 0;
+
 function showTab(which) {
   for (const t of ["topology", "sg"]) {
     const on = t === which;
@@ -6,6 +8,10 @@ function showTab(which) {
     $("#tab-" + t).tabIndex = on ? 0 : -1;
     $("#view-" + t).hidden = !on;
   }
+  // While the editor shows, its groups are read again every 3 s: a rule
+  // added elsewhere (qnetctl) is not on the stream.
+  clearInterval(groupsPoll);
+  groupsPoll = which === "sg" ? setInterval(refreshGroupsSoon, 3000) : 0;
   if (which === "sg") refreshGroupsSoon();
   history.replaceState(null, "", which === "sg" ? "#sg" + (sgSel ? "/" + enc(sgSel) : "") : location.pathname + location.search);
   if (which === "topology" && !view.fitted) render();
