@@ -16,7 +16,9 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -25,6 +27,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 	"golang.zx2c4.com/wireguard/conn"
 	"golang.zx2c4.com/wireguard/device"
 	"golang.zx2c4.com/wireguard/ipc"
@@ -81,11 +84,22 @@ func inNS(name string, f func() error) error {
 	return f()
 }
 
-// EnsureNS creates the network namespace name if it is missing.
+// EnsureNS creates the network namespace name if it is missing. A
+// /run/netns/name that is not a namespace (the empty file `ip netns add`
+// mounts onto, left behind when its mount went with a mount namespace —
+// a service's private one — or a crash) is removed and the namespace made
+// anew.
 func EnsureNS(name string) error {
 	if h, err := netns.GetFromName(name); err == nil {
+		var st unix.Statfs_t
+		isNS := unix.Fstatfs(int(h), &st) == nil && st.Type == unix.NSFS_MAGIC
 		h.Close()
-		return nil
+		if isNS {
+			return nil
+		}
+		if err := os.Remove(filepath.Join("/run/netns", name)); err != nil {
+			return fmt.Errorf("netns %s: a stale file that is not a namespace: %w", name, err)
+		}
 	}
 	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
 		return fmt.Errorf("ip netns add %s: %v: %s", name, err, out)
