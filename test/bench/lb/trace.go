@@ -23,7 +23,8 @@ import (
 // ACK) to mbrPort from anyone but the client, seen on an AF_PACKET socket
 // in the member's namespace, before its iptables drops them.
 type probeSniffer struct {
-	fd     int
+	stop   chan struct{} // close: the reader closes the socket and returns
+	done   chan struct{}
 	mu     sync.Mutex
 	times  []time.Time
 	client [4]byte
@@ -32,39 +33,49 @@ type probeSniffer struct {
 
 // sniffProbes starts recording the probes that reach the member in ns.
 func sniffProbes(ns, clientIP string) (*probeSniffer, error) {
-	s := &probeSniffer{fd: -1, first: map[uint16]time.Time{}}
+	s := &probeSniffer{stop: make(chan struct{}), done: make(chan struct{}), first: map[uint16]time.Time{}}
 	if n, err := fmt.Sscanf(clientIP, "%d.%d.%d.%d", &s.client[0], &s.client[1], &s.client[2], &s.client[3]); n != 4 || err != nil {
 		return nil, fmt.Errorf("client address %q: %v", clientIP, err)
 	}
 	const ethPIP = 0x0800
+	fd := -1
 	err := harness.InNS(harness.NsPath(ns), func() (err error) {
-		s.fd, err = syscall.Socket(syscall.AF_PACKET, syscall.SOCK_DGRAM, int(htons(ethPIP)))
+		fd, err = syscall.Socket(syscall.AF_PACKET, syscall.SOCK_DGRAM, int(htons(ethPIP)))
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("packet socket in %s: %w", ns, err)
 	}
-	// A read timeout, so that close() ends the reader promptly.
+	// A read timeout, so that the reader sees stop promptly.
 	tv := syscall.Timeval{Usec: 200000}
-	if err := syscall.SetsockoptTimeval(s.fd, syscall.SOL_SOCKET, syscall.SO_RCVTIMEO, &tv); err != nil {
-		syscall.Close(s.fd)
+	if err := syscall.SetsockoptTimeval(fd, syscall.SOL_SOCKET, syscall.SO_RCVTIMEO, &tv); err != nil {
+		syscall.Close(fd)
 		return nil, err
 	}
-	go s.read(s.fd)
+	go s.read(fd)
 	return s, nil
 }
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
 
+// read records packets until stop; it owns fd (closing it here, not in
+// close, keeps a reused descriptor number from being read).
 func (s *probeSniffer) read(fd int) {
+	defer close(s.done)
+	defer syscall.Close(fd)
 	buf := make([]byte, 256)
 	for {
+		select {
+		case <-s.stop:
+			return
+		default:
+		}
 		n, _, err := syscall.Recvfrom(fd, buf, 0)
 		if err == syscall.EAGAIN || err == syscall.EINTR {
 			continue
 		}
 		if err != nil {
-			return // closed
+			return
 		}
 		now := time.Now()
 		fromClient, port, ok := syn(buf[:n], s.client)
@@ -123,11 +134,14 @@ func (s *probeSniffer) probes(t time.Time) []time.Duration {
 	return out
 }
 
+// close stops the reader and waits for it (once).
 func (s *probeSniffer) close() {
-	if s != nil && s.fd >= 0 {
-		syscall.Close(s.fd)
-		s.fd = -1
+	select {
+	case <-s.stop:
+	default:
+		close(s.stop)
 	}
+	<-s.done
 }
 
 // flowsWithout reports whether br-int's OpenFlow groups (the load
