@@ -10,11 +10,12 @@ import (
 
 // index is what answering needs of one Records snapshot beyond its maps,
 // made once per snapshot (at its first query) rather than per query: the
-// zone's name, and the names of each address's owners, so that a PTR
+// zone's name, and the names of each address's owners (hosts, and services
+// for their VIPs), so that a PTR
 // query costs a map lookup, not a walk over every host.
 type index struct {
 	zone   string                  // "quantix.local." (lower case, fully qualified); "" without a domain
-	owners map[netip.Addr][]string // address (unmapped, no zone) -> the names of the hosts that have it, sorted ("web1.quantix.local.")
+	owners map[netip.Addr][]string // address (unmapped, no zone) -> the names of the hosts and services that have it, sorted ("web1.quantix.local.")
 }
 
 // noRecords stands for a network without names of its own.
@@ -30,13 +31,19 @@ func (recs *Records) index() *index {
 	if d := strings.Trim(strings.ToLower(recs.Domain), "."); d != "" {
 		x.zone = d + "."
 	}
-	for label, addrs := range recs.Hosts {
+	own := func(label string, addrs []netip.Addr) {
 		for _, h := range addrs {
 			a := h.Unmap().WithZone("")
 			if !slices.Contains(x.owners[a], label) {
 				x.owners[a] = append(x.owners[a], label)
 			}
 		}
+	}
+	for label, addrs := range recs.Hosts {
+		own(label, addrs)
+	}
+	for label, svc := range recs.Services { // a VIP's PTR names its load balancer
+		own(label, svc.Addrs)
 	}
 	for a, labels := range x.owners {
 		slices.Sort(labels)

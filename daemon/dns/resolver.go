@@ -19,7 +19,8 @@
 //     NODATA. For the network's names, AXFR, IXFR and classes other than IN
 //     and ANY are REFUSED.
 //   - Reverse names (in-addr.arpa., nibble ip6.arpa.): an address of a host
-//     answers PTR <label>.<domain>.; an address in one of Records.Subnets
+//     answers PTR <label>.<domain>., a load balancer's VIP its service name
+//     <name>.<domain>.; an address in one of Records.Subnets
 //     that nobody has, and a malformed or deeper reverse name within a
 //     subnet, is NXDOMAIN (a partial name above host addresses is NODATA).
 //     Reverse names outside the subnets are foreign.
@@ -448,13 +449,19 @@ func (r *Resolver) reverseAnswer(z zone, resp *dns.Msg, q dns.Question, rv rever
 	return resp
 }
 
-// hostsIn reports whether a host has an address in p.
+// hostsIn reports whether a host or a service has an address in p.
 func (z zone) hostsIn(p netip.Prefix) bool {
+	in := func(addrs []netip.Addr) bool {
+		return slices.ContainsFunc(addrs, func(h netip.Addr) bool { return p.Contains(h.Unmap().WithZone("")) })
+	}
 	for _, addrs := range z.recs.Hosts {
-		for _, h := range addrs {
-			if p.Contains(h.Unmap().WithZone("")) {
-				return true
-			}
+		if in(addrs) {
+			return true
+		}
+	}
+	for _, svc := range z.recs.Services {
+		if in(svc.Addrs) {
+			return true
 		}
 	}
 	return false

@@ -14,6 +14,8 @@ import (
 //     VIPs); ANY answers both. A service's label shadows a host of the same
 //     label: the load balancer is what the name means (the host keeps its
 //     PTR, and its own name when it is renamed or the service is deleted).
+//   - The reverse name of a VIP answers PTR <label>.<domain>. (the VIP is an
+//     IPAM reservation of the load balancer's: no host has it).
 //   - _<port>._<proto>.<label>.<domain>. answers SRV (and ANY) for each
 //     listener: priority 0, weight 0, the listener's port, target
 //     <label>.<domain>., whose A and AAAA records go in the additional

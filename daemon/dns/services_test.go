@@ -26,6 +26,7 @@ func serviceRecords() *Records {
 func TestServiceAnswers(t *testing.T) {
 	udp, tcp := serve(t, &Resolver{}, static(serviceRecords()))
 	const z = "quantix.local."
+	ptr6 := func(a string) string { n, _ := dns.ReverseAddr(a); return n }
 	runAnswerCases(t, udp, tcp, []answerCase{
 		{name: "A of a service", qname: "web." + z, qtype: dns.TypeA, aa: true,
 			answer: []string{"web.quantix.local. 1 IN A 10.0.0.100"}},
@@ -43,6 +44,13 @@ func TestServiceAnswers(t *testing.T) {
 			answer: []string{"db.quantix.local. 1 IN A 10.0.0.101"}},
 		{name: "the shadowed host keeps its PTR", qname: "6.0.0.10.in-addr.arpa.", qtype: dns.TypePTR, aa: true,
 			answer: []string{"6.0.0.10.in-addr.arpa. 1 IN PTR db.quantix.local."}},
+		{name: "PTR of a VIP names its service", qname: "100.0.0.10.in-addr.arpa.", qtype: dns.TypePTR, aa: true,
+			answer: []string{"100.0.0.10.in-addr.arpa. 1 IN PTR web.quantix.local."}},
+		{name: "PTR of a v6 VIP", qname: ptr6("fd00::100"), qtype: dns.TypePTR, aa: true,
+			answer: []string{ptr6("fd00::100") + " 1 IN PTR web.quantix.local."}},
+		{name: "PTR of the VIP of a service shadowing a host", qname: "101.0.0.10.in-addr.arpa.", qtype: dns.TypePTR, aa: true,
+			answer: []string{"101.0.0.10.in-addr.arpa. 1 IN PTR db.quantix.local."}},
+		{name: "A at a VIP's reverse name is NODATA", qname: "100.0.0.10.in-addr.arpa.", qtype: dns.TypeA, aa: true, soa: rev4},
 		{name: "SRV by port", qname: "_80._tcp.web." + z, qtype: dns.TypeSRV, aa: true,
 			answer: []string{"_80._tcp.web.quantix.local. 1 IN SRV 0 0 80 web.quantix.local."}},
 		{name: "SRV by listener name", qname: "_https._tcp.web." + z, qtype: dns.TypeSRV, aa: true,

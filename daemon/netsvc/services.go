@@ -76,16 +76,19 @@ func lbMatters(old, cur *nbdb.LoadBalancer) bool {
 }
 
 // WithServices adds the load balancers' names (<label>.<domain> to their
-// VIPs) to records (OVNRecords of the network's ports) and returns them:
-// a load balancer's name replaces a port's of the same label (the port
-// keeps its reverse name), as the resolver answers.
+// VIPs, and each VIP's reverse name to <label>.<domain>) to records
+// (OVNRecords of the network's ports) and returns them: a load balancer's
+// name replaces a port's of the same label (the port keeps its reverse
+// name), as the resolver answers.
 func WithServices(records map[string]string, domain string, svcs map[string]qndns.Service) map[string]string {
 	for label, svc := range svcs {
 		var as []string
-		for _, a := range svc.Addrs {
-			as = append(as, a.Unmap().WithZone("").String())
-		}
 		fq := label + "." + domain
+		for _, a := range svc.Addrs {
+			a = a.Unmap().WithZone("")
+			as = append(as, a.String())
+			records[ReverseName(a)] = fq
+		}
 		if len(as) == 0 {
 			delete(records, fq)
 			continue

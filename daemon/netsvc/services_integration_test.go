@@ -44,7 +44,7 @@ func TestIntegrationServices(t *testing.T) {
 	e.ensure(d, "blue")
 	ip, ipdb := web.Addrs[0].String(), db.Addrs[0].String()
 	checkMap(t, "DNS records", e.dnsRow("blue").Map("records"), map[string]string{
-		"web.blue.internal": "10.0.0.100", netsvc.ReverseName(web.Addrs[0]): "web.blue.internal",
+		"web.blue.internal": "10.0.0.100", netsvc.ReverseName(web.Addrs[0]): "web.blue.internal", "100.0.0.10.in-addr.arpa": "web.blue.internal",
 		"db.blue.internal": ipdb, netsvc.ReverseName(db.Addrs[0]): "db.blue.internal",
 	})
 	if err := lbs.Delete(e.ctx, "web"); err != nil {
@@ -52,7 +52,11 @@ func TestIntegrationServices(t *testing.T) {
 	}
 	ovsdbtest.Eventually(t, 5*time.Second, func() bool { return len(d.m.Services("blue")) == 0 }, "web gone from the cache")
 	e.ensure(d, "blue")
-	if got := e.dnsRow("blue").Map("records")["web.blue.internal"]; got != ip {
+	recs := e.dnsRow("blue").Map("records")
+	if got := recs["web.blue.internal"]; got != ip {
 		t.Errorf("web.blue.internal after the load balancer's deletion: %q, want the port's %s", got, ip)
+	}
+	if got, ok := recs["100.0.0.10.in-addr.arpa"]; ok {
+		t.Errorf("the VIP's reverse name after the load balancer's deletion: %q", got)
 	}
 }

@@ -77,7 +77,8 @@ func TestWithServices(t *testing.T) {
 		"web":  {Addrs: []netip.Addr{netip.MustParseAddr("10.0.0.100"), netip.MustParseAddr("fd00::100")}},
 		"bare": {},
 	})
-	want := map[string]string{"web.blue.internal": "10.0.0.100 fd00::100", "5.0.0.10.in-addr.arpa": "web.blue.internal"}
+	want := map[string]string{"web.blue.internal": "10.0.0.100 fd00::100", "5.0.0.10.in-addr.arpa": "web.blue.internal",
+		"100.0.0.10.in-addr.arpa": "web.blue.internal", ReverseName(netip.MustParseAddr("fd00::100")): "web.blue.internal"}
 	if !maps.Equal(got, want) {
 		t.Fatalf("WithServices = %v, want %v", got, want)
 	}

@@ -38,6 +38,7 @@ type lbMember struct {
 	word string
 	mu   sync.Mutex
 	l    net.Listener
+	udp  net.PacketConn
 }
 
 // start serves TCP: every connection gets the word, then is closed.
@@ -69,11 +70,13 @@ func (m *lbMember) stop() {
 // serveUDP answers every datagram on udpPort with the word.
 func (m *lbMember) serveUDP(t *testing.T) {
 	t.Helper()
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	var pc net.PacketConn
 	if err := inNS(m.ns, func() (err error) { pc, err = net.ListenPacket("udp4", ":"+strconv.Itoa(udpPort)); return err }); err != nil {
 		t.Fatalf("member %s: %v", m.word, err)
 	}
-	t.Cleanup(func() { pc.Close() })
+	m.udp = pc
 	go func() {
 		buf := make([]byte, 512)
 		for {
@@ -84,6 +87,17 @@ func (m *lbMember) serveUDP(t *testing.T) {
 			pc.WriteTo([]byte(m.word), from)
 		}
 	}()
+}
+
+// stopUDP closes the UDP server: the member's kernel answers a datagram
+// to udpPort with an ICMP port unreachable.
+func (m *lbMember) stopUDP() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.udp != nil {
+		m.udp.Close()
+		m.udp = nil
+	}
 }
 
 type lbWorld struct {
@@ -118,6 +132,7 @@ func newLBWorld(t *testing.T) *lbWorld {
 		m.start(t)
 		t.Cleanup(m.stop)
 		m.serveUDP(t)
+		t.Cleanup(m.stopUDP)
 		w.members = append(w.members, m)
 	}
 	d.MustQnetctl("lb", "create", lbTCP, "--network", lbBlue, "--vip", lbVIP)
@@ -405,10 +420,12 @@ func (w *lbWorld) healthCheck(t *testing.T) {
 	m := w.members[0]
 	w.qn(t, "lb", "health-check", "set", lbTCP, "--interval", "1", "--timeout", "1", "--success", "1", "--failure", "2")
 	// A stopped server refuses (RST): each probe fails at once, so the
-	// bound is interval x failure; the slack covers Southbound, northd and
-	// ovn-controller, and keeps the test about behaviour, not speed (the
-	// figures are test/bench/lb's).
-	const bound, slack = 2 * time.Second, 6 * time.Second
+	// bound is interval + timeout (until the first probe after the stop, as
+	// test/bench/lb traces ovn-controller's probes) plus (failure - 1)
+	// intervals; the slack covers Southbound, northd and ovn-controller, and
+	// keeps the test about behaviour, not speed (the figures are
+	// test/bench/lb's).
+	const bound, slack = 3 * time.Second, 5 * time.Second
 	h := &healthLog{start: time.Now(), last: map[string]string{}, seq: map[string][]string{}}
 	defer func() { t.Logf("lb show transitions (since health-check set):\n%s", strings.Join(h.entries, "\n")) }()
 	for _, x := range w.members {
@@ -451,7 +468,8 @@ func (w *lbWorld) healthCheck(t *testing.T) {
 }
 
 // udp: a UDP load balancer on its own VIP spreads datagrams, each from a
-// new source port, over the three members.
+// new source port, over the three members; with a health check, a member
+// whose UDP server stops goes offline and comes back (udpHealth).
 func (w *lbWorld) udp(t *testing.T) {
 	d := w.e.d
 	w.qn(t, "lb", "create", lbUDP, "--network", lbBlue, "--vip", lbVIPUDP, "--protocol", "udp")
@@ -470,6 +488,45 @@ func (w *lbWorld) udp(t *testing.T) {
 	t.Logf("60 UDP queries: %v", got)
 	if err := w.spread(got, 60); err != nil {
 		t.Fatal(err)
+	}
+	w.udpHealth(t)
+}
+
+// udpHealth: OVN probes a UDP member with a datagram; an ICMP port
+// unreachable (its server stopped, the member's kernel answers) takes it
+// offline and out of rotation, silence would count as alive. Served
+// again, it is online and gets datagrams.
+func (w *lbWorld) udpHealth(t *testing.T) {
+	m := w.members[1]
+	w.qn(t, "lb", "health-check", "set", lbUDP, "--interval", "1", "--timeout", "1", "--success", "1", "--failure", "2")
+	const bound, slack = 3 * time.Second, 5 * time.Second // as healthCheck's: an ICMP fails a probe at once, like a RST
+	h := &healthLog{start: time.Now(), last: map[string]string{}, seq: map[string][]string{}}
+	defer func() {
+		t.Logf("lb show %s transitions (since health-check set):\n%s", lbUDP, strings.Join(h.entries, "\n"))
+	}()
+	for _, x := range w.members {
+		h.until(t, w, lbUDP, x.port, "online", 10*time.Second)
+	}
+	stopped := time.Now()
+	m.stopUDP()
+	took := h.until(t, w, lbUDP, m.port, "offline", bound+slack)
+	t.Logf("%s offline in lb show %s after its UDP server stopped (bound %s)", m.word, took.Round(time.Millisecond), bound)
+	for { // 40 new datagrams in a row answered by the others (one to m is refused)
+		got := udpAnswers(w.blue.ns, lbVIPUDP, 40)
+		if got[m.word] == 0 && w.served(got) == 40 {
+			break
+		}
+		if time.Since(stopped) > bound+slack {
+			t.Fatalf("40 datagrams %s after %s's UDP server stopped: %v, want all answered by the others", time.Since(stopped).Round(time.Millisecond), m.word, got)
+		}
+		t.Logf("%s after the stop, once lb show said offline: %v", time.Since(stopped).Round(time.Millisecond), got)
+	}
+	m.serveUDP(t)
+	took = h.until(t, w, lbUDP, m.port, "online", bound+slack)
+	t.Logf("%s online in lb show %s after its UDP server started again", m.word, took.Round(time.Millisecond))
+	eventually(t, m.word+" back in the UDP rotation", func() error { return w.spread(udpAnswers(w.blue.ns, lbVIPUDP, 30), 30) })
+	if s := strings.TrimPrefix(strings.Join(h.seq[m.port], " "), "unknown "); s != "online offline online" {
+		t.Errorf("%s: healths %q, want online, offline, online (after unknown)", m.word, s)
 	}
 }
 

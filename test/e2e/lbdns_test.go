@@ -21,8 +21,8 @@ func digAnswer(nsPath, server, name, qtype string) string {
 	return digShort(nsPath, "@"+server, name, qtype)
 }
 
-// TestLoadBalancerDNS: a load balancer is <name>.<domain> (A to the VIP)
-// with an SRV record per listener (its A in the additional section), as a
+// TestLoadBalancerDNS: a load balancer is <name>.<domain> (A to the VIP,
+// and the VIP's PTR back to it) with an SRV record per listener (its A in the additional section), as a
 // real dig in a container sees them through its network's resolver (and
 // the A through OVN native DNS at the gateway);
 // listener changes and the deletion show at once; the load balancer's
@@ -50,6 +50,17 @@ func TestLoadBalancerDNS(t *testing.T) {
 		return nil
 	})
 	t.Logf("load balancer name answered %v after create returned", took)
+	// The VIP's reverse name answers the load balancer's name, through the
+	// resolver and OVN native DNS alike.
+	if got := digShort(cli.ns, "@"+res[0], "-x", vip); got != "web.quantix.local." {
+		t.Errorf("dig -x %s: %q, want web.quantix.local.", vip, got)
+	}
+	eventually(t, "the VIP's reverse name in OVN native DNS", func() error {
+		if got := digShort(cli.ns, "+noedns", "@10.241.0.1", "-x", vip); got != "web.quantix.local." {
+			return fmt.Errorf("OVN native DNS -x %s: %q", vip, got)
+		}
+		return nil
+	})
 	// OVN native DNS (plain queries at the gateway) has the name too.
 	eventually(t, "the load balancer's name in OVN native DNS", func() error {
 		if got := digShort(cli.ns, "+noedns", "@10.241.0.1", "web.quantix.local"); got != vip {
@@ -88,6 +99,9 @@ func TestLoadBalancerDNS(t *testing.T) {
 		}
 		return nil
 	})
+	if out := digOut(cli.ns, "@"+res[0], "-x", vip); !strings.Contains(out, "status: NXDOMAIN") {
+		t.Errorf("dig -x %s after lb delete:\n%s", vip, out)
+	}
 }
 
 // TestLoadBalancerJoinAtStart: containers whose CNI args name a load

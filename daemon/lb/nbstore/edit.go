@@ -73,11 +73,20 @@ func (m *Manager) write(ctx context.Context, name, what string, change func(*lb.
 		if sc == (sourceChange{}) && maps.Equal(row.ExternalIDs, l.IDs()) && w.equal(h) {
 			return l, wrote, nil
 		}
-		err = m.apply(ctx, row, &l, sc, what+" of load balancer "+name, t)
+		var guard []ovsdb.Operation // l's listeners go onto a floating IP
+		if l.FIP.IsValid() && l.FIP != cur.FIP {
+			if guard, err = m.fipGuardOps(l.FIP, name); err != nil {
+				return l, wrote, err
+			}
+		}
+		err = m.apply(ctx, row, &l, sc, guard, what+" of load balancer "+name, t)
 		t = nil
 		if errors.Is(err, ovn.ErrExists) && attempt < 20 {
 			time.Sleep(10 * time.Millisecond) // another daemon's change won: read it again
 			continue
+		}
+		if err != nil && guard != nil && errors.Is(err, ovn.ErrExists) {
+			return l, wrote, m.fipTaken(ctx, &l, l.FIP)
 		}
 		if err != nil {
 			return l, wrote, err
@@ -90,12 +99,12 @@ func (m *Manager) write(ctx context.Context, name, what string, change func(*lb.
 	}
 }
 
-// apply writes l over row in one transaction guarded by row's record,
-// with the source change sc (if any) on its network's IPAM.
-func (m *Manager) apply(ctx context.Context, row *nbdb.LoadBalancer, l *lb.LoadBalancer, sc sourceChange, what string, t *topo) error {
+// apply writes l over row in one transaction guarded by row's record and
+// guard, with the source change sc (if any) on its network's IPAM.
+func (m *Manager) apply(ctx context.Context, row *nbdb.LoadBalancer, l *lb.LoadBalancer, sc sourceChange, guard []ovsdb.Operation, what string, t *topo) error {
 	rowOps := func() ([]ovsdb.Operation, error) {
 		ops, err := m.writeOps(row, l, want(l, t), m.have(row, t))
-		return append([]ovsdb.Operation{ovn.WaitLBExternalIDsOp(row.UUID, row.ExternalIDs)}, ops...), err
+		return append(append([]ovsdb.Operation{ovn.WaitLBExternalIDsOp(row.UUID, row.ExternalIDs)}, guard...), ops...), err
 	}
 	if sc.Network == "" {
 		ops, err := rowOps()

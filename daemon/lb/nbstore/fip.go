@@ -1,9 +1,13 @@
 package nbstore
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 	"slices"
+	"time"
+
+	"github.com/ovn-kubernetes/libovsdb/ovsdb"
 
 	"github.com/quantumnet/quantumnet/daemon/lb"
 	"github.com/quantumnet/quantumnet/pkg/errs"
@@ -61,6 +65,38 @@ func (m *Manager) fipUsable(l *lb.LoadBalancer, addr netip.Addr, t *topo) error 
 		return errs.New(errs.InUse, fmt.Sprintf("lb: fip %s is used by load balancer %s", addr, users[0]))
 	}
 	return nil
+}
+
+// fipGuardOps are the guards of the transaction that puts name's listeners
+// on the floating IP addr, which fipUsable found free in this daemon's
+// cache: they fail it if another daemon took addr meanwhile (associated it,
+// gave it port forwards or another load balancer's listeners) or deleted it.
+func (m *Manager) fipGuardOps(addr netip.Addr, name string) ([]ovsdb.Operation, error) {
+	rs, err := m.NB.ReservationsOf(keys.OwnerFIP)
+	if err != nil {
+		return nil, err
+	}
+	i := slices.IndexFunc(rs, func(r ovn.Reservation) bool { return r.IP == addr })
+	if i < 0 {
+		return nil, errs.New(errs.NotFound, fmt.Sprintf("lb: fip %s: floating IP not found (qnetctl fip create)", addr))
+	}
+	return ovn.WaitFIPFreeOps(addr, rs[i].UUID, ovn.LBRowName(name)), nil
+}
+
+// fipTaken is the refusal after fipGuardOps failed a transaction: once this
+// daemon's cache shows who took the floating IP, fipUsable's refusal naming
+// it; until then (a second at most), a conflict. Nothing was written.
+func (m *Manager) fipTaken(ctx context.Context, l *lb.LoadBalancer, addr netip.Addr) error {
+	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline) && ctx.Err() == nil; time.Sleep(5 * time.Millisecond) {
+		t, err := m.topology()
+		if err != nil {
+			break
+		}
+		if err := m.fipUsable(l, addr, t); err != nil {
+			return err
+		}
+	}
+	return errs.New(errs.Conflict, fmt.Sprintf("lb: fip %s changed concurrently: associated, given port forwards or another load balancer's listeners by another request (nothing written; retry)", addr))
 }
 
 // FIPUsers are the names of the load balancers whose listeners are on the

@@ -5,12 +5,14 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/quantumnet/quantumnet/daemon/lb"
 	"github.com/quantumnet/quantumnet/daemon/network"
 	rtstore "github.com/quantumnet/quantumnet/daemon/router/nbstore"
 	"github.com/quantumnet/quantumnet/pkg/errs"
 	"github.com/quantumnet/quantumnet/pkg/ovn/keys"
+	"github.com/quantumnet/quantumnet/pkg/ovsdbtest"
 )
 
 var extNet = network.Input{Name: "ext", External: true, Physnet: "physnet1", Subnet4: "192.0.2.0/24",
@@ -71,9 +73,19 @@ func TestIntegrationLoadBalancerFIP(t *testing.T) {
 	if err != nil || l.FIP != fip2 || !slices.Equal(e.m.FIPUsers(fip2), []string{"web"}) {
 		t.Fatalf("fip set: %+v %v", l, err)
 	}
-	// A floating IP deleted behind the load balancer's back (the floating-IP
-	// side refuses that through FIPUsers): the next sync takes it off.
-	e.must(nil, e.rt.DeleteFIP(e.ctx, fip2))
+	// The floating-IP side refuses to delete it: through FIPUsers, and in
+	// its transaction even without them (here: another daemon's view).
+	e.Refused("delete a floating IP a load balancer uses", errs.Conflict, func() error { return e.rt.DeleteFIP(e.ctx, fip2) }, "192.0.2.61")
+	// Deleted behind the load balancer's back (by hand): the next sync
+	// takes it off.
+	rs, err := e.nb.ReservationsOf(keys.OwnerFIP)
+	e.must(nil, err)
+	for _, r := range rs {
+		if r.IP == fip2 {
+			e.NBCtl("destroy", "DHCP_Options", r.UUID)
+		}
+	}
+	ovsdbtest.Eventually(t, 5*time.Second, func() bool { return e.m.fipGone(fip2) }, "floating IP gone from the cache")
 	if wrote, err := e.m.Sync(e.ctx, "web"); err != nil || !wrote {
 		t.Fatalf("sync after the floating IP's deletion: %v %v", wrote, err)
 	}

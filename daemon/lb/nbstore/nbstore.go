@@ -101,14 +101,23 @@ func (m *Manager) Create(ctx context.Context, l lb.LoadBalancer) (lb.LoadBalance
 		l.Source = src
 		row := &nbdb.LoadBalancer{UUID: "lb", Name: ovn.LBRowName(l.Name), Protocol: &l.Protocol, ExternalIDs: l.IDs(),
 			Vips: map[string]string{}, Options: l.Options()}
-		ops, err := m.NB.InsertOps(row)
+		var ops []ovsdb.Operation
+		if l.FIP.IsValid() {
+			if ops, err = m.fipGuardOps(l.FIP, l.Name); err != nil {
+				return nil, err
+			}
+		}
+		ins, err := m.NB.InsertOps(row)
 		if err != nil {
 			return nil, err
 		}
 		att, err := m.NB.LBAttachOps("lb", t.attachment(l.Network), ovn.LBAttachment{})
-		return append(ops, att...), err
+		return append(append(ops, ins...), att...), err
 	})
 	if err != nil {
+		if l.FIP.IsValid() && errors.Is(err, ovn.ErrExists) {
+			return l, m.fipTaken(ctx, &l, l.FIP)
+		}
 		return l, err
 	}
 	m.Log.Info("load balancer created", "lb", l.Name, "network", l.Network, "vip", l.VIP, "fip", l.FIP)

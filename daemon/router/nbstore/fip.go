@@ -156,7 +156,7 @@ func (m *Manager) AssociateFIP(ctx context.Context, addr netip.Addr, port string
 	}
 	if _, err := m.NB.TransactResults(ctx, fmt.Sprintf("associate floating IP %s with port %s", addr, port), ops); err != nil {
 		if errors.Is(err, ovn.ErrExists) {
-			return router.FloatingIP{}, errs.New(errs.Conflict, fmt.Sprintf("floating IP %s or router %s changed concurrently (retry)", addr, name))
+			return router.FloatingIP{}, errs.New(errs.Conflict, fmt.Sprintf("floating IP %s or router %s changed concurrently: associated, given port forwards or a load balancer's listeners by another request, or the router's ports changed (nothing written; retry)", addr, name))
 		}
 		return router.FloatingIP{}, err
 	}
@@ -226,6 +226,7 @@ func (m *Manager) associateOps(r ovn.Reservation, p ovn.Port, lr *nbdb.LogicalRo
 	r.FIPPort, r.FIPFixed = p.Name, fixed
 	ops := []ovsdb.Operation{ovn.WaitReservationIDsOp(r.UUID, before), ovn.WaitRouterOp(lr.UUID, "ports", lr.Ports)}
 	ops = append(ops, ovn.WaitNoForwardsOps(r.IP)...)
+	ops = append(ops, ovn.WaitNoLBOnFIPOps(r.IP, "")...)
 	add := func(o []ovsdb.Operation, err error) error { ops = append(ops, o...); return err }
 	if err := add(m.NB.SetReservationIDsOps(r)); err != nil {
 		return nil, false, err
@@ -363,8 +364,13 @@ func (m *Manager) DeleteFIP(ctx context.Context, addr netip.Addr) error {
 			return nil, err
 		}
 		nat, err := m.fipNATOps(addr)
-		return append(fwd, nat...), err
-	}, nil)
+		return append(append(fwd, nat...), ovn.WaitNoLBOnFIPOps(addr, "")...), err
+	}, func(err error) error {
+		if errors.Is(err, ovn.ErrExists) {
+			return errs.New(errs.Conflict, fmt.Sprintf("floating IP %s changed concurrently: a load balancer's listeners were put on it or its port forwards changed (nothing deleted; retry)", addr))
+		}
+		return err
+	})
 	if err != nil {
 		return err
 	}

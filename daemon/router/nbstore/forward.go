@@ -53,6 +53,13 @@ func lbInUse(addr netip.Addr, users []string, what string) error {
 	return errs.New(errs.InUse, fmt.Sprintf("floating IP %s is used by load balancers %s: %s", addr, strings.Join(users, ", "), what))
 }
 
+// takenMeanwhile is the refusal when the transaction's guards found that
+// another daemon changed the floating IP, associated it or put a load
+// balancer on it after this one read it: nothing was written.
+func takenMeanwhile(addr netip.Addr) error {
+	return errs.New(errs.Conflict, fmt.Sprintf("floating IP %s changed concurrently: associated, given port forwards or a load balancer's listeners by another request (nothing written; retry to see which)", addr))
+}
+
 // parseForward validates a request's fields.
 func parseForward(req ForwardRequest) (router.Forward, error) {
 	proto, err := router.ParseProtocol(req.Protocol)
@@ -105,7 +112,7 @@ func (m *Manager) AddForward(ctx context.Context, req ForwardRequest) (router.Fl
 	what := fmt.Sprintf("add %s forward %s:%d to %s:%d", f.Protocol, addr, f.Port, f.Target, f.TargetPort)
 	if _, err := m.NB.TransactResults(ctx, what, ops); err != nil {
 		if errors.Is(err, ovn.ErrExists) {
-			return router.FloatingIP{}, errs.New(errs.Conflict, fmt.Sprintf("floating IP %s changed concurrently (retry)", addr))
+			return router.FloatingIP{}, takenMeanwhile(addr)
 		}
 		return router.FloatingIP{}, err
 	}
@@ -137,7 +144,9 @@ func (m *Manager) addForwardOps(r ovn.Reservation, f router.Forward) ([]ovsdb.Op
 	if err := m.sameRouter(r.IP, rows, lr); err != nil {
 		return nil, err
 	}
-	ops := []ovsdb.Operation{ovn.WaitReservationIDsOp(r.UUID, r.Row().ExternalIDs)}
+	// The reservation as read (no association meanwhile) and no load
+	// balancer's listeners: another daemon may have taken it.
+	ops := append([]ovsdb.Operation{ovn.WaitReservationIDsOp(r.UUID, r.Row().ExternalIDs)}, ovn.WaitNoLBOnFIPOps(r.IP, "")...)
 	row := rowOf(rows, ovn.ForwardRowName(r.IP, f.Protocol))
 	if row == nil {
 		proto := nbdb.LoadBalancerProtocol(f.Protocol)

@@ -22,16 +22,23 @@ func (s setting) String() string {
 	return fmt.Sprintf("interval %ds timeout %ds success %d failure %d", s.Interval, s.Timeout, s.Success, s.Failure)
 }
 
-// bound is when the health check takes a dead member out at the latest:
-// interval x failure for a member that refuses (each probe fails at once
-// with a RST); failure x (interval + timeout) for a silent one (each probe
-// fails only when its timeout expires, and OVN 23.03 sends the next one an
-// interval after that).
+// bound is when the health check takes a dead member out at the latest,
+// as OVN 23.03's ovn-controller probes (traced here, see trace.go): a
+// healthy member is probed every interval + timeout at most (measured: every
+// 3 s at 2 s / 1 s, every 1 s at 1 s / 1 s), so the first probe after the
+// death comes up to interval + timeout after it. A refusing member's probe
+// fails at once (RST) and the next goes an interval later: failure - 1
+// intervals more. A silent member's probe fails when its timeout expires
+// and the next goes an interval after that: failure x timeout + (failure -
+// 1) x interval more. The status flips to offline in the same pass of
+// ovn-controller's monitor loop or the next (milliseconds here), and the
+// datapath's groups follow Southbound within ~10 ms.
 func (s setting) bound(death string) time.Duration {
+	first := s.Interval + s.Timeout
 	if death == "silent" {
-		return time.Duration(s.Failure*(s.Interval+s.Timeout)) * time.Second
+		return time.Duration(first+s.Failure*s.Timeout+(s.Failure-1)*s.Interval) * time.Second
 	}
-	return time.Duration(s.Interval*s.Failure) * time.Second
+	return time.Duration(first+(s.Failure-1)*s.Interval) * time.Second
 }
 
 func parseDeaths(v string) ([]string, error) {
@@ -70,6 +77,10 @@ type failoverResult struct {
 	Kinds    map[string]int  `json:"bad_kinds"`   // bad connections by kind (refused, timeout, dead member, other), all trials
 	Never    []string        `json:"never"`       // trials where the dead member was still in rotation after bound + slack
 	Seen     []string        `json:"health_seen"` // per trial: the dead member's health changes in lb show after the kill
+	Flows    []time.Duration `json:"flows_ns"`    // kill -> br-int's groups no longer send to the dead member (0: not seen)
+	Probes   []string        `json:"probes"`      // per trial: when health probes reached the dead member, after the kill
+	KillLag  []time.Duration `json:"kill_lag_ns"` // kill -> the member is dead (iptables returned, listener closed)
+	Late     []string        `json:"late"`        // per trial: the client's new connections that reached the dead member after Flows (their first SYN, after Flows)
 }
 
 // errTooLong is a trial whose dead member stayed in rotation past its
@@ -101,10 +112,17 @@ func (b *bench) failovers(ctx context.Context, s setting, death string) (*failov
 		if err := b.allServe(ctx, 30*time.Second); err != nil {
 			return r, err
 		}
-		// Kill at a random phase of the probes.
-		time.Sleep(time.Duration(rand.Int64N(int64(s.Interval) * int64(time.Second))))
 		victim := b.members[i%len(b.members)]
-		if err := b.trial(ctx, victim, r); errors.Is(err, errTooLong) {
+		sn, err := sniffProbes(victim.ns, b.clientIP)
+		if err != nil {
+			return r, err
+		}
+		// Kill at a random phase of the probes, after a healthy interval
+		// (its probes traced too).
+		time.Sleep(time.Duration(s.Interval)*time.Second + time.Duration(rand.Int64N(int64(s.Interval)*int64(time.Second))))
+		err = b.trial(ctx, victim, sn, r)
+		sn.close()
+		if errors.Is(err, errTooLong) {
 			r.Never = append(r.Never, fmt.Sprintf("trial %d (%s): %v", i+1, victim.word, err))
 			logf("trial %d: %s killed: %v", i+1, victim.word, err)
 			logf("Southbound Service_Monitor:\n%s", b.serviceMonitors())
@@ -116,8 +134,9 @@ func (b *bench) failovers(ctx context.Context, s setting, death string) (*failov
 			return r, fmt.Errorf("trial %d (%s killed): %w", i+1, victim.word, err)
 		}
 		n := len(r.Failover) - 1
-		logf("trial %d: %s killed: last bad connection %s, offline in lb show %s, %d of %d connections bad; lb show: %s",
-			i+1, victim.word, r.Failover[n].Round(time.Millisecond), r.Offline[n].Round(time.Millisecond), r.Bad[n], r.Conns[n], r.Seen[len(r.Seen)-1])
+		logf("trial %d: %s killed (in %s): last bad connection %s, offline in lb show %s, groups without it %s, %d of %d connections bad; lb show: %s; probes reaching it: %s; new connections reaching it after the groups: %s",
+			i+1, victim.word, r.KillLag[n].Round(time.Millisecond), r.Failover[n].Round(time.Millisecond), r.Offline[n].Round(time.Millisecond), r.Flows[n].Round(time.Millisecond),
+			r.Bad[n], r.Conns[n], r.Seen[len(r.Seen)-1], r.Probes[n], r.Late[n])
 		if err := victim.revive(death); err != nil {
 			return r, err
 		}
@@ -142,7 +161,7 @@ func (b *bench) waitHealth(ctx context.Context, m *member, want string, limit ti
 // -every, and ends once lb show says offline and no connection went bad
 // for a quiet period (2 s + interval: longer than an attempt can take, so
 // that every bad one has been seen).
-func (b *bench) trial(ctx context.Context, victim *member, r *failoverResult) error {
+func (b *bench) trial(ctx context.Context, victim *member, sn *probeSniffer, r *failoverResult) error {
 	s := r.Setting
 	cl := b.startClient()
 	defer cl.finish()
@@ -151,9 +170,10 @@ func (b *bench) trial(ctx context.Context, victim *member, r *failoverResult) er
 	if err := victim.kill(r.Death); err != nil {
 		return err
 	}
+	killLag := time.Since(kill) // until the DROP rule or the close is in place
 	quiet := 4*time.Second + time.Duration(s.Interval)*time.Second
 	limit := r.BoundNS + *flagSlack
-	var offline, lastBad time.Time
+	var offline, lastBad, flows time.Time
 	bad, conns := 0, 0
 	lastHealth, seen := "online", []string(nil) // the victim's health changes in lb show
 	defer func() { r.Seen = append(r.Seen, strings.Join(seen, ", ")) }()
@@ -168,6 +188,9 @@ func (b *bench) trial(ctx context.Context, victim *member, r *failoverResult) er
 		}
 		if offline.IsZero() && h == "offline" {
 			offline = time.Now()
+		}
+		if flows.IsZero() && b.flowsWithout(victim.ip) {
+			flows = time.Now()
 		}
 		bad, conns, lastBad = badSince(cl.attempts(), kill, victim.word)
 		if !offline.IsZero() && time.Since(later(offline, lastBad)) > quiet {
@@ -197,6 +220,19 @@ func (b *bench) trial(ctx context.Context, victim *member, r *failoverResult) er
 		failover = lastBad.Sub(kill)
 	}
 	r.Failover, r.Offline = append(r.Failover, failover), append(r.Offline, offline.Sub(kill))
+	r.Flows, r.Probes = append(r.Flows, sinceOrZero(flows, kill)), append(r.Probes, durations(sn.probes(kill)))
+	late := "groups not seen"
+	if !flows.IsZero() {
+		var after []time.Duration // bad attempts started after the groups dropped the member
+		for _, a := range atts {
+			if a.at.After(flows) && kind(a, victim.word) != "" {
+				after = append(after, a.at.Sub(kill))
+			}
+		}
+		late = fmt.Sprintf("%d %s; bad connections started after the groups: %d %s", len(sn.newConns(flows)), durations(sn.newConns(flows)), len(after), durations(after))
+	}
+	r.Late = append(r.Late, late)
+	r.KillLag = append(r.KillLag, killLag)
 	r.Bad, r.Conns = append(r.Bad, bad), append(r.Conns, conns)
 	return nil
 }
@@ -301,6 +337,13 @@ func later(a, b time.Time) time.Time {
 		return a
 	}
 	return b
+}
+
+func sinceOrZero(t, from time.Time) time.Duration {
+	if t.IsZero() {
+		return 0
+	}
+	return t.Sub(from)
 }
 
 func sinceOrNone(t, from time.Time) string {

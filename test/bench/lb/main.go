@@ -5,13 +5,16 @@
 //     connection each time, one request, one answer); one member's server
 //     is killed; the time from the kill to the start of the last connection
 //     that failed or reached the dead member is the failover time, printed
-//     next to the bound the health check promises (interval x failure;
-//     failure x (interval + timeout) for a member that stops answering), for
-//     each health-check setting of -settings and each way to die of
+//     next to the bound the health check promises (setting.bound: the
+//     first probe after the death comes up to interval plus timeout after
+//     it, then a refusing member takes (failure - 1) intervals more, one
+//     that stops answering failure timeouts and (failure - 1) intervals),
+//     for each health-check setting of -settings and each way to die of
 //     -deaths (refuse: the server closed, connections get a RST; silent:
 //     the member's packets dropped, like a hung or unplugged machine),
-//     -trials times; also when lb show first says offline, and how many
-//     connections failed;
+//     -trials times; also when lb show first says offline, when br-int's
+//     groups drop the member, how many connections failed, and a trace of
+//     the probes reaching the dead member (trace.go);
 //   - connection setup: TCP connect + one request/response through the VIP
 //     against directly to a member's address, interleaved, p50/p99/max.
 //
@@ -78,8 +81,9 @@ func main() {
 // bench is the world and what to undo.
 type bench struct {
 	*harness.BenchWorld
-	client  string // the client's namespace
-	members []*member
+	client   string // the client's namespace
+	clientIP string
+	members  []*member
 }
 
 func run() (code int) {
@@ -140,7 +144,7 @@ func (b *bench) up(ctx context.Context) error {
 	// Undone last: after every CNI DEL.
 	b.Undo = append(b.Undo, func() { b.D.Qnetctl("network", "delete", network) })
 	var err error
-	if b.client, _, _, err = b.container("lbbcli"); err != nil {
+	if b.client, b.clientIP, _, err = b.container("lbbcli"); err != nil {
 		return err
 	}
 	for i := range nMembers {

@@ -20,20 +20,24 @@ type results struct {
 func report(w io.Writer, r *results) {
 	fmt.Fprintf(w, "\nLoad balancer failover: a member dies -> start of the last connection that failed or reached it\n")
 	fmt.Fprintf(w, "(a client on the network opens a new connection to the VIP every %s; 3 members; one chassis, OVS userspace datapath, %d CPUs)\n\n", *flagEvery, runtime.NumCPU())
-	fmt.Fprintf(w, "%-44s %-7s %6s %10s %8s %14s %9s %12s\n", "health check", "death", "trials", "median ms", "max ms", "offline med ms", "bound ms", "bad conns")
-	fmt.Fprintln(w, strings.Repeat("-", 117))
+	fmt.Fprintf(w, "%-44s %-7s %6s %10s %8s %14s %13s %9s %12s\n", "health check", "death", "trials", "median ms", "max ms", "offline med ms", "groups med ms", "bound ms", "bad conns")
+	fmt.Fprintln(w, strings.Repeat("-", 131))
 	for _, f := range r.Failover {
 		bad := 0
 		for _, b := range f.Bad {
 			bad += b
 		}
-		fmt.Fprintf(w, "%-44s %-7s %6s %10s %8s %14s %9s %12s\n", f.Setting, f.Death, fmt.Sprintf("%d/%d", len(f.Failover), len(f.Failover)+len(f.Never)), harness.Ms(harness.Median(f.Failover)), harness.Ms(harness.MaxDuration(f.Failover)),
-			harness.Ms(harness.Median(f.Offline)), harness.Ms(f.BoundNS), fmt.Sprintf("%.1f/trial", float64(bad)/float64(max(len(f.Bad), 1))))
+		fmt.Fprintf(w, "%-44s %-7s %6s %10s %8s %14s %13s %9s %12s\n", f.Setting, f.Death, fmt.Sprintf("%d/%d", len(f.Failover), len(f.Failover)+len(f.Never)), harness.Ms(harness.Median(f.Failover)), harness.Ms(harness.MaxDuration(f.Failover)),
+			harness.Ms(harness.Median(f.Offline)), harness.Ms(harness.Median(f.Flows)), harness.Ms(f.BoundNS), fmt.Sprintf("%.1f/trial", float64(bad)/float64(max(len(f.Bad), 1))))
 	}
-	fmt.Fprintln(w, "\nbound: interval x failure for a member that refuses (its server closed: RST); failure x (interval + timeout) for a")
-	fmt.Fprintln(w, "silent one (its packets dropped: a probe fails when its timeout expires, the next goes an interval later).")
+	fmt.Fprintln(w, "\nbound: the first probe after the death comes up to interval + timeout after it (a healthy member's probe period, traced);")
+	fmt.Fprintln(w, "then a refusing member (its server closed: RST) fails each probe at once, the next an interval later: + (failure - 1) x interval;")
+	fmt.Fprintln(w, "a silent one (its packets dropped) fails a probe when its timeout expires, the next an interval later: + failure x timeout")
+	fmt.Fprintln(w, "+ (failure - 1) x interval.")
 	fmt.Fprintln(w, "bad conns: failed (refused, or no answer within 3 s) or answered by the dead member; trials: done/run.")
-	fmt.Fprintln(w, "offline: kill -> `qnetctl lb show` reports the member offline (Southbound Service_Monitor).")
+	fmt.Fprintln(w, "offline: kill -> `qnetctl lb show` reports the member offline (Southbound Service_Monitor); groups: kill -> br-int's")
+	fmt.Fprintln(w, "OpenFlow groups no longer send to it. The log has each trial's trace: the probes reaching the dead member, and the new")
+	fmt.Fprintln(w, "connections that reached it, or failed, after the groups changed (those that failed went elsewhere: a datapath fault).")
 	for _, f := range r.Failover {
 		fmt.Fprintf(w, "%s, %s: bad connections by kind %v", f.Setting, f.Death, f.Kinds)
 		if len(f.Never) > 0 {
