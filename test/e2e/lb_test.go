@@ -220,6 +220,23 @@ func (w *lbWorld) served(got map[string]int) int {
 
 // spread fails unless every connection was answered and every member
 // answered at least one.
+// othersServe asks (40 requests of what) until none of them reaches m and
+// the other members answer all 40, failing once limit has passed since
+// m's server stopped.
+func (w *lbWorld) othersServe(t *testing.T, m *lbMember, stopped time.Time, limit time.Duration, what string, ask func() map[string]int) {
+	t.Helper()
+	for {
+		got := ask()
+		if got[m.word] == 0 && w.served(got) == 40 {
+			return
+		}
+		if time.Since(stopped) > limit {
+			t.Fatalf("40 %s %s after %s's server stopped: %v, want all answered by the others", what, time.Since(stopped).Round(time.Millisecond), m.word, got)
+		}
+		t.Logf("%s after the stop, once lb show said offline: %v", time.Since(stopped).Round(time.Millisecond), got)
+	}
+}
+
 func (w *lbWorld) spread(got map[string]int, n int) error {
 	for _, m := range w.members {
 		if got[m.word] == 0 {
@@ -439,16 +456,7 @@ func (w *lbWorld) healthCheck(t *testing.T) {
 	// the others (a refused one went to alpha). lb show reads
 	// Service_Monitor, which the datapath follows through northd and
 	// ovn-controller, so a connection right after it may still be refused.
-	for {
-		got := answers(w.blue.ns, lbVIP, 40)
-		if got[m.word] == 0 && w.served(got) == 40 {
-			break
-		}
-		if time.Since(killed) > bound+slack {
-			t.Fatalf("40 connections %s after %s's server stopped: %v, want all answered by the others", time.Since(killed).Round(time.Millisecond), m.word, got)
-		}
-		t.Logf("%s after the stop, once lb show said offline: %v", time.Since(killed).Round(time.Millisecond), got)
-	}
+	w.othersServe(t, m, killed, bound+slack, "connections", func() map[string]int { return answers(w.blue.ns, lbVIP, 40) })
 	m.start(t)
 	took = h.until(t, w, lbTCP, m.port, "online", bound+slack)
 	t.Logf("%s online in lb show %s after its server started again", m.word, took.Round(time.Millisecond))
@@ -511,16 +519,8 @@ func (w *lbWorld) udpHealth(t *testing.T) {
 	m.stopUDP()
 	took := h.until(t, w, lbUDP, m.port, "offline", bound+slack)
 	t.Logf("%s offline in lb show %s after its UDP server stopped (bound %s)", m.word, took.Round(time.Millisecond), bound)
-	for { // 40 new datagrams in a row answered by the others (one to m is refused)
-		got := udpAnswers(w.blue.ns, lbVIPUDP, 40)
-		if got[m.word] == 0 && w.served(got) == 40 {
-			break
-		}
-		if time.Since(stopped) > bound+slack {
-			t.Fatalf("40 datagrams %s after %s's UDP server stopped: %v, want all answered by the others", time.Since(stopped).Round(time.Millisecond), m.word, got)
-		}
-		t.Logf("%s after the stop, once lb show said offline: %v", time.Since(stopped).Round(time.Millisecond), got)
-	}
+	// 40 new datagrams in a row answered by the others (one to m is refused).
+	w.othersServe(t, m, stopped, bound+slack, "datagrams", func() map[string]int { return udpAnswers(w.blue.ns, lbVIPUDP, 40) })
 	m.serveUDP(t)
 	took = h.until(t, w, lbUDP, m.port, "online", bound+slack)
 	t.Logf("%s online in lb show %s after its UDP server started again", m.word, took.Round(time.Millisecond))
