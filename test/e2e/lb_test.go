@@ -220,23 +220,6 @@ func (w *lbWorld) served(got map[string]int) int {
 
 // spread fails unless every connection was answered and every member
 // answered at least one.
-// othersServe asks (40 requests of what) until none of them reaches m and
-// the other members answer all 40, failing once limit has passed since
-// m's server stopped.
-func (w *lbWorld) othersServe(t *testing.T, m *lbMember, stopped time.Time, limit time.Duration, what string, ask func() map[string]int) {
-	t.Helper()
-	for {
-		got := ask()
-		if got[m.word] == 0 && w.served(got) == 40 {
-			return
-		}
-		if time.Since(stopped) > limit {
-			t.Fatalf("40 %s %s after %s's server stopped: %v, want all answered by the others", what, time.Since(stopped).Round(time.Millisecond), m.word, got)
-		}
-		t.Logf("%s after the stop, once lb show said offline: %v", time.Since(stopped).Round(time.Millisecond), got)
-	}
-}
-
 func (w *lbWorld) spread(got map[string]int, n int) error {
 	for _, m := range w.members {
 		if got[m.word] == 0 {
@@ -429,50 +412,69 @@ func (w *lbWorld) word(port string) string {
 }
 
 // healthCheck: a health check of interval 1 s, timeout 1 s, success 1,
-// failure 2: all members online; alpha's server killed, lb show shows it
-// offline within the bound (interval x failure) plus slack, and
-// from then on no new connection goes to it; served again, it is online
-// and gets connections.
+// failure 2 on the TCP load balancer: alpha's server killed (it refuses
+// with a RST), then served again (healthCycle); the members never stopped
+// stay online.
 func (w *lbWorld) healthCheck(t *testing.T) {
 	m := w.members[0]
-	w.qn(t, "lb", "health-check", "set", lbTCP, "--interval", "1", "--timeout", "1", "--success", "1", "--failure", "2")
-	// A stopped server refuses (RST): each probe fails at once, so the
-	// bound is interval + timeout (until the first probe after the stop, as
-	// test/bench/lb traces ovn-controller's probes) plus (failure - 1)
-	// intervals; the slack covers Southbound, northd and ovn-controller, and
-	// keeps the test about behaviour, not speed (the figures are
-	// test/bench/lb's).
-	const bound, slack = 3 * time.Second, 5 * time.Second
-	h := &healthLog{start: time.Now(), last: map[string]string{}, seq: map[string][]string{}}
-	defer func() { t.Logf("lb show transitions (since health-check set):\n%s", strings.Join(h.entries, "\n")) }()
-	for _, x := range w.members {
-		h.until(t, w, lbTCP, x.port, "online", 10*time.Second)
-	}
-	killed := time.Now()
-	m.stop()
-	took := h.until(t, w, lbTCP, m.port, "offline", bound+slack)
-	t.Logf("%s offline in lb show %s after its server stopped (bound %s)", m.word, took.Round(time.Millisecond), bound)
-	// Within the bound plus slack, 40 new connections in a row all reach
-	// the others (a refused one went to alpha). lb show reads
-	// Service_Monitor, which the datapath follows through northd and
-	// ovn-controller, so a connection right after it may still be refused.
-	w.othersServe(t, m, killed, bound+slack, "connections", func() map[string]int { return answers(w.blue.ns, lbVIP, 40) })
-	m.start(t)
-	took = h.until(t, w, lbTCP, m.port, "online", bound+slack)
-	t.Logf("%s online in lb show %s after its server started again", m.word, took.Round(time.Millisecond))
-	eventually(t, m.word+" back in rotation", func() error { return w.spread(answers(w.blue.ns, lbVIP, 30), 30) })
+	h := w.healthCycle(t, lbTCP, m, "server", m.stop, m.start, func(n int) map[string]int { return answers(w.blue.ns, lbVIP, n) })
 	// Before its first probe a member is unknown.
 	for _, x := range w.members[1:] {
 		if s := strings.TrimPrefix(strings.Join(h.seq[x.port], " "), "unknown "); s != "online" {
 			t.Errorf("%s (never stopped): healths %q, want online (after unknown)", x.word, s)
 		}
 	}
-	if s := strings.TrimPrefix(strings.Join(h.seq[m.port], " "), "unknown "); s != "online offline online" {
-		t.Errorf("%s: healths %q, want online, offline, online (after unknown)", m.word, s)
-	}
 	if err := pingOnce(w.blue.ns, "10.215.0.1"); err != nil {
 		t.Errorf("the gateway after health checks: %v", err)
 	}
+}
+
+// healthCycle sets a health check of interval 1 s, timeout 1 s, success
+// 1, failure 2 on load balancer name, waits for every member online, then
+// stops m's server (what): lb show shows m offline within the bound plus
+// slack, and from then on 40 new requests in a row (ask) all reach the
+// others; served again, m is online and back in rotation. A stopped server
+// refuses (a RST, or the kernel's ICMP port unreachable for UDP): each
+// probe fails at once, so the bound is interval + timeout (until the first
+// probe after the stop, as test/bench/lb traces ovn-controller's probes)
+// plus (failure - 1) intervals; the slack covers Southbound, northd and
+// ovn-controller, and keeps the test about behaviour, not speed (the
+// figures are test/bench/lb's). It returns lb show's transitions.
+func (w *lbWorld) healthCycle(t *testing.T, name string, m *lbMember, what string, stop func(), start func(*testing.T), ask func(n int) map[string]int) *healthLog {
+	t.Helper()
+	w.qn(t, "lb", "health-check", "set", name, "--interval", "1", "--timeout", "1", "--success", "1", "--failure", "2")
+	const bound, slack = 3 * time.Second, 5 * time.Second
+	h := &healthLog{start: time.Now(), last: map[string]string{}, seq: map[string][]string{}}
+	defer func() {
+		t.Logf("lb show %s transitions (since health-check set):\n%s", name, strings.Join(h.entries, "\n"))
+	}()
+	for _, x := range w.members {
+		h.until(t, w, name, x.port, "online", 10*time.Second)
+	}
+	stopped := time.Now()
+	stop()
+	took := h.until(t, w, name, m.port, "offline", bound+slack)
+	t.Logf("%s offline in lb show %s after its %s stopped (bound %s)", m.word, took.Round(time.Millisecond), what, bound)
+	// lb show reads Service_Monitor, which the datapath follows through
+	// northd and ovn-controller: a request right after it may still reach m.
+	for {
+		got := ask(40)
+		if got[m.word] == 0 && w.served(got) == 40 {
+			break
+		}
+		if time.Since(stopped) > bound+slack {
+			t.Fatalf("40 requests %s after %s's %s stopped: %v, want all answered by the others", time.Since(stopped).Round(time.Millisecond), m.word, what, got)
+		}
+		t.Logf("%s after the stop, once lb show said offline: %v", time.Since(stopped).Round(time.Millisecond), got)
+	}
+	start(t)
+	took = h.until(t, w, name, m.port, "online", bound+slack)
+	t.Logf("%s online in lb show %s after its %s started again", m.word, took.Round(time.Millisecond), what)
+	eventually(t, m.word+" back in rotation", func() error { return w.spread(ask(30), 30) })
+	if s := strings.TrimPrefix(strings.Join(h.seq[m.port], " "), "unknown "); s != "online offline online" {
+		t.Errorf("%s: healths %q, want online, offline, online (after unknown)", m.word, s)
+	}
+	return h
 }
 
 // udp: a UDP load balancer on its own VIP spreads datagrams, each from a
@@ -503,31 +505,10 @@ func (w *lbWorld) udp(t *testing.T) {
 // udpHealth: OVN probes a UDP member with a datagram; an ICMP port
 // unreachable (its server stopped, the member's kernel answers) takes it
 // offline and out of rotation, silence would count as alive. Served
-// again, it is online and gets datagrams.
+// again, it is online and gets datagrams (healthCycle).
 func (w *lbWorld) udpHealth(t *testing.T) {
 	m := w.members[1]
-	w.qn(t, "lb", "health-check", "set", lbUDP, "--interval", "1", "--timeout", "1", "--success", "1", "--failure", "2")
-	const bound, slack = 3 * time.Second, 5 * time.Second // as healthCheck's: an ICMP fails a probe at once, like a RST
-	h := &healthLog{start: time.Now(), last: map[string]string{}, seq: map[string][]string{}}
-	defer func() {
-		t.Logf("lb show %s transitions (since health-check set):\n%s", lbUDP, strings.Join(h.entries, "\n"))
-	}()
-	for _, x := range w.members {
-		h.until(t, w, lbUDP, x.port, "online", 10*time.Second)
-	}
-	stopped := time.Now()
-	m.stopUDP()
-	took := h.until(t, w, lbUDP, m.port, "offline", bound+slack)
-	t.Logf("%s offline in lb show %s after its UDP server stopped (bound %s)", m.word, took.Round(time.Millisecond), bound)
-	// 40 new datagrams in a row answered by the others (one to m is refused).
-	w.othersServe(t, m, stopped, bound+slack, "datagrams", func() map[string]int { return udpAnswers(w.blue.ns, lbVIPUDP, 40) })
-	m.serveUDP(t)
-	took = h.until(t, w, lbUDP, m.port, "online", bound+slack)
-	t.Logf("%s online in lb show %s after its UDP server started again", m.word, took.Round(time.Millisecond))
-	eventually(t, m.word+" back in the UDP rotation", func() error { return w.spread(udpAnswers(w.blue.ns, lbVIPUDP, 30), 30) })
-	if s := strings.TrimPrefix(strings.Join(h.seq[m.port], " "), "unknown "); s != "online offline online" {
-		t.Errorf("%s: healths %q, want online, offline, online (after unknown)", m.word, s)
-	}
+	w.healthCycle(t, lbUDP, m, "UDP server", m.stopUDP, m.serveUDP, func(n int) map[string]int { return udpAnswers(w.blue.ns, lbVIPUDP, n) })
 }
 
 // delete: deleting the load balancers leaves no Load_Balancer, health
