@@ -1,6 +1,7 @@
 package northsouth_test
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -205,15 +206,25 @@ func wgPeer(t *testing.T, ns, cfg string, routes ...string) {
 	if err := os.WriteFile(file, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	logPath := filepath.Join(dir, "wireguard-go.log")
+	logf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
 	cmd := exec.Command("ip", "netns", "exec", ns, bin, "-f", "wgop")
-	cmd.Env = append(os.Environ(), "WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1")
+	cmd.Env = append(os.Environ(), "WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1", "LOG_LEVEL=verbose")
+	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() }) //nolint:errcheck
-	ovsdbtest.Eventually(t, 10*time.Second, func() bool {
+	if !ovsdbtest.Until(context.Background(), 20*time.Second, func() bool {
 		return exec.Command("ip", "netns", "exec", ns, "wg", "show", "wgop").Run() == nil
-	}, "wireguard-go's wgop did not come up")
+	}) {
+		out, _ := exec.Command("ip", "netns", "exec", ns, "wg", "show", "wgop").CombinedOutput()
+		t.Fatalf("wireguard-go's wgop did not come up in 20s: wg show: %s; its log:\n%s", out, harness.TailFile(logPath, 30))
+	}
 	for _, c := range [][]string{{"ip", "netns", "exec", ns, "wg", "setconf", "wgop", file},
 		{"ip", "-n", ns, "addr", "add", addr, "dev", "wgop"}, {"ip", "-n", ns, "link", "set", "wgop", "up"}} {
 		if out, err := exec.Command(c[0], c[1:]...).CombinedOutput(); err != nil {
