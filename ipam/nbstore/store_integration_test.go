@@ -237,9 +237,14 @@ func TestIntegrationIPAMConcurrentDaemons(t *testing.T) {
 	if len(seen) != 253 {
 		t.Fatalf("%d addresses handed out of 253", len(seen))
 	}
-	res, _ := a.NB.Reservations("n1")
-	if len(res) != 253 {
-		t.Fatalf("NB holds %d allocations, want 253", len(res))
+	// a's cache gets b's last reservations by notification: it may lag the
+	// replies by a moment (ovn-nbctl below reads the database itself).
+	var res []ovn.Reservation
+	if !ovsdbtest.Until(context.Background(), 5*time.Second, func() bool {
+		res, _ = a.NB.Reservations("n1")
+		return len(res) == 253
+	}) {
+		t.Fatalf("NB holds %d allocations in a's cache, want 253", len(res))
 	}
 	rows := strings.Fields(srv.Run("ovn-nbctl", "--db="+srv.Remote, "--bare", "--columns=cidr", "find", "DHCP_Options", "external_ids:quantumnet\\:kind=reservation"))
 	uniq := map[string]bool{}
