@@ -25,6 +25,19 @@ func newFIP(t testing.TB) string {
 	return f.Address
 }
 
+// associatedFIP creates a floating IP, associates it with port (both
+// undone at the end) and returns it with whether it is distributed (to
+// the port's chassis) rather than centralized on the gateway.
+func associatedFIP(t testing.TB, port string) (string, bool) {
+	t.Helper()
+	addr := newFIP(t)
+	qn(t, "fip", "associate", addr, port)
+	later(t, "fip", "disassociate", addr)
+	var f fip
+	qnJSON(t, &f, "fip", "show", addr)
+	return addr, f.Distributed
+}
+
 // TestGatewayAndFIP: the router's gateway address is announced from the
 // active gateway chassis; a floating IP associated with a port on host b
 // is announced with b's address as next hop (distributed there) and
@@ -35,13 +48,9 @@ func TestGatewayAndFIP(t *testing.T) {
 	active = fromGateway(t, "bgpr1", gw+"/32")
 
 	c := newContainer(t, "b", "fip-b", "bgpblue")
-	addr := newFIP(t)
-	qn(t, "fip", "associate", addr, c.Port)
-	later(t, "fip", "disassociate", addr)
-	var f fip
-	qnJSON(t, &f, "fip", "show", addr)
+	addr, distributed := associatedFIP(t, c.Port)
 	from := "b"
-	if !f.Distributed {
+	if !distributed {
 		from = active // centralized on the gateway
 		t.Logf("floating IP %s is centralized: next hop is the gateway's chassis", addr)
 	}
@@ -76,12 +85,8 @@ func TestGracefulRestart(t *testing.T) {
 	env.Require(t)
 	setup(t, "bgpr3", "bgpgreen", "10.232.3.0/24")
 	c := newContainer(t, "c", "gr-c", "bgpgreen")
-	addr := newFIP(t)
-	qn(t, "fip", "associate", addr, c.Port)
-	later(t, "fip", "disassociate", addr)
-	var f fip
-	qnJSON(t, &f, "fip", "show", addr)
-	if !f.Distributed {
+	addr, distributed := associatedFIP(t, c.Port)
+	if !distributed {
 		t.Skipf("floating IP %s is not distributed to c", addr)
 	}
 	announced(t, addr+"/32", addrs["c"])

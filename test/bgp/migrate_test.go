@@ -79,12 +79,8 @@ func TestNextHopFollowsMigration(t *testing.T) {
 	env.Require(t)
 	setup(t, "bgpr7", "bgpmig", "10.232.7.0/24")
 	v := bootVM(t, "qn-test-bgpmig", "bgpmig", "10.232.7.1")
-	addr := newFIP(t)
-	qn(t, "fip", "associate", addr, v.iface)
-	later(t, "fip", "disassociate", addr)
-	var f fip
-	qnJSON(t, &f, "fip", "show", addr)
-	if !f.Distributed {
+	addr, distributed := associatedFIP(t, v.iface)
+	if !distributed {
 		t.Skipf("floating IP %s is not distributed", addr)
 	}
 	announced(t, addr+"/32", addrs["a"])

@@ -163,12 +163,8 @@ func TestReachThroughNextHop(t *testing.T) {
 	setup(t, "bgpr4", "bgppath", "10.232.4.0/24")
 	c := newContainer(t, "b", "path-b", "bgppath")
 	harness.ServeTCPAnswer(t, c.NS, tcpPort, "QNBGP "+c.IP+"\n")
-	addr := newFIP(t)
-	qn(t, "fip", "associate", addr, c.Port)
-	later(t, "fip", "disassociate", addr)
-	var f fip
-	qnJSON(t, &f, "fip", "show", addr)
-	if !f.Distributed {
+	addr, distributed := associatedFIP(t, c.Port)
+	if !distributed {
 		t.Skipf("floating IP %s is not distributed to b", addr)
 	}
 	announced(t, addr+"/32", addrs["b"])
